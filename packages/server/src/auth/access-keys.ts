@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import type { RootKey } from '../root/root-key.js';
+import type { Store } from '../store/store.js';
+
+/** A caller's signing secret, unwrapped. Never logged: its `toJSON` and inspect print [redacted]. */
+export class SigningSecret {
+  readonly #secret: string;
+  constructor(secret: string) {
+    this.#secret = secret;
+  }
+  /** The one place the secret is read: grep for `revealSecret`. */
+  revealSecret(): string {
+    return this.#secret;
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'SigningSecret [redacted]';
+  }
+}
+
+export interface AccessKey {
+  readonly accessKeyId: string;
+  readonly principalArn: string;
+  readonly secret: SigningSecret;
+}
+
+const secretAad = (accessKeyId: string): Buffer => Buffer.from(`coffer:access-key:v1:${accessKeyId}`, 'utf8');
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** An access key id in AWS's shape: `AKIA` and 16 characters of base32. */
+function newAccessKeyId(): string {
+  return 'AKIA' + [...randomBytes(16)].map((b) => BASE32[b & 31]).join('');
+}
+
+/** 40 characters, as AWS secret access keys are. */
+function newSecret(): string {
+  return randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
+}
+
+/**
+ * Access keys: created with a fresh secret that is stored only wrapped by the root key, and looked
+ * up by id when a request is signed. Unwrapped secrets are cached for a short while so a burst of
+ * requests does not unwrap on every call; a status change is seen once the entry expires.
+ */
+export class AccessKeys {
+  readonly #store: Store;
+  readonly #root: RootKey;
+  readonly #cache = new Map<string, { key: AccessKey | undefined; expires: number }>();
+  readonly #ttlMs: number;
+
+  constructor(store: Store, root: RootKey, ttlMs = 1000) {
+    this.#store = store;
+    this.#root = root;
+    this.#ttlMs = ttlMs;
+  }
+
+  async create(principalArn: string, now: number): Promise<AccessKey> {
+    for (;;) {
+      const accessKeyId = newAccessKeyId();
+      const secret = newSecret();
+      const wrappedSecret = await this.#root.wrap(Buffer.from(secret, 'utf8'), secretAad(accessKeyId));
+      if (await this.#store.createAccessKey({ accessKeyId, principalArn, wrappedSecret, status: 'Active', createdAt: now })) {
+        return { accessKeyId, principalArn, secret: new SigningSecret(secret) };
+      }
+    }
+  }
+
+  /** The active access key with this id, or undefined (unknown or inactive). */
+  async findActive(accessKeyId: string): Promise<AccessKey | undefined> {
+    const cached = this.#cache.get(accessKeyId);
+    if (cached && cached.expires > Date.now()) return cached.key;
+    const record = await this.#store.getAccessKey(accessKeyId);
+    const key = record && record.status === 'Active'
+      ? {
+          accessKeyId,
+          principalArn: record.principalArn,
+          secret: new SigningSecret(Buffer.from(await this.#root.unwrap(record.wrappedSecret, secretAad(accessKeyId))).toString('utf8')),
+        }
+      : undefined;
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(accessKeyId, { key, expires: Date.now() + this.#ttlMs });
+    return key;
+  }
+}

@@ -1,0 +1,43 @@
+import { existsSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AccessKeys } from './access-keys.js';
+import type { Store } from '../store/store.js';
+
+export const CREDENTIALS_PROFILE = 'coffer';
+const ADMIN_META = 'admin-access-key-id';
+
+export interface AdminCredentials {
+  readonly accessKeyId: string;
+  readonly credentialsFile: string;
+}
+
+/**
+ * The administrator's access key: created on first start, and written to `<data-dir>/credentials`
+ * in the AWS shared-credentials format under the profile [coffer], mode 0600. If the file is lost
+ * it is written again from the wrapped secret in the store.
+ */
+export async function ensureAdminCredentials(
+  store: Store, accessKeys: AccessKeys, dataDir: string, principalArn: string, now: number,
+): Promise<AdminCredentials> {
+  const credentialsFile = join(dataDir, 'credentials');
+  const storedId = await store.getMeta(ADMIN_META);
+  let accessKeyId = storedId && Buffer.from(storedId).toString('utf8');
+  if (accessKeyId === undefined) {
+    const created = await accessKeys.create(principalArn, now);
+    await store.putMetaIfAbsent(ADMIN_META, Buffer.from(created.accessKeyId, 'utf8'));
+    accessKeyId = created.accessKeyId;
+    writeCredentialsFile(credentialsFile, created.accessKeyId, created.secret.revealSecret());
+  } else if (!existsSync(credentialsFile)) {
+    const key = await accessKeys.findActive(accessKeyId);
+    if (key) writeCredentialsFile(credentialsFile, key.accessKeyId, key.secret.revealSecret());
+  }
+  return { accessKeyId, credentialsFile };
+}
+
+function writeCredentialsFile(path: string, accessKeyId: string, secret: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary,
+    `[${CREDENTIALS_PROFILE}]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secret}\n`,
+    { mode: 0o600, flag: 'wx' });
+  renameSync(temporary, path);
+}

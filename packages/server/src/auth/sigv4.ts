@@ -1,0 +1,154 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import {
+  IncompleteSignatureException, InvalidSignatureException, MissingAuthenticationTokenException,
+  UnrecognizedClientException,
+} from '../errors.js';
+import type { AccessKey, AccessKeys } from './access-keys.js';
+
+/** How far a request's X-Amz-Date may be from the server's clock, as AWS allows. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+export interface SignedRequest {
+  readonly method: string;
+  /** The request target as received: path and query string. */
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+}
+
+interface AuthorizationHeader {
+  readonly accessKeyId: string;
+  readonly date: string;
+  readonly region: string;
+  readonly service: string;
+  readonly signedHeaders: string[];
+  readonly signature: string;
+}
+
+const sha256 = Hash.bind(null, 'sha256');
+const header = (request: SignedRequest, name: string): string | undefined => {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+};
+
+function parseAuthorization(value: string): AuthorizationHeader {
+  const prefix = 'AWS4-HMAC-SHA256 ';
+  if (!value.startsWith(prefix)) {
+    throw new IncompleteSignatureException(`Authorization header must use the AWS4-HMAC-SHA256 algorithm: ${value.split(' ')[0]}`);
+  }
+  const fields = new Map<string, string>();
+  for (const part of value.slice(prefix.length).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  for (const name of ['Credential', 'SignedHeaders', 'Signature']) {
+    if (!fields.get(name)) throw new IncompleteSignatureException(`Authorization header requires '${name}' parameter.`);
+  }
+  const scope = fields.get('Credential')!.split('/');
+  if (scope.length !== 5 || scope[4] !== 'aws4_request' || !/^\d{8}$/.test(scope[1]!)) {
+    throw new IncompleteSignatureException("Credential must have the form '<access key id>/<yyyymmdd>/<region>/<service>/aws4_request'.");
+  }
+  const [accessKeyId, date, region, service] = scope as [string, string, string, string];
+  return {
+    accessKeyId, date, region, service,
+    signedHeaders: fields.get('SignedHeaders')!.split(';'),
+    signature: fields.get('Signature')!,
+  };
+}
+
+/** `20240101T000000Z` -> Date, or undefined when malformed. */
+function parseAmzDate(value: string): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
+  if (!m) return undefined;
+  const date = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+const amzDate = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+
+/**
+ * Verifies an AWS Signature Version 4 header signature and returns the caller's access key.
+ *
+ * The expected signature is computed with @smithy/signature-v4 over exactly the headers the
+ * client says it signed, with the secret the server holds, and compared in constant time. The
+ * payload hash is always computed from the body received; a client's x-amz-content-sha256 must
+ * agree with it, so a signed header cannot vouch for a body it does not describe.
+ */
+export async function verifySigV4(
+  request: SignedRequest,
+  expected: { region: string; service: string; now: number },
+  accessKeys: AccessKeys,
+): Promise<AccessKey> {
+  const authorization = header(request, 'authorization');
+  if (!authorization) throw new MissingAuthenticationTokenException('Missing Authentication Token');
+  const auth = parseAuthorization(authorization);
+
+  const dateHeader = header(request, 'x-amz-date');
+  if (!dateHeader) throw new IncompleteSignatureException("Authorization header requires existence of a 'X-Amz-Date' header.");
+  const signingDate = parseAmzDate(dateHeader);
+  if (!signingDate) throw new IncompleteSignatureException(`X-Amz-Date must be in the ISO 8601 basic format yyyyMMddTHHmmssZ: ${dateHeader}`);
+  if (!auth.signedHeaders.includes('host')) throw new InvalidSignatureException("'Host' must be a signed header.");
+  if (auth.date !== dateHeader.slice(0, 8)) {
+    throw new InvalidSignatureException(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${dateHeader.slice(0, 8)}', from '${dateHeader}'.`);
+  }
+  if (auth.service !== expected.service) {
+    throw new InvalidSignatureException(`Credential should be scoped to correct service: '${expected.service}'. `);
+  }
+  if (auth.region !== expected.region) {
+    throw new InvalidSignatureException(`Credential should be scoped to a valid region, not '${auth.region}'. This server serves '${expected.region}'.`);
+  }
+  const skew = signingDate.getTime() - expected.now;
+  if (skew < -MAX_CLOCK_SKEW_MS) {
+    throw new InvalidSignatureException(`Signature expired: ${dateHeader} is now earlier than ${amzDate(expected.now - MAX_CLOCK_SKEW_MS)} (${amzDate(expected.now)} - 5 min.)`);
+  }
+  if (skew > MAX_CLOCK_SKEW_MS) {
+    throw new InvalidSignatureException(`Signature not yet current: ${dateHeader} is still later than ${amzDate(expected.now + MAX_CLOCK_SKEW_MS)} (${amzDate(expected.now)} + 5 min.)`);
+  }
+  // Coffer issues no session tokens, so a request carrying one was not made with a Coffer key.
+  if (header(request, 'x-amz-security-token') !== undefined) {
+    throw new UnrecognizedClientException('The security token included in the request is invalid.');
+  }
+  const accessKey = await accessKeys.findActive(auth.accessKeyId);
+  if (!accessKey) throw new UnrecognizedClientException('The security token included in the request is invalid.');
+
+  const bodyHash = createHash('sha256').update(request.body).digest('hex');
+  const claimedHash = header(request, 'x-amz-content-sha256');
+  if (claimedHash !== undefined && claimedHash !== bodyHash) {
+    throw new InvalidSignatureException('The x-amz-content-sha256 header does not match the SHA-256 of the request body.');
+  }
+
+  const signed = new Set(auth.signedHeaders);
+  const headers: Record<string, string> = {};
+  for (const name of signed) {
+    const value = header(request, name);
+    if (value === undefined) throw new InvalidSignatureException(`Signed header '${name}' is missing from the request.`);
+    headers[name] = value;
+  }
+  headers['x-amz-content-sha256'] = bodyHash;
+  const url = new URL(request.url, 'http://coffer.invalid');
+  const query: Record<string, string | string[]> = {};
+  for (const [k, v] of url.searchParams) {
+    const prior = query[k];
+    query[k] = prior === undefined ? v : [...(Array.isArray(prior) ? prior : [prior]), v];
+  }
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: accessKey.accessKeyId, secretAccessKey: accessKey.secret.revealSecret() },
+    region: auth.region,
+    service: auth.service,
+    sha256,
+    applyChecksum: false,
+  });
+  const resigned = await signer.sign(
+    new HttpRequest({ method: request.method, protocol: 'http:', hostname: 'coffer.invalid', path: url.pathname, query, headers, body: request.body }),
+    { signingDate, signableHeaders: signed, unsignableHeaders: new Set([...Object.keys(headers)].filter((h) => !signed.has(h))) },
+  );
+  const computed = /Signature=([0-9a-f]{64})/.exec(String(resigned.headers.authorization))?.[1] ?? '';
+  const given = Buffer.from(auth.signature, 'utf8');
+  if (given.length !== computed.length || !timingSafeEqual(given, Buffer.from(computed, 'utf8'))) {
+    throw new InvalidSignatureException('The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+  }
+  return accessKey;
+}

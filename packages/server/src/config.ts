@@ -1,0 +1,29 @@
+/** Everything a server start can be told. Defaults are AWS's (us-east-1, the aws partition). */
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly partition: string;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
+  host: '127.0.0.1',
+  port: 4600,
+  dataDir: '.coffer',
+  region: 'us-east-1',
+  accountId: '111122223333',
+  partition: 'aws',
+});
+
+/** Checks a config before anything is opened or written; the message names the bad value. */
+export function checkConfig(config: ServerConfig): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) problems.push(`port must be 0..65535, not ${config.port}`);
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(config.region)) problems.push(`region must look like us-east-1, not '${config.region}'`);
+  if (!/^\d{12}$/.test(config.accountId)) problems.push(`account id must be 12 digits, not '${config.accountId}'`);
+  if (!/^aws(-[a-z]+)*$/.test(config.partition)) problems.push(`partition must look like aws or aws-cn, not '${config.partition}'`);
+  if (!config.dataDir) problems.push('data directory must be set');
+  if (problems.length) throw new TypeError(`Invalid server configuration: ${problems.join('; ')}.`);
+}

@@ -1,0 +1,7 @@
+export { startServer } from './server.js';
+export type { RunningServer, StartOptions } from './server.js';
+export { DEFAULT_CONFIG } from './config.js';
+export type { ServerConfig } from './config.js';
+export { StartupError } from './root/root-key.js';
+export { jsonLogger, silentLogger } from './log.js';
+export type { Logger, LogLevel } from './log.js';

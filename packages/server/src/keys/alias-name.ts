@@ -1,0 +1,17 @@
+import { NotAuthorizedException, ValidationException } from '../errors.js';
+import { required, string } from '../validate/shape.js';
+
+export const ALIAS_PREFIX = 'alias/';
+const RESERVED_PREFIX = 'alias/aws/';
+
+export const aliasNameMember = () => required(string({ min: 1, max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ }));
+
+/** AWS's rules for a name a caller may create, change or delete. */
+export function checkAliasName(name: string): void {
+  if (!name.startsWith(ALIAS_PREFIX) || name.length === ALIAS_PREFIX.length) {
+    throw new ValidationException('Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html');
+  }
+  if (name.startsWith(RESERVED_PREFIX)) {
+    throw new NotAuthorizedException(`The alias ${name} begins with alias/aws/, which is reserved for AWS managed keys.`);
+  }
+}

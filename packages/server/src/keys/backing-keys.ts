@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { RootKey } from '../root/root-key.js';
+import type { Store } from '../store/store.js';
+import type { KeyVersionRecord } from './key-record.js';
+import type { RotationType } from './enums.js';
+
+const MATERIAL_LENGTH = 32;
+
+/** The AAD that binds a wrapped backing key to its key id and version. */
+const wrapAad = (keyId: string, version: number): Buffer =>
+  Buffer.from(`coffer:backing-key:v1:${keyId}:${version}`, 'utf8');
+
+export interface BackingKeyCacheLimits {
+  /** Most unwrapped backing keys held at once. */
+  readonly maxEntries: number;
+  /** How long an unwrapped backing key may stay in memory, in ms. */
+  readonly ttlMs: number;
+}
+
+/**
+ * Makes, wraps and unwraps backing keys. Unwrapped keys are cached in memory, bounded in count and
+ * age, so the root key is not asked on every request; a key's state is still read from the store
+ * on every request, so the cache never outlives a disable or a deletion. Evicted buffers are left
+ * to the garbage collector rather than zeroed: a request may still hold one across an await.
+ */
+export class BackingKeys {
+  readonly #root: RootKey;
+  readonly #store: Store;
+  readonly #limits: BackingKeyCacheLimits;
+  /** Map order is insertion order: the first entry is the oldest, evicted first. */
+  readonly #cache = new Map<string, { material: Buffer; expires: number }>();
+
+  constructor(root: RootKey, store: Store, limits: BackingKeyCacheLimits = { maxEntries: 10_000, ttlMs: 5 * 60_000 }) {
+    this.#root = root;
+    this.#store = store;
+    this.#limits = limits;
+  }
+
+  /** A new version with fresh material from the CSPRNG, wrapped and ready to store. */
+  async create(keyId: string, version: number, createdAt: number, rotationType?: RotationType): Promise<KeyVersionRecord> {
+    const material = randomBytes(MATERIAL_LENGTH);
+    const wrappedMaterial = await this.#root.wrap(material, wrapAad(keyId, version));
+    const materialId = createHash('sha256').update(wrappedMaterial).digest('hex');
+    this.#remember(keyId, version, material);
+    return { keyId, version, materialId, wrappedMaterial, createdAt, ...(rotationType ? { rotationType } : {}) };
+  }
+
+  /** The material of one version, or undefined if the store has no such version. */
+  async material(keyId: string, version: number): Promise<Buffer | undefined> {
+    const id = `${keyId}:${version}`;
+    const cached = this.#cache.get(id);
+    if (cached && cached.expires > Date.now()) return cached.material;
+    if (cached) this.#cache.delete(id);
+    const record = await this.#store.getKeyVersion(keyId, version);
+    if (!record) return undefined;
+    const material = Buffer.from(await this.#root.unwrap(record.wrappedMaterial, wrapAad(keyId, version)));
+    this.#remember(keyId, version, material);
+    return material;
+  }
+
+  /** Drops every cached version of a key (it was deleted). */
+  forget(keyId: string): void {
+    for (const id of this.#cache.keys()) {
+      if (id.startsWith(`${keyId}:`)) this.#cache.delete(id);
+    }
+  }
+
+  #remember(keyId: string, version: number, material: Buffer): void {
+    const id = `${keyId}:${version}`;
+    this.#cache.delete(id);
+    this.#cache.set(id, { material, expires: Date.now() + this.#limits.ttlMs });
+    while (this.#cache.size > this.#limits.maxEntries) {
+      this.#cache.delete(this.#cache.keys().next().value as string);
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { ValidationException } from '../errors.js';
+
+export type EncryptionContext = Readonly<Record<string, string>>;
+
+/** A bound on the canonical size, so a context cannot make a ciphertext's AAD unbounded. */
+export const MAX_ENCRYPTION_CONTEXT_BYTES = 8192;
+
+/**
+ * The canonical, injective byte form of an encryption context, bound into a ciphertext as AAD.
+ *
+ * Pairs are sorted by the UTF-8 bytes of their keys, and every key and value is length-prefixed
+ * (uint32 big-endian), after a uint32 pair count. Length prefixes make the encoding injective:
+ * {"a":"bc"} and {"ab":"c"} produce different bytes, so they never authenticate alike. Sorting
+ * makes it independent of the order the client sent the pairs in. See docs/ciphertext-blob.md.
+ */
+export function canonicalEncryptionContext(context: EncryptionContext | undefined): Buffer {
+  const pairs = Object.entries(context ?? {})
+    .map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const)
+    .sort((a, b) => Buffer.compare(a[0], b[0]));
+  const parts: Buffer[] = [u32(pairs.length)];
+  for (const [k, v] of pairs) parts.push(u32(k.length), k, u32(v.length), v);
+  const encoded = Buffer.concat(parts);
+  if (encoded.length - 4 - 8 * pairs.length > MAX_ENCRYPTION_CONTEXT_BYTES) {
+    throw new ValidationException(`The encryption context is larger than ${MAX_ENCRYPTION_CONTEXT_BYTES} bytes of keys and values.`);
+  }
+  return encoded;
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}

@@ -1,0 +1,56 @@
+import type { KeySpec, KeyState, KeyUsage, Origin, RotationType } from './enums.js';
+
+export interface Tag {
+  readonly TagKey: string;
+  readonly TagValue: string;
+}
+
+/**
+ * A KMS key as the store keeps it. Immutable: changes produce a new record with `revision + 1`,
+ * and the store accepts the write only if the stored revision is still the one it was read at.
+ */
+export interface KeyRecord {
+  readonly keyId: string;
+  /** Bumped on every change; the store's compare-and-set token. */
+  readonly revision: number;
+  readonly createdAt: number;
+  readonly description: string;
+  readonly keySpec: KeySpec;
+  readonly keyUsage: KeyUsage;
+  readonly origin: Origin;
+  readonly state: KeyState;
+  /** Epoch ms at which the key is deleted, while the state is PendingDeletion. */
+  readonly deletionDate?: number;
+  readonly pendingWindowInDays?: number;
+  readonly tags: readonly Tag[];
+  /** The key policy document as given; enforcement comes with access control. */
+  readonly policy?: string;
+  /** Automatic rotation, when enabled. */
+  readonly rotation?: { readonly periodInDays: number; readonly nextRotationDate: number };
+  readonly onDemandRotations: number;
+  /** The newest backing-key version: the one new ciphertexts use. */
+  readonly currentVersion: number;
+}
+
+/**
+ * One backing-key version. The material is stored only wrapped by the root key, with the key id
+ * and version bound as AAD, so a wrapped key cannot be moved to another key or version.
+ */
+export interface KeyVersionRecord {
+  readonly keyId: string;
+  readonly version: number;
+  /** 64 lowercase hex characters, as AWS's KeyMaterialId. */
+  readonly materialId: string;
+  readonly wrappedMaterial: Uint8Array;
+  readonly createdAt: number;
+  /** How this version came to be; absent for the key's original material. */
+  readonly rotationType?: RotationType;
+}
+
+export interface AliasRecord {
+  /** The full name, `alias/...`. */
+  readonly aliasName: string;
+  readonly targetKeyId: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}

@@ -1,0 +1,51 @@
+import { NotFoundException, ValidationException } from '../errors.js';
+import type { Service } from '../context.js';
+import { aliasArn, keyArn, parseArn } from './arn.js';
+import type { KeyRecord } from './key-record.js';
+
+const KEY_ID = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$/;
+
+/** Which identifier forms an operation accepts: AWS allows aliases only on some operations. */
+export type IdentifierForms = 'key' | 'key-or-alias';
+
+/**
+ * Resolves a key identifier (key id, key ARN, alias name, alias ARN) to the key record, with
+ * AWS's errors: a malformed id is `Invalid keyId '<id>'`, an unknown key names its full ARN, an
+ * unknown alias names the alias ARN.
+ */
+export async function resolveKey(service: Service, identifier: string, forms: IdentifierForms): Promise<KeyRecord> {
+  const keyId = await resolveKeyId(service, identifier, forms);
+  const key = await service.store.getKey(keyId);
+  if (!key) throw new NotFoundException(`Key '${keyArn(service.realm, keyId)}' does not exist`);
+  return key;
+}
+
+async function resolveKeyId(service: Service, identifier: string, forms: IdentifierForms): Promise<string> {
+  const { realm } = service;
+  let resource = identifier;
+  if (identifier.startsWith('arn:')) {
+    const arn = parseArn(identifier);
+    if (!arn || arn.service !== 'kms' || !/^(key|alias)\//.test(arn.resource)) {
+      throw new NotFoundException(`Invalid arn ${identifier}`);
+    }
+    if (arn.region !== realm.region) throw new NotFoundException(`Invalid arn ${arn.region}`);
+    if (arn.partition !== realm.partition || arn.accountId !== realm.accountId) {
+      throw new NotFoundException(`${arn.resource.startsWith('alias/') ? 'Alias' : 'Key'} '${identifier}' does not exist`);
+    }
+    resource = arn.resource.startsWith('key/') ? arn.resource.slice('key/'.length) : arn.resource;
+  }
+  if (resource.startsWith('alias/')) {
+    if (forms === 'key') throw new NotFoundException(`Invalid keyId '${identifier}'`);
+    const alias = await service.store.getAlias(resource);
+    if (!alias) throw new NotFoundException(`Alias ${aliasArn(realm, resource)} is not found.`);
+    return alias.targetKeyId;
+  }
+  if (!KEY_ID.test(resource)) throw new NotFoundException(`Invalid keyId '${identifier}'`);
+  return resource;
+}
+
+/** The key id itself, for operations (CreateAlias) where even the lookup must not follow an alias. */
+export function assertNotAlias(identifier: string): void {
+  const resource = identifier.startsWith('arn:') ? (parseArn(identifier)?.resource ?? '') : identifier;
+  if (resource.startsWith('alias/')) throw new ValidationException('Aliases must refer to keys. Not aliases');
+}

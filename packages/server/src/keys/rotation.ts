@@ -1,0 +1,41 @@
+import type { Service } from '../context.js';
+import { changeKey } from './change-key.js';
+import type { RotationType } from './enums.js';
+import type { KeyRecord } from './key-record.js';
+
+export const DAY_MS = 86_400_000;
+/** AWS's quota of on-demand rotations per key. */
+export const MAX_ON_DEMAND_ROTATIONS = 25;
+
+/**
+ * Adds a backing-key version and makes it current: new ciphertexts use it, older versions stay
+ * for decryption. `refuse` runs against the freshest record so its checks hold at the write.
+ */
+export async function rotateKey(
+  service: Service,
+  key: KeyRecord,
+  type: RotationType,
+  refuse: (current: KeyRecord) => void = () => {},
+): Promise<KeyRecord> {
+  return changeKey(service, key, async (current) => {
+    refuse(current);
+    const version = current.currentVersion + 1;
+    const newVersion = await service.backingKeys.create(current.keyId, version, service.now(), type);
+    return {
+      currentVersion: version,
+      newVersion,
+      ...(type === 'ON_DEMAND' ? { onDemandRotations: current.onDemandRotations + 1 } : {}),
+      ...(type === 'AUTOMATIC' && current.rotation
+        ? { rotation: { ...current.rotation, nextRotationDate: nextRotationAfter(current.rotation, service.now()) } }
+        : {}),
+    };
+  });
+}
+
+/** The first scheduled date after `now`, stepping by the period from the date that was due. */
+function nextRotationAfter(rotation: NonNullable<KeyRecord['rotation']>, now: number): number {
+  const step = rotation.periodInDays * DAY_MS;
+  let next = rotation.nextRotationDate + step;
+  if (next <= now) next = now + step;
+  return next;
+}

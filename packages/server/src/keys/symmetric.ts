@@ -1,0 +1,69 @@
+import { IncorrectKeyException, InvalidCiphertextException, InvalidKeyUsageException } from '../errors.js';
+import type { Service } from '../context.js';
+import { keyArn } from './arn.js';
+import { openBlob, parseBlob, sealBlob } from './ciphertext-blob.js';
+import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
+import type { EncryptionAlgorithm } from './enums.js';
+import type { KeyRecord } from './key-record.js';
+import { resolveKey } from './resolve.js';
+import { assertEnabled } from './states.js';
+
+/** Encryption with a symmetric key: its usage and algorithm checked, its newest version used. */
+export interface Sealed {
+  readonly ciphertext: Buffer;
+  readonly materialId: string;
+}
+
+export function assertSymmetricEncryption(service: Service, key: KeyRecord, operation: string, algorithm?: EncryptionAlgorithm): void {
+  if (key.keyUsage !== 'ENCRYPT_DECRYPT') {
+    throw new InvalidKeyUsageException(`${keyArn(service.realm, key.keyId)} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
+  }
+  if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') {
+    throw new InvalidKeyUsageException(`Algorithm ${algorithm} is incompatible with key spec ${key.keySpec}.`);
+  }
+}
+
+/** Seals `plaintext` under the key's current version. The key must already be checked Enabled. */
+export async function sealWithKey(service: Service, key: KeyRecord, plaintext: Uint8Array, context: EncryptionContext | undefined): Promise<Sealed> {
+  const aad = canonicalEncryptionContext(context);
+  const version = await service.store.getKeyVersion(key.keyId, key.currentVersion);
+  const material = await service.backingKeys.material(key.keyId, key.currentVersion);
+  if (!version || !material) throw new Error(`key ${key.keyId} has no version ${key.currentVersion}`);
+  return { ciphertext: sealBlob(material, { keyId: key.keyId, version: key.currentVersion }, plaintext, aad), materialId: version.materialId };
+}
+
+export interface Opened {
+  readonly key: KeyRecord;
+  readonly plaintext: Buffer;
+  readonly materialId: string;
+}
+
+/**
+ * Opens a ciphertext blob. A blob that is malformed, names a key this server does not have, names
+ * a version the key does not have, or fails its tag (tampering, wrong context) is always the same
+ * InvalidCiphertextException with no message: the caller learns nothing about which check failed.
+ * A KeyId given by the caller that is not the blob's key is IncorrectKeyException, as in AWS.
+ */
+export async function openWithKey(
+  service: Service,
+  blob: Uint8Array,
+  context: EncryptionContext | undefined,
+  opts: { keyId?: string; operation: string; algorithm?: EncryptionAlgorithm },
+): Promise<Opened> {
+  const aad = canonicalEncryptionContext(context);
+  const parsed = parseBlob(blob);
+  const expected = opts.keyId === undefined ? undefined : await resolveKey(service, opts.keyId, 'key-or-alias');
+  if (!parsed) throw new InvalidCiphertextException();
+  if (expected && expected.keyId !== parsed.keyId) {
+    throw new IncorrectKeyException('The key ID in the request does not identify a CMK that can perform this operation.');
+  }
+  const key = expected ?? (await service.store.getKey(parsed.keyId));
+  if (!key) throw new InvalidCiphertextException();
+  assertSymmetricEncryption(service, key, opts.operation, opts.algorithm);
+  assertEnabled(service.realm, key);
+  const version = await service.store.getKeyVersion(key.keyId, parsed.version);
+  const material = version && (await service.backingKeys.material(key.keyId, parsed.version));
+  const plaintext = material && openBlob(material, parsed, aad);
+  if (!version || !plaintext) throw new InvalidCiphertextException();
+  return { key, plaintext, materialId: version.materialId };
+}

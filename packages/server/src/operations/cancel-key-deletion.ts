@@ -1,0 +1,21 @@
+import { KMSInvalidStateException } from '../errors.js';
+import { keyArn } from '../keys/arn.js';
+import { changeKey } from '../keys/change-key.js';
+import { resolveKey } from '../keys/resolve.js';
+import { keyIdMember } from '../validate/members.js';
+import { parseShape } from '../validate/shape.js';
+import type { Operation } from './operation.js';
+
+const shape = { KeyId: keyIdMember() };
+
+/** PendingDeletion -> Disabled, as AWS does: the key is not silently put back into use. */
+export const cancelKeyDeletion: Operation = async (service, body) => {
+  const input = parseShape(body, shape);
+  const key = await resolveKey(service, input.KeyId, 'key');
+  const arn = keyArn(service.realm, key.keyId);
+  await changeKey(service, key, (current) => {
+    if (current.state !== 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is not pending deletion.`);
+    return { state: 'Disabled', deletionDate: undefined, pendingWindowInDays: undefined };
+  });
+  return { KeyId: arn };
+};

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { UnsupportedOperationException, ValidationException } from '../errors.js';
+import { KEY_SPECS, KEY_USAGES, ORIGINS } from '../keys/enums.js';
+import type { KeyRecord } from '../keys/key-record.js';
+import { keyMetadata } from '../keys/key-metadata.js';
+import { checkRequestTags, mergeTags } from '../keys/tags.js';
+import { boolean, enumeration, parseShape, string, tags } from '../validate/shape.js';
+import type { Operation } from './operation.js';
+
+const shape = {
+  Policy: string({ min: 1, max: 32768 }),
+  Description: string({ min: 0, max: 8192 }),
+  KeyUsage: enumeration(KEY_USAGES),
+  CustomerMasterKeySpec: enumeration(KEY_SPECS),
+  KeySpec: enumeration(KEY_SPECS),
+  Origin: enumeration(ORIGINS),
+  CustomKeyStoreId: string({ min: 1, max: 64 }),
+  BypassPolicyLockoutSafetyCheck: boolean(),
+  Tags: tags(),
+  MultiRegion: boolean(),
+  XksKeyId: string({ min: 1, max: 128 }),
+};
+
+export const createKey: Operation = async (service, body) => {
+  const input = parseShape(body, shape);
+  if (input.KeySpec && input.CustomerMasterKeySpec) {
+    throw new ValidationException('You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec parameter is deprecated. Use KeySpec parameter instead.');
+  }
+  const keySpec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
+  if (keySpec !== 'SYMMETRIC_DEFAULT' && input.KeyUsage === undefined) {
+    throw new ValidationException('You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
+  }
+  const keyUsage = input.KeyUsage ?? 'ENCRYPT_DECRYPT';
+  if (keySpec === 'SYMMETRIC_DEFAULT' && keyUsage !== 'ENCRYPT_DECRYPT') {
+    throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
+  }
+  if (keySpec !== 'SYMMETRIC_DEFAULT') {
+    throw new UnsupportedOperationException(`KeySpec ${keySpec} is not supported by this server; it supports SYMMETRIC_DEFAULT.`);
+  }
+  const origin = input.Origin ?? 'AWS_KMS';
+  if (origin !== 'AWS_KMS' || input.CustomKeyStoreId !== undefined || input.XksKeyId !== undefined) {
+    throw new UnsupportedOperationException(`Origin ${origin} and custom key stores are not supported by this server; it supports AWS_KMS.`);
+  }
+  if (input.MultiRegion) {
+    throw new UnsupportedOperationException('Multi-Region keys are not supported by this server.');
+  }
+  const requestTags = input.Tags ?? [];
+  checkRequestTags(requestTags);
+
+  const now = service.now();
+  const keyId = randomUUID();
+  const firstVersion = await service.backingKeys.create(keyId, 1, now);
+  const key: KeyRecord = {
+    keyId,
+    revision: 1,
+    createdAt: now,
+    description: input.Description ?? '',
+    keySpec,
+    keyUsage,
+    origin,
+    state: 'Enabled',
+    tags: mergeTags([], requestTags),
+    onDemandRotations: 0,
+    currentVersion: 1,
+    ...(input.Policy !== undefined ? { policy: input.Policy } : {}),
+  };
+  await service.store.createKey(key, firstVersion);
+  return { KeyMetadata: keyMetadata(service.realm, key, firstVersion.materialId) };
+};

@@ -1,0 +1,34 @@
+import { ENCRYPTION_ALGORITHMS } from '../keys/enums.js';
+import { keyArn } from '../keys/arn.js';
+import { openWithKey } from '../keys/symmetric.js';
+import { checkDryRun, ciphertextMember, dryRunMember, encryptionContextMember, grantTokensMember, optionalKeyIdMember } from '../validate/members.js';
+import { enumeration, parseShape } from '../validate/shape.js';
+import { rejectRecipient, recipientMember } from './recipient.js';
+import type { Operation } from './operation.js';
+
+const shape = {
+  CiphertextBlob: ciphertextMember(),
+  EncryptionContext: encryptionContextMember(),
+  GrantTokens: grantTokensMember(),
+  KeyId: optionalKeyIdMember(),
+  EncryptionAlgorithm: enumeration(ENCRYPTION_ALGORITHMS),
+  Recipient: recipientMember(),
+  DryRun: dryRunMember(),
+};
+
+export const decrypt: Operation = async (service, body) => {
+  const input = parseShape(body, shape);
+  rejectRecipient(input.Recipient);
+  const opened = await openWithKey(service, input.CiphertextBlob, input.EncryptionContext, {
+    ...(input.KeyId !== undefined ? { keyId: input.KeyId } : {}),
+    operation: 'Decrypt',
+    ...(input.EncryptionAlgorithm !== undefined ? { algorithm: input.EncryptionAlgorithm } : {}),
+  });
+  checkDryRun(input.DryRun);
+  return {
+    KeyId: keyArn(service.realm, opened.key.keyId),
+    Plaintext: opened.plaintext.toString('base64'),
+    EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    KeyMaterialId: opened.materialId,
+  };
+};

@@ -1,0 +1,20 @@
+import { changeKey } from '../keys/change-key.js';
+import { resolveKey } from '../keys/resolve.js';
+import { assertEnabled } from '../keys/states.js';
+import { keyIdMember } from '../validate/members.js';
+import { parseShape } from '../validate/shape.js';
+import { assertRotatable } from './rotatable.js';
+import type { Operation } from './operation.js';
+
+const shape = { KeyId: keyIdMember() };
+
+export const disableKeyRotation: Operation = async (service, body) => {
+  const input = parseShape(body, shape);
+  const key = await resolveKey(service, input.KeyId, 'key');
+  await changeKey(service, key, (current) => {
+    assertEnabled(service.realm, current);
+    assertRotatable(service, current, 'DisableKeyRotation');
+    return { rotation: undefined };
+  });
+  return {};
+};

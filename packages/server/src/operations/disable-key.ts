@@ -1,0 +1,19 @@
+import { changeKey } from '../keys/change-key.js';
+import { resolveKey } from '../keys/resolve.js';
+import { assertNotPendingDeletion } from '../keys/states.js';
+import { keyIdMember } from '../validate/members.js';
+import { parseShape } from '../validate/shape.js';
+import type { Operation } from './operation.js';
+
+const shape = { KeyId: keyIdMember() };
+
+/** Enabled -> Disabled and Disabled -> Disabled; a key pending deletion stays so. */
+export const disableKey: Operation = async (service, body) => {
+  const input = parseShape(body, shape);
+  const key = await resolveKey(service, input.KeyId, 'key');
+  await changeKey(service, key, (current) => {
+    assertNotPendingDeletion(service.realm, current);
+    return { state: 'Disabled' };
+  });
+  return {};
+};

@@ -1,0 +1,23 @@
+import { changeKey } from '../keys/change-key.js';
+import { resolveKey } from '../keys/resolve.js';
+import { DAY_MS } from '../keys/rotation.js';
+import { assertEnabled } from '../keys/states.js';
+import { keyIdMember } from '../validate/members.js';
+import { integer, parseShape } from '../validate/shape.js';
+import { assertRotatable } from './rotatable.js';
+import type { Operation } from './operation.js';
+
+const shape = { KeyId: keyIdMember(), RotationPeriodInDays: integer({ min: 90, max: 2560 }) };
+
+/** Turns on automatic rotation; the next rotation is one period from now. */
+export const enableKeyRotation: Operation = async (service, body) => {
+  const input = parseShape(body, shape);
+  const periodInDays = input.RotationPeriodInDays ?? 365;
+  const key = await resolveKey(service, input.KeyId, 'key');
+  await changeKey(service, key, (current) => {
+    assertEnabled(service.realm, current);
+    assertRotatable(service, current, 'EnableKeyRotation');
+    return { rotation: { periodInDays, nextRotationDate: service.now() + periodInDays * DAY_MS } };
+  });
+  return {};
+};

@@ -1,0 +1,19 @@
+import { randomBytes } from 'node:crypto';
+import { UnsupportedOperationException, ValidationException } from '../errors.js';
+import { integer, parseShape, string } from '../validate/shape.js';
+import { recipientMember, rejectRecipient } from './recipient.js';
+import type { Operation } from './operation.js';
+
+const shape = {
+  NumberOfBytes: integer({ min: 1, max: 1024 }),
+  CustomKeyStoreId: string({ min: 1, max: 64 }),
+  Recipient: recipientMember(),
+};
+
+export const generateRandom: Operation = async (_service, body) => {
+  const input = parseShape(body, shape);
+  if (input.NumberOfBytes === undefined) throw new ValidationException('NumberOfBytes is required.');
+  if (input.CustomKeyStoreId !== undefined) throw new UnsupportedOperationException('Custom key stores are not supported by this server.');
+  rejectRecipient(input.Recipient);
+  return { Plaintext: randomBytes(input.NumberOfBytes).toString('base64') };
+};

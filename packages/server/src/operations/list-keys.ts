@@ -1,0 +1,15 @@
+import { keyArn } from '../keys/arn.js';
+import { decodeMarker, limitMember, markerMember, pagingFields } from '../validate/members.js';
+import { parseShape } from '../validate/shape.js';
+import type { Operation } from './operation.js';
+
+const shape = { Limit: limitMember(1000), Marker: markerMember() };
+
+export const listKeys: Operation = async (service, body) => {
+  const input = parseShape(body, shape);
+  const page = await service.store.listKeys({ after: decodeMarker(input.Marker), limit: input.Limit ?? 100 });
+  return {
+    Keys: page.items.map((k) => ({ KeyId: k.keyId, KeyArn: keyArn(service.realm, k.keyId) })),
+    ...pagingFields(page.next),
+  };
+};

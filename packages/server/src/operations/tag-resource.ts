@@ -1,0 +1,20 @@
+import { changeKey } from '../keys/change-key.js';
+import { resolveKey } from '../keys/resolve.js';
+import { assertNotPendingDeletion } from '../keys/states.js';
+import { checkRequestTags, mergeTags } from '../keys/tags.js';
+import { keyIdMember } from '../validate/members.js';
+import { parseShape, required, tags } from '../validate/shape.js';
+import type { Operation } from './operation.js';
+
+const shape = { KeyId: keyIdMember(), Tags: required(tags()) };
+
+export const tagResource: Operation = async (service, body) => {
+  const input = parseShape(body, shape);
+  checkRequestTags(input.Tags);
+  const key = await resolveKey(service, input.KeyId, 'key');
+  await changeKey(service, key, (current) => {
+    assertNotPendingDeletion(service.realm, current);
+    return { tags: mergeTags(current.tags, input.Tags) };
+  });
+  return {};
+};

@@ -1,0 +1,18 @@
+import { changeKey } from '../keys/change-key.js';
+import { resolveKey } from '../keys/resolve.js';
+import { assertNotPendingDeletion } from '../keys/states.js';
+import { keyIdMember } from '../validate/members.js';
+import { parseShape, required, string } from '../validate/shape.js';
+import type { Operation } from './operation.js';
+
+const shape = { KeyId: keyIdMember(), Description: required(string({ min: 0, max: 8192 })) };
+
+export const updateKeyDescription: Operation = async (service, body) => {
+  const input = parseShape(body, shape);
+  const key = await resolveKey(service, input.KeyId, 'key');
+  await changeKey(service, key, (current) => {
+    assertNotPendingDeletion(service.realm, current);
+    return { description: input.Description };
+  });
+  return {};
+};

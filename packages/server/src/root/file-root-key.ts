@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, writeSync, fsyncSync, statSync } from 'node:fs';
+import { openAesGcm, sealAesGcm } from './aes-gcm.js';
+import { RootKeyMismatchError, StartupError, type RootKey } from './root-key.js';
+
+const ROOT_KEY_LENGTH = 32;
+/** Leading byte of everything this provider wraps, so a later format can be told apart. */
+const FORMAT_V1 = 0x01;
+
+/** A 256-bit root key kept in a file of its own, readable only by its owner (mode 0600). */
+export class FileRootKey implements RootKey {
+  readonly description: string;
+  readonly #key: Buffer;
+
+  private constructor(path: string, key: Buffer) {
+    this.description = `root key file ${path}`;
+    this.#key = key;
+  }
+
+  static exists(path: string): boolean {
+    return existsSync(path);
+  }
+
+  /** Creates a new root key file; refuses to overwrite one. */
+  static create(path: string): FileRootKey {
+    const key = randomBytes(ROOT_KEY_LENGTH);
+    const fd = openSync(path, 'wx', 0o600);
+    try {
+      writeSync(fd, key);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return new FileRootKey(path, key);
+  }
+
+  static load(path: string): FileRootKey {
+    const key = readFileSync(path);
+    if (key.length !== ROOT_KEY_LENGTH) {
+      throw new StartupError(`The root key file ${path} holds ${key.length} bytes, not ${ROOT_KEY_LENGTH}: it is damaged or not a Coffer root key.`);
+    }
+    if ((statSync(path).mode & 0o077) !== 0) {
+      process.emitWarning(`The root key file ${path} is readable by other users; restrict it with chmod 600.`);
+    }
+    return new FileRootKey(path, key);
+  }
+
+  async wrap(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    return Buffer.concat([Buffer.of(FORMAT_V1), sealAesGcm(this.#key, plaintext, aad)]);
+  }
+
+  async unwrap(wrapped: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    const opened = wrapped[0] === FORMAT_V1 ? openAesGcm(this.#key, wrapped.subarray(1), aad) : undefined;
+    if (!opened) throw new RootKeyMismatchError('wrapped value does not open under this root key');
+    return opened;
+  }
+}

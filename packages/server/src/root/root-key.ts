@@ -1,0 +1,23 @@
+/**
+ * The root of the key hierarchy: it wraps every backing key and every stored secret. Providers
+ * (a key file now; a passphrase, a PKCS#11 token or another KMS later) differ only in where the
+ * root key lives and where the wrapping happens.
+ */
+export interface RootKey {
+  /** A human-readable description of where the root key lives, for messages. */
+  readonly description: string;
+  /** Authenticated encryption of `plaintext`, bound to `aad`. */
+  wrap(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /** Throws RootKeyMismatchError if `wrapped` was not made by this root key with this `aad`. */
+  unwrap(wrapped: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+}
+
+/** The root key cannot open what it is asked to: tampering, or a different root key. */
+export class RootKeyMismatchError extends Error {
+  override readonly name = 'RootKeyMismatchError';
+}
+
+/** The server must not start: the message says why and what to do. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}

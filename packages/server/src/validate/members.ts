@@ -1,0 +1,34 @@
+import { DryRunOperationException, InvalidMarkerException } from '../errors.js';
+import { blob, boolean, integer, required, string, stringList, stringMap } from './shape.js';
+
+/** Members that many operations share, with AWS's limits. */
+export const keyIdMember = () => required(string({ min: 1, max: 2048 }));
+export const optionalKeyIdMember = () => string({ min: 1, max: 2048 });
+export const grantTokensMember = () => stringList({ maxItems: 10, itemMin: 1, itemMax: 8192 });
+export const encryptionContextMember = () => stringMap();
+export const dryRunMember = () => boolean();
+export const ciphertextMember = () => required(blob({ min: 1, max: 6144 }));
+export const limitMember = (max: number) => integer({ min: 1, max });
+export const markerMember = () => string({ min: 1, max: 1024, pattern: /^[\u0020-\u00FF]*$/ });
+
+/** Raised last, once every other check has passed: the request would have succeeded. */
+export function checkDryRun(dryRun: boolean | undefined): void {
+  if (dryRun) throw new DryRunOperationException('The request would have succeeded, but the DryRun option is set.');
+}
+
+/** Markers are opaque to clients: the position to resume after, base64url-encoded. */
+export function encodeMarker(after: string): string {
+  return Buffer.from(`coffer:${after}`, 'utf8').toString('base64url');
+}
+
+export function decodeMarker(marker: string | undefined): string | undefined {
+  if (marker === undefined) return undefined;
+  const decoded = /^[A-Za-z0-9_-]+$/.test(marker) ? Buffer.from(marker, 'base64url').toString('utf8') : '';
+  if (!decoded.startsWith('coffer:')) throw new InvalidMarkerException('The marker is not one this server issued.');
+  return decoded.slice('coffer:'.length);
+}
+
+/** The paging fields of a list response. */
+export function pagingFields(next: string | undefined): { Truncated: boolean; NextMarker?: string } {
+  return next === undefined ? { Truncated: false } : { Truncated: true, NextMarker: encodeMarker(next) };
+}
