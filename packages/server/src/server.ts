@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -52,7 +52,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const now = options.now ?? Date.now;
 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteStore(join(config.dataDir, 'coffer.db'));
+  const databaseFile = join(config.dataDir, 'coffer.db');
+  // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+  closeSync(openSync(databaseFile, 'a', 0o600));
+  const store = new SqliteStore(databaseFile);
   let http: Server | undefined;
   try {
     const rootKey = await openFileRootKey(config.dataDir, store);
@@ -60,7 +63,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const service: Service = { realm, store, backingKeys: new BackingKeys(rootKey, store), now };
     const accessKeys = new AccessKeys(store, rootKey);
     const admin = await ensureAdminCredentials(
-      store, accessKeys, config.dataDir, `arn:${realm.partition}:iam::${realm.accountId}:user/coffer-admin`, now());
+      store, accessKeys, config.dataDir, `arn:${realm.partition}:iam::${realm.accountId}:root`, now());
 
     http = createServer({ keepAliveTimeout: 65_000 }, createRequestHandler({ service, accessKeys, log }));
     const server = http;

@@ -1,0 +1,334 @@
+/**
+ * The AWS KMS recordings of shared/aws-recorded/kms-responses.json, as its README describes them:
+ * which scenarios this server can replay, the placeholders, the blob expressions of requests, and
+ * the matchers that compare an answer with the one AWS gave.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+export interface CallStep {
+  readonly call: string;
+  readonly input: JsonObject;
+  readonly saveKey?: string;
+  readonly save?: Readonly<Record<string, string>>;
+  readonly region?: string;
+}
+export interface WaitStep { readonly $wait: string; readonly keyId?: string; readonly from?: string }
+export interface RepeatStep { readonly $repeat: number; readonly steps: readonly Step[] }
+export interface LocalStep { readonly $local: string }
+export type Step = CallStep | WaitStep | RepeatStep | LocalStep;
+
+export interface RecordedError {
+  readonly error: string;
+  /** `""`: AWS sent no message at all; `null`: the text was not recorded. */
+  readonly message: string | null;
+  readonly status: number | null;
+  readonly messageMatch?: 'enum-set';
+}
+export interface RecordedSuccess {
+  readonly ok: true;
+  readonly fields?: JsonObject;
+  readonly status?: number | null;
+}
+
+export interface Scenario {
+  readonly id: string;
+  readonly operation: string;
+  readonly request: JsonObject;
+  readonly steps?: readonly Step[];
+  readonly requestRegion?: string;
+  readonly response: RecordedError | RecordedSuccess;
+}
+
+export function loadScenarios(path: string): Scenario[] {
+  return JSON.parse(readFileSync(path, 'utf8')) as Scenario[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which scenarios this server can replay
+
+/** The operations Coffer serves (packages/server/src/routes.ts). */
+export const SUPPORTED_OPERATIONS: ReadonlySet<string> = new Set([
+  'CreateKey', 'DescribeKey', 'ListKeys', 'UpdateKeyDescription', 'EnableKey', 'DisableKey',
+  'ScheduleKeyDeletion', 'CancelKeyDeletion', 'CreateAlias', 'UpdateAlias', 'DeleteAlias',
+  'ListAliases', 'TagResource', 'UntagResource', 'ListResourceTags', 'Encrypt', 'Decrypt',
+  'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateRandom',
+  'EnableKeyRotation', 'DisableKeyRotation', 'GetKeyRotationStatus', 'RotateKeyOnDemand',
+  'ListKeyRotations',
+]);
+
+const isCall = (step: Step): step is CallStep => 'call' in step;
+export const isWait = (step: Step): step is WaitStep => '$wait' in step;
+export const isRepeat = (step: Step): step is RepeatStep => '$repeat' in step;
+
+/** The steps with every `$repeat` body listed once: what a scenario calls, not how often. */
+function flatSteps(steps: readonly Step[]): Step[] {
+  return steps.flatMap((step) => (isRepeat(step) ? flatSteps(step.steps) : [step]));
+}
+
+/**
+ * A scenario is replayable when every call, steps and request alike, is an operation Coffer serves
+ * on a key Coffer can make (symmetric, AWS_KMS origin, single-Region, default policy) in its one
+ * region, and nothing has to be made on the client (`$local`).
+ */
+export function isReplayable(scenario: Scenario): boolean {
+  if (scenario.requestRegion !== undefined || JSON.stringify(scenario).includes('<other-region>')) return false;
+  const request: CallStep = { call: scenario.operation, input: scenario.request };
+  return [...flatSteps(scenario.steps ?? []), request].every((step) => {
+    if (isWait(step)) return true;
+    if (!isCall(step)) return false;
+    return SUPPORTED_OPERATIONS.has(step.call) && step.region === undefined && onlySymmetricKeys(step);
+  });
+}
+
+function onlySymmetricKeys({ call, input }: CallStep): boolean {
+  if (input.Policy !== undefined) return false;
+  // Only CreateKey says what kind of key to make; GenerateDataKey's KeySpec is the data key's.
+  if (call !== 'CreateKey') return true;
+  const is = (value: Json | undefined, allowed: Json) => value === undefined || value === allowed;
+  return is(input.KeySpec, 'SYMMETRIC_DEFAULT') && is(input.CustomerMasterKeySpec, 'SYMMETRIC_DEFAULT')
+    && is(input.KeyUsage, 'ENCRYPT_DECRYPT') && is(input.Origin, 'AWS_KMS') && is(input.MultiRegion, false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Placeholders
+
+const PLACEHOLDER = /<([^<>\s]+)>/g;
+
+/** The values of one scenario's placeholders: the realm, a fresh alias, and what steps saved. */
+export class Bindings {
+  readonly #values = new Map<string, Json>();
+
+  constructor(realm: { readonly region: string; readonly account: string; readonly partition: string }) {
+    const aliasName = `alias/recorded-${randomUUID()}`;
+    this.set('region', realm.region);
+    this.set('account', realm.account);
+    this.set('alias-name', aliasName);
+    this.set('alias-name-without-prefix', aliasName.slice('alias/'.length));
+    this.set('alias-arn', `arn:${realm.partition}:kms:${realm.region}:${realm.account}:${aliasName}`);
+  }
+
+  set(name: string, value: Json): void {
+    this.#values.set(name, value);
+  }
+
+  /** `"saveKey": NAME` keeps the key as `<NAME-id>` and `<NAME-arn>`. */
+  saveKey(name: string, createKeyResponse: Record<string, unknown>): void {
+    const metadata = createKeyResponse.KeyMetadata as { KeyId: string; Arn: string };
+    this.set(`${name}-id`, metadata.KeyId);
+    this.set(`${name}-arn`, metadata.Arn);
+  }
+
+  get(name: string, extra?: (name: string) => Json | undefined): Json {
+    const value = extra?.(name) ?? this.#values.get(name);
+    if (value === undefined) throw new Error(`placeholder <${name}> has no value`);
+    return value;
+  }
+
+  /**
+   * Replaces the placeholders of a template. A template that is one placeholder gives the bound
+   * value itself (it may be a number); otherwise each placeholder is replaced by its text.
+   */
+  substitute(template: string, extra?: (name: string) => Json | undefined): Json {
+    const whole = /^<([^<>\s]+)>$/.exec(template);
+    if (whole) return this.get(whole[1]!, extra);
+    return template.replace(PLACEHOLDER, (_, name: string) => String(this.get(name, extra)));
+  }
+
+  text(template: string, extra?: (name: string) => Json | undefined): string {
+    return String(this.substitute(template, extra));
+  }
+}
+
+/** The value at a dotted path (`KeyMetadata.KeyId`) of a response. */
+export function valueAt(document: unknown, path: string): Json | undefined {
+  let value: unknown = document;
+  for (const part of path.split('.')) {
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  }
+  return value as Json | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+const BLOB_OPERATORS = ['$utf8', '$size', '$concat', '$slice', '$digest'];
+const isObject = (value: unknown): value is JsonObject => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** A request (or step input) as it goes on the wire: placeholders bound, blobs in base64. */
+export function resolveRequest(value: Json, bindings: Bindings): Json {
+  if (typeof value === 'string') return bindings.substitute(value);
+  if (Array.isArray(value)) return value.map((item) => resolveRequest(item, bindings));
+  if (!isObject(value)) return value;
+  if ('$json' in value) return JSON.stringify(resolveRequest(value.$json!, bindings));
+  if (BLOB_OPERATORS.some((op) => op in value)) return blobOf(value, bindings).toString('base64');
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRequest(v, bindings)]));
+}
+
+/** The bytes of a blob expression. A placeholder names a saved blob, which is base64 as received. */
+function blobOf(value: Json, bindings: Bindings): Buffer {
+  if (typeof value === 'string') return Buffer.from(bindings.text(value), 'base64');
+  if (!isObject(value)) throw new Error(`not a blob: ${JSON.stringify(value)}`);
+  if (value.$utf8 !== undefined) return Buffer.from(value.$utf8 as string, 'utf8');
+  if (value.$size !== undefined) return randomBytes(value.$size as number);
+  if (value.$concat !== undefined) return Buffer.concat((value.$concat as Json[]).map((part) => blobOf(part, bindings)));
+  if (value.$slice !== undefined) {
+    const [blob, start, end] = value.$slice as [Json, number, number?];
+    return blobOf(blob, bindings).subarray(start, end);
+  }
+  if (value.$digest !== undefined) {
+    const [algorithm, blob] = value.$digest as [string, Json];
+    return createHash(algorithm.replace('SHA_', 'sha')).update(blobOf(blob, bindings)).digest();
+  }
+  throw new Error(`unknown blob expression: ${JSON.stringify(value)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+const show = (value: unknown): string => (value === undefined ? '(absent)' : JSON.stringify(value));
+const isBase64 = (value: unknown): value is string =>
+  typeof value === 'string' && /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(value);
+
+/** The shape matchers of `fields`: a value that varies by nature is checked by its form. */
+const SHAPES: Readonly<Record<string, (value: unknown) => boolean>> = {
+  '<absent>': (v) => v === undefined,
+  '<present>': (v) => v !== undefined,
+  // Epoch seconds on the JSON wire; the bounds tell seconds from milliseconds.
+  '<timestamp>': (v) => typeof v === 'number' && v > 1e9 && v < 1e10,
+  '<bytes>': isBase64,
+  '<key-material-id>': (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v),
+  '<uuid>': (v) => typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v),
+  '<mrk-id>': (v) => typeof v === 'string' && /^mrk-[0-9a-f]{32}$/.test(v),
+};
+
+interface MatchContext {
+  readonly bindings: Bindings;
+  /** `<response:PATH>` reads the response being checked. */
+  readonly extra: (name: string) => Json | undefined;
+}
+
+/** What differs between a success body and the recorded `fields`; empty when it matches. */
+export function fieldProblems(body: Record<string, unknown>, fields: JsonObject, bindings: Bindings): string[] {
+  const extra = (name: string) => (name.startsWith('response:') ? valueAt(body, name.slice('response:'.length)) : undefined);
+  const problems: string[] = [];
+  check(body, fields, '', { bindings, extra }, problems);
+  return problems;
+}
+
+function check(actual: unknown, expected: Json, path: string, ctx: MatchContext, problems: string[]): void {
+  const fail = (what: string) => problems.push(`${path || '(body)'}: expected ${what}, got ${show(actual)}`);
+  const matches = (value: unknown, pattern: Json) => {
+    const inner: string[] = [];
+    check(value, pattern, path, ctx, inner);
+    return inner.length === 0;
+  };
+  if (typeof expected === 'string') {
+    checkString(actual, expected, ctx, fail);
+  } else if (Array.isArray(expected)) {
+    if (!Array.isArray(actual) || actual.length !== expected.length) return void fail(`a list of ${expected.length}: ${show(expected)}`);
+    expected.forEach((item, i) => check(actual[i], item, `${path}[${i}]`, ctx, problems));
+  } else if (isObject(expected) && '$json' in expected) {
+    let parsed: unknown;
+    try { parsed = JSON.parse(String(actual)); } catch { return void fail('a JSON document'); }
+    const wanted = resolveRequest(expected.$json!, ctx.bindings);
+    if (!isDeepStrictEqual(parsed, wanted)) fail(`JSON ${show(wanted)}`);
+  } else if (isObject(expected) && '$utf8' in expected) {
+    if (!isBase64(actual) || Buffer.from(actual, 'base64').toString('utf8') !== expected.$utf8) fail(`base64 of ${show(expected.$utf8)}`);
+  } else if (isObject(expected) && '$contains' in expected) {
+    if (!Array.isArray(actual) || !actual.some((item) => matches(item, expected.$contains!))) fail(`a list containing ${show(expected.$contains)}`);
+  } else if (isObject(expected) && '$excludes' in expected) {
+    if (!Array.isArray(actual) || actual.some((item) => matches(item, expected.$excludes!))) fail(`a list without ${show(expected.$excludes)}`);
+  } else if (isObject(expected) && '$length' in expected) {
+    if (!Array.isArray(actual) || actual.length !== expected.$length) fail(`a list of ${show(expected.$length)}`);
+  } else if (isObject(expected) && '$oneOf' in expected) {
+    if (!(expected.$oneOf as Json[]).some((option) => matches(actual, option))) fail(`one of ${show(expected.$oneOf)}`);
+  } else if (isObject(expected)) {
+    if (!isObject(actual)) return void fail('an object');
+    for (const [key, value] of Object.entries(expected)) check(actual[key], value, path ? `${path}.${key}` : key, ctx, problems);
+  } else if (actual !== expected) {
+    fail(show(expected));
+  }
+}
+
+function checkString(actual: unknown, expected: string, ctx: MatchContext, fail: (what: string) => void): void {
+  const shape = SHAPES[expected];
+  if (shape) {
+    if (!shape(actual)) fail(expected);
+    return;
+  }
+  const bytes = /^<bytes:(\d+)>$/.exec(expected);
+  if (bytes) {
+    if (!isBase64(actual) || Buffer.from(actual, 'base64').length !== Number(bytes[1])) fail(`${bytes[1]} bytes in base64`);
+    return;
+  }
+  const differs = /^<differs:([^<>]+)>$/.exec(expected);
+  if (differs) {
+    const saved = ctx.bindings.get(differs[1]!);
+    if (actual === undefined || actual === saved) fail(`a value other than ${show(saved)}`);
+    return;
+  }
+  if (expected === '<verifies-locally>') throw new Error('<verifies-locally> needs an asymmetric key; no replayable scenario has one');
+  const wanted = ctx.bindings.substitute(expected, ctx.extra);
+  if (actual !== wanted) fail(show(wanted));
+}
+
+/** Message placeholders for values the client never sees. */
+const MESSAGE_SHAPES: Readonly<Record<string, string>> = {
+  'new-key-material-id': '[0-9a-f]{64}',
+};
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The recorded message as a pattern: bound placeholders literal, hidden values by their form. */
+function messagePattern(template: string, bindings: Bindings): string {
+  let pattern = '';
+  let last = 0;
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    pattern += escapeRegExp(template.slice(last, m.index)) + (MESSAGE_SHAPES[m[1]!] ?? escapeRegExp(bindings.text(m[0])));
+    last = m.index! + m[0].length;
+  }
+  return pattern + escapeRegExp(template.slice(last));
+}
+
+/** What differs between an error body and the recorded error; empty when it matches. */
+export function errorProblems(status: number, body: Record<string, unknown>, recorded: RecordedError, bindings: Bindings): string[] {
+  const problems: string[] = [];
+  // `__type` may carry a namespace (`com.amazonaws.kms#NotFoundException`); the name follows `#`.
+  const type = String(body.__type ?? '').split('#').pop();
+  if (type !== recorded.error) problems.push(`__type: expected ${recorded.error}, got ${show(body.__type)}`);
+  if (recorded.status !== null && status !== recorded.status) problems.push(`status: expected ${recorded.status}, got ${status}`);
+  const message = body.message;
+  if (recorded.message === '') {
+    // AWS sent no message at all: the body must not have the field, not even empty.
+    if ('message' in body || 'Message' in body) problems.push(`message: expected none, got ${show(message ?? body.Message)}`);
+  } else if (recorded.message !== null && recorded.messageMatch === 'enum-set') {
+    problems.push(...enumSetProblems(message, recorded.message, bindings));
+  } else if (recorded.message !== null) {
+    const pattern = new RegExp(`^${messagePattern(recorded.message, bindings)}$`);
+    if (typeof message !== 'string' || !pattern.test(message)) {
+      problems.push(`message: expected ${show(bindings.text(recorded.message))}, got ${show(message)}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * `messageMatch: "enum-set"`: the text around the brackets exactly; inside them every recorded
+ * value, in any order, among any values AWS added since.
+ */
+function enumSetProblems(message: unknown, recorded: string, bindings: Bindings): string[] {
+  const open = recorded.indexOf('[');
+  const close = recorded.lastIndexOf(']');
+  const before = messagePattern(recorded.slice(0, open), bindings);
+  const after = messagePattern(recorded.slice(close + 1), bindings);
+  const listed = typeof message === 'string' ? new RegExp(`^${before}\\[(.*)\\]${after}$`).exec(message) : null;
+  if (!listed) return [`message: expected ${show(recorded)} (any enum order), got ${show(message)}`];
+  const values = new Set(listed[1]!.split(',').map((v) => v.trim()));
+  const missing = recorded.slice(open + 1, close).split(',').map((v) => v.trim()).filter((v) => !values.has(v));
+  return missing.length ? [`message: enum list lacks ${missing.join(', ')}: ${show(message)}`] : [];
+}
