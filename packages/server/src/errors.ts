@@ -53,6 +53,7 @@ export const LimitExceededException = kmsError('LimitExceededException');
 export const TagException = kmsError('TagException');
 export const UnsupportedOperationException = kmsError('UnsupportedOperationException');
 export const DryRunOperationException = kmsError('DryRunOperationException');
+export const MalformedPolicyDocumentException = kmsError('MalformedPolicyDocumentException');
 
 // Cryptographic operations.
 export const InvalidCiphertextException = kmsError('InvalidCiphertextException');
@@ -71,7 +72,7 @@ export const ALL_ERRORS = [
   NotFoundException, AlreadyExistsException, DisabledException, KMSInvalidStateException,
   InvalidArnException, InvalidAliasNameException, InvalidMarkerException,
   InvalidGrantTokenException, LimitExceededException, TagException,
-  UnsupportedOperationException, DryRunOperationException,
+  UnsupportedOperationException, DryRunOperationException, MalformedPolicyDocumentException,
   InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException,
   KMSInternalException, DependencyTimeoutException,
 ] as const;

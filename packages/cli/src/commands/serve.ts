@@ -56,7 +56,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   const portText = setting('port');
   const port = portText === undefined ? undefined : Number(portText);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
-    throw new UsageError(`--port must be a number from 0 to 65535, not '${portText}'`);
+    throw new UsageError(`--port must be a number from 0 to 65535, not '${portText}'`,
+      'set --port or COFFER_PORT to a port number, e.g. --port 4600 (0 picks a free port)');
   }
 
   let server;
@@ -81,6 +82,16 @@ export async function serveCommand(args: string[]): Promise<number> {
     throw error;
   }
 
+  // Listen for signals before the banner: whoever waits for the banner may signal at once.
+  const stopped = new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      process.stderr.write(`${signal}: finishing in-flight requests and closing the store\n`);
+      server.close().then(done, done);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+
   const relativeCredentials = relative(process.cwd(), server.credentialsFile);
   const shownCredentials = relativeCredentials.startsWith('..') ? server.credentialsFile : relativeCredentials;
   process.stdout.write(
@@ -93,13 +104,6 @@ export async function serveCommand(args: string[]): Promise<number> {
     `  aws kms list-keys --endpoint-url ${server.endpoint} --profile ${server.profile} --region ${server.config.region}\n\n`,
   );
 
-  await new Promise<void>((done) => {
-    const stop = (signal: string) => {
-      process.stderr.write(`${signal}: finishing in-flight requests and closing the store\n`);
-      server.close().then(done, done);
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  await stopped;
   return 0;
 }

@@ -14,4 +14,6 @@ export function checkAliasName(name: string): void {
   if (name.startsWith(RESERVED_PREFIX)) {
     throw new NotAuthorizedException(`The alias ${name} begins with alias/aws/, which is reserved for AWS managed keys.`);
   }
+  // The wire pattern admits ':' (alias ARNs share it), but AWS refuses it in a name it is to keep.
+  if (name.includes(':')) throw new ValidationException(`${name} contains invalid characters for an alias`);
 }

@@ -15,7 +15,7 @@ export const MAX_ENCRYPTION_CONTEXT_BYTES = 8192;
  */
 export function canonicalEncryptionContext(context: EncryptionContext | undefined): Buffer {
   const pairs = Object.entries(context ?? {})
-    .map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const)
+    .map(([k, v]) => [utf8(k), utf8(v)] as const)
     .sort((a, b) => Buffer.compare(a[0], b[0]));
   const parts: Buffer[] = [u32(pairs.length)];
   for (const [k, v] of pairs) parts.push(u32(k.length), k, u32(v.length), v);
@@ -24,6 +24,17 @@ export function canonicalEncryptionContext(context: EncryptionContext | undefine
     throw new ValidationException(`The encryption context is larger than ${MAX_ENCRYPTION_CONTEXT_BYTES} bytes of keys and values.`);
   }
   return encoded;
+}
+
+/**
+ * A lone surrogate has no UTF-8 form: the encoder would write U+FFFD for it, so "\ud800" and
+ * "\ufffd" would authenticate alike. Such strings are refused rather than encoded lossily.
+ */
+function utf8(text: string): Buffer {
+  if (/\p{Cs}/u.test(text)) {
+    throw new ValidationException('Encryption context keys and values must be valid Unicode; one contains an unpaired surrogate.');
+  }
+  return Buffer.from(text, 'utf8');
 }
 
 function u32(n: number): Buffer {

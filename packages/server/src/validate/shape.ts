@@ -7,7 +7,8 @@ import { SerializationException, ValidationException } from '../errors.js';
  * as it is for AWS's JSON protocol. Sensitive members (plaintexts) are reported without their value.
  */
 export interface Violations {
-  add(member: string, shown: string | null, constraint: string): void;
+  /** `shown`: the value as AWS prints it; null for a missing value, undefined for a hidden one. */
+  add(member: string, shown: string | null | undefined, constraint: string): void;
 }
 
 export interface Member<T> {
@@ -26,7 +27,8 @@ export function parseShape<S extends Record<string, Member<unknown>>>(body: unkn
   const messages: string[] = [];
   const violations: Violations = {
     add(member, shown, constraint) {
-      const value = shown === null ? 'Value null at' : shown === '' ? 'Value at' : `Value '${shown}' at`;
+      // AWS prints an empty string as '' and leaves sensitive values out entirely.
+      const value = shown === null ? 'Value null at' : shown === undefined ? 'Value at' : `Value '${shown}' at`;
       messages.push(`${value} '${member}' failed to satisfy constraint: ${constraint}`);
     },
   };
@@ -59,7 +61,7 @@ export function required<T>(member: Member<T | undefined>): Member<T> {
   };
 }
 
-function checkLength(length: number, shown: string, path: string, violations: Violations, min?: number, max?: number): void {
+function checkLength(length: number, shown: string | undefined, path: string, violations: Violations, min?: number, max?: number): void {
   if (min !== undefined && length < min) violations.add(path, shown, `Member must have length greater than or equal to ${min}`);
   if (max !== undefined && length > max) violations.add(path, shown, `Member must have length less than or equal to ${max}`);
 }
@@ -69,7 +71,7 @@ export function string(opts: { min?: number; max?: number; pattern?: RegExp; sen
     parse(value, path, violations) {
       if (value === undefined) return undefined;
       if (typeof value !== 'string') typeError(path, 'a string');
-      const shown = opts.sensitive ? '' : value;
+      const shown = opts.sensitive ? undefined : value;
       checkLength(value.length, shown, path, violations, opts.min, opts.max);
       if (opts.pattern && !opts.pattern.test(value)) {
         violations.add(path, shown, `Member must satisfy regular expression pattern: ${opts.pattern.source}`);
@@ -123,7 +125,7 @@ export function blob(opts: { min?: number; max?: number } = {}): Member<Buffer |
       if (value === undefined) return undefined;
       if (typeof value !== 'string' || !BASE64.test(value)) typeError(path, 'a base64-encoded blob');
       const bytes = Buffer.from(value, 'base64');
-      checkLength(bytes.length, '', path, violations, opts.min, opts.max);
+      checkLength(bytes.length, undefined, path, violations, opts.min, opts.max);
       return bytes;
     },
   };

@@ -1,0 +1,294 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+
+/** The built CLI, beside this file's build output: dist/test/serve.test.js -> dist/src/main.js. */
+const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const START_TIMEOUT_MS = 20_000;
+
+const temporaryDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-cli-'));
+  temporaryDirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of temporaryDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The environment of the test run without any COFFER_ or AWS_ setting that could leak in. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COFFER_') && !k.startsWith('AWS_')));
+  return { ...env, ...extra };
+}
+
+interface Finished {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function collect(child: ChildProcess): { output: () => { stdout: string; stderr: string }; exited: Promise<Finished> } {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const exited = new Promise<Finished>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { output: () => ({ stdout, stderr }), exited };
+}
+
+/** Runs a command to its end. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv(), cwd?: string): Promise<Finished> {
+  const child = spawn(command, args, { env, ...(cwd ? { cwd } : {}), stdio: ['ignore', 'pipe', 'pipe'] });
+  return collect(child).exited;
+}
+
+const coffer = (args: string[], env?: NodeJS.ProcessEnv) => run(process.execPath, [MAIN, ...args], env);
+
+interface Served {
+  readonly stdout: string;
+  readonly endpoint: string;
+  readonly port: number;
+  readonly credentialsFile: string;
+  /** Sends the signal and waits for the process to end. */
+  stop(signal?: NodeJS.Signals): Promise<Finished>;
+}
+
+/** Starts `coffer serve` and waits for its banner. */
+async function serve(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Served> {
+  const child = spawn(process.execPath, [MAIN, 'serve', ...args], { env, cwd: tempDir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const { output, exited } = collect(child);
+  const banner = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner in ${START_TIMEOUT_MS} ms: ${JSON.stringify(output())}`)), START_TIMEOUT_MS);
+    const check = () => {
+      if (/aws kms list-keys .*\n/.test(output().stdout)) {
+        clearTimeout(timer);
+        resolve(output().stdout);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((f) => {
+      clearTimeout(timer);
+      reject(new Error(`coffer serve exited (${f.code ?? f.signal}) before listening: ${f.stderr}`));
+    });
+  });
+  const listening = /Coffer is listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(banner);
+  const credentials = /^Credentials: +(\S+) \(profile \[coffer\]\)$/m.exec(banner);
+  assert.ok(listening, `no 'listening on' line: ${banner}`);
+  assert.ok(credentials, `no credentials line: ${banner}`);
+  return {
+    stdout: banner,
+    endpoint: listening[1]!,
+    port: Number(listening[2]),
+    credentialsFile: credentials[1]!,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+function readCredentials(path: string): { accessKeyId: string; secretAccessKey: string } {
+  const text = readFileSync(path, 'utf8');
+  const accessKeyId = /^aws_access_key_id = (\S+)$/m.exec(text)?.[1];
+  const secretAccessKey = /^aws_secret_access_key = (\S+)$/m.exec(text)?.[1];
+  assert.ok(accessKeyId && secretAccessKey, `no credentials in ${path}`);
+  return { accessKeyId, secretAccessKey };
+}
+
+/** An official SDK client for a served endpoint, signed with the credentials file's key. */
+function client(served: Served, region: string): KMSClient {
+  return new KMSClient({ endpoint: served.endpoint, region, credentials: readCredentials(served.credentialsFile), maxAttempts: 1 });
+}
+
+async function createKeyArn(served: Served, region: string): Promise<string> {
+  const kms = client(served, region);
+  try {
+    return (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+  } finally {
+    kms.destroy();
+  }
+}
+
+/** A port that was free a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('coffer serve', () => {
+  it('prints the bound endpoint, the credentials path and an example, and serves there', async () => {
+    const dataDir = tempDir();
+    const served = await serve(['--port', '0', '--data-dir', dataDir]);
+    try {
+      assert.notEqual(served.port, 0);
+      assert.equal(served.credentialsFile, join(dataDir, 'credentials'));
+      assert.ok(existsSync(served.credentialsFile));
+      assert.ok(served.stdout.includes(`aws kms list-keys --endpoint-url ${served.endpoint} --profile coffer`), served.stdout);
+      assert.match(served.stdout, /region us-east-1, account 111122223333/);
+      const kms = client(served, 'us-east-1');
+      try {
+        assert.deepEqual((await kms.send(new ListKeysCommand({}))).Keys, []);
+      } finally {
+        kms.destroy();
+      }
+    } finally {
+      const finished = await served.stop('SIGTERM');
+      assert.equal(finished.signal, null);
+      assert.equal(finished.code, 0, finished.stderr);
+    }
+  });
+
+  it('stops with exit code 0 on SIGTERM or SIGINT sent the moment the banner shows', async () => {
+    // Repeated: a signal that beats the handler kills the process instead (exit by signal, no code).
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGINT', 'SIGTERM'] as const) {
+      const served = await serve(['--port', '0', '--data-dir', tempDir()]);
+      const finished = await served.stop(signal);
+      assert.equal(finished.signal, null, `${signal} killed the process before its handler ran`);
+      assert.equal(finished.code, 0, finished.stderr);
+      assert.match(finished.stderr, new RegExp(`^${signal}: finishing in-flight requests`, 'm'));
+    }
+  });
+
+  it('takes its settings from COFFER_PORT, COFFER_DATA_DIR, COFFER_REGION and COFFER_ACCOUNT_ID', async () => {
+    const dataDir = tempDir();
+    const port = await freePort();
+    const served = await serve([], cleanEnv({
+      COFFER_PORT: String(port), COFFER_DATA_DIR: dataDir, COFFER_REGION: 'eu-west-2', COFFER_ACCOUNT_ID: '123456789012',
+    }));
+    try {
+      assert.equal(served.port, port);
+      assert.equal(served.credentialsFile, join(dataDir, 'credentials'));
+      assert.match(served.stdout, /region eu-west-2, account 123456789012/);
+      assert.match(await createKeyArn(served, 'eu-west-2'), /^arn:aws:kms:eu-west-2:123456789012:key\/[0-9a-f-]{36}$/);
+    } finally {
+      assert.equal((await served.stop()).code, 0);
+    }
+  });
+
+  it('lets a flag win over its environment variable', async () => {
+    const envDir = tempDir();
+    const flagDir = tempDir();
+    // COFFER_PORT is not even a number: the --port flag means it is never read.
+    const served = await serve(['--port', '0', '--data-dir', flagDir, '--region', 'ap-southeast-2', '--account-id', '210987654321'], cleanEnv({
+      COFFER_PORT: 'abc', COFFER_DATA_DIR: envDir, COFFER_REGION: 'eu-west-2', COFFER_ACCOUNT_ID: '123456789012',
+    }));
+    try {
+      assert.equal(served.credentialsFile, join(flagDir, 'credentials'));
+      assert.equal(existsSync(join(envDir, 'credentials')), false);
+      assert.match(await createKeyArn(served, 'ap-southeast-2'), /^arn:aws:kms:ap-southeast-2:210987654321:key\//);
+    } finally {
+      assert.equal((await served.stop()).code, 0);
+    }
+  });
+
+  it('refuses --port abc with exit code 2, an error and a hint', async () => {
+    const finished = await coffer(['serve', '--port', 'abc', '--data-dir', tempDir()]);
+    assert.equal(finished.code, 2);
+    assert.match(finished.stderr, /^error: .*'abc'/m);
+    assert.match(finished.stderr, /^hint: \S/m);
+    assert.equal(finished.stdout, '');
+  });
+
+  it('refuses COFFER_PORT=abc with exit code 2', async () => {
+    const finished = await coffer(['serve', '--data-dir', tempDir()], cleanEnv({ COFFER_PORT: 'abc' }));
+    assert.equal(finished.code, 2);
+    assert.match(finished.stderr, /^error: .*'abc'/m);
+  });
+
+  it('refuses an unknown option with exit code 2', async () => {
+    const finished = await coffer(['serve', '--bogus']);
+    assert.equal(finished.code, 2);
+    assert.match(finished.stderr, /^error: .*bogus/m);
+    assert.match(finished.stderr, /^hint: /m);
+  });
+
+  it('exits 1 with an error and a hint when the port is taken', async () => {
+    const first = await serve(['--port', '0', '--data-dir', tempDir()]);
+    try {
+      const second = await coffer(['serve', '--port', String(first.port), '--data-dir', tempDir()]);
+      assert.equal(second.code, 1);
+      assert.match(second.stderr, /^error: .*EADDRINUSE/m);
+      assert.match(second.stderr, /^hint: /m);
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it('prints its help with exit code 0', async () => {
+    const finished = await coffer(['serve', '--help']);
+    assert.equal(finished.code, 0, finished.stderr);
+    assert.match(finished.stdout, /^Usage: coffer serve/);
+    assert.match(finished.stdout, /COFFER_PORT/);
+  });
+});
+
+describe('coffer', () => {
+  it('refuses an unknown command with exit code 2, an error and a hint', async () => {
+    const finished = await coffer(['unknown']);
+    assert.equal(finished.code, 2);
+    assert.match(finished.stderr, /^error: unknown command 'unknown'/m);
+    assert.match(finished.stderr, /^hint: /m);
+  });
+
+  it('prints its help with exit code 0 for --help', async () => {
+    const finished = await coffer(['--help']);
+    assert.equal(finished.code, 0);
+    assert.match(finished.stdout, /Usage: coffer <command>/);
+  });
+});
+
+describe('the AWS CLI against coffer serve', () => {
+  it('creates a key, encrypts and decrypts byte-exact', async () => {
+    const home = tempDir();
+    const served = await serve(['--port', '0', '--data-dir', join(home, 'data')]);
+    // Only what the banner printed: the machine's own AWS configuration must not take part.
+    const env = cleanEnv({
+      AWS_SHARED_CREDENTIALS_FILE: served.credentialsFile,
+      AWS_CONFIG_FILE: join(home, 'no-such-config'),
+      HOME: home,
+    });
+    const aws = async (...args: string[]) => {
+      const finished = await run('aws', ['kms', ...args, '--endpoint-url', served.endpoint, '--profile', 'coffer',
+        '--region', 'us-east-1', '--output', 'json'], env, home);
+      assert.equal(finished.code, 0, `aws kms ${args[0]}: ${finished.stderr}`);
+      return JSON.parse(finished.stdout) as Record<string, unknown>;
+    };
+    try {
+      const created = await aws('create-key', '--description', 'from the AWS CLI');
+      const metadata = created.KeyMetadata as Record<string, unknown>;
+      assert.match(String(metadata.Arn), /^arn:aws:kms:us-east-1:111122223333:key\//);
+      assert.equal(metadata.Description, 'from the AWS CLI');
+
+      // Every byte value, zeros and a trailing newline: what a text round trip would mangle.
+      const plaintext = Buffer.concat([Buffer.from([0, 0]), Buffer.from(Array.from({ length: 256 }, (_, i) => i)), randomBytes(700), Buffer.from('\r\n')]);
+      writeFileSync(join(home, 'plaintext.bin'), plaintext);
+      const encrypted = await aws('encrypt', '--key-id', String(metadata.KeyId), '--plaintext', `fileb://${join(home, 'plaintext.bin')}`);
+      assert.equal(encrypted.KeyId, metadata.Arn);
+      writeFileSync(join(home, 'ciphertext.bin'), Buffer.from(String(encrypted.CiphertextBlob), 'base64'));
+
+      const decrypted = await aws('decrypt', '--ciphertext-blob', `fileb://${join(home, 'ciphertext.bin')}`);
+      assert.equal(decrypted.KeyId, metadata.Arn);
+      assert.ok(Buffer.from(String(decrypted.Plaintext), 'base64').equals(plaintext), 'the AWS CLI round trip changed the bytes');
+    } finally {
+      assert.equal((await served.stop()).code, 0);
+    }
+  });
+});

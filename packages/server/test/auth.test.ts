@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { statSync, readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms';
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import {
+  errorOf, kmsClient, readCredentials, startTestServer, type Credentials, type RawResponse, type TestServer,
+} from './support/server.js';
+
+const MINUTE = 60_000;
+
+interface SignOptions {
+  readonly credentials?: Credentials;
+  readonly region?: string;
+  readonly service?: string;
+  readonly signingDate?: Date;
+  /** Add x-amz-content-sha256 to the signed headers (the signer's default). */
+  readonly applyChecksum?: boolean;
+  readonly headers?: Record<string, string>;
+  /** Sent instead of the signed body. */
+  readonly sentBody?: string;
+  /** Changes the signed headers before they are sent. */
+  readonly tamper?: (headers: Record<string, string>) => void;
+}
+
+/**
+ * A ListKeys request signed by @smithy/signature-v4 with every input chosen by the test: the
+ * date (the SDK client would correct a skewed clock on retry), the scope, the secret.
+ */
+async function send(t: TestServer, opts: SignOptions = {}): Promise<RawResponse> {
+  const url = new URL(t.server.endpoint);
+  const body = '{}';
+  const signer = new SignatureV4({
+    credentials: opts.credentials ?? t.credentials,
+    region: opts.region ?? 'us-east-1',
+    service: opts.service ?? 'kms',
+    sha256: Hash.bind(null, 'sha256'),
+    applyChecksum: opts.applyChecksum ?? false,
+  });
+  const signed = await signer.sign(new HttpRequest({
+    method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/',
+    headers: {
+      host: url.host,
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': 'TrentService.ListKeys',
+      ...opts.headers,
+    },
+    body,
+  }), { signingDate: opts.signingDate ?? new Date() });
+  const headers = { ...signed.headers } as Record<string, string>;
+  opts.tamper?.(headers);
+  return post(t, headers, opts.sentBody ?? body);
+}
+
+async function post(t: TestServer, headers: Record<string, string>, body: string): Promise<RawResponse> {
+  delete headers.host;
+  const response = await fetch(t.server.endpoint, { method: 'POST', headers, body });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: JSON.parse(text) as Record<string, unknown>, text };
+}
+
+function assertRefused(response: RawResponse, type: string, message?: RegExp): void {
+  assert.equal(response.status, 400, response.text);
+  assert.equal(response.body.__type, type, response.text);
+  assert.equal(response.headers.get('x-amzn-errortype'), type);
+  if (message) assert.match(String(response.body.message), message);
+}
+
+describe('SigV4 authentication', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(() => t.dispose());
+
+  it('accepts a correctly signed request', async () => {
+    const response = await send(t);
+    assert.equal(response.status, 200, response.text);
+    assert.ok(Array.isArray(response.body.Keys));
+  });
+
+  it('accepts a request that signs x-amz-content-sha256', async () => {
+    const response = await send(t, { applyChecksum: true });
+    assert.equal(response.status, 200, response.text);
+  });
+
+  it('refuses an unsigned request with MissingAuthenticationTokenException', async () => {
+    const response = await post(t, { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.ListKeys' }, '{}');
+    assertRefused(response, 'MissingAuthenticationTokenException', /Missing Authentication Token/);
+  });
+
+  it('refuses an unknown access key with UnrecognizedClientException', async () => {
+    const response = await send(t, { credentials: { accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', secretAccessKey: t.credentials.secretAccessKey } });
+    assertRefused(response, 'UnrecognizedClientException', /security token included in the request is invalid/);
+  });
+
+  it('refuses a wrong secret with InvalidSignatureException', async () => {
+    const response = await send(t, { credentials: { ...t.credentials, secretAccessKey: `${t.credentials.secretAccessKey.slice(0, -1)}X` } });
+    assertRefused(response, 'InvalidSignatureException', /signature we calculated does not match/);
+  });
+
+  it('refuses a body altered after signing with InvalidSignatureException', async () => {
+    const response = await send(t, { sentBody: '{"Limit":1}' });
+    assertRefused(response, 'InvalidSignatureException', /signature we calculated does not match/);
+  });
+
+  it('refuses a body altered after signing, even with a signed x-amz-content-sha256', async () => {
+    const response = await send(t, { applyChecksum: true, sentBody: '{"Limit":1}' });
+    assertRefused(response, 'InvalidSignatureException');
+  });
+
+  it('refuses an x-amz-content-sha256 that does not match the body', async () => {
+    const response = await send(t, { headers: { 'x-amz-content-sha256': 'a'.repeat(64) } });
+    assertRefused(response, 'InvalidSignatureException');
+  });
+
+  it('refuses a changed signed header with InvalidSignatureException', async () => {
+    const response = await send(t, { tamper: (h) => { h['x-amz-target'] = 'TrentService.ListAliases'; } });
+    assertRefused(response, 'InvalidSignatureException');
+  });
+
+  it('refuses a request signed 10 minutes ago: Signature expired', async () => {
+    const response = await send(t, { signingDate: new Date(Date.now() - 10 * MINUTE) });
+    assertRefused(response, 'InvalidSignatureException', /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z/);
+  });
+
+  it('refuses a request signed 10 minutes ahead: Signature not yet current', async () => {
+    const response = await send(t, { signingDate: new Date(Date.now() + 10 * MINUTE) });
+    assertRefused(response, 'InvalidSignatureException', /^Signature not yet current: \d{8}T\d{6}Z is still later than \d{8}T\d{6}Z/);
+  });
+
+  it('accepts a clock 4 minutes behind or ahead', async () => {
+    for (const offset of [-4 * MINUTE, 4 * MINUTE]) {
+      const response = await send(t, { signingDate: new Date(Date.now() + offset) });
+      assert.equal(response.status, 200, `${offset}: ${response.text}`);
+    }
+  });
+
+  it('refuses a credential scoped to another region', async () => {
+    const response = await send(t, { region: 'us-west-2' });
+    assertRefused(response, 'InvalidSignatureException', /Credential should be scoped to a valid region/);
+  });
+
+  it('refuses the official client configured for another region', async () => {
+    const other = kmsClient(t.server.endpoint, t.credentials, 'us-west-2');
+    try {
+      const error = await errorOf(() => other.send(new ListKeysCommand({})));
+      assert.equal(error.name, 'InvalidSignatureException');
+      assert.equal(error.$metadata?.httpStatusCode, 400);
+    } finally {
+      other.destroy();
+    }
+  });
+
+  it('refuses a credential scoped to another service', async () => {
+    const response = await send(t, { service: 's3' });
+    assertRefused(response, 'InvalidSignatureException', /Credential should be scoped to correct service: 'kms'/);
+  });
+
+  it('refuses a credential scope whose date is not the X-Amz-Date', async () => {
+    const response = await send(t, {
+      tamper: (h) => { h.authorization = h.authorization!.replace(/Credential=([^/]+)\/\d{8}\//, 'Credential=$1/20200101/'); },
+    });
+    assertRefused(response, 'InvalidSignatureException', /Date in Credential scope does not match/);
+  });
+
+  for (const [what, value] of [
+    ['no Credential', 'AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date, Signature=abc'],
+    ['no Signature', 'AWS4-HMAC-SHA256 Credential=AKIAAAAAAAAAAAAAAAAA/20240101/us-east-1/kms/aws4_request, SignedHeaders=host'],
+    ['a short credential scope', 'AWS4-HMAC-SHA256 Credential=AKIAAAAAAAAAAAAAAAAA/us-east-1, SignedHeaders=host, Signature=abc'],
+    ['another scheme', 'Bearer abc.def'],
+    ['garbage', 'AWS4-HMAC-SHA256 garbage'],
+  ] as const) {
+    it(`refuses a malformed Authorization header (${what}) with IncompleteSignatureException`, async () => {
+      const response = await send(t, { tamper: (h) => { h.authorization = value; } });
+      assertRefused(response, 'IncompleteSignatureException');
+    });
+  }
+
+  it('refuses a signed request without X-Amz-Date with IncompleteSignatureException', async () => {
+    const response = await send(t, { tamper: (h) => { delete h['x-amz-date']; } });
+    assertRefused(response, 'IncompleteSignatureException', /X-Amz-Date/);
+  });
+
+  it('refuses an x-amz-security-token with UnrecognizedClientException', async () => {
+    const response = await send(t, { headers: { 'x-amz-security-token': 'FwoGZXIvYXdzEBYaDEXAMPLE' } });
+    assertRefused(response, 'UnrecognizedClientException', /security token included in the request is invalid/);
+  });
+
+  it('refuses the official client with a session token', async () => {
+    const withToken = kmsClient(t.server.endpoint, { ...t.credentials, sessionToken: 'FwoGZXIvYXdzEBYaDEXAMPLE' } as Credentials);
+    try {
+      const error = await errorOf(() => withToken.send(new ListKeysCommand({})));
+      assert.equal(error.name, 'UnrecognizedClientException');
+    } finally {
+      withToken.destroy();
+    }
+  });
+
+  it('writes the credentials file in the AWS shared-credentials format, mode 0600', () => {
+    const file = t.server.credentialsFile;
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const text = readFileSync(file, 'utf8');
+    assert.match(text, /^\[coffer\]\naws_access_key_id = AKIA[A-Z2-7]{16}\naws_secret_access_key = \S{40}\n$/);
+    assert.equal(t.server.profile, 'coffer');
+    assert.equal(readCredentials(file).accessKeyId, t.server.adminAccessKeyId);
+  });
+
+  it('lets the official SDK client work with the credentials from the file', async () => {
+    const client = kmsClient(t.server.endpoint, readCredentials(t.server.credentialsFile));
+    try {
+      const key = await client.send(new CreateKeyCommand({}));
+      const sealed = await client.send(new EncryptCommand({ KeyId: key.KeyMetadata!.KeyId!, Plaintext: Buffer.from('auth') }));
+      const opened = await client.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob }));
+      assert.equal(Buffer.from(opened.Plaintext!).toString(), 'auth');
+    } finally {
+      client.destroy();
+    }
+  });
+});

@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  CreateAliasCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand,
+  EnableKeyCommand, EnableKeyRotationCommand, EncryptCommand, GenerateDataKeyCommand, GenerateDataKeyWithoutPlaintextCommand,
+  GetKeyRotationStatusCommand, ListAliasesCommand, ListKeyRotationsCommand, ListKeysCommand,
+  ListResourceTagsCommand, RotateKeyOnDemandCommand, ScheduleKeyDeletionCommand, type KMSClient,
+} from '@aws-sdk/client-kms';
+import { StartupError, startServer } from '../src/index.js';
+import { readCredentials, startTestServer, tempDataDir, type TestServer } from './support/server.js';
+
+/** An SDK output without `$metadata`, whose request id differs on every call. */
+function plain<T extends { $metadata?: unknown }>(output: T): Omit<T, '$metadata'> {
+  const { $metadata: _, ...rest } = output;
+  return rest;
+}
+
+interface Sealed {
+  readonly blob: Uint8Array;
+  readonly plaintext: Buffer;
+  readonly context?: Record<string, string>;
+}
+
+/** Everything a client can read about the keys and aliases, to compare across a restart. */
+async function snapshot(kms: KMSClient, keyIds: string[]) {
+  const keys = [];
+  for (const KeyId of keyIds) {
+    keys.push({
+      describe: plain(await kms.send(new DescribeKeyCommand({ KeyId }))),
+      tags: plain(await kms.send(new ListResourceTagsCommand({ KeyId }))),
+      rotation: plain(await kms.send(new GetKeyRotationStatusCommand({ KeyId }))),
+      rotations: plain(await kms.send(new ListKeyRotationsCommand({ KeyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }))),
+    });
+  }
+  return {
+    keys,
+    list: plain(await kms.send(new ListKeysCommand({}))),
+    aliases: plain(await kms.send(new ListAliasesCommand({}))),
+  };
+}
+
+async function assertDecrypts(kms: KMSClient, sealed: Sealed[]): Promise<void> {
+  for (const s of sealed) {
+    const opened = await kms.send(new DecryptCommand({ CiphertextBlob: s.blob, ...(s.context ? { EncryptionContext: s.context } : {}) }));
+    assert.ok(Buffer.from(opened.Plaintext!).equals(s.plaintext), 'plaintext differs after restart');
+  }
+}
+
+const quiet = () => {};
+
+describe('a restart', () => {
+  let t: TestServer;
+  let restarted: TestServer;
+  let keyIds: string[];
+  let sealed: Sealed[];
+  let opaqueDataKeys: Uint8Array[];
+  let before_: Awaited<ReturnType<typeof snapshot>>;
+
+  before(async () => {
+    t = await startTestServer();
+    const kms = t.kms;
+    const alpha = (await kms.send(new CreateKeyCommand({
+      Description: 'alpha: rotated, tagged',
+      Tags: [{ TagKey: 'team', TagValue: 'payments' }, { TagKey: 'env', TagValue: 'prod ✓' }],
+    }))).KeyMetadata!.KeyId!;
+    const beta = (await kms.send(new CreateKeyCommand({ Description: 'beta: disabled' }))).KeyMetadata!.KeyId!;
+    const gamma = (await kms.send(new CreateKeyCommand({ Description: 'gamma: pending deletion' }))).KeyMetadata!.KeyId!;
+    keyIds = [alpha, beta, gamma];
+
+    await kms.send(new EnableKeyRotationCommand({ KeyId: alpha, RotationPeriodInDays: 120 }));
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/alpha', TargetKeyId: alpha }));
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/beta', TargetKeyId: beta }));
+
+    const seal = async (KeyId: string, text: string, context?: Record<string, string>): Promise<Sealed> => {
+      const plaintext = Buffer.from(text);
+      const out = await kms.send(new EncryptCommand({ KeyId, Plaintext: plaintext, ...(context ? { EncryptionContext: context } : {}) }));
+      return { blob: out.CiphertextBlob!, plaintext, ...(context ? { context } : {}) };
+    };
+    sealed = [
+      await seal(alpha, 'before rotation', { purpose: 'restart' }),
+      await seal('alias/alpha', 'before rotation, by alias'),
+      await seal(beta, 'sealed under beta'),
+    ];
+    await kms.send(new RotateKeyOnDemandCommand({ KeyId: alpha }));
+    sealed.push(await seal(alpha, 'after rotation', { purpose: 'restart' }));
+    const dataKey = await kms.send(new GenerateDataKeyCommand({ KeyId: 'alias/alpha', KeySpec: 'AES_256' }));
+    sealed.push({ blob: dataKey.CiphertextBlob!, plaintext: Buffer.from(dataKey.Plaintext!) });
+    opaqueDataKeys = [(await kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: alpha, NumberOfBytes: 24 }))).CiphertextBlob!];
+
+    await kms.send(new DisableKeyCommand({ KeyId: beta }));
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: gamma, PendingWindowInDays: 7 }));
+    before_ = await snapshot(kms, keyIds);
+    restarted = await t.restart();
+  });
+  after(() => restarted.dispose());
+
+  it('starts from keys in every state the restart must keep', () => {
+    const [alpha, beta, gamma] = before_.keys;
+    assert.equal(alpha!.describe.KeyMetadata!.Description, 'alpha: rotated, tagged');
+    assert.equal(alpha!.rotation.KeyRotationEnabled, true);
+    assert.equal(alpha!.rotations.Rotations!.length, 2);
+    assert.equal(beta!.describe.KeyMetadata!.KeyState, 'Disabled');
+    assert.equal(gamma!.describe.KeyMetadata!.KeyState, 'PendingDeletion');
+    assert.equal(before_.aliases.Aliases!.length, 2);
+  });
+
+  it('keeps every key, alias, tag and rotation status as it was', async () => {
+    assert.deepEqual(await snapshot(restarted.kms, keyIds), before_);
+  });
+
+  it('decrypts every ciphertext made before the restart, from before and after the rotation', async () => {
+    // Beta is still disabled after the restart; enabled again, its ciphertext opens too.
+    const disabled = await restarted.kms.send(new DecryptCommand({ CiphertextBlob: sealed[2]!.blob })).catch((e: Error) => e);
+    assert.equal((disabled as Error).name, 'DisabledException');
+    await restarted.kms.send(new EnableKeyCommand({ KeyId: keyIds[1]! }));
+    await assertDecrypts(restarted.kms, sealed);
+    for (const blob of opaqueDataKeys) {
+      const opened = await restarted.kms.send(new DecryptCommand({ CiphertextBlob: blob }));
+      assert.equal(opened.Plaintext!.length, 24);
+    }
+  });
+
+  it('reuses the credentials file and its access key', () => {
+    assert.equal(restarted.server.adminAccessKeyId, t.server.adminAccessKeyId);
+    assert.deepEqual(restarted.credentials, t.credentials);
+    assert.equal(restarted.server.credentialsFile, t.server.credentialsFile);
+  });
+
+  it('keeps serving new requests with the rotated key', async () => {
+    const out = await restarted.kms.send(new EncryptCommand({ KeyId: 'alias/alpha', Plaintext: Buffer.from('new') }));
+    const opened = await restarted.kms.send(new DecryptCommand({ CiphertextBlob: out.CiphertextBlob }));
+    assert.equal(Buffer.from(opened.Plaintext!).toString(), 'new');
+  });
+});
+
+describe('the root key file', () => {
+  let t: TestServer;
+  let dataDir: string;
+  let rootKeyPath: string;
+  let original: Buffer;
+  let sealed: Sealed;
+
+  before(async () => {
+    t = await startTestServer();
+    dataDir = t.dataDir;
+    rootKeyPath = join(dataDir, 'root.key');
+    original = readFileSync(rootKeyPath);
+    const keyId = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const plaintext = Buffer.from('guarded by the root key');
+    sealed = { blob: (await t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }))).CiphertextBlob!, plaintext };
+    await t.stop();
+  });
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  /** Starting must fail with a StartupError whose message matches, changing nothing on disk. */
+  async function assertRefusedStart(message: RegExp): Promise<void> {
+    const filesBefore = readdirSync(dataDir).sort();
+    const rootBefore = existsSync(rootKeyPath) ? readFileSync(rootKeyPath) : undefined;
+    await assert.rejects(startServer({ dataDir, port: 0, logger: quiet }), (error: unknown) => {
+      assert.ok(error instanceof StartupError, `not a StartupError: ${String(error)}`);
+      assert.match(error.message, message);
+      assert.ok(error.message.includes(rootKeyPath), `the message does not name ${rootKeyPath}: ${error.message}`);
+      return true;
+    });
+    assert.deepEqual(readdirSync(dataDir).sort(), filesBefore);
+    assert.deepEqual(existsSync(rootKeyPath) ? readFileSync(rootKeyPath) : undefined, rootBefore);
+  }
+
+  /** Puts the original root key back and proves the data was untouched. */
+  async function restoreAndCheck(): Promise<void> {
+    writeFileSync(rootKeyPath, original, { mode: 0o600 });
+    const again = await startTestServer({ dataDir });
+    try {
+      await assertDecrypts(again.kms, [sealed]);
+    } finally {
+      await again.stop();
+    }
+  }
+
+  it('is 32 bytes, mode 0600', () => {
+    assert.equal(original.length, 32);
+    assert.equal(statSync(rootKeyPath).mode & 0o777, 0o600);
+  });
+
+  it('refuses to start when it is missing, and creates no new one', async () => {
+    rmSync(rootKeyPath);
+    await assertRefusedStart(/missing/);
+    assert.equal(existsSync(rootKeyPath), false);
+    await restoreAndCheck();
+  });
+
+  it('refuses to start when it was replaced by another key', async () => {
+    writeFileSync(rootKeyPath, randomBytes(32), { mode: 0o600 });
+    await assertRefusedStart(/is not the root key the store .* was written with/);
+    await restoreAndCheck();
+  });
+
+  for (const size of [0, 31, 33, 64]) {
+    it(`refuses to start when it holds ${size} bytes`, async () => {
+      writeFileSync(rootKeyPath, size <= 32 ? original.subarray(0, size) : Buffer.concat([original, randomBytes(size - 32)]), { mode: 0o600 });
+      await assertRefusedStart(new RegExp(`holds ${size} bytes, not 32`));
+      await restoreAndCheck();
+    });
+  }
+});
+
+describe('the credentials file', () => {
+  it('is written again, with the same access key, when it was deleted', async () => {
+    const t = await startTestServer({ dataDir: tempDataDir() });
+    const file = t.server.credentialsFile;
+    const first = readFileSync(file, 'utf8');
+    await t.stop();
+    rmSync(file);
+    const again = await startTestServer({ dataDir: t.dataDir });
+    try {
+      assert.equal(readFileSync(file, 'utf8'), first);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      assert.equal(again.server.adminAccessKeyId, readCredentials(file).accessKeyId);
+      const keys = await again.kms.send(new ListKeysCommand({}));
+      assert.deepEqual(keys.Keys, []);
+    } finally {
+      await again.dispose();
+    }
+  });
+});

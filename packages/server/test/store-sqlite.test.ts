@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import * as packageIndex from '../src/index.js';
+import { defineStoreConformance } from '../src/store/conformance.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import type { KeyRecord, KeyVersionRecord } from '../src/keys/key-record.js';
+
+const tempDir = () => mkdtempSync(join(tmpdir(), 'coffer-store-'));
+
+defineStoreConformance('SqliteStore on a temporary file', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore(join(dir, 'coffer.db'));
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+const T0 = Date.UTC(2024, 0, 1);
+const KEY_ID = '00000000-0000-4000-8000-000000000001';
+const key: KeyRecord = {
+  keyId: KEY_ID, revision: 1, createdAt: T0, description: 'durable', keySpec: 'SYMMETRIC_DEFAULT',
+  keyUsage: 'ENCRYPT_DECRYPT', origin: 'AWS_KMS', state: 'Enabled', tags: [{ TagKey: 't', TagValue: 'v' }],
+  onDemandRotations: 0, currentVersion: 1,
+};
+const material = Uint8Array.from({ length: 61 }, (_, i) => (i * 37) & 0xff);
+const version: KeyVersionRecord = { keyId: KEY_ID, version: 1, materialId: 'ab'.repeat(32), wrappedMaterial: material, createdAt: T0 };
+
+describe('SqliteStore durability', () => {
+  let dir: string;
+  let path: string;
+  before(() => {
+    dir = tempDir();
+    path = join(dir, 'coffer.db');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps everything across close and reopen of the same file', async () => {
+    const first = new SqliteStore(path);
+    await first.createKey(key, version);
+    const rotated = { ...key, revision: 2, currentVersion: 2 };
+    const v2 = { ...version, version: 2, materialId: 'cd'.repeat(32), wrappedMaterial: material.slice().reverse(), rotationType: 'ON_DEMAND' as const };
+    assert.equal(await first.updateKey(rotated, v2), true);
+    assert.equal(await first.createAlias({ aliasName: 'alias/durable', targetKeyId: KEY_ID, createdAt: T0, updatedAt: T0 }), true);
+    assert.equal(await first.createAccessKey({
+      accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', principalArn: 'arn:aws:iam::111122223333:user/coffer-admin',
+      wrappedSecret: material, status: 'Active', createdAt: T0,
+    }), true);
+    assert.equal(await first.putMetaIfAbsent('check', material), true);
+    await first.close();
+
+    const second = new SqliteStore(path);
+    try {
+      assert.deepEqual(await second.getKey(KEY_ID), rotated);
+      const versions = await second.listKeyVersions(KEY_ID);
+      assert.deepEqual(versions.map((v) => [v.version, v.materialId, v.rotationType]), [[1, version.materialId, undefined], [2, v2.materialId, 'ON_DEMAND']]);
+      assert.ok(Buffer.from(versions[0]!.wrappedMaterial).equals(Buffer.from(material)));
+      assert.ok(Buffer.from(versions[1]!.wrappedMaterial).equals(Buffer.from(v2.wrappedMaterial)));
+      assert.equal((await second.getAlias('alias/durable'))?.targetKeyId, KEY_ID);
+      assert.ok(Buffer.from((await second.getAccessKey('AKIAAAAAAAAAAAAAAAAA'))!.wrappedSecret).equals(Buffer.from(material)));
+      assert.ok(Buffer.from((await second.getMeta('check'))!).equals(Buffer.from(material)));
+      // Reopening does not reset anything: the meta value is still set only once.
+      assert.equal(await second.putMetaIfAbsent('check', new Uint8Array([1])), false);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('has committed a write when its promise resolves: another connection sees it at once', async () => {
+    const writer = new SqliteStore(join(dir, 'shared.db'));
+    const reader = new SqliteStore(join(dir, 'shared.db'));
+    try {
+      const id = '00000000-0000-4000-8000-000000000002';
+      assert.equal(await reader.getKey(id), undefined);
+      await writer.createKey({ ...key, keyId: id }, { ...version, keyId: id });
+      assert.equal((await reader.getKey(id))?.description, 'durable');
+      assert.equal(await writer.updateKey({ ...key, keyId: id, revision: 2, description: 'changed' }), true);
+      assert.equal((await reader.getKey(id))?.description, 'changed');
+      // The reader's compare-and-set sees the writer's revision, not a stale snapshot.
+      assert.equal(await reader.updateKey({ ...key, keyId: id, revision: 2, description: 'stale' }), false);
+    } finally {
+      await writer.close();
+      await reader.close();
+    }
+  });
+
+  it('keeps a resolved write when the process is killed right after it', async () => {
+    const killedPath = join(dir, 'killed.db');
+    const script = `
+      const { SqliteStore } = await import(process.argv[1]);
+      const store = new SqliteStore(process.argv[2]);
+      await store.createKey(${JSON.stringify(key)}, { ...${JSON.stringify({ ...version, wrappedMaterial: undefined })}, wrappedMaterial: new Uint8Array([1, 2, 3]) });
+      await store.putMetaIfAbsent('written', new Uint8Array([42]));
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script,
+      new URL('../src/store/sqlite.js', import.meta.url).href, killedPath], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(child.signal, 'SIGKILL', child.stderr);
+    const reopened = new SqliteStore(killedPath);
+    try {
+      assert.deepEqual(await reopened.getKey(KEY_ID), key);
+      assert.deepEqual([...(await reopened.getKeyVersion(KEY_ID, 1))!.wrappedMaterial], [1, 2, 3]);
+      assert.deepEqual([...(await reopened.getMeta('written'))!], [42]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('keeps the file in WAL mode', async () => {
+    const store = new SqliteStore(join(dir, 'wal.db'));
+    await store.close();
+    const db = new Database(join(dir, 'wal.db'), { readonly: true });
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('the conformance suite', () => {
+  it('is test code: the package index does not export it', () => {
+    assert.equal('defineStoreConformance' in packageIndex, false);
+    assert.ok('startServer' in packageIndex);
+  });
+});
