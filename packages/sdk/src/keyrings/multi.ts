@@ -1,0 +1,57 @@
+/**
+ * Multi-keyring (framework/multi-keyring.md). Encrypt: the generator produces (or wraps) the
+ * data key, then every child wraps it too; any failure fails the whole operation. Decrypt: the
+ * generator, then each child, is tried on the untouched materials; the first success wins.
+ */
+import { KeyringError, NoDecryptionKeyError } from '../errors.js';
+import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../materials.js';
+import type { Keyring } from './keyring.js';
+
+export interface MultiKeyringOptions {
+  readonly generator?: Keyring;
+  readonly children?: readonly Keyring[];
+}
+
+export class MultiKeyring implements Keyring {
+  readonly generator: Keyring | undefined;
+  readonly children: readonly Keyring[];
+
+  constructor(options: MultiKeyringOptions) {
+    this.generator = options.generator;
+    this.children = Object.freeze([...(options.children ?? [])]);
+    if (this.generator === undefined && this.children.length === 0) {
+      throw new TypeError('a multi-keyring needs a generator or at least one child');
+    }
+  }
+
+  async onEncrypt(materials: EncryptionMaterials): Promise<EncryptionMaterials> {
+    let m = materials;
+    if (this.generator !== undefined) {
+      // Precondition: with a generator, the data key must not exist yet (framework/multi-keyring.md#onencrypt).
+      if (m.plaintextDataKey !== undefined) throw new KeyringError('multi-keyring with a generator received a data key');
+      m = await this.generator.onEncrypt(m);
+    } else if (m.plaintextDataKey === undefined) {
+      throw new KeyringError('multi-keyring without a generator cannot create a data key');
+    }
+    if (m.plaintextDataKey === undefined) throw new KeyringError('generator keyring did not produce a data key');
+    for (const child of this.children) m = await child.onEncrypt(m);
+    return m;
+  }
+
+  async onDecrypt(materials: DecryptionMaterials, encryptedDataKeys: readonly EncryptedDataKey[]): Promise<DecryptionMaterials> {
+    if (materials.plaintextDataKey !== undefined) throw new TypeError('decryption materials already hold a data key');
+    const errors: unknown[] = [];
+    const keyrings = this.generator === undefined ? this.children : [this.generator, ...this.children];
+    for (const keyring of keyrings) {
+      try {
+        const result = await keyring.onDecrypt(materials, encryptedDataKeys);
+        if (result.plaintextDataKey !== undefined) return result;
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    throw new NoDecryptionKeyError('no keyring of the multi-keyring could decrypt any encrypted data key', {
+      cause: new AggregateError(errors, 'keyring failures'),
+    });
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Raw AES keyring (framework/raw-aes-keyring.md). Wraps the data key with AES-GCM under a
+ * caller-held 128/192/256-bit key, using the full encryption context as AAD.
+ *
+ * EDK: provider ID = key namespace; provider info = key name ‖ u32 tag length in bits (128)
+ * ‖ u32 IV length (12) ‖ IV; ciphertext = encrypted data key ‖ tag.
+ */
+import { randomBytes } from 'node:crypto';
+import { NoDecryptionKeyError } from '../errors.js';
+import { gcmDecrypt, gcmEncrypt } from '../internal/aes-gcm.js';
+import { u32 } from '../internal/bytes.js';
+import { serializeEncryptionContext } from '../serialize/encryption-context.js';
+import { withDataKey, withEncryptedDataKey, type DecryptionMaterials, type EncryptedDataKey, type EncryptionMaterials } from '../materials.js';
+import { assertRawKeyNamespace, type Keyring } from './keyring.js';
+
+const IV_LENGTH = 12;
+const TAG_LENGTH = 16;
+const PROVIDER_INFO_SUFFIX = 4 + 4 + IV_LENGTH;
+
+export interface RawAesKeyringOptions {
+  readonly keyNamespace: string;
+  readonly keyName: string;
+  /** 16, 24 or 32 bytes. The keyring keeps its own copy. */
+  readonly wrappingKey: Uint8Array;
+}
+
+export class RawAesKeyring implements Keyring {
+  readonly keyNamespace: string;
+  readonly keyName: string;
+  readonly #keyNameBytes: Buffer;
+  readonly #wrappingKey: Buffer;
+
+  constructor(options: RawAesKeyringOptions) {
+    assertRawKeyNamespace(options.keyNamespace, options.keyName);
+    if (!(options.wrappingKey instanceof Uint8Array) || ![16, 24, 32].includes(options.wrappingKey.byteLength)) {
+      throw new TypeError('wrappingKey must be 16, 24 or 32 bytes');
+    }
+    this.keyNamespace = options.keyNamespace;
+    this.keyName = options.keyName;
+    this.#keyNameBytes = Buffer.from(options.keyName, 'utf8');
+    this.#wrappingKey = Buffer.from(options.wrappingKey);
+  }
+
+  async onEncrypt(materials: EncryptionMaterials): Promise<EncryptionMaterials> {
+    let m = materials;
+    if (m.plaintextDataKey === undefined) m = withDataKey(m, randomBytes(m.suite.dataKeyLength));
+    const dataKey = m.plaintextDataKey!;
+    const iv = randomBytes(IV_LENGTH);
+    const { ciphertext, tag } = gcmEncrypt(this.#wrappingKey, iv, dataKey, serializeEncryptionContext(m.encryptionContext));
+    return withEncryptedDataKey(m, {
+      providerId: this.keyNamespace,
+      providerInfo: Buffer.concat([this.#keyNameBytes, u32(TAG_LENGTH * 8), u32(IV_LENGTH), iv]),
+      ciphertext: Buffer.concat([ciphertext, tag]),
+    });
+  }
+
+  async onDecrypt(materials: DecryptionMaterials, encryptedDataKeys: readonly EncryptedDataKey[]): Promise<DecryptionMaterials> {
+    if (materials.plaintextDataKey !== undefined) throw new TypeError('decryption materials already hold a data key');
+    const aad = serializeEncryptionContext(materials.encryptionContext);
+    for (const edk of encryptedDataKeys) {
+      const iv = this.#matchingIv(edk, materials.suite.dataKeyLength);
+      if (iv === null) continue;
+      const split = edk.ciphertext.byteLength - TAG_LENGTH;
+      const dataKey = gcmDecrypt(this.#wrappingKey, iv, edk.ciphertext.subarray(0, split), edk.ciphertext.subarray(split), aad);
+      if (dataKey !== null) return withDataKey(materials, dataKey);
+    }
+    throw new NoDecryptionKeyError('raw AES keyring could not decrypt any encrypted data key');
+  }
+
+  /** The IV of an EDK this keyring wrote (same namespace, name, tag and IV lengths), else null. */
+  #matchingIv(edk: EncryptedDataKey, dataKeyLength: number): Buffer | null {
+    const info = Buffer.from(edk.providerInfo.buffer, edk.providerInfo.byteOffset, edk.providerInfo.byteLength);
+    if (edk.providerId !== this.keyNamespace) return null;
+    if (info.length !== this.#keyNameBytes.length + PROVIDER_INFO_SUFFIX) return null;
+    if (!info.subarray(0, this.#keyNameBytes.length).equals(this.#keyNameBytes)) return null;
+    const rest = info.subarray(this.#keyNameBytes.length);
+    if (rest.readUInt32BE(0) !== TAG_LENGTH * 8 || rest.readUInt32BE(4) !== IV_LENGTH) return null;
+    if (edk.ciphertext.byteLength !== dataKeyLength + TAG_LENGTH) return null;
+    return rest.subarray(8);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Raw RSA keyring (framework/raw-rsa-keyring.md). Wraps the data key with RSA under a
+ * caller-held key pair. EDK: provider ID = key namespace, provider info = key name, ciphertext =
+ * RSA ciphertext (modulus length). Encrypting needs the public key (never derived from the
+ * private key); decrypting needs the private key.
+ */
+import { constants, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { KeyringError, NoDecryptionKeyError } from '../errors.js';
+import { pkcs1v15DecryptImplicit } from '../internal/rsa-pkcs1v15.js';
+import { withDataKey, withEncryptedDataKey, type DecryptionMaterials, type EncryptedDataKey, type EncryptionMaterials } from '../materials.js';
+import { assertRawKeyNamespace, type Keyring } from './keyring.js';
+
+/** Paddings of the spec; the MGF1 hash always equals the OAEP hash. */
+export const RsaPadding = Object.freeze({
+  PKCS1: 'pkcs1',
+  OAEP_SHA1: 'oaep-sha1',
+  OAEP_SHA256: 'oaep-sha256',
+  OAEP_SHA384: 'oaep-sha384',
+  OAEP_SHA512: 'oaep-sha512',
+} as const);
+export type RsaPadding = (typeof RsaPadding)[keyof typeof RsaPadding];
+
+const OAEP_HASH: Readonly<Record<RsaPadding, string | null>> = {
+  pkcs1: null,
+  'oaep-sha1': 'sha1',
+  'oaep-sha256': 'sha256',
+  'oaep-sha384': 'sha384',
+  'oaep-sha512': 'sha512',
+};
+
+export interface RawRsaKeyringOptions {
+  readonly keyNamespace: string;
+  readonly keyName: string;
+  readonly padding: RsaPadding;
+  /** PEM SPKI (or a KeyObject); required to encrypt. */
+  readonly publicKey?: string | KeyObject;
+  /** PEM PKCS#8 (or a KeyObject); required to decrypt. */
+  readonly privateKey?: string | KeyObject;
+}
+
+export class RawRsaKeyring implements Keyring {
+  readonly keyNamespace: string;
+  readonly keyName: string;
+  readonly padding: RsaPadding;
+  readonly #keyNameBytes: Buffer;
+  readonly #publicKey: KeyObject | undefined;
+  readonly #privateKey: KeyObject | undefined;
+  /** Per-instance secret for PKCS#1 v1.5 implicit rejection (see internal/rsa-pkcs1v15.ts). */
+  readonly #rejectionSecret = randomBytes(32);
+
+  constructor(options: RawRsaKeyringOptions) {
+    assertRawKeyNamespace(options.keyNamespace, options.keyName);
+    if (!Object.hasOwn(OAEP_HASH, options.padding)) throw new TypeError('unknown RSA padding');
+    if (options.publicKey === undefined && options.privateKey === undefined) {
+      throw new TypeError('a raw RSA keyring needs a public key, a private key, or both');
+    }
+    this.keyNamespace = options.keyNamespace;
+    this.keyName = options.keyName;
+    this.padding = options.padding;
+    this.#keyNameBytes = Buffer.from(options.keyName, 'utf8');
+    this.#publicKey = options.publicKey === undefined ? undefined : asKey(options.publicKey, 'public');
+    this.#privateKey = options.privateKey === undefined ? undefined : asKey(options.privateKey, 'private');
+  }
+
+  async onEncrypt(materials: EncryptionMaterials): Promise<EncryptionMaterials> {
+    if (this.#publicKey === undefined) throw new KeyringError('raw RSA keyring has no public key to encrypt with');
+    let m = materials;
+    if (m.plaintextDataKey === undefined) m = withDataKey(m, randomBytes(m.suite.dataKeyLength));
+    const hash = OAEP_HASH[this.padding];
+    const ciphertext = publicEncrypt(
+      hash === null
+        ? { key: this.#publicKey, padding: constants.RSA_PKCS1_PADDING }
+        : { key: this.#publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash },
+      m.plaintextDataKey!,
+    );
+    return withEncryptedDataKey(m, { providerId: this.keyNamespace, providerInfo: Buffer.from(this.#keyNameBytes), ciphertext });
+  }
+
+  async onDecrypt(materials: DecryptionMaterials, encryptedDataKeys: readonly EncryptedDataKey[]): Promise<DecryptionMaterials> {
+    if (materials.plaintextDataKey !== undefined) throw new TypeError('decryption materials already hold a data key');
+    if (this.#privateKey === undefined) throw new NoDecryptionKeyError('raw RSA keyring has no private key to decrypt with');
+    for (const edk of encryptedDataKeys) {
+      if (edk.providerId !== this.keyNamespace || !this.#keyNameBytes.equals(edk.providerInfo)) continue;
+      const dataKey = this.#unwrap(edk.ciphertext, materials.suite.dataKeyLength);
+      if (dataKey !== null) return withDataKey(materials, dataKey);
+    }
+    throw new NoDecryptionKeyError('raw RSA keyring could not decrypt any encrypted data key');
+  }
+
+  /**
+   * The data key, or null to try the next EDK. PKCS#1 v1.5 never returns null for a
+   * well-sized ciphertext (implicit rejection), so a corrupted matching EDK ends the search
+   * and the message then fails its header tag: the price of not exposing a padding oracle.
+   */
+  #unwrap(ciphertext: Uint8Array, dataKeyLength: number): Buffer | null {
+    const key = this.#privateKey!;
+    const hash = OAEP_HASH[this.padding];
+    try {
+      if (hash === null) return pkcs1v15DecryptImplicit(key, ciphertext, dataKeyLength, this.#rejectionSecret);
+      const out = privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, ciphertext);
+      if (out.length === dataKeyLength) return out;
+      out.fill(0);
+      return null;
+    } catch {
+      return null;
+    }
+  }
+}
+
+function asKey(key: string | KeyObject, type: 'public' | 'private'): KeyObject {
+  const k = typeof key === 'string' ? (type === 'public' ? createPublicKey(key) : createPrivateKey(key)) : key;
+  if (k.type !== type || k.asymmetricKeyType !== 'rsa') throw new TypeError(`expected an RSA ${type} key`);
+  return k;
+}

@@ -1,0 +1,116 @@
+import { contextValue, type RequestContext } from './context.js';
+import {
+  compileValue, parseOperator, resolveValue, type CompiledValue, type ParsedOperator, type Scalar, type ValueTest,
+} from './operators.js';
+
+/**
+ * The Condition element, compiled: one entry per (operator, key). A statement's conditions hold
+ * when every entry holds (keys and operators are ANDed); an entry holds when the request value
+ * matches any of its policy values (values are ORed), negated operators when it matches none.
+ *
+ * Missing keys, AWS's rule ("Condition operators"): an absent key makes a condition false, except
+ * that a negated operator is then true, `...IfExists` is then true, `ForAllValues` over no values is
+ * true and `ForAnyValue` over no values is false. An empty list counts as absent.
+ */
+export interface ConditionEntry {
+  readonly operator: ParsedOperator;
+  /** Lowercase: condition-key names are not case-sensitive. */
+  readonly key: string;
+  readonly values: readonly CompiledValue[];
+  /** `Null`: true when the policy requires the key to be absent, per value. */
+  readonly nullExpectations: readonly boolean[];
+}
+
+const KEY_NAME = /^[A-Za-z0-9.-]+:\S/;
+
+/** Single-valued keys that KMS refuses to see under ForAllValues (KMS guide, "set operators"). */
+function overlyPermissive(operator: ParsedOperator, key: string): string | undefined {
+  if (operator.qualifier !== 'ForAllValues') return undefined;
+  if (key.startsWith('kms:encryptioncontext:')) {
+    return 'OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified encryption context or with an unspecified encryption context. To fix, remove ForAllValues.';
+  }
+  if (key.startsWith('aws:requesttag/')) {
+    return 'OverlyPermissiveCondition: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified tag or with an unspecified tag. To fix, remove ForAllValues.';
+  }
+  return undefined;
+}
+
+/** Compiles a Condition element; throws the fault through `fail`. */
+export function compileCondition(
+  element: unknown,
+  opts: { variables: boolean; keyPolicy: boolean },
+  fail: (detail: string) => never,
+): ConditionEntry[] {
+  if (typeof element !== 'object' || element === null || Array.isArray(element)) {
+    fail('Condition must be an object of condition operators');
+  }
+  const entries: ConditionEntry[] = [];
+  for (const [operatorText, block] of Object.entries(element as Record<string, unknown>)) {
+    const operator = parseOperator(operatorText);
+    if (operator === undefined) fail(`Condition: unknown condition operator "${operatorText}"`);
+    if (typeof block !== 'object' || block === null || Array.isArray(block) || Object.keys(block).length === 0) {
+      fail(`Condition: "${operatorText}" must be an object of condition keys and values`);
+    }
+    for (const [keyText, raw] of Object.entries(block as Record<string, unknown>)) {
+      const where = `Condition: "${operatorText}" "${keyText}"`;
+      if (!KEY_NAME.test(keyText)) fail(`${where}: a condition key must be prefixed by a vendor, like kms: or aws:`);
+      const key = keyText.toLowerCase();
+      if (opts.keyPolicy) {
+        const fault = overlyPermissive(operator, key);
+        if (fault !== undefined) fail(fault);
+      }
+      const list = Array.isArray(raw) ? raw : [raw];
+      if (list.length === 0) fail(`${where}: no values`);
+      const values: CompiledValue[] = [];
+      for (const item of list) {
+        if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
+          fail(`${where}: values must be strings, numbers or booleans`);
+        }
+        const compiled = compileValue(operator.spec, String(item), opts.variables);
+        if (typeof compiled === 'string') fail(`${where}: ${compiled}`);
+        values.push(compiled);
+      }
+      const nullExpectations = operator.name === 'Null' ? list.map((v) => String(v).toLowerCase() === 'true') : [];
+      entries.push({ operator, key, values, nullExpectations });
+    }
+  }
+  return entries;
+}
+
+function asValues(value: ReturnType<typeof contextValue>): readonly Scalar[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? (value as readonly string[]) : [value as Scalar];
+}
+
+/** Whether one entry holds for the request. */
+export function entryHolds(entry: ConditionEntry, context: RequestContext): boolean {
+  const actual = asValues(contextValue(context, entry.key));
+  const absent = actual.length === 0;
+  const { operator } = entry;
+  if (operator.name === 'Null') return entry.nullExpectations.some((expectAbsent) => expectAbsent === absent);
+  if (absent) {
+    if (operator.ifExists || operator.qualifier === 'ForAllValues') return true;
+    if (operator.qualifier === 'ForAnyValue') return false;
+    return operator.spec.negated;
+  }
+  const tests: ValueTest[] = [];
+  for (const value of entry.values) {
+    const test = resolveValue(operator.spec, value, context);
+    // A policy variable with no value makes the statement invalid: it neither allows nor denies.
+    if (test === undefined) return false;
+    tests.push(test);
+  }
+  const negated = operator.spec.negated;
+  // One request value against the policy values: any of them, or for negated operators none.
+  const matchOne = (a: Scalar): boolean => (tests.some((t) => t(a)) ? !negated : negated);
+  if (operator.qualifier === 'ForAllValues') return actual.every(matchOne);
+  if (operator.qualifier === 'ForAnyValue') return actual.some(matchOne);
+  // No qualifier on a multi-valued key: a positive operator needs one matching value, a negated
+  // operator needs every value to match none (the negation of the positive operator).
+  return negated ? actual.every(matchOne) : actual.some(matchOne);
+}
+
+export function conditionsHold(entries: readonly ConditionEntry[], context: RequestContext): boolean {
+  for (const entry of entries) if (!entryHolds(entry, context)) return false;
+  return true;
+}
