@@ -1,20 +1,22 @@
+import type { AccessControl } from './access/access-control.js';
+import type { RequestAudit } from './audit/request-audit.js';
 import type { BackingKeys } from './keys/backing-keys.js';
 import type { Realm } from './keys/arn.js';
+import type { Principal as PolicyPrincipal } from './policy/principal.js';
 import type { Store } from './store/store.js';
 
-/** What every operation may use: the store, the key hierarchy, and where the server lives. */
+/** What every operation may use: the store, the key hierarchy, access control, and where the server lives. */
 export interface Service {
   readonly realm: Realm;
   readonly store: Store;
   readonly backingKeys: BackingKeys;
+  readonly access: AccessControl;
   /** Epoch ms. One clock for key dates, so tests can move it. */
   now(): number;
 }
 
 /** The authenticated caller of one request. */
-export interface Principal {
-  readonly arn: string;
-  readonly accountId: string;
+export interface Principal extends PolicyPrincipal {
   readonly accessKeyId: string;
 }
 
@@ -22,4 +24,8 @@ export interface Principal {
 export interface RequestContext {
   readonly requestId: string;
   readonly principal: Principal;
+  /** The client's address, without port. */
+  readonly sourceIp: string;
+  readonly secureTransport: boolean;
+  readonly audit: RequestAudit;
 }

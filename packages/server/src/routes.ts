@@ -26,7 +26,7 @@ import { updateAlias } from './operations/update-alias.js';
 import { updateKeyDescription } from './operations/update-key-description.js';
 
 /** The one table: `X-Amz-Target: TrentService.<name>` -> the operation that answers it. */
-export const OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
+export const KMS_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
   ['CreateKey', createKey],
   ['DescribeKey', describeKey],
   ['ListKeys', listKeys],
@@ -53,4 +53,14 @@ export const OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operat
   ['GetKeyRotationStatus', getKeyRotationStatus],
   ['RotateKeyOnDemand', rotateKeyOnDemand],
   ['ListKeyRotations', listKeyRotations],
+]);
+
+/** Coffer's own administration API: `X-Amz-Target: CofferAdmin.<name>`, signed and audited like KMS calls. */
+export const ADMIN_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
+]);
+
+/** `X-Amz-Target` prefixes and the operations under each. */
+export const TARGETS: ReadonlyMap<string, ReadonlyMap<string, Operation>> = new Map([
+  ['TrentService', KMS_OPERATIONS],
+  ['CofferAdmin', ADMIN_OPERATIONS],
 ]);

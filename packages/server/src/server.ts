@@ -2,6 +2,9 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { AccessControl } from './access/access-control.js';
+import { openAuditKey } from './audit/audit-key.js';
+import { chainRecord } from './audit/chain.js';
 import { AccessKeys } from './auth/access-keys.js';
 import { ensureAdminCredentials } from './auth/admin-credentials.js';
 import { checkConfig, DEFAULT_CONFIG, type ServerConfig } from './config.js';
@@ -60,7 +63,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   try {
     const rootKey = await openFileRootKey(config.dataDir, store);
     const realm = { partition: config.partition, region: config.region, accountId: config.accountId };
-    const service: Service = { realm, store, backingKeys: new BackingKeys(rootKey, store), now };
+    const auditKey = await openAuditKey(store, rootKey);
+    store.attachAuditChain((event, seq, prevHash) => chainRecord(auditKey, event, seq, prevHash));
+    const service: Service = { realm, store, backingKeys: new BackingKeys(rootKey, store), access: new AccessControl(store, realm), now };
     const accessKeys = new AccessKeys(store, rootKey);
     const admin = await ensureAdminCredentials(
       store, accessKeys, config.dataDir, `arn:${realm.partition}:iam::${realm.accountId}:root`, now());

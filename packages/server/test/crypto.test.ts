@@ -442,8 +442,11 @@ describe('cryptographic operations', () => {
       ['GenerateDataKeyWithoutPlaintext', { KeyId: a.id, KeySpec: 'AES_256', GrantTokens: grantTokens }],
     ];
 
-    it('accepts up to 10 tokens', async () => {
-      for (const [operation, body] of requests(tokens(10))) assertOk(await raw(operation, body));
+    it('accepts up to 10 tokens, and refuses strings that are not grant tokens with InvalidGrantTokenException', async () => {
+      for (const [operation, body] of requests([])) assertOk(await raw(operation, body));
+      for (const [operation, body] of requests(tokens(10))) {
+        assertError(await raw(operation, body), 'InvalidGrantTokenException', undefined);
+      }
     });
 
     it('refuses 11 tokens and an empty token with ValidationException', async () => {

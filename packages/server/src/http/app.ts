@@ -7,10 +7,11 @@ import {
   KMSInternalException, KmsError, SerializationException, UnknownOperationException,
 } from '../errors.js';
 import type { Logger } from '../log.js';
-import { OPERATIONS } from '../routes.js';
+import { RequestAudit } from '../audit/request-audit.js';
+import type { Operation } from '../operations/operation.js';
+import { KMS_OPERATIONS, TARGETS } from '../routes.js';
 import { readBody } from './read-body.js';
 
-const TARGET_PREFIX = 'TrentService.';
 const JSON_CONTENT_TYPES = new Set(['application/x-amz-json-1.1', 'application/x-amz-json-1.0', 'application/json']);
 
 export interface AppDependencies {
@@ -25,27 +26,40 @@ export interface AppDependencies {
  * that is not a KmsError is rendered as an opaque KMSInternalException and logged.
  */
 export function createRequestHandler(deps: AppDependencies) {
+  const { service, log } = deps;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
     const started = process.hrtime.bigint();
+    const sourceIp = clientAddress(req);
+    const audit = new RequestAudit({
+      time: Date.now(), requestId, sourceIp,
+      ...(typeof req.headers['user-agent'] === 'string' ? { userAgent: req.headers['user-agent'].slice(0, 512) } : {}),
+    });
     let operation: string | undefined;
     let outcome: { status: number; error?: string };
     try {
       const body = await readBody(req);
-      operation = findOperationName(req);
-      const handler = OPERATIONS.get(operation)!;
+      const target = findOperation(req);
+      operation = target.name;
+      audit.setOperation(target.name);
       checkContentType(req);
       const accessKey = await verifySigV4(
         { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
-        { region: deps.service.realm.region, service: 'kms', now: Date.now() },
+        { region: service.realm.region, service: 'kms', now: Date.now() },
         deps.accessKeys,
       );
+      audit.setCaller(accessKey.principalArn, accessKey.accessKeyId);
       const principal: Principal = {
         arn: accessKey.principalArn,
-        accountId: deps.service.realm.accountId,
+        accountId: service.realm.accountId,
+        kind: principalKind(accessKey.principalArn),
         accessKeyId: accessKey.accessKeyId,
       };
-      const result = await handler(deps.service, parseJson(body), { requestId, principal });
+      const input = parseJson(body);
+      audit.setParameters(input);
+      const result = await target.handler(service, input, { requestId, principal, sourceIp, secureTransport: false, audit });
+      // A 200 means the request's audit record is durable, with its change or on its own.
+      if (!audit.recorded) await service.store.appendAudit(audit.success());
       send(res, requestId, 200, result);
       outcome = { status: 200 };
     } catch (error) {
@@ -54,9 +68,15 @@ export function createRequestHandler(deps: AppDependencies) {
         res.setHeader('Connection', 'close');
         res.on('finish', () => req.destroy());
       }
-      outcome = renderError(res, requestId, error, deps.log, operation);
+      const kmsError = asKmsError(error, requestId, log, operation);
+      if (!audit.recorded) {
+        await service.store.appendAudit(audit.failure(kmsError.code, kmsError.message)).catch((auditError: unknown) => {
+          log('error', 'audit append failed', { requestId, error: auditError instanceof Error ? auditError.message : String(auditError) });
+        });
+      }
+      outcome = renderError(res, requestId, kmsError);
     }
-    deps.log('info', 'request', {
+    log('info', 'request', {
       requestId,
       operation,
       status: outcome.status,
@@ -66,17 +86,34 @@ export function createRequestHandler(deps: AppDependencies) {
   };
 }
 
-function findOperationName(req: IncomingMessage): string {
+/** The caller's address without the IPv4-mapped prefix Node reports on dual-stack sockets. */
+function clientAddress(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+}
+
+/** Who an access key belongs to, from its principal's ARN. */
+function principalKind(arn: string): Principal['kind'] {
+  const resource = arn.split(':').slice(5).join(':');
+  if (resource === 'root') return 'root';
+  return resource.startsWith('role/') ? 'role' : 'user';
+}
+
+/** The operation an `X-Amz-Target` names: `TrentService.<Op>` for KMS, `CofferAdmin.<Op>` for administration. */
+function findOperation(req: IncomingMessage): { name: string; handler: Operation } {
   if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
     throw new UnknownOperationException(`Coffer answers the AWS KMS protocol at POST /, not ${req.method} ${req.url}.`);
   }
   const target = req.headers['x-amz-target'];
-  if (typeof target !== 'string' || !target.startsWith(TARGET_PREFIX)) {
-    throw new UnknownOperationException(`The X-Amz-Target header must name a TrentService operation, e.g. '${TARGET_PREFIX}Encrypt'.`);
+  const dot = typeof target === 'string' ? target.indexOf('.') : -1;
+  const operations = dot > 0 ? TARGETS.get((target as string).slice(0, dot)) : undefined;
+  if (!operations) {
+    throw new UnknownOperationException("The X-Amz-Target header must name a TrentService operation, e.g. 'TrentService.Encrypt'.");
   }
-  const name = target.slice(TARGET_PREFIX.length);
-  if (!OPERATIONS.has(name)) throw new UnknownOperationException(`Unknown operation ${name}.`);
-  return name;
+  const name = (target as string).slice(dot + 1);
+  const handler = operations.get(name);
+  if (!handler) throw new UnknownOperationException(`Unknown operation ${name}.`);
+  return { name: operations === KMS_OPERATIONS ? name : (target as string), handler };
 }
 
 function checkContentType(req: IncomingMessage): void {
@@ -111,19 +148,19 @@ function send(res: ServerResponse, requestId: string, status: number, body: obje
   res.end(payload);
 }
 
-function renderError(res: ServerResponse, requestId: string, error: unknown, log: Logger, operation: string | undefined) {
-  let kmsError: KmsError;
-  if (error instanceof KmsError) {
-    kmsError = error;
-  } else {
-    // The detail stays in the log; the client learns only the request id to report.
-    log('error', 'internal error', {
-      requestId, operation,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      stack: error instanceof Error ? error.stack : undefined,
-    });
-    kmsError = new KMSInternalException(`An internal error occurred. Request id: ${requestId}`);
-  }
+/** A KmsError as it is; anything else logged and made an opaque KMSInternalException. */
+function asKmsError(error: unknown, requestId: string, log: Logger, operation: string | undefined): KmsError {
+  if (error instanceof KmsError) return error;
+  // The detail stays in the log; the client learns only the request id to report.
+  log('error', 'internal error', {
+    requestId, operation,
+    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
+  return new KMSInternalException(`An internal error occurred. Request id: ${requestId}`);
+}
+
+function renderError(res: ServerResponse, requestId: string, kmsError: KmsError) {
   if (!res.headersSent) {
     send(res, requestId, kmsError.status, {
       __type: kmsError.code,

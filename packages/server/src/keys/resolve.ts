@@ -14,13 +14,23 @@ export type IdentifierForms = 'key' | 'key-or-alias';
  * unknown alias names the alias ARN.
  */
 export async function resolveKey(service: Service, identifier: string, forms: IdentifierForms): Promise<KeyRecord> {
-  const keyId = await resolveKeyId(service, identifier, forms);
-  const key = await service.store.getKey(keyId);
-  if (!key) throw new NotFoundException(`Key '${keyArn(service.realm, keyId)}' does not exist`);
-  return key;
+  return (await resolveKeyReference(service, identifier, forms)).key;
 }
 
-async function resolveKeyId(service: Service, identifier: string, forms: IdentifierForms): Promise<string> {
+/** A resolved identifier: the key, and the alias name when the caller named the key by an alias. */
+export interface KeyReference {
+  readonly key: KeyRecord;
+  readonly alias?: string;
+}
+
+export async function resolveKeyReference(service: Service, identifier: string, forms: IdentifierForms): Promise<KeyReference> {
+  const { keyId, alias } = await resolveKeyId(service, identifier, forms);
+  const key = await service.store.getKey(keyId);
+  if (!key) throw new NotFoundException(`Key '${keyArn(service.realm, keyId)}' does not exist`);
+  return alias === undefined ? { key } : { key, alias };
+}
+
+async function resolveKeyId(service: Service, identifier: string, forms: IdentifierForms): Promise<{ keyId: string; alias?: string }> {
   const { realm } = service;
   let resource = identifier;
   if (identifier.startsWith('arn:')) {
@@ -38,10 +48,10 @@ async function resolveKeyId(service: Service, identifier: string, forms: Identif
     if (forms === 'key') throw new NotFoundException(`Invalid keyId '${identifier}'`);
     const alias = await service.store.getAlias(resource);
     if (!alias) throw new NotFoundException(`Alias ${aliasArn(realm, resource)} is not found.`);
-    return alias.targetKeyId;
+    return { keyId: alias.targetKeyId, alias: resource };
   }
   if (!KEY_ID.test(resource)) throw new NotFoundException(`Invalid keyId '${identifier}'`);
-  return resource;
+  return { keyId: resource };
 }
 
 /** The key id itself, for operations (CreateAlias) where even the lookup must not follow an alias. */

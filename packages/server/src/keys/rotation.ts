@@ -1,3 +1,4 @@
+import type { RequestAudit } from '../audit/request-audit.js';
 import type { Service } from '../context.js';
 import { changeKey } from './change-key.js';
 import type { RotationType } from './enums.js';
@@ -16,6 +17,7 @@ export async function rotateKey(
   key: KeyRecord,
   type: RotationType,
   refuse: (current: KeyRecord) => void = () => {},
+  audit?: RequestAudit,
 ): Promise<KeyRecord> {
   return changeKey(service, key, async (current) => {
     refuse(current);
@@ -29,7 +31,7 @@ export async function rotateKey(
         ? { rotation: { ...current.rotation, nextRotationDate: nextRotationAfter(current.rotation, service.now()) } }
         : {}),
     };
-  });
+  }, audit);
 }
 
 /** The first scheduled date after `now`, stepping by the period from the date that was due. */

@@ -5,7 +5,7 @@ import { openBlob, parseBlob, sealBlob } from './ciphertext-blob.js';
 import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
 import type { EncryptionAlgorithm } from './enums.js';
 import type { KeyRecord } from './key-record.js';
-import { resolveKey } from './resolve.js';
+import { resolveKeyReference } from './resolve.js';
 import { assertEnabled } from './states.js';
 
 /** Encryption with a symmetric key: its usage and algorithm checked, its newest version used. */
@@ -48,17 +48,24 @@ export async function openWithKey(
   service: Service,
   blob: Uint8Array,
   context: EncryptionContext | undefined,
-  opts: { keyId?: string; operation: string; algorithm?: EncryptionAlgorithm },
+  opts: {
+    keyId?: string;
+    operation: string;
+    algorithm?: EncryptionAlgorithm;
+    /** Refuses the caller the key, once it is known and before its state is looked at. */
+    authorize: (key: KeyRecord, requestAlias: string | undefined) => Promise<void>;
+  },
 ): Promise<Opened> {
   const aad = canonicalEncryptionContext(context);
   const parsed = parseBlob(blob);
-  const expected = opts.keyId === undefined ? undefined : await resolveKey(service, opts.keyId, 'key-or-alias');
+  const expected = opts.keyId === undefined ? undefined : await resolveKeyReference(service, opts.keyId, 'key-or-alias');
   if (!parsed) throw new InvalidCiphertextException();
-  if (expected && expected.keyId !== parsed.keyId) {
+  if (expected && expected.key.keyId !== parsed.keyId) {
     throw new IncorrectKeyException('The key ID in the request does not identify a CMK that can perform this operation.');
   }
-  const key = expected ?? (await service.store.getKey(parsed.keyId));
+  const key = expected?.key ?? (await service.store.getKey(parsed.keyId));
   if (!key) throw new InvalidCiphertextException();
+  await opts.authorize(key, expected?.alias);
   assertSymmetricEncryption(service, key, opts.operation, opts.algorithm);
   assertEnabled(service.realm, key);
   const version = await service.store.getKeyVersion(key.keyId, parsed.version);

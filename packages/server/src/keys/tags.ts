@@ -17,3 +17,11 @@ export function mergeTags(existing: readonly Tag[], added: readonly Tag[]): Tag[
   if (merged.size > MAX_TAGS_PER_KEY) throw new TagException('Too many tags');
   return [...merged].map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
 }
+
+/** The condition keys a request's tags set: aws:RequestTag/<key> per tag, and aws:TagKeys. */
+export function requestTagContext(tags: readonly Tag[]): Record<string, string | string[]> {
+  const context: Record<string, string | string[]> = {};
+  for (const t of tags) context[`aws:requesttag/${t.TagKey.toLowerCase()}`] = t.TagValue;
+  if (tags.length > 0) context['aws:tagkeys'] = tags.map((t) => t.TagKey);
+  return context;
+}

@@ -9,13 +9,14 @@ import type { Operation } from './operation.js';
 const shape = { KeyId: keyIdMember() };
 
 /** PendingDeletion -> Disabled, as AWS does: the key is not silently put back into use. */
-export const cancelKeyDeletion: Operation = async (service, body) => {
+export const cancelKeyDeletion: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const key = await resolveKey(service, input.KeyId, 'key');
+  await service.access.authorizeKey(request, { action: 'kms:CancelKeyDeletion', key });
   const arn = keyArn(service.realm, key.keyId);
   await changeKey(service, key, (current) => {
     if (current.state !== 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is not pending deletion.`);
     return { state: 'Disabled', deletionDate: undefined, pendingWindowInDays: undefined };
-  });
+  }, request.audit);
   return { KeyId: arn };
 };

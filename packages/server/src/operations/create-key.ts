@@ -3,7 +3,9 @@ import { UnsupportedOperationException, ValidationException } from '../errors.js
 import { KEY_SPECS, KEY_USAGES, ORIGINS } from '../keys/enums.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import { keyMetadata } from '../keys/key-metadata.js';
-import { checkRequestTags, mergeTags } from '../keys/tags.js';
+import { checkRequestTags, mergeTags, requestTagContext } from '../keys/tags.js';
+import { checkNewKeyPolicy } from '../access/key-policy-check.js';
+import { keyArn } from '../keys/arn.js';
 import { boolean, enumeration, parseShape, string, tags } from '../validate/shape.js';
 import type { Operation } from './operation.js';
 
@@ -21,7 +23,7 @@ const shape = {
   XksKeyId: string({ min: 1, max: 128 }),
 };
 
-export const createKey: Operation = async (service, body) => {
+export const createKey: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   if (input.KeySpec && input.CustomerMasterKeySpec) {
     throw new ValidationException('You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec parameter is deprecated. Use KeySpec parameter instead.');
@@ -46,9 +48,18 @@ export const createKey: Operation = async (service, body) => {
   }
   const requestTags = input.Tags ?? [];
   checkRequestTags(requestTags);
+  await service.access.authorizeAccount(request, 'kms:CreateKey', '*', {
+    'kms:keyspec': keySpec, 'kms:customermasterkeyspec': keySpec, 'kms:keyusage': keyUsage,
+    'kms:customermasterkeyusage': keyUsage, 'kms:keyorigin': origin, 'kms:multiregion': false,
+    ...(input.BypassPolicyLockoutSafetyCheck !== undefined ? { 'kms:bypasspolicylockoutsafetycheck': input.BypassPolicyLockoutSafetyCheck } : {}),
+    ...requestTagContext(requestTags),
+  });
 
   const now = service.now();
   const keyId = randomUUID();
+  if (input.Policy !== undefined) {
+    await checkNewKeyPolicy(service, request, input.Policy, keyArn(service.realm, keyId), input.BypassPolicyLockoutSafetyCheck === true);
+  }
   const firstVersion = await service.backingKeys.create(keyId, 1, now);
   const key: KeyRecord = {
     keyId,
@@ -64,6 +75,7 @@ export const createKey: Operation = async (service, body) => {
     currentVersion: 1,
     ...(input.Policy !== undefined ? { policy: input.Policy } : {}),
   };
-  await service.store.createKey(key, firstVersion);
+  request.audit.touchKey(keyArn(service.realm, keyId));
+  await request.audit.commit((event) => service.store.createKey(key, firstVersion, event));
   return { KeyMetadata: keyMetadata(service.realm, key, firstVersion.materialId) };
 };

@@ -16,13 +16,18 @@ const shape = {
   DryRun: dryRunMember(),
 };
 
-export const decrypt: Operation = async (service, body) => {
+export const decrypt: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   rejectRecipient(input.Recipient);
   const opened = await openWithKey(service, input.CiphertextBlob, input.EncryptionContext, {
     ...(input.KeyId !== undefined ? { keyId: input.KeyId } : {}),
     operation: 'Decrypt',
     ...(input.EncryptionAlgorithm !== undefined ? { algorithm: input.EncryptionAlgorithm } : {}),
+    authorize: (key, requestAlias) => service.access.authorizeKey(request, {
+      action: 'kms:Decrypt', key, grantOperation: 'Decrypt', requestAlias,
+      encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens,
+      context: { 'kms:encryptionalgorithm': input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT' },
+    }),
   });
   checkDryRun(input.DryRun);
   return {

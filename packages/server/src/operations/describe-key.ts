@@ -1,14 +1,17 @@
 import { keyMetadata } from '../keys/key-metadata.js';
-import { resolveKey } from '../keys/resolve.js';
+import { resolveKeyReference } from '../keys/resolve.js';
 import { grantTokensMember, keyIdMember } from '../validate/members.js';
 import { parseShape } from '../validate/shape.js';
 import type { Operation } from './operation.js';
 
 const shape = { KeyId: keyIdMember(), GrantTokens: grantTokensMember() };
 
-export const describeKey: Operation = async (service, body) => {
+export const describeKey: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
-  const key = await resolveKey(service, input.KeyId, 'key-or-alias');
+  const { key, alias } = await resolveKeyReference(service, input.KeyId, 'key-or-alias');
+  await service.access.authorizeKey(request, {
+    action: 'kms:DescribeKey', key, grantOperation: 'DescribeKey', requestAlias: alias, grantTokens: input.GrantTokens,
+  });
   const current = await service.store.getKeyVersion(key.keyId, key.currentVersion);
   return { KeyMetadata: keyMetadata(service.realm, key, current?.materialId) };
 };

@@ -8,13 +8,14 @@ import type { Operation } from './operation.js';
 
 const shape = { KeyId: keyIdMember() };
 
-export const disableKeyRotation: Operation = async (service, body) => {
+export const disableKeyRotation: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const key = await resolveKey(service, input.KeyId, 'key');
+  await service.access.authorizeKey(request, { action: 'kms:DisableKeyRotation', key });
   await changeKey(service, key, (current) => {
     assertEnabled(service.realm, current);
     assertRotatable(service, current, 'DisableKeyRotation');
     return { rotation: undefined };
-  });
+  }, request.audit);
   return {};
 };

@@ -10,14 +10,18 @@ import type { Operation } from './operation.js';
 const shape = { KeyId: keyIdMember(), RotationPeriodInDays: integer({ min: 90, max: 2560 }) };
 
 /** Turns on automatic rotation; the next rotation is one period from now. */
-export const enableKeyRotation: Operation = async (service, body) => {
+export const enableKeyRotation: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const periodInDays = input.RotationPeriodInDays ?? 365;
   const key = await resolveKey(service, input.KeyId, 'key');
+  await service.access.authorizeKey(request, {
+    action: 'kms:EnableKeyRotation', key,
+    ...(input.RotationPeriodInDays !== undefined ? { context: { 'kms:rotationperiodindays': input.RotationPeriodInDays } } : {}),
+  });
   await changeKey(service, key, (current) => {
     assertEnabled(service.realm, current);
     assertRotatable(service, current, 'EnableKeyRotation');
     return { rotation: { periodInDays, nextRotationDate: service.now() + periodInDays * DAY_MS } };
-  });
+  }, request.audit);
   return {};
 };

@@ -8,12 +8,13 @@ import type { Operation } from './operation.js';
 const shape = { KeyId: keyIdMember() };
 
 /** Enabled -> Enabled and Disabled -> Enabled; a key pending deletion must be cancelled first. */
-export const enableKey: Operation = async (service, body) => {
+export const enableKey: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const key = await resolveKey(service, input.KeyId, 'key');
+  await service.access.authorizeKey(request, { action: 'kms:EnableKey', key });
   await changeKey(service, key, (current) => {
     assertNotPendingDeletion(service.realm, current);
     return { state: 'Enabled' };
-  });
+  }, request.audit);
   return {};
 };

@@ -1,6 +1,6 @@
 import { ENCRYPTION_ALGORITHMS } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
-import { resolveKey } from '../keys/resolve.js';
+import { resolveKeyReference } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { assertSymmetricEncryption, sealWithKey } from '../keys/symmetric.js';
 import { checkDryRun, dryRunMember, encryptionContextMember, grantTokensMember, keyIdMember } from '../validate/members.js';
@@ -16,9 +16,14 @@ const shape = {
   DryRun: dryRunMember(),
 };
 
-export const encrypt: Operation = async (service, body) => {
+export const encrypt: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
-  const key = await resolveKey(service, input.KeyId, 'key-or-alias');
+  const { key, alias } = await resolveKeyReference(service, input.KeyId, 'key-or-alias');
+  await service.access.authorizeKey(request, {
+    action: 'kms:Encrypt', key, grantOperation: 'Encrypt', requestAlias: alias,
+    encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens,
+    context: { 'kms:encryptionalgorithm': input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT' },
+  });
   assertSymmetricEncryption(service, key, 'Encrypt', input.EncryptionAlgorithm);
   assertEnabled(service.realm, key);
   const sealed = await sealWithKey(service, key, input.Plaintext, input.EncryptionContext);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ValidationException } from '../errors.js';
 import { DATA_KEY_SPECS } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
-import { resolveKey } from '../keys/resolve.js';
+import { resolveKeyReference } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { assertSymmetricEncryption, sealWithKey } from '../keys/symmetric.js';
 import { checkDryRun, dryRunMember, encryptionContextMember, grantTokensMember, keyIdMember } from '../validate/members.js';
@@ -24,8 +24,8 @@ const shape = {
  * GenerateDataKey and GenerateDataKeyWithoutPlaintext: a fresh data key from the CSPRNG,
  * encrypted under the KMS key. The server never stores it.
  */
-function generateDataKey(operation: string, withPlaintext: boolean): Operation {
-  return async (service, body) => {
+function generateDataKey(operation: 'GenerateDataKey' | 'GenerateDataKeyWithoutPlaintext', withPlaintext: boolean): Operation {
+  return async (service, body, request) => {
     const input = parseShape(body, shape);
     if (!withPlaintext && input.Recipient !== undefined) {
       throw new ValidationException('Recipient is not a parameter of GenerateDataKeyWithoutPlaintext.');
@@ -35,7 +35,12 @@ function generateDataKey(operation: string, withPlaintext: boolean): Operation {
       throw new ValidationException('Please specify either number of bytes or key spec, but not both.');
     }
     const length = input.NumberOfBytes ?? (input.KeySpec === 'AES_128' ? 16 : 32);
-    const key = await resolveKey(service, input.KeyId, 'key-or-alias');
+    const { key, alias } = await resolveKeyReference(service, input.KeyId, 'key-or-alias');
+    await service.access.authorizeKey(request, {
+      action: `kms:${operation}`, key, grantOperation: operation, requestAlias: alias,
+      encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens,
+      context: { 'kms:encryptionalgorithm': 'SYMMETRIC_DEFAULT' },
+    });
     assertSymmetricEncryption(service, key, operation);
     assertEnabled(service.realm, key);
     const dataKey = randomBytes(length);

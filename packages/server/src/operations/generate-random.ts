@@ -10,8 +10,9 @@ const shape = {
   Recipient: recipientMember(),
 };
 
-export const generateRandom: Operation = async (_service, body) => {
+export const generateRandom: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
+  await service.access.authorizeAccount(request, 'kms:GenerateRandom');
   if (input.NumberOfBytes === undefined) throw new ValidationException('NumberOfBytes is required.');
   if (input.CustomKeyStoreId !== undefined) throw new UnsupportedOperationException('Custom key stores are not supported by this server.');
   rejectRecipient(input.Recipient);

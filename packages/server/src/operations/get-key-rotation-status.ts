@@ -8,9 +8,10 @@ import type { Operation } from './operation.js';
 const shape = { KeyId: keyIdMember() };
 
 /** On-demand rotations complete within the request, so OnDemandRotationStartDate never shows. */
-export const getKeyRotationStatus: Operation = async (service, body) => {
+export const getKeyRotationStatus: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const key = await resolveKey(service, input.KeyId, 'key');
+  await service.access.authorizeKey(request, { action: 'kms:GetKeyRotationStatus', key });
   return {
     KeyRotationEnabled: key.rotation !== undefined,
     KeyId: keyArn(service.realm, key.keyId),

@@ -7,8 +7,9 @@ import type { Operation } from './operation.js';
 
 const shape = { KeyId: optionalKeyIdMember(), Limit: limitMember(100), Marker: markerMember() };
 
-export const listAliases: Operation = async (service, body) => {
+export const listAliases: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
+  await service.access.authorizeAccount(request, 'kms:ListAliases');
   const keyId = input.KeyId === undefined ? undefined : (await resolveKey(service, input.KeyId, 'key')).keyId;
   const page = await service.store.listAliases({
     ...(keyId !== undefined ? { keyId } : {}),

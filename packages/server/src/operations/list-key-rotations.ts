@@ -17,9 +17,10 @@ const shape = {
  * The key's materials, oldest first. ROTATIONS_ONLY (the default) lists the materials that
  * rotations added; ALL_KEY_MATERIAL lists the original material too.
  */
-export const listKeyRotations: Operation = async (service, body) => {
+export const listKeyRotations: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const key = await resolveKey(service, input.KeyId, 'key');
+  await service.access.authorizeKey(request, { action: 'kms:ListKeyRotations', key });
   const after = Number(decodeMarker(input.Marker) ?? 0);
   const limit = input.Limit ?? 100;
   const versions = (await service.store.listKeyVersions(key.keyId))

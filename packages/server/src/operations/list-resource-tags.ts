@@ -6,9 +6,10 @@ import type { Operation } from './operation.js';
 const shape = { KeyId: keyIdMember(), Limit: limitMember(50), Marker: markerMember() };
 
 /** Tags sorted by key, paged by the last key returned. */
-export const listResourceTags: Operation = async (service, body) => {
+export const listResourceTags: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const key = await resolveKey(service, input.KeyId, 'key');
+  await service.access.authorizeKey(request, { action: 'kms:ListResourceTags', key });
   const after = decodeMarker(input.Marker);
   const limit = input.Limit ?? 50;
   const sorted = [...key.tags].sort((a, b) => (a.TagKey < b.TagKey ? -1 : a.TagKey > b.TagKey ? 1 : 0));

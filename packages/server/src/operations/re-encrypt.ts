@@ -1,6 +1,6 @@
 import { ENCRYPTION_ALGORITHMS } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
-import { resolveKey } from '../keys/resolve.js';
+import { resolveKeyReference } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { assertSymmetricEncryption, openWithKey, sealWithKey } from '../keys/symmetric.js';
 import { checkDryRun, ciphertextMember, dryRunMember, encryptionContextMember, grantTokensMember, keyIdMember, optionalKeyIdMember } from '../validate/members.js';
@@ -21,15 +21,28 @@ const shape = {
 
 /** Decrypts and encrypts again inside the server: the plaintext never leaves it. Moves a
  * ciphertext to the destination key's newest version, which is how rotation reaches old data. */
-export const reEncrypt: Operation = async (service, body) => {
+export const reEncrypt: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const opened = await openWithKey(service, input.CiphertextBlob, input.SourceEncryptionContext, {
     ...(input.SourceKeyId !== undefined ? { keyId: input.SourceKeyId } : {}),
     operation: 'ReEncrypt',
     ...(input.SourceEncryptionAlgorithm !== undefined ? { algorithm: input.SourceEncryptionAlgorithm } : {}),
+    authorize: (key, requestAlias) => service.access.authorizeKey(request, {
+      action: 'kms:ReEncryptFrom', key, grantOperation: 'ReEncryptFrom', requestAlias,
+      encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,
+      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': false },
+    }),
   });
   try {
-    const destination = await resolveKey(service, input.DestinationKeyId, 'key-or-alias');
+    const { key: destination, alias } = await resolveKeyReference(service, input.DestinationKeyId, 'key-or-alias');
+    await service.access.authorizeKey(request, {
+      action: 'kms:ReEncryptTo', key: destination, grantOperation: 'ReEncryptTo', requestAlias: alias,
+      encryptionContext: input.DestinationEncryptionContext, grantTokens: input.GrantTokens,
+      context: {
+        'kms:encryptionalgorithm': input.DestinationEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
+        'kms:reencryptonsamekey': destination.keyId === opened.key.keyId,
+      },
+    });
     assertSymmetricEncryption(service, destination, 'ReEncrypt', input.DestinationEncryptionAlgorithm);
     assertEnabled(service.realm, destination);
     const sealed = await sealWithKey(service, destination, opened.plaintext, input.DestinationEncryptionContext);

@@ -11,15 +11,18 @@ const DAY_MS = 86_400_000;
 const shape = { KeyId: keyIdMember(), PendingWindowInDays: integer({ min: 7, max: 30 }) };
 
 /** Any state but PendingDeletion -> PendingDeletion; the scheduler deletes the key when the window ends. */
-export const scheduleKeyDeletion: Operation = async (service, body) => {
+export const scheduleKeyDeletion: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const window = input.PendingWindowInDays ?? 30;
   const key = await resolveKey(service, input.KeyId, 'key');
+  await service.access.authorizeKey(request, {
+    action: 'kms:ScheduleKeyDeletion', key, context: { 'kms:schedulekeydeletionpendingwindowindays': window },
+  });
   const deletionDate = service.now() + window * DAY_MS;
   await changeKey(service, key, (current) => {
     assertNotPendingDeletion(service.realm, current);
     return { state: 'PendingDeletion', deletionDate, pendingWindowInDays: window };
-  });
+  }, request.audit);
   return {
     KeyId: keyArn(service.realm, key.keyId),
     DeletionDate: epochSeconds(deletionDate),

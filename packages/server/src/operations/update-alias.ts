@@ -5,11 +5,12 @@ import { assertNotAlias, resolveKey } from '../keys/resolve.js';
 import { assertNotPendingDeletion } from '../keys/states.js';
 import { keyIdMember } from '../validate/members.js';
 import { parseShape } from '../validate/shape.js';
+import { authorizeAliasChange } from './authorize-alias.js';
 import type { Operation } from './operation.js';
 
 const shape = { AliasName: aliasNameMember(), TargetKeyId: keyIdMember() };
 
-export const updateAlias: Operation = async (service, body) => {
+export const updateAlias: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   checkAliasName(input.AliasName);
   assertNotAlias(input.TargetKeyId);
@@ -18,7 +19,11 @@ export const updateAlias: Operation = async (service, body) => {
   const alias = await service.store.getAlias(input.AliasName);
   const notFound = () => new NotFoundException(`Alias ${aliasArn(service.realm, input.AliasName)} is not found.`);
   if (!alias) throw notFound();
-  const updated = await service.store.updateAlias({ ...alias, targetKeyId: key.keyId, updatedAt: service.now() });
+  // AWS asks for UpdateAlias on the alias, on the key it leaves and on the key it moves to.
+  const previous = await service.store.getKey(alias.targetKeyId);
+  await authorizeAliasChange(service, request, 'kms:UpdateAlias', input.AliasName, previous ? [previous, key] : [key]);
+  const next = { ...alias, targetKeyId: key.keyId, updatedAt: service.now() };
+  const updated = await request.audit.commit((event) => service.store.updateAlias(next, event));
   if (!updated) throw notFound();
   return {};
 };

@@ -7,12 +7,13 @@ import type { Operation } from './operation.js';
 
 const shape = { KeyId: keyIdMember(), Description: required(string({ min: 0, max: 8192 })) };
 
-export const updateKeyDescription: Operation = async (service, body) => {
+export const updateKeyDescription: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const key = await resolveKey(service, input.KeyId, 'key');
+  await service.access.authorizeKey(request, { action: 'kms:UpdateKeyDescription', key });
   await changeKey(service, key, (current) => {
     assertNotPendingDeletion(service.realm, current);
     return { description: input.Description };
-  });
+  }, request.audit);
   return {};
 };

@@ -1,6 +1,10 @@
 import Database from 'better-sqlite3';
+import type { AuditEvent, AuditRecord } from '../audit/record.js';
+import { GENESIS_HASH } from '../audit/record.js';
+import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
-import type { AccessKeyRecord, Page, Store } from './store.js';
+import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
+import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, Store } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS keys (
@@ -28,6 +32,19 @@ CREATE TABLE IF NOT EXISTS aliases (
   updated_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS aliases_target ON aliases(target_key_id);
+CREATE TABLE IF NOT EXISTS principals (
+  arn TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS identity_policies (
+  principal_arn TEXT NOT NULL,
+  policy_name TEXT NOT NULL,
+  document TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (principal_arn, policy_name)
+) STRICT;
 CREATE TABLE IF NOT EXISTS access_keys (
   access_key_id TEXT PRIMARY KEY,
   principal_arn TEXT NOT NULL,
@@ -35,18 +52,50 @@ CREATE TABLE IF NOT EXISTS access_keys (
   status TEXT NOT NULL,
   created_at INTEGER NOT NULL
 ) STRICT;
+CREATE INDEX IF NOT EXISTS access_keys_principal ON access_keys(principal_arn);
+CREATE TABLE IF NOT EXISTS grants (
+  grant_id TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL,
+  name TEXT,
+  grantee TEXT NOT NULL,
+  retiring TEXT,
+  record TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS grants_key ON grants(key_id, grant_id);
+CREATE INDEX IF NOT EXISTS grants_retiring ON grants(retiring, grant_id) WHERE retiring IS NOT NULL;
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  principal_arn TEXT,
+  operation TEXT,
+  outcome TEXT NOT NULL,
+  record TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_time ON audit(time);
+CREATE TABLE IF NOT EXISTS audit_keys (
+  key_arn TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (key_arn, seq)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS meta (
   name TEXT PRIMARY KEY,
   value BLOB NOT NULL
 ) STRICT;
 `;
 
-interface KeyRow { record: string }
+interface RecordRow { record: string }
 interface VersionRow { key_id: string; version: number; material_id: string; wrapped: Buffer; created_at: number; rotation_type: string | null }
 interface AliasRow { alias_name: string; target_key_id: string; created_at: number; updated_at: number }
 interface AccessKeyRow { access_key_id: string; principal_arn: string; wrapped_secret: Buffer; status: string; created_at: number }
+interface PrincipalRow { arn: string; kind: string; name: string; created_at: number }
+interface PolicyRow { principal_arn: string; policy_name: string; document: string; updated_at: number }
 
-const toKey = (row: KeyRow): KeyRecord => JSON.parse(row.record) as KeyRecord;
+const fromJson = <T>(row: RecordRow): T => JSON.parse(row.record) as T;
 const toVersion = (row: VersionRow): KeyVersionRecord => ({
   keyId: row.key_id,
   version: row.version,
@@ -57,6 +106,17 @@ const toVersion = (row: VersionRow): KeyVersionRecord => ({
 });
 const toAlias = (row: AliasRow): AliasRecord => ({
   aliasName: row.alias_name, targetKeyId: row.target_key_id, createdAt: row.created_at, updatedAt: row.updated_at,
+});
+const toAccessKey = (row: AccessKeyRow): AccessKeyRecord => ({
+  accessKeyId: row.access_key_id, principalArn: row.principal_arn,
+  wrappedSecret: new Uint8Array(row.wrapped_secret), status: row.status as AccessKeyRecord['status'],
+  createdAt: row.created_at,
+});
+const toPrincipal = (row: PrincipalRow): PrincipalRecord => ({
+  arn: row.arn, kind: row.kind as PrincipalKind, name: row.name, createdAt: row.created_at,
+});
+const toPolicy = (row: PolicyRow): IdentityPolicyRecord => ({
+  principalArn: row.principal_arn, policyName: row.policy_name, document: row.document, updatedAt: row.updated_at,
 });
 
 function keyColumns(key: KeyRecord) {
@@ -78,10 +138,16 @@ function page<T>(rows: T[], limit: number, cursor: (item: T) => string): Page<T>
 /**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed
  * transaction survives a crash or power loss before the call returns.
+ *
+ * Audit events of requests that change nothing are group-committed: events that arrive while one
+ * batch is pending share its transaction (and its fsync), and each caller's promise resolves only
+ * when the batch holding its event is durable.
  */
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #stmt;
+  #chain: AuditChainer | undefined;
+  #pendingAudit: { event: AuditEvent; done: () => void; fail: (error: unknown) => void }[] = [];
 
   constructor(path: string) {
     this.#db = new Database(path);
@@ -92,13 +158,14 @@ export class SqliteStore implements Store {
     const db = this.#db;
     this.#stmt = {
       insertKey: db.prepare('INSERT INTO keys (key_id, revision, deletion_date, next_rotation, record) VALUES (@key_id, @revision, @deletion_date, @next_rotation, @record)'),
-      getKey: db.prepare<[string], KeyRow>('SELECT record FROM keys WHERE key_id = ?'),
-      listKeys: db.prepare<[string, number], KeyRow>('SELECT record FROM keys WHERE key_id > ? ORDER BY key_id LIMIT ?'),
+      getKey: db.prepare<[string], RecordRow>('SELECT record FROM keys WHERE key_id = ?'),
+      listKeys: db.prepare<[string, number], RecordRow>('SELECT record FROM keys WHERE key_id > ? ORDER BY key_id LIMIT ?'),
       updateKey: db.prepare('UPDATE keys SET revision = @revision, deletion_date = @deletion_date, next_rotation = @next_rotation, record = @record WHERE key_id = @key_id AND revision = @revision - 1'),
       deleteKey: db.prepare('DELETE FROM keys WHERE key_id = ?'),
       deleteVersions: db.prepare('DELETE FROM key_versions WHERE key_id = ?'),
       deleteKeyAliases: db.prepare('DELETE FROM aliases WHERE target_key_id = ?'),
-      keysDue: db.prepare<[number, number], KeyRow>('SELECT record FROM keys WHERE deletion_date <= ? OR next_rotation <= ?'),
+      deleteKeyGrants: db.prepare('DELETE FROM grants WHERE key_id = ?'),
+      keysDue: db.prepare<[number, number], RecordRow>('SELECT record FROM keys WHERE deletion_date <= ? OR next_rotation <= ?'),
       insertVersion: db.prepare('INSERT INTO key_versions (key_id, version, material_id, wrapped, created_at, rotation_type) VALUES (@keyId, @version, @materialId, @wrapped, @createdAt, @rotationType)'),
       getVersion: db.prepare<[string, number], VersionRow>('SELECT * FROM key_versions WHERE key_id = ? AND version = ?'),
       listVersions: db.prepare<[string], VersionRow>('SELECT * FROM key_versions WHERE key_id = ? ORDER BY version'),
@@ -108,18 +175,62 @@ export class SqliteStore implements Store {
       deleteAlias: db.prepare('DELETE FROM aliases WHERE alias_name = ?'),
       listAliases: db.prepare<[string, number], AliasRow>('SELECT * FROM aliases WHERE alias_name > ? ORDER BY alias_name LIMIT ?'),
       listKeyAliases: db.prepare<[string, string, number], AliasRow>('SELECT * FROM aliases WHERE target_key_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?'),
+      insertPrincipal: db.prepare('INSERT OR IGNORE INTO principals (arn, kind, name, created_at) VALUES (@arn, @kind, @name, @createdAt)'),
+      getPrincipal: db.prepare<[string], PrincipalRow>('SELECT * FROM principals WHERE arn = ?'),
+      listPrincipals: db.prepare<[string, number], PrincipalRow>('SELECT * FROM principals WHERE arn > ? ORDER BY arn LIMIT ?'),
+      listPrincipalsOfKind: db.prepare<[string, string, number], PrincipalRow>('SELECT * FROM principals WHERE kind = ? AND arn > ? ORDER BY arn LIMIT ?'),
+      deletePrincipal: db.prepare('DELETE FROM principals WHERE arn = ?'),
+      deletePrincipalPolicies: db.prepare('DELETE FROM identity_policies WHERE principal_arn = ?'),
+      deletePrincipalAccessKeys: db.prepare('DELETE FROM access_keys WHERE principal_arn = ?'),
+      putPolicy: db.prepare('INSERT INTO identity_policies (principal_arn, policy_name, document, updated_at) VALUES (@principalArn, @policyName, @document, @updatedAt) ON CONFLICT (principal_arn, policy_name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at'),
+      getPolicy: db.prepare<[string, string], PolicyRow>('SELECT * FROM identity_policies WHERE principal_arn = ? AND policy_name = ?'),
+      listPolicies: db.prepare<[string], PolicyRow>('SELECT * FROM identity_policies WHERE principal_arn = ? ORDER BY policy_name'),
+      deletePolicy: db.prepare('DELETE FROM identity_policies WHERE principal_arn = ? AND policy_name = ?'),
       insertAccessKey: db.prepare('INSERT OR IGNORE INTO access_keys (access_key_id, principal_arn, wrapped_secret, status, created_at) VALUES (@accessKeyId, @principalArn, @wrappedSecret, @status, @createdAt)'),
       getAccessKey: db.prepare<[string], AccessKeyRow>('SELECT * FROM access_keys WHERE access_key_id = ?'),
+      listAccessKeys: db.prepare<[string], AccessKeyRow>('SELECT * FROM access_keys WHERE principal_arn = ? ORDER BY access_key_id'),
+      updateAccessKeyStatus: db.prepare('UPDATE access_keys SET status = ? WHERE access_key_id = ?'),
+      deleteAccessKey: db.prepare('DELETE FROM access_keys WHERE access_key_id = ?'),
+      insertGrant: db.prepare('INSERT INTO grants (grant_id, key_id, name, grantee, retiring, record) VALUES (@grant_id, @key_id, @name, @grantee, @retiring, @record)'),
+      getGrant: db.prepare<[string], RecordRow>('SELECT record FROM grants WHERE grant_id = ?'),
+      grantsByName: db.prepare<[string, string], RecordRow>('SELECT record FROM grants WHERE key_id = ? AND name = ? ORDER BY grant_id'),
+      listGrants: db.prepare<[string, string, number], RecordRow>('SELECT record FROM grants WHERE key_id = ? AND grant_id > ? ORDER BY grant_id LIMIT ?'),
+      listRetirable: db.prepare<[string, string, number], RecordRow>('SELECT record FROM grants WHERE retiring = ? AND grant_id > ? ORDER BY grant_id LIMIT ?'),
+      grantsForGrantee: db.prepare<[string, string], RecordRow>('SELECT record FROM grants WHERE key_id = ? AND grantee = ? ORDER BY grant_id'),
+      deleteGrant: db.prepare('DELETE FROM grants WHERE grant_id = ?'),
+      getAuditHead: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1'),
+      putAuditHead: db.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash'),
+      insertAudit: db.prepare('INSERT INTO audit (seq, time, principal_arn, operation, outcome, record) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertAuditKey: db.prepare('INSERT OR IGNORE INTO audit_keys (key_arn, seq) VALUES (?, ?)'),
+      readAudit: db.prepare<[number, number], RecordRow>('SELECT record FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
       getMeta: db.prepare<[string], { value: Buffer }>('SELECT value FROM meta WHERE name = ?'),
       insertMeta: db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)'),
     };
   }
 
-  async createKey(key: KeyRecord, firstVersion: KeyVersionRecord): Promise<void> {
-    this.#db.transaction(() => {
+  /** Runs `write` and, if it made its change, appends `audit` in the same transaction. */
+  #withAudit<T>(audit: AuditEvent | undefined, write: () => T, changed: (result: T) => boolean = () => true): T {
+    return this.#db.transaction(() => {
+      const result = write();
+      if (audit && changed(result)) this.#appendInTransaction(audit);
+      return result;
+    })();
+  }
+
+  #appendInTransaction(event: AuditEvent): void {
+    if (!this.#chain) throw new Error('audit chain not attached to the store');
+    const head = this.#stmt.getAuditHead.get();
+    const record = this.#chain(event, (head?.seq ?? 0) + 1, head?.hash ?? GENESIS_HASH);
+    this.#stmt.insertAudit.run(record.seq, record.time, record.principalArn ?? null, record.operation ?? null, record.outcome, JSON.stringify(record));
+    for (const arn of new Set(record.keyArns)) this.#stmt.insertAuditKey.run(arn, record.seq);
+    this.#stmt.putAuditHead.run(record.seq, record.hash);
+  }
+
+  async createKey(key: KeyRecord, firstVersion: KeyVersionRecord, audit?: AuditEvent): Promise<void> {
+    this.#withAudit(audit, () => {
       this.#stmt.insertKey.run(keyColumns(key));
       this.#insertVersion(firstVersion);
-    })();
+    });
   }
 
   #insertVersion(v: KeyVersionRecord): void {
@@ -131,32 +242,33 @@ export class SqliteStore implements Store {
 
   async getKey(keyId: string): Promise<KeyRecord | undefined> {
     const row = this.#stmt.getKey.get(keyId);
-    return row && toKey(row);
+    return row && fromJson<KeyRecord>(row);
   }
 
   async listKeys(opts: { after?: string; limit: number }): Promise<Page<KeyRecord>> {
-    const rows = this.#stmt.listKeys.all(opts.after ?? '', opts.limit + 1).map(toKey);
+    const rows = this.#stmt.listKeys.all(opts.after ?? '', opts.limit + 1).map((r) => fromJson<KeyRecord>(r));
     return page(rows, opts.limit, (k) => k.keyId);
   }
 
-  async updateKey(next: KeyRecord, newVersion?: KeyVersionRecord): Promise<boolean> {
-    return this.#db.transaction(() => {
+  async updateKey(next: KeyRecord, newVersion?: KeyVersionRecord, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, () => {
       if (this.#stmt.updateKey.run(keyColumns(next)).changes !== 1) return false;
       if (newVersion) this.#insertVersion(newVersion);
       return true;
-    })();
+    }, (changed) => changed);
   }
 
   async deleteKey(keyId: string): Promise<void> {
     this.#db.transaction(() => {
       this.#stmt.deleteKeyAliases.run(keyId);
+      this.#stmt.deleteKeyGrants.run(keyId);
       this.#stmt.deleteVersions.run(keyId);
       this.#stmt.deleteKey.run(keyId);
     })();
   }
 
   async listKeysDue(now: number): Promise<KeyRecord[]> {
-    return this.#stmt.keysDue.all(now, now).map(toKey);
+    return this.#stmt.keysDue.all(now, now).map((r) => fromJson<KeyRecord>(r));
   }
 
   async getKeyVersion(keyId: string, version: number): Promise<KeyVersionRecord | undefined> {
@@ -168,8 +280,8 @@ export class SqliteStore implements Store {
     return this.#stmt.listVersions.all(keyId).map(toVersion);
   }
 
-  async createAlias(alias: AliasRecord): Promise<boolean> {
-    return this.#stmt.insertAlias.run(alias).changes === 1;
+  async createAlias(alias: AliasRecord, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, () => this.#stmt.insertAlias.run(alias).changes === 1, (created) => created);
   }
 
   async getAlias(aliasName: string): Promise<AliasRecord | undefined> {
@@ -177,12 +289,12 @@ export class SqliteStore implements Store {
     return row && toAlias(row);
   }
 
-  async updateAlias(alias: AliasRecord): Promise<boolean> {
-    return this.#stmt.updateAlias.run(alias).changes === 1;
+  async updateAlias(alias: AliasRecord, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, () => this.#stmt.updateAlias.run(alias).changes === 1, (updated) => updated);
   }
 
-  async deleteAlias(aliasName: string): Promise<boolean> {
-    return this.#stmt.deleteAlias.run(aliasName).changes === 1;
+  async deleteAlias(aliasName: string, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, () => this.#stmt.deleteAlias.run(aliasName).changes === 1, (deleted) => deleted);
   }
 
   async listAliases(opts: { keyId?: string; after?: string; limit: number }): Promise<Page<AliasRecord>> {
@@ -193,17 +305,157 @@ export class SqliteStore implements Store {
     return page(rows, opts.limit, (a) => a.aliasName);
   }
 
-  async createAccessKey(record: AccessKeyRecord): Promise<boolean> {
-    return this.#stmt.insertAccessKey.run({ ...record, wrappedSecret: Buffer.from(record.wrappedSecret) }).changes === 1;
+  async createPrincipal(principal: PrincipalRecord, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, () => this.#stmt.insertPrincipal.run(principal).changes === 1, (created) => created);
+  }
+
+  async getPrincipal(arn: string): Promise<PrincipalRecord | undefined> {
+    const row = this.#stmt.getPrincipal.get(arn);
+    return row && toPrincipal(row);
+  }
+
+  async listPrincipals(opts: { kind?: PrincipalKind; after?: string; limit: number }): Promise<Page<PrincipalRecord>> {
+    const after = opts.after ?? '';
+    const rows = (opts.kind === undefined
+      ? this.#stmt.listPrincipals.all(after, opts.limit + 1)
+      : this.#stmt.listPrincipalsOfKind.all(opts.kind, after, opts.limit + 1)).map(toPrincipal);
+    return page(rows, opts.limit, (p) => p.arn);
+  }
+
+  async deletePrincipal(arn: string, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, () => {
+      if (this.#stmt.deletePrincipal.run(arn).changes !== 1) return false;
+      this.#stmt.deletePrincipalPolicies.run(arn);
+      this.#stmt.deletePrincipalAccessKeys.run(arn);
+      return true;
+    }, (deleted) => deleted);
+  }
+
+  async putIdentityPolicy(policy: IdentityPolicyRecord, audit?: AuditEvent): Promise<void> {
+    this.#withAudit(audit, () => this.#stmt.putPolicy.run(policy));
+  }
+
+  async getIdentityPolicy(principalArn: string, policyName: string): Promise<IdentityPolicyRecord | undefined> {
+    const row = this.#stmt.getPolicy.get(principalArn, policyName);
+    return row && toPolicy(row);
+  }
+
+  async listIdentityPolicies(principalArn: string): Promise<IdentityPolicyRecord[]> {
+    return this.#stmt.listPolicies.all(principalArn).map(toPolicy);
+  }
+
+  async deleteIdentityPolicy(principalArn: string, policyName: string, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, () => this.#stmt.deletePolicy.run(principalArn, policyName).changes === 1, (deleted) => deleted);
+  }
+
+  async createAccessKey(record: AccessKeyRecord, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit,
+      () => this.#stmt.insertAccessKey.run({ ...record, wrappedSecret: Buffer.from(record.wrappedSecret) }).changes === 1,
+      (created) => created);
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
     const row = this.#stmt.getAccessKey.get(accessKeyId);
-    return row && {
-      accessKeyId: row.access_key_id, principalArn: row.principal_arn,
-      wrappedSecret: new Uint8Array(row.wrapped_secret), status: row.status as AccessKeyRecord['status'],
-      createdAt: row.created_at,
+    return row && toAccessKey(row);
+  }
+
+  async listAccessKeys(principalArn: string): Promise<AccessKeyRecord[]> {
+    return this.#stmt.listAccessKeys.all(principalArn).map(toAccessKey);
+  }
+
+  async updateAccessKeyStatus(accessKeyId: string, status: AccessKeyRecord['status'], audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, () => this.#stmt.updateAccessKeyStatus.run(status, accessKeyId).changes === 1, (updated) => updated);
+  }
+
+  async deleteAccessKey(accessKeyId: string, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, () => this.#stmt.deleteAccessKey.run(accessKeyId).changes === 1, (deleted) => deleted);
+  }
+
+  async createGrant(grant: GrantRecord, audit?: AuditEvent): Promise<void> {
+    this.#withAudit(audit, () => this.#stmt.insertGrant.run({
+      grant_id: grant.grantId, key_id: grant.keyId, name: grant.name ?? null, grantee: grant.granteePrincipal,
+      retiring: grant.retiringPrincipal ?? null, record: JSON.stringify(grant),
+    }));
+  }
+
+  async getGrant(grantId: string): Promise<GrantRecord | undefined> {
+    const row = this.#stmt.getGrant.get(grantId);
+    return row && fromJson<GrantRecord>(row);
+  }
+
+  async findGrantsByName(keyId: string, name: string): Promise<GrantRecord[]> {
+    return this.#stmt.grantsByName.all(keyId, name).map((r) => fromJson<GrantRecord>(r));
+  }
+
+  async listGrants(opts: { keyId: string; after?: string; limit: number }): Promise<Page<GrantRecord>> {
+    const rows = this.#stmt.listGrants.all(opts.keyId, opts.after ?? '', opts.limit + 1).map((r) => fromJson<GrantRecord>(r));
+    return page(rows, opts.limit, (g) => g.grantId);
+  }
+
+  async listRetirableGrants(opts: { retiringPrincipal: string; after?: string; limit: number }): Promise<Page<GrantRecord>> {
+    const rows = this.#stmt.listRetirable.all(opts.retiringPrincipal, opts.after ?? '', opts.limit + 1).map((r) => fromJson<GrantRecord>(r));
+    return page(rows, opts.limit, (g) => g.grantId);
+  }
+
+  async listGrantsForGrantee(keyId: string, granteePrincipal: string): Promise<GrantRecord[]> {
+    return this.#stmt.grantsForGrantee.all(keyId, granteePrincipal).map((r) => fromJson<GrantRecord>(r));
+  }
+
+  async deleteGrant(grantId: string, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, () => this.#stmt.deleteGrant.run(grantId).changes === 1, (deleted) => deleted);
+  }
+
+  attachAuditChain(chain: AuditChainer): void {
+    this.#chain = chain;
+  }
+
+  appendAudit(event: AuditEvent): Promise<void> {
+    return new Promise((done, fail) => {
+      this.#pendingAudit.push({ event, done, fail });
+      if (this.#pendingAudit.length === 1) setImmediate(() => this.#flushAudit());
+    });
+  }
+
+  #flushAudit(): void {
+    const batch = this.#pendingAudit;
+    this.#pendingAudit = [];
+    if (batch.length === 0) return;
+    try {
+      this.#db.transaction(() => {
+        for (const entry of batch) this.#appendInTransaction(entry.event);
+      })();
+    } catch (error) {
+      for (const entry of batch) entry.fail(error);
+      return;
+    }
+    for (const entry of batch) entry.done();
+  }
+
+  async readAudit(opts: { afterSeq?: number; limit: number }): Promise<AuditRecord[]> {
+    return this.#stmt.readAudit.all(opts.afterSeq ?? 0, opts.limit).map((r) => fromJson<AuditRecord>(r));
+  }
+
+  async getAuditHead(): Promise<{ seq: number; hash: string } | undefined> {
+    return this.#stmt.getAuditHead.get();
+  }
+
+  async queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const add = (clause: string, ...values: (string | number)[]) => {
+      where.push(clause);
+      params.push(...values);
     };
+    if (query.from !== undefined) add('time >= ?', query.from);
+    if (query.to !== undefined) add('time < ?', query.to);
+    if (query.principalArn !== undefined) add('principal_arn = ?', query.principalArn);
+    if (query.operation !== undefined) add('operation = ?', query.operation);
+    if (query.outcome === 'failure') add("outcome <> 'success'");
+    else if (query.outcome !== undefined) add('outcome = ?', query.outcome);
+    if (query.beforeSeq !== undefined) add('seq < ?', query.beforeSeq);
+    if (query.keyArn !== undefined) add('seq IN (SELECT seq FROM audit_keys WHERE key_arn = ?)', query.keyArn);
+    const sql = `SELECT record FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    return this.#db.prepare<(string | number)[], RecordRow>(sql).all(...params, query.limit).map((r) => fromJson<AuditRecord>(r));
   }
 
   async getMeta(name: string): Promise<Uint8Array | undefined> {
@@ -216,6 +468,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.#pendingAudit.length > 0) this.#flushAudit();
     if (this.#db.open) this.#db.close();
   }
 }

@@ -1,4 +1,7 @@
+import type { AuditEvent, AuditRecord } from '../audit/record.js';
+import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
+import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
 
 /** An access key as stored: the secret only wrapped by the root key. */
 export interface AccessKeyRecord {
@@ -15,14 +18,36 @@ export interface Page<T> {
   readonly next?: string;
 }
 
+/** Turns an audit event into the next record of the chain, inside the store's transaction. */
+export type AuditChainer = (event: AuditEvent, seq: number, prevHash: string) => AuditRecord;
+
+export interface AuditQuery {
+  /** Epoch ms, inclusive. */
+  readonly from?: number;
+  /** Epoch ms, exclusive. */
+  readonly to?: number;
+  readonly principalArn?: string;
+  readonly keyArn?: string;
+  readonly operation?: string;
+  /** `success`, `failure` (any error), or one error name. */
+  readonly outcome?: string;
+  /** Records older than this seq, for the next page. */
+  readonly beforeSeq?: number;
+  readonly limit: number;
+}
+
 /**
  * Where Coffer keeps its state. Every method is atomic; a resolved promise means the change is
  * durable. The semantics every backend must show are in docs/store.md and proven by the shared
  * conformance suite in conformance.ts.
+ *
+ * Every method that changes state takes an optional audit event: the store appends it to the
+ * audit chain in the same transaction as the change, and only if the change is made. A request
+ * that changes nothing records its event with `appendAudit`.
  */
 export interface Store {
   /** Creates a key with its first backing-key version. Throws if the key id exists. */
-  createKey(key: KeyRecord, firstVersion: KeyVersionRecord): Promise<void>;
+  createKey(key: KeyRecord, firstVersion: KeyVersionRecord, audit?: AuditEvent): Promise<void>;
   getKey(keyId: string): Promise<KeyRecord | undefined>;
   /** Keys in key-id order, the first after `after`. */
   listKeys(opts: { after?: string; limit: number }): Promise<Page<KeyRecord>>;
@@ -30,8 +55,8 @@ export interface Store {
    * Compare-and-set: stores `next` only if the stored record's revision is `next.revision - 1`,
    * together with `newVersion` when given (rotation). Returns false when another writer won.
    */
-  updateKey(next: KeyRecord, newVersion?: KeyVersionRecord): Promise<boolean>;
-  /** Removes the key, all its versions and all aliases that point at it. */
+  updateKey(next: KeyRecord, newVersion?: KeyVersionRecord, audit?: AuditEvent): Promise<boolean>;
+  /** Removes the key, all its versions, its grants and all aliases that point at it. */
   deleteKey(keyId: string): Promise<void>;
   /** Keys whose deletion date or automatic-rotation date is at or before `now` (epoch ms). */
   listKeysDue(now: number): Promise<KeyRecord[]>;
@@ -41,18 +66,59 @@ export interface Store {
   listKeyVersions(keyId: string): Promise<KeyVersionRecord[]>;
 
   /** Returns false if an alias of that name exists. */
-  createAlias(alias: AliasRecord): Promise<boolean>;
+  createAlias(alias: AliasRecord, audit?: AuditEvent): Promise<boolean>;
   getAlias(aliasName: string): Promise<AliasRecord | undefined>;
   /** Returns false if no alias of that name exists. */
-  updateAlias(alias: AliasRecord): Promise<boolean>;
+  updateAlias(alias: AliasRecord, audit?: AuditEvent): Promise<boolean>;
   /** Returns false if no alias of that name exists. */
-  deleteAlias(aliasName: string): Promise<boolean>;
+  deleteAlias(aliasName: string, audit?: AuditEvent): Promise<boolean>;
   /** Aliases in name order, the first after `after`, optionally only those of one key. */
   listAliases(opts: { keyId?: string; after?: string; limit: number }): Promise<Page<AliasRecord>>;
 
+  /** Returns false if a principal with that ARN exists. */
+  createPrincipal(principal: PrincipalRecord, audit?: AuditEvent): Promise<boolean>;
+  getPrincipal(arn: string): Promise<PrincipalRecord | undefined>;
+  /** Principals in ARN order, optionally of one kind. */
+  listPrincipals(opts: { kind?: PrincipalKind; after?: string; limit: number }): Promise<Page<PrincipalRecord>>;
+  /** Removes the principal with its access keys and identity policies; false if there was none. */
+  deletePrincipal(arn: string, audit?: AuditEvent): Promise<boolean>;
+
+  /** Creates or replaces the principal's policy of that name. */
+  putIdentityPolicy(policy: IdentityPolicyRecord, audit?: AuditEvent): Promise<void>;
+  getIdentityPolicy(principalArn: string, policyName: string): Promise<IdentityPolicyRecord | undefined>;
+  /** The principal's policies in name order. */
+  listIdentityPolicies(principalArn: string): Promise<IdentityPolicyRecord[]>;
+  deleteIdentityPolicy(principalArn: string, policyName: string, audit?: AuditEvent): Promise<boolean>;
+
   /** Returns false if that access key id exists. */
-  createAccessKey(record: AccessKeyRecord): Promise<boolean>;
+  createAccessKey(record: AccessKeyRecord, audit?: AuditEvent): Promise<boolean>;
   getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
+  listAccessKeys(principalArn: string): Promise<AccessKeyRecord[]>;
+  updateAccessKeyStatus(accessKeyId: string, status: AccessKeyRecord['status'], audit?: AuditEvent): Promise<boolean>;
+  deleteAccessKey(accessKeyId: string, audit?: AuditEvent): Promise<boolean>;
+
+  createGrant(grant: GrantRecord, audit?: AuditEvent): Promise<void>;
+  getGrant(grantId: string): Promise<GrantRecord | undefined>;
+  /** The key's grants of that name, for CreateGrant's idempotency. */
+  findGrantsByName(keyId: string, name: string): Promise<GrantRecord[]>;
+  /** A key's grants in grant-id order. */
+  listGrants(opts: { keyId: string; after?: string; limit: number }): Promise<Page<GrantRecord>>;
+  /** Grants with this retiring principal, over all keys, in grant-id order. */
+  listRetirableGrants(opts: { retiringPrincipal: string; after?: string; limit: number }): Promise<Page<GrantRecord>>;
+  /** A key's grants whose grantee is this principal. */
+  listGrantsForGrantee(keyId: string, granteePrincipal: string): Promise<GrantRecord[]>;
+  deleteGrant(grantId: string, audit?: AuditEvent): Promise<boolean>;
+
+  /** Sets how audit events become chained records; the store cannot append audit events before. */
+  attachAuditChain(chain: AuditChainer): void;
+  /** Appends an event of a request that changed nothing. Resolves once it is durable. */
+  appendAudit(event: AuditEvent): Promise<void>;
+  /** Records in seq order, the first after `afterSeq`. */
+  readAudit(opts: { afterSeq?: number; limit: number }): Promise<AuditRecord[]>;
+  /** The last record written: kept apart from the records, so removing the newest is seen. */
+  getAuditHead(): Promise<{ seq: number; hash: string } | undefined>;
+  /** Matching records, newest first. */
+  queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
 
   /** Small named values the server keeps about itself (the root-key check). */
   getMeta(name: string): Promise<Uint8Array | undefined>;

@@ -1,0 +1,226 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Principal, RequestContext } from '../context.js';
+import { AccessDeniedException, InvalidGrantTokenException } from '../errors.js';
+import { satisfiesConstraints } from '../grants/constraints.js';
+import type { GrantOperation, GrantRecord } from '../grants/grant-record.js';
+import { grantIdOfToken } from '../grants/grant-token.js';
+import type { Realm } from '../keys/arn.js';
+import { keyArn } from '../keys/arn.js';
+import type { KeyRecord } from '../keys/key-record.js';
+import { authorize } from '../policy/authorize.js';
+import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
+import { encryptionContextEntries, type ContextValue } from '../policy/context.js';
+import { defaultKeyPolicy } from '../policy/default-key-policy.js';
+import type { Store } from '../store/store.js';
+
+/** One use of a key that a request needs permission for. */
+export interface KeyUse {
+  /** `kms:<Action>` */
+  readonly action: string;
+  readonly key: KeyRecord;
+  /** The grant operation that can allow this use, when grants can. */
+  readonly grantOperation?: GrantOperation;
+  readonly encryptionContext?: Readonly<Record<string, string>>;
+  /** The alias the caller named the key by, for kms:RequestAlias. */
+  readonly requestAlias?: string;
+  readonly grantTokens?: readonly string[];
+  /** Operation-specific condition keys, lowercase. */
+  readonly context?: Readonly<Record<string, ContextValue>>;
+}
+
+interface CachedPolicy {
+  readonly policy: CompiledPolicy;
+  readonly mentionsResourceAliases: boolean;
+}
+
+interface CachedIdentity extends Omit<CachedPolicy, 'policy'> {
+  readonly policies: CompiledPolicy[];
+  readonly expires: number;
+}
+
+const NO_IDENTITY_POLICIES: CachedIdentity = { policies: [], mentionsResourceAliases: false, expires: Infinity };
+const IDENTITY_CACHE_MS = 1000;
+const MAX_CACHED = 10_000;
+const RESOURCE_ALIASES = /resourcealiases/i;
+
+/**
+ * Access control on every request, with AWS KMS semantics (policy/authorize.ts): the key policy,
+ * the caller's identity policies and the key's grants. Policies are compiled once and cached: a key
+ * policy by key id and revision (a changed policy is a new revision), identity policies per
+ * principal for at most a second, and dropped at once on this node when they change.
+ */
+export class AccessControl {
+  readonly #store: Store;
+  readonly #realm: Realm;
+  readonly #keyPolicies = new Map<string, CachedPolicy>();
+  readonly #identityPolicies = new Map<string, CachedIdentity>();
+  readonly #defaultPolicy: CachedPolicy;
+
+  constructor(store: Store, realm: Realm) {
+    this.#store = store;
+    this.#realm = realm;
+    this.#defaultPolicy = { policy: compilePolicy(defaultKeyPolicy(realm.partition, realm.accountId), 'key'), mentionsResourceAliases: false };
+  }
+
+  /** Refuses with AccessDeniedException unless the caller may make this use of the key. */
+  async authorizeKey(request: RequestContext, use: KeyUse): Promise<void> {
+    const resource = keyArn(this.#realm, use.key.keyId);
+    request.audit.touchKey(resource);
+    const keyPolicy = this.#keyPolicy(use.key);
+    const identity = await this.#identity(request.principal);
+    const identityPolicies = identity.policies;
+    const context = {
+      ...this.#callerContext(request),
+      ...(await this.#keyContext(use, keyPolicy.mentionsResourceAliases || identity.mentionsResourceAliases)),
+      ...(use.encryptionContext ? encryptionContextEntries(use.encryptionContext) : {}),
+      ...use.context,
+    };
+    const grantAllows = use.grantOperation !== undefined
+      && (await this.#grantAllows(request.principal, use.key, use.grantOperation, use.encryptionContext, use.grantTokens));
+    const decision = authorize({
+      keyPolicy: keyPolicy.policy,
+      identityPolicies,
+      grantAllows,
+      request: { action: use.action, resource, principal: request.principal, context },
+    });
+    if (!decision.allowed) {
+      throw new AccessDeniedException(denialMessage(request.principal.arn, use.action, resource, decision.reason === 'explicit-deny' ? 'deny' : 'resource'));
+    }
+  }
+
+  /**
+   * Actions on no key (CreateKey, ListKeys, GenerateRandom, the admin API) and on alias ARNs: only
+   * identity policies apply, and the account root may do everything.
+   */
+  async authorizeAccount(request: RequestContext, action: string, resource = '*', context: Readonly<Record<string, ContextValue>> = {}): Promise<void> {
+    if (request.principal.kind === 'root') return;
+    const identityPolicies = await this.identityPolicies(request.principal);
+    const decision = authorize({
+      keyPolicy: ACCOUNT_LEVEL,
+      identityPolicies,
+      grantAllows: false,
+      request: { action, resource, principal: request.principal, context: { ...this.#callerContext(request), ...context } },
+    });
+    if (!decision.allowed) {
+      throw new AccessDeniedException(denialMessage(request.principal.arn, action, resource, decision.reason === 'explicit-deny' ? 'deny' : 'identity'));
+    }
+  }
+
+  /** The caller's identity policies, compiled; none for the account root. */
+  async identityPolicies(principal: { arn: string; kind: string }): Promise<CompiledPolicy[]> {
+    return (await this.#identity(principal)).policies;
+  }
+
+  async #identity(principal: { arn: string; kind: string }): Promise<CachedIdentity> {
+    if (principal.kind === 'root') return NO_IDENTITY_POLICIES;
+    const cached = this.#identityPolicies.get(principal.arn);
+    if (cached && cached.expires > Date.now()) return cached;
+    const records = await this.#store.listIdentityPolicies(principal.arn);
+    const entry: CachedIdentity = {
+      policies: records.map((r) => compilePolicy(r.document, 'identity')),
+      mentionsResourceAliases: records.some((r) => RESOURCE_ALIASES.test(r.document)),
+      expires: Date.now() + IDENTITY_CACHE_MS,
+    };
+    if (this.#identityPolicies.size >= MAX_CACHED) this.#identityPolicies.clear();
+    this.#identityPolicies.set(principal.arn, entry);
+    return entry;
+  }
+
+  /** A principal's identity policies changed on this node: use the new ones at once. */
+  forgetPrincipal(arn: string): void {
+    this.#identityPolicies.delete(arn);
+  }
+
+  /** The key policy in force: the key's own, or AWS's default for a key created without one. */
+  keyPolicy(key: KeyRecord): CompiledPolicy {
+    return this.#keyPolicy(key).policy;
+  }
+
+  #keyPolicy(key: KeyRecord): CachedPolicy {
+    if (key.policy === undefined) return this.#defaultPolicy;
+    const id = `${key.keyId}:${key.revision}`;
+    let cached = this.#keyPolicies.get(id);
+    if (!cached) {
+      cached = { policy: compilePolicy(key.policy, 'key'), mentionsResourceAliases: RESOURCE_ALIASES.test(key.policy) };
+      if (this.#keyPolicies.size >= MAX_CACHED) this.#keyPolicies.clear();
+      this.#keyPolicies.delete(`${key.keyId}:${key.revision - 1}`);
+      this.#keyPolicies.set(id, cached);
+    }
+    return cached;
+  }
+
+  #callerContext(request: RequestContext): Record<string, ContextValue> {
+    const { principal } = request;
+    const now = Date.now();
+    const name = principal.arn.split(':').slice(5).join(':');
+    return {
+      'aws:principalarn': principal.arn,
+      'aws:principalaccount': principal.accountId,
+      'aws:principaltype': principal.kind === 'root' ? 'Account' : principal.kind === 'user' ? 'User' : 'AssumedRole',
+      ...(principal.kind === 'user' ? { 'aws:username': name.slice('user/'.length).split('/').pop()! } : {}),
+      'aws:userid': principal.kind === 'root' ? principal.accountId : name,
+      'aws:sourceip': request.sourceIp,
+      'aws:securetransport': request.secureTransport,
+      'aws:currenttime': new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      'aws:epochtime': Math.floor(now / 1000),
+    };
+  }
+
+  async #keyContext(use: KeyUse, withAliases: boolean): Promise<Record<string, ContextValue>> {
+    const { key } = use;
+    const context: Record<string, ContextValue> = {
+      'kms:calleraccount': this.#realm.accountId,
+      'kms:keyspec': key.keySpec,
+      'kms:customermasterkeyspec': key.keySpec,
+      'kms:keyusage': key.keyUsage,
+      'kms:customermasterkeyusage': key.keyUsage,
+      'kms:keyorigin': key.origin,
+    };
+    for (const tag of key.tags) context[`aws:resourcetag/${tag.TagKey.toLowerCase()}`] = tag.TagValue;
+    if (use.requestAlias !== undefined) context['kms:requestalias'] = use.requestAlias;
+    if (withAliases) {
+      const aliases = await this.#store.listAliases({ keyId: key.keyId, limit: 50 });
+      if (aliases.items.length > 0) context['kms:resourcealiases'] = aliases.items.map((a) => a.aliasName);
+    }
+    return context;
+  }
+
+  async #grantAllows(
+    principal: Principal, key: KeyRecord, operation: GrantOperation,
+    encryptionContext: Readonly<Record<string, string>> | undefined, tokens: readonly string[] | undefined,
+  ): Promise<boolean> {
+    const grants = new Map<string, GrantRecord>();
+    for (const grant of await this.#store.listGrantsForGrantee(key.keyId, principal.arn)) grants.set(grant.grantId, grant);
+    for (const token of tokens ?? []) {
+      const grant = await this.grantOfToken(token);
+      if (grant && grant.keyId === key.keyId && grant.granteePrincipal === principal.arn) grants.set(grant.grantId, grant);
+    }
+    for (const grant of grants.values()) {
+      if (grant.operations.includes(operation) && satisfiesConstraints(grant.constraints, encryptionContext)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The grant a token stands for, or undefined when it was retired or revoked. A string that is
+   * not a grant token at all is InvalidGrantTokenException, as in AWS.
+   */
+  async grantOfToken(token: string): Promise<GrantRecord | undefined> {
+    const grantId = grantIdOfToken(token);
+    if (grantId === undefined) throw new InvalidGrantTokenException('The grant token is not valid.');
+    const grant = await this.#store.getGrant(grantId);
+    if (!grant) return undefined;
+    const given = Buffer.from(token, 'utf8');
+    const stored = Buffer.from(grant.grantToken, 'utf8');
+    return given.length === stored.length && timingSafeEqual(given, stored) ? grant : undefined;
+  }
+}
+
+/** A key policy that allows nothing: account-level actions are decided by identity policies alone. */
+const ACCOUNT_LEVEL: CompiledPolicy = compilePolicy('{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"kms:None","Resource":"*"}]}', 'key');
+
+function denialMessage(principalArn: string, action: string, resource: string, why: 'deny' | 'resource' | 'identity'): string {
+  const base = `User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource}`;
+  if (why === 'deny') return `${base} with an explicit deny`;
+  return `${base} because no ${why === 'resource' ? 'resource-based' : 'identity-based'} policy allows the ${action} action`;
+}

@@ -1,0 +1,19 @@
+import { randomBytes } from 'node:crypto';
+import type { RootKey } from '../root/root-key.js';
+import type { Store } from '../store/store.js';
+
+const AUDIT_KEY_META = 'audit-key';
+const AUDIT_KEY_AAD = Buffer.from('coffer:audit-key:v1', 'utf8');
+
+/**
+ * The key the audit chain is HMACed under: made once, stored only wrapped by the root key, so the
+ * chain can be checked (and extended) only with the root key at hand.
+ */
+export async function openAuditKey(store: Store, root: RootKey): Promise<Uint8Array> {
+  let wrapped = await store.getMeta(AUDIT_KEY_META);
+  if (wrapped === undefined) {
+    await store.putMetaIfAbsent(AUDIT_KEY_META, await root.wrap(randomBytes(32), AUDIT_KEY_AAD));
+    wrapped = (await store.getMeta(AUDIT_KEY_META))!;
+  }
+  return root.unwrap(wrapped, AUDIT_KEY_AAD);
+}

@@ -1,0 +1,84 @@
+import type { AuditEvent } from './record.js';
+import { sanitizeParameters } from './sanitize.js';
+
+/**
+ * What one request contributes to the audit trail, filled in as the pipeline learns it: who
+ * called, which operation, which keys. The operation's one state change is written together with
+ * its success event (`commit`); otherwise the pipeline appends the event when the request ends.
+ */
+export class RequestAudit {
+  readonly #time: number;
+  readonly #requestId: string;
+  readonly #sourceIp: string | undefined;
+  readonly #userAgent: string | undefined;
+  #principalArn: string | undefined;
+  #accessKeyId: string | undefined;
+  #operation: string | undefined;
+  #parameters: Record<string, unknown> = {};
+  readonly #keyArns = new Set<string>();
+  #recorded = false;
+
+  constructor(base: { time: number; requestId: string; sourceIp?: string; userAgent?: string }) {
+    this.#time = base.time;
+    this.#requestId = base.requestId;
+    this.#sourceIp = base.sourceIp;
+    this.#userAgent = base.userAgent;
+  }
+
+  setOperation(operation: string): void {
+    this.#operation = operation;
+  }
+
+  setCaller(principalArn: string, accessKeyId: string): void {
+    this.#principalArn = principalArn;
+    this.#accessKeyId = accessKeyId;
+  }
+
+  setParameters(input: unknown): void {
+    this.#parameters = sanitizeParameters(input);
+  }
+
+  /** A key the request named or used, by ARN. */
+  touchKey(keyArn: string): void {
+    this.#keyArns.add(keyArn);
+  }
+
+  /** Whether the success event was already written with the request's change. */
+  get recorded(): boolean {
+    return this.#recorded;
+  }
+
+  /**
+   * Makes the request's state change with its success event in the same transaction. `changed`
+   * tells from the write's result whether the change (and so the event) was written.
+   */
+  async commit<T>(write: (event: AuditEvent) => Promise<T>, changed: (result: T) => boolean = (r) => r !== false): Promise<T> {
+    const result = await write(this.success());
+    if (changed(result)) this.#recorded = true;
+    return result;
+  }
+
+  success(): AuditEvent {
+    return this.#event('success');
+  }
+
+  failure(errorName: string, message: string): AuditEvent {
+    return this.#event(errorName, message || undefined);
+  }
+
+  #event(outcome: string, errorMessage?: string): AuditEvent {
+    return {
+      time: this.#time,
+      requestId: this.#requestId,
+      ...(this.#principalArn !== undefined ? { principalArn: this.#principalArn } : {}),
+      ...(this.#accessKeyId !== undefined ? { accessKeyId: this.#accessKeyId } : {}),
+      ...(this.#sourceIp !== undefined ? { sourceIp: this.#sourceIp } : {}),
+      ...(this.#userAgent !== undefined ? { userAgent: this.#userAgent } : {}),
+      ...(this.#operation !== undefined ? { operation: this.#operation } : {}),
+      keyArns: [...this.#keyArns],
+      requestParameters: this.#parameters,
+      outcome,
+      ...(errorMessage !== undefined ? { errorMessage } : {}),
+    };
+  }
+}

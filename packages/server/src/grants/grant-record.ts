@@ -1,0 +1,30 @@
+/** The operations a grant can allow, as AWS names them. */
+export const GRANT_OPERATIONS = Object.freeze([
+  'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom',
+  'ReEncryptTo', 'Sign', 'Verify', 'GetPublicKey', 'CreateGrant', 'RetireGrant', 'DescribeKey',
+  'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'GenerateMac', 'VerifyMac',
+  'DeriveSharedSecret',
+] as const);
+export type GrantOperation = (typeof GRANT_OPERATIONS)[number];
+
+export interface GrantConstraints {
+  /** The request's encryption context must contain every pair. */
+  readonly EncryptionContextSubset?: Readonly<Record<string, string>>;
+  /** The request's encryption context must be exactly these pairs. */
+  readonly EncryptionContextEquals?: Readonly<Record<string, string>>;
+}
+
+export interface GrantRecord {
+  readonly grantId: string;
+  readonly keyId: string;
+  /** The token that makes the grant usable at once in the request that carries it. */
+  readonly grantToken: string;
+  readonly name?: string;
+  readonly granteePrincipal: string;
+  readonly retiringPrincipal?: string;
+  /** The principal that created the grant; it may retire and revoke it. */
+  readonly issuingPrincipal: string;
+  readonly operations: readonly GrantOperation[];
+  readonly constraints?: GrantConstraints;
+  readonly createdAt: number;
+}

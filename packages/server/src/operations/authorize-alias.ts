@@ -1,0 +1,14 @@
+import type { RequestContext, Service } from '../context.js';
+import { aliasArn } from '../keys/arn.js';
+import type { KeyRecord } from '../keys/key-record.js';
+
+/**
+ * Alias changes need permission twice over, as in AWS: on the alias (an identity policy, since an
+ * alias has no policy of its own) and on every key involved (the key policy).
+ */
+export async function authorizeAliasChange(
+  service: Service, request: RequestContext, action: string, aliasName: string, keys: readonly KeyRecord[],
+): Promise<void> {
+  await service.access.authorizeAccount(request, action, aliasArn(service.realm, aliasName));
+  for (const key of keys) await service.access.authorizeKey(request, { action, key });
+}
