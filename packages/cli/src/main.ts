@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { serveCommand } from './commands/serve.js';
-import { UsageError, EXIT_USAGE } from './usage.js';
+import { ApiError } from './admin-client.js';
+import { EXIT_ACCESS, EXIT_CRYPTO, EXIT_FAILURE, EXIT_USAGE, UsageError } from './usage.js';
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve: serveCommand,
@@ -36,9 +37,33 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError) {
       process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
       process.exitCode = EXIT_USAGE;
+    } else if (error instanceof ApiError) {
+      process.stderr.write(`error: ${error.code}: ${error.message}\n${hintFor(error.code)}`);
+      process.exitCode = exitCodeFor(error.code);
     } else {
       process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
+      process.exitCode = EXIT_FAILURE;
     }
   },
 );
+
+const ACCESS_ERRORS = new Set([
+  'AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException',
+  'MissingAuthenticationTokenException', 'IncompleteSignatureException', 'CredentialsProviderError',
+]);
+const CRYPTO_ERRORS = new Set([
+  'InvalidCiphertextException', 'IncorrectKeyException', 'KMSInvalidSignatureException', 'KMSInvalidMacException',
+]);
+
+/** The documented exit code for a server error (see usage.ts). */
+function exitCodeFor(code: string): number {
+  if (ACCESS_ERRORS.has(code)) return EXIT_ACCESS;
+  if (CRYPTO_ERRORS.has(code)) return EXIT_CRYPTO;
+  return EXIT_FAILURE;
+}
+
+function hintFor(code: string): string {
+  if (code === 'ConnectionError') return 'hint: is the server running? start one with `coffer serve`, or pass --endpoint-url\n';
+  if (ACCESS_ERRORS.has(code)) return 'hint: check --profile and the credentials it names; the caller needs a policy that allows this\n';
+  return '';
+}

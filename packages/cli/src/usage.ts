@@ -1,6 +1,13 @@
-/** Exit codes: 0 ok, 1 failure, 2 bad usage. */
+/**
+ * Exit codes, documented in the README: 0 ok, 1 any other failure, 2 bad usage, 3 access refused
+ * (authentication or authorization), 4 a cryptographic failure (a ciphertext that does not
+ * decrypt, a signature that does not verify), 5 an input or output file problem.
+ */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_ACCESS = 3;
+export const EXIT_CRYPTO = 4;
+export const EXIT_IO = 5;
 
 /** The command line itself is wrong: printed as `error:` and `hint:` lines, exit code 2. */
 export class UsageError extends Error {

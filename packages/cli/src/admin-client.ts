@@ -1,0 +1,51 @@
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { Connection } from './connection.js';
+
+/** An error the server answered with: its AWS error name, and its message. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly code: string;
+  readonly status: number;
+  constructor(code: string, message: string, status: number) {
+    super(message || code);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/**
+ * Calls Coffer's administration API (`X-Amz-Target: CofferAdmin.<Operation>`), signed with SigV4
+ * for the `kms` service like every other request to the server.
+ */
+export async function callAdmin(connection: Connection, operation: string, input: object): Promise<Record<string, unknown>> {
+  const url = new URL(connection.endpoint);
+  const body = JSON.stringify(input);
+  const signer = new SignatureV4({
+    credentials: connection.credentials, region: connection.region, service: 'kms', sha256: Hash.bind(null, 'sha256'),
+  });
+  const signed = await signer.sign(new HttpRequest({
+    method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: '/',
+    headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `CofferAdmin.${operation}` },
+    body,
+  }));
+  let response: Response;
+  try {
+    response = await fetch(new URL('/', url), { method: 'POST', headers: signed.headers, body });
+  } catch (error) {
+    throw new ApiError('ConnectionError', `cannot reach ${connection.endpoint}: ${(error as Error).cause ?? (error as Error).message}`, 0);
+  }
+  const text = await response.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    throw new ApiError('MalformedResponse', `the server at ${connection.endpoint} did not answer with JSON`, response.status);
+  }
+  if (!response.ok) {
+    const code = String(parsed.__type ?? 'UnknownError').split('#').pop()!;
+    throw new ApiError(code, String(parsed.message ?? ''), response.status);
+  }
+  return parsed;
+}
