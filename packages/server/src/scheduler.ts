@@ -1,17 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import type { Service } from './context.js';
 import type { Logger } from './log.js';
+import { RequestAudit } from './audit/request-audit.js';
+import { keyArn } from './keys/arn.js';
 import { rotateKey } from './keys/rotation.js';
 
 /**
  * The server's scheduled work: deleting keys whose pending window has passed, and rotating keys
  * whose automatic rotation is due. Each pass reads what is due from the store, so a pass missed
- * while the server was down is made up at the next start.
+ * while the server was down is made up at the next start. Each action is audited like a request,
+ * with no caller (as CloudTrail records KMS's own DeleteKey and RotateKey events).
  */
 export async function runScheduledWork(service: Service, log: Logger, now = service.now()): Promise<void> {
   for (const key of await service.store.listKeysDue(now)) {
     try {
       if (key.state === 'PendingDeletion' && key.deletionDate !== undefined && key.deletionDate <= now) {
-        await service.store.deleteKey(key.keyId);
+        await service.store.deleteKey(key.keyId, systemAudit(service, 'DeleteKey', key.keyId).success());
         service.backingKeys.forget(key.keyId);
         log('info', 'key deleted', { keyId: key.keyId });
       } else if (key.state === 'Enabled' && key.rotation && key.rotation.nextRotationDate <= now) {
@@ -20,7 +24,7 @@ export async function runScheduledWork(service: Service, log: Logger, now = serv
           if (current.state !== 'Enabled' || !current.rotation || current.rotation.nextRotationDate > now) {
             throw new SkipRotation();
           }
-        });
+        }, systemAudit(service, 'RotateKey', key.keyId));
         log('info', 'key rotated', { keyId: key.keyId });
       }
     } catch (error) {
@@ -29,6 +33,15 @@ export async function runScheduledWork(service: Service, log: Logger, now = serv
       }
     }
   }
+}
+
+/** The audit of an action the server takes on its own. */
+function systemAudit(service: Service, operation: string, keyId: string): RequestAudit {
+  const audit = new RequestAudit({ time: Date.now(), requestId: randomUUID(), userAgent: 'coffer-scheduler' });
+  audit.setOperation(operation);
+  audit.setParameters({ KeyId: keyId });
+  audit.touchKey(keyArn(service.realm, keyId));
+  return audit;
 }
 
 /** Another writer changed the key since it was found due: nothing to do. */

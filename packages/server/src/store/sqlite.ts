@@ -258,13 +258,13 @@ export class SqliteStore implements Store {
     }, (changed) => changed);
   }
 
-  async deleteKey(keyId: string): Promise<void> {
-    this.#db.transaction(() => {
+  async deleteKey(keyId: string, audit?: AuditEvent): Promise<void> {
+    this.#withAudit(audit, () => {
       this.#stmt.deleteKeyAliases.run(keyId);
       this.#stmt.deleteKeyGrants.run(keyId);
       this.#stmt.deleteVersions.run(keyId);
       this.#stmt.deleteKey.run(keyId);
-    })();
+    });
   }
 
   async listKeysDue(now: number): Promise<KeyRecord[]> {

@@ -57,7 +57,7 @@ export interface Store {
    */
   updateKey(next: KeyRecord, newVersion?: KeyVersionRecord, audit?: AuditEvent): Promise<boolean>;
   /** Removes the key, all its versions, its grants and all aliases that point at it. */
-  deleteKey(keyId: string): Promise<void>;
+  deleteKey(keyId: string, audit?: AuditEvent): Promise<void>;
   /** Keys whose deletion date or automatic-rotation date is at or before `now` (epoch ms). */
   listKeysDue(now: number): Promise<KeyRecord[]>;
 
