@@ -75,14 +75,22 @@ export class AccessControl {
       ...(use.encryptionContext ? encryptionContextEntries(use.encryptionContext) : {}),
       ...use.context,
     };
-    const grantAllows = use.grantOperation !== undefined
-      && (await this.#grantAllows(request.principal, use.key, use.grantOperation, use.encryptionContext, use.grantTokens));
-    const decision = authorize({
+    // Tokens are checked for form on every request; grants are looked up only when the policies
+    // alone do not allow the request, which keeps the store out of the common path.
+    for (const token of use.grantTokens ?? []) {
+      if (grantIdOfToken(token) === undefined) throw new InvalidGrantTokenException('The grant token is not valid.');
+    }
+    const decide = (grantAllows: boolean) => authorize({
       keyPolicy: keyPolicy.policy,
       identityPolicies,
       grantAllows,
       request: { action: use.action, resource, principal: request.principal, context },
     });
+    let decision = decide(false);
+    if (!decision.allowed && decision.reason !== 'explicit-deny' && use.grantOperation !== undefined
+      && (await this.#grantAllows(request.principal, use.key, use.grantOperation, use.encryptionContext, use.grantTokens))) {
+      decision = decide(true);
+    }
     if (!decision.allowed) {
       throw new AccessDeniedException(denialMessage(request.principal.arn, use.action, resource, decision.reason === 'explicit-deny' ? 'deny' : 'resource'));
     }
