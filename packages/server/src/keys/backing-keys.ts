@@ -10,6 +10,12 @@ const MATERIAL_LENGTH = 32;
 const wrapAad = (keyId: string, version: number): Buffer =>
   Buffer.from(`coffer:backing-key:v1:${keyId}:${version}`, 'utf8');
 
+export interface UnwrappedVersion {
+  readonly material: Buffer;
+  /** The version's KeyMaterialId, for responses. */
+  readonly materialId: string;
+}
+
 export interface BackingKeyCacheLimits {
   /** Most unwrapped backing keys held at once. */
   readonly maxEntries: number;
@@ -28,7 +34,7 @@ export class BackingKeys {
   readonly #store: Store;
   readonly #limits: BackingKeyCacheLimits;
   /** Map order is insertion order: the first entry is the oldest, evicted first. */
-  readonly #cache = new Map<string, { material: Buffer; expires: number }>();
+  readonly #cache = new Map<string, { version: UnwrappedVersion; expires: number }>();
 
   constructor(root: RootKey, store: Store, limits: BackingKeyCacheLimits = { maxEntries: 10_000, ttlMs: 5 * 60_000 }) {
     this.#root = root;
@@ -41,21 +47,25 @@ export class BackingKeys {
     const material = randomBytes(MATERIAL_LENGTH);
     const wrappedMaterial = await this.#root.wrap(material, wrapAad(keyId, version));
     const materialId = createHash('sha256').update(wrappedMaterial).digest('hex');
-    this.#remember(keyId, version, material);
+    // Not cached here: the version may lose a race to be stored, and a cached material that the
+    // store does not hold would seal ciphertexts nobody could ever open.
     return { keyId, version, materialId, wrappedMaterial, createdAt, ...(rotationType ? { rotationType } : {}) };
   }
 
-  /** The material of one version, or undefined if the store has no such version. */
-  async material(keyId: string, version: number): Promise<Buffer | undefined> {
+  /** One stored version, unwrapped, or undefined if the store has no such version. */
+  async version(keyId: string, version: number): Promise<UnwrappedVersion | undefined> {
     const id = `${keyId}:${version}`;
     const cached = this.#cache.get(id);
-    if (cached && cached.expires > Date.now()) return cached.material;
+    if (cached && cached.expires > Date.now()) return cached.version;
     if (cached) this.#cache.delete(id);
     const record = await this.#store.getKeyVersion(keyId, version);
     if (!record) return undefined;
-    const material = Buffer.from(await this.#root.unwrap(record.wrappedMaterial, wrapAad(keyId, version)));
-    this.#remember(keyId, version, material);
-    return material;
+    const unwrapped: UnwrappedVersion = {
+      material: Buffer.from(await this.#root.unwrap(record.wrappedMaterial, wrapAad(keyId, version))),
+      materialId: record.materialId,
+    };
+    this.#remember(id, unwrapped);
+    return unwrapped;
   }
 
   /** Drops every cached version of a key (it was deleted). */
@@ -65,10 +75,9 @@ export class BackingKeys {
     }
   }
 
-  #remember(keyId: string, version: number, material: Buffer): void {
-    const id = `${keyId}:${version}`;
+  #remember(id: string, version: UnwrappedVersion): void {
     this.#cache.delete(id);
-    this.#cache.set(id, { material, expires: Date.now() + this.#limits.ttlMs });
+    this.#cache.set(id, { version, expires: Date.now() + this.#limits.ttlMs });
     while (this.#cache.size > this.#limits.maxEntries) {
       this.#cache.delete(this.#cache.keys().next().value as string);
     }

@@ -26,10 +26,9 @@ export function assertSymmetricEncryption(service: Service, key: KeyRecord, oper
 /** Seals `plaintext` under the key's current version. The key must already be checked Enabled. */
 export async function sealWithKey(service: Service, key: KeyRecord, plaintext: Uint8Array, context: EncryptionContext | undefined): Promise<Sealed> {
   const aad = canonicalEncryptionContext(context);
-  const version = await service.store.getKeyVersion(key.keyId, key.currentVersion);
-  const material = await service.backingKeys.material(key.keyId, key.currentVersion);
-  if (!version || !material) throw new Error(`key ${key.keyId} has no version ${key.currentVersion}`);
-  return { ciphertext: sealBlob(material, { keyId: key.keyId, version: key.currentVersion }, plaintext, aad), materialId: version.materialId };
+  const version = await service.backingKeys.version(key.keyId, key.currentVersion);
+  if (!version) throw new Error(`key ${key.keyId} has no version ${key.currentVersion}`);
+  return { ciphertext: sealBlob(version.material, { keyId: key.keyId, version: key.currentVersion }, plaintext, aad), materialId: version.materialId };
 }
 
 export interface Opened {
@@ -68,9 +67,8 @@ export async function openWithKey(
   await opts.authorize(key, expected?.alias);
   assertSymmetricEncryption(service, key, opts.operation, opts.algorithm);
   assertEnabled(service.realm, key);
-  const version = await service.store.getKeyVersion(key.keyId, parsed.version);
-  const material = version && (await service.backingKeys.material(key.keyId, parsed.version));
-  const plaintext = material && openBlob(material, parsed, aad);
+  const version = await service.backingKeys.version(key.keyId, parsed.version);
+  const plaintext = version && openBlob(version.material, parsed, aad);
   if (!version || !plaintext) throw new InvalidCiphertextException();
   return { key, plaintext, materialId: version.materialId };
 }
