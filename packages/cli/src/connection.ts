@@ -32,8 +32,9 @@ export function resolveConnection(flags: { 'endpoint-url'?: string; region?: str
   const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   let profile = flags.profile ?? env.AWS_PROFILE;
   const localCredentials = join(resolve(env.COFFER_DATA_DIR ?? '.coffer'), 'credentials');
-  if (profile === undefined && env.AWS_ACCESS_KEY_ID === undefined && existsSync(localCredentials)) {
-    env.AWS_SHARED_CREDENTIALS_FILE ??= localCredentials;
+  const credentialsChosen = profile !== undefined || env.AWS_ACCESS_KEY_ID !== undefined || env.AWS_SHARED_CREDENTIALS_FILE !== undefined;
+  if (!credentialsChosen && existsSync(localCredentials)) {
+    env.AWS_SHARED_CREDENTIALS_FILE = localCredentials;
     profile = 'coffer';
   }
   const provider = defaultProvider(profile !== undefined ? { profile } : {});

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-import { serveCommand } from './commands/serve.js';
+import { clientCommands } from './client-commands.js';
+import { EXIT_IO, IoError } from './usage.js';
 import { ApiError } from './admin-client.js';
 import { EXIT_ACCESS, EXIT_CRYPTO, EXIT_FAILURE, EXIT_USAGE, UsageError } from './usage.js';
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
-  serve: serveCommand,
+  // Loaded on use: the server's modules (SQLite, PostgreSQL) would slow every other command's start.
+  serve: async (args) => (await import('./commands/serve.js')).serveCommand(args),
+  ...clientCommands(() => Object.keys(COMMANDS)),
 };
 
 const HELP = `coffer: a self-hosted key management service that speaks the AWS KMS protocol
@@ -12,10 +15,27 @@ const HELP = `coffer: a self-hosted key management service that speaks the AWS K
 Usage: coffer <command> [options]
 
 Commands:
-  serve     run the server (coffer serve --help)
+  serve       run the server (coffer serve --help)
+  keys        create, inspect and manage KMS keys: rotation, deletion, tags, policy
+  aliases     name keys with aliases (alias/...)
+  grants      give principals narrow, revocable permissions on a key
+  data-key    make a data key under a KMS key (GenerateDataKey)
+  random      random bytes from the server (GenerateRandom)
+  principals  users, roles and their identity policies (admin API)
+  access-keys create, switch off and on, and delete access keys (admin API)
+  audit       query, export and verify the audit trail (admin API, or a data directory)
+  completion  print a bash or zsh completion script
 
-Example:
+Examples:
   coffer serve --port 4600 --data-dir ./.coffer
+  coffer keys create --description "payments data" --alias alias/payments
+
+Run \`coffer <command> --help\` for a command's options and an example. Client commands
+connect with --endpoint-url, --region and --profile, the usual AWS variables and profiles, or
+./.coffer/credentials (profile [coffer]) when nothing else is set.
+
+Exit codes: 0 ok, 1 any other failure, 2 bad usage, 3 access refused (authentication or
+authorization), 4 a cryptographic failure, 5 a file that cannot be read or written.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -40,6 +60,9 @@ main(process.argv.slice(2)).then(
     } else if (error instanceof ApiError) {
       process.stderr.write(`error: ${error.code}: ${error.message}\n${hintFor(error.code)}`);
       process.exitCode = exitCodeFor(error.code);
+    } else if (error instanceof IoError) {
+      process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+      process.exitCode = EXIT_IO;
     } else {
       process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = EXIT_FAILURE;
@@ -64,6 +87,12 @@ function exitCodeFor(code: string): number {
 
 function hintFor(code: string): string {
   if (code === 'ConnectionError') return 'hint: is the server running? start one with `coffer serve`, or pass --endpoint-url\n';
+  if (code === 'CredentialsProviderError') {
+    return 'hint: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where `coffer serve` keeps .coffer/credentials\n';
+  }
+  if (code === 'NotFoundException') return 'hint: `coffer keys list` and `coffer aliases list` show the keys and aliases there are\n';
+  if (code === 'DisabledException') return 'hint: `coffer keys enable KEY` makes the key usable again\n';
+  if (code === 'KMSInvalidStateException') return 'hint: `coffer keys describe KEY` shows the key\'s state\n';
   if (ACCESS_ERRORS.has(code)) return 'hint: check --profile and the credentials it names; the caller needs a policy that allows this\n';
   return '';
 }

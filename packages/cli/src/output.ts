@@ -14,3 +14,11 @@ export function printTable(rows: readonly Record<string, unknown>[], columns: re
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
+
+/** One record for people: a `Field  value` line for each field that has a value. */
+export function printFields(record: Record<string, unknown>): void {
+  const entries = Object.entries(record).filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0));
+  const width = Math.max(0, ...entries.map(([k]) => k.length));
+  const cell = (v: unknown) => (Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  for (const [key, value] of entries) process.stdout.write(`${key.padEnd(width)}  ${cell(value)}\n`);
+}

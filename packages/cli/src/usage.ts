@@ -1,7 +1,7 @@
 /**
  * Exit codes, documented in the README: 0 ok, 1 any other failure, 2 bad usage, 3 access refused
  * (authentication or authorization), 4 a cryptographic failure (a ciphertext that does not
- * decrypt, a signature that does not verify), 5 an input or output file problem.
+ * decrypt, a signature or an audit chain that does not verify), 5 an input or output file problem.
  */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -12,6 +12,16 @@ export const EXIT_IO = 5;
 /** The command line itself is wrong: printed as `error:` and `hint:` lines, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.hint = hint;
+  }
+}
+
+/** A file the command reads or writes cannot be: printed as `error:` and `hint:` lines, exit code 5. */
+export class IoError extends Error {
+  override readonly name = 'IoError';
   readonly hint: string | undefined;
   constructor(message: string, hint?: string) {
     super(message);

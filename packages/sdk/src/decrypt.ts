@@ -2,40 +2,33 @@
  * One-shot decryption of an ESDK message (client-apis/decrypt.md#behavior). Every check
  * (commitment, header tag, every frame tag, signature, no trailing bytes) passes before any
  * plaintext is returned; on failure the partial plaintext is zeroed and a named error thrown.
+ * Frames are decrypted straight into one output buffer sized from the ciphertext.
  */
 import type { CryptographicMaterialsManager } from './cmm/cmm.js';
-import { assertDecryptAllowed, type CommitmentPolicy } from './commitment-policy.js';
-import { copyEncryptionContext, pick } from './encryption-context.js';
-import { AuthenticationError, KeyringError, MalformedMessageError } from './errors.js';
-import { headerInfo, type MessageHeaderInfo } from './header-info.js';
-import { gcmDecrypt } from './internal/aes-gcm.js';
+import { copyEncryptionContext } from './encryption-context.js';
+import { AuthenticationError, MalformedMessageError } from './errors.js';
+import type { MessageHeaderInfo } from './header-info.js';
 import { ByteReader } from './internal/bytes.js';
-import { commitKeyMatches, deriveKeys } from './internal/kdf.js';
+import { MessageVerifier, prepareDecryption, type DecryptOptions } from './internal/decryptor.js';
+import { OFFLOAD_MIN_BYTES, offloadedVerifier } from './internal/hash-offload.js';
+import type { FrameOpener } from './internal/frames.js';
 import { assertBytes, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys } from './internal/options.js';
-import { decodeVerificationKey, verify } from './internal/signature.js';
 import type { Keyring } from './keyrings/keyring.js';
-import { BodyAadContent, bodyAad } from './serialize/body-aad.js';
-import { serializeEncryptionContext } from './serialize/encryption-context.js';
 import { readFooter } from './serialize/footer.js';
 import { readFrame } from './serialize/frame.js';
 import { ContentType, readHeaderBody, type HeaderBody } from './serialize/header.js';
 import { readHeaderAuth } from './serialize/header-auth.js';
 import { readNonFramedBody } from './serialize/non-framed.js';
 
-export interface DecryptOptions {
-  /**
-   * The context the caller expects. Pairs stored in the message must match; pairs the message
-   * does not store (required keys of the encrypting side) are authenticated through the header.
-   */
-  readonly encryptionContext?: Readonly<Record<string, string>>;
-  readonly commitmentPolicy?: CommitmentPolicy;
-  readonly maxEncryptedDataKeys?: number;
-}
+export type { DecryptOptions } from './internal/decryptor.js';
 
 export interface DecryptResult {
   readonly plaintext: Buffer;
   readonly messageHeader: MessageHeaderInfo;
 }
+
+/** Signed bytes are fed to the verifier in slices of this size, while they are still in cache. */
+const VERIFY_CHUNK = 1 << 20;
 
 export async function decrypt(
   keyringOrCmm: Keyring | CryptographicMaterialsManager,
@@ -50,72 +43,72 @@ export async function decrypt(
 
   const r = new ByteReader(ciphertext);
   const { header, bytes: headerBody } = readHeaderBody(r, maxEncryptedDataKeys);
-  const { suite } = header;
-  const auth = readHeaderAuth(r, header.version, suite);
-  // Reject a forbidden suite before any keyring sees the EDKs (client-apis/decrypt.md#get-the-decryption-materials).
-  assertDecryptAllowed(commitmentPolicy, suite);
-
-  const materials = await cmm.decryptMaterials({
-    suite,
-    commitmentPolicy,
-    encryptedDataKeys: header.encryptedDataKeys,
-    encryptionContext: header.encryptionContext,
-    reproducedEncryptionContext: reproduced,
-  });
-  if (materials.suite !== suite || materials.plaintextDataKey?.byteLength !== suite.dataKeyLength) {
-    throw new KeyringError('decryption materials do not fit the message');
-  }
-
-  const { encryptionKey, commitKey } = deriveKeys(suite, materials.plaintextDataKey, header.messageId);
-  const parts: Buffer[] = [];
+  const authStart = r.offset;
+  const auth = readHeaderAuth(r, header.version, header.suite);
+  const headerAuth = r.slice(authStart, r.offset);
+  const { opener, verifier: localVerifier, verification, messageHeader } = await prepareDecryption(
+    cmm, commitmentPolicy, reproduced, header, headerBody, auth, headerAuth,
+  );
+  // Plaintext is never longer than the rest of the message.
+  const out = Buffer.allocUnsafe(r.remaining);
+  // Large signed messages: the second core hashes while this thread opens frames.
+  const offloaded = verification !== undefined && r.remaining >= OFFLOAD_MIN_BYTES ? offloadedVerifier(verification.hash, verification.key) : null;
+  offloaded?.update(headerBody);
+  offloaded?.update(headerAuth);
+  const verifier = offloaded ?? localVerifier;
+  let written = 0;
   try {
-    // Key commitment first: a mismatch means this data key is not the one the message commits to.
-    if (commitKey !== undefined && !commitKeyMatches(commitKey, header.suiteData)) {
-      throw new AuthenticationError('key commitment does not match');
-    }
-    const requiredContext = serializeEncryptionContext(pick(materials.encryptionContext, materials.requiredEncryptionContextKeys));
-    if (gcmDecrypt(encryptionKey, auth.iv, Buffer.alloc(0), auth.tag, Buffer.concat([headerBody, requiredContext])) === null) {
-      throw new AuthenticationError('header authentication tag does not verify');
-    }
-    decryptBody(r, header, encryptionKey, parts);
-    const signedLength = r.offset;
-    if (suite.signature !== null) {
+    written = decryptBody(r, header, opener, out, (from, to) => verifier?.update(r.slice(from, to)));
+    if (verifier !== undefined) {
+      const signedEnd = r.offset;
       const signature = readFooter(r);
-      const publicKey = materials.verificationKey === undefined ? null : decodeVerificationKey(suite.signature, materials.verificationKey);
-      if (publicKey === null || !verify(suite.signature, publicKey, Buffer.from(ciphertext.buffer, ciphertext.byteOffset, signedLength), signature)) {
-        throw new AuthenticationError('message signature does not verify');
+      let valid = offloaded === null ? localVerifier!.verify(signature) : await offloaded.verify(signature);
+      if (valid === null) {
+        // The worker failed: verify here, over the same bytes.
+        const again = new MessageVerifier(verification!.hash, verification!.key);
+        again.update(r.slice(0, signedEnd));
+        valid = again.verify(signature);
       }
+      if (!valid) throw new AuthenticationError('message signature does not verify');
     }
     if (r.remaining !== 0) throw new MalformedMessageError('unexpected bytes after the end of the message');
-    const plaintext = Buffer.concat(parts);
-    return { plaintext, messageHeader: headerInfo(header, materials.encryptionContext, materials.requiredEncryptionContextKeys) };
-  } finally {
-    encryptionKey.fill(0);
-    for (const p of parts) p.fill(0);
+  } catch (e) {
+    out.fill(0);
+    offloaded?.abandon();
+    throw e;
   }
+  out.fill(0, written);
+  return { plaintext: out.subarray(0, written), messageHeader };
 }
 
-/** Decrypts and authenticates the body into `out`, frame by frame (client-apis/decrypt.md#decrypt-the-message-body). */
-function decryptBody(r: ByteReader, header: HeaderBody, key: Buffer, out: Buffer[]): void {
-  const { suite, messageId } = header;
+/**
+ * Decrypts and authenticates the body into `out`, frame by frame
+ * (client-apis/decrypt.md#decrypt-the-message-body); returns the plaintext length. `signed`
+ * receives the consumed body bytes in slices for the signature.
+ */
+function decryptBody(r: ByteReader, header: HeaderBody, opener: FrameOpener, out: Buffer, signed: (from: number, to: number) => void): number {
+  const { suite } = header;
+  const start = r.offset;
   if (header.contentType === ContentType.NonFramed) {
     const body = readNonFramedBody(r, suite);
-    const aad = bodyAad(messageId, BodyAadContent.SingleBlock, 1, body.ciphertext.byteLength);
-    out.push(authenticated(gcmDecrypt(key, body.iv, body.ciphertext, body.tag, aad)));
-    return;
+    const n = opener.openSingleBlockInto(body.iv, body.ciphertext, body.tag, out, 0);
+    if (n < 0) throw new AuthenticationError('body authentication tag does not verify');
+    signed(start, r.offset);
+    return n;
   }
+  let o = 0;
+  let fed = start;
   for (let sequenceNumber = 1; ; sequenceNumber++) {
     const frame = readFrame(r, suite, header.frameLength, sequenceNumber);
-    const content = frame.final ? BodyAadContent.FinalFrame : BodyAadContent.Frame;
-    const aad = bodyAad(messageId, content, sequenceNumber, frame.ciphertext.byteLength);
     // The IV as serialized, not recomputed: some official producers wrote non-canonical IVs.
-    out.push(authenticated(gcmDecrypt(key, frame.iv, frame.ciphertext, frame.tag, aad)));
+    const n = opener.openInto(frame.final, sequenceNumber, frame.iv, frame.ciphertext, frame.tag, out, o);
+    if (n < 0) throw new AuthenticationError('body authentication tag does not verify');
+    o += n;
+    if (r.offset - fed >= VERIFY_CHUNK || frame.final) {
+      signed(fed, r.offset);
+      fed = r.offset;
+    }
     // A final frame always ends the body; sequence numbers cannot wrap because 0xFFFFFFFF marks it.
-    if (frame.final) return;
+    if (frame.final) return o;
   }
-}
-
-function authenticated(plaintext: Buffer | null): Buffer {
-  if (plaintext === null) throw new AuthenticationError('body authentication tag does not verify');
-  return plaintext;
 }

@@ -6,6 +6,8 @@ export { encrypt, DEFAULT_FRAME_LENGTH } from './encrypt.js';
 export type { EncryptOptions, EncryptResult } from './encrypt.js';
 export { decrypt } from './decrypt.js';
 export type { DecryptOptions, DecryptResult } from './decrypt.js';
+export { encryptStream, decryptStream, encryptWebStream, decryptWebStream, DEFAULT_MAX_BUFFERED_BYTES } from './stream.js';
+export type { EncryptStreamOptions, DecryptStreamOptions } from './stream.js';
 export type { MessageHeaderInfo, EncryptedDataKeyInfo } from './header-info.js';
 
 export { AlgorithmSuiteId, ALGORITHM_SUITES, getSuite } from './suites.js';
@@ -20,11 +22,25 @@ export { RawRsaKeyring, RsaPadding } from './keyrings/raw-rsa.js';
 export type { RawRsaKeyringOptions } from './keyrings/raw-rsa.js';
 export { MultiKeyring } from './keyrings/multi.js';
 export type { MultiKeyringOptions } from './keyrings/multi.js';
+export { AwsKmsKeyring, AwsKmsMrkKeyring } from './keyrings/kms/strict.js';
+export type { AwsKmsKeyringOptions } from './keyrings/kms/strict.js';
+export { AwsKmsDiscoveryKeyring, AwsKmsMrkDiscoveryKeyring } from './keyrings/kms/discovery.js';
+export type { AwsKmsDiscoveryKeyringOptions, AwsKmsMrkDiscoveryKeyringOptions, DiscoveryFilter } from './keyrings/kms/discovery.js';
+export { KmsKeyring } from './keyrings/kms/multi.js';
+export type { KmsKeyringOptions } from './keyrings/kms/multi.js';
+export type { KmsClientLike, KmsClientSupplier } from './keyrings/kms/client.js';
+export { KMS_PROVIDER_ID } from './keyrings/kms/calls.js';
+export { parseKmsArn, mrkMatchForDecrypt } from './keyrings/kms/arn.js';
+export type { KmsArn } from './keyrings/kms/arn.js';
 
 export type { CryptographicMaterialsManager, EncryptionMaterialsRequest, DecryptMaterialsRequest } from './cmm/cmm.js';
 export { DefaultCryptographicMaterialsManager } from './cmm/default.js';
 export { RequiredEncryptionContextCryptographicMaterialsManager } from './cmm/required-encryption-context.js';
 export type { RequiredEncryptionContextCmmOptions } from './cmm/required-encryption-context.js';
+export { CachingCryptographicMaterialsManager } from './cmm/caching.js';
+export type { CachingCmmOptions } from './cmm/caching.js';
+export { LocalMaterialsCache } from './cmm/materials-cache.js';
+export type { CryptographicMaterialsCache, EncryptionCacheEntry, DecryptionCacheEntry, CacheUsage } from './cmm/materials-cache.js';
 export { withDataKey, withEncryptedDataKey } from './materials.js';
 export type { EncryptionMaterials, DecryptionMaterials, EncryptedDataKey } from './materials.js';
 

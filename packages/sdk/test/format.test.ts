@@ -22,6 +22,7 @@ describe('message layout', () => {
     const keyring = new RawAesKeyring({ keyNamespace: id, keyName: 'aes-256', wrappingKey: Buffer.alloc(32, 1) });
     const { ciphertext, messageHeader } = await encrypt(keyring, Buffer.alloc(10_240, 7), {
       suiteId: AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY,
+      frameLength: 4096,
     });
     let o = 0;
     assert.equal(ciphertext[o], 2); o += 1;
@@ -64,7 +65,8 @@ describe('message layout', () => {
     assert.equal(ciphertext.readUInt16BE(o), 0); o += 2;
     assert.equal(ciphertext.readUInt16BE(o), 1); o += 2;
     for (let i = 0; i < 3; i++) o += 2 + ciphertext.readUInt16BE(o);
-    assert.equal(ciphertext.subarray(o, o + 10).toString('hex'), '02' + '00000000' + '0c' + '00001000');
+    // Default frame length 1 MiB = 0x00100000.
+    assert.equal(ciphertext.subarray(o, o + 10).toString('hex'), '02' + '00000000' + '0c' + '00100000');
     assert.equal(ciphertext.subarray(o + 10, o + 22).toString('hex'), '00'.repeat(12));
   });
 

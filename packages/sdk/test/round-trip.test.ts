@@ -7,6 +7,7 @@ import {
   AlgorithmSuiteId,
   CommitmentPolicy,
   decrypt,
+  DEFAULT_FRAME_LENGTH,
   encrypt,
   RawRsaKeyring,
   RequiredEncryptionContextCryptographicMaterialsManager,
@@ -60,10 +61,11 @@ test('message size matches the framing arithmetic: a full final frame, never an 
   assert.equal(a.ciphertext.length - b.ciphertext.length, 1);
 });
 
-test('default suite is 0x0578 and default frame length 4096', async () => {
+test('default suite is 0x0578 and default frame length 1 MiB (DEFAULT_FRAME_LENGTH)', async () => {
   const { messageHeader } = await encrypt(aesKeyring(), Buffer.from('x'));
   assert.equal(messageHeader.suiteId, AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384);
-  assert.equal(messageHeader.frameLength, 4096);
+  assert.equal(messageHeader.frameLength, 1048576);
+  assert.equal(DEFAULT_FRAME_LENGTH, 1048576);
 });
 
 test('FORBID_ENCRYPT_ALLOW_DECRYPT defaults to the non-committing signed suite 0x0378', async () => {

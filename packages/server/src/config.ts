@@ -1,3 +1,5 @@
+import { isPostgresUrl, redactConnectionString } from './store/connection-string.js';
+
 /** Everything a server start can be told. Defaults are AWS's (us-east-1, the aws partition). */
 export interface ServerConfig {
   readonly host: string;
@@ -6,6 +8,11 @@ export interface ServerConfig {
   readonly region: string;
   readonly accountId: string;
   readonly partition: string;
+  /**
+   * `sqlite` (the default: `coffer.db` in the data directory) or a PostgreSQL connection string,
+   * `postgres://user:password@host:port/database`, for several nodes on one database.
+   */
+  readonly store: string;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
@@ -15,6 +22,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   region: 'us-east-1',
   accountId: '111122223333',
   partition: 'aws',
+  store: 'sqlite',
 });
 
 /** Checks a config before anything is opened or written; the message names the bad value. */
@@ -25,5 +33,8 @@ export function checkConfig(config: ServerConfig): void {
   if (!/^\d{12}$/.test(config.accountId)) problems.push(`account id must be 12 digits, not '${config.accountId}'`);
   if (!/^aws(-[a-z]+)*$/.test(config.partition)) problems.push(`partition must look like aws or aws-cn, not '${config.partition}'`);
   if (!config.dataDir) problems.push('data directory must be set');
+  if (config.store !== 'sqlite' && !isPostgresUrl(config.store)) {
+    problems.push(`store must be 'sqlite' or a postgres:// connection string, not '${redactConnectionString(config.store)}'`);
+  }
   if (problems.length) throw new TypeError(`Invalid server configuration: ${problems.join('; ')}.`);
 }

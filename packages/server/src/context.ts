@@ -1,4 +1,5 @@
 import type { AccessControl } from './access/access-control.js';
+import type { AccessKeys } from './auth/access-keys.js';
 import type { RequestAudit } from './audit/request-audit.js';
 import type { BackingKeys } from './keys/backing-keys.js';
 import type { Realm } from './keys/arn.js';
@@ -11,6 +12,10 @@ export interface Service {
   readonly store: Store;
   readonly backingKeys: BackingKeys;
   readonly access: AccessControl;
+  /** Access keys, for the admin API: their cache is dropped at once on this node when one changes. */
+  readonly accessKeys: AccessKeys;
+  /** The key the audit chain is HMACed under (audit/audit-key.ts), for verifying the chain. */
+  readonly auditKey: Uint8Array;
   /** Epoch ms. One clock for key dates, so tests can move it. */
   now(): number;
 }

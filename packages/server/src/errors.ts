@@ -49,6 +49,7 @@ export const InvalidArnException = kmsError('InvalidArnException');
 export const InvalidAliasNameException = kmsError('InvalidAliasNameException');
 export const InvalidMarkerException = kmsError('InvalidMarkerException');
 export const InvalidGrantTokenException = kmsError('InvalidGrantTokenException');
+export const InvalidGrantIdException = kmsError('InvalidGrantIdException');
 export const LimitExceededException = kmsError('LimitExceededException');
 export const TagException = kmsError('TagException');
 export const UnsupportedOperationException = kmsError('UnsupportedOperationException');
@@ -71,7 +72,7 @@ export const ALL_ERRORS = [
   UnrecognizedClientException, AccessDeniedException, NotAuthorizedException, ThrottlingException,
   NotFoundException, AlreadyExistsException, DisabledException, KMSInvalidStateException,
   InvalidArnException, InvalidAliasNameException, InvalidMarkerException,
-  InvalidGrantTokenException, LimitExceededException, TagException,
+  InvalidGrantTokenException, InvalidGrantIdException, LimitExceededException, TagException,
   UnsupportedOperationException, DryRunOperationException, MalformedPolicyDocumentException,
   InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException,
   KMSInternalException, DependencyTimeoutException,

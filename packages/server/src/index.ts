@@ -5,3 +5,5 @@ export type { ServerConfig } from './config.js';
 export { StartupError } from './root/root-key.js';
 export { jsonLogger, silentLogger } from './log.js';
 export type { Logger, LogLevel } from './log.js';
+export { verifyAuditTrail } from './audit/verify-data-dir.js';
+export type { ChainVerdict } from './audit/chain.js';

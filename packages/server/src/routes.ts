@@ -1,4 +1,18 @@
 import type { Operation } from './operations/operation.js';
+import { createAccessKey } from './admin/create-access-key.js';
+import { createRole } from './admin/create-role.js';
+import { createUser } from './admin/create-user.js';
+import { deleteAccessKey } from './admin/delete-access-key.js';
+import { deletePrincipalPolicy } from './admin/delete-principal-policy.js';
+import { deleteRole } from './admin/delete-role.js';
+import { deleteUser } from './admin/delete-user.js';
+import { getPrincipalPolicy } from './admin/get-principal-policy.js';
+import { listAccessKeys } from './admin/list-access-keys.js';
+import { listPrincipalPolicies } from './admin/list-principal-policies.js';
+import { listRoles } from './admin/list-roles.js';
+import { listUsers } from './admin/list-users.js';
+import { putPrincipalPolicy } from './admin/put-principal-policy.js';
+import { updateAccessKey } from './admin/update-access-key.js';
 import { cancelKeyDeletion } from './operations/cancel-key-deletion.js';
 import { createAlias } from './operations/create-alias.js';
 import { createKey } from './operations/create-key.js';
@@ -24,6 +38,17 @@ import { tagResource } from './operations/tag-resource.js';
 import { untagResource } from './operations/untag-resource.js';
 import { updateAlias } from './operations/update-alias.js';
 import { updateKeyDescription } from './operations/update-key-description.js';
+import { getKeyPolicy } from './operations/get-key-policy.js';
+import { listKeyPolicies } from './operations/list-key-policies.js';
+import { putKeyPolicy } from './operations/put-key-policy.js';
+import { createGrant } from './operations/create-grant.js';
+import { listGrants } from './operations/list-grants.js';
+import { listRetirableGrants } from './operations/list-retirable-grants.js';
+import { retireGrant } from './operations/retire-grant.js';
+import { revokeGrant } from './operations/revoke-grant.js';
+import { getKeyLastUsage } from './operations/get-key-last-usage.js';
+import { queryAuditRecords } from './admin/query-audit-records.js';
+import { verifyAuditChain } from './admin/verify-audit-chain.js';
 
 /** The one table: `X-Amz-Target: TrentService.<name>` -> the operation that answers it. */
 export const KMS_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
@@ -53,10 +78,35 @@ export const KMS_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Op
   ['GetKeyRotationStatus', getKeyRotationStatus],
   ['RotateKeyOnDemand', rotateKeyOnDemand],
   ['ListKeyRotations', listKeyRotations],
+  ['GetKeyPolicy', getKeyPolicy],
+  ['ListKeyPolicies', listKeyPolicies],
+  ['PutKeyPolicy', putKeyPolicy],
+  ['CreateGrant', createGrant],
+  ['ListGrants', listGrants],
+  ['ListRetirableGrants', listRetirableGrants],
+  ['RetireGrant', retireGrant],
+  ['RevokeGrant', revokeGrant],
+  ['GetKeyLastUsage', getKeyLastUsage],
 ]);
 
 /** Coffer's own administration API: `X-Amz-Target: CofferAdmin.<name>`, signed and audited like KMS calls. */
 export const ADMIN_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
+  ['CreateUser', createUser],
+  ['DeleteUser', deleteUser],
+  ['ListUsers', listUsers],
+  ['CreateRole', createRole],
+  ['DeleteRole', deleteRole],
+  ['ListRoles', listRoles],
+  ['CreateAccessKey', createAccessKey],
+  ['ListAccessKeys', listAccessKeys],
+  ['UpdateAccessKey', updateAccessKey],
+  ['DeleteAccessKey', deleteAccessKey],
+  ['PutPrincipalPolicy', putPrincipalPolicy],
+  ['GetPrincipalPolicy', getPrincipalPolicy],
+  ['ListPrincipalPolicies', listPrincipalPolicies],
+  ['DeletePrincipalPolicy', deletePrincipalPolicy],
+  ['QueryAuditRecords', queryAuditRecords],
+  ['VerifyAuditChain', verifyAuditChain],
 ]);
 
 /** `X-Amz-Target` prefixes and the operations under each. */

@@ -1,7 +1,7 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AccessControl } from './access/access-control.js';
 import { openAuditKey } from './audit/audit-key.js';
 import { chainRecord } from './audit/chain.js';
@@ -14,7 +14,8 @@ import { BackingKeys } from './keys/backing-keys.js';
 import { jsonLogger, type Logger } from './log.js';
 import { openFileRootKey } from './root/open-root-key.js';
 import { runScheduledWork } from './scheduler.js';
-import { SqliteStore } from './store/sqlite.js';
+import { isPostgresUrl, redactConnectionString } from './store/connection-string.js';
+import { openStore } from './store/open-store.js';
 
 export interface StartOptions extends Partial<ServerConfig> {
   readonly logger?: Logger;
@@ -49,24 +50,23 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     region: options.region ?? DEFAULT_CONFIG.region,
     accountId: options.accountId ?? DEFAULT_CONFIG.accountId,
     partition: options.partition ?? DEFAULT_CONFIG.partition,
+    store: options.store ?? DEFAULT_CONFIG.store,
   };
   checkConfig(config);
   const log = options.logger ?? jsonLogger();
   const now = options.now ?? Date.now;
 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const databaseFile = join(config.dataDir, 'coffer.db');
-  // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
-  closeSync(openSync(databaseFile, 'a', 0o600));
-  const store = new SqliteStore(databaseFile);
+  // With PostgreSQL the data directory still holds root.key and the credentials file.
+  const store = await openStore(config);
   let http: Server | undefined;
   try {
     const rootKey = await openFileRootKey(config.dataDir, store);
     const realm = { partition: config.partition, region: config.region, accountId: config.accountId };
     const auditKey = await openAuditKey(store, rootKey);
     store.attachAuditChain((event, seq, prevHash) => chainRecord(auditKey, event, seq, prevHash));
-    const service: Service = { realm, store, backingKeys: new BackingKeys(rootKey, store), access: new AccessControl(store, realm), now };
     const accessKeys = new AccessKeys(store, rootKey);
+    const service: Service = { realm, store, backingKeys: new BackingKeys(rootKey, store), access: new AccessControl(store, realm), accessKeys, auditKey, now };
     const admin = await ensureAdminCredentials(
       store, accessKeys, config.dataDir, `arn:${realm.partition}:iam::${realm.accountId}:root`, now());
 
@@ -82,14 +82,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const port = (server.address() as AddressInfo).port;
 
     let scheduled = Promise.resolve();
-    const schedule = (at?: number) => (scheduled = scheduled.then(() => runScheduledWork(service, log, at)));
+    // One node at a time does a pass (an advisory lock with PostgreSQL); a failed pass is logged, and the next one tries again.
+    const schedule = (at?: number) => (scheduled = scheduled
+      .then(() => store.runExclusive('scheduled-work', () => runScheduledWork(service, log, at)))
+      .then(() => {}, (error: unknown) => log('error', 'scheduled work failed', { error: error instanceof Error ? error.message : String(error) })));
     void schedule();
     const timer = setInterval(() => void schedule(), options.schedulerIntervalMs ?? 60_000);
     timer.unref();
 
     let closing: Promise<void> | undefined;
     return {
-      config: { ...config, port },
+      config: { ...config, port, store: isPostgresUrl(config.store) ? redactConnectionString(config.store) : config.store },
       endpoint: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
       credentialsFile: admin.credentialsFile,
       profile: 'coffer',

@@ -444,7 +444,21 @@ describe('cryptographic operations', () => {
 
     it('accepts up to 10 tokens, and refuses strings that are not grant tokens with InvalidGrantTokenException', async () => {
       for (const [operation, body] of requests([])) assertOk(await raw(operation, body));
+      // Ten real tokens, from CreateGrant on both keys (ReEncrypt uses both).
+      const real: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const granted = assertOk(await raw('CreateGrant', {
+          KeyId: i % 2 === 0 ? a.id : b.id, GranteePrincipal: `arn:aws:iam::${t.server.config.accountId}:root`,
+          Operations: ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext'],
+        }));
+        real.push(String(granted.GrantToken));
+      }
+      for (const [operation, body] of requests(real)) assertOk(await raw(operation, body));
       for (const [operation, body] of requests(tokens(10))) {
+        assertError(await raw(operation, body), 'InvalidGrantTokenException', undefined);
+      }
+      // One made-up token among real ones is refused all the same.
+      for (const [operation, body] of requests([...real.slice(0, 9), 'grant-token-x'])) {
         assertError(await raw(operation, body), 'InvalidGrantTokenException', undefined);
       }
     });

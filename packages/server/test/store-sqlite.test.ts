@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import * as packageIndex from '../src/index.js';
 import { defineStoreConformance } from '../src/store/conformance.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import type { AuditEvent } from '../src/audit/record.js';
 import type { KeyRecord, KeyVersionRecord } from '../src/keys/key-record.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'coffer-store-'));
@@ -17,6 +18,7 @@ defineStoreConformance('SqliteStore on a temporary file', async () => {
   const store = new SqliteStore(join(dir, 'coffer.db'));
   return {
     store,
+    openSecond: async () => new SqliteStore(join(dir, 'coffer.db')),
     close: async () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
@@ -109,6 +111,34 @@ describe('SqliteStore durability', () => {
       assert.deepEqual(await reopened.getKey(KEY_ID), key);
       assert.deepEqual([...(await reopened.getKeyVersion(KEY_ID, 1))!.wrappedMaterial], [1, 2, 3]);
       assert.deepEqual([...(await reopened.getMeta('written'))!], [42]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('fills the last-use table once from the trail when it opens a store written before it existed', async () => {
+    const oldPath = join(dir, 'before-last-use.db');
+    const keyArn = `arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`;
+    const chain = (event: AuditEvent, seq: number, prevHash: string) => ({ ...event, seq, prevHash, hash: String(seq).padStart(64, '0') });
+    const event = (n: number, operation: string, outcome = 'success'): AuditEvent =>
+      ({ time: T0 + n, requestId: `req-${n}`, operation, keyArns: [keyArn], requestParameters: {}, outcome });
+    const first = new SqliteStore(oldPath);
+    first.attachAuditChain(chain);
+    await first.appendAudit(event(1, 'Encrypt'));
+    await first.appendAudit(event(2, 'Decrypt'));
+    await first.appendAudit(event(3, 'Decrypt', 'InvalidCiphertextException'));
+    await first.close();
+    // As a store of the version before key_last_use: the table is not there.
+    const raw = new Database(oldPath);
+    raw.exec('DROP TABLE key_last_use');
+    raw.close();
+    const reopened = new SqliteStore(oldPath);
+    try {
+      assert.equal((await reopened.lastKeyUse(keyArn, ['Encrypt', 'Decrypt']))?.requestId, 'req-2');
+      assert.equal((await reopened.lastKeyUse(keyArn, ['Encrypt']))?.requestId, 'req-1');
+      reopened.attachAuditChain(chain);
+      await reopened.appendAudit(event(4, 'Encrypt'));
+      assert.equal((await reopened.lastKeyUse(keyArn, ['Encrypt', 'Decrypt']))?.requestId, 'req-4');
     } finally {
       await reopened.close();
     }

@@ -15,19 +15,25 @@ Options:
   --region REGION        region in ARNs and SigV4    COFFER_REGION      (default ${DEFAULT_CONFIG.region})
   --account-id ID        12-digit account in ARNs    COFFER_ACCOUNT_ID  (default ${DEFAULT_CONFIG.accountId})
   --partition NAME       partition in ARNs           COFFER_PARTITION   (default ${DEFAULT_CONFIG.partition})
+  --store STORE          sqlite, or postgres://...   COFFER_STORE       (default ${DEFAULT_CONFIG.store}: coffer.db in the data dir)
   -h, --help             show this help
 
-Example:
+Examples:
   coffer serve --port 4700 --data-dir /var/lib/coffer
+  coffer serve --store postgres://coffer:secret@db.internal:5432/coffer
+
+With --store postgres://..., any number of servers share one database. Each still keeps
+root.key and credentials in its data directory: give every node a copy of the same root.key.
 `;
 
-const OPTIONS = {
+export const OPTIONS = {
   host: { type: 'string', env: 'COFFER_HOST' },
   port: { type: 'string', env: 'COFFER_PORT' },
   'data-dir': { type: 'string', env: 'COFFER_DATA_DIR' },
   region: { type: 'string', env: 'COFFER_REGION' },
   'account-id': { type: 'string', env: 'COFFER_ACCOUNT_ID' },
   partition: { type: 'string', env: 'COFFER_PARTITION' },
+  store: { type: 'string', env: 'COFFER_STORE' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -69,6 +75,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       ...(setting('region') !== undefined ? { region: setting('region')! } : {}),
       ...(setting('account-id') !== undefined ? { accountId: setting('account-id')! } : {}),
       ...(setting('partition') !== undefined ? { partition: setting('partition')! } : {}),
+      ...(setting('store') !== undefined ? { store: setting('store')! } : {}),
     });
   } catch (error) {
     if (error instanceof StartupError || error instanceof TypeError) {
@@ -97,6 +104,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   process.stdout.write(
     `Coffer is listening on ${server.endpoint} (region ${server.config.region}, account ${server.config.accountId})\n` +
     `Data directory: ${server.config.dataDir}\n` +
+    (server.config.store !== 'sqlite' ? `Store:          ${server.config.store}\n` : '') +
     `Credentials:    ${server.credentialsFile} (profile [${server.profile}])\n\n` +
     'Try it:\n' +
     `  export AWS_SHARED_CREDENTIALS_FILE=${shownCredentials}\n` +

@@ -42,6 +42,19 @@ export function u16Prefixed(bytes: Uint8Array, what: string): Buffer {
   return Buffer.concat([u16(bytes.byteLength), bytes]);
 }
 
+const TRUNCATED = Symbol('truncated');
+
+/** A MalformedMessageError marked so a streaming reader can tell "need more bytes" from "bad bytes". */
+export function truncated(what: string): MalformedMessageError {
+  const e = new MalformedMessageError(`message is truncated (reading ${what})`);
+  Object.defineProperty(e, TRUNCATED, { value: true });
+  return e;
+}
+
+export function isTruncation(e: unknown): boolean {
+  return e instanceof MalformedMessageError && (e as unknown as Record<symbol, unknown>)[TRUNCATED] === true;
+}
+
 /**
  * Reads fields in order from a message; running past the end is a truncated message.
  * Slices share memory with the input, so callers copy anything they keep beyond the call.
@@ -64,7 +77,7 @@ export class ByteReader {
   }
 
   #need(n: number, what: string): void {
-    if (n > this.remaining) throw new MalformedMessageError(`message is truncated (reading ${what})`);
+    if (n > this.remaining) throw truncated(what);
   }
 
   u8(what: string): number {

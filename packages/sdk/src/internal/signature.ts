@@ -3,7 +3,7 @@
  * signatures; the verification key travels base64-encoded as a SEC1 compressed point in the
  * encryption context under `aws-crypto-public-key`.
  */
-import { ECDH, createPublicKey, createSign, createVerify, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { ECDH, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { SignatureAlgorithm } from '../suites.js';
 
 const CURVE_OPENSSL = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' } as const;
@@ -47,18 +47,5 @@ export function decodeVerificationKey(alg: SignatureAlgorithm, encoded: string):
   }
 }
 
-export function sign(alg: SignatureAlgorithm, privateKey: KeyObject, parts: readonly Uint8Array[]): Buffer {
-  const signer = createSign(alg.hash);
-  for (const p of parts) signer.update(p);
-  return signer.sign({ key: privateKey, dsaEncoding: 'der' });
-}
-
-export function verify(alg: SignatureAlgorithm, publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
-  try {
-    const verifier = createVerify(alg.hash);
-    verifier.update(data);
-    return verifier.verify({ key: publicKey, dsaEncoding: 'der' }, signature);
-  } catch {
-    return false;
-  }
-}
+// Signing and verification of whole messages: MessageSigner (encryptor.ts), MessageVerifier
+// (decryptor.ts) and their worker-thread twins (hash-offload.ts).

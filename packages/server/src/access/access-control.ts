@@ -1,9 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { Principal, RequestContext } from '../context.js';
 import { AccessDeniedException, InvalidGrantTokenException } from '../errors.js';
-import { satisfiesConstraints } from '../grants/constraints.js';
+import { constraintsApply, satisfiesConstraints } from '../grants/constraints.js';
 import type { GrantOperation, GrantRecord } from '../grants/grant-record.js';
-import { grantIdOfToken } from '../grants/grant-token.js';
+import { grantIdOfToken, tokenMatches } from '../grants/grant-token.js';
 import type { Realm } from '../keys/arn.js';
 import { keyArn } from '../keys/arn.js';
 import type { KeyRecord } from '../keys/key-record.js';
@@ -26,6 +25,8 @@ export interface KeyUse {
   readonly grantTokens?: readonly string[];
   /** Operation-specific condition keys, lowercase. */
   readonly context?: Readonly<Record<string, ContextValue>>;
+  /** A further test a grant must pass to allow this use (CreateGrant: the new grant may not exceed it). */
+  readonly grantQualifies?: (grant: GrantRecord) => boolean;
 }
 
 interface CachedPolicy {
@@ -55,11 +56,13 @@ export class AccessControl {
   readonly #keyPolicies = new Map<string, CachedPolicy>();
   readonly #identityPolicies = new Map<string, CachedIdentity>();
   readonly #defaultPolicy: CachedPolicy;
+  readonly #accountLevel: CompiledPolicy;
 
   constructor(store: Store, realm: Realm) {
     this.#store = store;
     this.#realm = realm;
     this.#defaultPolicy = { policy: compilePolicy(defaultKeyPolicy(realm.partition, realm.accountId), 'key'), mentionsResourceAliases: false };
+    this.#accountLevel = accountLevelPolicy(realm);
   }
 
   /** Refuses with AccessDeniedException unless the caller may make this use of the key. */
@@ -69,12 +72,16 @@ export class AccessControl {
     const keyPolicy = this.#keyPolicy(use.key);
     const identity = await this.#identity(request.principal);
     const identityPolicies = identity.policies;
-    const context = {
-      ...this.#callerContext(request),
-      ...(await this.#keyContext(use, keyPolicy.mentionsResourceAliases || identity.mentionsResourceAliases)),
-      ...(use.encryptionContext ? encryptionContextEntries(use.encryptionContext) : {}),
-      ...use.context,
-    };
+    // Object.assign, not an object literal of spreads: V8 copies the later spreads one property at
+    // a time on a slow path, about 10 µs a request here (bench/access-overhead.ts). Every key is
+    // prefixed (`aws:`, `kms:`), so no `__proto__` can make the two differ.
+    const context: Record<string, ContextValue> = Object.assign(
+      {},
+      this.#callerContext(request),
+      await this.#keyContext(use, keyPolicy.mentionsResourceAliases || identity.mentionsResourceAliases),
+      use.encryptionContext ? encryptionContextEntries(use.encryptionContext) : {},
+      use.context,
+    );
     // Tokens are checked for form on every request; grants are looked up only when the policies
     // alone do not allow the request, which keeps the store out of the common path.
     for (const token of use.grantTokens ?? []) {
@@ -88,7 +95,7 @@ export class AccessControl {
     });
     let decision = decide(false);
     if (!decision.allowed && decision.reason !== 'explicit-deny' && use.grantOperation !== undefined
-      && (await this.#grantAllows(request.principal, use.key, use.grantOperation, use.encryptionContext, use.grantTokens))) {
+      && (await this.#grantAllows(request.principal, use.key, use.grantOperation, use.encryptionContext, use.grantTokens, use.grantQualifies))) {
       decision = decide(true);
     }
     if (!decision.allowed) {
@@ -104,7 +111,7 @@ export class AccessControl {
     if (request.principal.kind === 'root') return;
     const identityPolicies = await this.identityPolicies(request.principal);
     const decision = authorize({
-      keyPolicy: ACCOUNT_LEVEL,
+      keyPolicy: this.#accountLevel,
       identityPolicies,
       grantAllows: false,
       request: { action, resource, principal: request.principal, context: { ...this.#callerContext(request), ...context } },
@@ -196,17 +203,24 @@ export class AccessControl {
   async #grantAllows(
     principal: Principal, key: KeyRecord, operation: GrantOperation,
     encryptionContext: Readonly<Record<string, string>> | undefined, tokens: readonly string[] | undefined,
+    qualifies: ((grant: GrantRecord) => boolean) | undefined,
   ): Promise<boolean> {
+    for (const grant of await this.grantsOfCaller(principal, key, tokens)) {
+      if (!grant.operations.includes(operation) || (qualifies && !qualifies(grant))) continue;
+      if (!constraintsApply(operation) || satisfiesConstraints(grant.constraints, encryptionContext)) return true;
+    }
+    return false;
+  }
+
+  /** The key's grants whose grantee is the caller: those in the store, and those its tokens name. */
+  async grantsOfCaller(principal: { arn: string }, key: KeyRecord, tokens: readonly string[] | undefined): Promise<GrantRecord[]> {
     const grants = new Map<string, GrantRecord>();
     for (const grant of await this.#store.listGrantsForGrantee(key.keyId, principal.arn)) grants.set(grant.grantId, grant);
     for (const token of tokens ?? []) {
       const grant = await this.grantOfToken(token);
       if (grant && grant.keyId === key.keyId && grant.granteePrincipal === principal.arn) grants.set(grant.grantId, grant);
     }
-    for (const grant of grants.values()) {
-      if (grant.operations.includes(operation) && satisfiesConstraints(grant.constraints, encryptionContext)) return true;
-    }
-    return false;
+    return [...grants.values()];
   }
 
   /**
@@ -218,14 +232,21 @@ export class AccessControl {
     if (grantId === undefined) throw new InvalidGrantTokenException('The grant token is not valid.');
     const grant = await this.#store.getGrant(grantId);
     if (!grant) return undefined;
-    const given = Buffer.from(token, 'utf8');
-    const stored = Buffer.from(grant.grantToken, 'utf8');
-    return given.length === stored.length && timingSafeEqual(given, stored) ? grant : undefined;
+    return tokenMatches(token, grantId, grant.grantToken) ? grant : undefined;
   }
 }
 
-/** A key policy that allows nothing: account-level actions are decided by identity policies alone. */
-const ACCOUNT_LEVEL: CompiledPolicy = compilePolicy('{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"kms:None","Resource":"*"}]}', 'key');
+/**
+ * The "resource policy" of account-level actions: it delegates everything to the account, as the
+ * default key policy does, so the caller's identity policies decide (authorize.ts step 3). It
+ * names only the account root, so no user or role is allowed by it directly.
+ */
+function accountLevelPolicy(realm: Realm): CompiledPolicy {
+  return compilePolicy(JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:${realm.partition}:iam::${realm.accountId}:root` }, Action: '*', Resource: '*' }],
+  }), 'key');
+}
 
 function denialMessage(principalArn: string, action: string, resource: string, why: 'deny' | 'resource' | 'identity'): string {
   const base = `User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource}`;

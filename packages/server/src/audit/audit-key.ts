@@ -17,3 +17,9 @@ export async function openAuditKey(store: Store, root: RootKey): Promise<Uint8Ar
   }
   return root.unwrap(wrapped, AUDIT_KEY_AAD);
 }
+
+/** The audit key if the store has one, without making one: for checking a chain, never for extending it. */
+export async function readAuditKey(store: Store, root: RootKey): Promise<Uint8Array | undefined> {
+  const wrapped = await store.getMeta(AUDIT_KEY_META);
+  return wrapped === undefined ? undefined : root.unwrap(wrapped, AUDIT_KEY_AAD);
+}

@@ -41,24 +41,59 @@ export function verifyChain(
   records: Iterable<AuditRecord>,
   head: { seq: number; hash: string } | undefined,
 ): ChainVerdict {
-  let expectedSeq = 1;
-  let prevHash = GENESIS_HASH;
-  for (const record of records) {
+  const verifier = new ChainVerifier(auditKey);
+  for (const record of records) if (!verifier.add(record)) break;
+  return verifier.finish(head);
+}
+
+/**
+ * verifyChain one record at a time, so that a chain read page by page is checked in bounded
+ * memory. `add` returns false once the chain is broken; `finish` gives the verdict.
+ */
+export class ChainVerifier {
+  readonly #auditKey: Uint8Array;
+  #expectedSeq = 1;
+  #prevHash = GENESIS_HASH;
+  #broken: ChainVerdict | undefined;
+
+  constructor(auditKey: Uint8Array) {
+    this.#auditKey = auditKey;
+  }
+
+  /** The seq of the last record that checked out (0 before the first). */
+  get verified(): number {
+    return this.#expectedSeq - 1;
+  }
+
+  add(record: AuditRecord): boolean {
+    if (this.#broken) return false;
+    const expectedSeq = this.#expectedSeq;
     if (record.seq !== expectedSeq) {
-      return { ok: false, seq: expectedSeq, problem: record.seq > expectedSeq ? `record ${expectedSeq} is missing` : `record ${record.seq} is out of order` };
+      const found = expectedSeq === 1 ? `record ${record.seq} comes first` : `record ${record.seq} follows record ${expectedSeq - 1}`;
+      this.#broken = { ok: false, seq: expectedSeq, problem: record.seq > expectedSeq ? `record ${expectedSeq} is missing (${found})` : `record ${record.seq} is out of order` };
+    } else if (record.prevHash !== this.#prevHash) {
+      this.#broken = { ok: false, seq: record.seq, problem: `record ${record.seq} does not follow record ${record.seq - 1}` };
+    } else {
+      const { hash, ...unsigned } = record;
+      if (!sameHex(hash, recordHash(this.#auditKey, unsigned))) {
+        this.#broken = { ok: false, seq: record.seq, problem: `record ${record.seq} was altered` };
+      } else {
+        this.#prevHash = hash;
+        this.#expectedSeq++;
+      }
     }
-    if (record.prevHash !== prevHash) return { ok: false, seq: record.seq, problem: `record ${record.seq} does not follow record ${record.seq - 1}` };
-    const { hash, ...unsigned } = record;
-    if (!sameHex(hash, recordHash(auditKey, unsigned))) return { ok: false, seq: record.seq, problem: `record ${record.seq} was altered` };
-    prevHash = hash;
-    expectedSeq++;
+    return this.#broken === undefined;
   }
-  const last = expectedSeq - 1;
-  if ((head?.seq ?? 0) !== last) {
-    return { ok: false, seq: last + 1, problem: `the chain ends at record ${last} but record ${head?.seq ?? 0} was written` };
+
+  finish(head: { seq: number; hash: string } | undefined): ChainVerdict {
+    if (this.#broken) return this.#broken;
+    const last = this.#expectedSeq - 1;
+    if ((head?.seq ?? 0) !== last) {
+      return { ok: false, seq: last + 1, problem: `the chain ends at record ${last} but record ${head?.seq ?? 0} was written` };
+    }
+    if (head && !sameHex(head.hash, this.#prevHash)) return { ok: false, seq: last, problem: `record ${last} is not the record that was written last` };
+    return { ok: true, records: last };
   }
-  if (head && !sameHex(head.hash, prevHash)) return { ok: false, seq: last, problem: `record ${last} is not the record that was written last` };
-  return { ok: true, records: last };
 }
 
 function sameHex(a: string, b: string): boolean {

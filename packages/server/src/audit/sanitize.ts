@@ -14,6 +14,8 @@ const RECORDED_MEMBERS = new Set([
   'KeyPairSpec', 'SigningAlgorithm', 'MessageType', 'MacAlgorithm', 'KeyAgreementAlgorithm',
   'WrappingAlgorithm', 'WrappingKeySpec', 'ExpirationModel', 'ValidTo',
   'UserName', 'RoleName', 'Status', 'AccessKeyId', 'Principal',
+  // QueryAuditRecords' filters.
+  'StartTime', 'EndTime', 'PrincipalArn', 'Operation', 'Outcome', 'NextToken',
 ]);
 
 /** Deeper or larger values (only a hostile request sends them) are recorded as omitted. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AuditEvent } from '../audit/record.js';
 import type { RootKey } from '../root/root-key.js';
 import type { Store } from '../store/store.js';
 
@@ -42,13 +43,16 @@ function newSecret(): string {
 /**
  * Access keys: created with a fresh secret that is stored only wrapped by the root key, and looked
  * up by id when a request is signed. Unwrapped secrets are cached for a short while so a burst of
- * requests does not unwrap on every call; a status change is seen once the entry expires.
+ * requests does not unwrap on every call. A status change or deletion made on this node is seen at
+ * once (`forget`); one made on another node once the entry expires.
  */
 export class AccessKeys {
   readonly #store: Store;
   readonly #root: RootKey;
   readonly #cache = new Map<string, { key: AccessKey | undefined; expires: number }>();
   readonly #ttlMs: number;
+  /** Counts `forget` calls, so a lookup that started before one does not cache what it read. */
+  #forgotten = 0;
 
   constructor(store: Store, root: RootKey, ttlMs = 1000) {
     this.#store = store;
@@ -56,12 +60,13 @@ export class AccessKeys {
     this.#ttlMs = ttlMs;
   }
 
-  async create(principalArn: string, now: number): Promise<AccessKey> {
+  /** A new active key; `audit` is written with it in one transaction (the admin API's CreateAccessKey). */
+  async create(principalArn: string, now: number, audit?: AuditEvent): Promise<AccessKey> {
     for (;;) {
       const accessKeyId = newAccessKeyId();
       const secret = newSecret();
       const wrappedSecret = await this.#root.wrap(Buffer.from(secret, 'utf8'), secretAad(accessKeyId));
-      if (await this.#store.createAccessKey({ accessKeyId, principalArn, wrappedSecret, status: 'Active', createdAt: now })) {
+      if (await this.#store.createAccessKey({ accessKeyId, principalArn, wrappedSecret, status: 'Active', createdAt: now }, audit)) {
         return { accessKeyId, principalArn, secret: new SigningSecret(secret) };
       }
     }
@@ -71,6 +76,7 @@ export class AccessKeys {
   async findActive(accessKeyId: string): Promise<AccessKey | undefined> {
     const cached = this.#cache.get(accessKeyId);
     if (cached && cached.expires > Date.now()) return cached.key;
+    const generation = this.#forgotten;
     const record = await this.#store.getAccessKey(accessKeyId);
     const key = record && record.status === 'Active'
       ? {
@@ -80,7 +86,14 @@ export class AccessKeys {
         }
       : undefined;
     if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(accessKeyId, { key, expires: Date.now() + this.#ttlMs });
+    // A lookup that raced a `forget` may have read the old record: it answers, but is not cached.
+    if (generation === this.#forgotten) this.#cache.set(accessKeyId, { key, expires: Date.now() + this.#ttlMs });
     return key;
+  }
+
+  /** The key was deactivated, reactivated or deleted on this node: look it up afresh on its next use. */
+  forget(accessKeyId: string): void {
+    this.#forgotten += 1;
+    this.#cache.delete(accessKeyId);
   }
 }

@@ -1,4 +1,4 @@
-import type { GrantConstraints } from './grant-record.js';
+import type { GrantConstraints, GrantOperation } from './grant-record.js';
 
 /**
  * Whether a request's encryption context satisfies a grant's constraints, as AWS checks them:
@@ -16,4 +16,43 @@ export function satisfiesConstraints(constraints: GrantConstraints | undefined, 
   }
   if (subset && !Object.keys(subset).every((k) => Object.hasOwn(given, k) && given[k] === subset[k])) return false;
   return true;
+}
+
+/**
+ * The grant operations that take an encryption context, so that encryption-context constraints
+ * apply to them (API reference, GrantConstraints). DescribeKey and RetireGrant may sit in a
+ * constrained grant but ignore the constraint; CreateGrant instead requires the grants it creates
+ * to be at least as strict (`atLeastAsStrict`).
+ */
+export const CONTEXT_OPERATIONS: ReadonlySet<GrantOperation> = new Set<GrantOperation>([
+  'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo',
+  'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext',
+]);
+
+/** Operations that may be in a grant with constraints: those above, and the three that ignore or pass them on. */
+export const CONSTRAINABLE_OPERATIONS: ReadonlySet<GrantOperation> = new Set<GrantOperation>([
+  ...CONTEXT_OPERATIONS, 'DescribeKey', 'RetireGrant', 'CreateGrant',
+]);
+
+/** Whether a grant's constraints decide this operation (see CONTEXT_OPERATIONS). */
+export function constraintsApply(operation: GrantOperation): boolean {
+  return CONTEXT_OPERATIONS.has(operation);
+}
+
+/**
+ * Whether every encryption context `child` allows is one `parent` allows: the rule for a grant
+ * created through a grant's CreateGrant permission ("an equally strict or stricter encryption
+ * context constraint").
+ */
+export function atLeastAsStrict(child: GrantConstraints | undefined, parent: GrantConstraints | undefined): boolean {
+  if (!parent || (!parent.EncryptionContextEquals && !parent.EncryptionContextSubset)) return true;
+  if (!child) return false;
+  if (child.EncryptionContextEquals) {
+    // The child allows at most this one context; it must be one the parent allows.
+    return satisfiesConstraints(parent, child.EncryptionContextEquals);
+  }
+  if (parent.EncryptionContextEquals || !child.EncryptionContextSubset) return false;
+  const required = child.EncryptionContextSubset;
+  const parentSubset = parent.EncryptionContextSubset ?? {};
+  return Object.keys(parentSubset).every((k) => Object.hasOwn(required, k) && required[k] === parentSubset[k]);
 }

@@ -4,13 +4,15 @@ import type { AccessKeys } from '../auth/access-keys.js';
 import { verifySigV4 } from '../auth/sigv4.js';
 import type { Principal, Service } from '../context.js';
 import {
-  KMSInternalException, KmsError, SerializationException, UnknownOperationException,
+  DependencyTimeoutException, KMSInternalException, KmsError, SerializationException, UnknownOperationException,
 } from '../errors.js';
 import type { Logger } from '../log.js';
 import { RequestAudit } from '../audit/request-audit.js';
 import type { Operation } from '../operations/operation.js';
 import { KMS_OPERATIONS, TARGETS } from '../routes.js';
+import { StoreUnavailableError } from '../store/store.js';
 import { readBody } from './read-body.js';
+import { createStsHandler, isStsRequest } from './sts.js';
 
 const JSON_CONTENT_TYPES = new Set(['application/x-amz-json-1.1', 'application/x-amz-json-1.0', 'application/json']);
 
@@ -27,7 +29,10 @@ export interface AppDependencies {
  */
 export function createRequestHandler(deps: AppDependencies) {
   const { service, log } = deps;
+  const sts = createStsHandler(deps);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // STS GetCallerIdentity, the "who am I" of AWS tooling, speaks its own protocol (sts.ts).
+    if (isStsRequest(req)) return sts(req, res);
     const requestId = randomUUID();
     const started = process.hrtime.bigint();
     const sourceIp = clientAddress(req);
@@ -87,13 +92,13 @@ export function createRequestHandler(deps: AppDependencies) {
 }
 
 /** The caller's address without the IPv4-mapped prefix Node reports on dual-stack sockets. */
-function clientAddress(req: IncomingMessage): string {
+export function clientAddress(req: IncomingMessage): string {
   const address = req.socket.remoteAddress ?? '';
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }
 
 /** Who an access key belongs to, from its principal's ARN. */
-function principalKind(arn: string): Principal['kind'] {
+export function principalKind(arn: string): Principal['kind'] {
   const resource = arn.split(':').slice(5).join(':');
   if (resource === 'root') return 'root';
   return resource.startsWith('role/') ? 'role' : 'user';
@@ -151,6 +156,11 @@ function send(res: ServerResponse, requestId: string, status: number, body: obje
 /** A KmsError as it is; anything else logged and made an opaque KMSInternalException. */
 function asKmsError(error: unknown, requestId: string, log: Logger, operation: string | undefined): KmsError {
   if (error instanceof KmsError) return error;
+  if (error instanceof StoreUnavailableError) {
+    // Retryable: nothing was acknowledged, and SDKs retry a 503. The detail stays in the log.
+    log('error', 'store unavailable', { requestId, operation, error: error.message });
+    return new DependencyTimeoutException(`The key store is unavailable; retry the request. Request id: ${requestId}`);
+  }
   // The detail stays in the log; the client learns only the request id to report.
   log('error', 'internal error', {
     requestId, operation,

@@ -3,7 +3,7 @@ import type { Service } from '../context.js';
 import { aliasArn, keyArn, parseArn } from './arn.js';
 import type { KeyRecord } from './key-record.js';
 
-const KEY_ID = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$/;
+export const KEY_ID = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$/;
 
 /** Which identifier forms an operation accepts: AWS allows aliases only on some operations. */
 export type IdentifierForms = 'key' | 'key-or-alias';

@@ -16,11 +16,12 @@ const CHECK_AAD = Buffer.from('coffer:root-key-check');
  */
 export async function openFileRootKey(dataDir: string, store: Store): Promise<RootKey> {
   const path = join(dataDir, 'root.key');
-  const check = await store.getMeta(CHECK_NAME);
+  let check = await store.getMeta(CHECK_NAME);
   if (check === undefined) {
     const rootKey = FileRootKey.exists(path) ? FileRootKey.load(path) : FileRootKey.create(path);
-    await store.putMetaIfAbsent(CHECK_NAME, await rootKey.wrap(randomBytes(32), CHECK_AAD));
-    return rootKey;
+    if (await store.putMetaIfAbsent(CHECK_NAME, await rootKey.wrap(randomBytes(32), CHECK_AAD))) return rootKey;
+    // Another node sharing the store set the check value first: this root key must be the one it used.
+    check = (await store.getMeta(CHECK_NAME))!;
   }
   if (!FileRootKey.exists(path)) {
     throw new StartupError(

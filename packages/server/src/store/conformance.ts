@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { canonicalJson } from '../audit/chain.js';
+import { GENESIS_HASH, type AuditEvent, type AuditRecord } from '../audit/record.js';
+import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
-import type { AccessKeyRecord, Store } from './store.js';
+import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
+import type { AccessKeyRecord, AuditQuery, Store } from './store.js';
 
 /**
  * The semantics every Store backend must show, written against the Store interface only, so each
@@ -12,6 +16,11 @@ import type { AccessKeyRecord, Store } from './store.js';
  */
 export interface OpenedStore {
   readonly store: Store;
+  /**
+   * Opens another handle on the same data, as a second server node (process) would: another
+   * connection to the same file or database. The case that asks for it closes it.
+   */
+  openSecond(): Promise<Store>;
   /** Closes the store and removes whatever `open` created. */
   close(): Promise<void>;
 }
@@ -41,6 +50,38 @@ function keyVersion(id: string, version: number, seed = 'a', fields: Partial<Key
 
 const aliasRecord = (aliasName: string, targetKeyId: string, at = T0): AliasRecord =>
   ({ aliasName, targetKeyId, createdAt: at, updatedAt: at });
+
+const ACCOUNT = '111122223333';
+const principalArn = (kind: PrincipalKind, name: string): string => `arn:aws:iam::${ACCOUNT}:${kind}/${name}`;
+const principalRecord = (kind: PrincipalKind, name: string): PrincipalRecord =>
+  ({ arn: principalArn(kind, name), kind, name, createdAt: T0 });
+const policyRecord = (arn: string, policyName: string, document = '{"Version":"2012-10-17","Statement":[]}'): IdentityPolicyRecord =>
+  ({ principalArn: arn, policyName, document, updatedAt: T0 });
+const accessKeyRecord = (accessKeyId: string, arn: string): AccessKeyRecord => ({
+  accessKeyId, principalArn: arn, wrappedSecret: new Uint8Array(createHash('sha256').update(accessKeyId).digest()),
+  status: 'Active', createdAt: T0,
+});
+
+/** Grant ids in a known order, 64 characters like AWS's. */
+const grantId = (n: number): string => n.toString().padStart(64, '0');
+function grantRecord(n: number, forKey: string, fields: Partial<GrantRecord> = {}): GrantRecord {
+  return {
+    grantId: grantId(n), keyId: forKey, grantToken: `token-${n}`, granteePrincipal: principalArn('user', 'grantee'),
+    issuingPrincipal: principalArn('user', 'issuer'), operations: ['Encrypt'], createdAt: T0 + n, ...fields,
+  };
+}
+
+const keyArnOf = (n: number): string => `arn:aws:kms:us-east-1:${ACCOUNT}:key/${keyId(n)}`;
+const auditEvent = (n: number, fields: Partial<AuditEvent> = {}): AuditEvent =>
+  ({ time: T0 + n, requestId: `req-${n}`, keyArns: [], requestParameters: {}, outcome: 'success', ...fields });
+
+/** A chainer for the suite: any function of the event and its predecessor's hash will do for a store. */
+function simpleHash(record: Omit<AuditRecord, 'hash'> & { hash?: string }): string {
+  const { hash: _hash, ...unsigned } = record;
+  return createHash('sha256').update(unsigned.prevHash).update('\n').update(canonicalJson(unsigned)).digest('hex');
+}
+const simpleChainer = (event: AuditEvent, seq: number, prevHash: string): AuditRecord =>
+  ({ ...event, seq, prevHash, hash: simpleHash({ ...event, seq, prevHash }) });
 
 /** Every byte value, zeros at both ends and a run of 0x00 in the middle: what text columns lose. */
 function awkwardBytes(): Uint8Array {
@@ -400,6 +441,454 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
       });
     });
 
+    describe('principals', () => {
+      it('createPrincipal stores a principal once and refuses a duplicate ARN; getPrincipal reads it', async () => {
+        const alice = principalRecord('user', 'alice');
+        assert.equal(await store.createPrincipal(alice), true);
+        assert.equal(await store.createPrincipal({ ...alice, createdAt: T0 + DAY }), false);
+        assert.deepEqual(await store.getPrincipal(alice.arn), alice);
+        assert.equal(await store.getPrincipal(principalArn('user', 'bob')), undefined);
+        // ARNs are exact: a role of the same name is another principal.
+        assert.equal(await store.getPrincipal(principalArn('role', 'alice')), undefined);
+        assert.equal(await store.createPrincipal(principalRecord('role', 'alice')), true);
+        assert.deepEqual(await store.getPrincipal(alice.arn), alice);
+      });
+
+      it('listPrincipals pages in ARN order, all or one kind\'s', async () => {
+        const made = [
+          principalRecord('user', 'carol'), principalRecord('role', 'deployer'), principalRecord('user', 'alice'),
+          principalRecord('role', 'auditor'), principalRecord('user', 'bob'),
+        ];
+        for (const p of made) assert.equal(await store.createPrincipal(p), true);
+        const arns = (kind?: string) => made.filter((p) => kind === undefined || p.kind === kind).map((p) => p.arn).sort();
+        for (const limit of [1, 2, 5, 100]) {
+          const all = await readAllPages((after) => store.listPrincipals({ limit, ...(after !== undefined ? { after } : {}) }), limit, (p) => p.arn);
+          assert.deepEqual(all.flat().map((p) => p.arn), arns(), `limit ${limit}`);
+          for (const kind of ['user', 'role'] as const) {
+            const pages = await readAllPages(
+              (after) => store.listPrincipals({ kind, limit, ...(after !== undefined ? { after } : {}) }), limit, (p) => p.arn);
+            assert.deepEqual(pages.flat().map((p) => p.arn), arns(kind), `${kind}s, limit ${limit}`);
+            assert.ok(pages.flat().every((p) => p.kind === kind));
+          }
+        }
+        assert.deepEqual((await store.listPrincipals({ kind: 'role', limit: 1 })).items, [made[3]]);
+      });
+
+      it('listPrincipals on an empty store is one empty page', async () => {
+        assertEmptyPage(await store.listPrincipals({ limit: 10 }));
+        assertEmptyPage(await store.listPrincipals({ kind: 'role', limit: 10 }));
+      });
+
+      it('deletePrincipal removes the principal with its access keys and identity policies, and nothing of others', async () => {
+        const alice = principalRecord('user', 'alice');
+        const bob = principalRecord('user', 'bob');
+        await store.createPrincipal(alice);
+        await store.createPrincipal(bob);
+        for (const [id, owner] of [['AKIAALICE00000000001', alice], ['AKIAALICE00000000002', alice], ['AKIABOB0000000000001', bob]] as const) {
+          assert.equal(await store.createAccessKey(accessKeyRecord(id, owner.arn)), true);
+        }
+        await store.putIdentityPolicy(policyRecord(alice.arn, 'read'));
+        await store.putIdentityPolicy(policyRecord(alice.arn, 'write'));
+        await store.putIdentityPolicy(policyRecord(bob.arn, 'read'));
+        assert.equal(await store.deletePrincipal(alice.arn), true);
+        assert.equal(await store.getPrincipal(alice.arn), undefined);
+        assert.deepEqual(await store.listAccessKeys(alice.arn), []);
+        assert.equal(await store.getAccessKey('AKIAALICE00000000001'), undefined);
+        assert.deepEqual(await store.listIdentityPolicies(alice.arn), []);
+        assert.equal(await store.getIdentityPolicy(alice.arn, 'read'), undefined);
+        assert.deepEqual(await store.getPrincipal(bob.arn), bob);
+        assert.deepEqual((await store.listAccessKeys(bob.arn)).map((k) => k.accessKeyId), ['AKIABOB0000000000001']);
+        assert.deepEqual((await store.listIdentityPolicies(bob.arn)).map((p) => p.policyName), ['read']);
+        assert.equal(await store.deletePrincipal(alice.arn), false);
+        assert.equal(await store.deletePrincipal(principalArn('role', 'never')), false);
+        // The ARN is free again, and the new principal has none of the old one's keys or policies.
+        assert.equal(await store.createPrincipal(alice), true);
+        assert.deepEqual(await store.listAccessKeys(alice.arn), []);
+        assert.deepEqual(await store.listIdentityPolicies(alice.arn), []);
+      });
+    });
+
+    describe('identity policies', () => {
+      it('putIdentityPolicy creates, and replaces a policy of the same name', async () => {
+        const arn = principalArn('user', 'alice');
+        const first = policyRecord(arn, 'kms-use', '{"v":1}');
+        await store.putIdentityPolicy(first);
+        assert.deepEqual(await store.getIdentityPolicy(arn, 'kms-use'), first);
+        const second = { ...first, document: '{"v":2, "ü": "✓"}', updatedAt: T0 + DAY };
+        await store.putIdentityPolicy(second);
+        assert.deepEqual(await store.getIdentityPolicy(arn, 'kms-use'), second);
+        assert.deepEqual(await store.listIdentityPolicies(arn), [second]);
+        assert.equal(await store.getIdentityPolicy(arn, 'other'), undefined);
+        assert.equal(await store.getIdentityPolicy(principalArn('user', 'bob'), 'kms-use'), undefined);
+      });
+
+      it('listIdentityPolicies returns one principal\'s policies in name order', async () => {
+        const alice = principalArn('user', 'alice');
+        const bob = principalArn('role', 'bob');
+        for (const name of ['zeta', 'Alpha', 'alpha', 'm-1']) await store.putIdentityPolicy(policyRecord(alice, name));
+        await store.putIdentityPolicy(policyRecord(bob, 'beta'));
+        assert.deepEqual((await store.listIdentityPolicies(alice)).map((p) => p.policyName), ['Alpha', 'alpha', 'm-1', 'zeta']);
+        assert.deepEqual(await store.listIdentityPolicies(bob), [policyRecord(bob, 'beta')]);
+        assert.deepEqual(await store.listIdentityPolicies(principalArn('user', 'nobody')), []);
+      });
+
+      it('deleteIdentityPolicy removes one policy once and reports a missing one', async () => {
+        const arn = principalArn('user', 'alice');
+        await store.putIdentityPolicy(policyRecord(arn, 'a'));
+        await store.putIdentityPolicy(policyRecord(arn, 'b'));
+        assert.equal(await store.deleteIdentityPolicy(arn, 'a'), true);
+        assert.equal(await store.deleteIdentityPolicy(arn, 'a'), false);
+        assert.equal(await store.deleteIdentityPolicy(principalArn('user', 'bob'), 'b'), false);
+        assert.deepEqual((await store.listIdentityPolicies(arn)).map((p) => p.policyName), ['b']);
+      });
+    });
+
+    describe('access keys of principals', () => {
+      it('listAccessKeys returns the keys of one principal only', async () => {
+        const alice = principalArn('user', 'alice');
+        const bob = principalArn('user', 'bob');
+        const ids = ['AKIAALICE00000000002', 'AKIAALICE00000000001', 'AKIAALICE00000000003'];
+        for (const id of ids) assert.equal(await store.createAccessKey(accessKeyRecord(id, alice)), true);
+        assert.equal(await store.createAccessKey(accessKeyRecord('AKIABOB0000000000001', bob)), true);
+        const listed = await store.listAccessKeys(alice);
+        assert.deepEqual(listed.map((k) => k.accessKeyId).sort(), [...ids].sort());
+        assert.ok(listed.every((k) => k.principalArn === alice && k.status === 'Active'));
+        assertBytes(listed.find((k) => k.accessKeyId === ids[0])?.wrappedSecret, accessKeyRecord(ids[0]!, alice).wrappedSecret, 'listed wrappedSecret');
+        assert.deepEqual((await store.listAccessKeys(bob)).map((k) => k.accessKeyId), ['AKIABOB0000000000001']);
+        assert.deepEqual(await store.listAccessKeys(principalArn('user', 'nobody')), []);
+      });
+
+      it('updateAccessKeyStatus changes the status of an existing key only', async () => {
+        const arn = principalArn('user', 'alice');
+        await store.createAccessKey(accessKeyRecord('AKIAALICE00000000001', arn));
+        await store.createAccessKey(accessKeyRecord('AKIAALICE00000000002', arn));
+        assert.equal(await store.updateAccessKeyStatus('AKIAALICE00000000001', 'Inactive'), true);
+        assert.equal((await store.getAccessKey('AKIAALICE00000000001'))?.status, 'Inactive');
+        assert.equal((await store.getAccessKey('AKIAALICE00000000002'))?.status, 'Active');
+        assert.equal((await store.listAccessKeys(arn)).find((k) => k.accessKeyId === 'AKIAALICE00000000001')?.status, 'Inactive');
+        assert.equal(await store.updateAccessKeyStatus('AKIAALICE00000000001', 'Active'), true);
+        assert.equal((await store.getAccessKey('AKIAALICE00000000001'))?.status, 'Active');
+        assert.equal(await store.updateAccessKeyStatus('AKIANOBODY0000000001', 'Inactive'), false);
+        assert.equal(await store.getAccessKey('AKIANOBODY0000000001'), undefined);
+      });
+
+      it('deleteAccessKey removes one key once and reports a missing one', async () => {
+        const arn = principalArn('user', 'alice');
+        await store.createAccessKey(accessKeyRecord('AKIAALICE00000000001', arn));
+        await store.createAccessKey(accessKeyRecord('AKIAALICE00000000002', arn));
+        assert.equal(await store.deleteAccessKey('AKIAALICE00000000001'), true);
+        assert.equal(await store.getAccessKey('AKIAALICE00000000001'), undefined);
+        assert.equal(await store.deleteAccessKey('AKIAALICE00000000001'), false);
+        assert.deepEqual((await store.listAccessKeys(arn)).map((k) => k.accessKeyId), ['AKIAALICE00000000002']);
+      });
+    });
+
+    describe('grants', () => {
+      it('createGrant stores a whole grant; getGrant reads it; a duplicate grant id rejects and keeps the original', async () => {
+        const grant = grantRecord(1, keyId(1), {
+          name: 'nightly-backup', retiringPrincipal: principalArn('role', 'retirer'),
+          operations: ['Encrypt', 'Decrypt', 'GenerateDataKey'],
+          constraints: { EncryptionContextSubset: { dept: 'finance', 'ü': '✓' } },
+        });
+        await store.createGrant(grant);
+        assert.deepEqual(await store.getGrant(grant.grantId), grant);
+        await assert.rejects(store.createGrant({ ...grant, granteePrincipal: principalArn('user', 'impostor') }));
+        assert.deepEqual(await store.getGrant(grant.grantId), grant);
+        assert.equal(await store.getGrant(grantId(2)), undefined);
+        const equals = grantRecord(2, keyId(1), { constraints: { EncryptionContextEquals: { a: 'b' } } });
+        await store.createGrant(equals);
+        assert.deepEqual(await store.getGrant(equals.grantId), equals);
+      });
+
+      it('findGrantsByName finds a key\'s grants of that name only', async () => {
+        await store.createGrant(grantRecord(1, keyId(1), { name: 'backup' }));
+        await store.createGrant(grantRecord(2, keyId(1), { name: 'other' }));
+        await store.createGrant(grantRecord(3, keyId(2), { name: 'backup' }));
+        await store.createGrant(grantRecord(4, keyId(1)));
+        assert.deepEqual((await store.findGrantsByName(keyId(1), 'backup')).map((g) => g.grantId), [grantId(1)]);
+        assert.deepEqual((await store.findGrantsByName(keyId(2), 'backup')).map((g) => g.grantId), [grantId(3)]);
+        assert.deepEqual(await store.findGrantsByName(keyId(1), 'Backup'), []);
+        assert.deepEqual(await store.findGrantsByName(keyId(3), 'backup'), []);
+      });
+
+      it('listGrants pages one key\'s grants in grant-id order', async () => {
+        for (const n of [5, 2, 7, 1, 4]) await store.createGrant(grantRecord(n, keyId(1)));
+        await store.createGrant(grantRecord(3, keyId(2)));
+        for (const limit of [1, 2, 5, 10]) {
+          const pages = await readAllPages((after) => store.listGrants({ keyId: keyId(1), limit, ...(after !== undefined ? { after } : {}) }), limit, (g) => g.grantId);
+          assert.deepEqual(pages.flat().map((g) => g.grantId), [1, 2, 4, 5, 7].map(grantId), `limit ${limit}`);
+        }
+        assert.deepEqual((await store.listGrants({ keyId: keyId(2), limit: 10 })).items, [grantRecord(3, keyId(2))]);
+        assertEmptyPage(await store.listGrants({ keyId: keyId(3), limit: 10 }));
+      });
+
+      it('listRetirableGrants pages the grants of one retiring principal over all keys, in grant-id order', async () => {
+        const retirer = principalArn('role', 'retirer');
+        await store.createGrant(grantRecord(4, keyId(1), { retiringPrincipal: retirer }));
+        await store.createGrant(grantRecord(1, keyId(2), { retiringPrincipal: retirer }));
+        await store.createGrant(grantRecord(3, keyId(3), { retiringPrincipal: retirer }));
+        await store.createGrant(grantRecord(2, keyId(1), { retiringPrincipal: principalArn('role', 'other') }));
+        await store.createGrant(grantRecord(5, keyId(1)));
+        for (const limit of [1, 2, 3, 10]) {
+          const pages = await readAllPages(
+            (after) => store.listRetirableGrants({ retiringPrincipal: retirer, limit, ...(after !== undefined ? { after } : {}) }), limit, (g) => g.grantId);
+          assert.deepEqual(pages.flat().map((g) => g.grantId), [1, 3, 4].map(grantId), `limit ${limit}`);
+        }
+        assertEmptyPage(await store.listRetirableGrants({ retiringPrincipal: principalArn('role', 'nobody'), limit: 10 }));
+      });
+
+      it('listGrantsForGrantee returns one key\'s grants to one grantee', async () => {
+        const alice = principalArn('user', 'alice');
+        await store.createGrant(grantRecord(1, keyId(1), { granteePrincipal: alice }));
+        await store.createGrant(grantRecord(2, keyId(1), { granteePrincipal: alice, operations: ['Decrypt'] }));
+        await store.createGrant(grantRecord(3, keyId(2), { granteePrincipal: alice }));
+        await store.createGrant(grantRecord(4, keyId(1)));
+        const grants = await store.listGrantsForGrantee(keyId(1), alice);
+        assert.deepEqual(grants.map((g) => g.grantId).sort(), [grantId(1), grantId(2)]);
+        assert.deepEqual(grants.find((g) => g.grantId === grantId(2)), grantRecord(2, keyId(1), { granteePrincipal: alice, operations: ['Decrypt'] }));
+        assert.deepEqual(await store.listGrantsForGrantee(keyId(3), alice), []);
+        assert.deepEqual(await store.listGrantsForGrantee(keyId(1), principalArn('user', 'nobody')), []);
+      });
+
+      it('deleteGrant removes one grant once and reports a missing one', async () => {
+        await store.createGrant(grantRecord(1, keyId(1), { name: 'n', retiringPrincipal: principalArn('role', 'r') }));
+        await store.createGrant(grantRecord(2, keyId(1)));
+        assert.equal(await store.deleteGrant(grantId(1)), true);
+        assert.equal(await store.getGrant(grantId(1)), undefined);
+        assert.equal(await store.deleteGrant(grantId(1)), false);
+        assert.deepEqual((await store.listGrants({ keyId: keyId(1), limit: 10 })).items.map((g) => g.grantId), [grantId(2)]);
+        assert.deepEqual(await store.findGrantsByName(keyId(1), 'n'), []);
+        assertEmptyPage(await store.listRetirableGrants({ retiringPrincipal: principalArn('role', 'r'), limit: 10 }));
+      });
+
+      it('deleteKey removes the key\'s grants and no other key\'s', async () => {
+        for (const n of [1, 2]) await store.createKey(keyRecord(keyId(n)), keyVersion(keyId(n), 1));
+        const retirer = principalArn('role', 'retirer');
+        await store.createGrant(grantRecord(1, keyId(1), { retiringPrincipal: retirer, name: 'x' }));
+        await store.createGrant(grantRecord(2, keyId(1)));
+        await store.createGrant(grantRecord(3, keyId(2), { retiringPrincipal: retirer }));
+        await store.deleteKey(keyId(1));
+        assert.equal(await store.getGrant(grantId(1)), undefined);
+        assert.equal(await store.getGrant(grantId(2)), undefined);
+        assertEmptyPage(await store.listGrants({ keyId: keyId(1), limit: 10 }));
+        assert.deepEqual(await store.findGrantsByName(keyId(1), 'x'), []);
+        assert.deepEqual((await store.listRetirableGrants({ retiringPrincipal: retirer, limit: 10 })).items.map((g) => g.grantId), [grantId(3)]);
+        assert.deepEqual(await store.getGrant(grantId(3)), grantRecord(3, keyId(2), { retiringPrincipal: retirer }));
+      });
+    });
+
+    describe('audit chain', () => {
+      const allRecords = async () => store.readAudit({ limit: 1_000_000 });
+
+      /** The chain's own invariants: seq 1..n without gaps, each record linked to the one before, the head on the last. */
+      async function assertChained(expectedCount: number): Promise<AuditRecord[]> {
+        const records = await allRecords();
+        assert.deepEqual(records.map((r) => r.seq), Array.from({ length: expectedCount }, (_, i) => i + 1));
+        records.forEach((r, i) => {
+          assert.equal(r.prevHash, i === 0 ? GENESIS_HASH : records[i - 1]!.hash, `record ${r.seq} does not follow its predecessor`);
+          assert.equal(r.hash, simpleHash(r), `record ${r.seq} is not the chainer's`);
+        });
+        const head = await store.getAuditHead();
+        if (expectedCount === 0) assert.equal(head, undefined);
+        else assert.deepEqual(head, { seq: expectedCount, hash: records[expectedCount - 1]!.hash });
+        return records;
+      }
+
+      it('without a chain, appending fails and a mutation with an event changes nothing', async () => {
+        await assert.rejects(store.appendAudit(auditEvent(1)));
+        await assert.rejects(store.createAlias(aliasRecord('alias/unchained', keyId(1)), auditEvent(2)));
+        assert.equal(await store.getAlias('alias/unchained'), undefined);
+        // Without an event there is nothing to chain, so the change is made.
+        assert.equal(await store.createAlias(aliasRecord('alias/unchained', keyId(1))), true);
+        assert.equal(await store.getAuditHead(), undefined);
+      });
+
+      it('getAuditHead is undefined and readAudit empty on an empty trail', async () => {
+        store.attachAuditChain(simpleChainer);
+        assert.equal(await store.getAuditHead(), undefined);
+        assert.deepEqual(await allRecords(), []);
+      });
+
+      it('appendAudit chains one record per event, whole, with seq 1..n', async () => {
+        store.attachAuditChain(simpleChainer);
+        const event = auditEvent(1, {
+          principalArn: principalArn('user', 'alice'), accessKeyId: 'AKIAALICE00000000001', sourceIp: '192.0.2.7',
+          userAgent: 'aws-sdk-js/3 ✓', operation: 'Encrypt', keyArns: [keyArnOf(1), keyArnOf(2)],
+          requestParameters: { KeyId: 'alias/x', EncryptionContext: { dept: 'ünïcode' } },
+          outcome: 'AccessDeniedException', errorMessage: 'User: ... is not authorized',
+        });
+        await store.appendAudit(event);
+        await store.appendAudit(auditEvent(2));
+        const [first, second] = await assertChained(2);
+        assert.deepEqual(first, simpleChainer(event, 1, GENESIS_HASH));
+        assert.equal(second?.requestId, 'req-2');
+      });
+
+      it('many concurrent appends get seq 1..n with no gaps, each linked to the one before', async () => {
+        store.attachAuditChain(simpleChainer);
+        const n = 300;
+        await Promise.all(Array.from({ length: n }, (_, i) => store.appendAudit(auditEvent(i + 1))));
+        const records = await assertChained(n);
+        assert.deepEqual(records.map((r) => r.requestId).sort(), Array.from({ length: n }, (_, i) => `req-${i + 1}`).sort());
+      });
+
+      it('appends and mutations with events interleaved still make one gapless chain', async () => {
+        store.attachAuditChain(simpleChainer);
+        const writes: Promise<unknown>[] = [];
+        for (let i = 1; i <= 60; i++) {
+          writes.push(store.appendAudit(auditEvent(i)));
+          writes.push(store.createAlias(aliasRecord(`alias/a-${i}`, keyId(1)), auditEvent(1000 + i, { operation: 'CreateAlias' })));
+        }
+        await Promise.all(writes);
+        const records = await assertChained(120);
+        assert.equal(records.filter((r) => r.operation === 'CreateAlias').length, 60);
+      });
+
+      it('a mutation appends its event only when it makes its change', async () => {
+        store.attachAuditChain(simpleChainer);
+        const ev = (() => {
+          let n = 0;
+          return (operation: string) => auditEvent(++n, { operation });
+        })();
+        const alice = principalRecord('user', 'alice');
+        // Each pair: the change made (one record), then the same change refused (no record).
+        await store.createKey(keyRecord(keyId(1)), keyVersion(keyId(1), 1), ev('CreateKey'));
+        await assert.rejects(store.createKey(keyRecord(keyId(1)), keyVersion(keyId(1), 1, 'b'), ev('CreateKey')));
+        assert.equal(await store.updateKey(keyRecord(keyId(1), { revision: 2 }), undefined, ev('UpdateKeyDescription')), true);
+        assert.equal(await store.updateKey(keyRecord(keyId(1), { revision: 2 }), undefined, ev('UpdateKeyDescription')), false);
+        assert.equal(await store.createAlias(aliasRecord('alias/a', keyId(1)), ev('CreateAlias')), true);
+        assert.equal(await store.createAlias(aliasRecord('alias/a', keyId(1)), ev('CreateAlias')), false);
+        assert.equal(await store.updateAlias(aliasRecord('alias/a', keyId(2)), ev('UpdateAlias')), true);
+        assert.equal(await store.updateAlias(aliasRecord('alias/missing', keyId(2)), ev('UpdateAlias')), false);
+        assert.equal(await store.deleteAlias('alias/a', ev('DeleteAlias')), true);
+        assert.equal(await store.deleteAlias('alias/a', ev('DeleteAlias')), false);
+        assert.equal(await store.createPrincipal(alice, ev('CreateUser')), true);
+        assert.equal(await store.createPrincipal(alice, ev('CreateUser')), false);
+        await store.putIdentityPolicy(policyRecord(alice.arn, 'p'), ev('PutPrincipalPolicy'));
+        assert.equal(await store.deleteIdentityPolicy(alice.arn, 'p', ev('DeletePrincipalPolicy')), true);
+        assert.equal(await store.deleteIdentityPolicy(alice.arn, 'p', ev('DeletePrincipalPolicy')), false);
+        assert.equal(await store.createAccessKey(accessKeyRecord('AKIAALICE00000000001', alice.arn), ev('CreateAccessKey')), true);
+        assert.equal(await store.createAccessKey(accessKeyRecord('AKIAALICE00000000001', alice.arn), ev('CreateAccessKey')), false);
+        assert.equal(await store.updateAccessKeyStatus('AKIAALICE00000000001', 'Inactive', ev('UpdateAccessKey')), true);
+        assert.equal(await store.updateAccessKeyStatus('AKIANOBODY0000000001', 'Inactive', ev('UpdateAccessKey')), false);
+        assert.equal(await store.deleteAccessKey('AKIAALICE00000000001', ev('DeleteAccessKey')), true);
+        assert.equal(await store.deleteAccessKey('AKIAALICE00000000001', ev('DeleteAccessKey')), false);
+        await store.createGrant(grantRecord(1, keyId(1)), ev('CreateGrant'));
+        await assert.rejects(store.createGrant(grantRecord(1, keyId(1)), ev('CreateGrant')));
+        assert.equal(await store.deleteGrant(grantId(1), ev('RevokeGrant')), true);
+        assert.equal(await store.deleteGrant(grantId(1), ev('RevokeGrant')), false);
+        assert.equal(await store.deletePrincipal(alice.arn, ev('DeleteUser')), true);
+        assert.equal(await store.deletePrincipal(alice.arn, ev('DeleteUser')), false);
+        const records = await assertChained(14);
+        assert.deepEqual(records.map((r) => r.operation), [
+          'CreateKey', 'UpdateKeyDescription', 'CreateAlias', 'UpdateAlias', 'DeleteAlias', 'CreateUser', 'PutPrincipalPolicy',
+          'DeletePrincipalPolicy', 'CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey', 'CreateGrant', 'RevokeGrant', 'DeleteUser',
+        ]);
+        // The records are the events of the changes that were made, in the order they were made.
+        assert.deepEqual(records.map((r) => r.requestId), [1, 3, 5, 7, 9, 11, 13, 14, 16, 18, 20, 22, 24, 26].map((n) => `req-${n}`));
+      });
+
+      it('readAudit pages in seq order after afterSeq', async () => {
+        store.attachAuditChain(simpleChainer);
+        for (let i = 1; i <= 25; i++) await store.appendAudit(auditEvent(i));
+        const seqs = async (afterSeq: number | undefined, limit: number) =>
+          (await store.readAudit({ limit, ...(afterSeq !== undefined ? { afterSeq } : {}) })).map((r) => r.seq);
+        assert.deepEqual(await seqs(undefined, 3), [1, 2, 3]);
+        assert.deepEqual(await seqs(0, 3), [1, 2, 3]);
+        assert.deepEqual(await seqs(10, 4), [11, 12, 13, 14]);
+        assert.deepEqual(await seqs(23, 10), [24, 25]);
+        assert.deepEqual(await seqs(25, 10), []);
+        const all: number[] = [];
+        for (let after = 0; ;) {
+          const page = await seqs(after, 7);
+          if (page.length === 0) break;
+          all.push(...page);
+          after = page[page.length - 1]!;
+        }
+        assert.deepEqual(all, Array.from({ length: 25 }, (_, i) => i + 1));
+      });
+
+      it('queryAudit filters by time, principal, key, operation and outcome, newest first, paged by beforeSeq', async () => {
+        store.attachAuditChain(simpleChainer);
+        const alice = principalArn('user', 'alice');
+        const bob = principalArn('role', 'bob');
+        // 40 events: time T0 + i s; alternating principals; operations in turn; every 3rd a failure.
+        const ops = ['Encrypt', 'Decrypt', 'CreateAlias', 'CofferAdmin.CreateUser'];
+        const errors = ['AccessDeniedException', 'NotFoundException'];
+        const events = Array.from({ length: 40 }, (_, i) => auditEvent(i + 1, {
+          time: T0 + (i + 1) * 1000,
+          ...(i % 10 === 9 ? {} : { principalArn: i % 2 === 0 ? alice : bob }),
+          operation: ops[i % 4]!,
+          keyArns: i % 5 === 0 ? [keyArnOf(1), keyArnOf(2)] : i % 5 === 1 ? [keyArnOf(2)] : [],
+          outcome: i % 3 === 2 ? errors[i % 2]! : 'success',
+        }));
+        for (const e of events) await store.appendAudit(e);
+        const seqs = async (q: Partial<AuditQuery>) => (await store.queryAudit({ limit: 1000, ...q })).map((r) => r.seq);
+        const expected = (keep: (e: AuditEvent, seq: number) => boolean) =>
+          events.map((e, i) => [e, i + 1] as const).filter(([e, seq]) => keep(e, seq)).map(([, seq]) => seq).reverse();
+
+        assert.deepEqual(await seqs({}), expected(() => true));
+        assert.deepEqual(await seqs({ from: T0 + 5000 }), expected((e) => e.time >= T0 + 5000));
+        assert.deepEqual(await seqs({ to: T0 + 5000 }), expected((e) => e.time < T0 + 5000));
+        assert.deepEqual(await seqs({ from: T0 + 5000, to: T0 + 9000 }), [8, 7, 6, 5]);
+        assert.deepEqual(await seqs({ principalArn: alice }), expected((e) => e.principalArn === alice));
+        assert.deepEqual(await seqs({ principalArn: bob }), expected((e) => e.principalArn === bob));
+        assert.deepEqual(await seqs({ keyArn: keyArnOf(2) }), expected((e) => e.keyArns.includes(keyArnOf(2))));
+        assert.deepEqual(await seqs({ keyArn: keyArnOf(1) }), expected((e) => e.keyArns.includes(keyArnOf(1))));
+        assert.deepEqual(await seqs({ keyArn: keyArnOf(9) }), []);
+        assert.deepEqual(await seqs({ operation: 'Decrypt' }), expected((e) => e.operation === 'Decrypt'));
+        assert.deepEqual(await seqs({ operation: 'CofferAdmin.CreateUser' }), expected((e) => e.operation === 'CofferAdmin.CreateUser'));
+        assert.deepEqual(await seqs({ operation: 'CreateUser' }), []);
+        assert.deepEqual(await seqs({ outcome: 'success' }), expected((e) => e.outcome === 'success'));
+        assert.deepEqual(await seqs({ outcome: 'failure' }), expected((e) => e.outcome !== 'success'));
+        assert.deepEqual(await seqs({ outcome: 'NotFoundException' }), expected((e) => e.outcome === 'NotFoundException'));
+        assert.deepEqual(await seqs({ principalArn: alice, outcome: 'failure', keyArn: keyArnOf(2) }),
+          expected((e) => e.principalArn === alice && e.outcome !== 'success' && e.keyArns.includes(keyArnOf(2))));
+        assert.deepEqual(await seqs({ beforeSeq: 4 }), [3, 2, 1]);
+        // Paging: newest first, each page resumed before the last seq of the previous one.
+        const paged: number[] = [];
+        for (let beforeSeq: number | undefined; ;) {
+          const page = await seqs({ outcome: 'success', limit: 4, ...(beforeSeq !== undefined ? { beforeSeq } : {}) });
+          assert.ok(page.length <= 4);
+          paged.push(...page);
+          if (page.length < 4) break;
+          beforeSeq = page[page.length - 1]!;
+        }
+        assert.deepEqual(paged, expected((e) => e.outcome === 'success'));
+        // Whole records come back.
+        const [newest] = await store.queryAudit({ limit: 1 });
+        assert.deepEqual(newest, simpleChainer(events[39]!, 40, (await store.readAudit({ afterSeq: 38, limit: 1 }))[0]!.hash));
+      });
+
+      it('lastKeyUse finds the newest successful record of the key among the operations', async () => {
+        store.attachAuditChain(simpleChainer);
+        const use = (n: number, operation: string, keys: number[], outcome = 'success') =>
+          store.appendAudit(auditEvent(n, { operation, keyArns: keys.map(keyArnOf), outcome }));
+        const crypto = ['Encrypt', 'Decrypt', 'GenerateDataKey', 'ReEncrypt'];
+        assert.equal(await store.lastKeyUse(keyArnOf(1), crypto), undefined);
+        await use(1, 'Encrypt', [1]);
+        await use(2, 'DescribeKey', [1]);
+        await use(3, 'Decrypt', [1], 'InvalidCiphertextException');
+        await use(4, 'GenerateDataKey', [2]);
+        assert.equal((await store.lastKeyUse(keyArnOf(1), crypto))?.requestId, 'req-1');
+        assert.equal((await store.lastKeyUse(keyArnOf(1), ['DescribeKey']))?.requestId, 'req-2');
+        assert.equal(await store.lastKeyUse(keyArnOf(1), ['Decrypt']), undefined);
+        assert.equal((await store.lastKeyUse(keyArnOf(2), crypto))?.requestId, 'req-4');
+        // A record naming two keys (ReEncrypt) is a use of both; a mutation's event counts too.
+        await use(5, 'ReEncrypt', [2, 1]);
+        await store.createAlias(aliasRecord('alias/x', keyId(3)), auditEvent(6, { operation: 'Encrypt', keyArns: [keyArnOf(3)] }));
+        const last = await store.lastKeyUse(keyArnOf(1), crypto);
+        assert.equal(last?.requestId, 'req-5');
+        assert.equal(last?.seq, 5);
+        assert.deepEqual(last, (await store.readAudit({ afterSeq: 4, limit: 1 }))[0]);
+        assert.equal((await store.lastKeyUse(keyArnOf(2), crypto))?.requestId, 'req-5');
+        assert.equal((await store.lastKeyUse(keyArnOf(3), crypto))?.requestId, 'req-6');
+        assert.equal((await store.lastKeyUse(keyArnOf(1), ['Encrypt']))?.requestId, 'req-1');
+        assert.equal(await store.lastKeyUse(keyArnOf(1), []), undefined);
+        assert.equal(await store.lastKeyUse(keyArnOf(9), crypto), undefined);
+      });
+    });
+
     describe('meta', () => {
       it('putMetaIfAbsent sets a value only once', async () => {
         assert.equal(await store.getMeta('root-key-check'), undefined);
@@ -444,6 +933,95 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         assertBytes(meta, expected, 'meta after the caller changed its array');
         meta.fill(0xdd);
         assertBytes(await store.getMeta('bytes'), expected, 'meta after a reader changed its copy');
+      });
+    });
+
+    describe('two nodes on the same data', () => {
+      async function withSecond(run: (other: Store) => Promise<void>): Promise<void> {
+        const other = await opened.openSecond();
+        try {
+          await run(other);
+        } finally {
+          await other.close();
+        }
+      }
+
+      it('a write resolved on one node is read, and compared-and-set against, on the other at once', () => withSecond(async (other) => {
+        const key = keyRecord(keyId(1));
+        await store.createKey(key, keyVersion(key.keyId, 1));
+        assert.deepEqual(await other.getKey(key.keyId), key);
+        assert.equal(await other.updateKey({ ...key, revision: 2, description: 'from the other node' }), true);
+        assert.equal((await store.getKey(key.keyId))?.description, 'from the other node');
+        assert.equal(await store.updateKey({ ...key, revision: 2, description: 'stale' }), false);
+      }));
+
+      it('of concurrent createAlias of one name on both nodes, exactly one succeeds', () => withSecond(async (other) => {
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+          (i % 2 ? store : other).createAlias(aliasRecord('alias/race', keyId(i + 1)))));
+        assert.equal(results.filter((created) => created).length, 1, `results: ${results}`);
+        assert.equal((await other.getAlias('alias/race'))?.targetKeyId, keyId(results.indexOf(true) + 1));
+      }));
+
+      it('of concurrent updateKey from one revision on both nodes, exactly one wins, with its version', () => withSecond(async (other) => {
+        const key = keyRecord(keyId(1));
+        await store.createKey(key, keyVersion(key.keyId, 1));
+        const attempts = Array.from({ length: 8 }, (_, i) => ({
+          node: i % 2 ? store : other,
+          next: { ...key, revision: 2, currentVersion: 2, description: `writer ${i}` },
+          version: keyVersion(key.keyId, 2, `writer ${i}`),
+        }));
+        const results = await Promise.all(attempts.map((a) => a.node.updateKey(a.next, a.version)));
+        assert.equal(results.filter((won) => won).length, 1, `winners: ${results}`);
+        const winner = attempts[results.indexOf(true)]!;
+        assert.deepEqual(await other.getKey(key.keyId), winner.next);
+        assertVersion(await store.getKeyVersion(key.keyId, 2), winner.version);
+      }));
+
+      it('audit events written on both nodes at once form one gapless chain', () => withSecond(async (other) => {
+        store.attachAuditChain(simpleChainer);
+        other.attachAuditChain(simpleChainer);
+        const writes: Promise<unknown>[] = [];
+        for (let i = 1; i <= 40; i++) {
+          const node = i % 2 ? store : other;
+          writes.push(i % 5 === 0
+            ? node.createAlias(aliasRecord(`alias/chained-${i}`, keyId(1)), auditEvent(i))
+            : node.appendAudit(auditEvent(i)));
+        }
+        await Promise.all(writes);
+        const records = await other.readAudit({ limit: 1000 });
+        assert.deepEqual(records.map((r) => r.seq), Array.from({ length: 40 }, (_, i) => i + 1));
+        records.forEach((r, i) => {
+          assert.equal(r.prevHash, i === 0 ? GENESIS_HASH : records[i - 1]!.hash, `record ${r.seq} does not follow its predecessor`);
+          assert.equal(r.hash, simpleHash(r), `record ${r.seq} is not the chainer's`);
+        });
+        assert.deepEqual(new Set(records.map((r) => r.requestId)), new Set(Array.from({ length: 40 }, (_, i) => auditEvent(i + 1).requestId)));
+        assert.deepEqual(await store.getAuditHead(), { seq: 40, hash: records[39]!.hash });
+      }));
+    });
+
+    describe('runExclusive', () => {
+      it('runs one holder of a name at a time, and frees the name when it ends, also by an error', async () => {
+        let release!: () => void;
+        const held = new Promise<void>((done) => (release = done));
+        let started!: () => void;
+        const running = new Promise<void>((done) => (started = done));
+        const first = store.runExclusive('work', async () => {
+          started();
+          await held;
+        });
+        await running;
+        assert.equal(await store.runExclusive('work', async () => assert.fail('ran while the name was held')), false);
+        assert.equal(await store.runExclusive('other work', async () => {}), true, 'another name is free');
+        release();
+        assert.equal(await first, true);
+        await assert.rejects(store.runExclusive('work', async () => {
+          throw new Error('the work failed');
+        }), /the work failed/);
+        let ran = false;
+        assert.equal(await store.runExclusive('work', async () => {
+          ran = true;
+        }), true);
+        assert.equal(ran, true);
       });
     });
   });

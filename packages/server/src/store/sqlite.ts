@@ -77,6 +77,12 @@ CREATE TABLE IF NOT EXISTS audit_keys (
   seq INTEGER NOT NULL,
   PRIMARY KEY (key_arn, seq)
 ) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS key_last_use (
+  key_arn TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (key_arn, operation)
+) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit_head (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   seq INTEGER NOT NULL,
@@ -86,6 +92,12 @@ CREATE TABLE IF NOT EXISTS meta (
   name TEXT PRIMARY KEY,
   value BLOB NOT NULL
 ) STRICT;
+`;
+
+const BACKFILL_LAST_USE = `
+INSERT OR REPLACE INTO key_last_use (key_arn, operation, seq)
+  SELECT k.key_arn, a.operation, max(a.seq) FROM audit_keys k JOIN audit a ON a.seq = k.seq
+  WHERE a.outcome = 'success' AND a.operation IS NOT NULL GROUP BY k.key_arn, a.operation;
 `;
 
 interface RecordRow { record: string }
@@ -148,13 +160,17 @@ export class SqliteStore implements Store {
   readonly #stmt;
   #chain: AuditChainer | undefined;
   #pendingAudit: { event: AuditEvent; done: () => void; fail: (error: unknown) => void }[] = [];
+  readonly #exclusive = new Set<string>();
 
   constructor(path: string) {
     this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('busy_timeout = 5000');
+    const hadLastUse = this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'key_last_use'").get() !== undefined;
     this.#db.exec(SCHEMA);
+    // A store written before key_last_use existed: fill it once from the trail it already has.
+    if (!hadLastUse) this.#db.exec(BACKFILL_LAST_USE);
     const db = this.#db;
     this.#stmt = {
       insertKey: db.prepare('INSERT INTO keys (key_id, revision, deletion_date, next_rotation, record) VALUES (@key_id, @revision, @deletion_date, @next_rotation, @record)'),
@@ -202,6 +218,8 @@ export class SqliteStore implements Store {
       putAuditHead: db.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash'),
       insertAudit: db.prepare('INSERT INTO audit (seq, time, principal_arn, operation, outcome, record) VALUES (?, ?, ?, ?, ?, ?)'),
       insertAuditKey: db.prepare('INSERT OR IGNORE INTO audit_keys (key_arn, seq) VALUES (?, ?)'),
+      putLastUse: db.prepare('INSERT INTO key_last_use (key_arn, operation, seq) VALUES (?, ?, ?) ON CONFLICT (key_arn, operation) DO UPDATE SET seq = excluded.seq'),
+      lastKeyUse: db.prepare<[string, string], RecordRow>('SELECT record FROM audit WHERE seq = (SELECT max(seq) FROM key_last_use WHERE key_arn = ? AND operation IN (SELECT value FROM json_each(?)))'),
       readAudit: db.prepare<[number, number], RecordRow>('SELECT record FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
       getMeta: db.prepare<[string], { value: Buffer }>('SELECT value FROM meta WHERE name = ?'),
       insertMeta: db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)'),
@@ -222,7 +240,10 @@ export class SqliteStore implements Store {
     const head = this.#stmt.getAuditHead.get();
     const record = this.#chain(event, (head?.seq ?? 0) + 1, head?.hash ?? GENESIS_HASH);
     this.#stmt.insertAudit.run(record.seq, record.time, record.principalArn ?? null, record.operation ?? null, record.outcome, JSON.stringify(record));
-    for (const arn of new Set(record.keyArns)) this.#stmt.insertAuditKey.run(arn, record.seq);
+    for (const arn of new Set(record.keyArns)) {
+      this.#stmt.insertAuditKey.run(arn, record.seq);
+      if (record.outcome === 'success' && record.operation !== undefined) this.#stmt.putLastUse.run(arn, record.operation, record.seq);
+    }
     this.#stmt.putAuditHead.run(record.seq, record.hash);
   }
 
@@ -458,6 +479,11 @@ export class SqliteStore implements Store {
     return this.#db.prepare<(string | number)[], RecordRow>(sql).all(...params, query.limit).map((r) => fromJson<AuditRecord>(r));
   }
 
+  async lastKeyUse(keyArn: string, operations: readonly string[]): Promise<AuditRecord | undefined> {
+    const row = this.#stmt.lastKeyUse.get(keyArn, JSON.stringify(operations));
+    return row && fromJson<AuditRecord>(row);
+  }
+
   async getMeta(name: string): Promise<Uint8Array | undefined> {
     const row = this.#stmt.getMeta.get(name);
     return row && new Uint8Array(row.value);
@@ -465,6 +491,18 @@ export class SqliteStore implements Store {
 
   async putMetaIfAbsent(name: string, value: Uint8Array): Promise<boolean> {
     return this.#stmt.insertMeta.run(name, Buffer.from(value)).changes === 1;
+  }
+
+  /** One process owns the file's scheduled work: exclusion is only among this store's callers. */
+  async runExclusive(name: string, fn: () => Promise<void>): Promise<boolean> {
+    if (this.#exclusive.has(name)) return false;
+    this.#exclusive.add(name);
+    try {
+      await fn();
+      return true;
+    } finally {
+      this.#exclusive.delete(name);
+    }
   }
 
   async close(): Promise<void> {

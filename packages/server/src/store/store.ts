@@ -119,11 +119,32 @@ export interface Store {
   getAuditHead(): Promise<{ seq: number; hash: string } | undefined>;
   /** Matching records, newest first. */
   queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /**
+   * The newest successful record that names this key and is of one of these operations, for
+   * GetKeyLastUsage. Cheap however long the trail: backends keep the last use per key and operation.
+   */
+  lastKeyUse(keyArn: string, operations: readonly string[]): Promise<AuditRecord | undefined>;
 
   /** Small named values the server keeps about itself (the root-key check). */
   getMeta(name: string): Promise<Uint8Array | undefined>;
   /** Sets a value only if none is set; returns false otherwise. */
   putMetaIfAbsent(name: string, value: Uint8Array): Promise<boolean>;
 
+  /**
+   * Runs `fn` only if no other holder of `name` runs it at the moment, on this node or (for a
+   * shared database) any other; resolves to whether it ran. Scheduled work uses it so that one
+   * node does each pass.
+   */
+  runExclusive(name: string, fn: () => Promise<void>): Promise<boolean>;
+
   close(): Promise<void>;
+}
+
+/**
+ * The store cannot be reached or did not answer (a database connection refused, dropped or timed
+ * out). Nothing is known to have been committed; the request may be retried. The HTTP layer
+ * renders it as a 503 DependencyTimeoutException.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
 }

@@ -58,7 +58,8 @@ export const SUPPORTED_OPERATIONS: ReadonlySet<string> = new Set([
   'ListAliases', 'TagResource', 'UntagResource', 'ListResourceTags', 'Encrypt', 'Decrypt',
   'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateRandom',
   'EnableKeyRotation', 'DisableKeyRotation', 'GetKeyRotationStatus', 'RotateKeyOnDemand',
-  'ListKeyRotations',
+  'ListKeyRotations', 'GetKeyPolicy', 'ListKeyPolicies', 'PutKeyPolicy', 'CreateGrant', 'ListGrants',
+  'ListRetirableGrants', 'RetireGrant', 'RevokeGrant',
 ]);
 
 const isCall = (step: Step): step is CallStep => 'call' in step;
@@ -72,7 +73,7 @@ function flatSteps(steps: readonly Step[]): Step[] {
 
 /**
  * A scenario is replayable when every call, steps and request alike, is an operation Coffer serves
- * on a key Coffer can make (symmetric, AWS_KMS origin, single-Region, default policy) in its one
+ * on a key Coffer can make (symmetric, AWS_KMS origin, single-Region) in its one
  * region, and nothing has to be made on the client (`$local`).
  */
 export function isReplayable(scenario: Scenario): boolean {
@@ -85,8 +86,11 @@ export function isReplayable(scenario: Scenario): boolean {
   });
 }
 
+/** The operations whose `Policy` member is a key policy, which Coffer takes as AWS does. */
+const KEY_POLICY_OPERATIONS: ReadonlySet<string> = new Set(['CreateKey', 'PutKeyPolicy']);
+
 function onlySymmetricKeys({ call, input }: CallStep): boolean {
-  if (input.Policy !== undefined) return false;
+  if (input.Policy !== undefined && !KEY_POLICY_OPERATIONS.has(call)) return false;
   // Only CreateKey says what kind of key to make; GenerateDataKey's KeySpec is the data key's.
   if (call !== 'CreateKey') return true;
   const is = (value: Json | undefined, allowed: Json) => value === undefined || value === allowed;
@@ -110,6 +114,8 @@ export class Bindings {
     this.set('alias-name', aliasName);
     this.set('alias-name-without-prefix', aliasName.slice('alias/'.length));
     this.set('alias-arn', `arn:${realm.partition}:kms:${realm.region}:${realm.account}:${aliasName}`);
+    // The recordings' caller was an IAM principal of the account; Coffer's tests call as the account root.
+    this.set('caller-arn', `arn:${realm.partition}:iam::${realm.account}:root`);
   }
 
   set(name: string, value: Json): void {

@@ -1,0 +1,206 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { resolve } from 'node:path';
+import { StartupError, verifyAuditTrail } from '@coffer/server';
+import { callAdmin } from '../admin-client.js';
+import { group, leaf, type Invocation } from '../command.js';
+import { printJson, printTable } from '../output.js';
+import { EXIT_CRYPTO, EXIT_FAILURE, IoError, UsageError } from '../usage.js';
+
+/**
+ * The audit trail through the admin API (QueryAuditRecords, VerifyAuditChain), and its
+ * verification straight from a data directory when the server is down or not trusted.
+ * docs/audit.md describes the records and the chain.
+ */
+
+/** Rows a table shows when no --limit is given; --json and --output export everything. */
+const TABLE_ROWS = 50;
+const PAGE = 1000;
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** An ISO 8601 time, or a relative one (`90s`, `15m`, `1h`, `2d`, `1w` ago), as epoch seconds. */
+function timeOf(text: string, flag: string, now = Date.now()): number {
+  const relative = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(text.trim());
+  if (relative) return (now - Number(relative[1]) * UNITS[relative[2]!]!) / 1000;
+  const parsed = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(parsed)) {
+    throw new UsageError(`--${flag} '${text}' is neither an ISO 8601 time nor a relative one`,
+      `write e.g. --${flag} 2026-01-31T12:00:00Z, --${flag} 2026-01-31, or --${flag} 1h (an hour ago); units s, m, h, d, w`);
+  }
+  return parsed / 1000;
+}
+
+function filtersOf(inv: Invocation): Record<string, unknown> {
+  const start = inv.string('start');
+  const end = inv.string('end');
+  const outcome = inv.string('outcome');
+  if (outcome !== undefined && !/^[A-Za-z][A-Za-z0-9]*$/.test(outcome)) {
+    throw new UsageError(`--outcome '${outcome}' is not an outcome`, 'write success, failure, or an error name such as AccessDeniedException');
+  }
+  return {
+    ...(start !== undefined ? { StartTime: timeOf(start, 'start') } : {}),
+    ...(end !== undefined ? { EndTime: timeOf(end, 'end') } : {}),
+    ...(inv.string('principal') !== undefined ? { PrincipalArn: inv.string('principal') } : {}),
+    ...(inv.string('key') !== undefined ? { KeyId: inv.string('key') } : {}),
+    ...(inv.string('operation') !== undefined ? { Operation: inv.string('operation') } : {}),
+    ...(outcome !== undefined ? { Outcome: outcome } : {}),
+  };
+}
+
+function limitOf(inv: Invocation): number | undefined {
+  const text = inv.string('limit');
+  if (text === undefined) return undefined;
+  const limit = Number(text);
+  if (!/^\d+$/.test(text) || limit < 1) throw new UsageError(`--limit must be a whole number of records, at least 1, not '${text}'`, 'e.g. --limit 20');
+  return limit;
+}
+
+type Event = Record<string, unknown> & { userIdentity?: { arn?: string }; resources?: { ARN: string }[] };
+
+/** Every matching record, newest first, page by page: at most `limit` when given. */
+async function* records(inv: Invocation, filters: Record<string, unknown>, limit: number | undefined): AsyncGenerator<Event> {
+  const connection = inv.connection();
+  let left = limit ?? Infinity;
+  let token: string | undefined;
+  do {
+    const page = await callAdmin(connection, 'QueryAuditRecords', { ...filters, Limit: Math.min(PAGE, left), ...(token ? { NextToken: token } : {}) });
+    for (const record of page.Records as Event[]) {
+      yield record;
+      left--;
+    }
+    token = typeof page.NextToken === 'string' && left > 0 ? page.NextToken : undefined;
+  } while (token !== undefined);
+}
+
+/** A record as a table row: who, what, on which key, how it ended. */
+function rowOf(event: Event): Record<string, unknown> {
+  const arn = event.userIdentity?.arn;
+  const keys = (event.resources ?? []).map((r) => r.ARN.split('/').pop());
+  return {
+    time: String(event.eventTime).replace(/\.\d{3}Z$/, 'Z'),
+    principal: arn === undefined ? '(unauthenticated)' : arn.split(':').slice(5).join(':'),
+    operation: event.eventSource === 'coffer' ? `CofferAdmin.${String(event.eventName)}` : (event.eventName ?? '(unknown)'),
+    key: keys.length === 0 ? '' : keys.length === 1 ? keys[0] : `${keys[0]} +${keys.length - 1}`,
+    outcome: event.errorCode ?? 'success',
+  };
+}
+
+async function writeLine(stream: WriteStream, line: string): Promise<void> {
+  if (!stream.write(line)) await new Promise<void>((done) => stream.once('drain', () => done()));
+}
+
+const query = leaf({
+  name: 'query',
+  summary: 'Show or export audit records, newest first (QueryAuditRecords).',
+  description: 'Filters combine: a record must match all of them. A table shows the newest 50 unless --limit says\n'
+    + 'otherwise; --json prints every matching record as a JSON array (CloudTrail-like events with the\n'
+    + 'chain fields seq, prevHash and hash) and --output writes them to FILE as JSON Lines: the export.',
+  synopsis: '[--start TIME] [--end TIME] [--principal ARN] [--key KEY] [--operation OP] [--outcome OUTCOME]',
+  options: {
+    start: { type: 'string', value: 'TIME', help: 'from this time on: ISO 8601 or relative (1h, 30m, 2d)' },
+    end: { type: 'string', value: 'TIME', help: 'before this time: ISO 8601 or relative' },
+    principal: { type: 'string', value: 'ARN', help: 'only this caller, e.g. arn:aws:iam::111122223333:user/alice' },
+    key: { type: 'string', value: 'KEY', help: 'only records naming this key (key id or key ARN)' },
+    operation: { type: 'string', value: 'OP', help: 'only this operation, e.g. Encrypt or CreateUser' },
+    outcome: { type: 'string', value: 'OUTCOME', help: 'success, failure, or an error name', complete: ['success', 'failure', 'AccessDeniedException'] },
+    limit: { type: 'string', value: 'N', help: 'at most N records (a table: 50 by default; exports: all)' },
+    output: { type: 'string', value: 'FILE', help: 'write the records to FILE as JSON Lines (one event a line)', complete: 'file' },
+  },
+  json: true,
+  examples: [
+    'coffer audit query --start 1h --outcome failure',
+    'coffer audit query --key 1234abcd-12ab-34cd-56ef-1234567890ab --operation Decrypt',
+    'coffer audit query --start 2026-01-01 --end 2026-02-01 --output january.jsonl',
+  ],
+  run: async (inv) => {
+    const filters = filtersOf(inv);
+    const limit = limitOf(inv);
+    const output = inv.string('output');
+    if (output !== undefined) {
+      const path = resolve(output);
+      const stream = createWriteStream(path, { flags: 'w', mode: 0o600 });
+      const opened = new Promise<void>((done, fail) => stream.once('open', () => done()).once('error', fail));
+      try {
+        await opened;
+      } catch (error) {
+        throw new IoError(`cannot write '${output}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'check the directory exists and is writable');
+      }
+      let count = 0;
+      try {
+        for await (const record of records(inv, filters, limit)) {
+          await writeLine(stream, `${JSON.stringify(record)}\n`);
+          count++;
+        }
+      } finally {
+        await new Promise<void>((done) => stream.end(done));
+      }
+      process.stderr.write(`wrote ${count} record${count === 1 ? '' : 's'} to ${output}\n`);
+      return;
+    }
+    if (inv.flag('json')) {
+      // Streamed, so that an export of any size needs no more memory than a page.
+      let first = true;
+      process.stdout.write('[');
+      for await (const record of records(inv, filters, limit)) {
+        process.stdout.write(`${first ? '\n' : ',\n'}${JSON.stringify(record)}`);
+        first = false;
+      }
+      process.stdout.write(first ? ']\n' : '\n]\n');
+      return;
+    }
+    const rows: Record<string, unknown>[] = [];
+    const shown = limit ?? TABLE_ROWS;
+    // One more than shown, to say whether there are more.
+    for await (const record of records(inv, filters, shown + 1)) rows.push(rowOf(record));
+    printTable(rows.slice(0, shown), ['time', 'principal', 'operation', 'key', 'outcome']);
+    if (rows.length > shown) process.stderr.write(`(the newest ${shown} shown; --limit N shows more, --json or --output FILE exports all)\n`);
+  },
+});
+
+const verify = leaf({
+  name: 'verify',
+  summary: 'Check the audit chain: finds a record removed, reordered or altered, and names it.',
+  description: 'Through the running server (VerifyAuditChain), or with --data-dir straight from the data directory\n'
+    + '(its coffer.db and root.key), for when the server is down or not trusted.\n'
+    + `Exit status: 0 the chain is intact; ${EXIT_CRYPTO} it is broken (the record is named); ${EXIT_FAILURE} it could not be checked.`,
+  synopsis: '[--data-dir DIR]',
+  options: {
+    'data-dir': { type: 'string', value: 'DIR', help: 'check this data directory without a server (needs its root.key)', complete: 'file' },
+  },
+  json: true,
+  examples: ['coffer audit verify', 'coffer audit verify --data-dir /var/lib/coffer'],
+  run: async (inv) => {
+    const dataDir = inv.string('data-dir');
+    let answer: { Valid: boolean; Records: number; BrokenAt?: number; Problem?: string };
+    if (dataDir !== undefined) {
+      let verdict;
+      try {
+        verdict = await verifyAuditTrail(dataDir);
+      } catch (error) {
+        if (error instanceof StartupError) {
+          process.stderr.write(`error: ${error.message}\nhint: point --data-dir at the directory \`coffer serve --data-dir\` uses\n`);
+          return EXIT_FAILURE;
+        }
+        throw error;
+      }
+      answer = verdict.ok
+        ? { Valid: true, Records: verdict.records }
+        : { Valid: false, Records: verdict.seq - 1, BrokenAt: verdict.seq, Problem: verdict.problem };
+    } else {
+      answer = await callAdmin(inv.connection(), 'VerifyAuditChain', {}) as typeof answer;
+    }
+    if (inv.flag('json')) printJson(answer);
+    if (!answer.Valid) {
+      process.stderr.write(`error: the audit chain breaks at record ${answer.BrokenAt}: ${answer.Problem}\n`
+        + 'hint: records before it are intact; compare with an earlier export (coffer audit query --output) to see what changed\n');
+      return EXIT_CRYPTO;
+    }
+    if (!inv.flag('json')) process.stdout.write(`the audit chain is intact: ${answer.Records} record${answer.Records === 1 ? '' : 's'} checked\n`);
+  },
+});
+
+export const auditCommand = group({
+  name: 'audit',
+  summary: 'Query, export and verify the audit trail (admin API).',
+  children: [query, verify],
+  examples: ['coffer audit query --start 1h', 'coffer audit verify --data-dir ./.coffer'],
+});

@@ -1,0 +1,104 @@
+import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { ApiError } from './admin-client.js';
+import type { Connection } from './connection.js';
+import { IoError, UsageError } from './usage.js';
+
+/**
+ * The official AWS SDK client for a connection, so every client command works the same against
+ * Coffer and against AWS KMS. Retries are the SDK's (3 attempts unless AWS_MAX_ATTEMPTS or the
+ * profile's max_attempts says otherwise).
+ */
+export function createKmsClient(connection: Connection): KMSClient {
+  let url: URL;
+  try {
+    url = new URL(connection.endpoint);
+  } catch {
+    throw new UsageError(`the endpoint '${connection.endpoint}' is not a URL`, 'pass a URL such as --endpoint-url http://127.0.0.1:4600');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`the endpoint '${connection.endpoint}' is not an http or https URL`, 'pass a URL such as --endpoint-url http://127.0.0.1:4600');
+  }
+  // The SDK's notice about its own future Node.js support is not about the user's command: it
+  // would print on every run and bury the command's output and errors. AWS's variable opts in.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return new KMSClient({ endpoint: connection.endpoint, region: connection.region, credentials: connection.credentials });
+}
+
+/** Network failures that mean "nobody answered there", not "the server said no". */
+const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE']);
+
+/**
+ * What the CLI shows for an error: the SDK's service errors become an {@link ApiError} of the
+ * same AWS name (main.ts maps names to exit codes and hints), connection failures become
+ * `ConnectionError`; the CLI's own errors pass through.
+ */
+export function cliErrorOf(error: unknown, endpoint?: string): unknown {
+  if (error instanceof UsageError || error instanceof IoError || error instanceof ApiError || !(error instanceof Error)) return error;
+  const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
+  if (metadata !== undefined && (error as { $fault?: string }).$fault !== undefined) {
+    const message = error.message && error.message !== error.name && error.message !== 'UnknownError' ? error.message : 'the server gave no detail';
+    return new ApiError(error.name, message, metadata.httpStatusCode ?? 0);
+  }
+  if (error.name === 'CredentialsProviderError') return new ApiError('CredentialsProviderError', error.message, 0);
+  const code = (error as NodeJS.ErrnoException).code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined && CONNECTION_FAILURES.has(code)) {
+    const detail = error instanceof AggregateError ? error.errors.map((e: Error) => e.message).join('; ') : error.message;
+    return new ApiError('ConnectionError', `cannot reach ${endpoint ?? 'the server'} (${detail || code})`, 0);
+  }
+  return error;
+}
+
+const ALIAS = /^(alias\/|arn:[^:]+:kms:[^:]*:[^:]*:alias\/)/;
+
+/**
+ * The key ARN for KEY, which may be a key id, key ARN, alias name or alias ARN. Only needed for
+ * operations where AWS accepts no alias: the alias is looked up with DescribeKey.
+ */
+export async function keyArnOf(kms: KMSClient, key: string): Promise<string> {
+  if (!ALIAS.test(key)) return key;
+  const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: key }));
+  return KeyMetadata?.Arn ?? key;
+}
+
+interface Page {
+  readonly Truncated?: boolean | undefined;
+  readonly NextMarker?: string | undefined;
+}
+
+/** Every page of a `Marker`-paginated list operation. */
+export async function allPages<P extends Page>(fetchPage: (marker: string | undefined) => Promise<P>): Promise<P[]> {
+  const pages: P[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await fetchPage(marker);
+    pages.push(page);
+    marker = page.Truncated ? page.NextMarker : undefined;
+  } while (marker !== undefined);
+  return pages;
+}
+
+/**
+ * A KMS answer as JSON: AWS field names, binary fields in base64 (as the AWS CLI prints them),
+ * dates in ISO 8601, without the SDK's `$metadata`.
+ */
+export function jsonOf(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(jsonOf);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([k, v]) => k !== '$metadata' && v !== undefined).map(([k, v]) => [k, jsonOf(v)]));
+  }
+  return value;
+}
+
+/** Runs `use` with a client for the connection, and closes its sockets after. */
+export async function withKms<T>(connection: Connection, use: (kms: KMSClient) => Promise<T>): Promise<T> {
+  const kms = createKmsClient(connection);
+  try {
+    return await use(kms);
+  } catch (error) {
+    throw cliErrorOf(error, connection.endpoint);
+  } finally {
+    kms.destroy();
+  }
+}

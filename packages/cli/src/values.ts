@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { IoError, UsageError } from './usage.js';
+
+/** Parsers for what client commands take on the command line; each refuses instead of guessing. */
+
+/** `k=v` pairs (tags, encryption contexts) as an object; the value may itself contain `=`. */
+export function keyValues(pairs: readonly string[], flag: string, example: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`${flag} '${pair}' is not KEY=VALUE`, `write it as ${example}`);
+    const key = pair.slice(0, at);
+    if (Object.hasOwn(result, key)) throw new UsageError(`${flag} names '${key}' twice`, 'give each key once');
+    result[key] = pair.slice(at + 1);
+  }
+  return result;
+}
+
+/** A whole number from `min` to `max`, or undefined when the flag is absent. */
+export function integerIn(text: string | undefined, what: string, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const example = Math.min(Math.max(min, 30), max);
+    throw new UsageError(`${what} must be a whole number from ${min} to ${max}, not '${text}'`,
+      what.startsWith('--') ? `for example ${what} ${example}` : `for example ${example}`);
+  }
+  return value;
+}
+
+/** One of a closed set of words, or undefined when the flag is absent. */
+export function oneOf<T extends string>(text: string | undefined, what: string, allowed: readonly T[]): T | undefined {
+  if (text === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw new UsageError(`${what} '${text}' is not one of the accepted values`, `use one of: ${allowed.join(', ')}`);
+  }
+  return text as T;
+}
+
+/** A comma-separated list of words from a closed set, at least one. */
+export function listOf<T extends string>(text: string, what: string, allowed: readonly T[]): T[] {
+  const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new UsageError(`${what} is empty`, `give one or more of: ${allowed.join(', ')}`);
+  for (const item of items) oneOf(item, what, allowed);
+  return items as T[];
+}
+
+/** The text of a file, or of standard input for `-`; an unreadable file is an I/O error (exit 5). */
+export function readTextInput(path: string, what: string): string {
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new IoError(`cannot read ${what} from ${path === '-' ? 'standard input' : `'${path}'`}: ${code ?? (error as Error).message}`,
+      code === 'ENOENT' ? 'check the path; `-` reads standard input' : undefined);
+  }
+}
+
+/** An alias name as AWS spells it: the `alias/` prefix is required, not assumed. */
+export function aliasName(text: string): string {
+  if (!text.startsWith('alias/')) {
+    throw new UsageError(`'${text}' is not an alias name`, `alias names begin with alias/, e.g. alias/${text.replace(/^\/+/, '') || 'app'}`);
+  }
+  return text;
+}

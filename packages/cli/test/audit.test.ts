@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import Database from 'better-sqlite3';
+import { bounded, cleanEnv, coffer, removeTempDirs, tempDir, type Finished } from './support/cli.js';
+
+/**
+ * `coffer audit query` and `coffer audit verify` as subprocesses against a real server started
+ * in this process, and `coffer audit verify --data-dir` on a stopped server's (tampered) files.
+ */
+
+// From packages/cli/dist/test/ to packages/server/dist/test/support/: the server's own helpers,
+// loaded at run time so this package does not build against the server's test sources.
+const SERVER_SUPPORT = new URL('../../../server/dist/test/support/server.js', import.meta.url);
+
+interface Credentials { readonly accessKeyId: string; readonly secretAccessKey: string }
+interface TestServer {
+  readonly server: { readonly endpoint: string };
+  readonly dataDir: string;
+  readonly credentials: Credentials;
+  readonly kms: KMSClient;
+  stop(): Promise<void>;
+  dispose(): Promise<void>;
+}
+type Start = (options?: { dataDir?: string }) => Promise<TestServer>;
+const startTestServer: Start = async (options = {}) =>
+  ((await import(SERVER_SUPPORT.href)) as { startTestServer: Start }).startTestServer(options);
+
+/** `coffer ARGS` signed with the server's administrator key from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. */
+function against(t: TestServer, credentials: Credentials = t.credentials) {
+  const env = cleanEnv({ AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey });
+  return (args: readonly string[]) => coffer([...args, '--endpoint-url', t.server.endpoint], { env });
+}
+
+function ok(finished: Finished): Finished {
+  assert.equal(finished.code, 0, `exit ${finished.code}: ${finished.stderr}`);
+  return finished;
+}
+
+type Event = Record<string, unknown> & { seq: number; eventName: string; errorCode?: string; requestID: string; resources: { ARN: string }[] };
+
+after(removeTempDirs);
+
+describe('coffer audit query', () => {
+  let t: TestServer;
+  let run: (args: readonly string[]) => Promise<Finished>;
+  let keyId: string;
+  let keyArn: string;
+  let encryptIds: string[];
+  before(async () => {
+    t = await startTestServer();
+    run = against(t);
+    const key = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    keyId = key.KeyId!;
+    keyArn = key.Arn!;
+    encryptIds = [];
+    for (let i = 0; i < 4; i++) {
+      const sealed = await t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(`secret ${i}`) }));
+      encryptIds.push(sealed.$metadata.requestId!);
+      await t.kms.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob }));
+    }
+    await t.kms.send(new DescribeKeyCommand({ KeyId: 'alias/missing' })).catch(() => undefined);
+  });
+  after(() => t.dispose());
+
+  it('shows the newest records as a table: time, principal, operation, key, outcome', async () => {
+    const { stdout, stderr } = ok(await run(['audit', 'query', '--limit', '3']));
+    const lines = stdout.trimEnd().split('\n');
+    assert.match(lines[0]!, /^time +principal +operation +key +outcome$/);
+    assert.equal(lines.length, 4, stdout);
+    // The newest is the failed DescribeKey, then the last Decrypt and Encrypt.
+    assert.match(lines[1]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ +root +DescribeKey +NotFoundException$/);
+    assert.match(lines[2]!, new RegExp(`^\\S+ +root +Decrypt +${keyId} +success$`));
+    assert.match(lines[3]!, new RegExp(`^\\S+ +root +Encrypt +${keyId} +success$`));
+    assert.match(stderr, /the newest 3 shown; --limit N shows more/);
+    const failures = ok(await run(['audit', 'query', '--outcome', 'failure']));
+    assert.deepEqual(failures.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/ +/)[2]), ['DescribeKey']);
+    assert.equal(failures.stderr, '');
+  });
+
+  it('exports every matching record with --json, newest first, filters combined', async () => {
+    const root = `arn:aws:iam::111122223333:root`;
+    const answers = await bounded(4, [
+      ['--json'],
+      ['--json', '--operation', 'Encrypt', '--key', keyArn, '--outcome', 'success', '--start', '1h'],
+      ['--json', '--key', keyId, '--operation', 'Decrypt'],
+      ['--json', '--principal', root, '--outcome', 'NotFoundException'],
+      ['--json', '--end', '1h'],
+      ['--json', '--start', '2999-01-01'],
+      ['--json', '--limit', '2'],
+    ].map((flags) => async () => JSON.parse(ok(await run(['audit', 'query', ...flags])).stdout) as Event[]));
+    const [all, encrypts, decrypts, notFound, older, future, limited] = answers as [Event[], Event[], Event[], Event[], Event[], Event[], Event[]];
+    assert.deepEqual(all.map((e) => e.seq), Array.from({ length: all[0]!.seq }, (_, i) => all[0]!.seq - i), 'every record once, newest first');
+    assert.equal(all.at(-1)!.seq, 1);
+    assert.deepEqual(encrypts.map((e) => e.requestID), [...encryptIds].reverse());
+    assert.ok(encrypts.every((e) => e.eventName === 'Encrypt' && e.resources[0]!.ARN === keyArn && e.errorCode === undefined));
+    assert.equal(encrypts[0]!.eventSource, 'kms.amazonaws.com');
+    assert.deepEqual(Object.keys(encrypts[0]!).filter((k) => ['seq', 'prevHash', 'hash', 'eventID', 'userIdentity'].includes(k)).sort(),
+      ['eventID', 'hash', 'prevHash', 'seq', 'userIdentity']);
+    assert.equal(decrypts.length, 4);
+    assert.ok(decrypts.every((e) => e.eventName === 'Decrypt'));
+    assert.deepEqual(notFound.map((e) => e.eventName), ['DescribeKey']);
+    assert.deepEqual(older, [], 'nothing is older than an hour');
+    assert.deepEqual(future, []);
+    assert.equal(limited.length, 2);
+  });
+
+  it('writes JSON Lines with --output, the same records as --json', async () => {
+    const file = join(tempDir(), 'audit.jsonl');
+    const [written, exported] = await bounded(2, [
+      () => run(['audit', 'query', '--key', keyId, '--output', file]),
+      () => run(['audit', 'query', '--json', '--key', keyId]),
+    ]);
+    const { stdout, stderr } = ok(written!);
+    assert.equal(stdout, '');
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Event);
+    assert.equal(stderr, `wrote ${lines.length} records to ${file}\n`);
+    const json = JSON.parse(ok(exported!).stdout) as Event[];
+    assert.deepEqual(lines, json);
+    assert.ok(lines.length >= 8);
+  });
+
+  it('refuses bad flags with a hint, and a caller without permission with exit code 3', async () => {
+    const [badStart, badLimit, badOutcome, strangerRun] = await bounded(4, [
+      () => run(['audit', 'query', '--start', 'last tuesday']),
+      () => run(['audit', 'query', '--limit', '0']),
+      () => run(['audit', 'query', '--outcome', 'not ok']),
+      () => against(t, { accessKeyId: 'AKIANOBODYNOBODY0000', secretAccessKey: 'x'.repeat(40) })(['audit', 'query']),
+    ]);
+    for (const bad of [badStart!, badLimit!, badOutcome!]) {
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /^error: .*\nhint: /);
+    }
+    assert.match(badStart!.stderr, /--start 'last tuesday' is neither an ISO 8601 time nor a relative one/);
+    const stranger = strangerRun!;
+    assert.equal(stranger.code, 3, stranger.stderr);
+    assert.match(stranger.stderr, /^error: UnrecognizedClientException: /);
+  });
+});
+
+// Each case works on its own copy of the files and its own server: they can run side by side.
+describe('coffer audit verify', { concurrency: 3 }, () => {
+  let source: string;
+  let records: number;
+  before(async () => {
+    const t = await startTestServer();
+    source = t.dataDir;
+    const key = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    for (let i = 0; i < 7; i++) await t.kms.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from(`p${i}`) }));
+    const verified = ok(await against(t)(['audit', 'verify']));
+    records = Number(/intact: (\d+) records checked/.exec(verified.stdout)?.[1]);
+    assert.equal(records, 8);
+    await t.stop();
+    // The stopped server's last record is the VerifyAuditChain call itself.
+    records += 1;
+  });
+  after(() => rmSync(source, { recursive: true, force: true }));
+
+  /** A copy of the stopped server's data directory, changed through SQL on its file. */
+  function tampered(tamper: (db: Database.Database) => void): string {
+    const dir = tempDir();
+    cpSync(source, dir, { recursive: true });
+    const db = new Database(join(dir, 'coffer.db'));
+    try {
+      tamper(db);
+    } finally {
+      db.close();
+    }
+    return dir;
+  }
+  const recordJson = (db: Database.Database, seq: number) => JSON.parse((db.prepare('SELECT record FROM audit WHERE seq = ?').get(seq) as { record: string }).record);
+
+  /** `coffer audit verify` both ways: offline on the directory, and through a server running on it. */
+  async function verifyBothWays(dir: string): Promise<[Finished, Finished]> {
+    // Offline first, so that the server's own records cannot hide what was done to the files.
+    const offline = await coffer(['audit', 'verify', '--data-dir', dir], { env: cleanEnv() });
+    const t = await startTestServer({ dataDir: dir });
+    try {
+      return [offline, await against(t)(['audit', 'verify'])];
+    } finally {
+      await t.stop();
+    }
+  }
+
+  it('says an untouched chain is intact, both ways, with exit code 0', async () => {
+    const [[offline, online], json] = await Promise.all([
+      verifyBothWays(tampered(() => {})),
+      coffer(['audit', 'verify', '--data-dir', tampered(() => {}), '--json'], { env: cleanEnv() }),
+    ]);
+    assert.equal(ok(offline).stdout, `the audit chain is intact: ${records} records checked\n`);
+    assert.equal(ok(online).stdout, `the audit chain is intact: ${records} records checked\n`);
+    assert.deepEqual(JSON.parse(ok(json).stdout), { Valid: true, Records: records });
+  });
+
+  const cases: Array<[string, (db: Database.Database) => void, number, string]> = [
+    ['an altered record', (db) => {
+      db.prepare('UPDATE audit SET record = ? WHERE seq = 4').run(JSON.stringify({ ...recordJson(db, 4), sourceIp: '203.0.113.9' }));
+    }, 4, 'record 4 was altered'],
+    ['a deleted record', (db) => db.prepare('DELETE FROM audit WHERE seq = 6').run(), 6, 'record 6 is missing (record 7 follows record 5)'],
+    ['the newest record deleted', (db) => db.prepare('DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)').run(),
+      -1, 'the chain ends at record N-1 but record N was written'],
+    ['two records swapped', (db) => {
+      const [a, b] = [recordJson(db, 2), recordJson(db, 3)];
+      db.prepare('UPDATE audit SET record = ? WHERE seq = 2').run(JSON.stringify(b));
+      db.prepare('UPDATE audit SET record = ? WHERE seq = 3').run(JSON.stringify(a));
+    }, 2, 'record 2 is missing (record 3 follows record 1)'],
+  ];
+  for (const [what, tamper, seq, problem] of cases) {
+    it(`fails on ${what} and names the record, offline and through the server`, async () => {
+      const at = seq === -1 ? records : seq;
+      const expected = problem.replace('N-1', String(records - 1)).replace('N', String(records));
+      const [offline, online] = await verifyBothWays(tampered(tamper));
+      for (const [how, finished] of [['offline', offline], ['through the server', online]] as const) {
+        assert.equal(finished.code, 4, `${how}: ${finished.stderr}`);
+        assert.equal(finished.stdout, '', how);
+        assert.equal(finished.stderr.split('\n')[0], `error: the audit chain breaks at record ${at}: ${expected}`, how);
+        assert.match(finished.stderr, /\nhint: /);
+      }
+    });
+  }
+
+  it('explains a directory that holds no Coffer data, with exit code 1', async () => {
+    const empty = tempDir();
+    const finished = await coffer(['audit', 'verify', '--data-dir', empty], { env: cleanEnv() });
+    assert.equal(finished.code, 1, finished.stderr);
+    assert.match(finished.stderr, /^error: .* holds no Coffer store \(no coffer\.db\).*\nhint: point --data-dir at/);
+  });
+});

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import { cleanEnv, coffer, cofferAgainst, jsonOf, removeTempDirs, startTestServer, tempDir, type TestServer } from './support/cli.js';
+
+let served: TestServer;
+let keyId: string;
+before(async () => {
+  served = await startTestServer();
+  keyId = (await served.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+});
+after(async () => {
+  await served.dispose();
+  removeTempDirs();
+});
+
+const endpoint = () => ['--endpoint-url', served.server.endpoint];
+const withKeys = (secret: string, accessKeyId = served.credentials.accessKeyId) =>
+  cleanEnv({ AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secret });
+
+/** A port nobody listens on: bound, noted, closed. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createTcpServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** An endpoint that answers every request with one AWS error, as the KMS JSON protocol shapes it. */
+async function answeringWith(errorName: string): Promise<{ url: string; server: Server }> {
+  const server = createServer((request, response) => {
+    request.resume().on('end', () => {
+      response.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': errorName });
+      response.end(JSON.stringify({ __type: errorName }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
+}
+
+describe('coffer exit codes and connections', { concurrency: 4 }, () => {
+  it('exits 0 when the command succeeds', async () => {
+    const finished = await cofferAgainst(served)(['keys', 'describe', keyId]);
+    assert.equal(finished.code, 0, finished.stderr);
+    assert.equal(finished.stderr, '');
+  });
+
+  it('exits 2 with an error and a hint for every kind of bad command line', async () => {
+    const cases: [string[], RegExp, RegExp][] = [
+      [['keys', 'list', '--bogus'], /^error: unknown option '--bogus'$/m, /^hint: run `coffer keys list --help` for its options and an example$/m],
+      [['keys', 'lst'], /^error: unknown command 'coffer keys lst'$/m, /^hint: did you mean `coffer keys list`\?/m],
+      [['aliases', 'remove', 'alias/x'], /^error: unknown command 'coffer aliases remove'$/m, /^hint: run `coffer aliases --help`/m],
+      [['keys', 'describe'], /^error: coffer keys describe: missing KEY$/m, /^hint: usage: coffer keys describe KEY; for example `coffer keys describe /m],
+      [['keys', 'describe', 'a', 'b'], /^error: coffer keys describe: unexpected argument 'b'$/m, /^hint: usage: /m],
+      [['keys', 'schedule-deletion', keyId, '--days'], /^error: option '--days' needs a value$/m, /^hint: run `coffer keys schedule-deletion --help`/m],
+      [['keys', 'list', '--json=yes'], /^error: option '--json' takes no value$/m, /^hint: /m],
+      [['keys', 'list', '--endpoint-url', 'not a url'], /^error: the endpoint 'not a url' is not a URL$/m, /^hint: pass a URL such as --endpoint-url /m],
+      [['completion', 'fish'], /^error: no completion for the shell 'fish'$/m, /^hint: use `coffer completion bash`/m],
+    ];
+    for (const [args, error, hint] of cases) {
+      const finished = await coffer(args, { env: withKeys(served.credentials.secretAccessKey) });
+      assert.equal(finished.code, 2, `coffer ${args.join(' ')}: ${finished.stderr}`);
+      assert.match(finished.stderr, error, args.join(' '));
+      assert.match(finished.stderr, hint, args.join(' '));
+      assert.equal(finished.stdout, '');
+    }
+  });
+
+  it('exits 2 and prints the group help for a group without a command', async () => {
+    const finished = await coffer(['keys']);
+    assert.equal(finished.code, 2);
+    assert.match(finished.stdout, /^Usage: coffer keys <command>/);
+  });
+
+  it('exits 3 for a wrong secret (InvalidSignatureException), with a hint', async () => {
+    const finished = await coffer(['keys', 'list', ...endpoint()], { env: withKeys('wrong-secret-wrong-secret-wrong-secret1') });
+    assert.equal(finished.code, 3);
+    assert.match(finished.stderr, /^error: InvalidSignatureException: /m);
+    assert.match(finished.stderr, /^hint: check --profile/m);
+  });
+
+  it('exits 3 for a caller no policy allows (AccessDeniedException), with a hint', async () => {
+    const admin = cofferAgainst(served);
+    assert.equal((await admin(['principals', 'create-user', 'nobody'])).code, 0);
+    const key = jsonOf(await admin(['access-keys', 'create', 'user/nobody', '--json'])).AccessKey as Record<string, string>;
+    const finished = await coffer(['keys', 'describe', keyId, ...endpoint()], { env: withKeys(key.SecretAccessKey!, key.AccessKeyId!) });
+    assert.equal(finished.code, 3, finished.stderr);
+    assert.match(finished.stderr, /^error: AccessDeniedException: /m);
+    assert.match(finished.stderr, /^hint: check --profile and the credentials it names; the caller needs a policy that allows this$/m);
+  });
+
+  it('exits 3 for an unknown access key (UnrecognizedClientException)', async () => {
+    const finished = await coffer(['keys', 'list', ...endpoint()], { env: withKeys('any', 'AKIAUNKNOWNUNKNOWN00') });
+    assert.equal(finished.code, 3);
+    assert.match(finished.stderr, /^error: UnrecognizedClientException: /m);
+  });
+
+  it('exits 3 for a --region the server does not sign for', async () => {
+    const finished = await coffer(['keys', 'list', ...endpoint(), '--region', 'eu-west-3'], { env: withKeys(served.credentials.secretAccessKey) });
+    assert.equal(finished.code, 3);
+    assert.match(finished.stderr, /^error: InvalidSignatureException: /m);
+  });
+
+  it('exits 3 with a hint when no credentials can be found at all', async () => {
+    const finished = await coffer(['keys', 'list', ...endpoint()], { env: cleanEnv(), cwd: tempDir() });
+    assert.equal(finished.code, 3);
+    assert.match(finished.stderr, /^error: CredentialsProviderError: /m);
+    assert.match(finished.stderr, /^hint: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/m);
+  });
+
+  it('exits 4 for the crypto errors a server answers (InvalidCiphertextException, IncorrectKeyException, KMSInvalidMacException)', async () => {
+    for (const name of ['InvalidCiphertextException', 'IncorrectKeyException', 'KMSInvalidMacException', 'KMSInvalidSignatureException']) {
+      const fake = await answeringWith(name);
+      try {
+        const finished = await coffer(['data-key', keyId, '--endpoint-url', fake.url], { env: withKeys('secret') });
+        assert.equal(finished.code, 4, `${name}: ${finished.stderr}`);
+        assert.match(finished.stderr, new RegExp(`^error: ${name}: the server gave no detail$`, 'm'));
+      } finally {
+        fake.server.close();
+      }
+    }
+  });
+
+  it('exits 1 for other server errors: NotFoundException, with a hint', async () => {
+    const finished = await coffer(['keys', 'describe', 'alias/no-such-alias', ...endpoint()], { env: withKeys(served.credentials.secretAccessKey) });
+    assert.equal(finished.code, 1);
+    assert.match(finished.stderr, /^error: NotFoundException: /m);
+    assert.match(finished.stderr, /^hint: `coffer keys list` and `coffer aliases list`/m);
+  });
+
+  it('exits 1 when nothing listens at the endpoint, with a hint to start coffer serve', async () => {
+    const port = await closedPort();
+    const finished = await coffer(['keys', 'list', '--endpoint-url', `http://127.0.0.1:${port}`], { env: withKeys('secret') });
+    assert.equal(finished.code, 1);
+    assert.match(finished.stderr, /^error: ConnectionError: cannot reach http:\/\/127\.0\.0\.1:\d+ \(.*ECONNREFUSED/m);
+    assert.match(finished.stderr, /^hint: is the server running\? start one with `coffer serve`, or pass --endpoint-url$/m);
+  });
+
+  it("falls back to ./.coffer/credentials with profile [coffer] when no AWS credentials are set", async () => {
+    const cwd = tempDir();
+    mkdirSync(join(cwd, '.coffer'));
+    copyFileSync(served.server.credentialsFile, join(cwd, '.coffer', 'credentials'));
+    const listed = jsonOf(await coffer(['keys', 'list', '--json', ...endpoint()], { env: cleanEnv(), cwd }));
+    assert.ok((listed.Keys as { KeyId: string }[]).some((k) => k.KeyId === keyId));
+    // The endpoint from the environment works the same as the flag.
+    const fromEnv = await coffer(['keys', 'describe', keyId], { env: cleanEnv({ COFFER_ENDPOINT: served.server.endpoint }), cwd });
+    assert.equal(fromEnv.code, 0, fromEnv.stderr);
+  });
+
+  it('uses a named profile from --profile or AWS_PROFILE in the shared credentials file', async () => {
+    const env = cleanEnv();
+    mkdirSync(join(env.HOME!, '.aws'));
+    writeFileSync(join(env.HOME!, '.aws', 'credentials'), [
+      '[ops]', `aws_access_key_id = ${served.credentials.accessKeyId}`, `aws_secret_access_key = ${served.credentials.secretAccessKey}`,
+      '[wrong]', `aws_access_key_id = ${served.credentials.accessKeyId}`, 'aws_secret_access_key = not-the-secret', '',
+    ].join('\n'));
+    const cwd = tempDir();
+    assert.equal((await coffer(['keys', 'describe', keyId, '--profile', 'ops', ...endpoint()], { env, cwd })).code, 0);
+    assert.equal((await coffer(['keys', 'describe', keyId, ...endpoint()], { env: { ...env, AWS_PROFILE: 'ops' }, cwd })).code, 0);
+    assert.equal((await coffer(['keys', 'describe', keyId, '--profile', 'wrong', ...endpoint()], { env, cwd })).code, 3);
+  });
+});

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CreateKeyCommand, GetKeyRotationStatusCommand } from '@aws-sdk/client-kms';
+import { cofferAgainst, jsonOf, removeTempDirs, startTestServer, tempDir, type Finished, type TestServer } from './support/cli.js';
+
+let served: TestServer;
+let coffer: ReturnType<typeof cofferAgainst>;
+before(async () => {
+  served = await startTestServer();
+  coffer = cofferAgainst(served);
+});
+after(async () => {
+  await served.dispose();
+  removeTempDirs();
+});
+
+const ok = (finished: Finished) => {
+  assert.equal(finished.code, 0, finished.stderr);
+  assert.equal(finished.stderr, '');
+  return finished.stdout;
+};
+
+const policyFor = (sid: string) => JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Sid: sid, Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${served.server.config.accountId}:root` }, Action: 'kms:*', Resource: '*' }],
+});
+
+async function newKey(): Promise<{ KeyId: string; Arn: string }> {
+  const { KeyMetadata } = await served.kms.send(new CreateKeyCommand({}));
+  return { KeyId: KeyMetadata!.KeyId!, Arn: KeyMetadata!.Arn! };
+}
+
+// Every test makes its own keys, so the suites run side by side: each command is a Node.js start.
+describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
+  describe('coffer keys rotation', { concurrency: true }, () => {
+    it('rotates on demand and lists the rotation', async () => {
+      const key = await newKey();
+      const rotated = jsonOf(await coffer(['keys', 'rotate', key.KeyId, '--json']));
+      assert.equal(rotated.KeyId, key.Arn);
+      const rotations = jsonOf(await coffer(['keys', 'rotations', key.KeyId, '--json']));
+      const list = rotations.Rotations as Record<string, unknown>[];
+      assert.equal(list.length, 1);
+      assert.equal(list[0]!.RotationType, 'ON_DEMAND');
+      assert.match(ok(await coffer(['keys', 'rotations', key.KeyId])), /^RotationDate +RotationType\n\S+ +ON_DEMAND$/m);
+    });
+
+    it('turns automatic rotation on with a period, shows the status, and turns it off', async () => {
+      const key = await newKey();
+      ok(await coffer(['aliases', 'create', 'alias/rotating', key.KeyId]));
+      assert.match(ok(await coffer(['keys', 'rotation', 'enable', 'alias/rotating', '--period-days', '180'])), /every 180 days/);
+      const status = jsonOf(await coffer(['keys', 'rotation', 'status', 'alias/rotating', '--json']));
+      assert.equal(status.KeyRotationEnabled, true);
+      assert.equal(status.RotationPeriodInDays, 180);
+      assert.match(ok(await coffer(['keys', 'rotation', 'status', key.KeyId])), /^KeyRotationEnabled +true$/m);
+      ok(await coffer(['keys', 'rotation', 'disable', 'alias/rotating']));
+      assert.equal((await served.kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).KeyRotationEnabled, false);
+    });
+
+    it('refuses --period-days outside 90..2560 with exit code 2', async () => {
+      const finished = await coffer(['keys', 'rotation', 'enable', 'alias/x', '--period-days', '30']);
+      assert.equal(finished.code, 2);
+      assert.match(finished.stderr, /^error: --period-days must be a whole number from 90 to 2560/m);
+    });
+  });
+
+  describe('coffer keys tag, untag, tags', { concurrency: true }, () => {
+    it('sets, replaces and removes tags, and lists them as a table and as JSON', async () => {
+      const key = await newKey();
+      ok(await coffer(['keys', 'tag', key.KeyId, 'team=a', 'env=dev', 'url=https://x?y=z']));
+      ok(await coffer(['keys', 'tag', key.KeyId, 'env=prod']));
+      ok(await coffer(['keys', 'untag', key.KeyId, 'team']));
+      const tags = jsonOf(await coffer(['keys', 'tags', key.KeyId, '--json']));
+      assert.deepEqual(tags.Tags, [{ TagKey: 'env', TagValue: 'prod' }, { TagKey: 'url', TagValue: 'https://x?y=z' }]);
+      assert.match(ok(await coffer(['keys', 'tags', key.KeyId])), /^TagKey +TagValue\nenv +prod\nurl +https:\/\/x\?y=z\n$/);
+    });
+
+    it('refuses a tag without = and a tag command without tags, exit code 2', async () => {
+      const noEquals = await coffer(['keys', 'tag', 'alias/x', 'team']);
+      assert.equal(noEquals.code, 2);
+      assert.match(noEquals.stderr, /^error: --tag 'team' is not KEY=VALUE/m);
+      const none = await coffer(['keys', 'tag', 'alias/x']);
+      assert.equal(none.code, 2);
+      assert.match(none.stderr, /^error: coffer keys tag: missing K=V\.\.\.$/m);
+    });
+  });
+
+  describe('coffer keys policy', { concurrency: true }, () => {
+    it('puts a policy from a file and from standard input, and gets it as text and JSON', async () => {
+      const key = await newKey();
+      const file = join(tempDir(), 'policy.json');
+      writeFileSync(file, policyFor('FileStatement'));
+      ok(await coffer(['keys', 'policy', 'put', key.KeyId, '--policy', file]));
+      const got = jsonOf(await coffer(['keys', 'policy', 'get', key.KeyId, '--json']));
+      assert.equal(got.PolicyName, 'default');
+      assert.match(String(got.Policy), /FileStatement/);
+
+      ok(await coffer(['keys', 'policy', 'put', key.Arn, '--policy', '-'], { input: policyFor('StdinStatement') }));
+      const text = ok(await coffer(['keys', 'policy', 'get', key.KeyId]));
+      assert.equal((JSON.parse(text) as { Statement: { Sid: string }[] }).Statement[0]!.Sid, 'StdinStatement');
+      assert.match(text, /^ {2}"Statement": \[$/m, 'indented for people');
+    });
+
+    it('passes the server a malformed policy and shows its error, exit code 1', async () => {
+      const key = await newKey();
+      const finished = await coffer(['keys', 'policy', 'put', key.KeyId, '--policy', '-'], { input: '{"not": "a policy"' });
+      assert.equal(finished.code, 1);
+      assert.match(finished.stderr, /^error: MalformedPolicyDocumentException: /m);
+    });
+
+    it('refuses a policy that would lock the caller out unless --bypass-lockout-check', async () => {
+      const key = await newKey();
+      const lockout = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'kms:Encrypt', Resource: '*' }],
+      });
+      const refused = await coffer(['keys', 'policy', 'put', key.KeyId, '--policy', '-'], { input: lockout });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /^error: MalformedPolicyDocumentException: /m);
+      ok(await coffer(['keys', 'policy', 'put', key.KeyId, '--policy', '-', '--bypass-lockout-check'], { input: lockout }));
+    });
+
+    it('needs --policy, exit code 2; an unreadable policy file is exit code 5', async () => {
+      const missing = await coffer(['keys', 'policy', 'put', 'alias/x']);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /^error: coffer keys policy put: missing --policy FILE$/m);
+      const unreadable = await coffer(['keys', 'policy', 'put', 'alias/x', '--policy', join(tempDir(), 'no-such.json')]);
+      assert.equal(unreadable.code, 5);
+      assert.match(unreadable.stderr, /^error: cannot read the key policy from '.*no-such\.json': ENOENT$/m);
+      assert.match(unreadable.stderr, /^hint: /m);
+      const onCreate = await coffer(['keys', 'create', '--policy', join(tempDir(), 'no-such.json')]);
+      assert.equal(onCreate.code, 5);
+    });
+  });
+});

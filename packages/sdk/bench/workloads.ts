@@ -1,0 +1,70 @@
+/**
+ * Child-process workloads for the bench's peak-RSS measurements: each runs one job in a fresh
+ * process and prints its own peak resident set size (VmHWM), so the
+ * numbers are not polluted by the parent's buffers.
+ */
+import { createReadStream, createWriteStream, openSync, closeSync, readFileSync, writeSync } from 'node:fs';
+import { randomBytes, randomFillSync } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { AlgorithmSuiteId, decrypt, decryptStream, encrypt, encryptStream, RawAesKeyring } from '../src/index.js';
+
+const MiB = 1024 * 1024;
+const keyring = new RawAesKeyring({ keyNamespace: 'bench', keyName: 'aes-256', wrappingKey: randomBytes(32) });
+
+/** VmHWM: this process's own peak RSS (getrusage's maxRSS survives exec and would report the parent's). */
+function peakRssMiB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m === null ? process.resourceUsage().maxRSS / 1024 : Number(m[1]) / 1024;
+}
+
+async function main(): Promise<void> {
+  const [job, arg] = process.argv.slice(2);
+  if (job === 'buffer-encrypt' || job === 'buffer-decrypt') {
+    const size = Number(arg) * MiB;
+    const suiteId = AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384;
+    if (job === 'buffer-encrypt') {
+      const plaintext = randomFillSync(Buffer.allocUnsafe(size));
+      const { ciphertext } = await encrypt(keyring, plaintext, { suiteId });
+      if (ciphertext.length <= size) throw new Error('bad ciphertext');
+    } else {
+      // Encrypt in slices-free form: build the message, drop the plaintext, then decrypt.
+      let ciphertext: Buffer | undefined = (await encrypt(keyring, randomFillSync(Buffer.allocUnsafe(size)), { suiteId })).ciphertext;
+      globalThis.gc?.();
+      const base = peakRssMiB();
+      const { plaintext } = await decrypt(keyring, ciphertext);
+      ciphertext = undefined;
+      if (plaintext.length !== size) throw new Error('bad plaintext');
+      console.log(JSON.stringify({ job, inputMiB: size / MiB, peakRssMiB: peakRssMiB(), peakBeforeDecryptMiB: base }));
+      return;
+    }
+    console.log(JSON.stringify({ job, inputMiB: size / MiB, peakRssMiB: peakRssMiB() }));
+    return;
+  }
+  if (job === 'stream') {
+    const [plainPath, cipherPath, sizeMiB] = [process.argv[3]!, process.argv[4]!, Number(process.argv[5])];
+    // Write the plaintext file in 8 MiB pieces (never the whole GiB in memory).
+    const fd = openSync(plainPath, 'w');
+    const piece = Buffer.allocUnsafe(8 * MiB);
+    for (let i = 0; i < sizeMiB / 8; i++) writeSync(fd, randomFillSync(piece));
+    closeSync(fd);
+    const suiteId = AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY;
+    let t = process.hrtime.bigint();
+    await pipeline(createReadStream(plainPath, { highWaterMark: MiB }), encryptStream(keyring, { suiteId }), createWriteStream(cipherPath));
+    const encryptMs = Number(process.hrtime.bigint() - t) / 1e6;
+    let bytes = 0;
+    t = process.hrtime.bigint();
+    await pipeline(
+      createReadStream(cipherPath, { highWaterMark: MiB }),
+      decryptStream(keyring, { unsignedStreaming: true }),
+      new Writable({ write(chunk: Buffer, _e, cb) { bytes += chunk.length; cb(); } }),
+    );
+    const decryptMs = Number(process.hrtime.bigint() - t) / 1e6;
+    if (bytes !== sizeMiB * MiB) throw new Error('stream lost bytes');
+    console.log(JSON.stringify({ job, inputMiB: sizeMiB, peakRssMiB: peakRssMiB(), encryptMs, decryptMs }));
+    return;
+  }
+  throw new Error(`unknown job ${job}`);
+}
+
+await main();

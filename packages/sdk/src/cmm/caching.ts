@@ -1,0 +1,145 @@
+/**
+ * Caching materials manager (framework/caching-cmm.md): reuses a data key for several messages
+ * within explicit limits on age, messages and bytes, so a KMS keyring is not called per
+ * message. Entries are keyed by the spec's cache identifiers (Appendix A), which start from a
+ * per-manager partition id: managers sharing a cache share entries only when given the same
+ * partition.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { EncryptionContext } from '../encryption-context.js';
+import type { DecryptionMaterials, EncryptionMaterials } from '../materials.js';
+import type { Keyring } from '../keyrings/keyring.js';
+import { u16 } from '../internal/bytes.js';
+import { serializeEncryptedDataKeys } from '../serialize/encrypted-data-keys.js';
+import { serializeEncryptionContext } from '../serialize/encryption-context.js';
+import { getSuite } from '../suites.js';
+import { isCryptographicMaterialsManager, type CryptographicMaterialsManager, type DecryptMaterialsRequest, type EncryptionMaterialsRequest } from './cmm.js';
+import { DefaultCryptographicMaterialsManager } from './default.js';
+import type { CryptographicMaterialsCache } from './materials-cache.js';
+
+/** #limit-messages default: 2^32. */
+const DEFAULT_MAX_MESSAGES = 2 ** 32;
+/** #limit-bytes default "no more than 2^63 - 1"; the largest exact integer here. */
+const DEFAULT_MAX_BYTES = Number.MAX_SAFE_INTEGER;
+
+export interface CachingCmmOptions {
+  /** The manager to ask on a miss; a keyring is wrapped in the default manager. */
+  readonly underlying: CryptographicMaterialsManager | Keyring;
+  readonly cache: CryptographicMaterialsCache;
+  /** #cache-limit-ttl: how long an entry may be used, in milliseconds (> 0). Required. */
+  readonly maxAge: number;
+  /** #limit-messages: messages one data key may encrypt (default 2^32). */
+  readonly maxMessagesEncrypted?: number;
+  /** #limit-bytes: plaintext bytes one data key may encrypt (default 2^53 - 1). */
+  readonly maxBytesEncrypted?: number;
+  /** #partition-id: managers share cache entries only when this is equal. Default: random per manager. */
+  readonly partition?: string;
+  /** Test hook: the clock, in epoch milliseconds. */
+  readonly testOnlyNow?: () => number;
+}
+
+function sha512(...parts: Uint8Array[]): Buffer {
+  const h = createHash('sha512');
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+function positiveInteger(x: unknown, what: string, fallback: number): number {
+  if (x === undefined) return fallback;
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 1) throw new RangeError(`${what} must be a positive integer`);
+  return x;
+}
+
+export class CachingCryptographicMaterialsManager implements CryptographicMaterialsManager {
+  readonly partition: string;
+  readonly maxAge: number;
+  readonly maxMessagesEncrypted: number;
+  readonly maxBytesEncrypted: number;
+  readonly #underlying: CryptographicMaterialsManager;
+  readonly #cache: CryptographicMaterialsCache;
+  readonly #partitionHash: Buffer;
+  readonly #now: () => number;
+
+  constructor(options: CachingCmmOptions) {
+    if (typeof options.maxAge !== 'number' || !(options.maxAge > 0)) throw new RangeError('maxAge must be a number of milliseconds greater than zero');
+    const cache = options.cache;
+    if (typeof cache?.getEncryptionEntry !== 'function' || typeof cache.getDecryptionEntry !== 'function') throw new TypeError('cache must be a CryptographicMaterialsCache');
+    if (options.partition !== undefined && typeof options.partition !== 'string') throw new TypeError('partition must be a string');
+    this.maxAge = options.maxAge;
+    this.maxMessagesEncrypted = positiveInteger(options.maxMessagesEncrypted, 'maxMessagesEncrypted', DEFAULT_MAX_MESSAGES);
+    this.maxBytesEncrypted = positiveInteger(options.maxBytesEncrypted, 'maxBytesEncrypted', DEFAULT_MAX_BYTES);
+    this.partition = options.partition ?? randomUUID();
+    this.#partitionHash = sha512(Buffer.from(this.partition, 'utf8'));
+    this.#cache = cache;
+    this.#underlying = isCryptographicMaterialsManager(options.underlying)
+      ? options.underlying
+      : new DefaultCryptographicMaterialsManager(options.underlying);
+    this.#now = options.testOnlyNow ?? Date.now;
+  }
+
+  /** Appendix A, "Encryption Materials, Without/With Algorithm Suite". */
+  #encryptionId(request: EncryptionMaterialsRequest): string {
+    const ec = sha512(serializeEncryptionContext(request.encryptionContext));
+    const suite = request.suiteId === undefined ? Buffer.from([0x00]) : Buffer.concat([Buffer.from([0x01]), u16(request.suiteId)]);
+    return sha512(this.#partitionHash, suite, ec).toString('base64');
+  }
+
+  /** Appendix A, "Decryption Materials". */
+  #decryptionId(request: DecryptMaterialsRequest): string {
+    const edkHashes = request.encryptedDataKeys.map((edk) => sha512(serializeEncryptedDataKeys([edk]).subarray(2))).sort(Buffer.compare);
+    return sha512(
+      this.#partitionHash, u16(request.suite.id), ...edkHashes, Buffer.alloc(64), sha512(serializeEncryptionContext(request.encryptionContext)),
+    ).toString('base64');
+  }
+
+  async getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials> {
+    const length = request.maxPlaintextLength;
+    const suite = request.suiteId === undefined ? undefined : getSuite(request.suiteId);
+    // #get-encryption-materials: identity-KDF suites and unknown lengths bypass the cache. So do
+    // messages larger than the byte limit and requests that carry required-context keys
+    // (those are not part of the cache identifier).
+    if (suite?.kdfHash === null || length === undefined || length > this.maxBytesEncrypted || (request.requiredEncryptionContextKeys?.length ?? 0) > 0) {
+      return this.#underlying.getEncryptionMaterials(request);
+    }
+    const id = this.#encryptionId(request);
+    const entry = await this.#cache.getEncryptionEntry(id, { messagesEncrypted: 1, bytesEncrypted: length });
+    if (entry !== undefined) {
+      if (entry.expiresAt > this.#now() && entry.messagesEncrypted <= this.maxMessagesEncrypted && entry.bytesEncrypted <= this.maxBytesEncrypted) {
+        return entry.materials;
+      }
+      await this.#cache.deleteEntry(id);
+    }
+    // On a miss the underlying request carries Max Plaintext Length = Limit Bytes.
+    const materials = await this.#underlying.getEncryptionMaterials({ ...request, maxPlaintextLength: this.maxBytesEncrypted });
+    if (materials.suite.kdfHash !== null) {
+      const now = this.#now();
+      await this.#cache.putEncryptionEntry(id, { materials, createdAt: now, expiresAt: now + this.maxAge, messagesEncrypted: 1, bytesEncrypted: length });
+    }
+    return materials;
+  }
+
+  async decryptMaterials(request: DecryptMaterialsRequest): Promise<DecryptionMaterials> {
+    // #decrypt-materials: identity-KDF suites bypass the cache.
+    if (request.suite.kdfHash === null) return this.#underlying.decryptMaterials(request);
+    const id = this.#decryptionId(request);
+    const reproduced = request.reproducedEncryptionContext ?? {};
+    const entry = await this.#cache.getDecryptionEntry(id);
+    if (entry !== undefined) {
+      if (entry.expiresAt > this.#now() && fitsReproduced(entry.materials, request.encryptionContext, reproduced)) return entry.materials;
+      if (entry.expiresAt <= this.#now()) await this.#cache.deleteEntry(id);
+    }
+    const materials = await this.#underlying.decryptMaterials(request);
+    // The identifier covers the stored context only; a caller-supplied (required) context is
+    // checked against the entry on every hit instead.
+    const now = this.#now();
+    await this.#cache.putDecryptionEntry(id, { materials, createdAt: now, expiresAt: now + this.maxAge });
+    return materials;
+  }
+}
+
+/** Whether cached materials are what the underlying manager would produce for this reproduced context. */
+function fitsReproduced(m: DecryptionMaterials, stored: EncryptionContext, reproduced: EncryptionContext): boolean {
+  const extra = Object.keys(reproduced).filter((k) => !Object.hasOwn(stored, k));
+  if (extra.length !== m.requiredEncryptionContextKeys.length || extra.some((k) => !m.requiredEncryptionContextKeys.includes(k))) return false;
+  return Object.entries(reproduced).every(([k, v]) => m.encryptionContext[k] === v);
+}

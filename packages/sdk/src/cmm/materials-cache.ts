@@ -1,0 +1,98 @@
+/**
+ * The cryptographic materials cache (framework/cryptographic-materials-cache.md,
+ * framework/local-cryptographic-materials-cache.md): a small interface so a shared cache can be
+ * plugged into the caching materials manager, and the in-memory LRU default.
+ *
+ * Usage accounting lives in the cache, not the manager: `getEncryptionEntry` adds the
+ * caller's usage to the entry and returns the totals in one step, so a cache shared between
+ * processes can make that step atomic.
+ */
+import type { DecryptionMaterials, EncryptionMaterials } from '../materials.js';
+
+export interface CacheUsage {
+  readonly messagesEncrypted: number;
+  readonly bytesEncrypted: number;
+}
+
+export interface EncryptionCacheEntry extends CacheUsage {
+  readonly materials: EncryptionMaterials;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface DecryptionCacheEntry {
+  readonly materials: DecryptionMaterials;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface CryptographicMaterialsCache {
+  /** The entry with `usage` already added to its totals, or undefined. The caller checks limits and expiry. */
+  getEncryptionEntry(id: string, usage: CacheUsage): Promise<EncryptionCacheEntry | undefined>;
+  putEncryptionEntry(id: string, entry: EncryptionCacheEntry): Promise<void>;
+  getDecryptionEntry(id: string): Promise<DecryptionCacheEntry | undefined>;
+  putDecryptionEntry(id: string, entry: DecryptionCacheEntry): Promise<void>;
+  deleteEntry(id: string): Promise<void>;
+}
+
+type Entry = { kind: 'encrypt'; value: EncryptionCacheEntry } | { kind: 'decrypt'; value: DecryptionCacheEntry };
+
+/** In-memory LRU cache of at most `capacity` entries (encryption and decryption together). */
+export class LocalMaterialsCache implements CryptographicMaterialsCache {
+  readonly capacity: number;
+  /** A Map iterates in insertion order: re-inserting on use keeps the least recent first. */
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(capacity = 1000) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('cache capacity must be a positive integer');
+    this.capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #touch(id: string): Entry | undefined {
+    const e = this.#entries.get(id);
+    if (e === undefined) return undefined;
+    this.#entries.delete(id);
+    this.#entries.set(id, e);
+    return e;
+  }
+
+  #put(id: string, e: Entry): void {
+    this.#entries.delete(id);
+    this.#entries.set(id, e);
+    while (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
+  }
+
+  async getEncryptionEntry(id: string, usage: CacheUsage): Promise<EncryptionCacheEntry | undefined> {
+    const e = this.#touch(id);
+    if (e?.kind !== 'encrypt') return undefined;
+    const value: EncryptionCacheEntry = Object.freeze({
+      ...e.value,
+      messagesEncrypted: e.value.messagesEncrypted + usage.messagesEncrypted,
+      bytesEncrypted: e.value.bytesEncrypted + usage.bytesEncrypted,
+    });
+    e.value = value;
+    return value;
+  }
+
+  async putEncryptionEntry(id: string, entry: EncryptionCacheEntry): Promise<void> {
+    this.#put(id, { kind: 'encrypt', value: Object.freeze({ ...entry }) });
+  }
+
+  async getDecryptionEntry(id: string): Promise<DecryptionCacheEntry | undefined> {
+    const e = this.#touch(id);
+    return e?.kind === 'decrypt' ? e.value : undefined;
+  }
+
+  async putDecryptionEntry(id: string, entry: DecryptionCacheEntry): Promise<void> {
+    this.#put(id, { kind: 'decrypt', value: Object.freeze({ ...entry }) });
+  }
+
+  async deleteEntry(id: string): Promise<void> {
+    this.#entries.delete(id);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The per-frame hot path shared by the one-shot and streaming APIs
+ * (data-format/message-body.md#framed-data, data-format/message-body-aad.md).
+ *
+ * One AES-GCM cipher per frame is unavoidable with node:crypto (each frame has its own IV and
+ * tag), so everything around it is kept allocation-free: the AAD and IV live in buffers owned
+ * by the sealer/opener and are rewritten in place, and frames are written straight into a
+ * caller-provided output buffer instead of being concatenated.
+ */
+import { createCipheriv, createDecipheriv, createSecretKey, type CipherGCMTypes, type KeyObject } from 'node:crypto';
+import type { AlgorithmSuite } from '../suites.js';
+import { BodyAadContent } from '../serialize/body-aad.js';
+import { SEQUENCE_NUMBER_END } from '../serialize/frame.js';
+
+const IV_LENGTH = 12;
+const TAG_LENGTH = 16;
+const FRAME = Buffer.from(BodyAadContent.Frame, 'ascii');
+const FINAL = Buffer.from(BodyAadContent.FinalFrame, 'ascii');
+const SINGLE = Buffer.from(BodyAadContent.SingleBlock, 'ascii');
+
+/** Bytes of a regular frame carrying `frameLength` bytes of content. */
+export function regularFrameSize(frameLength: number): number {
+  return 4 + IV_LENGTH + frameLength + TAG_LENGTH;
+}
+
+/** Bytes of a final frame carrying `contentLength` bytes. */
+export function finalFrameSize(contentLength: number): number {
+  return 4 + 4 + IV_LENGTH + 4 + contentLength + TAG_LENGTH;
+}
+
+/** Bytes of the whole framed body for a plaintext of `length` bytes (always one final frame). */
+export function framedBodySize(length: number, frameLength: number): number {
+  const regular = length === 0 ? 0 : Math.ceil(length / frameLength) - 1;
+  return regular * regularFrameSize(frameLength) + finalFrameSize(length - regular * frameLength);
+}
+
+function cipherName(keyLength: number): CipherGCMTypes {
+  return keyLength === 16 ? 'aes-128-gcm' : keyLength === 24 ? 'aes-192-gcm' : 'aes-256-gcm';
+}
+
+/** The body AAD of one frame, rewritten in place: message ID ‖ content string ‖ u32 seq ‖ u64 length. */
+class BodyAad {
+  readonly #regular: Buffer;
+  readonly #final: Buffer;
+  readonly #single: Buffer;
+
+  constructor(messageId: Uint8Array) {
+    this.#regular = Buffer.concat([messageId, FRAME, Buffer.alloc(12)]);
+    this.#final = Buffer.concat([messageId, FINAL, Buffer.alloc(12)]);
+    this.#single = Buffer.concat([messageId, SINGLE, Buffer.alloc(12)]);
+  }
+
+  for(final: boolean | 'single', sequenceNumber: number, length: number): Buffer {
+    const aad = final === 'single' ? this.#single : final ? this.#final : this.#regular;
+    const o = aad.length - 12;
+    aad.writeUInt32BE(sequenceNumber, o);
+    aad.writeUInt32BE(Math.floor(length / 2 ** 32), o + 4);
+    aad.writeUInt32BE(length >>> 0, o + 8);
+    return aad;
+  }
+}
+
+export class FrameSealer {
+  readonly #name: CipherGCMTypes;
+  readonly #key: KeyObject;
+  readonly #aad: BodyAad;
+  readonly #iv = Buffer.alloc(IV_LENGTH);
+
+  constructor(suite: AlgorithmSuite, encryptionKey: Uint8Array, messageId: Uint8Array) {
+    this.#name = cipherName(suite.encryptionKeyLength);
+    this.#key = createSecretKey(encryptionKey);
+    this.#aad = new BodyAad(messageId);
+  }
+
+  /**
+   * Writes frame `sequenceNumber` holding `content` into `out` at `offset` and returns the
+   * offset after it. IV = 8 zero bytes ‖ u32 sequence number (data-format/message-body.md#iv).
+   */
+  sealInto(content: Uint8Array, final: boolean, sequenceNumber: number, out: Buffer, offset: number): number {
+    let o = offset;
+    if (final) o = out.writeUInt32BE(SEQUENCE_NUMBER_END, o);
+    o = out.writeUInt32BE(sequenceNumber, o);
+    this.#iv.writeUInt32BE(sequenceNumber, 8);
+    o += this.#iv.copy(out, o);
+    if (final) o = out.writeUInt32BE(content.byteLength, o);
+    const cipher = createCipheriv(this.#name, this.#key, this.#iv, { authTagLength: TAG_LENGTH });
+    cipher.setAAD(this.#aad.for(final, sequenceNumber, content.byteLength));
+    o += cipher.update(content).copy(out, o);
+    cipher.final();
+    o += cipher.getAuthTag().copy(out, o);
+    return o;
+  }
+}
+
+export class FrameOpener {
+  readonly #name: CipherGCMTypes;
+  readonly #key: KeyObject;
+  readonly #aad: BodyAad;
+
+  constructor(suite: AlgorithmSuite, encryptionKey: Uint8Array, messageId: Uint8Array) {
+    this.#name = cipherName(suite.encryptionKeyLength);
+    this.#key = createSecretKey(encryptionKey);
+    this.#aad = new BodyAad(messageId);
+  }
+
+  /**
+   * Decrypts one frame into `out` at `offset`; returns the bytes written, or -1 when the tag
+   * does not verify (the bytes written are then zeroed). The IV is used as serialized.
+   */
+  openInto(final: boolean | 'single', sequenceNumber: number, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, out: Buffer, offset: number): number {
+    const decipher = createDecipheriv(this.#name, this.#key, iv, { authTagLength: TAG_LENGTH });
+    decipher.setAuthTag(tag);
+    decipher.setAAD(this.#aad.for(final, sequenceNumber, ciphertext.byteLength));
+    const plain = decipher.update(ciphertext);
+    try {
+      decipher.final();
+    } catch {
+      plain.fill(0);
+      return -1;
+    }
+    return plain.copy(out, offset);
+  }
+
+  /** A non-framed body (data-format/message-body.md#un-framed-data): sequence number 1, "Single Block" AAD. */
+  openSingleBlockInto(iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, out: Buffer, offset: number): number {
+    return this.openInto('single', 1, iv, ciphertext, tag, out, offset);
+  }
+
+  /** Like openInto, but returns the plaintext as a fresh buffer (streaming), or null on a bad tag. */
+  open(final: boolean, sequenceNumber: number, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): Buffer | null {
+    const decipher = createDecipheriv(this.#name, this.#key, iv, { authTagLength: TAG_LENGTH });
+    decipher.setAuthTag(tag);
+    decipher.setAAD(this.#aad.for(final, sequenceNumber, ciphertext.byteLength));
+    const plain = decipher.update(ciphertext);
+    try {
+      decipher.final();
+    } catch {
+      plain.fill(0);
+      return null;
+    }
+    return plain;
+  }
+}

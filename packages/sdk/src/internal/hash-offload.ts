@@ -1,0 +1,194 @@
+/**
+ * Uses the second core for the message signature of large messages in the buffer API: the
+ * main thread seals or opens frames while a worker hashes the signed bytes and signs or
+ * verifies. The bytes travel through a small shared ring that is allocated once and reused (so
+ * the copies hit warm memory), with Atomics for flow control; the returned message is an
+ * ordinary (unshared) Buffer. Falls back to hashing on the calling thread when the worker is
+ * busy with another message, cannot start, or fails part-way (then the caller re-hashes).
+ */
+import type { KeyObject } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type { HashJob, HashJobResult } from './hash-worker.js';
+
+/** Messages at least this large use the worker; below it the thread hop costs more than it saves. */
+export const OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
+const SLOT_SIZE = 1024 * 1024;
+const SLOTS = 8;
+const WAIT_MS = 20;
+
+interface Lane {
+  readonly worker: Worker;
+  readonly ring: SharedArrayBuffer;
+  readonly control: SharedArrayBuffer;
+  readonly lengths: SharedArrayBuffer;
+  readonly signature: SharedArrayBuffer;
+  busy: boolean;
+}
+
+let lane: Lane | null | undefined;
+let jobs = 0;
+let failNext = false;
+
+/** Test hook: the next job fails inside the worker, to prove the callers' fallback. */
+export function testOnlyFailNextOffloadedJob(): void {
+  failNext = true;
+}
+
+/** Jobs handed to the worker so far (for tests that must know the worker path ran). */
+export function offloadedJobCount(): number {
+  return jobs;
+}
+
+function acquire(): Lane | null {
+  if (lane === undefined) {
+    try {
+      const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+      worker.unref();
+      worker.on('error', () => {
+        lane = null;
+      });
+      lane = {
+        worker,
+        ring: new SharedArrayBuffer(SLOT_SIZE * SLOTS),
+        control: new SharedArrayBuffer(12),
+        lengths: new SharedArrayBuffer(4 * SLOTS),
+        signature: new SharedArrayBuffer(2 + 1024),
+        busy: false,
+      };
+    } catch {
+      lane = null;
+    }
+  }
+  if (lane === null || lane.busy) return null;
+  lane.busy = true;
+  return lane;
+}
+
+/** Feeds one message's signed bytes to the worker; `finish` resolves with its answer. */
+class OffloadedHash {
+  readonly #lane: Lane;
+  readonly #control: Int32Array;
+  readonly #lengths: Int32Array;
+  readonly #ring: Uint8Array;
+  readonly #result: Promise<HashJobResult>;
+  #produced = 0;
+  #finishing: Promise<HashJobResult> | undefined;
+
+  constructor(l: Lane, kind: 'sign' | 'verify', hash: string, key: KeyObject) {
+    this.#lane = l;
+    this.#control = new Int32Array(l.control);
+    this.#control.fill(0);
+    this.#lengths = new Int32Array(l.lengths);
+    this.#ring = new Uint8Array(l.ring);
+    this.#result = new Promise((resolve, reject) => {
+      const onMessage = (r: HashJobResult) => {
+        l.worker.off('error', onError);
+        resolve(r);
+      };
+      const onError = (e: Error) => {
+        l.worker.off('message', onMessage);
+        reject(e);
+      };
+      l.worker.once('message', onMessage);
+      l.worker.once('error', onError);
+    });
+    const job: HashJob = {
+      kind, hash: failNext ? 'no-such-hash' : hash, key, ring: l.ring, control: l.control, lengths: l.lengths, signature: l.signature, slotSize: SLOT_SIZE, slots: SLOTS,
+    };
+    l.worker.ref();
+    l.worker.postMessage(job);
+    failNext = false;
+    jobs++;
+  }
+
+  update(bytes: Uint8Array): void {
+    for (let o = 0; o < bytes.byteLength; o += SLOT_SIZE) {
+      const piece = bytes.subarray(o, Math.min(bytes.byteLength, o + SLOT_SIZE));
+      // Wait for a free slot (the worker is behind by a full ring).
+      for (;;) {
+        const consumed = Atomics.load(this.#control, 1);
+        if (this.#produced - consumed < SLOTS) break;
+        Atomics.wait(this.#control, 1, consumed, WAIT_MS);
+      }
+      const slot = this.#produced % SLOTS;
+      this.#ring.set(piece, slot * SLOT_SIZE);
+      this.#lengths[slot] = piece.byteLength;
+      this.#produced++;
+      Atomics.store(this.#control, 0, this.#produced);
+      Atomics.notify(this.#control, 0);
+    }
+  }
+
+  /** Ends the job without using its answer (the caller failed part-way); frees the worker. */
+  abandon(): void {
+    this.finish().catch(() => {});
+  }
+
+  /** Idempotent: a second call (abandon after a failed check) returns the first answer. */
+  finish(signature?: Uint8Array): Promise<HashJobResult> {
+    this.#finishing ??= this.#finish(signature);
+    return this.#finishing;
+  }
+
+  async #finish(signature?: Uint8Array): Promise<HashJobResult> {
+    if (signature !== undefined) {
+      const sig = new Uint8Array(this.#lane.signature);
+      if (signature.byteLength > sig.byteLength - 2) return { valid: false };
+      sig[0] = signature.byteLength >> 8;
+      sig[1] = signature.byteLength & 0xff;
+      sig.set(signature, 2);
+    }
+    Atomics.store(this.#control, 2, 1);
+    Atomics.notify(this.#control, 0);
+    try {
+      return await this.#result;
+    } finally {
+      this.#lane.worker.unref();
+      this.#lane.busy = false;
+    }
+  }
+}
+
+/** A signer on the worker, or null (then sign on this thread). */
+export interface OffloadedSigner {
+  update(bytes: Uint8Array): void;
+  /** null when the worker failed: the caller then signs on its own thread. */
+  sign(): Promise<Buffer | null>;
+  abandon(): void;
+}
+
+export interface OffloadedVerifier {
+  update(bytes: Uint8Array): void;
+  /** null when the worker failed: the caller then verifies on its own thread. */
+  verify(signature: Uint8Array): Promise<boolean | null>;
+  abandon(): void;
+}
+
+export function offloadedSigner(hash: string, key: KeyObject): OffloadedSigner | null {
+  const l = acquire();
+  if (l === null) return null;
+  const h = new OffloadedHash(l, 'sign', hash, key);
+  return {
+    update: (b) => h.update(b),
+    abandon: () => h.abandon(),
+    sign: async () => {
+      const r = await h.finish().catch(() => null);
+      return r !== null && 'signature' in r ? Buffer.from(r.signature) : null;
+    },
+  };
+}
+
+/** A verifier on the worker, or null (then verify on this thread). */
+export function offloadedVerifier(hash: string, key: KeyObject): OffloadedVerifier | null {
+  const l = acquire();
+  if (l === null) return null;
+  const h = new OffloadedHash(l, 'verify', hash, key);
+  return {
+    update: (b) => h.update(b),
+    abandon: () => h.abandon(),
+    verify: async (signature) => {
+      const r = await h.finish(signature).catch(() => null);
+      return r !== null && 'valid' in r ? r.valid : null;
+    },
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * Incremental decryption (client-apis/decrypt.md, streaming). Two release modes:
+ *
+ * - buffered (default): plaintext is withheld until the whole message has verified (every
+ *   tag, the signature, no trailing bytes at the end of input), holding at most
+ *   `maxBufferedBytes` of plaintext; a larger message fails instead of releasing anything.
+ * - unsignedStreaming: only unsigned suites are accepted (a signed message fails before any
+ *   keyring runs) and each frame's plaintext is released as soon as its tag verifies, so memory
+ *   is bounded by the frame length. A truncated stream still fails at its end, but frames
+ *   before the cut have been released: the caller must treat output as final only after the
+ *   stream ends without error.
+ */
+import type { CryptographicMaterialsManager } from '../cmm/cmm.js';
+import { copyEncryptionContext, type EncryptionContext } from '../encryption-context.js';
+import type { CommitmentPolicy } from '../commitment-policy.js';
+import { AuthenticationError, MalformedMessageError, PolicyViolationError } from '../errors.js';
+import type { MessageHeaderInfo } from '../header-info.js';
+import type { Keyring } from '../keyrings/keyring.js';
+import { SEQUENCE_NUMBER_END } from '../serialize/frame.js';
+import { ContentType, readHeaderBody, type HeaderBody } from '../serialize/header.js';
+import { readHeaderAuth } from '../serialize/header-auth.js';
+import { MAX_NON_FRAMED_CONTENT } from '../serialize/non-framed.js';
+import { ByteQueue } from './byte-queue.js';
+import { ByteReader, isTruncation } from './bytes.js';
+import { prepareDecryption, type DecryptOptions, type MessageVerifier } from './decryptor.js';
+import type { FrameOpener } from './frames.js';
+import { resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys } from './options.js';
+
+export interface DecryptStreamOptions extends DecryptOptions {
+  /**
+   * Release each frame's plaintext as soon as its tag verifies. Only unsigned suites are
+   * accepted in this mode; a signed message fails before any keyring is called.
+   */
+  readonly unsignedStreaming?: boolean;
+  /**
+   * Buffered mode: most plaintext bytes held back until the message verifies (default 64 MiB).
+   * Both modes: the largest frame (or non-framed body) that will be buffered to check its tag.
+   */
+  readonly maxBufferedBytes?: number;
+}
+
+export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+const IV = 12;
+const HEADER_PROBE = 1 << 20;
+const TAG = 16;
+
+type Emit = (bytes: Buffer) => void;
+type State = 'header' | 'body' | 'footer' | 'done';
+
+export class StreamDecryptor {
+  readonly #cmm: CryptographicMaterialsManager;
+  readonly #policy: CommitmentPolicy;
+  readonly #maxEdks: number;
+  readonly #reproduced: EncryptionContext;
+  readonly #unsigned: boolean;
+  readonly #maxBuffered: number;
+  readonly #queue = new ByteQueue();
+  #state: State = 'header';
+  #header: HeaderBody | undefined;
+  #opener: FrameOpener | undefined;
+  #verifier: MessageVerifier | undefined;
+  #sequenceNumber = 1;
+  readonly #held: Buffer[] = [];
+  #heldBytes = 0;
+  messageHeader: MessageHeaderInfo | undefined;
+
+  constructor(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: DecryptStreamOptions) {
+    this.#cmm = resolveMaterialsManager(keyringOrCmm);
+    this.#policy = resolveCommitmentPolicy(options.commitmentPolicy);
+    this.#maxEdks = resolveMaxEncryptedDataKeys(options.maxEncryptedDataKeys);
+    this.#reproduced = copyEncryptionContext(options.encryptionContext);
+    this.#unsigned = options.unsignedStreaming === true;
+    const max = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    if (!Number.isSafeInteger(max) || max < 1) throw new RangeError('maxBufferedBytes must be a positive integer');
+    this.#maxBuffered = max;
+  }
+
+  /** Feeds ciphertext; `emit` receives verified plaintext (unsigned streaming mode only). */
+  async push(chunk: Uint8Array, emit: Emit): Promise<void> {
+    this.#queue.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    if (this.#state === 'header') await this.#readHeader();
+    if (this.#state === 'body') this.#readBody(emit);
+    if (this.#state === 'footer') this.#readFooter();
+    if (this.#state === 'done' && this.#queue.length > 0) throw new MalformedMessageError('unexpected bytes after the end of the message');
+  }
+
+  /** End of input: fails on a truncated message; in buffered mode releases the verified plaintext. */
+  finish(emit: Emit): void {
+    if (this.#state !== 'done') throw new MalformedMessageError('message is truncated');
+    for (const p of this.#held.splice(0)) emit(p);
+    this.#heldBytes = 0;
+  }
+
+  /** Zeroes held plaintext after a failure. */
+  abort(): void {
+    for (const p of this.#held.splice(0)) p.fill(0);
+    this.#heldBytes = 0;
+  }
+
+  async #readHeader(): Promise<void> {
+    // Most headers are small: parse from a bounded prefix first, so a large first write is not copied.
+    const q = this.#queue;
+    const bytes = q.length > HEADER_PROBE ? q.peek(HEADER_PROBE) : q.all();
+    try {
+      await this.#parseHeader(bytes);
+    } catch (e) {
+      if (isTruncation(e) && bytes.length < q.length) return this.#parseHeader(q.all()).catch((e2: unknown) => {
+        if (!isTruncation(e2)) throw e2;
+      });
+      if (isTruncation(e)) return; // wait for more bytes
+      throw e;
+    }
+  }
+
+  async #parseHeader(bytes: Buffer): Promise<void> {
+    const r = new ByteReader(bytes);
+    const { header, bytes: headerBody } = readHeaderBody(r, this.#maxEdks);
+    const auth = readHeaderAuth(r, header.version, header.suite);
+    const authEnd = r.offset;
+    // The signature policy is decided before any keyring sees the EDKs.
+    if (this.#unsigned && header.suite.signature !== null) {
+      throw new PolicyViolationError('unsignedStreaming accepts only unsigned algorithm suites; this message is signed');
+    }
+    const consumed = this.#queue.take(authEnd);
+    const prepared = await prepareDecryption(
+      this.#cmm, this.#policy, this.#reproduced, header, consumed.subarray(0, headerBody.length), auth, consumed.subarray(headerBody.length),
+    );
+    this.#header = header;
+    this.#opener = prepared.opener;
+    this.#verifier = prepared.verifier;
+    this.messageHeader = prepared.messageHeader;
+    this.#state = 'body';
+  }
+
+  #release(plaintext: Buffer, emit: Emit): void {
+    if (this.#unsigned) {
+      emit(plaintext);
+      return;
+    }
+    this.#heldBytes += plaintext.length;
+    this.#held.push(plaintext);
+    if (this.#heldBytes > this.#maxBuffered) {
+      throw new PolicyViolationError('plaintext exceeds maxBufferedBytes before the message could be verified; for large messages use an unsigned suite and unsignedStreaming');
+    }
+  }
+
+  #readBody(emit: Emit): void {
+    const header = this.#header!;
+    const q = this.#queue;
+    if (header.contentType === ContentType.NonFramed) {
+      if (q.length < IV + 8) return;
+      const length = Number(q.peek(IV + 8).readBigUInt64BE(IV));
+      if (length > MAX_NON_FRAMED_CONTENT) throw new MalformedMessageError('non-framed content is too long');
+      if (length > this.#maxBuffered) throw new PolicyViolationError('non-framed body is larger than maxBufferedBytes');
+      if (q.length < IV + 8 + length + TAG) return;
+      const body = q.take(IV + 8 + length + TAG);
+      this.#verifier?.update(body);
+      const out = Buffer.allocUnsafe(length);
+      if (this.#opener!.openSingleBlockInto(body.subarray(0, IV), body.subarray(IV + 8, IV + 8 + length), body.subarray(IV + 8 + length), out, 0) < 0) {
+        throw new AuthenticationError('body authentication tag does not verify');
+      }
+      this.#release(out, emit);
+      this.#state = this.#verifier === undefined ? 'done' : 'footer';
+      return;
+    }
+    const frameLength = header.frameLength;
+    for (;;) {
+      if (q.length < 4) return;
+      const final = q.peek(4).readUInt32BE(0) === SEQUENCE_NUMBER_END;
+      let size: number;
+      if (final) {
+        if (q.length < 8 + IV + 4) return;
+        const length = q.peek(8 + IV + 4).readUInt32BE(8 + IV);
+        if (length > frameLength) throw new MalformedMessageError('final frame is longer than the frame length');
+        if (length > this.#maxBuffered) throw new PolicyViolationError('final frame is larger than maxBufferedBytes');
+        size = 8 + IV + 4 + length + TAG;
+      } else {
+        // A whole frame is buffered before its tag can be checked: bound it before waiting for it.
+        if (frameLength > this.#maxBuffered) throw new PolicyViolationError('frame length is larger than maxBufferedBytes');
+        size = 4 + IV + frameLength + TAG;
+      }
+      if (q.length < size) return;
+      const frame = q.take(size);
+      const head = final ? 8 : 4;
+      const sequenceNumber = frame.readUInt32BE(head - 4);
+      if (sequenceNumber !== this.#sequenceNumber) throw new MalformedMessageError('frame sequence number is out of order');
+      const ivStart = head;
+      const contentStart = ivStart + IV + (final ? 4 : 0);
+      this.#verifier?.update(frame);
+      // The IV as serialized, not recomputed: some official producers wrote non-canonical IVs.
+      const plaintext = this.#opener!.open(final, sequenceNumber, frame.subarray(ivStart, ivStart + IV), frame.subarray(contentStart, size - TAG), frame.subarray(size - TAG));
+      if (plaintext === null) throw new AuthenticationError('body authentication tag does not verify');
+      this.#release(plaintext, emit);
+      if (final) {
+        this.#state = this.#verifier === undefined ? 'done' : 'footer';
+        return;
+      }
+      this.#sequenceNumber++;
+    }
+  }
+
+  #readFooter(): void {
+    const q = this.#queue;
+    if (q.length < 2) return;
+    const length = q.peek(2).readUInt16BE(0);
+    if (q.length < 2 + length) return;
+    const signature = q.take(2 + length).subarray(2);
+    if (!this.#verifier!.verify(signature)) throw new AuthenticationError('message signature does not verify');
+    this.#state = 'done';
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Incremental encryption (client-apis/encrypt.md, streaming): plaintext arrives in chunks of
+ * any size; a regular frame is sealed as soon as more than one frame of input is known to
+ * exist, and the final frame (0..frameLength bytes) and footer when the input ends. Shared by
+ * the Node and web stream adapters.
+ */
+import type { CryptographicMaterialsManager } from '../cmm/cmm.js';
+import { PolicyViolationError } from '../errors.js';
+import type { MessageHeaderInfo } from '../header-info.js';
+import type { Keyring } from '../keyrings/keyring.js';
+import { UINT32_MAX } from './bytes.js';
+import { copyEncryptionContext } from '../encryption-context.js';
+import { getSuite } from '../suites.js';
+import { prepareEncryption, resolveFrameLength, type EncryptOptions, type PreparedEncryption } from './encryptor.js';
+import { resolveCommitmentPolicy, resolveMaxEncryptedDataKeys } from './options.js';
+import { finalFrameSize, regularFrameSize } from './frames.js';
+
+export interface EncryptStreamOptions extends EncryptOptions {
+  /**
+   * The exact plaintext length, when known: the materials request carries it (the caching
+   * manager only caches requests with a length) and the stream fails if the input differs.
+   */
+  readonly plaintextLength?: number;
+}
+
+export type Emit = (bytes: Buffer) => void;
+
+/** The synchronous checks, so a stream constructor can throw on misuse before any data flows. */
+export function checkEncryptStreamOptions(options: EncryptStreamOptions): void {
+  resolveFrameLength(options.frameLength);
+  resolveCommitmentPolicy(options.commitmentPolicy);
+  resolveMaxEncryptedDataKeys(options.maxEncryptedDataKeys);
+  copyEncryptionContext(options.encryptionContext);
+  if (options.suiteId !== undefined) getSuite(options.suiteId);
+  const length = options.plaintextLength;
+  if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError('plaintextLength must be a non-negative integer');
+}
+
+export class StreamEncryptor {
+  readonly messageHeader: MessageHeaderInfo;
+  readonly #p: PreparedEncryption;
+  readonly #declaredLength: number | undefined;
+  #pending: Buffer | undefined;
+  #pendingLength = 0;
+  #sequenceNumber = 1;
+  #total = 0;
+  #headerSent = false;
+  #finished = false;
+
+  private constructor(p: PreparedEncryption, declaredLength: number | undefined) {
+    this.#p = p;
+    this.#declaredLength = declaredLength;
+    this.messageHeader = p.messageHeader;
+  }
+
+  static async create(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: EncryptStreamOptions): Promise<StreamEncryptor> {
+    checkEncryptStreamOptions(options);
+    const length = options.plaintextLength;
+    return new StreamEncryptor(await prepareEncryption(keyringOrCmm, options, length), length);
+  }
+
+  #emit(out: Buffer, emit: Emit): void {
+    this.#p.signer?.update(out);
+    emit(out);
+  }
+
+  #header(emit: Emit): void {
+    if (this.#headerSent) return;
+    this.#headerSent = true;
+    // The signer has already been fed the header (prepareEncryption).
+    emit(this.#p.header);
+  }
+
+  push(chunk: Uint8Array, emit: Emit): void {
+    if (this.#finished) throw new TypeError('write after end');
+    this.#header(emit);
+    const { frameLength, sealer } = this.#p;
+    this.#total += chunk.byteLength;
+    if (this.#declaredLength !== undefined && this.#total > this.#declaredLength) {
+      throw new PolicyViolationError('stream is longer than the declared plaintextLength');
+    }
+    const total = this.#pendingLength + chunk.byteLength;
+    // Regular frames to seal now: all full frames but the last, which may turn out final.
+    const frames = total > frameLength ? Math.floor((total - 1) / frameLength) : 0;
+    if (this.#sequenceNumber - 1 + frames >= UINT32_MAX) throw new RangeError('message needs more than 2^32 - 1 frames');
+    let c = 0;
+    if (frames > 0) {
+      const out = Buffer.allocUnsafe(frames * regularFrameSize(frameLength));
+      let o = 0;
+      for (let i = 0; i < frames; i++) {
+        let content: Uint8Array;
+        if (this.#pendingLength > 0) {
+          const take = frameLength - this.#pendingLength;
+          this.#pending!.set(chunk.subarray(c, c + take), this.#pendingLength);
+          c += take;
+          this.#pendingLength = 0;
+          content = this.#pending!;
+        } else {
+          content = chunk.subarray(c, c + frameLength);
+          c += frameLength;
+        }
+        o = sealer.sealInto(content, false, this.#sequenceNumber++, out, o);
+      }
+      this.#emit(out, emit);
+    }
+    const rest = chunk.byteLength - c;
+    if (rest > 0) {
+      this.#pending ??= Buffer.alloc(frameLength);
+      this.#pending.set(chunk.subarray(c), this.#pendingLength);
+      this.#pendingLength += rest;
+    }
+  }
+
+  /** Seals the final frame (possibly empty) and writes the footer. */
+  finish(emit: Emit): void {
+    if (this.#finished) return;
+    if (this.#declaredLength !== undefined && this.#total !== this.#declaredLength) {
+      throw new PolicyViolationError('stream is shorter than the declared plaintextLength');
+    }
+    this.#header(emit);
+    this.#finished = true;
+    const content = this.#pending === undefined ? Buffer.alloc(0) : this.#pending.subarray(0, this.#pendingLength);
+    const out = Buffer.allocUnsafe(finalFrameSize(content.length));
+    this.#p.sealer.sealInto(content, true, this.#sequenceNumber, out, 0);
+    this.#pending?.fill(0);
+    this.#emit(out, emit);
+    const signer = this.#p.signer;
+    if (signer !== undefined) {
+      const signature = signer.sign();
+      const footer = Buffer.allocUnsafe(2 + signature.length);
+      footer.writeUInt16BE(signature.length, 0);
+      signature.copy(footer, 2);
+      emit(footer);
+    }
+  }
+
+  /** Zeroes buffered plaintext after a failure. */
+  abort(): void {
+    this.#finished = true;
+    this.#pending?.fill(0);
+  }
+}

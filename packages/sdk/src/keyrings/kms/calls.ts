@@ -1,0 +1,122 @@
+/**
+ * The three KMS calls the keyrings make, with the response checks of
+ * framework/aws-kms/aws-kms-keyring.md#onencrypt and #ondecrypt. Failures become named SDK
+ * errors that keep the KMS error as `cause` (KMS errors carry no key material).
+ */
+import { KeyringError } from '../../errors.js';
+import { withDataKey, withEncryptedDataKey, type DecryptionMaterials, type EncryptedDataKey, type EncryptionMaterials } from '../../materials.js';
+import { parseKmsArn } from './arn.js';
+import { grantTokensField, loadKms, type KmsClientLike } from './client.js';
+
+/** The key provider ID of every KMS keyring (framework/aws-kms/aws-kms-keyring.md). */
+export const KMS_PROVIDER_ID = 'aws-kms';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function bytes(x: unknown): Buffer | null {
+  return x instanceof Uint8Array ? Buffer.from(x) : null;
+}
+
+function keyArnOf(response: { KeyId?: unknown }, what: string): string {
+  const arn = parseKmsArn(response.KeyId);
+  // The response KeyId MUST be a valid AWS KMS key ARN: it becomes the EDK's provider info.
+  if (arn === null || arn.resourceType !== 'key') throw new KeyringError(`KMS ${what} returned a KeyId that is not a key ARN`);
+  return response.KeyId as string;
+}
+
+/** GenerateDataKey, then set the data key and append the EDK (#onencrypt, no data key yet). */
+export async function generateDataKey(
+  client: KmsClientLike, keyId: string, m: EncryptionMaterials, grantTokens: readonly string[],
+): Promise<EncryptionMaterials> {
+  const { GenerateDataKeyCommand } = await loadKms();
+  let response: { KeyId?: unknown; Plaintext?: unknown; CiphertextBlob?: unknown };
+  try {
+    response = await client.send(new GenerateDataKeyCommand({
+      KeyId: keyId,
+      NumberOfBytes: m.suite.dataKeyLength,
+      EncryptionContext: { ...m.encryptionContext },
+      ...grantTokensField(grantTokens),
+    }));
+  } catch (cause) {
+    throw new KeyringError('KMS GenerateDataKey failed', { cause });
+  }
+  const plaintext = bytes(response.Plaintext);
+  const ciphertext = bytes(response.CiphertextBlob);
+  if (plaintext === null || plaintext.length !== m.suite.dataKeyLength || ciphertext === null) {
+    plaintext?.fill(0);
+    throw new KeyringError('KMS GenerateDataKey returned a data key of the wrong length');
+  }
+  const providerInfo = keyArnOf(response, 'GenerateDataKey');
+  return withEncryptedDataKey(withDataKey(m, plaintext), { providerId: KMS_PROVIDER_ID, providerInfo: Buffer.from(providerInfo, 'utf8'), ciphertext });
+}
+
+/** Encrypt the existing data key and append the EDK (#onencrypt, data key present). */
+export async function encryptDataKey(
+  client: KmsClientLike, keyId: string, m: EncryptionMaterials, grantTokens: readonly string[],
+): Promise<EncryptionMaterials> {
+  const { EncryptCommand } = await loadKms();
+  let response: { KeyId?: unknown; CiphertextBlob?: unknown };
+  try {
+    response = await client.send(new EncryptCommand({
+      KeyId: keyId,
+      Plaintext: m.plaintextDataKey,
+      EncryptionContext: { ...m.encryptionContext },
+      ...grantTokensField(grantTokens),
+    }));
+  } catch (cause) {
+    throw new KeyringError('KMS Encrypt failed', { cause });
+  }
+  const ciphertext = bytes(response.CiphertextBlob);
+  if (ciphertext === null) throw new KeyringError('KMS Encrypt returned no ciphertext');
+  const providerInfo = keyArnOf(response, 'Encrypt');
+  return withEncryptedDataKey(m, { providerId: KMS_PROVIDER_ID, providerInfo: Buffer.from(providerInfo, 'utf8'), ciphertext });
+}
+
+/**
+ * Decrypt one EDK with `KeyId` set; the response must name exactly `keyId` and carry a data key
+ * of the suite's length (#ondecrypt). Returns new materials; throws for the caller to collect.
+ */
+export async function decryptDataKey(
+  client: KmsClientLike, keyId: string, edk: EncryptedDataKey, m: DecryptionMaterials, grantTokens: readonly string[],
+): Promise<DecryptionMaterials> {
+  const { DecryptCommand } = await loadKms();
+  let response: { KeyId?: unknown; Plaintext?: unknown };
+  try {
+    response = await client.send(new DecryptCommand({
+      KeyId: keyId,
+      CiphertextBlob: edk.ciphertext,
+      EncryptionContext: { ...m.encryptionContext },
+      ...grantTokensField(grantTokens),
+    }));
+  } catch (cause) {
+    throw new KeyringError('KMS Decrypt failed', { cause });
+  }
+  const plaintext = bytes(response.Plaintext);
+  if (response.KeyId !== keyId) {
+    plaintext?.fill(0);
+    throw new KeyringError('KMS Decrypt answered for a different key than requested');
+  }
+  if (plaintext === null || plaintext.length !== m.suite.dataKeyLength) {
+    plaintext?.fill(0);
+    throw new KeyringError('KMS Decrypt returned a data key of the wrong length');
+  }
+  return withDataKey(m, plaintext);
+}
+
+/**
+ * The provider info of an `aws-kms` EDK as a key ARN. "The provider info MUST be a valid AWS KMS
+ * ARN with a resource type of key or OnDecrypt MUST fail": null for other providers, throws
+ * for an `aws-kms` EDK whose info is not a key ARN.
+ */
+export function kmsKeyArnOfEdk(edk: EncryptedDataKey): string | null {
+  if (edk.providerId !== KMS_PROVIDER_ID) return null;
+  let info: string;
+  try {
+    info = utf8.decode(edk.providerInfo);
+  } catch {
+    throw new KeyringError('an aws-kms encrypted data key has a provider info that is not UTF-8');
+  }
+  const arn = parseKmsArn(info);
+  if (arn === null || arn.resourceType !== 'key') throw new KeyringError('an aws-kms encrypted data key has a provider info that is not a key ARN');
+  return info;
+}

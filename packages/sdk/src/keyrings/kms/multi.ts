@@ -1,0 +1,56 @@
+/**
+ * The everyday KMS keyring, the shape of the official SDK's `KmsKeyringNode` and of
+ * framework/aws-kms/aws-kms-multi-keyrings.md (and aws-kms-mrk-multi-keyrings.md): a generator
+ * key that calls GenerateDataKey, then one Encrypt per additional key; on decrypt each named key
+ * tries only the EDKs it wrote.
+ */
+import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../../materials.js';
+import type { Keyring } from '../keyring.js';
+import { MultiKeyring } from '../multi.js';
+import { assertMrksAreUnique } from './arn.js';
+import { resolveClientSupplier, type KmsClientLike, type KmsClientSupplier } from './client.js';
+import { AwsKmsKeyring, AwsKmsMrkKeyring } from './strict.js';
+
+export interface KmsKeyringOptions {
+  /** Key that generates the data key (GenerateDataKey). Without it, the keyring can only wrap an existing data key or decrypt. */
+  readonly generatorKeyId?: string;
+  /** Keys that each wrap the data key too (Encrypt), and may each decrypt. */
+  readonly keyIds?: readonly string[];
+  readonly client?: KmsClientLike;
+  readonly clientSupplier?: KmsClientSupplier;
+  readonly grantTokens?: readonly string[];
+  /** Treat `mrk-` keys as matching their replicas in other regions on decrypt (AwsKmsMrkKeyring). */
+  readonly multiRegionAware?: boolean;
+}
+
+export class KmsKeyring implements Keyring {
+  readonly generatorKeyId: string | undefined;
+  readonly keyIds: readonly string[];
+  readonly #inner: MultiKeyring;
+
+  constructor(options: KmsKeyringOptions) {
+    const { generatorKeyId, keyIds = [], multiRegionAware = false, grantTokens } = options;
+    if (!Array.isArray(keyIds)) throw new TypeError('keyIds must be an array');
+    // One supplier (and so one client per region) shared by every key.
+    const common = { clientSupplier: resolveClientSupplier(options), ...(grantTokens === undefined ? {} : { grantTokens }) };
+    const Strict = multiRegionAware ? AwsKmsMrkKeyring : AwsKmsKeyring;
+    if (multiRegionAware) {
+      // aws-kms-mrk-multi-keyrings.md: the generator and key ids MUST pass "AWS KMS MRK are unique".
+      assertMrksAreUnique([...(generatorKeyId === undefined ? [] : [generatorKeyId]), ...keyIds]);
+    }
+    this.generatorKeyId = generatorKeyId;
+    this.keyIds = Object.freeze([...keyIds]);
+    this.#inner = new MultiKeyring({
+      ...(generatorKeyId === undefined ? {} : { generator: new Strict({ keyId: generatorKeyId, ...common }) }),
+      children: keyIds.map((keyId) => new Strict({ keyId, ...common })),
+    });
+  }
+
+  onEncrypt(materials: EncryptionMaterials): Promise<EncryptionMaterials> {
+    return this.#inner.onEncrypt(materials);
+  }
+
+  onDecrypt(materials: DecryptionMaterials, encryptedDataKeys: readonly EncryptedDataKey[]): Promise<DecryptionMaterials> {
+    return this.#inner.onDecrypt(materials, encryptedDataKeys);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Caching materials manager (framework/caching-cmm.md) with a KMS keyring against a Coffer
+ * server: GenerateDataKey calls are counted at the server.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import {
+  AlgorithmSuiteId,
+  CachingCryptographicMaterialsManager,
+  CommitmentPolicy,
+  decrypt,
+  encrypt,
+  KmsKeyring,
+  LocalMaterialsCache,
+  type CachingCmmOptions,
+} from '../src/index.js';
+import { startCoffer, type CofferForTests } from './helpers/coffer-server.js';
+
+describe('caching materials manager with a KMS keyring on Coffer', () => {
+  let coffer: CofferForTests;
+  let keyring: KmsKeyring;
+  before(async () => {
+    coffer = await startCoffer();
+    keyring = new KmsKeyring({ generatorKeyId: await coffer.createKey(), client: coffer.kms });
+  });
+  after(() => coffer.dispose());
+
+  const cmm = (o: Partial<CachingCmmOptions> = {}) =>
+    new CachingCryptographicMaterialsManager({ underlying: keyring, cache: new LocalMaterialsCache(), maxAge: 60_000, ...o });
+
+  async function generateCalls(manager: CachingCryptographicMaterialsManager, messages: number, size: number): Promise<number> {
+    coffer.resetCounts();
+    for (let i = 0; i < messages; i++) {
+      const plaintext = randomBytes(size);
+      const { ciphertext } = await encrypt(manager, plaintext, { encryptionContext: { purpose: 'cache-test' } });
+      assert.ok((await decrypt(keyring, ciphertext)).plaintext.equals(plaintext));
+    }
+    return coffer.count('GenerateDataKey');
+  }
+
+  for (const [n, m] of [[10, 3], [9, 3], [5, 1], [4, 10]] as const) {
+    test(`${n} messages under a message limit of ${m} make ceil(${n}/${m}) = ${Math.ceil(n / m)} GenerateDataKey calls`, async () => {
+      assert.equal(await generateCalls(cmm({ maxMessagesEncrypted: m }), n, 10), Math.ceil(n / m));
+    });
+  }
+
+  test('byte limit: 10 messages of 300 bytes under a 1000-byte limit use a data key for 3 messages each (4 calls)', async () => {
+    assert.equal(await generateCalls(cmm({ maxBytesEncrypted: 1000 }), 10, 300), 4);
+  });
+
+  test('a message larger than the byte limit is never served from (or put in) the cache', async () => {
+    assert.equal(await generateCalls(cmm({ maxBytesEncrypted: 1000 }), 3, 1001), 3);
+  });
+
+  test('age limit: an entry is used until maxAge has passed, then a new data key is generated', async () => {
+    let now = 1_000_000;
+    const manager = cmm({ maxAge: 1000, testOnlyNow: () => now });
+    assert.equal(await generateCalls(manager, 3, 10), 1);
+    now += 999;
+    assert.equal(await generateCalls(manager, 1, 10), 0);
+    now += 1;
+    assert.equal(await generateCalls(manager, 3, 10), 1);
+  });
+
+  test('two managers on one cache do not share entries unless given the same partition', async () => {
+    const cache = new LocalMaterialsCache();
+    const a = cmm({ cache });
+    const b = cmm({ cache });
+    assert.notEqual(a.partition, b.partition);
+    assert.equal(await generateCalls(a, 2, 10) + await generateCalls(b, 2, 10), 2);
+    const c = cmm({ cache, partition: 'shared' });
+    const d = cmm({ cache, partition: 'shared' });
+    assert.equal(await generateCalls(c, 2, 10) + await generateCalls(d, 2, 10), 1);
+  });
+
+  test('entries are per encryption context and per requested suite', async () => {
+    const manager = cmm();
+    coffer.resetCounts();
+    for (const ec of [{ a: '1' }, { a: '2' }, { a: '1' }]) await encrypt(manager, Buffer.from('x'), { encryptionContext: ec });
+    await encrypt(manager, Buffer.from('x'), { encryptionContext: { a: '1' }, suiteId: AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY });
+    assert.equal(coffer.count('GenerateDataKey'), 3);
+  });
+
+  test('identity-KDF suites are never cached', async () => {
+    const manager = cmm();
+    coffer.resetCounts();
+    for (let i = 0; i < 3; i++) {
+      await encrypt(manager, Buffer.from('x'), { suiteId: AlgorithmSuiteId.AES_256_GCM_IV12_TAG16_NO_KDF, commitmentPolicy: CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT });
+    }
+    assert.equal(coffer.count('GenerateDataKey'), 3);
+  });
+
+  test('decryption materials are cached: the same message decrypts with one KMS Decrypt call', async () => {
+    const manager = cmm();
+    const { ciphertext } = await encrypt(keyring, Buffer.from('again'));
+    coffer.resetCounts();
+    for (let i = 0; i < 4; i++) assert.equal((await decrypt(manager, ciphertext)).plaintext.toString(), 'again');
+    assert.equal(coffer.count('Decrypt'), 1);
+  });
+
+  test('LRU: with capacity 1, alternating contexts evict each other', async () => {
+    const manager = cmm({ cache: new LocalMaterialsCache(1) });
+    coffer.resetCounts();
+    for (const ec of [{ a: '1' }, { a: '2' }, { a: '1' }, { a: '2' }]) await encrypt(manager, Buffer.from('x'), { encryptionContext: ec });
+    assert.equal(coffer.count('GenerateDataKey'), 4);
+  });
+
+  test('options are validated: maxAge is required and positive', () => {
+    assert.throws(() => cmm({ maxAge: 0 }), RangeError);
+    assert.throws(() => cmm({ maxMessagesEncrypted: 0 }), RangeError);
+    assert.throws(() => new LocalMaterialsCache(0), RangeError);
+  });
+});

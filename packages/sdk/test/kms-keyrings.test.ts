@@ -1,0 +1,238 @@
+/**
+ * AWS KMS keyrings (framework/aws-kms/*.md): against a real Coffer server through
+ * @aws-sdk/client-kms, and against an in-memory KMS for multi-Region replicas and the exact
+ * requests sent.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import {
+  AlgorithmSuiteId,
+  AwsKmsDiscoveryKeyring,
+  AwsKmsKeyring,
+  AwsKmsMrkDiscoveryKeyring,
+  AwsKmsMrkKeyring,
+  decrypt,
+  encrypt,
+  getSuite,
+  KeyringError,
+  KmsKeyring,
+  mrkMatchForDecrypt,
+  MultiKeyring,
+  NoDecryptionKeyError,
+  type DecryptionMaterials,
+} from '../src/index.js';
+import { aesKeyring } from './helpers/fixtures.js';
+import { startCoffer, type CofferForTests } from './helpers/coffer-server.js';
+import { FakeKms } from './helpers/fake-kms.js';
+
+const CONTEXT = { tenant: 'acme', purpose: 'kms-test' };
+
+describe('KMS keyrings against a Coffer server', () => {
+  let coffer: CofferForTests;
+  let keyA: string;
+  let keyB: string;
+  let keyC: string;
+  before(async () => {
+    coffer = await startCoffer();
+    [keyA, keyB, keyC] = [await coffer.createKey(), await coffer.createKey(), await coffer.createKey()];
+  });
+  after(() => coffer.dispose());
+
+  test('strict keyring: GenerateDataKey with the generator, then one Encrypt per additional key; EDKs carry the key ARNs', async () => {
+    const keyring = new KmsKeyring({ generatorKeyId: keyA, keyIds: [keyB], client: coffer.kms });
+    coffer.resetCounts();
+    const plaintext = randomBytes(5000);
+    const { ciphertext, messageHeader } = await encrypt(keyring, plaintext, { encryptionContext: CONTEXT });
+    assert.equal(coffer.count('GenerateDataKey'), 1);
+    assert.equal(coffer.count('Encrypt'), 1);
+    assert.deepEqual(messageHeader.encryptedDataKeys.map((e) => e.providerId), ['aws-kms', 'aws-kms']);
+    assert.deepEqual(messageHeader.encryptedDataKeys.map((e) => e.providerInfo.toString('utf8')), [keyA, keyB]);
+    coffer.resetCounts();
+    const out = await decrypt(keyring, ciphertext, { encryptionContext: CONTEXT });
+    assert.ok(out.plaintext.equals(plaintext));
+    assert.equal(coffer.count('Decrypt'), 1, 'the generator key decrypts first, and only once');
+  });
+
+  test('a keyring naming only the additional key decrypts with that key', async () => {
+    const { ciphertext } = await encrypt(new KmsKeyring({ generatorKeyId: keyA, keyIds: [keyB], client: coffer.kms }), Buffer.from('hi'));
+    coffer.resetCounts();
+    const out = await decrypt(new AwsKmsKeyring({ keyId: keyB, client: coffer.kms }), ciphertext);
+    assert.equal(out.plaintext.toString(), 'hi');
+    assert.equal(coffer.count('Decrypt'), 1);
+  });
+
+  test('a keyring for an unrelated key makes no Decrypt call and fails with NoDecryptionKeyError', async () => {
+    const { ciphertext } = await encrypt(new AwsKmsKeyring({ keyId: keyA, client: coffer.kms }), Buffer.from('hi'));
+    coffer.resetCounts();
+    await assert.rejects(decrypt(new AwsKmsKeyring({ keyId: keyC, client: coffer.kms }), ciphertext), NoDecryptionKeyError);
+    assert.equal(coffer.count('Decrypt'), 0);
+  });
+
+  test('the encryption context reaches KMS: the EDK does not decrypt under another context', async () => {
+    const keyring = new AwsKmsKeyring({ keyId: keyA, client: coffer.kms });
+    const { ciphertext, messageHeader } = await encrypt(keyring, Buffer.from('x'), { encryptionContext: CONTEXT, suiteId: AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY });
+    assert.ok(ciphertext.length > 0);
+    const edks = messageHeader.encryptedDataKeys.map((e, i) => ({ ...e, ciphertext: edkCiphertext(ciphertext, i) }));
+    const materials = (ec: Record<string, string>): DecryptionMaterials => ({
+      suite: getSuite(AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY), encryptionContext: ec, requiredEncryptionContextKeys: [],
+    });
+    const good = await keyring.onDecrypt(materials(CONTEXT), edks);
+    assert.equal(good.plaintextDataKey?.byteLength, 32);
+    await assert.rejects(keyring.onDecrypt(materials({ ...CONTEXT, tenant: 'other' }), edks), NoDecryptionKeyError);
+  });
+
+  test('discovery keyring decrypts any key it can use; a discovery filter limits partition and account before any call', async () => {
+    const { ciphertext } = await encrypt(new KmsKeyring({ generatorKeyId: keyA, client: coffer.kms }), Buffer.from('discover me'));
+    const ok = new AwsKmsDiscoveryKeyring({ client: coffer.kms, discoveryFilter: { partition: 'aws', accountIds: [coffer.accountId] } });
+    assert.equal((await decrypt(ok, ciphertext)).plaintext.toString(), 'discover me');
+    assert.equal((await decrypt(new AwsKmsDiscoveryKeyring({ client: coffer.kms }), ciphertext)).plaintext.toString(), 'discover me');
+    coffer.resetCounts();
+    for (const discoveryFilter of [{ partition: 'aws', accountIds: ['999999999999'] }, { partition: 'aws-cn', accountIds: [coffer.accountId] }]) {
+      await assert.rejects(decrypt(new AwsKmsDiscoveryKeyring({ client: coffer.kms, discoveryFilter }), ciphertext), NoDecryptionKeyError);
+    }
+    assert.equal(coffer.count('Decrypt'), 0);
+  });
+
+  test('a discovery keyring cannot encrypt', async () => {
+    await assert.rejects(encrypt(new AwsKmsDiscoveryKeyring({ client: coffer.kms }), Buffer.from('x')), KeyringError);
+  });
+
+  test('a KMS keyring wraps an existing data key with Encrypt when it is a multi-keyring child', async () => {
+    const keyring = new MultiKeyring({ generator: aesKeyring(), children: [new AwsKmsKeyring({ keyId: keyC, client: coffer.kms })] });
+    coffer.resetCounts();
+    const { ciphertext } = await encrypt(keyring, Buffer.from('both'));
+    assert.equal(coffer.count('Encrypt'), 1);
+    assert.equal(coffer.count('GenerateDataKey'), 0);
+    assert.equal((await decrypt(new AwsKmsKeyring({ keyId: keyC, client: coffer.kms }), ciphertext)).plaintext.toString(), 'both');
+  });
+});
+
+/** The ciphertext of EDK `i` in a v2 message (test-only header walk). */
+function edkCiphertext(message: Buffer, i: number): Buffer {
+  let o = 1 + 2 + 32;
+  o += 2 + message.readUInt16BE(o);
+  const count = message.readUInt16BE(o);
+  o += 2;
+  assert.ok(i < count);
+  for (let k = 0; k <= i; k++) {
+    o += 2 + message.readUInt16BE(o);
+    o += 2 + message.readUInt16BE(o);
+    const len = message.readUInt16BE(o);
+    if (k === i) return message.subarray(o + 2, o + 2 + len);
+    o += 2 + len;
+  }
+  throw new Error('unreachable');
+}
+
+describe('multi-Region keys and request shape (in-memory KMS)', () => {
+  const EAST_MRK = 'arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+  const WEST_MRK = 'arn:aws:kms:us-west-2:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+  const EAST_SRK = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const newKms = () => new FakeKms().addKey(EAST_MRK).addKey(WEST_MRK).addKey(EAST_SRK);
+
+  test('MRK match for decrypt: identical ids, or mrk- replicas that differ only in region', () => {
+    assert.equal(mrkMatchForDecrypt(EAST_MRK, WEST_MRK), true);
+    assert.equal(mrkMatchForDecrypt(EAST_SRK, EAST_SRK), true);
+    assert.equal(mrkMatchForDecrypt(EAST_SRK, EAST_SRK.replace('us-east-1', 'us-west-2')), false);
+    assert.equal(mrkMatchForDecrypt(WEST_MRK, WEST_MRK.replace('111122223333', '444455556666')), false);
+    assert.equal(mrkMatchForDecrypt('arn:aws:kms:us-west-2:111122223333:alias/mrk-x', 'arn:aws:kms:us-east-1:111122223333:alias/mrk-x'), false);
+  });
+
+  test('an MRK-aware KmsKeyring refuses the same multi-Region key named in two regions (MRKs are unique)', () => {
+    assert.throws(() => new KmsKeyring({ generatorKeyId: EAST_MRK, keyIds: [WEST_MRK], multiRegionAware: true, client: newKms().client('us-east-1') }), /mrk-1234abcd12ab34cd56ef1234567890ab.*us-west-2/);
+    assert.throws(() => new KmsKeyring({ keyIds: [EAST_MRK, 'mrk-1234abcd12ab34cd56ef1234567890ab'], multiRegionAware: true, client: newKms().client('us-east-1') }), TypeError);
+    assert.ok(new KmsKeyring({ generatorKeyId: EAST_MRK, keyIds: [EAST_SRK], multiRegionAware: true, client: newKms().client('us-east-1') }));
+  });
+
+  test('MRK-aware strict keyring decrypts an EDK of the replica in another region, in its own region and with its own KeyId', async () => {
+    const kms = newKms();
+    const supplier = (region: string | undefined) => kms.client(region!);
+    const { ciphertext } = await encrypt(new AwsKmsKeyring({ keyId: EAST_MRK, clientSupplier: supplier }), Buffer.from('replicated'));
+    kms.sent.length = 0;
+    const out = await decrypt(new AwsKmsMrkKeyring({ keyId: WEST_MRK, clientSupplier: supplier }), ciphertext);
+    assert.equal(out.plaintext.toString(), 'replicated');
+    assert.deepEqual(kms.sent.map((s) => [s.operation, s.region, s.input.KeyId]), [['Decrypt', 'us-west-2', WEST_MRK]]);
+    // The non-MRK keyring does not consider the replica a match: no call at all.
+    kms.sent.length = 0;
+    await assert.rejects(decrypt(new AwsKmsKeyring({ keyId: WEST_MRK, clientSupplier: supplier }), ciphertext), NoDecryptionKeyError);
+    assert.equal(kms.sent.length, 0);
+  });
+
+  test('MRK discovery keyring asks for the replica ARN in its region and skips single-Region keys of other regions', async () => {
+    const kms = newKms();
+    const supplier = (region: string | undefined) => kms.client(region!);
+    const { ciphertext } = await encrypt(new KmsKeyring({ generatorKeyId: EAST_SRK, keyIds: [EAST_MRK], clientSupplier: supplier }), Buffer.from('m'));
+    kms.sent.length = 0;
+    const out = await decrypt(new AwsKmsMrkDiscoveryKeyring({ region: 'us-west-2', clientSupplier: supplier, discoveryFilter: { partition: 'aws', accountIds: ['111122223333'] } }), ciphertext);
+    assert.equal(out.plaintext.toString(), 'm');
+    assert.deepEqual(kms.sent.map((s) => [s.operation, s.region, s.input.KeyId]), [['Decrypt', 'us-west-2', WEST_MRK]]);
+  });
+
+  test('discovery keyring calls Decrypt in the region of the EDK key, with KeyId set to the EDK ARN', async () => {
+    const kms = newKms();
+    const { ciphertext } = await encrypt(new AwsKmsKeyring({ keyId: EAST_SRK, client: kms.client('us-east-1') }), Buffer.from('d'));
+    kms.sent.length = 0;
+    await decrypt(new AwsKmsDiscoveryKeyring({ clientSupplier: (r) => kms.client(r!) }), ciphertext);
+    assert.deepEqual(kms.sent.map((s) => [s.operation, s.region, s.input.KeyId]), [['Decrypt', 'us-east-1', EAST_SRK]]);
+  });
+
+  test('grant tokens, the encryption context and NumberOfBytes go into every request', async () => {
+    const kms = newKms();
+    const keyring = new KmsKeyring({ generatorKeyId: EAST_SRK, keyIds: [EAST_MRK], client: kms.client('us-east-1'), grantTokens: ['gt-1', 'gt-2'] });
+    const { ciphertext } = await encrypt(keyring, Buffer.from('g'), { encryptionContext: CONTEXT, suiteId: AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY });
+    await decrypt(keyring, ciphertext);
+    assert.deepEqual(kms.sent.map((s) => s.operation), ['GenerateDataKey', 'Encrypt', 'Decrypt']);
+    for (const s of kms.sent) {
+      assert.deepEqual(s.input.GrantTokens, ['gt-1', 'gt-2']);
+      assert.deepEqual(s.input.EncryptionContext, CONTEXT);
+    }
+    assert.equal(kms.sent[0]!.input.NumberOfBytes, 32);
+    assert.equal(kms.sent[2]!.input.KeyId, EAST_SRK);
+  });
+
+  test('a Decrypt response that names another key is rejected', async () => {
+    const kms = newKms();
+    const client = kms.client('us-east-1');
+    const { ciphertext } = await encrypt(new AwsKmsKeyring({ keyId: EAST_SRK, client }), Buffer.from('x'));
+    kms.answerDecryptAs = EAST_MRK;
+    const error = await decrypt(new AwsKmsKeyring({ keyId: EAST_SRK, client }), ciphertext).then(() => null, (e: unknown) => e);
+    assert.ok(error instanceof NoDecryptionKeyError);
+    assert.ok((error.cause as AggregateError).errors.some((e) => e instanceof KeyringError && /different key/.test(e.message)));
+  });
+
+  test('an aws-kms EDK whose provider info is not a key ARN fails OnDecrypt', async () => {
+    const kms = newKms();
+    const keyring = new AwsKmsKeyring({ keyId: EAST_SRK, client: kms.client('us-east-1') });
+    const materials: DecryptionMaterials = { suite: getSuite(0x0478), encryptionContext: {}, requiredEncryptionContextKeys: [] };
+    for (const info of ['alias/x', 'arn:aws:kms:us-east-1:111122223333:alias/x', 'arn:aws:s3:us-east-1:111122223333:key/x']) {
+      await assert.rejects(keyring.onDecrypt(materials, [{ providerId: 'aws-kms', providerInfo: Buffer.from(info), ciphertext: Buffer.alloc(8) }]), KeyringError);
+    }
+    assert.equal(kms.sent.length, 0);
+  });
+
+  test('constructors reject invalid key identifiers and options', () => {
+    assert.throws(() => new AwsKmsKeyring({ keyId: '' }), TypeError);
+    assert.throws(() => new AwsKmsKeyring({ keyId: 'arn:aws:kms:us-east-1:111122223333:thing/x' }), TypeError);
+    assert.throws(() => new AwsKmsKeyring({ keyId: EAST_SRK, grantTokens: [''] }), TypeError);
+    assert.throws(() => new AwsKmsDiscoveryKeyring({ discoveryFilter: { partition: 'aws', accountIds: [] } }), TypeError);
+    assert.throws(() => new AwsKmsMrkDiscoveryKeyring({ region: '' }), TypeError);
+  });
+});
+
+test('the SDK never imports @aws-sdk/client-kms statically (it is an optional peer, loaded on first KMS call)', () => {
+  const srcDir = fileURLToPath(new URL('../src/', import.meta.url));
+  const files = readdirSync(srcDir, { recursive: true }).map(String).filter((f) => f.endsWith('.js'));
+  assert.ok(files.length > 20);
+  let dynamic = 0;
+  for (const f of files) {
+    const text = readFileSync(join(srcDir, f), 'utf8');
+    assert.doesNotMatch(text, /^\s*import[^(]*['"]@aws-sdk\//m, f);
+    assert.doesNotMatch(text, /from\s+['"]@aws-sdk\//, f);
+    if (/import\(['"]@aws-sdk\/client-kms['"]\)/.test(text)) dynamic++;
+  }
+  assert.equal(dynamic, 1);
+});

@@ -1,0 +1,230 @@
+/**
+ * Streaming encrypt/decrypt (Node Transform and WHATWG TransformStream): identity with the
+ * one-shot API, release rules (buffered until verified; frame-by-frame only for unsigned
+ * suites on request), truncation always an error.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Readable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as official from '@aws-crypto/client-node';
+import {
+  ALGORITHM_SUITES,
+  AlgorithmSuiteId,
+  AuthenticationError,
+  CachingCryptographicMaterialsManager,
+  decrypt,
+  decryptStream,
+  decryptWebStream,
+  encrypt,
+  encryptStream,
+  encryptWebStream,
+  LocalMaterialsCache,
+  MalformedMessageError,
+  PolicyViolationError,
+  type DecryptionMaterials,
+  type EncryptedDataKey,
+  type EncryptionMaterials,
+  type Keyring,
+} from '../src/index.js';
+import { AES_KEYS, aesKeyring, hex, policyFor } from './helpers/fixtures.js';
+
+const UNSIGNED = AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY;
+const SIGNED = AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384;
+
+function chunked(bytes: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let o = 0; o < bytes.length; o += size) out.push(bytes.subarray(o, o + size));
+  return out;
+}
+
+/** Runs `chunks` through `t`; returns the output chunks, or throws the stream's error. */
+async function run(t: Transform, chunks: readonly Buffer[]): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  await pipeline(Readable.from(chunks), t, async (source: AsyncIterable<Buffer>) => {
+    for await (const c of source) out.push(c);
+  });
+  return out;
+}
+
+class CountingKeyring implements Keyring {
+  encrypts = 0;
+  decrypts = 0;
+  readonly #inner = aesKeyring();
+  onEncrypt(m: EncryptionMaterials) {
+    this.encrypts++;
+    return this.#inner.onEncrypt(m);
+  }
+  onDecrypt(m: DecryptionMaterials, edks: readonly EncryptedDataKey[]) {
+    this.decrypts++;
+    return this.#inner.onDecrypt(m, edks);
+  }
+}
+
+describe('encryptStream', () => {
+  for (const suite of ALGORITHM_SUITES) {
+    test(`suite ${hex(suite.id)}: streamed output decrypts (one-shot) to the input, for several chunkings`, async () => {
+      const policy = policyFor(suite);
+      for (const [frameLength, length, chunk] of [[100, 1000, 7], [100, 1000, 100], [64, 256, 1000], [4096, 0, 1], [50, 333, 1]] as const) {
+        const plaintext = randomBytes(length);
+        const ciphertext = Buffer.concat(await run(encryptStream(aesKeyring(), { suiteId: suite.id, frameLength, commitmentPolicy: policy }), chunked(plaintext, chunk)));
+        const out = await decrypt(aesKeyring(), ciphertext, { commitmentPolicy: policy });
+        assert.ok(out.plaintext.equals(plaintext), `${length} bytes, frame ${frameLength}, chunks of ${chunk}`);
+        assert.equal(out.messageHeader.frameLength, frameLength);
+      }
+    });
+  }
+
+  test('the stream writes the same layout as the one-shot API (same length for the same input)', async () => {
+    const plaintext = randomBytes(1024);
+    const streamed = Buffer.concat(await run(encryptStream(aesKeyring(), { suiteId: UNSIGNED, frameLength: 256 }), chunked(plaintext, 10)));
+    const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: UNSIGNED, frameLength: 256 });
+    assert.equal(streamed.length, ciphertext.length);
+  });
+
+  test('the official SDK decrypts a streamed message', async () => {
+    const theirs = new official.RawAesKeyringNode({
+      keyNamespace: 'coffer-test', keyName: 'aes-256', unencryptedMasterKey: new Uint8Array(AES_KEYS[32]),
+      wrappingSuite: official.RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
+    });
+    const plaintext = randomBytes(5000);
+    const ciphertext = Buffer.concat(await run(encryptStream(aesKeyring(), { frameLength: 1000 }), chunked(plaintext, 333)));
+    const out = await official.buildClient(official.CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT).decrypt(theirs, ciphertext);
+    assert.ok(out.plaintext.equals(plaintext));
+  });
+
+  test('misuse throws at construction, before any data flows', () => {
+    assert.throws(() => encryptStream(aesKeyring(), { frameLength: 0 }), RangeError);
+    assert.throws(() => encryptWebStream(aesKeyring(), { plaintextLength: -1 }), RangeError);
+    assert.throws(() => decryptStream(aesKeyring(), { maxBufferedBytes: 0 }), RangeError);
+  });
+
+  test('a declared plaintextLength is enforced and lets the caching manager cache', async () => {
+    await assert.rejects(run(encryptStream(aesKeyring(), { plaintextLength: 10 }), [Buffer.alloc(11)]), PolicyViolationError);
+    await assert.rejects(run(encryptStream(aesKeyring(), { plaintextLength: 10 }), [Buffer.alloc(9)]), PolicyViolationError);
+    const keyring = new CountingKeyring();
+    const cmm = new CachingCryptographicMaterialsManager({ underlying: keyring, cache: new LocalMaterialsCache(), maxAge: 60_000 });
+    for (let i = 0; i < 3; i++) await run(encryptStream(cmm, { plaintextLength: 4 }), [Buffer.from('abcd')]);
+    assert.equal(keyring.encrypts, 1);
+    for (let i = 0; i < 2; i++) await run(encryptStream(cmm), [Buffer.from('abcd')]);
+    assert.equal(keyring.encrypts, 3, 'a stream of unknown length bypasses the cache');
+  });
+
+  test('the web TransformStream round-trips through the web decrypt stream', async () => {
+    const plaintext = randomBytes(3000);
+    const encrypted = Readable.toWeb(Readable.from(chunked(plaintext, 700))).pipeThrough(encryptWebStream(aesKeyring(), { frameLength: 512 }));
+    const decrypted = encrypted.pipeThrough(decryptWebStream(aesKeyring()));
+    const out: Uint8Array[] = [];
+    for await (const c of decrypted as unknown as AsyncIterable<Uint8Array>) out.push(c);
+    assert.ok(Buffer.concat(out).equals(plaintext));
+  });
+});
+
+describe('decryptStream', () => {
+  for (const suite of ALGORITHM_SUITES) {
+    test(`suite ${hex(suite.id)}: buffered mode decrypts a one-shot message written in odd chunks`, async () => {
+      const policy = policyFor(suite);
+      const plaintext = randomBytes(2500);
+      const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: suite.id, frameLength: 300, commitmentPolicy: policy });
+      for (const chunk of [1, 13, 4096]) {
+        const out = Buffer.concat(await run(decryptStream(aesKeyring(), { commitmentPolicy: policy }), chunked(ciphertext, chunk)));
+        assert.ok(out.equals(plaintext), `chunks of ${chunk}`);
+      }
+    });
+  }
+
+  test('buffered mode releases nothing before the end of input, even for a complete signed message', async () => {
+    const plaintext = randomBytes(4000);
+    const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: SIGNED, frameLength: 100 });
+    const t = decryptStream(aesKeyring());
+    let before = 0;
+    t.on('data', (c: Buffer) => { before += c.length; });
+    await new Promise<void>((resolve) => t.write(ciphertext, () => resolve()));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(before, 0, 'no plaintext before the stream ended');
+    t.end();
+    await new Promise((resolve) => t.on('end', resolve));
+    assert.equal(before, plaintext.length);
+  });
+
+  test('unsignedStreaming releases each verified frame before the message ends, in frame-sized pieces', async () => {
+    const plaintext = randomBytes(10_000);
+    const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: UNSIGNED, frameLength: 1000 });
+    const t = decryptStream(aesKeyring(), { unsignedStreaming: true });
+    const got: Buffer[] = [];
+    t.on('data', (c: Buffer) => got.push(c));
+    await new Promise<void>((resolve) => t.write(ciphertext.subarray(0, ciphertext.length - 500), () => resolve()));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(got.length >= 8, 'frames came out before the input ended');
+    assert.ok(got.every((c) => c.length <= 1000));
+    t.end(ciphertext.subarray(ciphertext.length - 500));
+    await new Promise((resolve) => t.on('end', resolve));
+    assert.ok(Buffer.concat(got).equals(plaintext));
+  });
+
+  test('unsignedStreaming refuses a signed message before any keyring is called', async () => {
+    const { ciphertext } = await encrypt(aesKeyring(), Buffer.from('signed'), { suiteId: SIGNED });
+    const keyring = new CountingKeyring();
+    await assert.rejects(run(decryptStream(keyring, { unsignedStreaming: true }), [ciphertext]), PolicyViolationError);
+    assert.equal(keyring.decrypts, 0);
+  });
+
+  test('buffered mode fails (releasing nothing) once the plaintext exceeds maxBufferedBytes', async () => {
+    const { ciphertext } = await encrypt(aesKeyring(), randomBytes(5000), { suiteId: SIGNED, frameLength: 1000 });
+    const out: Buffer[] = [];
+    await assert.rejects(
+      pipeline(Readable.from(chunked(ciphertext, 512)), decryptStream(aesKeyring(), { maxBufferedBytes: 4000 }), async (s: AsyncIterable<Buffer>) => { for await (const c of s) out.push(c); }),
+      PolicyViolationError,
+    );
+    assert.equal(out.length, 0);
+    assert.ok(Buffer.concat(await run(decryptStream(aesKeyring(), { maxBufferedBytes: 5000 }), chunked(ciphertext, 512))).length === 5000);
+  });
+
+  for (const [mode, suiteId, options] of [['buffered', SIGNED, {}], ['unsignedStreaming', UNSIGNED, { unsignedStreaming: true }]] as const) {
+    test(`${mode}: a stream cut at any offset ends in an error, never in success`, async () => {
+      const { ciphertext } = await encrypt(aesKeyring(), randomBytes(300), { suiteId, frameLength: 64 });
+      for (let n = 0; n < ciphertext.length; n++) {
+        await assert.rejects(run(decryptStream(aesKeyring(), options), chunked(ciphertext.subarray(0, n), 50)), MalformedMessageError, `cut at ${n}`);
+      }
+    });
+  }
+
+  test('trailing bytes, a flipped body bit and a wrong key each fail with the named error', async () => {
+    const { ciphertext } = await encrypt(aesKeyring(), randomBytes(500), { suiteId: SIGNED, frameLength: 100 });
+    await assert.rejects(run(decryptStream(aesKeyring()), [ciphertext, Buffer.from([0])]), MalformedMessageError);
+    const flipped = Buffer.from(ciphertext);
+    flipped[flipped.length - 200]! ^= 1;
+    await assert.rejects(run(decryptStream(aesKeyring()), chunked(flipped, 64)), AuthenticationError);
+    const { ciphertext: unsigned } = await encrypt(aesKeyring(), randomBytes(500), { suiteId: UNSIGNED, frameLength: 100 });
+    const flipped2 = Buffer.from(unsigned);
+    flipped2[flipped2.length - 20]! ^= 1;
+    await assert.rejects(run(decryptStream(aesKeyring(), { unsignedStreaming: true }), chunked(flipped2, 64)), AuthenticationError);
+  });
+
+  test('decrypts a message the official SDK wrote, and emits messageHeader', async () => {
+    const theirs = new official.RawAesKeyringNode({
+      keyNamespace: 'coffer-test', keyName: 'aes-256', unencryptedMasterKey: new Uint8Array(AES_KEYS[32]),
+      wrappingSuite: official.RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
+    });
+    const plaintext = randomBytes(9000);
+    const { result } = await official.buildClient(official.CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT).encrypt(theirs, plaintext, { encryptionContext: { a: 'b' } });
+    const t = decryptStream(aesKeyring());
+    let header: { encryptionContext: Record<string, string> } | undefined;
+    t.on('messageHeader', (h: typeof header) => { header = h; });
+    assert.ok(Buffer.concat(await run(t, chunked(result, 1000))).equals(plaintext));
+    assert.equal(header?.encryptionContext.a, 'b');
+  });
+});
+
+test('maxBufferedBytes bounds each frame: a small message with a large declared frame length still decrypts; a large frame is refused', async () => {
+  const small = await encrypt(aesKeyring(), Buffer.from('tiny'), { suiteId: UNSIGNED, frameLength: 1 << 20 });
+  assert.equal(Buffer.concat(await run(decryptStream(aesKeyring(), { maxBufferedBytes: 1024, unsignedStreaming: true }), [small.ciphertext])).toString(), 'tiny');
+  const big = await encrypt(aesKeyring(), randomBytes(5000), { suiteId: UNSIGNED, frameLength: 2048 });
+  const out: Buffer[] = [];
+  await assert.rejects(
+    pipeline(Readable.from([big.ciphertext]), decryptStream(aesKeyring(), { maxBufferedBytes: 1024, unsignedStreaming: true }), async (s: AsyncIterable<Buffer>) => { for await (const c of s) out.push(c); }),
+    PolicyViolationError,
+  );
+  assert.equal(out.length, 0);
+});

@@ -1,0 +1,4 @@
+import { listPrincipals } from './list-principals.js';
+
+/** `CofferAdmin.ListRoles` {MaxItems?, Marker?} -> {Roles, IsTruncated, Marker?} */
+export const listRoles = listPrincipals('role');

@@ -1,0 +1,98 @@
+import { cloudTrailEvent } from '../audit/cloudtrail.js';
+import type { AuditRecord } from '../audit/record.js';
+import { InvalidMarkerException, SerializationException, ValidationException } from '../errors.js';
+import { keyArn, parseArn, type Realm } from '../keys/arn.js';
+import { KEY_ID } from '../keys/resolve.js';
+import type { Operation } from '../operations/operation.js';
+import type { AuditQuery, Store } from '../store/store.js';
+import { decodeMarker, encodeMarker, limitMember, markerMember } from '../validate/members.js';
+import { parseShape, string, type Member } from '../validate/shape.js';
+
+const ADMIN_PREFIX = 'CofferAdmin.';
+
+/** A timestamp in epoch seconds, as AWS's JSON protocol sends one (fractions allowed). */
+function epochSecondsMember(): Member<number | undefined> {
+  return {
+    parse(value, path) {
+      if (value === undefined) return undefined;
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new SerializationException(`Expected a timestamp in epoch seconds for member '${path}'`);
+      }
+      return value;
+    },
+  };
+}
+
+const shape = {
+  StartTime: epochSecondsMember(),
+  EndTime: epochSecondsMember(),
+  PrincipalArn: string({ min: 1, max: 2048 }),
+  KeyId: string({ min: 1, max: 2048 }),
+  Operation: string({ min: 1, max: 128, pattern: /^[A-Za-z][A-Za-z0-9.]*$/ }),
+  Outcome: string({ min: 1, max: 128, pattern: /^[A-Za-z][A-Za-z0-9]*$/ }),
+  Limit: limitMember(1000),
+  NextToken: markerMember(),
+};
+
+/**
+ * QueryAuditRecords (Coffer admin API): the audit records that match every given filter, newest
+ * first, as CloudTrail-like events. StartTime is inclusive and EndTime exclusive (epoch seconds);
+ * Outcome is `success`, `failure` (any error) or one error name; KeyId is a key id or key ARN and
+ * matches records of keys that no longer exist too. NextToken pages towards older records.
+ */
+export const queryAuditRecords: Operation = async (service, body, request) => {
+  const input = parseShape(body, shape);
+  await service.access.authorizeAccount(request, 'coffer:QueryAuditRecords');
+  if (input.StartTime !== undefined && input.EndTime !== undefined && input.StartTime > input.EndTime) {
+    throw new ValidationException('StartTime must not be later than EndTime.');
+  }
+  const limit = input.Limit ?? 100;
+  const after = decodeMarker(input.NextToken);
+  const beforeSeq = after === undefined ? undefined : Number(after);
+  if (beforeSeq !== undefined && !(Number.isSafeInteger(beforeSeq) && beforeSeq > 0)) {
+    throw new InvalidMarkerException('The NextToken is not one this server issued.');
+  }
+  const query: Omit<AuditQuery, 'operation'> = {
+    ...(input.StartTime !== undefined ? { from: Math.ceil(input.StartTime * 1000) } : {}),
+    ...(input.EndTime !== undefined ? { to: Math.ceil(input.EndTime * 1000) } : {}),
+    ...(input.PrincipalArn !== undefined ? { principalArn: input.PrincipalArn } : {}),
+    ...(input.KeyId !== undefined ? { keyArn: keyArnOf(service.realm, input.KeyId) } : {}),
+    ...(input.Outcome !== undefined ? { outcome: input.Outcome } : {}),
+    ...(beforeSeq !== undefined ? { beforeSeq } : {}),
+    // One more than asked, to know whether another page follows.
+    limit: limit + 1,
+  };
+  const found = await queryOperation(service.store, query, input.Operation);
+  const records = found.slice(0, limit);
+  return {
+    Records: records.map((r) => cloudTrailEvent(service.realm, r)),
+    ...(found.length > limit ? { NextToken: encodeMarker(String(records[records.length - 1]!.seq)) } : {}),
+  };
+};
+
+/**
+ * Admin operations are recorded as `CofferAdmin.<Op>` and shown with eventName `<Op>`: a bare name
+ * matches either form, so `--operation CreateUser` finds what the listing shows as CreateUser.
+ */
+async function queryOperation(
+  store: Store, query: Omit<AuditQuery, 'operation'>, operation: string | undefined,
+): Promise<AuditRecord[]> {
+  if (operation === undefined) return store.queryAudit(query);
+  if (operation.includes('.')) return store.queryAudit({ ...query, operation });
+  const [kms, admin] = await Promise.all([
+    store.queryAudit({ ...query, operation }),
+    store.queryAudit({ ...query, operation: `${ADMIN_PREFIX}${operation}` }),
+  ]);
+  return [...kms, ...admin].sort((a, b) => b.seq - a.seq).slice(0, query.limit);
+}
+
+/** A key id or key ARN as the key ARN the records name. The key need not exist any more. */
+function keyArnOf(realm: Realm, keyId: string): string {
+  if (keyId.startsWith('arn:')) {
+    const arn = parseArn(keyId);
+    if (arn && arn.service === 'kms' && arn.resource.startsWith('key/') && KEY_ID.test(arn.resource.slice('key/'.length))) return keyId;
+  } else if (KEY_ID.test(keyId)) {
+    return keyArn(realm, keyId);
+  }
+  throw new ValidationException(`KeyId '${keyId}' must be a key id or a key ARN.`);
+}

@@ -1,0 +1,65 @@
+import type { Realm } from '../keys/arn.js';
+import type { AuditRecord } from './record.js';
+
+const ADMIN_PREFIX = 'CofferAdmin.';
+
+/**
+ * The CloudTrail event id of a record: a UUID-shaped value taken from the record's hash, so it is
+ * unique, stable across reads and exports, and needs no column of its own.
+ */
+export function eventId(record: Pick<AuditRecord, 'hash'>): string {
+  const h = record.hash;
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** `IAMUser`, `AssumedRole` or `Root` as CloudTrail names them; `Unknown` for an unauthenticated request. */
+function identityType(resource: string | undefined): string {
+  if (resource === undefined) return 'Unknown';
+  if (resource === 'root') return 'Root';
+  return resource.startsWith('role/') ? 'AssumedRole' : 'IAMUser';
+}
+
+/** CloudTrail writes request members in lower camel case; the values (contexts, tags) are kept as sent. */
+function requestParameters(parameters: Readonly<Record<string, unknown>>): Record<string, unknown> | null {
+  const entries = Object.entries(parameters);
+  if (entries.length === 0) return null;
+  return Object.fromEntries(entries.map(([name, value]) => [name.charAt(0).toLowerCase() + name.slice(1), value]));
+}
+
+/**
+ * One audit record in the shape of a CloudTrail event (AWS KMS's log entries, as in the KMS
+ * developer guide's "Logging with CloudTrail" examples), plus Coffer's chain fields seq, prevHash
+ * and hash so that an export can be verified record by record.
+ */
+export function cloudTrailEvent(realm: Realm, record: AuditRecord): Record<string, unknown> {
+  const admin = record.operation?.startsWith(ADMIN_PREFIX) ?? false;
+  const arnParts = record.principalArn?.split(':');
+  const resource = arnParts?.slice(5).join(':');
+  const accountId = arnParts?.[4] ?? realm.accountId;
+  return {
+    eventVersion: '1.11',
+    userIdentity: {
+      type: identityType(resource),
+      ...(record.principalArn !== undefined ? { arn: record.principalArn, accountId } : {}),
+      ...(record.accessKeyId !== undefined ? { accessKeyId: record.accessKeyId } : {}),
+      ...(resource?.startsWith('user/') ? { userName: resource.split('/').pop() } : {}),
+    },
+    eventTime: new Date(record.time).toISOString(),
+    eventSource: admin ? 'coffer' : 'kms.amazonaws.com',
+    eventName: admin ? record.operation!.slice(ADMIN_PREFIX.length) : (record.operation ?? null),
+    awsRegion: realm.region,
+    sourceIPAddress: record.sourceIp ?? null,
+    userAgent: record.userAgent ?? null,
+    requestParameters: requestParameters(record.requestParameters),
+    responseElements: null,
+    ...(record.outcome !== 'success' ? { errorCode: record.outcome, errorMessage: record.errorMessage ?? null } : {}),
+    requestID: record.requestId,
+    eventID: eventId(record),
+    resources: record.keyArns.map((arn) => ({ accountId: arn.split(':')[4] ?? realm.accountId, type: 'AWS::KMS::Key', ARN: arn })),
+    eventType: 'AwsApiCall',
+    recipientAccountId: realm.accountId,
+    seq: record.seq,
+    prevHash: record.prevHash,
+    hash: record.hash,
+  };
+}

@@ -1,0 +1,33 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { openFileRootKey } from '../root/open-root-key.js';
+import { StartupError } from '../root/root-key.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { readAuditKey } from './audit-key.js';
+import type { ChainVerdict } from './chain.js';
+import { verifyStoredChain } from './verify-trail.js';
+
+/**
+ * Verifies the audit chain of a data directory without a server: opens its store and its root
+ * key file directly, for when the server is down or not trusted to judge its own trail. A running
+ * server on the same directory is no obstacle (SQLite in WAL mode lets this reader in beside it).
+ * Throws StartupError when the directory holds no Coffer data or its root key does not fit.
+ */
+export async function verifyAuditTrail(dataDir: string): Promise<ChainVerdict> {
+  const dir = resolve(dataDir);
+  const databaseFile = join(dir, 'coffer.db');
+  // Checked first: opening a store or a root key that does not exist would create one.
+  if (!existsSync(databaseFile)) throw new StartupError(`${dir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
+  if (!existsSync(join(dir, 'root.key'))) throw new StartupError(`${dir} has no root key file (root.key): the chain cannot be checked without it.`);
+  const store = new SqliteStore(databaseFile);
+  try {
+    const auditKey = await readAuditKey(store, await openFileRootKey(dir, store));
+    if (auditKey === undefined) {
+      if ((await store.getAuditHead()) === undefined) return { ok: true, records: 0 };
+      throw new StartupError(`The store in ${dir} has audit records but no audit key: the chain cannot be checked.`);
+    }
+    return await verifyStoredChain(store, auditKey);
+  } finally {
+    await store.close();
+  }
+}

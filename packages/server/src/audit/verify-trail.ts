@@ -1,0 +1,88 @@
+import type { Store } from '../store/store.js';
+import { ChainVerifier, type ChainVerdict } from './chain.js';
+import type { AuditRecord } from './record.js';
+
+/** Records read per page: bounded memory however long the trail is. */
+const PAGE = 1000;
+
+/** Pages read past the head before a check stops following records appended while it runs. */
+const MAX_PAGES_PAST_HEAD = 10;
+
+/**
+ * Verifies the audit chain as the store holds it, page by page (chain.ts does the checking).
+ *
+ * The head is read first and the chain is checked up to it. Records past that head must then
+ * chain on from it, and none may lie past the head as read at the end: the head and the record it
+ * names are written in one transaction, so a record past the final head was not appended by the
+ * server (or the head was set back to hide it). Records appended while the check runs are followed
+ * for a few pages, then left for the next check.
+ */
+export async function verifyStoredChain(store: Store, auditKey: Uint8Array): Promise<ChainVerdict> {
+  const head = await store.getAuditHead();
+  const verifier = new ChainVerifier(auditKey);
+  const last = head?.seq ?? 0;
+  let afterSeq = 0;
+  let pastHead = 0;
+  for (;;) {
+    if (afterSeq >= last && ++pastHead > MAX_PAGES_PAST_HEAD) break;
+    const page = await readPage(store, afterSeq);
+    for (const record of page.records) {
+      if (record.seq === last + 1) {
+        // Everything up to the head checked out: the head itself must name the last of them.
+        const atHead = verifier.finish(head);
+        if (!atHead.ok) return atHead;
+      }
+      if (!verifier.add(record)) return verifier.finish(head);
+    }
+    if (page.unreadable !== undefined) {
+      const seq = verifier.verified + 1;
+      return { ok: false, seq, problem: `record ${seq} cannot be read (${page.unreadable})` };
+    }
+    if (page.records.length === 0) break;
+    // The verifier accepted every record, so the last one's seq is the position to resume after.
+    afterSeq = page.records[page.records.length - 1]!.seq;
+  }
+  const checked = verifier.verified;
+  if (checked <= last) return verifier.finish(head);
+  const finalHead = await store.getAuditHead();
+  const finalSeq = finalHead?.seq ?? 0;
+  if (checked > finalSeq) {
+    return { ok: false, seq: finalSeq + 1, problem: `record ${finalSeq + 1} lies past the head, which names record ${finalSeq} as the last written` };
+  }
+  return checked === finalSeq ? verifier.finish(finalHead) : { ok: true, records: checked };
+}
+
+/**
+ * The next page of records. A record that does not even parse as one ends the page early with
+ * `unreadable` set, so that the verifier can name it as the next record it expected.
+ */
+async function readPage(store: Store, afterSeq: number): Promise<{ records: AuditRecord[]; unreadable?: string }> {
+  let records: AuditRecord[];
+  try {
+    records = await store.readAudit({ afterSeq, limit: PAGE });
+  } catch {
+    // Some record of the page does not parse: read the page one record at a time up to it.
+    records = [];
+    for (let position = afterSeq; records.length < PAGE;) {
+      let next: AuditRecord[];
+      try {
+        next = await store.readAudit({ afterSeq: position, limit: 1 });
+      } catch (error) {
+        return { records, unreadable: error instanceof Error ? error.message : String(error) };
+      }
+      const record = next[0];
+      if (record === undefined) break;
+      if (!isRecord(record)) return { records, unreadable: 'it is not an audit record' };
+      records.push(record);
+      position = record.seq;
+    }
+    return { records };
+  }
+  const bad = records.findIndex((r) => !isRecord(r));
+  return bad < 0 ? { records } : { records: records.slice(0, bad), unreadable: 'it is not an audit record' };
+}
+
+function isRecord(value: unknown): value is AuditRecord {
+  return typeof value === 'object' && value !== null
+    && typeof (value as AuditRecord).seq === 'number' && typeof (value as AuditRecord).hash === 'string';
+}

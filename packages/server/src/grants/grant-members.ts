@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import type { Service } from '../context.js';
+import { InvalidArnException, SerializationException } from '../errors.js';
+import type { Member, Violations } from '../validate/shape.js';
+import { required, string, stringList } from '../validate/shape.js';
+import { GRANT_OPERATIONS, type GrantConstraints, type GrantOperation } from './grant-record.js';
+
+/** Request members of the grant operations, with the limits of the KMS API reference. */
+export const principalMember = () => string({ min: 1, max: 256, pattern: /^[\w+=,.@:/-]+$/ });
+export const grantNameMember = () => string({ min: 1, max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ });
+export const grantIdMember = () => string({ min: 1, max: 128 });
+export const grantTokenMember = () => string({ min: 1, max: 8192 });
+
+/** `Operations`: one or more of GRANT_OPERATIONS. */
+export function operationsMember(): Member<GrantOperation[]> {
+  const list = required(stringList({}));
+  return {
+    parse(value, path, violations) {
+      const items = list.parse(value, path, violations);
+      if (items === undefined) return [];
+      if (items.length === 0) violations.add(path, '[]', 'Member must have length greater than or equal to 1');
+      // AWS reports an enum list as a whole: `Value '[Fly]' at 'operations' failed to satisfy
+      // constraint: Member must satisfy constraint: [Member must satisfy enum value set: [...]]`.
+      if (items.some((item) => !(GRANT_OPERATIONS as readonly string[]).includes(item))) {
+        violations.add(path, `[${items.join(', ')}]`, `Member must satisfy constraint: [Member must satisfy enum value set: [${GRANT_OPERATIONS.join(', ')}]]`);
+      }
+      return items as GrantOperation[];
+    },
+  };
+}
+
+/** Each constraint holds at most 8 pairs; AWS: "Each constraint value can include up to 8 encryption context pairs." */
+const MAX_CONSTRAINT_PAIRS = 8;
+/** AWS: "The encryption context value in each constraint cannot exceed 384 characters." */
+const MAX_CONSTRAINT_CHARS = 384;
+
+/** `Constraints`: EncryptionContextSubset and/or EncryptionContextEquals; an empty map counts as absent. */
+export function constraintsMember(): Member<GrantConstraints | undefined> {
+  return {
+    parse(value, path, violations) {
+      if (value === undefined) return undefined;
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SerializationException(`Expected an object for member '${path}'`);
+      const input = value as Record<string, unknown>;
+      const out: { EncryptionContextSubset?: Record<string, string>; EncryptionContextEquals?: Record<string, string> } = {};
+      for (const name of ['EncryptionContextSubset', 'EncryptionContextEquals'] as const) {
+        const map = constraintMap(input[name], `${path}.${name.charAt(0).toLowerCase()}${name.slice(1)}`, violations);
+        if (map !== undefined && Object.keys(map).length > 0) out[name] = map;
+      }
+      return out.EncryptionContextSubset || out.EncryptionContextEquals ? out : undefined;
+    },
+  };
+}
+
+function constraintMap(value: unknown, path: string, violations: Violations): Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new SerializationException(`Expected a map of strings for member '${path}'`);
+  const map = value as Record<string, unknown>;
+  const keys = Object.keys(map);
+  for (const key of keys) {
+    if (typeof map[key] !== 'string') throw new SerializationException(`Expected a string for member '${path}.${key}'`);
+  }
+  const pairs = map as Record<string, string>;
+  if (keys.length > MAX_CONSTRAINT_PAIRS) {
+    violations.add(path, undefined, `Map must have length less than or equal to ${MAX_CONSTRAINT_PAIRS}`);
+  }
+  const chars = keys.reduce((sum, k) => sum + k.length + pairs[k]!.length, 0);
+  if (chars > MAX_CONSTRAINT_CHARS) {
+    violations.add(path, undefined, `Encryption context in a constraint must have at most ${MAX_CONSTRAINT_CHARS} characters`);
+  }
+  return pairs;
+}
+
+/** Grant ids look like AWS's: 64 lowercase hex characters. */
+export function newGrantId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+const PRINCIPAL_ARN = /^arn:[a-z][a-z0-9-]*:(?:iam::\d{12}:(?:root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+)|sts::\d{12}:assumed-role\/[\w+=,.@-]+\/[\w+=,.@-]+)$/;
+const SERVICE_PRINCIPAL = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$/;
+
+/**
+ * A grantee or retiring principal must name an AWS principal: an IAM ARN (account root, user,
+ * role, assumed-role session) or a service principal, and a user or role of this server's account
+ * must exist. AWS answers InvalidArnException otherwise.
+ */
+export async function checkGrantPrincipal(service: Service, value: string): Promise<void> {
+  if (!PRINCIPAL_ARN.test(value) && !SERVICE_PRINCIPAL.test(value)) {
+    throw new InvalidArnException(`${value} is not a valid principal ARN.`);
+  }
+  const [, partition, iam, , account, resource] = value.split(':');
+  const local = iam === 'iam' && partition === service.realm.partition && account === service.realm.accountId;
+  if (local && resource !== 'root' && !(await service.store.getPrincipal(value))) {
+    throw new InvalidArnException(`${value} is not a valid principal ARN: no such principal exists in account ${account}.`);
+  }
+}

@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestAudit } from '../audit/request-audit.js';
+import { verifySigV4 } from '../auth/sigv4.js';
+import {
+  IncompleteSignatureException, InvalidSignatureException, KmsError, MissingAuthenticationTokenException,
+  UnrecognizedClientException, ValidationException,
+} from '../errors.js';
+import { principalId } from '../principals/principal-id.js';
+import { clientAddress, principalKind, type AppDependencies } from './app.js';
+import { readBody } from './read-body.js';
+
+/**
+ * STS GetCallerIdentity on the KMS endpoint, so the "who am I" check of AWS tooling
+ * (`aws sts get-caller-identity`, the SDKs' STS clients) works against Coffer.
+ *
+ * The official clients send it with the AWS query protocol (STS API Reference; @aws-sdk/client-sts
+ * and botocore both use `awsQuery`): `POST /`, a form-encoded body `Action=GetCallerIdentity&
+ * Version=2011-06-15`, SigV4 for the service `sts`, an XML answer. The JSON protocol that AWS is
+ * moving services to (`X-Amz-Target: AWSSecurityTokenServiceV20110615.GetCallerIdentity`,
+ * awsJson1_0) is answered too. No permission is needed, as in AWS: even an explicit Deny of
+ * sts:GetCallerIdentity does not stop it. Each request is audited as `sts:GetCallerIdentity`.
+ */
+export const STS_JSON_TARGET_PREFIX = 'AWSSecurityTokenServiceV20110615.';
+const STS_VERSION = '2011-06-15';
+const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
+
+/** Form-encoded without a KMS or admin target, or with the STS JSON target. */
+export function isStsRequest(req: IncomingMessage): boolean {
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string') return target.startsWith(STS_JSON_TARGET_PREFIX);
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return type === 'application/x-www-form-urlencoded';
+}
+
+/** An STS error as it goes on the wire: STS's own code, status and fault side. */
+interface StsFault {
+  readonly code: string;
+  readonly status: number;
+  readonly type: 'Sender' | 'Receiver';
+  readonly message: string;
+}
+
+const fault = (code: string, status: number, message: string): StsFault => ({ code, status, type: status >= 500 ? 'Receiver' : 'Sender', message });
+
+/** STS's names for the authentication failures the shared SigV4 check raises (STS API Reference, "Common Errors"). */
+function stsFault(error: KmsError): StsFault {
+  if (error instanceof MissingAuthenticationTokenException) return fault('MissingAuthenticationToken', 403, error.message);
+  if (error instanceof IncompleteSignatureException) return fault('IncompleteSignature', 400, error.message);
+  if (error instanceof InvalidSignatureException) return fault('SignatureDoesNotMatch', 403, error.message);
+  if (error instanceof UnrecognizedClientException) return fault('InvalidClientTokenId', 403, error.message);
+  if (error instanceof ValidationException) return fault('ValidationError', 400, error.message);
+  return fault('InternalFailure', 500, error.message);
+}
+
+class StsRequestError extends Error {
+  constructor(readonly fault: StsFault) {
+    super(fault.message);
+  }
+}
+
+const escapeXml = (text: string): string =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+
+interface CallerIdentity {
+  readonly Arn: string;
+  readonly UserId: string;
+  readonly Account: string;
+}
+
+export function createStsHandler(deps: AppDependencies) {
+  const { service, log } = deps;
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = randomUUID();
+    const started = process.hrtime.bigint();
+    const json = typeof req.headers['x-amz-target'] === 'string';
+    const audit = new RequestAudit({
+      time: Date.now(), requestId, sourceIp: clientAddress(req),
+      ...(typeof req.headers['user-agent'] === 'string' ? { userAgent: req.headers['user-agent'].slice(0, 512) } : {}),
+    });
+    let status = 200;
+    let errorCode: string | undefined;
+    let operation = 'sts:GetCallerIdentity';
+    try {
+      const body = await readBody(req);
+      const action = json ? String(req.headers['x-amz-target']).slice(STS_JSON_TARGET_PREFIX.length) : actionOf(req, body);
+      // The name goes into the audit record and the log: only an operation-shaped one.
+      if (!/^[A-Za-z0-9]{1,64}$/.test(action)) throw new StsRequestError(fault('InvalidAction', 400, 'The action is not a valid STS operation name.'));
+      operation = `sts:${action}`;
+      audit.setOperation(operation);
+      const accessKey = await verifySigV4(
+        { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+        { region: service.realm.region, service: 'sts', now: Date.now() },
+        deps.accessKeys,
+      );
+      audit.setCaller(accessKey.principalArn, accessKey.accessKeyId);
+      if (action !== 'GetCallerIdentity') {
+        throw new StsRequestError(fault('InvalidAction', 400, `Could not find operation ${action} for version ${STS_VERSION}`));
+      }
+      const identity = await callerIdentity(deps, accessKey.principalArn);
+      await service.store.appendAudit(audit.success());
+      if (json) send(res, requestId, 200, 'application/x-amz-json-1.0', JSON.stringify(identity));
+      else send(res, requestId, 200, 'text/xml', identityXml(identity, requestId));
+    } catch (error) {
+      const failure = error instanceof StsRequestError ? error.fault
+        : error instanceof KmsError ? stsFault(error)
+          : internalFault(error, requestId, deps);
+      status = failure.status;
+      errorCode = failure.code;
+      await service.store.appendAudit(audit.failure(failure.code, failure.message)).catch((auditError: unknown) => {
+        log('error', 'audit append failed', { requestId, error: auditError instanceof Error ? auditError.message : String(auditError) });
+      });
+      if (!req.complete) {
+        res.setHeader('Connection', 'close');
+        res.on('finish', () => req.destroy());
+      }
+      if (json) {
+        send(res, requestId, failure.status, 'application/x-amz-json-1.0', JSON.stringify({ __type: failure.code, message: failure.message }),
+          { 'x-amzn-query-error': `${failure.code};${failure.type}` });
+      } else {
+        send(res, requestId, failure.status, 'text/xml', errorXml(failure, requestId));
+      }
+    }
+    log('info', 'request', {
+      requestId, operation, status, ...(errorCode ? { error: errorCode } : {}),
+      ms: Number(process.hrtime.bigint() - started) / 1e6,
+    });
+  };
+}
+
+/** The query protocol's Action and Version, from the form body (or the query string, as AWS also reads it). */
+function actionOf(req: IncomingMessage, body: Buffer): string {
+  if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
+    throw new StsRequestError(fault('InvalidAction', 400, `Coffer answers STS at POST /, not ${req.method} ${req.url}.`));
+  }
+  const params = new URLSearchParams(body.toString('utf8'));
+  for (const [name, value] of new URL(req.url ?? '/', 'http://coffer.invalid').searchParams) if (!params.has(name)) params.set(name, value);
+  const action = params.get('Action');
+  if (!action) throw new StsRequestError(fault('MissingAction', 400, 'Missing Action'));
+  const version = params.get('Version');
+  if (version !== null && version !== STS_VERSION) {
+    throw new StsRequestError(fault('InvalidAction', 400, `Could not find operation ${action} for version ${version}`));
+  }
+  return action;
+}
+
+/** Who signed: the account root's UserId is the account id; a user's or role's its unique id (AIDA.../AROA...). */
+async function callerIdentity(deps: AppDependencies, arn: string): Promise<CallerIdentity> {
+  const Account = deps.service.realm.accountId;
+  if (principalKind(arn) === 'root') return { Arn: arn, UserId: Account, Account };
+  const record = await deps.service.store.getPrincipal(arn);
+  // The principal was deleted after its key was checked: its keys are gone with it.
+  if (!record) throw new UnrecognizedClientException('The security token included in the request is invalid.');
+  return { Arn: arn, UserId: principalId(record), Account };
+}
+
+function identityXml(identity: CallerIdentity, requestId: string): string {
+  return `<GetCallerIdentityResponse xmlns="${STS_NAMESPACE}">\n`
+    + '  <GetCallerIdentityResult>\n'
+    + `    <Arn>${escapeXml(identity.Arn)}</Arn>\n`
+    + `    <UserId>${escapeXml(identity.UserId)}</UserId>\n`
+    + `    <Account>${escapeXml(identity.Account)}</Account>\n`
+    + '  </GetCallerIdentityResult>\n'
+    + `  <ResponseMetadata>\n    <RequestId>${requestId}</RequestId>\n  </ResponseMetadata>\n`
+    + '</GetCallerIdentityResponse>\n';
+}
+
+function errorXml(failure: StsFault, requestId: string): string {
+  return `<ErrorResponse xmlns="${STS_NAMESPACE}">\n`
+    + `  <Error>\n    <Type>${failure.type}</Type>\n    <Code>${escapeXml(failure.code)}</Code>\n`
+    + `    <Message>${escapeXml(failure.message)}</Message>\n  </Error>\n`
+    + `  <RequestId>${requestId}</RequestId>\n`
+    + '</ErrorResponse>\n';
+}
+
+/** Anything unexpected: logged with the request id, answered opaquely. */
+function internalFault(error: unknown, requestId: string, deps: AppDependencies): StsFault {
+  deps.log('error', 'internal error', {
+    requestId, operation: 'sts:GetCallerIdentity',
+    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
+  return fault('InternalFailure', 500, `An internal error occurred. Request id: ${requestId}`);
+}
+
+function send(res: ServerResponse, requestId: string, status: number, type: string, payload: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Content-Length': Buffer.byteLength(payload),
+    'x-amzn-RequestId': requestId,
+    ...headers,
+  });
+  res.end(payload);
+}

@@ -1,0 +1,103 @@
+import { ValidationException } from '../errors.js';
+import { atLeastAsStrict, CONSTRAINABLE_OPERATIONS } from '../grants/constraints.js';
+import { checkGrantPrincipal, constraintsMember, grantNameMember, newGrantId, operationsMember, principalMember } from '../grants/grant-members.js';
+import type { GrantConstraints, GrantOperation, GrantRecord } from '../grants/grant-record.js';
+import { newGrantToken, reissueGrantToken } from '../grants/grant-token.js';
+import { resolveKey } from '../keys/resolve.js';
+import { assertNotPendingDeletion } from '../keys/states.js';
+import { checkDryRun, dryRunMember, grantTokensMember, keyIdMember } from '../validate/members.js';
+import { parseShape, required } from '../validate/shape.js';
+import type { Operation } from './operation.js';
+
+const shape = {
+  KeyId: keyIdMember(),
+  GranteePrincipal: required(principalMember()),
+  RetiringPrincipal: principalMember(),
+  Operations: operationsMember(),
+  Constraints: constraintsMember(),
+  GrantTokens: grantTokensMember(),
+  Name: grantNameMember(),
+  DryRun: dryRunMember(),
+};
+
+/**
+ * CreateGrant. The caller needs kms:CreateGrant from a policy, or a grant of its own with the
+ * CreateGrant operation; a grant can only pass on its own operations, with constraints at least as
+ * strict as its own. A Name makes the call idempotent: the same name with the same parameters
+ * returns the existing grant's id, with a new token for it.
+ */
+export const createGrant: Operation = async (service, body, request) => {
+  const input = parseShape(body, shape);
+  // AWS takes a key id or key ARN here, not an alias.
+  const key = await resolveKey(service, input.KeyId, 'key');
+  const operations = [...new Set(input.Operations)];
+  const constraints = input.Constraints;
+  if (constraints) {
+    const unconstrainable = operations.filter((op) => !CONSTRAINABLE_OPERATIONS.has(op));
+    if (unconstrainable.length > 0) {
+      throw new ValidationException(`Grant constraints are not supported with the operations ${unconstrainable.join(', ')}, which do not take an encryption context.`);
+    }
+  }
+  await checkGrantPrincipal(service, input.GranteePrincipal);
+  if (input.RetiringPrincipal !== undefined) await checkGrantPrincipal(service, input.RetiringPrincipal);
+
+  await service.access.authorizeKey(request, {
+    action: 'kms:CreateGrant', key, grantOperation: 'CreateGrant', grantTokens: input.GrantTokens,
+    context: {
+      'kms:grantoperations': operations,
+      'kms:granteeprincipal': input.GranteePrincipal,
+      ...(input.RetiringPrincipal !== undefined ? { 'kms:retiringprincipal': input.RetiringPrincipal } : {}),
+      'kms:grantisforawsresource': false,
+      ...(constraints ? { 'kms:grantconstrainttype': constraintTypes(constraints) } : {}),
+    },
+    grantQualifies: (parent) => operations.every((op) => parent.operations.includes(op)) && atLeastAsStrict(constraints, parent.constraints),
+  });
+  assertNotPendingDeletion(service.realm, key);
+
+  if (input.Name !== undefined) {
+    const same = (await service.store.findGrantsByName(key.keyId, input.Name))
+      .find((g) => sameParameters(g, input.GranteePrincipal, input.RetiringPrincipal, operations, constraints));
+    if (same) {
+      checkDryRun(input.DryRun);
+      return { GrantToken: reissueGrantToken(same.grantId, same.grantToken), GrantId: same.grantId };
+    }
+  }
+  checkDryRun(input.DryRun);
+
+  const grantId = newGrantId();
+  const grant: GrantRecord = {
+    grantId,
+    keyId: key.keyId,
+    grantToken: newGrantToken(grantId),
+    ...(input.Name !== undefined ? { name: input.Name } : {}),
+    granteePrincipal: input.GranteePrincipal,
+    ...(input.RetiringPrincipal !== undefined ? { retiringPrincipal: input.RetiringPrincipal } : {}),
+    issuingPrincipal: request.principal.arn,
+    operations,
+    ...(constraints ? { constraints } : {}),
+    createdAt: service.now(),
+  };
+  await request.audit.commit((event) => service.store.createGrant(grant, event));
+  return { GrantToken: grant.grantToken, GrantId: grant.grantId };
+};
+
+/** kms:GrantConstraintType: the constraint kinds the request gives. */
+function constraintTypes(constraints: GrantConstraints): string[] {
+  return (['EncryptionContextEquals', 'EncryptionContextSubset'] as const).filter((k) => constraints[k] !== undefined);
+}
+
+function sameParameters(
+  grant: GrantRecord, grantee: string, retiring: string | undefined, operations: readonly GrantOperation[], constraints: GrantConstraints | undefined,
+): boolean {
+  const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+  return grant.granteePrincipal === grantee
+    && grant.retiringPrincipal === retiring
+    && sameSet(grant.operations, operations)
+    && sameMap(grant.constraints?.EncryptionContextEquals, constraints?.EncryptionContextEquals)
+    && sameMap(grant.constraints?.EncryptionContextSubset, constraints?.EncryptionContextSubset);
+}
+
+function sameMap(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
+  const ak = Object.keys(a ?? {});
+  return ak.length === Object.keys(b ?? {}).length && ak.every((k) => b !== undefined && Object.hasOwn(b, k) && b[k] === a![k]);
+}

@@ -1,0 +1,18 @@
+import { principalMember } from '../grants/grant-members.js';
+import { grantListEntry } from '../grants/grant-list-entry.js';
+import { decodeMarker, limitMember, markerMember, pagingFields } from '../validate/members.js';
+import { parseShape, required } from '../validate/shape.js';
+import type { Operation } from './operation.js';
+
+const shape = { RetiringPrincipal: required(principalMember()), Limit: limitMember(100), Marker: markerMember() };
+
+/** ListRetirableGrants: the grants, over all keys, that name this retiring principal. Allowed by identity policies only. */
+export const listRetirableGrants: Operation = async (service, body, request) => {
+  const input = parseShape(body, shape);
+  await service.access.authorizeAccount(request, 'kms:ListRetirableGrants');
+  const after = decodeMarker(input.Marker);
+  const page = await service.store.listRetirableGrants({
+    retiringPrincipal: input.RetiringPrincipal, ...(after !== undefined ? { after } : {}), limit: input.Limit ?? 50,
+  });
+  return { Grants: page.items.map((g) => grantListEntry(service.realm, g)), ...pagingFields(page.next) };
+};

@@ -1,0 +1,646 @@
+import pg from 'pg';
+import type { PoolClient, QueryResultRow } from 'pg';
+import type { AuditEvent, AuditRecord } from '../audit/record.js';
+import { GENESIS_HASH } from '../audit/record.js';
+import type { GrantRecord } from '../grants/grant-record.js';
+import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
+import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
+import { StartupError } from '../root/root-key.js';
+import { redactConnectionString } from './connection-string.js';
+import { EXCLUSIVE_LOCK_CLASS, MIGRATIONS, migrate } from './postgres-migrations.js';
+import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, Store } from './store.js';
+import { StoreUnavailableError } from './store.js';
+
+/** A statement with a name: pg prepares it once per connection and reuses the plan after. */
+interface Named { readonly name: string; readonly text: string }
+const named = (name: string, text: string): Named => ({ name: `coffer_${name}`, text });
+
+const Q = {
+  // The hot path of every request: resolve the key, its version, the caller's access key and policies.
+  getKey: named('get_key', 'SELECT record FROM keys WHERE key_id = $1'),
+  getVersion: named('get_version', 'SELECT * FROM key_versions WHERE key_id = $1 AND version = $2'),
+  getAccessKey: named('get_access_key', 'SELECT * FROM access_keys WHERE access_key_id = $1'),
+  listPolicies: named('list_policies', 'SELECT * FROM identity_policies WHERE principal_arn = $1 ORDER BY policy_name'),
+  getAlias: named('get_alias', 'SELECT * FROM aliases WHERE alias_name = $1'),
+
+  insertKey: named('insert_key', 'INSERT INTO keys (key_id, revision, deletion_date, next_rotation, record) VALUES ($1, $2, $3, $4, $5)'),
+  listKeys: named('list_keys', 'SELECT record FROM keys WHERE key_id > $1 ORDER BY key_id LIMIT $2'),
+  // Compare-and-set: under READ COMMITTED a concurrent writer waits for the row lock, then finds
+  // the revision moved on and updates nothing.
+  updateKey: named('update_key', 'UPDATE keys SET revision = $2, deletion_date = $3, next_rotation = $4, record = $5 WHERE key_id = $1 AND revision = $2 - 1'),
+  deleteKey: named('delete_key', 'DELETE FROM keys WHERE key_id = $1'),
+  deleteVersions: named('delete_versions', 'DELETE FROM key_versions WHERE key_id = $1'),
+  deleteKeyAliases: named('delete_key_aliases', 'DELETE FROM aliases WHERE target_key_id = $1'),
+  deleteKeyGrants: named('delete_key_grants', 'DELETE FROM grants WHERE key_id = $1'),
+  keysDue: named('keys_due', 'SELECT record FROM keys WHERE deletion_date <= $1 OR next_rotation <= $1 ORDER BY key_id'),
+  insertVersion: named('insert_version', 'INSERT INTO key_versions (key_id, version, material_id, wrapped, created_at, rotation_type) VALUES ($1, $2, $3, $4, $5, $6)'),
+  listVersions: named('list_versions', 'SELECT * FROM key_versions WHERE key_id = $1 ORDER BY version'),
+  insertAlias: named('insert_alias', 'INSERT INTO aliases (alias_name, target_key_id, created_at, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING'),
+  updateAlias: named('update_alias', 'UPDATE aliases SET target_key_id = $2, updated_at = $3 WHERE alias_name = $1'),
+  deleteAlias: named('delete_alias', 'DELETE FROM aliases WHERE alias_name = $1'),
+  listAliases: named('list_aliases', 'SELECT * FROM aliases WHERE alias_name > $1 ORDER BY alias_name LIMIT $2'),
+  listKeyAliases: named('list_key_aliases', 'SELECT * FROM aliases WHERE target_key_id = $1 AND alias_name > $2 ORDER BY alias_name LIMIT $3'),
+  insertPrincipal: named('insert_principal', 'INSERT INTO principals (arn, kind, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING'),
+  getPrincipal: named('get_principal', 'SELECT * FROM principals WHERE arn = $1'),
+  listPrincipals: named('list_principals', 'SELECT * FROM principals WHERE arn > $1 ORDER BY arn LIMIT $2'),
+  listPrincipalsOfKind: named('list_principals_of_kind', 'SELECT * FROM principals WHERE kind = $1 AND arn > $2 ORDER BY arn LIMIT $3'),
+  deletePrincipal: named('delete_principal', 'DELETE FROM principals WHERE arn = $1'),
+  deletePrincipalPolicies: named('delete_principal_policies', 'DELETE FROM identity_policies WHERE principal_arn = $1'),
+  deletePrincipalAccessKeys: named('delete_principal_access_keys', 'DELETE FROM access_keys WHERE principal_arn = $1'),
+  putPolicy: named('put_policy', 'INSERT INTO identity_policies (principal_arn, policy_name, document, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (principal_arn, policy_name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at'),
+  getPolicy: named('get_policy', 'SELECT * FROM identity_policies WHERE principal_arn = $1 AND policy_name = $2'),
+  deletePolicy: named('delete_policy', 'DELETE FROM identity_policies WHERE principal_arn = $1 AND policy_name = $2'),
+  insertAccessKey: named('insert_access_key', 'INSERT INTO access_keys (access_key_id, principal_arn, wrapped_secret, status, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING'),
+  listAccessKeys: named('list_access_keys', 'SELECT * FROM access_keys WHERE principal_arn = $1 ORDER BY access_key_id'),
+  updateAccessKeyStatus: named('update_access_key_status', 'UPDATE access_keys SET status = $2 WHERE access_key_id = $1'),
+  deleteAccessKey: named('delete_access_key', 'DELETE FROM access_keys WHERE access_key_id = $1'),
+  insertGrant: named('insert_grant', 'INSERT INTO grants (grant_id, key_id, name, grantee, retiring, record) VALUES ($1, $2, $3, $4, $5, $6)'),
+  getGrant: named('get_grant', 'SELECT record FROM grants WHERE grant_id = $1'),
+  grantsByName: named('grants_by_name', 'SELECT record FROM grants WHERE key_id = $1 AND name = $2 ORDER BY grant_id'),
+  listGrants: named('list_grants', 'SELECT record FROM grants WHERE key_id = $1 AND grant_id > $2 ORDER BY grant_id LIMIT $3'),
+  listRetirable: named('list_retirable', 'SELECT record FROM grants WHERE retiring = $1 AND grant_id > $2 ORDER BY grant_id LIMIT $3'),
+  grantsForGrantee: named('grants_for_grantee', 'SELECT record FROM grants WHERE key_id = $1 AND grantee = $2 ORDER BY grant_id'),
+  deleteGrant: named('delete_grant', 'DELETE FROM grants WHERE grant_id = $1'),
+  // Every appender locks the one head row first, so appenders on all nodes take turns and each
+  // record's seq and prevHash follow the committed head.
+  lockAuditHead: named('lock_audit_head', 'SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE'),
+  getAuditHead: named('get_audit_head', 'SELECT seq, hash FROM audit_head WHERE id = 1'),
+  putAuditHead: named('put_audit_head', 'UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1'),
+  insertAudit: named('insert_audit', `INSERT INTO audit (seq, time, principal_arn, operation, outcome, record)
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])`),
+  insertAuditKeys: named('insert_audit_keys', `INSERT INTO audit_keys (key_arn, seq)
+    SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING`),
+  putLastUse: named('put_last_use', `INSERT INTO key_last_use (key_arn, operation, seq)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+    ON CONFLICT (key_arn, operation) DO UPDATE SET seq = excluded.seq`),
+  lastKeyUse: named('last_key_use', `SELECT record FROM audit WHERE seq =
+    (SELECT max(seq) FROM key_last_use WHERE key_arn = $1 AND operation = ANY($2::text[]))`),
+  readAudit: named('read_audit', 'SELECT record FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2'),
+  getMeta: named('get_meta', 'SELECT value FROM meta WHERE name = $1'),
+  insertMeta: named('insert_meta', 'INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING'),
+} as const;
+
+interface RecordRow { record: string }
+interface VersionRow { key_id: string; version: number; material_id: string; wrapped: Buffer; created_at: string; rotation_type: string | null }
+interface AliasRow { alias_name: string; target_key_id: string; created_at: string; updated_at: string }
+interface AccessKeyRow { access_key_id: string; principal_arn: string; wrapped_secret: Buffer; status: string; created_at: string }
+interface PrincipalRow { arn: string; kind: string; name: string; created_at: string }
+interface PolicyRow { principal_arn: string; policy_name: string; document: string; updated_at: string }
+/** pg returns BIGINT as a string (it may not fit a double); epoch ms always do. */
+interface HeadRow { seq: string; hash: string }
+
+const fromJson = <T>(row: RecordRow): T => JSON.parse(row.record) as T;
+const toVersion = (row: VersionRow): KeyVersionRecord => ({
+  keyId: row.key_id,
+  version: row.version,
+  materialId: row.material_id,
+  wrappedMaterial: new Uint8Array(row.wrapped),
+  createdAt: Number(row.created_at),
+  ...(row.rotation_type ? { rotationType: row.rotation_type as KeyVersionRecord['rotationType'] & string } : {}),
+});
+const toAlias = (row: AliasRow): AliasRecord => ({
+  aliasName: row.alias_name, targetKeyId: row.target_key_id, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at),
+});
+const toAccessKey = (row: AccessKeyRow): AccessKeyRecord => ({
+  accessKeyId: row.access_key_id, principalArn: row.principal_arn,
+  wrappedSecret: new Uint8Array(row.wrapped_secret), status: row.status as AccessKeyRecord['status'],
+  createdAt: Number(row.created_at),
+});
+const toPrincipal = (row: PrincipalRow): PrincipalRecord => ({
+  arn: row.arn, kind: row.kind as PrincipalKind, name: row.name, createdAt: Number(row.created_at),
+});
+const toPolicy = (row: PolicyRow): IdentityPolicyRecord => ({
+  principalArn: row.principal_arn, policyName: row.policy_name, document: row.document, updatedAt: Number(row.updated_at),
+});
+
+const keyValues = (key: KeyRecord) => [
+  key.keyId,
+  key.revision,
+  key.state === 'PendingDeletion' ? (key.deletionDate ?? null) : null,
+  key.rotation?.nextRotationDate ?? null,
+  JSON.stringify(key),
+];
+
+function page<T>(rows: T[], limit: number, cursor: (item: T) => string): Page<T> {
+  if (rows.length <= limit) return { items: rows };
+  const items = rows.slice(0, limit);
+  return { items, next: cursor(items[items.length - 1]!) };
+}
+
+/** Something that runs queries: the pool (one statement, autocommit) or a client in a transaction. */
+interface Queryable {
+  query<R extends QueryResultRow>(config: { name?: string; text: string; values?: unknown[] }): Promise<pg.QueryResult<R>>;
+}
+
+/** Node's network errors, as the pg driver passes them on. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
+
+/**
+ * Whether an error means the database could not be used right now (so a retry may succeed),
+ * rather than that it refused this statement (a duplicate key, say). SQLSTATE classes: 08
+ * connection exception, 53 insufficient resources, 57 operator intervention (shutdown, statement
+ * timeout), 40001/40P01 serialization failure and deadlock.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (error instanceof StoreUnavailableError) return true;
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57)/.test(code) || code === '40001' || code === '40P01';
+  }
+  // The driver's own messages for a connection that ended, was never made, or is unusable.
+  return /Connection terminated|timeout exceeded when trying to connect|not queryable|connect ECONNREFUSED|Client was closed/i.test(error.message);
+}
+
+function unavailable(error: unknown): never {
+  if (error instanceof StoreUnavailableError) throw error;
+  if (isStoreUnavailable(error)) {
+    throw new StoreUnavailableError(`The PostgreSQL store is unavailable: ${(error as Error).message}`, { cause: error });
+  }
+  throw error;
+}
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database?...` */
+  readonly connectionString: string;
+  /** Connections in the pool (default 10). */
+  readonly maxConnections?: number;
+  /** For tests: migrate with this list instead of the server's own. */
+  readonly migrations?: typeof MIGRATIONS;
+}
+
+/**
+ * The shared store: PostgreSQL, for any number of server nodes on one database.
+ *
+ * Every method is one statement in autocommit or one `BEGIN ... COMMIT` on one pooled connection;
+ * a promise resolves only after PostgreSQL has acknowledged the COMMIT (with
+ * `synchronous_commit = on`, forced for the store's sessions, that is after the WAL is flushed).
+ * Audit events are chained under a row lock on `audit_head`, so appenders on every node take turns.
+ * Events of requests that change nothing are group-committed per node, as in SqliteStore.
+ * Connection failures surface as StoreUnavailableError (retryable); see docs/store.md.
+ */
+export class PostgresStore implements Store {
+  readonly #pool: pg.Pool;
+  #chain: AuditChainer | undefined;
+  #pendingAudit: { event: AuditEvent; done: () => void; fail: (error: unknown) => void }[] = [];
+  #flushing: Promise<void> | undefined;
+  #closed = false;
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /**
+   * Connects, applies the migrations the database lacks, and returns the store. Throws a
+   * StartupError when the database cannot be reached or is at a newer schema than this server.
+   */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: 'coffer',
+      // Server-side bounds, so that a stuck statement fails (retryably) instead of hanging a request.
+      statement_timeout: 15_000,
+      // A resolved write must be on disk, whatever the database's default.
+      options: '-c synchronous_commit=on',
+    });
+    // An idle connection that breaks (the server restarted) is dropped by the pool; without a
+    // listener its 'error' would end the process.
+    pool.on('error', () => {});
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw new StartupError(`Cannot connect to the PostgreSQL store at ${redactConnectionString(options.connectionString)}: ${(error as Error).message}`);
+    }
+    try {
+      await migrate(client, options.migrations ?? MIGRATIONS);
+      client.release();
+    } catch (error) {
+      client.release(true);
+      await pool.end().catch(() => {});
+      throw error;
+    }
+    return new PostgresStore(pool);
+  }
+
+  async #query<R extends QueryResultRow>(q: Named, values: unknown[], db: Queryable = this.#pool): Promise<R[]> {
+    return (await this.#exec<R>(q, values, db)).rows;
+  }
+
+  async #exec<R extends QueryResultRow>(q: Named, values: unknown[], db: Queryable = this.#pool): Promise<pg.QueryResult<R>> {
+    try {
+      return await db.query<R>({ name: q.name, text: q.text, values });
+    } catch (error) {
+      return unavailable(error);
+    }
+  }
+
+  /**
+   * Runs `work` in one transaction on one connection. A rejected promise means the change was not
+   * acknowledged: nothing changed, except when the connection broke during COMMIT itself, when the
+   * outcome is unknown (and reported as StoreUnavailableError, never as success).
+   */
+  async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      return unavailable(error);
+    }
+    // A connection that breaks between statements emits 'error'; the failing statement reports it.
+    const ignore = () => {};
+    client.on('error', ignore);
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      broken = error;
+      await client.query('ROLLBACK').catch(() => {});
+      return unavailable(error);
+    } finally {
+      client.off('error', ignore);
+      // A connection that failed is closed rather than reused.
+      client.release(broken !== undefined && isStoreUnavailable(broken) ? true : undefined);
+    }
+  }
+
+  /** Runs `write` in a transaction and, if it made its change, appends `audit` in the same one. */
+  #withAudit<T>(audit: AuditEvent | undefined, write: (client: PoolClient) => Promise<T>, changed: (result: T) => boolean = () => true): Promise<T> {
+    if (audit && !this.#chain) throw new Error('audit chain not attached to the store');
+    return this.#transaction(async (client) => {
+      const result = await write(client);
+      if (audit && changed(result)) await this.#appendInTransaction(client, [audit]);
+      return result;
+    });
+  }
+
+  /** Locks the head, chains `events` after it, writes them and moves the head, in the caller's transaction. */
+  async #appendInTransaction(client: PoolClient, events: readonly AuditEvent[]): Promise<void> {
+    const chain = this.#chain;
+    if (!chain) throw new Error('audit chain not attached to the store');
+    const [head] = await this.#query<HeadRow>(Q.lockAuditHead, [], client);
+    if (!head) throw new Error('the audit_head row is missing: the schema was not migrated');
+    let seq = Number(head.seq);
+    let prevHash = seq === 0 ? GENESIS_HASH : head.hash;
+    const columns: [number[], number[], (string | null)[], (string | null)[], string[], string[]] = [[], [], [], [], [], []];
+    const keyArns: string[] = [];
+    const keySeqs: number[] = [];
+    // One row per key and operation: a batch may use a key twice, and later records win.
+    const lastUse = new Map<string, [string, string, number]>();
+    for (const event of events) {
+      const record = chain(event, ++seq, prevHash);
+      prevHash = record.hash;
+      columns[0].push(record.seq);
+      columns[1].push(record.time);
+      columns[2].push(record.principalArn ?? null);
+      columns[3].push(record.operation ?? null);
+      columns[4].push(record.outcome);
+      columns[5].push(JSON.stringify(record));
+      for (const arn of new Set(record.keyArns)) {
+        keyArns.push(arn);
+        keySeqs.push(record.seq);
+        if (record.outcome === 'success' && record.operation !== undefined) {
+          lastUse.set(`${arn}\n${record.operation}`, [arn, record.operation, record.seq]);
+        }
+      }
+    }
+    await this.#exec(Q.insertAudit, columns, client);
+    if (keyArns.length) await this.#exec(Q.insertAuditKeys, [keyArns, keySeqs], client);
+    if (lastUse.size) {
+      const uses = [...lastUse.values()];
+      await this.#exec(Q.putLastUse, [uses.map((u) => u[0]), uses.map((u) => u[1]), uses.map((u) => u[2])], client);
+    }
+    await this.#exec(Q.putAuditHead, [seq, prevHash], client);
+  }
+
+  async createKey(key: KeyRecord, firstVersion: KeyVersionRecord, audit?: AuditEvent): Promise<void> {
+    await this.#withAudit(audit, async (client) => {
+      await this.#exec(Q.insertKey, keyValues(key), client);
+      await this.#insertVersion(client, firstVersion);
+    });
+  }
+
+  async #insertVersion(client: PoolClient, v: KeyVersionRecord): Promise<void> {
+    await this.#exec(Q.insertVersion, [v.keyId, v.version, v.materialId, Buffer.from(v.wrappedMaterial), v.createdAt, v.rotationType ?? null], client);
+  }
+
+  async getKey(keyId: string): Promise<KeyRecord | undefined> {
+    const [row] = await this.#query<RecordRow>(Q.getKey, [keyId]);
+    return row && fromJson<KeyRecord>(row);
+  }
+
+  async listKeys(opts: { after?: string; limit: number }): Promise<Page<KeyRecord>> {
+    const rows = (await this.#query<RecordRow>(Q.listKeys, [opts.after ?? '', opts.limit + 1])).map((r) => fromJson<KeyRecord>(r));
+    return page(rows, opts.limit, (k) => k.keyId);
+  }
+
+  async updateKey(next: KeyRecord, newVersion?: KeyVersionRecord, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, async (client) => {
+      if ((await this.#exec(Q.updateKey, keyValues(next), client)).rowCount !== 1) return false;
+      if (newVersion) await this.#insertVersion(client, newVersion);
+      return true;
+    }, (changed) => changed);
+  }
+
+  async deleteKey(keyId: string, audit?: AuditEvent): Promise<void> {
+    await this.#withAudit(audit, async (client) => {
+      await this.#exec(Q.deleteKeyAliases, [keyId], client);
+      await this.#exec(Q.deleteKeyGrants, [keyId], client);
+      await this.#exec(Q.deleteVersions, [keyId], client);
+      await this.#exec(Q.deleteKey, [keyId], client);
+    });
+  }
+
+  async listKeysDue(now: number): Promise<KeyRecord[]> {
+    return (await this.#query<RecordRow>(Q.keysDue, [now])).map((r) => fromJson<KeyRecord>(r));
+  }
+
+  async getKeyVersion(keyId: string, version: number): Promise<KeyVersionRecord | undefined> {
+    const [row] = await this.#query<VersionRow>(Q.getVersion, [keyId, version]);
+    return row && toVersion(row);
+  }
+
+  async listKeyVersions(keyId: string): Promise<KeyVersionRecord[]> {
+    return (await this.#query<VersionRow>(Q.listVersions, [keyId])).map(toVersion);
+  }
+
+  async createAlias(alias: AliasRecord, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, async (client) =>
+      (await this.#exec(Q.insertAlias, [alias.aliasName, alias.targetKeyId, alias.createdAt, alias.updatedAt], client)).rowCount === 1,
+    (created) => created);
+  }
+
+  async getAlias(aliasName: string): Promise<AliasRecord | undefined> {
+    const [row] = await this.#query<AliasRow>(Q.getAlias, [aliasName]);
+    return row && toAlias(row);
+  }
+
+  async updateAlias(alias: AliasRecord, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, async (client) =>
+      (await this.#exec(Q.updateAlias, [alias.aliasName, alias.targetKeyId, alias.updatedAt], client)).rowCount === 1,
+    (updated) => updated);
+  }
+
+  async deleteAlias(aliasName: string, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, async (client) => (await this.#exec(Q.deleteAlias, [aliasName], client)).rowCount === 1, (deleted) => deleted);
+  }
+
+  async listAliases(opts: { keyId?: string; after?: string; limit: number }): Promise<Page<AliasRecord>> {
+    const after = opts.after ?? '';
+    const rows = (opts.keyId === undefined
+      ? await this.#query<AliasRow>(Q.listAliases, [after, opts.limit + 1])
+      : await this.#query<AliasRow>(Q.listKeyAliases, [opts.keyId, after, opts.limit + 1])).map(toAlias);
+    return page(rows, opts.limit, (a) => a.aliasName);
+  }
+
+  async createPrincipal(principal: PrincipalRecord, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, async (client) =>
+      (await this.#exec(Q.insertPrincipal, [principal.arn, principal.kind, principal.name, principal.createdAt], client)).rowCount === 1,
+    (created) => created);
+  }
+
+  async getPrincipal(arn: string): Promise<PrincipalRecord | undefined> {
+    const [row] = await this.#query<PrincipalRow>(Q.getPrincipal, [arn]);
+    return row && toPrincipal(row);
+  }
+
+  async listPrincipals(opts: { kind?: PrincipalKind; after?: string; limit: number }): Promise<Page<PrincipalRecord>> {
+    const after = opts.after ?? '';
+    const rows = (opts.kind === undefined
+      ? await this.#query<PrincipalRow>(Q.listPrincipals, [after, opts.limit + 1])
+      : await this.#query<PrincipalRow>(Q.listPrincipalsOfKind, [opts.kind, after, opts.limit + 1])).map(toPrincipal);
+    return page(rows, opts.limit, (p) => p.arn);
+  }
+
+  async deletePrincipal(arn: string, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, async (client) => {
+      if ((await this.#exec(Q.deletePrincipal, [arn], client)).rowCount !== 1) return false;
+      await this.#exec(Q.deletePrincipalPolicies, [arn], client);
+      await this.#exec(Q.deletePrincipalAccessKeys, [arn], client);
+      return true;
+    }, (deleted) => deleted);
+  }
+
+  async putIdentityPolicy(policy: IdentityPolicyRecord, audit?: AuditEvent): Promise<void> {
+    await this.#withAudit(audit, async (client) => {
+      await this.#exec(Q.putPolicy, [policy.principalArn, policy.policyName, policy.document, policy.updatedAt], client);
+    });
+  }
+
+  async getIdentityPolicy(principalArn: string, policyName: string): Promise<IdentityPolicyRecord | undefined> {
+    const [row] = await this.#query<PolicyRow>(Q.getPolicy, [principalArn, policyName]);
+    return row && toPolicy(row);
+  }
+
+  async listIdentityPolicies(principalArn: string): Promise<IdentityPolicyRecord[]> {
+    return (await this.#query<PolicyRow>(Q.listPolicies, [principalArn])).map(toPolicy);
+  }
+
+  async deleteIdentityPolicy(principalArn: string, policyName: string, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, async (client) =>
+      (await this.#exec(Q.deletePolicy, [principalArn, policyName], client)).rowCount === 1,
+    (deleted) => deleted);
+  }
+
+  async createAccessKey(record: AccessKeyRecord, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, async (client) => (await this.#exec(Q.insertAccessKey, [
+      record.accessKeyId, record.principalArn, Buffer.from(record.wrappedSecret), record.status, record.createdAt,
+    ], client)).rowCount === 1, (created) => created);
+  }
+
+  async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
+    const [row] = await this.#query<AccessKeyRow>(Q.getAccessKey, [accessKeyId]);
+    return row && toAccessKey(row);
+  }
+
+  async listAccessKeys(principalArn: string): Promise<AccessKeyRecord[]> {
+    return (await this.#query<AccessKeyRow>(Q.listAccessKeys, [principalArn])).map(toAccessKey);
+  }
+
+  async updateAccessKeyStatus(accessKeyId: string, status: AccessKeyRecord['status'], audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, async (client) =>
+      (await this.#exec(Q.updateAccessKeyStatus, [accessKeyId, status], client)).rowCount === 1,
+    (updated) => updated);
+  }
+
+  async deleteAccessKey(accessKeyId: string, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, async (client) => (await this.#exec(Q.deleteAccessKey, [accessKeyId], client)).rowCount === 1, (deleted) => deleted);
+  }
+
+  async createGrant(grant: GrantRecord, audit?: AuditEvent): Promise<void> {
+    await this.#withAudit(audit, async (client) => {
+      await this.#exec(Q.insertGrant, [
+        grant.grantId, grant.keyId, grant.name ?? null, grant.granteePrincipal, grant.retiringPrincipal ?? null, JSON.stringify(grant),
+      ], client);
+    });
+  }
+
+  async getGrant(grantId: string): Promise<GrantRecord | undefined> {
+    const [row] = await this.#query<RecordRow>(Q.getGrant, [grantId]);
+    return row && fromJson<GrantRecord>(row);
+  }
+
+  async findGrantsByName(keyId: string, name: string): Promise<GrantRecord[]> {
+    return (await this.#query<RecordRow>(Q.grantsByName, [keyId, name])).map((r) => fromJson<GrantRecord>(r));
+  }
+
+  async listGrants(opts: { keyId: string; after?: string; limit: number }): Promise<Page<GrantRecord>> {
+    const rows = (await this.#query<RecordRow>(Q.listGrants, [opts.keyId, opts.after ?? '', opts.limit + 1])).map((r) => fromJson<GrantRecord>(r));
+    return page(rows, opts.limit, (g) => g.grantId);
+  }
+
+  async listRetirableGrants(opts: { retiringPrincipal: string; after?: string; limit: number }): Promise<Page<GrantRecord>> {
+    const rows = (await this.#query<RecordRow>(Q.listRetirable, [opts.retiringPrincipal, opts.after ?? '', opts.limit + 1]))
+      .map((r) => fromJson<GrantRecord>(r));
+    return page(rows, opts.limit, (g) => g.grantId);
+  }
+
+  async listGrantsForGrantee(keyId: string, granteePrincipal: string): Promise<GrantRecord[]> {
+    return (await this.#query<RecordRow>(Q.grantsForGrantee, [keyId, granteePrincipal])).map((r) => fromJson<GrantRecord>(r));
+  }
+
+  async deleteGrant(grantId: string, audit?: AuditEvent): Promise<boolean> {
+    return this.#withAudit(audit, async (client) => (await this.#exec(Q.deleteGrant, [grantId], client)).rowCount === 1, (deleted) => deleted);
+  }
+
+  attachAuditChain(chain: AuditChainer): void {
+    this.#chain = chain;
+  }
+
+  /**
+   * Group commit: events that arrive while a batch is being written wait and share the next
+   * batch's transaction; each promise resolves when the transaction holding its event committed.
+   */
+  appendAudit(event: AuditEvent): Promise<void> {
+    return new Promise((done, fail) => {
+      if (this.#closed) {
+        fail(new StoreUnavailableError('The PostgreSQL store is closed.'));
+        return;
+      }
+      this.#pendingAudit.push({ event, done, fail });
+      this.#flushing ??= new Promise<void>((ready) => setImmediate(ready)).then(() => this.#flushAudit());
+    });
+  }
+
+  async #flushAudit(): Promise<void> {
+    while (this.#pendingAudit.length > 0) {
+      const batch = this.#pendingAudit;
+      this.#pendingAudit = [];
+      try {
+        await this.#transaction((client) => this.#appendInTransaction(client, batch.map((entry) => entry.event)));
+      } catch (error) {
+        for (const entry of batch) entry.fail(error);
+        continue;
+      }
+      for (const entry of batch) entry.done();
+    }
+    this.#flushing = undefined;
+  }
+
+  async readAudit(opts: { afterSeq?: number; limit: number }): Promise<AuditRecord[]> {
+    return (await this.#query<RecordRow>(Q.readAudit, [opts.afterSeq ?? 0, opts.limit])).map((r) => fromJson<AuditRecord>(r));
+  }
+
+  async getAuditHead(): Promise<{ seq: number; hash: string } | undefined> {
+    const [head] = await this.#query<HeadRow>(Q.getAuditHead, []);
+    // The migration made the row with seq 0: no record has been written yet.
+    return head && Number(head.seq) > 0 ? { seq: Number(head.seq), hash: head.hash } : undefined;
+  }
+
+  async queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const add = (clause: (placeholder: string) => string, value?: string | number) => {
+      if (value === undefined) {
+        where.push(clause(''));
+        return;
+      }
+      params.push(value);
+      where.push(clause(`$${params.length}`));
+    };
+    if (query.from !== undefined) add((p) => `time >= ${p}`, query.from);
+    if (query.to !== undefined) add((p) => `time < ${p}`, query.to);
+    if (query.principalArn !== undefined) add((p) => `principal_arn = ${p}`, query.principalArn);
+    if (query.operation !== undefined) add((p) => `operation = ${p}`, query.operation);
+    if (query.outcome === 'failure') add(() => "outcome <> 'success'");
+    else if (query.outcome !== undefined) add((p) => `outcome = ${p}`, query.outcome);
+    if (query.beforeSeq !== undefined) add((p) => `seq < ${p}`, query.beforeSeq);
+    if (query.keyArn !== undefined) add((p) => `seq IN (SELECT seq FROM audit_keys WHERE key_arn = ${p})`, query.keyArn);
+    params.push(query.limit);
+    const text = `SELECT record FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`;
+    // Ad hoc: the filters vary, so this one is not a named (prepared) statement.
+    try {
+      return (await this.#pool.query<RecordRow>(text, params)).rows.map((r) => fromJson<AuditRecord>(r));
+    } catch (error) {
+      return unavailable(error);
+    }
+  }
+
+  async lastKeyUse(keyArn: string, operations: readonly string[]): Promise<AuditRecord | undefined> {
+    const [row] = await this.#query<RecordRow>(Q.lastKeyUse, [keyArn, [...operations]]);
+    return row && fromJson<AuditRecord>(row);
+  }
+
+  async getMeta(name: string): Promise<Uint8Array | undefined> {
+    const [row] = await this.#query<{ value: Buffer }>(Q.getMeta, [name]);
+    return row && new Uint8Array(row.value);
+  }
+
+  async putMetaIfAbsent(name: string, value: Uint8Array): Promise<boolean> {
+    return (await this.#exec(Q.insertMeta, [name, Buffer.from(value)])).rowCount === 1;
+  }
+
+  /**
+   * A session-level advisory lock, held on one dedicated connection while `fn` runs, so at most
+   * one node runs `fn` at a time. If that connection drops, PostgreSQL releases the lock and
+   * another node may start the same work: callers keep their work safe to repeat (the scheduler
+   * deletes idempotently and rotates by compare-and-set).
+   */
+  async runExclusive(name: string, fn: () => Promise<void>): Promise<boolean> {
+    let client: PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      return unavailable(error);
+    }
+    const ignore = () => {};
+    client.on('error', ignore);
+    let broken = false;
+    try {
+      const { rows } = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [EXCLUSIVE_LOCK_CLASS, name]);
+      if (!rows[0]?.locked) return false;
+      try {
+        await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [EXCLUSIVE_LOCK_CLASS, name]).catch(() => {
+          // Closing the session releases the lock.
+          broken = true;
+        });
+      }
+      return true;
+    } catch (error) {
+      if (isStoreUnavailable(error)) broken = true;
+      return unavailable(error);
+    } finally {
+      client.off('error', ignore);
+      client.release(broken || undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#flushing;
+    await this.#pool.end();
+  }
+}

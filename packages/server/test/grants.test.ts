@@ -1,0 +1,358 @@
+/**
+ * Grants over HTTP: what a grant allows and does not, its constraints, grant tokens, revoking and
+ * retiring (and who may retire), Name idempotency, listing with paging, and the grant condition
+ * keys on CreateGrant.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CreateGrantCommand, EncryptCommand, ListGrantsCommand } from '@aws-sdk/client-kms';
+import { createUser, policyOf, type TestUser } from './support/principals.js';
+import { errorOf, rawRequest, startTestServer, type RawResponse, type TestServer } from './support/server.js';
+
+const ACCOUNT = '111122223333';
+const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+function assertError(res: RawResponse, type: string, message?: string | RegExp): void {
+  assert.equal(res.status, 400, res.text);
+  assert.equal(res.body.__type, type, res.text);
+  if (typeof message === 'string') assert.equal(res.body.message, message);
+  else if (message) assert.match(String(res.body.message), message);
+}
+
+function assertOk(res: RawResponse): Record<string, unknown> {
+  assert.equal(res.status, 200, res.text);
+  return res.body;
+}
+
+interface Grant { GrantId: string; GrantToken: string }
+interface Entry { KeyId: string; GrantId: string; Name?: string; CreationDate: number; GranteePrincipal: string; RetiringPrincipal?: string; IssuingAccount: string; Operations: string[]; Constraints?: object }
+
+describe('grants over HTTP', () => {
+  let t: TestServer;
+  let bob: TestUser;
+  let carol: TestUser;
+  let dave: TestUser;
+  const raw = (operation: string, body: unknown) => rawRequest(t.server.endpoint, t.credentials, operation, body);
+  const newKey = async (body: object = {}) => String((assertOk(await raw('CreateKey', body)).KeyMetadata as { KeyId: string }).KeyId);
+  const grant = async (body: object): Promise<Grant> => assertOk(await raw('CreateGrant', body)) as unknown as Grant;
+  const encryptAs = (user: TestUser, keyId: string, context?: Record<string, string>, grantTokens?: string[]) =>
+    user.raw('Encrypt', { KeyId: keyId, Plaintext: b64('g'), ...(context ? { EncryptionContext: context } : {}), ...(grantTokens ? { GrantTokens: grantTokens } : {}) });
+
+  before(async () => {
+    t = await startTestServer({ accountId: ACCOUNT });
+    bob = await createUser(t, 'bob');
+    carol = await createUser(t, 'carol');
+    dave = await createUser(t, 'dave', { retire: policyOf({ Effect: 'Allow', Action: 'kms:RetireGrant', Resource: '*' }) });
+  });
+  after(async () => {
+    for (const user of [bob, carol, dave]) user?.kms.destroy();
+    await t.dispose();
+  });
+
+  it('a grant allows its operations only: Encrypt yes, Decrypt no', async () => {
+    const keyId = await newKey();
+    assertError(await encryptAs(bob, keyId), 'AccessDeniedException');
+    const created = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'] });
+    assert.match(created.GrantId, /^[0-9a-f]{64}$/);
+    const sealed = assertOk(await encryptAs(bob, keyId));
+    assertError(await bob.raw('Decrypt', { CiphertextBlob: sealed.CiphertextBlob }), 'AccessDeniedException');
+    assertError(await bob.raw('DescribeKey', { KeyId: keyId }), 'AccessDeniedException');
+    // The grantee is bob alone.
+    assertError(await encryptAs(carol, keyId), 'AccessDeniedException');
+    // Through the official SDK too.
+    const out = await bob.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: new TextEncoder().encode('sdk') }));
+    assert.ok(out.CiphertextBlob);
+  });
+
+  it('EncryptionContextEquals needs exactly the pairs; EncryptionContextSubset needs them among others', async () => {
+    const equalsKey = await newKey();
+    await grant({ KeyId: equalsKey, GranteePrincipal: bob.arn, Operations: ['Encrypt', 'Decrypt', 'DescribeKey'], Constraints: { EncryptionContextEquals: { a: '1' } } });
+    const sealed = assertOk(await encryptAs(bob, equalsKey, { a: '1' }));
+    assertError(await encryptAs(bob, equalsKey, { a: '1', b: '2' }), 'AccessDeniedException');
+    assertError(await encryptAs(bob, equalsKey, { a: '2' }), 'AccessDeniedException');
+    assertError(await encryptAs(bob, equalsKey), 'AccessDeniedException');
+    assertOk(await bob.raw('Decrypt', { CiphertextBlob: sealed.CiphertextBlob, EncryptionContext: { a: '1' } }));
+    // DescribeKey takes no encryption context: the constraint does not apply to it.
+    assertOk(await bob.raw('DescribeKey', { KeyId: equalsKey }));
+
+    const subsetKey = await newKey();
+    await grant({ KeyId: subsetKey, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: { a: '1' } } });
+    assertOk(await encryptAs(bob, subsetKey, { a: '1' }));
+    assertOk(await encryptAs(bob, subsetKey, { a: '1', b: '2' }));
+    assertError(await encryptAs(bob, subsetKey, { b: '2' }), 'AccessDeniedException');
+    assertError(await encryptAs(bob, subsetKey), 'AccessDeniedException');
+  });
+
+  it('refuses constraints with operations that take no encryption context', async () => {
+    const keyId = await newKey();
+    assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt', 'Sign'], Constraints: { EncryptionContextSubset: { a: '1' } } }),
+      'ValidationException', /Sign/);
+    assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['GenerateMac'], Constraints: { EncryptionContextEquals: { a: '1' } } }),
+      'ValidationException', /GenerateMac/);
+  });
+
+  it('a grant token makes the grant usable in the request that carries it, for its grantee only', async () => {
+    const keyId = await newKey();
+    const created = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'] });
+    assertOk(await encryptAs(bob, keyId, undefined, [created.GrantToken]));
+    assertError(await encryptAs(carol, keyId, undefined, [created.GrantToken]), 'AccessDeniedException');
+    assertError(await encryptAs(bob, keyId, undefined, ['not-a-grant-token']), 'InvalidGrantTokenException');
+  });
+
+  it('a revoked grant stops working at once, token or not', async () => {
+    const keyId = await newKey();
+    const created = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'] });
+    assertOk(await encryptAs(bob, keyId));
+    assertOk(await raw('RevokeGrant', { KeyId: keyId, GrantId: created.GrantId }));
+    assertError(await encryptAs(bob, keyId), 'AccessDeniedException');
+    assertError(await encryptAs(bob, keyId, undefined, [created.GrantToken]), 'AccessDeniedException');
+    assertError(await raw('RevokeGrant', { KeyId: keyId, GrantId: created.GrantId }), 'NotFoundException');
+    assertError(await raw('RevokeGrant', { KeyId: keyId, GrantId: 'not-a-grant-id' }), 'InvalidGrantIdException');
+  });
+
+  it('RevokeGrant needs kms:RevokeGrant from a policy', async () => {
+    const keyId = await newKey();
+    const created = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, RetiringPrincipal: bob.arn, Operations: ['Encrypt', 'RetireGrant'] });
+    assertError(await bob.raw('RevokeGrant', { KeyId: keyId, GrantId: created.GrantId }), 'AccessDeniedException', /kms:RevokeGrant/);
+    assertOk(await encryptAs(bob, keyId));
+  });
+
+  it('a retired grant stops working at once', async () => {
+    const keyId = await newKey();
+    const created = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'] });
+    assertOk(await encryptAs(bob, keyId));
+    assertOk(await raw('RetireGrant', { GrantToken: created.GrantToken }));
+    assertError(await encryptAs(bob, keyId), 'AccessDeniedException');
+    assertError(await raw('RetireGrant', { GrantToken: created.GrantToken }), 'NotFoundException');
+  });
+
+  describe('who may retire a grant', () => {
+    let keyId: string;
+    before(async () => {
+      keyId = await newKey();
+    });
+
+    it('not a principal the grant does not name, nor a grantee without RetireGrant', async () => {
+      const created = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'] });
+      assertError(await carol.raw('RetireGrant', { GrantToken: created.GrantToken }), 'AccessDeniedException',
+        `User: ${carol.arn} is not authorized to perform: kms:RetireGrant on resource: arn:aws:kms:us-east-1:${ACCOUNT}:key/${keyId} because no identity-based policy allows the kms:RetireGrant action`);
+      assertError(await bob.raw('RetireGrant', { KeyId: keyId, GrantId: created.GrantId }), 'AccessDeniedException');
+      assertOk(await encryptAs(bob, keyId));
+    });
+
+    it('the grantee when the grant includes RetireGrant', async () => {
+      const created = await grant({ KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt', 'RetireGrant'] });
+      assertOk(await carol.raw('RetireGrant', { KeyId: keyId, GrantId: created.GrantId }));
+    });
+
+    it('the retiring principal, by token or by key and grant id', async () => {
+      const first = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, RetiringPrincipal: carol.arn, Operations: ['Decrypt'] });
+      const second = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, RetiringPrincipal: carol.arn, Operations: ['Decrypt'] });
+      assertOk(await carol.raw('RetireGrant', { GrantToken: first.GrantToken }));
+      assertOk(await carol.raw('RetireGrant', { KeyId: `arn:aws:kms:us-east-1:${ACCOUNT}:key/${keyId}`, GrantId: second.GrantId }));
+    });
+
+    it('the account (its root), and principals it delegated kms:RetireGrant to', async () => {
+      const first = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'] });
+      const second = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'] });
+      assertOk(await raw('RetireGrant', { KeyId: keyId, GrantId: first.GrantId }));
+      assertOk(await dave.raw('RetireGrant', { GrantToken: second.GrantToken }));
+    });
+
+    it('needs a token, or both key and grant id', async () => {
+      const created = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'] });
+      assertError(await raw('RetireGrant', { GrantId: created.GrantId }), 'ValidationException');
+      assertError(await raw('RetireGrant', {}), 'ValidationException');
+      assertError(await raw('RetireGrant', { GrantToken: 'made-up' }), 'InvalidGrantTokenException');
+    });
+  });
+
+  it('Name makes CreateGrant idempotent: the same name and parameters give the same grant', async () => {
+    const keyId = await newKey();
+    const body = { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt', 'Decrypt'], Name: 'idem:grant/1', Constraints: { EncryptionContextSubset: { a: '1' } } };
+    const first = await grant(body);
+    const again = await grant({ ...body, Operations: ['Decrypt', 'Encrypt'] });
+    assert.equal(again.GrantId, first.GrantId);
+    // A new token each time, and every one of them works.
+    assert.notEqual(again.GrantToken, first.GrantToken);
+    for (const token of [first.GrantToken, again.GrantToken]) assertOk(await encryptAs(bob, keyId, { a: '1' }, [token]));
+    // A token of the reissued form that this server did not make names no grant.
+    const forged = `${again.GrantToken.slice(0, again.GrantToken.lastIndexOf('.') + 1)}${Buffer.alloc(48, 7).toString('base64url')}`;
+    assertError(await raw('RetireGrant', { GrantToken: forged }), 'NotFoundException');
+    const changed = await grant({ ...body, Operations: ['Encrypt'] });
+    assert.notEqual(changed.GrantId, first.GrantId);
+    const list = assertOk(await raw('ListGrants', { KeyId: keyId })).Grants as Entry[];
+    assert.equal(list.length, 2);
+    assert.ok(list.every((g) => g.Name === 'idem:grant/1'));
+    // A reissued token retires the grant, and then none of its tokens works.
+    assertOk(await raw('RetireGrant', { GrantToken: again.GrantToken }));
+    assertError(await raw('RetireGrant', { GrantToken: first.GrantToken }), 'NotFoundException');
+    assert.deepEqual((assertOk(await raw('ListGrants', { KeyId: keyId })).Grants as Entry[]).map((g) => g.GrantId), [changed.GrantId]);
+    assertError(await raw('CreateGrant', { ...body, Name: 'bad name!' }), 'ValidationException', /pattern/);
+    assertError(await raw('CreateGrant', { ...body, Name: 'n'.repeat(257) }), 'ValidationException', /256/);
+  });
+
+  it('CreateGrant validates its members and refuses aliases, unknown principals and pending-deletion keys', async () => {
+    const keyId = await newKey();
+    assertOk(await raw('CreateAlias', { AliasName: 'alias/grant-target', TargetKeyId: keyId }));
+    assertError(await raw('CreateGrant', { KeyId: 'alias/grant-target', GranteePrincipal: bob.arn, Operations: ['Encrypt'] }), 'NotFoundException');
+    assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: [] }), 'ValidationException', /length greater than or equal to 1/);
+    assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Fly'] }), 'ValidationException', /^1 validation error detected: Value '\[Fly\]' at 'operations' failed to satisfy constraint: Member must satisfy constraint: \[Member must satisfy enum value set: \[Decrypt, Encrypt, /);
+    assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn }), 'ValidationException', /operations/);
+    assertError(await raw('CreateGrant', { KeyId: keyId, Operations: ['Encrypt'] }), 'ValidationException', /granteePrincipal/);
+    assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/nobody`, Operations: ['Encrypt'] }), 'InvalidArnException');
+    assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: 'nonsense', Operations: ['Encrypt'] }), 'InvalidArnException');
+    assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'], DryRun: true }), 'DryRunOperationException');
+    assert.equal((assertOk(await raw('ListGrants', { KeyId: keyId })).Grants as Entry[]).length, 0);
+    assertOk(await raw('ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 }));
+    assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'] }), 'KMSInvalidStateException');
+  });
+
+  describe('ListGrants and ListRetirableGrants', () => {
+    let keyId: string;
+    const ids: string[] = [];
+    before(async () => {
+      keyId = await newKey();
+      for (let i = 0; i < 5; i++) {
+        ids.push((await grant({
+          KeyId: keyId, GranteePrincipal: i < 3 ? bob.arn : carol.arn, RetiringPrincipal: dave.arn, Operations: ['Encrypt'],
+          ...(i === 0 ? { Name: 'first', Constraints: { EncryptionContextEquals: { k: 'v' } } } : {}),
+        })).GrantId);
+      }
+    });
+
+    it('lists entries in the AWS shape', async () => {
+      const grants = assertOk(await raw('ListGrants', { KeyId: keyId })).Grants as Entry[];
+      assert.equal(grants.length, 5);
+      const first = grants.find((g) => g.GrantId === ids[0])!;
+      assert.equal(first.KeyId, `arn:aws:kms:us-east-1:${ACCOUNT}:key/${keyId}`);
+      assert.equal(first.Name, 'first');
+      assert.equal(first.GranteePrincipal, bob.arn);
+      assert.equal(first.RetiringPrincipal, dave.arn);
+      assert.equal(first.IssuingAccount, ROOT);
+      assert.deepEqual(first.Operations, ['Encrypt']);
+      assert.deepEqual(first.Constraints, { EncryptionContextEquals: { k: 'v' } });
+      assert.ok(first.CreationDate > 1e9 && first.CreationDate < 1e10);
+    });
+
+    it('pages with Limit and Marker, and refuses Limit 0 and 101', async () => {
+      const seen: string[] = [];
+      let marker: string | undefined;
+      let pages = 0;
+      do {
+        const page = assertOk(await raw('ListGrants', { KeyId: keyId, Limit: 2, ...(marker ? { Marker: marker } : {}) }));
+        const grants = page.Grants as Entry[];
+        assert.ok(grants.length <= 2);
+        seen.push(...grants.map((g) => g.GrantId));
+        marker = page.Truncated ? String(page.NextMarker) : undefined;
+        assert.equal(page.Truncated, marker !== undefined);
+        pages++;
+      } while (marker);
+      assert.equal(pages, 3);
+      assert.deepEqual([...seen].sort(), [...ids].sort());
+      assertError(await raw('ListGrants', { KeyId: keyId, Limit: 0 }), 'ValidationException',
+        "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1");
+      assertError(await raw('ListGrants', { KeyId: keyId, Limit: 101 }), 'ValidationException',
+        "1 validation error detected: Value '101' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100");
+      assert.equal((assertOk(await raw('ListGrants', { KeyId: keyId, Limit: 100 })).Grants as Entry[]).length, 5);
+      assertError(await raw('ListGrants', { KeyId: keyId, Marker: 'forged' }), 'InvalidMarkerException');
+    });
+
+    it('filters by GrantId and GranteePrincipal, paging the filtered list', async () => {
+      const one = assertOk(await raw('ListGrants', { KeyId: keyId, GrantId: ids[3] })).Grants as Entry[];
+      assert.deepEqual(one.map((g) => g.GrantId), [ids[3]]);
+      const first = assertOk(await raw('ListGrants', { KeyId: keyId, GranteePrincipal: bob.arn, Limit: 2 }));
+      assert.equal(first.Truncated, true);
+      const rest = assertOk(await raw('ListGrants', { KeyId: keyId, GranteePrincipal: bob.arn, Limit: 2, Marker: first.NextMarker }));
+      assert.equal(rest.Truncated, false);
+      const bobs = [...(first.Grants as Entry[]), ...(rest.Grants as Entry[])];
+      assert.deepEqual(bobs.map((g) => g.GrantId).sort(), ids.slice(0, 3).sort());
+      assert.ok(bobs.every((g) => g.GranteePrincipal === bob.arn));
+      // The SDK reads the same answer.
+      const sdk = await t.kms.send(new ListGrantsCommand({ KeyId: keyId, GranteePrincipal: carol.arn }));
+      assert.equal(sdk.Grants?.length, 2);
+    });
+
+    it('ListRetirableGrants lists a retiring principal\'s grants over all keys, with paging and limits', async () => {
+      const otherKey = await newKey();
+      await grant({ KeyId: otherKey, GranteePrincipal: bob.arn, RetiringPrincipal: dave.arn, Operations: ['Decrypt'] });
+      const seen: string[] = [];
+      let marker: string | undefined;
+      do {
+        const page = assertOk(await raw('ListRetirableGrants', { RetiringPrincipal: dave.arn, Limit: 4, ...(marker ? { Marker: marker } : {}) }));
+        assert.ok((page.Grants as Entry[]).length <= 4);
+        seen.push(...(page.Grants as Entry[]).map((g) => g.GrantId));
+        marker = page.Truncated ? String(page.NextMarker) : undefined;
+      } while (marker);
+      assert.ok(seen.length >= 6);
+      for (const id of ids) assert.ok(seen.includes(id));
+      assertError(await raw('ListRetirableGrants', { RetiringPrincipal: dave.arn, Limit: 101 }), 'ValidationException', /less than or equal to 100/);
+      assertError(await raw('ListRetirableGrants', { RetiringPrincipal: dave.arn, Limit: 0 }), 'ValidationException', /greater than or equal to 1/);
+      assertError(await raw('ListRetirableGrants', {}), 'ValidationException', /retiringPrincipal/);
+      // An identity policy decides it: dave has none for it.
+      assertError(await dave.raw('ListRetirableGrants', { RetiringPrincipal: dave.arn }), 'AccessDeniedException', /kms:ListRetirableGrants/);
+    });
+
+    it('ListGrants needs kms:ListGrants', async () => {
+      assertError(await bob.raw('ListGrants', { KeyId: keyId }), 'AccessDeniedException', /kms:ListGrants/);
+    });
+  });
+
+  describe('CreateGrant permissions', () => {
+    it('kms:GrantOperations and kms:GranteePrincipal conditions in the key policy', async () => {
+      const keyId = await newKey({
+        Policy: JSON.stringify(policyOf(
+          { Effect: 'Allow', Principal: { AWS: ROOT }, Action: 'kms:*', Resource: '*' },
+          {
+            Effect: 'Allow', Principal: { AWS: bob.arn }, Action: 'kms:CreateGrant', Resource: '*',
+            Condition: {
+              'ForAllValues:StringEquals': { 'kms:GrantOperations': ['Encrypt', 'Decrypt'] },
+              StringEquals: { 'kms:GranteePrincipal': carol.arn },
+              Bool: { 'kms:GrantIsForAWSResource': 'false' },
+            },
+          },
+        )),
+      });
+      const ok = assertOk(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'] }));
+      assert.ok(ok.GrantId);
+      assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt', 'ReEncryptFrom'] }), 'AccessDeniedException', /kms:CreateGrant/);
+      assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: dave.arn, Operations: ['Encrypt'] }), 'AccessDeniedException');
+      assertOk(await encryptAs(carol, keyId));
+      const sdkError = await errorOf(() => bob.kms.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'] })));
+      assert.equal(sdkError.name, 'AccessDeniedException');
+    });
+
+    it('kms:GrantConstraintType', async () => {
+      const keyId = await newKey({
+        Policy: JSON.stringify(policyOf(
+          { Effect: 'Allow', Principal: { AWS: ROOT }, Action: 'kms:*', Resource: '*' },
+          { Effect: 'Allow', Principal: { AWS: bob.arn }, Action: 'kms:CreateGrant', Resource: '*', Condition: { StringEquals: { 'kms:GrantConstraintType': 'EncryptionContextEquals' } } },
+        )),
+      });
+      assertOk(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextEquals: { a: '1' } } }));
+      assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: { a: '1' } } }), 'AccessDeniedException');
+      assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'] }), 'AccessDeniedException');
+    });
+
+    it('a grant with CreateGrant passes on only its own operations, with constraints at least as strict', async () => {
+      const keyId = await newKey();
+      const parent = await grant({
+        KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt', 'CreateGrant'], Constraints: { EncryptionContextSubset: { team: 'x' } },
+      });
+      // Usable at once through its token.
+      const child = assertOk(await bob.raw('CreateGrant', {
+        KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: { team: 'x', app: 'y' } }, GrantTokens: [parent.GrantToken],
+      })) as unknown as Grant;
+      assertOk(await encryptAs(carol, keyId, { team: 'x', app: 'y' }));
+      assertError(await encryptAs(carol, keyId, { team: 'x' }), 'AccessDeniedException');
+      assertOk(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextEquals: { team: 'x' } } }));
+      assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { team: 'x' } } }), 'AccessDeniedException');
+      assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'] }), 'AccessDeniedException');
+      assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: { team: 'z' } } }), 'AccessDeniedException');
+      // The issued grant names its issuer's account.
+      const listed = (assertOk(await raw('ListGrants', { KeyId: keyId, GrantId: child.GrantId })).Grants as Entry[])[0]!;
+      assert.equal(listed.IssuingAccount, ROOT);
+    });
+  });
+});

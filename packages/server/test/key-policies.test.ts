@@ -1,0 +1,304 @@
+/**
+ * Key policies over HTTP, as users of the server see them: GetKeyPolicy / ListKeyPolicies /
+ * PutKeyPolicy, the condition keys the server fills for a request on a key, the delegation to
+ * identity policies, the lockout safety check, and malformed documents.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
+import { createUser, policyOf, type TestUser } from './support/principals.js';
+import { errorOf, rawRequest, startTestServer, type RawResponse, type TestServer } from './support/server.js';
+
+const ACCOUNT = '111122223333';
+const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
+const plaintext = new TextEncoder().encode('policy test');
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+function assertError(res: RawResponse, type: string, message?: string | RegExp): void {
+  assert.equal(res.status, 400, res.text);
+  assert.equal(res.body.__type, type, res.text);
+  if (typeof message === 'string') assert.equal(res.body.message, message);
+  else if (message) assert.match(String(res.body.message), message);
+}
+
+function assertOk(res: RawResponse): Record<string, unknown> {
+  assert.equal(res.status, 200, res.text);
+  return res.body;
+}
+
+/** The statement every test key keeps, so the admin (the account root) can manage it. */
+const ADMIN_STATEMENT = { Sid: 'admin', Effect: 'Allow', Principal: { AWS: ROOT }, Action: 'kms:*', Resource: '*' };
+
+describe('key policies over HTTP', () => {
+  let t: TestServer;
+  let bob: TestUser;
+  let carol: TestUser;
+  let alice: TestUser;
+  const raw = (operation: string, body: unknown) => rawRequest(t.server.endpoint, t.credentials, operation, body);
+
+  /** A key whose policy is the admin statement plus `statements`; returns its id and ARN. */
+  async function keyWith(...statements: object[]): Promise<{ id: string; arn: string }> {
+    const created = assertOk(await raw('CreateKey', { Policy: JSON.stringify(policyOf(ADMIN_STATEMENT, ...statements)) }));
+    const metadata = created.KeyMetadata as { KeyId: string; Arn: string };
+    return { id: metadata.KeyId, arn: metadata.Arn };
+  }
+
+  const allowBob = (actions: string | string[], condition?: object) => ({
+    Effect: 'Allow', Principal: { AWS: bob.arn }, Action: actions, Resource: '*', ...(condition ? { Condition: condition } : {}),
+  });
+
+  const encryptAs = (user: TestUser, keyId: string, context?: Record<string, string>) =>
+    user.raw('Encrypt', { KeyId: keyId, Plaintext: b64('x'), ...(context ? { EncryptionContext: context } : {}) });
+
+  before(async () => {
+    t = await startTestServer({ accountId: ACCOUNT });
+    bob = await createUser(t, 'bob');
+    carol = await createUser(t, 'carol');
+    alice = await createUser(t, 'alice', { all: policyOf({ Effect: 'Allow', Action: 'kms:*', Resource: '*' }) });
+  });
+  after(async () => {
+    for (const user of [bob, carol, alice]) user?.kms.destroy();
+    await t.dispose();
+  });
+
+  describe('GetKeyPolicy, ListKeyPolicies, PutKeyPolicy', () => {
+    it('returns the default key policy for a key created without one, named default', async () => {
+      const id = String((assertOk(await raw('CreateKey', {})).KeyMetadata as { KeyId: string }).KeyId);
+      const got = assertOk(await raw('GetKeyPolicy', { KeyId: id }));
+      assert.equal(got.PolicyName, 'default');
+      assert.deepEqual(JSON.parse(String(got.Policy)), {
+        Version: '2012-10-17', Id: 'key-default-1',
+        Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: ROOT }, Action: 'kms:*', Resource: '*' }],
+      });
+      assert.deepEqual(assertOk(await raw('ListKeyPolicies', { KeyId: id })), { PolicyNames: ['default'], Truncated: false });
+    });
+
+    it('stores the text PutKeyPolicy sets and GetKeyPolicy returns it as given', async () => {
+      const { id, arn } = await keyWith();
+      const text = JSON.stringify(policyOf(ADMIN_STATEMENT, allowBob('kms:DescribeKey')), null, 1);
+      assertOk(await raw('PutKeyPolicy', { KeyId: arn, PolicyName: 'default', Policy: text }));
+      assert.equal(assertOk(await raw('GetKeyPolicy', { KeyId: id, PolicyName: 'default' })).Policy, text);
+      // The new policy is in force at once: bob may now describe the key.
+      assertOk(await bob.raw('DescribeKey', { KeyId: id }));
+    });
+
+    it('refuses a policy name other than default, and names that break the pattern', async () => {
+      const { id } = await keyWith();
+      assertError(await raw('GetKeyPolicy', { KeyId: id, PolicyName: 'other' }), 'NotFoundException', 'No such policy exists');
+      assertError(await raw('PutKeyPolicy', { KeyId: id, PolicyName: 'other', Policy: JSON.stringify(policyOf(ADMIN_STATEMENT)) }),
+        'NotFoundException', 'No such policy exists');
+      assertError(await raw('GetKeyPolicy', { KeyId: id, PolicyName: 'no-dash' }), 'ValidationException',
+        "1 validation error detected: Value 'no-dash' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[\\w]+$");
+    });
+
+    it('validates Policy length, Limit and KeyId forms as AWS does', async () => {
+      const { id } = await keyWith();
+      assertError(await raw('PutKeyPolicy', { KeyId: id, Policy: '' }), 'ValidationException',
+        "1 validation error detected: Value '' at 'policy' failed to satisfy constraint: Member must have length greater than or equal to 1");
+      assertError(await raw('PutKeyPolicy', { KeyId: id }), 'ValidationException',
+        "1 validation error detected: Value null at 'policy' failed to satisfy constraint: Member must not be null");
+      assertError(await raw('PutKeyPolicy', { KeyId: id, Policy: 'x'.repeat(32769) }), 'ValidationException', /length less than or equal to 32768/);
+      assertError(await raw('ListKeyPolicies', { KeyId: id, Limit: 0 }), 'ValidationException', /greater than or equal to 1/);
+      assertError(await raw('ListKeyPolicies', { KeyId: id, Limit: 1001 }), 'ValidationException', /less than or equal to 1000/);
+      assertOk(await raw('ListKeyPolicies', { KeyId: id, Limit: 1000 }));
+      assertOk(await raw('CreateAlias', { AliasName: 'alias/policy-forms', TargetKeyId: id }));
+      assertError(await raw('GetKeyPolicy', { KeyId: 'alias/policy-forms' }), 'NotFoundException', "Invalid keyId 'alias/policy-forms'");
+    });
+
+    it('needs kms:GetKeyPolicy, kms:ListKeyPolicies and kms:PutKeyPolicy', async () => {
+      const { id, arn } = await keyWith();
+      for (const [operation, action, body] of [
+        ['GetKeyPolicy', 'kms:GetKeyPolicy', { KeyId: id }],
+        ['ListKeyPolicies', 'kms:ListKeyPolicies', { KeyId: id }],
+        ['PutKeyPolicy', 'kms:PutKeyPolicy', { KeyId: id, Policy: JSON.stringify(policyOf(ADMIN_STATEMENT)) }],
+      ] as const) {
+        assertError(await bob.raw(operation, body), 'AccessDeniedException',
+          `User: ${bob.arn} is not authorized to perform: ${action} on resource: ${arn} because no resource-based policy allows the ${action} action`);
+      }
+    });
+  });
+
+  describe('condition keys', () => {
+    it('kms:EncryptionContext:<key> with StringEquals allows only matching Encrypt, Decrypt and GenerateDataKey', async () => {
+      const { id, arn } = await keyWith(allowBob(['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+        { StringEquals: { 'kms:EncryptionContext:dept': 'finance' } }));
+      const ok = assertOk(await encryptAs(bob, id, { dept: 'finance', extra: 'x' }));
+      assertError(await encryptAs(bob, id, { dept: 'hr' }), 'AccessDeniedException',
+        `User: ${bob.arn} is not authorized to perform: kms:Encrypt on resource: ${arn} because no resource-based policy allows the kms:Encrypt action`);
+      assertError(await encryptAs(bob, id), 'AccessDeniedException');
+      assertError(await encryptAs(bob, id, { dept: 'Finance' }), 'AccessDeniedException');
+
+      // Through the official SDK, for Decrypt and GenerateDataKey.
+      const decrypted = await bob.kms.send(new DecryptCommand({
+        CiphertextBlob: Buffer.from(String(ok.CiphertextBlob), 'base64'), EncryptionContext: { dept: 'finance', extra: 'x' },
+      }));
+      assert.equal(Buffer.from(decrypted.Plaintext!).toString(), 'x');
+      const hrBlob = (await t.kms.send(new EncryptCommand({ KeyId: id, Plaintext: plaintext, EncryptionContext: { dept: 'hr' } }))).CiphertextBlob!;
+      const denied = await errorOf(() => bob.kms.send(new DecryptCommand({ CiphertextBlob: hrBlob, EncryptionContext: { dept: 'hr' } })));
+      assert.equal(denied.name, 'AccessDeniedException');
+      await bob.kms.send(new GenerateDataKeyCommand({ KeyId: id, KeySpec: 'AES_256', EncryptionContext: { dept: 'finance' } }));
+      const gdk = await errorOf(() => bob.kms.send(new GenerateDataKeyCommand({ KeyId: id, KeySpec: 'AES_256', EncryptionContext: { dept: 'hr' } })));
+      assert.equal(gdk.name, 'AccessDeniedException');
+    });
+
+    it('kms:EncryptionContextKeys with ForAllValues and ForAnyValue', async () => {
+      const all = await keyWith(allowBob('kms:Encrypt', { 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['a', 'b'] } }));
+      assertOk(await encryptAs(bob, all.id, { a: '1' }));
+      assertOk(await encryptAs(bob, all.id, { a: '1', b: '2' }));
+      assertError(await encryptAs(bob, all.id, { a: '1', c: '3' }), 'AccessDeniedException');
+      // ForAllValues over no keys at all holds, as in AWS: pair it with Null to require a context.
+      assertOk(await encryptAs(bob, all.id));
+
+      const any = await keyWith(allowBob('kms:Encrypt', { 'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['a'] } }));
+      assertOk(await encryptAs(bob, any.id, { a: '1', z: '0' }));
+      assertError(await encryptAs(bob, any.id, { z: '0' }), 'AccessDeniedException');
+      assertError(await encryptAs(bob, any.id), 'AccessDeniedException');
+    });
+
+    it('kms:RequestAlias and kms:ResourceAliases', async () => {
+      const requested = await keyWith(allowBob('kms:Encrypt', { StringEquals: { 'kms:RequestAlias': 'alias/policy-requested' } }));
+      assertOk(await raw('CreateAlias', { AliasName: 'alias/policy-requested', TargetKeyId: requested.id }));
+      assertOk(await raw('CreateAlias', { AliasName: 'alias/policy-other', TargetKeyId: requested.id }));
+      assertOk(await encryptAs(bob, 'alias/policy-requested'));
+      assertOk(await encryptAs(bob, `arn:aws:kms:us-east-1:${ACCOUNT}:alias/policy-requested`));
+      assertError(await encryptAs(bob, 'alias/policy-other'), 'AccessDeniedException');
+      assertError(await encryptAs(bob, requested.id), 'AccessDeniedException');
+
+      const resource = await keyWith(allowBob('kms:Encrypt', { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/policy-resource' } }));
+      assertError(await encryptAs(bob, resource.id), 'AccessDeniedException');
+      assertOk(await raw('CreateAlias', { AliasName: 'alias/policy-resource', TargetKeyId: resource.id }));
+      assertOk(await encryptAs(bob, resource.id));
+      assertOk(await raw('DeleteAlias', { AliasName: 'alias/policy-resource' }));
+      assertError(await encryptAs(bob, resource.id), 'AccessDeniedException');
+    });
+
+    it('kms:CallerAccount', async () => {
+      const mine = await keyWith(allowBob('kms:Encrypt', { StringEquals: { 'kms:CallerAccount': ACCOUNT } }));
+      const other = await keyWith(allowBob('kms:Encrypt', { StringEquals: { 'kms:CallerAccount': '444455556666' } }));
+      assertOk(await encryptAs(bob, mine.id));
+      assertError(await encryptAs(bob, other.id), 'AccessDeniedException');
+    });
+
+    it('aws:SourceIp: 127.0.0.1 allowed, 10.0.0.0/8 denied', async () => {
+      assert.match(t.server.endpoint, /127\.0\.0\.1/);
+      const loopback = await keyWith(allowBob('kms:Encrypt', { IpAddress: { 'aws:SourceIp': '127.0.0.1/32' } }));
+      const private10 = await keyWith(allowBob('kms:Encrypt', { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } }));
+      const notPrivate = await keyWith(allowBob('kms:Encrypt', { NotIpAddress: { 'aws:SourceIp': '10.0.0.0/8' } }));
+      assertOk(await encryptAs(bob, loopback.id));
+      assertError(await encryptAs(bob, private10.id), 'AccessDeniedException');
+      assertOk(await encryptAs(bob, notPrivate.id));
+    });
+
+    it('aws:CurrentTime with DateGreaterThan a past and a future date', async () => {
+      const past = await keyWith(allowBob('kms:Encrypt', { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } }));
+      const future = await keyWith(allowBob('kms:Encrypt', { DateGreaterThan: { 'aws:CurrentTime': '2100-01-01T00:00:00Z' } }));
+      assertOk(await encryptAs(bob, past.id));
+      assertError(await encryptAs(bob, future.id), 'AccessDeniedException');
+    });
+
+    it('aws:PrincipalArn and aws:username', async () => {
+      const everyone = (condition: object) => ({ Effect: 'Allow', Principal: '*', Action: 'kms:Encrypt', Resource: '*', Condition: condition });
+      const byArn = await keyWith(everyone({ ArnEquals: { 'aws:PrincipalArn': bob.arn } }));
+      assertOk(await encryptAs(bob, byArn.id));
+      assertError(await encryptAs(carol, byArn.id), 'AccessDeniedException');
+      const byName = await keyWith(everyone({ StringEquals: { 'aws:username': 'carol' } }));
+      assertOk(await encryptAs(carol, byName.id));
+      assertError(await encryptAs(bob, byName.id), 'AccessDeniedException');
+    });
+
+    it('kms:EncryptionAlgorithm', async () => {
+      const symmetric = await keyWith(allowBob('kms:Encrypt', { StringEquals: { 'kms:EncryptionAlgorithm': 'SYMMETRIC_DEFAULT' } }));
+      const rsa = await keyWith(allowBob('kms:Encrypt', { StringEquals: { 'kms:EncryptionAlgorithm': 'RSAES_OAEP_SHA_256' } }));
+      assertOk(await encryptAs(bob, symmetric.id));
+      assertOk(await bob.raw('Encrypt', { KeyId: symmetric.id, Plaintext: b64('x'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }));
+      assertError(await encryptAs(bob, rsa.id), 'AccessDeniedException');
+    });
+
+    it('kms:KeySpec and kms:KeyUsage', async () => {
+      const specOk = await keyWith(allowBob('kms:Encrypt', { StringEquals: { 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyUsage': 'ENCRYPT_DECRYPT' } }));
+      const specNo = await keyWith(allowBob('kms:Encrypt', { StringEquals: { 'kms:KeySpec': 'RSA_2048' } }));
+      const usageNo = await keyWith(allowBob('kms:Encrypt', { StringEquals: { 'kms:KeyUsage': 'SIGN_VERIFY' } }));
+      assertOk(await encryptAs(bob, specOk.id));
+      assertError(await encryptAs(bob, specNo.id), 'AccessDeniedException');
+      assertError(await encryptAs(bob, usageNo.id), 'AccessDeniedException');
+    });
+  });
+
+  describe('delegation to identity policies and the lockout safety check', () => {
+    it('a user allowed by an identity policy may use a key with the default key policy', async () => {
+      const id = String((assertOk(await raw('CreateKey', {})).KeyMetadata as { KeyId: string }).KeyId);
+      assertOk(await encryptAs(alice, id));
+      assertError(await encryptAs(bob, id), 'AccessDeniedException');
+    });
+
+    it('a key policy without the account statement turns identity policies off', async () => {
+      const policy = JSON.stringify(policyOf(allowBob('kms:*')));
+      // The admin (the account root) would lock itself out: refused unless bypassed.
+      assertError(await raw('CreateKey', { Policy: policy }), 'MalformedPolicyDocumentException',
+        'The new key policy will not allow you to update the key policy in the future.');
+      const id = String((assertOk(await raw('CreateKey', { Policy: policy, BypassPolicyLockoutSafetyCheck: true })).KeyMetadata as { KeyId: string }).KeyId);
+      assertError(await encryptAs(alice, id), 'AccessDeniedException');
+      assertOk(await encryptAs(bob, id));
+      // Bob, named by the key policy, may still change it.
+      assertOk(await bob.raw('PutKeyPolicy', { KeyId: id, Policy: JSON.stringify(policyOf(ADMIN_STATEMENT, allowBob('kms:*'))) }));
+      assertOk(await encryptAs(alice, id));
+    });
+
+    it('refuses a PutKeyPolicy that would lock the caller out, unless BypassPolicyLockoutSafetyCheck', async () => {
+      const id = String((assertOk(await raw('CreateKey', {})).KeyMetadata as { KeyId: string }).KeyId);
+      const lockout = JSON.stringify(policyOf(allowBob('kms:Encrypt')));
+      assertError(await alice.raw('PutKeyPolicy', { KeyId: id, Policy: lockout }), 'MalformedPolicyDocumentException',
+        'The new key policy will not allow you to update the key policy in the future.');
+      assertError(await raw('PutKeyPolicy', { KeyId: id, Policy: lockout }), 'MalformedPolicyDocumentException',
+        'The new key policy will not allow you to update the key policy in the future.');
+      // Unchanged: alice still reads the default policy.
+      assert.equal(JSON.parse(String(assertOk(await alice.raw('GetKeyPolicy', { KeyId: id })).Policy)).Id, 'key-default-1');
+      assertOk(await alice.raw('PutKeyPolicy', { KeyId: id, Policy: lockout, BypassPolicyLockoutSafetyCheck: true }));
+      assertError(await alice.raw('GetKeyPolicy', { KeyId: id }), 'AccessDeniedException');
+    });
+
+    it('the lockout check reads kms:BypassPolicyLockoutSafetyCheck conditions on PutKeyPolicy', async () => {
+      const { id } = await keyWith(
+        { Effect: 'Deny', Principal: { AWS: bob.arn }, Action: 'kms:PutKeyPolicy', Resource: '*', Condition: { Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' } } },
+        allowBob('kms:PutKeyPolicy'),
+      );
+      const keepsBob = JSON.stringify(policyOf(ADMIN_STATEMENT, allowBob('kms:PutKeyPolicy')));
+      assertError(await bob.raw('PutKeyPolicy', { KeyId: id, Policy: keepsBob, BypassPolicyLockoutSafetyCheck: true }), 'AccessDeniedException', /explicit deny/);
+      assertOk(await bob.raw('PutKeyPolicy', { KeyId: id, Policy: keepsBob }));
+    });
+
+    it('a key policy naming a user that does not exist is refused', async () => {
+      const policy = JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/nobody` }, Action: 'kms:*', Resource: '*' }));
+      assertError(await raw('CreateKey', { Policy: policy }), 'MalformedPolicyDocumentException', /invalid principals/);
+    });
+  });
+
+  describe('malformed policy documents', () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['not JSON', '{"Version": "2012-10-17", "Statement": [', /not valid JSON/],
+      ['not an object', '[]', /JSON object/],
+      ['no Statement', JSON.stringify({ Version: '2012-10-17' }), /no Statement/],
+      ['an unknown top-level element', JSON.stringify({ ...policyOf(ADMIN_STATEMENT), Extra: 1 }), /Extra/],
+      ['an unsupported Version', JSON.stringify({ Version: '2020-01-01', Statement: [ADMIN_STATEMENT] }), /Version/],
+      ['a bad Effect', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Effect: 'Maybe' })), /Effect/],
+      ['no Principal', JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Action: 'kms:*', Resource: '*' })), /Principal/],
+      ['no Action', JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Principal: { AWS: ROOT }, Resource: '*' })), /Action/],
+      ['Action and NotAction', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, NotAction: 'kms:Decrypt' })), /NotAction/],
+      ['an unknown condition operator', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Condition: { StringSortOf: { 'kms:CallerAccount': ACCOUNT } } })), /StringSortOf/],
+      ['a character outside the allowed set', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Sid: 'caf\u0113' })), /U\+0113/],
+      ['a bad principal', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Principal: { AWS: 'not-an-arn' } })), /principal/i],
+    ];
+    for (const [fault, document, points] of cases) {
+      it(`refuses ${fault} with MalformedPolicyDocumentException naming the fault, on CreateKey and PutKeyPolicy`, async () => {
+        assertError(await raw('CreateKey', { Policy: document }), 'MalformedPolicyDocumentException', points);
+        const { id } = await keyWith();
+        assertError(await raw('PutKeyPolicy', { KeyId: id, Policy: document }), 'MalformedPolicyDocumentException', points);
+      });
+    }
+
+    it('the official SDK surfaces the error by name', async () => {
+      const error = await errorOf(() => t.kms.send(new CreateKeyCommand({ Policy: '{' })));
+      assert.equal(error.name, 'MalformedPolicyDocumentException');
+    });
+  });
+});
