@@ -10,11 +10,14 @@ const LOADERS: readonly (readonly [string, () => Promise<Command>])[] = [
   ['keys', async () => (await import('./commands/keys.js')).keysCommand],
   ['aliases', async () => (await import('./commands/aliases.js')).aliasesCommand],
   ['grants', async () => (await import('./commands/grants.js')).grantsCommand],
+  ['encrypt', async () => (await import('./commands/encrypt.js')).encryptCommand],
+  ['decrypt', async () => (await import('./commands/decrypt.js')).decryptCommand],
   ['data-key', async () => (await import('./commands/data-key.js')).dataKeyCommand],
   ['random', async () => (await import('./commands/random.js')).randomCommand],
   ['principals', async () => (await import('./commands/principals.js')).principalsCommand],
   ['access-keys', async () => (await import('./commands/access-keys.js')).accessKeysCommand],
   ['audit', async () => (await import('./commands/audit.js')).auditCommand],
+  ['store', async () => (await import('./commands/store.js')).storeCommand],
 ];
 
 /**

@@ -19,16 +19,20 @@ Commands:
   keys        create, inspect and manage KMS keys: rotation, deletion, tags, policy
   aliases     name keys with aliases (alias/...)
   grants      give principals narrow, revocable permissions on a key
+  encrypt     encrypt files, standard input or a directory tree under KMS keys (AWS Encryption SDK format)
+  decrypt     decrypt them; output appears only once the whole message verifies
   data-key    make a data key under a KMS key (GenerateDataKey)
   random      random bytes from the server (GenerateRandom)
   principals  users, roles and their identity policies (admin API)
   access-keys create, switch off and on, and delete access keys (admin API)
   audit       query, export and verify the audit trail (admin API, or a data directory)
+  store       check a store's integrity with its root key (coffer store check)
   completion  print a bash or zsh completion script
 
 Examples:
   coffer serve --port 4600 --data-dir ./.coffer
   coffer keys create --description "payments data" --alias alias/payments
+  coffer encrypt report.pdf --key alias/payments && coffer decrypt report.pdf.encrypted --key alias/payments -o copy.pdf
 
 Run \`coffer <command> --help\` for a command's options and an example. Client commands
 connect with --endpoint-url, --region and --profile, the usual AWS variables and profiles, or

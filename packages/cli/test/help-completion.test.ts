@@ -8,7 +8,7 @@ import { bounded, coffer, removeTempDirs, run, tempDir } from './support/cli.js'
 after(removeTempDirs);
 
 /** The commands this file answers for; each group is walked through its own help. */
-const GROUPS = ['keys', 'aliases', 'grants', 'data-key', 'random', 'completion'];
+const GROUPS = ['keys', 'aliases', 'grants', 'data-key', 'random', 'store', 'completion'];
 
 /** Every command the issue names: the walk must find each. */
 const EXPECTED = [
@@ -17,7 +17,7 @@ const EXPECTED = [
   'keys tag', 'keys untag', 'keys tags', 'keys policy get', 'keys policy put',
   'aliases create', 'aliases update', 'aliases delete', 'aliases list',
   'grants create', 'grants list', 'grants list-retirable', 'grants retire', 'grants revoke',
-  'data-key', 'random', 'completion',
+  'data-key', 'random', 'store check', 'completion',
 ];
 
 /** The `Commands:` section of a group's help: the names in its first column. */

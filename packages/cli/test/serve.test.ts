@@ -199,6 +199,47 @@ describe('coffer serve', () => {
     }
   });
 
+  it('takes settings from --config FILE, below the environment and the flags', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const config = join(dir, 'coffer.json');
+    // data-dir is relative to the file; region is overridden by COFFER_REGION, account-id by the flag.
+    writeFileSync(config, JSON.stringify({ port, 'data-dir': 'state', region: 'eu-west-1', 'account-id': '123456789012', partition: 'aws' }));
+    const served = await serve(['--config', config, '--account-id', '210987654321'], cleanEnv({ COFFER_REGION: 'eu-west-2' }));
+    try {
+      assert.equal(served.port, port);
+      assert.equal(served.credentialsFile, join(dir, 'state', 'credentials'));
+      assert.match(await createKeyArn(served, 'eu-west-2'), /^arn:aws:kms:eu-west-2:210987654321:key\//);
+    } finally {
+      assert.equal((await served.stop()).code, 0);
+    }
+    // COFFER_CONFIG names the file too.
+    const fromEnv = await serve([], cleanEnv({ COFFER_CONFIG: config }));
+    try {
+      assert.equal(fromEnv.port, port);
+      assert.match(fromEnv.stdout, /region eu-west-1, account 123456789012/);
+    } finally {
+      assert.equal((await fromEnv.stop()).code, 0);
+    }
+  });
+
+  it('refuses a config file with an unknown setting or bad JSON (exit 2), or none there (exit 5)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'unknown.json'), JSON.stringify({ prot: 4600 }));
+    writeFileSync(join(dir, 'bad.json'), '{"port": ');
+    const unknown = await coffer(['serve', '--config', join(dir, 'unknown.json')]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^error: .*unknown setting 'prot'/m);
+    assert.match(unknown.stderr, /^hint: the settings are: host, port, /m);
+    const bad = await coffer(['serve', '--config', join(dir, 'bad.json')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error: .*is not JSON/m);
+    const missing = await coffer(['serve', '--config', join(dir, 'none.json')]);
+    assert.equal(missing.code, 5);
+    assert.match(missing.stderr, /^error: cannot read the config file .*ENOENT/m);
+    assert.match(missing.stderr, /^hint: /m);
+  });
+
   it('refuses --port abc with exit code 2, an error and a hint', async () => {
     const finished = await coffer(['serve', '--port', 'abc', '--data-dir', tempDir()]);
     assert.equal(finished.code, 2);

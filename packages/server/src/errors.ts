@@ -60,6 +60,13 @@ export const MalformedPolicyDocumentException = kmsError('MalformedPolicyDocumen
 export const InvalidCiphertextException = kmsError('InvalidCiphertextException');
 export const IncorrectKeyException = kmsError('IncorrectKeyException');
 export const InvalidKeyUsageException = kmsError('InvalidKeyUsageException');
+export const KMSInvalidSignatureException = kmsError('KMSInvalidSignatureException');
+export const KMSInvalidMacException = kmsError('KMSInvalidMacException');
+
+// Importing key material.
+export const ExpiredImportTokenException = kmsError('ExpiredImportTokenException');
+export const InvalidImportTokenException = kmsError('InvalidImportTokenException');
+export const IncorrectKeyMaterialException = kmsError('IncorrectKeyMaterialException');
 
 // Faults of the service itself.
 export const KMSInternalException = kmsError('KMSInternalException', 500);
@@ -75,5 +82,7 @@ export const ALL_ERRORS = [
   InvalidGrantTokenException, InvalidGrantIdException, LimitExceededException, TagException,
   UnsupportedOperationException, DryRunOperationException, MalformedPolicyDocumentException,
   InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException,
+  KMSInvalidSignatureException, KMSInvalidMacException,
+  ExpiredImportTokenException, InvalidImportTokenException, IncorrectKeyMaterialException,
   KMSInternalException, DependencyTimeoutException,
 ] as const;

@@ -7,3 +7,7 @@ export { jsonLogger, silentLogger } from './log.js';
 export type { Logger, LogLevel } from './log.js';
 export { verifyAuditTrail } from './audit/verify-data-dir.js';
 export type { ChainVerdict } from './audit/chain.js';
+export { checkStore } from './store/check.js';
+export type { StoreCheckReport } from './store/check.js';
+export { SeedError } from './seed.js';
+export type { Seed, SeedKey, SeedPrincipal, SeedReport } from './seed.js';

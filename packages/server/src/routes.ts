@@ -49,6 +49,16 @@ import { revokeGrant } from './operations/revoke-grant.js';
 import { getKeyLastUsage } from './operations/get-key-last-usage.js';
 import { queryAuditRecords } from './admin/query-audit-records.js';
 import { verifyAuditChain } from './admin/verify-audit-chain.js';
+import { sign } from './operations/sign.js';
+import { verify } from './operations/verify.js';
+import { getPublicKey } from './operations/get-public-key.js';
+import { generateMac } from './operations/generate-mac.js';
+import { verifyMac } from './operations/verify-mac.js';
+import { generateDataKeyPairWithPlaintext, generateDataKeyPairWithoutPlaintext } from './operations/generate-data-key-pair.js';
+import { deriveSharedSecret } from './operations/derive-shared-secret.js';
+import { getParametersForImport } from './operations/get-parameters-for-import.js';
+import { importKeyMaterial } from './operations/import-key-material.js';
+import { deleteImportedKeyMaterial } from './operations/delete-imported-key-material.js';
 
 /** The one table: `X-Amz-Target: TrentService.<name>` -> the operation that answers it. */
 export const KMS_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
@@ -87,6 +97,17 @@ export const KMS_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Op
   ['RetireGrant', retireGrant],
   ['RevokeGrant', revokeGrant],
   ['GetKeyLastUsage', getKeyLastUsage],
+  ['Sign', sign],
+  ['Verify', verify],
+  ['GetPublicKey', getPublicKey],
+  ['GenerateMac', generateMac],
+  ['VerifyMac', verifyMac],
+  ['GenerateDataKeyPair', generateDataKeyPairWithPlaintext],
+  ['GenerateDataKeyPairWithoutPlaintext', generateDataKeyPairWithoutPlaintext],
+  ['DeriveSharedSecret', deriveSharedSecret],
+  ['GetParametersForImport', getParametersForImport],
+  ['ImportKeyMaterial', importKeyMaterial],
+  ['DeleteImportedKeyMaterial', deleteImportedKeyMaterial],
 ]);
 
 /** Coffer's own administration API: `X-Amz-Target: CofferAdmin.<name>`, signed and audited like KMS calls. */

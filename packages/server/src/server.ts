@@ -16,6 +16,7 @@ import { openFileRootKey } from './root/open-root-key.js';
 import { runScheduledWork } from './scheduler.js';
 import { isPostgresUrl, redactConnectionString } from './store/connection-string.js';
 import { openStore } from './store/open-store.js';
+import { applySeed, type SeedReport } from './seed.js';
 
 export interface StartOptions extends Partial<ServerConfig> {
   readonly logger?: Logger;
@@ -23,6 +24,8 @@ export interface StartOptions extends Partial<ServerConfig> {
   readonly now?: () => number;
   /** How often scheduled work runs, in ms. */
   readonly schedulerIntervalMs?: number;
+  /** Keys, aliases and principals to apply before serving (seed.ts): a parsed JSON or YAML seed file. */
+  readonly seed?: unknown;
 }
 
 export interface RunningServer {
@@ -32,6 +35,8 @@ export interface RunningServer {
   readonly credentialsFile: string;
   readonly profile: string;
   readonly adminAccessKeyId: string;
+  /** What the seed created, when one was given. */
+  readonly seeded?: SeedReport;
   /** Runs deletions and rotations due at `now` (default: the server's clock) and waits for them. */
   runScheduledWork(now?: number): Promise<void>;
   /** Stops accepting connections, lets in-flight requests finish, closes the store. */
@@ -69,6 +74,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const service: Service = { realm, store, backingKeys: new BackingKeys(rootKey, store), access: new AccessControl(store, realm), accessKeys, auditKey, now };
     const admin = await ensureAdminCredentials(
       store, accessKeys, config.dataDir, `arn:${realm.partition}:iam::${realm.accountId}:root`, now());
+    // Before listening: no request may see a half-applied seed.
+    const seeded = options.seed === undefined ? undefined : await applySeed(service, options.seed);
 
     http = createServer({ keepAliveTimeout: 65_000 }, createRequestHandler({ service, accessKeys, log }));
     const server = http;
@@ -97,6 +104,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       credentialsFile: admin.credentialsFile,
       profile: 'coffer',
       adminAccessKeyId: admin.accessKeyId,
+      ...(seeded !== undefined ? { seeded } : {}),
       runScheduledWork: (at) => schedule(at),
       close: () => (closing ??= (async () => {
         clearInterval(timer);

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  Bindings, errorProblems, fieldProblems, isRepeat, isReplayable, isWait, loadScenarios, resolveRequest, valueAt,
+  Bindings, errorProblems, fieldProblems, isLocal, isRepeat, isReplayable, isWait, loadScenarios, resolveRequest, runLocalStep, valueAt,
   type CallStep, type Json, type RecordedSuccess, type Scenario, type Step, type WaitStep,
 } from './support/recorded.js';
 import { rawRequest, startTestServer, type RawResponse, type TestServer } from './support/server.js';
@@ -64,7 +64,10 @@ async function replay(t: TestServer, scenario: Scenario): Promise<void> {
   const send = (operation: string, input: Json) => rawRequest(t.server.endpoint, t.credentials, operation, resolveRequest(input, bindings));
   await runSteps(scenario.steps ?? [], bindings, send);
 
-  const answer = await send(scenario.operation, scenario.request);
+  // Resolved once, so a `$size` blob is the same bytes that `<verifies-locally>` checks against.
+  const request = resolveRequest(scenario.request, bindings);
+  bindings.set('request', request);
+  const answer = await rawRequest(t.server.endpoint, t.credentials, scenario.operation, request);
   const recorded = scenario.response;
   const problems = 'error' in recorded
     ? errorProblems(answer.status, answer.body, recorded, bindings)
@@ -89,6 +92,8 @@ async function runSteps(steps: readonly Step[], bindings: Bindings, send: Send):
       await confirmWait(step, bindings, send);
     } else if ('call' in step) {
       await runCall(step, bindings, send);
+    } else if (isLocal(step)) {
+      runLocalStep(step as Parameters<typeof runLocalStep>[0], bindings);
     } else {
       throw new Error(`cannot replay step ${JSON.stringify(step)}`);
     }

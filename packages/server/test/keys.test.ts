@@ -112,7 +112,8 @@ describe('keys', () => {
 
     it('refuses what the server does not implement rather than pretend', async () => {
       assert.equal((await errorOf(() => createKey({ MultiRegion: true }))).name, 'UnsupportedOperationException');
-      assert.equal((await errorOf(() => createKey({ Origin: 'EXTERNAL' }))).name, 'UnsupportedOperationException');
+      assert.equal((await errorOf(() => createKey({ Origin: 'AWS_CLOUDHSM' }))).name, 'UnsupportedOperationException');
+      assert.equal((await errorOf(() => createKey({ Origin: 'EXTERNAL_KEY_STORE' }))).name, 'UnsupportedOperationException');
     });
   });
 

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  CreateAliasCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand,
-  EncryptCommand, GenerateDataKeyCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand, ScheduleKeyDeletionCommand,
+  CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand,
+  EncryptCommand, GenerateDataKeyCommand, KMSClient, ListKeyRotationsCommand, ListKeysCommand, PutKeyPolicyCommand, RevokeGrantCommand,
+  RotateKeyOnDemandCommand, ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { openAuditKey } from '../src/audit/audit-key.js';
 import { verifyChain } from '../src/audit/chain.js';
@@ -14,7 +16,8 @@ import { FileRootKey } from '../src/root/file-root-key.js';
 import { StartupError } from '../src/root/root-key.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
-import { rawRequest, startTestServer, tempDataDir, type TestServer } from './support/server.js';
+import { kmsClient, rawRequest, startTestServer, tempDataDir, type TestServer } from './support/server.js';
+import { startServerProcess, type ServerProcess } from './support/server-process.js';
 
 /**
  * Two real server nodes on one PostgreSQL database, each with its own data directory holding a
@@ -170,5 +173,142 @@ describe('two server nodes on one PostgreSQL database', () => {
     }
     // The DisableKey that was answered 503 was not committed.
     assert.equal((await b.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState, 'Enabled');
+  });
+});
+
+/**
+ * Two `coffer serve` processes on one PostgreSQL database. A change acknowledged by node A must be
+ * enforced by node B within one second (docs/store.md, "Several nodes"): each case warms node B
+ * up on the thing first (so whatever it caches is cached), makes the change on A, then asks B
+ * again and again until it refuses, and records how long that took after A's answer.
+ */
+describe('two server processes: a change on node A is enforced by node B within one second', () => {
+  const BOUND_MS = 1000;
+  let cluster: TestPostgres;
+  let a: ServerProcess;
+  let b: ServerProcess;
+  const delays: Record<string, number> = {};
+
+  before(async () => {
+    cluster = await startTestPostgres();
+    const url = await cluster.createDatabase();
+    a = await startServerProcess({ dataDir: tempDataDir(), store: url });
+    const dataDirB = tempDataDir();
+    copyFileSync(join(a.dataDir, 'root.key'), join(dataDirB, 'root.key'));
+    b = await startServerProcess({ dataDir: dataDirB, store: url });
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    for (const node of [a, b]) if (node) rmSync(node.dataDir, { recursive: true, force: true });
+    await cluster?.destroy();
+    console.log(`propagation delays node A -> node B (ms): ${JSON.stringify(delays)}`);
+  });
+
+  const adminOn = async (node: ServerProcess, operation: string, body: unknown): Promise<Record<string, unknown>> => {
+    const answer = await rawRequest(node.endpoint, node.credentials, operation, body, { headers: { 'x-amz-target': `CofferAdmin.${operation}` } });
+    assert.equal(answer.status, 200, `CofferAdmin.${operation}: ${answer.text}`);
+    return answer.body;
+  };
+  /** The error name a request got, or 'ok'. */
+  const outcome = async (request: Promise<unknown>): Promise<string> => request.then(() => 'ok', (error: Error) => error.name);
+
+  /**
+   * Precondition: node B allows `probe` before the change. Makes the change on A, then measures
+   * until B answers `refusal`, failing if that takes longer than the bound.
+   */
+  async function measure(name: string, probe: () => Promise<unknown>, change: () => Promise<unknown>, refusal: string): Promise<void> {
+    assert.equal(await outcome(probe()), 'ok', `${name}: node B refuses before the change`);
+    await change();
+    const acknowledged = performance.now();
+    for (;;) {
+      const seen = await outcome(probe());
+      const elapsed = performance.now() - acknowledged;
+      if (seen === refusal) {
+        delays[name] = Math.round(elapsed);
+        break;
+      }
+      assert.equal(seen, 'ok', `${name}: node B answered ${seen}`);
+      assert.ok(elapsed <= BOUND_MS, `${name}: node B still allows it ${Math.round(elapsed)} ms after node A acknowledged the change`);
+      await new Promise((done) => setTimeout(done, 5));
+    }
+    assert.ok(delays[name]! <= BOUND_MS, `${name}: enforced on node B after ${delays[name]} ms`);
+  }
+
+  const newKey = async () => (await a.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  const encryptOn = (client: KMSClient, KeyId: string) => client.send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('probe') }));
+
+  it('DisableKey', async () => {
+    const keyId = await newKey();
+    await measure('DisableKey', () => encryptOn(b.kms, keyId), () => a.kms.send(new DisableKeyCommand({ KeyId: keyId })), 'DisabledException');
+  });
+
+  it('ScheduleKeyDeletion', async () => {
+    const keyId = await newKey();
+    await measure('ScheduleKeyDeletion', () => encryptOn(b.kms, keyId),
+      () => a.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 })), 'KMSInvalidStateException');
+  });
+
+  it('PutKeyPolicy (a policy that denies the administrator kms:Encrypt)', async () => {
+    const keyId = await newKey();
+    const root = 'arn:aws:iam::111122223333:root';
+    const Policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: root }, Action: 'kms:*', Resource: '*' },
+        { Sid: 'No Encrypt', Effect: 'Deny', Principal: { AWS: root }, Action: 'kms:Encrypt', Resource: '*' },
+      ],
+    });
+    await measure('PutKeyPolicy', () => encryptOn(b.kms, keyId),
+      () => a.kms.send(new PutKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default', Policy })), 'AccessDeniedException');
+  });
+
+  it('RevokeGrant', async () => {
+    const keyId = await newKey();
+    const user = (await adminOn(a, 'CreateUser', { UserName: 'grantee' })).User as { Arn: string };
+    const key = (await adminOn(a, 'CreateAccessKey', { UserName: 'grantee' })).AccessKey as { AccessKeyId: string; SecretAccessKey: string };
+    const grantee = kmsClient(b.endpoint, { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey });
+    try {
+      const { GrantId } = await a.kms.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: user.Arn, Operations: ['Encrypt'] }));
+      await measure('RevokeGrant', () => encryptOn(grantee, keyId),
+        () => a.kms.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: GrantId! })), 'AccessDeniedException');
+    } finally {
+      grantee.destroy();
+    }
+  });
+
+  it('UpdateAccessKey to Inactive', async () => {
+    await adminOn(a, 'CreateUser', { UserName: 'lister' });
+    await adminOn(a, 'PutPrincipalPolicy', {
+      UserName: 'lister', PolicyName: 'list',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:ListKeys', Resource: '*' }] }),
+    });
+    const key = (await adminOn(a, 'CreateAccessKey', { UserName: 'lister' })).AccessKey as { AccessKeyId: string; SecretAccessKey: string };
+    const lister = kmsClient(b.endpoint, { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey });
+    try {
+      await measure('UpdateAccessKey', () => lister.send(new ListKeysCommand({})),
+        () => adminOn(a, 'UpdateAccessKey', { UserName: 'lister', AccessKeyId: key.AccessKeyId, Status: 'Inactive' }), 'UnrecognizedClientException');
+    } finally {
+      lister.destroy();
+    }
+  });
+
+  it('PutPrincipalPolicy (an identity policy that denies kms:ListKeys)', async () => {
+    await adminOn(a, 'CreateUser', { UserName: 'denied' });
+    await adminOn(a, 'PutPrincipalPolicy', {
+      UserName: 'denied', PolicyName: 'list',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:ListKeys', Resource: '*' }] }),
+    });
+    const key = (await adminOn(a, 'CreateAccessKey', { UserName: 'denied' })).AccessKey as { AccessKeyId: string; SecretAccessKey: string };
+    const user = kmsClient(b.endpoint, { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey });
+    try {
+      await measure('PutPrincipalPolicy', () => user.send(new ListKeysCommand({})),
+        () => adminOn(a, 'PutPrincipalPolicy', {
+          UserName: 'denied', PolicyName: 'deny',
+          PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'kms:ListKeys', Resource: '*' }] }),
+        }), 'AccessDeniedException');
+    } finally {
+      user.destroy();
+    }
   });
 });

@@ -72,6 +72,15 @@ describe('a user without any policy', () => {
     CreateGrant: { input: { KeyId: keyArn, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/nobody`, Operations: ['Encrypt'] } },
     RetireGrant: { input: { KeyId: keyArn, GrantId: grantId } },
     RevokeGrant: { input: { KeyId: keyArn, GrantId: grantId } },
+    Sign: { input: { KeyId: keyArn, Message: Buffer.from('x'), SigningAlgorithm: 'ECDSA_SHA_256' } },
+    Verify: { input: { KeyId: keyArn, Message: Buffer.from('x'), Signature: Buffer.from('x'), SigningAlgorithm: 'ECDSA_SHA_256' } },
+    GenerateMac: { input: { KeyId: keyArn, Message: Buffer.from('x'), MacAlgorithm: 'HMAC_SHA_256' } },
+    VerifyMac: { input: { KeyId: keyArn, Message: Buffer.from('x'), Mac: Buffer.from('x'), MacAlgorithm: 'HMAC_SHA_256' } },
+    GenerateDataKeyPair: { input: { KeyId: keyArn, KeyPairSpec: 'ECC_NIST_P256' } },
+    GenerateDataKeyPairWithoutPlaintext: { input: { KeyId: keyArn, KeyPairSpec: 'ECC_NIST_P256' } },
+    DeriveSharedSecret: { input: { KeyId: keyArn, KeyAgreementAlgorithm: 'ECDH', PublicKey: Buffer.from('x') } },
+    GetParametersForImport: { input: { KeyId: keyArn, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' } },
+    ImportKeyMaterial: { input: { KeyId: keyArn, ImportToken: Buffer.from('x'), EncryptedKeyMaterial: Buffer.from('x'), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' } },
   });
 
   it('gets AccessDeniedException in AWS\'s words on every KMS operation the server has', async () => {

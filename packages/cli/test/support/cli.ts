@@ -27,9 +27,10 @@ export interface TestServer {
   dispose(): Promise<void>;
 }
 
-export async function startTestServer(): Promise<TestServer> {
+/** `options` go to the server's startServer: e.g. `logger: (level, message, fields) => ...` sees one 'request' line per request. */
+export async function startTestServer(options: object = {}): Promise<TestServer> {
   const support = (await import(SERVER_SUPPORT.href)) as { startTestServer(options: object): Promise<TestServer> };
-  return support.startTestServer({});
+  return support.startTestServer(options);
 }
 
 const temporaryDirs: string[] = [];

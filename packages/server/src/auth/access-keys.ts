@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent } from '../audit/record.js';
 import type { RootKey } from '../root/root-key.js';
-import type { Store } from '../store/store.js';
+import type { AccessKeyRecord, Store } from '../store/store.js';
 
 /** A caller's signing secret, unwrapped. Never logged: its `toJSON` and inspect print [redacted]. */
 export class SigningSecret {
@@ -44,7 +44,8 @@ function newSecret(): string {
  * Access keys: created with a fresh secret that is stored only wrapped by the root key, and looked
  * up by id when a request is signed. Unwrapped secrets are cached for a short while so a burst of
  * requests does not unwrap on every call. A status change or deletion made on this node is seen at
- * once (`forget`); one made on another node once the entry expires.
+ * once (`forget`); one made on another node once the entry expires, within 250 ms (docs/store.md:
+ * a change is enforced by every node within one second).
  */
 export class AccessKeys {
   readonly #store: Store;
@@ -54,7 +55,7 @@ export class AccessKeys {
   /** Counts `forget` calls, so a lookup that started before one does not cache what it read. */
   #forgotten = 0;
 
-  constructor(store: Store, root: RootKey, ttlMs = 1000) {
+  constructor(store: Store, root: RootKey, ttlMs = 250) {
     this.#store = store;
     this.#root = root;
     this.#ttlMs = ttlMs;
@@ -63,13 +64,16 @@ export class AccessKeys {
   /** A new active key; `audit` is written with it in one transaction (the admin API's CreateAccessKey). */
   async create(principalArn: string, now: number, audit?: AuditEvent): Promise<AccessKey> {
     for (;;) {
-      const accessKeyId = newAccessKeyId();
-      const secret = newSecret();
-      const wrappedSecret = await this.#root.wrap(Buffer.from(secret, 'utf8'), secretAad(accessKeyId));
-      if (await this.#store.createAccessKey({ accessKeyId, principalArn, wrappedSecret, status: 'Active', createdAt: now }, audit)) {
-        return { accessKeyId, principalArn, secret: new SigningSecret(secret) };
-      }
+      const key = await this.createGiven(principalArn, newAccessKeyId(), newSecret(), now, audit);
+      if (key) return key;
     }
+  }
+
+  /** An active key with a given id and secret (a seed's), stored wrapped like any other; undefined if the id is taken. */
+  async createGiven(principalArn: string, accessKeyId: string, secret: string, now: number, audit?: AuditEvent): Promise<AccessKey | undefined> {
+    const wrappedSecret = await this.#root.wrap(Buffer.from(secret, 'utf8'), secretAad(accessKeyId));
+    if (!(await this.#store.createAccessKey({ accessKeyId, principalArn, wrappedSecret, status: 'Active', createdAt: now }, audit))) return undefined;
+    return { accessKeyId, principalArn, secret: new SigningSecret(secret) };
   }
 
   /** The active access key with this id, or undefined (unknown or inactive). */
@@ -89,6 +93,11 @@ export class AccessKeys {
     // A lookup that raced a `forget` may have read the old record: it answers, but is not cached.
     if (generation === this.#forgotten) this.#cache.set(accessKeyId, { key, expires: Date.now() + this.#ttlMs });
     return key;
+  }
+
+  /** Unwraps a stored key's secret (active or not), throwing RootKeyMismatchError if it does not unwrap: for `coffer store check`. */
+  async checkSecret(record: AccessKeyRecord): Promise<void> {
+    await this.#root.unwrap(record.wrappedSecret, secretAad(record.accessKeyId));
   }
 
   /** The key was deactivated, reactivated or deleted on this node: look it up afresh on its next use. */

@@ -42,9 +42,12 @@ export class BackingKeys {
     this.#limits = limits;
   }
 
-  /** A new version with fresh material from the CSPRNG, wrapped and ready to store. */
-  async create(keyId: string, version: number, createdAt: number, rotationType?: RotationType): Promise<KeyVersionRecord> {
-    const material = randomBytes(MATERIAL_LENGTH);
+  /**
+   * A new version, wrapped and ready to store: fresh 256-bit material from the CSPRNG, or the given
+   * material (an asymmetric key's PKCS#8 private key, an HMAC key), wrapped the same way.
+   */
+  async create(keyId: string, version: number, createdAt: number, rotationType?: RotationType, given?: Buffer): Promise<KeyVersionRecord> {
+    const material = given ?? randomBytes(MATERIAL_LENGTH);
     const wrappedMaterial = await this.#root.wrap(material, wrapAad(keyId, version));
     const materialId = createHash('sha256').update(wrappedMaterial).digest('hex');
     // Not cached here: the version may lose a race to be stored, and a cached material that the
@@ -66,6 +69,18 @@ export class BackingKeys {
     };
     this.#remember(id, unwrapped);
     return unwrapped;
+  }
+
+  /**
+   * Wraps another secret of a key under the root key (an import's wrapping private key), bound to
+   * `purpose`; `unwrapSecret` throws unless given the same purpose.
+   */
+  wrapSecret(secret: Uint8Array, purpose: string): Promise<Uint8Array> {
+    return this.#root.wrap(secret, Buffer.from(`coffer:${purpose}`, 'utf8'));
+  }
+
+  async unwrapSecret(wrapped: Uint8Array, purpose: string): Promise<Buffer> {
+    return Buffer.from(await this.#root.unwrap(wrapped, Buffer.from(`coffer:${purpose}`, 'utf8')));
   }
 
   /** Drops every cached version of a key (it was deleted). */

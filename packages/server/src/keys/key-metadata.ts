@@ -1,6 +1,15 @@
 import type { Realm } from './arn.js';
 import { keyArn } from './arn.js';
 import type { KeyRecord } from './key-record.js';
+import { algorithmsOf } from './specs/index.js';
+
+/** The member of KeyMetadata that lists a usage's algorithms. */
+const ALGORITHM_MEMBERS = {
+  ENCRYPT_DECRYPT: 'EncryptionAlgorithms',
+  SIGN_VERIFY: 'SigningAlgorithms',
+  GENERATE_VERIFY_MAC: 'MacAlgorithms',
+  KEY_AGREEMENT: 'KeyAgreementAlgorithms',
+} as const;
 
 const seconds = (ms: number): number => ms / 1000;
 
@@ -20,10 +29,19 @@ export function keyMetadata(realm: Realm, key: KeyRecord, currentMaterialId: str
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
-    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    ...algorithmFields(key),
     MultiRegion: false,
-    ...(currentMaterialId ? { CurrentKeyMaterialId: currentMaterialId } : {}),
+    ...(key.importedMaterial ? { ExpirationModel: key.importedMaterial.expirationModel } : {}),
+    ...(key.importedMaterial?.validTo !== undefined ? { ValidTo: seconds(key.importedMaterial.validTo) } : {}),
+    // AWS names the current material only of symmetric encryption keys.
+    ...(currentMaterialId && key.keySpec === 'SYMMETRIC_DEFAULT' ? { CurrentKeyMaterialId: currentMaterialId } : {}),
   };
+}
+
+/** The key's algorithms under the member AWS names for its usage (`SigningAlgorithms`, ...). */
+export function algorithmFields(key: KeyRecord): Record<string, string[]> {
+  const member = ALGORITHM_MEMBERS[key.keyUsage as keyof typeof ALGORITHM_MEMBERS];
+  return member ? { [member]: [...algorithmsOf(key.keySpec, key.keyUsage)] } : {};
 }
 
 export { seconds as epochSeconds };

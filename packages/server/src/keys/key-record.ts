@@ -1,4 +1,4 @@
-import type { KeySpec, KeyState, KeyUsage, Origin, RotationType } from './enums.js';
+import type { ExpirationModel, KeySpec, KeyState, KeyUsage, Origin, RotationType } from './enums.js';
 
 export interface Tag {
   readonly TagKey: string;
@@ -28,8 +28,14 @@ export interface KeyRecord {
   /** Automatic rotation, when enabled. */
   readonly rotation?: { readonly periodInDays: number; readonly nextRotationDate: number };
   readonly onDemandRotations: number;
-  /** The newest backing-key version: the one new ciphertexts use. */
+  /** The newest backing-key version: the one new ciphertexts use; 0 before material is first imported. */
   readonly currentVersion: number;
+  /**
+   * Origin EXTERNAL: how the imported material expires, while it is imported. Absent before the
+   * first import and after DeleteImportedKeyMaterial; the material's version stays, wrapped, so
+   * that only the same material can be imported again.
+   */
+  readonly importedMaterial?: { readonly expirationModel: ExpirationModel; readonly validTo?: number };
 }
 
 /**

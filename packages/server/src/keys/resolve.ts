@@ -1,6 +1,7 @@
 import { NotFoundException, ValidationException } from '../errors.js';
 import type { Service } from '../context.js';
 import { aliasArn, keyArn, parseArn } from './arn.js';
+import { effectiveKey } from './import.js';
 import type { KeyRecord } from './key-record.js';
 
 export const KEY_ID = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$/;
@@ -25,8 +26,9 @@ export interface KeyReference {
 
 export async function resolveKeyReference(service: Service, identifier: string, forms: IdentifierForms): Promise<KeyReference> {
   const { keyId, alias } = await resolveKeyId(service, identifier, forms);
-  const key = await service.store.getKey(keyId);
-  if (!key) throw new NotFoundException(`Key '${keyArn(service.realm, keyId)}' does not exist`);
+  const stored = await service.store.getKey(keyId);
+  if (!stored) throw new NotFoundException(`Key '${keyArn(service.realm, keyId)}' does not exist`);
+  const key = effectiveKey(stored, service.now());
   return alias === undefined ? { key } : { key, alias };
 }
 

@@ -23,3 +23,8 @@ export function assertEnabled(realm: Realm, key: KeyRecord): void {
 export function assertNotPendingDeletion(realm: Realm, key: KeyRecord): void {
   if (key.state === 'PendingDeletion') throw stateError(realm, key);
 }
+
+/** EnableKey and DisableKey need material: a key pending import is refused. */
+export function assertNotPendingImport(realm: Realm, key: KeyRecord): void {
+  if (key.state === 'PendingImport') throw stateError(realm, key);
+}

@@ -4,6 +4,7 @@ import { keyArn } from './arn.js';
 import { openBlob, parseBlob, sealBlob } from './ciphertext-blob.js';
 import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
 import type { EncryptionAlgorithm } from './enums.js';
+import { effectiveKey } from './import.js';
 import type { KeyRecord } from './key-record.js';
 import { resolveKeyReference } from './resolve.js';
 import { assertEnabled } from './states.js';
@@ -62,8 +63,9 @@ export async function openWithKey(
   if (expected && expected.key.keyId !== parsed.keyId) {
     throw new IncorrectKeyException('The key ID in the request does not identify a CMK that can perform this operation.');
   }
-  const key = expected?.key ?? (await service.store.getKey(parsed.keyId));
-  if (!key) throw new InvalidCiphertextException();
+  const stored = expected?.key ?? (await service.store.getKey(parsed.keyId));
+  if (!stored) throw new InvalidCiphertextException();
+  const key = effectiveKey(stored, service.now());
   await opts.authorize(key, expected?.alias);
   assertSymmetricEncryption(service, key, opts.operation, opts.algorithm);
   assertEnabled(service.realm, key);

@@ -5,6 +5,7 @@ import { resolveKey } from '../keys/resolve.js';
 import { keyIdMember } from '../validate/members.js';
 import { parseShape } from '../validate/shape.js';
 import type { Operation } from './operation.js';
+import { importExpired } from '../keys/import.js';
 
 const shape = { KeyId: keyIdMember() };
 
@@ -16,7 +17,9 @@ export const cancelKeyDeletion: Operation = async (service, body, request) => {
   const arn = keyArn(service.realm, key.keyId);
   await changeKey(service, key, (current) => {
     if (current.state !== 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is not pending deletion.`);
-    return { state: 'Disabled', deletionDate: undefined, pendingWindowInDays: undefined };
+    // A key of imported material without material to use goes back to waiting for it.
+    const waiting = current.origin === 'EXTERNAL' && (current.importedMaterial === undefined || importExpired(current, service.now()));
+    return { state: waiting ? 'PendingImport' : 'Disabled', deletionDate: undefined, pendingWindowInDays: undefined };
   }, request.audit);
   return { KeyId: arn };
 };

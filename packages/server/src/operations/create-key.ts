@@ -6,6 +6,7 @@ import { keyMetadata } from '../keys/key-metadata.js';
 import { checkRequestTags, mergeTags, requestTagContext } from '../keys/tags.js';
 import { checkNewKeyPolicy } from '../access/key-policy-check.js';
 import { keyArn } from '../keys/arn.js';
+import { algorithmsOf, KEY_SPEC_TABLE } from '../keys/specs/index.js';
 import { boolean, enumeration, parseShape, string, tags } from '../validate/shape.js';
 import type { Operation } from './operation.js';
 
@@ -33,15 +34,15 @@ export const createKey: Operation = async (service, body, request) => {
     throw new ValidationException('You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
   }
   const keyUsage = input.KeyUsage ?? 'ENCRYPT_DECRYPT';
-  if (keySpec === 'SYMMETRIC_DEFAULT' && keyUsage !== 'ENCRYPT_DECRYPT') {
+  if (keySpec !== 'SYMMETRIC_DEFAULT' && KEY_SPEC_TABLE[keySpec] === undefined) {
+    throw new UnsupportedOperationException(`KeySpec ${keySpec} is not supported by this server.`);
+  }
+  if (algorithmsOf(keySpec, keyUsage).length === 0) {
     throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
   }
-  if (keySpec !== 'SYMMETRIC_DEFAULT') {
-    throw new UnsupportedOperationException(`KeySpec ${keySpec} is not supported by this server; it supports SYMMETRIC_DEFAULT.`);
-  }
   const origin = input.Origin ?? 'AWS_KMS';
-  if (origin !== 'AWS_KMS' || input.CustomKeyStoreId !== undefined || input.XksKeyId !== undefined) {
-    throw new UnsupportedOperationException(`Origin ${origin} and custom key stores are not supported by this server; it supports AWS_KMS.`);
+  if ((origin !== 'AWS_KMS' && origin !== 'EXTERNAL') || input.CustomKeyStoreId !== undefined || input.XksKeyId !== undefined) {
+    throw new UnsupportedOperationException(`Origin ${origin} and custom key stores are not supported by this server; it supports AWS_KMS and EXTERNAL.`);
   }
   if (input.MultiRegion) {
     throw new UnsupportedOperationException('Multi-Region keys are not supported by this server.');
@@ -60,7 +61,10 @@ export const createKey: Operation = async (service, body, request) => {
   if (input.Policy !== undefined) {
     await checkNewKeyPolicy(service, request, input.Policy, keyArn(service.realm, keyId), input.BypassPolicyLockoutSafetyCheck === true);
   }
-  const firstVersion = await service.backingKeys.create(keyId, 1, now);
+  // A key of imported material (origin EXTERNAL) has no version until ImportKeyMaterial.
+  const external = origin === 'EXTERNAL';
+  const material = keySpec === 'SYMMETRIC_DEFAULT' || external ? undefined : await KEY_SPEC_TABLE[keySpec]!.family.generate();
+  const firstVersion = external ? undefined : await service.backingKeys.create(keyId, 1, now, undefined, material);
   const key: KeyRecord = {
     keyId,
     revision: 1,
@@ -69,13 +73,13 @@ export const createKey: Operation = async (service, body, request) => {
     keySpec,
     keyUsage,
     origin,
-    state: 'Enabled',
+    state: external ? 'PendingImport' : 'Enabled',
     tags: mergeTags([], requestTags),
     onDemandRotations: 0,
-    currentVersion: 1,
+    currentVersion: external ? 0 : 1,
     ...(input.Policy !== undefined ? { policy: input.Policy } : {}),
   };
   request.audit.touchKey(keyArn(service.realm, keyId));
   await request.audit.commit((event) => service.store.createKey(key, firstVersion, event));
-  return { KeyMetadata: keyMetadata(service.realm, key, firstVersion.materialId) };
+  return { KeyMetadata: keyMetadata(service.realm, key, firstVersion?.materialId) };
 };

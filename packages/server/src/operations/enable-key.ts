@@ -1,6 +1,6 @@
 import { changeKey } from '../keys/change-key.js';
 import { resolveKey } from '../keys/resolve.js';
-import { assertNotPendingDeletion } from '../keys/states.js';
+import { assertNotPendingDeletion, assertNotPendingImport } from '../keys/states.js';
 import { keyIdMember } from '../validate/members.js';
 import { parseShape } from '../validate/shape.js';
 import type { Operation } from './operation.js';
@@ -14,6 +14,7 @@ export const enableKey: Operation = async (service, body, request) => {
   await service.access.authorizeKey(request, { action: 'kms:EnableKey', key });
   await changeKey(service, key, (current) => {
     assertNotPendingDeletion(service.realm, current);
+    assertNotPendingImport(service.realm, current);
     return { state: 'Enabled' };
   }, request.audit);
   return {};

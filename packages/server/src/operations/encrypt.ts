@@ -1,5 +1,7 @@
 import { ENCRYPTION_ALGORITHMS } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
+import { checkAsymmetricEncryption, checkOaepPlaintext, currentMaterial } from '../keys/asymmetric.js';
+import { specInfo } from '../keys/specs/index.js';
 import { resolveKeyReference } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { assertSymmetricEncryption, sealWithKey } from '../keys/symmetric.js';
@@ -24,6 +26,15 @@ export const encrypt: Operation = async (service, body, request) => {
     encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens,
     context: { 'kms:encryptionalgorithm': input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT' },
   });
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT' && key.keyUsage === 'ENCRYPT_DECRYPT') {
+    // An RSA key: the CiphertextBlob is the raw RSAES-OAEP ciphertext, as AWS returns it.
+    const algorithm = checkAsymmetricEncryption(key, input.EncryptionAlgorithm, input.EncryptionContext);
+    checkOaepPlaintext(key, algorithm, input.Plaintext);
+    assertEnabled(service.realm, key);
+    const ciphertext = specInfo(key.keySpec).family.encrypt!(await currentMaterial(service, key), algorithm, input.Plaintext);
+    checkDryRun(input.DryRun);
+    return { CiphertextBlob: ciphertext.toString('base64'), KeyId: keyArn(service.realm, key.keyId), EncryptionAlgorithm: algorithm };
+  }
   assertSymmetricEncryption(service, key, 'Encrypt', input.EncryptionAlgorithm);
   assertEnabled(service.realm, key);
   const sealed = await sealWithKey(service, key, input.Plaintext, input.EncryptionContext);

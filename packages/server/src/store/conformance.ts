@@ -159,6 +159,18 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         assert.deepEqual(await store.listKeyVersions(keyId(2)), []);
       });
 
+      it('createKey without a version stores a key pending import; its first version comes with updateKey', async () => {
+        const key = keyRecord(keyId(1), { origin: 'EXTERNAL', state: 'PendingImport', currentVersion: 0 });
+        await store.createKey(key, undefined);
+        assert.deepEqual(await store.getKey(key.keyId), key);
+        assert.deepEqual(await store.listKeyVersions(key.keyId), []);
+        const v1 = keyVersion(key.keyId, 1, 'imported');
+        const imported = { ...key, revision: 2, state: 'Enabled' as const, currentVersion: 1 };
+        assert.equal(await store.updateKey(imported, v1), true);
+        assert.deepEqual(await store.getKey(key.keyId), imported);
+        assertVersions(await store.listKeyVersions(key.keyId), [v1]);
+      });
+
       it('round-trips every field of a key record', async () => {
         const key = keyRecord(keyId(1), {
           revision: 7,
@@ -171,6 +183,8 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
           rotation: { periodInDays: 90, nextRotationDate: T0 + 90 * DAY },
           onDemandRotations: 3,
           currentVersion: 1,
+          origin: 'EXTERNAL',
+          importedMaterial: { expirationModel: 'KEY_MATERIAL_EXPIRES', validTo: T0 + 30 * DAY },
         });
         await store.createKey(key, keyVersion(key.keyId, 1, 'a', { rotationType: 'ON_DEMAND' }));
         assert.deepEqual(await store.getKey(key.keyId), key);

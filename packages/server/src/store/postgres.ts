@@ -322,10 +322,10 @@ export class PostgresStore implements Store {
     await this.#exec(Q.putAuditHead, [seq, prevHash], client);
   }
 
-  async createKey(key: KeyRecord, firstVersion: KeyVersionRecord, audit?: AuditEvent): Promise<void> {
+  async createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, audit?: AuditEvent): Promise<void> {
     await this.#withAudit(audit, async (client) => {
       await this.#exec(Q.insertKey, keyValues(key), client);
-      await this.#insertVersion(client, firstVersion);
+      if (firstVersion) await this.#insertVersion(client, firstVersion);
     });
   }
 

@@ -247,10 +247,10 @@ export class SqliteStore implements Store {
     this.#stmt.putAuditHead.run(record.seq, record.hash);
   }
 
-  async createKey(key: KeyRecord, firstVersion: KeyVersionRecord, audit?: AuditEvent): Promise<void> {
+  async createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, audit?: AuditEvent): Promise<void> {
     this.#withAudit(audit, () => {
       this.#stmt.insertKey.run(keyColumns(key));
-      this.#insertVersion(firstVersion);
+      if (firstVersion) this.#insertVersion(firstVersion);
     });
   }
 

@@ -46,8 +46,11 @@ export interface AuditQuery {
  * that changes nothing records its event with `appendAudit`.
  */
 export interface Store {
-  /** Creates a key with its first backing-key version. Throws if the key id exists. */
-  createKey(key: KeyRecord, firstVersion: KeyVersionRecord, audit?: AuditEvent): Promise<void>;
+  /**
+   * Creates a key with its first backing-key version, or with none (a key of imported material,
+   * pending import; its first version comes with updateKey). Throws if the key id exists.
+   */
+  createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, audit?: AuditEvent): Promise<void>;
   getKey(keyId: string): Promise<KeyRecord | undefined>;
   /** Keys in key-id order, the first after `after`. */
   listKeys(opts: { after?: string; limit: number }): Promise<Page<KeyRecord>>;

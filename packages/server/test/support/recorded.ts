@@ -3,7 +3,10 @@
  * which scenarios this server can replay, the placeholders, the blob expressions of requests, and
  * the matchers that compare an answer with the one AWS gave.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import {
+  constants, createCipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync,
+  publicEncrypt, randomBytes, randomUUID, verify, type KeyObject,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 
@@ -59,12 +62,21 @@ export const SUPPORTED_OPERATIONS: ReadonlySet<string> = new Set([
   'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateRandom',
   'EnableKeyRotation', 'DisableKeyRotation', 'GetKeyRotationStatus', 'RotateKeyOnDemand',
   'ListKeyRotations', 'GetKeyPolicy', 'ListKeyPolicies', 'PutKeyPolicy', 'CreateGrant', 'ListGrants',
-  'ListRetirableGrants', 'RetireGrant', 'RevokeGrant',
+  'ListRetirableGrants', 'RetireGrant', 'RevokeGrant', 'Sign', 'Verify', 'GetPublicKey', 'GenerateMac',
+  'VerifyMac', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'DeriveSharedSecret',
+  'GetParametersForImport', 'ImportKeyMaterial', 'DeleteImportedKeyMaterial',
 ]);
+
+/** AWS key specs Coffer does not make (packages/server/src/keys/specs/index.ts lists those it does). */
+export const UNSUPPORTED_KEY_SPECS: ReadonlySet<string> = new Set(['SM2', 'ML_KEM_512', 'ML_KEM_768', 'ML_KEM_1024']);
+
+/** The client-side steps the replay implements (test/aws-recorded.test.ts). */
+export const SUPPORTED_LOCAL_STEPS: ReadonlySet<string> = new Set(['ec-key-pair', 'ecdh', 'hmac', 'wrap-key-material']);
 
 const isCall = (step: Step): step is CallStep => 'call' in step;
 export const isWait = (step: Step): step is WaitStep => '$wait' in step;
 export const isRepeat = (step: Step): step is RepeatStep => '$repeat' in step;
+export const isLocal = (step: Step): step is LocalStep => '$local' in step;
 
 /** The steps with every `$repeat` body listed once: what a scenario calls, not how often. */
 function flatSteps(steps: readonly Step[]): Step[] {
@@ -73,29 +85,34 @@ function flatSteps(steps: readonly Step[]): Step[] {
 
 /**
  * A scenario is replayable when every call, steps and request alike, is an operation Coffer serves
- * on a key Coffer can make (symmetric, AWS_KMS origin, single-Region) in its one
- * region, and nothing has to be made on the client (`$local`).
+ * on a key Coffer can make (a supported key spec, AWS_KMS or EXTERNAL origin, single-Region) in
+ * its one region, and every client-side step (`$local`) is one the replay implements. Importing
+ * new material to rotate to (ImportType NEW_KEY_MATERIAL) is not supported.
  */
 export function isReplayable(scenario: Scenario): boolean {
   if (scenario.requestRegion !== undefined || JSON.stringify(scenario).includes('<other-region>')) return false;
   const request: CallStep = { call: scenario.operation, input: scenario.request };
   return [...flatSteps(scenario.steps ?? []), request].every((step) => {
     if (isWait(step)) return true;
+    if (isLocal(step)) return SUPPORTED_LOCAL_STEPS.has(step.$local);
     if (!isCall(step)) return false;
-    return SUPPORTED_OPERATIONS.has(step.call) && step.region === undefined && onlySymmetricKeys(step);
+    return SUPPORTED_OPERATIONS.has(step.call) && step.region === undefined && onlySupportedKeys(step);
   });
 }
 
 /** The operations whose `Policy` member is a key policy, which Coffer takes as AWS does. */
 const KEY_POLICY_OPERATIONS: ReadonlySet<string> = new Set(['CreateKey', 'PutKeyPolicy']);
 
-function onlySymmetricKeys({ call, input }: CallStep): boolean {
+function onlySupportedKeys({ call, input }: CallStep): boolean {
   if (input.Policy !== undefined && !KEY_POLICY_OPERATIONS.has(call)) return false;
+  if (call === 'ImportKeyMaterial') return input.ImportType !== 'NEW_KEY_MATERIAL';
   // Only CreateKey says what kind of key to make; GenerateDataKey's KeySpec is the data key's.
   if (call !== 'CreateKey') return true;
   const is = (value: Json | undefined, allowed: Json) => value === undefined || value === allowed;
-  return is(input.KeySpec, 'SYMMETRIC_DEFAULT') && is(input.CustomerMasterKeySpec, 'SYMMETRIC_DEFAULT')
-    && is(input.KeyUsage, 'ENCRYPT_DECRYPT') && is(input.Origin, 'AWS_KMS') && is(input.MultiRegion, false);
+  // A KeySpec that is no AWS spec at all stays: Coffer must refuse it as AWS does.
+  const spec = (value: Json | undefined) => typeof value !== 'string' || !UNSUPPORTED_KEY_SPECS.has(value);
+  return spec(input.KeySpec) && spec(input.CustomerMasterKeySpec)
+    && (is(input.Origin, 'AWS_KMS') || input.Origin === 'EXTERNAL') && is(input.MultiRegion, false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,9 +295,33 @@ function checkString(actual: unknown, expected: string, ctx: MatchContext, fail:
     if (actual === undefined || actual === saved) fail(`a value other than ${show(saved)}`);
     return;
   }
-  if (expected === '<verifies-locally>') throw new Error('<verifies-locally> needs an asymmetric key; no replayable scenario has one');
+  if (expected === '<verifies-locally>') {
+    if (!verifiesLocally(actual, ctx)) fail('a signature that verifies under <public-key>');
+    return;
+  }
   const wanted = ctx.bindings.substitute(expected, ctx.extra);
   if (actual !== wanted) fail(show(wanted));
+}
+
+/**
+ * `<verifies-locally>`: the signature verifies with node:crypto under the public key a step saved
+ * as `<public-key>`, over the request's message (`<request>`, bound by the replay): RSASSA-PSS
+ * with a salt as long as the digest, or ECDSA in DER.
+ */
+function verifiesLocally(signature: unknown, ctx: MatchContext): boolean {
+  if (!isBase64(signature)) return false;
+  const request = ctx.bindings.get('request') as JsonObject;
+  const algorithm = String(request.SigningAlgorithm);
+  const hash = algorithm.replace(/^.*SHA_(\d+)$/, 'sha$1');
+  const key = createPublicKey({ key: Buffer.from(String(ctx.bindings.get('public-key')), 'base64'), format: 'der', type: 'spki' });
+  if (request.MessageType !== undefined && request.MessageType !== 'RAW') throw new Error('<verifies-locally> is defined for RAW messages');
+  const message = Buffer.from(String(request.Message), 'base64');
+  const bytes = Buffer.from(signature, 'base64');
+  if (algorithm.startsWith('RSASSA_PSS_')) {
+    return verify(hash, message, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, bytes);
+  }
+  if (algorithm.startsWith('ECDSA_')) return verify(hash, message, { key, dsaEncoding: 'der' }, bytes);
+  throw new Error(`<verifies-locally> is not defined for ${algorithm}`);
 }
 
 /** Message placeholders for values the client never sees. */
@@ -337,4 +378,80 @@ function enumSetProblems(message: unknown, recorded: string, bindings: Bindings)
   const values = new Set(listed[1]!.split(',').map((v) => v.trim()));
   const missing = recorded.slice(open + 1, close).split(',').map((v) => v.trim()).filter((v) => !values.has(v));
   return missing.length ? [`message: enum list lacks ${missing.join(', ')}: ${show(message)}`] : [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client-side steps (`$local`)
+
+const LOCAL_CURVES: Readonly<Record<string, string>> = {
+  ECC_NIST_P256: 'prime256v1', ECC_NIST_P384: 'secp384r1', ECC_NIST_P521: 'secp521r1', ECC_SECG_P256K1: 'secp256k1',
+};
+
+/**
+ * Runs one `$local` step with node:crypto and binds what it makes, as the README says:
+ * `ec-key-pair` keeps `<NAME-private-key>` (PKCS#8) and `<NAME-public-key>` (SPKI), `ecdh` and
+ * `hmac` keep their result, all base64 as a KMS response would carry them.
+ */
+export function runLocalStep(step: LocalStep & Record<string, Json>, bindings: Bindings): void {
+  const save = String(step.save);
+  switch (step.$local) {
+    case 'ec-key-pair': {
+      const namedCurve = LOCAL_CURVES[String(step.curve)];
+      if (!namedCurve) throw new Error(`no local curve for ${String(step.curve)}`);
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve });
+      bindings.set(`${save}-private-key`, privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'));
+      bindings.set(`${save}-public-key`, publicKey.export({ format: 'der', type: 'spki' }).toString('base64'));
+      return;
+    }
+    case 'ecdh': {
+      const privateKey = createPrivateKey({ key: Buffer.from(bindings.text(`<${String(step.privateKey)}-private-key>`), 'base64'), format: 'der', type: 'pkcs8' });
+      const publicKey = createPublicKey({ key: Buffer.from(bindings.text(String(step.peerPublicKey)), 'base64'), format: 'der', type: 'spki' });
+      bindings.set(save, diffieHellman({ privateKey, publicKey }).toString('base64'));
+      return;
+    }
+    case 'hmac': {
+      const key = Buffer.from(bindings.text(String(step.key)), 'base64');
+      const message = Buffer.from(String(resolveRequest(step.message!, bindings)), 'base64');
+      bindings.set(save, createHmac(String(step.hash).replace('SHA_', 'sha'), key).update(message).digest('base64'));
+      return;
+    }
+    case 'wrap-key-material': {
+      const { material, publicKey } = localMaterial(String(step.material));
+      const wrappingKey = createPublicKey({ key: Buffer.from(bindings.text(String(step.wrappingKey)), 'base64'), format: 'der', type: 'spki' });
+      bindings.set(save, wrapForImport(material, wrappingKey, String(step.wrappingAlgorithm)).toString('base64'));
+      bindings.set(`${save}-plaintext`, material.toString('base64'));
+      if (publicKey) bindings.set(`${save}-public-key`, publicKey.toString('base64'));
+      return;
+    }
+    default:
+      throw new Error(`cannot run $local ${step.$local}`);
+  }
+}
+
+/** Material made on the client: `symmetric-256`, `random:N`, `ec-private-key:<spec>`, `rsa-private-key:RSA_N` (PKCS#8). */
+export function localMaterial(kind: string): { material: Buffer; publicKey?: Buffer } {
+  if (kind === 'symmetric-256') return { material: randomBytes(32) };
+  const random = /^random:(\d+)$/.exec(kind);
+  if (random) return { material: randomBytes(Number(random[1])) };
+  const [type, spec] = kind.split(':') as [string, string];
+  const pair = type === 'ec-private-key'
+    ? generateKeyPairSync('ec', { namedCurve: LOCAL_CURVES[spec]! })
+    : generateKeyPairSync('rsa', { modulusLength: Number(spec.slice('RSA_'.length)) });
+  return {
+    material: pair.privateKey.export({ format: 'der', type: 'pkcs8' }),
+    publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }),
+  };
+}
+
+/**
+ * Wraps material for ImportKeyMaterial as AWS documents: RSAES-OAEP (SHA-1 or SHA-256, MGF1 of the
+ * same hash), or RSA-OAEP of a fresh AES-256 key followed by AES key wrap with padding (RFC 5649).
+ */
+export function wrapForImport(material: Buffer, wrappingKey: KeyObject, algorithm: string): Buffer {
+  const oaepHash = algorithm.endsWith('SHA_1') ? 'sha1' : 'sha256';
+  const oaep = (data: Buffer) => publicEncrypt({ key: wrappingKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, data);
+  if (algorithm.startsWith('RSAES_OAEP_')) return oaep(material);
+  const aesKey = randomBytes(32);
+  const cipher = createCipheriv('id-aes256-wrap-pad', aesKey, Buffer.from('a65959a6', 'hex'));
+  return Buffer.concat([oaep(aesKey), cipher.update(material), cipher.final()]);
 }

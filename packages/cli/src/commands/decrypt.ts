@@ -1,0 +1,85 @@
+import { decryptStream, DEFAULT_MAX_BUFFERED_BYTES, getSuite, type AlgorithmSuiteId } from '@coffer/sdk';
+import { leaf } from '../command.js';
+import { withKms } from '../kms-client.js';
+import { UsageError } from '../usage.js';
+import { integerIn } from '../values.js';
+import { planJobs } from '../crypt/jobs.js';
+import {
+  commitmentPolicyOf, contextOf, decryptKeyring, keyArnsOf, maxEncryptedDataKeysOf, requiringContext, SHARED_OPTIONS, withCaching,
+} from '../crypt/materials.js';
+import { runJobs } from '../crypt/run.js';
+
+/** Whether a message's first bytes name a signed suite (message format, header: version, then suite id). */
+function isSigned(head: Buffer): boolean {
+  const id = head[0] === 1 && head.length >= 4 ? head.readUInt16BE(2) : head[0] === 2 && head.length >= 3 ? head.readUInt16BE(1) : undefined;
+  if (id === undefined) return true;
+  try {
+    return getSuite(id as AlgorithmSuiteId).signature !== null;
+  } catch {
+    // Not a known suite: the SDK refuses it; the buffered mode releases nothing meanwhile.
+    return true;
+  }
+}
+
+export const decryptCommand = leaf({
+  name: 'decrypt',
+  summary: 'Decrypt AWS Encryption SDK messages: a file, standard input or a directory tree.',
+  description: 'Plaintext appears only once the whole message has verified: a file is written to OUT.<random>.partial\n' +
+    'and renamed at the end, and removed on any failure, SIGINT or SIGTERM (a SIGKILL may leave the .partial file,\n' +
+    'never a file under the final name). Unsigned messages stream into files in bounded memory; signed messages and\n' +
+    'standard output are held until verified, up to --max-buffered-bytes.',
+  synopsis: 'INPUT (--key KEY ... | --discovery [--discovery-account ID ...]) [-o OUT] [--recursive] [--context K=V ...]',
+  arguments: [['INPUT', 'a file, a directory with --recursive, or - for standard input']],
+  options: {
+    key: { type: 'string', multiple: true, value: 'KEY', help: 'a key the message may be encrypted under: key id, ARN or alias; repeat for more' },
+    discovery: { type: 'boolean', help: 'instead of --key: use whichever key the message names' },
+    'discovery-account': { type: 'string', multiple: true, value: 'ID', help: 'with --discovery: only keys of this account; repeat for more' },
+    'discovery-partition': { type: 'string', value: 'NAME', help: 'with --discovery-account: the partition (default aws)' },
+    'max-buffered-bytes': { type: 'string', value: 'N', help: `most plaintext held until a message verifies (default ${DEFAULT_MAX_BUFFERED_BYTES})` },
+    ...SHARED_OPTIONS,
+    context: { type: 'string', multiple: true, value: 'K=V', help: 'a pair the message\'s encryption context must hold; repeat for more' },
+  },
+  examples: [
+    'coffer decrypt report.pdf.encrypted --key alias/payments --context tenant=acme',
+    'coffer decrypt - --discovery --discovery-account 111122223333 < data.tar.encrypted | tar x',
+    'coffer decrypt --recursive ./records-encrypted -o ./records --key alias/payments',
+  ],
+  run: async (inv) => {
+    const keys = inv.strings('key');
+    const discovery = inv.flag('discovery');
+    if (keys.length === 0 && !discovery) {
+      throw new UsageError(`${inv.path}: missing --key or --discovery`, 'for example `coffer decrypt report.pdf.encrypted --key alias/payments`');
+    }
+    if (keys.length > 0 && discovery) throw new UsageError('--key and --discovery cannot be combined', 'name the keys, or let the message name them with --discovery');
+    const accounts = inv.strings('discovery-account');
+    if (!discovery && (accounts.length > 0 || inv.string('discovery-partition') !== undefined)) {
+      throw new UsageError('--discovery-account and --discovery-partition need --discovery', 'for example --discovery --discovery-account 111122223333');
+    }
+    for (const account of accounts) {
+      if (!/^\d{12}$/.test(account)) throw new UsageError(`--discovery-account '${account}' is not a 12-digit account id`, 'for example --discovery-account 111122223333');
+    }
+    const commitmentPolicy = commitmentPolicyOf(inv);
+    const maxEncryptedDataKeys = maxEncryptedDataKeysOf(inv);
+    const maxBufferedBytes = integerIn(inv.string('max-buffered-bytes'), '--max-buffered-bytes', 1, Number.MAX_SAFE_INTEGER);
+    const required = contextOf(inv);
+    const jobs = planJobs(inv, 'decrypt');
+    return withKms(inv.connection(), async (kms) => {
+      const keyring = decryptKeyring(kms, await keyArnsOf(kms, keys),
+        discovery ? { partition: inv.string('discovery-partition') ?? 'aws', accountIds: [...accounts] } : undefined);
+      const materials = requiringContext(withCaching(inv, keyring), required);
+      return runJobs(jobs, {
+        direction: 'decrypt',
+        force: inv.flag('force'),
+        quiet: inv.flag('quiet'),
+        metadataOutput: inv.string('metadata-output'),
+        transform: (job, head) => decryptStream(materials, {
+          ...(commitmentPolicy !== undefined ? { commitmentPolicy } : {}),
+          ...(maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys } : {}),
+          ...(maxBufferedBytes !== undefined ? { maxBufferedBytes } : {}),
+          // Into a file (renamed only at the end), an unsigned message streams frame by frame.
+          ...(job.output !== '-' && !isSigned(head) ? { unsignedStreaming: true } : {}),
+        }),
+      });
+    });
+  },
+});

@@ -1,0 +1,92 @@
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import type { Invocation } from '../command.js';
+import { IoError, UsageError } from '../usage.js';
+
+/** One file's work: read `input` (a path, or - for standard input), write `output` (a path, or -). */
+export interface Job {
+  readonly input: string;
+  readonly output: string;
+  /** The input's size, when it is a file. */
+  readonly size?: number;
+}
+
+export type Direction = 'encrypt' | 'decrypt';
+
+function ioErrorOf(error: unknown, path: string): IoError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new IoError(`cannot read '${path}': ${code ?? (error as Error).message}`,
+    code === 'ENOENT' ? 'check the path; - reads standard input' : undefined);
+}
+
+/**
+ * The files to work on: one file, standard input, or (with --recursive) every regular file under
+ * a directory, mirrored into the output directory. Symbolic links are not followed. Output names
+ * that exist are refused before any work starts, unless --force.
+ */
+export function planJobs(inv: Invocation, direction: Direction): Job[] {
+  const input = inv.positionals[0]!;
+  const output = inv.string('output');
+  const suffix = inv.string('suffix') ?? '.encrypted';
+  if (suffix === '' || suffix.includes('/')) throw new UsageError(`--suffix '${suffix}' is not a file-name ending`, 'for example --suffix .enc');
+  let jobs: Job[];
+  if (input === '-') {
+    if (inv.flag('recursive')) throw new UsageError('--recursive needs a directory, not standard input', `for example \`coffer ${direction} --recursive ./data -o ./out ...\``);
+    jobs = [{ input, output: output ?? '-' }];
+  } else {
+    let stat;
+    try {
+      stat = statSync(input);
+    } catch (error) {
+      throw ioErrorOf(error, input);
+    }
+    if (stat.isDirectory()) {
+      if (!inv.flag('recursive')) throw new UsageError(`'${input}' is a directory`, 'pass --recursive and --output DIR to work on every file under it');
+      if (output === undefined || output === '-') throw new UsageError('--recursive needs --output DIR', `for example \`coffer ${direction} --recursive ${input} -o ${input}-out ...\``);
+      jobs = treeJobs(input, output, suffix, direction);
+    } else {
+      jobs = [{ input, output: output ?? defaultOutput(input, suffix, direction), size: stat.size }];
+    }
+  }
+  if (inv.string('metadata-output') === '-' && jobs.some((j) => j.output === '-')) {
+    throw new UsageError('--metadata-output - and the output both go to standard output', 'write the metadata to a file, e.g. --metadata-output meta.jsonl');
+  }
+  if (!inv.flag('force')) {
+    const taken = jobs.find((j) => j.output !== '-' && existsSync(j.output));
+    if (taken) throw new IoError(`'${taken.output}' exists`, 'pass --force to replace it, or choose another --output');
+  }
+  return jobs;
+}
+
+function defaultOutput(input: string, suffix: string, direction: Direction): string {
+  if (direction === 'encrypt') return input + suffix;
+  if (input.endsWith(suffix) && input.length > suffix.length) return input.slice(0, -suffix.length);
+  throw new UsageError(`cannot name the output: '${input}' does not end in ${suffix}`, 'pass --output FILE (- for standard output)');
+}
+
+function treeJobs(root: string, outRoot: string, suffix: string, direction: Direction): Job[] {
+  const jobs: Job[] = [];
+  const outAbsolute = resolve(outRoot);
+  const walk = (dir: string) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } catch (error) {
+      throw ioErrorOf(error, dir);
+    }
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      // The output tree may live inside the input tree: never read what this command writes.
+      if (resolve(path) === outAbsolute || resolve(path).startsWith(outAbsolute + sep)) continue;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) {
+        const rel = relative(root, path);
+        if (direction === 'decrypt' && (!rel.endsWith(suffix) || entry.name === suffix)) continue;
+        const out = join(outRoot, direction === 'encrypt' ? rel + suffix : rel.slice(0, -suffix.length));
+        jobs.push({ input: path, output: out, size: lstatSync(path).size });
+      }
+    }
+  };
+  walk(root);
+  return jobs;
+}

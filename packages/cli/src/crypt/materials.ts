@@ -1,0 +1,120 @@
+import { DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  AlgorithmSuiteId, AwsKmsDiscoveryKeyring, CachingCryptographicMaterialsManager, CommitmentPolicy, DefaultCryptographicMaterialsManager,
+  KmsKeyring, LocalMaterialsCache,
+  PolicyViolationError, type CryptographicMaterialsManager, type Keyring,
+} from '@coffer/sdk';
+import type { Invocation, Option } from '../command.js';
+import { UsageError } from '../usage.js';
+import { integerIn, keyValues, oneOf } from '../values.js';
+
+/** Flags that encrypt and decrypt share. */
+export const SHARED_OPTIONS: Readonly<Record<string, Option>> = {
+  output: { type: 'string', short: 'o', value: 'PATH', help: 'the output file, directory (--recursive) or - for standard output', complete: 'file' },
+  recursive: { type: 'boolean', short: 'r', help: 'INPUT is a directory: mirror its tree of files into --output DIR' },
+  suffix: { type: 'string', value: 'S', help: 'added on encrypt, removed on decrypt (default .encrypted)' },
+  force: { type: 'boolean', help: 'replace output files that exist' },
+  context: { type: 'string', multiple: true, value: 'K=V', help: 'encryption context pair; repeat for more' },
+  'commitment-policy': { type: 'string', value: 'POLICY', help: 'default REQUIRE_ENCRYPT_REQUIRE_DECRYPT', complete: Object.values(CommitmentPolicy) },
+  'max-encrypted-data-keys': { type: 'string', value: 'N', help: 'refuse messages with more encrypted data keys' },
+  'cache-max-age': { type: 'string', value: 'SECONDS', help: 'reuse data keys for up to SECONDS (turns on caching; encrypt caches for files, not stdin)' },
+  'cache-max-messages': { type: 'string', value: 'N', help: 'with caching: messages per data key (default 2^32)' },
+  'cache-max-bytes': { type: 'string', value: 'N', help: 'with caching: plaintext bytes per data key' },
+  'metadata-output': { type: 'string', value: 'FILE', help: 'append one JSON line per file: input, output, header facts', complete: 'file' },
+  quiet: { type: 'boolean', short: 'q', help: 'no progress bar' },
+};
+
+export const SUITE_NAMES = Object.keys(AlgorithmSuiteId) as (keyof typeof AlgorithmSuiteId)[];
+
+/** A suite by name (AES_256_GCM_HKDF_SHA512_COMMIT_KEY) or hex id (0x0478). */
+export function suiteOf(text: string | undefined): AlgorithmSuiteId | undefined {
+  if (text === undefined) return undefined;
+  if (/^0x[0-9a-f]{4}$/i.test(text)) {
+    const id = Number.parseInt(text, 16);
+    if ((Object.values(AlgorithmSuiteId) as number[]).includes(id)) return id as AlgorithmSuiteId;
+  }
+  const name = oneOf(text, '--suite', SUITE_NAMES);
+  return AlgorithmSuiteId[name!];
+}
+
+export function commitmentPolicyOf(inv: Invocation): CommitmentPolicy | undefined {
+  return oneOf(inv.string('commitment-policy'), '--commitment-policy', Object.values(CommitmentPolicy));
+}
+
+export function contextOf(inv: Invocation): Record<string, string> {
+  return keyValues(inv.strings('context'), '--context', '--context tenant=acme');
+}
+
+export function maxEncryptedDataKeysOf(inv: Invocation): number | undefined {
+  return integerIn(inv.string('max-encrypted-data-keys'), '--max-encrypted-data-keys', 1, 65535);
+}
+
+const KEY_ARN = /^arn:[^:]+:kms:[^:]*:[^:]*:key\//;
+
+/**
+ * Key ARNs for key ids, ARNs and aliases: a message records the ARN of each key, and decrypt
+ * matches keys by ARN, so everything else is looked up once with DescribeKey.
+ */
+export async function keyArnsOf(kms: KMSClient, keys: readonly string[]): Promise<string[]> {
+  return Promise.all(keys.map(async (key) => {
+    if (KEY_ARN.test(key)) return key;
+    const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: key }));
+    return KeyMetadata!.Arn!;
+  }));
+}
+
+/** Wraps the keyring in the caching manager when --cache-max-age is given; the other cache flags need it. */
+export function withCaching(inv: Invocation, keyring: Keyring): Keyring | CryptographicMaterialsManager {
+  const maxAge = integerIn(inv.string('cache-max-age'), '--cache-max-age', 1, 86_400 * 365);
+  const maxMessages = integerIn(inv.string('cache-max-messages'), '--cache-max-messages', 1, 2 ** 32);
+  const maxBytes = integerIn(inv.string('cache-max-bytes'), '--cache-max-bytes', 1, Number.MAX_SAFE_INTEGER);
+  if (maxAge === undefined) {
+    if (maxMessages !== undefined || maxBytes !== undefined) {
+      throw new UsageError('--cache-max-messages and --cache-max-bytes need --cache-max-age', 'caching needs an explicit age limit, e.g. --cache-max-age 300');
+    }
+    return keyring;
+  }
+  return new CachingCryptographicMaterialsManager({
+    underlying: keyring,
+    cache: new LocalMaterialsCache(1000),
+    maxAge: maxAge * 1000,
+    ...(maxMessages !== undefined ? { maxMessagesEncrypted: maxMessages } : {}),
+    ...(maxBytes !== undefined ? { maxBytesEncrypted: maxBytes } : {}),
+  });
+}
+
+export function encryptKeyring(kms: KMSClient, keyArns: readonly string[]): Keyring {
+  return new KmsKeyring({ generatorKeyId: keyArns[0]!, keyIds: keyArns.slice(1), client: kms });
+}
+
+export function decryptKeyring(kms: KMSClient, keyArns: readonly string[], discovery: { partition: string; accountIds: string[] } | undefined): Keyring {
+  if (discovery !== undefined) {
+    return new AwsKmsDiscoveryKeyring({ client: kms, ...(discovery.accountIds.length ? { discoveryFilter: discovery } : {}) });
+  }
+  return new KmsKeyring({ keyIds: keyArns, client: kms });
+}
+
+/** Thrown when a message lacks a --context pair decrypt requires. */
+export class ContextMismatchError extends PolicyViolationError {}
+
+/**
+ * A materials manager that refuses, before any key is asked, a message whose stored encryption
+ * context lacks one of the required pairs.
+ */
+export function requiringContext(inner: Keyring | CryptographicMaterialsManager, required: Record<string, string>): CryptographicMaterialsManager {
+  const manager: CryptographicMaterialsManager = 'decryptMaterials' in inner
+    ? inner
+    : new DefaultCryptographicMaterialsManager(inner);
+  return {
+    getEncryptionMaterials: (request) => manager.getEncryptionMaterials(request),
+    decryptMaterials: async (request) => {
+      for (const [key, value] of Object.entries(required)) {
+        if (request.encryptionContext[key] !== value) {
+          throw new ContextMismatchError(`the message's encryption context ${key in request.encryptionContext ? `has ${key}=${request.encryptionContext[key]}, not` : 'lacks'} ${key}=${value}`);
+        }
+      }
+      return manager.decryptMaterials(request);
+    },
+  };
+}
+

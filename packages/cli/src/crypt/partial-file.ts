@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, createWriteStream, fsyncSync, linkSync, openSync, renameSync, unlinkSync, type WriteStream } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { IoError } from '../usage.js';
+
+/**
+ * An output file that appears under its final name only once it is complete: the bytes go to
+ * `<out>.<random>.partial` (mode 0600, same directory), which is flushed to disk and then given
+ * the final name. A failure or SIGINT/SIGTERM removes it; a SIGKILL may leave the `.partial` file
+ * behind, but never a file under the final name.
+ */
+const live = new Set<string>();
+let handlersInstalled = false;
+
+/** Removes every partial file of this process on SIGINT or SIGTERM, then exits 130 or 143. */
+export function removePartialFilesOnSignals(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  const onSignal = (signal: NodeJS.Signals, code: number) => {
+    for (const path of live) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    }
+    live.clear();
+    process.stderr.write(`${signal}: stopped; no output file was written\n`);
+    process.exit(code);
+  };
+  process.once('SIGINT', () => onSignal('SIGINT', 130));
+  process.once('SIGTERM', () => onSignal('SIGTERM', 143));
+}
+
+export class PartialFile {
+  readonly path: string;
+  readonly finalPath: string;
+  readonly stream: WriteStream;
+  readonly #fd: number;
+  #closed = false;
+  #done = false;
+
+  constructor(finalPath: string) {
+    this.finalPath = finalPath;
+    this.path = join(dirname(finalPath), `${basename(finalPath)}.${randomBytes(6).toString('hex')}.partial`);
+    // 'wx': never write through a file (or a symlink) that is already there.
+    try {
+      this.#fd = openSync(this.path, 'wx', 0o600);
+    } catch (error) {
+      throw new IoError(`cannot write '${this.path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        'check that the output directory exists and is writable');
+    }
+    live.add(this.path);
+    this.stream = createWriteStream('', { fd: this.#fd, autoClose: false });
+  }
+
+  /** Flushes the complete file to disk and gives it its final name; refuses to replace a file unless `replace`. */
+  commit(replace: boolean): void {
+    try {
+      fsyncSync(this.#fd);
+      this.#closed = true;
+      closeSync(this.#fd);
+      if (replace) renameSync(this.path, this.finalPath);
+      else linkInPlace(this.path, this.finalPath);
+    } catch (error) {
+      this.abort();
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new IoError(`cannot write '${this.finalPath}': ${code ?? (error as Error).message}`,
+        code === 'EEXIST' ? 'it appeared while the command ran; pass --force to replace it' : undefined);
+    }
+    live.delete(this.path);
+    this.#done = true;
+  }
+
+  /** Removes the partial file. */
+  abort(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.stream.destroy();
+    if (!this.#closed) {
+      this.#closed = true;
+      try {
+        closeSync(this.#fd);
+      } catch {
+        // closed already
+      }
+    }
+    try {
+      unlinkSync(this.path);
+    } catch {
+      // never created, or gone
+    }
+    live.delete(this.path);
+  }
+}
+
+
+/** Gives `from` the name `to` unless `to` exists: a hard link fails then, where a rename would replace it. */
+function linkInPlace(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // A file system without hard links: the existence check before the work has to do.
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+      renameSync(from, to);
+      return;
+    }
+    throw error;
+  }
+  unlinkSync(from);
+}

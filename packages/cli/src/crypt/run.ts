@@ -1,0 +1,202 @@
+import { appendFileSync, createReadStream, mkdirSync } from 'node:fs';
+import { once } from 'node:events';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  AuthenticationError, EncryptionSdkError, KeyringError, MalformedMessageError, NoDecryptionKeyError, type MessageHeaderInfo,
+} from '@coffer/sdk';
+import { ApiError } from '../admin-client.js';
+import { cliErrorOf } from '../kms-client.js';
+import { EXIT_CRYPTO, IoError } from '../usage.js';
+import type { Direction, Job } from './jobs.js';
+import { ContextMismatchError } from './materials.js';
+import { PartialFile, removePartialFilesOnSignals } from './partial-file.js';
+import { startProgress } from './progress.js';
+
+export interface RunOptions {
+  readonly direction: Direction;
+  /** The SDK stream for one job; `head` is the input's first bytes (decrypt chooses its mode from them). */
+  readonly transform: (job: Job, head: Buffer) => Transform;
+  readonly force: boolean;
+  readonly quiet: boolean;
+  readonly metadataOutput: string | undefined;
+}
+
+/** Runs the jobs one after another; stops at the first failure, leaving no output for it. Returns the exit code. */
+export async function runJobs(jobs: readonly Job[], options: RunOptions): Promise<number> {
+  removePartialFilesOnSignals();
+  const total = jobs.every((j) => j.size !== undefined) ? jobs.reduce((sum, j) => sum + j.size!, 0) : undefined;
+  const progress = startProgress(total, options.quiet);
+  try {
+    for (const job of jobs) {
+      const facts = await runJob(job, options, progress.add);
+      if (options.metadataOutput !== undefined) writeMetadata(options.metadataOutput, facts);
+    }
+  } catch (error) {
+    progress.stop();
+    return reportFailure(error, options.direction);
+  }
+  progress.stop();
+  return 0;
+}
+
+interface Facts {
+  readonly job: Job;
+  readonly direction: Direction;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly header: MessageHeaderInfo | undefined;
+}
+
+async function runJob(job: Job, options: RunOptions, advance: (bytes: number) => void): Promise<Facts> {
+  let input: Readable;
+  try {
+    input = job.input === '-' ? process.stdin : createReadStream(job.input);
+  } catch (error) {
+    throw new IoError(`cannot read '${job.input}': ${(error as Error).message}`);
+  }
+  let bytesIn = 0;
+  let bytesOut = 0;
+  const { head, rest } = await peek(input, 4, job.input);
+  const transform = options.transform(job, head);
+  let header: MessageHeaderInfo | undefined;
+  transform.on('messageHeader', (h: MessageHeaderInfo) => (header = h));
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytesIn += chunk.length;
+      advance(chunk.length);
+      done(null, chunk);
+    },
+  });
+  if (job.output === '-') {
+    await pipeline(rest, counter, transform, async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) {
+        bytesOut += chunk.length;
+        if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+      }
+    });
+    return { job, direction: options.direction, bytesIn, bytesOut, header };
+  }
+  try {
+    mkdirSync(dirname(job.output), { recursive: true });
+  } catch (error) {
+    throw new IoError(`cannot create the directory of '${job.output}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const partial = new PartialFile(job.output);
+  try {
+    const sizer = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bytesOut += chunk.length;
+        done(null, chunk);
+      },
+    });
+    await pipeline(rest, counter, transform, sizer, partial.stream);
+    partial.commit(options.force);
+  } catch (error) {
+    partial.abort();
+    throw error;
+  }
+  return { job, direction: options.direction, bytesIn, bytesOut, header };
+}
+
+/** The first `n` bytes (fewer if the input is shorter), and a stream of the whole input. */
+async function peek(input: Readable, n: number, name: string): Promise<{ head: Buffer; rest: Readable }> {
+  const iterator = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    while (length < n) {
+      const next = await iterator.next();
+      if (next.done) break;
+      chunks.push(next.value);
+      length += next.value.length;
+    }
+  } catch (error) {
+    throw ioError(error, name);
+  }
+  const head = Buffer.concat(chunks);
+  const rest = Readable.from((async function* () {
+    if (head.length > 0) yield head;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  })(), { objectMode: false });
+  return { head, rest };
+}
+
+function ioError(error: unknown, name: string): IoError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new IoError(`cannot read '${name === '-' ? 'standard input' : name}': ${code ?? (error as Error).message}`,
+    code === 'EISDIR' ? 'pass --recursive and --output DIR for a directory' : undefined);
+}
+
+function writeMetadata(file: string, facts: Facts): void {
+  const h = facts.header;
+  const line = JSON.stringify({
+    mode: facts.direction,
+    input: facts.job.input,
+    output: facts.job.output,
+    bytesIn: facts.bytesIn,
+    bytesOut: facts.bytesOut,
+    ...(h ? {
+      header: {
+        messageId: h.messageId.toString('hex'),
+        messageFormatVersion: h.messageFormatVersion,
+        suiteId: `0x${h.suiteId.toString(16).padStart(4, '0')}`,
+        frameLength: h.frameLength,
+        encryptionContext: h.encryptionContext,
+        encryptedDataKeys: h.encryptedDataKeys.map((k) => ({ providerId: k.providerId, providerInfo: k.providerInfo.toString('utf8') })),
+      },
+    } : {}),
+  }) + '\n';
+  try {
+    if (file === '-') process.stdout.write(line);
+    else appendFileSync(file, line, { mode: 0o600 });
+  } catch (error) {
+    throw new IoError(`cannot write the metadata to '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** Every error below `error` (causes, aggregated errors), depth first. */
+function causesOf(error: unknown, into: unknown[] = []): unknown[] {
+  into.push(error);
+  if (error instanceof AggregateError) for (const e of error.errors) causesOf(e, into);
+  if (error instanceof Error && error.cause !== undefined) causesOf(error.cause, into);
+  return into;
+}
+
+const CRYPTO_KMS_ERRORS = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);
+
+/** Prints a cryptographic failure and returns exit code 4; KMS, I/O and other errors go to main.ts's handler. */
+function reportFailure(error: unknown, direction: Direction): number {
+  if (error instanceof KeyringError || error instanceof NoDecryptionKeyError) {
+    // What KMS answered decides: access refused (3), unreachable or another service error (1).
+    const answered = causesOf(error).map((e) => cliErrorOf(e)).filter((e): e is ApiError => e instanceof ApiError);
+    const decisive = answered.find((e) => !CRYPTO_KMS_ERRORS.has(e.code));
+    if (decisive) throw decisive;
+  }
+  if (!(error instanceof EncryptionSdkError)) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && typeof (error as NodeJS.ErrnoException).syscall === 'string') {
+      throw new IoError(`${(error as Error).message}`);
+    }
+    throw cliErrorOf(error);
+  }
+  process.stderr.write(`error: ${direction === 'decrypt' ? 'cannot decrypt' : 'cannot encrypt'}: ${error.message}\n`);
+  const hint = hintFor(error);
+  if (hint) process.stderr.write(`hint: ${hint}\n`);
+  return EXIT_CRYPTO;
+}
+
+function hintFor(error: EncryptionSdkError): string | undefined {
+  if (error instanceof ContextMismatchError) return 'the message was encrypted with another encryption context; check --context (no output was written)';
+  if (error instanceof AuthenticationError) return 'the input was changed or damaged after it was encrypted; no output was written';
+  if (error instanceof MalformedMessageError) return 'the input is not a complete message from `coffer encrypt` or an AWS Encryption SDK; no output was written';
+  if (error instanceof NoDecryptionKeyError) return 'pass --key with a key the message was encrypted under (`--metadata-output -` on encrypt shows them), or --discovery';
+  if (/buffer/i.test(error.message)) return 'raise --max-buffered-bytes, or encrypt with an unsigned suite (--suite AES_256_GCM_HKDF_SHA512_COMMIT_KEY) so decrypt can stream';
+  if (/commitment/i.test(error.message)) return 'messages without key commitment need --commitment-policy REQUIRE_ENCRYPT_ALLOW_DECRYPT';
+  return undefined;
+}

@@ -1,0 +1,340 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as official from '@aws-crypto/client-node';
+import { CreateKeyCommand, DisableKeyCommand, KMS } from '@aws-sdk/client-kms';
+import { cleanEnv, cofferAgainst, MAIN, removeTempDirs, run, startTestServer, tempDir, type TestServer } from './support/cli.js';
+
+let served: TestServer;
+let coffer: ReturnType<typeof cofferAgainst>;
+let keyArn: string;
+let otherKeyArn: string;
+/** Operations the server answered, in order: the server's one 'request' log line per request. */
+const operations: string[] = [];
+before(async () => {
+  served = await startTestServer({
+    logger: (_level: string, message: string, fields?: Record<string, unknown>) => {
+      if (message === 'request') operations.push(String(fields?.operation));
+    },
+  });
+  coffer = cofferAgainst(served);
+  keyArn = (await served.kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+  otherKeyArn = (await served.kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+  const alias = await coffer(['aliases', 'create', 'alias/files', keyArn]);
+  assert.equal(alias.code, 0, alias.stderr);
+});
+after(async () => {
+  await served.dispose();
+  removeTempDirs();
+});
+
+/** GenerateDataKey calls the server answered while `work` ran. */
+async function generateDataKeyCalls(work: () => Promise<unknown>): Promise<number> {
+  const start = operations.length;
+  await work();
+  return operations.slice(start).filter((o) => o === 'GenerateDataKey').length;
+}
+
+function ok(finished: { code: number | null; stderr: string }): void {
+  assert.equal(finished.code, 0, finished.stderr);
+}
+
+/** A directory of mixed sizes: empty, 1 byte, exactly one 4096-byte frame, several MiB, nested. */
+function mixedTree(): { dir: string; files: Record<string, Buffer> } {
+  const dir = tempDir();
+  const files: Record<string, Buffer> = {
+    empty: Buffer.alloc(0),
+    'one-byte': Buffer.from([0x2a]),
+    'sub/one-frame': randomBytes(4096),
+    'sub/deeper/several-mib': randomBytes(5 * 1024 * 1024 + 17),
+    'sub/text.txt': Buffer.from('line one\r\nline two\n'),
+  };
+  for (const [name, bytes] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), bytes);
+  }
+  return { dir, files };
+}
+
+describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
+  it('round-trips a file through an alias, with a context, default output names and one metadata line', async () => {
+    const dir = tempDir();
+    const plaintext = randomBytes(70_000);
+    writeFileSync(join(dir, 'report.pdf'), plaintext);
+    const metadata = join(dir, 'meta.jsonl');
+    ok(await coffer(['encrypt', join(dir, 'report.pdf'), '--key', 'alias/files', '--context', 'tenant=acme', '--frame-length', '4096',
+      '--metadata-output', metadata]));
+    const encrypted = join(dir, 'report.pdf.encrypted');
+    assert.equal(statSync(encrypted).mode & 0o777, 0o600);
+    const line = JSON.parse(readFileSync(metadata, 'utf8').trim()) as Record<string, any>;
+    assert.equal(line.input, join(dir, 'report.pdf'));
+    assert.equal(line.output, encrypted);
+    assert.equal(line.bytesIn, 70_000);
+    assert.equal(line.header.suiteId, '0x0578');
+    assert.equal(line.header.frameLength, 4096);
+    assert.equal(line.header.encryptionContext.tenant, 'acme');
+    assert.deepEqual(line.header.encryptedDataKeys, [{ providerId: 'aws-kms', providerInfo: keyArn }]);
+
+    const out = tempDir();
+    ok(await coffer(['decrypt', encrypted, '--key', 'alias/files', '--context', 'tenant=acme', '-o', join(out, 'report.pdf')]));
+    assert.ok(readFileSync(join(out, 'report.pdf')).equals(plaintext));
+    // Without -o, decrypt drops the suffix: here the original name exists, so it is refused (exit 5).
+    const exists = await coffer(['decrypt', encrypted, '--key', keyArn]);
+    assert.equal(exists.code, 5, exists.stderr);
+    assert.match(exists.stderr, /^hint: pass --force/m);
+    ok(await coffer(['decrypt', encrypted, '--key', keyArn, '--force']));
+    assert.ok(readFileSync(join(dir, 'report.pdf')).equals(plaintext));
+  });
+
+  it('pipes standard input to standard output, for every suite it is given', async () => {
+    const plaintext = Buffer.concat([Buffer.from([0, 0, 0xff]), randomBytes(10_000), Buffer.from('\r\n')]);
+    for (const [suite, policy] of [['AES_256_GCM_HKDF_SHA512_COMMIT_KEY', undefined], ['0x0578', undefined],
+      ['AES_128_GCM_IV12_TAG16_HKDF_SHA256', 'FORBID_ENCRYPT_ALLOW_DECRYPT']] as const) {
+      const policyFlags = policy ? ['--commitment-policy', policy] : [];
+      const encrypted = await coffer(['encrypt', '-', '--key', keyArn, '--suite', suite, ...policyFlags], { input: plaintext });
+      ok(encrypted);
+      const decrypted = await coffer(['decrypt', '-', '--key', keyArn, ...(policy ? ['--commitment-policy', 'REQUIRE_ENCRYPT_ALLOW_DECRYPT'] : [])],
+        { input: encrypted.bytes });
+      ok(decrypted);
+      assert.ok(decrypted.bytes.equals(plaintext), `suite ${suite}`);
+    }
+    // A message without key commitment is refused by the default policy: exit 4, nothing written.
+    const legacy = await coffer(['encrypt', '-', '--key', keyArn, '--suite', '0x0178', '--commitment-policy', 'FORBID_ENCRYPT_ALLOW_DECRYPT'], { input: plaintext });
+    ok(legacy);
+    const refused = await coffer(['decrypt', '-', '--key', keyArn], { input: legacy.bytes });
+    assert.equal(refused.code, 4);
+    assert.equal(refused.bytes.length, 0);
+    assert.match(refused.stderr, /^hint: .*--commitment-policy REQUIRE_ENCRYPT_ALLOW_DECRYPT/m);
+  });
+
+  it('mirrors a directory tree of mixed sizes and back, byte-identical, one metadata line per file', async () => {
+    const { dir, files } = mixedTree();
+    const encryptedDir = join(tempDir(), 'encrypted');
+    const metadata = join(tempDir(), 'meta.jsonl');
+    ok(await coffer(['encrypt', '--recursive', dir, '-o', encryptedDir, '--key', 'alias/files', '--key', otherKeyArn,
+      '--frame-length', '4096', '--suite', 'AES_256_GCM_HKDF_SHA512_COMMIT_KEY', '--metadata-output', metadata]));
+    for (const name of Object.keys(files)) assert.ok(existsSync(join(encryptedDir, `${name}.encrypted`)), name);
+    const lines = readFileSync(metadata, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    assert.equal(lines.length, Object.keys(files).length);
+    assert.deepEqual(lines[0]!.header.encryptedDataKeys.map((k: { providerInfo: string }) => k.providerInfo), [keyArn, otherKeyArn]);
+
+    // The second key alone decrypts: each message holds the data key under both.
+    const back = join(tempDir(), 'back');
+    ok(await coffer(['decrypt', '-r', encryptedDir, '-o', back, '--key', otherKeyArn]));
+    for (const [name, bytes] of Object.entries(files)) assert.ok(readFileSync(join(back, name)).equals(bytes), name);
+    assert.deepEqual(readdirSync(back).sort(), ['empty', 'one-byte', 'sub']);
+    // Signed messages, too (held until their signature verifies).
+    const signedDir = join(tempDir(), 'signed');
+    ok(await coffer(['encrypt', '-r', dir, '-o', signedDir, '--key', keyArn, '--suffix', '.cfr']));
+    const signedBack = join(tempDir(), 'signed-back');
+    ok(await coffer(['decrypt', '-r', signedDir, '-o', signedBack, '--key', keyArn, '--suffix', '.cfr']));
+    for (const [name, bytes] of Object.entries(files)) assert.ok(readFileSync(join(signedBack, name)).equals(bytes), name);
+  });
+
+  it('decrypts only when the message holds every --context pair given, and writes nothing otherwise', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a'), 'secret');
+    ok(await coffer(['encrypt', join(dir, 'a'), '--key', keyArn, '--context', 'tenant=acme', '--context', 'purpose=backup']));
+    const encrypted = join(dir, 'a.encrypted');
+    for (const context of [['tenant=other'], ['tenant=acme', 'region=eu']]) {
+      const out = join(dir, `out-${context.length}`);
+      const refused = await coffer(['decrypt', encrypted, '--key', keyArn, '-o', out, ...context.flatMap((c) => ['--context', c])]);
+      assert.equal(refused.code, 4, refused.stderr);
+      assert.match(refused.stderr, /^error: cannot decrypt: the message's encryption context /m);
+      assert.match(refused.stderr, /^hint: /m);
+      assert.equal(existsSync(out), false);
+    }
+    assert.deepEqual(readdirSync(dir).sort(), ['a', 'a.encrypted']);
+    const accepted = await coffer(['decrypt', encrypted, '--key', keyArn, '-o', '-', '--context', 'tenant=acme']);
+    ok(accepted);
+    assert.equal(accepted.stdout, 'secret');
+  });
+
+  it('with --discovery decrypts whatever key the message names, limited by --discovery-account', async () => {
+    const encrypted = await coffer(['encrypt', '-', '--key', otherKeyArn], { input: 'found' });
+    ok(encrypted);
+    const found = await coffer(['decrypt', '-', '--discovery', '--discovery-account', '111122223333'], { input: encrypted.bytes });
+    ok(found);
+    assert.equal(found.stdout, 'found');
+    const filtered = await coffer(['decrypt', '-', '--discovery', '--discovery-account', '999999999999'], { input: encrypted.bytes });
+    assert.equal(filtered.code, 4);
+    assert.equal(filtered.stdout, '');
+    // The wrong key named: no key of the message is tried.
+    const wrongKey = await coffer(['decrypt', '-', '--key', keyArn], { input: encrypted.bytes });
+    assert.equal(wrongKey.code, 4);
+  });
+
+  it('interoperates with the official AWS Encryption SDK both ways', async () => {
+    const client = official.buildClient(official.CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+    const kms = new KMS({ endpoint: served.server.endpoint, region: 'us-east-1', credentials: served.credentials, maxAttempts: 1 });
+    try {
+      const keyring = new official.KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: () => kms });
+      const plaintext = randomBytes(300_000);
+      const ours = await coffer(['encrypt', '-', '--key', 'alias/files', '--context', 'app=coffer'], { input: plaintext });
+      ok(ours);
+      const theirs = await client.decrypt(keyring, ours.bytes);
+      assert.ok(theirs.plaintext.equals(plaintext));
+      assert.equal(theirs.messageHeader.encryptionContext.app, 'coffer');
+
+      const { result } = await client.encrypt(keyring, plaintext, { encryptionContext: { app: 'official' } });
+      const back = await coffer(['decrypt', '-', '--key', 'alias/files', '--context', 'app=official'], { input: result });
+      ok(back);
+      assert.ok(back.bytes.equals(plaintext));
+    } finally {
+      kms.destroy();
+    }
+  });
+
+  it('answers a tampered or truncated message with exit code 4 and a hint, leaving no output file', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'p'), randomBytes(50_000));
+    ok(await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '--frame-length', '4096', '-o', join(dir, 'c')]));
+    const message = readFileSync(join(dir, 'c'));
+    const tampered = Buffer.from(message);
+    tampered[30_000] = tampered[30_000]! ^ 0x01;
+    writeFileSync(join(dir, 'tampered'), tampered);
+    writeFileSync(join(dir, 'truncated'), message.subarray(0, message.length - 100));
+    writeFileSync(join(dir, 'garbage'), 'not a message at all');
+    for (const name of ['tampered', 'truncated', 'garbage']) {
+      const finished = await coffer(['decrypt', join(dir, name), '--key', keyArn, '-o', join(dir, `${name}.out`)]);
+      assert.equal(finished.code, 4, `${name}: ${finished.stderr}`);
+      assert.match(finished.stderr, /^error: cannot decrypt: /m);
+      assert.match(finished.stderr, /^hint: .*no output was written/m);
+      assert.equal(existsSync(join(dir, `${name}.out`)), false);
+    }
+    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.partial')), []);
+  });
+
+  it('documents its exit codes: 2 usage, 3 access, 5 files, 1 other failures', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'p'), 'x');
+    const usage = await Promise.all([
+      coffer(['encrypt', join(dir, 'p')]),
+      coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '--suite', 'AES_512']),
+      coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '--cache-max-messages', '3']),
+      coffer(['encrypt', dir, '--key', keyArn]),
+      coffer(['decrypt', join(dir, 'p')]),
+      coffer(['decrypt', join(dir, 'p'), '--key', keyArn]),
+      coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '--suite', '0x0178']),
+      coffer(['encrypt', '-', '--key', keyArn, '--metadata-output', '-']),
+      coffer(['decrypt', '-', '--key', keyArn, '--discovery']),
+    ]);
+    for (const finished of usage) {
+      assert.equal(finished.code, 2, finished.stderr);
+      assert.match(finished.stderr, /^error: /m);
+      assert.match(finished.stderr, /^hint: /m);
+    }
+    assert.match(usage[0]!.stderr, /^error: coffer encrypt: missing --key$/m);
+    assert.match(usage[3]!.stderr, /is a directory/);
+
+    const missing = await coffer(['encrypt', join(dir, 'nope'), '--key', keyArn]);
+    assert.equal(missing.code, 5);
+    assert.match(missing.stderr, /^error: cannot read .*ENOENT/m);
+
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE12', AWS_SECRET_ACCESS_KEY: 'wrong' });
+    const denied = await run(process.execPath, [MAIN, 'encrypt', join(dir, 'p'), '--key', keyArn, '-o', join(dir, 'denied'),
+      '--endpoint-url', served.server.endpoint], { env });
+    assert.equal(denied.code, 3, denied.stderr);
+    assert.equal(existsSync(join(dir, 'denied')), false);
+
+    const disabled = (await served.kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    await served.kms.send(new DisableKeyCommand({ KeyId: disabled }));
+    const failed = await coffer(['encrypt', join(dir, 'p'), '--key', disabled, '-o', join(dir, 'disabled')]);
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.match(failed.stderr, /^error: DisabledException: /m);
+    assert.equal(existsSync(join(dir, 'disabled')), false);
+  });
+
+  it('shows a progress bar with bytes, rate and ETA on a terminal only, and not with --quiet', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'big'), randomBytes(8 * 1024 * 1024));
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: served.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: served.credentials.secretAccessKey });
+    const onTerminal = async (extra: string[]) => {
+      const command = [process.execPath, MAIN, 'encrypt', join(dir, 'big'), '--key', keyArn, '--force', '--endpoint-url', served.server.endpoint, ...extra]
+        .map((w) => `'${w}'`).join(' ');
+      // `script` gives the command a pseudo-terminal; what it shows comes back on script's stdout.
+      return run('script', ['-q', '-e', '-c', command, '/dev/null'], { env });
+    };
+    const shown = await onTerminal([]);
+    assert.equal(shown.code, 0, shown.stdout);
+    assert.match(shown.stdout, /MiB\/8\.0 MiB \| [\d.]+ (B|KiB|MiB|GiB)\/s \| ETA/);
+    const quiet = await onTerminal(['--quiet']);
+    assert.equal(quiet.code, 0, quiet.stdout);
+    assert.doesNotMatch(quiet.stdout, /ETA/);
+    const piped = await coffer(['encrypt', join(dir, 'big'), '--key', keyArn, '--force']);
+    ok(piped);
+    assert.equal(piped.stderr, '');
+  });
+});
+
+// Alone, not beside the tests above: their GenerateDataKey calls would be counted too.
+describe('coffer encrypt with data-key caching', () => {
+  it('calls GenerateDataKey once per file, or once per cache limit with --cache-max-age', async () => {
+    const dir = tempDir();
+    for (let i = 0; i < 6; i++) writeFileSync(join(dir, `f${i}`), randomBytes(100 + i));
+    const encryptTree = (...flags: string[]) => async () => ok(await coffer(['encrypt', '-r', dir, '-o', join(tempDir(), 'o'), '--key', keyArn, ...flags]));
+    assert.equal(await generateDataKeyCalls(encryptTree()), 6);
+    assert.equal(await generateDataKeyCalls(encryptTree('--cache-max-age', '60')), 1);
+    assert.equal(await generateDataKeyCalls(encryptTree('--cache-max-age', '60', '--cache-max-messages', '2')), 3);
+    assert.equal(await generateDataKeyCalls(encryptTree('--cache-max-age', '60', '--cache-max-bytes', '250')), 3);
+  });
+
+});
+
+describe('an interrupted coffer decrypt', () => {
+  /** Starts a decrypt into `out` fed half a message, and waits until its .partial file exists. */
+  async function halfwayDecrypt(out: string, message: Buffer) {
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: served.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: served.credentials.secretAccessKey });
+    const child = spawn(process.execPath, [MAIN, 'decrypt', '-', '--key', keyArn, '-o', out, '--endpoint-url', served.server.endpoint],
+      { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdin.on('error', () => {});
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    child.stdin.write(message.subarray(0, message.length >> 1));
+    const dir = join(out, '..');
+    const partial = () => readdirSync(dir).filter((n) => n.endsWith('.partial'));
+    for (let i = 0; i < 200 && partial().length === 0; i++) await sleep(25);
+    assert.equal(partial().length, 1, `no .partial file appeared: ${stderr}`);
+    // Give it time to take in the half it has: the final name must still not be there.
+    await sleep(300);
+    assert.equal(existsSync(out), false);
+    return { child, exited, partial, stderr: () => stderr };
+  }
+
+  let message: Buffer;
+  before(async () => {
+    const encrypted = await coffer(['encrypt', '-', '--key', keyArn, '--frame-length', '65536'], { input: randomBytes(6 * 1024 * 1024) });
+    ok(encrypted);
+    message = encrypted.bytes;
+  });
+
+  it('SIGKILLed midway never leaves a file under the output name (a .partial file may stay)', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'plain');
+    const { child, exited, partial } = await halfwayDecrypt(out, message);
+    child.kill('SIGKILL');
+    const finished = await exited;
+    assert.equal(finished.signal, 'SIGKILL');
+    assert.equal(existsSync(out), false);
+    assert.equal(partial().length, 1, 'a SIGKILLed process cannot clean up: its .partial file stays, never renamed');
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} midway removes the .partial file and exits ${signal === 'SIGTERM' ? 143 : 130}`, async () => {
+      const dir = tempDir();
+      const out = join(dir, 'plain');
+      const { child, exited, partial, stderr } = await halfwayDecrypt(out, message);
+      child.kill(signal);
+      const finished = await exited;
+      assert.equal(finished.code, signal === 'SIGTERM' ? 143 : 130, stderr());
+      assert.equal(existsSync(out), false);
+      assert.deepEqual(partial(), []);
+      assert.match(stderr(), new RegExp(`^${signal}: stopped; no output file was written`, 'm'));
+    });
+  }
+});

@@ -1,0 +1,98 @@
+import { timingSafeEqual } from 'node:crypto';
+import { IncorrectKeyMaterialException, KMSInvalidStateException, SerializationException, UnsupportedOperationException, ValidationException } from '../errors.js';
+import { keyArn } from '../keys/arn.js';
+import { changeKey } from '../keys/change-key.js';
+import { EXPIRATION_MODELS, IMPORT_TYPES } from '../keys/enums.js';
+import { openImportedMaterial } from '../keys/import.js';
+import { resolveKey } from '../keys/resolve.js';
+import { specInfo } from '../keys/specs/index.js';
+import { DAY_MS } from '../keys/rotation.js';
+import { keyIdMember } from '../validate/members.js';
+import { blob, enumeration, parseShape, required, string, type Member } from '../validate/shape.js';
+import type { Operation } from './operation.js';
+
+/** A timestamp on the JSON wire: epoch seconds, possibly fractional; kept as epoch ms. */
+const timestamp = (): Member<number | undefined> => ({
+  parse(value, path) {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new SerializationException(`Expected a timestamp for member '${path}'`);
+    return Math.round(value * 1000);
+  },
+});
+
+const shape = {
+  KeyId: keyIdMember(),
+  ImportToken: required(blob({ min: 1, max: 6144 })),
+  EncryptedKeyMaterial: required(blob({ min: 1, max: 6144 })),
+  ValidTo: timestamp(),
+  ExpirationModel: enumeration(EXPIRATION_MODELS),
+  ImportType: enumeration(IMPORT_TYPES),
+  KeyMaterialDescription: string({ min: 0, max: 256 }),
+  KeyMaterialId: string({ min: 64, max: 64 }),
+};
+
+/** The latest ValidTo AWS takes: 365 days from now. */
+const MAX_VALID_TO_DAYS = 365;
+
+/**
+ * ImportKeyMaterial: the first import makes the key Enabled; a later one (after expiry or
+ * DeleteImportedKeyMaterial) must bring the same material, which is then usable again with every
+ * ciphertext made under it. Different material is IncorrectKeyMaterialException, as in AWS.
+ * Importing new material to rotate to (ImportType NEW_KEY_MATERIAL) is not supported.
+ */
+export const importKeyMaterial: Operation = async (service, body, request) => {
+  const input = parseShape(body, shape);
+  const expirationModel = input.ExpirationModel ?? 'KEY_MATERIAL_EXPIRES';
+  if (expirationModel === 'KEY_MATERIAL_EXPIRES' && input.ValidTo === undefined) {
+    throw new ValidationException('A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES');
+  }
+  if (expirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE' && input.ValidTo !== undefined) {
+    throw new ValidationException('A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE');
+  }
+  const key = await resolveKey(service, input.KeyId, 'key');
+  await service.access.authorizeKey(request, {
+    action: 'kms:ImportKeyMaterial', key,
+    context: {
+      'kms:expirationmodel': expirationModel,
+      ...(input.ValidTo !== undefined ? { 'kms:validto': Math.floor(input.ValidTo / 1000) } : {}),
+    },
+  });
+  const arn = keyArn(service.realm, key.keyId);
+  if (key.origin !== 'EXTERNAL') throw new UnsupportedOperationException(`${arn} origin is ${key.origin} which is not valid for this operation.`);
+  if (input.ImportType === 'NEW_KEY_MATERIAL') {
+    throw new UnsupportedOperationException('ImportType NEW_KEY_MATERIAL (rotation to new imported material) is not supported by this server.');
+  }
+  const now = service.now();
+  if (input.ValidTo !== undefined && (input.ValidTo <= now || input.ValidTo > now + MAX_VALID_TO_DAYS * DAY_MS)) {
+    throw new ValidationException(`ValidTo must be in the future and at most ${MAX_VALID_TO_DAYS} days from now.`);
+  }
+  const opened = await openImportedMaterial(service, key.keyId, input.ImportToken, input.EncryptedKeyMaterial);
+  let material: Buffer | undefined;
+  try {
+    material = key.keySpec === 'SYMMETRIC_DEFAULT'
+      ? (opened.length === 32 ? opened : undefined)
+      : specInfo(key.keySpec).family.importable(opened);
+    if (!material) throw new IncorrectKeyMaterialException(`The key material is not a ${key.keySpec} key.`);
+    const importedMaterial = { expirationModel, ...(input.ValidTo !== undefined ? { validTo: input.ValidTo } : {}) };
+    // Wrapped before the compare-and-set, which must not await the root key on every retry.
+    const firstVersion = key.currentVersion === 0 ? await service.backingKeys.create(key.keyId, 1, now, undefined, material) : undefined;
+    const previous = key.currentVersion === 0 ? undefined : await service.backingKeys.version(key.keyId, key.currentVersion);
+    if (previous && !(previous.material.length === material.length && timingSafeEqual(previous.material, material))) {
+      throw new IncorrectKeyMaterialException('The key material is not the key material that was previously imported into this KMS key.');
+    }
+    await changeKey(service, key, (current) => {
+      if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
+      if (current.currentVersion !== key.currentVersion) throw new KMSInvalidStateException(`${arn} changed during the import; retry.`);
+      return {
+        importedMaterial,
+        ...(current.state === 'PendingImport' ? { state: 'Enabled' as const } : {}),
+        ...(firstVersion ? { currentVersion: 1, newVersion: firstVersion } : {}),
+      };
+    }, request.audit);
+    const materialId = firstVersion?.materialId ?? previous?.materialId;
+    return { KeyId: arn, ...(materialId ? { KeyMaterialId: materialId } : {}) };
+  } finally {
+    opened.fill(0);
+    material?.fill(0);
+  }
+};

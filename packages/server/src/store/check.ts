@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { readAuditKey } from '../audit/audit-key.js';
+import { verifyStoredChain } from '../audit/verify-trail.js';
+import { AccessKeys } from '../auth/access-keys.js';
+import { BackingKeys } from '../keys/backing-keys.js';
+import { openFileRootKey } from '../root/open-root-key.js';
+import { RootKeyMismatchError, StartupError, type RootKey } from '../root/root-key.js';
+import { isPostgresUrl, redactConnectionString } from './connection-string.js';
+import { PostgresStore } from './postgres.js';
+import { SqliteStore } from './sqlite.js';
+import type { Store } from './store.js';
+
+/** What `checkStore` found: `problems` is empty when the store is intact; each names what is wrong. */
+export interface StoreCheckReport {
+  readonly store: string;
+  readonly problems: readonly string[];
+  readonly checked: {
+    readonly keys: number;
+    readonly keyVersions: number;
+    readonly aliases: number;
+    readonly grants: number;
+    readonly principals: number;
+    readonly accessKeys: number;
+    readonly auditRecords: number;
+  };
+}
+
+/** Plain SQL on the store's database, beside the Store interface: orphans the interface cannot list. */
+type RawQuery = (sql: string) => Promise<Record<string, unknown>[]>;
+
+const PAGE = 500;
+/** The check value openFileRootKey keeps (root/open-root-key.ts): a store a server has never used has none. */
+const ROOT_KEY_CHECK = 'root-key-check';
+
+/**
+ * Checks a store's integrity with its root key, as `coffer store check` does: every key has its
+ * versions 1..currentVersion; every version's wrapped material unwraps under the root key (with its
+ * key id and version as AAD) and its KeyMaterialId is the one it was stored with; every alias and
+ * grant names an existing key, no version outlives its key; every access key belongs to an existing
+ * principal (or the account root) and its secret unwraps; identity policies belong to principals;
+ * the audit chain verifies up to its head; and for SQLite, `PRAGMA integrity_check` passes.
+ *
+ * Reads only (opening a SQLite file sets its pragmas; opening PostgreSQL applies the server's
+ * migrations, as a server start does). Throws StartupError when it cannot check at all: no store,
+ * no root key, a root key the store was not written with, a database that cannot be reached.
+ */
+export async function checkStore(options: { dataDir: string; store?: string }): Promise<StoreCheckReport> {
+  const dataDir = resolve(options.dataDir);
+  const postgres = options.store !== undefined && isPostgresUrl(options.store);
+  const name = postgres ? redactConnectionString(options.store!) : join(dataDir, 'coffer.db');
+  if (!postgres && !existsSync(join(dataDir, 'coffer.db'))) {
+    throw new StartupError(`${dataDir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
+  }
+  if (!existsSync(join(dataDir, 'root.key'))) {
+    throw new StartupError(`${dataDir} has no root key file (root.key): the store cannot be checked without it.`);
+  }
+  let store: Store;
+  let raw: RawQuery;
+  let closeRaw: () => Promise<void>;
+  if (postgres) {
+    try {
+      store = await PostgresStore.open({ connectionString: options.store! });
+    } catch (error) {
+      throw new StartupError(`Cannot open the PostgreSQL store ${name}: ${(error as Error).message}`);
+    }
+    const client = new pg.Client({ connectionString: options.store! });
+    try {
+      await client.connect();
+    } catch (error) {
+      await store.close();
+      throw new StartupError(`Cannot connect to ${name}: ${(error as Error).message}`);
+    }
+    raw = async (sql) => (await client.query(sql)).rows as Record<string, unknown>[];
+    closeRaw = () => client.end();
+  } else {
+    store = new SqliteStore(join(dataDir, 'coffer.db'));
+    const db = new Database(join(dataDir, 'coffer.db'), { readonly: true, fileMustExist: true });
+    raw = async (sql) => db.prepare(sql).all() as Record<string, unknown>[];
+    closeRaw = async () => void db.close();
+  }
+  try {
+    if ((await store.getMeta(ROOT_KEY_CHECK)) === undefined) {
+      throw new StartupError(`The store ${name} has no root-key check value: no Coffer server has used it yet.`);
+    }
+    // With a check value present, this only reads: it loads root.key and proves it is the store's.
+    const root = await openFileRootKey(dataDir, store);
+    const problems: string[] = [];
+    if (!postgres) {
+      const rows = await raw('PRAGMA integrity_check');
+      const lines = rows.map((r) => String(Object.values(r)[0]));
+      if (lines.length !== 1 || lines[0] !== 'ok') problems.push(`SQLite integrity_check: ${lines.slice(0, 10).join('; ')}`);
+    }
+    const keys = await checkKeys(store, root, problems);
+    const aliases = await checkAliases(store, keys.ids, problems);
+    const grants = await checkOrphans(raw, problems);
+    const access = await checkAccessKeys(store, root, raw, problems);
+    const auditRecords = await checkAudit(store, root, problems);
+    return {
+      store: name,
+      problems,
+      checked: { keys: keys.ids.size, keyVersions: keys.versions, aliases, grants, principals: access.principals, accessKeys: access.accessKeys, auditRecords },
+    };
+  } finally {
+    await closeRaw();
+    await store.close();
+  }
+}
+
+async function checkKeys(store: Store, root: RootKey, problems: string[]): Promise<{ ids: Set<string>; versions: number }> {
+  // No cache: every version is unwrapped from what the store holds now.
+  const backing = new BackingKeys(root, store, { maxEntries: 0, ttlMs: 0 });
+  const ids = new Set<string>();
+  let versions = 0;
+  for (let after: string | undefined; ;) {
+    const page = await store.listKeys({ ...(after !== undefined ? { after } : {}), limit: PAGE });
+    for (const key of page.items) {
+      ids.add(key.keyId);
+      const stored = await store.listKeyVersions(key.keyId);
+      versions += stored.length;
+      const numbers = new Set(stored.map((v) => v.version));
+      for (let n = 1; n <= key.currentVersion; n++) {
+        if (!numbers.has(n)) problems.push(`key ${key.keyId}: version ${n} of ${key.currentVersion} is missing`);
+      }
+      for (const v of stored) {
+        const where = `key ${key.keyId} version ${v.version}`;
+        if (v.version < 1 || v.version > key.currentVersion) problems.push(`${where}: beyond the key's current version ${key.currentVersion}`);
+        if (createHash('sha256').update(v.wrappedMaterial).digest('hex') !== v.materialId) {
+          problems.push(`${where}: its KeyMaterialId does not match its wrapped material`);
+        }
+        try {
+          await backing.version(key.keyId, v.version);
+        } catch (error) {
+          if (!(error instanceof RootKeyMismatchError)) throw error;
+          problems.push(`${where}: the wrapped material does not unwrap under the root key`);
+        }
+      }
+    }
+    if (page.next === undefined) break;
+    after = page.next;
+  }
+  return { ids, versions };
+}
+
+async function checkAliases(store: Store, keyIds: ReadonlySet<string>, problems: string[]): Promise<number> {
+  let count = 0;
+  for (let after: string | undefined; ;) {
+    const page = await store.listAliases({ ...(after !== undefined ? { after } : {}), limit: PAGE });
+    for (const alias of page.items) {
+      count++;
+      // Read again: a server running beside the check may have made the key since the key pass.
+      if (!keyIds.has(alias.targetKeyId) && !(await store.getKey(alias.targetKeyId))) {
+        problems.push(`alias ${alias.aliasName}: points at key ${alias.targetKeyId}, which does not exist`);
+      }
+    }
+    if (page.next === undefined) break;
+    after = page.next;
+  }
+  return count;
+}
+
+/** Grants and versions of keys that do not exist, which the Store interface cannot list. Returns the number of grants. */
+async function checkOrphans(raw: RawQuery, problems: string[]): Promise<number> {
+  for (const row of await raw('SELECT grant_id, key_id FROM grants WHERE key_id NOT IN (SELECT key_id FROM keys) ORDER BY grant_id')) {
+    problems.push(`grant ${String(row.grant_id)}: names key ${String(row.key_id)}, which does not exist`);
+  }
+  for (const row of await raw('SELECT DISTINCT key_id FROM key_versions WHERE key_id NOT IN (SELECT key_id FROM keys) ORDER BY key_id')) {
+    problems.push(`key ${String(row.key_id)}: has stored versions but no key record`);
+  }
+  return Number((await raw('SELECT count(*) AS n FROM grants'))[0]?.n ?? 0);
+}
+
+async function checkAccessKeys(store: Store, root: RootKey, raw: RawQuery, problems: string[]): Promise<{ principals: number; accessKeys: number }> {
+  const accessKeys = new AccessKeys(store, root);
+  const principals = new Set((await raw('SELECT arn FROM principals')).map((r) => String(r.arn)));
+  const ids = (await raw('SELECT access_key_id FROM access_keys ORDER BY access_key_id')).map((r) => String(r.access_key_id));
+  for (const id of ids) {
+    const record = await store.getAccessKey(id);
+    if (!record) continue;
+    if (!principals.has(record.principalArn) && !/^arn:[^:]+:iam::\d{12}:root$/.test(record.principalArn)
+      && !(await store.getPrincipal(record.principalArn))) {
+      problems.push(`access key ${id}: belongs to ${record.principalArn}, which does not exist`);
+    }
+    try {
+      await accessKeys.checkSecret(record);
+    } catch (error) {
+      if (!(error instanceof RootKeyMismatchError)) throw error;
+      problems.push(`access key ${id}: its secret does not unwrap under the root key`);
+    }
+  }
+  for (const row of await raw('SELECT DISTINCT principal_arn FROM identity_policies WHERE principal_arn NOT IN (SELECT arn FROM principals) ORDER BY principal_arn')) {
+    problems.push(`identity policies of ${String(row.principal_arn)}: the principal does not exist`);
+  }
+  return { principals: principals.size, accessKeys: ids.length };
+}
+
+async function checkAudit(store: Store, root: RootKey, problems: string[]): Promise<number> {
+  let auditKey: Uint8Array | undefined;
+  try {
+    auditKey = await readAuditKey(store, root);
+  } catch (error) {
+    if (!(error instanceof RootKeyMismatchError)) throw error;
+    problems.push('audit chain: the audit key does not unwrap under the root key');
+    return 0;
+  }
+  if (auditKey === undefined) {
+    if ((await store.getAuditHead()) !== undefined) problems.push('audit chain: there are records but no audit key');
+    return 0;
+  }
+  const verdict = await verifyStoredChain(store, auditKey);
+  if (verdict.ok) return verdict.records;
+  problems.push(`audit chain: breaks at record ${verdict.seq}: ${verdict.problem}`);
+  return verdict.seq - 1;
+}

@@ -1,0 +1,302 @@
+import assert from 'node:assert/strict';
+import { constants, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, publicEncrypt, randomBytes, sign as nodeSign } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { CreateKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, type KeySpec, type KeyUsageType } from '@aws-sdk/client-kms';
+import { rawRequest, startTestServer, type TestServer } from './support/server.js';
+import { assertError, assertOk, b64, bytesOf, digest } from './support/asymmetric.js';
+import { wrapForImport } from './support/recorded.js';
+
+/**
+ * Importing key material (BYOK) over HTTP with every wrapping algorithm; MACs against node:crypto
+ * with a known (imported) HMAC key; ECDH against a local computation; data key pairs, whose
+ * private keys sign outside Coffer and, imported, inside it. The server's clock is the test's, so
+ * import tokens and material can expire.
+ */
+describe('imported key material, MACs, key agreement and data key pairs', () => {
+  let t: TestServer;
+  let clock = Date.now();
+  const raw = (operation: string, body: unknown) => rawRequest(t.server.endpoint, t.credentials, operation, body);
+  const HOUR = 3_600_000;
+
+  before(async () => {
+    t = await startTestServer({ now: () => clock });
+  });
+  after(() => t.dispose());
+
+  async function createKey(input: { KeySpec?: string; KeyUsage?: string; Origin?: 'EXTERNAL' } = {}): Promise<string> {
+    const created = await t.kms.send(new CreateKeyCommand({ ...input, KeySpec: input.KeySpec as KeySpec, KeyUsage: input.KeyUsage as KeyUsageType }));
+    return created.KeyMetadata!.KeyId!;
+  }
+
+  /** GetParametersForImport, the material wrapped locally, then ImportKeyMaterial as a raw answer. */
+  async function importMaterial(keyId: string, material: Buffer, opts: { algorithm?: string; spec?: string; model?: string; validTo?: number } = {}) {
+    const algorithm = opts.algorithm ?? 'RSAES_OAEP_SHA_256';
+    const params = assertOk(await raw('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: opts.spec ?? 'RSA_2048' }));
+    const wrappingKey = createPublicKey({ key: bytesOf(params.PublicKey), format: 'der', type: 'spki' });
+    return raw('ImportKeyMaterial', {
+      KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: b64(wrapForImport(material, wrappingKey, algorithm)),
+      ExpirationModel: opts.model ?? 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...(opts.validTo !== undefined ? { ValidTo: opts.validTo / 1000 } : {}),
+    });
+  }
+
+  const stateOf = async (keyId: string) => ((assertOk(await raw('DescribeKey', { KeyId: keyId })).KeyMetadata as Record<string, unknown>).KeyState);
+
+  describe('BYOK', () => {
+    for (const algorithm of ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1', 'RSA_AES_KEY_WRAP_SHA_256']) {
+      it(`${algorithm}: a symmetric key made PendingImport is Enabled by its material and encrypts with it`, async () => {
+        const keyId = await createKey({ Origin: 'EXTERNAL' });
+        assert.equal(await stateOf(keyId), 'PendingImport');
+        assertError(await raw('Encrypt', { KeyId: keyId, Plaintext: b64(Buffer.from('x')) }), 'KMSInvalidStateException');
+        const imported = assertOk(await importMaterial(keyId, randomBytes(32), { algorithm, spec: algorithm === 'RSAES_OAEP_SHA_1' ? 'RSA_3072' : 'RSA_2048' }));
+        assert.match(String(imported.KeyMaterialId), /^[0-9a-f]{64}$/);
+        assert.equal(await stateOf(keyId), 'Enabled');
+        const encrypted = assertOk(await raw('Encrypt', { KeyId: keyId, Plaintext: b64(Buffer.from('imported')) }));
+        assert.equal(bytesOf(assertOk(await raw('Decrypt', { CiphertextBlob: encrypted.CiphertextBlob })).Plaintext).toString(), 'imported');
+      });
+    }
+
+    it('GetParametersForImport: a key of AWS_KMS origin is refused; the token and public key are good for 24 hours', async () => {
+      const own = await createKey();
+      assertError(await raw('GetParametersForImport', { KeyId: own, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }), 'UnsupportedOperationException',
+        `arn:aws:kms:us-east-1:${t.server.config.accountId}:key/${own} origin is AWS_KMS which is not valid for this operation.`);
+      const keyId = await createKey({ Origin: 'EXTERNAL' });
+      const params = await t.kms.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_4096' }));
+      assert.equal(params.ParametersValidTo!.getTime(), clock + 24 * HOUR);
+      assert.equal(createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' }).asymmetricKeyDetails!.modulusLength, 4096);
+      assertError(await raw('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_1024' }), 'ValidationException');
+    });
+
+    it('an import token expires after 24 hours: a millisecond before it works, at 24 hours it is ExpiredImportTokenException', async () => {
+      const keyId = await createKey({ Origin: 'EXTERNAL' });
+      const start = clock;
+      const send = async (age: number) => {
+        clock = start;
+        const params = assertOk(await raw('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: 'RSA_2048' }));
+        const key = createPublicKey({ key: bytesOf(params.PublicKey), format: 'der', type: 'spki' });
+        clock = start + age;
+        return raw('ImportKeyMaterial', { KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: b64(wrapForImport(randomBytes(32), key, 'RSAES_OAEP_SHA_1')), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+      };
+      try {
+        assertError(await send(24 * HOUR), 'ExpiredImportTokenException');
+        assertOk(await send(24 * HOUR - 1));
+      } finally {
+        clock = start;
+      }
+    });
+
+    it('a token of another key, or altered, is InvalidImportTokenException; material the wrapping key did not wrap is InvalidCiphertextException', async () => {
+      const keyId = await createKey({ Origin: 'EXTERNAL' });
+      const other = await createKey({ Origin: 'EXTERNAL' });
+      const params = assertOk(await raw('GetParametersForImport', { KeyId: other, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+      const key = createPublicKey({ key: bytesOf(params.PublicKey), format: 'der', type: 'spki' });
+      const wrapped = b64(wrapForImport(randomBytes(32), key, 'RSAES_OAEP_SHA_256'));
+      const base = { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', EncryptedKeyMaterial: wrapped };
+      assertError(await raw('ImportKeyMaterial', { ...base, KeyId: keyId, ImportToken: params.ImportToken }), 'InvalidImportTokenException');
+      const altered = bytesOf(params.ImportToken);
+      altered[altered.length - 1]! ^= 1;
+      assertError(await raw('ImportKeyMaterial', { ...base, KeyId: other, ImportToken: b64(altered) }), 'InvalidImportTokenException');
+      assertError(await raw('ImportKeyMaterial', { ...base, KeyId: other, ImportToken: params.ImportToken, EncryptedKeyMaterial: b64(randomBytes(256)) }), 'InvalidCiphertextException');
+      assertOk(await raw('ImportKeyMaterial', { ...base, KeyId: other, ImportToken: params.ImportToken }));
+    });
+
+    it('ExpirationModel: KEY_MATERIAL_EXPIRES needs ValidTo; DOES_NOT_EXPIRE takes none; ValidTo in the past or past 365 days is refused', async () => {
+      const keyId = await createKey({ Origin: 'EXTERNAL' });
+      const material = randomBytes(32);
+      assertError(await importMaterial(keyId, material, { model: 'KEY_MATERIAL_EXPIRES' }), 'ValidationException',
+        'A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES');
+      assertError(await importMaterial(keyId, material, { validTo: clock + HOUR }), 'ValidationException');
+      assertError(await importMaterial(keyId, material, { model: 'KEY_MATERIAL_EXPIRES', validTo: clock - 1000 }), 'ValidationException');
+      assertError(await importMaterial(keyId, material, { model: 'KEY_MATERIAL_EXPIRES', validTo: clock + 365 * 24 * HOUR + 1000 }), 'ValidationException');
+      assertOk(await importMaterial(keyId, material, { model: 'KEY_MATERIAL_EXPIRES', validTo: clock + 365 * 24 * HOUR }));
+    });
+
+    it('expired material: the key is PendingImport and its ciphertexts stop decrypting until the same material is imported again', async () => {
+      const keyId = await createKey({ Origin: 'EXTERNAL' });
+      const material = randomBytes(32);
+      const start = clock;
+      const validTo = Math.floor((start + HOUR) / 1000) * 1000;
+      assertOk(await importMaterial(keyId, material, { model: 'KEY_MATERIAL_EXPIRES', validTo }));
+      const described = assertOk(await raw('DescribeKey', { KeyId: keyId })).KeyMetadata as Record<string, unknown>;
+      assert.equal(described.ExpirationModel, 'KEY_MATERIAL_EXPIRES');
+      assert.equal(described.ValidTo, validTo / 1000);
+      const encrypted = assertOk(await raw('Encrypt', { KeyId: keyId, Plaintext: b64(Buffer.from('before expiry')) }));
+      try {
+        clock = validTo - 1;
+        assertOk(await raw('Decrypt', { CiphertextBlob: encrypted.CiphertextBlob }));
+        clock = validTo;
+        assert.equal(await stateOf(keyId), 'PendingImport');
+        assertError(await raw('Decrypt', { CiphertextBlob: encrypted.CiphertextBlob }), 'KMSInvalidStateException',
+          `arn:aws:kms:us-east-1:${t.server.config.accountId}:key/${keyId} is pending import.`);
+        assertError(await importMaterial(keyId, randomBytes(32)), 'IncorrectKeyMaterialException');
+        assertOk(await importMaterial(keyId, material));
+        assert.equal(await stateOf(keyId), 'Enabled');
+        assert.equal(bytesOf(assertOk(await raw('Decrypt', { CiphertextBlob: encrypted.CiphertextBlob })).Plaintext).toString(), 'before expiry');
+      } finally {
+        clock = start;
+      }
+    });
+
+    it('DeleteImportedKeyMaterial: PendingImport at once; EnableKey is refused; the same material brings the ciphertexts back', async () => {
+      const keyId = await createKey({ Origin: 'EXTERNAL' });
+      const material = randomBytes(32);
+      assertOk(await importMaterial(keyId, material, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+      const encrypted = assertOk(await raw('Encrypt', { KeyId: keyId, Plaintext: b64(Buffer.from('kept')) }));
+      assertOk(await raw('DeleteImportedKeyMaterial', { KeyId: keyId }));
+      assert.equal(await stateOf(keyId), 'PendingImport');
+      assertError(await raw('Decrypt', { CiphertextBlob: encrypted.CiphertextBlob }), 'KMSInvalidStateException');
+      assertError(await raw('EnableKey', { KeyId: keyId }), 'KMSInvalidStateException');
+      assertError(await importMaterial(keyId, randomBytes(32)), 'IncorrectKeyMaterialException');
+      assertOk(await importMaterial(keyId, material));
+      assert.equal(bytesOf(assertOk(await raw('Decrypt', { CiphertextBlob: encrypted.CiphertextBlob })).Plaintext).toString(), 'kept');
+      assertError(await raw('DeleteImportedKeyMaterial', { KeyId: await createKey() }), 'UnsupportedOperationException');
+    });
+
+    it('symmetric material must be 32 bytes; imported keys rotate neither automatically nor (without new material) on demand', async () => {
+      const keyId = await createKey({ Origin: 'EXTERNAL' });
+      assertError(await importMaterial(keyId, randomBytes(31)), 'IncorrectKeyMaterialException');
+      assertError(await importMaterial(keyId, randomBytes(33)), 'IncorrectKeyMaterialException');
+      assertOk(await importMaterial(keyId, randomBytes(32)));
+      assertError(await raw('EnableKeyRotation', { KeyId: keyId }), 'UnsupportedOperationException');
+      assertError(await raw('RotateKeyOnDemand', { KeyId: keyId }), 'KMSInvalidStateException');
+    });
+
+    it('asymmetric material: an imported RSA key\'s public key is the local one, and it decrypts what the local public key encrypted', async () => {
+      const keyId = await createKey({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+      const local = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const pkcs8 = local.privateKey.export({ format: 'der', type: 'pkcs8' });
+      assertError(await importMaterial(keyId, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'der', type: 'pkcs8' }), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }), 'IncorrectKeyMaterialException');
+      assertOk(await importMaterial(keyId, pkcs8, { algorithm: 'RSA_AES_KEY_WRAP_SHA_1' }));
+      const publicKey = bytesOf(assertOk(await raw('GetPublicKey', { KeyId: keyId })).PublicKey);
+      assert.deepEqual(publicKey, local.publicKey.export({ format: 'der', type: 'spki' }));
+      const ciphertext = publicEncrypt({ key: local.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from('for the imported key'));
+      const decrypted = assertOk(await raw('Decrypt', { KeyId: keyId, CiphertextBlob: b64(ciphertext), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
+      assert.equal(bytesOf(decrypted.Plaintext).toString(), 'for the imported key');
+    });
+
+    for (const [spec, min, max] of [['HMAC_224', 28, 64], ['HMAC_256', 32, 64], ['HMAC_384', 48, 128], ['HMAC_512', 64, 128]] as const) {
+      it(`${spec}: imported keys of ${min}..${max} bytes; MACs agree with node:crypto both ways`, async () => {
+        const wrapping = spec === 'HMAC_512' ? 'RSA_4096' : 'RSA_2048';
+        const keyId = await createKey({ Origin: 'EXTERNAL', KeySpec: spec, KeyUsage: 'GENERATE_VERIFY_MAC' });
+        assertError(await importMaterial(keyId, randomBytes(min - 1), { spec: wrapping }), 'IncorrectKeyMaterialException');
+        assertError(await importMaterial(keyId, randomBytes(max + 1), { spec: wrapping }), 'IncorrectKeyMaterialException');
+        const key = randomBytes(max);
+        assertOk(await importMaterial(keyId, key, { spec: wrapping }));
+        const algorithm = `HMAC_SHA_${spec.slice(5)}`;
+        const message = randomBytes(100);
+        const local = createHmac(`sha${spec.slice(5)}`, key).update(message).digest();
+        const mac = assertOk(await raw('GenerateMac', { KeyId: keyId, Message: b64(message), MacAlgorithm: algorithm }));
+        assert.deepEqual(bytesOf(mac.Mac), local);
+        assert.equal(assertOk(await raw('VerifyMac', { KeyId: keyId, Message: b64(message), MacAlgorithm: algorithm, Mac: b64(local) })).MacValid, true);
+        const other = createHmac(`sha${spec.slice(5)}`, randomBytes(max)).update(message).digest();
+        const refused = await raw('VerifyMac', { KeyId: keyId, Message: b64(message), MacAlgorithm: algorithm, Mac: b64(other) });
+        assertError(refused, 'KMSInvalidMacException');
+        assert.equal('message' in refused.body, false);
+      });
+    }
+  });
+
+  describe('GenerateMac and VerifyMac', () => {
+    let hmacKey: string;
+    before(async () => {
+      hmacKey = await createKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+    });
+
+    it('messages of 1..4096 bytes; 0 and 4097 are ValidationException', async () => {
+      assert.equal(bytesOf(assertOk(await raw('GenerateMac', { KeyId: hmacKey, Message: b64(randomBytes(4096)), MacAlgorithm: 'HMAC_SHA_256' })).Mac).length, 32);
+      assertOk(await raw('GenerateMac', { KeyId: hmacKey, Message: b64(randomBytes(1)), MacAlgorithm: 'HMAC_SHA_256' }));
+      assertError(await raw('GenerateMac', { KeyId: hmacKey, Message: b64(randomBytes(4097)), MacAlgorithm: 'HMAC_SHA_256' }), 'ValidationException');
+      assertError(await raw('GenerateMac', { KeyId: hmacKey, Message: '', MacAlgorithm: 'HMAC_SHA_256' }), 'ValidationException');
+    });
+
+    it('a MAC of a changed message, or cut short, is KMSInvalidMacException; another algorithm is InvalidKeyUsageException', async () => {
+      const message = Buffer.from('mac me');
+      const mac = assertOk(await raw('GenerateMac', { KeyId: hmacKey, Message: b64(message), MacAlgorithm: 'HMAC_SHA_256' })).Mac;
+      assertOk(await raw('VerifyMac', { KeyId: hmacKey, Message: b64(message), MacAlgorithm: 'HMAC_SHA_256', Mac: mac }));
+      assertError(await raw('VerifyMac', { KeyId: hmacKey, Message: b64(Buffer.from('mac mf')), MacAlgorithm: 'HMAC_SHA_256', Mac: mac }), 'KMSInvalidMacException');
+      assertError(await raw('VerifyMac', { KeyId: hmacKey, Message: b64(message), MacAlgorithm: 'HMAC_SHA_256', Mac: b64(bytesOf(mac).subarray(0, 31)) }), 'KMSInvalidMacException');
+      assertError(await raw('VerifyMac', { KeyId: hmacKey, Message: b64(message), MacAlgorithm: 'HMAC_SHA_512', Mac: mac }), 'InvalidKeyUsageException',
+        'Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256.');
+    });
+
+    it('an HMAC key neither encrypts nor signs; a symmetric key makes no MAC', async () => {
+      assertError(await raw('Encrypt', { KeyId: hmacKey, Plaintext: b64(Buffer.from('x')) }), 'InvalidKeyUsageException');
+      assertError(await raw('Sign', { KeyId: hmacKey, Message: b64(Buffer.from('x')), SigningAlgorithm: 'ECDSA_SHA_256' }), 'InvalidKeyUsageException');
+      assertError(await raw('GenerateMac', { KeyId: await createKey(), Message: b64(Buffer.from('x')), MacAlgorithm: 'HMAC_SHA_256' }), 'InvalidKeyUsageException');
+      assertError(await raw('GetPublicKey', { KeyId: hmacKey }), 'UnsupportedOperationException');
+    });
+  });
+
+  describe('DeriveSharedSecret', () => {
+    for (const [spec, curve] of [['ECC_NIST_P256', 'prime256v1'], ['ECC_NIST_P384', 'secp384r1'], ['ECC_NIST_P521', 'secp521r1']] as const) {
+      it(`${spec}: the shared secret is the one computed locally with the key's public key`, async () => {
+        const keyId = await createKey({ KeySpec: spec, KeyUsage: 'KEY_AGREEMENT' });
+        const local = generateKeyPairSync('ec', { namedCurve: curve });
+        const answer = assertOk(await raw('DeriveSharedSecret', { KeyId: keyId, KeyAgreementAlgorithm: 'ECDH', PublicKey: b64(local.publicKey.export({ format: 'der', type: 'spki' })) }));
+        const kmsPublic = createPublicKey({ key: bytesOf(assertOk(await raw('GetPublicKey', { KeyId: keyId })).PublicKey), format: 'der', type: 'spki' });
+        assert.deepEqual(bytesOf(answer.SharedSecret), diffieHellman({ privateKey: local.privateKey, publicKey: kmsPublic }));
+        assert.equal(answer.KeyOrigin, 'AWS_KMS');
+        assert.equal(answer.KeyAgreementAlgorithm, 'ECDH');
+      });
+    }
+
+    it('a public key of another curve, or no public key at all, is a ValidationException without a message', async () => {
+      const keyId = await createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT' });
+      const otherCurve = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey.export({ format: 'der', type: 'spki' });
+      for (const publicKey of [otherCurve, Buffer.from('not a key')]) {
+        const refused = await raw('DeriveSharedSecret', { KeyId: keyId, KeyAgreementAlgorithm: 'ECDH', PublicKey: b64(publicKey) });
+        assertError(refused, 'ValidationException');
+        assert.equal('message' in refused.body, false);
+      }
+      assertError(await raw('DeriveSharedSecret', { KeyId: keyId, KeyAgreementAlgorithm: 'ECDH', PublicKey: b64(randomBytes(8193)) }), 'ValidationException');
+    });
+  });
+
+  describe('GenerateDataKeyPair', () => {
+    let kek: string;
+    before(async () => {
+      kek = await createKey();
+    });
+
+    for (const spec of ['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519']) {
+      it(`${spec}: a PKCS#8 private key matching the public key, sealed under the KMS key with the encryption context`, async () => {
+        const context = { purpose: 'test' };
+        const pair = assertOk(await raw('GenerateDataKeyPair', { KeyId: kek, KeyPairSpec: spec, EncryptionContext: context }));
+        assert.equal(pair.KeyPairSpec, spec);
+        const privateKey = createPrivateKey({ key: bytesOf(pair.PrivateKeyPlaintext), format: 'der', type: 'pkcs8' });
+        assert.deepEqual(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }), bytesOf(pair.PublicKey));
+        const opened = assertOk(await raw('Decrypt', { CiphertextBlob: pair.PrivateKeyCiphertextBlob, EncryptionContext: context }));
+        assert.deepEqual(bytesOf(opened.Plaintext), bytesOf(pair.PrivateKeyPlaintext));
+        assertError(await raw('Decrypt', { CiphertextBlob: pair.PrivateKeyCiphertextBlob }), 'InvalidCiphertextException');
+      });
+    }
+
+    it('WithoutPlaintext returns no private key; SM2 is not supported; an asymmetric KMS key is refused', async () => {
+      const pair = assertOk(await raw('GenerateDataKeyPairWithoutPlaintext', { KeyId: kek, KeyPairSpec: 'ECC_NIST_P256' }));
+      assert.equal(pair.PrivateKeyPlaintext, undefined);
+      assert.ok(bytesOf(pair.PrivateKeyCiphertextBlob).length > 0);
+      assertError(await raw('GenerateDataKeyPair', { KeyId: kek, KeyPairSpec: 'SM2' }), 'UnsupportedOperationException');
+      assertError(await raw('GenerateDataKeyPair', { KeyId: kek, KeyPairSpec: 'RSA_1024' }), 'ValidationException');
+      const signKey = await createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+      assertError(await raw('GenerateDataKeyPair', { KeyId: signKey, KeyPairSpec: 'ECC_NIST_P256' }), 'InvalidKeyUsageException');
+    });
+
+    for (const [spec, algorithm] of [['ECC_NIST_P256', 'ECDSA_SHA_256'], ['ECC_SECG_P256K1', 'ECDSA_SHA_256'], ['RSA_2048', 'RSASSA_PKCS1_V1_5_SHA_256'], ['ECC_NIST_EDWARDS25519', 'ED25519_SHA_512']] as const) {
+      it(`${spec}: a signature made outside with the data key pair verifies in Coffer once the private key is imported`, async () => {
+        const pair = assertOk(await raw('GenerateDataKeyPair', { KeyId: kek, KeyPairSpec: spec }));
+        const privateKey = createPrivateKey({ key: bytesOf(pair.PrivateKeyPlaintext), format: 'der', type: 'pkcs8' });
+        const message = Buffer.from('signed outside');
+        const signature = algorithm === 'ED25519_SHA_512'
+          ? nodeSign(null, message, privateKey)
+          : nodeSign(`sha${algorithm.slice(-3)}`, message, { key: privateKey, dsaEncoding: 'der' });
+        const keyId = await createKey({ Origin: 'EXTERNAL', KeySpec: spec, KeyUsage: 'SIGN_VERIFY' });
+        assertOk(await importMaterial(keyId, bytesOf(pair.PrivateKeyPlaintext), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+        const verified = assertOk(await raw('Verify', { KeyId: keyId, Message: b64(message), Signature: b64(signature), SigningAlgorithm: algorithm }));
+        assert.equal(verified.SignatureValid, true);
+        if (algorithm !== 'ED25519_SHA_512') {
+          assertOk(await raw('Verify', { KeyId: keyId, Message: b64(digest(algorithm, message)), MessageType: 'DIGEST', Signature: b64(signature), SigningAlgorithm: algorithm }));
+        }
+        assertError(await raw('Verify', { KeyId: keyId, Message: b64(Buffer.from('changed')), Signature: b64(signature), SigningAlgorithm: algorithm }), 'KMSInvalidSignatureException');
+      });
+    }
+  });
+});

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { DecryptCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms';
+import { SeedError } from '../src/index.js';
+import { kmsClient, startTestServer, tempDataDir, type TestServer } from './support/server.js';
+
+const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
+const MATERIAL = Buffer.alloc(32, 7).toString('base64');
+const CI = { accessKeyId: 'AKIASEEDTEST000001', secretAccessKey: 'seed-test-secret-0123456789' };
+const SEED = {
+  keys: [{ keyId: KEY_ID, description: 'seeded', material: MATERIAL, aliases: ['alias/seeded'] }],
+  principals: [{
+    role: 'app',
+    accessKeys: [CI],
+    policies: { encrypt: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt'], Resource: '*' }] } },
+  }],
+};
+
+const servers: TestServer[] = [];
+after(async () => {
+  for (const t of servers) await t.dispose();
+});
+
+describe('startServer({ seed })', () => {
+  it('creates the seed once; a restart with the same seed changes nothing and the seeded role can use the key', async () => {
+    const t = await startTestServer({ seed: SEED });
+    servers.push(t);
+    assert.equal(t.server.seeded?.created.length, 5);
+    assert.equal(t.server.seeded?.unchanged, 0);
+    const app = kmsClient(t.server.endpoint, { ...CI });
+    const sealed = await app.send(new EncryptCommand({ KeyId: 'alias/seeded', Plaintext: Buffer.from('x') }));
+    app.destroy();
+    const again = await t.restart();
+    servers.push(again);
+    assert.deepEqual(again.server.seeded, { created: [], unchanged: 5 });
+    const opened = await again.kms.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob }));
+    assert.equal(Buffer.from(opened.Plaintext!).toString(), 'x');
+    assert.deepEqual((await again.kms.send(new ListKeysCommand({}))).Keys!.map((k) => k.KeyId), [KEY_ID]);
+  });
+
+  it('refuses a conflicting entry with a SeedError naming it', async () => {
+    const t = await startTestServer({ seed: SEED });
+    servers.push(t);
+    await t.stop();
+    const conflicting = { ...SEED, keys: [{ ...SEED.keys[0]!, material: Buffer.alloc(32, 8).toString('base64') }] };
+    await assert.rejects(startTestServer({ seed: conflicting, dataDir: t.dataDir }),
+      (error: unknown) => error instanceof SeedError && /^seed entry keys\[0\] \(1234abcd-12ab-34cd-56ef-1234567890ab\): .*other key material/.test(error.message));
+  });
+
+  it('refuses a malformed seed before writing anything', async () => {
+    for (const [seed, problem] of [
+      [{ keys: [{ keyId: 'not-a-uuid' }] }, /keys\[0\]: keyId must be a lowercase UUID/],
+      [{ keys: [{ keyId: KEY_ID, keySpec: 'RSA_2048' }] }, /only SYMMETRIC_DEFAULT/],
+      [{ principals: [{ user: 'a', role: 'b' }] }, /principals\[0\]: give exactly one of user and role/],
+      [{ principals: [{ user: 'a', policies: { p: { Statement: 'nonsense' } } }] }, /principals\[0\] \(user a\) policy p: /],
+      [{ extra: [] }, /unknown field 'extra'/],
+    ] as const) {
+      const dataDir = tempDataDir();
+      await assert.rejects(startTestServer({ seed, dataDir }), (error: unknown) => error instanceof SeedError && problem.test(error.message), String(problem));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

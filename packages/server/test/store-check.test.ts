@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, EncryptCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import Database from 'better-sqlite3';
+import { checkStore, StartupError } from '../src/index.js';
+import { admin } from './support/principals.js';
+import { runCli } from './support/server-process.js';
+import { startTestServer } from './support/server.js';
+
+/**
+ * `checkStore` and `coffer store check` on a SQLite store a real server wrote, intact and then
+ * damaged one way at a time behind the server's back. (The crash tests run it on PostgreSQL.)
+ */
+interface Written {
+  readonly dataDir: string;
+  readonly keyId: string;
+  readonly aliasName: string;
+  readonly grantId: string;
+  readonly accessKeyId: string;
+}
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A stopped server's data: a key rotated once (versions 1 and 2), an alias, a grant, a user with an access key. */
+async function written(): Promise<Written> {
+  const t = await startTestServer();
+  dirs.push(t.dataDir);
+  const keyId = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  await t.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+  const aliasName = 'alias/checked';
+  await t.kms.send(new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }));
+  const user = (await admin(t, 'CreateUser', { UserName: 'alice' })).User as { Arn: string };
+  const accessKeyId = ((await admin(t, 'CreateAccessKey', { UserName: 'alice' })).AccessKey as { AccessKeyId: string }).AccessKeyId;
+  const { GrantId } = await t.kms.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: user.Arn, Operations: ['Encrypt'] }));
+  await t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('audited') }));
+  await t.stop();
+  return { dataDir: t.dataDir, keyId, aliasName, grantId: GrantId!, accessKeyId };
+}
+
+/** Changes the SQLite file directly, as damage (or an attacker) would. */
+function damage(dataDir: string, fn: (db: Database.Database) => void): void {
+  const db = new Database(join(dataDir, 'coffer.db'));
+  try {
+    fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+const flipped = (bytes: Uint8Array): Buffer => {
+  const copy = Buffer.from(bytes);
+  copy[copy.length - 1]! ^= 0x01;
+  return copy;
+};
+
+/** Precondition: the damage is found, named, and `coffer store check` exits 4. */
+async function assertFound(dataDir: string, problem: RegExp): Promise<void> {
+  const report = await checkStore({ dataDir });
+  assert.ok(report.problems.some((p) => problem.test(p)), `expected a problem matching ${problem}, got ${JSON.stringify(report.problems)}`);
+  const cli = runCli(['store', 'check', '--data-dir', dataDir]);
+  assert.equal(cli.status, 4, cli.stdout + cli.stderr);
+  assert.match(cli.stderr, problem);
+}
+
+describe('coffer store check', () => {
+  it('an intact store passes, with everything counted, and the CLI exits 0', async () => {
+    const { dataDir } = await written();
+    const report = await checkStore({ dataDir });
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.checked.keys, 1);
+    assert.equal(report.checked.keyVersions, 2);
+    assert.equal(report.checked.aliases, 1);
+    assert.equal(report.checked.grants, 1);
+    assert.equal(report.checked.principals, 1);
+    assert.equal(report.checked.accessKeys, 2);
+    assert.ok(report.checked.auditRecords >= 6, `audit records: ${report.checked.auditRecords}`);
+    const cli = runCli(['store', 'check', '--data-dir', dataDir]);
+    assert.equal(cli.status, 0, cli.stdout + cli.stderr);
+    assert.match(cli.stdout, /the store is intact/);
+  });
+
+  it('finds a missing key version', async () => {
+    const w = await written();
+    damage(w.dataDir, (db) => db.prepare('DELETE FROM key_versions WHERE key_id = ? AND version = 1').run(w.keyId));
+    await assertFound(w.dataDir, new RegExp(`key ${w.keyId}: version 1 of 2 is missing`));
+  });
+
+  it('finds wrapped material that does not unwrap under the root key', async () => {
+    const w = await written();
+    damage(w.dataDir, (db) => {
+      const row = db.prepare('SELECT wrapped FROM key_versions WHERE key_id = ? AND version = 2').get(w.keyId) as { wrapped: Buffer };
+      db.prepare('UPDATE key_versions SET wrapped = ? WHERE key_id = ? AND version = 2').run(flipped(row.wrapped), w.keyId);
+    });
+    await assertFound(w.dataDir, new RegExp(`key ${w.keyId} version 2: the wrapped material does not unwrap`));
+  });
+
+  it('finds a KeyMaterialId that does not match its material', async () => {
+    const w = await written();
+    damage(w.dataDir, (db) => db.prepare('UPDATE key_versions SET material_id = ? WHERE key_id = ? AND version = 1').run('0'.repeat(64), w.keyId));
+    await assertFound(w.dataDir, new RegExp(`key ${w.keyId} version 1: its KeyMaterialId does not match`));
+  });
+
+  it('finds an alias whose key does not exist', async () => {
+    const w = await written();
+    damage(w.dataDir, (db) => db.prepare('UPDATE aliases SET target_key_id = ? WHERE alias_name = ?').run('00000000-0000-4000-8000-000000000000', w.aliasName));
+    await assertFound(w.dataDir, /alias alias\/checked: points at key 00000000-0000-4000-8000-000000000000, which does not exist/);
+  });
+
+  it('finds a key record removed from under its versions, alias and grant', async () => {
+    const w = await written();
+    damage(w.dataDir, (db) => db.prepare('DELETE FROM keys WHERE key_id = ?').run(w.keyId));
+    await assertFound(w.dataDir, new RegExp(`key ${w.keyId}: has stored versions but no key record`));
+    const { problems } = await checkStore({ dataDir: w.dataDir });
+    assert.ok(problems.some((p) => p.startsWith(`grant ${w.grantId}: names key ${w.keyId}`)), JSON.stringify(problems));
+    assert.ok(problems.some((p) => p.startsWith(`alias ${w.aliasName}:`)), JSON.stringify(problems));
+  });
+
+  it('finds a grant whose key does not exist', async () => {
+    const w = await written();
+    damage(w.dataDir, (db) => db.prepare('UPDATE grants SET key_id = ? WHERE grant_id = ?').run('00000000-0000-4000-8000-000000000001', w.grantId));
+    await assertFound(w.dataDir, new RegExp(`grant ${w.grantId}: names key 00000000-0000-4000-8000-000000000001, which does not exist`));
+  });
+
+  it('finds an access key whose principal does not exist', async () => {
+    const w = await written();
+    damage(w.dataDir, (db) => db.prepare('UPDATE access_keys SET principal_arn = ? WHERE access_key_id = ?').run('arn:aws:iam::111122223333:user/ghost', w.accessKeyId));
+    await assertFound(w.dataDir, new RegExp(`access key ${w.accessKeyId}: belongs to arn:aws:iam::111122223333:user/ghost, which does not exist`));
+  });
+
+  it('finds an access key whose secret does not unwrap', async () => {
+    const w = await written();
+    damage(w.dataDir, (db) => {
+      const row = db.prepare('SELECT wrapped_secret FROM access_keys WHERE access_key_id = ?').get(w.accessKeyId) as { wrapped_secret: Buffer };
+      db.prepare('UPDATE access_keys SET wrapped_secret = ? WHERE access_key_id = ?').run(flipped(row.wrapped_secret), w.accessKeyId);
+    });
+    await assertFound(w.dataDir, new RegExp(`access key ${w.accessKeyId}: its secret does not unwrap`));
+  });
+
+  it('finds an audit record removed from the chain', async () => {
+    const w = await written();
+    damage(w.dataDir, (db) => db.prepare('DELETE FROM audit WHERE seq = 3').run());
+    await assertFound(w.dataDir, /audit chain: breaks at record 3/);
+  });
+
+  it('finds a corrupt SQLite index with PRAGMA integrity_check', async () => {
+    const w = await written();
+    let pageSize = 0;
+    let rootPage = 0;
+    damage(w.dataDir, (db) => {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      pageSize = db.pragma('page_size', { simple: true }) as number;
+      rootPage = (db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_aliases_1'").get() as { rootpage: number }).rootpage;
+    });
+    // The index entry's copy of the alias name, changed on disk: the table and its index disagree.
+    const file = join(w.dataDir, 'coffer.db');
+    const bytes = readFileSync(file);
+    const page = bytes.subarray((rootPage - 1) * pageSize, rootPage * pageSize);
+    const at = page.indexOf(Buffer.from(w.aliasName));
+    assert.ok(at >= 0, 'the alias name is not on its index page');
+    page[at + w.aliasName.length - 1] = 'X'.charCodeAt(0);
+    writeFileSync(file, bytes);
+    await assertFound(w.dataDir, /SQLite integrity_check: .*sqlite_autoindex_aliases_1/);
+  });
+
+  it('could not check: no root.key, or another root key, exits 1 and changes nothing', async () => {
+    const w = await written();
+    const before = readFileSync(join(w.dataDir, 'root.key'));
+    writeFileSync(join(w.dataDir, 'root.key'), randomBytes(before.length), { mode: 0o600 });
+    await assert.rejects(checkStore({ dataDir: w.dataDir }), (error) => error instanceof StartupError && /is not the root key/.test(error.message));
+    const wrongKey = runCli(['store', 'check', '--data-dir', w.dataDir]);
+    assert.equal(wrongKey.status, 1, wrongKey.stdout + wrongKey.stderr);
+    unlinkSync(join(w.dataDir, 'root.key'));
+    const noKey = runCli(['store', 'check', '--data-dir', w.dataDir]);
+    assert.equal(noKey.status, 1, noKey.stdout + noKey.stderr);
+    assert.match(noKey.stderr, /no root key file/);
+    const noStore = runCli(['store', 'check', '--data-dir', join(w.dataDir, 'nothing-here')]);
+    assert.equal(noStore.status, 1, noStore.stdout + noStore.stderr);
+    assert.match(noStore.stderr, /holds no Coffer store/);
+  });
+});
