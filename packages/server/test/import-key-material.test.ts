@@ -29,13 +29,15 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
   }
 
   /** GetParametersForImport, the material wrapped locally, then ImportKeyMaterial as a raw answer. */
-  async function importMaterial(keyId: string, material: Buffer, opts: { algorithm?: string; spec?: string; model?: string; validTo?: number } = {}) {
+  async function importMaterial(keyId: string, material: Buffer, opts: { algorithm?: string; spec?: string; model?: string; validTo?: number; importType?: string; description?: string } = {}) {
     const algorithm = opts.algorithm ?? 'RSAES_OAEP_SHA_256';
     const params = assertOk(await raw('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: opts.spec ?? 'RSA_2048' }));
     const wrappingKey = createPublicKey({ key: bytesOf(params.PublicKey), format: 'der', type: 'spki' });
     return raw('ImportKeyMaterial', {
       KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: b64(wrapForImport(material, wrappingKey, algorithm)),
       ExpirationModel: opts.model ?? 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...(opts.validTo !== undefined ? { ValidTo: opts.validTo / 1000 } : {}),
+      ...(opts.importType !== undefined ? { ImportType: opts.importType } : {}),
+      ...(opts.description !== undefined ? { KeyMaterialDescription: opts.description } : {}),
     });
   }
 
@@ -158,6 +160,81 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       assertOk(await importMaterial(keyId, randomBytes(32)));
       assertError(await raw('EnableKeyRotation', { KeyId: keyId }), 'UnsupportedOperationException');
       assertError(await raw('RotateKeyOnDemand', { KeyId: keyId }), 'KMSInvalidStateException');
+    });
+
+    describe('rotation to new imported material (ImportType NEW_KEY_MATERIAL)', () => {
+      const arnOf = (keyId: string) => `arn:aws:kms:us-east-1:${t.server.config.accountId}:key/${keyId}`;
+      const currentMaterialOf = async (keyId: string) =>
+        (assertOk(await raw('DescribeKey', { KeyId: keyId })).KeyMetadata as Record<string, unknown>).CurrentKeyMaterialId;
+      const rotationsOf = async (keyId: string, include = 'ALL_KEY_MATERIAL') =>
+        assertOk(await raw('ListKeyRotations', { KeyId: keyId, IncludeKeyMaterial: include })).Rotations as Record<string, unknown>[];
+
+      it('new material waits PENDING_ROTATION; RotateKeyOnDemand makes it current; old ciphertexts still decrypt', async () => {
+        const keyId = await createKey({ Origin: 'EXTERNAL' });
+        const first = String(assertOk(await importMaterial(keyId, randomBytes(32))).KeyMaterialId);
+        const old = assertOk(await raw('Encrypt', { KeyId: keyId, Plaintext: b64(Buffer.from('under the first')) }));
+        const imported = assertOk(await importMaterial(keyId, randomBytes(32), { importType: 'NEW_KEY_MATERIAL', description: 'second' }));
+        assert.equal(imported.KeyId, arnOf(keyId));
+        const second = String(imported.KeyMaterialId);
+        assert.match(second, /^[0-9a-f]{64}$/);
+        assert.notEqual(second, first);
+        // Pending material is not used yet.
+        assert.equal(await currentMaterialOf(keyId), first);
+        const materialOf = async (ciphertext: unknown) => assertOk(await raw('Decrypt', { CiphertextBlob: ciphertext })).KeyMaterialId;
+        assert.equal(await materialOf(assertOk(await raw('Encrypt', { KeyId: keyId, Plaintext: b64(Buffer.from('still first')) })).CiphertextBlob), first);
+        assert.deepEqual((await rotationsOf(keyId)).map((r) => [r.KeyMaterialId, r.KeyMaterialState]), [[first, 'CURRENT'], [second, 'PENDING_ROTATION']]);
+        const pending = (await rotationsOf(keyId))[1]!;
+        assert.equal(pending.KeyMaterialDescription, 'second');
+        assert.equal(pending.ImportState, 'IMPORTED');
+        assert.equal(pending.ExpirationModel, 'KEY_MATERIAL_DOES_NOT_EXPIRE');
+        assert.equal(pending.RotationDate, undefined);
+        assert.deepEqual(await rotationsOf(keyId, 'ROTATIONS_ONLY'), []);
+
+        assert.equal(assertOk(await raw('RotateKeyOnDemand', { KeyId: keyId })).KeyId, arnOf(keyId));
+        assert.equal(await currentMaterialOf(keyId), second);
+        const rotations = await rotationsOf(keyId);
+        assert.deepEqual(rotations.map((r) => [r.KeyMaterialId, r.KeyMaterialState, r.RotationType]), [[first, 'NON_CURRENT', undefined], [second, 'CURRENT', 'ON_DEMAND']]);
+        assert.equal(rotations[1]!.RotationDate, clock / 1000);
+        const fresh = assertOk(await raw('Encrypt', { KeyId: keyId, Plaintext: b64(Buffer.from('under the second')) }));
+        assert.equal(await materialOf(fresh.CiphertextBlob), second);
+        assert.equal(await materialOf(old.CiphertextBlob), first);
+        assert.equal(bytesOf(assertOk(await raw('Decrypt', { CiphertextBlob: old.CiphertextBlob })).Plaintext).toString(), 'under the first');
+        assert.equal(bytesOf(assertOk(await raw('Decrypt', { CiphertextBlob: fresh.CiphertextBlob })).Plaintext).toString(), 'under the second');
+        // Nothing is pending any more.
+        assertError(await raw('RotateKeyOnDemand', { KeyId: keyId }), 'KMSInvalidStateException',
+          `No available key material pending rotation for the key: ${arnOf(keyId)}.`);
+        assert.equal((await rotationsOf(keyId, 'ROTATIONS_ONLY')).length, 1);
+      });
+
+      it('a second new material while one is pending is KMSInvalidStateException, naming the pending one', async () => {
+        const keyId = await createKey({ Origin: 'EXTERNAL' });
+        assertOk(await importMaterial(keyId, randomBytes(32)));
+        const pending = String(assertOk(await importMaterial(keyId, randomBytes(32), { importType: 'NEW_KEY_MATERIAL' })).KeyMaterialId);
+        const refused = await importMaterial(keyId, randomBytes(32), { importType: 'NEW_KEY_MATERIAL' });
+        assertError(refused, 'KMSInvalidStateException');
+        const pattern = `^New key material \\(id: [0-9a-f]{64}\\) cannot be imported into KMS key ${arnOf(keyId)}, because another key material \\(id: ${pending}\\) is pending rotation\\.$`;
+        assert.match(String(refused.body.message), new RegExp(pattern));
+        assert.deepEqual((await rotationsOf(keyId)).map((r) => r.KeyMaterialState), ['CURRENT', 'PENDING_ROTATION']);
+        // Once rotated to, the next new material is taken.
+        assertOk(await raw('RotateKeyOnDemand', { KeyId: keyId }));
+        assertOk(await importMaterial(keyId, randomBytes(32), { importType: 'NEW_KEY_MATERIAL' }));
+        assert.deepEqual((await rotationsOf(keyId)).map((r) => r.KeyMaterialState), ['NON_CURRENT', 'CURRENT', 'PENDING_ROTATION']);
+      });
+
+      it('DeleteImportedKeyMaterial of the pending material drops only it; asymmetric keys take no new material', async () => {
+        const keyId = await createKey({ Origin: 'EXTERNAL' });
+        const first = String(assertOk(await importMaterial(keyId, randomBytes(32))).KeyMaterialId);
+        const pending = String(assertOk(await importMaterial(keyId, randomBytes(32), { importType: 'NEW_KEY_MATERIAL' })).KeyMaterialId);
+        assertOk(await raw('DeleteImportedKeyMaterial', { KeyId: keyId, KeyMaterialId: pending }));
+        assert.equal(await stateOf(keyId), 'Enabled');
+        assert.deepEqual((await rotationsOf(keyId)).map((r) => [r.KeyMaterialId, r.KeyMaterialState]), [[first, 'CURRENT']]);
+        assertError(await raw('RotateKeyOnDemand', { KeyId: keyId }), 'KMSInvalidStateException');
+
+        const rsa = await createKey({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+        const pkcs8 = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'der', type: 'pkcs8' });
+        assertOk(await importMaterial(rsa, pkcs8(), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+        assertError(await importMaterial(rsa, pkcs8(), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256', importType: 'NEW_KEY_MATERIAL' }), 'UnsupportedOperationException');
+      });
     });
 
     it('asymmetric material: an imported RSA key\'s public key is the local one, and it decrypts what the local public key encrypted', async () => {

@@ -36,6 +36,25 @@ export interface KeyRecord {
    * that only the same material can be imported again.
    */
   readonly importedMaterial?: { readonly expirationModel: ExpirationModel; readonly validTo?: number };
+  /**
+   * Origin EXTERNAL, symmetric: new material imported with ImportType NEW_KEY_MATERIAL and not yet
+   * rotated to (AWS's PENDING_ROTATION). Kept in the key record, not as a version, because it is not
+   * yet part of the key: RotateKeyOnDemand stores it as version `version`, which its wrapping is
+   * already bound to, and DeleteImportedKeyMaterial of its id drops it.
+   */
+  readonly pendingMaterial?: PendingMaterial;
+}
+
+export interface PendingMaterial {
+  /** The version it becomes: the current version + 1 at import, bound into its wrapping's AAD. */
+  readonly version: number;
+  readonly materialId: string;
+  /** Wrapped by the root key as a version's material is; base64, as the record is stored as JSON. */
+  readonly wrappedMaterial: string;
+  readonly importedAt: number;
+  readonly expirationModel: ExpirationModel;
+  readonly validTo?: number;
+  readonly description?: string;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { RequestAudit } from '../audit/request-audit.js';
 import type { Service } from '../context.js';
+import { KMSInternalException } from '../errors.js';
 import { changeKey } from './change-key.js';
 import type { RotationType } from './enums.js';
 import type { KeyRecord } from './key-record.js';
@@ -10,7 +11,7 @@ export const MAX_ON_DEMAND_ROTATIONS = 25;
 
 /**
  * Adds a backing-key version and makes it current: new ciphertexts use it, older versions stay
- * for decryption. `refuse` runs against the freshest record so its checks hold at the write.
+ * for decryption. The version is fresh material, or the key's pending imported material. `refuse` runs against the freshest record so its checks hold at the write.
  */
 export async function rotateKey(
   service: Service,
@@ -22,6 +23,21 @@ export async function rotateKey(
   return changeKey(service, key, async (current) => {
     refuse(current);
     const version = current.currentVersion + 1;
+    const pending = current.pendingMaterial;
+    if (pending) {
+      // Imported material rotates only to the material imported for it, never to generated material.
+      if (pending.version !== version) throw new KMSInternalException(`The pending key material of ${current.keyId} is for version ${pending.version}, not ${version}.`);
+      return {
+        currentVersion: version,
+        newVersion: {
+          keyId: current.keyId, version, materialId: pending.materialId,
+          wrappedMaterial: Buffer.from(pending.wrappedMaterial, 'base64'), createdAt: service.now(), rotationType: type,
+        },
+        importedMaterial: { expirationModel: pending.expirationModel, ...(pending.validTo !== undefined ? { validTo: pending.validTo } : {}) },
+        pendingMaterial: undefined,
+        ...(type === 'ON_DEMAND' ? { onDemandRotations: current.onDemandRotations + 1 } : {}),
+      };
+    }
     const newVersion = await service.backingKeys.create(current.keyId, version, service.now(), type);
     return {
       currentVersion: version,

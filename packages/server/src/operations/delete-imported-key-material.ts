@@ -20,6 +20,14 @@ export const deleteImportedKeyMaterial: Operation = async (service, body, reques
   await service.access.authorizeKey(request, { action: 'kms:DeleteImportedKeyMaterial', key });
   const arn = keyArn(service.realm, key.keyId);
   if (key.origin !== 'EXTERNAL') throw new UnsupportedOperationException(`${arn} origin is ${key.origin} which is not valid for this operation.`);
+  // Naming the material pending rotation deletes only it; the key keeps its current material.
+  if (input.KeyMaterialId !== undefined && input.KeyMaterialId === key.pendingMaterial?.materialId) {
+    await changeKey(service, key, (current) => {
+      assertNotPendingDeletion(service.realm, current);
+      return { pendingMaterial: undefined };
+    }, request.audit);
+    return { KeyId: arn, KeyMaterialId: input.KeyMaterialId };
+  }
   await changeKey(service, key, (current) => {
     assertNotPendingDeletion(service.realm, current);
     return { state: 'PendingImport', importedMaterial: undefined };

@@ -2,7 +2,10 @@ import { timingSafeEqual } from 'node:crypto';
 import { IncorrectKeyMaterialException, KMSInvalidStateException, SerializationException, UnsupportedOperationException, ValidationException } from '../errors.js';
 import { keyArn } from '../keys/arn.js';
 import { changeKey } from '../keys/change-key.js';
-import { EXPIRATION_MODELS, IMPORT_TYPES } from '../keys/enums.js';
+import type { RequestAudit } from '../audit/request-audit.js';
+import type { Service } from '../context.js';
+import { EXPIRATION_MODELS, IMPORT_TYPES, type ExpirationModel } from '../keys/enums.js';
+import type { KeyRecord } from '../keys/key-record.js';
 import { openImportedMaterial } from '../keys/import.js';
 import { resolveKey } from '../keys/resolve.js';
 import { specInfo } from '../keys/specs/index.js';
@@ -38,7 +41,8 @@ const MAX_VALID_TO_DAYS = 365;
  * ImportKeyMaterial: the first import makes the key Enabled; a later one (after expiry or
  * DeleteImportedKeyMaterial) must bring the same material, which is then usable again with every
  * ciphertext made under it. Different material is IncorrectKeyMaterialException, as in AWS.
- * Importing new material to rotate to (ImportType NEW_KEY_MATERIAL) is not supported.
+ * On a symmetric key that has material, ImportType NEW_KEY_MATERIAL imports material to rotate to:
+ * it waits, PENDING_ROTATION, until RotateKeyOnDemand makes it current.
  */
 export const importKeyMaterial: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
@@ -59,9 +63,6 @@ export const importKeyMaterial: Operation = async (service, body, request) => {
   });
   const arn = keyArn(service.realm, key.keyId);
   if (key.origin !== 'EXTERNAL') throw new UnsupportedOperationException(`${arn} origin is ${key.origin} which is not valid for this operation.`);
-  if (input.ImportType === 'NEW_KEY_MATERIAL') {
-    throw new UnsupportedOperationException('ImportType NEW_KEY_MATERIAL (rotation to new imported material) is not supported by this server.');
-  }
   const now = service.now();
   if (input.ValidTo !== undefined && (input.ValidTo <= now || input.ValidTo > now + MAX_VALID_TO_DAYS * DAY_MS)) {
     throw new ValidationException(`ValidTo must be in the future and at most ${MAX_VALID_TO_DAYS} days from now.`);
@@ -74,6 +75,10 @@ export const importKeyMaterial: Operation = async (service, body, request) => {
       : specInfo(key.keySpec).family.importable(opened);
     if (!material) throw new IncorrectKeyMaterialException(`The key material is not a ${key.keySpec} key.`);
     const importedMaterial = { expirationModel, ...(input.ValidTo !== undefined ? { validTo: input.ValidTo } : {}) };
+    // The first import makes the key's material whatever ImportType says; later, NEW_KEY_MATERIAL adds material to rotate to.
+    if (input.ImportType === 'NEW_KEY_MATERIAL' && key.currentVersion > 0) {
+      return await importNewMaterial(service, key, material, { ...importedMaterial, description: input.KeyMaterialDescription }, request.audit);
+    }
     // Wrapped before the compare-and-set, which must not await the root key on every retry.
     const firstVersion = key.currentVersion === 0 ? await service.backingKeys.create(key.keyId, 1, now, undefined, material) : undefined;
     const previous = key.currentVersion === 0 ? undefined : await service.backingKeys.version(key.keyId, key.currentVersion);
@@ -96,3 +101,37 @@ export const importKeyMaterial: Operation = async (service, body, request) => {
     material?.fill(0);
   }
 };
+
+/**
+ * NEW_KEY_MATERIAL on a key that has material: the material is wrapped for the next version and
+ * kept in the key record as pending until RotateKeyOnDemand. One pending material at a time, as in
+ * AWS; the refused material's id is the one it would have had.
+ */
+async function importNewMaterial(
+  service: Service, key: KeyRecord, material: Buffer,
+  options: { expirationModel: ExpirationModel; validTo?: number; description?: string | undefined },
+  audit: RequestAudit | undefined,
+): Promise<Record<string, unknown>> {
+  const arn = keyArn(service.realm, key.keyId);
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT') {
+    throw new UnsupportedOperationException(`${arn} key spec ${key.keySpec} is not valid for importing new key material.`);
+  }
+  const version = key.currentVersion + 1;
+  const wrapped = await service.backingKeys.create(key.keyId, version, service.now(), 'ON_DEMAND', material);
+  await changeKey(service, key, (current) => {
+    if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
+    if (current.pendingMaterial) {
+      throw new KMSInvalidStateException(`New key material (id: ${wrapped.materialId}) cannot be imported into KMS key ${arn}, because another key material (id: ${current.pendingMaterial.materialId}) is pending rotation.`);
+    }
+    if (current.currentVersion !== key.currentVersion) throw new KMSInvalidStateException(`${arn} changed during the import; retry.`);
+    return {
+      pendingMaterial: {
+        version, materialId: wrapped.materialId, wrappedMaterial: Buffer.from(wrapped.wrappedMaterial).toString('base64'),
+        importedAt: wrapped.createdAt, expirationModel: options.expirationModel,
+        ...(options.validTo !== undefined ? { validTo: options.validTo } : {}),
+        ...(options.description !== undefined ? { description: options.description } : {}),
+      },
+    };
+  }, audit);
+  return { KeyId: arn, KeyMaterialId: wrapped.materialId };
+}

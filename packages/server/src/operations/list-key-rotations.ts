@@ -1,4 +1,4 @@
-import { INCLUDE_KEY_MATERIAL } from '../keys/enums.js';
+import { INCLUDE_KEY_MATERIAL, type ExpirationModel } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
 import { epochSeconds } from '../keys/key-metadata.js';
 import { resolveKey } from '../keys/resolve.js';
@@ -15,7 +15,8 @@ const shape = {
 
 /**
  * The key's materials, oldest first. ROTATIONS_ONLY (the default) lists the materials that
- * rotations added; ALL_KEY_MATERIAL lists the original material too.
+ * rotations added; ALL_KEY_MATERIAL lists the original material too, and imported material
+ * pending rotation.
  */
 export const listKeyRotations: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
@@ -23,18 +24,39 @@ export const listKeyRotations: Operation = async (service, body, request) => {
   await service.access.authorizeKey(request, { action: 'kms:ListKeyRotations', key });
   const after = Number(decodeMarker(input.Marker) ?? 0);
   const limit = input.Limit ?? 100;
-  const versions = (await service.store.listKeyVersions(key.keyId))
-    .filter((v) => input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL' || v.rotationType !== undefined)
-    .filter((v) => v.version > after);
-  const items = versions.slice(0, limit);
+  const all = input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL';
   const arn = keyArn(service.realm, key.keyId);
+  const imported = (model: ExpirationModel, validTo: number | undefined) => ({
+    ImportState: 'IMPORTED', ExpirationModel: model, ...(validTo !== undefined ? { ValidTo: epochSeconds(validTo) } : {}),
+  });
+  const entries: { version: number; entry: Record<string, unknown> }[] = (await service.store.listKeyVersions(key.keyId))
+    .filter((v) => all || v.rotationType !== undefined)
+    .map((v) => ({
+      version: v.version,
+      entry: {
+        KeyId: arn,
+        KeyMaterialId: v.materialId,
+        KeyMaterialState: v.version === key.currentVersion ? 'CURRENT' : 'NON_CURRENT',
+        ...(v.version === key.currentVersion && key.importedMaterial ? imported(key.importedMaterial.expirationModel, key.importedMaterial.validTo) : {}),
+        ...(v.rotationType ? { RotationDate: epochSeconds(v.createdAt), RotationType: v.rotationType } : {}),
+      },
+    }));
+  // Material imported to rotate to is not a rotation yet: listed with all material, without a rotation date.
+  const pending = key.pendingMaterial;
+  if (pending && all) {
+    entries.push({
+      version: pending.version,
+      entry: {
+        KeyId: arn, KeyMaterialId: pending.materialId, KeyMaterialState: 'PENDING_ROTATION',
+        ...(pending.description !== undefined ? { KeyMaterialDescription: pending.description } : {}),
+        ...imported(pending.expirationModel, pending.validTo),
+      },
+    });
+  }
+  const listed = entries.filter((e) => e.version > after);
+  const items = listed.slice(0, limit);
   return {
-    Rotations: items.map((v) => ({
-      KeyId: arn,
-      KeyMaterialId: v.materialId,
-      KeyMaterialState: v.version === key.currentVersion ? 'CURRENT' : 'NON_CURRENT',
-      ...(v.rotationType ? { RotationDate: epochSeconds(v.createdAt), RotationType: v.rotationType } : {}),
-    })),
-    ...pagingFields(versions.length > limit ? String(items[items.length - 1]!.version) : undefined),
+    Rotations: items.map((e) => e.entry),
+    ...pagingFields(listed.length > limit ? String(items[items.length - 1]!.version) : undefined),
   };
 };

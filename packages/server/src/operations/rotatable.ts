@@ -13,9 +13,12 @@ export function assertRotatable(service: Service, key: KeyRecord, operation: str
     throw new UnsupportedOperationException(`${keyArn(service.realm, key.keyId)} key spec ${key.keySpec} is not valid for ${operation}.`);
   }
   if (key.origin === 'EXTERNAL') {
-    // Imported material rotates only on demand, to new imported material, which Coffer does not take yet.
+    // Imported material rotates only on demand, to new material imported for it (NEW_KEY_MATERIAL).
     const arn = keyArn(service.realm, key.keyId);
-    if (operation === 'RotateKeyOnDemand') throw new KMSInvalidStateException(`No available key material pending rotation for the key: ${arn}.`);
+    if (operation === 'RotateKeyOnDemand') {
+      if (key.pendingMaterial) return;
+      throw new KMSInvalidStateException(`No available key material pending rotation for the key: ${arn}.`);
+    }
     throw new UnsupportedOperationException(`${arn} origin is EXTERNAL which is not valid for this operation.`);
   }
 }

@@ -185,6 +185,10 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
           currentVersion: 1,
           origin: 'EXTERNAL',
           importedMaterial: { expirationModel: 'KEY_MATERIAL_EXPIRES', validTo: T0 + 30 * DAY },
+          pendingMaterial: {
+            version: 2, materialId: 'ab'.repeat(32), wrappedMaterial: Buffer.from('wrapped').toString('base64'), importedAt: T0,
+            expirationModel: 'KEY_MATERIAL_EXPIRES', validTo: T0 + 60 * DAY, description: 'next ✓',
+          },
         });
         await store.createKey(key, keyVersion(key.keyId, 1, 'a', { rotationType: 'ON_DEMAND' }));
         assert.deepEqual(await store.getKey(key.keyId), key);

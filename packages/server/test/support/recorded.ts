@@ -86,8 +86,7 @@ function flatSteps(steps: readonly Step[]): Step[] {
 /**
  * A scenario is replayable when every call, steps and request alike, is an operation Coffer serves
  * on a key Coffer can make (a supported key spec, AWS_KMS or EXTERNAL origin, single-Region) in
- * its one region, and every client-side step (`$local`) is one the replay implements. Importing
- * new material to rotate to (ImportType NEW_KEY_MATERIAL) is not supported.
+ * its one region, and every client-side step (`$local`) is one the replay implements.
  */
 export function isReplayable(scenario: Scenario): boolean {
   if (scenario.requestRegion !== undefined || JSON.stringify(scenario).includes('<other-region>')) return false;
@@ -105,7 +104,6 @@ const KEY_POLICY_OPERATIONS: ReadonlySet<string> = new Set(['CreateKey', 'PutKey
 
 function onlySupportedKeys({ call, input }: CallStep): boolean {
   if (input.Policy !== undefined && !KEY_POLICY_OPERATIONS.has(call)) return false;
-  if (call === 'ImportKeyMaterial') return input.ImportType !== 'NEW_KEY_MATERIAL';
   // Only CreateKey says what kind of key to make; GenerateDataKey's KeySpec is the data key's.
   if (call !== 'CreateKey') return true;
   const is = (value: Json | undefined, allowed: Json) => value === undefined || value === allowed;
