@@ -1,21 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { Credentials } from '../test/support/server.js';
 
-export interface Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-}
-
-/** The [coffer] profile of a credentials file a server wrote. */
-export function readCredentials(path: string): Credentials {
-  const text = readFileSync(path, 'utf8');
-  const accessKeyId = /aws_access_key_id = (\S+)/.exec(text)?.[1];
-  const secretAccessKey = /aws_secret_access_key = (\S+)/.exec(text)?.[1];
-  if (!accessKeyId || !secretAccessKey) throw new Error(`no credentials in ${path}`);
-  return { accessKeyId, secretAccessKey };
-}
+export { readCredentials, type Credentials } from '../test/support/server.js';
 
 export interface SignedRequest {
   readonly headers: Record<string, string>;

@@ -108,17 +108,8 @@ export class FrameOpener {
    * does not verify (the bytes written are then zeroed). The IV is used as serialized.
    */
   openInto(final: boolean | 'single', sequenceNumber: number, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, out: Buffer, offset: number): number {
-    const decipher = createDecipheriv(this.#name, this.#key, iv, { authTagLength: TAG_LENGTH });
-    decipher.setAuthTag(tag);
-    decipher.setAAD(this.#aad.for(final, sequenceNumber, ciphertext.byteLength));
-    const plain = decipher.update(ciphertext);
-    try {
-      decipher.final();
-    } catch {
-      plain.fill(0);
-      return -1;
-    }
-    return plain.copy(out, offset);
+    const plain = this.open(final, sequenceNumber, iv, ciphertext, tag);
+    return plain === null ? -1 : plain.copy(out, offset);
   }
 
   /** A non-framed body (data-format/message-body.md#un-framed-data): sequence number 1, "Single Block" AAD. */
@@ -127,7 +118,7 @@ export class FrameOpener {
   }
 
   /** Like openInto, but returns the plaintext as a fresh buffer (streaming), or null on a bad tag. */
-  open(final: boolean, sequenceNumber: number, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): Buffer | null {
+  open(final: boolean | 'single', sequenceNumber: number, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): Buffer | null {
     const decipher = createDecipheriv(this.#name, this.#key, iv, { authTagLength: TAG_LENGTH });
     decipher.setAuthTag(tag);
     decipher.setAAD(this.#aad.for(final, sequenceNumber, ciphertext.byteLength));
