@@ -1,11 +1,13 @@
 /**
- * `npm run bench`: throughput of the buffer API for a 256 MiB message beside a raw single-pass
- * AES-256-GCM over the same bytes and beside @aws-crypto/client-node on the same data and
+ * `npm run bench` (`--help` lists the knobs): throughput of the buffer API for a 256 MiB message
+ * beside a raw single-pass AES-256-GCM over the same bytes and beside @aws-crypto/client-node on the same data and
  * settings, as ratios from one run (load, the `uptime` load average, is printed: the figures mean
  * little on a busy machine); then peak RSS of the buffer API and of streaming 1 GiB
  * through files, each in a fresh child process. Prints a table and writes bench-results.json.
  *
- * Each figure is the best of BENCH_TRIALS (default 3) runs, for every implementation alike.
+ * Each figure is the best of BENCH_TRIALS (default 3) runs, for every implementation alike; the
+ * trials of the two SDKs alternate, so a change in the machine's load hits both. CPU time (all
+ * threads) is printed beside wall time: Coffer uses a second thread for large messages.
  * Not a test: nothing here asserts, the numbers are for people.
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
@@ -20,6 +22,17 @@ import { AlgorithmSuiteId, DEFAULT_FRAME_LENGTH, decrypt, encrypt, RawAesKeyring
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_MIB ?? 256) * MiB;
 const STREAM_MIB = Number(process.env.BENCH_STREAM_MIB ?? 1024);
+/** `0x0478/65536,0x0578/4096`: only these rows (suite/frame length). */
+const ONLY = process.env.BENCH_ONLY?.split(',').map((w) => w.trim().toLowerCase()).filter((w) => w !== '');
+const RSS = process.env.BENCH_RSS !== '0';
+const HELP = `usage: npm run bench   (or: node --expose-gc packages/sdk/dist/bench/sdk-bench.js)
+
+Environment:
+  BENCH_MIB=256          message size for the throughput rows
+  BENCH_TRIALS=3         trials per figure; the best is reported for every implementation alike
+  BENCH_ONLY=0x0478/65536[,...]   only these rows (suite/frame length); the raw AES-GCM baseline runs beside each
+  BENCH_RSS=0            skip the peak-RSS child processes
+  BENCH_STREAM_MIB=1024  file size for the streaming RSS measurement`;
 const wrappingKey = randomBytes(32);
 const ours = new RawAesKeyring({ keyNamespace: 'bench', keyName: 'aes-256', wrappingKey });
 const theirs = new official.RawAesKeyringNode({
@@ -32,29 +45,37 @@ const theirClient = official.buildClient(official.CommitmentPolicy.REQUIRE_ENCRY
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 3);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
-  let ms = Infinity;
-  let value: T | undefined;
-  for (let i = 0; i < TRIALS; i++) {
-    value = undefined; // let the previous result be collected before the next trial
-    gc();
-    const start = process.hrtime.bigint();
-    value = await fn();
-    ms = Math.min(ms, Number(process.hrtime.bigint() - start) / 1e6);
+/** One trial: wall time, and CPU time of every thread of the process. */
+async function once<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: number; value: T }> {
+  gc();
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const value = await fn();
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const used = process.cpuUsage(cpu);
+  return { ms, cpuMs: (used.user + used.system) / 1000, value };
+}
+
+/** Best (lowest) wall and CPU time seen over the trials. */
+class Best {
+  ms = Infinity;
+  cpuMs = Infinity;
+  add(t: { ms: number; cpuMs: number }): void {
+    this.ms = Math.min(this.ms, t.ms);
+    this.cpuMs = Math.min(this.cpuMs, t.cpuMs);
   }
-  return { ms, value: value! };
 }
 
 const mibps = (ms: number) => SIZE / MiB / (ms / 1000);
 
-function rawGcm(data: Buffer): { encryptMs: number; decryptMs: number } {
-  let best = { encryptMs: Infinity, decryptMs: Infinity };
-  for (let i = 0; i < TRIALS; i++) {
-    gc();
-    const r = rawGcmOnce(data);
-    best = { encryptMs: Math.min(best.encryptMs, r.encryptMs), decryptMs: Math.min(best.decryptMs, r.decryptMs) };
-  }
-  return best;
+/** Best raw AES-GCM times so far: a raw trial runs beside every trial of every row, so the baseline sees the same load. */
+const raw = { encryptMs: Infinity, decryptMs: Infinity };
+
+function rawGcmTrial(data: Buffer): void {
+  gc();
+  const r = rawGcmOnce(data);
+  raw.encryptMs = Math.min(raw.encryptMs, r.encryptMs);
+  raw.decryptMs = Math.min(raw.decryptMs, r.decryptMs);
 }
 
 function rawGcmOnce(data: Buffer): { encryptMs: number; decryptMs: number } {
@@ -79,22 +100,47 @@ function rawGcmOnce(data: Buffer): { encryptMs: number; decryptMs: number } {
 interface Row {
   readonly suite: string;
   readonly frameLength: number;
+  /** MiB/s. */
   readonly oursEncrypt: number;
   readonly oursDecrypt: number;
   readonly officialEncrypt?: number;
   readonly officialDecrypt?: number;
+  /** CPU ms, all threads, best trial. */
+  readonly cpuMs: { readonly oursEncrypt: number; readonly oursDecrypt: number; readonly officialEncrypt?: number; readonly officialDecrypt?: number };
 }
 
 async function measure(data: Buffer, suiteId: AlgorithmSuiteId, frameLength: number, withOfficial: boolean): Promise<Row> {
-  const enc = await timed(() => encrypt(ours, data, { suiteId, frameLength }));
-  const dec = await timed(() => decrypt(ours, enc.value.ciphertext));
-  if (!dec.value.plaintext.equals(data)) throw new Error('round trip mismatch');
-  const row: Row = { suite: `0x${suiteId.toString(16).padStart(4, '0')}`, frameLength, oursEncrypt: mibps(enc.ms), oursDecrypt: mibps(dec.ms) };
+  const [oursEnc, oursDec, theirEnc, theirDec] = [new Best(), new Best(), new Best(), new Best()];
+  // Each pair of trials returns before the next starts, so its results can be collected.
+  const oursTrial = async (check: boolean) => {
+    const enc = await once(() => encrypt(ours, data, { suiteId, frameLength }));
+    const dec = await once(() => decrypt(ours, enc.value.ciphertext));
+    if (check && !dec.value.plaintext.equals(data)) throw new Error('round trip mismatch');
+    oursEnc.add(enc);
+    oursDec.add(dec);
+  };
+  const theirTrial = async (check: boolean) => {
+    const enc = await once(() => theirClient.encrypt(theirs, data, { suiteId: suiteId as number, frameLength }));
+    const dec = await once(() => theirClient.decrypt(theirs, enc.value.result));
+    if (check && !dec.value.plaintext.equals(data)) throw new Error('official round trip mismatch');
+    theirEnc.add(enc);
+    theirDec.add(dec);
+  };
+  // The trials alternate between the implementations, so a change in load hits both alike.
+  for (let i = 0; i < TRIALS; i++) {
+    await oursTrial(i === 0);
+    if (withOfficial) await theirTrial(i === 0);
+    if (data.length === SIZE) rawGcmTrial(data);
+  }
+  const row: Row = {
+    suite: `0x${suiteId.toString(16).padStart(4, '0')}`, frameLength, oursEncrypt: mibps(oursEnc.ms), oursDecrypt: mibps(oursDec.ms),
+    cpuMs: { oursEncrypt: oursEnc.cpuMs, oursDecrypt: oursDec.cpuMs },
+  };
   if (!withOfficial) return row;
-  const theirEnc = await timed(() => theirClient.encrypt(theirs, data, { suiteId: suiteId as number, frameLength }));
-  const theirDec = await timed(() => theirClient.decrypt(theirs, theirEnc.value.result));
-  if (!theirDec.value.plaintext.equals(data)) throw new Error('official round trip mismatch');
-  return { ...row, officialEncrypt: mibps(theirEnc.ms), officialDecrypt: mibps(theirDec.ms) };
+  return {
+    ...row, officialEncrypt: mibps(theirEnc.ms), officialDecrypt: mibps(theirDec.ms),
+    cpuMs: { ...row.cpuMs, officialEncrypt: theirEnc.cpuMs, officialDecrypt: theirDec.cpuMs },
+  };
 }
 
 function child(args: string[]): Record<string, number> {
@@ -106,19 +152,29 @@ function child(args: string[]): Record<string, number> {
 const f = (n: number | undefined, digits = 0) => (n === undefined ? '-' : n.toFixed(digits));
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(HELP);
+    return;
+  }
   console.log(`Coffer SDK bench: ${SIZE / MiB} MiB message, Node ${process.version}, default frame length ${DEFAULT_FRAME_LENGTH}, best of ${TRIALS}, ` +
     `${availableParallelism()} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const data = randomFillSync(Buffer.allocUnsafe(SIZE));
-  // Warm up both implementations (JIT, lazy OpenSSL init) on a small message.
-  await measure(data.subarray(0, 4 * MiB), AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY, 65536, true);
+  // Warm up both implementations (JIT, lazy OpenSSL init, and Coffer's worker threads, which
+  // start with the first message of 8 MiB or more) on a 16 MiB message of each kind.
+  await measure(data.subarray(0, 16 * MiB), AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY, 65536, true);
+  await measure(data.subarray(0, 16 * MiB), AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384, 4096, true);
 
-  const raw = rawGcm(data);
-  const rows: Row[] = [
-    await measure(data, AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384, 4096, true),
-    await measure(data, AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY, 65536, true),
-    await measure(data, AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY, DEFAULT_FRAME_LENGTH, false),
-    await measure(data, AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384, DEFAULT_FRAME_LENGTH, false),
+  const specs: [AlgorithmSuiteId, number, boolean][] = [
+    [AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384, 4096, true],
+    [AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY, 65536, true],
+    [AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY, DEFAULT_FRAME_LENGTH, false],
+    [AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384, DEFAULT_FRAME_LENGTH, false],
   ];
+  const rows: Row[] = [];
+  for (const [suiteId, frameLength, withOfficial] of specs) {
+    if (ONLY !== undefined && !ONLY.includes(`0x${suiteId.toString(16).padStart(4, '0')}/${frameLength}`)) continue;
+    rows.push(await measure(data, suiteId, frameLength, withOfficial));
+  }
   const rawEnc = mibps(raw.encryptMs);
   const rawDec = mibps(raw.decryptMs);
 
@@ -132,12 +188,29 @@ async function main(): Promise<void> {
     );
   }
   console.log(`raw single-pass AES-256-GCM (node:crypto, one update over ${SIZE / MiB} MiB): encrypt ${f(rawEnc)} MiB/s, decrypt ${f(rawDec)} MiB/s`);
+  console.log('\nCPU time (ms, every thread of the process; Coffer uses a second thread for messages of 8 MiB or more):');
+  console.log('suite   frame   | coffer enc  official enc | coffer dec  official dec');
+  for (const r of rows) {
+    console.log(`${r.suite}  ${String(r.frameLength).padStart(6)}  | ${f(r.cpuMs.oursEncrypt).padStart(10)}  ${f(r.cpuMs.officialEncrypt).padStart(12)} | ` +
+      `${f(r.cpuMs.oursDecrypt).padStart(10)}  ${f(r.cpuMs.officialDecrypt).padStart(12)}`);
+  }
+  const results: Record<string, unknown> = { node: process.version, sizeMiB: SIZE / MiB, defaultFrameLength: DEFAULT_FRAME_LENGTH, loadavg: loadavg(), rows, raw: { encrypt: rawEnc, decrypt: rawDec } };
+  if (RSS) results.rss = measureRss();
+  const out = fileURLToPath(new URL('./bench-results.json', import.meta.url));
+  writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  console.log(`\nwrote ${out}`);
+}
 
+function measureRss(): Record<string, unknown> {
   const sizeMiB = SIZE / MiB;
-  const bufEnc = child(['buffer-encrypt', String(sizeMiB)]);
-  const bufDec = child(['buffer-decrypt', String(sizeMiB)]);
-  console.log(`\nPeak RSS, buffer API, ${sizeMiB} MiB, suite 0x0578: encrypt ${f(bufEnc.peakRssMiB)} MiB (${f(bufEnc.peakRssMiB! / sizeMiB, 2)}x input), ` +
-    `decrypt ${f(bufDec.peakRssMiB)} MiB (${f(bufDec.peakRssMiB! / sizeMiB, 2)}x input)`);
+  const buffer: Record<string, Record<string, number>> = {};
+  for (const suite of ['0578', '0478']) {
+    const bufEnc = child(['buffer-encrypt', String(sizeMiB), suite]);
+    const bufDec = child(['buffer-decrypt', String(sizeMiB), suite]);
+    buffer[`0x${suite}`] = { encrypt: bufEnc.peakRssMiB!, decrypt: bufDec.peakRssMiB! };
+    console.log(`${suite === '0578' ? '\n' : ''}Peak RSS, buffer API, ${sizeMiB} MiB, suite 0x${suite}, default frame: encrypt ${f(bufEnc.peakRssMiB)} MiB (${f(bufEnc.peakRssMiB! / sizeMiB, 2)}x input), ` +
+      `decrypt ${f(bufDec.peakRssMiB)} MiB (${f(bufDec.peakRssMiB! / sizeMiB, 2)}x input)`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'coffer-bench-'));
   let stream: Record<string, number>;
   try {
@@ -148,10 +221,7 @@ async function main(): Promise<void> {
   console.log(`Streaming ${STREAM_MIB} MiB file -> file -> sink (0x0478, default frame ${DEFAULT_FRAME_LENGTH}, unsignedStreaming decrypt): peak RSS ${f(stream.peakRssMiB)} MiB, ` +
     `encrypt ${f(STREAM_MIB / (stream.encryptMs! / 1000))} MiB/s, decrypt ${f(STREAM_MIB / (stream.decryptMs! / 1000))} MiB/s`);
 
-  const results = { node: process.version, sizeMiB, defaultFrameLength: DEFAULT_FRAME_LENGTH, rows, raw: { encrypt: rawEnc, decrypt: rawDec }, rss: { bufferEncrypt: bufEnc, bufferDecrypt: bufDec, stream } };
-  const out = fileURLToPath(new URL('./bench-results.json', import.meta.url));
-  writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
-  console.log(`\nwrote ${out}`);
+  return { buffer, stream };
 }
 
 await main();

@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   const [job, arg] = process.argv.slice(2);
   if (job === 'buffer-encrypt' || job === 'buffer-decrypt') {
     const size = Number(arg) * MiB;
-    const suiteId = AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384;
+    // Default suite 0x0578 (signed: hashing on the second core) or 0x0478 (unsigned: the result written on the second core).
+    const suiteId = process.argv[4] === '0478' ? AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY : AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384;
     if (job === 'buffer-encrypt') {
       const plaintext = randomFillSync(Buffer.allocUnsafe(size));
       const { ciphertext } = await encrypt(keyring, plaintext, { suiteId });

@@ -2,7 +2,8 @@
  * One-shot decryption of an ESDK message (client-apis/decrypt.md#behavior). Every check
  * (commitment, header tag, every frame tag, signature, no trailing bytes) passes before any
  * plaintext is returned; on failure the partial plaintext is zeroed and a named error thrown.
- * Frames are decrypted straight into one output buffer sized from the ciphertext.
+ * Frames are decrypted straight into one output buffer sized from the ciphertext, or, for large
+ * unsigned messages, into a ring a worker copies into it (internal/output-offload.ts).
  */
 import type { CryptographicMaterialsManager } from './cmm/cmm.js';
 import { copyEncryptionContext } from './encryption-context.js';
@@ -12,6 +13,7 @@ import { ByteReader } from './internal/bytes.js';
 import { MessageVerifier, prepareDecryption, type DecryptOptions } from './internal/decryptor.js';
 import { OFFLOAD_MIN_BYTES, offloadedVerifier } from './internal/hash-offload.js';
 import type { FrameOpener } from './internal/frames.js';
+import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, type ByteSink, type OffloadedOutput } from './internal/output-offload.js';
 import { assertBytes, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys } from './internal/options.js';
 import type { Keyring } from './keyrings/keyring.js';
 import { readFooter } from './serialize/footer.js';
@@ -49,8 +51,16 @@ export async function decrypt(
   const { opener, verifier: localVerifier, verification, messageHeader } = await prepareDecryption(
     cmm, commitmentPolicy, reproduced, header, headerBody, auth, headerAuth,
   );
+  // Large unsigned messages: the second core takes the page faults of the result (internal/output-offload.ts).
   // Plaintext is never longer than the rest of the message.
+  const output = verification === undefined && r.remaining >= OUTPUT_OFFLOAD_MIN_BYTES ? offloadedOutput(r.remaining) : null;
+  if (output !== null) {
+    const plaintext = await decryptThroughWorker(new ByteReader(ciphertext, r.offset), header, opener, output);
+    // null: the worker failed part-way. Decrypt again below, on this thread.
+    if (plaintext !== null) return { plaintext, messageHeader };
+  }
   const out = Buffer.allocUnsafe(r.remaining);
+  const direct = new DirectOutput(out);
   // Large signed messages: the second core hashes while this thread opens frames.
   const offloaded = verification !== undefined && r.remaining >= OFFLOAD_MIN_BYTES ? offloadedVerifier(verification.hash, verification.key) : null;
   offloaded?.update(headerBody);
@@ -58,7 +68,8 @@ export async function decrypt(
   const verifier = offloaded ?? localVerifier;
   let written = 0;
   try {
-    written = decryptBody(r, header, opener, out, (from, to) => verifier?.update(r.slice(from, to)));
+    decryptBody(r, header, opener, direct, (from, to) => verifier?.update(r.slice(from, to)));
+    written = direct.offset;
     if (verifier !== undefined) {
       const signedEnd = r.offset;
       const signature = readFooter(r);
@@ -81,34 +92,49 @@ export async function decrypt(
   return { plaintext: out.subarray(0, written), messageHeader };
 }
 
+/** An unsigned message's body, its plaintext assembled by the worker; null when the worker failed. */
+async function decryptThroughWorker(r: ByteReader, header: HeaderBody, opener: FrameOpener, output: OffloadedOutput): Promise<Buffer | null> {
+  try {
+    decryptBody(r, header, opener, output, () => {});
+    if (r.remaining !== 0) throw new MalformedMessageError('unexpected bytes after the end of the message');
+  } catch (e) {
+    // The worker zeroes what it holds before the error reaches the caller.
+    await output.abandon();
+    throw e;
+  }
+  return output.finish();
+}
+
 /**
- * Decrypts and authenticates the body into `out`, frame by frame
- * (client-apis/decrypt.md#decrypt-the-message-body); returns the plaintext length. `signed`
- * receives the consumed body bytes in slices for the signature.
+ * Decrypts and authenticates the body into `sink`, frame by frame
+ * (client-apis/decrypt.md#decrypt-the-message-body). `signed` receives the consumed body bytes
+ * in slices for the signature.
  */
-function decryptBody(r: ByteReader, header: HeaderBody, opener: FrameOpener, out: Buffer, signed: (from: number, to: number) => void): number {
+function decryptBody(r: ByteReader, header: HeaderBody, opener: FrameOpener, sink: ByteSink, signed: (from: number, to: number) => void): void {
   const { suite } = header;
   const start = r.offset;
   if (header.contentType === ContentType.NonFramed) {
     const body = readNonFramedBody(r, suite);
-    const n = opener.openSingleBlockInto(body.iv, body.ciphertext, body.tag, out, 0);
+    const at = sink.reserve(body.ciphertext.byteLength);
+    const n = opener.openSingleBlockInto(body.iv, body.ciphertext, body.tag, sink.target, at);
     if (n < 0) throw new AuthenticationError('body authentication tag does not verify');
+    sink.commit(at + n);
     signed(start, r.offset);
-    return n;
+    return;
   }
-  let o = 0;
   let fed = start;
   for (let sequenceNumber = 1; ; sequenceNumber++) {
     const frame = readFrame(r, suite, header.frameLength, sequenceNumber);
     // The IV as serialized, not recomputed: some official producers wrote non-canonical IVs.
-    const n = opener.openInto(frame.final, sequenceNumber, frame.iv, frame.ciphertext, frame.tag, out, o);
+    const at = sink.reserve(frame.ciphertext.byteLength);
+    const n = opener.openInto(frame.final, sequenceNumber, frame.iv, frame.ciphertext, frame.tag, sink.target, at);
     if (n < 0) throw new AuthenticationError('body authentication tag does not verify');
-    o += n;
+    sink.commit(at + n);
     if (r.offset - fed >= VERIFY_CHUNK || frame.final) {
       signed(fed, r.offset);
       fed = r.offset;
     }
     // A final frame always ends the body; sequence numbers cannot wrap because 0xFFFFFFFF marks it.
-    if (frame.final) return o;
+    if (frame.final) return;
   }
 }

@@ -1,13 +1,15 @@
 /**
  * One-shot encryption of a buffer into an ESDK message (client-apis/encrypt.md#behavior).
  * Writes message format v2 for committing suites and v1 otherwise, always framed. The whole
- * message is written into one buffer sized up front; frames are sealed straight into it.
+ * message is written into one buffer sized up front; frames are sealed straight into it, or,
+ * for large unsigned messages, into a ring a worker copies into it (internal/output-offload.ts).
  */
 import type { CryptographicMaterialsManager } from './cmm/cmm.js';
 import type { MessageHeaderInfo } from './header-info.js';
-import { framedBodySize } from './internal/frames.js';
+import { finalFrameSize, framedBodySize, regularFrameSize, type FrameSealer } from './internal/frames.js';
 import { assertBytes } from './internal/options.js';
 import { OFFLOAD_MIN_BYTES, offloadedSigner } from './internal/hash-offload.js';
+import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, type ByteSink } from './internal/output-offload.js';
 import { MessageSigner, prepareEncryption, type EncryptOptions, type PreparedEncryption } from './internal/encryptor.js';
 import type { Keyring } from './keyrings/keyring.js';
 
@@ -38,33 +40,41 @@ export async function encrypt(
   assertBytes(plaintext, 'plaintext');
   const { header, sealer, signer: localSigner, signing, frameLength, messageHeader } = await prepareEncryption(keyringOrCmm, options, plaintext.byteLength);
   const length = plaintext.byteLength;
-  const out = Buffer.allocUnsafe(header.length + framedBodySize(length, frameLength) + (signing === undefined ? 0 : MAX_FOOTER));
+  const size = header.length + framedBodySize(length, frameLength) + (signing === undefined ? 0 : MAX_FOOTER);
+  // Large unsigned messages: the second core takes the page faults of the result (internal/output-offload.ts).
+  const output = signing === undefined && size >= OUTPUT_OFFLOAD_MIN_BYTES ? offloadedOutput(size) : null;
+  if (output !== null) {
+    try {
+      output.write(header);
+      sealBody(plaintext, frameLength, sealer, output);
+    } catch (e) {
+      await output.abandon();
+      throw e;
+    }
+    const ciphertext = await output.finish();
+    // null: the worker failed part-way. Seal again below: same key, IVs and AADs, so the same bytes.
+    if (ciphertext !== null) return { ciphertext, messageHeader };
+  }
+  const out = Buffer.allocUnsafe(size);
   // Large signed messages: the second core hashes and signs while this thread seals frames.
   const offloaded = signing !== undefined && length >= OFFLOAD_MIN_BYTES ? offloadedSigner(signing.hash, signing.key) : null;
   offloaded?.update(header);
   const signer = offloaded ?? localSigner;
-  let o = header.copy(out, 0);
-  let signed = o;
-  // Framed body (client-apis/encrypt.md#construct-the-body): regular frames while more than
-  // one frame of input remains, then exactly one final frame of 0..frameLength bytes. An exact
-  // multiple ends in a full final frame, as the spec recommends.
-  let offset = 0;
+  const direct = new DirectOutput(out);
+  direct.write(header);
+  let signed = direct.offset;
   try {
-    for (let sequenceNumber = 1; ; sequenceNumber++) {
-      const final = length - offset <= frameLength;
-      const end = final ? length : offset + frameLength;
-      o = sealer.sealInto(plaintext.subarray(offset, end), final, sequenceNumber, out, o);
-      if (signer !== undefined && (o - signed >= SIGN_CHUNK || final)) {
-        signer.update(out.subarray(signed, o));
-        signed = o;
+    sealBody(plaintext, frameLength, sealer, direct, (end, final) => {
+      if (signer !== undefined && (end - signed >= SIGN_CHUNK || final)) {
+        signer.update(out.subarray(signed, end));
+        signed = end;
       }
-      if (final) break;
-      offset = end;
-    }
+    });
   } catch (e) {
     offloaded?.abandon();
     throw e;
   }
+  let o = direct.offset;
   if (signer !== undefined) {
     // Footer (data-format/message-footer.md): the signature over header and body.
     let signature = offloaded === null ? localSigner!.sign() : await offloaded.sign();
@@ -76,4 +86,25 @@ export async function encrypt(
   // Never hand out uninitialised memory, not even past the end of the returned view.
   out.fill(0, o);
   return { ciphertext: out.subarray(0, o), messageHeader };
+}
+
+/**
+ * Framed body (client-apis/encrypt.md#construct-the-body): regular frames while more than one
+ * frame of input remains, then exactly one final frame of 0..frameLength bytes. An exact
+ * multiple ends in a full final frame, as the spec recommends. `sealed` sees the output offset
+ * after each frame.
+ */
+function sealBody(plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, sink: ByteSink, sealed?: (end: number, final: boolean) => void): void {
+  const length = plaintext.byteLength;
+  let offset = 0;
+  for (let sequenceNumber = 1; ; sequenceNumber++) {
+    const final = length - offset <= frameLength;
+    const end = final ? length : offset + frameLength;
+    const at = sink.reserve(final ? finalFrameSize(end - offset) : regularFrameSize(frameLength));
+    const o = sealer.sealInto(plaintext.subarray(offset, end), final, sequenceNumber, sink.target, at);
+    sink.commit(o);
+    sealed?.(o, final);
+    if (final) return;
+    offset = end;
+  }
 }

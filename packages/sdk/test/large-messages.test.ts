@@ -61,7 +61,7 @@ test('when the worker fails mid-job, encrypt signs and decrypt verifies on the c
   await assert.rejects(decrypt(aesKeyring(), flipped), AuthenticationError);
 });
 
-test('a large unsigned message never touches the worker', async () => {
+test('a large unsigned message never touches the hashing worker', async () => {
   const before = offloadedJobCount();
   const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY });
   assert.ok((await decrypt(aesKeyring(), ciphertext)).plaintext.equals(plaintext));
