@@ -18,6 +18,9 @@ const LOADERS: readonly (readonly [string, () => Promise<Command>])[] = [
   ['access-keys', async () => (await import('./commands/access-keys.js')).accessKeysCommand],
   ['audit', async () => (await import('./commands/audit.js')).auditCommand],
   ['store', async () => (await import('./commands/store.js')).storeCommand],
+  ['backup', async () => (await import('./commands/backup.js')).backupCommand],
+  ['restore', async () => (await import('./commands/restore.js')).restoreCommand],
+  ['root', async () => (await import('./commands/root.js')).rootCommand],
 ];
 
 /**

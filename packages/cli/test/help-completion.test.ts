@@ -125,7 +125,7 @@ describe('coffer completion', () => {
     for (const flag of ['--days', '--json', '--endpoint-url', '--region', '--profile', '--help']) assert.ok(flags.includes(flag), `${flag} in ${flags.join(' ')}`);
     assert.deepEqual(values, ['SYMMETRIC_DEFAULT']);
     assert.deepEqual(files, ['policy.json']);
-    assert.deepEqual(serve.sort(), ['--partition', '--port']);
+    assert.deepEqual(serve.sort(), ['--partition', '--pkcs11-key-label', '--pkcs11-library', '--pkcs11-pin-file', '--pkcs11-slot', '--pkcs11-token-label', '--port']);
     assert.deepEqual(shells, ['bash', 'zsh', '--help']);
   });
 

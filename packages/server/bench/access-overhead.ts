@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { BenchServer, type Usage } from './bench-server.js';
 import { runLoad, type LoadResult } from './load.js';
 import { formatSummary, summarizeProfile, type ProfileSummary } from './profile-summary.js';
-import type { ServerMode } from './server-process.js';
+import type { ServerMode as AnyMode } from './server-process.js';
 import { readCredentials, send, signKmsRequest, type Credentials } from './signed-request.js';
 
 /**
@@ -39,6 +39,9 @@ const SIGNATURE_BUDGET_MS = 4 * 60_000;
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const RESULTS = join(REPO, 'bench-results');
+
+/** The two servers this bench compares. */
+type ServerMode = Exclude<AnyMode, 'bare'>;
 
 const LABEL: Record<ServerMode, string> = { 'access-and-audit': 'A policies+audit', open: 'B without' };
 
@@ -80,7 +83,7 @@ async function measure(target: Target, connections: number, seconds: number): Pr
   const after = await server.usage();
   target.served += 1 + (warm?.requests ?? 0) + load.requests;
   if (warm && warm.non2xx + warm.errors > 0) throw new Error(`warm-up of ${server.mode} had ${warm.non2xx} non-2xx and ${warm.errors} errors`);
-  const run = { server: server.mode, connections, ...load, ...accounting(before, after, load.requests) };
+  const run = { server: server.mode as ServerMode, connections, ...load, ...accounting(before, after, load.requests) };
   // The baseline must really be without audit; the real server must not have skipped any record.
   if (server.mode === 'open' && run.auditRecords !== 0) throw new Error(`the server without audit wrote ${run.auditRecords} audit records`);
   if (server.mode === 'access-and-audit' && run.auditRecords < run.requests) throw new Error(`${run.requests} requests but ${run.auditRecords} audit records`);
@@ -143,7 +146,7 @@ async function profile(): Promise<Record<ServerMode, ProfileSummary & { file: st
   const out = {} as Record<ServerMode, ProfileSummary & { file: string; requests: number }>;
   for (const mode of ['access-and-audit', 'open'] as const) {
     const name = `access-overhead-${mode}.cpuprofile`;
-    const server = await BenchServer.start(mode, { dir: RESULTS, name });
+    const server = await BenchServer.start(mode, { cpuProfile: { dir: RESULTS, name } });
     let served: number;
     try {
       const target = await prepare(server);

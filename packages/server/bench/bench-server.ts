@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ export interface Usage {
   readonly eluIdleMs: number;
   /** The audit chain's last record number. */
   readonly auditSeq: number;
+  /** Resident set size, bytes. */
+  readonly rssBytes: number;
 }
 
 /** A benchmark server in a child process of its own, on a fresh data directory. */
@@ -25,26 +27,36 @@ export class BenchServer {
   readonly pid: number;
   readonly #child: ChildProcess;
   readonly #dataDir: string;
+  readonly #logFile: string;
 
-  private constructor(mode: ServerMode, child: ChildProcess, dataDir: string, ready: Extract<FromServer, { type: 'ready' }>) {
+  private constructor(mode: ServerMode, child: ChildProcess, dataDir: string, logFile: string, ready: Extract<FromServer, { type: 'ready' }>) {
     this.mode = mode;
     this.#child = child;
     this.#dataDir = dataDir;
+    this.#logFile = logFile;
     this.endpoint = ready.endpoint;
     this.credentialsFile = ready.credentialsFile;
     this.pid = ready.pid;
   }
 
-  /** Starts one; `cpuProfile` names a .cpuprofile file that `node --cpu-prof` writes when it stops. */
-  static async start(mode: ServerMode, cpuProfile?: { dir: string; name: string }): Promise<BenchServer> {
+  /**
+   * Starts one; `cpuProfile` names a .cpuprofile file that `node --cpu-prof` writes when it stops;
+   * `store` is a PostgreSQL connection string (default: SQLite in the fresh data directory).
+   */
+  static async start(mode: ServerMode, options: { cpuProfile?: { dir: string; name: string }; store?: string } = {}): Promise<BenchServer> {
+    const { cpuProfile, store } = options;
     const dataDir = mkdtempSync(join(tmpdir(), `coffer-bench-${mode}-`));
-    const child = fork(SERVER_PROCESS, [mode, dataDir], {
+    // The server's stderr (its log lines, one per request) goes to a file, as an operator's would.
+    const logFile = `${dataDir}.log`;
+    const log = openSync(logFile, 'w', 0o600);
+    const child = fork(SERVER_PROCESS, [mode, dataDir, ...(store ? [store] : [])], {
       // Sampled every 100 µs rather than V8's 1 ms, so a request's few hundred µs show their parts.
       execArgv: cpuProfile ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', cpuProfile.dir, '--cpu-prof-name', cpuProfile.name] : [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', log, 'ipc'],
     });
+    closeSync(log);
     const ready = await new Promise<Extract<FromServer, { type: 'ready' }>>((done, fail) => {
-      const onExit = (code: number | null) => fail(new Error(`bench server (${mode}) exited with ${code} before it was ready`));
+      const onExit = (code: number | null) => fail(new Error(`bench server (${mode}) exited with ${code} before it was ready:\n${readFileSync(logFile, 'utf8').slice(-4000)}`));
       child.once('exit', onExit);
       child.once('message', (message: FromServer) => {
         child.off('exit', onExit);
@@ -52,7 +64,7 @@ export class BenchServer {
         else fail(new Error(`bench server (${mode}) said ${message.type} before ready`));
       });
     });
-    return new BenchServer(mode, child, dataDir, ready);
+    return new BenchServer(mode, child, dataDir, logFile, ready);
   }
 
   /** The server process's own accounting, now. */
@@ -64,6 +76,7 @@ export class BenchServer {
       eluActiveMs: answer.elu.active,
       eluIdleMs: answer.elu.idle,
       auditSeq: answer.auditSeq,
+      rssBytes: answer.rss,
     };
   }
 
@@ -75,6 +88,7 @@ export class BenchServer {
       await exited;
     }
     rmSync(this.#dataDir, { recursive: true, force: true });
+    rmSync(this.#logFile, { force: true });
   }
 
   #ask(message: ToServer): Promise<FromServer> {

@@ -9,8 +9,13 @@ import { DEFAULT_CONFIG } from '../src/config.js';
 import type { Service } from '../src/context.js';
 import { createRequestHandler } from '../src/http/app.js';
 import { BackingKeys } from '../src/keys/backing-keys.js';
-import { silentLogger } from '../src/log.js';
-import { openFileRootKey } from '../src/root/open-root-key.js';
+import { jsonLogger } from '../src/log.js';
+import { ServerMetrics } from '../src/observe/metrics.js';
+import { RequestHistory } from '../src/observe/request-history.js';
+import { RequestObserver } from '../src/observe/request-observer.js';
+import { timedStore } from '../src/observe/timed-store.js';
+import { openRootKey } from '../src/root/open-root-key.js';
+import { rootKeyOptionsFromEnv } from '../src/root/options.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { openAccess } from './open-access.js';
 import { unauditedStore } from './unaudited-store.js';
@@ -31,15 +36,19 @@ export async function startOpenServer(dataDir: string): Promise<ServerHandle> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const databaseFile = join(dataDir, 'coffer.db');
   closeSync(openSync(databaseFile, 'a', 0o600));
-  const store = unauditedStore(new SqliteStore(databaseFile));
-  const rootKey = await openFileRootKey(dataDir, store);
+  // Timed and observed as startServer's, and logging a line per request: only policies and audit differ.
+  const untimed = unauditedStore(new SqliteStore(databaseFile));
+  const metrics = new ServerMetrics({ store: untimed, caches: {} });
+  const store = timedStore(untimed, (method) => metrics.storeTimer(method));
+  const observer = new RequestObserver(metrics, new RequestHistory(), undefined);
+  const rootKey = await openRootKey(dataDir, store, rootKeyOptionsFromEnv());
   const realm = { partition: DEFAULT_CONFIG.partition, region: DEFAULT_CONFIG.region, accountId: DEFAULT_CONFIG.accountId };
   const accessKeys = new AccessKeys(store, rootKey);
   // The audit key exists (the admin API's chain verification reads it) though no record is chained.
   const auditKey = await openAuditKey(store, rootKey);
   const service: Service = { realm, store, backingKeys: new BackingKeys(rootKey, store), access: openAccess(store, realm), accessKeys, auditKey, now: Date.now };
   const admin = await ensureAdminCredentials(store, accessKeys, dataDir, `arn:${realm.partition}:iam::${realm.accountId}:root`, Date.now());
-  const server = createServer({ keepAliveTimeout: 65_000 }, createRequestHandler({ service, accessKeys, log: silentLogger }));
+  const server = createServer({ keepAliveTimeout: 65_000 }, createRequestHandler({ service, accessKeys, log: jsonLogger(), observer }));
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The parts of a V8 .cpuprofile (as `node --cpu-prof` writes it) that the summary reads. */
 interface CpuProfile {
-  readonly nodes: readonly { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  readonly nodes: readonly { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: readonly number[] }[];
   readonly samples: readonly number[];
   readonly timeDeltas: readonly number[];
 }
@@ -21,6 +21,11 @@ export interface ProfileSummary {
   readonly sampledUs: number;
   readonly byFunction: SelfTime[];
   readonly byFile: SelfTime[];
+  /**
+   * Total (inclusive) time of the server's own functions (files under dist/): the time a sample
+   * spent in the function or anything it called, counted once per sample however deep the recursion.
+   */
+  readonly ownInclusive: SelfTime[];
 }
 
 /**
@@ -33,6 +38,9 @@ export function summarizeProfile(path: string, requests?: number, top = 25): Pro
   const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
   const byFunction = new Map<string, number>();
   const byFile = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  const parents = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
   let sampledUs = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const us = profile.timeDeltas[i + 1] ?? 0;
@@ -43,6 +51,15 @@ export function summarizeProfile(path: string, requests?: number, top = 25): Pro
     const name = frame.url ? `${frame.functionName || '(anonymous)'} ${file}:${frame.lineNumber + 1}` : frame.functionName;
     byFunction.set(name, (byFunction.get(name) ?? 0) + us);
     byFile.set(file || frame.functionName, (byFile.get(file || frame.functionName) ?? 0) + us);
+    const seen = new Set<string>();
+    for (let id: number | undefined = profile.samples[i]!; id !== undefined; id = parents.get(id)) {
+      const f = frames.get(id)!;
+      if (!f.url.includes('/dist/')) continue;
+      const own = `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}:${f.lineNumber + 1}`;
+      if (seen.has(own)) continue;
+      seen.add(own);
+      inclusive.set(own, (inclusive.get(own) ?? 0) + us);
+    }
   }
   const rank = (times: Map<string, number>, count: number): SelfTime[] => [...times]
     .sort((a, b) => b[1] - a[1])
@@ -52,7 +69,7 @@ export function summarizeProfile(path: string, requests?: number, top = 25): Pro
       ...(requests ? { perRequestUs: totalUs / requests } : {}),
     }));
   // Every file, so that two profiles can be compared file by file.
-  return { sampledUs, byFunction: rank(byFunction, top), byFile: rank(byFile, Infinity) };
+  return { sampledUs, byFunction: rank(byFunction, top), byFile: rank(byFile, Infinity), ownInclusive: rank(inclusive, top) };
 }
 
 /** A url short enough to read: the package's own files from `dist/`, dependencies by package. */
@@ -67,7 +84,7 @@ function shortUrl(url: string): string {
 
 export function formatSummary(title: string, summary: ProfileSummary, rows = 15): string {
   const lines = [`${title} (${(summary.sampledUs / 1e6).toFixed(1)} s sampled)`];
-  for (const [heading, list] of [['self time by function', summary.byFunction], ['self time by file', summary.byFile]] as const) {
+  for (const [heading, list] of [['self time by function', summary.byFunction], ['self time by file', summary.byFile], ['total time of the server\'s own functions', summary.ownInclusive]] as const) {
     lines.push(`  ${heading}:`);
     for (const entry of list.slice(0, rows)) {
       const perRequest = entry.perRequestUs !== undefined ? `${entry.perRequestUs.toFixed(1).padStart(8)} µs/req` : '';

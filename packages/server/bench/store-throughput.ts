@@ -42,7 +42,7 @@ interface Node {
 
 /** `coffer serve` in a process of its own, on a free port; resolves once it listens. */
 async function startNode(dataDir: string, store?: string): Promise<Node> {
-  const child = spawn(process.execPath, [CLI_MAIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(store ? ['--store', store] : [])], {
+  const child = spawn(process.execPath, [CLI_MAIN, 'serve', '--port', '0', '--data-dir', dataDir, '--quotas', 'off', ...(store ? ['--store', store] : [])], {
     // Its per-request log lines (stderr) are written, the cost being part of the server's, but not shown.
     stdio: ['ignore', 'pipe', 'pipe'],
   });

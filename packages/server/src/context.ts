@@ -4,6 +4,8 @@ import type { RequestAudit } from './audit/request-audit.js';
 import type { BackingKeys } from './keys/backing-keys.js';
 import type { Realm } from './keys/arn.js';
 import type { Principal as PolicyPrincipal } from './policy/principal.js';
+import type { RequestHistory } from './observe/request-history.js';
+import type { RootKeys } from './root/root-keys.js';
 import type { Store } from './store/store.js';
 
 /** What every operation may use: the store, the key hierarchy, access control, and where the server lives. */
@@ -18,6 +20,10 @@ export interface Service {
   readonly auditKey: Uint8Array;
   /** Epoch ms. One clock for key dates, so tests can move it. */
   now(): number;
+  /** The server's root keys, for the admin API's root-key operations (absent outside a running server). */
+  readonly rootKeys?: RootKeys;
+  /** This node's recent requests, for the admin API's GetRequestMetrics (absent: none are kept). */
+  readonly requestHistory?: RequestHistory;
 }
 
 /** The authenticated caller of one request. */

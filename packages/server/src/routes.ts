@@ -49,6 +49,9 @@ import { revokeGrant } from './operations/revoke-grant.js';
 import { getKeyLastUsage } from './operations/get-key-last-usage.js';
 import { queryAuditRecords } from './admin/query-audit-records.js';
 import { verifyAuditChain } from './admin/verify-audit-chain.js';
+import { getRootKeyStatus } from './admin/get-root-key-status.js';
+import { rotateRootKey } from './admin/rotate-root-key.js';
+import { getRequestMetrics } from './admin/get-request-metrics.js';
 import { sign } from './operations/sign.js';
 import { verify } from './operations/verify.js';
 import { getPublicKey } from './operations/get-public-key.js';
@@ -128,6 +131,9 @@ export const ADMIN_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, 
   ['DeletePrincipalPolicy', deletePrincipalPolicy],
   ['QueryAuditRecords', queryAuditRecords],
   ['VerifyAuditChain', verifyAuditChain],
+  ['RotateRootKey', rotateRootKey],
+  ['GetRootKeyStatus', getRootKeyStatus],
+  ['GetRequestMetrics', getRequestMetrics],
 ]);
 
 /** `X-Amz-Target` prefixes and the operations under each. */

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { AccessControl } from './access/access-control.js';
 import { openAuditKey } from './audit/audit-key.js';
@@ -10,9 +12,21 @@ import { ensureAdminCredentials } from './auth/admin-credentials.js';
 import { checkConfig, DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import type { Service } from './context.js';
 import { createRequestHandler } from './http/app.js';
+import { isConsoleRequest } from './http/console.js';
+import { createProbeHandler } from './http/probes.js';
+import { ServerMetrics, type CacheStats } from './observe/metrics.js';
+import { RequestHistory } from './observe/request-history.js';
+import { RequestObserver } from './observe/request-observer.js';
+import { timedStore } from './observe/timed-store.js';
+import { checkQuotaRates } from './quotas/quota-classes.js';
+import { RequestQuotas, type QuotaSettings } from './quotas/request-quotas.js';
+import { StartupError } from './root/root-key.js';
+import { openTransport, type TlsSettings } from './tls/transport.js';
 import { BackingKeys } from './keys/backing-keys.js';
-import { jsonLogger, type Logger } from './log.js';
-import { openFileRootKey } from './root/open-root-key.js';
+import { jsonLogger, type FlushableLogger, type Logger } from './log.js';
+import { openRootKey } from './root/open-root-key.js';
+import type { RootKeyOptions } from './root/options.js';
+import { startRootKeyWork, type RootKeyWorkSettings } from './root/root-keys.js';
 import { runScheduledWork } from './scheduler.js';
 import { isPostgresUrl, redactConnectionString } from './store/connection-string.js';
 import { openStore } from './store/open-store.js';
@@ -26,12 +40,27 @@ export interface StartOptions extends Partial<ServerConfig> {
   readonly schedulerIntervalMs?: number;
   /** Keys, aliases and principals to apply before serving (seed.ts): a parsed JSON or YAML seed file. */
   readonly seed?: unknown;
+  /** Serve HTTPS with these files, or with a self-signed pair kept in the data directory (docs/operations.md). */
+  readonly tls?: TlsSettings;
+  /** Allow plain HTTP on an address that is not loopback (refused otherwise). */
+  readonly allowInsecureHttp?: boolean;
+  /** Request quotas (quotas/quota-classes.ts): AWS's defaults when absent, `false` for none. */
+  readonly quotas?: false | QuotaSettings;
+  /** How long close() lets in-flight requests finish before it drops their connections, in ms. */
+  readonly shutdownGraceMs?: number;
+  /** The root-key provider of a fresh store and the secrets of the store's root keys (docs/root-keys.md). */
+  readonly rootKey?: RootKeyOptions;
+  /** How this node follows the root keyring and paces a root-key rotation (tests shorten them). */
+  readonly rootKeyWork?: RootKeyWorkSettings;
 }
 
 export interface RunningServer {
   readonly config: ServerConfig;
-  /** `http://host:port`, with the port actually bound. */
+  /** `http://host:port` (`https://` with TLS), with the port actually bound. */
   readonly endpoint: string;
+  /** With TLS: the certificate served (PEM), and its SHA-256 fingerprint. */
+  readonly tlsCertificate?: string;
+  readonly tlsFingerprint?: string;
   readonly credentialsFile: string;
   readonly profile: string;
   readonly adminAccessKeyId: string;
@@ -58,26 +87,88 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     store: options.store ?? DEFAULT_CONFIG.store,
   };
   checkConfig(config);
+  if (options.quotas) checkQuotaRates(options.quotas.rates ?? {});
   const log = options.logger ?? jsonLogger();
   const now = options.now ?? Date.now;
 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Before the store: a refused transport must not leave anything half-opened.
+  const transport = await openTransport(config.host, config.dataDir, options.tls, options.allowInsecureHttp ?? false);
   // With PostgreSQL the data directory still holds root.key and the credentials file.
-  const store = await openStore(config);
+  const untimedStore = await openStore(config);
+  const caches: Record<string, CacheStats> = {};
+  const metrics = new ServerMetrics({ store: untimedStore, caches });
+  const store = timedStore(untimedStore, (method) => metrics.storeTimer(method));
+  let draining = false;
   let http: Server | undefined;
+  /** Stops the root-key work and closes the root keys (token sessions): on close, and on a failed start. */
+  let closeRootKeys: (() => Promise<void>) | undefined;
   try {
-    const rootKey = await openFileRootKey(config.dataDir, store);
+    const rootKey = await openRootKey(config.dataDir, store, options.rootKey, now());
+    closeRootKeys = () => rootKey.close();
+    if (options.rootKey?.provider !== undefined && options.rootKey.provider !== rootKey.currentDescriptor.provider) {
+      log('warn', 'the store\'s root key is of another provider than configured: the stored one is used; `coffer root rotate --to` migrates', { configured: options.rootKey.provider, stored: rootKey.currentDescriptor.provider });
+    }
+    const rootKeyWork = startRootKeyWork(rootKey, store, log, config.dataDir, options.rootKey ?? {}, [`arn:${config.partition}:iam::${config.accountId}:root`], options.rootKeyWork);
+    closeRootKeys = async () => {
+      await rootKeyWork.stop();
+      await rootKey.close();
+    };
     const realm = { partition: config.partition, region: config.region, accountId: config.accountId };
     const auditKey = await openAuditKey(store, rootKey);
     store.attachAuditChain((event, seq, prevHash) => chainRecord(auditKey, event, seq, prevHash));
     const accessKeys = new AccessKeys(store, rootKey);
-    const service: Service = { realm, store, backingKeys: new BackingKeys(rootKey, store), access: new AccessControl(store, realm), accessKeys, auditKey, now };
+    const requestHistory = new RequestHistory();
+    const service: Service = { realm, store, backingKeys: new BackingKeys(rootKey, store), access: new AccessControl(store, realm), accessKeys, auditKey, now, requestHistory, rootKeys: rootKeyWork.rootKeys };
+    caches['backing-keys'] = service.backingKeys.stats;
+    caches['access-keys'] = accessKeys.stats;
+    const observer = new RequestObserver(metrics, requestHistory, options.quotas === false ? undefined : new RequestQuotas(config.region, options.quotas));
+    const probes = createProbeHandler({
+      metrics,
+      // The root key is loaded by now (the start stops otherwise); the store must answer a read.
+      readiness: async () => (draining ? 'shutting down' : (await store.getMeta('root-key-check'), undefined)),
+    });
     const admin = await ensureAdminCredentials(
       store, accessKeys, config.dataDir, `arn:${realm.partition}:iam::${realm.accountId}:root`, now());
     // Before listening: no request may see a half-applied seed.
     const seeded = options.seed === undefined ? undefined : await applySeed(service, options.seed);
 
-    http = createServer({ keepAliveTimeout: 65_000 }, createRequestHandler({ service, accessKeys, log }));
+    const pipeline = createRequestHandler({ service, accessKeys, log, observer, probes });
+    // While draining, each answer closes its connection: the client's next request opens a new one, which is refused.
+    // Requests already in flight when draining starts are told too, if their answer has not started.
+    const inFlight = new Set<ServerResponse>();
+    let lastAnswer = 0;
+    function answered(this: ServerResponse) {
+      inFlight.delete(this);
+      lastAnswer = performance.now();
+    }
+    const handler: typeof pipeline = (req, res) => {
+      inFlight.add(res);
+      res.once('close', answered);
+      if (draining) res.setHeader('Connection', 'close');
+      // Console pages too carry a request id, as every other answer does (the pipeline sets its own).
+      if (isConsoleRequest(req)) res.setHeader('x-amzn-RequestId', randomUUID());
+      return pipeline(req, res);
+    };
+    const startDraining = () => {
+      draining = true;
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+    };
+    const quietFor = (ms: number) => inFlight.size === 0 && performance.now() - lastAnswer >= ms;
+    try {
+      http = transport.tls ? createHttpsServer({ cert: transport.tls.cert, key: transport.tls.key }, handler) : createServer(handler);
+    } catch (error) {
+      throw new StartupError(`The TLS certificate and key cannot be used together: ${(error as Error).message}.`);
+    }
+    http.keepAliveTimeout = 65_000;
+    // A request too malformed to parse still gets an id to report.
+    http.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
+      // Node's own answers to these, with the id added.
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nx-amzn-RequestId: ${randomUUID()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    });
     const server = http;
     await new Promise<void>((done, fail) => {
       server.once('error', fail);
@@ -100,7 +191,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     let closing: Promise<void> | undefined;
     return {
       config: { ...config, port, store: isPostgresUrl(config.store) ? redactConnectionString(config.store) : config.store },
-      endpoint: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+      endpoint: `${transport.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+      ...(transport.tls ? { tlsCertificate: transport.tls.cert, tlsFingerprint: transport.tls.fingerprint } : {}),
       credentialsFile: admin.credentialsFile,
       profile: 'coffer',
       adminAccessKeyId: admin.accessKeyId,
@@ -108,17 +200,45 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       runScheduledWork: (at) => schedule(at),
       close: () => (closing ??= (async () => {
         clearInterval(timer);
-        await new Promise<void>((done) => {
-          server.close(() => done());
-          server.closeIdleConnections();
-        });
+        startDraining();
+        await drain(server, options.shutdownGraceMs ?? 10_000, quietFor);
         await scheduled;
+        await rootKeyWork.stop();
         await store.close();
+        await rootKey.close();
+        await (log as Partial<FlushableLogger>).flush?.();
       })()),
     };
   } catch (error) {
+    await closeRootKeys?.();
     http?.close();
     await store.close();
     throw error;
   }
+}
+
+const netServerClose = NetServer.prototype.close;
+/** How long the server must be quiet before idle keep-alive connections are closed. */
+const QUIET_MS = 250;
+
+/**
+ * Stops accepting connections and lets the requests in flight finish, each answered with
+ * `Connection: close`. A keep-alive connection that is idle may be carrying a client's next request
+ * at this very moment, so idle connections are closed only once the server has been quiet (nothing
+ * in flight, nothing answered) for a moment; this is why it stops listening with net.Server's close
+ * rather than http.Server's, which closes idle connections at once. Whatever is still busy after
+ * `graceMs` is dropped.
+ */
+async function drain(server: Server, graceMs: number, quietFor: (ms: number) => boolean): Promise<void> {
+  await new Promise<void>((done) => {
+    const sweep = setInterval(() => {
+      if (quietFor(QUIET_MS)) server.closeIdleConnections();
+    }, 25);
+    const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+    netServerClose.call(server, () => {
+      clearInterval(sweep);
+      clearTimeout(deadline);
+      done();
+    });
+  });
 }

@@ -39,6 +39,8 @@ describe('secrets stay out of logs and error messages', () => {
   const secrets: Secret[] = [];
   const plaintexts: Secret[] = [];
   const errorResponses: Array<{ label: string; res: RawResponse }> = [];
+  /** What the unauthenticated GET endpoints showed after the workload. */
+  const probeOutput: string[] = [];
   let requestCount = 0;
 
   const keep = (label: string, value: unknown, list = secrets): void => {
@@ -180,6 +182,7 @@ describe('secrets stay out of logs and error messages', () => {
       t = await startTestServer({ logger: jsonLogger((line) => logLines.push(line)) });
       keep('admin secret access key', Buffer.from(t.credentials.secretAccessKey));
       await workload();
+      for (const path of ['/metrics', '/healthz', '/readyz']) probeOutput.push(await (await fetch(`${t.server.endpoint}${path}`)).text());
       await t.stop();
     } finally {
       process.stdout.write = original.stdout;
@@ -189,12 +192,23 @@ describe('secrets stay out of logs and error messages', () => {
   after(() => t.dispose());
 
   it('logged one line per request, with no internal error', () => {
-    const requests = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.message === 'request');
+    const lines = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const requests = lines.filter((line) => line.msg === 'request');
     // Every call above is one request; the forged one, three CreateKey and a DisableKey add 5.
     assert.equal(requests.length, requestCount + 5);
     assert.ok(requests.some((line) => line.error === 'InvalidCiphertextException'));
     assert.ok(requests.every((line) => typeof line.requestId === 'string' && typeof line.status === 'number'));
     assert.equal(logLines.some((line) => /"level":"error"/.test(line)), false, logLines.join(''));
+  });
+
+  it('wrote JSON lines with level, time and msg, each with the request id of the request that produced it', () => {
+    assert.ok(logLines.length > 0);
+    for (const line of logLines.map((text) => JSON.parse(text) as Record<string, unknown>)) {
+      assert.ok(['info', 'warn', 'error'].includes(String(line.level)), JSON.stringify(line));
+      assert.ok(!Number.isNaN(Date.parse(String(line.time))), JSON.stringify(line));
+      assert.equal(typeof line.msg, 'string');
+      assert.match(String(line.requestId), /^[0-9a-f-]{36}$/, JSON.stringify(line));
+    }
   });
 
   it('collected the secrets it looks for', () => {
@@ -206,7 +220,8 @@ describe('secrets stay out of logs and error messages', () => {
   });
 
   it('no secret appears in any log line or in the process output', () => {
-    const haystacks = { log: logLines.join('\n'), 'process output': processOutput.join('') };
+    const haystacks = { log: logLines.join('\n'), 'process output': processOutput.join(''), 'metrics and probes': probeOutput.join('\n') };
+    assert.match(haystacks['metrics and probes'], /coffer_requests_total\{operation="Encrypt",outcome="success"\} \d+/);
     assert.ok(haystacks.log.length > 0);
     for (const [where, haystack] of Object.entries(haystacks)) {
       for (const secret of secrets) {

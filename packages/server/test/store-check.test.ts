@@ -100,10 +100,12 @@ describe('coffer store check', () => {
     await assertFound(w.dataDir, new RegExp(`key ${w.keyId} version 2: the wrapped material does not unwrap`));
   });
 
-  it('finds a KeyMaterialId that does not match its material', async () => {
+  it('finds a KeyMaterialId that is malformed, or that is another version\'s', async () => {
     const w = await written();
-    damage(w.dataDir, (db) => db.prepare('UPDATE key_versions SET material_id = ? WHERE key_id = ? AND version = 1').run('0'.repeat(64), w.keyId));
-    await assertFound(w.dataDir, new RegExp(`key ${w.keyId} version 1: its KeyMaterialId does not match`));
+    damage(w.dataDir, (db) => db.prepare('UPDATE key_versions SET material_id = ? WHERE key_id = ? AND version = 1').run('Z'.repeat(64), w.keyId));
+    await assertFound(w.dataDir, new RegExp(`key ${w.keyId} version 1: its KeyMaterialId is not 64 lowercase hex characters`));
+    damage(w.dataDir, (db) => db.prepare('UPDATE key_versions SET material_id = (SELECT material_id FROM key_versions WHERE key_id = ? AND version = 2) WHERE key_id = ? AND version = 1').run(w.keyId, w.keyId));
+    await assertFound(w.dataDir, new RegExp(`key ${w.keyId} version 1: its KeyMaterialId is also another version's`));
   });
 
   it('finds an alias whose key does not exist', async () => {

@@ -7,7 +7,7 @@ import { chainRecord, verifyChain } from '../src/audit/chain.js';
 import type { AuditEvent, AuditRecord } from '../src/audit/record.js';
 import type { KeyRecord, KeyVersionRecord } from '../src/keys/key-record.js';
 import { StartupError } from '../src/root/root-key.js';
-import { defineStoreConformance } from '../src/store/conformance.js';
+import { defineStoreConformance, type OpenedStore } from '../src/store/conformance.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/postgres-migrations.js';
 import { StoreUnavailableError } from '../src/store/store.js';
@@ -44,8 +44,24 @@ defineStoreConformance('PostgresStore on a throwaway cluster', async () => {
   const url = await conformanceUrl;
   await emptyDatabase(url);
   const store = await PostgresStore.open({ connectionString: url });
-  return { store, openSecond: () => PostgresStore.open({ connectionString: url }), close: () => store.close() };
+  return { store, openSecond: () => PostgresStore.open({ connectionString: url }), close: () => store.close(), openFresh: openFreshStore };
 });
+
+let freshUrl: Promise<string> | undefined;
+/** The restore target of the snapshot cases: a second database, emptied likewise. */
+async function openFreshStore(): Promise<OpenedStore> {
+  freshUrl ??= cluster.createDatabase('conformance_fresh').then(async (url) => {
+    await (await PostgresStore.open({ connectionString: url })).close();
+    return url;
+  });
+  const url = await freshUrl;
+  await emptyDatabase(url);
+  const store = await PostgresStore.open({ connectionString: url });
+  return {
+    store, openSecond: () => PostgresStore.open({ connectionString: url }), close: () => store.close(),
+    openFresh: () => Promise.reject(new TypeError('one fresh store at a time')),
+  };
+}
 
 const T0 = Date.UTC(2024, 0, 1);
 const KEY_ID = '00000000-0000-4000-8000-000000000001';

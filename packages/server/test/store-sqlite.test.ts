@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import * as packageIndex from '../src/index.js';
-import { defineStoreConformance } from '../src/store/conformance.js';
+import { defineStoreConformance, type OpenedStore } from '../src/store/conformance.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { AuditEvent } from '../src/audit/record.js';
 import type { KeyRecord, KeyVersionRecord } from '../src/keys/key-record.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'coffer-store-'));
 
-defineStoreConformance('SqliteStore on a temporary file', async () => {
+async function openTemporaryStore(): Promise<OpenedStore> {
   const dir = tempDir();
   const store = new SqliteStore(join(dir, 'coffer.db'));
   return {
@@ -23,8 +23,10 @@ defineStoreConformance('SqliteStore on a temporary file', async () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
+    openFresh: openTemporaryStore,
   };
-});
+}
+defineStoreConformance('SqliteStore on a temporary file', openTemporaryStore);
 
 const T0 = Date.UTC(2024, 0, 1);
 const KEY_ID = '00000000-0000-4000-8000-000000000001';

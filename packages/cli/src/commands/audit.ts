@@ -160,7 +160,8 @@ const verify = leaf({
   name: 'verify',
   summary: 'Check the audit chain: finds a record removed, reordered or altered, and names it.',
   description: 'Through the running server (VerifyAuditChain), or with --data-dir straight from the data directory\n'
-    + '(its coffer.db and root.key), for when the server is down or not trusted.\n'
+    + '(its coffer.db and root keys: root.key, or the secrets in COFFER_ROOT_PASSPHRASE / COFFER_PKCS11_PIN),\n'
+    + 'for when the server is down or not trusted.\n'
     + `Exit status: 0 the chain is intact; ${EXIT_CRYPTO} it is broken (the record is named); ${EXIT_FAILURE} it could not be checked.`,
   synopsis: '[--data-dir DIR]',
   options: {

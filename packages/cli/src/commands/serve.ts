@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { dirname, relative, resolve } from 'node:path';
-import { DEFAULT_CONFIG, SeedError, StartupError, startServer } from '@coffer/server';
+import { dirname, join, relative, resolve } from 'node:path';
+import { DEFAULT_CONFIG, SELF_SIGNED_CERT_FILE, SeedError, StartupError, startServer } from '@coffer/server';
 import { EXIT_FAILURE, IoError, UsageError } from '../usage.js';
+import { ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 
 const HELP = `Usage: coffer serve [options]
 
@@ -18,13 +19,23 @@ Options:
   --partition NAME       partition in ARNs           COFFER_PARTITION   (default ${DEFAULT_CONFIG.partition})
   --store STORE          sqlite, or postgres://...   COFFER_STORE       (default ${DEFAULT_CONFIG.store}: coffer.db in the data dir)
   --seed FILE            keys, aliases, principals   COFFER_SEED        (YAML or JSON; applied at each start)
-  --config FILE          settings from a JSON file   COFFER_CONFIG
+  --tls-cert FILE        serve HTTPS: certificate    COFFER_TLS_CERT    (PEM; with --tls-key)
+  --tls-key FILE         its private key (PEM)       COFFER_TLS_KEY
+  --tls-self-signed      HTTPS, a generated cert     COFFER_TLS_SELF_SIGNED (localhost; kept in the data dir)
+  --allow-insecure-http  plain HTTP off loopback     COFFER_ALLOW_INSECURE_HTTP (refused without it)
+  --quotas FILE|off      request quotas per second   COFFER_QUOTAS      (default AWS's; JSON {"CreateKey": 20, ...})
+${ROOT_KEY_HELP}  --config FILE          settings from a JSON file   COFFER_CONFIG
   -h, --help             show this help
 
 Examples:
   coffer serve --port 4700 --data-dir /var/lib/coffer
   coffer serve --config coffer.json --port 4601
   coffer serve --port 0 --data-dir ./.coffer-test --seed test-keys.yaml
+  coffer serve --host 0.0.0.0 --tls-cert server.crt --tls-key server.key
+  coffer serve --tls-self-signed --quotas off
+
+GET /metrics (Prometheus), /healthz and /readyz answer without a signature; SIGTERM or SIGINT
+lets in-flight requests finish, then closes the store. See docs/operations.md.
 
 A config file is one JSON object keyed by the option names above, for example
   {"port": 4600, "data-dir": "./data", "region": "eu-west-1"}
@@ -57,6 +68,12 @@ export const OPTIONS = {
   partition: { type: 'string', env: 'COFFER_PARTITION' },
   store: { type: 'string', env: 'COFFER_STORE' },
   seed: { type: 'string', env: 'COFFER_SEED' },
+  'tls-cert': { type: 'string', env: 'COFFER_TLS_CERT' },
+  'tls-key': { type: 'string', env: 'COFFER_TLS_KEY' },
+  'tls-self-signed': { type: 'boolean', env: 'COFFER_TLS_SELF_SIGNED' },
+  'allow-insecure-http': { type: 'boolean', env: 'COFFER_ALLOW_INSECURE_HTTP' },
+  quotas: { type: 'string', env: 'COFFER_QUOTAS' },
+  ...ROOT_KEY_OPTIONS,
   config: { type: 'string', env: 'COFFER_CONFIG' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -95,6 +112,12 @@ export async function serveCommand(args: string[]): Promise<number> {
 
   const seedPath = setting('seed');
   const seed = seedPath === undefined ? undefined : await readSeedFile(seedPath);
+  // A boolean flag is set by its presence, in the environment or the file by true, 1 or yes.
+  const enabled = (name: 'tls-self-signed' | 'allow-insecure-http'): boolean =>
+    values[name] === true || /^(true|1|yes)$/i.test(process.env[OPTIONS[name].env] ?? '') || /^(true|1|yes)$/i.test(fromFile[name] ?? '');
+  const tls = transportSettings(setting('tls-cert'), setting('tls-key'), enabled('tls-self-signed'));
+  const quotasSetting = setting('quotas');
+  const quotas = quotasSetting === undefined ? undefined : quotasSetting === 'off' ? false as const : { rates: readQuotasFile(quotasSetting) };
 
   let server;
   try {
@@ -107,6 +130,10 @@ export async function serveCommand(args: string[]): Promise<number> {
       ...(setting('account-id') !== undefined ? { accountId: setting('account-id')! } : {}),
       ...(setting('partition') !== undefined ? { partition: setting('partition')! } : {}),
       ...(setting('store') !== undefined ? { store: setting('store')! } : {}),
+      ...(tls ? { tls } : {}),
+      ...(enabled('allow-insecure-http') ? { allowInsecureHttp: true } : {}),
+      ...(quotas !== undefined ? { quotas } : {}),
+      rootKey: rootKeyOptionsOf(setting),
     });
   } catch (error) {
     if (error instanceof SeedError) {
@@ -140,10 +167,14 @@ export async function serveCommand(args: string[]): Promise<number> {
     `Coffer is listening on ${server.endpoint} (region ${server.config.region}, account ${server.config.accountId})\n` +
     `Data directory: ${server.config.dataDir}\n` +
     (server.config.store !== 'sqlite' ? `Store:          ${server.config.store}\n` : '') +
+    (server.tlsFingerprint ? `TLS:            certificate SHA-256 fingerprint ${server.tlsFingerprint}\n` : '') +
     `Credentials:    ${server.credentialsFile} (profile [${server.profile}])\n` +
+    `Console:        ${server.endpoint}/console\n` +
     (server.seeded ? `Seed:           ${seedPath}: created ${server.seeded.created.length}, unchanged ${server.seeded.unchanged}\n` : '') + '\n' +
     'Try it:\n' +
     `  export AWS_SHARED_CREDENTIALS_FILE=${shownCredentials}\n` +
+    // The AWS CLI trusts the generated certificate through its CA bundle variable.
+    (tls && 'selfSigned' in tls ? `  export AWS_CA_BUNDLE=${join(server.config.dataDir, SELF_SIGNED_CERT_FILE)}\n` : '') +
     `  aws kms create-key --endpoint-url ${server.endpoint} --profile ${server.profile} --region ${server.config.region}\n` +
     `  aws kms list-keys --endpoint-url ${server.endpoint} --profile ${server.profile} --region ${server.config.region}\n\n`,
   );
@@ -176,10 +207,11 @@ function readConfigFile(path: string): Partial<Record<keyof typeof OPTIONS, stri
     if (!allowed.includes(key)) {
       throw new UsageError(`the config file '${path}' has an unknown setting '${key}'`, `the settings are: ${allowed.join(', ')}`);
     }
-    if (typeof value !== 'string' && typeof value !== 'number') {
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw new UsageError(`the config file '${path}' sets '${key}' to ${JSON.stringify(value)}`, `give '${key}' a string${key === 'port' ? ' or a number' : ''}`);
     }
-    settings[key as keyof typeof OPTIONS] = key === 'data-dir' || key === 'seed' ? resolve(dirname(path), String(value)) : String(value);
+    const isPath = ['data-dir', 'seed', 'tls-cert', 'tls-key', 'root-passphrase-file', 'pkcs11-pin-file'].includes(key) || (key === 'quotas' && value !== 'off');
+    settings[key as keyof typeof OPTIONS] = isPath ? resolve(dirname(path), String(value)) : String(value);
   }
   return settings;
 }
@@ -201,4 +233,37 @@ async function readSeedFile(path: string): Promise<unknown> {
     throw new UsageError(`the seed file '${path}' does not parse: ${(error as Error).message.split('\n')[0]}`,
       '`coffer serve --help` shows a seed file; YAML or JSON');
   }
+}
+
+/** --tls-cert with --tls-key, or --tls-self-signed, or neither. */
+function transportSettings(certFile: string | undefined, keyFile: string | undefined, selfSigned: boolean) {
+  if (selfSigned && (certFile !== undefined || keyFile !== undefined)) {
+    throw new UsageError('--tls-self-signed cannot be combined with --tls-cert or --tls-key', 'give your own pair, or let coffer generate one, not both');
+  }
+  if (selfSigned) return { selfSigned: true } as const;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together', 'give both PEM files, e.g. --tls-cert server.crt --tls-key server.key');
+  }
+  return certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined;
+}
+
+/** A quotas file: one JSON object of quota class -> requests per second (0: no limit). */
+function readQuotasFile(path: string): Record<string, number> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new IoError(`cannot read the quotas file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      'check the path given to --quotas or COFFER_QUOTAS, or give --quotas off');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`the quotas file '${path}' is not JSON: ${(error as Error).message}`, 'write one object, e.g. {"symmetric": 10000, "CreateKey": 20}');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new UsageError(`the quotas file '${path}' is not a JSON object`, 'write one object, e.g. {"symmetric": 10000, "CreateKey": 20}');
+  }
+  return parsed as Record<string, number>;
 }

@@ -11,8 +11,9 @@ const check = leaf({
   name: 'check',
   summary: 'Check a store\'s integrity with its root key: keys, versions, aliases, grants, access keys, audit chain.',
   description: 'Opens the store (coffer.db in --data-dir, or the PostgreSQL database --store names) and the data\n'
-    + 'directory\'s root.key, and checks that every key has all its versions and every version unwraps under the\n'
-    + 'root key with a matching KeyMaterialId; that aliases and grants name existing keys; that access keys belong\n'
+    + 'store\'s root keys (root.key; a passphrase, token PIN or remote KMS from COFFER_ROOT_PASSPHRASE,\n'
+    + 'COFFER_PKCS11_PIN or the AWS credential chain: docs/root-keys.md), and checks that every key has all its versions and every version unwraps under the\n'
+    + 'root key with a well-formed KeyMaterialId of its own; that aliases and grants name existing keys; that access keys belong\n'
     + 'to existing principals and their secrets unwrap; that the audit chain verifies; and, for SQLite, PRAGMA\n'
     + 'integrity_check. A running server on the same store is no obstacle.\n'
     + `Exit status: 0 the store is intact; ${EXIT_CRYPTO} a problem was found (each is named); ${EXIT_FAILURE} it could not be checked.`,

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { RootKey } from '../root/root-key.js';
 import type { Store } from '../store/store.js';
 
-const AUDIT_KEY_META = 'audit-key';
-const AUDIT_KEY_AAD = Buffer.from('coffer:audit-key:v1', 'utf8');
+/** The meta entry that holds the root-wrapped audit key, and the AAD it is wrapped with. */
+export const AUDIT_KEY_META = 'audit-key';
+export const AUDIT_KEY_AAD = Buffer.from('coffer:audit-key:v1', 'utf8');
 
 /**
  * The key the audit chain is HMACed under: made once, stored only wrapped by the root key, so the

@@ -8,22 +8,71 @@ import { GENESIS_HASH, type AuditEvent, type AuditRecord } from './record.js';
  * the database but not read the root key cannot forge a replacement chain.
  */
 export function chainRecord(auditKey: Uint8Array, event: AuditEvent, seq: number, prevHash: string): AuditRecord {
-  const unsigned = { ...event, seq, prevHash };
-  return { ...unsigned, hash: recordHash(auditKey, unsigned) };
+  const record = { ...event, seq, prevHash } as Omit<AuditRecord, 'hash'> & { hash?: string };
+  // Hashed before `hash` is set; set on the same object rather than copied into another.
+  record.hash = recordHash(auditKey, record);
+  return record as AuditRecord;
 }
 
 function recordHash(auditKey: Uint8Array, record: Omit<AuditRecord, 'hash'>): string {
   return createHmac('sha256', auditKey).update(record.prevHash).update('\n').update(canonicalJson(record)).digest('hex');
 }
 
-/** JSON with object keys sorted at every level, so equal records hash alike. */
+/**
+ * JSON with object keys sorted at every level, so equal records hash alike.
+ *
+ * Every record is hashed on the way in and again by each verification, so the common case takes
+ * a fast path: a copy with its keys inserted in sorted order, serialized by JSON.stringify. That
+ * gives the same text as the definition below except where JavaScript's own key order is not
+ * insertion order (integer-like keys, which objects list first) or JSON.stringify differs from it
+ * (undefined or function array elements, toJSON): those values take the definition itself.
+ * `test/audit-canonical-json.test.ts` holds the two to the same output.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  try {
+    return JSON.stringify(sortedCopy(value)) as string;
+  } catch (error) {
+    if (error === NOT_PLAIN) return canonicalJsonByDefinition(value);
+    throw error;
+  }
+}
+
+const NOT_PLAIN = new Error('not plain JSON data: take the definition');
+const INTEGER_LIKE = /^(?:0|[1-9]\d*)$/;
+
+function sortedCopy(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) {
+    if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') throw NOT_PLAIN;
+    return value;
+  }
+  if (Array.isArray(value)) {
+    const copy = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item === undefined) throw NOT_PLAIN;
+      copy[i] = sortedCopy(item);
+    }
+    return copy;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') throw NOT_PLAIN;
+  // A null prototype: `__proto__` is an ordinary key here, as it is in Object.entries.
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(value).sort()) {
+    if (INTEGER_LIKE.test(key)) throw NOT_PLAIN;
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== undefined) copy[key] = sortedCopy(item);
+  }
+  return copy;
+}
+
+/** The definition: what `canonicalJson` returns for every value. */
+export function canonicalJsonByDefinition(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJsonByDefinition).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJsonByDefinition(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
 }

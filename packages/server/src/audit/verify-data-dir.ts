@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { openFileRootKey } from '../root/open-root-key.js';
+import type { KeyringRootKey } from '../root/keyring-root-key.js';
+import { readKeyring } from '../root/keyring.js';
+import { openRootKey } from '../root/open-root-key.js';
+import { rootKeyOptionsFromEnv } from '../root/options.js';
 import { StartupError } from '../root/root-key.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { readAuditKey } from './audit-key.js';
@@ -18,16 +21,23 @@ export async function verifyAuditTrail(dataDir: string): Promise<ChainVerdict> {
   const databaseFile = join(dir, 'coffer.db');
   // Checked first: opening a store or a root key that does not exist would create one.
   if (!existsSync(databaseFile)) throw new StartupError(`${dir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
-  if (!existsSync(join(dir, 'root.key'))) throw new StartupError(`${dir} has no root key file (root.key): the chain cannot be checked without it.`);
   const store = new SqliteStore(databaseFile);
+  let root: KeyringRootKey | undefined;
   try {
-    const auditKey = await readAuditKey(store, await openFileRootKey(dir, store));
+    // A store without a keyring has never been opened by a server: opening its root key would make one.
+    if ((await readKeyring(store)) === undefined) {
+      if ((await store.getAuditHead()) === undefined) return { ok: true, records: 0 };
+      throw new StartupError(`The store in ${dir} has audit records but no root key: the chain cannot be checked.`);
+    }
+    root = await openRootKey(dir, store, rootKeyOptionsFromEnv());
+    const auditKey = await readAuditKey(store, root);
     if (auditKey === undefined) {
       if ((await store.getAuditHead()) === undefined) return { ok: true, records: 0 };
       throw new StartupError(`The store in ${dir} has audit records but no audit key: the chain cannot be checked.`);
     }
     return await verifyStoredChain(store, auditKey);
   } finally {
+    await root?.close();
     await store.close();
   }
 }

@@ -27,7 +27,8 @@ export interface AccessKey {
   readonly secret: SigningSecret;
 }
 
-const secretAad = (accessKeyId: string): Buffer => Buffer.from(`coffer:access-key:v1:${accessKeyId}`, 'utf8');
+/** The AAD that binds a wrapped access-key secret to its access key id. */
+export const accessKeySecretAad = (accessKeyId: string): Buffer => Buffer.from(`coffer:access-key:v1:${accessKeyId}`, 'utf8');
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** An access key id in AWS's shape: `AKIA` and 16 characters of base32. */
@@ -51,6 +52,8 @@ export class AccessKeys {
   readonly #store: Store;
   readonly #root: RootKey;
   readonly #cache = new Map<string, { key: AccessKey | undefined; expires: number }>();
+  /** Lookups answered from the cache and not, read by the metrics on scrape (coffer_cache_*_total). */
+  readonly stats = { hits: 0, misses: 0 };
   readonly #ttlMs: number;
   /** Counts `forget` calls, so a lookup that started before one does not cache what it read. */
   #forgotten = 0;
@@ -71,7 +74,7 @@ export class AccessKeys {
 
   /** An active key with a given id and secret (a seed's), stored wrapped like any other; undefined if the id is taken. */
   async createGiven(principalArn: string, accessKeyId: string, secret: string, now: number, audit?: AuditEvent): Promise<AccessKey | undefined> {
-    const wrappedSecret = await this.#root.wrap(Buffer.from(secret, 'utf8'), secretAad(accessKeyId));
+    const wrappedSecret = await this.#root.wrap(Buffer.from(secret, 'utf8'), accessKeySecretAad(accessKeyId));
     if (!(await this.#store.createAccessKey({ accessKeyId, principalArn, wrappedSecret, status: 'Active', createdAt: now }, audit))) return undefined;
     return { accessKeyId, principalArn, secret: new SigningSecret(secret) };
   }
@@ -79,14 +82,18 @@ export class AccessKeys {
   /** The active access key with this id, or undefined (unknown or inactive). */
   async findActive(accessKeyId: string): Promise<AccessKey | undefined> {
     const cached = this.#cache.get(accessKeyId);
-    if (cached && cached.expires > Date.now()) return cached.key;
+    if (cached && cached.expires > Date.now()) {
+      this.stats.hits++;
+      return cached.key;
+    }
+    this.stats.misses++;
     const generation = this.#forgotten;
     const record = await this.#store.getAccessKey(accessKeyId);
     const key = record && record.status === 'Active'
       ? {
           accessKeyId,
           principalArn: record.principalArn,
-          secret: new SigningSecret(Buffer.from(await this.#root.unwrap(record.wrappedSecret, secretAad(accessKeyId))).toString('utf8')),
+          secret: new SigningSecret(Buffer.from(await this.#root.unwrap(record.wrappedSecret, accessKeySecretAad(accessKeyId))).toString('utf8')),
         }
       : undefined;
     if (this.#cache.size > 10_000) this.#cache.clear();
@@ -97,7 +104,7 @@ export class AccessKeys {
 
   /** Unwraps a stored key's secret (active or not), throwing RootKeyMismatchError if it does not unwrap: for `coffer store check`. */
   async checkSecret(record: AccessKeyRecord): Promise<void> {
-    await this.#root.unwrap(record.wrappedSecret, secretAad(record.accessKeyId));
+    await this.#root.unwrap(record.wrappedSecret, accessKeySecretAad(record.accessKeyId));
   }
 
   /** The key was deactivated, reactivated or deleted on this node: look it up afresh on its next use. */

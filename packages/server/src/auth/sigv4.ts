@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { createScope, getCanonicalHeaders, getSigningKey, SignatureV4Base } from '@smithy/signature-v4';
 import {
   IncompleteSignatureException, InvalidSignatureException, MissingAuthenticationTokenException,
   UnrecognizedClientException,
@@ -69,6 +69,50 @@ function parseAmzDate(value: string): Date | undefined {
 
 const amzDate = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 
+const ALGORITHM = 'AWS4-HMAC-SHA256';
+
+/** The last X-Amz-Date found to name a real instant: requests of the same second skip the check. */
+let lastRealDate = '';
+
+/**
+ * The canonical request is @smithy/signature-v4's, from one instance made once (its credentials
+ * and region are not used for it), and so is the signing key's derivation. The string to sign
+ * (four lines: algorithm, date, scope, the canonical request's SHA-256) and the final HMAC are
+ * taken here, with node:crypto directly and a signing key derived once per caller, day, region and
+ * service rather than on every request: the library's Hash wrapper costs a promise and two copies.
+ */
+class Canonicalizer extends SignatureV4Base {
+  static make(): Canonicalizer {
+    return new Canonicalizer({ credentials: { accessKeyId: '', secretAccessKey: '' }, region: '', service: '', sha256, applyChecksum: false });
+  }
+
+  canonicalRequest(request: HttpRequest, canonicalHeaders: Record<string, string>, payloadHash: string): string {
+    return this.createCanonicalRequest(request, canonicalHeaders, payloadHash);
+  }
+}
+const canonicalizer = Canonicalizer.make();
+
+/**
+ * Derived signing keys (HMAC chain over date, region, service), per secret object: an access key
+ * that is looked up afresh (the AccessKeys cache refreshes it) gets a fresh entry, and one deleted
+ * and re-created under the same id with another secret can never meet the old derived key.
+ */
+const signingKeys = new WeakMap<object, Map<string, Uint8Array>>();
+
+function cachedSigningKey(accessKey: AccessKey, scope: string): Uint8Array | undefined {
+  return signingKeys.get(accessKey.secret)?.get(scope);
+}
+
+async function deriveSigningKey(accessKey: AccessKey, scope: string, shortDate: string, region: string, service: string): Promise<Uint8Array> {
+  const key = await getSigningKey(sha256, { accessKeyId: accessKey.accessKeyId, secretAccessKey: accessKey.secret.revealSecret() }, shortDate, region, service);
+  let perScope = signingKeys.get(accessKey.secret);
+  if (!perScope) signingKeys.set(accessKey.secret, (perScope = new Map()));
+  // A day or two of scopes at most: requests are refused when their date is 5 minutes off.
+  if (perScope.size >= 4) perScope.clear();
+  perScope.set(scope, key);
+  return key;
+}
+
 /**
  * Verifies an AWS Signature Version 4 header signature and returns the caller's access key.
  *
@@ -128,27 +172,38 @@ export async function verifySigV4(
     headers[name] = value;
   }
   headers['x-amz-content-sha256'] = bodyHash;
+  // The date signed is the header's own text; one that names no real instant (a 30 February)
+  // matches no signature, as it never did.
+  if (dateHeader !== lastRealDate) {
+    if (amzDate(signingDate.getTime()) !== dateHeader) throw signatureMismatch();
+    lastRealDate = dateHeader;
+  }
+  const canonicalRequest = canonicalizer.canonicalRequest(
+    canonicalForm(request, headers),
+    getCanonicalHeaders({ headers } as HttpRequest, new Set([...Object.keys(headers)].filter((h) => !signed.has(h))), signed),
+    bodyHash,
+  );
+  const scope = createScope(auth.date, auth.region, auth.service);
+  const stringToSign = `${ALGORITHM}\n${dateHeader}\n${scope}\n${createHash('sha256').update(canonicalRequest, 'utf8').digest('hex')}`;
+  const signingKey = cachedSigningKey(accessKey, scope) ?? (await deriveSigningKey(accessKey, scope, auth.date, auth.region, auth.service));
+  const computed = createHmac('sha256', signingKey).update(stringToSign, 'utf8').digest('hex');
+  const given = Buffer.from(auth.signature, 'utf8');
+  if (given.length !== computed.length || !timingSafeEqual(given, Buffer.from(computed, 'utf8'))) throw signatureMismatch();
+  return accessKey;
+}
+
+function signatureMismatch(): Error {
+  return new InvalidSignatureException('The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+}
+
+/** Method, path and query as the canonical request reads them; a KMS request's target is `/`. */
+function canonicalForm(request: SignedRequest, headers: Record<string, string>): HttpRequest {
+  if (request.url === '/') return { method: request.method, path: '/', query: {}, headers } as unknown as HttpRequest;
   const url = new URL(request.url, 'http://coffer.invalid');
   const query: Record<string, string | string[]> = {};
   for (const [k, v] of url.searchParams) {
     const prior = query[k];
     query[k] = prior === undefined ? v : [...(Array.isArray(prior) ? prior : [prior]), v];
   }
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: accessKey.accessKeyId, secretAccessKey: accessKey.secret.revealSecret() },
-    region: auth.region,
-    service: auth.service,
-    sha256,
-    applyChecksum: false,
-  });
-  const resigned = await signer.sign(
-    new HttpRequest({ method: request.method, protocol: 'http:', hostname: 'coffer.invalid', path: url.pathname, query, headers, body: request.body }),
-    { signingDate, signableHeaders: signed, unsignableHeaders: new Set([...Object.keys(headers)].filter((h) => !signed.has(h))) },
-  );
-  const computed = /Signature=([0-9a-f]{64})/.exec(String(resigned.headers.authorization))?.[1] ?? '';
-  const given = Buffer.from(auth.signature, 'utf8');
-  if (given.length !== computed.length || !timingSafeEqual(given, Buffer.from(computed, 'utf8'))) {
-    throw new InvalidSignatureException('The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
-  }
-  return accessKey;
+  return new HttpRequest({ method: request.method, protocol: 'http:', hostname: 'coffer.invalid', path: url.pathname, query, headers });
 }

@@ -7,11 +7,14 @@ import {
   DependencyTimeoutException, KMSInternalException, KmsError, SerializationException, UnknownOperationException,
 } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { RequestObserver } from '../observe/request-observer.js';
 import { RequestAudit } from '../audit/request-audit.js';
 import type { Operation } from '../operations/operation.js';
 import { KMS_OPERATIONS, TARGETS } from '../routes.js';
 import { StoreUnavailableError } from '../store/store.js';
+import { createConsoleHandler, isConsoleRequest } from './console.js';
 import { readBody } from './read-body.js';
+import { isProbeRequest } from './probes.js';
 import { createStsHandler, isStsRequest } from './sts.js';
 
 const JSON_CONTENT_TYPES = new Set(['application/x-amz-json-1.1', 'application/x-amz-json-1.0', 'application/json']);
@@ -20,6 +23,10 @@ export interface AppDependencies {
   readonly service: Service;
   readonly accessKeys: AccessKeys;
   readonly log: Logger;
+  /** Request quotas, metrics and the request history (observe/request-observer.ts). */
+  readonly observer?: RequestObserver;
+  /** GET /metrics, /healthz, /readyz (probes.ts). */
+  readonly probes?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 /**
@@ -30,9 +37,13 @@ export interface AppDependencies {
 export function createRequestHandler(deps: AppDependencies) {
   const { service, log } = deps;
   const sts = createStsHandler(deps);
+  const consoleFiles = createConsoleHandler();
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // STS GetCallerIdentity, the "who am I" of AWS tooling, speaks its own protocol (sts.ts).
     if (isStsRequest(req)) return sts(req, res);
+    // The web console's static files (console.ts): pages, not API calls.
+    if (isConsoleRequest(req)) return consoleFiles(req, res);
+    if (deps.probes && isProbeRequest(req)) return deps.probes(req, res);
     const requestId = randomUUID();
     const started = process.hrtime.bigint();
     const sourceIp = clientAddress(req);
@@ -62,7 +73,8 @@ export function createRequestHandler(deps: AppDependencies) {
       };
       const input = parseJson(body);
       audit.setParameters(input);
-      const result = await target.handler(service, input, { requestId, principal, sourceIp, secureTransport: false, audit });
+      deps.observer?.charge(principal.accountId, target.name, input);
+      const result = await target.handler(service, input, { requestId, principal, sourceIp, secureTransport: 'encrypted' in req.socket, audit });
       // A 200 means the request's audit record is durable, with its change or on its own.
       if (!audit.recorded) await service.store.appendAudit(audit.success());
       send(res, requestId, 200, result);
@@ -81,12 +93,14 @@ export function createRequestHandler(deps: AppDependencies) {
       }
       outcome = renderError(res, requestId, kmsError);
     }
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    deps.observer?.answered(operation ?? 'unknown', outcome.error ?? 'success', ms / 1000);
     log('info', 'request', {
       requestId,
       operation,
       status: outcome.status,
       ...(outcome.error ? { error: outcome.error } : {}),
-      ms: Number(process.hrtime.bigint() - started) / 1e6,
+      ms,
     });
   };
 }

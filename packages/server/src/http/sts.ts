@@ -121,9 +121,11 @@ export function createStsHandler(deps: AppDependencies) {
         send(res, requestId, failure.status, 'text/xml', errorXml(failure, requestId));
       }
     }
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    // Only the one STS operation answered is its own label: an action name comes from the caller.
+    deps.observer?.answered(operation === 'sts:GetCallerIdentity' ? operation : 'sts:other', errorCode ?? 'success', ms / 1000);
     log('info', 'request', {
-      requestId, operation, status, ...(errorCode ? { error: errorCode } : {}),
-      ms: Number(process.hrtime.bigint() - started) / 1e6,
+      requestId, operation, status, ...(errorCode ? { error: errorCode } : {}), ms,
     });
   };
 }

@@ -7,7 +7,7 @@ import type { RotationType } from './enums.js';
 const MATERIAL_LENGTH = 32;
 
 /** The AAD that binds a wrapped backing key to its key id and version. */
-const wrapAad = (keyId: string, version: number): Buffer =>
+export const backingKeyAad = (keyId: string, version: number): Buffer =>
   Buffer.from(`coffer:backing-key:v1:${keyId}:${version}`, 'utf8');
 
 export interface UnwrappedVersion {
@@ -35,6 +35,8 @@ export class BackingKeys {
   readonly #limits: BackingKeyCacheLimits;
   /** Map order is insertion order: the first entry is the oldest, evicted first. */
   readonly #cache = new Map<string, { version: UnwrappedVersion; expires: number }>();
+  /** Lookups answered from the cache and not, read by the metrics on scrape (coffer_cache_*_total). */
+  readonly stats = { hits: 0, misses: 0 };
 
   constructor(root: RootKey, store: Store, limits: BackingKeyCacheLimits = { maxEntries: 10_000, ttlMs: 5 * 60_000 }) {
     this.#root = root;
@@ -48,7 +50,7 @@ export class BackingKeys {
    */
   async create(keyId: string, version: number, createdAt: number, rotationType?: RotationType, given?: Buffer): Promise<KeyVersionRecord> {
     const material = given ?? randomBytes(MATERIAL_LENGTH);
-    const wrappedMaterial = await this.#root.wrap(material, wrapAad(keyId, version));
+    const wrappedMaterial = await this.#root.wrap(material, backingKeyAad(keyId, version));
     const materialId = createHash('sha256').update(wrappedMaterial).digest('hex');
     // Not cached here: the version may lose a race to be stored, and a cached material that the
     // store does not hold would seal ciphertexts nobody could ever open.
@@ -59,12 +61,16 @@ export class BackingKeys {
   async version(keyId: string, version: number): Promise<UnwrappedVersion | undefined> {
     const id = `${keyId}:${version}`;
     const cached = this.#cache.get(id);
-    if (cached && cached.expires > Date.now()) return cached.version;
+    if (cached && cached.expires > Date.now()) {
+      this.stats.hits++;
+      return cached.version;
+    }
+    this.stats.misses++;
     if (cached) this.#cache.delete(id);
     const record = await this.#store.getKeyVersion(keyId, version);
     if (!record) return undefined;
     const unwrapped: UnwrappedVersion = {
-      material: Buffer.from(await this.#root.unwrap(record.wrappedMaterial, wrapAad(keyId, version))),
+      material: Buffer.from(await this.#root.unwrap(record.wrappedMaterial, backingKeyAad(keyId, version))),
       materialId: record.materialId,
     };
     this.#remember(id, unwrapped);

@@ -1,7 +1,8 @@
 /**
  * The root of the key hierarchy: it wraps every backing key and every stored secret. Providers
- * (a key file now; a passphrase, a PKCS#11 token or another KMS later) differ only in where the
- * root key lives and where the wrapping happens.
+ * (a key file, a passphrase, a PKCS#11 token, another KMS: providers/) differ only in where the
+ * root key lives and where the wrapping happens; the keyring (keyring-root-key.ts) is what the
+ * rest of the server holds.
  */
 export interface RootKey {
   /** A human-readable description of where the root key lives, for messages. */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,7 +6,10 @@ import { readAuditKey } from '../audit/audit-key.js';
 import { verifyStoredChain } from '../audit/verify-trail.js';
 import { AccessKeys } from '../auth/access-keys.js';
 import { BackingKeys } from '../keys/backing-keys.js';
-import { openFileRootKey } from '../root/open-root-key.js';
+import type { KeyringRootKey } from '../root/keyring-root-key.js';
+import { readKeyring } from '../root/keyring.js';
+import { openRootKey } from '../root/open-root-key.js';
+import { rootKeyOptionsFromEnv } from '../root/options.js';
 import { RootKeyMismatchError, StartupError, type RootKey } from '../root/root-key.js';
 import { isPostgresUrl, redactConnectionString } from './connection-string.js';
 import { PostgresStore } from './postgres.js';
@@ -33,13 +35,11 @@ export interface StoreCheckReport {
 type RawQuery = (sql: string) => Promise<Record<string, unknown>[]>;
 
 const PAGE = 500;
-/** The check value openFileRootKey keeps (root/open-root-key.ts): a store a server has never used has none. */
-const ROOT_KEY_CHECK = 'root-key-check';
 
 /**
  * Checks a store's integrity with its root key, as `coffer store check` does: every key has its
  * versions 1..currentVersion; every version's wrapped material unwraps under the root key (with its
- * key id and version as AAD) and its KeyMaterialId is the one it was stored with; every alias and
+ * key id and version as AAD) and its KeyMaterialId is well formed and its own; every alias and
  * grant names an existing key, no version outlives its key; every access key belongs to an existing
  * principal (or the account root) and its secret unwraps; identity policies belong to principals;
  * the audit chain verifies up to its head; and for SQLite, `PRAGMA integrity_check` passes.
@@ -54,9 +54,6 @@ export async function checkStore(options: { dataDir: string; store?: string }): 
   const name = postgres ? redactConnectionString(options.store!) : join(dataDir, 'coffer.db');
   if (!postgres && !existsSync(join(dataDir, 'coffer.db'))) {
     throw new StartupError(`${dataDir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
-  }
-  if (!existsSync(join(dataDir, 'root.key'))) {
-    throw new StartupError(`${dataDir} has no root key file (root.key): the store cannot be checked without it.`);
   }
   let store: Store;
   let raw: RawQuery;
@@ -82,12 +79,15 @@ export async function checkStore(options: { dataDir: string; store?: string }): 
     raw = async (sql) => db.prepare(sql).all() as Record<string, unknown>[];
     closeRaw = async () => void db.close();
   }
+  let rootToClose: KeyringRootKey | undefined;
   try {
-    if ((await store.getMeta(ROOT_KEY_CHECK)) === undefined) {
+    // A store a server has never used has no keyring: opening one would make a root key.
+    if ((await readKeyring(store)) === undefined) {
       throw new StartupError(`The store ${name} has no root-key check value: no Coffer server has used it yet.`);
     }
-    // With a check value present, this only reads: it loads root.key and proves it is the store's.
-    const root = await openFileRootKey(dataDir, store);
+    // With a keyring present, this only reads: it opens the store's root keys (secrets from
+    // COFFER_ROOT_PASSPHRASE / COFFER_PKCS11_PIN) and proves each is the store's.
+    const root = rootToClose = await openRootKey(dataDir, store, rootKeyOptionsFromEnv());
     const problems: string[] = [];
     if (!postgres) {
       const rows = await raw('PRAGMA integrity_check');
@@ -105,6 +105,7 @@ export async function checkStore(options: { dataDir: string; store?: string }): 
       checked: { keys: keys.ids.size, keyVersions: keys.versions, aliases, grants, principals: access.principals, accessKeys: access.accessKeys, auditRecords },
     };
   } finally {
+    await rootToClose?.close();
     await closeRaw();
     await store.close();
   }
@@ -128,8 +129,12 @@ async function checkKeys(store: Store, root: RootKey, problems: string[]): Promi
       for (const v of stored) {
         const where = `key ${key.keyId} version ${v.version}`;
         if (v.version < 1 || v.version > key.currentVersion) problems.push(`${where}: beyond the key's current version ${key.currentVersion}`);
-        if (createHash('sha256').update(v.wrappedMaterial).digest('hex') !== v.materialId) {
-          problems.push(`${where}: its KeyMaterialId does not match its wrapped material`);
+        // The id is the SHA-256 of the material as first wrapped. A restore (or a root-key rotation)
+        // wraps the material again and keeps the id, which clients have seen: so the id can only be
+        // checked for its form and against the key's other versions, not against today's bytes.
+        if (!/^[0-9a-f]{64}$/.test(v.materialId)) problems.push(`${where}: its KeyMaterialId is not 64 lowercase hex characters`);
+        if (stored.some((other) => other.version !== v.version && other.materialId === v.materialId)) {
+          problems.push(`${where}: its KeyMaterialId is also another version's`);
         }
         try {
           await backing.version(key.keyId, v.version);

@@ -6,7 +6,8 @@ import { GENESIS_HASH, type AuditEvent, type AuditRecord } from '../audit/record
 import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
-import type { AccessKeyRecord, AuditQuery, Store } from './store.js';
+import type { AccessKeyRecord, AuditQuery, SnapshotRow, Store } from './store.js';
+import { StoreNotEmptyError } from './store.js';
 
 /**
  * The semantics every Store backend must show, written against the Store interface only, so each
@@ -23,6 +24,11 @@ export interface OpenedStore {
   openSecond(): Promise<Store>;
   /** Closes the store and removes whatever `open` created. */
   close(): Promise<void>;
+  /**
+   * Another store, empty and apart from this one (another file, another database), as a restore
+   * target: the snapshot cases copy between the two. `close` of the returned one removes it.
+   */
+  openFresh(): Promise<OpenedStore>;
 }
 
 const DAY = 86_400_000;
@@ -334,6 +340,16 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         await store.createKey(keyRecord(keyId(1), { description: 'new' }), v1);
         assertVersions(await store.listKeyVersions(keyId(1)), [v1]);
       });
+    });
+
+    it('countKeysByState counts keys per state, and nothing on an empty store', async () => {
+      assert.deepEqual(await store.countKeysByState(), {});
+      await store.createKey(keyRecord(keyId(1)), keyVersion(keyId(1), 1));
+      await store.createKey(keyRecord(keyId(2)), keyVersion(keyId(2), 1));
+      await store.createKey(keyRecord(keyId(3), { state: 'Disabled' }), keyVersion(keyId(3), 1));
+      assert.deepEqual(await store.countKeysByState(), { Enabled: 2, Disabled: 1 });
+      await store.deleteKey(keyId(3));
+      assert.deepEqual(await store.countKeysByState(), { Enabled: 2 });
     });
 
     describe('listKeysDue', () => {
@@ -923,6 +939,207 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         const results = await Promise.all(values.map((v) => store.putMetaIfAbsent('once', v)));
         assert.equal(results.filter((won) => won).length, 1);
         assertBytes(await store.getMeta('once'), values[results.indexOf(true)]!, 'the winner\'s value');
+      });
+    });
+
+    describe('root-key rewrap', () => {
+      it('replaceMeta replaces a value only when the stored one matches', async () => {
+        const first = awkwardBytes();
+        assert.equal(await store.replaceMeta('root-keyring', first, new Uint8Array([1])), false, 'no value yet');
+        assert.equal(await store.getMeta('root-keyring'), undefined);
+        await store.putMetaIfAbsent('root-keyring', first);
+        assert.equal(await store.replaceMeta('root-keyring', new Uint8Array([9]), new Uint8Array([1])), false, 'stale expectation');
+        assertBytes(await store.getMeta('root-keyring'), first, 'unchanged after a lost compare');
+        assert.equal(await store.replaceMeta('root-keyring', first, new Uint8Array([2, 0, 2])), true);
+        assertBytes(await store.getMeta('root-keyring'), new Uint8Array([2, 0, 2]), 'replaced');
+      });
+
+      it('lets only one of many concurrent replaceMeta from the same value win', async () => {
+        await store.putMetaIfAbsent('cas', new Uint8Array([0]));
+        const values = Array.from({ length: 8 }, (_, i) => new Uint8Array([i + 1, 1]));
+        const results = await Promise.all(values.map((v) => store.replaceMeta('cas', new Uint8Array([0]), v)));
+        assert.equal(results.filter((won) => won).length, 1);
+        assertBytes(await store.getMeta('cas'), values[results.indexOf(true)]!, 'the winner\'s value');
+      });
+
+      it('rewrapKeyVersion changes only the wrapped material, and only from the expected bytes', async () => {
+        const v1 = keyVersion(keyId(1), 1);
+        await store.createKey(keyRecord(keyId(1)), v1);
+        const next = awkwardBytes();
+        assert.equal(await store.rewrapKeyVersion(keyId(1), 1, new Uint8Array([1, 2]), next), false, 'stale expectation');
+        assert.equal(await store.rewrapKeyVersion(keyId(1), 2, v1.wrappedMaterial, next), false, 'no such version');
+        assert.equal(await store.rewrapKeyVersion(keyId(1), 1, v1.wrappedMaterial, next), true);
+        const stored = await store.getKeyVersion(keyId(1), 1);
+        assertBytes(stored?.wrappedMaterial, next, 'rewrapped material');
+        assert.deepEqual({ ...stored, wrappedMaterial: undefined }, { ...v1, wrappedMaterial: undefined }, 'every other field kept, the KeyMaterialId included');
+        assert.equal(await store.rewrapKeyVersion(keyId(1), 1, v1.wrappedMaterial, awkwardBytes()), false, 'the old bytes are no longer there');
+      });
+
+      it('rewrapAccessKeySecret changes only the wrapped secret, and only from the expected bytes', async () => {
+        const record = accessKeyRecord('AKIAREWRAP0000000001', 'arn:aws:iam::111122223333:root');
+        await store.createAccessKey(record);
+        const next = awkwardBytes();
+        assert.equal(await store.rewrapAccessKeySecret(record.accessKeyId, new Uint8Array([7]), next), false, 'stale expectation');
+        assert.equal(await store.rewrapAccessKeySecret('AKIAMISSING000000000', record.wrappedSecret, next), false, 'no such key');
+        assert.equal(await store.rewrapAccessKeySecret(record.accessKeyId, record.wrappedSecret, next), true);
+        const stored = await store.getAccessKey(record.accessKeyId);
+        assertBytes(stored?.wrappedSecret, next, 'rewrapped secret');
+        assert.deepEqual({ ...stored, wrappedSecret: undefined }, { ...record, wrappedSecret: undefined }, 'every other field kept');
+      });
+    });
+
+    describe('snapshots', () => {
+      const collect = async (rows: AsyncIterable<SnapshotRow>): Promise<SnapshotRow[]> => {
+        const all: SnapshotRow[] = [];
+        for await (const row of rows) all.push(row);
+        return all;
+      };
+      async function* replay(rows: readonly SnapshotRow[], failAfter?: number): AsyncIterable<SnapshotRow> {
+        for (const [i, row] of rows.entries()) {
+          if (i === failAfter) throw new Error('the archive ends here');
+          yield row;
+        }
+      }
+      /** Rows compared as data: bytes as arrays, so a Buffer and a Uint8Array of the same bytes are equal. */
+      const comparable = (rows: readonly SnapshotRow[]) => JSON.parse(JSON.stringify(rows, (_k, v: unknown) =>
+        v instanceof Uint8Array ? { bytes: [...v] } : (v as { type?: string })?.type === 'Buffer' ? { bytes: (v as { data: number[] }).data } : v)) as unknown;
+
+      /** A store with a row of every kind: two keys (one rotated, one with pending material), aliases, principals, policies, access keys, grants, an audit chain, meta. */
+      async function populate(target: Store): Promise<void> {
+        target.attachAuditChain(simpleChainer);
+        await target.createKey(keyRecord(keyId(1), { tags: [{ TagKey: 'k', TagValue: 'v é' }], policy: '{"Version":"2012-10-17"}' }), keyVersion(keyId(1), 1),
+          auditEvent(1, { operation: 'CreateKey', keyArns: [keyArnOf(1)] }));
+        assert.equal(await target.updateKey(keyRecord(keyId(1), { revision: 2, currentVersion: 2, onDemandRotations: 1 }),
+          keyVersion(keyId(1), 2, 'b', { rotationType: 'ON_DEMAND', wrappedMaterial: awkwardBytes() }), auditEvent(2, { operation: 'RotateKeyOnDemand', keyArns: [keyArnOf(1)] })), true);
+        await target.createKey(keyRecord(keyId(2), {
+          origin: 'EXTERNAL', state: 'PendingDeletion', deletionDate: T0 + DAY, rotation: { periodInDays: 90, nextRotationDate: T0 + 90 * DAY },
+          pendingMaterial: { version: 2, materialId: 'ef'.repeat(32), wrappedMaterial: Buffer.from(awkwardBytes()).toString('base64'), importedAt: T0, expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
+        }), keyVersion(keyId(2), 1));
+        await target.createAlias(aliasRecord('alias/B', keyId(2)));
+        await target.createAlias(aliasRecord('alias/a', keyId(1)), auditEvent(3, { operation: 'CreateAlias', keyArns: [keyArnOf(1)] }));
+        await target.createPrincipal(principalRecord('user', 'alice'));
+        await target.createPrincipal(principalRecord('role', 'alice'));
+        await target.putIdentityPolicy(policyRecord(principalArn('user', 'alice'), 'p1'));
+        await target.putIdentityPolicy(policyRecord(principalArn('user', 'alice'), 'p2', '{"Statement":[{"Sid":"é"}]}'));
+        await target.createAccessKey({ ...accessKeyRecord('AKIASNAPSHOT00000001', principalArn('user', 'alice')), wrappedSecret: awkwardBytes() });
+        await target.createAccessKey({ ...accessKeyRecord('AKIASNAPSHOT00000002', `arn:aws:iam::${ACCOUNT}:root`), status: 'Inactive' });
+        await target.createGrant(grantRecord(1, keyId(1), { name: 'n', retiringPrincipal: principalArn('role', 'alice') }));
+        await target.createGrant(grantRecord(2, keyId(2)));
+        await target.appendAudit(auditEvent(4, { operation: 'Encrypt', keyArns: [keyArnOf(1)] }));
+        await target.appendAudit(auditEvent(5, { operation: 'Decrypt', keyArns: [keyArnOf(1), keyArnOf(2)], outcome: 'InvalidCiphertextException' }));
+        await target.putMetaIfAbsent('audit-key', awkwardBytes());
+        await target.putMetaIfAbsent('root-key-check', new Uint8Array([1, 2, 3]));
+      }
+
+      it('copies every row of a populated store into an empty one exactly, by exportSnapshot then importSnapshot', async () => {
+        await populate(store);
+        const rows = await collect(store.exportSnapshot());
+        assert.deepEqual([...new Set(rows.map((r) => r.kind))],
+          ['key', 'keyVersion', 'alias', 'principal', 'identityPolicy', 'accessKey', 'grant', 'audit', 'auditHead', 'meta'], 'every kind, in order');
+        const fresh = await opened.openFresh();
+        try {
+          const target = fresh.store;
+          assert.deepEqual(await target.importSnapshot(replay(rows)), { rows: rows.length });
+          assert.deepEqual(comparable(await collect(target.exportSnapshot())), comparable(rows), 'the copy exports the same rows');
+          // And through the interface, as a server reads it.
+          assert.deepEqual(await target.getKey(keyId(1)), await store.getKey(keyId(1)));
+          assert.deepEqual(await target.getKey(keyId(2)), await store.getKey(keyId(2)));
+          assertVersions(await target.listKeyVersions(keyId(1)), await store.listKeyVersions(keyId(1)));
+          assert.deepEqual((await target.listAliases({ limit: 10 })).items, (await store.listAliases({ limit: 10 })).items);
+          assert.deepEqual((await target.listPrincipals({ limit: 10 })).items, (await store.listPrincipals({ limit: 10 })).items);
+          assert.deepEqual(await target.listIdentityPolicies(principalArn('user', 'alice')), await store.listIdentityPolicies(principalArn('user', 'alice')));
+          assertBytes((await target.getAccessKey('AKIASNAPSHOT00000001'))?.wrappedSecret, awkwardBytes(), 'access key secret');
+          assert.equal((await target.getAccessKey('AKIASNAPSHOT00000002'))?.status, 'Inactive');
+          assert.deepEqual(await target.getGrant(grantId(1)), await store.getGrant(grantId(1)));
+          assert.deepEqual((await target.listRetirableGrants({ retiringPrincipal: principalArn('role', 'alice'), limit: 10 })).items.map((g) => g.grantId), [grantId(1)]);
+          assert.deepEqual(await target.readAudit({ limit: 100 }), await store.readAudit({ limit: 100 }));
+          assert.deepEqual(await target.getAuditHead(), await store.getAuditHead());
+          assert.equal((await target.lastKeyUse(keyArnOf(1), ['Encrypt', 'Decrypt']))?.requestId, 'req-4', 'last use is derived again');
+          assert.deepEqual((await target.queryAudit({ keyArn: keyArnOf(2), limit: 10 })).map((r) => r.seq), [5], 'the key index is derived again');
+          assert.deepEqual(await target.listKeysDue(T0 + DAY), await store.listKeysDue(T0 + DAY));
+          assertBytes(await target.getMeta('audit-key'), awkwardBytes(), 'meta');
+          // The chain goes on where it stopped.
+          target.attachAuditChain(simpleChainer);
+          const head = (await store.getAuditHead())!;
+          await target.appendAudit(auditEvent(6));
+          const [next] = await target.readAudit({ afterSeq: head.seq, limit: 10 });
+          assert.equal(next?.seq, head.seq + 1);
+          assert.equal(next?.prevHash, head.hash);
+        } finally {
+          await fresh.close();
+        }
+      });
+
+      it('importSnapshot refuses a store that is not empty and writes nothing', async () => {
+        const rows = await (async () => {
+          await populate(store);
+          return collect(store.exportSnapshot());
+        })();
+        const fresh = await opened.openFresh();
+        try {
+          const target = fresh.store;
+          // Its own root key's meta does not count: a restore target has made one.
+          await target.putMetaIfAbsent('root-key-check', new Uint8Array([9]));
+          await target.createPrincipal(principalRecord('user', 'bob'));
+          await assert.rejects(target.importSnapshot(replay(rows)), StoreNotEmptyError);
+          assert.equal(await target.getKey(keyId(1)), undefined);
+          assert.deepEqual((await target.listPrincipals({ limit: 10 })).items.map((p) => p.name), ['bob']);
+          assert.equal(await target.getAuditHead(), undefined);
+        } finally {
+          await fresh.close();
+        }
+      });
+
+      it('importSnapshot writes nothing when the rows fail part way, and a later import succeeds', async () => {
+        await populate(store);
+        const rows = await collect(store.exportSnapshot());
+        const fresh = await opened.openFresh();
+        try {
+          const target = fresh.store;
+          await assert.rejects(target.importSnapshot(replay(rows, rows.length - 2)), /the archive ends here/);
+          assertEmptyPage(await target.listKeys({ limit: 10 }));
+          assertEmptyPage(await target.listPrincipals({ limit: 10 }));
+          assert.deepEqual(await target.readAudit({ limit: 10 }), []);
+          assert.equal(await target.getAuditHead(), undefined);
+          assert.equal(await target.getMeta('audit-key'), undefined);
+          assert.deepEqual(await target.importSnapshot(replay(rows)), { rows: rows.length });
+          assert.equal((await target.listKeys({ limit: 10 })).items.length, 2);
+        } finally {
+          await fresh.close();
+        }
+      });
+
+      it('exportSnapshot is one snapshot: what is committed while it is read is not in it', async () => {
+        await populate(store);
+        const iterator = store.exportSnapshot()[Symbol.asyncIterator]();
+        const first = await iterator.next();
+        assert.equal(first.done, false);
+        // Writers are not blocked by the open snapshot.
+        await store.createKey(keyRecord(keyId(3)), keyVersion(keyId(3), 1), auditEvent(7, { operation: 'CreateKey' }));
+        await store.createAlias(aliasRecord('alias/later', keyId(3)));
+        await store.appendAudit(auditEvent(8));
+        const rows = [first.value as SnapshotRow];
+        for (let next = await iterator.next(); !next.done; next = await iterator.next()) rows.push(next.value);
+        assert.deepEqual(rows.filter((r) => r.kind === 'key').map((r) => r.kind === 'key' && r.key.keyId), [keyId(1), keyId(2)]);
+        assert.ok(!rows.some((r) => r.kind === 'alias' && r.alias.aliasName === 'alias/later'));
+        const audit = rows.filter((r) => r.kind === 'audit');
+        const head = rows.find((r) => r.kind === 'auditHead');
+        const last = audit[audit.length - 1];
+        assert.equal(audit.length, 5);
+        assert.deepEqual(head?.kind === 'auditHead' && { seq: head.seq, hash: head.hash }, last?.kind === 'audit' && { seq: last.record.seq, hash: last.record.hash },
+          'the head is the snapshot\'s last record');
+        assert.equal((await store.getAuditHead())?.seq, 7, 'the writes were made');
+      });
+
+      it('ends the snapshot when the reader stops early', async () => {
+        await populate(store);
+        for await (const row of store.exportSnapshot()) {
+          assert.equal(row.kind, 'key');
+          break;
+        }
+        // A snapshot left open would keep a connection (PostgreSQL) or a read transaction (SQLite) busy.
+        assert.equal((await collect(store.exportSnapshot())).filter((r) => r.kind === 'key').length, 2);
+        await store.createKey(keyRecord(keyId(4)), keyVersion(keyId(4), 1));
       });
     });
 

@@ -8,8 +8,8 @@ import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../pr
 import { StartupError } from '../root/root-key.js';
 import { redactConnectionString } from './connection-string.js';
 import { EXCLUSIVE_LOCK_CLASS, MIGRATIONS, migrate } from './postgres-migrations.js';
-import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, Store } from './store.js';
-import { StoreUnavailableError } from './store.js';
+import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, SnapshotRow, Store } from './store.js';
+import { StoreNotEmptyError, StoreUnavailableError } from './store.js';
 
 /** A statement with a name: pg prepares it once per connection and reuses the plan after. */
 interface Named { readonly name: string; readonly text: string }
@@ -25,6 +25,7 @@ const Q = {
 
   insertKey: named('insert_key', 'INSERT INTO keys (key_id, revision, deletion_date, next_rotation, record) VALUES ($1, $2, $3, $4, $5)'),
   listKeys: named('list_keys', 'SELECT record FROM keys WHERE key_id > $1 ORDER BY key_id LIMIT $2'),
+  countKeysByState: named('count_keys_by_state', "SELECT record::jsonb->>'state' AS state, COUNT(*)::int AS n FROM keys GROUP BY 1"),
   // Compare-and-set: under READ COMMITTED a concurrent writer waits for the row lock, then finds
   // the revision moved on and updates nothing.
   updateKey: named('update_key', 'UPDATE keys SET revision = $2, deletion_date = $3, next_rotation = $4, record = $5 WHERE key_id = $1 AND revision = $2 - 1'),
@@ -73,11 +74,24 @@ const Q = {
   putLastUse: named('put_last_use', `INSERT INTO key_last_use (key_arn, operation, seq)
     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
     ON CONFLICT (key_arn, operation) DO UPDATE SET seq = excluded.seq`),
+  // A batch of audit records in one statement (one round trip instead of four): the records, their
+  // keys, the keys' last uses and the new head. The sub-statements see one snapshot and none reads
+  // what another writes; the caller's transaction holds the head's row lock.
+  appendAuditBatch: named('append_audit_batch', `WITH
+    records AS (INSERT INTO audit (seq, time, principal_arn, operation, outcome, record)
+      SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])),
+    record_keys AS (INSERT INTO audit_keys (key_arn, seq) SELECT * FROM unnest($7::text[], $8::bigint[]) ON CONFLICT DO NOTHING),
+    last_uses AS (INSERT INTO key_last_use (key_arn, operation, seq) SELECT * FROM unnest($9::text[], $10::text[], $11::bigint[])
+      ON CONFLICT (key_arn, operation) DO UPDATE SET seq = excluded.seq)
+    UPDATE audit_head SET seq = $12, hash = $13 WHERE id = 1`),
   lastKeyUse: named('last_key_use', `SELECT record FROM audit WHERE seq =
     (SELECT max(seq) FROM key_last_use WHERE key_arn = $1 AND operation = ANY($2::text[]))`),
   readAudit: named('read_audit', 'SELECT record FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2'),
   getMeta: named('get_meta', 'SELECT value FROM meta WHERE name = $1'),
   insertMeta: named('insert_meta', 'INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING'),
+  replaceMeta: named('replace_meta', 'UPDATE meta SET value = $1 WHERE name = $2 AND value = $3'),
+  rewrapVersion: named('rewrap_version', 'UPDATE key_versions SET wrapped = $1 WHERE key_id = $2 AND version = $3 AND wrapped = $4'),
+  rewrapAccessKey: named('rewrap_access_key', 'UPDATE access_keys SET wrapped_secret = $1 WHERE access_key_id = $2 AND wrapped_secret = $3'),
 } as const;
 
 interface RecordRow { record: string }
@@ -126,6 +140,51 @@ function page<T>(rows: T[], limit: number, cursor: (item: T) => string): Page<T>
   const items = rows.slice(0, limit);
   return { items, next: cursor(items[items.length - 1]!) };
 }
+
+/** Rows per FETCH (and per batch of audit records imported) when a snapshot is exported or imported. */
+const SNAPSHOT_PAGE = 500;
+
+/** The tables of a snapshot, in SnapshotRow order, each with its query and its row conversion. */
+const SNAPSHOT_TABLES: readonly (readonly [string, (row: QueryResultRow) => SnapshotRow])[] = [
+  ['SELECT record FROM keys ORDER BY key_id', (row) => ({ kind: 'key', key: fromJson<KeyRecord>(row as RecordRow) })],
+  ['SELECT * FROM key_versions ORDER BY key_id, version', (row) => ({ kind: 'keyVersion', version: toVersion(row as VersionRow) })],
+  ['SELECT * FROM aliases ORDER BY alias_name', (row) => ({ kind: 'alias', alias: toAlias(row as AliasRow) })],
+  ['SELECT * FROM principals ORDER BY arn', (row) => ({ kind: 'principal', principal: toPrincipal(row as PrincipalRow) })],
+  ['SELECT * FROM identity_policies ORDER BY principal_arn, policy_name', (row) => ({ kind: 'identityPolicy', policy: toPolicy(row as PolicyRow) })],
+  ['SELECT * FROM access_keys ORDER BY access_key_id', (row) => ({ kind: 'accessKey', accessKey: toAccessKey(row as AccessKeyRow) })],
+  ['SELECT record FROM grants ORDER BY grant_id', (row) => ({ kind: 'grant', grant: fromJson<GrantRecord>(row as RecordRow) })],
+  ['SELECT record FROM audit ORDER BY seq', (row) => ({ kind: 'audit', record: fromJson<AuditRecord>(row as RecordRow) })],
+  // seq 0 is the row the migration made: no record yet, so no head to carry.
+  ['SELECT seq, hash FROM audit_head WHERE id = 1 AND seq > 0', (row) => ({ kind: 'auditHead', seq: Number(row.seq), hash: String(row.hash) })],
+  ['SELECT name, value FROM meta ORDER BY name', (row) => ({ kind: 'meta', name: String(row.name), value: new Uint8Array(row.value as Buffer) })],
+];
+
+type BulkKind = Exclude<SnapshotRow['kind'], 'audit' | 'auditHead'>;
+type RowOf<K extends SnapshotRow['kind']> = SnapshotRow & { kind: K };
+
+/** How importSnapshot writes each kind of row: its table, columns, their SQL types, and a row's values. */
+const BULK_IMPORT: { readonly [K in BulkKind]: { table: string; columns: string; types: readonly string[]; values: (row: RowOf<K>) => unknown[] } } = {
+  key: { table: 'keys', columns: 'key_id, revision, deletion_date, next_rotation, record', types: ['text', 'int', 'bigint', 'bigint', 'text'], values: (r) => keyValues(r.key) },
+  keyVersion: {
+    table: 'key_versions', columns: 'key_id, version, material_id, wrapped, created_at, rotation_type', types: ['text', 'int', 'text', 'bytea', 'bigint', 'text'],
+    values: ({ version: v }) => [v.keyId, v.version, v.materialId, Buffer.from(v.wrappedMaterial), v.createdAt, v.rotationType ?? null],
+  },
+  alias: { table: 'aliases', columns: 'alias_name, target_key_id, created_at, updated_at', types: ['text', 'text', 'bigint', 'bigint'], values: ({ alias: a }) => [a.aliasName, a.targetKeyId, a.createdAt, a.updatedAt] },
+  principal: { table: 'principals', columns: 'arn, kind, name, created_at', types: ['text', 'text', 'text', 'bigint'], values: ({ principal: p }) => [p.arn, p.kind, p.name, p.createdAt] },
+  identityPolicy: {
+    table: 'identity_policies', columns: 'principal_arn, policy_name, document, updated_at', types: ['text', 'text', 'text', 'bigint'],
+    values: ({ policy: p }) => [p.principalArn, p.policyName, p.document, p.updatedAt],
+  },
+  accessKey: {
+    table: 'access_keys', columns: 'access_key_id, principal_arn, wrapped_secret, status, created_at', types: ['text', 'text', 'bytea', 'text', 'bigint'],
+    values: ({ accessKey: k }) => [k.accessKeyId, k.principalArn, Buffer.from(k.wrappedSecret), k.status, k.createdAt],
+  },
+  grant: {
+    table: 'grants', columns: 'grant_id, key_id, name, grantee, retiring, record', types: ['text', 'text', 'text', 'text', 'text', 'text'],
+    values: ({ grant: g }) => [g.grantId, g.keyId, g.name ?? null, g.granteePrincipal, g.retiringPrincipal ?? null, JSON.stringify(g)],
+  },
+  meta: { table: 'meta', columns: 'name, value', types: ['text', 'bytea'], values: (r) => [r.name, Buffer.from(r.value)] },
+};
 
 /** Something that runs queries: the pool (one statement, autocommit) or a client in a transaction. */
 interface Queryable {
@@ -313,13 +372,10 @@ export class PostgresStore implements Store {
         }
       }
     }
-    await this.#exec(Q.insertAudit, columns, client);
-    if (keyArns.length) await this.#exec(Q.insertAuditKeys, [keyArns, keySeqs], client);
-    if (lastUse.size) {
-      const uses = [...lastUse.values()];
-      await this.#exec(Q.putLastUse, [uses.map((u) => u[0]), uses.map((u) => u[1]), uses.map((u) => u[2])], client);
-    }
-    await this.#exec(Q.putAuditHead, [seq, prevHash], client);
+    const uses = [...lastUse.values()];
+    await this.#exec(Q.appendAuditBatch, [
+      ...columns, keyArns, keySeqs, uses.map((u) => u[0]), uses.map((u) => u[1]), uses.map((u) => u[2]), seq, prevHash,
+    ], client);
   }
 
   async createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, audit?: AuditEvent): Promise<void> {
@@ -358,6 +414,10 @@ export class PostgresStore implements Store {
       await this.#exec(Q.deleteVersions, [keyId], client);
       await this.#exec(Q.deleteKey, [keyId], client);
     });
+  }
+
+  async countKeysByState(): Promise<Record<string, number>> {
+    return Object.fromEntries((await this.#query<{ state: string; n: number }>(Q.countKeysByState, [])).map((r) => [r.state, r.n]));
   }
 
   async listKeysDue(now: number): Promise<KeyRecord[]> {
@@ -599,6 +659,18 @@ export class PostgresStore implements Store {
     return (await this.#exec(Q.insertMeta, [name, Buffer.from(value)])).rowCount === 1;
   }
 
+  async replaceMeta(name: string, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
+    return (await this.#exec(Q.replaceMeta, [Buffer.from(next), name, Buffer.from(expected)])).rowCount === 1;
+  }
+
+  async rewrapKeyVersion(keyId: string, version: number, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
+    return (await this.#exec(Q.rewrapVersion, [Buffer.from(next), keyId, version, Buffer.from(expected)])).rowCount === 1;
+  }
+
+  async rewrapAccessKeySecret(accessKeyId: string, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
+    return (await this.#exec(Q.rewrapAccessKey, [Buffer.from(next), accessKeyId, Buffer.from(expected)])).rowCount === 1;
+  }
+
   /**
    * A session-level advisory lock, held on one dedicated connection while `fn` runs, so at most
    * one node runs `fn` at a time. If that connection drops, PostgreSQL releases the lock and
@@ -634,6 +706,126 @@ export class PostgresStore implements Store {
     } finally {
       client.off('error', ignore);
       client.release(broken || undefined);
+    }
+  }
+
+  /**
+   * One REPEATABLE READ, READ ONLY transaction on a connection of its own, read table by table
+   * through a cursor, SNAPSHOT_PAGE rows at a time: a consistent snapshot in bounded memory,
+   * without blocking writers.
+   */
+  async *exportSnapshot(): AsyncIterable<SnapshotRow> {
+    let client: PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      return unavailable(error);
+    }
+    const ignore = () => {};
+    client.on('error', ignore);
+    let open = false;
+    let broken = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      open = true;
+      for (const [sql, toRow] of SNAPSHOT_TABLES) {
+        await client.query(`DECLARE coffer_snapshot NO SCROLL CURSOR FOR ${sql}`);
+        for (;;) {
+          const { rows } = await client.query(`FETCH ${SNAPSHOT_PAGE} FROM coffer_snapshot`);
+          for (const row of rows) {
+            yield toRow(row);
+          }
+          if (rows.length < SNAPSHOT_PAGE) break;
+        }
+        await client.query('CLOSE coffer_snapshot');
+      }
+      await client.query('COMMIT');
+      open = false;
+    } catch (error) {
+      broken = isStoreUnavailable(error);
+      return unavailable(error);
+    } finally {
+      // Also reached when the consumer stops early (the iterator's return()).
+      if (open) await client.query('ROLLBACK').catch(() => { broken = true; });
+      client.off('error', ignore);
+      client.release(broken || undefined);
+    }
+  }
+
+  async importSnapshot(rows: AsyncIterable<SnapshotRow>): Promise<{ rows: number }> {
+    return this.#transaction(async (client) => {
+      const { rows: held } = await client.query<{ what: string }>(`
+        SELECT 'keys' AS what WHERE EXISTS (SELECT 1 FROM keys) UNION ALL
+        SELECT 'key versions' WHERE EXISTS (SELECT 1 FROM key_versions) UNION ALL
+        SELECT 'aliases' WHERE EXISTS (SELECT 1 FROM aliases) UNION ALL
+        SELECT 'principals' WHERE EXISTS (SELECT 1 FROM principals) UNION ALL
+        SELECT 'identity policies' WHERE EXISTS (SELECT 1 FROM identity_policies) UNION ALL
+        SELECT 'access keys' WHERE EXISTS (SELECT 1 FROM access_keys) UNION ALL
+        SELECT 'grants' WHERE EXISTS (SELECT 1 FROM grants) UNION ALL
+        SELECT 'audit records' WHERE EXISTS (SELECT 1 FROM audit) OR EXISTS (SELECT 1 FROM audit_head WHERE seq > 0) UNION ALL
+        SELECT 'meta ' || name FROM meta WHERE name NOT LIKE 'root-%'`);
+      if (held.length > 0) throw new StoreNotEmptyError(`the store is not empty: it holds ${held.map((r) => r.what).join(', ')}`);
+      let count = 0;
+      // Rows arrive grouped by kind: each run of a kind is written SNAPSHOT_PAGE rows a statement.
+      let batch: SnapshotRow[] = [];
+      const flush = async () => {
+        if (batch.length > 0) await this.#importBatch(client, batch);
+        batch = [];
+      };
+      for await (const row of rows) {
+        count++;
+        if (batch.length >= SNAPSHOT_PAGE || (batch[0] !== undefined && batch[0].kind !== row.kind)) await flush();
+        batch.push(row);
+      }
+      await flush();
+      return { rows: count };
+    });
+  }
+
+  /** Rows of one kind, in one statement (unnest of one array per column). */
+  async #importBatch(client: PoolClient, rows: readonly SnapshotRow[]): Promise<void> {
+    const kind = rows[0]!.kind;
+    if (kind === 'audit') {
+      await this.#importAudit(client, rows.map((r) => (r as RowOf<'audit'>).record));
+      return;
+    }
+    if (kind === 'auditHead') {
+      const head = rows[rows.length - 1] as RowOf<'auditHead'>;
+      await this.#exec(Q.putAuditHead, [head.seq, head.hash], client);
+      return;
+    }
+    // One kind's entry, seen as taking any row: the batch holds rows of that kind only.
+    const bulk = BULK_IMPORT[kind] as { table: string; columns: string; types: readonly string[]; values: (row: SnapshotRow) => unknown[] };
+    const columns: unknown[][] = bulk.types.map(() => []);
+    for (const row of rows) bulk.values(row).forEach((value, i) => columns[i]!.push(value));
+    const unnest = bulk.types.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
+    await this.#exec(named(`import_${kind}`, `INSERT INTO ${bulk.table} (${bulk.columns}) SELECT * FROM unnest(${unnest})`), columns, client);
+  }
+
+  /** Stored records as given (seq and hash kept), with their key index and last use, as #appendInTransaction keeps them. */
+  async #importAudit(client: PoolClient, records: readonly AuditRecord[]): Promise<void> {
+    const columns: [number[], number[], (string | null)[], (string | null)[], string[], string[]] = [[], [], [], [], [], []];
+    const keyArns: string[] = [];
+    const keySeqs: number[] = [];
+    const lastUse = new Map<string, [string, string, number]>();
+    for (const record of records) {
+      columns[0].push(record.seq);
+      columns[1].push(record.time);
+      columns[2].push(record.principalArn ?? null);
+      columns[3].push(record.operation ?? null);
+      columns[4].push(record.outcome);
+      columns[5].push(JSON.stringify(record));
+      for (const arn of new Set(record.keyArns)) {
+        keyArns.push(arn);
+        keySeqs.push(record.seq);
+        if (record.outcome === 'success' && record.operation !== undefined) lastUse.set(`${arn}\n${record.operation}`, [arn, record.operation, record.seq]);
+      }
+    }
+    await this.#exec(Q.insertAudit, columns, client);
+    if (keyArns.length) await this.#exec(Q.insertAuditKeys, [keyArns, keySeqs], client);
+    if (lastUse.size) {
+      const uses = [...lastUse.values()];
+      await this.#exec(Q.putLastUse, [uses.map((u) => u[0]), uses.map((u) => u[1]), uses.map((u) => u[2])], client);
     }
   }
 

@@ -1,10 +1,12 @@
+import { close, fdatasync, fstat, open } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import { GENESIS_HASH } from '../audit/record.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
-import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, Store } from './store.js';
+import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, SnapshotRow, Store } from './store.js';
+import { StoreNotEmptyError } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS keys (
@@ -153,13 +155,22 @@ function page<T>(rows: T[], limit: number, cursor: (item: T) => string): Page<T>
  *
  * Audit events of requests that change nothing are group-committed: events that arrive while one
  * batch is pending share its transaction (and its fsync), and each caller's promise resolves only
- * when the batch holding its event is durable.
+ * when the batch holding its event is durable. That fsync is taken off the event loop: the batch
+ * commits with synchronous=NORMAL (SQLite writes its WAL frames without syncing them), then the
+ * WAL file is fdatasync'ed on libuv's thread pool, and only then are the batch's callers answered.
+ * One batch is between its commit and its sync at a time; events that arrive meanwhile make the
+ * next batch, committed when that sync returns.
  */
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #stmt;
   #chain: AuditChainer | undefined;
   #pendingAudit: { event: AuditEvent; done: () => void; fail: (error: unknown) => void }[] = [];
+  /** The WAL sync of the batch last committed, while it runs. */
+  #walSync: Promise<void> | undefined;
+  #walFd: number | undefined;
+  #walCheckedAt = 0;
+  readonly #appendBatch: (events: readonly AuditEvent[]) => void;
   readonly #exclusive = new Set<string>();
 
   constructor(path: string) {
@@ -176,6 +187,7 @@ export class SqliteStore implements Store {
       insertKey: db.prepare('INSERT INTO keys (key_id, revision, deletion_date, next_rotation, record) VALUES (@key_id, @revision, @deletion_date, @next_rotation, @record)'),
       getKey: db.prepare<[string], RecordRow>('SELECT record FROM keys WHERE key_id = ?'),
       listKeys: db.prepare<[string, number], RecordRow>('SELECT record FROM keys WHERE key_id > ? ORDER BY key_id LIMIT ?'),
+      countKeysByState: db.prepare<[], { state: string; n: number }>("SELECT json_extract(record, '$.state') AS state, COUNT(*) AS n FROM keys GROUP BY 1"),
       updateKey: db.prepare('UPDATE keys SET revision = @revision, deletion_date = @deletion_date, next_rotation = @next_rotation, record = @record WHERE key_id = @key_id AND revision = @revision - 1'),
       deleteKey: db.prepare('DELETE FROM keys WHERE key_id = ?'),
       deleteVersions: db.prepare('DELETE FROM key_versions WHERE key_id = ?'),
@@ -223,7 +235,13 @@ export class SqliteStore implements Store {
       readAudit: db.prepare<[number, number], RecordRow>('SELECT record FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
       getMeta: db.prepare<[string], { value: Buffer }>('SELECT value FROM meta WHERE name = ?'),
       insertMeta: db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)'),
+      syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+      syncFull: db.prepare('PRAGMA synchronous = FULL'),
+      replaceMeta: db.prepare('UPDATE meta SET value = ? WHERE name = ? AND value = ?'),
+      rewrapVersion: db.prepare('UPDATE key_versions SET wrapped = ? WHERE key_id = ? AND version = ? AND wrapped = ?'),
+      rewrapAccessKey: db.prepare('UPDATE access_keys SET wrapped_secret = ? WHERE access_key_id = ? AND wrapped_secret = ?'),
     };
+    this.#appendBatch = db.transaction((events: readonly AuditEvent[]) => this.#appendRecords(events));
   }
 
   /** Runs `write` and, if it made its change, appends `audit` in the same transaction. */
@@ -236,15 +254,32 @@ export class SqliteStore implements Store {
   }
 
   #appendInTransaction(event: AuditEvent): void {
+    this.#appendRecords([event]);
+  }
+
+  /**
+   * Chains and inserts events in order, inside the open transaction. The head is read once and
+   * written once, and a key's last use once per key and operation: a batch of many records costs
+   * two statements a record, not five.
+   */
+  #appendRecords(events: readonly AuditEvent[]): void {
     if (!this.#chain) throw new Error('audit chain not attached to the store');
     const head = this.#stmt.getAuditHead.get();
-    const record = this.#chain(event, (head?.seq ?? 0) + 1, head?.hash ?? GENESIS_HASH);
-    this.#stmt.insertAudit.run(record.seq, record.time, record.principalArn ?? null, record.operation ?? null, record.outcome, JSON.stringify(record));
-    for (const arn of new Set(record.keyArns)) {
-      this.#stmt.insertAuditKey.run(arn, record.seq);
-      if (record.outcome === 'success' && record.operation !== undefined) this.#stmt.putLastUse.run(arn, record.operation, record.seq);
+    let seq = head?.seq ?? 0;
+    let hash = head?.hash ?? GENESIS_HASH;
+    const lastUse = new Map<string, [arn: string, operation: string, seq: number]>();
+    for (const event of events) {
+      const record = this.#chain(event, seq + 1, hash);
+      this.#stmt.insertAudit.run(record.seq, record.time, record.principalArn ?? null, record.operation ?? null, record.outcome, JSON.stringify(record));
+      for (const arn of new Set(record.keyArns)) {
+        this.#stmt.insertAuditKey.run(arn, record.seq);
+        if (record.outcome === 'success' && record.operation !== undefined) lastUse.set(`${arn}\n${record.operation}`, [arn, record.operation, record.seq]);
+      }
+      seq = record.seq;
+      hash = record.hash;
     }
-    this.#stmt.putAuditHead.run(record.seq, record.hash);
+    for (const [arn, operation, last] of lastUse.values()) this.#stmt.putLastUse.run(arn, operation, last);
+    this.#stmt.putAuditHead.run(seq, hash);
   }
 
   async createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, audit?: AuditEvent): Promise<void> {
@@ -286,6 +321,10 @@ export class SqliteStore implements Store {
       this.#stmt.deleteVersions.run(keyId);
       this.#stmt.deleteKey.run(keyId);
     });
+  }
+
+  async countKeysByState(): Promise<Record<string, number>> {
+    return Object.fromEntries(this.#stmt.countKeysByState.all().map((r) => [r.state, r.n]));
   }
 
   async listKeysDue(now: number): Promise<KeyRecord[]> {
@@ -433,23 +472,67 @@ export class SqliteStore implements Store {
   appendAudit(event: AuditEvent): Promise<void> {
     return new Promise((done, fail) => {
       this.#pendingAudit.push({ event, done, fail });
-      if (this.#pendingAudit.length === 1) setImmediate(() => this.#flushAudit());
+      // While a batch's WAL sync runs, events gather for the next batch, written when it returns.
+      if (this.#pendingAudit.length === 1 && !this.#walSync) setImmediate(() => this.#flushAudit());
     });
   }
 
+  /**
+   * Commits the pending events as one batch, then syncs the WAL off the event loop and answers
+   * the batch when the sync returns. One batch is between commit and sync at a time: events that
+   * arrive meanwhile make the next batch, so a busy server writes few large batches, not many
+   * small ones.
+   */
   #flushAudit(): void {
+    if (this.#walSync) return;
     const batch = this.#pendingAudit;
     this.#pendingAudit = [];
     if (batch.length === 0) return;
     try {
-      this.#db.transaction(() => {
-        for (const entry of batch) this.#appendInTransaction(entry.event);
-      })();
+      // For this one transaction only: the WAL sync follows, off the event loop.
+      this.#stmt.syncNormal.run();
+      try {
+        this.#appendBatch(batch.map((entry) => entry.event));
+      } finally {
+        this.#stmt.syncFull.run();
+      }
     } catch (error) {
       for (const entry of batch) entry.fail(error);
       return;
     }
-    for (const entry of batch) entry.done();
+    this.#walSync = this.#datasyncWal().then(
+      () => { for (const entry of batch) entry.done(); },
+      (error: unknown) => { for (const entry of batch) entry.fail(error); },
+    ).finally(() => {
+      this.#walSync = undefined;
+      this.#flushAudit();
+    });
+  }
+
+  /**
+   * fdatasync of the -wal file (SQLite's own sync on Linux), on libuv's thread pool, through a
+   * descriptor kept open. SQLite removes its WAL file only when the last connection closes, and
+   * this one is open; should the file be unlinked all the same (checked once a second), the
+   * descriptor is opened afresh.
+   */
+  #datasyncWal(): Promise<void> {
+    const path = `${this.#db.name}-wal`;
+    const openWal = () => new Promise<number>((done, fail) => open(path, 'r', (error, fd) => (error ? fail(error) : done(fd))));
+    const sync = (fd: number) => new Promise<void>((done, fail) => fdatasync(fd, (error) => (error ? fail(error) : done())));
+    const links = (fd: number) => new Promise<number>((done, fail) => fstat(fd, (error, stats) => (error ? fail(error) : done(stats.nlink))));
+    return (async () => {
+      if (this.#walFd === undefined) {
+        this.#walFd = await openWal();
+        this.#walCheckedAt = Date.now();
+      } else if (Date.now() - this.#walCheckedAt > 1000) {
+        this.#walCheckedAt = Date.now();
+        if ((await links(this.#walFd)) === 0) {
+          close(this.#walFd, () => {});
+          this.#walFd = await openWal();
+        }
+      }
+      await sync(this.#walFd);
+    })();
   }
 
   async readAudit(opts: { afterSeq?: number; limit: number }): Promise<AuditRecord[]> {
@@ -493,6 +576,18 @@ export class SqliteStore implements Store {
     return this.#stmt.insertMeta.run(name, Buffer.from(value)).changes === 1;
   }
 
+  async replaceMeta(name: string, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
+    return this.#stmt.replaceMeta.run(Buffer.from(next), name, Buffer.from(expected)).changes === 1;
+  }
+
+  async rewrapKeyVersion(keyId: string, version: number, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
+    return this.#stmt.rewrapVersion.run(Buffer.from(next), keyId, version, Buffer.from(expected)).changes === 1;
+  }
+
+  async rewrapAccessKeySecret(accessKeyId: string, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
+    return this.#stmt.rewrapAccessKey.run(Buffer.from(next), accessKeyId, Buffer.from(expected)).changes === 1;
+  }
+
   /** One process owns the file's scheduled work: exclusion is only among this store's callers. */
   async runExclusive(name: string, fn: () => Promise<void>): Promise<boolean> {
     if (this.#exclusive.has(name)) return false;
@@ -505,8 +600,99 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * A read transaction on a connection of its own: WAL gives it a snapshot as of its first read,
+   * while writers on other connections go on committing.
+   */
+  async *exportSnapshot(): AsyncIterable<SnapshotRow> {
+    const db = new Database(this.#db.name, { readonly: true, fileMustExist: true });
+    try {
+      db.exec('BEGIN');
+      // The snapshot begins at the transaction's first read, not at BEGIN.
+      db.prepare('SELECT count(*) FROM keys').get();
+      for (const row of db.prepare<[], RecordRow>('SELECT record FROM keys ORDER BY key_id').iterate()) yield { kind: 'key', key: fromJson<KeyRecord>(row) };
+      for (const row of db.prepare<[], VersionRow>('SELECT * FROM key_versions ORDER BY key_id, version').iterate()) yield { kind: 'keyVersion', version: toVersion(row) };
+      for (const row of db.prepare<[], AliasRow>('SELECT * FROM aliases ORDER BY alias_name').iterate()) yield { kind: 'alias', alias: toAlias(row) };
+      for (const row of db.prepare<[], PrincipalRow>('SELECT * FROM principals ORDER BY arn').iterate()) yield { kind: 'principal', principal: toPrincipal(row) };
+      for (const row of db.prepare<[], PolicyRow>('SELECT * FROM identity_policies ORDER BY principal_arn, policy_name').iterate()) yield { kind: 'identityPolicy', policy: toPolicy(row) };
+      for (const row of db.prepare<[], AccessKeyRow>('SELECT * FROM access_keys ORDER BY access_key_id').iterate()) yield { kind: 'accessKey', accessKey: toAccessKey(row) };
+      for (const row of db.prepare<[], RecordRow>('SELECT record FROM grants ORDER BY grant_id').iterate()) yield { kind: 'grant', grant: fromJson<GrantRecord>(row) };
+      for (const row of db.prepare<[], RecordRow>('SELECT record FROM audit ORDER BY seq').iterate()) yield { kind: 'audit', record: fromJson<AuditRecord>(row) };
+      const head = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1').get();
+      if (head) yield { kind: 'auditHead', seq: head.seq, hash: head.hash };
+      for (const row of db.prepare<[], { name: string; value: Buffer }>('SELECT name, value FROM meta ORDER BY name').iterate()) {
+        yield { kind: 'meta', name: row.name, value: new Uint8Array(row.value) };
+      }
+      db.exec('COMMIT');
+    } finally {
+      db.close();
+    }
+  }
+
+  /** One write transaction (BEGIN IMMEDIATE) on the store's connection, held across the iterable's awaits. */
+  async importSnapshot(rows: AsyncIterable<SnapshotRow>): Promise<{ rows: number }> {
+    const db = this.#db;
+    db.exec('BEGIN IMMEDIATE');
+    let count = 0;
+    try {
+      const held = db.prepare<[], { what: string }>(`
+        SELECT 'keys' AS what WHERE EXISTS (SELECT 1 FROM keys) UNION ALL
+        SELECT 'key versions' WHERE EXISTS (SELECT 1 FROM key_versions) UNION ALL
+        SELECT 'aliases' WHERE EXISTS (SELECT 1 FROM aliases) UNION ALL
+        SELECT 'principals' WHERE EXISTS (SELECT 1 FROM principals) UNION ALL
+        SELECT 'identity policies' WHERE EXISTS (SELECT 1 FROM identity_policies) UNION ALL
+        SELECT 'access keys' WHERE EXISTS (SELECT 1 FROM access_keys) UNION ALL
+        SELECT 'grants' WHERE EXISTS (SELECT 1 FROM grants) UNION ALL
+        SELECT 'audit records' WHERE EXISTS (SELECT 1 FROM audit) OR EXISTS (SELECT 1 FROM audit_head) UNION ALL
+        SELECT 'meta ' || name FROM meta WHERE name NOT LIKE 'root-%'`).all().map((r) => r.what);
+      if (held.length > 0) throw new StoreNotEmptyError(`the store is not empty: it holds ${held.join(', ')}`);
+      for await (const row of rows) {
+        this.#importRow(row);
+        count++;
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+    return { rows: count };
+  }
+
+  #importRow(row: SnapshotRow): void {
+    const s = this.#stmt;
+    switch (row.kind) {
+      case 'key': s.insertKey.run(keyColumns(row.key)); break;
+      case 'keyVersion': this.#insertVersion(row.version); break;
+      case 'alias': s.insertAlias.run(row.alias); break;
+      case 'principal': s.insertPrincipal.run(row.principal); break;
+      case 'identityPolicy': s.putPolicy.run(row.policy); break;
+      case 'accessKey': s.insertAccessKey.run({ ...row.accessKey, wrappedSecret: Buffer.from(row.accessKey.wrappedSecret) }); break;
+      case 'grant': {
+        const g = row.grant;
+        s.insertGrant.run({ grant_id: g.grantId, key_id: g.keyId, name: g.name ?? null, grantee: g.granteePrincipal, retiring: g.retiringPrincipal ?? null, record: JSON.stringify(g) });
+        break;
+      }
+      case 'audit': {
+        const r = row.record;
+        s.insertAudit.run(r.seq, r.time, r.principalArn ?? null, r.operation ?? null, r.outcome, JSON.stringify(r));
+        // As #appendInTransaction keeps them: records arrive in seq order, so the last use is the newest.
+        for (const arn of new Set(r.keyArns)) {
+          s.insertAuditKey.run(arn, r.seq);
+          if (r.outcome === 'success' && r.operation !== undefined) s.putLastUse.run(arn, r.operation, r.seq);
+        }
+        break;
+      }
+      case 'auditHead': s.putAuditHead.run(row.seq, row.hash); break;
+      case 'meta': s.insertMeta.run(row.name, Buffer.from(row.value)); break;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#pendingAudit.length > 0) this.#flushAudit();
+    while (this.#walSync) await this.#walSync;
+    if (this.#walFd !== undefined) close(this.#walFd, () => {});
+    this.#walFd = undefined;
     if (this.#db.open) this.#db.close();
   }
 }
+

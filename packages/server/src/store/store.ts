@@ -12,6 +12,26 @@ export interface AccessKeyRecord {
   readonly createdAt: number;
 }
 
+/**
+ * One stored row, as `exportSnapshot` yields it and `importSnapshot` takes it: the store's records
+ * exactly as kept (wrapped values still wrapped), so a round trip between two stores is lossless.
+ * The audit head is a row of its own because it is kept apart from the records. docs/store.md,
+ * "Snapshots".
+ */
+export type SnapshotRow =
+  | { readonly kind: 'key'; readonly key: KeyRecord }
+  | { readonly kind: 'keyVersion'; readonly version: KeyVersionRecord }
+  | { readonly kind: 'alias'; readonly alias: AliasRecord }
+  | { readonly kind: 'principal'; readonly principal: PrincipalRecord }
+  | { readonly kind: 'identityPolicy'; readonly policy: IdentityPolicyRecord }
+  | { readonly kind: 'accessKey'; readonly accessKey: AccessKeyRecord }
+  | { readonly kind: 'grant'; readonly grant: GrantRecord }
+  | { readonly kind: 'audit'; readonly record: AuditRecord }
+  | { readonly kind: 'auditHead'; readonly seq: number; readonly hash: string }
+  | { readonly kind: 'meta'; readonly name: string; readonly value: Uint8Array };
+
+export type SnapshotRowKind = SnapshotRow['kind'];
+
 export interface Page<T> {
   readonly items: T[];
   /** Present when more items follow: pass it as `after` to read the next page. */
@@ -63,6 +83,8 @@ export interface Store {
   deleteKey(keyId: string, audit?: AuditEvent): Promise<void>;
   /** Keys whose deletion date or automatic-rotation date is at or before `now` (epoch ms). */
   listKeysDue(now: number): Promise<KeyRecord[]>;
+  /** How many keys are in each key state; states without keys are absent. For the `coffer_keys` metric. */
+  countKeysByState(): Promise<Record<string, number>>;
 
   getKeyVersion(keyId: string, version: number): Promise<KeyVersionRecord | undefined>;
   /** All versions of a key, oldest first. */
@@ -132,6 +154,20 @@ export interface Store {
   getMeta(name: string): Promise<Uint8Array | undefined>;
   /** Sets a value only if none is set; returns false otherwise. */
   putMetaIfAbsent(name: string, value: Uint8Array): Promise<boolean>;
+  /**
+   * Compare-and-set: replaces the value only if the stored one is byte-equal to `expected`;
+   * returns false otherwise (another writer won, or there is no value). The root keyring uses it.
+   */
+  replaceMeta(name: string, expected: Uint8Array, next: Uint8Array): Promise<boolean>;
+
+  /**
+   * Compare-and-set of a key version's wrapped material alone (a root-key rotation re-wraps it):
+   * only if the stored bytes equal `expected`. Every other column, the KeyMaterialId included,
+   * stays as it is. Returns false if the version is gone or holds other bytes.
+   */
+  rewrapKeyVersion(keyId: string, version: number, expected: Uint8Array, next: Uint8Array): Promise<boolean>;
+  /** The same for an access key's wrapped secret. */
+  rewrapAccessKeySecret(accessKeyId: string, expected: Uint8Array, next: Uint8Array): Promise<boolean>;
 
   /**
    * Runs `fn` only if no other holder of `name` runs it at the moment, on this node or (for a
@@ -140,7 +176,29 @@ export interface Store {
    */
   runExclusive(name: string, fn: () => Promise<void>): Promise<boolean>;
 
+  /**
+   * Every row of the store as one consistent snapshot (a read transaction held while the iterable
+   * is consumed), kinds in the order the SnapshotRow union lists them, audit records in seq order.
+   * Writers are not blocked; what they commit after the snapshot began is not in it. Memory stays
+   * bounded: rows are read in pages. Consume it to the end, or `return()` it, to end the snapshot.
+   */
+  exportSnapshot(): AsyncIterable<SnapshotRow>;
+  /**
+   * Writes `rows` (as exportSnapshot yields them) into an empty store in one transaction: all of
+   * them, or, if the iterable throws or a row cannot be stored, none. Keeps every id, revision,
+   * audit seq, hash and the audit head as given; derives what it keeps beside the audit records
+   * (key ARN index, last use). Meta named `root-*` may be present (the target's own root key);
+   * anything else there throws StoreNotEmptyError and writes nothing. Nothing else may use the
+   * store while it runs.
+   */
+  importSnapshot(rows: AsyncIterable<SnapshotRow>): Promise<{ rows: number }>;
+
   close(): Promise<void>;
+}
+
+/** importSnapshot was given a store that already holds data. */
+export class StoreNotEmptyError extends Error {
+  override readonly name = 'StoreNotEmptyError';
 }
 
 /**

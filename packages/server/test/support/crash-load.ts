@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import {
   CreateAliasCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient,
 } from '@aws-sdk/client-kms';
+import { startEncryptFlood } from './audit-load.js';
 import type { Credentials } from './server.js';
 import { runCli } from './server-process.js';
 
@@ -37,9 +38,11 @@ export interface Acknowledged {
   readonly aliases: Map<string, string>;
   readonly ciphertexts: { readonly keyId: string; readonly blob: Uint8Array; readonly plaintext: Buffer }[];
   readonly dataKeys: { readonly keyId: string; readonly blob: Uint8Array; readonly plaintext: Uint8Array }[];
+  /** The x-amzn-RequestId of every acknowledged answer: each must have its audit record. */
+  readonly requestIds: string[];
 }
 
-export const acknowledged = (): Acknowledged => ({ keys: new Set(), aliases: new Map(), ciphertexts: [], dataKeys: [] });
+export const acknowledged = (): Acknowledged => ({ keys: new Set(), aliases: new Map(), ciphertexts: [], dataKeys: [], requestIds: [] });
 
 /** Every error answered by the server itself (not a dropped connection), by name and status. */
 export interface AnsweredError {
@@ -68,7 +71,10 @@ export function crashClient(endpoint: string, credentials: Credentials): KMSClie
  * the run. Requests that fail are not acknowledged and are not recorded, except that an error
  * the server answered is kept in `answeredErrors` for the test to judge.
  */
-export function startLoad(client: KMSClient, ack: Acknowledged, random: () => number, options: { workers: number; prefix: string }): LoadRun {
+export function startLoad(
+  client: KMSClient, ack: Acknowledged, random: () => number,
+  options: { workers: number; prefix: string; flood?: { endpoint: string; credentials: Credentials; connections: number } },
+): LoadRun {
   let running = true;
   let successes = 0;
   let aliasCount = 0;
@@ -77,25 +83,31 @@ export function startLoad(client: KMSClient, ack: Acknowledged, random: () => nu
     const keys = [...ack.keys];
     return keys[Math.floor(random() * keys.length)]!;
   };
+  const answered = (metadata: { requestId?: string }) => {
+    if (metadata.requestId) ack.requestIds.push(metadata.requestId);
+  };
   const one = async (): Promise<void> => {
     const dice = random();
     if (dice < 0.15) {
-      const keyId = (await client.send(new CreateKeyCommand({ Description: 'crash load' }))).KeyMetadata!.KeyId!;
-      ack.keys.add(keyId);
+      const created = await client.send(new CreateKeyCommand({ Description: 'crash load' }));
+      ack.keys.add(created.KeyMetadata!.KeyId!);
+      answered(created.$metadata);
     } else if (dice < 0.3) {
       const keyId = pickKey();
       const aliasName = `alias/${options.prefix}-${++aliasCount}`;
-      await client.send(new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }));
+      answered((await client.send(new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }))).$metadata);
       ack.aliases.set(aliasName, keyId);
     } else if (dice < 0.7) {
       const keyId = pickKey();
       const plaintext = randomBytes(1 + Math.floor(random() * 256));
       const answer = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }));
       ack.ciphertexts.push({ keyId, blob: answer.CiphertextBlob!, plaintext });
+      answered(answer.$metadata);
     } else {
       const keyId = pickKey();
       const answer = await client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' }));
       ack.dataKeys.push({ keyId, blob: answer.CiphertextBlob!, plaintext: answer.Plaintext! });
+      answered(answer.$metadata);
     }
     successes++;
   };
@@ -111,12 +123,19 @@ export function startLoad(client: KMSClient, ack: Acknowledged, random: () => nu
     }
   };
   const workers = Array.from({ length: options.workers }, () => worker());
+  // Beside the SDK's workers, a flood of Encrypt at a high rate: its 200s must be audited too.
+  const flood = options.flood && startEncryptFlood(options.flood.endpoint, options.flood.credentials, pickKey(), options.flood.connections);
   return {
     answeredErrors,
-    successes: () => successes,
+    successes: () => successes + (flood?.acknowledged.length ?? 0),
     stop: async () => {
       running = false;
       await Promise.all(workers);
+      if (flood) {
+        await flood.stop();
+        ack.requestIds.push(...flood.acknowledged);
+        answeredErrors.push(...flood.answeredErrors.map((e) => ({ ...e, at: Date.now() })));
+      }
     },
   };
 }

@@ -14,6 +14,8 @@ export const CLI_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../
 export interface ServerProcess {
   readonly child: ChildProcess;
   readonly endpoint: string;
+  /** What the process printed up to the line that says where it listens. */
+  readonly banner: string;
   readonly dataDir: string;
   readonly credentials: Credentials;
   /** A client of the official AWS SDK, no retries. */
@@ -26,9 +28,11 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(options: { dataDir: string; store?: string; port?: number }): Promise<ServerProcess> {
+export async function startServerProcess(options: { dataDir: string; store?: string; port?: number; args?: readonly string[] }): Promise<ServerProcess> {
   const args = [CLI_MAIN, 'serve', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--data-dir', options.dataDir];
   if (options.store !== undefined) args.push('--store', options.store);
+  // Quotas off unless the test's own args set them (a later --quotas wins).
+  args.push('--quotas', 'off', ...(options.args ?? []));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<string>((done) => child.once('exit', (code, signal) => done(signal ?? String(code))));
   let output = '';
@@ -36,7 +40,7 @@ export async function startServerProcess(options: { dataDir: string; store?: str
     const timer = setTimeout(() => fail(new Error(`coffer serve did not start in 30 s:\n${output}`)), 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
-      const match = /listening on (http:\/\/\S+)/.exec(output);
+      const match = /listening on (https?:\/\/\S+)/.exec(output);
       if (match) {
         clearTimeout(timer);
         child.stdout!.off('data', onData);
@@ -67,7 +71,7 @@ export async function startServerProcess(options: { dataDir: string; store?: str
   };
   process.once('exit', onExit);
   void exited.then(() => process.off('exit', onExit));
-  return { child, endpoint, dataDir: options.dataDir, credentials, kms, exited, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  return { child, endpoint, banner: output, dataDir: options.dataDir, credentials, kms, exited, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }
 
 /** Runs the built CLI to completion: its exit code and output. */

@@ -44,7 +44,8 @@ export function kmsClient(endpoint: string, credentials: Credentials, region = '
 /** Starts a real server on a free loopback port with a fresh (or given) data directory. */
 export async function startTestServer(options: StartOptions & { dataDir?: string } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDataDir();
-  const server = await startServer({ port: 0, logger: () => {}, ...options, dataDir });
+  // Quotas off unless a test sets them: suites create keys far faster than AWS's 5 CreateKey per second.
+  const server = await startServer({ port: 0, logger: () => {}, quotas: false, ...options, dataDir });
   const credentials = readCredentials(server.credentialsFile);
   const kms = kmsClient(server.endpoint, credentials, server.config.region);
   const stop = async () => {

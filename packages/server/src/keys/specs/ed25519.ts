@@ -1,9 +1,10 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPair, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPair, sign, verify, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { eddsa } from '@noble/curves/abstract/edwards.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type { KeyFamily } from './family.js';
 import { importPkcs8 } from './pkcs8.js';
+import { privateKeyObject } from './private-key.js';
 
 const generate = promisify(generateKeyPair);
 const sha512 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha512').update(data).digest());
@@ -26,7 +27,7 @@ const ed25519phOfDigest = eddsa(ed25519.Point, sha512, {
   prehash: (digest: Uint8Array) => digest,
 });
 
-const privateKeyOf = (material: Buffer): KeyObject => createPrivateKey({ key: material, format: 'der', type: 'pkcs8' });
+const privateKeyOf = (material: Buffer): KeyObject => privateKeyObject(material);
 const jwkBytes = (key: KeyObject, member: 'd' | 'x'): Buffer => Buffer.from(key.export({ format: 'jwk' })[member] ?? '', 'base64url');
 const digestOf = (message: Buffer, messageType: string): Buffer => (messageType === 'DIGEST' ? message : Buffer.from(sha512(message)));
 

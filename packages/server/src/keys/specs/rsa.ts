@@ -1,11 +1,12 @@
 import {
-  constants, createHash, createPrivateKey, createPublicKey, generateKeyPair, privateDecrypt, privateEncrypt,
+  constants, createHash, createPublicKey, generateKeyPair, privateDecrypt, privateEncrypt,
   publicDecrypt, publicEncrypt, randomBytes, sign, timingSafeEqual, verify, type KeyObject,
 } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { EncryptionAlgorithm, SigningAlgorithm } from '../enums.js';
 import { shaOf, type KeyFamily } from './family.js';
 import { importPkcs8 } from './pkcs8.js';
+import { privateKeyObject } from './private-key.js';
 
 const generate = promisify(generateKeyPair);
 
@@ -20,7 +21,7 @@ const isPss = (algorithm: SigningAlgorithm) => algorithm.startsWith('RSASSA_PSS_
 
 /** RSA keys: RSASSA-PSS (salt length = digest length, as AWS) and PKCS#1 v1.5 signatures; RSAES-OAEP. */
 export function rsaFamily(modulusLength: 2048 | 3072 | 4096): KeyFamily {
-  const privateKey = (material: Buffer) => createPrivateKey({ key: material, format: 'der', type: 'pkcs8' });
+  const privateKey = (material: Buffer) => privateKeyObject(material);
   return {
     generate: async () => {
       const { privateKey: key } = await generate('rsa', { modulusLength, publicExponent: 65537 });

@@ -1,0 +1,53 @@
+import type { RootKeyOptions } from '@coffer/server';
+import { DEFAULT_CONFIG } from '@coffer/server';
+import type { Invocation, Option } from '../command.js';
+import { promptSecret, readSecretFile } from '../secret-input.js';
+import { UsageError } from '../usage.js';
+import { ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
+
+/**
+ * What `coffer backup` and `coffer restore` share: the data directory, store and root-key options
+ * of `coffer serve` (the same names and environment variables), and the archive's passphrase.
+ */
+export const PASSPHRASE_ENV = 'COFFER_BACKUP_PASSPHRASE';
+
+export const LOCATION_OPTIONS: Record<string, Option> = {
+  'data-dir': { type: 'string', value: 'DIR', help: `the data directory, as coffer serve's (default ${DEFAULT_CONFIG.dataDir}; env COFFER_DATA_DIR)`, complete: 'file' },
+  store: { type: 'string', value: 'URL', help: 'a PostgreSQL store, postgres://... (default: SQLite in the data directory; env COFFER_STORE)' },
+  ...Object.fromEntries(Object.entries(ROOT_KEY_OPTIONS).map(([name, option]) =>
+    [name, {
+      type: option.type, value: name === 'root-key' ? 'PROVIDER' : name.endsWith('-file') ? 'FILE' : 'VALUE',
+      help: `the root key, as coffer serve --help describes it (env ${option.env})`,
+    } satisfies Option])),
+};
+
+export const PASSPHRASE_FILE_OPTION: Option = {
+  type: 'string', value: 'FILE', complete: 'file',
+  help: `the archive's passphrase, on the file's first line (or env ${PASSPHRASE_ENV}; asked on a terminal)`,
+};
+
+export function locationOf(inv: Invocation): { dataDir: string; store?: string; rootKey: RootKeyOptions } {
+  const dataDir = inv.string('data-dir') ?? (process.env.COFFER_DATA_DIR || DEFAULT_CONFIG.dataDir);
+  const store = inv.string('store') ?? (process.env.COFFER_STORE || undefined);
+  const rootKey = rootKeyOptionsOf((name) => inv.string(name) ?? (process.env[ROOT_KEY_OPTIONS[name].env] || undefined));
+  return { dataDir, ...(store !== undefined && store !== 'sqlite' ? { store } : {}), rootKey };
+}
+
+/**
+ * The archive passphrase: from --passphrase-file, the environment, or the terminal (twice when
+ * making an archive, so a typo does not make one nobody can open). Never a flag value: `ps` shows those.
+ */
+export async function passphraseOf(inv: Invocation, confirm: boolean): Promise<string> {
+  const file = inv.string('passphrase-file');
+  if (file !== undefined) return readSecretFile(file, 'backup passphrase');
+  const fromEnv = process.env[PASSPHRASE_ENV];
+  if (fromEnv) return fromEnv;
+  const first = await promptSecret('Backup passphrase: ');
+  if (first === undefined) {
+    throw new UsageError('no passphrase for the archive', `give --passphrase-file FILE or set ${PASSPHRASE_ENV} (standard input is not a terminal to ask on)`);
+  }
+  if (confirm && (await promptSecret('Backup passphrase again: ')) !== first) {
+    throw new UsageError('the two passphrases differ', 'run the command again');
+  }
+  return first;
+}

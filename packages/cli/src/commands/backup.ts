@@ -1,0 +1,76 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { BackupError, MIN_PASSPHRASE_LENGTH, StartupError, writeBackup, type BackupRecipient, type BackupReport } from '@coffer/server';
+import { leaf } from '../command.js';
+import { printJson } from '../output.js';
+import { EXIT_CRYPTO, EXIT_FAILURE, EXIT_IO, EXIT_USAGE, IoError, UsageError } from '../usage.js';
+import { LOCATION_OPTIONS, PASSPHRASE_ENV, PASSPHRASE_FILE_OPTION, locationOf, passphraseOf } from './backup-options.js';
+
+/** `coffer backup`: one consistent, encrypted archive of the whole store (docs/backup.md). */
+export const backupCommand = leaf({
+  name: 'backup',
+  summary: 'Write an encrypted archive of the whole store, for restoring on another machine.',
+  synopsis: '--out FILE [--data-dir DIR] [--store URL] (--passphrase-file FILE | --recipient PUBLIC.pem)',
+  description: 'Reads one consistent snapshot of the store (a running server may go on using it) and writes every\n'
+    + 'key with all its versions, aliases, policies, grants, principals with their access keys, and the audit\n'
+    + 'chain into FILE, encrypted and integrity-protected as a whole (AWS Encryption SDK message format). The\n'
+    + 'archive does not depend on this store\'s root key: it opens with the passphrase, or with the private key\n'
+    + `of --recipient (RSA, 2048 bits or more). The passphrase comes from --passphrase-file, ${PASSPHRASE_ENV},\n`
+    + `or the terminal; at least ${MIN_PASSPHRASE_LENGTH} characters. Keep the archive and its passphrase or private key apart.\n`
+    + `Exit status: 0 written; ${EXIT_USAGE} a passphrase too short, a public key that will not do; ${EXIT_CRYPTO} a stored secret\n`
+    + `does not unwrap under the root key; ${EXIT_IO} --out exists; ${EXIT_FAILURE} any other failure (the store cannot be opened).`,
+  options: {
+    out: { type: 'string', value: 'FILE', help: 'the archive to write (it must not exist; it appears only once complete)', complete: 'file' },
+    'passphrase-file': PASSPHRASE_FILE_OPTION,
+    recipient: { type: 'string', value: 'PUBLIC.pem', help: 'encrypt to this RSA public key (PEM) instead of a passphrase', complete: 'file' },
+    ...LOCATION_OPTIONS,
+  },
+  json: true,
+  remote: false,
+  examples: [
+    'coffer backup --data-dir /var/lib/coffer --out coffer-2026-01-31.backup --passphrase-file /root/backup-passphrase',
+    'coffer backup --store postgres://coffer@db:5432/coffer --data-dir /var/lib/coffer --out nightly.backup --recipient backup-public.pem',
+  ],
+  run: async (inv) => {
+    const out = inv.string('out');
+    if (out === undefined) throw new UsageError('--out FILE is required', 'e.g. coffer backup --out coffer.backup --passphrase-file pass.txt');
+    if (existsSync(out)) throw new IoError(`${out} exists`, 'choose a new file for the archive, or remove the old one first');
+    const recipientFile = inv.string('recipient');
+    if (recipientFile !== undefined && inv.string('passphrase-file') !== undefined) {
+      throw new UsageError('give --recipient or --passphrase-file, not both', 'an archive is protected by one or the other');
+    }
+    const recipient: BackupRecipient = recipientFile !== undefined
+      ? { publicKeyPem: readPem(recipientFile, '--recipient') }
+      : { passphrase: await passphraseOf(inv, true) };
+    let report: BackupReport;
+    try {
+      report = await writeBackup({ ...locationOf(inv), out, recipient });
+    } catch (error) {
+      if (error instanceof StartupError) {
+        process.stderr.write(`error: ${error.message}\nhint: point --data-dir (and --store, and the root-key options) at what \`coffer serve\` uses\n`);
+        return EXIT_FAILURE;
+      }
+      if (error instanceof BackupError) {
+        process.stderr.write(`error: ${error.message}\n`);
+        // A passphrase too short or a public key that will not do is the command line's fault.
+        return error.code === 'key' ? EXIT_USAGE : EXIT_CRYPTO;
+      }
+      throw error;
+    }
+    if (inv.flag('json')) {
+      printJson({ Archive: report.out, Store: report.store, CreatedAt: report.createdAt, Protection: report.protection, Bytes: report.bytes, Rows: report.rows, Counts: report.counts });
+      return;
+    }
+    const c = report.counts;
+    process.stdout.write(`backup of ${report.store} at ${report.createdAt}: ${c.key ?? 0} keys (${c.keyVersion ?? 0} versions), ${c.alias ?? 0} aliases, `
+      + `${c.grant ?? 0} grants, ${c.principal ?? 0} principals, ${c.accessKey ?? 0} access keys, ${c.audit ?? 0} audit records\n`
+      + `written to ${report.out} (${report.bytes} bytes, protected by ${report.protection === 'passphrase' ? 'a passphrase' : 'a public key'})\n`);
+  },
+});
+
+export function readPem(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new IoError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, `give a PEM file to ${flag}`);
+  }
+}

@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import {
+  BackupError, describeArchive, restoreBackup, StartupError, type BackupIdentity, type RestoreReport,
+} from '@coffer/server';
+import { leaf } from '../command.js';
+import { printJson } from '../output.js';
+import { EXIT_CRYPTO, EXIT_FAILURE, EXIT_IO, EXIT_USAGE, IoError, UsageError } from '../usage.js';
+import { readPem } from './backup.js';
+import { LOCATION_OPTIONS, PASSPHRASE_ENV, PASSPHRASE_FILE_OPTION, locationOf, passphraseOf } from './backup-options.js';
+
+/** `coffer restore`: an archive of `coffer backup` into an empty store (docs/backup.md, "Recovering a lost machine"). */
+export const restoreCommand = leaf({
+  name: 'restore',
+  summary: 'Restore an archive of coffer backup into an empty store, under a new root key.',
+  synopsis: '--in FILE [--data-dir DIR] [--store URL] (--passphrase-file FILE | --identity PRIVATE.pem)',
+  description: 'Decrypts and checks the whole archive first (a wrong passphrase or key, an altered or truncated\n'
+    + 'archive is refused before the target is touched), then opens the target store (SQLite in --data-dir, or\n'
+    + 'the PostgreSQL database --store names), which must be empty, makes its root key as a first `coffer serve`\n'
+    + 'would (the root-key options choose the provider), and imports every row in one transaction, each secret\n'
+    + 'wrapped under the new root key. Ids, key versions, KeyMaterialIds and the audit chain are kept: every\n'
+    + 'ciphertext made before the backup decrypts, and the administrator\'s credentials file is written again on\n'
+    + `the first \`coffer serve\`. The passphrase comes from --passphrase-file, ${PASSPHRASE_ENV} or the terminal.\n`
+    + `Exit status: 0 restored; ${EXIT_USAGE} no passphrase, or no --identity for a public-key archive; ${EXIT_CRYPTO} the archive\n`
+    + `does not open or verify; ${EXIT_IO} --in does not exist; ${EXIT_FAILURE} any other failure (a target that is not empty).`,
+  options: {
+    in: { type: 'string', value: 'FILE', help: 'the archive to restore (a file: it is read twice)', complete: 'file' },
+    'passphrase-file': PASSPHRASE_FILE_OPTION,
+    identity: { type: 'string', value: 'PRIVATE.pem', help: 'the RSA private key (PEM) of a public-key archive', complete: 'file' },
+    ...LOCATION_OPTIONS,
+  },
+  json: true,
+  remote: false,
+  examples: [
+    'coffer restore --in coffer-2026-01-31.backup --data-dir /var/lib/coffer --passphrase-file /root/backup-passphrase',
+    'coffer restore --in nightly.backup --identity backup-private.pem --data-dir /var/lib/coffer --store postgres://coffer@db:5432/coffer',
+  ],
+  run: async (inv) => {
+    const path = inv.string('in');
+    if (path === undefined) throw new UsageError('--in FILE is required', 'e.g. coffer restore --in coffer.backup --data-dir ./restored');
+    if (!existsSync(path)) throw new IoError(`${path} does not exist`, 'give the archive coffer backup wrote');
+    let report: RestoreReport;
+    try {
+      const description = await describeArchive(path);
+      const identityFile = inv.string('identity');
+      if (description.protection === 'public-key' && identityFile === undefined) {
+        throw new UsageError(`${path} is encrypted to a public key (${description.recipient})`, 'give its private key with --identity PRIVATE.pem');
+      }
+      const identity: BackupIdentity = description.protection === 'public-key'
+        ? { privateKeyPem: readPem(identityFile!, '--identity') }
+        : { passphrase: await passphraseOf(inv, false) };
+      report = await restoreBackup({ ...locationOf(inv), in: path, identity });
+    } catch (error) {
+      if (error instanceof StartupError) {
+        process.stderr.write(`error: ${error.message}\n`);
+        return EXIT_FAILURE;
+      }
+      if (error instanceof BackupError) {
+        process.stderr.write(`error: ${error.message}\n${HINTS[error.code]}`);
+        return error.code === 'target' ? EXIT_FAILURE : EXIT_CRYPTO;
+      }
+      throw error;
+    }
+    if (inv.flag('json')) {
+      printJson({ Store: report.store, CreatedAt: report.header.createdAt, Source: report.header.source, Rows: report.rows, Counts: report.counts });
+      return;
+    }
+    const c = report.counts;
+    process.stdout.write(`restored the backup of ${report.header.createdAt} (from ${report.header.source}) into ${report.store}: `
+      + `${c.key ?? 0} keys (${c.keyVersion ?? 0} versions), ${c.alias ?? 0} aliases, ${c.grant ?? 0} grants, ${c.principal ?? 0} principals, `
+      + `${c.accessKey ?? 0} access keys, ${c.audit ?? 0} audit records\n`
+      + 'next: coffer store check, then coffer serve with the same --data-dir and --store, and the lost server\'s --region and --account-id\n');
+  },
+});
+
+const HINTS: Record<BackupError['code'], string> = {
+  format: 'hint: give the file coffer backup wrote; nothing was restored\n',
+  integrity: 'hint: the archive cannot be trusted; restore an intact copy. Nothing was restored\n',
+  key: 'hint: give the passphrase (or private key) the archive was made with; nothing was restored\n',
+  target: 'hint: restore into a new --data-dir, or an empty database for --store\n',
+};

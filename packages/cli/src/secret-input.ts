@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from './usage.js';
+
+/** A secret from a file (its first line, without the newline), for --root-passphrase-file and --pkcs11-pin-file. */
+export function readSecretFile(path: string, what: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read the ${what} file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, `give a readable file holding the ${what} on its first line`);
+  }
+  const secret = text.split(/\r?\n/)[0] ?? '';
+  if (secret === '') throw new UsageError(`the ${what} file '${path}' is empty`, `write the ${what} on its first line`);
+  return secret;
+}
+
+/**
+ * Asks for a secret on the terminal without echoing it. Only when standard input is a TTY:
+ * otherwise undefined, and the caller says how to give it instead.
+ */
+export function promptSecret(question: string): Promise<string> | undefined {
+  const input = process.stdin;
+  if (!input.isTTY) return undefined;
+  return new Promise((done, fail) => {
+    let typed = '';
+    // No echo before the question shows: what is typed after it is never displayed.
+    input.setRawMode(true);
+    input.resume();
+    process.stderr.write(question);
+    const finish = (error?: Error) => {
+      input.setRawMode(false);
+      input.pause();
+      input.off('data', onData);
+      process.stderr.write('\n');
+      if (error) fail(error);
+      else done(typed);
+    };
+    const onData = (chunk: Buffer) => {
+      const chars = [...chunk.toString('utf8')];
+      for (const [i, char] of chars.entries()) {
+        if (char === '\r' || char === '\n') {
+          // What was typed ahead (the second entry of a confirmation) stays for the next prompt.
+          const rest = chars.slice(i + 1).join('').replace(/^\n/, '');
+          finish();
+          if (rest) input.unshift(Buffer.from(rest, 'utf8'));
+          return;
+        }
+        if (char === '\u0003') return finish(new UsageError('interrupted at the passphrase prompt'));
+        if (char === '\u007f' || char === '\b') typed = typed.slice(0, -1);
+        else typed += char;
+      }
+    };
+    input.on('data', onData);
+  });
+}

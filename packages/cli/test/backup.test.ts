@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { cleanEnv, coffer, removeTempDirs, tempDir, type Finished } from './support/cli.js';
+
+/**
+ * `coffer backup` and `coffer restore` as subprocesses: a backup taken while a server answers a
+ * steady stream of Encrypt, CreateKey and CreateAlias requests restores into a store that passes
+ * `coffer store check` and `coffer audit verify`, and a server on it decrypts every ciphertext
+ * made before the backup. Refusals exit with the documented codes and say why.
+ */
+
+// From packages/cli/dist/test/ to packages/server/dist/test/support/: the server's own helpers,
+// loaded at run time so this package does not build against the server's test sources.
+const SERVER_SUPPORT = new URL('../../../server/dist/test/support/server.js', import.meta.url);
+
+interface TestServer {
+  readonly dataDir: string;
+  readonly credentials: { readonly accessKeyId: string };
+  readonly kms: KMSClient;
+  stop(): Promise<void>;
+}
+type Start = (options?: { dataDir?: string }) => Promise<TestServer>;
+const startTestServer: Start = async (options = {}) =>
+  ((await import(SERVER_SUPPORT.href)) as { startTestServer: Start }).startTestServer(options);
+
+after(removeTempDirs);
+
+function ok(finished: Finished): Finished {
+  assert.equal(finished.code, 0, `exit ${finished.code}: ${finished.stderr}`);
+  return finished;
+}
+
+function passphraseFile(text = 'a long enough passphrase'): string {
+  const path = join(tempDir(), 'passphrase');
+  writeFileSync(path, `${text}\n`, { mode: 0o600 });
+  return path;
+}
+
+describe('coffer backup and coffer restore', () => {
+  it('backs up a store under load; the restore passes store check and audit verify, and decrypts everything made before', async () => {
+    const source = await startTestServer({ dataDir: tempDir() });
+    const before: { blob: Uint8Array; plaintext: string }[] = [];
+    let stopLoad = false;
+    let loadRequests = 0;
+    let load: Promise<void> | undefined;
+    try {
+      const keyId = (await source.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      for (let i = 0; i < 20; i++) {
+        const plaintext = `made before the backup #${i}`;
+        before.push({ blob: (await source.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(plaintext) }))).CiphertextBlob!, plaintext });
+      }
+      // A steady stream of writes and reads, four at a time, for as long as the backup runs.
+      const worker = async (w: number) => {
+        for (let i = 0; !stopLoad; i++) {
+          if (i % 3 === 0) {
+            const made = (await source.kms.send(new CreateKeyCommand({ Description: `load ${w}.${i}` }))).KeyMetadata!.KeyId!;
+            await source.kms.send(new CreateAliasCommand({ AliasName: `alias/load-${w}-${i}`, TargetKeyId: made }));
+            loadRequests += 2;
+          } else {
+            await source.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(`load ${w}.${i}`) }));
+            loadRequests++;
+          }
+        }
+      };
+      load = Promise.all([0, 1, 2, 3].map(worker)).then(() => {});
+      while (loadRequests < 20) await new Promise((done) => setTimeout(done, 10));
+      const archive = join(tempDir(), 'under-load.backup');
+      const atStart = loadRequests;
+      const backup = ok(await coffer(['backup', '--data-dir', source.dataDir, '--out', archive, '--passphrase-file', passphraseFile(), '--json']));
+      assert.ok(loadRequests > atStart, 'the server went on answering while the backup ran');
+      const written = JSON.parse(backup.stdout) as { Counts: Record<string, number>; Protection: string; Bytes: number };
+      assert.equal(written.Protection, 'passphrase');
+      assert.ok(written.Counts.key! >= 2 && written.Counts.audit! >= 40, JSON.stringify(written.Counts));
+      assert.equal(readFileSync(archive).length, written.Bytes);
+      stopLoad = true;
+      await load;
+
+      const restored = join(tempDir(), 'restored');
+      const restore = ok(await coffer(['restore', '--in', archive, '--data-dir', restored, '--passphrase-file', passphraseFile()]));
+      assert.match(restore.stdout, new RegExp(`restored the backup of .* \\(from sqlite\\) into ${restored}/coffer.db: ${written.Counts.key} keys`));
+      assert.match(ok(await coffer(['store', 'check', '--data-dir', restored])).stdout, /the store is intact/);
+      ok(await coffer(['audit', 'verify', '--data-dir', restored]));
+
+      const served = await startTestServer({ dataDir: restored });
+      try {
+        assert.equal(served.credentials.accessKeyId, source.credentials.accessKeyId);
+        for (const c of before) {
+          const opened = await served.kms.send(new DecryptCommand({ CiphertextBlob: c.blob }));
+          assert.equal(Buffer.from(opened.Plaintext!).toString(), c.plaintext);
+        }
+      } finally {
+        await served.stop();
+      }
+    } finally {
+      stopLoad = true;
+      await load?.catch(() => {});
+      await source.stop();
+    }
+  });
+
+  it('encrypts to a public key and restores with its private key; refuses the wrong one, a changed byte, a passphrase it lacks', async () => {
+    const source = await startTestServer({ dataDir: tempDir() });
+    await source.stop();
+    const dir = tempDir();
+    const pair = (name: string) => {
+      const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+        modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      });
+      writeFileSync(join(dir, `${name}-public.pem`), publicKey);
+      writeFileSync(join(dir, `${name}-private.pem`), privateKey, { mode: 0o600 });
+      return { publicFile: join(dir, `${name}-public.pem`), privateFile: join(dir, `${name}-private.pem`) };
+    };
+    const right = pair('right');
+    const wrong = pair('wrong');
+    const archive = join(dir, 'public.backup');
+    ok(await coffer(['backup', '--data-dir', source.dataDir, '--out', archive, '--recipient', right.publicFile]));
+
+    const target = join(tempDir(), 'target');
+    const refusedWrongKey = await coffer(['restore', '--in', archive, '--data-dir', target, '--identity', wrong.privateFile]);
+    assert.equal(refusedWrongKey.code, 4, refusedWrongKey.stderr);
+    assert.match(refusedWrongKey.stderr, /^error: the archive was encrypted to the public key sha256:[0-9a-f]{64}, and the private key given belongs to sha256:[0-9a-f]{64}\nhint: give the passphrase \(or private key\)/);
+    const noIdentity = await coffer(['restore', '--in', archive, '--data-dir', target, '--passphrase-file', passphraseFile()]);
+    assert.equal(noIdentity.code, 2);
+    assert.match(noIdentity.stderr, /is encrypted to a public key \(sha256:[0-9a-f]{64}\)\nhint: give its private key with --identity/);
+
+    const tampered = join(dir, 'tampered.backup');
+    const bytes = readFileSync(archive);
+    bytes[bytes.length - 100]! ^= 0x80;
+    writeFileSync(tampered, bytes);
+    const refusedTampered = await coffer(['restore', '--in', tampered, '--data-dir', target, '--identity', right.privateFile]);
+    assert.equal(refusedTampered.code, 4, refusedTampered.stderr);
+    assert.match(refusedTampered.stderr, /the archive was altered or damaged .*nothing was restored\nhint: the archive cannot be trusted/);
+    assert.equal(existsSync(target), false, 'nothing was written for any refusal');
+
+    ok(await coffer(['restore', '--in', archive, '--data-dir', target, '--identity', right.privateFile]));
+    const again = await coffer(['restore', '--in', archive, '--data-dir', target, '--identity', right.privateFile]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^error: The restore target .*coffer.db is not empty \(it holds access keys, .*\): a restore only fills an empty store/);
+  });
+
+  it('takes the passphrase from the environment; refuses a short one, a wrong one, none, and an --out that exists', async () => {
+    const source = await startTestServer({ dataDir: tempDir() });
+    await source.stop();
+    const archive = join(tempDir(), 'env.backup');
+    const env = (passphrase: string) => cleanEnv({ COFFER_BACKUP_PASSPHRASE: passphrase });
+    const short = await coffer(['backup', '--data-dir', source.dataDir, '--out', archive], { env: env('short') });
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /a backup passphrase needs at least 8 characters/);
+    ok(await coffer(['backup', '--data-dir', source.dataDir, '--out', archive], { env: env('from the environment') }));
+    const exists = await coffer(['backup', '--data-dir', source.dataDir, '--out', archive], { env: env('from the environment') });
+    assert.equal(exists.code, 5);
+    const target = join(tempDir(), 'target');
+    const wrong = await coffer(['restore', '--in', archive, '--data-dir', target], { env: env('not the passphrase') });
+    assert.equal(wrong.code, 4);
+    assert.match(wrong.stderr, /the passphrase does not open this archive/);
+    const noPassphrase = await coffer(['restore', '--in', archive, '--data-dir', target]);
+    assert.equal(noPassphrase.code, 2);
+    assert.match(noPassphrase.stderr, /no passphrase for the archive\nhint: give --passphrase-file FILE or set COFFER_BACKUP_PASSPHRASE/);
+    assert.equal(existsSync(target), false);
+  });
+});

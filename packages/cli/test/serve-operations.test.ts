@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/** `coffer serve`'s operations flags: --quotas, --tls-*, --allow-insecure-http, as an operator gives them. */
+const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-cli-ops-'));
+  dirs.push(dir);
+  return dir;
+};
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
+  ({ ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COFFER_') && !k.startsWith('AWS_'))), ...extra });
+
+interface Run {
+  readonly banner: string;
+  readonly endpoint: string;
+  /** SIGTERM, then the exit code and all output. */
+  stop(): Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/** Starts `coffer serve`; resolves at its banner, or rejects with its output if it exits first. */
+function serve(args: string[], env = cleanEnv()): Promise<Run> {
+  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`no banner: ${stdout} ${stderr}`)), 20_000);
+    child.stdout.on('data', () => {
+      const match = /listening on (https?:\/\/\S+)/.exec(stdout);
+      if (!match || !/list-keys/.test(stdout)) return;
+      clearTimeout(timer);
+      done({
+        banner: stdout, endpoint: match[1]!,
+        stop: async () => {
+          child.kill('SIGTERM');
+          return { code: await exited, stdout, stderr };
+        },
+      });
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      fail(Object.assign(new Error(`exited ${code}`), { code, stdout, stderr }));
+    });
+  });
+}
+
+const failure = async (args: string[], env?: NodeJS.ProcessEnv) => {
+  try {
+    const run = await serve(args, env);
+    await run.stop();
+  } catch (error) {
+    return error as Error & { code: number; stderr: string };
+  }
+  throw new Error(`coffer serve ${args.join(' ')} started`);
+};
+
+const client = (endpoint: string, dataDir: string, ca?: string) => {
+  const text = readFileSync(join(dataDir, 'credentials'), 'utf8');
+  const credentials = { accessKeyId: /aws_access_key_id = (\S+)/.exec(text)![1]!, secretAccessKey: /aws_secret_access_key = (\S+)/.exec(text)![1]! };
+  return new KMSClient({
+    endpoint, region: 'us-east-1', credentials, maxAttempts: 1,
+    ...(ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca }) }) } : {}),
+  });
+};
+
+describe('coffer serve: quotas, TLS and the loopback rule', () => {
+  it('--quotas FILE sets the rates: a second CreateKey within the same 100 seconds is throttled', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'quotas.json'), JSON.stringify({ CreateKey: 0.01 }));
+    const run = await serve(['--data-dir', join(dir, 'data'), '--quotas', join(dir, 'quotas.json')]);
+    const kms = client(run.endpoint, join(dir, 'data'));
+    try {
+      await kms.send(new CreateKeyCommand({}));
+      await assert.rejects(kms.send(new CreateKeyCommand({})), { name: 'ThrottlingException' });
+    } finally {
+      kms.destroy();
+      assert.equal((await run.stop()).code, 0);
+    }
+  });
+
+  it('a quotas file that names an unknown class, or cannot be read, stops the start', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ CreateKeys: 10 }));
+    const unknown = await failure(['--data-dir', join(dir, 'data'), '--quotas', join(dir, 'bad.json')]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /^error: Invalid request quotas: 'CreateKeys' is not a quota class/m);
+    const missing = await failure(['--data-dir', join(dir, 'data'), '--quotas', join(dir, 'none.json')]);
+    assert.equal(missing.code, 5);
+    assert.match(missing.stderr, /cannot read the quotas file/);
+  });
+
+  it('--tls-cert without --tls-key is a usage error', async () => {
+    const error = await failure(['--data-dir', tempDir(), '--tls-cert', 'server.crt']);
+    assert.equal(error.code, 2);
+    assert.match(error.stderr, /--tls-cert and --tls-key go together/);
+  });
+
+  it('plain HTTP on 0.0.0.0 is refused with a hint, and allowed by COFFER_ALLOW_INSECURE_HTTP', async () => {
+    const refused = await failure(['--data-dir', tempDir(), '--host', '0.0.0.0']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /not a loopback address.*--tls-cert FILE --tls-key FILE.*--allow-insecure-http/s);
+    const run = await serve(['--data-dir', tempDir(), '--host', '0.0.0.0'], cleanEnv({ COFFER_ALLOW_INSECURE_HTTP: '1' }));
+    assert.match(run.endpoint, /^http:\/\/0\.0\.0\.0:\d+$/);
+    assert.equal((await run.stop()).code, 0);
+  });
+
+  it('a config file can turn TLS on and quotas off', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'coffer.json'), JSON.stringify({ 'data-dir': 'data', 'tls-self-signed': true, quotas: 'off' }));
+    const run = await serve(['--config', join(dir, 'coffer.json')]);
+    const cert = readFileSync(join(dir, 'data', 'tls-self-signed.crt'), 'utf8');
+    assert.match(run.endpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(run.banner, /certificate SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    assert.ok(run.banner.includes(`export AWS_CA_BUNDLE=${join(dir, 'data', 'tls-self-signed.crt')}`), run.banner);
+    const kms = client(run.endpoint, join(dir, 'data'), cert);
+    try {
+      for (let i = 0; i < 8; i++) await kms.send(new CreateKeyCommand({}));
+    } finally {
+      kms.destroy();
+      const stopped = await run.stop();
+      assert.equal(stopped.code, 0);
+      assert.match(stopped.stderr, /SIGTERM: finishing in-flight requests/);
+    }
+  });
+});

@@ -1,0 +1,64 @@
+import { signedHeaders, type Credentials } from './sign.js';
+
+/** An error the server answered, by its AWS name (`__type`) and message. */
+export class ApiError extends Error {
+  constructor(readonly code: string, message: string, readonly status: number) {
+    super(message);
+    this.name = code;
+  }
+}
+
+/** `Name: message` for showing an error; unexpected failures (network, bugs) keep their own text. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) return error.message ? `${error.code}: ${error.message}` : error.code;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export type Json = Record<string, unknown>;
+
+export interface Api {
+  readonly region: string;
+  /** A KMS operation: `X-Amz-Target: TrentService.<op>`. */
+  kms<T = Json>(operation: string, input?: Json): Promise<T>;
+  /** A Coffer admin operation: `X-Amz-Target: CofferAdmin.<op>`. */
+  admin<T = Json>(operation: string, input?: Json): Promise<T>;
+  /** STS GetCallerIdentity in its JSON form: who the credentials belong to. */
+  whoAmI(): Promise<{ Arn: string; Account: string; UserId: string }>;
+}
+
+/**
+ * The console's one way to reach the server: AWS JSON 1.1 POSTs to its own origin, each signed
+ * with SigV4 for the service `kms` (`sts` for GetCallerIdentity). The credentials are captured in
+ * this closure and nowhere else: no storage, no cookie, no URL.
+ */
+export function createApi(credentials: Credentials, region: string): Api {
+  const call = async <T>(target: string, service: string, contentType: string, input: Json): Promise<T> => {
+    const body = JSON.stringify(input);
+    const headers = await signedHeaders(credentials, region, service, { 'content-type': contentType, 'x-amz-target': target }, body);
+    let response: Response;
+    try {
+      response = await fetch('/', { method: 'POST', headers, body, credentials: 'omit', cache: 'no-store' });
+    } catch {
+      throw new ApiError('NetworkError', 'The server could not be reached.', 0);
+    }
+    const text = await response.text();
+    let parsed: Json = {};
+    try {
+      parsed = text ? (JSON.parse(text) as Json) : {};
+    } catch {
+      throw new ApiError('InvalidResponse', `The server answered HTTP ${response.status} with a body that is not JSON.`, response.status);
+    }
+    if (!response.ok) {
+      const type = typeof parsed.__type === 'string' ? parsed.__type.split('#').pop()! : `HTTP${response.status}`;
+      const message = typeof parsed.message === 'string' ? parsed.message : typeof parsed.Message === 'string' ? parsed.Message : '';
+      throw new ApiError(type, message, response.status);
+    }
+    return parsed as T;
+  };
+  return {
+    region,
+    kms: (operation, input = {}) => call(`TrentService.${operation}`, 'kms', 'application/x-amz-json-1.1', input),
+    admin: (operation, input = {}) => call(`CofferAdmin.${operation}`, 'kms', 'application/x-amz-json-1.1', input),
+    whoAmI: () => call('AWSSecurityTokenServiceV20110615.GetCallerIdentity', 'sts', 'application/x-amz-json-1.0', {}),
+  };
+}

@@ -1,0 +1,74 @@
+import type { Api } from './client.js';
+import type { AliasListEntry, KeyMetadata } from './types.js';
+
+/** Every key the caller may list, described, with its aliases (ListKeys, DescribeKey, ListAliases). */
+export interface KeyRow extends KeyMetadata {
+  Aliases: string[];
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time, keeping the order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export async function listAllAliases(api: Api, keyId?: string): Promise<AliasListEntry[]> {
+  const aliases: AliasListEntry[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await api.kms<{ Aliases: AliasListEntry[]; NextMarker?: string; Truncated?: boolean }>('ListAliases', {
+      Limit: 100, ...(marker ? { Marker: marker } : {}), ...(keyId ? { KeyId: keyId } : {}),
+    });
+    aliases.push(...page.Aliases);
+    marker = page.Truncated ? page.NextMarker : undefined;
+  } while (marker);
+  return aliases;
+}
+
+export async function listKeyRows(api: Api): Promise<KeyRow[]> {
+  const ids: string[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await api.kms<{ Keys: { KeyId: string }[]; NextMarker?: string; Truncated?: boolean }>('ListKeys', {
+      Limit: 1000, ...(marker ? { Marker: marker } : {}),
+    });
+    ids.push(...page.Keys.map((k) => k.KeyId));
+    marker = page.Truncated ? page.NextMarker : undefined;
+  } while (marker);
+  const [described, aliases] = await Promise.all([
+    mapLimited(ids, 6, (KeyId) => api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId })),
+    listAllAliases(api),
+  ]);
+  return described.map(({ KeyMetadata: meta }) => ({
+    ...meta,
+    Aliases: aliases.filter((a) => a.TargetKeyId === meta.KeyId).map((a) => a.AliasName).sort(),
+  }));
+}
+
+/** Key specs and the usages AWS KMS allows for each (AWS KMS Developer Guide, "Key spec reference"). */
+export const KEY_SPEC_USAGES: Readonly<Record<string, readonly string[]>> = {
+  SYMMETRIC_DEFAULT: ['ENCRYPT_DECRYPT'],
+  RSA_2048: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
+  RSA_3072: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
+  RSA_4096: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
+  ECC_NIST_P256: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
+  ECC_NIST_P384: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
+  ECC_NIST_P521: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
+  ECC_SECG_P256K1: ['SIGN_VERIFY'],
+  ECC_NIST_EDWARDS25519: ['SIGN_VERIFY'],
+  ML_DSA_44: ['SIGN_VERIFY'],
+  ML_DSA_65: ['SIGN_VERIFY'],
+  ML_DSA_87: ['SIGN_VERIFY'],
+  HMAC_224: ['GENERATE_VERIFY_MAC'],
+  HMAC_256: ['GENERATE_VERIFY_MAC'],
+  HMAC_384: ['GENERATE_VERIFY_MAC'],
+  HMAC_512: ['GENERATE_VERIFY_MAC'],
+};

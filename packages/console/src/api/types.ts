@@ -1,0 +1,87 @@
+/** The parts of KMS and admin answers the console reads (AWS KMS API Reference names). */
+
+export interface KeyMetadata {
+  KeyId: string;
+  Arn: string;
+  CreationDate: number;
+  Enabled: boolean;
+  Description?: string;
+  KeyUsage: string;
+  KeyState: string;
+  DeletionDate?: number;
+  PendingDeletionWindowInDays?: number;
+  Origin: string;
+  KeyManager: string;
+  KeySpec: string;
+  EncryptionAlgorithms?: string[];
+  SigningAlgorithms?: string[];
+  MacAlgorithms?: string[];
+  MultiRegion?: boolean;
+  CurrentKeyMaterialId?: string;
+}
+
+export interface AliasListEntry {
+  AliasName: string;
+  AliasArn: string;
+  TargetKeyId?: string;
+  CreationDate?: number;
+}
+
+export interface RotationEntry {
+  KeyId: string;
+  RotationDate: number;
+  RotationType: string;
+  KeyMaterialId?: string;
+}
+
+export interface GrantEntry {
+  GrantId: string;
+  Name?: string;
+  GranteePrincipal: string;
+  RetiringPrincipal?: string;
+  IssuingAccount?: string;
+  Operations: string[];
+  CreationDate?: number;
+  Constraints?: Record<string, Record<string, string>>;
+}
+
+export interface Tag {
+  TagKey: string;
+  TagValue: string;
+}
+
+export interface Principal {
+  Name: string;
+  Id: string;
+  Arn: string;
+  CreateDate: number;
+  Kind: 'user' | 'role';
+}
+
+export interface AccessKeyMetadata {
+  UserName?: string;
+  RoleName?: string;
+  AccessKeyId: string;
+  Status: 'Active' | 'Inactive';
+  CreateDate: number;
+}
+
+export interface AuditEvent {
+  eventTime: string;
+  eventName: string;
+  eventSource: string;
+  eventID: string;
+  requestID: string;
+  sourceIPAddress?: string;
+  userIdentity: { type: string; arn?: string; accessKeyId?: string };
+  errorCode?: string;
+  errorMessage?: string;
+  resources?: { ARN: string }[];
+  seq: number;
+}
+
+/** `CofferAdmin.GetRequestMetrics` (served by the observability side of the server). */
+export interface RequestMetrics {
+  IntervalSeconds: number;
+  Buckets: { Start: number; Operations: Record<string, { Requests: number; Errors: number; Throttled: number }> }[];
+}

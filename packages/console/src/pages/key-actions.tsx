@@ -1,0 +1,57 @@
+import { useState } from 'react';
+import type { KeyMetadata } from '../api/types.js';
+import { ErrorNotice } from '../components/notice.js';
+import { useSession } from '../session.js';
+
+/** Enable/disable, schedule or cancel deletion, rotate now: each one KMS call, then `onChanged`. */
+export function KeyActions({ meta, onChanged }: { meta: KeyMetadata; onChanged: (note: string) => void }) {
+  const { api } = useSession();
+  const [days, setDays] = useState(30);
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+
+  const run = async (operation: string, input: Record<string, unknown>, note: string) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.kms(operation, { KeyId: meta.KeyId, ...input });
+      onChanged(note);
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const pending = meta.KeyState === 'PendingDeletion';
+  const symmetric = meta.KeySpec === 'SYMMETRIC_DEFAULT';
+  return (
+    <div className="panel" role="group" aria-labelledby="key-actions-title">
+      <h2 id="key-actions-title">Actions</h2>
+      <div className="actions">
+        {meta.KeyState === 'Enabled' && (
+          <button type="button" disabled={busy} onClick={() => run('DisableKey', {}, 'Key disabled.')}>Disable key</button>
+        )}
+        {meta.KeyState === 'Disabled' && (
+          <button type="button" disabled={busy} onClick={() => run('EnableKey', {}, 'Key enabled.')}>Enable key</button>
+        )}
+        {symmetric && meta.KeyState === 'Enabled' && meta.Origin === 'AWS_KMS' && (
+          <button type="button" disabled={busy} onClick={() => run('RotateKeyOnDemand', {}, 'Rotation started: new key material is current.')}>Rotate now</button>
+        )}
+        {pending ? (
+          <button type="button" disabled={busy} onClick={() => run('CancelKeyDeletion', {}, 'Deletion cancelled; the key is disabled.')}>Cancel deletion</button>
+        ) : (
+          <span className="inline-form">
+            <label htmlFor="deletion-days">Waiting period (days)</label>
+            <input id="deletion-days" type="number" min={7} max={30} value={days} onChange={(e) => setDays(Number(e.target.value))} />
+            <button type="button" className="danger" disabled={busy}
+              onClick={() => { if (window.confirm(`Schedule deletion of ${meta.KeyId} in ${days} days?`)) void run('ScheduleKeyDeletion', { PendingWindowInDays: days }, `Deletion scheduled in ${days} days.`); }}>
+              Schedule deletion
+            </button>
+          </span>
+        )}
+      </div>
+      <ErrorNotice error={error} />
+    </div>
+  );
+}

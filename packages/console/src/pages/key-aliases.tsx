@@ -1,0 +1,53 @@
+import { useState, type FormEvent } from 'react';
+import type { AliasListEntry } from '../api/types.js';
+import { ErrorNotice } from '../components/notice.js';
+import { useSession } from '../session.js';
+
+/** A key's aliases: add one (CreateAlias), delete one (DeleteAlias). */
+export function KeyAliases({ keyId, aliases, onChanged }: { keyId: string; aliases: AliasListEntry[] | undefined; onChanged: () => void }) {
+  const { api } = useSession();
+  const [name, setName] = useState('');
+  const [error, setError] = useState<unknown>();
+
+  const act = async (fn: () => Promise<unknown>) => {
+    setError(undefined);
+    try {
+      await fn();
+      onChanged();
+      return true;
+    } catch (failure) {
+      setError(failure);
+      return false;
+    }
+  };
+
+  const add = async (event: FormEvent) => {
+    event.preventDefault();
+    const aliasName = name.trim().startsWith('alias/') ? name.trim() : `alias/${name.trim()}`;
+    if (await act(() => api.kms('CreateAlias', { AliasName: aliasName, TargetKeyId: keyId }))) setName('');
+  };
+
+  return (
+    <section className="panel" aria-labelledby="aliases-title">
+      <h2 id="aliases-title">Aliases</h2>
+      <ul className="plain">
+        {aliases?.map((a) => (
+          <li key={a.AliasName}>
+            <span className="mono">{a.AliasName}</span>{' '}
+            <button type="button" className="danger small" aria-label={`Delete alias ${a.AliasName}`}
+              onClick={() => { if (window.confirm(`Delete ${a.AliasName}?`)) void act(() => api.kms('DeleteAlias', { AliasName: a.AliasName })); }}>
+              Delete
+            </button>
+          </li>
+        ))}
+        {aliases?.length === 0 && <li>No aliases.</li>}
+      </ul>
+      <form className="filters" onSubmit={add} aria-label="Add an alias">
+        <label htmlFor="new-alias">New alias</label>
+        <input id="new-alias" value={name} onChange={(e) => setName(e.target.value)} placeholder="alias/name" required spellCheck={false} />
+        <button type="submit" className="secondary">Add alias</button>
+      </form>
+      <ErrorNotice error={error} />
+    </section>
+  );
+}

@@ -1,0 +1,58 @@
+import { useState } from 'react';
+import { listAllAliases } from '../api/keys.js';
+import type { KeyMetadata, Tag } from '../api/types.js';
+import { useAsync } from '../components/async.js';
+import { Done, ErrorNotice } from '../components/notice.js';
+import { StateBadge } from '../components/state-badge.js';
+import { formatTime } from '../format.js';
+import { Link } from '../router.js';
+import { useSession } from '../session.js';
+import { KeyActions } from './key-actions.js';
+import { KeyAliases } from './key-aliases.js';
+import { KeyGrants } from './key-grants.js';
+import { KeyRotation } from './key-rotation.js';
+import { PolicyEditor } from './policy-editor.js';
+
+/** One key: metadata and tags, actions, aliases, rotations, key policy and grants. */
+export function KeyDetailPage({ keyId }: { keyId: string }) {
+  const { api } = useSession();
+  const [note, setNote] = useState<string>();
+  // Bumped by each action, so that the parts an action may change read again.
+  const [version, setVersion] = useState(0);
+  const meta = useAsync(() => api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId: keyId }).then((r) => r.KeyMetadata), [api, keyId, version]);
+  const aliases = useAsync(() => listAllAliases(api, keyId), [api, keyId, version]);
+  const tags = useAsync(() => api.kms<{ Tags: Tag[] }>('ListResourceTags', { KeyId: keyId }).then((r) => r.Tags), [api, keyId]);
+
+  const m = meta.data;
+  return (
+    <section aria-labelledby="key-title">
+      <p className="crumbs"><Link to="/keys">Keys</Link> / <span className="mono">{keyId}</span></p>
+      <div className="page-head">
+        <h1 id="key-title">Key {aliases.data?.[0]?.AliasName ?? keyId}</h1>
+        {m && <StateBadge state={m.KeyState} />}
+      </div>
+      <ErrorNotice error={meta.error} />
+      <Done text={note} />
+      {m && (
+        <>
+          <dl className="meta">
+            <dt>Key ID</dt><dd className="mono">{m.KeyId}</dd>
+            <dt>ARN</dt><dd className="mono">{m.Arn}</dd>
+            <dt>Description</dt><dd>{m.Description || '—'}</dd>
+            <dt>State</dt><dd>{m.KeyState}{m.DeletionDate ? ` (deleted on ${formatTime(m.DeletionDate)})` : ''}</dd>
+            <dt>Spec / usage</dt><dd>{m.KeySpec} / {m.KeyUsage}</dd>
+            <dt>Origin</dt><dd>{m.Origin}</dd>
+            <dt>Created</dt><dd>{formatTime(m.CreationDate)}</dd>
+            <dt>Tags</dt><dd>{tags.data?.length ? tags.data.map((t) => `${t.TagKey}=${t.TagValue}`).join(', ') : '—'}</dd>
+            <dt>Audit</dt><dd><Link to={`/audit?key=${encodeURIComponent(m.KeyId)}`}>Requests that named this key</Link></dd>
+          </dl>
+          <KeyActions meta={m} onChanged={(text) => { setNote(text); setVersion((v) => v + 1); }} />
+          <KeyAliases keyId={keyId} aliases={aliases.data} onChanged={() => setVersion((v) => v + 1)} />
+          {m.KeySpec === 'SYMMETRIC_DEFAULT' && <KeyRotation keyId={keyId} version={version} />}
+        </>
+      )}
+      <PolicyEditor keyId={keyId} />
+      <KeyGrants keyId={keyId} />
+    </section>
+  );
+}

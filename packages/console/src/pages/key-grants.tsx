@@ -1,0 +1,48 @@
+import { useState } from 'react';
+import type { GrantEntry } from '../api/types.js';
+import { useAsync } from '../components/async.js';
+import { ErrorNotice } from '../components/notice.js';
+import { formatTime } from '../format.js';
+import { useSession } from '../session.js';
+
+/** A key's grants (ListGrants), each revocable (RevokeGrant). Grants are made with `coffer grants create` or the API. */
+export function KeyGrants({ keyId }: { keyId: string }) {
+  const { api } = useSession();
+  const grants = useAsync(() => api.kms<{ Grants: GrantEntry[] }>('ListGrants', { KeyId: keyId, Limit: 100 }).then((r) => r.Grants), [api, keyId]);
+  const [error, setError] = useState<unknown>();
+
+  const revoke = async (grant: GrantEntry) => {
+    if (!window.confirm(`Revoke grant ${grant.Name || grant.GrantId} for ${grant.GranteePrincipal}?`)) return;
+    setError(undefined);
+    try {
+      await api.kms('RevokeGrant', { KeyId: keyId, GrantId: grant.GrantId });
+      grants.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+
+  return (
+    <section className="panel" aria-labelledby="grants-title">
+      <h2 id="grants-title">Grants</h2>
+      <ErrorNotice error={grants.error ?? error} />
+      <table className="data">
+        <thead>
+          <tr><th scope="col">Grant</th><th scope="col">Grantee</th><th scope="col">Operations</th><th scope="col">Created</th><th scope="col">Actions</th></tr>
+        </thead>
+        <tbody>
+          {grants.data?.map((g) => (
+            <tr key={g.GrantId}>
+              <td className="mono" title={g.GrantId}>{g.Name || `${g.GrantId.slice(0, 16)}…`}</td>
+              <td className="mono">{g.GranteePrincipal}</td>
+              <td>{g.Operations.join(', ')}</td>
+              <td>{formatTime(g.CreationDate)}</td>
+              <td><button type="button" className="danger small" onClick={() => void revoke(g)}>Revoke</button></td>
+            </tr>
+          ))}
+          {grants.data?.length === 0 && <tr><td colSpan={5}>No grants.</td></tr>}
+        </tbody>
+      </table>
+    </section>
+  );
+}

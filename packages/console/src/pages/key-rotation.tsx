@@ -1,0 +1,74 @@
+import { useState } from 'react';
+import type { RotationEntry } from '../api/types.js';
+import { useAsync } from '../components/async.js';
+import { ErrorNotice } from '../components/notice.js';
+import { formatTime } from '../format.js';
+import { useSession } from '../session.js';
+
+/**
+ * A symmetric key's rotation: automatic rotation on or off with its period (EnableKeyRotation,
+ * DisableKeyRotation, GetKeyRotationStatus) and every rotation so far (ListKeyRotations).
+ * `version` changes when the page's actions (Rotate now) may have added one.
+ */
+export function KeyRotation({ keyId, version }: { keyId: string; version: number }) {
+  const { api } = useSession();
+  const [days, setDays] = useState(365);
+  const [error, setError] = useState<unknown>();
+  const rotation = useAsync(async () => {
+    const [status, list] = await Promise.all([
+      api.kms<{ KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: number }>('GetKeyRotationStatus', { KeyId: keyId }),
+      api.kms<{ Rotations: RotationEntry[] }>('ListKeyRotations', { KeyId: keyId, Limit: 1000 }),
+    ]);
+    return { status, rotations: list.Rotations };
+  }, [api, keyId, version]);
+
+  const act = async (operation: string, input: Record<string, unknown>) => {
+    setError(undefined);
+    try {
+      await api.kms(operation, { KeyId: keyId, ...input });
+      rotation.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+
+  const status = rotation.data?.status;
+  return (
+    <section className="panel" aria-labelledby="rotation-title">
+      <h2 id="rotation-title">Rotation</h2>
+      <ErrorNotice error={rotation.error ?? error} />
+      {status && (
+        <div className="actions">
+          <span>
+            Automatic rotation: {status.KeyRotationEnabled
+              ? `every ${status.RotationPeriodInDays ?? 365} days, next on ${formatTime(status.NextRotationDate)}`
+              : 'off'}
+          </span>
+          {status.KeyRotationEnabled ? (
+            <button type="button" className="secondary" onClick={() => void act('DisableKeyRotation', {})}>Turn off</button>
+          ) : (
+            <span className="inline-form">
+              <label htmlFor="rotation-days">Every (days)</label>
+              <input id="rotation-days" type="number" min={90} max={2560} value={days} onChange={(e) => setDays(Number(e.target.value))} />
+              <button type="button" className="secondary" onClick={() => void act('EnableKeyRotation', { RotationPeriodInDays: days })}>Turn on</button>
+            </span>
+          )}
+        </div>
+      )}
+      {rotation.data && (
+        <table className="data">
+          <caption>Rotation history</caption>
+          <thead><tr><th scope="col">Date</th><th scope="col">Type</th><th scope="col">Key material</th></tr></thead>
+          <tbody>
+            {rotation.data.rotations.map((r) => (
+              <tr key={`${r.RotationDate}-${r.KeyMaterialId ?? ''}`}>
+                <td>{formatTime(r.RotationDate)}</td><td>{r.RotationType}</td><td className="mono">{r.KeyMaterialId ?? ''}</td>
+              </tr>
+            ))}
+            {rotation.data.rotations.length === 0 && <tr><td colSpan={3}>Never rotated.</td></tr>}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,69 @@
+import { useEffect, useState } from 'react';
+import { describeError } from '../api/client.js';
+import { useAsync } from '../components/async.js';
+import { Done, ErrorNotice } from '../components/notice.js';
+import { checkPolicyText } from '../policy.js';
+import { useSession } from '../session.js';
+
+/**
+ * The key policy (GetKeyPolicy / PutKeyPolicy, policy name `default`). A syntax error is shown
+ * under the editor as you type and blocks saving; what the server refuses
+ * (MalformedPolicyDocumentException, ...) is shown in the same place.
+ */
+export function PolicyEditor({ keyId }: { keyId: string }) {
+  const { api } = useSession();
+  const policy = useAsync(() => api.kms<{ Policy: string }>('GetKeyPolicy', { KeyId: keyId, PolicyName: 'default' }), [api, keyId]);
+  const [text, setText] = useState<string | undefined>();
+  const [serverError, setServerError] = useState<string>();
+  const [saved, setSaved] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (policy.data && text === undefined) setText(pretty(policy.data.Policy));
+  }, [policy.data, text]);
+
+  const current = text ?? '';
+  const syntaxError = text === undefined ? undefined : checkPolicyText(current);
+  const problem = syntaxError ?? serverError;
+
+  const save = async () => {
+    setBusy(true);
+    setServerError(undefined);
+    setSaved(undefined);
+    try {
+      await api.kms('PutKeyPolicy', { KeyId: keyId, PolicyName: 'default', Policy: current });
+      setSaved('Key policy saved.');
+      policy.reload();
+    } catch (failure) {
+      setServerError(describeError(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="panel" aria-labelledby="policy-title">
+      <h2 id="policy-title">Key policy</h2>
+      <ErrorNotice error={policy.error} />
+      <label htmlFor="policy-text" className="visually-hidden">Key policy document (JSON)</label>
+      <textarea id="policy-text" className="code" rows={16} spellCheck={false} value={current} disabled={text === undefined}
+        aria-invalid={problem ? true : undefined} aria-describedby={problem ? 'policy-problem' : undefined}
+        onChange={(e) => { setText(e.target.value); setServerError(undefined); setSaved(undefined); }} />
+      {problem && <p id="policy-problem" className="notice error field-error" role="alert">{problem}</p>}
+      <Done text={saved} />
+      <div className="actions">
+        <button type="button" disabled={busy || text === undefined || syntaxError !== undefined} onClick={save}>Save policy</button>
+        <button type="button" className="secondary" disabled={!policy.data}
+          onClick={() => { setText(pretty(policy.data!.Policy)); setServerError(undefined); setSaved(undefined); }}>Revert</button>
+      </div>
+    </section>
+  );
+}
+
+function pretty(policy: string): string {
+  try {
+    return JSON.stringify(JSON.parse(policy), null, 2);
+  } catch {
+    return policy;
+  }
+}

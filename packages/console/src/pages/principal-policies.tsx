@@ -1,0 +1,107 @@
+import { useState } from 'react';
+import { describeError } from '../api/client.js';
+import { useAsync } from '../components/async.js';
+import { ErrorNotice } from '../components/notice.js';
+import { checkPolicyText } from '../policy.js';
+import { useSession } from '../session.js';
+
+const TEMPLATE = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'], Resource: '*' }],
+}, null, 2);
+
+/**
+ * A user's or role's inline identity policies (List/Get/Put/DeletePrincipalPolicy): pick one to
+ * edit, or write a new one. The editor checks JSON as you type, like the key policy editor, and
+ * shows what the server refuses (MalformedPolicyDocumentException, LimitExceededException) below it.
+ */
+export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { RoleName: string } }) {
+  const { api } = useSession();
+  const names = useAsync(() => api.admin<{ PolicyNames: string[] }>('ListPrincipalPolicies', owner).then((r) => r.PolicyNames), [api]);
+  const [editing, setEditing] = useState<{ name: string; text: string; isNew: boolean }>();
+  const [serverError, setServerError] = useState<string>();
+  const [error, setError] = useState<unknown>();
+
+  const open = async (name: string) => {
+    setError(undefined);
+    setServerError(undefined);
+    try {
+      const policy = await api.admin<{ PolicyDocument: string }>('GetPrincipalPolicy', { ...owner, PolicyName: name });
+      setEditing({ name, text: pretty(policy.PolicyDocument), isNew: false });
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+
+  const save = async () => {
+    if (!editing) return;
+    setServerError(undefined);
+    try {
+      await api.admin('PutPrincipalPolicy', { ...owner, PolicyName: editing.name.trim(), PolicyDocument: editing.text });
+      setEditing(undefined);
+      names.reload();
+    } catch (failure) {
+      setServerError(describeError(failure));
+    }
+  };
+
+  const remove = async (name: string) => {
+    if (!window.confirm(`Delete the policy ${name}?`)) return;
+    setError(undefined);
+    try {
+      await api.admin('DeletePrincipalPolicy', { ...owner, PolicyName: name });
+      if (editing?.name === name) setEditing(undefined);
+      names.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+
+  const syntaxError = editing ? checkPolicyText(editing.text) : undefined;
+  const problem = syntaxError ?? serverError;
+  return (
+    <section aria-labelledby="identity-policies-title">
+      <h3 id="identity-policies-title">Identity policies</h3>
+      <ErrorNotice error={names.error ?? error} />
+      <ul className="plain">
+        {names.data?.map((name) => (
+          <li key={name}>
+            <span className="mono">{name}</span>{' '}
+            <button type="button" className="secondary small" aria-label={`Edit policy ${name}`} onClick={() => void open(name)}>Edit</button>{' '}
+            <button type="button" className="danger small" aria-label={`Delete policy ${name}`} onClick={() => void remove(name)}>Delete</button>
+          </li>
+        ))}
+        {names.data?.length === 0 && <li>None: this principal may do nothing with keys unless a key policy or grant allows it.</li>}
+      </ul>
+      {!editing && (
+        <button type="button" className="secondary" onClick={() => { setServerError(undefined); setEditing({ name: '', text: TEMPLATE, isNew: true }); }}>Add policy</button>
+      )}
+      {editing && (
+        <div className="panel">
+          <div className="filters">
+            <label htmlFor="identity-policy-name">Policy name</label>
+            <input id="identity-policy-name" value={editing.name} readOnly={!editing.isNew} spellCheck={false}
+              onChange={(e) => setEditing({ ...editing, name: e.target.value })} />
+          </div>
+          <label htmlFor="identity-policy-text">Policy document (JSON)</label>
+          <textarea id="identity-policy-text" className="code" rows={10} spellCheck={false} value={editing.text}
+            aria-invalid={problem ? true : undefined} aria-describedby={problem ? 'identity-policy-problem' : undefined}
+            onChange={(e) => { setEditing({ ...editing, text: e.target.value }); setServerError(undefined); }} />
+          {problem && <p id="identity-policy-problem" className="notice error field-error" role="alert">{problem}</p>}
+          <div className="actions">
+            <button type="button" disabled={syntaxError !== undefined || editing.name.trim() === ''} onClick={() => void save()}>Save policy</button>
+            <button type="button" className="secondary" onClick={() => setEditing(undefined)}>Cancel</button>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function pretty(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}

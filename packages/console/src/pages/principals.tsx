@@ -1,0 +1,175 @@
+import { useState, type FormEvent } from 'react';
+import type { AccessKeyMetadata } from '../api/types.js';
+import { useAsync } from '../components/async.js';
+import { Done, ErrorNotice } from '../components/notice.js';
+import { formatTime, shortArn } from '../format.js';
+import { useSession } from '../session.js';
+import { PrincipalPolicies } from './principal-policies.js';
+
+interface PrincipalRow {
+  kind: 'user' | 'role';
+  name: string;
+  id: string;
+  arn: string;
+  created: number;
+}
+
+/** The owner an admin call names: `{UserName}`, `{RoleName}`, or `{}` for the signed-in caller's own keys. */
+type Owner = { kind: 'self' } | { kind: 'user' | 'role'; name: string };
+const ownerInput = (owner: Owner) => (owner.kind === 'user' ? { UserName: owner.name } : owner.kind === 'role' ? { RoleName: owner.name } : {});
+const ownerLabel = (owner: Owner) => (owner.kind === 'self' ? 'your own access keys' : `${owner.kind}/${owner.name}`);
+
+async function listPrincipals(api: ReturnType<typeof useSession>['api']): Promise<PrincipalRow[]> {
+  const rows: PrincipalRow[] = [];
+  for (const kind of ['user', 'role'] as const) {
+    let marker: string | undefined;
+    do {
+      const op = kind === 'user' ? 'ListUsers' : 'ListRoles';
+      const page = await api.admin<Record<string, unknown> & { IsTruncated: boolean; Marker?: string }>(op, { MaxItems: 1000, ...(marker ? { Marker: marker } : {}) });
+      const list = (kind === 'user' ? page.Users : page.Roles) as Record<string, string | number>[];
+      for (const p of list) {
+        rows.push({
+          kind, name: String(kind === 'user' ? p.UserName : p.RoleName), id: String(kind === 'user' ? p.UserId : p.RoleId),
+          arn: String(p.Arn), created: Number(p.CreateDate),
+        });
+      }
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+  }
+  return rows;
+}
+
+/** Users and roles (admin API), and the access keys of one of them or of the signed-in caller. */
+export function PrincipalsPage() {
+  const { api, arn } = useSession();
+  const principals = useAsync(() => listPrincipals(api), [api]);
+  const [owner, setOwner] = useState<Owner>({ kind: 'self' });
+  const [newKind, setNewKind] = useState<'user' | 'role'>('user');
+  const [newName, setNewName] = useState('');
+  const [error, setError] = useState<unknown>();
+  const [note, setNote] = useState<string>();
+
+  const act = async (fn: () => Promise<unknown>, done: string) => {
+    setError(undefined);
+    setNote(undefined);
+    try {
+      await fn();
+      setNote(done);
+      principals.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+
+  const create = (event: FormEvent) => {
+    event.preventDefault();
+    const name = newName.trim();
+    void act(() => api.admin(newKind === 'user' ? 'CreateUser' : 'CreateRole', newKind === 'user' ? { UserName: name } : { RoleName: name }), `Created ${newKind}/${name}.`)
+      .then(() => setNewName(''));
+  };
+
+  return (
+    <section aria-labelledby="principals-title">
+      <h1 id="principals-title">Principals and access keys</h1>
+      <p>Signed in as <span className="mono">{arn}</span>.</p>
+      <Done text={note} />
+      <ErrorNotice error={error ?? principals.error} />
+      <form className="filters" onSubmit={create} aria-label="Create a principal">
+        <label htmlFor="principal-kind">Kind</label>
+        <select id="principal-kind" value={newKind} onChange={(e) => setNewKind(e.target.value as 'user' | 'role')}>
+          <option value="user">user</option><option value="role">role</option>
+        </select>
+        <label htmlFor="principal-name">Name</label>
+        <input id="principal-name" value={newName} onChange={(e) => setNewName(e.target.value)} required maxLength={64} pattern="[\w+=,.@\-]+" spellCheck={false} />
+        <button type="submit">Create</button>
+      </form>
+      <table className="data" aria-busy={principals.loading}>
+        <caption className="visually-hidden">Users and roles</caption>
+        <thead><tr><th scope="col">Principal</th><th scope="col">Unique ID</th><th scope="col">Created</th><th scope="col">Actions</th></tr></thead>
+        <tbody>
+          <tr>
+            <td className="mono" title={arn}>{shortArn(arn)} (you)</td><td></td><td></td>
+            <td><button type="button" className="secondary" onClick={() => setOwner({ kind: 'self' })}>Access keys</button></td>
+          </tr>
+          {principals.data?.map((p) => (
+            <tr key={p.arn}>
+              <td className="mono" title={p.arn}>{p.kind}/{p.name}</td>
+              <td className="mono">{p.id}</td>
+              <td>{formatTime(p.created)}</td>
+              <td className="actions">
+                <button type="button" className="secondary" onClick={() => setOwner({ kind: p.kind, name: p.name })}>Access keys</button>
+                <button type="button" className="danger"
+                  onClick={() => { if (window.confirm(`Delete ${p.kind}/${p.name} with its access keys and policies?`)) void act(() => api.admin(p.kind === 'user' ? 'DeleteUser' : 'DeleteRole', p.kind === 'user' ? { UserName: p.name } : { RoleName: p.name }), `Deleted ${p.kind}/${p.name}.`).then(() => setOwner({ kind: 'self' })); }}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <AccessKeys key={owner.kind === 'self' ? 'self' : `${owner.kind}/${owner.name}`} owner={owner} />
+    </section>
+  );
+}
+
+function AccessKeys({ owner }: { owner: Owner }) {
+  const { api } = useSession();
+  const keys = useAsync(() => api.admin<{ AccessKeyMetadata: AccessKeyMetadata[] }>('ListAccessKeys', ownerInput(owner)).then((r) => r.AccessKeyMetadata), [api]);
+  const [error, setError] = useState<unknown>();
+  // A new secret is shown once, here, and forgotten when this panel goes away.
+  const [created, setCreated] = useState<{ id: string; secret: string }>();
+
+  const act = async (fn: () => Promise<unknown>) => {
+    setError(undefined);
+    try {
+      await fn();
+      keys.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+
+  return (
+    <section className="panel" aria-labelledby="access-keys-title">
+      <h2 id="access-keys-title">Access keys: {ownerLabel(owner)}</h2>
+      <ErrorNotice error={error ?? keys.error} />
+      {created && (
+        <div className="notice ok" role="status">
+          <p>New access key <span className="mono">{created.id}</span>. Its secret is shown this once: copy it now.</p>
+          <p><label htmlFor="new-secret">Secret access key</label> <input id="new-secret" className="mono" readOnly value={created.secret} size={44} onFocus={(e) => e.target.select()} /></p>
+          <button type="button" className="secondary" onClick={() => setCreated(undefined)}>I have copied it</button>
+        </div>
+      )}
+      <table className="data">
+        <thead><tr><th scope="col">Access key ID</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">Actions</th></tr></thead>
+        <tbody>
+          {keys.data?.map((k) => (
+            <tr key={k.AccessKeyId}>
+              <td className="mono">{k.AccessKeyId}</td>
+              <td><span className={`badge ${k.Status === 'Active' ? 'good' : 'muted'}`}>{k.Status}</span></td>
+              <td>{formatTime(k.CreateDate)}</td>
+              <td className="actions">
+                <button type="button" className="secondary"
+                  onClick={() => void act(() => api.admin('UpdateAccessKey', { ...ownerInput(owner), AccessKeyId: k.AccessKeyId, Status: k.Status === 'Active' ? 'Inactive' : 'Active' }))}>
+                  {k.Status === 'Active' ? 'Deactivate' : 'Activate'}
+                </button>
+                <button type="button" className="danger"
+                  onClick={() => { if (window.confirm(`Delete access key ${k.AccessKeyId}?`)) void act(() => api.admin('DeleteAccessKey', { ...ownerInput(owner), AccessKeyId: k.AccessKeyId })); }}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+          {keys.data?.length === 0 && <tr><td colSpan={4}>No access keys.</td></tr>}
+        </tbody>
+      </table>
+      <div className="actions">
+        <button type="button" onClick={() => void act(async () => {
+          const answer = await api.admin<{ AccessKey: { AccessKeyId: string; SecretAccessKey: string } }>('CreateAccessKey', ownerInput(owner));
+          setCreated({ id: answer.AccessKey.AccessKeyId, secret: answer.AccessKey.SecretAccessKey });
+        })}>Create access key</button>
+      </div>
+      {owner.kind !== 'self' && <PrincipalPolicies owner={owner.kind === 'user' ? { UserName: owner.name } : { RoleName: owner.name }} />}
+    </section>
+  );
+}

@@ -1,0 +1,17 @@
+import { createContext, useContext } from 'react';
+import type { Api } from './api/client.js';
+
+/** The signed-in session: the API client (which holds the credentials) and who they belong to. */
+export interface Session {
+  readonly api: Api;
+  readonly arn: string;
+  readonly account: string;
+}
+
+export const SessionContext = createContext<Session | undefined>(undefined);
+
+export function useSession(): Session {
+  const session = useContext(SessionContext);
+  if (!session) throw new TypeError('useSession outside a signed-in console');
+  return session;
+}

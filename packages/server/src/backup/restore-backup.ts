@@ -1,0 +1,76 @@
+import { isRootKeyMeta, replaceWrappedValues } from '../root/wrapped-values.js';
+import type { RootKey } from '../root/root-key.js';
+import { StoreNotEmptyError, type SnapshotRow } from '../store/store.js';
+import type { ArchiveSummary } from './read-archive.js';
+import { openArchive, readArchive, verifyArchive } from './read-archive.js';
+import { openRootKey, openTarget, type StoreLocation } from './data-dir.js';
+import { RestoreTargetNotEmptyError } from './errors.js';
+import { keyringFor, type BackupIdentity } from './protection.js';
+
+export interface RestoreOptions extends StoreLocation {
+  /** The archive file: read twice (verified, then imported), so not a pipe. */
+  readonly in: string;
+  readonly identity: BackupIdentity;
+}
+
+export interface RestoreReport extends ArchiveSummary {
+  readonly store: string;
+}
+
+/**
+ * Restores an archive into an empty store (docs/backup.md, "Restoring"):
+ *
+ * 1. the whole archive is decrypted and checked (every tag, the end line's counts) and nothing is
+ *    kept: a wrong passphrase or key, a truncated or altered archive stops here, before the target
+ *    is opened;
+ * 2. the target is opened (created if need be) and must be empty, checked before its root key is
+ *    made, so a refused restore leaves no root key behind;
+ * 3. the archive is read again and imported in one transaction, every secret wrapped under the
+ *    target's root key. Anything that fails now (the file changed since step 1, the database went
+ *    away) rolls the whole import back.
+ */
+export async function restoreBackup(options: RestoreOptions): Promise<RestoreReport> {
+  const archive = await openArchive(options.in);
+  const keyring = await keyringFor(archive.preamble, options.identity);
+  await verifyArchive(archive, keyring);
+  const target = await openTarget(options);
+  try {
+    await assertEmpty(target.store.importSnapshot(none()), target.name);
+    const root = await openRootKey(target.dataDir, target.store, options.rootKey);
+    try {
+      let summary: ArchiveSummary | undefined;
+      await assertEmpty(target.store.importSnapshot(wrapUnder(root, readArchive(archive, keyring, (s) => (summary = s)))), target.name);
+      return { store: target.name, ...summary! };
+    } finally {
+      await root.close();
+    }
+  } finally {
+    await target.store.close();
+  }
+}
+
+/** Importing nothing into an empty store writes nothing; into a store with data it is refused. */
+async function* none(): AsyncGenerator<SnapshotRow> {}
+
+async function assertEmpty<T>(importing: Promise<T>, name: string): Promise<T> {
+  try {
+    return await importing;
+  } catch (error) {
+    if (!(error instanceof StoreNotEmptyError)) throw error;
+    throw new RestoreTargetNotEmptyError(`The restore target ${name} is not empty (${error.message.replace(/^the store is not empty: /, '')}): `
+      + 'a restore only fills an empty store. Point --data-dir (and --store) at a new one; nothing was written.', { cause: error });
+  }
+}
+
+async function* wrapUnder(root: RootKey, rows: AsyncIterable<SnapshotRow>): AsyncGenerator<SnapshotRow> {
+  for await (const row of rows) {
+    // Coffer never writes these into an archive; one that holds them is not the target's to take.
+    if (row.kind === 'meta' && isRootKeyMeta(row.name)) continue;
+    yield replaceWrappedValues(row, async (value) => {
+      const wrapped = await root.wrap(value.bytes, value.aad);
+      // Decoded from the archive for this row alone: wiped once wrapped.
+      value.bytes.fill(0);
+      return wrapped;
+    });
+  }
+}

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerMetrics } from '../observe/metrics.js';
+
+/** How long /readyz waits for the store before calling it unreachable. */
+const READY_TIMEOUT_MS = 2_000;
+
+export interface ProbeDependencies {
+  readonly metrics: ServerMetrics;
+  /** Resolves to undefined when ready to serve, or to the reason it is not (never to a secret). */
+  readonly readiness: () => Promise<string | undefined>;
+}
+
+const PATHS = new Set(['/metrics', '/healthz', '/readyz']);
+
+/**
+ * `GET /metrics` (Prometheus text format), `GET /healthz` (the process answers) and `GET /readyz`
+ * (the store answers within a bound and the root key is loaded; 503 with the reason otherwise).
+ * Unauthenticated, as scrapers and orchestrators expect: they show counts, latencies and states,
+ * never key material, key ids, principals or request contents.
+ */
+export function isProbeRequest(req: IncomingMessage): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && PATHS.has((req.url ?? '/').split('?')[0]!);
+}
+
+export function createProbeHandler(deps: ProbeDependencies) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = randomUUID();
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      if (path === '/metrics') {
+        const { contentType, text } = await deps.metrics.exposition();
+        return send(res, requestId, 200, contentType, text);
+      }
+      if (path === '/healthz') return send(res, requestId, 200, 'text/plain; charset=utf-8', 'ok\n');
+      const reason = await withTimeout(deps.readiness(), READY_TIMEOUT_MS, 'the store did not answer in time');
+      if (reason === undefined) return send(res, requestId, 200, 'text/plain; charset=utf-8', 'ready\n');
+      return send(res, requestId, 503, 'text/plain; charset=utf-8', `not ready: ${reason}\n`);
+    } catch {
+      // A failed scrape or readiness check says only that it failed: details could name the store's address.
+      return send(res, requestId, 503, 'text/plain; charset=utf-8', path === '/readyz' ? 'not ready: the store is unreachable\n' : 'unavailable\n');
+    }
+  };
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, reason: string): Promise<T | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((done) => {
+    timer = setTimeout(() => done(reason), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function send(res: ServerResponse, requestId: string, status: number, type: string, body: string): void {
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    'x-amzn-RequestId': requestId,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}

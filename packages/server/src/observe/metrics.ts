@@ -1,0 +1,107 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { FastCounter, FastHistogram, type CounterCell, type HistogramCell } from './series.js';
+import type { Store } from '../store/store.js';
+
+/** A cache's running totals, read on scrape: the caches count with plain integers on their hot path. */
+export interface CacheStats {
+  readonly hits: number;
+  readonly misses: number;
+}
+
+export interface MetricSources {
+  readonly store: Store;
+  readonly caches: Readonly<Record<string, CacheStats>>;
+}
+
+/** Request latencies: 0.5 ms to 5 s, where a KMS request falls (most are a few ms). */
+const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Store calls: SQLite answers in microseconds, PostgreSQL in a round trip or more. */
+const STORE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
+
+/**
+ * The process's own metrics (CPU, memory, event-loop lag, GC): one set per process, since they
+ * describe the process, and since prom-client's collectors cannot be stopped (a registry each
+ * would leave a 10 ms event-loop monitor running for every server a test process ever started).
+ */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/**
+ * The Prometheus metrics of one server: a registry of its own (tests run several servers in one
+ * process, so nothing goes to prom-client's global registry). The request-path series are
+ * series.ts's, resolved once per label set and kept here: a request costs map lookups and additions.
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly #requests = new FastCounter('coffer_requests_total', 'Requests answered, by operation and outcome (success or the error name).', ['operation', 'outcome']);
+  readonly #duration = new FastHistogram('coffer_request_duration_seconds', 'Time from the request arriving to its answer being written, by operation.', ['operation'], REQUEST_BUCKETS);
+  readonly #throttled = new FastCounter('coffer_throttled_requests_total', 'Requests refused with ThrottlingException, by quota class.', ['class']);
+  readonly #storeDuration = new FastHistogram('coffer_store_operation_duration_seconds', 'Time of each store call, by store method.', ['method'], STORE_BUCKETS);
+  readonly #requestCells = new Map<string, Map<string, CounterCell>>();
+  readonly #durationCells = new Map<string, HistogramCell>();
+  readonly #throttledCells = new Map<string, CounterCell>();
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    processMetrics();
+    for (const series of [this.#requests, this.#duration, this.#throttled, this.#storeDuration]) this.registry.registerMetric(series.asMetric());
+    new Gauge({
+      name: 'coffer_keys', help: 'KMS keys in the store, by key state (read from the store on scrape).',
+      labelNames: ['state'], registers,
+      async collect() {
+        this.reset();
+        for (const [state, count] of Object.entries(await sources.store.countKeysByState())) this.set({ state }, count);
+      },
+    });
+    // The caches count themselves; each scrape adds what they counted since the last one (0 too, so every series shows).
+    const cacheCounter = (name: string, help: string, field: keyof CacheStats) => {
+      const seen = new Map<string, number>();
+      return new Counter({
+        name, help, labelNames: ['cache'], registers,
+        collect() {
+          for (const [cache, stats] of Object.entries(sources.caches)) {
+            this.inc({ cache }, Math.max(0, stats[field] - (seen.get(cache) ?? 0)));
+            seen.set(cache, stats[field]);
+          }
+        },
+      });
+    };
+    cacheCounter('coffer_cache_hits_total', 'Lookups answered from an in-memory cache (backing keys, access keys).', 'hits');
+    cacheCounter('coffer_cache_misses_total', 'Lookups that had to read the store and unwrap (backing keys, access keys).', 'misses');
+  }
+
+  /** The text a scrape gets: this server's metrics and the process's. */
+  async exposition(): Promise<{ contentType: string; text: string }> {
+    const merged = Registry.merge([processMetrics(), this.registry]);
+    return { contentType: merged.contentType, text: await merged.metrics() };
+  }
+
+  /** One answered request: `outcome` is `success` or the error name; `seconds` its duration. */
+  request(operation: string, outcome: string, seconds: number): void {
+    let byOutcome = this.#requestCells.get(operation);
+    if (!byOutcome) this.#requestCells.set(operation, (byOutcome = new Map()));
+    let counter = byOutcome.get(outcome);
+    if (!counter) byOutcome.set(outcome, (counter = this.#requests.cell(operation, outcome)));
+    counter.inc();
+    let histogram = this.#durationCells.get(operation);
+    if (!histogram) this.#durationCells.set(operation, (histogram = this.#duration.cell(operation)));
+    histogram.observe(seconds);
+  }
+
+  throttled(quotaClass: string): void {
+    let counter = this.#throttledCells.get(quotaClass);
+    if (!counter) this.#throttledCells.set(quotaClass, (counter = this.#throttled.cell(quotaClass)));
+    counter.inc();
+  }
+
+  /** The histogram cell of one store method, resolved once by the timing decorator. */
+  storeTimer(method: string): HistogramCell {
+    return this.#storeDuration.cell(method);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Request quotas modelled on AWS KMS's ("Request quotas", AWS KMS Developer Guide): requests per
+ * second, per account (and Region: one Coffer server is one Region). The cryptographic operations
+ * share one quota per key type (symmetric, RSA, ECC); each control-plane operation has its own.
+ * Coffer's admin API (CofferAdmin.*) shares one class of its own.
+ */
+
+/** The cryptographic operations on symmetric keys (and HMAC keys, and GenerateRandom), as AWS lists them. */
+const SYMMETRIC = [
+  'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
+  'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'GenerateMac', 'VerifyMac', 'GenerateRandom',
+] as const;
+
+/** Operations whose class follows the algorithm named in the request: asymmetric use of Encrypt/Decrypt/ReEncrypt and Sign/Verify. */
+const BY_ALGORITHM = new Set(['Encrypt', 'Decrypt', 'ReEncrypt', 'Sign', 'Verify', 'DeriveSharedSecret']);
+
+/** AWS's per-operation quotas for the control plane, requests per second. */
+const CONTROL_PLANE: Readonly<Record<string, number>> = {
+  CancelKeyDeletion: 5, CreateAlias: 5, CreateGrant: 50, CreateKey: 5, DeleteAlias: 15,
+  DeleteImportedKeyMaterial: 15, DescribeKey: 2000, DisableKey: 5, DisableKeyRotation: 5, EnableKey: 5,
+  EnableKeyRotation: 5, GetKeyPolicy: 1000, GetKeyRotationStatus: 1000, GetParametersForImport: 5,
+  GetPublicKey: 2000, ImportKeyMaterial: 5, ListAliases: 100, ListGrants: 100, ListKeyPolicies: 100,
+  ListKeyRotations: 100, ListKeys: 100, ListResourceTags: 100, ListRetirableGrants: 100, PutKeyPolicy: 15,
+  RetireGrant: 30, RevokeGrant: 30, RotateKeyOnDemand: 5, ScheduleKeyDeletion: 15, TagResource: 10,
+  UntagResource: 5, UpdateAlias: 5, UpdateKeyDescription: 5,
+};
+
+/** Regions where AWS's shared symmetric quota is 50,000 per second; elsewhere it is lower (5,500 at least). */
+const LARGE_REGIONS = new Set(['us-east-1', 'us-west-2', 'eu-west-1']);
+
+/** Quota class -> requests per second. */
+export type QuotaRates = Readonly<Record<string, number>>;
+
+/** AWS's default values for a Region, and Coffer's for what AWS does not have. */
+export function defaultQuotaRates(region: string): QuotaRates {
+  return {
+    symmetric: LARGE_REGIONS.has(region) ? 50_000 : 5_500,
+    rsa: 500,
+    ecc: 300,
+    ...CONTROL_PLANE,
+    // Coffer's own: an operation AWS does not list gets the rate of AWS's read operations, and the admin API one shared class.
+    other: 100,
+    admin: 50,
+  };
+}
+
+/** Every class a quota file may name. */
+export function quotaClassNames(): string[] {
+  return Object.keys(defaultQuotaRates('us-east-1'));
+}
+
+/**
+ * The class of a request, from its operation and (for operations that take either kind of key)
+ * the algorithm it names: an asymmetric Encrypt/Decrypt must name an RSAES_* or SM2PKE algorithm,
+ * and Sign/Verify always name theirs, so the class is known before the key is read.
+ */
+export function quotaClassOf(target: string, input: unknown): string {
+  if (target.startsWith('CofferAdmin.')) return 'admin';
+  if (BY_ALGORITHM.has(target)) {
+    const body = input as Record<string, unknown>;
+    const algorithm = body.SigningAlgorithm ?? body.EncryptionAlgorithm ?? body.DestinationEncryptionAlgorithm ?? body.KeyAgreementAlgorithm;
+    if (typeof algorithm === 'string') {
+      if (algorithm.startsWith('RSA')) return 'rsa';
+      if (algorithm !== 'SYMMETRIC_DEFAULT') return 'ecc';
+    }
+    if (target === 'Sign' || target === 'Verify' || target === 'DeriveSharedSecret') return 'ecc';
+    return 'symmetric';
+  }
+  if ((SYMMETRIC as readonly string[]).includes(target)) return 'symmetric';
+  return target in CONTROL_PLANE ? target : 'other';
+}
+
+/** Checks quota settings before the server starts: known classes, non-negative finite rates. */
+export function checkQuotaRates(rates: Readonly<Record<string, unknown>>): QuotaRates {
+  const known = new Set(quotaClassNames());
+  const problems: string[] = [];
+  for (const [name, rate] of Object.entries(rates)) {
+    if (!known.has(name)) problems.push(`'${name}' is not a quota class`);
+    else if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) problems.push(`'${name}' must be a number of requests per second (0 for no limit), not ${JSON.stringify(rate)}`);
+  }
+  if (problems.length) throw new TypeError(`Invalid request quotas: ${problems.join('; ')}. The classes are: ${[...known].join(', ')}.`);
+  return rates as QuotaRates;
+}

@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Store } from '../store/store.js';
+import { FileRootKey } from './file-root-key.js';
+import { keyringHeader, LEGACY_ROOT_KEY_ID, newRootKeyId, wrappedBy } from './header.js';
+import {
+  CHECK_AAD, descriptorOf, LEGACY_ROOT_KEY_FILE, readKeyring, writeKeyring,
+  type KeyringRecord, type RootKeyDescriptor, type RootKeyProviderName, type RotationProgress, type StoredKeyring,
+} from './keyring.js';
+import type { ProviderContext } from './options.js';
+import { ROOT_KEY_PROVIDER_TABLE } from './providers/index.js';
+import { RootKeyMismatchError, StartupError, type RootKey } from './root-key.js';
+import type { RootSealer } from './sealer.js';
+
+/** An opened root key: the legacy file key wraps in format 0x01 itself; every other through a sealer. */
+type Opened = { readonly legacy: FileRootKey } | { readonly sealer: RootSealer };
+
+/** The keyring changed under a rotation step (another node, another rotation): re-read and retry. */
+export class KeyringConflictError extends Error {
+  override readonly name = 'KeyringConflictError';
+}
+
+/**
+ * The root key as the rest of the server sees it: every root key of the store's keyring, opened.
+ * New values are wrapped by the current root key, with a header naming it (header.ts); a value is
+ * unwrapped by the root key its header names, so values made before a rotation still open while
+ * the rotation re-wraps them. A value naming a root key this node has not opened (another node
+ * rotated) makes it re-read the keyring once and open the new key from its descriptor.
+ */
+export class KeyringRootKey implements RootKey {
+  readonly #store: Store;
+  readonly #context: ProviderContext;
+  #keyring: StoredKeyring;
+  readonly #opened = new Map<string, Opened>();
+  #refreshing: Promise<void> | undefined;
+
+  private constructor(store: Store, context: ProviderContext, keyring: StoredKeyring) {
+    this.#store = store;
+    this.#context = context;
+    this.#keyring = keyring;
+  }
+
+  get description(): string {
+    const current = this.currentDescriptor;
+    return `root key ${current.id} (${current.provider})`;
+  }
+
+  get currentId(): string {
+    return this.#keyring.record.current;
+  }
+
+  get currentDescriptor(): RootKeyDescriptor {
+    return descriptorOf(this.#keyring.record, this.currentId)!;
+  }
+
+  get keyring(): KeyringRecord {
+    return this.#keyring.record;
+  }
+
+  /**
+   * Opens the store's root keys, or makes the first one for a fresh store with `provider`
+   * (default `file`: root.key, exactly as before the keyring). Every failure is a StartupError,
+   * thrown before anything is written.
+   */
+  static async open(store: Store, context: ProviderContext, now: number): Promise<KeyringRootKey> {
+    let keyring = await readKeyring(store);
+    if (keyring === undefined) {
+      const created = await KeyringRootKey.#createFirst(store, context, now);
+      if (created) return created;
+      // Another node made the first root key at the same time: open it as any existing store.
+      keyring = (await readKeyring(store))!;
+    }
+    const root = new KeyringRootKey(store, context, keyring);
+    try {
+      for (const descriptor of keyring.record.keys) await root.#openKey(descriptor);
+    } catch (error) {
+      await root.close();
+      throw error;
+    }
+    return root;
+  }
+
+  static async #createFirst(store: Store, context: ProviderContext, now: number): Promise<KeyringRootKey | undefined> {
+    const provider = context.options.provider ?? 'file';
+    if (provider === 'file') {
+      const path = join(context.dataDir, LEGACY_ROOT_KEY_FILE);
+      const legacy = FileRootKey.exists(path) ? FileRootKey.load(path) : FileRootKey.create(path);
+      const check = await legacy.wrap(randomBytes(32), CHECK_AAD);
+      if (!(await store.putMetaIfAbsent('root-key-check', check))) return undefined;
+      const keyring = (await readKeyring(store))!;
+      const root = new KeyringRootKey(store, context, keyring);
+      root.#opened.set(LEGACY_ROOT_KEY_ID, { legacy });
+      return root;
+    }
+    const id = newRootKeyId();
+    const { descriptor, sealer } = await KeyringRootKey.#createKey(provider, id, context, now);
+    const record: KeyringRecord = { format: 1, current: id, keys: [descriptor] };
+    if (!(await writeKeyring(store, undefined, record))) {
+      await sealer.close();
+      return undefined;
+    }
+    const root = new KeyringRootKey(store, context, (await readKeyring(store))!);
+    root.#opened.set(id, { sealer });
+    return root;
+  }
+
+  static async #createKey(provider: RootKeyProviderName, id: string, context: ProviderContext, now: number): Promise<{ descriptor: RootKeyDescriptor; sealer: RootSealer }> {
+    const created = await ROOT_KEY_PROVIDER_TABLE[provider].create(id, context);
+    const header = keyringHeader(id);
+    const check = Buffer.concat([header, await created.sealer.seal(randomBytes(32), Buffer.concat([header, CHECK_AAD]))]);
+    return { descriptor: { id, provider, settings: created.settings, check: check.toString('base64'), createdAt: now }, sealer: created.sealer };
+  }
+
+  async #openKey(descriptor: RootKeyDescriptor): Promise<void> {
+    if (this.#opened.has(descriptor.id)) return;
+    const check = Buffer.from(descriptor.check, 'base64');
+    if (descriptor.id === LEGACY_ROOT_KEY_ID) {
+      const path = join(this.#context.dataDir, LEGACY_ROOT_KEY_FILE);
+      if (!FileRootKey.exists(path)) {
+        throw new StartupError(
+          `The root key file ${path} is missing (no root key file in ${this.#context.dataDir}), but the store was written with a root key. ` +
+          'Restore the root key file from backup; Coffer will not create a new root key over existing data.');
+      }
+      const legacy = FileRootKey.load(path);
+      try {
+        await legacy.unwrap(check, CHECK_AAD);
+      } catch (error) {
+        if (!(error instanceof RootKeyMismatchError)) throw error;
+        throw new StartupError(`The root key file ${path} is not the root key the store in ${this.#context.dataDir} was written with. Restore the original root key file; nothing was changed.`);
+      }
+      this.#opened.set(descriptor.id, { legacy });
+      return;
+    }
+    const provider = ROOT_KEY_PROVIDER_TABLE[descriptor.provider];
+    const sealer = await provider.open(descriptor, this.#context);
+    const header = keyringHeader(descriptor.id);
+    const opened = wrappedBy(check) === descriptor.id
+      ? await sealer.open(check.subarray(header.length), Buffer.concat([header, CHECK_AAD]))
+      : undefined;
+    if (!opened) {
+      await sealer.close();
+      throw new StartupError(provider.mismatchHint(descriptor));
+    }
+    this.#opened.set(descriptor.id, { sealer });
+  }
+
+  async wrap(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    const id = this.currentId;
+    const opened = this.#opened.get(id);
+    if (!opened) throw new Error(`the current root key ${id} is not open`);
+    if ('legacy' in opened) return opened.legacy.wrap(plaintext, aad);
+    const header = keyringHeader(id);
+    return Buffer.concat([header, await opened.sealer.seal(plaintext, Buffer.concat([header, aad]))]);
+  }
+
+  async unwrap(wrapped: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    const id = wrappedBy(wrapped);
+    if (id === undefined) throw new RootKeyMismatchError('wrapped value has no root-key header Coffer writes');
+    if (!this.#opened.has(id)) await this.refresh();
+    const opened = this.#opened.get(id);
+    if (!opened) throw new RootKeyMismatchError(`wrapped value names root key ${id}, which is not in the keyring`);
+    if ('legacy' in opened) return opened.legacy.unwrap(wrapped, aad);
+    const header = keyringHeader(id);
+    const plaintext = await opened.sealer.open(wrapped.subarray(header.length), Buffer.concat([header, aad]));
+    if (!plaintext) throw new RootKeyMismatchError('wrapped value does not open under its root key');
+    return plaintext;
+  }
+
+  /** Whether `wrapped` is already under the current root key (a rotation skips it). */
+  isCurrent(wrapped: Uint8Array): boolean {
+    return wrappedBy(wrapped) === this.currentId;
+  }
+
+  /**
+   * Re-reads the keyring (another node may have rotated): opens keys it has not opened, follows
+   * the current key, closes retired ones. One refresh at a time; a key that cannot be opened here
+   * is logged by the caller's failure, not fatal to the node.
+   */
+  refresh(): Promise<void> {
+    return (this.#refreshing ??= (async () => {
+      try {
+        const keyring = await readKeyring(this.#store);
+        if (!keyring) return;
+        if (keyring.raw !== undefined && this.#keyring.raw !== undefined && Buffer.compare(keyring.raw, this.#keyring.raw) === 0) return;
+        for (const descriptor of keyring.record.keys) await this.#openKey(descriptor);
+        this.#keyring = keyring;
+        await this.#closeRetired();
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })());
+  }
+
+  /**
+   * Makes a new root key with `provider` and makes it current at once (new wraps use it), with a
+   * rotation under way to re-wrap everything else. Throws KeyringConflictError if a rotation is
+   * already under way or the keyring changed meanwhile; a provider failure is a StartupError.
+   */
+  async beginRotation(provider: RootKeyProviderName, context: ProviderContext, now: number): Promise<RootKeyDescriptor> {
+    await this.refresh();
+    const previous = this.#keyring;
+    if (previous.record.rotation) throw new KeyringConflictError('a root-key rotation is already under way');
+    const id = newRootKeyId();
+    const { descriptor, sealer } = await KeyringRootKey.#createKey(provider, id, context, now);
+    const next: KeyringRecord = {
+      format: 1, current: id, keys: [...previous.record.keys, descriptor],
+      rotation: { startedAt: now, phase: 'keys', rewrapped: 0 },
+    };
+    if (!(await writeKeyring(this.#store, previous, next))) {
+      await sealer.close();
+      throw new KeyringConflictError('the root keyring changed while the rotation began');
+    }
+    this.#opened.set(id, { sealer });
+    this.#keyring = (await readKeyring(this.#store))!;
+    return descriptor;
+  }
+
+  /** Records how far the rotation got; false if the keyring changed meanwhile (the caller re-reads). */
+  async saveProgress(rotation: RotationProgress): Promise<boolean> {
+    const previous = this.#keyring;
+    const ok = await writeKeyring(this.#store, previous, { ...previous.record, rotation });
+    this.#keyring = (await readKeyring(this.#store))!;
+    return ok;
+  }
+
+  /** Ends a rotation: only the current root key stays in the keyring; the others are closed. */
+  async retireOthers(): Promise<boolean> {
+    const previous = this.#keyring;
+    const current = this.currentDescriptor;
+    const ok = await writeKeyring(this.#store, previous, { format: 1, current: current.id, keys: [current] });
+    this.#keyring = (await readKeyring(this.#store))!;
+    await this.#closeRetired();
+    return ok;
+  }
+
+  async #closeRetired(): Promise<void> {
+    for (const [id, opened] of this.#opened) {
+      if (descriptorOf(this.#keyring.record, id)) continue;
+      this.#opened.delete(id);
+      if ('sealer' in opened) await opened.sealer.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const opened of this.#opened.values()) if ('sealer' in opened) await opened.sealer.close();
+    this.#opened.clear();
+  }
+}

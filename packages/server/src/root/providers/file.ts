@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import type { RootKeyDescriptor } from '../keyring.js';
+import type { ProviderContext } from '../options.js';
+import { StartupError } from '../root-key.js';
+import { memorySealer } from '../sealer.js';
+import type { RootKeyProvider } from './provider.js';
+
+const KEY_LENGTH = 32;
+
+const pathOf = (descriptor: RootKeyDescriptor, context: ProviderContext): string => {
+  const path = String(descriptor.settings.path);
+  return isAbsolute(path) ? path : join(context.dataDir, path);
+};
+
+/**
+ * `file`: a 256-bit key in a file of its own, mode 0600. The legacy root.key is opened by
+ * file-root-key.ts (format 0x01); keys made by the keyring live in `root-<id>.key` beside it.
+ */
+export const fileProvider: RootKeyProvider = {
+  async create(id, context) {
+    const name = `root-${id}.key`;
+    const key = randomBytes(KEY_LENGTH);
+    const fd = openSync(join(context.dataDir, name), 'wx', 0o600);
+    try {
+      writeSync(fd, key);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return { settings: { path: name }, sealer: memorySealer(key) };
+  },
+
+  async open(descriptor, context) {
+    const path = pathOf(descriptor, context);
+    if (!existsSync(path)) {
+      throw new StartupError(`The root key file ${path} (root key ${descriptor.id}) is missing. Restore it from backup; Coffer will not create a new root key over existing data.`);
+    }
+    const key = readFileSync(path);
+    if (key.length !== KEY_LENGTH) {
+      throw new StartupError(`The root key file ${path} holds ${key.length} bytes, not ${KEY_LENGTH}: it is damaged or not a Coffer root key.`);
+    }
+    if ((statSync(path).mode & 0o077) !== 0) process.emitWarning(`The root key file ${path} is readable by other users; restrict it with chmod 600.`);
+    return memorySealer(key);
+  },
+
+  mismatchHint: (descriptor) => `The root key file ${String(descriptor.settings.path)} is not the one the store was written with: restore the original file; nothing was changed.`,
+};

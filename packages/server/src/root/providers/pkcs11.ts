@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import pkcs11js from 'pkcs11js';
+import type { RootKeyDescriptor } from '../keyring.js';
+import type { Pkcs11Options, ProviderContext } from '../options.js';
+import { StartupError } from '../root-key.js';
+import type { RootSealer } from '../sealer.js';
+import type { RootKeyProvider } from './provider.js';
+
+const IV_BYTES = 12;
+const TAG_BITS = 128;
+
+/**
+ * One loaded PKCS#11 module per library path, initialised once for the process (C_Initialize may
+ * be called only once per module) and finalised when its last sealer closes.
+ */
+const modules = new Map<string, { module: pkcs11js.PKCS11; users: number }>();
+
+function loadModule(library: string): pkcs11js.PKCS11 {
+  const loaded = modules.get(library);
+  if (loaded) {
+    loaded.users++;
+    return loaded.module;
+  }
+  if (!existsSync(library)) {
+    throw new StartupError(`The PKCS#11 library ${library} does not exist: install the HSM's PKCS#11 module or correct --pkcs11-library.`);
+  }
+  const module = new pkcs11js.PKCS11();
+  try {
+    module.load(library);
+    module.C_Initialize();
+  } catch (error) {
+    throw new StartupError(`The PKCS#11 library ${library} could not be loaded or initialised (${codeOf(error)}): is it a PKCS#11 module, and is its configuration (e.g. SOFTHSM2_CONF) right?`);
+  }
+  modules.set(library, { module, users: 1 });
+  return module;
+}
+
+function releaseModule(library: string): void {
+  const loaded = modules.get(library);
+  if (!loaded || --loaded.users > 0) return;
+  modules.delete(library);
+  try {
+    loaded.module.C_Finalize();
+  } catch {
+    // Finalising is tidying up; a module that refuses has nothing of ours left to lose.
+  }
+}
+
+/** A Cryptoki error's name (CKR_PIN_INCORRECT ...): never a PIN, never key bytes. */
+function codeOf(error: unknown): string {
+  return error instanceof Error ? error.message.split(/[\s:]/)[0] || error.name : String(error);
+}
+
+const asNumber = (handle: Buffer): number => Number(handle.length >= 8 ? handle.readBigUInt64LE(0) : handle.readUInt32LE(0));
+
+interface TokenSettings { readonly library: string; readonly slot?: number; readonly tokenLabel?: string; readonly keyLabel: string }
+
+function settingsOf(options: Pkcs11Options | undefined, descriptor?: RootKeyDescriptor): TokenSettings {
+  const stored = descriptor?.settings ?? {};
+  const library = options?.library ?? (typeof stored.library === 'string' ? stored.library : undefined);
+  const tokenLabel = descriptor ? (typeof stored.tokenLabel === 'string' ? stored.tokenLabel : undefined) : options?.tokenLabel;
+  const slot = descriptor ? (typeof stored.slot === 'number' ? stored.slot : undefined) : options?.slot;
+  const keyLabel = descriptor ? stored.keyLabel : options?.keyLabel;
+  if (!library) throw new StartupError('The pkcs11 root key needs the PKCS#11 library: pass --pkcs11-library (e.g. /usr/lib/softhsm/libsofthsm2.so).');
+  if (slot === undefined && tokenLabel === undefined) throw new StartupError('The pkcs11 root key needs its token: pass --pkcs11-token-label (or --pkcs11-slot).');
+  if (typeof keyLabel !== 'string' || keyLabel === '') throw new StartupError('The pkcs11 root key needs the label of its key on the token: pass --pkcs11-key-label.');
+  return { library, keyLabel, ...(slot !== undefined ? { slot } : {}), ...(tokenLabel !== undefined ? { tokenLabel } : {}) };
+}
+
+/** Opens a logged-in read-write session on the token, or throws a StartupError naming what is wrong. */
+function openSession(module: pkcs11js.PKCS11, settings: TokenSettings, pin: string | undefined): Buffer {
+  const slots = module.C_GetSlotList(true);
+  const slot = slots.find((s) => settings.tokenLabel !== undefined
+    ? module.C_GetTokenInfo(s).label.trimEnd() === settings.tokenLabel
+    : asNumber(s) === settings.slot);
+  const which = settings.tokenLabel !== undefined ? `labelled '${settings.tokenLabel}'` : `in slot ${settings.slot}`;
+  if (!slot) throw new StartupError(`No PKCS#11 token ${which} is present (library ${settings.library}): insert or initialise the token, or correct --pkcs11-token-label / --pkcs11-slot.`);
+  if (pin === undefined || pin === '') throw new StartupError(`The PKCS#11 token ${which} needs its user PIN: set COFFER_PKCS11_PIN or pass --pkcs11-pin-file.`);
+  const session = module.C_OpenSession(slot, pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION);
+  try {
+    module.C_Login(session, pkcs11js.CKU_USER, pin);
+  } catch (error) {
+    const code = codeOf(error);
+    if (code !== 'CKR_USER_ALREADY_LOGGED_IN') {
+      module.C_CloseSession(session);
+      if (code === 'CKR_PIN_INCORRECT') throw new StartupError(`The PKCS#11 PIN is wrong for the token ${which}: give the token's user PIN (COFFER_PKCS11_PIN or --pkcs11-pin-file); nothing was changed.`);
+      if (code === 'CKR_PIN_LOCKED') throw new StartupError(`The PKCS#11 token ${which} has locked its user PIN after too many wrong tries: unlock it with the SO PIN.`);
+      throw new StartupError(`Logging in to the PKCS#11 token ${which} failed (${code}).`);
+    }
+  }
+  return session;
+}
+
+function findKey(module: pkcs11js.PKCS11, session: Buffer, label: string): Buffer[] {
+  module.C_FindObjectsInit(session, [
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+    { type: pkcs11js.CKA_LABEL, value: label },
+  ]);
+  try {
+    return module.C_FindObjects(session, 2);
+  } finally {
+    module.C_FindObjectsFinal(session);
+  }
+}
+
+/**
+ * Every wrap and unwrap is C_Encrypt / C_Decrypt with CKM_AES_GCM on the token: the key never
+ * leaves it. The calls are synchronous and each Init+call pair runs without an await between, so
+ * the one session is never used by two operations at once.
+ */
+function tokenSealer(module: pkcs11js.PKCS11, library: string, session: Buffer, key: Buffer): RootSealer {
+  const mechanism = (iv: Buffer, aad: Uint8Array) => ({
+    mechanism: pkcs11js.CKM_AES_GCM,
+    parameter: { type: pkcs11js.CK_PARAMS_AES_GCM, iv, aad: Buffer.from(aad), ivBits: IV_BYTES * 8, tagBits: TAG_BITS },
+  });
+  let closed = false;
+  return {
+    async seal(plaintext, aad) {
+      const iv = randomBytes(IV_BYTES);
+      module.C_EncryptInit(session, mechanism(iv, aad), key);
+      const sealed = module.C_Encrypt(session, Buffer.from(plaintext), Buffer.alloc(plaintext.length + TAG_BITS / 8));
+      return Buffer.concat([iv, sealed]);
+    },
+    async open(sealed, aad) {
+      if (sealed.length < IV_BYTES + TAG_BITS / 8) return undefined;
+      try {
+        module.C_DecryptInit(session, mechanism(Buffer.from(sealed.subarray(0, IV_BYTES)), aad), key);
+        return Buffer.from(module.C_Decrypt(session, Buffer.from(sealed.subarray(IV_BYTES)), Buffer.alloc(sealed.length)));
+      } catch {
+        // A failed tag check ends the operation on the token; it reports CKR_ENCRYPTED_DATA_INVALID or, on some tokens, CKR_GENERAL_ERROR.
+        return undefined;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        module.C_CloseSession(session);
+      } finally {
+        releaseModule(library);
+      }
+    },
+  };
+}
+
+function withSession<T>(settings: TokenSettings, pin: string | undefined, use: (module: pkcs11js.PKCS11, session: Buffer) => T): T {
+  const module = loadModule(settings.library);
+  let session: Buffer | undefined;
+  try {
+    session = openSession(module, settings, pin);
+    return use(module, session);
+  } catch (error) {
+    if (session) module.C_CloseSession(session);
+    releaseModule(settings.library);
+    throw error;
+  }
+}
+
+/**
+ * `pkcs11`: an AES-256 key generated on a PKCS#11 token as sensitive and non-extractable
+ * (docs/root-keys.md). The descriptor keeps the library path, the token and the key label; the
+ * PIN comes from the server's configuration only.
+ */
+export const pkcs11Provider: RootKeyProvider = {
+  async create(_id, context: ProviderContext) {
+    const settings = settingsOf(context.options.pkcs11);
+    return withSession(settings, context.options.pkcs11?.pin, (module, session) => {
+      if (findKey(module, session, settings.keyLabel).length > 0) {
+        throw new StartupError(`The PKCS#11 token already holds a key labelled '${settings.keyLabel}': choose another --pkcs11-key-label (Coffer makes a new root key and will not adopt one it did not make).`);
+      }
+      const key = module.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+        { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+        { type: pkcs11js.CKA_TOKEN, value: true },
+        { type: pkcs11js.CKA_PRIVATE, value: true },
+        { type: pkcs11js.CKA_SENSITIVE, value: true },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+        { type: pkcs11js.CKA_ENCRYPT, value: true },
+        { type: pkcs11js.CKA_DECRYPT, value: true },
+        { type: pkcs11js.CKA_WRAP, value: false },
+        { type: pkcs11js.CKA_LABEL, value: settings.keyLabel },
+      ]);
+      const stored: Record<string, string | number> = { library: settings.library, keyLabel: settings.keyLabel };
+      if (settings.tokenLabel !== undefined) stored.tokenLabel = settings.tokenLabel;
+      else stored.slot = settings.slot!;
+      return { settings: stored, sealer: tokenSealer(module, settings.library, session, key) };
+    });
+  },
+
+  async open(descriptor, context) {
+    const settings = settingsOf(context.options.pkcs11, descriptor);
+    return withSession(settings, context.options.pkcs11?.pin, (module, session) => {
+      const found = findKey(module, session, settings.keyLabel);
+      if (found.length === 0) {
+        throw new StartupError(`The PKCS#11 token holds no key labelled '${settings.keyLabel}' (root key ${descriptor.id}): is this the right token, and was the key deleted? Correct the token or restore the key; nothing was changed.`);
+      }
+      if (found.length > 1) throw new StartupError(`The PKCS#11 token holds more than one key labelled '${settings.keyLabel}': remove the one Coffer did not make.`);
+      return tokenSealer(module, settings.library, session, found[0]!);
+    });
+  },
+
+  mismatchHint: (descriptor) => `The key labelled '${String(descriptor.settings.keyLabel)}' on the PKCS#11 token is not the root key the store was written with: is this the right token? Nothing was changed.`,
+};

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { StartupError } from '../root/root-key.js';
+import { certificateFingerprint, selfSignedPair, type TlsPair } from './self-signed.js';
+
+/** `--tls-cert`/`--tls-key` files, or `--tls-self-signed`. */
+export type TlsSettings =
+  | { readonly certFile: string; readonly keyFile: string }
+  | { readonly selfSigned: true };
+
+export interface Transport {
+  /** Absent: plain HTTP. */
+  readonly tls?: TlsPair & { readonly fingerprint: string };
+}
+
+/** Addresses only this machine can reach: plain HTTP there shows secrets to no one else. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (bare === 'localhost' || bare === '::1') return true;
+  const v4 = bare.startsWith('::ffff:') ? bare.slice('::ffff:'.length) : bare;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/**
+ * Decides how the server listens, before anything is opened: TLS with the given or generated pair;
+ * plain HTTP on a loopback address; plain HTTP elsewhere only when explicitly allowed, since
+ * every request carries key material or plaintext and a signature anyone on the path could replay.
+ */
+export async function openTransport(host: string, dataDir: string, tls: TlsSettings | undefined, allowInsecureHttp: boolean): Promise<Transport> {
+  if (!tls) {
+    if (!isLoopbackHost(host) && !allowInsecureHttp) {
+      throw new StartupError(
+        `Refusing to serve plain HTTP on ${host}, which is not a loopback address: requests carry plaintexts and data keys. ` +
+        'Give a certificate (--tls-cert FILE --tls-key FILE, or --tls-self-signed for local use), ' +
+        'listen on 127.0.0.1, or accept the risk with --allow-insecure-http (e.g. behind a TLS-terminating proxy).');
+    }
+    return {};
+  }
+  let pair: TlsPair;
+  if ('selfSigned' in tls) pair = await selfSignedPair(dataDir);
+  else {
+    try {
+      pair = { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') };
+    } catch (error) {
+      throw new StartupError(`Cannot read the TLS certificate or key: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (${(error as NodeJS.ErrnoException).path ?? ''}).`);
+    }
+  }
+  let fingerprint: string;
+  try {
+    fingerprint = certificateFingerprint(pair.cert);
+  } catch {
+    throw new StartupError('The TLS certificate file does not hold a PEM certificate.');
+  }
+  return { tls: { ...pair, fingerprint } };
+}

@@ -1,0 +1,325 @@
+import assert from 'node:assert/strict';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand,
+  GenerateMacCommand, GetKeyPolicyCommand, GetParametersForImportCommand, GetPublicKeyCommand, ImportKeyMaterialCommand, ListAliasesCommand, ListGrantsCommand,
+  ListKeyRotationsCommand, PutKeyPolicyCommand, RotateKeyOnDemandCommand, SignCommand, VerifyCommand, VerifyMacCommand,
+} from '@aws-sdk/client-kms';
+import pg from 'pg';
+import {
+  BackupFormatError, BackupIntegrityError, BackupKeyError, checkStore, restoreBackup, RestoreTargetNotEmptyError,
+  verifyAuditTrail, writeBackup, type BackupIdentity, type BackupRecipient,
+} from '../src/index.js';
+import { createUser, policyOf } from './support/principals.js';
+import { wrapForImport } from './support/recorded.js';
+import { startTestPostgres, type TestPostgres } from './support/postgres.js';
+import { startTestServer, tempDataDir, type TestServer } from './support/server.js';
+
+/**
+ * Backup and restore across backends (docs/backup.md): a store filled through the official AWS
+ * client is backed up, restored into the other backend under a new root key, and served again;
+ * every ciphertext, signature and MAC made before still verifies, and the restored store passes
+ * the store check and the audit chain verification. Archives that are altered, cut short or
+ * opened with the wrong secret are refused, and nothing is written.
+ */
+
+// A cheaper scrypt than an operator's archive gets: the cost is carried in the archive, so restore reads it.
+const CHEAP_SCRYPT = { N: 2 ** 14, r: 8, p: 1 };
+const PASSPHRASE = 'correct horse battery staple';
+
+let cluster: TestPostgres;
+before(async () => {
+  cluster = await startTestPostgres();
+});
+after(() => cluster?.destroy());
+
+interface Made {
+  readonly admin: string;
+  readonly symmetric: string;
+  readonly ciphertexts: readonly { blob: Uint8Array; plaintext: string; context: Record<string, string> }[];
+  readonly rotations: unknown;
+  readonly currentMaterialId: string | undefined;
+  readonly signing: { keyId: string; message: Uint8Array; signature: Uint8Array; publicKey: Uint8Array };
+  readonly hmac: { keyId: string; message: Uint8Array; mac: Uint8Array };
+  /** A key of imported material, with new material imported and pending rotation. */
+  readonly imported: { keyId: string; blob: Uint8Array; pendingMaterialId: string };
+  readonly policy: string;
+  readonly grantId: string;
+  readonly user: { accessKeyId: string; secretAccessKey: string };
+}
+
+const POLICY = JSON.stringify(policyOf(
+  { Sid: 'Admin', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'kms:*', Resource: '*' },
+  { Sid: 'Restored', Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::111122223333:user/restorer' }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' },
+));
+
+/** A store with a row of every kind, made the way clients make them. */
+async function populate(t: TestServer): Promise<Made> {
+  const { kms } = t;
+  const symmetric = (await kms.send(new CreateKeyCommand({ Description: 'rotated' }))).KeyMetadata!.KeyId!;
+  await kms.send(new CreateAliasCommand({ AliasName: 'alias/restored', TargetKeyId: symmetric }));
+  const ciphertexts: { blob: Uint8Array; plaintext: string; context: Record<string, string> }[] = [];
+  const encrypt = async (plaintext: string, context: Record<string, string>) => {
+    const blob = (await kms.send(new EncryptCommand({ KeyId: 'alias/restored', Plaintext: Buffer.from(plaintext), EncryptionContext: context }))).CiphertextBlob!;
+    ciphertexts.push({ blob, plaintext, context });
+  };
+  await encrypt('under version 1', { purpose: 'backup' });
+  await kms.send(new RotateKeyOnDemandCommand({ KeyId: symmetric }));
+  await encrypt('under version 2', {});
+
+  const signingKey = (await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+  const message = Buffer.from('signed before the backup');
+  const signature = (await kms.send(new SignCommand({ KeyId: signingKey, Message: message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }))).Signature!;
+  const publicKey = (await kms.send(new GetPublicKeyCommand({ KeyId: signingKey }))).PublicKey!;
+
+  const hmacKey = (await kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!;
+  const macMessage = Buffer.from('maced before the backup');
+  const mac = (await kms.send(new GenerateMacCommand({ KeyId: hmacKey, Message: macMessage, MacAlgorithm: 'HMAC_SHA_256' }))).Mac!;
+
+  const importedKey = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+  const importMaterial = async (importType?: 'NEW_KEY_MATERIAL') => {
+    const params = await kms.send(new GetParametersForImportCommand({ KeyId: importedKey, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const wrappingKey = createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' });
+    return (await kms.send(new ImportKeyMaterialCommand({
+      KeyId: importedKey, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapForImport(randomBytes(32), wrappingKey, 'RSAES_OAEP_SHA_256'),
+      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...(importType ? { ImportType: importType } : {}),
+    }))).KeyMaterialId!;
+  };
+  await importMaterial();
+  const importedBlob = (await kms.send(new EncryptCommand({ KeyId: importedKey, Plaintext: Buffer.from('under imported material') }))).CiphertextBlob!;
+  const pendingMaterialId = await importMaterial('NEW_KEY_MATERIAL');
+
+  const user = await createUser(t, 'restorer', { encrypt: policyOf({ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt'], Resource: '*' }) });
+  user.kms.destroy();
+  await kms.send(new PutKeyPolicyCommand({ KeyId: symmetric, PolicyName: 'default', Policy: POLICY }));
+  const grantId = (await kms.send(new CreateGrantCommand({ KeyId: symmetric, GranteePrincipal: user.arn, Operations: ['Decrypt'], Name: 'restored-grant' }))).GrantId!;
+  return {
+    admin: t.credentials.accessKeyId,
+    symmetric, ciphertexts,
+    rotations: (await kms.send(new ListKeyRotationsCommand({ KeyId: symmetric }))).Rotations,
+    currentMaterialId: (await kms.send(new DescribeKeyCommand({ KeyId: symmetric }))).KeyMetadata!.CurrentKeyMaterialId,
+    signing: { keyId: signingKey, message, signature, publicKey },
+    hmac: { keyId: hmacKey, message: macMessage, mac },
+    imported: { keyId: importedKey, blob: importedBlob, pendingMaterialId },
+    policy: POLICY, grantId, user: user.credentials,
+  };
+}
+
+/** Everything made before the backup works on the restored server, which is itself intact. */
+async function assertRestored(t: TestServer, made: Made): Promise<void> {
+  const { kms } = t;
+  assert.equal(t.credentials.accessKeyId, made.admin, 'the administrator\'s key is the one backed up; its credentials file is written again');
+  for (const c of made.ciphertexts) {
+    const opened = await kms.send(new DecryptCommand({ CiphertextBlob: c.blob, EncryptionContext: c.context }));
+    assert.equal(Buffer.from(opened.Plaintext!).toString(), c.plaintext);
+  }
+  assert.deepEqual((await kms.send(new ListKeyRotationsCommand({ KeyId: made.symmetric }))).Rotations, made.rotations, 'versions and KeyMaterialIds kept');
+  assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: made.symmetric }))).KeyMetadata!.CurrentKeyMaterialId, made.currentMaterialId);
+  assert.equal((await kms.send(new GetKeyPolicyCommand({ KeyId: made.symmetric, PolicyName: 'default' }))).Policy, made.policy);
+  assert.deepEqual((await kms.send(new ListAliasesCommand({ KeyId: made.symmetric }))).Aliases?.map((a) => a.AliasName), ['alias/restored']);
+  assert.deepEqual((await kms.send(new ListGrantsCommand({ KeyId: made.symmetric }))).Grants?.map((g) => [g.GrantId, g.Name]), [[made.grantId, 'restored-grant']]);
+
+  const s = made.signing;
+  assert.deepEqual((await kms.send(new GetPublicKeyCommand({ KeyId: s.keyId }))).PublicKey, s.publicKey);
+  assert.equal((await kms.send(new VerifyCommand({ KeyId: s.keyId, Message: s.message, MessageType: 'RAW', Signature: s.signature, SigningAlgorithm: 'ECDSA_SHA_256' }))).SignatureValid, true);
+  const fresh = (await kms.send(new SignCommand({ KeyId: s.keyId, Message: s.message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }))).Signature!;
+  assert.equal((await kms.send(new VerifyCommand({ KeyId: s.keyId, Message: s.message, MessageType: 'RAW', Signature: fresh, SigningAlgorithm: 'ECDSA_SHA_256' }))).SignatureValid, true);
+
+  const h = made.hmac;
+  assert.equal((await kms.send(new VerifyMacCommand({ KeyId: h.keyId, Message: h.message, Mac: h.mac, MacAlgorithm: 'HMAC_SHA_256' }))).MacValid, true);
+  assert.deepEqual((await kms.send(new GenerateMacCommand({ KeyId: h.keyId, Message: h.message, MacAlgorithm: 'HMAC_SHA_256' }))).Mac, h.mac, 'the same HMAC key');
+
+  // Imported material came along, and so did the material pending rotation: rotating to it works.
+  const i = made.imported;
+  assert.equal(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: i.blob }))).Plaintext!).toString(), 'under imported material');
+  await kms.send(new RotateKeyOnDemandCommand({ KeyId: i.keyId }));
+  assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: i.keyId }))).KeyMetadata!.CurrentKeyMaterialId, i.pendingMaterialId);
+  const underPending = (await kms.send(new EncryptCommand({ KeyId: i.keyId, Plaintext: Buffer.from('under the pending material') }))).CiphertextBlob!;
+  const reopened = await kms.send(new DecryptCommand({ CiphertextBlob: underPending }));
+  assert.equal(reopened.KeyMaterialId, i.pendingMaterialId);
+  assert.equal(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: i.blob }))).Plaintext!).toString(), 'under imported material');
+
+  // The user's access key, restored under the new root key, signs requests.
+  const { kmsClient } = await import('./support/server.js');
+  const asUser = kmsClient(t.server.endpoint, made.user, t.server.config.region);
+  try {
+    const blob = (await asUser.send(new EncryptCommand({ KeyId: made.symmetric, Plaintext: Buffer.from('by the restored user') }))).CiphertextBlob!;
+    assert.equal(Buffer.from((await asUser.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'by the restored user');
+  } finally {
+    asUser.destroy();
+  }
+}
+
+async function backupOf(t: TestServer, recipient: BackupRecipient, store?: string): Promise<string> {
+  const out = join(tempDataDir(), 'coffer.backup');
+  const report = await writeBackup({ dataDir: t.dataDir, ...(store ? { store } : {}), out, recipient, scryptCostForTests: CHEAP_SCRYPT });
+  assert.equal(report.out, out);
+  assert.ok(report.rows > 0 && report.counts.key === 4 && report.counts.keyVersion === 5, JSON.stringify(report.counts));
+  assert.equal(report.counts.meta !== undefined && report.counts.meta >= 1, true);
+  return out;
+}
+
+const rsaPair = () => generateKeyPairSync('rsa', {
+  modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
+
+async function tableCount(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'")).rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('backup and restore', () => {
+  it('backs up SQLite with a passphrase, restores into PostgreSQL, and everything made before works there', async () => {
+    const source = await startTestServer();
+    const made = await populate(source);
+    const archive = await backupOf(source, { passphrase: PASSPHRASE });
+    await source.dispose();
+    assert.doesNotMatch(readFileSync(archive).toString('latin1'), /restored-grant|alias\/restored/, 'nothing in the clear');
+
+    const url = await cluster.createDatabase();
+    const dataDir = tempDataDir();
+    const report = await restoreBackup({ dataDir, store: url, in: archive, identity: { passphrase: PASSPHRASE } });
+    assert.equal(report.header.source, 'sqlite');
+    assert.equal(report.counts.keyVersion, 5);
+    const check = await checkStore({ dataDir, store: url });
+    assert.deepEqual(check.problems, []);
+    assert.ok(check.checked.auditRecords > 10, 'the audit chain came along and verifies');
+
+    const restored = await startTestServer({ dataDir, store: url });
+    try {
+      await assertRestored(restored, made);
+    } finally {
+      await restored.stop();
+    }
+    assert.deepEqual((await checkStore({ dataDir, store: url })).problems, [], 'the chain goes on from the restored head');
+  });
+
+  it('backs up PostgreSQL to a public key, restores into SQLite with the private key, and everything made before works there', async () => {
+    const url = await cluster.createDatabase();
+    const source = await startTestServer({ store: url });
+    const made = await populate(source);
+    const { publicKey, privateKey } = rsaPair();
+    const archive = await backupOf(source, { publicKeyPem: publicKey }, url);
+    await source.dispose();
+
+    const dataDir = tempDataDir();
+    const report = await restoreBackup({ dataDir, in: archive, identity: { privateKeyPem: privateKey } });
+    assert.equal(report.header.source, 'postgresql');
+    assert.deepEqual((await checkStore({ dataDir })).problems, []);
+    const chain = await verifyAuditTrail(dataDir);
+    assert.equal(chain.ok, true);
+    assert.notEqual(readFileSync(join(dataDir, 'root.key')).length, 0, 'the target has a root key of its own');
+
+    const restored = await startTestServer({ dataDir });
+    try {
+      await assertRestored(restored, made);
+    } finally {
+      await restored.stop();
+    }
+    assert.equal((await verifyAuditTrail(dataDir)).ok, true);
+  });
+
+  describe('refusals: nothing is written', () => {
+    let archive: string;
+    let rsaArchive: string;
+    let privateKey: string;
+    let made: Made;
+    before(async () => {
+      const source = await startTestServer();
+      made = await populate(source);
+      archive = await backupOf(source, { passphrase: PASSPHRASE });
+      const pair = rsaPair();
+      privateKey = pair.privateKey;
+      rsaArchive = await backupOf(source, { publicKeyPem: pair.publicKey });
+      await source.dispose();
+    });
+
+    /** Restores into a fresh SQLite directory and a fresh database; both must be left untouched. */
+    async function assertRefused(path: string, identity: BackupIdentity, error: new (...args: never[]) => Error, message: RegExp): Promise<void> {
+      const dataDir = join(tempDataDir(), 'target');
+      await assert.rejects(restoreBackup({ dataDir, in: path, identity }), (e: Error) => {
+        assert.ok(e instanceof error, `${e.name}: ${e.message}`);
+        assert.match(e.message, message);
+        return true;
+      });
+      assert.equal(existsSync(dataDir), false, 'the target directory was not even made');
+      const url = await cluster.createDatabase();
+      const before = await tableCount(url);
+      await assert.rejects(restoreBackup({ dataDir, store: url, in: path, identity }), error);
+      assert.equal(await tableCount(url), before, 'the database was not touched');
+    }
+
+    const copyWith = (from: string, change: (bytes: Buffer) => Buffer): string => {
+      const path = join(tempDataDir(), 'changed.backup');
+      writeFileSync(path, change(readFileSync(from)));
+      return path;
+    };
+
+    it('refuses an archive with one byte flipped in its content', async () => {
+      const flipped = copyWith(archive, (b) => {
+        const c = Buffer.from(b);
+        c[Math.floor(c.length * 0.6)]! ^= 0x01;
+        return c;
+      });
+      await assertRefused(flipped, { passphrase: PASSPHRASE }, BackupIntegrityError, /altered or damaged/);
+    });
+
+    it('refuses an archive whose clear preamble was changed', async () => {
+      const changed = copyWith(rsaArchive, (b) => Buffer.from(b.toString('latin1').replace('"padding":"oaep-sha256"}', '"padding":"oaep-sha256" }'), 'latin1'));
+      await assertRefused(changed, { privateKeyPem: privateKey }, BackupIntegrityError, /preamble does not match/);
+    });
+
+    it('refuses a truncated archive, cut anywhere', async () => {
+      const size = readFileSync(archive).length;
+      for (const cut of [size - 1, size - 40, Math.floor(size / 2)]) {
+        await assertRefused(copyWith(archive, (b) => b.subarray(0, cut)), { passphrase: PASSPHRASE }, BackupIntegrityError, /truncated|incomplete/);
+      }
+    });
+
+    it('refuses a wrong passphrase', async () => {
+      await assertRefused(archive, { passphrase: 'not the passphrase' }, BackupKeyError, /the passphrase does not open this archive/);
+    });
+
+    it('refuses a private key that is not the recipient\'s, and a passphrase for a public-key archive', async () => {
+      await assertRefused(rsaArchive, { privateKeyPem: rsaPair().privateKey }, BackupKeyError, /encrypted to the public key sha256:[0-9a-f]{64}, and the private key given belongs to sha256:/);
+      await assertRefused(rsaArchive, { passphrase: PASSPHRASE }, BackupKeyError, /protected by a public key/);
+    });
+
+    it('refuses a file that is not a Coffer archive', async () => {
+      await assertRefused(copyWith(archive, () => Buffer.from('PK\x03\x04 a zip file')), { passphrase: PASSPHRASE }, BackupFormatError, /not a Coffer backup archive/);
+    });
+
+    it('restores under another root-key provider than the source\'s (a passphrase root key)', async () => {
+      const dataDir = tempDataDir();
+      const rootKey = { provider: 'passphrase' as const, passphrase: 'the new root passphrase' };
+      await restoreBackup({ dataDir, in: archive, identity: { passphrase: PASSPHRASE }, rootKey });
+      assert.equal(existsSync(join(dataDir, 'root.key')), false, 'no key file: the root key is derived from its passphrase');
+      const restored = await startTestServer({ dataDir, rootKey });
+      try {
+        await assertRestored(restored, made);
+      } finally {
+        await restored.stop();
+      }
+    });
+
+    it('refuses a target store that is not empty, and leaves it as it was', async () => {
+      const target = await startTestServer();
+      await target.stop();
+      const before = await checkStore({ dataDir: target.dataDir });
+      await assert.rejects(restoreBackup({ dataDir: target.dataDir, in: archive, identity: { passphrase: PASSPHRASE } }), (e: Error) => {
+        assert.ok(e instanceof RestoreTargetNotEmptyError, e.message);
+        assert.match(e.message, /is not empty \(it holds access keys, meta admin-access-key-id, meta audit-key\)/);
+        return true;
+      });
+      assert.deepEqual(await checkStore({ dataDir: target.dataDir }), before);
+    });
+  });
+});

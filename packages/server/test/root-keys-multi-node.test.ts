@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { admin } from './support/principals.js';
+import { startTestPostgres, type TestPostgres } from './support/postgres.js';
+import { kmsClient, startTestServer, tempDataDir, type TestServer } from './support/server.js';
+
+/**
+ * Two nodes on one PostgreSQL database with a passphrase root key (no file to copy between
+ * machines: each node is given the passphrase). A rotation begun on node A: node B meets values
+ * wrapped by a root key it has not opened, re-reads the keyring and opens it from its descriptor.
+ */
+describe('root-key rotation with two nodes on one PostgreSQL database', () => {
+  const passphrase = 'two nodes, one passphrase';
+  const rootKeyWork = { refreshMs: 100, settleMs: 400, batchSize: 3 };
+  let cluster: TestPostgres;
+  let url: string;
+  let a: TestServer;
+  let b: TestServer;
+  let bKms: KMSClient;
+
+  const encrypt = async (kms: KMSClient, text: string) => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    return (await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(text) }))).CiphertextBlob!;
+  };
+  const decrypt = async (kms: KMSClient, blob: Uint8Array) => Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString();
+
+  before(async () => {
+    cluster = await startTestPostgres();
+    url = await cluster.createDatabase();
+    a = await startTestServer({ store: url, rootKey: { provider: 'passphrase', passphrase }, rootKeyWork });
+    b = await startTestServer({ store: url, dataDir: tempDataDir(), rootKey: { passphrase }, rootKeyWork });
+    bKms = kmsClient(b.server.endpoint, a.credentials);
+  });
+  after(async () => {
+    await a?.dispose();
+    await b?.dispose();
+    await cluster?.destroy();
+  });
+
+  it('node B decrypts what node A wrapped under the new root key at once, and both decrypt everything after the old key retires', async () => {
+    const before = await Promise.all(['b1', 'b2', 'b3', 'b4'].map((text) => encrypt(a.kms, text)));
+    const begun = await admin(a, 'RotateRootKey', {});
+    // A wraps under the new root key at once; B has never opened it.
+    const duringOnA = await encrypt(a.kms, 'made on A during the rotation');
+    assert.equal(await decrypt(bKms, duringOnA), 'made on A during the rotation');
+    const duringOnB = await encrypt(bKms, 'made on B during the rotation');
+    const deadline = Date.now() + 30_000;
+    while ((await admin(a, 'GetRootKeyStatus', {})).RotationState !== 'NONE') {
+      assert.ok(Date.now() < deadline, 'the rotation finishes');
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    const status = await admin(b, 'GetRootKeyStatus', {});
+    assert.deepEqual((status.RootKeys as { RootKeyId: string }[]).map((k) => k.RootKeyId), [begun.RootKeyId], 'B sees the old key retired');
+    const afterOnB = await encrypt(bKms, 'made on B after');
+    for (const kms of [a.kms, bKms]) {
+      assert.deepEqual(await Promise.all(before.map((blob) => decrypt(kms, blob))), ['b1', 'b2', 'b3', 'b4']);
+      assert.equal(await decrypt(kms, duringOnB), 'made on B during the rotation');
+      assert.equal(await decrypt(kms, afterOnB), 'made on B after');
+    }
+    // A fresh node needs only the passphrase: the retired key is gone from the keyring.
+    const c = await startTestServer({ store: url, dataDir: tempDataDir(), rootKey: { passphrase }, rootKeyWork });
+    try {
+      const cKms = kmsClient(c.server.endpoint, a.credentials);
+      assert.deepEqual(await Promise.all(before.map((blob) => decrypt(cKms, blob))), ['b1', 'b2', 'b3', 'b4']);
+      assert.equal((await admin(c, 'VerifyAuditChain', {})).Valid, true);
+    } finally {
+      await c.dispose();
+    }
+  });
+});

@@ -1,0 +1,467 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import Database from 'better-sqlite3';
+import pkcs11js from 'pkcs11js';
+import type { StartOptions } from '../src/index.js';
+import { admin, adminRequest } from './support/principals.js';
+import { initSoftHsmToken, SOFTHSM_LIBRARY, type SoftHsmToken } from './support/softhsm.js';
+import { startTestServer, tempDataDir, type TestServer } from './support/server.js';
+
+// Before any server opens the token: SoftHSM reads SOFTHSM2_CONF at C_Initialize.
+const token: SoftHsmToken = initSoftHsmToken();
+/** Short enough for a test: nodes re-read the keyring every 100 ms and a rotation starts at once. */
+const rootKeyWork = { refreshMs: 100, settleMs: 0, batchSize: 2 };
+
+async function encrypt(kms: KMSClient, keyId: string, text: string): Promise<Uint8Array> {
+  return (await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(text), EncryptionContext: { purpose: 'root-key-test' } }))).CiphertextBlob!;
+}
+
+async function decrypt(kms: KMSClient, blob: Uint8Array): Promise<string> {
+  return Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { purpose: 'root-key-test' } }))).Plaintext!).toString();
+}
+
+async function newKey(kms: KMSClient): Promise<string> {
+  return (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+}
+
+/** Every file of the data directory with its size and content hash, and every meta row: what a refused start must leave alone. */
+function snapshot(dataDir: string): string {
+  const files = readdirSync(dataDir).sort().map((name) => {
+    const path = join(dataDir, name);
+    return `${name}:${statSync(path).size}:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+  });
+  const db = new Database(join(dataDir, 'coffer.db'), { readonly: true });
+  try {
+    const meta = (db.prepare('SELECT name, hex(value) AS v FROM meta ORDER BY name').all() as { name: string; v: string }[]).map((r) => `${r.name}=${r.v}`);
+    const keys = (db.prepare('SELECT count(*) AS n FROM keys').get() as { n: number }).n;
+    return JSON.stringify({ files: files.filter((f) => !f.startsWith('coffer.db')), meta, keys });
+  } finally {
+    db.close();
+  }
+}
+
+async function refusedStart(options: StartOptions & { dataDir: string }, message: RegExp): Promise<void> {
+  const before = snapshot(options.dataDir);
+  await assert.rejects(startTestServer(options), (error: Error) => {
+    assert.equal(error.name, 'StartupError', error.message);
+    assert.match(error.message, message);
+    return true;
+  });
+  assert.equal(snapshot(options.dataDir), before, 'a refused start writes nothing');
+}
+
+async function rotationDone(t: TestServer, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await admin(t, 'GetRootKeyStatus', {});
+    if (status.RotationState === 'NONE') return status;
+    if (Date.now() > deadline) throw new Error(`rotation not done: ${JSON.stringify(status)}`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
+function keyringOf(dataDir: string): { current: string; keys: { id: string; provider: string; settings: Record<string, unknown> }[]; rotation?: { phase: string; after?: string; rewrapped: number } } | undefined {
+  const db = new Database(join(dataDir, 'coffer.db'), { readonly: true });
+  try {
+    const row = db.prepare("SELECT value FROM meta WHERE name = 'root-keyring'").get() as { value: Buffer } | undefined;
+    return row && JSON.parse(row.value.toString('utf8'));
+  } finally {
+    db.close();
+  }
+}
+
+const pkcs11Options = (keyLabel: string, pin = token.pin) => ({ library: SOFTHSM_LIBRARY, tokenLabel: token.label, pin, keyLabel });
+
+describe('root-key providers', () => {
+  describe('passphrase', () => {
+    const passphrase = 'correct horse battery staple';
+    let dataDir: string;
+    let blob: Uint8Array;
+
+    before(async () => {
+      dataDir = tempDataDir();
+      const t = await startTestServer({ dataDir, rootKey: { provider: 'passphrase', passphrase }, rootKeyWork });
+      blob = await encrypt(t.kms, await newKey(t.kms), 'under a passphrase');
+      await t.stop();
+    });
+
+    it('round-trips: a restart with the passphrase decrypts what was encrypted before', async () => {
+      const t = await startTestServer({ dataDir, rootKey: { passphrase }, rootKeyWork });
+      try {
+        assert.equal(await decrypt(t.kms, blob), 'under a passphrase');
+        const status = await admin(t, 'GetRootKeyStatus', {});
+        const [only] = status.RootKeys as { Provider: string; Settings: Record<string, unknown> }[];
+        assert.equal(only?.Provider, 'passphrase');
+        assert.equal(only?.Settings.kdf, 'scrypt');
+        assert.ok(Number(only?.Settings.N) >= 2 ** 15, 'scrypt N at least 2^15');
+        assert.equal(readdirSync(dataDir).some((f) => /^root.*\.key$/.test(f)), false, 'no root key file');
+      } finally {
+        await t.stop();
+      }
+    });
+
+    it('refuses a wrong passphrase and writes nothing', async () => {
+      await refusedStart({ dataDir, rootKey: { passphrase: 'wrong horse battery staple' }, rootKeyWork }, /passphrase is wrong/);
+    });
+
+    it('refuses a start without the passphrase and writes nothing', async () => {
+      await refusedStart({ dataDir, rootKeyWork }, /no passphrase was given.*COFFER_ROOT_PASSPHRASE/);
+    });
+  });
+
+  describe('pkcs11 (SoftHSM2)', () => {
+    let dataDir: string;
+    let blob: Uint8Array;
+
+    before(async () => {
+      dataDir = tempDataDir();
+      const t = await startTestServer({ dataDir, rootKey: { provider: 'pkcs11', pkcs11: pkcs11Options('coffer-root') }, rootKeyWork });
+      blob = await encrypt(t.kms, await newKey(t.kms), 'under a token key');
+      await t.stop();
+    });
+
+    it('keeps the root key on the token as sensitive and non-extractable: reading its value is refused', () => {
+      const module = new pkcs11js.PKCS11();
+      module.load(SOFTHSM_LIBRARY);
+      module.C_Initialize();
+      try {
+        const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === token.label)!;
+        const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+        module.C_Login(session, pkcs11js.CKU_USER, token.pin);
+        module.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: 'coffer-root' }]);
+        const [key] = module.C_FindObjects(session, 2);
+        module.C_FindObjectsFinal(session);
+        assert.ok(key, 'the root key is on the token');
+        assert.throws(() => module.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/);
+        const [extractable, sensitive, onToken] = module.C_GetAttributeValue(session, key, [
+          { type: pkcs11js.CKA_EXTRACTABLE }, { type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_TOKEN },
+        ]);
+        assert.deepEqual([extractable?.value, sensitive?.value, onToken?.value], [Buffer.of(0), Buffer.of(1), Buffer.of(1)]);
+        module.C_CloseSession(session);
+      } finally {
+        module.C_Finalize();
+      }
+    });
+
+    it('round-trips with the token as the only copy of the root key: no root key file in the data directory', async () => {
+      assert.deepEqual(readdirSync(dataDir).filter((f) => /root/.test(f)), []);
+      const t = await startTestServer({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork });
+      try {
+        assert.equal(await decrypt(t.kms, blob), 'under a token key');
+        assert.equal(await decrypt(t.kms, await encrypt(t.kms, await newKey(t.kms), 'again')), 'again');
+      } finally {
+        await t.stop();
+      }
+    });
+
+    it('finds the token by slot id as well as by label', async () => {
+      const module = new pkcs11js.PKCS11();
+      module.load(SOFTHSM_LIBRARY);
+      module.C_Initialize();
+      let slot: number;
+      try {
+        const handle = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === token.label)!;
+        slot = Number(handle.readBigUInt64LE(0));
+      } finally {
+        module.C_Finalize();
+      }
+      const bySlot = tempDataDir();
+      const t = await startTestServer({ dataDir: bySlot, rootKey: { provider: 'pkcs11', pkcs11: { library: SOFTHSM_LIBRARY, slot, pin: token.pin, keyLabel: 'by-slot' } }, rootKeyWork });
+      try {
+        const blob = await encrypt(t.kms, await newKey(t.kms), 'by slot');
+        const settings = ((await admin(t, 'GetRootKeyStatus', {})).RootKeys as { Settings: Record<string, unknown> }[])[0]?.Settings;
+        assert.equal(settings?.slot, slot);
+        await t.stop();
+        const again = await startTestServer({ dataDir: bySlot, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork });
+        try {
+          assert.equal(await decrypt(again.kms, blob), 'by slot');
+        } finally {
+          await again.stop();
+        }
+      } finally {
+        await t.dispose();
+      }
+    });
+
+    it('refuses a wrong PIN, writing nothing', async () => {
+      await refusedStart({ dataDir, rootKey: { pkcs11: { pin: '111111' } }, rootKeyWork }, /PKCS#11 PIN is wrong/);
+    });
+
+    it('refuses a missing PIN, a missing library and a missing token, writing nothing', async () => {
+      await refusedStart({ dataDir, rootKeyWork }, /needs its user PIN.*COFFER_PKCS11_PIN/);
+      await refusedStart({ dataDir, rootKey: { pkcs11: { pin: token.pin, library: '/nonexistent/libpkcs11.so' } }, rootKeyWork }, /library \/nonexistent\/libpkcs11.so does not exist/);
+      const saved = process.env.SOFTHSM2_CONF;
+      process.env.SOFTHSM2_CONF = initSoftHsmToken('another-token').conf;
+      try {
+        await refusedStart({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork }, /No PKCS#11 token labelled 'coffer-test' is present/);
+      } finally {
+        process.env.SOFTHSM2_CONF = saved;
+      }
+    });
+
+    it('refuses a fresh store whose key label is taken on the token, and a store whose key label is not on it', async () => {
+      const fresh = tempDataDir();
+      await assert.rejects(startTestServer({ dataDir: fresh, rootKey: { provider: 'pkcs11', pkcs11: pkcs11Options('coffer-root') }, rootKeyWork }),
+        /already holds a key labelled 'coffer-root'/);
+      assert.deepEqual(readdirSync(fresh).filter((f) => /root/.test(f)), [], 'no root key made');
+      // A store whose descriptor names a label the token does not hold (wrong token, key deleted).
+      const other = tempDataDir();
+      const t = await startTestServer({ dataDir: other, rootKey: { provider: 'pkcs11', pkcs11: pkcs11Options('short-lived') }, rootKeyWork });
+      await t.stop();
+      destroyTokenKey('short-lived');
+      await refusedStart({ dataDir: other, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork }, /holds no key labelled 'short-lived'/);
+    });
+  });
+
+  describe('kms (another Coffer server as the remote)', () => {
+    let remote: TestServer;
+    let remoteKeyId: string;
+    let dataDir: string;
+    let blob: Uint8Array;
+    const kmsOptions = () => ({ endpoint: remote.server.endpoint, region: 'us-east-1', keyId: remoteKeyId, credentials: remote.credentials });
+
+    before(async () => {
+      remote = await startTestServer();
+      remoteKeyId = await newKey(remote.kms);
+      dataDir = tempDataDir();
+      const t = await startTestServer({ dataDir, rootKey: { provider: 'kms', kms: kmsOptions() }, rootKeyWork });
+      blob = await encrypt(t.kms, await newKey(t.kms), 'unsealed by another KMS');
+      await t.stop();
+    });
+    after(() => remote.dispose());
+
+    it('round-trips: the remote decrypts the root key at the next start', async () => {
+      const t = await startTestServer({ dataDir, rootKey: { kms: { credentials: remote.credentials } }, rootKeyWork });
+      try {
+        assert.equal(await decrypt(t.kms, blob), 'unsealed by another KMS');
+        const status = await admin(t, 'GetRootKeyStatus', {});
+        const [only] = status.RootKeys as { Provider: string; Settings: Record<string, unknown> }[];
+        assert.equal(only?.Provider, 'kms');
+        assert.equal(only?.Settings.keyId, remoteKeyId);
+        assert.equal(only?.Settings.blob, undefined, 'the encrypted root key is not shown');
+      } finally {
+        await t.stop();
+      }
+    });
+
+    it('refuses to start when the remote refuses (bad credentials), writing nothing', async () => {
+      await refusedStart({ dataDir, rootKey: { kms: { credentials: { accessKeyId: remote.credentials.accessKeyId, secretAccessKey: 'not-the-secret-0000000000000000000000000' } } }, rootKeyWork },
+        /remote KMS at .* refused to decrypt the root key.*InvalidSignatureException/);
+    });
+
+    it('refuses to start when the remote cannot be reached, writing nothing', async () => {
+      await refusedStart({ dataDir, rootKey: { kms: { credentials: remote.credentials, endpoint: 'http://127.0.0.1:9' } }, rootKeyWork },
+        /remote KMS at http:\/\/127.0.0.1:9 could not be reached/);
+    });
+  });
+});
+
+describe('a fresh store whose first root key cannot be made', () => {
+  it('keeps no root key and no keyring: a wrong PIN, an unreachable remote, a short passphrase', async () => {
+    const cases: [StartOptions['rootKey'], RegExp][] = [
+      [{ provider: 'pkcs11', pkcs11: pkcs11Options('never-made', '000000') }, /PKCS#11 PIN is wrong/],
+      [{ provider: 'kms', kms: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', keyId: 'alias/none', credentials: { accessKeyId: 'AKIAEXAMPLE000000000', secretAccessKey: 'x'.repeat(40) } } }, /could not be reached/],
+      [{ provider: 'passphrase', passphrase: 'short' }, /shorter than 8 characters/],
+    ];
+    for (const [rootKey, message] of cases) {
+      const dataDir = tempDataDir();
+      await assert.rejects(startTestServer({ dataDir, rootKey, rootKeyWork }), (error: Error) => error.name === 'StartupError' && message.test(error.message));
+      assert.deepEqual(readdirSync(dataDir).filter((f) => !f.startsWith('coffer.db')), [], 'no root key file, no credentials');
+      const db = new Database(join(dataDir, 'coffer.db'), { readonly: true });
+      try {
+        assert.deepEqual(db.prepare('SELECT name FROM meta').all(), [], 'no keyring, no check value, no audit key');
+      } finally {
+        db.close();
+      }
+    }
+  });
+});
+
+describe('root-key rotation and migration', () => {
+  it('rotates a file root key while serving: old ciphertexts decrypt, the old root.key is no longer needed', async () => {
+    let t = await startTestServer({ rootKeyWork });
+    try {
+      const keyId = await newKey(t.kms);
+      const blobs = await Promise.all(['one', 'two', 'three'].map((text) => encrypt(t.kms, keyId, text)));
+      for (let i = 0; i < 4; i++) await newKey(t.kms);
+      const begun = await admin(t, 'RotateRootKey', {});
+      assert.equal(begun.Provider, 'file');
+      assert.notEqual(begun.RootKeyId, 'legacy');
+      // Serving goes on during the rotation: new values are wrapped by the new root key at once.
+      const during = await encrypt(t.kms, await newKey(t.kms), 'during');
+      const status = await rotationDone(t);
+      assert.deepEqual((status.RootKeys as { RootKeyId: string }[]).map((k) => k.RootKeyId), [begun.RootKeyId], 'the old root key retired');
+      await t.stop();
+      rmSync(join(t.dataDir, 'root.key'));
+      t = await t.restart();
+      assert.deepEqual(await Promise.all(blobs.map((b) => decrypt(t.kms, b))), ['one', 'two', 'three']);
+      assert.equal(await decrypt(t.kms, during), 'during');
+      // The admin's access key secret was re-wrapped too (every request here is signed with it), and the audit key.
+      assert.equal((await admin(t, 'VerifyAuditChain', {})).Valid, true);
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  it('migrates from a file root key to a PKCS#11 token: the token is then the only copy', async () => {
+    let t = await startTestServer({ rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork });
+    try {
+      const blob = await encrypt(t.kms, await newKey(t.kms), 'before the migration');
+      const begun = await admin(t, 'RotateRootKey', { Provider: 'pkcs11', Pkcs11Library: SOFTHSM_LIBRARY, Pkcs11TokenLabel: token.label, Pkcs11KeyLabel: 'migrated-root' });
+      assert.equal(begun.Provider, 'pkcs11');
+      await rotationDone(t);
+      await t.stop();
+      rmSync(join(t.dataDir, 'root.key'));
+      assert.deepEqual(readdirSync(t.dataDir).filter((f) => /^root.*\.key$/.test(f)), []);
+      t = await t.restart();
+      assert.equal(await decrypt(t.kms, blob), 'before the migration');
+      assert.equal((await admin(t, 'VerifyAuditChain', {})).Valid, true);
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  it('rotates to a new key on the same token: the old token key can then be destroyed', async () => {
+    let t = await startTestServer({ rootKey: { provider: 'pkcs11', pkcs11: pkcs11Options('rotating-1') }, rootKeyWork });
+    try {
+      const blob = await encrypt(t.kms, await newKey(t.kms), 'before the token rotation');
+      const begun = await admin(t, 'RotateRootKey', { Pkcs11KeyLabel: 'rotating-2' });
+      assert.equal(begun.Provider, 'pkcs11');
+      const status = await rotationDone(t);
+      const [only] = status.RootKeys as { Settings: Record<string, unknown> }[];
+      assert.deepEqual([only?.Settings.keyLabel, only?.Settings.tokenLabel, only?.Settings.library], ['rotating-2', token.label, SOFTHSM_LIBRARY], 'the new key lives where the old one did');
+      await t.stop();
+      destroyTokenKey('rotating-1');
+      t = await t.restart();
+      assert.equal(await decrypt(t.kms, blob), 'before the token rotation');
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  it('rotates a kms root key under the same remote key, then migrates it to a passphrase', async () => {
+    const remote = await startTestServer();
+    try {
+      const remoteKeyId = await newKey(remote.kms);
+      const passphrase = 'leaving the remote behind';
+      const options = { rootKey: { provider: 'kms' as const, passphrase, kms: { endpoint: remote.server.endpoint, region: 'us-east-1', keyId: remoteKeyId, credentials: remote.credentials } }, rootKeyWork };
+      let t = await startTestServer(options);
+      try {
+        const blob = await encrypt(t.kms, await newKey(t.kms), 'before both rotations');
+        await admin(t, 'RotateRootKey', {});
+        const rotated = await rotationDone(t);
+        assert.equal((rotated.RootKeys as { Provider: string }[])[0]?.Provider, 'kms');
+        await admin(t, 'RotateRootKey', { Provider: 'passphrase' });
+        await rotationDone(t);
+        await t.stop();
+        // The remote is no longer needed: a start without it decrypts with the passphrase alone.
+        await remote.stop();
+        t = await startTestServer({ dataDir: t.dataDir, rootKey: { passphrase }, rootKeyWork });
+        assert.equal(await decrypt(t.kms, blob), 'before both rotations');
+      } finally {
+        await t.dispose();
+      }
+    } finally {
+      await remote.dispose();
+    }
+  });
+
+  it('resumes an interrupted rotation at the next start, where it stopped', async () => {
+    const dataDir = tempDataDir();
+    const passphrase = 'a passphrase for the rotation';
+    let t = await startTestServer({ dataDir, rootKeyWork });
+    const keyIds: string[] = [];
+    const blobs: Uint8Array[] = [];
+    for (let i = 0; i < 6; i++) {
+      keyIds.push(await newKey(t.kms));
+      blobs.push(await encrypt(t.kms, keyIds[i]!, `value ${i}`));
+    }
+    await t.stop();
+    let batches = 0;
+    t = await startTestServer({
+      dataDir, rootKey: { passphrase },
+      // No keyring refresh before the stop: a refresh would retry the paused rotation in this process.
+      rootKeyWork: { ...rootKeyWork, refreshMs: 600_000, testOnlyAfterBatch: async () => { if (++batches >= 2) throw new Error('simulated crash after two batches'); } },
+    });
+    await admin(t, 'RotateRootKey', { Provider: 'passphrase' });
+    for (let waited = 0; batches < 2 && waited < 10_000; waited += 20) await new Promise((done) => setTimeout(done, 20));
+    await t.stop();
+    const interrupted = keyringOf(dataDir);
+    assert.equal(interrupted?.keys.length, 2, 'both root keys still in the keyring');
+    assert.equal(interrupted?.rotation?.phase, 'keys');
+    assert.ok(interrupted?.rotation?.after, 'the place it stopped at is kept');
+    assert.ok((interrupted?.rotation?.rewrapped ?? 0) > 0, 'some values were re-wrapped before the interruption');
+    t = await startTestServer({ dataDir, rootKey: { passphrase }, rootKeyWork });
+    try {
+      const status = await rotationDone(t);
+      assert.equal((status.RootKeys as unknown[]).length, 1);
+      await t.stop();
+      rmSync(join(dataDir, 'root.key'));
+      t = await startTestServer({ dataDir, rootKey: { passphrase }, rootKeyWork });
+      assert.deepEqual(await Promise.all(blobs.map((b) => decrypt(t.kms, b))), [0, 1, 2, 3, 4, 5].map((i) => `value ${i}`));
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  it('keeps a passphrase sent with RotateRootKey out of the log, the audit trail and the keyring', async () => {
+    const lines: string[] = [];
+    const passphrase = 'sent in the signed body only';
+    const t = await startTestServer({ rootKeyWork, logger: (level, message, fields) => lines.push(JSON.stringify({ level, message, fields })) });
+    try {
+      await admin(t, 'RotateRootKey', { Provider: 'passphrase', Passphrase: passphrase });
+      await rotationDone(t);
+      // A wrong-typed or too-short passphrase is refused without echoing it.
+      const refused = await adminRequest(t, 'RotateRootKey', { Provider: 'passphrase', Passphrase: 'short' });
+      assert.equal(refused.status, 400);
+      assert.equal(refused.text.includes('short'), false, refused.text);
+      const db = new Database(join(t.dataDir, 'coffer.db'), { readonly: true });
+      try {
+        const everything = JSON.stringify([db.prepare('SELECT * FROM audit').all(), db.prepare('SELECT name, hex(value) FROM meta').all(), db.prepare("SELECT value FROM meta WHERE name = 'root-keyring'").get()]);
+        assert.equal(everything.includes(passphrase), false, 'not in the audit trail or the keyring');
+        assert.equal(everything.includes(Buffer.from(passphrase).toString('hex').toUpperCase()), false);
+        assert.match(everything, /CofferAdmin.RotateRootKey/);
+      } finally {
+        db.close();
+      }
+      assert.ok(lines.length > 0);
+      assert.equal(lines.some((line) => line.includes(passphrase)), false, 'not in the log');
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  it('refuses a second rotation while one is under way', async () => {
+    const t = await startTestServer({ rootKeyWork: { ...rootKeyWork, settleMs: 60_000 } });
+    try {
+      await admin(t, 'RotateRootKey', {});
+      const second = await adminRequest(t, 'RotateRootKey', {});
+      assert.equal(second.status, 400);
+      assert.equal(second.body.__type, 'KMSInvalidStateException');
+    } finally {
+      await t.dispose();
+    }
+  });
+});
+
+function destroyTokenKey(label: string): void {
+  const module = new pkcs11js.PKCS11();
+  module.load(SOFTHSM_LIBRARY);
+  module.C_Initialize();
+  try {
+    const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === token.label)!;
+    const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    module.C_Login(session, pkcs11js.CKU_USER, token.pin);
+    module.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: label }]);
+    const found = module.C_FindObjects(session, 10);
+    module.C_FindObjectsFinal(session);
+    for (const handle of found) module.C_DestroyObject(session, handle);
+    module.C_CloseSession(session);
+  } finally {
+    module.C_Finalize();
+  }
+}

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import Database from 'better-sqlite3';
+import { startServerProcess } from './support/server-process.js';
+import { kmsClient, tempDataDir } from './support/server.js';
+
+
+interface Acknowledged {
+  readonly requestId: string;
+  readonly plaintext: Buffer;
+  readonly blob: Uint8Array;
+  readonly answeredAt: number;
+}
+
+describe('graceful shutdown', () => {
+  const dataDir = tempDataDir();
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('SIGTERM lets in-flight requests finish: every 200 was whole and its audit record is durable; the rest found no server', async () => {
+    const server = await startServerProcess({ dataDir });
+    const keyId = (await server.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const acknowledged: Acknowledged[] = [];
+    const refused: string[] = [];
+    let signalledAt = Infinity;
+    const clients = Array.from({ length: 8 }, () => kmsClient(server.endpoint, server.credentials));
+    // Each worker sends one Encrypt after another until the server is gone.
+    const worker = async (client: (typeof clients)[number]) => {
+      for (;;) {
+        const plaintext = randomBytes(32);
+        try {
+          const answer = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }));
+          assert.ok(answer.CiphertextBlob && answer.CiphertextBlob.length > 32, 'a 200 carries the whole ciphertext');
+          acknowledged.push({ requestId: answer.$metadata.requestId!, plaintext, blob: answer.CiphertextBlob, answeredAt: performance.now() });
+        } catch (error) {
+          const e = error as NodeJS.ErrnoException & { $metadata?: { httpStatusCode?: number } };
+          // No HTTP status at all: the request was never answered, so never acknowledged.
+          assert.equal(e.$metadata?.httpStatusCode, undefined, `an answer other than 200 while shutting down: ${e.name} ${e.message}`);
+          // Connections busy at the signal were answered and closed, idle ones closed once quiet: a new one finds no server.
+          assert.equal(e.code, 'ECONNREFUSED', `${e.name} ${e.code} ${e.message}`);
+          refused.push(e.code ?? e.message);
+          return;
+        }
+      }
+    };
+    const workers = clients.map(worker);
+    while (acknowledged.length < 200) await new Promise((done) => setTimeout(done, 10));
+    signalledAt = performance.now();
+    server.child.kill('SIGTERM');
+    const exit = await server.exited;
+    await Promise.all(workers);
+    for (const client of clients) client.destroy();
+
+    assert.equal(exit, '0', 'coffer serve exits 0 after a SIGTERM');
+    assert.equal(refused.length, clients.length, 'every worker ends on a refused connection');
+    assert.ok(acknowledged.some((a) => a.answeredAt > signalledAt), 'requests in flight at the signal were answered');
+
+    // Durable: each acknowledged request has its audit record in the store the process left behind.
+    const db = new Database(join(dataDir, 'coffer.db'), { readonly: true });
+    const audited = new Set(db.prepare<[], { record: string }>("SELECT record FROM audit WHERE operation = 'Encrypt'").all()
+      .map((row) => (JSON.parse(row.record) as { requestId: string }).requestId));
+    db.close();
+    const missing = acknowledged.filter((a) => !audited.has(a.requestId));
+    assert.deepEqual(missing.map((a) => a.requestId), [], 'acknowledged without an audit record');
+
+    // Whole: after a restart every acknowledged ciphertext decrypts to what was sent.
+    const again = await startServerProcess({ dataDir });
+    try {
+      for (const a of acknowledged) {
+        const opened = await again.kms.send(new DecryptCommand({ CiphertextBlob: a.blob }));
+        assert.deepEqual(Buffer.from(opened.Plaintext!), a.plaintext);
+      }
+    } finally {
+      await again.stop();
+    }
+  });
+});

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { startServer, StartupError } from '../src/index.js';
+import { selfSignedPair } from '../src/tls/self-signed.js';
+import { startServerProcess } from './support/server-process.js';
+import { errorOf, startTestServer, tempDataDir, type Credentials, type TestServer } from './support/server.js';
+
+/** The official client, trusting exactly the CA it is given (or only the system's when none is). */
+function tlsClient(endpoint: string, credentials: Credentials, ca?: string): KMSClient {
+  return new KMSClient({
+    endpoint, region: 'us-east-1', credentials, maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ httpsAgent: new Agent(ca === undefined ? {} : { ca }) }),
+  });
+}
+
+/** A key policy that refuses Encrypt over plain HTTP: AWS's usual aws:SecureTransport guard. */
+const policyRequiringTls = (account: string) => JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' },
+    { Sid: 'Deny without TLS', Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:Encrypt', Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+  ],
+});
+
+describe('TLS', () => {
+  let t: TestServer;
+  let kms: KMSClient;
+
+  before(async () => {
+    t = await startTestServer({ tls: { selfSigned: true } });
+    kms = tlsClient(t.server.endpoint, t.credentials, t.server.tlsCertificate);
+  });
+  after(async () => {
+    kms.destroy();
+    await t.dispose();
+  });
+
+  it('serves https with a self-signed certificate for the loopback names, its fingerprint given', () => {
+    assert.match(t.server.endpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const cert = new X509Certificate(t.server.tlsCertificate!);
+    assert.equal(t.server.tlsFingerprint, cert.fingerprint256);
+    assert.equal(cert.subjectAltName, 'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    assert.ok(cert.checkHost('localhost'));
+    assert.ok(cert.checkIP('127.0.0.1'));
+    assert.equal(cert.checkHost('example.com'), undefined);
+    assert.equal(statSync(join(t.dataDir, 'tls-self-signed.key')).mode & 0o777, 0o600);
+  });
+
+  it('the official client given the certificate as its CA encrypts and decrypts', async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const sealed = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('over tls') }));
+    const opened = await kms.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob }));
+    assert.equal(Buffer.from(opened.Plaintext!).toString(), 'over tls');
+  });
+
+  it('a client without the CA refuses the certificate', async () => {
+    const untrusting = tlsClient(t.server.endpoint, t.credentials);
+    try {
+      const error = await errorOf(() => untrusting.send(new CreateKeyCommand({})));
+      assert.match(`${(error as NodeJS.ErrnoException).code} ${error.message}`, /SELF_SIGNED|self-signed|self signed/i);
+    } finally {
+      untrusting.destroy();
+    }
+  });
+
+  it('aws:SecureTransport is true over TLS and false over plain HTTP', async () => {
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await kms.send(new PutKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default', Policy: policyRequiringTls(t.server.config.accountId) }));
+    await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('allowed') }));
+    // The same data directory served over plain HTTP on loopback.
+    await t.stop();
+    const plain = await startTestServer({ dataDir: t.dataDir });
+    try {
+      assert.match(plain.server.endpoint, /^http:\/\//);
+      const denied = await errorOf(() => plain.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('refused') })));
+      assert.equal(denied.name, 'AccessDeniedException');
+    } finally {
+      await plain.stop();
+    }
+    // And the self-signed pair is reused on the next start: same fingerprint.
+    const fingerprint = t.server.tlsFingerprint;
+    t = await startTestServer({ dataDir: t.dataDir, tls: { selfSigned: true } });
+    kms.destroy();
+    kms = tlsClient(t.server.endpoint, t.credentials, t.server.tlsCertificate);
+    assert.equal(t.server.tlsFingerprint, fingerprint);
+    await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('allowed again') }));
+  });
+});
+
+describe('TLS with given files, and plain HTTP off loopback', () => {
+  it('--tls-cert/--tls-key files are served; a key that is not the certificate\'s stops the start', async () => {
+    const dir = tempDataDir();
+    const other = tempDataDir();
+    try {
+      const pair = await selfSignedPair(other);
+      writeFileSync(join(dir, 'server.crt'), pair.cert);
+      writeFileSync(join(dir, 'server.key'), pair.key, { mode: 0o600 });
+      const t = await startTestServer({ dataDir: join(dir, 'data'), tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key') } });
+      const kms = tlsClient(t.server.endpoint, t.credentials, pair.cert);
+      try {
+        assert.equal(t.server.tlsFingerprint, new X509Certificate(pair.cert).fingerprint256);
+        await kms.send(new CreateKeyCommand({}));
+      } finally {
+        kms.destroy();
+        await t.dispose();
+      }
+      rmSync(other, { recursive: true });
+      mkdirSync(other);
+      const mismatched = await selfSignedPair(other);
+      writeFileSync(join(dir, 'other.key'), mismatched.key, { mode: 0o600 });
+      await assert.rejects(
+        startServer({ port: 0, dataDir: join(dir, 'data2'), logger: () => {}, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'other.key') } }),
+        (error: unknown) => error instanceof StartupError && /cannot be used together/.test(error.message));
+      await assert.rejects(
+        startServer({ port: 0, dataDir: join(dir, 'data3'), logger: () => {}, tls: { certFile: join(dir, 'missing.crt'), keyFile: join(dir, 'server.key') } }),
+        (error: unknown) => error instanceof StartupError && /ENOENT/.test(error.message));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('plain HTTP on an address that is not loopback is refused unless explicitly allowed', async () => {
+    const dataDir = tempDataDir();
+    try {
+      await assert.rejects(startServer({ host: '0.0.0.0', port: 0, dataDir, logger: () => {} }),
+        (error: unknown) => error instanceof StartupError && /not a loopback address/.test(error.message) && /--allow-insecure-http/.test(error.message));
+      const allowed = await startServer({ host: '0.0.0.0', port: 0, dataDir, logger: () => {}, allowInsecureHttp: true, quotas: false });
+      await allowed.close();
+      for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1']) {
+        const { isLoopbackHost } = await import('../src/tls/transport.js');
+        assert.equal(isLoopbackHost(host), true, host);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('coffer serve --tls-self-signed prints the https endpoint and the fingerprint of the certificate it serves', async () => {
+    const dataDir = tempDataDir();
+    const server = await startServerProcess({ dataDir, args: ['--tls-self-signed'] });
+    try {
+      assert.match(server.endpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const cert = readFileSync(join(dataDir, 'tls-self-signed.crt'), 'utf8');
+      assert.ok(server.banner.includes(`certificate SHA-256 fingerprint ${new X509Certificate(cert).fingerprint256}`), server.banner);
+      const kms = tlsClient(server.endpoint, server.credentials, cert);
+      try {
+        await kms.send(new CreateKeyCommand({}));
+      } finally {
+        kms.destroy();
+      }
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
