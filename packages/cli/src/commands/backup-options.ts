@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import type { RootKeyOptions } from '@coffer/server';
 import { DEFAULT_CONFIG } from '@coffer/server';
 import type { Invocation, Option } from '../command.js';
 import { promptSecret, readSecretFile } from '../secret-input.js';
-import { UsageError } from '../usage.js';
+import { IoError, UsageError } from '../usage.js';
 import { ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 
 /**
@@ -25,6 +26,13 @@ export const PASSPHRASE_FILE_OPTION: Option = {
   type: 'string', value: 'FILE', complete: 'file',
   help: `the archive's passphrase, on the file's first line (or env ${PASSPHRASE_ENV}; asked on a terminal)`,
 };
+
+/** The archive's path, from the required --out (backup) or --in (restore); `example` is a whole command line. */
+export function archivePathOf(inv: Invocation, flag: 'out' | 'in', example: string): string {
+  const path = inv.string(flag);
+  if (path === undefined) throw new UsageError(`--${flag} FILE is required`, `e.g. ${example}`);
+  return path;
+}
 
 export function locationOf(inv: Invocation): { dataDir: string; store?: string; rootKey: RootKeyOptions } {
   const dataDir = inv.string('data-dir') ?? (process.env.COFFER_DATA_DIR || DEFAULT_CONFIG.dataDir);
@@ -50,4 +58,13 @@ export async function passphraseOf(inv: Invocation, confirm: boolean): Promise<s
     throw new UsageError('the two passphrases differ', 'run the command again');
   }
   return first;
+}
+
+/** The PEM text of --recipient (backup) or --identity (restore). */
+export function readPem(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new IoError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, `give a PEM file to ${flag}`);
+  }
 }

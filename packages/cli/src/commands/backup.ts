@@ -1,9 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { BackupError, MIN_PASSPHRASE_LENGTH, StartupError, writeBackup, type BackupRecipient, type BackupReport } from '@coffer/server';
 import { leaf } from '../command.js';
 import { printJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, EXIT_IO, EXIT_USAGE, IoError, UsageError } from '../usage.js';
-import { LOCATION_OPTIONS, PASSPHRASE_ENV, PASSPHRASE_FILE_OPTION, locationOf, passphraseOf } from './backup-options.js';
+import {
+  LOCATION_OPTIONS, PASSPHRASE_ENV, PASSPHRASE_FILE_OPTION, archivePathOf, locationOf, passphraseOf, readPem,
+} from './backup-options.js';
 
 /** `coffer backup`: one consistent, encrypted archive of the whole store (docs/backup.md). */
 export const backupCommand = leaf({
@@ -31,8 +33,7 @@ export const backupCommand = leaf({
     'coffer backup --store postgres://coffer@db:5432/coffer --data-dir /var/lib/coffer --out nightly.backup --recipient backup-public.pem',
   ],
   run: async (inv) => {
-    const out = inv.string('out');
-    if (out === undefined) throw new UsageError('--out FILE is required', 'e.g. coffer backup --out coffer.backup --passphrase-file pass.txt');
+    const out = archivePathOf(inv, 'out', 'coffer backup --out coffer.backup --passphrase-file pass.txt');
     if (existsSync(out)) throw new IoError(`${out} exists`, 'choose a new file for the archive, or remove the old one first');
     const recipientFile = inv.string('recipient');
     if (recipientFile !== undefined && inv.string('passphrase-file') !== undefined) {
@@ -66,11 +67,3 @@ export const backupCommand = leaf({
       + `written to ${report.out} (${report.bytes} bytes, protected by ${report.protection === 'passphrase' ? 'a passphrase' : 'a public key'})\n`);
   },
 });
-
-export function readPem(path: string, flag: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new IoError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, `give a PEM file to ${flag}`);
-  }
-}

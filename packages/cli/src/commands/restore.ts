@@ -5,8 +5,9 @@ import {
 import { leaf } from '../command.js';
 import { printJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, EXIT_IO, EXIT_USAGE, IoError, UsageError } from '../usage.js';
-import { readPem } from './backup.js';
-import { LOCATION_OPTIONS, PASSPHRASE_ENV, PASSPHRASE_FILE_OPTION, locationOf, passphraseOf } from './backup-options.js';
+import {
+  LOCATION_OPTIONS, PASSPHRASE_ENV, PASSPHRASE_FILE_OPTION, archivePathOf, locationOf, passphraseOf, readPem,
+} from './backup-options.js';
 
 /** `coffer restore`: an archive of `coffer backup` into an empty store (docs/backup.md, "Recovering a lost machine"). */
 export const restoreCommand = leaf({
@@ -35,8 +36,7 @@ export const restoreCommand = leaf({
     'coffer restore --in nightly.backup --identity backup-private.pem --data-dir /var/lib/coffer --store postgres://coffer@db:5432/coffer',
   ],
   run: async (inv) => {
-    const path = inv.string('in');
-    if (path === undefined) throw new UsageError('--in FILE is required', 'e.g. coffer restore --in coffer.backup --data-dir ./restored');
+    const path = archivePathOf(inv, 'in', 'coffer restore --in coffer.backup --data-dir ./restored');
     if (!existsSync(path)) throw new IoError(`${path} does not exist`, 'give the archive coffer backup wrote');
     let report: RestoreReport;
     try {

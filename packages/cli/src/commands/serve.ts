@@ -185,22 +185,7 @@ export async function serveCommand(args: string[]): Promise<number> {
 
 /** The settings of a --config file, keyed by option name; anything else in it is refused. */
 function readConfigFile(path: string): Partial<Record<keyof typeof OPTIONS, string>> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new IoError(`cannot read the config file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      'check the path given to --config or COFFER_CONFIG');
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`the config file '${path}' is not JSON: ${(error as Error).message}`, 'write one object, e.g. {"port": 4600, "data-dir": "./data"}');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new UsageError(`the config file '${path}' is not a JSON object`, 'write one object, e.g. {"port": 4600, "data-dir": "./data"}');
-  }
+  const parsed = readJsonObjectFile(path, 'config', 'check the path given to --config or COFFER_CONFIG', '{"port": 4600, "data-dir": "./data"}');
   const settings: Partial<Record<keyof typeof OPTIONS, string>> = {};
   const allowed = Object.keys(OPTIONS).filter((k) => k !== 'help' && k !== 'config');
   for (const [key, value] of Object.entries(parsed)) {
@@ -218,13 +203,7 @@ function readConfigFile(path: string): Partial<Record<keyof typeof OPTIONS, stri
 
 /** A seed file: JSON when it ends in .json, YAML otherwise (YAML also reads JSON). */
 async function readSeedFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new IoError(`cannot read the seed file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      'check the path given to --seed or COFFER_SEED');
-  }
+  const text = readSettingFile(path, 'seed', 'check the path given to --seed or COFFER_SEED');
   try {
     if (path.endsWith('.json')) return JSON.parse(text);
     const { parse } = await import('yaml');
@@ -249,21 +228,29 @@ function transportSettings(certFile: string | undefined, keyFile: string | undef
 
 /** A quotas file: one JSON object of quota class -> requests per second (0: no limit). */
 function readQuotasFile(path: string): Record<string, number> {
-  let text: string;
+  return readJsonObjectFile(path, 'quotas', 'check the path given to --quotas or COFFER_QUOTAS, or give --quotas off', '{"symmetric": 10000, "CreateKey": 20}') as Record<string, number>;
+}
+
+/** The text of the `kind` file (config, seed, quotas); `hint` names where its path came from. */
+function readSettingFile(path: string, kind: string, hint: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new IoError(`cannot read the quotas file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      'check the path given to --quotas or COFFER_QUOTAS, or give --quotas off');
+    throw new IoError(`cannot read the ${kind} file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, hint);
   }
+}
+
+/** A file that must hold one JSON object, such as `example`. */
+function readJsonObjectFile(path: string, kind: string, readHint: string, example: string): object {
+  const text = readSettingFile(path, kind, readHint);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`the quotas file '${path}' is not JSON: ${(error as Error).message}`, 'write one object, e.g. {"symmetric": 10000, "CreateKey": 20}');
+    throw new UsageError(`the ${kind} file '${path}' is not JSON: ${(error as Error).message}`, `write one object, e.g. ${example}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new UsageError(`the quotas file '${path}' is not a JSON object`, 'write one object, e.g. {"symmetric": 10000, "CreateKey": 20}');
+    throw new UsageError(`the ${kind} file '${path}' is not a JSON object`, `write one object, e.g. ${example}`);
   }
-  return parsed as Record<string, number>;
+  return parsed;
 }

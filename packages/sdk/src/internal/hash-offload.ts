@@ -7,8 +7,8 @@
  * busy with another message, cannot start, or fails part-way (then the caller re-hashes).
  */
 import type { KeyObject } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import type { HashJob, HashJobResult } from './hash-worker.js';
+import { postJob, release, workerLane, type WorkerLane } from './worker-thread.js';
 
 /** Messages at least this large use the worker; below it the thread hop costs more than it saves. */
 export const OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
@@ -16,16 +16,19 @@ const SLOT_SIZE = 1024 * 1024;
 const SLOTS = 8;
 const WAIT_MS = 20;
 
-interface Lane {
-  readonly worker: Worker;
+type Lane = WorkerLane<{
   readonly ring: SharedArrayBuffer;
   readonly control: SharedArrayBuffer;
   readonly lengths: SharedArrayBuffer;
   readonly signature: SharedArrayBuffer;
-  busy: boolean;
-}
+}>;
 
-let lane: Lane | null | undefined;
+const acquire = workerLane(new URL('./hash-worker.js', import.meta.url), () => ({
+  ring: new SharedArrayBuffer(SLOT_SIZE * SLOTS),
+  control: new SharedArrayBuffer(12),
+  lengths: new SharedArrayBuffer(4 * SLOTS),
+  signature: new SharedArrayBuffer(2 + 1024),
+}));
 let jobs = 0;
 let failNext = false;
 
@@ -37,31 +40,6 @@ export function testOnlyFailNextOffloadedJob(): void {
 /** Jobs handed to the worker so far (for tests that must know the worker path ran). */
 export function offloadedJobCount(): number {
   return jobs;
-}
-
-function acquire(): Lane | null {
-  if (lane === undefined) {
-    try {
-      const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
-      worker.unref();
-      worker.on('error', () => {
-        lane = null;
-      });
-      lane = {
-        worker,
-        ring: new SharedArrayBuffer(SLOT_SIZE * SLOTS),
-        control: new SharedArrayBuffer(12),
-        lengths: new SharedArrayBuffer(4 * SLOTS),
-        signature: new SharedArrayBuffer(2 + 1024),
-        busy: false,
-      };
-    } catch {
-      lane = null;
-    }
-  }
-  if (lane === null || lane.busy) return null;
-  lane.busy = true;
-  return lane;
 }
 
 /** Feeds one message's signed bytes to the worker; `finish` resolves with its answer. */
@@ -80,23 +58,10 @@ class OffloadedHash {
     this.#control.fill(0);
     this.#lengths = new Int32Array(l.lengths);
     this.#ring = new Uint8Array(l.ring);
-    this.#result = new Promise((resolve, reject) => {
-      const onMessage = (r: HashJobResult) => {
-        l.worker.off('error', onError);
-        resolve(r);
-      };
-      const onError = (e: Error) => {
-        l.worker.off('message', onMessage);
-        reject(e);
-      };
-      l.worker.once('message', onMessage);
-      l.worker.once('error', onError);
-    });
     const job: HashJob = {
       kind, hash: failNext ? 'no-such-hash' : hash, key, ring: l.ring, control: l.control, lengths: l.lengths, signature: l.signature, slotSize: SLOT_SIZE, slots: SLOTS,
     };
-    l.worker.ref();
-    l.worker.postMessage(job);
+    this.#result = postJob<HashJobResult>(l, job);
     failNext = false;
     jobs++;
   }
@@ -143,8 +108,7 @@ class OffloadedHash {
     try {
       return await this.#result;
     } finally {
-      this.#lane.worker.unref();
-      this.#lane.busy = false;
+      release(this.#lane);
     }
   }
 }

@@ -3,7 +3,7 @@
  * shared ring, then signs or verifies. Runs in a worker thread; not part of the public API.
  */
 import { createSign, createVerify, type KeyObject } from 'node:crypto';
-import { parentPort } from 'node:worker_threads';
+import { serveJobs } from './worker-thread.js';
 
 export interface HashJob {
   readonly kind: 'sign' | 'verify';
@@ -54,16 +54,4 @@ function run(job: HashJob): HashJobResult {
   }
 }
 
-parentPort?.on('message', (job: HashJob) => {
-  let result: HashJobResult;
-  try {
-    result = run(job);
-  } catch (e) {
-    // Never leave the producer waiting for a slot: report every slot consumed, then the failure.
-    const control = new Int32Array(job.control);
-    Atomics.store(control, 1, 0x7fffffff);
-    Atomics.notify(control, 1);
-    result = { error: e instanceof Error ? e.name : 'Error' };
-  }
-  parentPort!.postMessage(result);
-});
+serveJobs(run);

@@ -13,11 +13,11 @@
  * is busy with another message or cannot start, and `finish` answers null when the worker failed
  * part-way (the caller then does the message again on its own thread).
  */
-import { Worker } from 'node:worker_threads';
 import {
   CONSUMED_FAILED, CONTROL_CONSUMED, CONTROL_LENGTH, CONTROL_PRODUCED, CONTROL_STATE, STATE_ABANDONED, STATE_DONE,
   type OutputJob, type OutputJobResult,
 } from './output-worker.js';
+import { postJob, release, workerLane, type WorkerLane } from './worker-thread.js';
 
 /** Outputs at least this large go through the worker; below it the thread hop costs more than it saves. */
 export const OUTPUT_OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
@@ -65,15 +65,17 @@ export class DirectOutput implements ByteSink {
   }
 }
 
-interface Lane {
-  readonly worker: Worker;
+type Lane = WorkerLane<{
   readonly ring: SharedArrayBuffer;
   readonly control: SharedArrayBuffer;
   readonly lengths: SharedArrayBuffer;
-  busy: boolean;
-}
+}>;
 
-let lane: Lane | null | undefined;
+const acquire = workerLane(new URL('./output-worker.js', import.meta.url), () => ({
+  ring: new SharedArrayBuffer(SLOT_SIZE * SLOTS),
+  control: new SharedArrayBuffer(4 * CONTROL_LENGTH),
+  lengths: new SharedArrayBuffer(4 * SLOTS),
+}));
 let jobs = 0;
 let failAfter = -1;
 
@@ -85,30 +87,6 @@ export function testOnlyFailNextOutputJob(slots: number): void {
 /** Jobs handed to the worker so far (for tests that must know the worker path ran). */
 export function offloadedOutputJobCount(): number {
   return jobs;
-}
-
-function acquire(): Lane | null {
-  if (lane === undefined) {
-    try {
-      const worker = new Worker(new URL('./output-worker.js', import.meta.url));
-      worker.unref();
-      worker.on('error', () => {
-        lane = null;
-      });
-      lane = {
-        worker,
-        ring: new SharedArrayBuffer(SLOT_SIZE * SLOTS),
-        control: new SharedArrayBuffer(4 * CONTROL_LENGTH),
-        lengths: new SharedArrayBuffer(4 * SLOTS),
-        busy: false,
-      };
-    } catch {
-      lane = null;
-    }
-  }
-  if (lane === null || lane.busy) return null;
-  lane.busy = true;
-  return lane;
 }
 
 /**
@@ -142,21 +120,8 @@ export class OffloadedOutput implements ByteSink {
     this.#lengths = new Int32Array(l.lengths);
     this.#ring = Buffer.from(l.ring);
     this.#target = this.#ring;
-    this.#result = new Promise((resolve, reject) => {
-      const onMessage = (r: OutputJobResult) => {
-        l.worker.off('error', onError);
-        resolve(r);
-      };
-      const onError = (e: Error) => {
-        l.worker.off('message', onMessage);
-        reject(e);
-      };
-      l.worker.once('message', onMessage);
-      l.worker.once('error', onError);
-    });
     const job: OutputJob = { size, ring: l.ring, control: l.control, lengths: l.lengths, slotSize: SLOT_SIZE, slots: SLOTS, failAfter };
-    l.worker.ref();
-    l.worker.postMessage(job);
+    this.#result = postJob<OutputJobResult>(l, job);
     failAfter = -1;
     jobs++;
   }
@@ -242,8 +207,7 @@ export class OffloadedOutput implements ByteSink {
     } finally {
       // The worker is done with the ring (it answered or died); decryption left plaintext in it.
       new Uint8Array(this.#lane.ring).fill(0);
-      this.#lane.worker.unref();
-      this.#lane.busy = false;
+      release(this.#lane);
     }
   }
 }

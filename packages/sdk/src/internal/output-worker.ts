@@ -4,7 +4,7 @@
  * point is the first-touch page faults of the fresh buffer, which cost as much as AES-GCM over
  * it: they are taken here, on the second core. Runs in a worker thread; not part of the public API.
  */
-import { parentPort } from 'node:worker_threads';
+import { CONSUMED_FAILED, CONTROL_CONSUMED, serveJobs } from './worker-thread.js';
 
 export interface OutputJob {
   /** Upper bound of the bytes the producer will write. */
@@ -22,15 +22,15 @@ export interface OutputJob {
 
 /** Slots published by the producer. */
 export const CONTROL_PRODUCED = 0;
-/** Slots copied by the worker; set to CONSUMED_FAILED when the worker gave up. */
-export const CONTROL_CONSUMED = 1;
+/** Slots copied by the worker; set to CONSUMED_FAILED when the worker gave up (the same word in every ring: worker-thread.ts). */
+export { CONTROL_CONSUMED };
 /** 0 while producing, STATE_DONE when every slot is published, STATE_ABANDONED to drop the output. */
 export const CONTROL_STATE = 2;
 export const CONTROL_LENGTH = 3;
 export const STATE_DONE = 1;
 export const STATE_ABANDONED = 2;
 /** Larger than any count of slots a message can fill: the producer never waits on it. */
-export const CONSUMED_FAILED = 0x7fffffff;
+export { CONSUMED_FAILED };
 
 export type OutputJobResult =
   | { readonly buffer: ArrayBuffer; readonly length: number }
@@ -79,17 +79,4 @@ function run(job: OutputJob): OutputJobResult {
   }
 }
 
-parentPort?.on('message', (job: OutputJob) => {
-  let result: OutputJobResult;
-  try {
-    result = run(job);
-  } catch (e) {
-    // Never leave the producer waiting for a slot: report every slot consumed, then the failure.
-    const control = new Int32Array(job.control);
-    Atomics.store(control, CONTROL_CONSUMED, CONSUMED_FAILED);
-    Atomics.notify(control, CONTROL_CONSUMED);
-    result = { error: e instanceof Error ? e.name : 'Error' };
-  }
-  if ('buffer' in result) parentPort!.postMessage(result, [result.buffer]);
-  else parentPort!.postMessage(result);
-});
+serveJobs(run, (result) => ('buffer' in result ? [result.buffer] : []));

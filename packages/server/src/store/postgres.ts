@@ -301,11 +301,10 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Runs `work` in one transaction on one connection. A rejected promise means the change was not
-   * acknowledged: nothing changed, except when the connection broke during COMMIT itself, when the
-   * outcome is unknown (and reported as StoreUnavailableError, never as success).
+   * A pooled connection of the caller's own; `release` must follow, in a `finally`. A failure to
+   * connect surfaces as StoreUnavailableError.
    */
-  async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+  async #checkout(): Promise<{ client: PoolClient; release: (broken: boolean) => void }> {
     let client: PoolClient;
     try {
       client = await this.#pool.connect();
@@ -315,20 +314,35 @@ export class PostgresStore implements Store {
     // A connection that breaks between statements emits 'error'; the failing statement reports it.
     const ignore = () => {};
     client.on('error', ignore);
-    let broken: unknown;
+    return {
+      client,
+      release: (broken) => {
+        client.off('error', ignore);
+        // A connection that failed is closed rather than reused.
+        client.release(broken || undefined);
+      },
+    };
+  }
+
+  /**
+   * Runs `work` in one transaction on one connection. A rejected promise means the change was not
+   * acknowledged: nothing changed, except when the connection broke during COMMIT itself, when the
+   * outcome is unknown (and reported as StoreUnavailableError, never as success).
+   */
+  async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const { client, release } = await this.#checkout();
+    let broken = false;
     try {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      broken = error;
+      broken = isStoreUnavailable(error);
       await client.query('ROLLBACK').catch(() => {});
       return unavailable(error);
     } finally {
-      client.off('error', ignore);
-      // A connection that failed is closed rather than reused.
-      client.release(broken !== undefined && isStoreUnavailable(broken) ? true : undefined);
+      release(broken);
     }
   }
 
@@ -678,14 +692,7 @@ export class PostgresStore implements Store {
    * deletes idempotently and rotates by compare-and-set).
    */
   async runExclusive(name: string, fn: () => Promise<void>): Promise<boolean> {
-    let client: PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      return unavailable(error);
-    }
-    const ignore = () => {};
-    client.on('error', ignore);
+    const { client, release } = await this.#checkout();
     let broken = false;
     try {
       const { rows } = await client.query<{ locked: boolean }>(
@@ -704,8 +711,7 @@ export class PostgresStore implements Store {
       if (isStoreUnavailable(error)) broken = true;
       return unavailable(error);
     } finally {
-      client.off('error', ignore);
-      client.release(broken || undefined);
+      release(broken);
     }
   }
 
@@ -715,14 +721,7 @@ export class PostgresStore implements Store {
    * without blocking writers.
    */
   async *exportSnapshot(): AsyncIterable<SnapshotRow> {
-    let client: PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      return unavailable(error);
-    }
-    const ignore = () => {};
-    client.on('error', ignore);
+    const { client, release } = await this.#checkout();
     let open = false;
     let broken = false;
     try {
@@ -747,8 +746,7 @@ export class PostgresStore implements Store {
     } finally {
       // Also reached when the consumer stops early (the iterator's return()).
       if (open) await client.query('ROLLBACK').catch(() => { broken = true; });
-      client.off('error', ignore);
-      client.release(broken || undefined);
+      release(broken);
     }
   }
 
