@@ -16,7 +16,7 @@ import { verifyAuditTrail } from '../src/index.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { admin, adminRequest, createUser, policyOf, type TestUser } from './support/principals.js';
 import {
-  errorOf, kmsClient, rawRequest, readCredentials, startTestServer, tempDataDir, type Credentials, type RawResponse, type TestServer,
+  errorOf, kmsClient, rawRequest, readCredentials, startTestServer, tempDataDir, type Credentials, type RawResponse, type TestServer, wrongSecret,
 } from './support/server.js';
 
 /**
@@ -90,7 +90,7 @@ describe('audit: one record per request', () => {
     const blob = (await t.kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: randomBytes(16) }))).CiphertextBlob!;
     const before = await headSeq(t.dataDir);
     const endpoint = t.server.endpoint;
-    const wrongSecret: Credentials = { ...t.credentials, secretAccessKey: `${t.credentials.secretAccessKey.slice(0, -1)}x` };
+    const badSecret = wrongSecret(t.credentials);
     const unknownKey: Credentials = { accessKeyId: 'AKIAUNKNOWNUNKNOWN00', secretAccessKey: 'x'.repeat(40) };
     const unsigned = () => fetch(endpoint, {
       method: 'POST', body: '{}', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.ListKeys' },
@@ -122,7 +122,7 @@ describe('audit: one record per request', () => {
     add('denied admin call', adminRequest(t, 'ListUsers', {}, user.credentials).then((r) => ({ id: headerId(r) })), 'CofferAdmin.ListUsers', 'AccessDeniedException');
     add('admin call', adminRequest(t, 'ListUsers', {}).then((r) => ({ id: headerId(r) })), 'CofferAdmin.ListUsers', 'success');
     add('unsigned', unsigned().then((r) => ({ id: headerId(r) })), 'ListKeys', 'MissingAuthenticationTokenException');
-    add('wrong secret', rawRequest(endpoint, wrongSecret, 'ListKeys', {}).then((r) => ({ id: headerId(r) })), 'ListKeys', 'InvalidSignatureException');
+    add('wrong secret', rawRequest(endpoint, badSecret, 'ListKeys', {}).then((r) => ({ id: headerId(r) })), 'ListKeys', 'InvalidSignatureException');
     add('unknown access key', rawRequest(endpoint, unknownKey, 'ListKeys', {}).then((r) => ({ id: headerId(r) })), 'ListKeys', 'UnrecognizedClientException');
     add('malformed JSON', rawRequest(endpoint, t.credentials, 'Encrypt', null, { rawBody: '{"KeyId": ' }).then((r) => ({ id: headerId(r) })), 'Encrypt', 'SerializationException');
     add('unknown operation', rawRequest(endpoint, t.credentials, 'NoSuchOperation', {}).then((r) => ({ id: headerId(r) })), null, 'UnknownOperationException');

@@ -18,6 +18,15 @@ export function readCredentials(path: string): Credentials {
   return { accessKeyId, secretAccessKey };
 }
 
+/**
+ * The same secret with its last character changed: always a different secret (a fixed replacement
+ * letter would be a no-op whenever the secret already ends with it, one time in 64).
+ */
+export function wrongSecret(credentials: Credentials): Credentials {
+  const secret = credentials.secretAccessKey;
+  return { ...credentials, secretAccessKey: `${secret.slice(0, -1)}${secret.endsWith('X') ? 'Y' : 'X'}` };
+}
+
 export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'coffer-test-'));
 }
