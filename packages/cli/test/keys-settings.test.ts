@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CreateKeyCommand, GetKeyRotationStatusCommand } from '@aws-sdk/client-kms';
-import { cofferAgainst, jsonOf, removeTempDirs, startTestServer, tempDir, type Finished, type TestServer } from './support/cli.js';
+import { jsonOf, serverForTests, tempDir, type Finished } from './support/cli.js';
 
-let served: TestServer;
-let coffer: ReturnType<typeof cofferAgainst>;
-before(async () => {
-  served = await startTestServer();
-  coffer = cofferAgainst(served);
-});
-after(async () => {
-  await served.dispose();
-  removeTempDirs();
-});
+const suite = serverForTests();
 
 const ok = (finished: Finished) => {
   assert.equal(finished.code, 0, finished.stderr);
@@ -24,11 +15,11 @@ const ok = (finished: Finished) => {
 
 const policyFor = (sid: string) => JSON.stringify({
   Version: '2012-10-17',
-  Statement: [{ Sid: sid, Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${served.server.config.accountId}:root` }, Action: 'kms:*', Resource: '*' }],
+  Statement: [{ Sid: sid, Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${suite.served.server.config.accountId}:root` }, Action: 'kms:*', Resource: '*' }],
 });
 
 async function newKey(): Promise<{ KeyId: string; Arn: string }> {
-  const { KeyMetadata } = await served.kms.send(new CreateKeyCommand({}));
+  const { KeyMetadata } = await suite.served.kms.send(new CreateKeyCommand({}));
   return { KeyId: KeyMetadata!.KeyId!, Arn: KeyMetadata!.Arn! };
 }
 
@@ -37,29 +28,29 @@ describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
   describe('coffer keys rotation', { concurrency: true }, () => {
     it('rotates on demand and lists the rotation', async () => {
       const key = await newKey();
-      const rotated = jsonOf(await coffer(['keys', 'rotate', key.KeyId, '--json']));
+      const rotated = jsonOf(await suite.coffer(['keys', 'rotate', key.KeyId, '--json']));
       assert.equal(rotated.KeyId, key.Arn);
-      const rotations = jsonOf(await coffer(['keys', 'rotations', key.KeyId, '--json']));
+      const rotations = jsonOf(await suite.coffer(['keys', 'rotations', key.KeyId, '--json']));
       const list = rotations.Rotations as Record<string, unknown>[];
       assert.equal(list.length, 1);
       assert.equal(list[0]!.RotationType, 'ON_DEMAND');
-      assert.match(ok(await coffer(['keys', 'rotations', key.KeyId])), /^RotationDate +RotationType\n\S+ +ON_DEMAND$/m);
+      assert.match(ok(await suite.coffer(['keys', 'rotations', key.KeyId])), /^RotationDate +RotationType\n\S+ +ON_DEMAND$/m);
     });
 
     it('turns automatic rotation on with a period, shows the status, and turns it off', async () => {
       const key = await newKey();
-      ok(await coffer(['aliases', 'create', 'alias/rotating', key.KeyId]));
-      assert.match(ok(await coffer(['keys', 'rotation', 'enable', 'alias/rotating', '--period-days', '180'])), /every 180 days/);
-      const status = jsonOf(await coffer(['keys', 'rotation', 'status', 'alias/rotating', '--json']));
+      ok(await suite.coffer(['aliases', 'create', 'alias/rotating', key.KeyId]));
+      assert.match(ok(await suite.coffer(['keys', 'rotation', 'enable', 'alias/rotating', '--period-days', '180'])), /every 180 days/);
+      const status = jsonOf(await suite.coffer(['keys', 'rotation', 'status', 'alias/rotating', '--json']));
       assert.equal(status.KeyRotationEnabled, true);
       assert.equal(status.RotationPeriodInDays, 180);
-      assert.match(ok(await coffer(['keys', 'rotation', 'status', key.KeyId])), /^KeyRotationEnabled +true$/m);
-      ok(await coffer(['keys', 'rotation', 'disable', 'alias/rotating']));
-      assert.equal((await served.kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).KeyRotationEnabled, false);
+      assert.match(ok(await suite.coffer(['keys', 'rotation', 'status', key.KeyId])), /^KeyRotationEnabled +true$/m);
+      ok(await suite.coffer(['keys', 'rotation', 'disable', 'alias/rotating']));
+      assert.equal((await suite.served.kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).KeyRotationEnabled, false);
     });
 
     it('refuses --period-days outside 90..2560 with exit code 2', async () => {
-      const finished = await coffer(['keys', 'rotation', 'enable', 'alias/x', '--period-days', '30']);
+      const finished = await suite.coffer(['keys', 'rotation', 'enable', 'alias/x', '--period-days', '30']);
       assert.equal(finished.code, 2);
       assert.match(finished.stderr, /^error: --period-days must be a whole number from 90 to 2560/m);
     });
@@ -68,19 +59,19 @@ describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
   describe('coffer keys tag, untag, tags', { concurrency: true }, () => {
     it('sets, replaces and removes tags, and lists them as a table and as JSON', async () => {
       const key = await newKey();
-      ok(await coffer(['keys', 'tag', key.KeyId, 'team=a', 'env=dev', 'url=https://x?y=z']));
-      ok(await coffer(['keys', 'tag', key.KeyId, 'env=prod']));
-      ok(await coffer(['keys', 'untag', key.KeyId, 'team']));
-      const tags = jsonOf(await coffer(['keys', 'tags', key.KeyId, '--json']));
+      ok(await suite.coffer(['keys', 'tag', key.KeyId, 'team=a', 'env=dev', 'url=https://x?y=z']));
+      ok(await suite.coffer(['keys', 'tag', key.KeyId, 'env=prod']));
+      ok(await suite.coffer(['keys', 'untag', key.KeyId, 'team']));
+      const tags = jsonOf(await suite.coffer(['keys', 'tags', key.KeyId, '--json']));
       assert.deepEqual(tags.Tags, [{ TagKey: 'env', TagValue: 'prod' }, { TagKey: 'url', TagValue: 'https://x?y=z' }]);
-      assert.match(ok(await coffer(['keys', 'tags', key.KeyId])), /^TagKey +TagValue\nenv +prod\nurl +https:\/\/x\?y=z\n$/);
+      assert.match(ok(await suite.coffer(['keys', 'tags', key.KeyId])), /^TagKey +TagValue\nenv +prod\nurl +https:\/\/x\?y=z\n$/);
     });
 
     it('refuses a tag without = and a tag command without tags, exit code 2', async () => {
-      const noEquals = await coffer(['keys', 'tag', 'alias/x', 'team']);
+      const noEquals = await suite.coffer(['keys', 'tag', 'alias/x', 'team']);
       assert.equal(noEquals.code, 2);
       assert.match(noEquals.stderr, /^error: --tag 'team' is not KEY=VALUE/m);
-      const none = await coffer(['keys', 'tag', 'alias/x']);
+      const none = await suite.coffer(['keys', 'tag', 'alias/x']);
       assert.equal(none.code, 2);
       assert.match(none.stderr, /^error: coffer keys tag: missing K=V\.\.\.$/m);
     });
@@ -91,20 +82,20 @@ describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
       const key = await newKey();
       const file = join(tempDir(), 'policy.json');
       writeFileSync(file, policyFor('FileStatement'));
-      ok(await coffer(['keys', 'policy', 'put', key.KeyId, '--policy', file]));
-      const got = jsonOf(await coffer(['keys', 'policy', 'get', key.KeyId, '--json']));
+      ok(await suite.coffer(['keys', 'policy', 'put', key.KeyId, '--policy', file]));
+      const got = jsonOf(await suite.coffer(['keys', 'policy', 'get', key.KeyId, '--json']));
       assert.equal(got.PolicyName, 'default');
       assert.match(String(got.Policy), /FileStatement/);
 
-      ok(await coffer(['keys', 'policy', 'put', key.Arn, '--policy', '-'], { input: policyFor('StdinStatement') }));
-      const text = ok(await coffer(['keys', 'policy', 'get', key.KeyId]));
+      ok(await suite.coffer(['keys', 'policy', 'put', key.Arn, '--policy', '-'], { input: policyFor('StdinStatement') }));
+      const text = ok(await suite.coffer(['keys', 'policy', 'get', key.KeyId]));
       assert.equal((JSON.parse(text) as { Statement: { Sid: string }[] }).Statement[0]!.Sid, 'StdinStatement');
       assert.match(text, /^ {2}"Statement": \[$/m, 'indented for people');
     });
 
     it('passes the server a malformed policy and shows its error, exit code 1', async () => {
       const key = await newKey();
-      const finished = await coffer(['keys', 'policy', 'put', key.KeyId, '--policy', '-'], { input: '{"not": "a policy"' });
+      const finished = await suite.coffer(['keys', 'policy', 'put', key.KeyId, '--policy', '-'], { input: '{"not": "a policy"' });
       assert.equal(finished.code, 1);
       assert.match(finished.stderr, /^error: MalformedPolicyDocumentException: /m);
     });
@@ -115,21 +106,21 @@ describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
         Version: '2012-10-17',
         Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'kms:Encrypt', Resource: '*' }],
       });
-      const refused = await coffer(['keys', 'policy', 'put', key.KeyId, '--policy', '-'], { input: lockout });
+      const refused = await suite.coffer(['keys', 'policy', 'put', key.KeyId, '--policy', '-'], { input: lockout });
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /^error: MalformedPolicyDocumentException: /m);
-      ok(await coffer(['keys', 'policy', 'put', key.KeyId, '--policy', '-', '--bypass-lockout-check'], { input: lockout }));
+      ok(await suite.coffer(['keys', 'policy', 'put', key.KeyId, '--policy', '-', '--bypass-lockout-check'], { input: lockout }));
     });
 
     it('needs --policy, exit code 2; an unreadable policy file is exit code 5', async () => {
-      const missing = await coffer(['keys', 'policy', 'put', 'alias/x']);
+      const missing = await suite.coffer(['keys', 'policy', 'put', 'alias/x']);
       assert.equal(missing.code, 2);
       assert.match(missing.stderr, /^error: coffer keys policy put: missing --policy FILE$/m);
-      const unreadable = await coffer(['keys', 'policy', 'put', 'alias/x', '--policy', join(tempDir(), 'no-such.json')]);
+      const unreadable = await suite.coffer(['keys', 'policy', 'put', 'alias/x', '--policy', join(tempDir(), 'no-such.json')]);
       assert.equal(unreadable.code, 5);
       assert.match(unreadable.stderr, /^error: cannot read the key policy from '.*no-such\.json': ENOENT$/m);
       assert.match(unreadable.stderr, /^hint: /m);
-      const onCreate = await coffer(['keys', 'create', '--policy', join(tempDir(), 'no-such.json')]);
+      const onCreate = await suite.coffer(['keys', 'create', '--policy', join(tempDir(), 'no-such.json')]);
       assert.equal(onCreate.code, 5);
     });
   });

@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CreateKeyCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
-import { bounded, cofferAgainst, jsonOf, removeTempDirs, startTestServer, tempDir, type Finished, type TestServer } from './support/cli.js';
+import { bounded, jsonOf, serverForTests, tempDir, type Finished } from './support/cli.js';
 
-let served: TestServer;
-let coffer: ReturnType<typeof cofferAgainst>;
-before(async () => {
-  served = await startTestServer();
-  coffer = cofferAgainst(served);
-});
-after(async () => {
-  await served.dispose();
-  removeTempDirs();
-});
+const suite = serverForTests();
 
 const ok = (finished: Finished) => {
   assert.equal(finished.code, 0, finished.stderr);
@@ -24,11 +15,11 @@ const ok = (finished: Finished) => {
 
 const policyFor = (sid: string) => JSON.stringify({
   Version: '2012-10-17',
-  Statement: [{ Sid: sid, Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${served.server.config.accountId}:root` }, Action: 'kms:*', Resource: '*' }],
+  Statement: [{ Sid: sid, Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${suite.served.server.config.accountId}:root` }, Action: 'kms:*', Resource: '*' }],
 });
 
 async function newKey(): Promise<{ KeyId: string; Arn: string }> {
-  const { KeyMetadata } = await served.kms.send(new CreateKeyCommand({}));
+  const { KeyMetadata } = await suite.served.kms.send(new CreateKeyCommand({}));
   return { KeyId: KeyMetadata!.KeyId!, Arn: KeyMetadata!.Arn! };
 }
 
@@ -38,40 +29,40 @@ describe('coffer keys', { concurrency: 4 }, () => {
     it('creates a key with a description, tags, an alias and a policy file, and describes it by alias', async () => {
       const file = join(tempDir(), 'policy.json');
       writeFileSync(file, policyFor('FromAFile'));
-      const created = jsonOf(await coffer(['keys', 'create', '--description', 'payments data', '--tag', 'team=payments', '--tag', 'env=prod',
+      const created = jsonOf(await suite.coffer(['keys', 'create', '--description', 'payments data', '--tag', 'team=payments', '--tag', 'env=prod',
         '--alias', 'alias/payments', '--policy', file, '--json']));
       const metadata = created.KeyMetadata as Record<string, unknown>;
       assert.equal(metadata.Description, 'payments data');
       assert.match(String(metadata.Arn), /^arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]{36}$/);
       assert.match(String(metadata.CreationDate), /^\d{4}-\d\d-\d\dT/);
 
-      const described = jsonOf(await coffer(['keys', 'describe', 'alias/payments', '--json']));
+      const described = jsonOf(await suite.coffer(['keys', 'describe', 'alias/payments', '--json']));
       assert.equal((described.KeyMetadata as Record<string, unknown>).KeyId, metadata.KeyId);
-      const tags = jsonOf(await coffer(['keys', 'tags', 'alias/payments', '--json']));
+      const tags = jsonOf(await suite.coffer(['keys', 'tags', 'alias/payments', '--json']));
       assert.deepEqual(tags.Tags, [{ TagKey: 'env', TagValue: 'prod' }, { TagKey: 'team', TagValue: 'payments' }]);
-      const policy = JSON.parse(ok(await coffer(['keys', 'policy', 'get', String(metadata.KeyId)]))) as { Statement: { Sid: string }[] };
+      const policy = JSON.parse(ok(await suite.coffer(['keys', 'policy', 'get', String(metadata.KeyId)]))) as { Statement: { Sid: string }[] };
       assert.equal(policy.Statement[0]!.Sid, 'FromAFile');
     });
 
     it('prints a key for people: one field a line, with its alias after create', async () => {
-      const created = ok(await coffer(['keys', 'create', '--alias', 'alias/for-people']));
+      const created = ok(await suite.coffer(['keys', 'create', '--alias', 'alias/for-people']));
       assert.match(created, /^KeyId +[0-9a-f-]{36}$/m);
       assert.match(created, /^Alias +alias\/for-people$/m);
-      const described = ok(await coffer(['keys', 'describe', 'alias/for-people']));
+      const described = ok(await suite.coffer(['keys', 'describe', 'alias/for-people']));
       assert.match(described, /^KeyState +Enabled$/m);
       assert.match(described, /^Arn +arn:aws:kms:/m);
     });
 
     it('refuses an unknown --key-spec before calling the server, exit code 2', async () => {
-      const finished = await coffer(['keys', 'create', '--key-spec', 'AES_999']);
+      const finished = await suite.coffer(['keys', 'create', '--key-spec', 'AES_999']);
       assert.equal(finished.code, 2);
       assert.match(finished.stderr, /^error: --key-spec 'AES_999'/m);
       assert.match(finished.stderr, /^hint: use one of: .*\bSYMMETRIC_DEFAULT\b/m);
     });
 
     it('says the key was created when its alias could not be', async () => {
-      ok(await coffer(['keys', 'create', '--alias', 'alias/taken']));
-      const finished = await coffer(['keys', 'create', '--alias', 'alias/taken']);
+      ok(await suite.coffer(['keys', 'create', '--alias', 'alias/taken']));
+      const finished = await suite.coffer(['keys', 'create', '--alias', 'alias/taken']);
       assert.equal(finished.code, 1);
       assert.match(finished.stderr, /^error: AlreadyExistsException: created the key arn:aws:kms:\S+, but not the alias alias\/taken: /m);
     });
@@ -80,11 +71,11 @@ describe('coffer keys', { concurrency: 4 }, () => {
   describe('coffer keys list', { concurrency: true }, () => {
     it('lists every key across pages (more than one ListKeys page), as JSON and as a table', async () => {
       await bounded(8, Array.from({ length: 105 }, () => newKey));
-      const listed = jsonOf(await coffer(['keys', 'list', '--json']));
+      const listed = jsonOf(await suite.coffer(['keys', 'list', '--json']));
       const keys = listed.Keys as { KeyId: string; KeyArn: string }[];
       assert.ok(keys.length > 105, `only ${keys.length} keys: one page`);
       assert.equal(new Set(keys.map((k) => k.KeyId)).size, keys.length);
-      const table = ok(await coffer(['keys', 'list'])).trimEnd().split('\n');
+      const table = ok(await suite.coffer(['keys', 'list'])).trimEnd().split('\n');
       assert.match(table[0]!, /^KeyId +KeyArn$/);
       assert.ok(table.length > keys.length, 'a line per key after the header');
     });
@@ -93,33 +84,33 @@ describe('coffer keys', { concurrency: 4 }, () => {
   describe('coffer keys enable, disable, deletion', { concurrency: true }, () => {
     it('disables and enables a key named by alias, id or ARN', async () => {
       const key = await newKey();
-      ok(await coffer(['aliases', 'create', 'alias/switch', key.KeyId]));
-      assert.match(ok(await coffer(['keys', 'disable', 'alias/switch'])), /^disabled alias\/switch$/m);
-      assert.equal((await served.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState, 'Disabled');
-      ok(await coffer(['keys', 'enable', key.Arn]));
-      assert.equal((await served.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState, 'Enabled');
-      ok(await coffer(['keys', 'disable', key.KeyId]));
+      ok(await suite.coffer(['aliases', 'create', 'alias/switch', key.KeyId]));
+      assert.match(ok(await suite.coffer(['keys', 'disable', 'alias/switch'])), /^disabled alias\/switch$/m);
+      assert.equal((await suite.served.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState, 'Disabled');
+      ok(await suite.coffer(['keys', 'enable', key.Arn]));
+      assert.equal((await suite.served.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState, 'Enabled');
+      ok(await suite.coffer(['keys', 'disable', key.KeyId]));
       const aliasArn = `arn:aws:kms:us-east-1:111122223333:alias/switch`;
-      ok(await coffer(['keys', 'enable', aliasArn]));
-      assert.equal((await served.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState, 'Enabled');
+      ok(await suite.coffer(['keys', 'enable', aliasArn]));
+      assert.equal((await suite.served.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState, 'Enabled');
     });
 
     it('schedules a deletion with --days and cancels it; the key comes back disabled', async () => {
       const key = await newKey();
-      const scheduled = jsonOf(await coffer(['keys', 'schedule-deletion', key.KeyId, '--days', '7', '--json']));
+      const scheduled = jsonOf(await suite.coffer(['keys', 'schedule-deletion', key.KeyId, '--days', '7', '--json']));
       assert.equal(scheduled.KeyState, 'PendingDeletion');
       assert.equal(scheduled.PendingWindowInDays, 7);
       assert.equal(scheduled.KeyId, key.Arn);
-      const cancelled = ok(await coffer(['keys', 'cancel-deletion', key.KeyId]));
+      const cancelled = ok(await suite.coffer(['keys', 'cancel-deletion', key.KeyId]));
       assert.match(cancelled, /the key is disabled: `coffer keys enable /);
-      assert.equal((await served.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState, 'Disabled');
-      const table = ok(await coffer(['keys', 'schedule-deletion', key.KeyId]));
+      assert.equal((await suite.served.kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState, 'Disabled');
+      const table = ok(await suite.coffer(['keys', 'schedule-deletion', key.KeyId]));
       assert.match(table, /^PendingWindowInDays +30$/m);
-      assert.deepEqual(jsonOf(await coffer(['keys', 'cancel-deletion', key.KeyId, '--json'])), { KeyId: key.Arn });
+      assert.deepEqual(jsonOf(await suite.coffer(['keys', 'cancel-deletion', key.KeyId, '--json'])), { KeyId: key.Arn });
     });
 
     it('refuses --days outside 7..30 with exit code 2 and a hint', async () => {
-      const finished = await coffer(['keys', 'schedule-deletion', 'alias/x', '--days', '3']);
+      const finished = await suite.coffer(['keys', 'schedule-deletion', 'alias/x', '--days', '3']);
       assert.equal(finished.code, 2);
       assert.match(finished.stderr, /^error: --days must be a whole number from 7 to 30, not '3'$/m);
       assert.match(finished.stderr, /^hint: /m);
@@ -127,8 +118,8 @@ describe('coffer keys', { concurrency: 4 }, () => {
 
     it('answers KMSInvalidStateException with exit code 1 and a hint for a key pending deletion', async () => {
       const key = await newKey();
-      ok(await coffer(['keys', 'schedule-deletion', key.KeyId]));
-      const finished = await coffer(['keys', 'enable', key.KeyId]);
+      ok(await suite.coffer(['keys', 'schedule-deletion', key.KeyId]));
+      const finished = await suite.coffer(['keys', 'enable', key.KeyId]);
       assert.equal(finished.code, 1);
       assert.match(finished.stderr, /^error: KMSInvalidStateException: /m);
       assert.match(finished.stderr, /^hint: `coffer keys describe KEY`/m);

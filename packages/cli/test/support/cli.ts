@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import type { KMSClient } from '@aws-sdk/client-kms';
 
 /** The built CLI: dist/test/support/cli.js -> dist/src/main.js. */
@@ -91,6 +92,23 @@ export const coffer = (args: readonly string[], options: RunOptions = {}) => run
 export function cofferAgainst(served: TestServer): (args: readonly string[], options?: RunOptions) => Promise<Finished> {
   const env = cleanEnv({ AWS_ACCESS_KEY_ID: served.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: served.credentials.secretAccessKey });
   return (args, options = {}) => coffer([...args, '--endpoint-url', served.server.endpoint], { env, ...options });
+}
+
+/**
+ * A server for one test file, started before its tests and disposed (with the temporary
+ * directories) after them. Its fields are read inside tests, once `before` has run.
+ */
+export function serverForTests(): { readonly served: TestServer; readonly coffer: ReturnType<typeof cofferAgainst> } {
+  const suite = {} as { served: TestServer; coffer: ReturnType<typeof cofferAgainst> };
+  before(async () => {
+    suite.served = await startTestServer();
+    suite.coffer = cofferAgainst(suite.served);
+  });
+  after(async () => {
+    await suite.served.dispose();
+    removeTempDirs();
+  });
+  return suite;
 }
 
 /** Runs `tasks` with at most `limit` at a time: subprocesses are slow to start, but not free. */
