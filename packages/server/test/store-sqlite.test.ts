@@ -96,6 +96,29 @@ describe('SqliteStore durability', () => {
     }
   });
 
+  it('never answers a key read from a cached record older than the file: any other connection\'s commit is seen', async () => {
+    const store = new SqliteStore(join(dir, 'cached.db'));
+    const other = new Database(join(dir, 'cached.db'));
+    try {
+      const id = '00000000-0000-4000-8000-000000000003';
+      await store.createKey({ ...key, keyId: id }, { ...version, keyId: id });
+      const first = await store.getKey(id);
+      assert.equal(first?.state, 'Enabled');
+      // One record serves every reader, so no reader may change it.
+      assert.throws(() => { (first as { state: string }).state = 'Disabled'; }, TypeError);
+      assert.throws(() => { (first!.tags as unknown as unknown[]).push({}); }, TypeError);
+      assert.equal(await store.getKey(id), first, 'a second read is served from the cache');
+      // A write by a connection the store knows nothing of (another process on the same file).
+      other.prepare("UPDATE keys SET record = json_set(record, '$.state', 'Disabled') WHERE key_id = ?").run(id);
+      assert.equal((await store.getKey(id))?.state, 'Disabled');
+      other.prepare('DELETE FROM keys WHERE key_id = ?').run(id);
+      assert.equal(await store.getKey(id), undefined);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+
   it('keeps a resolved write when the process is killed right after it', async () => {
     const killedPath = join(dir, 'killed.db');
     const script = `

@@ -2,6 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import type { RequestContext } from './context.js';
 import { parseTemplate, resolveTemplate, joinParts, type Template } from './variables.js';
 import { arnPatternSource, escapeLiteral, type ArnPart } from './wildcard.js';
+import { isBase64 } from '../validate/base64.js';
 
 /**
  * The condition operators (IAM User Guide, "IAM JSON policy elements: Condition operators"), each
@@ -110,12 +111,10 @@ function nullCheck(v: ResolvedValue): ValueTest | string {
   return () => expected === 'true';
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 function binaryEquals(v: ResolvedValue): ValueTest | string {
-  if (!BASE64.test(v.text)) return `"${v.text}" is not base64`;
+  if (!isBase64(v.text)) return `"${v.text}" is not base64`;
   const expected = Buffer.from(v.text, 'base64');
-  return (a) => typeof a === 'string' && BASE64.test(a) && Buffer.from(a, 'base64').equals(expected);
+  return (a) => typeof a === 'string' && isBase64(a) && Buffer.from(a, 'base64').equals(expected);
 }
 
 function ipAddress(v: ResolvedValue): ValueTest | string {

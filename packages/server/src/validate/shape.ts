@@ -1,4 +1,5 @@
 import { SerializationException, ValidationException } from '../errors.js';
+import { isBase64 } from './base64.js';
 
 /**
  * Input validation in the shape of AWS's own: every constraint a member violates is collected and
@@ -116,14 +117,12 @@ export function enumeration<E extends string>(values: readonly E[]): Member<E | 
   };
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /** A blob travels as base64 in JSON. Its bytes are never shown in a message. */
 export function blob(opts: { min?: number; max?: number } = {}): Member<Buffer | undefined> {
   return {
     parse(value, path, violations) {
       if (value === undefined) return undefined;
-      if (typeof value !== 'string' || !BASE64.test(value)) typeError(path, 'a base64-encoded blob');
+      if (typeof value !== 'string' || !isBase64(value)) typeError(path, 'a base64-encoded blob');
       const bytes = Buffer.from(value, 'base64');
       checkLength(bytes.length, undefined, path, violations, opts.min, opts.max);
       return bytes;
