@@ -58,7 +58,8 @@ function plainCanonicalJson(value: unknown): string {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
       if (item === undefined) throw NOT_PLAIN;
-      text += i === 0 ? plainCanonicalJson(item) : `,${plainCanonicalJson(item)}`;
+      if (i > 0) text += ',';
+      text += plainCanonicalJson(item);
     }
     return `${text}]`;
   }
@@ -66,13 +67,29 @@ function plainCanonicalJson(value: unknown): string {
   // Object.keys lists what Object.entries does; sorted by code unit, as the definition compares.
   const keys = Object.keys(value).sort();
   let text = '{';
+  let first = true;
   for (const key of keys) {
     const item = (value as Record<string, unknown>)[key];
     if (item === undefined) continue;
-    text += `${text.length === 1 ? '' : ','}${JSON.stringify(key)}:${plainCanonicalJson(item)}`;
+    if (first) first = false;
+    else text += ',';
+    text += memberName(key);
+    text += plainCanonicalJson(item);
   }
   return `${text}}`;
 }
+
+/** `"name":` for a member name. Records repeat the same few names, so their quoted forms are kept. */
+function memberName(key: string): string {
+  let quoted = MEMBER_NAMES.get(key);
+  if (quoted === undefined) {
+    quoted = `${JSON.stringify(key)}:`;
+    // Bounded: encryption context keys are the caller's choice.
+    if (MEMBER_NAMES.size < 1024) MEMBER_NAMES.set(key, quoted);
+  }
+  return quoted;
+}
+const MEMBER_NAMES = new Map<string, string>();
 
 /** The definition: what `canonicalJson` returns for every value. */
 export function canonicalJsonByDefinition(value: unknown): string {
