@@ -32,7 +32,8 @@ Environment:
   BENCH_TRIALS=3         trials per figure; the best is reported for every implementation alike
   BENCH_ONLY=0x0478/65536[,...]   only these rows (suite/frame length); the raw AES-GCM baseline runs beside each
   BENCH_RSS=0            skip the peak-RSS child processes
-  BENCH_STREAM_MIB=1024  file size for the streaming RSS measurement`;
+  BENCH_STREAM_MIB=1024  file size for the streaming RSS measurement
+  BENCH_SETTLE_MS=100    pause after the full collection before each trial (dead buffers are freed meanwhile)`;
 const wrappingKey = randomBytes(32);
 const ours = new RawAesKeyring({ keyNamespace: 'bench', keyName: 'aes-256', wrappingKey });
 const theirs = new official.RawAesKeyringNode({
@@ -44,10 +45,21 @@ const theirClient = official.buildClient(official.CommitmentPolicy.REQUIRE_ENCRY
 /** Trials per measurement; the best is reported for every implementation alike (this VM is noisy). */
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 3);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 100);
+
+/**
+ * A full collection, then a pause: V8 frees dead ArrayBuffers (and glibc unmaps them) on helper
+ * threads after the collection, so without the pause one trial's garbage (up to a GiB for the
+ * official SDK) is freed on the CPU time of the next trial, whichever implementation it is.
+ */
+async function settle(): Promise<void> {
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+}
 
 /** One trial: wall time, and CPU time of every thread of the process. */
 async function once<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: number; value: T }> {
-  gc();
+  await settle();
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const value = await fn();
@@ -71,8 +83,8 @@ const mibps = (ms: number) => SIZE / MiB / (ms / 1000);
 /** Best raw AES-GCM times so far: a raw trial runs beside every trial of every row, so the baseline sees the same load. */
 const raw = { encryptMs: Infinity, decryptMs: Infinity };
 
-function rawGcmTrial(data: Buffer): void {
-  gc();
+async function rawGcmTrial(data: Buffer): Promise<void> {
+  await settle();
   const r = rawGcmOnce(data);
   raw.encryptMs = Math.min(raw.encryptMs, r.encryptMs);
   raw.decryptMs = Math.min(raw.decryptMs, r.decryptMs);
@@ -130,7 +142,7 @@ async function measure(data: Buffer, suiteId: AlgorithmSuiteId, frameLength: num
   for (let i = 0; i < TRIALS; i++) {
     await oursTrial(i === 0);
     if (withOfficial) await theirTrial(i === 0);
-    if (data.length === SIZE) rawGcmTrial(data);
+    if (data.length === SIZE) await rawGcmTrial(data);
   }
   const row: Row = {
     suite: `0x${suiteId.toString(16).padStart(4, '0')}`, frameLength, oursEncrypt: mibps(oursEnc.ms), oursDecrypt: mibps(oursDec.ms),

@@ -2,7 +2,8 @@
  * One-shot encryption of a buffer into an ESDK message (client-apis/encrypt.md#behavior).
  * Writes message format v2 for committing suites and v1 otherwise, always framed. The whole
  * message is written into one buffer sized up front; frames are sealed straight into it, or,
- * for large unsigned messages, into a ring a worker copies into it (internal/output-offload.ts).
+ * for large unsigned messages, by a worker (internal/seal-offload.ts; frames longer than its
+ * ring: into a ring a worker copies into the result, internal/output-offload.ts).
  */
 import type { CryptographicMaterialsManager } from './cmm/cmm.js';
 import type { MessageHeaderInfo } from './header-info.js';
@@ -10,6 +11,7 @@ import { finalFrameSize, framedBodySize, regularFrameSize, type FrameSealer } fr
 import { assertBytes } from './internal/options.js';
 import { OFFLOAD_MIN_BYTES, offloadedSigner } from './internal/hash-offload.js';
 import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, type ByteSink } from './internal/output-offload.js';
+import { encryptThroughWorker } from './internal/seal-offload.js';
 import { MessageSigner, prepareEncryption, type EncryptOptions, type PreparedEncryption } from './internal/encryptor.js';
 import type { Keyring } from './keyrings/keyring.js';
 
@@ -41,18 +43,9 @@ export async function encrypt(
   const { header, sealer, signer: localSigner, signing, frameLength, messageHeader } = await prepareEncryption(keyringOrCmm, options, plaintext.byteLength);
   const length = plaintext.byteLength;
   const size = header.length + framedBodySize(length, frameLength) + (signing === undefined ? 0 : MAX_FOOTER);
-  // Large unsigned messages: the second core takes the page faults of the result (internal/output-offload.ts).
-  const output = signing === undefined && size >= OUTPUT_OFFLOAD_MIN_BYTES ? offloadedOutput(size) : null;
-  if (output !== null) {
-    try {
-      output.write(header);
-      sealBody(plaintext, frameLength, sealer, output);
-    } catch (e) {
-      await output.abandon();
-      throw e;
-    }
-    const ciphertext = await output.finish();
-    // null: the worker failed part-way. Seal again below: same key, IVs and AADs, so the same bytes.
+  if (signing === undefined && size >= OUTPUT_OFFLOAD_MIN_BYTES) {
+    const ciphertext = await encryptWithWorker(plaintext, frameLength, sealer, header, size);
+    // null: no worker was free, or one failed part-way. Seal below: same key, IVs and AADs, so the same bytes.
     if (ciphertext !== null) return { ciphertext, messageHeader };
   }
   const out = Buffer.allocUnsafe(size);
@@ -86,6 +79,27 @@ export async function encrypt(
   // Never hand out uninitialised memory, not even past the end of the returned view.
   out.fill(0, o);
   return { ciphertext: out.subarray(0, o), messageHeader };
+}
+
+/**
+ * Large unsigned messages use the second core: a worker seals the frames while this thread
+ * writes the result (internal/seal-offload.ts). When that worker is busy, or the frames are too
+ * long for its ring, this thread seals while the other worker writes the result
+ * (internal/output-offload.ts). Null when neither is free or the one used failed part-way.
+ */
+async function encryptWithWorker(plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number): Promise<Buffer | null> {
+  const sealed = encryptThroughWorker(plaintext, frameLength, sealer, header, size);
+  if (sealed !== null) return sealed;
+  const output = offloadedOutput(size);
+  if (output === null) return null;
+  try {
+    output.write(header);
+    sealBody(plaintext, frameLength, sealer, output);
+  } catch (e) {
+    await output.abandon();
+    throw e;
+  }
+  return output.finish();
 }
 
 /**

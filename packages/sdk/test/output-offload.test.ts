@@ -1,5 +1,7 @@
 /**
- * Large unsigned messages in the buffer API: the result is assembled by a worker thread
+ * Large unsigned messages in the buffer API use a worker thread: encryption has the frames
+ * sealed by one (internal/seal-offload.ts), decryption (and encryption with frames too long
+ * for that worker's ring, or while it is busy) has the result written by another
  * (internal/output-offload.ts). What callers get must be what the single-thread path gives:
  * a valid message the official SDK reads, an ordinary Buffer of their own, and the same named
  * errors with nothing released.
@@ -11,7 +13,9 @@ import * as official from '@aws-crypto/client-node';
 import { AlgorithmSuiteId, AuthenticationError, decrypt, encrypt, MalformedMessageError } from '../src/index.js';
 import { regularFrameSize } from '../src/internal/frames.js';
 import { offloadedOutputJobCount, OUTPUT_OFFLOAD_MIN_BYTES, testOnlyFailNextOutputJob } from '../src/internal/output-offload.js';
+import { sealJobCount, testOnlyFailNextSealJob } from '../src/internal/seal-offload.js';
 import { AES_KEYS, aesKeyring } from './helpers/fixtures.js';
+import { CONSUMED_FAILED, CONTROL_CONSUMED, StallWatch } from '../src/internal/worker-thread.js';
 
 const SIZE = OUTPUT_OFFLOAD_MIN_BYTES + 12345;
 const plaintext = randomFillSync(Buffer.alloc(SIZE));
@@ -31,13 +35,15 @@ function assertOrdinary(b: Buffer): void {
   assert.ok(moved.byteLength > 0);
 }
 
-test('a large unsigned message is written and read through the worker; the official SDK reads it and the results are ordinary buffers', async () => {
+test('a large unsigned message is sealed and read through the workers; the official SDK reads it and the results are ordinary buffers', async () => {
   const before = offloadedOutputJobCount();
+  const sealed = sealJobCount();
   const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId, frameLength: 64 * 1024 });
-  assert.equal(offloadedOutputJobCount(), before + 1, 'encrypt used the worker');
+  assert.equal(sealJobCount(), sealed + 1, 'encrypt used the sealing worker');
+  assert.equal(offloadedOutputJobCount(), before, 'encrypt did not need the output worker');
   assert.ok((await client.decrypt(theirs, ciphertext)).plaintext.equals(plaintext));
   const { plaintext: decrypted } = await decrypt(aesKeyring(), ciphertext);
-  assert.equal(offloadedOutputJobCount(), before + 2, 'decrypt used the worker');
+  assert.equal(offloadedOutputJobCount(), before + 1, 'decrypt used the output worker');
   assert.ok(decrypted.equals(plaintext));
   assertOrdinary(ciphertext);
   assertOrdinary(decrypted);
@@ -50,15 +56,19 @@ test('the official SDK\'s large message decrypts through the worker', async () =
   assert.equal(offloadedOutputJobCount(), before + 1);
 });
 
-test('frame layouts at the ring\'s edges: frames that fill a slot exactly, frames larger than a slot, a full final frame', async () => {
+test('frame layouts at the rings\' edges: frames that fill a slot exactly, frames larger than a slot, a full final frame', async () => {
   const slotExact = 2 * 1024 * 1024 / 2 - regularFrameSize(0); // two regular frames fill a 2 MiB slot
-  for (const frameLength of [slotExact, 3 * 1024 * 1024, 5 * 1024 * 1024, 1024 * 1024]) {
+  const largestSealed = 1024 * 1024 - regularFrameSize(0); // one sealed frame fills a 1 MiB sealing slot
+  for (const frameLength of [slotExact, largestSealed, largestSealed + 1, 3 * 1024 * 1024, 5 * 1024 * 1024, 1024 * 1024, 4096]) {
     const data = frameLength === 1024 * 1024 ? plaintext.subarray(0, 9 * frameLength) : plaintext;
     const before = offloadedOutputJobCount();
+    const sealed = sealJobCount();
     const { ciphertext } = await encrypt(aesKeyring(), data, { suiteId, frameLength });
     assert.ok((await client.decrypt(theirs, ciphertext)).plaintext.equals(data), `official reads frameLength ${frameLength}`);
     assert.ok((await decrypt(aesKeyring(), ciphertext)).plaintext.equals(data), `we read frameLength ${frameLength}`);
-    assert.equal(offloadedOutputJobCount(), before + 2, `both went through the worker at frameLength ${frameLength}`);
+    const sealedInWorker = frameLength <= largestSealed;
+    assert.equal(sealJobCount(), sealed + (sealedInWorker ? 1 : 0), `sealing worker at frameLength ${frameLength}`);
+    assert.equal(offloadedOutputJobCount(), before + (sealedInWorker ? 1 : 2), `output worker at frameLength ${frameLength}`);
   }
 });
 
@@ -75,19 +85,28 @@ test('a tampered, truncated or extended message fails through the worker with th
   assert.equal(offloadedOutputJobCount(), before + 1);
 });
 
-test('concurrent large messages: one uses the worker, the others write on their own thread, all decrypt', async () => {
+test('concurrent large messages: one is sealed by the sealing worker, one written by the output worker, the third on its own thread; all decrypt', async () => {
   const before = offloadedOutputJobCount();
+  const sealed = sealJobCount();
   const results = await Promise.all([0, 1, 2].map(() => encrypt(aesKeyring(), plaintext, { suiteId, frameLength: 64 * 1024 })));
+  assert.equal(sealJobCount(), sealed + 1);
   assert.equal(offloadedOutputJobCount(), before + 1);
   const decrypted = await Promise.all(results.map(({ ciphertext }) => decrypt(aesKeyring(), ciphertext)));
   assert.equal(offloadedOutputJobCount(), before + 2);
   for (const { plaintext: p } of decrypted) assert.ok(p.equals(plaintext));
 });
 
-test('when the worker fails mid-job, encrypt and decrypt redo the message on the calling thread', async () => {
-  testOnlyFailNextOutputJob(1);
+test('when a worker fails mid-job, encrypt and decrypt redo the message on the calling thread', async () => {
   const before = offloadedOutputJobCount();
-  const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId, frameLength: 64 * 1024 });
+  const sealed = sealJobCount();
+  for (const slots of [0, 1, 2]) {
+    testOnlyFailNextSealJob(slots);
+    const { ciphertext: c } = await encrypt(aesKeyring(), plaintext, { suiteId, frameLength: 64 * 1024 });
+    assert.ok((await client.decrypt(theirs, c)).plaintext.equals(plaintext), `sealing worker failed before slot ${slots}`);
+  }
+  assert.equal(sealJobCount(), sealed + 3);
+  testOnlyFailNextOutputJob(1);
+  const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId, frameLength: 3 * 1024 * 1024 });
   assert.equal(offloadedOutputJobCount(), before + 1);
   assert.ok((await client.decrypt(theirs, ciphertext)).plaintext.equals(plaintext));
   testOnlyFailNextOutputJob(2);
@@ -100,9 +119,25 @@ test('when the worker fails mid-job, encrypt and decrypt redo the message on the
   await assert.rejects(decrypt(aesKeyring(), flipped), AuthenticationError);
 });
 
-test('signed suites keep the hashing worker and never use the output worker', async () => {
+test('signed suites keep the hashing worker and never use the output or sealing workers', async () => {
   const before = offloadedOutputJobCount();
+  const sealed = sealJobCount();
   const { ciphertext } = await encrypt(aesKeyring(), plaintext);
   assert.ok((await decrypt(aesKeyring(), ciphertext)).plaintext.equals(plaintext));
   assert.equal(offloadedOutputJobCount(), before);
+  assert.equal(sealJobCount(), sealed);
+});
+
+test('a calling thread gives up a worker that makes no progress, marking the job failed as a failing worker does', async () => {
+  const control = new Int32Array(new SharedArrayBuffer(4 * 4));
+  const watch = new StallWatch(control, 40);
+  assert.equal(watch.stalled(0), false);
+  await new Promise((done) => setTimeout(done, 20));
+  assert.equal(watch.stalled(1), false, 'progress restarts the wait');
+  await new Promise((done) => setTimeout(done, 25));
+  assert.equal(watch.stalled(1), false, 'within the window since the last progress');
+  assert.equal(Atomics.load(control, CONTROL_CONSUMED), 0);
+  await new Promise((done) => setTimeout(done, 30));
+  assert.equal(watch.stalled(1), true);
+  assert.equal(Atomics.load(control, CONTROL_CONSUMED), CONSUMED_FAILED);
 });

@@ -217,6 +217,42 @@ describe('decryptStream', () => {
   });
 });
 
+test('large frames (sealed as header, ciphertext, tag pieces; opened piece by piece as the input arrives) round-trip with the buffer API and the official SDK', async () => {
+  const theirs = new official.RawAesKeyringNode({
+    keyNamespace: 'coffer-test', keyName: 'aes-256', unencryptedMasterKey: new Uint8Array(AES_KEYS[32]),
+    wrappingSuite: official.RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
+  });
+  const client = official.buildClient(official.CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+  const frameLength = 64 * 1024;
+  // A full final frame, a short one, an empty stream's lone final frame; chunks smaller and larger than a frame.
+  for (const [length, chunk] of [[4 * frameLength, 7_001], [3 * frameLength + 5, 200_000], [0, 1]] as const) {
+    const plaintext = randomBytes(length);
+    for (const suiteId of [UNSIGNED, SIGNED]) {
+      const ciphertext = Buffer.concat(await run(encryptStream(aesKeyring(), { suiteId, frameLength }), chunked(plaintext, chunk)));
+      assert.ok((await decrypt(aesKeyring(), ciphertext)).plaintext.equals(plaintext), `buffer API reads ${length} bytes, suite ${suiteId}`);
+      assert.ok((await client.decrypt(theirs, ciphertext)).plaintext.equals(plaintext), `official reads ${length} bytes, suite ${suiteId}`);
+      const options = suiteId === UNSIGNED ? { unsignedStreaming: true } : {};
+      assert.ok(Buffer.concat(await run(decryptStream(aesKeyring(), options), chunked(ciphertext, 4_999))).equals(plaintext), `stream reads ${length} bytes, suite ${suiteId}`);
+    }
+  }
+});
+
+test('unsignedStreaming with large frames: a flipped bit in the middle of a frame releases the frames before it and nothing of that frame', async () => {
+  const frameLength = 64 * 1024;
+  const plaintext = randomBytes(4 * frameLength);
+  const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: UNSIGNED, frameLength });
+  const flipped = Buffer.from(ciphertext);
+  // The third frame's ciphertext, half-way: two frames verify before it.
+  const bodyStart = ciphertext.length - (3 * (4 + 12 + frameLength + 16) + (4 + 4 + 12 + 4 + frameLength + 16));
+  flipped[bodyStart + 2 * (4 + 12 + frameLength + 16) + 16 + frameLength / 2]! ^= 1;
+  const out: Buffer[] = [];
+  await assert.rejects(
+    pipeline(Readable.from(chunked(flipped, 10_000)), decryptStream(aesKeyring(), { unsignedStreaming: true }), async (src: AsyncIterable<Buffer>) => { for await (const c of src) out.push(c); }),
+    AuthenticationError,
+  );
+  assert.ok(Buffer.concat(out).equals(plaintext.subarray(0, 2 * frameLength)), 'exactly the two verified frames came out');
+});
+
 test('maxBufferedBytes bounds each frame: a small message with a large declared frame length still decrypts; a large frame is refused', async () => {
   const small = await encrypt(aesKeyring(), Buffer.from('tiny'), { suiteId: UNSIGNED, frameLength: 1 << 20 });
   assert.equal(Buffer.concat(await run(decryptStream(aesKeyring(), { maxBufferedBytes: 1024, unsignedStreaming: true }), [small.ciphertext])).toString(), 'tiny');

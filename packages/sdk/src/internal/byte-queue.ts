@@ -49,6 +49,21 @@ export class ByteQueue {
     return out;
   }
 
+  /** Consumes and returns 1..n bytes (n >= 1, length > 0) without copying: a view of the first chunk. */
+  takeUpTo(n: number): Buffer {
+    const first = this.#chunks[0]!;
+    const k = Math.min(n, first.length - this.#head);
+    const out = first.subarray(this.#head, this.#head + k);
+    this.#length -= k;
+    if (this.#head + k === first.length) {
+      this.#chunks.shift();
+      this.#head = 0;
+    } else {
+      this.#head += k;
+    }
+    return out;
+  }
+
   /** Everything buffered, as one buffer, without consuming it. */
   all(): Buffer {
     return this.#length === 0 ? Buffer.alloc(0) : this.peek(this.#length);

@@ -154,7 +154,7 @@ export async function prepareEncryption(
       frameLength,
       header: headerBytes,
       // The sealer keeps its own KeyObject copy of the content key.
-      sealer: new FrameSealer(suite, encryptionKey, messageId),
+      sealer: FrameSealer.create(suite, encryptionKey, messageId),
       signer,
       signing: suite.signature === null ? undefined : { hash: suite.signature.hash, key: materials.signingKey! },
       messageHeader: headerInfo(header, materials.encryptionContext, required),

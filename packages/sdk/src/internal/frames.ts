@@ -7,13 +7,17 @@
  * by the sealer/opener and are rewritten in place, and frames are written straight into a
  * caller-provided output buffer instead of being concatenated.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, type CipherGCMTypes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type CipherGCM, type CipherGCMTypes, type DecipherGCM, type KeyObject } from 'node:crypto';
 import type { AlgorithmSuite } from '../suites.js';
 import { BodyAadContent } from '../serialize/body-aad.js';
 import { SEQUENCE_NUMBER_END } from '../serialize/frame.js';
 
 const IV_LENGTH = 12;
 const TAG_LENGTH = 16;
+/** u32 sequence number ‖ IV. */
+const REGULAR_HEAD_LENGTH = 4 + IV_LENGTH;
+/** u32 0xFFFFFFFF ‖ u32 sequence number ‖ IV ‖ u32 content length. */
+const FINAL_HEAD_LENGTH = 4 + 4 + IV_LENGTH + 4;
 const FRAME = Buffer.from(BodyAadContent.Frame, 'ascii');
 const FINAL = Buffer.from(BodyAadContent.FinalFrame, 'ascii');
 const SINGLE = Buffer.from(BodyAadContent.SingleBlock, 'ascii');
@@ -60,16 +64,34 @@ class BodyAad {
   }
 }
 
+/** What a sealer on another thread needs (internal/seal-worker.ts); the key travels as a KeyObject. */
+export interface SealerParts {
+  readonly cipher: CipherGCMTypes;
+  readonly key: KeyObject;
+  readonly messageId: Uint8Array;
+}
+
 export class FrameSealer {
   readonly #name: CipherGCMTypes;
   readonly #key: KeyObject;
+  readonly #messageId: Uint8Array;
   readonly #aad: BodyAad;
   readonly #iv = Buffer.alloc(IV_LENGTH);
 
-  constructor(suite: AlgorithmSuite, encryptionKey: Uint8Array, messageId: Uint8Array) {
-    this.#name = cipherName(suite.encryptionKeyLength);
-    this.#key = createSecretKey(encryptionKey);
-    this.#aad = new BodyAad(messageId);
+  /** Also how a sealer for the same message (same frames) is made on another thread from `parts`. */
+  constructor(parts: SealerParts) {
+    this.#name = parts.cipher;
+    this.#key = parts.key;
+    this.#messageId = parts.messageId;
+    this.#aad = new BodyAad(parts.messageId);
+  }
+
+  static create(suite: AlgorithmSuite, encryptionKey: Uint8Array, messageId: Uint8Array): FrameSealer {
+    return new FrameSealer({ cipher: cipherName(suite.encryptionKeyLength), key: createSecretKey(encryptionKey), messageId });
+  }
+
+  get parts(): SealerParts {
+    return { cipher: this.#name, key: this.#key, messageId: this.#messageId };
   }
 
   /**
@@ -77,18 +99,45 @@ export class FrameSealer {
    * offset after it. IV = 8 zero bytes ‖ u32 sequence number (data-format/message-body.md#iv).
    */
   sealInto(content: Uint8Array, final: boolean, sequenceNumber: number, out: Buffer, offset: number): number {
+    let o = this.#head(content, final, sequenceNumber, out, offset);
+    const cipher = this.#cipher(content, final, sequenceNumber);
+    o += cipher.update(content).copy(out, o);
+    cipher.final();
+    o += cipher.getAuthTag().copy(out, o);
+    return o;
+  }
+
+  /**
+   * The same frame handed to `emit` in three pieces: frame header, ciphertext, tag. For large
+   * frames in streams: the ciphertext is the buffer the cipher returned, not copied into an
+   * output buffer, so a frame allocates its size once (streaming memory: see stream-encryptor.ts).
+   */
+  sealPieces(content: Uint8Array, final: boolean, sequenceNumber: number, emit: (bytes: Buffer) => void): void {
+    // Small enough for Node's shared allocation pool.
+    const head = Buffer.allocUnsafe(final ? FINAL_HEAD_LENGTH : REGULAR_HEAD_LENGTH);
+    this.#head(content, final, sequenceNumber, head, 0);
+    const cipher = this.#cipher(content, final, sequenceNumber);
+    emit(head);
+    if (content.byteLength > 0) emit(cipher.update(content));
+    cipher.final();
+    emit(cipher.getAuthTag());
+  }
+
+  /** Writes the frame header and sets the IV: 8 zero bytes ‖ u32 sequence number. */
+  #head(content: Uint8Array, final: boolean, sequenceNumber: number, out: Buffer, offset: number): number {
     let o = offset;
     if (final) o = out.writeUInt32BE(SEQUENCE_NUMBER_END, o);
     o = out.writeUInt32BE(sequenceNumber, o);
     this.#iv.writeUInt32BE(sequenceNumber, 8);
     o += this.#iv.copy(out, o);
     if (final) o = out.writeUInt32BE(content.byteLength, o);
+    return o;
+  }
+
+  #cipher(content: Uint8Array, final: boolean, sequenceNumber: number): CipherGCM {
     const cipher = createCipheriv(this.#name, this.#key, this.#iv, { authTagLength: TAG_LENGTH });
     cipher.setAAD(this.#aad.for(final, sequenceNumber, content.byteLength));
-    o += cipher.update(content).copy(out, o);
-    cipher.final();
-    o += cipher.getAuthTag().copy(out, o);
-    return o;
+    return cipher;
   }
 }
 
@@ -117,11 +166,10 @@ export class FrameOpener {
     return this.openInto('single', 1, iv, ciphertext, tag, out, offset);
   }
 
-  /** Like openInto, but returns the plaintext as a fresh buffer (streaming), or null on a bad tag. */
+  /** Like openInto, but returns the plaintext as a fresh buffer, or null on a bad tag. */
   open(final: boolean | 'single', sequenceNumber: number, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array): Buffer | null {
-    const decipher = createDecipheriv(this.#name, this.#key, iv, { authTagLength: TAG_LENGTH });
+    const decipher = this.begin(final, sequenceNumber, iv, ciphertext.byteLength);
     decipher.setAuthTag(tag);
-    decipher.setAAD(this.#aad.for(final, sequenceNumber, ciphertext.byteLength));
     const plain = decipher.update(ciphertext);
     try {
       decipher.final();
@@ -130,5 +178,15 @@ export class FrameOpener {
       return null;
     }
     return plain;
+  }
+
+  /**
+   * A decipher for one frame whose ciphertext arrives in pieces (streaming). The caller feeds
+   * `update`, sets the tag, and withholds everything `update` returned until `final` succeeds.
+   */
+  begin(final: boolean | 'single', sequenceNumber: number, iv: Uint8Array, contentLength: number): DecipherGCM {
+    const decipher = createDecipheriv(this.#name, this.#key, iv, { authTagLength: TAG_LENGTH });
+    decipher.setAAD(this.#aad.for(final, sequenceNumber, contentLength));
+    return decipher;
   }
 }

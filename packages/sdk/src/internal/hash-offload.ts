@@ -8,7 +8,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { HashJob, HashJobResult } from './hash-worker.js';
-import { postJob, release, workerLane, type WorkerLane } from './worker-thread.js';
+import { postJob, release, StallWatch, workerLane, type WorkerLane } from './worker-thread.js';
 
 /** Messages at least this large use the worker; below it the thread hop costs more than it saves. */
 export const OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
@@ -70,9 +70,10 @@ class OffloadedHash {
     for (let o = 0; o < bytes.byteLength; o += SLOT_SIZE) {
       const piece = bytes.subarray(o, Math.min(bytes.byteLength, o + SLOT_SIZE));
       // Wait for a free slot (the worker is behind by a full ring).
+      const watch = new StallWatch(this.#control);
       for (;;) {
         const consumed = Atomics.load(this.#control, 1);
-        if (this.#produced - consumed < SLOTS) break;
+        if (this.#produced - consumed < SLOTS || watch.stalled(consumed)) break;
         Atomics.wait(this.#control, 1, consumed, WAIT_MS);
       }
       const slot = this.#produced % SLOTS;

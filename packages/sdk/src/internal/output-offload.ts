@@ -1,7 +1,8 @@
 /**
  * Where the buffer API writes a message (or a plaintext): straight into one buffer sized up
  * front (`DirectOutput`), or, for large unsigned messages, through a worker thread
- * (`OffloadedOutput`).
+ * (`OffloadedOutput`): decryption, and encryption when its frames are too long for the sealing
+ * worker's ring or that worker is busy (internal/seal-offload.ts).
  *
  * Why a worker helps at all: writing a freshly allocated 256 MiB buffer takes one page fault per
  * 4 KiB page, and on the reference machine those faults cost as much as AES-GCM over the same
@@ -17,7 +18,7 @@ import {
   CONSUMED_FAILED, CONTROL_CONSUMED, CONTROL_LENGTH, CONTROL_PRODUCED, CONTROL_STATE, STATE_ABANDONED, STATE_DONE,
   type OutputJob, type OutputJobResult,
 } from './output-worker.js';
-import { postJob, release, workerLane, type WorkerLane } from './worker-thread.js';
+import { postJob, release, StallWatch, workerLane, type WorkerLane } from './worker-thread.js';
 
 /** Outputs at least this large go through the worker; below it the thread hop costs more than it saves. */
 export const OUTPUT_OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
@@ -169,10 +170,11 @@ export class OffloadedOutput implements ByteSink {
     this.#fill = 0;
     Atomics.store(this.#control, CONTROL_PRODUCED, this.#produced);
     Atomics.notify(this.#control, CONTROL_PRODUCED);
+    const watch = new StallWatch(this.#control);
     for (;;) {
       const consumed = Atomics.load(this.#control, CONTROL_CONSUMED);
       // A failed worker reports CONSUMED_FAILED, so this never waits on it.
-      if (this.#produced - consumed < SLOTS) return;
+      if (this.#produced - consumed < SLOTS || watch.stalled(consumed)) return;
       Atomics.wait(this.#control, CONTROL_CONSUMED, consumed, WAIT_MS);
     }
   }

@@ -9,7 +9,12 @@
  *   is bounded by the frame length. A truncated stream still fails at its end, but frames
  *   before the cut have been released: the caller must treat output as final only after the
  *   stream ends without error.
+ *
+ * A frame is deciphered piece by piece as its ciphertext arrives, straight from the input
+ * chunks (never gathered into one buffer), and its plaintext pieces are withheld until its tag
+ * verifies: one frame of plaintext is held, and a byte of input allocates about one byte.
  */
+import type { DecipherGCM } from 'node:crypto';
 import type { CryptographicMaterialsManager } from '../cmm/cmm.js';
 import { copyEncryptionContext, type EncryptionContext } from '../encryption-context.js';
 import type { CommitmentPolicy } from '../commitment-policy.js';
@@ -47,6 +52,16 @@ const TAG = 16;
 type Emit = (bytes: Buffer) => void;
 type State = 'header' | 'body' | 'footer' | 'done';
 
+/** The frame being opened. */
+interface OpenFrame {
+  readonly final: boolean;
+  readonly decipher: DecipherGCM;
+  /** Ciphertext bytes still to come. */
+  remaining: number;
+  /** Deciphered so far, not yet verified: never released before the tag checks. */
+  readonly plaintext: Buffer[];
+}
+
 export class StreamDecryptor {
   readonly #cmm: CryptographicMaterialsManager;
   readonly #policy: CommitmentPolicy;
@@ -60,6 +75,7 @@ export class StreamDecryptor {
   #opener: FrameOpener | undefined;
   #verifier: MessageVerifier | undefined;
   #sequenceNumber = 1;
+  #frame: OpenFrame | undefined;
   readonly #held: Buffer[] = [];
   #heldBytes = 0;
   messageHeader: MessageHeaderInfo | undefined;
@@ -95,6 +111,8 @@ export class StreamDecryptor {
   abort(): void {
     for (const p of this.#held.splice(0)) p.fill(0);
     this.#heldBytes = 0;
+    for (const p of this.#frame?.plaintext.splice(0) ?? []) p.fill(0);
+    this.#frame = undefined;
   }
 
   async #readHeader(): Promise<void> {
@@ -132,13 +150,15 @@ export class StreamDecryptor {
     this.#state = 'body';
   }
 
-  #release(plaintext: Buffer, emit: Emit): void {
+  #release(plaintext: Buffer[], emit: Emit): void {
     if (this.#unsigned) {
-      emit(plaintext);
+      for (const p of plaintext) emit(p);
       return;
     }
-    this.#heldBytes += plaintext.length;
-    this.#held.push(plaintext);
+    for (const p of plaintext) {
+      this.#heldBytes += p.length;
+      this.#held.push(p);
+    }
     if (this.#heldBytes > this.#maxBuffered) {
       throw new PolicyViolationError('plaintext exceeds maxBufferedBytes before the message could be verified; for large messages use an unsigned suite and unsignedStreaming');
     }
@@ -159,44 +179,63 @@ export class StreamDecryptor {
       if (this.#opener!.openSingleBlockInto(body.subarray(0, IV), body.subarray(IV + 8, IV + 8 + length), body.subarray(IV + 8 + length), out, 0) < 0) {
         throw new AuthenticationError('body authentication tag does not verify');
       }
-      this.#release(out, emit);
+      this.#release([out], emit);
       this.#state = this.#verifier === undefined ? 'done' : 'footer';
       return;
     }
-    const frameLength = header.frameLength;
     for (;;) {
-      if (q.length < 4) return;
-      const final = q.peek(4).readUInt32BE(0) === SEQUENCE_NUMBER_END;
-      let size: number;
-      if (final) {
-        if (q.length < 8 + IV + 4) return;
-        const length = q.peek(8 + IV + 4).readUInt32BE(8 + IV);
-        if (length > frameLength) throw new MalformedMessageError('final frame is longer than the frame length');
-        if (length > this.#maxBuffered) throw new PolicyViolationError('final frame is larger than maxBufferedBytes');
-        size = 8 + IV + 4 + length + TAG;
-      } else {
-        // A whole frame is buffered before its tag can be checked: bound it before waiting for it.
-        if (frameLength > this.#maxBuffered) throw new PolicyViolationError('frame length is larger than maxBufferedBytes');
-        size = 4 + IV + frameLength + TAG;
+      if (this.#frame === undefined && !this.#beginFrame(header.frameLength)) return;
+      const frame = this.#frame!;
+      while (frame.remaining > 0 && q.length > 0) {
+        const piece = q.takeUpTo(frame.remaining);
+        this.#verifier?.update(piece);
+        frame.plaintext.push(frame.decipher.update(piece));
+        frame.remaining -= piece.length;
       }
-      if (q.length < size) return;
-      const frame = q.take(size);
-      const head = final ? 8 : 4;
-      const sequenceNumber = frame.readUInt32BE(head - 4);
-      if (sequenceNumber !== this.#sequenceNumber) throw new MalformedMessageError('frame sequence number is out of order');
-      const ivStart = head;
-      const contentStart = ivStart + IV + (final ? 4 : 0);
-      this.#verifier?.update(frame);
-      // The IV as serialized, not recomputed: some official producers wrote non-canonical IVs.
-      const plaintext = this.#opener!.open(final, sequenceNumber, frame.subarray(ivStart, ivStart + IV), frame.subarray(contentStart, size - TAG), frame.subarray(size - TAG));
-      if (plaintext === null) throw new AuthenticationError('body authentication tag does not verify');
-      this.#release(plaintext, emit);
-      if (final) {
+      if (frame.remaining > 0 || q.length < TAG) return;
+      const tag = q.take(TAG);
+      this.#verifier?.update(tag);
+      frame.decipher.setAuthTag(tag);
+      try {
+        frame.decipher.final();
+      } catch {
+        throw new AuthenticationError('body authentication tag does not verify'); // abort() zeroes the frame's plaintext
+      }
+      this.#frame = undefined;
+      this.#release(frame.plaintext, emit);
+      if (frame.final) {
         this.#state = this.#verifier === undefined ? 'done' : 'footer';
         return;
       }
       this.#sequenceNumber++;
     }
+  }
+
+  /** Reads the next frame's header, when it has arrived, and starts deciphering that frame. */
+  #beginFrame(frameLength: number): boolean {
+    const q = this.#queue;
+    if (q.length < 4) return false;
+    const final = q.peek(4).readUInt32BE(0) === SEQUENCE_NUMBER_END;
+    let length = frameLength;
+    if (final) {
+      if (q.length < 8 + IV + 4) return false;
+      length = q.peek(8 + IV + 4).readUInt32BE(8 + IV);
+      if (length > frameLength) throw new MalformedMessageError('final frame is longer than the frame length');
+      if (length > this.#maxBuffered) throw new PolicyViolationError('final frame is larger than maxBufferedBytes');
+    } else {
+      // A whole frame's plaintext is held before its tag can be checked: bound it before reading it.
+      if (frameLength > this.#maxBuffered) throw new PolicyViolationError('frame length is larger than maxBufferedBytes');
+      if (q.length < 4 + IV) return false;
+    }
+    const head = q.take(final ? 8 + IV + 4 : 4 + IV);
+    const ivStart = final ? 8 : 4;
+    const sequenceNumber = head.readUInt32BE(ivStart - 4);
+    if (sequenceNumber !== this.#sequenceNumber) throw new MalformedMessageError('frame sequence number is out of order');
+    this.#verifier?.update(head);
+    // The IV as serialized, not recomputed: some official producers wrote non-canonical IVs.
+    const decipher = this.#opener!.begin(final, sequenceNumber, head.subarray(ivStart, ivStart + IV), length);
+    this.#frame = { final, decipher, remaining: length, plaintext: [] };
+    return true;
   }
 
   #readFooter(): void {

@@ -25,6 +25,15 @@ export interface EncryptStreamOptions extends EncryptOptions {
 
 export type Emit = (bytes: Buffer) => void;
 
+/**
+ * Frames at least this long are emitted as three pieces (header, ciphertext, tag) with the
+ * ciphertext buffer the cipher returned, uncopied; shorter ones are batched into one buffer per
+ * write. Memory: besides the output the consumer holds, a stream keeps one frame of pending
+ * plaintext (reused) and allocates about one output byte per input byte, nothing else, so little
+ * garbage waits for the collector (the SDK README, Streaming, states the bound).
+ */
+const PIECES_MIN_FRAME_LENGTH = 64 * 1024;
+
 /** The synchronous checks, so a stream constructor can throw on misuse before any data flows. */
 export function checkEncryptStreamOptions(options: EncryptStreamOptions): void {
   resolveFrameLength(options.frameLength);
@@ -85,7 +94,7 @@ export class StreamEncryptor {
     if (this.#sequenceNumber - 1 + frames >= UINT32_MAX) throw new RangeError('message needs more than 2^32 - 1 frames');
     let c = 0;
     if (frames > 0) {
-      const out = Buffer.allocUnsafe(frames * regularFrameSize(frameLength));
+      const out = frameLength >= PIECES_MIN_FRAME_LENGTH ? undefined : Buffer.allocUnsafe(frames * regularFrameSize(frameLength));
       let o = 0;
       for (let i = 0; i < frames; i++) {
         let content: Uint8Array;
@@ -99,9 +108,10 @@ export class StreamEncryptor {
           content = chunk.subarray(c, c + frameLength);
           c += frameLength;
         }
-        o = sealer.sealInto(content, false, this.#sequenceNumber++, out, o);
+        if (out === undefined) sealer.sealPieces(content, false, this.#sequenceNumber++, (b) => this.#emit(b, emit));
+        else o = sealer.sealInto(content, false, this.#sequenceNumber++, out, o);
       }
-      this.#emit(out, emit);
+      if (out !== undefined) this.#emit(out, emit);
     }
     const rest = chunk.byteLength - c;
     if (rest > 0) {
@@ -120,10 +130,14 @@ export class StreamEncryptor {
     this.#header(emit);
     this.#finished = true;
     const content = this.#pending === undefined ? Buffer.alloc(0) : this.#pending.subarray(0, this.#pendingLength);
-    const out = Buffer.allocUnsafe(finalFrameSize(content.length));
-    this.#p.sealer.sealInto(content, true, this.#sequenceNumber, out, 0);
+    if (this.#p.frameLength >= PIECES_MIN_FRAME_LENGTH) {
+      this.#p.sealer.sealPieces(content, true, this.#sequenceNumber, (b) => this.#emit(b, emit));
+    } else {
+      const out = Buffer.allocUnsafe(finalFrameSize(content.length));
+      this.#p.sealer.sealInto(content, true, this.#sequenceNumber, out, 0);
+      this.#emit(out, emit);
+    }
     this.#pending?.fill(0);
-    this.#emit(out, emit);
     const signer = this.#p.signer;
     if (signer !== undefined) {
       const signature = signer.sign();

@@ -12,6 +12,42 @@ export const CONTROL_CONSUMED = 1;
 /** Larger than any count of slots a message can fill: the producer never waits on it. */
 export const CONSUMED_FAILED = 0x7fffffff;
 
+/**
+ * How long a calling thread, waiting on a ring in a synchronous loop, lets a worker go without
+ * progress before it takes the worker for dead. The loop cannot see the worker's 'error' event
+ * (out of memory, say) while it runs, so without this a message would wait forever.
+ */
+const STALL_MS = 30_000;
+
+/**
+ * Watches one wait of a calling thread's loop: `stalled(progress)` is true once `progress` (a
+ * counter the worker advances) has not moved for STALL_MS, and then the job is marked failed
+ * (CONSUMED_FAILED), which every offload already treats as a worker that gave up.
+ */
+export class StallWatch {
+  readonly #control: Int32Array;
+  readonly #stallMs: number;
+  #progress = Number.NaN;
+  #since = 0;
+
+  constructor(control: Int32Array, stallMs = STALL_MS) {
+    this.#control = control;
+    this.#stallMs = stallMs;
+  }
+
+  stalled(progress: number): boolean {
+    const now = performance.now();
+    if (progress !== this.#progress) {
+      this.#progress = progress;
+      this.#since = now;
+      return false;
+    }
+    if (now - this.#since < this.#stallMs) return false;
+    Atomics.store(this.#control, CONTROL_CONSUMED, CONSUMED_FAILED);
+    return true;
+  }
+}
+
 /** A worker and the shared buffers its jobs use, held by at most one message at a time. */
 export type WorkerLane<Buffers extends object> = Buffers & { readonly worker: Worker; busy: boolean };
 
