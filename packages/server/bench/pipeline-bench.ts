@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { jsonLogger } from '../src/log.js';
+import { readCredentials, type SignedRequest } from './signed-request.js';
+import { createFixtures, parseWorkloads, signWorkload, WORKLOADS } from './workloads.js';
+
+/**
+ * The server's own work per request, without HTTP and without a load generator: the request
+ * handler `startServer` gives node:http, called in-process with the requests' exact headers and
+ * bodies, 64 at a time. Everything else is as served — SigV4, policies, the operation, the audit
+ * record group-committed to SQLite with its fsync, the log line (made, then dropped) — so the CPU
+ * time per request is what the pipeline costs. `npm run bench:server` measures through node:http
+ * with autocannon on the same two vCPUs; there the load generator's thread shares the core's
+ * execution units with the server and every figure comes out about twice this one, which makes it
+ * the steadier figure for comparing two versions of the pipeline.
+ * `npm run bench:pipeline [-- --workloads encrypt,decrypt --requests 20000 --concurrency 64]`;
+ * `node --cpu-prof packages/server/dist/bench/pipeline-bench.js` profiles it.
+ */
+const { values: args } = parseArgs({
+  options: {
+    workloads: { type: 'string', default: Object.keys(WORKLOADS).join(',') },
+    requests: { type: 'string', default: '20000' },
+    concurrency: { type: 'string', default: '64' },
+  },
+});
+const REQUESTS = Number(args.requests);
+const CONCURRENCY = Number(args.concurrency);
+
+// Captures the handler startServer passes to http.createServer; the server still listens as usual.
+const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
+const realCreateServer = http.createServer;
+let handler: RequestListener | undefined;
+http.createServer = ((...params: unknown[]) => {
+  handler = params.find((p): p is RequestListener => typeof p === 'function');
+  return (realCreateServer as (...p: unknown[]) => ReturnType<typeof realCreateServer>)(...params);
+}) as typeof http.createServer;
+syncBuiltinESMExports();
+const { startServer } = await import('../src/server.js');
+
+const dataDir = mkdtempSync(join(tmpdir(), 'coffer-pipeline-bench-'));
+// Every line is made as the server makes it; the request lines (level info) are then dropped.
+const log = jsonLogger((line) => { if (!line.includes('"level":"info"')) process.stderr.write(line); });
+const server = await startServer({ dataDir, port: 0, quotas: false, logger: log });
+if (!handler) throw new Error('startServer did not create an HTTP server');
+const serve = handler;
+
+/** One request through the handler, with a request and a response that carry only what it reads and calls. */
+function once(request: SignedRequest, headers: Record<string, string>): Promise<void> {
+  return new Promise((done, fail) => {
+    const req = Object.assign(new Readable({ read() {} }), {
+      headers, method: 'POST', url: '/', socket: { remoteAddress: '127.0.0.1' }, complete: false,
+    });
+    req.once('end', () => { req.complete = true; });
+    req.push(request.body);
+    req.push(null);
+    let status = 0;
+    const res = {
+      headersSent: false,
+      setHeader() {},
+      on() {},
+      once() {},
+      writeHead(code: number) { status = code; this.headersSent = true; },
+      end(body: string) { if (status === 200) done(); else fail(new Error(`HTTP ${status}: ${body}`)); },
+      destroy() { fail(new Error('the handler destroyed the response')); },
+    };
+    void serve(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+  });
+}
+
+async function run(request: SignedRequest, count: number): Promise<void> {
+  const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(request.body)) };
+  for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
+  let started = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (started++ < count) await once(request, headers);
+  }));
+}
+
+try {
+  const credentials = readCredentials(server.credentialsFile);
+  const fixtures = await createFixtures(server.endpoint, credentials);
+  console.log(`Coffer pipeline bench: ${REQUESTS} requests per workload, ${CONCURRENCY} at a time, in-process (no HTTP), SQLite`);
+  for (const workload of parseWorkloads(args.workloads)) {
+    const request = await signWorkload(server.endpoint, credentials, workload, fixtures);
+    await run(request, Math.min(3000, REQUESTS));
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    await run(request, REQUESTS);
+    const used = process.cpuUsage(cpu);
+    const wallUs = (performance.now() - started) * 1000;
+    console.log(`${workload.padEnd(18)} ${((used.user + used.system) / REQUESTS).toFixed(1).padStart(6)} µs CPU/req (user ${(used.user / REQUESTS).toFixed(1)}, system ${(used.system / REQUESTS).toFixed(1)}), ${(wallUs / REQUESTS).toFixed(1)} µs wall/req`);
+  }
+} finally {
+  await server.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
