@@ -364,29 +364,12 @@ export class PostgresStore implements Store {
     if (!head) throw new Error('the audit_head row is missing: the schema was not migrated');
     let seq = Number(head.seq);
     let prevHash = seq === 0 ? GENESIS_HASH : head.hash;
-    const columns: [number[], number[], (string | null)[], (string | null)[], string[], string[]] = [[], [], [], [], [], []];
-    const keyArns: string[] = [];
-    const keySeqs: number[] = [];
-    // One row per key and operation: a batch may use a key twice, and later records win.
-    const lastUse = new Map<string, [string, string, number]>();
-    for (const event of events) {
+    const records = events.map((event) => {
       const record = chain(event, ++seq, prevHash);
       prevHash = record.hash;
-      columns[0].push(record.seq);
-      columns[1].push(record.time);
-      columns[2].push(record.principalArn ?? null);
-      columns[3].push(record.operation ?? null);
-      columns[4].push(record.outcome);
-      columns[5].push(JSON.stringify(record));
-      for (const arn of new Set(record.keyArns)) {
-        keyArns.push(arn);
-        keySeqs.push(record.seq);
-        if (record.outcome === 'success' && record.operation !== undefined) {
-          lastUse.set(`${arn}\n${record.operation}`, [arn, record.operation, record.seq]);
-        }
-      }
-    }
-    const uses = [...lastUse.values()];
+      return record;
+    });
+    const { columns, keyArns, keySeqs, uses } = auditArrays(records);
     await this.#exec(Q.appendAuditBatch, [
       ...columns, keyArns, keySeqs, uses.map((u) => u[0]), uses.map((u) => u[1]), uses.map((u) => u[2]), seq, prevHash,
     ], client);
@@ -802,27 +785,10 @@ export class PostgresStore implements Store {
 
   /** Stored records as given (seq and hash kept), with their key index and last use, as #appendInTransaction keeps them. */
   async #importAudit(client: PoolClient, records: readonly AuditRecord[]): Promise<void> {
-    const columns: [number[], number[], (string | null)[], (string | null)[], string[], string[]] = [[], [], [], [], [], []];
-    const keyArns: string[] = [];
-    const keySeqs: number[] = [];
-    const lastUse = new Map<string, [string, string, number]>();
-    for (const record of records) {
-      columns[0].push(record.seq);
-      columns[1].push(record.time);
-      columns[2].push(record.principalArn ?? null);
-      columns[3].push(record.operation ?? null);
-      columns[4].push(record.outcome);
-      columns[5].push(JSON.stringify(record));
-      for (const arn of new Set(record.keyArns)) {
-        keyArns.push(arn);
-        keySeqs.push(record.seq);
-        if (record.outcome === 'success' && record.operation !== undefined) lastUse.set(`${arn}\n${record.operation}`, [arn, record.operation, record.seq]);
-      }
-    }
+    const { columns, keyArns, keySeqs, uses } = auditArrays(records);
     await this.#exec(Q.insertAudit, columns, client);
     if (keyArns.length) await this.#exec(Q.insertAuditKeys, [keyArns, keySeqs], client);
-    if (lastUse.size) {
-      const uses = [...lastUse.values()];
+    if (uses.length) {
       await this.#exec(Q.putLastUse, [uses.map((u) => u[0]), uses.map((u) => u[1]), uses.map((u) => u[2])], client);
     }
   }
@@ -833,4 +799,30 @@ export class PostgresStore implements Store {
     await this.#flushing;
     await this.#pool.end();
   }
+}
+
+/**
+ * Chained records (in seq order) as the column arrays the audit statements unnest: the records,
+ * their key index, and each key's last use per operation (one row each: a batch may use a key
+ * twice, and later records win).
+ */
+function auditArrays(records: readonly AuditRecord[]) {
+  const columns: [number[], number[], (string | null)[], (string | null)[], string[], string[]] = [[], [], [], [], [], []];
+  const keyArns: string[] = [];
+  const keySeqs: number[] = [];
+  const lastUse = new Map<string, [arn: string, operation: string, seq: number]>();
+  for (const record of records) {
+    columns[0].push(record.seq);
+    columns[1].push(record.time);
+    columns[2].push(record.principalArn ?? null);
+    columns[3].push(record.operation ?? null);
+    columns[4].push(record.outcome);
+    columns[5].push(JSON.stringify(record));
+    for (const arn of new Set(record.keyArns)) {
+      keyArns.push(arn);
+      keySeqs.push(record.seq);
+      if (record.outcome === 'success' && record.operation !== undefined) lastUse.set(`${arn}\n${record.operation}`, [arn, record.operation, record.seq]);
+    }
+  }
+  return { columns, keyArns, keySeqs, uses: [...lastUse.values()] };
 }

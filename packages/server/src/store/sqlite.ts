@@ -253,8 +253,6 @@ export class SqliteStore implements Store {
       deleteGrant: db.prepare('DELETE FROM grants WHERE grant_id = ?'),
       getAuditHead: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1'),
       putAuditHead: db.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash'),
-      insertAudit: db.prepare('INSERT INTO audit (seq, time, principal_arn, operation, outcome, record) VALUES (?, ?, ?, ?, ?, ?)'),
-      insertAuditKey: db.prepare('INSERT OR IGNORE INTO audit_keys (key_arn, seq) VALUES (?, ?)'),
       putLastUse: db.prepare('INSERT INTO key_last_use (key_arn, operation, seq) VALUES (?, ?, ?) ON CONFLICT (key_arn, operation) DO UPDATE SET seq = excluded.seq'),
       lastKeyUse: db.prepare<[string, string], RecordRow>('SELECT record FROM audit WHERE seq = (SELECT max(seq) FROM key_last_use WHERE key_arn = ? AND operation IN (SELECT value FROM json_each(?)))'),
       readAudit: db.prepare<[number, number], RecordRow>('SELECT record FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
@@ -286,31 +284,42 @@ export class SqliteStore implements Store {
 
   /**
    * Chains and inserts events in order, inside the open transaction. The head is read once and
-   * written once, and a key's last use once per key and operation; the records and their keys go
-   * in as multi-row inserts (sqlite-rows.ts). A batch of 64 records is a handful of statements.
+   * written once.
    */
   #appendRecords(events: readonly AuditEvent[]): void {
-    if (!this.#chain) throw new Error('audit chain not attached to the store');
+    const chain = this.#chain;
+    if (!chain) throw new Error('audit chain not attached to the store');
     const head = this.#stmt.getAuditHead.get();
     let seq = head?.seq ?? 0;
     let hash = head?.hash ?? GENESIS_HASH;
+    const records = events.map((event) => {
+      const record = chain(event, ++seq, hash);
+      hash = record.hash;
+      return record;
+    });
+    this.#insertRecords(records);
+    this.#stmt.putAuditHead.run(seq, hash);
+  }
+
+  /**
+   * Chained records (in seq order) with their key index and each key's last use, which is written
+   * once per key and operation; the records and their key rows go in as multi-row inserts
+   * (sqlite-rows.ts), so a batch of 64 records is a handful of statements.
+   */
+  #insertRecords(records: readonly AuditRecord[]): void {
     const lastUse = new Map<string, [arn: string, operation: string, seq: number]>();
     const auditRows: unknown[] = [];
     const auditKeyRows: unknown[] = [];
-    for (const event of events) {
-      const record = this.#chain(event, seq + 1, hash);
+    for (const record of records) {
       auditRows.push(record.seq, record.time, record.principalArn ?? null, record.operation ?? null, record.outcome, JSON.stringify(record));
       for (const arn of new Set(record.keyArns)) {
         auditKeyRows.push(arn, record.seq);
         if (record.outcome === 'success' && record.operation !== undefined) lastUse.set(`${arn}\n${record.operation}`, [arn, record.operation, record.seq]);
       }
-      seq = record.seq;
-      hash = record.hash;
     }
     this.#auditRows.run(auditRows);
     this.#auditKeyRows.run(auditKeyRows);
     for (const [arn, operation, last] of lastUse.values()) this.#stmt.putLastUse.run(arn, operation, last);
-    this.#stmt.putAuditHead.run(seq, hash);
   }
 
   async createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, audit?: AuditEvent): Promise<void> {
@@ -717,16 +726,8 @@ export class SqliteStore implements Store {
         s.insertGrant.run({ grant_id: g.grantId, key_id: g.keyId, name: g.name ?? null, grantee: g.granteePrincipal, retiring: g.retiringPrincipal ?? null, record: JSON.stringify(g) });
         break;
       }
-      case 'audit': {
-        const r = row.record;
-        s.insertAudit.run(r.seq, r.time, r.principalArn ?? null, r.operation ?? null, r.outcome, JSON.stringify(r));
-        // As #appendInTransaction keeps them: records arrive in seq order, so the last use is the newest.
-        for (const arn of new Set(r.keyArns)) {
-          s.insertAuditKey.run(arn, r.seq);
-          if (r.outcome === 'success' && r.operation !== undefined) s.putLastUse.run(arn, r.operation, r.seq);
-        }
-        break;
-      }
+      // As appended: records arrive in seq order, so each key's last use is the newest.
+      case 'audit': this.#insertRecords([row.record]); break;
       case 'auditHead': s.putAuditHead.run(row.seq, row.hash); break;
       case 'meta': s.insertMeta.run(row.name, Buffer.from(row.value)); break;
     }
