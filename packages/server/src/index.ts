@@ -1,6 +1,7 @@
 export { startServer } from './server.js';
 export type { RunningServer, StartOptions } from './server.js';
 export { DEFAULT_CONFIG } from './config.js';
+export { isPostgresUrl } from './store/connection-string.js';
 export type { ServerConfig } from './config.js';
 export { StartupError } from './root/root-key.js';
 export type { RootKeyOptions, Pkcs11Options, RemoteKmsOptions } from './root/options.js';

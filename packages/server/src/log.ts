@@ -15,14 +15,15 @@ export type FlushableLogger = Logger & { flush(): Promise<void> };
  * JSON lines through pino: `{"level":"info","time":"<ISO 8601>","msg":"...", ...fields}`. By default
  * to stderr through an asynchronous destination (the request path does not wait for the write);
  * `flush` writes out what is buffered, and the server calls it when it closes. `write` takes each
- * line instead (tests read them).
+ * line instead (tests read them). `fields` go into every line (`coffer serve --workers` adds the
+ * worker's number).
  */
-export function jsonLogger(write?: (line: string) => void): FlushableLogger {
+export function jsonLogger(write?: (line: string) => void, fields?: Readonly<Record<string, string | number>>): FlushableLogger {
   const destination: DestinationStream & { flush?: (cb?: (error?: Error) => void) => void } = write
     ? { write }
     : pino.destination({ dest: 2, sync: false });
   const logger = pino({
-    base: undefined,
+    base: fields ?? undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   }, destination);

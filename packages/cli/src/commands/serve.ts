@@ -1,9 +1,13 @@
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dirname, join, relative, resolve } from 'node:path';
-import { DEFAULT_CONFIG, SELF_SIGNED_CERT_FILE, SeedError, StartupError, startServer } from '@coffer/server';
+import {
+  DEFAULT_CONFIG, isPostgresUrl, jsonLogger, SELF_SIGNED_CERT_FILE, SeedError, StartupError, startServer, type RunningServer,
+} from '@coffer/server';
 import { EXIT_FAILURE, IoError, UsageError } from '../usage.js';
 import { ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
+import { FIRST_WORKER_ENV, servePrimary, type WorkerReady } from './serve-workers.js';
 
 const HELP = `Usage: coffer serve [options]
 
@@ -24,6 +28,7 @@ Options:
   --tls-self-signed      HTTPS, a generated cert     COFFER_TLS_SELF_SIGNED (localhost; kept in the data dir)
   --allow-insecure-http  plain HTTP off loopback     COFFER_ALLOW_INSECURE_HTTP (refused without it)
   --quotas FILE|off      request quotas per second   COFFER_QUOTAS      (default AWS's; JSON {"CreateKey": 20, ...})
+  --workers N            server processes, one port  COFFER_WORKERS     (default 1; more needs a postgres:// store)
 ${ROOT_KEY_HELP}  --config FILE          settings from a JSON file   COFFER_CONFIG
   -h, --help             show this help
 
@@ -57,6 +62,10 @@ the same seed changes nothing, and an entry that conflicts with the store stops 
 
 With --store postgres://..., any number of servers share one database. Each still keeps
 root.key and credentials in its data directory: give every node a copy of the same root.key.
+--workers N runs N server processes on one port and data directory (node:cluster), one per core
+you want to use; each has its own metrics, quotas and log lines (marked "worker"). Workers read
+no terminal: give a passphrase root key's passphrase by --root-passphrase-file or
+COFFER_ROOT_PASSPHRASE. SQLite is served by one process.
 `;
 
 export const OPTIONS = {
@@ -73,6 +82,7 @@ export const OPTIONS = {
   'tls-self-signed': { type: 'boolean', env: 'COFFER_TLS_SELF_SIGNED' },
   'allow-insecure-http': { type: 'boolean', env: 'COFFER_ALLOW_INSECURE_HTTP' },
   quotas: { type: 'string', env: 'COFFER_QUOTAS' },
+  workers: { type: 'string', env: 'COFFER_WORKERS' },
   ...ROOT_KEY_OPTIONS,
   config: { type: 'string', env: 'COFFER_CONFIG' },
   help: { type: 'boolean', short: 'h' },
@@ -118,11 +128,18 @@ export async function serveCommand(args: string[]): Promise<number> {
   const tls = transportSettings(setting('tls-cert'), setting('tls-key'), enabled('tls-self-signed'));
   const quotasSetting = setting('quotas');
   const quotas = quotasSetting === undefined ? undefined : quotasSetting === 'off' ? false as const : { rates: readQuotasFile(quotasSetting) };
+  const workers = workerCount(setting('workers'), setting('store'));
+  // The primary of --workers serves nothing: its workers run this same command (serve-workers.ts).
+  if (workers > 1 && cluster.isPrimary) return servePrimary(workers);
+  const worker = workers > 1 && cluster.isWorker ? cluster.worker : undefined;
+  // Of several workers, the first applies the seed; the others start once it has.
+  const applySeed = seed !== undefined && (worker === undefined || process.env[FIRST_WORKER_ENV] === '1');
 
   let server;
   try {
     server = await startServer({
-      ...(seed !== undefined ? { seed } : {}),
+      ...(applySeed ? { seed } : {}),
+      ...(worker ? { logger: jsonLogger(undefined, { worker: worker.id }) } : {}),
       ...(setting('host') !== undefined ? { host: setting('host')! } : {}),
       ...(port !== undefined ? { port } : {}),
       ...(setting('data-dir') !== undefined ? { dataDir: setting('data-dir')! } : {}),
@@ -161,9 +178,21 @@ export async function serveCommand(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
 
+  const banner = bannerOf(server, seedPath, tls !== undefined && 'selfSigned' in tls);
+  if (worker) process.send!({ type: 'coffer-worker-ready', banner } satisfies WorkerReady);
+  else process.stdout.write(banner);
+
+  await stopped;
+  // The channel to the primary would keep a worker's process alive once the server is closed.
+  worker?.disconnect();
+  return 0;
+}
+
+/** What `coffer serve` prints once it listens: where, with which credentials, and how to try it. */
+function bannerOf(server: RunningServer, seedPath: string | undefined, selfSigned: boolean): string {
   const relativeCredentials = relative(process.cwd(), server.credentialsFile);
   const shownCredentials = relativeCredentials.startsWith('..') ? server.credentialsFile : relativeCredentials;
-  process.stdout.write(
+  return (
     `Coffer is listening on ${server.endpoint} (region ${server.config.region}, account ${server.config.accountId})\n` +
     `Data directory: ${server.config.dataDir}\n` +
     (server.config.store !== 'sqlite' ? `Store:          ${server.config.store}\n` : '') +
@@ -174,13 +203,24 @@ export async function serveCommand(args: string[]): Promise<number> {
     'Try it:\n' +
     `  export AWS_SHARED_CREDENTIALS_FILE=${shownCredentials}\n` +
     // The AWS CLI trusts the generated certificate through its CA bundle variable.
-    (tls && 'selfSigned' in tls ? `  export AWS_CA_BUNDLE=${join(server.config.dataDir, SELF_SIGNED_CERT_FILE)}\n` : '') +
+    (selfSigned ? `  export AWS_CA_BUNDLE=${join(server.config.dataDir, SELF_SIGNED_CERT_FILE)}\n` : '') +
     `  aws kms create-key --endpoint-url ${server.endpoint} --profile ${server.profile} --region ${server.config.region}\n` +
-    `  aws kms list-keys --endpoint-url ${server.endpoint} --profile ${server.profile} --region ${server.config.region}\n\n`,
+    `  aws kms list-keys --endpoint-url ${server.endpoint} --profile ${server.profile} --region ${server.config.region}\n\n`
   );
+}
 
-  await stopped;
-  return 0;
+/** --workers: 1 unless set; more than one only with a PostgreSQL store, which several processes can share. */
+function workerCount(text: string | undefined, store: string | undefined): number {
+  if (text === undefined) return 1;
+  const count = Number(text);
+  if (!Number.isInteger(count) || count < 1 || count > 64) {
+    throw new UsageError(`--workers must be a number from 1 to 64, not '${text}'`, 'e.g. --workers 4: one server process per core to use');
+  }
+  if (count > 1 && (store === undefined || !isPostgresUrl(store))) {
+    throw new UsageError(`--workers ${count} needs a PostgreSQL store: SQLite is served by one process`,
+      'add --store postgres://user:password@host/database, or leave --workers out');
+  }
+  return count;
 }
 
 /** The settings of a --config file, keyed by option name; anything else in it is refused. */

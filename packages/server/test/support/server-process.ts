@@ -20,6 +20,8 @@ export interface ServerProcess {
   readonly credentials: Credentials;
   /** A client of the official AWS SDK, no retries. */
   readonly kms: KMSClient;
+  /** Everything the process printed so far (stdout and stderr, as they came). */
+  output(): string;
   /** Resolves when the process has exited, with its code or signal. */
   readonly exited: Promise<string>;
   /** SIGKILL, then wait for the exit. */
@@ -55,9 +57,11 @@ export async function startServerProcess(options: { dataDir: string; store?: str
       fail(new Error(`coffer serve exited (${how}) before it listened:\n${output}`));
     });
   });
-  // Keep the pipes drained; the server logs a line per request.
-  child.stdout!.resume();
-  child.stderr!.resume();
+  // Keep the pipes drained (the server logs a line per request), and what came kept for output().
+  let printed = output;
+  const keep = (chunk: Buffer) => { printed += chunk.toString('utf8'); };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const credentials = readCredentials(join(options.dataDir, 'credentials'));
   const kms = kmsClient(endpoint, credentials);
   const end = async (signal: NodeJS.Signals) => {
@@ -71,7 +75,10 @@ export async function startServerProcess(options: { dataDir: string; store?: str
   };
   process.once('exit', onExit);
   void exited.then(() => process.off('exit', onExit));
-  return { child, endpoint, banner: output, dataDir: options.dataDir, credentials, kms, exited, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  return {
+    child, endpoint, banner: output, dataDir: options.dataDir, credentials, kms, exited,
+    output: () => printed, kill: () => end('SIGKILL'), stop: () => end('SIGTERM'),
+  };
 }
 
 /** Runs the built CLI to completion: its exit code and output. */

@@ -1,0 +1,121 @@
+/**
+ * `coffer serve --workers N`: N server processes on one port (node:cluster), for a PostgreSQL
+ * store, which several nodes already share (docs/operations.md, "Several processes").
+ *
+ * The primary process serves nothing itself. It starts the first worker alone and waits for it
+ * to listen, so that whatever a fresh data directory needs (root key, credentials, TLS pair, the
+ * seed) is made once, then starts the others. It prints the banner once, replaces a worker that
+ * dies, and on SIGTERM or SIGINT stops every worker the way a single server stops (in-flight
+ * requests finish) before it exits.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { EXIT_FAILURE } from '../usage.js';
+
+/** What a worker tells the primary once it listens: the facts of the banner. */
+export interface WorkerReady {
+  readonly type: 'coffer-worker-ready';
+  readonly banner: string;
+}
+
+/** Set in the first worker's environment only: it applies the seed, the others do not. */
+export const FIRST_WORKER_ENV = 'COFFER_FIRST_WORKER';
+
+/** A worker that dies this many times within RESTART_WINDOW_MS is not started again. */
+const MOST_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
+/** How long a stopping worker may take (its own grace for in-flight requests is 10 s). */
+const STOP_TIMEOUT_MS = 30_000;
+
+const say = (line: string) => process.stderr.write(`coffer serve: ${line}\n`);
+
+function describeExit(code: number | null, signal: string | null): string {
+  return signal ? `signal ${signal}` : `exit code ${code}`;
+}
+
+/**
+ * Runs the primary: starts `count` workers (each runs this same command line), prints the banner
+ * the first one reports, and waits for a signal. Answers the command's exit code.
+ */
+export async function servePrimary(count: number): Promise<number> {
+  // Workers never prompt (several would read one terminal): no stdin, see docs/operations.md.
+  cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const workers = new Set<Worker>();
+  let stopping = false;
+  const restarts: number[] = [];
+  let failed: (reason: string) => void = () => {};
+  const failure = new Promise<string>((done) => { failed = done; });
+
+  /** Forks a worker; resolves with its banner once it listens, rejects if it exits first. */
+  const start = (first: boolean): Promise<string> => new Promise((done, fail) => {
+    const worker = cluster.fork(first ? { [FIRST_WORKER_ENV]: '1' } : {});
+    workers.add(worker);
+    let ready = false;
+    worker.on('message', (message: Partial<WorkerReady>) => {
+      if (message.type !== 'coffer-worker-ready' || typeof message.banner !== 'string') return;
+      ready = true;
+      done(message.banner);
+    });
+    worker.once('exit', (code, signal) => {
+      workers.delete(worker);
+      if (!ready) return fail(new Error(`worker ${worker.id} stopped before it listened (${describeExit(code, signal)})`));
+      if (!stopping) replace(worker, describeExit(code, signal));
+    });
+  });
+
+  const replace = (dead: Worker, how: string) => {
+    const now = Date.now();
+    restarts.push(now);
+    while (restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
+    if (restarts.length >= MOST_RESTARTS) {
+      return failed(`workers stopped ${restarts.length} times within ${RESTART_WINDOW_MS / 1000} s (the last: worker ${dead.id}, ${how})`);
+    }
+    say(`worker ${dead.id} (pid ${dead.process.pid}) stopped (${how}); starting another`);
+    start(false).then(
+      () => say(`a new worker is serving (${[...workers].map((w) => w.process.pid).join(', ')})`),
+      (error: Error) => failed(error.message),
+    );
+  };
+
+  /** Stops every worker; false when one had to be killed because it did not stop in time. */
+  const stopAll = async (): Promise<boolean> => {
+    stopping = true;
+    let clean = true;
+    const exits = [...workers].map((worker) => new Promise<void>((done) => {
+      if (worker.isDead()) return done();
+      worker.once('exit', () => done());
+      worker.process.kill('SIGTERM');
+      setTimeout(() => {
+        if (worker.isDead()) return;
+        clean = false;
+        say(`worker ${worker.id} (pid ${worker.process.pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s; killing it`);
+        worker.process.kill('SIGKILL');
+      }, STOP_TIMEOUT_MS).unref();
+    }));
+    await Promise.all(exits);
+    return clean;
+  };
+
+  // Listen for signals before the banner: whoever waits for the banner may signal at once.
+  const signalled = new Promise<string>((done) => {
+    process.once('SIGINT', () => done('SIGINT'));
+    process.once('SIGTERM', () => done('SIGTERM'));
+  });
+
+  let banner: string;
+  try {
+    banner = await start(true);
+    await Promise.all(Array.from({ length: count - 1 }, () => start(false)));
+  } catch (error) {
+    say(`error: ${(error as Error).message}; stopping`);
+    await stopAll();
+    return EXIT_FAILURE;
+  }
+  const pids = [...workers].map((w) => w.process.pid).join(', ');
+  process.stdout.write(banner.replace('\n\nTry it:', `\nWorkers:        ${count} processes on one port (pids ${pids}); metrics and quotas are per process\n\nTry it:`));
+
+  const outcome = await Promise.race([signalled.then((signal) => ({ signal })), failure.then((reason) => ({ reason }))]);
+  if ('signal' in outcome) say(`${outcome.signal}: stopping ${workers.size} workers (each finishes its in-flight requests)`);
+  else say(`error: ${outcome.reason}; stopping`);
+  const clean = await stopAll();
+  return 'signal' in outcome && clean ? 0 : EXIT_FAILURE;
+}

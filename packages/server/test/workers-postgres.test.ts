@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { startTestPostgres, type TestPostgres } from './support/postgres.js';
+import { kmsClient, tempDataDir } from './support/server.js';
+import { runCli, startServerProcess, type ServerProcess } from './support/server-process.js';
+
+/**
+ * `coffer serve --workers N` (cli/src/commands/serve-workers.ts): N server processes on one
+ * port, over one PostgreSQL database, started as an operator would.
+ */
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+
+/** The worker pids the banner names. */
+function workerPids(banner: string): number[] {
+  const match = /Workers: +(\d+) processes on one port \(pids ([\d, ]+)\)/.exec(banner);
+  assert.ok(match, `no Workers line in:\n${banner}`);
+  return match[2]!.split(', ').map(Number);
+}
+
+/** The worker numbers of the request log lines for `operation` in `output`. */
+function servedBy(output: string, operation: string): Set<number> {
+  const workers = new Set<number>();
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { msg?: string; operation?: string; worker?: number };
+    if (entry.msg === 'request' && entry.operation === operation && entry.worker !== undefined) workers.add(entry.worker);
+  }
+  return workers;
+}
+
+/** `count` Encrypts, each from a client of its own (so a connection of its own), and their Decrypts. */
+async function roundTrips(server: ServerProcess, keyId: string, count: number): Promise<void> {
+  await Promise.all(Array.from({ length: count }, async (_, i) => {
+    const kms = kmsClient(server.endpoint, server.credentials);
+    try {
+      const plaintext = Buffer.from(`message ${i}`);
+      const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }));
+      const { Plaintext } = await kms.send(new DecryptCommand({ CiphertextBlob }));
+      assert.deepEqual(Buffer.from(Plaintext!), plaintext);
+    } finally {
+      kms.destroy();
+    }
+  }));
+}
+
+describe('coffer serve --workers', () => {
+  it('refuses several workers on SQLite, and a count that is not a number', () => {
+    const sqlite = runCli(['serve', '--workers', '2', '--data-dir', tempDataDir()]);
+    assert.equal(sqlite.status, 2, sqlite.stderr);
+    assert.match(sqlite.stderr, /--workers 2 needs a PostgreSQL store: SQLite is served by one process/);
+    for (const count of ['0', 'many', '2.5', '65']) {
+      const bad = runCli(['serve', '--workers', count, '--store', 'postgres://coffer@127.0.0.1:1/none', '--data-dir', tempDataDir()]);
+      assert.equal(bad.status, 2, bad.stderr);
+      assert.match(bad.stderr, new RegExp(`--workers must be a number from 1 to 64, not '${count.replace('.', '\\.')}'`));
+    }
+  });
+
+  describe('two workers on one PostgreSQL database', () => {
+    let cluster: TestPostgres;
+    let url: string;
+    let server: ServerProcess;
+    let keyId: string;
+
+    before(async () => {
+      cluster = await startTestPostgres();
+      url = await cluster.createDatabase();
+      server = await startServerProcess({ dataDir: tempDataDir(), store: url, args: ['--workers', '2'] });
+      keyId = (await server.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    });
+    after(async () => {
+      await server?.stop();
+      await cluster?.destroy();
+    });
+
+    it('prints one banner naming both workers, children of the command, and both serve requests', async () => {
+      assert.equal(server.banner.match(/Coffer is listening on/g)?.length, 1, server.banner);
+      const pids = workerPids(server.banner);
+      assert.equal(new Set(pids).size, 2);
+      for (const pid of pids) {
+        assert.ok(isAlive(pid), `worker ${pid} is not running`);
+        assert.equal(parentOf(pid), server.child.pid);
+      }
+      // Connections are dealt to the workers in turn, so 40 connections reach both.
+      await roundTrips(server, keyId, 40);
+      assert.deepEqual([...servedBy(server.output(), 'Encrypt')].sort(), [1, 2]);
+    });
+
+    it('replaces a worker that dies, and the others keep answering meanwhile', async () => {
+      const [victim, survivor] = workerPids(server.banner) as [number, number];
+      process.kill(victim, 'SIGKILL');
+      const deadline = Date.now() + 30_000;
+      const stopped = new RegExp(`worker 1 \\(pid ${victim}\\) stopped \\(signal SIGKILL\\); starting another`);
+      // Once the primary knows, it deals new connections to the survivor only.
+      while (!stopped.test(server.output())) {
+        assert.ok(Date.now() < deadline, `the primary did not notice within 30 s:\n${server.output()}`);
+        await new Promise((done) => setTimeout(done, 20));
+      }
+      await roundTrips(server, keyId, 10);
+      while (!/a new worker is serving \((\d+), (\d+)\)/.test(server.output())) {
+        assert.ok(Date.now() < deadline, `no replacement worker within 30 s:\n${server.output()}`);
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      const now = /a new worker is serving \((\d+), (\d+)\)/.exec(server.output())!.slice(1).map(Number);
+      assert.ok(now.includes(survivor) && !now.includes(victim), `workers now: ${now.join(', ')}`);
+      await roundTrips(server, keyId, 40);
+      // The replacement is worker 3 (cluster numbers never repeat), and it serves too.
+      assert.ok(servedBy(server.output(), 'Encrypt').has(3), 'the replacement worker served no request');
+    });
+
+    it('stops every worker on SIGTERM, exiting 0, with one audit chain across them in the store', async () => {
+      const pids = [...workerPids(server.banner), ...(/a new worker is serving \((\d+), (\d+)\)/.exec(server.output())?.slice(1).map(Number) ?? [])];
+      await server.stop();
+      assert.equal(await server.exited, '0', server.output());
+      for (const pid of pids) assert.ok(!isAlive(pid), `worker ${pid} outlived the command`);
+      const check = runCli(['store', 'check', '--data-dir', server.dataDir, '--store', url]);
+      assert.equal(check.status, 0, check.stdout + check.stderr);
+    });
+  });
+});
