@@ -9,6 +9,7 @@ import { runLoad, type LoadResult } from './load.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { readCredentials, type Credentials, type SignedRequest } from './signed-request.js';
 import { createFixtures, parseWorkloads, signWorkload, WORKLOADS, type Fixtures, type Workload } from './workloads.js';
+import { WorkersServer } from './workers-server.js';
 
 /**
  * The server's throughput, latency and cost per request, against the ceiling of a bare node:http
@@ -18,7 +19,7 @@ import { createFixtures, parseWorkloads, signWorkload, WORKLOADS, type Fixtures,
  * trail on. See docs/performance.md.
  *
  * `npm run bench:server [-- --duration 15 --warmup 3 --workloads encrypt,decrypt,generate-data-key,generate-random,sign
- *   --stores sqlite,postgres --connections 16,64 --json FILE --soak SECONDS --cpu-prof DIR]`
+ *   --stores sqlite,postgres --connections 16,64 --workers 2 --json FILE --soak SECONDS --cpu-prof DIR]`
  */
 const { values: args } = parseArgs({
   options: {
@@ -30,18 +31,22 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     soak: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    workers: { type: 'string', default: '2' },
   },
 });
 const DURATION = Number(args.duration);
 const WARMUP = Number(args.warmup);
 const WORKLOAD_LIST = parseWorkloads(args.workloads);
-const STORES = args.stores.split(',').filter(Boolean).map((s) => {
+const STORES = args.stores.split(',').filter(Boolean).map((s): 'sqlite' | 'postgres' => {
   if (s !== 'sqlite' && s !== 'postgres') throw new Error(`--stores takes sqlite and postgres, not '${s}'`);
   return s;
 });
 const CONNECTIONS = args.connections.split(',').map(Number);
 const SOAK_SECONDS = args.soak === undefined ? undefined : Number(args.soak);
 const PROFILE_DIR = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
+/** `coffer serve --workers N` on PostgreSQL is measured too when N > 1 (not under --cpu-prof). */
+const WORKERS = Number(args.workers);
+if (!Number.isInteger(WORKERS) || WORKERS < 1) throw new Error(`--workers takes a number of processes, not '${args.workers}'`);
 /** A SigV4 signature is accepted for 5 minutes: a warm-up and a run must fit well inside. */
 const SIGNATURE_BUDGET_SECONDS = 4 * 60;
 if (WARMUP + DURATION > SIGNATURE_BUDGET_SECONDS) throw new Error('--warmup plus --duration must stay under 4 minutes: the requests are pre-signed');
@@ -50,8 +55,8 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const JSON_FILE = resolve(args.json ?? join(REPO, 'bench-results', 'server-bench.json'));
 
 export interface Row extends LoadResult {
-  /** `ceiling`, or the store the Coffer server ran on. */
-  readonly server: 'ceiling' | 'sqlite' | 'postgres';
+  /** `ceiling`, or the store the Coffer server ran on (`postgres --workers 2`: several processes). */
+  readonly server: string;
   readonly workload: Workload | 'bare';
   readonly connections: number;
   /** The server process's CPU time (user + system) per request answered, µs. */
@@ -68,8 +73,11 @@ export interface Row extends LoadResult {
 
 const failures = (r: LoadResult) => r.non2xx + r.errors + r.timeouts;
 
+/** A server under load: one process (BenchServer) or `coffer serve --workers` (WorkersServer). */
+type ServerUnderTest = Pick<BenchServer, 'endpoint' | 'credentialsFile' | 'usage' | 'stop'>;
+
 /** A warm-up, then a measured run between two readings of the server's own accounting. */
-async function measure(server: BenchServer, request: Pick<SignedRequest, 'headers' | 'body'>, connections: number, label: string): Promise<{ load: LoadResult; before: Usage; after: Usage }> {
+async function measure(server: ServerUnderTest, request: Pick<SignedRequest, 'headers' | 'body'>, connections: number, label: string): Promise<{ load: LoadResult; before: Usage; after: Usage }> {
   if (WARMUP > 0) {
     const warm = await runLoad(server.endpoint, request, connections, WARMUP);
     if (failures(warm) > 0) throw new Error(`${label}: the warm-up had ${warm.non2xx} non-2xx, ${warm.errors} errors, ${warm.timeouts} timeouts`);
@@ -111,13 +119,13 @@ async function measureCeiling(request: Pick<SignedRequest, 'headers' | 'body'>):
 }
 
 interface Target {
-  readonly server: BenchServer;
+  readonly server: ServerUnderTest;
   readonly credentials: Credentials;
   readonly fixtures: Fixtures;
 }
 
-async function startTarget(store: string | undefined, profileName?: string): Promise<Target> {
-  const server = await BenchServer.start('access-and-audit', {
+async function startTarget(store: string | undefined, profileName?: string, workers = 1): Promise<Target> {
+  const server = workers > 1 ? await WorkersServer.start(store!, workers) : await BenchServer.start('access-and-audit', {
     ...(store ? { store } : {}),
     ...(profileName && PROFILE_DIR ? { cpuProfile: { dir: PROFILE_DIR, name: profileName } } : {}),
   });
@@ -126,15 +134,16 @@ async function startTarget(store: string | undefined, profileName?: string): Pro
 }
 
 /** Every workload at every concurrency on one store; with --cpu-prof, a profiled server per workload. */
-async function measureStore(name: 'sqlite' | 'postgres', cluster: TestPostgres | undefined): Promise<{ rows: Row[]; profiles: string[] }> {
-  const database = async (suffix: string) => (cluster ? cluster.createDatabase(`bench_${suffix}`.replace(/-/g, '_')) : undefined);
+async function measureStore(store: 'sqlite' | 'postgres', cluster: TestPostgres | undefined, workers = 1): Promise<{ rows: Row[]; profiles: string[] }> {
+  const name = workers > 1 ? `${store} --workers ${workers}` : store;
+  const database = async (suffix: string) => (cluster ? cluster.createDatabase(`bench_${workers > 1 ? `w${workers}_` : ''}${suffix}`.replace(/-/g, '_')) : undefined);
   const rows: Row[] = [];
   const profiles: string[] = [];
   let shared: Target | undefined;
   try {
     for (const workload of WORKLOAD_LIST) {
       const profileName = PROFILE_DIR ? `server-${name}-${workload}.cpuprofile` : undefined;
-      const target = profileName ? await startTarget(await database(workload), profileName) : (shared ??= await startTarget(await database('all')));
+      const target = profileName ? await startTarget(await database(workload), profileName) : (shared ??= await startTarget(await database('all'), undefined, workers));
       let served = 0;
       try {
         for (const connections of CONNECTIONS) {
@@ -249,9 +258,12 @@ async function main(): Promise<void> {
       await probe.server.stop();
       const ceiling = await measureCeiling(encrypt);
       rows.push(...ceiling);
-      for (const store of STORES) {
+      // --workers needs PostgreSQL (SQLite is served by one process), and profiles are per process.
+      const runs = STORES.map((store) => ({ store, workers: 1 }));
+      if (WORKERS > 1 && STORES.includes('postgres') && !PROFILE_DIR) runs.push({ store: 'postgres', workers: WORKERS });
+      for (const { store, workers } of runs) {
         if (store === 'postgres') cluster ??= await startTestPostgres();
-        const measured = await measureStore(store, store === 'postgres' ? cluster : undefined);
+        const measured = await measureStore(store, store === 'postgres' ? cluster : undefined, workers);
         profiles.push(...measured.profiles);
         for (const r of measured.rows) {
           const base = ceiling.find((c) => c.connections === r.connections)!;
@@ -264,7 +276,7 @@ async function main(): Promise<void> {
   }
 
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadavg() };
-  const settings = { durationSeconds: DURATION, warmupSeconds: WARMUP, workloads: WORKLOAD_LIST, stores: STORES, connections: CONNECTIONS, cpuProfile: PROFILE_DIR !== undefined };
+  const settings = { durationSeconds: DURATION, warmupSeconds: WARMUP, workloads: WORKLOAD_LIST, stores: STORES, connections: CONNECTIONS, workers: WORKERS, cpuProfile: PROFILE_DIR !== undefined };
   const out = process.stdout;
   if (rows.length > 0) {
     out.write(`\nCoffer server bench, ${started.toISOString()}: ${DURATION} s per run after ${WARMUP} s warm-up, keep-alive, one request in flight per connection\n`);
