@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
@@ -81,6 +82,22 @@ describe('coffer serve --workers', () => {
     after(async () => {
       await server?.stop();
       await cluster?.destroy();
+    });
+
+    it('stops the start, exiting 1, when the first worker cannot serve (the port is taken)', async () => {
+      const taken = createServer();
+      await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+      try {
+        const port = (taken.address() as AddressInfo).port;
+        const fresh = await cluster.createDatabase();
+        const cli = runCli(['serve', '--workers', '2', '--store', fresh, '--host', '127.0.0.1', '--port', String(port), '--data-dir', tempDataDir(), '--quotas', 'off']);
+        assert.equal(cli.status, 1, cli.stdout + cli.stderr);
+        assert.match(cli.stderr, /EADDRINUSE/);
+        assert.match(cli.stderr, /worker 1 stopped before it listened \(exit code 1\); stopping/);
+        assert.doesNotMatch(cli.stdout, /listening on/);
+      } finally {
+        taken.close();
+      }
     });
 
     it('prints one banner naming both workers, children of the command, and both serve requests', async () => {

@@ -101,15 +101,22 @@ export async function servePrimary(count: number): Promise<number> {
     process.once('SIGTERM', () => done('SIGTERM'));
   });
 
-  let banner: string;
-  try {
-    banner = await start(true);
+  const starting = (async () => {
+    const banner = await start(true);
     await Promise.all(Array.from({ length: count - 1 }, () => start(false)));
-  } catch (error) {
-    say(`error: ${(error as Error).message}; stopping`);
+    return banner;
+  })();
+  // A signal during the start (a database that does not answer, say) stops it too.
+  const started = await Promise.race([
+    starting.then((banner) => ({ banner }), (error: Error) => ({ error })),
+    signalled.then((signal) => ({ signal })),
+  ]);
+  if (!('banner' in started)) {
+    say('error' in started ? `error: ${started.error.message}; stopping` : `${started.signal} while starting: stopping`);
     await stopAll();
-    return EXIT_FAILURE;
+    return 'signal' in started ? 0 : EXIT_FAILURE;
   }
+  const { banner } = started;
   const pids = [...workers].map((w) => w.process.pid).join(', ');
   process.stdout.write(banner.replace('\n\nTry it:', `\nWorkers:        ${count} processes on one port (pids ${pids}); metrics and quotas are per process\n\nTry it:`));
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dirname, join, relative, resolve } from 'node:path';
 import {
-  DEFAULT_CONFIG, isPostgresUrl, jsonLogger, SELF_SIGNED_CERT_FILE, SeedError, StartupError, startServer, type RunningServer,
+  DEFAULT_CONFIG, isPostgresUrl, jsonLogger, SELF_SIGNED_CERT_FILE, SeedError, StartupError, startServer, type RunningServer, type StartOptions,
 } from '@coffer/server';
 import { EXIT_FAILURE, IoError, UsageError } from '../usage.js';
 import { ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
@@ -135,23 +135,42 @@ export async function serveCommand(args: string[]): Promise<number> {
   // Of several workers, the first applies the seed; the others start once it has.
   const applySeed = seed !== undefined && (worker === undefined || process.env[FIRST_WORKER_ENV] === '1');
 
-  let server;
+  const options: StartOptions = {
+    ...(applySeed ? { seed } : {}),
+    ...(worker ? { logger: jsonLogger(undefined, { worker: worker.id }) } : {}),
+    ...(setting('host') !== undefined ? { host: setting('host')! } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(setting('data-dir') !== undefined ? { dataDir: setting('data-dir')! } : {}),
+    ...(setting('region') !== undefined ? { region: setting('region')! } : {}),
+    ...(setting('account-id') !== undefined ? { accountId: setting('account-id')! } : {}),
+    ...(setting('partition') !== undefined ? { partition: setting('partition')! } : {}),
+    ...(setting('store') !== undefined ? { store: setting('store')! } : {}),
+    ...(tls ? { tls } : {}),
+    ...(enabled('allow-insecure-http') ? { allowInsecureHttp: true } : {}),
+    ...(quotas !== undefined ? { quotas } : {}),
+    rootKey: rootKeyOptionsOf(setting),
+  };
+  const selfSigned = tls !== undefined && 'selfSigned' in tls;
+  if (!worker) return serveUntilSignalled(options, (server) => process.stdout.write(bannerOf(server, seedPath, selfSigned)), seedPath);
   try {
-    server = await startServer({
-      ...(applySeed ? { seed } : {}),
-      ...(worker ? { logger: jsonLogger(undefined, { worker: worker.id }) } : {}),
-      ...(setting('host') !== undefined ? { host: setting('host')! } : {}),
-      ...(port !== undefined ? { port } : {}),
-      ...(setting('data-dir') !== undefined ? { dataDir: setting('data-dir')! } : {}),
-      ...(setting('region') !== undefined ? { region: setting('region')! } : {}),
-      ...(setting('account-id') !== undefined ? { accountId: setting('account-id')! } : {}),
-      ...(setting('partition') !== undefined ? { partition: setting('partition')! } : {}),
-      ...(setting('store') !== undefined ? { store: setting('store')! } : {}),
-      ...(tls ? { tls } : {}),
-      ...(enabled('allow-insecure-http') ? { allowInsecureHttp: true } : {}),
-      ...(quotas !== undefined ? { quotas } : {}),
-      rootKey: rootKeyOptionsOf(setting),
-    });
+    // A worker tells the primary, which prints one banner for all.
+    const announce = (server: RunningServer) => process.send!({ type: 'coffer-worker-ready', banner: bannerOf(server, seedPath, selfSigned) } satisfies WorkerReady);
+    return await serveUntilSignalled(options, announce, seedPath);
+  } finally {
+    // The channel to the primary would keep a worker's process alive once the command is done.
+    if (process.connected) worker.disconnect();
+  }
+}
+
+/**
+ * Starts the server, `announce`s it, and serves until SIGTERM or SIGINT, then lets in-flight
+ * requests finish and closes it. Answers the command's exit code; a start refused for a reason the
+ * operator can fix (seed, root key, port) is an error line, not a stack trace.
+ */
+async function serveUntilSignalled(options: StartOptions, announce: (server: RunningServer) => void, seedPath: string | undefined): Promise<number> {
+  let server: RunningServer;
+  try {
+    server = await startServer(options);
   } catch (error) {
     if (error instanceof SeedError) {
       process.stderr.write(`error: ${error.message}\nhint: fix ${seedPath}, or start with another --data-dir; the store was not changed by that entry\n`);
@@ -177,14 +196,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
-
-  const banner = bannerOf(server, seedPath, tls !== undefined && 'selfSigned' in tls);
-  if (worker) process.send!({ type: 'coffer-worker-ready', banner } satisfies WorkerReady);
-  else process.stdout.write(banner);
-
+  announce(server);
   await stopped;
-  // The channel to the primary would keep a worker's process alive once the server is closed.
-  worker?.disconnect();
   return 0;
 }
 
