@@ -2,16 +2,17 @@
  * One-shot encryption of a buffer into an ESDK message (client-apis/encrypt.md#behavior).
  * Writes message format v2 for committing suites and v1 otherwise, always framed. The whole
  * message is written into one buffer sized up front; frames are sealed straight into it, or,
- * for large unsigned messages, by a worker (internal/seal-offload.ts; frames longer than its
- * ring: into a ring a worker copies into the result, internal/output-offload.ts).
+ * for large messages, by a worker (internal/seal-offload.ts; unsigned frames longer than its
+ * ring: into a ring a worker copies into the result, internal/output-offload.ts), with the
+ * signature of a signed one hashed on another worker (internal/hash-offload.ts).
  */
 import type { CryptographicMaterialsManager } from './cmm/cmm.js';
 import type { MessageHeaderInfo } from './header-info.js';
 import { finalFrameSize, framedBodySize, regularFrameSize, type FrameSealer } from './internal/frames.js';
 import { assertBytes } from './internal/options.js';
-import { OFFLOAD_MIN_BYTES, offloadedSigner } from './internal/hash-offload.js';
+import { OFFLOAD_MIN_BYTES, offloadedSigner, type OffloadedSigner } from './internal/hash-offload.js';
 import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, type ByteSink } from './internal/output-offload.js';
-import { encryptThroughWorker } from './internal/seal-offload.js';
+import { encryptThroughWorker, sealsInWorker } from './internal/seal-offload.js';
 import { MessageSigner, prepareEncryption, type EncryptOptions, type PreparedEncryption } from './internal/encryptor.js';
 import type { Keyring } from './keyrings/keyring.js';
 
@@ -43,8 +44,10 @@ export async function encrypt(
   const { header, sealer, signer: localSigner, signing, frameLength, messageHeader } = await prepareEncryption(keyringOrCmm, options, plaintext.byteLength);
   const length = plaintext.byteLength;
   const size = header.length + framedBodySize(length, frameLength) + (signing === undefined ? 0 : MAX_FOOTER);
-  if (signing === undefined && size >= OUTPUT_OFFLOAD_MIN_BYTES) {
-    const ciphertext = await encryptWithWorker(plaintext, frameLength, sealer, header, size);
+  if (size >= OUTPUT_OFFLOAD_MIN_BYTES) {
+    const ciphertext = signing === undefined
+      ? await encryptWithWorker(plaintext, frameLength, sealer, header, size)
+      : await encryptSignedWithWorker(plaintext, frameLength, sealer, header, size, signing);
     // null: no worker was free, or one failed part-way. Seal below: same key, IVs and AADs, so the same bytes.
     if (ciphertext !== null) return { ciphertext, messageHeader };
   }
@@ -88,8 +91,12 @@ export async function encrypt(
  * (internal/output-offload.ts). Null when neither is free or the one used failed part-way.
  */
 async function encryptWithWorker(plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number): Promise<Buffer | null> {
-  const sealed = encryptThroughWorker(plaintext, frameLength, sealer, header, size);
-  if (sealed !== null) return sealed;
+  const sealing = encryptThroughWorker(plaintext, frameLength, sealer, header, size);
+  if (sealing !== null) {
+    const sealed = await sealing;
+    // Never hand out uninitialised memory, not even past the end of the returned view.
+    return sealed === null ? null : sealed.out.fill(0, sealed.end).subarray(0, sealed.end);
+  }
   const output = offloadedOutput(size);
   if (output === null) return null;
   try {
@@ -100,6 +107,47 @@ async function encryptWithWorker(plaintext: Uint8Array, frameLength: number, sea
     throw e;
   }
   return output.finish();
+}
+
+/**
+ * Large signed messages use both workers: one seals the frames, this thread writes the result and
+ * feeds each slot of it to the signer, which hashes on the other worker when that one is free
+ * (this thread hashes otherwise). Null when the sealing worker is busy, the frames do not fit its
+ * ring, or it failed part-way.
+ */
+async function encryptSignedWithWorker(
+  plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number, signing: NonNullable<PreparedEncryption['signing']>,
+): Promise<Buffer | null> {
+  // Checked first: a signer on the worker is not started for nothing.
+  if (!sealsInWorker(frameLength)) return null;
+  const offloaded = offloadedSigner(signing.hash, signing.key);
+  const signer: Pick<OffloadedSigner, 'update'> = offloaded ?? new MessageSigner(signing.hash, signing.key);
+  signer.update(header);
+  let signed = header.length;
+  let sealed;
+  try {
+    const sealing = encryptThroughWorker(plaintext, frameLength, sealer, header, size, (out, end) => {
+      signer.update(out.subarray(signed, end));
+      signed = end;
+    });
+    sealed = sealing === null ? null : await sealing;
+  } catch (e) {
+    offloaded?.abandon();
+    throw e;
+  }
+  if (sealed === null) {
+    offloaded?.abandon();
+    return null;
+  }
+  const { out, end } = sealed;
+  // Footer (data-format/message-footer.md): the signature over header and body.
+  let signature = offloaded === null ? (signer as MessageSigner).sign() : await offloaded.sign();
+  // The hashing worker failed: sign here, over the same bytes.
+  signature ??= signWithFreshSigner(signing, out.subarray(0, end));
+  let o = out.writeUInt16BE(signature.length, end);
+  o += signature.copy(out, o);
+  // Never hand out uninitialised memory, not even past the end of the returned view.
+  return out.fill(0, o).subarray(0, o);
 }
 
 /**

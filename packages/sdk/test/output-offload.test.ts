@@ -14,6 +14,7 @@ import { AlgorithmSuiteId, AuthenticationError, decrypt, encrypt, MalformedMessa
 import { regularFrameSize } from '../src/internal/frames.js';
 import { offloadedOutputJobCount, OUTPUT_OFFLOAD_MIN_BYTES, testOnlyFailNextOutputJob } from '../src/internal/output-offload.js';
 import { sealJobCount, testOnlyFailNextSealJob } from '../src/internal/seal-offload.js';
+import { offloadedJobCount, testOnlyFailNextOffloadedJob } from '../src/internal/hash-offload.js';
 import { AES_KEYS, aesKeyring } from './helpers/fixtures.js';
 import { CONSUMED_FAILED, CONTROL_CONSUMED, StallWatch } from '../src/internal/worker-thread.js';
 
@@ -119,13 +120,37 @@ test('when a worker fails mid-job, encrypt and decrypt redo the message on the c
   await assert.rejects(decrypt(aesKeyring(), flipped), AuthenticationError);
 });
 
-test('signed suites keep the hashing worker and never use the output or sealing workers', async () => {
+test('signed suites: frames that fit the ring are sealed by the sealing worker while the hashing worker signs; never the output worker', async () => {
   const before = offloadedOutputJobCount();
   const sealed = sealJobCount();
-  const { ciphertext } = await encrypt(aesKeyring(), plaintext);
-  assert.ok((await decrypt(aesKeyring(), ciphertext)).plaintext.equals(plaintext));
-  assert.equal(offloadedOutputJobCount(), before);
+  const hashed = offloadedJobCount();
+  // The default 1 MiB frames do not fit the sealing worker's slots: this thread seals them.
+  const { ciphertext: defaultFrames } = await encrypt(aesKeyring(), plaintext);
+  assert.ok((await decrypt(aesKeyring(), defaultFrames)).plaintext.equals(plaintext));
   assert.equal(sealJobCount(), sealed);
+  assert.equal(offloadedJobCount(), hashed + 2, 'signed on encrypt and verified on decrypt by the hashing worker');
+  for (const frameLength of [4096, 64 * 1024]) {
+    const { ciphertext } = await encrypt(aesKeyring(), plaintext, { frameLength });
+    assert.ok((await client.decrypt(theirs, ciphertext)).plaintext.equals(plaintext), `frameLength ${frameLength}`);
+    assert.ok((await decrypt(aesKeyring(), ciphertext)).plaintext.equals(plaintext));
+    assertOrdinary(ciphertext);
+  }
+  assert.equal(sealJobCount(), sealed + 2);
+  assert.equal(offloadedJobCount(), hashed + 6);
+  assert.equal(offloadedOutputJobCount(), before);
+});
+
+test('a signed message whose sealing or hashing worker fails mid-job is still whole and verifies', async () => {
+  const sealed = sealJobCount();
+  testOnlyFailNextSealJob(1);
+  const { ciphertext: resealed } = await encrypt(aesKeyring(), plaintext, { frameLength: 64 * 1024 });
+  assert.equal(sealJobCount(), sealed + 1);
+  assert.ok((await client.decrypt(theirs, resealed)).plaintext.equals(plaintext), 'sealed again on this thread');
+  testOnlyFailNextOffloadedJob();
+  const { ciphertext: resigned } = await encrypt(aesKeyring(), plaintext, { frameLength: 64 * 1024 });
+  assert.equal(sealJobCount(), sealed + 2);
+  assert.ok((await client.decrypt(theirs, resigned)).plaintext.equals(plaintext), 'signed again on this thread');
+  assert.ok((await decrypt(aesKeyring(), resigned)).plaintext.equals(plaintext));
 });
 
 test('a calling thread gives up a worker that makes no progress, marking the job failed as a failing worker does', async () => {

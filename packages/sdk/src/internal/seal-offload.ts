@@ -1,6 +1,7 @@
 /**
- * Large unsigned messages in the buffer API: a worker thread seals the frames while the calling
- * thread writes the message.
+ * Large messages in the buffer API: a worker thread seals the frames while the calling thread
+ * writes the message (and, for a signed one, feeds each slot of it to the signer, which hashes on
+ * another worker: internal/hash-offload.ts).
  *
  * Why this split: node:crypto allocates a new buffer for every `update`, so sealing a 256 MiB
  * message allocates (and drops) over 256 MiB in small pieces, and on the calling thread that
@@ -63,17 +64,27 @@ export function sealJobCount(): number {
 }
 
 /** Whether frames of `frameLength` fit the rings (the sealed frames of a slot fit an output slot). */
-function sealsInWorker(frameLength: number): boolean {
+export function sealsInWorker(frameLength: number): boolean {
   return regularFrameSize(frameLength) <= SLOT_SIZE;
+}
+
+/** A message written up to `end`: header and framed body. `out` past `end` is not initialised. */
+export interface SealedBody {
+  readonly out: Buffer;
+  readonly end: number;
 }
 
 /**
  * The message `header` ‖ framed body of `plaintext`, its frames sealed by the worker, in a new
- * buffer of at most `size` bytes; resolves to null when the worker failed part-way. Answers null
- * at once when the worker is busy or unavailable, or the frames do not fit its ring (seal on the
- * calling thread then).
+ * buffer of `size` bytes (the caller writes a footer after `end`, if any, and must zero the rest);
+ * resolves to null when the worker failed part-way. `sealed(out, end)` is called on this thread
+ * as each slot of frames lands in `out` (a signer follows the bytes while they are in cache).
+ * Answers null at once when the worker is busy or unavailable, or the frames do not fit its ring
+ * (seal on the calling thread then).
  */
-export function encryptThroughWorker(plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Uint8Array, size: number): Promise<Buffer | null> | null {
+export function encryptThroughWorker(
+  plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Uint8Array, size: number, sealed?: (out: Buffer, end: number) => void,
+): Promise<SealedBody | null> | null {
   if (!sealsInWorker(frameLength)) return null;
   const lane = acquire();
   if (lane === null) return null;
@@ -91,7 +102,7 @@ export function encryptThroughWorker(plaintext: Uint8Array, frameLength: number,
   jobs++;
   let end: number | null;
   try {
-    end = copyThrough(lane, plaintext, framesPerSlot * frameLength, frameCount(plaintext.byteLength, frameLength), framesPerSlot, out, header.byteLength);
+    end = copyThrough(lane, plaintext, framesPerSlot * frameLength, frameCount(plaintext.byteLength, frameLength), framesPerSlot, out, header.byteLength, sealed);
   } catch (e) {
     Atomics.store(control, CONTROL_STATE, STATE_ABANDONED);
     Atomics.notify(control, CONTROL_INPUT_PRODUCED);
@@ -99,19 +110,17 @@ export function encryptThroughWorker(plaintext: Uint8Array, frameLength: number,
     void settle(lane, result);
     throw e;
   }
-  return settle(lane, result).then((ok) => {
-    if (!ok || end === null) return null;
-    // Never hand out uninitialised memory, not even past the end of the returned view.
-    out.fill(0, end);
-    return out.subarray(0, end);
-  });
+  return settle(lane, result).then((ok) => (ok && end !== null ? { out, end } : null));
 }
 
 /**
  * The calling thread's side: keeps the input ring full and copies each sealed slot into `out`.
  * Null when the worker reported a failure.
  */
-function copyThrough(lane: Lane, plaintext: Uint8Array, slotPlaintext: number, frames: number, framesPerSlot: number, out: Buffer, offset: number): number | null {
+function copyThrough(
+  lane: Lane, plaintext: Uint8Array, slotPlaintext: number, frames: number, framesPerSlot: number, out: Buffer, offset: number,
+  sealed: ((out: Buffer, end: number) => void) | undefined,
+): number | null {
   const control = new Int32Array(lane.control);
   const lengths = new Int32Array(lane.lengths);
   const input = Buffer.from(lane.input);
@@ -136,6 +145,7 @@ function copyThrough(lane: Lane, plaintext: Uint8Array, slotPlaintext: number, f
       copied++;
       Atomics.store(control, CONTROL_OUTPUT_CONSUMED, copied);
       Atomics.notify(control, CONTROL_OUTPUT_CONSUMED);
+      sealed?.(out, o);
       continue;
     }
     // A failed worker reports through CONTROL_CONSUMED, which is re-read within WAIT_MS.
