@@ -29,10 +29,32 @@ const SIGN_CHUNK = 1 << 20;
 /** u16 length ‖ DER ECDSA-Sig-Value for P-384 (at most 104 bytes). */
 const MAX_FOOTER = 2 + 104;
 
-function signWithFreshSigner(signing: NonNullable<PreparedEncryption['signing']>, signed: Uint8Array): Buffer {
-  const signer = new MessageSigner(signing.hash, signing.key);
-  signer.update(signed);
-  return signer.sign();
+type Signing = NonNullable<PreparedEncryption['signing']>;
+
+/**
+ * The footer's signature (data-format/message-footer.md) over header and body, `signed`, from the
+ * signer that was fed them; when that was the hashing worker and it failed, made here over the
+ * same bytes.
+ */
+async function signatureOf(signer: MessageSigner | OffloadedSigner, signing: Signing, signed: Uint8Array): Promise<Buffer> {
+  const signature = signer instanceof MessageSigner ? signer.sign() : await signer.sign();
+  if (signature !== null) return signature;
+  const fresh = new MessageSigner(signing.hash, signing.key);
+  fresh.update(signed);
+  return fresh.sign();
+}
+
+/**
+ * The message: `out` up to `end`, then the footer when the suite signs. The rest of `out` is
+ * zeroed: no uninitialised memory is handed out, not even past the end of the returned view.
+ */
+function endMessage(out: Buffer, end: number, signature?: Buffer): Buffer {
+  let o = end;
+  if (signature !== undefined) {
+    o = out.writeUInt16BE(signature.length, o);
+    o += signature.copy(out, o);
+  }
+  return out.fill(0, o).subarray(0, o);
 }
 
 export async function encrypt(
@@ -70,18 +92,9 @@ export async function encrypt(
     offloaded?.abandon();
     throw e;
   }
-  let o = direct.offset;
-  if (signer !== undefined) {
-    // Footer (data-format/message-footer.md): the signature over header and body.
-    let signature = offloaded === null ? localSigner!.sign() : await offloaded.sign();
-    // The worker failed: sign here, over the same bytes.
-    signature ??= signWithFreshSigner(signing!, out.subarray(0, o));
-    o = out.writeUInt16BE(signature.length, o);
-    o += signature.copy(out, o);
-  }
-  // Never hand out uninitialised memory, not even past the end of the returned view.
-  out.fill(0, o);
-  return { ciphertext: out.subarray(0, o), messageHeader };
+  const end = direct.offset;
+  const signature = signer === undefined ? undefined : await signatureOf(signer, signing!, out.subarray(0, end));
+  return { ciphertext: endMessage(out, end, signature), messageHeader };
 }
 
 /**
@@ -94,8 +107,7 @@ async function encryptWithWorker(plaintext: Uint8Array, frameLength: number, sea
   const sealing = encryptThroughWorker(plaintext, frameLength, sealer, header, size);
   if (sealing !== null) {
     const sealed = await sealing;
-    // Never hand out uninitialised memory, not even past the end of the returned view.
-    return sealed === null ? null : sealed.out.fill(0, sealed.end).subarray(0, sealed.end);
+    return sealed === null ? null : endMessage(sealed.out, sealed.end);
   }
   const output = offloadedOutput(size);
   if (output === null) return null;
@@ -116,12 +128,13 @@ async function encryptWithWorker(plaintext: Uint8Array, frameLength: number, sea
  * ring, or it failed part-way.
  */
 async function encryptSignedWithWorker(
-  plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number, signing: NonNullable<PreparedEncryption['signing']>,
+  plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number, signing: Signing,
 ): Promise<Buffer | null> {
   // Checked first: a signer on the worker is not started for nothing.
   if (!sealsInWorker(frameLength)) return null;
   const offloaded = offloadedSigner(signing.hash, signing.key);
-  const signer: Pick<OffloadedSigner, 'update'> = offloaded ?? new MessageSigner(signing.hash, signing.key);
+  // Not the signer prepareEncryption made: should this path give up part-way, the one below uses that.
+  const signer = offloaded ?? new MessageSigner(signing.hash, signing.key);
   signer.update(header);
   let signed = header.length;
   let sealed;
@@ -140,14 +153,7 @@ async function encryptSignedWithWorker(
     return null;
   }
   const { out, end } = sealed;
-  // Footer (data-format/message-footer.md): the signature over header and body.
-  let signature = offloaded === null ? (signer as MessageSigner).sign() : await offloaded.sign();
-  // The hashing worker failed: sign here, over the same bytes.
-  signature ??= signWithFreshSigner(signing, out.subarray(0, end));
-  let o = out.writeUInt16BE(signature.length, end);
-  o += signature.copy(out, o);
-  // Never hand out uninitialised memory, not even past the end of the returned view.
-  return out.fill(0, o).subarray(0, o);
+  return endMessage(out, end, await signatureOf(signer, signing, out.subarray(0, end)));
 }
 
 /**
