@@ -7,7 +7,7 @@ export type { EncryptOptions, EncryptResult } from './encrypt.js';
 export { decrypt } from './decrypt.js';
 export type { DecryptOptions, DecryptResult } from './decrypt.js';
 export { encryptStream, decryptStream, encryptWebStream, decryptWebStream, DEFAULT_MAX_BUFFERED_BYTES } from './stream.js';
-export type { EncryptStreamOptions, DecryptStreamOptions } from './stream.js';
+export type { EncryptStreamOptions, DecryptStreamOptions, MessageTransformStream } from './stream.js';
 export type { MessageHeaderInfo, EncryptedDataKeyInfo } from './header-info.js';
 
 export { AlgorithmSuiteId, ALGORITHM_SUITES, getSuite } from './suites.js';

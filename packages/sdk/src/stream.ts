@@ -2,13 +2,16 @@
  * Streaming encrypt and decrypt: Node.js Transform streams and WHATWG TransformStreams over the
  * same incremental cores (internal/stream-encryptor.ts, internal/stream-decryptor.ts).
  *
- * Both Node streams emit 'messageHeader' (a MessageHeaderInfo) once the header is known.
+ * Both Node streams emit 'messageHeader' (a MessageHeaderInfo) once the header is known; the web
+ * streams carry it as a `messageHeader` promise.
  * Decryption withholds plaintext until the whole message verifies unless `unsignedStreaming`
  * is set (see DecryptStreamOptions); a truncated stream always ends in an error.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import type { Transformer } from 'node:stream/web';
 import type { CryptographicMaterialsManager } from './cmm/cmm.js';
 import type { Keyring } from './keyrings/keyring.js';
+import type { MessageHeaderInfo } from './header-info.js';
 import { StreamDecryptor, type DecryptStreamOptions } from './internal/stream-decryptor.js';
 import { checkEncryptStreamOptions, StreamEncryptor, type EncryptStreamOptions } from './internal/stream-encryptor.js';
 
@@ -99,15 +102,65 @@ export function decryptStream(keyringOrCmm: Keyring | CryptographicMaterialsMana
   });
 }
 
-/** WHATWG TransformStream flavour of encryptStream. */
+/**
+ * A web TransformStream (plaintext or message in, the other out) that also reports the message
+ * header: web streams have no events, so the header the Node streams emit as 'messageHeader'
+ * comes as a promise here.
+ */
+export interface MessageTransformStream extends TransformStream<Uint8Array, Uint8Array> {
+  /**
+   * The header's facts, once known: for encryption when the materials have been fetched (on the
+   * first chunk, or at the end of an empty input); for decryption once the header has been
+   * authenticated, before any plaintext. Rejects with the stream's error if it fails, is aborted
+   * or is cancelled before then.
+   */
+  readonly messageHeader: Promise<MessageHeaderInfo>;
+}
+
+// `cancel` (the writer aborted or the reader cancelled) is in the Streams standard and in Node's
+// TransformStream, but not yet in @types/node's Transformer.
+type CancellableTransformer = Transformer<Uint8Array, Uint8Array> & { cancel?: (reason: unknown) => void };
+
+class HeaderReportingStream extends TransformStream<Uint8Array, Uint8Array> implements MessageTransformStream {
+  readonly messageHeader: Promise<MessageHeaderInfo>;
+  constructor(transformer: CancellableTransformer, messageHeader: Promise<MessageHeaderInfo>) {
+    super(transformer);
+    this.messageHeader = messageHeader;
+  }
+}
+
+/** The header's promise, settled once; a caller that never looks at it gets no unhandled rejection. */
+function headerReport() {
+  let resolve!: (header: MessageHeaderInfo) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<MessageHeaderInfo>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+/** WHATWG TransformStream flavour of encryptStream; `messageHeader` stands in for the 'messageHeader' event. */
 export function encryptWebStream(
   keyringOrCmm: Keyring | CryptographicMaterialsManager,
   options: EncryptStreamOptions = {},
-): TransformStream<Uint8Array, Uint8Array> {
+): MessageTransformStream {
   checkEncryptStreamOptions(options);
+  const header = headerReport();
   let core: Promise<StreamEncryptor> | undefined;
-  const start = () => (core ??= StreamEncryptor.create(keyringOrCmm, options));
-  return new TransformStream<Uint8Array, Uint8Array>({
+  const start = () => (core ??= StreamEncryptor.create(keyringOrCmm, options).then((c) => {
+    header.resolve(c.messageHeader);
+    return c;
+  }, (e: unknown) => {
+    header.reject(e);
+    throw e;
+  }));
+  const stop = (reason: unknown) => {
+    header.reject(reason);
+    void core?.then((c) => c.abort(), () => {});
+  };
+  return new HeaderReportingStream({
     async transform(chunk, controller) {
       const c = await start();
       try {
@@ -121,31 +174,41 @@ export function encryptWebStream(
       const c = await start();
       c.finish((b) => controller.enqueue(b));
     },
-  });
+    // The writer aborted or the reader cancelled: drop the pending plaintext.
+    cancel: stop,
+  }, header.promise);
 }
 
-/** WHATWG TransformStream flavour of decryptStream. */
+/** WHATWG TransformStream flavour of decryptStream; `messageHeader` stands in for the 'messageHeader' event. */
 export function decryptWebStream(
   keyringOrCmm: Keyring | CryptographicMaterialsManager,
   options: DecryptStreamOptions = {},
-): TransformStream<Uint8Array, Uint8Array> {
+): MessageTransformStream {
   const core = new StreamDecryptor(keyringOrCmm, options);
-  return new TransformStream<Uint8Array, Uint8Array>({
+  const header = headerReport();
+  const fail = (e: unknown) => {
+    core.abort();
+    header.reject(e);
+  };
+  return new HeaderReportingStream({
     async transform(chunk, controller) {
       try {
         await core.push(asBytes(chunk), (b) => controller.enqueue(b));
       } catch (e) {
-        core.abort();
+        fail(e);
         throw e;
       }
+      if (core.messageHeader !== undefined) header.resolve(core.messageHeader);
     },
     flush(controller) {
       try {
         core.finish((b) => controller.enqueue(b));
       } catch (e) {
-        core.abort();
+        fail(e);
         throw e;
       }
     },
-  });
+    // The writer aborted or the reader cancelled: zero the plaintext held back so far.
+    cancel: fail,
+  }, header.promise);
 }

@@ -22,6 +22,7 @@ import {
   encryptWebStream,
   LocalMaterialsCache,
   MalformedMessageError,
+  NoDecryptionKeyError,
   PolicyViolationError,
   type DecryptionMaterials,
   type EncryptedDataKey,
@@ -118,6 +119,105 @@ describe('encryptStream', () => {
     const out: Uint8Array[] = [];
     for await (const c of decrypted as unknown as AsyncIterable<Uint8Array>) out.push(c);
     assert.ok(Buffer.concat(out).equals(plaintext));
+  });
+});
+
+describe('web streams report the message header', () => {
+  /** Writes `chunks` into `ts` and reads all it gives; resolves with the output or rejects with the stream's error. */
+  async function through(ts: TransformStream<Uint8Array, Uint8Array>, chunks: readonly Uint8Array[]): Promise<Buffer> {
+    const out: Uint8Array[] = [];
+    const reading = (async () => {
+      for await (const c of ts.readable as unknown as AsyncIterable<Uint8Array>) out.push(c);
+    })();
+    const writer = ts.writable.getWriter();
+    const writing = (async () => {
+      for (const c of chunks) await writer.write(c);
+      await writer.close();
+    })();
+    const [r, w] = await Promise.allSettled([reading, writing]);
+    if (r.status === 'rejected') throw r.reason;
+    if (w.status === 'rejected') throw w.reason;
+    return Buffer.concat(out);
+  }
+
+  test('encryption and decryption report the same header as the buffer API', async () => {
+    const plaintext = randomBytes(2000);
+    const encryptionContext = { purpose: 'web-stream' };
+    const enc = encryptWebStream(aesKeyring(), { suiteId: UNSIGNED, frameLength: 512, encryptionContext });
+    const ciphertext = await through(enc, chunked(plaintext, 300));
+    const written = await enc.messageHeader;
+    assert.equal(written.suiteId, UNSIGNED);
+    assert.equal(written.frameLength, 512);
+    assert.equal(written.encryptionContext.purpose, 'web-stream');
+    assert.deepEqual(written.encryptedDataKeys.map((e) => e.providerId), ['coffer-test']);
+
+    const dec = decryptWebStream(aesKeyring());
+    assert.ok((await through(dec, chunked(ciphertext, 77))).equals(plaintext));
+    const read = await dec.messageHeader;
+    assert.deepEqual(read, (await decrypt(aesKeyring(), ciphertext)).messageHeader);
+    assert.ok(read.messageId.equals(written.messageId));
+  });
+
+  test('decryption reports the header as soon as it is authenticated, before the body arrives', async () => {
+    const { ciphertext, messageHeader } = await encrypt(aesKeyring(), randomBytes(5000), { suiteId: SIGNED, frameLength: 1024 });
+    const dec = decryptWebStream(aesKeyring());
+    const writer = dec.writable.getWriter();
+    // A TransformStream transforms as its readable side is read: a reader is waiting, and gets nothing
+    // before the header is known (a signed message: no plaintext before the end).
+    const firstRead = dec.readable.getReader().read().catch((e: unknown) => e);
+    const headerLength = ciphertext.length - 5000 - 200; // well inside the first frame
+    void writer.write(ciphertext.subarray(0, headerLength)).catch(() => {});
+    const header = await dec.messageHeader;
+    assert.ok(header.messageId.equals(messageHeader.messageId));
+    assert.equal(header.suiteId, SIGNED);
+    await writer.abort(new Error('enough'));
+    assert.ok((await firstRead) instanceof Error, 'no plaintext was read');
+  });
+
+  test('an empty plaintext still reports the header (materials fetched at the end)', async () => {
+    const enc = encryptWebStream(aesKeyring());
+    const ciphertext = await through(enc, []);
+    assert.equal((await enc.messageHeader).frameLength, 1024 * 1024);
+    assert.equal((await decrypt(aesKeyring(), ciphertext)).plaintext.length, 0);
+  });
+
+  test('a stream that fails before the header rejects the header with the same named error', async () => {
+    const { ciphertext } = await encrypt(aesKeyring(), Buffer.from('secret'));
+    const wrongKey = decryptWebStream(aesKeyring(32, 'another-key'));
+    await assert.rejects(through(wrongKey, [ciphertext]), NoDecryptionKeyError);
+    await assert.rejects(wrongKey.messageHeader, NoDecryptionKeyError);
+
+    const truncated = decryptWebStream(aesKeyring());
+    await assert.rejects(through(truncated, [ciphertext.subarray(0, 20)]), MalformedMessageError);
+    await assert.rejects(truncated.messageHeader, MalformedMessageError);
+
+    const refused = encryptWebStream(aesKeyring(), { suiteId: UNSIGNED, encryptionContext: { 'aws-crypto-reserved': 'x' } });
+    const refusal = await through(refused, [Buffer.from('x')]).then(() => undefined, (e: unknown) => e);
+    assert.ok(refusal instanceof Error);
+    await assert.rejects(refused.messageHeader, (e: unknown) => e === refusal);
+  });
+
+  test('an aborted or cancelled stream rejects a header still pending', async () => {
+    const dec = decryptWebStream(aesKeyring());
+    await dec.writable.getWriter().abort(new Error('writer gave up'));
+    await assert.rejects(dec.messageHeader, /writer gave up/);
+
+    const enc = encryptWebStream(aesKeyring());
+    await enc.readable.cancel(new Error('reader gave up'));
+    await assert.rejects(enc.messageHeader, /reader gave up/);
+  });
+
+  test('a failing stream whose header nobody reads raises no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await assert.rejects(through(decryptWebStream(aesKeyring()), [Buffer.from('not a message')]), MalformedMessageError);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
 
