@@ -8,7 +8,7 @@
  * is set (see DecryptStreamOptions); a truncated stream always ends in an error.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import type { Transformer } from 'node:stream/web';
+import type { Transformer, TransformStreamDefaultController } from 'node:stream/web';
 import type { CryptographicMaterialsManager } from './cmm/cmm.js';
 import type { Keyring } from './keyrings/keyring.js';
 import type { MessageHeaderInfo } from './header-info.js';
@@ -70,6 +70,11 @@ export function decryptStream(keyringOrCmm: Keyring | CryptographicMaterialsMana
       t.emit('messageHeader', core.messageHeader);
     }
   };
+  // The header is announced before any plaintext.
+  const release = (t: Transform) => (b: Buffer) => {
+    announce(t);
+    t.push(b);
+  };
   const fail = (e: unknown, cb: TransformCallback) => {
     core.abort();
     cb(e as Error);
@@ -82,18 +87,17 @@ export function decryptStream(keyringOrCmm: Keyring | CryptographicMaterialsMana
       } catch (e) {
         return fail(e, cb);
       }
-      core.push(bytes, (b) => this.push(b)).then(() => {
+      core.push(bytes, release(this)).then(() => {
         announce(this);
         cb();
       }, (e: unknown) => fail(e, cb));
     },
     flush(cb) {
-      try {
-        core.finish((b) => this.push(b));
+      // A header cut into many small chunks may be parsed only here, at the end of the input.
+      core.finish(release(this)).then(() => {
+        announce(this);
         cb();
-      } catch (e) {
-        fail(e, cb);
-      }
+      }, (e: unknown) => fail(e, cb));
     },
     destroy(error, cb) {
       core.abort();
@@ -186,6 +190,14 @@ export function decryptWebStream(
 ): MessageTransformStream {
   const core = new StreamDecryptor(keyringOrCmm, options);
   const header = headerReport();
+  const announce = () => {
+    if (core.messageHeader !== undefined) header.resolve(core.messageHeader);
+  };
+  // The header is reported before any plaintext.
+  const release = (controller: TransformStreamDefaultController<Uint8Array>) => (b: Buffer) => {
+    announce();
+    controller.enqueue(b);
+  };
   const fail = (e: unknown) => {
     core.abort();
     header.reject(e);
@@ -193,20 +205,21 @@ export function decryptWebStream(
   return new HeaderReportingStream({
     async transform(chunk, controller) {
       try {
-        await core.push(asBytes(chunk), (b) => controller.enqueue(b));
+        await core.push(asBytes(chunk), release(controller));
       } catch (e) {
         fail(e);
         throw e;
       }
-      if (core.messageHeader !== undefined) header.resolve(core.messageHeader);
+      announce();
     },
-    flush(controller) {
+    async flush(controller) {
       try {
-        core.finish((b) => controller.enqueue(b));
+        await core.finish(release(controller));
       } catch (e) {
         fail(e);
         throw e;
       }
+      announce();
     },
     // The writer aborted or the reader cancelled: zero the plaintext held back so far.
     cancel: fail,

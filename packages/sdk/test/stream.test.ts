@@ -364,3 +364,55 @@ test('maxBufferedBytes bounds each frame: a small message with a large declared 
   );
   assert.equal(out.length, 0);
 });
+
+test('a header cut into tiny chunks is read whole, announced before any plaintext, even when only the end of input completes it', async () => {
+  for (const suiteId of [UNSIGNED, SIGNED]) {
+    const plaintext = Buffer.from('a short message');
+    const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId, frameLength: 64, encryptionContext: { k: 'v'.repeat(300) } });
+    for (const size of [1, 5, 97]) {
+      const d = decryptStream(aesKeyring(), { unsignedStreaming: suiteId === UNSIGNED });
+      const events: string[] = [];
+      d.on('messageHeader', () => events.push('header'));
+      const out = await run(d.on('data', () => events.push('data')), chunked(ciphertext, size));
+      assert.ok(Buffer.concat(out).equals(plaintext), `suite ${hex(suiteId)}, chunks of ${size}`);
+      assert.equal(events[0], 'header', `suite ${hex(suiteId)}, chunks of ${size}: ${events.join(',')}`);
+    }
+  }
+});
+
+// The timeout stands for "refused rather than gathered": gathering ~12 GiB would not end.
+test('a header longer than maxBufferedBytes is refused as it arrives, not gathered (a message may declare ~12 GiB of data keys)', { timeout: 60_000 }, async () => {
+  // Version 2, suite 0x0478, a message id, no context, then 65,535 data keys of three 65,535-byte
+  // fields each: a valid start of a header that never ends within reach.
+  const field = Buffer.concat([Buffer.from([0xff, 0xff]), Buffer.alloc(0xffff, 0x61)]);
+  let sent = 0;
+  function* hostile(): Generator<Buffer> {
+    yield Buffer.concat([Buffer.from([0x02, 0x04, 0x78]), randomBytes(32), Buffer.from([0, 0, 0xff, 0xff])]);
+    for (let i = 0; i < 3 * 0xffff; i++) {
+      sent += field.length;
+      yield field;
+    }
+  }
+  const limit = 4 * 2 ** 20;
+  await assert.rejects(
+    pipeline(Readable.from(hostile()), decryptStream(aesKeyring(), { maxBufferedBytes: limit }), async (s: AsyncIterable<Buffer>) => {
+      for await (const _ of s) assert.fail('no plaintext');
+    }),
+    (e: unknown) => e instanceof PolicyViolationError && /header is longer than maxBufferedBytes/.test(e.message),
+  );
+  assert.ok(sent < 2 * limit, `refused after ${sent} bytes`);
+
+  const web = decryptWebStream(aesKeyring(), { maxBufferedBytes: limit });
+  sent = 0;
+  const reading = (async () => {
+    for await (const _ of web.readable as unknown as AsyncIterable<Uint8Array>) assert.fail('no plaintext');
+  })();
+  const writer = web.writable.getWriter();
+  const writing = (async () => {
+    for (const chunk of hostile()) await writer.write(chunk);
+  })();
+  await assert.rejects(reading, PolicyViolationError);
+  await assert.rejects(writing, PolicyViolationError);
+  await assert.rejects(web.messageHeader, PolicyViolationError);
+  assert.ok(sent < 2 * limit, `refused after ${sent} bytes`);
+});

@@ -42,17 +42,24 @@ export function u16Prefixed(bytes: Uint8Array, what: string): Buffer {
   return Buffer.concat([u16(bytes.byteLength), bytes]);
 }
 
-const TRUNCATED = Symbol('truncated');
+const NEEDED = Symbol('bytes needed');
 
-/** A MalformedMessageError marked so a streaming reader can tell "need more bytes" from "bad bytes". */
-export function truncated(what: string): MalformedMessageError {
+/**
+ * A MalformedMessageError marked so a streaming reader can tell "need more bytes" from "bad bytes",
+ * and how many bytes from the reader's start the field it stopped at ends at (a lower bound on
+ * the length it needs), so it waits for that many before trying again.
+ */
+export function truncated(what: string, needed = 0): MalformedMessageError {
   const e = new MalformedMessageError(`message is truncated (reading ${what})`);
-  Object.defineProperty(e, TRUNCATED, { value: true });
+  Object.defineProperty(e, NEEDED, { value: needed });
   return e;
 }
 
-export function isTruncation(e: unknown): boolean {
-  return e instanceof MalformedMessageError && (e as unknown as Record<symbol, unknown>)[TRUNCATED] === true;
+/** For a truncation error: the bytes needed to read past the field it stopped at (else undefined). */
+export function bytesNeeded(e: unknown): number | undefined {
+  if (!(e instanceof MalformedMessageError)) return undefined;
+  const needed = (e as unknown as Record<symbol, unknown>)[NEEDED];
+  return typeof needed === 'number' ? needed : undefined;
 }
 
 /**
@@ -77,7 +84,7 @@ export class ByteReader {
   }
 
   #need(n: number, what: string): void {
-    if (n > this.remaining) throw truncated(what);
+    if (n > this.remaining) throw truncated(what, this.#offset + n);
   }
 
   u8(what: string): number {

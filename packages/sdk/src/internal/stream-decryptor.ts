@@ -26,7 +26,7 @@ import { ContentType, readHeaderBody, type HeaderBody } from '../serialize/heade
 import { readHeaderAuth } from '../serialize/header-auth.js';
 import { MAX_NON_FRAMED_CONTENT } from '../serialize/non-framed.js';
 import { ByteQueue } from './byte-queue.js';
-import { ByteReader, isTruncation } from './bytes.js';
+import { ByteReader, bytesNeeded } from './bytes.js';
 import { prepareDecryption, type DecryptOptions, type MessageVerifier } from './decryptor.js';
 import type { FrameOpener } from './frames.js';
 import { resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys } from './options.js';
@@ -39,7 +39,8 @@ export interface DecryptStreamOptions extends DecryptOptions {
   readonly unsignedStreaming?: boolean;
   /**
    * Buffered mode: most plaintext bytes held back until the message verifies (default 64 MiB).
-   * Both modes: the largest frame (or non-framed body) that will be buffered to check its tag.
+   * Both modes: the largest frame (or non-framed body) that will be buffered to check its tag,
+   * and the largest header.
    */
   readonly maxBufferedBytes?: number;
 }
@@ -78,6 +79,10 @@ export class StreamDecryptor {
   #frame: OpenFrame | undefined;
   readonly #held: Buffer[] = [];
   #heldBytes = 0;
+  /** Header bytes known to be needed (the end of the field the last try stopped at). */
+  #headerNeeds = 0;
+  /** Bytes buffered at the last try to parse the header. */
+  #headerTried = 0;
   messageHeader: MessageHeaderInfo | undefined;
 
   constructor(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: DecryptStreamOptions) {
@@ -94,15 +99,19 @@ export class StreamDecryptor {
   /** Feeds ciphertext; `emit` receives verified plaintext (unsigned streaming mode only). */
   async push(chunk: Uint8Array, emit: Emit): Promise<void> {
     this.#queue.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    if (this.#state === 'header') await this.#readHeader();
-    if (this.#state === 'body') this.#readBody(emit);
-    if (this.#state === 'footer') this.#readFooter();
+    if (this.#state === 'header') await this.#readHeader(false);
+    this.#readRest(emit);
     if (this.#state === 'done' && this.#queue.length > 0) throw new MalformedMessageError('unexpected bytes after the end of the message');
   }
 
   /** End of input: fails on a truncated message; in buffered mode releases the verified plaintext. */
-  finish(emit: Emit): void {
+  async finish(emit: Emit): Promise<void> {
+    if (this.#state === 'header') {
+      await this.#readHeader(true);
+      this.#readRest(emit);
+    }
     if (this.#state !== 'done') throw new MalformedMessageError('message is truncated');
+    if (this.#queue.length > 0) throw new MalformedMessageError('unexpected bytes after the end of the message');
     for (const p of this.#held.splice(0)) emit(p);
     this.#heldBytes = 0;
   }
@@ -115,18 +124,41 @@ export class StreamDecryptor {
     this.#frame = undefined;
   }
 
-  async #readHeader(): Promise<void> {
-    // Most headers are small: parse from a bounded prefix first, so a large first write is not copied.
+  #readRest(emit: Emit): void {
+    if (this.#state === 'body') this.#readBody(emit);
+    if (this.#state === 'footer') this.#readFooter();
+  }
+
+  /**
+   * Parses the header once enough of it may have arrived. The header is parsed whole, from the
+   * start, each time, so a header that arrives in many chunks is tried again only when the input
+   * has at least doubled since the last try (and holds the field that try stopped at), or has
+   * passed maxBufferedBytes: the bytes examined stay within a few times the header's length,
+   * however it is cut. A header longer than maxBufferedBytes is refused as soon as the input
+   * passes that length, since it would all be held in memory (a message may declare 65,535 data
+   * keys of up to 192 KiB each, ~12 GiB).
+   */
+  async #readHeader(atEnd: boolean): Promise<void> {
     const q = this.#queue;
-    const bytes = q.length > HEADER_PROBE ? q.peek(HEADER_PROBE) : q.all();
-    try {
-      await this.#parseHeader(bytes);
-    } catch (e) {
-      if (isTruncation(e) && bytes.length < q.length) return this.#parseHeader(q.all()).catch((e2: unknown) => {
-        if (!isTruncation(e2)) throw e2;
-      });
-      if (isTruncation(e)) return; // wait for more bytes
-      throw e;
+    if (!atEnd && q.length < Math.max(this.#headerNeeds, Math.min(2 * this.#headerTried, this.#maxBuffered + 1))) return;
+    if (atEnd && q.length === this.#headerTried) return; // nothing new since a try that came up short
+    this.#headerTried = q.length;
+    // Most headers are small: parse from a bounded prefix first, so a large first write is not copied.
+    const probe = Math.max(HEADER_PROBE, this.#headerNeeds);
+    let bytes = q.length > probe ? q.peek(probe) : q.all();
+    for (;;) {
+      try {
+        return await this.#parseHeader(bytes);
+      } catch (e) {
+        const needed = bytesNeeded(e);
+        if (needed === undefined) throw e;
+        if (needed > this.#maxBuffered) {
+          throw new PolicyViolationError(`the message header is longer than maxBufferedBytes (${this.#maxBuffered} bytes)`);
+        }
+        this.#headerNeeds = needed;
+        if (q.length < needed || bytes.length === q.length) return; // wait for more bytes
+        bytes = q.all();
+      }
     }
   }
 
