@@ -14,6 +14,7 @@ import { KMS_OPERATIONS, TARGETS } from '../routes.js';
 import { StoreUnavailableError } from '../store/store.js';
 import { createConsoleHandler, isConsoleRequest } from './console.js';
 import { readBody } from './read-body.js';
+import { joinRequestBatch } from './request-batch.js';
 import { isProbeRequest } from './probes.js';
 import { createStsHandler, isStsRequest } from './sts.js';
 
@@ -55,6 +56,8 @@ export function createRequestHandler(deps: AppDependencies) {
     let outcome: { status: number; error?: string };
     try {
       const body = await readBody(req);
+      // The requests that arrived in this turn go on together (request-batch.ts).
+      await joinRequestBatch();
       const target = findOperation(req);
       operation = target.name;
       audit.setOperation(target.name);
