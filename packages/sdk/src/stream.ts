@@ -122,7 +122,8 @@ export interface MessageTransformStream extends TransformStream<Uint8Array, Uint
 }
 
 // `cancel` (the writer aborted or the reader cancelled) is in the Streams standard and in Node's
-// TransformStream, but not yet in @types/node's Transformer.
+// TransformStream from 20.14 and 21.5 (earlier releases never call it), but not yet in
+// @types/node's Transformer.
 type CancellableTransformer = Transformer<Uint8Array, Uint8Array> & { cancel?: (reason: unknown) => void };
 
 class HeaderReportingStream extends TransformStream<Uint8Array, Uint8Array> implements MessageTransformStream {
