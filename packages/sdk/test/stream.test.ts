@@ -416,3 +416,28 @@ test('a header longer than maxBufferedBytes is refused as it arrives, not gather
   await assert.rejects(web.messageHeader, PolicyViolationError);
   assert.ok(sent < 2 * limit, `refused after ${sent} bytes`);
 });
+
+test('an encryption context that runs short inside its own length is malformed at once, not awaited as a truncated message', async () => {
+  const { ciphertext } = await encrypt(aesKeyring(), randomBytes(100), { suiteId: UNSIGNED, encryptionContext: { a: 'b' } });
+  // Version 2: version (1), suite (2), message id (32), AAD length (2), then the pair count.
+  const bad = Buffer.from(ciphertext);
+  assert.equal(bad.readUInt16BE(37), 1);
+  bad.writeUInt16BE(2, 37);
+  const isShortContext = (e: unknown) => e instanceof MalformedMessageError && /encryption context ends inside/.test(e.message);
+  await assert.rejects(decrypt(aesKeyring(), bad), isShortContext);
+
+  let sent = 0;
+  function* followedByMore(): Generator<Buffer> {
+    for (const piece of [bad, ...Array.from({ length: 128 }, () => Buffer.alloc(64 * 1024))]) {
+      sent += piece.length;
+      yield piece;
+    }
+  }
+  await assert.rejects(
+    pipeline(Readable.from(followedByMore()), decryptStream(aesKeyring(), { maxBufferedBytes: 1 << 20 }), async (s: AsyncIterable<Buffer>) => {
+      for await (const _ of s) assert.fail('no plaintext');
+    }),
+    isShortContext,
+  );
+  assert.ok(sent < 1 << 20, `failed after ${sent} bytes`);
+});

@@ -69,10 +69,16 @@ export function bytesNeeded(e: unknown): number | undefined {
 export class ByteReader {
   #offset: number;
   readonly #bytes: Buffer;
+  readonly #within: string | undefined;
 
-  constructor(bytes: Uint8Array, offset = 0) {
+  /**
+   * `within` names a field whose whole length is already known (e.g. the header's encryption
+   * context): running past its end is then a malformed field, never a message still to arrive.
+   */
+  constructor(bytes: Uint8Array, offset = 0, within?: string) {
     this.#bytes = toBuffer(bytes);
     this.#offset = offset;
+    this.#within = within;
   }
 
   get offset(): number {
@@ -84,7 +90,9 @@ export class ByteReader {
   }
 
   #need(n: number, what: string): void {
-    if (n > this.remaining) throw truncated(what, this.#offset + n);
+    if (n <= this.remaining) return;
+    if (this.#within !== undefined) throw new MalformedMessageError(`${this.#within} ends inside its ${what}`);
+    throw truncated(what, this.#offset + n);
   }
 
   u8(what: string): number {

@@ -151,7 +151,8 @@ export class StreamDecryptor {
         return await this.#parseHeader(bytes);
       } catch (e) {
         const needed = bytesNeeded(e);
-        if (needed === undefined) throw e;
+        // Not a header running past the bytes at hand (a field within it ran short): malformed.
+        if (needed === undefined || needed <= bytes.length) throw e;
         if (needed > this.#maxBuffered) {
           throw new PolicyViolationError(`the message header is longer than maxBufferedBytes (${this.#maxBuffered} bytes)`);
         }

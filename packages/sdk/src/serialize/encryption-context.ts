@@ -27,12 +27,12 @@ export function serializeEncryptionContext(ec: EncryptionContext): Buffer {
 export function deserializeEncryptionContext(bytes: Uint8Array): Record<string, string> {
   const ec: Record<string, string> = Object.create(null);
   if (bytes.byteLength === 0) return ec;
-  const r = new ByteReader(bytes);
-  const count = r.u16('encryption context pair count');
+  const r = new ByteReader(bytes, 0, 'encryption context');
+  const count = r.u16('pair count');
   if (count === 0) throw new MalformedMessageError('encryption context has a zero pair count');
   for (let i = 0; i < count; i++) {
-    const key = decodeUtf8(r.u16Prefixed('encryption context key'));
-    const value = decodeUtf8(r.u16Prefixed('encryption context value'));
+    const key = decodeUtf8(r.u16Prefixed('key'));
+    const value = decodeUtf8(r.u16Prefixed('value'));
     if (Object.hasOwn(ec, key)) throw new MalformedMessageError('encryption context has a duplicate key');
     ec[key] = value;
   }
