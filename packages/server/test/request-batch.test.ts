@@ -6,11 +6,11 @@ describe('joinRequestBatch', () => {
   it('lets the requests of one turn go on together, one right after the other', async () => {
     const order: string[] = [];
     const first = joinRequestBatch().then(() => order.push('first'));
+    // Scheduled between the two: with a group of its own, the second would run after this.
+    const between = new Promise<void>((resolve) => setImmediate(() => { order.push('between'); resolve(); }));
     const second = joinRequestBatch().then(() => order.push('second'));
-    setImmediate(() => order.push('later'));
-    await Promise.all([first, second]);
-    // Both continuations ran, one after the other, with nothing between them.
-    assert.deepEqual(order.slice(0, 2), ['first', 'second']);
+    await Promise.all([first, second, between]);
+    assert.deepEqual(order, ['first', 'second', 'between']);
   });
 
   it('a request of a later turn joins a new group', async () => {

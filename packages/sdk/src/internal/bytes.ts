@@ -49,7 +49,7 @@ const NEEDED = Symbol('bytes needed');
  * and how many bytes from the reader's start the field it stopped at ends at (a lower bound on
  * the length it needs), so it waits for that many before trying again.
  */
-export function truncated(what: string, needed = 0): MalformedMessageError {
+export function truncated(what: string, needed: number): MalformedMessageError {
   const e = new MalformedMessageError(`message is truncated (reading ${what})`);
   Object.defineProperty(e, NEEDED, { value: needed });
   return e;
