@@ -279,5 +279,72 @@ describe('asymmetric keys: Sign, Verify, GetPublicKey, RSA Encrypt/Decrypt', () 
       assertError(await raw('Encrypt', { KeyId: symmetric, Plaintext: b64(message), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }), 'InvalidKeyUsageException');
       assertError(await raw('Decrypt', { KeyId: symmetric, CiphertextBlob: encrypted.CiphertextBlob, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }), 'InvalidKeyUsageException');
     });
+
+    it('ReEncrypt moves a ciphertext between symmetric and RSA keys both ways, echoing each side\'s algorithm', async () => {
+      const rsa2048 = keys.get('RSA_2048/enc')!;
+      const rsa3072 = keys.get('RSA_3072/enc')!;
+      const symmetric = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      const sealed = assertOk(await raw('Encrypt', { KeyId: symmetric, Plaintext: b64(message), EncryptionContext: { a: 'b' } }));
+
+      const toRsa = assertOk(await raw('ReEncrypt', {
+        CiphertextBlob: sealed.CiphertextBlob, SourceEncryptionContext: { a: 'b' }, DestinationKeyId: rsa2048, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_256',
+      }));
+      assert.equal(toRsa.SourceEncryptionAlgorithm, 'SYMMETRIC_DEFAULT');
+      assert.equal(toRsa.DestinationEncryptionAlgorithm, 'RSAES_OAEP_SHA_256');
+      assert.equal(typeof toRsa.SourceKeyMaterialId, 'string');
+      assert.equal('DestinationKeyMaterialId' in toRsa, false);
+      // Raw RSAES-OAEP, as Encrypt with the RSA key makes it: the modulus long, opened by Decrypt.
+      assert.equal(bytesOf(toRsa.CiphertextBlob).length, 256);
+      const opened = assertOk(await raw('Decrypt', { KeyId: rsa2048, CiphertextBlob: toRsa.CiphertextBlob, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
+      assert.deepEqual(bytesOf(opened.Plaintext), message);
+
+      const rsaToRsa = assertOk(await raw('ReEncrypt', {
+        CiphertextBlob: toRsa.CiphertextBlob, SourceKeyId: rsa2048, SourceEncryptionAlgorithm: 'RSAES_OAEP_SHA_256',
+        DestinationKeyId: rsa3072, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_1',
+      }));
+      assert.equal(rsaToRsa.SourceEncryptionAlgorithm, 'RSAES_OAEP_SHA_256');
+      assert.equal(rsaToRsa.DestinationEncryptionAlgorithm, 'RSAES_OAEP_SHA_1');
+      assert.equal(bytesOf(rsaToRsa.CiphertextBlob).length, 384);
+
+      const back = assertOk(await raw('ReEncrypt', {
+        CiphertextBlob: rsaToRsa.CiphertextBlob, SourceKeyId: rsa3072, SourceEncryptionAlgorithm: 'RSAES_OAEP_SHA_1',
+        DestinationKeyId: symmetric, DestinationEncryptionContext: { c: 'd' },
+      }));
+      assert.equal(back.SourceEncryptionAlgorithm, 'RSAES_OAEP_SHA_1');
+      assert.equal(back.DestinationEncryptionAlgorithm, 'SYMMETRIC_DEFAULT');
+      assert.equal('SourceKeyMaterialId' in back, false);
+      const plain = assertOk(await raw('Decrypt', { CiphertextBlob: back.CiphertextBlob, EncryptionContext: { c: 'd' } }));
+      assert.deepEqual(bytesOf(plain.Plaintext), message);
+    });
+
+    it('ReEncrypt to an RSA key needs its algorithm and takes no context; from one, the algorithm that made it', async () => {
+      const rsa = keys.get('RSA_2048/enc')!;
+      const symmetric = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      const sealed = assertOk(await raw('Encrypt', { KeyId: symmetric, Plaintext: b64(message) }));
+      assertError(await raw('ReEncrypt', { CiphertextBlob: sealed.CiphertextBlob, DestinationKeyId: rsa }), 'InvalidKeyUsageException',
+        'Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.');
+      assertError(await raw('ReEncrypt', {
+        CiphertextBlob: sealed.CiphertextBlob, DestinationKeyId: rsa, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_1', DestinationEncryptionContext: { a: 'b' },
+      }), 'ValidationException', 'EncryptionContext is not supported with asymmetric KMS keys.');
+      assertError(await raw('ReEncrypt', { CiphertextBlob: sealed.CiphertextBlob, DestinationKeyId: symmetric, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }),
+        'InvalidKeyUsageException', 'Algorithm RSAES_OAEP_SHA_1 is incompatible with key spec SYMMETRIC_DEFAULT.');
+      const rsaSealed = assertOk(await raw('Encrypt', { KeyId: rsa, Plaintext: b64(message), EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }));
+      const wrongHash = await raw('ReEncrypt', {
+        CiphertextBlob: rsaSealed.CiphertextBlob, SourceKeyId: rsa, SourceEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', DestinationKeyId: symmetric,
+      });
+      assertError(wrongHash, 'InvalidCiphertextException');
+      assert.equal('message' in wrongHash.body, false);
+    });
+
+    it('GenerateDataKey and GenerateDataKeyPair, with or without plaintext, refuse an RSA key: only a symmetric key wraps data keys', async () => {
+      const rsa = keys.get('RSA_2048/enc')!;
+      const arn = (await t.kms.send(new DescribeKeyCommand({ KeyId: rsa }))).KeyMetadata!.Arn!;
+      for (const [operation, input] of [
+        ['GenerateDataKey', { KeySpec: 'AES_256' }], ['GenerateDataKeyWithoutPlaintext', { NumberOfBytes: 32 }],
+        ['GenerateDataKeyPair', { KeyPairSpec: 'ECC_NIST_P256' }], ['GenerateDataKeyPairWithoutPlaintext', { KeyPairSpec: 'RSA_2048' }],
+      ] as const) {
+        assertError(await raw(operation, { KeyId: rsa, ...input }), 'InvalidKeyUsageException', `${arn} key KeySpec is RSA_2048 which is not valid for ${operation}.`);
+      }
+    });
   });
 });

@@ -19,8 +19,23 @@ export function assertSymmetricEncryption(service: Service, key: KeyRecord, oper
   if (key.keyUsage !== 'ENCRYPT_DECRYPT') {
     throw new InvalidKeyUsageException(`${keyArn(service.realm, key.keyId)} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
   }
-  if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') {
-    throw new InvalidKeyUsageException(`Algorithm ${algorithm} is incompatible with key spec ${key.keySpec}.`);
+  // An RSA key here was named without an RSA algorithm: as AWS, the algorithm is what is refused.
+  if ((algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') || key.keySpec !== 'SYMMETRIC_DEFAULT') {
+    throw new InvalidKeyUsageException(`Algorithm ${algorithm ?? 'SYMMETRIC_DEFAULT'} is incompatible with key spec ${key.keySpec}.`);
+  }
+}
+
+/**
+ * The key of a GenerateDataKey or GenerateDataKeyPair call (with or without plaintext): only a
+ * symmetric encryption key wraps data keys.
+ */
+export function assertDataKeyWrapping(service: Service, key: KeyRecord, operation: string): void {
+  const arn = keyArn(service.realm, key.keyId);
+  if (key.keyUsage !== 'ENCRYPT_DECRYPT') {
+    throw new InvalidKeyUsageException(`${arn} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
+  }
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT') {
+    throw new InvalidKeyUsageException(`${arn} key KeySpec is ${key.keySpec} which is not valid for ${operation}.`);
   }
 }
 

@@ -4,7 +4,7 @@ import { keyArn } from '../keys/arn.js';
 import { resolveKeyReference } from '../keys/resolve.js';
 import { KEY_SPEC_TABLE } from '../keys/specs/index.js';
 import { assertEnabled } from '../keys/states.js';
-import { assertSymmetricEncryption, sealWithKey } from '../keys/symmetric.js';
+import { assertDataKeyWrapping, sealWithKey } from '../keys/symmetric.js';
 import { checkDryRun, dryRunMember, encryptionContextMember, grantTokensMember, keyIdMember } from '../validate/members.js';
 import { enumeration, parseShape, required } from '../validate/shape.js';
 import { recipientMember, rejectRecipient } from './recipient.js';
@@ -37,7 +37,7 @@ function generateDataKeyPair(operation: 'GenerateDataKeyPair' | 'GenerateDataKey
       encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens,
       context: { 'kms:encryptionalgorithm': 'SYMMETRIC_DEFAULT', 'kms:datakeypairspec': input.KeyPairSpec },
     });
-    assertSymmetricEncryption(service, key, operation);
+    assertDataKeyWrapping(service, key, operation);
     assertEnabled(service.realm, key);
     if (!family?.publicKey) throw new UnsupportedOperationException(`KeyPairSpec ${input.KeyPairSpec} is not supported by this server.`);
     const privateKey = await family.generate();

@@ -4,7 +4,7 @@ import { DATA_KEY_SPECS } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
 import { resolveKeyReference } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
-import { assertSymmetricEncryption, sealWithKey } from '../keys/symmetric.js';
+import { assertDataKeyWrapping, sealWithKey } from '../keys/symmetric.js';
 import { checkDryRun, dryRunMember, encryptionContextMember, grantTokensMember, keyIdMember } from '../validate/members.js';
 import { enumeration, integer, parseShape } from '../validate/shape.js';
 import { recipientMember, rejectRecipient } from './recipient.js';
@@ -41,7 +41,7 @@ function generateDataKey(operation: 'GenerateDataKey' | 'GenerateDataKeyWithoutP
       encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens,
       context: { 'kms:encryptionalgorithm': 'SYMMETRIC_DEFAULT' },
     });
-    assertSymmetricEncryption(service, key, operation);
+    assertDataKeyWrapping(service, key, operation);
     assertEnabled(service.realm, key);
     const dataKey = randomBytes(length);
     try {

@@ -1,10 +1,15 @@
-import { ENCRYPTION_ALGORITHMS } from '../keys/enums.js';
+import type { RequestContext, Service } from '../context.js';
+import { ENCRYPTION_ALGORITHMS, type EncryptionAlgorithm } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
+import { checkAsymmetricEncryption, checkOaepPlaintext, currentMaterial } from '../keys/asymmetric.js';
+import type { KeyRecord } from '../keys/key-record.js';
+import { specInfo } from '../keys/specs/index.js';
 import { resolveKeyReference } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { assertSymmetricEncryption, openWithKey, sealWithKey } from '../keys/symmetric.js';
 import { checkDryRun, ciphertextMember, dryRunMember, encryptionContextMember, grantTokensMember, keyIdMember, optionalKeyIdMember } from '../validate/members.js';
 import { enumeration, parseShape } from '../validate/shape.js';
+import { openAsymmetric } from './decrypt-asymmetric.js';
 import type { Operation } from './operation.js';
 
 const shape = {
@@ -19,20 +24,16 @@ const shape = {
   DryRun: dryRunMember(),
 };
 
-/** Decrypts and encrypts again inside the server: the plaintext never leaves it. Moves a
- * ciphertext to the destination key's newest version, which is how rotation reaches old data. */
+/**
+ * Decrypts and encrypts again inside the server: the plaintext never leaves it. Moves a
+ * ciphertext to the destination key's newest version, which is how rotation reaches old data.
+ * Either side may be an RSA key, as in AWS: a raw RSAES-OAEP source is named by SourceKeyId with
+ * its SourceEncryptionAlgorithm (as Decrypt takes it), and an RSA destination needs its
+ * DestinationEncryptionAlgorithm and takes no encryption context.
+ */
 export const reEncrypt: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
-  const opened = await openWithKey(service, input.CiphertextBlob, input.SourceEncryptionContext, {
-    ...(input.SourceKeyId !== undefined ? { keyId: input.SourceKeyId } : {}),
-    operation: 'ReEncrypt',
-    ...(input.SourceEncryptionAlgorithm !== undefined ? { algorithm: input.SourceEncryptionAlgorithm } : {}),
-    authorize: (key, requestAlias) => service.access.authorizeKey(request, {
-      action: 'kms:ReEncryptFrom', key, grantOperation: 'ReEncryptFrom', requestAlias,
-      encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,
-      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': false },
-    }),
-  });
+  const source = await openSource(service, request, input);
   try {
     const { key: destination, alias } = await resolveKeyReference(service, input.DestinationKeyId, 'key-or-alias');
     await service.access.authorizeKey(request, {
@@ -40,23 +41,69 @@ export const reEncrypt: Operation = async (service, body, request) => {
       encryptionContext: input.DestinationEncryptionContext, grantTokens: input.GrantTokens,
       context: {
         'kms:encryptionalgorithm': input.DestinationEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
-        'kms:reencryptonsamekey': destination.keyId === opened.key.keyId,
+        'kms:reencryptonsamekey': destination.keyId === source.key.keyId,
       },
     });
-    assertSymmetricEncryption(service, destination, 'ReEncrypt', input.DestinationEncryptionAlgorithm);
-    assertEnabled(service.realm, destination);
-    const sealed = await sealWithKey(service, destination, opened.plaintext, input.DestinationEncryptionContext);
+    const sealed = await sealForDestination(service, destination, source.plaintext, input);
     checkDryRun(input.DryRun);
     return {
       CiphertextBlob: sealed.ciphertext.toString('base64'),
-      SourceKeyId: keyArn(service.realm, opened.key.keyId),
+      SourceKeyId: keyArn(service.realm, source.key.keyId),
       KeyId: keyArn(service.realm, destination.keyId),
-      SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-      DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-      SourceKeyMaterialId: opened.materialId,
-      DestinationKeyMaterialId: sealed.materialId,
+      SourceEncryptionAlgorithm: source.algorithm,
+      DestinationEncryptionAlgorithm: sealed.algorithm,
+      // Key material ids name symmetric keys' versions; an RSA key has one material.
+      ...(source.materialId !== undefined ? { SourceKeyMaterialId: source.materialId } : {}),
+      ...(sealed.materialId !== undefined ? { DestinationKeyMaterialId: sealed.materialId } : {}),
     };
   } finally {
-    opened.plaintext.fill(0);
+    source.plaintext.fill(0);
   }
 };
+
+type Input = ReturnType<typeof parseShape<typeof shape>>;
+
+interface Opened {
+  readonly key: KeyRecord;
+  readonly plaintext: Buffer;
+  readonly algorithm: EncryptionAlgorithm;
+  readonly materialId?: string;
+}
+
+/** The ciphertext opened, with the caller allowed kms:ReEncryptFrom on its key. */
+async function openSource(service: Service, request: RequestContext, input: Input): Promise<Opened> {
+  const from = { action: 'kms:ReEncryptFrom', grantOperation: 'ReEncryptFrom' } as const;
+  if (input.SourceKeyId !== undefined && input.SourceEncryptionAlgorithm !== undefined && input.SourceEncryptionAlgorithm.startsWith('RSAES_')) {
+    return openAsymmetric(service, request, {
+      CiphertextBlob: input.CiphertextBlob, EncryptionContext: input.SourceEncryptionContext, GrantTokens: input.GrantTokens,
+      KeyId: input.SourceKeyId, EncryptionAlgorithm: input.SourceEncryptionAlgorithm,
+    }, { ...from, operation: 'ReEncrypt', context: { 'kms:reencryptonsamekey': false } });
+  }
+  const opened = await openWithKey(service, input.CiphertextBlob, input.SourceEncryptionContext, {
+    ...(input.SourceKeyId !== undefined ? { keyId: input.SourceKeyId } : {}),
+    operation: 'ReEncrypt',
+    ...(input.SourceEncryptionAlgorithm !== undefined ? { algorithm: input.SourceEncryptionAlgorithm } : {}),
+    authorize: (key, requestAlias) => service.access.authorizeKey(request, {
+      ...from, key, requestAlias, encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,
+      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': false },
+    }),
+  });
+  return { ...opened, algorithm: 'SYMMETRIC_DEFAULT' };
+}
+
+/** The plaintext encrypted under the destination key: a symmetric blob, or raw RSAES-OAEP. */
+async function sealForDestination(
+  service: Service, destination: KeyRecord, plaintext: Buffer, input: Input,
+): Promise<{ ciphertext: Buffer; algorithm: EncryptionAlgorithm; materialId?: string }> {
+  if (destination.keySpec !== 'SYMMETRIC_DEFAULT' && destination.keyUsage === 'ENCRYPT_DECRYPT') {
+    const algorithm = checkAsymmetricEncryption(destination, input.DestinationEncryptionAlgorithm, input.DestinationEncryptionContext);
+    checkOaepPlaintext(destination, algorithm, plaintext);
+    assertEnabled(service.realm, destination);
+    const ciphertext = specInfo(destination.keySpec).family.encrypt!(await currentMaterial(service, destination), algorithm, plaintext);
+    return { ciphertext, algorithm };
+  }
+  assertSymmetricEncryption(service, destination, 'ReEncrypt', input.DestinationEncryptionAlgorithm);
+  assertEnabled(service.realm, destination);
+  const sealed = await sealWithKey(service, destination, plaintext, input.DestinationEncryptionContext);
+  return { ciphertext: sealed.ciphertext, algorithm: 'SYMMETRIC_DEFAULT', materialId: sealed.materialId };
+}
