@@ -104,3 +104,17 @@ export function checkOaepPlaintext(key: KeyRecord, algorithm: EncryptionAlgorith
     throw new ValidationException(`Algorithm ${algorithm} and key spec ${key.keySpec} cannot encrypt data larger than ${max} bytes.`);
   }
 }
+
+/**
+ * Encrypt and ReEncrypt to an RSA key: the algorithm, context and plaintext length checked, then
+ * raw RSAES-OAEP under the key's material, the CiphertextBlob AWS returns.
+ */
+export async function sealWithRsaKey(
+  service: Service, key: KeyRecord, algorithm: EncryptionAlgorithm | undefined,
+  context: Readonly<Record<string, string>> | undefined, plaintext: Buffer,
+): Promise<{ ciphertext: Buffer; algorithm: EncryptionAlgorithm }> {
+  const chosen = checkAsymmetricEncryption(key, algorithm, context);
+  checkOaepPlaintext(key, chosen, plaintext);
+  assertEnabled(service.realm, key);
+  return { ciphertext: specInfo(key.keySpec).family.encrypt!(await currentMaterial(service, key), chosen, plaintext), algorithm: chosen };
+}

@@ -1,9 +1,9 @@
 import type { KeyUse } from '../access/access-control.js';
 import type { RequestContext, Service } from '../context.js';
 import { InvalidCiphertextException } from '../errors.js';
+import type { GrantOperation } from '../grants/grant-record.js';
 import { keyArn } from '../keys/arn.js';
 import { assertUsage, checkAsymmetricEncryption, currentMaterial } from '../keys/asymmetric.js';
-import type { GrantOperation } from '../grants/grant-record.js';
 import type { EncryptionAlgorithm } from '../keys/enums.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import { resolveKeyReference } from '../keys/resolve.js';

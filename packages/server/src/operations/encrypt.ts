@@ -1,7 +1,6 @@
 import { ENCRYPTION_ALGORITHMS } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
-import { checkAsymmetricEncryption, checkOaepPlaintext, currentMaterial } from '../keys/asymmetric.js';
-import { specInfo } from '../keys/specs/index.js';
+import { sealWithRsaKey } from '../keys/asymmetric.js';
 import { resolveKeyReference } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { assertSymmetricEncryption, sealWithKey } from '../keys/symmetric.js';
@@ -28,12 +27,9 @@ export const encrypt: Operation = async (service, body, request) => {
   });
   if (key.keySpec !== 'SYMMETRIC_DEFAULT' && key.keyUsage === 'ENCRYPT_DECRYPT') {
     // An RSA key: the CiphertextBlob is the raw RSAES-OAEP ciphertext, as AWS returns it.
-    const algorithm = checkAsymmetricEncryption(key, input.EncryptionAlgorithm, input.EncryptionContext);
-    checkOaepPlaintext(key, algorithm, input.Plaintext);
-    assertEnabled(service.realm, key);
-    const ciphertext = specInfo(key.keySpec).family.encrypt!(await currentMaterial(service, key), algorithm, input.Plaintext);
+    const sealed = await sealWithRsaKey(service, key, input.EncryptionAlgorithm, input.EncryptionContext, input.Plaintext);
     checkDryRun(input.DryRun);
-    return { CiphertextBlob: ciphertext.toString('base64'), KeyId: keyArn(service.realm, key.keyId), EncryptionAlgorithm: algorithm };
+    return { CiphertextBlob: sealed.ciphertext.toString('base64'), KeyId: keyArn(service.realm, key.keyId), EncryptionAlgorithm: sealed.algorithm };
   }
   assertSymmetricEncryption(service, key, 'Encrypt', input.EncryptionAlgorithm);
   assertEnabled(service.realm, key);

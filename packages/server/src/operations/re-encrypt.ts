@@ -1,9 +1,8 @@
 import type { RequestContext, Service } from '../context.js';
 import { ENCRYPTION_ALGORITHMS, type EncryptionAlgorithm } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
-import { checkAsymmetricEncryption, checkOaepPlaintext, currentMaterial } from '../keys/asymmetric.js';
+import { sealWithRsaKey } from '../keys/asymmetric.js';
 import type { KeyRecord } from '../keys/key-record.js';
-import { specInfo } from '../keys/specs/index.js';
 import { resolveKeyReference } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { assertSymmetricEncryption, openWithKey, sealWithKey } from '../keys/symmetric.js';
@@ -96,11 +95,7 @@ async function sealForDestination(
   service: Service, destination: KeyRecord, plaintext: Buffer, input: Input,
 ): Promise<{ ciphertext: Buffer; algorithm: EncryptionAlgorithm; materialId?: string }> {
   if (destination.keySpec !== 'SYMMETRIC_DEFAULT' && destination.keyUsage === 'ENCRYPT_DECRYPT') {
-    const algorithm = checkAsymmetricEncryption(destination, input.DestinationEncryptionAlgorithm, input.DestinationEncryptionContext);
-    checkOaepPlaintext(destination, algorithm, plaintext);
-    assertEnabled(service.realm, destination);
-    const ciphertext = specInfo(destination.keySpec).family.encrypt!(await currentMaterial(service, destination), algorithm, plaintext);
-    return { ciphertext, algorithm };
+    return sealWithRsaKey(service, destination, input.DestinationEncryptionAlgorithm, input.DestinationEncryptionContext, plaintext);
   }
   assertSymmetricEncryption(service, destination, 'ReEncrypt', input.DestinationEncryptionAlgorithm);
   assertEnabled(service.realm, destination);
