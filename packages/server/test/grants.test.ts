@@ -92,6 +92,31 @@ describe('grants over HTTP', () => {
       'ValidationException', /GenerateMac/);
   });
 
+  it('allows only operations the key can perform, by its usage and spec, and not CreateGrant alone', async () => {
+    const symmetric = await newKey();
+    const rsa = await newKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+    const signing = await newKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    const hmac = await newKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+    const agreement = await newKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT' });
+    const create = (KeyId: string, Operations: string[], extra: object = {}) => raw('CreateGrant', { KeyId, GranteePrincipal: bob.arn, Operations, ...extra });
+    for (const [keyId, allowed, refused] of [
+      [symmetric, ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext'], ['Sign', 'GetPublicKey', 'GenerateMac']],
+      [rsa, ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GetPublicKey'], ['GenerateDataKey', 'GenerateDataKeyPair', 'Sign']],
+      [signing, ['Sign', 'Verify', 'GetPublicKey'], ['Encrypt', 'Decrypt', 'DeriveSharedSecret']],
+      [hmac, ['GenerateMac', 'VerifyMac'], ['Encrypt', 'GetPublicKey', 'Sign']],
+      [agreement, ['DeriveSharedSecret', 'GetPublicKey'], ['Sign', 'Encrypt']],
+    ] as const) {
+      assertOk(await create(keyId, [...allowed, 'DescribeKey', 'CreateGrant', 'RetireGrant']));
+      for (const operation of refused) {
+        assertError(await create(keyId, ['DescribeKey', operation]), 'ValidationException', new RegExp(`^Grant operations ${operation} are not supported by a key of KeyUsage `));
+      }
+    }
+    assertError(await create(symmetric, ['CreateGrant']), 'ValidationException', /^Grants must not contain only the CreateGrant operation\.$/);
+    // An encryption-context constraint only where operations take an encryption context.
+    assertError(await create(rsa, ['Decrypt'], { Constraints: { EncryptionContextEquals: { a: '1' } } }), 'ValidationException', /KeySpec RSA_2048/);
+    assertOk(await create(symmetric, ['Decrypt'], { Constraints: { EncryptionContextEquals: { a: '1' } } }));
+  });
+
   it('a grant token makes the grant usable in the request that carries it, for its grantee only', async () => {
     const keyId = await newKey();
     const created = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'] });

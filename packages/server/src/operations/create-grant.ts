@@ -3,6 +3,7 @@ import { atLeastAsStrict, CONSTRAINABLE_OPERATIONS } from '../grants/constraints
 import { checkGrantPrincipal, constraintsMember, grantNameMember, newGrantId, operationsMember, principalMember } from '../grants/grant-members.js';
 import type { GrantConstraints, GrantOperation, GrantRecord } from '../grants/grant-record.js';
 import { newGrantToken, reissueGrantToken } from '../grants/grant-token.js';
+import { checkGrantForKey } from '../grants/key-operations.js';
 import { resolveKey } from '../keys/resolve.js';
 import { assertNotPendingDeletion } from '../keys/states.js';
 import { checkDryRun, dryRunMember, grantTokensMember, keyIdMember } from '../validate/members.js';
@@ -38,6 +39,7 @@ export const createGrant: Operation = async (service, body, request) => {
       throw new ValidationException(`Grant constraints are not supported with the operations ${unconstrainable.join(', ')}, which do not take an encryption context.`);
     }
   }
+  checkGrantForKey(key, operations, constraints);
   await checkGrantPrincipal(service, input.GranteePrincipal);
   if (input.RetiringPrincipal !== undefined) await checkGrantPrincipal(service, input.RetiringPrincipal);
 

@@ -1,0 +1,49 @@
+import { ValidationException } from '../errors.js';
+import type { KeyRecord } from '../keys/key-record.js';
+import type { GrantConstraints, GrantOperation } from './grant-record.js';
+
+/** Every key's grants may allow these: looking at the key and managing grants. */
+const ANY_KEY: readonly GrantOperation[] = ['DescribeKey', 'CreateGrant', 'RetireGrant'];
+
+/**
+ * The grant operations a key supports, by its usage and spec (Developer Guide, "Grant operations").
+ * A grant for an operation the key cannot perform is refused, as AWS refuses it, rather than
+ * kept as a permission that could never be used.
+ */
+function grantableOperations(key: KeyRecord): ReadonlySet<GrantOperation> {
+  const own: readonly GrantOperation[] = (() => {
+    switch (key.keyUsage) {
+      case 'ENCRYPT_DECRYPT':
+        return key.keySpec === 'SYMMETRIC_DEFAULT'
+          ? ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
+            'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext']
+          : ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GetPublicKey'];
+      case 'SIGN_VERIFY': return ['Sign', 'Verify', 'GetPublicKey'];
+      case 'GENERATE_VERIFY_MAC': return ['GenerateMac', 'VerifyMac'];
+      case 'KEY_AGREEMENT': return ['DeriveSharedSecret', 'GetPublicKey'];
+      default: return [];
+    }
+  })();
+  return new Set([...own, ...ANY_KEY]);
+}
+
+/**
+ * CreateGrant's checks of the operations against the key: not CreateGrant alone (AWS's own
+ * message), none the key cannot perform, and encryption-context constraints only on a symmetric
+ * encryption key, the one kind whose operations take an encryption context.
+ */
+export function checkGrantForKey(key: KeyRecord, operations: readonly GrantOperation[], constraints: GrantConstraints | undefined): void {
+  if (operations.length === 1 && operations[0] === 'CreateGrant') {
+    throw new ValidationException('Grants must not contain only the CreateGrant operation.');
+  }
+  const grantable = grantableOperations(key);
+  const unsupported = operations.filter((op) => !grantable.has(op));
+  if (unsupported.length > 0) {
+    throw new ValidationException(
+      `Grant operations ${unsupported.join(', ')} are not supported by a key of KeyUsage ${key.keyUsage} and KeySpec ${key.keySpec}.`,
+    );
+  }
+  if (constraints !== undefined && key.keySpec !== 'SYMMETRIC_DEFAULT') {
+    throw new ValidationException(`Grant constraints are not supported on a key of KeySpec ${key.keySpec}: its operations take no encryption context.`);
+  }
+}
