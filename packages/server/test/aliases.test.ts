@@ -222,6 +222,30 @@ describe('aliases', () => {
       assert.equal((await findAlias(name))?.TargetKeyId, key.KeyId);
     });
 
+    it('moves an alias only to a key of the same kind (symmetric, asymmetric, HMAC) and the same usage', async () => {
+      const make = async (input: Record<string, string>) => (await t.kms.send(new CreateKeyCommand(input))).KeyMetadata!;
+      const symmetric = await createKey();
+      const rsaEncrypt = await make({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+      const rsaSign = await make({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+      const eccSign = await make({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+      const hmac = await make({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+      const name = fresh('kinds');
+      await createAlias(name, symmetric.KeyId!);
+      for (const other of [rsaEncrypt, hmac]) {
+        const err = await errorOf(() => t.kms.send(new UpdateAliasCommand({ AliasName: name, TargetKeyId: other.KeyId })));
+        assert.equal(err.name, 'ValidationException');
+        assert.match(err.message, /the new key must be of the same kind and usage/);
+      }
+      assert.equal((await findAlias(name))?.TargetKeyId, symmetric.KeyId);
+      const signing = fresh('signing');
+      await createAlias(signing, rsaSign.KeyId!);
+      // Another asymmetric spec of the same usage is fine, as in AWS; another usage is not.
+      await t.kms.send(new UpdateAliasCommand({ AliasName: signing, TargetKeyId: eccSign.KeyId }));
+      assert.equal((await findAlias(signing))?.TargetKeyId, eccSign.KeyId);
+      const err = await errorOf(() => t.kms.send(new UpdateAliasCommand({ AliasName: signing, TargetKeyId: rsaEncrypt.KeyId })));
+      assert.equal(err.name, 'ValidationException');
+    });
+
     it('moves an alias away from a key pending deletion', async () => {
       const pending = await createKey();
       const fresh_ = await createKey();

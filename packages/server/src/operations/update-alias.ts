@@ -1,6 +1,7 @@
-import { NotFoundException } from '../errors.js';
+import { NotFoundException, ValidationException } from '../errors.js';
 import { aliasNameMember, checkAliasName } from '../keys/alias-name.js';
 import { aliasArn } from '../keys/arn.js';
+import type { KeyRecord } from '../keys/key-record.js';
 import { assertNotAlias, resolveKey } from '../keys/resolve.js';
 import { assertNotPendingDeletion } from '../keys/states.js';
 import { keyIdMember } from '../validate/members.js';
@@ -9,6 +10,12 @@ import { authorizeAliasChange } from './authorize-alias.js';
 import type { Operation } from './operation.js';
 
 const shape = { AliasName: aliasNameMember(), TargetKeyId: keyIdMember() };
+
+/** The kinds of key an alias may move between, as AWS groups them. */
+function keyKind(key: KeyRecord): 'symmetric' | 'HMAC' | 'asymmetric' {
+  if (key.keySpec === 'SYMMETRIC_DEFAULT') return 'symmetric';
+  return key.keySpec.startsWith('HMAC_') ? 'HMAC' : 'asymmetric';
+}
 
 export const updateAlias: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
@@ -22,6 +29,13 @@ export const updateAlias: Operation = async (service, body, request) => {
   // AWS asks for UpdateAlias on the alias, on the key it leaves and on the key it moves to.
   const previous = await service.store.getKey(alias.targetKeyId);
   await authorizeAliasChange(service, request, 'kms:UpdateAlias', input.AliasName, previous ? [previous, key] : [key]);
+  if (previous && (keyKind(previous) !== keyKind(key) || previous.keyUsage !== key.keyUsage)) {
+    // As AWS: code that uses the alias must not find a key of another kind behind it.
+    throw new ValidationException(
+      `${aliasArn(service.realm, input.AliasName)} points to a ${keyKind(previous)} key with KeyUsage ${previous.keyUsage}; `
+      + `the new key must be of the same kind and usage, not ${keyKind(key)} with ${key.keyUsage}. Delete the alias and create it again to move it.`,
+    );
+  }
   const next = { ...alias, targetKeyId: key.keyId, updatedAt: service.now() };
   const updated = await request.audit.commit((event) => service.store.updateAlias(next, event));
   if (!updated) throw notFound();
