@@ -114,6 +114,10 @@ describe('keys', () => {
       assert.equal((await errorOf(() => createKey({ MultiRegion: true }))).name, 'UnsupportedOperationException');
       assert.equal((await errorOf(() => createKey({ Origin: 'AWS_CLOUDHSM' }))).name, 'UnsupportedOperationException');
       assert.equal((await errorOf(() => createKey({ Origin: 'EXTERNAL_KEY_STORE' }))).name, 'UnsupportedOperationException');
+      // The message names what was refused, not the default origin the request left alone.
+      const store = await errorOf(() => createKey({ CustomKeyStoreId: 'cks-1234567890abcdef0' }));
+      assert.equal(store.name, 'UnsupportedOperationException');
+      assert.equal(store.message, 'Custom key stores are not supported by this server: CreateKey takes no CustomKeyStoreId or XksKeyId.');
     });
   });
 

@@ -41,8 +41,11 @@ export const createKey: Operation = async (service, body, request) => {
     throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
   }
   const origin = input.Origin ?? 'AWS_KMS';
-  if ((origin !== 'AWS_KMS' && origin !== 'EXTERNAL') || input.CustomKeyStoreId !== undefined || input.XksKeyId !== undefined) {
-    throw new UnsupportedOperationException(`Origin ${origin} and custom key stores are not supported by this server; it supports AWS_KMS and EXTERNAL.`);
+  if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
+    throw new UnsupportedOperationException(`Origin ${origin} is not supported by this server; it supports AWS_KMS and EXTERNAL (custom key stores are not supported).`);
+  }
+  if (input.CustomKeyStoreId !== undefined || input.XksKeyId !== undefined) {
+    throw new UnsupportedOperationException('Custom key stores are not supported by this server: CreateKey takes no CustomKeyStoreId or XksKeyId.');
   }
   if (input.MultiRegion) {
     throw new UnsupportedOperationException('Multi-Region keys are not supported by this server.');
