@@ -336,6 +336,19 @@ describe('asymmetric keys: Sign, Verify, GetPublicKey, RSA Encrypt/Decrypt', () 
       assert.equal('message' in wrongHash.body, false);
     });
 
+    it('a symmetric blob altered to name an RSA key is refused as a client error, not an internal one', async () => {
+      const rsa = keys.get('RSA_2048/enc')!;
+      const symmetric = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      const blob = bytesOf(assertOk(await raw('Encrypt', { KeyId: symmetric, Plaintext: b64(message) })).CiphertextBlob);
+      // The blob carries its key id as text (docs/ciphertext-blob.md): put the RSA key's in its place.
+      const forged = Buffer.from(blob.toString('latin1').replace(symmetric, rsa), 'latin1');
+      assert.notDeepEqual(forged, blob);
+      for (const operation of ['Decrypt', 'ReEncrypt'] as const) {
+        const body = operation === 'Decrypt' ? { CiphertextBlob: b64(forged) } : { CiphertextBlob: b64(forged), DestinationKeyId: symmetric };
+        assertError(await raw(operation, body), 'InvalidKeyUsageException', 'Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.');
+      }
+    });
+
     it('GenerateDataKey and GenerateDataKeyPair, with or without plaintext, refuse an RSA key: only a symmetric key wraps data keys', async () => {
       const rsa = keys.get('RSA_2048/enc')!;
       const arn = (await t.kms.send(new DescribeKeyCommand({ KeyId: rsa }))).KeyMetadata!.Arn!;
