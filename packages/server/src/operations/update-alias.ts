@@ -32,7 +32,7 @@ export const updateAlias: Operation = async (service, body, request) => {
   if (previous && (keyKind(previous) !== keyKind(key) || previous.keyUsage !== key.keyUsage)) {
     // As AWS: code that uses the alias must not find a key of another kind behind it.
     throw new ValidationException(
-      `${aliasArn(service.realm, input.AliasName)} points to a ${keyKind(previous)} key with KeyUsage ${previous.keyUsage}; `
+      `${aliasArn(service.realm, input.AliasName)} points to a key that is ${keyKind(previous)} with KeyUsage ${previous.keyUsage}; `
       + `the new key must be of the same kind and usage, not ${keyKind(key)} with ${key.keyUsage}. Delete the alias and create it again to move it.`,
     );
   }
