@@ -6,25 +6,22 @@ import type { GrantConstraints, GrantOperation } from './grant-record.js';
 const ANY_KEY: readonly GrantOperation[] = ['DescribeKey', 'CreateGrant', 'RetireGrant'];
 
 /**
- * The grant operations a key supports, by its usage and spec (Developer Guide, "Grant operations").
- * A grant for an operation the key cannot perform is refused, as AWS refuses it, rather than
- * kept as a permission that could never be used.
+ * The operations a key performs, that its grants may allow besides ANY_KEY (Developer Guide,
+ * "Grant operations"). A grant for an operation the key cannot perform is refused, as AWS refuses
+ * it, rather than kept as a permission that could never be used.
  */
-function grantableOperations(key: KeyRecord): ReadonlySet<GrantOperation> {
-  const own: readonly GrantOperation[] = (() => {
-    switch (key.keyUsage) {
-      case 'ENCRYPT_DECRYPT':
-        return key.keySpec === 'SYMMETRIC_DEFAULT'
-          ? ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
-            'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext']
-          : ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GetPublicKey'];
-      case 'SIGN_VERIFY': return ['Sign', 'Verify', 'GetPublicKey'];
-      case 'GENERATE_VERIFY_MAC': return ['GenerateMac', 'VerifyMac'];
-      case 'KEY_AGREEMENT': return ['DeriveSharedSecret', 'GetPublicKey'];
-      default: return [];
-    }
-  })();
-  return new Set([...own, ...ANY_KEY]);
+function ownOperations(key: KeyRecord): readonly GrantOperation[] {
+  switch (key.keyUsage) {
+    case 'ENCRYPT_DECRYPT':
+      return key.keySpec === 'SYMMETRIC_DEFAULT'
+        ? ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
+          'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext']
+        : ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GetPublicKey'];
+    case 'SIGN_VERIFY': return ['Sign', 'Verify', 'GetPublicKey'];
+    case 'GENERATE_VERIFY_MAC': return ['GenerateMac', 'VerifyMac'];
+    case 'KEY_AGREEMENT': return ['DeriveSharedSecret', 'GetPublicKey'];
+    default: return [];
+  }
 }
 
 /**
@@ -36,7 +33,7 @@ export function checkGrantForKey(key: KeyRecord, operations: readonly GrantOpera
   if (operations.length === 1 && operations[0] === 'CreateGrant') {
     throw new ValidationException('Grants must not contain only the CreateGrant operation.');
   }
-  const grantable = grantableOperations(key);
+  const grantable = new Set([...ownOperations(key), ...ANY_KEY]);
   const unsupported = operations.filter((op) => !grantable.has(op));
   if (unsupported.length > 0) {
     throw new ValidationException(
