@@ -334,6 +334,13 @@ describe('asymmetric keys: Sign, Verify, GetPublicKey, RSA Encrypt/Decrypt', () 
       });
       assertError(wrongHash, 'InvalidCiphertextException');
       assert.equal('message' in wrongHash.body, false);
+      // The destination's OAEP limit holds as it does for Encrypt: RSA_2048 with SHA-256 takes 190 bytes.
+      for (const [length, ok] of [[190, true], [191, false]] as const) {
+        const long = assertOk(await raw('Encrypt', { KeyId: symmetric, Plaintext: b64(randomBytes(length)) }));
+        const moved = await raw('ReEncrypt', { CiphertextBlob: long.CiphertextBlob, DestinationKeyId: rsa, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' });
+        if (ok) assertOk(moved);
+        else assertError(moved, 'ValidationException', 'Algorithm RSAES_OAEP_SHA_256 and key spec RSA_2048 cannot encrypt data larger than 190 bytes.');
+      }
     });
 
     it('a symmetric blob altered to name an RSA key is refused as a client error, not an internal one', async () => {

@@ -105,6 +105,11 @@ export function checkOaepPlaintext(key: KeyRecord, algorithm: EncryptionAlgorith
   }
 }
 
+/** An asymmetric key that encrypts: RSA with ENCRYPT_DECRYPT, whose ciphertexts are raw RSAES-OAEP. */
+export function isRsaEncryptionKey(key: KeyRecord): boolean {
+  return key.keySpec !== 'SYMMETRIC_DEFAULT' && key.keyUsage === 'ENCRYPT_DECRYPT';
+}
+
 /**
  * Encrypt and ReEncrypt to an RSA key: the algorithm, context and plaintext length checked, then
  * raw RSAES-OAEP under the key's material, the CiphertextBlob AWS returns.

@@ -16,9 +16,7 @@ export interface Sealed {
 }
 
 export function assertSymmetricEncryption(service: Service, key: KeyRecord, operation: string, algorithm?: EncryptionAlgorithm): void {
-  if (key.keyUsage !== 'ENCRYPT_DECRYPT') {
-    throw new InvalidKeyUsageException(`${keyArn(service.realm, key.keyId)} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
-  }
+  assertEncryptionUsage(service, key, operation);
   // An RSA key here was named without an RSA algorithm: as AWS, the algorithm is what is refused.
   if ((algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') || key.keySpec !== 'SYMMETRIC_DEFAULT') {
     throw new InvalidKeyUsageException(`Algorithm ${algorithm ?? 'SYMMETRIC_DEFAULT'} is incompatible with key spec ${key.keySpec}.`);
@@ -30,12 +28,15 @@ export function assertSymmetricEncryption(service: Service, key: KeyRecord, oper
  * symmetric encryption key wraps data keys.
  */
 export function assertDataKeyWrapping(service: Service, key: KeyRecord, operation: string): void {
-  const arn = keyArn(service.realm, key.keyId);
-  if (key.keyUsage !== 'ENCRYPT_DECRYPT') {
-    throw new InvalidKeyUsageException(`${arn} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
-  }
+  assertEncryptionUsage(service, key, operation);
   if (key.keySpec !== 'SYMMETRIC_DEFAULT') {
-    throw new InvalidKeyUsageException(`${arn} key KeySpec is ${key.keySpec} which is not valid for ${operation}.`);
+    throw new InvalidKeyUsageException(`${keyArn(service.realm, key.keyId)} key KeySpec is ${key.keySpec} which is not valid for ${operation}.`);
+  }
+}
+
+function assertEncryptionUsage(service: Service, key: KeyRecord, operation: string): void {
+  if (key.keyUsage !== 'ENCRYPT_DECRYPT') {
+    throw new InvalidKeyUsageException(`${keyArn(service.realm, key.keyId)} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
   }
 }
 

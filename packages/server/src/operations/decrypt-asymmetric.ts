@@ -21,6 +21,14 @@ export interface AsymmetricDecryptInput {
 }
 
 /**
+ * Whether a Decrypt or ReEncrypt source is a raw RSA ciphertext: it names no key, so, as in AWS,
+ * the request gives both the key and an RSA algorithm. Anything else is read as a symmetric blob.
+ */
+export function namesRsaCiphertext(keyId: string | undefined, algorithm: EncryptionAlgorithm | undefined): keyId is string {
+  return keyId !== undefined && algorithm !== undefined && algorithm.startsWith('RSAES_');
+}
+
+/**
  * Decrypt with an RSA key: a raw RSAES-OAEP ciphertext names no key, so, as in AWS, the caller
  * gives both KeyId and the EncryptionAlgorithm (without a KeyId, decrypt.ts reads a symmetric blob). A ciphertext that does not open is the usual
  * InvalidCiphertextException without a message.

@@ -4,7 +4,7 @@ import { openWithKey } from '../keys/symmetric.js';
 import { checkDryRun, ciphertextMember, dryRunMember, encryptionContextMember, grantTokensMember, optionalKeyIdMember } from '../validate/members.js';
 import { enumeration, parseShape } from '../validate/shape.js';
 import { rejectRecipient, recipientMember } from './recipient.js';
-import { decryptAsymmetric } from './decrypt-asymmetric.js';
+import { decryptAsymmetric, namesRsaCiphertext } from './decrypt-asymmetric.js';
 import type { Operation } from './operation.js';
 
 export const decryptShape = {
@@ -22,7 +22,7 @@ export const decrypt: Operation = async (service, body, request) => {
   rejectRecipient(input.Recipient);
   // A raw RSA ciphertext names no key: with an RSA algorithm, the KeyId says which key opens it.
   // Without a KeyId the blob must name its key, so it is taken as a symmetric blob.
-  if (input.KeyId !== undefined && input.EncryptionAlgorithm !== undefined && input.EncryptionAlgorithm.startsWith('RSAES_')) {
+  if (namesRsaCiphertext(input.KeyId, input.EncryptionAlgorithm)) {
     return decryptAsymmetric(service, { ...input, KeyId: input.KeyId }, request);
   }
   const opened = await openWithKey(service, input.CiphertextBlob, input.EncryptionContext, {

@@ -1,6 +1,6 @@
 import { ENCRYPTION_ALGORITHMS } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
-import { sealWithRsaKey } from '../keys/asymmetric.js';
+import { isRsaEncryptionKey, sealWithRsaKey } from '../keys/asymmetric.js';
 import { resolveKeyReference } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { assertSymmetricEncryption, sealWithKey } from '../keys/symmetric.js';
@@ -25,7 +25,7 @@ export const encrypt: Operation = async (service, body, request) => {
     encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens,
     context: { 'kms:encryptionalgorithm': input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT' },
   });
-  if (key.keySpec !== 'SYMMETRIC_DEFAULT' && key.keyUsage === 'ENCRYPT_DECRYPT') {
+  if (isRsaEncryptionKey(key)) {
     // An RSA key: the CiphertextBlob is the raw RSAES-OAEP ciphertext, as AWS returns it.
     const sealed = await sealWithRsaKey(service, key, input.EncryptionAlgorithm, input.EncryptionContext, input.Plaintext);
     checkDryRun(input.DryRun);

@@ -1,14 +1,14 @@
 import type { RequestContext, Service } from '../context.js';
 import { ENCRYPTION_ALGORITHMS, type EncryptionAlgorithm } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
-import { sealWithRsaKey } from '../keys/asymmetric.js';
+import { isRsaEncryptionKey, sealWithRsaKey } from '../keys/asymmetric.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import { resolveKeyReference } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { assertSymmetricEncryption, openWithKey, sealWithKey } from '../keys/symmetric.js';
 import { checkDryRun, ciphertextMember, dryRunMember, encryptionContextMember, grantTokensMember, keyIdMember, optionalKeyIdMember } from '../validate/members.js';
 import { enumeration, parseShape } from '../validate/shape.js';
-import { openAsymmetric } from './decrypt-asymmetric.js';
+import { namesRsaCiphertext, openAsymmetric } from './decrypt-asymmetric.js';
 import type { Operation } from './operation.js';
 
 const shape = {
@@ -72,7 +72,7 @@ interface Opened {
 /** The ciphertext opened, with the caller allowed kms:ReEncryptFrom on its key. */
 async function openSource(service: Service, request: RequestContext, input: Input): Promise<Opened> {
   const from = { action: 'kms:ReEncryptFrom', grantOperation: 'ReEncryptFrom' } as const;
-  if (input.SourceKeyId !== undefined && input.SourceEncryptionAlgorithm !== undefined && input.SourceEncryptionAlgorithm.startsWith('RSAES_')) {
+  if (input.SourceKeyId !== undefined && namesRsaCiphertext(input.SourceKeyId, input.SourceEncryptionAlgorithm)) {
     return openAsymmetric(service, request, {
       CiphertextBlob: input.CiphertextBlob, EncryptionContext: input.SourceEncryptionContext, GrantTokens: input.GrantTokens,
       KeyId: input.SourceKeyId, EncryptionAlgorithm: input.SourceEncryptionAlgorithm,
@@ -94,7 +94,7 @@ async function openSource(service: Service, request: RequestContext, input: Inpu
 async function sealForDestination(
   service: Service, destination: KeyRecord, plaintext: Buffer, input: Input,
 ): Promise<{ ciphertext: Buffer; algorithm: EncryptionAlgorithm; materialId?: string }> {
-  if (destination.keySpec !== 'SYMMETRIC_DEFAULT' && destination.keyUsage === 'ENCRYPT_DECRYPT') {
+  if (isRsaEncryptionKey(destination)) {
     return sealWithRsaKey(service, destination, input.DestinationEncryptionAlgorithm, input.DestinationEncryptionContext, plaintext);
   }
   assertSymmetricEncryption(service, destination, 'ReEncrypt', input.DestinationEncryptionAlgorithm);

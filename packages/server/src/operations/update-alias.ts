@@ -11,10 +11,10 @@ import type { Operation } from './operation.js';
 
 const shape = { AliasName: aliasNameMember(), TargetKeyId: keyIdMember() };
 
-/** The kinds of key an alias may move between, as AWS groups them. */
+/** The kinds of key an alias may move between, as AWS groups them (HMAC keys are the MAC-usage ones). */
 function keyKind(key: KeyRecord): 'symmetric' | 'HMAC' | 'asymmetric' {
   if (key.keySpec === 'SYMMETRIC_DEFAULT') return 'symmetric';
-  return key.keySpec.startsWith('HMAC_') ? 'HMAC' : 'asymmetric';
+  return key.keyUsage === 'GENERATE_VERIFY_MAC' ? 'HMAC' : 'asymmetric';
 }
 
 export const updateAlias: Operation = async (service, body, request) => {
