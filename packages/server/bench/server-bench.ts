@@ -65,6 +65,12 @@ export interface Row extends LoadResult {
   readonly rssMiB: number;
   /** Audit records the run wrote (the ceiling writes none). */
   readonly auditRecords: number;
+  /**
+   * The share of the run the server's event loop was busy: near 1, the server's one thread is the
+   * bound and CPU per request decides requests/s; well below, it waits (on the audit batch's sync,
+   * or on the load generator). Absent for `--workers`, whose processes do not report it.
+   */
+  readonly eventLoopBusy?: number;
   /** Requests/s over the ceiling's at the same concurrency. */
   readonly throughputRatio?: number;
   /** CPU µs per request over the ceiling's. */
@@ -89,11 +95,14 @@ async function measure(server: ServerUnderTest, request: Pick<SignedRequest, 'he
 }
 
 function row(server: Row['server'], workload: Row['workload'], connections: number, m: Awaited<ReturnType<typeof measure>>): Row {
+  const busyMs = m.after.eluActiveMs - m.before.eluActiveMs;
+  const loopMs = busyMs + m.after.eluIdleMs - m.before.eluIdleMs;
   return {
     server, workload, connections, ...m.load,
     cpuPerRequestUs: (m.after.cpuUs - m.before.cpuUs) / Math.max(m.load.requests, 1),
     rssMiB: m.after.rssBytes / 2 ** 20,
     auditRecords: m.after.auditSeq - m.before.auditSeq,
+    ...(loopMs > 0 ? { eventLoopBusy: busyMs / loopMs } : {}),
   };
 }
 
@@ -176,11 +185,12 @@ async function measureStore(store: 'sqlite' | 'postgres', cluster: TestPostgres 
 const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 function table(rows: readonly Row[]): string {
-  const head = ['server', 'workload', 'conns', 'req/s', 'x ceiling', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'CPU µs/req', 'x ceiling', 'RSS MiB'];
+  const head = ['server', 'workload', 'conns', 'req/s', 'x ceiling', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'CPU µs/req', 'x ceiling', 'loop busy', 'RSS MiB'];
   const cells = rows.map((r) => [
     r.server, r.workload, String(r.connections), fixed(r.requestsPerSecond),
     r.throughputRatio === undefined ? '' : fixed(r.throughputRatio, 2), fixed(r.latencyP50Ms, 1), fixed(r.latencyP99Ms, 1),
-    fixed(r.latencyP999Ms, 1), String(failures(r)), fixed(r.cpuPerRequestUs), r.cpuRatio === undefined ? '' : fixed(r.cpuRatio, 2), fixed(r.rssMiB),
+    fixed(r.latencyP999Ms, 1), String(failures(r)), fixed(r.cpuPerRequestUs), r.cpuRatio === undefined ? '' : fixed(r.cpuRatio, 2),
+    r.eventLoopBusy === undefined ? '' : `${fixed(r.eventLoopBusy * 100)} %`, fixed(r.rssMiB),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: readonly string[]) => c.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
