@@ -5,6 +5,7 @@ import {
   CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand,
   GetPublicKeyCommand, SignCommand, VerifyCommand, type KeySpec, type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
+import { ed25519ph } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { rawRequest, startTestServer, type TestServer } from './support/server.js';
 import { SIGNING_SPECS, assertError, assertOk, b64, bytesOf, digest, verifiesLocally } from './support/asymmetric.js';
@@ -35,7 +36,7 @@ describe('asymmetric keys: Sign, Verify, GetPublicKey, RSA Encrypt/Decrypt', () 
   const publicKeyOf = async (keyId: string) => Buffer.from((await t.kms.send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey!);
 
   for (const [spec, algorithms] of SIGNING_SPECS) {
-    for (const algorithm of algorithms) {
+    for (const algorithm of algorithms.filter((name) => name !== 'ED25519_PH_SHA_512')) {
       it(`${spec} ${algorithm}: a RAW signature verifies with the public key outside Coffer, and in Coffer`, async () => {
         const keyId = keys.get(spec)!;
         const signed = await t.kms.send(new SignCommand({ KeyId: keyId, Message: message, MessageType: 'RAW', SigningAlgorithm: algorithm as SigningAlgorithmSpec }));
@@ -52,7 +53,7 @@ describe('asymmetric keys: Sign, Verify, GetPublicKey, RSA Encrypt/Decrypt', () 
         assert.equal('message' in refused.body, false, 'AWS sends no message');
       });
 
-      if (algorithm !== 'ML_DSA_SHAKE_256' && algorithm !== 'ED25519_SHA_512') {
+      if (algorithm !== 'ML_DSA_SHAKE_256' && algorithm !== 'ED25519_SHA_512') { // Ed25519ph: its own test below
         it(`${spec} ${algorithm}: a DIGEST signature verifies over the message outside Coffer, and both ways in Coffer`, async () => {
           const keyId = keys.get(spec)!;
           const hashed = digest(algorithm, message);
@@ -69,6 +70,27 @@ describe('asymmetric keys: Sign, Verify, GetPublicKey, RSA Encrypt/Decrypt', () 
       }
     }
   }
+
+  it('ED25519_PH_SHA_512 takes a 64-byte DIGEST only, and pre-hashes it again as Ed25519ph (as AWS documents)', async () => {
+    const keyId = keys.get('ECC_NIST_EDWARDS25519')!;
+    const hashed = digest('ED25519_PH_SHA_512', message);
+    const signed = assertOk(await raw('Sign', { KeyId: keyId, Message: b64(hashed), MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_PH_SHA_512' }));
+    const signature = bytesOf(signed.Signature);
+    const publicKey = (await publicKeyOf(keyId)).subarray(-32);
+    // The digest is Ed25519ph's message: noble's ed25519ph hashes it with SHA-512 once more.
+    assert.ok(ed25519ph.verify(signature, hashed, publicKey));
+    assert.equal(ed25519ph.verify(signature, message, publicKey), false);
+    const verified = assertOk(await raw('Verify', { KeyId: keyId, Message: b64(hashed), MessageType: 'DIGEST', Signature: signed.Signature, SigningAlgorithm: 'ED25519_PH_SHA_512' }));
+    assert.equal(verified.SignatureValid, true);
+    const foreign = ed25519ph.sign(hashed, randomBytes(32));
+    assertError(await raw('Verify', { KeyId: keyId, Message: b64(hashed), MessageType: 'DIGEST', Signature: b64(foreign), SigningAlgorithm: 'ED25519_PH_SHA_512' }), 'KMSInvalidSignatureException');
+    for (const messageType of ['RAW', undefined]) {
+      for (const operation of ['Sign', 'Verify']) {
+        assertError(await raw(operation, { KeyId: keyId, Message: b64(message), MessageType: messageType, Signature: operation === 'Verify' ? signed.Signature : undefined, SigningAlgorithm: 'ED25519_PH_SHA_512' }),
+          'ValidationException', 'MessageType RAW is not valid for algorithm ED25519_PH_SHA_512.');
+      }
+    }
+  });
 
   it('a secp256k1 signature over a 32-byte digest verifies with @noble/curves after DER -> compact, as blockchain signers do', async () => {
     const keyId = keys.get('ECC_SECG_P256K1')!;

@@ -67,14 +67,17 @@ export async function currentMaterial(service: Service, key: KeyRecord): Promise
 
 /**
  * Sign and Verify messages: RAW up to 4096 bytes (the shape checks it); DIGEST exactly as long as
- * the algorithm's digest (64 bytes for ED25519_PH_SHA_512); EXTERNAL_MU is not offered.
- * ED25519_SHA_512 and ML-DSA sign the raw message only.
+ * the algorithm's digest; EXTERNAL_MU is not offered. ED25519_SHA_512 and ML-DSA sign the raw
+ * message only, and ED25519_PH_SHA_512 a 64-byte DIGEST only (AWS: it "requires MessageType:DIGEST").
  */
 export function checkMessage(algorithm: SigningAlgorithm, messageType: MessageType, message: Buffer): void {
   if (messageType === 'EXTERNAL_MU') {
     throw new ValidationException(`MessageType EXTERNAL_MU is not supported by this server for algorithm ${algorithm}.`);
   }
-  if (messageType !== 'DIGEST') return;
+  if (messageType !== 'DIGEST') {
+    if (algorithm === 'ED25519_PH_SHA_512') throw new ValidationException(`MessageType ${messageType} is not valid for algorithm ${algorithm}.`);
+    return;
+  }
   const length = algorithm === 'ED25519_SHA_512' || algorithm === 'ML_DSA_SHAKE_256' ? undefined : digestLength(algorithm);
   if (length === undefined) throw new ValidationException(`MessageType DIGEST is not valid for algorithm ${algorithm}.`);
   if (message.length !== length) throw new ValidationException(`Digest is invalid length for algorithm ${algorithm}.`);

@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { constants, createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
-import { ed25519ph } from '@noble/curves/ed25519.js';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import type { RawResponse } from './server.js';
 
@@ -47,8 +46,8 @@ const ML_DSA_PUBLIC_LENGTH = { ML_DSA_44: 1312, ML_DSA_65: 1952, ML_DSA_87: 2592
 
 /**
  * Verifies a signature outside Coffer under an SPKI public key: node:crypto for RSA, ECDSA and
- * Ed25519 (over the message, or for a digest by re-hashing the known message), noble for ML-DSA
- * and Ed25519ph (noble's own ed25519ph, which hashes the message itself).
+ * Ed25519 (over the message, or for a digest by re-hashing the known message), noble for ML-DSA.
+ * (Ed25519ph signs a DIGEST only; its test checks it with noble's ed25519ph.)
  */
 export function verifiesLocally(spec: string, algorithm: string, spki: Buffer, message: Buffer, signature: Buffer): boolean {
   if (spec.startsWith('ML_DSA_')) {
@@ -57,7 +56,6 @@ export function verifiesLocally(spec: string, algorithm: string, spki: Buffer, m
   }
   const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
   if (algorithm === 'ED25519_SHA_512') return nodeVerify(null, message, key, signature);
-  if (algorithm === 'ED25519_PH_SHA_512') return ed25519ph.verify(signature, message, spki.subarray(spki.length - 32));
   const hash = hashOf(algorithm);
   if (algorithm.startsWith('RSASSA_PSS_')) {
     return nodeVerify(hash, message, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
