@@ -153,6 +153,33 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       assertError(await raw('DeleteImportedKeyMaterial', { KeyId: await createKey() }), 'UnsupportedOperationException');
     });
 
+    it('ImportKeyMaterial with a KeyMaterialId: only with EXISTING_KEY_MATERIAL, and only the id of the material it brings back', async () => {
+      const keyId = await createKey({ Origin: 'EXTERNAL' });
+      const material = randomBytes(32);
+      const id = String(assertOk(await importMaterial(keyId, material)).KeyMaterialId);
+      assertOk(await raw('DeleteImportedKeyMaterial', { KeyId: keyId }));
+      const params = assertOk(await raw('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+      const wrapped = b64(wrapForImport(material, createPublicKey({ key: bytesOf(params.PublicKey), format: 'der', type: 'spki' }), 'RSAES_OAEP_SHA_256'));
+      const reimport = (extra: Record<string, unknown>) => raw('ImportKeyMaterial', {
+        KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...extra,
+      });
+      assertError(await reimport({ ImportType: 'NEW_KEY_MATERIAL', KeyMaterialId: id }), 'ValidationException');
+      assertError(await reimport({ ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: 'b'.repeat(64) }), 'IncorrectKeyMaterialException');
+      assert.equal(await stateOf(keyId), 'PendingImport');
+      assert.equal(assertOk(await reimport({ ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: id })).KeyMaterialId, id);
+      assert.equal(await stateOf(keyId), 'Enabled');
+    });
+
+    it('DeleteImportedKeyMaterial on a key pending deletion leaves it pending deletion; cancelling makes it PendingImport', async () => {
+      const keyId = await createKey({ Origin: 'EXTERNAL' });
+      assertOk(await importMaterial(keyId, randomBytes(32)));
+      assertOk(await raw('ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 }));
+      assertOk(await raw('DeleteImportedKeyMaterial', { KeyId: keyId }));
+      assert.equal(await stateOf(keyId), 'PendingDeletion');
+      assertOk(await raw('CancelKeyDeletion', { KeyId: keyId }));
+      assert.equal(await stateOf(keyId), 'PendingImport');
+    });
+
     it('symmetric material must be 32 bytes; imported keys rotate neither automatically nor (without new material) on demand', async () => {
       const keyId = await createKey({ Origin: 'EXTERNAL' });
       assertError(await importMaterial(keyId, randomBytes(31)), 'IncorrectKeyMaterialException');
@@ -229,6 +256,16 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
         assert.equal(await stateOf(keyId), 'Enabled');
         assert.deepEqual((await rotationsOf(keyId)).map((r) => [r.KeyMaterialId, r.KeyMaterialState]), [[first, 'CURRENT']]);
         assertError(await raw('RotateKeyOnDemand', { KeyId: keyId }), 'KMSInvalidStateException');
+
+        // An earlier material on its own is refused, not mistaken for the current one; an unknown id is not found.
+        const second = String(assertOk(await importMaterial(keyId, randomBytes(32), { importType: 'NEW_KEY_MATERIAL' })).KeyMaterialId);
+        assertOk(await raw('RotateKeyOnDemand', { KeyId: keyId }));
+        assertError(await raw('DeleteImportedKeyMaterial', { KeyId: keyId, KeyMaterialId: first }), 'UnsupportedOperationException');
+        assertError(await raw('DeleteImportedKeyMaterial', { KeyId: keyId, KeyMaterialId: 'a'.repeat(64) }), 'NotFoundException');
+        assertError(await raw('DeleteImportedKeyMaterial', { KeyId: keyId, KeyMaterialId: 'G'.repeat(64) }), 'ValidationException');
+        assert.equal(await stateOf(keyId), 'Enabled');
+        assert.equal(assertOk(await raw('DeleteImportedKeyMaterial', { KeyId: keyId, KeyMaterialId: second })).KeyMaterialId, second);
+        assert.equal(await stateOf(keyId), 'PendingImport');
 
         const rsa = await createKey({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
         const pkcs8 = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'der', type: 'pkcs8' });

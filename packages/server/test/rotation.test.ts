@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
-  CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand, DisableKeyRotationCommand,
+  CancelKeyDeletionCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand, DisableKeyRotationCommand,
   EnableKeyCommand, EnableKeyRotationCommand, EncryptCommand, GenerateDataKeyCommand, GetKeyRotationStatusCommand,
   ListKeyRotationsCommand, ReEncryptCommand, RotateKeyOnDemandCommand, ScheduleKeyDeletionCommand,
   type KeyMetadata, type ListKeyRotationsCommandInput, type RotationsListEntry,
@@ -143,6 +143,20 @@ describe('key rotation', () => {
         assert.equal(err.message, `${key.Arn} is pending deletion.`);
       }
       assert.equal((await status(key.KeyId!)).KeyRotationEnabled, false);
+    });
+
+    it('a key pending deletion reports rotation off; cancelling the deletion shows its setting again', async () => {
+      const key = await createKey();
+      await t.kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyId, RotationPeriodInDays: 100 }));
+      await t.kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId, PendingWindowInDays: 7 }));
+      const pending = await status(key.KeyId!);
+      assert.equal(pending.KeyRotationEnabled, false);
+      assert.equal(pending.RotationPeriodInDays, undefined);
+      assert.equal(pending.NextRotationDate, undefined);
+      await t.kms.send(new CancelKeyDeletionCommand({ KeyId: key.KeyId }));
+      const cancelled = await status(key.KeyId!);
+      assert.equal(cancelled.KeyRotationEnabled, true);
+      assert.equal(cancelled.RotationPeriodInDays, 100);
     });
   });
 

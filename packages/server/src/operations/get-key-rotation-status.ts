@@ -7,16 +7,19 @@ import type { Operation } from './operation.js';
 
 const shape = { KeyId: keyIdMember() };
 
-/** On-demand rotations complete within the request, so OnDemandRotationStartDate never shows. */
+/**
+ * On-demand rotations complete within the request, so OnDemandRotationStartDate never shows. A key
+ * pending deletion reports rotation off, as AWS does; its setting is kept, and shows again if the
+ * deletion is cancelled.
+ */
 export const getKeyRotationStatus: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const key = await resolveKey(service, input.KeyId, 'key');
   await service.access.authorizeKey(request, { action: 'kms:GetKeyRotationStatus', key });
+  const rotation = key.state === 'PendingDeletion' ? undefined : key.rotation;
   return {
-    KeyRotationEnabled: key.rotation !== undefined,
+    KeyRotationEnabled: rotation !== undefined,
     KeyId: keyArn(service.realm, key.keyId),
-    ...(key.rotation
-      ? { RotationPeriodInDays: key.rotation.periodInDays, NextRotationDate: epochSeconds(key.rotation.nextRotationDate) }
-      : {}),
+    ...(rotation ? { RotationPeriodInDays: rotation.periodInDays, NextRotationDate: epochSeconds(rotation.nextRotationDate) } : {}),
   };
 };

@@ -10,7 +10,7 @@ import { openImportedMaterial } from '../keys/import.js';
 import { resolveKey } from '../keys/resolve.js';
 import { specInfo } from '../keys/specs/index.js';
 import { DAY_MS } from '../keys/rotation.js';
-import { keyIdMember } from '../validate/members.js';
+import { keyIdMember, keyMaterialIdMember } from '../validate/members.js';
 import { blob, enumeration, parseShape, required, string, type Member } from '../validate/shape.js';
 import type { Operation } from './operation.js';
 
@@ -31,7 +31,7 @@ const shape = {
   ExpirationModel: enumeration(EXPIRATION_MODELS),
   ImportType: enumeration(IMPORT_TYPES),
   KeyMaterialDescription: string({ min: 0, max: 256 }),
-  KeyMaterialId: string({ min: 64, max: 64 }),
+  KeyMaterialId: keyMaterialIdMember(),
 };
 
 /** The latest ValidTo AWS takes: 365 days from now. */
@@ -52,6 +52,9 @@ export const importKeyMaterial: Operation = async (service, body, request) => {
   }
   if (expirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE' && input.ValidTo !== undefined) {
     throw new ValidationException('A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE');
+  }
+  if (input.ImportType === 'NEW_KEY_MATERIAL' && input.KeyMaterialId !== undefined) {
+    throw new ValidationException('A KeyMaterialId must not be set if the ImportType is NEW_KEY_MATERIAL');
   }
   const key = await resolveKey(service, input.KeyId, 'key');
   await service.access.authorizeKey(request, {
@@ -82,6 +85,10 @@ export const importKeyMaterial: Operation = async (service, body, request) => {
     // Wrapped before the compare-and-set, which must not await the root key on every retry.
     const firstVersion = key.currentVersion === 0 ? await service.backingKeys.create(key.keyId, 1, now, undefined, material) : undefined;
     const previous = key.currentVersion === 0 ? undefined : await service.backingKeys.version(key.keyId, key.currentVersion);
+    // Re-importing names, if anything, the material it brings back: only the current one can be.
+    if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== previous?.materialId) {
+      throw new IncorrectKeyMaterialException(`Key material ${input.KeyMaterialId} is not the current key material of ${arn}, the only one this server re-imports.`);
+    }
     if (previous && !(previous.material.length === material.length && timingSafeEqual(previous.material, material))) {
       throw new IncorrectKeyMaterialException('The key material is not the key material that was previously imported into this KMS key.');
     }

@@ -9,6 +9,8 @@ export const encryptionContextMember = () => stringMap();
 export const dryRunMember = () => boolean();
 export const ciphertextMember = () => required(blob({ min: 1, max: 6144 }));
 export const limitMember = (max: number) => integer({ min: 1, max });
+/** AWS's BackingKeyIdType: the id of one key material (KeyMaterialId). */
+export const keyMaterialIdMember = () => string({ min: 64, max: 64, pattern: /^[a-f0-9]+$/ });
 export const markerMember = () => string({ min: 1, max: 1024, pattern: /^[\u0020-\u00FF]*$/ });
 
 /** Raised last, once every other check has passed: the request would have succeeded. */
