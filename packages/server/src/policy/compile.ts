@@ -2,11 +2,12 @@ import { MalformedPolicyDocumentException } from '../errors.js';
 import { compileCondition, type ConditionEntry } from './condition.js';
 import { INVALID_PRINCIPALS, parsePrincipalElement, type PrincipalSet } from './principal.js';
 import { parseTemplate, type Template } from './variables.js';
-import { arnPatternSource, globRegExp } from './wildcard.js';
+import { anyGlob, type Glob } from './glob.js';
+import { arnGlob, globOf } from './wildcard.js';
 
 /**
  * Parsing and validation of a policy document, done once when the policy is stored or loaded, so
- * that evaluation on the request path only runs pre-built RegExps and comparisons.
+ * that evaluation on the request path only runs pre-built Globs and comparisons.
  *
  * Key policies follow the KMS Developer Guide ("Key policy format"): at most 32768 characters of
  * tab, line feed, carriage return and U+0020..U+00FF; every statement names a Principal or
@@ -32,13 +33,13 @@ export interface CompiledPrincipals {
 
 export interface CompiledActions {
   readonly negated: boolean;
-  /** All patterns as one case-insensitive RegExp; undefined when one of them is `*`. */
-  readonly pattern: RegExp | undefined;
+  /** All patterns as one case-insensitive Glob; undefined when one of them is `*`. */
+  readonly pattern: Glob | undefined;
 }
 
 export interface CompiledResource {
   /** Set when the pattern has no policy variables. */
-  readonly pattern: RegExp | undefined;
+  readonly pattern: Glob | undefined;
   /** Set when it has: resolved per request. */
   readonly template: Template | undefined;
 }
@@ -92,8 +93,7 @@ function compileActions(value: unknown, negated: boolean, fail: (detail: string)
     if (!ACTION.test(action)) fail(`${name} "${action}" must be "*" or prefixed by a service, like kms:Encrypt`);
   }
   if (list.includes('*')) return { negated, pattern: undefined };
-  const sources = list.map((a) => globRegExp(a).source.slice(1, -1));
-  return { negated, pattern: new RegExp(`^(?:${sources.join('|')})$`, 'is') };
+  return { negated, pattern: anyGlob(list.map((action) => globOf(action, true))) };
 }
 
 function compileResources(value: unknown, negated: boolean, variables: boolean, fail: (detail: string) => never): CompiledResources {
@@ -111,7 +111,7 @@ function compileResources(value: unknown, negated: boolean, variables: boolean, 
       patterns.push({ pattern: undefined, template: full });
     } else {
       const parts = full.parts.map((p) => ({ text: p.kind === 'variable' ? '' : p.text, literal: p.kind === 'literal' }));
-      patterns.push({ pattern: new RegExp(`^${arnPatternSource(parts, 'resource')}$`, 's'), template: undefined });
+      patterns.push({ pattern: arnGlob(parts, 'resource'), template: undefined });
     }
   }
   return { negated, any: list.includes('*'), patterns };

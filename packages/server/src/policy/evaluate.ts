@@ -2,7 +2,7 @@ import type { CompiledStatement, CompiledResource } from './compile.js';
 import { conditionsHold } from './condition.js';
 import type { RequestContext } from './context.js';
 import { resolveTemplate } from './variables.js';
-import { arnPatternSource } from './wildcard.js';
+import { arnGlob } from './wildcard.js';
 
 /**
  * Whether one statement's Action, Resource and Condition match a request; the Principal is the
@@ -21,7 +21,7 @@ function resourceMatches(pattern: CompiledResource, resource: string, context: R
   if (pattern.pattern !== undefined) return pattern.pattern.test(resource);
   const parts = resolveTemplate(pattern.template!, context);
   if (parts === undefined) return undefined;
-  return new RegExp(`^${arnPatternSource(parts, 'resource')}$`, 's').test(resource);
+  return arnGlob(parts, 'resource').test(resource);
 }
 
 function resourcesMatch(statement: CompiledStatement, request: StatementRequest): boolean {

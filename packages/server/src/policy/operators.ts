@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { RequestContext } from './context.js';
 import { parseTemplate, resolveTemplate, joinParts, type Template } from './variables.js';
-import { arnPatternSource, escapeLiteral, type ArnPart } from './wildcard.js';
+import { arnGlob, partsGlob, type ArnPart } from './wildcard.js';
 import { isBase64 } from '../validate/base64.js';
 
 /**
@@ -42,15 +42,13 @@ function stringEqualsIgnoreCase(v: ResolvedValue): ValueTest {
   return (a) => asString(a).toLowerCase() === expected;
 }
 function stringLike(v: ResolvedValue): ValueTest {
-  const source = v.parts.map((p) => (p.literal ? escapeLiteral(p.text) : p.text.split('').map((c) =>
-    c === '*' ? '.*' : c === '?' ? '.' : escapeLiteral(c)).join(''))).join('');
-  const re = new RegExp(`^${source}$`, 's');
-  return (a) => re.test(asString(a));
+  const glob = partsGlob(v.parts);
+  return (a) => glob.test(asString(a));
 }
 
 function arnLike(v: ResolvedValue): ValueTest {
-  const re = new RegExp(`^${arnPatternSource(v.parts, 'condition')}$`, 's');
-  return (a) => typeof a === 'string' && re.test(a);
+  const glob = arnGlob(v.parts, 'condition');
+  return (a) => typeof a === 'string' && glob.test(a);
 }
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;

@@ -1,5 +1,6 @@
 /**
- * The `*` and `?` wildcards of the policy language, compiled once to RegExps. Three flavours,
+ * The `*` and `?` wildcards of the policy language, compiled once to Globs (glob.ts: no RegExp,
+ * so no pattern can make matching slow). Three flavours,
  * because AWS matches three kinds of text differently (IAM User Guide, "Action", "Resource" and
  * "Condition operators"):
  *
@@ -9,23 +10,30 @@
  *   wildcard stays inside its segment, so `arn:aws:kms:*:111122223333:key/*` cannot match an ARN of
  *   another account by letting `*` run across colons.
  */
+import { GlobBuilder, type Glob } from './glob.js';
 
-const SPECIAL = /[\\^$.|+()[\]{}]/g;
-
-const escapeChar = (c: string): string => c.replace(SPECIAL, '\\$&');
-
-/** A RegExp source for literal text: no wildcard in it is special. */
-export const escapeLiteral = (text: string): string => text.replace(/[\\^$.|+()[\]{}*?]/g, '\\$&');
-
-function globSource(pattern: string): string {
-  let out = '';
-  for (const c of pattern) out += c === '*' ? '.*' : c === '?' ? '.' : escapeChar(c);
-  return out;
+/** `*` any run of characters, `?` one character, the rest literal. */
+export function globOf(pattern: string, ignoreCase = false): Glob {
+  return addGlobText(new GlobBuilder(), pattern).build(ignoreCase);
 }
 
-/** `*` any run of characters, `?` one character, the rest literal. `s` so `.` also takes newlines. */
-export function globRegExp(pattern: string, ignoreCase = false): RegExp {
-  return new RegExp(`^${globSource(pattern)}$`, ignoreCase ? 'is' : 's');
+/** A pattern's parts: literal ones (policy variables' values) as written, the others as globs. */
+export function partsGlob(parts: readonly ArnPart[]): Glob {
+  const builder = new GlobBuilder();
+  for (const part of parts) {
+    if (part.literal) builder.literal(part.text);
+    else addGlobText(builder, part.text);
+  }
+  return builder.build();
+}
+
+function addGlobText(builder: GlobBuilder, text: string): GlobBuilder {
+  for (const c of text) {
+    if (c === '*') builder.star();
+    else if (c === '?') builder.one();
+    else builder.literal(c);
+  }
+  return builder;
 }
 
 /**
@@ -37,45 +45,35 @@ export function globRegExp(pattern: string, ignoreCase = false): RegExp {
 export type ArnMatchMode = 'resource' | 'condition';
 
 /**
- * The RegExp source of an ARN pattern. Only text that starts with `arn:` is treated as an ARN; any
- * other pattern (`*`, a bare name) is a plain glob. `parts` may mix literal text (already RegExp
- * source) with pattern text, so a policy variable's value is never read as a wildcard.
+ * An ARN pattern. Only text that starts with `arn:` is treated as an ARN; any other pattern (`*`,
+ * a bare name) is a plain glob. `parts` may mix literal text with pattern text, so a policy
+ * variable's value is never read as a wildcard.
  */
-export function arnPatternSource(parts: readonly ArnPart[], mode: ArnMatchMode): string {
+export function arnGlob(parts: readonly ArnPart[], mode: ArnMatchMode): Glob {
   const flat = parts.map((p) => p.text).join('');
-  if (!flat.startsWith('arn:')) {
-    return parts.map((p) => (p.literal ? escapeLiteral(p.text) : globSource(p.text))).join('');
-  }
-  // Code points, so a character outside the BMP is one character to `?` as it is to AWS.
+  if (!flat.startsWith('arn:')) return partsGlob(parts);
   const flatChars = [...flat];
+  const builder = new GlobBuilder();
   let colons = 0;
-  let out = '';
   let index = 0;
   for (const part of parts) {
-    const chars = [...part.text];
-    for (let i = 0; i < chars.length; i++, index++) {
-      const c = chars[i]!;
-      if (colons >= 5) {
-        out += part.literal ? escapeLiteral(c) : c === '*' ? '.*' : c === '?' ? '.' : escapeChar(c);
-        continue;
-      }
-      if (c === ':') {
-        colons++;
-        out += ':';
-      } else if (part.literal) {
-        out += escapeLiteral(c);
+    for (const c of part.text) {
+      if (part.literal || (c !== '*' && c !== '?')) {
+        if (c === ':') colons++;
+        builder.literal(c);
+      } else if (colons >= 5) {
+        if (c === '*') builder.star();
+        else builder.one();
       } else if (c === '*') {
         const next = flatChars[index + 1];
-        const expands = next === undefined || (mode === 'resource' && next === ':');
-        out += expands ? '.*' : '[^:]*';
-      } else if (c === '?') {
-        out += '[^:]';
+        builder.star(next === undefined || (mode === 'resource' && next === ':'));
       } else {
-        out += escapeChar(c);
+        builder.one(false);
       }
+      index++;
     }
   }
-  return out;
+  return builder.build();
 }
 
 export interface ArnPart {
