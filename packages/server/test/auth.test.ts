@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { statSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import { Hash } from '@smithy/hash-node';
@@ -178,6 +179,32 @@ describe('SigV4 authentication', () => {
       assertRefused(response, 'IncompleteSignatureException');
     });
   }
+
+  for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    it(`refuses a signed header named ${name} that was not sent, as missing (not a server error)`, async () => {
+      const response = await send(t, { tamper: (h) => { h.authorization = h.authorization!.replace('SignedHeaders=', `SignedHeaders=${name};`); } });
+      assertRefused(response, 'InvalidSignatureException', new RegExp(`Signed header '${name}' is missing`));
+    });
+  }
+
+  it('accepts a signed header sent twice: its values are signed joined by a comma, as SigV4 canonicalizes them', async () => {
+    const signedOnce = await send(t, { headers: { 'x-coffer-test': 'value2,value1' } });
+    assert.equal(signedOnce.status, 200, signedOnce.text);
+    // The same signature, with the header sent as two lines, as a proxy may split it.
+    let headers: Record<string, string> = {};
+    await send(t, { headers: { 'x-coffer-test': 'value2,value1' }, tamper: (h) => { headers = { ...h }; } });
+    const url = new URL(t.server.endpoint);
+    const lines: Record<string, string | string[]> = { ...headers, host: url.host, 'x-coffer-test': ['value2', 'value1'] };
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers: lines }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode!));
+      });
+      request.on('error', reject);
+      request.end('{}');
+    });
+    assert.equal(status, 200);
+  });
 
   it('refuses a signed request without X-Amz-Date with IncompleteSignatureException', async () => {
     const response = await send(t, { tamper: (h) => { delete h['x-amz-date']; } });

@@ -15,6 +15,7 @@ export interface SignedRequest {
   readonly method: string;
   /** The request target as received: path and query string. */
   readonly url: string;
+  /** Lower-case names; each value as received, or all of them when sent several times (`headersDistinct`). */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Buffer;
 }
@@ -29,7 +30,13 @@ interface AuthorizationHeader {
 }
 
 const sha256 = Hash.bind(null, 'sha256');
+/**
+ * A header's value; one sent several times is its values joined by commas, as SigV4 canonicalizes
+ * them (node:http's `headers` joins with ", " and keeps only the first of some, hence
+ * `headersDistinct`). Own members only: a signed header named `constructor` is just missing.
+ */
 const header = (request: SignedRequest, name: string): string | undefined => {
+  if (!Object.hasOwn(request.headers, name)) return undefined;
   const value = request.headers[name];
   return Array.isArray(value) ? value.join(',') : value;
 };
@@ -165,7 +172,7 @@ export async function verifySigV4(
   }
 
   const signed = new Set(auth.signedHeaders);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = Object.create(null);
   for (const name of signed) {
     const value = header(request, name);
     if (value === undefined) throw new InvalidSignatureException(`Signed header '${name}' is missing from the request.`);

@@ -63,7 +63,7 @@ export function createRequestHandler(deps: AppDependencies) {
       audit.setOperation(target.name);
       checkContentType(req);
       const accessKey = await verifySigV4(
-        { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+        { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headersDistinct, body },
         { region: service.realm.region, service: 'kms', now: Date.now() },
         deps.accessKeys,
       );

@@ -89,7 +89,7 @@ export function createStsHandler(deps: AppDependencies) {
       operation = `sts:${action}`;
       audit.setOperation(operation);
       const accessKey = await verifySigV4(
-        { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+        { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headersDistinct, body },
         { region: service.realm.region, service: 'sts', now: Date.now() },
         deps.accessKeys,
       );
