@@ -94,10 +94,15 @@ describe('key policies over HTTP', () => {
     it('validates Policy length, Limit and KeyId forms as AWS does', async () => {
       const { id } = await keyWith();
       assertError(await raw('PutKeyPolicy', { KeyId: id, Policy: '' }), 'ValidationException',
-        "1 validation error detected: Value '' at 'policy' failed to satisfy constraint: Member must have length greater than or equal to 1");
+        // A policy document is never echoed (nor so reaches the audit trail), even an empty one.
+        "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length greater than or equal to 1");
       assertError(await raw('PutKeyPolicy', { KeyId: id }), 'ValidationException',
         "1 validation error detected: Value null at 'policy' failed to satisfy constraint: Member must not be null");
-      assertError(await raw('PutKeyPolicy', { KeyId: id, Policy: 'x'.repeat(32769) }), 'ValidationException', /length less than or equal to 32768/);
+      // Over AWS's member limit, a ValidationException that does not echo the policy; over the key policy quota, LimitExceededException.
+      assertError(await raw('PutKeyPolicy', { KeyId: id, Policy: 'x'.repeat(131073) }), 'ValidationException',
+        "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 131072");
+      assertError(await raw('PutKeyPolicy', { KeyId: id, Policy: 'x'.repeat(32769) }), 'LimitExceededException', /the limit is 32768/);
+      assertError(await raw('CreateKey', { Policy: 'x'.repeat(32769) }), 'LimitExceededException', /the limit is 32768/);
       assertError(await raw('ListKeyPolicies', { KeyId: id, Limit: 0 }), 'ValidationException', /greater than or equal to 1/);
       assertError(await raw('ListKeyPolicies', { KeyId: id, Limit: 1001 }), 'ValidationException', /less than or equal to 1000/);
       assertOk(await raw('ListKeyPolicies', { KeyId: id, Limit: 1000 }));
@@ -282,7 +287,6 @@ describe('key policies over HTTP', () => {
       ['an unsupported Version', JSON.stringify({ Version: '2020-01-01', Statement: [ADMIN_STATEMENT] }), /Version/],
       ['a bad Effect', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Effect: 'Maybe' })), /Effect/],
       ['no Principal', JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Action: 'kms:*', Resource: '*' })), /Principal/],
-      ['no Action', JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Principal: { AWS: ROOT }, Resource: '*' })), /Action/],
       ['Action and NotAction', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, NotAction: 'kms:Decrypt' })), /NotAction/],
       ['an unknown condition operator', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Condition: { StringSortOf: { 'kms:CallerAccount': ACCOUNT } } })), /StringSortOf/],
       ['a character outside the allowed set', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Sid: 'caf\u0113' })), /U\+0113/],
@@ -295,6 +299,14 @@ describe('key policies over HTTP', () => {
         assertError(await raw('PutKeyPolicy', { KeyId: id, Policy: document }), 'MalformedPolicyDocumentException', points);
       });
     }
+
+    it('takes a statement without Action or Resource, which has no effect, as AWS does', async () => {
+      const { id } = await keyWith();
+      const inert = JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Principal: { AWS: ROOT }, Resource: '*' }, { Effect: 'Deny', Principal: '*', Action: 'kms:*' }));
+      assertOk(await raw('PutKeyPolicy', { KeyId: id, Policy: inert }));
+      // The Deny without a Resource denies nothing.
+      assertOk(await raw('DescribeKey', { KeyId: id }));
+    });
 
     it('the official SDK surfaces the error by name', async () => {
       const error = await errorOf(() => t.kms.send(new CreateKeyCommand({ Policy: '{' })));

@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { MalformedPolicyDocumentException } from '../src/errors.js';
+import { LimitExceededException, MalformedPolicyDocumentException } from '../src/errors.js';
 import { DECISION_REASONS } from '../src/policy/authorize.js';
 import { INVALID_PRINCIPALS } from '../src/policy/principal.js';
 import { compilePolicy, MAX_POLICY_LENGTH, namedPrincipals } from '../src/policy/compile.js';
 import { encryptionContextEntries, type RequestContext } from '../src/policy/context.js';
 import { defaultKeyPolicy } from '../src/policy/default-key-policy.js';
+import { statementMatches } from '../src/policy/evaluate.js';
 import { assertNoLockOut, LOCKOUT_MESSAGE, wouldLockOut } from '../src/policy/lockout.js';
 import {
   ACCOUNT, alice, appRole, ask, bob, carol, ENABLE_IAM, holds, identityPolicy, KEY_ARN, keyPolicy, OTHER_ACCOUNT,
@@ -722,7 +723,6 @@ const MALFORMED_CASES: MalformedCase[] = [
   { name: 'empty text', text: '', message: /^The policy document is empty\.$/ },
   { name: 'a JSON array', text: '[]', message: /^The policy document must be a JSON object\.$/ },
   { name: 'a JSON string', text: '"policy"', message: /^The policy document must be a JSON object\.$/ },
-  { name: 'over 32768 characters', text: `{"Statement": [], "Id": "${'x'.repeat(MAX_POLICY_LENGTH)}"}`, message: /^The policy document is \d+ characters long; the limit is 32768\.$/ },
   { name: 'a character above U+00FF', text: doc(S({ Sid: 'snow \u2603' })), message: /^The policy document contains the character U\+2603;/ },
   { name: 'a control character', text: `{"Statement":\u0001[]}`, message: /U\+0001/ },
   { name: 'an unknown top-level element', text: JSON.stringify({ Version: '2012-10-17', Statment: [] }), message: /^Unknown policy element "Statment"/ },
@@ -752,13 +752,12 @@ const MALFORMED_CASES: MalformedCase[] = [
   { name: 'a malformed Service principal', text: doc(S({ Principal: { Service: 'not a service' } })), message: /"Service" value "not a service" is not a service principal$/ },
   { name: 'an identity policy with a Principal', kind: 'identity', text: doc(S({})), message: /^Policy document should not specify a principal\./ },
   { name: 'an identity policy with a NotPrincipal', kind: 'identity', text: doc(S({ NotPrincipal: { AWS: ROOT_ARN } }, ['Principal'])), message: /^Policy document should not specify a principal\./ },
-  { name: 'no Action', text: doc(S({}, ['Action'])), message: /Policy statement must contain actions/ },
+  { name: 'no Action in an identity policy', kind: 'identity', text: doc(S({}, ['Action', 'Principal'])), message: /Policy statement must contain actions/ },
   { name: 'both Action and NotAction', text: doc(S({ NotAction: 'kms:Decrypt' })), message: /may have Action or NotAction, not both$/ },
   { name: 'an action without a service prefix', text: doc(S({ Action: 'Decrypt' })), message: /Action "Decrypt" must be "\*" or prefixed by a service/ },
   { name: 'an empty Action list', text: doc(S({ Action: [] })), message: /Action must be a string or a non-empty list of strings$/ },
   { name: 'an Action that is a number', text: doc(S({ Action: 3 })), message: /Action must be a string or a non-empty list of strings$/ },
   { name: 'a NotAction with a bad entry', text: doc(S({ NotAction: ['kms:Decrypt', 'kms:'] }, ['Action'])), message: /NotAction "kms:" must be/ },
-  { name: 'no Resource in a key policy', text: doc(S({}, ['Resource'])), message: /Policy statement must contain resources/ },
   { name: 'no Resource in an identity policy', kind: 'identity', text: doc(S({}, ['Resource', 'Principal'])), message: /Policy statement must contain resources/ },
   { name: 'both Resource and NotResource', text: doc(S({ NotResource: KEY_ARN })), message: /may have Resource or NotResource, not both$/ },
   { name: 'a Resource that is not an ARN', text: doc(S({ Resource: 'my-key' })), message: /Resource "my-key" must be "\*" or an ARN$/ },
@@ -802,6 +801,14 @@ describe('malformed policy documents', () => {
     });
   }
 
+  it('over 32768 characters is a LimitExceededException, as AWS answers', () => {
+    assert.throws(() => compilePolicy(`{"Statement": [], "Id": "${'x'.repeat(MAX_POLICY_LENGTH)}"}`, 'key'), (e: unknown) => {
+      assert.ok(e instanceof LimitExceededException, String(e));
+      assert.match(e.message, /^The policy document is \d+ characters long; the limit is 32768\.$/);
+      return true;
+    });
+  });
+
   it('programmer misuse is a TypeError, not a policy fault', () => {
     assert.throws(() => compilePolicy(undefined as unknown as string, 'key'), TypeError);
     assert.throws(() => compilePolicy('{}', 'resource' as 'key'), TypeError);
@@ -832,6 +839,15 @@ describe('valid policy documents', () => {
       const policy = compilePolicy(text, kind);
       assert.equal(policy.kind, kind);
       assert.ok(policy.statements.length >= 1);
+    });
+  }
+
+  for (const missing of ['Action', 'Resource']) {
+    it(`a key policy statement without ${missing} is taken and matches nothing (AWS: "the policy statement has no effect")`, () => {
+      const policy = compilePolicy(doc(S({ Action: 'kms:*', Resource: '*' }, [missing])), 'key');
+      const request = { action: 'kms:Encrypt', resource: KEY_ARN, context: {} };
+      assert.equal(statementMatches(policy.statements[0]!, request), false);
+      assert.equal(statementMatches(compilePolicy(doc(S({ Action: 'kms:*', Resource: '*' })), 'key').statements[0]!, request), true);
     });
   }
 

@@ -8,7 +8,7 @@ import { enumeration, integer, required, string } from '../validate/shape.js';
 const NAME = /^[\w+=,.@-]+$/;
 export const principalNameMember = () => string({ min: 1, max: 64, pattern: NAME });
 export const policyNameMember = () => required(string({ min: 1, max: 128, pattern: NAME }));
-export const policyDocumentMember = () => required(string({ min: 1, max: 131072, pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/ }));
+export const policyDocumentMember = () => required(string({ min: 1, max: 131072, pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/, sensitive: true }));
 export const accessKeyIdMember = () => required(string({ min: 16, max: 128, pattern: /^\w+$/ }));
 export const ACCESS_KEY_STATUSES = Object.freeze(['Active', 'Inactive'] as const);
 export const statusMember = () => required(enumeration(ACCESS_KEY_STATUSES));

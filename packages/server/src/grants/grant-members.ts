@@ -9,7 +9,7 @@ import { GRANT_OPERATIONS, type GrantConstraints, type GrantOperation } from './
 export const principalMember = () => string({ min: 1, max: 256, pattern: /^[\w+=,.@:/-]+$/ });
 export const grantNameMember = () => string({ min: 1, max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ });
 export const grantIdMember = () => string({ min: 1, max: 128 });
-export const grantTokenMember = () => string({ min: 1, max: 8192 });
+export const grantTokenMember = () => string({ min: 1, max: 8192, sensitive: true });
 
 /** `Operations`: one or more of GRANT_OPERATIONS. */
 export function operationsMember(): Member<GrantOperation[]> {

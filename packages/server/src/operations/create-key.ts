@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { UnsupportedOperationException, ValidationException } from '../errors.js';
-import { KEY_SPECS, KEY_USAGES, ORIGINS } from '../keys/enums.js';
+import { CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS } from '../keys/enums.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import { keyMetadata } from '../keys/key-metadata.js';
 import { checkRequestTags, mergeTags, requestTagContext } from '../keys/tags.js';
 import { checkNewKeyPolicy } from '../access/key-policy-check.js';
 import { keyArn } from '../keys/arn.js';
 import { algorithmsOf, KEY_SPEC_TABLE } from '../keys/specs/index.js';
+import { keyPolicyMember } from '../validate/members.js';
 import { boolean, enumeration, parseShape, string, tags } from '../validate/shape.js';
 import type { Operation } from './operation.js';
 
 const shape = {
-  Policy: string({ min: 1, max: 32768 }),
+  Policy: keyPolicyMember(),
   Description: string({ min: 0, max: 8192 }),
   KeyUsage: enumeration(KEY_USAGES),
-  CustomerMasterKeySpec: enumeration(KEY_SPECS),
+  CustomerMasterKeySpec: enumeration(CUSTOMER_MASTER_KEY_SPECS),
   KeySpec: enumeration(KEY_SPECS),
   Origin: enumeration(ORIGINS),
   CustomKeyStoreId: string({ min: 1, max: 64 }),

@@ -2,15 +2,15 @@ import { checkNewKeyPolicy } from '../access/key-policy-check.js';
 import { keyArn } from '../keys/arn.js';
 import { changeKey } from '../keys/change-key.js';
 import { resolveKey } from '../keys/resolve.js';
-import { keyIdMember } from '../validate/members.js';
-import { boolean, parseShape, required, string } from '../validate/shape.js';
+import { keyIdMember, keyPolicyMember } from '../validate/members.js';
+import { boolean, parseShape, required } from '../validate/shape.js';
 import { assertDefaultPolicyName, policyNameMember } from './key-policy-name.js';
 import type { Operation } from './operation.js';
 
 const shape = {
   KeyId: keyIdMember(),
   PolicyName: policyNameMember(),
-  Policy: required(string({ min: 1, max: 32768 })),
+  Policy: required(keyPolicyMember()),
   BypassPolicyLockoutSafetyCheck: boolean(),
 };
 

@@ -1,4 +1,4 @@
-import { MalformedPolicyDocumentException } from '../errors.js';
+import { LimitExceededException, MalformedPolicyDocumentException } from '../errors.js';
 import { compileCondition, type ConditionEntry } from './condition.js';
 import { INVALID_PRINCIPALS, parsePrincipalElement, type PrincipalSet } from './principal.js';
 import { parseTemplate, type Template } from './variables.js';
@@ -10,10 +10,12 @@ import { arnGlob, globOf } from './wildcard.js';
  * that evaluation on the request path only runs pre-built Globs and comparisons.
  *
  * Key policies follow the KMS Developer Guide ("Key policy format"): at most 32768 characters of
- * tab, line feed, carriage return and U+0020..U+00FF; every statement names a Principal or
- * NotPrincipal. Identity policies follow IAM: no principal at all. Both need Effect, Action or
- * NotAction, and Resource or NotResource. Every fault is a MalformedPolicyDocumentException whose
- * message names the statement and the element.
+ * tab, line feed, carriage return and U+0020..U+00FF (longer: LimitExceededException, as AWS
+ * answers); every statement names a Principal or NotPrincipal, and one without Action or without
+ * Resource is accepted and matches nothing ("the PutKeyPolicy API request succeeds, even though the
+ * policy statement is ineffective"). Identity policies follow IAM: no principal at all, and Action
+ * or NotAction and Resource or NotResource required. Every statement needs an Effect. Every other
+ * fault is a MalformedPolicyDocumentException whose message names the statement and the element.
  */
 export const POLICY_KINDS = Object.freeze(['key', 'identity'] as const);
 export type PolicyKind = (typeof POLICY_KINDS)[number];
@@ -75,6 +77,10 @@ const TOP_LEVEL = new Set(['Version', 'Id', 'Statement']);
 const STATEMENT_ELEMENTS = new Set(['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']);
 /** `service:action` with wildcards, or `*` alone. */
 const ACTION = /^(?:\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+)$/;
+
+/** What a key policy statement without Action or without Resource matches: nothing. */
+const NO_ACTIONS: CompiledActions = Object.freeze({ negated: false, pattern: Object.freeze({ test: () => false }) });
+const NO_RESOURCES: CompiledResources = Object.freeze({ negated: false, any: false, patterns: Object.freeze([]) });
 
 const malformed = (message: string): never => {
   throw new MalformedPolicyDocumentException(message);
@@ -153,18 +159,23 @@ function compileStatement(raw: unknown, index: number, where: string, kind: Poli
     principals = { negated, set: set as PrincipalSet };
   }
 
-  const action = exactlyOne(statement, 'Action', 'NotAction', fail) ?? fail('Policy statement must contain actions (Action or NotAction)');
-  const resource = exactlyOne(statement, 'Resource', 'NotResource', fail) ?? fail('Policy statement must contain resources (Resource or NotResource)');
+  const action = exactlyOne(statement, 'Action', 'NotAction', fail);
+  const resource = exactlyOne(statement, 'Resource', 'NotResource', fail);
   const conditions = Object.hasOwn(statement, 'Condition')
     ? compileCondition(statement.Condition, { variables, keyPolicy: kind === 'key' }, fail)
     : [];
+  // IAM refuses such a statement; KMS takes it in a key policy, where it has no effect.
+  if (kind === 'identity') {
+    if (!action) fail('Policy statement must contain actions (Action or NotAction)');
+    if (!resource) fail('Policy statement must contain resources (Resource or NotResource)');
+  }
   return {
     index,
     sid,
     effect: effect as Effect,
     principals,
-    actions: compileActions(action[0], action[1], fail),
-    resources: compileResources(resource[0], resource[1], variables, fail),
+    actions: action ? compileActions(action[0], action[1], fail) : NO_ACTIONS,
+    resources: resource ? compileResources(resource[0], resource[1], variables, fail) : NO_RESOURCES,
     conditions,
   };
 }
@@ -175,7 +186,7 @@ export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
   if (!POLICY_KINDS.includes(kind)) throw new TypeError(`compilePolicy: unknown policy kind ${String(kind)}`);
   if (text.length === 0) malformed('The policy document is empty.');
   if (text.length > MAX_POLICY_LENGTH) {
-    malformed(`The policy document is ${text.length} characters long; the limit is ${MAX_POLICY_LENGTH}.`);
+    throw new LimitExceededException(`The policy document is ${text.length} characters long; the limit is ${MAX_POLICY_LENGTH}.`);
   }
   if (!ALLOWED_CHARACTERS.test(text)) {
     const bad = [...text].find((c) => !ALLOWED_CHARACTERS.test(c))!;

@@ -4,7 +4,10 @@ import { blob, boolean, integer, required, string, stringList, stringMap } from 
 /** Members that many operations share, with AWS's limits. */
 export const keyIdMember = () => required(string({ min: 1, max: 2048 }));
 export const optionalKeyIdMember = () => string({ min: 1, max: 2048 });
-export const grantTokensMember = () => stringList({ maxItems: 10, itemMin: 1, itemMax: 8192 });
+/** Grant tokens are bearer credentials: never shown in a validation message (nor so in the audit trail). */
+export const grantTokensMember = () => stringList({ maxItems: 10, itemMin: 1, itemMax: 8192, sensitive: true });
+/** A key policy: AWS's member limit; over MAX_POLICY_LENGTH it is LimitExceededException (compilePolicy). Never echoed. */
+export const keyPolicyMember = () => string({ min: 1, max: 131072, sensitive: true });
 export const encryptionContextMember = () => stringMap();
 export const dryRunMember = () => boolean();
 export const ciphertextMember = () => required(blob({ min: 1, max: 6144 }));

@@ -5,7 +5,8 @@ import { isBase64 } from './base64.js';
  * Input validation in the shape of AWS's own: every constraint a member violates is collected and
  * reported in one ValidationException, `N validation error(s) detected: Value '...' at 'member'
  * failed to satisfy constraint: ...`. A member of the wrong JSON type is a SerializationException,
- * as it is for AWS's JSON protocol. Sensitive members (plaintexts) are reported without their value.
+ * as it is for AWS's JSON protocol. Sensitive members (plaintexts, grant tokens, policy documents) are
+ * reported without their value, so that it reaches neither the caller's error nor the audit record.
  */
 export interface Violations {
   /** `shown`: the value as AWS prints it; null for a missing value, undefined for a hidden one. */
@@ -130,7 +131,7 @@ export function blob(opts: { min?: number; max?: number } = {}): Member<Buffer |
   };
 }
 
-export function stringList(opts: { maxItems?: number; itemMin?: number; itemMax?: number }): Member<string[] | undefined> {
+export function stringList(opts: { maxItems?: number; itemMin?: number; itemMax?: number; sensitive?: boolean }): Member<string[] | undefined> {
   return {
     parse(value, path, violations) {
       if (value === undefined) return undefined;
@@ -138,10 +139,10 @@ export function stringList(opts: { maxItems?: number; itemMin?: number; itemMax?
       for (const item of value) if (typeof item !== 'string') typeError(path, 'a list of strings');
       const items = value as string[];
       if (opts.maxItems !== undefined && items.length > opts.maxItems) {
-        violations.add(path, `[${items.join(', ')}]`, `Member must have length less than or equal to ${opts.maxItems}`);
+        violations.add(path, opts.sensitive ? undefined : `[${items.join(', ')}]`, `Member must have length less than or equal to ${opts.maxItems}`);
       }
       items.forEach((item, i) => {
-        checkLength(item.length, item, `${path}.${i + 1}.member`, violations, opts.itemMin, opts.itemMax);
+        checkLength(item.length, opts.sensitive ? undefined : item, `${path}.${i + 1}.member`, violations, opts.itemMin, opts.itemMax);
       });
       return items;
     },
