@@ -145,6 +145,11 @@ describe('request quotas: defaults and classes', () => {
     assert.equal(quotaClassOf('Sign', { SigningAlgorithm: 'RSASSA_PSS_SHA_256' }), 'rsa');
     assert.equal(quotaClassOf('Verify', { SigningAlgorithm: 'ECDSA_SHA_256' }), 'ecc');
     assert.equal(quotaClassOf('DeriveSharedSecret', { KeyAgreementAlgorithm: 'ECDH' }), 'ecc');
+    // Only the operation's own member counts: one it ignores cannot move a request to a cheaper class.
+    assert.equal(quotaClassOf('Encrypt', { EncryptionAlgorithm: 'RSAES_OAEP_SHA_256', SigningAlgorithm: 'SYMMETRIC_DEFAULT' }), 'rsa');
+    assert.equal(quotaClassOf('Sign', { SigningAlgorithm: 'RSASSA_PSS_SHA_256', EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }), 'rsa');
+    assert.equal(quotaClassOf('ReEncrypt', { SourceEncryptionAlgorithm: 'RSAES_OAEP_SHA_1', DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }), 'rsa');
+    assert.equal(quotaClassOf('ReEncrypt', { DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }), 'rsa');
     assert.equal(quotaClassOf('GenerateMac', {}), 'symmetric');
     assert.equal(quotaClassOf('GenerateRandom', {}), 'symmetric');
     assert.equal(quotaClassOf('DescribeKey', {}), 'DescribeKey');

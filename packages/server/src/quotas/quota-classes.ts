@@ -11,8 +11,19 @@ const SYMMETRIC = [
   'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'GenerateMac', 'VerifyMac', 'GenerateRandom',
 ] as const;
 
-/** Operations whose class follows the algorithm named in the request: asymmetric use of Encrypt/Decrypt/ReEncrypt and Sign/Verify. */
-const BY_ALGORITHM = new Set(['Encrypt', 'Decrypt', 'ReEncrypt', 'Sign', 'Verify', 'DeriveSharedSecret']);
+/**
+ * Operations whose class follows the algorithm named in the request (asymmetric use of
+ * Encrypt/Decrypt/ReEncrypt, and Sign/Verify), with the members each reads: only the operation's
+ * own, so a member it ignores cannot move a request to a cheaper class.
+ */
+const BY_ALGORITHM: Readonly<Record<string, readonly string[]>> = {
+  Encrypt: ['EncryptionAlgorithm'],
+  Decrypt: ['EncryptionAlgorithm'],
+  ReEncrypt: ['SourceEncryptionAlgorithm', 'DestinationEncryptionAlgorithm'],
+  Sign: ['SigningAlgorithm'],
+  Verify: ['SigningAlgorithm'],
+  DeriveSharedSecret: ['KeyAgreementAlgorithm'],
+};
 
 /** AWS's per-operation quotas for the control plane, requests per second. */
 const CONTROL_PLANE: Readonly<Record<string, number>> = {
@@ -56,13 +67,13 @@ export function quotaClassNames(): string[] {
  */
 export function quotaClassOf(target: string, input: unknown): string {
   if (target.startsWith('CofferAdmin.')) return 'admin';
-  if (BY_ALGORITHM.has(target)) {
+  const members = Object.hasOwn(BY_ALGORITHM, target) ? BY_ALGORITHM[target]! : undefined;
+  if (members) {
     const body = input as Record<string, unknown>;
-    const algorithm = body.SigningAlgorithm ?? body.EncryptionAlgorithm ?? body.DestinationEncryptionAlgorithm ?? body.KeyAgreementAlgorithm;
-    if (typeof algorithm === 'string') {
-      if (algorithm.startsWith('RSA')) return 'rsa';
-      if (algorithm !== 'SYMMETRIC_DEFAULT') return 'ecc';
-    }
+    const algorithms = members.map((member) => (Object.hasOwn(body, member) ? body[member] : undefined)).filter((a) => typeof a === 'string');
+    // ReEncrypt names two: the more restrictive class counts.
+    if (algorithms.some((algorithm) => algorithm.startsWith('RSA'))) return 'rsa';
+    if (algorithms.some((algorithm) => algorithm !== 'SYMMETRIC_DEFAULT')) return 'ecc';
     if (target === 'Sign' || target === 'Verify' || target === 'DeriveSharedSecret') return 'ecc';
     return 'symmetric';
   }
