@@ -159,6 +159,21 @@ describe('encryption context', () => {
     assert.equal((await decrypt(aesKeyring(), ciphertext, { encryptionContext: { 'secret-tag': 'blue' } })).plaintext.toString(), 'payload');
   });
 
+  test('a reproduced or required key named __proto__ is an ordinary key: authenticated, never dropped', async () => {
+    const proto = (value: string): Record<string, string> => JSON.parse(`{"__proto__": ${JSON.stringify(value)}}`);
+    const { ciphertext } = await encrypt(aesKeyring(), Buffer.from('x'), { encryptionContext: { a: 'b' } });
+    // A pair only the caller supplies is authenticated: the message was not made with it.
+    await assert.rejects(decrypt(aesKeyring(), ciphertext, { encryptionContext: proto('zz') }), NoDecryptionKeyError);
+    await assert.rejects(decrypt(aesKeyring(), ciphertext, { encryptionContext: { tenant: 'zz' } }), NoDecryptionKeyError);
+
+    const cmm = new RequiredEncryptionContextCryptographicMaterialsManager({ underlying: aesKeyring(), requiredEncryptionContextKeys: ['__proto__'] });
+    const sealed = await encrypt(cmm, Buffer.from('payload'), { encryptionContext: { ...proto('blue'), visible: 'yes' } });
+    const out = await decrypt(cmm, sealed.ciphertext, { encryptionContext: proto('blue') });
+    assert.equal(out.plaintext.toString(), 'payload');
+    assert.equal(Object.hasOwn(out.messageHeader.encryptionContext, '__proto__'), true);
+    await assert.rejects(decrypt(cmm, sealed.ciphertext, { encryptionContext: proto('red') }), NoDecryptionKeyError);
+  });
+
   test('the required-context manager refuses to encrypt without its keys', async () => {
     const cmm = new RequiredEncryptionContextCryptographicMaterialsManager({ underlying: aesKeyring(), requiredEncryptionContextKeys: ['k'] });
     await assert.rejects(encrypt(cmm, Buffer.from('x'), { encryptionContext: { other: 'v' } }), PolicyViolationError);

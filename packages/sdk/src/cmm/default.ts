@@ -28,7 +28,7 @@ export class DefaultCryptographicMaterialsManager implements CryptographicMateri
     if (Object.hasOwn(request.encryptionContext, PUBLIC_KEY_FIELD)) {
       throw new PolicyViolationError(`encryption context must not contain ${PUBLIC_KEY_FIELD}`);
     }
-    const encryptionContext: Record<string, string> = { ...request.encryptionContext };
+    const encryptionContext = copyContext(request.encryptionContext);
     const required = [...(request.requiredEncryptionContextKeys ?? [])];
     let signingKey;
     if (suite.signature !== null) {
@@ -90,7 +90,7 @@ export class DefaultCryptographicMaterialsManager implements CryptographicMateri
  * a required key, authenticated through the header tag.
  */
 function mergeReproduced(stored: EncryptionContext, reproduced: EncryptionContext) {
-  const encryptionContext: Record<string, string> = { ...stored };
+  const encryptionContext = copyContext(stored);
   const requiredEncryptionContextKeys: string[] = [];
   for (const [k, v] of Object.entries(reproduced)) {
     if (Object.hasOwn(stored, k)) {
@@ -104,4 +104,13 @@ function mergeReproduced(stored: EncryptionContext, reproduced: EncryptionContex
     encryptionContext: Object.freeze(encryptionContext),
     requiredEncryptionContextKeys: Object.freeze(requiredEncryptionContextKeys),
   };
+}
+
+/**
+ * A context's copy to add pairs to, without a prototype: on a plain object, assigning a key named
+ * `__proto__` would call the prototype setter and drop the pair, so a required reproduced pair
+ * would go unauthenticated.
+ */
+function copyContext(context: EncryptionContext): Record<string, string> {
+  return Object.assign(Object.create(null) as Record<string, string>, context);
 }
