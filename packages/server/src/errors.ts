@@ -19,6 +19,15 @@ export abstract class KmsError extends Error {
   }
 }
 
+/**
+ * The part of a caller's own text (a path, a header) that an error message repeats: enough to
+ * recognise it. Messages go into audit records, so an unauthenticated caller must not be able to
+ * store kilobytes per request through them.
+ */
+export function excerpt(text: string, max = 128): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`;
+}
+
 function kmsError(code: string, status = 400) {
   const ErrorClass = class extends KmsError {
     readonly code = code;

@@ -456,6 +456,8 @@ describe('audit: no secret or plaintext in any record', () => {
         // A user's request that uses the grant token, and one with the token in an unexpected member.
         await user.kms.send(new EncryptCommand({ KeyId: key, Plaintext: randomBytes(8), GrantTokens: [grantToken] }));
         await user.raw('Encrypt', { KeyId: key, Plaintext: b64(denied), Secret: grantToken, Nested: { Plaintext: b64(denied) } });
+        // Refused for its grant tokens: the validation message must not quote them.
+        await errorOf(() => t.kms.send(new EncryptCommand({ KeyId: key, Plaintext: randomBytes(8), GrantTokens: Array<string>(11).fill(grantToken) })));
       }
       secret('grant token', Buffer.from(grantToken));
       const query = await queryAll(t);
@@ -497,6 +499,27 @@ describe('audit: no secret or plaintext in any record', () => {
       const whole = Buffer.concat([readFileSync(join(t.dataDir, 'coffer.db')),
         ...(existsSync(join(t.dataDir, 'coffer.db-wal')) ? [readFileSync(join(t.dataDir, 'coffer.db-wal'))] : [])]);
       searchBytes(whole, 'the database file', (what) => what === 'grant token');
+    } finally {
+      await t.dispose();
+    }
+  });
+});
+
+describe('audit: a caller cannot make records large', () => {
+  it('quotes at most a short excerpt of an unsigned request\'s path or target, in the answer and the record', async () => {
+    const t = await startTestServer();
+    try {
+      const before = await headSeq(t.dataDir);
+      const path = await fetch(`${t.server.endpoint}/${'A'.repeat(15_000)}`, { method: 'POST', body: '{}' });
+      const target = await fetch(t.server.endpoint, { method: 'POST', headers: { 'x-amz-target': `TrentService.${'B'.repeat(15_000)}`, 'content-type': 'application/x-amz-json-1.1' }, body: '{}' });
+      for (const response of [path, target]) {
+        const body = await response.json() as { __type: string; message: string };
+        assert.equal(body.__type, 'UnknownOperationException');
+        assert.ok(body.message.length < 300, body.message);
+      }
+      const records = await storedRecords(t.dataDir, before);
+      assert.equal(records.length, 2);
+      for (const record of records) assert.ok(JSON.stringify(record).length < 2000, `${JSON.stringify(record).length} characters`);
     } finally {
       await t.dispose();
     }

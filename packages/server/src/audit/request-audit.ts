@@ -1,5 +1,9 @@
 import type { AuditEvent } from './record.js';
+import { excerpt } from '../errors.js';
 import { sanitizeParameters } from './sanitize.js';
+
+/** The longest error message an audit record keeps (a validation message may quote long values). */
+const MAX_ERROR_MESSAGE = 1024;
 
 /**
  * What one request contributes to the audit trail, filled in as the pipeline learns it: who
@@ -62,8 +66,9 @@ export class RequestAudit {
     return this.#event('success');
   }
 
+  /** The error's message, cut to MAX_ERROR_MESSAGE characters: a record's size is the server's choice, not the caller's. */
   failure(errorName: string, message: string): AuditEvent {
-    return this.#event(errorName, message || undefined);
+    return this.#event(errorName, message ? excerpt(message, MAX_ERROR_MESSAGE) : undefined);
   }
 
   #event(outcome: string, errorMessage?: string): AuditEvent {

@@ -3,7 +3,7 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { createScope, getCanonicalHeaders, getSigningKey, SignatureV4Base } from '@smithy/signature-v4';
 import {
-  IncompleteSignatureException, InvalidSignatureException, MissingAuthenticationTokenException,
+  excerpt, IncompleteSignatureException, InvalidSignatureException, MissingAuthenticationTokenException,
   UnrecognizedClientException,
 } from '../errors.js';
 import type { AccessKey, AccessKeys } from './access-keys.js';
@@ -44,7 +44,7 @@ const header = (request: SignedRequest, name: string): string | undefined => {
 function parseAuthorization(value: string): AuthorizationHeader {
   const prefix = 'AWS4-HMAC-SHA256 ';
   if (!value.startsWith(prefix)) {
-    throw new IncompleteSignatureException(`Authorization header must use the AWS4-HMAC-SHA256 algorithm: ${value.split(' ')[0]}`);
+    throw new IncompleteSignatureException(`Authorization header must use the AWS4-HMAC-SHA256 algorithm: ${excerpt(value.split(' ')[0]!, 32)}`);
   }
   const fields = new Map<string, string>();
   for (const part of value.slice(prefix.length).split(',')) {
@@ -140,7 +140,7 @@ export async function verifySigV4(
   const dateHeader = header(request, 'x-amz-date');
   if (!dateHeader) throw new IncompleteSignatureException("Authorization header requires existence of a 'X-Amz-Date' header.");
   const signingDate = parseAmzDate(dateHeader);
-  if (!signingDate) throw new IncompleteSignatureException(`X-Amz-Date must be in the ISO 8601 basic format yyyyMMddTHHmmssZ: ${dateHeader}`);
+  if (!signingDate) throw new IncompleteSignatureException(`X-Amz-Date must be in the ISO 8601 basic format yyyyMMddTHHmmssZ: ${excerpt(dateHeader, 32)}`);
   if (!auth.signedHeaders.includes('host')) throw new InvalidSignatureException("'Host' must be a signed header.");
   if (auth.date !== dateHeader.slice(0, 8)) {
     throw new InvalidSignatureException(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${dateHeader.slice(0, 8)}', from '${dateHeader}'.`);
@@ -149,7 +149,7 @@ export async function verifySigV4(
     throw new InvalidSignatureException(`Credential should be scoped to correct service: '${expected.service}'. `);
   }
   if (auth.region !== expected.region) {
-    throw new InvalidSignatureException(`Credential should be scoped to a valid region, not '${auth.region}'. This server serves '${expected.region}'.`);
+    throw new InvalidSignatureException(`Credential should be scoped to a valid region, not '${excerpt(auth.region, 32)}'. This server serves '${expected.region}'.`);
   }
   const skew = signingDate.getTime() - expected.now;
   if (skew < -MAX_CLOCK_SKEW_MS) {
@@ -175,7 +175,7 @@ export async function verifySigV4(
   const headers: Record<string, string> = Object.create(null);
   for (const name of signed) {
     const value = header(request, name);
-    if (value === undefined) throw new InvalidSignatureException(`Signed header '${name}' is missing from the request.`);
+    if (value === undefined) throw new InvalidSignatureException(`Signed header '${excerpt(name, 64)}' is missing from the request.`);
     headers[name] = value;
   }
   headers['x-amz-content-sha256'] = bodyHash;

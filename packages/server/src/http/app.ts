@@ -4,7 +4,7 @@ import type { AccessKeys } from '../auth/access-keys.js';
 import { verifySigV4 } from '../auth/sigv4.js';
 import type { Principal, Service } from '../context.js';
 import {
-  DependencyTimeoutException, KMSInternalException, KmsError, SerializationException, UnknownOperationException,
+  DependencyTimeoutException, excerpt, KMSInternalException, KmsError, SerializationException, UnknownOperationException,
 } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RequestObserver } from '../observe/request-observer.js';
@@ -124,7 +124,7 @@ export function principalKind(arn: string): Principal['kind'] {
 /** The operation an `X-Amz-Target` names: `TrentService.<Op>` for KMS, `CofferAdmin.<Op>` for administration. */
 function findOperation(req: IncomingMessage): { name: string; handler: Operation } {
   if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
-    throw new UnknownOperationException(`Coffer answers the AWS KMS protocol at POST /, not ${req.method} ${req.url}.`);
+    throw new UnknownOperationException(`Coffer answers the AWS KMS protocol at POST /, not ${excerpt(`${req.method} ${req.url}`)}.`);
   }
   const target = req.headers['x-amz-target'];
   const dot = typeof target === 'string' ? target.indexOf('.') : -1;
@@ -134,14 +134,14 @@ function findOperation(req: IncomingMessage): { name: string; handler: Operation
   }
   const name = (target as string).slice(dot + 1);
   const handler = operations.get(name);
-  if (!handler) throw new UnknownOperationException(`Unknown operation ${name}.`);
+  if (!handler) throw new UnknownOperationException(`Unknown operation ${excerpt(name)}.`);
   return { name: operations === KMS_OPERATIONS ? name : (target as string), handler };
 }
 
 function checkContentType(req: IncomingMessage): void {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (!JSON_CONTENT_TYPES.has(type)) {
-    throw new UnknownOperationException(`Content-Type '${type}' is not supported; send application/x-amz-json-1.1.`);
+    throw new UnknownOperationException(`Content-Type '${excerpt(type)}' is not supported; send application/x-amz-json-1.1.`);
   }
 }
 

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestAudit } from '../audit/request-audit.js';
 import { verifySigV4 } from '../auth/sigv4.js';
 import {
-  IncompleteSignatureException, InvalidSignatureException, KmsError, MissingAuthenticationTokenException,
+  excerpt, IncompleteSignatureException, InvalidSignatureException, KmsError, MissingAuthenticationTokenException,
   UnrecognizedClientException, ValidationException,
 } from '../errors.js';
 import { principalId } from '../principals/principal-id.js';
@@ -133,7 +133,7 @@ export function createStsHandler(deps: AppDependencies) {
 /** The query protocol's Action and Version, from the form body (or the query string, as AWS also reads it). */
 function actionOf(req: IncomingMessage, body: Buffer): string {
   if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
-    throw new StsRequestError(fault('InvalidAction', 400, `Coffer answers STS at POST /, not ${req.method} ${req.url}.`));
+    throw new StsRequestError(fault('InvalidAction', 400, `Coffer answers STS at POST /, not ${excerpt(`${req.method} ${req.url}`)}.`));
   }
   const params = new URLSearchParams(body.toString('utf8'));
   for (const [name, value] of new URL(req.url ?? '/', 'http://coffer.invalid').searchParams) if (!params.has(name)) params.set(name, value);
@@ -141,7 +141,7 @@ function actionOf(req: IncomingMessage, body: Buffer): string {
   if (!action) throw new StsRequestError(fault('MissingAction', 400, 'Missing Action'));
   const version = params.get('Version');
   if (version !== null && version !== STS_VERSION) {
-    throw new StsRequestError(fault('InvalidAction', 400, `Could not find operation ${action} for version ${version}`));
+    throw new StsRequestError(fault('InvalidAction', 400, `Could not find operation ${excerpt(action)} for version ${excerpt(version)}`));
   }
   return action;
 }
