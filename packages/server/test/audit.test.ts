@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -520,6 +521,33 @@ describe('audit: a caller cannot make records large', () => {
       const records = await storedRecords(t.dataDir, before);
       assert.equal(records.length, 2);
       for (const record of records) assert.ok(JSON.stringify(record).length < 2000, `${JSON.stringify(record).length} characters`);
+    } finally {
+      await t.dispose();
+    }
+  });
+});
+
+describe('audit: a client that disconnects mid-body', () => {
+  it('is not answered, not audited and not logged as a server error; the server goes on', async () => {
+    const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+    const t = await startTestServer({ logger: (level, message, fields) => lines.push({ level, message, ...(fields ? { fields } : {}) }) });
+    try {
+      const before = await headSeq(t.dataDir);
+      const url = new URL(t.server.endpoint);
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname, () => {
+          socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: TrentService.ListKeys\r\nContent-Length: 100\r\n\r\n{"a":');
+          setTimeout(() => socket.destroy(), 100);
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', reject);
+      });
+      await t.kms.send(new ListKeysCommand({}));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(lines.filter((line) => line.level === 'error'), []);
+      assert.ok(lines.some((line) => line.fields?.error === 'RequestAborted'), JSON.stringify(lines));
+      const records = await storedRecords(t.dataDir, before);
+      assert.deepEqual(records.map((r) => [r.operation, r.outcome]), [['ListKeys', 'success']]);
     } finally {
       await t.dispose();
     }

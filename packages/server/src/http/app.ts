@@ -13,7 +13,7 @@ import type { Operation } from '../operations/operation.js';
 import { KMS_OPERATIONS, TARGETS } from '../routes.js';
 import { StoreUnavailableError } from '../store/store.js';
 import { createConsoleHandler, isConsoleRequest } from './console.js';
-import { readBody } from './read-body.js';
+import { readBody, RequestAbortedError } from './read-body.js';
 import { joinRequestBatch } from './request-batch.js';
 import { isProbeRequest } from './probes.js';
 import { createStsHandler, isStsRequest } from './sts.js';
@@ -83,6 +83,12 @@ export function createRequestHandler(deps: AppDependencies) {
       send(res, requestId, 200, result);
       outcome = { status: 200 };
     } catch (error) {
+      if (error instanceof RequestAbortedError) {
+        // Not answered, and not authenticated: no audit record (docs/audit.md), no error log line.
+        log('info', 'request', { requestId, operation, error: 'RequestAborted' });
+        res.destroy();
+        return;
+      }
       if (!req.complete) {
         // The body was refused part-way: answer, then drop the connection rather than read the rest.
         res.setHeader('Connection', 'close');

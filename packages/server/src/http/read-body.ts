@@ -1,6 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import { ValidationException } from '../errors.js';
 
+/**
+ * The client went away (closed the connection, or node:http timed it out) before its body ended:
+ * nothing to answer, and nothing wrong with the server.
+ */
+export class RequestAbortedError extends Error {
+  constructor() {
+    super('the client closed the connection before the request body ended');
+  }
+}
+
 /** The largest request body accepted: well above any KMS request (a 32 KB policy, a 4 KB plaintext). */
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -30,14 +40,15 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
       cleanup();
       done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
-    const onError = (error: Error) => {
+    // node:http reports a client's disconnect mid-body as an 'aborted' error, or only a close.
+    const onError = () => {
       cleanup();
-      fail(error);
+      fail(new RequestAbortedError());
     };
     const onClose = () => {
       if (req.complete) return;
       cleanup();
-      fail(new Error('the request was aborted before its body ended'));
+      fail(new RequestAbortedError());
     };
     const cleanup = () => {
       req.off('data', onData);

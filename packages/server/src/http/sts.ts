@@ -8,7 +8,7 @@ import {
 } from '../errors.js';
 import { principalId } from '../principals/principal-id.js';
 import { clientAddress, principalKind, type AppDependencies } from './app.js';
-import { readBody } from './read-body.js';
+import { readBody, RequestAbortedError } from './read-body.js';
 
 /**
  * STS GetCallerIdentity on the KMS endpoint, so the "who am I" check of AWS tooling
@@ -102,6 +102,12 @@ export function createStsHandler(deps: AppDependencies) {
       if (json) send(res, requestId, 200, 'application/x-amz-json-1.0', JSON.stringify(identity));
       else send(res, requestId, 200, 'text/xml', identityXml(identity, requestId));
     } catch (error) {
+      if (error instanceof RequestAbortedError) {
+        // Not answered, and not authenticated: no audit record, no error log line (as app.ts).
+        log('info', 'request', { requestId, operation, error: 'RequestAborted' });
+        res.destroy();
+        return;
+      }
       const failure = error instanceof StsRequestError ? error.fault
         : error instanceof KmsError ? stsFault(error)
           : internalFault(error, requestId, deps);
