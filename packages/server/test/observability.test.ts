@@ -91,6 +91,19 @@ describe('observability: /metrics, probes, request ids, GetRequestMetrics', () =
     assert.match(metricsResponse.headers.get('x-amzn-requestid') ?? '', /^[0-9a-f-]{36}$/);
   });
 
+  it('a probe is a probe whatever headers come with it; STS is served at POST / only', async () => {
+    for (const headers of [{ 'content-type': 'application/x-www-form-urlencoded' }, { 'x-amz-target': 'AWSSecurityTokenServiceV20110615.GetCallerIdentity' }] as Record<string, string>[]) {
+      const res = await fetch(`${t.server.endpoint}/healthz`, { headers });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), 'ok\n');
+    }
+    const elsewhere = await fetch(`${t.server.endpoint}/somewhere`, {
+      method: 'POST', headers: { 'x-amz-target': 'AWSSecurityTokenServiceV20110615.GetCallerIdentity', 'content-type': 'application/x-amz-json-1.0' }, body: '{}',
+    });
+    assert.equal(elsewhere.status, 400);
+    assert.match(await elsewhere.text(), /Coffer answers STS at POST \//);
+  });
+
   it('every response has an x-amzn-RequestId: KMS errors, unknown paths, bodies over the limit, STS, the console, malformed HTTP', async () => {
     const id = /^[0-9a-f-]{36}$/;
     const kmsError = await rawRequest(t.server.endpoint, t.credentials, 'DescribeKey', {});

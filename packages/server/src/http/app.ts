@@ -40,11 +40,12 @@ export function createRequestHandler(deps: AppDependencies) {
   const sts = createStsHandler(deps);
   const consoleFiles = createConsoleHandler();
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    // STS GetCallerIdentity, the "who am I" of AWS tooling, speaks its own protocol (sts.ts).
-    if (isStsRequest(req)) return sts(req, res);
-    // The web console's static files (console.ts): pages, not API calls.
+    // The web console's static files (console.ts): pages, not API calls. Probes next: both are
+    // GETs of their own paths, whatever headers come with them.
     if (isConsoleRequest(req)) return consoleFiles(req, res);
     if (deps.probes && isProbeRequest(req)) return deps.probes(req, res);
+    // STS GetCallerIdentity, the "who am I" of AWS tooling, speaks its own protocol (sts.ts).
+    if (isStsRequest(req)) return sts(req, res);
     const requestId = randomUUID();
     const started = process.hrtime.bigint();
     const sourceIp = clientAddress(req);

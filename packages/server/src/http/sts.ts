@@ -83,6 +83,7 @@ export function createStsHandler(deps: AppDependencies) {
     let operation = 'sts:GetCallerIdentity';
     try {
       const body = await readBody(req);
+      if (json) checkPostRoot(req);
       const action = json ? String(req.headers['x-amz-target']).slice(STS_JSON_TARGET_PREFIX.length) : actionOf(req, body);
       // The name goes into the audit record and the log: only an operation-shaped one.
       if (!/^[A-Za-z0-9]{1,64}$/.test(action)) throw new StsRequestError(fault('InvalidAction', 400, 'The action is not a valid STS operation name.'));
@@ -136,11 +137,16 @@ export function createStsHandler(deps: AppDependencies) {
   };
 }
 
-/** The query protocol's Action and Version, from the form body (or the query string, as AWS also reads it). */
-function actionOf(req: IncomingMessage, body: Buffer): string {
+/** STS, in either protocol, is served at POST / only, as KMS is. */
+function checkPostRoot(req: IncomingMessage): void {
   if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
     throw new StsRequestError(fault('InvalidAction', 400, `Coffer answers STS at POST /, not ${excerpt(`${req.method} ${req.url}`)}.`));
   }
+}
+
+/** The query protocol's Action and Version, from the form body (or the query string, as AWS also reads it). */
+function actionOf(req: IncomingMessage, body: Buffer): string {
+  checkPostRoot(req);
   const params = new URLSearchParams(body.toString('utf8'));
   for (const [name, value] of new URL(req.url ?? '/', 'http://coffer.invalid').searchParams) if (!params.has(name)) params.set(name, value);
   const action = params.get('Action');
