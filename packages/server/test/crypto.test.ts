@@ -517,6 +517,22 @@ describe('cryptographic operations', () => {
       }
     });
 
+    it('IGNORE_CIPHERTEXT checks only the permission: the KeyId given, or the key the blob names', async () => {
+      const garbage = b64(randomBytes(80));
+      const ignore = { DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT'] };
+      assertError(await raw('Decrypt', { CiphertextBlob: garbage, KeyId: a.id, ...ignore }), 'DryRunOperationException', DRY_RUN_MESSAGE);
+      // The blob's context is not checked either.
+      assertError(await raw('Decrypt', { CiphertextBlob: blob, ...ignore }), 'DryRunOperationException', DRY_RUN_MESSAGE);
+      assertError(await raw('ReEncrypt', { CiphertextBlob: garbage, SourceKeyId: a.id, DestinationKeyId: b.id, ...ignore }), 'DryRunOperationException', DRY_RUN_MESSAGE);
+      // No key to check: a blob that names none, or a key that does not exist.
+      assertError(await raw('Decrypt', { CiphertextBlob: garbage, ...ignore }), 'InvalidCiphertextException');
+      assertError(await raw('Decrypt', { CiphertextBlob: garbage, KeyId: 'alias/no-such-alias', ...ignore }), 'NotFoundException');
+      // Without DryRun the modifier changes nothing; an unknown modifier is a ValidationException.
+      assertError(await raw('Decrypt', { CiphertextBlob: garbage, KeyId: a.id, DryRunModifiers: ['IGNORE_CIPHERTEXT'] }), 'InvalidCiphertextException');
+      assertError(await raw('Decrypt', { CiphertextBlob: blob, DryRun: true, DryRunModifiers: ['FOO'] }), 'ValidationException',
+        "1 validation error detected: Value '[FOO]' at 'dryRunModifiers' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [IGNORE_CIPHERTEXT]]");
+    });
+
     it('refuses a DryRun that is not a boolean', async () => {
       assertError(await raw('Encrypt', { KeyId: a.id, Plaintext: b64(Buffer.from('dry')), DryRun: 'true' }), 'SerializationException');
     });

@@ -1,7 +1,13 @@
+import type { Service } from '../context.js';
+import { InvalidCiphertextException } from '../errors.js';
+import { parseBlob } from '../keys/ciphertext-blob.js';
 import { ENCRYPTION_ALGORITHMS } from '../keys/enums.js';
+import { resolveKeyReference, type KeyReference } from '../keys/resolve.js';
 import { keyArn } from '../keys/arn.js';
 import { openWithKey } from '../keys/symmetric.js';
-import { checkDryRun, ciphertextMember, dryRunMember, encryptionContextMember, grantTokensMember, optionalKeyIdMember } from '../validate/members.js';
+import {
+  checkDryRun, ciphertextMember, dryRunMember, dryRunModifiersMember, encryptionContextMember, grantTokensMember, ignoresCiphertext, optionalKeyIdMember,
+} from '../validate/members.js';
 import { enumeration, parseShape } from '../validate/shape.js';
 import { rejectRecipient, recipientMember } from './recipient.js';
 import { decryptAsymmetric, namesRsaCiphertext } from './decrypt-asymmetric.js';
@@ -15,11 +21,21 @@ export const decryptShape = {
   EncryptionAlgorithm: enumeration(ENCRYPTION_ALGORITHMS),
   Recipient: recipientMember(),
   DryRun: dryRunMember(),
+  DryRunModifiers: dryRunModifiersMember(),
 };
 
 export const decrypt: Operation = async (service, body, request) => {
   const input = parseShape(body, decryptShape);
   rejectRecipient(input.Recipient);
+  if (ignoresCiphertext(input)) {
+    const { key, alias } = await keyOfCiphertext(service, input.KeyId, input.CiphertextBlob);
+    await service.access.authorizeKey(request, {
+      action: 'kms:Decrypt', key, grantOperation: 'Decrypt', requestAlias: alias,
+      encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens,
+      context: { 'kms:encryptionalgorithm': input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT' },
+    });
+    checkDryRun(true);
+  }
   // A raw RSA ciphertext names no key: with an RSA algorithm, the KeyId says which key opens it.
   // Without a KeyId the blob must name its key, so it is taken as a symmetric blob.
   if (namesRsaCiphertext(input.KeyId, input.EncryptionAlgorithm)) {
@@ -43,3 +59,16 @@ export const decrypt: Operation = async (service, body, request) => {
     KeyMaterialId: opened.materialId,
   };
 };
+
+/**
+ * The key a Decrypt (or ReEncrypt's source) is about when its ciphertext is not to be checked
+ * (DryRun with IGNORE_CIPHERTEXT): the KeyId given, or else the key the blob's header names. A
+ * blob that names no key of this server is InvalidCiphertextException, as it always is.
+ */
+export async function keyOfCiphertext(service: Service, keyId: string | undefined, blob: Uint8Array): Promise<KeyReference> {
+  if (keyId !== undefined) return resolveKeyReference(service, keyId, 'key-or-alias');
+  const parsed = parseBlob(blob);
+  const key = parsed && (await service.store.getKey(parsed.keyId));
+  if (!key) throw new InvalidCiphertextException();
+  return { key, alias: undefined };
+}

@@ -6,9 +6,13 @@ import type { KeyRecord } from '../keys/key-record.js';
 import { resolveKeyReference } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { assertSymmetricEncryption, openWithKey, sealWithKey } from '../keys/symmetric.js';
-import { checkDryRun, ciphertextMember, dryRunMember, encryptionContextMember, grantTokensMember, keyIdMember, optionalKeyIdMember } from '../validate/members.js';
+import {
+  checkDryRun, ciphertextMember, dryRunMember, dryRunModifiersMember, encryptionContextMember, grantTokensMember, ignoresCiphertext, keyIdMember,
+  optionalKeyIdMember,
+} from '../validate/members.js';
 import { enumeration, parseShape } from '../validate/shape.js';
 import { namesRsaCiphertext, openAsymmetric } from './decrypt-asymmetric.js';
+import { keyOfCiphertext } from './decrypt.js';
 import type { Operation } from './operation.js';
 
 const shape = {
@@ -21,6 +25,7 @@ const shape = {
   DestinationEncryptionAlgorithm: enumeration(ENCRYPTION_ALGORITHMS),
   GrantTokens: grantTokensMember(),
   DryRun: dryRunMember(),
+  DryRunModifiers: dryRunModifiersMember(),
 };
 
 /**
@@ -32,17 +37,19 @@ const shape = {
  */
 export const reEncrypt: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
+  if (ignoresCiphertext(input)) {
+    const { key, alias } = await keyOfCiphertext(service, input.SourceKeyId, input.CiphertextBlob);
+    await service.access.authorizeKey(request, {
+      action: 'kms:ReEncryptFrom', grantOperation: 'ReEncryptFrom', key, requestAlias: alias,
+      encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,
+      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': false },
+    });
+    await authorizeDestination(service, request, input, key);
+    checkDryRun(true);
+  }
   const source = await openSource(service, request, input);
   try {
-    const { key: destination, alias } = await resolveKeyReference(service, input.DestinationKeyId, 'key-or-alias');
-    await service.access.authorizeKey(request, {
-      action: 'kms:ReEncryptTo', key: destination, grantOperation: 'ReEncryptTo', requestAlias: alias,
-      encryptionContext: input.DestinationEncryptionContext, grantTokens: input.GrantTokens,
-      context: {
-        'kms:encryptionalgorithm': input.DestinationEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
-        'kms:reencryptonsamekey': destination.keyId === source.key.keyId,
-      },
-    });
+    const destination = await authorizeDestination(service, request, input, source.key);
     const sealed = await sealForDestination(service, destination, source.plaintext, input);
     checkDryRun(input.DryRun);
     return {
@@ -61,6 +68,20 @@ export const reEncrypt: Operation = async (service, body, request) => {
 };
 
 type Input = ReturnType<typeof parseShape<typeof shape>>;
+
+/** The destination key, with the caller allowed kms:ReEncryptTo on it. */
+async function authorizeDestination(service: Service, request: RequestContext, input: Input, source: KeyRecord): Promise<KeyRecord> {
+  const { key: destination, alias } = await resolveKeyReference(service, input.DestinationKeyId, 'key-or-alias');
+  await service.access.authorizeKey(request, {
+    action: 'kms:ReEncryptTo', key: destination, grantOperation: 'ReEncryptTo', requestAlias: alias,
+    encryptionContext: input.DestinationEncryptionContext, grantTokens: input.GrantTokens,
+    context: {
+      'kms:encryptionalgorithm': input.DestinationEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
+      'kms:reencryptonsamekey': destination.keyId === source.keyId,
+    },
+  });
+  return destination;
+}
 
 interface Opened {
   readonly key: KeyRecord;

@@ -1,5 +1,5 @@
 import { DryRunOperationException, InvalidMarkerException } from '../errors.js';
-import { blob, boolean, integer, required, string, stringList, stringMap } from './shape.js';
+import { blob, boolean, integer, required, string, stringList, stringMap, type Member } from './shape.js';
 
 /** Members that many operations share, with AWS's limits. */
 export const keyIdMember = () => required(string({ min: 1, max: 2048 }));
@@ -15,6 +15,27 @@ export const limitMember = (max: number) => integer({ min: 1, max });
 /** AWS's BackingKeyIdType: the id of one key material (KeyMaterialId). */
 export const keyMaterialIdMember = () => string({ min: 64, max: 64, pattern: /^[a-f0-9]+$/ });
 export const markerMember = () => string({ min: 1, max: 1024, pattern: /^[\u0020-\u00FF]*$/ });
+
+export const DRY_RUN_MODIFIERS = Object.freeze(['IGNORE_CIPHERTEXT'] as const);
+
+/** Decrypt's and ReEncrypt's DryRunModifiers: a list of DRY_RUN_MODIFIERS, reported as a whole as AWS reports enum lists. */
+export function dryRunModifiersMember(): Member<string[] | undefined> {
+  const list = stringList({});
+  return {
+    parse(value, path, violations) {
+      const items = list.parse(value, path, violations);
+      if (items?.some((item) => !(DRY_RUN_MODIFIERS as readonly string[]).includes(item))) {
+        violations.add(path, `[${items.join(', ')}]`, `Member must satisfy constraint: [Member must satisfy enum value set: [${DRY_RUN_MODIFIERS.join(', ')}]]`);
+      }
+      return items;
+    },
+  };
+}
+
+/** DryRun with IGNORE_CIPHERTEXT: only the caller's permission is checked, not the ciphertext. */
+export function ignoresCiphertext(input: { DryRun?: boolean | undefined; DryRunModifiers?: string[] | undefined }): boolean {
+  return input.DryRun === true && (input.DryRunModifiers ?? []).includes('IGNORE_CIPHERTEXT');
+}
 
 /** Raised last, once every other check has passed: the request would have succeeded. */
 export function checkDryRun(dryRun: boolean | undefined): void {
