@@ -199,6 +199,11 @@ describe('asymmetric keys: Sign, Verify, GetPublicKey, RSA Encrypt/Decrypt', () 
       assertOk(await raw('Verify', { KeyId: keyId.KeyId, Message: b64(message), Signature: other.Signature, SigningAlgorithm: 'RSASSA_PSS_SHA_256' }));
     });
 
+    it('ListKeyRotations: IncludeKeyMaterial only for keys that rotate (UnsupportedOperationException)', async () => {
+      assertError(await raw('ListKeyRotations', { KeyId: keys.get('ECC_NIST_P256'), IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }), 'UnsupportedOperationException');
+      assert.deepEqual(assertOk(await raw('ListKeyRotations', { KeyId: keys.get('ECC_NIST_P256') })).Rotations, []);
+    });
+
     it('DryRun: the signature is not returned', async () => {
       assertError(await raw('Sign', { KeyId: keys.get('ECC_NIST_P256'), Message: b64(message), SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true }), 'DryRunOperationException');
     });

@@ -212,6 +212,7 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
         assert.deepEqual((await rotationsOf(keyId)).map((r) => [r.KeyMaterialId, r.KeyMaterialState]), [[first, 'CURRENT'], [second, 'PENDING_ROTATION']]);
         const pending = (await rotationsOf(keyId))[1]!;
         assert.equal(pending.KeyMaterialDescription, 'second');
+        assertError(await importMaterial(keyId, randomBytes(32), { importType: 'NEW_KEY_MATERIAL', description: 'not allowed!*' }), 'ValidationException');
         assert.equal(pending.ImportState, 'IMPORTED');
         assert.equal(pending.ExpirationModel, 'KEY_MATERIAL_DOES_NOT_EXPIRE');
         assert.equal(pending.RotationDate, undefined);

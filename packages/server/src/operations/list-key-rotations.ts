@@ -1,3 +1,4 @@
+import { UnsupportedOperationException } from '../errors.js';
 import { INCLUDE_KEY_MATERIAL, type ExpirationModel } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
 import { epochSeconds } from '../keys/key-metadata.js';
@@ -26,6 +27,10 @@ export const listKeyRotations: Operation = async (service, body, request) => {
   const limit = input.Limit ?? 100;
   const all = input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL';
   const arn = keyArn(service.realm, key.keyId);
+  // AWS: IncludeKeyMaterial "can only be used with KMS keys that support automatic or on-demand key rotation".
+  if (input.IncludeKeyMaterial !== undefined && key.keySpec !== 'SYMMETRIC_DEFAULT') {
+    throw new UnsupportedOperationException(`${arn} key spec ${key.keySpec} is not valid for IncludeKeyMaterial, which only keys that rotate take.`);
+  }
   const imported = (model: ExpirationModel, validTo: number | undefined) => ({
     ImportState: 'IMPORTED', ExpirationModel: model, ...(validTo !== undefined ? { ValidTo: epochSeconds(validTo) } : {}),
   });
