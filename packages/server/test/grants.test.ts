@@ -218,7 +218,7 @@ describe('grants over HTTP', () => {
     assertError(await raw('CreateGrant', { ...body, Name: 'n'.repeat(257) }), 'ValidationException', /256/);
   });
 
-  it('CreateGrant validates its members and refuses aliases, unknown principals and pending-deletion keys', async () => {
+  it('CreateGrant validates its members and refuses aliases, unknown principals and keys that are not enabled', async () => {
     const keyId = await newKey();
     assertOk(await raw('CreateAlias', { AliasName: 'alias/grant-target', TargetKeyId: keyId }));
     assertError(await raw('CreateGrant', { KeyId: 'alias/grant-target', GranteePrincipal: bob.arn, Operations: ['Encrypt'] }), 'NotFoundException');
@@ -230,8 +230,13 @@ describe('grants over HTTP', () => {
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: 'nonsense', Operations: ['Encrypt'] }), 'InvalidArnException');
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'], DryRun: true }), 'DryRunOperationException');
     assert.equal((assertOk(await raw('ListGrants', { KeyId: keyId })).Grants as Entry[]).length, 0);
+    // AWS's key-state table: DisabledException for a disabled key, KMSInvalidStateException pending import or deletion.
+    assertOk(await raw('DisableKey', { KeyId: keyId }));
+    assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'] }), 'DisabledException', /is disabled\.$/);
     assertOk(await raw('ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 }));
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'] }), 'KMSInvalidStateException');
+    const external = String((assertOk(await raw('CreateKey', { Origin: 'EXTERNAL' })).KeyMetadata as Record<string, unknown>).KeyId);
+    assertError(await raw('CreateGrant', { KeyId: external, GranteePrincipal: bob.arn, Operations: ['Encrypt'] }), 'KMSInvalidStateException', /is pending import\.$/);
   });
 
   describe('ListGrants and ListRetirableGrants', () => {

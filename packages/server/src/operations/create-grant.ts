@@ -5,7 +5,7 @@ import type { GrantConstraints, GrantOperation, GrantRecord } from '../grants/gr
 import { newGrantToken, reissueGrantToken } from '../grants/grant-token.js';
 import { checkGrantForKey } from '../grants/key-operations.js';
 import { resolveKey } from '../keys/resolve.js';
-import { assertNotPendingDeletion } from '../keys/states.js';
+import { assertEnabled } from '../keys/states.js';
 import { checkDryRun, dryRunMember, grantTokensMember, keyIdMember } from '../validate/members.js';
 import { parseShape, required } from '../validate/shape.js';
 import type { Operation } from './operation.js';
@@ -54,7 +54,8 @@ export const createGrant: Operation = async (service, body, request) => {
     },
     grantQualifies: (parent) => operations.every((op) => parent.operations.includes(op)) && atLeastAsStrict(constraints, parent.constraints),
   });
-  assertNotPendingDeletion(service.realm, key);
+  // AWS's key-state table: a disabled key is DisabledException, one pending import or deletion KMSInvalidStateException.
+  assertEnabled(service.realm, key);
 
   if (input.Name !== undefined) {
     const same = (await service.store.findGrantsByName(key.keyId, input.Name))
