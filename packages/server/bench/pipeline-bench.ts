@@ -54,6 +54,8 @@ function once(request: SignedRequest, headers: Record<string, string>): Promise<
   return new Promise((done, fail) => {
     const req = Object.assign(new Readable({ read() {} }), {
       headers, method: 'POST', url: '/', socket: { remoteAddress: '127.0.0.1' }, complete: false,
+      // node:http builds this on first read, per request: so here too.
+      get headersDistinct() { return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])); },
     });
     req.once('end', () => { req.complete = true; });
     req.push(request.body);
