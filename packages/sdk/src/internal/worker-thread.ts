@@ -27,16 +27,19 @@ const STALL_MS = 30_000;
 export class StallWatch {
   readonly #control: Int32Array;
   readonly #stallMs: number;
+  readonly #now: () => number;
   #progress = Number.NaN;
   #since = 0;
 
-  constructor(control: Int32Array, stallMs = STALL_MS) {
+  /** `now`: milliseconds, for a test's own clock. */
+  constructor(control: Int32Array, stallMs = STALL_MS, now: () => number = () => performance.now()) {
     this.#control = control;
     this.#stallMs = stallMs;
+    this.#now = now;
   }
 
   stalled(progress: number): boolean {
-    const now = performance.now();
+    const now = this.#now();
     if (progress !== this.#progress) {
       this.#progress = progress;
       this.#since = now;
