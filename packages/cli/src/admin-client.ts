@@ -19,15 +19,26 @@ export class ApiError extends Error {
  * Calls Coffer's administration API (`X-Amz-Target: CofferAdmin.<Operation>`), signed with SigV4
  * for the `kms` service like every other request to the server.
  */
-export async function callAdmin(connection: Connection, operation: string, input: object): Promise<Record<string, unknown>> {
+export function callAdmin(connection: Connection, operation: string, input: object): Promise<Record<string, unknown>> {
+  return callJson(connection, { service: 'kms', target: `CofferAdmin.${operation}`, contentType: 'application/x-amz-json-1.1' }, input);
+}
+
+/** STS GetCallerIdentity on the same endpoint: who the connection's credentials are (`Account`, `Arn`). */
+export function callerIdentity(connection: Connection): Promise<Record<string, unknown>> {
+  return callJson(connection, { service: 'sts', target: 'AWSSecurityTokenServiceV20110615.GetCallerIdentity', contentType: 'application/x-amz-json-1.0' }, {});
+}
+
+async function callJson(
+  connection: Connection, protocol: { service: string; target: string; contentType: string }, input: object,
+): Promise<Record<string, unknown>> {
   const url = new URL(connection.endpoint);
   const body = JSON.stringify(input);
   const signer = new SignatureV4({
-    credentials: connection.credentials, region: connection.region, service: 'kms', sha256: Hash.bind(null, 'sha256'),
+    credentials: connection.credentials, region: connection.region, service: protocol.service, sha256: Hash.bind(null, 'sha256'),
   });
   const signed = await signer.sign(new HttpRequest({
     method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: '/',
-    headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `CofferAdmin.${operation}` },
+    headers: { host: url.host, 'content-type': protocol.contentType, 'x-amz-target': protocol.target },
     body,
   }));
   let response: Response;

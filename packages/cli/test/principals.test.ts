@@ -139,6 +139,19 @@ describe('coffer principals and coffer access-keys', () => {
     assert.equal(missingFile.code, 5, missingFile.stderr);
   });
 
+  it('takes a principal\'s ARN only in this server\'s account and partition: another never reaches the local namesake', async () => {
+    ok(await cli(['principals', 'create-role', 'namesake']));
+    for (const arn of ['arn:aws:iam::999999999999:role/namesake', 'arn:aws-cn:iam::111122223333:role/namesake', 'arn:aws:s3:::role/namesake']) {
+      const refused = await cli(['principals', 'delete', arn]);
+      assert.equal(refused.code, 2, `${arn}: ${refused.stderr}`);
+      assert.match(refused.stderr, /^error: .+\nhint: .+\n$/);
+      const keys = await cli(['access-keys', 'create', arn.replace('role/', 'user/')]);
+      assert.equal(keys.code, 2, keys.stderr);
+    }
+    ok(await cli(['principals', 'delete', 'arn:aws:iam::111122223333:role/namesake']));
+    assert.equal((await cli(['principals', 'delete', 'role/namesake'])).code, 1, 'deleted by its own ARN');
+  });
+
   it('reports a server refusal of the input with exit code 1: a malformed policy, a bad name', async () => {
     const malformed = await cli(['principals', 'put-policy', 'user/alice', 'bad', '--document', '-'], { input: '{"Statement": 1}' });
     assert.equal(malformed.code, 1);

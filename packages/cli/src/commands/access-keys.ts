@@ -9,7 +9,7 @@ const ACCESS_KEY_ARGUMENT = ['ACCESS_KEY_ID', 'the access key\'s id (AKIA...)'] 
 const OWNER_ARGUMENT = [PRINCIPAL_ARGUMENT[0], `${PRINCIPAL_ARGUMENT[1]}; without it, the caller's own keys`] as const;
 
 const showJson = (inv: Invocation, answer: unknown, human: () => void) => (inv.flag('json') ? printJson(answer) : human());
-const ownerOf = (inv: Invocation) => (inv.positionals[0] === undefined ? {} : principalOf(inv.positionals[0]));
+const ownerOf = async (inv: Invocation) => (inv.positionals[0] === undefined ? {} : principalOf(inv.positionals[0], () => inv.connection()));
 
 const create = leaf({
   name: 'create',
@@ -19,7 +19,7 @@ const create = leaf({
   json: true,
   examples: ['coffer access-keys create user/alice', 'coffer access-keys create role/deployer --json > deployer-key.json'],
   run: async (inv) => {
-    const answer = await callAdmin(inv.connection(), 'CreateAccessKey', ownerOf(inv));
+    const answer = await callAdmin(inv.connection(), 'CreateAccessKey', await ownerOf(inv));
     const key = answer.AccessKey as Record<string, unknown>;
     process.stderr.write('warning: the secret access key is shown only this once; store it now (it cannot be read back)\n');
     showJson(inv, answer, () => process.stdout.write(
@@ -38,7 +38,7 @@ const list = leaf({
   json: true,
   examples: ['coffer access-keys list user/alice', 'coffer access-keys list --json'],
   run: async (inv) => {
-    const answer = await callAdmin(inv.connection(), 'ListAccessKeys', ownerOf(inv));
+    const answer = await callAdmin(inv.connection(), 'ListAccessKeys', await ownerOf(inv));
     showJson(inv, answer, () => printTable((answer.AccessKeyMetadata as Record<string, unknown>[]).map((k) => ({
       AccessKeyId: k.AccessKeyId,
       Status: k.Status,

@@ -65,7 +65,7 @@ const remove = leaf({
   arguments: [PRINCIPAL_ARGUMENT],
   examples: ['coffer principals delete user/alice', 'coffer principals delete role/deployer'],
   run: async (inv) => {
-    const principal = principalOf(inv.positionals[0]!);
+    const principal = await principalOf(inv.positionals[0]!, () => inv.connection());
     await callAdmin(inv.connection(), 'UserName' in principal ? 'DeleteUser' : 'DeleteRole', principal);
     process.stdout.write(`deleted ${inv.positionals[0]!} with its access keys and policies\n`);
   },
@@ -86,7 +86,7 @@ const putPolicy = leaf({
     const path = inv.string('document');
     if (path === undefined) throw new UsageError(`${inv.path}: missing --document FILE`, `for example \`${putPolicy.examples[0]}\``);
     const PolicyDocument = readTextInput(path, 'the policy document');
-    await callAdmin(inv.connection(), 'PutPrincipalPolicy', { ...principalOf(inv.positionals[0]!), PolicyName: inv.positionals[1]!, PolicyDocument });
+    await callAdmin(inv.connection(), 'PutPrincipalPolicy', { ...(await principalOf(inv.positionals[0]!, () => inv.connection())), PolicyName: inv.positionals[1]!, PolicyDocument });
     process.stdout.write(`put policy ${inv.positionals[1]!} on ${inv.positionals[0]!}\n`);
   },
 });
@@ -98,7 +98,7 @@ const getPolicy = leaf({
   json: true,
   examples: ['coffer principals get-policy user/alice encrypt-only', 'coffer principals get-policy role/deployer deploy --json'],
   run: async (inv) => {
-    const answer = await callAdmin(inv.connection(), 'GetPrincipalPolicy', { ...principalOf(inv.positionals[0]!), PolicyName: inv.positionals[1]! });
+    const answer = await callAdmin(inv.connection(), 'GetPrincipalPolicy', { ...(await principalOf(inv.positionals[0]!, () => inv.connection())), PolicyName: inv.positionals[1]! });
     showJson(inv, answer, () => {
       const document = String(answer.PolicyDocument);
       let pretty = document;
@@ -119,7 +119,7 @@ const listPolicies = leaf({
   json: true,
   examples: ['coffer principals list-policies user/alice'],
   run: async (inv) => {
-    const answer = await callAdmin(inv.connection(), 'ListPrincipalPolicies', principalOf(inv.positionals[0]!));
+    const answer = await callAdmin(inv.connection(), 'ListPrincipalPolicies', await principalOf(inv.positionals[0]!, () => inv.connection()));
     showJson(inv, answer, () => printTable((answer.PolicyNames as string[]).map((PolicyName) => ({ PolicyName })), ['PolicyName']));
   },
 });
@@ -130,7 +130,7 @@ const deletePolicy = leaf({
   arguments: [PRINCIPAL_ARGUMENT, POLICY_NAME_ARGUMENT],
   examples: ['coffer principals delete-policy user/alice encrypt-only'],
   run: async (inv) => {
-    await callAdmin(inv.connection(), 'DeletePrincipalPolicy', { ...principalOf(inv.positionals[0]!), PolicyName: inv.positionals[1]! });
+    await callAdmin(inv.connection(), 'DeletePrincipalPolicy', { ...(await principalOf(inv.positionals[0]!, () => inv.connection())), PolicyName: inv.positionals[1]! });
     process.stdout.write(`deleted policy ${inv.positionals[1]!} from ${inv.positionals[0]!}\n`);
   },
 });
