@@ -5,7 +5,8 @@ import { IoError, UsageError } from './usage.js';
 
 /** `k=v` pairs (tags, encryption contexts) as an object; the value may itself contain `=`. */
 export function keyValues(pairs: readonly string[], flag: string, example: string): Record<string, string> {
-  const result: Record<string, string> = {};
+  // No prototype: a key named __proto__ is a key like any other, not the prototype setter.
+  const result: Record<string, string> = Object.create(null);
   for (const pair of pairs) {
     const at = pair.indexOf('=');
     if (at <= 0) throw new UsageError(`${flag} '${pair}' is not KEY=VALUE`, `write it as ${example}`);

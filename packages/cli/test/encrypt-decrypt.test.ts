@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -247,6 +247,44 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(failed.code, 1, failed.stderr);
     assert.match(failed.stderr, /^error: DisabledException: /m);
     assert.equal(existsSync(join(dir, 'disabled')), false);
+  });
+
+  it('never replaces what is not a regular file, and refuses an output directory that holds the input tree', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'p'), 'x');
+    symlinkSync(join(dir, 'target'), join(dir, 'dangling'));
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    for (const output of ['dangling', 'fifo']) {
+      const refused = await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '-o', join(dir, output), '--force']);
+      assert.equal(refused.code, 5, refused.stderr);
+      assert.match(refused.stderr, /exists and is not a regular file/);
+      assert.ok(lstatSync(join(dir, output)).isSymbolicLink() || lstatSync(join(dir, output)).isFIFO(), `${output} is left as it was`);
+    }
+    mkdirSync(join(dir, 'tree', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'tree', 'sub', 'f'), 'y');
+    for (const [input, output] of [['tree', 'tree'], ['tree/sub', 'tree'], ['tree/sub', '.']] as const) {
+      const refused = await coffer(['encrypt', '--recursive', join(dir, input), '--key', keyArn, '-o', join(dir, output)]);
+      assert.equal(refused.code, 2, `${input} -> ${output}: ${refused.stderr}`);
+      assert.match(refused.stderr, /is, or contains, the input directory/);
+    }
+  });
+
+  it('encrypts what a FIFO gives, declaring no length for it; a --context key named __proto__ is a key like any other', async () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `printf 'through a pipe' > '${fifo}'`]);
+    const written = new Promise((done) => writer.once('exit', done));
+    const encrypted = await coffer(['encrypt', fifo, '--key', keyArn, '-o', join(dir, 'out.encrypted'), '--context', '__proto__=kept']);
+    await written;
+    ok(encrypted);
+    const refused = await coffer(['decrypt', join(dir, 'out.encrypted'), '--key', keyArn, '-o', '-', '--context', '__proto__=other']);
+    assert.equal(refused.code, 4, refused.stderr);
+    const back = await coffer(['decrypt', join(dir, 'out.encrypted'), '--key', keyArn, '-o', '-', '--context', '__proto__=kept']);
+    ok(back);
+    assert.equal(back.stdout, 'through a pipe');
+    const partitionOnly = await coffer(['decrypt', join(dir, 'out.encrypted'), '--discovery', '--discovery-partition', 'aws-cn', '-o', '-']);
+    assert.equal(partitionOnly.code, 2, partitionOnly.stderr);
   });
 
   it('shows a progress bar with bytes, rate and ETA on a terminal only, and not with --quiet', async () => {

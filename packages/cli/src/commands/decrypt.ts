@@ -55,6 +55,12 @@ export const decryptCommand = leaf({
     if (!discovery && (accounts.length > 0 || inv.string('discovery-partition') !== undefined)) {
       throw new UsageError('--discovery-account and --discovery-partition need --discovery', 'for example --discovery --discovery-account 111122223333');
     }
+    // A discovery filter is a partition with its accounts (the ESDK's DiscoveryFilter): a partition alone would filter nothing.
+    const partition = inv.string('discovery-partition');
+    if (partition !== undefined && (accounts.length === 0 || !/^[a-z][a-z0-9-]*$/.test(partition))) {
+      throw new UsageError(accounts.length === 0 ? '--discovery-partition needs --discovery-account' : `--discovery-partition '${partition}' is not a partition name`,
+        'for example --discovery --discovery-account 111122223333 --discovery-partition aws');
+    }
     for (const account of accounts) {
       if (!/^\d{12}$/.test(account)) throw new UsageError(`--discovery-account '${account}' is not a 12-digit account id`, 'for example --discovery-account 111122223333');
     }

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Invocation } from '../command.js';
 import { IoError, UsageError } from '../usage.js';
@@ -7,7 +7,7 @@ import { IoError, UsageError } from '../usage.js';
 export interface Job {
   readonly input: string;
   readonly output: string;
-  /** The input's size, when it is a file. */
+  /** The input's size, when it is a regular file (a FIFO's or a /proc file's says nothing). */
   readonly size?: number;
 }
 
@@ -45,15 +45,21 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
       if (output === undefined || output === '-') throw new UsageError('--recursive needs --output DIR', `for example \`coffer ${direction} --recursive ${input} -o ${input}-out ...\``);
       jobs = treeJobs(input, output, suffix, direction);
     } else {
-      jobs = [{ input, output: output ?? defaultOutput(input, suffix, direction), size: stat.size }];
+      jobs = [{ input, output: output ?? defaultOutput(input, suffix, direction), ...(stat.isFile() ? { size: stat.size } : {}) }];
     }
   }
   if (inv.string('metadata-output') === '-' && jobs.some((j) => j.output === '-')) {
     throw new UsageError('--metadata-output - and the output both go to standard output', 'write the metadata to a file, e.g. --metadata-output meta.jsonl');
   }
-  if (!inv.flag('force')) {
-    const taken = jobs.find((j) => j.output !== '-' && existsSync(j.output));
-    if (taken) throw new IoError(`'${taken.output}' exists`, 'pass --force to replace it, or choose another --output');
+  for (const job of jobs) {
+    if (job.output === '-') continue;
+    const existing = lstatOrUndefined(job.output);
+    if (existing === undefined) continue;
+    // --force replaces a regular file; a device, FIFO, symbolic link or directory is never replaced.
+    if (!existing.isFile()) {
+      throw new IoError(`'${job.output}' exists and is not a regular file`, 'choose another --output; - writes to standard output');
+    }
+    if (!inv.flag('force')) throw new IoError(`'${job.output}' exists`, 'pass --force to replace it, or choose another --output');
   }
   return jobs;
 }
@@ -64,9 +70,23 @@ function defaultOutput(input: string, suffix: string, direction: Direction): str
   throw new UsageError(`cannot name the output: '${input}' does not end in ${suffix}`, 'pass --output FILE (- for standard output)');
 }
 
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new IoError(`cannot write '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
 function treeJobs(root: string, outRoot: string, suffix: string, direction: Direction): Job[] {
   const jobs: Job[] = [];
   const outAbsolute = resolve(outRoot);
+  const rootAbsolute = resolve(root);
+  // Outputs are never read back as inputs (below), so an output directory that holds the input tree would leave nothing to do.
+  if (rootAbsolute === outAbsolute || rootAbsolute.startsWith(outAbsolute + sep) || outAbsolute === sep) {
+    throw new UsageError(`--output '${outRoot}' is, or contains, the input directory '${root}'`, 'write to a directory outside the input tree, or inside it, e.g. -o ./out');
+  }
   const walk = (dir: string) => {
     let entries;
     try {
@@ -83,7 +103,14 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
         const rel = relative(root, path);
         if (direction === 'decrypt' && (!rel.endsWith(suffix) || entry.name === suffix)) continue;
         const out = join(outRoot, direction === 'encrypt' ? rel + suffix : rel.slice(0, -suffix.length));
-        jobs.push({ input: path, output: out, size: lstatSync(path).size });
+        let size: number;
+        try {
+          size = lstatSync(path).size;
+        } catch (error) {
+          // A name that is not UTF-8 reaches here altered, and so is not found.
+          throw ioErrorOf(error, path);
+        }
+        jobs.push({ input: path, output: out, size });
       }
     }
   };
