@@ -33,9 +33,13 @@ export function defaultSuiteFor(policy: CommitmentPolicy): AlgorithmSuite {
   );
 }
 
+/** Whether `policy` lets a message be written with `suite`. */
+export function encryptAllowed(policy: CommitmentPolicy, suite: AlgorithmSuite): boolean {
+  return suite.commitment === (policy !== CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT);
+}
+
 export function assertEncryptAllowed(policy: CommitmentPolicy, suite: AlgorithmSuite): void {
-  const wantsCommitment = policy !== CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT;
-  if (suite.commitment !== wantsCommitment) {
+  if (!encryptAllowed(policy, suite)) {
     throw new PolicyViolationError(`commitment policy ${policy} does not allow encrypting with suite ${hex(suite.id)}`);
   }
 }

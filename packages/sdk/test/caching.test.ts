@@ -82,6 +82,19 @@ describe('caching materials manager with a KMS keyring on Coffer', () => {
     assert.equal(coffer.count('GenerateDataKey'), 3);
   });
 
+  test('a cached entry of a suite the request\'s commitment policy forbids is passed over, not an error', async () => {
+    const manager = cmm();
+    coffer.resetCounts();
+    const forbid = { encryptionContext: { p: 'q' }, commitmentPolicy: CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT };
+    const require = { encryptionContext: { p: 'q' }, commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT };
+    const first = await encrypt(manager, Buffer.from('x'), forbid);
+    assert.equal(first.messageHeader.suiteId, AlgorithmSuiteId.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384);
+    const second = await encrypt(manager, Buffer.from('x'), require);
+    assert.equal(second.messageHeader.suiteId, AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384);
+    await encrypt(manager, Buffer.from('x'), require);
+    assert.equal(coffer.count('GenerateDataKey'), 2, 'the committing materials were cached in their turn');
+  });
+
   test('identity-KDF suites are never cached', async () => {
     const manager = cmm();
     coffer.resetCounts();

@@ -12,6 +12,7 @@ import type { Keyring } from '../keyrings/keyring.js';
 import { u16 } from '../internal/bytes.js';
 import { serializeEncryptedDataKeys } from '../serialize/encrypted-data-keys.js';
 import { serializeEncryptionContext } from '../serialize/encryption-context.js';
+import { encryptAllowed } from '../commitment-policy.js';
 import { getSuite } from '../suites.js';
 import { isCryptographicMaterialsManager, type CryptographicMaterialsManager, type DecryptMaterialsRequest, type EncryptionMaterialsRequest } from './cmm.js';
 import { DefaultCryptographicMaterialsManager } from './default.js';
@@ -104,10 +105,11 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
     const id = this.#encryptionId(request);
     const entry = await this.#cache.getEncryptionEntry(id, { messagesEncrypted: 1, bytesEncrypted: length });
     if (entry !== undefined) {
-      if (entry.expiresAt > this.#now() && entry.messagesEncrypted <= this.maxMessagesEncrypted && entry.bytesEncrypted <= this.maxBytesEncrypted) {
-        return entry.materials;
-      }
-      await this.#cache.deleteEntry(id);
+      const fresh = entry.expiresAt > this.#now() && entry.messagesEncrypted <= this.maxMessagesEncrypted && entry.bytesEncrypted <= this.maxBytesEncrypted;
+      // The identifier does not cover the commitment policy (Appendix A): materials of a suite this
+      // request's policy forbids are not an answer for it, though they stay good for others.
+      if (fresh && encryptAllowed(request.commitmentPolicy, entry.materials.suite)) return entry.materials;
+      if (!fresh) await this.#cache.deleteEntry(id);
     }
     // On a miss the underlying request carries Max Plaintext Length = Limit Bytes.
     const materials = await this.#underlying.getEncryptionMaterials({ ...request, maxPlaintextLength: this.maxBytesEncrypted });
