@@ -380,6 +380,14 @@ test('a header cut into tiny chunks is read whole, announced before any plaintex
   }
 });
 
+test('a header longer than maxBufferedBytes is refused however the input is cut, whole or in small chunks', async () => {
+  const { ciphertext } = await encrypt(aesKeyring(), Buffer.from('x'), { suiteId: UNSIGNED, encryptionContext: { k: 'v'.repeat(400) } });
+  for (const size of [ciphertext.length, 64, 1]) {
+    await assert.rejects(run(decryptStream(aesKeyring(), { unsignedStreaming: true, maxBufferedBytes: 100 }), chunked(ciphertext, size)),
+      (e: unknown) => e instanceof PolicyViolationError && /header is longer than maxBufferedBytes/.test(e.message), `chunks of ${size}`);
+  }
+});
+
 // The timeout stands for "refused rather than gathered": gathering ~12 GiB would not end.
 test('a header longer than maxBufferedBytes is refused as it arrives, not gathered (a message may declare ~12 GiB of data keys)', { timeout: 60_000 }, async () => {
   // Version 2, suite 0x0478, a message id, no context, then 65,535 data keys of three 65,535-byte

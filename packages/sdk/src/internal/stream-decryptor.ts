@@ -168,6 +168,8 @@ export class StreamDecryptor {
     const { header, bytes: headerBody } = readHeaderBody(r, this.#maxEdks);
     const auth = readHeaderAuth(r, header.version, header.suite);
     const authEnd = r.offset;
+    // Also when it arrived whole in one chunk: the limit must not depend on how the input is cut.
+    if (authEnd > this.#maxBuffered) throw new PolicyViolationError(`the message header is longer than maxBufferedBytes (${this.#maxBuffered} bytes)`);
     // The signature policy is decided before any keyring sees the EDKs.
     if (this.#unsigned && header.suite.signature !== null) {
       throw new PolicyViolationError('unsignedStreaming accepts only unsigned algorithm suites; this message is signed');
