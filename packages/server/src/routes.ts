@@ -113,22 +113,31 @@ export const KMS_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Op
   ['DeleteImportedKeyMaterial', deleteImportedKeyMaterial],
 ]);
 
+/**
+ * Changes to principals, access keys and identity policies take turns, on every node
+ * (Store.serialize): each checks what it is about to change (the root's last active key, two keys
+ * per principal, names unique without regard to case, the principal it attaches to) and two at
+ * once could each pass the check the other breaks.
+ */
+const inTurn = (operation: Operation): Operation => (service, body, request) =>
+  service.store.serialize('principals', () => operation(service, body, request));
+
 /** Coffer's own administration API: `X-Amz-Target: CofferAdmin.<name>`, signed and audited like KMS calls. */
 export const ADMIN_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
-  ['CreateUser', createUser],
-  ['DeleteUser', deleteUser],
+  ['CreateUser', inTurn(createUser)],
+  ['DeleteUser', inTurn(deleteUser)],
   ['ListUsers', listUsers],
-  ['CreateRole', createRole],
-  ['DeleteRole', deleteRole],
+  ['CreateRole', inTurn(createRole)],
+  ['DeleteRole', inTurn(deleteRole)],
   ['ListRoles', listRoles],
-  ['CreateAccessKey', createAccessKey],
+  ['CreateAccessKey', inTurn(createAccessKey)],
   ['ListAccessKeys', listAccessKeys],
-  ['UpdateAccessKey', updateAccessKey],
-  ['DeleteAccessKey', deleteAccessKey],
-  ['PutPrincipalPolicy', putPrincipalPolicy],
+  ['UpdateAccessKey', inTurn(updateAccessKey)],
+  ['DeleteAccessKey', inTurn(deleteAccessKey)],
+  ['PutPrincipalPolicy', inTurn(putPrincipalPolicy)],
   ['GetPrincipalPolicy', getPrincipalPolicy],
   ['ListPrincipalPolicies', listPrincipalPolicies],
-  ['DeletePrincipalPolicy', deletePrincipalPolicy],
+  ['DeletePrincipalPolicy', inTurn(deletePrincipalPolicy)],
   ['QueryAuditRecords', queryAuditRecords],
   ['VerifyAuditChain', verifyAuditChain],
   ['RotateRootKey', rotateRootKey],

@@ -192,6 +192,21 @@ describe('admin API: access keys', () => {
     }
   });
 
+  it('keeps one root key active when both are switched off at once: the changes take turns, and the second is refused', async () => {
+    const created = (await adminRequest(t, 'CreateAccessKey', {})).body.AccessKey as { AccessKeyId: string; SecretAccessKey: string };
+    const second = { accessKeyId: created.AccessKeyId, secretAccessKey: created.SecretAccessKey };
+    const answers = await Promise.all([t.credentials.accessKeyId, second.accessKeyId].map((AccessKeyId) =>
+      adminRequest(t, 'UpdateAccessKey', { AccessKeyId, Status: 'Inactive' })));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 400], answers.map((a) => a.text).join('\n'));
+    const firstWentOff = answers[0]!.status === 200;
+    const survivor = firstWentOff ? second : t.credentials;
+    const listed = (await adminRequest(t, 'ListAccessKeys', {}, survivor)).body.AccessKeyMetadata as { Status: string }[];
+    assert.equal(listed.filter((k) => k.Status === 'Active').length, 1);
+    // Put things back as the other cases expect them: the test's own key active, the second gone.
+    assert.equal((await adminRequest(t, 'UpdateAccessKey', { AccessKeyId: t.credentials.accessKeyId, Status: 'Active' }, survivor)).status, 200);
+    assert.equal((await adminRequest(t, 'DeleteAccessKey', { AccessKeyId: second.accessKeyId })).status, 200);
+  });
+
   it('never stores a secret in clear: the database files hold none of the secrets handed out', async () => {
     const secrets = [t.credentials.secretAccessKey];
     for (let i = 0; i < 3; i += 1) {

@@ -244,6 +244,22 @@ describe('PostgresStore: two nodes on one database', () => {
     assert.equal(await b.runExclusive('scheduled-work', async () => {}), true);
     assert.equal(most, 1);
   });
+
+  it('serialize lets one node at a time hold a name: the other waits for it, then runs', async () => {
+    let inside = 0;
+    let most = 0;
+    let runs = 0;
+    const work = (store: PostgresStore) => store.serialize('principals', async () => {
+      inside++;
+      most = Math.max(most, inside);
+      await new Promise((done) => setTimeout(done, 30));
+      inside--;
+      runs++;
+    });
+    await Promise.all([work(a), work(b), work(a), work(b)]);
+    assert.equal(runs, 4);
+    assert.equal(most, 1);
+  });
 });
 
 describe('PostgresStore when a node is killed', () => {

@@ -1259,5 +1259,33 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         assert.equal(ran, true);
       });
     });
+
+    describe('serialize', () => {
+      it('runs the holders of one name one after another, in order, answers what each answers, and goes on after an error', async () => {
+        const order: string[] = [];
+        let inside = 0;
+        let most = 0;
+        const step = (label: string, fail = false) => store.serialize('admin', async () => {
+          inside++;
+          most = Math.max(most, inside);
+          order.push(`${label} in`);
+          await new Promise((done) => setTimeout(done, 5));
+          order.push(`${label} out`);
+          inside--;
+          if (fail) throw new Error(`${label} failed`);
+          return label;
+        });
+        const results = await Promise.allSettled([step('a'), step('b', true), step('c')]);
+        assert.deepEqual(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)), ['a', 'b failed', 'c']);
+        assert.equal(most, 1);
+        assert.deepEqual(order, ['a in', 'a out', 'b in', 'b out', 'c in', 'c out']);
+        // Another name does not wait.
+        let release!: () => void;
+        const held = store.serialize('admin', () => new Promise<void>((done) => (release = done)));
+        assert.equal(await store.serialize('other', async () => 'free'), 'free');
+        release();
+        await held;
+      });
+    });
   });
 }

@@ -113,9 +113,10 @@ CREATE TABLE meta (
 /** The schema version this server writes: the last step it knows. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-/** Advisory-lock class ids (the first of the two int4 keys), "Coff" and "Cofg" in ASCII. */
+/** Advisory-lock class ids (the first of the two int4 keys), "Coff", "Cofg" and "Cofh" in ASCII. */
 export const MIGRATION_LOCK = [0x436f6666, 0] as const;
 export const EXCLUSIVE_LOCK_CLASS = 0x436f6667;
+export const SERIALIZE_LOCK_CLASS = 0x436f6668;
 
 /**
  * Brings the database to this server's schema, in one transaction under a transaction-scoped

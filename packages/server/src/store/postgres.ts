@@ -7,7 +7,8 @@ import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-recor
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
 import { StartupError } from '../root/root-key.js';
 import { redactConnectionString } from './connection-string.js';
-import { EXCLUSIVE_LOCK_CLASS, MIGRATIONS, migrate } from './postgres-migrations.js';
+import { EXCLUSIVE_LOCK_CLASS, MIGRATIONS, migrate, SERIALIZE_LOCK_CLASS } from './postgres-migrations.js';
+import { Turns } from './turns.js';
 import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, SnapshotRow, Store } from './store.js';
 import { StoreNotEmptyError, StoreUnavailableError } from './store.js';
 
@@ -241,6 +242,7 @@ export interface PostgresStoreOptions {
  */
 export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
+  readonly #turns = new Turns();
   #chain: AuditChainer | undefined;
   #pendingAudit: { event: AuditEvent; done: () => void; fail: (error: unknown) => void }[] = [];
   #flushing: Promise<void> | undefined;
@@ -666,6 +668,35 @@ export class PostgresStore implements Store {
 
   async rewrapAccessKeySecret(accessKeyId: string, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
     return (await this.#exec(Q.rewrapAccessKey, [Buffer.from(next), accessKeyId, Buffer.from(expected)])).rowCount === 1;
+  }
+
+  /**
+   * Turns within this node first (so it holds at most one connection per name), then a blocking
+   * session-level advisory lock on a dedicated connection while `fn` runs, for the other nodes.
+   */
+  serialize<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.#turns.run(name, async () => {
+      const { client, release } = await this.#checkout();
+      let broken = false;
+      try {
+        try {
+          await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [SERIALIZE_LOCK_CLASS, name]);
+        } catch (error) {
+          broken = true;
+          return unavailable(error);
+        }
+        try {
+          return await fn();
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [SERIALIZE_LOCK_CLASS, name]).catch(() => {
+            // Closing the session releases the lock.
+            broken = true;
+          });
+        }
+      } finally {
+        release(broken);
+      }
+    });
   }
 
   /**

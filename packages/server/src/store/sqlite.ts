@@ -8,6 +8,7 @@ import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../pr
 import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, SnapshotRow, Store } from './store.js';
 import { StoreNotEmptyError } from './store.js';
 import { RowInserter } from './sqlite-rows.js';
+import { Turns } from './turns.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS keys (
@@ -187,6 +188,8 @@ export class SqliteStore implements Store {
   readonly #auditRows: RowInserter;
   readonly #auditKeyRows: RowInserter;
   readonly #exclusive = new Set<string>();
+  /** One process writes this file (docs/store.md): taking turns in it is enough. */
+  readonly #turns = new Turns();
   /**
    * Key records as last read, frozen, while `PRAGMA data_version` stays the same. Nearly every
    * request reads its key, and the read and JSON parse were a tenth of an Encrypt's time. The
@@ -643,6 +646,10 @@ export class SqliteStore implements Store {
   }
 
   /** One process owns the file's scheduled work: exclusion is only among this store's callers. */
+  serialize<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.#turns.run(name, fn);
+  }
+
   async runExclusive(name: string, fn: () => Promise<void>): Promise<boolean> {
     if (this.#exclusive.has(name)) return false;
     this.#exclusive.add(name);

@@ -177,6 +177,14 @@ export interface Store {
   runExclusive(name: string, fn: () => Promise<void>): Promise<boolean>;
 
   /**
+   * Runs `fn` once no other holder of `name` runs it, on this node or (for a shared database) any
+   * other, and answers what it answers. Administration changes whose checks read what they then
+   * write (the root's last active key, two keys per principal, names unique without regard to
+   * case, a principal deleted with its keys) take turns under one name.
+   */
+  serialize<T>(name: string, fn: () => Promise<T>): Promise<T>;
+
+  /**
    * Every row of the store as one consistent snapshot (a read transaction held while the iterable
    * is consumed), kinds in the order the SnapshotRow union lists them, audit records in seq order.
    * Writers are not blocked; what they commit after the snapshot began is not in it. Memory stays
