@@ -717,6 +717,11 @@ describe('QueryAuditRecords and VerifyAuditChain', () => {
     assert.equal((await error({ StartTime: 'yesterday' })).type, 'SerializationException');
     assert.deepEqual(await error({ StartTime: 20, EndTime: 10 }), { type: 'ValidationException', message: 'StartTime must not be later than EndTime.' });
     assert.equal((await error({ Outcome: 'not an outcome!' })).type, 'ValidationException');
+    // Beyond what a store keeps (PostgreSQL's bigint, its text without NUL): refused, never a 500.
+    for (const body of [{ StartTime: 1e300 }, { EndTime: 9.3e15 }, { StartTime: -1 }, { PrincipalArn: 'a\u0000b' }, { KeyId: 'k\u0001' }]) {
+      assert.equal((await error(body)).type, 'ValidationException', JSON.stringify(body));
+    }
+    assert.equal((await error({ NextToken: Buffer.from('coffer:a\u0000b').toString('base64url') })).type, 'InvalidMarkerException');
   });
 
   it('finds the chain intact while requests are being recorded around the check', async () => {

@@ -10,24 +10,31 @@ import { parseShape, string, type Member } from '../validate/shape.js';
 
 const ADMIN_PREFIX = 'CofferAdmin.';
 
-/** A timestamp in epoch seconds, as AWS's JSON protocol sends one (fractions allowed). */
+/** The last second of the year 9999: later times are not times a store keeps (PostgreSQL's bigint milliseconds included). */
+const LAST_SECOND = 253_402_300_799;
+
+/** A timestamp in epoch seconds, as AWS's JSON protocol sends one (fractions allowed), from 1970 to 9999. */
 function epochSecondsMember(): Member<number | undefined> {
   return {
-    parse(value, path) {
+    parse(value, path, violations) {
       if (value === undefined) return undefined;
       if (typeof value !== 'number' || !Number.isFinite(value)) {
         throw new SerializationException(`Expected a timestamp in epoch seconds for member '${path}'`);
       }
+      if (value < 0 || value > LAST_SECOND) violations.add(path, String(value), `Member must be a time from 0 to ${LAST_SECOND} (epoch seconds)`);
       return value;
     },
   };
 }
 
+/** Text without control characters: a filter never holds one, and PostgreSQL's text cannot hold NUL. */
+const FILTER_TEXT = /^[^\u0000-\u001f]+$/;
+
 const shape = {
   StartTime: epochSecondsMember(),
   EndTime: epochSecondsMember(),
-  PrincipalArn: string({ min: 1, max: 2048 }),
-  KeyId: string({ min: 1, max: 2048 }),
+  PrincipalArn: string({ min: 1, max: 2048, pattern: FILTER_TEXT }),
+  KeyId: string({ min: 1, max: 2048, pattern: FILTER_TEXT }),
   Operation: string({ min: 1, max: 128, pattern: /^[A-Za-z][A-Za-z0-9.]*$/ }),
   Outcome: string({ min: 1, max: 128, pattern: /^[A-Za-z][A-Za-z0-9]*$/ }),
   Limit: limitMember(1000),

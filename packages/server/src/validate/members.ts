@@ -50,7 +50,8 @@ export function encodeMarker(after: string): string {
 export function decodeMarker(marker: string | undefined): string | undefined {
   if (marker === undefined) return undefined;
   const decoded = /^[A-Za-z0-9_-]+$/.test(marker) ? Buffer.from(marker, 'base64url').toString('utf8') : '';
-  if (!decoded.startsWith('coffer:')) throw new InvalidMarkerException('The marker is not one this server issued.');
+  // A NUL never appears in a position this server encodes (and PostgreSQL's text cannot hold one).
+  if (!decoded.startsWith('coffer:') || decoded.includes('\u0000')) throw new InvalidMarkerException('The marker is not one this server issued.');
   return decoded.slice('coffer:'.length);
 }
 
