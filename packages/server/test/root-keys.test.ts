@@ -408,6 +408,41 @@ describe('root-key rotation and migration', () => {
     }
   });
 
+  it('resumes a rotation from one passphrase to another cut short: the start takes the previous passphrase too', async () => {
+    const dataDir = tempDataDir();
+    const first = 'the first root passphrase';
+    const second = 'the second root passphrase';
+    let t = await startTestServer({ dataDir, rootKey: { provider: 'passphrase', passphrase: first }, rootKeyWork });
+    const keyIds: string[] = [];
+    const blobs: Uint8Array[] = [];
+    for (let i = 0; i < 6; i++) {
+      keyIds.push(await newKey(t.kms));
+      blobs.push(await encrypt(t.kms, keyIds[i]!, `value ${i}`));
+    }
+    await t.stop();
+    let batches = 0;
+    t = await startTestServer({
+      dataDir, rootKey: { passphrase: first },
+      rootKeyWork: { ...rootKeyWork, refreshMs: 600_000, testOnlyAfterBatch: async () => { if (++batches >= 2) throw new Error('simulated crash after two batches'); } },
+    });
+    await admin(t, 'RotateRootKey', { Provider: 'passphrase', Passphrase: second });
+    for (let waited = 0; batches < 2 && waited < 10_000; waited += 20) await new Promise((done) => setTimeout(done, 20));
+    await t.stop();
+    assert.equal(keyringOf(dataDir)?.keys.length, 2, 'both root keys still in the keyring');
+    // Either passphrase alone opens only one of the two keys.
+    await refusedStart({ dataDir, rootKey: { passphrase: second }, rootKeyWork }, /COFFER_ROOT_PREVIOUS_PASSPHRASE/);
+    await refusedStart({ dataDir, rootKey: { passphrase: first }, rootKeyWork }, /passphrase is wrong/);
+    t = await startTestServer({ dataDir, rootKey: { passphrase: second, previousPassphrase: first }, rootKeyWork });
+    try {
+      assert.equal(((await rotationDone(t)).RootKeys as unknown[]).length, 1);
+      await t.stop();
+      t = await startTestServer({ dataDir, rootKey: { passphrase: second }, rootKeyWork });
+      assert.deepEqual(await Promise.all(blobs.map((b) => decrypt(t.kms, b))), [0, 1, 2, 3, 4, 5].map((i) => `value ${i}`));
+    } finally {
+      await t.dispose();
+    }
+  });
+
   it('keeps a passphrase sent with RotateRootKey out of the log, the audit trail and the keyring', async () => {
     const lines: string[] = [];
     const passphrase = 'sent in the signed body only';

@@ -21,6 +21,7 @@ export const ROOT_KEY_OPTIONS = {
 
 export const ROOT_KEY_HELP = `  --root-key PROVIDER    a fresh store's root key  COFFER_ROOT_KEY    (file (default), passphrase, pkcs11, kms)
   --root-passphrase-file FILE  the passphrase       COFFER_ROOT_PASSPHRASE_FILE (or COFFER_ROOT_PASSPHRASE; prompted on a terminal)
+                         during a rotation between passphrases, the previous one too: COFFER_ROOT_PREVIOUS_PASSPHRASE
   --pkcs11-library PATH  PKCS#11 module            COFFER_PKCS11_LIBRARY (e.g. /usr/lib/softhsm/libsofthsm2.so)
   --pkcs11-token-label L the token, by label       COFFER_PKCS11_TOKEN_LABEL (or --pkcs11-slot N, COFFER_PKCS11_SLOT)
   --pkcs11-pin-file FILE the user PIN              COFFER_PKCS11_PIN_FILE (or COFFER_PKCS11_PIN)
@@ -74,6 +75,8 @@ export function rootKeyOptionsOf(setting: (name: keyof typeof ROOT_KEY_OPTIONS) 
   return {
     ...(provider !== undefined ? { provider: provider as RootKeyProviderName } : {}),
     ...(passphrase !== undefined ? { passphrase } : {}),
+    // Only while a rotation from one passphrase to another is under way (docs/root-keys.md).
+    ...(process.env.COFFER_ROOT_PREVIOUS_PASSPHRASE ? { previousPassphrase: process.env.COFFER_ROOT_PREVIOUS_PASSPHRASE } : {}),
     ...(pkcs11 ? { pkcs11 } : {}),
     ...(kms ? { kms } : {}),
   };

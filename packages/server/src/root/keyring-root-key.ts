@@ -132,16 +132,24 @@ export class KeyringRootKey implements RootKey {
       return;
     }
     const provider = ROOT_KEY_PROVIDER_TABLE[descriptor.provider];
-    const sealer = await provider.open(descriptor, this.#context);
+    // A rotation between two passphrases leaves a key of each until it ends: the previous one may open this key.
+    const { previousPassphrase } = this.#context.options;
+    const contexts = descriptor.provider === 'passphrase' && previousPassphrase !== undefined
+      ? [this.#context, { ...this.#context, options: { ...this.#context.options, passphrase: previousPassphrase } }]
+      : [this.#context];
     const header = keyringHeader(descriptor.id);
-    const opened = wrappedBy(check) === descriptor.id
-      ? await sealer.open(check.subarray(header.length), Buffer.concat([header, CHECK_AAD]))
-      : undefined;
-    if (!opened) {
+    for (const context of contexts) {
+      const sealer = await provider.open(descriptor, context);
+      const opened = wrappedBy(check) === descriptor.id
+        ? await sealer.open(check.subarray(header.length), Buffer.concat([header, CHECK_AAD]))
+        : undefined;
+      if (opened) {
+        this.#opened.set(descriptor.id, { sealer });
+        return;
+      }
       await sealer.close();
-      throw new StartupError(provider.mismatchHint(descriptor));
     }
-    this.#opened.set(descriptor.id, { sealer });
+    throw new StartupError(provider.mismatchHint(descriptor));
   }
 
   async wrap(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {

@@ -13,6 +13,11 @@ export interface RootKeyOptions {
    * passphrase key is met; `create` when a new key is made from it, so a prompt can ask twice).
    */
   readonly passphrase?: string | ((purpose: 'create' | 'open') => Promise<string>);
+  /**
+   * The passphrase a rotation between two passphrases is moving away from: until it finishes the
+   * store holds values under both root keys, and a start needs both (COFFER_ROOT_PREVIOUS_PASSPHRASE).
+   */
+  readonly previousPassphrase?: string;
   readonly pkcs11?: Pkcs11Options;
   readonly kms?: RemoteKmsOptions;
 }
@@ -54,6 +59,7 @@ export interface ProviderContext {
 export function rootKeyOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RootKeyOptions {
   return {
     ...(env.COFFER_ROOT_PASSPHRASE !== undefined ? { passphrase: env.COFFER_ROOT_PASSPHRASE } : {}),
+    ...(env.COFFER_ROOT_PREVIOUS_PASSPHRASE ? { previousPassphrase: env.COFFER_ROOT_PREVIOUS_PASSPHRASE } : {}),
     ...(env.COFFER_PKCS11_PIN !== undefined ? { pkcs11: { pin: env.COFFER_PKCS11_PIN } } : {}),
   };
 }

@@ -45,5 +45,6 @@ export const passphraseProvider: RootKeyProvider = {
     return memorySealer(await derive(passphrase, Buffer.from(salt, 'base64'), N, r, p));
   },
 
-  mismatchHint: () => 'The root-key passphrase is wrong: give the passphrase the store was created with; nothing was changed.',
+  mismatchHint: () => 'The root-key passphrase is wrong: give the passphrase the store was created with; nothing was changed. '
+    + 'While a rotation from one passphrase to another is under way (or was cut short), give the new one and the previous one in COFFER_ROOT_PREVIOUS_PASSPHRASE.',
 };
