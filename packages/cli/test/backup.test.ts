@@ -117,6 +117,9 @@ describe('coffer backup and coffer restore', () => {
     const right = pair('right');
     const wrong = pair('wrong');
     const archive = join(dir, 'public.backup');
+    const privateGiven = await coffer(['backup', '--data-dir', source.dataDir, '--out', join(dir, 'never.backup'), '--recipient', right.privateFile]);
+    assert.equal(privateGiven.code, 2, privateGiven.stderr);
+    assert.match(privateGiven.stderr, /--recipient takes the public key/);
     ok(await coffer(['backup', '--data-dir', source.dataDir, '--out', archive, '--recipient', right.publicFile]));
 
     const target = join(tempDir(), 'target');

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { BackupError, MIN_PASSPHRASE_LENGTH, StartupError, writeBackup, type BackupRecipient, type BackupReport } from '@coffer/server';
 import { leaf } from '../command.js';
 import { printJson } from '../output.js';
@@ -40,11 +40,11 @@ export const backupCommand = leaf({
       throw new UsageError('give --recipient or --passphrase-file, not both', 'an archive is protected by one or the other');
     }
     const recipient: BackupRecipient = recipientFile !== undefined
-      ? { publicKeyPem: readPem(recipientFile, '--recipient') }
+      ? { publicKeyPem: publicPem(readPem(recipientFile, '--recipient')) }
       : { passphrase: await passphraseOf(inv, true) };
     let report: BackupReport;
     try {
-      report = await writeBackup({ ...locationOf(inv), out, recipient });
+      report = await withPartialRemovedOnSignals(`${out}.partial-${process.pid}`, () => writeBackup({ ...locationOf(inv), out, recipient }));
     } catch (error) {
       if (error instanceof StartupError) {
         process.stderr.write(`error: ${error.message}\nhint: point --data-dir (and --store, and the root-key options) at what \`coffer serve\` uses\n`);
@@ -67,3 +67,33 @@ export const backupCommand = leaf({
       + `written to ${report.out} (${report.bytes} bytes, protected by ${report.protection === 'passphrase' ? 'a passphrase' : 'a public key'})\n`);
   },
 });
+
+/**
+ * writeBackup writes `<out>.partial-<pid>` and renames it when complete; SIGINT or SIGTERM while it
+ * runs removes that file before exiting (130, 143), so an interrupted backup leaves nothing.
+ */
+async function withPartialRemovedOnSignals<T>(partial: string, work: () => Promise<T>): Promise<T> {
+  const onSignal = (signal: NodeJS.Signals, code: number) => {
+    rmSync(partial, { force: true });
+    process.stderr.write(`${signal}: stopped; no archive was written\n`);
+    process.exit(code);
+  };
+  const onInt = () => onSignal('SIGINT', 130);
+  const onTerm = () => onSignal('SIGTERM', 143);
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  try {
+    return await work();
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}
+
+/** The machine that takes backups holds the public key only: a private key given as the recipient is refused. */
+function publicPem(pem: string): string {
+  if (/-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----/.test(pem)) {
+    throw new UsageError('--recipient takes the public key, not the private key', 'export it with `openssl pkey -in private.pem -pubout`, and keep the private key off this machine');
+  }
+  return pem;
+}
