@@ -285,6 +285,16 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(back.stdout, 'through a pipe');
     const partitionOnly = await coffer(['decrypt', join(dir, 'out.encrypted'), '--discovery', '--discovery-partition', 'aws-cn', '-o', '-']);
     assert.equal(partitionOnly.code, 2, partitionOnly.stderr);
+    const reserved = await coffer(['encrypt', '-', '--key', keyArn, '--context', 'aws-crypto-x=1'], { input: 'x' });
+    assert.equal(reserved.code, 2, reserved.stderr);
+  });
+
+  it('writes an output whose name is as long as a file name may be (255 bytes)', async () => {
+    const dir = tempDir();
+    const name = `${'n'.repeat(245)}.encrypted`;
+    writeFileSync(join(dir, 'p'), 'long');
+    ok(await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '-o', join(dir, name)]));
+    assert.ok(readdirSync(dir).includes(name));
   });
 
   it('shows a progress bar with bytes, rate and ETA on a terminal only, and not with --quiet', async () => {
@@ -372,7 +382,7 @@ describe('an interrupted coffer decrypt', () => {
       assert.equal(finished.code, signal === 'SIGTERM' ? 143 : 130, stderr());
       assert.equal(existsSync(out), false);
       assert.deepEqual(partial(), []);
-      assert.match(stderr(), new RegExp(`^${signal}: stopped; no output file was written`, 'm'));
+      assert.match(stderr(), new RegExp(`^${signal}: stopped; the output file being written was removed`, 'm'));
     });
   }
 });

@@ -42,7 +42,11 @@ export function commitmentPolicyOf(inv: Invocation): CommitmentPolicy | undefine
 }
 
 export function contextOf(inv: Invocation): Record<string, string> {
-  return keyValues(inv.strings('context'), '--context', '--context tenant=acme');
+  const context = keyValues(inv.strings('context'), '--context', '--context tenant=acme');
+  // The SDK refuses these too, but as a policy violation: here they are a mistake in the command line.
+  const reserved = Object.keys(context).find((key) => key.startsWith('aws-crypto-'));
+  if (reserved !== undefined) throw new UsageError(`--context key '${reserved}' is reserved for the Encryption SDK (aws-crypto-...)`, 'choose another key name');
+  return context;
 }
 
 export function maxEncryptedDataKeysOf(inv: Invocation): number | undefined {

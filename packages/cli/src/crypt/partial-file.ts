@@ -25,7 +25,7 @@ export function removePartialFilesOnSignals(): void {
       }
     }
     live.clear();
-    process.stderr.write(`${signal}: stopped; no output file was written\n`);
+    process.stderr.write(`${signal}: stopped; the output file being written was removed (files already complete stay)\n`);
     process.exit(code);
   };
   process.once('SIGINT', () => onSignal('SIGINT', 130));
@@ -42,7 +42,7 @@ export class PartialFile {
 
   constructor(finalPath: string) {
     this.finalPath = finalPath;
-    this.path = join(dirname(finalPath), `${basename(finalPath)}.${randomBytes(6).toString('hex')}.partial`);
+    this.path = join(dirname(finalPath), `${shortened(basename(finalPath))}.${randomBytes(6).toString('hex')}.partial`);
     // 'wx': never write through a file (or a symlink) that is already there.
     try {
       this.#fd = openSync(this.path, 'wx', 0o600);
@@ -109,4 +109,12 @@ function linkInPlace(from: string, to: string): void {
     throw error;
   }
   unlinkSync(from);
+}
+
+/** A name part short enough that `<part>.<12 hex>.partial` fits where the final name fits (255 bytes). */
+function shortened(name: string): string {
+  const MAX_BYTES = 255 - '.000000000000.partial'.length;
+  let part = name;
+  while (Buffer.byteLength(part) > MAX_BYTES) part = [...part].slice(0, -1).join('');
+  return part;
 }
