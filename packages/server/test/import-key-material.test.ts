@@ -182,6 +182,10 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
 
     it('symmetric material must be 32 bytes; imported keys rotate neither automatically nor (without new material) on demand', async () => {
       const keyId = await createKey({ Origin: 'EXTERNAL' });
+      // Pending import, the origin is what refuses automatic rotation (AWS's key-state table).
+      for (const op of ['EnableKeyRotation', 'DisableKeyRotation']) {
+        assertError(await raw(op, { KeyId: keyId }), 'UnsupportedOperationException', `arn:aws:kms:us-east-1:${t.server.config.accountId}:key/${keyId} origin is EXTERNAL which is not valid for this operation.`);
+      }
       assertError(await importMaterial(keyId, randomBytes(31)), 'IncorrectKeyMaterialException');
       assertError(await importMaterial(keyId, randomBytes(33)), 'IncorrectKeyMaterialException');
       assertOk(await importMaterial(keyId, randomBytes(32)));

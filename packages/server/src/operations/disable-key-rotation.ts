@@ -13,6 +13,8 @@ export const disableKeyRotation: Operation = async (service, body, request) => {
   const key = await resolveKey(service, input.KeyId, 'key');
   await service.access.authorizeKey(request, { action: 'kms:DisableKeyRotation', key });
   await changeKey(service, key, (current) => {
+    // AWS's key-state table: a key pending import (imported material) is refused for its origin, not its state.
+    if (current.state === 'PendingImport') assertRotatable(service, current, 'DisableKeyRotation');
     assertEnabled(service.realm, current);
     assertRotatable(service, current, 'DisableKeyRotation');
     return { rotation: undefined };

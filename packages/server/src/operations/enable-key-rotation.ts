@@ -19,6 +19,8 @@ export const enableKeyRotation: Operation = async (service, body, request) => {
     ...(input.RotationPeriodInDays !== undefined ? { context: { 'kms:rotationperiodindays': input.RotationPeriodInDays } } : {}),
   });
   await changeKey(service, key, (current) => {
+    // AWS's key-state table: a key pending import (imported material) is refused for its origin, not its state.
+    if (current.state === 'PendingImport') assertRotatable(service, current, 'EnableKeyRotation');
     assertEnabled(service.realm, current);
     assertRotatable(service, current, 'EnableKeyRotation');
     return { rotation: { periodInDays, nextRotationDate: service.now() + periodInDays * DAY_MS } };
