@@ -125,8 +125,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const observer = new RequestObserver(metrics, requestHistory, options.quotas === false ? undefined : new RequestQuotas(config.region, options.quotas));
     const probes = createProbeHandler({
       metrics,
-      // The root key is loaded by now (the start stops otherwise); the store must answer a read.
-      readiness: async () => (draining ? 'shutting down' : (await store.getMeta('root-key-check'), undefined)),
+      // The root key is loaded by now (the start stops otherwise), unless another node made a root key
+      // current that this one cannot open; the store must answer a read.
+      readiness: async () => (draining ? 'shutting down' : rootKey.unusableReason ?? (await store.getMeta('root-key-check'), undefined)),
     });
     const admin = await ensureAdminCredentials(
       store, accessKeys, config.dataDir, `arn:${realm.partition}:iam::${realm.accountId}:root`, now());

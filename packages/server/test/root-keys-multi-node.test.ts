@@ -68,4 +68,22 @@ describe('root-key rotation with two nodes on one PostgreSQL database', () => {
       await c.dispose();
     }
   });
+
+  it('a node that cannot open the new current root key stops wrapping and reports itself not ready', async () => {
+    await admin(a, 'RotateRootKey', { Provider: 'passphrase', Passphrase: 'only node A was told this one' });
+    const deadline = Date.now() + 10_000;
+    let ready = await fetch(`${b.server.endpoint}/readyz`);
+    while (ready.status === 200) {
+      assert.ok(Date.now() < deadline, 'node B notices within a few keyring refreshes');
+      await new Promise((done) => setTimeout(done, 50));
+      ready = await fetch(`${b.server.endpoint}/readyz`);
+    }
+    assert.equal(ready.status, 503);
+    assert.match(await ready.text(), /^not ready: the current root key cannot be opened on this node: .*passphrase is wrong/);
+    // Retryable, not an internal error: a client's SDK goes on to a node that can serve it.
+    const refused = await bKms.send(new CreateKeyCommand({})).then(() => undefined, (error: Error & { $metadata?: { httpStatusCode?: number } }) => error);
+    assert.equal(refused?.name, 'DependencyTimeoutException');
+    assert.equal(refused?.$metadata?.httpStatusCode, 503);
+    assert.ok((await encrypt(a.kms, 'node A goes on')).length > 0);
+  });
 });

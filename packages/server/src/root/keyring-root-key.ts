@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Store } from '../store/store.js';
+import { StoreUnavailableError, type Store } from '../store/store.js';
 import { FileRootKey } from './file-root-key.js';
 import { keyringHeader, LEGACY_ROOT_KEY_ID, newRootKeyId, wrappedBy } from './header.js';
 import {
@@ -33,6 +33,8 @@ export class KeyringRootKey implements RootKey {
   #keyring: StoredKeyring;
   readonly #opened = new Map<string, Opened>();
   #refreshing: Promise<void> | undefined;
+  /** Why this node cannot follow the keyring (a root key it cannot open), until a refresh succeeds. */
+  #behind: string | undefined;
 
   private constructor(store: Store, context: ProviderContext, keyring: StoredKeyring) {
     this.#store = store;
@@ -152,7 +154,14 @@ export class KeyringRootKey implements RootKey {
     throw new StartupError(provider.mismatchHint(descriptor));
   }
 
+  /** Why this node cannot wrap (the current root key is one it cannot open), or undefined. */
+  get unusableReason(): string | undefined {
+    return this.#behind === undefined ? undefined : `the current root key cannot be opened on this node: ${this.#behind}`;
+  }
+
   async wrap(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+    // Retryable (503 DependencyTimeoutException): another node can serve it meanwhile.
+    if (this.#behind !== undefined) throw new StoreUnavailableError(this.unusableReason!);
     const id = this.currentId;
     const opened = this.#opened.get(id);
     if (!opened) throw new Error(`the current root key ${id} is not open`);
@@ -190,8 +199,16 @@ export class KeyringRootKey implements RootKey {
         const keyring = await readKeyring(this.#store);
         if (!keyring) return;
         if (keyring.raw !== undefined && this.#keyring.raw !== undefined && Buffer.compare(keyring.raw, this.#keyring.raw) === 0) return;
-        for (const descriptor of keyring.record.keys) await this.#openKey(descriptor);
+        try {
+          for (const descriptor of keyring.record.keys) await this.#openKey(descriptor);
+        } catch (error) {
+          // Another node made a root key current that this one cannot open: wrapping under the
+          // old one would write values the rotation may retire the key of. Stop wrapping.
+          if (keyring.record.current !== this.currentId) this.#behind = error instanceof Error ? error.message : String(error);
+          throw error;
+        }
         this.#keyring = keyring;
+        this.#behind = undefined;
         await this.#closeRetired();
       } finally {
         this.#refreshing = undefined;
