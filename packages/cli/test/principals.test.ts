@@ -36,6 +36,8 @@ describe('coffer principals and coffer access-keys', () => {
     assert.match(ok(await cli(['principals', 'create-user', 'alice'])).stdout, /^created user arn:aws:iam::111122223333:user\/alice \(AIDA[A-Z2-7]{17}\)\n$/);
     const role = jsonOf(await cli(['principals', 'create-role', 'deployer', '--json']));
     assert.equal((role.Role as { Arn: string }).Arn, 'arn:aws:iam::111122223333:role/deployer');
+    // Dates in ISO 8601, as every --json output of the CLI.
+    assert.match((role.Role as { CreateDate: string }).CreateDate, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const table = ok(await cli(['principals', 'list'])).stdout.split('\n');
     assert.match(table[0]!, /^Kind +Name +Id +Arn +Created$/);
     assert.ok(table.some((l) => /^user +alice +AIDA\S+ +arn:aws:iam::111122223333:user\/alice +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(l)), table.join('\n'));

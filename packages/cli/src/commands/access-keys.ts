@@ -1,14 +1,14 @@
 import { callAdmin } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
 import { printJson, printTable } from '../output.js';
-import { dateOf, PRINCIPAL_ARGUMENT, principalOf } from '../principal-names.js';
+import { dateOf, PRINCIPAL_ARGUMENT, principalOf, withIsoDates } from '../principal-names.js';
 
 /** Access keys of users, roles and the account root, through the Coffer admin API (docs/admin-api.md). */
 
 const ACCESS_KEY_ARGUMENT = ['ACCESS_KEY_ID', 'the access key\'s id (AKIA...)'] as const;
 const OWNER_ARGUMENT = [PRINCIPAL_ARGUMENT[0], `${PRINCIPAL_ARGUMENT[1]}; without it, the caller's own keys`] as const;
 
-const showJson = (inv: Invocation, answer: unknown, human: () => void) => (inv.flag('json') ? printJson(answer) : human());
+const showJson = (inv: Invocation, answer: unknown, human: () => void) => (inv.flag('json') ? printJson(withIsoDates(answer)) : human());
 const ownerOf = async (inv: Invocation) => (inv.positionals[0] === undefined ? {} : principalOf(inv.positionals[0], () => inv.connection()));
 
 const create = leaf({

@@ -1,7 +1,7 @@
 import { callAdmin } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
 import { printJson, printTable } from '../output.js';
-import { dateOf, PRINCIPAL_ARGUMENT, principalOf } from '../principal-names.js';
+import { dateOf, PRINCIPAL_ARGUMENT, principalOf, withIsoDates } from '../principal-names.js';
 import { UsageError } from '../usage.js';
 import { readTextInput } from '../values.js';
 
@@ -9,7 +9,7 @@ import { readTextInput } from '../values.js';
 
 const POLICY_NAME_ARGUMENT = ['POLICY_NAME', 'the inline policy\'s name'] as const;
 
-const showJson = (inv: Invocation, answer: unknown, human: () => void) => (inv.flag('json') ? printJson(answer) : human());
+const showJson = (inv: Invocation, answer: unknown, human: () => void) => (inv.flag('json') ? printJson(withIsoDates(answer)) : human());
 
 function createOf(kind: 'user' | 'role') {
   const wire = kind === 'user' ? { name: 'UserName', one: 'User', id: 'UserId' } : { name: 'RoleName', one: 'Role', id: 'RoleId' };
