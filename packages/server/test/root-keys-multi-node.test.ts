@@ -69,6 +69,20 @@ describe('root-key rotation with two nodes on one PostgreSQL database', () => {
     }
   });
 
+  it('two nodes started at once on a fresh database make one root key and one administrator key between them', async () => {
+    const fresh = await cluster.createDatabase();
+    const [x, y] = await Promise.all([0, 1].map(() => startTestServer({ store: fresh, dataDir: tempDataDir(), rootKey: { provider: 'passphrase', passphrase }, rootKeyWork })));
+    try {
+      assert.deepEqual(x!.credentials, y!.credentials);
+      const keys = (await admin(x!, 'ListAccessKeys', {})).AccessKeyMetadata as unknown[];
+      assert.equal(keys.length, 1, 'no second administrator key');
+      assert.equal(((await admin(y!, 'GetRootKeyStatus', {})).RootKeys as unknown[]).length, 1);
+    } finally {
+      await x!.dispose();
+      await y!.dispose();
+    }
+  });
+
   it('a node that cannot open the new current root key stops wrapping and reports itself not ready', async () => {
     await admin(a, 'RotateRootKey', { Provider: 'passphrase', Passphrase: 'only node A was told this one' });
     const deadline = Date.now() + 10_000;

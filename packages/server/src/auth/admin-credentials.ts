@@ -24,10 +24,15 @@ export async function ensureAdminCredentials(
   let accessKeyId = storedId && Buffer.from(storedId).toString('utf8');
   if (accessKeyId === undefined) {
     const created = await accessKeys.create(principalArn, now);
-    await store.putMetaIfAbsent(ADMIN_META, Buffer.from(created.accessKeyId, 'utf8'));
-    accessKeyId = created.accessKeyId;
-    writeCredentialsFile(credentialsFile, created.accessKeyId, created.secret.revealSecret());
-  } else if (!existsSync(credentialsFile)) {
+    if (await store.putMetaIfAbsent(ADMIN_META, Buffer.from(created.accessKeyId, 'utf8'))) {
+      writeCredentialsFile(credentialsFile, created.accessKeyId, created.secret.revealSecret());
+      return { accessKeyId: created.accessKeyId, credentialsFile };
+    }
+    // Another node (or process) made the administrator's key at the same moment: keep its key, not a second one.
+    await store.deleteAccessKey(created.accessKeyId);
+    accessKeyId = Buffer.from((await store.getMeta(ADMIN_META))!).toString('utf8');
+  }
+  if (!existsSync(credentialsFile)) {
     const key = await accessKeys.findActive(accessKeyId);
     if (key) writeCredentialsFile(credentialsFile, key.accessKeyId, key.secret.revealSecret());
   }
