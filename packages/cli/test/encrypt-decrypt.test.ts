@@ -289,6 +289,15 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(reserved.code, 2, reserved.stderr);
   });
 
+  it('a message larger than --max-buffered-bytes is a limit of the run (exit 1 with a hint), not damage (4)', async () => {
+    const encrypted = await coffer(['encrypt', '-', '--key', keyArn], { input: 'x'.repeat(4096) });
+    ok(encrypted);
+    const refused = await coffer(['decrypt', '-', '--key', keyArn, '--max-buffered-bytes', '1000'], { input: encrypted.bytes });
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /^hint: raise --max-buffered-bytes/m);
+    assert.equal(refused.stdout, '');
+  });
+
   it('writes an output whose name is as long as a file name may be (255 bytes)', async () => {
     const dir = tempDir();
     const name = `${'n'.repeat(245)}.encrypted`;

@@ -8,7 +8,7 @@ import {
 } from '@coffer/sdk';
 import { ApiError } from '../admin-client.js';
 import { cliErrorOf } from '../kms-client.js';
-import { EXIT_CRYPTO, IoError } from '../usage.js';
+import { EXIT_CRYPTO, EXIT_FAILURE, IoError } from '../usage.js';
 import type { Direction, Job } from './jobs.js';
 import { ContextMismatchError } from './materials.js';
 import { PartialFile, removePartialFilesOnSignals } from './partial-file.js';
@@ -188,7 +188,8 @@ function reportFailure(error: unknown, direction: Direction): number {
   process.stderr.write(`error: ${direction === 'decrypt' ? 'cannot decrypt' : 'cannot encrypt'}: ${error.message}\n`);
   const hint = hintFor(error);
   if (hint) process.stderr.write(`hint: ${hint}\n`);
-  return EXIT_CRYPTO;
+  // A message larger than the plaintext held until it verifies is a limit of this run, not damage: not the crypto code.
+  return /maxBufferedBytes/.test(error.message) ? EXIT_FAILURE : EXIT_CRYPTO;
 }
 
 function hintFor(error: EncryptionSdkError): string | undefined {
@@ -196,7 +197,7 @@ function hintFor(error: EncryptionSdkError): string | undefined {
   if (error instanceof AuthenticationError) return 'the input was changed or damaged after it was encrypted; no output was written';
   if (error instanceof MalformedMessageError) return 'the input is not a complete message from `coffer encrypt` or an AWS Encryption SDK; no output was written';
   if (error instanceof NoDecryptionKeyError) return 'pass --key with a key the message was encrypted under (`--metadata-output -` on encrypt shows them), or --discovery';
-  if (/buffer/i.test(error.message)) return 'raise --max-buffered-bytes, or encrypt with an unsigned suite (--suite AES_256_GCM_HKDF_SHA512_COMMIT_KEY) so decrypt can stream';
+  if (/buffer/i.test(error.message)) return 'raise --max-buffered-bytes: plaintext is held until the message verifies (a signed message, or one written to standard output, whole)';
   if (/commitment/i.test(error.message)) return 'messages without key commitment need --commitment-policy REQUIRE_ENCRYPT_ALLOW_DECRYPT';
   return undefined;
 }
