@@ -17,6 +17,7 @@ import type { KeyRecord } from './keys/key-record.js';
 import { compilePolicy } from './policy/compile.js';
 import { accountRootArn, principalArn } from './principals/principal-id.js';
 import type { PrincipalKind } from './principals/principal-record.js';
+import { MAX_AGGREGATE_POLICY_SIZE, policySize } from './admin/principal-policy.js';
 
 /** The seed as a JSON or YAML file spells it. */
 export interface Seed {
@@ -129,6 +130,7 @@ export function checkSeed(seed: unknown): Seed {
     if (names.has(unique)) fail(entry, 'the principal appears twice');
     names.add(unique);
     if (p.policies !== undefined && !isObject(p.policies)) fail(entry, 'policies must map policy names to documents');
+    let policiesSize = 0;
     for (const [policyName, document] of Object.entries(p.policies ?? {})) {
       if (!/^[\w+=,.@-]{1,128}$/.test(policyName)) fail(`${entry} policy ${policyName}`, 'a policy name is 1 to 128 of letters, digits and +=,.@_-');
       try {
@@ -136,7 +138,11 @@ export function checkSeed(seed: unknown): Seed {
       } catch (error) {
         fail(`${entry} policy ${policyName}`, (error as Error).message);
       }
+      policiesSize += policySize(policyText(document));
     }
+    // The quotas the admin API enforces hold for seeded principals too.
+    const quota = MAX_AGGREGATE_POLICY_SIZE[p.user !== undefined ? 'user' : 'role'];
+    if (policiesSize > quota) fail(entry, `its policies hold ${policiesSize} characters (white space not counted); the quota is ${quota}`);
     for (const [j, key] of listOf(p.accessKeys, `${entry} accessKeys`).entries()) {
       if (!isObject(key) || typeof key.accessKeyId !== 'string' || typeof key.secretAccessKey !== 'string') {
         fail(`${entry} accessKeys[${j}]`, 'an access key has an accessKeyId and a secretAccessKey');
@@ -145,6 +151,7 @@ export function checkSeed(seed: unknown): Seed {
       if (!ACCESS_KEY_ID.test(key.accessKeyId)) fail(`${entry} accessKeys[${j}]`, 'accessKeyId must be 16 to 128 capital letters and digits, e.g. AKIA...');
       if (key.secretAccessKey.length < 16 || key.secretAccessKey.length > 128) fail(`${entry} accessKeys[${j}]`, 'secretAccessKey must be 16 to 128 characters');
     }
+    if (listOf(p.accessKeys, `${entry} accessKeys`).length > 2) fail(entry, 'a principal has at most two access keys');
   });
   return seed as Seed;
 }
