@@ -192,6 +192,17 @@ describe('admin API: access keys', () => {
     }
   });
 
+  it('tells a caller without permission nothing about who owns an access key named by id alone', async () => {
+    const nosy = await createUser(t, 'nosy');
+    const answers = await Promise.all([t.credentials.accessKeyId, 'AKIANOSUCHKEY0000000'].map((AccessKeyId) =>
+      adminRequest(t, 'DeleteAccessKey', { AccessKeyId }, nosy.credentials)));
+    for (const answer of answers) {
+      assertError(answer, 'AccessDeniedException');
+      assert.match(String(answer.body.message), /on resource: \*/);
+    }
+    assert.equal(answers[0]!.body.message, answers[1]!.body.message);
+  });
+
   it('keeps one root key active when both are switched off at once: the changes take turns, and the second is refused', async () => {
     const created = (await adminRequest(t, 'CreateAccessKey', {})).body.AccessKey as { AccessKeyId: string; SecretAccessKey: string };
     const second = { accessKeyId: created.AccessKeyId, secretAccessKey: created.SecretAccessKey };

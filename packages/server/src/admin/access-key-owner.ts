@@ -1,5 +1,5 @@
 import type { RequestContext, Service } from '../context.js';
-import { NotFoundException, ValidationException } from '../errors.js';
+import { AccessDeniedException, NotFoundException, ValidationException } from '../errors.js';
 import { accountRootArn } from '../principals/principal-id.js';
 import type { AccessKeyRecord } from '../store/store.js';
 import { namedPrincipal, requirePrincipal } from './principals.js';
@@ -30,7 +30,16 @@ export async function ownedAccessKey(
   const named = namedPrincipal(service, input);
   const record = await service.store.getAccessKey(input.AccessKeyId);
   const found = record !== undefined && (named === undefined || record.principalArn === named.arn);
-  await service.access.authorizeAccount(request, action, found ? record.principalArn : named?.arn ?? '*');
+  try {
+    await service.access.authorizeAccount(request, action, found ? record.principalArn : named?.arn ?? '*');
+  } catch (error) {
+    // Named by id alone, a key's owner is not the caller's to learn from a refusal: the same
+    // answer as for an id that does not exist.
+    if (named === undefined && found && record.principalArn !== request.principal.arn && error instanceof AccessDeniedException) {
+      await service.access.authorizeAccount(request, action, '*');
+    }
+    throw error;
+  }
   if (!found) throw new NotFoundException(`The Access Key with id ${input.AccessKeyId} cannot be found.`);
   return record;
 }
