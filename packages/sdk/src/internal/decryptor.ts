@@ -86,7 +86,10 @@ export async function prepareDecryption(
   let verification: PreparedDecryption['verification'];
   if (suite.signature !== null) {
     const publicKey = materials.verificationKey === undefined ? null : decodeVerificationKey(suite.signature, materials.verificationKey);
-    if (publicKey === null) throw new AuthenticationError('message signature does not verify');
+    if (publicKey === null) {
+      // Said as it is: the key, not the signature, is what fails (both are tampering, or a foreign writer's encoding).
+      throw new AuthenticationError('the message\'s verification key (aws-crypto-public-key) is not the canonical base64 of a compressed point on the suite\'s curve');
+    }
     verifier = new MessageVerifier(suite.signature.hash, publicKey);
     verification = { hash: suite.signature.hash, key: publicKey };
     verifier.update(headerBody);
