@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
-import { createUser, policyOf, type TestUser } from './support/principals.js';
+import { admin, createUser, policyOf, type TestUser } from './support/principals.js';
 import { errorOf, rawRequest, startTestServer, type RawResponse, type TestServer } from './support/server.js';
 
 const ACCOUNT = '111122223333';
@@ -249,6 +249,17 @@ describe('key policies over HTTP', () => {
       assertOk(await encryptAs(alice, id));
     });
 
+    it('judges the lockout with the request\'s conditions: allowed from this address passes, denied from it is refused', async () => {
+      const { id } = await keyWith(allowBob('kms:*'));
+      const fromHere = (effect: 'Allow' | 'Deny') => JSON.stringify(policyOf(allowBob('kms:*'),
+        { Effect: effect, Principal: { AWS: bob.arn }, Action: 'kms:PutKeyPolicy', Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } } }));
+      assertError(await bob.raw('PutKeyPolicy', { KeyId: id, Policy: fromHere('Deny') }), 'MalformedPolicyDocumentException',
+        'The new key policy will not allow you to update the key policy in the future.');
+      assertOk(await bob.raw('PutKeyPolicy', { KeyId: id, Policy: JSON.stringify(policyOf({
+        Effect: 'Allow', Principal: { AWS: bob.arn }, Action: 'kms:PutKeyPolicy', Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } },
+      })) }));
+    });
+
     it('refuses a PutKeyPolicy that would lock the caller out, unless BypassPolicyLockoutSafetyCheck', async () => {
       const id = String((assertOk(await raw('CreateKey', {})).KeyMetadata as { KeyId: string }).KeyId);
       const lockout = JSON.stringify(policyOf(allowBob('kms:Encrypt')));
@@ -275,6 +286,39 @@ describe('key policies over HTTP', () => {
     it('a key policy naming a user that does not exist is refused', async () => {
       const policy = JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/nobody` }, Action: 'kms:*', Resource: '*' }));
       assertError(await raw('CreateKey', { Policy: policy }), 'MalformedPolicyDocumentException', /invalid principals/);
+    });
+  });
+
+  describe('a principal deleted and created again under its name', () => {
+    it('does not inherit what the key policy or a grant gave the earlier one; a policy written afterwards names it', async () => {
+      const first = await createUser(t, 'phoenix');
+      const { id } = await keyWith({ Effect: 'Allow', Principal: { AWS: first.arn }, Action: 'kms:Encrypt', Resource: '*' });
+      const granted = await keyWith();
+      assertOk(await raw('CreateGrant', { KeyId: granted.id, GranteePrincipal: first.arn, Operations: ['Encrypt'] }));
+      assertOk(await encryptAs(first, id));
+      assertOk(await encryptAs(first, granted.id));
+      first.kms.destroy();
+      await admin(t, 'DeleteUser', { UserName: 'phoenix' });
+      await new Promise((done) => setTimeout(done, 5));
+      const again = await createUser(t, 'phoenix');
+      try {
+        assert.equal(again.arn, first.arn);
+        assertError(await encryptAs(again, id), 'AccessDeniedException');
+        assertError(await encryptAs(again, granted.id), 'AccessDeniedException');
+        // The same policy written again now names the principal that exists.
+        const policy = String(assertOk(await raw('GetKeyPolicy', { KeyId: id })).Policy);
+        assertOk(await raw('PutKeyPolicy', { KeyId: id, Policy: policy }));
+        assertOk(await encryptAs(again, id));
+      } finally {
+        again.kms.destroy();
+      }
+    });
+
+    it('aws:userid is the caller\'s unique id (AIDA...), as IAM sets it', async () => {
+      const { id } = await keyWith({ Effect: 'Allow', Principal: { AWS: bob.arn }, Action: 'kms:Encrypt', Resource: '*', Condition: { StringLike: { 'aws:userid': 'AIDA*' } } });
+      assertOk(await encryptAs(bob, id));
+      const other = await keyWith({ Effect: 'Allow', Principal: { AWS: bob.arn }, Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'aws:userid': 'user/bob' } } });
+      assertError(await encryptAs(bob, other.id), 'AccessDeniedException');
     });
   });
 

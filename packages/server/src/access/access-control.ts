@@ -10,6 +10,7 @@ import { authorize } from '../policy/authorize.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
 import { encryptionContextEntries, type ContextValue } from '../policy/context.js';
 import { defaultKeyPolicy } from '../policy/default-key-policy.js';
+import { principalId } from '../principals/principal-id.js';
 import type { Store } from '../store/store.js';
 
 /** One use of a key that a request needs permission for. */
@@ -36,6 +37,8 @@ interface CachedPolicy {
 
 interface CachedIdentity extends Omit<CachedPolicy, 'policy'> {
   readonly policies: CompiledPolicy[];
+  /** The user's or role's creation time: its incarnation, for policies and grants older than it. */
+  readonly createdAt?: number;
   readonly expires: number;
 }
 
@@ -73,12 +76,15 @@ export class AccessControl {
     const keyPolicy = this.#keyPolicy(use.key);
     const identity = await this.#identity(request.principal);
     const identityPolicies = identity.policies;
+    // A user or role created after the key policy was written is not the one its ARN there names.
+    const principal: Principal = identity.createdAt !== undefined && use.key.policySetAt !== undefined && identity.createdAt > use.key.policySetAt
+      ? { ...request.principal, arnNamesIt: false } : request.principal;
     // Object.assign, not an object literal of spreads: V8 copies the later spreads one property at
     // a time on a slow path, about 10 µs a request here (bench/access-overhead.ts). Every key is
     // prefixed (`aws:`, `kms:`), so no `__proto__` can make the two differ.
     const context: Record<string, ContextValue> = Object.assign(
       {},
-      this.#callerContext(request),
+      this.#callerContext(request, identity),
       await this.#keyContext(use, keyPolicy.mentionsResourceAliases || identity.mentionsResourceAliases),
       use.encryptionContext ? encryptionContextEntries(use.encryptionContext) : {},
       use.context,
@@ -92,11 +98,11 @@ export class AccessControl {
       keyPolicy: keyPolicy.policy,
       identityPolicies,
       grantAllows,
-      request: { action: use.action, resource, principal: request.principal, context },
+      request: { action: use.action, resource, principal, context },
     });
     let decision = decide(false);
     if (!decision.allowed && decision.reason !== 'explicit-deny' && use.grantOperation !== undefined
-      && (await this.#grantAllows(request.principal, use.key, use.grantOperation, use.encryptionContext, use.grantTokens, use.grantQualifies))) {
+      && (await this.#grantAllows(request.principal, identity.createdAt, use.key, use.grantOperation, use.encryptionContext, use.grantTokens, use.grantQualifies))) {
       decision = decide(true);
     }
     if (!decision.allowed) {
@@ -110,16 +116,21 @@ export class AccessControl {
    */
   async authorizeAccount(request: RequestContext, action: string, resource = '*', context: Readonly<Record<string, ContextValue>> = {}): Promise<void> {
     if (request.principal.kind === 'root') return;
-    const identityPolicies = await this.identityPolicies(request.principal);
+    const identity = await this.#identity(request.principal);
     const decision = authorize({
       keyPolicy: this.#accountLevel,
-      identityPolicies,
+      identityPolicies: identity.policies,
       grantAllows: false,
-      request: { action, resource, principal: request.principal, context: { ...this.#callerContext(request), ...context } },
+      request: { action, resource, principal: request.principal, context: { ...this.#callerContext(request, identity), ...context } },
     });
     if (!decision.allowed) {
       throw new AccessDeniedException(denialMessage(request.principal.arn, action, resource, decision.reason === 'explicit-deny' ? 'deny' : 'identity'));
     }
+  }
+
+  /** The caller's global condition keys (aws:SourceIp, aws:userid, ...), as every authorization sees them. */
+  async callerContextOf(request: RequestContext): Promise<Record<string, ContextValue>> {
+    return this.#callerContext(request, await this.#identity(request.principal));
   }
 
   /** The caller's identity policies, compiled; none for the account root. */
@@ -131,10 +142,11 @@ export class AccessControl {
     if (principal.kind === 'root') return NO_IDENTITY_POLICIES;
     const cached = this.#identityPolicies.get(principal.arn);
     if (cached && cached.expires > Date.now()) return cached;
-    const records = await this.#store.listIdentityPolicies(principal.arn);
+    const [records, record] = await Promise.all([this.#store.listIdentityPolicies(principal.arn), this.#store.getPrincipal(principal.arn)]);
     const entry: CachedIdentity = {
       policies: records.map((r) => compilePolicy(r.document, 'identity')),
       mentionsResourceAliases: records.some((r) => RESOURCE_ALIASES.test(r.document)),
+      ...(record ? { createdAt: record.createdAt } : {}),
       expires: Date.now() + IDENTITY_CACHE_MS,
     };
     if (this.#identityPolicies.size >= MAX_CACHED) this.#identityPolicies.clear();
@@ -165,7 +177,8 @@ export class AccessControl {
     return cached;
   }
 
-  #callerContext(request: RequestContext): Record<string, ContextValue> {
+  /** The caller's global condition keys; `aws:userid` is its unique id (AIDA.../AROA...), the account id for the root. */
+  #callerContext(request: RequestContext, identity: CachedIdentity): Record<string, ContextValue> {
     const { principal } = request;
     const now = Date.now();
     const name = principal.arn.split(':').slice(5).join(':');
@@ -174,7 +187,8 @@ export class AccessControl {
       'aws:principalaccount': principal.accountId,
       'aws:principaltype': principal.kind === 'root' ? 'Account' : principal.kind === 'user' ? 'User' : 'AssumedRole',
       ...(principal.kind === 'user' ? { 'aws:username': name.slice('user/'.length).split('/').pop()! } : {}),
-      'aws:userid': principal.kind === 'root' ? principal.accountId : name,
+      'aws:userid': principal.kind === 'root' ? principal.accountId
+        : identity.createdAt !== undefined ? principalId({ arn: principal.arn, kind: principal.kind === 'role' ? 'role' : 'user', createdAt: identity.createdAt }) : name,
       'aws:sourceip': request.sourceIp,
       'aws:securetransport': request.secureTransport,
       'aws:currenttime': new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -202,12 +216,14 @@ export class AccessControl {
   }
 
   async #grantAllows(
-    principal: Principal, key: KeyRecord, operation: GrantOperation,
+    principal: Principal, createdAt: number | undefined, key: KeyRecord, operation: GrantOperation,
     encryptionContext: Readonly<Record<string, string>> | undefined, tokens: readonly string[] | undefined,
     qualifies: ((grant: GrantRecord) => boolean) | undefined,
   ): Promise<boolean> {
     for (const grant of await this.grantsOfCaller(principal, key, tokens)) {
       if (!grant.operations.includes(operation) || (qualifies && !qualifies(grant))) continue;
+      // A grant made before the caller was created was made to an earlier principal of its name.
+      if (createdAt !== undefined && grant.createdAt < createdAt) continue;
       if (!constraintsApply(operation) || satisfiesConstraints(grant.constraints, encryptionContext)) return true;
     }
     return false;

@@ -22,9 +22,11 @@ export async function checkNewKeyPolicy(
     }
   }
   if (!bypassLockoutCheck) {
+    // Judged as the caller's next PutKeyPolicy would be: with its conditions read against this request.
     assertNoLockOut(policy, request.principal, {
       resource,
       identityPolicies: await service.access.identityPolicies(request.principal),
+      context: await service.access.callerContextOf(request),
     });
   }
 }

@@ -25,6 +25,11 @@ export interface KeyRecord {
   readonly tags: readonly Tag[];
   /** The key policy document as given; enforcement comes with access control. */
   readonly policy?: string;
+  /**
+   * When `policy` was set (epoch ms; absent in records written before it was kept): a user or role
+   * created after it is not the one its ARN in the policy named (Principal.arnNamesIt).
+   */
+  readonly policySetAt?: number;
   /** Automatic rotation, when enabled. */
   readonly rotation?: { readonly periodInDays: number; readonly nextRotationDate: number };
   readonly onDemandRotations: number;

@@ -81,7 +81,7 @@ export const createKey: Operation = async (service, body, request) => {
     tags: mergeTags([], requestTags),
     onDemandRotations: 0,
     currentVersion: external ? 0 : 1,
-    ...(input.Policy !== undefined ? { policy: input.Policy } : {}),
+    ...(input.Policy !== undefined ? { policy: input.Policy, policySetAt: now } : {}),
   };
   request.audit.touchKey(keyArn(service.realm, keyId));
   await request.audit.commit((event) => service.store.createKey(key, firstVersion, event));

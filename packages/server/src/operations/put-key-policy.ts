@@ -30,6 +30,6 @@ export const putKeyPolicy: Operation = async (service, body, request) => {
   });
   assertDefaultPolicyName(input.PolicyName);
   await checkNewKeyPolicy(service, request, input.Policy, keyArn(service.realm, key.keyId), bypass);
-  await changeKey(service, key, () => ({ policy: input.Policy }), request.audit);
+  await changeKey(service, key, () => ({ policy: input.Policy, policySetAt: service.now() }), request.audit);
   return {};
 };

@@ -19,6 +19,12 @@ export interface Principal {
   readonly arn: string;
   readonly accountId: string;
   readonly kind: CallerKind;
+  /**
+   * False when the policy was written before this principal was created: its ARN there named an
+   * earlier principal of the same name, deleted since. AWS binds a policy's principals to their
+   * unique ids, so a principal created again under the name does not inherit what they were given.
+   */
+  readonly arnNamesIt?: boolean;
 }
 
 /** The principals one Principal or NotPrincipal element names. Never mutated after compile. */
@@ -78,7 +84,7 @@ export function parsePrincipalElement(value: unknown): PrincipalSet | string {
 const namesAccount = (set: PrincipalSet, p: Principal): boolean => set.everyone || set.accounts.has(p.accountId);
 /** The caller itself: its exact ARN, or the account entry when the caller is the account root. */
 const namesSelf = (set: PrincipalSet, p: Principal): boolean =>
-  set.everyone || (p.kind === 'root' ? set.accounts.has(p.accountId) : set.arns.has(p.arn));
+  set.everyone || (p.kind === 'root' ? set.accounts.has(p.accountId) : p.arnNamesIt !== false && set.arns.has(p.arn));
 
 /** Whether an Allow statement's principal element reaches the caller. */
 export function allowReaches(set: PrincipalSet, negated: boolean, p: Principal): boolean {
