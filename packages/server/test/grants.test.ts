@@ -82,6 +82,10 @@ describe('grants over HTTP', () => {
     assertOk(await encryptAs(bob, subsetKey, { a: '1', b: '2' }));
     assertError(await encryptAs(bob, subsetKey, { b: '2' }), 'AccessDeniedException');
     assertError(await encryptAs(bob, subsetKey), 'AccessDeniedException');
+    // In a grant constraint the key is not case sensitive (API reference, GrantConstraints); the value must still match.
+    assertOk(await encryptAs(bob, subsetKey, { A: '1' }));
+    assertError(await encryptAs(bob, subsetKey, { a: '1x' }), 'AccessDeniedException');
+    assertOk(await encryptAs(bob, equalsKey, { A: '1' }));
   });
 
   it('refuses constraints with operations that take no encryption context', async () => {

@@ -3,18 +3,17 @@ import type { GrantConstraints, GrantOperation } from './grant-record.js';
 /**
  * Whether a request's encryption context satisfies a grant's constraints, as AWS checks them:
  * EncryptionContextEquals needs exactly the same pairs, EncryptionContextSubset needs every pair
- * of the constraint (the request may have more). Keys and values compare case-sensitively.
+ * of the constraint (the request may have more). Keys compare without regard to case and values
+ * case-sensitively (API reference, GrantConstraints: "in a grant constraint, the key in each
+ * key-value pair is not case sensitive, but the value is case sensitive").
  */
 export function satisfiesConstraints(constraints: GrantConstraints | undefined, context: Readonly<Record<string, string>> | undefined): boolean {
   if (!constraints) return true;
-  const given = context ?? {};
+  const given = new Map(Object.entries(context ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const holds = (pairs: Readonly<Record<string, string>>) => Object.entries(pairs).every(([k, v]) => given.get(k.toLowerCase()) === v);
   const { EncryptionContextEquals: equals, EncryptionContextSubset: subset } = constraints;
-  if (equals) {
-    const keys = Object.keys(equals);
-    if (keys.length !== Object.keys(given).length) return false;
-    if (!keys.every((k) => Object.hasOwn(given, k) && given[k] === equals[k])) return false;
-  }
-  if (subset && !Object.keys(subset).every((k) => Object.hasOwn(given, k) && given[k] === subset[k])) return false;
+  if (equals && (Object.keys(equals).length !== Object.keys(context ?? {}).length || !holds(equals))) return false;
+  if (subset && !holds(subset)) return false;
   return true;
 }
 
