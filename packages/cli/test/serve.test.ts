@@ -254,6 +254,23 @@ describe('coffer serve', () => {
     assert.match(finished.stderr, /^error: .*'abc'/m);
   });
 
+  it('refuses a port that is not decimal digits (an empty one would pick a random port) and a boolean that is not one', async () => {
+    for (const env of [{ COFFER_PORT: ' ' }, { COFFER_PORT: '0x12f5' }, { COFFER_TLS_SELF_SIGNED: 'on' }] as Record<string, string>[]) {
+      const finished = await coffer(['serve', '--data-dir', tempDir()], cleanEnv(env));
+      assert.equal(finished.code, 2, `${JSON.stringify(env)}: ${finished.stderr}`);
+      assert.match(finished.stderr, /^hint: \S/m);
+    }
+  });
+
+  it('lets the environment switch off a boolean the config file switches on', async () => {
+    const dir = tempDir();
+    const config = join(dir, 'coffer.json');
+    writeFileSync(config, JSON.stringify({ 'allow-insecure-http': true, host: '0.0.0.0', port: 0, 'data-dir': './data' }));
+    const refused = await coffer(['serve', '--config', config], cleanEnv({ COFFER_ALLOW_INSECURE_HTTP: '0' }));
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /insecure|plain HTTP|loopback/i);
+  });
+
   it('refuses an unknown option with exit code 2', async () => {
     const finished = await coffer(['serve', '--bogus']);
     assert.equal(finished.code, 2);

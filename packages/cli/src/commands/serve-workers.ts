@@ -97,8 +97,16 @@ export async function servePrimary(count: number): Promise<number> {
 
   // Listen for signals before the banner: whoever waits for the banner may signal at once.
   const signalled = new Promise<string>((done) => {
-    process.once('SIGINT', () => done('SIGINT'));
-    process.once('SIGTERM', () => done('SIGTERM'));
+    // Both handlers go at the first: a second signal of either kind then ends the primary at once.
+    const onSignal = (signal: string) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      done(signal);
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
   });
 
   const starting = (async () => {

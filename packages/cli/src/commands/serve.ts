@@ -114,7 +114,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     return ('env' in option ? process.env[option.env] || undefined : undefined) ?? fromFile[name];
   };
   const portText = setting('port');
-  const port = portText === undefined ? undefined : Number(portText);
+  // Decimal digits only: Number('') and Number(' ') are 0 (a random port), and Number('0x12f5') is hex.
+  const port = portText === undefined ? undefined : /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
     throw new UsageError(`--port must be a number from 0 to 65535, not '${portText}'`,
       'set --port, COFFER_PORT or "port" in the config file to a port number, e.g. --port 4600 (0 picks a free port)');
@@ -122,9 +123,18 @@ export async function serveCommand(args: string[]): Promise<number> {
 
   const seedPath = setting('seed');
   const seed = seedPath === undefined ? undefined : await readSeedFile(seedPath);
-  // A boolean flag is set by its presence, in the environment or the file by true, 1 or yes.
-  const enabled = (name: 'tls-self-signed' | 'allow-insecure-http'): boolean =>
-    values[name] === true || /^(true|1|yes)$/i.test(process.env[OPTIONS[name].env] ?? '') || /^(true|1|yes)$/i.test(fromFile[name] ?? '');
+  // A boolean flag is set by its presence; in the environment or the file by true, 1 or yes, and
+  // unset by false, 0 or no, the environment winning over the file as for every other option.
+  const enabled = (name: 'tls-self-signed' | 'allow-insecure-http'): boolean => {
+    if (values[name] === true) return true;
+    for (const [where, text] of [[OPTIONS[name].env, process.env[OPTIONS[name].env]], [`"${name}" in the config file`, fromFile[name]]] as const) {
+      if (text === undefined || text === '') continue;
+      if (/^(true|1|yes)$/i.test(text)) return true;
+      if (/^(false|0|no)$/i.test(text)) return false;
+      throw new UsageError(`${where} must be true or false, not '${text}'`, 'use true, 1 or yes; false, 0 or no');
+    }
+    return false;
+  };
   const tls = transportSettings(setting('tls-cert'), setting('tls-key'), enabled('tls-self-signed'));
   const quotasSetting = setting('quotas');
   const quotas = quotasSetting === undefined ? undefined : quotasSetting === 'off' ? false as const : { rates: readQuotasFile(quotasSetting) };
@@ -190,11 +200,16 @@ async function serveUntilSignalled(options: StartOptions, announce: (server: Run
   // Listen for signals before the banner: whoever waits for the banner may signal at once.
   const stopped = new Promise<void>((done) => {
     const stop = (signal: string) => {
+      // Both handlers go: a second signal of either kind then ends the process at once (the default action).
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
       process.stderr.write(`${signal}: finishing in-flight requests and closing the store\n`);
       server.close().then(done, done);
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
   });
   announce(server);
   await stopped;
@@ -248,8 +263,11 @@ function readConfigFile(path: string): Partial<Record<keyof typeof OPTIONS, stri
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw new UsageError(`the config file '${path}' sets '${key}' to ${JSON.stringify(value)}`, `give '${key}' a string${key === 'port' ? ' or a number' : ''}`);
     }
-    const isPath = ['data-dir', 'seed', 'tls-cert', 'tls-key', 'root-passphrase-file', 'pkcs11-pin-file'].includes(key) || (key === 'quotas' && value !== 'off');
-    settings[key as keyof typeof OPTIONS] = isPath ? resolve(dirname(path), String(value)) : String(value);
+    // "quotas": false reads as off, as the flag's value does; true names no file.
+    const text = key === 'quotas' && value === false ? 'off' : String(value);
+    if (key === 'quotas' && value === true) throw new UsageError(`the config file '${path}' sets 'quotas' to true`, 'give "quotas" a file path, or "off" (false)');
+    const isPath = ['data-dir', 'seed', 'tls-cert', 'tls-key', 'root-passphrase-file', 'pkcs11-pin-file'].includes(key) || (key === 'quotas' && text !== 'off');
+    settings[key as keyof typeof OPTIONS] = isPath ? resolve(dirname(path), text) : text;
   }
   return settings;
 }
