@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -117,12 +117,28 @@ describe('TLS with given files, and plain HTTP off loopback', () => {
       await assert.rejects(
         startServer({ port: 0, dataDir: join(dir, 'data2'), logger: () => {}, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'other.key') } }),
         (error: unknown) => error instanceof StartupError && /cannot be used together/.test(error.message));
+      // Refused before the store: nothing was made in the data directory.
+      assert.deepEqual(existsSync(join(dir, 'data2')) ? readdirSync(join(dir, 'data2')) : [], []);
       await assert.rejects(
         startServer({ port: 0, dataDir: join(dir, 'data3'), logger: () => {}, tls: { certFile: join(dir, 'missing.crt'), keyFile: join(dir, 'server.key') } }),
         (error: unknown) => error instanceof StartupError && /ENOENT/.test(error.message));
     } finally {
       rmSync(dir, { recursive: true, force: true });
       rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('a damaged self-signed pair in the data directory is made again, not a bare OpenSSL error', async () => {
+    const dir = tempDataDir();
+    try {
+      const first = await selfSignedPair(dir);
+      writeFileSync(join(dir, 'tls-self-signed.crt'), 'garbage');
+      const again = await selfSignedPair(dir);
+      assert.notEqual(again.cert, first.cert);
+      const certificate = new X509Certificate(again.cert);
+      assert.equal(Math.round((Date.parse(certificate.validTo) - Date.parse(certificate.validFrom)) / 86_400_000), 397);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

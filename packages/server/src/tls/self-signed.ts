@@ -34,8 +34,15 @@ export async function selfSignedPair(dataDir: string, now = Date.now()): Promise
   const keyPath = join(dataDir, SELF_SIGNED_KEY_FILE);
   if (existsSync(certPath) && existsSync(keyPath)) {
     const pair = { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
-    const parsed = new X509Certificate(pair.cert);
-    if (Date.parse(parsed.validTo) - now > RENEW_DAYS * DAY_MS && parsed.checkPrivateKey(createPrivateKey(pair.key))) return pair;
+    let usable: boolean;
+    try {
+      const parsed = new X509Certificate(pair.cert);
+      usable = Date.parse(parsed.validTo) - now > RENEW_DAYS * DAY_MS && parsed.checkPrivateKey(createPrivateKey(pair.key));
+    } catch {
+      // Damaged files of this server's own making: made again, as an expiring pair is.
+      usable = false;
+    }
+    if (usable) return pair;
   }
   const pair = await generatePair(now);
   // The key first, owner-only, then renamed into place: no moment where a readable key exists.
@@ -58,7 +65,8 @@ async function generatePair(now: number): Promise<TlsPair> {
     serialNumber: serial.toString('hex'),
     name: 'CN=localhost, O=Coffer (self-signed, local use)',
     notBefore: new Date(now - DAY_MS),
-    notAfter: new Date(now + VALIDITY_DAYS * DAY_MS),
+    // Back-dated a day for clock skew, so the span is VALIDITY_DAYS in all (browsers refuse longer).
+    notAfter: new Date(now - DAY_MS + VALIDITY_DAYS * DAY_MS),
     signingAlgorithm: algorithm,
     keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
     extensions: [

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { StartupError } from '../root/root-key.js';
 import { certificateFingerprint, selfSignedPair, type TlsPair } from './self-signed.js';
+import { createSecureContext } from 'node:tls';
 
 /** `--tls-cert`/`--tls-key` files, or `--tls-self-signed`. */
 export type TlsSettings =
@@ -50,6 +51,12 @@ export async function openTransport(host: string, dataDir: string, tls: TlsSetti
     fingerprint = certificateFingerprint(pair.cert);
   } catch {
     throw new StartupError('The TLS certificate file does not hold a PEM certificate.');
+  }
+  // Tried here, before the store is opened: a pair that cannot serve must not leave a fresh data directory behind.
+  try {
+    createSecureContext({ cert: pair.cert, key: pair.key });
+  } catch (error) {
+    throw new StartupError(`The TLS certificate and key cannot be used together: ${(error as Error).message}.`);
   }
   return { tls: { ...pair, fingerprint } };
 }
