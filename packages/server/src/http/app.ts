@@ -53,7 +53,9 @@ export function createRequestHandler(deps: AppDependencies) {
       time: Date.now(), requestId, sourceIp,
       ...(typeof req.headers['user-agent'] === 'string' ? { userAgent: req.headers['user-agent'].slice(0, 512) } : {}),
     });
-    let operation: string | undefined;
+    // Named before the body is read, so that a body refused for its size is counted under its operation.
+    let operation: string | undefined = knownOperation(req);
+    if (operation !== undefined) audit.setOperation(operation);
     let outcome: { status: number; error?: string };
     try {
       const body = await readBody(req);
@@ -126,6 +128,15 @@ export function principalKind(arn: string): Principal['kind'] {
   const resource = arn.split(':').slice(5).join(':');
   if (resource === 'root') return 'root';
   return resource.startsWith('role/') ? 'role' : 'user';
+}
+
+/** The operation the request names, when it is one Coffer has; nothing is thrown (findOperation decides). */
+function knownOperation(req: IncomingMessage): string | undefined {
+  try {
+    return findOperation(req).name;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The operation an `X-Amz-Target` names: `TrentService.<Op>` for KMS, `CofferAdmin.<Op>` for administration. */
