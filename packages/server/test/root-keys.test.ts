@@ -370,16 +370,18 @@ describe('root-key rotation and migration', () => {
     }
   });
 
+  /** Six keys with a value encrypted under each: the rotation re-wraps them in batches. */
+  const sixValues = async (kms: KMSClient): Promise<Uint8Array[]> => {
+    const blobs: Uint8Array[] = [];
+    for (let i = 0; i < 6; i++) blobs.push(await encrypt(kms, await newKey(kms), `value ${i}`));
+    return blobs;
+  };
+
   it('resumes an interrupted rotation at the next start, where it stopped', async () => {
     const dataDir = tempDataDir();
     const passphrase = 'a passphrase for the rotation';
     let t = await startTestServer({ dataDir, rootKeyWork });
-    const keyIds: string[] = [];
-    const blobs: Uint8Array[] = [];
-    for (let i = 0; i < 6; i++) {
-      keyIds.push(await newKey(t.kms));
-      blobs.push(await encrypt(t.kms, keyIds[i]!, `value ${i}`));
-    }
+    const blobs = await sixValues(t.kms);
     await t.stop();
     let batches = 0;
     t = await startTestServer({
@@ -413,12 +415,7 @@ describe('root-key rotation and migration', () => {
     const first = 'the first root passphrase';
     const second = 'the second root passphrase';
     let t = await startTestServer({ dataDir, rootKey: { provider: 'passphrase', passphrase: first }, rootKeyWork });
-    const keyIds: string[] = [];
-    const blobs: Uint8Array[] = [];
-    for (let i = 0; i < 6; i++) {
-      keyIds.push(await newKey(t.kms));
-      blobs.push(await encrypt(t.kms, keyIds[i]!, `value ${i}`));
-    }
+    const blobs = await sixValues(t.kms);
     await t.stop();
     let batches = 0;
     t = await startTestServer({
