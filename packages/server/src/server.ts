@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { Server as NetServer, type AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { AccessControl } from './access/access-control.js';
 import { openAuditKey } from './audit/audit-key.js';
@@ -171,6 +171,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       socket.end(`HTTP/1.1 ${status}\r\nx-amzn-RequestId: ${randomUUID()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     });
     const server = http;
+    // Connections that have not sent a request yet: node:http's closeIdleConnections leaves them
+    // open, so without this one that never sends anything would hold a shutdown for the whole grace.
+    const fresh = new Set<Socket>();
+    // With TLS, the socket a request arrives on is the TLS socket: track that one.
+    server.on(transport.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+      fresh.add(socket);
+      socket.once('close', () => fresh.delete(socket));
+    });
+    server.on('request', (req: IncomingMessage) => fresh.delete(req.socket));
     await new Promise<void>((done, fail) => {
       server.once('error', fail);
       server.listen(config.port, config.host, () => {
@@ -202,7 +211,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       close: () => (closing ??= (async () => {
         clearInterval(timer);
         startDraining();
-        await drain(server, options.shutdownGraceMs ?? 10_000, quietFor);
+        await drain(server, options.shutdownGraceMs ?? 10_000, quietFor, fresh);
         await scheduled;
         await rootKeyWork.stop();
         await store.close();
@@ -230,10 +239,12 @@ const QUIET_MS = 250;
  * rather than http.Server's, which closes idle connections at once. Whatever is still busy after
  * `graceMs` is dropped.
  */
-async function drain(server: Server, graceMs: number, quietFor: (ms: number) => boolean): Promise<void> {
+async function drain(server: Server, graceMs: number, quietFor: (ms: number) => boolean, fresh: ReadonlySet<Socket>): Promise<void> {
   await new Promise<void>((done) => {
     const sweep = setInterval(() => {
-      if (quietFor(QUIET_MS)) server.closeIdleConnections();
+      if (!quietFor(QUIET_MS)) return;
+      server.closeIdleConnections();
+      for (const socket of fresh) socket.destroy();
     }, 25);
     const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
     netServerClose.call(server, () => {

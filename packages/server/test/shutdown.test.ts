@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import Database from 'better-sqlite3';
 import { startServerProcess } from './support/server-process.js';
-import { kmsClient, tempDataDir } from './support/server.js';
+import { kmsClient, startTestServer, tempDataDir } from './support/server.js';
 
 
 interface Acknowledged {
@@ -76,5 +77,20 @@ describe('graceful shutdown', () => {
     } finally {
       await again.stop();
     }
+  });
+});
+
+describe('graceful shutdown with a connection that never sends a request', () => {
+  // The timeout stands for "not held for the grace": the grace here is a minute.
+  it('closes it once the server is quiet, without waiting for the grace', { timeout: 30_000 }, async () => {
+    const t = await startTestServer({ shutdownGraceMs: 60_000 });
+    const url = new URL(t.server.endpoint);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise((done) => socket.once('connect', done));
+    const closed = new Promise((done) => socket.once('close', done));
+    socket.on('error', () => {});
+    await t.dispose();
+    await closed;
+    assert.equal(socket.destroyed, true);
   });
 });
