@@ -157,7 +157,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     };
     const quietFor = (ms: number) => inFlight.size === 0 && performance.now() - lastAnswer >= ms;
     try {
-      http = transport.tls ? createHttpsServer({ cert: transport.tls.cert, key: transport.tls.key }, handler) : createServer(handler);
+      // No Host header is the pipeline's to answer (SigV4 signs it), with a request id, not node:http's bare 400.
+      http = transport.tls
+        ? createHttpsServer({ cert: transport.tls.cert, key: transport.tls.key, requireHostHeader: false }, handler)
+        : createServer({ requireHostHeader: false }, handler);
     } catch (error) {
       throw new StartupError(`The TLS certificate and key cannot be used together: ${(error as Error).message}.`);
     }
@@ -169,6 +172,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
       socket.end(`HTTP/1.1 ${status}\r\nx-amzn-RequestId: ${randomUUID()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    });
+    // An Expect header other than 100-continue: node:http's own 417, with the request id every answer carries.
+    http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(417, { 'x-amzn-RequestId': randomUUID(), Connection: 'close', 'Content-Length': 0 });
+      res.end();
     });
     const server = http;
     // Connections that have not sent a request yet: node:http's closeIdleConnections leaves them

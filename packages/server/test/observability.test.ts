@@ -134,6 +134,21 @@ describe('observability: /metrics, probes, request ids, GetRequestMetrics', () =
     });
     assert.match(raw, /^HTTP\/1\.1 400 Bad Request\r\n/);
     assert.match(raw, /\r\nx-amzn-RequestId: [0-9a-f-]{36}\r\n/);
+    // No Host header, and an Expect node:http does not know: answered with an id too.
+    for (const request of ['POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}', 'POST / HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}']) {
+      const answer = await new Promise<string>((done, fail) => {
+        const socket = connect(Number(url.port), url.hostname, () => socket.write(request));
+        let text = '';
+        socket.on('data', (chunk) => {
+          text += chunk.toString('latin1');
+          if (text.includes('\r\n\r\n')) socket.end();
+        });
+        socket.on('close', () => done(text));
+        socket.on('error', fail);
+      });
+      assert.match(answer, /^HTTP\/1\.1 4\d\d /, request);
+      assert.match(answer, /\r\nx-amzn-RequestId: [0-9a-f-]{36}\r\n/i, request);
+    }
   });
 
   it('GetRequestMetrics gives the last minutes in ten-second buckets, per operation', async () => {
