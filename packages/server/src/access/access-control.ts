@@ -45,6 +45,11 @@ interface CachedIdentity extends Omit<CachedPolicy, 'policy'> {
 const NO_IDENTITY_POLICIES: CachedIdentity = { policies: [], mentionsResourceAliases: false, expires: Infinity };
 /** Well under the one-second bound in which a change on another node is enforced (docs/store.md). */
 const IDENTITY_CACHE_MS = 250;
+/**
+ * How much later than a key policy or grant a principal must have been created to be taken for a
+ * later principal of the same name: times come from the clocks of the nodes that wrote them.
+ */
+const CLOCK_TOLERANCE_MS = 1_000;
 const MAX_CACHED = 10_000;
 const RESOURCE_ALIASES = /resourcealiases/i;
 
@@ -77,7 +82,7 @@ export class AccessControl {
     const identity = await this.#identity(request.principal);
     const identityPolicies = identity.policies;
     // A user or role created after the key policy was written is not the one its ARN there names.
-    const principal: Principal = identity.createdAt !== undefined && use.key.policySetAt !== undefined && identity.createdAt > use.key.policySetAt
+    const principal: Principal = identity.createdAt !== undefined && use.key.policySetAt !== undefined && identity.createdAt > use.key.policySetAt + CLOCK_TOLERANCE_MS
       ? { ...request.principal, arnNamesIt: false } : request.principal;
     // Object.assign, not an object literal of spreads: V8 copies the later spreads one property at
     // a time on a slow path, about 10 µs a request here (bench/access-overhead.ts). Every key is
@@ -223,7 +228,7 @@ export class AccessControl {
     for (const grant of await this.grantsOfCaller(principal, key, tokens)) {
       if (!grant.operations.includes(operation) || (qualifies && !qualifies(grant))) continue;
       // A grant made before the caller was created was made to an earlier principal of its name.
-      if (createdAt !== undefined && grant.createdAt < createdAt) continue;
+      if (createdAt !== undefined && grant.createdAt + CLOCK_TOLERANCE_MS < createdAt) continue;
       if (!constraintsApply(operation) || satisfiesConstraints(grant.constraints, encryptionContext)) return true;
     }
     return false;
