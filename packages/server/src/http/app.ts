@@ -53,15 +53,17 @@ export function createRequestHandler(deps: AppDependencies) {
       time: Date.now(), requestId, sourceIp,
       ...(typeof req.headers['user-agent'] === 'string' ? { userAgent: req.headers['user-agent'].slice(0, 512) } : {}),
     });
-    // Named before the body is read, so that a body refused for its size is counted under its operation.
-    let operation: string | undefined = knownOperation(req);
+    // Named before the body is read, so that a body refused for its size is counted under its
+    // operation; one Coffer does not have is refused once the body is in (findOperation below).
+    const known = knownOperation(req);
+    let operation: string | undefined = known?.name;
     if (operation !== undefined) audit.setOperation(operation);
     let outcome: { status: number; error?: string };
     try {
       const body = await readBody(req);
       // The requests that arrived in this turn go on together (request-batch.ts).
       await joinRequestBatch();
-      const target = findOperation(req);
+      const target = known ?? findOperation(req);
       operation = target.name;
       audit.setOperation(target.name);
       checkContentType(req);
@@ -131,9 +133,9 @@ export function principalKind(arn: string): Principal['kind'] {
 }
 
 /** The operation the request names, when it is one Coffer has; nothing is thrown (findOperation decides). */
-function knownOperation(req: IncomingMessage): string | undefined {
+function knownOperation(req: IncomingMessage): { name: string; handler: Operation } | undefined {
   try {
-    return findOperation(req).name;
+    return findOperation(req);
   } catch {
     return undefined;
   }
