@@ -623,7 +623,7 @@ describe('GetKeyLastUsage', () => {
     const denied = await user.raw('GetKeyLastUsage', { KeyId: key.KeyId });
     assert.equal(denied.body.__type, 'AccessDeniedException');
     assert.equal(denied.body.message,
-      `User: ${user.arn} is not authorized to perform: kms:GetKeyLastUsage on resource: ${key.Arn} because no resource-based policy allows the kms:GetKeyLastUsage action`);
+      `User: ${user.arn} is not authorized to perform: kms:GetKeyLastUsage on resource: ${key.Arn} because no identity-based policy allows the kms:GetKeyLastUsage action`);
     await user.putPolicy('last-usage', policyOf({ Effect: 'Allow', Action: 'kms:GetKeyLastUsage', Resource: key.Arn }));
     const allowed = await user.raw('GetKeyLastUsage', { KeyId: key.Arn });
     assert.equal(allowed.status, 200, allowed.text);

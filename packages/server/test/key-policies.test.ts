@@ -118,7 +118,7 @@ describe('key policies over HTTP', () => {
         ['PutKeyPolicy', 'kms:PutKeyPolicy', { KeyId: id, Policy: JSON.stringify(policyOf(ADMIN_STATEMENT)) }],
       ] as const) {
         assertError(await bob.raw(operation, body), 'AccessDeniedException',
-          `User: ${bob.arn} is not authorized to perform: ${action} on resource: ${arn} because no resource-based policy allows the ${action} action`);
+          `User: ${bob.arn} is not authorized to perform: ${action} on resource: ${arn} because no identity-based policy allows the ${action} action`);
       }
     });
   });
@@ -129,7 +129,7 @@ describe('key policies over HTTP', () => {
         { StringEquals: { 'kms:EncryptionContext:dept': 'finance' } }));
       const ok = assertOk(await encryptAs(bob, id, { dept: 'finance', extra: 'x' }));
       assertError(await encryptAs(bob, id, { dept: 'hr' }), 'AccessDeniedException',
-        `User: ${bob.arn} is not authorized to perform: kms:Encrypt on resource: ${arn} because no resource-based policy allows the kms:Encrypt action`);
+        `User: ${bob.arn} is not authorized to perform: kms:Encrypt on resource: ${arn} because no identity-based policy allows the kms:Encrypt action`);
       assertError(await encryptAs(bob, id), 'AccessDeniedException');
       assertError(await encryptAs(bob, id, { dept: 'Finance' }), 'AccessDeniedException');
 
@@ -238,6 +238,10 @@ describe('key policies over HTTP', () => {
 
     it('a key policy without the account statement turns identity policies off', async () => {
       const policy = JSON.stringify(policyOf(allowBob('kms:*')));
+      const noIam = String((assertOk(await raw('CreateKey', { Policy: JSON.stringify(policyOf(allowBob('kms:Encrypt'))), BypassPolicyLockoutSafetyCheck: true })).KeyMetadata as { Arn: string }).Arn);
+      // Nothing delegated to IAM: the missing allow is the key policy's, as KMS words it.
+      assertError(await alice.raw('Encrypt', { KeyId: noIam, Plaintext: b64('x') }), 'AccessDeniedException',
+        `User: ${alice.arn} is not authorized to perform: kms:Encrypt on resource: ${noIam} because no resource-based policy allows the kms:Encrypt action`);
       // The admin (the account root) would lock itself out: refused unless bypassed.
       assertError(await raw('CreateKey', { Policy: policy }), 'MalformedPolicyDocumentException',
         'The new key policy will not allow you to update the key policy in the future.');

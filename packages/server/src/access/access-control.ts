@@ -7,6 +7,7 @@ import type { Realm } from '../keys/arn.js';
 import { keyArn } from '../keys/arn.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import { authorize } from '../policy/authorize.js';
+import { accountRootOf } from '../policy/principal.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
 import { encryptionContextEntries, type ContextValue } from '../policy/context.js';
 import { defaultKeyPolicy } from '../policy/default-key-policy.js';
@@ -111,7 +112,13 @@ export class AccessControl {
       decision = decide(true);
     }
     if (!decision.allowed) {
-      throw new AccessDeniedException(denialMessage(request.principal.arn, use.action, resource, decision.reason === 'explicit-deny' ? 'deny' : 'resource'));
+      // As KMS words it: when the key policy leaves the action to IAM (it allows the account), the
+      // missing allow is an identity-based policy's; otherwise the key policy's.
+      const delegated = decision.reason !== 'explicit-deny' && request.principal.kind !== 'root' && authorize({
+        keyPolicy: keyPolicy.policy, identityPolicies: [], grantAllows: false,
+        request: { action: use.action, resource, principal: accountRootOf(request.principal), context },
+      }).allowed;
+      throw new AccessDeniedException(denialMessage(request.principal.arn, use.action, resource, decision.reason === 'explicit-deny' ? 'deny' : delegated ? 'identity' : 'resource'));
     }
   }
 
