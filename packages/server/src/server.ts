@@ -20,7 +20,6 @@ import { RequestObserver } from './observe/request-observer.js';
 import { timedStore } from './observe/timed-store.js';
 import { checkQuotaRates } from './quotas/quota-classes.js';
 import { RequestQuotas, type QuotaSettings } from './quotas/request-quotas.js';
-import { StartupError } from './root/root-key.js';
 import { openTransport, type TlsSettings } from './tls/transport.js';
 import { BackingKeys } from './keys/backing-keys.js';
 import { jsonLogger, type FlushableLogger, type Logger } from './log.js';
@@ -156,14 +155,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
     };
     const quietFor = (ms: number) => inFlight.size === 0 && performance.now() - lastAnswer >= ms;
-    try {
-      // No Host header is the pipeline's to answer (SigV4 signs it), with a request id, not node:http's bare 400.
-      http = transport.tls
-        ? createHttpsServer({ cert: transport.tls.cert, key: transport.tls.key, requireHostHeader: false }, handler)
-        : createServer({ requireHostHeader: false }, handler);
-    } catch (error) {
-      throw new StartupError(`The TLS certificate and key cannot be used together: ${(error as Error).message}.`);
-    }
+    // No Host header is the pipeline's to answer (SigV4 signs it), with a request id, not node:http's
+    // bare 400. The TLS pair was proven usable by openTransport, before the store was opened.
+    http = transport.tls
+      ? createHttpsServer({ cert: transport.tls.cert, key: transport.tls.key, requireHostHeader: false }, handler)
+      : createServer({ requireHostHeader: false }, handler);
     http.keepAliveTimeout = 65_000;
     // A request too malformed to parse still gets an id to report.
     http.on('clientError', (error: NodeJS.ErrnoException, socket) => {

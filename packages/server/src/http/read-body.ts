@@ -46,9 +46,7 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
       fail(new RequestAbortedError());
     };
     const onClose = () => {
-      if (req.complete) return;
-      cleanup();
-      fail(new RequestAbortedError());
+      if (!req.complete) onError();
     };
     const cleanup = () => {
       req.off('data', onData);
