@@ -29,6 +29,7 @@ import { startRootKeyWork, type RootKeyWorkSettings } from './root/root-keys.js'
 import { runScheduledWork } from './scheduler.js';
 import { isPostgresUrl, redactConnectionString } from './store/connection-string.js';
 import { openStore } from './store/open-store.js';
+import { lockDataDirectory } from './store/server-lock.js';
 import { applySeed, type SeedReport } from './seed.js';
 
 export interface StartOptions extends Partial<ServerConfig> {
@@ -93,8 +94,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Before the store: a refused transport must not leave anything half-opened.
   const transport = await openTransport(config.host, config.dataDir, options.tls, options.allowInsecureHttp ?? false);
-  // With PostgreSQL the data directory still holds root.key and the credentials file.
-  const untimedStore = await openStore(config);
+  // One server per SQLite data directory (server-lock.ts); PostgreSQL nodes share their store.
+  const lock = isPostgresUrl(config.store) ? undefined : lockDataDirectory(config.dataDir);
+  let untimedStore;
+  try {
+    // With PostgreSQL the data directory still holds root.key and the credentials file.
+    untimedStore = await openStore(config);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const caches: Record<string, CacheStats> = {};
   const metrics = new ServerMetrics({ store: untimedStore, caches });
   const store = timedStore(untimedStore, (method) => metrics.storeTimer(method));
@@ -220,6 +229,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         await rootKeyWork.stop();
         await store.close();
         await rootKey.close();
+        lock?.release();
         await (log as Partial<FlushableLogger>).flush?.();
       })()),
     };
@@ -227,6 +237,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await closeRootKeys?.();
     http?.close();
     await store.close();
+    lock?.release();
     throw error;
   }
 }

@@ -226,3 +226,37 @@ describe('the credentials file', () => {
     }
   });
 });
+
+describe('one server per SQLite data directory', () => {
+  let t: TestServer;
+  before(async () => { t = await startTestServer(); });
+  after(() => t.dispose());
+
+  const refusal = (error: unknown) => {
+    assert.ok(error instanceof StartupError, `not a StartupError: ${String(error)}`);
+    assert.match(error.message, /Another Coffer server is serving the data directory/);
+    assert.ok(error.message.includes(t.dataDir), `the message does not name ${t.dataDir}: ${error.message}`);
+    return true;
+  };
+
+  it('refuses a second server in the same process, and the first goes on serving', async () => {
+    await assert.rejects(startServer({ dataDir: t.dataDir, port: 0, logger: quiet }), refusal);
+    const created = await t.kms.send(new CreateKeyCommand({}));
+    assert.equal(created.KeyMetadata!.KeyState, 'Enabled');
+  });
+
+  it('refuses a second server in another process', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const index = new URL('../src/index.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(index)}).then((m) => m.startServer({ dataDir: ${JSON.stringify(t.dataDir)}, port: 0, logger: () => {} }))
+      .then(() => process.exit(0), (e) => { console.error(e.name + ': ' + e.message); process.exit(3); });`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(child.status, 3, child.stderr);
+    assert.match(child.stderr, /^StartupError: Another Coffer server is serving the data directory/);
+  });
+
+  it('is free again once the server has stopped', async () => {
+    t = await t.restart();
+    assert.equal((await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyState, 'Enabled');
+  });
+});

@@ -1,0 +1,47 @@
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { StartupError } from '../root/root-key.js';
+
+/** The file a serving process holds locked, beside `coffer.db`. */
+export const SERVER_LOCK_FILE = 'server.lock';
+
+/** A data directory held by this process until `release`. */
+export interface ServerLock {
+  release(): void;
+}
+
+/**
+ * Holds a SQLite data directory for one serving process. SQLite itself lets several processes
+ * share `coffer.db`, but a server's exclusions (scheduled deletions and rotations, administration
+ * changes taking turns: docs/store.md) hold within its own process only, so a second server on the
+ * same directory could, say, leave both of the root account's access keys switched off. Backups and
+ * `coffer store check` open the store without this lock and may run beside a server.
+ *
+ * The lock is SQLite's own exclusive lock on a file of its own (an OS byte-range lock that the
+ * kernel drops when the process ends, however it ends: no stale lock after a crash), kept for the
+ * connection's life by `locking_mode = EXCLUSIVE`. It is refused to a second holder in another
+ * process and in this one alike.
+ */
+export function lockDataDirectory(dataDir: string): ServerLock {
+  const path = join(dataDir, SERVER_LOCK_FILE);
+  // Not opened with node:fs, not even to set its mode: closing any descriptor of a file drops every
+  // POSIX lock the process holds on it, so a refused second start in this process would free the
+  // first server's lock. The file holds nothing; its mode is set by path once it exists.
+  const db = new Database(path, { timeout: 0 });
+  try {
+    chmodSync(path, 0o600);
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE; COMMIT');
+  } catch (error) {
+    db.close();
+    if ((error as { code?: unknown }).code === 'SQLITE_BUSY') {
+      throw new StartupError(
+        `Another Coffer server is serving the data directory ${dataDir} (it holds ${SERVER_LOCK_FILE}). ` +
+        'One server process serves a SQLite store; stop the other one, or give this one another --data-dir. ' +
+        '(Several nodes share one store with PostgreSQL: docs/operations.md.)');
+    }
+    throw error;
+  }
+  return { release: () => { if (db.open) db.close(); } };
+}
