@@ -7,6 +7,8 @@ export { StartupError } from './root/root-key.js';
 export type { RootKeyOptions, Pkcs11Options, RemoteKmsOptions } from './root/options.js';
 export type { RootKeyProviderName } from './root/keyring.js';
 export { jsonLogger, silentLogger } from './log.js';
+export { aggregateMetrics } from './observe/metrics.js';
+export type { MetricsExposition, MetricsSnapshot } from './observe/metrics.js';
 export type { FlushableLogger, Logger, LogLevel } from './log.js';
 export type { QuotaSettings } from './quotas/request-quotas.js';
 export type { TlsSettings } from './tls/transport.js';

@@ -14,7 +14,7 @@ import type { Service } from './context.js';
 import { createRequestHandler } from './http/app.js';
 import { isConsoleRequest } from './http/console.js';
 import { createProbeHandler } from './http/probes.js';
-import { ServerMetrics, type CacheStats } from './observe/metrics.js';
+import { ServerMetrics, type CacheStats, type MetricsExposition, type MetricsSnapshot } from './observe/metrics.js';
 import { RequestHistory } from './observe/request-history.js';
 import { RequestObserver } from './observe/request-observer.js';
 import { timedStore } from './observe/timed-store.js';
@@ -52,6 +52,12 @@ export interface StartOptions extends Partial<ServerConfig> {
   readonly rootKey?: RootKeyOptions;
   /** How this node follows the root keyring and paces a root-key rotation (tests shorten them). */
   readonly rootKeyWork?: RootKeyWorkSettings;
+  /**
+   * What `GET /metrics` answers instead of this process's own metrics: with several processes on
+   * one port a scrape reaches any of them, so `coffer serve --workers` answers every worker's,
+   * gathered by the primary (cli serve-workers.ts) from each one's `metricsSnapshot`.
+   */
+  readonly metricsExposition?: () => Promise<MetricsExposition>;
 }
 
 export interface RunningServer {
@@ -66,6 +72,8 @@ export interface RunningServer {
   readonly adminAccessKeyId: string;
   /** What the seed created, when one was given. */
   readonly seeded?: SeedReport;
+  /** This process's metrics as data, for a process that answers a scrape for several. */
+  metricsSnapshot(): Promise<MetricsSnapshot>;
   /** Runs deletions and rotations due at `now` (default: the server's clock) and waits for them. */
   runScheduledWork(now?: number): Promise<void>;
   /** Stops accepting connections, lets in-flight requests finish, closes the store. */
@@ -132,7 +140,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     caches['access-keys'] = accessKeys.stats;
     const observer = new RequestObserver(metrics, requestHistory, options.quotas === false ? undefined : new RequestQuotas(config.region, options.quotas));
     const probes = createProbeHandler({
-      metrics,
+      metrics: options.metricsExposition ? { exposition: options.metricsExposition } : metrics,
       // The root key is loaded by now (the start stops otherwise), unless another node made a root key
       // current that this one cannot open; the store must answer a read.
       readiness: async () => (draining ? 'shutting down' : rootKey.unusableReason ?? (await store.getMeta('root-key-check'), undefined)),
@@ -220,6 +228,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       profile: 'coffer',
       adminAccessKeyId: admin.accessKeyId,
       ...(seeded !== undefined ? { seeded } : {}),
+      metricsSnapshot: () => metrics.snapshot(),
       runScheduledWork: (at) => schedule(at),
       close: () => (closing ??= (async () => {
         clearInterval(timer);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
@@ -53,6 +54,28 @@ async function roundTrips(server: ServerProcess, keyId: string, count: number): 
       kms.destroy();
     }
   }));
+}
+
+/** GET /metrics on a connection of its own (so the cluster may deal it to any worker). */
+function scrape(endpoint: string): Promise<string> {
+  return new Promise((done, fail) => {
+    get(`${endpoint}/metrics`, { agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; }).on('end', () => {
+        if (res.statusCode === 200) done(text);
+        else fail(new Error(`GET /metrics answered ${res.statusCode}: ${text}`));
+      });
+    }).on('error', fail);
+  });
+}
+
+/** The value of the one series of `name` whose labels include every pair of `labels`. */
+function seriesValue(exposition: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (Object.entries(labels).every(([label, value]) => line.includes(`${label}="${value}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
 }
 
 describe('coffer serve --workers', () => {
@@ -111,6 +134,20 @@ describe('coffer serve --workers', () => {
       // Connections are dealt to the workers in turn, so 40 connections reach both.
       await roundTrips(server, keyId, 40);
       assert.deepEqual([...servedBy(server.output(), 'Encrypt')].sort(), [1, 2]);
+    });
+
+    it('answers /metrics for both workers: every scrape counts every request, whichever worker takes it', async () => {
+      const encrypts = (text: string) => seriesValue(text, 'coffer_requests_total', { operation: 'Encrypt', outcome: 'success' }) ?? 0;
+      const before = encrypts(await scrape(server.endpoint));
+      await roundTrips(server, keyId, 20);
+      // Connections are dealt to the workers in turn: these scrapes reach both.
+      const scrapes = await Promise.all(Array.from({ length: 8 }, () => scrape(server.endpoint)));
+      for (const text of scrapes) {
+        assert.equal(encrypts(text), before + 20, 'a scrape did not count every worker\'s Encrypts');
+        // Read from the one store by each worker: one count, not one per worker.
+        assert.equal(seriesValue(text, 'coffer_keys', { state: 'Enabled' }), 1);
+      }
+      assert.ok(before >= 40, `the earlier test's Encrypts are counted too: ${before}`);
     });
 
     it('replaces a worker that dies, and the others keep answering meanwhile', async () => {

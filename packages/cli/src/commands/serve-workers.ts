@@ -10,6 +10,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { EXIT_FAILURE } from '../usage.js';
+import { primaryMetrics } from './worker-metrics.js';
 
 /** What a worker tells the primary once it listens: the facts of the banner. */
 export interface WorkerReady {
@@ -40,6 +41,9 @@ export async function servePrimary(count: number): Promise<number> {
   // Workers never prompt (several would read one terminal): no stdin, see docs/operations.md.
   cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const workers = new Set<Worker>();
+  /** The workers that listen: a scrape is the sum of theirs (worker-metrics.ts). */
+  const serving = new Set<Worker>();
+  const metrics = primaryMetrics(() => serving);
   let stopping = false;
   const restarts: number[] = [];
   let failed: (reason: string) => void = () => {};
@@ -51,12 +55,15 @@ export async function servePrimary(count: number): Promise<number> {
     workers.add(worker);
     let ready = false;
     worker.on('message', (message: Partial<WorkerReady>) => {
+      metrics.onMessage(worker, message);
       if (message.type !== 'coffer-worker-ready' || typeof message.banner !== 'string') return;
       ready = true;
+      serving.add(worker);
       done(message.banner);
     });
     worker.once('exit', (code, signal) => {
       workers.delete(worker);
+      serving.delete(worker);
       if (!ready) return fail(new Error(`worker ${worker.id} stopped before it listened (${describeExit(code, signal)})`));
       if (!stopping) replace(worker, describeExit(code, signal));
     });
@@ -126,7 +133,7 @@ export async function servePrimary(count: number): Promise<number> {
   }
   const { banner } = started;
   const pids = [...workers].map((w) => w.process.pid).join(', ');
-  process.stdout.write(banner.replace('\n\nTry it:', `\nWorkers:        ${count} processes on one port (pids ${pids}); metrics and quotas are per process\n\nTry it:`));
+  process.stdout.write(banner.replace('\n\nTry it:', `\nWorkers:        ${count} processes on one port (pids ${pids}); request quotas are per process\n\nTry it:`));
 
   const outcome = await Promise.race([signalled.then((signal) => ({ signal })), failure.then((reason) => ({ reason }))]);
   if ('signal' in outcome) say(`${outcome.signal}: stopping ${workers.size} workers (each finishes its in-flight requests)`);

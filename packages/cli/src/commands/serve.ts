@@ -8,6 +8,7 @@ import {
 import { EXIT_FAILURE, IoError, UsageError } from '../usage.js';
 import { ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 import { FIRST_WORKER_ENV, servePrimary, type WorkerReady } from './serve-workers.js';
+import { workerMetrics } from './worker-metrics.js';
 
 const HELP = `Usage: coffer serve [options]
 
@@ -63,9 +64,9 @@ the same seed changes nothing, and an entry that conflicts with the store stops 
 With --store postgres://..., any number of servers share one database. Each still keeps
 root.key and credentials in its data directory: give every node a copy of the same root.key.
 --workers N runs N server processes on one port and data directory (node:cluster), one per core
-you want to use; each has its own metrics, quotas and log lines (marked "worker"). Workers read
-no terminal: give a passphrase root key's passphrase by --root-passphrase-file or
-COFFER_ROOT_PASSPHRASE. SQLite is served by one process.
+you want to use; /metrics answers for all of them, each has its own quotas and log lines
+(marked "worker"). Workers read no terminal: give a passphrase root key's passphrase by
+--root-passphrase-file or COFFER_ROOT_PASSPHRASE. SQLite is served by one process.
 `;
 
 export const OPTIONS = {
@@ -163,9 +164,14 @@ export async function serveCommand(args: string[]): Promise<number> {
   const selfSigned = tls !== undefined && 'selfSigned' in tls;
   if (!worker) return serveUntilSignalled(options, (server) => process.stdout.write(bannerOf(server, seedPath, selfSigned)), seedPath);
   try {
+    // A scrape reaching this worker is answered for all of them, through the primary.
+    const metrics = workerMetrics();
     // A worker tells the primary, which prints one banner for all.
-    const announce = (server: RunningServer) => process.send!({ type: 'coffer-worker-ready', banner: bannerOf(server, seedPath, selfSigned) } satisfies WorkerReady);
-    return await serveUntilSignalled(options, announce, seedPath);
+    const announce = (server: RunningServer) => {
+      metrics.serving(server);
+      process.send!({ type: 'coffer-worker-ready', banner: bannerOf(server, seedPath, selfSigned) } satisfies WorkerReady);
+    };
+    return await serveUntilSignalled({ ...options, metricsExposition: metrics.exposition }, announce, seedPath);
   } finally {
     // The channel to the primary would keep a worker's process alive once the command is done.
     if (process.connected) worker.disconnect();

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServerMetrics } from '../observe/metrics.js';
+import type { MetricsExposition } from '../observe/metrics.js';
 
 /** How long /readyz waits for the store before calling it unreachable. */
 const READY_TIMEOUT_MS = 2_000;
 
 export interface ProbeDependencies {
-  readonly metrics: ServerMetrics;
+  /** This process's metrics (ServerMetrics), or what answers for every process serving the port. */
+  readonly metrics: { exposition(): Promise<MetricsExposition> };
   /** Resolves to undefined when ready to serve, or to the reason it is not (never to a secret). */
   readonly readiness: () => Promise<string | undefined>;
 }

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { FastCounter, FastHistogram, type CounterCell, type HistogramCell } from './series.js';
 import type { Store } from '../store/store.js';
 
@@ -11,6 +11,25 @@ export interface CacheStats {
 export interface MetricSources {
   readonly store: Store;
   readonly caches: Readonly<Record<string, CacheStats>>;
+}
+
+/** What `GET /metrics` answers. */
+export interface MetricsExposition {
+  readonly contentType: string;
+  readonly text: string;
+}
+
+/** One process's metrics as data (prom-client's JSON form), as it crosses to another process. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
+
+/**
+ * The metrics of several processes serving one port (`coffer serve --workers`) as one scrape:
+ * counters and histograms summed, each series as its `aggregator` says otherwise (the key counts,
+ * read from the one store, are taken once; prom-client's process metrics carry their own).
+ */
+export async function aggregateMetrics(snapshots: readonly MetricsSnapshot[]): Promise<MetricsExposition> {
+  const aggregated = AggregatorRegistry.aggregate(snapshots as MetricsSnapshot[]);
+  return { contentType: aggregated.contentType, text: await aggregated.metrics() };
 }
 
 /** Request latencies: 0.5 ms to 5 s, where a KMS request falls (most are a few ms). */
@@ -53,7 +72,8 @@ export class ServerMetrics {
     for (const series of [this.#requests, this.#duration, this.#throttled, this.#storeDuration]) this.registry.registerMetric(series.asMetric());
     new Gauge({
       name: 'coffer_keys', help: 'KMS keys in the store, by key state (read from the store on scrape).',
-      labelNames: ['state'], registers,
+      // Every process of one server reads the same store: their counts are one count, not a sum.
+      labelNames: ['state'], registers, aggregator: 'max',
       async collect() {
         this.reset();
         for (const [state, count] of Object.entries(await sources.store.countKeysByState())) this.set({ state }, count);
@@ -77,9 +97,14 @@ export class ServerMetrics {
   }
 
   /** The text a scrape gets: this server's metrics and the process's. */
-  async exposition(): Promise<{ contentType: string; text: string }> {
+  async exposition(): Promise<MetricsExposition> {
     const merged = Registry.merge([processMetrics(), this.registry]);
     return { contentType: merged.contentType, text: await merged.metrics() };
+  }
+
+  /** The same as data, for a process that answers for several (aggregateMetrics). */
+  async snapshot(): Promise<MetricsSnapshot> {
+    return Registry.merge([processMetrics(), this.registry]).getMetricsAsJSON();
   }
 
   /** One answered request: `outcome` is `success` or the error name; `seconds` its duration. */
