@@ -63,8 +63,9 @@ describe('a user without any policy', () => {
     TagResource: { input: { KeyId: keyArn, Tags: [{ TagKey: 'k', TagValue: 'v' }] } },
     UntagResource: { input: { KeyId: keyArn, TagKeys: ['k'] } },
     Encrypt: { input: { KeyId: keyArn, Plaintext: Buffer.from('secret') } },
-    Decrypt: { input: { CiphertextBlob: Buffer.from(ciphertext, 'base64') } },
-    ReEncrypt: { input: { CiphertextBlob: Buffer.from(ciphertext, 'base64'), DestinationKeyId: keyArn }, action: 'kms:ReEncryptFrom' },
+    // Named by the ciphertext only: the refusal does not name the key.
+    Decrypt: { input: { CiphertextBlob: Buffer.from(ciphertext, 'base64') }, resource: undefined },
+    ReEncrypt: { input: { CiphertextBlob: Buffer.from(ciphertext, 'base64'), DestinationKeyId: keyArn }, action: 'kms:ReEncryptFrom', resource: undefined },
     GenerateDataKey: { input: { KeyId: keyArn, KeySpec: 'AES_256' } },
     GenerateDataKeyWithoutPlaintext: { input: { KeyId: keyArn, KeySpec: 'AES_256' } },
     GetKeyPolicy: { input: { KeyId: keyArn, PolicyName: 'default' } },
@@ -87,7 +88,9 @@ describe('a user without any policy', () => {
     const table = cases();
     assert.ok(KMS_OPERATIONS.size >= 26);
     for (const operation of KMS_OPERATIONS.keys()) {
-      const { input, action = `kms:${operation}`, resource = keyArn } = table[operation] ?? { input: { KeyId: keyArn } };
+      const entry = table[operation] ?? { input: { KeyId: keyArn } };
+      const { input, action = `kms:${operation}` } = entry;
+      const named = !('resource' in entry) ? `resource: ${keyArn}` : entry.resource === undefined ? 'the resource associated with this ciphertext' : `resource: ${entry.resource}`;
       const Command = commandOf(operation);
       let name: string;
       let message: string;
@@ -101,7 +104,7 @@ describe('a user without any policy', () => {
         message = String(raw.body.message);
       }
       assert.equal(name, 'AccessDeniedException', `${operation}: ${message}`);
-      assert.equal(message.startsWith(`User: ${user.arn} is not authorized to perform: ${action} on resource: ${resource} because `), true, `${operation}: ${message}`);
+      assert.equal(message.startsWith(`User: ${user.arn} is not authorized to perform: ${action} on ${named} because `), true, `${operation}: ${message}`);
     }
     // Nothing changed: the key is still enabled, described as before, its alias still there.
     const described = await t.kms.send(new kmsCommands.DescribeKeyCommand({ KeyId: 'alias/existing' }));
@@ -153,7 +156,10 @@ describe('identity policies', () => {
     assert.equal(sealed.KeyId, keyArn);
     const denied = await errorOf(() => u.kms.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob! })));
     assert.equal(denied.name, 'AccessDeniedException');
-    assert.match(denied.message, new RegExp(`^User: ${u.arn} is not authorized to perform: kms:Decrypt on resource: ${keyArn} because `));
+    // Named by the ciphertext only, the key is not named to a caller who may not use it (AWS's words).
+    assert.equal(denied.message, `User: ${u.arn} is not authorized to perform: kms:Decrypt on the resource associated with this ciphertext because no identity-based policy allows the kms:Decrypt action`);
+    const named = await errorOf(() => u.kms.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob!, KeyId: keyArn })));
+    assert.match(named.message, new RegExp(`^User: ${u.arn} is not authorized to perform: kms:Decrypt on resource: ${keyArn} because `));
     // Another key is not covered by the policy's Resource.
     const other = (await t.kms.send(new kmsCommands.CreateKeyCommand({}))).KeyMetadata!.Arn!;
     assert.equal((await errorOf(() => u.kms.send(new EncryptCommand({ KeyId: other, Plaintext: Buffer.from('x') })))).name, 'AccessDeniedException');

@@ -29,6 +29,12 @@ export interface KeyUse {
   readonly context?: Readonly<Record<string, ContextValue>>;
   /** A further test a grant must pass to allow this use (CreateGrant: the new grant may not exceed it). */
   readonly grantQualifies?: (grant: GrantRecord) => boolean;
+  /**
+   * The caller named no key: the ciphertext did (Decrypt, ReEncrypt's source). A refusal then does
+   * not name the key to a caller who may not use it; AWS says "the resource associated with this
+   * ciphertext".
+   */
+  readonly keyFromCiphertext?: boolean;
 }
 
 interface CachedPolicy {
@@ -118,7 +124,8 @@ export class AccessControl {
         keyPolicy: keyPolicy.policy, identityPolicies: [], grantAllows: false,
         request: { action: use.action, resource, principal: accountRootOf(request.principal), context },
       }).allowed;
-      throw new AccessDeniedException(denialMessage(request.principal.arn, use.action, resource, decision.reason === 'explicit-deny' ? 'deny' : delegated ? 'identity' : 'resource'));
+      const named = use.keyFromCiphertext ? 'the resource associated with this ciphertext' : `resource: ${resource}`;
+      throw new AccessDeniedException(denialMessage(request.principal.arn, use.action, named, decision.reason === 'explicit-deny' ? 'deny' : delegated ? 'identity' : 'resource'));
     }
   }
 
@@ -136,7 +143,7 @@ export class AccessControl {
       request: { action, resource, principal: request.principal, context: { ...this.#callerContext(request, identity), ...context } },
     });
     if (!decision.allowed) {
-      throw new AccessDeniedException(denialMessage(request.principal.arn, action, resource, decision.reason === 'explicit-deny' ? 'deny' : 'identity'));
+      throw new AccessDeniedException(denialMessage(request.principal.arn, action, `resource: ${resource}`, decision.reason === 'explicit-deny' ? 'deny' : 'identity'));
     }
   }
 
@@ -277,8 +284,9 @@ function accountLevelPolicy(realm: Realm): CompiledPolicy {
   }), 'key');
 }
 
-function denialMessage(principalArn: string, action: string, resource: string, why: 'deny' | 'resource' | 'identity'): string {
-  const base = `User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource}`;
+/** AWS's words; `named` is `resource: <ARN>`, or what stands for a key the caller did not name. */
+function denialMessage(principalArn: string, action: string, named: string, why: 'deny' | 'resource' | 'identity'): string {
+  const base = `User: ${principalArn} is not authorized to perform: ${action} on ${named}`;
   if (why === 'deny') return `${base} with an explicit deny`;
   return `${base} because no ${why === 'resource' ? 'resource-based' : 'identity-based'} policy allows the ${action} action`;
 }

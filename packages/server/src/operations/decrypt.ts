@@ -30,7 +30,7 @@ export const decrypt: Operation = async (service, body, request) => {
   if (ignoresCiphertext(input)) {
     const { key, alias } = await keyOfCiphertext(service, input.KeyId, input.CiphertextBlob);
     await service.access.authorizeKey(request, {
-      action: 'kms:Decrypt', key, grantOperation: 'Decrypt', requestAlias: alias,
+      action: 'kms:Decrypt', key, grantOperation: 'Decrypt', requestAlias: alias, keyFromCiphertext: input.KeyId === undefined,
       encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens,
       context: { 'kms:encryptionalgorithm': input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT' },
     });
@@ -46,7 +46,7 @@ export const decrypt: Operation = async (service, body, request) => {
     operation: 'Decrypt',
     ...(input.EncryptionAlgorithm !== undefined ? { algorithm: input.EncryptionAlgorithm } : {}),
     authorize: (key, requestAlias) => service.access.authorizeKey(request, {
-      action: 'kms:Decrypt', key, grantOperation: 'Decrypt', requestAlias,
+      action: 'kms:Decrypt', key, grantOperation: 'Decrypt', requestAlias, keyFromCiphertext: input.KeyId === undefined,
       encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens,
       context: { 'kms:encryptionalgorithm': input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT' },
     }),

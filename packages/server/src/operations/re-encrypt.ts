@@ -40,7 +40,7 @@ export const reEncrypt: Operation = async (service, body, request) => {
   if (ignoresCiphertext(input)) {
     const { key, alias } = await keyOfCiphertext(service, input.SourceKeyId, input.CiphertextBlob);
     await service.access.authorizeKey(request, {
-      action: 'kms:ReEncryptFrom', grantOperation: 'ReEncryptFrom', key, requestAlias: alias,
+      action: 'kms:ReEncryptFrom', grantOperation: 'ReEncryptFrom', key, requestAlias: alias, keyFromCiphertext: input.SourceKeyId === undefined,
       encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,
       context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': false },
     });
@@ -104,7 +104,8 @@ async function openSource(service: Service, request: RequestContext, input: Inpu
     operation: 'ReEncrypt',
     ...(input.SourceEncryptionAlgorithm !== undefined ? { algorithm: input.SourceEncryptionAlgorithm } : {}),
     authorize: (key, requestAlias) => service.access.authorizeKey(request, {
-      ...from, key, requestAlias, encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,
+      ...from, key, requestAlias, keyFromCiphertext: input.SourceKeyId === undefined,
+      encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,
       context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': false },
     }),
   });
