@@ -407,6 +407,17 @@ describe('cryptographic operations', () => {
       assert.equal(bytesOf(assertOk(await raw('Decrypt', { CiphertextBlob: sized.CiphertextBlob })).Plaintext).length, 1024);
       assertError(await raw('GenerateDataKeyWithoutPlaintext', { KeyId: a.id, NumberOfBytes: 1025 }), 'ValidationException');
     });
+
+    it('ignores a Recipient member, which the WithoutPlaintext operations do not have, as AWS ignores any unknown member', async () => {
+      const recipient = { Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: 'AAAA' } };
+      const key = assertOk(await raw('GenerateDataKeyWithoutPlaintext', { KeyId: a.id, KeySpec: 'AES_256', ...recipient }));
+      assert.equal(bytesOf(assertOk(await raw('Decrypt', { CiphertextBlob: key.CiphertextBlob })).Plaintext).length, 32);
+      const pair = assertOk(await raw('GenerateDataKeyPairWithoutPlaintext', { KeyId: a.id, KeyPairSpec: 'ECC_NIST_P256', ...recipient }));
+      assert.equal('PrivateKeyPlaintext' in pair, false);
+      // The operations that do have the member still refuse it: Coffer has no attestation to check.
+      assertError(await raw('GenerateDataKey', { KeyId: a.id, KeySpec: 'AES_256', ...recipient }), 'UnsupportedOperationException');
+      assertError(await raw('GenerateDataKeyPair', { KeyId: a.id, KeyPairSpec: 'ECC_NIST_P256', ...recipient }), 'UnsupportedOperationException');
+    });
   });
 
   describe('GenerateRandom', () => {

@@ -1,4 +1,4 @@
-import { UnsupportedOperationException, ValidationException } from '../errors.js';
+import { UnsupportedOperationException } from '../errors.js';
 import { DATA_KEY_PAIR_SPECS } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
 import { resolveKeyReference } from '../keys/resolve.js';
@@ -26,10 +26,8 @@ const shape = {
 function generateDataKeyPair(operation: 'GenerateDataKeyPair' | 'GenerateDataKeyPairWithoutPlaintext', withPlaintext: boolean): Operation {
   return async (service, body, request) => {
     const input = parseShape(body, shape);
-    if (!withPlaintext && input.Recipient !== undefined) {
-      throw new ValidationException('Recipient is not a parameter of GenerateDataKeyPairWithoutPlaintext.');
-    }
-    rejectRecipient(input.Recipient);
+    // GenerateDataKeyPairWithoutPlaintext has no Recipient member, and AWS ignores a member an operation does not have.
+    if (withPlaintext) rejectRecipient(input.Recipient);
     const family = KEY_SPEC_TABLE[input.KeyPairSpec]?.family;
     const { key, alias } = await resolveKeyReference(service, input.KeyId, 'key-or-alias');
     await service.access.authorizeKey(request, {

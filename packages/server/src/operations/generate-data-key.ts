@@ -27,10 +27,8 @@ const shape = {
 function generateDataKey(operation: 'GenerateDataKey' | 'GenerateDataKeyWithoutPlaintext', withPlaintext: boolean): Operation {
   return async (service, body, request) => {
     const input = parseShape(body, shape);
-    if (!withPlaintext && input.Recipient !== undefined) {
-      throw new ValidationException('Recipient is not a parameter of GenerateDataKeyWithoutPlaintext.');
-    }
-    rejectRecipient(input.Recipient);
+    // GenerateDataKeyWithoutPlaintext has no Recipient member, and AWS ignores a member an operation does not have.
+    if (withPlaintext) rejectRecipient(input.Recipient);
     if ((input.NumberOfBytes === undefined) === (input.KeySpec === undefined)) {
       throw new ValidationException('Please specify either number of bytes or key spec, but not both.');
     }
