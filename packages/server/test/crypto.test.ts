@@ -418,6 +418,21 @@ describe('cryptographic operations', () => {
       assertError(await raw('GenerateDataKey', { KeyId: a.id, KeySpec: 'AES_256', ...recipient }), 'UnsupportedOperationException');
       assertError(await raw('GenerateDataKeyPair', { KeyId: a.id, KeyPairSpec: 'ECC_NIST_P256', ...recipient }), 'UnsupportedOperationException');
     });
+
+    it('parses a Recipient as AWS\'s RecipientInfo before refusing it: wrong JSON types and unknown algorithms are answered as AWS answers them', async () => {
+      const requests = [
+        ['GenerateDataKey', { KeyId: a.id, KeySpec: 'AES_256' }], ['GenerateDataKeyPair', { KeyId: a.id, KeyPairSpec: 'ECC_NIST_P256' }],
+        ['GenerateRandom', { NumberOfBytes: 8 }], ['Decrypt', { CiphertextBlob: b64(Buffer.alloc(40)) }],
+      ] as const;
+      for (const [operation, base] of requests) {
+        for (const wrong of ['x', 5, [], { AttestationDocument: 5 }, { AttestationDocument: 'not base64!' }, { KeyEncryptionAlgorithm: 5 }]) {
+          assertError(await raw(operation, { ...base, Recipient: wrong }), 'SerializationException');
+        }
+        assertError(await raw(operation, { ...base, Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_1' } }), 'ValidationException',
+          "1 validation error detected: Value 'RSAES_OAEP_SHA_1' at 'recipient.keyEncryptionAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [RSAES_OAEP_SHA_256]");
+        assertError(await raw(operation, { ...base, Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: 'AAAA' } }), 'UnsupportedOperationException');
+      }
+    });
   });
 
   describe('GenerateRandom', () => {
