@@ -10,14 +10,15 @@ const shape = { Marker: iamMarkerMember(), MaxItems: maxItemsMember() };
 /** ListUsers and ListRoles, in name order, paged as IAM pages: MaxItems (default 100), Marker, IsTruncated. */
 export function listPrincipals(kind: PrincipalKind): Operation {
   const wire = WIRE[kind];
+  const operation = kind === 'user' ? 'ListUsers' : 'ListRoles';
   return async (service, body, request) => {
     const input = parseShape(body, shape);
-    await service.access.authorizeAccount(request, `coffer:List${kind === 'user' ? 'Users' : 'Roles'}`);
-    const page = await service.store.listPrincipals({ kind, after: decodeMarker(input.Marker), limit: input.MaxItems ?? 100 });
+    await service.access.authorizeAccount(request, `coffer:${operation}`);
+    const page = await service.store.listPrincipals({ kind, after: decodeMarker(operation, input.Marker), limit: input.MaxItems ?? 100 });
     return {
       [wire.list]: page.items.map(principalView),
       IsTruncated: page.next !== undefined,
-      ...(page.next !== undefined ? { Marker: encodeMarker(page.next) } : {}),
+      ...(page.next !== undefined ? { Marker: encodeMarker(operation, page.next) } : {}),
     };
   };
 }

@@ -54,7 +54,7 @@ export const queryAuditRecords: Operation = async (service, body, request) => {
     throw new ValidationException('StartTime must not be later than EndTime.');
   }
   const limit = input.Limit ?? 100;
-  const after = decodeMarker(input.NextToken);
+  const after = decodeMarker('QueryAuditRecords', input.NextToken);
   const beforeSeq = after === undefined ? undefined : Number(after);
   if (beforeSeq !== undefined && !(Number.isSafeInteger(beforeSeq) && beforeSeq > 0)) {
     throw new InvalidMarkerException('The NextToken is not one this server issued.');
@@ -73,7 +73,7 @@ export const queryAuditRecords: Operation = async (service, body, request) => {
   const records = found.slice(0, limit);
   return {
     Records: records.map((r) => cloudTrailEvent(service.realm, r)),
-    ...(found.length > limit ? { NextToken: encodeMarker(String(records[records.length - 1]!.seq)) } : {}),
+    ...(found.length > limit ? { NextToken: encodeMarker('QueryAuditRecords', String(records[records.length - 1]!.seq)) } : {}),
   };
 };
 

@@ -13,7 +13,7 @@ export const listAliases: Operation = async (service, body, request) => {
   const keyId = input.KeyId === undefined ? undefined : (await resolveKey(service, input.KeyId, 'key')).keyId;
   const page = await service.store.listAliases({
     ...(keyId !== undefined ? { keyId } : {}),
-    after: decodeMarker(input.Marker),
+    after: decodeMarker('ListAliases', input.Marker),
     limit: input.Limit ?? 50,
   });
   return {
@@ -24,6 +24,6 @@ export const listAliases: Operation = async (service, body, request) => {
       CreationDate: epochSeconds(a.createdAt),
       LastUpdatedDate: epochSeconds(a.updatedAt),
     })),
-    ...pagingFields(page.next),
+    ...pagingFields('ListAliases', page.next),
   };
 };

@@ -9,8 +9,8 @@ const shape = { KeyId: keyIdMember(), Limit: limitMember(1000), Marker: markerMe
 /** ListKeyPolicies: every key has exactly one policy, `default`, so there is never a next page. */
 export const listKeyPolicies: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
-  // Coffer never issues a marker here; one from elsewhere is refused like any unknown marker.
-  decodeMarker(input.Marker);
+  // Coffer never issues a marker here, so every marker is refused, as one from another listing is.
+  decodeMarker('ListKeyPolicies', input.Marker);
   const key = await resolveKey(service, input.KeyId, 'key');
   await service.access.authorizeKey(request, { action: 'kms:ListKeyPolicies', key });
   return { PolicyNames: [DEFAULT_POLICY_NAME], Truncated: false };

@@ -1,4 +1,4 @@
-import { UnsupportedOperationException } from '../errors.js';
+import { InvalidMarkerException, UnsupportedOperationException } from '../errors.js';
 import { INCLUDE_KEY_MATERIAL, type ExpirationModel } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
 import { epochSeconds } from '../keys/key-metadata.js';
@@ -23,7 +23,7 @@ export const listKeyRotations: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const key = await resolveKey(service, input.KeyId, 'key');
   await service.access.authorizeKey(request, { action: 'kms:ListKeyRotations', key });
-  const after = Number(decodeMarker(input.Marker) ?? 0);
+  const after = rotationPosition(decodeMarker(`ListKeyRotations/${key.keyId}`, input.Marker));
   const limit = input.Limit ?? 100;
   const all = input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL';
   const arn = keyArn(service.realm, key.keyId);
@@ -62,6 +62,14 @@ export const listKeyRotations: Operation = async (service, body, request) => {
   const items = listed.slice(0, limit);
   return {
     Rotations: items.map((e) => e.entry),
-    ...pagingFields(listed.length > limit ? String(items[items.length - 1]!.version) : undefined),
+    ...pagingFields(`ListKeyRotations/${key.keyId}`, listed.length > limit ? String(items[items.length - 1]!.version) : undefined),
   };
 };
+
+/** The key version a ListKeyRotations marker resumes after (0: from the start). */
+function rotationPosition(after: string | undefined): number {
+  if (after === undefined) return 0;
+  const version = Number(after);
+  if (!/^(?:0|[1-9][0-9]*)$/.test(after) || !Number.isSafeInteger(version)) throw new InvalidMarkerException('The marker is not one this server issued.');
+  return version;
+}

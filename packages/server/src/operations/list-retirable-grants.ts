@@ -10,9 +10,10 @@ const shape = { RetiringPrincipal: required(principalMember()), Limit: limitMemb
 export const listRetirableGrants: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   await service.access.authorizeAccount(request, 'kms:ListRetirableGrants');
-  const after = decodeMarker(input.Marker);
+  const scope = `ListRetirableGrants/${input.RetiringPrincipal}`;
+  const after = decodeMarker(scope, input.Marker);
   const page = await service.store.listRetirableGrants({
     retiringPrincipal: input.RetiringPrincipal, ...(after !== undefined ? { after } : {}), limit: input.Limit ?? 50,
   });
-  return { Grants: page.items.map((g) => grantListEntry(service.realm, g)), ...pagingFields(page.next) };
+  return { Grants: page.items.map((g) => grantListEntry(service.realm, g)), ...pagingFields(scope, page.next) };
 };

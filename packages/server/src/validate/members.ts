@@ -42,20 +42,26 @@ export function checkDryRun(dryRun: boolean | undefined): void {
   if (dryRun) throw new DryRunOperationException('The request would have succeeded, but the DryRun option is set.');
 }
 
-/** Markers are opaque to clients: the position to resume after, base64url-encoded. */
-export function encodeMarker(after: string): string {
-  return Buffer.from(`coffer:${after}`, 'utf8').toString('base64url');
+/**
+ * Markers are opaque to clients: the listing that issued the marker (its scope: the operation, and
+ * the key or principal it lists for) and the position to resume after, base64url-encoded. A marker
+ * is accepted only by the listing that issued it; AWS refuses a marker from another listing with
+ * InvalidMarkerException, where reading its position elsewhere would silently skip or lose items.
+ */
+export function encodeMarker(scope: string, after: string): string {
+  return Buffer.from(`coffer:${scope}\n${after}`, 'utf8').toString('base64url');
 }
 
-export function decodeMarker(marker: string | undefined): string | undefined {
+export function decodeMarker(scope: string, marker: string | undefined): string | undefined {
   if (marker === undefined) return undefined;
   const decoded = /^[A-Za-z0-9_-]+$/.test(marker) ? Buffer.from(marker, 'base64url').toString('utf8') : '';
+  const prefix = `coffer:${scope}\n`;
   // A NUL never appears in a position this server encodes (and PostgreSQL's text cannot hold one).
-  if (!decoded.startsWith('coffer:') || decoded.includes('\u0000')) throw new InvalidMarkerException('The marker is not one this server issued.');
-  return decoded.slice('coffer:'.length);
+  if (!decoded.startsWith(prefix) || decoded.includes('\u0000')) throw new InvalidMarkerException('The marker is not one this server issued.');
+  return decoded.slice(prefix.length);
 }
 
 /** The paging fields of a list response. */
-export function pagingFields(next: string | undefined): { Truncated: boolean; NextMarker?: string } {
-  return next === undefined ? { Truncated: false } : { Truncated: true, NextMarker: encodeMarker(next) };
+export function pagingFields(scope: string, next: string | undefined): { Truncated: boolean; NextMarker?: string } {
+  return next === undefined ? { Truncated: false } : { Truncated: true, NextMarker: encodeMarker(scope, next) };
 }

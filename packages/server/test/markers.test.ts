@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { rawRequest, startTestServer, type RawResponse, type TestServer } from './support/server.js';
+
+/**
+ * List markers over HTTP: a NextMarker resumes the listing that issued it and nothing else. AWS
+ * answers InvalidMarkerException for a marker that is not valid for the request; Coffer once read
+ * any of its markers as a position in any listing, so a marker passed to the wrong operation
+ * silently skipped items or answered an empty page.
+ */
+describe('list markers', () => {
+  let t: TestServer;
+  let keyA: string;
+  let keyB: string;
+  /** One NextMarker from each listing, over keyA where the listing is per key. */
+  const issued = new Map<string, string>();
+
+  const raw = (operation: string, body: unknown) => rawRequest(t.server.endpoint, t.credentials, operation, body);
+  const ok = (res: RawResponse): Record<string, unknown> => {
+    assert.equal(res.status, 200, res.text);
+    return res.body;
+  };
+  const ROOT = 'arn:aws:iam::111122223333:root';
+
+  /** Every listing, as a request for its first page of one item over keyA, or over `key`. */
+  const listings = (key: string): Record<string, Record<string, unknown>> => ({
+    ListKeys: {},
+    ListAliases: {},
+    ListGrants: { KeyId: key },
+    ListRetirableGrants: { RetiringPrincipal: ROOT },
+    ListResourceTags: { KeyId: key },
+    ListKeyRotations: { KeyId: key },
+  });
+
+  before(async () => {
+    t = await startTestServer();
+    const create = async () => String((ok(await raw('CreateKey', {})).KeyMetadata as Record<string, unknown>).KeyId);
+    keyA = await create();
+    keyB = await create();
+    for (const key of [keyA, keyB]) {
+      for (let i = 0; i < 3; i++) {
+        ok(await raw('CreateAlias', { AliasName: `alias/markers-${key}-${i}`, TargetKeyId: key }));
+        ok(await raw('CreateGrant', { KeyId: key, GranteePrincipal: ROOT, RetiringPrincipal: ROOT, Operations: ['Encrypt'] }));
+        ok(await raw('RotateKeyOnDemand', { KeyId: key }));
+      }
+      ok(await raw('TagResource', { KeyId: key, Tags: [0, 1, 2].map((i) => ({ TagKey: `t${i}`, TagValue: 'v' })) }));
+    }
+    for (const [operation, body] of Object.entries(listings(keyA))) {
+      const first = ok(await raw(operation, { ...body, Limit: 1 }));
+      assert.equal(first.Truncated, true, `${operation} has a second page`);
+      issued.set(operation, String(first.NextMarker));
+    }
+  });
+  after(() => t.dispose());
+
+  it('a NextMarker resumes the listing that issued it', async () => {
+    for (const [operation, body] of Object.entries(listings(keyA))) {
+      ok(await raw(operation, { ...body, Limit: 1, Marker: issued.get(operation) }));
+    }
+  });
+
+  it('a marker from another operation is InvalidMarkerException, in every listing', async () => {
+    for (const [operation, body] of Object.entries({ ...listings(keyA), ListKeyPolicies: { KeyId: keyA } })) {
+      for (const [from, marker] of issued) {
+        if (from === operation) continue;
+        const res = await raw(operation, { ...body, Marker: marker });
+        assert.equal(res.status, 400, `${from}'s marker in ${operation}: ${res.text}`);
+        assert.equal(res.body.__type, 'InvalidMarkerException', `${from}'s marker in ${operation}`);
+      }
+    }
+  });
+
+  it('a marker of one key\'s listing is InvalidMarkerException for another key', async () => {
+    for (const operation of ['ListGrants', 'ListResourceTags', 'ListKeyRotations']) {
+      const res = await raw(operation, { ...listings(keyB)[operation], Marker: issued.get(operation) });
+      assert.equal(res.body.__type, 'InvalidMarkerException', `${operation}: ${res.text}`);
+    }
+  });
+});
