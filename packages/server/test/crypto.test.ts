@@ -120,6 +120,16 @@ describe('cryptographic operations', () => {
       }
     });
 
+    it('takes a key ARN only with a key id after key/: key/alias/<name> is an invalid key id, not the alias', async () => {
+      const keyArnOfAlias = a.arn.replace(/key\/.*$/, `key/${a.aliasName}`);
+      for (const [operation, body] of [
+        ['Encrypt', { KeyId: keyArnOfAlias, Plaintext: b64(Buffer.from('x')) }], ['DescribeKey', { KeyId: keyArnOfAlias }],
+        ['GenerateDataKey', { KeyId: keyArnOfAlias, KeySpec: 'AES_256' }],
+      ] as const) {
+        assertError(await raw(operation, body), 'NotFoundException', `Invalid keyId '${keyArnOfAlias}'`);
+      }
+    });
+
     it('refuses a disabled key, an unknown key and an unknown alias', async () => {
       const plaintext = b64(Buffer.from('x'));
       assertError(await raw('Encrypt', { KeyId: disabled.id, Plaintext: plaintext }), 'DisabledException');

@@ -44,7 +44,9 @@ async function resolveKeyId(service: Service, identifier: string, forms: Identif
     if (arn.partition !== realm.partition || arn.accountId !== realm.accountId) {
       throw new NotFoundException(`${arn.resource.startsWith('alias/') ? 'Alias' : 'Key'} '${identifier}' does not exist`);
     }
-    resource = arn.resource.startsWith('key/') ? arn.resource.slice('key/'.length) : arn.resource;
+    // A key ARN names a key id only: `key/alias/<name>` is not an alias ARN.
+    if (arn.resource.startsWith('key/')) return { keyId: keyIdOf(arn.resource.slice('key/'.length), identifier) };
+    resource = arn.resource;
   }
   if (resource.startsWith('alias/')) {
     if (forms === 'key') throw new NotFoundException(`Invalid keyId '${identifier}'`);
@@ -52,8 +54,12 @@ async function resolveKeyId(service: Service, identifier: string, forms: Identif
     if (!alias) throw new NotFoundException(`Alias ${aliasArn(realm, resource)} is not found.`);
     return { keyId: alias.targetKeyId, alias: resource };
   }
+  return { keyId: keyIdOf(resource, identifier) };
+}
+
+function keyIdOf(resource: string, identifier: string): string {
   if (!KEY_ID.test(resource)) throw new NotFoundException(`Invalid keyId '${identifier}'`);
-  return { keyId: resource };
+  return resource;
 }
 
 /** The key id itself, for operations (CreateAlias) where even the lookup must not follow an alias. */
