@@ -64,6 +64,7 @@ export const TagException = kmsError('TagException');
 export const UnsupportedOperationException = kmsError('UnsupportedOperationException');
 export const DryRunOperationException = kmsError('DryRunOperationException');
 export const MalformedPolicyDocumentException = kmsError('MalformedPolicyDocumentException');
+export const CustomKeyStoreNotFoundException = kmsError('CustomKeyStoreNotFoundException');
 
 // Cryptographic operations.
 export const InvalidCiphertextException = kmsError('InvalidCiphertextException');
@@ -90,7 +91,7 @@ export const ALL_ERRORS = [
   InvalidArnException, InvalidAliasNameException, InvalidMarkerException,
   InvalidGrantTokenException, InvalidGrantIdException, LimitExceededException, TagException,
   UnsupportedOperationException, DryRunOperationException, MalformedPolicyDocumentException,
-  InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException,
+  CustomKeyStoreNotFoundException, InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException,
   KMSInvalidSignatureException, KMSInvalidMacException,
   ExpiredImportTokenException, InvalidImportTokenException, IncorrectKeyMaterialException,
   KMSInternalException, DependencyTimeoutException,

@@ -62,6 +62,10 @@ import { deriveSharedSecret } from './operations/derive-shared-secret.js';
 import { getParametersForImport } from './operations/get-parameters-for-import.js';
 import { importKeyMaterial } from './operations/import-key-material.js';
 import { deleteImportedKeyMaterial } from './operations/delete-imported-key-material.js';
+import {
+  connectCustomKeyStore, createCustomKeyStore, deleteCustomKeyStore, describeCustomKeyStores, disconnectCustomKeyStore, updateCustomKeyStore,
+} from './operations/custom-key-stores.js';
+import { replicateKey, updatePrimaryRegion } from './operations/multi-region.js';
 
 /** The one table: `X-Amz-Target: TrentService.<name>` -> the operation that answers it. */
 export const KMS_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Operation>([
@@ -111,6 +115,14 @@ export const KMS_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Op
   ['GetParametersForImport', getParametersForImport],
   ['ImportKeyMaterial', importKeyMaterial],
   ['DeleteImportedKeyMaterial', deleteImportedKeyMaterial],
+  ['ReplicateKey', replicateKey],
+  ['UpdatePrimaryRegion', updatePrimaryRegion],
+  ['DescribeCustomKeyStores', describeCustomKeyStores],
+  ['CreateCustomKeyStore', createCustomKeyStore],
+  ['ConnectCustomKeyStore', connectCustomKeyStore],
+  ['DisconnectCustomKeyStore', disconnectCustomKeyStore],
+  ['DeleteCustomKeyStore', deleteCustomKeyStore],
+  ['UpdateCustomKeyStore', updateCustomKeyStore],
 ]);
 
 /**

@@ -34,6 +34,8 @@ const CONTROL_PLANE: Readonly<Record<string, number>> = {
   ListKeyRotations: 100, ListKeys: 100, ListResourceTags: 100, ListRetirableGrants: 100, PutKeyPolicy: 15,
   RetireGrant: 30, RevokeGrant: 30, RotateKeyOnDemand: 5, ScheduleKeyDeletion: 15, TagResource: 10,
   UntagResource: 5, UpdateAlias: 5, UpdateKeyDescription: 5,
+  ConnectCustomKeyStore: 5, CreateCustomKeyStore: 5, DeleteCustomKeyStore: 5, DescribeCustomKeyStores: 5,
+  DisconnectCustomKeyStore: 5, UpdateCustomKeyStore: 5, ReplicateKey: 5, UpdatePrimaryRegion: 5,
 };
 
 /** Regions where AWS's shared symmetric quota is 50,000 per second; elsewhere it is lower (5,500 at least). */
