@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { BenchServer, type Usage } from './bench-server.js';
 import { runLoad, type LoadResult } from './load.js';
 import { formatSummary, summarizeProfile, type ProfileSummary } from './profile-summary.js';
@@ -17,15 +17,13 @@ import { readCredentials, send, signKmsRequest, type Credentials } from './signe
  * server's own CPU time per request, then profiles both servers under load to show where the
  * difference goes. `npm run bench:access [-- --seconds 10 --warmup 2 --connections 16,64 --rounds 1 --no-profile]`
  */
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '2' },
-    connections: { type: 'string', default: '16,64' },
-    rounds: { type: 'string', default: '1' },
-    'profile-connections': { type: 'string', default: '64' },
-    'no-profile': { type: 'boolean', default: false },
-  },
+const args = benchArgs('npm run bench:access --', 'What access control and the audit trail cost on the Encrypt hot path.', {
+  seconds: { type: 'string', default: '10', help: 'seconds measured per run' },
+  warmup: { type: 'string', default: '2', help: 'seconds of load before each run' },
+  connections: { type: 'string', default: '16,64', help: 'keep-alive connections' },
+  rounds: { type: 'string', default: '1', help: 'rounds of every run' },
+  'profile-connections': { type: 'string', default: '64', help: 'connections of the profiled runs' },
+  'no-profile': { type: 'boolean', default: false, help: 'skip the profiled runs' },
 });
 const SECONDS = Number(args.seconds);
 const WARMUP = Number(args.warmup);

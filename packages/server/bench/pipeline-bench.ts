@@ -4,8 +4,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { jsonLogger } from '../src/log.js';
+import { benchArgs } from './bench-args.js';
 import { readCredentials, type SignedRequest } from './signed-request.js';
 import { createFixtures, parseWorkloads, signWorkload, WORKLOADS } from './workloads.js';
 
@@ -21,12 +21,10 @@ import { createFixtures, parseWorkloads, signWorkload, WORKLOADS } from './workl
  * `npm run bench:pipeline [-- --workloads encrypt,decrypt --requests 20000 --concurrency 64]`;
  * `node --cpu-prof packages/server/dist/bench/pipeline-bench.js` profiles it.
  */
-const { values: args } = parseArgs({
-  options: {
-    workloads: { type: 'string', default: Object.keys(WORKLOADS).join(',') },
-    requests: { type: 'string', default: '20000' },
-    concurrency: { type: 'string', default: '64' },
-  },
+const args = benchArgs('npm run bench:pipeline --', 'The request pipeline in-process, without HTTP (docs/performance.md).', {
+  workloads: { type: 'string', default: Object.keys(WORKLOADS).join(','), help: 'which requests' },
+  requests: { type: 'string', default: '20000', help: 'requests per workload' },
+  concurrency: { type: 'string', default: '64', help: 'requests in flight at once' },
 });
 const REQUESTS = Number(args.requests);
 const CONCURRENCY = Number(args.concurrency);

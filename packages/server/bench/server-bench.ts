@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startTestPostgres, type TestPostgres } from '../test/support/postgres.js';
+import { benchArgs } from './bench-args.js';
 import { BenchServer, type Usage } from './bench-server.js';
 import { runLoad, type LoadResult } from './load.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
@@ -21,18 +21,16 @@ import { WorkersServer } from './workers-server.js';
  * `npm run bench:server [-- --duration 15 --warmup 3 --workloads encrypt,decrypt,generate-data-key,generate-random,sign
  *   --stores sqlite,postgres --connections 16,64 --workers 2 --json FILE --soak SECONDS --cpu-prof DIR]`
  */
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '15' },
-    warmup: { type: 'string', default: '3' },
-    workloads: { type: 'string', default: Object.keys(WORKLOADS).join(',') },
-    stores: { type: 'string', default: 'sqlite,postgres' },
-    connections: { type: 'string', default: '16,64' },
-    json: { type: 'string' },
-    soak: { type: 'string' },
-    'cpu-prof': { type: 'string' },
-    workers: { type: 'string', default: '2' },
-  },
+const args = benchArgs('npm run bench:server --', 'The server against a bare node:http ceiling, under autocannon (docs/performance.md).', {
+  duration: { type: 'string', default: '15', help: 'seconds measured per run' },
+  warmup: { type: 'string', default: '3', help: 'seconds of the same load before each run' },
+  workloads: { type: 'string', default: Object.keys(WORKLOADS).join(','), help: 'which requests' },
+  stores: { type: 'string', default: 'sqlite,postgres', help: 'which stores' },
+  connections: { type: 'string', default: '16,64', help: 'keep-alive connections, one request in flight on each' },
+  json: { type: 'string', help: 'where the figures go (default bench-results/server-bench.json)' },
+  soak: { type: 'string', help: 'instead: Encrypt for this many seconds, RSS sampled every 5 s' },
+  'cpu-prof': { type: 'string', help: 'profile each workload\'s server into this directory' },
+  workers: { type: 'string', default: '2', help: 'also measure coffer serve --workers N on PostgreSQL (1: not)' },
 });
 const DURATION = Number(args.duration);
 const WARMUP = Number(args.warmup);

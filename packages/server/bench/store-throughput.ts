@@ -4,8 +4,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir, uptime } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startTestPostgres, type TestPostgres } from '../test/support/postgres.js';
+import { benchArgs } from './bench-args.js';
 import { runLoad, type LoadResult } from './load.js';
 import { readCredentials, send, signKmsRequest } from './signed-request.js';
 
@@ -18,12 +18,10 @@ import { readCredentials, send, signKmsRequest } from './signed-request.js';
  * to SQLite measured in the same run.
  * `npm run bench:store [-- --seconds 10 --warmup 2 --connections 64]`
  */
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '2' },
-    connections: { type: 'string', default: '64' },
-  },
+const args = benchArgs('npm run bench:store --', 'Encrypt throughput by store: SQLite, PostgreSQL, two PostgreSQL nodes.', {
+  seconds: { type: 'string', default: '10', help: 'seconds measured per run' },
+  warmup: { type: 'string', default: '2', help: 'seconds of load before each run' },
+  connections: { type: 'string', default: '64', help: 'keep-alive connections' },
 });
 const SECONDS = Number(args.seconds);
 const WARMUP = Number(args.warmup);
