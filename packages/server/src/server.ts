@@ -104,14 +104,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const transport = await openTransport(config.host, config.dataDir, options.tls, options.allowInsecureHttp ?? false);
   // One server per SQLite data directory (server-lock.ts); PostgreSQL nodes share their store.
   const lock = isPostgresUrl(config.store) ? undefined : lockDataDirectory(config.dataDir);
-  let untimedStore;
-  try {
-    // With PostgreSQL the data directory still holds root.key and the credentials file.
-    untimedStore = await openStore(config);
-  } catch (error) {
+  // With PostgreSQL the data directory still holds root.key and the credentials file.
+  const untimedStore = await openStore(config).catch((error: unknown) => {
     lock?.release();
     throw error;
-  }
+  });
   const caches: Record<string, CacheStats> = {};
   const metrics = new ServerMetrics({ store: untimedStore, caches });
   const store = timedStore(untimedStore, (method) => metrics.storeTimer(method));
