@@ -29,6 +29,7 @@ import {
   type EncryptionMaterials,
   type Keyring,
 } from '../src/index.js';
+import { ByteQueue } from '../src/internal/byte-queue.js';
 import { AES_KEYS, aesKeyring, hex, policyFor } from './helpers/fixtures.js';
 
 const UNSIGNED = AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY;
@@ -448,4 +449,20 @@ test('an encryption context that runs short inside its own length is malformed a
     isShortContext,
   );
   assert.ok(sent < 1 << 20, `failed after ${sent} bytes`);
+});
+
+test('the input queue gathers tiny chunks: one-byte chunks come back as a few buffers, in order, and consumed chunks are dropped', () => {
+  const q = new ByteQueue();
+  const bytes = randomBytes(200_000);
+  for (let i = 0; i < bytes.length; i++) q.push(Buffer.from(bytes.subarray(i, i + 1)));
+  assert.equal(q.length, bytes.length);
+  const views: Buffer[] = [];
+  while (q.length > 100_000) views.push(q.takeUpTo(q.length - 100_000));
+  // Before: one view per pushed byte (100,000 of them), each a Buffer held since it arrived.
+  assert.ok(views.length <= 4, `${views.length} views for 100,000 one-byte chunks`);
+  assert.ok(Buffer.concat([...views, q.take(q.length)]).equals(bytes));
+  // Large chunks are kept as they are, and adjacent views of one buffer are merged.
+  const big = randomBytes(3 * 65536);
+  for (let o = 0; o < big.length; o += 65536) q.push(big.subarray(o, o + 65536));
+  assert.equal(q.takeUpTo(big.length).length, big.length);
 });

@@ -1,8 +1,19 @@
-/** A FIFO of received chunks that hands out exact-length slices, copying only across chunk boundaries. */
+/**
+ * A FIFO of received chunks that hands out exact-length slices, copying only across chunk
+ * boundaries. Small chunks are copied into shared blocks and merged (internal/small-pieces.ts),
+ * and consumed chunks are dropped by moving an index, so neither the memory held nor the time
+ * to consume grows faster than the bytes, however finely the input is cut.
+ */
+import { appendPiece, SmallPieceArena } from './small-pieces.js';
+
 export class ByteQueue {
-  readonly #chunks: Buffer[] = [];
+  #chunks: Buffer[] = [];
+  /** Index of the first unconsumed chunk. */
+  #first = 0;
+  /** Bytes of #chunks[#first] already consumed. */
   #head = 0;
   #length = 0;
+  readonly #arena = new SmallPieceArena();
 
   get length(): number {
     return this.#length;
@@ -10,21 +21,23 @@ export class ByteQueue {
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
+    // Merging only ever extends the last chunk at its end, so #head (an offset from a chunk's start) stays valid.
+    if (this.#first === this.#chunks.length) this.#reset();
+    appendPiece(this.#chunks, this.#arena.place(chunk));
     this.#length += chunk.length;
   }
 
   /** The first `n` bytes without consuming them (n <= length). */
   peek(n: number): Buffer {
-    const first = this.#chunks[0]!;
+    const first = this.#chunks[this.#first]!;
     if (first.length - this.#head >= n) return first.subarray(this.#head, this.#head + n);
     const out = Buffer.allocUnsafe(n);
     let o = 0;
     let head = this.#head;
-    for (const c of this.#chunks) {
+    for (let i = this.#first; o < n; i++) {
+      const c = this.#chunks[i]!;
       o += c.copy(out, o, head, Math.min(c.length, head + n - o));
       head = 0;
-      if (o === n) break;
     }
     return out;
   }
@@ -35,15 +48,13 @@ export class ByteQueue {
     this.#length -= n;
     let left = n;
     while (left > 0) {
-      const first = this.#chunks[0]!;
-      const available = first.length - this.#head;
+      const available = this.#chunks[this.#first]!.length - this.#head;
       if (available > left) {
         this.#head += left;
         left = 0;
       } else {
         left -= available;
-        this.#chunks.shift();
-        this.#head = 0;
+        this.#dropFirst();
       }
     }
     return out;
@@ -51,21 +62,34 @@ export class ByteQueue {
 
   /** Consumes and returns 1..n bytes (n >= 1, length > 0) without copying: a view of the first chunk. */
   takeUpTo(n: number): Buffer {
-    const first = this.#chunks[0]!;
+    const first = this.#chunks[this.#first]!;
     const k = Math.min(n, first.length - this.#head);
     const out = first.subarray(this.#head, this.#head + k);
     this.#length -= k;
-    if (this.#head + k === first.length) {
-      this.#chunks.shift();
-      this.#head = 0;
-    } else {
-      this.#head += k;
-    }
+    if (this.#head + k === first.length) this.#dropFirst();
+    else this.#head += k;
     return out;
   }
 
   /** Everything buffered, as one buffer, without consuming it. */
   all(): Buffer {
     return this.#length === 0 ? Buffer.alloc(0) : this.peek(this.#length);
+  }
+
+  #dropFirst(): void {
+    this.#chunks[this.#first++] = undefined as unknown as Buffer; // let it be collected
+    this.#head = 0;
+    // Compact once the consumed prefix is most of the array: amortised O(1) per chunk.
+    if (this.#first === this.#chunks.length) this.#reset();
+    else if (this.#first >= 1024 && this.#first * 2 >= this.#chunks.length) {
+      this.#chunks = this.#chunks.slice(this.#first);
+      this.#first = 0;
+    }
+  }
+
+  #reset(): void {
+    this.#chunks.length = 0;
+    this.#first = 0;
+    this.#head = 0;
   }
 }
