@@ -27,6 +27,7 @@ import { readHeaderAuth } from '../serialize/header-auth.js';
 import { MAX_NON_FRAMED_CONTENT } from '../serialize/non-framed.js';
 import { ByteQueue } from './byte-queue.js';
 import { ByteReader, bytesNeeded } from './bytes.js';
+import { appendPiece, SmallPieceArena } from './small-pieces.js';
 import { prepareDecryption, type DecryptOptions, type MessageVerifier } from './decryptor.js';
 import type { FrameOpener } from './frames.js';
 import { resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys } from './options.js';
@@ -78,6 +79,8 @@ export class StreamDecryptor {
   #sequenceNumber = 1;
   #frame: OpenFrame | undefined;
   readonly #held: Buffer[] = [];
+  /** Small deciphered pieces are gathered here, so plaintext held costs about its bytes (internal/small-pieces.ts). */
+  readonly #plaintextArena = new SmallPieceArena();
   #heldBytes = 0;
   /** Header bytes known to be needed (the end of the field the last try stopped at). */
   #headerNeeds = 0;
@@ -125,8 +128,15 @@ export class StreamDecryptor {
   }
 
   #readRest(emit: Emit): void {
-    if (this.#state === 'body') this.#readBody(emit);
-    if (this.#state === 'footer') this.#readFooter();
+    // What verifies in one call goes out as few buffers as adjacent pieces allow, also when a
+    // later frame fails: a web stream's queue of many tiny chunks dequeues in quadratic time.
+    const verified: Buffer[] = [];
+    try {
+      if (this.#state === 'body') this.#readBody((b) => appendPiece(verified, b));
+      if (this.#state === 'footer') this.#readFooter();
+    } finally {
+      for (const p of verified) emit(p);
+    }
   }
 
   /**
@@ -192,7 +202,7 @@ export class StreamDecryptor {
     }
     for (const p of plaintext) {
       this.#heldBytes += p.length;
-      this.#held.push(p);
+      appendPiece(this.#held, p);
     }
     if (this.#heldBytes > this.#maxBuffered) {
       throw new PolicyViolationError('plaintext exceeds maxBufferedBytes before the message could be verified; for large messages use an unsigned suite and unsignedStreaming');
@@ -224,7 +234,10 @@ export class StreamDecryptor {
       while (frame.remaining > 0 && q.length > 0) {
         const piece = q.takeUpTo(frame.remaining);
         this.#verifier?.update(piece);
-        frame.plaintext.push(frame.decipher.update(piece));
+        const deciphered = frame.decipher.update(piece);
+        const placed = this.#plaintextArena.place(deciphered);
+        if (placed !== deciphered) deciphered.fill(0);
+        appendPiece(frame.plaintext, placed);
         frame.remaining -= piece.length;
       }
       if (frame.remaining > 0 || q.length < TAG) return;
