@@ -500,3 +500,47 @@ test('plaintext of tiny frames or tiny input chunks is held and released as a fe
   assert.ok(Buffer.concat(out).equals(frame));
   assert.ok(out.length <= 4, `a frame read in one-byte chunks: ${out.length} chunks`);
 });
+
+test('a stream destroyed while the keyring is running decrypts nothing once the keyring returns (node and web)', { timeout: 10_000 }, async () => {
+  const inner = aesKeyring();
+  const { ciphertext } = await encrypt(inner, randomBytes(10_000), { suiteId: UNSIGNED, frameLength: 1000 });
+  for (const flavour of ['node', 'web'] as const) {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    let calls = 0;
+    const slow: Keyring = {
+      onEncrypt: (m) => inner.onEncrypt(m),
+      async onDecrypt(m, edks) {
+        calls++;
+        await gate;
+        return inner.onDecrypt(m, edks);
+      },
+    };
+    const events: string[] = [];
+    if (flavour === 'node') {
+      const d = decryptStream(slow, { unsignedStreaming: true });
+      d.on('messageHeader', () => events.push('messageHeader'));
+      d.on('data', () => events.push('data'));
+      d.on('error', (e) => events.push(`error ${String(e)}`));
+      d.write(ciphertext);
+      while (calls === 0) await new Promise((resolve) => setImmediate(resolve));
+      d.destroy();
+    } else {
+      const d = decryptWebStream(slow, { unsignedStreaming: true });
+      // A TransformStream transforms only while its readable side is read.
+      const reader = d.readable.getReader();
+      reader.read().then(({ done }) => { if (!done) events.push('data'); }, () => {});
+      const writer = d.writable.getWriter();
+      writer.write(ciphertext).then(() => events.push('written'), () => {});
+      while (calls === 0) await new Promise((resolve) => setImmediate(resolve));
+      // The reader gives up (a writer's abort would wait for the write in flight, the keyring's).
+      await reader.cancel(new Error('stop'));
+      await assert.rejects(d.messageHeader, /stop/);
+    }
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Before: the header was announced after destroy() and every frame was opened (and, in buffered
+    // mode, held unzeroed), abort() having run before there was anything to zero.
+    assert.deepEqual(events.filter((e) => e !== 'written'), [], flavour);
+  }
+});

@@ -86,6 +86,8 @@ export class StreamDecryptor {
   #headerNeeds = 0;
   /** Bytes buffered at the last try to parse the header. */
   #headerTried = 0;
+  /** Set by abort(): a keyring call still running when the stream is destroyed must not start the body. */
+  #aborted = false;
   messageHeader: MessageHeaderInfo | undefined;
 
   constructor(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: DecryptStreamOptions) {
@@ -101,6 +103,7 @@ export class StreamDecryptor {
 
   /** Feeds ciphertext; `emit` receives verified plaintext (unsigned streaming mode only). */
   async push(chunk: Uint8Array, emit: Emit): Promise<void> {
+    if (this.#aborted) return;
     this.#queue.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     if (this.#state === 'header') await this.#readHeader(false);
     this.#readRest(emit);
@@ -121,6 +124,7 @@ export class StreamDecryptor {
 
   /** Zeroes held plaintext after a failure. */
   abort(): void {
+    this.#aborted = true;
     for (const p of this.#held.splice(0)) p.fill(0);
     this.#heldBytes = 0;
     for (const p of this.#frame?.plaintext.splice(0) ?? []) p.fill(0);
@@ -188,6 +192,8 @@ export class StreamDecryptor {
     const prepared = await prepareDecryption(
       this.#cmm, this.#policy, this.#reproduced, header, consumed.subarray(0, headerBody.length), auth, consumed.subarray(headerBody.length),
     );
+    // Aborted while the keyring ran: decrypt nothing more (the stream is gone and abort() has already zeroed what it held).
+    if (this.#aborted) return;
     this.#header = header;
     this.#opener = prepared.opener;
     this.#verifier = prepared.verifier;
