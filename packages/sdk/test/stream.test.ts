@@ -544,3 +544,25 @@ test('a stream destroyed while the keyring is running decrypts nothing once the 
     assert.deepEqual(events.filter((e) => e !== 'written'), [], flavour);
   }
 });
+
+test('encryptStream holds pending plaintext as it arrives, not a whole frame up front: a few bytes under a 1 GiB frame length', async () => {
+  const frameLength = 2 ** 30;
+  const before = process.memoryUsage().arrayBuffers;
+  const e = encryptStream(aesKeyring(), { suiteId: UNSIGNED, frameLength });
+  const out: Buffer[] = [];
+  e.on('data', (c: Buffer) => out.push(c));
+  await new Promise<void>((resolve, reject) => e.write(Buffer.from('hello'), (err) => (err ? reject(err) : resolve())));
+  const held = process.memoryUsage().arrayBuffers - before;
+  // Before: Buffer.alloc(frameLength) on the first write, 1 GiB zero-filled for five bytes.
+  assert.ok(held < 64 * 2 ** 20, `${held} bytes held for a 5-byte write`);
+  e.end();
+  await new Promise((resolve) => e.on('end', resolve));
+  assert.equal((await decrypt(aesKeyring(), Buffer.concat(out))).plaintext.toString(), 'hello');
+
+  // The buffer grows across writes up to a whole frame; frames and the final frame come out right.
+  const plaintext = randomBytes(10 * 2 ** 20 + 123);
+  for (const size of [3 * 2 ** 20, 2 ** 20 + 1]) {
+    const sealed = Buffer.concat(await run(encryptStream(aesKeyring(), { suiteId: UNSIGNED, frameLength: size }), chunked(plaintext, 700_001)));
+    assert.ok((await decrypt(aesKeyring(), sealed)).plaintext.equals(plaintext), `frame length ${size}`);
+  }
+});

@@ -34,6 +34,13 @@ export type Emit = (bytes: Buffer) => void;
  */
 const PIECES_MIN_FRAME_LENGTH = 64 * 1024;
 
+/**
+ * The pending-plaintext buffer starts at most this large and doubles as input arrives (up to
+ * the frame length), so a few bytes under a 4 GiB frame length do not allocate 4 GiB. At the
+ * default frame length (1 MiB) it is allocated once, whole, as before.
+ */
+const INITIAL_PENDING = 1024 * 1024;
+
 /** The synchronous checks, so a stream constructor can throw on misuse before any data flows. */
 export function checkEncryptStreamOptions(options: EncryptStreamOptions): void {
   resolveFrameLength(options.frameLength);
@@ -100,7 +107,7 @@ export class StreamEncryptor {
         let content: Uint8Array;
         if (this.#pendingLength > 0) {
           const take = frameLength - this.#pendingLength;
-          this.#pending!.set(chunk.subarray(c, c + take), this.#pendingLength);
+          this.#reserve(frameLength).set(chunk.subarray(c, c + take), this.#pendingLength);
           c += take;
           this.#pendingLength = 0;
           content = this.#pending!;
@@ -115,10 +122,23 @@ export class StreamEncryptor {
     }
     const rest = chunk.byteLength - c;
     if (rest > 0) {
-      this.#pending ??= Buffer.alloc(frameLength);
-      this.#pending.set(chunk.subarray(c), this.#pendingLength);
+      this.#reserve(this.#pendingLength + rest).set(chunk.subarray(c), this.#pendingLength);
       this.#pendingLength += rest;
     }
+  }
+
+  /** The pending buffer, grown to hold `n` bytes (n <= frameLength); a full frame is exactly frameLength long. */
+  #reserve(n: number): Buffer {
+    const current = this.#pending;
+    if (current !== undefined && current.length >= n) return current;
+    const size = Math.min(this.#p.frameLength, Math.max(n, INITIAL_PENDING, 2 * (current?.length ?? 0)));
+    const next = Buffer.alloc(size);
+    if (current !== undefined) {
+      current.copy(next, 0, 0, this.#pendingLength);
+      current.fill(0);
+    }
+    this.#pending = next;
+    return next;
   }
 
   /** Seals the final frame (possibly empty) and writes the footer. */
