@@ -99,6 +99,28 @@ describe('interop with @aws-crypto/client-node: raw AES', () => {
       }
     });
   }
+  test('decrypts what the official raw AES keyring writes as built by default (its locale order of context keys)', async () => {
+    // Without utf8Sorting the official keyring wraps the data key over the context in
+    // String.prototype.localeCompare order: here 'A' before 'b' and 'é' before '\ue000'.
+    const theirs = new official.RawAesKeyringNode({
+      keyNamespace: 'coffer-test', keyName: 'aes-256', unencryptedMasterKey: new Uint8Array(AES_KEYS[32]), wrappingSuite: WRAPPING_SUITE[32],
+    });
+    for (const suite of [AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384, AlgorithmSuiteId.AES_256_GCM_IV12_TAG16_HKDF_SHA256]) {
+      const plaintext = randomBytes(700);
+      const { result } = await officialClient(ALGORITHM_SUITES.find((s) => s.id === suite)!).encrypt(theirs, plaintext, { suiteId: suite as number, encryptionContext: CONTEXT });
+      // The official keyring as built by default fails on the specification's order: the two orders differ here.
+      await assert.rejects(officialRequire.decrypt(officialAes(32), result));
+      const ours = await decrypt(aesKeyring(32), result, { commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT, encryptionContext: CONTEXT });
+      assert.ok(ours.plaintext.equals(plaintext));
+    }
+    // The other order is read, never a way around the context: a changed value still fails.
+    const { result } = await officialRequire.encrypt(theirs, randomBytes(10), { encryptionContext: CONTEXT });
+    const tampered = Buffer.from(result);
+    const at = tampered.indexOf(Buffer.from('\u{10000}', 'utf8')) + 4 + 2;
+    tampered[at] = '5'.charCodeAt(0);
+    await assert.rejects(decrypt(aesKeyring(32), tampered), (e: Error) => e.name === 'NoDecryptionKeyError' || e.name === 'AuthenticationError');
+  });
+
   test('empty plaintext and exact-multiple plaintext both directions', async () => {
     for (const length of [0, 2048]) {
       const plaintext = randomBytes(length);

@@ -1,6 +1,7 @@
 /**
  * Raw AES keyring (framework/raw-aes-keyring.md). Wraps the data key with AES-GCM under a
- * caller-held 128/192/256-bit key, using the full encryption context as AAD.
+ * caller-held 128/192/256-bit key, using the full encryption context as AAD (serialized in the
+ * specification's order; on decrypt also in the official JavaScript SDK's default order).
  *
  * EDK: provider ID = key namespace; provider info = key name ‖ u32 tag length in bits (128)
  * ‖ u32 IV length (12) ‖ IV; ciphertext = encrypted data key ‖ tag.
@@ -9,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { NoDecryptionKeyError } from '../errors.js';
 import { gcmDecrypt, gcmEncrypt } from '../internal/aes-gcm.js';
 import { u32 } from '../internal/bytes.js';
-import { serializeEncryptionContext } from '../serialize/encryption-context.js';
+import { serializeEncryptionContext, serializeEncryptionContextInLocaleOrder } from '../serialize/encryption-context.js';
 import { withDataKey, withEncryptedDataKey, type DecryptionMaterials, type EncryptedDataKey, type EncryptionMaterials } from '../materials.js';
 import { assertRawKeyNamespace, type Keyring } from './keyring.js';
 
@@ -57,11 +58,23 @@ export class RawAesKeyring implements Keyring {
   async onDecrypt(materials: DecryptionMaterials, encryptedDataKeys: readonly EncryptedDataKey[]): Promise<DecryptionMaterials> {
     if (materials.plaintextDataKey !== undefined) throw new TypeError('decryption materials already hold a data key');
     const aad = serializeEncryptionContext(materials.encryptionContext);
+    // The official JavaScript SDK's raw AES keyring, as built by default, authenticates the same
+    // pairs in another order (serializeEncryptionContextInLocaleOrder): its data keys open with
+    // that one. Either is the whole context, so accepting both authenticates exactly as much.
+    let localeOrder: Buffer | null | undefined;
     for (const edk of encryptedDataKeys) {
       const iv = this.#matchingIv(edk, materials.suite.dataKeyLength);
       if (iv === null) continue;
       const split = edk.ciphertext.byteLength - TAG_LENGTH;
-      const dataKey = gcmDecrypt(this.#wrappingKey, iv, edk.ciphertext.subarray(0, split), edk.ciphertext.subarray(split), aad);
+      const open = (additional: Buffer) => gcmDecrypt(this.#wrappingKey, iv, edk.ciphertext.subarray(0, split), edk.ciphertext.subarray(split), additional);
+      let dataKey = open(aad);
+      if (dataKey === null) {
+        if (localeOrder === undefined) {
+          const other = serializeEncryptionContextInLocaleOrder(materials.encryptionContext);
+          localeOrder = other.equals(aad) ? null : other;
+        }
+        if (localeOrder !== null) dataKey = open(localeOrder);
+      }
       if (dataKey !== null) return withDataKey(materials, dataKey);
     }
     throw new NoDecryptionKeyError('raw AES keyring could not decrypt any encrypted data key');

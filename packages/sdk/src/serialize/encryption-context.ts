@@ -11,11 +11,27 @@ import type { EncryptionContext } from '../encryption-context.js';
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function serializeEncryptionContext(ec: EncryptionContext): Buffer {
-  const pairs = Object.entries(ec).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const);
+  // Sort by UTF-8 bytes, not by UTF-16 code units or locale: they disagree above U+FFFF.
+  return serializeInOrder(ec, ([a], [b]) => Buffer.compare(a, b));
+}
+
+/**
+ * The same pairs in the order the official JavaScript SDK's raw AES keyring uses unless it is
+ * built with `utf8Sorting: true` (its default: String.prototype.localeCompare of the keys; the
+ * SDK's issue #428). A data key that keyring wrapped authenticates these bytes, which differ from
+ * the specification's when keys mix case or leave ASCII. Read to decrypt such keys, never written.
+ */
+export function serializeEncryptionContextInLocaleOrder(ec: EncryptionContext): Buffer {
+  return serializeInOrder(ec, ([, , a], [, , b]) => a.localeCompare(b));
+}
+
+type Pair = readonly [key: Buffer, value: Buffer, text: string];
+
+function serializeInOrder(ec: EncryptionContext, order: (a: Pair, b: Pair) => number): Buffer {
+  const pairs = Object.entries(ec).map(([k, v]): Pair => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8'), k]);
   if (pairs.length === 0) return Buffer.alloc(0);
   if (pairs.length > UINT16_MAX) throw new RangeError('encryption context has more than 65535 pairs');
-  // Sort by UTF-8 bytes, not by UTF-16 code units or locale: they disagree above U+FFFF.
-  pairs.sort(([a], [b]) => Buffer.compare(a, b));
+  pairs.sort(order);
   const parts: Buffer[] = [u16(pairs.length)];
   for (const [k, v] of pairs) parts.push(u16Prefixed(k, 'encryption context key'), u16Prefixed(v, 'encryption context value'));
   const out = Buffer.concat(parts);
