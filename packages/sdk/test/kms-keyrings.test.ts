@@ -180,6 +180,17 @@ describe('multi-Region keys and request shape (in-memory KMS)', () => {
     assert.deepEqual(kms.sent.map((s) => [s.operation, s.region, s.input.KeyId]), [['Decrypt', 'us-east-1', EAST_SRK]]);
   });
 
+  test('a clientSupplier that throws, or gives no client, fails the keyring with a KeyringError keeping the cause', async () => {
+    const broken = new Error('no credentials for us-east-1');
+    const thrown = await encrypt(new AwsKmsKeyring({ keyId: EAST_SRK, clientSupplier: () => { throw broken; } }), Buffer.from('x')).catch((e: unknown) => e);
+    assert.ok(thrown instanceof KeyringError, String(thrown));
+    assert.match(thrown.message, /clientSupplier failed for region us-east-1/);
+    assert.equal(thrown.cause, broken);
+    const nothing = await encrypt(new AwsKmsKeyring({ keyId: EAST_SRK, clientSupplier: () => undefined as never }), Buffer.from('x')).catch((e: unknown) => e);
+    assert.ok(nothing instanceof KeyringError, String(nothing));
+    assert.match(nothing.message, /gave no KMS client for region us-east-1/);
+  });
+
   test('grant tokens, the encryption context and NumberOfBytes go into every request', async () => {
     const kms = newKms();
     const keyring = new KmsKeyring({ generatorKeyId: EAST_SRK, keyIds: [EAST_MRK], client: kms.client('us-east-1'), grantTokens: ['gt-1', 'gt-2'] });

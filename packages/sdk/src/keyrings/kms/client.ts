@@ -4,6 +4,7 @@
  * `@aws-sdk/client-kms`, pointed at Coffer or AWS KMS), and the command classes are imported
  * lazily the first time a KMS keyring calls out. The package is an optional peer dependency.
  */
+import { KeyringError } from '../../errors.js';
 
 /** The part of `KMSClient` the keyrings use. */
 export interface KmsClientLike {
@@ -68,7 +69,20 @@ export function resolveClientSupplier(options: { client?: KmsClientLike; clientS
   }
   if (options.clientSupplier !== undefined) {
     if (typeof options.clientSupplier !== 'function') throw new TypeError('clientSupplier must be a function');
-    return options.clientSupplier;
+    const supplier = options.clientSupplier;
+    // The caller's code runs here: what it throws, or a client it does not give, is the keyring
+    // failing (a KeyringError, the cause kept), so callers meet only the SDK's own error classes.
+    return async (region) => {
+      const where = region === undefined ? 'the default region' : `region ${region}`;
+      let client: KmsClientLike;
+      try {
+        client = await supplier(region);
+      } catch (cause) {
+        throw new KeyringError(`the clientSupplier failed for ${where}`, { cause });
+      }
+      if (typeof client?.send !== 'function') throw new KeyringError(`the clientSupplier gave no KMS client for ${where}`);
+      return client;
+    };
   }
   return defaultClientSupplier();
 }
