@@ -14,6 +14,8 @@ const RECORDED_MEMBERS = new Set([
   'KeyPairSpec', 'SigningAlgorithm', 'MessageType', 'MacAlgorithm', 'KeyAgreementAlgorithm',
   'WrappingAlgorithm', 'WrappingKeySpec', 'ExpirationModel', 'ValidTo',
   'UserName', 'RoleName', 'Status', 'AccessKeyId', 'Principal',
+  // Custom key store and multi-Region requests (answered, never carried out: never their passwords or credentials).
+  'CustomKeyStoreId', 'CustomKeyStoreName', 'CustomKeyStoreType', 'ReplicaRegion', 'PrimaryRegion',
   // RotateRootKey's target (never its Passphrase).
   'Provider', 'Pkcs11TokenLabel', 'Pkcs11KeyLabel', 'KmsKeyId',
   // QueryAuditRecords' filters.
