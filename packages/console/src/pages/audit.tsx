@@ -133,7 +133,7 @@ export function AuditPage() {
                   <span key={res.ARN}>{i > 0 ? ', ' : ''}<Link to={`/keys/${shortArn(res.ARN)}`}>{shortArn(res.ARN)}</Link></span>
                 ))}
               </td>
-              <td><OutcomeBadge error={r.errorCode} />{r.errorMessage ? <span className="hint"> {r.errorMessage}</span> : null}</td>
+              <td className="free"><OutcomeBadge error={r.errorCode} />{r.errorMessage ? <span className="hint"> {r.errorMessage}</span> : null}</td>
               <td>{r.sourceIPAddress}</td>
             </tr>
           ))}

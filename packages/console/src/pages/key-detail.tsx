@@ -38,12 +38,18 @@ export function KeyDetailPage({ keyId }: { keyId: string }) {
           <dl className="meta">
             <dt>Key ID</dt><dd className="mono">{m.KeyId}</dd>
             <dt>ARN</dt><dd className="mono">{m.Arn}</dd>
-            <dt>Description</dt><dd>{m.Description || '—'}</dd>
+            <dt>Description</dt><dd><bdi>{m.Description || '—'}</bdi></dd>
             <dt>State</dt><dd>{m.KeyState}{m.DeletionDate ? ` (deleted on ${formatTime(m.DeletionDate)})` : ''}</dd>
             <dt>Spec / usage</dt><dd>{m.KeySpec} / {m.KeyUsage}</dd>
             <dt>Origin</dt><dd>{m.Origin}</dd>
             <dt>Created</dt><dd>{formatTime(m.CreationDate)}</dd>
-            <dt>Tags</dt><dd>{tags.data?.length ? tags.data.map((t) => `${t.TagKey}=${t.TagValue}`).join(', ') : '—'}</dd>
+            <dt>Tags</dt>
+            <dd>
+              {/* Each key and value isolated, so right-to-left or override characters in one cannot reorder another. */}
+              {tags.data?.length
+                ? tags.data.map((t, i) => <span key={t.TagKey} className="tag">{i > 0 ? ', ' : ''}<bdi>{t.TagKey}</bdi>=<bdi>{t.TagValue}</bdi></span>)
+                : '—'}
+            </dd>
             <dt>Audit</dt><dd><Link to={`/audit?key=${encodeURIComponent(m.KeyId)}`}>Requests that named this key</Link></dd>
           </dl>
           <KeyActions meta={m} onChanged={(text) => { setNote(text); setVersion((v) => v + 1); }} />

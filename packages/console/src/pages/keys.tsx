@@ -90,9 +90,9 @@ export function KeysPage() {
         <tbody>
           {rows.map((row) => (
             <tr key={row.KeyId} data-key-id={row.KeyId}>
-              <td>{row.Aliases.join(', ')}</td>
+              <td className="free">{row.Aliases.join(', ')}</td>
               <td className="mono"><Link to={`/keys/${row.KeyId}`}>{row.KeyId}</Link></td>
-              <td>{row.Description}</td>
+              <td className="free"><span className="clamp" title={row.Description}>{row.Description}</span></td>
               <td>{row.KeySpec}</td>
               <td>{row.KeyUsage}</td>
               <td><StateBadge state={row.KeyState} /></td>

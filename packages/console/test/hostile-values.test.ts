@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient, TagResourceCommand, type CreateKeyCommandInput } from '@aws-sdk/client-kms';
+import { startServer, type RunningServer } from '@coffer/server';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/**
+ * What API callers store (descriptions, aliases, tags, key policies) shown to an operator in the
+ * console: inert and inside the page's width.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const WIDTH = 1280;
+const MARKUP = '<img src=x onerror=alert(1)><script>alert(2)</script>"\'><svg onload=alert(3)>';
+// A right-to-left override left open: without isolation it would reorder the tags shown after it.
+const OVERRIDE = '\u202egpj.exe';
+
+function readCredentials(path: string): { accessKeyId: string; secretAccessKey: string } {
+  const text = readFileSync(path, 'utf8');
+  const accessKeyId = /aws_access_key_id = (\S+)/.exec(text)?.[1];
+  const secretAccessKey = /aws_secret_access_key = (\S+)/.exec(text)?.[1];
+  assert.ok(accessKeyId && secretAccessKey, `no credentials in ${path}`);
+  return { accessKeyId, secretAccessKey };
+}
+
+describe('console with hostile values', () => {
+  let dataDir: string;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  let kms: KMSClient;
+  const ids = { long: '', markup: '' };
+  const faults: string[] = [];
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium (Debian), or set CHROMIUM_PATH`);
+    dataDir = mkdtempSync(join(tmpdir(), 'coffer-console-hostile-'));
+    server = await startServer({ port: 0, dataDir, logger: () => {}, quotas: false });
+    const credentials = readCredentials(server.credentialsFile);
+    kms = new KMSClient({ endpoint: server.endpoint, region: server.config.region, credentials, maxAttempts: 1 });
+    const create = async (input: CreateKeyCommandInput) =>
+      (await kms.send(new CreateKeyCommand(input))).KeyMetadata!.KeyId!;
+    ids.long = await create({ Description: 'L'.repeat(8192) });
+    await kms.send(new CreateAliasCommand({ AliasName: `alias/${'a'.repeat(250)}`, TargetKeyId: ids.long }));
+    ids.markup = await create({ Description: MARKUP });
+    await kms.send(new TagResourceCommand({
+      KeyId: ids.markup,
+      Tags: [{ TagKey: 'label', TagValue: OVERRIDE }, { TagKey: 'owner', TagValue: 'alice' }, { TagKey: MARKUP.slice(0, 60), TagValue: MARKUP }],
+    }));
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    page = await (await browser.newContext({ viewport: { width: WIDTH, height: 800 }, timezoneId: 'UTC', locale: 'en-US' })).newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('dialog', (dialog) => { faults.push(`dialog: ${dialog.message()}`); void dialog.dismiss(); });
+    page.on('pageerror', (error) => faults.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) faults.push(message.text());
+    });
+    await page.goto(`${server.endpoint}/console/keys`);
+    await page.getByLabel('Access key ID').fill(credentials.accessKeyId);
+    await page.getByLabel('Secret access key').fill(credentials.secretAccessKey);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    kms?.destroy();
+    await server?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const pageWidth = () => page.evaluate(() => document.documentElement.scrollWidth);
+
+  it('lists every key within the page width', async () => {
+    for (const id of Object.values(ids)) await page.locator(`tr[data-key-id="${id}"]`).waitFor();
+    assert.ok(await pageWidth() <= WIDTH, `the keys page is ${await pageWidth()} px wide`);
+    // The key id links of every row are on screen, not pushed off by a long description.
+    const box = await page.locator(`tr[data-key-id="${ids.markup}"] a`).boundingBox();
+    assert.ok(box && box.x + box.width <= WIDTH);
+    assert.equal(await page.locator('main img, main svg, main script').count(), 0);
+    assert.match(await page.locator(`tr[data-key-id="${ids.markup}"]`).innerText(), /<img src=x onerror=alert\(1\)>/);
+  });
+
+  it('shows a key with a long alias and description within the page width', async () => {
+    await page.locator(`tr[data-key-id="${ids.long}"] a`).click();
+    await page.getByRole('heading', { level: 1, name: /^Key alias\/a+$/ }).waitFor();
+    assert.ok(await pageWidth() <= WIDTH, `the key page is ${await pageWidth()} px wide`);
+  });
+
+  it('shows markup as text and isolates each tag, so an override in one cannot reorder the next', async () => {
+    await page.goto(`${server.endpoint}/console/keys`).catch(() => {});
+    await page.getByLabel('Access key ID').waitFor();
+    // A reload forgets the session by design: sign in again through the same form.
+    const credentials = readCredentials(server.credentialsFile);
+    await page.getByLabel('Access key ID').fill(credentials.accessKeyId);
+    await page.getByLabel('Secret access key').fill(credentials.secretAccessKey);
+    await page.keyboard.press('Enter');
+    await page.locator(`tr[data-key-id="${ids.markup}"] a`).click();
+    await page.getByRole('heading', { level: 1, name: `Key ${ids.markup}` }).waitFor();
+    const tags = page.locator('dl.meta dt:has-text("Tags") + dd');
+    await tags.locator('bdi').first().waitFor();
+    assert.deepEqual((await tags.locator('bdi').allTextContents()).sort(), ['label', OVERRIDE, 'owner', 'alice', MARKUP.slice(0, 60), MARKUP].sort());
+    assert.equal(await page.locator('main img, main svg, main script').count(), 0);
+    assert.deepEqual(faults, []);
+  });
+});
