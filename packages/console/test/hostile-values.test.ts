@@ -9,7 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 /**
  * What API callers store (descriptions, aliases, tags, key policies) shown to an operator in the
- * console: inert and inside the page's width.
+ * console: inert, inside the page's width, and one unreadable key never hiding the others.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WIDTH = 1280;
@@ -31,7 +31,7 @@ describe('console with hostile values', () => {
   let browser: Browser;
   let page: Page;
   let kms: KMSClient;
-  const ids = { long: '', markup: '' };
+  const ids = { long: '', markup: '', undescribable: '' };
   const faults: string[] = [];
 
   before(async () => {
@@ -49,6 +49,17 @@ describe('console with hostile values', () => {
       KeyId: ids.markup,
       Tags: [{ TagKey: 'label', TagValue: OVERRIDE }, { TagKey: 'owner', TagValue: 'alice' }, { TagKey: MARKUP.slice(0, 60), TagValue: MARKUP }],
     }));
+    // Listed, but DescribeKey is denied to everyone by its key policy.
+    ids.undescribable = await create({
+      Description: 'not for describing',
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'kms:*', Resource: '*' },
+          { Effect: 'Deny', Principal: '*', Action: 'kms:DescribeKey', Resource: '*' },
+        ],
+      }),
+    });
 
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     page = await (await browser.newContext({ viewport: { width: WIDTH, height: 800 }, timezoneId: 'UTC', locale: 'en-US' })).newPage();
@@ -74,8 +85,9 @@ describe('console with hostile values', () => {
 
   const pageWidth = () => page.evaluate(() => document.documentElement.scrollWidth);
 
-  it('lists every key within the page width', async () => {
+  it('lists every key, a key it may not describe as a row saying why, within the page width', async () => {
     for (const id of Object.values(ids)) await page.locator(`tr[data-key-id="${id}"]`).waitFor();
+    assert.match(await page.locator(`tr[data-key-id="${ids.undescribable}"]`).innerText(), /Not described: AccessDeniedException/);
     assert.ok(await pageWidth() <= WIDTH, `the keys page is ${await pageWidth()} px wide`);
     // The key id links of every row are on screen, not pushed off by a long description.
     const box = await page.locator(`tr[data-key-id="${ids.markup}"] a`).boundingBox();

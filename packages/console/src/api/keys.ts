@@ -1,9 +1,11 @@
-import type { Api } from './client.js';
+import { describeError, type Api } from './client.js';
 import type { AliasListEntry, KeyMetadata } from './types.js';
 
 /** Every key the caller may list, described, with its aliases (ListKeys, DescribeKey, ListAliases). */
 export interface KeyRow extends KeyMetadata {
   Aliases: string[];
+  /** Why DescribeKey failed for this key (`AccessDeniedException: ...`): the row has only its id. */
+  Problem?: string;
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time, keeping the order. */
@@ -43,15 +45,26 @@ export async function listKeyRows(api: Api): Promise<KeyRow[]> {
     ids.push(...page.Keys.map((k) => k.KeyId));
     marker = page.Truncated ? page.NextMarker : undefined;
   } while (marker);
+  // One key that cannot be described (a key policy that denies DescribeKey to the caller, a key
+  // deleted since ListKeys) is one row that says why, not an empty page.
   const [described, aliases] = await Promise.all([
-    mapLimited(ids, 6, (KeyId) => api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId })),
+    mapLimited(ids, 6, (KeyId) => api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId }).then(
+      (answer): { meta: KeyMetadata; problem?: string } => ({ meta: answer.KeyMetadata }),
+      (failure: unknown) => ({ meta: undescribed(KeyId), problem: describeError(failure) }),
+    )),
     listAllAliases(api),
   ]);
-  return described.map(({ KeyMetadata: meta }) => ({
+  return described.map(({ meta, problem }) => ({
     ...meta,
     Aliases: aliases.filter((a) => a.TargetKeyId === meta.KeyId).map((a) => a.AliasName).sort(),
+    ...(problem !== undefined ? { Problem: problem } : {}),
   }));
 }
+
+/** What a row knows of a key that DescribeKey refused: its id alone. */
+const undescribed = (KeyId: string): KeyMetadata => ({
+  KeyId, Arn: '', CreationDate: 0, Enabled: false, KeyUsage: '', KeyState: '', Origin: '', KeyManager: '', KeySpec: '',
+});
 
 /** Key specs and the usages AWS KMS allows for each (AWS KMS Developer Guide, "Key spec reference"). */
 export const KEY_SPEC_USAGES: Readonly<Record<string, readonly string[]>> = {

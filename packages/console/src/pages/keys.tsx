@@ -46,7 +46,7 @@ export function KeysPage() {
     });
   }, [keys.data, filter, stateFilter, sort]);
 
-  const states = [...new Set((keys.data ?? []).map((k) => k.KeyState))].sort();
+  const states = [...new Set((keys.data ?? []).map((k) => k.KeyState).filter(Boolean))].sort();
 
   return (
     <section aria-labelledby="keys-title">
@@ -92,11 +92,15 @@ export function KeysPage() {
             <tr key={row.KeyId} data-key-id={row.KeyId}>
               <td className="free">{row.Aliases.join(', ')}</td>
               <td className="mono"><Link to={`/keys/${row.KeyId}`}>{row.KeyId}</Link></td>
-              <td className="free"><span className="clamp" title={row.Description}>{row.Description}</span></td>
+              <td className="free">
+                {row.Problem !== undefined
+                  ? <span className="notice-inline" role="note">Not described: {row.Problem}</span>
+                  : <span className="clamp" title={row.Description}>{row.Description}</span>}
+              </td>
               <td>{row.KeySpec}</td>
               <td>{row.KeyUsage}</td>
-              <td><StateBadge state={row.KeyState} /></td>
-              <td>{formatTime(row.CreationDate)}</td>
+              <td>{row.KeyState ? <StateBadge state={row.KeyState} /> : '—'}</td>
+              <td>{row.CreationDate ? formatTime(row.CreationDate) : ''}</td>
             </tr>
           ))}
           {!keys.loading && !keys.error && rows.length === 0 && (
