@@ -1,10 +1,26 @@
 /** How read commands print: a table for people, JSON (`--json`) for tools. */
+
+/**
+ * Control characters (C0, DEL, C1) and bidirectional embeddings, overrides and isolates, written
+ * as `\x1b` or `\u202e`. Descriptions, tags and audit fields are whatever an API caller stored:
+ * printed raw to a terminal they could clear the screen, retitle the window, forge a hyperlink, add
+ * a line that looks like a field (`\n`), or reorder the rest of the line.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 export function printTable(rows: readonly Record<string, unknown>[], columns: readonly string[]): void {
   if (rows.length === 0) {
     process.stdout.write('(none)\n');
     return;
   }
-  const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const cell = (v: unknown) => printable(v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd() + '\n';
   process.stdout.write(line([...columns]));
@@ -19,6 +35,6 @@ export function printJson(value: unknown): void {
 export function printFields(record: Record<string, unknown>): void {
   const entries = Object.entries(record).filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0));
   const width = Math.max(0, ...entries.map(([k]) => k.length));
-  const cell = (v: unknown) => (Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const cell = (v: unknown) => printable(Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v));
   for (const [key, value] of entries) process.stdout.write(`${key.padEnd(width)}  ${cell(value)}\n`);
 }

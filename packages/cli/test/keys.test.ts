@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CreateKeyCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DescribeKeyCommand, TagResourceCommand } from '@aws-sdk/client-kms';
 import { bounded, jsonOf, serverForTests, tempDir, type Finished } from './support/cli.js';
 
 const suite = serverForTests();
@@ -123,6 +123,26 @@ describe('coffer keys', { concurrency: 4 }, () => {
       assert.equal(finished.code, 1);
       assert.match(finished.stderr, /^error: KMSInvalidStateException: /m);
       assert.match(finished.stderr, /^hint: `coffer keys describe KEY`/m);
+    });
+  });
+
+  describe('values an API caller stored, printed to a terminal', { concurrency: true }, () => {
+    // Clear the screen, retitle the window, a forged hyperlink, a forged field line, a right-to-left override.
+    const description = 'ok\x1b[2J\x1b]0;pwned\x07\nKeyState  Enabled\u202eevil';
+    it('shows control and bidi-override characters escaped in tables and fields, and exactly in --json', async () => {
+      const { KeyMetadata } = await suite.served.kms.send(new CreateKeyCommand({ Description: description }));
+      const keyId = KeyMetadata!.KeyId!;
+      await suite.served.kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: 'link', TagValue: '\x1b]8;;http://evil.example/\x07click\x1b]8;;\x07' }] }));
+      for (const args of [['keys', 'describe', keyId], ['keys', 'tags', keyId]]) {
+        const out = ok(await suite.coffer(args));
+        assert.doesNotMatch(out, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/, `${args.join(' ')} printed a control character`);
+      }
+      const described = ok(await suite.coffer(['keys', 'describe', keyId]));
+      assert.match(described, /^Description +ok\\x1b\[2J\\x1b\]0;pwned\\x07\\x0aKeyState  Enabled\\u202eevil$/m);
+      assert.equal(described.match(/^KeyState/gm)?.length, 1);
+      assert.match(ok(await suite.coffer(['keys', 'tags', keyId])), /^link +\\x1b\]8;;http:\/\/evil\.example\/\\x07click\\x1b\]8;;\\x07$/m);
+      const json = jsonOf(await suite.coffer(['keys', 'describe', keyId, '--json']));
+      assert.equal((json.KeyMetadata as Record<string, unknown>).Description, description);
     });
   });
 });
