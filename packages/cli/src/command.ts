@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, resolveConnection, type Connection } from './connection.js';
 import { cliErrorOf } from './kms-client.js';
-import { EXIT_USAGE, UsageError } from './usage.js';
+import { EXIT_USAGE, refuseRepeatedValues, UsageError, type ArgToken } from './usage.js';
 
 /**
  * The shape of the client commands: a tree of groups (`coffer keys`, `coffer keys rotation`) whose
@@ -115,7 +115,7 @@ async function runLeaf(command: Leaf, args: readonly string[], path: readonly st
     return 0;
   }
   const options = optionsOf(command);
-  let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+  let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[]; tokens: ArgToken[] };
   try {
     parsed = parseArgs({
       args: [...args],
@@ -124,10 +124,12 @@ async function runLeaf(command: Leaf, args: readonly string[], path: readonly st
       }])),
       strict: true,
       allowPositionals: true,
+      tokens: true,
     });
   } catch (error) {
     throw new UsageError(parseErrorMessage(error as Error), `run \`${name} --help\` for its options and an example`);
   }
+  refuseRepeatedValues(parsed.tokens, options, name);
   const named = command.arguments ?? [];
   const variadic = named.length > 0 && named[named.length - 1]![0].endsWith('...');
   const min = command.minArguments ?? (variadic ? named.length - 1 : named.length);

@@ -28,3 +28,24 @@ export class IoError extends Error {
     this.hint = hint;
   }
 }
+
+/** An option token as parseArgs reports it with `tokens: true`. */
+export type ArgToken = { kind: string; name?: string; rawName?: string };
+
+/**
+ * A value option given twice (`--days 30 --days 7`) is refused: parseArgs would keep the last
+ * one without a word, and which one the user meant is a guess. Repeatable options (`--tag`,
+ * `--context`) and flags are not values that can disagree.
+ */
+export function refuseRepeatedValues(tokens: readonly ArgToken[], options: Readonly<Record<string, { readonly type: string; readonly multiple?: boolean }>>, command: string): void {
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    const option = options[token.name];
+    if (!option || option.type !== 'string' || option.multiple) continue;
+    if (seen.has(token.name)) {
+      throw new UsageError(`option '--${token.name}' is given more than once`, `give it once; run \`${command} --help\` for its options`);
+    }
+    seen.add(token.name);
+  }
+}

@@ -271,6 +271,17 @@ describe('coffer serve', () => {
     assert.match(refused.stderr, /insecure|plain HTTP|loopback/i);
   });
 
+  it('refuses a value option given twice with exit code 2, instead of serving on the last one', async () => {
+    // Not a port anyone can bind twice over: should the option be taken, the start fails rather than hangs.
+    const taken = await serve(['--port', '0', '--data-dir', tempDir()]);
+    const finished = await coffer(['serve', '--port', '0', '--port', String(taken.port), '--data-dir', tempDir()]);
+    await taken.stop();
+    assert.equal(finished.code, 2, finished.stderr);
+    assert.match(finished.stderr, /^error: option '--port' is given more than once$/m);
+    assert.match(finished.stderr, /^hint: give it once; run `coffer serve --help`/m);
+    assert.equal(finished.stdout, '');
+  });
+
   it('refuses an unknown option with exit code 2', async () => {
     const finished = await coffer(['serve', '--bogus']);
     assert.equal(finished.code, 2);

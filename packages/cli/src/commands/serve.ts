@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import {
   DEFAULT_CONFIG, isPostgresUrl, jsonLogger, SELF_SIGNED_CERT_FILE, SeedError, StartupError, startServer, type RunningServer, type StartOptions,
 } from '@coffer/server';
-import { EXIT_FAILURE, IoError, UsageError } from '../usage.js';
+import { EXIT_FAILURE, IoError, refuseRepeatedValues, UsageError, type ArgToken } from '../usage.js';
 import { ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 import { FIRST_WORKER_ENV, servePrimary, type WorkerReady } from './serve-workers.js';
 import { workerMetrics } from './worker-metrics.js';
@@ -91,16 +91,19 @@ export const OPTIONS = {
 
 export async function serveCommand(args: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
+  let tokens: ArgToken[];
   try {
-    ({ values } = parseArgs({
+    ({ values, tokens } = parseArgs({
       args,
       options: Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, { type: v.type, ...('short' in v ? { short: v.short } : {}) }])),
       strict: true,
       allowPositionals: false,
+      tokens: true,
     }));
   } catch (error) {
     throw new UsageError((error as Error).message, 'run `coffer serve --help` for the options');
   }
+  refuseRepeatedValues(tokens, OPTIONS, 'coffer serve');
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
