@@ -65,7 +65,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
       process.exitCode = EXIT_USAGE;
     } else if (error instanceof ApiError) {
-      process.stderr.write(`error: ${error.code}: ${error.message}\n${hintFor(error.code)}`);
+      process.stderr.write(`error: ${error.code}: ${error.message}\n${hintFor(error.code, error.message)}`);
       process.exitCode = exitCodeFor(error.code);
     } else if (error instanceof IoError) {
       process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
@@ -92,12 +92,24 @@ function exitCodeFor(code: string): number {
   return EXIT_FAILURE;
 }
 
-function hintFor(code: string): string {
+/**
+ * NotFoundException names what is missing in its message: a key or alias, and from the admin API
+ * a user, role, access key or policy, or a grant. The hint points at the command that lists those.
+ */
+function notFoundHint(message: string): string {
+  if (/^The (user|role) with name /.test(message)) return 'hint: `coffer principals list` shows the users and roles there are\n';
+  if (/^The Access Key with id /.test(message)) return 'hint: `coffer access-keys list [user/NAME | role/NAME]` shows the access keys there are\n';
+  if (/^The (user|role) policy with name /.test(message)) return 'hint: `coffer principals list-policies user/NAME` (or role/NAME) shows the policies there are\n';
+  if (/^Grant ID /.test(message)) return 'hint: `coffer grants list KEY` shows the grants of a key\n';
+  return 'hint: `coffer keys list` and `coffer aliases list` show the keys and aliases there are\n';
+}
+
+function hintFor(code: string, message: string): string {
   if (code === 'ConnectionError') return 'hint: is the server running? start one with `coffer serve`, or pass --endpoint-url\n';
   if (code === 'CredentialsProviderError') {
     return 'hint: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where `coffer serve` keeps .coffer/credentials\n';
   }
-  if (code === 'NotFoundException') return 'hint: `coffer keys list` and `coffer aliases list` show the keys and aliases there are\n';
+  if (code === 'NotFoundException') return notFoundHint(message);
   if (code === 'DisabledException') return 'hint: `coffer keys enable KEY` makes the key usable again\n';
   if (code === 'KMSInvalidStateException') return 'hint: `coffer keys describe KEY` shows the key\'s state\n';
   if (ACCESS_ERRORS.has(code)) return 'hint: check --profile and the credentials it names; the caller needs a policy that allows this\n';

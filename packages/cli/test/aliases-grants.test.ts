@@ -133,6 +133,7 @@ describe('coffer aliases and grants', { concurrency: 4 }, () => {
       const finished = await suite.coffer(['grants', 'revoke', key.KeyId, 'a'.repeat(64)]);
       assert.equal(finished.code, 1);
       assert.match(finished.stderr, /^error: NotFoundException: /m);
+      assert.match(finished.stderr, /^hint: `coffer grants list KEY` shows the grants of a key$/m);
     });
   });
 });

@@ -120,6 +120,14 @@ describe('coffer principals and coffer access-keys', () => {
     const gone = await cli(['principals', 'delete', 'user/bob']);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /^error: NotFoundException: The user with name bob cannot be found\.$/m);
+    // The hint points at what lists users, access keys and policies, not at keys and aliases.
+    assert.match(gone.stderr, /^hint: `coffer principals list` shows the users and roles there are$/m);
+    const noKey = await cli(['access-keys', 'delete', bob.accessKeyId]);
+    assert.equal(noKey.code, 1);
+    assert.match(noKey.stderr, /^hint: `coffer access-keys list \[user\/NAME \| role\/NAME\]` shows the access keys there are$/m);
+    const noPolicy = await cli(['principals', 'get-policy', 'user/alice', 'no-such-policy']);
+    assert.equal(noPolicy.code, 1);
+    assert.match(noPolicy.stderr, /^hint: `coffer principals list-policies user\/NAME` \(or role\/NAME\) shows the policies there are$/m);
   });
 
   it('refuses bad command lines with exit code 2, an error and a hint', async () => {
