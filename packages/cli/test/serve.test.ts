@@ -282,6 +282,16 @@ describe('coffer serve', () => {
     assert.equal(finished.stdout, '');
   });
 
+  it('refuses a malformed --region, --account-id, --partition or --store with exit code 2, an error and a hint', async () => {
+    for (const [flag, value] of [['--region', 'us east'], ['--account-id', 'abc'], ['--partition', 'AWS'], ['--store', 'mysql://x']]) {
+      const finished = await coffer(['serve', '--port', '0', '--data-dir', tempDir(), flag!, value!]);
+      assert.equal(finished.code, 2, `${flag} ${value}: ${finished.stderr}`);
+      assert.match(finished.stderr, /^error: Invalid server configuration: /m);
+      assert.match(finished.stderr, /^hint: \S/m);
+      assert.equal(finished.stdout, '');
+    }
+  });
+
   it('refuses an unknown option with exit code 2', async () => {
     const finished = await coffer(['serve', '--bogus']);
     assert.equal(finished.code, 2);

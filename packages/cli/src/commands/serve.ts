@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import {
   DEFAULT_CONFIG, isPostgresUrl, jsonLogger, SELF_SIGNED_CERT_FILE, SeedError, StartupError, startServer, type RunningServer, type StartOptions,
 } from '@coffer/server';
-import { EXIT_FAILURE, IoError, refuseRepeatedValues, UsageError, type ArgToken } from '../usage.js';
+import { EXIT_FAILURE, EXIT_USAGE, IoError, refuseRepeatedValues, UsageError, type ArgToken } from '../usage.js';
 import { ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 import { FIRST_WORKER_ENV, servePrimary, type WorkerReady } from './serve-workers.js';
 import { workerMetrics } from './worker-metrics.js';
@@ -194,6 +194,12 @@ async function serveUntilSignalled(options: StartOptions, announce: (server: Run
     if (error instanceof SeedError) {
       process.stderr.write(`error: ${error.message}\nhint: fix ${seedPath}, or start with another --data-dir; the store was not changed by that entry\n`);
       return EXIT_FAILURE;
+    }
+    // checkConfig's refusal of a malformed --region, --account-id, --partition or --store: bad usage,
+    // as a malformed --port is, not a failure of the server.
+    if (error instanceof TypeError && error.message.startsWith('Invalid server configuration:')) {
+      process.stderr.write(`error: ${error.message}\nhint: fix the flag, its COFFER_* environment variable or its key in the config file; \`coffer serve --help\` lists them\n`);
+      return EXIT_USAGE;
     }
     if (error instanceof StartupError || error instanceof TypeError) {
       process.stderr.write(`error: ${error.message}\n`);
