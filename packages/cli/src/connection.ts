@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { UsageError } from './usage.js';
 
 /** The connection flags every client command shares. */
 export const CONNECTION_OPTIONS = {
@@ -30,6 +31,11 @@ export interface Connection {
 export function resolveConnection(flags: { 'endpoint-url'?: string; region?: string; profile?: string }, env = process.env): Connection {
   const endpoint = flags['endpoint-url'] ?? env.COFFER_ENDPOINT ?? env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4600';
   const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  // A region is a DNS label of the endpoint and the scope of every signature: an empty or spaced
+  // one is a bad command line (exit 2), not a failure the SDK reports after the fact (exit 1).
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(region)) {
+    throw new UsageError(`the region '${region}' is not a region name`, 'pass one such as --region us-east-1, or set AWS_REGION');
+  }
   let profile = flags.profile ?? env.AWS_PROFILE;
   const localCredentials = join(resolve(env.COFFER_DATA_DIR ?? '.coffer'), 'credentials');
   const credentialsChosen = profile !== undefined || env.AWS_ACCESS_KEY_ID !== undefined || env.AWS_SHARED_CREDENTIALS_FILE !== undefined;

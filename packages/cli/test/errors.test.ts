@@ -64,6 +64,8 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
       [['keys', 'list', '--json=yes'], /^error: option '--json' takes no value$/m, /^hint: /m],
       [['keys', 'list', '--endpoint-url', 'not a url'], /^error: the endpoint 'not a url' is not a URL$/m, /^hint: pass a URL such as --endpoint-url /m],
       [['completion', 'fish'], /^error: no completion for the shell 'fish'$/m, /^hint: use `coffer completion bash`/m],
+      [['keys', 'list', '--region', ''], /^error: the region '' is not a region name$/m, /^hint: pass one such as --region us-east-1/m],
+      [['keys', 'list', '--region', 'us east 1'], /^error: the region 'us east 1' is not a region name$/m, /^hint: pass one such as --region us-east-1/m],
       // A value given twice is refused rather than the last one kept: which was meant is a guess.
       [['keys', 'schedule-deletion', keyId, '--days', '30', '--days', '7'], /^error: option '--days' is given more than once$/m, /^hint: give it once; run `coffer keys schedule-deletion --help`/m],
       [['keys', 'list', '--endpoint-url', 'http://127.0.0.1:1', '--endpoint-url', 'http://127.0.0.1:2'], /^error: option '--endpoint-url' is given more than once$/m, /^hint: give it once/m],
