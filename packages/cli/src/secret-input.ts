@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from './usage.js';
+import { IoError, UsageError } from './usage.js';
 
 /** A secret from a file (its first line, without the newline), for --root-passphrase-file and --pkcs11-pin-file. */
 export function readSecretFile(path: string, what: string): string {
@@ -7,7 +7,8 @@ export function readSecretFile(path: string, what: string): string {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`cannot read the ${what} file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, `give a readable file holding the ${what} on its first line`);
+    // A file that cannot be read is exit code 5, as --config, --quotas and --policy files are.
+    throw new IoError(`cannot read the ${what} file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, `give a readable file holding the ${what} on its first line`);
   }
   const secret = text.split(/\r?\n/)[0] ?? '';
   if (secret === '') throw new UsageError(`the ${what} file '${path}' is empty`, `write the ${what} on its first line`);

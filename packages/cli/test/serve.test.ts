@@ -292,6 +292,14 @@ describe('coffer serve', () => {
     }
   });
 
+  it('exits 5 when the root-key passphrase file cannot be read, as for any other file it reads', async () => {
+    const dataDir = join(tempDir(), 'data');
+    const finished = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--root-key', 'passphrase', '--root-passphrase-file', join(tempDir(), 'no-such-file')]);
+    assert.equal(finished.code, 5, finished.stderr);
+    assert.match(finished.stderr, /^error: cannot read the root-key passphrase file '.*no-such-file': ENOENT$/m);
+    assert.match(finished.stderr, /^hint: give a readable file/m);
+  });
+
   it('refuses an unknown option with exit code 2', async () => {
     const finished = await coffer(['serve', '--bogus']);
     assert.equal(finished.code, 2);
