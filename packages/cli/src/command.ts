@@ -127,7 +127,8 @@ async function runLeaf(command: Leaf, args: readonly string[], path: readonly st
       tokens: true,
     });
   } catch (error) {
-    throw new UsageError(parseErrorMessage(error as Error), `run \`${name} --help\` for its options and an example`);
+    const { message, hint } = parseErrorMessage(error as Error, args);
+    throw new UsageError(message, hint ?? `run \`${name} --help\` for its options and an example`);
   }
   refuseRepeatedValues(parsed.tokens, options, name);
   const named = command.arguments ?? [];
@@ -169,14 +170,20 @@ async function runLeaf(command: Leaf, args: readonly string[], path: readonly st
 }
 
 /** parseArgs' messages, shortened to the fact (its advice about `--` does not help here). */
-function parseErrorMessage(error: Error): string {
+function parseErrorMessage(error: Error, args: readonly string[]): { message: string; hint?: string } {
   const code = (error as NodeJS.ErrnoException).code;
   const option = /'(-[^' ]+)/.exec(error.message)?.[1];
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option '${option}'`;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return { message: `unknown option '${option}'` };
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
-    return /argument missing/.test(error.message) ? `option '${option}' needs a value` : `option '${option}' takes no value`;
+    if (/argument missing/.test(error.message)) return { message: `option '${option}' needs a value` };
+    // `--description -legacy`: parseArgs will not take a value that looks like an option.
+    if (/ambiguous/.test(error.message)) {
+      const value = args[args.indexOf(option) + 1] ?? 'VALUE';
+      return { message: `the value after '${option}' begins with a dash`, hint: `to give it as the value, write ${option}=${value}` };
+    }
+    return { message: `option '${option}' takes no value` };
   }
-  return error.message;
+  return { message: error.message };
 }
 
 function closeEnough(a: string, b: string): boolean {

@@ -62,6 +62,7 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
       [['keys', 'describe', 'a', 'b'], /^error: coffer keys describe: unexpected argument 'b'$/m, /^hint: usage: /m],
       [['keys', 'schedule-deletion', keyId, '--days'], /^error: option '--days' needs a value$/m, /^hint: run `coffer keys schedule-deletion --help`/m],
       [['keys', 'list', '--json=yes'], /^error: option '--json' takes no value$/m, /^hint: /m],
+      [['keys', 'create', '--description', '-legacy key-'], /^error: the value after '--description' begins with a dash$/m, /^hint: to give it as the value, write --description=-legacy key-$/m],
       [['keys', 'list', '--endpoint-url', 'not a url'], /^error: the endpoint 'not a url' is not a URL$/m, /^hint: pass a URL such as --endpoint-url /m],
       [['completion', 'fish'], /^error: no completion for the shell 'fish'$/m, /^hint: use `coffer completion bash`/m],
       [['keys', 'list', '--region', ''], /^error: the region '' is not a region name$/m, /^hint: pass one such as --region us-east-1/m],
