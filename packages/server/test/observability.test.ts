@@ -53,6 +53,9 @@ describe('observability: /metrics, probes, request ids, GetRequestMetrics', () =
   it('/metrics has key counts by state, cache hits and misses, store latency, and the process metrics', () => {
     assert.equal(sample(metrics, 'coffer_keys{state="Enabled"}'), 1);
     assert.equal(sample(metrics, 'coffer_keys{state="Disabled"}'), 1);
+    // No key is pending deletion or import: the series are there, at 0, not absent.
+    assert.equal(sample(metrics, 'coffer_keys{state="PendingDeletion"}'), 0);
+    assert.equal(sample(metrics, 'coffer_keys{state="PendingImport"}'), 0);
     // Encrypt x3 and Decrypt x3 under one key: the first use unwraps, the later ones hit the cache.
     assert.ok(sample(metrics, 'coffer_cache_misses_total{cache="backing-keys"}')! >= 1, metrics);
     assert.ok(sample(metrics, 'coffer_cache_hits_total{cache="backing-keys"}')! >= 4, metrics);

@@ -2,6 +2,9 @@ import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, ty
 import { FastCounter, FastHistogram, type CounterCell, type HistogramCell } from './series.js';
 import type { Store } from '../store/store.js';
 
+/** The key states Coffer's keys take (docs/operations.md, coffer_keys). */
+const KEY_STATES_COUNTED = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'] as const;
+
 /** A cache's running totals, read on scrape: the caches count with plain integers on their hot path. */
 export interface CacheStats {
   readonly hits: number;
@@ -76,6 +79,9 @@ export class ServerMetrics {
       labelNames: ['state'], registers, aggregator: 'max',
       async collect() {
         this.reset();
+        // The states a Coffer key can be in show as 0 when no key is in them, so a series does not
+        // vanish when its last key leaves the state (a graph gap, an alert on 'absent' that fires).
+        for (const state of KEY_STATES_COUNTED) this.set({ state }, 0);
         for (const [state, count] of Object.entries(await sources.store.countKeysByState())) this.set({ state }, count);
       },
     });
