@@ -96,6 +96,15 @@ describe('console with hostile values', () => {
     assert.match(await page.locator(`tr[data-key-id="${ids.markup}"]`).innerText(), /<img src=x onerror=alert\(1\)>/);
   });
 
+  it('says why the alias of a key it created was not made', async () => {
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByLabel('Description').fill('alias refused');
+    await page.getByLabel('Alias').fill('alias/aws/reserved');
+    await page.locator('form.panel button[type=submit]').click();
+    await page.getByText(/^Created key [0-9a-f-]{36}, but not its alias alias\/aws\/reserved\.$/).waitFor();
+    assert.match(await page.getByRole('alert').innerText(), /^NotAuthorizedException: .*alias\/aws\//);
+  });
+
   it('shows a key with a long alias and description within the page width', async () => {
     await page.locator(`tr[data-key-id="${ids.long}"] a`).click();
     await page.getByRole('heading', { level: 1, name: /^Key alias\/a+$/ }).waitFor();

@@ -13,7 +13,11 @@ export function parseTags(text: string): { TagKey: string; TagValue: string }[] 
 }
 
 /** CreateKey (with Tags) and then CreateAlias, from one form. */
-export function CreateKeyForm({ onCreated, onCancel }: { onCreated: (keyId: string, note: string) => void; onCancel: () => void }) {
+export function CreateKeyForm({ onCreated, onCancel }: {
+  /** `aliasFailure`: why the alias was not made, when the key was; the form closes, so the page shows it. */
+  onCreated: (keyId: string, note: string, aliasFailure?: unknown) => void;
+  onCancel: () => void;
+}) {
   const { api } = useSession();
   const [spec, setSpec] = useState('SYMMETRIC_DEFAULT');
   const [usage, setUsage] = useState('ENCRYPT_DECRYPT');
@@ -47,10 +51,10 @@ export function CreateKeyForm({ onCreated, onCancel }: { onCreated: (keyId: stri
         try {
           await api.kms('CreateAlias', { AliasName: aliasName, TargetKeyId: keyId });
         } catch (failure) {
-          // The key exists now; say so, with why the alias was not made.
+          // The key exists now; say so, with why the alias was not made. The form closes, so the
+          // reason goes to the page: set here, it would vanish with the form.
           setBusy(false);
-          setError(failure);
-          onCreated(keyId, `Created key ${keyId}, but not its alias.`);
+          onCreated(keyId, `Created key ${keyId}, but not its alias ${aliasName}.`, failure);
           return;
         }
       }

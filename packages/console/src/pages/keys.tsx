@@ -32,6 +32,7 @@ export function KeysPage() {
   const [sort, setSort] = useState<{ column: SortColumn; ascending: boolean }>({ column: 'CreationDate', ascending: false });
   const [creating, setCreating] = useState(false);
   const [done, setDone] = useState<string>();
+  const [aliasFailure, setAliasFailure] = useState<unknown>();
 
   const rows = useMemo(() => {
     const needle = filter.trim().toLowerCase();
@@ -52,13 +53,14 @@ export function KeysPage() {
     <section aria-labelledby="keys-title">
       <div className="page-head">
         <h1 id="keys-title">Keys</h1>
-        <button type="button" onClick={() => { setCreating(true); setDone(undefined); }} disabled={creating}>Create key</button>
+        <button type="button" onClick={() => { setCreating(true); setDone(undefined); setAliasFailure(undefined); }} disabled={creating}>Create key</button>
       </div>
       <Done text={done} />
+      <ErrorNotice error={aliasFailure} />
       {creating && (
         <CreateKeyForm
           onCancel={() => setCreating(false)}
-          onCreated={(_keyId, note) => { setCreating(false); setDone(note); keys.reload(); }}
+          onCreated={(_keyId, note, failure) => { setCreating(false); setDone(note); setAliasFailure(failure); keys.reload(); }}
         />
       )}
       <div className="filters" role="search">
