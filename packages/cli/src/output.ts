@@ -27,8 +27,17 @@ export function printTable(rows: readonly Record<string, unknown>[], columns: re
   for (const row of rows) process.stdout.write(line(columns.map((c) => cell(row[c]))));
 }
 
+/**
+ * JSON for a terminal: JSON.stringify escapes C0 controls but writes DEL, C1 controls (U+009B is
+ * CSI, U+009D OSC) and bidi overrides as they are. In JSON text they can only be inside strings,
+ * so writing them as \\uXXXX is the same JSON: a parser reads back exactly the same values.
+ */
+export function terminalJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(terminalJson(value, 2) + '\n');
 }
 
 /** One record for people: a `Field  value` line for each field that has a value. */

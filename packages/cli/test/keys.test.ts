@@ -144,5 +144,20 @@ describe('coffer keys', { concurrency: 4 }, () => {
       const json = jsonOf(await suite.coffer(['keys', 'describe', keyId, '--json']));
       assert.equal((json.KeyMetadata as Record<string, unknown>).Description, description);
     });
+
+    it('writes C1 controls and bidi overrides in JSON output and key policies as \\u escapes, the same JSON', async () => {
+      // U+009B is CSI and U+009D OSC to a terminal that reads C1 controls; JSON.stringify leaves them raw.
+      const sid = 'a\u009b2J\u009d0;x';
+      const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: sid, Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'kms:*', Resource: '*' }] });
+      const { KeyMetadata } = await suite.served.kms.send(new CreateKeyCommand({ Description: 'x\u202ey\u009b', Policy: policy }));
+      const keyId = KeyMetadata!.KeyId!;
+      for (const args of [['keys', 'describe', keyId, '--json'], ['keys', 'policy', 'get', keyId]]) {
+        const out = ok(await suite.coffer(args));
+        assert.doesNotMatch(out, /[\x7f-\x9f\u202a-\u202e\u2066-\u2069]/, `${args.join(' ')} printed a control character`);
+      }
+      assert.equal(((jsonOf(await suite.coffer(['keys', 'describe', keyId, '--json'])).KeyMetadata) as Record<string, unknown>).Description, 'x\u202ey\u009b');
+      const printed = JSON.parse(ok(await suite.coffer(['keys', 'policy', 'get', keyId]))) as { Statement: { Sid: string }[] };
+      assert.equal(printed.Statement[0]!.Sid, sid);
+    });
   });
 });

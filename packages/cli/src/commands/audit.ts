@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { StartupError, verifyAuditTrail } from '@coffer/server';
 import { callAdmin } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
-import { printJson, printTable } from '../output.js';
+import { printJson, printTable, terminalJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, IoError, UsageError } from '../usage.js';
 
 /**
@@ -141,7 +141,7 @@ const query = leaf({
       let first = true;
       process.stdout.write('[');
       for await (const record of records(inv, filters, limit)) {
-        process.stdout.write(`${first ? '\n' : ',\n'}${JSON.stringify(record)}`);
+        process.stdout.write(`${first ? '\n' : ',\n'}${terminalJson(record)}`);
         first = false;
       }
       process.stdout.write(first ? ']\n' : '\n]\n');

@@ -7,7 +7,7 @@ import {
 import { ApiError } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
 import { allPages, cliErrorOf, jsonOf, keyArnOf, withKms } from '../kms-client.js';
-import { printFields, printJson, printTable } from '../output.js';
+import { printFields, printJson, printTable, terminalJson } from '../output.js';
 import { UsageError } from '../usage.js';
 import { aliasName, integerIn, keyValues, oneOf, readTextInput } from '../values.js';
 
@@ -283,7 +283,7 @@ const policy = group({
 /** A policy indented for reading, or as it came when it is not JSON. */
 function prettyPolicy(text: string): string {
   try {
-    return JSON.stringify(JSON.parse(text), null, 2);
+    return terminalJson(JSON.parse(text), 2);
   } catch {
     return text;
   }

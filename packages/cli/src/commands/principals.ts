@@ -1,6 +1,6 @@
 import { callAdmin } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
-import { printJson, printTable } from '../output.js';
+import { printJson, printTable, terminalJson } from '../output.js';
 import { dateOf, PRINCIPAL_ARGUMENT, principalOf, withIsoDates } from '../principal-names.js';
 import { UsageError } from '../usage.js';
 import { readTextInput } from '../values.js';
@@ -103,7 +103,7 @@ const getPolicy = leaf({
       const document = String(answer.PolicyDocument);
       let pretty = document;
       try {
-        pretty = JSON.stringify(JSON.parse(document), null, 2);
+        pretty = terminalJson(JSON.parse(document), 2);
       } catch {
         // printed as stored
       }
