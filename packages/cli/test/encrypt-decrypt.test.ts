@@ -235,6 +235,12 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(missing.code, 5);
     assert.match(missing.stderr, /^error: cannot read .*ENOENT/m);
 
+    // A metadata file that cannot be written is found before any work: no output is written.
+    const metadataDir = await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '-o', join(dir, 'with-meta'), '--metadata-output', dir]);
+    assert.equal(metadataDir.code, 5, metadataDir.stderr);
+    assert.match(metadataDir.stderr, /^error: cannot write the metadata to .*EISDIR/m);
+    assert.equal(existsSync(join(dir, 'with-meta')), false);
+
     const env = cleanEnv({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE12', AWS_SECRET_ACCESS_KEY: 'wrong' });
     const denied = await run(process.execPath, [MAIN, 'encrypt', join(dir, 'p'), '--key', keyArn, '-o', join(dir, 'denied'),
       '--endpoint-url', served.server.endpoint], { env });

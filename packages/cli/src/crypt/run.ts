@@ -1,4 +1,4 @@
-import { appendFileSync, createReadStream, mkdirSync } from 'node:fs';
+import { appendFileSync, closeSync, createReadStream, mkdirSync, openSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -26,6 +26,9 @@ export interface RunOptions {
 /** Runs the jobs one after another; stops at the first failure, leaving no output for it. Returns the exit code. */
 export async function runJobs(jobs: readonly Job[], options: RunOptions): Promise<number> {
   removePartialFilesOnSignals();
+  // Before any work: output written and then a metadata file that cannot be (a directory, a
+  // missing folder) would fail the command with its work done and nothing said of it.
+  if (options.metadataOutput !== undefined && options.metadataOutput !== '-') openMetadataFile(options.metadataOutput);
   const total = jobs.every((j) => j.size !== undefined) ? jobs.reduce((sum, j) => sum + j.size!, 0) : undefined;
   const progress = startProgress(total, options.quiet);
   try {
@@ -131,6 +134,15 @@ function ioError(error: unknown, name: string): IoError {
   const code = (error as NodeJS.ErrnoException).code;
   return new IoError(`cannot read '${name === '-' ? 'standard input' : name}': ${code ?? (error as Error).message}`,
     code === 'EISDIR' ? 'pass --recursive and --output DIR for a directory' : undefined);
+}
+
+/** Creates (or opens to append) the metadata file, owner-only, or says why it cannot be written. */
+function openMetadataFile(file: string): void {
+  try {
+    closeSync(openSync(file, 'a', 0o600));
+  } catch (error) {
+    throw new IoError(`cannot write the metadata to '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
 
 function writeMetadata(file: string, facts: Facts): void {
