@@ -278,12 +278,13 @@ describe('key policies over HTTP', () => {
     });
 
     it('the lockout check reads kms:BypassPolicyLockoutSafetyCheck conditions on PutKeyPolicy', async () => {
-      const { id } = await keyWith(
+      const { id, arn } = await keyWith(
         { Effect: 'Deny', Principal: { AWS: bob.arn }, Action: 'kms:PutKeyPolicy', Resource: '*', Condition: { Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' } } },
         allowBob('kms:PutKeyPolicy'),
       );
       const keepsBob = JSON.stringify(policyOf(ADMIN_STATEMENT, allowBob('kms:PutKeyPolicy')));
-      assertError(await bob.raw('PutKeyPolicy', { KeyId: id, Policy: keepsBob, BypassPolicyLockoutSafetyCheck: true }), 'AccessDeniedException', /explicit deny/);
+      assertError(await bob.raw('PutKeyPolicy', { KeyId: id, Policy: keepsBob, BypassPolicyLockoutSafetyCheck: true }), 'AccessDeniedException',
+        `User: ${bob.arn} is not authorized to perform: kms:PutKeyPolicy on resource: ${arn} with an explicit deny in a resource-based policy`);
       assertOk(await bob.raw('PutKeyPolicy', { KeyId: id, Policy: keepsBob }));
     });
 

@@ -180,7 +180,7 @@ describe('identity policies', () => {
     });
     const denied = await errorOf(() => u.kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') })));
     assert.equal(denied.name, 'AccessDeniedException');
-    assert.equal(denied.message, `User: ${u.arn} is not authorized to perform: kms:Encrypt on resource: ${keyArn} with an explicit deny`);
+    assert.equal(denied.message, `User: ${u.arn} is not authorized to perform: kms:Encrypt on resource: ${keyArn} with an explicit deny in an identity-based policy`);
     const sealed = await t.kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') }));
     assert.ok((await u.kms.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob! }))).Plaintext);
     // Removing the Deny takes effect at once on this node.
@@ -205,7 +205,7 @@ describe('identity policies', () => {
     assert.equal((await adminRequest(t, 'CreateUser', { UserName: 'helper' }, u.credentials)).status, 200);
     const denied = await adminRequest(t, 'CreateUser', { UserName: 'admin2' }, u.credentials);
     assert.equal(denied.body.__type, 'AccessDeniedException');
-    assert.equal(denied.body.message, `User: ${u.arn} is not authorized to perform: coffer:CreateUser on resource: arn:aws:iam::${ACCOUNT}:user/admin2 with an explicit deny`);
+    assert.equal(denied.body.message, `User: ${u.arn} is not authorized to perform: coffer:CreateUser on resource: arn:aws:iam::${ACCOUNT}:user/admin2 with an explicit deny in an identity-based policy`);
     const notAllowed = await adminRequest(t, 'CreateAccessKey', { UserName: 'helper' }, u.credentials);
     assert.equal(notAllowed.body.__type, 'AccessDeniedException');
   });

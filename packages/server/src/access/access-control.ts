@@ -118,14 +118,23 @@ export class AccessControl {
       decision = decide(true);
     }
     if (!decision.allowed) {
+      const named = use.keyFromCiphertext ? 'the resource associated with this ciphertext' : `resource: ${resource}`;
+      if (decision.reason === 'explicit-deny') {
+        // As KMS words it, the Deny is placed: the key policy's ("in a resource-based policy") when
+        // it denies on its own, otherwise the caller's identity policies'.
+        const byKeyPolicy = authorize({
+          keyPolicy: keyPolicy.policy, identityPolicies: [], grantAllows: false,
+          request: { action: use.action, resource, principal, context },
+        }).reason === 'explicit-deny';
+        throw new AccessDeniedException(denialMessage(request.principal.arn, use.action, named, byKeyPolicy ? 'resource-deny' : 'identity-deny'));
+      }
       // As KMS words it: when the key policy leaves the action to IAM (it allows the account), the
       // missing allow is an identity-based policy's; otherwise the key policy's.
-      const delegated = decision.reason !== 'explicit-deny' && request.principal.kind !== 'root' && authorize({
+      const delegated = request.principal.kind !== 'root' && authorize({
         keyPolicy: keyPolicy.policy, identityPolicies: [], grantAllows: false,
         request: { action: use.action, resource, principal: accountRootOf(request.principal), context },
       }).allowed;
-      const named = use.keyFromCiphertext ? 'the resource associated with this ciphertext' : `resource: ${resource}`;
-      throw new AccessDeniedException(denialMessage(request.principal.arn, use.action, named, decision.reason === 'explicit-deny' ? 'deny' : delegated ? 'identity' : 'resource'));
+      throw new AccessDeniedException(denialMessage(request.principal.arn, use.action, named, delegated ? 'identity' : 'resource'));
     }
   }
 
@@ -143,7 +152,7 @@ export class AccessControl {
       request: { action, resource, principal: request.principal, context: { ...this.#callerContext(request, identity), ...context } },
     });
     if (!decision.allowed) {
-      throw new AccessDeniedException(denialMessage(request.principal.arn, action, `resource: ${resource}`, decision.reason === 'explicit-deny' ? 'deny' : 'identity'));
+      throw new AccessDeniedException(denialMessage(request.principal.arn, action, `resource: ${resource}`, decision.reason === 'explicit-deny' ? 'identity-deny' : 'identity'));
     }
   }
 
@@ -284,9 +293,14 @@ function accountLevelPolicy(realm: Realm): CompiledPolicy {
   }), 'key');
 }
 
-/** AWS's words; `named` is `resource: <ARN>`, or what stands for a key the caller did not name. */
-function denialMessage(principalArn: string, action: string, named: string, why: 'deny' | 'resource' | 'identity'): string {
+/**
+ * AWS's words; `named` is `resource: <ARN>`, or what stands for a key the caller did not name. An
+ * explicit deny names the kind of policy it is in, as KMS does: `... with an explicit deny in a
+ * resource-based policy` for the key policy, `... in an identity-based policy` for the caller's.
+ */
+function denialMessage(principalArn: string, action: string, named: string, why: 'resource-deny' | 'identity-deny' | 'resource' | 'identity'): string {
   const base = `User: ${principalArn} is not authorized to perform: ${action} on ${named}`;
-  if (why === 'deny') return `${base} with an explicit deny`;
+  if (why === 'resource-deny') return `${base} with an explicit deny in a resource-based policy`;
+  if (why === 'identity-deny') return `${base} with an explicit deny in an identity-based policy`;
   return `${base} because no ${why === 'resource' ? 'resource-based' : 'identity-based'} policy allows the ${action} action`;
 }
