@@ -381,6 +381,9 @@ describe('grants over HTTP', () => {
       assertOk(await encryptAs(carol, keyId, { team: 'x', app: 'y' }));
       assertError(await encryptAs(carol, keyId, { team: 'x' }), 'AccessDeniedException');
       assertOk(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextEquals: { team: 'x' } } }));
+      // Constraint keys are not case sensitive: {Team: x} is the parent's own constraint, as strict.
+      assertOk(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: { Team: 'x' } } }));
+      assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: { team: 'X' } } }), 'AccessDeniedException');
       assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { team: 'x' } } }), 'AccessDeniedException');
       assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'] }), 'AccessDeniedException');
       assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: { team: 'z' } } }), 'AccessDeniedException');

@@ -51,7 +51,8 @@ export function atLeastAsStrict(child: GrantConstraints | undefined, parent: Gra
     return satisfiesConstraints(parent, child.EncryptionContextEquals);
   }
   if (parent.EncryptionContextEquals || !child.EncryptionContextSubset) return false;
-  const required = child.EncryptionContextSubset;
+  // Keys compare without regard to case here too: {Team: x} and {team: x} allow the same contexts.
+  const required = new Map(Object.entries(child.EncryptionContextSubset).map(([k, v]) => [k.toLowerCase(), v]));
   const parentSubset = parent.EncryptionContextSubset ?? {};
-  return Object.keys(parentSubset).every((k) => Object.hasOwn(required, k) && required[k] === parentSubset[k]);
+  return Object.entries(parentSubset).every(([k, v]) => required.get(k.toLowerCase()) === v);
 }
