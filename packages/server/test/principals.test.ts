@@ -188,6 +188,24 @@ describe('identity policies', () => {
     assert.equal((await u.kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') }))).KeyId, keyArn);
   });
 
+  it('CreateKey with Tags also needs kms:TagResource in an identity policy, on every key of the account, as AWS requires', async () => {
+    const tags = [{ TagKey: 'team', TagValue: 'x' }];
+    const creator = await newUser('creator', { create: policyOf({ Effect: 'Allow', Action: 'kms:CreateKey', Resource: '*' }) });
+    assert.ok((await creator.kms.send(new kmsCommands.CreateKeyCommand({}))).KeyMetadata);
+    const refused = await errorOf(() => creator.kms.send(new kmsCommands.CreateKeyCommand({ Tags: tags })));
+    assert.equal(refused.name, 'AccessDeniedException');
+    assert.equal(refused.message, `User: ${creator.arn} is not authorized to perform: kms:TagResource because no identity-based policy allows the kms:TagResource action`);
+    // A permission for one key does not cover a key not made yet; one for every key does.
+    await creator.putPolicy('tag', policyOf({ Effect: 'Allow', Action: 'kms:TagResource', Resource: keyArn }));
+    assert.equal((await errorOf(() => creator.kms.send(new kmsCommands.CreateKeyCommand({ Tags: tags })))).name, 'AccessDeniedException');
+    await creator.putPolicy('tag', policyOf({ Effect: 'Allow', Action: 'kms:TagResource', Resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/*`, Condition: { StringEquals: { 'aws:RequestTag/team': 'x' } } }));
+    assert.ok((await creator.kms.send(new kmsCommands.CreateKeyCommand({ Tags: tags }))).KeyMetadata);
+    assert.equal((await errorOf(() => creator.kms.send(new kmsCommands.CreateKeyCommand({ Tags: [{ TagKey: 'team', TagValue: 'y' }] })))).name, 'AccessDeniedException');
+    await creator.putPolicy('no-tags', policyOf({ Effect: 'Deny', Action: 'kms:TagResource', Resource: '*' }));
+    const denied = await errorOf(() => creator.kms.send(new kmsCommands.CreateKeyCommand({ Tags: tags })));
+    assert.equal(denied.message, `User: ${creator.arn} is not authorized to perform: kms:TagResource with an explicit deny in an identity-based policy`);
+  });
+
   it('applies a policy put after the user\'s first request at once, with no cache delay', async () => {
     const u = await newUser('late');
     assert.equal((await errorOf(() => u.kms.send(new ListKeysCommand({})))).name, 'AccessDeniedException');

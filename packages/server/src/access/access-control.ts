@@ -142,7 +142,10 @@ export class AccessControl {
    * Actions on no key (CreateKey, ListKeys, GenerateRandom, the admin API) and on alias ARNs: only
    * identity policies apply, and the account root may do everything.
    */
-  async authorizeAccount(request: RequestContext, action: string, resource = '*', context: Readonly<Record<string, ContextValue>> = {}): Promise<void> {
+  async authorizeAccount(
+    request: RequestContext, action: string, resource = '*', context: Readonly<Record<string, ContextValue>> = {},
+    { namesResource = true }: { namesResource?: boolean } = {},
+  ): Promise<void> {
     if (request.principal.kind === 'root') return;
     const identity = await this.#identity(request.principal);
     const decision = authorize({
@@ -152,7 +155,8 @@ export class AccessControl {
       request: { action, resource, principal: request.principal, context: { ...this.#callerContext(request, identity), ...context } },
     });
     if (!decision.allowed) {
-      throw new AccessDeniedException(denialMessage(request.principal.arn, action, `resource: ${resource}`, decision.reason === 'explicit-deny' ? 'identity-deny' : 'identity'));
+      const why = decision.reason === 'explicit-deny' ? 'identity-deny' : 'identity';
+      throw new AccessDeniedException(denialMessage(request.principal.arn, action, namesResource ? `resource: ${resource}` : undefined, why));
     }
   }
 
@@ -294,12 +298,13 @@ function accountLevelPolicy(realm: Realm): CompiledPolicy {
 }
 
 /**
- * AWS's words; `named` is `resource: <ARN>`, or what stands for a key the caller did not name. An
+ * AWS's words; `named` is `resource: <ARN>`, what stands for a key the caller did not name, or
+ * nothing for a permission on no resource the caller names (CreateKey's kms:TagResource). An
  * explicit deny names the kind of policy it is in, as KMS does: `... with an explicit deny in a
  * resource-based policy` for the key policy, `... in an identity-based policy` for the caller's.
  */
-function denialMessage(principalArn: string, action: string, named: string, why: 'resource-deny' | 'identity-deny' | 'resource' | 'identity'): string {
-  const base = `User: ${principalArn} is not authorized to perform: ${action} on ${named}`;
+function denialMessage(principalArn: string, action: string, named: string | undefined, why: 'resource-deny' | 'identity-deny' | 'resource' | 'identity'): string {
+  const base = `User: ${principalArn} is not authorized to perform: ${action}${named === undefined ? '' : ` on ${named}`}`;
   if (why === 'resource-deny') return `${base} with an explicit deny in a resource-based policy`;
   if (why === 'identity-deny') return `${base} with an explicit deny in an identity-based policy`;
   return `${base} because no ${why === 'resource' ? 'resource-based' : 'identity-based'} policy allows the ${action} action`;

@@ -59,6 +59,12 @@ export const createKey: Operation = async (service, body, request) => {
     ...(input.BypassPolicyLockoutSafetyCheck !== undefined ? { 'kms:bypasspolicylockoutsafetycheck': input.BypassPolicyLockoutSafetyCheck } : {}),
     ...requestTagContext(requestTags),
   });
+  // API reference, CreateKey: "To use the Tags parameter, kms:TagResource (IAM policy)", in a
+  // permission "that isn't restricted to particular KMS keys": the resource is every key of the
+  // account and Region, and AWS's refusal names none.
+  if (requestTags.length > 0) {
+    await service.access.authorizeAccount(request, 'kms:TagResource', keyArn(service.realm, '*'), requestTagContext(requestTags), { namesResource: false });
+  }
 
   const now = service.now();
   const keyId = randomUUID();
