@@ -146,6 +146,18 @@ describe('key policies over HTTP', () => {
       assert.equal(gdk.name, 'AccessDeniedException');
     });
 
+    it('kms:ReEncryptOnSameKey is the same on both sides of ReEncrypt: kms:ReEncrypt* allowed when true re-encrypts under the same key only', async () => {
+      const same = await keyWith(allowBob('kms:ReEncrypt*', { Bool: { 'kms:ReEncryptOnSameKey': 'true' } }));
+      const other = await keyWith(allowBob('kms:ReEncrypt*'));
+      const blob = (await t.kms.send(new EncryptCommand({ KeyId: same.id, Plaintext: plaintext }))).CiphertextBlob!;
+      const CiphertextBlob = Buffer.from(blob).toString('base64');
+      // Named by id, by ARN, or by the ciphertext alone, the source is the destination.
+      assertOk(await bob.raw('ReEncrypt', { CiphertextBlob, DestinationKeyId: same.id }));
+      assertOk(await bob.raw('ReEncrypt', { CiphertextBlob, SourceKeyId: same.arn, DestinationKeyId: same.arn }));
+      assertError(await bob.raw('ReEncrypt', { CiphertextBlob, DestinationKeyId: other.id }), 'AccessDeniedException',
+        `User: ${bob.arn} is not authorized to perform: kms:ReEncryptFrom on the resource associated with this ciphertext because no identity-based policy allows the kms:ReEncryptFrom action`);
+    });
+
     it('kms:EncryptionContextKeys with ForAllValues and ForAnyValue', async () => {
       const all = await keyWith(allowBob('kms:Encrypt', { 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['a', 'b'] } }));
       assertOk(await encryptAs(bob, all.id, { a: '1' }));

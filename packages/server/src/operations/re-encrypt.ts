@@ -1,4 +1,5 @@
 import type { RequestContext, Service } from '../context.js';
+import { NotFoundException } from '../errors.js';
 import { ENCRYPTION_ALGORITHMS, type EncryptionAlgorithm } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
 import { isRsaEncryptionKey, sealWithRsaKey } from '../keys/asymmetric.js';
@@ -42,7 +43,7 @@ export const reEncrypt: Operation = async (service, body, request) => {
     await service.access.authorizeKey(request, {
       action: 'kms:ReEncryptFrom', grantOperation: 'ReEncryptFrom', key, requestAlias: alias, keyFromCiphertext: input.SourceKeyId === undefined,
       encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,
-      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': false },
+      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': await destinationIs(service, input, key.keyId) },
     });
     await authorizeDestination(service, request, input, key);
     checkDryRun(true);
@@ -83,6 +84,23 @@ async function authorizeDestination(service: Service, request: RequestContext, i
   return destination;
 }
 
+/**
+ * kms:ReEncryptOnSameKey as the source side sees it: whether the destination the request names is
+ * the source key. Both sides of one request see the same value, so AWS's example statement
+ * (`kms:ReEncrypt*` allowed when it is true) allows ReEncryptFrom as well as ReEncryptTo. A source
+ * or destination that does not resolve is not the same key; its NotFoundException comes in its turn.
+ */
+async function destinationIs(service: Service, input: Input, source: string): Promise<boolean> {
+  try {
+    const destination = (await resolveKeyReference(service, input.DestinationKeyId, 'key-or-alias')).key.keyId;
+    if (destination === source) return true;
+    return (await resolveKeyReference(service, source, 'key-or-alias')).key.keyId === destination;
+  } catch (e) {
+    if (e instanceof NotFoundException) return false;
+    throw e;
+  }
+}
+
 interface Opened {
   readonly key: KeyRecord;
   readonly plaintext: Buffer;
@@ -97,16 +115,16 @@ async function openSource(service: Service, request: RequestContext, input: Inpu
     return openAsymmetric(service, request, {
       CiphertextBlob: input.CiphertextBlob, EncryptionContext: input.SourceEncryptionContext, GrantTokens: input.GrantTokens,
       KeyId: input.SourceKeyId, EncryptionAlgorithm: input.SourceEncryptionAlgorithm,
-    }, { ...from, operation: 'ReEncrypt', context: { 'kms:reencryptonsamekey': false } });
+    }, { ...from, operation: 'ReEncrypt', context: { 'kms:reencryptonsamekey': await destinationIs(service, input, input.SourceKeyId) } });
   }
   const opened = await openWithKey(service, input.CiphertextBlob, input.SourceEncryptionContext, {
     ...(input.SourceKeyId !== undefined ? { keyId: input.SourceKeyId } : {}),
     operation: 'ReEncrypt',
     ...(input.SourceEncryptionAlgorithm !== undefined ? { algorithm: input.SourceEncryptionAlgorithm } : {}),
-    authorize: (key, requestAlias) => service.access.authorizeKey(request, {
+    authorize: async (key, requestAlias) => service.access.authorizeKey(request, {
       ...from, key, requestAlias, keyFromCiphertext: input.SourceKeyId === undefined,
       encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,
-      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': false },
+      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': await destinationIs(service, input, key.keyId) },
     }),
   });
   return { ...opened, algorithm: 'SYMMETRIC_DEFAULT' };
