@@ -206,6 +206,19 @@ describe('identity policies', () => {
     assert.equal(denied.message, `User: ${creator.arn} is not authorized to perform: kms:TagResource with an explicit deny in an identity-based policy`);
   });
 
+  it('sees the global keys AWS always sets: aws:RequestedRegion, aws:ViaAWSService and aws:PrincipalIsAWSService (false)', async () => {
+    // A common guard: deny every request outside the allowed Regions or made through a service.
+    const u = await newUser('guarded', {
+      all: policyOf({ Effect: 'Allow', Action: 'kms:*', Resource: '*', Condition: { Bool: { 'aws:ViaAWSService': 'false', 'aws:PrincipalIsAWSService': 'false' } } }),
+      region: policyOf({ Effect: 'Deny', Action: 'kms:*', Resource: '*', Condition: { StringNotEquals: { 'aws:RequestedRegion': ['us-east-1', 'eu-west-1'] } } }),
+    });
+    assert.equal((await u.kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') }))).KeyId, keyArn);
+    assert.ok(Array.isArray((await u.kms.send(new ListKeysCommand({}))).Keys));
+    await u.putPolicy('region', policyOf({ Effect: 'Deny', Action: 'kms:*', Resource: '*', Condition: { StringNotEquals: { 'aws:RequestedRegion': 'eu-west-1' } } }));
+    const denied = await errorOf(() => u.kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') })));
+    assert.equal(denied.message, `User: ${u.arn} is not authorized to perform: kms:Encrypt on resource: ${keyArn} with an explicit deny in an identity-based policy`);
+  });
+
   it('applies a policy put after the user\'s first request at once, with no cache delay', async () => {
     const u = await newUser('late');
     assert.equal((await errorOf(() => u.kms.send(new ListKeysCommand({})))).name, 'AccessDeniedException');

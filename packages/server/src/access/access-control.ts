@@ -223,6 +223,12 @@ export class AccessControl {
         : identity.createdAt !== undefined ? principalId({ arn: principal.arn, kind: principal.kind === 'role' ? 'role' : 'user', createdAt: identity.createdAt }) : name,
       'aws:sourceip': request.sourceIp,
       'aws:securetransport': request.secureTransport,
+      // IAM User Guide, global condition keys: "always included in the request context" (and
+      // aws:PrincipalIsAWSService in every signed request). Nothing calls Coffer through an AWS
+      // service or as a service principal, so the two are false.
+      'aws:requestedregion': this.#realm.region,
+      'aws:viaawsservice': false,
+      'aws:principalisawsservice': false,
       'aws:currenttime': new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       'aws:epochtime': Math.floor(now / 1000),
     };

@@ -15,6 +15,8 @@
  * | aws:userid                            | string               | always: the user or role unique id, or account   |
  * | aws:sourceip                          | string               | the client address (no port)                     |
  * | aws:securetransport                   | boolean              | whether the request came over TLS                |
+ * | aws:requestedregion                   | string               | always: the server's region                      |
+ * | aws:viaawsservice, aws:principalisawsservice | boolean       | always: false (no AWS service calls Coffer)      |
  * | aws:currenttime                       | string               | ISO 8601, `2026-01-01T00:00:00Z`                 |
  * | aws:epochtime                         | number               | seconds since the epoch                          |
  * | aws:requesttag/<tag-key>              | string               | TagResource, CreateKey: one per tag in the call  |
