@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { readCredentials } from './support/credentials.js';
 
 /**
  * The console end to end: a real server in this process, Debian's Chromium driven by
@@ -31,14 +32,6 @@ const SEED = {
     { keyId: '8c1e5f3a-2d7b-4f96-b0e4-3a6c8d9f2e71', description: 'Legacy session cookies', aliases: ['alias/sessions-legacy'] },
   ],
 };
-
-function readCredentials(path: string): { accessKeyId: string; secretAccessKey: string } {
-  const text = readFileSync(path, 'utf8');
-  const accessKeyId = /aws_access_key_id = (\S+)/.exec(text)?.[1];
-  const secretAccessKey = /aws_secret_access_key = (\S+)/.exec(text)?.[1];
-  assert.ok(accessKeyId && secretAccessKey, `no credentials in ${path}`);
-  return { accessKeyId, secretAccessKey };
-}
 
 describe('console in Chromium', () => {
   let dataDir: string;

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient, TagResourceCommand, type CreateKeyCommandInput } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { readCredentials } from './support/credentials.js';
 
 /**
  * What API callers store (descriptions, aliases, tags, key policies) shown to an operator in the
@@ -16,14 +17,6 @@ const WIDTH = 1280;
 const MARKUP = '<img src=x onerror=alert(1)><script>alert(2)</script>"\'><svg onload=alert(3)>';
 // A right-to-left override left open: without isolation it would reorder the tags shown after it.
 const OVERRIDE = '\u202egpj.exe';
-
-function readCredentials(path: string): { accessKeyId: string; secretAccessKey: string } {
-  const text = readFileSync(path, 'utf8');
-  const accessKeyId = /aws_access_key_id = (\S+)/.exec(text)?.[1];
-  const secretAccessKey = /aws_secret_access_key = (\S+)/.exec(text)?.[1];
-  assert.ok(accessKeyId && secretAccessKey, `no credentials in ${path}`);
-  return { accessKeyId, secretAccessKey };
-}
 
 describe('console with hostile values', () => {
   let dataDir: string;
