@@ -4,9 +4,13 @@
  * keys on CreateGrant.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { CreateGrantCommand, EncryptCommand, ListGrantsCommand } from '@aws-sdk/client-kms';
 import { createUser, policyOf, type TestUser } from './support/principals.js';
+import { MAX_GRANTS_PER_KEY } from '../src/operations/create-grant.js';
 import { errorOf, rawRequest, startTestServer, type RawResponse, type TestServer } from './support/server.js';
 
 const ACCOUNT = '111122223333';
@@ -48,6 +52,34 @@ describe('grants over HTTP', () => {
   after(async () => {
     for (const user of [bob, carol, dave]) user?.kms.destroy();
     await t.dispose();
+  });
+
+  it(`refuses a grant past ${MAX_GRANTS_PER_KEY} on one key (LimitExceededException), still answering a named grant's repeat`, async () => {
+    const keyId = await newKey();
+    const named = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Name: 'kept' });
+    // The rest of the quota, written straight into the store's file (a second connection, as a
+    // second node's): 50,000 CreateGrant calls would take minutes. Only their number matters here.
+    const db = new Database(join(t.dataDir, 'coffer.db'));
+    const insert = db.prepare('INSERT INTO grants (grant_id, key_id, name, grantee, retiring, record) VALUES (?, ?, NULL, ?, NULL, ?)');
+    const fillers: string[] = [];
+    db.transaction(() => {
+      for (let i = 1; i < MAX_GRANTS_PER_KEY; i++) {
+        const grantId = randomBytes(32).toString('hex');
+        fillers.push(grantId);
+        insert.run(grantId, keyId, bob.arn, '{}');
+      }
+    })();
+    try {
+      assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'] }), 'LimitExceededException', /50000 grants/);
+      assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'], DryRun: true }), 'LimitExceededException');
+      // The same Name and parameters make no grant: the existing one is answered.
+      assert.equal((await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Name: 'kept' })).GrantId, named.GrantId);
+      db.prepare('DELETE FROM grants WHERE grant_id = ?').run(fillers[0]);
+      assert.match((await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'] })).GrantId, /^[0-9a-f]{64}$/);
+    } finally {
+      db.prepare('DELETE FROM grants WHERE key_id = ? AND record = ?').run(keyId, '{}');
+      db.close();
+    }
   });
 
   it('a grant allows its operations only: Encrypt yes, Decrypt no', async () => {

@@ -1,4 +1,4 @@
-import { ValidationException } from '../errors.js';
+import { LimitExceededException, ValidationException } from '../errors.js';
 import { atLeastAsStrict, CONSTRAINABLE_OPERATIONS } from '../grants/constraints.js';
 import { checkGrantPrincipal, constraintsMember, grantNameMember, newGrantId, operationsMember, principalMember } from '../grants/grant-members.js';
 import type { GrantConstraints, GrantOperation, GrantRecord } from '../grants/grant-record.js';
@@ -20,6 +20,9 @@ const shape = {
   Name: grantNameMember(),
   DryRun: dryRunMember(),
 };
+
+/** AWS's quota of grants per KMS key (AWS KMS Developer Guide, resource quotas). */
+export const MAX_GRANTS_PER_KEY = 50_000;
 
 /**
  * CreateGrant. The caller needs kms:CreateGrant from a policy, or a grant of its own with the
@@ -64,6 +67,10 @@ export const createGrant: Operation = async (service, body, request) => {
       checkDryRun(input.DryRun);
       return { GrantToken: reissueGrantToken(same.grantId, same.grantToken), GrantId: same.grantId };
     }
+  }
+  // AWS's quota of grants per KMS key. The idempotent answer above makes no grant, so it is not counted.
+  if ((await service.store.countGrants(key.keyId)) >= MAX_GRANTS_PER_KEY) {
+    throw new LimitExceededException(`The key has ${MAX_GRANTS_PER_KEY} grants, the most a KMS key may have; retire or revoke grants it no longer needs.`);
   }
   checkDryRun(input.DryRun);
 

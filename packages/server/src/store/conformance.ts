@@ -656,6 +656,16 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         assertEmptyPage(await store.listGrants({ keyId: keyId(3), limit: 10 }));
       });
 
+      it('countGrants counts one key\'s grants, and follows deletions', async () => {
+        for (const n of [1, 2, 3]) await store.createGrant(grantRecord(n, keyId(1)));
+        await store.createGrant(grantRecord(4, keyId(2)));
+        assert.equal(await store.countGrants(keyId(1)), 3);
+        assert.equal(await store.countGrants(keyId(2)), 1);
+        assert.equal(await store.countGrants(keyId(3)), 0);
+        await store.deleteGrant(grantId(2));
+        assert.equal(await store.countGrants(keyId(1)), 2);
+      });
+
       it('listRetirableGrants pages the grants of one retiring principal over all keys, in grant-id order', async () => {
         const retirer = principalArn('role', 'retirer');
         await store.createGrant(grantRecord(4, keyId(1), { retiringPrincipal: retirer }));

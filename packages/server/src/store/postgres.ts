@@ -60,6 +60,7 @@ const Q = {
   getGrant: named('get_grant', 'SELECT record FROM grants WHERE grant_id = $1'),
   grantsByName: named('grants_by_name', 'SELECT record FROM grants WHERE key_id = $1 AND name = $2 ORDER BY grant_id'),
   listGrants: named('list_grants', 'SELECT record FROM grants WHERE key_id = $1 AND grant_id > $2 ORDER BY grant_id LIMIT $3'),
+  countGrants: named('count_grants', 'SELECT COUNT(*)::int AS n FROM grants WHERE key_id = $1'),
   listRetirable: named('list_retirable', 'SELECT record FROM grants WHERE retiring = $1 AND grant_id > $2 ORDER BY grant_id LIMIT $3'),
   grantsForGrantee: named('grants_for_grantee', 'SELECT record FROM grants WHERE key_id = $1 AND grantee = $2 ORDER BY grant_id'),
   deleteGrant: named('delete_grant', 'DELETE FROM grants WHERE grant_id = $1'),
@@ -550,6 +551,10 @@ export class PostgresStore implements Store {
 
   async findGrantsByName(keyId: string, name: string): Promise<GrantRecord[]> {
     return (await this.#query<RecordRow>(Q.grantsByName, [keyId, name])).map((r) => fromJson<GrantRecord>(r));
+  }
+
+  async countGrants(keyId: string): Promise<number> {
+    return (await this.#query<{ n: number }>(Q.countGrants, [keyId]))[0]?.n ?? 0;
   }
 
   async listGrants(opts: { keyId: string; after?: string; limit: number }): Promise<Page<GrantRecord>> {

@@ -251,6 +251,7 @@ export class SqliteStore implements Store {
       getGrant: db.prepare<[string], RecordRow>('SELECT record FROM grants WHERE grant_id = ?'),
       grantsByName: db.prepare<[string, string], RecordRow>('SELECT record FROM grants WHERE key_id = ? AND name = ? ORDER BY grant_id'),
       listGrants: db.prepare<[string, string, number], RecordRow>('SELECT record FROM grants WHERE key_id = ? AND grant_id > ? ORDER BY grant_id LIMIT ?'),
+      countGrants: db.prepare<[string], number>('SELECT COUNT(*) FROM grants WHERE key_id = ?').pluck(),
       listRetirable: db.prepare<[string, string, number], RecordRow>('SELECT record FROM grants WHERE retiring = ? AND grant_id > ? ORDER BY grant_id LIMIT ?'),
       grantsForGrantee: db.prepare<[string, string], RecordRow>('SELECT record FROM grants WHERE key_id = ? AND grantee = ? ORDER BY grant_id'),
       deleteGrant: db.prepare('DELETE FROM grants WHERE grant_id = ?'),
@@ -502,6 +503,10 @@ export class SqliteStore implements Store {
 
   async findGrantsByName(keyId: string, name: string): Promise<GrantRecord[]> {
     return this.#stmt.grantsByName.all(keyId, name).map((r) => fromJson<GrantRecord>(r));
+  }
+
+  async countGrants(keyId: string): Promise<number> {
+    return this.#stmt.countGrants.get(keyId) ?? 0;
   }
 
   async listGrants(opts: { keyId: string; after?: string; limit: number }): Promise<Page<GrantRecord>> {

@@ -126,6 +126,8 @@ export interface Store {
   getGrant(grantId: string): Promise<GrantRecord | undefined>;
   /** The key's grants of that name, for CreateGrant's idempotency. */
   findGrantsByName(keyId: string, name: string): Promise<GrantRecord[]>;
+  /** How many grants the key has (CreateGrant's quota). */
+  countGrants(keyId: string): Promise<number>;
   /** A key's grants in grant-id order. */
   listGrants(opts: { keyId: string; after?: string; limit: number }): Promise<Page<GrantRecord>>;
   /** Grants with this retiring principal, over all keys, in grant-id order. */
