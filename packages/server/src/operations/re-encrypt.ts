@@ -4,7 +4,7 @@ import { ENCRYPTION_ALGORITHMS, type EncryptionAlgorithm } from '../keys/enums.j
 import { keyArn } from '../keys/arn.js';
 import { isRsaEncryptionKey, sealWithRsaKey } from '../keys/asymmetric.js';
 import type { KeyRecord } from '../keys/key-record.js';
-import { resolveKeyReference } from '../keys/resolve.js';
+import { resolveKeyReference, type KeyReference } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { assertSymmetricEncryption, openWithKey, sealWithKey } from '../keys/symmetric.js';
 import {
@@ -38,19 +38,22 @@ const shape = {
  */
 export const reEncrypt: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
+  // Both sides of the request read the destination (kms:ReEncryptOnSameKey, then ReEncryptTo): looked up once.
+  let resolved: Promise<KeyReference> | undefined;
+  const destinationRef: Destination = () => (resolved ??= resolveKeyReference(service, input.DestinationKeyId, 'key-or-alias'));
   if (ignoresCiphertext(input)) {
     const { key, alias } = await keyOfCiphertext(service, input.SourceKeyId, input.CiphertextBlob);
     await service.access.authorizeKey(request, {
       action: 'kms:ReEncryptFrom', grantOperation: 'ReEncryptFrom', key, requestAlias: alias, keyFromCiphertext: input.SourceKeyId === undefined,
       encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,
-      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': await destinationIs(service, input, key.keyId) },
+      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': await isDestination(destinationRef, key.keyId) },
     });
-    await authorizeDestination(service, request, input, key);
+    await authorizeDestination(service, request, input, destinationRef, key);
     checkDryRun(true);
   }
-  const source = await openSource(service, request, input);
+  const source = await openSource(service, request, input, destinationRef);
   try {
-    const destination = await authorizeDestination(service, request, input, source.key);
+    const destination = await authorizeDestination(service, request, input, destinationRef, source.key);
     const sealed = await sealForDestination(service, destination, source.plaintext, input);
     checkDryRun(input.DryRun);
     return {
@@ -69,10 +72,12 @@ export const reEncrypt: Operation = async (service, body, request) => {
 };
 
 type Input = ReturnType<typeof parseShape<typeof shape>>;
+/** The request's DestinationKeyId, resolved on first use. */
+type Destination = () => Promise<KeyReference>;
 
 /** The destination key, with the caller allowed kms:ReEncryptTo on it. */
-async function authorizeDestination(service: Service, request: RequestContext, input: Input, source: KeyRecord): Promise<KeyRecord> {
-  const { key: destination, alias } = await resolveKeyReference(service, input.DestinationKeyId, 'key-or-alias');
+async function authorizeDestination(service: Service, request: RequestContext, input: Input, destinationRef: Destination, source: KeyRecord): Promise<KeyRecord> {
+  const { key: destination, alias } = await destinationRef();
   await service.access.authorizeKey(request, {
     action: 'kms:ReEncryptTo', key: destination, grantOperation: 'ReEncryptTo', requestAlias: alias,
     encryptionContext: input.DestinationEncryptionContext, grantTokens: input.GrantTokens,
@@ -90,11 +95,19 @@ async function authorizeDestination(service: Service, request: RequestContext, i
  * (`kms:ReEncrypt*` allowed when it is true) allows ReEncryptFrom as well as ReEncryptTo. A source
  * or destination that does not resolve is not the same key; its NotFoundException comes in its turn.
  */
-async function destinationIs(service: Service, input: Input, source: string): Promise<boolean> {
+async function isDestination(destinationRef: Destination, sourceKeyId: string): Promise<boolean> {
   try {
-    const destination = (await resolveKeyReference(service, input.DestinationKeyId, 'key-or-alias')).key.keyId;
-    if (destination === source) return true;
-    return (await resolveKeyReference(service, source, 'key-or-alias')).key.keyId === destination;
+    return (await destinationRef()).key.keyId === sourceKeyId;
+  } catch (e) {
+    if (e instanceof NotFoundException) return false;
+    throw e;
+  }
+}
+
+/** The same for a source named by its identifier (a raw RSA ciphertext names no key), which may be an alias. */
+async function sameKeyAs(service: Service, sourceId: string, destinationRef: Destination): Promise<boolean> {
+  try {
+    return await isDestination(destinationRef, (await resolveKeyReference(service, sourceId, 'key-or-alias')).key.keyId);
   } catch (e) {
     if (e instanceof NotFoundException) return false;
     throw e;
@@ -109,13 +122,13 @@ interface Opened {
 }
 
 /** The ciphertext opened, with the caller allowed kms:ReEncryptFrom on its key. */
-async function openSource(service: Service, request: RequestContext, input: Input): Promise<Opened> {
+async function openSource(service: Service, request: RequestContext, input: Input, destinationRef: Destination): Promise<Opened> {
   const from = { action: 'kms:ReEncryptFrom', grantOperation: 'ReEncryptFrom' } as const;
   if (input.SourceKeyId !== undefined && namesRsaCiphertext(input.SourceKeyId, input.SourceEncryptionAlgorithm)) {
     return openAsymmetric(service, request, {
       CiphertextBlob: input.CiphertextBlob, EncryptionContext: input.SourceEncryptionContext, GrantTokens: input.GrantTokens,
       KeyId: input.SourceKeyId, EncryptionAlgorithm: input.SourceEncryptionAlgorithm,
-    }, { ...from, operation: 'ReEncrypt', context: { 'kms:reencryptonsamekey': await destinationIs(service, input, input.SourceKeyId) } });
+    }, { ...from, operation: 'ReEncrypt', context: { 'kms:reencryptonsamekey': await sameKeyAs(service, input.SourceKeyId, destinationRef) } });
   }
   const opened = await openWithKey(service, input.CiphertextBlob, input.SourceEncryptionContext, {
     ...(input.SourceKeyId !== undefined ? { keyId: input.SourceKeyId } : {}),
@@ -124,7 +137,7 @@ async function openSource(service: Service, request: RequestContext, input: Inpu
     authorize: async (key, requestAlias) => service.access.authorizeKey(request, {
       ...from, key, requestAlias, keyFromCiphertext: input.SourceKeyId === undefined,
       encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,
-      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': await destinationIs(service, input, key.keyId) },
+      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': await isDestination(destinationRef, key.keyId) },
     }),
   });
   return { ...opened, algorithm: 'SYMMETRIC_DEFAULT' };
