@@ -20,7 +20,9 @@ export const listGrants: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const key = await resolveKey(service, input.KeyId, 'key');
   await service.access.authorizeKey(request, { action: 'kms:ListGrants', key, context: { 'kms:grantisforawsresource': false } });
-  const after = decodeMarker(`ListGrants/${key.keyId}`, input.Marker);
+  // A marker resumes only this listing of this key.
+  const scope = `ListGrants/${key.keyId}`;
+  const after = decodeMarker(scope, input.Marker);
   const limit = input.Limit ?? 50;
   let page: Page<GrantRecord>;
   if (input.GrantId === undefined && input.GranteePrincipal === undefined) {
@@ -37,5 +39,5 @@ export const listGrants: Operation = async (service, body, request) => {
     const items = matching.slice(0, limit);
     page = matching.length > limit ? { items, next: items[items.length - 1]!.grantId } : { items };
   }
-  return { Grants: page.items.map((g) => grantListEntry(service.realm, g)), ...pagingFields(`ListGrants/${key.keyId}`, page.next) };
+  return { Grants: page.items.map((g) => grantListEntry(service.realm, g)), ...pagingFields(scope, page.next) };
 };

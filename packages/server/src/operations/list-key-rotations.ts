@@ -23,7 +23,9 @@ export const listKeyRotations: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const key = await resolveKey(service, input.KeyId, 'key');
   await service.access.authorizeKey(request, { action: 'kms:ListKeyRotations', key });
-  const after = rotationPosition(decodeMarker(`ListKeyRotations/${key.keyId}`, input.Marker));
+  // A marker resumes only this listing of this key.
+  const scope = `ListKeyRotations/${key.keyId}`;
+  const after = rotationPosition(decodeMarker(scope, input.Marker));
   const limit = input.Limit ?? 100;
   const all = input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL';
   const arn = keyArn(service.realm, key.keyId);
@@ -62,7 +64,7 @@ export const listKeyRotations: Operation = async (service, body, request) => {
   const items = listed.slice(0, limit);
   return {
     Rotations: items.map((e) => e.entry),
-    ...pagingFields(`ListKeyRotations/${key.keyId}`, listed.length > limit ? String(items[items.length - 1]!.version) : undefined),
+    ...pagingFields(scope, listed.length > limit ? String(items[items.length - 1]!.version) : undefined),
   };
 };
 
