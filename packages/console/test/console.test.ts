@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,8 @@ import {
   ListGrantsCommand, ListKeysCommand,
 } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { openConsolePage } from './support/browser.js';
 import { readCredentials } from './support/credentials.js';
 
 /**
@@ -20,7 +21,6 @@ import { readCredentials } from './support/credentials.js';
  */
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const ARTIFACTS = join(REPO, 'test-artifacts', 'console');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // Key dates from a fixed clock, so the README's screenshot is the same from run to run.
 const FIXED_NOW = Date.UTC(2026, 0, 15, 9, 30, 0);
@@ -75,7 +75,6 @@ describe('console in Chromium', () => {
   };
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium (Debian), or set CHROMIUM_PATH`);
     mkdirSync(ARTIFACTS, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'coffer-console-test-'));
     server = await startServer({ port: 0, dataDir, logger: () => {}, now: () => FIXED_NOW, seed: SEED });
@@ -83,15 +82,7 @@ describe('console in Chromium', () => {
     kms = new KMSClient({ endpoint: server.endpoint, region: server.config.region, credentials, maxAttempts: 1 });
     await kms.send(new DisableKeyCommand({ KeyId: SEED.keys[2]!.keyId }));
     url = `${server.endpoint}/console`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC', locale: 'en-US' });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      // A refused API call logs its 4xx; anything else (a CSP refusal, a React error) is a fault.
-      if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) pageErrors.push(message.text());
-    });
+    ({ browser, page } = await openConsolePage(pageErrors));
   });
 
   after(async () => {

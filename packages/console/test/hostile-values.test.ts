@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient, TagResourceCommand, type CreateKeyCommandInput } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { openConsolePage, PAGE_WIDTH } from './support/browser.js';
 import { readCredentials } from './support/credentials.js';
 
 /**
  * What API callers store (descriptions, aliases, tags, key policies) shown to an operator in the
  * console: inert, inside the page's width, and one unreadable key never hiding the others.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const WIDTH = 1280;
 const MARKUP = '<img src=x onerror=alert(1)><script>alert(2)</script>"\'><svg onload=alert(3)>';
 // A right-to-left override left open: without isolation it would reorder the tags shown after it.
 const OVERRIDE = '\u202egpj.exe';
@@ -28,7 +27,6 @@ describe('console with hostile values', () => {
   const faults: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium (Debian), or set CHROMIUM_PATH`);
     dataDir = mkdtempSync(join(tmpdir(), 'coffer-console-hostile-'));
     server = await startServer({ port: 0, dataDir, logger: () => {}, quotas: false });
     const credentials = readCredentials(server.credentialsFile);
@@ -54,14 +52,8 @@ describe('console with hostile values', () => {
       }),
     });
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
-    page = await (await browser.newContext({ viewport: { width: WIDTH, height: 800 }, timezoneId: 'UTC', locale: 'en-US' })).newPage();
-    page.setDefaultTimeout(10_000);
+    ({ browser, page } = await openConsolePage(faults));
     page.on('dialog', (dialog) => { faults.push(`dialog: ${dialog.message()}`); void dialog.dismiss(); });
-    page.on('pageerror', (error) => faults.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) faults.push(message.text());
-    });
     await page.goto(`${server.endpoint}/console/keys`);
     await page.getByLabel('Access key ID').fill(credentials.accessKeyId);
     await page.getByLabel('Secret access key').fill(credentials.secretAccessKey);
@@ -81,10 +73,10 @@ describe('console with hostile values', () => {
   it('lists every key, a key it may not describe as a row saying why, within the page width', async () => {
     for (const id of Object.values(ids)) await page.locator(`tr[data-key-id="${id}"]`).waitFor();
     assert.match(await page.locator(`tr[data-key-id="${ids.undescribable}"]`).innerText(), /Not described: AccessDeniedException/);
-    assert.ok(await pageWidth() <= WIDTH, `the keys page is ${await pageWidth()} px wide`);
+    assert.ok(await pageWidth() <= PAGE_WIDTH, `the keys page is ${await pageWidth()} px wide`);
     // The key id links of every row are on screen, not pushed off by a long description.
     const box = await page.locator(`tr[data-key-id="${ids.markup}"] a`).boundingBox();
-    assert.ok(box && box.x + box.width <= WIDTH);
+    assert.ok(box && box.x + box.width <= PAGE_WIDTH);
     assert.equal(await page.locator('main img, main svg, main script').count(), 0);
     assert.match(await page.locator(`tr[data-key-id="${ids.markup}"]`).innerText(), /<img src=x onerror=alert\(1\)>/);
   });
@@ -101,7 +93,7 @@ describe('console with hostile values', () => {
   it('shows a key with a long alias and description within the page width', async () => {
     await page.locator(`tr[data-key-id="${ids.long}"] a`).click();
     await page.getByRole('heading', { level: 1, name: /^Key alias\/a+$/ }).waitFor();
-    assert.ok(await pageWidth() <= WIDTH, `the key page is ${await pageWidth()} px wide`);
+    assert.ok(await pageWidth() <= PAGE_WIDTH, `the key page is ${await pageWidth()} px wide`);
   });
 
   it('shows markup as text and isolates each tag, so an override in one cannot reorder the next', async () => {
