@@ -104,13 +104,17 @@ export class ServerMetrics {
 
   /** The text a scrape gets: this server's metrics and the process's. */
   async exposition(): Promise<MetricsExposition> {
-    const merged = Registry.merge([processMetrics(), this.registry]);
+    const merged = this.#withProcessMetrics();
     return { contentType: merged.contentType, text: await merged.metrics() };
   }
 
   /** The same as data, for a process that answers for several (aggregateMetrics). */
   async snapshot(): Promise<MetricsSnapshot> {
-    return Registry.merge([processMetrics(), this.registry]).getMetricsAsJSON();
+    return this.#withProcessMetrics().getMetricsAsJSON();
+  }
+
+  #withProcessMetrics(): Registry {
+    return Registry.merge([processMetrics(), this.registry]);
   }
 
   /** One answered request: `outcome` is `success` or the error name; `seconds` its duration. */
