@@ -266,6 +266,29 @@ describe('decryptStream', () => {
     assert.ok(Buffer.concat(got).equals(plaintext));
   });
 
+  test('unsignedStreaming: a released chunk\'s memory holds none of a frame not verified yet', async () => {
+    // Small frames are deciphered into shared blocks; the next frame's first bytes land there
+    // before its tag arrives, and a released chunk must not be a window onto them.
+    const plaintext = randomBytes(2500);
+    const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: UNSIGNED, frameLength: 1000 });
+    const t = decryptStream(aesKeyring(), { unsignedStreaming: true });
+    const got: Buffer[] = [];
+    t.on('data', (c: Buffer) => got.push(c));
+    // Two regular frames (sequence number, IV, 1000 bytes, tag) and a final one of 500 bytes: everything
+    // up to the middle of the second frame's ciphertext, whose tag has not arrived.
+    const regular = 4 + 12 + 1000 + 16;
+    const header = ciphertext.length - 2 * regular - (4 + 4 + 12 + 4 + 500 + 16);
+    const secondFrameMiddle = header + regular + 4 + 12 + 500;
+    await new Promise<void>((resolve) => t.write(ciphertext.subarray(0, secondFrameMiddle), () => resolve()));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(Buffer.concat(got).equals(plaintext.subarray(0, 1000)), 'only the first frame came out');
+    const unverified = plaintext.subarray(1000, 1064);
+    for (const chunk of got) assert.equal(Buffer.from(chunk.buffer).indexOf(unverified), -1, 'a released chunk shares memory with unverified plaintext');
+    t.end(ciphertext.subarray(secondFrameMiddle));
+    await new Promise((resolve) => t.on('end', resolve));
+    assert.ok(Buffer.concat(got).equals(plaintext));
+  });
+
   test('unsignedStreaming refuses a signed message before any keyring is called', async () => {
     const { ciphertext } = await encrypt(aesKeyring(), Buffer.from('signed'), { suiteId: SIGNED });
     const keyring = new CountingKeyring();

@@ -15,12 +15,20 @@ const BLOCK = 64 * 1024;
 export class SmallPieceArena {
   #block: Buffer | undefined;
   #used = 0;
+  /** The blocks this arena handed views of (weakly: a block goes when no view holds it). */
+  readonly #blocks = new WeakSet<ArrayBufferLike>();
+
+  /** Whether `piece` is a view of one of this arena's blocks. */
+  holds(piece: Buffer): boolean {
+    return this.#blocks.has(piece.buffer);
+  }
 
   /** `piece` itself when it is large; else a copy in the current block. */
   place(piece: Buffer): Buffer {
     if (piece.length >= SMALL_PIECE) return piece;
     if (this.#block === undefined || this.#used + piece.length > this.#block.length) {
       this.#block = Buffer.allocUnsafe(BLOCK);
+      this.#blocks.add(this.#block.buffer);
       this.#used = 0;
     }
     const view = this.#block.subarray(this.#used, this.#used + piece.length);

@@ -139,7 +139,17 @@ export class StreamDecryptor {
       if (this.#state === 'body') this.#readBody((b) => appendPiece(verified, b));
       if (this.#state === 'footer') this.#readFooter();
     } finally {
-      for (const p of verified) emit(p);
+      for (const p of verified) {
+        if (!this.#plaintextArena.holds(p)) {
+          emit(p);
+          continue;
+        }
+        // Verified plaintext in a shared block leaves as a copy of its own, and its bytes in the
+        // block are zeroed: the block may already hold the next frame's plaintext, not verified
+        // yet, which the released buffer's ArrayBuffer would otherwise expose to the caller.
+        emit(Buffer.from(p));
+        p.fill(0);
+      }
     }
   }
 
