@@ -61,7 +61,7 @@ export class RawAesKeyring implements Keyring {
     // The official JavaScript SDK's raw AES keyring, as built by default, authenticates the same
     // pairs in another order (serializeEncryptionContextInLocaleOrder): its data keys open with
     // that one. Either is the whole context, so accepting both authenticates exactly as much.
-    let localeOrder: Buffer | null | undefined;
+    let localeOrder: Buffer | undefined;
     for (const edk of encryptedDataKeys) {
       const iv = this.#matchingIv(edk, materials.suite.dataKeyLength);
       if (iv === null) continue;
@@ -69,11 +69,8 @@ export class RawAesKeyring implements Keyring {
       const open = (additional: Buffer) => gcmDecrypt(this.#wrappingKey, iv, edk.ciphertext.subarray(0, split), edk.ciphertext.subarray(split), additional);
       let dataKey = open(aad);
       if (dataKey === null) {
-        if (localeOrder === undefined) {
-          const other = serializeEncryptionContextInLocaleOrder(materials.encryptionContext);
-          localeOrder = other.equals(aad) ? null : other;
-        }
-        if (localeOrder !== null) dataKey = open(localeOrder);
+        localeOrder ??= serializeEncryptionContextInLocaleOrder(materials.encryptionContext);
+        if (!localeOrder.equals(aad)) dataKey = open(localeOrder);
       }
       if (dataKey !== null) return withDataKey(materials, dataKey);
     }
