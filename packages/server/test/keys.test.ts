@@ -293,14 +293,21 @@ describe('keys', () => {
       assert.equal(Buffer.from(opened.Plaintext!).toString(), 'secret');
     });
 
-    it('ScheduleKeyDeletion rejects PendingWindowInDays 6 and 31', async () => {
+    it('ScheduleKeyDeletion rejects PendingWindowInDays 6 and 31 with KMS\'s message, 0 and 366 as members out of range', async () => {
       const { KeyId } = await createKey();
-      const low = await errorOf(() => t.kms.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 6 })));
+      const schedule = (days: number) => errorOf(() => t.kms.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: days })));
+      // AWS's model admits 1..365; KMS then allows 7..30 (ValidationException: PendingWindowInDays must be between 7 and 30).
+      for (const days of [1, 6, 31, 365]) {
+        const err = await schedule(days);
+        assert.equal(err.name, 'ValidationException');
+        assert.equal(err.message, 'PendingWindowInDays must be between 7 and 30');
+      }
+      const low = await schedule(0);
       assert.equal(low.name, 'ValidationException');
-      assert.equal(low.message, "1 validation error detected: Value '6' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 7");
-      const high = await errorOf(() => t.kms.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 31 })));
+      assert.equal(low.message, "1 validation error detected: Value '0' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 1");
+      const high = await schedule(366);
       assert.equal(high.name, 'ValidationException');
-      assert.equal(high.message, "1 validation error detected: Value '31' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value less than or equal to 30");
+      assert.equal(high.message, "1 validation error detected: Value '366' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value less than or equal to 365");
       assert.equal((await describe_(KeyId!)).KeyState, 'Enabled');
     });
 
