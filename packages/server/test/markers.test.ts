@@ -76,4 +76,15 @@ describe('list markers', () => {
       assert.equal(res.body.__type, 'InvalidMarkerException', `${operation}: ${res.text}`);
     }
   });
+
+  it('a marker outside U+0020..U+00FF fails the pattern, quoted as AWS\'s model writes it, in every listing', async () => {
+    // MarkerType's pattern is `[\u0020-\u00FF]*`, unanchored; AWS's message quotes it so.
+    for (const [operation, body] of Object.entries(listings(keyA))) {
+      const res = await raw(operation, { ...body, Marker: 'next\u0100' });
+      assert.equal(res.status, 400, `${operation}: ${res.text}`);
+      assert.equal(res.body.__type, 'ValidationException', operation);
+      assert.equal(res.body.message,
+        "1 validation error detected: Value 'next\u0100' at 'marker' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0020-\\u00FF]*");
+    }
+  });
 });

@@ -28,15 +28,15 @@ function epochSecondsMember(): Member<number | undefined> {
 }
 
 /** Text without control characters: a filter never holds one, and PostgreSQL's text cannot hold NUL. */
-const FILTER_TEXT = /^[^\u0000-\u001f]+$/;
+const FILTER_TEXT = '^[^\\u0000-\\u001f]+$';
 
 const shape = {
   StartTime: epochSecondsMember(),
   EndTime: epochSecondsMember(),
   PrincipalArn: string({ min: 1, max: 2048, pattern: FILTER_TEXT }),
   KeyId: string({ min: 1, max: 2048, pattern: FILTER_TEXT }),
-  Operation: string({ min: 1, max: 128, pattern: /^[A-Za-z][A-Za-z0-9.]*$/ }),
-  Outcome: string({ min: 1, max: 128, pattern: /^[A-Za-z][A-Za-z0-9]*$/ }),
+  Operation: string({ min: 1, max: 128, pattern: '^[A-Za-z][A-Za-z0-9.]*$' }),
+  Outcome: string({ min: 1, max: 128, pattern: '^[A-Za-z][A-Za-z0-9]*$' }),
   Limit: limitMember(1000),
   NextToken: markerMember(),
 };

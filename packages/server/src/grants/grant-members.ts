@@ -6,8 +6,8 @@ import { required, string, stringList } from '../validate/shape.js';
 import { GRANT_OPERATIONS, type GrantConstraints, type GrantOperation } from './grant-record.js';
 
 /** Request members of the grant operations, with the limits of the KMS API reference. */
-export const principalMember = () => string({ min: 1, max: 256, pattern: /^[\w+=,.@:/-]+$/ });
-export const grantNameMember = () => string({ min: 1, max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ });
+export const principalMember = () => string({ min: 1, max: 256, pattern: '^[\\w+=,.@:/-]+$' });
+export const grantNameMember = () => string({ min: 1, max: 256, pattern: '^[a-zA-Z0-9:/_-]+$' });
 export const grantIdMember = () => string({ min: 1, max: 128 });
 export const grantTokenMember = () => string({ min: 1, max: 8192, sensitive: true });
 

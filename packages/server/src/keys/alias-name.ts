@@ -4,7 +4,7 @@ import { required, string } from '../validate/shape.js';
 export const ALIAS_PREFIX = 'alias/';
 const RESERVED_PREFIX = 'alias/aws/';
 
-export const aliasNameMember = () => required(string({ min: 1, max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ }));
+export const aliasNameMember = () => required(string({ min: 1, max: 256, pattern: '^[a-zA-Z0-9:/_-]+$' }));
 
 /** AWS's rules for a name a caller may create, change or delete. */
 export function checkAliasName(name: string): void {

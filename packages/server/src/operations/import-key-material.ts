@@ -30,7 +30,7 @@ const shape = {
   ValidTo: timestamp(),
   ExpirationModel: enumeration(EXPIRATION_MODELS),
   ImportType: enumeration(IMPORT_TYPES),
-  KeyMaterialDescription: string({ min: 0, max: 256, pattern: /^[a-zA-Z0-9:/_\s.-]+$/ }),
+  KeyMaterialDescription: string({ min: 0, max: 256, pattern: '^[a-zA-Z0-9:/_\\s.-]+$' }),
   KeyMaterialId: keyMaterialIdMember(),
 };
 

@@ -5,7 +5,7 @@ import { string } from '../validate/shape.js';
 export const DEFAULT_POLICY_NAME = 'default';
 
 /** `PolicyName`, with the API's limits: 1..128 word characters. */
-export const policyNameMember = () => string({ min: 1, max: 128, pattern: /^[\w]+$/ });
+export const policyNameMember = () => string({ min: 1, max: 128, pattern: '[\\w]+' });
 
 /** Any other well-formed name names no policy. */
 export function assertDefaultPolicyName(name: string | undefined): void {

@@ -11,7 +11,7 @@ import type { Operation } from './operation.js';
  * key is the answer: UnsupportedOperationException naming the key, once the caller may act on it.
  */
 
-const region = () => required(string({ min: 1, max: 32, pattern: /^([a-z]+-){2,3}\d+$/ }));
+const region = () => required(string({ min: 1, max: 32, pattern: '^([a-z]+-){2,3}\\d+$' }));
 
 function multiRegionOnly(operation: 'ReplicateKey' | 'UpdatePrimaryRegion', regionMember: 'ReplicaRegion' | 'PrimaryRegion'): Operation {
   const shape = { KeyId: keyIdMember(), [regionMember]: region() };

@@ -13,8 +13,8 @@ export const dryRunMember = () => boolean();
 export const ciphertextMember = () => required(blob({ min: 1, max: 6144 }));
 export const limitMember = (max: number) => integer({ min: 1, max });
 /** AWS's BackingKeyIdType: the id of one key material (KeyMaterialId). */
-export const keyMaterialIdMember = () => string({ min: 64, max: 64, pattern: /^[a-f0-9]+$/ });
-export const markerMember = () => string({ min: 1, max: 1024, pattern: /^[\u0020-\u00FF]*$/ });
+export const keyMaterialIdMember = () => string({ min: 64, max: 64, pattern: '^[a-f0-9]+$' });
+export const markerMember = () => string({ min: 1, max: 1024, pattern: '[\\u0020-\\u00FF]*' });
 
 export const DRY_RUN_MODIFIERS = Object.freeze(['IGNORE_CIPHERTEXT'] as const);
 

@@ -68,15 +68,20 @@ function checkLength(length: number, shown: string | undefined, path: string, vi
   if (max !== undefined && length > max) violations.add(path, shown, `Member must have length less than or equal to ${max}`);
 }
 
-export function string(opts: { min?: number; max?: number; pattern?: RegExp; sensitive?: boolean } = {}): Member<string | undefined> {
+/**
+ * `pattern` is written as AWS's model writes it, because AWS's message quotes it as written
+ * (`[\w]+`, `[\u0020-\u00FF]*`); AWS matches it against the whole value whether or not it is anchored.
+ */
+export function string(opts: { min?: number; max?: number; pattern?: string; sensitive?: boolean } = {}): Member<string | undefined> {
+  const whole = opts.pattern === undefined ? undefined : new RegExp(`^(?:${opts.pattern})$`);
   return {
     parse(value, path, violations) {
       if (value === undefined) return undefined;
       if (typeof value !== 'string') typeError(path, 'a string');
       const shown = opts.sensitive ? undefined : value;
       checkLength(value.length, shown, path, violations, opts.min, opts.max);
-      if (opts.pattern && !opts.pattern.test(value)) {
-        violations.add(path, shown, `Member must satisfy regular expression pattern: ${opts.pattern.source}`);
+      if (whole && !whole.test(value)) {
+        violations.add(path, shown, `Member must satisfy regular expression pattern: ${opts.pattern}`);
       }
       return value;
     },
