@@ -119,6 +119,13 @@ describe('keys', () => {
       assert.equal(store.name, 'UnsupportedOperationException');
       assert.equal(store.message, 'Custom key stores are not supported by this server: CreateKey takes no CustomKeyStoreId or XksKeyId.');
     });
+
+    it('validates XksKeyId against its pattern before refusing custom key stores', async () => {
+      const err = await errorOf(() => createKey({ XksKeyId: 'key id' }));
+      assert.equal(err.name, 'ValidationException');
+      assert.equal(err.message,
+        "1 validation error detected: Value 'key id' at 'xksKeyId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9-_.]+$");
+    });
   });
 
   describe('DescribeKey', () => {

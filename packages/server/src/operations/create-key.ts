@@ -22,7 +22,7 @@ const shape = {
   BypassPolicyLockoutSafetyCheck: boolean(),
   Tags: tags(),
   MultiRegion: boolean(),
-  XksKeyId: string({ min: 1, max: 128 }),
+  XksKeyId: string({ min: 1, max: 128, pattern: '^[a-zA-Z0-9-_.]+$' }),
 };
 
 export const createKey: Operation = async (service, body, request) => {
