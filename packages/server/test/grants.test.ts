@@ -340,6 +340,12 @@ describe('grants over HTTP', () => {
       assert.equal(sdk.Grants?.length, 2);
     });
 
+    it('ListGrants refuses a GrantId filter that is not in the form of a grant id, as RevokeGrant does', async () => {
+      assertError(await raw('ListGrants', { KeyId: keyId, GrantId: 'not-a-grant-id' }), 'InvalidGrantIdException', 'Invalid grant id: not-a-grant-id');
+      // A well-formed id of no grant of this key is an empty list.
+      assert.deepEqual(assertOk(await raw('ListGrants', { KeyId: keyId, GrantId: '0'.repeat(64) })).Grants, []);
+    });
+
     it('ListRetirableGrants lists a retiring principal\'s grants over all keys, with paging and limits', async () => {
       const otherKey = await newKey();
       await grant({ KeyId: otherKey, GranteePrincipal: bob.arn, RetiringPrincipal: dave.arn, Operations: ['Decrypt'] });

@@ -1,3 +1,4 @@
+import { checkGrantIdForm } from '../grants/find-grant.js';
 import { grantIdMember, principalMember } from '../grants/grant-members.js';
 import { grantListEntry } from '../grants/grant-list-entry.js';
 import type { GrantRecord } from '../grants/grant-record.js';
@@ -20,6 +21,8 @@ export const listGrants: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const key = await resolveKey(service, input.KeyId, 'key');
   await service.access.authorizeKey(request, { action: 'kms:ListGrants', key, context: { 'kms:grantisforawsresource': false } });
+  // The GrantId filter is the request's only grant id, and AWS names InvalidGrantIdException among this operation's errors.
+  if (input.GrantId !== undefined) checkGrantIdForm(input.GrantId);
   // A marker resumes only this listing of this key.
   const scope = `ListGrants/${key.keyId}`;
   const after = decodeMarker(scope, input.Marker);
