@@ -362,6 +362,8 @@ describe('grants over HTTP', () => {
       assertError(await raw('ListRetirableGrants', { RetiringPrincipal: dave.arn, Limit: 101 }), 'ValidationException', /less than or equal to 100/);
       assertError(await raw('ListRetirableGrants', { RetiringPrincipal: dave.arn, Limit: 0 }), 'ValidationException', /greater than or equal to 1/);
       assertError(await raw('ListRetirableGrants', {}), 'ValidationException', /retiringPrincipal/);
+      // The pattern admits names that are no principal's ARN; AWS names InvalidArnException among this operation's errors.
+      assertError(await raw('ListRetirableGrants', { RetiringPrincipal: 'dave' }), 'InvalidArnException', 'dave is not a valid principal ARN.');
       // An identity policy decides it: dave has none for it.
       assertError(await dave.raw('ListRetirableGrants', { RetiringPrincipal: dave.arn }), 'AccessDeniedException', /kms:ListRetirableGrants/);
     });

@@ -78,15 +78,19 @@ export function newGrantId(): string {
 const PRINCIPAL_ARN = /^arn:[a-z][a-z0-9-]*:(?:iam::\d{12}:(?:root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+)|sts::\d{12}:assumed-role\/[\w+=,.@-]+\/[\w+=,.@-]+)$/;
 const SERVICE_PRINCIPAL = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$/;
 
-/**
- * A grantee or retiring principal must name an AWS principal: an IAM ARN (account root, user,
- * role, assumed-role session) or a service principal, and a user or role of this server's account
- * must exist. AWS answers InvalidArnException otherwise.
- */
-export async function checkGrantPrincipal(service: Service, value: string): Promise<void> {
+/** A principal named to grants must be an IAM ARN (account root, user, role, assumed-role session) or a service principal. */
+export function checkPrincipalForm(value: string): void {
   if (!PRINCIPAL_ARN.test(value) && !SERVICE_PRINCIPAL.test(value)) {
     throw new InvalidArnException(`${value} is not a valid principal ARN.`);
   }
+}
+
+/**
+ * A grantee or retiring principal must name an AWS principal (checkPrincipalForm), and a user or
+ * role of this server's account must exist. AWS answers InvalidArnException otherwise.
+ */
+export async function checkGrantPrincipal(service: Service, value: string): Promise<void> {
+  checkPrincipalForm(value);
   const [, partition, iam, , account, resource] = value.split(':');
   const local = iam === 'iam' && partition === service.realm.partition && account === service.realm.accountId;
   if (local && resource !== 'root' && !(await service.store.getPrincipal(value))) {

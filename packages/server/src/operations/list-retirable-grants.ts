@@ -1,4 +1,4 @@
-import { principalMember } from '../grants/grant-members.js';
+import { checkPrincipalForm, principalMember } from '../grants/grant-members.js';
 import { grantListEntry } from '../grants/grant-list-entry.js';
 import { decodeMarker, limitMember, markerMember, pagingFields } from '../validate/members.js';
 import { parseShape, required } from '../validate/shape.js';
@@ -10,6 +10,8 @@ const shape = { RetiringPrincipal: required(principalMember()), Limit: limitMemb
 export const listRetirableGrants: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   await service.access.authorizeAccount(request, 'kms:ListRetirableGrants');
+  // The retiring principal is the request's only ARN, and AWS names InvalidArnException among this operation's errors.
+  checkPrincipalForm(input.RetiringPrincipal);
   const scope = `ListRetirableGrants/${input.RetiringPrincipal}`;
   const after = decodeMarker(scope, input.Marker);
   const page = await service.store.listRetirableGrants({
