@@ -343,6 +343,14 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       assertError(await raw('GenerateMac', { KeyId: await createKey(), Message: b64(Buffer.from('x')), MacAlgorithm: 'HMAC_SHA_256' }), 'InvalidKeyUsageException');
       assertError(await raw('GetPublicKey', { KeyId: hmacKey }), 'UnsupportedOperationException');
     });
+
+    it('an unknown MacAlgorithm lists the algorithms in the order AWS prints them', async () => {
+      const expected = "1 validation error detected: Value 'HMAC_MD5' at 'macAlgorithm' failed to satisfy constraint: "
+        + 'Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]';
+      const message = b64(Buffer.from('x'));
+      assertError(await raw('GenerateMac', { KeyId: hmacKey, Message: message, MacAlgorithm: 'HMAC_MD5' }), 'ValidationException', expected);
+      assertError(await raw('VerifyMac', { KeyId: hmacKey, Message: message, MacAlgorithm: 'HMAC_MD5', Mac: message }), 'ValidationException', expected);
+    });
   });
 
   describe('DeriveSharedSecret', () => {

@@ -50,7 +50,7 @@ export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 export const MESSAGE_TYPES = Object.freeze(['RAW', 'DIGEST', 'EXTERNAL_MU'] as const);
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
-export const MAC_ALGORITHMS = Object.freeze(['HMAC_SHA_224', 'HMAC_SHA_256', 'HMAC_SHA_384', 'HMAC_SHA_512'] as const);
+export const MAC_ALGORITHMS = Object.freeze(['HMAC_SHA_384', 'HMAC_SHA_256', 'HMAC_SHA_224', 'HMAC_SHA_512'] as const);
 export type MacAlgorithm = (typeof MAC_ALGORITHMS)[number];
 
 export const KEY_AGREEMENT_ALGORITHMS = Object.freeze(['ECDH'] as const);
