@@ -569,6 +569,20 @@ describe('cryptographic operations', () => {
         "1 validation error detected: Value '[FOO]' at 'dryRunModifiers' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [IGNORE_CIPHERTEXT]]");
     });
 
+    it('IGNORE_CIPHERTEXT needs no CiphertextBlob, as AWS documents; any other request does', async () => {
+      const ignore = { DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT'] };
+      assertError(await raw('Decrypt', { KeyId: a.id, ...ignore }), 'DryRunOperationException', DRY_RUN_MESSAGE);
+      assertError(await raw('ReEncrypt', { SourceKeyId: a.id, DestinationKeyId: b.id, ...ignore }), 'DryRunOperationException', DRY_RUN_MESSAGE);
+      const missing = "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null";
+      // Without a KeyId the blob would name the key to check.
+      assertError(await raw('Decrypt', { ...ignore }), 'ValidationException', missing);
+      assertError(await raw('ReEncrypt', { DestinationKeyId: b.id, ...ignore }), 'ValidationException', missing);
+      for (const dryRun of [{}, { DryRun: true }, { DryRunModifiers: ['IGNORE_CIPHERTEXT'] }]) {
+        assertError(await raw('Decrypt', { KeyId: a.id, ...dryRun }), 'ValidationException', missing);
+        assertError(await raw('ReEncrypt', { SourceKeyId: a.id, DestinationKeyId: b.id, ...dryRun }), 'ValidationException', missing);
+      }
+    });
+
     it('refuses a DryRun that is not a boolean', async () => {
       assertError(await raw('Encrypt', { KeyId: a.id, Plaintext: b64(Buffer.from('dry')), DryRun: 'true' }), 'SerializationException');
     });

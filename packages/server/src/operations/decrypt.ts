@@ -7,6 +7,7 @@ import { keyArn } from '../keys/arn.js';
 import { openWithKey } from '../keys/symmetric.js';
 import {
   checkDryRun, ciphertextMember, dryRunMember, dryRunModifiersMember, encryptionContextMember, grantTokensMember, ignoresCiphertext, optionalKeyIdMember,
+  requireCiphertext,
 } from '../validate/members.js';
 import { enumeration, parseShape } from '../validate/shape.js';
 import { rejectRecipient, recipientMember } from './recipient.js';
@@ -25,17 +26,18 @@ export const decryptShape = {
 };
 
 export const decrypt: Operation = async (service, body, request) => {
-  const input = parseShape(body, decryptShape);
-  rejectRecipient(input.Recipient);
-  if (ignoresCiphertext(input)) {
-    const { key, alias } = await keyOfCiphertext(service, input.KeyId, input.CiphertextBlob);
+  const parsed = parseShape(body, decryptShape);
+  rejectRecipient(parsed.Recipient);
+  if (ignoresCiphertext(parsed)) {
+    const { key, alias } = await keyOfCiphertext(service, parsed.KeyId, parsed.CiphertextBlob);
     await service.access.authorizeKey(request, {
-      action: 'kms:Decrypt', key, grantOperation: 'Decrypt', requestAlias: alias, keyFromCiphertext: input.KeyId === undefined,
-      encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens,
-      context: { 'kms:encryptionalgorithm': input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT' },
+      action: 'kms:Decrypt', key, grantOperation: 'Decrypt', requestAlias: alias, keyFromCiphertext: parsed.KeyId === undefined,
+      encryptionContext: parsed.EncryptionContext, grantTokens: parsed.GrantTokens,
+      context: { 'kms:encryptionalgorithm': parsed.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT' },
     });
     checkDryRun(true);
   }
+  const input = { ...parsed, CiphertextBlob: requireCiphertext(parsed.CiphertextBlob) };
   // A raw RSA ciphertext names no key: with an RSA algorithm, the KeyId says which key opens it.
   // Without a KeyId the blob must name its key, so it is taken as a symmetric blob.
   if (namesRsaCiphertext(input.KeyId, input.EncryptionAlgorithm)) {
@@ -63,11 +65,12 @@ export const decrypt: Operation = async (service, body, request) => {
 /**
  * The key a Decrypt (or ReEncrypt's source) is about when its ciphertext is not to be checked
  * (DryRun with IGNORE_CIPHERTEXT): the KeyId given, or else the key the blob's header names. A
- * blob that names no key of this server is InvalidCiphertextException, as it always is.
+ * blob that names no key of this server is InvalidCiphertextException, as it always is; with
+ * neither a KeyId nor a blob, the blob is missing.
  */
-export async function keyOfCiphertext(service: Service, keyId: string | undefined, blob: Uint8Array): Promise<KeyReference> {
+export async function keyOfCiphertext(service: Service, keyId: string | undefined, blob: Buffer | undefined): Promise<KeyReference> {
   if (keyId !== undefined) return resolveKeyReference(service, keyId, 'key-or-alias');
-  const parsed = parseBlob(blob);
+  const parsed = parseBlob(requireCiphertext(blob));
   const key = parsed && (await service.store.getKey(parsed.keyId));
   if (!key) throw new InvalidCiphertextException();
   return { key, alias: undefined };

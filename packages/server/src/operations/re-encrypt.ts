@@ -9,7 +9,7 @@ import { assertEnabled } from '../keys/states.js';
 import { assertSymmetricEncryption, openWithKey, sealWithKey } from '../keys/symmetric.js';
 import {
   checkDryRun, ciphertextMember, dryRunMember, dryRunModifiersMember, encryptionContextMember, grantTokensMember, ignoresCiphertext, keyIdMember,
-  optionalKeyIdMember,
+  optionalKeyIdMember, requireCiphertext,
 } from '../validate/members.js';
 import { enumeration, parseShape } from '../validate/shape.js';
 import { namesRsaCiphertext, openAsymmetric } from './decrypt-asymmetric.js';
@@ -37,20 +37,21 @@ const shape = {
  * DestinationEncryptionAlgorithm and takes no encryption context.
  */
 export const reEncrypt: Operation = async (service, body, request) => {
-  const input = parseShape(body, shape);
+  const parsed = parseShape(body, shape);
   // Both sides of the request read the destination (kms:ReEncryptOnSameKey, then ReEncryptTo): looked up once.
   let resolved: Promise<KeyReference> | undefined;
-  const destinationRef: Destination = () => (resolved ??= resolveKeyReference(service, input.DestinationKeyId, 'key-or-alias'));
-  if (ignoresCiphertext(input)) {
-    const { key, alias } = await keyOfCiphertext(service, input.SourceKeyId, input.CiphertextBlob);
+  const destinationRef: Destination = () => (resolved ??= resolveKeyReference(service, parsed.DestinationKeyId, 'key-or-alias'));
+  if (ignoresCiphertext(parsed)) {
+    const { key, alias } = await keyOfCiphertext(service, parsed.SourceKeyId, parsed.CiphertextBlob);
     await service.access.authorizeKey(request, {
-      action: 'kms:ReEncryptFrom', grantOperation: 'ReEncryptFrom', key, requestAlias: alias, keyFromCiphertext: input.SourceKeyId === undefined,
-      encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,
-      context: { 'kms:encryptionalgorithm': input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': await isDestination(destinationRef, key.keyId) },
+      action: 'kms:ReEncryptFrom', grantOperation: 'ReEncryptFrom', key, requestAlias: alias, keyFromCiphertext: parsed.SourceKeyId === undefined,
+      encryptionContext: parsed.SourceEncryptionContext, grantTokens: parsed.GrantTokens,
+      context: { 'kms:encryptionalgorithm': parsed.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT', 'kms:reencryptonsamekey': await isDestination(destinationRef, key.keyId) },
     });
-    await authorizeDestination(service, request, input, destinationRef, key);
+    await authorizeDestination(service, request, parsed, destinationRef, key);
     checkDryRun(true);
   }
+  const input: Input = { ...parsed, CiphertextBlob: requireCiphertext(parsed.CiphertextBlob) };
   const source = await openSource(service, request, input, destinationRef);
   try {
     const destination = await authorizeDestination(service, request, input, destinationRef, source.key);
@@ -71,12 +72,14 @@ export const reEncrypt: Operation = async (service, body, request) => {
   }
 };
 
-type Input = ReturnType<typeof parseShape<typeof shape>>;
+type Parsed = ReturnType<typeof parseShape<typeof shape>>;
+/** The request once it is known to carry a ciphertext. */
+type Input = Parsed & { readonly CiphertextBlob: Buffer };
 /** The request's DestinationKeyId, resolved on first use. */
 type Destination = () => Promise<KeyReference>;
 
 /** The destination key, with the caller allowed kms:ReEncryptTo on it. */
-async function authorizeDestination(service: Service, request: RequestContext, input: Input, destinationRef: Destination, source: KeyRecord): Promise<KeyRecord> {
+async function authorizeDestination(service: Service, request: RequestContext, input: Parsed, destinationRef: Destination, source: KeyRecord): Promise<KeyRecord> {
   const { key: destination, alias } = await destinationRef();
   await service.access.authorizeKey(request, {
     action: 'kms:ReEncryptTo', key: destination, grantOperation: 'ReEncryptTo', requestAlias: alias,

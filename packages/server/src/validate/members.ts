@@ -1,4 +1,4 @@
-import { DryRunOperationException, InvalidMarkerException } from '../errors.js';
+import { DryRunOperationException, InvalidMarkerException, ValidationException } from '../errors.js';
 import { blob, boolean, integer, required, string, stringList, stringMap, type Member } from './shape.js';
 
 /** Members that many operations share, with AWS's limits. */
@@ -10,7 +10,12 @@ export const grantTokensMember = () => stringList({ maxItems: 10, itemMin: 1, it
 export const keyPolicyMember = () => string({ min: 1, max: 131072, sensitive: true });
 export const encryptionContextMember = () => stringMap();
 export const dryRunMember = () => boolean();
-export const ciphertextMember = () => required(blob({ min: 1, max: 6144 }));
+/**
+ * Decrypt's and ReEncrypt's CiphertextBlob. AWS's model leaves it optional: a DryRun with
+ * IGNORE_CIPHERTEXT checks only the caller's permission and needs none. Every other request needs
+ * one (requireCiphertext).
+ */
+export const ciphertextMember = () => blob({ min: 1, max: 6144 });
 export const limitMember = (max: number) => integer({ min: 1, max });
 /** AWS's BackingKeyIdType: the id of one key material (KeyMaterialId). */
 export const keyMaterialIdMember = () => string({ min: 64, max: 64, pattern: '^[a-f0-9]+$' });
@@ -35,6 +40,14 @@ export function dryRunModifiersMember(): Member<string[] | undefined> {
 /** DryRun with IGNORE_CIPHERTEXT: only the caller's permission is checked, not the ciphertext. */
 export function ignoresCiphertext(input: { DryRun?: boolean | undefined; DryRunModifiers?: string[] | undefined }): boolean {
   return input.DryRun === true && (input.DryRunModifiers ?? []).includes('IGNORE_CIPHERTEXT');
+}
+
+/** The ciphertext a request must carry unless it ignores it; refused as a missing member is. */
+export function requireCiphertext(ciphertext: Buffer | undefined): Buffer {
+  if (ciphertext === undefined) {
+    throw new ValidationException("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
+  }
+  return ciphertext;
 }
 
 /** Raised last, once every other check has passed: the request would have succeeded. */
