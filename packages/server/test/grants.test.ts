@@ -161,6 +161,14 @@ describe('grants over HTTP', () => {
     assertError(await encryptAs(bob, keyId, undefined, ['not-a-grant-token']), 'InvalidGrantTokenException');
   });
 
+  it('grant tokens over 8192 characters are refused on the list as a whole, and never shown', async () => {
+    const keyId = await newKey();
+    const created = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'] });
+    assertError(await encryptAs(bob, keyId, undefined, [created.GrantToken, 't'.repeat(8193)]), 'ValidationException',
+      "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: "
+      + 'Member must satisfy constraint: [Member must have length less than or equal to 8192, Member must have length greater than or equal to 1]');
+  });
+
   it('a revoked grant stops working at once, token or not', async () => {
     const keyId = await newKey();
     const created = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'] });

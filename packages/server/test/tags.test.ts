@@ -192,9 +192,14 @@ describe('tags', () => {
     it('UntagResource validates the length of tag keys', async () => {
       const { KeyId } = await createKey();
       await t.kms.send(new UntagResourceCommand({ KeyId, TagKeys: ['k'.repeat(128)] }));
-      const err = await errorOf(() => t.kms.send(new UntagResourceCommand({ KeyId, TagKeys: ['k'.repeat(129)] })));
+      const err = await errorOf(() => t.kms.send(new UntagResourceCommand({ KeyId, TagKeys: ['ok', 'k'.repeat(129)] })));
       assert.equal(err.name, 'ValidationException');
-      assert.equal(err.message, `1 validation error detected: Value '${'k'.repeat(129)}' at 'tagKeys.1.member' failed to satisfy constraint: Member must have length less than or equal to 128`);
+      // As AWS reports a list of strings: on the list, with every constraint of its members.
+      assert.equal(err.message, `1 validation error detected: Value '[ok, ${'k'.repeat(129)}]' at 'tagKeys' failed to satisfy constraint: `
+        + 'Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1]');
+      const empty = await errorOf(() => t.kms.send(new UntagResourceCommand({ KeyId, TagKeys: [''] })));
+      assert.equal(empty.message, "1 validation error detected: Value '[]' at 'tagKeys' failed to satisfy constraint: "
+        + 'Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1]');
     });
   });
 

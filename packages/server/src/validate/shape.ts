@@ -136,19 +136,29 @@ export function blob(opts: { min?: number; max?: number } = {}): Member<Buffer |
   };
 }
 
+/**
+ * A list of strings. AWS reports a member that breaks its limits on the list as a whole, as it does
+ * an enum list: the list's value, and every constraint of its members whichever one failed
+ * (`Member must satisfy constraint: [Member must have length less than or equal to 128, ...]`).
+ */
 export function stringList(opts: { maxItems?: number; itemMin?: number; itemMax?: number; sensitive?: boolean }): Member<string[] | undefined> {
+  const itemConstraints = [
+    ...(opts.itemMax !== undefined ? [`Member must have length less than or equal to ${opts.itemMax}`] : []),
+    ...(opts.itemMin !== undefined ? [`Member must have length greater than or equal to ${opts.itemMin}`] : []),
+  ];
+  const breaksLimits = (item: string) =>
+    (opts.itemMin !== undefined && item.length < opts.itemMin) || (opts.itemMax !== undefined && item.length > opts.itemMax);
   return {
     parse(value, path, violations) {
       if (value === undefined) return undefined;
       if (!Array.isArray(value)) typeError(path, 'a list');
       for (const item of value) if (typeof item !== 'string') typeError(path, 'a list of strings');
       const items = value as string[];
+      const shown = opts.sensitive ? undefined : `[${items.join(', ')}]`;
       if (opts.maxItems !== undefined && items.length > opts.maxItems) {
-        violations.add(path, opts.sensitive ? undefined : `[${items.join(', ')}]`, `Member must have length less than or equal to ${opts.maxItems}`);
+        violations.add(path, shown, `Member must have length less than or equal to ${opts.maxItems}`);
       }
-      items.forEach((item, i) => {
-        checkLength(item.length, opts.sensitive ? undefined : item, `${path}.${i + 1}.member`, violations, opts.itemMin, opts.itemMax);
-      });
+      if (items.some(breaksLimits)) violations.add(path, shown, `Member must satisfy constraint: [${itemConstraints.join(', ')}]`);
       return items;
     },
   };
