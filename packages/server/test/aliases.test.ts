@@ -161,6 +161,15 @@ describe('aliases', () => {
       assert.equal(err.message, `${key.Arn} is pending deletion.`);
       assert.equal(await findAlias(name), undefined);
     });
+
+    it('gives a key at most 50 aliases, refused in AWS\'s words', async () => {
+      const key = await createKey();
+      for (let i = 0; i < 50; i++) await createAlias(fresh('quota'), key.KeyId!);
+      const err = await errorOf(() => createAlias(fresh('quota'), key.KeyId!));
+      assert.equal(err.name, 'LimitExceededException');
+      assert.equal(err.message, 'Aliases per key quota for this account in this region is 50, current usage is 50.');
+      assert.equal((await aliasesOf(key.KeyId!)).length, 50);
+    });
   });
 
   describe('UpdateAlias', () => {

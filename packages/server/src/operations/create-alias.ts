@@ -1,3 +1,4 @@
+import type { Service } from '../context.js';
 import { AlreadyExistsException, LimitExceededException } from '../errors.js';
 import { aliasNameMember, checkAliasName } from '../keys/alias-name.js';
 import { aliasArn } from '../keys/arn.js';
@@ -11,6 +12,16 @@ import type { Operation } from './operation.js';
 /** AWS's quota of aliases per key. */
 export const MAX_ALIASES_PER_KEY = 50;
 
+/** The key may take one more alias; refused in AWS's words (`Aliases per key quota for this account in this region is 50, current usage is 50.`). */
+export async function assertAliasQuota(service: Service, keyId: string): Promise<void> {
+  // One page past the quota says how far over it a key is, should one ever be.
+  const existing = await service.store.listAliases({ keyId, limit: 2 * MAX_ALIASES_PER_KEY });
+  const usage = existing.items.length;
+  if (existing.next !== undefined || usage >= MAX_ALIASES_PER_KEY) {
+    throw new LimitExceededException(`Aliases per key quota for this account in this region is ${MAX_ALIASES_PER_KEY}, current usage is ${usage}.`);
+  }
+}
+
 const shape = { AliasName: aliasNameMember(), TargetKeyId: keyIdMember() };
 
 export const createAlias: Operation = async (service, body, request) => {
@@ -20,10 +31,7 @@ export const createAlias: Operation = async (service, body, request) => {
   const key = await resolveKey(service, input.TargetKeyId, 'key');
   await authorizeAliasChange(service, request, 'kms:CreateAlias', input.AliasName, [key]);
   assertNotPendingDeletion(service.realm, key);
-  const existing = await service.store.listAliases({ keyId: key.keyId, limit: MAX_ALIASES_PER_KEY });
-  if (existing.next !== undefined || existing.items.length >= MAX_ALIASES_PER_KEY) {
-    throw new LimitExceededException(`A key may have at most ${MAX_ALIASES_PER_KEY} aliases.`);
-  }
+  await assertAliasQuota(service, key.keyId);
   const now = service.now();
   const alias = { aliasName: input.AliasName, targetKeyId: key.keyId, createdAt: now, updatedAt: now };
   const created = await request.audit.commit((event) => service.store.createAlias(alias, event));
