@@ -264,6 +264,25 @@ describe('aliases', () => {
       await t.kms.send(new UpdateAliasCommand({ AliasName: name, TargetKeyId: fresh_.KeyId }));
       assert.equal((await findAlias(name))?.TargetKeyId, fresh_.KeyId);
     });
+
+    it('moves no alias to a key that has 50, as CreateAlias adds none', async () => {
+      const full = await createKey();
+      const names: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        names.push(fresh('full'));
+        await createAlias(names[i]!, full.KeyId!);
+      }
+      const other = await createKey();
+      const moving = fresh('moving');
+      await createAlias(moving, other.KeyId!);
+      const err = await errorOf(() => t.kms.send(new UpdateAliasCommand({ AliasName: moving, TargetKeyId: full.KeyId })));
+      assert.equal(err.name, 'LimitExceededException');
+      assert.equal(err.message, 'Aliases per key quota for this account in this region is 50, current usage is 50.');
+      assert.equal((await findAlias(moving))?.TargetKeyId, other.KeyId);
+      assert.equal((await aliasesOf(full.KeyId!)).length, 50);
+      // An alias of the full key may still be pointed at it again.
+      await t.kms.send(new UpdateAliasCommand({ AliasName: names[0]!, TargetKeyId: full.KeyId }));
+    });
   });
 
   describe('DeleteAlias', () => {

@@ -7,6 +7,7 @@ import { assertNotPendingDeletion } from '../keys/states.js';
 import { keyIdMember } from '../validate/members.js';
 import { parseShape } from '../validate/shape.js';
 import { authorizeAliasChange } from './authorize-alias.js';
+import { assertAliasQuota } from './create-alias.js';
 import type { Operation } from './operation.js';
 
 const shape = { AliasName: aliasNameMember(), TargetKeyId: keyIdMember() };
@@ -36,6 +37,9 @@ export const updateAlias: Operation = async (service, body, request) => {
       + `the new key must be of the same kind and usage, not ${keyKind(key)} with ${key.keyUsage}. Delete the alias and create it again to move it.`,
     );
   }
+  // Moving an alias associates it with the new key, which AWS counts against its quota of aliases
+  // (LimitExceededException is among UpdateAlias's errors); pointing it at the key it names already adds none.
+  if (alias.targetKeyId !== key.keyId) await assertAliasQuota(service, key.keyId);
   const next = { ...alias, targetKeyId: key.keyId, updatedAt: service.now() };
   const updated = await request.audit.commit((event) => service.store.updateAlias(next, event));
   if (!updated) throw notFound();
