@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
 import { statSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
@@ -60,6 +61,31 @@ async function post(t: TestServer, headers: Record<string, string>, body: string
   const response = await fetch(t.server.endpoint, { method: 'POST', headers, body });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: JSON.parse(text) as Record<string, unknown>, text };
+}
+
+const amzDate = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/**
+ * A ListKeys request signed by hand with a `Date` header and no X-Amz-Date (the SDK signers always
+ * add X-Amz-Date): SigV4's four steps, with the instant `signedAt` (by default, the one `date` names).
+ */
+async function sendWithDateHeader(t: TestServer, date: string, signedAt = new Date(date.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'))): Promise<RawResponse> {
+  const url = new URL(t.server.endpoint);
+  const body = '{}';
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-amz-json-1.1', date, host: url.host, 'x-amz-target': 'TrentService.ListKeys',
+  };
+  const names = Object.keys(headers).sort();
+  const canonicalRequest = ['POST', '/', '', ...names.map((name) => `${name}:${headers[name]}`), '', names.join(';'), sha256Hex(body)].join('\n');
+  const timestamp = amzDate(signedAt);
+  const scope = `${timestamp.slice(0, 8)}/us-east-1/kms/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', timestamp, scope, sha256Hex(canonicalRequest)].join('\n');
+  let key: Buffer | string = `AWS4${t.credentials.secretAccessKey}`;
+  for (const part of scope.split('/')) key = createHmac('sha256', key).update(part).digest();
+  const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
+  headers.authorization = `AWS4-HMAC-SHA256 Credential=${t.credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
+  return post(t, headers, body);
 }
 
 function assertRefused(response: RawResponse, type: string, message?: RegExp): void {
@@ -206,9 +232,35 @@ describe('SigV4 authentication', () => {
     assert.equal(status, 200);
   });
 
-  it('refuses a signed request without X-Amz-Date with IncompleteSignatureException', async () => {
+  it('refuses a signed request without X-Amz-Date or Date with IncompleteSignatureException', async () => {
     const response = await send(t, { tamper: (h) => { delete h['x-amz-date']; } });
-    assertRefused(response, 'IncompleteSignatureException', /X-Amz-Date/);
+    assertRefused(response, 'IncompleteSignatureException', /^Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header\.$/);
+  });
+
+  // AWS reads the Date header when there is no X-Amz-Date (General Reference, "Handling dates in
+  // Signature Version 4"); botocore signs with it when a request carries one, in RFC 5322's form.
+  for (const [form, write] of [
+    ['an HTTP date', (d: Date) => d.toUTCString()],
+    ["botocore's RFC 5322 date", (d: Date) => d.toUTCString().replace('GMT', '-0000')],
+    ['an RFC 5322 date with an offset', (d: Date) => new Date(d.getTime() + 2 * 3_600_000).toUTCString().replace('GMT', '+0200')],
+    ['the ISO 8601 basic format', (d: Date) => amzDate(d)],
+  ] as const) {
+    it(`accepts a request signed with a Date header in ${form} instead of X-Amz-Date`, async () => {
+      const response = await sendWithDateHeader(t, write(new Date()));
+      assert.equal(response.status, 200, response.text);
+    });
+  }
+
+  for (const value of ['Mon, 30 Feb 2026 10:00:00 GMT', 'yesterday', 'Sun, 29 Nov 2026 25:00:00 GMT']) {
+    it(`refuses a Date header that is not a date (${value}) with IncompleteSignatureException`, async () => {
+      const response = await sendWithDateHeader(t, value, new Date());
+      assertRefused(response, 'IncompleteSignatureException', /^Date must be/);
+    });
+  }
+
+  it('refuses a request signed with a Date header 10 minutes old: Signature expired', async () => {
+    const response = await sendWithDateHeader(t, new Date(Date.now() - 10 * MINUTE).toUTCString());
+    assertRefused(response, 'InvalidSignatureException', /^Signature expired/);
   });
 
   it('refuses an x-amz-security-token with UnrecognizedClientException', async () => {

@@ -66,6 +66,29 @@ function parseAuthorization(value: string): AuthorizationHeader {
   };
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * A `Date` header -> Date, or undefined when malformed or naming no real instant: the basic
+ * format, or an HTTP date as RFC 9110 (`Sun, 06 Nov 1994 08:49:37 GMT`) and RFC 5322 write it
+ * (`... -0000`, as botocore sends it).
+ */
+function parseHttpDate(value: string): Date | undefined {
+  const basic = parseAmzDate(value);
+  if (basic) return amzDate(basic.getTime()) === value ? basic : undefined;
+  const m = /^(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (GMT|UTC|[+-]\d{4})$/.exec(value);
+  const month = m ? MONTHS.indexOf(m[3]!) : -1;
+  if (!m || month < 0) return undefined;
+  const utc = Date.UTC(+m[4]!, month, +m[2]!, +m[5]!, +m[6]!, +m[7]!);
+  const named = new Date(utc);
+  // No 30 February, no 25:00, and the weekday, when given, is that day's.
+  if (named.getUTCDate() !== +m[2]! || named.getUTCHours() !== +m[5]! || named.getUTCMinutes() !== +m[6]! || named.getUTCSeconds() !== +m[7]!) return undefined;
+  if (m[1] !== undefined && !named.toUTCString().startsWith(m[1])) return undefined;
+  const zone = m[8]!;
+  const offsetMinutes = /^[+-]/.test(zone) ? (zone[0] === '-' ? -1 : 1) * (+zone.slice(1, 3) * 60 + +zone.slice(3)) : 0;
+  return new Date(utc - offsetMinutes * 60_000);
+}
+
 /** `20240101T000000Z` -> Date, or undefined when malformed. */
 function parseAmzDate(value: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
@@ -137,10 +160,21 @@ export async function verifySigV4(
   if (!authorization) throw new MissingAuthenticationTokenException('Missing Authentication Token');
   const auth = parseAuthorization(authorization);
 
-  const dateHeader = header(request, 'x-amz-date');
-  if (!dateHeader) throw new IncompleteSignatureException("Authorization header requires existence of a 'X-Amz-Date' header.");
-  const signingDate = parseAmzDate(dateHeader);
-  if (!signingDate) throw new IncompleteSignatureException(`X-Amz-Date must be in the ISO 8601 basic format yyyyMMddTHHmmssZ: ${excerpt(dateHeader, 32)}`);
+  // X-Amz-Date first, else Date, as AWS reads them (General Reference, "Handling dates in
+  // Signature Version 4"); botocore signs with Date when the request carries one.
+  const amzDateHeader = header(request, 'x-amz-date');
+  const httpDateHeader = amzDateHeader ? undefined : header(request, 'date');
+  if (!amzDateHeader && !httpDateHeader) {
+    throw new IncompleteSignatureException("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+  }
+  const signingDate = amzDateHeader ? parseAmzDate(amzDateHeader) : parseHttpDate(httpDateHeader!);
+  if (!signingDate) {
+    throw new IncompleteSignatureException(amzDateHeader
+      ? `X-Amz-Date must be in the ISO 8601 basic format yyyyMMddTHHmmssZ: ${excerpt(amzDateHeader, 32)}`
+      : `Date must be an HTTP date (Sun, 06 Nov 1994 08:49:37 GMT) or in the ISO 8601 basic format yyyyMMddTHHmmssZ: ${excerpt(httpDateHeader!, 40)}`);
+  }
+  // The string to sign carries the date in the basic format, whichever header gave it.
+  const dateHeader = amzDateHeader ?? amzDate(signingDate.getTime());
   if (!auth.signedHeaders.includes('host')) throw new InvalidSignatureException("'Host' must be a signed header.");
   if (auth.date !== dateHeader.slice(0, 8)) {
     throw new InvalidSignatureException(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${dateHeader.slice(0, 8)}', from '${dateHeader}'.`);
