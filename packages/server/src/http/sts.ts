@@ -4,7 +4,7 @@ import { RequestAudit } from '../audit/request-audit.js';
 import { verifySigV4 } from '../auth/sigv4.js';
 import {
   excerpt, IncompleteSignatureException, InvalidSignatureException, KmsError, MissingAuthenticationTokenException,
-  UnrecognizedClientException, ValidationException,
+  ThrottlingException, UnrecognizedClientException, ValidationException,
 } from '../errors.js';
 import { principalId } from '../principals/principal-id.js';
 import { clientAddress, principalKind, type AppDependencies } from './app.js';
@@ -50,6 +50,7 @@ function stsFault(error: KmsError): StsFault {
   if (error instanceof InvalidSignatureException) return fault('SignatureDoesNotMatch', 403, error.message);
   if (error instanceof UnrecognizedClientException) return fault('InvalidClientTokenId', 403, error.message);
   if (error instanceof ValidationException) return fault('ValidationError', 400, error.message);
+  if (error instanceof ThrottlingException) return fault('Throttling', 400, error.message);
   return fault('InternalFailure', 500, error.message);
 }
 
