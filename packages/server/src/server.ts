@@ -151,6 +151,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // While draining, each answer closes its connection: the client's next request opens a new one, which is refused.
     // Requests already in flight when draining starts are told too, if their answer has not started.
     const inFlight = new Set<ServerResponse>();
+    // The last request of each connection: one too malformed to parse is answered after it.
+    const lastOnSocket = new WeakMap<Socket, ServerResponse>();
     let lastAnswer = 0;
     function answered(this: ServerResponse) {
       inFlight.delete(this);
@@ -158,6 +160,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     }
     const handler: typeof pipeline = (req, res) => {
       inFlight.add(res);
+      lastOnSocket.set(req.socket, res);
       res.once('close', answered);
       if (draining) res.setHeader('Connection', 'close');
       // Console pages too carry a request id, as every other answer does (the pipeline sets its own).
@@ -176,12 +179,18 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       : createServer({ requireHostHeader: false }, handler);
     http.keepAliveTimeout = 65_000;
     // A request too malformed to parse still gets an id to report.
-    http.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
       if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
       // Node's own answers to these, with the id added.
       const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nx-amzn-RequestId: ${randomUUID()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const reply = () => socket.end(`HTTP/1.1 ${status}\r\nx-amzn-RequestId: ${randomUUID()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      // Requests pipelined before the malformed one are answered first, in order (RFC 9112, 9.3.2):
+      // answered first, the 400 would be read as the answer to a request that did run. A request
+      // whose own body is malformed (bad chunking) is answered at once.
+      const previous = lastOnSocket.get(socket);
+      if (!previous || previous.writableFinished || !previous.req.complete) return reply();
+      previous.once('close', () => (previous.writableFinished && socket.writable ? reply() : socket.destroy()));
     });
     // An Expect header other than 100-continue: node:http's own 417, with the request id every answer carries.
     http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { MAX_BODY_BYTES } from '../src/http/read-body.js';
 import { rawRequest, startTestServer, type RawResponse, type TestServer } from './support/server.js';
 
@@ -73,6 +77,30 @@ function postChunked(endpoint: string, headers: Record<string, string>, chunks: 
   });
 }
 
+/** A KMS request signed by the SDK's signer, as the bytes that go on the wire. */
+async function signedBytes(t: TestServer, operation: string, body: string): Promise<string> {
+  const url = new URL(t.server.endpoint);
+  const signer = new SignatureV4({ credentials: t.credentials, region: 'us-east-1', service: 'kms', sha256: Hash.bind(null, 'sha256') });
+  const signed = await signer.sign(new HttpRequest({
+    method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/',
+    headers: { host: url.host, 'content-type': JSON_11, 'x-amz-target': `TrentService.${operation}`, 'content-length': String(Buffer.byteLength(body)) },
+    body,
+  }));
+  return `POST / HTTP/1.1\r\n${Object.entries(signed.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`;
+}
+
+/** Writes `bytes` on one connection and reads everything the server sends until it closes. */
+function exchange(t: TestServer, bytes: string): Promise<string> {
+  const url = new URL(t.server.endpoint);
+  return new Promise((done, fail) => {
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(bytes));
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+    socket.on('close', () => done(text));
+    socket.on('error', fail);
+  });
+}
+
 describe('the wire protocol', () => {
   let t: TestServer;
   before(async () => {
@@ -122,6 +150,23 @@ describe('the wire protocol', () => {
       method: 'POST', headers: { 'content-type': JSON_11 }, body: '{}',
     }));
     assertAwsError(response, 'UnknownOperationException');
+  });
+
+  it('answers pipelined requests in order before the 400 to a malformed one that follows them', async () => {
+    // CreateKey takes a store write: its answer is not ready when the garbage is parsed.
+    const create = await signedBytes(t, 'CreateKey', '{"Description":"pipelined"}');
+    const list = await signedBytes(t, 'ListAliases', '{}');
+    const text = await exchange(t, `${create}${list}GARBAGE\r\n\r\n`);
+    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+    assert.deepEqual(statuses, ['200', '200', '400'], text);
+    assert.match(text, /"Description":"pipelined"/);
+    assert.match(text.slice(text.lastIndexOf('HTTP/1.1 400')), /\r\nx-amzn-RequestId: [0-9a-f-]{36}\r\n/);
+  });
+
+  it('answers a malformed chunked body at once, not after the request timeout', async () => {
+    const request = (await signedBytes(t, 'ListKeys', '{}')).replace(/content-length: 2\r\n/, 'transfer-encoding: chunked\r\n').replace(/\{\}$/, 'zz\r\n{}\r\n0\r\n\r\n');
+    const text = await exchange(t, request);
+    assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
   });
 
   it('answers GET / with an AWS error, not a page', async () => {
