@@ -206,6 +206,15 @@ describe('SigV4 authentication', () => {
     });
   }
 
+  it('names the scheme of a foreign Authorization header, and never repeats a bare token (the message is audited)', async () => {
+    const bearer = await send(t, { tamper: (h) => { h.authorization = 'Bearer eyJhbGciOiJIUzI1NiJ9.secret'; } });
+    assertRefused(bearer, 'IncompleteSignatureException', /^Authorization header must use the AWS4-HMAC-SHA256 algorithm: Bearer$/);
+    const token = 'ghp_0123456789abcdefSECRETSECRETSECRET0123';
+    const bare = await send(t, { tamper: (h) => { h.authorization = token; } });
+    assertRefused(bare, 'IncompleteSignatureException', /^Authorization header must use the AWS4-HMAC-SHA256 algorithm\.$/);
+    assert.ok(!bare.text.includes(token.slice(0, 8)), bare.text);
+  });
+
   for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
     it(`refuses a signed header named ${name} that was not sent, as missing (not a server error)`, async () => {
       const response = await send(t, { tamper: (h) => { h.authorization = h.authorization!.replace('SignedHeaders=', `SignedHeaders=${name};`); } });

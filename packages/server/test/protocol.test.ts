@@ -183,6 +183,17 @@ describe('the wire protocol', () => {
     assertAwsError(response, 'UnknownOperationException');
   });
 
+  it('does not repeat the query string of a request to another path (it may carry a token; the message is audited)', async () => {
+    const response = await raw(await fetch(`${t.server.endpoint}/oauth?access_token=SECRET-TOKEN-123`, {
+      method: 'POST',
+      headers: { 'content-type': JSON_11, 'x-amz-target': 'TrentService.ListKeys' },
+      body: '{}',
+    }));
+    assertAwsError(response, 'UnknownOperationException');
+    assert.match(String(response.body.message), /not POST \/oauth\.$/);
+    assert.ok(!response.text.includes('SECRET-TOKEN'), response.text);
+  });
+
   it('refuses malformed JSON with SerializationException', async () => {
     assertAwsError(await signed('ListKeys', undefined, { rawBody: '{"Limit": 5' }), 'SerializationException');
   });

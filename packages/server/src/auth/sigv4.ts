@@ -44,7 +44,10 @@ const header = (request: SignedRequest, name: string): string | undefined => {
 function parseAuthorization(value: string): AuthorizationHeader {
   const prefix = 'AWS4-HMAC-SHA256 ';
   if (!value.startsWith(prefix)) {
-    throw new IncompleteSignatureException(`Authorization header must use the AWS4-HMAC-SHA256 algorithm: ${excerpt(value.split(' ')[0]!, 32)}`);
+    // The scheme the client used, when there is one: a value without one may be a bare token, and
+    // the message goes into the audit record.
+    const scheme = /^([A-Za-z][\w.-]{0,31}) /.exec(value)?.[1];
+    throw new IncompleteSignatureException(`Authorization header must use the AWS4-HMAC-SHA256 algorithm${scheme ? `: ${scheme}` : '.'}`);
   }
   const fields = new Map<string, string>();
   for (const part of value.slice(prefix.length).split(',')) {

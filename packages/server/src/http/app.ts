@@ -143,8 +143,10 @@ function knownOperation(req: IncomingMessage): { name: string; handler: Operatio
 
 /** The operation an `X-Amz-Target` names: `TrentService.<Op>` for KMS, `CofferAdmin.<Op>` for administration. */
 function findOperation(req: IncomingMessage): { name: string; handler: Operation } {
-  if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
-    throw new UnknownOperationException(`Coffer answers the AWS KMS protocol at POST /, not ${excerpt(`${req.method} ${req.url}`)}.`);
+  const path = (req.url ?? '/').split('?')[0]!;
+  if (req.method !== 'POST' || path !== '/') {
+    // The path only: a query string may carry a token, and the message goes into the audit record.
+    throw new UnknownOperationException(`Coffer answers the AWS KMS protocol at POST /, not ${excerpt(`${req.method} ${path}`)}.`);
   }
   const target = req.headers['x-amz-target'];
   const dot = typeof target === 'string' ? target.indexOf('.') : -1;

@@ -140,8 +140,10 @@ export function createStsHandler(deps: AppDependencies) {
 
 /** STS, in either protocol, is served at POST / only, as KMS is. */
 function checkPostRoot(req: IncomingMessage): void {
-  if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
-    throw new StsRequestError(fault('InvalidAction', 400, `Coffer answers STS at POST /, not ${excerpt(`${req.method} ${req.url}`)}.`));
+  const path = (req.url ?? '/').split('?')[0]!;
+  if (req.method !== 'POST' || path !== '/') {
+    // The path only, as app.ts: a query string may carry a token.
+    throw new StsRequestError(fault('InvalidAction', 400, `Coffer answers STS at POST /, not ${excerpt(`${req.method} ${path}`)}.`));
   }
 }
 
