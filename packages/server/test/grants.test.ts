@@ -229,6 +229,22 @@ describe('grants over HTTP', () => {
       assertOk(await dave.raw('RetireGrant', { GrantToken: second.GrantToken }));
     });
 
+    it('not a retiring principal or grantee whose identity policies deny kms:RetireGrant', async () => {
+      const erin = await createUser(t, 'erin', { deny: policyOf({ Effect: 'Deny', Action: 'kms:RetireGrant', Resource: '*' }) });
+      try {
+        const retiring = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, RetiringPrincipal: erin.arn, Operations: ['Decrypt'] });
+        assertError(await erin.raw('RetireGrant', { GrantToken: retiring.GrantToken }), 'AccessDeniedException',
+          `User: ${erin.arn} is not authorized to perform: kms:RetireGrant on resource: arn:aws:kms:us-east-1:${ACCOUNT}:key/${keyId} with an explicit deny in an identity-based policy`);
+        const granted = await grant({ KeyId: keyId, GranteePrincipal: erin.arn, Operations: ['Decrypt', 'RetireGrant'] });
+        assertError(await erin.raw('RetireGrant', { KeyId: keyId, GrantId: granted.GrantId }), 'AccessDeniedException', /with an explicit deny in an identity-based policy$/);
+        // Both grants are still there, and the account can retire them.
+        assertOk(await raw('RetireGrant', { GrantToken: retiring.GrantToken }));
+        assertOk(await raw('RetireGrant', { GrantToken: granted.GrantToken }));
+      } finally {
+        erin.kms.destroy();
+      }
+    });
+
     it('needs a token, or both key and grant id', async () => {
       const created = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'] });
       assertError(await raw('RetireGrant', { GrantId: created.GrantId }), 'ValidationException');

@@ -140,18 +140,20 @@ export class AccessControl {
 
   /**
    * Actions on no key (CreateKey, ListKeys, GenerateRandom, the admin API) and on alias ARNs: only
-   * identity policies apply, and the account root may do everything.
+   * identity policies apply, and the account root may do everything. With `denyOnly`, the caller
+   * is allowed by something else (a grant that names it its retiring principal) and only an
+   * explicit Deny in its identity policies refuses it.
    */
   async authorizeAccount(
     request: RequestContext, action: string, resource = '*', context: Readonly<Record<string, ContextValue>> = {},
-    { namesResource = true }: { namesResource?: boolean } = {},
+    { namesResource = true, denyOnly = false }: { namesResource?: boolean; denyOnly?: boolean } = {},
   ): Promise<void> {
     if (request.principal.kind === 'root') return;
     const identity = await this.#identity(request.principal);
     const decision = authorize({
       keyPolicy: this.#accountLevel,
       identityPolicies: identity.policies,
-      grantAllows: false,
+      grantAllows: denyOnly,
       request: { action, resource, principal: request.principal, context: { ...this.#callerContext(request, identity), ...context } },
     });
     if (!decision.allowed) {

@@ -35,11 +35,13 @@ export const retireGrant: Operation = async (service, body, request) => {
 /**
  * Who may retire a grant (API reference, RetireGrant): its retiring principal, its grantee when the
  * grant includes RetireGrant, and the account it was created in (the account root). Others need
- * the permission delegated to them: kms:RetireGrant in their identity policies.
+ * the permission delegated to them: kms:RetireGrant in their identity policies. A Deny of
+ * kms:RetireGrant in the caller's identity policies refuses even the principals the grant names
+ * (Developer Guide, "Retiring and revoking grants": "To deny permission to retire a grant, you can
+ * use a Deny action with the kms:RetireGrant permission").
  */
 async function authorizeRetire(service: Service, request: RequestContext, grant: GrantRecord): Promise<void> {
   const caller = request.principal.arn;
-  if (grant.retiringPrincipal === caller) return;
-  if (grant.granteePrincipal === caller && grant.operations.includes('RetireGrant')) return;
-  await service.access.authorizeAccount(request, 'kms:RetireGrant', keyArn(service.realm, grant.keyId));
+  const namedByGrant = grant.retiringPrincipal === caller || (grant.granteePrincipal === caller && grant.operations.includes('RetireGrant'));
+  await service.access.authorizeAccount(request, 'kms:RetireGrant', keyArn(service.realm, grant.keyId), {}, { denyOnly: namedByGrant });
 }
