@@ -304,6 +304,17 @@ describe('key policies over HTTP', () => {
       const policy = JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/nobody` }, Action: 'kms:*', Resource: '*' }));
       assertError(await raw('CreateKey', { Policy: policy }), 'MalformedPolicyDocumentException', /invalid principals/);
     });
+
+    it('a key policy naming a principal of another partition is refused, even this account id there', async () => {
+      for (const principal of [`arn:aws-cn:iam::${ACCOUNT}:root`, `arn:aws-us-gov:iam::${ACCOUNT}:user/alice`, 'arn:aws-cn:iam::444455556666:root']) {
+        const policy = JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Principal: { AWS: principal }, Action: 'kms:*', Resource: '*' }));
+        assertError(await raw('CreateKey', { Policy: policy }), 'MalformedPolicyDocumentException', /^Policy contains a statement with one or more invalid principals\. A principal of partition aws-(cn|us-gov) /);
+      }
+      // The account named by another partition's root ARN alone: were it taken, it would be this account.
+      const { id } = await keyWith();
+      const foreignRoot = JSON.stringify(policyOf({ Effect: 'Allow', Principal: { AWS: `arn:aws-cn:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }));
+      assertError(await raw('PutKeyPolicy', { KeyId: id, Policy: foreignRoot }), 'MalformedPolicyDocumentException', /invalid principals/);
+    });
   });
 
   describe('a principal deleted and created again under its name', () => {

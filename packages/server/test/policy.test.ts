@@ -854,7 +854,7 @@ describe('valid policy documents', () => {
   it('lists the accounts and ARNs it names, for the existence check', () => {
     const policy = keyPolicy(ENABLE_IAM, { Effect: 'Allow', Principal: { AWS: [alice.arn, OTHER_ACCOUNT, '*'], Service: 'logs.us-west-2.amazonaws.com' }, Action: '*', Resource: '*' },
       { Effect: 'Deny', NotPrincipal: { AWS: [bob.arn, alice.arn] }, Action: '*', Resource: '*' });
-    assert.deepEqual(namedPrincipals(policy), { accounts: [ACCOUNT, OTHER_ACCOUNT], arns: [alice.arn, bob.arn] });
+    assert.deepEqual(namedPrincipals(policy), { accounts: [ACCOUNT, OTHER_ACCOUNT], arns: [alice.arn, bob.arn], partitions: ['aws'] });
     assert.equal(INVALID_PRINCIPALS, 'Policy contains a statement with one or more invalid principals.');
   });
 

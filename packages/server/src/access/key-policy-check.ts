@@ -6,17 +6,25 @@ import { INVALID_PRINCIPALS } from '../policy/principal.js';
 
 /**
  * Checks a key policy a caller is about to set (CreateKey, PutKeyPolicy), as AWS does: it must be
- * a valid key policy, every principal it names in this account must exist, and unless the caller
- * bypasses the lockout safety check, it must still let the caller change the policy later.
+ * a valid key policy, every principal it names in this account must exist, no principal may be of
+ * another partition (AWS supports no cross-partition permissions, and a policy's account entry is
+ * matched by account id alone, so `arn:aws-cn:iam::<this account>:root` would stand for this
+ * account), and unless the caller bypasses the lockout safety check, it must still let the caller
+ * change the policy later.
  */
 export async function checkNewKeyPolicy(
   service: Service, request: RequestContext, text: string, resource: string, bypassLockoutCheck: boolean,
 ): Promise<void> {
   const policy = compilePolicy(text, 'key');
   const { realm } = service;
-  for (const arn of namedPrincipals(policy).arns) {
-    const [, partition, , , account] = arn.split(':');
-    if (partition !== realm.partition || account !== realm.accountId || arn.includes(':sts::')) continue;
+  const named = namedPrincipals(policy);
+  const foreign = named.partitions.find((partition) => partition !== realm.partition);
+  if (foreign !== undefined) {
+    throw new MalformedPolicyDocumentException(`${INVALID_PRINCIPALS} A principal of partition ${foreign} cannot be named on this server, whose partition is ${realm.partition}.`);
+  }
+  for (const arn of named.arns) {
+    const [, , , , account] = arn.split(':');
+    if (account !== realm.accountId || arn.includes(':sts::')) continue;
     if (!(await service.store.getPrincipal(arn))) {
       throw new MalformedPolicyDocumentException(`${INVALID_PRINCIPALS} ${arn} does not exist in account ${realm.accountId}.`);
     }

@@ -227,17 +227,19 @@ export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
 }
 
 /**
- * The accounts and user, role or session ARNs a key policy names, in Principal and NotPrincipal
- * alike. AWS refuses a key policy naming a principal that does not exist with INVALID_PRINCIPALS;
- * the server, which knows its users and roles, checks these against its store.
+ * The accounts, user, role or session ARNs, and ARN partitions a key policy names, in Principal and
+ * NotPrincipal alike. AWS refuses a key policy naming a principal that does not exist with
+ * INVALID_PRINCIPALS; the server, which knows its users and roles, checks these against its store.
  */
-export function namedPrincipals(policy: CompiledPolicy): { readonly accounts: string[]; readonly arns: string[] } {
+export function namedPrincipals(policy: CompiledPolicy): { readonly accounts: string[]; readonly arns: string[]; readonly partitions: string[] } {
   const accounts = new Set<string>();
   const arns = new Set<string>();
+  const partitions = new Set<string>();
   for (const statement of policy.statements) {
     if (statement.principals === undefined) continue;
     for (const account of statement.principals.set.accounts) accounts.add(account);
     for (const arn of statement.principals.set.arns) arns.add(arn);
+    for (const partition of statement.principals.set.partitions) partitions.add(partition);
   }
-  return { accounts: [...accounts], arns: [...arns] };
+  return { accounts: [...accounts], arns: [...arns], partitions: [...partitions] };
 }

@@ -35,6 +35,8 @@ export interface PrincipalSet {
   readonly accounts: ReadonlySet<string>;
   /** Exact user, role and assumed-role ARNs. */
   readonly arns: ReadonlySet<string>;
+  /** The partitions of the ARNs named (`aws`, `aws-cn`, ...), for the check that they are the server's. */
+  readonly partitions: ReadonlySet<string>;
 }
 
 const ACCOUNT_ID = /^\d{12}$/;
@@ -49,12 +51,13 @@ export const INVALID_PRINCIPALS = 'Policy contains a statement with one or more 
 
 /** Parses a Principal or NotPrincipal element; returns a reason when it is not one. */
 export function parsePrincipalElement(value: unknown): PrincipalSet | string {
-  if (value === '*') return { everyone: true, accounts: new Set(), arns: new Set() };
+  if (value === '*') return { everyone: true, accounts: new Set(), arns: new Set(), partitions: new Set() };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return 'must be "*" or an object such as {"AWS": [...]}';
   }
   const accounts = new Set<string>();
   const arns = new Set<string>();
+  const partitions = new Set<string>();
   let everyone = false;
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) return 'names no principal';
@@ -71,6 +74,7 @@ export function parsePrincipalElement(value: unknown): PrincipalSet | string {
         else if (root) accounts.add(root[1]!);
         else if (IDENTITY_ARN.test(item)) arns.add(item);
         else return `"AWS" value "${item}" is not "*", an account id or the ARN of an account, user or role`;
+        if (item.startsWith('arn:')) partitions.add(item.split(':')[1]!);
       } else if (type === 'Service') {
         if (!SERVICE.test(item)) return `"Service" value "${item}" is not a service principal`;
       } else {
@@ -78,7 +82,7 @@ export function parsePrincipalElement(value: unknown): PrincipalSet | string {
       }
     }
   }
-  return { everyone, accounts, arns };
+  return { everyone, accounts, arns, partitions };
 }
 
 const namesAccount = (set: PrincipalSet, p: Principal): boolean => set.everyone || set.accounts.has(p.accountId);
