@@ -118,6 +118,12 @@ describe('grants over HTTP', () => {
     assertOk(await encryptAs(bob, subsetKey, { A: '1' }));
     assertError(await encryptAs(bob, subsetKey, { a: '1x' }), 'AccessDeniedException');
     assertOk(await encryptAs(bob, equalsKey, { A: '1' }));
+    // Pairs whose keys differ only in case: Equals still admits no pair it does not hold.
+    const caseKey = await newKey();
+    await grant({ KeyId: caseKey, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextEquals: { a: '1', A: '1' } } });
+    assertError(await encryptAs(bob, caseKey, { a: '1', z: '9' }), 'AccessDeniedException');
+    assertOk(await encryptAs(bob, caseKey, { a: '1', A: '1' }));
+    assertError(await encryptAs(bob, equalsKey, { a: '1', A: '2' }), 'AccessDeniedException');
   });
 
   it('refuses constraints with operations that take no encryption context', async () => {

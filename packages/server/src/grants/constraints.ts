@@ -9,10 +9,16 @@ import type { GrantConstraints, GrantOperation } from './grant-record.js';
  */
 export function satisfiesConstraints(constraints: GrantConstraints | undefined, context: Readonly<Record<string, string>> | undefined): boolean {
   if (!constraints) return true;
-  const given = new Map(Object.entries(context ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const lowered = (pairs: Readonly<Record<string, string>>) => new Map(Object.entries(pairs).map(([k, v]) => [k.toLowerCase(), v]));
+  const given = lowered(context ?? {});
   const holds = (pairs: Readonly<Record<string, string>>) => Object.entries(pairs).every(([k, v]) => given.get(k.toLowerCase()) === v);
   const { EncryptionContextEquals: equals, EncryptionContextSubset: subset } = constraints;
-  if (equals && (Object.keys(equals).length !== Object.keys(context ?? {}).length || !holds(equals))) return false;
+  if (equals) {
+    // Both ways: every pair of the constraint is in the request, and every pair of the request is
+    // in the constraint. Counting pairs instead would let {a, A} in a constraint admit {a, z}.
+    const wanted = lowered(equals);
+    if (!holds(equals) || !Object.entries(context ?? {}).every(([k, v]) => wanted.get(k.toLowerCase()) === v)) return false;
+  }
   if (subset && !holds(subset)) return false;
   return true;
 }
