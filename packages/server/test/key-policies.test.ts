@@ -300,6 +300,20 @@ describe('key policies over HTTP', () => {
       assertOk(await bob.raw('PutKeyPolicy', { KeyId: id, Policy: keepsBob }));
     });
 
+    it('the lockout check reads the key\'s condition keys, as a later PutKeyPolicy on the key would have them', async () => {
+      const admin = (condition: object) => JSON.stringify(policyOf({ ...ADMIN_STATEMENT, Condition: condition }));
+      const ownAccount = admin({ StringEquals: { 'kms:CallerAccount': ACCOUNT } });
+      const created = assertOk(await raw('CreateKey', { Policy: ownAccount })).KeyMetadata as { KeyId: string };
+      assertOk(await raw('PutKeyPolicy', { KeyId: created.KeyId, Policy: admin({ StringEquals: { 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyOrigin': 'AWS_KMS' } }) }));
+      assertOk(await raw('PutKeyPolicy', { KeyId: created.KeyId, Policy: ownAccount }));
+      // The tags CreateKey gives the key are its aws:ResourceTag keys.
+      assertOk(await raw('CreateKey', { Policy: admin({ StringEquals: { 'aws:ResourceTag/env': 'prod' } }), Tags: [{ TagKey: 'env', TagValue: 'prod' }] }));
+      const lockout = 'The new key policy will not allow you to update the key policy in the future.';
+      assertError(await raw('CreateKey', { Policy: admin({ StringEquals: { 'kms:CallerAccount': '444455556666' } }) }), 'MalformedPolicyDocumentException', lockout);
+      assertError(await raw('PutKeyPolicy', { KeyId: created.KeyId, Policy: admin({ StringEquals: { 'kms:KeySpec': 'RSA_2048' } }) }), 'MalformedPolicyDocumentException', lockout);
+      assertError(await raw('CreateKey', { Policy: admin({ StringEquals: { 'aws:ResourceTag/env': 'prod' } }) }), 'MalformedPolicyDocumentException', lockout);
+    });
+
     it('a key policy naming a user that does not exist is refused', async () => {
       const policy = JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/nobody` }, Action: 'kms:*', Resource: '*' }));
       assertError(await raw('CreateKey', { Policy: policy }), 'MalformedPolicyDocumentException', /invalid principals/);

@@ -162,9 +162,14 @@ export class AccessControl {
     }
   }
 
-  /** The caller's global condition keys (aws:SourceIp, aws:userid, ...), as every authorization sees them. */
-  async callerContextOf(request: RequestContext): Promise<Record<string, ContextValue>> {
-    return this.#callerContext(request, await this.#identity(request.principal));
+  /**
+   * The condition keys of a later PutKeyPolicy on `key` by the caller, for the lockout safety check:
+   * the caller's global keys (aws:SourceIp, aws:userid, ...) and the key's own (kms:CallerAccount,
+   * kms:KeySpec, aws:ResourceTag/..., ...), as authorizeKey would set them.
+   */
+  async putKeyPolicyContextOf(request: RequestContext, key: KeyRecord): Promise<Record<string, ContextValue>> {
+    const identity = await this.#identity(request.principal);
+    return Object.assign({}, this.#callerContext(request, identity), await this.#keyContext({ action: 'kms:PutKeyPolicy', key }, true));
   }
 
   /** The caller's identity policies, compiled; none for the account root. */

@@ -1,5 +1,7 @@
 import type { RequestContext, Service } from '../context.js';
 import { MalformedPolicyDocumentException } from '../errors.js';
+import { keyArn } from '../keys/arn.js';
+import type { KeyRecord } from '../keys/key-record.js';
 import { compilePolicy, namedPrincipals } from '../policy/compile.js';
 import { assertNoLockOut } from '../policy/lockout.js';
 import { INVALID_PRINCIPALS } from '../policy/principal.js';
@@ -13,7 +15,7 @@ import { INVALID_PRINCIPALS } from '../policy/principal.js';
  * change the policy later.
  */
 export async function checkNewKeyPolicy(
-  service: Service, request: RequestContext, text: string, resource: string, bypassLockoutCheck: boolean,
+  service: Service, request: RequestContext, text: string, key: KeyRecord, bypassLockoutCheck: boolean,
 ): Promise<void> {
   const policy = compilePolicy(text, 'key');
   const { realm } = service;
@@ -30,11 +32,12 @@ export async function checkNewKeyPolicy(
     }
   }
   if (!bypassLockoutCheck) {
-    // Judged as the caller's next PutKeyPolicy would be: with its conditions read against this request.
+    // Judged as the caller's next PutKeyPolicy on the key would be: the caller's conditions read
+    // against this request, the key's (kms:CallerAccount, kms:KeySpec, its tags) against the key.
     assertNoLockOut(policy, request.principal, {
-      resource,
+      resource: keyArn(realm, key.keyId),
       identityPolicies: await service.access.identityPolicies(request.principal),
-      context: await service.access.callerContextOf(request),
+      context: await service.access.putKeyPolicyContextOf(request, key),
     });
   }
 }

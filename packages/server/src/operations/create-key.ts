@@ -68,13 +68,8 @@ export const createKey: Operation = async (service, body, request) => {
 
   const now = service.now();
   const keyId = randomUUID();
-  if (input.Policy !== undefined) {
-    await checkNewKeyPolicy(service, request, input.Policy, keyArn(service.realm, keyId), input.BypassPolicyLockoutSafetyCheck === true);
-  }
   // A key of imported material (origin EXTERNAL) has no version until ImportKeyMaterial.
   const external = origin === 'EXTERNAL';
-  const material = keySpec === 'SYMMETRIC_DEFAULT' || external ? undefined : await KEY_SPEC_TABLE[keySpec]!.family.generate();
-  const firstVersion = external ? undefined : await service.backingKeys.create(keyId, 1, now, undefined, material);
   const key: KeyRecord = {
     keyId,
     revision: 1,
@@ -89,6 +84,11 @@ export const createKey: Operation = async (service, body, request) => {
     currentVersion: external ? 0 : 1,
     ...(input.Policy !== undefined ? { policy: input.Policy, policySetAt: now } : {}),
   };
+  if (input.Policy !== undefined) {
+    await checkNewKeyPolicy(service, request, input.Policy, key, input.BypassPolicyLockoutSafetyCheck === true);
+  }
+  const material = keySpec === 'SYMMETRIC_DEFAULT' || external ? undefined : await KEY_SPEC_TABLE[keySpec]!.family.generate();
+  const firstVersion = external ? undefined : await service.backingKeys.create(keyId, 1, now, undefined, material);
   request.audit.touchKey(keyArn(service.realm, keyId));
   await request.audit.commit((event) => service.store.createKey(key, firstVersion, event));
   return { KeyMetadata: keyMetadata(service.realm, key, firstVersion?.materialId) };

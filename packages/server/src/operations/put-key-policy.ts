@@ -1,5 +1,4 @@
 import { checkNewKeyPolicy } from '../access/key-policy-check.js';
-import { keyArn } from '../keys/arn.js';
 import { changeKey } from '../keys/change-key.js';
 import { resolveKey } from '../keys/resolve.js';
 import { keyIdMember, keyPolicyMember } from '../validate/members.js';
@@ -29,7 +28,7 @@ export const putKeyPolicy: Operation = async (service, body, request) => {
       ? { context: { 'kms:bypasspolicylockoutsafetycheck': input.BypassPolicyLockoutSafetyCheck } } : {}),
   });
   assertDefaultPolicyName(input.PolicyName);
-  await checkNewKeyPolicy(service, request, input.Policy, keyArn(service.realm, key.keyId), bypass);
+  await checkNewKeyPolicy(service, request, input.Policy, key, bypass);
   await changeKey(service, key, () => ({ policy: input.Policy, policySetAt: service.now() }), request.audit);
   return {};
 };

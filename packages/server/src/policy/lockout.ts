@@ -10,7 +10,8 @@ import type { Principal } from './principal.js';
  * request make a later PutKeyPolicy request on the key. It is decided like any request, key policy
  * and identity policies together (an identity-policy Deny of kms:PutKeyPolicy also locks the caller
  * out, as AWS reports), and without grants, which cannot give PutKeyPolicy. Conditions are read
- * against the context of the request that sets the policy.
+ * against the context of that later request: the caller's keys as the request that sets the policy
+ * has them, and the key's (kms:CallerAccount, kms:KeySpec, aws:ResourceTag/...) from the key.
  */
 export const LOCKOUT_MESSAGE = 'The new key policy will not allow you to update the key policy in the future.';
 
