@@ -154,6 +154,11 @@ describe('grants over HTTP', () => {
       }
     }
     assertError(await create(symmetric, ['CreateGrant']), 'ValidationException', /^Grants must not contain only the CreateGrant operation\.$/);
+    // A caller who may not create grants on the key learns nothing of its usage or spec.
+    for (const [keyId, operations, extra] of [[signing, ['Encrypt'], {}], [rsa, ['Decrypt'], { Constraints: { EncryptionContextEquals: { a: '1' } } }]] as const) {
+      assertError(await carol.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: operations, ...extra }), 'AccessDeniedException',
+        new RegExp(`^User: ${carol.arn} is not authorized to perform: kms:CreateGrant on resource: `));
+    }
     // An encryption-context constraint only where operations take an encryption context.
     assertError(await create(rsa, ['Decrypt'], { Constraints: { EncryptionContextEquals: { a: '1' } } }), 'ValidationException', /KeySpec RSA_2048/);
     assertOk(await create(symmetric, ['Decrypt'], { Constraints: { EncryptionContextEquals: { a: '1' } } }));

@@ -24,15 +24,20 @@ function ownOperations(key: KeyRecord): readonly GrantOperation[] {
   }
 }
 
-/**
- * CreateGrant's checks of the operations against the key: not CreateGrant alone (AWS's own
- * message), none the key cannot perform, and encryption-context constraints only on a symmetric
- * encryption key, the one kind whose operations take an encryption context.
- */
-export function checkGrantForKey(key: KeyRecord, operations: readonly GrantOperation[], constraints: GrantConstraints | undefined): void {
+/** CreateGrant's check of the operations alone: not CreateGrant alone (AWS's own message). */
+export function checkGrantOperations(operations: readonly GrantOperation[]): void {
   if (operations.length === 1 && operations[0] === 'CreateGrant') {
     throw new ValidationException('Grants must not contain only the CreateGrant operation.');
   }
+}
+
+/**
+ * CreateGrant's checks of the operations against the key: none the key cannot perform, and
+ * encryption-context constraints only on a symmetric encryption key, the one kind whose operations
+ * take an encryption context. Its messages name the key's usage and spec, so it runs only after
+ * the caller is allowed to create grants on the key.
+ */
+export function checkGrantForKey(key: KeyRecord, operations: readonly GrantOperation[], constraints: GrantConstraints | undefined): void {
   const grantable = new Set([...ownOperations(key), ...ANY_KEY]);
   const unsupported = operations.filter((op) => !grantable.has(op));
   if (unsupported.length > 0) {

@@ -3,7 +3,7 @@ import { atLeastAsStrict, CONSTRAINABLE_OPERATIONS } from '../grants/constraints
 import { checkGrantPrincipal, constraintsMember, grantNameMember, newGrantId, operationsMember, principalMember } from '../grants/grant-members.js';
 import type { GrantConstraints, GrantOperation, GrantRecord } from '../grants/grant-record.js';
 import { newGrantToken, reissueGrantToken } from '../grants/grant-token.js';
-import { checkGrantForKey } from '../grants/key-operations.js';
+import { checkGrantForKey, checkGrantOperations } from '../grants/key-operations.js';
 import { resolveKey } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { checkDryRun, dryRunMember, grantTokensMember, keyIdMember } from '../validate/members.js';
@@ -42,7 +42,7 @@ export const createGrant: Operation = async (service, body, request) => {
       throw new ValidationException(`Grant constraints are not supported with the operations ${unconstrainable.join(', ')}, which do not take an encryption context.`);
     }
   }
-  checkGrantForKey(key, operations, constraints);
+  checkGrantOperations(operations);
   await checkGrantPrincipal(service, input.GranteePrincipal);
   if (input.RetiringPrincipal !== undefined) await checkGrantPrincipal(service, input.RetiringPrincipal);
 
@@ -57,6 +57,8 @@ export const createGrant: Operation = async (service, body, request) => {
     },
     grantQualifies: (parent) => operations.every((op) => parent.operations.includes(op)) && atLeastAsStrict(constraints, parent.constraints),
   });
+  // After the permission check: its refusals tell the key's usage and spec.
+  checkGrantForKey(key, operations, constraints);
   // AWS's key-state table: a disabled key is DisabledException, one pending import or deletion KMSInvalidStateException.
   assertEnabled(service.realm, key);
 
