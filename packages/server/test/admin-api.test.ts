@@ -291,6 +291,9 @@ describe('admin API: identity policies', () => {
     assertError(await put(JSON.stringify(policyOf({ Effect: 'Maybe', Action: 'kms:Encrypt', Resource: '*' }))), 'MalformedPolicyDocumentException', /Effect/);
     // An identity policy names no principal.
     assertError(await put(JSON.stringify(policyOf({ Effect: 'Allow', Principal: '*', Action: 'kms:Encrypt', Resource: '*' }))), 'MalformedPolicyDocumentException', /Principal/);
+    // IAM: "the Sid value must be unique within a JSON policy".
+    assertError(await put(JSON.stringify(policyOf({ Sid: 'One', Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' }, { Sid: 'One', Effect: 'Deny', Action: 'kms:Decrypt', Resource: '*' }))),
+      'MalformedPolicyDocumentException', 'Statement IDs (SID) in a single policy must be unique.');
     assert.equal((await admin(t, 'ListPrincipalPolicies', { UserName: 'dave' }) as { PolicyNames: string[] }).PolicyNames.includes('bad'), false);
   });
 

@@ -1,4 +1,4 @@
-import { LimitExceededException } from '../errors.js';
+import { LimitExceededException, MalformedPolicyDocumentException } from '../errors.js';
 import type { Operation } from '../operations/operation.js';
 import { compilePolicy } from '../policy/compile.js';
 import { parseShape } from '../validate/shape.js';
@@ -9,13 +9,17 @@ const shape = { ...ownerMembers(), PolicyName: policyNameMember(), PolicyDocumen
 
 /**
  * `CofferAdmin.PutPrincipalPolicy` {UserName | RoleName, PolicyName, PolicyDocument} -> {}.
- * Creates or replaces an inline identity policy; a document that does not compile is
- * MalformedPolicyDocumentException with the compiler's message. In force at once on this node.
+ * Creates or replaces an inline identity policy; a document that does not compile, or has two
+ * statements of one Sid, is MalformedPolicyDocumentException. In force at once on this node.
  */
 export const putPrincipalPolicy: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const owner = await policyOwner(service, request, input, 'coffer:PutPrincipalPolicy');
-  compilePolicy(input.PolicyDocument, 'identity');
+  const policy = compilePolicy(input.PolicyDocument, 'identity');
+  // IAM User Guide, "Sid": "In IAM, the Sid value must be unique within a JSON policy" (IAM's
+  // message). Checked when a policy is set, so that one stored before still compiles.
+  const sids = policy.statements.map((s) => s.sid).filter((sid) => sid !== undefined && sid !== '');
+  if (new Set(sids).size !== sids.length) throw new MalformedPolicyDocumentException('Statement IDs (SID) in a single policy must be unique.');
   const others = (await service.store.listIdentityPolicies(owner.arn)).filter((p) => p.policyName !== input.PolicyName);
   const size = others.reduce((sum, p) => sum + policySize(p.document), policySize(input.PolicyDocument));
   const max = MAX_AGGREGATE_POLICY_SIZE[owner.kind];
