@@ -8,6 +8,7 @@ import {
   ListResourceTagsCommand, RotateKeyOnDemandCommand, ScheduleKeyDeletionCommand, TagResourceCommand,
   UntagResourceCommand, UpdateAliasCommand, UpdateKeyDescriptionCommand, type AliasListEntry, type KeyMetadata,
 } from '@aws-sdk/client-kms';
+import { createUser } from './support/principals.js';
 import { errorOf, startTestServer, type TestServer } from './support/server.js';
 
 const ACCOUNT = '111122223333';
@@ -229,6 +230,14 @@ describe('aliases', () => {
       assert.equal(toPending.name, 'KMSInvalidStateException');
       assert.equal(toPending.message, `${pending.Arn} is pending deletion.`);
       assert.equal((await findAlias(name))?.TargetKeyId, key.KeyId);
+      // A caller without permission is refused before the target's state is looked at, as CreateAlias does.
+      const mallory = await createUser(t, 'mallory');
+      try {
+        const denied = await mallory.raw('UpdateAlias', { AliasName: name, TargetKeyId: pending.KeyId });
+        assert.equal(denied.body.__type, 'AccessDeniedException', denied.text);
+      } finally {
+        mallory.kms.destroy();
+      }
     });
 
     it('moves an alias only to a key of the same kind (symmetric, asymmetric, HMAC) and the same usage', async () => {

@@ -23,13 +23,14 @@ export const updateAlias: Operation = async (service, body, request) => {
   checkAliasName(input.AliasName);
   assertNotAlias(input.TargetKeyId);
   const key = await resolveKey(service, input.TargetKeyId, 'key');
-  assertNotPendingDeletion(service.realm, key);
   const alias = await service.store.getAlias(input.AliasName);
   const notFound = () => new NotFoundException(`Alias ${aliasArn(service.realm, input.AliasName)} is not found.`);
   if (!alias) throw notFound();
   // AWS asks for UpdateAlias on the alias, on the key it leaves and on the key it moves to.
   const previous = await service.store.getKey(alias.targetKeyId);
   await authorizeAliasChange(service, request, 'kms:UpdateAlias', input.AliasName, previous ? [previous, key] : [key]);
+  // After the permission check, as for every key: a caller who may not use the key learns nothing of its state.
+  assertNotPendingDeletion(service.realm, key);
   if (previous && (keyKind(previous) !== keyKind(key) || previous.keyUsage !== key.keyUsage)) {
     // As AWS: code that uses the alias must not find a key of another kind behind it.
     throw new ValidationException(
