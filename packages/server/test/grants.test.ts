@@ -170,6 +170,11 @@ describe('grants over HTTP', () => {
     assertOk(await encryptAs(bob, keyId, undefined, [created.GrantToken]));
     assertError(await encryptAs(carol, keyId, undefined, [created.GrantToken]), 'AccessDeniedException');
     assertError(await encryptAs(bob, keyId, undefined, ['not-a-grant-token']), 'InvalidGrantTokenException');
+    // A token of Coffer's form whose grant id is not one (here with a NUL, which PostgreSQL cannot
+    // even be asked for) is not a grant token either.
+    const notAnId = `cfgt1.${Buffer.from('a\u0000b').toString('base64url')}.${created.GrantToken.split('.')[2]}`;
+    assertError(await encryptAs(bob, keyId, undefined, [notAnId]), 'InvalidGrantTokenException');
+    assertError(await raw('RetireGrant', { GrantToken: notAnId }), 'InvalidGrantTokenException');
   });
 
   it('grant tokens over 8192 characters are refused on the list as a whole, and never shown', async () => {

@@ -1,13 +1,11 @@
 import type { Service } from '../context.js';
 import { InvalidGrantIdException, NotFoundException } from '../errors.js';
 import type { KeyRecord } from '../keys/key-record.js';
-import type { GrantRecord } from './grant-record.js';
-
-const GRANT_ID = /^[0-9a-f]{64}$/;
+import { isGrantId, type GrantRecord } from './grant-record.js';
 
 /** A grant id that is not in the form of one is InvalidGrantIdException, wherever a request names one. */
 export function checkGrantIdForm(grantId: string): void {
-  if (!GRANT_ID.test(grantId)) throw new InvalidGrantIdException(`Invalid grant id: ${grantId}`);
+  if (!isGrantId(grantId)) throw new InvalidGrantIdException(`Invalid grant id: ${grantId}`);
 }
 
 /** The key's grant with this id, for RetireGrant and RevokeGrant: a malformed id or another key's grant is refused. */

@@ -7,6 +7,9 @@ export const GRANT_OPERATIONS = Object.freeze([
 ] as const);
 export type GrantOperation = (typeof GRANT_OPERATIONS)[number];
 
+/** Whether a string has the form of a grant id: 64 lowercase hex, as newGrantId makes them (and AWS's look). */
+export const isGrantId = (value: string): boolean => /^[0-9a-f]{64}$/.test(value);
+
 export interface GrantConstraints {
   /** The request's encryption context must contain every pair. */
   readonly EncryptionContextSubset?: Readonly<Record<string, string>>;

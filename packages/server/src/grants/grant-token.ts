@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isGrantId } from './grant-record.js';
 
 /**
  * Grant tokens are opaque to clients. Coffer's carry the grant id, so a request can find its
@@ -11,12 +12,13 @@ export function newGrantToken(grantId: string): string {
   return `${PREFIX}${Buffer.from(grantId, 'utf8').toString('base64url')}.${randomBytes(32).toString('base64url')}`;
 }
 
-/** The grant id a token names, or undefined if it is not a Coffer grant token. */
+/** The grant id a token names, or undefined if it is not a Coffer grant token (its id is not a grant id). */
 export function grantIdOfToken(token: string): string | undefined {
   if (!token.startsWith(PREFIX)) return undefined;
   const [id, secret, extra] = token.slice(PREFIX.length).split('.');
   if (!id || !secret || extra !== undefined || !/^[A-Za-z0-9_-]+$/.test(id)) return undefined;
-  return Buffer.from(id, 'base64url').toString('utf8');
+  const grantId = Buffer.from(id, 'base64url').toString('utf8');
+  return isGrantId(grantId) ? grantId : undefined;
 }
 
 /**

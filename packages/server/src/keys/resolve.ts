@@ -4,6 +4,9 @@ import { aliasArn, keyArn, parseArn } from './arn.js';
 import { effectiveKey } from './import.js';
 import type { KeyRecord } from './key-record.js';
 
+/** Every name an alias can have (CreateAlias's pattern). */
+const ALIAS_NAME = /^alias\/[a-zA-Z0-9:/_-]+$/;
+
 export const KEY_ID = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$/;
 
 /** Which identifier forms an operation accepts: AWS allows aliases only on some operations. */
@@ -50,7 +53,9 @@ async function resolveKeyId(service: Service, identifier: string, forms: Identif
   }
   if (resource.startsWith('alias/')) {
     if (forms === 'key') throw new NotFoundException(`Invalid keyId '${identifier}'`);
-    const alias = await service.store.getAlias(resource);
+    // A name no alias can have is not looked up: the store need not take any text (PostgreSQL
+    // refuses a NUL character outright).
+    const alias = ALIAS_NAME.test(resource) ? await service.store.getAlias(resource) : undefined;
     if (!alias) throw new NotFoundException(`Alias ${aliasArn(realm, resource)} is not found.`);
     return { keyId: alias.targetKeyId, alias: resource };
   }
