@@ -124,4 +124,10 @@ describe('caching materials manager with a KMS keyring on Coffer', () => {
     assert.throws(() => cmm({ maxMessagesEncrypted: 0 }), RangeError);
     assert.throws(() => new LocalMaterialsCache(0), RangeError);
   });
+
+  test('maxMessagesEncrypted is at most 2^32, the limit of the official SDKs', () => {
+    assert.equal(cmm({ maxMessagesEncrypted: 2 ** 32 }).maxMessagesEncrypted, 2 ** 32);
+    assert.throws(() => cmm({ maxMessagesEncrypted: 2 ** 32 + 1 }), RangeError);
+    assert.throws(() => cmm({ maxMessagesEncrypted: Number.MAX_SAFE_INTEGER }), RangeError);
+  });
 });

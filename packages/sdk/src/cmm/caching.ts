@@ -18,7 +18,7 @@ import { isCryptographicMaterialsManager, type CryptographicMaterialsManager, ty
 import { DefaultCryptographicMaterialsManager } from './default.js';
 import type { CryptographicMaterialsCache } from './materials-cache.js';
 
-/** #limit-messages default: 2^32. */
+/** #limit-messages default, and its maximum: 2^32. */
 const DEFAULT_MAX_MESSAGES = 2 ** 32;
 /** #limit-bytes default "no more than 2^63 - 1"; the largest exact integer here. */
 const DEFAULT_MAX_BYTES = Number.MAX_SAFE_INTEGER;
@@ -29,7 +29,7 @@ export interface CachingCmmOptions {
   readonly cache: CryptographicMaterialsCache;
   /** #cache-limit-ttl: how long an entry may be used, in milliseconds (> 0). Required. */
   readonly maxAge: number;
-  /** #limit-messages: messages one data key may encrypt (default 2^32). */
+  /** #limit-messages: messages one data key may encrypt, 1 .. 2^32 (default 2^32). */
   readonly maxMessagesEncrypted?: number;
   /** #limit-bytes: plaintext bytes one data key may encrypt (default 2^53 - 1). */
   readonly maxBytesEncrypted?: number;
@@ -45,9 +45,9 @@ function sha512(...parts: Uint8Array[]): Buffer {
   return h.digest();
 }
 
-function positiveInteger(x: unknown, what: string, fallback: number): number {
+function positiveInteger(x: unknown, what: string, fallback: number, max: number): number {
   if (x === undefined) return fallback;
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 1) throw new RangeError(`${what} must be a positive integer`);
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 1 || x > max) throw new RangeError(`${what} must be an integer from 1 to ${max}`);
   return x;
 }
 
@@ -67,8 +67,9 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
     if (typeof cache?.getEncryptionEntry !== 'function' || typeof cache.getDecryptionEntry !== 'function') throw new TypeError('cache must be a CryptographicMaterialsCache');
     if (options.partition !== undefined && typeof options.partition !== 'string') throw new TypeError('partition must be a string');
     this.maxAge = options.maxAge;
-    this.maxMessagesEncrypted = positiveInteger(options.maxMessagesEncrypted, 'maxMessagesEncrypted', DEFAULT_MAX_MESSAGES);
-    this.maxBytesEncrypted = positiveInteger(options.maxBytesEncrypted, 'maxBytesEncrypted', DEFAULT_MAX_BYTES);
+    // Precondition: 2^32 messages is also the most one data key may encrypt (the official SDKs refuse more).
+    this.maxMessagesEncrypted = positiveInteger(options.maxMessagesEncrypted, 'maxMessagesEncrypted', DEFAULT_MAX_MESSAGES, DEFAULT_MAX_MESSAGES);
+    this.maxBytesEncrypted = positiveInteger(options.maxBytesEncrypted, 'maxBytesEncrypted', DEFAULT_MAX_BYTES, DEFAULT_MAX_BYTES);
     this.partition = options.partition ?? randomUUID();
     this.#partitionHash = sha512(Buffer.from(this.partition, 'utf8'));
     this.#cache = cache;
