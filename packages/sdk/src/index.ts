@@ -40,7 +40,7 @@ export type { RequiredEncryptionContextCmmOptions } from './cmm/required-encrypt
 export { CachingCryptographicMaterialsManager } from './cmm/caching.js';
 export type { CachingCmmOptions } from './cmm/caching.js';
 export { LocalMaterialsCache } from './cmm/materials-cache.js';
-export type { CryptographicMaterialsCache, EncryptionCacheEntry, DecryptionCacheEntry, CacheUsage } from './cmm/materials-cache.js';
+export type { CryptographicMaterialsCache, EncryptionCacheEntry, DecryptionCacheEntry, CacheUsage, LocalMaterialsCacheOptions } from './cmm/materials-cache.js';
 export { withDataKey, withEncryptedDataKey } from './materials.js';
 export type { EncryptionMaterials, DecryptionMaterials, EncryptedDataKey } from './materials.js';
 

@@ -16,6 +16,7 @@ import {
   type CachingCmmOptions,
 } from '../src/index.js';
 import { startCoffer, type CofferForTests } from './helpers/coffer-server.js';
+import { aesKeyring } from './helpers/fixtures.js';
 
 describe('caching materials manager with a KMS keyring on Coffer', () => {
   let coffer: CofferForTests;
@@ -55,7 +56,7 @@ describe('caching materials manager with a KMS keyring on Coffer', () => {
 
   test('age limit: an entry is used until maxAge has passed, then a new data key is generated', async () => {
     let now = 1_000_000;
-    const manager = cmm({ maxAge: 1000, testOnlyNow: () => now });
+    const manager = cmm({ maxAge: 1000, testOnlyNow: () => now, cache: new LocalMaterialsCache(1000, { testOnlyNow: () => now }) });
     assert.equal(await generateCalls(manager, 3, 10), 1);
     now += 999;
     assert.equal(await generateCalls(manager, 1, 10), 0);
@@ -129,5 +130,35 @@ describe('caching materials manager with a KMS keyring on Coffer', () => {
     assert.equal(cmm({ maxMessagesEncrypted: 2 ** 32 }).maxMessagesEncrypted, 2 ** 32);
     assert.throws(() => cmm({ maxMessagesEncrypted: 2 ** 32 + 1 }), RangeError);
     assert.throws(() => cmm({ maxMessagesEncrypted: Number.MAX_SAFE_INTEGER }), RangeError);
+  });
+});
+
+describe('local materials cache (framework/local-cryptographic-materials-cache.md)', () => {
+  test('a get never returns a TTL-expired entry, and evicts the expired least recently used ones', async () => {
+    let now = 1_000_000;
+    const cache = new LocalMaterialsCache(1000, { testOnlyNow: () => now });
+    const manager = (maxAge: number) => new CachingCryptographicMaterialsManager({ underlying: aesKeyring(), cache, maxAge, partition: 'p', testOnlyNow: () => now });
+    // Ten contexts used once each, under a short age limit, then one under a long one.
+    for (let i = 0; i < 10; i++) await encrypt(manager(1000), Buffer.from('x'), { encryptionContext: { i: String(i) } });
+    await encrypt(manager(60_000), Buffer.from('x'), { encryptionContext: { long: 'lived' } });
+    assert.equal(cache.size, 11);
+    now += 1000;
+    // Nobody asks for the ten again: they go on the next get all the same, the live entry stays.
+    assert.equal(await cache.getEncryptionEntry('no such entry', { messagesEncrypted: 1, bytesEncrypted: 1 }), undefined);
+    assert.equal(cache.size, 1);
+    now += 59_000;
+    assert.equal(await cache.getDecryptionEntry('no such entry either'), undefined);
+    assert.equal(cache.size, 0);
+  });
+
+  test('an expired entry asked for by its id is not returned, whatever the caller checks', async () => {
+    let now = 1_000_000;
+    const cache = new LocalMaterialsCache(1000, { testOnlyNow: () => now });
+    const materials = { suite: {}, encryptionContext: {}, requiredEncryptionContextKeys: [], encryptedDataKeys: [] } as never;
+    await cache.putEncryptionEntry('id', { materials, createdAt: now, expiresAt: now + 10, messagesEncrypted: 1, bytesEncrypted: 0 });
+    assert.notEqual(await cache.getEncryptionEntry('id', { messagesEncrypted: 1, bytesEncrypted: 0 }), undefined);
+    now += 10;
+    assert.equal(await cache.getEncryptionEntry('id', { messagesEncrypted: 1, bytesEncrypted: 0 }), undefined);
+    assert.equal(cache.size, 0);
   });
 });

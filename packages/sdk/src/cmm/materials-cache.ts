@@ -28,7 +28,7 @@ export interface DecryptionCacheEntry {
 }
 
 export interface CryptographicMaterialsCache {
-  /** The entry with `usage` already added to its totals, or undefined. The caller checks limits and expiry. */
+  /** The entry with `usage` already added to its totals, or undefined. The caller checks limits (and expiry, again). */
   getEncryptionEntry(id: string, usage: CacheUsage): Promise<EncryptionCacheEntry | undefined>;
   putEncryptionEntry(id: string, entry: EncryptionCacheEntry): Promise<void>;
   getDecryptionEntry(id: string): Promise<DecryptionCacheEntry | undefined>;
@@ -38,25 +38,48 @@ export interface CryptographicMaterialsCache {
 
 type Entry = { kind: 'encrypt'; value: EncryptionCacheEntry } | { kind: 'decrypt'; value: DecryptionCacheEntry };
 
-/** In-memory LRU cache of at most `capacity` entries (encryption and decryption together). */
+/** Least recently used entries checked for expiry on every get (local-cryptographic-materials-cache.md#entry-pruning-tail-size). */
+const PRUNING_TAIL_SIZE = 10;
+
+export interface LocalMaterialsCacheOptions {
+  /** Test hook: the clock, in epoch milliseconds; give the caching manager the same one. */
+  readonly testOnlyNow?: () => number;
+}
+
+/**
+ * In-memory LRU cache of at most `capacity` entries (encryption and decryption together). A get
+ * never returns an entry past its `expiresAt` and evicts the expired ones among the least recently
+ * used (framework/local-cryptographic-materials-cache.md#get-cache-entry), so data keys nobody asks
+ * for again do not stay in memory until they are pushed out.
+ */
 export class LocalMaterialsCache implements CryptographicMaterialsCache {
   readonly capacity: number;
   /** A Map iterates in insertion order: re-inserting on use keeps the least recent first. */
   readonly #entries = new Map<string, Entry>();
+  readonly #now: () => number;
 
-  constructor(capacity = 1000) {
+  constructor(capacity = 1000, options: LocalMaterialsCacheOptions = {}) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('cache capacity must be a positive integer');
     this.capacity = capacity;
+    this.#now = options.testOnlyNow ?? Date.now;
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
+  /** The live entry for `id`, now the most recently used; expired entries are evicted on the way. */
   #touch(id: string): Entry | undefined {
+    const now = this.#now();
+    let checked = 0;
+    for (const [key, e] of this.#entries) {
+      if (checked++ === PRUNING_TAIL_SIZE) break;
+      if (e.value.expiresAt <= now) this.#entries.delete(key);
+    }
     const e = this.#entries.get(id);
     if (e === undefined) return undefined;
     this.#entries.delete(id);
+    if (e.value.expiresAt <= now) return undefined;
     this.#entries.set(id, e);
     return e;
   }
