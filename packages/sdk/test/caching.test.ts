@@ -123,7 +123,12 @@ describe('caching materials manager with a KMS keyring on Coffer', () => {
   test('options are validated: maxAge is required and positive', () => {
     assert.throws(() => cmm({ maxAge: 0 }), RangeError);
     assert.throws(() => cmm({ maxMessagesEncrypted: 0 }), RangeError);
-    assert.throws(() => new LocalMaterialsCache(0), RangeError);
+    assert.throws(() => new LocalMaterialsCache(-1), RangeError);
+    assert.throws(() => new LocalMaterialsCache(1.5), RangeError);
+  });
+
+  test('a cache of capacity 0 is accepted and keeps nothing: every message asks KMS', async () => {
+    assert.equal(await generateCalls(cmm({ cache: new LocalMaterialsCache(0) }), 3, 10), 3);
   });
 
   test('maxMessagesEncrypted is at most 2^32, the limit of the official SDKs', () => {

@@ -47,7 +47,7 @@ export interface LocalMaterialsCacheOptions {
 }
 
 /**
- * In-memory LRU cache of at most `capacity` entries (encryption and decryption together). A get
+ * In-memory LRU cache of at most `capacity` entries (encryption and decryption together; 0 keeps none). A get
  * never returns an entry past its `expiresAt` and evicts the expired ones among the least recently
  * used (framework/local-cryptographic-materials-cache.md#get-cache-entry), so data keys nobody asks
  * for again do not stay in memory until they are pushed out.
@@ -59,7 +59,8 @@ export class LocalMaterialsCache implements CryptographicMaterialsCache {
   readonly #now: () => number;
 
   constructor(capacity = 1000, options: LocalMaterialsCacheOptions = {}) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('cache capacity must be a positive integer');
+    // #entry-capacity: zero is accepted (nothing is kept), as the specification requires.
+    if (!Number.isSafeInteger(capacity) || capacity < 0) throw new RangeError('cache capacity must be a non-negative integer');
     this.capacity = capacity;
     this.#now = options.testOnlyNow ?? Date.now;
   }
