@@ -295,6 +295,15 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(reserved.code, 2, reserved.stderr);
   });
 
+  it('encrypts a /proc file, whose size says 0 while it has content', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'version.encrypted');
+    ok(await coffer(['encrypt', '/proc/version', '--key', keyArn, '-o', out]));
+    const back = await coffer(['decrypt', out, '--key', keyArn, '-o', '-']);
+    ok(back);
+    assert.match(back.stdout, /^Linux version /);
+  });
+
   it('a message larger than --max-buffered-bytes is a limit of the run (exit 1 with a hint), not damage (4)', async () => {
     const encrypted = await coffer(['encrypt', '-', '--key', keyArn], { input: 'x'.repeat(4096) });
     ok(encrypted);

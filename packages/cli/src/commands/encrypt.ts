@@ -58,7 +58,8 @@ export const encryptCommand = leaf({
           ...(commitmentPolicy !== undefined ? { commitmentPolicy } : {}),
           ...(maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys } : {}),
           // A known length lets the caching manager reuse data keys (it caches nothing without one).
-          ...(job.size !== undefined ? { plaintextLength: job.size } : {}),
+          // A size of 0 is not trusted: /proc and /sys files say 0 and have content.
+          ...(job.size !== undefined && job.size > 0 ? { plaintextLength: job.size } : {}),
         }),
       });
     });

@@ -7,7 +7,7 @@ import { IoError, UsageError } from '../usage.js';
 export interface Job {
   readonly input: string;
   readonly output: string;
-  /** The input's size, when it is a regular file (a FIFO's or a /proc file's says nothing). */
+  /** The input's size, when it is a regular file (a FIFO's says nothing; a /proc file's says 0, whatever it holds). */
   readonly size?: number;
 }
 
