@@ -304,6 +304,21 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.match(back.stdout, /^Linux version /);
   });
 
+  it('names standard output when its reader goes away midway (EPIPE): exit 5, not an aborted operation', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'big'), randomBytes(8 * 1024 * 1024));
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: served.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: served.credentials.secretAccessKey });
+    const child = spawn(process.execPath, [MAIN, 'encrypt', join(dir, 'big'), '--key', keyArn, '-o', '-', '--frame-length', '4096',
+      '--endpoint-url', served.server.endpoint], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Like `| head -c 10`: read a little, then close the pipe.
+    child.stdout.once('data', () => child.stdout.destroy());
+    assert.equal(await exited, 5, stderr);
+    assert.match(stderr, /^error: cannot write to standard output: EPIPE$/m);
+  });
+
   it('a message larger than --max-buffered-bytes is a limit of the run (exit 1 with a hint), not damage (4)', async () => {
     const encrypted = await coffer(['encrypt', '-', '--key', keyArn], { input: 'x'.repeat(4096) });
     ok(encrypted);

@@ -61,6 +61,7 @@ async function runJob(job: Job, options: RunOptions, advance: (bytes: number) =>
   }
   let bytesIn = 0;
   let bytesOut = 0;
+  if (job.output === '-') watchStdout();
   const { head, rest } = await peek(input, 4, job.input);
   const transform = options.transform(job, head);
   let header: MessageHeaderInfo | undefined;
@@ -78,6 +79,11 @@ async function runJob(job: Job, options: RunOptions, advance: (bytes: number) =>
         bytesOut += chunk.length;
         if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
       }
+    }).catch((error: unknown) => {
+      // Standard output failing (a reader that went away: EPIPE) stops the pipeline, and the input's
+      // reader, destroyed with it, may report its AbortError first: name the write that failed.
+      if (stdoutError !== undefined) throw stdoutIoError(stdoutError);
+      throw error;
     });
     return { job, direction: options.direction, bytesIn, bytesOut, header };
   }
@@ -101,6 +107,21 @@ async function runJob(job: Job, options: RunOptions, advance: (bytes: number) =>
     throw error;
   }
   return { job, direction: options.direction, bytesIn, bytesOut, header };
+}
+
+/** The first error standard output reported, kept from the first job that writes there on. */
+let stdoutError: NodeJS.ErrnoException | undefined;
+let stdoutWatched = false;
+
+function watchStdout(): void {
+  if (stdoutWatched) return;
+  stdoutWatched = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => (stdoutError ??= error));
+}
+
+function stdoutIoError(error: NodeJS.ErrnoException): IoError {
+  return new IoError(`cannot write to standard output: ${error.code ?? error.message}`,
+    error.code === 'EPIPE' ? 'the program reading the output closed it before the end; what it read is incomplete' : undefined);
 }
 
 /** The first `n` bytes (fewer if the input is shorter), and a stream of the whole input. */
