@@ -209,7 +209,9 @@ function synopsisOf(command: Leaf, name: string): string {
   return `${name}${synopsis ? ` ${synopsis}` : ''}`;
 }
 
-const column = (left: string, right: string) => `  ${left.padEnd(24)} ${right}\n`;
+/** A name and its help; a name too long for the first column gets a line of its own, the help below it in the second. */
+const column = (left: string, right: string) =>
+  left.length <= 24 ? `  ${left.padEnd(24)} ${right}\n` : `  ${left}\n${' '.repeat(27)}${right}\n`;
 
 function examplesBlock(examples: readonly string[]): string {
   return `${examples.length > 1 ? 'Examples' : 'Example'}:\n${examples.map((e) => `  ${e}\n`).join('')}`;

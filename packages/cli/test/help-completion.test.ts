@@ -77,6 +77,20 @@ describe('coffer --help', () => {
     assert.match(helps.get('keys describe')!, /^ {2}KEY +key id, key ARN, alias name/m);
   });
 
+  it('keeps every option\'s help in the second column, a long option name on a line of its own', async () => {
+    for (const path of ['encrypt', 'decrypt', 'backup']) {
+      const help = (await coffer([...path.split(' '), '--help'])).stdout;
+      const options = /^Options:\n((?: .*\n)+)/m.exec(help)![1]!.split('\n');
+      for (const [i, line] of options.entries()) {
+        if (!line.startsWith('  -')) continue;
+        // The help starts at the 28th character, on the option's line or, for a long option, on the next.
+        if (line[26] === ' ' && line.length > 27) assert.match(line, /^ {2}\S.{23} \S/, `coffer ${path} --help: '${line}'`);
+        else assert.match(options[i + 1]!, /^ {27}\S/, `coffer ${path} --help: '${line}' has its help below it`);
+      }
+      if (path !== 'backup') assert.match(help, /^ {2}--max-encrypted-data-keys N\n {27}refuse messages/m);
+    }
+  });
+
   it('takes -h and help where --help is taken', async () => {
     const [short, word] = await Promise.all([coffer(['keys', 'describe', '-h']), coffer(['keys', 'help'])]);
     assert.equal(short.code, 0);
