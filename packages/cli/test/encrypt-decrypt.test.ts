@@ -319,6 +319,22 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.match(stderr, /^error: cannot write to standard output: EPIPE$/m);
   });
 
+  it('a file that grows while it is encrypted is an input problem (exit 5), not a cryptographic one, and leaves no output', async () => {
+    const dir = tempDir();
+    const growing = join(dir, 'growing.log');
+    writeFileSync(growing, randomBytes(64 * 1024));
+    // Appends all the time: between the size taken at the start and the end of the read, the file grows.
+    const writer = spawn('sh', ['-c', `while :; do printf 'one more line\\n' >> '${growing}'; done`], { stdio: 'ignore' });
+    try {
+      const finished = await coffer(['encrypt', growing, '--key', keyArn, '-o', join(dir, 'out.encrypted')]);
+      assert.equal(finished.code, 5, finished.stderr);
+      assert.match(finished.stderr, /^error: '.*growing\.log' changed size while it was read \(it had \d+ bytes\)$/m);
+      assert.deepEqual(readdirSync(dir), ['growing.log']);
+    } finally {
+      writer.kill();
+    }
+  });
+
   it('a message larger than --max-buffered-bytes is a limit of the run (exit 1 with a hint), not damage (4)', async () => {
     const encrypted = await coffer(['encrypt', '-', '--key', keyArn], { input: 'x'.repeat(4096) });
     ok(encrypted);

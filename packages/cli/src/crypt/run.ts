@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  AuthenticationError, EncryptionSdkError, KeyringError, MalformedMessageError, NoDecryptionKeyError, type MessageHeaderInfo,
+  AuthenticationError, EncryptionSdkError, KeyringError, MalformedMessageError, NoDecryptionKeyError, PolicyViolationError, type MessageHeaderInfo,
 } from '@coffer/sdk';
 import { ApiError } from '../admin-client.js';
 import { cliErrorOf } from '../kms-client.js';
@@ -33,7 +33,9 @@ export async function runJobs(jobs: readonly Job[], options: RunOptions): Promis
   const progress = startProgress(total, options.quiet);
   try {
     for (const job of jobs) {
-      const facts = await runJob(job, options, progress.add);
+      const facts = await runJob(job, options, progress.add).catch((error: unknown) => {
+        throw changedWhileRead(error, job) ?? error;
+      });
       if (options.metadataOutput !== undefined) writeMetadata(options.metadataOutput, facts);
     }
   } catch (error) {
@@ -107,6 +109,16 @@ async function runJob(job: Job, options: RunOptions, advance: (bytes: number) =>
     throw error;
   }
   return { job, direction: options.direction, bytesIn, bytesOut, header };
+}
+
+/**
+ * A file's size at the start goes to the SDK as the plaintext length (encrypt), which fails the
+ * message when the bytes read differ: the file changed while it was read, an input problem.
+ */
+function changedWhileRead(error: unknown, job: Job): IoError | undefined {
+  if (job.size === undefined || !(error instanceof PolicyViolationError) || !/declared plaintextLength/.test(error.message)) return undefined;
+  return new IoError(`'${job.input}' changed size while it was read (it had ${job.size} bytes)`,
+    'encrypt it once nothing writes to it any more; no output was written');
 }
 
 /** The first error standard output reported, kept from the first job that writes there on. */
