@@ -76,6 +76,15 @@ test('a multi-keyring without a generator wraps an existing key with every child
   assert.equal(m.encryptedDataKeys.length, 2);
 });
 
+test('Precondition: a multi-keyring\'s generator and children are keyrings', () => {
+  const notKeyrings = [{}, null, { onEncrypt: async () => empty }, 'aes'] as unknown as Keyring[];
+  for (const bad of notKeyrings) {
+    assert.throws(() => new MultiKeyring({ generator: bad }), TypeError);
+    assert.throws(() => new MultiKeyring({ children: [aesKeyring(16), bad] }), TypeError);
+  }
+  new MultiKeyring({ generator: aesKeyring(32), children: [aesKeyring(16)] });
+});
+
 test('raw AES OnDecrypt: the encryption context is the AAD', async () => {
   const m = await aesKeyring(32).onEncrypt(empty);
   await assert.rejects(aesKeyring(32).onDecrypt({ ...decryptionMaterials, encryptionContext: { a: 'c' } }, m.encryptedDataKeys), NoDecryptionKeyError);

@@ -22,6 +22,10 @@ export class MultiKeyring implements Keyring {
     if (this.generator === undefined && this.children.length === 0) {
       throw new TypeError('a multi-keyring needs a generator or at least one child');
     }
+    // Precondition: generator and children are keyrings. Checked here: on decrypt a child that is
+    // not one would fail only as one more attempt, hidden inside NoDecryptionKeyError.
+    if (this.generator !== undefined && !isKeyring(this.generator)) throw new TypeError('the multi-keyring generator must be a keyring');
+    if (!this.children.every(isKeyring)) throw new TypeError('every multi-keyring child must be a keyring');
   }
 
   async onEncrypt(materials: EncryptionMaterials): Promise<EncryptionMaterials> {
@@ -54,4 +58,8 @@ export class MultiKeyring implements Keyring {
       cause: new AggregateError(errors, 'keyring failures'),
     });
   }
+}
+
+function isKeyring(x: unknown): x is Keyring {
+  return typeof (x as Keyring | null)?.onEncrypt === 'function' && typeof (x as Keyring | null)?.onDecrypt === 'function';
 }
