@@ -1,13 +1,14 @@
 /** The keyring contract (framework/keyring-interface.md) checked on every keyring we ship. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
   AlgorithmSuiteId,
   getSuite,
   KeyringError,
   MultiKeyring,
   NoDecryptionKeyError,
+  RawRsaKeyring,
   RsaPadding,
   type EncryptionMaterials,
   type Keyring,
@@ -83,6 +84,18 @@ test('Precondition: a multi-keyring\'s generator and children are keyrings', () 
     assert.throws(() => new MultiKeyring({ children: [aesKeyring(16), bad] }), TypeError);
   }
   new MultiKeyring({ generator: aesKeyring(32), children: [aesKeyring(16)] });
+});
+
+test('raw RSA: a PEM that is not the named kind of key is a TypeError; a key too small for the padding fails encrypt as a KeyringError', async () => {
+  const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
+  const publicPem = small.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  for (const privateKey of [publicPem, 'not a key']) {
+    assert.throws(() => new RawRsaKeyring({ keyNamespace: 'n', keyName: 'k', padding: RsaPadding.OAEP_SHA256, privateKey }), TypeError);
+  }
+  assert.throws(() => new RawRsaKeyring({ keyNamespace: 'n', keyName: 'k', padding: RsaPadding.OAEP_SHA256, publicKey: 'not a key' }), TypeError);
+  // 1024 bits hold at most 128 - 2 * 64 - 2 < 0 bytes under OAEP-SHA512.
+  const tooSmall = new RawRsaKeyring({ keyNamespace: 'n', keyName: 'k', padding: RsaPadding.OAEP_SHA512, publicKey: small.publicKey });
+  await assert.rejects(tooSmall.onEncrypt(empty), KeyringError);
 });
 
 test('raw AES OnDecrypt: the encryption context is the AAD', async () => {

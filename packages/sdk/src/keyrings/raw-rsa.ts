@@ -67,12 +67,18 @@ export class RawRsaKeyring implements Keyring {
     let m = materials;
     if (m.plaintextDataKey === undefined) m = withDataKey(m, randomBytes(m.suite.dataKeyLength));
     const hash = OAEP_HASH[this.padding];
-    const ciphertext = publicEncrypt(
-      hash === null
-        ? { key: this.#publicKey, padding: constants.RSA_PKCS1_PADDING }
-        : { key: this.#publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash },
-      m.plaintextDataKey!,
-    );
+    let ciphertext: Buffer;
+    try {
+      ciphertext = publicEncrypt(
+        hash === null
+          ? { key: this.#publicKey, padding: constants.RSA_PKCS1_PADDING }
+          : { key: this.#publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash },
+        m.plaintextDataKey!,
+      );
+    } catch (cause) {
+      // A modulus too small for the padding and data key (1024 bits with OAEP-SHA512): OpenSSL's own error, kept as cause.
+      throw new KeyringError(`raw RSA keyring could not wrap a ${m.suite.dataKeyLength}-byte data key with ${this.padding} under this key`, { cause });
+    }
     return withEncryptedDataKey(m, { providerId: this.keyNamespace, providerInfo: Buffer.from(this.#keyNameBytes), ciphertext });
   }
 
@@ -108,7 +114,12 @@ export class RawRsaKeyring implements Keyring {
 }
 
 function asKey(key: string | KeyObject, type: 'public' | 'private'): KeyObject {
-  const k = typeof key === 'string' ? (type === 'public' ? createPublicKey(key) : createPrivateKey(key)) : key;
+  let k: KeyObject;
+  try {
+    k = typeof key === 'string' ? (type === 'public' ? createPublicKey(key) : createPrivateKey(key)) : key;
+  } catch (cause) {
+    throw new TypeError(`${type}Key is not a PEM RSA ${type} key`, { cause });
+  }
   if (k.type !== type || k.asymmetricKeyType !== 'rsa') throw new TypeError(`expected an RSA ${type} key`);
   return k;
 }
