@@ -335,6 +335,18 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     }
   });
 
+  it('--max-encrypted-data-keys: fewer than the --key given is bad usage (2); a message with more is a limit of the run (1), not damage', async () => {
+    const tooMany = await coffer(['encrypt', '-', '--key', keyArn, '--key', otherKeyArn, '--max-encrypted-data-keys', '1'], { input: 'x' });
+    assert.equal(tooMany.code, 2, tooMany.stderr);
+    assert.match(tooMany.stderr, /^error: 2 --key given, more than --max-encrypted-data-keys 1$/m);
+    const encrypted = await coffer(['encrypt', '-', '--key', keyArn, '--key', otherKeyArn, '--max-encrypted-data-keys', '2'], { input: 'x' });
+    ok(encrypted);
+    const refused = await coffer(['decrypt', '-', '--key', otherKeyArn, '--max-encrypted-data-keys', '1'], { input: encrypted.bytes });
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /^hint: the message holds more encrypted data keys than --max-encrypted-data-keys/m);
+    assert.equal(refused.stdout, '');
+  });
+
   it('a message larger than --max-buffered-bytes is a limit of the run (exit 1 with a hint), not damage (4)', async () => {
     const encrypted = await coffer(['encrypt', '-', '--key', keyArn], { input: 'x'.repeat(4096) });
     ok(encrypted);

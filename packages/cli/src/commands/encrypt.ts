@@ -42,6 +42,11 @@ export const encryptCommand = leaf({
     }
     const frameLength = integerIn(inv.string('frame-length'), '--frame-length', 1, 2 ** 32 - 1);
     const maxEncryptedDataKeys = maxEncryptedDataKeysOf(inv);
+    // Each --key wraps the data key once: more keys than the limit could only fail after the KMS calls.
+    if (maxEncryptedDataKeys !== undefined && keys.length > maxEncryptedDataKeys) {
+      throw new UsageError(`${keys.length} --key given, more than --max-encrypted-data-keys ${maxEncryptedDataKeys}`,
+        'each --key adds one encrypted data key to the message: give fewer keys or raise the limit');
+    }
     const encryptionContext = contextOf(inv);
     const jobs = planJobs(inv, 'encrypt');
     return withKms(inv.connection(), async (kms) => {

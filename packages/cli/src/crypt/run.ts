@@ -233,8 +233,9 @@ function reportFailure(error: unknown, direction: Direction): number {
   process.stderr.write(`error: ${direction === 'decrypt' ? 'cannot decrypt' : 'cannot encrypt'}: ${error.message}\n`);
   const hint = hintFor(error);
   if (hint) process.stderr.write(`hint: ${hint}\n`);
-  // A message larger than the plaintext held until it verifies is a limit of this run, not damage: not the crypto code.
-  return /maxBufferedBytes/.test(error.message) ? EXIT_FAILURE : EXIT_CRYPTO;
+  // A message larger than the plaintext held until it verifies, or with more encrypted data keys than
+  // allowed, meets a limit of this run, not damage: not the crypto code.
+  return /maxBufferedBytes|more encrypted data keys than allowed/.test(error.message) ? EXIT_FAILURE : EXIT_CRYPTO;
 }
 
 function hintFor(error: EncryptionSdkError): string | undefined {
@@ -242,6 +243,9 @@ function hintFor(error: EncryptionSdkError): string | undefined {
   if (error instanceof AuthenticationError) return 'the input was changed or damaged after it was encrypted; no output was written';
   if (error instanceof MalformedMessageError) return 'the input is not a complete message from `coffer encrypt` or an AWS Encryption SDK; no output was written';
   if (error instanceof NoDecryptionKeyError) return 'pass --key with a key the message was encrypted under (`--metadata-output -` on encrypt shows them), or --discovery';
+  if (/more encrypted data keys than allowed/.test(error.message)) {
+    return 'the message holds more encrypted data keys than --max-encrypted-data-keys; raise it if you trust where the message comes from';
+  }
   if (/buffer/i.test(error.message)) return 'raise --max-buffered-bytes: plaintext is held until the message verifies (a signed message, or one written to standard output, whole)';
   if (/commitment/i.test(error.message)) return 'messages without key commitment need --commitment-policy REQUIRE_ENCRYPT_ALLOW_DECRYPT';
   return undefined;
