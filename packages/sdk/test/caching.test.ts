@@ -122,6 +122,8 @@ describe('caching materials manager with a KMS keyring on Coffer', () => {
 
   test('options are validated: maxAge is required and positive', () => {
     assert.throws(() => cmm({ maxAge: 0 }), RangeError);
+    assert.throws(() => cmm({ maxAge: Number.POSITIVE_INFINITY }), RangeError, 'nothing is cached forever');
+    assert.throws(() => cmm({ maxAge: Number.NaN }), RangeError);
     assert.throws(() => cmm({ maxMessagesEncrypted: 0 }), RangeError);
     assert.throws(() => new LocalMaterialsCache(-1), RangeError);
     assert.throws(() => new LocalMaterialsCache(1.5), RangeError);

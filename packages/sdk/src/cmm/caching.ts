@@ -27,7 +27,7 @@ export interface CachingCmmOptions {
   /** The manager to ask on a miss; a keyring is wrapped in the default manager. */
   readonly underlying: CryptographicMaterialsManager | Keyring;
   readonly cache: CryptographicMaterialsCache;
-  /** #cache-limit-ttl: how long an entry may be used, in milliseconds (> 0). Required. */
+  /** #cache-limit-ttl: how long an entry may be used, in milliseconds (finite, > 0). Required. */
   readonly maxAge: number;
   /** #limit-messages: messages one data key may encrypt, 1 .. 2^32 (default 2^32). */
   readonly maxMessagesEncrypted?: number;
@@ -62,7 +62,10 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
   readonly #now: () => number;
 
   constructor(options: CachingCmmOptions) {
-    if (typeof options.maxAge !== 'number' || !(options.maxAge > 0)) throw new RangeError('maxAge must be a number of milliseconds greater than zero');
+    // Precondition: an entry cannot be cached forever (#cache-limit-ttl: a time-to-live greater than zero), so Infinity is refused too.
+    if (typeof options.maxAge !== 'number' || !Number.isFinite(options.maxAge) || !(options.maxAge > 0)) {
+      throw new RangeError('maxAge must be a finite number of milliseconds greater than zero');
+    }
     const cache = options.cache;
     if (typeof cache?.getEncryptionEntry !== 'function' || typeof cache.getDecryptionEntry !== 'function') throw new TypeError('cache must be a CryptographicMaterialsCache');
     if (options.partition !== undefined && typeof options.partition !== 'string') throw new TypeError('partition must be a string');
