@@ -347,6 +347,32 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(refused.stdout, '');
   });
 
+  it('refuses a --metadata-output that is also an output or an input, before any work (the JSON line would end up in it)', async () => {
+    const dir = tempDir();
+    const input = join(dir, 'a.txt');
+    writeFileSync(input, 'hello');
+    const out = join(dir, 'a.txt.encrypted');
+    for (const flags of [['-o', out, '--metadata-output', out], ['-o', out, '--metadata-output', out, '--force'], ['-o', out, '--metadata-output', input]]) {
+      const refused = await coffer(['encrypt', input, '--key', keyArn, ...flags]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /^error: --metadata-output '.*' is also the (output|input) /m);
+      assert.deepEqual(readdirSync(dir), ['a.txt']);
+      assert.equal(readFileSync(input, 'utf8'), 'hello');
+    }
+    ok(await coffer(['encrypt', input, '--key', keyArn, '-o', out]));
+    const plain = join(dir, 'plain');
+    writeFileSync(plain, 'old');
+    // The output under another name: a symbolic link to the file --force would replace.
+    symlinkSync(plain, join(dir, 'meta-link'));
+    for (const metadata of [plain, join(dir, 'meta-link'), out]) {
+      const refused = await coffer(['decrypt', out, '--key', keyArn, '-o', plain, '--force', '--metadata-output', metadata]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.equal(readFileSync(plain, 'utf8'), 'old');
+    }
+    ok(await coffer(['decrypt', out, '--key', keyArn, '-o', plain, '--force', '--metadata-output', join(dir, 'meta.jsonl')]));
+    assert.equal(readFileSync(plain, 'utf8'), 'hello');
+  });
+
   it('a message larger than --max-buffered-bytes is a limit of the run (exit 1 with a hint), not damage (4)', async () => {
     const encrypted = await coffer(['encrypt', '-', '--key', keyArn], { input: 'x'.repeat(4096) });
     ok(encrypted);

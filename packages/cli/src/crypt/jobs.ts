@@ -51,6 +51,7 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
   if (inv.string('metadata-output') === '-' && jobs.some((j) => j.output === '-')) {
     throw new UsageError('--metadata-output - and the output both go to standard output', 'write the metadata to a file, e.g. --metadata-output meta.jsonl');
   }
+  refuseMetadataOnJobFiles(inv.string('metadata-output'), jobs);
   for (const job of jobs) {
     if (job.output === '-') continue;
     const existing = lstatOrUndefined(job.output);
@@ -62,6 +63,37 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
     if (!inv.flag('force')) throw new IoError(`'${job.output}' exists`, 'pass --force to replace it, or choose another --output');
   }
   return jobs;
+}
+
+/**
+ * The metadata file is appended to after each job: were it an output, the JSON line would land at
+ * the end of a finished message or plaintext (with --force, exit 0); were it an input, in the file
+ * just read. Either is refused before any work, by path and, for files that exist, by identity.
+ */
+function refuseMetadataOnJobFiles(metadata: string | undefined, jobs: readonly Job[]): void {
+  if (metadata === undefined || metadata === '-') return;
+  const target = resolve(metadata);
+  const identity = statOrUndefined(metadata);
+  const same = (path: string) => {
+    if (path === '-') return false;
+    if (resolve(path) === target) return true;
+    const other = identity === undefined ? undefined : statOrUndefined(path);
+    return other !== undefined && other.dev === identity!.dev && other.ino === identity!.ino;
+  };
+  for (const job of jobs) {
+    const role = same(job.output) ? 'output' : same(job.input) ? 'input' : undefined;
+    if (role === undefined) continue;
+    throw new UsageError(`--metadata-output '${metadata}' is also the ${role} '${role === 'output' ? job.output : job.input}'`,
+      'write the metadata to a file of its own, e.g. --metadata-output meta.jsonl');
+  }
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function defaultOutput(input: string, suffix: string, direction: Direction): string {
