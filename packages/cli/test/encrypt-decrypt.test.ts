@@ -371,6 +371,10 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     }
     ok(await coffer(['decrypt', out, '--key', keyArn, '-o', plain, '--force', '--metadata-output', join(dir, 'meta.jsonl')]));
     assert.equal(readFileSync(plain, 'utf8'), 'hello');
+    // Standard output under a file name: the JSON line would land in the middle of the plaintext.
+    const toStdout = await coffer(['decrypt', out, '--key', keyArn, '-o', '-', '--metadata-output', '/dev/stdout']);
+    assert.equal(toStdout.code, 2, toStdout.stderr);
+    assert.equal(toStdout.stdout, '');
   });
 
   it('a message larger than --max-buffered-bytes is a limit of the run (exit 1 with a hint), not damage (4)', async () => {

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { fstatSync, lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Invocation } from '../command.js';
 import { IoError, UsageError } from '../usage.js';
@@ -74,14 +74,15 @@ function refuseMetadataOnJobFiles(metadata: string | undefined, jobs: readonly J
   if (metadata === undefined || metadata === '-') return;
   const target = resolve(metadata);
   const identity = statOrUndefined(metadata);
-  const same = (path: string) => {
-    if (path === '-') return false;
-    if (resolve(path) === target) return true;
-    const other = identity === undefined ? undefined : statOrUndefined(path);
-    return other !== undefined && other.dev === identity!.dev && other.ino === identity!.ino;
+  const same = (path: string, fd: number) => {
+    if (path !== '-' && resolve(path) === target) return true;
+    if (identity === undefined) return false;
+    // Standard input or output may be the file itself (`--metadata-output /dev/stdout`, `< meta.jsonl`).
+    const other = path === '-' ? fstatOrUndefined(fd) : statOrUndefined(path);
+    return other !== undefined && other.dev === identity.dev && other.ino === identity.ino;
   };
   for (const job of jobs) {
-    const role = same(job.output) ? 'output' : same(job.input) ? 'input' : undefined;
+    const role = same(job.output, 1) ? 'output' : same(job.input, 0) ? 'input' : undefined;
     if (role === undefined) continue;
     throw new UsageError(`--metadata-output '${metadata}' is also the ${role} '${role === 'output' ? job.output : job.input}'`,
       'write the metadata to a file of its own, e.g. --metadata-output meta.jsonl');
@@ -91,6 +92,14 @@ function refuseMetadataOnJobFiles(metadata: string | undefined, jobs: readonly J
 function statOrUndefined(path: string): Stats | undefined {
   try {
     return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function fstatOrUndefined(fd: number): Stats | undefined {
+  try {
+    return fstatSync(fd);
   } catch {
     return undefined;
   }
