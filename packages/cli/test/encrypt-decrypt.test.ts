@@ -377,6 +377,21 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(toStdout.stdout, '');
   });
 
+  it('refuses standard output appended to its own input file, which would grow without end (as `cat f >> f` refuses)', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'data.bin');
+    const original = randomBytes(3 * 1024 * 1024);
+    writeFileSync(file, original);
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: served.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: served.credentials.secretAccessKey });
+    const shell = (line: string) => run('sh', ['-c', `timeout 20 '${process.execPath}' '${MAIN}' ${line} --key ${keyArn} --endpoint-url ${served.server.endpoint}`], { env });
+    for (const line of [`encrypt - -o - --frame-length 4096 < '${file}' >> '${file}'`, `encrypt '${file}' -o - >> '${file}'`, `decrypt - -o - < '${file}' >> '${file}'`]) {
+      const refused = await shell(line);
+      assert.equal(refused.code, 2, `${line}: ${refused.stderr}`);
+      assert.match(refused.stderr, /^error: standard output is the input file/m);
+      assert.ok(readFileSync(file).equals(original), line);
+    }
+  });
+
   it('a message larger than --max-buffered-bytes is a limit of the run (exit 1 with a hint), not damage (4)', async () => {
     const encrypted = await coffer(['encrypt', '-', '--key', keyArn], { input: 'x'.repeat(4096) });
     ok(encrypted);

@@ -52,6 +52,7 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
     throw new UsageError('--metadata-output - and the output both go to standard output', 'write the metadata to a file, e.g. --metadata-output meta.jsonl');
   }
   refuseMetadataOnJobFiles(inv.string('metadata-output'), jobs);
+  refuseStdoutOnInput(jobs);
   for (const job of jobs) {
     if (job.output === '-') continue;
     const existing = lstatOrUndefined(job.output);
@@ -87,6 +88,22 @@ function refuseMetadataOnJobFiles(metadata: string | undefined, jobs: readonly J
     throw new UsageError(`--metadata-output '${metadata}' is also the ${role} '${role === 'output' ? job.output : job.input}'`,
       'write the metadata to a file of its own, e.g. --metadata-output meta.jsonl');
   }
+}
+
+/**
+ * Standard output appended to the input file (`coffer encrypt - -o - < f >> f`) is read back as
+ * more input: the file grows without end, as `cat f >> f` would (which cat refuses). Refused
+ * before any work when both are the same regular file.
+ */
+function refuseStdoutOnInput(jobs: readonly Job[]): void {
+  const job = jobs.find((j) => j.output === '-');
+  if (job === undefined) return;
+  const out = fstatOrUndefined(1);
+  if (out === undefined || !out.isFile()) return;
+  const input = job.input === '-' ? fstatOrUndefined(0) : statOrUndefined(job.input);
+  if (input === undefined || input.dev !== out.dev || input.ino !== out.ino) return;
+  throw new UsageError(`standard output is the input file${job.input === '-' ? '' : ` '${job.input}'`}`,
+    'write the output to another file (-o FILE, or a redirection to another name)');
 }
 
 function statOrUndefined(path: string): Stats | undefined {
