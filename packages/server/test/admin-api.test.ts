@@ -319,6 +319,10 @@ describe('admin API: identity policies', () => {
     await admin(t, 'PutPrincipalPolicy', { UserName: 'sized', PolicyName: 'full', PolicyDocument: sized(2048) });
     // White space does not count.
     await admin(t, 'PutPrincipalPolicy', { UserName: 'sized', PolicyName: 'full', PolicyDocument: JSON.stringify(JSON.parse(sized(2048)), null, 8) });
+    // Even past a key policy's 32768 characters: PutUserPolicy's document may have 131072.
+    const padded = sized(2048).replace('{', `{${'\n'.repeat(131072 - 2048)}`);
+    assert.equal(padded.length, 131072);
+    await admin(t, 'PutPrincipalPolicy', { UserName: 'sized', PolicyName: 'full', PolicyDocument: padded });
     assertError(await adminRequest(t, 'PutPrincipalPolicy', { UserName: 'sized', PolicyName: 'more', PolicyDocument: ALLOW_ENCRYPT }),
       'LimitExceededException', 'Maximum policy size of 2048 bytes exceeded for user sized');
     assertError(await adminRequest(t, 'PutPrincipalPolicy', { UserName: 'sized', PolicyName: 'full', PolicyDocument: sized(2049) }), 'LimitExceededException');

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { LimitExceededException, MalformedPolicyDocumentException } from '../src/errors.js';
 import { DECISION_REASONS } from '../src/policy/authorize.js';
 import { INVALID_PRINCIPALS } from '../src/policy/principal.js';
-import { compilePolicy, MAX_POLICY_LENGTH, namedPrincipals } from '../src/policy/compile.js';
+import { compilePolicy, MAX_IDENTITY_POLICY_LENGTH, MAX_POLICY_LENGTH, namedPrincipals } from '../src/policy/compile.js';
 import { encryptionContextEntries, type RequestContext } from '../src/policy/context.js';
 import { defaultKeyPolicy } from '../src/policy/default-key-policy.js';
 import { statementMatches } from '../src/policy/evaluate.js';
@@ -807,6 +807,18 @@ describe('malformed policy documents', () => {
       assert.match(e.message, /^The policy document is \d+ characters long; the limit is 32768\.$/);
       return true;
     });
+  });
+
+  it('an identity policy may have 131072 characters, as IAM\'s PutUserPolicy allows; more is a LimitExceededException', () => {
+    const text = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' }] });
+    const padded = (length: number) => text.slice(0, -1) + ' '.repeat(length - text.length) + '}';
+    assert.equal(compilePolicy(padded(MAX_IDENTITY_POLICY_LENGTH), 'identity').kind, 'identity');
+    assert.throws(() => compilePolicy(padded(MAX_IDENTITY_POLICY_LENGTH + 1), 'identity'), (e: unknown) => {
+      assert.ok(e instanceof LimitExceededException, String(e));
+      assert.match(e.message, /the limit is 131072\.$/);
+      return true;
+    });
+    assert.throws(() => compilePolicy(padded(MAX_POLICY_LENGTH + 1), 'key'), LimitExceededException);
   });
 
   it('programmer misuse is a TypeError, not a policy fault', () => {

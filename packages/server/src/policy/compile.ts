@@ -28,6 +28,13 @@ export type Effect = (typeof EFFECTS)[number];
 
 export const MAX_POLICY_LENGTH = 32768;
 
+/**
+ * An identity policy's document may be as long as IAM's PutUserPolicy allows (131072 characters):
+ * IAM's quota is on the principal's policies together, white space not counted
+ * (admin/principal-policy.ts), so a pretty-printed policy may be far longer than a key policy.
+ */
+export const MAX_IDENTITY_POLICY_LENGTH = 131072;
+
 export interface CompiledPrincipals {
   readonly negated: boolean;
   readonly set: PrincipalSet;
@@ -185,8 +192,9 @@ export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
   if (typeof text !== 'string') throw new TypeError('compilePolicy: the policy must be a string');
   if (!POLICY_KINDS.includes(kind)) throw new TypeError(`compilePolicy: unknown policy kind ${String(kind)}`);
   if (text.length === 0) malformed('The policy document is empty.');
-  if (text.length > MAX_POLICY_LENGTH) {
-    throw new LimitExceededException(`The policy document is ${text.length} characters long; the limit is ${MAX_POLICY_LENGTH}.`);
+  const maxLength = kind === 'key' ? MAX_POLICY_LENGTH : MAX_IDENTITY_POLICY_LENGTH;
+  if (text.length > maxLength) {
+    throw new LimitExceededException(`The policy document is ${text.length} characters long; the limit is ${maxLength}.`);
   }
   if (!ALLOWED_CHARACTERS.test(text)) {
     const bad = [...text].find((c) => !ALLOWED_CHARACTERS.test(c))!;
