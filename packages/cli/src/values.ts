@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { IoError, UsageError } from './usage.js';
 
 /** Parsers for what client commands take on the command line; each refuses instead of guessing. */
@@ -46,14 +46,45 @@ export function listOf<T extends string>(text: string, what: string, allowed: re
   return items as T[];
 }
 
+/**
+ * The most a text input may hold: the server's request body limit (256 KiB), which no document
+ * sent in a request can exceed. Reading stops there, so a device or an endless pipe given by
+ * mistake (`/dev/zero`, a log being written) is refused instead of filling memory.
+ */
+export const MAX_TEXT_INPUT_BYTES = 256 * 1024;
+
 /** The text of a file, or of standard input for `-`; an unreadable file is an I/O error (exit 5). */
 export function readTextInput(path: string, what: string): string {
+  const source = path === '-' ? 'standard input' : `'${path}'`;
+  let bytes: Buffer;
   try {
-    return readFileSync(path === '-' ? 0 : path, 'utf8');
+    bytes = readAtMost(path === '-' ? 0 : path, MAX_TEXT_INPUT_BYTES + 1);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new IoError(`cannot read ${what} from ${path === '-' ? 'standard input' : `'${path}'`}: ${code ?? (error as Error).message}`,
+    throw new IoError(`cannot read ${what} from ${source}: ${code ?? (error as Error).message}`,
       code === 'ENOENT' ? 'check the path; `-` reads standard input' : undefined);
+  }
+  if (bytes.length > MAX_TEXT_INPUT_BYTES) {
+    throw new UsageError(`${what} from ${source} is longer than ${MAX_TEXT_INPUT_BYTES / 1024} KiB, more than a request can carry`,
+      'give the policy document itself: identity policies are at most 131072 characters, key policies 32768');
+  }
+  return bytes.toString('utf8');
+}
+
+/** Up to `limit` bytes of a file or file descriptor (standard input: 0), fewer if it ends before. */
+function readAtMost(source: string | number, limit: number): Buffer {
+  const fd = typeof source === 'number' ? source : openSync(source, 'r');
+  try {
+    const buffer = Buffer.alloc(limit);
+    let length = 0;
+    while (length < limit) {
+      const read = readSync(fd, buffer, length, limit - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    if (typeof source !== 'number') closeSync(fd);
   }
 }
 

@@ -147,6 +147,13 @@ describe('coffer principals and coffer access-keys', () => {
     }
     const missingFile = await cli(['principals', 'put-policy', 'user/alice', 'p', '--document', join(tempDir(), 'nope.json')]);
     assert.equal(missingFile.code, 5, missingFile.stderr);
+    // Past what a request can carry: refused from the first 256 KiB read (a device such as /dev/zero
+    // or an endless pipe would otherwise be read into memory without end).
+    const huge = join(tempDir(), 'huge.json');
+    writeFileSync(huge, ' '.repeat(256 * 1024 + 1));
+    const tooLong = await cli(['principals', 'put-policy', 'user/alice', 'p', '--document', huge]);
+    assert.equal(tooLong.code, 2, tooLong.stderr);
+    assert.match(tooLong.stderr, /^error: the policy document from '.+huge\.json' is longer than 256 KiB, more than a request can carry\nhint: /);
   });
 
   it('takes a principal\'s ARN only in this server\'s account and partition: another never reaches the local namesake', async () => {
