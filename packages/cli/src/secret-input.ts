@@ -1,18 +1,45 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { IoError, UsageError } from './usage.js';
+
+/**
+ * How much of a secret file is read looking for the end of its first line. A passphrase or PIN is
+ * far shorter; reading stops here, so a device or an endless pipe given by mistake (`/dev/zero`,
+ * `/dev/urandom`) is refused instead of filling memory.
+ */
+export const MAX_SECRET_LINE_BYTES = 64 * 1024;
 
 /** A secret from a file (its first line, without the newline), for --root-passphrase-file and --pkcs11-pin-file. */
 export function readSecretFile(path: string, what: string): string {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFirstLine(path, MAX_SECRET_LINE_BYTES);
   } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`the first line of the ${what} file '${path}' is longer than ${MAX_SECRET_LINE_BYTES / 1024} KiB`, `write the ${what} on its first line`);
     // A file that cannot be read is exit code 5, as --config, --quotas and --policy files are.
     throw new IoError(`cannot read the ${what} file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, `give a readable file holding the ${what} on its first line`);
   }
   const secret = text.split(/\r?\n/)[0] ?? '';
   if (secret === '') throw new UsageError(`the ${what} file '${path}' is empty`, `write the ${what} on its first line`);
   return secret;
+}
+
+/** A file's text up to and with its first line feed (or to its end); UsageError when neither comes within `limit` bytes. */
+function readFirstLine(path: string, limit: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    while (length <= limit) {
+      const read = readSync(fd, buffer, length, limit + 1 - length, null);
+      if (read === 0) return buffer.toString('utf8', 0, length);
+      const newline = buffer.subarray(length, length + read).indexOf(0x0a);
+      if (newline >= 0) return buffer.toString('utf8', 0, length + newline + 1);
+      length += read;
+    }
+    throw new UsageError('first line too long');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -160,6 +160,12 @@ describe('coffer backup and coffer restore', () => {
     const wrong = await coffer(['restore', '--in', archive, '--data-dir', target], { env: env('not the passphrase') });
     assert.equal(wrong.code, 4);
     assert.match(wrong.stderr, /the passphrase does not open this archive/);
+    // A passphrase file without a line end in its first 64 KiB (/dev/zero, say) is refused, not read on.
+    const endless = join(tempDir(), 'endless');
+    writeFileSync(endless, 'x'.repeat(64 * 1024 + 1));
+    const tooLong = await coffer(['restore', '--in', archive, '--data-dir', target, '--passphrase-file', endless]);
+    assert.equal(tooLong.code, 2, tooLong.stderr);
+    assert.match(tooLong.stderr, /^error: the first line of the backup passphrase file '.+endless' is longer than 64 KiB\nhint: /);
     const noPassphrase = await coffer(['restore', '--in', archive, '--data-dir', target]);
     assert.equal(noPassphrase.code, 2);
     assert.match(noPassphrase.stderr, /no passphrase for the archive\nhint: give --passphrase-file FILE or set COFFER_BACKUP_PASSPHRASE/);
