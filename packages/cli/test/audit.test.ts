@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
@@ -120,6 +120,28 @@ describe('coffer audit query', () => {
     const json = JSON.parse(ok(exported!).stdout) as Event[];
     assert.deepEqual(lines, json);
     assert.ok(lines.length >= 8);
+  });
+
+  it('keeps an earlier export: an --output that exists is replaced only with --force, and never by a failed export', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'earlier.jsonl');
+    writeFileSync(file, 'the earlier export\n');
+    const refused = await run(['audit', 'query', '--key', keyId, '--output', file]);
+    assert.equal(refused.code, 5, refused.stderr);
+    assert.match(refused.stderr, /^error: '.+earlier\.jsonl' exists\nhint: pass --force to replace it/);
+    assert.equal(readFileSync(file, 'utf8'), 'the earlier export\n');
+    // The server cannot be reached: nothing is written, the earlier export stays, no partial file is left.
+    const unreachable = await coffer(['audit', 'query', '--output', file, '--force', '--endpoint-url', 'http://127.0.0.1:1'],
+      { env: cleanEnv({ AWS_ACCESS_KEY_ID: t.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: t.credentials.secretAccessKey }) });
+    assert.equal(unreachable.code, 1, unreachable.stderr);
+    assert.equal(readFileSync(file, 'utf8'), 'the earlier export\n');
+    assert.deepEqual(readdirSync(dir), ['earlier.jsonl']);
+    const replaced = ok(await run(['audit', 'query', '--key', keyId, '--output', file, '--force']));
+    assert.match(replaced.stderr, /^wrote \d+ records to /);
+    assert.ok(readFileSync(file, 'utf8').split('\n').filter(Boolean).every((line) => (JSON.parse(line) as Event).seq > 0));
+    const directory = await run(['audit', 'query', '--output', dir, '--force']);
+    assert.equal(directory.code, 5, directory.stderr);
+    assert.match(directory.stderr, /exists and is not a regular file/);
   });
 
   it('refuses bad flags with a hint, and a caller without permission with exit code 3', async () => {

@@ -1,8 +1,9 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { lstatSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { StartupError, verifyAuditTrail } from '@coffer/server';
 import { callAdmin } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
+import { PartialFile, removePartialFilesOnSignals } from '../crypt/partial-file.js';
 import { printJson, printTable, terminalJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, IoError, UsageError } from '../usage.js';
 
@@ -84,6 +85,18 @@ function rowOf(event: Event): Record<string, unknown> {
   };
 }
 
+/** An --output that exists is refused unless --force, and one that is not a regular file (a directory, device, FIFO, symbolic link) always. */
+function refuseExistingOutput(path: string, output: string, force: boolean): void {
+  let existing;
+  try {
+    existing = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!existing.isFile()) throw new IoError(`'${output}' exists and is not a regular file`, 'choose another --output');
+  if (!force) throw new IoError(`'${output}' exists`, 'pass --force to replace it, or choose another --output');
+}
+
 async function writeLine(stream: WriteStream, line: string): Promise<void> {
   if (!stream.write(line)) await new Promise<void>((done) => stream.once('drain', () => done()));
 }
@@ -104,6 +117,7 @@ const query = leaf({
     outcome: { type: 'string', value: 'OUTCOME', help: 'success, failure, or an error name', complete: ['success', 'failure', 'AccessDeniedException'] },
     limit: { type: 'string', value: 'N', help: 'at most N records (a table: 50 by default; exports: all)' },
     output: { type: 'string', value: 'FILE', help: 'write the records to FILE as JSON Lines (one event a line)', complete: 'file' },
+    force: { type: 'boolean', help: 'replace the --output file if it exists' },
   },
   json: true,
   examples: [
@@ -116,23 +130,25 @@ const query = leaf({
     const limit = limitOf(inv);
     const output = inv.string('output');
     if (output !== undefined) {
+      // An earlier export is what a broken chain is compared with: it is replaced only with --force,
+      // and only by a complete export (a failure part way leaves it, and no partial file, behind).
       const path = resolve(output);
-      const stream = createWriteStream(path, { flags: 'w', mode: 0o600 });
-      const opened = new Promise<void>((done, fail) => stream.once('open', () => done()).once('error', fail));
-      try {
-        await opened;
-      } catch (error) {
-        throw new IoError(`cannot write '${output}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'check the directory exists and is writable');
-      }
+      const force = inv.flag('force');
+      refuseExistingOutput(path, output, force);
+      removePartialFilesOnSignals();
+      const file = new PartialFile(path);
       let count = 0;
       try {
         for await (const record of records(inv, filters, limit)) {
-          await writeLine(stream, `${JSON.stringify(record)}\n`);
+          await writeLine(file.stream, `${JSON.stringify(record)}\n`);
           count++;
         }
-      } finally {
-        await new Promise<void>((done) => stream.end(done));
+        await new Promise<void>((done, fail) => file.stream.end((error?: Error | null) => (error ? fail(error) : done())));
+      } catch (error) {
+        file.abort();
+        throw error;
       }
+      file.commit(force);
       process.stderr.write(`wrote ${count} record${count === 1 ? '' : 's'} to ${output}\n`);
       return;
     }
