@@ -350,6 +350,14 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
       assert.deepEqual(await store.countKeysByState(), { Enabled: 2, Disabled: 1 });
       await store.deleteKey(keyId(3));
       assert.deepEqual(await store.countKeysByState(), { Enabled: 2 });
+      // Text a caller chose may hold anything JSON can carry: PostgreSQL's JSON types refuse a NUL
+      // and a lone surrogate, which once failed every count (and so every /metrics scrape).
+      const hostile = 'nul \u0000 lone \ud800 \udc00 "state":"Disabled" \\u0000';
+      await store.createKey(keyRecord(keyId(4), {
+        description: hostile, tags: [{ TagKey: hostile, TagValue: hostile }], policy: hostile,
+      }), keyVersion(keyId(4), 1));
+      assert.deepEqual(await store.countKeysByState(), { Enabled: 3 });
+      assert.equal((await store.getKey(keyId(4)))?.description, hostile);
     });
 
     describe('listKeysDue', () => {
