@@ -1,9 +1,11 @@
+import type { RequestContext, Service } from '../context.js';
 import { LimitExceededException, ValidationException } from '../errors.js';
 import { atLeastAsStrict, CONSTRAINABLE_OPERATIONS } from '../grants/constraints.js';
 import { checkGrantPrincipal, constraintsMember, grantNameMember, newGrantId, operationsMember, principalMember } from '../grants/grant-members.js';
 import type { GrantConstraints, GrantOperation, GrantRecord } from '../grants/grant-record.js';
 import { newGrantToken, reissueGrantToken } from '../grants/grant-token.js';
 import { checkGrantForKey, checkGrantOperations } from '../grants/key-operations.js';
+import type { KeyRecord } from '../keys/key-record.js';
 import { resolveKey } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { checkDryRun, dryRunMember, grantTokensMember, keyIdMember } from '../validate/members.js';
@@ -62,6 +64,21 @@ export const createGrant: Operation = async (service, body, request) => {
   // AWS's key-state table: a disabled key is DisabledException, one pending import or deletion KMSInvalidStateException.
   assertEnabled(service.realm, key);
 
+  // Requests of one Name at once would each find no grant of that name and make one each: named
+  // grants take turns (Store.serialize, on every node), so the later finds the earlier's grant.
+  const issue = () => issueGrant(service, request, key, { ...input, operations, constraints });
+  return input.Name === undefined ? issue() : service.store.serialize('grant-names', issue);
+};
+
+/** The grant of this Name and these parameters if there is one (with a new token), else a new grant. */
+async function issueGrant(
+  service: Service, request: RequestContext, key: KeyRecord,
+  input: {
+    readonly Name?: string | undefined; readonly GranteePrincipal: string; readonly RetiringPrincipal?: string | undefined;
+    readonly operations: GrantOperation[]; readonly constraints?: GrantConstraints | undefined; readonly DryRun?: boolean | undefined;
+  },
+): Promise<{ GrantToken: string; GrantId: string }> {
+  const { operations, constraints } = input;
   if (input.Name !== undefined) {
     const same = (await service.store.findGrantsByName(key.keyId, input.Name))
       .find((g) => sameParameters(g, input.GranteePrincipal, input.RetiringPrincipal, operations, constraints));
@@ -91,7 +108,7 @@ export const createGrant: Operation = async (service, body, request) => {
   };
   await request.audit.commit((event) => service.store.createGrant(grant, event));
   return { GrantToken: grant.grantToken, GrantId: grant.grantId };
-};
+}
 
 /** kms:GrantConstraintType: the constraint kinds the request gives. */
 function constraintTypes(constraints: GrantConstraints): string[] {

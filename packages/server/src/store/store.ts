@@ -182,7 +182,9 @@ export interface Store {
    * Runs `fn` once no other holder of `name` runs it, on this node or (for a shared database) any
    * other, and answers what it answers. Administration changes whose checks read what they then
    * write (the root's last active key, two keys per principal, names unique without regard to
-   * case, a principal deleted with its keys) take turns under one name.
+   * case, a principal deleted with its keys) take turns under one name, and so do CreateGrants
+   * with a Name (one grant per name and parameters). Callers use a few fixed names: on PostgreSQL
+   * each name in use holds a pooled connection while `fn` runs.
    */
   serialize<T>(name: string, fn: () => Promise<T>): Promise<T>;
 

@@ -1,0 +1,69 @@
+/**
+ * Requests that race, on two nodes of one PostgreSQL database: whatever the interleaving, the
+ * answers are those of some serial order (AWS's error for each loser, never a 5xx), nothing is
+ * made twice, and the audit chain and the store check out afterwards.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { checkStore } from '../src/index.js';
+import { startTestPostgres, type TestPostgres } from './support/postgres.js';
+import { rawRequest, startTestServer, tempDataDir, type RawResponse, type TestServer } from './support/server.js';
+
+const ACCOUNT = '111122223333';
+const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
+
+/** How many of each answer (`200`, or the error name). */
+function tally(answers: readonly RawResponse[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const res of answers) {
+    const outcome = res.status === 200 ? '200' : String(res.body.__type ?? res.status);
+    counts[outcome] = (counts[outcome] ?? 0) + 1;
+  }
+  return counts;
+}
+
+describe('races between two nodes on one PostgreSQL database', () => {
+  let cluster: TestPostgres;
+  let connectionString: string;
+  let nodes: TestServer[];
+  /** The request on node i % 2, so that concurrent requests alternate between the nodes. */
+  const on = (i: number, operation: string, body: unknown) => {
+    const t = nodes[i % 2]!;
+    const admin = operation.startsWith('CofferAdmin.') ? { headers: { 'x-amz-target': operation } } : {};
+    return rawRequest(t.server.endpoint, t.credentials, operation, body, admin);
+  };
+  const all = (count: number, request: (i: number) => Promise<RawResponse>) => Promise.all(Array.from({ length: count }, (_, i) => request(i)));
+  const createKey = async () => String(((await on(0, 'CreateKey', {})).body.KeyMetadata as { KeyId: string }).KeyId);
+
+  before(async () => {
+    cluster = await startTestPostgres();
+    connectionString = await cluster.createDatabase();
+    const a = await startTestServer({ store: connectionString });
+    const dataDir = tempDataDir();
+    copyFileSync(join(a.dataDir, 'root.key'), join(dataDir, 'root.key'));
+    nodes = [a, await startTestServer({ store: connectionString, dataDir })];
+    assert.equal((await on(0, 'CofferAdmin.CreateUser', { UserName: 'alice' })).status, 200);
+  });
+  after(async () => {
+    for (const t of nodes ?? []) await t.dispose();
+    await cluster?.destroy();
+  });
+
+  it('CreateGrant of one Name at once makes one grant, and every answer names it', async () => {
+    const keyId = await createKey();
+    const grant = { KeyId: keyId, Name: 'once', GranteePrincipal: ALICE, Operations: ['Encrypt'] };
+    const answers = await all(8, (i) => on(i, 'CreateGrant', grant));
+    assert.deepEqual(tally(answers), { 200: 8 }, answers.map((r) => r.text).join('\n'));
+    assert.equal(new Set(answers.map((r) => r.body.GrantId)).size, 1);
+    const listed = await on(1, 'ListGrants', { KeyId: keyId });
+    assert.deepEqual((listed.body.Grants as { GrantId: string }[]).map((g) => g.GrantId), [answers[0]!.body.GrantId]);
+  });
+
+  it('afterwards the audit chain verifies and the store checks out', async () => {
+    const verdict = await on(1, 'CofferAdmin.VerifyAuditChain', {});
+    assert.equal(verdict.body.Valid, true, verdict.text);
+    assert.deepEqual((await checkStore({ dataDir: nodes[0]!.dataDir, store: connectionString })).problems, []);
+  });
+});
