@@ -61,6 +61,20 @@ describe('races between two nodes on one PostgreSQL database', () => {
     assert.deepEqual((listed.body.Grants as { GrantId: string }[]).map((g) => g.GrantId), [answers[0]!.body.GrantId]);
   });
 
+  it('60 TagResource at once on one key: each change is made or refused as in some serial order', async () => {
+    const keyId = await createKey();
+    const answers = await all(60, (i) => on(i, 'TagResource', { KeyId: keyId, Tags: [{ TagKey: `t${i}`, TagValue: 'v' }] }));
+    // 50 tags is AWS's limit per key: the ten changes that came last are refused.
+    assert.deepEqual(tally(answers), { 200: 50, TagException: 10 }, answers.filter((r) => r.status !== 200).map((r) => r.text).join('\n'));
+    assert.equal(((await on(1, 'ListResourceTags', { KeyId: keyId })).body.Tags as unknown[]).length, 50);
+  });
+
+  it('CreateAlias of one name at once: one is made, every other request is AlreadyExistsException', async () => {
+    const [first, second] = [await createKey(), await createKey()];
+    const answers = await all(8, (i) => on(i, 'CreateAlias', { AliasName: 'alias/raced', TargetKeyId: i % 3 ? first : second }));
+    assert.deepEqual(tally(answers), { 200: 1, AlreadyExistsException: 7 });
+  });
+
   it('afterwards the audit chain verifies and the store checks out', async () => {
     const verdict = await on(1, 'CofferAdmin.VerifyAuditChain', {});
     assert.equal(verdict.body.Valid, true, verdict.text);

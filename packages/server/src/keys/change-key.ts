@@ -1,9 +1,36 @@
-import { KMSInternalException } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KMSInternalException, ThrottlingException } from '../errors.js';
 import type { RequestAudit } from '../audit/request-audit.js';
 import type { Service } from '../context.js';
+import type { Store } from '../store/store.js';
+import { Turns } from '../store/turns.js';
 import type { KeyRecord, KeyVersionRecord } from './key-record.js';
 
-const MAX_ATTEMPTS = 20;
+/**
+ * How long a change keeps trying while other nodes' changes to the same key win. Every lost round
+ * is another change made, so a burst of changes to one key drains; only a key changed without
+ * pause for this long turns one away.
+ */
+const RETRY_FOR_MS = 5_000;
+/** The longest random pause before a retry, so that nodes do not collide again in step. */
+const MAX_BACKOFF_MS = 20;
+
+/**
+ * Changes of one key take turns within this process (one queue per store, so per node), so that
+ * its own requests never make each other lose the compare-and-set: only another node's change can
+ * come between a read and its write. Without it, 60 TagResource at once on one key lost the
+ * compare-and-set so often that many were answered KMSInternalException.
+ */
+const turnsByStore = new WeakMap<Store, Turns>();
+
+function keyTurns(store: Store): Turns {
+  let turns = turnsByStore.get(store);
+  if (!turns) {
+    turns = new Turns();
+    turnsByStore.set(store, turns);
+  }
+  return turns;
+}
 
 export interface KeyChange {
   readonly next: KeyRecord;
@@ -16,22 +43,36 @@ export interface KeyChange {
  * at the moment of the write; it returns the fields to change, or throws to refuse. With a
  * request's audit, the change and the request's success record are written in one transaction.
  */
-export async function changeKey(
+export function changeKey(
   service: Service,
   key: KeyRecord,
   change: (current: KeyRecord) => Promise<Partial<KeyRecord> & { newVersion?: KeyVersionRecord }> | (Partial<KeyRecord> & { newVersion?: KeyVersionRecord }),
   audit?: RequestAudit,
 ): Promise<KeyRecord> {
+  return keyTurns(service.store).run(key.keyId, () => applyChange(service, key, change, audit));
+}
+
+async function applyChange(
+  service: Service,
+  key: KeyRecord,
+  change: Parameters<typeof changeKey>[2],
+  audit: RequestAudit | undefined,
+): Promise<KeyRecord> {
+  const deadline = Date.now() + RETRY_FOR_MS;
   let current: KeyRecord | undefined = key;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS && current; attempt++) {
+  for (let attempt = 0; current; attempt++) {
     const { newVersion, ...fields } = await change(current);
     const next: KeyRecord = { ...current, ...fields, revision: current.revision + 1 };
     const written = audit
       ? await audit.commit((event) => service.store.updateKey(next, newVersion, event))
       : await service.store.updateKey(next, newVersion);
     if (written) return next;
+    if (Date.now() >= deadline) {
+      throw new ThrottlingException('The key is being changed too often to apply this change; retry the request.');
+    }
+    // The first retry at once (the record read first is often just stale); then a random pause.
+    if (attempt > 0) await sleep(Math.random() * MAX_BACKOFF_MS);
     current = await service.store.getKey(key.keyId);
   }
-  if (!current) throw new KMSInternalException('The key was deleted while it was being changed.');
-  throw new KMSInternalException('The key is changing too often to apply this change; retry.');
+  throw new KMSInternalException('The key was deleted while it was being changed.');
 }
