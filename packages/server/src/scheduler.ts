@@ -15,7 +15,8 @@ export async function runScheduledWork(service: Service, log: Logger, now = serv
   for (const key of await service.store.listKeysDue(now)) {
     try {
       if (key.state === 'PendingDeletion' && key.deletionDate !== undefined && key.deletionDate <= now) {
-        await service.store.deleteKey(key.keyId, systemAudit(service, 'DeleteKey', key.keyId).success());
+        // Only the record found due: a CancelKeyDeletion answered since then has moved its revision on.
+        if (!(await service.store.deleteKey(key.keyId, systemAudit(service, 'DeleteKey', key.keyId).success(), key.revision))) continue;
         service.backingKeys.forget(key.keyId);
         log('info', 'key deleted', { keyId: key.keyId });
       } else if (key.state === 'Enabled' && key.rotation && key.rotation.nextRotationDate <= now) {

@@ -75,6 +75,20 @@ describe('races between two nodes on one PostgreSQL database', () => {
     assert.deepEqual(tally(answers), { 200: 1, AlreadyExistsException: 7 });
   });
 
+  it('CancelKeyDeletion racing the deletion sweep: a cancelled key is kept, a deleted key was not cancelled', async () => {
+    const keyIds = await Promise.all(Array.from({ length: 12 }, () => createKey()));
+    for (const keyId of keyIds) assert.equal((await on(0, 'ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 })).status, 200);
+    const [, ...cancels] = await Promise.all([
+      nodes[0]!.server.runScheduledWork(Date.now() + 8 * 86_400_000),
+      ...keyIds.map((keyId) => on(1, 'CancelKeyDeletion', { KeyId: keyId })),
+    ]);
+    for (const [i, keyId] of keyIds.entries()) {
+      const described = await on(0, 'DescribeKey', { KeyId: keyId });
+      if (cancels[i]!.status === 200) assert.equal((described.body.KeyMetadata as { KeyState: string }).KeyState, 'Disabled', `${keyId} was cancelled`);
+      else assert.equal(described.body.__type, 'NotFoundException', described.text);
+    }
+  });
+
   it('afterwards the audit chain verifies and the store checks out', async () => {
     const verdict = await on(1, 'CofferAdmin.VerifyAuditChain', {});
     assert.equal(verdict.body.Valid, true, verdict.text);

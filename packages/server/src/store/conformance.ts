@@ -333,6 +333,26 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         assert.equal(await store.getKey(keyId(9)), undefined);
       });
 
+      it('with a revision, deletes only the record at that revision, and appends its event only then', async () => {
+        // The scheduler deletes the record it found due: a CancelKeyDeletion answered since then must keep the key.
+        store.attachAuditChain(simpleChainer);
+        const v1 = keyVersion(keyId(1), 1);
+        await store.createKey(keyRecord(keyId(1), { state: 'PendingDeletion' }), v1);
+        await store.createAlias(aliasRecord('alias/kept', keyId(1)));
+        assert.equal(await store.updateKey(keyRecord(keyId(1), { revision: 2, state: 'Disabled' })), true);
+        assert.equal(await store.deleteKey(keyId(1), auditEvent(1), 1), false);
+        assert.equal((await store.getKey(keyId(1)))?.revision, 2);
+        assertVersions(await store.listKeyVersions(keyId(1)), [v1]);
+        assert.equal((await store.getAlias('alias/kept'))?.targetKeyId, keyId(1));
+        assert.equal(await store.getAuditHead(), undefined);
+        assert.equal(await store.deleteKey(keyId(9), auditEvent(2), 1), false);
+        assert.equal(await store.getAuditHead(), undefined);
+        assert.equal(await store.deleteKey(keyId(1), auditEvent(3), 2), true);
+        assert.equal(await store.getKey(keyId(1)), undefined);
+        assert.equal(await store.getAlias('alias/kept'), undefined);
+        assert.equal((await store.getAuditHead())?.seq, 1);
+      });
+
       it('frees the key id: a key of that id can be created again', async () => {
         await store.createKey(keyRecord(keyId(1)), keyVersion(keyId(1), 1, 'old'));
         await store.deleteKey(keyId(1));

@@ -35,6 +35,8 @@ const Q = {
   // the revision moved on and updates nothing.
   updateKey: named('update_key', 'UPDATE keys SET revision = $2, deletion_date = $3, next_rotation = $4, record = $5 WHERE key_id = $1 AND revision = $2 - 1'),
   deleteKey: named('delete_key', 'DELETE FROM keys WHERE key_id = $1'),
+  // Compare-and-set, as updateKey: a writer that moved the revision first keeps its key.
+  deleteKeyAt: named('delete_key_at', 'DELETE FROM keys WHERE key_id = $1 AND revision = $2'),
   deleteVersions: named('delete_versions', 'DELETE FROM key_versions WHERE key_id = $1'),
   deleteKeyAliases: named('delete_key_aliases', 'DELETE FROM aliases WHERE target_key_id = $1'),
   deleteKeyGrants: named('delete_key_grants', 'DELETE FROM grants WHERE key_id = $1'),
@@ -411,13 +413,16 @@ export class PostgresStore implements Store {
     }, (changed) => changed);
   }
 
-  async deleteKey(keyId: string, audit?: AuditEvent): Promise<void> {
-    await this.#withAudit(audit, async (client) => {
+  async deleteKey(keyId: string, audit?: AuditEvent, revision?: number): Promise<boolean> {
+    return this.#withAudit(audit, async (client) => {
+      // First, so that its row lock orders it after (or before) a concurrent updateKey of the key.
+      if (revision !== undefined && (await this.#exec(Q.deleteKeyAt, [keyId, revision], client)).rowCount !== 1) return false;
       await this.#exec(Q.deleteKeyAliases, [keyId], client);
       await this.#exec(Q.deleteKeyGrants, [keyId], client);
       await this.#exec(Q.deleteVersions, [keyId], client);
       await this.#exec(Q.deleteKey, [keyId], client);
-    });
+      return true;
+    }, (deleted) => deleted);
   }
 
   async countKeysByState(): Promise<Record<string, number>> {

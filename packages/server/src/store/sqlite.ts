@@ -218,6 +218,7 @@ export class SqliteStore implements Store {
       countKeysByState: db.prepare<[], { state: string; n: number }>("SELECT json_extract(record, '$.state') AS state, COUNT(*) AS n FROM keys GROUP BY 1"),
       updateKey: db.prepare('UPDATE keys SET revision = @revision, deletion_date = @deletion_date, next_rotation = @next_rotation, record = @record WHERE key_id = @key_id AND revision = @revision - 1'),
       deleteKey: db.prepare('DELETE FROM keys WHERE key_id = ?'),
+      deleteKeyAt: db.prepare('DELETE FROM keys WHERE key_id = ? AND revision = ?'),
       deleteVersions: db.prepare('DELETE FROM key_versions WHERE key_id = ?'),
       deleteKeyAliases: db.prepare('DELETE FROM aliases WHERE target_key_id = ?'),
       deleteKeyGrants: db.prepare('DELETE FROM grants WHERE key_id = ?'),
@@ -371,14 +372,16 @@ export class SqliteStore implements Store {
     }, (changed) => changed);
   }
 
-  async deleteKey(keyId: string, audit?: AuditEvent): Promise<void> {
-    this.#withAudit(audit, () => {
+  async deleteKey(keyId: string, audit?: AuditEvent, revision?: number): Promise<boolean> {
+    return this.#withAudit(audit, () => {
       this.#keyRecords.clear();
+      if (revision !== undefined && this.#stmt.deleteKeyAt.run(keyId, revision).changes !== 1) return false;
       this.#stmt.deleteKeyAliases.run(keyId);
       this.#stmt.deleteKeyGrants.run(keyId);
       this.#stmt.deleteVersions.run(keyId);
       this.#stmt.deleteKey.run(keyId);
-    });
+      return true;
+    }, (deleted) => deleted);
   }
 
   async countKeysByState(): Promise<Record<string, number>> {

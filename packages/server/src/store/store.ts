@@ -79,8 +79,12 @@ export interface Store {
    * together with `newVersion` when given (rotation). Returns false when another writer won.
    */
   updateKey(next: KeyRecord, newVersion?: KeyVersionRecord, audit?: AuditEvent): Promise<boolean>;
-  /** Removes the key, all its versions, its grants and all aliases that point at it. */
-  deleteKey(keyId: string, audit?: AuditEvent): Promise<void>;
+  /**
+   * Removes the key, all its versions, its grants and all aliases that point at it. With
+   * `revision`, only if the stored record is at that revision (a compare-and-set, as updateKey):
+   * otherwise it changes nothing, appends no audit event and returns false.
+   */
+  deleteKey(keyId: string, audit?: AuditEvent, revision?: number): Promise<boolean>;
   /** Keys whose deletion date or automatic-rotation date is at or before `now` (epoch ms). */
   listKeysDue(now: number): Promise<KeyRecord[]>;
   /** How many keys are in each key state; states without keys are absent. For the `coffer_keys` metric. */
