@@ -83,6 +83,8 @@ describe('races between two nodes on one PostgreSQL database', () => {
       ...keyIds.map((keyId) => on(1, 'CancelKeyDeletion', { KeyId: keyId })),
     ]);
     for (const [i, keyId] of keyIds.entries()) {
+      // A cancel that read the key before the sweep deleted it is answered as one that came after.
+      if (cancels[i]!.status !== 200) assert.equal(cancels[i]!.body.__type, 'NotFoundException', cancels[i]!.text);
       const described = await on(0, 'DescribeKey', { KeyId: keyId });
       if (cancels[i]!.status === 200) assert.equal((described.body.KeyMetadata as { KeyState: string }).KeyState, 'Disabled', `${keyId} was cancelled`);
       else assert.equal(described.body.__type, 'NotFoundException', described.text);

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KMSInternalException, ThrottlingException } from '../errors.js';
+import { NotFoundException, ThrottlingException } from '../errors.js';
 import type { RequestAudit } from '../audit/request-audit.js';
 import type { Service } from '../context.js';
 import type { Store } from '../store/store.js';
 import { Turns } from '../store/turns.js';
+import { keyArn } from './arn.js';
 import type { KeyRecord, KeyVersionRecord } from './key-record.js';
 
 /**
@@ -74,5 +75,6 @@ async function applyChange(
     if (attempt > 0) await sleep(Math.random() * MAX_BACKOFF_MS);
     current = await service.store.getKey(key.keyId);
   }
-  throw new KMSInternalException('The key was deleted while it was being changed.');
+  // Deleted (the deletion sweep) since the request read it: answered as a request that came after.
+  throw new NotFoundException(`Key '${keyArn(service.realm, key.keyId)}' does not exist`);
 }
