@@ -127,6 +127,19 @@ describe('text PostgreSQL refuses, in every member, over HTTP', () => {
     });
   }
 
+  it('bytes that are not UTF-8 in a body are read as U+FFFD, on either store', async () => {
+    for (const n of [pg, sqlite]) {
+      const rawBody = Buffer.concat([
+        Buffer.from(`{"KeyId":"${n.keyId}","Description":"a`), Buffer.from([0xff, 0xc0, 0xed, 0xa0, 0x80]), Buffer.from('b"}'),
+      ]);
+      n.sent++;
+      const res = await rawRequest(n.t.server.endpoint, n.t.credentials, 'UpdateKeyDescription', undefined, { rawBody });
+      assert.equal(res.status, 200, res.text);
+      const described = await n.send('DescribeKey', { KeyId: n.keyId });
+      assert.equal((described.body.KeyMetadata as { Description: string }).Description, `a${'\ufffd'.repeat(5)}b`);
+    }
+  });
+
   it('/metrics counts keys whose description, tags and policy hold such text', async () => {
     const text = Object.values(HOSTILE).join(' ');
     const created = await pg.send('CreateKey', { Description: text, Tags: [{ TagKey: text, TagValue: text }], Policy: policy(text) });

@@ -87,7 +87,7 @@ export interface RawResponse {
  */
 export async function rawRequest(
   endpoint: string, credentials: Credentials, operation: string, body: unknown,
-  opts: { region?: string; headers?: Record<string, string>; rawBody?: string } = {},
+  opts: { region?: string; headers?: Record<string, string>; rawBody?: string | Uint8Array } = {},
 ): Promise<RawResponse> {
   const { SignatureV4 } = await import('@smithy/signature-v4');
   const { Hash } = await import('@smithy/hash-node');
