@@ -70,14 +70,18 @@ export const createGrant: Operation = async (service, body, request) => {
   return input.Name === undefined ? issue() : service.store.serialize('grant-names', issue);
 };
 
+/** What a checked CreateGrant asks for: the request's members, its operations without repeats. */
+interface GrantRequest {
+  readonly Name?: string | undefined;
+  readonly GranteePrincipal: string;
+  readonly RetiringPrincipal?: string | undefined;
+  readonly operations: GrantOperation[];
+  readonly constraints?: GrantConstraints | undefined;
+  readonly DryRun?: boolean | undefined;
+}
+
 /** The grant of this Name and these parameters if there is one (with a new token), else a new grant. */
-async function issueGrant(
-  service: Service, request: RequestContext, key: KeyRecord,
-  input: {
-    readonly Name?: string | undefined; readonly GranteePrincipal: string; readonly RetiringPrincipal?: string | undefined;
-    readonly operations: GrantOperation[]; readonly constraints?: GrantConstraints | undefined; readonly DryRun?: boolean | undefined;
-  },
-): Promise<{ GrantToken: string; GrantId: string }> {
+async function issueGrant(service: Service, request: RequestContext, key: KeyRecord, input: GrantRequest): Promise<{ GrantToken: string; GrantId: string }> {
   const { operations, constraints } = input;
   if (input.Name !== undefined) {
     const same = (await service.store.findGrantsByName(key.keyId, input.Name))
