@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -205,6 +205,24 @@ describe('the root key file', () => {
       await restoreAndCheck();
     });
   }
+
+  it('refuses to start when it cannot be read (a directory in its place), with a StartupError naming it', async () => {
+    rmSync(rootKeyPath);
+    mkdirSync(rootKeyPath);
+    try {
+      const filesBefore = readdirSync(dataDir).sort();
+      await assert.rejects(startServer({ dataDir, port: 0, logger: quiet }), (error: unknown) => {
+        assert.ok(error instanceof StartupError, `not a StartupError: ${String(error)}`);
+        assert.match(error.message, /cannot be read \(EISDIR\)/);
+        assert.ok(error.message.includes(rootKeyPath), `the message does not name ${rootKeyPath}: ${error.message}`);
+        return true;
+      });
+      assert.deepEqual(readdirSync(dataDir).sort(), filesBefore);
+    } finally {
+      rmdirSync(rootKeyPath);
+    }
+    await restoreAndCheck();
+  });
 });
 
 describe('the credentials file', () => {

@@ -35,14 +35,7 @@ export class FileRootKey implements RootKey {
   }
 
   static load(path: string): FileRootKey {
-    const key = readFileSync(path);
-    if (key.length !== ROOT_KEY_LENGTH) {
-      throw new StartupError(`The root key file ${path} holds ${key.length} bytes, not ${ROOT_KEY_LENGTH}: it is damaged or not a Coffer root key.`);
-    }
-    if ((statSync(path).mode & 0o077) !== 0) {
-      process.emitWarning(`The root key file ${path} is readable by other users; restrict it with chmod 600.`);
-    }
-    return new FileRootKey(path, key);
+    return new FileRootKey(path, readRootKeyFile(path));
   }
 
   async wrap(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
@@ -54,4 +47,26 @@ export class FileRootKey implements RootKey {
     if (!opened) throw new RootKeyMismatchError('wrapped value does not open under this root key');
     return opened;
   }
+}
+
+/**
+ * The 32 bytes of a root key file (root.key or a keyring's root-<id>.key). A file that cannot be
+ * read (a directory, no permission) or of another length is a StartupError naming it, never a bare
+ * errno: the start stops before anything is written.
+ */
+export function readRootKeyFile(path: string): Buffer {
+  let key: Buffer;
+  try {
+    key = readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.name : 'Error');
+    throw new StartupError(`The root key file ${path} cannot be read (${code}): it must be a regular file of ${ROOT_KEY_LENGTH} bytes readable by the user Coffer runs as (mode 0600); nothing was changed.`);
+  }
+  if (key.length !== ROOT_KEY_LENGTH) {
+    throw new StartupError(`The root key file ${path} holds ${key.length} bytes, not ${ROOT_KEY_LENGTH}: it is damaged or not a Coffer root key.`);
+  }
+  if ((statSync(path).mode & 0o077) !== 0) {
+    process.emitWarning(`The root key file ${path} is readable by other users; restrict it with chmod 600.`);
+  }
+  return key;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { readRootKeyFile } from '../file-root-key.js';
 import type { RootKeyDescriptor } from '../keyring.js';
 import type { ProviderContext } from '../options.js';
 import { StartupError } from '../root-key.js';
@@ -37,12 +38,7 @@ export const fileProvider: RootKeyProvider = {
     if (!existsSync(path)) {
       throw new StartupError(`The root key file ${path} (root key ${descriptor.id}) is missing. Restore it from backup; Coffer will not create a new root key over existing data.`);
     }
-    const key = readFileSync(path);
-    if (key.length !== KEY_LENGTH) {
-      throw new StartupError(`The root key file ${path} holds ${key.length} bytes, not ${KEY_LENGTH}: it is damaged or not a Coffer root key.`);
-    }
-    if ((statSync(path).mode & 0o077) !== 0) process.emitWarning(`The root key file ${path} is readable by other users; restrict it with chmod 600.`);
-    return memorySealer(key);
+    return memorySealer(readRootKeyFile(path));
   },
 
   mismatchHint: (descriptor) => `The root key file ${String(descriptor.settings.path)} is not the one the store was written with: restore the original file; nothing was changed.`,
