@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, writeSync, fsyncSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { openAesGcm, sealAesGcm } from './aes-gcm.js';
 import { RootKeyMismatchError, StartupError, type RootKey } from './root-key.js';
 
@@ -24,13 +25,7 @@ export class FileRootKey implements RootKey {
   /** Creates a new root key file; refuses to overwrite one. */
   static create(path: string): FileRootKey {
     const key = randomBytes(ROOT_KEY_LENGTH);
-    const fd = openSync(path, 'wx', 0o600);
-    try {
-      writeSync(fd, key);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeRootKeyFile(path, key);
     return new FileRootKey(path, key);
   }
 
@@ -69,4 +64,25 @@ export function readRootKeyFile(path: string): Buffer {
     process.emitWarning(`The root key file ${path} is readable by other users; restrict it with chmod 600.`);
   }
   return key;
+}
+
+/**
+ * Writes a new root key file, mode 0600, refusing to overwrite one, durably: its bytes and then its
+ * directory entry are synced before the store names the file (the check value, the keyring), so a
+ * power loss cannot keep a store that needs the file and lose the file.
+ */
+export function writeRootKeyFile(path: string, key: Uint8Array): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, key);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const directory = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
 }

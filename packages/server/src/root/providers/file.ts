@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { readRootKeyFile } from '../file-root-key.js';
+import { readRootKeyFile, writeRootKeyFile } from '../file-root-key.js';
 import type { RootKeyDescriptor } from '../keyring.js';
 import type { ProviderContext } from '../options.js';
 import { StartupError } from '../root-key.js';
@@ -23,13 +23,7 @@ export const fileProvider: RootKeyProvider = {
   async create(id, context) {
     const name = `root-${id}.key`;
     const key = randomBytes(KEY_LENGTH);
-    const fd = openSync(join(context.dataDir, name), 'wx', 0o600);
-    try {
-      writeSync(fd, key);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeRootKeyFile(join(context.dataDir, name), key);
     return { settings: { path: name }, sealer: memorySealer(key) };
   },
 
