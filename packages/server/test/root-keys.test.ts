@@ -467,6 +467,49 @@ describe('root-key rotation and migration', () => {
     }
   });
 
+  it('keeps an old root key while a value under it does not unwrap, and retires it only once the value does', async () => {
+    const dataDir = tempDataDir();
+    let t = await startTestServer({ dataDir, rootKeyWork });
+    const keyId = await newKey(t.kms);
+    const blob = await encrypt(t.kms, keyId, 'kept under the old key');
+    const others = await sixValues(t.kms);
+    await t.stop();
+    // The value fails to unwrap for a while: a damaged byte here, an HSM that does not answer in practice.
+    const db = new Database(join(dataDir, 'coffer.db'));
+    const original = (db.prepare('SELECT wrapped FROM key_versions WHERE key_id = ?').get(keyId) as { wrapped: Buffer }).wrapped;
+    const damaged = Buffer.from(original);
+    damaged[damaged.length - 1]! ^= 1;
+    db.prepare('UPDATE key_versions SET wrapped = ? WHERE key_id = ?').run(damaged, keyId);
+    db.close();
+    const logged: string[] = [];
+    t = await startTestServer({
+      dataDir, rootKeyWork: { ...rootKeyWork, refreshMs: 600_000 },
+      logger: (_level: string, message: string, fields?: Record<string, unknown>) => { logged.push(`${message} ${JSON.stringify(fields ?? {})}`); },
+    });
+    try {
+      await admin(t, 'RotateRootKey', {});
+      for (let waited = 0; !logged.some((line) => line.startsWith('root key rotation paused')) && waited < 10_000; waited += 20) await new Promise((done) => setTimeout(done, 20));
+      assert.ok(logged.some((line) => line.startsWith('root key rotation paused') && line.includes(`${keyId}:1`)), logged.join('\n'));
+      const paused = keyringOf(dataDir);
+      assert.equal(paused?.keys.length, 2, 'the old root key stays in the keyring');
+      assert.ok(paused?.rotation, 'the rotation is still under way');
+      await t.stop();
+      // The value unwraps again: the resumed rotation re-wraps it and only then retires the old key.
+      const fixed = new Database(join(dataDir, 'coffer.db'));
+      fixed.prepare('UPDATE key_versions SET wrapped = ? WHERE key_id = ?').run(original, keyId);
+      fixed.close();
+      t = await startTestServer({ dataDir, rootKeyWork });
+      assert.equal(((await rotationDone(t)).RootKeys as unknown[]).length, 1);
+      await t.stop();
+      rmSync(join(dataDir, 'root.key'));
+      t = await startTestServer({ dataDir, rootKeyWork });
+      assert.equal(await decrypt(t.kms, blob), 'kept under the old key');
+      assert.deepEqual(await Promise.all(others.map((b) => decrypt(t.kms, b))), [0, 1, 2, 3, 4, 5].map((i) => `value ${i}`));
+    } finally {
+      await t.dispose();
+    }
+  });
+
   it('refuses a second rotation while one is under way', async () => {
     const t = await startTestServer({ rootKeyWork: { ...rootKeyWork, settleMs: 60_000 } });
     try {

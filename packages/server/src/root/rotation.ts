@@ -17,6 +17,12 @@ export interface RotationSettings {
   readonly testOnlyAfterBatch?: () => Promise<void>;
 }
 
+interface RewrapResult {
+  readonly rewrapped: number;
+  /** Values under an old root key that did not unwrap: they keep the old keys in the keyring. */
+  readonly unreadable: readonly WrappedValue[];
+}
+
 /** How many full sweeps may still find values under an old key (written by a node that had not yet switched) before giving up until the next start. */
 const MAX_SWEEPS = 5;
 
@@ -83,7 +89,7 @@ export class RootRotation {
       for (;;) {
         if (this.#stopping) return;
         const page = await wrappedValuesPage(this.#store, REWRAP_PHASES[phase]!, after, this.#settings.batchSize, this.#settings.accountRoots);
-        const rewrapped = await this.#rewrapAll(page.values);
+        const { rewrapped } = await this.#rewrapAll(page.values);
         const last = page.next === undefined;
         const nextPhase = last ? REWRAP_PHASES[phase + 1] : REWRAP_PHASES[phase]!;
         progress = { ...progress, rewrapped: progress.rewrapped + rewrapped, phase: nextPhase ?? REWRAP_PHASES[phase]!, ...(last ? { after: undefined } : { after: page.next }) };
@@ -96,8 +102,12 @@ export class RootRotation {
     // Values written under an old key by a node that had not yet switched: sweep until none are left.
     for (let sweep = 0; sweep < MAX_SWEEPS; sweep++) {
       if (this.#stopping) return;
-      const left = await this.#sweep();
+      const { rewrapped: left, unreadable } = await this.#sweep();
       if (left === 0) {
+        // A value still under an old key keeps that key: its failure may pass (an HSM that did not answer), and retired, the key could never open it again.
+        if (unreadable.length > 0) {
+          throw new Error(`${unreadable.length} value(s) under an old root key do not unwrap (the first: ${unreadable[0]!.kind} ${unreadable[0]!.name}); the old root keys stay until they do: see coffer store check`);
+        }
         if (!(await this.#root.retireOthers())) throw new KeyringConflictError('the root keyring changed while the old root keys were retired');
         this.#log('info', 'root key rotation finished; the old root keys are retired', { rootKeyId: this.#root.currentId, rewrapped: progress.rewrapped });
         return;
@@ -107,22 +117,26 @@ export class RootRotation {
     throw new Error('values under old root keys kept appearing: is a node running without the new root key?');
   }
 
-  /** A full pass without saving its place; returns how many values it re-wrapped. */
-  async #sweep(): Promise<number> {
-    let count = 0;
+  /** A full pass without saving its place: how many values it re-wrapped, and which are left under an old key because they do not unwrap. */
+  async #sweep(): Promise<RewrapResult> {
+    let rewrapped = 0;
+    const unreadable: WrappedValue[] = [];
     for (const phase of REWRAP_PHASES) {
       for (let after: string | undefined; ;) {
         const page = await wrappedValuesPage(this.#store, phase, after, this.#settings.batchSize, this.#settings.accountRoots);
-        count += await this.#rewrapAll(page.values);
+        const result = await this.#rewrapAll(page.values);
+        rewrapped += result.rewrapped;
+        unreadable.push(...result.unreadable);
         if (page.next === undefined) break;
         after = page.next;
       }
     }
-    return count;
+    return { rewrapped, unreadable };
   }
 
-  async #rewrapAll(values: readonly WrappedValue[]): Promise<number> {
+  async #rewrapAll(values: readonly WrappedValue[]): Promise<RewrapResult> {
     let count = 0;
+    const unreadable: WrappedValue[] = [];
     for (const value of values) {
       if (this.#root.isCurrent(value.wrapped)) continue;
       let plaintext: Uint8Array;
@@ -130,8 +144,9 @@ export class RootRotation {
         plaintext = await this.#root.unwrap(value.wrapped, value.aad);
       } catch (error) {
         if (!(error instanceof RootKeyMismatchError)) throw error;
-        // Already unreadable under every key (damaged): re-wrapping cannot save it; `coffer store check` reports it.
-        this.#log('error', 'root key rotation: a value does not unwrap; left as it is', { kind: value.kind, name: value.name });
+        // Damaged, or its root key failed for a moment: left under the old key, which then stays; `coffer store check` reports it.
+        this.#log('error', 'root key rotation: a value does not unwrap; left under its old root key, which stays', { kind: value.kind, name: value.name });
+        unreadable.push(value);
         continue;
       }
       try {
@@ -142,7 +157,7 @@ export class RootRotation {
         Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength).fill(0);
       }
     }
-    return count;
+    return { rewrapped: count, unreadable };
   }
 
   async #save(progress: RotationProgress): Promise<void> {
