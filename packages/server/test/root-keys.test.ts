@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, ListKeysCommand, type KMSClient } from '@aws-sdk/client-kms';
 import Database from 'better-sqlite3';
 import pkcs11js from 'pkcs11js';
 import type { StartOptions } from '../src/index.js';
@@ -505,6 +505,24 @@ describe('root-key rotation and migration', () => {
       t = await startTestServer({ dataDir, rootKeyWork });
       assert.equal(await decrypt(t.kms, blob), 'kept under the old key');
       assert.deepEqual(await Promise.all(others.map((b) => decrypt(t.kms, b))), [0, 1, 2, 3, 4, 5].map((i) => `value ${i}`));
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  it('re-wraps the access keys of an account root the server no longer serves (a start with another --account-id)', async () => {
+    const dataDir = tempDataDir();
+    let t = await startTestServer({ dataDir, rootKeyWork });
+    await t.stop();
+    // The admin credential belongs to the root of 111122223333; this start serves another account.
+    t = await startTestServer({ dataDir, rootKeyWork, accountId: '444455556666' });
+    try {
+      await admin(t, 'RotateRootKey', {});
+      assert.equal(((await rotationDone(t)).RootKeys as unknown[]).length, 1);
+      await t.stop();
+      t = await startTestServer({ dataDir, rootKeyWork });
+      const listed = await t.kms.send(new ListKeysCommand({}));
+      assert.deepEqual(listed.Keys, [], 'the admin credential of the first account still signs');
     } finally {
       await t.dispose();
     }

@@ -32,7 +32,8 @@ export interface WrappedValuePage {
  * One page of a phase's values, after `after`:
  * - `keys`: every version's wrapped material and any pending imported material, `limit` keys a page;
  * - `access-keys`: the wrapped secrets of the access keys of `limit` principals a page, and of the
- *   account roots (`accountRoots`, and the root of each account a principal belongs to);
+ *   account roots (`accountRoots`, the root of each account a principal belongs to, and every
+ *   other owner that is not a principal);
  * - `meta`: the wrapped audit key.
  */
 export async function wrappedValuesPage(store: Store, phase: RewrapPhase, after: string | undefined, limit: number, accountRoots: readonly string[]): Promise<WrappedValuePage> {
@@ -81,7 +82,9 @@ async function keyValues(store: Store, after: string | undefined, limit: number)
 
 async function accessKeyValues(store: Store, after: string | undefined, limit: number, accountRoots: readonly string[]): Promise<WrappedValuePage> {
   const page = await store.listPrincipals({ ...(after !== undefined ? { after } : {}), limit });
-  const owners = new Set<string>(after === undefined ? accountRoots : []);
+  // The first page takes the owners that are not principals: this server's account root, and the
+  // root of any other account id the store has served (a start with another --account-id).
+  const owners = new Set<string>(after === undefined ? [...accountRoots, ...await store.listAccessKeyOwnersWithoutPrincipal()] : []);
   for (const principal of page.items) {
     owners.add(principal.arn);
     const account = /^arn:([^:]+):iam::(\d{12}):/.exec(principal.arn);

@@ -620,6 +620,17 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         assert.deepEqual(await store.listAccessKeys(principalArn('user', 'nobody')), []);
       });
 
+      it('listAccessKeyOwnersWithoutPrincipal lists the owners of access keys that are not principals, once each, sorted', async () => {
+        const alice = principalArn('user', 'alice');
+        assert.equal(await store.createPrincipal(principalRecord('user', 'alice')), true);
+        const roots = ['arn:aws:iam::444455556666:root', 'arn:aws:iam::111122223333:root'];
+        await store.createAccessKey(accessKeyRecord('AKIAALICE00000000001', alice));
+        await store.createAccessKey(accessKeyRecord('AKIAROOTA0000000001', roots[0]!));
+        await store.createAccessKey(accessKeyRecord('AKIAROOTA0000000002', roots[0]!));
+        await store.createAccessKey(accessKeyRecord('AKIAROOTB0000000001', roots[1]!));
+        assert.deepEqual(await store.listAccessKeyOwnersWithoutPrincipal(), [...roots].sort());
+      });
+
       it('updateAccessKeyStatus changes the status of an existing key only', async () => {
         const arn = principalArn('user', 'alice');
         await store.createAccessKey(accessKeyRecord('AKIAALICE00000000001', arn));

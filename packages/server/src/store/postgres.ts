@@ -60,6 +60,7 @@ const Q = {
   deletePolicy: named('delete_policy', 'DELETE FROM identity_policies WHERE principal_arn = $1 AND policy_name = $2'),
   insertAccessKey: named('insert_access_key', 'INSERT INTO access_keys (access_key_id, principal_arn, wrapped_secret, status, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING'),
   listAccessKeys: named('list_access_keys', 'SELECT * FROM access_keys WHERE principal_arn = $1 ORDER BY access_key_id'),
+  listAccessKeyOwnersWithoutPrincipal: named('list_access_key_owners_without_principal', 'SELECT DISTINCT principal_arn FROM access_keys WHERE principal_arn NOT IN (SELECT arn FROM principals) ORDER BY principal_arn'),
   updateAccessKeyStatus: named('update_access_key_status', 'UPDATE access_keys SET status = $2 WHERE access_key_id = $1'),
   deleteAccessKey: named('delete_access_key', 'DELETE FROM access_keys WHERE access_key_id = $1'),
   insertGrant: named('insert_grant', 'INSERT INTO grants (grant_id, key_id, name, grantee, retiring, record) VALUES ($1, $2, $3, $4, $5, $6)'),
@@ -533,6 +534,10 @@ export class PostgresStore implements Store {
 
   async listAccessKeys(principalArn: string): Promise<AccessKeyRecord[]> {
     return (await this.#query<AccessKeyRow>(Q.listAccessKeys, [principalArn])).map(toAccessKey);
+  }
+
+  async listAccessKeyOwnersWithoutPrincipal(): Promise<string[]> {
+    return (await this.#query<{ principal_arn: string }>(Q.listAccessKeyOwnersWithoutPrincipal, [])).map((row) => row.principal_arn);
   }
 
   async updateAccessKeyStatus(accessKeyId: string, status: AccessKeyRecord['status'], audit?: AuditEvent): Promise<boolean> {

@@ -246,6 +246,7 @@ export class SqliteStore implements Store {
       insertAccessKey: db.prepare('INSERT OR IGNORE INTO access_keys (access_key_id, principal_arn, wrapped_secret, status, created_at) VALUES (@accessKeyId, @principalArn, @wrappedSecret, @status, @createdAt)'),
       getAccessKey: db.prepare<[string], AccessKeyRow>('SELECT * FROM access_keys WHERE access_key_id = ?'),
       listAccessKeys: db.prepare<[string], AccessKeyRow>('SELECT * FROM access_keys WHERE principal_arn = ? ORDER BY access_key_id'),
+      listAccessKeyOwnersWithoutPrincipal: db.prepare<[], { principal_arn: string }>('SELECT DISTINCT principal_arn FROM access_keys WHERE principal_arn NOT IN (SELECT arn FROM principals) ORDER BY principal_arn'),
       updateAccessKeyStatus: db.prepare('UPDATE access_keys SET status = ? WHERE access_key_id = ?'),
       deleteAccessKey: db.prepare('DELETE FROM access_keys WHERE access_key_id = ?'),
       insertGrant: db.prepare('INSERT INTO grants (grant_id, key_id, name, grantee, retiring, record) VALUES (@grant_id, @key_id, @name, @grantee, @retiring, @record)'),
@@ -482,6 +483,10 @@ export class SqliteStore implements Store {
 
   async listAccessKeys(principalArn: string): Promise<AccessKeyRecord[]> {
     return this.#stmt.listAccessKeys.all(principalArn).map(toAccessKey);
+  }
+
+  async listAccessKeyOwnersWithoutPrincipal(): Promise<string[]> {
+    return this.#stmt.listAccessKeyOwnersWithoutPrincipal.all().map((row) => row.principal_arn);
   }
 
   async updateAccessKeyStatus(accessKeyId: string, status: AccessKeyRecord['status'], audit?: AuditEvent): Promise<boolean> {

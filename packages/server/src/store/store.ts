@@ -123,6 +123,8 @@ export interface Store {
   createAccessKey(record: AccessKeyRecord, audit?: AuditEvent): Promise<boolean>;
   getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
   listAccessKeys(principalArn: string): Promise<AccessKeyRecord[]>;
+  /** The owners of access keys that are not principals (account roots, of any account id), sorted: a root-key rotation re-wraps their keys too. */
+  listAccessKeyOwnersWithoutPrincipal(): Promise<string[]>;
   updateAccessKeyStatus(accessKeyId: string, status: AccessKeyRecord['status'], audit?: AuditEvent): Promise<boolean>;
   deleteAccessKey(accessKeyId: string, audit?: AuditEvent): Promise<boolean>;
 
