@@ -4,7 +4,14 @@ import { required, string } from '../validate/shape.js';
 export const ALIAS_PREFIX = 'alias/';
 const RESERVED_PREFIX = 'alias/aws/';
 
-export const aliasNameMember = () => required(string({ min: 1, max: 256, pattern: '^[a-zA-Z0-9:/_-]+$' }));
+/** AliasName's pattern in AWS's model; alias ARNs share its characters. */
+const ALIAS_NAME_PATTERN = '^[a-zA-Z0-9:/_-]+$';
+const ALIAS_NAME = new RegExp(ALIAS_NAME_PATTERN);
+
+export const aliasNameMember = () => required(string({ min: 1, max: 256, pattern: ALIAS_NAME_PATTERN }));
+
+/** Whether an alias could have this name: one that could not is not looked up in the store at all. */
+export const isPossibleAliasName = (name: string): boolean => ALIAS_NAME.test(name);
 
 /** AWS's rules for a name a caller may create, change or delete. */
 export function checkAliasName(name: string): void {

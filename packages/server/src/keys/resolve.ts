@@ -1,11 +1,9 @@
 import { NotFoundException, ValidationException } from '../errors.js';
 import type { Service } from '../context.js';
+import { isPossibleAliasName } from './alias-name.js';
 import { aliasArn, keyArn, parseArn } from './arn.js';
 import { effectiveKey } from './import.js';
 import type { KeyRecord } from './key-record.js';
-
-/** Every name an alias can have (CreateAlias's pattern). */
-const ALIAS_NAME = /^alias\/[a-zA-Z0-9:/_-]+$/;
 
 export const KEY_ID = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$/;
 
@@ -55,7 +53,7 @@ async function resolveKeyId(service: Service, identifier: string, forms: Identif
     if (forms === 'key') throw new NotFoundException(`Invalid keyId '${identifier}'`);
     // A name no alias can have is not looked up: the store need not take any text (PostgreSQL
     // refuses a NUL character outright).
-    const alias = ALIAS_NAME.test(resource) ? await service.store.getAlias(resource) : undefined;
+    const alias = isPossibleAliasName(resource) ? await service.store.getAlias(resource) : undefined;
     if (!alias) throw new NotFoundException(`Alias ${aliasArn(realm, resource)} is not found.`);
     return { keyId: alias.targetKeyId, alias: resource };
   }
