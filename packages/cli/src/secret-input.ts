@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { readBounded } from './read-bounded.js';
 import { IoError, UsageError } from './usage.js';
 
 /**
@@ -12,7 +12,10 @@ export const MAX_SECRET_LINE_BYTES = 64 * 1024;
 export function readSecretFile(path: string, what: string): string {
   let text: string;
   try {
-    text = readFirstLine(path, MAX_SECRET_LINE_BYTES);
+    const bytes = readBounded(path, MAX_SECRET_LINE_BYTES + 1, 0x0a);
+    // A full read that did not stop at a line feed: the first line goes on past the bound.
+    if (bytes.length > MAX_SECRET_LINE_BYTES && bytes.at(-1) !== 0x0a) throw new UsageError('first line too long');
+    text = bytes.toString('utf8');
   } catch (error) {
     if (error instanceof UsageError) throw new UsageError(`the first line of the ${what} file '${path}' is longer than ${MAX_SECRET_LINE_BYTES / 1024} KiB`, `write the ${what} on its first line`);
     // A file that cannot be read is exit code 5, as --config, --quotas and --policy files are.
@@ -21,25 +24,6 @@ export function readSecretFile(path: string, what: string): string {
   const secret = text.split(/\r?\n/)[0] ?? '';
   if (secret === '') throw new UsageError(`the ${what} file '${path}' is empty`, `write the ${what} on its first line`);
   return secret;
-}
-
-/** A file's text up to and with its first line feed (or to its end); UsageError when neither comes within `limit` bytes. */
-function readFirstLine(path: string, limit: number): string {
-  const fd = openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(limit + 1);
-    let length = 0;
-    while (length <= limit) {
-      const read = readSync(fd, buffer, length, limit + 1 - length, null);
-      if (read === 0) return buffer.toString('utf8', 0, length);
-      const newline = buffer.subarray(length, length + read).indexOf(0x0a);
-      if (newline >= 0) return buffer.toString('utf8', 0, length + newline + 1);
-      length += read;
-    }
-    throw new UsageError('first line too long');
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { readBounded } from './read-bounded.js';
 import { IoError, UsageError } from './usage.js';
 
 /** Parsers for what client commands take on the command line; each refuses instead of guessing. */
@@ -58,7 +58,7 @@ export function readTextInput(path: string, what: string): string {
   const source = path === '-' ? 'standard input' : `'${path}'`;
   let bytes: Buffer;
   try {
-    bytes = readAtMost(path === '-' ? 0 : path, MAX_TEXT_INPUT_BYTES + 1);
+    bytes = readBounded(path === '-' ? 0 : path, MAX_TEXT_INPUT_BYTES + 1);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new IoError(`cannot read ${what} from ${source}: ${code ?? (error as Error).message}`,
@@ -69,23 +69,6 @@ export function readTextInput(path: string, what: string): string {
       'give the policy document itself: identity policies are at most 131072 characters, key policies 32768');
   }
   return bytes.toString('utf8');
-}
-
-/** Up to `limit` bytes of a file or file descriptor (standard input: 0), fewer if it ends before. */
-function readAtMost(source: string | number, limit: number): Buffer {
-  const fd = typeof source === 'number' ? source : openSync(source, 'r');
-  try {
-    const buffer = Buffer.alloc(limit);
-    let length = 0;
-    while (length < limit) {
-      const read = readSync(fd, buffer, length, limit - length, null);
-      if (read === 0) break;
-      length += read;
-    }
-    return buffer.subarray(0, length);
-  } finally {
-    if (typeof source !== 'number') closeSync(fd);
-  }
 }
 
 /** An alias name as AWS spells it: the `alias/` prefix is required, not assumed. */
