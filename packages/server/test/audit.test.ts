@@ -351,6 +351,35 @@ describe('audit: tampering is found and named', () => {
     assert.equal(api.BrokenAt, 5);
   });
 
+  it('QueryAuditRecords shows a record that cannot be read in its place, and every other record around it', async () => {
+    const dir = tampered((db) => {
+      db.prepare("UPDATE audit SET record = '{not json' WHERE seq = 5").run();
+      // JSON, but not what the server writes: members of the wrong types.
+      db.prepare('UPDATE audit SET record = ? WHERE seq = 3').run(JSON.stringify({ ...recordJson(db, 3), time: 'yesterday', keyArns: 7 }));
+      db.prepare('UPDATE audit SET record = ? WHERE seq = 2').run(JSON.stringify({ ...recordJson(db, 2), seq: 9 }));
+    });
+    const t = await startTestServer({ dataDir: dir });
+    try {
+      // Small pages, so paging goes on past the unreadable records.
+      const listed = await queryAll(t, {}, 2);
+      const ours = listed.filter((r) => r.seq <= records);
+      assert.deepEqual(ours.map((r) => r.seq), Array.from({ length: records }, (_, i) => records - i), 'every record, newest first');
+      for (const seq of [2, 3, 5]) {
+        const entry = ours.find((r) => r.seq === seq)!;
+        assert.deepEqual(Object.keys(entry).sort(), ['seq', 'unreadable'], `record ${seq} stands in its place as unreadable`);
+        assert.match(String(entry.unreadable), new RegExp(`^Audit record ${seq} cannot be read \\(.+\\); VerifyAuditChain checks the whole trail\\.$`));
+        assert.equal(String(entry.unreadable).includes('not json'), false, 'the stored text is never repeated');
+      }
+      assert.match(String(ours.find((r) => r.seq === 5)!.unreadable), /\(it is not JSON\)/);
+      assert.ok(ours.filter((r) => ![2, 3, 5].includes(r.seq)).every((r) => typeof r.eventID === 'string'), 'the others read as events');
+      // The filters read their own columns: the damaged record is still found by operation.
+      const encrypts = await queryAll(t, { Operation: 'Encrypt' });
+      assert.equal(encrypts.filter((r) => r.seq <= records).length, 6);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('names a deleted record', async () => {
     const dir = tampered((db) => db.prepare('DELETE FROM audit WHERE seq = 3').run());
     const { offline, api } = await verdicts(dir);

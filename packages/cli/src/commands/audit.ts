@@ -74,6 +74,8 @@ async function* records(inv: Invocation, filters: Record<string, unknown>, limit
 
 /** A record as a table row: who, what, on which key, how it ended. */
 function rowOf(event: Event): Record<string, unknown> {
+  // A stored record the server could not read: shown in its place, never skipped.
+  if (typeof event.unreadable === 'string') return { time: '', principal: '', operation: `(record ${String(event.seq)} unreadable)`, key: '', outcome: '' };
   const arn = event.userIdentity?.arn;
   const keys = (event.resources ?? []).map((r) => r.ARN.split('/').pop());
   return {

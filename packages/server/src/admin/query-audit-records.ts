@@ -1,5 +1,5 @@
 import { cloudTrailEvent } from '../audit/cloudtrail.js';
-import type { AuditRecord } from '../audit/record.js';
+import { isUnreadable, type AuditRecord, type UnreadableAuditRecord } from '../audit/record.js';
 import { InvalidMarkerException, SerializationException, ValidationException } from '../errors.js';
 import { keyArn, parseArn, type Realm } from '../keys/arn.js';
 import { KEY_ID } from '../keys/resolve.js';
@@ -72,10 +72,28 @@ export const queryAuditRecords: Operation = async (service, body, request) => {
   const found = await queryOperation(service.store, query, input.Operation);
   const records = found.slice(0, limit);
   return {
-    Records: records.map((r) => cloudTrailEvent(service.realm, r)),
+    Records: records.map((r) => eventOf(service.realm, r)),
     ...(found.length > limit ? { NextToken: encodeMarker('QueryAuditRecords', String(records[records.length - 1]!.seq)) } : {}),
   };
 };
+
+/**
+ * A record as its CloudTrail-like event; a record that does not read as one (changed behind the
+ * server's back) as `{ seq, unreadable }` in its place, so the rest of the page still shows.
+ */
+function eventOf(realm: Realm, record: AuditRecord | UnreadableAuditRecord): Record<string, unknown> {
+  if (isUnreadable(record)) return unreadableEvent(record.seq, record.unreadable);
+  try {
+    return cloudTrailEvent(realm, record);
+  } catch {
+    // JSON, but members of the wrong types: what a server never wrote.
+    return unreadableEvent(record.seq, 'it is not an audit record');
+  }
+}
+
+function unreadableEvent(seq: number, why: string): Record<string, unknown> {
+  return { seq, unreadable: `Audit record ${seq} cannot be read (${why}); VerifyAuditChain checks the whole trail.` };
+}
 
 /**
  * Admin operations are recorded as `CofferAdmin.<Op>` and shown with eventName `<Op>`: a bare name
@@ -83,7 +101,7 @@ export const queryAuditRecords: Operation = async (service, body, request) => {
  */
 async function queryOperation(
   store: Store, query: Omit<AuditQuery, 'operation'>, operation: string | undefined,
-): Promise<AuditRecord[]> {
+): Promise<(AuditRecord | UnreadableAuditRecord)[]> {
   if (operation === undefined) return store.queryAudit(query);
   if (operation.includes('.')) return store.queryAudit({ ...query, operation });
   const [kms, admin] = await Promise.all([

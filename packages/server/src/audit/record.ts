@@ -31,4 +31,32 @@ export interface AuditRecord extends AuditEvent {
   readonly hash: string;
 }
 
+/**
+ * A stored record that does not read as one: changed or damaged behind the server's back. A
+ * listing shows it in its place instead of failing, so one bad row never hides the rest of the
+ * trail; verifying the chain (verify-trail.ts) names it as the place the chain breaks.
+ */
+export interface UnreadableAuditRecord {
+  readonly seq: number;
+  /** Why, in words that never repeat the stored text. */
+  readonly unreadable: string;
+}
+
+/** The record stored at `seq` as `text`, or an UnreadableAuditRecord: never throws. */
+export function parseStoredRecord(seq: number, text: string): AuditRecord | UnreadableAuditRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { seq, unreadable: 'it is not JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { seq, unreadable: 'it is not an audit record' };
+  if ((value as { seq?: unknown }).seq !== seq) return { seq, unreadable: 'it names another seq than the one it is stored under' };
+  return value as AuditRecord;
+}
+
+export function isUnreadable(record: AuditRecord | UnreadableAuditRecord): record is UnreadableAuditRecord {
+  return 'unreadable' in record;
+}
+
 export const GENESIS_HASH = '0'.repeat(64);

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
-import type { AuditEvent, AuditRecord } from '../audit/record.js';
-import { GENESIS_HASH } from '../audit/record.js';
+import type { AuditEvent, AuditRecord, UnreadableAuditRecord } from '../audit/record.js';
+import { GENESIS_HASH, parseStoredRecord } from '../audit/record.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
@@ -104,6 +104,8 @@ const Q = {
 } as const;
 
 interface RecordRow { record: string }
+/** seq is BIGINT: a string from pg. */
+interface AuditRow { seq: string; record: string }
 interface VersionRow { key_id: string; version: number; material_id: string; wrapped: Buffer; created_at: string; rotation_type: string | null }
 interface AliasRow { alias_name: string; target_key_id: string; created_at: string; updated_at: string }
 interface AccessKeyRow { access_key_id: string; principal_arn: string; wrapped_secret: Buffer; status: string; created_at: string }
@@ -634,7 +636,7 @@ export class PostgresStore implements Store {
     return head && Number(head.seq) > 0 ? { seq: Number(head.seq), hash: head.hash } : undefined;
   }
 
-  async queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
+  async queryAudit(query: AuditQuery): Promise<(AuditRecord | UnreadableAuditRecord)[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     const add = (clause: (placeholder: string) => string, value?: string | number) => {
@@ -654,10 +656,10 @@ export class PostgresStore implements Store {
     if (query.beforeSeq !== undefined) add((p) => `seq < ${p}`, query.beforeSeq);
     if (query.keyArn !== undefined) add((p) => `seq IN (SELECT seq FROM audit_keys WHERE key_arn = ${p})`, query.keyArn);
     params.push(query.limit);
-    const text = `SELECT record FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`;
+    const text = `SELECT seq, record FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`;
     // Ad hoc: the filters vary, so this one is not a named (prepared) statement.
     try {
-      return (await this.#pool.query<RecordRow>(text, params)).rows.map((r) => fromJson<AuditRecord>(r));
+      return (await this.#pool.query<AuditRow>(text, params)).rows.map((r) => parseStoredRecord(Number(r.seq), r.record));
     } catch (error) {
       return unavailable(error);
     }

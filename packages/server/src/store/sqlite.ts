@@ -1,7 +1,7 @@
 import { close, fdatasync, fstat, open } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { AuditEvent, AuditRecord } from '../audit/record.js';
-import { GENESIS_HASH } from '../audit/record.js';
+import type { AuditEvent, AuditRecord, UnreadableAuditRecord } from '../audit/record.js';
+import { GENESIS_HASH, parseStoredRecord } from '../audit/record.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
@@ -105,6 +105,7 @@ INSERT OR REPLACE INTO key_last_use (key_arn, operation, seq)
 `;
 
 interface RecordRow { record: string }
+interface AuditRow { seq: number; record: string }
 interface VersionRow { key_id: string; version: number; material_id: string; wrapped: Buffer; created_at: number; rotation_type: string | null }
 interface AliasRow { alias_name: string; target_key_id: string; created_at: number; updated_at: number }
 interface AccessKeyRow { access_key_id: string; principal_arn: string; wrapped_secret: Buffer; status: string; created_at: number }
@@ -613,7 +614,7 @@ export class SqliteStore implements Store {
     return this.#stmt.getAuditHead.get();
   }
 
-  async queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
+  async queryAudit(query: AuditQuery): Promise<(AuditRecord | UnreadableAuditRecord)[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     const add = (clause: string, ...values: (string | number)[]) => {
@@ -628,8 +629,8 @@ export class SqliteStore implements Store {
     else if (query.outcome !== undefined) add('outcome = ?', query.outcome);
     if (query.beforeSeq !== undefined) add('seq < ?', query.beforeSeq);
     if (query.keyArn !== undefined) add('seq IN (SELECT seq FROM audit_keys WHERE key_arn = ?)', query.keyArn);
-    const sql = `SELECT record FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
-    return this.#db.prepare<(string | number)[], RecordRow>(sql).all(...params, query.limit).map((r) => fromJson<AuditRecord>(r));
+    const sql = `SELECT seq, record FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    return this.#db.prepare<(string | number)[], AuditRow>(sql).all(...params, query.limit).map((r) => parseStoredRecord(r.seq, r.record));
   }
 
   async lastKeyUse(keyArn: string, operations: readonly string[]): Promise<AuditRecord | undefined> {

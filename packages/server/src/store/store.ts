@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditRecord } from '../audit/record.js';
+import type { AuditEvent, AuditRecord, UnreadableAuditRecord } from '../audit/record.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
@@ -150,8 +150,8 @@ export interface Store {
   readAudit(opts: { afterSeq?: number; limit: number }): Promise<AuditRecord[]>;
   /** The last record written: kept apart from the records, so removing the newest is seen. */
   getAuditHead(): Promise<{ seq: number; hash: string } | undefined>;
-  /** Matching records, newest first. */
-  queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Matching records, newest first; a stored record that does not parse is given in its place as unreadable. */
+  queryAudit(query: AuditQuery): Promise<(AuditRecord | UnreadableAuditRecord)[]>;
   /**
    * The newest successful record that names this key and is of one of these operations, for
    * GetKeyLastUsage. Cheap however long the trail: backends keep the last use per key and operation.
