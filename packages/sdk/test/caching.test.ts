@@ -158,6 +158,54 @@ describe('local materials cache (framework/local-cryptographic-materials-cache.m
     assert.equal(cache.size, 0);
   });
 
+  test('an entry\'s data key is zeroed when the entry leaves the cache; what a get handed out is a copy and stays whole', async () => {
+    let now = 1_000_000;
+    const cache = new LocalMaterialsCache(2, { testOnlyNow: () => now });
+    const put = async (id: string, expiresAt = now + 1000) => {
+      const key = Buffer.alloc(32, 7);
+      const materials = { suite: {}, encryptionContext: {}, requiredEncryptionContextKeys: [], encryptedDataKeys: [], plaintextDataKey: key } as never;
+      await cache.putEncryptionEntry(id, { materials, createdAt: now, expiresAt, messagesEncrypted: 1, bytesEncrypted: 0 });
+      return key;
+    };
+    const zeroed = (key: Buffer) => key.every((b) => b === 0);
+    const usage = { messagesEncrypted: 1, bytesEncrypted: 0 };
+
+    const evicted = await put('a');
+    const handedOut = (await cache.getEncryptionEntry('a', usage))!.materials.plaintextDataKey!;
+    assert.notEqual(handedOut, evicted, 'a get hands out a copy');
+    assert.ok(Buffer.from(handedOut).equals(Buffer.alloc(32, 7)));
+    const deleted = await put('b');
+    await put('c');
+    assert.ok(zeroed(evicted), 'pushed out by capacity: zeroed');
+    assert.ok(Buffer.from(handedOut).equals(Buffer.alloc(32, 7)), 'the copy in use is untouched');
+    await cache.deleteEntry('b');
+    assert.ok(zeroed(deleted), 'deleted: zeroed');
+    const replaced = await put('c');
+    const replacing = await put('c');
+    assert.ok(zeroed(replaced) && !zeroed(replacing), 'replaced under the same id: the old key zeroed');
+    const expired = await put('d', now + 10);
+    now += 10;
+    assert.equal(await cache.getEncryptionEntry('d', usage), undefined);
+    assert.ok(zeroed(expired), 'expired: zeroed');
+  });
+
+  test('materials a caching manager handed out keep their data key when the cache evicts the entry they came from', async () => {
+    const keyring = aesKeyring();
+    const manager = new CachingCryptographicMaterialsManager({ underlying: keyring, cache: new LocalMaterialsCache(1), maxAge: 60_000 });
+    const request = (n: string) => ({ encryptionContext: { n }, commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT, maxPlaintextLength: 10 });
+    const missed = await manager.getEncryptionMaterials(request('a'));
+    const hit = await manager.getEncryptionMaterials(request('a'));
+    const key = Buffer.from(missed.plaintextDataKey!);
+    assert.ok(Buffer.from(hit.plaintextDataKey!).equals(key), 'the same data key, from the cache');
+    // Capacity 1: this evicts (and zeroes) the entry both came from.
+    await manager.getEncryptionMaterials(request('b'));
+    assert.ok(Buffer.from(missed.plaintextDataKey!).equals(key), 'the materials of the miss are untouched');
+    assert.ok(Buffer.from(hit.plaintextDataKey!).equals(key), 'the materials of the hit are untouched');
+    // And a message encrypted with them reads back.
+    const { ciphertext } = await encrypt({ getEncryptionMaterials: async () => hit, decryptMaterials: () => { throw new Error('unused'); } }, Buffer.from('x'), { encryptionContext: { n: 'a' } });
+    assert.equal((await decrypt(keyring, ciphertext)).plaintext.toString(), 'x');
+  });
+
   test('an expired entry asked for by its id is not returned, whatever the caller checks', async () => {
     let now = 1_000_000;
     const cache = new LocalMaterialsCache(1000, { testOnlyNow: () => now });

@@ -16,7 +16,7 @@ import { encryptAllowed } from '../commitment-policy.js';
 import { getSuite } from '../suites.js';
 import { isCryptographicMaterialsManager, type CryptographicMaterialsManager, type DecryptMaterialsRequest, type EncryptionMaterialsRequest } from './cmm.js';
 import { DefaultCryptographicMaterialsManager } from './default.js';
-import type { CryptographicMaterialsCache } from './materials-cache.js';
+import { withOwnDataKey, type CryptographicMaterialsCache } from './materials-cache.js';
 
 /** #limit-messages default, and its maximum: 2^32. */
 const DEFAULT_MAX_MESSAGES = 2 ** 32;
@@ -119,7 +119,8 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
     const materials = await this.#underlying.getEncryptionMaterials({ ...request, maxPlaintextLength: this.maxBytesEncrypted });
     if (materials.suite.kdfHash !== null) {
       const now = this.#now();
-      await this.#cache.putEncryptionEntry(id, { materials, createdAt: now, expiresAt: now + this.maxAge, messagesEncrypted: 1, bytesEncrypted: length });
+      // The cache owns what it is given (it zeroes the key on eviction): it gets a copy, the caller the original.
+      await this.#cache.putEncryptionEntry(id, { materials: withOwnDataKey(materials), createdAt: now, expiresAt: now + this.maxAge, messagesEncrypted: 1, bytesEncrypted: length });
     }
     return materials;
   }
@@ -138,7 +139,7 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
     // The identifier covers the stored context only; a caller-supplied (required) context is
     // checked against the entry on every hit instead.
     const now = this.#now();
-    await this.#cache.putDecryptionEntry(id, { materials, createdAt: now, expiresAt: now + this.maxAge });
+    await this.#cache.putDecryptionEntry(id, { materials: withOwnDataKey(materials), createdAt: now, expiresAt: now + this.maxAge });
     return materials;
   }
 }

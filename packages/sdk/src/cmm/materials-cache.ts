@@ -27,6 +27,13 @@ export interface DecryptionCacheEntry {
   readonly expiresAt: number;
 }
 
+/**
+ * A cache owns the materials put in it and hands out materials of the caller's own: the local
+ * cache zeroes an entry's plaintext data key when the entry leaves it (evicted, expired, deleted
+ * or replaced), and every get returns a copy, so a message still using a key it got is never
+ * touched by that zeroing (framework/local-cryptographic-materials-cache.md; the official SDKs
+ * zero evicted materials too).
+ */
 export interface CryptographicMaterialsCache {
   /** The entry with `usage` already added to its totals, or undefined. The caller checks limits (and expiry, again). */
   getEncryptionEntry(id: string, usage: CacheUsage): Promise<EncryptionCacheEntry | undefined>;
@@ -37,6 +44,19 @@ export interface CryptographicMaterialsCache {
 }
 
 type Entry = { kind: 'encrypt'; value: EncryptionCacheEntry } | { kind: 'decrypt'; value: DecryptionCacheEntry };
+
+/** The same materials with a plaintext data key of their own. */
+export function withOwnDataKey<M extends EncryptionMaterials | DecryptionMaterials>(materials: M): M {
+  const key = materials.plaintextDataKey;
+  if (key === undefined) return materials;
+  const copy: M = { ...materials, plaintextDataKey: Buffer.from(key) };
+  return Object.freeze(copy);
+}
+
+/** An entry leaves the cache: its data key is not needed any more, and nobody else holds that copy. */
+function discard(e: Entry): void {
+  e.value.materials.plaintextDataKey?.fill(0);
+}
 
 /** Least recently used entries checked for expiry on every get (local-cryptographic-materials-cache.md#entry-pruning-tail-size). */
 const PRUNING_TAIL_SIZE = 10;
@@ -75,20 +95,32 @@ export class LocalMaterialsCache implements CryptographicMaterialsCache {
     let checked = 0;
     for (const [key, e] of this.#entries) {
       if (checked++ === PRUNING_TAIL_SIZE) break;
-      if (e.value.expiresAt <= now) this.#entries.delete(key);
+      if (e.value.expiresAt <= now) this.#remove(key, e);
     }
     const e = this.#entries.get(id);
     if (e === undefined) return undefined;
+    if (e.value.expiresAt <= now) {
+      this.#remove(id, e);
+      return undefined;
+    }
     this.#entries.delete(id);
-    if (e.value.expiresAt <= now) return undefined;
     this.#entries.set(id, e);
     return e;
   }
 
-  #put(id: string, e: Entry): void {
+  #remove(id: string, e: Entry): void {
     this.#entries.delete(id);
+    discard(e);
+  }
+
+  #put(id: string, e: Entry): void {
+    const replaced = this.#entries.get(id);
+    if (replaced !== undefined) this.#remove(id, replaced);
     this.#entries.set(id, e);
-    while (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
+    while (this.#entries.size > this.capacity) {
+      const [oldest, entry] = this.#entries.entries().next().value!;
+      this.#remove(oldest, entry);
+    }
   }
 
   async getEncryptionEntry(id: string, usage: CacheUsage): Promise<EncryptionCacheEntry | undefined> {
@@ -100,7 +132,7 @@ export class LocalMaterialsCache implements CryptographicMaterialsCache {
       bytesEncrypted: e.value.bytesEncrypted + usage.bytesEncrypted,
     });
     e.value = value;
-    return value;
+    return Object.freeze({ ...value, materials: withOwnDataKey(value.materials) });
   }
 
   async putEncryptionEntry(id: string, entry: EncryptionCacheEntry): Promise<void> {
@@ -109,7 +141,7 @@ export class LocalMaterialsCache implements CryptographicMaterialsCache {
 
   async getDecryptionEntry(id: string): Promise<DecryptionCacheEntry | undefined> {
     const e = this.#touch(id);
-    return e?.kind === 'decrypt' ? e.value : undefined;
+    return e?.kind === 'decrypt' ? Object.freeze({ ...e.value, materials: withOwnDataKey(e.value.materials) }) : undefined;
   }
 
   async putDecryptionEntry(id: string, entry: DecryptionCacheEntry): Promise<void> {
@@ -117,6 +149,7 @@ export class LocalMaterialsCache implements CryptographicMaterialsCache {
   }
 
   async deleteEntry(id: string): Promise<void> {
-    this.#entries.delete(id);
+    const e = this.#entries.get(id);
+    if (e !== undefined) this.#remove(id, e);
   }
 }
