@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import fs, { mkdtempSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it, mock } from 'node:test';
+import { startServer } from '../src/index.js';
 import { FileRootKey } from '../src/root/file-root-key.js';
 import { fileProvider } from '../src/root/providers/file.js';
+import { tempDataDir } from './support/server.js';
 
 /**
  * Records the path of every fsync, through the `node:fs` object that every ESM import of it is
@@ -29,6 +31,23 @@ function recordFsyncs(): string[] {
   return synced;
 }
 
+/** Every write to a file whose name starts with `prefix` fails as on a full disk (ENOSPC). */
+function failWritesTo(prefix: string): void {
+  const open = fs.openSync;
+  const write = fs.writeSync;
+  const failing = new Set<number>();
+  mock.method(fs, 'openSync', (...args: Parameters<typeof fs.openSync>) => {
+    const fd = open(...args);
+    if (String(args[0]).startsWith(prefix)) failing.add(fd);
+    return fd;
+  });
+  mock.method(fs, 'writeSync', (fd: number, ...rest: unknown[]) => {
+    if (failing.has(fd)) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    return (write as (...args: unknown[]) => number)(fd, ...rest);
+  });
+  syncBuiltinESMExports();
+}
+
 describe('a new root key file', () => {
   afterEach(() => {
     mock.restoreAll();
@@ -40,7 +59,9 @@ describe('a new root key file', () => {
     try {
       const synced = recordFsyncs();
       FileRootKey.create(join(dir, 'root.key'));
-      assert.deepEqual(synced, [join(dir, 'root.key'), dir]);
+      // The bytes are synced under a temporary name that becomes root.key, then the directory.
+      assert.deepEqual(synced, [join(dir, `root.key.${process.pid}.tmp`), dir]);
+      assert.deepEqual(readdirSync(dir), ['root.key']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -52,9 +73,39 @@ describe('a new root key file', () => {
       const synced = recordFsyncs();
       const created = await fileProvider.create('0123456789abcdef', { dataDir: dir, options: {} });
       await created.sealer.close();
-      assert.deepEqual(synced, [join(dir, 'root-0123456789abcdef.key'), dir]);
+      assert.deepEqual(synced, [join(dir, `root-0123456789abcdef.key.${process.pid}.tmp`), dir]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('that cannot be written (a full disk) leaves nothing behind, and is made at the next try', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-root-file-'));
+    try {
+      failWritesTo(join(dir, 'root.key'));
+      assert.throws(() => FileRootKey.create(join(dir, 'root.key')), { code: 'ENOSPC' });
+      assert.deepEqual(readdirSync(dir), []);
+      mock.restoreAll();
+      syncBuiltinESMExports();
+      FileRootKey.create(join(dir, 'root.key'));
+      assert.equal(FileRootKey.load(join(dir, 'root.key')) instanceof FileRootKey, true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('that cannot be written at a first start does not stop the next start, once there is space', async () => {
+    const dataDir = tempDataDir();
+    try {
+      failWritesTo(join(dataDir, 'root.key'));
+      await assert.rejects(startServer({ dataDir, port: 0, logger: () => {}, quotas: false }), { code: 'ENOSPC' });
+      mock.restoreAll();
+      syncBuiltinESMExports();
+      // Before the fix an empty root.key was left, and this start was refused: "holds 0 bytes, not 32".
+      const server = await startServer({ dataDir, port: 0, logger: () => {}, quotas: false });
+      await server.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, writeSync, fsyncSync, statSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, writeSync, fsyncSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { openAesGcm, sealAesGcm } from './aes-gcm.js';
 import { RootKeyMismatchError, StartupError, type RootKey } from './root-key.js';
@@ -70,14 +70,24 @@ export function readRootKeyFile(path: string): Buffer {
  * Writes a new root key file, mode 0600, refusing to overwrite one, durably: its bytes and then its
  * directory entry are synced before the store names the file (the check value, the keyring), so a
  * power loss cannot keep a store that needs the file and lose the file.
+ *
+ * The bytes go to a temporary file that takes the name only once they are synced (a hard link,
+ * which refuses an existing name as 'wx' does): a write that fails (a full disk) or a crash
+ * part-way leaves no short root.key behind, which every later start would refuse as damaged.
  */
 export function writeRootKeyFile(path: string, key: Uint8Array): void {
-  const fd = openSync(path, 'wx', 0o600);
+  const temporary = `${path}.${process.pid}.tmp`;
   try {
-    writeSync(fd, key);
-    fsyncSync(fd);
+    const fd = openSync(temporary, 'wx', 0o600);
+    try {
+      writeSync(fd, key);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(temporary, path);
   } finally {
-    closeSync(fd);
+    rmSync(temporary, { force: true });
   }
   const directory = openSync(dirname(path), 'r');
   try {
