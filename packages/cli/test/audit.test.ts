@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import Database from 'better-sqlite3';
-import { bounded, cleanEnv, coffer, removeTempDirs, tempDir, type Finished } from './support/cli.js';
+import { bounded, cleanEnv, coffer, MAIN, removeTempDirs, run as runProgram, tempDir, type Finished } from './support/cli.js';
 
 /**
  * `coffer audit query` and `coffer audit verify` as subprocesses against a real server started
@@ -142,6 +142,23 @@ describe('coffer audit query', () => {
     const directory = await run(['audit', 'query', '--output', dir, '--force']);
     assert.equal(directory.code, 5, directory.stderr);
     assert.match(directory.stderr, /exists and is not a regular file/);
+  });
+
+  it('keeps an earlier export when the new one cannot be written (a full disk): exit 5, no partial file, no crash', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'earlier.jsonl');
+    writeFileSync(file, 'the earlier export\n');
+    // A file size limit of 1 KiB makes the export's writes fail part-way (EFBIG), as a full disk
+    // does (ENOSPC), for this process only and without root. Before, the failed write was an
+    // unhandled 'error' event: a stack trace, exit 1, and the partial file left behind.
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: t.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: t.credentials.secretAccessKey });
+    const full = await runProgram('/bin/sh', ['-c', 'ulimit -f 1 && exec "$@"', 'sh', process.execPath, MAIN,
+      'audit', 'query', '--output', file, '--force', '--endpoint-url', t.server.endpoint], { env });
+    assert.equal(full.code, 5, full.stderr);
+    assert.match(full.stderr, /^error: cannot write '.+earlier\.jsonl': EFBIG\n/);
+    assert.doesNotMatch(full.stderr, /\n +at /);
+    assert.equal(readFileSync(file, 'utf8'), 'the earlier export\n');
+    assert.deepEqual(readdirSync(dir), ['earlier.jsonl']);
   });
 
   it('refuses bad flags with a hint, and a caller without permission with exit code 3', async () => {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { lstatSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { StartupError, verifyAuditTrail } from '@coffer/server';
@@ -99,8 +100,12 @@ function refuseExistingOutput(path: string, output: string, force: boolean): voi
   if (!force) throw new IoError(`'${output}' exists`, 'pass --force to replace it, or choose another --output');
 }
 
-async function writeLine(stream: WriteStream, line: string): Promise<void> {
-  if (!stream.write(line)) await new Promise<void>((done) => stream.once('drain', () => done()));
+/** A line of the export; a write that failed (a full disk), even while no write was pending, is thrown here. */
+async function writeLine(stream: WriteStream, line: string, failed: () => Error | undefined): Promise<void> {
+  const error = failed();
+  if (error) throw error;
+  // once() rejects if the stream fails instead of draining.
+  if (!stream.write(line)) await once(stream, 'drain');
 }
 
 const query = leaf({
@@ -139,15 +144,22 @@ const query = leaf({
       refuseExistingOutput(path, output, force);
       removePartialFilesOnSignals();
       const file = new PartialFile(path);
+      // Kept, not left unhandled: a write fails in the background (ENOSPC), maybe while a page is fetched.
+      let writeError: NodeJS.ErrnoException | undefined;
+      file.stream.on('error', (error) => (writeError ??= error));
       let count = 0;
       try {
         for await (const record of records(inv, filters, limit)) {
-          await writeLine(file.stream, `${JSON.stringify(record)}\n`);
+          await writeLine(file.stream, `${JSON.stringify(record)}\n`, () => writeError);
           count++;
         }
         await new Promise<void>((done, fail) => file.stream.end((error?: Error | null) => (error ? fail(error) : done())));
       } catch (error) {
         file.abort();
+        if (writeError) {
+          throw new IoError(`cannot write '${output}': ${writeError.code ?? writeError.message}`,
+            writeError.code === 'ENOSPC' ? 'free space on its file system, or choose another --output; an earlier export there is kept' : undefined);
+        }
         throw error;
       }
       file.commit(force);
