@@ -56,6 +56,11 @@ async function main(argv: string[]): Promise<number> {
   return run(rest);
 }
 
+// stderr redirected to a file on a full disk cannot take coffer's error lines or serve's notices.
+// They are lost then, but their failed write must not end the process as an unhandled 'error'
+// event: serve would die at SIGTERM ("finishing in-flight requests...") without finishing them.
+process.stderr.on('error', () => {});
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== 0) process.exitCode = code;

@@ -21,7 +21,7 @@ export type FlushableLogger = Logger & { flush(): Promise<void> };
 export function jsonLogger(write?: (line: string) => void, fields?: Readonly<Record<string, string | number>>): FlushableLogger {
   const destination: DestinationStream & { flush?: (cb?: (error?: Error) => void) => void } = write
     ? { write }
-    : pino.destination({ dest: 2, sync: false });
+    : stderrDestination();
   const logger = pino({
     base: fields ?? undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -39,3 +39,27 @@ export function jsonLogger(write?: (line: string) => void, fields?: Readonly<Rec
 }
 
 export const silentLogger: Logger = () => {};
+
+/** How many bytes of log lines wait while stderr cannot be written; lines past it are dropped. */
+const MAX_WAITING_LOG_BYTES = 16 * 1024 * 1024;
+
+/**
+ * pino's asynchronous destination on stderr, made to outlast a stderr that cannot be written: a
+ * redirected log on a full disk (ENOSPC) or a failing one (EIO). Left alone, sonic-boom emits the
+ * write's error, which nothing handles, and the process dies; then pino's exit hook calls flushSync,
+ * which retries any failing write but EAGAIN forever: the server neither serves nor exits. Here the
+ * error is taken (the lines stay buffered, up to MAX_WAITING_LOG_BYTES, and the next line tries
+ * again, so logging resumes once there is space) and, while writes fail, the exit hook's flushSync
+ * gives up on the lines instead of retrying them forever.
+ */
+function stderrDestination(): ReturnType<typeof pino.destination> {
+  const destination = pino.destination({ dest: 2, sync: false, maxLength: MAX_WAITING_LOG_BYTES });
+  let failing = false;
+  destination.on('error', () => (failing = true));
+  destination.on('write', () => (failing = false));
+  const flushSync = destination.flushSync.bind(destination);
+  destination.flushSync = () => {
+    if (!failing) flushSync();
+  };
+  return destination;
+}
