@@ -61,6 +61,17 @@ async function main(argv: string[]): Promise<number> {
 // event: serve would die at SIGTERM ("finishing in-flight requests...") without finishing them.
 process.stderr.on('error', () => {});
 
+// Standard output that cannot be written (redirected to a full disk, or a reader that went away:
+// EPIPE) ends a command with one error line and exit code 5, not with an unhandled 'error' event's
+// stack trace and exit 1. Commands that watch standard output themselves (encrypt and decrypt to
+// standard output, serve) add a listener of their own and decide.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (process.stdout.listenerCount('error') > 1) return;
+  process.stderr.write(`error: cannot write to standard output: ${error.code ?? error.message}\n`
+    + (error.code === 'EPIPE' ? 'hint: the program reading the output closed it before the end; what it read is incomplete\n' : ''));
+  process.exit(EXIT_IO);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== 0) process.exitCode = code;

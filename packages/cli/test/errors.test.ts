@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
-import { cleanEnv, coffer, cofferAgainst, jsonOf, removeTempDirs, startTestServer, tempDir, type TestServer } from './support/cli.js';
+import { cleanEnv, coffer, cofferAgainst, jsonOf, MAIN, removeTempDirs, startTestServer, tempDir, type TestServer } from './support/cli.js';
 
 let served: TestServer;
 let keyId: string;
@@ -148,6 +149,21 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     assert.equal(finished.code, 1);
     assert.match(finished.stderr, /^error: ConnectionError: cannot reach http:\/\/127\.0\.0\.1:\d+ \(.*ECONNREFUSED/m);
     assert.match(finished.stderr, /^hint: is the server running\? start one with `coffer serve`, or pass --endpoint-url$/m);
+  });
+
+  it('exits 5 with one error line when standard output cannot be written (redirected to a full disk)', async () => {
+    // /dev/full fails every write with ENOSPC, as a file on a full disk does. Before, the failed
+    // write was an unhandled 'error' event: a stack trace and exit code 1.
+    for (const args of [['keys', 'list'], ['keys', 'describe', keyId, '--json'], ['audit', 'query', '--json']]) {
+      const full = openSync('/dev/full', 'w');
+      const child = spawn(process.execPath, [MAIN, ...args, ...endpoint()], { env: withKeys(served.credentials.secretAccessKey), stdio: ['ignore', full, 'pipe'] });
+      closeSync(full);
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      assert.equal(code, 5, `${args.join(' ')}: ${stderr}`);
+      assert.equal(stderr, 'error: cannot write to standard output: ENOSPC\n', args.join(' '));
+    }
   });
 
   it("falls back to ./.coffer/credentials with profile [coffer] when no AWS credentials are set", async () => {

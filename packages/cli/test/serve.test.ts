@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,6 +164,37 @@ describe('coffer serve', () => {
       assert.equal(finished.signal, null, `${signal} killed the process before its handler ran`);
       assert.equal(finished.code, 0, finished.stderr);
       assert.match(finished.stderr, new RegExp(`^${signal}: finishing in-flight requests`, 'm'));
+    }
+  });
+
+  it('serves when its standard output cannot be written (redirected to a full disk), and stops with exit code 0', async () => {
+    // /dev/full fails every write with ENOSPC, as a file on a full disk does. Before, the banner's
+    // failed write was an unhandled 'error' event: the server died the moment it had started.
+    const dataDir = tempDir();
+    const port = await freePort();
+    const full = openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(port), '--data-dir', dataDir], { env: cleanEnv(), stdio: ['ignore', full, 'pipe'] });
+    closeSync(full);
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? String(signal))));
+    try {
+      const credentials = join(dataDir, 'credentials');
+      for (let waited = 0; !existsSync(credentials); waited += 50) {
+        assert.ok(waited < START_TIMEOUT_MS && child.exitCode === null, `coffer serve did not start: ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const kms = new KMSClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: readCredentials(credentials), maxAttempts: 3 });
+      try {
+        // Three attempts: the credentials file is written a moment before the port listens.
+        assert.deepEqual((await kms.send(new ListKeysCommand({}), { abortSignal: AbortSignal.timeout(10_000) })).Keys, []);
+      } finally {
+        kms.destroy();
+      }
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });
 

@@ -143,6 +143,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   const quotasSetting = setting('quotas');
   const quotas = quotasSetting === undefined ? undefined : quotasSetting === 'off' ? false as const : { rates: readQuotasFile(quotasSetting) };
   const workers = workerCount(setting('workers'), setting('store'));
+  // The banner is a courtesy: a server whose stdout cannot be written (redirected to a file on a
+  // full disk) serves all the same, rather than end as main.ts ends other commands then.
+  process.stdout.on('error', () => {});
   // The primary of --workers serves nothing: its workers run this same command (serve-workers.ts).
   if (workers > 1 && cluster.isPrimary) return servePrimary(workers);
   const worker = workers > 1 && cluster.isWorker ? cluster.worker : undefined;
