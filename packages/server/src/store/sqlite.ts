@@ -599,6 +599,9 @@ export class SqliteStore implements Store {
         this.#walCheckedAt = Date.now();
         if ((await links(this.#walFd)) === 0) {
           close(this.#walFd, () => {});
+          // Forgotten before the open, which may fail (the directory is gone too): the closed number
+          // would be handed to the next file opened, and the next batch would sync that file instead.
+          this.#walFd = undefined;
           this.#walFd = await openWal();
         }
       }
