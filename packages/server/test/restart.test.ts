@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import {
   CreateAliasCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand,
   EnableKeyCommand, EnableKeyRotationCommand, EncryptCommand, GenerateDataKeyCommand, GenerateDataKeyWithoutPlaintextCommand,
@@ -239,6 +240,36 @@ describe('the credentials file', () => {
       assert.equal(again.server.adminAccessKeyId, readCredentials(file).accessKeyId);
       const keys = await again.kms.send(new ListKeysCommand({}));
       assert.deepEqual(keys.Keys, []);
+    } finally {
+      await again.dispose();
+    }
+  });
+
+  it('is written at the next start when a full disk stopped the first: nothing left behind refuses it', async () => {
+    const dataDir = tempDataDir();
+    const temporary = join(dataDir, `credentials.${process.pid}.tmp`);
+    // As a full disk does: the file is created, its write fails. In a container the server has
+    // the same pid at every start, as this process has here; before, the empty temporary file was
+    // left and every later start was refused with EEXIST.
+    const write = fs.writeFileSync;
+    mock.method(fs, 'writeFileSync', (...args: Parameters<typeof fs.writeFileSync>) => {
+      if (args[0] !== temporary) return write(...args);
+      fs.closeSync(fs.openSync(temporary, 'wx', 0o600));
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    });
+    syncBuiltinESMExports();
+    try {
+      await assert.rejects(startServer({ dataDir, port: 0, logger: quiet, quotas: false }), { code: 'ENOSPC' });
+    } finally {
+      mock.restoreAll();
+      syncBuiltinESMExports();
+    }
+    assert.ok(!existsSync(temporary), 'the temporary file is removed when its write fails');
+    const again = await startTestServer({ dataDir });
+    try {
+      assert.equal(again.server.adminAccessKeyId, readCredentials(join(dataDir, 'credentials')).accessKeyId);
+      assert.deepEqual((await again.kms.send(new ListKeysCommand({}))).Keys, []);
+      assert.deepEqual(readdirSync(dataDir).filter((name) => name.startsWith('credentials')), ['credentials']);
     } finally {
       await again.dispose();
     }

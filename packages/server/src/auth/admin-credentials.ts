@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AccessKeys } from './access-keys.js';
 import type { Store } from '../store/store.js';
@@ -39,10 +39,20 @@ export async function ensureAdminCredentials(
   return { accessKeyId, credentialsFile };
 }
 
+/**
+ * Written to a temporary file renamed into place. That file is removed if the write fails (a full
+ * disk) and before writing, should a crash have left one: in a container the server's pid is the
+ * same at every start, and a leftover would refuse ('wx') every later start.
+ */
 function writeCredentialsFile(path: string, accessKeyId: string, secret: string): void {
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary,
-    `[${CREDENTIALS_PROFILE}]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secret}\n`,
-    { mode: 0o600, flag: 'wx' });
-  renameSync(temporary, path);
+  rmSync(temporary, { force: true });
+  try {
+    writeFileSync(temporary,
+      `[${CREDENTIALS_PROFILE}]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secret}\n`,
+      { mode: 0o600, flag: 'wx' });
+    renameSync(temporary, path);
+  } finally {
+    rmSync(temporary, { force: true });
+  }
 }
