@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import fs, { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,17 @@ describe('a new root key file', () => {
       await server.close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('is written although a crash left a temporary file of this pid (a container\'s server has the same pid at every start)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-root-file-'));
+    try {
+      writeFileSync(join(dir, `root.key.${process.pid}.tmp`), Buffer.alloc(7));
+      FileRootKey.create(join(dir, 'root.key'));
+      assert.deepEqual(readdirSync(dir), ['root.key']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

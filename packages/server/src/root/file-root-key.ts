@@ -77,6 +77,8 @@ export function readRootKeyFile(path: string): Buffer {
  */
 export function writeRootKeyFile(path: string, key: Uint8Array): void {
   const temporary = `${path}.${process.pid}.tmp`;
+  // One a crash left, of a process with this pid (in a container, every start's).
+  rmSync(temporary, { force: true });
   try {
     const fd = openSync(temporary, 'wx', 0o600);
     try {
