@@ -180,6 +180,33 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       assert.equal(await stateOf(keyId), 'PendingImport');
     });
 
+    it('ListKeyRotations: the current material is ImportState PENDING_IMPORT once deleted or expired (pending deletion too), IMPORTED again when re-imported', async () => {
+      const importStateOf = async (keyId: string) =>
+        (assertOk(await raw('ListKeyRotations', { KeyId: keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' })).Rotations as Record<string, unknown>[])
+          .map((r) => [r.KeyMaterialState, r.ImportState]);
+      const deleted = await createKey({ Origin: 'EXTERNAL' });
+      const material = randomBytes(32);
+      assertOk(await importMaterial(deleted, material));
+      assert.deepEqual(await importStateOf(deleted), [['CURRENT', 'IMPORTED']]);
+      assertOk(await raw('DeleteImportedKeyMaterial', { KeyId: deleted }));
+      assert.deepEqual(await importStateOf(deleted), [['CURRENT', 'PENDING_IMPORT']]);
+      assertOk(await importMaterial(deleted, material));
+      assert.deepEqual(await importStateOf(deleted), [['CURRENT', 'IMPORTED']]);
+
+      const expiring = await createKey({ Origin: 'EXTERNAL' });
+      const start = clock;
+      const validTo = Math.floor((start + HOUR) / 1000) * 1000;
+      assertOk(await importMaterial(expiring, randomBytes(32), { model: 'KEY_MATERIAL_EXPIRES', validTo }));
+      assertOk(await raw('ScheduleKeyDeletion', { KeyId: expiring, PendingWindowInDays: 7 }));
+      try {
+        assert.deepEqual(await importStateOf(expiring), [['CURRENT', 'IMPORTED']]);
+        clock = validTo;
+        assert.deepEqual(await importStateOf(expiring), [['CURRENT', 'PENDING_IMPORT']]);
+      } finally {
+        clock = start;
+      }
+    });
+
     it('symmetric material must be 32 bytes; imported keys rotate neither automatically nor (without new material) on demand', async () => {
       const keyId = await createKey({ Origin: 'EXTERNAL' });
       // Pending import, the origin is what refuses automatic rotation (AWS's key-state table).

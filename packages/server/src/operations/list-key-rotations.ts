@@ -1,6 +1,7 @@
 import { InvalidMarkerException, UnsupportedOperationException } from '../errors.js';
 import { INCLUDE_KEY_MATERIAL, type ExpirationModel } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
+import { importExpired } from '../keys/import.js';
 import { epochSeconds } from '../keys/key-metadata.js';
 import { resolveKey } from '../keys/resolve.js';
 import { decodeMarker, keyIdMember, limitMember, markerMember, pagingFields } from '../validate/members.js';
@@ -33,9 +34,15 @@ export const listKeyRotations: Operation = async (service, body, request) => {
   if (input.IncludeKeyMaterial !== undefined && key.keySpec !== 'SYMMETRIC_DEFAULT') {
     throw new UnsupportedOperationException(`${arn} key spec ${key.keySpec} is not valid for IncludeKeyMaterial, which only keys that rotate take.`);
   }
-  const imported = (model: ExpirationModel, validTo: number | undefined) => ({
-    ImportState: 'IMPORTED', ExpirationModel: model, ...(validTo !== undefined ? { ValidTo: epochSeconds(validTo) } : {}),
+  const imported = (model: ExpirationModel, validTo: number | undefined, state = 'IMPORTED') => ({
+    ImportState: state, ExpirationModel: model, ...(validTo !== undefined ? { ValidTo: epochSeconds(validTo) } : {}),
   });
+  // AWS: ImportState tells whether the material is imported now. The current material of a key
+  // pending import (deleted, or past its ValidTo) is PENDING_IMPORT, also while pending deletion.
+  const current = key.importedMaterial;
+  const currentImport = key.origin !== 'EXTERNAL' ? {}
+    : !current ? { ImportState: 'PENDING_IMPORT' }
+    : imported(current.expirationModel, current.validTo, importExpired(key, service.now()) ? 'PENDING_IMPORT' : 'IMPORTED');
   const entries: { version: number; entry: Record<string, unknown> }[] = (await service.store.listKeyVersions(key.keyId))
     .filter((v) => all || v.rotationType !== undefined)
     .map((v) => ({
@@ -44,7 +51,7 @@ export const listKeyRotations: Operation = async (service, body, request) => {
         KeyId: arn,
         KeyMaterialId: v.materialId,
         KeyMaterialState: v.version === key.currentVersion ? 'CURRENT' : 'NON_CURRENT',
-        ...(v.version === key.currentVersion && key.importedMaterial ? imported(key.importedMaterial.expirationModel, key.importedMaterial.validTo) : {}),
+        ...(v.version === key.currentVersion ? currentImport : {}),
         ...(v.rotationType ? { RotationDate: epochSeconds(v.createdAt), RotationType: v.rotationType } : {}),
       },
     }));
