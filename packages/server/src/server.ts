@@ -140,7 +140,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       metrics: options.metricsExposition ? { exposition: options.metricsExposition } : metrics,
       // The root key is loaded by now (the start stops otherwise), unless another node made a root key
       // current that this one cannot open; the store must answer a read.
-      readiness: async () => (draining ? 'shutting down' : rootKey.unusableReason ?? (await store.getMeta('root-key-check'), undefined)),
+      readiness: async () => (draining ? 'shutting down' : rootKey.unusableReason ?? untimedStore.unusableReason ?? (await store.getMeta('root-key-check'), undefined)),
     });
     const admin = await ensureAdminCredentials(
       store, accessKeys, config.dataDir, `arn:${realm.partition}:iam::${realm.accountId}:root`, now());

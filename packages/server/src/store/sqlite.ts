@@ -185,6 +185,8 @@ export class SqliteStore implements Store {
   #walSync: Promise<void> | undefined;
   #walFd: number | undefined;
   #walCheckedAt = 0;
+  /** Set once a WAL sync failed: from then on every write fails (#failedSync). */
+  #syncFailure: NodeJS.ErrnoException | undefined;
   readonly #appendBatch: (events: readonly AuditEvent[]) => void;
   readonly #auditRows: RowInserter;
   readonly #auditKeyRows: RowInserter;
@@ -278,6 +280,7 @@ export class SqliteStore implements Store {
 
   /** Runs `write` and, if it made its change, appends `audit` in the same transaction. */
   #withAudit<T>(audit: AuditEvent | undefined, write: () => T, changed: (result: T) => boolean = () => true): T {
+    if (this.#syncFailure) throw this.#syncFailure;
     return this.#db.transaction(() => {
       const result = write();
       if (audit && changed(result)) this.#appendInTransaction(audit);
@@ -541,6 +544,7 @@ export class SqliteStore implements Store {
   }
 
   appendAudit(event: AuditEvent): Promise<void> {
+    if (this.#syncFailure) return Promise.reject(this.#syncFailure);
     return new Promise((done, fail) => {
       this.#pendingAudit.push({ event, done, fail });
       // While a batch's WAL sync runs, events gather for the next batch, written when it returns.
@@ -559,6 +563,10 @@ export class SqliteStore implements Store {
     const batch = this.#pendingAudit;
     this.#pendingAudit = [];
     if (batch.length === 0) return;
+    if (this.#syncFailure) {
+      for (const entry of batch) entry.fail(this.#syncFailure);
+      return;
+    }
     try {
       // For this one transaction only: the WAL sync follows, off the event loop.
       this.#stmt.syncNormal.run();
@@ -573,11 +581,37 @@ export class SqliteStore implements Store {
     }
     this.#walSync = this.#datasyncWal().then(
       () => { for (const entry of batch) entry.done(); },
-      (error: unknown) => { for (const entry of batch) entry.fail(error); },
+      (error: unknown) => {
+        this.#failedSync(error);
+        for (const entry of batch) entry.fail(error);
+      },
     ).finally(() => {
       this.#walSync = undefined;
       this.#flushAudit();
     });
+  }
+
+  /**
+   * A WAL sync failed. What the disk holds of everything written since the last good sync is
+   * unknown from here on: Linux may drop pages it could not write and mark them clean, so a later
+   * sync can succeed without them. So nothing more is written and nothing is answered as durable:
+   * every write fails until the server restarts (SQLite's recovery then reads what the disk holds),
+   * as PostgreSQL stops at a failed fsync, and `unusableReason` takes the server out of /readyz.
+   * Without this, the failed batch's requests, answered as failures, were recorded a second time,
+   * and the next batch was answered durable after a sync that proved nothing.
+   */
+  #failedSync(error: unknown): void {
+    if (this.#syncFailure) return;
+    const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'an error';
+    this.#syncFailure = Object.assign(
+      new Error(`a sync of the store's write-ahead log failed (${code}): nothing more is written until the server restarts on a sound disk`),
+      { code },
+    );
+  }
+
+  /** Why this store can no longer take writes, or undefined while it can. */
+  get unusableReason(): string | undefined {
+    return this.#syncFailure?.message;
   }
 
   /**

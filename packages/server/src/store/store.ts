@@ -67,6 +67,11 @@ export interface AuditQuery {
  */
 export interface Store {
   /**
+   * Set once the store can no longer promise that what it writes is durable (SQLite: a sync of its
+   * write-ahead log failed); every write fails from then on, and /readyz reports this reason.
+   */
+  readonly unusableReason?: string | undefined;
+  /**
    * Creates a key with its first backing-key version, or with none (a key of imported material,
    * pending import; its first version comes with updateKey). Throws if the key id exists.
    */

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import Database from 'better-sqlite3';
+import { admin } from './support/principals.js';
+import { errorOf, startTestServer, tempDataDir } from './support/server.js';
+
+/**
+ * A sync of the SQLite store's write-ahead log that fails (EIO from a failing disk). The store
+ * syncs its WAL with fs.fdatasync on libuv's pool (store/sqlite.ts); this file's process makes
+ * that call fail once, as a disk would. (Each test file runs in a process of its own.)
+ */
+let failNextSync = false;
+const realFdatasync = fs.fdatasync;
+fs.fdatasync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+  if (!failNextSync) return realFdatasync(fd, callback);
+  failNextSync = false;
+  process.nextTick(callback, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', syscall: 'fdatasync' }));
+}) as typeof fs.fdatasync;
+syncBuiltinESMExports();
+
+describe('a failed sync of the SQLite store\'s write-ahead log', () => {
+  const dataDir = tempDataDir();
+  let stop = async () => {};
+  // Stopped whatever the test's outcome: a server left listening would keep the test's process alive.
+  after(async () => {
+    await stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('fails its requests and every write after them, takes the server out of /readyz, and records no request twice; a restart serves again', async () => {
+    let t = await startTestServer({ dataDir });
+    stop = () => t.stop();
+    const keyId = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const before = (await t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('before') }))).CiphertextBlob!;
+
+    failNextSync = true;
+    const failed = await errorOf(() => t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })));
+    assert.equal(failed.name, 'KMSInternalException');
+    // Before, the next batch was answered durable after a sync that proved nothing.
+    const next = await errorOf(() => t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('y') })));
+    assert.equal(next.name, 'KMSInternalException', 'no answer is given as durable after a failed sync');
+    assert.equal((await errorOf(() => t.kms.send(new CreateKeyCommand({})))).name, 'KMSInternalException', 'no change is made either');
+    const ready = await fetch(`${t.server.endpoint}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.equal(await ready.text(), 'not ready: a sync of the store\'s write-ahead log failed (EIO): nothing more is written until the server restarts on a sound disk\n');
+    assert.equal((await fetch(`${t.server.endpoint}/healthz`)).status, 200, 'the process itself is alive');
+
+    t = await t.restart();
+    stop = () => t.stop();
+    assert.equal(Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: before }))).Plaintext!).toString(), 'before');
+    assert.equal((await fetch(`${t.server.endpoint}/readyz`)).status, 200);
+    assert.equal((await admin(t, 'VerifyAuditChain', {})).Valid, true);
+    await t.stop();
+    stop = async () => {};
+    // Each request at most once in the trail: the failed batch's requests were not recorded again as failures.
+    const db = new Database(join(dataDir, 'coffer.db'), { readonly: true });
+    try {
+      const ids = (db.prepare('SELECT record FROM audit').all() as { record: string }[]).map((r) => (JSON.parse(r.record) as { requestId: string }).requestId);
+      assert.equal(new Set(ids).size, ids.length, 'no request id recorded twice');
+    } finally {
+      db.close();
+    }
+  });
+});
