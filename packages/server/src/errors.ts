@@ -80,6 +80,7 @@ export const IncorrectKeyMaterialException = kmsError('IncorrectKeyMaterialExcep
 
 // Faults of the service itself.
 export const KMSInternalException = kmsError('KMSInternalException', 500);
+export const KeyUnavailableException = kmsError('KeyUnavailableException', 500);
 export const DependencyTimeoutException = kmsError('DependencyTimeoutException', 503);
 
 /** Every error class, for the table in docs/errors.md and the test that keeps them in sync. */
@@ -94,5 +95,5 @@ export const ALL_ERRORS = [
   CustomKeyStoreNotFoundException, InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException,
   KMSInvalidSignatureException, KMSInvalidMacException,
   ExpiredImportTokenException, InvalidImportTokenException, IncorrectKeyMaterialException,
-  KMSInternalException, DependencyTimeoutException,
+  KMSInternalException, KeyUnavailableException, DependencyTimeoutException,
 ] as const;

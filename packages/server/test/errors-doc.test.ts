@@ -17,7 +17,7 @@ describe('docs/errors.md', () => {
   it('gives client errors 400 and only service faults 5xx', () => {
     for (const E of ALL_ERRORS) {
       const e = new E();
-      const fault = e.code === 'KMSInternalException' || e.code === 'DependencyTimeoutException';
+      const fault = e.code === 'KMSInternalException' || e.code === 'KeyUnavailableException' || e.code === 'DependencyTimeoutException';
       assert.equal(e.status >= 500, fault, e.code);
       if (!fault) assert.equal(e.status, 400, e.code);
     }

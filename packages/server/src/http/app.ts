@@ -4,13 +4,14 @@ import type { AccessKeys } from '../auth/access-keys.js';
 import { verifySigV4 } from '../auth/sigv4.js';
 import type { Principal, Service } from '../context.js';
 import {
-  DependencyTimeoutException, excerpt, KMSInternalException, KmsError, SerializationException, UnknownOperationException,
+  DependencyTimeoutException, excerpt, KeyUnavailableException, KMSInternalException, KmsError, SerializationException, UnknownOperationException,
 } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RequestObserver } from '../observe/request-observer.js';
 import { RequestAudit } from '../audit/request-audit.js';
 import type { Operation } from '../operations/operation.js';
 import { KMS_OPERATIONS, TARGETS } from '../routes.js';
+import { RootKeyUnavailableError } from '../root/root-key.js';
 import { StoreUnavailableError } from '../store/store.js';
 import { createConsoleHandler, isConsoleRequest } from './console.js';
 import { readBody, RequestAbortedError } from './read-body.js';
@@ -192,9 +193,26 @@ function send(res: ServerResponse, requestId: string, status: number, body: obje
   res.end(payload);
 }
 
+/**
+ * The operations whose errors AWS's KMS API reference lists KeyUnavailableException ("the
+ * specified KMS key was not available. You can retry the request.", a 500 server fault); the others
+ * say KMSInternalException when the root key fails.
+ */
+const KEY_UNAVAILABLE_OPERATIONS: ReadonlySet<string> = new Set([
+  'Decrypt', 'DeriveSharedSecret', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext',
+  'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'GetPublicKey', 'ReEncrypt', 'Sign', 'Verify', 'VerifyMac',
+]);
+
 /** A KmsError as it is; anything else logged and made an opaque KMSInternalException. */
 function asKmsError(error: unknown, requestId: string, log: Logger, operation: string | undefined): KmsError {
   if (error instanceof KmsError) return error;
+  if (error instanceof RootKeyUnavailableError) {
+    // The server's own key source failed (an HSM that did not answer): a server fault, never the
+    // caller's ciphertext. The detail (which token, which CKR_ code) stays in the log.
+    log('error', 'root key unavailable', { requestId, operation, error: error.message });
+    const message = `The key material is not available: the server's root key could not be used; retry the request. Request id: ${requestId}`;
+    return operation !== undefined && KEY_UNAVAILABLE_OPERATIONS.has(operation) ? new KeyUnavailableException(message) : new KMSInternalException(message);
+  }
   if (error instanceof StoreUnavailableError) {
     // Retryable: nothing was acknowledged, and SDKs retry a 503. The detail stays in the log.
     log('error', 'store unavailable', { requestId, operation, error: error.message });

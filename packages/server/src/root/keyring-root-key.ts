@@ -9,7 +9,7 @@ import {
 } from './keyring.js';
 import type { ProviderContext } from './options.js';
 import { ROOT_KEY_PROVIDER_TABLE } from './providers/index.js';
-import { RootKeyMismatchError, StartupError, type RootKey } from './root-key.js';
+import { RootKeyMismatchError, RootKeyUnavailableError, StartupError, type RootKey } from './root-key.js';
 import type { RootSealer } from './sealer.js';
 
 /** An opened root key: the legacy file key wraps in format 0x01 itself; every other through a sealer. */
@@ -179,8 +179,20 @@ export class KeyringRootKey implements RootKey {
     if ('legacy' in opened) return opened.legacy.unwrap(wrapped, aad);
     const header = keyringHeader(id);
     const plaintext = await opened.sealer.open(wrapped.subarray(header.length), Buffer.concat([header, aad]));
-    if (!plaintext) throw new RootKeyMismatchError('wrapped value does not open under its root key');
-    return plaintext;
+    if (plaintext) return plaintext;
+    // A token may report its own failure as a failed tag (SoftHSM2: CKR_GENERAL_ERROR): a root key
+    // that no longer opens its own check value is failing, and the value may well be sound.
+    if (!(await this.#opensCheck(id, opened.sealer))) throw new RootKeyUnavailableError(`root key ${id} no longer opens its own check value: its key source is failing`);
+    throw new RootKeyMismatchError('wrapped value does not open under its root key');
+  }
+
+  async #opensCheck(id: string, sealer: RootSealer): Promise<boolean> {
+    const descriptor = descriptorOf(this.#keyring.record, id);
+    if (!descriptor) return true;
+    const header = keyringHeader(id);
+    const check = await sealer.open(Buffer.from(descriptor.check, 'base64').subarray(header.length), Buffer.concat([header, CHECK_AAD]));
+    check?.fill(0);
+    return check !== undefined;
   }
 
   /** Whether `wrapped` is already under the current root key (a rotation skips it). */

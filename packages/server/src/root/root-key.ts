@@ -18,6 +18,16 @@ export class RootKeyMismatchError extends Error {
   override readonly name = 'RootKeyMismatchError';
 }
 
+/**
+ * The root key's source failed, not the value: a PKCS#11 token that did not answer (removed, its
+ * session or key handle gone). A fault of the server that a retry may get past, never a sign that
+ * the value (or the caller's ciphertext) is bad. The message names the failure (a CKR_ code), never
+ * a PIN or key bytes; it goes to the log, not to the caller.
+ */
+export class RootKeyUnavailableError extends Error {
+  override readonly name = 'RootKeyUnavailableError';
+}
+
 /** The server must not start: the message says why and what to do. */
 export class StartupError extends Error {
   override readonly name = 'StartupError';

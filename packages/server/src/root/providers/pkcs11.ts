@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import pkcs11js from 'pkcs11js';
 import type { RootKeyDescriptor } from '../keyring.js';
 import type { Pkcs11Options, ProviderContext } from '../options.js';
-import { StartupError } from '../root-key.js';
+import { RootKeyUnavailableError, StartupError } from '../root-key.js';
 import type { RootSealer } from '../sealer.js';
 import type { RootKeyProvider } from './provider.js';
 
@@ -51,6 +51,13 @@ function releaseModule(library: string): void {
 function codeOf(error: unknown): string {
   return error instanceof Error ? error.message.split(/[\s:]/)[0] || error.name : String(error);
 }
+
+/**
+ * What C_Decrypt answers for a value that does not open under the key: a failed GCM tag is
+ * CKR_ENCRYPTED_DATA_INVALID (CKR_AEAD_DECRYPT_FAILED in PKCS#11 3.0), and SoftHSM2 reports it as
+ * CKR_GENERAL_ERROR. Any other failure, and any failure of an Init, is the token's.
+ */
+const VALUE_REFUSED = new Set(['CKR_ENCRYPTED_DATA_INVALID', 'CKR_ENCRYPTED_DATA_LEN_RANGE', 'CKR_AEAD_DECRYPT_FAILED', 'CKR_GENERAL_ERROR']);
 
 const asNumber = (handle: Buffer): number => Number(handle.length >= 8 ? handle.readBigUInt64LE(0) : handle.readUInt32LE(0));
 
@@ -109,27 +116,39 @@ function findKey(module: pkcs11js.PKCS11, session: Buffer, label: string): Buffe
  * leaves it. The calls are synchronous and each Init+call pair runs without an await between, so
  * the one session is never used by two operations at once.
  */
-function tokenSealer(module: pkcs11js.PKCS11, library: string, session: Buffer, key: Buffer): RootSealer {
+function tokenSealer(module: pkcs11js.PKCS11, settings: TokenSettings, session: Buffer, key: Buffer): RootSealer {
   const mechanism = (iv: Buffer, aad: Uint8Array) => ({
     mechanism: pkcs11js.CKM_AES_GCM,
     parameter: { type: pkcs11js.CK_PARAMS_AES_GCM, iv, aad: Buffer.from(aad), ivBits: IV_BYTES * 8, tagBits: TAG_BITS },
   });
+  const failed = (error: unknown, what: string) =>
+    new RootKeyUnavailableError(`the PKCS#11 token failed to ${what} with the key labelled '${settings.keyLabel}' (${codeOf(error)}; library ${settings.library})`);
+  const library = settings.library;
   let closed = false;
   return {
     async seal(plaintext, aad) {
       const iv = randomBytes(IV_BYTES);
-      module.C_EncryptInit(session, mechanism(iv, aad), key);
-      const sealed = module.C_Encrypt(session, Buffer.from(plaintext), Buffer.alloc(plaintext.length + TAG_BITS / 8));
-      return Buffer.concat([iv, sealed]);
+      try {
+        module.C_EncryptInit(session, mechanism(iv, aad), key);
+        const sealed = module.C_Encrypt(session, Buffer.from(plaintext), Buffer.alloc(plaintext.length + TAG_BITS / 8));
+        return Buffer.concat([iv, sealed]);
+      } catch (error) {
+        throw failed(error, 'wrap');
+      }
     },
     async open(sealed, aad) {
       if (sealed.length < IV_BYTES + TAG_BITS / 8) return undefined;
       try {
         module.C_DecryptInit(session, mechanism(Buffer.from(sealed.subarray(0, IV_BYTES)), aad), key);
+      } catch (error) {
+        throw failed(error, 'unwrap');
+      }
+      try {
         return Buffer.from(module.C_Decrypt(session, Buffer.from(sealed.subarray(IV_BYTES)), Buffer.alloc(sealed.length)));
-      } catch {
-        // A failed tag check ends the operation on the token; it reports CKR_ENCRYPTED_DATA_INVALID or, on some tokens, CKR_GENERAL_ERROR.
-        return undefined;
+      } catch (error) {
+        // A failed tag check ends the operation on the token; a token that fails is not a value that does not open.
+        if (VALUE_REFUSED.has(codeOf(error))) return undefined;
+        throw failed(error, 'unwrap');
       }
     },
     async close() {
@@ -185,7 +204,7 @@ export const pkcs11Provider: RootKeyProvider = {
       const stored: Record<string, string | number> = { library: settings.library, keyLabel: settings.keyLabel };
       if (settings.tokenLabel !== undefined) stored.tokenLabel = settings.tokenLabel;
       else stored.slot = settings.slot!;
-      return { settings: stored, sealer: tokenSealer(module, settings.library, session, key) };
+      return { settings: stored, sealer: tokenSealer(module, settings, session, key) };
     });
   },
 
@@ -197,7 +216,7 @@ export const pkcs11Provider: RootKeyProvider = {
         throw new StartupError(`The PKCS#11 token holds no key labelled '${settings.keyLabel}' (root key ${descriptor.id}): is this the right token, and was the key deleted? Correct the token or restore the key; nothing was changed.`);
       }
       if (found.length > 1) throw new StartupError(`The PKCS#11 token holds more than one key labelled '${settings.keyLabel}': remove the one Coffer did not make.`);
-      return tokenSealer(module, settings.library, session, found[0]!);
+      return tokenSealer(module, settings, session, found[0]!);
     });
   },
 
