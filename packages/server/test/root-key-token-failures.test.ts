@@ -3,6 +3,10 @@ import { readdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { Service } from '../src/context.js';
+import { createImportParameters, openImportedMaterial } from '../src/keys/import.js';
+import { BackingKeys } from '../src/keys/backing-keys.js';
+import { RootKeyMismatchError, RootKeyUnavailableError, type RootKey } from '../src/root/root-key.js';
 import { initSoftHsmToken, SOFTHSM_LIBRARY, type SoftHsmToken } from './support/softhsm.js';
 import { errorOf, startTestServer, tempDataDir, type TestServer } from './support/server.js';
 
@@ -90,5 +94,26 @@ describe('a PKCS#11 root key whose token fails while serving (SoftHSM2)', () => 
     const refused = await errorOf(() => t.kms.send(new DecryptCommand({ CiphertextBlob: tampered })));
     assert.equal(refused.name, 'InvalidCiphertextException');
     assert.equal(Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'sound data');
+  });
+});
+
+describe('ImportKeyMaterial when the root key fails', () => {
+  /** A root key that wraps (GetParametersForImport worked) and then fails to unwrap with `failure`. */
+  const serviceWhoseRootKeyFails = (failure: Error): Service => {
+    const root: RootKey = { description: 'failing', wrap: async (plaintext) => Buffer.from(plaintext), unwrap: async () => { throw failure; } };
+    return { backingKeys: new BackingKeys(root, undefined as never), now: Date.now } as unknown as Service;
+  };
+  const keyId = '1234abcd-12ab-34cd-56ef-1234567890ab';
+
+  it('is the server\'s fault, not InvalidImportTokenException, when the root key cannot be used', async () => {
+    const service = serviceWhoseRootKeyFails(new RootKeyUnavailableError('the PKCS#11 token failed to unwrap (CKR_DEVICE_REMOVED)'));
+    const { importToken } = await createImportParameters(service, keyId, 'RSAES_OAEP_SHA_256', 'RSA_2048');
+    await assert.rejects(openImportedMaterial(service, keyId, importToken, Buffer.alloc(256)), RootKeyUnavailableError);
+  });
+
+  it('is InvalidImportTokenException when the root key does not open the token', async () => {
+    const service = serviceWhoseRootKeyFails(new RootKeyMismatchError('wrapped value does not open under its root key'));
+    const { importToken } = await createImportParameters(service, keyId, 'RSAES_OAEP_SHA_256', 'RSA_2048');
+    await assert.rejects(openImportedMaterial(service, keyId, importToken, Buffer.alloc(256)), (error: Error) => error.name === 'InvalidImportTokenException');
   });
 });

@@ -2,6 +2,7 @@ import { constants, createDecipheriv, createPrivateKey, generateKeyPair, private
 import { promisify } from 'node:util';
 import type { Service } from '../context.js';
 import { ExpiredImportTokenException, InvalidCiphertextException, InvalidImportTokenException } from '../errors.js';
+import { RootKeyMismatchError } from '../root/root-key.js';
 import { WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS, type WrappingAlgorithm, type WrappingKeySpec } from './enums.js';
 import type { KeyRecord } from './key-record.js';
 
@@ -60,7 +61,8 @@ export async function createImportParameters(
 /**
  * Opens the material of ImportKeyMaterial: the token must be this server's for this key
  * (InvalidImportTokenException) and younger than 24 hours (ExpiredImportTokenException); material
- * that the wrapping key does not open is InvalidCiphertextException.
+ * that the wrapping key does not open is InvalidCiphertextException. A root key that fails while
+ * opening the token throws RootKeyUnavailableError (a server fault).
  */
 export async function openImportedMaterial(service: Service, keyId: string, token: Buffer, encrypted: Buffer): Promise<Buffer> {
   const algorithm = WRAPPING_ALGORITHMS[token[9] ?? 255];
@@ -72,7 +74,10 @@ export async function openImportedMaterial(service: Service, keyId: string, toke
   let pkcs8: Buffer;
   try {
     pkcs8 = await service.backingKeys.unwrapSecret(token.subarray(11), purpose(keyId, validTo, algorithm, spec));
-  } catch {
+  } catch (error) {
+    // A token the root key does not open is not this server's for this key; a root key that fails
+    // (a token that did not answer) is the server's fault, not the caller's token.
+    if (!(error instanceof RootKeyMismatchError)) throw error;
     throw new InvalidImportTokenException('The import token is not valid for this key.');
   }
   try {
