@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, renameSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { Service } from '../src/context.js';
+import { checkStore } from '../src/index.js';
 import { createImportParameters, openImportedMaterial } from '../src/keys/import.js';
 import { BackingKeys } from '../src/keys/backing-keys.js';
 import { RootKeyMismatchError, RootKeyUnavailableError, type RootKey } from '../src/root/root-key.js';
+import { admin } from './support/principals.js';
 import { initSoftHsmToken, SOFTHSM_LIBRARY, type SoftHsmToken } from './support/softhsm.js';
 import { errorOf, startTestServer, tempDataDir, type TestServer } from './support/server.js';
 
@@ -23,9 +27,11 @@ const pkcs11 = { library: SOFTHSM_LIBRARY, tokenLabel: token.label, pin: token.p
  */
 function takeTokenAway(): () => void {
   const tokens = join(dirname(token.conf), 'tokens');
-  const [dir] = readdirSync(tokens).filter((name) => !name.endsWith('.away'));
-  renameSync(join(tokens, dir!), join(tokens, `${dir!}.away`));
-  return () => renameSync(join(tokens, `${dir!}.away`), join(tokens, dir!));
+  const [dir] = readdirSync(tokens);
+  // Out of the token directory: SoftHSM2 takes every directory in it for a token.
+  const away = join(dirname(token.conf), 'away');
+  renameSync(join(tokens, dir!), away);
+  return () => renameSync(away, join(tokens, dir!));
 }
 
 async function newKey(kms: KMSClient): Promise<string> {
@@ -94,8 +100,135 @@ describe('a PKCS#11 root key whose token fails while serving (SoftHSM2)', () => 
     const refused = await errorOf(() => t.kms.send(new DecryptCommand({ CiphertextBlob: tampered })));
     assert.equal(refused.name, 'InvalidCiphertextException');
     assert.equal(Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'sound data');
+    await t.stop();
+  });
+
+  it('recovers by itself when the token comes back: a new session, the key proven by its check value; nothing is lost', async () => {
+    t = await startTestServer({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork, logger });
+    const other = await newKey(t.kms);
+    const putBack = takeTokenAway();
+    let back = false;
+    try {
+      assert.equal((await errorOf(() => t.kms.send(new DecryptCommand({ CiphertextBlob: blob })))).name, 'KeyUnavailableException');
+      putBack();
+      back = true;
+      // A failed reopen is not tried again for a second.
+      await new Promise((done) => setTimeout(done, 1_100));
+      assert.equal(Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'sound data');
+      const fresh = await encrypt(t.kms, other, 'after the outage');
+      const made = await newKey(t.kms);
+      const again = await encrypt(t.kms, made, 'a key made after the outage');
+      await t.stop();
+      // What the recovered server wrote opens after a restart, and the store is intact.
+      t = await startTestServer({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork });
+      for (const [sealed, text] of [[blob, 'sound data'], [fresh, 'after the outage'], [again, 'a key made after the outage']] as const) {
+        assert.equal(Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: sealed }))).Plaintext!).toString(), text);
+      }
+      await t.stop();
+      process.env.COFFER_PKCS11_PIN = token.pin;
+      assert.deepEqual((await checkStore({ dataDir })).problems, []);
+    } finally {
+      if (!back) putBack();
+      await t.stop();
+    }
+  });
+
+  it('does not try again a PIN the token refused: a PIN changed while serving leaves the key unavailable until a restart', async () => {
+    t = await startTestServer({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork, logger });
+    const newPin = '135792468';
+    changeUserPin(token.pin, newPin);
+    let putBack: (() => void) | undefined;
+    try {
+      // The logged-in session goes on: a PIN change alone stops nothing. (CreateKey wraps new material: it always needs the token.)
+      await newKey(t.kms);
+      putBack = takeTokenAway();
+      assert.equal((await errorOf(() => newKey(t.kms))).name, 'KMSInternalException');
+      putBack();
+      putBack = undefined;
+      const refusals: string[] = [];
+      for (let attempt = 0; attempt < 2; attempt++) {
+        await new Promise((done) => setTimeout(done, 1_100));
+        const error = await errorOf(() => newKey(t.kms));
+        assert.equal(error.name, 'KMSInternalException');
+        const requestId = (error.$metadata as { requestId?: string }).requestId!;
+        refusals.push(String(logged.find((l) => l.fields.requestId === requestId && l.level === 'error')?.fields.error));
+      }
+      assert.match(refusals[0]!, /PKCS#11 PIN is wrong/);
+      assert.match(refusals[1]!, /PKCS#11 PIN is wrong.*not tried again until a restart/);
+      assert.ok(!JSON.stringify(logged).includes(newPin) && !JSON.stringify(logged).includes(token.pin), 'no PIN is logged');
+    } finally {
+      putBack?.();
+      await t.stop();
+      changeUserPin(newPin, token.pin);
+    }
+    // A restart with the PIN the token has now opens the key again.
+    t = await startTestServer({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork });
+    assert.equal(Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'sound data');
+    await t.stop();
   });
 });
+
+describe('a root-key rotation under way when the token fails (SoftHSM2)', () => {
+  it('pauses, resumes by itself when the token is back, and retires the old key only once every value is re-wrapped', async () => {
+    const dataDir = tempDataDir();
+    const logged: string[] = [];
+    const logger = (_level: string, message: string, fields?: Record<string, unknown>) => void logged.push(`${message} ${JSON.stringify(fields ?? {})}`);
+    let t = await startTestServer({ dataDir, rootKey: { provider: 'pkcs11', pkcs11: { ...pkcs11, keyLabel: 'rotating-from' } }, rootKeyWork });
+    const blobs: Uint8Array[] = [];
+    for (let i = 0; i < 6; i++) blobs.push(await encrypt(t.kms, await newKey(t.kms), `value ${i}`));
+    await t.stop();
+    // The token goes away for a moment after the first batch is re-wrapped.
+    let batches = 0;
+    let putBack: (() => void) | undefined;
+    const testOnlyAfterBatch = async () => {
+      if (++batches !== 1) return;
+      putBack = takeTokenAway();
+      setTimeout(() => { putBack?.(); putBack = undefined; }, 300);
+    };
+    t = await startTestServer({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork: { ...rootKeyWork, testOnlyAfterBatch }, logger });
+    try {
+      await admin(t, 'RotateRootKey', { Provider: 'pkcs11', Pkcs11Library: SOFTHSM_LIBRARY, Pkcs11TokenLabel: token.label, Pkcs11KeyLabel: 'rotating-to' });
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        // Requests fail while the token is away: their access key's secret is under the root key too.
+        const status = await admin(t, 'GetRootKeyStatus', {}).catch(() => undefined);
+        if (status?.RotationState === 'NONE') {
+          assert.equal((status.RootKeys as unknown[]).length, 1, 'only the new root key is left');
+          break;
+        }
+        assert.ok(Date.now() < deadline, `rotation not done: ${JSON.stringify(status)}\n${logged.join('\n')}`);
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      assert.ok(logged.some((line) => line.startsWith('root key rotation paused') && line.includes('PKCS#11')), logged.join('\n'));
+      await t.stop();
+      t = await startTestServer({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork });
+      assert.deepEqual(
+        await Promise.all(blobs.map(async (blob) => Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString())),
+        blobs.map((_, i) => `value ${i}`));
+      await t.stop();
+      process.env.COFFER_PKCS11_PIN = token.pin;
+      assert.deepEqual((await checkStore({ dataDir })).problems, []);
+    } finally {
+      putBack?.();
+      await t.dispose();
+    }
+  });
+});
+
+/** Changes the token's user PIN from another process, as an operator would (this process's module is the server's). */
+function changeUserPin(from: string, to: string): void {
+  const script = `
+    import pkcs11js from ${JSON.stringify(createRequire(import.meta.url).resolve('pkcs11js'))};
+    const module = new pkcs11js.PKCS11();
+    module.load(${JSON.stringify(SOFTHSM_LIBRARY)});
+    module.C_Initialize();
+    const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === ${JSON.stringify(token.label)});
+    const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    module.C_Login(session, pkcs11js.CKU_USER, ${JSON.stringify(from)});
+    module.C_SetPIN(session, ${JSON.stringify(from)}, ${JSON.stringify(to)});
+    module.C_Finalize();`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: process.env, stdio: 'pipe' });
+}
 
 describe('ImportKeyMaterial when the root key fails', () => {
   /** A root key that wraps (GetParametersForImport worked) and then fails to unwrap with `failure`. */

@@ -15,6 +15,9 @@ import type { RootSealer } from './sealer.js';
 /** An opened root key: the legacy file key wraps in format 0x01 itself; every other through a sealer. */
 type Opened = { readonly legacy: FileRootKey } | { readonly sealer: RootSealer };
 
+/** How often a root key whose source failed is opened again, at most: each try asks the token for a session and a login. */
+const REOPEN_INTERVAL_MS = 1_000;
+
 /** The keyring changed under a rotation step (another node, another rotation): re-read and retry. */
 export class KeyringConflictError extends Error {
   override readonly name = 'KeyringConflictError';
@@ -35,6 +38,9 @@ export class KeyringRootKey implements RootKey {
   #refreshing: Promise<void> | undefined;
   /** Why this node cannot follow the keyring (a root key it cannot open), until a refresh succeeds. */
   #behind: string | undefined;
+  /** Root keys being opened again after their source failed, and the last failure to, per id. */
+  readonly #reopening = new Map<string, Promise<RootSealer>>();
+  readonly #reopenFailed = new Map<string, { readonly at: number; readonly error: RootKeyUnavailableError }>();
 
   private constructor(store: Store, context: ProviderContext, keyring: StoredKeyring) {
     this.#store = store;
@@ -167,7 +173,7 @@ export class KeyringRootKey implements RootKey {
     if (!opened) throw new Error(`the current root key ${id} is not open`);
     if ('legacy' in opened) return opened.legacy.wrap(plaintext, aad);
     const header = keyringHeader(id);
-    return Buffer.concat([header, await opened.sealer.seal(plaintext, Buffer.concat([header, aad]))]);
+    return this.#withSealer(id, opened.sealer, async (sealer) => Buffer.concat([header, await sealer.seal(plaintext, Buffer.concat([header, aad]))]));
   }
 
   async unwrap(wrapped: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
@@ -178,12 +184,71 @@ export class KeyringRootKey implements RootKey {
     if (!opened) throw new RootKeyMismatchError(`wrapped value names root key ${id}, which is not in the keyring`);
     if ('legacy' in opened) return opened.legacy.unwrap(wrapped, aad);
     const header = keyringHeader(id);
-    const plaintext = await opened.sealer.open(wrapped.subarray(header.length), Buffer.concat([header, aad]));
-    if (plaintext) return plaintext;
-    // A token may report its own failure as a failed tag (SoftHSM2: CKR_GENERAL_ERROR): a root key
-    // that no longer opens its own check value is failing, and the value may well be sound.
-    if (!(await this.#opensCheck(id, opened.sealer))) throw new RootKeyUnavailableError(`root key ${id} no longer opens its own check value: its key source is failing`);
-    throw new RootKeyMismatchError('wrapped value does not open under its root key');
+    return this.#withSealer(id, opened.sealer, async (sealer) => {
+      const plaintext = await sealer.open(wrapped.subarray(header.length), Buffer.concat([header, aad]));
+      if (plaintext) return plaintext;
+      // A token may report its own failure as a failed tag (SoftHSM2: CKR_GENERAL_ERROR): a root key
+      // that no longer opens its own check value is failing, and the value may well be sound.
+      if (!(await this.#opensCheck(id, sealer))) throw new RootKeyUnavailableError(`root key ${id} no longer opens its own check value: its key source is failing`);
+      throw new RootKeyMismatchError('wrapped value does not open under its root key');
+    });
+  }
+
+  /**
+   * Runs `use` with the sealer of root key `id`; if its source failed (RootKeyUnavailableError),
+   * opens the key again and runs `use` once more: a token that came back answers a new session.
+   */
+  async #withSealer<T>(id: string, sealer: RootSealer, use: (sealer: RootSealer) => Promise<T>): Promise<T> {
+    try {
+      return await use(sealer);
+    } catch (error) {
+      if (!(error instanceof RootKeyUnavailableError)) throw error;
+      // Another request opened the key again meanwhile: use that.
+      const latest = this.#opened.get(id);
+      if (latest && 'sealer' in latest && latest.sealer !== sealer) return use(latest.sealer);
+      return use(await this.#reopen(id, error));
+    }
+  }
+
+  /**
+   * Opens root key `id` again from its descriptor, proves it with its check value (a key of the
+   * same label that is another key is refused) and puts it in place of the failed sealer. One try
+   * at a time per key, and none within REOPEN_INTERVAL_MS of a failed one: the last failure is
+   * thrown meanwhile. Every failure is a RootKeyUnavailableError.
+   */
+  #reopen(id: string, cause: RootKeyUnavailableError): Promise<RootSealer> {
+    const pending = this.#reopening.get(id);
+    if (pending) return pending;
+    const failed = this.#reopenFailed.get(id);
+    if (failed && Date.now() - failed.at < REOPEN_INTERVAL_MS) return Promise.reject(failed.error);
+    const descriptor = descriptorOf(this.#keyring.record, id);
+    const provider = descriptor && ROOT_KEY_PROVIDER_TABLE[descriptor.provider];
+    if (!descriptor || !provider?.reopen) return Promise.reject(cause);
+    const reopening = (async () => {
+      let sealer: RootSealer | undefined;
+      try {
+        sealer = await provider.reopen!(descriptor, this.#context);
+        if (!(await this.#opensCheck(id, sealer))) throw new RootKeyUnavailableError(provider.mismatchHint(descriptor));
+        const previous = this.#opened.get(id);
+        if (!previous || !descriptorOf(this.#keyring.record, id)) throw cause; // retired meanwhile
+        const reopened = sealer;
+        this.#opened.set(id, { sealer: reopened });
+        sealer = undefined;
+        this.#reopenFailed.delete(id);
+        if ('sealer' in previous) await previous.sealer.close();
+        return reopened;
+      } catch (error) {
+        await sealer?.close();
+        const unavailable = error instanceof RootKeyUnavailableError ? error
+          : new RootKeyUnavailableError(`root key ${id} could not be opened again after its source failed (${cause.message}): ${error instanceof Error ? error.message : String(error)}`);
+        this.#reopenFailed.set(id, { at: Date.now(), error: unavailable });
+        throw unavailable;
+      } finally {
+        this.#reopening.delete(id);
+      }
+    })();
+    this.#reopening.set(id, reopening);
+    return reopening;
   }
 
   async #opensCheck(id: string, sealer: RootSealer): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import pkcs11js from 'pkcs11js';
 import type { RootKeyDescriptor } from '../keyring.js';
@@ -12,15 +12,28 @@ const TAG_BITS = 128;
 
 /**
  * One loaded PKCS#11 module per library path, initialised once for the process (C_Initialize may
- * be called only once per module) and finalised when its last sealer closes.
+ * be called only once per module) and finalised when its last sealer closes. `generation` counts
+ * re-initialisations (reinitialise): a session or handle of an earlier generation is gone, and its
+ * number may have been given to another session or object since.
  */
-const modules = new Map<string, { module: pkcs11js.PKCS11; users: number }>();
+interface LoadedModule { readonly module: pkcs11js.PKCS11; users: number; generation: number }
+const modules = new Map<string, LoadedModule>();
 
-function loadModule(library: string): pkcs11js.PKCS11 {
+/**
+ * The PINs a token refused while its module is loaded: never tried again until the server is
+ * restarted (the module finalised), since a token counts wrong PINs and locks its user PIN.
+ * Hashed, per token.
+ */
+const refusedPins = new Map<string, Set<string>>();
+const pinKey = (settings: TokenSettings, pin: string) =>
+  createHash('sha256').update(`${settings.tokenLabel ?? ''}\0${settings.slot ?? ''}\0${pin}`).digest('hex');
+const pinRefused = (settings: TokenSettings, pin: string) => refusedPins.get(settings.library)?.has(pinKey(settings, pin)) ?? false;
+
+function loadModule(library: string): LoadedModule {
   const loaded = modules.get(library);
   if (loaded) {
     loaded.users++;
-    return loaded.module;
+    return loaded;
   }
   if (!existsSync(library)) {
     throw new StartupError(`The PKCS#11 library ${library} does not exist: install the HSM's PKCS#11 module or correct --pkcs11-library.`);
@@ -32,14 +45,33 @@ function loadModule(library: string): pkcs11js.PKCS11 {
   } catch (error) {
     throw new StartupError(`The PKCS#11 library ${library} could not be loaded or initialised (${codeOf(error)}): is it a PKCS#11 module, and is its configuration (e.g. SOFTHSM2_CONF) right?`);
   }
-  modules.set(library, { module, users: 1 });
-  return module;
+  const fresh = { module, users: 1, generation: 0 };
+  modules.set(library, fresh);
+  return fresh;
+}
+
+/**
+ * Finalises and initialises a loaded module again. A token that went away and came back is not
+ * seen again by a module that lost it (SoftHSM2 answers CKR_GENERAL_ERROR until then); every
+ * session on the module ends, and the sealers that held one reopen (their generation is past).
+ */
+function reinitialise(library: string): void {
+  const loaded = modules.get(library);
+  if (!loaded) return;
+  loaded.generation++;
+  try {
+    loaded.module.C_Finalize();
+  } catch {
+    // A module that lost its token may refuse to finalise; initialising is what matters.
+  }
+  loaded.module.C_Initialize();
 }
 
 function releaseModule(library: string): void {
   const loaded = modules.get(library);
   if (!loaded || --loaded.users > 0) return;
   modules.delete(library);
+  refusedPins.delete(library);
   try {
     loaded.module.C_Finalize();
   } catch {
@@ -84,6 +116,8 @@ function openSession(module: pkcs11js.PKCS11, settings: TokenSettings, pin: stri
   const which = settings.tokenLabel !== undefined ? `labelled '${settings.tokenLabel}'` : `in slot ${settings.slot}`;
   if (!slot) throw new StartupError(`No PKCS#11 token ${which} is present (library ${settings.library}): insert or initialise the token, or correct --pkcs11-token-label / --pkcs11-slot.`);
   if (pin === undefined || pin === '') throw new StartupError(`The PKCS#11 token ${which} needs its user PIN: set COFFER_PKCS11_PIN or pass --pkcs11-pin-file.`);
+  const refused = `The PKCS#11 PIN is wrong for the token ${which}: give the token's user PIN (COFFER_PKCS11_PIN or --pkcs11-pin-file); nothing was changed.`;
+  if (pinRefused(settings, pin)) throw new StartupError(`${refused} (The token refused this PIN before; it is not tried again until a restart.)`);
   const session = module.C_OpenSession(slot, pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION);
   try {
     module.C_Login(session, pkcs11js.CKU_USER, pin);
@@ -91,7 +125,10 @@ function openSession(module: pkcs11js.PKCS11, settings: TokenSettings, pin: stri
     const code = codeOf(error);
     if (code !== 'CKR_USER_ALREADY_LOGGED_IN') {
       module.C_CloseSession(session);
-      if (code === 'CKR_PIN_INCORRECT') throw new StartupError(`The PKCS#11 PIN is wrong for the token ${which}: give the token's user PIN (COFFER_PKCS11_PIN or --pkcs11-pin-file); nothing was changed.`);
+      if (code === 'CKR_PIN_INCORRECT' || code === 'CKR_PIN_LOCKED') {
+        refusedPins.set(settings.library, (refusedPins.get(settings.library) ?? new Set()).add(pinKey(settings, pin)));
+      }
+      if (code === 'CKR_PIN_INCORRECT') throw new StartupError(refused);
       if (code === 'CKR_PIN_LOCKED') throw new StartupError(`The PKCS#11 token ${which} has locked its user PIN after too many wrong tries: unlock it with the SO PIN.`);
       throw new StartupError(`Logging in to the PKCS#11 token ${which} failed (${code}).`);
     }
@@ -116,7 +153,8 @@ function findKey(module: pkcs11js.PKCS11, session: Buffer, label: string): Buffe
  * leaves it. The calls are synchronous and each Init+call pair runs without an await between, so
  * the one session is never used by two operations at once.
  */
-function tokenSealer(module: pkcs11js.PKCS11, settings: TokenSettings, session: Buffer, key: Buffer): RootSealer {
+function tokenSealer(loaded: LoadedModule, settings: TokenSettings, session: Buffer, key: Buffer): RootSealer {
+  const { module, generation } = loaded;
   const mechanism = (iv: Buffer, aad: Uint8Array) => ({
     mechanism: pkcs11js.CKM_AES_GCM,
     parameter: { type: pkcs11js.CK_PARAMS_AES_GCM, iv, aad: Buffer.from(aad), ivBits: IV_BYTES * 8, tagBits: TAG_BITS },
@@ -124,9 +162,17 @@ function tokenSealer(module: pkcs11js.PKCS11, settings: TokenSettings, session: 
   const failed = (error: unknown, what: string) =>
     new RootKeyUnavailableError(`the PKCS#11 token failed to ${what} with the key labelled '${settings.keyLabel}' (${codeOf(error)}; library ${settings.library})`);
   const library = settings.library;
+  // After a re-initialisation this session's and key's handle numbers may name another session or
+  // key (another root key's): they are never used again, or a value could be wrapped by the wrong key.
+  const current = () => {
+    if (loaded.generation !== generation) {
+      throw new RootKeyUnavailableError(`the PKCS#11 session for the key labelled '${settings.keyLabel}' ended when the module was re-initialised (library ${settings.library})`);
+    }
+  };
   let closed = false;
   return {
     async seal(plaintext, aad) {
+      current();
       const iv = randomBytes(IV_BYTES);
       try {
         module.C_EncryptInit(session, mechanism(iv, aad), key);
@@ -138,6 +184,7 @@ function tokenSealer(module: pkcs11js.PKCS11, settings: TokenSettings, session: 
     },
     async open(sealed, aad) {
       if (sealed.length < IV_BYTES + TAG_BITS / 8) return undefined;
+      current();
       try {
         module.C_DecryptInit(session, mechanism(Buffer.from(sealed.subarray(0, IV_BYTES)), aad), key);
       } catch (error) {
@@ -155,7 +202,9 @@ function tokenSealer(module: pkcs11js.PKCS11, settings: TokenSettings, session: 
       if (closed) return;
       closed = true;
       try {
-        module.C_CloseSession(session);
+        if (loaded.generation === generation) module.C_CloseSession(session);
+      } catch {
+        // A session the token already lost (it went away) has nothing left to close.
       } finally {
         releaseModule(library);
       }
@@ -163,14 +212,19 @@ function tokenSealer(module: pkcs11js.PKCS11, settings: TokenSettings, session: 
   };
 }
 
-function withSession<T>(settings: TokenSettings, pin: string | undefined, use: (module: pkcs11js.PKCS11, session: Buffer) => T): T {
-  const module = loadModule(settings.library);
+function withSession<T>(settings: TokenSettings, pin: string | undefined, use: (loaded: LoadedModule, session: Buffer) => T): T {
+  const loaded = loadModule(settings.library);
+  const { module } = loaded;
   let session: Buffer | undefined;
   try {
     session = openSession(module, settings, pin);
-    return use(module, session);
+    return use(loaded, session);
   } catch (error) {
-    if (session) module.C_CloseSession(session);
+    try {
+      if (session) module.C_CloseSession(session);
+    } catch {
+      // A token that failed may have ended the session itself.
+    }
     releaseModule(settings.library);
     throw error;
   }
@@ -184,7 +238,8 @@ function withSession<T>(settings: TokenSettings, pin: string | undefined, use: (
 export const pkcs11Provider: RootKeyProvider = {
   async create(_id, context: ProviderContext) {
     const settings = settingsOf(context.options.pkcs11);
-    return withSession(settings, context.options.pkcs11?.pin, (module, session) => {
+    return withSession(settings, context.options.pkcs11?.pin, (loaded, session) => {
+      const { module } = loaded;
       if (findKey(module, session, settings.keyLabel).length > 0) {
         throw new StartupError(`The PKCS#11 token already holds a key labelled '${settings.keyLabel}': choose another --pkcs11-key-label (Coffer makes a new root key and will not adopt one it did not make).`);
       }
@@ -204,20 +259,38 @@ export const pkcs11Provider: RootKeyProvider = {
       const stored: Record<string, string | number> = { library: settings.library, keyLabel: settings.keyLabel };
       if (settings.tokenLabel !== undefined) stored.tokenLabel = settings.tokenLabel;
       else stored.slot = settings.slot!;
-      return { settings: stored, sealer: tokenSealer(module, settings, session, key) };
+      return { settings: stored, sealer: tokenSealer(loaded, settings, session, key) };
     });
   },
 
   async open(descriptor, context) {
     const settings = settingsOf(context.options.pkcs11, descriptor);
-    return withSession(settings, context.options.pkcs11?.pin, (module, session) => {
-      const found = findKey(module, session, settings.keyLabel);
+    return withSession(settings, context.options.pkcs11?.pin, (loaded, session) => {
+      const found = findKey(loaded.module, session, settings.keyLabel);
       if (found.length === 0) {
         throw new StartupError(`The PKCS#11 token holds no key labelled '${settings.keyLabel}' (root key ${descriptor.id}): is this the right token, and was the key deleted? Correct the token or restore the key; nothing was changed.`);
       }
       if (found.length > 1) throw new StartupError(`The PKCS#11 token holds more than one key labelled '${settings.keyLabel}': remove the one Coffer did not make.`);
-      return tokenSealer(module, settings, session, found[0]!);
+      return tokenSealer(loaded, settings, session, found[0]!);
     });
+  },
+
+  /**
+   * A new session and key handle after the token failed while serving. A module that lost its
+   * token may not see it again until it is initialised afresh: when opening fails, the module is
+   * re-initialised once (ending every session on it) and opening tried again; a PIN the token
+   * refused is not tried again.
+   */
+  async reopen(descriptor, context) {
+    try {
+      return await pkcs11Provider.open(descriptor, context);
+    } catch (error) {
+      const settings = settingsOf(context.options.pkcs11, descriptor);
+      const pin = context.options.pkcs11?.pin;
+      if (pin !== undefined && pinRefused(settings, pin)) throw error;
+      reinitialise(settings.library);
+      return pkcs11Provider.open(descriptor, context);
+    }
   },
 
   mismatchHint: (descriptor) => `The key labelled '${String(descriptor.settings.keyLabel)}' on the PKCS#11 token is not the root key the store was written with: is this the right token? Nothing was changed.`,

@@ -17,6 +17,11 @@ export interface RootKeyProvider {
   create(id: string, context: ProviderContext): Promise<CreatedRootKey>;
   /** Opens an existing root key from its descriptor (the keyring then proves it with the check value). */
   open(descriptor: RootKeyDescriptor, context: ProviderContext): Promise<RootSealer>;
+  /**
+   * Opens a key again after its sealer threw RootKeyUnavailableError while serving (a token that
+   * went away and came back): only providers whose key lives outside the process have it.
+   */
+  reopen?(descriptor: RootKeyDescriptor, context: ProviderContext): Promise<RootSealer>;
   /** What to tell an operator whose key fails its check value. */
   mismatchHint(descriptor: RootKeyDescriptor): string;
 }
