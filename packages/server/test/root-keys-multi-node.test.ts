@@ -99,5 +99,17 @@ describe('root-key rotation with two nodes on one PostgreSQL database', () => {
     assert.equal(refused?.name, 'DependencyTimeoutException');
     assert.equal(refused?.$metadata?.httpStatusCode, 503);
     assert.ok((await encrypt(a.kms, 'node A goes on')).length > 0);
+    // Once node A has re-wrapped everything, node B cannot unwrap either (the access key's secret,
+    // a key's material): that too is retryable on another node, not an internal error.
+    const blob = await encrypt(a.kms, 'under the new root key');
+    for (let status = await admin(a, 'GetRootKeyStatus', {}); status.RotationState !== 'NONE'; status = await admin(a, 'GetRootKeyStatus', {})) {
+      assert.ok(Date.now() < deadline + 20_000, 'node A finishes its rotation');
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    for (const send of [() => bKms.send(new CreateKeyCommand({})), () => bKms.send(new DecryptCommand({ CiphertextBlob: blob }))]) {
+      const unwrapRefused = await send().then(() => undefined, (error: Error & { $metadata?: { httpStatusCode?: number } }) => error);
+      assert.equal(unwrapRefused?.name, 'DependencyTimeoutException', unwrapRefused?.message);
+      assert.equal(unwrapRefused?.$metadata?.httpStatusCode, 503);
+    }
   });
 });

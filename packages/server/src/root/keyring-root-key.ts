@@ -179,7 +179,16 @@ export class KeyringRootKey implements RootKey {
   async unwrap(wrapped: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
     const id = wrappedBy(wrapped);
     if (id === undefined) throw new RootKeyMismatchError('wrapped value has no root-key header Coffer writes');
-    if (!this.#opened.has(id)) await this.refresh();
+    if (!this.#opened.has(id)) {
+      try {
+        await this.refresh();
+      } catch (error) {
+        // A value under the root key another node made current, which this node cannot open (it
+        // was not given the secret): retryable on another node, as this node's wraps are.
+        if (this.#behind !== undefined) throw new StoreUnavailableError(this.unusableReason!);
+        throw error;
+      }
+    }
     const opened = this.#opened.get(id);
     if (!opened) throw new RootKeyMismatchError(`wrapped value names root key ${id}, which is not in the keyring`);
     if ('legacy' in opened) return opened.legacy.unwrap(wrapped, aad);
