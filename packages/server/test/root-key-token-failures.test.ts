@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, renameSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -129,6 +129,44 @@ describe('a PKCS#11 root key whose token fails while serving (SoftHSM2)', () => 
       assert.deepEqual((await checkStore({ dataDir })).problems, []);
     } finally {
       if (!back) putBack();
+      await t.stop();
+    }
+  });
+
+  it('refuses another token the module\'s configuration points at after start, and recovers once it points back', async () => {
+    // Another token of the same label, holding another key of the same label.
+    const impostor = initSoftHsmToken(token.label);
+    const impostorData = tempDataDir();
+    try {
+      await (await startTestServer({ dataDir: impostorData, rootKey: { provider: 'pkcs11', pkcs11 }, rootKeyWork })).dispose();
+    } finally {
+      process.env.SOFTHSM2_CONF = token.conf;
+    }
+    t = await startTestServer({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork, logger });
+    const original = readFileSync(token.conf);
+    let putBack: (() => void) | undefined;
+    const lastRefusal = async () => {
+      const error = await errorOf(() => newKey(t.kms));
+      assert.equal(error.name, 'KMSInternalException');
+      const requestId = (error.$metadata as { requestId?: string }).requestId!;
+      return String(logged.find((l) => l.fields.requestId === requestId && l.level === 'error')?.fields.error);
+    };
+    try {
+      writeFileSync(token.conf, readFileSync(impostor.conf));
+      // The token fails: the module is initialised again, reads the changed configuration and finds the impostor.
+      putBack = takeTokenAway();
+      await lastRefusal();
+      putBack();
+      putBack = undefined;
+      await new Promise((done) => setTimeout(done, 1_100));
+      assert.match(await lastRefusal(), /The key labelled 'failing-root' on the PKCS#11 token is not the root key the store was written with/);
+      writeFileSync(token.conf, original);
+      await new Promise((done) => setTimeout(done, 1_100));
+      assert.equal(Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'sound data');
+      await newKey(t.kms);
+    } finally {
+      writeFileSync(token.conf, original);
+      putBack?.();
       await t.stop();
     }
   });

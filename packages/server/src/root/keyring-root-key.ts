@@ -220,8 +220,8 @@ export class KeyringRootKey implements RootKey {
   }
 
   /**
-   * Opens root key `id` again from its descriptor, proves it with its check value (a key of the
-   * same label that is another key is refused) and puts it in place of the failed sealer. One try
+   * Opens root key `id` again from its descriptor, proven by its check value (a key of the same
+   * label that is another key is refused), and puts it in place of the failed sealer. One try
    * at a time per key, and none within REOPEN_INTERVAL_MS of a failed one: the last failure is
    * thrown meanwhile. Every failure is a RootKeyUnavailableError.
    */
@@ -236,8 +236,7 @@ export class KeyringRootKey implements RootKey {
     const reopening = (async () => {
       let sealer: RootSealer | undefined;
       try {
-        sealer = await provider.reopen!(descriptor, this.#context);
-        if (!(await this.#opensCheck(id, sealer))) throw new RootKeyUnavailableError(provider.mismatchHint(descriptor));
+        sealer = await provider.reopen!(descriptor, this.#context, (candidate) => this.#opensCheck(id, candidate));
         const previous = this.#opened.get(id);
         if (!previous || !descriptorOf(this.#keyring.record, id)) throw cause; // retired meanwhile
         const reopened = sealer;

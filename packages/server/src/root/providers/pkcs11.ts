@@ -277,20 +277,32 @@ export const pkcs11Provider: RootKeyProvider = {
 
   /**
    * A new session and key handle after the token failed while serving. A module that lost its
-   * token may not see it again until it is initialised afresh: when opening fails, the module is
-   * re-initialised once (ending every session on it) and opening tried again; a PIN the token
-   * refused is not tried again.
+   * token may not see it again until it is initialised afresh, and one whose configuration changed
+   * finds another token there: when opening fails or opens a key that does not prove itself, the
+   * module is re-initialised once (ending every session on it, re-reading its configuration) and
+   * opening tried again. A PIN the token refused is not tried again.
    */
-  async reopen(descriptor, context) {
+  async reopen(descriptor, context, proves) {
+    const settings = settingsOf(context.options.pkcs11, descriptor);
+    const attempt = async () => {
+      const sealer = await pkcs11Provider.open(descriptor, context);
+      try {
+        if (await proves(sealer)) return sealer;
+      } catch (error) {
+        await sealer.close();
+        throw error;
+      }
+      await sealer.close();
+      throw new RootKeyUnavailableError(pkcs11Provider.mismatchHint(descriptor));
+    };
     try {
-      return await pkcs11Provider.open(descriptor, context);
+      return await attempt();
     } catch (error) {
-      const settings = settingsOf(context.options.pkcs11, descriptor);
       const pin = context.options.pkcs11?.pin;
       if (pin !== undefined && pinRefused(settings, pin)) throw error;
-      reinitialise(settings.library);
-      return pkcs11Provider.open(descriptor, context);
     }
+    reinitialise(settings.library);
+    return attempt();
   },
 
   mismatchHint: (descriptor) => `The key labelled '${String(descriptor.settings.keyLabel)}' on the PKCS#11 token is not the root key the store was written with: is this the right token? Nothing was changed.`,

@@ -19,9 +19,10 @@ export interface RootKeyProvider {
   open(descriptor: RootKeyDescriptor, context: ProviderContext): Promise<RootSealer>;
   /**
    * Opens a key again after its sealer threw RootKeyUnavailableError while serving (a token that
-   * went away and came back): only providers whose key lives outside the process have it.
+   * went away and came back), returning a sealer that `proves` (the keyring's check value) or
+   * throwing: only providers whose key lives outside the process have it.
    */
-  reopen?(descriptor: RootKeyDescriptor, context: ProviderContext): Promise<RootSealer>;
+  reopen?(descriptor: RootKeyDescriptor, context: ProviderContext, proves: (sealer: RootSealer) => Promise<boolean>): Promise<RootSealer>;
   /** What to tell an operator whose key fails its check value. */
   mismatchHint(descriptor: RootKeyDescriptor): string;
 }
