@@ -239,6 +239,13 @@ describe('key policies over HTTP', () => {
       assertError(await encryptAs(bob, specNo.id), 'AccessDeniedException');
       assertError(await encryptAs(bob, usageNo.id), 'AccessDeniedException');
     });
+
+    it('kms:MultiRegion is false on every operation on a key, as on CreateKey (every key here is single-Region)', async () => {
+      const single = await keyWith(allowBob('kms:Encrypt', { Bool: { 'kms:MultiRegion': false } }));
+      const multi = await keyWith(allowBob('kms:Encrypt', { Bool: { 'kms:MultiRegion': true } }));
+      assertOk(await encryptAs(bob, single.id));
+      assertError(await encryptAs(bob, multi.id), 'AccessDeniedException');
+    });
   });
 
   describe('delegation to identity policies and the lockout safety check', () => {

@@ -250,6 +250,9 @@ export class AccessControl {
       'kms:keyusage': key.keyUsage,
       'kms:customermasterkeyusage': key.keyUsage,
       'kms:keyorigin': key.origin,
+      // KMS guide, kms:MultiRegion: "All KMS keys have a MultiRegion property", read by every KMS
+      // key resource operation; this server makes single-Region keys only.
+      'kms:multiregion': false,
     };
     for (const tag of key.tags) context[`aws:resourcetag/${tag.TagKey.toLowerCase()}`] = tag.TagValue;
     if (use.requestAlias !== undefined) context['kms:requestalias'] = use.requestAlias;
