@@ -294,6 +294,9 @@ describe('admin API: identity policies', () => {
     // IAM: "the Sid value must be unique within a JSON policy".
     assertError(await put(JSON.stringify(policyOf({ Sid: 'One', Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' }, { Sid: 'One', Effect: 'Deny', Action: 'kms:Decrypt', Resource: '*' }))),
       'MalformedPolicyDocumentException', 'Statement IDs (SID) in a single policy must be unique.');
+    // IAM grammar: "Individual elements must not contain multiple instances of the same key."
+    assertError(await put('{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*", "Resource": "arn:aws:kms:*:111122223333:key/*"}}'),
+      'MalformedPolicyDocumentException', /the member "Resource" twice in one object/);
     assert.equal((await admin(t, 'ListPrincipalPolicies', { UserName: 'dave' }) as { PolicyNames: string[] }).PolicyNames.includes('bad'), false);
   });
 

@@ -385,6 +385,11 @@ describe('key policies over HTTP', () => {
       ['an unknown condition operator', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Condition: { StringSortOf: { 'kms:CallerAccount': ACCOUNT } } })), /StringSortOf/],
       ['a character outside the allowed set', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Sid: 'caf\u0113' })), /U\+0113/],
       ['a bad principal', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Principal: { AWS: 'not-an-arn' } })), /principal/i],
+      // IAM grammar: "you cannot include the Effect block twice in the same statement"; JSON.parse
+      // would keep the last, an Allow, of a statement that starts as a Deny.
+      ['a member twice in one statement',
+        `{"Version": "2012-10-17", "Statement": [${JSON.stringify(ADMIN_STATEMENT)}, {"Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Effect": "Allow"}]}`,
+        /^The policy document has the member "Effect" twice in one object/],
     ];
     for (const [fault, document, points] of cases) {
       it(`refuses ${fault} with MalformedPolicyDocumentException naming the fault, on CreateKey and PutKeyPolicy`, async () => {

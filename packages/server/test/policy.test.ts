@@ -11,6 +11,7 @@ import { encryptionContextEntries, type RequestContext } from '../src/policy/con
 import { defaultKeyPolicy } from '../src/policy/default-key-policy.js';
 import { statementMatches } from '../src/policy/evaluate.js';
 import { assertNoLockOut, LOCKOUT_MESSAGE, wouldLockOut } from '../src/policy/lockout.js';
+import { assertNoDuplicateKeys } from '../src/policy/duplicate-keys.js';
 import {
   ACCOUNT, alice, appRole, ask, bob, carol, ENABLE_IAM, holds, identityPolicy, KEY_ARN, keyPolicy, OTHER_ACCOUNT,
   OTHER_KEY_ARN, OTHER_ROOT_ARN, otherRoot, policyText, root, ROOT_ARN, type Statement,
@@ -825,6 +826,36 @@ describe('malformed policy documents', () => {
     assert.throws(() => compilePolicy(undefined as unknown as string, 'key'), TypeError);
     assert.throws(() => compilePolicy('{}', 'resource' as 'key'), TypeError);
   });
+});
+
+describe('a member repeated in one object (IAM grammar: "must not contain multiple instances of the same key")', () => {
+  const refused: [string, string, string][] = [
+    ['Effect twice in a statement', '{"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*", "Effect": "Allow"}]}', 'Effect'],
+    ['Statement twice', '{"Statement": [], "Statement": {}}', 'Statement'],
+    ['an operator twice in a Condition', '{"Statement": {"Condition": {"StringEquals": {"a:b": "1"}, "StringEquals": {"a:c": "2"}}}}', 'StringEquals'],
+    ['a condition key twice under one operator', '{"Statement": {"Condition": {"Bool": {"aws:SecureTransport": "true", "aws:SecureTransport": "false"}}}}', 'aws:SecureTransport'],
+    ['a name spelled with an escape', '{"Statement": {"Effect": "Allow", "Eff\\u0065ct": "Deny"}}', 'Effect'],
+    ['a principal type twice', '{"Statement": {"Principal": {"AWS": "111122223333", "AWS": "*"}}}', 'AWS'],
+  ];
+  for (const [name, text, member] of refused) {
+    it(`refuses ${name}`, () => {
+      assert.throws(() => assertNoDuplicateKeys(text), (e: unknown) => e instanceof MalformedPolicyDocumentException
+        && e.message === `The policy document has the member "${member}" twice in one object; an element may appear only once.`);
+    });
+  }
+
+  const taken: [string, string][] = [
+    ['one name in sibling objects', '{"Statement": [{"Effect": "Allow", "Sid": "a"}, {"Effect": "Deny", "Sid": "a"}]}'],
+    ['one name at two depths', '{"Statement": {"Condition": {"Condition": {"Statement": "x"}}}}'],
+    ['a repeated value, not a name', '{"Statement": {"Action": ["kms:Decrypt", "kms:Decrypt"], "Resource": "Resource"}}'],
+    ['quotes, braces and commas inside strings', '{"Sid": "a\\"}, {\\"Sid\\": [", "Id": "Sid", "Statement": {"Sid": "{,}"}}'],
+  ];
+  for (const [name, text] of taken) {
+    it(`takes ${name}`, () => {
+      JSON.parse(text);
+      assert.doesNotThrow(() => assertNoDuplicateKeys(text));
+    });
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -3,21 +3,23 @@ import { MalformedPolicyDocumentException } from '../errors.js';
 import { keyArn } from '../keys/arn.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import { compilePolicy, namedPrincipals } from '../policy/compile.js';
+import { assertNoDuplicateKeys } from '../policy/duplicate-keys.js';
 import { assertNoLockOut } from '../policy/lockout.js';
 import { INVALID_PRINCIPALS } from '../policy/principal.js';
 
 /**
  * Checks a key policy a caller is about to set (CreateKey, PutKeyPolicy), as AWS does: it must be
- * a valid key policy, every principal it names in this account must exist, no principal may be of
- * another partition (AWS supports no cross-partition permissions, and a policy's account entry is
- * matched by account id alone, so `arn:aws-cn:iam::<this account>:root` would stand for this
- * account), and unless the caller bypasses the lockout safety check, it must still let the caller
+ * a valid key policy with no member repeated in one object, every principal it names in this
+ * account must exist, no principal may be of another partition (AWS supports no cross-partition
+ * permissions, and a policy's account entry is matched by account id alone, so
+ * `arn:aws-cn:iam::<this account>:root` would stand for this account), and unless the caller bypasses the lockout safety check, it must still let the caller
  * change the policy later.
  */
 export async function checkNewKeyPolicy(
   service: Service, request: RequestContext, text: string, key: KeyRecord, bypassLockoutCheck: boolean,
 ): Promise<void> {
   const policy = compilePolicy(text, 'key');
+  assertNoDuplicateKeys(text);
   const { realm } = service;
   const named = namedPrincipals(policy);
   const foreign = named.partitions.find((partition) => partition !== realm.partition);

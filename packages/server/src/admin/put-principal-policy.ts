@@ -1,6 +1,7 @@
 import { LimitExceededException, MalformedPolicyDocumentException } from '../errors.js';
 import type { Operation } from '../operations/operation.js';
 import { compilePolicy } from '../policy/compile.js';
+import { assertNoDuplicateKeys } from '../policy/duplicate-keys.js';
 import { parseShape } from '../validate/shape.js';
 import { policyDocumentMember, policyNameMember } from './members.js';
 import { MAX_AGGREGATE_POLICY_SIZE, ownerMembers, policyOwner, policySize } from './principal-policy.js';
@@ -9,13 +10,15 @@ const shape = { ...ownerMembers(), PolicyName: policyNameMember(), PolicyDocumen
 
 /**
  * `CofferAdmin.PutPrincipalPolicy` {UserName | RoleName, PolicyName, PolicyDocument} -> {}.
- * Creates or replaces an inline identity policy; a document that does not compile, or has two
- * statements of one Sid, is MalformedPolicyDocumentException. In force at once on this node.
+ * Creates or replaces an inline identity policy; a document that does not compile, repeats a
+ * member in one object, or has two statements of one Sid, is MalformedPolicyDocumentException.
+ * In force at once on this node.
  */
 export const putPrincipalPolicy: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   const owner = await policyOwner(service, request, input, 'coffer:PutPrincipalPolicy');
   const policy = compilePolicy(input.PolicyDocument, 'identity');
+  assertNoDuplicateKeys(input.PolicyDocument);
   // IAM User Guide, "Sid": "In IAM, the Sid value must be unique within a JSON policy" (IAM's
   // message). Checked when a policy is set, so that one stored before still compiles.
   const sids = policy.statements.map((s) => s.sid).filter((sid) => sid !== undefined && sid !== '');
