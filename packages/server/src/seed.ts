@@ -14,10 +14,9 @@ import type { Service } from './context.js';
 import { checkAliasName } from './keys/alias-name.js';
 import { keyArn } from './keys/arn.js';
 import type { KeyRecord } from './keys/key-record.js';
-import { compilePolicy } from './policy/compile.js';
 import { accountRootArn, principalArn } from './principals/principal-id.js';
 import type { PrincipalKind } from './principals/principal-record.js';
-import { MAX_AGGREGATE_POLICY_SIZE, policySize } from './admin/principal-policy.js';
+import { checkNewIdentityPolicy, MAX_AGGREGATE_POLICY_SIZE, policySize } from './admin/principal-policy.js';
 
 /** The seed as a JSON or YAML file spells it. */
 export interface Seed {
@@ -134,7 +133,7 @@ export function checkSeed(seed: unknown): Seed {
     for (const [policyName, document] of Object.entries(p.policies ?? {})) {
       if (!/^[\w+=,.@-]{1,128}$/.test(policyName)) fail(`${entry} policy ${policyName}`, 'a policy name is 1 to 128 of letters, digits and +=,.@_-');
       try {
-        compilePolicy(policyText(document), 'identity');
+        checkNewIdentityPolicy(policyText(document));
       } catch (error) {
         fail(`${entry} policy ${policyName}`, (error as Error).message);
       }

@@ -294,6 +294,12 @@ describe('admin API: identity policies', () => {
     // IAM: "the Sid value must be unique within a JSON policy".
     assertError(await put(JSON.stringify(policyOf({ Sid: 'One', Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' }, { Sid: 'One', Effect: 'Deny', Action: 'kms:Decrypt', Resource: '*' }))),
       'MalformedPolicyDocumentException', 'Statement IDs (SID) in a single policy must be unique.');
+    // IAM: "The Sid element supports ASCII uppercase letters (A-Z), lowercase letters (a-z), and
+    // numbers (0-9)" (a key policy's Sid may have spaces, an IAM policy's may not).
+    for (const sid of ['Allow use', 'allow-use', 'allow_use', 'Zugriff\u00e4']) {
+      assertError(await put(JSON.stringify(policyOf({ Sid: sid, Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' }))),
+        'MalformedPolicyDocumentException', 'Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*');
+    }
     // IAM grammar: "Individual elements must not contain multiple instances of the same key."
     assertError(await put('{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*", "Resource": "arn:aws:kms:*:111122223333:key/*"}}'),
       'MalformedPolicyDocumentException', /the member "Resource" twice in one object/);

@@ -58,6 +58,9 @@ describe('startServer({ seed })', () => {
       // The admin API's quotas: two access keys, and 2048 characters of policies for a user.
       [{ principals: [{ user: 'a', accessKeys: [1, 2, 3].map((i) => ({ accessKeyId: `AKIASEEDTEST000000${i}`, secretAccessKey: 'a-secret-for-tests-only' })) }] }, /at most two access keys/],
       [{ principals: [{ user: 'a', policies: { p: { Version: '2012-10-17', Statement: [{ Sid: 'x'.repeat(2100), Effect: 'Allow', Action: 'kms:*', Resource: '*' }] } } }] }, /the quota is 2048/],
+      // The admin API's checks of an identity policy: IAM's Sid rules.
+      [{ principals: [{ user: 'a', policies: { p: { Version: '2012-10-17', Statement: [{ Sid: 'use keys', Effect: 'Allow', Action: 'kms:*', Resource: '*' }] } } }] },
+        /policy p: Statement IDs \(SID\) must be alpha-numeric/],
     ] as const) {
       const dataDir = tempDataDir();
       await assert.rejects(startTestServer({ seed, dataDir }), (error: unknown) => error instanceof SeedError && problem.test(error.message), String(problem));

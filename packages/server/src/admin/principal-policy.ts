@@ -1,4 +1,7 @@
 import type { RequestContext, Service } from '../context.js';
+import { MalformedPolicyDocumentException } from '../errors.js';
+import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
+import { assertNoDuplicateKeys } from '../policy/duplicate-keys.js';
 import { oneOfNames, principalNameMember } from './members.js';
 import { namedPrincipal, requirePrincipal, WIRE, type NamedPrincipal } from './principals.js';
 
@@ -12,6 +15,27 @@ export const ownerMembers = () => ({ UserName: principalNameMember(), RoleName: 
 export const MAX_AGGREGATE_POLICY_SIZE = { user: 2048, role: 10240 } as const;
 
 export const policySize = (document: string): number => document.replace(/\s/g, '').length;
+
+/** IAM User Guide, "IAM JSON policy elements: Sid": "ASCII uppercase letters (A-Z), lowercase letters (a-z), and numbers (0-9)". */
+const IAM_SID = /^[0-9A-Za-z]*$/;
+
+/**
+ * An identity policy about to be set (PutPrincipalPolicy, a seed), compiled and checked as IAM
+ * checks a policy it is given: no member twice in one object, each Sid alphanumeric and used once
+ * (IAM's messages). Checked when a policy is set, not in compilePolicy, so that one stored before
+ * still compiles. Throws MalformedPolicyDocumentException.
+ */
+export function checkNewIdentityPolicy(document: string): CompiledPolicy {
+  const policy = compilePolicy(document, 'identity');
+  assertNoDuplicateKeys(document);
+  const sids = policy.statements.map((s) => s.sid).filter((sid) => sid !== undefined && sid !== '');
+  if (!sids.every((sid) => IAM_SID.test(sid!))) {
+    throw new MalformedPolicyDocumentException('Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*');
+  }
+  // IAM User Guide, "Sid": "In IAM, the Sid value must be unique within a JSON policy".
+  if (new Set(sids).size !== sids.length) throw new MalformedPolicyDocumentException('Statement IDs (SID) in a single policy must be unique.');
+  return policy;
+}
 
 /**
  * The user or role a policy operation names, authorized as `coffer:<action>` on its ARN, then
