@@ -29,13 +29,14 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
   }
 
   /** GetParametersForImport, the material wrapped locally, then ImportKeyMaterial as a raw answer. */
-  async function importMaterial(keyId: string, material: Buffer, opts: { algorithm?: string; spec?: string; model?: string; validTo?: number; importType?: string; description?: string } = {}) {
+  async function importMaterial(keyId: string, material: Buffer, opts: { algorithm?: string; spec?: string; model?: string | null; validTo?: number; importType?: string; description?: string } = {}) {
     const algorithm = opts.algorithm ?? 'RSAES_OAEP_SHA_256';
     const params = assertOk(await raw('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: opts.spec ?? 'RSA_2048' }));
     const wrappingKey = createPublicKey({ key: bytesOf(params.PublicKey), format: 'der', type: 'spki' });
     return raw('ImportKeyMaterial', {
       KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: b64(wrapForImport(material, wrappingKey, algorithm)),
-      ExpirationModel: opts.model ?? 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...(opts.validTo !== undefined ? { ValidTo: opts.validTo / 1000 } : {}),
+      // `model: null` leaves ExpirationModel out (AWS's default, KEY_MATERIAL_EXPIRES).
+      ...(opts.model === null ? {} : { ExpirationModel: opts.model ?? 'KEY_MATERIAL_DOES_NOT_EXPIRE' }), ...(opts.validTo !== undefined ? { ValidTo: opts.validTo / 1000 } : {}),
       ...(opts.importType !== undefined ? { ImportType: opts.importType } : {}),
       ...(opts.description !== undefined ? { KeyMaterialDescription: opts.description } : {}),
     });
@@ -110,6 +111,20 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       assertError(await importMaterial(keyId, material, { model: 'KEY_MATERIAL_EXPIRES', validTo: clock - 1000 }), 'ValidationException');
       assertError(await importMaterial(keyId, material, { model: 'KEY_MATERIAL_EXPIRES', validTo: clock + 365 * 24 * HOUR + 1000 }), 'ValidationException');
       assertOk(await importMaterial(keyId, material, { model: 'KEY_MATERIAL_EXPIRES', validTo: clock + 365 * 24 * HOUR }));
+    });
+
+    it('kms:ExpirationModel is in the request context only when the request gives ExpirationModel, as the KMS guide\'s Null example reads it', async () => {
+      // "uses the kms:ExpirationModel condition key with the Null condition operator to allow a user
+      // to import key material only when the request does not have an ExpirationModel parameter".
+      const root = `arn:aws:iam::${t.server.config.accountId}:root`;
+      const policy = JSON.stringify({ Version: '2012-10-17', Statement: [
+        { Effect: 'Allow', Principal: { AWS: root }, Action: 'kms:*', Resource: '*' },
+        { Effect: 'Deny', Principal: { AWS: root }, Action: 'kms:ImportKeyMaterial', Resource: '*', Condition: { Null: { 'kms:ExpirationModel': 'false' } } },
+      ] });
+      const keyId = String((assertOk(await raw('CreateKey', { Origin: 'EXTERNAL', Policy: policy })).KeyMetadata as { KeyId: string }).KeyId);
+      const material = randomBytes(32);
+      assertError(await importMaterial(keyId, material, { model: 'KEY_MATERIAL_EXPIRES', validTo: clock + HOUR }), 'AccessDeniedException');
+      assertOk(await importMaterial(keyId, material, { model: null, validTo: clock + HOUR }));
     });
 
     it('expired material: the key is PendingImport and its ciphertexts stop decrypting until the same material is imported again', async () => {

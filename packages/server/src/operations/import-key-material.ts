@@ -59,8 +59,10 @@ export const importKeyMaterial: Operation = async (service, body, request) => {
   const key = await resolveKey(service, input.KeyId, 'key');
   await service.access.authorizeKey(request, {
     action: 'kms:ImportKeyMaterial', key,
+    // Only the parameters given: the KMS guide's kms:ExpirationModel example allows an import "only
+    // when the request does not have an ExpirationModel parameter" with Null true.
     context: {
-      'kms:expirationmodel': expirationModel,
+      ...(input.ExpirationModel !== undefined ? { 'kms:expirationmodel': input.ExpirationModel } : {}),
       ...(input.ValidTo !== undefined ? { 'kms:validto': Math.floor(input.ValidTo / 1000) } : {}),
     },
   });
