@@ -294,6 +294,16 @@ describe('grants over HTTP', () => {
     assertError(await raw('CreateGrant', { ...body, Name: 'n'.repeat(257) }), 'ValidationException', /256/);
   });
 
+  it('CreateGrant takes every principal form the API reference names: accounts, IAM users, IAM roles, federated users and assumed role users', async () => {
+    const keyId = await newKey();
+    for (const principal of [`arn:aws:iam::${ACCOUNT}:root`, bob.arn, `arn:aws:iam::444455556666:role/Ops`,
+      `arn:aws:sts::${ACCOUNT}:federated-user/Bob`, `arn:aws:sts::${ACCOUNT}:assumed-role/Ops/session-1`]) {
+      assertOk(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: principal, RetiringPrincipal: principal, Operations: ['Encrypt'] }));
+    }
+    assertOk(await raw('ListRetirableGrants', { RetiringPrincipal: `arn:aws:sts::${ACCOUNT}:federated-user/Bob` }));
+    assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: `arn:aws:sts::${ACCOUNT}:federated-user/`, Operations: ['Encrypt'] }), 'InvalidArnException');
+  });
+
   it('CreateGrant validates its members and refuses aliases, unknown principals and keys that are not enabled', async () => {
     const keyId = await newKey();
     assertOk(await raw('CreateAlias', { AliasName: 'alias/grant-target', TargetKeyId: keyId }));

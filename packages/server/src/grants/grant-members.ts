@@ -75,10 +75,14 @@ export function newGrantId(): string {
   return randomBytes(32).toString('hex');
 }
 
-const PRINCIPAL_ARN = /^arn:[a-z][a-z0-9-]*:(?:iam::\d{12}:(?:root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+)|sts::\d{12}:assumed-role\/[\w+=,.@-]+\/[\w+=,.@-]+)$/;
+const PRINCIPAL_ARN = /^arn:[a-z][a-z0-9-]*:(?:iam::\d{12}:(?:root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+)|sts::\d{12}:(?:assumed-role\/[\w+=,.@-]+\/[\w+=,.@-]+|federated-user\/[\w+=,.@-]+))$/;
 const SERVICE_PRINCIPAL = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$/;
 
-/** A principal named to grants must be an IAM ARN (account root, user, role, assumed-role session) or a service principal. */
+/**
+ * A principal named to grants must be an IAM ARN or a service principal. API reference, CreateGrant:
+ * "Valid principals include Amazon Web Services accounts, IAM users, IAM roles, federated users,
+ * and assumed role users" (`arn:<partition>:sts::<account>:federated-user/<name>`).
+ */
 export function checkPrincipalForm(value: string): void {
   if (!PRINCIPAL_ARN.test(value) && !SERVICE_PRINCIPAL.test(value)) {
     throw new InvalidArnException(`${value} is not a valid principal ARN.`);
