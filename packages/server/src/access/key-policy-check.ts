@@ -12,8 +12,8 @@ import { INVALID_PRINCIPALS } from '../policy/principal.js';
  * a valid key policy with no member repeated in one object, every principal it names in this
  * account must exist, no principal may be of another partition (AWS supports no cross-partition
  * permissions, and a policy's account entry is matched by account id alone, so
- * `arn:aws-cn:iam::<this account>:root` would stand for this account), and unless the caller bypasses the lockout safety check, it must still let the caller
- * change the policy later.
+ * `arn:aws-cn:iam::<this account>:root` would stand for this account), and unless the caller
+ * bypasses the lockout safety check, it must still let the caller change the policy later.
  */
 export async function checkNewKeyPolicy(
   service: Service, request: RequestContext, text: string, key: KeyRecord, bypassLockoutCheck: boolean,
