@@ -77,6 +77,24 @@ describe('list markers', () => {
     }
   });
 
+  it('a marker of one key\'s aliases is InvalidMarkerException for another key\'s, and between all aliases and one key\'s', async () => {
+    // keyA's aliases sort before keyB's or after them: read as a position, either marker would skip
+    // the other key's aliases or answer an empty page.
+    const first = async (body: Record<string, unknown>) => ok(await raw('ListAliases', { ...body, Limit: 1 })).NextMarker;
+    const ofA = await first({ KeyId: keyA });
+    const ofB = await first({ KeyId: keyB });
+    const ofAll = issued.get('ListAliases');
+    for (const [body, marker, from] of [
+      [{ KeyId: keyB }, ofA, 'keyA\'s'], [{ KeyId: keyA }, ofB, 'keyB\'s'], [{}, ofA, 'keyA\'s'], [{ KeyId: keyA }, ofAll, 'all aliases\''],
+    ] as const) {
+      const res = await raw('ListAliases', { ...body, Marker: marker });
+      assert.equal(res.body.__type, 'InvalidMarkerException', `${from} marker in ListAliases ${JSON.stringify(body)}: ${res.text}`);
+    }
+    // Each resumes its own listing.
+    assert.equal((ok(await raw('ListAliases', { KeyId: keyA, Marker: ofA })).Aliases as unknown[]).length, 2);
+    assert.equal((ok(await raw('ListAliases', { KeyId: keyB, Marker: ofB })).Aliases as unknown[]).length, 2);
+  });
+
   it('a marker outside U+0020..U+00FF fails the pattern, quoted as AWS\'s model writes it, in every listing', async () => {
     // MarkerType's pattern is `[\u0020-\u00FF]*`, unanchored; AWS's message quotes it so.
     for (const [operation, body] of Object.entries(listings(keyA))) {

@@ -11,9 +11,11 @@ export const listAliases: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   await service.access.authorizeAccount(request, 'kms:ListAliases');
   const keyId = input.KeyId === undefined ? undefined : (await resolveKey(service, input.KeyId, 'key')).keyId;
+  // A marker resumes only the listing that issued it: all aliases, or the aliases of this key.
+  const scope = keyId === undefined ? 'ListAliases' : `ListAliases/${keyId}`;
   const page = await service.store.listAliases({
     ...(keyId !== undefined ? { keyId } : {}),
-    after: decodeMarker('ListAliases', input.Marker),
+    after: decodeMarker(scope, input.Marker),
     limit: input.Limit ?? 50,
   });
   return {
@@ -24,6 +26,6 @@ export const listAliases: Operation = async (service, body, request) => {
       CreationDate: epochSeconds(a.createdAt),
       LastUpdatedDate: epochSeconds(a.updatedAt),
     })),
-    ...pagingFields('ListAliases', page.next),
+    ...pagingFields(scope, page.next),
   };
 };
