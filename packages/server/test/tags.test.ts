@@ -251,6 +251,24 @@ describe('tags', () => {
       assert.equal(out.Truncated, false);
     });
 
+    it('pages past tag keys that hold a NUL or a lone surrogate, every tag once', async () => {
+      // A tag key may be any text. A marker that carried such a key as UTF-8 came back with the lone
+      // surrogate as U+FFFD, a position past 'a\ue000', and a NUL made the server refuse its own marker.
+      const odd = [
+        { TagKey: 'a\ud800', TagValue: '1' }, { TagKey: 'a\ue000', TagValue: '2' }, { TagKey: 'b\u0000', TagValue: '3' },
+        { TagKey: 'c\udc00x', TagValue: '4' }, { TagKey: 'c\ud83d\ude00', TagValue: '5' }, { TagKey: 'd', TagValue: '6' },
+      ];
+      const { KeyId } = await createKey(odd);
+      const seen: Tag[] = [];
+      let marker: string | undefined;
+      do {
+        const out = await t.kms.send(new ListResourceTagsCommand({ KeyId, Limit: 1, ...(marker ? { Marker: marker } : {}) }));
+        seen.push(...out.Tags!);
+        marker = out.NextMarker;
+      } while (marker);
+      assert.deepEqual(seen, byKey(odd));
+    });
+
     it('rejects a marker it did not issue', async () => {
       const err = await errorOf(() => t.kms.send(new ListResourceTagsCommand({ KeyId: keyId, Marker: 'bogus' })));
       assert.equal(err.name, 'InvalidMarkerException');
