@@ -28,19 +28,21 @@ export const listGrants: Operation = async (service, body, request) => {
   const after = decodeMarker(scope, input.Marker);
   const limit = input.Limit ?? 50;
   let page: Page<GrantRecord>;
-  if (input.GrantId === undefined && input.GranteePrincipal === undefined) {
-    page = await service.store.listGrants({ keyId: key.keyId, ...(after !== undefined ? { after } : {}), limit });
+  if (input.GrantId === undefined) {
+    // One grantee's grants are paged by the store too: a grantee may hold thousands of a key's grants.
+    page = await service.store.listGrants({
+      keyId: key.keyId,
+      ...(input.GranteePrincipal !== undefined ? { granteePrincipal: input.GranteePrincipal } : {}),
+      ...(after !== undefined ? { after } : {}),
+      limit,
+    });
   } else {
-    // Filtered lists are short (one grant, or one grantee's): filter, then page in memory.
-    const candidates = input.GranteePrincipal !== undefined
-      ? await service.store.listGrantsForGrantee(key.keyId, input.GranteePrincipal)
-      : [await service.store.getGrant(input.GrantId!)].filter((g): g is GrantRecord => g !== undefined && g.keyId === key.keyId);
-    const matching = candidates
-      .filter((g) => input.GrantId === undefined || g.grantId === input.GrantId)
-      .filter((g) => after === undefined || g.grantId > after)
-      .sort((a, b) => (a.grantId < b.grantId ? -1 : 1));
-    const items = matching.slice(0, limit);
-    page = matching.length > limit ? { items, next: items[items.length - 1]!.grantId } : { items };
+    // One grant id is one grant at most, and always fits a page (Limit is at least 1).
+    const grant = await service.store.getGrant(input.GrantId);
+    const matches = grant !== undefined && grant.keyId === key.keyId
+      && (input.GranteePrincipal === undefined || grant.granteePrincipal === input.GranteePrincipal)
+      && (after === undefined || grant.grantId > after);
+    page = { items: matches ? [grant] : [] };
   }
   return { Grants: page.items.map((g) => grantListEntry(service.realm, g)), ...pagingFields(scope, page.next) };
 };

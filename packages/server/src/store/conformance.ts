@@ -695,6 +695,20 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         assertEmptyPage(await store.listGrants({ keyId: keyId(3), limit: 10 }));
       });
 
+      it('listGrants with granteePrincipal pages one key\'s grants to one grantee in grant-id order', async () => {
+        const alice = principalArn('user', 'alice');
+        for (const n of [6, 2, 9, 1, 4]) await store.createGrant(grantRecord(n, keyId(1), { granteePrincipal: alice }));
+        await store.createGrant(grantRecord(3, keyId(1)));
+        await store.createGrant(grantRecord(5, keyId(2), { granteePrincipal: alice }));
+        for (const limit of [1, 2, 5, 10]) {
+          const pages = await readAllPages(
+            (after) => store.listGrants({ keyId: keyId(1), granteePrincipal: alice, limit, ...(after !== undefined ? { after } : {}) }), limit, (g) => g.grantId);
+          assert.deepEqual(pages.flat().map((g) => g.grantId), [1, 2, 4, 6, 9].map(grantId), `limit ${limit}`);
+        }
+        assertEmptyPage(await store.listGrants({ keyId: keyId(1), granteePrincipal: principalArn('user', 'nobody'), limit: 10 }));
+        assertEmptyPage(await store.listGrants({ keyId: keyId(3), granteePrincipal: alice, limit: 10 }));
+      });
+
       it('countGrants counts one key\'s grants, and follows deletions', async () => {
         for (const n of [1, 2, 3]) await store.createGrant(grantRecord(n, keyId(1)));
         await store.createGrant(grantRecord(4, keyId(2)));

@@ -67,6 +67,7 @@ const Q = {
   getGrant: named('get_grant', 'SELECT record FROM grants WHERE grant_id = $1'),
   grantsByName: named('grants_by_name', 'SELECT record FROM grants WHERE key_id = $1 AND name = $2 ORDER BY grant_id'),
   listGrants: named('list_grants', 'SELECT record FROM grants WHERE key_id = $1 AND grant_id > $2 ORDER BY grant_id LIMIT $3'),
+  listGranteeGrants: named('list_grantee_grants', 'SELECT record FROM grants WHERE key_id = $1 AND grantee = $2 AND grant_id > $3 ORDER BY grant_id LIMIT $4'),
   countGrants: named('count_grants', 'SELECT COUNT(*)::int AS n FROM grants WHERE key_id = $1'),
   listRetirable: named('list_retirable', 'SELECT record FROM grants WHERE retiring = $1 AND grant_id > $2 ORDER BY grant_id LIMIT $3'),
   grantsForGrantee: named('grants_for_grantee', 'SELECT record FROM grants WHERE key_id = $1 AND grantee = $2 ORDER BY grant_id'),
@@ -573,8 +574,11 @@ export class PostgresStore implements Store {
     return (await this.#query<{ n: number }>(Q.countGrants, [keyId]))[0]?.n ?? 0;
   }
 
-  async listGrants(opts: { keyId: string; after?: string; limit: number }): Promise<Page<GrantRecord>> {
-    const rows = (await this.#query<RecordRow>(Q.listGrants, [opts.keyId, opts.after ?? '', opts.limit + 1])).map((r) => fromJson<GrantRecord>(r));
+  async listGrants(opts: { keyId: string; granteePrincipal?: string; after?: string; limit: number }): Promise<Page<GrantRecord>> {
+    const after = opts.after ?? '';
+    const rows = (await (opts.granteePrincipal === undefined
+      ? this.#query<RecordRow>(Q.listGrants, [opts.keyId, after, opts.limit + 1])
+      : this.#query<RecordRow>(Q.listGranteeGrants, [opts.keyId, opts.granteePrincipal, after, opts.limit + 1]))).map((r) => fromJson<GrantRecord>(r));
     return page(rows, opts.limit, (g) => g.grantId);
   }
 

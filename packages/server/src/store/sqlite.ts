@@ -256,6 +256,7 @@ export class SqliteStore implements Store {
       getGrant: db.prepare<[string], RecordRow>('SELECT record FROM grants WHERE grant_id = ?'),
       grantsByName: db.prepare<[string, string], RecordRow>('SELECT record FROM grants WHERE key_id = ? AND name = ? ORDER BY grant_id'),
       listGrants: db.prepare<[string, string, number], RecordRow>('SELECT record FROM grants WHERE key_id = ? AND grant_id > ? ORDER BY grant_id LIMIT ?'),
+      listGranteeGrants: db.prepare<[string, string, string, number], RecordRow>('SELECT record FROM grants WHERE key_id = ? AND grantee = ? AND grant_id > ? ORDER BY grant_id LIMIT ?'),
       countGrants: db.prepare<[string], number>('SELECT COUNT(*) FROM grants WHERE key_id = ?').pluck(),
       listRetirable: db.prepare<[string, string, number], RecordRow>('SELECT record FROM grants WHERE retiring = ? AND grant_id > ? ORDER BY grant_id LIMIT ?'),
       grantsForGrantee: db.prepare<[string, string], RecordRow>('SELECT record FROM grants WHERE key_id = ? AND grantee = ? ORDER BY grant_id'),
@@ -521,8 +522,11 @@ export class SqliteStore implements Store {
     return this.#stmt.countGrants.get(keyId) ?? 0;
   }
 
-  async listGrants(opts: { keyId: string; after?: string; limit: number }): Promise<Page<GrantRecord>> {
-    const rows = this.#stmt.listGrants.all(opts.keyId, opts.after ?? '', opts.limit + 1).map((r) => fromJson<GrantRecord>(r));
+  async listGrants(opts: { keyId: string; granteePrincipal?: string; after?: string; limit: number }): Promise<Page<GrantRecord>> {
+    const after = opts.after ?? '';
+    const rows = (opts.granteePrincipal === undefined
+      ? this.#stmt.listGrants.all(opts.keyId, after, opts.limit + 1)
+      : this.#stmt.listGranteeGrants.all(opts.keyId, opts.granteePrincipal, after, opts.limit + 1)).map((r) => fromJson<GrantRecord>(r));
     return page(rows, opts.limit, (g) => g.grantId);
   }
 

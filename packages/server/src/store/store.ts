@@ -139,8 +139,8 @@ export interface Store {
   findGrantsByName(keyId: string, name: string): Promise<GrantRecord[]>;
   /** How many grants the key has (CreateGrant's quota). */
   countGrants(keyId: string): Promise<number>;
-  /** A key's grants in grant-id order. */
-  listGrants(opts: { keyId: string; after?: string; limit: number }): Promise<Page<GrantRecord>>;
+  /** A key's grants in grant-id order, or only those whose grantee is `granteePrincipal`. */
+  listGrants(opts: { keyId: string; granteePrincipal?: string; after?: string; limit: number }): Promise<Page<GrantRecord>>;
   /** Grants with this retiring principal, over all keys, in grant-id order. */
   listRetirableGrants(opts: { retiringPrincipal: string; after?: string; limit: number }): Promise<Page<GrantRecord>>;
   /** A key's grants whose grantee is this principal. */
