@@ -54,9 +54,17 @@ export async function listKeyRows(api: Api): Promise<KeyRow[]> {
     )),
     listAllAliases(api),
   ]);
+  // Grouped once: a scan of every alias for every key froze the page for seconds with thousands of each.
+  const aliasesOf = new Map<string, string[]>();
+  for (const { AliasName, TargetKeyId } of aliases) {
+    if (TargetKeyId === undefined) continue;
+    const names = aliasesOf.get(TargetKeyId);
+    if (names) names.push(AliasName);
+    else aliasesOf.set(TargetKeyId, [AliasName]);
+  }
   return described.map(({ meta, problem }) => ({
     ...meta,
-    Aliases: aliases.filter((a) => a.TargetKeyId === meta.KeyId).map((a) => a.AliasName).sort(),
+    Aliases: [...(aliasesOf.get(meta.KeyId) ?? [])].sort(),
     ...(problem !== undefined ? { Problem: problem } : {}),
   }));
 }
