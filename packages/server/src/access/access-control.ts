@@ -58,6 +58,8 @@ const IDENTITY_CACHE_MS = 250;
  */
 const CLOCK_TOLERANCE_MS = 1_000;
 const MAX_CACHED = 10_000;
+/** Grants of one grantee read at once while looking for one that allows a request. */
+const GRANTS_PAGE = 50;
 const RESOURCE_ALIASES = /resourcealiases/i;
 
 /**
@@ -268,7 +270,7 @@ export class AccessControl {
     encryptionContext: Readonly<Record<string, string>> | undefined, tokens: readonly string[] | undefined,
     qualifies: ((grant: GrantRecord) => boolean) | undefined,
   ): Promise<boolean> {
-    for (const grant of await this.grantsOfCaller(principal, key, tokens)) {
+    for await (const grant of this.grantsOfCaller(principal, key, tokens)) {
       if (!grant.operations.includes(operation) || (qualifies && !qualifies(grant))) continue;
       // A grant made before the caller was created was made to an earlier principal of its name.
       if (createdAt !== undefined && grant.createdAt + CLOCK_TOLERANCE_MS < createdAt) continue;
@@ -277,15 +279,22 @@ export class AccessControl {
     return false;
   }
 
-  /** The key's grants whose grantee is the caller: those in the store, and those its tokens name. */
-  async grantsOfCaller(principal: { arn: string }, key: KeyRecord, tokens: readonly string[] | undefined): Promise<GrantRecord[]> {
-    const grants = new Map<string, GrantRecord>();
-    for (const grant of await this.#store.listGrantsForGrantee(key.keyId, principal.arn)) grants.set(grant.grantId, grant);
+  /**
+   * The key's grants whose grantee is the caller: those its tokens name, then those in the store, a
+   * page at a time. The caller stops at the first that allows: a grantee may hold thousands of a
+   * key's grants, and reading them all made each of its requests slower with every grant.
+   */
+  async *grantsOfCaller(principal: { arn: string }, key: KeyRecord, tokens: readonly string[] | undefined): AsyncGenerator<GrantRecord> {
     for (const token of tokens ?? []) {
       const grant = await this.grantOfToken(token);
-      if (grant && grant.keyId === key.keyId && grant.granteePrincipal === principal.arn) grants.set(grant.grantId, grant);
+      if (grant && grant.keyId === key.keyId && grant.granteePrincipal === principal.arn) yield grant;
     }
-    return [...grants.values()];
+    let after: string | undefined;
+    do {
+      const page = await this.#store.listGrants({ keyId: key.keyId, granteePrincipal: principal.arn, ...(after !== undefined ? { after } : {}), limit: GRANTS_PAGE });
+      yield* page.items;
+      after = page.next;
+    } while (after !== undefined);
   }
 
   /**

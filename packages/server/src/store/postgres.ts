@@ -70,7 +70,6 @@ const Q = {
   listGranteeGrants: named('list_grantee_grants', 'SELECT record FROM grants WHERE key_id = $1 AND grantee = $2 AND grant_id > $3 ORDER BY grant_id LIMIT $4'),
   countGrants: named('count_grants', 'SELECT COUNT(*)::int AS n FROM grants WHERE key_id = $1'),
   listRetirable: named('list_retirable', 'SELECT record FROM grants WHERE retiring = $1 AND grant_id > $2 ORDER BY grant_id LIMIT $3'),
-  grantsForGrantee: named('grants_for_grantee', 'SELECT record FROM grants WHERE key_id = $1 AND grantee = $2 ORDER BY grant_id'),
   deleteGrant: named('delete_grant', 'DELETE FROM grants WHERE grant_id = $1'),
   // Every appender locks the one head row first, so appenders on all nodes take turns and each
   // record's seq and prevHash follow the committed head.
@@ -586,10 +585,6 @@ export class PostgresStore implements Store {
     const rows = (await this.#query<RecordRow>(Q.listRetirable, [opts.retiringPrincipal, opts.after ?? '', opts.limit + 1]))
       .map((r) => fromJson<GrantRecord>(r));
     return page(rows, opts.limit, (g) => g.grantId);
-  }
-
-  async listGrantsForGrantee(keyId: string, granteePrincipal: string): Promise<GrantRecord[]> {
-    return (await this.#query<RecordRow>(Q.grantsForGrantee, [keyId, granteePrincipal])).map((r) => fromJson<GrantRecord>(r));
   }
 
   async deleteGrant(grantId: string, audit?: AuditEvent): Promise<boolean> {

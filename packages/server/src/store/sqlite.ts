@@ -259,7 +259,6 @@ export class SqliteStore implements Store {
       listGranteeGrants: db.prepare<[string, string, string, number], RecordRow>('SELECT record FROM grants WHERE key_id = ? AND grantee = ? AND grant_id > ? ORDER BY grant_id LIMIT ?'),
       countGrants: db.prepare<[string], number>('SELECT COUNT(*) FROM grants WHERE key_id = ?').pluck(),
       listRetirable: db.prepare<[string, string, number], RecordRow>('SELECT record FROM grants WHERE retiring = ? AND grant_id > ? ORDER BY grant_id LIMIT ?'),
-      grantsForGrantee: db.prepare<[string, string], RecordRow>('SELECT record FROM grants WHERE key_id = ? AND grantee = ? ORDER BY grant_id'),
       deleteGrant: db.prepare('DELETE FROM grants WHERE grant_id = ?'),
       getAuditHead: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1'),
       putAuditHead: db.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash'),
@@ -533,10 +532,6 @@ export class SqliteStore implements Store {
   async listRetirableGrants(opts: { retiringPrincipal: string; after?: string; limit: number }): Promise<Page<GrantRecord>> {
     const rows = this.#stmt.listRetirable.all(opts.retiringPrincipal, opts.after ?? '', opts.limit + 1).map((r) => fromJson<GrantRecord>(r));
     return page(rows, opts.limit, (g) => g.grantId);
-  }
-
-  async listGrantsForGrantee(keyId: string, granteePrincipal: string): Promise<GrantRecord[]> {
-    return this.#stmt.grantsForGrantee.all(keyId, granteePrincipal).map((r) => fromJson<GrantRecord>(r));
   }
 
   async deleteGrant(grantId: string, audit?: AuditEvent): Promise<boolean> {

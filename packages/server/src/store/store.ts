@@ -143,8 +143,6 @@ export interface Store {
   listGrants(opts: { keyId: string; granteePrincipal?: string; after?: string; limit: number }): Promise<Page<GrantRecord>>;
   /** Grants with this retiring principal, over all keys, in grant-id order. */
   listRetirableGrants(opts: { retiringPrincipal: string; after?: string; limit: number }): Promise<Page<GrantRecord>>;
-  /** A key's grants whose grantee is this principal. */
-  listGrantsForGrantee(keyId: string, granteePrincipal: string): Promise<GrantRecord[]>;
   deleteGrant(grantId: string, audit?: AuditEvent): Promise<boolean>;
 
   /** Sets how audit events become chained records; the store cannot append audit events before. */
