@@ -95,6 +95,19 @@ describe('list markers', () => {
     assert.equal((ok(await raw('ListAliases', { KeyId: keyB, Marker: ofB })).Aliases as unknown[]).length, 2);
   });
 
+  it('a marker cut short, lengthened or changed is InvalidMarkerException, in every listing', async () => {
+    // Read as a position, a marker cut short resumed before the item it named (listing it again),
+    // and one with characters added resumed after it, past items that sort between the two.
+    for (const [operation, body] of Object.entries(listings(keyA))) {
+      const marker = issued.get(operation)!;
+      const changed = (at: number) => `${marker.slice(0, at)}${marker[at] === 'A' ? 'B' : 'A'}${marker.slice(at + 1)}`;
+      for (const altered of [marker.slice(0, -1), marker.slice(0, -4), `${marker}A`, `${marker}AAAA`, changed(marker.length - 1), changed(marker.length - 12)]) {
+        const res = await raw(operation, { ...body, Marker: altered });
+        assert.equal(res.body.__type, 'InvalidMarkerException', `${operation}, ${altered} for ${marker}: ${res.text}`);
+      }
+    }
+  });
+
   it('a marker outside U+0020..U+00FF fails the pattern, quoted as AWS\'s model writes it, in every listing', async () => {
     // MarkerType's pattern is `[\u0020-\u00FF]*`, unanchored; AWS's message quotes it so.
     for (const [operation, body] of Object.entries(listings(keyA))) {

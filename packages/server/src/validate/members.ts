@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DryRunOperationException, InvalidMarkerException, ValidationException } from '../errors.js';
 import { blob, boolean, integer, required, string, stringList, stringMap, type Member } from './shape.js';
 
@@ -57,22 +58,34 @@ export function checkDryRun(dryRun: boolean | undefined): void {
 
 /**
  * Markers are opaque to clients: the listing that issued the marker (its scope: the operation, and
- * the key or principal it lists for) and the position to resume after, base64url-encoded. A marker
- * is accepted only by the listing that issued it; AWS refuses a marker from another listing with
- * InvalidMarkerException, where reading its position elsewhere would silently skip or lose items.
+ * the key or principal it lists for) and the position to resume after, then the first bytes of
+ * their SHA-256, base64url-encoded. A marker is accepted only by the listing that issued it, and
+ * only as issued; AWS refuses a marker from another listing, or an altered one, with
+ * InvalidMarkerException, where reading its position would silently skip or repeat items (a marker
+ * cut short resumed before the item it named, and listed it again).
  */
 export function encodeMarker(scope: string, after: string): string {
-  return Buffer.from(`coffer:${scope}\n${after}`, 'utf8').toString('base64url');
+  const text = Buffer.from(`coffer:${scope}\n${after}`, 'utf8');
+  return Buffer.concat([text, markerCheck(text)]).toString('base64url');
 }
 
 export function decodeMarker(scope: string, marker: string | undefined): string | undefined {
   if (marker === undefined) return undefined;
-  const decoded = /^[A-Za-z0-9_-]+$/.test(marker) ? Buffer.from(marker, 'base64url').toString('utf8') : '';
+  const bytes = /^[A-Za-z0-9_-]+$/.test(marker) ? Buffer.from(marker, 'base64url') : Buffer.alloc(0);
+  const text = bytes.subarray(0, -MARKER_CHECK_BYTES);
+  // Re-encoded, the bytes give the marker back: no character was added, dropped or changed.
+  const intact = bytes.length > MARKER_CHECK_BYTES && bytes.toString('base64url') === marker
+    && markerCheck(text).equals(bytes.subarray(-MARKER_CHECK_BYTES));
+  const decoded = intact ? text.toString('utf8') : '';
   const prefix = `coffer:${scope}\n`;
   // A NUL never appears in a position this server encodes (and PostgreSQL's text cannot hold one).
   if (!decoded.startsWith(prefix) || decoded.includes('\u0000')) throw new InvalidMarkerException('The marker is not one this server issued.');
   return decoded.slice(prefix.length);
 }
+
+/** Bytes of SHA-256 a marker ends with: an integrity check against damage, not a signature (a position grants nothing). */
+const MARKER_CHECK_BYTES = 8;
+const markerCheck = (text: Uint8Array): Buffer => createHash('sha256').update(text).digest().subarray(0, MARKER_CHECK_BYTES);
 
 /** The paging fields of a list response. */
 export function pagingFields(scope: string, next: string | undefined): { Truncated: boolean; NextMarker?: string } {
