@@ -663,9 +663,14 @@ export class SqliteStore implements Store {
     if (query.operation !== undefined) add('operation = ?', query.operation);
     if (query.outcome === 'failure') add("outcome <> 'success'");
     else if (query.outcome !== undefined) add('outcome = ?', query.outcome);
-    if (query.beforeSeq !== undefined) add('seq < ?', query.beforeSeq);
-    if (query.keyArn !== undefined) add('seq IN (SELECT seq FROM audit_keys WHERE key_arn = ?)', query.keyArn);
-    const sql = `SELECT seq, record FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    // By key, the key's index rows lead, newest first: `seq IN (SELECT ...)` gathered every record
+    // of the key for each page, and a busy key has millions.
+    const byKey = query.keyArn !== undefined;
+    const seq = byKey ? 'audit_keys.seq' : 'seq';
+    if (query.keyArn !== undefined) add('audit_keys.key_arn = ?', query.keyArn);
+    if (query.beforeSeq !== undefined) add(`${seq} < ?`, query.beforeSeq);
+    const from = byKey ? 'audit_keys JOIN audit ON audit.seq = audit_keys.seq' : 'audit';
+    const sql = `SELECT audit.seq AS seq, record FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${seq} DESC LIMIT ?`;
     return this.#db.prepare<(string | number)[], AuditRow>(sql).all(...params, query.limit).map((r) => parseStoredRecord(r.seq, r.record));
   }
 
