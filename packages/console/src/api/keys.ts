@@ -1,5 +1,5 @@
-import { describeError, type Api } from './client.js';
-import type { AliasListEntry, KeyMetadata } from './types.js';
+import { describeError, type Api, type Json } from './client.js';
+import type { AliasListEntry, GrantEntry, KeyMetadata } from './types.js';
 
 /** Every key the caller may list, described, with its aliases (ListKeys, DescribeKey, ListAliases). */
 export interface KeyRow extends KeyMetadata {
@@ -22,17 +22,25 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   return results;
 }
 
-export async function listAllAliases(api: Api, keyId?: string): Promise<AliasListEntry[]> {
-  const aliases: AliasListEntry[] = [];
+/** Every item of a Marker-paginated KMS listing, page after page. */
+async function everyPage<T>(api: Api, operation: string, input: Json, items: (page: Json) => T[]): Promise<T[]> {
+  const all: T[] = [];
   let marker: string | undefined;
   do {
-    const page = await api.kms<{ Aliases: AliasListEntry[]; NextMarker?: string; Truncated?: boolean }>('ListAliases', {
-      Limit: 100, ...(marker ? { Marker: marker } : {}), ...(keyId ? { KeyId: keyId } : {}),
-    });
-    aliases.push(...page.Aliases);
+    const page = await api.kms<Json & { NextMarker?: string; Truncated?: boolean }>(operation, { ...input, ...(marker ? { Marker: marker } : {}) });
+    all.push(...items(page));
     marker = page.Truncated ? page.NextMarker : undefined;
   } while (marker);
-  return aliases;
+  return all;
+}
+
+export async function listAllAliases(api: Api, keyId?: string): Promise<AliasListEntry[]> {
+  return everyPage(api, 'ListAliases', { Limit: 100, ...(keyId ? { KeyId: keyId } : {}) }, (page) => page.Aliases as AliasListEntry[]);
+}
+
+/** Every grant of a key: a key may have thousands (AWS's quota is 50,000), not only a first page of 100. */
+export async function listAllGrants(api: Api, keyId: string): Promise<GrantEntry[]> {
+  return everyPage(api, 'ListGrants', { KeyId: keyId, Limit: 100 }, (page) => page.Grants as GrantEntry[]);
 }
 
 export async function listKeyRows(api: Api): Promise<KeyRow[]> {

@@ -1,14 +1,15 @@
 import { useState } from 'react';
+import { listAllGrants } from '../api/keys.js';
 import type { GrantEntry } from '../api/types.js';
 import { useAsync } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
 import { formatTime } from '../format.js';
 import { useSession } from '../session.js';
 
-/** A key's grants (ListGrants), each revocable (RevokeGrant). Grants are made with `coffer grants create` or the API. */
+/** A key's grants (ListGrants, every page), each revocable (RevokeGrant). Grants are made with `coffer grants create` or the API. */
 export function KeyGrants({ keyId }: { keyId: string }) {
   const { api } = useSession();
-  const grants = useAsync(() => api.kms<{ Grants: GrantEntry[] }>('ListGrants', { KeyId: keyId, Limit: 100 }).then((r) => r.Grants), [api, keyId]);
+  const grants = useAsync(() => listAllGrants(api, keyId), [api, keyId]);
   const [error, setError] = useState<unknown>();
 
   const revoke = async (grant: GrantEntry) => {
