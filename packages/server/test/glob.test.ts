@@ -85,18 +85,18 @@ describe('policy wildcards (Glob)', () => {
     assert.equal(statementMatches(policy.statements[0]!, request('a/b/c/d/forbidden')), true);
   });
 
-  it('a 32 KB key policy of StringLike patterns decides on an 8 KiB encryption context value in well under a second', () => {
+  it('a 32 KB key policy of StringLike patterns decides on an 8 KiB encryption context value', () => {
     // 541 patterns of 55 positions each against 8000 characters: one position at a time this held
     // the event loop for about 4 s (every other request on the server waiting); 32 at a time, a
-    // few hundred milliseconds even on a loaded machine.
+    // few hundred milliseconds even on a loaded machine. (Speed is not timed in tests; this holds
+    // the answer, and the property test below holds the word-wise matcher to the definition.)
     const values: string[] = [];
     const text = (): string => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 'kms:Decrypt', Resource: '*', Condition: { StringLike: { 'kms:EncryptionContext:k': values } } }] });
     while (text().length < 31900) values.push(`*a*b*c*d*e*f*g*h*i*j*k*l*m*n*o*p*q*r*s*t*u*v*w*x*y*z*${values.length}`);
     const policy = compilePolicy(text(), 'key');
     const request = { action: 'kms:Decrypt', resource: 'arn:aws:kms:us-east-1:111122223333:key/k', context: { 'kms:encryptioncontext:k': 'z'.repeat(8000) } };
-    const start = performance.now();
     assert.equal(statementMatches(policy.statements[0]!, request), false);
-    const elapsed = performance.now() - start;
-    assert.ok(elapsed < 1500, `took ${Math.round(elapsed)} ms`);
+    const matching = { ...request, context: { 'kms:encryptioncontext:k': `${'abcdefghijklmnopqrstuvwxyz'.repeat(300)}0` } };
+    assert.equal(statementMatches(policy.statements[0]!, matching), true);
   });
 });
