@@ -508,7 +508,8 @@ describe('a grantee\'s grants are read a page at a time', () => {
   before(async () => {
     // Counted before the server starts: it takes the store's methods once, at start (timed-store.ts).
     for (const name of Object.getOwnPropertyNames(proto)) {
-      const original = proto[name];
+      // Methods only: reading an accessor (unusableReason) on the prototype itself would throw.
+      const original = Object.getOwnPropertyDescriptor(proto, name)?.value as Method | undefined;
       if (name === 'constructor' || typeof original !== 'function') continue;
       originals.set(name, original);
       proto[name] = function (this: SqliteStore, ...args: unknown[]) {
