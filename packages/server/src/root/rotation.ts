@@ -63,7 +63,7 @@ export class RootRotation {
   resume(): void {
     if (this.#running || !this.#root.keyring.rotation || this.#stopping) return;
     this.#running = this.#store.runExclusive('root-rotation', () => this.#run())
-      .then(() => {}, (error: unknown) => this.#log('error', 'root key rotation paused; it resumes at the next start', { error: error instanceof Error ? error.message : String(error) }))
+      .then(() => {}, (error: unknown) => this.#log('error', 'root key rotation paused; it resumes at the next keyring refresh (or the next start)', { error: error instanceof Error ? error.message : String(error) }))
       .finally(() => (this.#running = undefined));
   }
 
