@@ -1,10 +1,10 @@
 import { once } from 'node:events';
-import { lstatSync, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { StartupError, verifyAuditTrail } from '@coffer/server';
 import { callAdmin } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
-import { PartialFile, removePartialFilesOnSignals } from '../crypt/partial-file.js';
+import { PartialFile, refuseExistingOutput, removePartialFilesOnSignals } from '../crypt/partial-file.js';
 import { printJson, printTable, terminalJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, IoError, UsageError } from '../usage.js';
 
@@ -86,18 +86,6 @@ function rowOf(event: Event): Record<string, unknown> {
     key: keys.length === 0 ? '' : keys.length === 1 ? keys[0] : `${keys[0]} +${keys.length - 1}`,
     outcome: event.errorCode ?? 'success',
   };
-}
-
-/** An --output that exists is refused unless --force, and one that is not a regular file (a directory, device, FIFO, symbolic link) always. */
-function refuseExistingOutput(path: string, output: string, force: boolean): void {
-  let existing;
-  try {
-    existing = lstatSync(path);
-  } catch {
-    return;
-  }
-  if (!existing.isFile()) throw new IoError(`'${output}' exists and is not a regular file`, 'choose another --output');
-  if (!force) throw new IoError(`'${output}' exists`, 'pass --force to replace it, or choose another --output');
 }
 
 /** A line of the export; a write that failed (a full disk), even while no write was pending, is thrown here. */

@@ -2,6 +2,7 @@ import { fstatSync, lstatSync, readdirSync, statSync, type Stats } from 'node:fs
 import { join, relative, resolve, sep } from 'node:path';
 import type { Invocation } from '../command.js';
 import { IoError, UsageError } from '../usage.js';
+import { refuseExistingOutput } from './partial-file.js';
 
 /** One file's work: read `input` (a path, or - for standard input), write `output` (a path, or -). */
 export interface Job {
@@ -54,14 +55,7 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
   refuseMetadataOnJobFiles(inv.string('metadata-output'), jobs);
   refuseStdoutOnInput(jobs);
   for (const job of jobs) {
-    if (job.output === '-') continue;
-    const existing = lstatOrUndefined(job.output);
-    if (existing === undefined) continue;
-    // --force replaces a regular file; a device, FIFO, symbolic link or directory is never replaced.
-    if (!existing.isFile()) {
-      throw new IoError(`'${job.output}' exists and is not a regular file`, 'choose another --output; - writes to standard output');
-    }
-    if (!inv.flag('force')) throw new IoError(`'${job.output}' exists`, 'pass --force to replace it, or choose another --output');
+    if (job.output !== '-') refuseExistingOutput(job.output, job.output, inv.flag('force'), 'choose another --output; - writes to standard output');
   }
   return jobs;
 }
@@ -126,15 +120,6 @@ function defaultOutput(input: string, suffix: string, direction: Direction): str
   if (direction === 'encrypt') return input + suffix;
   if (input.endsWith(suffix) && input.length > suffix.length) return input.slice(0, -suffix.length);
   throw new UsageError(`cannot name the output: '${input}' does not end in ${suffix}`, 'pass --output FILE (- for standard output)');
-}
-
-function lstatOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new IoError(`cannot write '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
 }
 
 function treeJobs(root: string, outRoot: string, suffix: string, direction: Direction): Job[] {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, fsyncSync, linkSync, openSync, renameSync, unlinkSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, linkSync, lstatSync, openSync, renameSync, unlinkSync, type Stats, type WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { IoError } from '../usage.js';
 
@@ -30,6 +30,23 @@ export function removePartialFilesOnSignals(): void {
   };
   process.once('SIGINT', () => onSignal('SIGINT', 130));
   process.once('SIGTERM', () => onSignal('SIGTERM', 143));
+}
+
+/**
+ * Refuses an output that exists, before any work: a regular file is replaced only with `--force`;
+ * a device, FIFO, symbolic link or directory never is. `shownAs` names it as the user gave it;
+ * `elsewhere` is the hint for choosing another output.
+ */
+export function refuseExistingOutput(path: string, shownAs: string, force: boolean, elsewhere = 'choose another --output'): void {
+  let existing: Stats;
+  try {
+    existing = lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new IoError(`cannot write '${shownAs}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (!existing.isFile()) throw new IoError(`'${shownAs}' exists and is not a regular file`, elsewhere);
+  if (!force) throw new IoError(`'${shownAs}' exists`, 'pass --force to replace it, or choose another --output');
 }
 
 export class PartialFile {
