@@ -115,7 +115,9 @@ export class LocalMaterialsCache implements CryptographicMaterialsCache {
 
   #put(id: string, e: Entry): void {
     const replaced = this.#entries.get(id);
-    if (replaced !== undefined) this.#remove(id, replaced);
+    // The same materials put again are the new entry's: only other materials are discarded.
+    if (replaced !== undefined && replaced.value.materials !== e.value.materials) this.#remove(id, replaced);
+    else this.#entries.delete(id);
     this.#entries.set(id, e);
     while (this.#entries.size > this.capacity) {
       const [oldest, entry] = this.#entries.entries().next().value!;
