@@ -59,13 +59,21 @@ function once(request: SignedRequest, headers: Record<string, string>): Promise<
     req.push(request.body);
     req.push(null);
     let status = 0;
+    // 'close' is emitted after the answer, as node:http does: the server keeps each unanswered
+    // response in a set until then (server.ts, for draining at shutdown). A response that never
+    // closed stayed in that set, so every request's objects were kept and the heap grew through
+    // the run (87 MiB live after 80,000 requests), its collections counted in the pipeline's CPU.
+    const onClose: (() => void)[] = [];
     const res = {
       headersSent: false,
       setHeader() {},
-      on() {},
-      once() {},
+      on(event: string, listener: () => void) { if (event === 'close') onClose.push(listener); },
+      once(event: string, listener: () => void) { if (event === 'close') onClose.push(listener); },
       writeHead(code: number) { status = code; this.headersSent = true; },
-      end(body: string) { if (status === 200) done(); else fail(new Error(`HTTP ${status}: ${body}`)); },
+      end(body: string) {
+        for (const listener of onClose.splice(0)) listener.call(res);
+        if (status === 200) done(); else fail(new Error(`HTTP ${status}: ${body}`));
+      },
       destroy() { fail(new Error('the handler destroyed the response')); },
     };
     void serve(req as unknown as IncomingMessage, res as unknown as ServerResponse);
