@@ -52,6 +52,36 @@ describe('custom key stores: an account that has none', () => {
     const badType = await errorOf(() => t.kms.send(new CreateCustomKeyStoreCommand({ CustomKeyStoreName: 'hsm', CustomKeyStoreType: 'NOT_A_TYPE' as never })));
     assert.equal(badType.name, 'ValidationException');
   });
+
+  it('refuses malformed store settings with ValidationException before anything else, never showing a secret', async () => {
+    const password = 'sekret';
+    const create = await errorOf(() => t.kms.send(new CreateCustomKeyStoreCommand({
+      CustomKeyStoreName: 'hsm', CloudHsmClusterId: 'cluster-1', KeyStorePassword: password, TrustAnchorCertificate: 'x'.repeat(5001),
+    })));
+    assert.equal(create.name, 'ValidationException', create.message);
+    assert.match(create.message, /^4 validation errors detected: /);
+    assert.match(create.message, /Value 'cluster-1' at 'cloudHsmClusterId' failed to satisfy constraint: Member must have length greater than or equal to 19/);
+    assert.match(create.message, /Value at 'keyStorePassword' failed to satisfy constraint: Member must have length greater than or equal to 7/);
+    assert.match(create.message, /at 'trustAnchorCertificate' failed to satisfy constraint: Member must have length less than or equal to 5000/);
+
+    const secret = 'not/a/valid/secret';
+    const update = await errorOf(() => t.kms.send(new UpdateCustomKeyStoreCommand({
+      CustomKeyStoreId: 'cks-1234567890abcdef0', XksProxyConnectivity: 'NOT_A_CONNECTIVITY' as never,
+      XksProxyUriEndpoint: 'http://proxy.example.com', XksProxyAuthenticationCredential: { RawSecretAccessKey: secret } as never,
+    })));
+    assert.equal(update.name, 'ValidationException', update.message);
+    assert.match(update.message, /Value 'NOT_A_CONNECTIVITY' at 'xksProxyConnectivity' failed to satisfy constraint: Member must satisfy enum value set: \[PUBLIC_ENDPOINT, VPC_ENDPOINT_SERVICE\]/);
+    assert.match(update.message, /Value 'http:\/\/proxy.example.com' at 'xksProxyUriEndpoint' failed to satisfy constraint: Member must satisfy regular expression pattern/);
+    assert.match(update.message, /Value null at 'xksProxyAuthenticationCredential.accessKeyId' failed to satisfy constraint: Member must not be null/);
+    assert.match(update.message, /Value at 'xksProxyAuthenticationCredential.rawSecretAccessKey' failed to satisfy constraint: Member must have length greater than or equal to 43/);
+    for (const error of [create, update]) {
+      assert.ok(!error.message.includes(password), error.message);
+      assert.ok(!error.message.includes(secret), error.message);
+    }
+
+    const wrongType = await errorOf(() => t.kms.send(new UpdateCustomKeyStoreCommand({ CustomKeyStoreId: 'cks-1', XksProxyAuthenticationCredential: 'x' as never })));
+    assert.equal(wrongType.name, 'SerializationException', wrongType.message);
+  });
 });
 
 describe('multi-Region operations on single-Region keys', () => {
