@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { Service } from '../src/context.js';
@@ -11,7 +8,7 @@ import { createImportParameters, openImportedMaterial } from '../src/keys/import
 import { BackingKeys } from '../src/keys/backing-keys.js';
 import { RootKeyMismatchError, RootKeyUnavailableError, type RootKey } from '../src/root/root-key.js';
 import { admin } from './support/principals.js';
-import { initSoftHsmToken, SOFTHSM_LIBRARY, type SoftHsmToken } from './support/softhsm.js';
+import { changeUserPin as changeTokenUserPin, initSoftHsmToken, SOFTHSM_LIBRARY, takeTokenAway as takeTokenAwayFrom, type SoftHsmToken } from './support/softhsm.js';
 import { errorOf, startTestServer, tempDataDir, type TestServer } from './support/server.js';
 
 // A token of this file's own (node --test runs each file in its own process): SoftHSM reads
@@ -20,19 +17,8 @@ const token: SoftHsmToken = initSoftHsmToken('coffer-failing');
 const rootKeyWork = { refreshMs: 100, settleMs: 0, batchSize: 2 };
 const pkcs11 = { library: SOFTHSM_LIBRARY, tokenLabel: token.label, pin: token.pin, keyLabel: 'failing-root' };
 
-/**
- * The token fails while the server runs, as an HSM that is pulled or whose storage goes away: its
- * directory is moved aside (SoftHSM2 then answers CKR_OBJECT_HANDLE_INVALID, CKR_GENERAL_ERROR),
- * and put back by the function returned.
- */
-function takeTokenAway(): () => void {
-  const tokens = join(dirname(token.conf), 'tokens');
-  const [dir] = readdirSync(tokens);
-  // Out of the token directory: SoftHSM2 takes every directory in it for a token.
-  const away = join(dirname(token.conf), 'away');
-  renameSync(join(tokens, dir!), away);
-  return () => renameSync(away, join(tokens, dir!));
-}
+/** This file's token fails while the server runs, and comes back (support/softhsm.ts). */
+const takeTokenAway = () => takeTokenAwayFrom(token);
 
 async function newKey(kms: KMSClient): Promise<string> {
   return (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
@@ -253,20 +239,7 @@ describe('a root-key rotation under way when the token fails (SoftHSM2)', () => 
   });
 });
 
-/** Changes the token's user PIN from another process, as an operator would (this process's module is the server's). */
-function changeUserPin(from: string, to: string): void {
-  const script = `
-    import pkcs11js from ${JSON.stringify(createRequire(import.meta.url).resolve('pkcs11js'))};
-    const module = new pkcs11js.PKCS11();
-    module.load(${JSON.stringify(SOFTHSM_LIBRARY)});
-    module.C_Initialize();
-    const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === ${JSON.stringify(token.label)});
-    const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-    module.C_Login(session, pkcs11js.CKU_USER, ${JSON.stringify(from)});
-    module.C_SetPIN(session, ${JSON.stringify(from)}, ${JSON.stringify(to)});
-    module.C_Finalize();`;
-  execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: process.env, stdio: 'pipe' });
-}
+const changeUserPin = (from: string, to: string) => changeTokenUserPin(token, from, to);
 
 describe('ImportKeyMaterial when the root key fails', () => {
   /** A root key that wraps (GetParametersForImport worked) and then fails to unwrap with `failure`. */

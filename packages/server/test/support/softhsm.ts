@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import pkcs11js from 'pkcs11js';
 
 export const SOFTHSM_LIBRARY = '/usr/lib/softhsm/libsofthsm2.so';
 
@@ -28,4 +30,52 @@ export function initSoftHsmToken(label = 'coffer-test'): SoftHsmToken {
   });
   process.env.SOFTHSM2_CONF = conf;
   return token;
+}
+
+/**
+ * The token fails while the server runs, as an HSM that is pulled or whose storage goes away: its
+ * directory is moved aside (SoftHSM2 then answers CKR_OBJECT_HANDLE_INVALID, CKR_GENERAL_ERROR),
+ * and put back by the function returned.
+ */
+export function takeTokenAway(token: SoftHsmToken): () => void {
+  const tokens = join(dirname(token.conf), 'tokens');
+  const [dir] = readdirSync(tokens);
+  // Out of the token directory: SoftHSM2 takes every directory in it for a token.
+  const away = join(dirname(token.conf), 'away');
+  renameSync(join(tokens, dir!), away);
+  return () => renameSync(away, join(tokens, dir!));
+}
+
+/** Changes the token's user PIN from another process, as an operator would (this process's module is the server's). */
+export function changeUserPin(token: SoftHsmToken, from: string, to: string): void {
+  const script = `
+    import pkcs11js from ${JSON.stringify(createRequire(import.meta.url).resolve('pkcs11js'))};
+    const module = new pkcs11js.PKCS11();
+    module.load(${JSON.stringify(SOFTHSM_LIBRARY)});
+    module.C_Initialize();
+    const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === ${JSON.stringify(token.label)});
+    const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    module.C_Login(session, pkcs11js.CKU_USER, ${JSON.stringify(from)});
+    module.C_SetPIN(session, ${JSON.stringify(from)}, ${JSON.stringify(to)});
+    module.C_Finalize();`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: process.env, stdio: 'pipe' });
+}
+
+/**
+ * Counts every PKCS#11 call this process makes from now on, by function name: the server's module
+ * is this process's, and pkcs11js binds an instance's functions from the native prototype when the
+ * module is loaded, so call this before any server opens a token. Returns a reader of the counts.
+ */
+export function countTokenCalls(): () => Record<string, number> {
+  const counts: Record<string, number> = {};
+  const native = Object.getPrototypeOf(pkcs11js.PKCS11.prototype) as Record<string, unknown>;
+  for (const name of Object.getOwnPropertyNames(native)) {
+    const original = native[name];
+    if (!name.startsWith('C_') || typeof original !== 'function') continue;
+    native[name] = function counted(this: unknown, ...args: unknown[]) {
+      counts[name] = (counts[name] ?? 0) + 1;
+      return original.apply(this, args);
+    };
+  }
+  return () => ({ ...counts });
 }
