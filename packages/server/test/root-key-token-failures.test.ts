@@ -69,6 +69,14 @@ describe('a PKCS#11 root key whose token fails while serving (SoftHSM2)', () => 
         assert.equal(line?.fields.operation, operation);
         assert.match(String(line?.fields.error), /PKCS#11 token failed to (un)?wrap with the key labelled 'failing-root' \(CKR_\w+/);
       }
+      // A later try in the same outage meets only the session the module's re-initialisation ended:
+      // its log line still names the token's code that began the outage.
+      await new Promise((done) => setTimeout(done, 1_100));
+      const later = await errorOf(() => t.kms.send(new DecryptCommand({ CiphertextBlob: blob })));
+      assert.equal(later.name, 'KeyUnavailableException');
+      const laterId = (later.$metadata as { requestId?: string }).requestId!;
+      assert.match(String(logged.find((l) => l.fields.requestId === laterId && l.level === 'error')?.fields.error),
+        /could not be opened again after its source failed \(the PKCS#11 token failed to (un)?wrap with the key labelled 'failing-root' \(CKR_\w+/);
       // CreateKey wraps new material: AWS gives it no KeyUnavailableException, so it is the internal error.
       const created = await errorOf(() => newKey(t.kms));
       assert.equal(created.name, 'KMSInternalException', created.message);

@@ -38,9 +38,13 @@ export class KeyringRootKey implements RootKey {
   #refreshing: Promise<void> | undefined;
   /** Why this node cannot follow the keyring (a root key it cannot open), until a refresh succeeds. */
   #behind: string | undefined;
-  /** Root keys being opened again after their source failed, and the last failure to, per id. */
+  /**
+   * Root keys being opened again after their source failed, and the last failure to, per id, with
+   * the failure that began the outage (its CKR_ code stays in every later message: a later try
+   * meets only the session the re-initialisation ended).
+   */
   readonly #reopening = new Map<string, Promise<RootSealer>>();
-  readonly #reopenFailed = new Map<string, { readonly at: number; readonly error: RootKeyUnavailableError }>();
+  readonly #reopenFailed = new Map<string, { readonly at: number; readonly error: RootKeyUnavailableError; readonly cause: RootKeyUnavailableError }>();
 
   private constructor(store: Store, context: ProviderContext, keyring: StoredKeyring) {
     this.#store = store;
@@ -233,6 +237,7 @@ export class KeyringRootKey implements RootKey {
     const descriptor = descriptorOf(this.#keyring.record, id);
     const provider = descriptor && ROOT_KEY_PROVIDER_TABLE[descriptor.provider];
     if (!descriptor || !provider?.reopen) return Promise.reject(cause);
+    const first = failed?.cause ?? cause;
     const reopening = (async () => {
       let sealer: RootSealer | undefined;
       try {
@@ -248,8 +253,8 @@ export class KeyringRootKey implements RootKey {
       } catch (error) {
         await sealer?.close();
         const unavailable = error instanceof RootKeyUnavailableError ? error
-          : new RootKeyUnavailableError(`root key ${id} could not be opened again after its source failed (${cause.message}): ${error instanceof Error ? error.message : String(error)}`);
-        this.#reopenFailed.set(id, { at: Date.now(), error: unavailable });
+          : new RootKeyUnavailableError(`root key ${id} could not be opened again after its source failed (${first.message}): ${error instanceof Error ? error.message : String(error)}`);
+        this.#reopenFailed.set(id, { at: Date.now(), error: unavailable, cause: first });
         throw unavailable;
       } finally {
         this.#reopening.delete(id);
