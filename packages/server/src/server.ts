@@ -135,12 +135,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const service: Service = { realm, store, backingKeys: new BackingKeys(rootKey, store), access: new AccessControl(store, realm), accessKeys, auditKey, now, requestHistory, rootKeys: rootKeyWork.rootKeys };
     caches['backing-keys'] = service.backingKeys.stats;
     caches['access-keys'] = accessKeys.stats;
+    metrics.watchRootKey(rootKeyWork.health);
     const observer = new RequestObserver(metrics, requestHistory, options.quotas === false ? undefined : new RequestQuotas(config.region, options.quotas));
     const probes = createProbeHandler({
       metrics: options.metricsExposition ? { exposition: options.metricsExposition } : metrics,
-      // The root key is loaded by now (the start stops otherwise), unless another node made a root key
-      // current that this one cannot open; the store must answer a read.
-      readiness: async () => (draining ? 'shutting down' : rootKey.unusableReason ?? untimedStore.unusableReason ?? (await store.getMeta('root-key-check'), undefined)),
+      // The root key is loaded by now (the start stops otherwise); it must still be usable here (another
+      // node may have made current a root key this one cannot open, a token may have failed: a probe
+      // shared by every caller, run at most once per interval); the store must answer a read.
+      readiness: async () => (draining ? 'shutting down'
+        : (await rootKeyWork.health.check()) ?? untimedStore.unusableReason ?? (await store.getMeta('root-key-check'), undefined)),
     });
     const admin = await ensureAdminCredentials(
       store, accessKeys, config.dataDir, `arn:${realm.partition}:iam::${realm.accountId}:root`, now());

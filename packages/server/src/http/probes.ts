@@ -16,7 +16,8 @@ const PATHS = new Set(['/metrics', '/healthz', '/readyz']);
 
 /**
  * `GET /metrics` (Prometheus text format), `GET /healthz` (the process answers) and `GET /readyz`
- * (the store answers within a bound and the root key is loaded; 503 with the reason otherwise).
+ * (the store answers within a bound and the root key can be used: root-key-health.ts; 503 with
+ * the reason otherwise).
  * Unauthenticated, as scrapers and orchestrators expect: they show counts, latencies and states,
  * never key material, key ids, principals or request contents.
  */

@@ -1,5 +1,6 @@
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { FastCounter, FastHistogram, type CounterCell, type HistogramCell } from './series.js';
+import type { RootKeyHealth } from '../root/root-key-health.js';
 import type { Store } from '../store/store.js';
 
 /** The key states Coffer's keys take (docs/operations.md, coffer_keys). */
@@ -68,6 +69,8 @@ export class ServerMetrics {
   readonly #requestCells = new Map<string, Map<string, CounterCell>>();
   readonly #durationCells = new Map<string, HistogramCell>();
   readonly #throttledCells = new Map<string, CounterCell>();
+  /** The root keys' health, once they are open (watchRootKey): the store is timed before they are. */
+  #rootKey: Pick<RootKeyHealth, 'check' | 'probes'> | undefined;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -100,6 +103,34 @@ export class ServerMetrics {
     };
     cacheCounter('coffer_cache_hits_total', 'Lookups answered from an in-memory cache (backing keys, access keys).', 'hits');
     cacheCounter('coffer_cache_misses_total', 'Lookups that had to read the store and unwrap (backing keys, access keys).', 'misses');
+    const metrics = this;
+    new Gauge({
+      name: 'coffer_root_key_usable', help: 'Whether the root keys can be used on this node (1) or not (0), as /readyz reports (a probe shared with it, at most one per interval).',
+      // One process that cannot use its root key makes the port unready for the requests it gets.
+      registers, aggregator: 'min',
+      async collect() {
+        if (metrics.#rootKey) this.set((await metrics.#rootKey.check()) === undefined ? 1 : 0);
+      },
+    });
+    const seenProbes = { usable: 0, unusable: 0 };
+    new Counter({
+      name: 'coffer_root_key_probes_total', help: 'Probes of the root keys\' sources (one decrypt on the token per PKCS#11 root key), by outcome: callers within an interval share one.',
+      labelNames: ['outcome'], registers,
+      async collect() {
+        // After the probe this scrape may start (the gauge's, shared): its count is in this scrape.
+        await metrics.#rootKey?.check();
+        const probes = metrics.#rootKey?.probes ?? seenProbes;
+        for (const outcome of ['usable', 'unusable'] as const) {
+          this.inc({ outcome }, Math.max(0, probes[outcome] - seenProbes[outcome]));
+          seenProbes[outcome] = probes[outcome];
+        }
+      },
+    });
+  }
+
+  /** Reads the root keys' health on each scrape (coffer_root_key_usable, coffer_root_key_probes_total). */
+  watchRootKey(health: Pick<RootKeyHealth, 'check' | 'probes'>): void {
+    this.#rootKey = health;
   }
 
   /** The text a scrape gets: this server's metrics and the process's. */

@@ -264,6 +264,32 @@ export class KeyringRootKey implements RootKey {
     return reopening;
   }
 
+  /**
+   * Proves that the root keys whose key lives outside the process (a PKCS#11 token: providers with
+   * `reopen`) still work, each by opening its own check value: one decrypt on the token per key,
+   * nothing written. A key that fails is opened again as a request would open it (#withSealer: at
+   * most once a second, a PIN the token refused never tried again), so a token that came back is
+   * in use again after one probe. Keys held in memory are not asked: nothing about them can fail
+   * while serving. Resolves to undefined, or to why a root key cannot be used (never a secret).
+   */
+  async probe(): Promise<string | undefined> {
+    for (const descriptor of this.#keyring.record.keys) {
+      const opened = this.#opened.get(descriptor.id);
+      if (!opened || !('sealer' in opened) || !ROOT_KEY_PROVIDER_TABLE[descriptor.provider].reopen) continue;
+      try {
+        await this.#withSealer(descriptor.id, opened.sealer, async (sealer) => {
+          if (!(await this.#opensCheck(descriptor.id, sealer))) {
+            throw new RootKeyUnavailableError(`root key ${descriptor.id} no longer opens its own check value: its key source is failing`);
+          }
+        });
+      } catch (error) {
+        if (!(error instanceof RootKeyUnavailableError)) throw error;
+        return `the ${descriptor.provider} root key cannot be used: ${error.message}`;
+      }
+    }
+    return undefined;
+  }
+
   async #opensCheck(id: string, sealer: RootSealer): Promise<boolean> {
     const descriptor = descriptorOf(this.#keyring.record, id);
     if (!descriptor) return true;

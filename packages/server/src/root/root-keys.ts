@@ -2,6 +2,7 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import type { KeyringRootKey } from './keyring-root-key.js';
 import type { RootKeyOptions } from './options.js';
+import { RootKeyHealth, type RootKeyHealthSettings } from './root-key-health.js';
 import { RootRotation, type RotationSettings } from './rotation.js';
 
 /** The root keys of a running server, for the admin API's RotateRootKey and GetRootKeyStatus. */
@@ -13,7 +14,7 @@ export interface RootKeys {
   readonly options: RootKeyOptions;
 }
 
-export interface RootKeyWorkSettings extends Partial<RotationSettings> {
+export interface RootKeyWorkSettings extends Partial<RotationSettings>, RootKeyHealthSettings {
   /** How often this node re-reads the keyring to follow a rotation begun on another node, in ms. */
   readonly refreshMs?: number;
 }
@@ -22,11 +23,12 @@ const DEFAULT_REFRESH_MS = 5_000;
 
 /**
  * Starts what a server does with its root keys besides wrapping: follows the keyring (another node
- * may rotate) and resumes an interrupted rotation. `stop` ends both and closes the root keys.
+ * may rotate), resumes an interrupted rotation, and answers whether the root keys can be used
+ * (`health`, for /readyz and /metrics). `stop` ends the first two.
  */
 export function startRootKeyWork(
   key: KeyringRootKey, store: Store, log: Logger, dataDir: string, options: RootKeyOptions, accountRoots: readonly string[], settings: RootKeyWorkSettings = {},
-): { readonly rootKeys: RootKeys; stop(): Promise<void> } {
+): { readonly rootKeys: RootKeys; readonly health: RootKeyHealth; stop(): Promise<void> } {
   const refreshMs = settings.refreshMs ?? DEFAULT_REFRESH_MS;
   const rotation = new RootRotation(key, store, log, {
     batchSize: settings.batchSize ?? 100,
@@ -42,6 +44,7 @@ export function startRootKeyWork(
   rotation.resume();
   return {
     rootKeys: { key, rotation, dataDir, options },
+    health: new RootKeyHealth(key, log, settings),
     async stop() {
       clearInterval(timer);
       await rotation.stop();
