@@ -31,6 +31,10 @@ let receivingBytes = 0;
  * When the bodies being received together pass `budget`, those that started first are refused
  * (ThrottlingException, which the SDKs retry) until this one fits: a body sent at once is never
  * kept out by bodies that are not arriving.
+ *
+ * The body is held in one buffer, never as the list of chunks node:http delivers: a chunked body
+ * may come as one-byte chunks, each a Buffer object of its own (some 200 bytes of heap), so a list
+ * would hold about 200 times the bytes the budget counts. The buffer is what the budget counts.
  */
 export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES, budget = MAX_RECEIVING_BYTES): Promise<Buffer> {
   const tooLarge = () => new ValidationException(`The request body is larger than the limit of ${limit} bytes.`);
@@ -39,7 +43,10 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES, bud
   // Stream events rather than `for await`: the async iterator costs a promise and a microtask
   // turn per chunk, on every request.
   return new Promise((done, fail) => {
-    const chunks: Buffer[] = [];
+    // The body while it is one chunk, as most are: kept as it came, without a copy.
+    let first: Buffer | undefined;
+    // From the second chunk on: one buffer of the declared length, or one that doubles as it fills.
+    let joined: Buffer | undefined;
     let size = 0;
     // Refused: the rest is read and dropped (a `data` listener stays) until the pipeline has
     // answered and drops the connection, so the client can read the answer.
@@ -54,19 +61,32 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES, bud
     };
     receiving.add(entry);
     const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) return refuse(tooLarge());
-      entry.size = size;
-      receivingBytes += chunk.length;
+      const total = size + chunk.length;
+      if (total > limit) return refuse(tooLarge());
+      if (first === undefined && joined === undefined) {
+        first = chunk;
+      } else {
+        if (joined === undefined || joined.length < total) {
+          const capacity = Math.min(limit, Math.max(total, declared, 2 * (joined?.length ?? size), 4096));
+          const grown = Buffer.alloc(capacity);
+          (joined ?? first!).copy(grown, 0, 0, size);
+          joined = grown;
+          first = undefined;
+        }
+        chunk.copy(joined, size);
+      }
+      size = total;
+      const held = joined?.length ?? size;
+      receivingBytes += held - entry.size;
+      entry.size = held;
       for (const other of receiving) {
         if (receivingBytes <= budget) break;
         if (other !== entry) other.refuse();
       }
-      chunks.push(chunk);
     };
     const onEnd = () => {
       cleanup();
-      done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      done(joined?.subarray(0, size) ?? first ?? Buffer.alloc(0));
     };
     // node:http reports a client's disconnect mid-body as an 'aborted' error, or only a close.
     const onError = () => {
