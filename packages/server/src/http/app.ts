@@ -40,7 +40,7 @@ export function createRequestHandler(deps: AppDependencies) {
   const { service, log } = deps;
   const sts = createStsHandler(deps);
   const consoleFiles = createConsoleHandler();
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // The web console's static files (console.ts): pages, not API calls. Probes next: both are
     // GETs of their own paths, whatever headers come with them.
     if (isConsoleRequest(req)) return consoleFiles(req, res);
@@ -118,6 +118,13 @@ export function createRequestHandler(deps: AppDependencies) {
       ms,
     });
   };
+  // node:http ignores the promise a request listener returns: a rejection would be unhandled, and
+  // end the process. The KMS and STS paths render their own errors; this catches what escapes the
+  // others (the console's files read while the process had no file descriptor left did).
+  return (req: IncomingMessage, res: ServerResponse): Promise<void> => answer(req, res).catch((error: unknown) => {
+    const requestId = randomUUID();
+    renderError(res, requestId, asKmsError(error, requestId, log, undefined));
+  });
 }
 
 /** The caller's address without the IPv4-mapped prefix Node reports on dual-stack sockets. */
