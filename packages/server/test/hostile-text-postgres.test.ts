@@ -127,16 +127,18 @@ describe('text PostgreSQL refuses, in every member, over HTTP', () => {
     });
   }
 
-  it('bytes that are not UTF-8 in a body are read as U+FFFD, on either store', async () => {
+  it('bytes that are not UTF-8 in a body are refused with SerializationException, on either store, and change nothing', async () => {
     for (const n of [pg, sqlite]) {
+      const before = await n.send('DescribeKey', { KeyId: n.keyId });
       const rawBody = Buffer.concat([
         Buffer.from(`{"KeyId":"${n.keyId}","Description":"a`), Buffer.from([0xff, 0xc0, 0xed, 0xa0, 0x80]), Buffer.from('b"}'),
       ]);
       n.sent++;
       const res = await rawRequest(n.t.server.endpoint, n.t.credentials, 'UpdateKeyDescription', undefined, { rawBody });
-      assert.equal(res.status, 200, res.text);
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.body.__type, 'SerializationException');
       const described = await n.send('DescribeKey', { KeyId: n.keyId });
-      assert.equal((described.body.KeyMetadata as { Description: string }).Description, `a${'\ufffd'.repeat(5)}b`);
+      assert.equal((described.body.KeyMetadata as { Description: string }).Description, (before.body.KeyMetadata as { Description: string }).Description);
     }
   });
 

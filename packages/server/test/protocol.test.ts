@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -206,6 +207,36 @@ describe('the wire protocol', () => {
 
   it('refuses a member of the wrong JSON type with SerializationException', async () => {
     assertAwsError(await signed('ListKeys', { Limit: 'five' }), 'SerializationException');
+  });
+
+  it('refuses bytes that are not UTF-8 with SerializationException, and creates nothing', async () => {
+    const before = await signed('ListKeys', {});
+    // A Description of the bytes FF FE: decoded, they would be stored as two U+FFFD.
+    const body = Buffer.concat([Buffer.from('{"Description":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const response = await signed('CreateKey', undefined, { rawBody: body });
+    assertAwsError(response, 'SerializationException');
+    assert.equal(response.body.message, 'The request body is not valid UTF-8.');
+    const after = await signed('ListKeys', {});
+    assert.deepEqual(after.body.Keys, before.body.Keys);
+  });
+
+  it('refuses an encryption context value that is not UTF-8, which would read as U+FFFD like any other', async () => {
+    const key = await signed('CreateKey', {});
+    const keyId = String((key.body.KeyMetadata as Record<string, unknown>).KeyId);
+    const body = Buffer.concat([Buffer.from(`{"KeyId":"${keyId}","Plaintext":"AAAA","EncryptionContext":{"a":"`), Buffer.from([0xc3]), Buffer.from('"}}')]);
+    assertAwsError(await signed('Encrypt', undefined, { rawBody: body }), 'SerializationException');
+  });
+
+  it('reads a body that begins with a UTF-8 byte order mark, as RFC 8259 lets a parser', async () => {
+    const response = await signed('ListKeys', undefined, { rawBody: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"Limit":1}')]) });
+    assert.equal(response.status, 200, response.text);
+    assert.equal((response.body.Keys as unknown[]).length, 1);
+  });
+
+  it('says that a body sent with Content-Encoding gzip is read uncompressed', async () => {
+    const response = await signed('ListKeys', undefined, { rawBody: gzipSync('{}'), headers: { 'content-encoding': 'gzip' } });
+    assertAwsError(response, 'SerializationException');
+    assert.match(String(response.body.message), /Content-Encoding 'gzip'.*uncompressed/);
   });
 
   it('accepts an empty body as an empty request', async () => {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessKeys } from '../auth/access-keys.js';
@@ -80,7 +81,7 @@ export function createRequestHandler(deps: AppDependencies) {
         kind: principalKind(accessKey.principalArn),
         accessKeyId: accessKey.accessKeyId,
       };
-      const input = parseJson(body);
+      const input = parseJson(body, req.headers['content-encoding']);
       audit.setParameters(input);
       deps.observer?.charge(principal.accountId, target.name, input);
       const result = await target.handler(service, input, { requestId, principal, sourceIp, secureTransport: 'encrypted' in req.socket, audit });
@@ -175,13 +176,24 @@ function checkContentType(req: IncomingMessage): void {
   }
 }
 
-function parseJson(body: Buffer): unknown {
+/**
+ * The body as JSON (RFC 8259), read as AWS reads it: a leading byte order mark is skipped (8.1
+ * lets a parser ignore one), and bytes that are not UTF-8 are refused. Decoded, they would become
+ * U+FFFD, and two different requests would read alike (encryption contexts among them, as
+ * encryption-context.ts refuses lone surrogates for).
+ */
+function parseJson(body: Buffer, contentEncoding: string | undefined): unknown {
   if (body.length === 0) return {};
+  // AWS KMS takes no compressed bodies: a client that sent one learns why its body did not read.
+  const encoded = contentEncoding !== undefined && contentEncoding !== '' && contentEncoding.toLowerCase() !== 'identity'
+    ? ` (it was sent with Content-Encoding '${excerpt(contentEncoding, 32)}': send it uncompressed)` : '';
+  if (!isUtf8(body)) throw new SerializationException(`The request body is not valid UTF-8${encoded}.`);
+  const start = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(body.toString('utf8', start));
   } catch {
-    throw new SerializationException('The request body is not valid JSON.');
+    throw new SerializationException(`The request body is not valid JSON${encoded}.`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new SerializationException('The request body must be a JSON object.');
