@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { originForm } from '../src/http/app.js';
 import { MAX_BODY_BYTES } from '../src/http/read-body.js';
 import { rawRequest, startTestServer, type RawResponse, type TestServer } from './support/server.js';
 
@@ -168,6 +169,22 @@ describe('the wire protocol', () => {
     const request = (await signedBytes(t, 'ListKeys', '{}')).replace(/content-length: 2\r\n/, 'transfer-encoding: chunked\r\n').replace(/\{\}$/, 'zz\r\n{}\r\n0\r\n\r\n');
     const text = await exchange(t, request);
     assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+
+  it('answers a request whose target is in absolute form, as a client sends it through a forward proxy', async () => {
+    const request = (await signedBytes(t, 'ListKeys', '{}'))
+      .replace('POST / HTTP/1.1\r\n', `POST ${t.server.endpoint}/ HTTP/1.1\r\nconnection: close\r\n`);
+    const text = await exchange(t, request);
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/, text);
+    assert.match(text, /"Keys":\[/);
+  });
+
+  it('reads the path and query of an absolute-form target as sent', () => {
+    assert.equal(originForm('http://127.0.0.1:4600/'), '/');
+    assert.equal(originForm('https://kms.example:443'), '/');
+    assert.equal(originForm('http://h?a=1'), '/?a=1');
+    assert.equal(originForm('HTTP://h/a/../b?c=%20'), '/a/../b?c=%20');
+    assert.equal(originForm('*'), '*');
   });
 
   it('answers GET / with an AWS error, not a page', async () => {

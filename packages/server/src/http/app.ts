@@ -42,6 +42,9 @@ export function createRequestHandler(deps: AppDependencies) {
   const sts = createStsHandler(deps);
   const consoleFiles = createConsoleHandler();
   const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // A client talking through a forward proxy may send the absolute form (`POST http://host/`),
+    // which a server must accept (RFC 9112, 3.2.2); everything below reads the origin form.
+    if (req.url !== undefined && !req.url.startsWith('/')) req.url = originForm(req.url);
     // The web console's static files (console.ts): pages, not API calls. Probes next: both are
     // GETs of their own paths, whatever headers come with them.
     if (isConsoleRequest(req)) return consoleFiles(req, res);
@@ -126,6 +129,17 @@ export function createRequestHandler(deps: AppDependencies) {
     const requestId = randomUUID();
     renderError(res, requestId, asKmsError(error, requestId, log, undefined));
   });
+}
+
+/**
+ * `http://host:port/path?query` -> `/path?query`, the path and query as sent (no normalization:
+ * SigV4 signs them as the client wrote them). Any other target (`*`) is left for the router to refuse.
+ */
+export function originForm(target: string): string {
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  if (!authority) return target;
+  const rest = target.slice(authority[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 /** The caller's address without the IPv4-mapped prefix Node reports on dual-stack sockets. */
