@@ -14,6 +14,7 @@ import type { Service } from './context.js';
 import { createRequestHandler } from './http/app.js';
 import { isConsoleRequest } from './http/console.js';
 import { createProbeHandler } from './http/probes.js';
+import { MAX_BODY_BYTES } from './http/read-body.js';
 import { ServerMetrics, type CacheStats, type MetricsExposition, type MetricsSnapshot } from './observe/metrics.js';
 import { RequestHistory } from './observe/request-history.js';
 import { RequestObserver } from './observe/request-observer.js';
@@ -194,6 +195,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       const previous = lastOnSocket.get(socket);
       if (!previous || previous.writableFinished || !previous.req.complete) return reply();
       previous.once('close', () => (previous.writableFinished && socket.writable ? reply() : socket.destroy()));
+    });
+    // Expect: 100-continue (curl sends it with a large body): a body declared over the limit is
+    // refused at once, before the client is invited to send it; any other gets its 100 Continue
+    // and goes on as node:http would take it.
+    http.on('checkContinue', function (this: Server, req: IncomingMessage, res: ServerResponse) {
+      if (!(Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES)) res.writeContinue();
+      this.emit('request', req, res);
     });
     // An Expect header other than 100-continue: node:http's own 417, with the request id every answer carries.
     http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {

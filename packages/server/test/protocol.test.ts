@@ -292,6 +292,23 @@ describe('the wire protocol', () => {
     assert.equal(next.status, 200, next.text);
   });
 
+  it('answers Expect: 100-continue with 100 Continue, then the answer', async () => {
+    const request = (await signedBytes(t, 'ListKeys', '{}')).replace('POST / HTTP/1.1\r\n', 'POST / HTTP/1.1\r\nexpect: 100-continue\r\nconnection: close\r\n');
+    const text = await exchange(t, request);
+    assert.deepEqual([...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]), ['100', '200'], text);
+  });
+
+  it('refuses a body declared over the limit with Expect: 100-continue before inviting it', async () => {
+    const head = (await signedBytes(t, 'CreateKey', '')).replace('content-length: 0', `content-length: ${MAX_BODY_BYTES + 1}`)
+      .replace('POST / HTTP/1.1\r\n', 'POST / HTTP/1.1\r\nexpect: 100-continue\r\n');
+    // Only the head is sent: the client waits for the 100 that must not come.
+    const text = await exchange(t, head);
+    assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/, text);
+    assert.doesNotMatch(text, /100 Continue/);
+    assert.match(text, /"__type":"ValidationException"/);
+    assert.match(text, /\r\nConnection: close\r\n/i);
+  });
+
   it('refuses a streamed body that grows over the limit, and keeps serving', async () => {
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     const chunks = [Buffer.from('{"Description":"'), ...Array.from({ length: 6 }, () => chunk), Buffer.from('"}')];
