@@ -1,4 +1,4 @@
-import { close, fdatasync, fstat, open } from 'node:fs';
+import { close, fdatasync, fstat, open, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { AuditEvent, AuditRecord, UnreadableAuditRecord } from '../audit/record.js';
 import { GENESIS_HASH, parseStoredRecord } from '../audit/record.js';
@@ -276,6 +276,15 @@ export class SqliteStore implements Store {
     this.#auditRows = new RowInserter(db, 'INSERT INTO audit (seq, time, principal_arn, operation, outcome, record) VALUES', 6);
     this.#auditKeyRows = new RowInserter(db, 'INSERT OR IGNORE INTO audit_keys (key_arn, seq) VALUES', 2);
     this.#appendBatch = db.transaction((events: readonly AuditEvent[]) => this.#appendRecords(events));
+    // The WAL's descriptor, opened now rather than at the first batch: a request must not need a
+    // file descriptor of its own to be answered, when clients may hold every one the process has.
+    // (Should this fail, the first batch opens it, as after an unlink.)
+    try {
+      this.#walFd = openSync(`${path}-wal`, 'r');
+      this.#walCheckedAt = Date.now();
+    } catch {
+      this.#walFd = undefined;
+    }
   }
 
   /** Runs `write` and, if it made its change, appends `audit` in the same transaction. */
@@ -621,7 +630,21 @@ export class SqliteStore implements Store {
    */
   #datasyncWal(): Promise<void> {
     const path = `${this.#db.name}-wal`;
-    const openWal = () => new Promise<number>((done, fail) => open(path, 'r', (error, fd) => (error ? fail(error) : done(fd))));
+    const openOnce = () => new Promise<number>((done, fail) => open(path, 'r', (error, fd) => (error ? fail(error) : done(fd))));
+    // A process out of descriptors (clients holding every connection it may open) has not failed
+    // a sync: none was tried, and the batch's pages are still to be written. The batch waits for a
+    // descriptor, as its requests wait for their answers; other errors are failed syncs.
+    const openWal = async (): Promise<number> => {
+      for (let wait = 10; ; wait = Math.min(2 * wait, 1000)) {
+        try {
+          return await openOnce();
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code !== 'EMFILE' && code !== 'ENFILE') throw error;
+          await new Promise((resume) => setTimeout(resume, wait));
+        }
+      }
+    };
     const sync = (fd: number) => new Promise<void>((done, fail) => fdatasync(fd, (error) => (error ? fail(error) : done())));
     const links = (fd: number) => new Promise<number>((done, fail) => fstat(fd, (error, stats) => (error ? fail(error) : done(stats.nlink))));
     return (async () => {
