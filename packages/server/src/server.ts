@@ -186,9 +186,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
       if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
       // Node's own answers to these, with the id added.
-      const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
-        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-      const reply = () => socket.end(`HTTP/1.1 ${status}\r\nx-amzn-RequestId: ${randomUUID()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const [status, name] = error.code === 'HPE_HEADER_OVERFLOW' ? ['431 Request Header Fields Too Large', 'RequestHeaderFieldsTooLarge']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', 'RequestTimeout'] : ['400 Bad Request', 'BadRequest'];
+      const reply = () => {
+        const requestId = randomUUID();
+        // The id the client is given leads to a line of the log, as every other answer's does. No
+        // audit record: nothing of the request (not even its operation) could be read.
+        log('info', 'request', { requestId, status: Number(status.slice(0, 3)), error: name, reason: error.code });
+        socket.end(`HTTP/1.1 ${status}\r\nx-amzn-RequestId: ${requestId}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      };
       // Requests pipelined before the malformed one are answered first, in order (RFC 9112, 9.3.2):
       // answered first, the 400 would be read as the answer to a request that did run. A request
       // whose own body is malformed (bad chunking) is answered at once.
@@ -205,7 +211,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     });
     // An Expect header other than 100-continue: node:http's own 417, with the request id every answer carries.
     http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
-      res.writeHead(417, { 'x-amzn-RequestId': randomUUID(), Connection: 'close', 'Content-Length': 0 });
+      const requestId = randomUUID();
+      log('info', 'request', { requestId, status: 417, error: 'ExpectationFailed' });
+      res.writeHead(417, { 'x-amzn-RequestId': requestId, Connection: 'close', 'Content-Length': 0 });
       res.end();
     });
     const server = http;

@@ -342,3 +342,30 @@ describe('the wire protocol', () => {
     assert.match(String(response.body.message), /validation error/);
   });
 });
+
+describe('answers to requests too malformed to read', () => {
+  let t: TestServer;
+  const lines: Record<string, unknown>[] = [];
+  before(async () => {
+    t = await startTestServer({ logger: (level, msg, fields) => lines.push({ level, msg, ...fields }) });
+  });
+  after(() => t.dispose());
+
+  const idOf = (text: string) => /\r\nx-amzn-RequestId: ([0-9a-f-]{36})\r\n/.exec(text)?.[1];
+
+  for (const [what, bytes, status, name] of [
+    ['a request line that is not HTTP', 'GARBAGE\r\n\r\n', 400, 'BadRequest'],
+    ['headers over 16 KiB', `POST / HTTP/1.1\r\nhost: x\r\nx-long: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'RequestHeaderFieldsTooLarge'],
+    ['an Expect header other than 100-continue', 'POST / HTTP/1.1\r\nhost: x\r\nexpect: 200-ok\r\ncontent-length: 0\r\n\r\n', 417, 'ExpectationFailed'],
+  ] as const) {
+    it(`logs the request id it answers ${what} with`, async () => {
+      const text = await exchange(t, bytes);
+      assert.match(text, new RegExp(`^HTTP/1\\.1 ${status} `), text);
+      const requestId = idOf(text);
+      assert.ok(requestId, text);
+      assert.deepEqual(lines.filter((line) => line.requestId === requestId).map(({ level, msg, status: s, error }) => ({ level, msg, status: s, error })),
+        [{ level: 'info', msg: 'request', status, error: name }]);
+    });
+  }
+});
+
