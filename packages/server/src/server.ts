@@ -14,6 +14,7 @@ import type { Service } from './context.js';
 import { createRequestHandler } from './http/app.js';
 import { isConsoleRequest } from './http/console.js';
 import { createProbeHandler } from './http/probes.js';
+import { admitRequest } from './http/pipelining.js';
 import { MAX_BODY_BYTES } from './http/read-body.js';
 import { ServerMetrics, type CacheStats, type MetricsExposition, type MetricsSnapshot } from './observe/metrics.js';
 import { RequestHistory } from './observe/request-history.js';
@@ -167,6 +168,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       lastOnSocket.set(req.socket, res);
       res.once('close', answered);
       if (draining) res.setHeader('Connection', 'close');
+      if (!admitRequest(req, res, log)) return Promise.resolve();
       // Console pages too carry a request id, as every other answer does (the pipeline sets its own).
       if (isConsoleRequest(req)) res.setHeader('x-amzn-RequestId', randomUUID());
       return pipeline(req, res);

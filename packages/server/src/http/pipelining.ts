@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../log.js';
+
+/**
+ * The requests one connection may have in flight at once. No AWS client pipelines (each sends its
+ * next request when an answer has come); the bound is for one that sends thousands without reading
+ * the answers.
+ */
+export const MAX_IN_FLIGHT_PER_CONNECTION = 32;
+
+const inFlight = new WeakMap<Socket, number>();
+
+/**
+ * Counts the request against its connection, or refuses it at once when the connection already has
+ * MAX_IN_FLIGHT_PER_CONNECTION requests in flight: ThrottlingException (the SDKs retry it), and the
+ * connection is closed once the requests before it are answered.
+ *
+ * Why at once: node:http reads a connection on while its requests are in flight, and stops only
+ * once the answers it holds unsent pass the socket's high-water mark. A request still in flight has
+ * no answer yet, so a client that pipelines without reading had every request it sent taken in
+ * (12,000 on each connection, some 90 MB), until the first answers came. A refusal is an answer, so
+ * node:http stops reading after a few of them.
+ *
+ * Not audited, as node:http's own refusals are not (docs/audit.md): nothing of the request was
+ * read. Its log line carries the request id it is answered with.
+ */
+export function admitRequest(req: IncomingMessage, res: ServerResponse, log: Logger): boolean {
+  const socket = req.socket;
+  const count = inFlight.get(socket) ?? 0;
+  if (count >= MAX_IN_FLIGHT_PER_CONNECTION) {
+    refuse(res, log);
+    return false;
+  }
+  inFlight.set(socket, count + 1);
+  res.once('close', () => inFlight.set(socket, (inFlight.get(socket) ?? 1) - 1));
+  return true;
+}
+
+function refuse(res: ServerResponse, log: Logger): void {
+  const requestId = randomUUID();
+  const code = 'ThrottlingException';
+  const body = JSON.stringify({
+    __type: code,
+    message: `This connection has ${MAX_IN_FLIGHT_PER_CONNECTION} requests in flight; send the next when an answer has come.`,
+  });
+  log('info', 'request', { requestId, status: 400, error: code });
+  res.writeHead(400, {
+    'Content-Type': 'application/x-amz-json-1.1',
+    'Content-Length': Buffer.byteLength(body),
+    'x-amzn-RequestId': requestId,
+    'x-amzn-ErrorType': code,
+    Connection: 'close',
+  });
+  res.end(body);
+}
