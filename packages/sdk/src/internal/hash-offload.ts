@@ -8,7 +8,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { HashJob, HashJobResult } from './hash-worker.js';
-import { postJob, release, StallWatch, workerLane, type WorkerLane } from './worker-thread.js';
+import { postJob, release, StallWatch, workerLane, type TestOnlyFailure, type WorkerLane } from './worker-thread.js';
 
 /** Messages at least this large use the worker; below it the thread hop costs more than it saves. */
 export const OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
@@ -23,18 +23,21 @@ type Lane = WorkerLane<{
   readonly signature: SharedArrayBuffer;
 }>;
 
-const acquire = workerLane(new URL('./hash-worker.js', import.meta.url), () => ({
+const lanes = workerLane(new URL('./hash-worker.js', import.meta.url), () => ({
   ring: new SharedArrayBuffer(SLOT_SIZE * SLOTS),
   control: new SharedArrayBuffer(12),
   lengths: new SharedArrayBuffer(4 * SLOTS),
   signature: new SharedArrayBuffer(2 + 1024),
 }));
 let jobs = 0;
-let failNext = false;
+let failNext: TestOnlyFailure | undefined;
 
-/** Test hook: the next job fails inside the worker, to prove the callers' fallback. */
-export function testOnlyFailNextOffloadedJob(): void {
-  failNext = true;
+/**
+ * Test hook: the next job fails inside the worker, to prove the callers' fallback: it cannot
+ * hash (and answers so), or (`'exit'`) the worker thread exits after the first slice, never to answer.
+ */
+export function testOnlyFailNextOffloadedJob(how: TestOnlyFailure = 'throw'): void {
+  failNext = how;
 }
 
 /** Jobs handed to the worker so far (for tests that must know the worker path ran). */
@@ -59,10 +62,10 @@ class OffloadedHash {
     this.#lengths = new Int32Array(l.lengths);
     this.#ring = new Uint8Array(l.ring);
     const job: HashJob = {
-      kind, hash: failNext ? 'no-such-hash' : hash, key, ring: l.ring, control: l.control, lengths: l.lengths, signature: l.signature, slotSize: SLOT_SIZE, slots: SLOTS,
+      kind, hash: failNext === 'throw' ? 'no-such-hash' : hash, testOnlyExit: failNext === 'exit', key, ring: l.ring, control: l.control, lengths: l.lengths, signature: l.signature, slotSize: SLOT_SIZE, slots: SLOTS,
     };
     this.#result = postJob<HashJobResult>(l, job);
-    failNext = false;
+    failNext = undefined;
     jobs++;
   }
 
@@ -130,7 +133,7 @@ export interface OffloadedVerifier {
 }
 
 export function offloadedSigner(hash: string, key: KeyObject): OffloadedSigner | null {
-  const l = acquire();
+  const l = lanes.acquire();
   if (l === null) return null;
   const h = new OffloadedHash(l, 'sign', hash, key);
   return {
@@ -145,7 +148,7 @@ export function offloadedSigner(hash: string, key: KeyObject): OffloadedSigner |
 
 /** A verifier on the worker, or null (then verify on this thread). */
 export function offloadedVerifier(hash: string, key: KeyObject): OffloadedVerifier | null {
-  const l = acquire();
+  const l = lanes.acquire();
   if (l === null) return null;
   const h = new OffloadedHash(l, 'verify', hash, key);
   return {

@@ -3,7 +3,7 @@
  * shared ring, then signs or verifies. Runs in a worker thread; not part of the public API.
  */
 import { createSign, createVerify, type KeyObject } from 'node:crypto';
-import { serveJobs } from './worker-thread.js';
+import { serveJobs, testOnlyFail } from './worker-thread.js';
 
 export interface HashJob {
   readonly kind: 'sign' | 'verify';
@@ -18,6 +18,8 @@ export interface HashJob {
   readonly signature: SharedArrayBuffer;
   readonly slotSize: number;
   readonly slots: number;
+  /** Test hook: the thread exits after hashing the first slice. */
+  readonly testOnlyExit: boolean;
 }
 
 export type HashJobResult = { readonly signature: Uint8Array } | { readonly valid: boolean } | { readonly error: string };
@@ -37,6 +39,7 @@ function run(job: HashJob): HashJobResult {
       const slot = consumed % job.slots;
       h.update(ring.subarray(slot * job.slotSize, slot * job.slotSize + lengths[slot]!));
       consumed++;
+      if (job.testOnlyExit) testOnlyFail('exit');
       Atomics.store(control, 1, consumed);
       Atomics.notify(control, 1);
       continue;

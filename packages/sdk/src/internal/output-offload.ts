@@ -18,7 +18,7 @@ import {
   CONSUMED_FAILED, CONTROL_CONSUMED, CONTROL_LENGTH, CONTROL_PRODUCED, CONTROL_STATE, STATE_ABANDONED, STATE_DONE,
   type OutputJob, type OutputJobResult,
 } from './output-worker.js';
-import { postJob, release, StallWatch, workerLane, type WorkerLane } from './worker-thread.js';
+import { postJob, release, StallWatch, workerLane, type TestOnlyFailure, type WorkerLane } from './worker-thread.js';
 
 /** Outputs at least this large go through the worker; below it the thread hop costs more than it saves. */
 export const OUTPUT_OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
@@ -72,17 +72,27 @@ type Lane = WorkerLane<{
   readonly lengths: SharedArrayBuffer;
 }>;
 
-const acquire = workerLane(new URL('./output-worker.js', import.meta.url), () => ({
+const lanes = workerLane(new URL('./output-worker.js', import.meta.url), () => ({
   ring: new SharedArrayBuffer(SLOT_SIZE * SLOTS),
   control: new SharedArrayBuffer(4 * CONTROL_LENGTH),
   lengths: new SharedArrayBuffer(4 * SLOTS),
 }));
 let jobs = 0;
 let failAfter = -1;
+let failBy: TestOnlyFailure = 'throw';
 
-/** Test hook: the next job fails inside the worker after copying `slots` slots, to prove the callers' fallback. */
-export function testOnlyFailNextOutputJob(slots: number): void {
+/**
+ * Test hook: the next job fails inside the worker after copying `slots` slots, to prove the
+ * callers' fallback: `run` throws, or (`'exit'`) the worker thread exits, never to answer.
+ */
+export function testOnlyFailNextOutputJob(slots: number, how: TestOnlyFailure = 'throw'): void {
   failAfter = slots;
+  failBy = how;
+}
+
+/** Test hook: the ring, once allocated; it holds plaintext while decrypting and must be zero between messages. */
+export function testOnlyOutputRing(): SharedArrayBuffer | undefined {
+  return lanes.buffers?.ring;
 }
 
 /** Jobs handed to the worker so far (for tests that must know the worker path ran). */
@@ -95,7 +105,7 @@ export function offloadedOutputJobCount(): number {
  * unavailable (then write into a DirectOutput).
  */
 export function offloadedOutput(size: number): OffloadedOutput | null {
-  const l = acquire();
+  const l = lanes.acquire();
   return l === null ? null : new OffloadedOutput(l, size);
 }
 
@@ -121,9 +131,10 @@ export class OffloadedOutput implements ByteSink {
     this.#lengths = new Int32Array(l.lengths);
     this.#ring = Buffer.from(l.ring);
     this.#target = this.#ring;
-    const job: OutputJob = { size, ring: l.ring, control: l.control, lengths: l.lengths, slotSize: SLOT_SIZE, slots: SLOTS, failAfter };
+    const job: OutputJob = { size, ring: l.ring, control: l.control, lengths: l.lengths, slotSize: SLOT_SIZE, slots: SLOTS, failAfter, failBy };
     this.#result = postJob<OutputJobResult>(l, job);
     failAfter = -1;
+    failBy = 'throw';
     jobs++;
   }
 

@@ -4,7 +4,7 @@
  * point is the first-touch page faults of the fresh buffer, which cost as much as AES-GCM over
  * it: they are taken here, on the second core. Runs in a worker thread; not part of the public API.
  */
-import { CONSUMED_FAILED, CONTROL_CONSUMED, serveJobs } from './worker-thread.js';
+import { CONSUMED_FAILED, CONTROL_CONSUMED, serveJobs, testOnlyFail, type TestOnlyFailure } from './worker-thread.js';
 
 export interface OutputJob {
   /** Upper bound of the bytes the producer will write. */
@@ -16,8 +16,9 @@ export interface OutputJob {
   readonly lengths: SharedArrayBuffer;
   readonly slotSize: number;
   readonly slots: number;
-  /** Test hook: fail after this many slots (-1: never). */
+  /** Test hook: fail after this many slots (-1: never), the way `failBy` says. */
   readonly failAfter: number;
+  readonly failBy: TestOnlyFailure;
 }
 
 /** Slots published by the producer. */
@@ -59,7 +60,7 @@ function run(job: OutputJob): OutputJobResult {
         return { abandoned: true };
       }
       if (consumed < produced) {
-        if (consumed === job.failAfter) throw new Error('test-only failure');
+        if (consumed === job.failAfter) testOnlyFail(job.failBy);
         const slot = consumed % job.slots;
         const length = lengths[slot]!;
         if (written + length > out.byteLength) throw new RangeError('producer wrote past the announced size');

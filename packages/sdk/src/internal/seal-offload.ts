@@ -24,7 +24,7 @@ import {
   CONSUMED_FAILED, CONTROL_CONSUMED, CONTROL_INPUT_PRODUCED, CONTROL_LENGTH, CONTROL_OUTPUT_CONSUMED, CONTROL_OUTPUT_PRODUCED,
   CONTROL_STATE, frameCount, STATE_ABANDONED, type SealJob, type SealJobResult,
 } from './seal-worker.js';
-import { postJob, release, StallWatch, workerLane, type WorkerLane } from './worker-thread.js';
+import { postJob, release, StallWatch, workerLane, type TestOnlyFailure, type WorkerLane } from './worker-thread.js';
 
 /**
  * Plaintext per input slot. Frames that do not fit (the default 1 MiB frames among them) are
@@ -44,7 +44,7 @@ type Lane = WorkerLane<{
   readonly control: SharedArrayBuffer;
 }>;
 
-const acquire = workerLane(new URL('./seal-worker.js', import.meta.url), () => ({
+const lanes = workerLane(new URL('./seal-worker.js', import.meta.url), () => ({
   input: new SharedArrayBuffer(SLOT_SIZE * SLOTS),
   output: new SharedArrayBuffer(OUTPUT_SLOT_SIZE * SLOTS),
   lengths: new SharedArrayBuffer(4 * SLOTS),
@@ -52,10 +52,20 @@ const acquire = workerLane(new URL('./seal-worker.js', import.meta.url), () => (
 }));
 let jobs = 0;
 let failAfter = -1;
+let failBy: TestOnlyFailure = 'throw';
 
-/** Test hook: the next job fails inside the worker before sealing slot `slots`, to prove the caller's fallback. */
-export function testOnlyFailNextSealJob(slots: number): void {
+/**
+ * Test hook: the next job fails inside the worker before sealing slot `slots`, to prove the
+ * caller's fallback: `run` throws, or (`'exit'`) the worker thread exits, never to answer.
+ */
+export function testOnlyFailNextSealJob(slots: number, how: TestOnlyFailure = 'throw'): void {
   failAfter = slots;
+  failBy = how;
+}
+
+/** Test hook: the rings, once allocated; the input ring, which holds plaintext, must be zero between messages. */
+export function testOnlySealRings(): { readonly input: SharedArrayBuffer; readonly output: SharedArrayBuffer } | undefined {
+  return lanes.buffers;
 }
 
 /** Jobs handed to the worker so far (for tests that must know the worker path ran). */
@@ -86,7 +96,7 @@ export function encryptThroughWorker(
   plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Uint8Array, size: number, sealed?: (out: Buffer, end: number) => void,
 ): Promise<SealedBody | null> | null {
   if (!sealsInWorker(frameLength)) return null;
-  const lane = acquire();
+  const lane = lanes.acquire();
   if (lane === null) return null;
   const out = Buffer.allocUnsafe(size);
   out.set(header);
@@ -95,10 +105,11 @@ export function encryptThroughWorker(
   const framesPerSlot = Math.floor(SLOT_SIZE / regularFrameSize(frameLength));
   const job: SealJob = {
     sealer: sealer.parts, length: plaintext.byteLength, frameLength, framesPerSlot, input: lane.input, output: lane.output,
-    inputSlotSize: SLOT_SIZE, outputSlotSize: OUTPUT_SLOT_SIZE, slots: SLOTS, lengths: lane.lengths, control: lane.control, failAfter,
+    inputSlotSize: SLOT_SIZE, outputSlotSize: OUTPUT_SLOT_SIZE, slots: SLOTS, lengths: lane.lengths, control: lane.control, failAfter, failBy,
   };
   const result = postJob<SealJobResult>(lane, job);
   failAfter = -1;
+  failBy = 'throw';
   jobs++;
   let end: number | null;
   try {

@@ -4,7 +4,7 @@
  * the calling thread copies into the message). Runs in a worker thread; not part of the public API.
  */
 import { FrameSealer, type SealerParts } from './frames.js';
-import { CONSUMED_FAILED, CONTROL_CONSUMED, serveJobs } from './worker-thread.js';
+import { CONSUMED_FAILED, CONTROL_CONSUMED, serveJobs, testOnlyFail, type TestOnlyFailure } from './worker-thread.js';
 
 export interface SealJob {
   readonly sealer: SealerParts;
@@ -22,8 +22,9 @@ export interface SealJob {
   readonly lengths: SharedArrayBuffer;
   /** Int32: see the CONTROL_* indexes. */
   readonly control: SharedArrayBuffer;
-  /** Test hook: fail before this slot (-1: never). */
+  /** Test hook: fail before this slot (-1: never), the way `failBy` says. */
   readonly failAfter: number;
+  readonly failBy: TestOnlyFailure;
 }
 
 export type SealJobResult = { readonly done: true } | { readonly abandoned: true } | { readonly error: string };
@@ -68,7 +69,7 @@ function run(job: SealJob): SealJobResult {
   const frames = frameCount(job.length, frameLength);
   const slots = Math.ceil(frames / k);
   for (let s = 0; s < slots; s++) {
-    if (s === job.failAfter) throw new Error('test-only failure');
+    if (s === job.failAfter) testOnlyFail(job.failBy);
     if (!waitFor(control, CONTROL_INPUT_PRODUCED, () => Atomics.load(control, CONTROL_INPUT_PRODUCED) > s)) return { abandoned: true };
     if (!waitFor(control, CONTROL_OUTPUT_CONSUMED, () => s - Atomics.load(control, CONTROL_OUTPUT_CONSUMED) < ring)) return { abandoned: true };
     const inBase = (s % ring) * job.inputSlotSize;

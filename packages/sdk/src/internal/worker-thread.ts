@@ -1,6 +1,6 @@
 /**
- * The worker thread behind internal/hash-offload.ts and internal/output-offload.ts, both sides of
- * it. Each offload keeps one worker, started on first use and unref'd while idle so it never holds
+ * The worker threads behind internal/hash-offload.ts, internal/output-offload.ts and
+ * internal/seal-offload.ts, both sides of them. Each offload keeps one worker, started on first use and unref'd while idle so it never holds
  * the process open. One message at a time holds it; the others (and every message after the worker
  * failed to start or died) work on their own thread. A job's bytes travel through a shared ring
  * whose Int32 control words count slots produced at [0] and consumed at [CONTROL_CONSUMED].
@@ -54,51 +54,83 @@ export class StallWatch {
 /** A worker and the shared buffers its jobs use, held by at most one message at a time. */
 export type WorkerLane<Buffers extends object> = Buffers & { readonly worker: Worker; busy: boolean };
 
+/** One offload's worker, started on first use. */
+export interface Lanes<Buffers extends object> {
+  /** The lane, now busy; null when it is busy already, could not start, or its worker has died. */
+  acquire(): WorkerLane<Buffers> | null;
+  /** The lane's shared buffers, once allocated, also after its worker died (tests check what they hold). */
+  readonly buffers: Buffers | undefined;
+}
+
 /**
- * Returns `acquire`: the first call starts the worker at `script` and allocates its `buffers`;
- * each call answers the lane, now busy, or null when it is busy already, could not start or has
- * failed. `release` frees it again.
+ * The first `acquire` starts the worker at `script` and allocates its `buffers`; `release`
+ * frees the lane again. A worker that errors or exits (an uncaught error, running out of memory,
+ * `process.exit` inside it) is never used again: the messages after it work on their own thread.
  */
-export function workerLane<Buffers extends object>(script: URL, buffers: () => Buffers): () => WorkerLane<Buffers> | null {
+export function workerLane<Buffers extends object>(script: URL, buffers: () => Buffers): Lanes<Buffers> {
   let lane: WorkerLane<Buffers> | null | undefined;
-  return () => {
-    if (lane === undefined) {
-      try {
-        const worker = new Worker(script);
-        worker.unref();
-        worker.on('error', () => {
+  let allocated: Buffers | undefined;
+  return {
+    get buffers() {
+      return allocated;
+    },
+    acquire() {
+      if (lane === undefined) {
+        try {
+          const worker = new Worker(script);
+          worker.unref();
+          const dead = () => {
+            lane = null;
+          };
+          // 'error' alone is not enough: a worker can exit without one, and its lane must not
+          // take another message that nobody would ever answer.
+          worker.on('error', dead);
+          worker.on('exit', dead);
+          allocated = buffers();
+          lane = { ...allocated, worker, busy: false };
+        } catch {
           lane = null;
-        });
-        lane = { ...buffers(), worker, busy: false };
-      } catch {
-        lane = null;
+        }
       }
-    }
-    if (lane === null || lane.busy) return null;
-    lane.busy = true;
-    return lane;
+      if (lane === null || lane.busy) return null;
+      lane.busy = true;
+      return lane;
+    },
   };
 }
 
 /**
  * Hands `job` to the lane's worker, which holds the process open until `release`. The promise
- * settles with the worker's one answer, or rejects when the worker dies first.
+ * settles with the worker's one answer, or rejects when the worker errors or exits first (without
+ * the exit, a worker gone without an error would leave the message waiting forever, and the
+ * plaintext in its ring unzeroed, since the ring is zeroed once the job settles).
  */
 export function postJob<Result>(lane: WorkerLane<object>, job: unknown): Promise<Result> {
+  const { worker } = lane;
   const result = new Promise<Result>((resolve, reject) => {
+    const done = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
     const onMessage = (r: Result) => {
-      lane.worker.off('error', onError);
+      done();
       resolve(r);
     };
     const onError = (e: Error) => {
-      lane.worker.off('message', onMessage);
+      done();
       reject(e);
     };
-    lane.worker.once('message', onMessage);
-    lane.worker.once('error', onError);
+    const onExit = (code: number) => {
+      done();
+      reject(new Error(`the worker exited (code ${code}) before answering`));
+    };
+    worker.once('message', onMessage);
+    worker.once('error', onError);
+    worker.once('exit', onExit);
   });
-  lane.worker.ref();
-  lane.worker.postMessage(job);
+  worker.ref();
+  worker.postMessage(job);
   return result;
 }
 
@@ -108,25 +140,49 @@ export function release(lane: WorkerLane<object>): void {
   lane.busy = false;
 }
 
+/** Tells the producer, through the ring's control words, that the job will not be finished. */
+function markFailed(control: Int32Array): void {
+  Atomics.store(control, CONTROL_CONSUMED, CONSUMED_FAILED);
+  Atomics.notify(control, CONTROL_CONSUMED);
+}
+
 /**
  * Worker side: answers each job posted to this thread with `run`'s result, transferring the
  * buffers `transfer` names. When `run` throws, the producer may be waiting for a free slot, so the
- * worker first reports every slot consumed, then answers with the error's name.
+ * worker first reports every slot consumed, then answers with the error's name. So it does when
+ * the thread exits in the middle of a job: the producer, waiting in a loop that cannot see the
+ * worker's 'exit' event, then stops at once instead of after its stall timeout.
  */
 export function serveJobs<Job extends { readonly control: SharedArrayBuffer }, Result extends object>(
   run: (job: Job) => Result,
   transfer: (result: Result | { readonly error: string }) => ArrayBuffer[] = () => [],
 ): void {
-  parentPort?.on('message', (job: Job) => {
+  if (parentPort === null) return;
+  const port = parentPort;
+  let current: Int32Array | undefined;
+  process.on('exit', () => {
+    if (current !== undefined) markFailed(current);
+  });
+  port.on('message', (job: Job) => {
     let result: Result | { readonly error: string };
+    current = new Int32Array(job.control);
     try {
       result = run(job);
     } catch (e) {
-      const control = new Int32Array(job.control);
-      Atomics.store(control, CONTROL_CONSUMED, CONSUMED_FAILED);
-      Atomics.notify(control, CONTROL_CONSUMED);
+      markFailed(current);
       result = { error: e instanceof Error ? e.name : 'Error' };
+    } finally {
+      current = undefined;
     }
-    parentPort!.postMessage(result, transfer(result));
+    port.postMessage(result, transfer(result));
   });
+}
+
+/** How a test makes a job fail part-way: `run` throws (the worker answers), or the thread exits (it never does). */
+export type TestOnlyFailure = 'throw' | 'exit';
+
+/** Worker side of the test hooks: fails the job the way `how` says. */
+export function testOnlyFail(how: TestOnlyFailure): never {
+  if (how === 'exit') process.exit(1);
+  throw new Error('test-only failure');
 }
