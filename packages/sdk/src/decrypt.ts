@@ -14,7 +14,7 @@ import { MessageVerifier, prepareDecryption, type DecryptOptions } from './inter
 import { OFFLOAD_MIN_BYTES, offloadedVerifier } from './internal/hash-offload.js';
 import type { FrameOpener } from './internal/frames.js';
 import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, type ByteSink, type OffloadedOutput } from './internal/output-offload.js';
-import { assertBytes, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys } from './internal/options.js';
+import { assertBytes, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys, unchangedLength } from './internal/options.js';
 import type { Keyring } from './keyrings/keyring.js';
 import { readFooter } from './serialize/footer.js';
 import { readFrame } from './serialize/frame.js';
@@ -34,10 +34,13 @@ const VERIFY_CHUNK = 1 << 20;
 
 export async function decrypt(
   keyringOrCmm: Keyring | CryptographicMaterialsManager,
-  ciphertext: Uint8Array,
+  input: Uint8Array,
   options: DecryptOptions = {},
 ): Promise<DecryptResult> {
-  assertBytes(ciphertext, 'ciphertext');
+  assertBytes(input, 'ciphertext');
+  const length = input.byteLength;
+  // Fixed-length from here on, whatever happens to the caller's view during the await below.
+  const ciphertext = input.subarray(0, length);
   const commitmentPolicy = resolveCommitmentPolicy(options.commitmentPolicy);
   const maxEncryptedDataKeys = resolveMaxEncryptedDataKeys(options.maxEncryptedDataKeys);
   const reproduced = copyEncryptionContext(options.encryptionContext);
@@ -49,7 +52,7 @@ export async function decrypt(
   const auth = readHeaderAuth(r, header.version, header.suite);
   const headerAuth = r.slice(authStart, r.offset);
   const { opener, verifier: localVerifier, verification, messageHeader } = await prepareDecryption(
-    cmm, commitmentPolicy, reproduced, header, headerBody, auth, headerAuth,
+    cmm, commitmentPolicy, reproduced, header, headerBody, auth, headerAuth, () => unchangedLength(input, length, 'ciphertext'),
   );
   // Large unsigned messages: the second core takes the page faults of the result (internal/output-offload.ts).
   // Plaintext is never longer than the rest of the message.

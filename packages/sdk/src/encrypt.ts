@@ -9,7 +9,7 @@
 import type { CryptographicMaterialsManager } from './cmm/cmm.js';
 import type { MessageHeaderInfo } from './header-info.js';
 import { finalFrameSize, framedBodySize, regularFrameSize, type FrameSealer } from './internal/frames.js';
-import { assertBytes } from './internal/options.js';
+import { assertBytes, unchangedLength } from './internal/options.js';
 import { OFFLOAD_MIN_BYTES, offloadedSigner, type OffloadedSigner } from './internal/hash-offload.js';
 import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, type ByteSink } from './internal/output-offload.js';
 import { encryptThroughWorker, sealsInWorker } from './internal/seal-offload.js';
@@ -59,12 +59,13 @@ function endMessage(out: Buffer, end: number, signature?: Buffer): Buffer {
 
 export async function encrypt(
   keyringOrCmm: Keyring | CryptographicMaterialsManager,
-  plaintext: Uint8Array,
+  input: Uint8Array,
   options: EncryptOptions = {},
 ): Promise<EncryptResult> {
-  assertBytes(plaintext, 'plaintext');
-  const { header, sealer, signer: localSigner, signing, frameLength, messageHeader } = await prepareEncryption(keyringOrCmm, options, plaintext.byteLength);
-  const length = plaintext.byteLength;
+  assertBytes(input, 'plaintext');
+  const length = input.byteLength;
+  const { header, sealer, signer: localSigner, signing, frameLength, messageHeader } = await prepareEncryption(keyringOrCmm, options, length);
+  const plaintext = unchangedLength(input, length, 'plaintext');
   const size = header.length + framedBodySize(length, frameLength) + (signing === undefined ? 0 : MAX_FOOTER);
   if (size >= OUTPUT_OFFLOAD_MIN_BYTES) {
     const ciphertext = signing === undefined

@@ -68,6 +68,7 @@ export async function prepareDecryption(
   headerBody: Uint8Array,
   auth: HeaderAuth,
   headerAuthBytes: Uint8Array,
+  materialsFetched?: () => void,
 ): Promise<PreparedDecryption> {
   const { suite } = header;
   // Reject a forbidden suite before any keyring sees the EDKs (client-apis/decrypt.md#get-the-decryption-materials).
@@ -79,6 +80,8 @@ export async function prepareDecryption(
     encryptionContext: header.encryptionContext,
     reproducedEncryptionContext: reproduced,
   });
+  // Before the header's bytes are read again: they may be views of a caller's buffer that changed meanwhile.
+  materialsFetched?.();
   if (materials.suite !== suite || materials.plaintextDataKey?.byteLength !== suite.dataKeyLength) {
     throw new KeyringError('decryption materials do not fit the message');
   }

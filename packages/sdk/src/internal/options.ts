@@ -28,3 +28,18 @@ export function resolveMaxEncryptedDataKeys(max: unknown): number {
 export function assertBytes(x: unknown, what: string): asserts x is Uint8Array {
   if (!(x instanceof Uint8Array)) throw new TypeError(`${what} must be a Buffer or Uint8Array`);
 }
+
+/**
+ * `bytes` as a view of exactly `length` bytes, its length when the call began. encrypt and
+ * decrypt await the materials in between, and a view on a resizable or transferred ArrayBuffer
+ * can change length meanwhile: the materials were asked for `length` bytes (a caching manager
+ * counted them against a data key's byte limit), and a message of other bytes than the caller
+ * passed is never what they meant. The view returned has a fixed length, so a buffer that grows
+ * later does not change what is read either.
+ */
+export function unchangedLength(bytes: Uint8Array, length: number, what: string): Uint8Array {
+  if (bytes.byteLength !== length) {
+    throw new TypeError(`${what} changed length from ${length} to ${bytes.byteLength} bytes while the materials were fetched (its ArrayBuffer was resized or transferred)`);
+  }
+  return bytes.subarray(0, length);
+}
