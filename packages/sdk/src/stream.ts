@@ -11,6 +11,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import type { Transformer, TransformStreamDefaultController } from 'node:stream/web';
 import type { CryptographicMaterialsManager } from './cmm/cmm.js';
 import type { Keyring } from './keyrings/keyring.js';
+import { KeyringError } from './errors.js';
 import type { MessageHeaderInfo } from './header-info.js';
 import { StreamDecryptor, type DecryptStreamOptions } from './internal/stream-decryptor.js';
 import { checkEncryptStreamOptions, StreamEncryptor, type EncryptStreamOptions } from './internal/stream-encryptor.js';
@@ -22,6 +23,18 @@ export { DEFAULT_MAX_BUFFERED_BYTES } from './internal/stream-decryptor.js';
 function asBytes(chunk: unknown): Uint8Array {
   if (!(chunk instanceof Uint8Array)) throw new TypeError('stream chunks must be Buffers or Uint8Arrays');
   return chunk;
+}
+
+/**
+ * The error a Node stream fails with. Its callbacks take a falsy argument for success, so a
+ * keyring or materials manager (the only code of the caller's a stream runs) that rejects with
+ * `undefined`, `null`, `0` or `''` would end the stream as if it had worked: an encrypted output
+ * silently empty or cut short. Such a reason becomes a KeyringError that carries it as `cause`.
+ */
+function streamError(e: unknown): Error {
+  if (e) return e as Error;
+  const reason = typeof e === 'string' ? JSON.stringify(e) : String(e);
+  return new KeyringError(`a keyring or materials manager failed without an error (it rejected with ${reason})`, { cause: e });
 }
 
 /** A Transform: plaintext in, ESDK message out. Materials are fetched on the first write (or at end for empty input). */
@@ -37,7 +50,7 @@ export function encryptStream(keyringOrCmm: Keyring | CryptographicMaterialsMana
   };
   const fail = (e: unknown, cb: TransformCallback) => {
     void core?.then((c) => c.abort(), () => {});
-    cb(e as Error);
+    cb(streamError(e));
   };
   return new Transform({
     transform(chunk: unknown, _encoding, cb) {
@@ -77,7 +90,7 @@ export function decryptStream(keyringOrCmm: Keyring | CryptographicMaterialsMana
   };
   const fail = (e: unknown, cb: TransformCallback) => {
     core.abort();
-    cb(e as Error);
+    cb(streamError(e));
   };
   return new Transform({
     transform(chunk: unknown, _encoding, cb) {

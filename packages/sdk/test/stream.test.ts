@@ -20,6 +20,7 @@ import {
   encrypt,
   encryptStream,
   encryptWebStream,
+  KeyringError,
   LocalMaterialsCache,
   MalformedMessageError,
   NoDecryptionKeyError,
@@ -587,5 +588,24 @@ test('encryptStream holds pending plaintext as it arrives, not a whole frame up 
   for (const size of [3 * 2 ** 20, 2 ** 20 + 1]) {
     const sealed = Buffer.concat(await run(encryptStream(aesKeyring(), { suiteId: UNSIGNED, frameLength: size }), chunked(plaintext, 700_001)));
     assert.ok((await decrypt(aesKeyring(), sealed)).plaintext.equals(plaintext), `frame length ${size}`);
+  }
+});
+
+test('a keyring that rejects with no error (undefined, null, 0, \'\') fails the Node streams with a KeyringError carrying it, never ends them as if they had worked', async () => {
+  const inner = aesKeyring();
+  const { ciphertext } = await encrypt(inner, randomBytes(3000), { frameLength: 1000 });
+  for (const reason of [undefined, null, 0, '']) {
+    const failing: Keyring = {
+      onEncrypt: () => Promise.reject(reason),
+      onDecrypt: () => Promise.reject(reason),
+    };
+    const carries = (e: unknown) => e instanceof KeyringError && e.cause === reason;
+    // Before: the encrypting pipeline resolved with no output at all, and decryption failed as a
+    // malformed message (the header, already consumed, was parsed again from the body's bytes).
+    await assert.rejects(run(encryptStream(failing), [randomBytes(3000)]), carries, `encryptStream, ${String(reason)}`);
+    await assert.rejects(run(decryptStream(failing), chunked(ciphertext, 500)), carries, `decryptStream, ${String(reason)}`);
+    // Web streams error with any reason as it is (a rejected read), as the buffer API rejects with it.
+    const web = Readable.toWeb(Readable.from([randomBytes(10)])).pipeThrough(encryptWebStream(failing));
+    await assert.rejects(web.pipeTo(new WritableStream()), (e: unknown) => e === reason);
   }
 });
