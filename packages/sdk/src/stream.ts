@@ -43,7 +43,8 @@ export function encryptStream(keyringOrCmm: Keyring | CryptographicMaterialsMana
   let core: Promise<StreamEncryptor> | undefined;
   const start = (t: Transform) => {
     core ??= StreamEncryptor.create(keyringOrCmm, options).then((c) => {
-      t.emit('messageHeader', c.messageHeader);
+      // Destroyed while the keyring ran: a stream that is gone announces no header.
+      if (!t.destroyed) t.emit('messageHeader', c.messageHeader);
       return c;
     });
     return core;
@@ -55,7 +56,8 @@ export function encryptStream(keyringOrCmm: Keyring | CryptographicMaterialsMana
   return new Transform({
     transform(chunk: unknown, _encoding, cb) {
       start(this).then((c) => {
-        c.push(asBytes(chunk), (b) => this.push(b));
+        // Nor does it seal (or keep a copy of) plaintext written before it was destroyed.
+        if (!this.destroyed) c.push(asBytes(chunk), (b) => this.push(b));
         cb();
       }).catch((e: unknown) => fail(e, cb));
     },

@@ -569,6 +569,37 @@ test('a stream destroyed while the keyring is running decrypts nothing once the 
   }
 });
 
+test('an encrypt stream destroyed while the keyring is running announces no header once the keyring returns', async () => {
+  const inner = aesKeyring();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  let calls = 0;
+  let finished!: () => void;
+  const prepared = new Promise<void>((resolve) => { finished = resolve; });
+  const slow: Keyring = {
+    async onEncrypt(m) {
+      calls++;
+      await gate;
+      const materials = await inner.onEncrypt(m);
+      setImmediate(finished);
+      return materials;
+    },
+    onDecrypt: (m, edks) => inner.onDecrypt(m, edks),
+  };
+  const e = encryptStream(slow, { suiteId: UNSIGNED, frameLength: 1000 });
+  const events: string[] = [];
+  e.on('messageHeader', () => events.push('messageHeader'));
+  e.on('data', () => events.push('data'));
+  e.on('close', () => events.push('close'));
+  e.write(randomBytes(5500));
+  while (calls === 0) await new Promise((resolve) => setImmediate(resolve));
+  e.destroy();
+  release();
+  await prepared;
+  // Before: 'messageHeader' after 'close', and the frames of the write were sealed for nobody.
+  assert.deepEqual(events, ['close']);
+});
+
 test('encryptStream holds pending plaintext as it arrives, not a whole frame up front: a few bytes under a 1 GiB frame length', async () => {
   const frameLength = 2 ** 30;
   const before = process.memoryUsage().arrayBuffers;
