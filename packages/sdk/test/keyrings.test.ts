@@ -4,15 +4,26 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
   AlgorithmSuiteId,
+  CachingCryptographicMaterialsManager,
+  decrypt,
+  decryptStream,
+  encrypt,
+  encryptStream,
   getSuite,
+  LocalMaterialsCache,
   KeyringError,
   MultiKeyring,
   NoDecryptionKeyError,
   RawRsaKeyring,
   RsaPadding,
+  type CryptographicMaterialsManager,
+  type DecryptionMaterials,
+  type EncryptedDataKey,
   type EncryptionMaterials,
   type Keyring,
 } from '../src/index.js';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { aesKeyring, rsaKeyring } from './helpers/fixtures.js';
 
 const suite = getSuite(AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY);
@@ -101,4 +112,56 @@ test('raw RSA: a PEM that is not the named kind of key is a TypeError; a key too
 test('raw AES OnDecrypt: the encryption context is the AAD', async () => {
   const m = await aesKeyring(32).onEncrypt(empty);
   await assert.rejects(aesKeyring(32).onDecrypt({ ...decryptionMaterials, encryptionContext: { a: 'c' } }, m.encryptedDataKeys), NoDecryptionKeyError);
+});
+
+test('a keyring or materials manager of the caller\'s that returns no materials, a data key that is not bytes, an unknown suite or malformed encrypted data keys fails with a KeyringError', async () => {
+  const inner = aesKeyring(32);
+  const { ciphertext } = await encrypt(inner, Buffer.from('hello'));
+  type Answer = (m: EncryptionMaterials) => unknown;
+  const broken: Record<string, { onEncrypt: Answer; onDecrypt?: (m: DecryptionMaterials) => unknown }> = {
+    'no materials': { onEncrypt: () => undefined, onDecrypt: () => undefined },
+    'null': { onEncrypt: () => null, onDecrypt: () => null },
+    'a data key that only claims a length': {
+      onEncrypt: async (m) => ({ ...(await inner.onEncrypt(m)), plaintextDataKey: { byteLength: 32 } }),
+      onDecrypt: (m) => ({ ...m, plaintextDataKey: { byteLength: 32 } }),
+    },
+    'encrypted data keys that are not a list': { onEncrypt: async (m) => ({ ...(await inner.onEncrypt(m)), encryptedDataKeys: 'abc' }) },
+    'an encrypted data key of the wrong shape': {
+      onEncrypt: async (m) => ({ ...(await inner.onEncrypt(m)), encryptedDataKeys: [{ providerId: 5, providerInfo: 'x', ciphertext: null }] }),
+    },
+  };
+  for (const [what, answers] of Object.entries(broken)) {
+    const keyring = {
+      onEncrypt: async (m: EncryptionMaterials) => answers.onEncrypt(m),
+      onDecrypt: async (m: DecryptionMaterials, edks: readonly EncryptedDataKey[]) => (answers.onDecrypt ?? (() => inner.onDecrypt(m, edks)))(m),
+    } as unknown as Keyring;
+    // Before: TypeErrors from deep inside (a property of undefined, node:crypto's HKDF, Buffer.from).
+    await assert.rejects(encrypt(keyring, Buffer.from('hi')), KeyringError, `encrypt, keyring: ${what}`);
+    await assert.rejects(pipeline(Readable.from([Buffer.from('hi')]), encryptStream(keyring), async (s: AsyncIterable<Buffer>) => { for await (const _ of s); }), KeyringError, `encryptStream, keyring: ${what}`);
+    await assert.rejects(encrypt(new MultiKeyring({ generator: keyring }), Buffer.from('hi')), KeyringError, `multi-keyring generator: ${what}`);
+    await assert.rejects(encrypt(new MultiKeyring({ generator: inner, children: [keyring] }), Buffer.from('hi')), KeyringError, `multi-keyring child: ${what}`);
+    if (answers.onDecrypt !== undefined) {
+      await assert.rejects(decrypt(keyring, ciphertext), KeyringError, `decrypt, keyring: ${what}`);
+      await assert.rejects(pipeline(Readable.from([ciphertext]), decryptStream(keyring), async (s: AsyncIterable<Buffer>) => { for await (const _ of s); }), KeyringError, `decryptStream, keyring: ${what}`);
+    }
+  }
+  // A materials manager answers for itself, and so does one under the caching manager.
+  const cmm = { getEncryptionMaterials: async () => undefined, decryptMaterials: async () => undefined } as unknown as CryptographicMaterialsManager;
+  await assert.rejects(encrypt(cmm, Buffer.from('hi')), KeyringError);
+  await assert.rejects(decrypt(cmm, ciphertext), KeyringError);
+  const caching = new CachingCryptographicMaterialsManager({ underlying: cmm, cache: new LocalMaterialsCache(), maxAge: 60_000 });
+  await assert.rejects(encrypt(caching, Buffer.from('hi')), KeyringError);
+  await assert.rejects(decrypt(caching, ciphertext), KeyringError);
+  // A suite read back from elsewhere (a shared cache's copy) is taken by its id; an unknown id is refused.
+  const withSuite = (suite: (s: EncryptionMaterials['suite']) => unknown) => ({
+    getEncryptionMaterials: async (r: Parameters<CryptographicMaterialsManager['getEncryptionMaterials']>[0]) => {
+      const m = await new CachingCryptographicMaterialsManager({ underlying: inner, cache: new LocalMaterialsCache(0), maxAge: 1 }).getEncryptionMaterials(r);
+      return { ...m, suite: suite(m.suite) };
+    },
+    decryptMaterials: async () => undefined,
+  }) as unknown as CryptographicMaterialsManager;
+  const copied = await encrypt(withSuite((s) => JSON.parse(JSON.stringify(s))), Buffer.from('hi'));
+  assert.equal((await decrypt(inner, copied.ciphertext)).plaintext.toString(), 'hi');
+  await assert.rejects(encrypt(withSuite((s) => ({ ...s, id: 0x1234 })), Buffer.from('hi')), KeyringError, 'a suite of its own');
+  await assert.rejects(encrypt(withSuite(() => undefined), Buffer.from('hi')), KeyringError, 'no suite');
 });

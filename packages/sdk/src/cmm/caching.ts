@@ -17,6 +17,7 @@ import { getSuite } from '../suites.js';
 import { isCryptographicMaterialsManager, type CryptographicMaterialsManager, type DecryptMaterialsRequest, type EncryptionMaterialsRequest } from './cmm.js';
 import { DefaultCryptographicMaterialsManager } from './default.js';
 import { withOwnDataKey, type CryptographicMaterialsCache } from './materials-cache.js';
+import { assertMaterials } from '../internal/materials-checks.js';
 
 /** #limit-messages default, and its maximum: 2^32. */
 const DEFAULT_MAX_MESSAGES = 2 ** 32;
@@ -116,7 +117,7 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
       if (!fresh) await this.#cache.deleteEntry(id);
     }
     // On a miss the underlying request carries Max Plaintext Length = Limit Bytes.
-    const materials = await this.#underlying.getEncryptionMaterials({ ...request, maxPlaintextLength: this.maxBytesEncrypted });
+    const materials = assertMaterials(await this.#underlying.getEncryptionMaterials({ ...request, maxPlaintextLength: this.maxBytesEncrypted }), 'underlying materials manager');
     if (materials.suite.kdfHash !== null) {
       const now = this.#now();
       // The cache owns what it is given (it zeroes the key on eviction): it gets a copy, the caller the original.
@@ -135,7 +136,7 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
       if (entry.expiresAt > this.#now() && fitsReproduced(entry.materials, request.encryptionContext, reproduced)) return entry.materials;
       if (entry.expiresAt <= this.#now()) await this.#cache.deleteEntry(id);
     }
-    const materials = await this.#underlying.decryptMaterials(request);
+    const materials = assertMaterials(await this.#underlying.decryptMaterials(request), 'underlying materials manager');
     // The identifier covers the stored context only; a caller-supplied (required) context is
     // checked against the entry on every hit instead.
     const now = this.#now();

@@ -5,6 +5,7 @@
 import { assertDecryptAllowed, assertEncryptAllowed, defaultSuiteFor } from '../commitment-policy.js';
 import { PUBLIC_KEY_FIELD, type EncryptionContext } from '../encryption-context.js';
 import { KeyringError, PolicyViolationError } from '../errors.js';
+import { assertMaterials, holdsDataKey } from '../internal/materials-checks.js';
 import { generateSigningKeyPair } from '../internal/signature.js';
 import type { DecryptionMaterials, EncryptionMaterials } from '../materials.js';
 import type { Keyring } from '../keyrings/keyring.js';
@@ -43,13 +44,13 @@ export class DefaultCryptographicMaterialsManager implements CryptographicMateri
       encryptedDataKeys: Object.freeze([]),
       ...(signingKey === undefined ? {} : { signingKey }),
     });
-    const m = await this.keyring.onEncrypt(initial);
+    const m = assertMaterials(await this.keyring.onEncrypt(initial), 'keyring');
     // Postconditions of framework/cmm-interface.md#get-encryption-materials.
     if (m.suite !== suite || m.encryptionContext !== initial.encryptionContext) {
       throw new KeyringError('keyring changed the suite or encryption context');
     }
-    if (m.plaintextDataKey?.byteLength !== suite.dataKeyLength) throw new KeyringError('keyring did not produce a valid data key');
-    if (m.encryptedDataKeys.length === 0) throw new KeyringError('keyring did not produce an encrypted data key');
+    if (!holdsDataKey(m, suite)) throw new KeyringError('keyring did not produce a valid data key');
+    if (!Array.isArray(m.encryptedDataKeys) || m.encryptedDataKeys.length === 0) throw new KeyringError('keyring did not produce an encrypted data key');
     return m;
   }
 
@@ -75,8 +76,8 @@ export class DefaultCryptographicMaterialsManager implements CryptographicMateri
       requiredEncryptionContextKeys,
       ...(verificationKey === undefined ? {} : { verificationKey }),
     });
-    const m = await this.keyring.onDecrypt(initial, request.encryptedDataKeys);
-    if (m.plaintextDataKey?.byteLength !== suite.dataKeyLength) throw new KeyringError('keyring did not produce a valid data key');
+    const m = assertMaterials(await this.keyring.onDecrypt(initial, request.encryptedDataKeys), 'keyring');
+    if (!holdsDataKey(m, suite)) throw new KeyringError('keyring did not produce a valid data key');
     if (m.suite !== suite || m.encryptionContext !== encryptionContext) {
       throw new KeyringError('keyring changed the suite or encryption context');
     }

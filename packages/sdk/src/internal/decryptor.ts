@@ -15,6 +15,7 @@ import type { HeaderBody } from '../serialize/header.js';
 import type { HeaderAuth } from '../serialize/header-auth.js';
 import { gcmDecrypt } from './aes-gcm.js';
 import { FrameOpener } from './frames.js';
+import { assertMaterials, holdsDataKey } from './materials-checks.js';
 import { commitKeyMatches, deriveKeys } from './kdf.js';
 import { decodeVerificationKey } from './signature.js';
 
@@ -73,16 +74,16 @@ export async function prepareDecryption(
   const { suite } = header;
   // Reject a forbidden suite before any keyring sees the EDKs (client-apis/decrypt.md#get-the-decryption-materials).
   assertDecryptAllowed(commitmentPolicy, suite);
-  const materials = await cmm.decryptMaterials({
+  const materials = assertMaterials(await cmm.decryptMaterials({
     suite,
     commitmentPolicy,
     encryptedDataKeys: header.encryptedDataKeys,
     encryptionContext: header.encryptionContext,
     reproducedEncryptionContext: reproduced,
-  });
+  }), 'materials manager');
   // Before the header's bytes are read again: they may be views of a caller's buffer that changed meanwhile.
   materialsFetched?.();
-  if (materials.suite !== suite || materials.plaintextDataKey?.byteLength !== suite.dataKeyLength) {
+  if (materials.suite !== suite || !holdsDataKey(materials, suite)) {
     throw new KeyringError('decryption materials do not fit the message');
   }
   let verifier: MessageVerifier | undefined;

@@ -14,11 +14,12 @@ import type { Keyring } from '../keyrings/keyring.js';
 import { serializeEncryptionContext } from '../serialize/encryption-context.js';
 import { ContentType, messageIdLength, serializeHeaderBody, type HeaderBody } from '../serialize/header.js';
 import { headerAuthIv, serializeHeaderAuth } from '../serialize/header-auth.js';
-import { getSuite, type AlgorithmSuite, type AlgorithmSuiteId } from '../suites.js';
+import { findSuite, getSuite, type AlgorithmSuite, type AlgorithmSuiteId } from '../suites.js';
 import { gcmEncrypt } from './aes-gcm.js';
 import { UINT32_MAX } from './bytes.js';
 import { FrameSealer } from './frames.js';
 import { deriveKeys } from './kdf.js';
+import { assertMaterials, holdsDataKey, isEncryptedDataKey } from './materials-checks.js';
 import { resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys } from './options.js';
 
 /**
@@ -101,21 +102,27 @@ export async function prepareEncryption(
   if (requested !== undefined) assertEncryptAllowed(commitmentPolicy, requested);
 
   const cmm = resolveMaterialsManager(keyringOrCmm);
-  const materials = await cmm.getEncryptionMaterials({
+  const materials = assertMaterials(await cmm.getEncryptionMaterials({
     encryptionContext,
     commitmentPolicy,
     ...(plaintextLength === undefined ? {} : { maxPlaintextLength: plaintextLength }),
     ...(requested === undefined ? {} : { suiteId: requested.id }),
-  });
-  const suite = materials.suite;
+  }), 'materials manager');
+  // Every field below is read from the suite table's own description: a materials manager may
+  // hand back a copy (one from a shared cache, deserialized), never a suite of its own.
+  const suite = findSuite(materials.suite?.id);
+  if (suite === undefined) throw new KeyringError('materials name no known algorithm suite');
   // Postconditions on what the materials manager returned (client-apis/encrypt.md#get-the-encryption-materials).
   assertEncryptAllowed(commitmentPolicy, suite);
   if (requested !== undefined && suite.id !== requested.id) throw new KeyringError('materials use a different suite than requested');
+  if (!holdsDataKey(materials, suite) || !Array.isArray(materials.encryptedDataKeys) || materials.encryptedDataKeys.length === 0) {
+    throw new KeyringError('materials lack a valid data key or encrypted data key');
+  }
+  if (!materials.encryptedDataKeys.every(isEncryptedDataKey)) {
+    throw new KeyringError('an encrypted data key is not { providerId: string, providerInfo: bytes, ciphertext: bytes }');
+  }
   if (materials.encryptedDataKeys.length > maxEncryptedDataKeys) {
     throw new PolicyViolationError('encryption produced more encrypted data keys than allowed');
-  }
-  if (materials.plaintextDataKey?.byteLength !== suite.dataKeyLength || materials.encryptedDataKeys.length === 0) {
-    throw new KeyringError('materials lack a valid data key or encrypted data key');
   }
   if ((suite.signature !== null) !== (materials.signingKey !== undefined)) {
     throw new KeyringError('materials signing key does not match the suite');

@@ -6,6 +6,7 @@
 import { KeyringError, NoDecryptionKeyError } from '../errors.js';
 import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../materials.js';
 import type { Keyring } from './keyring.js';
+import { assertMaterials } from '../internal/materials-checks.js';
 
 export interface MultiKeyringOptions {
   readonly generator?: Keyring;
@@ -33,12 +34,12 @@ export class MultiKeyring implements Keyring {
     if (this.generator !== undefined) {
       // Precondition: with a generator, the data key must not exist yet (framework/multi-keyring.md#onencrypt).
       if (m.plaintextDataKey !== undefined) throw new KeyringError('multi-keyring with a generator received a data key');
-      m = await this.generator.onEncrypt(m);
+      m = assertMaterials(await this.generator.onEncrypt(m), 'generator keyring');
     } else if (m.plaintextDataKey === undefined) {
       throw new KeyringError('multi-keyring without a generator cannot create a data key');
     }
     if (m.plaintextDataKey === undefined) throw new KeyringError('generator keyring did not produce a data key');
-    for (const child of this.children) m = await child.onEncrypt(m);
+    for (const child of this.children) m = assertMaterials(await child.onEncrypt(m), 'child keyring');
     return m;
   }
 
