@@ -11,9 +11,9 @@ import { AuthenticationError, MalformedMessageError } from './errors.js';
 import type { MessageHeaderInfo } from './header-info.js';
 import { ByteReader } from './internal/bytes.js';
 import { MessageVerifier, prepareDecryption, type DecryptOptions } from './internal/decryptor.js';
-import { OFFLOAD_MIN_BYTES, offloadedVerifier } from './internal/hash-offload.js';
+import { hashWorkerStarted, OFFLOAD_MIN_BYTES, offloadedVerifier } from './internal/hash-offload.js';
 import type { FrameOpener } from './internal/frames.js';
-import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, type ByteSink, type OffloadedOutput } from './internal/output-offload.js';
+import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, outputWorkerStarted, type ByteSink, type OffloadedOutput } from './internal/output-offload.js';
 import { assertBytes, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys, unchangedLength } from './internal/options.js';
 import type { Keyring } from './keyrings/keyring.js';
 import { readFooter } from './serialize/footer.js';
@@ -51,6 +51,9 @@ export async function decrypt(
   const authStart = r.offset;
   const auth = readHeaderAuth(r, header.version, header.suite);
   const headerAuth = r.slice(authStart, r.offset);
+  // A large message's worker has started (or cannot) before it is used: awaited, not waited for in a loop.
+  const signed = header.suite.signature !== null;
+  if (r.remaining >= (signed ? OFFLOAD_MIN_BYTES : OUTPUT_OFFLOAD_MIN_BYTES)) await (signed ? hashWorkerStarted() : outputWorkerStarted());
   const { opener, verifier: localVerifier, verification, messageHeader } = await prepareDecryption(
     cmm, commitmentPolicy, reproduced, header, headerBody, auth, headerAuth, () => unchangedLength(input, length, 'ciphertext'),
   );

@@ -10,9 +10,9 @@ import type { CryptographicMaterialsManager } from './cmm/cmm.js';
 import type { MessageHeaderInfo } from './header-info.js';
 import { finalFrameSize, framedBodySize, regularFrameSize, type FrameSealer } from './internal/frames.js';
 import { assertBytes, unchangedLength } from './internal/options.js';
-import { OFFLOAD_MIN_BYTES, offloadedSigner, type OffloadedSigner } from './internal/hash-offload.js';
-import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, type ByteSink } from './internal/output-offload.js';
-import { encryptThroughWorker, sealsInWorker } from './internal/seal-offload.js';
+import { hashWorkerStarted, OFFLOAD_MIN_BYTES, offloadedSigner, type OffloadedSigner } from './internal/hash-offload.js';
+import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, outputWorkerStarted, type ByteSink } from './internal/output-offload.js';
+import { encryptThroughWorker, sealsInWorker, sealWorkerStarted } from './internal/seal-offload.js';
 import { MessageSigner, prepareEncryption, type EncryptOptions, type PreparedEncryption } from './internal/encryptor.js';
 import type { Keyring } from './keyrings/keyring.js';
 
@@ -65,8 +65,9 @@ export async function encrypt(
   assertBytes(input, 'plaintext');
   const length = input.byteLength;
   const { header, sealer, signer: localSigner, signing, frameLength, messageHeader } = await prepareEncryption(keyringOrCmm, options, length);
-  const plaintext = unchangedLength(input, length, 'plaintext');
   const size = header.length + framedBodySize(length, frameLength) + (signing === undefined ? 0 : MAX_FOOTER);
+  if (size >= OUTPUT_OFFLOAD_MIN_BYTES || (signing !== undefined && length >= OFFLOAD_MIN_BYTES)) await workersStarted(frameLength, signing !== undefined);
+  const plaintext = unchangedLength(input, length, 'plaintext');
   if (size >= OUTPUT_OFFLOAD_MIN_BYTES) {
     const ciphertext = signing === undefined
       ? await encryptWithWorker(plaintext, frameLength, sealer, header, size)
@@ -96,6 +97,17 @@ export async function encrypt(
   const end = direct.offset;
   const signature = signer === undefined ? undefined : await signatureOf(signer, signing!, out.subarray(0, end));
   return { ciphertext: endMessage(out, end, signature), messageHeader };
+}
+
+/**
+ * The workers a large message would use first have started (or cannot): the first such message
+ * waits for that without blocking, rather than in a synchronous loop. A busy worker's fallback,
+ * when not started yet, is started on that first use and used by the messages after.
+ */
+function workersStarted(frameLength: number, signed: boolean): Promise<unknown> {
+  const sealing = sealsInWorker(frameLength);
+  if (!signed) return sealing ? sealWorkerStarted() : outputWorkerStarted();
+  return sealing ? Promise.all([sealWorkerStarted(), hashWorkerStarted()]) : hashWorkerStarted();
 }
 
 /**

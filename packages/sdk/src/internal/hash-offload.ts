@@ -40,6 +40,11 @@ export function testOnlyFailNextOffloadedJob(how: TestOnlyFailure = 'throw'): vo
   failNext = how;
 }
 
+/** Starts the hashing worker if need be; resolves once it serves jobs or cannot (see workerLane). */
+export function hashWorkerStarted(): Promise<void> {
+  return lanes.started();
+}
+
 /** Jobs handed to the worker so far (for tests that must know the worker path ran). */
 export function offloadedJobCount(): number {
   return jobs;

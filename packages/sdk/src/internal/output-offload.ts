@@ -95,6 +95,11 @@ export function testOnlyOutputRing(): SharedArrayBuffer | undefined {
   return lanes.buffers?.ring;
 }
 
+/** Starts the output worker if need be; resolves once it serves jobs or cannot (see workerLane). */
+export function outputWorkerStarted(): Promise<void> {
+  return lanes.started();
+}
+
 /** Jobs handed to the worker so far (for tests that must know the worker path ran). */
 export function offloadedOutputJobCount(): number {
   return jobs;

@@ -68,6 +68,11 @@ export function testOnlySealRings(): { readonly input: SharedArrayBuffer; readon
   return lanes.buffers;
 }
 
+/** Starts the sealing worker if need be; resolves once it serves jobs or cannot (see workerLane). */
+export function sealWorkerStarted(): Promise<void> {
+  return lanes.started();
+}
+
 /** Jobs handed to the worker so far (for tests that must know the worker path ran). */
 export function sealJobCount(): number {
   return jobs;

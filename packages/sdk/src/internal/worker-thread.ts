@@ -1,9 +1,11 @@
 /**
  * The worker threads behind internal/hash-offload.ts, internal/output-offload.ts and
- * internal/seal-offload.ts, both sides of them. Each offload keeps one worker, started on first use and unref'd while idle so it never holds
- * the process open. One message at a time holds it; the others (and every message after the worker
- * failed to start or died) work on their own thread. A job's bytes travel through a shared ring
- * whose Int32 control words count slots produced at [0] and consumed at [CONTROL_CONSUMED].
+ * internal/seal-offload.ts, both sides of them. Each offload keeps one worker, started by the
+ * first message that would use it (which awaits its start) and unref'd while idle, so it never
+ * holds the process open. One message at a time holds it; the others (and every message after
+ * the worker failed to start or died) work on their own thread. A job's bytes travel through a
+ * shared ring whose Int32 control words count slots produced at [0] and consumed at
+ * [CONTROL_CONSUMED].
  */
 import { parentPort, Worker } from 'node:worker_threads';
 
@@ -54,45 +56,101 @@ export class StallWatch {
 /** A worker and the shared buffers its jobs use, held by at most one message at a time. */
 export type WorkerLane<Buffers extends object> = Buffers & { readonly worker: Worker; busy: boolean };
 
-/** One offload's worker, started on first use. */
+/** One offload's worker. */
 export interface Lanes<Buffers extends object> {
-  /** The lane, now busy; null when it is busy already, could not start, or its worker has died. */
+  /**
+   * The lane, now busy; null when it is busy already, its worker has not started yet (this
+   * starts it, for the messages after), could not start, or has died.
+   */
   acquire(): WorkerLane<Buffers> | null;
+  /**
+   * Starts the worker if need be; resolves (never rejects) once it serves jobs or is known to be
+   * unusable. A message awaits this before it acquires the lane.
+   */
+  started(): Promise<void>;
   /** The lane's shared buffers, once allocated, also after its worker died (tests check what they hold). */
   readonly buffers: Buffers | undefined;
 }
 
 /**
- * The first `acquire` starts the worker at `script` and allocates its `buffers`; `release`
- * frees the lane again. A worker that errors or exits (an uncaught error, running out of memory,
- * `process.exit` inside it) is never used again: the messages after it work on their own thread.
+ * The process's options, for a worker: all of them (as a worker inherits by default) but
+ * `--input-type`, which Node refuses to start a worker from a file with. An application run as
+ * `node --input-type=module -e …` (or fed ESM on stdin) would otherwise have no workers at all.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--input-type') i++;
+    else if (!argv[i]!.startsWith('--input-type=')) out.push(argv[i]!);
+  }
+  return out;
+}
+
+/**
+ * The worker at `script` with its shared `buffers`, allocated when it starts; `release` frees the
+ * lane after a job. A lane is handed out only once its worker has said it serves jobs: one whose
+ * script cannot load (a bundler that did not ship it, a loader that refuses it) fails with an
+ * 'error' while it starts, which a message awaiting `started()` sees before it posts anything,
+ * instead of a job nobody takes, which a calling thread's synchronous loop would wait out for
+ * STALL_MS. A worker that errors or exits later (an uncaught error, running out of memory,
+ * `process.exit` inside it) is never used again either: the messages after it work on their own
+ * thread.
  */
 export function workerLane<Buffers extends object>(script: URL, buffers: () => Buffers): Lanes<Buffers> {
   let lane: WorkerLane<Buffers> | null | undefined;
+  let serving = false;
+  let starting: Promise<void> | undefined;
   let allocated: Buffers | undefined;
+  const start = () => {
+    starting ??= new Promise<void>((resolve) => {
+      let worker: Worker;
+      try {
+        worker = new Worker(script, { execArgv: workerExecArgv() });
+      } catch {
+        lane = null;
+        resolve();
+        return;
+      }
+      // Referenced while it starts: a message awaiting it must not see the process exit under it.
+      const settle = (ok: boolean) => {
+        clearTimeout(timeout);
+        worker.unref();
+        serving = ok && lane !== null;
+        resolve();
+      };
+      const gone = () => {
+        lane = null;
+        settle(false);
+      };
+      // 'error' alone is not enough: a worker can exit without one, and its lane must not take
+      // another message that nobody would ever answer.
+      worker.on('error', gone);
+      worker.on('exit', gone);
+      // A start that never ends (a loader that hangs) is given up like a stalled job.
+      const timeout = setTimeout(() => {
+        gone();
+        void worker.terminate();
+      }, STALL_MS);
+      timeout.unref();
+      // serveJobs' first message: the worker's module has loaded and it takes jobs.
+      worker.once('message', () => settle(true));
+      allocated = buffers();
+      lane = { ...allocated, worker, busy: false };
+    });
+    return starting;
+  };
   return {
     get buffers() {
       return allocated;
     },
+    started: start,
     acquire() {
-      if (lane === undefined) {
-        try {
-          const worker = new Worker(script);
-          worker.unref();
-          const dead = () => {
-            lane = null;
-          };
-          // 'error' alone is not enough: a worker can exit without one, and its lane must not
-          // take another message that nobody would ever answer.
-          worker.on('error', dead);
-          worker.on('exit', dead);
-          allocated = buffers();
-          lane = { ...allocated, worker, busy: false };
-        } catch {
-          lane = null;
-        }
+      if (!serving) {
+        void start();
+        return null;
       }
-      if (lane === null || lane.busy) return null;
+      if (lane === null || lane === undefined || lane.busy) return null;
       lane.busy = true;
       return lane;
     },
@@ -176,6 +234,8 @@ export function serveJobs<Job extends { readonly control: SharedArrayBuffer }, R
     }
     port.postMessage(result, transfer(result));
   });
+  // Before any job: the lane is handed out only after this (workerLane).
+  port.postMessage({ serving: true });
 }
 
 /** How a test makes a job fail part-way: `run` throws (the worker answers), or the thread exits (it never does). */
