@@ -14,6 +14,7 @@ import {
   KmsKeyring,
   LocalMaterialsCache,
   type CachingCmmOptions,
+  type Keyring,
 } from '../src/index.js';
 import { startCoffer, type CofferForTests } from './helpers/coffer-server.js';
 import { aesKeyring } from './helpers/fixtures.js';
@@ -48,6 +49,45 @@ describe('caching materials manager with a KMS keyring on Coffer', () => {
 
   test('byte limit: 10 messages of 300 bytes under a 1000-byte limit use a data key for 3 messages each (4 calls)', async () => {
     assert.equal(await generateCalls(cmm({ maxBytesEncrypted: 1000 }), 10, 300), 4);
+  });
+
+  test('concurrent messages on one manager at its limits: no data key encrypts more messages or bytes than allowed, counted per data key from the messages', async () => {
+    // Which data key a message was encrypted under: the one its decryption unwraps.
+    let unwrapped = '';
+    const recording: Keyring = {
+      onEncrypt: (m) => keyring.onEncrypt(m),
+      async onDecrypt(m, edks) {
+        const r = await keyring.onDecrypt(m, edks);
+        unwrapped = Buffer.from(r.plaintextDataKey!).toString('hex');
+        return r;
+      },
+    };
+    for (const [limits, sizes] of [
+      [{ maxMessagesEncrypted: 3 }, Array.from({ length: 30 }, () => 10)],
+      [{ maxBytesEncrypted: 1000 }, Array.from({ length: 30 }, (_, i) => [300, 1, 999, 0, 500][i % 5]!)],
+    ] as const) {
+      const manager = cmm(limits);
+      coffer.resetCounts();
+      // A cold start (every message misses at once), then a warm one (they race for one entry).
+      const messages: Array<{ ciphertext: Buffer; size: number }> = [];
+      for (let round = 0; round < 2; round++) {
+        if (round === 1) await encrypt(manager, Buffer.alloc(0)).then(({ ciphertext }) => messages.push({ ciphertext, size: 0 }));
+        messages.push(...await Promise.all(sizes.map(async (size) => ({ ciphertext: (await encrypt(manager, randomBytes(size))).ciphertext, size }))));
+      }
+      const generated = coffer.count('GenerateDataKey');
+      const used = new Map<string, { messages: number; bytes: number }>();
+      for (const { ciphertext, size } of messages) {
+        await decrypt(recording, ciphertext);
+        const u = used.get(unwrapped) ?? { messages: 0, bytes: 0 };
+        used.set(unwrapped, { messages: u.messages + 1, bytes: u.bytes + size });
+      }
+      assert.equal(used.size, generated, 'one GenerateDataKey call per data key in use');
+      assert.ok(used.size < messages.length, 'some data keys were shared');
+      for (const u of used.values()) {
+        assert.ok(u.messages <= (limits.maxMessagesEncrypted ?? Infinity), `${u.messages} messages under one data key`);
+        assert.ok(u.bytes <= (limits.maxBytesEncrypted ?? Infinity), `${u.bytes} bytes under one data key`);
+      }
+    }
   });
 
   test('a message larger than the byte limit is never served from (or put in) the cache', async () => {
