@@ -121,6 +121,37 @@ describe('interop with @aws-crypto/client-node: raw AES', () => {
     await assert.rejects(decrypt(aesKeyring(32), tampered), (e: Error) => e.name === 'NoDecryptionKeyError' || e.name === 'AuthenticationError');
   });
 
+  test('hostile encryption context keys both directions: __proto__ and Object.prototype names, an empty key, NUL, astral characters, 30,000-byte pairs', async () => {
+    const contexts: Array<Record<string, string>> = [
+      JSON.parse('{"__proto__": "p", "a": "b"}'),
+      { constructor: 'c', toString: 't', hasOwnProperty: 'h', valueOf: '' },
+      { '': '', 'a\u0000b': '\u0000', '\u{1F600}': '\u{10FFFF}' },
+      { ['k'.repeat(30_000)]: 'v'.repeat(30_000) },
+    ];
+    for (const encryptionContext of contexts) {
+      const keys = Object.keys(encryptionContext).sort();
+      const plaintext = randomBytes(100);
+      const { ciphertext } = await encrypt(aesKeyring(), plaintext, { encryptionContext });
+      const there = await officialRequire.decrypt(officialAes(32), ciphertext);
+      assert.ok(there.plaintext.equals(plaintext));
+      for (const k of keys) assert.ok(Object.hasOwn(there.messageHeader.encryptionContext, k) && there.messageHeader.encryptionContext[k] === encryptionContext[k], `official reads ${JSON.stringify(k.slice(0, 20))}`);
+      const { result } = await officialRequire.encrypt(officialAes(32), plaintext, { encryptionContext });
+      const here = await decrypt(aesKeyring(), result, { encryptionContext });
+      assert.ok(here.plaintext.equals(plaintext));
+      for (const k of keys) assert.ok(Object.hasOwn(here.messageHeader.encryptionContext, k) && here.messageHeader.encryptionContext[k] === encryptionContext[k], `we read ${JSON.stringify(k.slice(0, 20))}`);
+      // A stored pair expected with another value still fails, whatever its key's name.
+      const changed = Object.fromEntries(Object.entries(encryptionContext).map(([k, v]) => [k, `${v}!`]));
+      await assert.rejects(decrypt(aesKeyring(), result, { encryptionContext: changed }), (e: Error) => e.name === 'PolicyViolationError');
+    }
+    // What has no serialization is refused before anything is written: a lone surrogate (no UTF-8
+    // form; the official SDK writes U+FFFD instead, which we then read as U+FFFD), and a context
+    // longer than its 2-byte length field.
+    await assert.rejects(encrypt(aesKeyring(), randomBytes(10), { encryptionContext: { '\ud800': 'x' } }), TypeError);
+    await assert.rejects(encrypt(aesKeyring(), randomBytes(10), { encryptionContext: { ['k'.repeat(40_000)]: 'v'.repeat(30_000) } }), RangeError);
+    const { result } = await officialRequire.encrypt(officialAes(32), randomBytes(10), { encryptionContext: { '\ud800': 'x' } });
+    assert.equal((await decrypt(aesKeyring(), result, { encryptionContext: { '\ufffd': 'x' } })).messageHeader.encryptionContext['\ufffd'], 'x');
+  });
+
   test('empty plaintext and exact-multiple plaintext both directions', async () => {
     for (const length of [0, 2048]) {
       const plaintext = randomBytes(length);
