@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { errorOf, startTestServer, type TestServer } from './support/server.js';
 
 /** /readyz follows the store: a node whose database is gone leaves the load balancer's pool, and comes back with it. */
 describe('/readyz with PostgreSQL', () => {
@@ -33,6 +34,17 @@ describe('/readyz with PostgreSQL', () => {
     assert.equal(down.text.includes('postgres://'), false, 'the reason never shows the connection string');
     // The process itself is alive: liveness stays green, so an orchestrator does not restart it for its database.
     assert.deepEqual(await probe('/healthz'), { status: 200, text: 'ok\n' });
+    // STS GetCallerIdentity answers in STS's terms what a KMS request gets (DependencyTimeoutException):
+    // a retryable 503. Before, an opaque 500 InternalFailure.
+    const sts = new STSClient({ endpoint: t.server.endpoint, region: 'us-east-1', credentials: t.credentials, maxAttempts: 1 });
+    try {
+      const error = await errorOf(() => sts.send(new GetCallerIdentityCommand({})));
+      assert.equal(error.name, 'ServiceUnavailable');
+      assert.equal(error.$metadata?.httpStatusCode, 503);
+      assert.match(error.message, /^The key store is unavailable; retry the request\. Request id: [0-9a-f-]{36}$/);
+    } finally {
+      sts.destroy();
+    }
     await cluster.startServer();
     let ready = await probe('/readyz');
     for (let i = 0; i < 50 && ready.status !== 200; i++) {

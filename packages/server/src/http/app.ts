@@ -13,9 +13,9 @@ import { RequestAudit } from '../audit/request-audit.js';
 import type { Operation } from '../operations/operation.js';
 import { KMS_OPERATIONS, TARGETS } from '../routes.js';
 import { RootKeyUnavailableError } from '../root/root-key.js';
-import { StoreUnavailableError } from '../store/store.js';
 import { createConsoleHandler, isConsoleRequest } from './console.js';
 import { readBody, RequestAbortedError } from './read-body.js';
+import { storeFault } from './store-faults.js';
 import { joinRequestBatch } from './request-batch.js';
 import { isProbeRequest } from './probes.js';
 import { createStsHandler, isStsRequest } from './sts.js';
@@ -246,10 +246,11 @@ function asKmsError(error: unknown, requestId: string, log: Logger, operation: s
     const message = `The key material is not available: the server's root key could not be used; retry the request. Request id: ${requestId}`;
     return operation !== undefined && KEY_UNAVAILABLE_OPERATIONS.has(operation) ? new KeyUnavailableException(message) : new KMSInternalException(message);
   }
-  if (error instanceof StoreUnavailableError) {
-    // Retryable: nothing was acknowledged, and SDKs retry a 503. The detail stays in the log.
-    log('error', 'store unavailable', { requestId, operation, error: error.message });
-    return new DependencyTimeoutException(`The key store is unavailable; retry the request. Request id: ${requestId}`);
+  const store = storeFault(error, requestId);
+  if (store !== undefined) {
+    // A 503 is retried by the SDKs; a full store is a fault of the service.
+    log('error', store.line, { requestId, operation, error: (error as Error).message });
+    return store.status === 503 ? new DependencyTimeoutException(store.message) : new KMSInternalException(store.message);
   }
   // The detail stays in the log; the client learns only the request id to report.
   log('error', 'internal error', {

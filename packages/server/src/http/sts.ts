@@ -9,6 +9,7 @@ import {
 import { principalId } from '../principals/principal-id.js';
 import { clientAddress, principalKind, type AppDependencies } from './app.js';
 import { readBody, RequestAbortedError } from './read-body.js';
+import { storeFault } from './store-faults.js';
 
 /**
  * STS GetCallerIdentity on the KMS endpoint, so the "who am I" check of AWS tooling
@@ -190,8 +191,14 @@ function errorXml(failure: StsFault, requestId: string): string {
     + '</ErrorResponse>\n';
 }
 
-/** Anything unexpected: logged with the request id, answered opaquely. */
+/** Anything unexpected: logged with the request id, answered opaquely; a store's own error as KMS answers it (store-faults.ts). */
 function internalFault(error: unknown, requestId: string, deps: AppDependencies): StsFault {
+  const store = storeFault(error, requestId);
+  if (store !== undefined) {
+    deps.log('error', store.line, { requestId, operation: 'sts:GetCallerIdentity', error: (error as Error).message });
+    // STS's common errors: ServiceUnavailable (503), InternalFailure (500).
+    return fault(store.status === 503 ? 'ServiceUnavailable' : 'InternalFailure', store.status, store.message);
+  }
   deps.log('error', 'internal error', {
     requestId, operation: 'sts:GetCallerIdentity',
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),

@@ -10,7 +10,7 @@ import { redactConnectionString } from './connection-string.js';
 import { EXCLUSIVE_LOCK_CLASS, MIGRATIONS, migrate, SERIALIZE_LOCK_CLASS } from './postgres-migrations.js';
 import { Turns } from './turns.js';
 import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, SnapshotRow, Store } from './store.js';
-import { StoreNotEmptyError, StoreUnavailableError } from './store.js';
+import { StoreFullError, StoreNotEmptyError, StoreUnavailableError } from './store.js';
 
 /** A statement with a name: pg prepares it once per connection and reuses the plan after. */
 interface Named { readonly name: string; readonly text: string }
@@ -205,11 +205,15 @@ interface Queryable {
 /** Node's network errors, as the pg driver passes them on. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
 
+/** SQLSTATE 53100 disk_full: a table, index or temporary file could not grow. */
+const DISK_FULL = '53100';
+
 /**
  * Whether an error means the database could not be used right now (so a retry may succeed),
  * rather than that it refused this statement (a duplicate key, say). SQLSTATE classes: 08
- * connection exception, 53 insufficient resources, 57 operator intervention (shutdown, statement
- * timeout), 40001/40P01 serialization failure and deadlock.
+ * connection exception, 53 insufficient resources (too many connections, out of memory; but not
+ * 53100 disk_full, a StoreFullError as SQLite's full disk is), 57 operator intervention
+ * (shutdown, statement timeout), 40001/40P01 serialization failure and deadlock.
  */
 export function isStoreUnavailable(error: unknown): boolean {
   if (error instanceof StoreUnavailableError) return true;
@@ -217,6 +221,7 @@ export function isStoreUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
     if (NETWORK_CODES.has(code)) return true;
+    if (code === DISK_FULL) return false;
     if (/^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57)/.test(code) || code === '40001' || code === '40P01';
   }
   // The driver's own messages for a connection that ended, was never made, or is unusable.
@@ -224,7 +229,11 @@ export function isStoreUnavailable(error: unknown): boolean {
 }
 
 function unavailable(error: unknown): never {
-  if (error instanceof StoreUnavailableError) throw error;
+  if (error instanceof StoreUnavailableError || error instanceof StoreFullError) throw error;
+  // The database answered and refused: the transaction is rolled back, nothing was written.
+  if ((error as { code?: unknown } | undefined)?.code === DISK_FULL) {
+    throw new StoreFullError(`The PostgreSQL store's disk is full: ${(error as Error).message}`, { cause: error });
+  }
   if (isStoreUnavailable(error)) {
     throw new StoreUnavailableError(`The PostgreSQL store is unavailable: ${(error as Error).message}`, { cause: error });
   }

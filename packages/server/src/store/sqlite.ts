@@ -6,7 +6,7 @@ import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
 import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, SnapshotRow, Store } from './store.js';
-import { StoreNotEmptyError } from './store.js';
+import { StoreFullError, StoreNotEmptyError } from './store.js';
 import { RowInserter } from './sqlite-rows.js';
 import { Turns } from './turns.js';
 
@@ -158,6 +158,16 @@ function keyColumns(key: KeyRecord) {
   };
 }
 
+/**
+ * A write SQLite refused for want of space (a full disk, or a file system quota) as the store's
+ * own error: SQLite rolled the transaction back, so nothing was written, and the store takes
+ * writes again once there is space. Any other error as it is.
+ */
+function asStoreError(error: unknown): unknown {
+  if ((error as { code?: unknown } | undefined)?.code !== 'SQLITE_FULL') return error;
+  return new StoreFullError(`the store's disk is full: ${(error as Error).message}`, { cause: error });
+}
+
 function page<T>(rows: T[], limit: number, cursor: (item: T) => string): Page<T> {
   if (rows.length <= limit) return { items: rows };
   const items = rows.slice(0, limit);
@@ -290,11 +300,20 @@ export class SqliteStore implements Store {
   /** Runs `write` and, if it made its change, appends `audit` in the same transaction. */
   #withAudit<T>(audit: AuditEvent | undefined, write: () => T, changed: (result: T) => boolean = () => true): T {
     if (this.#syncFailure) throw this.#syncFailure;
-    return this.#db.transaction(() => {
+    return this.#write(() => this.#db.transaction(() => {
       const result = write();
       if (audit && changed(result)) this.#appendInTransaction(audit);
       return result;
-    })();
+    })());
+  }
+
+  /** Every write of the store's connection (the audit batches through #flushAudit): a full disk rejects with StoreFullError. */
+  #write<T>(write: () => T): T {
+    try {
+      return write();
+    } catch (error) {
+      throw asStoreError(error);
+    }
   }
 
   #appendInTransaction(event: AuditEvent): void {
@@ -584,7 +603,8 @@ export class SqliteStore implements Store {
         this.#stmt.syncFull.run();
       }
     } catch (error) {
-      for (const entry of batch) entry.fail(error);
+      const refused = asStoreError(error);
+      for (const entry of batch) entry.fail(refused);
       return;
     }
     this.#walSync = this.#datasyncWal().then(
@@ -708,19 +728,19 @@ export class SqliteStore implements Store {
   }
 
   async putMetaIfAbsent(name: string, value: Uint8Array): Promise<boolean> {
-    return this.#stmt.insertMeta.run(name, Buffer.from(value)).changes === 1;
+    return this.#write(() => this.#stmt.insertMeta.run(name, Buffer.from(value)).changes === 1);
   }
 
   async replaceMeta(name: string, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
-    return this.#stmt.replaceMeta.run(Buffer.from(next), name, Buffer.from(expected)).changes === 1;
+    return this.#write(() => this.#stmt.replaceMeta.run(Buffer.from(next), name, Buffer.from(expected)).changes === 1);
   }
 
   async rewrapKeyVersion(keyId: string, version: number, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
-    return this.#stmt.rewrapVersion.run(Buffer.from(next), keyId, version, Buffer.from(expected)).changes === 1;
+    return this.#write(() => this.#stmt.rewrapVersion.run(Buffer.from(next), keyId, version, Buffer.from(expected)).changes === 1);
   }
 
   async rewrapAccessKeySecret(accessKeyId: string, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
-    return this.#stmt.rewrapAccessKey.run(Buffer.from(next), accessKeyId, Buffer.from(expected)).changes === 1;
+    return this.#write(() => this.#stmt.rewrapAccessKey.run(Buffer.from(next), accessKeyId, Buffer.from(expected)).changes === 1);
   }
 
   /** One process owns the file's scheduled work: exclusion is only among this store's callers. */
@@ -792,7 +812,7 @@ export class SqliteStore implements Store {
       db.exec('COMMIT');
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
-      throw error;
+      throw asStoreError(error);
     }
     return { rows: count };
   }

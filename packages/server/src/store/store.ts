@@ -230,3 +230,12 @@ export class StoreNotEmptyError extends Error {
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
 }
+
+/**
+ * The store had no space for the write (SQLite: `SQLITE_FULL`; PostgreSQL: SQLSTATE 53100
+ * disk_full): nothing was written, and writes succeed again once space is freed. The HTTP layer
+ * renders it as a 500 KMSInternalException that says so: the store answered, it did not time out.
+ */
+export class StoreFullError extends Error {
+  override readonly name = 'StoreFullError';
+}

@@ -1,0 +1,34 @@
+import { StoreFullError, StoreUnavailableError } from '../store/store.js';
+
+/** How the HTTP layer answers a store's own error: the log line's name, the status, the message. */
+export interface StoreFault {
+  /** `store unavailable` or `store full`: the log line, with the store's detail. */
+  readonly line: string;
+  /** 503 (KMS DependencyTimeoutException, STS ServiceUnavailable) or 500 (KMSInternalException, STS InternalFailure). */
+  readonly status: 500 | 503;
+  readonly message: string;
+}
+
+/**
+ * The store errors a client is told about by name, the same on every store (docs/errors.md):
+ *
+ * - unreachable or too slow (PostgreSQL down): 503, nothing was acknowledged, retry;
+ * - out of space (SQLite `SQLITE_FULL`, PostgreSQL 53100): 500, as AWS's KMSInternalException ("an
+ *   internal exception occurred; the request can be retried"): the store answered at once and
+ *   refused, which is no timeout; nothing was written, and a retry succeeds once space is freed.
+ *
+ * The store's detail (a file name, a SQLSTATE, a host) goes to the log only.
+ * Undefined for any other error.
+ */
+export function storeFault(error: unknown, requestId: string): StoreFault | undefined {
+  if (error instanceof StoreUnavailableError) {
+    return { line: 'store unavailable', status: 503, message: `The key store is unavailable; retry the request. Request id: ${requestId}` };
+  }
+  if (error instanceof StoreFullError) {
+    return {
+      line: 'store full', status: 500,
+      message: `The key store is out of space: the request was not carried out and nothing was changed; retry once space is freed. Request id: ${requestId}`,
+    };
+  }
+  return undefined;
+}
