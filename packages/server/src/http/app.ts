@@ -13,6 +13,7 @@ import { RequestAudit } from '../audit/request-audit.js';
 import type { Operation } from '../operations/operation.js';
 import { KMS_OPERATIONS, TARGETS } from '../routes.js';
 import { RootKeyUnavailableError } from '../root/root-key.js';
+import { StoreUnusableError } from '../store/store.js';
 import { createConsoleHandler, isConsoleRequest } from './console.js';
 import { readBody, RequestAbortedError } from './read-body.js';
 import { storeFault } from './store-faults.js';
@@ -105,7 +106,8 @@ export function createRequestHandler(deps: AppDependencies) {
         res.on('finish', () => req.destroy());
       }
       const kmsError = asKmsError(error, requestId, log, operation);
-      if (!audit.recorded) {
+      // An unusable store refuses the failure's record too, and asKmsError logged why.
+      if (!audit.recorded && !(error instanceof StoreUnusableError)) {
         await service.store.appendAudit(audit.failure(kmsError.code, kmsError.message)).catch((auditError: unknown) => {
           log('error', 'audit append failed', { requestId, error: auditError instanceof Error ? auditError.message : String(auditError) });
         });
@@ -248,7 +250,7 @@ function asKmsError(error: unknown, requestId: string, log: Logger, operation: s
   }
   const store = storeFault(error, requestId);
   if (store !== undefined) {
-    // A 503 is retried by the SDKs; a full store is a fault of the service.
+    // A 503 is retried by the SDKs; a full store or one that must restart is a fault of the service.
     log('error', store.line, { requestId, operation, error: (error as Error).message });
     return store.status === 503 ? new DependencyTimeoutException(store.message) : new KMSInternalException(store.message);
   }

@@ -1,8 +1,8 @@
-import { StoreFullError, StoreUnavailableError } from '../store/store.js';
+import { StoreFullError, StoreUnavailableError, StoreUnusableError } from '../store/store.js';
 
 /** How the HTTP layer answers a store's own error: the log line's name, the status, the message. */
 export interface StoreFault {
-  /** `store unavailable` or `store full`: the log line, with the store's detail. */
+  /** `store unavailable`, `store full` or `store unusable`: the log line, with the store's detail. */
   readonly line: string;
   /** 503 (KMS DependencyTimeoutException, STS ServiceUnavailable) or 500 (KMSInternalException, STS InternalFailure). */
   readonly status: 500 | 503;
@@ -15,7 +15,8 @@ export interface StoreFault {
  * - unreachable or too slow (PostgreSQL down): 503, nothing was acknowledged, retry;
  * - out of space (SQLite `SQLITE_FULL`, PostgreSQL 53100): 500, as AWS's KMSInternalException ("an
  *   internal exception occurred; the request can be retried"): the store answered at once and
- *   refused, which is no timeout; nothing was written, and a retry succeeds once space is freed.
+ *   refused, which is no timeout; nothing was written, and a retry succeeds once space is freed;
+ * - unusable until a restart (SQLite: a failed WAL sync, its files gone): 500.
  *
  * The store's detail (a file name, a SQLSTATE, a host) goes to the log only.
  * Undefined for any other error.
@@ -28,6 +29,12 @@ export function storeFault(error: unknown, requestId: string): StoreFault | unde
     return {
       line: 'store full', status: 500,
       message: `The key store is out of space: the request was not carried out and nothing was changed; retry once space is freed. Request id: ${requestId}`,
+    };
+  }
+  if (error instanceof StoreUnusableError) {
+    return {
+      line: 'store unusable', status: 500,
+      message: `The key store takes no writes until the server is restarted: the request was not carried out. Request id: ${requestId}`,
     };
   }
   return undefined;

@@ -7,6 +7,7 @@ import {
   ThrottlingException, UnrecognizedClientException, ValidationException,
 } from '../errors.js';
 import { principalId } from '../principals/principal-id.js';
+import { StoreUnusableError } from '../store/store.js';
 import { clientAddress, principalKind, type AppDependencies } from './app.js';
 import { readBody, RequestAbortedError } from './read-body.js';
 import { storeFault } from './store-faults.js';
@@ -116,9 +117,12 @@ export function createStsHandler(deps: AppDependencies) {
           : internalFault(error, requestId, deps);
       status = failure.status;
       errorCode = failure.code;
-      await service.store.appendAudit(audit.failure(failure.code, failure.message)).catch((auditError: unknown) => {
-        log('error', 'audit append failed', { requestId, error: auditError instanceof Error ? auditError.message : String(auditError) });
-      });
+      // An unusable store refuses the failure's record too, and internalFault logged why.
+      if (!(error instanceof StoreUnusableError)) {
+        await service.store.appendAudit(audit.failure(failure.code, failure.message)).catch((auditError: unknown) => {
+          log('error', 'audit append failed', { requestId, error: auditError instanceof Error ? auditError.message : String(auditError) });
+        });
+      }
       if (!req.complete) {
         res.setHeader('Connection', 'close');
         res.on('finish', () => req.destroy());

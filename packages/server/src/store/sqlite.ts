@@ -1,4 +1,4 @@
-import { close, fdatasync, fstat, open, openSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { AuditEvent, AuditRecord, UnreadableAuditRecord } from '../audit/record.js';
 import { GENESIS_HASH, parseStoredRecord } from '../audit/record.js';
@@ -6,7 +6,8 @@ import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
 import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, SnapshotRow, Store } from './store.js';
-import { StoreFullError, StoreNotEmptyError } from './store.js';
+import { StoreFullError, StoreNotEmptyError, StoreUnusableError } from './store.js';
+import { SqliteFiles } from './sqlite-files.js';
 import { RowInserter } from './sqlite-rows.js';
 import { Turns } from './turns.js';
 
@@ -185,6 +186,12 @@ function page<T>(rows: T[], limit: number, cursor: (item: T) => string): Page<T>
  * WAL file is fdatasync'ed on libuv's thread pool, and only then are the batch's callers answered.
  * One batch is between its commit and its sync at a time; events that arrive meanwhile make the
  * next batch, committed when that sync returns.
+ *
+ * A write is answered only if the files it went into are still at their paths (SqliteFiles): a
+ * data directory removed, moved or replaced under the server would otherwise take every later
+ * "committed" write with it. From a failed WAL sync or files gone, the store takes no write until
+ * the server restarts (`unusableReason`). A full disk is no such thing: the write is refused
+ * (StoreFullError), nothing is written, and writes succeed again once there is space.
  */
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
@@ -193,10 +200,12 @@ export class SqliteStore implements Store {
   #pendingAudit: { event: AuditEvent; done: () => void; fail: (error: unknown) => void }[] = [];
   /** The WAL sync of the batch last committed, while it runs. */
   #walSync: Promise<void> | undefined;
-  #walFd: number | undefined;
-  #walCheckedAt = 0;
-  /** Set once a WAL sync failed: from then on every write fails (#failedSync). */
-  #syncFailure: NodeJS.ErrnoException | undefined;
+  /** The -wal file as opened with the store: the batches' fdatasync goes through it. */
+  readonly #walFd: number;
+  /** Whether the database, -wal and -shm are still at their paths (#confirmFiles). */
+  readonly #files: SqliteFiles;
+  /** Set once the store can no longer promise durability: from then on every write fails (#latch). */
+  #unusable: StoreUnusableError | undefined;
   readonly #appendBatch: (events: readonly AuditEvent[]) => void;
   readonly #auditRows: RowInserter;
   readonly #auditKeyRows: RowInserter;
@@ -222,6 +231,18 @@ export class SqliteStore implements Store {
     this.#db.exec(SCHEMA);
     // A store written before key_last_use existed: fill it once from the trail it already has.
     if (!hadLastUse) this.#db.exec(BACKFILL_LAST_USE);
+    // Taken now, while the paths name what SQLite opened (its first statement opened -wal and -shm):
+    // every write is checked against them (#confirmFiles).
+    let walFd: number | undefined;
+    try {
+      walFd = openSync(`${path}-wal`, 'r');
+      this.#files = new SqliteFiles(path, { wal: fstatSync(walFd, { bigint: true }) });
+    } catch (error) {
+      if (walFd !== undefined) closeSync(walFd);
+      this.#db.close();
+      throw error;
+    }
+    this.#walFd = walFd;
     const db = this.#db;
     this.#stmt = {
       insertKey: db.prepare('INSERT INTO keys (key_id, revision, deletion_date, next_rotation, record) VALUES (@key_id, @revision, @deletion_date, @next_rotation, @record)'),
@@ -286,20 +307,10 @@ export class SqliteStore implements Store {
     this.#auditRows = new RowInserter(db, 'INSERT INTO audit (seq, time, principal_arn, operation, outcome, record) VALUES', 6);
     this.#auditKeyRows = new RowInserter(db, 'INSERT OR IGNORE INTO audit_keys (key_arn, seq) VALUES', 2);
     this.#appendBatch = db.transaction((events: readonly AuditEvent[]) => this.#appendRecords(events));
-    // The WAL's descriptor, opened now rather than at the first batch: a request must not need a
-    // file descriptor of its own to be answered, when clients may hold every one the process has.
-    // (Should this fail, the first batch opens it, as after an unlink.)
-    try {
-      this.#walFd = openSync(`${path}-wal`, 'r');
-      this.#walCheckedAt = Date.now();
-    } catch {
-      this.#walFd = undefined;
-    }
   }
 
   /** Runs `write` and, if it made its change, appends `audit` in the same transaction. */
   #withAudit<T>(audit: AuditEvent | undefined, write: () => T, changed: (result: T) => boolean = () => true): T {
-    if (this.#syncFailure) throw this.#syncFailure;
     return this.#write(() => this.#db.transaction(() => {
       const result = write();
       if (audit && changed(result)) this.#appendInTransaction(audit);
@@ -307,13 +318,41 @@ export class SqliteStore implements Store {
     })());
   }
 
-  /** Every write of the store's connection (the audit batches through #flushAudit): a full disk rejects with StoreFullError. */
+  /**
+   * Every write of the store's connection goes through here (the audit batches through
+   * #flushAudit). Refused once the store is unusable; a full disk rejects with StoreFullError;
+   * and a commit (synchronous = FULL: synced before it returns) is answered only if the files it
+   * went into are still at their paths. Three stats, a few microseconds beside the commit's fsync,
+   * which holds the event loop far longer. A commit into files removed or moved meanwhile went
+   * where the next start will not look: its caller gets an error, never a resolved promise.
+   */
   #write<T>(write: () => T): T {
+    if (this.#unusable) throw this.#unusable;
+    let result: T;
     try {
-      return write();
+      result = write();
     } catch (error) {
       throw asStoreError(error);
     }
+    this.#confirmFiles();
+    return result;
+  }
+
+  /** After a commit (or a batch's sync): throws, making the store unusable, unless its files are still at their paths. */
+  #confirmFiles(): void {
+    const gone = this.#files.check();
+    if (gone !== undefined) throw this.#latch(`${gone}: nothing more is written until the server restarts`);
+  }
+
+  /**
+   * From here on every write fails with this error (the first reason is kept), and
+   * `unusableReason` takes the server out of /readyz, until the server restarts. Files put back,
+   * or a disk that works again, do not lift it: what they hold of the writes made since cannot be
+   * known from here.
+   */
+  #latch(reason: string, cause?: unknown): StoreUnusableError {
+    this.#unusable ??= new StoreUnusableError(reason, cause === undefined ? undefined : { cause });
+    return this.#unusable;
   }
 
   #appendInTransaction(event: AuditEvent): void {
@@ -571,7 +610,7 @@ export class SqliteStore implements Store {
   }
 
   appendAudit(event: AuditEvent): Promise<void> {
-    if (this.#syncFailure) return Promise.reject(this.#syncFailure);
+    if (this.#unusable) return Promise.reject(this.#unusable);
     return new Promise((done, fail) => {
       this.#pendingAudit.push({ event, done, fail });
       // While a batch's WAL sync runs, events gather for the next batch, written when it returns.
@@ -590,8 +629,8 @@ export class SqliteStore implements Store {
     const batch = this.#pendingAudit;
     this.#pendingAudit = [];
     if (batch.length === 0) return;
-    if (this.#syncFailure) {
-      for (const entry of batch) entry.fail(this.#syncFailure);
+    if (this.#unusable) {
+      for (const entry of batch) entry.fail(this.#unusable);
       return;
     }
     try {
@@ -607,12 +646,9 @@ export class SqliteStore implements Store {
       for (const entry of batch) entry.fail(refused);
       return;
     }
-    this.#walSync = this.#datasyncWal().then(
+    this.#walSync = this.#syncBatch().then(
       () => { for (const entry of batch) entry.done(); },
-      (error: unknown) => {
-        this.#failedSync(error);
-        for (const entry of batch) entry.fail(error);
-      },
+      (error: unknown) => { for (const entry of batch) entry.fail(error); },
     ).finally(() => {
       this.#walSync = undefined;
       this.#flushAudit();
@@ -620,69 +656,32 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * A WAL sync failed. What the disk holds of everything written since the last good sync is
-   * unknown from here on: Linux may drop pages it could not write and mark them clean, so a later
-   * sync can succeed without them. So nothing more is written and nothing is answered as durable:
-   * every write fails until the server restarts (SQLite's recovery then reads what the disk holds),
-   * as PostgreSQL stops at a failed fsync, and `unusableReason` takes the server out of /readyz.
-   * Without this, the failed batch's requests, answered as failures, were recorded a second time,
-   * and the next batch was answered durable after a sync that proved nothing.
+   * fdatasync of the -wal file (SQLite's own sync on Linux) on libuv's thread pool, through the
+   * descriptor opened with the store; when it returns, the check that the database, -wal and -shm
+   * are still at their paths (#confirmFiles), so that a batch is answered durable only if the files
+   * it went into are where the next start looks.
+   *
+   * A failed sync makes the store unusable: what the disk holds of everything written since the
+   * last good sync is unknown from here on (Linux may drop pages it could not write and mark them
+   * clean, so a later sync can succeed without them). So nothing more is written and nothing is
+   * answered as durable until the server restarts (SQLite's recovery then reads what the disk
+   * holds), as PostgreSQL stops at a failed fsync. Without this, the failed batch's requests,
+   * answered as failures, were recorded a second time, and the next batch was answered durable
+   * after a sync that proved nothing.
    */
-  #failedSync(error: unknown): void {
-    if (this.#syncFailure) return;
-    const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'an error';
-    this.#syncFailure = Object.assign(
-      new Error(`a sync of the store's write-ahead log failed (${code}): nothing more is written until the server restarts on a sound disk`),
-      { code },
-    );
+  async #syncBatch(): Promise<void> {
+    try {
+      await new Promise<void>((done, fail) => fdatasync(this.#walFd, (error) => (error ? fail(error) : done())));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'an error';
+      throw this.#latch(`a sync of the store's write-ahead log failed (${code}): nothing more is written until the server restarts on a sound disk`, error);
+    }
+    this.#confirmFiles();
   }
 
   /** Why this store can no longer take writes, or undefined while it can. */
   get unusableReason(): string | undefined {
-    return this.#syncFailure?.message;
-  }
-
-  /**
-   * fdatasync of the -wal file (SQLite's own sync on Linux), on libuv's thread pool, through a
-   * descriptor kept open. SQLite removes its WAL file only when the last connection closes, and
-   * this one is open; should the file be unlinked all the same (checked once a second), the
-   * descriptor is opened afresh.
-   */
-  #datasyncWal(): Promise<void> {
-    const path = `${this.#db.name}-wal`;
-    const openOnce = () => new Promise<number>((done, fail) => open(path, 'r', (error, fd) => (error ? fail(error) : done(fd))));
-    // A process out of descriptors (clients holding every connection it may open) has not failed
-    // a sync: none was tried, and the batch's pages are still to be written. The batch waits for a
-    // descriptor, as its requests wait for their answers; other errors are failed syncs.
-    const openWal = async (): Promise<number> => {
-      for (let wait = 10; ; wait = Math.min(2 * wait, 1000)) {
-        try {
-          return await openOnce();
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code !== 'EMFILE' && code !== 'ENFILE') throw error;
-          await new Promise((resume) => setTimeout(resume, wait));
-        }
-      }
-    };
-    const sync = (fd: number) => new Promise<void>((done, fail) => fdatasync(fd, (error) => (error ? fail(error) : done())));
-    const links = (fd: number) => new Promise<number>((done, fail) => fstat(fd, (error, stats) => (error ? fail(error) : done(stats.nlink))));
-    return (async () => {
-      if (this.#walFd === undefined) {
-        this.#walFd = await openWal();
-        this.#walCheckedAt = Date.now();
-      } else if (Date.now() - this.#walCheckedAt > 1000) {
-        this.#walCheckedAt = Date.now();
-        if ((await links(this.#walFd)) === 0) {
-          close(this.#walFd, () => {});
-          // Forgotten before the open, which may fail (the directory is gone too): the closed number
-          // would be handed to the next file opened, and the next batch would sync that file instead.
-          this.#walFd = undefined;
-          this.#walFd = await openWal();
-        }
-      }
-      await sync(this.#walFd);
-    })();
+    return this.#unusable?.message;
   }
 
   async readAudit(opts: { afterSeq?: number; limit: number }): Promise<AuditRecord[]> {
@@ -790,6 +789,7 @@ export class SqliteStore implements Store {
 
   /** One write transaction (BEGIN IMMEDIATE) on the store's connection, held across the iterable's awaits. */
   async importSnapshot(rows: AsyncIterable<SnapshotRow>): Promise<{ rows: number }> {
+    if (this.#unusable) throw this.#unusable;
     const db = this.#db;
     db.exec('BEGIN IMMEDIATE');
     let count = 0;
@@ -814,6 +814,7 @@ export class SqliteStore implements Store {
       if (db.inTransaction) db.exec('ROLLBACK');
       throw asStoreError(error);
     }
+    this.#confirmFiles();
     return { rows: count };
   }
 
@@ -841,9 +842,9 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#pendingAudit.length > 0) this.#flushAudit();
     while (this.#walSync) await this.#walSync;
-    if (this.#walFd !== undefined) close(this.#walFd, () => {});
-    this.#walFd = undefined;
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    this.#db.close();
+    closeSync(this.#walFd);
   }
 }
 

@@ -68,7 +68,8 @@ export interface AuditQuery {
 export interface Store {
   /**
    * Set once the store can no longer promise that what it writes is durable (SQLite: a sync of its
-   * write-ahead log failed); every write fails from then on, and /readyz reports this reason.
+   * write-ahead log failed, or its files were removed, moved or replaced under it); every write
+   * fails with StoreUnusableError from then on, and /readyz reports this reason.
    */
   readonly unusableReason?: string | undefined;
   /**
@@ -238,4 +239,14 @@ export class StoreUnavailableError extends Error {
  */
 export class StoreFullError extends Error {
   override readonly name = 'StoreFullError';
+}
+
+/**
+ * The store takes no more writes until the server restarts, because it can no longer promise that
+ * what it writes is durable (SQLite: a sync of its write-ahead log failed, or its files are no
+ * longer at their paths). `message` is the store's `unusableReason`. The HTTP layer renders it as a
+ * 500 KMSInternalException; /readyz answers 503 with the reason.
+ */
+export class StoreUnusableError extends Error {
+  override readonly name = 'StoreUnusableError';
 }

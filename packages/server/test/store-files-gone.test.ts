@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { renameSync, rmSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { Logger } from '../src/log.js';
+import { admin } from './support/principals.js';
+import { errorOf, startTestServer, tempDataDir, type TestServer } from './support/server.js';
+
+/**
+ * A SQLite server whose data directory is removed or moved while it serves (docs/store.md, "When
+ * the store's files are removed, moved or replaced"). SQLite writes on into the files it holds
+ * open, so before, every change and every audit record was answered 200 into files that the next
+ * start does not read: CreateKey said committed, and the key was gone after a restart.
+ */
+describe('a server whose SQLite files are taken away while it serves', () => {
+  const dirs: string[] = [];
+  // Every server started, stopped in `after` whatever the tests' outcome (stopping twice is harmless).
+  const servers: TestServer[] = [];
+  after(async () => {
+    for (const t of servers) await t.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+  const logger: Logger = (level, msg, fields) => { lines.push({ level, msg, fields: fields ?? {} }); };
+  const start = async (dataDir: string): Promise<TestServer> => {
+    const t = await startTestServer({ dataDir, logger });
+    servers.push(t);
+    return t;
+  };
+  const probe = async (t: TestServer, path: string) => {
+    const res = await fetch(`${t.server.endpoint}${path}`);
+    return { status: res.status, text: await res.text() };
+  };
+  const REFUSED = /^The key store takes no writes until the server is restarted: the request was not carried out\. Request id: ([0-9a-f-]{36})$/;
+
+  it('refuses every change and audited request once the data directory is removed: 500 KMSInternalException, /readyz 503 with the reason, each refusal logged', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const t = await start(dataDir);
+    const keyId = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('before') }));
+
+    rmSync(dataDir, { recursive: true });
+    const refusedIds: string[] = [];
+    for (const request of [
+      () => t.kms.send(new CreateKeyCommand({})),
+      () => t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('after') })),
+    ]) {
+      const error = await errorOf(request);
+      assert.equal(error.name, 'KMSInternalException');
+      assert.equal(error.$metadata?.httpStatusCode, 500);
+      const id = REFUSED.exec(error.message)?.[1];
+      assert.ok(id, error.message);
+      refusedIds.push(id);
+    }
+    // The STS endpoint answers in its own protocol, with the same message.
+    const sts = new STSClient({ endpoint: t.server.endpoint, region: 'us-east-1', credentials: t.credentials, maxAttempts: 1 });
+    try {
+      const error = await errorOf(() => sts.send(new GetCallerIdentityCommand({})));
+      assert.equal(error.name, 'InternalFailure');
+      assert.equal(error.$metadata?.httpStatusCode, 500);
+      refusedIds.push(REFUSED.exec(error.message)?.[1] ?? assert.fail(error.message));
+    } finally {
+      sts.destroy();
+    }
+
+    const reason = 'the store\'s file coffer.db is gone from its directory (removed, or moved with it): nothing more is written until the server restarts';
+    assert.deepEqual(await probe(t, '/readyz'), { status: 503, text: `not ready: ${reason}\n` });
+    assert.deepEqual(await probe(t, '/healthz'), { status: 200, text: 'ok\n' }, 'the process itself is alive');
+    for (const requestId of refusedIds) {
+      const logged = lines.filter((line) => line.fields.requestId === requestId && line.level === 'error');
+      assert.deepEqual(logged.map((line) => [line.msg, line.fields.error]), [['store unusable', reason]], `one error line for ${requestId}`);
+    }
+  });
+
+  it('refuses writes while the data directory is moved away, still once it is back, and after a restart serves everything answered before', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir, `${dataDir}-moved`);
+    let t = await start(dataDir);
+    const keyId = (await t.kms.send(new CreateKeyCommand({ Description: 'before the move' }))).KeyMetadata!.KeyId!;
+    const blob = (await t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('kept') }))).CiphertextBlob!;
+
+    renameSync(dataDir, `${dataDir}-moved`);
+    // An audited request that changes nothing: its record goes through the WAL sync, after which the files are checked.
+    const moved = await errorOf(() => t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })));
+    assert.match(moved.message, REFUSED);
+    renameSync(`${dataDir}-moved`, dataDir);
+    const back = await errorOf(() => t.kms.send(new CreateKeyCommand({})));
+    assert.match(back.message, REFUSED, 'the files are back, but what they hold of the meantime is not known: no write until the restart');
+    assert.equal((await probe(t, '/readyz')).status, 503);
+
+    t = await t.restart();
+    servers.push(t);
+    assert.deepEqual(await probe(t, '/readyz'), { status: 200, text: 'ready\n' });
+    assert.equal((await t.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.Description, 'before the move');
+    assert.equal(Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'kept');
+    assert.equal((await admin(t, 'VerifyAuditChain', {})).Valid, true);
+  });
+});

@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import type { AuditEvent } from '../src/audit/record.js';
+import type { KeyRecord, KeyVersionRecord } from '../src/keys/key-record.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { StoreFullError, StoreUnusableError } from '../src/store/store.js';
+
+/**
+ * The SQLite store when its files are removed, moved or replaced while it is open, and when its
+ * disk is full (docs/store.md, "When the store's files are removed, moved or replaced" and "A full
+ * disk"). SQLite writes on through the descriptors it holds whatever becomes of the paths, so
+ * before, every such write was answered as committed and was gone at the next start.
+ */
+
+/**
+ * Every connection opened in this file's process, so that a test can give the store's own a page
+ * limit: past `max_page_count` SQLite refuses a write with SQLITE_FULL, "database or disk is
+ * full", exactly as it does on a file system without space (the store sets journal_mode first).
+ */
+const connections: Database.Database[] = [];
+const realPragma = Database.prototype.pragma;
+Database.prototype.pragma = function pragma(this: Database.Database, source: string, options?: Database.PragmaOptions) {
+  if (source === 'journal_mode = WAL') connections.push(this);
+  return realPragma.call(this, source, options);
+} as typeof Database.prototype.pragma;
+
+const T0 = Date.UTC(2024, 0, 1);
+const keyId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const key = (n: number, description = 'kept'): KeyRecord => ({
+  keyId: keyId(n), revision: 1, createdAt: T0, description, keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT',
+  origin: 'AWS_KMS', state: 'Enabled', tags: [], onDemandRotations: 0, currentVersion: 1,
+});
+const version = (n: number): KeyVersionRecord => ({ keyId: keyId(n), version: 1, materialId: 'ab'.repeat(32), wrappedMaterial: new Uint8Array([n]), createdAt: T0 });
+const chain = (event: AuditEvent, seq: number, prevHash: string) => ({ ...event, seq, prevHash, hash: String(seq).padStart(64, '0') });
+const event = (n: number, requestParameters: Record<string, unknown> = {}): AuditEvent =>
+  ({ time: T0 + n, requestId: `req-${n}`, operation: 'Encrypt', keyArns: [], requestParameters, outcome: 'success' });
+
+const root = mkdtempSync(join(tmpdir(), 'coffer-store-files-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+
+/** A store in a directory of its own, with one key and one audit record written. */
+async function openStore(): Promise<{ dir: string; path: string; store: SqliteStore }> {
+  const dir = join(root, `store-${++dirs}`);
+  const path = join(dir, 'coffer.db');
+  mkdirSync(dir);
+  const store = new SqliteStore(path);
+  store.attachAuditChain(chain);
+  await store.createKey(key(1), version(1));
+  await store.appendAudit(event(1));
+  assert.equal(store.unusableReason, undefined);
+  return { dir, path, store };
+}
+
+/** Every kind of write fails with `error`, and reads still answer. */
+async function refusesEveryWrite(store: SqliteStore, error: StoreUnusableError): Promise<void> {
+  await assert.rejects(store.createKey(key(3), version(3)), (e) => e === error);
+  await assert.rejects(store.updateKey({ ...key(1), revision: 2, description: 'changed' }), (e) => e === error);
+  await assert.rejects(store.appendAudit(event(3)), (e) => e === error);
+  await assert.rejects(store.putMetaIfAbsent('late', new Uint8Array([1])), (e) => e === error);
+  await assert.rejects(store.rewrapKeyVersion(keyId(1), 1, new Uint8Array([1]), new Uint8Array([2])), (e) => e === error);
+  assert.equal((await store.getKey(keyId(1)))?.description, 'kept', 'reads are answered');
+}
+
+describe('a SQLite store whose files are removed, moved or replaced while it is open', () => {
+  for (const file of ['coffer.db', 'coffer.db-wal', 'coffer.db-shm']) {
+    it(`refuses the change made after ${file} was removed, and every write after it`, async () => {
+      const { dir, store } = await openStore();
+      try {
+        unlinkSync(join(dir, file));
+        const refused = await store.createKey(key(2), version(2)).then(() => undefined, (error: unknown) => error);
+        assert.ok(refused instanceof StoreUnusableError, `the change is refused, not answered as committed: ${String(refused)}`);
+        assert.equal(refused.message, `the store's file ${file} is gone from its directory (removed, or moved with it): nothing more is written until the server restarts`);
+        assert.equal(store.unusableReason, refused.message);
+        await refusesEveryWrite(store, refused);
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
+  it('refuses an audit append made after the data directory was removed: the check follows the WAL sync', async () => {
+    const { dir, store } = await openStore();
+    try {
+      rmSync(dir, { recursive: true });
+      // Before, the -wal file was looked at once a second: this append, made at once, was answered durable.
+      const refused = await store.appendAudit(event(2)).then(() => undefined, (error: unknown) => error);
+      assert.ok(refused instanceof StoreUnusableError, String(refused));
+      assert.match(refused.message, /^the store's file coffer\.db(-wal|-shm)? is gone from its directory/);
+      await refusesEveryWrite(store, refused);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses writes while its directory is moved, and still once it is moved back; a new open finds every write answered before', async () => {
+    const { dir, path, store } = await openStore();
+    let closed = false;
+    try {
+      renameSync(dir, `${dir}-moved`);
+      const refused = await store.appendAudit(event(2)).then(() => undefined, (error: unknown) => error);
+      assert.ok(refused instanceof StoreUnusableError, String(refused));
+      renameSync(`${dir}-moved`, dir);
+      // What the files hold of the writes made while they were away is not known to the store: it stays unusable.
+      await refusesEveryWrite(store, refused);
+      await store.close();
+      closed = true;
+      const reopened = new SqliteStore(path);
+      try {
+        assert.equal(reopened.unusableReason, undefined, 'a new open (the restart) takes writes again');
+        assert.equal((await reopened.getKey(keyId(1)))?.description, 'kept');
+        assert.equal((await reopened.readAudit({ limit: 10 }))[0]?.requestId, 'req-1');
+        reopened.attachAuditChain(chain);
+        await reopened.createKey(key(4), version(4));
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      if (!closed) await store.close();
+    }
+  });
+
+  it('refuses writes once a file at its path is another one (put back from a copy)', async () => {
+    const { path, store } = await openStore();
+    try {
+      copyFileSync(path, `${path}.copy`);
+      renameSync(`${path}.copy`, path);
+      const refused = await store.createKey(key(2), version(2)).then(() => undefined, (error: unknown) => error);
+      assert.ok(refused instanceof StoreUnusableError, String(refused));
+      assert.equal(refused.message, 'the store\'s file coffer.db at its path is another file than the one the server opened (replaced, or restored from a copy): nothing more is written until the server restarts');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('saves into the database, when it closes, what was committed before its -wal was removed', async () => {
+    const { dir, path, store } = await openStore();
+    unlinkSync(join(dir, 'coffer.db-wal'));
+    await assert.rejects(store.createKey(key(2), version(2)), StoreUnusableError);
+    // Key 1 and the first audit record were only in the -wal, now unlinked: closing checkpoints them
+    // from the file SQLite holds into the database, which is in place.
+    await store.close();
+    const reopened = new SqliteStore(path);
+    try {
+      assert.equal((await reopened.getKey(keyId(1)))?.description, 'kept');
+      assert.equal((await reopened.readAudit({ limit: 10 }))[0]?.requestId, 'req-1');
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
+describe('a SQLite store on a full disk', () => {
+  it('refuses a change or an audit append with StoreFullError and writes nothing; it takes writes again once there is space', async () => {
+    const { path, store } = await openStore();
+    const db = connections.find((c) => c.open && c.name === path);
+    assert.ok(db, 'the store\'s connection');
+    try {
+      db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+      // A record larger than a page needs pages the file does not have.
+      const big = 'x'.repeat(20_000);
+      await assert.rejects(store.createKey(key(2, big), version(2)), (error: unknown) =>
+        error instanceof StoreFullError && error.message === 'the store\'s disk is full: database or disk is full');
+      assert.equal(await store.getKey(keyId(2)), undefined, 'nothing was written');
+      await assert.rejects(store.appendAudit(event(2, { big })), StoreFullError);
+      assert.equal((await store.getAuditHead())?.seq, 1, 'no record was appended');
+      assert.equal(store.unusableReason, undefined, 'a full disk does not make the store unusable');
+
+      db.pragma('max_page_count = 1073741823');
+      await store.createKey(key(2, big), version(2));
+      assert.equal((await store.getKey(keyId(2)))?.description, big);
+      await store.appendAudit(event(2, { big }));
+      assert.equal((await store.getAuditHead())?.seq, 2);
+    } finally {
+      await store.close();
+    }
+  });
+});
