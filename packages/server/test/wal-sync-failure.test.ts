@@ -49,6 +49,11 @@ describe('a failed sync of the SQLite store\'s write-ahead log', () => {
     assert.equal(await ready.text(), 'not ready: a sync of the store\'s write-ahead log failed (EIO): nothing more is written until the server restarts on a sound disk\n');
     assert.equal((await fetch(`${t.server.endpoint}/healthz`)).status, 200, 'the process itself is alive');
 
+    await t.stop();
+    // Stopped as a crash would leave it: closing the connection would have checkpointed the WAL into
+    // the database (copying pages the disk may have lost) and deleted it. The next start's recovery
+    // reads the WAL from the disk instead, keeping only frames whose checksums hold.
+    assert.equal(fs.existsSync(join(dataDir, 'coffer.db-wal')), true, 'the WAL is left for recovery');
     t = await t.restart();
     stop = () => t.stop();
     assert.equal(Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: before }))).Plaintext!).toString(), 'before');

@@ -206,6 +206,9 @@ export class SqliteStore implements Store {
   readonly #files: SqliteFiles;
   /** Set once the store can no longer promise durability: from then on every write fails (#latch). */
   #unusable: StoreUnusableError | undefined;
+  /** A WAL sync failed: what the disk holds of the WAL is unknown (close). */
+  #walSyncFailed = false;
+  #closed = false;
   readonly #appendBatch: (events: readonly AuditEvent[]) => void;
   readonly #auditRows: RowInserter;
   readonly #auditKeyRows: RowInserter;
@@ -673,6 +676,7 @@ export class SqliteStore implements Store {
     try {
       await new Promise<void>((done, fail) => fdatasync(this.#walFd, (error) => (error ? fail(error) : done())));
     } catch (error) {
+      this.#walSyncFailed = true;
       const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'an error';
       throw this.#latch(`a sync of the store's write-ahead log failed (${code}): nothing more is written until the server restarts on a sound disk`, error);
     }
@@ -839,12 +843,23 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * Closing the last connection makes SQLite checkpoint the WAL into the database (then delete the
+   * -wal by name). After a failed WAL sync the store is left open instead, for the process's end to
+   * drop as a crash would: the checkpoint would copy WAL pages that the disk may have lost into the
+   * database, where SQLite's recovery at the next start reads the WAL from the disk and keeps only
+   * the frames whose checksums hold. Files gone from their paths are no reason to stay open: with
+   * the database moved or replaced SQLite skips that checkpoint itself (it checks), and with only
+   * the -wal or -shm removed, the checkpoint from the files it holds saves into the database what
+   * was committed before.
+   */
   async close(): Promise<void> {
     if (this.#pendingAudit.length > 0) this.#flushAudit();
     while (this.#walSync) await this.#walSync;
-    if (!this.#db.open) return;
-    this.#db.close();
+    if (this.#closed) return;
+    this.#closed = true;
     closeSync(this.#walFd);
+    if (!this.#walSyncFailed) this.#db.close();
   }
 }
 
