@@ -127,12 +127,7 @@ describe('the AWS CLI imports key material wrapped by openssl', () => {
     assert.equal(pending.code, 255);
     assert.match(pending.stderr, /\(KMSInvalidStateException\) when calling the Decrypt operation: .* is pending import\./);
 
-    const wrapped = await awsJson('get-parameters-for-import', '--key-id', keyId, '--wrapping-algorithm', 'RSA_AES_KEY_WRAP_SHA_256', '--wrapping-key-spec', 'RSA_4096');
-    writeBase64('wrapping-key.der', wrapped.PublicKey);
-    writeBase64('import-token.bin', wrapped.ImportToken);
-    await wrapWithAesKeyWrap('material.bin', 'material.enc');
-    await awsJson('import-key-material', '--key-id', keyId, '--encrypted-key-material', 'fileb://material.enc',
-      '--import-token', 'fileb://import-token.bin', '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE');
+    await importWithAesKeyWrap(keyId, 'RSA_4096', 'material.bin');
     const decrypted = await awsJson('decrypt', '--ciphertext-blob', 'fileb://ciphertext.bin');
     assert.deepEqual(Buffer.from(String(decrypted.Plaintext), 'base64'), readFileSync(file('plaintext.bin')));
   });
@@ -142,12 +137,7 @@ describe('the AWS CLI imports key material wrapped by openssl', () => {
       .KeyMetadata as Record<string, unknown>).KeyId);
     await openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'ec.pem');
     await openssl('pkcs8', '-topk8', '-nocrypt', '-in', 'ec.pem', '-outform', 'DER', '-out', 'ec.der');
-    const parameters = await awsJson('get-parameters-for-import', '--key-id', keyId, '--wrapping-algorithm', 'RSA_AES_KEY_WRAP_SHA_256', '--wrapping-key-spec', 'RSA_3072');
-    writeBase64('wrapping-key.der', parameters.PublicKey);
-    writeBase64('import-token.bin', parameters.ImportToken);
-    await wrapWithAesKeyWrap('ec.der', 'ec.enc');
-    await awsJson('import-key-material', '--key-id', keyId, '--encrypted-key-material', 'fileb://ec.enc',
-      '--import-token', 'fileb://import-token.bin', '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE');
+    await importWithAesKeyWrap(keyId, 'RSA_3072', 'ec.der');
 
     const publicKey = await awsJson('get-public-key', '--key-id', keyId);
     writeBase64('ec-public.der', publicKey.PublicKey);
@@ -176,6 +166,16 @@ describe('the AWS CLI imports key material wrapped by openssl', () => {
       '-sigopt', 'rsa_pss_saltlen:digest', '-signature', 'rsa.sig', 'document.txt'), /Verified OK/);
   });
 });
+
+/** The steps of AWS's import guide for RSA_AES_KEY_WRAP_SHA_256: parameters, the material wrapped by openssl, the import. */
+async function importWithAesKeyWrap(keyId: string, wrappingKeySpec: string, material: string): Promise<void> {
+  const parameters = await awsJson('get-parameters-for-import', '--key-id', keyId, '--wrapping-algorithm', 'RSA_AES_KEY_WRAP_SHA_256', '--wrapping-key-spec', wrappingKeySpec);
+  writeBase64('wrapping-key.der', parameters.PublicKey);
+  writeBase64('import-token.bin', parameters.ImportToken);
+  await wrapWithAesKeyWrap(material, 'material.enc');
+  await awsJson('import-key-material', '--key-id', keyId, '--encrypted-key-material', 'fileb://material.enc',
+    '--import-token', 'fileb://import-token.bin', '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE');
+}
 
 /** AWS's guide for RSA_AES_KEY_WRAP_SHA_*: a fresh AES key wraps the material (RFC 5649), RSA-OAEP wraps the AES key. */
 async function wrapWithAesKeyWrap(material: string, out: string): Promise<void> {

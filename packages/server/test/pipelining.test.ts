@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ListKeysCommand } from '@aws-sdk/client-kms';
 import { MAX_IN_FLIGHT_PER_CONNECTION } from '../src/http/pipelining.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { startTestServer, type TestServer } from './support/server.js';
+import { exchange } from './support/raw-http.js';
 
 /**
  * Requests stay in flight while the test holds the audit appends that answer them: what a slow
@@ -17,18 +17,6 @@ SqliteStore.prototype.appendAudit = function (this: SqliteStore, ...args: Parame
   const waiting = held;
   return new Promise<void>((resume) => waiting.push(resume)).then(() => realAppendAudit.apply(this, args));
 };
-
-/** Writes `bytes` on one connection and reads all that comes until the server closes it. */
-function exchange(endpoint: string, bytes: string): Promise<string> {
-  const url = new URL(endpoint);
-  return new Promise((done, fail) => {
-    const socket = connect(Number(url.port), url.hostname, () => socket.write(bytes));
-    let text = '';
-    socket.on('data', (chunk) => (text += chunk.toString('latin1')));
-    socket.on('close', () => done(text));
-    socket.on('error', fail);
-  });
-}
 
 describe('requests pipelined on one connection', () => {
   let t: TestServer;

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { Hash } from '@smithy/hash-node';
@@ -9,6 +8,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { originForm } from '../src/http/app.js';
 import { MAX_BODY_BYTES } from '../src/http/read-body.js';
 import { rawRequest, startTestServer, type RawResponse, type TestServer } from './support/server.js';
+import { exchange } from './support/raw-http.js';
 
 const JSON_11 = 'application/x-amz-json-1.1';
 
@@ -91,18 +91,6 @@ async function signedBytes(t: TestServer, operation: string, body: string): Prom
   return `POST / HTTP/1.1\r\n${Object.entries(signed.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`;
 }
 
-/** Writes `bytes` on one connection and reads everything the server sends until it closes. */
-function exchange(t: TestServer, bytes: string): Promise<string> {
-  const url = new URL(t.server.endpoint);
-  return new Promise((done, fail) => {
-    const socket = connect(Number(url.port), url.hostname, () => socket.write(bytes));
-    let text = '';
-    socket.on('data', (chunk) => (text += chunk.toString('latin1')));
-    socket.on('close', () => done(text));
-    socket.on('error', fail);
-  });
-}
-
 describe('the wire protocol', () => {
   let t: TestServer;
   before(async () => {
@@ -158,7 +146,7 @@ describe('the wire protocol', () => {
     // CreateKey takes a store write: its answer is not ready when the garbage is parsed.
     const create = await signedBytes(t, 'CreateKey', '{"Description":"pipelined"}');
     const list = await signedBytes(t, 'ListAliases', '{}');
-    const text = await exchange(t, `${create}${list}GARBAGE\r\n\r\n`);
+    const text = await exchange(t.server.endpoint, `${create}${list}GARBAGE\r\n\r\n`);
     const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
     assert.deepEqual(statuses, ['200', '200', '400'], text);
     assert.match(text, /"Description":"pipelined"/);
@@ -167,14 +155,14 @@ describe('the wire protocol', () => {
 
   it('answers a malformed chunked body at once, not after the request timeout', async () => {
     const request = (await signedBytes(t, 'ListKeys', '{}')).replace(/content-length: 2\r\n/, 'transfer-encoding: chunked\r\n').replace(/\{\}$/, 'zz\r\n{}\r\n0\r\n\r\n');
-    const text = await exchange(t, request);
+    const text = await exchange(t.server.endpoint, request);
     assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
   });
 
   it('answers a request whose target is in absolute form, as a client sends it through a forward proxy', async () => {
     const request = (await signedBytes(t, 'ListKeys', '{}'))
       .replace('POST / HTTP/1.1\r\n', `POST ${t.server.endpoint}/ HTTP/1.1\r\nconnection: close\r\n`);
-    const text = await exchange(t, request);
+    const text = await exchange(t.server.endpoint, request);
     assert.match(text, /^HTTP\/1\.1 200 OK\r\n/, text);
     assert.match(text, /"Keys":\[/);
   });
@@ -294,7 +282,7 @@ describe('the wire protocol', () => {
 
   it('answers Expect: 100-continue with 100 Continue, then the answer', async () => {
     const request = (await signedBytes(t, 'ListKeys', '{}')).replace('POST / HTTP/1.1\r\n', 'POST / HTTP/1.1\r\nexpect: 100-continue\r\nconnection: close\r\n');
-    const text = await exchange(t, request);
+    const text = await exchange(t.server.endpoint, request);
     assert.deepEqual([...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]), ['100', '200'], text);
   });
 
@@ -302,7 +290,7 @@ describe('the wire protocol', () => {
     const head = (await signedBytes(t, 'CreateKey', '')).replace('content-length: 0', `content-length: ${MAX_BODY_BYTES + 1}`)
       .replace('POST / HTTP/1.1\r\n', 'POST / HTTP/1.1\r\nexpect: 100-continue\r\n');
     // Only the head is sent: the client waits for the 100 that must not come.
-    const text = await exchange(t, head);
+    const text = await exchange(t.server.endpoint, head);
     assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/, text);
     assert.doesNotMatch(text, /100 Continue/);
     assert.match(text, /"__type":"ValidationException"/);
@@ -359,7 +347,7 @@ describe('answers to requests too malformed to read', () => {
     ['an Expect header other than 100-continue', 'POST / HTTP/1.1\r\nhost: x\r\nexpect: 200-ok\r\ncontent-length: 0\r\n\r\n', 417, 'ExpectationFailed'],
   ] as const) {
     it(`logs the request id it answers ${what} with`, async () => {
-      const text = await exchange(t, bytes);
+      const text = await exchange(t.server.endpoint, bytes);
       assert.match(text, new RegExp(`^HTTP/1\\.1 ${status} `), text);
       const requestId = idOf(text);
       assert.ok(requestId, text);

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms';
-import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Logger } from '../src/log.js';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
 import { errorOf, startTestServer, type TestServer } from './support/server.js';
+import { sqliteConnections } from './support/sqlite-connections.js';
 
 /**
  * A full disk reads the same on both stores (docs/errors.md, docs/store.md "A full disk"): a 500
@@ -15,14 +15,6 @@ import { errorOf, startTestServer, type TestServer } from './support/server.js';
  * answered an opaque KMSInternalException and PostgreSQL a 503 DependencyTimeoutException ("the key
  * store is unavailable"), which it is not: it answered at once and refused.
  */
-
-/** SQLite's connections in this process, so that the server's own can be given a page limit. */
-const connections: Database.Database[] = [];
-const realPragma = Database.prototype.pragma;
-Database.prototype.pragma = function pragma(this: Database.Database, source: string, options?: Database.PragmaOptions) {
-  if (source === 'journal_mode = WAL') connections.push(this);
-  return realPragma.call(this, source, options);
-} as typeof Database.prototype.pragma;
 
 /** A store's disk made full, and given space again. */
 interface Disk {
@@ -78,7 +70,7 @@ function answersFullDiskAlike(name: string, start: (logger: Logger) => Promise<{
 answersFullDiskAlike('SQLite', async (logger) => {
   const t = await startTestServer({ logger });
   const path = join(t.dataDir, 'coffer.db');
-  const db = connections.find((c) => c.open && c.name === path);
+  const db = sqliteConnections.find((c) => c.open && c.name === path);
   assert.ok(db, 'the server\'s connection');
   return {
     t,

@@ -3,11 +3,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import type { AuditEvent } from '../src/audit/record.js';
 import type { KeyRecord, KeyVersionRecord } from '../src/keys/key-record.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { StoreFullError, StoreUnusableError } from '../src/store/store.js';
+import { sqliteConnections } from './support/sqlite-connections.js';
 
 /**
  * The SQLite store when its files are removed, moved or replaced while it is open, and when its
@@ -15,18 +15,6 @@ import { StoreFullError, StoreUnusableError } from '../src/store/store.js';
  * disk"). SQLite writes on through the descriptors it holds whatever becomes of the paths, so
  * before, every such write was answered as committed and was gone at the next start.
  */
-
-/**
- * Every connection opened in this file's process, so that a test can give the store's own a page
- * limit: past `max_page_count` SQLite refuses a write with SQLITE_FULL, "database or disk is
- * full", exactly as it does on a file system without space (the store sets journal_mode first).
- */
-const connections: Database.Database[] = [];
-const realPragma = Database.prototype.pragma;
-Database.prototype.pragma = function pragma(this: Database.Database, source: string, options?: Database.PragmaOptions) {
-  if (source === 'journal_mode = WAL') connections.push(this);
-  return realPragma.call(this, source, options);
-} as typeof Database.prototype.pragma;
 
 const T0 = Date.UTC(2024, 0, 1);
 const keyId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
@@ -157,7 +145,7 @@ describe('a SQLite store whose files are removed, moved or replaced while it is 
 describe('a SQLite store on a full disk', () => {
   it('refuses a change or an audit append with StoreFullError and writes nothing; it takes writes again once there is space', async () => {
     const { path, store } = await openStore();
-    const db = connections.find((c) => c.open && c.name === path);
+    const db = sqliteConnections.find((c) => c.open && c.name === path);
     assert.ok(db, 'the store\'s connection');
     try {
       db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
