@@ -235,6 +235,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         done();
       });
     });
+    // After listen, an 'error' is a failed accept (a connection reset before it was taken, a
+    // process out of descriptors): the connection is lost, the server goes on. Without a listener
+    // an EventEmitter's 'error' ends the process.
+    server.on('error', (error: NodeJS.ErrnoException) => log('error', 'the listening socket failed', { error: error.message, code: error.code ?? null }));
     const port = (server.address() as AddressInfo).port;
 
     let scheduled = Promise.resolve();
