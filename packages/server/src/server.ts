@@ -14,7 +14,7 @@ import type { Service } from './context.js';
 import { createRequestHandler } from './http/app.js';
 import { isConsoleRequest } from './http/console.js';
 import { createProbeHandler } from './http/probes.js';
-import { admitRequest } from './http/pipelining.js';
+import { admitRequest, requestClosed } from './http/pipelining.js';
 import { MAX_BODY_BYTES } from './http/read-body.js';
 import { ServerMetrics, type CacheStats, type MetricsExposition, type MetricsSnapshot } from './observe/metrics.js';
 import { RequestHistory } from './observe/request-history.js';
@@ -161,6 +161,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     let lastAnswer = 0;
     function answered(this: ServerResponse) {
       inFlight.delete(this);
+      requestClosed(this.req.socket);
       lastAnswer = performance.now();
     }
     const handler: typeof pipeline = (req, res) => {

@@ -29,13 +29,20 @@ const inFlight = new WeakMap<Socket, number>();
 export function admitRequest(req: IncomingMessage, res: ServerResponse, log: Logger): boolean {
   const socket = req.socket;
   const count = inFlight.get(socket) ?? 0;
-  if (count >= MAX_IN_FLIGHT_PER_CONNECTION) {
-    refuse(res, log);
-    return false;
-  }
+  // Counted admitted or not, until its answer closes (requestClosed): a refusal is in flight too.
   inFlight.set(socket, count + 1);
-  res.once('close', () => inFlight.set(socket, (inFlight.get(socket) ?? 1) - 1));
-  return true;
+  if (count < MAX_IN_FLIGHT_PER_CONNECTION) return true;
+  refuse(res, log);
+  return false;
+}
+
+/**
+ * A request counted by admitRequest is answered (its response closed). Called from the 'close'
+ * listener the server puts on every response already, rather than from one more of our own.
+ */
+export function requestClosed(socket: Socket | null | undefined): void {
+  const count = socket ? inFlight.get(socket) : undefined;
+  if (count !== undefined) inFlight.set(socket!, count - 1);
 }
 
 function refuse(res: ServerResponse, log: Logger): void {
