@@ -33,7 +33,8 @@ Environment:
   BENCH_ONLY=0x0478/65536[,...]   only these rows (suite/frame length); the raw AES-GCM baseline runs beside each
   BENCH_RSS=0            skip the peak-RSS child processes
   BENCH_STREAM_MIB=1024  file size for the streaming RSS measurement
-  BENCH_SETTLE_MS=100    pause after the full collection before each trial (dead buffers are freed meanwhile)`;
+  BENCH_SETTLE_MS=100    pause after the full collection before each trial (dead buffers are freed meanwhile)
+  BENCH_JSON=FILE        where the figures are written (default: bench-results.json beside this script)`;
 const wrappingKey = randomBytes(32);
 const ours = new RawAesKeyring({ keyNamespace: 'bench', keyName: 'aes-256', wrappingKey });
 const theirs = new official.RawAesKeyringNode({
@@ -208,7 +209,7 @@ async function main(): Promise<void> {
   }
   const results: Record<string, unknown> = { node: process.version, sizeMiB: SIZE / MiB, defaultFrameLength: DEFAULT_FRAME_LENGTH, loadavg: loadavg(), rows, raw: { encrypt: rawEnc, decrypt: rawDec } };
   if (RSS) results.rss = measureRss();
-  const out = fileURLToPath(new URL('./bench-results.json', import.meta.url));
+  const out = process.env.BENCH_JSON ?? fileURLToPath(new URL('./bench-results.json', import.meta.url));
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
 }

@@ -65,6 +65,8 @@ function once(request: SignedRequest, headers: Record<string, string>): Promise<
     // the run (87 MiB live after 80,000 requests), its collections counted in the pipeline's CPU.
     const onClose: (() => void)[] = [];
     const res = {
+      // The request it answers, as node:http sets it (server.ts reads its socket when it closes).
+      req,
       headersSent: false,
       setHeader() {},
       on(event: string, listener: () => void) { if (event === 'close') onClose.push(listener); },
