@@ -169,6 +169,13 @@ function asStoreError(error: unknown): unknown {
   return new StoreFullError(`the store's disk is full: ${(error as Error).message}`, { cause: error });
 }
 
+/**
+ * SQLite's own sync of a file failed inside a statement: a change's commit (synchronous = FULL), or
+ * a checkpoint that a commit ran. As after a failed sync of the WAL by the store (#syncBatch), what
+ * the disk holds of the writes since the last good sync is unknown.
+ */
+const SQLITE_SYNC_FAILURES: ReadonlySet<unknown> = new Set(['SQLITE_IOERR_FSYNC', 'SQLITE_IOERR_DIR_FSYNC']);
+
 function page<T>(rows: T[], limit: number, cursor: (item: T) => string): Page<T> {
   if (rows.length <= limit) return { items: rows };
   const items = rows.slice(0, limit);
@@ -206,7 +213,7 @@ export class SqliteStore implements Store {
   readonly #files: SqliteFiles;
   /** Set once the store can no longer promise durability: from then on every write fails (#latch). */
   #unusable: StoreUnusableError | undefined;
-  /** A WAL sync failed: what the disk holds of the WAL is unknown (close). */
+  /** A sync failed (the store's of the WAL, or SQLite's own): what the disk holds of the WAL is unknown (close). */
   #walSyncFailed = false;
   #closed = false;
   readonly #appendBatch: (events: readonly AuditEvent[]) => void;
@@ -335,10 +342,22 @@ export class SqliteStore implements Store {
     try {
       result = write();
     } catch (error) {
-      throw asStoreError(error);
+      throw this.#refusal(error);
     }
     this.#confirmFiles();
     return result;
+  }
+
+  /**
+   * What a write SQLite refused is answered with. A failed sync makes the store unusable, as a
+   * failed sync of the WAL by the store does (#syncBatch): a later commit could succeed and prove
+   * nothing, Linux having dropped the pages it could not write. A full disk is StoreFullError.
+   */
+  #refusal(error: unknown): unknown {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (!SQLITE_SYNC_FAILURES.has(code)) return asStoreError(error);
+    this.#walSyncFailed = true;
+    return this.#latch(`SQLite's sync of the store's files failed (${String(code)}): nothing more is written until the server restarts on a sound disk`, error);
   }
 
   /** After a commit (or a batch's sync): throws, making the store unusable, unless its files are still at their paths. */
@@ -645,7 +664,7 @@ export class SqliteStore implements Store {
         this.#stmt.syncFull.run();
       }
     } catch (error) {
-      const refused = asStoreError(error);
+      const refused = this.#refusal(error);
       for (const entry of batch) entry.fail(refused);
       return;
     }
@@ -816,7 +835,7 @@ export class SqliteStore implements Store {
       db.exec('COMMIT');
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
-      throw asStoreError(error);
+      throw this.#refusal(error);
     }
     this.#confirmFiles();
     return { rows: count };
