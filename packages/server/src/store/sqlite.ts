@@ -214,7 +214,7 @@ export class SqliteStore implements Store {
   /** Set once the store can no longer promise durability: from then on every write fails (#latch). */
   #unusable: StoreUnusableError | undefined;
   /** A sync failed (the store's of the WAL, or SQLite's own): what the disk holds of the WAL is unknown (close). */
-  #walSyncFailed = false;
+  #syncFailed = false;
   #closed = false;
   readonly #appendBatch: (events: readonly AuditEvent[]) => void;
   readonly #auditRows: RowInserter;
@@ -356,7 +356,7 @@ export class SqliteStore implements Store {
   #refusal(error: unknown): unknown {
     const code = (error as { code?: unknown } | undefined)?.code;
     if (!SQLITE_SYNC_FAILURES.has(code)) return asStoreError(error);
-    this.#walSyncFailed = true;
+    this.#syncFailed = true;
     return this.#latch(`SQLite's sync of the store's files failed (${String(code)}): nothing more is written until the server restarts on a sound disk`, error);
   }
 
@@ -695,7 +695,7 @@ export class SqliteStore implements Store {
     try {
       await new Promise<void>((done, fail) => fdatasync(this.#walFd, (error) => (error ? fail(error) : done())));
     } catch (error) {
-      this.#walSyncFailed = true;
+      this.#syncFailed = true;
       const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'an error';
       throw this.#latch(`a sync of the store's write-ahead log failed (${code}): nothing more is written until the server restarts on a sound disk`, error);
     }
@@ -878,7 +878,7 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     closeSync(this.#walFd);
-    if (!this.#walSyncFailed) this.#db.close();
+    if (!this.#syncFailed) this.#db.close();
   }
 }
 
