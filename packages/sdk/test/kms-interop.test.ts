@@ -6,9 +6,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { KMS } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, KMS } from '@aws-sdk/client-kms';
 import * as official from '@aws-crypto/client-node';
-import { ALGORITHM_SUITES, CommitmentPolicy, decrypt, encrypt, KmsKeyring } from '../src/index.js';
+import {
+  ALGORITHM_SUITES, AwsKmsMrkDiscoveryKeyring, AwsKmsMrkKeyring, CommitmentPolicy, decrypt, encrypt, KmsKeyring,
+} from '../src/index.js';
 import { hex, policyFor } from './helpers/fixtures.js';
 import { startCoffer, type CofferForTests } from './helpers/coffer-server.js';
 
@@ -59,6 +61,23 @@ describe('interop with @aws-crypto/client-node: KMS keyring through Coffer', () 
       }
     });
   }
+
+  test('MRK-aware keyrings with a multi-Region key of Coffer\'s: ours and the official ones, both directions', async () => {
+    const mrk = (await coffer.kms.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!.Arn!;
+    assert.match(mrk, /:key\/mrk-[0-9a-f]{32}$/);
+    const oursMrk = new AwsKmsMrkKeyring({ keyId: mrk, client: coffer.kms });
+    const theirsMrk = new official.AwsKmsMrkAwareSymmetricKeyringNode({ keyId: mrk, client: officialKms });
+    const plaintext = randomBytes(3000);
+    const { ciphertext } = await encrypt(oursMrk, plaintext, { encryptionContext: CONTEXT });
+    assert.ok((await officialRequire.decrypt(theirsMrk, ciphertext)).plaintext.equals(plaintext));
+    const { result } = await officialRequire.encrypt(theirsMrk, plaintext, { encryptionContext: CONTEXT });
+    const ourOut = await decrypt(oursMrk, result, { encryptionContext: CONTEXT });
+    assert.ok(ourOut.plaintext.equals(plaintext));
+    assert.deepEqual(ourOut.messageHeader.encryptedDataKeys.map((e) => [e.providerId, e.providerInfo.toString()]), [['aws-kms', mrk]]);
+    // A discovery keyring of this Region opens it too, as it would a replica's message.
+    const discovery = new AwsKmsMrkDiscoveryKeyring({ client: coffer.kms, region: coffer.region });
+    assert.ok((await decrypt(discovery, result)).plaintext.equals(plaintext));
+  });
 
   test('each side decrypts with only the additional key', async () => {
     const plaintext = randomBytes(100);

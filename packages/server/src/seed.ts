@@ -25,7 +25,7 @@ export interface Seed {
 }
 
 export interface SeedKey {
-  /** A key id in AWS's shape (a UUID). */
+  /** A key id in AWS's shape: a UUID, or `mrk-` and 32 hex digits for a multi-Region key. */
   readonly keyId: string;
   readonly description?: string;
   /** Only SYMMETRIC_DEFAULT (the default) can be seeded. */
@@ -57,7 +57,7 @@ export class SeedError extends Error {
   override readonly name = 'SeedError';
 }
 
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const KEY_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 const PRINCIPAL_NAME = /^[\w+=,.@-]{1,64}$/;
 const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
 
@@ -94,7 +94,7 @@ export function checkSeed(seed: unknown): Seed {
     let entry = `keys[${i}]`;
     if (!isObject(key)) fail(entry, 'must be an object with a keyId');
     onlyKeys(entry, key, ['keyId', 'description', 'keySpec', 'material', 'aliases']);
-    if (typeof key.keyId !== 'string' || !KEY_ID.test(key.keyId)) fail(entry, 'keyId must be a lowercase UUID, e.g. 1234abcd-12ab-34cd-56ef-1234567890ab');
+    if (typeof key.keyId !== 'string' || !KEY_ID.test(key.keyId)) fail(entry, 'keyId must be a lowercase UUID, e.g. 1234abcd-12ab-34cd-56ef-1234567890ab, or mrk- and 32 lowercase hex digits for a multi-Region key');
     entry = `keys[${i}] (${key.keyId})`;
     if (keyIds.has(key.keyId)) fail(entry, 'the key id appears twice');
     keyIds.add(key.keyId);

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  ConnectCustomKeyStoreCommand, CreateCustomKeyStoreCommand, CreateKeyCommand, DeleteCustomKeyStoreCommand,
-  DescribeCustomKeyStoresCommand, DisconnectCustomKeyStoreCommand, ReplicateKeyCommand, UpdateCustomKeyStoreCommand,
-  UpdatePrimaryRegionCommand,
+  ConnectCustomKeyStoreCommand, CreateAliasCommand, CreateCustomKeyStoreCommand, CreateKeyCommand, DecryptCommand,
+  DeleteCustomKeyStoreCommand, DescribeCustomKeyStoresCommand, DescribeKeyCommand, DisconnectCustomKeyStoreCommand,
+  EnableKeyRotationCommand, EncryptCommand, GetParametersForImportCommand, ListKeysCommand, ReplicateKeyCommand,
+  ScheduleKeyDeletionCommand, SignCommand, UpdateCustomKeyStoreCommand, UpdatePrimaryRegionCommand, VerifyCommand,
 } from '@aws-sdk/client-kms';
 import { errorOf, startTestServer, type TestServer } from './support/server.js';
 
 /**
- * The KMS operations of features Coffer does not have (custom key stores, multi-Region keys) are
- * answered as AWS answers an account without them, not as unknown operations.
+ * The KMS operations of features Coffer does not have (custom key stores, replicas of multi-Region
+ * keys) are answered as AWS answers an account without them, not as unknown operations; the
+ * multi-Region primary keys it does make work as AWS's do.
  */
 describe('custom key stores: an account that has none', () => {
   let t: TestServer;
@@ -107,5 +109,86 @@ describe('multi-Region operations on single-Region keys', () => {
     assert.equal(unknown.name, 'NotFoundException');
     const region = await errorOf(() => t.kms.send(new ReplicateKeyCommand({ KeyId: arn, ReplicaRegion: 'Mars' })));
     assert.equal(region.name, 'ValidationException');
+  });
+});
+
+describe('multi-Region keys: primaries in the server\'s one Region', () => {
+  let t: TestServer;
+  before(async () => { t = await startTestServer(); });
+  after(() => t.dispose());
+
+  it('CreateKey with MultiRegion makes an mrk- key whose metadata names it the primary, without replicas', async () => {
+    const meta = (await t.kms.send(new CreateKeyCommand({ MultiRegion: true, Description: 'test multi region key' }))).KeyMetadata!;
+    assert.match(meta.KeyId!, /^mrk-[0-9a-f]{32}$/);
+    const arn = `arn:aws:kms:${t.server.config.region}:${t.server.config.accountId}:key/${meta.KeyId}`;
+    assert.equal(meta.Arn, arn);
+    assert.equal(meta.MultiRegion, true);
+    assert.deepEqual(meta.MultiRegionConfiguration, {
+      MultiRegionKeyType: 'PRIMARY', PrimaryKey: { Arn: arn, Region: t.server.config.region }, ReplicaKeys: [],
+    });
+    const described = (await t.kms.send(new DescribeKeyCommand({ KeyId: meta.KeyId }))).KeyMetadata!;
+    assert.deepEqual(described.MultiRegionConfiguration, meta.MultiRegionConfiguration);
+    const single = (await t.kms.send(new CreateKeyCommand({ MultiRegion: false }))).KeyMetadata!;
+    assert.equal(single.MultiRegion, false);
+    assert.equal(single.MultiRegionConfiguration, undefined);
+    const listed = [];
+    for (let Marker: string | undefined; ;) {
+      const page = await t.kms.send(new ListKeysCommand({ Marker }));
+      listed.push(...page.Keys!.map((k) => k.KeyId));
+      if (!page.Truncated) break;
+      Marker = page.NextMarker;
+    }
+    assert.ok(listed.includes(meta.KeyId));
+  });
+
+  it('works as any key: by id, ARN and alias, symmetric and asymmetric, rotation, imported material, deletion', async () => {
+    const keyId = (await t.kms.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!.KeyId!;
+    await t.kms.send(new CreateAliasCommand({ AliasName: 'alias/multi-region', TargetKeyId: keyId }));
+    const plaintext = Buffer.from('across regions');
+    const sealed = await t.kms.send(new EncryptCommand({ KeyId: 'alias/multi-region', Plaintext: plaintext }));
+    assert.equal(sealed.KeyId, `arn:aws:kms:${t.server.config.region}:${t.server.config.accountId}:key/${keyId}`);
+    const opened = await t.kms.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob }));
+    assert.deepEqual(Buffer.from(opened.Plaintext!), plaintext);
+    assert.equal(opened.KeyId, sealed.KeyId);
+    await t.kms.send(new EnableKeyRotationCommand({ KeyId: sealed.KeyId }));
+
+    const signing = (await t.kms.send(new CreateKeyCommand({ MultiRegion: true, KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!;
+    assert.match(signing.KeyId!, /^mrk-/);
+    const { Signature } = await t.kms.send(new SignCommand({ KeyId: signing.KeyId, Message: plaintext, SigningAlgorithm: 'ECDSA_SHA_256' }));
+    const verified = await t.kms.send(new VerifyCommand({ KeyId: signing.KeyId, Message: plaintext, Signature, SigningAlgorithm: 'ECDSA_SHA_256' }));
+    assert.equal(verified.SignatureValid, true);
+
+    const external = (await t.kms.send(new CreateKeyCommand({ MultiRegion: true, Origin: 'EXTERNAL' }))).KeyMetadata!;
+    assert.equal(external.KeyState, 'PendingImport');
+    assert.equal(external.MultiRegion, true);
+    const params = await t.kms.send(new GetParametersForImportCommand({ KeyId: external.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    assert.ok(params.ImportToken!.length > 0);
+
+    const scheduled = await t.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    assert.equal(scheduled.KeyState, 'PendingDeletion');
+  });
+
+  it('refuses to replicate or to move the primary, saying why, once the key is known and the caller may act', async () => {
+    const region = t.server.config.region;
+    const arn = (await t.kms.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!.Arn!;
+    const replicate = await errorOf(() => t.kms.send(new ReplicateKeyCommand({ KeyId: arn, ReplicaRegion: 'us-west-2' })));
+    assert.equal(replicate.name, 'UnsupportedOperationException');
+    assert.equal(replicate.message, `${arn} cannot be replicated to us-west-2: this server serves the one Region ${region} and holds no replica keys.`);
+    const update = await errorOf(() => t.kms.send(new UpdatePrimaryRegionCommand({ KeyId: arn, PrimaryRegion: 'us-west-2' })));
+    assert.equal(update.name, 'UnsupportedOperationException');
+    assert.equal(update.message, `${arn} has no replica in us-west-2 to become its primary key: this server serves the one Region ${region} and holds no replica keys.`);
+    const unknown = await errorOf(() => t.kms.send(new ReplicateKeyCommand({ KeyId: `mrk-${'0'.repeat(32)}`, ReplicaRegion: 'us-west-2' })));
+    assert.equal(unknown.name, 'NotFoundException');
+  });
+
+  it('keeps the key what it was across a restart', async () => {
+    const keyId = (await t.kms.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!.KeyId!;
+    const sealed = await t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('kept') }));
+    t = await t.restart();
+    const meta = (await t.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!;
+    assert.equal(meta.MultiRegion, true);
+    assert.equal(meta.MultiRegionConfiguration?.MultiRegionKeyType, 'PRIMARY');
+    const opened = await t.kms.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob }));
+    assert.equal(Buffer.from(opened.Plaintext!).toString(), 'kept');
   });
 });

@@ -240,11 +240,40 @@ describe('key policies over HTTP', () => {
       assertError(await encryptAs(bob, usageNo.id), 'AccessDeniedException');
     });
 
-    it('kms:MultiRegion is false on every operation on a key, as on CreateKey (every key here is single-Region)', async () => {
+    it('kms:MultiRegion says whether the key is multi-Region, and kms:MultiRegionKeyType is PRIMARY on one', async () => {
       const single = await keyWith(allowBob('kms:Encrypt', { Bool: { 'kms:MultiRegion': false } }));
-      const multi = await keyWith(allowBob('kms:Encrypt', { Bool: { 'kms:MultiRegion': true } }));
+      const singleDenied = await keyWith(allowBob('kms:Encrypt', { Bool: { 'kms:MultiRegion': true } }));
+      const singleByType = await keyWith(allowBob('kms:Encrypt', { StringEquals: { 'kms:MultiRegionKeyType': 'PRIMARY' } }));
       assertOk(await encryptAs(bob, single.id));
-      assertError(await encryptAs(bob, multi.id), 'AccessDeniedException');
+      assertError(await encryptAs(bob, singleDenied.id), 'AccessDeniedException');
+      assertError(await encryptAs(bob, singleByType.id), 'AccessDeniedException');
+
+      const multiRegionKey = async (...statements: object[]) => {
+        const created = assertOk(await raw('CreateKey', { MultiRegion: true, Policy: JSON.stringify(policyOf(ADMIN_STATEMENT, ...statements)) }));
+        return (created.KeyMetadata as { KeyId: string }).KeyId;
+      };
+      assertOk(await encryptAs(bob, await multiRegionKey(allowBob('kms:Encrypt', { Bool: { 'kms:MultiRegion': true } }))));
+      assertOk(await encryptAs(bob, await multiRegionKey(allowBob('kms:Encrypt', { StringEquals: { 'kms:MultiRegionKeyType': 'PRIMARY' } }))));
+      assertError(await encryptAs(bob, await multiRegionKey(allowBob('kms:Encrypt', { Bool: { 'kms:MultiRegion': false } }))), 'AccessDeniedException');
+      assertError(await encryptAs(bob, await multiRegionKey(allowBob('kms:Encrypt', { StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } }))), 'AccessDeniedException');
+    });
+
+    it('CreateKey carries kms:MultiRegion and kms:MultiRegionKeyType for an identity policy to limit', async () => {
+      const singleOnly = await createUser(t, 'single-region-creator', {
+        create: policyOf({ Effect: 'Allow', Action: 'kms:CreateKey', Resource: '*', Condition: { Bool: { 'kms:MultiRegion': false } } }),
+      });
+      const primariesOnly = await createUser(t, 'primary-creator', {
+        create: policyOf({ Effect: 'Allow', Action: 'kms:CreateKey', Resource: '*', Condition: { StringEquals: { 'kms:MultiRegionKeyType': 'PRIMARY' } } }),
+      });
+      try {
+        assertOk(await singleOnly.raw('CreateKey', {}));
+        assertError(await singleOnly.raw('CreateKey', { MultiRegion: true }), 'AccessDeniedException');
+        assertOk(await primariesOnly.raw('CreateKey', { MultiRegion: true }));
+        assertError(await primariesOnly.raw('CreateKey', {}), 'AccessDeniedException');
+      } finally {
+        singleOnly.kms.destroy();
+        primariesOnly.kms.destroy();
+      }
     });
   });
 

@@ -25,11 +25,12 @@ const tagsOf = (pairs: readonly string[]) =>
 const create = leaf({
   name: 'create',
   summary: 'Create a KMS key (CreateKey), optionally with an alias.',
-  synopsis: '[--description D] [--key-spec S] [--key-usage U] [--tag K=V ...] [--alias alias/x] [--policy FILE]',
+  synopsis: '[--description D] [--key-spec S] [--key-usage U] [--multi-region] [--tag K=V ...] [--alias alias/x] [--policy FILE]',
   options: {
     description: { type: 'string', value: 'TEXT', help: 'what the key is for' },
     'key-spec': { type: 'string', value: 'SPEC', help: 'default SYMMETRIC_DEFAULT', complete: Object.values(KeySpec) },
     'key-usage': { type: 'string', value: 'USAGE', help: 'default ENCRYPT_DECRYPT', complete: Object.values(KeyUsageType) },
+    'multi-region': { type: 'boolean', help: 'a multi-Region primary key (its id starts mrk-)' },
     tag: { type: 'string', multiple: true, value: 'K=V', help: 'a tag; repeat for more' },
     alias: { type: 'string', value: 'alias/NAME', help: 'also create this alias for the key (CreateAlias)' },
     policy: { type: 'string', value: 'FILE', help: 'the key policy, from a JSON file (- for standard input)', complete: 'file' },
@@ -44,6 +45,7 @@ const create = leaf({
       Description: inv.string('description'),
       KeySpec: oneOf(inv.string('key-spec'), '--key-spec', Object.values(KeySpec)),
       KeyUsage: oneOf(inv.string('key-usage'), '--key-usage', Object.values(KeyUsageType)),
+      ...(inv.flag('multi-region') ? { MultiRegion: true } : {}),
       ...(tags.length ? { Tags: tags } : {}),
       ...(policyFile !== undefined ? { Policy: readTextInput(policyFile, 'the key policy') } : {}),
     };

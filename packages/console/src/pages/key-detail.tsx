@@ -42,6 +42,7 @@ export function KeyDetailPage({ keyId }: { keyId: string }) {
             <dt>State</dt><dd>{m.KeyState}{m.DeletionDate ? ` (deleted on ${formatTime(m.DeletionDate)})` : ''}</dd>
             <dt>Spec / usage</dt><dd>{m.KeySpec} / {m.KeyUsage}</dd>
             <dt>Origin</dt><dd>{m.Origin}</dd>
+            <dt>Regions</dt><dd>{m.MultiRegion ? 'multi-Region primary key, no replicas' : 'single-Region'}</dd>
             <dt>Created</dt><dd>{formatTime(m.CreationDate)}</dd>
             <dt>Tags</dt>
             <dd>

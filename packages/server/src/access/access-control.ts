@@ -6,6 +6,7 @@ import { grantIdOfToken, tokenMatches } from '../grants/grant-token.js';
 import type { Realm } from '../keys/arn.js';
 import { keyArn } from '../keys/arn.js';
 import type { KeyRecord } from '../keys/key-record.js';
+import { isMultiRegionKeyId } from '../keys/multi-region.js';
 import { authorize } from '../policy/authorize.js';
 import { accountRootOf } from '../policy/principal.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
@@ -253,8 +254,9 @@ export class AccessControl {
       'kms:customermasterkeyusage': key.keyUsage,
       'kms:keyorigin': key.origin,
       // KMS guide, kms:MultiRegion: "All KMS keys have a MultiRegion property", read by every KMS
-      // key resource operation; this server makes single-Region keys only.
-      'kms:multiregion': false,
+      // key resource operation; kms:MultiRegionKeyType only of a multi-Region key (all primaries here).
+      'kms:multiregion': isMultiRegionKeyId(key.keyId),
+      ...(isMultiRegionKeyId(key.keyId) ? { 'kms:multiregionkeytype': 'PRIMARY' } : {}),
     };
     for (const tag of key.tags) context[`aws:resourcetag/${tag.TagKey.toLowerCase()}`] = tag.TagValue;
     if (use.requestAlias !== undefined) context['kms:requestalias'] = use.requestAlias;

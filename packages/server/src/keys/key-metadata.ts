@@ -1,6 +1,7 @@
 import type { Realm } from './arn.js';
 import { keyArn } from './arn.js';
 import type { KeyRecord } from './key-record.js';
+import { isMultiRegionKeyId, multiRegionConfiguration } from './multi-region.js';
 import { algorithmsOf } from './specs/index.js';
 
 /** The member of KeyMetadata that lists a usage's algorithms. */
@@ -30,7 +31,8 @@ export function keyMetadata(realm: Realm, key: KeyRecord, currentMaterialId: str
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
     ...algorithmFields(key),
-    MultiRegion: false,
+    MultiRegion: isMultiRegionKeyId(key.keyId),
+    ...(isMultiRegionKeyId(key.keyId) ? { MultiRegionConfiguration: multiRegionConfiguration(realm, key.keyId) } : {}),
     ...(key.importedMaterial ? { ExpirationModel: key.importedMaterial.expirationModel } : {}),
     ...(key.importedMaterial?.validTo !== undefined ? { ValidTo: seconds(key.importedMaterial.validTo) } : {}),
     // AWS names the current material only of symmetric encryption keys.

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { UnsupportedOperationException, ValidationException } from '../errors.js';
 import { CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS } from '../keys/enums.js';
 import type { KeyRecord } from '../keys/key-record.js';
@@ -6,6 +5,7 @@ import { keyMetadata } from '../keys/key-metadata.js';
 import { checkRequestTags, mergeTags, requestTagContext } from '../keys/tags.js';
 import { checkNewKeyPolicy } from '../access/key-policy-check.js';
 import { keyArn } from '../keys/arn.js';
+import { newKeyId } from '../keys/multi-region.js';
 import { algorithmsOf, KEY_SPEC_TABLE } from '../keys/specs/index.js';
 import { keyPolicyMember } from '../validate/members.js';
 import { boolean, enumeration, parseShape, string, tags } from '../validate/shape.js';
@@ -48,14 +48,13 @@ export const createKey: Operation = async (service, body, request) => {
   if (input.CustomKeyStoreId !== undefined || input.XksKeyId !== undefined) {
     throw new UnsupportedOperationException('Custom key stores are not supported by this server: CreateKey takes no CustomKeyStoreId or XksKeyId.');
   }
-  if (input.MultiRegion) {
-    throw new UnsupportedOperationException('Multi-Region keys are not supported by this server.');
-  }
+  const multiRegion = input.MultiRegion === true;
   const requestTags = input.Tags ?? [];
   checkRequestTags(requestTags);
   await service.access.authorizeAccount(request, 'kms:CreateKey', '*', {
     'kms:keyspec': keySpec, 'kms:customermasterkeyspec': keySpec, 'kms:keyusage': keyUsage,
-    'kms:customermasterkeyusage': keyUsage, 'kms:keyorigin': origin, 'kms:multiregion': false,
+    'kms:customermasterkeyusage': keyUsage, 'kms:keyorigin': origin, 'kms:multiregion': multiRegion,
+    ...(multiRegion ? { 'kms:multiregionkeytype': 'PRIMARY' } : {}),
     ...(input.BypassPolicyLockoutSafetyCheck !== undefined ? { 'kms:bypasspolicylockoutsafetycheck': input.BypassPolicyLockoutSafetyCheck } : {}),
     ...requestTagContext(requestTags),
   });
@@ -67,7 +66,7 @@ export const createKey: Operation = async (service, body, request) => {
   }
 
   const now = service.now();
-  const keyId = randomUUID();
+  const keyId = newKeyId(multiRegion);
   // A key of imported material (origin EXTERNAL) has no version until ImportKeyMaterial.
   const external = origin === 'EXTERNAL';
   const key: KeyRecord = {

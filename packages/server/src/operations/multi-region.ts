@@ -1,4 +1,5 @@
 import { keyArn } from '../keys/arn.js';
+import { isMultiRegionKeyId } from '../keys/multi-region.js';
 import { resolveKey } from '../keys/resolve.js';
 import { UnsupportedOperationException } from '../errors.js';
 import { keyIdMember } from '../validate/members.js';
@@ -6,9 +7,10 @@ import { parseShape, required, string } from '../validate/shape.js';
 import type { Operation } from './operation.js';
 
 /**
- * ReplicateKey and UpdatePrimaryRegion. One Coffer server is one Region and makes no multi-Region
- * keys (CreateKey refuses MultiRegion), so every key is single-Region and AWS's answer for such a
- * key is the answer: UnsupportedOperationException naming the key, once the caller may act on it.
+ * ReplicateKey and UpdatePrimaryRegion. One Coffer server is one Region: its multi-Region keys are
+ * primaries without replicas (keys/multi-region.ts). So a single-Region key gets AWS's answer for
+ * one, UnsupportedOperationException naming the key, and a multi-Region key the same exception
+ * saying why, each once the caller may act on the key: no replica is made and no primary moves.
  */
 
 const region = () => required(string({ min: 1, max: 32, pattern: '^([a-z]+-){2,3}\\d+$' }));
@@ -19,7 +21,12 @@ function multiRegionOnly(operation: 'ReplicateKey' | 'UpdatePrimaryRegion', regi
     const input = parseShape(body, shape);
     const key = await resolveKey(service, input.KeyId, 'key');
     await service.access.authorizeKey(request, { action: `kms:${operation}`, key });
-    throw new UnsupportedOperationException(`${keyArn(service.realm, key.keyId)} is not a multi-region primary key.`);
+    const arn = keyArn(service.realm, key.keyId);
+    if (!isMultiRegionKeyId(key.keyId)) throw new UnsupportedOperationException(`${arn} is not a multi-region primary key.`);
+    const asked = input[regionMember] as string;
+    throw new UnsupportedOperationException(operation === 'ReplicateKey'
+      ? `${arn} cannot be replicated to ${asked}: this server serves the one Region ${service.realm.region} and holds no replica keys.`
+      : `${arn} has no replica in ${asked} to become its primary key: this server serves the one Region ${service.realm.region} and holds no replica keys.`);
   };
 }
 

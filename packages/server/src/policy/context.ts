@@ -29,7 +29,8 @@
  * | kms:requestalias                      | string               | the alias the caller named the key by (`alias/x`)|
  * | kms:resourcealiases                   | string[]             | key operations: the key's aliases (`alias/x`); absent when none |
  * | kms:keyspec, kms:keyusage, kms:keyorigin | string            | key operations: the key's properties (also `kms:customermasterkeyspec`/`...usage`) |
- * | kms:multiregion                       | boolean              | CreateKey and key operations: always false (single-Region keys only) |
+ * | kms:multiregion                       | boolean              | CreateKey and key operations: whether the key is multi-Region (`mrk-` id) |
+ * | kms:multiregionkeytype                | string               | the same, multi-Region keys only: `PRIMARY` (this server holds no replicas) |
  * | kms:encryptionalgorithm               | string               | Encrypt, Decrypt, ReEncrypt, GenerateDataKey*: the algorithm used, default included |
  * | kms:signingalgorithm, kms:macalgorithm| string               | Sign/Verify, GenerateMac/VerifyMac               |
  * | kms:messagetype                       | string               | Sign/Verify                                      |

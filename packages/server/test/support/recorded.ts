@@ -85,8 +85,9 @@ function flatSteps(steps: readonly Step[]): Step[] {
 
 /**
  * A scenario is replayable when every call, steps and request alike, is an operation Coffer serves
- * on a key Coffer can make (a supported key spec, AWS_KMS or EXTERNAL origin, single-Region) in
- * its one region, and every client-side step (`$local`) is one the replay implements.
+ * on a key Coffer can make (a supported key spec, AWS_KMS or EXTERNAL origin; a multi-Region key
+ * only as a primary without replicas) in its one region, and every client-side step (`$local`)
+ * is one the replay implements.
  */
 export function isReplayable(scenario: Scenario): boolean {
   if (scenario.requestRegion !== undefined || JSON.stringify(scenario).includes('<other-region>')) return false;
@@ -110,7 +111,7 @@ function onlySupportedKeys({ call, input }: CallStep): boolean {
   // A KeySpec that is no AWS spec at all stays: Coffer must refuse it as AWS does.
   const spec = (value: Json | undefined) => typeof value !== 'string' || !UNSUPPORTED_KEY_SPECS.has(value);
   return spec(input.KeySpec) && spec(input.CustomerMasterKeySpec)
-    && (is(input.Origin, 'AWS_KMS') || input.Origin === 'EXTERNAL') && is(input.MultiRegion, false);
+    && (is(input.Origin, 'AWS_KMS') || input.Origin === 'EXTERNAL');
 }
 
 // ---------------------------------------------------------------------------------------------
