@@ -32,7 +32,10 @@ function assertOk(res: RawResponse): Record<string, unknown> {
 }
 
 interface Grant { GrantId: string; GrantToken: string }
-interface Entry { KeyId: string; GrantId: string; Name?: string; CreationDate: number; GranteePrincipal: string; RetiringPrincipal?: string; IssuingAccount: string; Operations: string[]; Constraints?: object }
+interface Entry {
+  KeyId: string; GrantId: string; Name?: string; CreationDate: number; GranteePrincipal?: string; RetiringPrincipal?: string;
+  GranteeServicePrincipal?: string; RetiringServicePrincipal?: string; IssuingAccount: string; Operations: string[]; Constraints?: object;
+}
 
 describe('grants over HTTP', () => {
   let t: TestServer;
@@ -313,7 +316,7 @@ describe('grants over HTTP', () => {
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: [] }), 'ValidationException', /length greater than or equal to 1/);
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Fly'] }), 'ValidationException', /^1 validation error detected: Value '\[Fly\]' at 'operations' failed to satisfy constraint: Member must satisfy constraint: \[Member must satisfy enum value set: \[Decrypt, Encrypt, /);
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn }), 'ValidationException', /operations/);
-    assertError(await raw('CreateGrant', { KeyId: keyId, Operations: ['Encrypt'] }), 'ValidationException', /granteePrincipal/);
+    assertError(await raw('CreateGrant', { KeyId: keyId, Operations: ['Encrypt'] }), 'ValidationException', 'You must specify either GranteePrincipal or GranteeServicePrincipal.');
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/nobody`, Operations: ['Encrypt'] }), 'InvalidArnException');
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: 'nonsense', Operations: ['Encrypt'] }), 'InvalidArnException');
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'], DryRun: true }), 'DryRunOperationException');
@@ -325,6 +328,58 @@ describe('grants over HTTP', () => {
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'] }), 'KMSInvalidStateException');
     const external = String((assertOk(await raw('CreateKey', { Origin: 'EXTERNAL' })).KeyMetadata as Record<string, unknown>).KeyId);
     assertError(await raw('CreateGrant', { KeyId: external, GranteePrincipal: bob.arn, Operations: ['Encrypt'] }), 'KMSInvalidStateException', /is pending import\.$/);
+  });
+
+  it('a SourceArn constraint is kept and listed, and allows no request here (none is made on behalf of an AWS resource)', async () => {
+    const keyId = await newKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    const symmetric = await newKey();
+    const constrained = await grant({
+      KeyId: symmetric, GranteePrincipal: bob.arn, Operations: ['Encrypt', 'RetireGrant'], Constraints: { SourceArn: 'arn:aws:s3:::reports' },
+    });
+    assertError(await encryptAs(bob, symmetric), 'AccessDeniedException');
+    assertError(await encryptAs(bob, symmetric, undefined, [constrained.GrantToken]), 'AccessDeniedException');
+    const listed = assertOk(await raw('ListGrants', { KeyId: symmetric })).Grants as Entry[];
+    assert.deepEqual(listed.map((g) => g.Constraints), [{ SourceArn: 'arn:aws:s3:::reports' }]);
+    // The same request again is the same grant (idempotent by Name only), another SourceArn another grant.
+    const named = { KeyId: symmetric, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Name: 'by-source' };
+    const first = await grant({ ...named, Constraints: { SourceArn: 'arn:aws:s3:::a' } });
+    assert.equal((await grant({ ...named, Constraints: { SourceArn: 'arn:aws:s3:::a' } })).GrantId, first.GrantId);
+    assert.notEqual((await grant({ ...named, Constraints: { SourceArn: 'arn:aws:s3:::b' } })).GrantId, first.GrantId);
+    // AWS does not apply it to RetireGrant: the grantee retires its own grant.
+    assertOk(await bob.raw('RetireGrant', { GrantToken: constrained.GrantToken }));
+    // Unlike an encryption-context constraint, it may sit on any key and with any operation.
+    assertOk(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Sign', 'GetPublicKey'], Constraints: { SourceArn: 'arn:aws:s3:::reports' } }));
+    assertError(await raw('CreateGrant', { KeyId: symmetric, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Constraints: { SourceArn: '' } }), 'ValidationException', /sourceArn/);
+  });
+
+  it('grants to service principals: one of each pair of members, kept and listed under their own names, used by no caller', async () => {
+    const keyId = await newKey();
+    const service = { KeyId: keyId, GranteeServicePrincipal: 's3.amazonaws.com', Operations: ['Decrypt'] };
+    const source = { SourceArn: 'arn:aws:s3:::reports' };
+    const created = await grant({ ...service, RetiringServicePrincipal: 's3.amazonaws.com', Constraints: source });
+    const iam = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, RetiringPrincipal: dave.arn, Operations: ['Encrypt'] });
+    const entries = assertOk(await raw('ListGrants', { KeyId: keyId })).Grants as Entry[];
+    const entry = entries.find((g) => g.GrantId === created.GrantId)!;
+    assert.equal(entry.GranteeServicePrincipal, 's3.amazonaws.com');
+    assert.equal(entry.RetiringServicePrincipal, 's3.amazonaws.com');
+    assert.equal(entry.GranteePrincipal, undefined);
+    assert.equal(entry.RetiringPrincipal, undefined);
+    const byService = assertOk(await raw('ListGrants', { KeyId: keyId, GranteeServicePrincipal: 's3.amazonaws.com' })).Grants as Entry[];
+    assert.deepEqual(byService.map((g) => g.GrantId), [created.GrantId]);
+    assert.deepEqual((assertOk(await raw('ListGrants', { KeyId: keyId, GranteePrincipal: 's3.amazonaws.com' })).Grants as Entry[]), []);
+    assert.deepEqual((assertOk(await raw('ListGrants', { KeyId: keyId, GranteePrincipal: bob.arn })).Grants as Entry[]).map((g) => g.GrantId), [iam.GrantId]);
+    const retirable = assertOk(await raw('ListRetirableGrants', { RetiringServicePrincipal: 's3.amazonaws.com' })).Grants as Entry[];
+    assert.ok(retirable.some((g) => g.GrantId === created.GrantId));
+    assert.ok(!(assertOk(await raw('ListRetirableGrants', { RetiringPrincipal: dave.arn })).Grants as Entry[]).some((g) => g.GrantId === created.GrantId));
+
+    const refused = async (body: object, message: string) => assertError(await raw('CreateGrant', body), 'ValidationException', message);
+    await refused({ ...service, GranteePrincipal: bob.arn, RetiringPrincipal: dave.arn, Constraints: source }, 'You must specify either GranteePrincipal or GranteeServicePrincipal, but not both.');
+    await refused({ ...service, RetiringPrincipal: dave.arn }, 'When you specify a GranteeServicePrincipal, you must also specify a SourceArn grant constraint.');
+    await refused({ ...service, Constraints: source }, 'When you specify a GranteeServicePrincipal, you must also specify a RetiringPrincipal or a RetiringServicePrincipal.');
+    await refused({ ...service, RetiringPrincipal: dave.arn, RetiringServicePrincipal: 's3.amazonaws.com', Constraints: source }, 'You can specify either RetiringPrincipal or RetiringServicePrincipal, but not both.');
+    await refused({ ...service, GranteeServicePrincipal: bob.arn, RetiringPrincipal: dave.arn, Constraints: source }, `GranteeServicePrincipal '${bob.arn}' is not an AWS service principal, such as s3.amazonaws.com.`);
+    assertError(await raw('ListGrants', { KeyId: keyId, GranteePrincipal: bob.arn, GranteeServicePrincipal: 's3.amazonaws.com' }), 'ValidationException');
+    assertError(await raw('ListRetirableGrants', { RetiringPrincipal: dave.arn, RetiringServicePrincipal: 's3.amazonaws.com' }), 'ValidationException');
   });
 
   describe('ListGrants and ListRetirableGrants', () => {
@@ -413,7 +468,7 @@ describe('grants over HTTP', () => {
       for (const id of ids) assert.ok(seen.includes(id));
       assertError(await raw('ListRetirableGrants', { RetiringPrincipal: dave.arn, Limit: 101 }), 'ValidationException', /less than or equal to 100/);
       assertError(await raw('ListRetirableGrants', { RetiringPrincipal: dave.arn, Limit: 0 }), 'ValidationException', /greater than or equal to 1/);
-      assertError(await raw('ListRetirableGrants', {}), 'ValidationException', /retiringPrincipal/);
+      assertError(await raw('ListRetirableGrants', {}), 'ValidationException', 'You must specify either RetiringPrincipal or RetiringServicePrincipal, but not both.');
       // The pattern admits names that are no principal's ARN; AWS names InvalidArnException among this operation's errors.
       assertError(await raw('ListRetirableGrants', { RetiringPrincipal: 'dave' }), 'InvalidArnException', 'dave is not a valid principal ARN.');
       // An identity policy decides it: dave has none for it.

@@ -276,6 +276,8 @@ export class AccessControl {
       if (!grant.operations.includes(operation) || (qualifies && !qualifies(grant))) continue;
       // A grant made before the caller was created was made to an earlier principal of its name.
       if (createdAt !== undefined && grant.createdAt + CLOCK_TOLERANCE_MS < createdAt) continue;
+      // No request here is made on behalf of an AWS resource (aws:SourceArn); AWS exempts RetireGrant.
+      if (grant.constraints?.SourceArn !== undefined && operation !== 'RetireGrant') continue;
       if (!constraintsApply(operation) || satisfiesConstraints(grant.constraints, encryptionContext)) return true;
     }
     return false;

@@ -10,7 +10,7 @@ const RECORDED_MEMBERS = new Set([
   'EncryptionContext', 'SourceEncryptionContext', 'DestinationEncryptionContext',
   'Tags', 'TagKeys', 'PendingWindowInDays', 'RotationPeriodInDays', 'IncludeKeyMaterial',
   'Limit', 'Marker', 'DryRun', 'BypassPolicyLockoutSafetyCheck', 'PolicyName',
-  'GranteePrincipal', 'RetiringPrincipal', 'Operations', 'Constraints', 'Name', 'GrantId',
+  'GranteePrincipal', 'RetiringPrincipal', 'GranteeServicePrincipal', 'RetiringServicePrincipal', 'Operations', 'Constraints', 'Name', 'GrantId',
   'KeyPairSpec', 'SigningAlgorithm', 'MessageType', 'MacAlgorithm', 'KeyAgreementAlgorithm',
   'WrappingAlgorithm', 'WrappingKeySpec', 'ExpirationModel', 'ValidTo',
   'UserName', 'RoleName', 'Status', 'AccessKeyId', 'Principal',

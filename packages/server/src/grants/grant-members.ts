@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Service } from '../context.js';
-import { InvalidArnException, SerializationException } from '../errors.js';
+import { InvalidArnException, SerializationException, ValidationException } from '../errors.js';
 import type { Member, Violations } from '../validate/shape.js';
 import { required, string, stringList } from '../validate/shape.js';
 import { GRANT_OPERATIONS, type GrantConstraints, type GrantOperation } from './grant-record.js';
@@ -34,19 +34,24 @@ const MAX_CONSTRAINT_PAIRS = 8;
 /** AWS: "The encryption context value in each constraint cannot exceed 384 characters." */
 const MAX_CONSTRAINT_CHARS = 384;
 
-/** `Constraints`: EncryptionContextSubset and/or EncryptionContextEquals; an empty map counts as absent. */
+/** `Constraints.SourceArn`: a resource's ARN, up to 2048 characters as AWS's ARNs. */
+const sourceArnMember = () => string({ min: 1, max: 2048 });
+
+/** `Constraints`: EncryptionContextSubset and/or EncryptionContextEquals (an empty map counts as absent), SourceArn. */
 export function constraintsMember(): Member<GrantConstraints | undefined> {
   return {
     parse(value, path, violations) {
       if (value === undefined) return undefined;
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SerializationException(`Expected an object for member '${path}'`);
       const input = value as Record<string, unknown>;
-      const out: { EncryptionContextSubset?: Record<string, string>; EncryptionContextEquals?: Record<string, string> } = {};
+      const out: { EncryptionContextSubset?: Record<string, string>; EncryptionContextEquals?: Record<string, string>; SourceArn?: string } = {};
       for (const name of ['EncryptionContextSubset', 'EncryptionContextEquals'] as const) {
         const map = constraintMap(input[name], `${path}.${name.charAt(0).toLowerCase()}${name.slice(1)}`, violations);
         if (map !== undefined && Object.keys(map).length > 0) out[name] = map;
       }
-      return out.EncryptionContextSubset || out.EncryptionContextEquals ? out : undefined;
+      const sourceArn = sourceArnMember().parse(input.SourceArn ?? undefined, `${path}.sourceArn`, violations);
+      if (sourceArn !== undefined) out.SourceArn = sourceArn;
+      return out.EncryptionContextSubset || out.EncryptionContextEquals || out.SourceArn !== undefined ? out : undefined;
     },
   };
 }
@@ -87,6 +92,11 @@ export function checkPrincipalForm(value: string): void {
   if (!PRINCIPAL_ARN.test(value) && !SERVICE_PRINCIPAL.test(value)) {
     throw new InvalidArnException(`${value} is not a valid principal ARN.`);
   }
+}
+
+/** GranteeServicePrincipal and RetiringServicePrincipal: a service principal's name, `<service>.amazonaws.com`. */
+export function checkServicePrincipalForm(member: string, value: string): void {
+  if (!SERVICE_PRINCIPAL.test(value)) throw new ValidationException(`${member} '${value}' is not an AWS service principal, such as s3.amazonaws.com.`);
 }
 
 /**

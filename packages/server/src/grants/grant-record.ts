@@ -15,6 +15,12 @@ export interface GrantConstraints {
   readonly EncryptionContextSubset?: Readonly<Record<string, string>>;
   /** The request's encryption context must be exactly these pairs. */
   readonly EncryptionContextEquals?: Readonly<Record<string, string>>;
+  /**
+   * The request must be made on behalf of this AWS resource (aws:SourceArn). No request to this
+   * server is (no AWS service calls it), so such a grant allows nothing but its RetireGrant, to
+   * which AWS does not apply the constraint.
+   */
+  readonly SourceArn?: string;
 }
 
 export interface GrantRecord {
@@ -23,8 +29,13 @@ export interface GrantRecord {
   /** The token that makes the grant usable at once in the request that carries it. */
   readonly grantToken: string;
   readonly name?: string;
+  /** An IAM principal's ARN, or with `granteeIsService` an AWS service principal (`s3.amazonaws.com`). */
   readonly granteePrincipal: string;
+  /** Given as GranteeServicePrincipal: a service principal, which no caller of this server is. */
+  readonly granteeIsService?: true;
   readonly retiringPrincipal?: string;
+  /** Given as RetiringServicePrincipal. */
+  readonly retiringIsService?: true;
   /** The principal that created the grant; it may retire and revoke it. */
   readonly issuingPrincipal: string;
   readonly operations: readonly GrantOperation[];

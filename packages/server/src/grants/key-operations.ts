@@ -45,7 +45,8 @@ export function checkGrantForKey(key: KeyRecord, operations: readonly GrantOpera
       `Grant operations ${unsupported.join(', ')} are not supported by a key of KeyUsage ${key.keyUsage} and KeySpec ${key.keySpec}.`,
     );
   }
-  if (constraints !== undefined && key.keySpec !== 'SYMMETRIC_DEFAULT') {
+  // SourceArn is no encryption context: AWS supports it "on grants for all types of KMS keys".
+  if ((constraints?.EncryptionContextEquals || constraints?.EncryptionContextSubset) && key.keySpec !== 'SYMMETRIC_DEFAULT') {
     throw new ValidationException(`Grant constraints are not supported on a key of KeySpec ${key.keySpec}: its operations take no encryption context.`);
   }
 }

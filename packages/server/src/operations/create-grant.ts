@@ -1,7 +1,9 @@
 import type { RequestContext, Service } from '../context.js';
 import { LimitExceededException, ValidationException } from '../errors.js';
 import { atLeastAsStrict, CONSTRAINABLE_OPERATIONS } from '../grants/constraints.js';
-import { checkGrantPrincipal, constraintsMember, grantNameMember, newGrantId, operationsMember, principalMember } from '../grants/grant-members.js';
+import {
+  checkGrantPrincipal, checkServicePrincipalForm, constraintsMember, grantNameMember, newGrantId, operationsMember, principalMember,
+} from '../grants/grant-members.js';
 import type { GrantConstraints, GrantOperation, GrantRecord } from '../grants/grant-record.js';
 import { newGrantToken, reissueGrantToken } from '../grants/grant-token.js';
 import { checkGrantForKey, checkGrantOperations } from '../grants/key-operations.js';
@@ -9,13 +11,15 @@ import type { KeyRecord } from '../keys/key-record.js';
 import { resolveKey } from '../keys/resolve.js';
 import { assertEnabled } from '../keys/states.js';
 import { checkDryRun, dryRunMember, grantTokensMember, keyIdMember } from '../validate/members.js';
-import { parseShape, required } from '../validate/shape.js';
+import { parseShape } from '../validate/shape.js';
 import type { Operation } from './operation.js';
 
 const shape = {
   KeyId: keyIdMember(),
-  GranteePrincipal: required(principalMember()),
+  GranteePrincipal: principalMember(),
+  GranteeServicePrincipal: principalMember(),
   RetiringPrincipal: principalMember(),
+  RetiringServicePrincipal: principalMember(),
   Operations: operationsMember(),
   Constraints: constraintsMember(),
   GrantTokens: grantTokensMember(),
@@ -30,32 +34,36 @@ export const MAX_GRANTS_PER_KEY = 50_000;
  * CreateGrant. The caller needs kms:CreateGrant from a policy, or a grant of its own with the
  * CreateGrant operation; a grant can only pass on its own operations, with constraints at least as
  * strict as its own. A Name makes the call idempotent: the same name with the same parameters
- * returns the existing grant's id, with a new token for it.
+ * returns the existing grant's id, with a new token for it. A grant to a service principal, or
+ * with a SourceArn constraint, is kept and listed as AWS keeps it, and allows no caller here.
  */
 export const createGrant: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
+  const { grantee, retiring } = principalsOf(input);
   // AWS takes a key id or key ARN here, not an alias.
   const key = await resolveKey(service, input.KeyId, 'key');
   const operations = [...new Set(input.Operations)];
   const constraints = input.Constraints;
-  if (constraints) {
+  if (constraints?.EncryptionContextEquals || constraints?.EncryptionContextSubset) {
     const unconstrainable = operations.filter((op) => !CONSTRAINABLE_OPERATIONS.has(op));
     if (unconstrainable.length > 0) {
       throw new ValidationException(`Grant constraints are not supported with the operations ${unconstrainable.join(', ')}, which do not take an encryption context.`);
     }
   }
   checkGrantOperations(operations);
-  await checkGrantPrincipal(service, input.GranteePrincipal);
-  if (input.RetiringPrincipal !== undefined) await checkGrantPrincipal(service, input.RetiringPrincipal);
+  if (grantee.service) checkServicePrincipalForm('GranteeServicePrincipal', grantee.name);
+  else await checkGrantPrincipal(service, grantee.name);
+  if (retiring?.service) checkServicePrincipalForm('RetiringServicePrincipal', retiring.name);
+  else if (retiring) await checkGrantPrincipal(service, retiring.name);
 
   await service.access.authorizeKey(request, {
     action: 'kms:CreateGrant', key, grantOperation: 'CreateGrant', grantTokens: input.GrantTokens,
     context: {
       'kms:grantoperations': operations,
-      'kms:granteeprincipal': input.GranteePrincipal,
+      ...(input.GranteePrincipal !== undefined ? { 'kms:granteeprincipal': input.GranteePrincipal } : {}),
       ...(input.RetiringPrincipal !== undefined ? { 'kms:retiringprincipal': input.RetiringPrincipal } : {}),
       'kms:grantisforawsresource': false,
-      ...(constraints ? { 'kms:grantconstrainttype': constraintTypes(constraints) } : {}),
+      ...(constraints && constraintTypes(constraints).length > 0 ? { 'kms:grantconstrainttype': constraintTypes(constraints) } : {}),
     },
     grantQualifies: (parent) => operations.every((op) => parent.operations.includes(op)) && atLeastAsStrict(constraints, parent.constraints),
   });
@@ -66,15 +74,52 @@ export const createGrant: Operation = async (service, body, request) => {
 
   // Requests of one Name at once would each find no grant of that name and make one each: named
   // grants take turns (Store.serialize, on every node), so the later finds the earlier's grant.
-  const issue = () => issueGrant(service, request, key, { ...input, operations, constraints });
+  const issue = () => issueGrant(service, request, key, { Name: input.Name, DryRun: input.DryRun, grantee, retiring, operations, constraints });
   return input.Name === undefined ? issue() : service.store.serialize('grant-names', issue);
 };
+
+/** A grantee or retiring principal: an IAM principal's ARN, or a service principal's name. */
+interface GrantPrincipal {
+  readonly name: string;
+  readonly service: boolean;
+}
+
+/**
+ * The grantee and retiring principal, each given in one member of two (API reference, CreateGrant:
+ * "either GranteePrincipal or GranteeServicePrincipal, but not both"). A service grantee also needs
+ * a SourceArn constraint and a retiring principal.
+ */
+function principalsOf(input: {
+  GranteePrincipal?: string | undefined; GranteeServicePrincipal?: string | undefined; RetiringPrincipal?: string | undefined;
+  RetiringServicePrincipal?: string | undefined; Constraints?: GrantConstraints | undefined;
+}): { grantee: GrantPrincipal; retiring: GrantPrincipal | undefined } {
+  const { GranteePrincipal: iamGrantee, GranteeServicePrincipal: serviceGrantee, RetiringPrincipal: iamRetiring, RetiringServicePrincipal: serviceRetiring } = input;
+  if (iamGrantee !== undefined && serviceGrantee !== undefined) {
+    throw new ValidationException('You must specify either GranteePrincipal or GranteeServicePrincipal, but not both.');
+  }
+  if (iamGrantee === undefined && serviceGrantee === undefined) {
+    throw new ValidationException('You must specify either GranteePrincipal or GranteeServicePrincipal.');
+  }
+  if (iamRetiring !== undefined && serviceRetiring !== undefined) {
+    throw new ValidationException('You can specify either RetiringPrincipal or RetiringServicePrincipal, but not both.');
+  }
+  if (serviceGrantee !== undefined) {
+    if (input.Constraints?.SourceArn === undefined) throw new ValidationException('When you specify a GranteeServicePrincipal, you must also specify a SourceArn grant constraint.');
+    if (iamRetiring === undefined && serviceRetiring === undefined) {
+      throw new ValidationException('When you specify a GranteeServicePrincipal, you must also specify a RetiringPrincipal or a RetiringServicePrincipal.');
+    }
+  }
+  const grantee = serviceGrantee !== undefined ? { name: serviceGrantee, service: true } : { name: iamGrantee!, service: false };
+  const retiring = serviceRetiring !== undefined ? { name: serviceRetiring, service: true }
+    : iamRetiring !== undefined ? { name: iamRetiring, service: false } : undefined;
+  return { grantee, retiring };
+}
 
 /** What a checked CreateGrant asks for: the request's members, its operations without repeats. */
 interface GrantRequest {
   readonly Name?: string | undefined;
-  readonly GranteePrincipal: string;
-  readonly RetiringPrincipal?: string | undefined;
+  readonly grantee: GrantPrincipal;
+  readonly retiring: GrantPrincipal | undefined;
   readonly operations: GrantOperation[];
   readonly constraints?: GrantConstraints | undefined;
   readonly DryRun?: boolean | undefined;
@@ -85,7 +130,7 @@ async function issueGrant(service: Service, request: RequestContext, key: KeyRec
   const { operations, constraints } = input;
   if (input.Name !== undefined) {
     const same = (await service.store.findGrantsByName(key.keyId, input.Name))
-      .find((g) => sameParameters(g, input.GranteePrincipal, input.RetiringPrincipal, operations, constraints));
+      .find((g) => sameParameters(g, input.grantee, input.retiring, operations, constraints));
     if (same) {
       checkDryRun(input.DryRun);
       return { GrantToken: reissueGrantToken(same.grantId, same.grantToken), GrantId: same.grantId };
@@ -103,8 +148,10 @@ async function issueGrant(service: Service, request: RequestContext, key: KeyRec
     keyId: key.keyId,
     grantToken: newGrantToken(grantId),
     ...(input.Name !== undefined ? { name: input.Name } : {}),
-    granteePrincipal: input.GranteePrincipal,
-    ...(input.RetiringPrincipal !== undefined ? { retiringPrincipal: input.RetiringPrincipal } : {}),
+    granteePrincipal: input.grantee.name,
+    ...(input.grantee.service ? { granteeIsService: true } : {}),
+    ...(input.retiring !== undefined ? { retiringPrincipal: input.retiring.name } : {}),
+    ...(input.retiring?.service ? { retiringIsService: true } : {}),
     issuingPrincipal: request.principal.arn,
     operations,
     ...(constraints ? { constraints } : {}),
@@ -114,17 +161,18 @@ async function issueGrant(service: Service, request: RequestContext, key: KeyRec
   return { GrantToken: grant.grantToken, GrantId: grant.grantId };
 }
 
-/** kms:GrantConstraintType: the constraint kinds the request gives. */
+/** kms:GrantConstraintType: the encryption-context constraint kinds the request gives. */
 function constraintTypes(constraints: GrantConstraints): string[] {
   return (['EncryptionContextEquals', 'EncryptionContextSubset'] as const).filter((k) => constraints[k] !== undefined);
 }
 
 function sameParameters(
-  grant: GrantRecord, grantee: string, retiring: string | undefined, operations: readonly GrantOperation[], constraints: GrantConstraints | undefined,
+  grant: GrantRecord, grantee: GrantPrincipal, retiring: GrantPrincipal | undefined, operations: readonly GrantOperation[], constraints: GrantConstraints | undefined,
 ): boolean {
   const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
-  return grant.granteePrincipal === grantee
-    && grant.retiringPrincipal === retiring
+  return grant.granteePrincipal === grantee.name && (grant.granteeIsService === true) === grantee.service
+    && grant.retiringPrincipal === retiring?.name && (grant.retiringIsService === true) === (retiring?.service === true)
+    && grant.constraints?.SourceArn === constraints?.SourceArn
     && sameSet(grant.operations, operations)
     && sameMap(grant.constraints?.EncryptionContextEquals, constraints?.EncryptionContextEquals)
     && sameMap(grant.constraints?.EncryptionContextSubset, constraints?.EncryptionContextSubset);

@@ -1,21 +1,31 @@
-import { checkPrincipalForm, principalMember } from '../grants/grant-members.js';
+import { ValidationException } from '../errors.js';
+import { checkPrincipalForm, checkServicePrincipalForm, principalMember } from '../grants/grant-members.js';
 import { grantListEntry } from '../grants/grant-list-entry.js';
 import { decodeMarker, limitMember, markerMember, pagingFields } from '../validate/members.js';
-import { parseShape, required } from '../validate/shape.js';
+import { parseShape } from '../validate/shape.js';
 import type { Operation } from './operation.js';
 
-const shape = { RetiringPrincipal: required(principalMember()), Limit: limitMember(100), Marker: markerMember() };
+const shape = { RetiringPrincipal: principalMember(), RetiringServicePrincipal: principalMember(), Limit: limitMember(100), Marker: markerMember() };
 
-/** ListRetirableGrants: the grants, over all keys, that name this retiring principal. Allowed by identity policies only. */
+/**
+ * ListRetirableGrants: the grants, over all keys, that name this retiring principal (an IAM
+ * principal, or a service principal: name and kind both matched). Allowed by identity policies only.
+ */
 export const listRetirableGrants: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
+  if ((input.RetiringPrincipal === undefined) === (input.RetiringServicePrincipal === undefined)) {
+    throw new ValidationException('You must specify either RetiringPrincipal or RetiringServicePrincipal, but not both.');
+  }
   await service.access.authorizeAccount(request, 'kms:ListRetirableGrants');
+  const isService = input.RetiringServicePrincipal !== undefined;
+  const retiring = (input.RetiringPrincipal ?? input.RetiringServicePrincipal)!;
   // The retiring principal is the request's only ARN, and AWS names InvalidArnException among this operation's errors.
-  checkPrincipalForm(input.RetiringPrincipal);
-  const scope = `ListRetirableGrants/${input.RetiringPrincipal}`;
+  if (isService) checkServicePrincipalForm('RetiringServicePrincipal', retiring);
+  else checkPrincipalForm(retiring);
+  const scope = `ListRetirableGrants/${isService ? 'service/' : ''}${retiring}`;
   const after = decodeMarker(scope, input.Marker);
-  const page = await service.store.listRetirableGrants({
-    retiringPrincipal: input.RetiringPrincipal, ...(after !== undefined ? { after } : {}), limit: input.Limit ?? 50,
-  });
-  return { Grants: page.items.map((g) => grantListEntry(service.realm, g)), ...pagingFields(scope, page.next) };
+  const page = await service.store.listRetirableGrants({ retiringPrincipal: retiring, ...(after !== undefined ? { after } : {}), limit: input.Limit ?? 50 });
+  // The store matched the name; the kind is matched here (a page may come out shorter, its marker still right).
+  const grants = page.items.filter((g) => (g.retiringIsService === true) === isService);
+  return { Grants: grants.map((g) => grantListEntry(service.realm, g)), ...pagingFields(scope, page.next) };
 };
