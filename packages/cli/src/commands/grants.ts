@@ -33,10 +33,14 @@ function printGrants(grants: readonly GrantListEntry[]): void {
   const context = (c: Record<string, string> | undefined) => Object.entries(c ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
   printTable(grants.map((g) => ({
     ...g,
+    // A service principal (GranteeServicePrincipal) shows in the same column, as AWS's own name for it.
+    GranteePrincipal: g.GranteePrincipal ?? g.GranteeServicePrincipal,
+    RetiringPrincipal: g.RetiringPrincipal ?? g.RetiringServicePrincipal,
     Operations: (g.Operations ?? []).join(','),
     Constraints: [
       ...(g.Constraints?.EncryptionContextSubset ? [`subset:${context(g.Constraints.EncryptionContextSubset)}`] : []),
       ...(g.Constraints?.EncryptionContextEquals ? [`equals:${context(g.Constraints.EncryptionContextEquals)}`] : []),
+      ...(g.Constraints?.SourceArn ? [`source:${g.Constraints.SourceArn}`] : []),
     ].join(' '),
   })), ['GrantId', 'Name', 'GranteePrincipal', 'RetiringPrincipal', 'Operations', 'Constraints']);
 }

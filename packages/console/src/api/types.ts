@@ -37,8 +37,11 @@ export interface RotationEntry {
 export interface GrantEntry {
   GrantId: string;
   Name?: string;
-  GranteePrincipal: string;
+  /** One of the two: an IAM principal's ARN, or a service principal (GranteeServicePrincipal). */
+  GranteePrincipal?: string;
+  GranteeServicePrincipal?: string;
   RetiringPrincipal?: string;
+  RetiringServicePrincipal?: string;
   IssuingAccount?: string;
   Operations: string[];
   CreationDate?: number;

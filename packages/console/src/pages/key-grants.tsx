@@ -13,7 +13,7 @@ export function KeyGrants({ keyId }: { keyId: string }) {
   const [error, setError] = useState<unknown>();
 
   const revoke = async (grant: GrantEntry) => {
-    if (!window.confirm(`Revoke grant ${grant.Name || grant.GrantId} for ${grant.GranteePrincipal}?`)) return;
+    if (!window.confirm(`Revoke grant ${grant.Name || grant.GrantId} for ${grant.GranteePrincipal ?? grant.GranteeServicePrincipal}?`)) return;
     setError(undefined);
     try {
       await api.kms('RevokeGrant', { KeyId: keyId, GrantId: grant.GrantId });
@@ -35,7 +35,7 @@ export function KeyGrants({ keyId }: { keyId: string }) {
           {grants.data?.map((g) => (
             <tr key={g.GrantId}>
               <td className="mono" title={g.GrantId}>{g.Name || `${g.GrantId.slice(0, 16)}…`}</td>
-              <td className="mono">{g.GranteePrincipal}</td>
+              <td className="mono">{g.GranteePrincipal ?? g.GranteeServicePrincipal}</td>
               <td>{g.Operations.join(', ')}</td>
               <td>{formatTime(g.CreationDate)}</td>
               <td><button type="button" className="danger small" onClick={() => void revoke(g)}>Revoke</button></td>

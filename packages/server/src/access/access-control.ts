@@ -64,6 +64,22 @@ const GRANTS_PAGE = 50;
 const RESOURCE_ALIASES = /resourcealiases/i;
 
 /**
+ * Whether the key policy's entry for this ARN (if it has one) names this caller, and not an earlier
+ * user or role of the name, deleted since: the caller must be the principal that existed when the
+ * policy was set (KeyRecord.policyPrincipals). Records from before that was kept have only the
+ * time the policy was set; a principal created after it, past the clock tolerance between nodes,
+ * is then another.
+ */
+function policyNames(key: KeyRecord, arn: string, createdAt: number | undefined): boolean {
+  if (createdAt === undefined) return true;
+  if (key.policyPrincipals !== undefined) {
+    const meant = key.policyPrincipals[arn];
+    return meant === undefined || meant === createdAt;
+  }
+  return key.policySetAt === undefined || createdAt <= key.policySetAt + CLOCK_TOLERANCE_MS;
+}
+
+/**
  * Access control on every request, with AWS KMS semantics (policy/authorize.ts): the key policy,
  * the caller's identity policies and the key's grants. Policies are compiled once and cached: a key
  * policy by key id and revision (a changed policy is a new revision), identity policies per
@@ -91,9 +107,7 @@ export class AccessControl {
     const keyPolicy = this.#keyPolicy(use.key);
     const identity = await this.#identity(request.principal);
     const identityPolicies = identity.policies;
-    // A user or role created after the key policy was written is not the one its ARN there names.
-    const principal: Principal = identity.createdAt !== undefined && use.key.policySetAt !== undefined && identity.createdAt > use.key.policySetAt + CLOCK_TOLERANCE_MS
-      ? { ...request.principal, arnNamesIt: false } : request.principal;
+    const principal: Principal = policyNames(use.key, request.principal.arn, identity.createdAt) ? request.principal : { ...request.principal, arnNamesIt: false };
     // Object.assign, not an object literal of spreads: V8 copies the later spreads one property at
     // a time on a slow path, about 10 µs a request here (bench/access-overhead.ts). Every key is
     // prefixed (`aws:`, `kms:`), so no `__proto__` can make the two differ.
@@ -274,8 +288,8 @@ export class AccessControl {
   ): Promise<boolean> {
     for await (const grant of this.grantsOfCaller(principal, key, tokens)) {
       if (!grant.operations.includes(operation) || (qualifies && !qualifies(grant))) continue;
-      // A grant made before the caller was created was made to an earlier principal of its name.
-      if (createdAt !== undefined && grant.createdAt + CLOCK_TOLERANCE_MS < createdAt) continue;
+      // A grant made to an earlier principal of the caller's name (deleted since) is not the caller's.
+      if (createdAt !== undefined && (grant.granteeCreatedAt !== undefined ? grant.granteeCreatedAt !== createdAt : grant.createdAt + CLOCK_TOLERANCE_MS < createdAt)) continue;
       // No request here is made on behalf of an AWS resource (aws:SourceArn); AWS exempts RetireGrant.
       if (grant.constraints?.SourceArn !== undefined && operation !== 'RetireGrant') continue;
       if (!constraintsApply(operation) || satisfiesConstraints(grant.constraints, encryptionContext)) return true;

@@ -14,10 +14,13 @@ import { INVALID_PRINCIPALS } from '../policy/principal.js';
  * permissions, and a policy's account entry is matched by account id alone, so
  * `arn:aws-cn:iam::<this account>:root` would stand for this account), and unless the caller
  * bypasses the lockout safety check, it must still let the caller change the policy later.
+ *
+ * Returns the principals it names, as the key keeps them (KeyRecord.policyPrincipals): each user
+ * and role of this account with the creation time of the one that exists now.
  */
 export async function checkNewKeyPolicy(
   service: Service, request: RequestContext, text: string, key: KeyRecord, bypassLockoutCheck: boolean,
-): Promise<void> {
+): Promise<Record<string, number>> {
   const policy = compilePolicy(text, 'key');
   assertNoDuplicateKeys(text);
   const { realm } = service;
@@ -26,12 +29,15 @@ export async function checkNewKeyPolicy(
   if (foreign !== undefined) {
     throw new MalformedPolicyDocumentException(`${INVALID_PRINCIPALS} A principal of partition ${foreign} cannot be named on this server, whose partition is ${realm.partition}.`);
   }
+  const principals: Record<string, number> = {};
   for (const arn of named.arns) {
     const [, , , , account] = arn.split(':');
     if (account !== realm.accountId || arn.includes(':sts::')) continue;
-    if (!(await service.store.getPrincipal(arn))) {
+    const principal = await service.store.getPrincipal(arn);
+    if (!principal) {
       throw new MalformedPolicyDocumentException(`${INVALID_PRINCIPALS} ${arn} does not exist in account ${realm.accountId}.`);
     }
+    principals[arn] = principal.createdAt;
   }
   if (!bypassLockoutCheck) {
     // Judged as the caller's next PutKeyPolicy on the key would be: the caller's conditions read
@@ -42,4 +48,5 @@ export async function checkNewKeyPolicy(
       context: await service.access.putKeyPolicyContextOf(request, key),
     });
   }
+  return principals;
 }

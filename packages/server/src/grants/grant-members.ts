@@ -101,13 +101,15 @@ export function checkServicePrincipalForm(member: string, value: string): void {
 
 /**
  * A grantee or retiring principal must name an AWS principal (checkPrincipalForm), and a user or
- * role of this server's account must exist. AWS answers InvalidArnException otherwise.
+ * role of this server's account must exist. AWS answers InvalidArnException otherwise. Returns
+ * that user's or role's creation time: the grant is for it, not for a later one of its name.
  */
-export async function checkGrantPrincipal(service: Service, value: string): Promise<void> {
+export async function checkGrantPrincipal(service: Service, value: string): Promise<number | undefined> {
   checkPrincipalForm(value);
   const [, partition, iam, , account, resource] = value.split(':');
   const local = iam === 'iam' && partition === service.realm.partition && account === service.realm.accountId;
-  if (local && resource !== 'root' && !(await service.store.getPrincipal(value))) {
-    throw new InvalidArnException(`${value} is not a valid principal ARN: no such principal exists in account ${account}.`);
-  }
+  if (!local || resource === 'root') return undefined;
+  const principal = await service.store.getPrincipal(value);
+  if (!principal) throw new InvalidArnException(`${value} is not a valid principal ARN: no such principal exists in account ${account}.`);
+  return principal.createdAt;
 }

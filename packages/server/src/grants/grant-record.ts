@@ -33,6 +33,11 @@ export interface GrantRecord {
   readonly granteePrincipal: string;
   /** Given as GranteeServicePrincipal: a service principal, which no caller of this server is. */
   readonly granteeIsService?: true;
+  /**
+   * A user or role grantee's creation time: the grant is for that principal, not for one created
+   * again under its name later (absent in grants made before it was kept: their creation time decides).
+   */
+  readonly granteeCreatedAt?: number;
   readonly retiringPrincipal?: string;
   /** Given as RetiringServicePrincipal. */
   readonly retiringIsService?: true;

@@ -30,6 +30,14 @@ export interface KeyRecord {
    * created after it is not the one its ARN in the policy named (Principal.arnNamesIt).
    */
   readonly policySetAt?: number;
+  /**
+   * The users and roles of this account that `policy` names, each with the creation time of the
+   * principal it meant (the one that existed when the policy was set). AWS binds a policy to its
+   * principals' unique ids: one deleted and created again under its name is another principal,
+   * which the policy does not name however soon it came. Absent in records written before it was
+   * kept; `policySetAt` decides for those.
+   */
+  readonly policyPrincipals?: Readonly<Record<string, number>>;
   /** Automatic rotation, when enabled. */
   readonly rotation?: { readonly periodInDays: number; readonly nextRotationDate: number };
   readonly onDemandRotations: number;

@@ -51,8 +51,9 @@ export const createGrant: Operation = async (service, body, request) => {
     }
   }
   checkGrantOperations(operations);
+  let granteeCreatedAt: number | undefined;
   if (grantee.service) checkServicePrincipalForm('GranteeServicePrincipal', grantee.name);
-  else await checkGrantPrincipal(service, grantee.name);
+  else granteeCreatedAt = await checkGrantPrincipal(service, grantee.name);
   if (retiring?.service) checkServicePrincipalForm('RetiringServicePrincipal', retiring.name);
   else if (retiring) await checkGrantPrincipal(service, retiring.name);
 
@@ -74,7 +75,7 @@ export const createGrant: Operation = async (service, body, request) => {
 
   // Requests of one Name at once would each find no grant of that name and make one each: named
   // grants take turns (Store.serialize, on every node), so the later finds the earlier's grant.
-  const issue = () => issueGrant(service, request, key, { Name: input.Name, DryRun: input.DryRun, grantee, retiring, operations, constraints });
+  const issue = () => issueGrant(service, request, key, { Name: input.Name, DryRun: input.DryRun, grantee, granteeCreatedAt, retiring, operations, constraints });
   return input.Name === undefined ? issue() : service.store.serialize('grant-names', issue);
 };
 
@@ -119,6 +120,7 @@ function principalsOf(input: {
 interface GrantRequest {
   readonly Name?: string | undefined;
   readonly grantee: GrantPrincipal;
+  readonly granteeCreatedAt: number | undefined;
   readonly retiring: GrantPrincipal | undefined;
   readonly operations: GrantOperation[];
   readonly constraints?: GrantConstraints | undefined;
@@ -130,7 +132,7 @@ async function issueGrant(service: Service, request: RequestContext, key: KeyRec
   const { operations, constraints } = input;
   if (input.Name !== undefined) {
     const same = (await service.store.findGrantsByName(key.keyId, input.Name))
-      .find((g) => sameParameters(g, input.grantee, input.retiring, operations, constraints));
+      .find((g) => g.granteeCreatedAt === input.granteeCreatedAt && sameParameters(g, input.grantee, input.retiring, operations, constraints));
     if (same) {
       checkDryRun(input.DryRun);
       return { GrantToken: reissueGrantToken(same.grantId, same.grantToken), GrantId: same.grantId };
@@ -150,6 +152,7 @@ async function issueGrant(service: Service, request: RequestContext, key: KeyRec
     ...(input.Name !== undefined ? { name: input.Name } : {}),
     granteePrincipal: input.grantee.name,
     ...(input.grantee.service ? { granteeIsService: true } : {}),
+    ...(input.granteeCreatedAt !== undefined ? { granteeCreatedAt: input.granteeCreatedAt } : {}),
     ...(input.retiring !== undefined ? { retiringPrincipal: input.retiring.name } : {}),
     ...(input.retiring?.service ? { retiringIsService: true } : {}),
     issuingPrincipal: request.principal.arn,

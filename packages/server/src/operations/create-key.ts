@@ -69,7 +69,7 @@ export const createKey: Operation = async (service, body, request) => {
   const keyId = newKeyId(multiRegion);
   // A key of imported material (origin EXTERNAL) has no version until ImportKeyMaterial.
   const external = origin === 'EXTERNAL';
-  const key: KeyRecord = {
+  let key: KeyRecord = {
     keyId,
     revision: 1,
     createdAt: now,
@@ -84,7 +84,8 @@ export const createKey: Operation = async (service, body, request) => {
     ...(input.Policy !== undefined ? { policy: input.Policy, policySetAt: now } : {}),
   };
   if (input.Policy !== undefined) {
-    await checkNewKeyPolicy(service, request, input.Policy, key, input.BypassPolicyLockoutSafetyCheck === true);
+    const policyPrincipals = await checkNewKeyPolicy(service, request, input.Policy, key, input.BypassPolicyLockoutSafetyCheck === true);
+    key = { ...key, policyPrincipals };
   }
   const material = keySpec === 'SYMMETRIC_DEFAULT' || external ? undefined : await KEY_SPEC_TABLE[keySpec]!.family.generate();
   const firstVersion = external ? undefined : await service.backingKeys.create(keyId, 1, now, undefined, material);

@@ -28,7 +28,7 @@ export const putKeyPolicy: Operation = async (service, body, request) => {
       ? { context: { 'kms:bypasspolicylockoutsafetycheck': input.BypassPolicyLockoutSafetyCheck } } : {}),
   });
   assertDefaultPolicyName(input.PolicyName);
-  await checkNewKeyPolicy(service, request, input.Policy, key, bypass);
-  await changeKey(service, key, () => ({ policy: input.Policy, policySetAt: service.now() }), request.audit);
+  const policyPrincipals = await checkNewKeyPolicy(service, request, input.Policy, key, bypass);
+  await changeKey(service, key, () => ({ policy: input.Policy, policySetAt: service.now(), policyPrincipals }), request.audit);
   return {};
 };
