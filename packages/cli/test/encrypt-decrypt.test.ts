@@ -397,8 +397,25 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     ok(encrypted);
     const refused = await coffer(['decrypt', '-', '--key', keyArn, '--max-buffered-bytes', '1000'], { input: encrypted.bytes });
     assert.equal(refused.code, 1, refused.stderr);
-    assert.match(refused.stderr, /^hint: raise --max-buffered-bytes/m);
+    assert.match(refused.stderr, /^hint: raise --max-buffered-bytes, or decrypt into a file with -o/m);
     assert.equal(refused.stdout, '');
+  });
+
+  it('a signed message (the default suite) streams into a file: larger than --max-buffered-bytes, and nothing left when its signature fails', async () => {
+    const dir = tempDir();
+    const plaintext = randomBytes(200_000);
+    writeFileSync(join(dir, 'p'), plaintext);
+    ok(await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '--frame-length', '4096', '-o', join(dir, 'c')]));
+    ok(await coffer(['decrypt', join(dir, 'c'), '--key', keyArn, '--max-buffered-bytes', '10000', '-o', join(dir, 'out')]));
+    assert.ok(readFileSync(join(dir, 'out')).equals(plaintext));
+    const damaged = readFileSync(join(dir, 'c'));
+    damaged[damaged.length - 1] = damaged[damaged.length - 1]! ^ 0x01;
+    writeFileSync(join(dir, 'damaged'), damaged);
+    const failed = await coffer(['decrypt', join(dir, 'damaged'), '--key', keyArn, '--max-buffered-bytes', '10000', '-o', join(dir, 'damaged.out')]);
+    assert.equal(failed.code, 4, failed.stderr);
+    assert.match(failed.stderr, /signature/);
+    assert.equal(existsSync(join(dir, 'damaged.out')), false);
+    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.partial')), []);
   });
 
   it('writes an output whose name is as long as a file name may be (255 bytes)', async () => {

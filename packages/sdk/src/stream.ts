@@ -4,8 +4,8 @@
  *
  * Both Node streams emit 'messageHeader' (a MessageHeaderInfo) once the header is known; the web
  * streams carry it as a `messageHeader` promise.
- * Decryption withholds plaintext until the whole message verifies unless `unsignedStreaming`
- * is set (see DecryptStreamOptions); a truncated stream always ends in an error.
+ * Decryption withholds plaintext until the whole message verifies unless `unsignedStreaming` or
+ * `signedStreaming` is set (see DecryptStreamOptions); a truncated stream always ends in an error.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Transformer, TransformStreamDefaultController } from 'node:stream/web';

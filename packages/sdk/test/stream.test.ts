@@ -297,6 +297,42 @@ describe('decryptStream', () => {
     assert.equal(keyring.decrypts, 0);
   });
 
+  test('signedStreaming releases a signed message\'s verified frames before its end, and its final frame only once the signature verifies', async () => {
+    const plaintext = randomBytes(10_500);
+    const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: SIGNED, frameLength: 1000 });
+    const t = decryptStream(aesKeyring(), { signedStreaming: true, maxBufferedBytes: 4000 });
+    const got: Buffer[] = [];
+    t.on('data', (c: Buffer) => got.push(c));
+    // Everything but the last byte of the signature: every frame has verified, the signature has not.
+    await new Promise<void>((resolve) => t.write(ciphertext.subarray(0, ciphertext.length - 1), () => resolve()));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(Buffer.concat(got).equals(plaintext.subarray(0, 10_000)), 'the ten regular frames, not the final one');
+    t.end(ciphertext.subarray(ciphertext.length - 1));
+    await new Promise((resolve) => t.on('end', resolve));
+    // More than maxBufferedBytes in all: only the final frame was ever held.
+    assert.ok(Buffer.concat(got).equals(plaintext));
+  });
+
+  test('signedStreaming: a bad signature fails the stream and the final frame is never released', async () => {
+    const plaintext = randomBytes(2500);
+    const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: SIGNED, frameLength: 1000 });
+    const damaged = Buffer.from(ciphertext);
+    damaged[damaged.length - 1]! ^= 1;
+    const out: Buffer[] = [];
+    await assert.rejects(
+      pipeline(Readable.from(chunked(damaged, 300)), decryptStream(aesKeyring(), { signedStreaming: true }), async (s: AsyncIterable<Buffer>) => { for await (const c of s) out.push(c); }),
+      AuthenticationError,
+    );
+    // The error may overtake frames already released on their way through the pipeline: a prefix.
+    const released = Buffer.concat(out);
+    assert.ok(released.length <= 2000 && released.equals(plaintext.subarray(0, released.length)), 'at most the regular frames came out');
+    // An unsigned message streams whole under the option too, and a truncated one still fails.
+    const { ciphertext: unsigned } = await encrypt(aesKeyring(), plaintext, { suiteId: UNSIGNED, frameLength: 1000 });
+    assert.ok(Buffer.concat(await run(decryptStream(aesKeyring(), { signedStreaming: true, maxBufferedBytes: 1000 }), chunked(unsigned, 300))).equals(plaintext));
+    await assert.rejects(run(decryptStream(aesKeyring(), { signedStreaming: true }), [ciphertext.subarray(0, ciphertext.length - 10)]), MalformedMessageError);
+    assert.throws(() => decryptStream(aesKeyring(), { signedStreaming: true, unsignedStreaming: true }), TypeError);
+  });
+
   test('buffered mode fails (releasing nothing) once the plaintext exceeds maxBufferedBytes', async () => {
     const { ciphertext } = await encrypt(aesKeyring(), randomBytes(5000), { suiteId: SIGNED, frameLength: 1000 });
     const out: Buffer[] = [];
@@ -308,7 +344,9 @@ describe('decryptStream', () => {
     assert.ok(Buffer.concat(await run(decryptStream(aesKeyring(), { maxBufferedBytes: 5000 }), chunked(ciphertext, 512))).length === 5000);
   });
 
-  for (const [mode, suiteId, options] of [['buffered', SIGNED, {}], ['unsignedStreaming', UNSIGNED, { unsignedStreaming: true }]] as const) {
+  for (const [mode, suiteId, options] of [
+    ['buffered', SIGNED, {}], ['unsignedStreaming', UNSIGNED, { unsignedStreaming: true }], ['signedStreaming', SIGNED, { signedStreaming: true }],
+  ] as const) {
     test(`${mode}: a stream cut at any offset ends in an error, never in success`, async () => {
       const { ciphertext } = await encrypt(aesKeyring(), randomBytes(300), { suiteId, frameLength: 64 });
       for (let n = 0; n < ciphertext.length; n++) {

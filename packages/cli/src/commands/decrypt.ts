@@ -1,4 +1,4 @@
-import { decryptStream, DEFAULT_MAX_BUFFERED_BYTES, getSuite, type AlgorithmSuiteId } from '@coffer/sdk';
+import { decryptStream, DEFAULT_MAX_BUFFERED_BYTES } from '@coffer/sdk';
 import { leaf } from '../command.js';
 import { withKms } from '../kms-client.js';
 import { UsageError } from '../usage.js';
@@ -9,25 +9,13 @@ import {
 } from '../crypt/materials.js';
 import { runJobs } from '../crypt/run.js';
 
-/** Whether a message's first bytes name a signed suite (message format, header: version, then suite id). */
-function isSigned(head: Buffer): boolean {
-  const id = head[0] === 1 && head.length >= 4 ? head.readUInt16BE(2) : head[0] === 2 && head.length >= 3 ? head.readUInt16BE(1) : undefined;
-  if (id === undefined) return true;
-  try {
-    return getSuite(id as AlgorithmSuiteId).signature !== null;
-  } catch {
-    // Not a known suite: the SDK refuses it; the buffered mode releases nothing meanwhile.
-    return true;
-  }
-}
-
 export const decryptCommand = leaf({
   name: 'decrypt',
   summary: 'Decrypt AWS Encryption SDK messages: a file, standard input or a directory tree.',
   description: 'Plaintext appears only once the whole message has verified: a file is written to OUT.<random>.partial\n' +
     'and renamed at the end, and removed on any failure, SIGINT or SIGTERM (a SIGKILL may leave the .partial file,\n' +
-    'never a file under the final name). Unsigned messages stream into files in bounded memory; signed messages and\n' +
-    'standard output are held until verified, up to --max-buffered-bytes.',
+    'never a file under the final name). Messages stream into files in bounded memory, signed or not; what goes to\n' +
+    'standard output is held until verified, up to --max-buffered-bytes.',
   synopsis: 'INPUT (--key KEY ... | --discovery [--discovery-account ID ...]) [-o OUT] [--recursive] [--context K=V ...]',
   arguments: [['INPUT', 'a file, a directory with --recursive, or - for standard input']],
   options: {
@@ -78,12 +66,13 @@ export const decryptCommand = leaf({
         force: inv.flag('force'),
         quiet: inv.flag('quiet'),
         metadataOutput: inv.string('metadata-output'),
-        transform: (job, head) => decryptStream(materials, {
+        transform: (job) => decryptStream(materials, {
           ...(commitmentPolicy !== undefined ? { commitmentPolicy } : {}),
           ...(maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys } : {}),
           ...(maxBufferedBytes !== undefined ? { maxBufferedBytes } : {}),
-          // Into a file (renamed only at the end), an unsigned message streams frame by frame.
-          ...(job.output !== '-' && !isSigned(head) ? { unsignedStreaming: true } : {}),
+          // Into a file, named only once the stream ends without error and removed otherwise, every
+          // message streams frame by frame (a signed one's last frame waits for its signature).
+          ...(job.output !== '-' ? { signedStreaming: true } : {}),
         }),
       });
     });

@@ -16,8 +16,8 @@ import { startProgress } from './progress.js';
 
 export interface RunOptions {
   readonly direction: Direction;
-  /** The SDK stream for one job; `head` is the input's first bytes (decrypt chooses its mode from them). */
-  readonly transform: (job: Job, head: Buffer) => Transform;
+  /** The SDK stream for one job. */
+  readonly transform: (job: Job) => Transform;
   readonly force: boolean;
   readonly quiet: boolean;
   readonly metadataOutput: string | undefined;
@@ -64,8 +64,9 @@ async function runJob(job: Job, options: RunOptions, advance: (bytes: number) =>
   let bytesIn = 0;
   let bytesOut = 0;
   if (job.output === '-') watchStdout();
-  const { head, rest } = await peek(input, 4, job.input);
-  const transform = options.transform(job, head);
+  // The first bytes are read before any work, so that an unreadable input fails as an input problem.
+  const rest = await peek(input, 4, job.input);
+  const transform = options.transform(job);
   let header: MessageHeaderInfo | undefined;
   transform.on('messageHeader', (h: MessageHeaderInfo) => (header = h));
   const counter = new Transform({
@@ -136,8 +137,8 @@ function stdoutIoError(error: NodeJS.ErrnoException): IoError {
     error.code === 'EPIPE' ? 'the program reading the output closed it before the end; what it read is incomplete' : undefined);
 }
 
-/** The first `n` bytes (fewer if the input is shorter), and a stream of the whole input. */
-async function peek(input: Readable, n: number, name: string): Promise<{ head: Buffer; rest: Readable }> {
+/** Reads the first `n` bytes (fewer if the input is shorter); returns a stream of the whole input. */
+async function peek(input: Readable, n: number, name: string): Promise<Readable> {
   const iterator = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
   let length = 0;
@@ -152,7 +153,7 @@ async function peek(input: Readable, n: number, name: string): Promise<{ head: B
     throw ioError(error, name);
   }
   const head = Buffer.concat(chunks);
-  const rest = Readable.from((async function* () {
+  return Readable.from((async function* () {
     if (head.length > 0) yield head;
     for (;;) {
       const next = await iterator.next();
@@ -160,7 +161,6 @@ async function peek(input: Readable, n: number, name: string): Promise<{ head: B
       yield next.value;
     }
   })(), { objectMode: false });
-  return { head, rest };
 }
 
 function ioError(error: unknown, name: string): IoError {
@@ -246,7 +246,7 @@ function hintFor(error: EncryptionSdkError): string | undefined {
   if (/more encrypted data keys than allowed/.test(error.message)) {
     return 'the message holds more encrypted data keys than --max-encrypted-data-keys; raise it if you trust where the message comes from';
   }
-  if (/buffer/i.test(error.message)) return 'raise --max-buffered-bytes: plaintext is held until the message verifies (a signed message, or one written to standard output, whole)';
+  if (/buffer/i.test(error.message)) return 'raise --max-buffered-bytes, or decrypt into a file with -o: plaintext for standard output is held until the whole message verifies';
   if (/commitment/i.test(error.message)) return 'messages without key commitment need --commitment-policy REQUIRE_ENCRYPT_ALLOW_DECRYPT';
   return undefined;
 }

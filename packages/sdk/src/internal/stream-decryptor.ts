@@ -1,5 +1,5 @@
 /**
- * Incremental decryption (client-apis/decrypt.md, streaming). Two release modes:
+ * Incremental decryption (client-apis/decrypt.md, streaming). Three release modes:
  *
  * - buffered (default): plaintext is withheld until the whole message has verified (every
  *   tag, the signature, no trailing bytes at the end of input), holding at most
@@ -9,6 +9,12 @@
  *   is bounded by the frame length. A truncated stream still fails at its end, but frames
  *   before the cut have been released: the caller must treat output as final only after the
  *   stream ends without error.
+ * - signedStreaming: every message streams. Frames are released as their tags verify, those of
+ *   a signed message before its signature has been checked; the final frame (or a non-framed
+ *   body) of a signed message is held until the signature verifies (decrypt.md, "Decrypt the
+ *   message body"). For output that is thrown away unless the stream ends without error, such as
+ *   a temporary file renamed at the end: a message forged by a holder of the data key fails at
+ *   its signature only after the frames before its last were released.
  *
  * A frame is deciphered piece by piece as its ciphertext arrives, straight from the input
  * chunks (never gathered into one buffer), and its plaintext pieces are withheld until its tag
@@ -39,8 +45,14 @@ export interface DecryptStreamOptions extends DecryptOptions {
    */
   readonly unsignedStreaming?: boolean;
   /**
+   * Release each frame's plaintext as soon as its tag verifies, for signed messages too: the
+   * final frame of a signed message is held until the signature verifies. Output is unverified
+   * until the stream ends without error; discard it otherwise. Not with `unsignedStreaming`.
+   */
+  readonly signedStreaming?: boolean;
+  /**
    * Buffered mode: most plaintext bytes held back until the message verifies (default 64 MiB).
-   * Both modes: the largest frame (or non-framed body) that will be buffered to check its tag,
+   * Every mode: the largest frame (or non-framed body) that will be buffered to check its tag,
    * and the largest header.
    */
   readonly maxBufferedBytes?: number;
@@ -53,6 +65,8 @@ const TAG = 16;
 
 type Emit = (bytes: Buffer) => void;
 type State = 'header' | 'body' | 'footer' | 'done';
+/** When verified plaintext leaves (see the modes above). */
+type Release = 'buffered' | 'unsigned' | 'streaming';
 
 /** The frame being opened. */
 interface OpenFrame {
@@ -69,7 +83,7 @@ export class StreamDecryptor {
   readonly #policy: CommitmentPolicy;
   readonly #maxEdks: number;
   readonly #reproduced: EncryptionContext;
-  readonly #unsigned: boolean;
+  readonly #release: Release;
   readonly #maxBuffered: number;
   readonly #queue = new ByteQueue();
   #state: State = 'header';
@@ -95,13 +109,16 @@ export class StreamDecryptor {
     this.#policy = resolveCommitmentPolicy(options.commitmentPolicy);
     this.#maxEdks = resolveMaxEncryptedDataKeys(options.maxEncryptedDataKeys);
     this.#reproduced = copyEncryptionContext(options.encryptionContext);
-    this.#unsigned = options.unsignedStreaming === true;
+    if (options.unsignedStreaming === true && options.signedStreaming === true) {
+      throw new TypeError('unsignedStreaming and signedStreaming cannot be combined: the first refuses signed messages, the second streams them');
+    }
+    this.#release = options.unsignedStreaming === true ? 'unsigned' : options.signedStreaming === true ? 'streaming' : 'buffered';
     const max = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     if (!Number.isSafeInteger(max) || max < 1) throw new RangeError('maxBufferedBytes must be a positive integer');
     this.#maxBuffered = max;
   }
 
-  /** Feeds ciphertext; `emit` receives verified plaintext (unsigned streaming mode only). */
+  /** Feeds ciphertext; `emit` receives verified plaintext (in the streaming modes only). */
   async push(chunk: Uint8Array, emit: Emit): Promise<void> {
     if (this.#aborted) return;
     this.#queue.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -110,7 +127,7 @@ export class StreamDecryptor {
     if (this.#state === 'done' && this.#queue.length > 0) throw new MalformedMessageError('unexpected bytes after the end of the message');
   }
 
-  /** End of input: fails on a truncated message; in buffered mode releases the verified plaintext. */
+  /** End of input: fails on a truncated message; releases the verified plaintext held back. */
   async finish(emit: Emit): Promise<void> {
     if (this.#state === 'header') {
       await this.#readHeader(true);
@@ -195,7 +212,7 @@ export class StreamDecryptor {
     // Also when it arrived whole in one chunk: the limit must not depend on how the input is cut.
     if (authEnd > this.#maxBuffered) throw new PolicyViolationError(`the message header is longer than maxBufferedBytes (${this.#maxBuffered} bytes)`);
     // The signature policy is decided before any keyring sees the EDKs.
-    if (this.#unsigned && header.suite.signature !== null) {
+    if (this.#release === 'unsigned' && header.suite.signature !== null) {
       throw new PolicyViolationError('unsignedStreaming accepts only unsigned algorithm suites; this message is signed');
     }
     const consumed = this.#queue.take(authEnd);
@@ -211,8 +228,10 @@ export class StreamDecryptor {
     this.#state = 'body';
   }
 
-  #release(plaintext: Buffer[], emit: Emit): void {
-    if (this.#unsigned) {
+  /** Verified plaintext of a frame (`last`: the final frame, or a non-framed body): released now, or held. */
+  #verified(plaintext: Buffer[], last: boolean, emit: Emit): void {
+    // In the streaming mode only a signed message's last frame waits: for its signature.
+    if (this.#release === 'unsigned' || (this.#release === 'streaming' && (!last || this.#verifier === undefined))) {
       for (const p of plaintext) emit(p);
       return;
     }
@@ -221,7 +240,7 @@ export class StreamDecryptor {
       appendPiece(this.#held, p);
     }
     if (this.#heldBytes > this.#maxBuffered) {
-      throw new PolicyViolationError('plaintext exceeds maxBufferedBytes before the message could be verified; for large messages use an unsigned suite and unsignedStreaming');
+      throw new PolicyViolationError('plaintext exceeds maxBufferedBytes before the message could be verified; for large messages use unsignedStreaming (unsigned suites) or signedStreaming (output discarded unless the stream ends without error)');
     }
   }
 
@@ -240,7 +259,7 @@ export class StreamDecryptor {
       if (this.#opener!.openSingleBlockInto(body.subarray(0, IV), body.subarray(IV + 8, IV + 8 + length), body.subarray(IV + 8 + length), out, 0) < 0) {
         throw new AuthenticationError('body authentication tag does not verify');
       }
-      this.#release([out], emit);
+      this.#verified([out], true, emit);
       this.#state = this.#verifier === undefined ? 'done' : 'footer';
       return;
     }
@@ -266,7 +285,7 @@ export class StreamDecryptor {
         throw new AuthenticationError('body authentication tag does not verify'); // abort() zeroes the frame's plaintext
       }
       this.#frame = undefined;
-      this.#release(frame.plaintext, emit);
+      this.#verified(frame.plaintext, frame.final, emit);
       if (frame.final) {
         this.#state = this.#verifier === undefined ? 'done' : 'footer';
         return;
