@@ -206,6 +206,35 @@ describe('SigV4 authentication', () => {
     });
   }
 
+  it('refuses an Authorization header sent twice, or with a parameter twice, even when each copy is valid', async () => {
+    let headers: Record<string, string> = {};
+    const once = await send(t, { tamper: (h) => { headers = { ...h }; } });
+    assert.equal(once.status, 200, once.text);
+    const url = new URL(t.server.endpoint);
+    const response = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      // Raw header lines: node:http's header object takes one Authorization only.
+      const lines = [...Object.entries({ ...headers, host: url.host }).flat(), 'authorization', headers.authorization!];
+      const request = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers: lines }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (s: string) => (text += s));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      request.on('error', reject);
+      request.end('{}');
+    });
+    assert.equal(response.status, 400, response.text);
+    assert.match(response.text, /IncompleteSignatureException/);
+    const twice = await send(t, { tamper: (h) => { h.authorization = `${h.authorization!}, Signature=${'0'.repeat(64)}`; } });
+    assertRefused(twice, 'IncompleteSignatureException', /^Authorization header has the 'Signature' parameter more than once\.$/);
+  });
+
+  for (const value of ['20261130T999999Z', '20261330T000000Z', '20260230T000000Z']) {
+    it(`refuses an X-Amz-Date that names no instant (${value}) as malformed, not as a clock problem`, async () => {
+      const response = await send(t, { tamper: (h) => { h['x-amz-date'] = value; } });
+      assertRefused(response, 'IncompleteSignatureException', /ISO 8601 basic format/);
+    });
+  }
+
   it('names the scheme of a foreign Authorization header, and never repeats a bare token (the message is audited)', async () => {
     const bearer = await send(t, { tamper: (h) => { h.authorization = 'Bearer eyJhbGciOiJIUzI1NiJ9.secret'; } });
     assertRefused(bearer, 'IncompleteSignatureException', /^Authorization header must use the AWS4-HMAC-SHA256 algorithm: Bearer$/);

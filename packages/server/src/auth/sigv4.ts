@@ -52,7 +52,12 @@ function parseAuthorization(value: string): AuthorizationHeader {
   const fields = new Map<string, string>();
   for (const part of value.slice(prefix.length).split(',')) {
     const eq = part.indexOf('=');
-    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    // Two of one parameter (or two Authorization headers, joined): which one was meant is not
+    // for the server to pick.
+    if (fields.has(name)) throw new IncompleteSignatureException(`Authorization header has the '${excerpt(name, 32)}' parameter more than once.`);
+    fields.set(name, part.slice(eq + 1).trim());
   }
   for (const name of ['Credential', 'SignedHeaders', 'Signature']) {
     if (!fields.get(name)) throw new IncompleteSignatureException(`Authorization header requires '${name}' parameter.`);
@@ -78,7 +83,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
  */
 function parseHttpDate(value: string): Date | undefined {
   const basic = parseAmzDate(value);
-  if (basic) return amzDate(basic.getTime()) === value ? basic : undefined;
+  if (basic) return basic;
   const m = /^(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (GMT|UTC|[+-]\d{4})$/.exec(value);
   const month = m ? MONTHS.indexOf(m[3]!) : -1;
   if (!m || month < 0) return undefined;
@@ -92,12 +97,14 @@ function parseHttpDate(value: string): Date | undefined {
   return new Date(utc - offsetMinutes * 60_000);
 }
 
-/** `20240101T000000Z` -> Date, or undefined when malformed. */
+/** `20240101T000000Z` -> Date, or undefined when malformed or naming no real instant (month 13, 25:00, 30 February). */
 function parseAmzDate(value: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (!m) return undefined;
   const date = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
-  return Number.isNaN(date.getTime()) ? undefined : date;
+  // Date.UTC carries overflowing fields into the next (month 13 is January): only a date that
+  // writes back the same is the one named.
+  return !Number.isNaN(date.getTime()) && amzDate(date.getTime()) === value ? date : undefined;
 }
 
 const amzDate = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
