@@ -440,7 +440,7 @@ describe('root-key rotation and migration', () => {
     }
   });
 
-  it('keeps a passphrase sent with RotateRootKey out of the log, the audit trail and the keyring', async () => {
+  it('keeps a passphrase sent with RotateRootKey (or a password in a KmsEndpoint) out of the log, the audit trail and the keyring', async () => {
     const lines: string[] = [];
     const passphrase = 'sent in the signed body only';
     const t = await startTestServer({ rootKeyWork, logger: (level, message, fields) => lines.push(JSON.stringify({ level, message, fields })) });
@@ -462,6 +462,13 @@ describe('root-key rotation and migration', () => {
       }
       assert.ok(lines.length > 0);
       assert.equal(lines.some((line) => line.includes(passphrase)), false, 'not in the log');
+      // Nor a password in a remote KMS's endpoint: refused before any use, without echoing it.
+      for (const endpoint of ['http://user:pa55word@127.0.0.1:1/', 'ftp://127.0.0.1/', 'not a url']) {
+        const bad = await adminRequest(t, 'RotateRootKey', { Provider: 'kms', KmsEndpoint: endpoint, KmsKeyId: 'alias/remote', KmsRegion: 'us-east-1' });
+        assert.equal(bad.status, 400, bad.text);
+        assert.equal(bad.body.__type, 'ValidationException', bad.text);
+        assert.equal(bad.text.includes('pa55word'), false, bad.text);
+      }
     } finally {
       await t.dispose();
     }

@@ -31,6 +31,7 @@ const shape = {
 export const rotateRootKey: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   await service.access.authorizeAccount(request, 'coffer:RotateRootKey');
+  if (input.KmsEndpoint !== undefined) checkKmsEndpoint(input.KmsEndpoint);
   const root = service.rootKeys;
   if (!root) throw new KMSInternalException('This server has no root keyring.');
   const current = root.key.currentDescriptor;
@@ -78,3 +79,21 @@ export const rotateRootKey: Operation = async (service, body, request) => {
     throw error;
   }
 };
+
+/**
+ * A remote KMS's endpoint: an http(s) URL without credentials in it. The server signs its calls
+ * with its own AWS credentials; a `user:password@` in the URL would be echoed in error messages,
+ * and so reach the caller and the audit trail.
+ */
+function checkKmsEndpoint(value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ValidationException('KmsEndpoint must be an http or https URL, such as https://kms.us-east-1.amazonaws.com.');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ValidationException('KmsEndpoint must be an http or https URL, such as https://kms.us-east-1.amazonaws.com.');
+  if (url.username !== '' || url.password !== '') {
+    throw new ValidationException('KmsEndpoint must not carry credentials (user:password@): calls to the remote KMS are signed with the server\'s own AWS credentials.');
+  }
+}
