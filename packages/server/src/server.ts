@@ -13,6 +13,7 @@ import { checkConfig, DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import type { Service } from './context.js';
 import { createRequestHandler } from './http/app.js';
 import { isConsoleRequest } from './http/console.js';
+import { applyConnectionLimits, creationOptions, defaultConnectionLimits, type ConnectionLimits } from './http/connection-limits.js';
 import { createProbeHandler } from './http/probes.js';
 import { admitRequest, requestClosed } from './http/pipelining.js';
 import { MAX_BODY_BYTES } from './http/read-body.js';
@@ -60,6 +61,8 @@ export interface StartOptions extends Partial<ServerConfig> {
    * gathered by the primary (cli serve-workers.ts) from each one's `metricsSnapshot`.
    */
   readonly metricsExposition?: () => Promise<MetricsExposition>;
+  /** Bounds on connections (http/connection-limits.ts): by default, from the process's descriptor limit. */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export interface RunningServer {
@@ -181,10 +184,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const quietFor = (ms: number) => inFlight.size === 0 && performance.now() - lastAnswer >= ms;
     // No Host header is the pipeline's to answer (SigV4 signs it), with a request id, not node:http's
     // bare 400. The TLS pair was proven usable by openTransport, before the store was opened.
+    const limits: ConnectionLimits = { ...defaultConnectionLimits(), ...options.connectionLimits };
     http = transport.tls
-      ? createHttpsServer({ cert: transport.tls.cert, key: transport.tls.key, requireHostHeader: false }, handler)
-      : createServer({ requireHostHeader: false }, handler);
+      ? createHttpsServer({ cert: transport.tls.cert, key: transport.tls.key, requireHostHeader: false, ...creationOptions(limits) }, handler)
+      : createServer({ requireHostHeader: false, ...creationOptions(limits) }, handler);
     http.keepAliveTimeout = 65_000;
+    applyConnectionLimits(http, limits, log);
     // A request too malformed to parse still gets an id to report.
     http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
       if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
