@@ -16,9 +16,10 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 /**
  * The bytes that the bodies still arriving may hold together. A KMS body is small and arrives in
- * milliseconds, but node:http waits up to its request timeout (5 minutes) for one sent slowly, and
- * no signature can be checked before the body is in: without this bound, clients holding many
- * connections with large unfinished bodies could make the server hold 256 KiB for each.
+ * milliseconds, but node:http waits up to its request timeout (60 s, http/connection-limits.ts)
+ * for one sent slowly, and no signature can be checked before the body is in: without this bound,
+ * clients holding many connections with large unfinished bodies could make the server hold 256 KiB
+ * for each.
  */
 export const MAX_RECEIVING_BYTES = 64 * 1024 * 1024;
 
