@@ -59,6 +59,7 @@ import { generateMac } from './operations/generate-mac.js';
 import { verifyMac } from './operations/verify-mac.js';
 import { generateDataKeyPairWithPlaintext, generateDataKeyPairWithoutPlaintext } from './operations/generate-data-key-pair.js';
 import { deriveSharedSecret } from './operations/derive-shared-secret.js';
+import { decapsulate, encapsulate } from './operations/encapsulate.js';
 import { getParametersForImport } from './operations/get-parameters-for-import.js';
 import { importKeyMaterial } from './operations/import-key-material.js';
 import { deleteImportedKeyMaterial } from './operations/delete-imported-key-material.js';
@@ -112,6 +113,8 @@ export const KMS_OPERATIONS: ReadonlyMap<string, Operation> = new Map<string, Op
   ['GenerateDataKeyPair', generateDataKeyPairWithPlaintext],
   ['GenerateDataKeyPairWithoutPlaintext', generateDataKeyPairWithoutPlaintext],
   ['DeriveSharedSecret', deriveSharedSecret],
+  ['Encapsulate', encapsulate],
+  ['Decapsulate', decapsulate],
   ['GetParametersForImport', getParametersForImport],
   ['ImportKeyMaterial', importKeyMaterial],
   ['DeleteImportedKeyMaterial', deleteImportedKeyMaterial],

@@ -88,6 +88,8 @@ describe('a user without any policy', () => {
     GenerateDataKeyPair: { input: { KeyId: keyArn, KeyPairSpec: 'ECC_NIST_P256' } },
     GenerateDataKeyPairWithoutPlaintext: { input: { KeyId: keyArn, KeyPairSpec: 'ECC_NIST_P256' } },
     DeriveSharedSecret: { input: { KeyId: keyArn, KeyAgreementAlgorithm: 'ECDH', PublicKey: Buffer.from('x') } },
+    Encapsulate: { input: { KeyId: keyArn, EncapsulationAlgorithm: 'ML_KEM' } },
+    Decapsulate: { input: { KeyId: keyArn, EncapsulationAlgorithm: 'ML_KEM', SharedSecretCiphertextBlob: Buffer.from('x') } },
     GetParametersForImport: { input: { KeyId: keyArn, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' } },
     ImportKeyMaterial: { input: { KeyId: keyArn, ImportToken: Buffer.from('x'), EncryptedKeyMaterial: Buffer.from('x'), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' } },
   });

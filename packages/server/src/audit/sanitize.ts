@@ -11,7 +11,7 @@ const RECORDED_MEMBERS = new Set([
   'Tags', 'TagKeys', 'PendingWindowInDays', 'RotationPeriodInDays', 'IncludeKeyMaterial',
   'Limit', 'Marker', 'DryRun', 'BypassPolicyLockoutSafetyCheck', 'PolicyName',
   'GranteePrincipal', 'RetiringPrincipal', 'GranteeServicePrincipal', 'RetiringServicePrincipal', 'Operations', 'Constraints', 'Name', 'GrantId',
-  'KeyPairSpec', 'SigningAlgorithm', 'MessageType', 'MacAlgorithm', 'KeyAgreementAlgorithm',
+  'KeyPairSpec', 'SigningAlgorithm', 'MessageType', 'MacAlgorithm', 'KeyAgreementAlgorithm', 'EncapsulationAlgorithm',
   'WrappingAlgorithm', 'WrappingKeySpec', 'ExpirationModel', 'ValidTo',
   'UserName', 'RoleName', 'Status', 'AccessKeyId', 'Principal',
   // Custom key store and multi-Region requests (answered, never carried out: never their passwords or credentials).

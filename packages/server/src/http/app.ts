@@ -234,8 +234,9 @@ function send(res: ServerResponse, requestId: string, status: number, body: obje
  * say KMSInternalException when the root key fails.
  */
 const KEY_UNAVAILABLE_OPERATIONS: ReadonlySet<string> = new Set([
-  'Decrypt', 'DeriveSharedSecret', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext',
-  'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'GetPublicKey', 'ReEncrypt', 'Sign', 'Verify', 'VerifyMac',
+  'Decapsulate', 'Decrypt', 'DeriveSharedSecret', 'Encapsulate', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'GetPublicKey', 'ReEncrypt', 'Sign',
+  'Verify', 'VerifyMac',
 ]);
 
 /** A KmsError as it is; anything else logged and made an opaque KMSInternalException. */

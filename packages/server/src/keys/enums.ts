@@ -56,6 +56,9 @@ export type MacAlgorithm = (typeof MAC_ALGORITHMS)[number];
 export const KEY_AGREEMENT_ALGORITHMS = Object.freeze(['ECDH'] as const);
 export type KeyAgreementAlgorithm = (typeof KEY_AGREEMENT_ALGORITHMS)[number];
 
+export const ENCAPSULATION_ALGORITHMS = Object.freeze(['ML_KEM'] as const);
+export type EncapsulationAlgorithm = (typeof ENCAPSULATION_ALGORITHMS)[number];
+
 export const DATA_KEY_PAIR_SPECS = Object.freeze([
   'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521',
   'ECC_SECG_P256K1', 'SM2', 'ECC_NIST_EDWARDS25519',

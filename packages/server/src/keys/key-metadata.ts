@@ -10,6 +10,7 @@ const ALGORITHM_MEMBERS = {
   SIGN_VERIFY: 'SigningAlgorithms',
   GENERATE_VERIFY_MAC: 'MacAlgorithms',
   KEY_AGREEMENT: 'KeyAgreementAlgorithms',
+  ENCAPSULATE_DECAPSULATE: 'EncapsulationAlgorithms',
 } as const;
 
 const seconds = (ms: number): number => ms / 1000;

@@ -23,6 +23,9 @@ const BY_ALGORITHM: Readonly<Record<string, readonly string[]>> = {
   Sign: ['SigningAlgorithm'],
   Verify: ['SigningAlgorithm'],
   DeriveSharedSecret: ['KeyAgreementAlgorithm'],
+  // ML-KEM, as ML-DSA's Sign and Verify: the asymmetric class that is not RSA.
+  Encapsulate: ['EncapsulationAlgorithm'],
+  Decapsulate: ['EncapsulationAlgorithm'],
 };
 
 /** AWS's per-operation quotas for the control plane, requests per second. */
@@ -76,7 +79,7 @@ export function quotaClassOf(target: string, input: unknown): string {
     // ReEncrypt names two: the more restrictive class counts.
     if (algorithms.some((algorithm) => algorithm.startsWith('RSA'))) return 'rsa';
     if (algorithms.some((algorithm) => algorithm !== 'SYMMETRIC_DEFAULT')) return 'ecc';
-    if (target === 'Sign' || target === 'Verify' || target === 'DeriveSharedSecret') return 'ecc';
+    if (target !== 'Encrypt' && target !== 'Decrypt' && target !== 'ReEncrypt') return 'ecc';
     return 'symmetric';
   }
   if ((SYMMETRIC as readonly string[]).includes(target)) return 'symmetric';

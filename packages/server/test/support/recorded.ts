@@ -68,7 +68,7 @@ export const SUPPORTED_OPERATIONS: ReadonlySet<string> = new Set([
 ]);
 
 /** AWS key specs Coffer does not make (packages/server/src/keys/specs/index.ts lists those it does). */
-export const UNSUPPORTED_KEY_SPECS: ReadonlySet<string> = new Set(['SM2', 'ML_KEM_512', 'ML_KEM_768', 'ML_KEM_1024']);
+export const UNSUPPORTED_KEY_SPECS: ReadonlySet<string> = new Set(['SM2']);
 
 /** The client-side steps the replay implements (test/aws-recorded.test.ts). */
 export const SUPPORTED_LOCAL_STEPS: ReadonlySet<string> = new Set(['ec-key-pair', 'ecdh', 'hmac', 'wrap-key-material']);

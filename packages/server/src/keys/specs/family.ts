@@ -22,6 +22,10 @@ export interface KeyFamily {
   mac?(material: Buffer, algorithm: MacAlgorithm, message: Buffer): Buffer;
   /** ECDH with a peer's SPKI DER public key; undefined when the peer key is not one of this curve. */
   deriveSharedSecret?(material: Buffer, peerPublicKey: Buffer): Buffer | undefined;
+  /** A fresh shared secret and its encapsulation under the key's public key (ML-KEM). */
+  encapsulate?(material: Buffer): { readonly sharedSecret: Buffer; readonly ciphertext: Buffer };
+  /** The shared secret an encapsulation holds; undefined when it is not one of this spec's length. */
+  decapsulate?(material: Buffer, ciphertext: Buffer): Buffer | undefined;
 }
 
 /** What a key spec allows, per usage, with AWS's algorithm lists in AWS's order. */

@@ -4,6 +4,7 @@ import { ed25519Family } from './ed25519.js';
 import type { SpecInfo } from './family.js';
 import { hmacFamily } from './hmac.js';
 import { mlDsaFamily } from './ml-dsa.js';
+import { mlKemFamily } from './ml-kem.js';
 import { rsaFamily } from './rsa.js';
 
 export type { KeyFamily, SpecInfo } from './family.js';
@@ -33,6 +34,9 @@ export const KEY_SPEC_TABLE: Partial<Readonly<Record<KeySpec, SpecInfo>>> = Obje
   ML_DSA_44: { family: mlDsaFamily(44), usages: { SIGN_VERIFY: ['ML_DSA_SHAKE_256'] } },
   ML_DSA_65: { family: mlDsaFamily(65), usages: { SIGN_VERIFY: ['ML_DSA_SHAKE_256'] } },
   ML_DSA_87: { family: mlDsaFamily(87), usages: { SIGN_VERIFY: ['ML_DSA_SHAKE_256'] } },
+  ML_KEM_512: { family: mlKemFamily(512), usages: { ENCAPSULATE_DECAPSULATE: ['ML_KEM'] } },
+  ML_KEM_768: { family: mlKemFamily(768), usages: { ENCAPSULATE_DECAPSULATE: ['ML_KEM'] } },
+  ML_KEM_1024: { family: mlKemFamily(1024), usages: { ENCAPSULATE_DECAPSULATE: ['ML_KEM'] } },
   HMAC_224: { family: hmacFamily(224), usages: { GENERATE_VERIFY_MAC: ['HMAC_SHA_224'] } },
   HMAC_256: { family: hmacFamily(256), usages: { GENERATE_VERIFY_MAC: ['HMAC_SHA_256'] } },
   HMAC_384: { family: hmacFamily(384), usages: { GENERATE_VERIFY_MAC: ['HMAC_SHA_384'] } },
