@@ -53,6 +53,14 @@ describe('coffer keys', { concurrency: 4 }, () => {
       assert.match(described, /^Arn +arn:aws:kms:/m);
     });
 
+    it('creates a multi-Region primary key with --multi-region', async () => {
+      const created = jsonOf(await suite.coffer(['keys', 'create', '--multi-region', '--json']));
+      const metadata = created.KeyMetadata as { KeyId: string; MultiRegion: boolean; MultiRegionConfiguration: { MultiRegionKeyType: string } };
+      assert.match(metadata.KeyId, /^mrk-[0-9a-f]{32}$/);
+      assert.equal(metadata.MultiRegion, true);
+      assert.equal(metadata.MultiRegionConfiguration.MultiRegionKeyType, 'PRIMARY');
+    });
+
     it('refuses an unknown --key-spec before calling the server, exit code 2', async () => {
       const finished = await suite.coffer(['keys', 'create', '--key-spec', 'AES_999']);
       assert.equal(finished.code, 2);
