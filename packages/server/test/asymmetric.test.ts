@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { constants, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, sign as nodeSign } from 'node:crypto';
+import { constants, createHash, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, sign as nodeSign } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
   CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand,
@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { ed25519ph } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { rawRequest, startTestServer, type TestServer } from './support/server.js';
 import { SIGNING_SPECS, assertError, assertOk, b64, bytesOf, digest, verifiesLocally } from './support/asymmetric.js';
 
@@ -142,9 +143,31 @@ describe('asymmetric keys: Sign, Verify, GetPublicKey, RSA Encrypt/Decrypt', () 
       });
     }
 
-    it('Ed25519 and ML-DSA sign RAW messages only', async () => {
+    it('Ed25519 and ML-DSA sign RAW messages only (and ML-DSA its external mu)', async () => {
       assertError(await raw('Sign', { KeyId: keys.get('ECC_NIST_EDWARDS25519'), Message: b64(randomBytes(64)), MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_SHA_512' }), 'ValidationException');
       assertError(await raw('Sign', { KeyId: keys.get('ML_DSA_44'), Message: b64(randomBytes(64)), MessageType: 'DIGEST', SigningAlgorithm: 'ML_DSA_SHAKE_256' }), 'ValidationException');
+      assertError(await raw('Sign', { KeyId: keys.get('ECC_NIST_P256'), Message: b64(randomBytes(64)), MessageType: 'EXTERNAL_MU', SigningAlgorithm: 'ECDSA_SHA_256' }), 'ValidationException',
+        'MessageType EXTERNAL_MU is not valid for algorithm ECDSA_SHA_256.');
+      assertError(await raw('Sign', { KeyId: keys.get('ML_DSA_44'), Message: b64(randomBytes(32)), MessageType: 'EXTERNAL_MU', SigningAlgorithm: 'ML_DSA_SHAKE_256' }), 'ValidationException',
+        'Message of MessageType EXTERNAL_MU must be 64 bytes for algorithm ML_DSA_SHAKE_256.');
+    });
+
+    it('ML-DSA signs an external mu (FIPS 204) as the signature of the message it was made from', async () => {
+      const keyId = keys.get('ML_DSA_65')!;
+      const publicKey = (await publicKeyOf(keyId)).subarray(-ml_dsa65.lengths.publicKey!);
+      // mu = SHAKE256(SHAKE256(pk, 64) || 0 || 0 || M, 64): pure ML-DSA with an empty context.
+      const tr = createHash('shake256', { outputLength: 64 }).update(publicKey).digest();
+      const mu = createHash('shake256', { outputLength: 64 }).update(tr).update(Buffer.from([0, 0])).update(message).digest();
+      const signed = await t.kms.send(new SignCommand({ KeyId: keyId, Message: mu, MessageType: 'EXTERNAL_MU', SigningAlgorithm: 'ML_DSA_SHAKE_256' }));
+      const signature = Buffer.from(signed.Signature!);
+      assert.ok(ml_dsa65.verify(signature, message, publicKey), 'a signature of the message, outside Coffer');
+      for (const [Message, MessageType] of [[message, 'RAW'], [mu, 'EXTERNAL_MU']] as const) {
+        const verified = await t.kms.send(new VerifyCommand({ KeyId: keyId, Message, MessageType, Signature: signature, SigningAlgorithm: 'ML_DSA_SHAKE_256' }));
+        assert.equal(verified.SignatureValid, true, MessageType);
+      }
+      const other = Buffer.from(mu);
+      other[0]! ^= 1;
+      assertError(await raw('Verify', { KeyId: keyId, Message: b64(other), MessageType: 'EXTERNAL_MU', Signature: b64(signature), SigningAlgorithm: 'ML_DSA_SHAKE_256' }), 'KMSInvalidSignatureException');
     });
 
     it('a signature over 6144 bytes is a ValidationException; a missing SigningAlgorithm too', async () => {

@@ -65,14 +65,22 @@ export async function currentMaterial(service: Service, key: KeyRecord): Promise
   return version.material;
 }
 
+/** FIPS 204's mu, the message representative ML-DSA signs. */
+const EXTERNAL_MU_BYTES = 64;
+
 /**
  * Sign and Verify messages: RAW up to 4096 bytes (the shape checks it); DIGEST exactly as long as
- * the algorithm's digest; EXTERNAL_MU is not offered. ED25519_SHA_512 and ML-DSA sign the raw
- * message only, and ED25519_PH_SHA_512 a 64-byte DIGEST only (AWS: it "requires MessageType:DIGEST").
+ * the algorithm's digest. ED25519_SHA_512 signs the raw message only; ML-DSA the raw message, or
+ * its mu made by the caller (EXTERNAL_MU, exactly 64 bytes); ED25519_PH_SHA_512 a 64-byte DIGEST
+ * only (AWS: it "requires MessageType:DIGEST").
  */
 export function checkMessage(algorithm: SigningAlgorithm, messageType: MessageType, message: Buffer): void {
   if (messageType === 'EXTERNAL_MU') {
-    throw new ValidationException(`MessageType EXTERNAL_MU is not supported by this server for algorithm ${algorithm}.`);
+    // FIPS 204's external mu: the 64-byte message representative, made by the caller from the
+    // public key and the message; only ML-DSA takes it.
+    if (algorithm !== 'ML_DSA_SHAKE_256') throw new ValidationException(`MessageType EXTERNAL_MU is not valid for algorithm ${algorithm}.`);
+    if (message.length !== EXTERNAL_MU_BYTES) throw new ValidationException(`Message of MessageType EXTERNAL_MU must be ${EXTERNAL_MU_BYTES} bytes for algorithm ${algorithm}.`);
+    return;
   }
   if (messageType !== 'DIGEST') {
     if (algorithm === 'ED25519_PH_SHA_512') throw new ValidationException(`MessageType ${messageType} is not valid for algorithm ${algorithm}.`);

@@ -18,17 +18,20 @@ export function mlDsaFamily(level: 44 | 65 | 87): KeyFamily {
   const { keysOf, family } = seedKeys(0x03, oid, 32, (seed) => dsa.keygen(seed));
   return {
     ...family,
-    sign: (material, _algorithm, message) => {
+    // EXTERNAL_MU: the message is mu itself (FIPS 204, Algorithm 7 from its line 6 on), the same
+    // signature as of the message mu was made from, so a RAW Verify of that message accepts it.
+    sign: (material, _algorithm, message, messageType) => {
       const { secretKey } = keysOf(material);
       try {
-        return Buffer.from(dsa.sign(message, secretKey));
+        return Buffer.from(messageType === 'EXTERNAL_MU' ? dsa.internal.sign(message, secretKey, { externalMu: true }) : dsa.sign(message, secretKey));
       } finally {
         secretKey.fill(0);
       }
     },
-    verify: (material, _algorithm, message, _messageType, signature) => {
+    verify: (material, _algorithm, message, messageType, signature) => {
+      const { publicKey } = keysOf(material);
       try {
-        return dsa.verify(signature, message, keysOf(material).publicKey);
+        return messageType === 'EXTERNAL_MU' ? dsa.internal.verify(signature, message, publicKey, { externalMu: true }) : dsa.verify(signature, message, publicKey);
       } catch {
         return false;
       }
