@@ -13,3 +13,12 @@ export function shortArn(arn: string | undefined): string {
   const resource = arn.split(':').slice(5).join(':');
   return resource.startsWith('key/') ? resource.slice(4) : resource || arn;
 }
+
+/**
+ * Text a caller chose (descriptions, tags) with its bidirectional controls shown as `<U+202E>`:
+ * an override inside a value reorders the value itself, which isolation (`<bdi>`) cannot stop,
+ * so `report‮fdp.exe` would read as another name.
+ */
+export function visibleText(text: string): string {
+  return text.replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `<U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}>`);
+}

@@ -172,18 +172,25 @@ describe('console in Chromium', () => {
     const encrypted = await kms.send(new EncryptCommand({ KeyId: 'alias/console-demo', Plaintext: Buffer.from('hello from the API') }));
     assert.ok(encrypted.CiphertextBlob);
     await goTo('Audit trail', 'Audit trail');
+    // The unfiltered first page has loaded before the filter is applied: its rows (this Encrypt's
+    // among them) must not be taken for the filtered answer.
+    await page.locator('table.data[aria-busy="false"]').waitFor();
     await page.getByLabel('Operation').fill('Encrypt');
     await page.getByRole('button', { name: 'Apply' }).click();
     const row = page.locator('tr[data-operation="Encrypt"]', { hasText: keyId });
-    await row.waitFor();
-    await page.locator('table.data[aria-busy="false"]').waitFor();
-    assert.equal(await page.locator('tbody tr[data-operation]').count(), 1);
+    await page.waitForFunction(() => {
+      const rows = document.querySelectorAll('tbody tr[data-operation]');
+      return document.querySelector('table.data[aria-busy="false"]') !== null && rows.length === 1 && rows[0]!.getAttribute('data-operation') === 'Encrypt';
+    });
     assert.match(await row.textContent() ?? '', /root.*Encrypt.*success/);
     await shot('04-audit');
     await assertAccessible('the audit page');
-    // Each filter narrows: by principal, and by time (the browser runs in UTC).
+    // Each filter narrows: by principal, and by time (the browser runs in UTC). The table is read
+    // once the server has answered this filter: until then it may still be the previous one's.
     const apply = async () => {
+      const answered = page.waitForResponse((response) => response.request().headers()['x-amz-target'] === 'CofferAdmin.QueryAuditRecords');
       await page.getByRole('button', { name: 'Apply' }).click();
+      await answered;
       await page.locator('table.data[aria-busy="false"]').waitFor();
     };
     await page.getByLabel('Principal ARN').fill('arn:aws:iam::111122223333:root');
@@ -378,6 +385,34 @@ describe('console in Chromium', () => {
     await page.getByRole('button', { name: 'Edit policy read-keys' }).click();
     assert.match(await editor.inputValue(), /"kms:DescribeKey"/);
     await page.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it('asks before a new policy replaces one of the same name, and keeps it when told no', async () => {
+    const editor = page.getByLabel('Policy document (JSON)');
+    const addOver = async (answer: 'accept' | 'dismiss') => {
+      await page.getByRole('button', { name: 'Add policy' }).click();
+      await page.getByLabel('Policy name').fill('read-keys');
+      await editor.fill(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:ListKeys', Resource: '*' }] }));
+      const asked = new Promise<string>((resolve) => page.once('dialog', (dialog) => {
+        resolve(dialog.message());
+        void (answer === 'accept' ? dialog.accept() : dialog.dismiss());
+      }));
+      await page.getByRole('button', { name: 'Save policy' }).click();
+      assert.match(await asked, /^A policy named read-keys exists\. Replace it/);
+    };
+    await addOver('dismiss');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Edit policy read-keys' }).click();
+    assert.match(await editor.inputValue(), /"kms:DescribeKey"/, 'kept');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await addOver('accept');
+    await page.getByRole('button', { name: 'Edit policy read-keys' }).waitFor();
+    await page.getByRole('button', { name: 'Edit policy read-keys' }).click();
+    assert.doesNotMatch(await editor.inputValue(), /"kms:DescribeKey"/, 'replaced');
+    // The user's policy as the next test expects it.
+    await editor.fill(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:ListKeys', 'kms:ListAliases', 'kms:DescribeKey'], Resource: '*' }] }));
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByRole('button', { name: 'Add policy' }).waitFor();
   });
 
   it('forgets the credentials on sign-out and on reload', async () => {

@@ -45,7 +45,7 @@ export interface GrantEntry {
   IssuingAccount?: string;
   Operations: string[];
   CreationDate?: number;
-  Constraints?: Record<string, Record<string, string>>;
+  Constraints?: { EncryptionContextEquals?: Record<string, string>; EncryptionContextSubset?: Record<string, string>; SourceArn?: string };
 }
 
 export interface Tag {

@@ -4,7 +4,7 @@ import type { KeyMetadata, Tag } from '../api/types.js';
 import { useAsync } from '../components/async.js';
 import { Done, ErrorNotice } from '../components/notice.js';
 import { StateBadge } from '../components/state-badge.js';
-import { formatTime } from '../format.js';
+import { formatTime, visibleText } from '../format.js';
 import { Link } from '../router.js';
 import { useSession } from '../session.js';
 import { KeyActions } from './key-actions.js';
@@ -38,7 +38,7 @@ export function KeyDetailPage({ keyId }: { keyId: string }) {
           <dl className="meta">
             <dt>Key ID</dt><dd className="mono">{m.KeyId}</dd>
             <dt>ARN</dt><dd className="mono">{m.Arn}</dd>
-            <dt>Description</dt><dd><bdi>{m.Description || '—'}</bdi></dd>
+            <dt>Description</dt><dd><bdi>{m.Description ? visibleText(m.Description) : '—'}</bdi></dd>
             <dt>State</dt><dd>{m.KeyState}{m.DeletionDate ? ` (deleted on ${formatTime(m.DeletionDate)})` : ''}</dd>
             <dt>Spec / usage</dt><dd>{m.KeySpec} / {m.KeyUsage}</dd>
             <dt>Origin</dt><dd>{m.Origin}</dd>
@@ -47,8 +47,8 @@ export function KeyDetailPage({ keyId }: { keyId: string }) {
             <dt>Tags</dt>
             <dd>
               {/* Each key and value isolated, so right-to-left or override characters in one cannot reorder another. */}
-              {tags.data?.length
-                ? tags.data.map((t, i) => <span key={t.TagKey} className="tag">{i > 0 ? ', ' : ''}<bdi>{t.TagKey}</bdi>=<bdi>{t.TagValue}</bdi></span>)
+              {tags.error ? <ErrorNotice error={tags.error} /> : tags.data?.length
+                ? tags.data.map((t, i) => <span key={t.TagKey} className="tag">{i > 0 ? ', ' : ''}<bdi>{visibleText(t.TagKey)}</bdi>=<bdi>{visibleText(t.TagValue)}</bdi></span>)
                 : '—'}
             </dd>
             <dt>Audit</dt><dd><Link to={`/audit?key=${encodeURIComponent(m.KeyId)}`}>Requests that named this key</Link></dd>

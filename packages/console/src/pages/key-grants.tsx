@@ -29,21 +29,38 @@ export function KeyGrants({ keyId }: { keyId: string }) {
       <ErrorNotice error={grants.error ?? error} />
       <table className="data">
         <thead>
-          <tr><th scope="col">Grant</th><th scope="col">Grantee</th><th scope="col">Operations</th><th scope="col">Created</th><th scope="col">Actions</th></tr>
+          <tr>
+            <th scope="col">Grant</th><th scope="col">Grantee</th><th scope="col">Retiring principal</th><th scope="col">Operations</th>
+            <th scope="col">Constraints</th><th scope="col">Created</th><th scope="col">Actions</th>
+          </tr>
         </thead>
         <tbody>
           {grants.data?.map((g) => (
             <tr key={g.GrantId}>
-              <td className="mono" title={g.GrantId}>{g.Name || `${g.GrantId.slice(0, 16)}…`}</td>
-              <td className="mono">{g.GranteePrincipal ?? g.GranteeServicePrincipal}</td>
+              {/* Long names and ARNs wrap (the API allows 256 characters), so the table keeps to the page. */}
+              <td className="mono free" title={g.GrantId}>{g.Name ? <>{g.Name}<br /><small>{`${g.GrantId.slice(0, 16)}…`}</small></> : `${g.GrantId.slice(0, 16)}…`}</td>
+              <td className="mono free">{g.GranteePrincipal ?? g.GranteeServicePrincipal}</td>
+              <td className="mono free">{g.RetiringPrincipal ?? g.RetiringServicePrincipal ?? '—'}</td>
               <td>{g.Operations.join(', ')}</td>
+              <td className="free">{constraintsText(g.Constraints)}</td>
               <td>{formatTime(g.CreationDate)}</td>
               <td><button type="button" className="danger small" onClick={() => void revoke(g)}>Revoke</button></td>
             </tr>
           ))}
-          {grants.data?.length === 0 && <tr><td colSpan={5}>No grants.</td></tr>}
+          {grants.data?.length === 0 && <tr><td colSpan={7}>No grants.</td></tr>}
         </tbody>
       </table>
     </section>
   );
+}
+
+/** A grant's constraints in one line: `equals {k=v}`, `subset {k=v}`, `source <arn>`; each pair JSON-quoted, so no value can pass for another pair. */
+function constraintsText(constraints: GrantEntry['Constraints']): string {
+  if (!constraints) return '—';
+  const pairs = (map: Record<string, string>) => Object.entries(map).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(', ');
+  return [
+    ...(constraints.EncryptionContextEquals ? [`equals {${pairs(constraints.EncryptionContextEquals)}}`] : []),
+    ...(constraints.EncryptionContextSubset ? [`subset {${pairs(constraints.EncryptionContextSubset)}}`] : []),
+    ...(constraints.SourceArn ? [`source ${constraints.SourceArn}`] : []),
+  ].join('; ');
 }

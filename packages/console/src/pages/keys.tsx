@@ -3,7 +3,7 @@ import { listKeyRows, type KeyRow } from '../api/keys.js';
 import { useAsync } from '../components/async.js';
 import { Done, ErrorNotice } from '../components/notice.js';
 import { StateBadge } from '../components/state-badge.js';
-import { formatTime } from '../format.js';
+import { formatTime, visibleText } from '../format.js';
 import { Link } from '../router.js';
 import { useSession } from '../session.js';
 import { CreateKeyForm } from './create-key.js';
@@ -97,7 +97,7 @@ export function KeysPage() {
               <td className="free">
                 {row.Problem !== undefined
                   ? <span className="notice-inline" role="note">Not described: {row.Problem}</span>
-                  : <span className="clamp" title={row.Description}>{row.Description}</span>}
+                  : <bdi className="clamp" title={visibleText(row.Description ?? '')}>{visibleText(row.Description ?? '')}</bdi>}
               </td>
               <td>{row.KeySpec}</td>
               <td>{row.KeyUsage}</td>

@@ -36,8 +36,14 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
   const save = async () => {
     if (!editing) return;
     setServerError(undefined);
+    const name = editing.name.trim();
     try {
-      await api.admin('PutPrincipalPolicy', { ...owner, PolicyName: editing.name.trim(), PolicyDocument: editing.text });
+      // PutPrincipalPolicy replaces a policy of the name: a new one must not do so unasked.
+      if (editing.isNew) {
+        const existing = (await api.admin<{ PolicyNames: string[] }>('ListPrincipalPolicies', owner)).PolicyNames;
+        if (existing.includes(name) && !window.confirm(`A policy named ${name} exists. Replace it with this one?`)) return;
+      }
+      await api.admin('PutPrincipalPolicy', { ...owner, PolicyName: name, PolicyDocument: editing.text });
       setEditing(undefined);
       names.reload();
     } catch (failure) {
