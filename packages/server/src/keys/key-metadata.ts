@@ -28,7 +28,7 @@ export function keyMetadata(realm: Realm, key: KeyRecord, currentMaterialId: str
     KeyState: key.state,
     ...(key.state === 'PendingDeletion' && key.deletionDate !== undefined ? { DeletionDate: seconds(key.deletionDate) } : {}),
     Origin: key.origin,
-    KeyManager: 'CUSTOMER',
+    KeyManager: key.keyManager ?? 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
     ...algorithmFields(key),

@@ -18,6 +18,8 @@ export interface KeyRecord {
   readonly keySpec: KeySpec;
   readonly keyUsage: KeyUsage;
   readonly origin: Origin;
+  /** `AWS` for an AWS managed key (keys/aws-managed.ts); absent for a customer managed key. */
+  readonly keyManager?: 'AWS';
   readonly state: KeyState;
   /** Epoch ms at which the key is deleted, while the state is PendingDeletion. */
   readonly deletionDate?: number;
