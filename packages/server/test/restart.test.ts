@@ -105,7 +105,8 @@ describe('a restart', () => {
     assert.equal(alpha!.rotations.Rotations!.length, 2);
     assert.equal(beta!.describe.KeyMetadata!.KeyState, 'Disabled');
     assert.equal(gamma!.describe.KeyMetadata!.KeyState, 'PendingDeletion');
-    assert.equal(before_.aliases.Aliases!.length, 2);
+    // Besides the aliases AWS predefines (alias/aws/...), listed as AWS lists them.
+    assert.deepEqual(before_.aliases.Aliases!.map((a) => a.AliasName).filter((name) => !name!.startsWith('alias/aws/')), ['alias/alpha', 'alias/beta']);
   });
 
   it('keeps every key, alias, tag and rotation status as it was', async () => {

@@ -227,7 +227,7 @@ export function isStoreUnavailable(error: unknown): boolean {
     if (/^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57)/.test(code) || code === '40001' || code === '40P01';
   }
   // The driver's own messages for a connection that ended, was never made, or is unusable.
-  return /Connection terminated|timeout exceeded when trying to connect|not queryable|connect ECONNREFUSED|Client was closed/i.test(error.message);
+  return /Connection terminated|timeout exceeded when trying to connect|not queryable|connect ECONNREFUSED|Client was closed|Query read timeout/i.test(error.message);
 }
 
 function unavailable(error: unknown): never {
@@ -249,7 +249,20 @@ export interface PostgresStoreOptions {
   readonly maxConnections?: number;
   /** For tests: migrate with this list instead of the server's own. */
   readonly migrations?: typeof MIGRATIONS;
+  /** How long a statement may go unanswered before it fails (default QUERY_TIMEOUT_MS; tests shorten it). */
+  readonly queryTimeoutMs?: number;
 }
+
+/** PostgreSQL ends a statement itself after this long (statement_timeout). */
+const STATEMENT_TIMEOUT_MS = 15_000;
+/**
+ * And the driver gives up on one after this long: a database that does not answer at all (frozen,
+ * or cut off by the network) cannot enforce its own timeout, and a query on a connection the pool
+ * already holds would otherwise wait until TCP gives up, for hours. The connection is then closed.
+ */
+const QUERY_TIMEOUT_MS = 20_000;
+/** close() waits this long at most for connections still in use, then lets them go. */
+const CLOSE_WAIT_MS = 5_000;
 
 /**
  * The shared store: PostgreSQL, for any number of server nodes on one database.
@@ -285,8 +298,9 @@ export class PostgresStore implements Store {
       idleTimeoutMillis: 30_000,
       keepAlive: true,
       application_name: 'coffer',
-      // Server-side bounds, so that a stuck statement fails (retryably) instead of hanging a request.
-      statement_timeout: 15_000,
+      // Bounds on both sides, so that a stuck statement fails (retryably) instead of hanging a request.
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      query_timeout: options.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
       // A resolved write must be on disk, whatever the database's default.
       options: '-c synchronous_commit=on',
     });
@@ -362,7 +376,9 @@ export class PostgresStore implements Store {
       return result;
     } catch (error) {
       broken = isStoreUnavailable(error);
-      await client.query('ROLLBACK').catch(() => {});
+      // A broken connection is closed, which rolls the transaction back; a ROLLBACK sent on one that
+      // no longer answers would wait out another query timeout.
+      if (!broken) await client.query('ROLLBACK').catch(() => {});
       return unavailable(error);
     } finally {
       release(broken);
@@ -855,11 +871,22 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * Writes what is pending, then closes the pool. Connections still in use (a statement the
+   * database has not answered) are waited for CLOSE_WAIT_MS at most: a frozen database must not
+   * keep the process from exiting.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#flushing;
-    await this.#pool.end();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((done) => { timer = setTimeout(done, CLOSE_WAIT_MS); });
+    try {
+      await Promise.race([this.#pool.end(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 
