@@ -94,6 +94,10 @@ describe('root-key rotation with two nodes on one PostgreSQL database', () => {
     }
     assert.equal(ready.status, 503);
     assert.match(await ready.text(), /^not ready: the current root key cannot be opened on this node: .*passphrase is wrong/);
+    // The operator asks node B for the status: the keyring as stored, and what B lacks.
+    const onB = await admin(b, 'GetRootKeyStatus', {});
+    assert.equal(onB.CurrentRootKeyId, (await admin(a, 'GetRootKeyStatus', {})).CurrentRootKeyId);
+    assert.match(String(onB.NodeProblem), /^This node cannot open a root key of the keyring, so it refuses requests that need the root key: .*passphrase is wrong/);
     // Retryable, not an internal error: a client's SDK goes on to a node that can serve it.
     const refused = await bKms.send(new CreateKeyCommand({})).then(() => undefined, (error: Error & { $metadata?: { httpStatusCode?: number } }) => error);
     assert.equal(refused?.name, 'DependencyTimeoutException');
