@@ -102,6 +102,8 @@ describe('root-key rotation with two nodes on one PostgreSQL database', () => {
     const refused = await bKms.send(new CreateKeyCommand({})).then(() => undefined, (error: Error & { $metadata?: { httpStatusCode?: number } }) => error);
     assert.equal(refused?.name, 'DependencyTimeoutException');
     assert.equal(refused?.$metadata?.httpStatusCode, 503);
+    // Saying why: the root key, not the database.
+    assert.match(refused?.message ?? '', /^This node cannot use the current root key yet \(it was rotated on another node\); retry the request\. Request id: /);
     assert.ok((await encrypt(a.kms, 'node A goes on')).length > 0);
     // Once node A has re-wrapped everything, node B cannot unwrap either (the access key's secret,
     // a key's material): that too is retryable on another node, not an internal error.

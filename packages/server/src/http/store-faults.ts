@@ -1,3 +1,4 @@
+import { RootKeyBehindError } from '../root/keyring-root-key.js';
 import { StoreFullError, StoreUnavailableError, StoreUnusableError } from '../store/store.js';
 
 /** How the HTTP layer answers a store's own error: the log line's name, the status, the message. */
@@ -12,7 +13,8 @@ export interface StoreFault {
 /**
  * The store errors a client is told about by name, the same on every store (docs/errors.md):
  *
- * - unreachable or too slow (PostgreSQL down): 503, nothing was acknowledged, retry;
+ * - unreachable or too slow (PostgreSQL down): 503, nothing was acknowledged, retry; so is a node
+ *   that cannot open the root key another node made current, with a message that says so;
  * - out of space (SQLite `SQLITE_FULL`, PostgreSQL 53100): 500, as AWS's KMSInternalException ("an
  *   internal exception occurred; the request can be retried"): the store answered at once and
  *   refused, which is no timeout; nothing was written, and a retry succeeds once space is freed;
@@ -22,6 +24,12 @@ export interface StoreFault {
  * Undefined for any other error.
  */
 export function storeFault(error: unknown, requestId: string): StoreFault | undefined {
+  if (error instanceof RootKeyBehindError) {
+    return {
+      line: 'root key unavailable on this node', status: 503,
+      message: `This node cannot use the current root key yet (it was rotated on another node); retry the request. Request id: ${requestId}`,
+    };
+  }
   if (error instanceof StoreUnavailableError) {
     return { line: 'store unavailable', status: 503, message: `The key store is unavailable; retry the request. Request id: ${requestId}` };
   }

@@ -19,6 +19,13 @@ type Opened = { readonly legacy: FileRootKey } | { readonly sealer: RootSealer }
 const REOPEN_INTERVAL_MS = 1_000;
 
 /** The keyring changed under a rotation step (another node, another rotation): re-read and retry. */
+/**
+ * This node cannot use the current root key: another node made one current that this node cannot
+ * open (a key file not copied here, a passphrase or PIN it was not given). Retryable, as the
+ * store's unavailability is (503), and another node can serve the request meanwhile.
+ */
+export class RootKeyBehindError extends StoreUnavailableError {}
+
 export class KeyringConflictError extends Error {
   override readonly name = 'KeyringConflictError';
 }
@@ -171,7 +178,7 @@ export class KeyringRootKey implements RootKey {
 
   async wrap(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
     // Retryable (503 DependencyTimeoutException): another node can serve it meanwhile.
-    if (this.#behind !== undefined) throw new StoreUnavailableError(this.unusableReason!);
+    if (this.#behind !== undefined) throw new RootKeyBehindError(this.unusableReason!);
     const id = this.currentId;
     const opened = this.#opened.get(id);
     if (!opened) throw new Error(`the current root key ${id} is not open`);
@@ -189,7 +196,7 @@ export class KeyringRootKey implements RootKey {
       } catch (error) {
         // A value under the root key another node made current, which this node cannot open (it
         // was not given the secret): retryable on another node, as this node's wraps are.
-        if (this.#behind !== undefined) throw new StoreUnavailableError(this.unusableReason!);
+        if (this.#behind !== undefined) throw new RootKeyBehindError(this.unusableReason!);
         throw error;
       }
     }
