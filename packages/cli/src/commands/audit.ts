@@ -178,22 +178,25 @@ const verify = leaf({
   name: 'verify',
   summary: 'Check the audit chain: finds a record removed, reordered or altered, and names it.',
   description: 'Through the running server (VerifyAuditChain), or with --data-dir straight from the data directory\n'
-    + '(its coffer.db and root keys: root.key, or the secrets in COFFER_ROOT_PASSPHRASE / COFFER_PKCS11_PIN),\n'
-    + 'for when the server is down or not trusted.\n'
+    + '(its coffer.db, or the PostgreSQL database --store names, and root keys: root.key, or the secrets in\n'
+    + 'COFFER_ROOT_PASSPHRASE / COFFER_PKCS11_PIN), for when the server is down or not trusted.\n'
     + `Exit status: 0 the chain is intact; ${EXIT_CRYPTO} it is broken (the record is named); ${EXIT_FAILURE} it could not be checked.`,
-  synopsis: '[--data-dir DIR]',
+  synopsis: '[--data-dir DIR [--store postgres://...]]',
   options: {
     'data-dir': { type: 'string', value: 'DIR', help: 'check this data directory without a server (needs its root.key)', complete: 'file' },
+    store: { type: 'string', value: 'URL', help: 'with --data-dir: a PostgreSQL store, postgres://... (env COFFER_STORE)' },
   },
   json: true,
-  examples: ['coffer audit verify', 'coffer audit verify --data-dir /var/lib/coffer'],
+  examples: ['coffer audit verify', 'coffer audit verify --data-dir /var/lib/coffer', 'coffer audit verify --data-dir /var/lib/coffer --store postgres://coffer@db:5432/coffer'],
   run: async (inv) => {
     const dataDir = inv.string('data-dir');
+    const store = inv.string('store') ?? (dataDir !== undefined ? process.env.COFFER_STORE || undefined : undefined);
+    if (store !== undefined && dataDir === undefined) throw new UsageError('--store needs --data-dir', 'for example coffer audit verify --data-dir /var/lib/coffer --store postgres://coffer@db/coffer');
     let answer: { Valid: boolean; Records: number; BrokenAt?: number; Problem?: string };
     if (dataDir !== undefined) {
       let verdict;
       try {
-        verdict = await verifyAuditTrail(dataDir);
+        verdict = await verifyAuditTrail(dataDir, store);
       } catch (error) {
         if (error instanceof StartupError) {
           process.stderr.write(`error: ${error.message}\nhint: point --data-dir at the directory \`coffer serve --data-dir\` uses\n`);

@@ -5,35 +5,49 @@ import { readKeyring } from '../root/keyring.js';
 import { openRootKey } from '../root/open-root-key.js';
 import { rootKeyOptionsFromEnv } from '../root/options.js';
 import { StartupError } from '../root/root-key.js';
+import { isPostgresUrl, redactConnectionString } from '../store/connection-string.js';
+import { PostgresStore } from '../store/postgres.js';
 import { SqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/store.js';
 import { readAuditKey } from './audit-key.js';
 import type { ChainVerdict } from './chain.js';
 import { verifyStoredChain } from './verify-trail.js';
 
 /**
- * Verifies the audit chain of a data directory without a server: opens its store and its root
- * key file directly, for when the server is down or not trusted to judge its own trail. A running
- * server on the same directory is no obstacle (SQLite in WAL mode lets this reader in beside it).
- * Throws StartupError when the directory holds no Coffer data or its root key does not fit.
+ * Verifies the audit chain of a data directory without a server: opens its store (coffer.db, or
+ * the PostgreSQL database `storeUrl` names) and its root key directly, for when the server is down
+ * or not trusted to judge its own trail. A running server on the same store is no obstacle (SQLite
+ * in WAL mode lets this reader in beside it; PostgreSQL serves both). Throws StartupError when
+ * there is no Coffer store there or its root key does not fit.
  */
-export async function verifyAuditTrail(dataDir: string): Promise<ChainVerdict> {
+export async function verifyAuditTrail(dataDir: string, storeUrl?: string): Promise<ChainVerdict> {
   const dir = resolve(dataDir);
+  const postgres = storeUrl !== undefined && isPostgresUrl(storeUrl);
   const databaseFile = join(dir, 'coffer.db');
   // Checked first: opening a store or a root key that does not exist would create one.
-  if (!existsSync(databaseFile)) throw new StartupError(`${dir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
-  const store = new SqliteStore(databaseFile);
+  if (!postgres && !existsSync(databaseFile)) throw new StartupError(`${dir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
+  let store: Store;
+  if (postgres) {
+    try {
+      store = await PostgresStore.open({ connectionString: storeUrl });
+    } catch (error) {
+      throw new StartupError(`Cannot open the PostgreSQL store ${redactConnectionString(storeUrl)}: ${(error as Error).message}`);
+    }
+  } else {
+    store = new SqliteStore(databaseFile);
+  }
   let root: KeyringRootKey | undefined;
   try {
     // A store without a keyring has never been opened by a server: opening its root key would make one.
     if ((await readKeyring(store)) === undefined) {
       if ((await store.getAuditHead()) === undefined) return { ok: true, records: 0 };
-      throw new StartupError(`The store in ${dir} has audit records but no root key: the chain cannot be checked.`);
+      throw new StartupError(`The store ${postgres ? redactConnectionString(storeUrl) : `in ${dir}`} has audit records but no root key: the chain cannot be checked.`);
     }
     root = await openRootKey(dir, store, rootKeyOptionsFromEnv());
     const auditKey = await readAuditKey(store, root);
     if (auditKey === undefined) {
       if ((await store.getAuditHead()) === undefined) return { ok: true, records: 0 };
-      throw new StartupError(`The store in ${dir} has audit records but no audit key: the chain cannot be checked.`);
+      throw new StartupError(`The store ${postgres ? redactConnectionString(storeUrl) : `in ${dir}`} has audit records but no audit key: the chain cannot be checked.`);
     }
     return await verifyStoredChain(store, auditKey);
   } finally {

@@ -172,6 +172,10 @@ export function assertStoreChecks(args: readonly string[], round: string): void 
   const result = runCli(['store', 'check', ...args]);
   assert.equal(result.status, 0, `${round}: coffer store check failed:\n${result.stdout}${result.stderr}`);
   assert.match(result.stdout, /the store is intact/);
+  // The offline audit check takes the same store, SQLite or PostgreSQL.
+  const audit = runCli(['audit', 'verify', ...args]);
+  assert.equal(audit.status, 0, `${round}: coffer audit verify failed:\n${audit.stdout}${audit.stderr}`);
+  assert.match(audit.stdout, /^the audit chain is intact: \d+ records checked$/m);
 }
 
 export const totalAcknowledged = (ack: Acknowledged): number => ack.keys.size + ack.aliases.size + ack.ciphertexts.length + ack.dataKeys.length;
