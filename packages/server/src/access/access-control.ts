@@ -270,8 +270,9 @@ export class AccessControl {
       // KMS guide, kms:MultiRegion: "All KMS keys have a MultiRegion property", read by every KMS
       // key resource operation; kms:MultiRegionKeyType only of a multi-Region key (all primaries here).
       'kms:multiregion': isMultiRegionKeyId(key.keyId),
-      ...(isMultiRegionKeyId(key.keyId) ? { 'kms:multiregionkeytype': 'PRIMARY' } : {}),
     };
+    // Set, not spread into the literal above: this runs on every request (see authorizeKey).
+    if (context['kms:multiregion'] === true) context['kms:multiregionkeytype'] = 'PRIMARY';
     for (const tag of key.tags) context[`aws:resourcetag/${tag.TagKey.toLowerCase()}`] = tag.TagValue;
     if (use.requestAlias !== undefined) context['kms:requestalias'] = use.requestAlias;
     if (withAliases) {
