@@ -6,6 +6,8 @@ export interface Session {
   readonly api: Api;
   readonly arn: string;
   readonly account: string;
+  /** The access key signed in with (not secret): the console warns before it is switched off or deleted. */
+  readonly accessKeyId: string;
 }
 
 export const SessionContext = createContext<Session | undefined>(undefined);

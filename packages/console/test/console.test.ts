@@ -244,7 +244,13 @@ describe('console in Chromium', () => {
     await page.getByRole('heading', { level: 1, name: 'Key alias/console-demo' }).waitFor();
     await assertLabelled();
     assert.equal(await page.locator('.page-head .badge').textContent(), 'Enabled');
+    // It asks first: told no, the key stays enabled.
+    page.once('dialog', (dialog) => void dialog.dismiss());
     await page.getByRole('button', { name: 'Disable key' }).click();
+    assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState, 'Enabled');
+    const asked = new Promise<string>((resolve) => page.once('dialog', (dialog) => { resolve(dialog.message()); void dialog.accept(); }));
+    await page.getByRole('button', { name: 'Disable key' }).click();
+    assert.match(await asked, /^Disable [0-9a-f-]{36}\? Nothing can encrypt or decrypt with it until it is enabled again\.$/);
     await page.locator('.page-head .badge', { hasText: 'Disabled' }).waitFor();
     await page.getByRole('button', { name: 'Enable key' }).waitFor();
     const described = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
@@ -341,6 +347,17 @@ describe('console in Chromium', () => {
     await grant.getByRole('button', { name: 'Revoke' }).click();
     await page.getByRole('cell', { name: 'No grants.' }).waitFor();
     assert.deepEqual((await kms.send(new ListGrantsCommand({ KeyId: keyId }))).Grants, []);
+  });
+
+  it('warns before switching off the access key the console signs with, and keeps it when told no', async () => {
+    await goTo('Principals', 'Principals and access keys');
+    const own = page.locator('tr', { hasText: credentials.accessKeyId });
+    await own.waitFor();
+    const warned = new Promise<string>((resolve) => page.once('dialog', (dialog) => { resolve(dialog.message()); void dialog.dismiss(); }));
+    await own.getByRole('button', { name: 'Deactivate' }).click();
+    assert.match(await warned, /is the access key you are signed in with: the console stops working until you sign in with another\. Deactivate it\?$/);
+    assert.equal(await own.locator('.badge').textContent(), 'Active');
+    await kms.send(new ListKeysCommand({}));
   });
 
   it('creates a user and an access key whose secret is shown once', async () => {

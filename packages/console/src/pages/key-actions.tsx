@@ -30,7 +30,10 @@ export function KeyActions({ meta, onChanged }: { meta: KeyMetadata; onChanged: 
       <h2 id="key-actions-title">Actions</h2>
       <div className="actions">
         {meta.KeyState === 'Enabled' && (
-          <button type="button" disabled={busy} onClick={() => run('DisableKey', {}, 'Key disabled.')}>Disable key</button>
+          <button type="button" disabled={busy}
+            onClick={() => { if (window.confirm(`Disable ${meta.KeyId}? Nothing can encrypt or decrypt with it until it is enabled again.`)) void run('DisableKey', {}, 'Key disabled.'); }}>
+            Disable key
+          </button>
         )}
         {meta.KeyState === 'Disabled' && (
           <button type="button" disabled={busy} onClick={() => run('EnableKey', {}, 'Key enabled.')}>Enable key</button>

@@ -113,7 +113,7 @@ export function PrincipalsPage() {
 }
 
 function AccessKeys({ owner }: { owner: Owner }) {
-  const { api } = useSession();
+  const { api, accessKeyId } = useSession();
   const keys = useAsync(() => api.admin<{ AccessKeyMetadata: AccessKeyMetadata[] }>('ListAccessKeys', ownerInput(owner)).then((r) => r.AccessKeyMetadata), [api]);
   const [error, setError] = useState<unknown>();
   // A new secret is shown once, here, and forgotten when this panel goes away.
@@ -150,11 +150,19 @@ function AccessKeys({ owner }: { owner: Owner }) {
               <td>{formatTime(k.CreateDate)}</td>
               <td className="actions">
                 <button type="button" className="secondary"
-                  onClick={() => void act(() => api.admin('UpdateAccessKey', { ...ownerInput(owner), AccessKeyId: k.AccessKeyId, Status: k.Status === 'Active' ? 'Inactive' : 'Active' }))}>
+                  onClick={() => {
+                    // Switching off the key this console signs with ends the session's every call.
+                    if (k.Status === 'Active' && k.AccessKeyId === accessKeyId
+                      && !window.confirm(`${k.AccessKeyId} is the access key you are signed in with: the console stops working until you sign in with another. Deactivate it?`)) return;
+                    void act(() => api.admin('UpdateAccessKey', { ...ownerInput(owner), AccessKeyId: k.AccessKeyId, Status: k.Status === 'Active' ? 'Inactive' : 'Active' }));
+                  }}>
                   {k.Status === 'Active' ? 'Deactivate' : 'Activate'}
                 </button>
                 <button type="button" className="danger"
-                  onClick={() => { if (window.confirm(`Delete access key ${k.AccessKeyId}?`)) void act(() => api.admin('DeleteAccessKey', { ...ownerInput(owner), AccessKeyId: k.AccessKeyId })); }}>
+                  onClick={() => {
+                    const own = k.AccessKeyId === accessKeyId ? ' It is the key you are signed in with: the console stops working until you sign in with another.' : '';
+                    if (window.confirm(`Delete access key ${k.AccessKeyId}?${own}`)) void act(() => api.admin('DeleteAccessKey', { ...ownerInput(owner), AccessKeyId: k.AccessKeyId }));
+                  }}>
                   Delete
                 </button>
               </td>

@@ -22,7 +22,7 @@ export function SignInPage({ onSignIn, note }: { onSignIn: (session: Session) =>
     try {
       const identity = await api.whoAmI();
       setSecretAccessKey('');
-      onSignIn({ api, arn: identity.Arn, account: identity.Account });
+      onSignIn({ api, arn: identity.Arn, account: identity.Account, accessKeyId: accessKeyId.trim() });
     } catch (failure) {
       setError(describeError(failure));
       setBusy(false);
