@@ -1,12 +1,15 @@
 import { useState } from 'react';
 import type { KeyMetadata } from '../api/types.js';
 import { ErrorNotice } from '../components/notice.js';
+import { wholeDaysIn } from '../input.js';
 import { useSession } from '../session.js';
 
 /** Enable/disable, schedule or cancel deletion, rotate now: each one KMS call, then `onChanged`. */
 export function KeyActions({ meta, onChanged }: { meta: KeyMetadata; onChanged: (note: string) => void }) {
   const { api } = useSession();
-  const [days, setDays] = useState(30);
+  // As typed: a blank or a fraction is not sent (it would reach the server as 0, or fail to parse).
+  const [daysText, setDaysText] = useState('30');
+  const days = wholeDaysIn(daysText, 7, 30);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
 
@@ -46,8 +49,10 @@ export function KeyActions({ meta, onChanged }: { meta: KeyMetadata; onChanged: 
         ) : (
           <span className="inline-form">
             <label htmlFor="deletion-days">Waiting period (days)</label>
-            <input id="deletion-days" type="number" min={7} max={30} value={days} onChange={(e) => setDays(Number(e.target.value))} />
-            <button type="button" className="danger" disabled={busy}
+            <input id="deletion-days" type="number" min={7} max={30} step={1} value={daysText} onChange={(e) => setDaysText(e.target.value)}
+              aria-invalid={days === undefined ? true : undefined} aria-describedby={days === undefined ? 'deletion-days-hint' : undefined} />
+            {days === undefined && <span id="deletion-days-hint" className="field-error">a whole number of days, 7 to 30</span>}
+            <button type="button" className="danger" disabled={busy || days === undefined}
               onClick={() => { if (window.confirm(`Schedule deletion of ${meta.KeyId} in ${days} days?`)) void run('ScheduleKeyDeletion', { PendingWindowInDays: days }, `Deletion scheduled in ${days} days.`); }}>
               Schedule deletion
             </button>

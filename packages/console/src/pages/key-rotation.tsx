@@ -3,6 +3,7 @@ import type { RotationEntry } from '../api/types.js';
 import { useAsync } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
 import { formatTime } from '../format.js';
+import { wholeDaysIn } from '../input.js';
 import { useSession } from '../session.js';
 
 /**
@@ -12,7 +13,8 @@ import { useSession } from '../session.js';
  */
 export function KeyRotation({ keyId, version }: { keyId: string; version: number }) {
   const { api } = useSession();
-  const [days, setDays] = useState(365);
+  const [daysText, setDaysText] = useState('365');
+  const days = wholeDaysIn(daysText, 90, 2560);
   const [error, setError] = useState<unknown>();
   const rotation = useAsync(async () => {
     const [status, list] = await Promise.all([
@@ -49,8 +51,10 @@ export function KeyRotation({ keyId, version }: { keyId: string; version: number
           ) : (
             <span className="inline-form">
               <label htmlFor="rotation-days">Every (days)</label>
-              <input id="rotation-days" type="number" min={90} max={2560} value={days} onChange={(e) => setDays(Number(e.target.value))} />
-              <button type="button" className="secondary" onClick={() => void act('EnableKeyRotation', { RotationPeriodInDays: days })}>Turn on</button>
+              <input id="rotation-days" type="number" min={90} max={2560} step={1} value={daysText} onChange={(e) => setDaysText(e.target.value)}
+                aria-invalid={days === undefined ? true : undefined} aria-describedby={days === undefined ? 'rotation-days-hint' : undefined} />
+              {days === undefined && <span id="rotation-days-hint" className="field-error">a whole number of days, 90 to 2560</span>}
+              <button type="button" className="secondary" disabled={days === undefined} onClick={() => void act('EnableKeyRotation', { RotationPeriodInDays: days })}>Turn on</button>
             </span>
           )}
         </div>
