@@ -41,14 +41,17 @@ export function generateSigningKeyPair(alg: SignatureAlgorithm): SigningKeyPair 
   const d = Buffer.alloc(n);
   const scalar = ecdh.getPrivateKey();
   scalar.copy(d, n - scalar.length);
-  const sec1 = tlv(0x30, Buffer.concat([
-    Buffer.from([0x02, 0x01, 0x01]), tlv(0x04, d), tlv(0xa0, CURVE_OID[alg.curve]), tlv(0xa1, tlv(0x03, Buffer.concat([Buffer.from([0]), uncompressed]))),
-  ]));
+  const privateField = tlv(0x04, d);
+  const body = Buffer.concat([
+    Buffer.from([0x02, 0x01, 0x01]), privateField, tlv(0xa0, CURVE_OID[alg.curve]), tlv(0xa1, tlv(0x03, Buffer.concat([Buffer.from([0]), uncompressed]))),
+  ]);
+  const sec1 = tlv(0x30, body);
   try {
     const privateKey = createPrivateKey({ key: sec1, format: 'der', type: 'sec1' });
     return { privateKey, publicKey: ecdh.getPublicKey(null, 'compressed').toString('base64') };
   } finally {
-    for (const secret of [scalar, d, sec1]) secret.fill(0);
+    // Every copy of the scalar made here (the key object holds its own).
+    for (const secret of [scalar, d, privateField, body, sec1]) secret.fill(0);
   }
 }
 
