@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Service } from './context.js';
 import type { Logger } from './log.js';
-import { RequestAudit } from './audit/request-audit.js';
+import { systemAudit } from './audit/system-audit.js';
 import { keyArn } from './keys/arn.js';
 import { rotateKey } from './keys/rotation.js';
 
@@ -16,7 +15,7 @@ export async function runScheduledWork(service: Service, log: Logger, now = serv
     try {
       if (key.state === 'PendingDeletion' && key.deletionDate !== undefined && key.deletionDate <= now) {
         // Only the record found due: a CancelKeyDeletion answered since then has moved its revision on.
-        if (!(await service.store.deleteKey(key.keyId, systemAudit(service, 'DeleteKey', key.keyId).success(), key.revision))) continue;
+        if (!(await service.store.deleteKey(key.keyId, scheduledAudit(service, 'DeleteKey', key.keyId).success(), key.revision))) continue;
         service.backingKeys.forget(key.keyId);
         log('info', 'key deleted', { keyId: key.keyId });
       } else if (key.state === 'Enabled' && key.rotation && key.rotation.nextRotationDate <= now) {
@@ -25,7 +24,7 @@ export async function runScheduledWork(service: Service, log: Logger, now = serv
           if (current.state !== 'Enabled' || !current.rotation || current.rotation.nextRotationDate > now) {
             throw new SkipRotation();
           }
-        }, systemAudit(service, 'RotateKey', key.keyId));
+        }, scheduledAudit(service, 'RotateKey', key.keyId));
         log('info', 'key rotated', { keyId: key.keyId });
       }
     } catch (error) {
@@ -36,14 +35,9 @@ export async function runScheduledWork(service: Service, log: Logger, now = serv
   }
 }
 
-/** The audit of an action the server takes on its own. */
-function systemAudit(service: Service, operation: string, keyId: string): RequestAudit {
-  const audit = new RequestAudit({ time: Date.now(), requestId: randomUUID(), userAgent: 'coffer-scheduler' });
-  audit.setOperation(operation);
-  audit.setParameters({ KeyId: keyId });
-  audit.touchKey(keyArn(service.realm, keyId));
-  return audit;
-}
+/** The audit of a scheduled action on a key. */
+const scheduledAudit = (service: Service, operation: string, keyId: string) =>
+  systemAudit('coffer-scheduler', operation, { KeyId: keyId }, keyArn(service.realm, keyId));
 
 /** Another writer changed the key since it was found due: nothing to do. */
 class SkipRotation extends Error {}

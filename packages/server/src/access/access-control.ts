@@ -80,6 +80,17 @@ function policyNames(key: KeyRecord, arn: string, createdAt: number | undefined)
 }
 
 /**
+ * Whether a grant of the caller's ARN was made to this caller, not to an earlier user or role of
+ * the name, deleted since: the grant keeps its grantee's creation time (GrantRecord.granteeCreatedAt);
+ * one made before that was kept is the caller's unless it predates the caller past the clock tolerance.
+ */
+function grantNames(grant: GrantRecord, createdAt: number | undefined): boolean {
+  if (createdAt === undefined) return true;
+  if (grant.granteeCreatedAt !== undefined) return grant.granteeCreatedAt === createdAt;
+  return grant.createdAt + CLOCK_TOLERANCE_MS >= createdAt;
+}
+
+/**
  * Access control on every request, with AWS KMS semantics (policy/authorize.ts): the key policy,
  * the caller's identity policies and the key's grants. Policies are compiled once and cached: a key
  * policy by key id and revision (a changed policy is a new revision), identity policies per
@@ -289,8 +300,7 @@ export class AccessControl {
   ): Promise<boolean> {
     for await (const grant of this.grantsOfCaller(principal, key, tokens)) {
       if (!grant.operations.includes(operation) || (qualifies && !qualifies(grant))) continue;
-      // A grant made to an earlier principal of the caller's name (deleted since) is not the caller's.
-      if (createdAt !== undefined && (grant.granteeCreatedAt !== undefined ? grant.granteeCreatedAt !== createdAt : grant.createdAt + CLOCK_TOLERANCE_MS < createdAt)) continue;
+      if (!grantNames(grant, createdAt)) continue;
       // No request here is made on behalf of an AWS resource (aws:SourceArn); AWS exempts RetireGrant.
       if (grant.constraints?.SourceArn !== undefined && operation !== 'RetireGrant') continue;
       if (!constraintsApply(operation) || satisfiesConstraints(grant.constraints, encryptionContext)) return true;

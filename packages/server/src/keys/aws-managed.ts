@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { systemAudit } from '../audit/system-audit.js';
 import type { Service } from '../context.js';
-import { RequestAudit } from '../audit/request-audit.js';
 import { keyArn, parseArn, type Realm } from './arn.js';
 import type { AliasRecord, KeyRecord } from './key-record.js';
 
@@ -31,6 +31,9 @@ export function predefinedAliasOf(realm: Realm, identifier: string): string | un
   }
   return PREDEFINED_ALIASES.includes(name) ? name : undefined;
 }
+
+/** The user agent of the audit records of the keys and aliases made here. */
+const USER_AGENT = 'coffer-aws-managed-keys';
 
 /** AWS automatically rotates AWS managed keys every year. */
 const ROTATION_DAYS = 365;
@@ -91,18 +94,11 @@ export async function ensureAwsManagedKey(service: Service, aliasName: string): 
       currentVersion: 1,
     };
     const version = await service.backingKeys.create(keyId, 1, now, undefined, undefined);
-    const created = systemAudit('CreateKey', { Description: key.description }, [keyArn(service.realm, keyId)]);
+    const arn = keyArn(service.realm, keyId);
+    const created = systemAudit(USER_AGENT, 'CreateKey', { Description: key.description }, arn);
     await created.commit((event) => service.store.createKey(key, version, event));
     const alias: AliasRecord = { aliasName, targetKeyId: keyId, createdAt: now, updatedAt: now };
-    const named = systemAudit('CreateAlias', { AliasName: aliasName, TargetKeyId: keyId }, [keyArn(service.realm, keyId)]);
+    const named = systemAudit(USER_AGENT, 'CreateAlias', { AliasName: aliasName, TargetKeyId: keyId }, arn);
     await named.commit((event) => service.store.createAlias(alias, event));
   });
-}
-
-function systemAudit(operation: string, parameters: Record<string, unknown>, resources: readonly string[]): RequestAudit {
-  const audit = new RequestAudit({ time: Date.now(), requestId: randomUUID(), userAgent: 'coffer-aws-managed-keys' });
-  audit.setOperation(operation);
-  audit.setParameters(parameters);
-  for (const arn of resources) audit.touchKey(arn);
-  return audit;
 }
