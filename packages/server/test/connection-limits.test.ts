@@ -14,7 +14,8 @@ import { startTestServer, type TestServer } from './support/server.js';
 
 const MAX_CONNECTIONS = 8;
 
-describe('connection limits', () => {
+// Without the limits a held connection stays open for node:http's minutes: a time limit makes that a failure, not a hang.
+describe('connection limits', { timeout: 30_000 }, () => {
   let t: TestServer;
   const lines: { message: string; fields?: Record<string, unknown> }[] = [];
   before(async () => {
@@ -63,8 +64,11 @@ describe('connection limits', () => {
 
   it('answers 408 and closes a connection whose headers do not arrive in time', async () => {
     const socket = await open();
+    const started = Date.now();
     socket.write('POST / HTTP/1.1\r\nHost: x\r\n');
     assert.match(await untilClosed(socket), /^HTTP\/1\.1 408 /);
+    // The headers timeout given (600 ms, checked every 100 ms), not node:http's default minute.
+    assert.ok(Date.now() - started < 5_000, `answered after ${Date.now() - started} ms`);
   });
 
   it('answers 408 and closes a connection whose body does not arrive in time', async () => {
@@ -74,5 +78,6 @@ describe('connection limits', () => {
     const answer = await untilClosed(socket);
     assert.match(answer, /^HTTP\/1\.1 408 /);
     assert.ok(Date.now() - started >= 1_000, 'not before the request timeout');
+    assert.ok(Date.now() - started < 5_000, `answered after ${Date.now() - started} ms, not at node:http's default 5 minutes`);
   });
 });
