@@ -1332,10 +1332,20 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         assert.deepEqual(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)), ['a', 'b failed', 'c']);
         assert.equal(most, 1);
         assert.deepEqual(order, ['a in', 'a out', 'b in', 'b out', 'c in', 'c out']);
-        // Another name does not wait.
+        // Another name does not wait. The holder of 'admin' must be inside before 'other' starts:
+        // on PostgreSQL entering takes a connection and a lock, which can take longer than all of
+        // 'other' does.
         let release!: () => void;
-        const held = store.serialize('admin', () => new Promise<void>((done) => (release = done)));
-        assert.equal(await store.serialize('other', async () => 'free'), 'free');
+        let entered!: () => void;
+        const holding = new Promise<void>((done) => (entered = done));
+        const held = store.serialize('admin', () => new Promise<void>((done) => {
+          release = done;
+          entered();
+        }));
+        await holding;
+        const other = store.serialize('other', async () => 'free');
+        const waited = new Promise<string>((done) => setTimeout(done, 3_000, 'waited for the holder of another name').unref());
+        assert.equal(await Promise.race([other, waited]), 'free');
         release();
         await held;
       });
