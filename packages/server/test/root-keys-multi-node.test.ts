@@ -84,6 +84,8 @@ describe('root-key rotation with two nodes on one PostgreSQL database', () => {
   });
 
   it('a node that cannot open the new current root key stops wrapping and reports itself not ready', async () => {
+    // Node B has authenticated the administrator before the rotation: it knows the secret.
+    assert.equal((await admin(b, 'GetRootKeyStatus', {})).NodeProblem, undefined);
     await admin(a, 'RotateRootKey', { Provider: 'passphrase', Passphrase: 'only node A was told this one' });
     const deadline = Date.now() + 10_000;
     let ready = await fetch(`${b.server.endpoint}/readyz`);
@@ -112,6 +114,9 @@ describe('root-key rotation with two nodes on one PostgreSQL database', () => {
       assert.ok(Date.now() < deadline + 20_000, 'node A finishes its rotation');
       await new Promise((done) => setTimeout(done, 50));
     }
+    // The administrator's secret is now wrapped under a root key node B cannot open, and B still
+    // authenticates the administrator with the secret it knew: the operator can still ask it why.
+    assert.match(String((await admin(b, 'GetRootKeyStatus', {})).NodeProblem), /passphrase is wrong/);
     for (const send of [() => bKms.send(new CreateKeyCommand({})), () => bKms.send(new DecryptCommand({ CiphertextBlob: blob }))]) {
       const unwrapRefused = await send().then(() => undefined, (error: Error & { $metadata?: { httpStatusCode?: number } }) => error);
       assert.equal(unwrapRefused?.name, 'DependencyTimeoutException', unwrapRefused?.message);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent } from '../audit/record.js';
+import { RootKeyBehindError } from '../root/keyring-root-key.js';
 import type { RootKey } from '../root/root-key.js';
 import type { AccessKeyRecord, Store } from '../store/store.js';
 
@@ -54,7 +55,7 @@ const ACCESS_KEY_ID = /^\w{16,128}$/;
 export class AccessKeys {
   readonly #store: Store;
   readonly #root: RootKey;
-  readonly #cache = new Map<string, { key: AccessKey | undefined; expires: number }>();
+  readonly #cache = new Map<string, { key: AccessKey | undefined; createdAt?: number; expires: number }>();
   /** Lookups answered from the cache and not, read by the metrics on scrape (coffer_cache_*_total). */
   readonly stats = { hits: 0, misses: 0 };
   readonly #ttlMs: number;
@@ -97,16 +98,30 @@ export class AccessKeys {
     const generation = this.#forgotten;
     const record = await this.#store.getAccessKey(accessKeyId);
     const key = record && record.status === 'Active'
-      ? {
-          accessKeyId,
-          principalArn: record.principalArn,
-          secret: new SigningSecret(Buffer.from(await this.#root.unwrap(record.wrappedSecret, accessKeySecretAad(accessKeyId))).toString('utf8')),
-        }
+      ? { accessKeyId, principalArn: record.principalArn, secret: await this.#secretOf(record, cached) }
       : undefined;
     if (this.#cache.size > 10_000) this.#cache.clear();
     // A lookup that raced a `forget` may have read the old record: it answers, but is not cached.
-    if (generation === this.#forgotten) this.#cache.set(accessKeyId, { key, expires: Date.now() + this.#ttlMs });
+    if (generation === this.#forgotten) this.#cache.set(accessKeyId, { key, createdAt: record?.createdAt, expires: Date.now() + this.#ttlMs });
     return key;
+  }
+
+  /**
+   * The record's secret, unwrapped. An access key's secret never changes, only its wrapping: when
+   * another node has re-wrapped it under a root key this node cannot open (a rotation this node
+   * was not given the secret for), the secret this node unwrapped before, for the same key (same
+   * id, creation time and principal), still authenticates its caller. So the operator can still
+   * ask this node what it lacks (GetRootKeyStatus), while requests that need the root key are
+   * refused as before.
+   */
+  async #secretOf(record: AccessKeyRecord, cached: { key: AccessKey | undefined; createdAt?: number } | undefined): Promise<SigningSecret> {
+    try {
+      return new SigningSecret(Buffer.from(await this.#root.unwrap(record.wrappedSecret, accessKeySecretAad(record.accessKeyId))).toString('utf8'));
+    } catch (error) {
+      const known = cached?.key;
+      if (error instanceof RootKeyBehindError && known && cached.createdAt === record.createdAt && known.principalArn === record.principalArn) return known.secret;
+      throw error;
+    }
   }
 
   /** Unwraps a stored key's secret (active or not), throwing RootKeyMismatchError if it does not unwrap: for `coffer store check`. */
