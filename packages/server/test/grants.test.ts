@@ -516,6 +516,25 @@ describe('grants over HTTP', () => {
       assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'] }), 'AccessDeniedException');
     });
 
+    it('kms:EncryptionContext:<k> and kms:EncryptionContextKeys: in CreateGrant, the constraint\'s encryption context', async () => {
+      const keyId = await newKey({
+        Policy: JSON.stringify(policyOf(
+          { Effect: 'Allow', Principal: { AWS: ROOT }, Action: 'kms:*', Resource: '*' },
+          { Effect: 'Allow', Principal: { AWS: bob.arn }, Action: 'kms:CreateGrant', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:Department': 'IT' } } },
+          { Effect: 'Allow', Principal: { AWS: carol.arn }, Action: 'kms:CreateGrant', Resource: '*', Condition: { 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['app'] }, Null: { 'kms:EncryptionContextKeys': 'false' } } },
+        )),
+      });
+      for (const Constraints of [{ EncryptionContextEquals: { Department: 'IT' } }, { EncryptionContextSubset: { department: 'IT', app: 'x' } }]) {
+        assertOk(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'], Constraints }));
+      }
+      for (const Constraints of [{ EncryptionContextEquals: { Department: 'it' } }, { EncryptionContextSubset: { app: 'x' } }, undefined]) {
+        assertError(await bob.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: carol.arn, Operations: ['Encrypt'], ...(Constraints ? { Constraints } : {}) }), 'AccessDeniedException');
+      }
+      assertOk(await carol.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { app: 'x' } } }));
+      assertError(await carol.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { app: 'x', team: 'y' } } }), 'AccessDeniedException');
+      assertError(await carol.raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'] }), 'AccessDeniedException');
+    });
+
     it('a grant with CreateGrant passes on only its own operations, with constraints at least as strict', async () => {
       const keyId = await newKey();
       const parent = await grant({

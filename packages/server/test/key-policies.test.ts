@@ -368,9 +368,14 @@ describe('key policies over HTTP', () => {
   });
 
   describe('a principal deleted and created again under its name', () => {
-    it('does not inherit what the key policy or a grant gave the earlier one; a policy written afterwards names it', async () => {
+    it('does not inherit what the key policy or a grant gave the earlier one, which GetKeyPolicy shows by its unique id; a policy written afterwards names it', async () => {
       const first = await createUser(t, 'phoenix');
-      const { id } = await keyWith({ Effect: 'Allow', Principal: { AWS: first.arn }, Action: 'kms:Encrypt', Resource: '*' });
+      const firstId = ((await admin(t, 'ListUsers', {})).Users as Array<{ UserName: string; UserId: string }>).find((u) => u.UserName === 'phoenix')!.UserId;
+      const setText = JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Principal: { AWS: [first.arn, bob.arn] }, Action: 'kms:Encrypt', Resource: '*' }), null, 1);
+      const { id } = await keyWith();
+      assertOk(await raw('PutKeyPolicy', { KeyId: id, Policy: setText }));
+      // Every named principal still the one named: the text as it was set.
+      assert.equal(assertOk(await raw('GetKeyPolicy', { KeyId: id })).Policy, setText);
       const granted = await keyWith();
       assertOk(await raw('CreateGrant', { KeyId: granted.id, GranteePrincipal: first.arn, Operations: ['Encrypt'] }));
       assertOk(await encryptAs(first, id));
@@ -384,9 +389,17 @@ describe('key policies over HTTP', () => {
         assert.equal(again.arn, first.arn);
         assertError(await encryptAs(again, id), 'AccessDeniedException');
         assertError(await encryptAs(again, granted.id), 'AccessDeniedException');
-        // The same policy written again now names the principal that exists.
-        const policy = String(assertOk(await raw('GetKeyPolicy', { KeyId: id })).Policy);
-        assertOk(await raw('PutKeyPolicy', { KeyId: id, Policy: policy }));
+        // AWS shows the principal the policy named by its unique id, so the policy read and set
+        // again as it is cannot pass the earlier phoenix's permissions to this one: the id is
+        // refused as an invalid principal.
+        const shown = JSON.parse(String(assertOk(await raw('GetKeyPolicy', { KeyId: id })).Policy)) as { Statement: Array<{ Principal: { AWS: unknown } }> };
+        assert.deepEqual(shown.Statement[1]!.Principal.AWS, [firstId, bob.arn]);
+        assert.match(firstId, /^AIDA[A-Z2-7]{17}$/);
+        assertError(await raw('PutKeyPolicy', { KeyId: id, Policy: JSON.stringify(shown) }), 'MalformedPolicyDocumentException', /invalid principals/);
+        assertError(await encryptAs(again, id), 'AccessDeniedException');
+        // A policy that names phoenix afresh names the principal that exists.
+        shown.Statement[1]!.Principal.AWS = [again.arn, bob.arn];
+        assertOk(await raw('PutKeyPolicy', { KeyId: id, Policy: JSON.stringify(shown) }));
         assertOk(await encryptAs(again, id));
       } finally {
         again.kms.destroy();
@@ -414,6 +427,12 @@ describe('key policies over HTTP', () => {
       ['an unknown condition operator', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Condition: { StringSortOf: { 'kms:CallerAccount': ACCOUNT } } })), /StringSortOf/],
       ['a character outside the allowed set', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Sid: 'caf\u0113' })), /U\+0113/],
       ['a bad principal', JSON.stringify(policyOf(ADMIN_STATEMENT, { ...ADMIN_STATEMENT, Principal: { AWS: 'not-an-arn' } })), /principal/i],
+      // AWS's guidance for this exception: remove duplicate Sid values.
+      ['a Sid used twice', JSON.stringify(policyOf({ ...ADMIN_STATEMENT, Sid: 'Same' }, { ...ADMIN_STATEMENT, Action: 'kms:Decrypt', Sid: 'Same' })),
+        /^Statement\[1\]: the Sid "Same" is used by another statement/],
+      // IAM: NotPrincipal "must be used with "Effect":"Deny""; with Allow it would allow everyone else.
+      ['NotPrincipal with Allow', JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', NotPrincipal: { AWS: ROOT }, Action: 'kms:Encrypt', Resource: '*' })),
+        /^Statement\[1\]: NotPrincipal is supported only with "Effect": "Deny"/],
       // IAM grammar: "you cannot include the Effect block twice in the same statement"; JSON.parse
       // would keep the last, an Allow, of a statement that starts as a Deny.
       ['a member twice in one statement',

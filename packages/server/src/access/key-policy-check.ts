@@ -2,7 +2,7 @@ import type { RequestContext, Service } from '../context.js';
 import { MalformedPolicyDocumentException } from '../errors.js';
 import { keyArn } from '../keys/arn.js';
 import type { KeyRecord } from '../keys/key-record.js';
-import { compilePolicy, namedPrincipals } from '../policy/compile.js';
+import { compilePolicy, namedPrincipals, type CompiledPolicy } from '../policy/compile.js';
 import { assertNoDuplicateKeys } from '../policy/duplicate-keys.js';
 import { assertNoLockOut } from '../policy/lockout.js';
 import { INVALID_PRINCIPALS } from '../policy/principal.js';
@@ -23,6 +23,7 @@ export async function checkNewKeyPolicy(
 ): Promise<Record<string, number>> {
   const policy = compilePolicy(text, 'key');
   assertNoDuplicateKeys(text);
+  assertStatementsFit(policy);
   const { realm } = service;
   const named = namedPrincipals(policy);
   const foreign = named.partitions.find((partition) => partition !== realm.partition);
@@ -49,4 +50,26 @@ export async function checkNewKeyPolicy(
     });
   }
   return principals;
+}
+
+/**
+ * What AWS refuses in a key policy beyond its grammar, checked only when one is set (a policy
+ * stored before these checks still reads as it did):
+ * - a Sid used by two statements: AWS's guidance for MalformedPolicyDocumentException is to remove
+ *   duplicate Sid values, and IAM requires a Sid to be unique within its policy;
+ * - NotPrincipal with Allow: IAM User Guide, NotPrincipal: it "must be used with "Effect":"Deny".
+ *   Using it with "Effect":"Allow" is not supported". Taken, it would allow everyone not named.
+ */
+function assertStatementsFit(policy: CompiledPolicy): void {
+  const seen = new Set<string>();
+  for (const statement of policy.statements) {
+    const where = `Statement[${statement.index}]`;
+    if (statement.sid !== undefined && statement.sid !== '') {
+      if (seen.has(statement.sid)) throw new MalformedPolicyDocumentException(`${where}: the Sid "${statement.sid}" is used by another statement; each statement's Sid must be unique in the policy.`);
+      seen.add(statement.sid);
+    }
+    if (statement.effect === 'Allow' && statement.principals?.negated) {
+      throw new MalformedPolicyDocumentException(`${where}: NotPrincipal is supported only with "Effect": "Deny"; with Allow it would allow every principal it does not name.`);
+    }
+  }
 }

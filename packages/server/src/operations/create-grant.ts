@@ -9,6 +9,7 @@ import { newGrantToken, reissueGrantToken } from '../grants/grant-token.js';
 import { checkGrantForKey, checkGrantOperations } from '../grants/key-operations.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import { resolveKey } from '../keys/resolve.js';
+import { encryptionContextEntries } from '../policy/context.js';
 import { assertEnabled } from '../keys/states.js';
 import { checkDryRun, dryRunMember, grantTokensMember, keyIdMember } from '../validate/members.js';
 import { parseShape } from '../validate/shape.js';
@@ -65,6 +66,9 @@ export const createGrant: Operation = async (service, body, request) => {
       ...(input.RetiringPrincipal !== undefined ? { 'kms:retiringprincipal': input.RetiringPrincipal } : {}),
       'kms:grantisforawsresource': false,
       ...(constraints && constraintTypes(constraints).length > 0 ? { 'kms:grantconstrainttype': constraintTypes(constraints) } : {}),
+      // AWS KMS Developer Guide, kms:EncryptionContext:context-key and kms:EncryptionContextKeys:
+      // in CreateGrant they are the encryption context of the grant's constraint.
+      ...encryptionContextEntries({ ...constraints?.EncryptionContextSubset, ...constraints?.EncryptionContextEquals }),
     },
     grantQualifies: (parent) => operations.every((op) => parent.operations.includes(op)) && atLeastAsStrict(constraints, parent.constraints),
   });

@@ -1,5 +1,8 @@
+import type { Service } from '../context.js';
+import type { KeyRecord } from '../keys/key-record.js';
 import { resolveKey } from '../keys/resolve.js';
 import { defaultKeyPolicy } from '../policy/default-key-policy.js';
+import { principalId } from '../principals/principal-id.js';
 import { keyIdMember } from '../validate/members.js';
 import { parseShape } from '../validate/shape.js';
 import { assertDefaultPolicyName, DEFAULT_POLICY_NAME, policyNameMember } from './key-policy-name.js';
@@ -14,7 +17,35 @@ export const getKeyPolicy: Operation = async (service, body, request) => {
   await service.access.authorizeKey(request, { action: 'kms:GetKeyPolicy', key });
   assertDefaultPolicyName(input.PolicyName);
   return {
-    Policy: key.policy ?? defaultKeyPolicy(service.realm.partition, service.realm.accountId),
+    Policy: key.policy === undefined ? defaultKeyPolicy(service.realm.partition, service.realm.accountId) : await shownPolicy(service, key, key.policy),
     PolicyName: DEFAULT_POLICY_NAME,
   };
 };
+
+/**
+ * The policy as AWS shows it: a user or role it names that has been deleted since the policy was
+ * set (or deleted and created again under the name) appears as the unique id of the one it named,
+ * not as the ARN, which now means nobody or somebody else. So reading the policy, changing it and
+ * setting it again cannot hand the old principal's permissions to a new one of the same name: the
+ * id is refused as an invalid principal, as AWS refuses it, until it is removed. A policy in which
+ * every named principal is still the one it named is returned exactly as it was set.
+ */
+async function shownPolicy(service: Service, key: KeyRecord, text: string): Promise<string> {
+  const orphaned = new Map<string, string>();
+  for (const [arn, createdAt] of Object.entries(key.policyPrincipals ?? {})) {
+    if ((await service.store.getPrincipal(arn))?.createdAt === createdAt) continue;
+    orphaned.set(arn, principalId({ arn, kind: arn.includes(':role/') ? 'role' : 'user', createdAt }));
+  }
+  if (orphaned.size === 0) return text;
+  const policy = JSON.parse(text) as { Statement: unknown };
+  for (const statement of Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement]) {
+    for (const element of ['Principal', 'NotPrincipal']) {
+      const principals = (statement as Record<string, unknown>)[element];
+      if (typeof principals !== 'object' || principals === null || !Object.hasOwn(principals, 'AWS')) continue;
+      const aws = (principals as { AWS: string | string[] }).AWS;
+      const shown = (value: string) => orphaned.get(value) ?? value;
+      (principals as { AWS: string | string[] }).AWS = typeof aws === 'string' ? shown(aws) : aws.map(shown);
+    }
+  }
+  return JSON.stringify(policy, null, 2);
+}

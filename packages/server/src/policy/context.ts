@@ -24,7 +24,7 @@
  * | aws:resourcetag/<tag-key>             | string               | key operations: one per tag on the key           |
  * | kms:calleraccount                     | string               | key operations: the caller's account id          |
  * | kms:viaservice                        | string               | only when a service calls on a caller's behalf   |
- * | kms:encryptioncontext:<context-key>   | string               | one per encryption context pair, see below       |
+ * | kms:encryptioncontext:<context-key>   | string               | one per encryption context pair, see below; in CreateGrant, the constraint's |
  * | kms:encryptioncontextkeys             | string[]             | the pairs' keys, as given (case kept); absent when there is no context |
  * | kms:requestalias                      | string               | the alias the caller named the key by (`alias/x`)|
  * | kms:resourcealiases                   | string[]             | key operations: the key's aliases (`alias/x`); absent when none |
