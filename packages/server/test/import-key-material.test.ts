@@ -168,6 +168,25 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       assertError(await raw('DeleteImportedKeyMaterial', { KeyId: await createKey() }), 'UnsupportedOperationException');
     });
 
+    it('imports into one key at once: the material of the first to land is the key\'s; the same material is a re-import, other material IncorrectKeyMaterialException', async () => {
+      const keyId = await createKey({ Origin: 'EXTERNAL' });
+      const materials = [randomBytes(32), randomBytes(32)];
+      // Tokens first, then every import sent together, so they race for the first version.
+      const requests = await Promise.all(Array.from({ length: 12 }, async (_, i) => {
+        const params = assertOk(await raw('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+        const wrappingKey = createPublicKey({ key: bytesOf(params.PublicKey), format: 'der', type: 'spki' });
+        return { material: i % 2, body: { KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: b64(wrapForImport(materials[i % 2]!, wrappingKey, 'RSAES_OAEP_SHA_256')), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' } };
+      }));
+      const answers = await Promise.all(requests.map(async (r) => ({ material: r.material, answer: await raw('ImportKeyMaterial', r.body) })));
+      const won = answers.filter((a) => a.answer.status === 200);
+      assert.equal(won.length, 6, JSON.stringify(answers.filter((a) => a.answer.status !== 200).map((a) => a.answer.body)));
+      assert.equal(new Set(won.map((a) => a.material)).size, 1, 'only one material is the key\'s');
+      assert.equal(new Set(won.map((a) => String(a.answer.body.KeyMaterialId))).size, 1);
+      for (const lost of answers.filter((a) => a.answer.status !== 200)) assertError(lost.answer, 'IncorrectKeyMaterialException');
+      const versions = assertOk(await raw('ListKeyRotations', { KeyId: keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' })).Rotations as unknown[];
+      assert.equal(versions.length, 1);
+    });
+
     it('ImportKeyMaterial with a KeyMaterialId: only with EXISTING_KEY_MATERIAL, and only the id of the material it brings back', async () => {
       const keyId = await createKey({ Origin: 'EXTERNAL' });
       const material = randomBytes(32);

@@ -80,36 +80,69 @@ export const importKeyMaterial: Operation = async (service, body, request) => {
       : specInfo(key.keySpec).family.importable(opened);
     if (!material) throw new IncorrectKeyMaterialException(`The key material is not a ${key.keySpec} key.`);
     const importedMaterial = { expirationModel, ...(input.ValidTo !== undefined ? { validTo: input.ValidTo } : {}) };
-    // The first import makes the key's material whatever ImportType says; later, NEW_KEY_MATERIAL adds material to rotate to.
-    if (input.ImportType === 'NEW_KEY_MATERIAL' && key.currentVersion > 0) {
-      return await importNewMaterial(service, key, material, { ...importedMaterial, description: input.KeyMaterialDescription }, request.audit);
+    // Imports into one key at once: the one that loses the compare-and-set is judged again against
+    // what the winner made (the same material is then a re-import, other material refused), as a
+    // client sending it a moment later would be.
+    for (let target = key, attempt = 1; ; attempt++) {
+      try {
+        return await importInto(service, target, material, { ...importedMaterial, description: input.KeyMaterialDescription }, input, request.audit);
+      } catch (error) {
+        if (!(error instanceof KeyChanged) || attempt === MAX_ATTEMPTS) {
+          if (error instanceof KeyChanged) throw new KMSInvalidStateException(`${arn} kept changing during the import; retry.`);
+          throw error;
+        }
+        target = error.current;
+      }
     }
-    // Wrapped before the compare-and-set, which must not await the root key on every retry.
-    const firstVersion = key.currentVersion === 0 ? await service.backingKeys.create(key.keyId, 1, now, undefined, material) : undefined;
-    const previous = key.currentVersion === 0 ? undefined : await service.backingKeys.version(key.keyId, key.currentVersion);
-    // Re-importing names, if anything, the material it brings back: only the current one can be.
-    if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== previous?.materialId) {
-      throw new IncorrectKeyMaterialException(`Key material ${input.KeyMaterialId} is not the current key material of ${arn}, the only one this server re-imports.`);
-    }
-    if (previous && !(previous.material.length === material.length && timingSafeEqual(previous.material, material))) {
-      throw new IncorrectKeyMaterialException('The key material is not the key material that was previously imported into this KMS key.');
-    }
-    await changeKey(service, key, (current) => {
-      if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
-      if (current.currentVersion !== key.currentVersion) throw new KMSInvalidStateException(`${arn} changed during the import; retry.`);
-      return {
-        importedMaterial,
-        ...(current.state === 'PendingImport' ? { state: 'Enabled' as const } : {}),
-        ...(firstVersion ? { currentVersion: 1, newVersion: firstVersion } : {}),
-      };
-    }, request.audit);
-    const materialId = firstVersion?.materialId ?? previous?.materialId;
-    return { KeyId: arn, ...(materialId ? { KeyMaterialId: materialId } : {}) };
   } finally {
     opened.fill(0);
     material?.fill(0);
   }
 };
+
+/** How many times an import is judged again after losing a race with another change to the key. */
+const MAX_ATTEMPTS = 5;
+
+/** The key's material changed (another import or a rotation) between reading the key and writing it. */
+class KeyChanged extends Error {
+  constructor(readonly current: KeyRecord) {
+    super('the key changed during the import');
+  }
+}
+
+/** One attempt at the import into `key` as read; throws KeyChanged if the key's versions moved meanwhile. */
+async function importInto(
+  service: Service, key: KeyRecord, material: Buffer,
+  options: { expirationModel: ExpirationModel; validTo?: number; description?: string | undefined },
+  input: { ImportType?: string | undefined; KeyMaterialId?: string | undefined },
+  audit: RequestAudit | undefined,
+): Promise<Record<string, unknown>> {
+  const arn = keyArn(service.realm, key.keyId);
+  // The first import makes the key's material whatever ImportType says; later, NEW_KEY_MATERIAL adds material to rotate to.
+  if (input.ImportType === 'NEW_KEY_MATERIAL' && key.currentVersion > 0) return importNewMaterial(service, key, material, options, audit);
+  const importedMaterial = { expirationModel: options.expirationModel, ...(options.validTo !== undefined ? { validTo: options.validTo } : {}) };
+  // Wrapped before the compare-and-set, which must not await the root key on every retry.
+  const firstVersion = key.currentVersion === 0 ? await service.backingKeys.create(key.keyId, 1, service.now(), undefined, material) : undefined;
+  const previous = key.currentVersion === 0 ? undefined : await service.backingKeys.version(key.keyId, key.currentVersion);
+  // Re-importing names, if anything, the material it brings back: only the current one can be.
+  if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== previous?.materialId) {
+    throw new IncorrectKeyMaterialException(`Key material ${input.KeyMaterialId} is not the current key material of ${arn}, the only one this server re-imports.`);
+  }
+  if (previous && !(previous.material.length === material.length && timingSafeEqual(previous.material, material))) {
+    throw new IncorrectKeyMaterialException('The key material is not the key material that was previously imported into this KMS key.');
+  }
+  await changeKey(service, key, (current) => {
+    if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
+    if (current.currentVersion !== key.currentVersion) throw new KeyChanged(current);
+    return {
+      importedMaterial,
+      ...(current.state === 'PendingImport' ? { state: 'Enabled' as const } : {}),
+      ...(firstVersion ? { currentVersion: 1, newVersion: firstVersion } : {}),
+    };
+  }, audit);
+  const materialId = firstVersion?.materialId ?? previous?.materialId;
+  return { KeyId: arn, ...(materialId ? { KeyMaterialId: materialId } : {}) };
+}
 
 /**
  * NEW_KEY_MATERIAL on a key that has material: the material is wrapped for the next version and
@@ -132,7 +165,7 @@ async function importNewMaterial(
     if (current.pendingMaterial) {
       throw new KMSInvalidStateException(`New key material (id: ${wrapped.materialId}) cannot be imported into KMS key ${arn}, because another key material (id: ${current.pendingMaterial.materialId}) is pending rotation.`);
     }
-    if (current.currentVersion !== key.currentVersion) throw new KMSInvalidStateException(`${arn} changed during the import; retry.`);
+    if (current.currentVersion !== key.currentVersion) throw new KeyChanged(current);
     return {
       pendingMaterial: {
         version, materialId: wrapped.materialId, wrappedMaterial: Buffer.from(wrapped.wrappedMaterial).toString('base64'),
