@@ -171,6 +171,21 @@ describe('aliases', () => {
       assert.equal(err.message, 'Aliases per key quota for this account in this region is 50, current usage is 50.');
       assert.equal((await aliasesOf(key.KeyId!)).length, 50);
     });
+
+    it('holds the quota of 50 against CreateAlias and UpdateAlias calls made at once', async () => {
+      const key = await createKey();
+      const created = await Promise.allSettled(Array.from({ length: 70 }, () => createAlias(fresh('burst'), key.KeyId!)));
+      assert.equal(created.filter((r) => r.status === 'fulfilled').length, 50);
+      for (const refused of created.filter((r) => r.status === 'rejected')) assert.equal((refused.reason as Error).name, 'LimitExceededException');
+      assert.equal((await aliasesOf(key.KeyId!)).length, 50);
+      // Moving aliases onto a key with room for 5 of them.
+      const target = await createKey();
+      for (let i = 0; i < 45; i++) await createAlias(fresh('target'), target.KeyId!);
+      const moving = (await aliasesOf(key.KeyId!)).slice(0, 20).map((a) => a.AliasName!);
+      const moved = await Promise.allSettled(moving.map((AliasName) => t.kms.send(new UpdateAliasCommand({ AliasName, TargetKeyId: target.KeyId! }))));
+      assert.equal(moved.filter((r) => r.status === 'fulfilled').length, 5);
+      assert.equal((await aliasesOf(target.KeyId!)).length, 50);
+    });
   });
 
   describe('UpdateAlias', () => {

@@ -81,8 +81,16 @@ describe('grants over HTTP', () => {
       assert.equal((await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Name: 'kept' })).GrantId, named.GrantId);
       db.prepare('DELETE FROM grants WHERE grant_id = ?').run(fillers[0]);
       assert.match((await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'] })).GrantId, /^[0-9a-f]{64}$/);
+      // Room for 20 more, and 40 requests at once: each counting below the quota must not let
+      // them pass it together.
+      const freed = fillers.slice(1, 21);
+      db.prepare(`DELETE FROM grants WHERE grant_id IN (${freed.map(() => '?').join(', ')})`).run(...freed);
+      const burst = await Promise.allSettled(Array.from({ length: 40 }, () => t.kms.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Decrypt'] }))));
+      assert.equal(burst.filter((r) => r.status === 'fulfilled').length, 20);
+      for (const refused of burst.filter((r) => r.status === 'rejected')) assert.equal((refused.reason as Error).name, 'LimitExceededException');
+      assert.equal((db.prepare('SELECT count(*) AS n FROM grants WHERE key_id = ?').get(keyId) as { n: number }).n, MAX_GRANTS_PER_KEY);
     } finally {
-      db.prepare('DELETE FROM grants WHERE key_id = ? AND record = ?').run(keyId, '{}');
+      db.prepare('DELETE FROM grants WHERE key_id = ?').run(keyId);
       db.close();
     }
   });

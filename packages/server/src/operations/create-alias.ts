@@ -12,8 +12,20 @@ import type { Operation } from './operation.js';
 /** AWS's quota of aliases per key. */
 export const MAX_ALIASES_PER_KEY = 50;
 
-/** The key may take one more alias; refused in AWS's words (`Aliases per key quota for this account in this region is 50, current usage is 50.`). */
-export async function assertAliasQuota(service: Service, keyId: string): Promise<void> {
+/**
+ * Runs `change`, which points an alias at a key, once the key may take one more alias; refused in
+ * AWS's words (`Aliases per key quota for this account in this region is 50, current usage is 50.`).
+ * Alias changes take turns (Store.serialize, on every node): at once, each would count the key's
+ * aliases below the quota and together pass it.
+ */
+export function withAliasQuota<T>(service: Service, keyId: string, change: () => Promise<T>): Promise<T> {
+  return service.store.serialize('aliases', async () => {
+    await assertAliasQuota(service, keyId);
+    return change();
+  });
+}
+
+async function assertAliasQuota(service: Service, keyId: string): Promise<void> {
   // One page past the quota says how far over it a key is, should one ever be.
   const existing = await service.store.listAliases({ keyId, limit: 2 * MAX_ALIASES_PER_KEY });
   const usage = existing.items.length;
@@ -31,10 +43,9 @@ export const createAlias: Operation = async (service, body, request) => {
   const key = await resolveKey(service, input.TargetKeyId, 'key');
   await authorizeAliasChange(service, request, 'kms:CreateAlias', input.AliasName, [key]);
   assertNotPendingDeletion(service.realm, key);
-  await assertAliasQuota(service, key.keyId);
   const now = service.now();
   const alias = { aliasName: input.AliasName, targetKeyId: key.keyId, createdAt: now, updatedAt: now };
-  const created = await request.audit.commit((event) => service.store.createAlias(alias, event));
+  const created = await withAliasQuota(service, key.keyId, () => request.audit.commit((event) => service.store.createAlias(alias, event)));
   if (!created) throw new AlreadyExistsException(`An alias with the name ${aliasArn(service.realm, input.AliasName)} already exists`);
   return {};
 };

@@ -77,10 +77,13 @@ export const createGrant: Operation = async (service, body, request) => {
   // AWS's key-state table: a disabled key is DisabledException, one pending import or deletion KMSInvalidStateException.
   assertEnabled(service.realm, key);
 
-  // Requests of one Name at once would each find no grant of that name and make one each: named
-  // grants take turns (Store.serialize, on every node), so the later finds the earlier's grant.
-  const issue = () => issueGrant(service, request, key, { Name: input.Name, DryRun: input.DryRun, grantee, granteeCreatedAt, retiring, operations, constraints });
-  return input.Name === undefined ? issue() : service.store.serialize('grant-names', issue);
+  // Grants are made in turns (Store.serialize, on every node): requests at once would each count
+  // the key's grants below the quota and together pass it, and each find no grant of their Name
+  // and make one each. In turns, the later sees the earlier's grant. (AWS's CreateGrant quota is 50
+  // requests a second; one at a time is well above it.)
+  return service.store.serialize('grants', () => issueGrant(service, request, key, {
+    Name: input.Name, DryRun: input.DryRun, grantee, granteeCreatedAt, retiring, operations, constraints,
+  }));
 };
 
 /** A grantee or retiring principal: an IAM principal's ARN, or a service principal's name. */

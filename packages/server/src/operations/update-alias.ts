@@ -7,7 +7,7 @@ import { assertNotPendingDeletion } from '../keys/states.js';
 import { keyIdMember } from '../validate/members.js';
 import { parseShape } from '../validate/shape.js';
 import { authorizeAliasChange } from './authorize-alias.js';
-import { assertAliasQuota } from './create-alias.js';
+import { withAliasQuota } from './create-alias.js';
 import type { Operation } from './operation.js';
 
 const shape = { AliasName: aliasNameMember(), TargetKeyId: keyIdMember() };
@@ -40,9 +40,9 @@ export const updateAlias: Operation = async (service, body, request) => {
   }
   // Moving an alias associates it with the new key, which AWS counts against its quota of aliases
   // (LimitExceededException is among UpdateAlias's errors); pointing it at the key it names already adds none.
-  if (alias.targetKeyId !== key.keyId) await assertAliasQuota(service, key.keyId);
   const next = { ...alias, targetKeyId: key.keyId, updatedAt: service.now() };
-  const updated = await request.audit.commit((event) => service.store.updateAlias(next, event));
+  const update = () => request.audit.commit((event) => service.store.updateAlias(next, event));
+  const updated = alias.targetKeyId === key.keyId ? await update() : await withAliasQuota(service, key.keyId, update);
   if (!updated) throw notFound();
   return {};
 };

@@ -193,8 +193,9 @@ export interface Store {
    * other, and answers what it answers. Administration changes whose checks read what they then
    * write (the root's last active key, two keys per principal, names unique without regard to
    * case, a principal deleted with its keys) take turns under one name, and so do CreateGrants
-   * with a Name (one grant per name and parameters). Callers use a few fixed names: on PostgreSQL
-   * each name in use holds a pooled connection while `fn` runs.
+   * (a key's quota of grants; one grant per name and parameters) and alias changes (a key's quota
+   * of aliases). Callers use a few fixed names: on PostgreSQL each name in use holds a pooled
+   * connection while `fn` runs.
    */
   serialize<T>(name: string, fn: () => Promise<T>): Promise<T>;
 
