@@ -7,7 +7,7 @@ import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, EncryptComman
 import Database from 'better-sqlite3';
 import { checkStore, StartupError } from '../src/index.js';
 import { admin } from './support/principals.js';
-import { runCli } from './support/server-process.js';
+import { runCli, runCliAsync } from './support/server-process.js';
 import { startTestServer } from './support/server.js';
 
 /**
@@ -83,6 +83,35 @@ describe('coffer store check', () => {
     const cli = runCli(['store', 'check', '--data-dir', dataDir]);
     assert.equal(cli.status, 0, cli.stdout + cli.stderr);
     assert.match(cli.stdout, /the store is intact/);
+  });
+
+  it('passes beside a running server that rotates keys meanwhile: a key read between its rotations is read again', async () => {
+    const t = await startTestServer();
+    dirs.push(t.dataDir);
+    try {
+      const keyIds: string[] = [];
+      for (let i = 0; i < 100; i++) keyIds.push((await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!);
+      let rotating = true;
+      const rotations = Array.from({ length: 4 }, async (_, lane) => {
+        for (let i = lane; rotating && i < keyIds.length * 20; i += 4) {
+          await t.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyIds[i % keyIds.length]! }));
+        }
+      });
+      try {
+        // The check in a process of its own, as an operator runs it: in this one it would hold the
+        // event loop, and the server would rotate nothing meanwhile.
+        for (let run = 0; run < 3; run++) {
+          const cli = await runCliAsync(['store', 'check', '--data-dir', t.dataDir]);
+          assert.equal(cli.status, 0, cli.stdout + cli.stderr);
+        }
+        assert.ok((await checkStore({ dataDir: t.dataDir })).checked.keyVersions > keyIds.length, 'keys were rotated meanwhile');
+      } finally {
+        rotating = false;
+        await Promise.all(rotations);
+      }
+    } finally {
+      await t.stop();
+    }
   });
 
   it('finds a missing key version', async () => {

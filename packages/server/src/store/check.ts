@@ -6,6 +6,7 @@ import { readAuditKey } from '../audit/audit-key.js';
 import { verifyStoredChain } from '../audit/verify-trail.js';
 import { AccessKeys } from '../auth/access-keys.js';
 import { BackingKeys } from '../keys/backing-keys.js';
+import type { KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { KeyringRootKey } from '../root/keyring-root-key.js';
 import { readKeyring } from '../root/keyring.js';
 import { openRootKey } from '../root/open-root-key.js';
@@ -118,29 +119,35 @@ async function checkKeys(store: Store, root: RootKey, problems: string[]): Promi
   let versions = 0;
   for (let after: string | undefined; ;) {
     const page = await store.listKeys({ ...(after !== undefined ? { after } : {}), limit: PAGE });
-    for (const key of page.items) {
-      ids.add(key.keyId);
-      const stored = await store.listKeyVersions(key.keyId);
-      versions += stored.length;
-      const numbers = new Set(stored.map((v) => v.version));
-      for (let n = 1; n <= key.currentVersion; n++) {
-        if (!numbers.has(n)) problems.push(`key ${key.keyId}: version ${n} of ${key.currentVersion} is missing`);
-      }
-      for (const v of stored) {
-        const where = `key ${key.keyId} version ${v.version}`;
-        if (v.version < 1 || v.version > key.currentVersion) problems.push(`${where}: beyond the key's current version ${key.currentVersion}`);
-        // The id is the SHA-256 of the material as first wrapped. A restore (or a root-key rotation)
-        // wraps the material again and keeps the id, which clients have seen: so the id can only be
-        // checked for its form and against the key's other versions, not against today's bytes.
-        if (!/^[0-9a-f]{64}$/.test(v.materialId)) problems.push(`${where}: its KeyMaterialId is not 64 lowercase hex characters`);
-        if (stored.some((other) => other.version !== v.version && other.materialId === v.materialId)) {
-          problems.push(`${where}: its KeyMaterialId is also another version's`);
+    for (const listed of page.items) {
+      ids.add(listed.keyId);
+      let key: KeyRecord | undefined = listed;
+      let stored = await store.listKeyVersions(key.keyId);
+      let found = versionProblems(key, stored);
+      // Read again: a server running beside the check may have rotated the key between the two
+      // reads (a version beyond the listed current one), or deleted it. The record read before
+      // and after the versions, unchanged, makes a consistent pair; what is wrong in one is wrong.
+      for (let attempt = 0; found.length > 0 && attempt < 5; attempt++) {
+        const before = await store.getKey(listed.keyId);
+        if (!before) {
+          key = undefined;
+          break;
         }
+        stored = await store.listKeyVersions(listed.keyId);
+        const after = await store.getKey(listed.keyId);
+        if (after?.revision !== before.revision) continue;
+        key = after;
+        found = versionProblems(after, stored);
+      }
+      if (!key) continue;
+      problems.push(...found);
+      versions += stored.length;
+      for (const v of stored) {
         try {
           await backing.version(key.keyId, v.version);
         } catch (error) {
           if (!(error instanceof RootKeyMismatchError)) throw error;
-          problems.push(`${where}: the wrapped material does not unwrap under the root key`);
+          problems.push(`key ${key.keyId} version ${v.version}: the wrapped material does not unwrap under the root key`);
         }
       }
     }
@@ -148,6 +155,27 @@ async function checkKeys(store: Store, root: RootKey, problems: string[]): Promi
     after = page.next;
   }
   return { ids, versions };
+}
+
+/** What is wrong with a key's stored versions against its record: each version 1..current present, none beyond, ids well formed and distinct. */
+function versionProblems(key: KeyRecord, stored: readonly KeyVersionRecord[]): string[] {
+  const problems: string[] = [];
+  const numbers = new Set(stored.map((v) => v.version));
+  for (let n = 1; n <= key.currentVersion; n++) {
+    if (!numbers.has(n)) problems.push(`key ${key.keyId}: version ${n} of ${key.currentVersion} is missing`);
+  }
+  for (const v of stored) {
+    const where = `key ${key.keyId} version ${v.version}`;
+    if (v.version < 1 || v.version > key.currentVersion) problems.push(`${where}: beyond the key's current version ${key.currentVersion}`);
+    // The id is the SHA-256 of the material as first wrapped. A restore (or a root-key rotation)
+    // wraps the material again and keeps the id, which clients have seen: so the id can only be
+    // checked for its form and against the key's other versions, not against today's bytes.
+    if (!/^[0-9a-f]{64}$/.test(v.materialId)) problems.push(`${where}: its KeyMaterialId is not 64 lowercase hex characters`);
+    if (stored.some((other) => other.version !== v.version && other.materialId === v.materialId)) {
+      problems.push(`${where}: its KeyMaterialId is also another version's`);
+    }
+  }
+  return problems;
 }
 
 async function checkAliases(store: Store, keyIds: ReadonlySet<string>, problems: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KMSClient } from '@aws-sdk/client-kms';
@@ -79,6 +79,15 @@ export async function startServerProcess(options: { dataDir: string; store?: str
     child, endpoint, banner: output, dataDir: options.dataDir, credentials, kms, exited,
     output: () => printed, kill: () => end('SIGKILL'), stop: () => end('SIGTERM'),
   };
+}
+
+/** Runs the built CLI to completion without holding this process's event loop meanwhile. */
+export function runCliAsync(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI_MAIN, ...args], { encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
+      done({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+  });
 }
 
 /** Runs the built CLI to completion: its exit code and output. */
