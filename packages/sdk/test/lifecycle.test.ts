@@ -126,3 +126,20 @@ test('an application bundled without the SDK\'s worker scripts: large messages r
     rmSync(copy, { recursive: true, force: true });
   }
 });
+
+test('large signed messages whose signature field is too long to verify: AuthenticationError each time, and the process exits by itself', () => {
+  // The footer is the signature's length (2 bytes) and the signature; one over 1,024 bytes could
+  // not be handed to the hashing worker, and the worker's lane was never given back.
+  assertExitsByItself(`
+    const { ciphertext } = await sdk.encrypt(keyring, large, { frameLength: 64 * 1024 });
+    // A P-384 ECDSA signature in DER is 102 to 104 bytes: the footer starts where its length says.
+    const signed = [100, 101, 102, 103, 104, 105].find((n) => ciphertext.readUInt16BE(ciphertext.length - 2 - n) === n);
+    check(signed !== undefined, 'the footer was found');
+    const body = ciphertext.subarray(0, ciphertext.length - 2 - signed);
+    for (const length of [1025, 4096, 65535]) {
+      const forged = Buffer.concat([body, Buffer.from([length >> 8, length & 0xff]), Buffer.alloc(length, 7)]);
+      await sdk.decrypt(keyring, forged).then(() => { throw new Error('accepted'); }, (err) => check(err.name === 'AuthenticationError', err.name + ': ' + err.message));
+    }
+    check((await sdk.decrypt(keyring, ciphertext)).plaintext.equals(large), 'a sound message after them');
+  `);
+});

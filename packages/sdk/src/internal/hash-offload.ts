@@ -105,17 +105,23 @@ class OffloadedHash {
   }
 
   async #finish(signature?: Uint8Array): Promise<HashJobResult> {
+    // A signature too long for the lane (none of the suites' curves makes one) cannot verify; the
+    // job is still finished, with an empty signature, so that the worker lets go of the lane and
+    // the lane is released: returning early left it busy, and its port held the process open.
+    let tooLong = false;
     if (signature !== undefined) {
       const sig = new Uint8Array(this.#lane.signature);
-      if (signature.byteLength > sig.byteLength - 2) return { valid: false };
-      sig[0] = signature.byteLength >> 8;
-      sig[1] = signature.byteLength & 0xff;
-      sig.set(signature, 2);
+      tooLong = signature.byteLength > sig.byteLength - 2;
+      const given = tooLong ? new Uint8Array(0) : signature;
+      sig[0] = given.byteLength >> 8;
+      sig[1] = given.byteLength & 0xff;
+      sig.set(given, 2);
     }
     Atomics.store(this.#control, 2, 1);
     Atomics.notify(this.#control, 0);
     try {
-      return await this.#result;
+      const result = await this.#result;
+      return tooLong ? { valid: false } : result;
     } finally {
       release(this.#lane);
     }
