@@ -13,6 +13,8 @@ import {
   encrypt,
   KmsKeyring,
   LocalMaterialsCache,
+  PolicyViolationError,
+  RequiredEncryptionContextCryptographicMaterialsManager,
   type CachingCmmOptions,
   type Keyring,
 } from '../src/index.js';
@@ -177,6 +179,60 @@ describe('caching materials manager with a KMS keyring on Coffer', () => {
     assert.equal(cmm({ maxMessagesEncrypted: 2 ** 32 }).maxMessagesEncrypted, 2 ** 32);
     assert.throws(() => cmm({ maxMessagesEncrypted: 2 ** 32 + 1 }), RangeError);
     assert.throws(() => cmm({ maxMessagesEncrypted: Number.MAX_SAFE_INTEGER }), RangeError);
+  });
+});
+
+describe('caching materials manager with a required-encryption-context manager', () => {
+  /** A local keyring that counts the data keys it makes and unwraps. */
+  function counted(): Keyring & { encrypts: number; decrypts: number } {
+    const inner = aesKeyring();
+    const k = {
+      encrypts: 0,
+      decrypts: 0,
+      onEncrypt: (m: Parameters<Keyring['onEncrypt']>[0]) => (k.encrypts++, inner.onEncrypt(m)),
+      onDecrypt: (m: Parameters<Keyring['onDecrypt']>[0], edks: Parameters<Keyring['onDecrypt']>[1]) => (k.decrypts++, inner.onDecrypt(m, edks)),
+    };
+    return k;
+  }
+
+  test('beneath the cache, it still refuses a decryption without its keys after one that gave them (the reproduced context is part of the cache id)', async () => {
+    const keyring = counted();
+    const { ciphertext } = await encrypt(keyring, Buffer.from('tenant data'), { encryptionContext: { tenant: 'a' } });
+    const cmm = new CachingCryptographicMaterialsManager({
+      underlying: new RequiredEncryptionContextCryptographicMaterialsManager({ underlying: keyring, requiredEncryptionContextKeys: ['tenant'] }),
+      cache: new LocalMaterialsCache(), maxAge: 60_000,
+    });
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await decrypt(cmm, ciphertext, { encryptionContext: { tenant: 'a' } })).plaintext.toString(), 'tenant data');
+      await assert.rejects(decrypt(cmm, ciphertext), PolicyViolationError);
+    }
+    assert.equal(keyring.decrypts, 1, 'the decryption that gave the keys was cached');
+  });
+
+  test('above the cache, its encryptions are cached, apart from those of requests that require other keys', async () => {
+    const keyring = counted();
+    const cache = new LocalMaterialsCache();
+    const caching = new CachingCryptographicMaterialsManager({ underlying: keyring, cache, maxAge: 60_000, partition: 'p' });
+    const required = new RequiredEncryptionContextCryptographicMaterialsManager({ underlying: caching, requiredEncryptionContextKeys: ['tenant'] });
+    const encryptionContext = { tenant: 'a', purpose: 'x' };
+    const sealed = [];
+    for (let i = 0; i < 5; i++) sealed.push((await encrypt(required, Buffer.from(`m${i}`), { encryptionContext })).ciphertext);
+    assert.equal(keyring.encrypts, 1);
+    for (const [i, ciphertext] of sealed.entries()) {
+      // The required key was authenticated, not stored: decryption must give it again.
+      assert.equal((await decrypt(keyring, ciphertext, { encryptionContext: { tenant: 'a' } })).plaintext.toString(), `m${i}`);
+      await assert.rejects(decrypt(keyring, ciphertext));
+    }
+    // The same context without required keys stores every pair: other materials, another entry.
+    const plain = (await encrypt(caching, Buffer.from('plain'), { encryptionContext })).ciphertext;
+    assert.equal(keyring.encrypts, 2);
+    assert.equal((await decrypt(keyring, plain)).plaintext.toString(), 'plain');
+  });
+
+  test('a partition must be well-formed Unicode: two with lone surrogates would be one', () => {
+    for (const partition of ['\uD800', 'a\uDFFFb']) {
+      assert.throws(() => new CachingCryptographicMaterialsManager({ underlying: aesKeyring(), cache: new LocalMaterialsCache(), maxAge: 1, partition }), TypeError);
+    }
   });
 });
 

@@ -70,6 +70,10 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
     const cache = options.cache;
     if (typeof cache?.getEncryptionEntry !== 'function' || typeof cache.getDecryptionEntry !== 'function') throw new TypeError('cache must be a CryptographicMaterialsCache');
     if (options.partition !== undefined && typeof options.partition !== 'string') throw new TypeError('partition must be a string');
+    // Two strings with lone surrogates can encode to the same UTF-8 bytes, and so to one partition.
+    if (options.partition !== undefined && Buffer.from(options.partition, 'utf8').toString('utf8') !== options.partition) {
+      throw new TypeError('partition must be well-formed Unicode (no lone surrogates)');
+    }
     this.maxAge = options.maxAge;
     // Precondition: 2^32 messages is also the most one data key may encrypt (the official SDKs refuse more).
     this.maxMessagesEncrypted = positiveInteger(options.maxMessagesEncrypted, 'maxMessagesEncrypted', DEFAULT_MAX_MESSAGES, DEFAULT_MAX_MESSAGES);
@@ -83,18 +87,33 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
     this.#now = options.testOnlyNow ?? Date.now;
   }
 
-  /** Appendix A, "Encryption Materials, Without/With Algorithm Suite". */
+  /**
+   * Appendix A, "Encryption Materials, Without/With Algorithm Suite"; with required encryption
+   * context keys (which the materials carry, and which decide what the header holds), their names
+   * are appended, so that only a request requiring the same keys meets these materials.
+   */
   #encryptionId(request: EncryptionMaterialsRequest): string {
     const ec = sha512(serializeEncryptionContext(request.encryptionContext));
     const suite = request.suiteId === undefined ? Buffer.from([0x00]) : Buffer.concat([Buffer.from([0x01]), u16(request.suiteId)]);
-    return sha512(this.#partitionHash, suite, ec).toString('base64');
+    const required = request.requiredEncryptionContextKeys ?? [];
+    return sha512(
+      this.#partitionHash, suite, ec,
+      ...(required.length > 0 ? [sha512(serializeEncryptionContext(Object.fromEntries(required.map((key) => [key, '']))))] : []),
+    ).toString('base64');
   }
 
-  /** Appendix A, "Decryption Materials". */
+  /**
+   * Appendix A, "Decryption Materials"; with a reproduced encryption context, its hash is appended.
+   * The underlying manager judges that context (a required-encryption-context manager refuses a
+   * request without its keys), so materials it gave for one reproduced context are no answer for
+   * another: a hit must be a request it would have answered alike.
+   */
   #decryptionId(request: DecryptMaterialsRequest): string {
     const edkHashes = request.encryptedDataKeys.map((edk) => sha512(serializeEncryptedDataKeys([edk]).subarray(2))).sort(Buffer.compare);
+    const reproduced = request.reproducedEncryptionContext ?? {};
     return sha512(
       this.#partitionHash, u16(request.suite.id), ...edkHashes, Buffer.alloc(64), sha512(serializeEncryptionContext(request.encryptionContext)),
+      ...(Object.keys(reproduced).length > 0 ? [sha512(serializeEncryptionContext(reproduced))] : []),
     ).toString('base64');
   }
 
@@ -102,9 +121,8 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
     const length = request.maxPlaintextLength;
     const suite = request.suiteId === undefined ? undefined : getSuite(request.suiteId);
     // #get-encryption-materials: identity-KDF suites and unknown lengths bypass the cache. So do
-    // messages larger than the byte limit and requests that carry required-context keys
-    // (those are not part of the cache identifier).
-    if (suite?.kdfHash === null || length === undefined || length > this.maxBytesEncrypted || (request.requiredEncryptionContextKeys?.length ?? 0) > 0) {
+    // messages larger than the byte limit, which no entry could take.
+    if (suite?.kdfHash === null || length === undefined || length > this.maxBytesEncrypted) {
       return this.#underlying.getEncryptionMaterials(request);
     }
     const id = this.#encryptionId(request);
