@@ -87,10 +87,8 @@ export const importKeyMaterial: Operation = async (service, body, request) => {
       try {
         return await importInto(service, target, material, { ...importedMaterial, description: input.KeyMaterialDescription }, input, request.audit);
       } catch (error) {
-        if (!(error instanceof KeyChanged) || attempt === MAX_ATTEMPTS) {
-          if (error instanceof KeyChanged) throw new KMSInvalidStateException(`${arn} kept changing during the import; retry.`);
-          throw error;
-        }
+        if (!(error instanceof KeyChanged)) throw error;
+        if (attempt === MAX_ATTEMPTS) throw new KMSInvalidStateException(`${arn} kept changing during the import; retry.`);
         target = error.current;
       }
     }
