@@ -75,6 +75,13 @@ describe('races between two nodes on one PostgreSQL database', () => {
     assert.deepEqual(tally(answers), { 200: 1, AlreadyExistsException: 7 });
   });
 
+  it('70 CreateAlias at once on one key: its quota of 50 holds across the nodes', async () => {
+    const keyId = await createKey();
+    const answers = await all(70, (i) => on(i, 'CreateAlias', { AliasName: `alias/quota-${i}`, TargetKeyId: keyId }));
+    assert.deepEqual(tally(answers), { 200: 50, LimitExceededException: 20 });
+    assert.equal(((await on(1, 'ListAliases', { KeyId: keyId, Limit: 100 })).body.Aliases as unknown[]).length, 50);
+  });
+
   it('CancelKeyDeletion racing the deletion sweep: a cancelled key is kept, a deleted key was not cancelled', async () => {
     const keyIds = await Promise.all(Array.from({ length: 12 }, () => createKey()));
     for (const keyId of keyIds) assert.equal((await on(0, 'ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 })).status, 200);
