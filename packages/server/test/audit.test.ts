@@ -11,6 +11,7 @@ import {
   GenerateDataKeyCommand, GenerateDataKeyWithoutPlaintextCommand, GenerateRandomCommand, GetKeyLastUsageCommand,
   ListKeysCommand, ReEncryptCommand, type KMSClient,
 } from '@aws-sdk/client-kms';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import Database from 'better-sqlite3';
 import type { AuditRecord } from '../src/audit/record.js';
 import { verifyAuditTrail } from '../src/index.js';
@@ -676,6 +677,10 @@ describe('QueryAuditRecords and VerifyAuditChain', () => {
       // Spread the records over time so that time filters have something to cut.
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+    const sts = new STSClient({ endpoint: t.server.endpoint, region: 'us-east-1', credentials: t.credentials, maxAttempts: 1 });
+    await sts.send(new GetCallerIdentityCommand({}));
+    sts.destroy();
+    await admin(t, 'ListUsers', { MaxItems: 7 });
   });
   after(() => t.dispose());
 
@@ -698,6 +703,12 @@ describe('QueryAuditRecords and VerifyAuditChain', () => {
     assert.deepEqual(await query({ Operation: 'Encrypt' }), expected((r) => r.eventName === 'Encrypt'));
     assert.deepEqual(await query({ Operation: 'CreateUser' }), expected((r) => r.eventName === 'CreateUser'), 'an admin operation by its bare name');
     assert.deepEqual(await query({ Operation: 'CofferAdmin.CreateUser' }), expected((r) => r.eventName === 'CreateUser'));
+    // STS requests by the name the listing shows, from STS's event source.
+    const sts = await query({ Operation: 'sts:GetCallerIdentity' });
+    assert.equal(sts.length, 1);
+    assert.equal(all.find((r) => r.seq === sts[0])!.eventSource, 'sts.amazonaws.com');
+    // Limits are kept in the record, as markers are.
+    assert.deepEqual(all.find((r) => r.eventName === 'ListUsers')!.requestParameters, { maxItems: 7 });
     assert.equal((await query({ Operation: 'CreateUser' })).length, 1);
     assert.deepEqual(await query({ Outcome: 'success' }), expected((r) => r.errorCode === undefined));
     assert.deepEqual(await query({ Outcome: 'failure' }), expected((r) => r.errorCode !== undefined));

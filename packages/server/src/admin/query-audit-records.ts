@@ -35,7 +35,8 @@ const shape = {
   EndTime: epochSecondsMember(),
   PrincipalArn: string({ min: 1, max: 2048, pattern: FILTER_TEXT }),
   KeyId: string({ min: 1, max: 2048, pattern: FILTER_TEXT }),
-  Operation: string({ min: 1, max: 128, pattern: '^[A-Za-z][A-Za-z0-9.]*$' }),
+  // `Encrypt`, `CreateUser` (or `CofferAdmin.CreateUser`), `sts:GetCallerIdentity`.
+  Operation: string({ min: 1, max: 128, pattern: '^[A-Za-z][A-Za-z0-9]*[.:]?[A-Za-z0-9]*$' }),
   Outcome: string({ min: 1, max: 128, pattern: '^[A-Za-z][A-Za-z0-9]*$' }),
   Limit: limitMember(1000),
   NextToken: markerMember(),
@@ -103,7 +104,7 @@ async function queryOperation(
   store: Store, query: Omit<AuditQuery, 'operation'>, operation: string | undefined,
 ): Promise<(AuditRecord | UnreadableAuditRecord)[]> {
   if (operation === undefined) return store.queryAudit(query);
-  if (operation.includes('.')) return store.queryAudit({ ...query, operation });
+  if (operation.includes('.') || operation.includes(':')) return store.queryAudit({ ...query, operation });
   const [kms, admin] = await Promise.all([
     store.queryAudit({ ...query, operation }),
     store.queryAudit({ ...query, operation: `${ADMIN_PREFIX}${operation}` }),

@@ -33,6 +33,8 @@ function requestParameters(parameters: Readonly<Record<string, unknown>>): Recor
  */
 export function cloudTrailEvent(realm: Realm, record: AuditRecord): Record<string, unknown> {
   const admin = record.operation?.startsWith(ADMIN_PREFIX) ?? false;
+  // STS requests are recorded (and named, so that a query finds them by it) as `sts:GetCallerIdentity`.
+  const sts = record.operation?.startsWith('sts:') ?? false;
   const arnParts = record.principalArn?.split(':');
   const resource = arnParts?.slice(5).join(':');
   const accountId = arnParts?.[4] ?? realm.accountId;
@@ -45,7 +47,7 @@ export function cloudTrailEvent(realm: Realm, record: AuditRecord): Record<strin
       ...(resource?.startsWith('user/') ? { userName: resource.split('/').pop() } : {}),
     },
     eventTime: new Date(record.time).toISOString(),
-    eventSource: admin ? 'coffer' : 'kms.amazonaws.com',
+    eventSource: admin ? 'coffer' : sts ? 'sts.amazonaws.com' : 'kms.amazonaws.com',
     eventName: admin ? record.operation!.slice(ADMIN_PREFIX.length) : (record.operation ?? null),
     awsRegion: realm.region,
     sourceIPAddress: record.sourceIp ?? null,

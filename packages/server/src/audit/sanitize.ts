@@ -9,7 +9,7 @@ const RECORDED_MEMBERS = new Set([
   'NumberOfBytes', 'EncryptionAlgorithm', 'SourceEncryptionAlgorithm', 'DestinationEncryptionAlgorithm',
   'EncryptionContext', 'SourceEncryptionContext', 'DestinationEncryptionContext',
   'Tags', 'TagKeys', 'PendingWindowInDays', 'RotationPeriodInDays', 'IncludeKeyMaterial',
-  'Limit', 'Marker', 'DryRun', 'BypassPolicyLockoutSafetyCheck', 'PolicyName',
+  'Limit', 'Marker', 'MaxItems', 'Minutes', 'DryRun', 'BypassPolicyLockoutSafetyCheck', 'PolicyName',
   'GranteePrincipal', 'RetiringPrincipal', 'GranteeServicePrincipal', 'RetiringServicePrincipal', 'Operations', 'Constraints', 'Name', 'GrantId',
   'KeyPairSpec', 'SigningAlgorithm', 'MessageType', 'MacAlgorithm', 'KeyAgreementAlgorithm', 'EncapsulationAlgorithm',
   'WrappingAlgorithm', 'WrappingKeySpec', 'ExpirationModel', 'ValidTo',
