@@ -335,6 +335,10 @@ describe('admin API: identity policies', () => {
     assertError(await adminRequest(t, 'PutPrincipalPolicy', { UserName: 'sized', PolicyName: 'more', PolicyDocument: ALLOW_ENCRYPT }),
       'LimitExceededException', 'Maximum policy size of 2048 bytes exceeded for user sized');
     assertError(await adminRequest(t, 'PutPrincipalPolicy', { UserName: 'sized', PolicyName: 'full', PolicyDocument: sized(2049) }), 'LimitExceededException');
+    // Only JSON's white space is free: a no-break space counts as the character it is.
+    const condition = `,"Condition":{"StringEquals":{"aws:username":"${'\u00a0'.repeat(100)}"}}`;
+    const nbsp = sized(2040 - (condition.length - 100)).replace('"Resource":"*"', `"Resource":"*"${condition}`);
+    assertError(await adminRequest(t, 'PutPrincipalPolicy', { UserName: 'sized', PolicyName: 'full', PolicyDocument: nbsp }), 'LimitExceededException');
     await admin(t, 'CreateRole', { RoleName: 'sized' });
     await admin(t, 'PutPrincipalPolicy', { RoleName: 'sized', PolicyName: 'full', PolicyDocument: sized(10240) });
     assertError(await adminRequest(t, 'PutPrincipalPolicy', { RoleName: 'sized', PolicyName: 'full', PolicyDocument: sized(10241) }),

@@ -469,6 +469,10 @@ describe('root-key rotation and migration', () => {
         assert.equal(bad.body.__type, 'ValidationException', bad.text);
         assert.equal(bad.text.includes('pa55word'), false, bad.text);
       }
+      // What only the request can supply is asked for in the request's terms, not in coffer serve's flags.
+      const noKey = await adminRequest(t, 'RotateRootKey', { Provider: 'kms', KmsEndpoint: 'http://127.0.0.1:1/', KmsRegion: 'us-east-1' });
+      assert.equal(noKey.body.__type, 'ValidationException', noKey.text);
+      assert.match(String(noKey.body.message), /give KmsKeyId \(coffer root rotate --kms-key-id\)/);
     } finally {
       await t.dispose();
     }

@@ -14,7 +14,8 @@ export const ownerMembers = () => ({ UserName: principalNameMember(), RoleName: 
  */
 export const MAX_AGGREGATE_POLICY_SIZE = { user: 2048, role: 10240 } as const;
 
-export const policySize = (document: string): number => document.replace(/\s/g, '').length;
+/** White space as JSON has it (space, tab, line feed, carriage return): U+00A0, which a policy may hold, counts. */
+export const policySize = (document: string): number => document.replace(/[ \t\n\r]/g, '').length;
 
 /** IAM User Guide, "IAM JSON policy elements: Sid": "ASCII uppercase letters (A-Z), lowercase letters (a-z), and numbers (0-9)". */
 const IAM_SID = /^[0-9A-Za-z]*$/;

@@ -69,6 +69,14 @@ export const rotateRootKey: Operation = async (service, body, request) => {
       ...(input.KmsKeyId !== undefined ? { keyId: input.KmsKeyId } : {}),
     },
   };
+  // What only the request can supply, asked for in the request's terms (the providers' own
+  // messages name `coffer serve`'s flags).
+  if (provider === 'passphrase' && options.passphrase === undefined) {
+    throw new ValidationException('A passphrase root key needs a Passphrase (coffer root rotate --passphrase-file or --prompt-passphrase), as the server has none configured.');
+  }
+  if (provider === 'kms' && options.kms?.keyId === undefined) {
+    throw new ValidationException('A kms root key needs the remote key that wraps it: give KmsKeyId (coffer root rotate --kms-key-id).');
+  }
   try {
     const descriptor = await root.rotation.begin(provider, options, root.dataDir, service.now());
     return { RootKeyId: descriptor.id, Provider: descriptor.provider, ...keyringView(root.key.keyring) };
