@@ -740,6 +740,16 @@ describe('QueryAuditRecords and VerifyAuditChain', () => {
     assert.ok(pages.slice(0, -1).every((p) => p.length === 3));
     const one = await admin(t, 'QueryAuditRecords', { Limit: 1000 });
     assert.equal(one.NextToken, undefined);
+    // A token pages on its own listing: with other filters it is InvalidMarkerException; with
+    // another Limit, or the key named by ARN instead of id, it goes on.
+    const encrypts = await admin(t, 'QueryAuditRecords', { Operation: 'Encrypt', KeyId: keys[0]!.KeyId, Limit: 1 });
+    const next = String(encrypts.NextToken);
+    for (const other of [{}, { Operation: 'CreateUser', KeyId: keys[0]!.KeyId }, { Operation: 'Encrypt' }, { Operation: 'Encrypt', KeyId: keys[1]!.KeyId }]) {
+      const refused = await adminRequest(t, 'QueryAuditRecords', { ...other, NextToken: next });
+      assert.equal(refused.body.__type, 'InvalidMarkerException', JSON.stringify(other));
+    }
+    const onward = await admin(t, 'QueryAuditRecords', { Operation: 'Encrypt', KeyId: keys[0]!.Arn, Limit: 2, NextToken: next });
+    assert.ok((onward.Records as CloudTrailEvent[]).every((r) => r.seq < (encrypts.Records as CloudTrailEvent[])[0]!.seq && r.eventName === 'Encrypt'));
   });
 
   it('checks its input with AWS\'s error names and messages', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cloudTrailEvent } from '../audit/cloudtrail.js';
 import { isUnreadable, type AuditRecord, type UnreadableAuditRecord } from '../audit/record.js';
 import { InvalidMarkerException, SerializationException, ValidationException } from '../errors.js';
@@ -55,7 +56,11 @@ export const queryAuditRecords: Operation = async (service, body, request) => {
     throw new ValidationException('StartTime must not be later than EndTime.');
   }
   const limit = input.Limit ?? 100;
-  const after = decodeMarker('QueryAuditRecords', input.NextToken);
+  const keyArnFilter = input.KeyId !== undefined ? keyArnOf(service.realm, input.KeyId) : undefined;
+  // A token pages on the listing it came from: the same filters (a key by id or ARN alike), any Limit.
+  const filters = [input.StartTime, input.EndTime, input.PrincipalArn, keyArnFilter, input.Operation, input.Outcome];
+  const scope = `QueryAuditRecords ${createHash('sha256').update(JSON.stringify(filters)).digest('hex').slice(0, 16)}`;
+  const after = decodeMarker(scope, input.NextToken);
   const beforeSeq = after === undefined ? undefined : Number(after);
   if (beforeSeq !== undefined && !(Number.isSafeInteger(beforeSeq) && beforeSeq > 0)) {
     throw new InvalidMarkerException('The NextToken is not one this server issued.');
@@ -64,7 +69,7 @@ export const queryAuditRecords: Operation = async (service, body, request) => {
     ...(input.StartTime !== undefined ? { from: Math.ceil(input.StartTime * 1000) } : {}),
     ...(input.EndTime !== undefined ? { to: Math.ceil(input.EndTime * 1000) } : {}),
     ...(input.PrincipalArn !== undefined ? { principalArn: input.PrincipalArn } : {}),
-    ...(input.KeyId !== undefined ? { keyArn: keyArnOf(service.realm, input.KeyId) } : {}),
+    ...(keyArnFilter !== undefined ? { keyArn: keyArnFilter } : {}),
     ...(input.Outcome !== undefined ? { outcome: input.Outcome } : {}),
     ...(beforeSeq !== undefined ? { beforeSeq } : {}),
     // One more than asked, to know whether another page follows.
@@ -74,7 +79,7 @@ export const queryAuditRecords: Operation = async (service, body, request) => {
   const records = found.slice(0, limit);
   return {
     Records: records.map((r) => eventOf(service.realm, r)),
-    ...(found.length > limit ? { NextToken: encodeMarker('QueryAuditRecords', String(records[records.length - 1]!.seq)) } : {}),
+    ...(found.length > limit ? { NextToken: encodeMarker(scope, String(records[records.length - 1]!.seq)) } : {}),
   };
 };
 
