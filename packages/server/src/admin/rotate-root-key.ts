@@ -13,7 +13,8 @@ const shape = {
   // A passphrase typed at `coffer root rotate`'s prompt: the audit trail never keeps it (audit/sanitize.ts).
   Passphrase: string({ min: 8, max: 1024, sensitive: true }),
   Pkcs11Library: string({ min: 1, max: 4096 }),
-  Pkcs11Slot: integer({ min: 0 }),
+  // A slot id is a CK_ULONG: 32 bits at least, and every token in use numbers its slots within them.
+  Pkcs11Slot: integer({ min: 0, max: 0xffff_ffff }),
   Pkcs11TokenLabel: string({ min: 1, max: 32 }),
   Pkcs11KeyLabel: string({ min: 1, max: 128 }),
   KmsEndpoint: string({ min: 1, max: 2048 }),
