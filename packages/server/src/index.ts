@@ -27,4 +27,4 @@ export { describeArchive } from './backup/describe-archive.js';
 export type { ArchiveDescription } from './backup/describe-archive.js';
 export type { BackupIdentity, BackupRecipient } from './backup/protection.js';
 export { MIN_PASSPHRASE_LENGTH } from './backup/protection.js';
-export { BackupError, BackupFormatError, BackupIntegrityError, BackupKeyError, RestoreTargetNotEmptyError } from './backup/errors.js';
+export { BackupContentError, BackupError, BackupFormatError, BackupIntegrityError, BackupKeyError, RestoreTargetNotEmptyError } from './backup/errors.js';

@@ -8,9 +8,10 @@ import {
   GenerateMacCommand, GetKeyPolicyCommand, GetParametersForImportCommand, GetPublicKeyCommand, ImportKeyMaterialCommand, ListAliasesCommand, ListGrantsCommand,
   ListKeyRotationsCommand, PutKeyPolicyCommand, RotateKeyOnDemandCommand, SignCommand, VerifyCommand, VerifyMacCommand,
 } from '@aws-sdk/client-kms';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import {
-  BackupFormatError, BackupIntegrityError, BackupKeyError, checkStore, restoreBackup, RestoreTargetNotEmptyError,
+  BackupContentError, BackupFormatError, BackupIntegrityError, BackupKeyError, checkStore, restoreBackup, RestoreTargetNotEmptyError,
   verifyAuditTrail, writeBackup, type BackupIdentity, type BackupRecipient,
 } from '../src/index.js';
 import { createUser, policyOf } from './support/principals.js';
@@ -308,6 +309,31 @@ describe('backup and restore', () => {
       } finally {
         await restored.stop();
       }
+    });
+
+    it('refuses an archive that opens and verifies but whose rows are no store a server could have had', async () => {
+      // Rows as a damaged store holds them (a key removed from under its alias, grant and versions;
+      // the audit head removed), backed up as they are: the archive itself is sound.
+      const source = await startTestServer();
+      const keyId = (await source.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      await source.kms.send(new CreateAliasCommand({ AliasName: 'alias/dangling', TargetKeyId: keyId }));
+      await source.stop();
+      const damage = (sql: string, ...args: string[]) => {
+        const db = new Database(join(source.dataDir, 'coffer.db'));
+        try {
+          db.prepare(sql).run(...args);
+        } finally {
+          db.close();
+        }
+      };
+      damage('DELETE FROM keys WHERE key_id = ?', keyId);
+      const out = join(tempDataDir(), 'unsound.backup');
+      await writeBackup({ dataDir: source.dataDir, out, recipient: { passphrase: PASSPHRASE }, scryptCostForTests: CHEAP_SCRYPT });
+      await assertRefused(out, { passphrase: PASSPHRASE }, BackupContentError, /not a store a server could have had .*alias alias\/dangling: points at key/);
+      damage('DELETE FROM audit_head');
+      const headless = join(tempDataDir(), 'headless.backup');
+      await writeBackup({ dataDir: source.dataDir, out: headless, recipient: { passphrase: PASSPHRASE }, scryptCostForTests: CHEAP_SCRYPT });
+      await assertRefused(headless, { passphrase: PASSPHRASE }, BackupContentError, /past the chain's head \(there is none\)/);
     });
 
     it('refuses a target store that is not empty, and leaves it as it was', async () => {

@@ -14,15 +14,18 @@ export const restoreCommand = leaf({
   name: 'restore',
   summary: 'Restore an archive of coffer backup into an empty store, under a new root key.',
   synopsis: '--in FILE [--data-dir DIR] [--store URL] (--passphrase-file FILE | --identity PRIVATE.pem)',
-  description: 'Decrypts and checks the whole archive first (a wrong passphrase or key, an altered or truncated\n'
-    + 'archive is refused before the target is touched), then opens the target store (SQLite in --data-dir, or\n'
+  description: 'Decrypts and checks the whole archive first, and restores it into a scratch store in the system\'s\n'
+    + 'temporary directory that is checked as `coffer store check` checks one (a wrong passphrase or key, an altered\n'
+    + 'or truncated archive, rows that are no store a server could have had are refused before the target is\n'
+    + 'touched), then opens the target store (SQLite in --data-dir, or\n'
     + 'the PostgreSQL database --store names), which must be empty, makes its root key as a first `coffer serve`\n'
     + 'would (the root-key options choose the provider), and imports every row in one transaction, each secret\n'
     + 'wrapped under the new root key. Ids, key versions, KeyMaterialIds and the audit chain are kept: every\n'
     + 'ciphertext made before the backup decrypts, and the administrator\'s credentials file is written again on\n'
     + `the first \`coffer serve\`. The passphrase comes from --passphrase-file, ${PASSPHRASE_ENV} or the terminal.\n`
     + `Exit status: 0 restored; ${EXIT_USAGE} no passphrase, or no --identity for a public-key archive; ${EXIT_CRYPTO} the archive\n`
-    + `does not open or verify; ${EXIT_IO} --in does not exist; ${EXIT_FAILURE} any other failure (a target that is not empty).`,
+    + `does not open or verify, or its rows are not a store a server could have had; ${EXIT_IO} --in does not exist; ${EXIT_FAILURE} any\n`
+    + 'other failure (a target that is not empty).',
   options: {
     in: { type: 'string', value: 'FILE', help: 'the archive to restore (a file: it is read twice)', complete: 'file' },
     'passphrase-file': PASSPHRASE_FILE_OPTION,
@@ -65,7 +68,7 @@ export const restoreCommand = leaf({
       return;
     }
     const c = report.counts;
-    process.stdout.write(`restored the backup of ${report.header.createdAt} (from ${report.header.source}) into ${report.store}: `
+    process.stdout.write(`restored the backup of ${printable(report.header.createdAt)} (from ${printable(report.header.source)}) into ${report.store}: `
       + `${c.key ?? 0} keys (${c.keyVersion ?? 0} versions), ${c.alias ?? 0} aliases, ${c.grant ?? 0} grants, ${c.principal ?? 0} principals, `
       + `${c.accessKey ?? 0} access keys, ${c.audit ?? 0} audit records\n`
       + 'next: coffer store check, then coffer serve with the same --data-dir and --store, and the lost server\'s --region and --account-id\n');
@@ -76,5 +79,11 @@ const HINTS: Record<BackupError['code'], string> = {
   format: 'hint: give the file coffer backup wrote; nothing was restored\n',
   integrity: 'hint: the archive cannot be trusted; restore an intact copy. Nothing was restored\n',
   key: 'hint: give the passphrase (or private key) the archive was made with; nothing was restored\n',
+  content: 'hint: the archive was not written by coffer backup as it reads now; restore another copy. Nothing was restored\n',
   target: 'hint: restore into a new --data-dir, or an empty database for --store\n',
 };
+
+/** The archive's header as text for a terminal: control characters (escape sequences, line breaks) shown as \u escapes, never obeyed. */
+function printable(value: unknown): string {
+  return String(value).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -1,10 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Keyring } from '@coffer/sdk';
 import { isRootKeyMeta, replaceWrappedValues } from '../root/wrapped-values.js';
+import { checkStore } from '../store/check.js';
+import { SqliteStore } from '../store/sqlite.js';
 import type { RootKey } from '../root/root-key.js';
 import { StoreNotEmptyError, type SnapshotRow } from '../store/store.js';
 import type { ArchiveSummary } from './read-archive.js';
-import { openArchive, readArchive, verifyArchive } from './read-archive.js';
+import { openArchive, readArchive, verifyArchive, type OpenedArchive } from './read-archive.js';
 import { openRootKey, openTarget, type StoreLocation } from './data-dir.js';
-import { RestoreTargetNotEmptyError } from './errors.js';
+import { BackupContentError, BackupError, RestoreTargetNotEmptyError } from './errors.js';
 import { keyringFor, type BackupIdentity } from './protection.js';
 
 export interface RestoreOptions extends StoreLocation {
@@ -20,9 +26,10 @@ export interface RestoreReport extends ArchiveSummary {
 /**
  * Restores an archive into an empty store (docs/backup.md, "Restoring"):
  *
- * 1. the whole archive is decrypted and checked (every tag, the end line's counts) and nothing is
- *    kept: a wrong passphrase or key, a truncated or altered archive stops here, before the target
- *    is opened;
+ * 1. the whole archive is decrypted and checked (every tag, the end line's counts), then restored
+ *    into a scratch store that is checked as `coffer store check` checks one: a wrong passphrase or
+ *    key, a truncated or altered archive, rows that are no store a server could have had stop
+ *    here, before the target is opened;
  * 2. the target is opened (created if need be) and must be empty, checked before its root key is
  *    made, so a refused restore leaves no root key behind;
  * 3. the archive is read again and imported in one transaction, every secret wrapped under the
@@ -33,6 +40,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   const archive = await openArchive(options.in);
   const keyring = await keyringFor(archive.preamble, options.identity);
   await verifyArchive(archive, keyring);
+  await assertSoundContent(archive, keyring);
   const target = await openTarget(options);
   try {
     await assertEmpty(target.store.importSnapshot(none()), target.name);
@@ -46,6 +54,40 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     }
   } finally {
     await target.store.close();
+  }
+}
+
+/**
+ * Step 1, continued: the rows are restored into a scratch SQLite store (in the system's temporary
+ * directory, under a root key of its own, removed at the end) and that store is checked as
+ * `coffer store check` checks one, audit chain included. An archive coffer backup wrote always
+ * passes; one whose rows do not form a store a server could have had is refused before the target
+ * is touched, instead of restored into a server that fails on it.
+ */
+async function assertSoundContent(archive: OpenedArchive, keyring: Keyring): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-restore-check-'));
+  try {
+    const store = new SqliteStore(join(dir, 'coffer.db'));
+    try {
+      const root = await openRootKey(dir, store, { provider: 'file' });
+      try {
+        await store.importSnapshot(wrapUnder(root, readArchive(archive, keyring)));
+      } catch (error) {
+        if (error instanceof BackupError) throw error;
+        throw new BackupContentError(`The archive's rows do not form a store: ${(error as Error).message}. Nothing was restored.`, { cause: error });
+      } finally {
+        await root.close();
+      }
+    } finally {
+      await store.close();
+    }
+    const { problems } = await checkStore({ dataDir: dir });
+    if (problems.length > 0) {
+      const shown = problems.slice(0, 10).join('; ');
+      throw new BackupContentError(`The archive's rows are not a store a server could have had (${problems.length} problem(s): ${shown}${problems.length > 10 ? '; ...' : ''}). Nothing was restored.`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

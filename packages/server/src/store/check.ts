@@ -99,7 +99,7 @@ export async function checkStore(options: { dataDir: string; store?: string }): 
     const aliases = await checkAliases(store, keys.ids, problems);
     const grants = await checkOrphans(raw, problems);
     const access = await checkAccessKeys(store, root, raw, problems);
-    const auditRecords = await checkAudit(store, root, problems);
+    const auditRecords = await checkAudit(store, root, raw, problems);
     return {
       store: name,
       problems,
@@ -230,7 +230,14 @@ async function checkAccessKeys(store: Store, root: RootKey, raw: RawQuery, probl
   return { principals: principals.size, accessKeys: ids.length };
 }
 
-async function checkAudit(store: Store, root: RootKey, problems: string[]): Promise<number> {
+async function checkAudit(store: Store, root: RootKey, raw: RawQuery, problems: string[]): Promise<number> {
+  // The head names the last record: a record past it (or records without a head) would take the
+  // number of the next request's, and every request would then fail.
+  const last = (await raw('SELECT max(seq) AS last FROM audit'))[0]?.last;
+  const head = await store.getAuditHead();
+  if (last !== null && last !== undefined && Number(last) > (head?.seq ?? 0)) {
+    problems.push(`audit chain: record ${String(last)} is past the chain's head (${head ? `record ${head.seq}` : 'there is none'})`);
+  }
   let auditKey: Uint8Array | undefined;
   try {
     auditKey = await readAuditKey(store, root);

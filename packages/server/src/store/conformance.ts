@@ -1162,6 +1162,21 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         }
       });
 
+      it('importSnapshot refuses rows that name one alias, principal, access key or meta value twice, and writes nothing', async () => {
+        await populate(store);
+        const rows = await collect(store.exportSnapshot());
+        for (const kind of ['alias', 'principal', 'accessKey', 'meta'] as const) {
+          const twice = rows.find((r) => r.kind === kind)!;
+          const fresh = await opened.openFresh();
+          try {
+            await assert.rejects(fresh.store.importSnapshot(replay([...rows, twice])), kind);
+            assertEmptyPage(await fresh.store.listKeys({ limit: 10 }));
+          } finally {
+            await fresh.close();
+          }
+        }
+      });
+
       it('exportSnapshot is one snapshot: what is committed while it is read is not in it', async () => {
         await populate(store);
         const iterator = store.exportSnapshot()[Symbol.asyncIterator]();

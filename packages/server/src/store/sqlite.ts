@@ -846,10 +846,12 @@ export class SqliteStore implements Store {
     switch (row.kind) {
       case 'key': this.#keyRecords.clear(); s.insertKey.run(keyColumns(row.key)); break;
       case 'keyVersion': this.#insertVersion(row.version); break;
-      case 'alias': s.insertAlias.run(row.alias); break;
-      case 'principal': s.insertPrincipal.run(row.principal); break;
+      // These statements skip a row whose key is taken (a create that lost a race); a snapshot
+      // holding one twice is refused, as PostgreSQL refuses it, rather than stored a row short.
+      case 'alias': once(s.insertAlias.run(row.alias), `alias ${row.alias.aliasName}`); break;
+      case 'principal': once(s.insertPrincipal.run(row.principal), `principal ${row.principal.arn}`); break;
       case 'identityPolicy': s.putPolicy.run(row.policy); break;
-      case 'accessKey': s.insertAccessKey.run({ ...row.accessKey, wrappedSecret: Buffer.from(row.accessKey.wrappedSecret) }); break;
+      case 'accessKey': once(s.insertAccessKey.run({ ...row.accessKey, wrappedSecret: Buffer.from(row.accessKey.wrappedSecret) }), `access key ${row.accessKey.accessKeyId}`); break;
       case 'grant': {
         const g = row.grant;
         s.insertGrant.run({ grant_id: g.grantId, key_id: g.keyId, name: g.name ?? null, grantee: g.granteePrincipal, retiring: g.retiringPrincipal ?? null, record: JSON.stringify(g) });
@@ -858,7 +860,7 @@ export class SqliteStore implements Store {
       // As appended: records arrive in seq order, so each key's last use is the newest.
       case 'audit': this.#insertRecords([row.record]); break;
       case 'auditHead': s.putAuditHead.run(row.seq, row.hash); break;
-      case 'meta': s.insertMeta.run(row.name, Buffer.from(row.value)); break;
+      case 'meta': once(s.insertMeta.run(row.name, Buffer.from(row.value)), `meta ${row.name}`); break;
     }
   }
 
@@ -882,3 +884,7 @@ export class SqliteStore implements Store {
   }
 }
 
+/** A snapshot row's insert must have stored it: the key it names was not taken. */
+function once(result: { changes: number }, what: string): void {
+  if (result.changes !== 1) throw new Error(`the snapshot holds ${what} twice`);
+}
