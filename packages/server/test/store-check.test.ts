@@ -6,6 +6,9 @@ import { after, describe, it } from 'node:test';
 import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, EncryptCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
 import Database from 'better-sqlite3';
 import { checkStore, StartupError } from '../src/index.js';
+import { BackingKeys } from '../src/keys/backing-keys.js';
+import { openRootKey } from '../src/root/open-root-key.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 import { admin } from './support/principals.js';
 import { runCli, runCliAsync } from './support/server-process.js';
 import { startTestServer } from './support/server.js';
@@ -135,6 +138,22 @@ describe('coffer store check', () => {
     await assertFound(w.dataDir, new RegExp(`key ${w.keyId} version 1: its KeyMaterialId is not 64 lowercase hex characters`));
     damage(w.dataDir, (db) => db.prepare('UPDATE key_versions SET material_id = (SELECT material_id FROM key_versions WHERE key_id = ? AND version = 2) WHERE key_id = ? AND version = 1').run(w.keyId, w.keyId));
     await assertFound(w.dataDir, new RegExp(`key ${w.keyId} version 1: its KeyMaterialId is also another version's`));
+  });
+
+  it('finds material that is not a key of its key\'s spec (16 bytes under a SYMMETRIC_DEFAULT key)', async () => {
+    const w = await written();
+    const store = new SqliteStore(join(w.dataDir, 'coffer.db'));
+    const root = await openRootKey(w.dataDir, store);
+    try {
+      const stored = (await store.getKeyVersion(w.keyId, 1))!;
+      // Wrapped as the server wraps a version, so only its length is wrong.
+      const forged = await new BackingKeys(root, store, { maxEntries: 0, ttlMs: 0 }).create(w.keyId, 1, Date.now(), undefined, randomBytes(16));
+      assert.equal(await store.rewrapKeyVersion(w.keyId, 1, stored.wrappedMaterial, forged.wrappedMaterial), true);
+    } finally {
+      await root.close();
+      await store.close();
+    }
+    await assertFound(w.dataDir, new RegExp(`key ${w.keyId} version 1: its material is not a SYMMETRIC_DEFAULT key`));
   });
 
   it('finds an alias whose key does not exist', async () => {

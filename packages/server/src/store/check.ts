@@ -6,7 +6,9 @@ import { readAuditKey } from '../audit/audit-key.js';
 import { verifyStoredChain } from '../audit/verify-trail.js';
 import { AccessKeys } from '../auth/access-keys.js';
 import { BackingKeys } from '../keys/backing-keys.js';
+import type { KeySpec } from '../keys/enums.js';
 import type { KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
+import { specInfo } from '../keys/specs/index.js';
 import type { KeyringRootKey } from '../root/keyring-root-key.js';
 import { readKeyring } from '../root/keyring.js';
 import { openRootKey } from '../root/open-root-key.js';
@@ -40,10 +42,11 @@ const PAGE = 500;
 /**
  * Checks a store's integrity with its root key, as `coffer store check` does: every key has its
  * versions 1..currentVersion; every version's wrapped material unwraps under the root key (with its
- * key id and version as AAD) and its KeyMaterialId is well formed and its own; every alias and
- * grant names an existing key, no version outlives its key; every access key belongs to an existing
- * principal (or the account root) and its secret unwraps; identity policies belong to principals;
- * the audit chain verifies up to its head; and for SQLite, `PRAGMA integrity_check` passes.
+ * key id and version as AAD) into a key of the key's spec, and its KeyMaterialId is well formed and
+ * its own; every alias and grant names an existing key, no version outlives its key; every access
+ * key belongs to an existing principal (or the account root) and its secret unwraps; identity
+ * policies belong to principals; the audit chain verifies up to its head, with no record past it;
+ * and for SQLite, `PRAGMA integrity_check` passes.
  *
  * Reads only (opening a SQLite file sets its pragmas; opening PostgreSQL applies the server's
  * migrations, as a server start does). Throws StartupError when it cannot check at all: no store,
@@ -144,7 +147,8 @@ async function checkKeys(store: Store, root: RootKey, problems: string[]): Promi
       versions += stored.length;
       for (const v of stored) {
         try {
-          await backing.version(key.keyId, v.version);
+          const unwrapped = await backing.version(key.keyId, v.version);
+          if (unwrapped && !fitsSpec(key.keySpec, unwrapped.material)) problems.push(`key ${key.keyId} version ${v.version}: its material is not a ${key.keySpec} key`);
         } catch (error) {
           if (!(error instanceof RootKeyMismatchError)) throw error;
           problems.push(`key ${key.keyId} version ${v.version}: the wrapped material does not unwrap under the root key`);
@@ -155,6 +159,18 @@ async function checkKeys(store: Store, root: RootKey, problems: string[]): Promi
     after = page.next;
   }
   return { ids, versions };
+}
+
+/**
+ * Whether unwrapped material is a key of the spec: 32 bytes for SYMMETRIC_DEFAULT, else what an
+ * import of that spec takes (a private key of the curve or modulus, an HMAC key's length, a seed).
+ * Material of another spec would be served under this one: an RSA signature labelled ECDSA.
+ */
+function fitsSpec(spec: KeySpec, material: Buffer): boolean {
+  if (spec === 'SYMMETRIC_DEFAULT') return material.length === 32;
+  const fitted = specInfo(spec).family.importable(material);
+  fitted?.fill(0);
+  return fitted !== undefined;
 }
 
 /** What is wrong with a key's stored versions against its record: each version 1..current present, none beyond, ids well formed and distinct. */
