@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import type { Keyring } from '@coffer/sdk';
 import { isRootKeyMeta, replaceWrappedValues } from '../root/wrapped-values.js';
 import { checkStore } from '../store/check.js';
 import { SqliteStore } from '../store/sqlite.js';
+import type { RootKeyOptions } from '../root/options.js';
 import type { RootKey } from '../root/root-key.js';
 import { StoreNotEmptyError, type SnapshotRow } from '../store/store.js';
 import type { ArchiveSummary } from './read-archive.js';
@@ -14,7 +16,7 @@ import { BackupContentError, BackupError, RestoreTargetNotEmptyError } from './e
 import { keyringFor, type BackupIdentity } from './protection.js';
 
 export interface RestoreOptions extends StoreLocation {
-  /** The archive file: read twice (verified, then imported), so not a pipe. */
+  /** The archive file: read three times (verified, checked in a scratch store, imported), so not a pipe. */
   readonly in: string;
   readonly identity: BackupIdentity;
 }
@@ -66,10 +68,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
  */
 async function assertSoundContent(archive: OpenedArchive, keyring: Keyring): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'coffer-restore-check-'));
+  // A passphrase root key whose passphrase lives only in this process: the scratch store's
+  // secrets are wrapped under it, and a directory left behind by a killed restore opens for nobody
+  // (a file root key would sit beside them).
+  const rootKey: RootKeyOptions = { provider: 'passphrase', passphrase: randomBytes(32).toString('base64') };
   try {
     const store = new SqliteStore(join(dir, 'coffer.db'));
     try {
-      const root = await openRootKey(dir, store, { provider: 'file' });
+      const root = await openRootKey(dir, store, rootKey);
       try {
         await store.importSnapshot(wrapUnder(root, readArchive(archive, keyring)));
       } catch (error) {
@@ -81,7 +87,7 @@ async function assertSoundContent(archive: OpenedArchive, keyring: Keyring): Pro
     } finally {
       await store.close();
     }
-    const { problems } = await checkStore({ dataDir: dir });
+    const { problems } = await checkStore({ dataDir: dir, rootKey });
     if (problems.length > 0) {
       const shown = problems.slice(0, 10).join('; ');
       throw new BackupContentError(`The archive's rows are not a store a server could have had (${problems.length} problem(s): ${shown}${problems.length > 10 ? '; ...' : ''}). Nothing was restored.`);

@@ -12,7 +12,7 @@ import { specInfo } from '../keys/specs/index.js';
 import type { KeyringRootKey } from '../root/keyring-root-key.js';
 import { readKeyring } from '../root/keyring.js';
 import { openRootKey } from '../root/open-root-key.js';
-import { rootKeyOptionsFromEnv } from '../root/options.js';
+import { rootKeyOptionsFromEnv, type RootKeyOptions } from '../root/options.js';
 import { RootKeyMismatchError, StartupError, type RootKey } from '../root/root-key.js';
 import { isPostgresUrl, redactConnectionString } from './connection-string.js';
 import { PostgresStore } from './postgres.js';
@@ -52,7 +52,7 @@ const PAGE = 500;
  * migrations, as a server start does). Throws StartupError when it cannot check at all: no store,
  * no root key, a root key the store was not written with, a database that cannot be reached.
  */
-export async function checkStore(options: { dataDir: string; store?: string }): Promise<StoreCheckReport> {
+export async function checkStore(options: { dataDir: string; store?: string; rootKey?: RootKeyOptions }): Promise<StoreCheckReport> {
   const dataDir = resolve(options.dataDir);
   const postgres = options.store !== undefined && isPostgresUrl(options.store);
   const name = postgres ? redactConnectionString(options.store!) : join(dataDir, 'coffer.db');
@@ -91,7 +91,7 @@ export async function checkStore(options: { dataDir: string; store?: string }): 
     }
     // With a keyring present, this only reads: it opens the store's root keys (secrets from
     // COFFER_ROOT_PASSPHRASE / COFFER_PKCS11_PIN) and proves each is the store's.
-    const root = rootToClose = await openRootKey(dataDir, store, rootKeyOptionsFromEnv());
+    const root = rootToClose = await openRootKey(dataDir, store, options.rootKey ?? rootKeyOptionsFromEnv());
     const problems: string[] = [];
     if (!postgres) {
       const rows = await raw('PRAGMA integrity_check');
