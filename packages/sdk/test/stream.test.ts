@@ -51,6 +51,26 @@ async function run(t: Transform, chunks: readonly Buffer[]): Promise<Buffer[]> {
   return out;
 }
 
+/**
+ * Writes `head` into a decrypt stream and lets it settle: `got` holds what it released by then;
+ * `finish(rest)` ends it with the rest and answers everything it released.
+ */
+async function writePart(t: Transform, head: Uint8Array): Promise<{ got: Buffer[]; finish(rest?: Uint8Array): Promise<Buffer> }> {
+  const got: Buffer[] = [];
+  t.on('data', (c: Buffer) => got.push(c));
+  await new Promise<void>((resolve) => t.write(head, () => resolve()));
+  await new Promise((resolve) => setImmediate(resolve));
+  return {
+    got,
+    async finish(rest) {
+      if (rest === undefined) t.end();
+      else t.end(rest);
+      await new Promise((resolve) => t.on('end', resolve));
+      return Buffer.concat(got);
+    },
+  };
+}
+
 class CountingKeyring implements Keyring {
   encrypts = 0;
   decrypts = 0;
@@ -239,32 +259,20 @@ describe('decryptStream', () => {
   test('buffered mode releases nothing before the end of input, even for a complete signed message', async () => {
     const plaintext = randomBytes(4000);
     const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: SIGNED, frameLength: 100 });
-    const t = decryptStream(aesKeyring());
-    let before = 0;
-    t.on('data', (c: Buffer) => { before += c.length; });
-    await new Promise<void>((resolve) => t.write(ciphertext, () => resolve()));
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(before, 0, 'no plaintext before the stream ended');
-    t.end();
-    await new Promise((resolve) => t.on('end', resolve));
-    assert.equal(before, plaintext.length);
+    const { got, finish } = await writePart(decryptStream(aesKeyring()), ciphertext);
+    assert.equal(got.length, 0, 'no plaintext before the stream ended');
+    assert.equal((await finish()).length, plaintext.length);
   });
 
   test('unsignedStreaming releases each verified frame before the message ends, never more than has verified', async () => {
     const plaintext = randomBytes(10_000);
     const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: UNSIGNED, frameLength: 1000 });
-    const t = decryptStream(aesKeyring(), { unsignedStreaming: true });
-    const got: Buffer[] = [];
-    t.on('data', (c: Buffer) => got.push(c));
-    await new Promise<void>((resolve) => t.write(ciphertext.subarray(0, ciphertext.length - 500), () => resolve()));
-    await new Promise((resolve) => setImmediate(resolve));
+    const { got, finish } = await writePart(decryptStream(aesKeyring(), { unsignedStreaming: true }), ciphertext.subarray(0, ciphertext.length - 500));
     // Frames verified in one write may come out merged (small pieces are gathered), but only verified frames come out.
     const early = Buffer.concat(got);
     assert.ok(early.length >= 8000 && early.length % 1000 === 0, `whole frames came out before the input ended (${early.length} bytes)`);
     assert.ok(early.equals(plaintext.subarray(0, early.length)));
-    t.end(ciphertext.subarray(ciphertext.length - 500));
-    await new Promise((resolve) => t.on('end', resolve));
-    assert.ok(Buffer.concat(got).equals(plaintext));
+    assert.ok((await finish(ciphertext.subarray(ciphertext.length - 500))).equals(plaintext));
   });
 
   test('unsignedStreaming: a released chunk\'s memory holds none of a frame not verified yet', async () => {
@@ -272,22 +280,16 @@ describe('decryptStream', () => {
     // before its tag arrives, and a released chunk must not be a window onto them.
     const plaintext = randomBytes(2500);
     const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: UNSIGNED, frameLength: 1000 });
-    const t = decryptStream(aesKeyring(), { unsignedStreaming: true });
-    const got: Buffer[] = [];
-    t.on('data', (c: Buffer) => got.push(c));
     // Two regular frames (sequence number, IV, 1000 bytes, tag) and a final one of 500 bytes: everything
     // up to the middle of the second frame's ciphertext, whose tag has not arrived.
     const regular = 4 + 12 + 1000 + 16;
     const header = ciphertext.length - 2 * regular - (4 + 4 + 12 + 4 + 500 + 16);
     const secondFrameMiddle = header + regular + 4 + 12 + 500;
-    await new Promise<void>((resolve) => t.write(ciphertext.subarray(0, secondFrameMiddle), () => resolve()));
-    await new Promise((resolve) => setImmediate(resolve));
+    const { got, finish } = await writePart(decryptStream(aesKeyring(), { unsignedStreaming: true }), ciphertext.subarray(0, secondFrameMiddle));
     assert.ok(Buffer.concat(got).equals(plaintext.subarray(0, 1000)), 'only the first frame came out');
     const unverified = plaintext.subarray(1000, 1064);
     for (const chunk of got) assert.equal(Buffer.from(chunk.buffer).indexOf(unverified), -1, 'a released chunk shares memory with unverified plaintext');
-    t.end(ciphertext.subarray(secondFrameMiddle));
-    await new Promise((resolve) => t.on('end', resolve));
-    assert.ok(Buffer.concat(got).equals(plaintext));
+    assert.ok((await finish(ciphertext.subarray(secondFrameMiddle))).equals(plaintext));
   });
 
   test('unsignedStreaming refuses a signed message before any keyring is called', async () => {
@@ -300,17 +302,11 @@ describe('decryptStream', () => {
   test('signedStreaming releases a signed message\'s verified frames before its end, and its final frame only once the signature verifies', async () => {
     const plaintext = randomBytes(10_500);
     const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: SIGNED, frameLength: 1000 });
-    const t = decryptStream(aesKeyring(), { signedStreaming: true, maxBufferedBytes: 4000 });
-    const got: Buffer[] = [];
-    t.on('data', (c: Buffer) => got.push(c));
     // Everything but the last byte of the signature: every frame has verified, the signature has not.
-    await new Promise<void>((resolve) => t.write(ciphertext.subarray(0, ciphertext.length - 1), () => resolve()));
-    await new Promise((resolve) => setImmediate(resolve));
+    const { got, finish } = await writePart(decryptStream(aesKeyring(), { signedStreaming: true, maxBufferedBytes: 4000 }), ciphertext.subarray(0, ciphertext.length - 1));
     assert.ok(Buffer.concat(got).equals(plaintext.subarray(0, 10_000)), 'the ten regular frames, not the final one');
-    t.end(ciphertext.subarray(ciphertext.length - 1));
-    await new Promise((resolve) => t.on('end', resolve));
     // More than maxBufferedBytes in all: only the final frame was ever held.
-    assert.ok(Buffer.concat(got).equals(plaintext));
+    assert.ok((await finish(ciphertext.subarray(ciphertext.length - 1))).equals(plaintext));
   });
 
   test('signedStreaming: a bad signature fails the stream and the final frame is never released', async () => {
