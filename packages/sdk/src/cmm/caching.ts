@@ -6,7 +6,6 @@
  * partition.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { EncryptionContext } from '../encryption-context.js';
 import type { DecryptionMaterials, EncryptionMaterials } from '../materials.js';
 import type { Keyring } from '../keyrings/keyring.js';
 import { u16 } from '../internal/bytes.js';
@@ -147,25 +146,17 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
   async decryptMaterials(request: DecryptMaterialsRequest): Promise<DecryptionMaterials> {
     // #decrypt-materials: identity-KDF suites bypass the cache.
     if (request.suite.kdfHash === null) return this.#underlying.decryptMaterials(request);
+    // The identifier covers the reproduced context too: a hit is a request the underlying manager
+    // answered alike, required-context checks included.
     const id = this.#decryptionId(request);
-    const reproduced = request.reproducedEncryptionContext ?? {};
     const entry = await this.#cache.getDecryptionEntry(id);
     if (entry !== undefined) {
-      if (entry.expiresAt > this.#now() && fitsReproduced(entry.materials, request.encryptionContext, reproduced)) return entry.materials;
-      if (entry.expiresAt <= this.#now()) await this.#cache.deleteEntry(id);
+      if (entry.expiresAt > this.#now()) return entry.materials;
+      await this.#cache.deleteEntry(id);
     }
     const materials = assertMaterials(await this.#underlying.decryptMaterials(request), 'underlying materials manager');
-    // The identifier covers the stored context only; a caller-supplied (required) context is
-    // checked against the entry on every hit instead.
     const now = this.#now();
     await this.#cache.putDecryptionEntry(id, { materials: withOwnDataKey(materials), createdAt: now, expiresAt: now + this.maxAge });
     return materials;
   }
-}
-
-/** Whether cached materials are what the underlying manager would produce for this reproduced context. */
-function fitsReproduced(m: DecryptionMaterials, stored: EncryptionContext, reproduced: EncryptionContext): boolean {
-  const extra = Object.keys(reproduced).filter((k) => !Object.hasOwn(stored, k));
-  if (extra.length !== m.requiredEncryptionContextKeys.length || extra.some((k) => !m.requiredEncryptionContextKeys.includes(k))) return false;
-  return Object.entries(reproduced).every(([k, v]) => m.encryptionContext[k] === v);
 }
