@@ -98,15 +98,6 @@ export async function* readArchive(archive: OpenedArchive, keyring: Keyring, onE
   onEnd?.({ header, rows, counts: end.counts });
 }
 
-/** Reads the whole archive, checking everything, and keeps nothing: what a restore does before it writes. */
-export async function verifyArchive(archive: OpenedArchive, keyring: Keyring): Promise<ArchiveSummary> {
-  let summary: ArchiveSummary | undefined;
-  for await (const _row of readArchive(archive, keyring, (s) => (summary = s))) {
-    // Each row is dropped as soon as it is read: memory stays bounded.
-  }
-  return summary!;
-}
-
 function parseLine(text: string, lineNumber: number): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(text);

@@ -8,15 +8,15 @@ import { checkStore } from '../store/check.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { RootKeyOptions } from '../root/options.js';
 import type { RootKey } from '../root/root-key.js';
-import { StoreNotEmptyError, type SnapshotRow } from '../store/store.js';
+import { StoreFullError, StoreNotEmptyError, type SnapshotRow } from '../store/store.js';
 import type { ArchiveSummary } from './read-archive.js';
-import { openArchive, readArchive, verifyArchive, type OpenedArchive } from './read-archive.js';
+import { openArchive, readArchive, type OpenedArchive } from './read-archive.js';
 import { openRootKey, openTarget, type StoreLocation } from './data-dir.js';
 import { BackupContentError, BackupError, RestoreTargetNotEmptyError } from './errors.js';
 import { keyringFor, type BackupIdentity } from './protection.js';
 
 export interface RestoreOptions extends StoreLocation {
-  /** The archive file: read three times (verified, checked in a scratch store, imported), so not a pipe. */
+  /** The archive file: read twice (verified into a scratch store, then imported), so not a pipe. */
   readonly in: string;
   readonly identity: BackupIdentity;
 }
@@ -28,10 +28,10 @@ export interface RestoreReport extends ArchiveSummary {
 /**
  * Restores an archive into an empty store (docs/backup.md, "Restoring"):
  *
- * 1. the whole archive is decrypted and checked (every tag, the end line's counts), then restored
- *    into a scratch store that is checked as `coffer store check` checks one: a wrong passphrase or
- *    key, a truncated or altered archive, rows that are no store a server could have had stop
- *    here, before the target is opened;
+ * 1. the whole archive is decrypted and checked (every tag, the end line's counts) as it is
+ *    restored into a scratch store, which is then checked as `coffer store check` checks one: a
+ *    wrong passphrase or key, a truncated or altered archive, rows that are no store a server
+ *    could have had stop here, before the target is opened;
  * 2. the target is opened (created if need be) and must be empty, checked before its root key is
  *    made, so a refused restore leaves no root key behind;
  * 3. the archive is read again and imported in one transaction, every secret wrapped under the
@@ -41,7 +41,6 @@ export interface RestoreReport extends ArchiveSummary {
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreReport> {
   const archive = await openArchive(options.in);
   const keyring = await keyringFor(archive.preamble, options.identity);
-  await verifyArchive(archive, keyring);
   await assertSoundContent(archive, keyring);
   const target = await openTarget(options);
   try {
@@ -60,7 +59,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
 }
 
 /**
- * Step 1, continued: the rows are restored into a scratch SQLite store (in the system's temporary
+ * Step 1: the archive is read, every tag and count checked, into a scratch SQLite store (in the system's temporary
  * directory, under a root key of its own, removed at the end) and that store is checked as
  * `coffer store check` checks one, audit chain included. An archive coffer backup wrote always
  * passes; one whose rows do not form a store a server could have had is refused before the target
@@ -79,7 +78,8 @@ async function assertSoundContent(archive: OpenedArchive, keyring: Keyring): Pro
       try {
         await store.importSnapshot(wrapUnder(root, readArchive(archive, keyring)));
       } catch (error) {
-        if (error instanceof BackupError) throw error;
+        // The archive's own faults (wrong key, altered, truncated) and a full scratch disk are what they are.
+        if (error instanceof BackupError || error instanceof StoreFullError) throw error;
         throw new BackupContentError(`The archive's rows do not form a store: ${(error as Error).message}. Nothing was restored.`, { cause: error });
       } finally {
         await root.close();
