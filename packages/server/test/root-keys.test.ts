@@ -473,6 +473,10 @@ describe('root-key rotation and migration', () => {
       const noKey = await adminRequest(t, 'RotateRootKey', { Provider: 'kms', KmsEndpoint: 'http://127.0.0.1:1/', KmsRegion: 'us-east-1' });
       assert.equal(noKey.body.__type, 'ValidationException', noKey.text);
       assert.match(String(noKey.body.message), /give KmsKeyId \(coffer root rotate --kms-key-id\)/);
+      // A slot id is 32 bits: beyond is refused before any PKCS#11 library is loaded.
+      const slot = await adminRequest(t, 'RotateRootKey', { Provider: 'pkcs11', Pkcs11Slot: 2 ** 32 });
+      assert.equal(slot.body.__type, 'ValidationException', slot.text);
+      assert.match(String(slot.body.message), /pkcs11Slot/i);
     } finally {
       await t.dispose();
     }
