@@ -1,0 +1,70 @@
+/**
+ * The package as npm would publish it: what `npm pack` puts in the tarball, and the README's
+ * examples, which users copy and paste. Both are checked from outside, as a user meets them:
+ * npm's own file list, and the TypeScript compiler over the examples with the package resolved
+ * by name.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PACKAGE = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = join(PACKAGE, '..', '..');
+
+function packedFiles(): Set<string> {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: PACKAGE,
+    encoding: 'utf8',
+  });
+  const [report] = JSON.parse(out) as { files: { path: string }[] }[];
+  return new Set(report!.files.map((f) => f.path));
+}
+
+test('every source map in the tarball names sources the tarball holds', () => {
+  const files = packedFiles();
+  const maps = [...files].filter((f) => f.endsWith('.js.map'));
+  assert.ok(maps.length > 10, `source maps packed: ${maps.length}`);
+  assert.ok(files.has('dist/src/index.js') && files.has('dist/src/index.d.ts') && files.has('README.md'));
+  assert.ok(![...files].some((f) => f.startsWith('test/') || f.startsWith('bench/') || f.startsWith('dist/test/')));
+  for (const map of maps) {
+    const { sources } = JSON.parse(readFileSync(join(PACKAGE, map), 'utf8')) as { sources: string[] };
+    for (const source of sources) {
+      const resolved = posix.normalize(posix.join(posix.dirname(map), source));
+      assert.ok(files.has(resolved), `${map} names ${source}, which is not packed`);
+    }
+  }
+});
+
+test("the README's TypeScript examples compile as written, against the package by name", () => {
+  const readme = readFileSync(join(PACKAGE, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  assert.ok(blocks.length >= 7, `examples found: ${blocks.length}`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-readme-'));
+  try {
+    // A project of its own that finds @coffer/sdk, the AWS SDK and Node's types by name.
+    mkdirSync(join(dir, 'node_modules', '@coffer'), { recursive: true });
+    symlinkSync(PACKAGE, join(dir, 'node_modules', '@coffer', 'sdk'));
+    for (const scope of ['@aws-sdk', '@smithy', '@aws-crypto', '@types']) {
+      symlinkSync(join(ROOT, 'node_modules', scope), join(dir, 'node_modules', scope));
+    }
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const names = blocks.map((block, i) => {
+      const name = `example-${i}.ts`;
+      // Each example is a module of its own, as a file a user pastes it into would be.
+      writeFileSync(join(dir, name), `${block}\nexport {};\n`);
+      return name;
+    });
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext',
+      '--moduleResolution', 'nodenext', '--types', 'node', '--skipLibCheck', ...names];
+    const run = spawnSync(process.execPath, [tsc, ...args], { cwd: dir, encoding: 'utf8' });
+    assert.equal(run.status, 0, `tsc: ${run.stdout}${run.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
