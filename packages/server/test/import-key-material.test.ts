@@ -353,6 +353,49 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       assert.equal(bytesOf(decrypted.Plaintext).toString(), 'for the imported key');
     });
 
+    it('a private key whose public half is another key\'s is IncorrectKeyMaterialException: it would sign with one and publish the other', async () => {
+      const mine = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'jwk' });
+      const theirs = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'jwk' });
+      const mixedEc = createPrivateKey({ key: { ...mine, x: theirs.x, y: theirs.y }, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
+      for (const usage of ['SIGN_VERIFY', 'KEY_AGREEMENT']) {
+        const keyId = await createKey({ Origin: 'EXTERNAL', KeySpec: 'ECC_NIST_P256', KeyUsage: usage });
+        assertError(await importMaterial(keyId, mixedEc, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }), 'IncorrectKeyMaterialException');
+      }
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+      const otherRsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+      const mixedRsa = createPrivateKey({ key: { ...rsa, n: otherRsa.n }, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
+      const rsaKey = await createKey({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+      assertError(await importMaterial(rsaKey, mixedRsa, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }), 'IncorrectKeyMaterialException');
+      // The whole keys import.
+      const ecKey = await createKey({ Origin: 'EXTERNAL', KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+      assertOk(await importMaterial(ecKey, createPrivateKey({ key: mine, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' }), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+      assertOk(await importMaterial(rsaKey, createPrivateKey({ key: rsa, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' }), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+    });
+
+    it('an EC key without its optional public point imports (its public key derived) and re-imports as the same material in either encoding', async () => {
+      const local = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const withPoint = local.privateKey.export({ format: 'der', type: 'pkcs8' });
+      const d = Buffer.from(local.privateKey.export({ format: 'jwk' }).d!, 'base64url');
+      // PrivateKeyInfo { 0, id-ecPublicKey prime256v1, OCTET STRING { ECPrivateKey { 1, d } } }: no [1] publicKey.
+      const algorithm = Buffer.from('301306072a8648ce3d020106082a8648ce3d030107', 'hex');
+      const ecPrivateKey = Buffer.concat([Buffer.from([0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20]), d]);
+      const body = Buffer.concat([Buffer.from([0x02, 0x01, 0x00]), algorithm, Buffer.from([0x04, ecPrivateKey.length]), ecPrivateKey]);
+      const withoutPoint = Buffer.concat([Buffer.from([0x30, body.length]), body]);
+      assert.notDeepEqual(withoutPoint, withPoint);
+
+      const keyId = await createKey({ Origin: 'EXTERNAL', KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+      assertOk(await importMaterial(keyId, withoutPoint, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+      assert.deepEqual(bytesOf(assertOk(await raw('GetPublicKey', { KeyId: keyId })).PublicKey), local.publicKey.export({ format: 'der', type: 'spki' }));
+      const message = b64(Buffer.from('signed by the imported key'));
+      const signature = assertOk(await raw('Sign', { KeyId: keyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' })).Signature;
+      assert.equal(assertOk(await raw('Verify', { KeyId: keyId, Message: message, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' })).SignatureValid, true);
+      assertOk(await raw('DeleteImportedKeyMaterial', { KeyId: keyId }));
+      assertOk(await importMaterial(keyId, withPoint, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+      assertOk(await raw('DeleteImportedKeyMaterial', { KeyId: keyId }));
+      assertOk(await importMaterial(keyId, withoutPoint, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+      assert.equal(assertOk(await raw('Verify', { KeyId: keyId, Message: message, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' })).SignatureValid, true);
+    });
+
     for (const [spec, min, max] of [['HMAC_224', 28, 64], ['HMAC_256', 32, 64], ['HMAC_384', 48, 128], ['HMAC_512', 64, 128]] as const) {
       it(`${spec}: imported keys of ${min}..${max} bytes; MACs agree with node:crypto both ways`, async () => {
         const wrapping = spec === 'HMAC_512' ? 'RSA_4096' : 'RSA_2048';

@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { constants, publicEncrypt, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
-  CreateKeyCommand, DecapsulateCommand, DescribeKeyCommand, EncapsulateCommand, GetParametersForImportCommand,
-  GetPublicKeyCommand, ImportKeyMaterialCommand, type KeySpec,
+  CreateKeyCommand, DecapsulateCommand, DecryptCommand, DescribeKeyCommand, EncapsulateCommand,
+  GenerateDataKeyPairCommand, GenerateDataKeyPairWithoutPlaintextCommand, GetParametersForImportCommand,
+  GetPublicKeyCommand, ImportKeyMaterialCommand, type DataKeyPairSpec, type KeySpec,
 } from '@aws-sdk/client-kms';
 import { ml_kem1024, ml_kem512, ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { errorOf, startTestServer, type TestServer } from './support/server.js';
@@ -96,6 +97,33 @@ describe('ML-KEM keys: Encapsulate, Decapsulate, GetPublicKey', () => {
     assert.equal(dryRun.name, 'DryRunOperationException');
     const mismatch = await errorOf(() => t.kms.send(new CreateKeyCommand({ KeySpec: 'ML_KEM_768', KeyUsage: 'SIGN_VERIFY' })));
     assert.equal(mismatch.name, 'ValidationException');
+  });
+
+  it('GenerateDataKeyPair(WithoutPlaintext): ML-KEM data key pairs, the private key a seed in PKCS#8 of one length for every spec', async () => {
+    const kek = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const context = { purpose: 'ml-kem data key pair' };
+    const lengths = new Set<number>();
+    for (const [spec, kem, oid] of SPECS) {
+      const pair = await t.kms.send(new GenerateDataKeyPairCommand({ KeyId: kek, KeyPairSpec: spec as DataKeyPairSpec, EncryptionContext: context }));
+      assert.equal(pair.KeyPairSpec, spec);
+      const privateKey = Buffer.from(pair.PrivateKeyPlaintext!);
+      lengths.add(privateKey.length);
+      // PrivateKeyInfo { version 0, id-alg-ml-kem-*, OCTET STRING { [0] seed (64 bytes) } }.
+      const algorithm = Buffer.from([0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x04, oid]);
+      assert.deepEqual(privateKey.subarray(0, 5 + algorithm.length), Buffer.concat([Buffer.from([0x30, 0x54, 0x02, 0x01, 0x00]), algorithm]));
+      const seed = privateKey.subarray(privateKey.length - 64);
+      const published = rawPublicKey(Buffer.from(pair.PublicKey!), oid, kem.lengths.publicKey!);
+      assert.deepEqual(published, Buffer.from(kem.keygen(seed).publicKey));
+      const opened = await t.kms.send(new DecryptCommand({ CiphertextBlob: pair.PrivateKeyCiphertextBlob, EncryptionContext: context }));
+      assert.deepEqual(Buffer.from(opened.Plaintext!), privateKey);
+
+      const withoutPlaintext = await t.kms.send(new GenerateDataKeyPairWithoutPlaintextCommand({ KeyId: kek, KeyPairSpec: spec as DataKeyPairSpec }));
+      assert.equal('PrivateKeyPlaintext' in withoutPlaintext, false);
+      const sealed = await t.kms.send(new DecryptCommand({ CiphertextBlob: withoutPlaintext.PrivateKeyCiphertextBlob }));
+      const sealedSeed = Buffer.from(sealed.Plaintext!).subarray(-64);
+      assert.deepEqual(rawPublicKey(Buffer.from(withoutPlaintext.PublicKey!), oid, kem.lengths.publicKey!), Buffer.from(kem.keygen(sealedSeed).publicKey));
+    }
+    assert.deepEqual([...lengths], [86]);
   });
 
   it('imports ML-KEM material as its 64-byte seed in PKCS#8, and refuses anything else', async () => {

@@ -61,7 +61,7 @@ export type EncapsulationAlgorithm = (typeof ENCAPSULATION_ALGORITHMS)[number];
 
 export const DATA_KEY_PAIR_SPECS = Object.freeze([
   'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521',
-  'ECC_SECG_P256K1', 'SM2', 'ECC_NIST_EDWARDS25519',
+  'ECC_SECG_P256K1', 'SM2', 'ECC_NIST_EDWARDS25519', 'ML_KEM_512', 'ML_KEM_768', 'ML_KEM_1024',
 ] as const);
 export type DataKeyPairSpec = (typeof DATA_KEY_PAIR_SPECS)[number];
 

@@ -4,7 +4,7 @@ import { keyArn } from '../keys/arn.js';
 import { changeKey } from '../keys/change-key.js';
 import type { RequestAudit } from '../audit/request-audit.js';
 import type { Service } from '../context.js';
-import { EXPIRATION_MODELS, IMPORT_TYPES, type ExpirationModel } from '../keys/enums.js';
+import { EXPIRATION_MODELS, IMPORT_TYPES, type ExpirationModel, type KeySpec } from '../keys/enums.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import { openImportedMaterial } from '../keys/import.js';
 import { resolveKey } from '../keys/resolve.js';
@@ -126,7 +126,7 @@ async function importInto(
   if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== previous?.materialId) {
     throw new IncorrectKeyMaterialException(`Key material ${input.KeyMaterialId} is not the current key material of ${arn}, the only one this server re-imports.`);
   }
-  if (previous && !(previous.material.length === material.length && timingSafeEqual(previous.material, material))) {
+  if (previous && !sameKey(key.keySpec, previous.material, material)) {
     throw new IncorrectKeyMaterialException('The key material is not the key material that was previously imported into this KMS key.');
   }
   await changeKey(service, key, (current) => {
@@ -174,4 +174,22 @@ async function importNewMaterial(
     };
   }, audit);
   return { KeyId: arn, KeyMaterialId: wrapped.materialId };
+}
+
+const sameBytes = (a: Buffer, b: Buffer): boolean => a.length === b.length && timingSafeEqual(a, b);
+
+/**
+ * Whether imported `material` (in the stored form) is the key `stored` holds. A private key is
+ * stored in one canonical form (keys/specs/pkcs8.ts), so the same key compares equal however it
+ * was encoded; material stored before that form was canonical is put in it first.
+ */
+function sameKey(spec: KeySpec, stored: Buffer, material: Buffer): boolean {
+  if (sameBytes(stored, material)) return true;
+  if (spec === 'SYMMETRIC_DEFAULT') return false;
+  const canonical = specInfo(spec).family.importable(stored);
+  try {
+    return canonical !== undefined && sameBytes(canonical, material);
+  } finally {
+    canonical?.fill(0);
+  }
 }
