@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
@@ -118,6 +118,19 @@ describe('TLS with given files, and plain HTTP off loopback', () => {
         startServer({ port: 0, dataDir: join(dir, 'data2'), logger: () => {}, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'other.key') } }),
         (error: unknown) => error instanceof StartupError && /cannot be used together/.test(error.message));
       // Refused before the store: nothing was made in the data directory.
+      assert.deepEqual(existsSync(join(dir, 'data2')) ? readdirSync(join(dir, 'data2')) : [], []);
+      // A key of another type than the certificate's, and a chain whose first certificate is not
+      // the key's: OpenSSL loads both, and then fails every handshake.
+      const rsaKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' });
+      writeFileSync(join(dir, 'rsa.key'), rsaKey, { mode: 0o600 });
+      writeFileSync(join(dir, 'reversed.crt'), `${mismatched.cert.trim()}\n${pair.cert.trim()}\n`);
+      await assert.rejects(
+        startServer({ port: 0, dataDir: join(dir, 'data2'), logger: () => {}, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'rsa.key') } }),
+        (error: unknown) => error instanceof StartupError && /not the private key of the certificate/.test(error.message));
+      // (Of one key type, OpenSSL itself finds a reversed chain.)
+      await assert.rejects(
+        startServer({ port: 0, dataDir: join(dir, 'data2'), logger: () => {}, tls: { certFile: join(dir, 'reversed.crt'), keyFile: join(dir, 'server.key') } }),
+        (error: unknown) => error instanceof StartupError && /not the private key of the certificate|cannot be used together/.test(error.message));
       assert.deepEqual(existsSync(join(dir, 'data2')) ? readdirSync(join(dir, 'data2')) : [], []);
       await assert.rejects(
         startServer({ port: 0, dataDir: join(dir, 'data3'), logger: () => {}, tls: { certFile: join(dir, 'missing.crt'), keyFile: join(dir, 'server.key') } }),

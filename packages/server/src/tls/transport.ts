@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { StartupError } from '../root/root-key.js';
@@ -57,6 +58,13 @@ export async function openTransport(host: string, dataDir: string, tls: TlsSetti
     createSecureContext({ cert: pair.cert, key: pair.key });
   } catch (error) {
     throw new StartupError(`The TLS certificate and key cannot be used together: ${(error as Error).message}.`);
+  }
+  // OpenSSL compares a key with the certificate only when both are of one type: an RSA key beside
+  // an EC certificate (or a chain whose first certificate is not the key's) loads, and then every
+  // handshake fails. The server's certificate is the file's first; its public key must be the key's.
+  if (!new X509Certificate(pair.cert).checkPrivateKey(createPrivateKey(pair.key))) {
+    throw new StartupError(
+      'The TLS key is not the private key of the certificate (the first certificate in the file, which the server presents; put the chain after it).');
   }
   return { tls: { ...pair, fingerprint } };
 }
