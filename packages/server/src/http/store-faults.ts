@@ -18,7 +18,8 @@ export interface StoreFault {
  * - out of space (SQLite `SQLITE_FULL`, PostgreSQL 53100): 500, as AWS's KMSInternalException ("an
  *   internal exception occurred; the request can be retried"): the store answered at once and
  *   refused, which is no timeout; nothing was written, and a retry succeeds once space is freed;
- * - unusable until a restart (SQLite: a failed WAL sync, its files gone): 500.
+ * - unusable until a restart (SQLite: a failed WAL sync, its files gone): 500; the write that
+ *   found it is told its outcome is unknown, every later one that it was not carried out.
  *
  * The store's detail (a file name, a SQLSTATE, a host) goes to the log only.
  * Undefined for any other error.
@@ -40,9 +41,13 @@ export function storeFault(error: unknown, requestId: string): StoreFault | unde
     };
   }
   if (error instanceof StoreUnusableError) {
+    // The write that found the store unusable was made, or may have been: its caller is not told otherwise.
+    const outcome = error.outcomeUnknown
+      ? 'this request may have been carried out, so check its effect before retrying'
+      : 'the request was not carried out';
     return {
       line: 'store unusable', status: 500,
-      message: `The key store takes no writes until the server is restarted: the request was not carried out. Request id: ${requestId}`,
+      message: `The key store takes no writes until the server is restarted: ${outcome}. Request id: ${requestId}`,
     };
   }
   return undefined;

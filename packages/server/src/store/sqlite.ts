@@ -367,14 +367,14 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * From here on every write fails with this error (the first reason is kept), and
+   * From here on every write fails with the latched error (the first reason is kept), and
    * `unusableReason` takes the server out of /readyz, until the server restarts. Files put back,
    * or a disk that works again, do not lift it: what they hold of the writes made since cannot be
-   * known from here.
+   * known from here. What is returned is for the write that found it, whose outcome is unknown.
    */
   #latch(reason: string, cause?: unknown): StoreUnusableError {
     this.#unusable ??= new StoreUnusableError(reason, cause === undefined ? undefined : { cause });
-    return this.#unusable;
+    return new StoreUnusableError(this.#unusable.message, { cause: this.#unusable.cause, outcomeUnknown: true });
   }
 
   #appendInTransaction(event: AuditEvent): void {

@@ -250,4 +250,15 @@ export class StoreFullError extends Error {
  */
 export class StoreUnusableError extends Error {
   override readonly name = 'StoreUnusableError';
+  /**
+   * True for the write that found the store unusable: its commit was made, or may have been
+   * (into files moved away, or before a sync that failed), so its caller cannot be told it was
+   * not. Every write refused afterwards was not made.
+   */
+  readonly outcomeUnknown: boolean;
+
+  constructor(message: string, options?: ErrorOptions & { outcomeUnknown?: boolean }) {
+    super(message, options);
+    this.outcomeUnknown = options?.outcomeUnknown ?? false;
+  }
 }
