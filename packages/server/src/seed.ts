@@ -11,7 +11,8 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AuditEvent } from './audit/record.js';
 import type { Service } from './context.js';
-import { checkAliasName } from './keys/alias-name.js';
+import { checkAliasName, isPossibleAliasName, MAX_ALIAS_NAME_LENGTH } from './keys/alias-name.js';
+import { MAX_ALIASES_PER_KEY } from './operations/create-alias.js';
 import { keyArn } from './keys/arn.js';
 import type { KeyRecord } from './keys/key-record.js';
 import { accountRootArn, principalArn } from './principals/principal-id.js';
@@ -105,8 +106,14 @@ export function checkSeed(seed: unknown): Seed {
         fail(entry, 'material must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)');
       }
     }
-    for (const alias of listOf(key.aliases, `${entry} aliases`)) {
+    const keyAliases = listOf(key.aliases, `${entry} aliases`);
+    if (keyAliases.length > MAX_ALIASES_PER_KEY) fail(entry, `a key has at most ${MAX_ALIASES_PER_KEY} aliases; ${keyAliases.length} are given`);
+    for (const alias of keyAliases) {
       if (typeof alias !== 'string') fail(entry, 'aliases must be alias names');
+      // The wire's rules first (CreateAlias checks them before its own): an alias the API could not name could never be deleted.
+      if (alias.length > MAX_ALIAS_NAME_LENGTH || !isPossibleAliasName(alias)) {
+        fail(`${entry} alias ${alias}`, `an alias name is alias/ and then letters, digits, /, _ and -, at most ${MAX_ALIAS_NAME_LENGTH} characters in all`);
+      }
       try {
         checkAliasName(alias);
       } catch (error) {
@@ -117,6 +124,7 @@ export function checkSeed(seed: unknown): Seed {
     }
   });
   const names = new Set<string>();
+  const accessKeyIds = new Set<string>();
   listOf(seed.principals, 'principals').forEach((p, i) => {
     let entry = `principals[${i}]`;
     if (!isObject(p)) fail(entry, 'must be an object with user or role');
@@ -149,6 +157,8 @@ export function checkSeed(seed: unknown): Seed {
       onlyKeys(`${entry} accessKeys[${j}]`, key, ['accessKeyId', 'secretAccessKey']);
       if (!ACCESS_KEY_ID.test(key.accessKeyId)) fail(`${entry} accessKeys[${j}]`, 'accessKeyId must be 16 to 128 capital letters and digits, e.g. AKIA...');
       if (key.secretAccessKey.length < 16 || key.secretAccessKey.length > 128) fail(`${entry} accessKeys[${j}]`, 'secretAccessKey must be 16 to 128 characters');
+      if (accessKeyIds.has(key.accessKeyId)) fail(`${entry} accessKeys[${j}] (${key.accessKeyId})`, 'the access key id appears twice in the seed');
+      accessKeyIds.add(key.accessKeyId);
     }
     if (listOf(p.accessKeys, `${entry} accessKeys`).length > 2) fail(entry, 'a principal has at most two access keys');
   });
@@ -170,10 +180,15 @@ function samePolicy(a: string, b: string): boolean {
 /**
  * Applies a seed to a server's state, before it serves requests: creates what is missing and
  * checks that what exists matches. Idempotent: the second apply of the same seed changes nothing.
+ *
+ * In two passes: the first only reads, checking every entry against the store and planning its
+ * writes; the second writes. So a seed refused for any entry leaves the store as it was (short of
+ * a write refused in the second pass, which can only happen if another node or an administrator
+ * made the same name meanwhile).
  */
 export async function applySeed(service: Service, seedInput: unknown): Promise<SeedReport> {
   const seed = checkSeed(seedInput);
-  const created: string[] = [];
+  const writes: { readonly what: string; readonly write: () => Promise<void> }[] = [];
   let unchanged = 0;
   const { store, realm } = service;
   const event = (operation: string, requestParameters: Record<string, unknown>, keyArns: string[] = []): AuditEvent => ({
@@ -187,14 +202,18 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
     const material = key.material === undefined ? undefined : Buffer.from(key.material, 'base64');
     const existing = await store.getKey(key.keyId);
     if (existing === undefined) {
-      const now = service.now();
-      const firstVersion = await service.backingKeys.create(key.keyId, 1, now, undefined, material);
-      const record: KeyRecord = {
-        keyId: key.keyId, revision: 1, createdAt: now, description: key.description ?? '', keySpec: 'SYMMETRIC_DEFAULT',
-        keyUsage: 'ENCRYPT_DECRYPT', origin: 'AWS_KMS', state: 'Enabled', tags: [], onDemandRotations: 0, currentVersion: 1,
-      };
-      await store.createKey(record, firstVersion, event('CreateKey', { KeyId: key.keyId, Description: record.description }, [arn]));
-      created.push(`key ${key.keyId}`);
+      writes.push({
+        what: `key ${key.keyId}`,
+        write: async () => {
+          const now = service.now();
+          const firstVersion = await service.backingKeys.create(key.keyId, 1, now, undefined, material);
+          const record: KeyRecord = {
+            keyId: key.keyId, revision: 1, createdAt: now, description: key.description ?? '', keySpec: 'SYMMETRIC_DEFAULT',
+            keyUsage: 'ENCRYPT_DECRYPT', origin: 'AWS_KMS', state: 'Enabled', tags: [], onDemandRotations: 0, currentVersion: 1,
+          };
+          await store.createKey(record, firstVersion, event('CreateKey', { KeyId: key.keyId, Description: record.description }, [arn]));
+        },
+      });
     } else {
       if (existing.keySpec !== 'SYMMETRIC_DEFAULT' || existing.keyUsage !== 'ENCRYPT_DECRYPT') fail(entry, `the store holds a ${existing.keySpec} key of that id`);
       if ((key.description ?? '') !== existing.description) fail(entry, `the store's key has the description '${existing.description}'`);
@@ -204,6 +223,7 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
       }
       unchanged += 1;
     }
+    let aliasesOfKey = existing === undefined ? 0 : (await store.listAliases({ keyId: key.keyId, limit: 2 * MAX_ALIASES_PER_KEY })).items.length;
     for (const aliasName of key.aliases ?? []) {
       const alias = await store.getAlias(aliasName);
       if (alias !== undefined) {
@@ -211,11 +231,17 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
         unchanged += 1;
         continue;
       }
-      const now = service.now();
-      const ok = await store.createAlias({ aliasName, targetKeyId: key.keyId, createdAt: now, updatedAt: now },
-        event('CreateAlias', { AliasName: aliasName, TargetKeyId: key.keyId }, [arn]));
-      if (!ok) fail(`${entry} alias ${aliasName}`, 'the alias was created meanwhile');
-      created.push(`alias ${aliasName}`);
+      // The quota CreateAlias enforces holds for seeded aliases too.
+      if (++aliasesOfKey > MAX_ALIASES_PER_KEY) fail(`${entry} alias ${aliasName}`, `a key has at most ${MAX_ALIASES_PER_KEY} aliases`);
+      writes.push({
+        what: `alias ${aliasName}`,
+        write: async () => {
+          const now = service.now();
+          const ok = await store.createAlias({ aliasName, targetKeyId: key.keyId, createdAt: now, updatedAt: now },
+            event('CreateAlias', { AliasName: aliasName, TargetKeyId: key.keyId }, [arn]));
+          if (!ok) fail(`${entry} alias ${aliasName}`, 'the alias was created meanwhile');
+        },
+      });
     }
   }
 
@@ -228,8 +254,12 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
     if (await store.getPrincipal(arn) === undefined) {
       const sameName = (await store.listPrincipals({ kind, limit: 5000 })).items.find((x) => x.name.toLowerCase() === name.toLowerCase());
       if (sameName) fail(entry, `the store has the ${kind} ${sameName.name}: names differ only in case`);
-      await store.createPrincipal({ arn, kind, name, createdAt: service.now() }, event(`Create${kind === 'user' ? 'User' : 'Role'}`, { [nameField]: name }));
-      created.push(`${kind} ${name}`);
+      writes.push({
+        what: `${kind} ${name}`,
+        write: async () => {
+          await store.createPrincipal({ arn, kind, name, createdAt: service.now() }, event(`Create${kind === 'user' ? 'User' : 'Role'}`, { [nameField]: name }));
+        },
+      });
     } else {
       unchanged += 1;
     }
@@ -241,9 +271,13 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
         unchanged += 1;
         continue;
       }
-      await store.putIdentityPolicy({ principalArn: arn, policyName, document: text, updatedAt: service.now() },
-        event('PutPrincipalPolicy', { [nameField]: name, PolicyName: policyName }));
-      created.push(`policy ${policyName} of ${kind} ${name}`);
+      writes.push({
+        what: `policy ${policyName} of ${kind} ${name}`,
+        write: async () => {
+          await store.putIdentityPolicy({ principalArn: arn, policyName, document: text, updatedAt: service.now() },
+            event('PutPrincipalPolicy', { [nameField]: name, PolicyName: policyName }));
+        },
+      });
     }
     for (const [j, key] of (p.accessKeys ?? []).entries()) {
       const keyEntry = `${entry} accessKeys[${j}] (${key.accessKeyId})`;
@@ -258,11 +292,21 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
         unchanged += 1;
         continue;
       }
-      const made = await service.accessKeys.createGiven(arn, key.accessKeyId, key.secretAccessKey, service.now(),
-        event('CreateAccessKey', { [nameField]: name }));
-      if (!made) fail(keyEntry, 'the access key id was taken meanwhile');
-      created.push(`access key ${key.accessKeyId} of ${kind} ${name}`);
+      writes.push({
+        what: `access key ${key.accessKeyId} of ${kind} ${name}`,
+        write: async () => {
+          const made = await service.accessKeys.createGiven(arn, key.accessKeyId, key.secretAccessKey, service.now(),
+            event('CreateAccessKey', { [nameField]: name }));
+          if (!made) fail(keyEntry, 'the access key id was taken meanwhile');
+        },
+      });
     }
+  }
+
+  const created: string[] = [];
+  for (const { what, write } of writes) {
+    await write();
+    created.push(what);
   }
   return { created, unchanged };
 }

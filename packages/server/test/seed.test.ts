@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { DecryptCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, ListAliasesCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import { SeedError } from '../src/index.js';
 import { kmsClient, startTestServer, tempDataDir, type TestServer } from './support/server.js';
 
@@ -61,10 +61,39 @@ describe('startServer({ seed })', () => {
       // The admin API's checks of an identity policy: IAM's Sid rules.
       [{ principals: [{ user: 'a', policies: { p: { Version: '2012-10-17', Statement: [{ Sid: 'use keys', Effect: 'Allow', Action: 'kms:*', Resource: '*' }] } } }] },
         /policy p: Statement IDs \(SID\) must be alpha-numeric/],
+      // CreateAlias's rules: names the API could not name (so never delete), and 50 aliases a key.
+      ...['alias/my key', 'alias/été', `alias/${'a'.repeat(251)}`].map((alias) => [{ keys: [{ keyId: KEY_ID, aliases: [alias] }] }, /an alias name is alias\/ and then letters/] as const),
+      [{ keys: [{ keyId: KEY_ID, aliases: Array.from({ length: 51 }, (_, i) => `alias/a${i}`) }] }, /at most 50 aliases; 51 are given/],
+      // One access key id for two principals.
+      [{ principals: [{ user: 'a', accessKeys: [CI] }, { user: 'b', accessKeys: [CI] }] }, /principals\[1\] \(user b\) accessKeys\[0\] \(AKIASEEDTEST000001\): the access key id appears twice/],
     ] as const) {
       const dataDir = tempDataDir();
       await assert.rejects(startTestServer({ seed, dataDir }), (error: unknown) => error instanceof SeedError && problem.test(error.message), String(problem));
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+
+  it('a seed refused for an entry that conflicts with the store writes nothing, not even the entries before it', async () => {
+    const t = await startTestServer({ seed: SEED });
+    servers.push(t);
+    await t.stop();
+    const later = {
+      keys: [{ keyId: 'aaaaaaaa-12ab-34cd-56ef-1234567890ab', aliases: ['alias/later'] }],
+      principals: [{ user: 'ci' }, { role: 'app', policies: { encrypt: { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'kms:*', Resource: '*' }] } } }],
+    };
+    await assert.rejects(startTestServer({ seed: later, dataDir: t.dataDir }),
+      (error: unknown) => error instanceof SeedError && /principals\[1\] \(role app\) policy encrypt: the store holds another document/.test(error.message));
+    const again = await startTestServer({ dataDir: t.dataDir });
+    servers.push(again);
+    assert.deepEqual((await again.kms.send(new ListKeysCommand({}))).Keys!.map((k) => k.KeyId), [KEY_ID]);
+    assert.deepEqual((await again.kms.send(new ListAliasesCommand({}))).Aliases!.map((a) => a.AliasName).filter((name) => !name!.startsWith('alias/aws/')), ['alias/seeded']);
+  });
+
+  it('a key may have at most 50 aliases, counting those the store already holds', async () => {
+    const t = await startTestServer({ seed: { keys: [{ keyId: KEY_ID, aliases: Array.from({ length: 50 }, (_, i) => `alias/a${i}`) }] } });
+    servers.push(t);
+    await t.stop();
+    await assert.rejects(startTestServer({ seed: { keys: [{ keyId: KEY_ID, aliases: ['alias/one-more'] }] }, dataDir: t.dataDir }),
+      (error: unknown) => error instanceof SeedError && /alias alias\/one-more: a key has at most 50 aliases/.test(error.message));
   });
 });

@@ -195,7 +195,7 @@ async function serveUntilSignalled(options: StartOptions, announce: (server: Run
     server = await startServer(options);
   } catch (error) {
     if (error instanceof SeedError) {
-      process.stderr.write(`error: ${error.message}\nhint: fix ${seedPath}, or start with another --data-dir; the store was not changed by that entry\n`);
+      process.stderr.write(`error: ${error.message}\nhint: fix ${seedPath}, or start with another --data-dir; the store was not changed\n`);
       return EXIT_FAILURE;
     }
     // checkConfig's refusal of a malformed --region, --account-id, --partition or --store: bad usage,

@@ -8,7 +8,10 @@ const RESERVED_PREFIX = 'alias/aws/';
 const ALIAS_NAME_PATTERN = '^[a-zA-Z0-9:/_-]+$';
 const ALIAS_NAME = new RegExp(ALIAS_NAME_PATTERN);
 
-export const aliasNameMember = () => required(string({ min: 1, max: 256, pattern: ALIAS_NAME_PATTERN }));
+/** AliasName's length limit in AWS's model. */
+export const MAX_ALIAS_NAME_LENGTH = 256;
+
+export const aliasNameMember = () => required(string({ min: 1, max: MAX_ALIAS_NAME_LENGTH, pattern: ALIAS_NAME_PATTERN }));
 
 /** Whether an alias could have this name: one that could not is not looked up in the store at all. */
 export const isPossibleAliasName = (name: string): boolean => ALIAS_NAME.test(name);
