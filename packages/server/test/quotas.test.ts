@@ -155,8 +155,11 @@ describe('request quotas: defaults and classes', () => {
     assert.equal(quotaClassOf('DescribeKey', {}), 'DescribeKey');
     assert.equal(quotaClassOf('GetKeyLastUsage', {}), 'other');
     assert.equal(quotaClassOf('CofferAdmin.CreateUser', {}), 'admin');
+    assert.equal(quotaClassOf('Sign', { SigningAlgorithm: 'ML_DSA_SHAKE_256' }), 'ml-dsa');
     assert.equal(defaultQuotaRates('us-east-1').symmetric, 50_000);
-    assert.equal(defaultQuotaRates('eu-central-1').symmetric, 5_500);
+    assert.equal(defaultQuotaRates('eu-central-1').symmetric, 20_000);
+    assert.equal(defaultQuotaRates('eu-north-1').symmetric, 10_000);
+    assert.deepEqual([defaultQuotaRates('eu-north-1').rsa, defaultQuotaRates('eu-north-1').ecc, defaultQuotaRates('eu-north-1')['ml-dsa']], [1000, 1000, 1000]);
     assert.equal(defaultQuotaRates('eu-central-1').DescribeKey, 2_000);
   });
 });
