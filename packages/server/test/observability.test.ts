@@ -107,6 +107,22 @@ describe('observability: /metrics, probes, request ids, GetRequestMetrics', () =
     assert.match(await elsewhere.text(), /Coffer answers STS at POST \//);
   });
 
+  it('an STS request naming no action, or one that is not operation-shaped, is counted as unknown; another action as sts:other', async () => {
+    const counts = async () => {
+      const text = await (await fetch(`${t.server.endpoint}/metrics`)).text();
+      const total = (operation: string) => text.split('\n')
+        .filter((line) => line.startsWith(`coffer_requests_total{operation="${operation}"`))
+        .reduce((n, line) => n + Number(line.split(' ').pop()), 0);
+      return { unknown: total('unknown'), other: total('sts:other'), identity: total('sts:GetCallerIdentity') };
+    };
+    const before = await counts();
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    for (const body of ['Version=2011-06-15', 'Action=Get%22Caller&Version=2011-06-15', 'Action=AssumeRole&Version=2011-06-15']) {
+      assert.ok((await fetch(t.server.endpoint, { method: 'POST', body, headers: form })).status < 500);
+    }
+    assert.deepEqual(await counts(), { unknown: before.unknown + 2, other: before.other + 1, identity: before.identity });
+  });
+
   it('every response has an x-amzn-RequestId: KMS errors, unknown paths, bodies over the limit, STS, the console, malformed HTTP', async () => {
     const id = /^[0-9a-f-]{36}$/;
     const kmsError = await rawRequest(t.server.endpoint, t.credentials, 'DescribeKey', {});

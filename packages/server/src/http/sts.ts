@@ -83,7 +83,8 @@ export function createStsHandler(deps: AppDependencies) {
     });
     let status = 200;
     let errorCode: string | undefined;
-    let operation = 'sts:GetCallerIdentity';
+    /** Set once the request names an operation-shaped action; until then the request named none. */
+    let operation: string | undefined;
     try {
       const body = await readBody(req);
       if (json) checkPostRoot(req);
@@ -114,7 +115,7 @@ export function createStsHandler(deps: AppDependencies) {
       }
       const failure = error instanceof StsRequestError ? error.fault
         : error instanceof KmsError ? stsFault(error)
-          : internalFault(error, requestId, deps);
+          : internalFault(error, requestId, deps, operation);
       status = failure.status;
       errorCode = failure.code;
       // An unusable store refuses the failure's record too, and internalFault logged why.
@@ -136,7 +137,8 @@ export function createStsHandler(deps: AppDependencies) {
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     // Only the one STS operation answered is its own label: an action name comes from the caller.
-    deps.observer?.answered(operation === 'sts:GetCallerIdentity' ? operation : 'sts:other', errorCode ?? 'success', ms / 1000);
+    const label = operation === undefined ? 'unknown' : operation === 'sts:GetCallerIdentity' ? operation : 'sts:other';
+    deps.observer?.answered(label, errorCode ?? 'success', ms / 1000);
     log('info', 'request', {
       requestId, operation, status, ...(errorCode ? { error: errorCode } : {}), ms,
     });
@@ -196,15 +198,15 @@ function errorXml(failure: StsFault, requestId: string): string {
 }
 
 /** Anything unexpected: logged with the request id, answered opaquely; a store's own error as KMS answers it (store-faults.ts). */
-function internalFault(error: unknown, requestId: string, deps: AppDependencies): StsFault {
+function internalFault(error: unknown, requestId: string, deps: AppDependencies, operation: string | undefined): StsFault {
   const store = storeFault(error, requestId);
   if (store !== undefined) {
-    deps.log('error', store.line, { requestId, operation: 'sts:GetCallerIdentity', error: (error as Error).message });
+    deps.log('error', store.line, { requestId, operation, error: (error as Error).message });
     // STS's common errors: ServiceUnavailable (503), InternalFailure (500).
     return fault(store.status === 503 ? 'ServiceUnavailable' : 'InternalFailure', store.status, store.message);
   }
   deps.log('error', 'internal error', {
-    requestId, operation: 'sts:GetCallerIdentity',
+    requestId, operation,
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     stack: error instanceof Error ? error.stack : undefined,
   });
