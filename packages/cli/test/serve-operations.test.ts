@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -119,6 +120,26 @@ describe('coffer serve: quotas, TLS and the loopback rule', () => {
     const run = await serve(['--data-dir', tempDir(), '--host', '0.0.0.0'], cleanEnv({ COFFER_ALLOW_INSECURE_HTTP: '1' }));
     assert.match(run.endpoint, /^http:\/\/0\.0\.0\.0:\d+$/);
     assert.equal((await run.stop()).code, 0);
+  });
+
+  it('--tls-cert/--tls-key flags win over "tls-self-signed" in the config file; both in one place are a usage error', async () => {
+    const dir = tempDir();
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.crt')], { stdio: 'ignore' });
+    writeFileSync(join(dir, 'coffer.json'), JSON.stringify({ 'data-dir': 'data', 'tls-self-signed': true }));
+    const run = await serve(['--config', join(dir, 'coffer.json'), '--tls-cert', join(dir, 'server.crt'), '--tls-key', join(dir, 'server.key')]);
+    const cert = readFileSync(join(dir, 'server.crt'), 'utf8');
+    assert.ok(run.banner.includes(new X509Certificate(cert).fingerprint256), run.banner);
+    const kms = client(run.endpoint, join(dir, 'data'), cert);
+    try {
+      await kms.send(new CreateKeyCommand({}));
+    } finally {
+      kms.destroy();
+      assert.equal((await run.stop()).code, 0);
+    }
+    const both = await failure(['--data-dir', tempDir(), '--tls-self-signed', '--tls-cert', join(dir, 'server.crt'), '--tls-key', join(dir, 'server.key')]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--tls-self-signed cannot be combined with --tls-cert or --tls-key \(both set in the flags\)/);
   });
 
   it('a config file can turn TLS on and quotas off', async () => {

@@ -129,17 +129,24 @@ export async function serveCommand(args: string[]): Promise<number> {
   const seed = seedPath === undefined ? undefined : await readSeedFile(seedPath);
   // A boolean flag is set by its presence; in the environment or the file by true, 1 or yes, and
   // unset by false, 0 or no, the environment winning over the file as for every other option.
-  const enabled = (name: 'tls-self-signed' | 'allow-insecure-http'): boolean => {
-    if (values[name] === true) return true;
-    for (const [where, text] of [[OPTIONS[name].env, process.env[OPTIONS[name].env]], [`"${name}" in the config file`, fromFile[name]]] as const) {
+  // Returns where it was set too (0 flag, 1 environment, 2 config file), for choices between options.
+  const enabledAt = (name: 'tls-self-signed' | 'allow-insecure-http'): { on: boolean; level: number } => {
+    if (values[name] === true) return { on: true, level: 0 };
+    for (const [level, where, text] of [[1, OPTIONS[name].env, process.env[OPTIONS[name].env]], [2, `"${name}" in the config file`, fromFile[name]]] as const) {
       if (text === undefined || text === '') continue;
-      if (/^(true|1|yes)$/i.test(text)) return true;
-      if (/^(false|0|no)$/i.test(text)) return false;
+      if (/^(true|1|yes)$/i.test(text)) return { on: true, level };
+      if (/^(false|0|no)$/i.test(text)) return { on: false, level };
       throw new UsageError(`${where} must be true or false, not '${text}'`, 'use true, 1 or yes; false, 0 or no');
     }
-    return false;
+    return { on: false, level: 3 };
   };
-  const tls = transportSettings(setting('tls-cert'), setting('tls-key'), enabled('tls-self-signed'));
+  const enabled = (name: 'tls-self-signed' | 'allow-insecure-http'): boolean => enabledAt(name).on;
+  const levelOf = (name: 'tls-cert' | 'tls-key'): number => {
+    if (typeof values[name] === 'string') return 0;
+    if (process.env[OPTIONS[name].env]) return 1;
+    return fromFile[name] !== undefined ? 2 : 3;
+  };
+  const tls = transportSettings(setting('tls-cert'), setting('tls-key'), enabledAt('tls-self-signed'), Math.min(levelOf('tls-cert'), levelOf('tls-key')));
   const quotasSetting = setting('quotas');
   const quotas = quotasSetting === undefined ? undefined : quotasSetting === 'off' ? false as const : { rates: readQuotasFile(quotasSetting) };
   const workers = workerCount(setting('workers'), setting('store'));
@@ -303,12 +310,28 @@ async function readSeedFile(path: string): Promise<unknown> {
   }
 }
 
-/** --tls-cert with --tls-key, or --tls-self-signed, or neither. */
-function transportSettings(certFile: string | undefined, keyFile: string | undefined, selfSigned: boolean) {
-  if (selfSigned && (certFile !== undefined || keyFile !== undefined)) {
-    throw new UsageError('--tls-self-signed cannot be combined with --tls-cert or --tls-key', 'give your own pair, or let coffer generate one, not both');
+/** Where a setting came from, by its level of precedence. */
+const LEVELS = ['flags', 'environment', 'config file'] as const;
+
+/**
+ * --tls-cert with --tls-key, or --tls-self-signed, or neither. The two are one choice, made where
+ * it was made with the highest precedence: a flag's pair wins over the config file's
+ * `tls-self-signed`, as a flag wins over every setting. Both at the same level is a contradiction.
+ */
+function transportSettings(
+  certFile: string | undefined, keyFile: string | undefined,
+  selfSigned: { on: boolean; level: number }, pairLevel: number,
+) {
+  const pairGiven = certFile !== undefined || keyFile !== undefined;
+  if (selfSigned.on && pairGiven) {
+    if (selfSigned.level === pairLevel) {
+      throw new UsageError(`--tls-self-signed cannot be combined with --tls-cert or --tls-key (both set in the ${LEVELS[pairLevel]})`,
+        'give your own pair, or let coffer generate one, not both');
+    }
+    if (selfSigned.level < pairLevel) return { selfSigned: true } as const;
+  } else if (selfSigned.on) {
+    return { selfSigned: true } as const;
   }
-  if (selfSigned) return { selfSigned: true } as const;
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together', 'give both PEM files, e.g. --tls-cert server.crt --tls-key server.key');
   }
