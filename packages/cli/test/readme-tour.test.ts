@@ -60,6 +60,6 @@ describe('the README tour', () => {
     assert.ok(existsSync(join(work, 'note.txt.encrypted')));
     const log = readFileSync(join(work, 'coffer.log'), 'utf8');
     assert.match(log, new RegExp(`Coffer is listening on http://127\\.0\\.0\\.1:${port}`));
-    assert.match(log, /^SIGTERM: finishing in-flight requests and closing the store$/m);
+    assert.match(log, /"msg":"SIGTERM: finishing in-flight requests and closing the store"/);
   });
 });

@@ -157,7 +157,7 @@ describe('coffer serve: quotas, TLS and the loopback rule', () => {
       kms.destroy();
       const stopped = await run.stop();
       assert.equal(stopped.code, 0);
-      assert.match(stopped.stderr, /SIGTERM: finishing in-flight requests/);
+      assert.match(stopped.stderr, /"msg":"SIGTERM: finishing in-flight requests/);
     }
   });
 });

@@ -122,7 +122,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   /** Stops the root-key work and closes the root keys (token sessions): on close, and on a failed start. */
   let closeRootKeys: (() => Promise<void>) | undefined;
   try {
-    const rootKey = await openRootKey(config.dataDir, store, options.rootKey, now());
+    // Its warnings are log lines, as everything the server writes to stderr is.
+    const rootKey = await openRootKey(config.dataDir, store, options.rootKey, now(), (message) => log('warn', message));
     closeRootKeys = () => rootKey.close();
     if (options.rootKey?.provider !== undefined && options.rootKey.provider !== rootKey.currentDescriptor.provider) {
       log('warn', 'the store\'s root key is of another provider than configured: the stored one is used; `coffer root rotate --to` migrates', { configured: options.rootKey.provider, stored: rootKey.currentDescriptor.provider });

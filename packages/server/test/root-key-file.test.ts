@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import fs, { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,27 @@ describe('a new root key file', () => {
       assert.deepEqual(readdirSync(dir), ['root.key']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('readable by other users: the server starts, and says so in a warning log line, not a bare process warning on stderr', async () => {
+    const dataDir = tempDataDir();
+    const warnings: unknown[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      await (await startServer({ dataDir, port: 0, logger: () => {}, quotas: false })).close();
+      chmodSync(join(dataDir, 'root.key'), 0o644);
+      const lines: { level: string; message: string }[] = [];
+      const server = await startServer({ dataDir, port: 0, logger: (level, message) => lines.push({ level, message }), quotas: false });
+      await server.close();
+      assert.deepEqual(lines.filter((line) => /readable by other users/.test(line.message)),
+        [{ level: 'warn', message: `The root key file ${join(dataDir, 'root.key')} is readable by other users; restrict it with chmod 600.` }]);
+      await new Promise((done) => setImmediate(done));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', onWarning);
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

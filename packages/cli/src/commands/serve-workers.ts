@@ -9,6 +9,7 @@
  * requests finish) before it exits.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { jsonLogger, type Logger } from '@coffer/server';
 import { EXIT_FAILURE } from '../usage.js';
 import { primaryMetrics } from './worker-metrics.js';
 
@@ -27,7 +28,9 @@ const RESTART_WINDOW_MS = 60_000;
 /** How long a stopping worker may take (its own grace for in-flight requests is 10 s). */
 const STOP_TIMEOUT_MS = 30_000;
 
-const say = (line: string) => process.stderr.write(`coffer serve: ${line}\n`);
+/** The primary's own log lines: JSON, as its workers' (docs/operations.md, "Logs"); made on first use. */
+let primaryLog: Logger | undefined;
+const say = (line: string, level: 'info' | 'error' = 'info') => (primaryLog ??= jsonLogger(undefined, { role: 'primary' }))(level, line);
 
 function describeExit(code: number | null, signal: string | null): string {
   return signal ? `signal ${signal}` : `exit code ${code}`;
@@ -127,7 +130,8 @@ export async function servePrimary(count: number): Promise<number> {
     signalled.then((signal) => ({ signal })),
   ]);
   if (!('banner' in started)) {
-    say('error' in started ? `error: ${started.error.message}; stopping` : `${started.signal} while starting: stopping`);
+    if ('error' in started) say(`${started.error.message}; stopping`, 'error');
+    else say(`${started.signal} while starting: stopping`);
     await stopAll();
     return 'signal' in started ? 0 : EXIT_FAILURE;
   }
@@ -137,7 +141,7 @@ export async function servePrimary(count: number): Promise<number> {
 
   const outcome = await Promise.race([signalled.then((signal) => ({ signal })), failure.then((reason) => ({ reason }))]);
   if ('signal' in outcome) say(`${outcome.signal}: stopping ${workers.size} workers (each finishes its in-flight requests)`);
-  else say(`error: ${outcome.reason}; stopping`);
+  else say(`${outcome.reason}; stopping`, 'error');
   const clean = await stopAll();
   return 'signal' in outcome && clean ? 0 : EXIT_FAILURE;
 }

@@ -161,7 +161,7 @@ export async function serveCommand(args: string[]): Promise<number> {
 
   const options: StartOptions = {
     ...(applySeed ? { seed } : {}),
-    ...(worker ? { logger: jsonLogger(undefined, { worker: worker.id }) } : {}),
+    logger: jsonLogger(undefined, worker ? { worker: worker.id } : undefined),
     ...(setting('host') !== undefined ? { host: setting('host')! } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(setting('data-dir') !== undefined ? { dataDir: setting('data-dir')! } : {}),
@@ -228,7 +228,8 @@ async function serveUntilSignalled(options: StartOptions, announce: (server: Run
       // Both handlers go: a second signal of either kind then ends the process at once (the default action).
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
-      process.stderr.write(`${signal}: finishing in-flight requests and closing the store\n`);
+      // A log line, as every line the running server writes to stderr.
+      options.logger?.('info', `${signal}: finishing in-flight requests and closing the store`, { signal });
       server.close().then(done, done);
     };
     const onInt = () => stop('SIGINT');

@@ -5,6 +5,10 @@ import { openAesGcm, sealAesGcm } from './aes-gcm.js';
 import { RootKeyMismatchError, StartupError, type RootKey } from './root-key.js';
 
 const ROOT_KEY_LENGTH = 32;
+
+/** Where a warning about a root key's file goes: the server's log, or a tool's stderr (a process warning). */
+export type RootKeyWarn = (message: string) => void;
+
 /** Leading byte of everything this provider wraps, so a later format can be told apart. */
 const FORMAT_V1 = 0x01;
 
@@ -29,8 +33,8 @@ export class FileRootKey implements RootKey {
     return new FileRootKey(path, key);
   }
 
-  static load(path: string): FileRootKey {
-    return new FileRootKey(path, readRootKeyFile(path));
+  static load(path: string, warn?: RootKeyWarn): FileRootKey {
+    return new FileRootKey(path, readRootKeyFile(path, warn));
   }
 
   async wrap(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
@@ -49,7 +53,7 @@ export class FileRootKey implements RootKey {
  * read (a directory, no permission) or of another length is a StartupError naming it, never a bare
  * errno: the start stops before anything is written.
  */
-export function readRootKeyFile(path: string): Buffer {
+export function readRootKeyFile(path: string, warn: RootKeyWarn = (message) => process.emitWarning(message)): Buffer {
   let key: Buffer;
   try {
     key = readFileSync(path);
@@ -61,7 +65,7 @@ export function readRootKeyFile(path: string): Buffer {
     throw new StartupError(`The root key file ${path} holds ${key.length} bytes, not ${ROOT_KEY_LENGTH}: it is damaged or not a Coffer root key.`);
   }
   if ((statSync(path).mode & 0o077) !== 0) {
-    process.emitWarning(`The root key file ${path} is readable by other users; restrict it with chmod 600.`);
+    warn(`The root key file ${path} is readable by other users; restrict it with chmod 600.`);
   }
   return key;
 }

@@ -103,7 +103,7 @@ export class KeyringRootKey implements RootKey {
     const provider = context.options.provider ?? 'file';
     if (provider === 'file') {
       const path = join(context.dataDir, LEGACY_ROOT_KEY_FILE);
-      const legacy = FileRootKey.exists(path) ? FileRootKey.load(path) : FileRootKey.create(path);
+      const legacy = FileRootKey.exists(path) ? FileRootKey.load(path, context.warn) : FileRootKey.create(path);
       const check = await legacy.wrap(randomBytes(32), CHECK_AAD);
       if (!(await store.putMetaIfAbsent('root-key-check', check))) return undefined;
       const keyring = (await readKeyring(store))!;
@@ -140,7 +140,7 @@ export class KeyringRootKey implements RootKey {
           `The root key file ${path} is missing (no root key file in ${this.#context.dataDir}), but the store was written with a root key. ` +
           'Restore the root key file from backup; Coffer will not create a new root key over existing data.');
       }
-      const legacy = FileRootKey.load(path);
+      const legacy = FileRootKey.load(path, this.#context.warn);
       try {
         await legacy.unwrap(check, CHECK_AAD);
       } catch (error) {

@@ -10,6 +10,8 @@ import type { RootKeyOptions } from './options.js';
  * token stop the start with a StartupError, and nothing is written: creating a new root key over
  * existing data would silently orphan every key.
  */
-export async function openRootKey(dataDir: string, store: Store, options: RootKeyOptions = {}, now = Date.now()): Promise<KeyringRootKey> {
-  return KeyringRootKey.open(store, { dataDir, options }, now);
+export async function openRootKey(
+  dataDir: string, store: Store, options: RootKeyOptions = {}, now = Date.now(), warn?: (message: string) => void,
+): Promise<KeyringRootKey> {
+  return KeyringRootKey.open(store, { dataDir, options, ...(warn ? { warn } : {}) }, now);
 }

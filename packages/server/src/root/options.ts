@@ -50,6 +50,8 @@ export interface RemoteKmsOptions {
 export interface ProviderContext {
   readonly dataDir: string;
   readonly options: RootKeyOptions;
+  /** Where warnings go (a root key file others can read); a process warning when absent. */
+  readonly warn?: (message: string) => void;
 }
 
 /**

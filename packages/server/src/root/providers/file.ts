@@ -32,7 +32,7 @@ export const fileProvider: RootKeyProvider = {
     if (!existsSync(path)) {
       throw new StartupError(`The root key file ${path} (root key ${descriptor.id}) is missing. Restore it from backup; Coffer will not create a new root key over existing data.`);
     }
-    return memorySealer(readRootKeyFile(path));
+    return memorySealer(readRootKeyFile(path, context.warn));
   },
 
   mismatchHint: (descriptor) => `The root key file ${String(descriptor.settings.path)} is not the one the store was written with: restore the original file; nothing was changed.`,
