@@ -100,4 +100,17 @@ describe('a server whose SQLite files are taken away while it serves', () => {
     assert.equal(Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'kept');
     assert.equal((await admin(t, 'VerifyAuditChain', {})).Valid, true);
   });
+
+  it('/readyz reports a data directory moved away while no write comes, and the next write is refused as not carried out', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir, `${dataDir}-moved`);
+    const t = await start(dataDir);
+    assert.deepEqual(await probe(t, '/readyz'), { status: 200, text: 'ready\n' });
+    renameSync(dataDir, `${dataDir}-moved`);
+    const probed = await probe(t, '/readyz');
+    assert.equal(probed.status, 503);
+    assert.match(probed.text, /^not ready: the store's file coffer\.db is gone from its directory/);
+    const refused = await errorOf(() => t.kms.send(new CreateKeyCommand({})));
+    assert.match(refused.message, REFUSED);
+  });
 });

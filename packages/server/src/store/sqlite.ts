@@ -702,8 +702,16 @@ export class SqliteStore implements Store {
     this.#confirmFiles();
   }
 
-  /** Why this store can no longer take writes, or undefined while it can. */
+  /**
+   * Why this store can no longer take writes, or undefined while it can. Asked by /readyz: it first
+   * checks that the files are still at their paths (three stats), so a data directory removed or
+   * moved while no write comes is reported at once, not at the next write (which it then refuses).
+   */
   get unusableReason(): string | undefined {
+    if (this.#unusable === undefined) {
+      const gone = this.#files.check();
+      if (gone !== undefined) this.#latch(`${gone}: nothing more is written until the server restarts`);
+    }
     return this.#unusable?.message;
   }
 
