@@ -267,6 +267,10 @@ describe('coffer serve', () => {
     const bad = await coffer(['serve', '--config', join(dir, 'bad.json')]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^error: .*is not JSON/m);
+    writeFileSync(join(dir, 'number-path.json'), JSON.stringify({ 'data-dir': 5 }));
+    const numberPath = await coffer(['serve', '--config', join(dir, 'number-path.json')]);
+    assert.equal(numberPath.code, 2);
+    assert.match(numberPath.stderr, /^error: .*sets 'data-dir' to 5/m);
     const missing = await coffer(['serve', '--config', join(dir, 'none.json')]);
     assert.equal(missing.code, 5);
     assert.match(missing.stderr, /^error: cannot read the config file .*ENOENT/m);

@@ -135,6 +135,8 @@ describe('request quotas: defaults and classes', () => {
   it('an unknown class or a bad rate stops the start', async () => {
     await assert.rejects(startTestServer({ quotas: { rates: { CreateKeys: 5 } } }), /'CreateKeys' is not a quota class/);
     await assert.rejects(startTestServer({ quotas: { rates: { symmetric: -1 } } }), /'symmetric' must be a number/);
+    // A quotas file's 1e400 parses as Infinity, which is named as such (JSON would write null).
+    await assert.rejects(startTestServer({ quotas: { rates: { CreateKey: Infinity } } }), /'CreateKey' must be a number of requests per second \(0 for no limit\), not Infinity/);
   });
 
   it('the class follows the algorithm for operations that take either kind of key', () => {

@@ -162,9 +162,12 @@ describe('TLS with given files, and plain HTTP off loopback', () => {
         (error: unknown) => error instanceof StartupError && /not a loopback address/.test(error.message) && /--allow-insecure-http/.test(error.message));
       const allowed = await startServer({ host: '0.0.0.0', port: 0, dataDir, logger: () => {}, allowInsecureHttp: true, quotas: false });
       await allowed.close();
-      for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1']) {
-        const { isLoopbackHost } = await import('../src/tls/transport.js');
+      const { isLoopbackHost } = await import('../src/tls/transport.js');
+      for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) {
         assert.equal(isLoopbackHost(host), true, host);
+      }
+      for (const host of ['0.0.0.0', '::', '10.0.0.1', '::2', 'example.com', '127.example.com']) {
+        assert.equal(isLoopbackHost(host), false, host);
       }
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

@@ -293,6 +293,10 @@ function readConfigFile(path: string): Partial<Record<keyof typeof OPTIONS, stri
     const text = key === 'quotas' && value === false ? 'off' : String(value);
     if (key === 'quotas' && value === true) throw new UsageError(`the config file '${path}' sets 'quotas' to true`, 'give "quotas" a file path, or "off" (false)');
     const isPath = ['data-dir', 'seed', 'tls-cert', 'tls-key', 'root-passphrase-file', 'pkcs11-pin-file'].includes(key) || (key === 'quotas' && text !== 'off');
+    // A path is text: 5 or true is a mistake, not the file named "5".
+    if (isPath && typeof value !== 'string') {
+      throw new UsageError(`the config file '${path}' sets '${key}' to ${JSON.stringify(value)}`, `give '${key}' a path, as a string`);
+    }
     settings[key as keyof typeof OPTIONS] = isPath ? resolve(dirname(path), text) : text;
   }
   return settings;

@@ -102,7 +102,8 @@ export function checkQuotaRates(rates: Readonly<Record<string, unknown>>): Quota
   const problems: string[] = [];
   for (const [name, rate] of Object.entries(rates)) {
     if (!known.has(name)) problems.push(`'${name}' is not a quota class`);
-    else if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) problems.push(`'${name}' must be a number of requests per second (0 for no limit), not ${JSON.stringify(rate)}`);
+    // String() for numbers: JSON.stringify writes Infinity (a quotas file's 1e400) as null.
+    else if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) problems.push(`'${name}' must be a number of requests per second (0 for no limit), not ${typeof rate === 'number' ? String(rate) : JSON.stringify(rate)}`);
   }
   if (problems.length) throw new TypeError(`Invalid request quotas: ${problems.join('; ')}. The classes are: ${[...known].join(', ')}.`);
   return rates as QuotaRates;

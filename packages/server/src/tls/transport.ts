@@ -18,6 +18,8 @@ export interface Transport {
 /** Addresses only this machine can reach: plain HTTP there shows secrets to no one else. */
 export function isLoopbackHost(host: string): boolean {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  // ::1 however written (0:0:0:0:0:0:0:1): the URL parser writes an IPv6 address in its shortest form.
+  if (isIP(bare) === 6 && new URL(`http://[${bare}]/`).hostname === '[::1]') return true;
   if (bare === 'localhost' || bare === '::1') return true;
   const v4 = bare.startsWith('::ffff:') ? bare.slice('::ffff:'.length) : bare;
   return isIP(v4) === 4 && v4.startsWith('127.');
