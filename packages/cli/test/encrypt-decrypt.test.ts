@@ -501,14 +501,15 @@ describe('an interrupted coffer decrypt', () => {
     assert.equal(partial().length, 1, 'a SIGKILLed process cannot clean up: its .partial file stays, never renamed');
   });
 
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    it(`${signal} midway removes the .partial file and exits ${signal === 'SIGTERM' ? 143 : 130}`, async () => {
+  // SIGHUP too: a closed terminal or dropped ssh session must not leave verified-so-far plaintext behind.
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
+    it(`${signal} midway removes the .partial file and exits ${code}`, async () => {
       const dir = tempDir();
       const out = join(dir, 'plain');
       const { child, exited, partial, stderr } = await halfwayDecrypt(out, message);
       child.kill(signal);
       const finished = await exited;
-      assert.equal(finished.code, signal === 'SIGTERM' ? 143 : 130, stderr());
+      assert.equal(finished.code, code, stderr());
       assert.equal(existsSync(out), false);
       assert.deepEqual(partial(), []);
       assert.match(stderr(), new RegExp(`^${signal}: stopped; the output file being written was removed`, 'm'));

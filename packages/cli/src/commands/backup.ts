@@ -69,8 +69,8 @@ export const backupCommand = leaf({
 });
 
 /**
- * writeBackup writes `<out>.partial-<pid>` and renames it when complete; SIGINT or SIGTERM while it
- * runs removes that file before exiting (130, 143), so an interrupted backup leaves nothing.
+ * writeBackup writes `<out>.partial-<pid>` and renames it when complete; SIGINT, SIGTERM or SIGHUP
+ * while it runs removes that file before exiting (130, 143, 129), so an interrupted backup leaves nothing.
  */
 async function withPartialRemovedOnSignals<T>(partial: string, work: () => Promise<T>): Promise<T> {
   const onSignal = (signal: NodeJS.Signals, code: number) => {
@@ -80,13 +80,16 @@ async function withPartialRemovedOnSignals<T>(partial: string, work: () => Promi
   };
   const onInt = () => onSignal('SIGINT', 130);
   const onTerm = () => onSignal('SIGTERM', 143);
+  const onHup = () => onSignal('SIGHUP', 129);
   process.once('SIGINT', onInt);
   process.once('SIGTERM', onTerm);
+  process.once('SIGHUP', onHup);
   try {
     return await work();
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
+    process.off('SIGHUP', onHup);
   }
 }
 

@@ -6,13 +6,17 @@ import { IoError } from '../usage.js';
 /**
  * An output file that appears under its final name only once it is complete: the bytes go to
  * `<out>.<random>.partial` (mode 0600, same directory), which is flushed to disk and then given
- * the final name. A failure or SIGINT/SIGTERM removes it; a SIGKILL may leave the `.partial` file
+ * the final name. A failure or SIGINT/SIGTERM/SIGHUP removes it; a SIGKILL may leave the `.partial` file
  * behind, but never a file under the final name.
  */
 const live = new Set<string>();
 let handlersInstalled = false;
 
-/** Removes every partial file of this process on SIGINT or SIGTERM, then exits 130 or 143. */
+/**
+ * Removes every partial file of this process on SIGINT, SIGTERM or SIGHUP (a closed terminal, a
+ * dropped ssh session: the partial file of a decryption holds plaintext), then exits 128 + the
+ * signal's number, as the shell reports a process the signal ended.
+ */
 export function removePartialFilesOnSignals(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
@@ -30,6 +34,7 @@ export function removePartialFilesOnSignals(): void {
   };
   process.once('SIGINT', () => onSignal('SIGINT', 130));
   process.once('SIGTERM', () => onSignal('SIGTERM', 143));
+  process.once('SIGHUP', () => onSignal('SIGHUP', 129));
 }
 
 /**
