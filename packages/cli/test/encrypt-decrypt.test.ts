@@ -268,11 +268,15 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     }
     mkdirSync(join(dir, 'tree', 'sub'), { recursive: true });
     writeFileSync(join(dir, 'tree', 'sub', 'f'), 'y');
-    for (const [input, output] of [['tree', 'tree'], ['tree/sub', 'tree'], ['tree/sub', '.']] as const) {
+    // Named through symbolic links too: a link to the input tree is the input tree.
+    symlinkSync(join(dir, 'tree'), join(dir, 'tree-link'));
+    symlinkSync(dir, join(dir, 'tree', 'up'));
+    for (const [input, output] of [['tree', 'tree'], ['tree/sub', 'tree'], ['tree/sub', '.'], ['tree', 'tree-link'], ['tree-link', 'tree'], ['tree/sub', 'tree/up/tree'], ['tree', 'tree-link/new-dir/..']] as const) {
       const refused = await coffer(['encrypt', '--recursive', join(dir, input), '--key', keyArn, '-o', join(dir, output)]);
       assert.equal(refused.code, 2, `${input} -> ${output}: ${refused.stderr}`);
       assert.match(refused.stderr, /is, or contains, the input directory/);
     }
+    assert.deepEqual(readdirSync(join(dir, 'tree', 'sub')), ['f'], 'nothing was written beside the input');
   });
 
   it('encrypts what a FIFO gives, declaring no length for it; a --context key named __proto__ is a key like any other', async () => {

@@ -1,5 +1,5 @@
-import { fstatSync, lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { fstatSync, lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Invocation } from '../command.js';
 import { IoError, UsageError } from '../usage.js';
 import { refuseExistingOutput } from './partial-file.js';
@@ -122,15 +122,32 @@ function defaultOutput(input: string, suffix: string, direction: Direction): str
   throw new UsageError(`cannot name the output: '${input}' does not end in ${suffix}`, 'pass --output FILE (- for standard output)');
 }
 
+/**
+ * A path with its symbolic links resolved, as far as it exists: the real path of its longest
+ * existing prefix, and the rest as given (an output directory is made later).
+ */
+function realPathOf(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch (error) {
+    const parent = dirname(absolute);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === absolute) return absolute;
+    return join(realPathOf(parent), basename(absolute));
+  }
+}
+
 function treeJobs(root: string, outRoot: string, suffix: string, direction: Direction): Job[] {
   const jobs: Job[] = [];
-  const outAbsolute = resolve(outRoot);
-  const rootAbsolute = resolve(root);
+  // Compared by real paths: an output named through a symbolic link to the input tree is that tree.
+  const outAbsolute = realPathOf(outRoot);
+  const rootAbsolute = realPathOf(root);
   // Outputs are never read back as inputs (below), so an output directory that holds the input tree would leave nothing to do.
   if (rootAbsolute === outAbsolute || rootAbsolute.startsWith(outAbsolute + sep) || outAbsolute === sep) {
     throw new UsageError(`--output '${outRoot}' is, or contains, the input directory '${root}'`, 'write to a directory outside the input tree, or inside it, e.g. -o ./out');
   }
-  const walk = (dir: string) => {
+  const inOutput = (real: string) => real === outAbsolute || real.startsWith(outAbsolute + sep);
+  const walk = (dir: string, realDir: string) => {
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -140,8 +157,10 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
     for (const entry of entries) {
       const path = join(dir, entry.name);
       // The output tree may live inside the input tree: never read what this command writes.
-      if (resolve(path) === outAbsolute || resolve(path).startsWith(outAbsolute + sep)) continue;
-      if (entry.isDirectory()) walk(path);
+      // (Directory entries are not followed through links: the walk sees directories and regular files only.)
+      const real = join(realDir, entry.name);
+      if (inOutput(real)) continue;
+      if (entry.isDirectory()) walk(path, real);
       else if (entry.isFile()) {
         const rel = relative(root, path);
         if (direction === 'decrypt' && (!rel.endsWith(suffix) || entry.name === suffix)) continue;
@@ -157,6 +176,6 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
       }
     }
   };
-  walk(root);
+  walk(root, rootAbsolute);
   return jobs;
 }
