@@ -209,6 +209,34 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.partial')), []);
   });
 
+  it('in a tree, a damaged file is named, with what stays of the files before it', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'plain'));
+    for (const name of ['a', 'b', 'c']) writeFileSync(join(dir, 'plain', name), randomBytes(10_000));
+    ok(await coffer(['encrypt', '--recursive', join(dir, 'plain'), '--key', keyArn, '-o', join(dir, 'sealed')]));
+    const damaged = readFileSync(join(dir, 'sealed', 'b.encrypted'));
+    damaged[damaged.length - 200]! ^= 1;
+    writeFileSync(join(dir, 'sealed', 'b.encrypted'), damaged);
+    const finished = await coffer(['decrypt', '--recursive', join(dir, 'sealed'), '--key', keyArn, '-o', join(dir, 'opened')]);
+    assert.equal(finished.code, 4, finished.stderr);
+    assert.ok(finished.stderr.includes(`stopped at '${join(dir, 'sealed', 'b.encrypted')}': 1 of 3 files were written before it; nothing for it or the files after it`), finished.stderr);
+    assert.match(finished.stderr, /^hint: .*no output was written for it$/m);
+    assert.deepEqual(readdirSync(join(dir, 'opened')), ['a']);
+  });
+
+  it('--frame-length is at most what coffer decrypt holds by default; a file of larger frames is refused with a hint that fits a file', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'p'), randomBytes(20_000));
+    const tooLarge = await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '--frame-length', String(64 * 2 ** 20 + 1), '-o', join(dir, 'c')]);
+    assert.equal(tooLarge.code, 2, tooLarge.stderr);
+    assert.match(tooLarge.stderr, /--frame-length must be a whole number from 1 to 67108864/);
+    ok(await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '--frame-length', '8192', '-o', join(dir, 'c')]));
+    const refused = await coffer(['decrypt', join(dir, 'c'), '--key', keyArn, '--max-buffered-bytes', '4096', '-o', join(dir, 'out')]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /^hint: each frame is held until its tag verifies, and this message's are larger than --max-buffered-bytes/m);
+    assert.equal(existsSync(join(dir, 'out')), false);
+  });
+
   it('documents its exit codes: 2 usage, 3 access, 5 files, 1 other failures', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'p'), 'x');

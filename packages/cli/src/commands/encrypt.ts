@@ -1,4 +1,4 @@
-import { CommitmentPolicy, encryptStream, getSuite } from '@coffer/sdk';
+import { CommitmentPolicy, DEFAULT_MAX_BUFFERED_BYTES, encryptStream, getSuite } from '@coffer/sdk';
 import { leaf } from '../command.js';
 import { withKms } from '../kms-client.js';
 import { UsageError } from '../usage.js';
@@ -19,7 +19,7 @@ export const encryptCommand = leaf({
   options: {
     key: { type: 'string', multiple: true, value: 'KEY', help: 'key id, ARN or alias; repeat for more (the first generates the data key); required' },
     suite: { type: 'string', value: 'SUITE', help: 'algorithm suite name or id (default AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384)', complete: SUITE_NAMES },
-    'frame-length': { type: 'string', value: 'BYTES', help: 'plaintext bytes per frame (default 1048576)' },
+    'frame-length': { type: 'string', value: 'BYTES', help: `plaintext bytes per frame (default 1048576, at most ${DEFAULT_MAX_BUFFERED_BYTES})` },
     ...SHARED_OPTIONS,
   },
   examples: [
@@ -40,7 +40,10 @@ export const encryptCommand = leaf({
           committing ? 'drop --commitment-policy FORBID_ENCRYPT_ALLOW_DECRYPT' : 'a suite without key commitment needs --commitment-policy FORBID_ENCRYPT_ALLOW_DECRYPT');
       }
     }
-    const frameLength = integerIn(inv.string('frame-length'), '--frame-length', 1, 2 ** 32 - 1);
+    // The format allows frames up to 2^32 - 1 bytes, but a frame is held whole until its tag
+    // verifies: coffer decrypt (and any reader) would need that much memory, and by default refuses
+    // frames over its --max-buffered-bytes. So nothing coffer encrypts needs more.
+    const frameLength = integerIn(inv.string('frame-length'), '--frame-length', 1, DEFAULT_MAX_BUFFERED_BYTES);
     const maxEncryptedDataKeys = maxEncryptedDataKeysOf(inv);
     // Each --key wraps the data key once: more keys than the limit could only fail after the KMS calls.
     if (maxEncryptedDataKeys !== undefined && keys.length > maxEncryptedDataKeys) {

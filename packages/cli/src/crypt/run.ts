@@ -31,16 +31,22 @@ export async function runJobs(jobs: readonly Job[], options: RunOptions): Promis
   if (options.metadataOutput !== undefined && options.metadataOutput !== '-') openMetadataFile(options.metadataOutput);
   const total = jobs.every((j) => j.size !== undefined) ? jobs.reduce((sum, j) => sum + j.size!, 0) : undefined;
   const progress = startProgress(total, options.quiet);
+  let done = 0;
   try {
     for (const job of jobs) {
       const facts = await runJob(job, options, progress.add).catch((error: unknown) => {
         throw changedWhileRead(error, job) ?? error;
       });
       if (options.metadataOutput !== undefined) writeMetadata(options.metadataOutput, facts);
+      done += 1;
     }
   } catch (error) {
     progress.stop();
-    return reportFailure(error, options.direction);
+    // Of a tree, say which file failed and what stays: the files before it are complete.
+    if (jobs.length > 1) {
+      process.stderr.write(`stopped at '${jobs[done]!.input}': ${done} of ${jobs.length} files were written before it; nothing for it or the files after it\n`);
+    }
+    return reportFailure(error, options.direction, jobs[done]?.output !== '-');
   }
   progress.stop();
   return 0;
@@ -216,7 +222,7 @@ function causesOf(error: unknown, into: unknown[] = []): unknown[] {
 const CRYPTO_KMS_ERRORS = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);
 
 /** Prints a cryptographic failure and returns exit code 4; KMS, I/O and other errors go to main.ts's handler. */
-function reportFailure(error: unknown, direction: Direction): number {
+function reportFailure(error: unknown, direction: Direction, toFile: boolean): number {
   if (error instanceof KeyringError || error instanceof NoDecryptionKeyError) {
     // What KMS answered decides: access refused (3), unreachable or another service error (1).
     const answered = causesOf(error).map((e) => cliErrorOf(e)).filter((e): e is ApiError => e instanceof ApiError);
@@ -231,22 +237,26 @@ function reportFailure(error: unknown, direction: Direction): number {
     throw cliErrorOf(error);
   }
   process.stderr.write(`error: ${direction === 'decrypt' ? 'cannot decrypt' : 'cannot encrypt'}: ${error.message}\n`);
-  const hint = hintFor(error);
+  const hint = hintFor(error, toFile);
   if (hint) process.stderr.write(`hint: ${hint}\n`);
   // A message larger than the plaintext held until it verifies, or with more encrypted data keys than
   // allowed, meets a limit of this run, not damage: not the crypto code.
   return /maxBufferedBytes|more encrypted data keys than allowed/.test(error.message) ? EXIT_FAILURE : EXIT_CRYPTO;
 }
 
-function hintFor(error: EncryptionSdkError): string | undefined {
-  if (error instanceof ContextMismatchError) return 'the message was encrypted with another encryption context; check --context (no output was written)';
-  if (error instanceof AuthenticationError) return 'the input was changed or damaged after it was encrypted; no output was written';
-  if (error instanceof MalformedMessageError) return 'the input is not a complete message from `coffer encrypt` or an AWS Encryption SDK; no output was written';
+function hintFor(error: EncryptionSdkError, toFile: boolean): string | undefined {
+  if (error instanceof ContextMismatchError) return 'the message was encrypted with another encryption context; check --context (no output was written for it)';
+  if (error instanceof AuthenticationError) return 'the input was changed or damaged after it was encrypted; no output was written for it';
+  if (error instanceof MalformedMessageError) return 'the input is not a complete message from `coffer encrypt` or an AWS Encryption SDK; no output was written for it';
   if (error instanceof NoDecryptionKeyError) return 'pass --key with a key the message was encrypted under (`--metadata-output -` on encrypt shows them), or --discovery';
   if (/more encrypted data keys than allowed/.test(error.message)) {
     return 'the message holds more encrypted data keys than --max-encrypted-data-keys; raise it if you trust where the message comes from';
   }
-  if (/buffer/i.test(error.message)) return 'raise --max-buffered-bytes, or decrypt into a file with -o: plaintext for standard output is held until the whole message verifies';
+  if (/buffer/i.test(error.message)) {
+    return toFile
+      ? 'each frame is held until its tag verifies, and this message\'s are larger than --max-buffered-bytes: raise it if you trust where the message comes from'
+      : 'raise --max-buffered-bytes, or decrypt into a file with -o: plaintext for standard output is held until the whole message verifies';
+  }
   if (/commitment/i.test(error.message)) return 'messages without key commitment need --commitment-policy REQUIRE_ENCRYPT_ALLOW_DECRYPT';
   return undefined;
 }
