@@ -207,6 +207,10 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
       assert.equal(existsSync(join(dir, `${name}.out`)), false);
     }
     assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.partial')), []);
+    // Directories made for the output go again with it.
+    const nested = await coffer(['decrypt', join(dir, 'tampered'), '--key', keyArn, '-o', join(dir, 'new', 'sub', 'out')]);
+    assert.equal(nested.code, 4, nested.stderr);
+    assert.equal(existsSync(join(dir, 'new')), false);
   });
 
   it('in a tree, a damaged file is named, with what stays of the files before it', async () => {

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, createReadStream, mkdirSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, createReadStream, mkdirSync, openSync, rmdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -96,8 +96,11 @@ async function runJob(job: Job, options: RunOptions, advance: (bytes: number) =>
     });
     return { job, direction: options.direction, bytesIn, bytesOut, header };
   }
+  // Missing directories of the output are made (a tree's mirror needs them), and removed again,
+  // if still empty, when the output fails: a failure leaves nothing behind.
+  let made: string | undefined;
   try {
-    mkdirSync(dirname(job.output), { recursive: true });
+    made = mkdirSync(dirname(job.output), { recursive: true });
   } catch (error) {
     throw new IoError(`cannot create the directory of '${job.output}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
@@ -113,9 +116,22 @@ async function runJob(job: Job, options: RunOptions, advance: (bytes: number) =>
     partial.commit(options.force);
   } catch (error) {
     partial.abort();
+    if (made !== undefined) removeEmptyDirectories(dirname(job.output), made);
     throw error;
   }
   return { job, direction: options.direction, bytesIn, bytesOut, header };
+}
+
+/** Removes `dir` and its parents up to and including `top` while they are empty. */
+function removeEmptyDirectories(dir: string, top: string): void {
+  for (let at = dir; ; at = dirname(at)) {
+    try {
+      rmdirSync(at);
+    } catch {
+      return; // not empty (another file of the tree), or already gone
+    }
+    if (at === top || dirname(at) === at) return;
+  }
 }
 
 /**
