@@ -18,7 +18,7 @@ export const encryptCommand = leaf({
   arguments: [['INPUT', 'a file, a directory with --recursive, or - for standard input']],
   options: {
     key: { type: 'string', multiple: true, value: 'KEY', help: 'key id, ARN or alias; repeat for more (the first generates the data key); required' },
-    suite: { type: 'string', value: 'SUITE', help: 'algorithm suite name or id (default AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384)', complete: SUITE_NAMES },
+    suite: { type: 'string', value: 'SUITE', help: 'algorithm suite name, or hex id as 0x0578 (default AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384)', complete: SUITE_NAMES },
     'frame-length': { type: 'string', value: 'BYTES', help: `plaintext bytes per frame (default 1048576, at most ${DEFAULT_MAX_BUFFERED_BYTES})` },
     ...SHARED_OPTIONS,
   },

@@ -33,8 +33,10 @@ export function suiteOf(text: string | undefined): AlgorithmSuiteId | undefined 
     const id = Number.parseInt(text, 16);
     if ((Object.values(AlgorithmSuiteId) as number[]).includes(id)) return id as AlgorithmSuiteId;
   }
-  const name = oneOf(text, '--suite', SUITE_NAMES);
-  return AlgorithmSuiteId[name!];
+  if (!(SUITE_NAMES as readonly string[]).includes(text)) {
+    throw new UsageError(`--suite '${text}' is not an algorithm suite`, `use a hex id as in the specification (0x0578, 0x0478, 0x0378, ...) or one of: ${SUITE_NAMES.join(', ')}`);
+  }
+  return AlgorithmSuiteId[text as keyof typeof AlgorithmSuiteId];
 }
 
 export function commitmentPolicyOf(inv: Invocation): CommitmentPolicy | undefined {
