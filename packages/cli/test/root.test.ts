@@ -102,6 +102,12 @@ describe('coffer serve --root-key passphrase', () => {
     const unchecked = await coffer(['store', 'check', '--data-dir', dataDir]);
     assert.equal(unchecked.code, 1);
     assert.match(unchecked.stderr, /no passphrase was given/);
+    // The file the message offers works for the tools that open the store, as for coffer serve.
+    const fromFile = await coffer(['store', 'check', '--data-dir', dataDir, '--root-passphrase-file', passphraseFile]);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    const verified = await coffer(['audit', 'verify', '--data-dir', dataDir, '--root-passphrase-file', passphraseFile]);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.match(verified.stdout, /the audit chain is intact/);
   });
 });
 

@@ -7,6 +7,7 @@ import { group, leaf, type Invocation } from '../command.js';
 import { PartialFile, refuseExistingOutput, removePartialFilesOnSignals } from '../crypt/partial-file.js';
 import { printJson, printTable, terminalJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, IoError, UsageError } from '../usage.js';
+import { ROOT_KEY_TOOL_OPTIONS, rootKeyOf } from './backup-options.js';
 
 /**
  * The audit trail through the admin API (QueryAuditRecords, VerifyAuditChain), and its
@@ -178,13 +179,15 @@ const verify = leaf({
   name: 'verify',
   summary: 'Check the audit chain: finds a record removed, reordered or altered, and names it.',
   description: 'Through the running server (VerifyAuditChain), or with --data-dir straight from the data directory\n'
-    + '(its coffer.db, or the PostgreSQL database --store names, and root keys: root.key, or the secrets in\n'
-    + 'COFFER_ROOT_PASSPHRASE / COFFER_PKCS11_PIN), for when the server is down or not trusted.\n'
+    + '(its coffer.db, or the PostgreSQL database --store names, and root keys: root.key, or a passphrase or PIN\n'
+    + 'given as to coffer serve: --root-passphrase-file, --pkcs11-pin-file, their environment variables or a prompt),\n'
+    + 'for when the server is down or not trusted.\n'
     + `Exit status: 0 the chain is intact; ${EXIT_CRYPTO} it is broken (the record is named); ${EXIT_FAILURE} it could not be checked.`,
   synopsis: '[--data-dir DIR [--store postgres://...]]',
   options: {
     'data-dir': { type: 'string', value: 'DIR', help: 'check this data directory without a server (needs its root.key)', complete: 'file' },
     store: { type: 'string', value: 'URL', help: 'with --data-dir: a PostgreSQL store, postgres://... (env COFFER_STORE)' },
+    ...ROOT_KEY_TOOL_OPTIONS,
   },
   json: true,
   examples: ['coffer audit verify', 'coffer audit verify --data-dir /var/lib/coffer', 'coffer audit verify --data-dir /var/lib/coffer --store postgres://coffer@db:5432/coffer'],
@@ -196,7 +199,7 @@ const verify = leaf({
     if (dataDir !== undefined) {
       let verdict;
       try {
-        verdict = await verifyAuditTrail(dataDir, store);
+        verdict = await verifyAuditTrail(dataDir, store, rootKeyOf(inv));
       } catch (error) {
         if (error instanceof StartupError) {
           process.stderr.write(`error: ${error.message}\nhint: point --data-dir at the directory \`coffer serve --data-dir\` uses\n`);

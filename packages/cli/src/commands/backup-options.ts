@@ -12,15 +12,23 @@ import { ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
  */
 export const PASSPHRASE_ENV = 'COFFER_BACKUP_PASSPHRASE';
 
+/** coffer serve's root-key options, for the tools that open a store themselves. */
+export const ROOT_KEY_TOOL_OPTIONS: Record<string, Option> = Object.fromEntries(Object.entries(ROOT_KEY_OPTIONS).map(([name, option]) =>
+  [name, {
+    type: option.type, value: name === 'root-key' ? 'PROVIDER' : name.endsWith('-file') ? 'FILE' : 'VALUE',
+    help: `the root key, as coffer serve --help describes it (env ${option.env})`,
+  } satisfies Option]));
+
 export const LOCATION_OPTIONS: Record<string, Option> = {
   'data-dir': { type: 'string', value: 'DIR', help: `the data directory, as coffer serve's (default ${DEFAULT_CONFIG.dataDir}; env COFFER_DATA_DIR)`, complete: 'file' },
   store: { type: 'string', value: 'URL', help: 'a PostgreSQL store, postgres://... (default: SQLite in the data directory; env COFFER_STORE)' },
-  ...Object.fromEntries(Object.entries(ROOT_KEY_OPTIONS).map(([name, option]) =>
-    [name, {
-      type: option.type, value: name === 'root-key' ? 'PROVIDER' : name.endsWith('-file') ? 'FILE' : 'VALUE',
-      help: `the root key, as coffer serve --help describes it (env ${option.env})`,
-    } satisfies Option])),
+  ...ROOT_KEY_TOOL_OPTIONS,
 };
+
+/** The root-key options of ROOT_KEY_TOOL_OPTIONS, each from its flag or else its environment variable; secrets as coffer serve takes them. */
+export function rootKeyOf(inv: Invocation): RootKeyOptions {
+  return rootKeyOptionsOf((name) => inv.string(name) ?? (process.env[ROOT_KEY_OPTIONS[name].env] || undefined));
+}
 
 export const PASSPHRASE_FILE_OPTION: Option = {
   type: 'string', value: 'FILE', complete: 'file',
@@ -37,8 +45,7 @@ export function archivePathOf(inv: Invocation, flag: 'out' | 'in', example: stri
 export function locationOf(inv: Invocation): { dataDir: string; store?: string; rootKey: RootKeyOptions } {
   const dataDir = inv.string('data-dir') ?? (process.env.COFFER_DATA_DIR || DEFAULT_CONFIG.dataDir);
   const store = inv.string('store') ?? (process.env.COFFER_STORE || undefined);
-  const rootKey = rootKeyOptionsOf((name) => inv.string(name) ?? (process.env[ROOT_KEY_OPTIONS[name].env] || undefined));
-  return { dataDir, ...(store !== undefined && store !== 'sqlite' ? { store } : {}), rootKey };
+  return { dataDir, ...(store !== undefined && store !== 'sqlite' ? { store } : {}), rootKey: rootKeyOf(inv) };
 }
 
 /**

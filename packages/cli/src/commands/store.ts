@@ -2,6 +2,7 @@ import { checkStore, DEFAULT_CONFIG, StartupError, type StoreCheckReport } from 
 import { group, leaf } from '../command.js';
 import { printJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE } from '../usage.js';
+import { ROOT_KEY_TOOL_OPTIONS, rootKeyOf } from './backup-options.js';
 
 /**
  * The store itself, without a server: `coffer store check` proves its integrity with the root key
@@ -11,8 +12,9 @@ const check = leaf({
   name: 'check',
   summary: 'Check a store\'s integrity with its root key: keys, versions, aliases, grants, access keys, audit chain.',
   description: 'Opens the store (coffer.db in --data-dir, or the PostgreSQL database --store names) and the data\n'
-    + 'store\'s root keys (root.key; a passphrase, token PIN or remote KMS from COFFER_ROOT_PASSPHRASE,\n'
-    + 'COFFER_PKCS11_PIN or the AWS credential chain: docs/root-keys.md), and checks that every key has all its versions and every version unwraps under the\n'
+    + 'store\'s root keys (root.key; a passphrase, token PIN or remote KMS given as to coffer serve: --root-passphrase-file\n'
+    + 'or COFFER_ROOT_PASSPHRASE or a prompt, --pkcs11-pin-file or COFFER_PKCS11_PIN, the AWS credential chain: docs/root-keys.md),\n'
+    + 'and checks that every key has all its versions and every version unwraps under the\n'
     + 'root key with a well-formed KeyMaterialId of its own; that aliases and grants name existing keys; that access keys belong\n'
     + 'to existing principals and their secrets unwrap; that the audit chain verifies; and, for SQLite, PRAGMA\n'
     + 'integrity_check. A running server on the same store is no obstacle.\n'
@@ -21,6 +23,7 @@ const check = leaf({
   options: {
     'data-dir': { type: 'string', value: 'DIR', help: `the server's data directory: root.key, and coffer.db for SQLite (default ${DEFAULT_CONFIG.dataDir}; env COFFER_DATA_DIR)`, complete: 'file' },
     store: { type: 'string', value: 'URL', help: 'a PostgreSQL store, postgres://... (default: SQLite in the data directory; env COFFER_STORE)' },
+    ...ROOT_KEY_TOOL_OPTIONS,
   },
   json: true,
   remote: false,
@@ -30,7 +33,7 @@ const check = leaf({
     const store = inv.string('store') ?? (process.env.COFFER_STORE || undefined);
     let report: StoreCheckReport;
     try {
-      report = await checkStore({ dataDir, ...(store !== undefined ? { store } : {}) });
+      report = await checkStore({ dataDir, ...(store !== undefined ? { store } : {}), rootKey: rootKeyOf(inv) });
     } catch (error) {
       if (error instanceof StartupError) {
         process.stderr.write(`error: ${error.message}\nhint: point --data-dir (and --store) at what \`coffer serve\` uses\n`);

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { KeyringRootKey } from '../root/keyring-root-key.js';
 import { readKeyring } from '../root/keyring.js';
 import { openRootKey } from '../root/open-root-key.js';
-import { rootKeyOptionsFromEnv } from '../root/options.js';
+import { rootKeyOptionsFromEnv, type RootKeyOptions } from '../root/options.js';
 import { StartupError } from '../root/root-key.js';
 import { isPostgresUrl, redactConnectionString } from '../store/connection-string.js';
 import { PostgresStore } from '../store/postgres.js';
@@ -20,7 +20,7 @@ import { verifyStoredChain } from './verify-trail.js';
  * in WAL mode lets this reader in beside it; PostgreSQL serves both). Throws StartupError when
  * there is no Coffer store there or its root key does not fit.
  */
-export async function verifyAuditTrail(dataDir: string, storeUrl?: string): Promise<ChainVerdict> {
+export async function verifyAuditTrail(dataDir: string, storeUrl?: string, rootKey: RootKeyOptions = rootKeyOptionsFromEnv()): Promise<ChainVerdict> {
   const dir = resolve(dataDir);
   const postgres = storeUrl !== undefined && isPostgresUrl(storeUrl);
   const databaseFile = join(dir, 'coffer.db');
@@ -43,7 +43,7 @@ export async function verifyAuditTrail(dataDir: string, storeUrl?: string): Prom
       if ((await store.getAuditHead()) === undefined) return { ok: true, records: 0 };
       throw new StartupError(`The store ${postgres ? redactConnectionString(storeUrl) : `in ${dir}`} has audit records but no root key: the chain cannot be checked.`);
     }
-    root = await openRootKey(dir, store, rootKeyOptionsFromEnv());
+    root = await openRootKey(dir, store, rootKey);
     const auditKey = await readAuditKey(store, root);
     if (auditKey === undefined) {
       if ((await store.getAuditHead()) === undefined) return { ok: true, records: 0 };
