@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, ListKeysCommand, type KMSClient } from '@aws-sdk/client-kms';
@@ -215,6 +215,39 @@ describe('root-key providers', () => {
       destroyTokenKey('short-lived');
       await refusedStart({ dataDir: other, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork }, /holds no key labelled 'short-lived'/);
     });
+
+    it('counts any object as taking a label, and names a key of another type under the root key\'s label as another key', async () => {
+      const rsaPair = (label: string) => onToken((module, session) => module.C_GenerateKeyPair(session, { mechanism: pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN }, [
+        { type: pkcs11js.CKA_LABEL, value: label }, { type: pkcs11js.CKA_TOKEN, value: true },
+        { type: pkcs11js.CKA_MODULUS_BITS, value: 2048 }, { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+      ], [{ type: pkcs11js.CKA_LABEL, value: label }, { type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_PRIVATE, value: true }]));
+      rsaPair('rsa-taken');
+      const fresh = tempDataDir();
+      await assert.rejects(startTestServer({ dataDir: fresh, rootKey: { provider: 'pkcs11', pkcs11: pkcs11Options('rsa-taken') }, rootKeyWork }),
+        /already holds a key labelled 'rsa-taken' \(or another object of that label\)/);
+
+      const dataDir = tempDataDir();
+      const t = await startTestServer({ dataDir, rootKey: { provider: 'pkcs11', pkcs11: pkcs11Options('replaced') }, rootKeyWork });
+      await t.stop();
+      destroyTokenKey('replaced');
+      onToken((module, session) => module.C_GenerateKey(session, { mechanism: pkcs11js.CKM_DES3_KEY_GEN }, [
+        { type: pkcs11js.CKA_LABEL, value: 'replaced' }, { type: pkcs11js.CKA_TOKEN, value: true },
+        { type: pkcs11js.CKA_ENCRYPT, value: true }, { type: pkcs11js.CKA_DECRYPT, value: true },
+      ]));
+      await refusedStart({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork },
+        /The key labelled 'replaced' on the PKCS#11 token is not the root key the store was written with/);
+      destroyTokenKey('replaced');
+      rsaPair('replaced');
+      await refusedStart({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork },
+        /holds no key labelled 'replaced' \(it holds an object of that label that is not a secret key\)/);
+    });
+
+    it('names the reason a library will not load', async () => {
+      const library = join(tempDataDir(), 'not-a-module.so');
+      writeFileSync(library, 'this is not a shared object, but long enough to have a header of one');
+      await refusedStart({ dataDir, rootKey: { pkcs11: { pin: token.pin, library } }, rootKeyWork },
+        /could not be loaded or initialised \(.*invalid ELF header.*\)/);
+    });
   });
 
   describe('kms (another Coffer server as the remote)', () => {
@@ -320,6 +353,10 @@ describe('root-key rotation and migration', () => {
       t = await t.restart();
       assert.equal(await decrypt(t.kms, blob), 'before the migration');
       assert.equal((await admin(t, 'VerifyAuditChain', {})).Valid, true);
+      // The audit record names the module the server was told to load.
+      const records = (await admin(t, 'QueryAuditRecords', { Operation: 'RotateRootKey' })).Records as { requestParameters: Record<string, unknown> }[];
+      assert.deepEqual(records.map((r) => r.requestParameters),
+        [{ provider: 'pkcs11', pkcs11Library: SOFTHSM_LIBRARY, pkcs11TokenLabel: token.label, pkcs11KeyLabel: 'migrated-root' }]);
     } finally {
       await t.dispose();
     }
@@ -555,6 +592,25 @@ describe('root-key rotation and migration', () => {
     }
   });
 });
+
+/** Runs `use` in a logged-in read-write session on the test's token, from a module of its own. */
+function onToken<T>(use: (module: pkcs11js.PKCS11, session: Buffer) => T): T {
+  const module = new pkcs11js.PKCS11();
+  module.load(SOFTHSM_LIBRARY);
+  module.C_Initialize();
+  try {
+    const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === token.label)!;
+    const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    module.C_Login(session, pkcs11js.CKU_USER, token.pin);
+    try {
+      return use(module, session);
+    } finally {
+      module.C_CloseSession(session);
+    }
+  } finally {
+    module.C_Finalize();
+  }
+}
 
 function destroyTokenKey(label: string): void {
   const module = new pkcs11js.PKCS11();

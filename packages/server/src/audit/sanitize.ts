@@ -16,8 +16,9 @@ const RECORDED_MEMBERS = new Set([
   'UserName', 'RoleName', 'Status', 'AccessKeyId', 'Principal',
   // Custom key store and multi-Region requests (answered, never carried out: never their passwords or credentials).
   'CustomKeyStoreId', 'CustomKeyStoreName', 'CustomKeyStoreType', 'ReplicaRegion', 'PrimaryRegion',
-  // RotateRootKey's target (never its Passphrase).
-  'Provider', 'Pkcs11TokenLabel', 'Pkcs11KeyLabel', 'KmsKeyId',
+  // RotateRootKey's target (never its Passphrase, nor a KmsEndpoint, whose URL may carry a password).
+  // The library path too: the server loads the native module a caller names there.
+  'Provider', 'Pkcs11Library', 'Pkcs11Slot', 'Pkcs11TokenLabel', 'Pkcs11KeyLabel', 'KmsRegion', 'KmsKeyId',
   // QueryAuditRecords' filters.
   'StartTime', 'EndTime', 'PrincipalArn', 'Operation', 'Outcome', 'NextToken',
 ]);

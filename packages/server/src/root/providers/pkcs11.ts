@@ -43,7 +43,10 @@ function loadModule(library: string): LoadedModule {
     module.load(library);
     module.C_Initialize();
   } catch (error) {
-    throw new StartupError(`The PKCS#11 library ${library} could not be loaded or initialised (${codeOf(error)}): is it a PKCS#11 module, and is its configuration (e.g. SOFTHSM2_CONF) right?`);
+    // The loader's whole reason (a Cryptoki code, or the dynamic linker's "invalid ELF header",
+    // "undefined symbol: C_GetFunctionList"): a path and a linker message, no secret.
+    const reason = error instanceof Error ? error.message.replace(/\s+/g, ' ').slice(0, 300) : String(error);
+    throw new StartupError(`The PKCS#11 library ${library} could not be loaded or initialised (${reason}): is it a PKCS#11 module, and is its configuration (e.g. SOFTHSM2_CONF) right?`);
   }
   const fresh = { module, users: 1, generation: 0 };
   modules.set(library, fresh);
@@ -136,15 +139,35 @@ function openSession(module: pkcs11js.PKCS11, settings: TokenSettings, pin: stri
   return session;
 }
 
-function findKey(module: pkcs11js.PKCS11, session: Buffer, label: string): Buffer[] {
+/** Up to two objects labelled `label`: secret keys only, or objects of any class (public and private keys, certificates, data). */
+function findObjects(module: pkcs11js.PKCS11, session: Buffer, label: string, secretKeysOnly: boolean): Buffer[] {
   module.C_FindObjectsInit(session, [
-    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+    ...(secretKeysOnly ? [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }] : []),
     { type: pkcs11js.CKA_LABEL, value: label },
   ]);
   try {
     return module.C_FindObjects(session, 2);
   } finally {
     module.C_FindObjectsFinal(session);
+  }
+}
+
+/**
+ * Whether a secret key could be a root key Coffer made: AES, 32 bytes, able to encrypt and
+ * decrypt. Any other key under the label (DES3, a generic secret, an AES key that may not decrypt)
+ * is another key, said so, rather than a token failing at the first unwrap.
+ */
+function couldBeRootKey(module: pkcs11js.PKCS11, session: Buffer, key: Buffer): boolean {
+  try {
+    const attributes = module.C_GetAttributeValue(session, key, [
+      { type: pkcs11js.CKA_KEY_TYPE }, { type: pkcs11js.CKA_ENCRYPT }, { type: pkcs11js.CKA_DECRYPT },
+    ]);
+    const [keyType, encrypt, decrypt] = attributes.map((attribute) => attribute.value as Buffer | undefined);
+    const number = (value: Buffer | undefined) => (value === undefined || value.length === 0 ? undefined : asNumber(value.length >= 4 ? value : Buffer.concat([value, Buffer.alloc(4 - value.length)])));
+    return number(keyType) === pkcs11js.CKK_AES && encrypt?.[0] === 1 && decrypt?.[0] === 1;
+  } catch {
+    // A token that will not say: the check value's unwrap decides.
+    return true;
   }
 }
 
@@ -240,8 +263,9 @@ export const pkcs11Provider: RootKeyProvider = {
     const settings = settingsOf(context.options.pkcs11);
     return withSession(settings, context.options.pkcs11?.pin, (loaded, session) => {
       const { module } = loaded;
-      if (findKey(module, session, settings.keyLabel).length > 0) {
-        throw new StartupError(`The PKCS#11 token already holds a key labelled '${settings.keyLabel}': choose another --pkcs11-key-label (Coffer makes a new root key and will not adopt one it did not make).`);
+      // Any object under the label, not only a secret key: two objects of one label make the key ambiguous to find.
+      if (findObjects(module, session, settings.keyLabel, false).length > 0) {
+        throw new StartupError(`The PKCS#11 token already holds a key labelled '${settings.keyLabel}' (or another object of that label): choose another --pkcs11-key-label (Coffer makes a new root key and will not adopt one it did not make).`);
       }
       const key = module.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
         { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
@@ -266,11 +290,14 @@ export const pkcs11Provider: RootKeyProvider = {
   async open(descriptor, context) {
     const settings = settingsOf(context.options.pkcs11, descriptor);
     return withSession(settings, context.options.pkcs11?.pin, (loaded, session) => {
-      const found = findKey(loaded.module, session, settings.keyLabel);
+      const found = findObjects(loaded.module, session, settings.keyLabel, true);
       if (found.length === 0) {
-        throw new StartupError(`The PKCS#11 token holds no key labelled '${settings.keyLabel}' (root key ${descriptor.id}): is this the right token, and was the key deleted? Correct the token or restore the key; nothing was changed.`);
+        const others = findObjects(loaded.module, session, settings.keyLabel, false).length > 0
+          ? ' (it holds an object of that label that is not a secret key)' : '';
+        throw new StartupError(`The PKCS#11 token holds no key labelled '${settings.keyLabel}'${others} (root key ${descriptor.id}): is this the right token, and was the key deleted? Correct the token or restore the key; nothing was changed.`);
       }
       if (found.length > 1) throw new StartupError(`The PKCS#11 token holds more than one key labelled '${settings.keyLabel}': remove the one Coffer did not make.`);
+      if (!couldBeRootKey(loaded.module, session, found[0]!)) throw new StartupError(pkcs11Provider.mismatchHint(descriptor));
       return tokenSealer(loaded, settings, session, found[0]!);
     });
   },
