@@ -22,7 +22,8 @@ export function readSecretFile(path: string, what: string): string {
     throw new IoError(`cannot read the ${what} file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, `give a readable file holding the ${what} on its first line`);
   }
   const secret = text.split(/\r?\n/)[0] ?? '';
-  if (secret === '') throw new UsageError(`the ${what} file '${path}' is empty`, `write the ${what} on its first line`);
+  // Only the first line is read: a file whose first line is empty may hold the secret further down.
+  if (secret === '') throw new UsageError(`the first line of the ${what} file '${path}' is empty`, `write the ${what} on its first line (only that line is read)`);
   return secret;
 }
 

@@ -112,6 +112,14 @@ describe('coffer serve --root-key passphrase', () => {
 });
 
 describe('coffer serve --root-key pkcs11', () => {
+  it('refuses a token named both by slot and by label (they could be two tokens), before anything is made', async () => {
+    const dataDir = tempDir();
+    const refused = await coffer(['serve', '--data-dir', dataDir, '--root-key', 'pkcs11', '--pkcs11-slot', '0', '--pkcs11-token-label', 'coffer'], { env: cleanEnv() });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /^error: --pkcs11-slot and --pkcs11-token-label both name the token$/m);
+    assert.deepEqual(readdirSync(dataDir), []);
+  });
+
   it('makes the root key on a SoftHSM2 token from the flags, restarts with only the PIN, refuses a wrong PIN', async () => {
     const hsm = tempDir();
     mkdirSync(join(hsm, 'tokens'));

@@ -68,6 +68,10 @@ export function rootKeyOptionsOf(setting: (name: keyof typeof ROOT_KEY_OPTIONS) 
   const slotText = setting('pkcs11-slot');
   const slot = slotText === undefined ? undefined : Number(slotText);
   if (slot !== undefined && !Number.isInteger(slot)) throw new UsageError(`--pkcs11-slot must be a slot number, not '${slotText}'`, 'or name the token with --pkcs11-token-label');
+  // Two ways of naming the token could name two tokens; the server would silently take the label's.
+  if (slot !== undefined && setting('pkcs11-token-label') !== undefined) {
+    throw new UsageError('--pkcs11-slot and --pkcs11-token-label both name the token', 'give one: the label (--pkcs11-token-label) survives slots being renumbered');
+  }
   const some = <T extends object>(o: T): T | undefined => (Object.values(o).some((v) => v !== undefined) ? o : undefined);
   const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const pkcs11 = some(defined({ library: setting('pkcs11-library'), slot, tokenLabel: setting('pkcs11-token-label'), pin, keyLabel: setting('pkcs11-key-label') }));
