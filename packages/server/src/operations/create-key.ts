@@ -1,4 +1,5 @@
-import { UnsupportedOperationException, ValidationException } from '../errors.js';
+import { LimitExceededException, UnsupportedOperationException, ValidationException } from '../errors.js';
+import type { Service } from '../context.js';
 import { CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS } from '../keys/enums.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import { keyMetadata } from '../keys/key-metadata.js';
@@ -90,6 +91,25 @@ export const createKey: Operation = async (service, body, request) => {
   const material = keySpec === 'SYMMETRIC_DEFAULT' || external ? undefined : await KEY_SPEC_TABLE[keySpec]!.family.generate();
   const firstVersion = external ? undefined : await service.backingKeys.create(keyId, 1, now, undefined, material);
   request.audit.touchKey(keyArn(service.realm, keyId));
-  await request.audit.commit((event) => service.store.createKey(key, firstVersion, event));
+  // Counted and created in turn (on every node), as alias changes are: at once, each would count
+  // the keys below the quota and together pass it.
+  await service.store.serialize('keys', async () => {
+    await assertKeyQuota(service);
+    await request.audit.commit((event) => service.store.createKey(key, firstVersion, event));
+  });
   return { KeyMetadata: keyMetadata(service.realm, key, firstVersion?.materialId) };
 };
+
+/**
+ * AWS's resource quota of 100,000 KMS keys per account and Region, of every spec and state (AWS
+ * KMS Developer Guide, "Resource quotas"). A Coffer server is one account and Region; its few AWS
+ * managed keys count too, where AWS leaves them out.
+ */
+export const MAX_KEYS = 100_000;
+
+async function assertKeyQuota(service: Service): Promise<void> {
+  const usage = await service.store.countKeys();
+  if (usage >= MAX_KEYS) {
+    throw new LimitExceededException(`Keys per account quota for this account in this region is ${MAX_KEYS}, current usage is ${usage}.`);
+  }
+}

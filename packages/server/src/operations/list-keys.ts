@@ -8,9 +8,10 @@ const shape = { Limit: limitMember(1000), Marker: markerMember() };
 export const listKeys: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
   await service.access.authorizeAccount(request, 'kms:ListKeys');
-  const page = await service.store.listKeys({ after: decodeMarker('ListKeys', input.Marker), limit: input.Limit ?? 100 });
+  // Ids only: the records are not read (Store.listKeyIds).
+  const page = await service.store.listKeyIds({ after: decodeMarker('ListKeys', input.Marker), limit: input.Limit ?? 100 });
   return {
-    Keys: page.items.map((k) => ({ KeyId: k.keyId, KeyArn: keyArn(service.realm, k.keyId) })),
+    Keys: page.items.map((keyId) => ({ KeyId: keyId, KeyArn: keyArn(service.realm, keyId) })),
     ...pagingFields('ListKeys', page.next),
   };
 };

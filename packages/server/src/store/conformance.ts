@@ -231,6 +231,19 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
 
       it('listKeys on an empty store is one empty page', async () => {
         assertEmptyPage(await store.listKeys({ limit: 10 }));
+        assertEmptyPage(await store.listKeyIds({ limit: 10 }));
+      });
+
+      it('listKeyIds pages the same keys as listKeys, in the same pages', async () => {
+        const ids = [5, 2, 7, 1, 4, 3, 6].map(keyId);
+        for (const id of ids) await store.createKey(keyRecord(id), keyVersion(id, 1));
+        for (const limit of [1, 3, 100]) {
+          for (const after of [undefined, keyId(2), `${keyId(4)}-`, keyId(7)]) {
+            const whole = await store.listKeys({ limit, ...(after !== undefined ? { after } : {}) });
+            const only = await store.listKeyIds({ limit, ...(after !== undefined ? { after } : {}) });
+            assert.deepEqual(only, { items: whole.items.map((k) => k.keyId), ...(whole.next !== undefined ? { next: whole.next } : {}) }, `limit ${limit} after ${after}`);
+          }
+        }
       });
 
       it('listKeys returns whole records', async () => {

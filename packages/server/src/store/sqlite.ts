@@ -259,7 +259,9 @@ export class SqliteStore implements Store {
       getKey: db.prepare<[string], RecordRow>('SELECT record FROM keys WHERE key_id = ?'),
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
       listKeys: db.prepare<[string, number], RecordRow>('SELECT record FROM keys WHERE key_id > ? ORDER BY key_id LIMIT ?'),
+      listKeyIds: db.prepare<[string, number], { key_id: string }>('SELECT key_id FROM keys WHERE key_id > ? ORDER BY key_id LIMIT ?'),
       countKeysByState: db.prepare<[], { state: string; n: number }>("SELECT json_extract(record, '$.state') AS state, COUNT(*) AS n FROM keys GROUP BY 1"),
+      countKeys: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM keys'),
       updateKey: db.prepare('UPDATE keys SET revision = @revision, deletion_date = @deletion_date, next_rotation = @next_rotation, record = @record WHERE key_id = @key_id AND revision = @revision - 1'),
       deleteKey: db.prepare('DELETE FROM keys WHERE key_id = ?'),
       deleteKeyAt: db.prepare('DELETE FROM keys WHERE key_id = ? AND revision = ?'),
@@ -457,6 +459,11 @@ export class SqliteStore implements Store {
     return page(rows, opts.limit, (k) => k.keyId);
   }
 
+  async listKeyIds(opts: { after?: string; limit: number }): Promise<Page<string>> {
+    const ids = this.#stmt.listKeyIds.all(opts.after ?? '', opts.limit + 1).map((r) => r.key_id);
+    return page(ids, opts.limit, (id) => id);
+  }
+
   async updateKey(next: KeyRecord, newVersion?: KeyVersionRecord, audit?: AuditEvent): Promise<boolean> {
     return this.#withAudit(audit, () => {
       this.#keyRecords.clear();
@@ -480,6 +487,10 @@ export class SqliteStore implements Store {
 
   async countKeysByState(): Promise<Record<string, number>> {
     return Object.fromEntries(this.#stmt.countKeysByState.all().map((r) => [r.state, r.n]));
+  }
+
+  async countKeys(): Promise<number> {
+    return this.#stmt.countKeys.get()!.n;
   }
 
   async listKeysDue(now: number): Promise<KeyRecord[]> {

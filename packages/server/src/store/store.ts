@@ -81,6 +81,12 @@ export interface Store {
   /** Keys in key-id order, the first after `after`. */
   listKeys(opts: { after?: string; limit: number }): Promise<Page<KeyRecord>>;
   /**
+   * The ids of listKeys's page, without reading the records: ListKeys answers ids only, and a
+   * record can be ~30 KB (an 8 KiB description, 50 tags), so a page of 1000 whole records cost a
+   * caller's request tens of megabytes of the server's heap.
+   */
+  listKeyIds(opts: { after?: string; limit: number }): Promise<Page<string>>;
+  /**
    * Compare-and-set: stores `next` only if the stored record's revision is `next.revision - 1`,
    * together with `newVersion` when given (rotation). Returns false when another writer won.
    */
@@ -95,6 +101,8 @@ export interface Store {
   listKeysDue(now: number): Promise<KeyRecord[]>;
   /** How many keys are in each key state; states without keys are absent. For the `coffer_keys` metric. */
   countKeysByState(): Promise<Record<string, number>>;
+  /** How many keys the store holds, of every state (CreateKey's quota counts them all). */
+  countKeys(): Promise<number>;
 
   getKeyVersion(keyId: string, version: number): Promise<KeyVersionRecord | undefined>;
   /** All versions of a key, oldest first. */
