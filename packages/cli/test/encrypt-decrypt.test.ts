@@ -221,8 +221,10 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     const damaged = readFileSync(join(dir, 'sealed', 'b.encrypted'));
     damaged[damaged.length - 200]! ^= 1;
     writeFileSync(join(dir, 'sealed', 'b.encrypted'), damaged);
+    writeFileSync(join(dir, 'sealed', 'notes.txt'), 'not a message');
     const finished = await coffer(['decrypt', '--recursive', join(dir, 'sealed'), '--key', keyArn, '-o', join(dir, 'opened')]);
     assert.equal(finished.code, 4, finished.stderr);
+    assert.ok(finished.stderr.includes(`note: 1 file not ending in .encrypted left as it is (e.g. '${join(dir, 'sealed', 'notes.txt')}')`), finished.stderr);
     assert.ok(finished.stderr.includes(`stopped at '${join(dir, 'sealed', 'b.encrypted')}': 1 of 3 files were written before it; nothing for it or the files after it`), finished.stderr);
     assert.match(finished.stderr, /^hint: .*no output was written for it$/m);
     assert.deepEqual(readdirSync(join(dir, 'opened')), ['a']);

@@ -44,7 +44,12 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
     if (stat.isDirectory()) {
       if (!inv.flag('recursive')) throw new UsageError(`'${input}' is a directory`, 'pass --recursive and --output DIR to work on every file under it');
       if (output === undefined || output === '-') throw new UsageError('--recursive needs --output DIR', `for example \`coffer ${direction} --recursive ${input} -o ${input}-out ...\``);
-      jobs = treeJobs(input, output, suffix, direction);
+      const skipped: string[] = [];
+      jobs = treeJobs(input, output, suffix, direction, skipped);
+      // Said, not silent: a message renamed without the suffix would otherwise just not appear in the output.
+      if (skipped.length > 0 && !inv.flag('quiet')) {
+        process.stderr.write(`note: ${skipped.length} file${skipped.length === 1 ? '' : 's'} not ending in ${suffix} left as ${skipped.length === 1 ? 'it is' : 'they are'} (e.g. '${skipped[0]}'); --suffix names another ending\n`);
+      }
     } else {
       jobs = [{ input, output: output ?? defaultOutput(input, suffix, direction), ...(stat.isFile() ? { size: stat.size } : {}) }];
     }
@@ -137,7 +142,7 @@ function realPathOf(path: string): string {
   }
 }
 
-function treeJobs(root: string, outRoot: string, suffix: string, direction: Direction): Job[] {
+function treeJobs(root: string, outRoot: string, suffix: string, direction: Direction, skipped: string[]): Job[] {
   const jobs: Job[] = [];
   // Compared by real paths: an output named through a symbolic link to the input tree is that tree.
   const outAbsolute = realPathOf(outRoot);
@@ -163,7 +168,10 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
       if (entry.isDirectory()) walk(path, real);
       else if (entry.isFile()) {
         const rel = relative(root, path);
-        if (direction === 'decrypt' && (!rel.endsWith(suffix) || entry.name === suffix)) continue;
+        if (direction === 'decrypt' && (!rel.endsWith(suffix) || entry.name === suffix)) {
+          skipped.push(path);
+          continue;
+        }
         const out = join(outRoot, direction === 'encrypt' ? rel + suffix : rel.slice(0, -suffix.length));
         let size: number;
         try {
