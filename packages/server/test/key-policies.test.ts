@@ -406,6 +406,37 @@ describe('key policies over HTTP', () => {
       }
     });
 
+    it('cannot retire a grant made for the earlier one, as its grantee or as its retiring principal', async () => {
+      const grantee = await createUser(t, 'ember');
+      const retirer = await createUser(t, 'ash');
+      const { id } = await keyWith();
+      const forGrantee = assertOk(await raw('CreateGrant', { KeyId: id, GranteePrincipal: grantee.arn, Operations: ['Encrypt', 'RetireGrant'] }));
+      const forRetirer = assertOk(await raw('CreateGrant', { KeyId: id, GranteePrincipal: bob.arn, RetiringPrincipal: retirer.arn, Operations: ['Encrypt'] }));
+      for (const user of [grantee, retirer]) user.kms.destroy();
+      await admin(t, 'DeleteUser', { UserName: 'ember' });
+      await admin(t, 'DeleteUser', { UserName: 'ash' });
+      await new Promise((done) => setTimeout(done, 5));
+      const granteeAgain = await createUser(t, 'ember');
+      const retirerAgain = await createUser(t, 'ash');
+      try {
+        assertError(await granteeAgain.raw('RetireGrant', { KeyId: id, GrantId: forGrantee.GrantId }), 'AccessDeniedException');
+        assertError(await granteeAgain.raw('RetireGrant', { GrantToken: forGrantee.GrantToken }), 'AccessDeniedException');
+        assertError(await retirerAgain.raw('RetireGrant', { KeyId: id, GrantId: forRetirer.GrantId }), 'AccessDeniedException');
+        // The grants stay, and the principals they were made for are gone: the key's administrator retires them.
+        assertOk(await raw('RetireGrant', { KeyId: id, GrantId: forGrantee.GrantId }));
+        assertOk(await raw('RetireGrant', { KeyId: id, GrantId: forRetirer.GrantId }));
+      } finally {
+        for (const user of [granteeAgain, retirerAgain]) user.kms.destroy();
+      }
+    });
+
+    it('a grant names no principal of another partition, as a key policy does not', async () => {
+      const { id } = await keyWith();
+      assertError(await raw('CreateGrant', { KeyId: id, GranteePrincipal: `arn:aws-cn:iam::${ACCOUNT}:root`, Operations: ['Encrypt'] }), 'InvalidArnException', /partition aws-cn/);
+      assertError(await raw('CreateGrant', { KeyId: id, GranteePrincipal: bob.arn, RetiringPrincipal: `arn:aws-us-gov:iam::${ACCOUNT}:user/alice`, Operations: ['Encrypt'] }),
+        'InvalidArnException', /partition aws-us-gov/);
+    });
+
     it('aws:userid is the caller\'s unique id (AIDA...), as IAM sets it', async () => {
       const { id } = await keyWith({ Effect: 'Allow', Principal: { AWS: bob.arn }, Action: 'kms:Encrypt', Resource: '*', Condition: { StringLike: { 'aws:userid': 'AIDA*' } } });
       assertOk(await encryptAs(bob, id));

@@ -84,9 +84,9 @@ function policyNames(key: KeyRecord, arn: string, createdAt: number | undefined)
  * the name, deleted since: the grant keeps its grantee's creation time (GrantRecord.granteeCreatedAt);
  * one made before that was kept is the caller's unless it predates the caller past the clock tolerance.
  */
-function grantNames(grant: GrantRecord, createdAt: number | undefined): boolean {
+function grantNames(grant: GrantRecord, createdAt: number | undefined, meant = grant.granteeCreatedAt): boolean {
   if (createdAt === undefined) return true;
-  if (grant.granteeCreatedAt !== undefined) return grant.granteeCreatedAt === createdAt;
+  if (meant !== undefined) return meant === createdAt;
   return grant.createdAt + CLOCK_TOLERANCE_MS >= createdAt;
 }
 
@@ -330,6 +330,17 @@ export class AccessControl {
    * The grant a token stands for, or undefined when it was retired or revoked. A string that is
    * not a grant token at all is InvalidGrantTokenException, as in AWS.
    */
+  /**
+   * Whether the grant names the caller as one who may retire it (API reference, RetireGrant): its
+   * retiring principal, or its grantee when it includes RetireGrant; each the principal the grant
+   * was made for, not a user or role created again under the name since.
+   */
+  async grantNamesRetirer(principal: { arn: string; kind: string }, grant: GrantRecord): Promise<boolean> {
+    const { createdAt } = await this.#identity(principal);
+    if (grant.retiringPrincipal === principal.arn && grantNames(grant, createdAt, grant.retiringCreatedAt)) return true;
+    return grant.granteePrincipal === principal.arn && grant.operations.includes('RetireGrant') && grantNames(grant, createdAt);
+  }
+
   async grantOfToken(token: string): Promise<GrantRecord | undefined> {
     const grantId = grantIdOfToken(token);
     if (grantId === undefined) throw new InvalidGrantTokenException('The grant token is not valid.');

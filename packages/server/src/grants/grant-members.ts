@@ -107,7 +107,11 @@ export function checkServicePrincipalForm(member: string, value: string): void {
 export async function checkGrantPrincipal(service: Service, value: string): Promise<number | undefined> {
   checkPrincipalForm(value);
   const [, partition, iam, , account, resource] = value.split(':');
-  const local = iam === 'iam' && partition === service.realm.partition && account === service.realm.accountId;
+  // As in a key policy: AWS has no permissions across partitions, so such a principal is none this key can serve.
+  if (partition !== service.realm.partition) {
+    throw new InvalidArnException(`${value} is not a valid principal ARN: a principal of partition ${partition} cannot be named on this server, whose partition is ${service.realm.partition}.`);
+  }
+  const local = iam === 'iam' && account === service.realm.accountId;
   if (!local || resource === 'root') return undefined;
   const principal = await service.store.getPrincipal(value);
   if (!principal) throw new InvalidArnException(`${value} is not a valid principal ARN: no such principal exists in account ${account}.`);

@@ -39,6 +39,8 @@ export interface GrantRecord {
    */
   readonly granteeCreatedAt?: number;
   readonly retiringPrincipal?: string;
+  /** A user or role retiring principal's creation time, as granteeCreatedAt is the grantee's. */
+  readonly retiringCreatedAt?: number;
   /** Given as RetiringServicePrincipal. */
   readonly retiringIsService?: true;
   /** The principal that created the grant; it may retire and revoke it. */

@@ -55,8 +55,9 @@ export const createGrant: Operation = async (service, body, request) => {
   let granteeCreatedAt: number | undefined;
   if (grantee.service) checkServicePrincipalForm('GranteeServicePrincipal', grantee.name);
   else granteeCreatedAt = await checkGrantPrincipal(service, grantee.name);
+  let retiringCreatedAt: number | undefined;
   if (retiring?.service) checkServicePrincipalForm('RetiringServicePrincipal', retiring.name);
-  else if (retiring) await checkGrantPrincipal(service, retiring.name);
+  else if (retiring) retiringCreatedAt = await checkGrantPrincipal(service, retiring.name);
 
   await service.access.authorizeKey(request, {
     action: 'kms:CreateGrant', key, grantOperation: 'CreateGrant', grantTokens: input.GrantTokens,
@@ -82,7 +83,7 @@ export const createGrant: Operation = async (service, body, request) => {
   // and make one each. In turns, the later sees the earlier's grant. (AWS's CreateGrant quota is 50
   // requests a second; one at a time is well above it.)
   return service.store.serialize('grants', () => issueGrant(service, request, key, {
-    Name: input.Name, DryRun: input.DryRun, grantee, granteeCreatedAt, retiring, operations, constraints,
+    Name: input.Name, DryRun: input.DryRun, grantee, granteeCreatedAt, retiring, retiringCreatedAt, operations, constraints,
   }));
 };
 
@@ -129,6 +130,7 @@ interface GrantRequest {
   readonly grantee: GrantPrincipal;
   readonly granteeCreatedAt: number | undefined;
   readonly retiring: GrantPrincipal | undefined;
+  readonly retiringCreatedAt: number | undefined;
   readonly operations: GrantOperation[];
   readonly constraints?: GrantConstraints | undefined;
   readonly DryRun?: boolean | undefined;
@@ -139,7 +141,8 @@ async function issueGrant(service: Service, request: RequestContext, key: KeyRec
   const { operations, constraints } = input;
   if (input.Name !== undefined) {
     const same = (await service.store.findGrantsByName(key.keyId, input.Name))
-      .find((g) => g.granteeCreatedAt === input.granteeCreatedAt && sameParameters(g, input.grantee, input.retiring, operations, constraints));
+      .find((g) => g.granteeCreatedAt === input.granteeCreatedAt && g.retiringCreatedAt === input.retiringCreatedAt
+        && sameParameters(g, input.grantee, input.retiring, operations, constraints));
     if (same) {
       checkDryRun(input.DryRun);
       return { GrantToken: reissueGrantToken(same.grantId, same.grantToken), GrantId: same.grantId };
@@ -162,6 +165,7 @@ async function issueGrant(service: Service, request: RequestContext, key: KeyRec
     ...(input.granteeCreatedAt !== undefined ? { granteeCreatedAt: input.granteeCreatedAt } : {}),
     ...(input.retiring !== undefined ? { retiringPrincipal: input.retiring.name } : {}),
     ...(input.retiring?.service ? { retiringIsService: true } : {}),
+    ...(input.retiringCreatedAt !== undefined ? { retiringCreatedAt: input.retiringCreatedAt } : {}),
     issuingPrincipal: request.principal.arn,
     operations,
     ...(constraints ? { constraints } : {}),

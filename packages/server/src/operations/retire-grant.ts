@@ -41,7 +41,6 @@ export const retireGrant: Operation = async (service, body, request) => {
  * use a Deny action with the kms:RetireGrant permission").
  */
 async function authorizeRetire(service: Service, request: RequestContext, grant: GrantRecord): Promise<void> {
-  const caller = request.principal.arn;
-  const namedByGrant = grant.retiringPrincipal === caller || (grant.granteePrincipal === caller && grant.operations.includes('RetireGrant'));
+  const namedByGrant = await service.access.grantNamesRetirer(request.principal, grant);
   await service.access.authorizeAccount(request, 'kms:RetireGrant', keyArn(service.realm, grant.keyId), {}, { denyOnly: namedByGrant });
 }
