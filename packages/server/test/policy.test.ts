@@ -802,12 +802,16 @@ describe('malformed policy documents', () => {
     });
   }
 
-  it('over 32768 characters is a LimitExceededException, as AWS answers', () => {
+  it('a key policy over 32768 bytes (UTF-8, as KMS documents its limit) is a LimitExceededException', () => {
     assert.throws(() => compilePolicy(`{"Statement": [], "Id": "${'x'.repeat(MAX_POLICY_LENGTH)}"}`, 'key'), (e: unknown) => {
       assert.ok(e instanceof LimitExceededException, String(e));
-      assert.match(e.message, /^The policy document is \d+ characters long; the limit is 32768\.$/);
+      assert.match(e.message, /^The policy document is \d+ bytes long; the limit is 32768 bytes\.$/);
       return true;
     });
+    // Latin-1 letters are allowed, and take two bytes each: 20,000 of them are 40,000 bytes.
+    const latin = `{"Statement": [], "Id": "${'\u00e9'.repeat(20_000)}"}`;
+    assert.ok(latin.length < MAX_POLICY_LENGTH);
+    assert.throws(() => compilePolicy(latin, 'key'), /is 40027 bytes long; the limit is 32768 bytes/);
   });
 
   it('an identity policy may have 131072 characters, as IAM\'s PutUserPolicy allows; more is a LimitExceededException', () => {
