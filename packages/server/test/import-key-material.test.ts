@@ -142,6 +142,9 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
         assertOk(await raw('Decrypt', { CiphertextBlob: encrypted.CiphertextBlob }));
         clock = validTo;
         assert.equal(await stateOf(keyId), 'PendingImport');
+        // Expired material is deleted material: DescribeKey shows no expiration, as after DeleteImportedKeyMaterial.
+        const expired = assertOk(await raw('DescribeKey', { KeyId: keyId })).KeyMetadata as Record<string, unknown>;
+        assert.equal('ExpirationModel' in expired || 'ValidTo' in expired, false, JSON.stringify(expired));
         assertError(await raw('Decrypt', { CiphertextBlob: encrypted.CiphertextBlob }), 'KMSInvalidStateException',
           `arn:aws:kms:us-east-1:${t.server.config.accountId}:key/${keyId} is pending import.`);
         assertError(await importMaterial(keyId, randomBytes(32)), 'IncorrectKeyMaterialException');

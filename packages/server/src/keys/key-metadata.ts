@@ -17,6 +17,9 @@ const seconds = (ms: number): number => ms / 1000;
 
 /** KeyMetadata as AWS returns it from CreateKey and DescribeKey, timestamps in epoch seconds. */
 export function keyMetadata(realm: Realm, key: KeyRecord, currentMaterialId: string | undefined): Record<string, unknown> {
+  // Material that expired is deleted, as AWS documents ("When the key material expires, AWS KMS
+  // deletes the key material"): a key pending import shows no expiration, as after DeleteImportedKeyMaterial.
+  const material = key.state === 'PendingImport' ? undefined : key.importedMaterial;
   return {
     AWSAccountId: realm.accountId,
     KeyId: key.keyId,
@@ -34,8 +37,8 @@ export function keyMetadata(realm: Realm, key: KeyRecord, currentMaterialId: str
     ...algorithmFields(key),
     MultiRegion: isMultiRegionKeyId(key.keyId),
     ...(isMultiRegionKeyId(key.keyId) ? { MultiRegionConfiguration: multiRegionConfiguration(realm, key.keyId) } : {}),
-    ...(key.importedMaterial ? { ExpirationModel: key.importedMaterial.expirationModel } : {}),
-    ...(key.importedMaterial?.validTo !== undefined ? { ValidTo: seconds(key.importedMaterial.validTo) } : {}),
+    ...(material ? { ExpirationModel: material.expirationModel } : {}),
+    ...(material?.validTo !== undefined ? { ValidTo: seconds(material.validTo) } : {}),
     // AWS names the current material only of symmetric encryption keys.
     ...(currentMaterialId && key.keySpec === 'SYMMETRIC_DEFAULT' ? { CurrentKeyMaterialId: currentMaterialId } : {}),
   };
