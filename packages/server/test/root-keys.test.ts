@@ -613,19 +613,10 @@ function onToken<T>(use: (module: pkcs11js.PKCS11, session: Buffer) => T): T {
 }
 
 function destroyTokenKey(label: string): void {
-  const module = new pkcs11js.PKCS11();
-  module.load(SOFTHSM_LIBRARY);
-  module.C_Initialize();
-  try {
-    const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === token.label)!;
-    const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-    module.C_Login(session, pkcs11js.CKU_USER, token.pin);
+  onToken((module, session) => {
     module.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: label }]);
     const found = module.C_FindObjects(session, 10);
     module.C_FindObjectsFinal(session);
     for (const handle of found) module.C_DestroyObject(session, handle);
-    module.C_CloseSession(session);
-  } finally {
-    module.C_Finalize();
-  }
+  });
 }
