@@ -153,9 +153,10 @@ function findObjects(module: pkcs11js.PKCS11, session: Buffer, label: string, se
 }
 
 /**
- * Whether a secret key could be a root key Coffer made: AES, 32 bytes, able to encrypt and
- * decrypt. Any other key under the label (DES3, a generic secret, an AES key that may not decrypt)
- * is another key, said so, rather than a token failing at the first unwrap.
+ * Whether a secret key could be a root key Coffer made: an AES key able to encrypt and decrypt.
+ * Any other key under the label (DES3, a generic secret, an AES key that may not decrypt) is
+ * another key, said so, rather than a token failing at the first unwrap. (An AES key of another
+ * length, or another AES key, is found by the check value, as before.)
  */
 function couldBeRootKey(module: pkcs11js.PKCS11, session: Buffer, key: Buffer): boolean {
   try {
@@ -163,8 +164,8 @@ function couldBeRootKey(module: pkcs11js.PKCS11, session: Buffer, key: Buffer): 
       { type: pkcs11js.CKA_KEY_TYPE }, { type: pkcs11js.CKA_ENCRYPT }, { type: pkcs11js.CKA_DECRYPT },
     ]);
     const [keyType, encrypt, decrypt] = attributes.map((attribute) => attribute.value as Buffer | undefined);
-    const number = (value: Buffer | undefined) => (value === undefined || value.length === 0 ? undefined : asNumber(value.length >= 4 ? value : Buffer.concat([value, Buffer.alloc(4 - value.length)])));
-    return number(keyType) === pkcs11js.CKK_AES && encrypt?.[0] === 1 && decrypt?.[0] === 1;
+    // CKA_KEY_TYPE is a CK_ULONG (4 or 8 bytes, little-endian here); the others CK_BBOOLs.
+    return keyType !== undefined && keyType.length >= 4 && asNumber(keyType) === pkcs11js.CKK_AES && encrypt?.[0] === 1 && decrypt?.[0] === 1;
   } catch {
     // A token that will not say: the check value's unwrap decides.
     return true;
