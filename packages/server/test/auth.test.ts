@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { statSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import { Hash } from '@smithy/hash-node';
@@ -70,7 +71,10 @@ const sha256Hex = (text: string): string => createHash('sha256').update(text, 'u
  * A ListKeys request signed by hand with a `Date` header and no X-Amz-Date (the SDK signers always
  * add X-Amz-Date): SigV4's four steps, with the instant `signedAt` (by default, the one `date` names).
  */
-async function sendWithDateHeader(t: TestServer, date: string, signedAt = new Date(date.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'))): Promise<RawResponse> {
+async function sendWithDateHeader(
+  t: TestServer, date: string, signedAt = new Date(date.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')),
+  unsigned: Record<string, string> = {},
+): Promise<RawResponse> {
   const url = new URL(t.server.endpoint);
   const body = '{}';
   const headers: Record<string, string> = {
@@ -85,7 +89,7 @@ async function sendWithDateHeader(t: TestServer, date: string, signedAt = new Da
   for (const part of scope.split('/')) key = createHmac('sha256', key).update(part).digest();
   const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${t.credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
-  return post(t, headers, body);
+  return post(t, { ...headers, ...unsigned }, body);
 }
 
 function assertRefused(response: RawResponse, type: string, message?: RegExp): void {
@@ -115,7 +119,7 @@ describe('SigV4 authentication', () => {
 
   it('refuses an unsigned request with MissingAuthenticationTokenException', async () => {
     const response = await post(t, { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.ListKeys' }, '{}');
-    assertRefused(response, 'MissingAuthenticationTokenException', /Missing Authentication Token/);
+    assertRefused(response, 'MissingAuthenticationTokenException', /^Request is missing Authentication Token$/);
   });
 
   it('refuses an unknown access key with UnrecognizedClientException', async () => {
@@ -131,6 +135,40 @@ describe('SigV4 authentication', () => {
   it('refuses a body altered after signing with InvalidSignatureException', async () => {
     const response = await send(t, { sentBody: '{"Limit":1}' });
     assertRefused(response, 'InvalidSignatureException', /signature we calculated does not match/);
+  });
+
+  it('says which canonical request and string to sign it expected, as AWS does, and nothing of the secret', async () => {
+    const response = await send(t, { sentBody: '{"Limit":1}' });
+    const message = String(response.body.message);
+    const parts = /\n\nThe Canonical String for this request should have been\n'([^']*)'\n\nThe String-to-Sign should have been\n'([^']*)'\n$/.exec(message);
+    assert.ok(parts, message);
+    const [, canonical, stringToSign] = parts;
+    // The canonical request is over the body the server received; the string to sign hashes it.
+    assert.ok(canonical!.startsWith('POST\n/\n\n'), canonical);
+    assert.ok(canonical!.includes('x-amz-target:TrentService.ListKeys\n'), canonical);
+    assert.ok(canonical!.endsWith(`\n${sha256Hex('{"Limit":1}')}`), canonical);
+    const lines = stringToSign!.split('\n');
+    assert.equal(lines[0], 'AWS4-HMAC-SHA256');
+    assert.match(lines[2]!, /^\d{8}\/us-east-1\/kms\/aws4_request$/);
+    assert.equal(lines[3], sha256Hex(canonical!));
+    assert.equal(message.includes(t.credentials.secretAccessKey), false);
+  });
+
+  it('refuses a request with two Host lines, which a proxy and the server could read differently', async () => {
+    const url = new URL(t.server.endpoint);
+    const date = amzDate(new Date());
+    const raw = await new Promise<string>((done, fail) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(['POST / HTTP/1.1', `Host: ${url.host}`, 'Host: elsewhere.example', 'Content-Type: application/x-amz-json-1.1',
+          'X-Amz-Target: TrentService.ListKeys', `X-Amz-Date: ${date}`, 'Content-Length: 2', 'Connection: close',
+          `Authorization: AWS4-HMAC-SHA256 Credential=${t.credentials.accessKeyId}/${date.slice(0, 8)}/us-east-1/kms/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=${'0'.repeat(64)}`,
+          '', '{}'].join('\r\n'));
+      });
+      let text = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => done(text)).on('error', fail);
+    });
+    assert.match(raw, /^HTTP\/1\.1 400 /);
+    assert.match(raw, /"__type":"IncompleteSignatureException","message":"The request has more than one Host header\."/);
   });
 
   it('refuses a body altered after signing, even with a signed x-amz-content-sha256', async () => {
@@ -288,6 +326,11 @@ describe('SigV4 authentication', () => {
       assert.equal(response.status, 200, response.text);
     });
   }
+
+  it('reads an empty X-Amz-Date as none, and the Date header then gives the date', async () => {
+    const response = await sendWithDateHeader(t, new Date().toUTCString(), undefined, { 'x-amz-date': '' });
+    assert.equal(response.status, 200, response.text);
+  });
 
   for (const value of ['Mon, 30 Feb 2026 10:00:00 GMT', 'yesterday', 'Sun, 29 Nov 2026 25:00:00 GMT']) {
     it(`refuses a Date header that is not a date (${value}) with IncompleteSignatureException`, async () => {

@@ -167,12 +167,13 @@ export async function verifySigV4(
   accessKeys: AccessKeys,
 ): Promise<AccessKey> {
   const authorization = header(request, 'authorization');
-  if (!authorization) throw new MissingAuthenticationTokenException('Missing Authentication Token');
+  if (!authorization) throw new MissingAuthenticationTokenException('Request is missing Authentication Token');
   const auth = parseAuthorization(authorization);
 
   // X-Amz-Date first, else Date, as AWS reads them (General Reference, "Handling dates in
   // Signature Version 4"); botocore signs with Date when the request carries one.
-  const amzDateHeader = header(request, 'x-amz-date');
+  // An empty X-Amz-Date is none: the Date header then gives the date.
+  const amzDateHeader = header(request, 'x-amz-date') || undefined;
   const httpDateHeader = amzDateHeader ? undefined : header(request, 'date');
   if (!amzDateHeader && !httpDateHeader) {
     throw new IncompleteSignatureException("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
@@ -185,7 +186,10 @@ export async function verifySigV4(
   }
   // The string to sign carries the date in the basic format, whichever header gave it.
   const dateHeader = amzDateHeader ?? amzDate(signingDate.getTime());
-  if (!auth.signedHeaders.includes('host')) throw new InvalidSignatureException("'Host' must be a signed header.");
+  if (!auth.signedHeaders.includes('host')) throw new InvalidSignatureException("'Host' must be a 'SignedHeader' in the AWS Authorization.");
+  // RFC 9112 §3.2: a request with more than one Host line is refused; a proxy before the server could route on either.
+  const hosts = request.headers.host;
+  if (Array.isArray(hosts) && hosts.length > 1) throw new IncompleteSignatureException('The request has more than one Host header.');
   if (auth.date !== dateHeader.slice(0, 8)) {
     throw new InvalidSignatureException(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${dateHeader.slice(0, 8)}', from '${dateHeader}'.`);
   }
@@ -226,7 +230,7 @@ export async function verifySigV4(
   // The date signed is the header's own text; one that names no real instant (a 30 February)
   // matches no signature, as it never did.
   if (dateHeader !== lastRealDate) {
-    if (amzDate(signingDate.getTime()) !== dateHeader) throw signatureMismatch();
+    if (amzDate(signingDate.getTime()) !== dateHeader) throw signatureMismatch(undefined);
     lastRealDate = dateHeader;
   }
   const canonicalRequest = canonicalizer.canonicalRequest(
@@ -239,12 +243,21 @@ export async function verifySigV4(
   const signingKey = cachedSigningKey(accessKey, scope) ?? (await deriveSigningKey(accessKey, scope, auth.date, auth.region, auth.service));
   const computed = createHmac('sha256', signingKey).update(stringToSign, 'utf8').digest('hex');
   const given = Buffer.from(auth.signature, 'utf8');
-  if (given.length !== computed.length || !timingSafeEqual(given, Buffer.from(computed, 'utf8'))) throw signatureMismatch();
+  if (given.length !== computed.length || !timingSafeEqual(given, Buffer.from(computed, 'utf8'))) throw signatureMismatch({ canonicalRequest, stringToSign });
   return accessKey;
 }
 
-function signatureMismatch(): Error {
-  return new InvalidSignatureException('The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+/**
+ * AWS's answer to a signature that does not match, with the canonical request and string to sign
+ * the server computed, as AWS's JSON services give them: a client's author compares them with its
+ * own (IAM User Guide, "Troubleshoot Signature Version 4 errors"). Neither holds a secret: the
+ * signing key is derived from the secret and never shown.
+ */
+function signatureMismatch(computed: { canonicalRequest: string; stringToSign: string } | undefined): Error {
+  const mismatch = 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
+  if (computed === undefined) return new InvalidSignatureException(mismatch);
+  return new InvalidSignatureException(`${mismatch}\n\nThe Canonical String for this request should have been\n'${computed.canonicalRequest}'\n\n`
+    + `The String-to-Sign should have been\n'${computed.stringToSign}'\n`);
 }
 
 /** Method, path and query as the canonical request reads them; a KMS request's target is `/`. */
