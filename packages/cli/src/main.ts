@@ -81,7 +81,10 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
       process.exitCode = EXIT_USAGE;
     } else if (error instanceof ApiError) {
-      process.stderr.write(`error: ${error.code}: ${error.message}\n${hintFor(error.code, error.message)}`);
+      // The first paragraph: a signature mismatch goes on with the canonical request the server
+      // expected, which helps the author of a signer, not a user of this one (a wrong secret).
+      const message = error.message.split('\n\n')[0]!;
+      process.stderr.write(`error: ${error.code}: ${message}\n${hintFor(error.code, message)}`);
       process.exitCode = exitCodeFor(error.code);
     } else if (error instanceof IoError) {
       process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);

@@ -90,7 +90,9 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
   it('exits 3 for a wrong secret (InvalidSignatureException), with a hint', async () => {
     const finished = await coffer(['keys', 'list', ...endpoint()], { env: withKeys('wrong-secret-wrong-secret-wrong-secret1') });
     assert.equal(finished.code, 3);
-    assert.match(finished.stderr, /^error: InvalidSignatureException: /m);
+    assert.match(finished.stderr, /^error: InvalidSignatureException: The request signature we calculated does not match the signature you provided\. .*details\.$/m);
+    // The canonical request the server expected helps the author of a signer; this one is right, the secret is not.
+    assert.equal(finished.stderr.includes('Canonical String'), false, finished.stderr);
     assert.match(finished.stderr, /^hint: check --profile/m);
   });
 

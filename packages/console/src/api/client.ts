@@ -10,7 +10,9 @@ export class ApiError extends Error {
 
 /** `Name: message` for showing an error; unexpected failures (network, bugs) keep their own text. */
 export function describeError(error: unknown): string {
-  if (error instanceof ApiError) return error.message ? `${error.code}: ${error.message}` : error.code;
+  // Its first paragraph: a signature mismatch goes on with the canonical request the server
+  // expected, which helps the author of a signer, not a user of this one (a wrong secret).
+  if (error instanceof ApiError) return error.message ? `${error.code}: ${error.message.split('\n\n')[0]}` : error.code;
   return error instanceof Error ? error.message : String(error);
 }
 
