@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { UsageError } from './usage.js';
@@ -13,13 +14,14 @@ export const CONNECTION_OPTIONS = {
 
 export const CONNECTION_HELP = `Connection:
   --endpoint-url URL     the server     COFFER_ENDPOINT, AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL (default http://127.0.0.1:4600)
-  --region REGION        its region     AWS_REGION, AWS_DEFAULT_REGION (default us-east-1)
+  --region REGION        its region     AWS_REGION, AWS_DEFAULT_REGION, the profile's region (default us-east-1)
   --profile NAME         credentials    AWS_PROFILE; the usual AWS variables and files apply. Without
                          either, a local server's ./.coffer/credentials is used with profile [coffer].`;
 
 export interface Connection {
   readonly endpoint: string;
-  readonly region: string;
+  /** A region given, or one read from the profile's configuration when first needed. */
+  readonly region: string | (() => Promise<string>);
   readonly credentials: AwsCredentialIdentityProvider;
 }
 
@@ -30,11 +32,11 @@ export interface Connection {
  */
 export function resolveConnection(flags: { 'endpoint-url'?: string; region?: string; profile?: string }, env = process.env): Connection {
   const endpoint = flags['endpoint-url'] ?? env.COFFER_ENDPOINT ?? env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4600';
-  const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const given = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   // A region is a DNS label of the endpoint and the scope of every signature: an empty or spaced
   // one is a bad command line (exit 2), not a failure the SDK reports after the fact (exit 1).
-  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(region)) {
-    throw new UsageError(`the region '${region}' is not a region name`, 'pass one such as --region us-east-1, or set AWS_REGION');
+  if (given !== undefined && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(given)) {
+    throw new UsageError(`the region '${given}' is not a region name`, 'pass one such as --region us-east-1, or set AWS_REGION');
   }
   let profile = flags.profile ?? env.AWS_PROFILE;
   const localCredentials = join(resolve(env.COFFER_DATA_DIR ?? '.coffer'), 'credentials');
@@ -45,5 +47,24 @@ export function resolveConnection(flags: { 'endpoint-url'?: string; region?: str
   }
   const provider = defaultProvider(profile !== undefined ? { profile } : {});
   let cached: Promise<AwsCredentialIdentity> | undefined;
+  let profileRegion: Promise<string> | undefined;
+  const region = given ?? (() => (profileRegion ??= regionOfProfile(profile)));
   return { endpoint, region, credentials: () => (cached ??= provider()) };
+}
+
+/**
+ * The `region` of the profile's section in the shared config file, as the AWS CLI reads it, or
+ * us-east-1. Read by the AWS SDK's own configuration loader (a client's region with none given).
+ */
+async function regionOfProfile(profile: string | undefined): Promise<string> {
+  // As createKmsClient (kms-client.ts): the SDK's notice about Node.js versions is not the command's output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const client = new KMSClient(profile !== undefined ? { profile } : {});
+  try {
+    return await client.config.region();
+  } catch {
+    return 'us-east-1'; // no region configured for the profile
+  } finally {
+    client.destroy();
+  }
 }

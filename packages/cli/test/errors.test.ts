@@ -118,6 +118,19 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     assert.match(finished.stderr, /^error: InvalidSignatureException: /m);
   });
 
+  it('signs for the region of the profile in the shared config file, as the AWS CLI does', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'config'), '[profile far]\nregion = eu-west-3\n');
+    writeFileSync(join(dir, 'credentials'), `[far]\naws_access_key_id = ${served.credentials.accessKeyId}\naws_secret_access_key = ${served.credentials.secretAccessKey}\n`);
+    const env = cleanEnv({ AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials') });
+    // The server signs for its own region only: the profile's region is what was signed for.
+    const far = await coffer(['keys', 'list', ...endpoint(), '--profile', 'far'], { env });
+    assert.equal(far.code, 3, far.stderr);
+    assert.match(far.stderr, /not 'eu-west-3'/);
+    // A region given wins over the profile's.
+    assert.equal((await coffer(['keys', 'list', ...endpoint(), '--profile', 'far', '--region', 'us-east-1'], { env })).code, 0);
+  });
+
   it('exits 3 with a hint when no credentials can be found at all', async () => {
     const finished = await coffer(['keys', 'list', ...endpoint()], { env: cleanEnv(), cwd: tempDir() });
     assert.equal(finished.code, 3);

@@ -87,7 +87,8 @@ async function readPage(store: Store, afterSeq: number): Promise<{ records: Audi
       try {
         next = await store.readAudit({ afterSeq: position, limit: 1 });
       } catch (error) {
-        return { records, unreadable: error instanceof Error ? error.message : String(error) };
+        // Not the parser's message: it quotes the stored text, which the verdict never repeats (as QueryAuditRecords).
+        return { records, unreadable: error instanceof SyntaxError ? 'it is not JSON' : error instanceof Error ? error.message : String(error) };
       }
       const record = next[0];
       if (record === undefined) break;
