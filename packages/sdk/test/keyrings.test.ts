@@ -14,6 +14,7 @@ import {
   KeyringError,
   MultiKeyring,
   NoDecryptionKeyError,
+  RawAesKeyring,
   RawRsaKeyring,
   RsaPadding,
   type CryptographicMaterialsManager,
@@ -107,6 +108,15 @@ test('raw RSA: a PEM that is not the named kind of key is a TypeError; a key too
   // 1024 bits hold at most 128 - 2 * 64 - 2 < 0 bytes under OAEP-SHA512.
   const tooSmall = new RawRsaKeyring({ keyNamespace: 'n', keyName: 'k', padding: RsaPadding.OAEP_SHA512, publicKey: small.publicKey });
   await assert.rejects(tooSmall.onEncrypt(empty), KeyringError);
+});
+
+test('raw keyrings refuse an empty key namespace or key name, which the official SDKs cannot read back', () => {
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  for (const [keyNamespace, keyName] of [['', 'k'], ['n', ''], ['', '']]) {
+    assert.throws(() => new RawAesKeyring({ keyNamespace: keyNamespace!, keyName: keyName!, wrappingKey: randomBytes(32) }), /must not be empty/);
+    assert.throws(() => new RawRsaKeyring({ keyNamespace: keyNamespace!, keyName: keyName!, padding: RsaPadding.OAEP_SHA256, publicKey }), /must not be empty/);
+  }
+  assert.throws(() => new RawAesKeyring(null as never), /RawAesKeyring takes an options object/);
 });
 
 test('raw AES OnDecrypt: the encryption context is the AAD', async () => {

@@ -231,6 +231,58 @@ describe('multi-Region keys and request shape (in-memory KMS)', () => {
     assert.throws(() => new AwsKmsKeyring({ keyId: EAST_SRK, grantTokens: [''] }), TypeError);
     assert.throws(() => new AwsKmsDiscoveryKeyring({ discoveryFilter: { partition: 'aws', accountIds: [] } }), TypeError);
     assert.throws(() => new AwsKmsMrkDiscoveryKeyring({ region: '' }), TypeError);
+    // Options missing or null: the keyring's own TypeError, not a property read of null.
+    for (const make of [
+      () => new AwsKmsKeyring(undefined as never), () => new AwsKmsKeyring({ keyId: EAST_SRK, client: null as never }),
+      () => new AwsKmsDiscoveryKeyring({ discoveryFilter: null as never }), () => new AwsKmsMrkDiscoveryKeyring(undefined as never),
+      () => new KmsKeyring(undefined as never), () => new MultiKeyring(undefined as never),
+      () => new MultiKeyring({ children: aesKeyring() as never }),
+    ]) {
+      assert.throws(make, (e: unknown) => e instanceof TypeError && !/Cannot (read|destructure)|is not iterable/.test(e.message), String(make));
+    }
+  });
+
+  test('the plaintext data key in a KMS response is zeroed once taken, on success and on refusal', async () => {
+    const kms = newKms();
+    const responses: Uint8Array[] = [];
+    const client = kms.client('us-east-1');
+    const watching = { send: async (command: { input: Record<string, unknown> }) => {
+      const response = await client.send(command);
+      if (response.Plaintext instanceof Uint8Array) responses.push(response.Plaintext);
+      return response;
+    } };
+    const keyring = new AwsKmsKeyring({ keyId: EAST_SRK, client: watching });
+    const { ciphertext } = await encrypt(keyring, Buffer.from('z'));
+    await decrypt(keyring, ciphertext);
+    kms.answerDecryptAs = EAST_MRK;
+    await assert.rejects(decrypt(keyring, ciphertext), NoDecryptionKeyError);
+    assert.equal(responses.length, 3);
+    for (const plaintext of responses) assert.ok(plaintext.every((b) => b === 0), 'zeroed');
+  });
+
+  test('GenerateDataKey without a CiphertextBlob is named as such', async () => {
+    const keyring = new AwsKmsKeyring({ keyId: EAST_SRK, client: { send: async () => ({ KeyId: EAST_SRK, Plaintext: randomBytes(32) }) } });
+    await assert.rejects(encrypt(keyring, Buffer.from('x')), (e: unknown) => e instanceof KeyringError && /returned no ciphertext/.test(e.message));
+  });
+
+  test('OnDecrypt with a data key already there: the MRK keyring returns the materials unchanged; the others fail', async () => {
+    const kms = newKms();
+    const materials: DecryptionMaterials = Object.freeze({ suite: getSuite(0x0478), encryptionContext: {}, requiredEncryptionContextKeys: [], plaintextDataKey: randomBytes(32) });
+    assert.equal(await new AwsKmsMrkKeyring({ keyId: EAST_MRK, client: kms.client('us-east-1') }).onDecrypt(materials, []), materials);
+    await assert.rejects(new AwsKmsKeyring({ keyId: EAST_SRK, client: kms.client('us-east-1') }).onDecrypt(materials, []), TypeError);
+    assert.equal(kms.sent.length, 0);
+  });
+
+  test('the MRK discovery keyring refuses a client of another region than its own, before any call', async () => {
+    const kms = newKms();
+    const east = { ...kms.client('us-east-1'), config: { region: async () => 'us-east-1' } };
+    const { ciphertext } = await encrypt(new AwsKmsKeyring({ keyId: EAST_MRK, client: kms.client('us-east-1') }), Buffer.from('r'));
+    kms.sent.length = 0;
+    await assert.rejects(decrypt(new AwsKmsMrkDiscoveryKeyring({ region: 'us-west-2', client: east }), ciphertext),
+      (e: unknown) => e instanceof KeyringError && /configured for region us-east-1, not this keyring's region us-west-2/.test(e.message));
+    assert.equal(kms.sent.length, 0);
+    const west = { ...kms.client('us-west-2'), config: { region: async () => 'us-west-2' } };
+    assert.equal((await decrypt(new AwsKmsMrkDiscoveryKeyring({ region: 'us-west-2', client: west }), ciphertext)).plaintext.toString(), 'r');
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { KeyringError, NoDecryptionKeyError } from '../errors.js';
 import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../materials.js';
-import type { Keyring } from './keyring.js';
+import { assertOptions, type Keyring } from './keyring.js';
 import { assertMaterials } from '../internal/materials-checks.js';
 
 export interface MultiKeyringOptions {
@@ -18,6 +18,8 @@ export class MultiKeyring implements Keyring {
   readonly children: readonly Keyring[];
 
   constructor(options: MultiKeyringOptions) {
+    assertOptions(options, 'MultiKeyring');
+    if (options.children !== undefined && !Array.isArray(options.children)) throw new TypeError('children must be an array of keyrings');
     this.generator = options.generator;
     this.children = Object.freeze([...(options.children ?? [])]);
     if (this.generator === undefined && this.children.length === 0) {

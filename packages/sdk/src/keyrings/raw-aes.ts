@@ -12,7 +12,7 @@ import { gcmDecrypt, gcmEncrypt } from '../internal/aes-gcm.js';
 import { u32 } from '../internal/bytes.js';
 import { serializeEncryptionContext, serializeEncryptionContextInLocaleOrder } from '../serialize/encryption-context.js';
 import { withDataKey, withEncryptedDataKey, type DecryptionMaterials, type EncryptedDataKey, type EncryptionMaterials } from '../materials.js';
-import { assertRawKeyNamespace, type Keyring } from './keyring.js';
+import { assertOptions, assertRawKeyNamespace, type Keyring } from './keyring.js';
 
 const IV_LENGTH = 12;
 const TAG_LENGTH = 16;
@@ -32,6 +32,7 @@ export class RawAesKeyring implements Keyring {
   readonly #wrappingKey: Buffer;
 
   constructor(options: RawAesKeyringOptions) {
+    assertOptions(options, 'RawAesKeyring');
     assertRawKeyNamespace(options.keyNamespace, options.keyName);
     if (!(options.wrappingKey instanceof Uint8Array) || ![16, 24, 32].includes(options.wrappingKey.byteLength)) {
       throw new TypeError('wrappingKey must be 16, 24 or 32 bytes');

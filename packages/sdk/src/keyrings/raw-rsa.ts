@@ -8,7 +8,7 @@ import { constants, createPrivateKey, createPublicKey, privateDecrypt, publicEnc
 import { KeyringError, NoDecryptionKeyError } from '../errors.js';
 import { pkcs1v15DecryptImplicit } from '../internal/rsa-pkcs1v15.js';
 import { withDataKey, withEncryptedDataKey, type DecryptionMaterials, type EncryptedDataKey, type EncryptionMaterials } from '../materials.js';
-import { assertRawKeyNamespace, type Keyring } from './keyring.js';
+import { assertOptions, assertRawKeyNamespace, type Keyring } from './keyring.js';
 
 /** Paddings of the spec; the MGF1 hash always equals the OAEP hash. */
 export const RsaPadding = Object.freeze({
@@ -49,6 +49,7 @@ export class RawRsaKeyring implements Keyring {
   readonly #rejectionSecret = randomBytes(32);
 
   constructor(options: RawRsaKeyringOptions) {
+    assertOptions(options, 'RawRsaKeyring');
     assertRawKeyNamespace(options.keyNamespace, options.keyName);
     if (!Object.hasOwn(OAEP_HASH, options.padding)) throw new TypeError('unknown RSA padding');
     if (options.publicKey === undefined && options.privateKey === undefined) {

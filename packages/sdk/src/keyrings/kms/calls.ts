@@ -17,6 +17,16 @@ function bytes(x: unknown): Buffer | null {
   return x instanceof Uint8Array ? Buffer.from(x) : null;
 }
 
+/**
+ * A response's plaintext data key as a buffer of the SDK's own, and the client's copy zeroed: the
+ * response object may live on (a caller's middleware, a log of it), the key in it need not.
+ */
+function takePlaintext(x: unknown): Buffer | null {
+  const copy = bytes(x);
+  if (x instanceof Uint8Array) x.fill(0);
+  return copy;
+}
+
 function keyArnOf(response: { KeyId?: unknown }, what: string): string {
   const arn = parseKmsArn(response.KeyId);
   // The response KeyId MUST be a valid AWS KMS key ARN: it becomes the EDK's provider info.
@@ -40,13 +50,17 @@ export async function generateDataKey(
   } catch (cause) {
     throw new KeyringError('KMS GenerateDataKey failed', { cause });
   }
-  const plaintext = bytes(response.Plaintext);
+  const plaintext = takePlaintext(response.Plaintext);
   const ciphertext = bytes(response.CiphertextBlob);
-  if (plaintext === null || plaintext.length !== m.suite.dataKeyLength || ciphertext === null) {
+  let providerInfo: string;
+  try {
+    if (plaintext === null || plaintext.length !== m.suite.dataKeyLength) throw new KeyringError('KMS GenerateDataKey returned a data key of the wrong length');
+    if (ciphertext === null) throw new KeyringError('KMS GenerateDataKey returned no ciphertext');
+    providerInfo = keyArnOf(response, 'GenerateDataKey');
+  } catch (error) {
     plaintext?.fill(0);
-    throw new KeyringError('KMS GenerateDataKey returned a data key of the wrong length');
+    throw error;
   }
-  const providerInfo = keyArnOf(response, 'GenerateDataKey');
   return withEncryptedDataKey(withDataKey(m, plaintext), { providerId: KMS_PROVIDER_ID, providerInfo: Buffer.from(providerInfo, 'utf8'), ciphertext });
 }
 
@@ -91,7 +105,7 @@ export async function decryptDataKey(
   } catch (cause) {
     throw new KeyringError('KMS Decrypt failed', { cause });
   }
-  const plaintext = bytes(response.Plaintext);
+  const plaintext = takePlaintext(response.Plaintext);
   if (response.KeyId !== keyId) {
     plaintext?.fill(0);
     throw new KeyringError('KMS Decrypt answered for a different key than requested');

@@ -63,7 +63,7 @@ export function resolveClientSupplier(options: { client?: KmsClientLike; clientS
     throw new TypeError('pass either client or clientSupplier, not both');
   }
   if (options.client !== undefined) {
-    if (typeof options.client.send !== 'function') throw new TypeError('client must have a send(command) method');
+    if (typeof options.client?.send !== 'function') throw new TypeError('client must have a send(command) method');
     const client = options.client;
     return () => client;
   }

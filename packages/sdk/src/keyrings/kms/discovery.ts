@@ -11,7 +11,7 @@
  */
 import { KeyringError, NoDecryptionKeyError } from '../../errors.js';
 import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../../materials.js';
-import type { Keyring } from '../keyring.js';
+import { assertOptions, type Keyring } from '../keyring.js';
 import { formatKmsArn, isMultiRegionArn, parseKmsArn, type KmsArn } from './arn.js';
 import { decryptDataKey, kmsKeyArnOfEdk } from './calls.js';
 import { resolveClientSupplier, resolveGrantTokens, type KmsClientLike, type KmsClientSupplier } from './client.js';
@@ -33,7 +33,7 @@ export interface AwsKmsDiscoveryKeyringOptions {
 
 function resolveFilter(f: DiscoveryFilter | undefined): DiscoveryFilter | undefined {
   if (f === undefined) return undefined;
-  if (typeof f.partition !== 'string' || f.partition === '' || !Array.isArray(f.accountIds) || f.accountIds.length === 0 ||
+  if (typeof f !== 'object' || f === null || typeof f.partition !== 'string' || f.partition === '' || !Array.isArray(f.accountIds) || f.accountIds.length === 0 ||
     f.accountIds.some((a) => typeof a !== 'string' || a === '')) {
     throw new TypeError('discoveryFilter needs a partition and a non-empty list of account ids');
   }
@@ -50,6 +50,7 @@ abstract class DiscoveryBase implements Keyring {
   protected readonly clientSupplier: KmsClientSupplier;
 
   constructor(options: AwsKmsDiscoveryKeyringOptions) {
+    assertOptions(options ?? {}, new.target.name);
     this.discoveryFilter = resolveFilter(options?.discoveryFilter);
     this.grantTokens = resolveGrantTokens(options?.grantTokens);
     this.clientSupplier = resolveClientSupplier(options ?? {});
@@ -60,12 +61,16 @@ abstract class DiscoveryBase implements Keyring {
     throw new KeyringError('a discovery keyring cannot encrypt');
   }
 
+  /** Checks made once the client can be asked (its region is a promise): none here. */
+  protected async checkClient(): Promise<void> {}
+
   /** The KeyId to send for an EDK that passed the filter, and the client's region, or null to skip it. */
   protected abstract route(arn: KmsArn, providerInfo: string): { keyId: string; region: string } | null;
 
   /** #ondecrypt: filter (provider, key ARN, discovery filter), Decrypt one at a time, collect errors. */
   async onDecrypt(materials: DecryptionMaterials, encryptedDataKeys: readonly EncryptedDataKey[]): Promise<DecryptionMaterials> {
     if (materials.plaintextDataKey !== undefined) throw new TypeError('decryption materials already hold a data key');
+    await this.checkClient();
     const routes: { edk: EncryptedDataKey; keyId: string; region: string }[] = [];
     for (const edk of encryptedDataKeys) {
       const info = kmsKeyArnOfEdk(edk);
@@ -104,11 +109,29 @@ export interface AwsKmsMrkDiscoveryKeyringOptions extends AwsKmsDiscoveryKeyring
 
 export class AwsKmsMrkDiscoveryKeyring extends DiscoveryBase {
   readonly region: string;
+  /** A given client's configured region (an AWS SDK client's `config.region`), when it has one. */
+  readonly #clientRegion: (() => Promise<unknown>) | undefined;
 
   constructor(options: AwsKmsMrkDiscoveryKeyringOptions) {
+    assertOptions(options, 'AwsKmsMrkDiscoveryKeyring');
     super(options);
     if (typeof options.region !== 'string' || options.region === '') throw new TypeError('region must be a non-empty string');
     this.region = options.region;
+    const configured = (options.client as { config?: { region?: unknown } } | undefined)?.config?.region;
+    if (configured !== undefined) this.#clientRegion = async () => (typeof configured === 'function' ? configured() : configured);
+  }
+
+  /**
+   * aws-kms-mrk-discovery-keyring.md#initialization: the keyring "SHOULD fail initialization if
+   * the provided region does not match the region of the KMS client". An AWS SDK client's region
+   * is a promise, so it is asked here, before any EDK is sent to a client of another region.
+   */
+  protected override async checkClient(): Promise<void> {
+    if (this.#clientRegion === undefined) return;
+    const clientRegion = await this.#clientRegion();
+    if (typeof clientRegion === 'string' && clientRegion !== this.region) {
+      throw new KeyringError(`the KMS client is configured for region ${clientRegion}, not this keyring's region ${this.region}`);
+    }
   }
 
   /**

@@ -5,7 +5,7 @@
  * tries only the EDKs it wrote.
  */
 import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../../materials.js';
-import type { Keyring } from '../keyring.js';
+import { assertOptions, type Keyring } from '../keyring.js';
 import { MultiKeyring } from '../multi.js';
 import { assertMrksAreUnique } from './arn.js';
 import { resolveClientSupplier, type KmsClientLike, type KmsClientSupplier } from './client.js';
@@ -29,6 +29,7 @@ export class KmsKeyring implements Keyring {
   readonly #inner: MultiKeyring;
 
   constructor(options: KmsKeyringOptions) {
+    assertOptions(options, 'KmsKeyring');
     const { generatorKeyId, keyIds = [], multiRegionAware = false, grantTokens } = options;
     if (!Array.isArray(keyIds)) throw new TypeError('keyIds must be an array');
     // One supplier (and so one client per region) shared by every key.

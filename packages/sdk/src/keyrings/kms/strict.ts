@@ -5,7 +5,7 @@
  */
 import { NoDecryptionKeyError } from '../../errors.js';
 import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../../materials.js';
-import type { Keyring } from '../keyring.js';
+import { assertOptions, type Keyring } from '../keyring.js';
 import { isValidKmsIdentifier, mrkMatchForDecrypt, regionOf } from './arn.js';
 import { decryptDataKey, encryptDataKey, generateDataKey, kmsKeyArnOfEdk } from './calls.js';
 import { resolveClientSupplier, resolveGrantTokens, type KmsClientLike, type KmsClientSupplier } from './client.js';
@@ -27,7 +27,8 @@ export class AwsKmsKeyring implements Keyring {
 
   constructor(options: AwsKmsKeyringOptions) {
     // #initialization: the identifier MUST be a valid AWS KMS identifier; a client MUST be given (or supplied).
-    if (!isValidKmsIdentifier(options?.keyId)) throw new TypeError('keyId must be a valid AWS KMS key identifier');
+    assertOptions(options, new.target.name);
+    if (!isValidKmsIdentifier(options.keyId)) throw new TypeError('keyId must be a valid AWS KMS key identifier');
     this.keyId = options.keyId;
     this.grantTokens = resolveGrantTokens(options.grantTokens);
     this.#clientSupplier = resolveClientSupplier(options);
@@ -45,6 +46,11 @@ export class AwsKmsKeyring implements Keyring {
       : encryptDataKey(client, this.keyId, materials, this.grantTokens);
   }
 
+  /** #ondecrypt: materials that already hold a data key "MUST fail" here (the MRK keyring returns them). */
+  protected alreadyDecrypted(_materials: DecryptionMaterials): DecryptionMaterials {
+    throw new TypeError('decryption materials already hold a data key');
+  }
+
   /** Whether this keyring may try `providerInfo` (#ondecrypt: "MUST match the configured identifier"). */
   protected matches(providerInfo: string): boolean {
     return providerInfo === this.keyId;
@@ -52,7 +58,7 @@ export class AwsKmsKeyring implements Keyring {
 
   /** #ondecrypt: filter, then Decrypt each match with KeyId = the configured identifier; first success wins. */
   async onDecrypt(materials: DecryptionMaterials, encryptedDataKeys: readonly EncryptedDataKey[]): Promise<DecryptionMaterials> {
-    if (materials.plaintextDataKey !== undefined) throw new TypeError('decryption materials already hold a data key');
+    if (materials.plaintextDataKey !== undefined) return this.alreadyDecrypted(materials);
     const candidates = encryptedDataKeys.filter((edk) => {
       const arn = kmsKeyArnOfEdk(edk);
       return arn !== null && this.matches(arn);
@@ -77,6 +83,11 @@ export class AwsKmsKeyring implements Keyring {
  * with this keyring's own identifier, i.e. in this keyring's region.
  */
 export class AwsKmsMrkKeyring extends AwsKmsKeyring {
+  /** aws-kms-mrk-keyring.md#ondecrypt: "MUST immediately return the unmodified decryption materials". */
+  protected override alreadyDecrypted(materials: DecryptionMaterials): DecryptionMaterials {
+    return materials;
+  }
+
   protected override matches(providerInfo: string): boolean {
     return mrkMatchForDecrypt(this.keyId, providerInfo);
   }
