@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { constants, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, publicEncrypt, randomBytes, sign as nodeSign } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, type KeySpec, type KeyUsageType } from '@aws-sdk/client-kms';
 import { rawRequest, startTestServer, type TestServer } from './support/server.js';
@@ -375,6 +379,46 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       assertOk(await importMaterial(rsaKey, createPrivateKey({ key: rsa, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' }), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
     });
 
+    it('an EC scalar outside 1..n-1, a public point off the curve, or explicit curve parameters are IncorrectKeyMaterialException, and the server lives on', async () => {
+      // Node 20 aborts the process when asked about an EC key loaded with a scalar past the order: such
+      // material must be refused before node:crypto sees it.
+      const n = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+      const local = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'jwk' });
+      const d = BigInt(`0x${Buffer.from(local.d!, 'base64url').toString('hex')}`);
+      const scalar = (value: bigint, bytes: number) => Buffer.from(value.toString(16).padStart(bytes * 2, '0'), 'hex');
+      const der = (tag: number, body: Buffer) => Buffer.concat([Buffer.from([tag, ...(body.length < 128 ? [body.length] : [0x81, body.length])]), body]);
+      const named = Buffer.from('301306072a8648ce3d020106082a8648ce3d030107', 'hex');
+      const pkcs8 = (secret: Buffer, algorithm = named, publicPoint?: Buffer) => der(0x30, Buffer.concat([Buffer.from([0x02, 0x01, 0x00]), algorithm,
+        der(0x04, der(0x30, Buffer.concat([Buffer.from([0x02, 0x01, 0x01]), der(0x04, secret), ...(publicPoint ? [der(0xa1, der(0x03, Buffer.concat([Buffer.from([0]), publicPoint])))] : [])])))]));
+      const keyId = await createKey({ Origin: 'EXTERNAL', KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+      const offCurve = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 1)]);
+      // P-256 over explicit parameters (the field, curve, base point and order spelled out), as openssl writes it on request.
+      const explicit = execFileSync('sh', ['-c', 'openssl ecparam -name prime256v1 -param_enc explicit -genkey | openssl pkcs8 -topk8 -nocrypt -outform DER']);
+      assert.equal(createPrivateKey({ key: explicit, format: 'der', type: 'pkcs8' }).asymmetricKeyType, 'ec', 'a key node:crypto reads');
+      for (const material of [pkcs8(scalar(d + n, 33)), pkcs8(scalar(n, 32)), pkcs8(scalar(0n, 32)), pkcs8(scalar(d, 32), named, offCurve), explicit]) {
+        assertError(await importMaterial(keyId, material, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }), 'IncorrectKeyMaterialException');
+      }
+      assertOk(await importMaterial(keyId, pkcs8(scalar(d, 32)), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+    });
+
+    it('an RSA key of three primes imports, as OpenSSL makes and reads them', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'coffer-rsa3-'));
+      try {
+        execFileSync('sh', ['-c', `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_primes:3 | openssl pkcs8 -topk8 -nocrypt -outform DER -out '${join(dir, 'k.der')}'`], { stdio: 'ignore' });
+        const material = readFileSync(join(dir, 'k.der'));
+        assert.equal(createPrivateKey({ key: material, format: 'der', type: 'pkcs8' }).asymmetricKeyType, 'rsa', 'a key node:crypto reads');
+        const keyId = await createKey({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+        assertOk(await importMaterial(keyId, material, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+        const message = b64(Buffer.from('three primes'));
+        const signature = assertOk(await raw('Sign', { KeyId: keyId, Message: message, SigningAlgorithm: 'RSASSA_PSS_SHA_256' })).Signature;
+        assert.equal(assertOk(await raw('Verify', { KeyId: keyId, Message: message, Signature: signature, SigningAlgorithm: 'RSASSA_PSS_SHA_256' })).SignatureValid, true);
+        assertOk(await raw('DeleteImportedKeyMaterial', { KeyId: keyId }));
+        assertOk(await importMaterial(keyId, material, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('an EC key without its optional public point imports (its public key derived) and re-imports as the same material in either encoding', async () => {
       const local = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const withPoint = local.privateKey.export({ format: 'der', type: 'pkcs8' });
@@ -476,7 +520,9 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
     it('a public key of another curve, or no public key at all, is a ValidationException without a message', async () => {
       const keyId = await createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT' });
       const otherCurve = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey.export({ format: 'der', type: 'spki' });
-      for (const publicKey of [otherCurve, Buffer.from('not a key')]) {
+      // The point at infinity (one zero byte): Node 20 aborts the process when asked about such a key.
+      const infinity = Buffer.from('3019301306072a8648ce3d020106082a8648ce3d030107030200' + '00', 'hex');
+      for (const publicKey of [otherCurve, Buffer.from('not a key'), infinity]) {
         const refused = await raw('DeriveSharedSecret', { KeyId: keyId, KeyAgreementAlgorithm: 'ECDH', PublicKey: b64(publicKey) });
         assertError(refused, 'ValidationException');
         assert.equal('message' in refused.body, false);

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { shaOf, type KeyFamily } from './family.js';
-import { importPkcs8 } from './pkcs8.js';
+import { ecPublicKeyFromSpki, importEcPrivateKey } from './ec-keys.js';
 import { privateKeyObject } from './private-key.js';
 
 const generate = promisify(generateKeyPair);
@@ -24,7 +24,7 @@ export function eccFamily(curve: EccCurve): KeyFamily {
       const { privateKey } = await generate('ec', { namedCurve: curve });
       return privateKey.export({ format: 'der', type: 'pkcs8' });
     },
-    importable: (material) => importPkcs8(material, (key) => key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === curve),
+    importable: (material) => importEcPrivateKey(material, curve),
     publicKey: (material) => createPublicKey(privateKeyOf(material)).export({ format: 'der', type: 'spki' }),
     sign: (material, algorithm, message, messageType) => {
       const key = privateKeyOf(material);
@@ -45,14 +45,8 @@ export function eccFamily(curve: EccCurve): KeyFamily {
       }
     },
     deriveSharedSecret: (material, peerPublicKey) => {
-      let peer: KeyObject;
-      try {
-        peer = createPublicKey({ key: peerPublicKey, format: 'der', type: 'spki' });
-      } catch {
-        return undefined;
-      }
-      if (peer.asymmetricKeyType !== 'ec' || peer.asymmetricKeyDetails?.namedCurve !== curve) return undefined;
-      return diffieHellman({ privateKey: privateKeyOf(material), publicKey: peer });
+      const peer = ecPublicKeyFromSpki(peerPublicKey, curve);
+      return peer === undefined ? undefined : diffieHellman({ privateKey: privateKeyOf(material), publicKey: peer });
     },
   };
 }

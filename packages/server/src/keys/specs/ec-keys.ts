@@ -1,0 +1,127 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import type { EccCurve } from './ecc.js';
+
+/**
+ * EC keys a caller gives (an imported private key, a peer's public key for ECDH) are read here
+ * and checked with noble's audited curve arithmetic before node:crypto sees them: Node 20 aborts
+ * the whole process (a native assertion, which no try can catch) when it is asked the details of
+ * an EC key OpenSSL loaded with a private scalar past the curve's order, or a public point at
+ * infinity. So node:crypto is given only keys rebuilt from checked numbers, as JWK.
+ */
+
+const CURVES = {
+  prime256v1: { noble: p256, jwk: 'P-256', oid: '2a8648ce3d030107' },
+  secp384r1: { noble: p384, jwk: 'P-384', oid: '2b81040022' },
+  secp521r1: { noble: p521, jwk: 'P-521', oid: '2b81040023' },
+  secp256k1: { noble: secp256k1, jwk: 'secp256k1', oid: '2b8104000a' },
+} as const;
+
+/** id-ecPublicKey, 1.2.840.10045.2.1. */
+const EC_PUBLIC_KEY = '2a8648ce3d0201';
+
+interface Tlv {
+  readonly tag: number;
+  readonly value: Buffer;
+}
+
+/** The DER elements of `bytes` in order (definite lengths); undefined if they do not fill it exactly. */
+function elements(bytes: Buffer): Tlv[] | undefined {
+  const out: Tlv[] = [];
+  for (let at = 0; at < bytes.length;) {
+    if (at + 2 > bytes.length) return undefined;
+    const tag = bytes[at]!;
+    let length = bytes[at + 1]!;
+    let start = at + 2;
+    if (length & 0x80) {
+      const octets = length & 0x7f;
+      if (octets === 0 || octets > 3 || start + octets > bytes.length) return undefined;
+      length = bytes.readUIntBE(start, octets);
+      start += octets;
+    }
+    if (start + length > bytes.length) return undefined;
+    out.push({ tag, value: bytes.subarray(start, start + length) });
+    at = start + length;
+  }
+  return out;
+}
+
+/** The named curve of an AlgorithmIdentifier's value, if it is id-ecPublicKey over `curve`. */
+function namesCurve(algorithm: Tlv | undefined, curve: EccCurve): boolean {
+  if (algorithm?.tag !== 0x30) return false;
+  const [id, parameters] = elements(algorithm.value) ?? [];
+  // Named curves only (RFC 5480: "MUST use the namedCurve"), not explicit parameters.
+  return id?.tag === 0x06 && id.value.toString('hex') === EC_PUBLIC_KEY
+    && parameters?.tag === 0x06 && parameters.value.toString('hex') === CURVES[curve].oid;
+}
+
+/** A point's bytes as a checked point on `curve` (not the point at infinity), or undefined. */
+function pointOf(bytes: Uint8Array, curve: EccCurve) {
+  try {
+    return CURVES[curve].noble.Point.fromHex(Buffer.from(bytes).toString('hex'));
+  } catch {
+    return undefined;
+  }
+}
+
+function jwkOf(curve: EccCurve, point: NonNullable<ReturnType<typeof pointOf>>, d?: Uint8Array) {
+  const size = CURVES[curve].noble.lengths.secretKey!;
+  const uncompressed = point.toBytes(false);
+  const coordinate = (from: number) => Buffer.from(uncompressed.subarray(from, from + size)).toString('base64url');
+  return {
+    kty: 'EC', crv: CURVES[curve].jwk, x: coordinate(1), y: coordinate(1 + size),
+    ...(d ? { d: Buffer.from(d).toString('base64url') } : {}),
+  } as const;
+}
+
+/**
+ * An imported PKCS#8 EC private key of `curve` in the stored form (node's PKCS#8 of the key rebuilt
+ * from its scalar), or undefined when it is not one: the scalar in 1..n-1, and a public point, if
+ * the key carries one (it may not: RFC 5915 makes it optional), equal to the scalar's.
+ */
+export function importEcPrivateKey(material: Buffer, curve: EccCurve): Buffer | undefined {
+  const [info] = elements(material) ?? [];
+  if (info?.tag !== 0x30) return undefined;
+  // PrivateKeyInfo / OneAsymmetricKey: version, algorithm, privateKey, then optional [0] attributes, [1] publicKey.
+  const [version, algorithm, privateKey] = elements(info.value) ?? [];
+  if (version?.tag !== 0x02 || privateKey?.tag !== 0x04 || !namesCurve(algorithm, curve)) return undefined;
+  const [ecPrivateKey] = elements(privateKey.value) ?? [];
+  if (ecPrivateKey?.tag !== 0x30) return undefined;
+  // ECPrivateKey: version 1, privateKey OCTET STRING, [0] parameters, [1] publicKey.
+  const [ecVersion, scalar, ...optional] = elements(ecPrivateKey.value) ?? [];
+  if (ecVersion?.tag !== 0x02 || ecVersion.value.length !== 1 || ecVersion.value[0] !== 1 || scalar?.tag !== 0x04) return undefined;
+  const { noble } = CURVES[curve];
+  const size = noble.lengths.secretKey!;
+  // RFC 5915 pads the scalar to the curve's size; some encoders drop its leading zeros.
+  const first = scalar.value.findIndex((b) => b !== 0);
+  if (first < 0) return undefined;
+  const stripped = scalar.value.subarray(first);
+  if (stripped.length > size) return undefined;
+  const d = Buffer.concat([Buffer.alloc(size - stripped.length), stripped]);
+  try {
+    if (!noble.utils.isValidSecretKey(d)) return undefined;
+    const point = noble.Point.fromHex(Buffer.from(noble.getPublicKey(d, false)).toString('hex'));
+    for (const field of optional) {
+      if (field.tag === 0xa0 && !(elements(field.value)?.[0]?.value.toString('hex') === CURVES[curve].oid)) return undefined;
+      if (field.tag === 0xa1) {
+        const [bits] = elements(field.value) ?? [];
+        const given = bits?.tag === 0x03 && bits.value[0] === 0 ? pointOf(bits.value.subarray(1), curve) : undefined;
+        if (given === undefined || !given.equals(point)) return undefined;
+      }
+    }
+    return createPrivateKey({ key: jwkOf(curve, point, d), format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
+  } finally {
+    d.fill(0);
+  }
+}
+
+/** A peer's SubjectPublicKeyInfo (DER) as a public key of `curve`, or undefined when it is not one. */
+export function ecPublicKeyFromSpki(spki: Buffer, curve: EccCurve): KeyObject | undefined {
+  const [info] = elements(spki) ?? [];
+  if (info?.tag !== 0x30) return undefined;
+  const [algorithm, bits, ...rest] = elements(info.value) ?? [];
+  if (rest.length > 0 || !namesCurve(algorithm, curve) || bits?.tag !== 0x03 || bits.value[0] !== 0) return undefined;
+  const point = pointOf(bits.value.subarray(1), curve);
+  return point === undefined ? undefined : createPublicKey({ key: jwkOf(curve, point), format: 'jwk' });
+}
