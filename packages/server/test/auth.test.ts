@@ -8,6 +8,7 @@ import { CreateKeyCommand, DecryptCommand, EncryptCommand, ListKeysCommand } fro
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { admin } from './support/principals.js';
 import {
   errorOf, kmsClient, readCredentials, startTestServer, type Credentials, type RawResponse, type TestServer, wrongSecret,
 } from './support/server.js';
@@ -152,6 +153,13 @@ describe('SigV4 authentication', () => {
     assert.match(lines[2]!, /^\d{8}\/us-east-1\/kms\/aws4_request$/);
     assert.equal(lines[3], sha256Hex(canonical!));
     assert.equal(message.includes(t.credentials.secretAccessKey), false);
+    // The audit record keeps the first paragraph: the canonical request's payload hash would let a
+    // reader of the trail confirm a guessed plaintext.
+    const records = (await admin(t, 'QueryAuditRecords', { Outcome: 'InvalidSignatureException', MaxItems: 5 })).Records as Array<{ errorMessage?: string }>;
+    assert.ok(records.length > 0);
+    for (const record of records) {
+      assert.equal(record.errorMessage, 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+    }
   });
 
   it('refuses a request with two Host lines, which a proxy and the server could read differently', async () => {

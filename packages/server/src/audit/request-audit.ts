@@ -66,9 +66,14 @@ export class RequestAudit {
     return this.#event('success');
   }
 
-  /** The error's message, cut to MAX_ERROR_MESSAGE characters: a record's size is the server's choice, not the caller's. */
+  /**
+   * The error's first paragraph, cut to MAX_ERROR_MESSAGE characters: a record's size is the
+   * server's choice, not the caller's. A signature mismatch goes on with the canonical request the
+   * server computed, whose payload hash would let a reader of the trail confirm a guessed plaintext.
+   */
   failure(errorName: string, message: string): AuditEvent {
-    return this.#event(errorName, message ? excerpt(message, MAX_ERROR_MESSAGE) : undefined);
+    const first = message.split('\n\n', 1)[0]!;
+    return this.#event(errorName, first ? excerpt(first, MAX_ERROR_MESSAGE) : undefined);
   }
 
   #event(outcome: string, errorMessage?: string): AuditEvent {
