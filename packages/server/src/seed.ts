@@ -12,7 +12,9 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AuditEvent } from './audit/record.js';
 import type { Service } from './context.js';
 import { checkAliasName, isPossibleAliasName, MAX_ALIAS_NAME_LENGTH } from './keys/alias-name.js';
+import { MAX_ACCESS_KEYS } from './admin/create-access-key.js';
 import { MAX_ALIASES_PER_KEY } from './operations/create-alias.js';
+import { MAX_KEYS } from './operations/create-key.js';
 import { keyArn } from './keys/arn.js';
 import type { KeyRecord } from './keys/key-record.js';
 import { accountRootArn, principalArn } from './principals/principal-id.js';
@@ -231,6 +233,8 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
         unchanged += 1;
         continue;
       }
+      // As CreateAlias: a key pending deletion takes no new alias.
+      if (existing?.state === 'PendingDeletion') fail(`${entry} alias ${aliasName}`, 'the key is pending deletion');
       // The quota CreateAlias enforces holds for seeded aliases too.
       if (++aliasesOfKey > MAX_ALIASES_PER_KEY) fail(`${entry} alias ${aliasName}`, `a key has at most ${MAX_ALIASES_PER_KEY} aliases`);
       writes.push({
@@ -263,6 +267,17 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
     } else {
       unchanged += 1;
     }
+    // The admin API's quotas hold for what the store already has beside the seed's entries.
+    const storedPolicies = await store.listIdentityPolicies(arn);
+    const seeded = new Map(Object.entries(p.policies ?? {}).map(([policyName, document]) => [policyName, policyText(document)]));
+    const policiesSize = [...seeded.values(), ...storedPolicies.filter((r) => !seeded.has(r.policyName)).map((r) => r.document)]
+      .reduce((sum, text) => sum + policySize(text), 0);
+    const quota = MAX_AGGREGATE_POLICY_SIZE[kind];
+    if (policiesSize > quota) fail(entry, `its policies, with those the store holds, hold ${policiesSize} characters (white space not counted); the quota is ${quota}`);
+    const newAccessKeys = [];
+    for (const key of p.accessKeys ?? []) if (await store.getAccessKey(key.accessKeyId) === undefined) newAccessKeys.push(key);
+    const accessKeys = (await store.listAccessKeys(arn)).length + newAccessKeys.length;
+    if (accessKeys > MAX_ACCESS_KEYS) fail(entry, `it would have ${accessKeys} access keys with those the store holds; a principal has at most ${MAX_ACCESS_KEYS}`);
     for (const [policyName, document] of Object.entries(p.policies ?? {})) {
       const text = policyText(document);
       const stored = await store.getIdentityPolicy(arn, policyName);
@@ -302,6 +317,9 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
       });
     }
   }
+
+  const newKeys = writes.filter((w) => w.what.startsWith('key ')).length;
+  if (newKeys > 0 && (await store.countKeys()) + newKeys > MAX_KEYS) fail('keys', `the store would hold more than ${MAX_KEYS} keys, AWS's quota`);
 
   const created: string[] = [];
   for (const { what, write } of writes) {

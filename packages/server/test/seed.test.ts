@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { DecryptCommand, EncryptCommand, ListAliasesCommand, ListKeysCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, ListAliasesCommand, ListKeysCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { SeedError } from '../src/index.js';
 import { kmsClient, startTestServer, tempDataDir, type TestServer } from './support/server.js';
 
@@ -95,5 +95,22 @@ describe('startServer({ seed })', () => {
     await t.stop();
     await assert.rejects(startTestServer({ seed: { keys: [{ keyId: KEY_ID, aliases: ['alias/one-more'] }] }, dataDir: t.dataDir }),
       (error: unknown) => error instanceof SeedError && /alias alias\/one-more: a key has at most 50 aliases/.test(error.message));
+  });
+
+  it('counts what the store already holds toward the quotas, and gives no alias to a key pending deletion', async () => {
+    const key = (i: number) => ({ accessKeyId: `AKIASEEDQUOTA00000${i}`, secretAccessKey: 'seed-quota-secret-0123456789' });
+    const first = { keys: [{ keyId: KEY_ID }], principals: [{ user: 'alice', accessKeys: [key(1), key(2)],
+      policies: { p0: { Version: '2012-10-17', Statement: [{ Sid: 'x'.repeat(1500), Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' }] } } }] };
+    const t = await startTestServer({ seed: first });
+    servers.push(t);
+    await t.kms.send(new ScheduleKeyDeletionCommand({ KeyId: KEY_ID, PendingWindowInDays: 7 }));
+    await t.stop();
+    for (const [seed, problem] of [
+      [{ principals: [{ user: 'alice', accessKeys: [key(3)] }] }, /would have 3 access keys with those the store holds; a principal has at most 2/],
+      [{ principals: [{ user: 'alice', policies: { big: { Version: '2012-10-17', Statement: [{ Sid: 'y'.repeat(600), Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' }] } } }] }, /with those the store holds, hold \d+ characters .*the quota is 2048/],
+      [{ keys: [{ keyId: KEY_ID, aliases: ['alias/late'] }] }, /alias alias\/late: the key is pending deletion/],
+    ] as const) {
+      await assert.rejects(startTestServer({ seed, dataDir: t.dataDir }), (error: unknown) => error instanceof SeedError && problem.test(error.message), String(problem));
+    }
   });
 });
