@@ -213,6 +213,17 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(existsSync(join(dir, 'new')), false);
   });
 
+  it('an output directory inside the input tree is not read, and says so when it holds files already', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'in', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'in', 'a.txt'), 'a');
+    writeFileSync(join(dir, 'in', 'sub', 'b.txt'), 'b');
+    const finished = await coffer(['encrypt', '--recursive', join(dir, 'in'), '-o', join(dir, 'in', 'sub'), '--key', keyArn]);
+    assert.equal(finished.code, 0, finished.stderr);
+    assert.ok(finished.stderr.includes(`note: the output directory '${join(dir, 'in', 'sub')}' lies inside '${join(dir, 'in')}' and is not read`), finished.stderr);
+    assert.deepEqual(readdirSync(join(dir, 'in', 'sub')).sort(), ['a.txt.encrypted', 'b.txt']);
+  });
+
   it('in a tree, a damaged file is named, with what stays of the files before it', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'plain'));
@@ -512,7 +523,7 @@ describe('an interrupted coffer decrypt', () => {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
     child.stdin.write(message.subarray(0, message.length >> 1));
     const dir = join(out, '..');
-    const partial = () => readdirSync(dir).filter((n) => n.endsWith('.partial'));
+    const partial = () => (existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.partial')) : []);
     for (let i = 0; i < 200 && partial().length === 0; i++) await sleep(25);
     assert.equal(partial().length, 1, `no .partial file appeared: ${stderr}`);
     // Give it time to take in the half it has: the final name must still not be there.
@@ -541,15 +552,14 @@ describe('an interrupted coffer decrypt', () => {
 
   // SIGHUP too: a closed terminal or dropped ssh session must not leave verified-so-far plaintext behind.
   for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
-    it(`${signal} midway removes the .partial file and exits ${code}`, async () => {
+    it(`${signal} midway removes the .partial file, and the directories made for it, and exits ${code}`, async () => {
       const dir = tempDir();
-      const out = join(dir, 'plain');
-      const { child, exited, partial, stderr } = await halfwayDecrypt(out, message);
+      const out = join(dir, 'made', 'for', 'it', 'plain');
+      const { child, exited, stderr } = await halfwayDecrypt(out, message);
       child.kill(signal);
       const finished = await exited;
       assert.equal(finished.code, code, stderr());
-      assert.equal(existsSync(out), false);
-      assert.deepEqual(partial(), []);
+      assert.deepEqual(readdirSync(dir), [], 'no .partial file, and none of the directories made for it');
       assert.match(stderr(), new RegExp(`^${signal}: stopped; the output file being written was removed`, 'm'));
     });
   }

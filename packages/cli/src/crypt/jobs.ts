@@ -44,11 +44,15 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
     if (stat.isDirectory()) {
       if (!inv.flag('recursive')) throw new UsageError(`'${input}' is a directory`, 'pass --recursive and --output DIR to work on every file under it');
       if (output === undefined || output === '-') throw new UsageError('--recursive needs --output DIR', `for example \`coffer ${direction} --recursive ${input} -o ${input}-out ...\``);
-      const skipped: string[] = [];
-      jobs = treeJobs(input, output, suffix, direction, skipped);
-      // Said, not silent: a message renamed without the suffix would otherwise just not appear in the output.
-      if (skipped.length > 0 && !inv.flag('quiet')) {
-        process.stderr.write(`note: ${skipped.length} file${skipped.length === 1 ? '' : 's'} not ending in ${suffix} left as ${skipped.length === 1 ? 'it is' : 'they are'} (e.g. '${skipped[0]}'); --suffix names another ending\n`);
+      const tree = treeJobs(input, output, suffix, direction);
+      jobs = tree.jobs;
+      // Said, not silent: a file left out would otherwise just not appear in the output.
+      if (!inv.flag('quiet')) {
+        const { skipped, outputInside } = tree;
+        if (skipped.length > 0) {
+          process.stderr.write(`note: ${skipped.length} file${skipped.length === 1 ? '' : 's'} not ending in ${suffix} left as ${skipped.length === 1 ? 'it is' : 'they are'} (e.g. '${skipped[0]}'); --suffix names another ending\n`);
+        }
+        if (outputInside) process.stderr.write(`note: the output directory '${output}' lies inside '${input}' and is not read: files already in it are left as they are\n`);
       }
     } else {
       jobs = [{ input, output: output ?? defaultOutput(input, suffix, direction), ...(stat.isFile() ? { size: stat.size } : {}) }];
@@ -142,8 +146,10 @@ function realPathOf(path: string): string {
   }
 }
 
-function treeJobs(root: string, outRoot: string, suffix: string, direction: Direction, skipped: string[]): Job[] {
+function treeJobs(root: string, outRoot: string, suffix: string, direction: Direction): { jobs: Job[]; skipped: string[]; outputInside: boolean } {
   const jobs: Job[] = [];
+  const skipped: string[] = [];
+  let outputInside = false;
   // Compared by real paths: an output named through a symbolic link to the input tree is that tree.
   const outAbsolute = realPathOf(outRoot);
   const rootAbsolute = realPathOf(root);
@@ -164,7 +170,10 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
       // The output tree may live inside the input tree: never read what this command writes.
       // (Directory entries are not followed through links: the walk sees directories and regular files only.)
       const real = join(realDir, entry.name);
-      if (inOutput(real)) continue;
+      if (inOutput(real)) {
+        outputInside = true;
+        continue;
+      }
       if (entry.isDirectory()) walk(path, real);
       else if (entry.isFile()) {
         const rel = relative(root, path);
@@ -185,5 +194,5 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
     }
   };
   walk(root, rootAbsolute);
-  return jobs;
+  return { jobs, skipped, outputInside };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, fsyncSync, linkSync, lstatSync, openSync, renameSync, unlinkSync, type Stats, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, linkSync, lstatSync, openSync, renameSync, rmdirSync, unlinkSync, type Stats, type WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { IoError } from '../usage.js';
 
@@ -10,7 +10,31 @@ import { IoError } from '../usage.js';
  * behind, but never a file under the final name.
  */
 const live = new Set<string>();
+/** Directories made for outputs being written: [the deepest, the topmost made], removed on a signal while empty. */
+const madeDirectories = new Set<readonly [string, string]>();
 let handlersInstalled = false;
+
+/**
+ * Removes `dir` and its parents up to and including `top` while they are empty: the directories a
+ * command made for an output it then did not write.
+ */
+export function removeEmptyDirectories(dir: string, top: string): void {
+  for (let at = dir; ; at = dirname(at)) {
+    try {
+      rmdirSync(at);
+    } catch {
+      return; // not empty (another file of the tree), or already gone
+    }
+    if (at === top || dirname(at) === at) return;
+  }
+}
+
+/** Directories made for an output (see removeEmptyDirectories), removed on a signal too; call the result once the output is done. */
+export function trackMadeDirectories(dir: string, top: string): () => void {
+  const entry = [dir, top] as const;
+  madeDirectories.add(entry);
+  return () => madeDirectories.delete(entry);
+}
 
 /**
  * Removes every partial file of this process on SIGINT, SIGTERM or SIGHUP (a closed terminal, a
@@ -29,6 +53,7 @@ export function removePartialFilesOnSignals(): void {
       }
     }
     live.clear();
+    for (const [dir, top] of madeDirectories) removeEmptyDirectories(dir, top);
     process.stderr.write(`${signal}: stopped; the output file being written was removed (files already complete stay)\n`);
     process.exit(code);
   };

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, createReadStream, mkdirSync, openSync, rmdirSync } from 'node:fs';
+import { appendFileSync, closeSync, createReadStream, mkdirSync, openSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -11,7 +11,7 @@ import { cliErrorOf } from '../kms-client.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, IoError } from '../usage.js';
 import type { Direction, Job } from './jobs.js';
 import { ContextMismatchError } from './materials.js';
-import { PartialFile, removePartialFilesOnSignals } from './partial-file.js';
+import { PartialFile, removeEmptyDirectories, removePartialFilesOnSignals, trackMadeDirectories } from './partial-file.js';
 import { startProgress } from './progress.js';
 
 export interface RunOptions {
@@ -104,6 +104,7 @@ async function runJob(job: Job, options: RunOptions, advance: (bytes: number) =>
   } catch (error) {
     throw new IoError(`cannot create the directory of '${job.output}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+  const untrack = made === undefined ? () => {} : trackMadeDirectories(dirname(job.output), made);
   const partial = new PartialFile(job.output);
   try {
     const sizer = new Transform({
@@ -118,20 +119,10 @@ async function runJob(job: Job, options: RunOptions, advance: (bytes: number) =>
     partial.abort();
     if (made !== undefined) removeEmptyDirectories(dirname(job.output), made);
     throw error;
+  } finally {
+    untrack();
   }
   return { job, direction: options.direction, bytesIn, bytesOut, header };
-}
-
-/** Removes `dir` and its parents up to and including `top` while they are empty. */
-function removeEmptyDirectories(dir: string, top: string): void {
-  for (let at = dir; ; at = dirname(at)) {
-    try {
-      rmdirSync(at);
-    } catch {
-      return; // not empty (another file of the tree), or already gone
-    }
-    if (at === top || dirname(at) === at) return;
-  }
 }
 
 /**
