@@ -107,6 +107,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Before the store: a refused transport must not leave anything half-opened.
   const transport = await openTransport(config.host, config.dataDir, options.tls, options.allowInsecureHttp ?? false);
+  // Served all the same (an operator may be replacing it), but said: clients that check certificates refuse it.
+  const validity = transport.tls?.validity;
+  if (validity !== undefined && (validity.to < now() || validity.from > now())) {
+    log('warn', `the TLS certificate is ${validity.to < now() ? 'expired' : 'not yet valid'} (valid ${new Date(validity.from).toISOString()} to ${new Date(validity.to).toISOString()}): clients that check certificates will refuse it`);
+  }
   // One server per SQLite data directory (server-lock.ts); PostgreSQL nodes share their store.
   const lock = isPostgresUrl(config.store) ? undefined : lockDataDirectory(config.dataDir);
   // With PostgreSQL the data directory still holds root.key and the credentials file.

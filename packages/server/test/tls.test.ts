@@ -116,7 +116,7 @@ describe('TLS with given files, and plain HTTP off loopback', () => {
       writeFileSync(join(dir, 'other.key'), mismatched.key, { mode: 0o600 });
       await assert.rejects(
         startServer({ port: 0, dataDir: join(dir, 'data2'), logger: () => {}, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'other.key') } }),
-        (error: unknown) => error instanceof StartupError && /cannot be used together/.test(error.message));
+        (error: unknown) => error instanceof StartupError && /not the private key of the certificate/.test(error.message));
       // Refused before the store: nothing was made in the data directory.
       assert.deepEqual(existsSync(join(dir, 'data2')) ? readdirSync(join(dir, 'data2')) : [], []);
       // A key of another type than the certificate's, and a chain whose first certificate is not
@@ -127,10 +127,19 @@ describe('TLS with given files, and plain HTTP off loopback', () => {
       await assert.rejects(
         startServer({ port: 0, dataDir: join(dir, 'data2'), logger: () => {}, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'rsa.key') } }),
         (error: unknown) => error instanceof StartupError && /not the private key of the certificate/.test(error.message));
-      // (Of one key type, OpenSSL itself finds a reversed chain.)
       await assert.rejects(
         startServer({ port: 0, dataDir: join(dir, 'data2'), logger: () => {}, tls: { certFile: join(dir, 'reversed.crt'), keyFile: join(dir, 'server.key') } }),
-        (error: unknown) => error instanceof StartupError && /not the private key of the certificate|cannot be used together/.test(error.message));
+        (error: unknown) => error instanceof StartupError && /not the private key of the certificate .*put the chain after it/.test(error.message));
+      // An expired certificate serves, with a warning: clients that check certificates will refuse it.
+      const old = tempDataDir();
+      const expired = await selfSignedPair(old, Date.now() - 500 * 86_400_000);
+      writeFileSync(join(dir, 'expired.crt'), expired.cert);
+      writeFileSync(join(dir, 'expired.key'), expired.key, { mode: 0o600 });
+      const lines: string[] = [];
+      const served = await startServer({ port: 0, dataDir: join(dir, 'data4'), quotas: false, logger: (level, message) => lines.push(`${level} ${message}`), tls: { certFile: join(dir, 'expired.crt'), keyFile: join(dir, 'expired.key') } });
+      await served.close();
+      rmSync(old, { recursive: true, force: true });
+      assert.ok(lines.some((line) => /^warn the TLS certificate is expired \(valid .* to .*\): clients that check certificates will refuse it$/.test(line)), lines.join('\n'));
       assert.deepEqual(existsSync(join(dir, 'data2')) ? readdirSync(join(dir, 'data2')) : [], []);
       await assert.rejects(
         startServer({ port: 0, dataDir: join(dir, 'data3'), logger: () => {}, tls: { certFile: join(dir, 'missing.crt'), keyFile: join(dir, 'server.key') } }),

@@ -11,8 +11,8 @@ export type TlsSettings =
   | { readonly selfSigned: true };
 
 export interface Transport {
-  /** Absent: plain HTTP. */
-  readonly tls?: TlsPair & { readonly fingerprint: string };
+  /** Absent: plain HTTP. `validity` is the certificate's, in epoch milliseconds. */
+  readonly tls?: TlsPair & { readonly fingerprint: string; readonly validity: { readonly from: number; readonly to: number } };
 }
 
 /** Addresses only this machine can reach: plain HTTP there shows secrets to no one else. */
@@ -56,17 +56,25 @@ export async function openTransport(host: string, dataDir: string, tls: TlsSetti
     throw new StartupError('The TLS certificate file does not hold a PEM certificate.');
   }
   // Tried here, before the store is opened: a pair that cannot serve must not leave a fresh data directory behind.
+  // OpenSSL compares a key with the certificate only when both are of one type: an RSA key beside
+  // an EC certificate (or a chain whose first certificate is not the key's) loads, and then every
+  // handshake fails. The server's certificate is the file's first; its public key must be the key's.
+  // (A key node cannot read here, an encrypted one say, is left to createSecureContext's refusal.)
+  const certificate = new X509Certificate(pair.cert);
+  let key: ReturnType<typeof createPrivateKey> | undefined;
+  try {
+    key = createPrivateKey(pair.key);
+  } catch {
+    key = undefined;
+  }
+  if (key !== undefined && !certificate.checkPrivateKey(key)) {
+    throw new StartupError(
+      'The TLS key is not the private key of the certificate (the first certificate in the file, which the server presents; put the chain after it).');
+  }
   try {
     createSecureContext({ cert: pair.cert, key: pair.key });
   } catch (error) {
     throw new StartupError(`The TLS certificate and key cannot be used together: ${(error as Error).message}.`);
   }
-  // OpenSSL compares a key with the certificate only when both are of one type: an RSA key beside
-  // an EC certificate (or a chain whose first certificate is not the key's) loads, and then every
-  // handshake fails. The server's certificate is the file's first; its public key must be the key's.
-  if (!new X509Certificate(pair.cert).checkPrivateKey(createPrivateKey(pair.key))) {
-    throw new StartupError(
-      'The TLS key is not the private key of the certificate (the first certificate in the file, which the server presents; put the chain after it).');
-  }
-  return { tls: { ...pair, fingerprint } };
+  return { tls: { ...pair, fingerprint, validity: { from: Date.parse(certificate.validFrom), to: Date.parse(certificate.validTo) } } };
 }
