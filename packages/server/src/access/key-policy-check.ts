@@ -2,7 +2,7 @@ import type { RequestContext, Service } from '../context.js';
 import { MalformedPolicyDocumentException } from '../errors.js';
 import { keyArn } from '../keys/arn.js';
 import type { KeyRecord } from '../keys/key-record.js';
-import { compilePolicy, namedPrincipals, type CompiledPolicy } from '../policy/compile.js';
+import { assertKeyPolicySize, compilePolicy, namedPrincipals, type CompiledPolicy } from '../policy/compile.js';
 import { assertNoDuplicateKeys } from '../policy/duplicate-keys.js';
 import { assertNoLockOut } from '../policy/lockout.js';
 import { INVALID_PRINCIPALS } from '../policy/principal.js';
@@ -21,6 +21,7 @@ import { INVALID_PRINCIPALS } from '../policy/principal.js';
 export async function checkNewKeyPolicy(
   service: Service, request: RequestContext, text: string, key: KeyRecord, bypassLockoutCheck: boolean,
 ): Promise<Record<string, number>> {
+  assertKeyPolicySize(text);
   const policy = compilePolicy(text, 'key');
   assertNoDuplicateKeys(text);
   assertStatementsFit(policy);
