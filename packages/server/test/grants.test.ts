@@ -59,6 +59,22 @@ describe('grants over HTTP', () => {
     await t.dispose();
   });
 
+  it('a grant an earlier release made (no retiring principal\'s creation time) is retired by its retiring principal, and its Name answers with it', async () => {
+    const keyId = await newKey();
+    const request = { KeyId: keyId, GranteePrincipal: bob.arn, RetiringPrincipal: carol.arn, Operations: ['Encrypt'], Name: 'from-an-earlier-release' };
+    const made = await grant(request);
+    // As the earlier release wrote it: the grantee's creation time, not the retiring principal's.
+    const db = new Database(join(t.dataDir, 'coffer.db'));
+    try {
+      db.prepare("UPDATE grants SET record = json_remove(record, '$.retiringCreatedAt') WHERE grant_id = ?").run(made.GrantId);
+    } finally {
+      db.close();
+    }
+    assert.equal((await grant(request)).GrantId, made.GrantId, 'the same Name and parameters: the same grant');
+    assertOk(await encryptAs(bob, keyId));
+    assertOk(await carol.raw('RetireGrant', { KeyId: keyId, GrantId: made.GrantId }));
+  });
+
   it(`refuses a grant past ${MAX_GRANTS_PER_KEY} on one key (LimitExceededException), still answering a named grant's repeat`, async () => {
     const keyId = await newKey();
     const named = await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Name: 'kept' });

@@ -80,11 +80,12 @@ function policyNames(key: KeyRecord, arn: string, createdAt: number | undefined)
 }
 
 /**
- * Whether a grant of the caller's ARN was made to this caller, not to an earlier user or role of
- * the name, deleted since: the grant keeps its grantee's creation time (GrantRecord.granteeCreatedAt);
- * one made before that was kept is the caller's unless it predates the caller past the clock tolerance.
+ * Whether a grant naming the caller's ARN (as grantee, or as retiring principal) was made for this
+ * caller, not for an earlier user or role of the name, deleted since: the grant keeps that
+ * principal's creation time (`meant`: GrantRecord.granteeCreatedAt, retiringCreatedAt); a grant
+ * made before it was kept is the caller's unless it predates the caller past the clock tolerance.
  */
-function grantNames(grant: GrantRecord, createdAt: number | undefined, meant = grant.granteeCreatedAt): boolean {
+export function grantMeans(grant: GrantRecord, meant: number | undefined, createdAt: number | undefined): boolean {
   if (createdAt === undefined) return true;
   if (meant !== undefined) return meant === createdAt;
   return grant.createdAt + CLOCK_TOLERANCE_MS >= createdAt;
@@ -300,7 +301,7 @@ export class AccessControl {
   ): Promise<boolean> {
     for await (const grant of this.grantsOfCaller(principal, key, tokens)) {
       if (!grant.operations.includes(operation) || (qualifies && !qualifies(grant))) continue;
-      if (!grantNames(grant, createdAt)) continue;
+      if (!grantMeans(grant, grant.granteeCreatedAt, createdAt)) continue;
       // No request here is made on behalf of an AWS resource (aws:SourceArn); AWS exempts RetireGrant.
       if (grant.constraints?.SourceArn !== undefined && operation !== 'RetireGrant') continue;
       if (!constraintsApply(operation) || satisfiesConstraints(grant.constraints, encryptionContext)) return true;
@@ -337,8 +338,8 @@ export class AccessControl {
    */
   async grantNamesRetirer(principal: { arn: string; kind: string }, grant: GrantRecord): Promise<boolean> {
     const { createdAt } = await this.#identity(principal);
-    if (grant.retiringPrincipal === principal.arn && grantNames(grant, createdAt, grant.retiringCreatedAt)) return true;
-    return grant.granteePrincipal === principal.arn && grant.operations.includes('RetireGrant') && grantNames(grant, createdAt);
+    if (grant.retiringPrincipal === principal.arn && grantMeans(grant, grant.retiringCreatedAt, createdAt)) return true;
+    return grant.granteePrincipal === principal.arn && grant.operations.includes('RetireGrant') && grantMeans(grant, grant.granteeCreatedAt, createdAt);
   }
 
   async grantOfToken(token: string): Promise<GrantRecord | undefined> {

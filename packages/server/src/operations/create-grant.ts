@@ -1,4 +1,5 @@
 import type { RequestContext, Service } from '../context.js';
+import { grantMeans } from '../access/access-control.js';
 import { LimitExceededException, ValidationException } from '../errors.js';
 import { atLeastAsStrict, CONSTRAINABLE_OPERATIONS } from '../grants/constraints.js';
 import {
@@ -141,7 +142,9 @@ async function issueGrant(service: Service, request: RequestContext, key: KeyRec
   const { operations, constraints } = input;
   if (input.Name !== undefined) {
     const same = (await service.store.findGrantsByName(key.keyId, input.Name))
-      .find((g) => g.granteeCreatedAt === input.granteeCreatedAt && g.retiringCreatedAt === input.retiringCreatedAt
+      // Made for the same principals, as the grant's use and retiring judge it (a grant an earlier
+      // release made keeps no creation times: its own creation time decides).
+      .find((g) => grantMeans(g, g.granteeCreatedAt, input.granteeCreatedAt) && grantMeans(g, g.retiringCreatedAt, input.retiringCreatedAt)
         && sameParameters(g, input.grantee, input.retiring, operations, constraints));
     if (same) {
       checkDryRun(input.DryRun);
