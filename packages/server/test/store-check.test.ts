@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -7,6 +8,7 @@ import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, EncryptComman
 import Database from 'better-sqlite3';
 import { checkStore, StartupError } from '../src/index.js';
 import { BackingKeys } from '../src/keys/backing-keys.js';
+import { specInfo } from '../src/keys/specs/index.js';
 import { openRootKey } from '../src/root/open-root-key.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { admin } from './support/principals.js';
@@ -154,6 +156,26 @@ describe('coffer store check', () => {
       await store.close();
     }
     await assertFound(w.dataDir, new RegExp(`key ${w.keyId} version 1: its material is not a SYMMETRIC_DEFAULT key`));
+  });
+
+  it('holds EC material an earlier release stored though an import now refuses it; refuses a scalar past the order', () => {
+    // What `coffer store check` (and a restore's check) asks of a version's material: KeyFamily.holds.
+    const { family } = specInfo('ECC_NIST_P256');
+    const mine = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'jwk' });
+    const theirs = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'jwk' });
+    // Another key's public point beside the scalar: imported by e9b68de, refused by imports since.
+    const mismatched = createPrivateKey({ key: { ...mine, x: theirs.x, y: theirs.y }, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
+    const explicit = execFileSync('sh', ['-c', 'openssl ecparam -name prime256v1 -param_enc explicit -genkey | openssl pkcs8 -topk8 -nocrypt -outform DER']);
+    for (const material of [mismatched, explicit]) {
+      assert.equal(family.importable(material), undefined);
+      assert.equal(family.holds!(material), true);
+    }
+    const good = createPrivateKey({ key: mine, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
+    assert.equal(family.holds!(good), true);
+    // The scalar replaced by n (node:crypto would abort on it): refused before node sees it.
+    const n = Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex');
+    const d = Buffer.from(mine.d!, 'base64url');
+    assert.equal(family.holds!(Buffer.from(good.toString('hex').replace(d.toString('hex'), n.toString('hex')), 'hex')), false);
   });
 
   it('finds an alias whose key does not exist', async () => {

@@ -162,13 +162,16 @@ async function checkKeys(store: Store, root: RootKey, problems: string[]): Promi
 }
 
 /**
- * Whether unwrapped material is a key of the spec: 32 bytes for SYMMETRIC_DEFAULT, else what an
- * import of that spec takes (a private key of the curve or modulus, an HMAC key's length, a seed).
- * Material of another spec would be served under this one: an RSA signature labelled ECDSA.
+ * Whether unwrapped material is a key of the spec: 32 bytes for SYMMETRIC_DEFAULT, else a key the
+ * spec's family holds (a private key of the curve or modulus, an HMAC key's length, a seed), as
+ * laxly as an earlier release may have stored it (KeyFamily.holds). Material of another spec would
+ * be served under this one: an RSA signature labelled ECDSA.
  */
 function fitsSpec(spec: KeySpec, material: Buffer): boolean {
   if (spec === 'SYMMETRIC_DEFAULT') return material.length === 32;
-  const fitted = specInfo(spec).family.importable(material);
+  const { family } = specInfo(spec);
+  if (family.holds) return family.holds(material);
+  const fitted = family.importable(material);
   fitted?.fill(0);
   return fitted !== undefined;
 }

@@ -75,44 +75,85 @@ function jwkOf(curve: EccCurve, point: NonNullable<ReturnType<typeof pointOf>>, 
   } as const;
 }
 
-/**
- * An imported PKCS#8 EC private key of `curve` in the stored form (node's PKCS#8 of the key rebuilt
- * from its scalar), or undefined when it is not one: the scalar in 1..n-1, and a public point, if
- * the key carries one (it may not: RFC 5915 makes it optional), equal to the scalar's.
- */
-export function importEcPrivateKey(material: Buffer, curve: EccCurve): Buffer | undefined {
+/** What a PKCS#8 EC private key holds, read without node:crypto. */
+interface EcPrivateKey {
+  /** The scalar, padded to the curve's size: zero it when done. */
+  readonly d: Buffer;
+  /** Whether the key names its curve (an OID) rather than spelling out its parameters. */
+  readonly named: boolean;
+  /** The public point the key carries, if any; null when it carries one that is no point of the curve. */
+  readonly given: ReturnType<typeof pointOf> | null | undefined;
+}
+
+/** A PKCS#8 EC private key of id-ecPublicKey over `curve` (named, or explicit parameters), or undefined. */
+function readEcPrivateKey(material: Buffer, curve: EccCurve): EcPrivateKey | undefined {
   const [info] = elements(material) ?? [];
   if (info?.tag !== 0x30) return undefined;
   // PrivateKeyInfo / OneAsymmetricKey: version, algorithm, privateKey, then optional [0] attributes, [1] publicKey.
   const [version, algorithm, privateKey] = elements(info.value) ?? [];
-  if (version?.tag !== 0x02 || privateKey?.tag !== 0x04 || !namesCurve(algorithm, curve)) return undefined;
+  if (version?.tag !== 0x02 || privateKey?.tag !== 0x04 || algorithm?.tag !== 0x30) return undefined;
+  const [id, parameters] = elements(algorithm.value) ?? [];
+  if (id?.tag !== 0x06 || id.value.toString('hex') !== EC_PUBLIC_KEY) return undefined;
+  const named = parameters?.tag === 0x06;
+  if (named && parameters.value.toString('hex') !== CURVES[curve].oid) return undefined;
+  if (!named && parameters?.tag !== 0x30) return undefined;
   const [ecPrivateKey] = elements(privateKey.value) ?? [];
   if (ecPrivateKey?.tag !== 0x30) return undefined;
   // ECPrivateKey: version 1, privateKey OCTET STRING, [0] parameters, [1] publicKey.
   const [ecVersion, scalar, ...optional] = elements(ecPrivateKey.value) ?? [];
   if (ecVersion?.tag !== 0x02 || ecVersion.value.length !== 1 || ecVersion.value[0] !== 1 || scalar?.tag !== 0x04) return undefined;
-  const { noble } = CURVES[curve];
-  const size = noble.lengths.secretKey!;
   // RFC 5915 pads the scalar to the curve's size; some encoders drop its leading zeros.
+  const size = CURVES[curve].noble.lengths.secretKey!;
   const first = scalar.value.findIndex((b) => b !== 0);
-  if (first < 0) return undefined;
-  const stripped = scalar.value.subarray(first);
-  if (stripped.length > size) return undefined;
-  const d = Buffer.concat([Buffer.alloc(size - stripped.length), stripped]);
+  if (first < 0 || scalar.value.length - first > size) return undefined;
+  const d = Buffer.concat([Buffer.alloc(size - (scalar.value.length - first)), scalar.value.subarray(first)]);
+  let given: EcPrivateKey['given'];
+  for (const field of optional) {
+    if (field.tag !== 0xa1) continue;
+    const [bits] = elements(field.value) ?? [];
+    given = (bits?.tag === 0x03 && bits.value[0] === 0 ? pointOf(bits.value.subarray(1), curve) : undefined) ?? null;
+  }
+  return { d, named, given };
+}
+
+/**
+ * An imported PKCS#8 EC private key of `curve` in the stored form (node's PKCS#8 of the key rebuilt
+ * from its scalar), or undefined when it is not one: a named curve (RFC 5480: "MUST use the
+ * namedCurve"; explicit parameters are refused), the scalar in 1..n-1, and a public point, if the
+ * key carries one (RFC 5915 makes it optional), equal to the scalar's.
+ */
+export function importEcPrivateKey(material: Buffer, curve: EccCurve): Buffer | undefined {
+  const key = readEcPrivateKey(material, curve);
+  if (key === undefined) return undefined;
+  const { noble } = CURVES[curve];
   try {
-    if (!noble.utils.isValidSecretKey(d)) return undefined;
-    const point = noble.Point.fromHex(Buffer.from(noble.getPublicKey(d, false)).toString('hex'));
-    for (const field of optional) {
-      if (field.tag === 0xa0 && !(elements(field.value)?.[0]?.value.toString('hex') === CURVES[curve].oid)) return undefined;
-      if (field.tag === 0xa1) {
-        const [bits] = elements(field.value) ?? [];
-        const given = bits?.tag === 0x03 && bits.value[0] === 0 ? pointOf(bits.value.subarray(1), curve) : undefined;
-        if (given === undefined || !given.equals(point)) return undefined;
-      }
-    }
-    return createPrivateKey({ key: jwkOf(curve, point, d), format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
+    if (!key.named || !noble.utils.isValidSecretKey(key.d)) return undefined;
+    const point = noble.Point.fromHex(Buffer.from(noble.getPublicKey(key.d, false)).toString('hex'));
+    if (key.given === null || (key.given !== undefined && !key.given.equals(point))) return undefined;
+    return createPrivateKey({ key: jwkOf(curve, point, key.d), format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
   } finally {
-    d.fill(0);
+    key.d.fill(0);
+  }
+}
+
+/**
+ * Whether stored material is an EC private key of `curve` the server can use: laxer than an import
+ * today, as material an earlier release stored may be (explicit curve parameters; a public point
+ * that is not the scalar's, which imports now refuse). The scalar is checked first, so node:crypto
+ * never meets one past the curve's order.
+ */
+export function ecPrivateKeyHolds(material: Buffer, curve: EccCurve): boolean {
+  const key = readEcPrivateKey(material, curve);
+  if (key === undefined) return false;
+  try {
+    if (!CURVES[curve].noble.utils.isValidSecretKey(key.d)) return false;
+    if (key.named) return true;
+    const parsed = createPrivateKey({ key: material, format: 'der', type: 'pkcs8' });
+    return parsed.asymmetricKeyType === 'ec' && parsed.asymmetricKeyDetails?.namedCurve === curve;
+  } catch {
+    return false;
+  } finally {
+    key.d.fill(0);
   }
 }
 

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { shaOf, type KeyFamily } from './family.js';
-import { ecPublicKeyFromSpki, importEcPrivateKey } from './ec-keys.js';
+import { ecPrivateKeyHolds, ecPublicKeyFromSpki, importEcPrivateKey } from './ec-keys.js';
 import { privateKeyObject } from './private-key.js';
 
 const generate = promisify(generateKeyPair);
@@ -25,6 +25,7 @@ export function eccFamily(curve: EccCurve): KeyFamily {
       return privateKey.export({ format: 'der', type: 'pkcs8' });
     },
     importable: (material) => importEcPrivateKey(material, curve),
+    holds: (material) => ecPrivateKeyHolds(material, curve),
     publicKey: (material) => createPublicKey(privateKeyOf(material)).export({ format: 'der', type: 'spki' }),
     sign: (material, algorithm, message, messageType) => {
       const key = privateKeyOf(material);

@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPair, sign, verify, type KeyObject } from '
 import { promisify } from 'node:util';
 import { ed25519ph } from '@noble/curves/ed25519.js';
 import type { KeyFamily } from './family.js';
-import { importPkcs8 } from './pkcs8.js';
+import { importPkcs8, parsesAs } from './pkcs8.js';
 import { privateKeyObject } from './private-key.js';
 
 const generate = promisify(generateKeyPair);
@@ -21,6 +21,7 @@ export function ed25519Family(): KeyFamily {
   return {
     generate: async () => (await generate('ed25519')).privateKey.export({ format: 'der', type: 'pkcs8' }),
     importable: (material) => importPkcs8(material, (key) => key.asymmetricKeyType === 'ed25519'),
+    holds: (material) => parsesAs(material, (key) => key.asymmetricKeyType === 'ed25519'),
     publicKey: (material) => createPublicKey(privateKeyOf(material)).export({ format: 'der', type: 'spki' }),
     sign: (material, algorithm, message) => {
       const key = privateKeyOf(material);

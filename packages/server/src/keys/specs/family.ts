@@ -11,6 +11,12 @@ export interface KeyFamily {
   generate(): Promise<Buffer>;
   /** Imported material in the stored form, or undefined when it is not a key of this spec. */
   importable(material: Buffer): Buffer | undefined;
+  /**
+   * Whether stored material is a key of this spec the server can use (`coffer store check`, a
+   * restore's check): laxer than `importable` where imports became stricter than an earlier
+   * release's, whose stores must still check and restore. Absent: `importable` decides.
+   */
+  holds?(material: Buffer): boolean;
   /** The public key as DER SubjectPublicKeyInfo (asymmetric families). */
   publicKey?(material: Buffer): Buffer;
   /** `message` is the message (RAW) or its digest (DIGEST), already checked for length. */

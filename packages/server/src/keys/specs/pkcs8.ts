@@ -22,6 +22,15 @@ export function importPkcs8(material: Buffer, accepts: (key: KeyObject) => boole
   return halvesAgree(key) ? key.export({ format: 'der', type: 'pkcs8' }) : undefined;
 }
 
+/** Whether stored material parses as a key `accepts` (no consistency test: see KeyFamily.holds). */
+export function parsesAs(material: Buffer, accepts: (key: KeyObject) => boolean): boolean {
+  try {
+    return accepts(createPrivateKey({ key: material, format: 'der', type: 'pkcs8' }));
+  } catch {
+    return false;
+  }
+}
+
 function halvesAgree(key: KeyObject): boolean {
   // Ed25519 signs the message itself; RSA a digest of it.
   const digest = key.asymmetricKeyType === 'ed25519' ? null : 'sha256';

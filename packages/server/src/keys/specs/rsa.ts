@@ -5,7 +5,7 @@ import {
 import { promisify } from 'node:util';
 import type { EncryptionAlgorithm, SigningAlgorithm } from '../enums.js';
 import { shaOf, type KeyFamily } from './family.js';
-import { importPkcs8 } from './pkcs8.js';
+import { importPkcs8, parsesAs } from './pkcs8.js';
 import { privateKeyObject } from './private-key.js';
 
 const generate = promisify(generateKeyPair);
@@ -22,12 +22,14 @@ const isPss = (algorithm: SigningAlgorithm) => algorithm.startsWith('RSASSA_PSS_
 /** RSA keys: RSASSA-PSS (salt length = digest length, as AWS) and PKCS#1 v1.5 signatures; RSAES-OAEP. */
 export function rsaFamily(modulusLength: 2048 | 3072 | 4096): KeyFamily {
   const privateKey = (material: Buffer) => privateKeyObject(material);
+  const isThisKey = (key: KeyObject) => key.asymmetricKeyType === 'rsa' && key.asymmetricKeyDetails?.modulusLength === modulusLength;
   return {
     generate: async () => {
       const { privateKey: key } = await generate('rsa', { modulusLength, publicExponent: 65537 });
       return key.export({ format: 'der', type: 'pkcs8' });
     },
-    importable: (material) => importPkcs8(material, (key) => key.asymmetricKeyType === 'rsa' && key.asymmetricKeyDetails?.modulusLength === modulusLength),
+    importable: (material) => importPkcs8(material, isThisKey),
+    holds: (material) => parsesAs(material, isThisKey),
     publicKey: (material) => createPublicKey(privateKey(material)).export({ format: 'der', type: 'spki' }),
     sign: (material, algorithm, message, messageType) => {
       const key = privateKey(material);
