@@ -108,14 +108,8 @@ export function checkSeed(seed: unknown): Seed {
         fail(entry, 'material must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)');
       }
     }
-    const keyAliases = listOf(key.aliases, `${entry} aliases`);
-    if (keyAliases.length > MAX_ALIASES_PER_KEY) fail(entry, `a key has at most ${MAX_ALIASES_PER_KEY} aliases; ${keyAliases.length} are given`);
-    for (const alias of keyAliases) {
+    for (const alias of listOf(key.aliases, `${entry} aliases`)) {
       if (typeof alias !== 'string') fail(entry, 'aliases must be alias names');
-      // The wire's rules first (CreateAlias checks them before its own): an alias the API could not name could never be deleted.
-      if (alias.length > MAX_ALIAS_NAME_LENGTH || !isPossibleAliasName(alias)) {
-        fail(`${entry} alias ${alias}`, `an alias name is alias/ and then letters, digits, /, _ and -, at most ${MAX_ALIAS_NAME_LENGTH} characters in all`);
-      }
       try {
         checkAliasName(alias);
       } catch (error) {
@@ -235,7 +229,11 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
       }
       // As CreateAlias: a key pending deletion takes no new alias.
       if (existing?.state === 'PendingDeletion') fail(`${entry} alias ${aliasName}`, 'the key is pending deletion');
-      // The quota CreateAlias enforces holds for seeded aliases too.
+      // CreateAlias's rules hold for an alias a seed makes (one an earlier release made stays, above):
+      // the wire's name rules (an alias the API could not name could never be deleted), and the quota.
+      if (aliasName.length > MAX_ALIAS_NAME_LENGTH || !isPossibleAliasName(aliasName)) {
+        fail(`${entry} alias ${aliasName}`, `an alias name is alias/ and then letters, digits, /, _ and -, at most ${MAX_ALIAS_NAME_LENGTH} characters in all`);
+      }
       if (++aliasesOfKey > MAX_ALIASES_PER_KEY) fail(`${entry} alias ${aliasName}`, `a key has at most ${MAX_ALIASES_PER_KEY} aliases`);
       writes.push({
         what: `alias ${aliasName}`,

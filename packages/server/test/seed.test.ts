@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { after, describe, it } from 'node:test';
 import { DecryptCommand, EncryptCommand, ListAliasesCommand, ListKeysCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { SeedError } from '../src/index.js';
@@ -63,7 +65,7 @@ describe('startServer({ seed })', () => {
         /policy p: Statement IDs \(SID\) must be alpha-numeric/],
       // CreateAlias's rules: names the API could not name (so never delete), and 50 aliases a key.
       ...['alias/my key', 'alias/été', `alias/${'a'.repeat(251)}`].map((alias) => [{ keys: [{ keyId: KEY_ID, aliases: [alias] }] }, /an alias name is alias\/ and then letters/] as const),
-      [{ keys: [{ keyId: KEY_ID, aliases: Array.from({ length: 51 }, (_, i) => `alias/a${i}`) }] }, /at most 50 aliases; 51 are given/],
+      [{ keys: [{ keyId: KEY_ID, aliases: Array.from({ length: 51 }, (_, i) => `alias/a${i}`) }] }, /alias alias\/a50: a key has at most 50 aliases/],
       // One access key id for two principals.
       [{ principals: [{ user: 'a', accessKeys: [CI] }, { user: 'b', accessKeys: [CI] }] }, /principals\[1\] \(user b\) accessKeys\[0\] \(AKIASEEDTEST000001\): the access key id appears twice/],
     ] as const) {
@@ -111,6 +113,24 @@ describe('startServer({ seed })', () => {
       [{ keys: [{ keyId: KEY_ID, aliases: ['alias/late'] }] }, /alias alias\/late: the key is pending deletion/],
     ] as const) {
       await assert.rejects(startTestServer({ seed, dataDir: t.dataDir }), (error: unknown) => error instanceof SeedError && problem.test(error.message), String(problem));
+    }
+  });
+
+  it('keeps applying a seed whose aliases an earlier release made though they break today\'s rules (they exist: nothing is made)', async () => {
+    const t = await startTestServer({ seed: { keys: [{ keyId: KEY_ID }] } });
+    servers.push(t);
+    await t.stop();
+    // As e9b68de's seeds made them: more than 50 on a key, and a name the API could not give.
+    const db = new Database(join(t.dataDir, 'coffer.db'));
+    try {
+      const insert = db.prepare('INSERT INTO aliases (alias_name, target_key_id, created_at, updated_at) VALUES (?, ?, 1, 1)');
+      const names = [...Array.from({ length: 51 }, (_, i) => `alias/old${i}`), 'alias/payments.prod'];
+      for (const name of names) insert.run(name, KEY_ID);
+      const again = await startTestServer({ seed: { keys: [{ keyId: KEY_ID, aliases: names }] }, dataDir: t.dataDir });
+      servers.push(again);
+      assert.deepEqual(again.server.seeded?.created, []);
+    } finally {
+      db.close();
     }
   });
 });
