@@ -395,7 +395,22 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       // P-256 over explicit parameters (the field, curve, base point and order spelled out), as openssl writes it on request.
       const explicit = execFileSync('sh', ['-c', 'openssl ecparam -name prime256v1 -param_enc explicit -genkey | openssl pkcs8 -topk8 -nocrypt -outform DER']);
       assert.equal(createPrivateKey({ key: explicit, format: 'der', type: 'pkcs8' }).asymmetricKeyType, 'ec', 'a key node:crypto reads');
-      for (const material of [pkcs8(scalar(d + n, 33)), pkcs8(scalar(n, 32)), pkcs8(scalar(0n, 32)), pkcs8(scalar(d, 32), named, offCurve), explicit]) {
+      // DER's one encoding: no trailing bytes, no second public key (the last one would have won), no
+      // [0] parameters naming another curve, no OneAsymmetricKey public key that is not the scalar's.
+      const mineDer = pkcs8(scalar(d, 32));
+      const point = Buffer.concat([Buffer.from([4]), Buffer.from(local.x!, 'base64url'), Buffer.from(local.y!, 'base64url')]);
+      const bitString = (p: Buffer) => der(0x03, Buffer.concat([Buffer.from([0]), p]));
+      const ecKey = (...fields: Buffer[]) => der(0x30, Buffer.concat([Buffer.from([0x02, 0x01, 0x01]), der(0x04, scalar(d, 32)), ...fields]));
+      const wrap = (inner: Buffer, version = 0, ...after: Buffer[]) => der(0x30, Buffer.concat([Buffer.from([0x02, 0x01, version]), named, der(0x04, inner), ...after]));
+      const strictness = [
+        Buffer.concat([mineDer, Buffer.from([0x05, 0x00])]),
+        wrap(ecKey(der(0xa1, bitString(offCurve.subarray(0, 3))), der(0xa1, bitString(point)))),
+        wrap(ecKey(der(0xa0, Buffer.from('06052b81040022', 'hex')), der(0xa1, bitString(point)))),
+        wrap(ecKey(), 1, der(0x81, Buffer.from([0, 0]))),
+        wrap(ecKey(), 7),
+      ];
+      assertOk(await importMaterial(await createKey({ Origin: 'EXTERNAL', KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }), wrap(ecKey(der(0xa1, bitString(point))), 1, der(0x81, Buffer.concat([Buffer.from([0]), point]))), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+      for (const material of [pkcs8(scalar(d + n, 33)), pkcs8(scalar(n, 32)), pkcs8(scalar(0n, 32)), pkcs8(scalar(d, 32), named, offCurve), explicit, ...strictness]) {
         assertError(await importMaterial(keyId, material, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }), 'IncorrectKeyMaterialException');
       }
       assertOk(await importMaterial(keyId, pkcs8(scalar(d, 32)), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
@@ -522,7 +537,13 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       const otherCurve = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey.export({ format: 'der', type: 'spki' });
       // The point at infinity (one zero byte): Node 20 aborts the process when asked about such a key.
       const infinity = Buffer.from('3019301306072a8648ce3d020106082a8648ce3d030107030200' + '00', 'hex');
-      for (const publicKey of [otherCurve, Buffer.from('not a key'), infinity]) {
+      // DER, not BER: trailing bytes, a length in a longer form than it needs, an extra algorithm parameter.
+      const good = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' });
+      const trailing = Buffer.concat([good, Buffer.from([0x05, 0x00])]);
+      const longForm = Buffer.concat([Buffer.from([0x30, 0x81, good[1]!]), good.subarray(2)]);
+      const extraParameter = Buffer.from(good.toString('hex').replace('3059301306072a8648ce3d020106082a8648ce3d030107', '305b301506072a8648ce3d020106082a8648ce3d0301070500'), 'hex');
+      assertOk(await raw('DeriveSharedSecret', { KeyId: keyId, KeyAgreementAlgorithm: 'ECDH', PublicKey: b64(good) }));
+      for (const publicKey of [otherCurve, Buffer.from('not a key'), infinity, trailing, longForm, extraParameter]) {
         const refused = await raw('DeriveSharedSecret', { KeyId: keyId, KeyAgreementAlgorithm: 'ECDH', PublicKey: b64(publicKey) });
         assertError(refused, 'ValidationException');
         assert.equal('message' in refused.body, false);

@@ -26,7 +26,10 @@ interface Tlv {
   readonly value: Buffer;
 }
 
-/** The DER elements of `bytes` in order (definite lengths); undefined if they do not fill it exactly. */
+/**
+ * The DER elements of `bytes` in order; undefined unless they fill it exactly, each length in its
+ * shortest form (DER, not BER: one key has one encoding).
+ */
 function elements(bytes: Buffer): Tlv[] | undefined {
   const out: Tlv[] = [];
   for (let at = 0; at < bytes.length;) {
@@ -36,8 +39,9 @@ function elements(bytes: Buffer): Tlv[] | undefined {
     let start = at + 2;
     if (length & 0x80) {
       const octets = length & 0x7f;
-      if (octets === 0 || octets > 3 || start + octets > bytes.length) return undefined;
+      if (octets === 0 || octets > 3 || start + octets > bytes.length || bytes[start] === 0) return undefined;
       length = bytes.readUIntBE(start, octets);
+      if (length < 0x80) return undefined;
       start += octets;
     }
     if (start + length > bytes.length) return undefined;
@@ -47,10 +51,29 @@ function elements(bytes: Buffer): Tlv[] | undefined {
   return out;
 }
 
+/** Whether `fields` have only the given tags, each at most once, in that order. */
+function inOrder(fields: readonly Tlv[], tags: readonly number[]): boolean {
+  let next = 0;
+  for (const field of fields) {
+    const at = tags.indexOf(field.tag, next);
+    if (at < 0) return false;
+    next = at + 1;
+  }
+  return true;
+}
+
+/** One DER element that is all of `bytes`, or undefined. */
+function only(bytes: Buffer): Tlv | undefined {
+  const all = elements(bytes);
+  return all?.length === 1 ? all[0] : undefined;
+}
+
 /** The named curve of an AlgorithmIdentifier's value, if it is id-ecPublicKey over `curve`. */
 function namesCurve(algorithm: Tlv | undefined, curve: EccCurve): boolean {
   if (algorithm?.tag !== 0x30) return false;
-  const [id, parameters] = elements(algorithm.value) ?? [];
+  const fields = elements(algorithm.value) ?? [];
+  if (fields.length !== 2) return false;
+  const [id, parameters] = fields;
   // Named curves only (RFC 5480: "MUST use the namedCurve"), not explicit parameters.
   return id?.tag === 0x06 && id.value.toString('hex') === EC_PUBLIC_KEY
     && parameters?.tag === 0x06 && parameters.value.toString('hex') === CURVES[curve].oid;
@@ -87,32 +110,42 @@ interface EcPrivateKey {
 
 /** A PKCS#8 EC private key of id-ecPublicKey over `curve` (named, or explicit parameters), or undefined. */
 function readEcPrivateKey(material: Buffer, curve: EccCurve): EcPrivateKey | undefined {
-  const [info] = elements(material) ?? [];
+  const info = only(material);
   if (info?.tag !== 0x30) return undefined;
   // PrivateKeyInfo / OneAsymmetricKey: version, algorithm, privateKey, then optional [0] attributes, [1] publicKey.
-  const [version, algorithm, privateKey] = elements(info.value) ?? [];
-  if (version?.tag !== 0x02 || privateKey?.tag !== 0x04 || algorithm?.tag !== 0x30) return undefined;
-  const [id, parameters] = elements(algorithm.value) ?? [];
+  const [version, algorithm, privateKey, ...extensions] = elements(info.value) ?? [];
+  // Version v1 (0), or v2 (1) of OneAsymmetricKey (RFC 5958), which may carry the public key.
+  if (version?.tag !== 0x02 || version.value.length !== 1 || version.value[0]! > 1) return undefined;
+  if (privateKey?.tag !== 0x04 || algorithm?.tag !== 0x30 || !inOrder(extensions, [0xa0, 0x81])) return undefined;
+  const algorithmFields = elements(algorithm.value) ?? [];
+  if (algorithmFields.length !== 2) return undefined;
+  const [id, parameters] = algorithmFields;
   if (id?.tag !== 0x06 || id.value.toString('hex') !== EC_PUBLIC_KEY) return undefined;
   const named = parameters?.tag === 0x06;
   if (named && parameters.value.toString('hex') !== CURVES[curve].oid) return undefined;
   if (!named && parameters?.tag !== 0x30) return undefined;
-  const [ecPrivateKey] = elements(privateKey.value) ?? [];
+  const ecPrivateKey = only(privateKey.value);
   if (ecPrivateKey?.tag !== 0x30) return undefined;
   // ECPrivateKey: version 1, privateKey OCTET STRING, [0] parameters, [1] publicKey.
   const [ecVersion, scalar, ...optional] = elements(ecPrivateKey.value) ?? [];
   if (ecVersion?.tag !== 0x02 || ecVersion.value.length !== 1 || ecVersion.value[0] !== 1 || scalar?.tag !== 0x04) return undefined;
+  if (!inOrder(optional, [0xa0, 0xa1])) return undefined;
+  // [0] parameters, when given, name the same curve (or, with explicit parameters, are read by node).
+  const ecParameters = optional.find((field) => field.tag === 0xa0);
+  if (named && ecParameters !== undefined && only(ecParameters.value)?.value.toString('hex') !== CURVES[curve].oid) return undefined;
   // RFC 5915 pads the scalar to the curve's size; some encoders drop its leading zeros.
   const size = CURVES[curve].noble.lengths.secretKey!;
   const first = scalar.value.findIndex((b) => b !== 0);
   if (first < 0 || scalar.value.length - first > size) return undefined;
   const d = Buffer.concat([Buffer.alloc(size - (scalar.value.length - first)), scalar.value.subarray(first)]);
-  let given: EcPrivateKey['given'];
-  for (const field of optional) {
-    if (field.tag !== 0xa1) continue;
-    const [bits] = elements(field.value) ?? [];
-    given = (bits?.tag === 0x03 && bits.value[0] === 0 ? pointOf(bits.value.subarray(1), curve) : undefined) ?? null;
-  }
+  // The public key, in ECPrivateKey's [1] (an explicit BIT STRING) and in OneAsymmetricKey's [1]
+  // (an implicit one): each given must be a point of the curve, and both the same.
+  const points = [
+    ...optional.filter((field) => field.tag === 0xa1).map((field) => only(field.value)).map((bits) => (bits?.tag === 0x03 ? bits.value : undefined)),
+    ...extensions.filter((field) => field.tag === 0x81).map((field) => field.value),
+  ].map((bits) => (bits !== undefined && bits[0] === 0 ? pointOf(bits.subarray(1), curve) : undefined) ?? null);
+  const given = points.includes(null) ? null : points[0];
+  if (given && points.some((point) => !point!.equals(given))) return { d, named, given: null };
   return { d, named, given };
 }
 
@@ -159,7 +192,7 @@ export function ecPrivateKeyHolds(material: Buffer, curve: EccCurve): boolean {
 
 /** A peer's SubjectPublicKeyInfo (DER) as a public key of `curve`, or undefined when it is not one. */
 export function ecPublicKeyFromSpki(spki: Buffer, curve: EccCurve): KeyObject | undefined {
-  const [info] = elements(spki) ?? [];
+  const info = only(spki);
   if (info?.tag !== 0x30) return undefined;
   const [algorithm, bits, ...rest] = elements(info.value) ?? [];
   if (rest.length > 0 || !namesCurve(algorithm, curve) || bits?.tag !== 0x03 || bits.value[0] !== 0) return undefined;
