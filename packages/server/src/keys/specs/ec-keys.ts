@@ -18,6 +18,9 @@ const CURVES = {
   secp256k1: { noble: secp256k1, jwk: 'secp256k1', oid: '2b8104000a' },
 } as const;
 
+/** noble's curve for an OpenSSL curve name: ecc.ts signs given digests with it. */
+export const nobleCurve = (curve: EccCurve) => CURVES[curve].noble;
+
 /** id-ecPublicKey, 1.2.840.10045.2.1. */
 const EC_PUBLIC_KEY = '2a8648ce3d0201';
 

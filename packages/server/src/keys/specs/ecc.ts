@@ -1,24 +1,20 @@
 import { createPublicKey, diffieHellman, generateKeyPair, sign, verify, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { p256, p384, p521 } from '@noble/curves/nist.js';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { shaOf, type KeyFamily } from './family.js';
-import { ecPrivateKeyHolds, ecPublicKeyFromSpki, importEcPrivateKey } from './ec-keys.js';
+import { ecPrivateKeyHolds, ecPublicKeyFromSpki, importEcPrivateKey, nobleCurve } from './ec-keys.js';
 import { privateKeyObject } from './private-key.js';
 
 const generate = promisify(generateKeyPair);
 
 export type EccCurve = 'prime256v1' | 'secp384r1' | 'secp521r1' | 'secp256k1';
 
-/** node:crypto signs only what it hashes itself; a given digest is signed with noble's audited ECDSA. */
-const NOBLE = { prime256v1: p256, secp384r1: p384, secp521r1: p521, secp256k1 } as const;
-
 const privateKeyOf = (material: Buffer): KeyObject => privateKeyObject(material);
 const fromBase64Url = (value: string | undefined): Buffer => Buffer.from(value ?? '', 'base64url');
 
 /** NIST and SECG curves: ECDSA signatures in DER (as AWS returns them) and ECDH. */
 export function eccFamily(curve: EccCurve): KeyFamily {
-  const noble = NOBLE[curve];
+  // node:crypto signs only what it hashes itself; a given digest is signed with noble's audited ECDSA.
+  const noble = nobleCurve(curve);
   return {
     generate: async () => {
       const { privateKey } = await generate('ec', { namedCurve: curve });
