@@ -389,8 +389,9 @@ describe('cryptographic operations', () => {
 
     it('wants exactly one of KeySpec and NumberOfBytes', async () => {
       for (const operation of ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext']) {
-        assertError(await raw(operation, { KeyId: a.id }), 'ValidationException');
-        assertError(await raw(operation, { KeyId: a.id, KeySpec: 'AES_256', NumberOfBytes: 32 }), 'ValidationException');
+        // The text other emulators copy from AWS.
+        assertError(await raw(operation, { KeyId: a.id }), 'ValidationException', 'Please specify either number of bytes or key spec.');
+        assertError(await raw(operation, { KeyId: a.id, KeySpec: 'AES_256', NumberOfBytes: 32 }), 'ValidationException', 'Please specify either number of bytes or key spec.');
         assertError(await raw(operation, { KeyId: a.id, KeySpec: 'AES_512' }), 'ValidationException');
       }
     });

@@ -109,6 +109,14 @@ describe('multi-Region operations on single-Region keys', () => {
     assert.equal(unknown.name, 'NotFoundException');
     const region = await errorOf(() => t.kms.send(new ReplicateKeyCommand({ KeyId: arn, ReplicaRegion: 'Mars' })));
     assert.equal(region.name, 'ValidationException');
+    // The replica's own members are checked too, as AWS checks them before looking at the key.
+    const description = await errorOf(() => t.kms.send(new ReplicateKeyCommand({ KeyId: arn, ReplicaRegion: 'us-west-2', Description: 'd'.repeat(8193) })));
+    assert.equal(description.name, 'ValidationException');
+    assert.match(description.message, /at 'description' failed to satisfy constraint: Member must have length less than or equal to 8192/);
+    const policy = await errorOf(() => t.kms.send(new ReplicateKeyCommand({ KeyId: arn, ReplicaRegion: 'us-west-2', Policy: '' })));
+    assert.equal(policy.name, 'ValidationException');
+    const tags = await errorOf(() => t.kms.send(new ReplicateKeyCommand({ KeyId: arn, ReplicaRegion: 'us-west-2', Tags: [{ TagKey: '', TagValue: 'v' }] })));
+    assert.equal(tags.name, 'ValidationException');
   });
 });
 

@@ -108,6 +108,11 @@ describe('key policies over HTTP', () => {
       assertOk(await raw('ListKeyPolicies', { KeyId: id, Limit: 1000 }));
       assertOk(await raw('CreateAlias', { AliasName: 'alias/policy-forms', TargetKeyId: id }));
       assertError(await raw('GetKeyPolicy', { KeyId: 'alias/policy-forms' }), 'NotFoundException', "Invalid keyId 'alias/policy-forms'");
+      // An alias ARN is refused as AWS refuses one given to CreateGrant.
+      for (const [operation, body] of [['GetKeyPolicy', {}], ['EnableKeyRotation', {}], ['CreateGrant', { GranteePrincipal: `arn:aws:iam::${ACCOUNT}:root`, Operations: ['Encrypt'] }]] as const) {
+        assertError(await raw(operation, { KeyId: `arn:aws:kms:us-east-1:${ACCOUNT}:alias/policy-forms`, ...body }), 'InvalidArnException',
+          'Key Aliases are not supported for this operation.');
+      }
     });
 
     it('needs kms:GetKeyPolicy, kms:ListKeyPolicies and kms:PutKeyPolicy', async () => {

@@ -1,4 +1,4 @@
-import { NotFoundException, ValidationException } from '../errors.js';
+import { InvalidArnException, NotFoundException, ValidationException } from '../errors.js';
 import type { Service } from '../context.js';
 import { isPossibleAliasName } from './alias-name.js';
 import { aliasArn, keyArn, parseArn } from './arn.js';
@@ -47,6 +47,8 @@ async function resolveKeyId(service: Service, identifier: string, forms: Identif
     }
     // A key ARN names a key id only: `key/alias/<name>` is not an alias ARN.
     if (arn.resource.startsWith('key/')) return { keyId: keyIdOf(arn.resource.slice('key/'.length), identifier) };
+    // AWS answers an alias ARN where only a key is accepted (CreateGrant, for one) so.
+    if (forms === 'key') throw new InvalidArnException('Key Aliases are not supported for this operation.');
     resource = arn.resource;
   }
   if (resource.startsWith('alias/')) {

@@ -30,7 +30,7 @@ function generateDataKey(operation: 'GenerateDataKey' | 'GenerateDataKeyWithoutP
     // GenerateDataKeyWithoutPlaintext has no Recipient member, and AWS ignores a member an operation does not have.
     if (withPlaintext) rejectRecipient(input.Recipient);
     if ((input.NumberOfBytes === undefined) === (input.KeySpec === undefined)) {
-      throw new ValidationException('Please specify either number of bytes or key spec, but not both.');
+      throw new ValidationException('Please specify either number of bytes or key spec.');
     }
     const length = input.NumberOfBytes ?? (input.KeySpec === 'AES_128' ? 16 : 32);
     const { key, alias } = await resolveKeyReference(service, input.KeyId, 'key-or-alias');

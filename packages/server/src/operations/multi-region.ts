@@ -2,8 +2,8 @@ import { keyArn } from '../keys/arn.js';
 import { isMultiRegionKeyId } from '../keys/multi-region.js';
 import { resolveKey } from '../keys/resolve.js';
 import { UnsupportedOperationException } from '../errors.js';
-import { keyIdMember } from '../validate/members.js';
-import { parseShape, required, string } from '../validate/shape.js';
+import { keyIdMember, keyPolicyMember } from '../validate/members.js';
+import { boolean, parseShape, required, string, tags } from '../validate/shape.js';
 import type { Operation } from './operation.js';
 
 /**
@@ -15,15 +15,23 @@ import type { Operation } from './operation.js';
 
 const region = () => required(string({ min: 1, max: 32, pattern: '^([a-z]+-){2,3}\\d+$' }));
 
+/** ReplicateKey's members beyond the key and the Region, checked as CreateKey checks them though no replica is made. */
+const replicaMembers = {
+  Policy: keyPolicyMember(),
+  Description: string({ min: 0, max: 8192 }),
+  BypassPolicyLockoutSafetyCheck: boolean(),
+  Tags: tags(),
+};
+
 function multiRegionOnly(operation: 'ReplicateKey' | 'UpdatePrimaryRegion', regionMember: 'ReplicaRegion' | 'PrimaryRegion'): Operation {
-  const shape = { KeyId: keyIdMember(), [regionMember]: region() };
+  const shape = { KeyId: keyIdMember(), [regionMember]: region(), ...(operation === 'ReplicateKey' ? replicaMembers : {}) };
   return async (service, body, request) => {
     const input = parseShape(body, shape);
     const key = await resolveKey(service, input.KeyId, 'key');
     await service.access.authorizeKey(request, { action: `kms:${operation}`, key });
     const arn = keyArn(service.realm, key.keyId);
     if (!isMultiRegionKeyId(key.keyId)) throw new UnsupportedOperationException(`${arn} is not a multi-region primary key.`);
-    const asked = input[regionMember] as string;
+    const asked = (input as Record<string, unknown>)[regionMember] as string;
     throw new UnsupportedOperationException(operation === 'ReplicateKey'
       ? `${arn} cannot be replicated to ${asked}: this server serves the one Region ${service.realm.region} and holds no replica keys.`
       : `${arn} has no replica in ${asked} to become its primary key: this server serves the one Region ${service.realm.region} and holds no replica keys.`);
