@@ -355,6 +355,22 @@ describe('key policies over HTTP', () => {
       assertError(await raw('CreateKey', { Policy: admin({ StringEquals: { 'aws:ResourceTag/env': 'prod' } }) }), 'MalformedPolicyDocumentException', lockout);
     });
 
+    it('a tag whose key differs only in case does not hide a tag from a Deny (resource and request tags)', async () => {
+      // Condition keys are case-insensitive and tag keys are not: both values are the one key's.
+      const denySecret = { Effect: 'Deny', Principal: { AWS: bob.arn }, Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/classification': 'secret' } } };
+      const { id } = await keyWith(allowBob(['kms:Encrypt', 'kms:TagResource']), denySecret);
+      assertOk(await raw('TagResource', { KeyId: id, Tags: [{ TagKey: 'Classification', TagValue: 'secret' }] }));
+      assertError(await encryptAs(bob, id), 'AccessDeniedException', /explicit deny/);
+      assertOk(await bob.raw('TagResource', { KeyId: id, Tags: [{ TagKey: 'classification', TagValue: 'public' }] }));
+      assertError(await encryptAs(bob, id), 'AccessDeniedException', /explicit deny/);
+      const denyVictim = { Effect: 'Deny', Principal: { AWS: bob.arn }, Action: 'kms:TagResource', Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/Owner': 'victim' } } };
+      const other = await keyWith(allowBob('kms:TagResource'), denyVictim);
+      for (const tags of [[{ TagKey: 'Owner', TagValue: 'victim' }], [{ TagKey: 'Owner', TagValue: 'victim' }, { TagKey: 'owner', TagValue: 'me' }], [{ TagKey: 'owner', TagValue: 'me' }, { TagKey: 'Owner', TagValue: 'victim' }]]) {
+        assertError(await bob.raw('TagResource', { KeyId: other.id, Tags: tags }), 'AccessDeniedException', /explicit deny/);
+      }
+      assertOk(await bob.raw('TagResource', { KeyId: other.id, Tags: [{ TagKey: 'owner', TagValue: 'me' }] }));
+    });
+
     it('a key policy naming a user that does not exist is refused', async () => {
       const policy = JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/nobody` }, Action: 'kms:*', Resource: '*' }));
       assertError(await raw('CreateKey', { Policy: policy }), 'MalformedPolicyDocumentException', /invalid principals/);

@@ -10,7 +10,7 @@ import { isMultiRegionKeyId } from '../keys/multi-region.js';
 import { authorize } from '../policy/authorize.js';
 import { accountRootOf } from '../policy/principal.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
-import { encryptionContextEntries, type ContextValue } from '../policy/context.js';
+import { addCaseFoldedValue, encryptionContextEntries, type ContextValue } from '../policy/context.js';
 import { defaultKeyPolicy } from '../policy/default-key-policy.js';
 import { principalId } from '../principals/principal-id.js';
 import type { Store } from '../store/store.js';
@@ -285,7 +285,7 @@ export class AccessControl {
     };
     // Set, not spread into the literal above: this runs on every request (see authorizeKey).
     if (context['kms:multiregion'] === true) context['kms:multiregionkeytype'] = 'PRIMARY';
-    for (const tag of key.tags) context[`aws:resourcetag/${tag.TagKey.toLowerCase()}`] = tag.TagValue;
+    for (const tag of key.tags) addCaseFoldedValue(context, `aws:resourcetag/${tag.TagKey.toLowerCase()}`, tag.TagValue);
     if (use.requestAlias !== undefined) context['kms:requestalias'] = use.requestAlias;
     if (withAliases) {
       const aliases = await this.#store.listAliases({ keyId: key.keyId, limit: 50 });

@@ -1,4 +1,5 @@
 import { TagException } from '../errors.js';
+import { addCaseFoldedValue, type ContextValue } from '../policy/context.js';
 import type { Tag } from './key-record.js';
 
 /** AWS's quota of tags per key. */
@@ -19,9 +20,9 @@ export function mergeTags(existing: readonly Tag[], added: readonly Tag[]): Tag[
 }
 
 /** The condition keys a request's tags set: aws:RequestTag/<key> per tag, and aws:TagKeys. */
-export function requestTagContext(tags: readonly Tag[]): Record<string, string | string[]> {
-  const context: Record<string, string | string[]> = {};
-  for (const t of tags) context[`aws:requesttag/${t.TagKey.toLowerCase()}`] = t.TagValue;
+export function requestTagContext(tags: readonly Tag[]): Record<string, ContextValue> {
+  const context: Record<string, ContextValue> = {};
+  for (const t of tags) addCaseFoldedValue(context, `aws:requesttag/${t.TagKey.toLowerCase()}`, t.TagValue);
   if (tags.length > 0) context['aws:tagkeys'] = tags.map((t) => t.TagKey);
   return context;
 }

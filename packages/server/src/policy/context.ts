@@ -62,19 +62,22 @@ export function contextValue(context: RequestContext, key: string): ContextValue
 }
 
 /**
- * The context entries for an encryption context. Two pairs whose keys differ only in case become
- * one multi-valued condition key holding both values, so a Deny naming either value still applies.
+ * Sets a condition key named after a case-sensitive name of the caller's (an encryption context
+ * key, a tag key): condition keys are case-insensitive, so two names that differ only in case
+ * share one key, which then holds both values. A Deny naming either value still applies; keeping
+ * only one would let whoever adds the other spelling hide the first from every policy.
  */
+export function addCaseFoldedValue(context: Record<string, ContextValue>, name: string, value: string): void {
+  const existing = Object.hasOwn(context, name) ? context[name] : undefined;
+  context[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing as string]), value];
+}
+
+/** The context entries for an encryption context (see addCaseFoldedValue). */
 export function encryptionContextEntries(encryptionContext: Readonly<Record<string, string>>): Record<string, ContextValue> {
   const out: Record<string, ContextValue> = {};
   const keys = Object.keys(encryptionContext);
   if (keys.length === 0) return out;
-  for (const key of keys) {
-    const name = `kms:encryptioncontext:${key.toLowerCase()}`;
-    const value = encryptionContext[key]!;
-    const existing = Object.hasOwn(out, name) ? out[name] : undefined;
-    out[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing as string]), value];
-  }
+  for (const key of keys) addCaseFoldedValue(out, `kms:encryptioncontext:${key.toLowerCase()}`, encryptionContext[key]!);
   out['kms:encryptioncontextkeys'] = keys;
   return out;
 }
