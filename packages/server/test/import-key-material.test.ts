@@ -321,6 +321,32 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
         assert.deepEqual((await rotationsOf(keyId)).map((r) => r.KeyMaterialState), ['NON_CURRENT', 'CURRENT', 'PENDING_ROTATION']);
       });
 
+      it('pending material past its ValidTo is not rotated to: PENDING_IMPORT in the listing, the key unchanged, new material takes its place', async () => {
+        const keyId = await createKey({ Origin: 'EXTERNAL' });
+        const first = String(assertOk(await importMaterial(keyId, randomBytes(32))).KeyMaterialId);
+        const start = clock;
+        const validTo = start + 2 * 24 * HOUR;
+        try {
+          const expiring = String(assertOk(await importMaterial(keyId, randomBytes(32), { importType: 'NEW_KEY_MATERIAL', model: 'KEY_MATERIAL_EXPIRES', validTo })).KeyMaterialId);
+          clock = validTo;
+          assert.deepEqual((await rotationsOf(keyId)).map((r) => [r.KeyMaterialId, r.KeyMaterialState, r.ImportState]),
+            [[first, 'CURRENT', 'IMPORTED'], [expiring, 'PENDING_ROTATION', 'PENDING_IMPORT']]);
+          assertError(await raw('RotateKeyOnDemand', { KeyId: keyId }), 'KMSInvalidStateException',
+            `No available key material pending rotation for the key: ${arnOf(keyId)}.`);
+          assert.equal(await stateOf(keyId), 'Enabled');
+          assert.equal(await currentMaterialOf(keyId), first);
+          const sealed = assertOk(await raw('Encrypt', { KeyId: keyId, Plaintext: b64(Buffer.from('still first')) }));
+          assert.equal(assertOk(await raw('Decrypt', { CiphertextBlob: sealed.CiphertextBlob })).KeyMaterialId, first);
+          // The expired material is gone: other new material is taken in its place, and rotated to.
+          const next = String(assertOk(await importMaterial(keyId, randomBytes(32), { importType: 'NEW_KEY_MATERIAL' })).KeyMaterialId);
+          assert.deepEqual((await rotationsOf(keyId)).map((r) => [r.KeyMaterialId, r.KeyMaterialState]), [[first, 'CURRENT'], [next, 'PENDING_ROTATION']]);
+          assertOk(await raw('RotateKeyOnDemand', { KeyId: keyId }));
+          assert.equal(await currentMaterialOf(keyId), next);
+        } finally {
+          clock = start;
+        }
+      });
+
       it('DeleteImportedKeyMaterial of the pending material drops only it; asymmetric keys take no new material', async () => {
         const keyId = await createKey({ Origin: 'EXTERNAL' });
         const first = String(assertOk(await importMaterial(keyId, randomBytes(32))).KeyMaterialId);

@@ -20,6 +20,16 @@ export function importExpired(key: KeyRecord, now: number): boolean {
   return validTo !== undefined && validTo <= now;
 }
 
+/**
+ * Material imported to rotate to (PENDING_ROTATION) that is past its ValidTo: AWS deletes expired
+ * material, so it is no longer there to rotate to. It is not yet part of the key, so the key's
+ * state does not change; it can be imported again, or replaced by other new material.
+ */
+export function pendingExpired(key: KeyRecord, now: number): boolean {
+  const validTo = key.pendingMaterial?.validTo;
+  return validTo !== undefined && validTo <= now;
+}
+
 /** The key as it stands at `now`: an Enabled or Disabled key whose imported material expired is PendingImport. */
 export function effectiveKey(key: KeyRecord, now: number): KeyRecord {
   if ((key.state === 'Enabled' || key.state === 'Disabled') && importExpired(key, now)) return { ...key, state: 'PendingImport' };

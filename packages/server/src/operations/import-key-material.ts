@@ -6,7 +6,7 @@ import type { RequestAudit } from '../audit/request-audit.js';
 import type { Service } from '../context.js';
 import { EXPIRATION_MODELS, IMPORT_TYPES, type ExpirationModel, type KeySpec } from '../keys/enums.js';
 import type { KeyRecord } from '../keys/key-record.js';
-import { openImportedMaterial } from '../keys/import.js';
+import { openImportedMaterial, pendingExpired } from '../keys/import.js';
 import { resolveKey } from '../keys/resolve.js';
 import { specInfo } from '../keys/specs/index.js';
 import { DAY_MS } from '../keys/rotation.js';
@@ -160,7 +160,8 @@ async function importNewMaterial(
   const wrapped = await service.backingKeys.create(key.keyId, version, service.now(), 'ON_DEMAND', material);
   await changeKey(service, key, (current) => {
     if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
-    if (current.pendingMaterial) {
+    // Expired pending material is gone (keys/import.ts, pendingExpired): new material takes its place.
+    if (current.pendingMaterial && !pendingExpired(current, service.now())) {
       throw new KMSInvalidStateException(`New key material (id: ${wrapped.materialId}) cannot be imported into KMS key ${arn}, because another key material (id: ${current.pendingMaterial.materialId}) is pending rotation.`);
     }
     if (current.currentVersion !== key.currentVersion) throw new KeyChanged(current);

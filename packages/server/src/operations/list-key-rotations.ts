@@ -1,7 +1,7 @@
 import { InvalidMarkerException, UnsupportedOperationException } from '../errors.js';
 import { INCLUDE_KEY_MATERIAL, type ExpirationModel } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
-import { importExpired } from '../keys/import.js';
+import { importExpired, pendingExpired } from '../keys/import.js';
 import { epochSeconds } from '../keys/key-metadata.js';
 import { resolveKey } from '../keys/resolve.js';
 import { decodeMarker, keyIdMember, limitMember, markerMember, pagingFields } from '../validate/members.js';
@@ -63,7 +63,7 @@ export const listKeyRotations: Operation = async (service, body, request) => {
       entry: {
         KeyId: arn, KeyMaterialId: pending.materialId, KeyMaterialState: 'PENDING_ROTATION',
         ...(pending.description !== undefined ? { KeyMaterialDescription: pending.description } : {}),
-        ...imported(pending.expirationModel, pending.validTo),
+        ...imported(pending.expirationModel, pending.validTo, pendingExpired(key, service.now()) ? 'PENDING_IMPORT' : 'IMPORTED'),
       },
     });
   }

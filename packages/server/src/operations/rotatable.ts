@@ -1,6 +1,7 @@
 import type { Service } from '../context.js';
 import { KMSInvalidStateException, UnsupportedOperationException } from '../errors.js';
 import { keyArn } from '../keys/arn.js';
+import { pendingExpired } from '../keys/import.js';
 import type { KeyRecord } from '../keys/key-record.js';
 
 /**
@@ -16,7 +17,7 @@ export function assertRotatable(service: Service, key: KeyRecord, operation: str
     // Imported material rotates only on demand, to new material imported for it (NEW_KEY_MATERIAL).
     const arn = keyArn(service.realm, key.keyId);
     if (operation === 'RotateKeyOnDemand') {
-      if (key.pendingMaterial) return;
+      if (key.pendingMaterial && !pendingExpired(key, service.now())) return;
       throw new KMSInvalidStateException(`No available key material pending rotation for the key: ${arn}.`);
     }
     throw new UnsupportedOperationException(`${arn} origin is EXTERNAL which is not valid for this operation.`);
