@@ -33,7 +33,7 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
   }
 
   /** GetParametersForImport, the material wrapped locally, then ImportKeyMaterial as a raw answer. */
-  async function importMaterial(keyId: string, material: Buffer, opts: { algorithm?: string; spec?: string; model?: string | null; validTo?: number; importType?: string; description?: string } = {}) {
+  async function importMaterial(keyId: string, material: Buffer, opts: { algorithm?: string; spec?: string; model?: string | null; validTo?: number; importType?: string; description?: string; keyMaterialId?: string } = {}) {
     const algorithm = opts.algorithm ?? 'RSAES_OAEP_SHA_256';
     const params = assertOk(await raw('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: opts.spec ?? 'RSA_2048' }));
     const wrappingKey = createPublicKey({ key: bytesOf(params.PublicKey), format: 'der', type: 'spki' });
@@ -43,6 +43,7 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       ...(opts.model === null ? {} : { ExpirationModel: opts.model ?? 'KEY_MATERIAL_DOES_NOT_EXPIRE' }), ...(opts.validTo !== undefined ? { ValidTo: opts.validTo / 1000 } : {}),
       ...(opts.importType !== undefined ? { ImportType: opts.importType } : {}),
       ...(opts.description !== undefined ? { KeyMaterialDescription: opts.description } : {}),
+      ...(opts.keyMaterialId !== undefined ? { KeyMaterialId: opts.keyMaterialId } : {}),
     });
   }
 
@@ -342,6 +343,39 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
           assert.deepEqual((await rotationsOf(keyId)).map((r) => [r.KeyMaterialId, r.KeyMaterialState]), [[first, 'CURRENT'], [next, 'PENDING_ROTATION']]);
           assertOk(await raw('RotateKeyOnDemand', { KeyId: keyId }));
           assert.equal(await currentMaterialOf(keyId), next);
+        } finally {
+          clock = start;
+        }
+      });
+
+      it('an earlier material that expires after a rotation makes the key PendingImport until it is imported again by its KeyMaterialId', async () => {
+        const keyId = await createKey({ Origin: 'EXTERNAL' });
+        const start = clock;
+        const validTo = start + 10 * 24 * HOUR;
+        const firstMaterial = randomBytes(32);
+        try {
+          const first = String(assertOk(await importMaterial(keyId, firstMaterial, { model: 'KEY_MATERIAL_EXPIRES', validTo })).KeyMaterialId);
+          const old = assertOk(await raw('Encrypt', { KeyId: keyId, Plaintext: b64(Buffer.from('under the first')) }));
+          const second = String(assertOk(await importMaterial(keyId, randomBytes(32), { importType: 'NEW_KEY_MATERIAL' })).KeyMaterialId);
+          assertOk(await raw('RotateKeyOnDemand', { KeyId: keyId }));
+          // The first material still binds the key: its expiry is the key's.
+          const metadata = assertOk(await raw('DescribeKey', { KeyId: keyId })).KeyMetadata as Record<string, unknown>;
+          assert.equal(metadata.ValidTo, validTo / 1000);
+          assert.equal(metadata.ExpirationModel, 'KEY_MATERIAL_EXPIRES');
+          assert.deepEqual((await rotationsOf(keyId)).map((r) => [r.KeyMaterialId, r.ImportState, r.ExpirationModel, r.ValidTo]),
+            [[first, 'IMPORTED', 'KEY_MATERIAL_EXPIRES', validTo / 1000], [second, 'IMPORTED', 'KEY_MATERIAL_DOES_NOT_EXPIRE', undefined]]);
+          clock = validTo;
+          assert.equal(await stateOf(keyId), 'PendingImport');
+          assertError(await raw('Decrypt', { CiphertextBlob: old.CiphertextBlob }), 'KMSInvalidStateException');
+          assert.deepEqual((await rotationsOf(keyId)).map((r) => [r.KeyMaterialId, r.ImportState]), [[first, 'PENDING_IMPORT'], [second, 'IMPORTED']]);
+          // Other material under its id is refused; the material itself brings the key back.
+          const reimport = (material: Buffer) => importMaterial(keyId, material, { importType: 'EXISTING_KEY_MATERIAL', keyMaterialId: first });
+          assertError(await reimport(randomBytes(32)), 'IncorrectKeyMaterialException');
+          assert.equal(assertOk(await reimport(firstMaterial)).KeyMaterialId, first);
+          assert.equal(await stateOf(keyId), 'Enabled');
+          assert.equal(bytesOf(assertOk(await raw('Decrypt', { CiphertextBlob: old.CiphertextBlob })).Plaintext).toString(), 'under the first');
+          assert.equal(await currentMaterialOf(keyId), second);
+          assert.equal((assertOk(await raw('DescribeKey', { KeyId: keyId })).KeyMetadata as Record<string, unknown>).ValidTo, undefined);
         } finally {
           clock = start;
         }

@@ -5,6 +5,7 @@ import type { Service } from '../context.js';
 import type { Store } from '../store/store.js';
 import { Turns } from '../store/turns.js';
 import { keyArn } from './arn.js';
+import { effectiveKey, storedKey } from './import.js';
 import type { KeyRecord, KeyVersionRecord } from './key-record.js';
 
 /**
@@ -40,7 +41,7 @@ export interface KeyChange {
 
 /**
  * Applies a change to a key with the store's compare-and-set, re-reading and re-applying when a
- * concurrent writer got there first. `change` sees the freshest record, so its state checks hold
+ * concurrent writer got there first. `change` sees the freshest record (as effectiveKey makes it), so its state checks hold
  * at the moment of the write; it returns the fields to change, or throws to refuse. With a
  * request's audit, the change and the request's success record are written in one transaction.
  */
@@ -60,9 +61,10 @@ async function applyChange(
   audit: RequestAudit | undefined,
 ): Promise<KeyRecord> {
   const deadline = Date.now() + RETRY_FOR_MS;
-  let current: KeyRecord | undefined = key;
+  // Changes see the key as it stands (an expired import's PendingImport) and apply to it as stored.
+  let current: KeyRecord | undefined = storedKey(key);
   for (let attempt = 0; current; attempt++) {
-    const { newVersion, ...fields } = await change(current);
+    const { newVersion, ...fields } = await change(effectiveKey(current, service.now()));
     const next: KeyRecord = { ...current, ...fields, revision: current.revision + 1 };
     const written = audit
       ? await audit.commit((event) => service.store.updateKey(next, newVersion, event))

@@ -14,10 +14,25 @@ const TOKEN_VERSION = 1;
 /** RFC 5649 §3: the alternative initial value of AES key wrap with padding. */
 const KWP_IV = Buffer.from('a65959a6', 'hex');
 
-/** Imported material past its ValidTo: the key is PendingImport until the same material is imported again. */
+/**
+ * Imported material past its ValidTo, the current material or an earlier one: the key is
+ * PendingImport until that material is imported again.
+ */
 export function importExpired(key: KeyRecord, now: number): boolean {
-  const validTo = key.importedMaterial?.validTo;
+  const validTo = earliestValidTo(key);
   return validTo !== undefined && validTo <= now;
+}
+
+/** When the first of the key's imported materials (current and earlier) expires; undefined if none does. */
+export function earliestValidTo(key: KeyRecord): number | undefined {
+  let earliest = key.importedMaterial?.validTo;
+  for (const { validTo } of key.expiringEarlierMaterials ?? []) if (earliest === undefined || validTo < earliest) earliest = validTo;
+  return earliest;
+}
+
+/** The expiry an earlier (NON_CURRENT) material of the key has, if it expires. */
+export function earlierValidTo(key: KeyRecord, version: number): number | undefined {
+  return key.expiringEarlierMaterials?.find((e) => e.version === version)?.validTo;
 }
 
 /**
@@ -30,10 +45,29 @@ export function pendingExpired(key: KeyRecord, now: number): boolean {
   return validTo !== undefined && validTo <= now;
 }
 
-/** The key as it stands at `now`: an Enabled or Disabled key whose imported material expired is PendingImport. */
+/** The stored record behind each record effectiveKey made. */
+const storedRecords = new WeakMap<KeyRecord, KeyRecord>();
+
+/**
+ * The key as it stands at `now`: an Enabled or Disabled key whose imported material expired is
+ * PendingImport. A view for checks and answers, never written back (see storedKey).
+ */
 export function effectiveKey(key: KeyRecord, now: number): KeyRecord {
-  if ((key.state === 'Enabled' || key.state === 'Disabled') && importExpired(key, now)) return { ...key, state: 'PendingImport' };
+  if ((key.state === 'Enabled' || key.state === 'Disabled') && importExpired(key, now)) {
+    const effective: KeyRecord = { ...key, state: 'PendingImport' };
+    storedRecords.set(effective, key);
+    return effective;
+  }
   return key;
+}
+
+/**
+ * The record as stored behind an effectiveKey view: what a change is applied to, so that an
+ * expiry's PendingImport is not written into the key (re-importing the expired material must
+ * bring back the state the key had).
+ */
+export function storedKey(key: KeyRecord): KeyRecord {
+  return storedRecords.get(key) ?? key;
 }
 
 export interface ImportParameters {

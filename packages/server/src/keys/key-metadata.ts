@@ -1,5 +1,6 @@
 import type { Realm } from './arn.js';
 import { keyArn } from './arn.js';
+import { earliestValidTo } from './import.js';
 import type { KeyRecord } from './key-record.js';
 import { isMultiRegionKeyId, multiRegionConfiguration } from './multi-region.js';
 import { algorithmsOf } from './specs/index.js';
@@ -20,6 +21,9 @@ export function keyMetadata(realm: Realm, key: KeyRecord, currentMaterialId: str
   // Material that expired is deleted, as AWS documents ("When the key material expires, AWS KMS
   // deletes the key material"): a key pending import shows no expiration, as after DeleteImportedKeyMaterial.
   const material = key.state === 'PendingImport' ? undefined : key.importedMaterial;
+  // AWS: ValidTo is "the earliest time at which any imported key material permanently associated
+  // with this KMS key expires" (an earlier material's, after a rotation).
+  const validTo = material ? earliestValidTo(key) : undefined;
   return {
     AWSAccountId: realm.accountId,
     KeyId: key.keyId,
@@ -37,8 +41,8 @@ export function keyMetadata(realm: Realm, key: KeyRecord, currentMaterialId: str
     ...algorithmFields(key),
     MultiRegion: isMultiRegionKeyId(key.keyId),
     ...(isMultiRegionKeyId(key.keyId) ? { MultiRegionConfiguration: multiRegionConfiguration(realm, key.keyId) } : {}),
-    ...(material ? { ExpirationModel: material.expirationModel } : {}),
-    ...(material?.validTo !== undefined ? { ValidTo: seconds(material.validTo) } : {}),
+    ...(material ? { ExpirationModel: validTo !== undefined ? 'KEY_MATERIAL_EXPIRES' : material.expirationModel } : {}),
+    ...(validTo !== undefined ? { ValidTo: seconds(validTo) } : {}),
     // AWS names the current material only of symmetric encryption keys.
     ...(currentMaterialId && key.keySpec === 'SYMMETRIC_DEFAULT' ? { CurrentKeyMaterialId: currentMaterialId } : {}),
   };

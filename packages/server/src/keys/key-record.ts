@@ -52,6 +52,14 @@ export interface KeyRecord {
    */
   readonly importedMaterial?: { readonly expirationModel: ExpirationModel; readonly validTo?: number };
   /**
+   * Origin EXTERNAL: the expiry of each earlier (NON_CURRENT) imported material that expires. The
+   * key stays bound to every material it rotated through, so, as in AWS, the key is PendingImport
+   * once any of them expires, until that material is imported again (ImportKeyMaterial with its
+   * KeyMaterialId). Materials that do not expire have no entry; so do all in records written
+   * before this was kept.
+   */
+  readonly expiringEarlierMaterials?: readonly { readonly version: number; readonly validTo: number }[];
+  /**
    * Origin EXTERNAL, symmetric: new material imported with ImportType NEW_KEY_MATERIAL and not yet
    * rotated to (AWS's PENDING_ROTATION). Kept in the key record, not as a version, because it is not
    * yet part of the key: RotateKeyOnDemand stores it as version `version`, which its wrapping is

@@ -122,9 +122,9 @@ async function importInto(
   // Wrapped before the compare-and-set, which must not await the root key on every retry.
   const firstVersion = key.currentVersion === 0 ? await service.backingKeys.create(key.keyId, 1, service.now(), undefined, material) : undefined;
   const previous = key.currentVersion === 0 ? undefined : await service.backingKeys.version(key.keyId, key.currentVersion);
-  // Re-importing names, if anything, the material it brings back: only the current one can be.
+  // Re-importing names, if anything, the material it brings back: the current one, or an earlier one that expired.
   if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== previous?.materialId) {
-    throw new IncorrectKeyMaterialException(`Key material ${input.KeyMaterialId} is not the current key material of ${arn}, the only one this server re-imports.`);
+    return reimportEarlier(service, key, material, input.KeyMaterialId, options, audit);
   }
   if (previous && !sameKey(key.keySpec, previous.material, material)) {
     throw new IncorrectKeyMaterialException('The key material is not the key material that was previously imported into this KMS key.');
@@ -140,6 +140,32 @@ async function importInto(
   }, audit);
   const materialId = firstVersion?.materialId ?? previous?.materialId;
   return { KeyId: arn, ...(materialId ? { KeyMaterialId: materialId } : {}) };
+}
+
+/**
+ * Re-imports an earlier (NON_CURRENT) material named by its KeyMaterialId: it must be that
+ * material, and its new expiry replaces the old one, so a key made PendingImport by that
+ * material's expiry can be used again. The key's state is otherwise left as it is.
+ */
+async function reimportEarlier(
+  service: Service, key: KeyRecord, material: Buffer, materialId: string,
+  options: { expirationModel: ExpirationModel; validTo?: number },
+  audit: RequestAudit | undefined,
+): Promise<Record<string, unknown>> {
+  const arn = keyArn(service.realm, key.keyId);
+  const earlier = (await service.store.listKeyVersions(key.keyId)).find((v) => v.materialId === materialId && v.version < key.currentVersion);
+  if (!earlier) throw new IncorrectKeyMaterialException(`Key material ${materialId} is not a key material of ${arn}.`);
+  const stored = await service.backingKeys.version(key.keyId, earlier.version);
+  if (!stored || !sameKey(key.keySpec, stored.material, material)) {
+    throw new IncorrectKeyMaterialException('The key material is not the key material that was previously imported into this KMS key.');
+  }
+  await changeKey(service, key, (current) => {
+    if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
+    const others = (current.expiringEarlierMaterials ?? []).filter((e) => e.version !== earlier.version);
+    const expiring = options.validTo !== undefined ? [...others, { version: earlier.version, validTo: options.validTo }] : others;
+    return { expiringEarlierMaterials: expiring.length > 0 ? expiring : undefined };
+  }, audit);
+  return { KeyId: arn, KeyMaterialId: materialId };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { InvalidMarkerException, UnsupportedOperationException } from '../errors.js';
 import { INCLUDE_KEY_MATERIAL, type ExpirationModel } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
-import { importExpired, pendingExpired } from '../keys/import.js';
+import { earlierValidTo, pendingExpired } from '../keys/import.js';
 import { epochSeconds } from '../keys/key-metadata.js';
 import { resolveKey } from '../keys/resolve.js';
 import { decodeMarker, keyIdMember, limitMember, markerMember, pagingFields } from '../validate/members.js';
@@ -42,7 +42,13 @@ export const listKeyRotations: Operation = async (service, body, request) => {
   const current = key.importedMaterial;
   const currentImport = key.origin !== 'EXTERNAL' ? {}
     : !current ? { ImportState: 'PENDING_IMPORT' }
-    : imported(current.expirationModel, current.validTo, importExpired(key, service.now()) ? 'PENDING_IMPORT' : 'IMPORTED');
+    : imported(current.expirationModel, current.validTo, current.validTo !== undefined && current.validTo <= service.now() ? 'PENDING_IMPORT' : 'IMPORTED');
+  // An earlier material is imported unless it expired (it cannot be deleted on its own here).
+  const earlierImport = (version: number) => {
+    const validTo = earlierValidTo(key, version);
+    return validTo === undefined ? imported('KEY_MATERIAL_DOES_NOT_EXPIRE', undefined)
+      : imported('KEY_MATERIAL_EXPIRES', validTo, validTo <= service.now() ? 'PENDING_IMPORT' : 'IMPORTED');
+  };
   const entries: { version: number; entry: Record<string, unknown> }[] = (await service.store.listKeyVersions(key.keyId))
     .filter((v) => all || v.rotationType !== undefined)
     .map((v) => ({
@@ -51,7 +57,7 @@ export const listKeyRotations: Operation = async (service, body, request) => {
         KeyId: arn,
         KeyMaterialId: v.materialId,
         KeyMaterialState: v.version === key.currentVersion ? 'CURRENT' : 'NON_CURRENT',
-        ...(v.version === key.currentVersion ? currentImport : {}),
+        ...(v.version === key.currentVersion ? currentImport : key.origin === 'EXTERNAL' ? earlierImport(v.version) : {}),
         ...(v.rotationType ? { RotationDate: epochSeconds(v.createdAt), RotationType: v.rotationType } : {}),
       },
     }));
