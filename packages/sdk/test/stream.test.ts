@@ -256,6 +256,26 @@ describe('decryptStream', () => {
     });
   }
 
+  test('plaintext released from small pieces lies in memory that holds nothing but this message\'s plaintext or zeros', async () => {
+    const plaintext = Buffer.from('8 bytes!');
+    const { ciphertext } = await encrypt(aesKeyring(), plaintext, { frameLength: 4 });
+    for (const signedStreaming of [false, true]) {
+      for (let round = 0; round < 20; round++) {
+        // Freed memory another message's plaintext could have been in, likely handed out again.
+        for (let i = 0; i < 20; i++) Buffer.allocUnsafe(64 * 1024).fill(0xa5);
+        const chunks = await run(decryptStream(aesKeyring(), signedStreaming ? { signedStreaming } : {}), chunked(ciphertext, 7));
+        assert.ok(Buffer.concat(chunks).equals(plaintext));
+        // The blocks small pieces are gathered in (internal/small-pieces.ts); Node's own 8 KiB pool is Node's affair.
+        const fromBlocks = chunks.filter((c) => c.buffer.byteLength === 64 * 1024);
+        if (!signedStreaming) assert.ok(fromBlocks.length > 0, 'held plaintext of 7-byte chunks is gathered in blocks');
+        for (const chunk of fromBlocks) {
+          const whole = Buffer.from(chunk.buffer, 0, chunk.buffer.byteLength);
+          assert.equal(whole.indexOf(0xa5), -1, `a released chunk's ArrayBuffer (${whole.length} bytes) holds bytes from elsewhere`);
+        }
+      }
+    }
+  });
+
   test('buffered mode releases nothing before the end of input, even for a complete signed message', async () => {
     const plaintext = randomBytes(4000);
     const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: SIGNED, frameLength: 100 });

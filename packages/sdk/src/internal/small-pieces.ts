@@ -27,7 +27,10 @@ export class SmallPieceArena {
   place(piece: Buffer): Buffer {
     if (piece.length >= SMALL_PIECE) return piece;
     if (this.#block === undefined || this.#used + piece.length > this.#block.length) {
-      this.#block = Buffer.allocUnsafe(BLOCK);
+      // Zeroed, not allocUnsafe: a piece released as a view of its block hands the caller the
+      // whole block's ArrayBuffer, which must not hold what the memory held before (another
+      // message's plaintext, for one).
+      this.#block = Buffer.alloc(BLOCK);
       this.#blocks.add(this.#block.buffer);
       this.#used = 0;
     }
