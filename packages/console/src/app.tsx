@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type ReactElement } from 'react';
+import { PageErrorBoundary } from './components/page-error-boundary.js';
 import { AuditPage } from './pages/audit.js';
 import { DashboardPage } from './pages/dashboard.js';
 import { KeyDetailPage } from './pages/key-detail.js';
@@ -59,7 +60,9 @@ export function App() {
         <span className="who" title={session.arn}>{session.arn}</span>
         <button type="button" className="secondary" onClick={() => setSession(undefined)}>Sign out</button>
       </header>
-      <main id="main" tabIndex={-1}>{page.element}</main>
+      <main id="main" tabIndex={-1}>
+        <PageErrorBoundary key={`${path}?${query.toString()}`}>{page.element}</PageErrorBoundary>
+      </main>
     </SessionContext.Provider>
   );
 }
@@ -91,11 +94,21 @@ function pageFor(path: string, search: string): { title: string; element: ReactE
   const parts = path.split('/').filter(Boolean);
   if (parts.length === 0 || parts[0] === 'dashboard') return { title: 'Dashboard', element: <DashboardPage /> };
   if (parts[0] === 'keys' && parts.length === 1) return { title: 'Keys', element: <KeysPage /> };
-  if (parts[0] === 'keys' && parts.length === 2) {
-    const keyId = decodeURIComponent(parts[1]!);
-    return { title: `Key ${keyId}`, element: <KeyDetailPage key={keyId} keyId={keyId} /> };
-  }
+  const keyId = parts[0] === 'keys' && parts.length === 2 ? decodedSegment(parts[1]!) : undefined;
+  if (keyId !== undefined) return { title: `Key ${keyId}`, element: <KeyDetailPage key={keyId} keyId={keyId} /> };
   if (parts[0] === 'principals') return { title: 'Principals', element: <PrincipalsPage /> };
   if (parts[0] === 'audit') return { title: 'Audit trail', element: <AuditPage key={search} /> };
   return { title: 'Not found', element: <section><h1>Not found</h1><p>There is no console page at this address. <Link to="/">Go to the dashboard</Link>.</p></section> };
+}
+
+/**
+ * A path segment with its %-escapes decoded, or undefined when they are malformed (`%E0%A4%A`):
+ * decodeURIComponent throws on those, during render, which took the whole app down.
+ */
+function decodedSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }

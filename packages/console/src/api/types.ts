@@ -83,6 +83,22 @@ export interface AuditEvent {
   seq: number;
 }
 
+/**
+ * What QueryAuditRecords answers in place of a stored record that does not read as one (damaged
+ * behind the server's back): its number and why, in the server's words (docs/audit.md).
+ */
+export interface UnreadableAuditRecord {
+  seq: number;
+  unreadable: string;
+}
+
+/** One entry of QueryAuditRecords' `Records`. */
+export type AuditEntry = AuditEvent | UnreadableAuditRecord;
+
+export function isUnreadable(entry: AuditEntry): entry is UnreadableAuditRecord {
+  return typeof (entry as Partial<UnreadableAuditRecord>).unreadable === 'string';
+}
+
 /** `CofferAdmin.GetRequestMetrics` (served by the observability side of the server). */
 export interface RequestMetrics {
   IntervalSeconds: number;

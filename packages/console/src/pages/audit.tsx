@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { AuditEvent } from '../api/types.js';
+import { isUnreadable, type AuditEntry, type AuditEvent } from '../api/types.js';
 import { describeError } from '../api/client.js';
 import { ErrorNotice } from '../components/notice.js';
 import { OutcomeBadge } from '../components/state-badge.js';
@@ -47,11 +47,11 @@ export function AuditPage() {
   }));
   const [draft, setDraft] = useState<Filters>(initial);
   const [applied, setApplied] = useState<Filters>(initial);
-  const [more, setMore] = useState<{ records: AuditEvent[]; next?: string }>({ records: [] });
+  const [more, setMore] = useState<{ records: AuditEntry[]; next?: string }>({ records: [] });
   const [moreError, setMoreError] = useState<unknown>();
   const page = useAsync(async () => {
     setMore({ records: [] });
-    return api.admin<{ Records: AuditEvent[]; NextToken?: string }>('QueryAuditRecords', { ...queryOf(applied), Limit: 50 });
+    return api.admin<{ Records: AuditEntry[]; NextToken?: string }>('QueryAuditRecords', { ...queryOf(applied), Limit: 50 });
   }, [api, applied]);
   const [verdict, setVerdict] = useState<{ text: string; ok: boolean }>();
   const [verifying, setVerifying] = useState(false);
@@ -62,7 +62,7 @@ export function AuditPage() {
   const loadMore = async () => {
     setMoreError(undefined);
     try {
-      const answer = await api.admin<{ Records: AuditEvent[]; NextToken?: string }>('QueryAuditRecords', { ...queryOf(applied), Limit: 50, NextToken: nextToken });
+      const answer = await api.admin<{ Records: AuditEntry[]; NextToken?: string }>('QueryAuditRecords', { ...queryOf(applied), Limit: 50, NextToken: nextToken });
       setMore((m) => ({ records: [...m.records, ...answer.Records], ...(answer.NextToken ? { next: answer.NextToken } : {}) }));
     } catch (failure) {
       setMoreError(failure);
@@ -122,26 +122,45 @@ export function AuditPage() {
           </tr>
         </thead>
         <tbody>
-          {records.map((r) => (
-            <tr key={r.eventID} data-operation={r.eventName}>
-              <td>{r.seq}</td>
-              <td>{formatTime(r.eventTime)}</td>
-              <td className="mono" title={r.userIdentity.arn}>{shortArn(r.userIdentity.arn) || 'unauthenticated'}</td>
-              <td>{r.eventName}</td>
-              <td className="mono">
-                {(r.resources ?? []).map((res, i) => (
-                  <span key={res.ARN}>{i > 0 ? ', ' : ''}<Link to={`/keys/${shortArn(res.ARN)}`}>{shortArn(res.ARN)}</Link></span>
-                ))}
-              </td>
-              <td className="free"><OutcomeBadge error={r.errorCode} />{r.errorMessage ? <span className="hint"> {r.errorMessage}</span> : null}</td>
-              <td>{r.sourceIPAddress}</td>
-            </tr>
-          ))}
+          {records.map((r) => (isUnreadable(r)
+            ? <UnreadableRow key={`unreadable-${r.seq}`} seq={r.seq} why={r.unreadable} />
+            : <EventRow key={r.eventID} event={r} />))}
           {!page.loading && !page.error && records.length === 0 && <tr><td colSpan={7}>No record matches.</td></tr>}
         </tbody>
       </table>
       <ErrorNotice error={moreError} />
       {nextToken && <button type="button" className="secondary" onClick={loadMore}>Load older records</button>}
     </section>
+  );
+}
+
+function EventRow({ event: r }: { event: AuditEvent }) {
+  return (
+    <tr data-operation={r.eventName}>
+      <td>{r.seq}</td>
+      <td>{formatTime(r.eventTime)}</td>
+      <td className="mono" title={r.userIdentity.arn}>{shortArn(r.userIdentity.arn) || 'unauthenticated'}</td>
+      <td>{r.eventName}</td>
+      <td className="mono">
+        {(r.resources ?? []).map((res, i) => (
+          <span key={res.ARN}>{i > 0 ? ', ' : ''}<Link to={`/keys/${shortArn(res.ARN)}`}>{shortArn(res.ARN)}</Link></span>
+        ))}
+      </td>
+      <td className="free"><OutcomeBadge error={r.errorCode} />{r.errorMessage ? <span className="hint"> {r.errorMessage}</span> : null}</td>
+      <td>{r.sourceIPAddress}</td>
+    </tr>
+  );
+}
+
+/**
+ * A stored record the server could not read stands in its place with the server's reason, so the
+ * rows around it still show; Verify chain says whether the chain breaks there.
+ */
+function UnreadableRow({ seq, why }: { seq: number; why: string }) {
+  return (
+    <tr className="unreadable" data-unreadable={seq}>
+      <td>{seq}</td>
+      <td colSpan={6}><span className="notice-inline" role="note">{why}</span></td>
+    </tr>
   );
 }

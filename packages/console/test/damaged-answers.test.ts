@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import { startServer, type RunningServer } from '@coffer/server';
+import type { Browser, Page } from 'playwright-core';
+import { openConsolePage } from './support/browser.js';
+import { readCredentials } from './support/credentials.js';
+
+/**
+ * What the console is given that it did not expect: an audit record damaged in the store, an
+ * answer of another shape, an address it cannot decode. Each is shown on its page; none blanks
+ * the app, and none signs the operator out (the session lives in the app's state).
+ */
+describe('console with damaged answers', () => {
+  let dataDir: string;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  let kms: KMSClient;
+  let damaged = 0;
+  const faults: string[] = [];
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'coffer-console-damaged-'));
+    server = await startServer({ port: 0, dataDir, logger: () => {}, quotas: false });
+    const credentials = readCredentials(server.credentialsFile);
+    kms = new KMSClient({ endpoint: server.endpoint, region: server.config.region, credentials, maxAttempts: 1 });
+    for (let i = 0; i < 3; i++) await kms.send(new ListKeysCommand({}));
+    // A record in the middle of the trail made unreadable behind the server's back, as docs/audit.md's
+    // tamper table does; the server answers it as {seq, unreadable}.
+    const db = new Database(join(dataDir, 'coffer.db'));
+    try {
+      damaged = (db.prepare('SELECT max(seq) - 1 AS seq FROM audit').get() as { seq: number }).seq;
+      db.prepare("UPDATE audit SET record = 'not json' WHERE seq = ?").run(damaged);
+    } finally {
+      db.close();
+    }
+
+    ({ browser, page } = await openConsolePage(faults));
+    await page.goto(`${server.endpoint}/console/`);
+    await page.getByLabel('Access key ID').fill(credentials.accessKeyId);
+    await page.getByLabel('Secret access key').fill(credentials.secretAccessKey);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    kms?.destroy();
+    await server?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const signedIn = async () => assert.equal(await page.locator('header .who').textContent(), 'arn:aws:iam::111122223333:root');
+  /** Moves within the app as its links do: a reload would drop the session by design. */
+  const goInApp = (route: string) => page.evaluate((to) => {
+    history.pushState(null, '', `/console${to}`);
+    dispatchEvent(new PopStateEvent('popstate'));
+  }, route);
+
+  it('shows an unreadable audit record as its number and the server\'s reason, the trail around it intact', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit trail', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Audit trail' }).waitFor();
+    const row = page.locator(`tr[data-unreadable="${damaged}"]`);
+    await row.waitFor();
+    assert.equal(await row.locator('td').first().textContent(), String(damaged));
+    assert.match(await row.locator('td').nth(1).textContent() ?? '', new RegExp(`^Audit record ${damaged} cannot be read \\(it is not JSON\\); VerifyAuditChain checks the whole trail\\.$`));
+    // The records before and after it are shown as usual.
+    const seqs = await page.locator('tbody tr[data-operation] td:first-child').allTextContents();
+    assert.ok(seqs.includes(String(damaged - 1)) && seqs.includes(String(damaged + 1)), `rows shown: ${seqs.join(', ')}`);
+    await signedIn();
+    await page.getByRole('button', { name: 'Verify chain' }).click();
+    assert.match(await page.locator('#chain-verdict').textContent() ?? '', new RegExp(`^The audit chain is broken at record ${damaged}: record ${damaged} cannot be read`));
+    assert.deepEqual(faults, []);
+  });
+
+  it('shows a page that fails to render as an error on that page, still signed in, the other pages working', async () => {
+    // An answer the page does not expect (no userIdentity): reading it throws while rendering.
+    await page.route(`${server.endpoint}/`, (route) => (route.request().headers()['x-amz-target'] === 'CofferAdmin.QueryAuditRecords'
+      ? route.fulfill({ contentType: 'application/x-amz-json-1.1', body: JSON.stringify({ Records: [{ seq: 1, eventID: 'e1', eventName: 'Encrypt' }] }) })
+      : route.continue()));
+    try {
+      await goInApp('/audit?operation=Encrypt');
+      await page.getByRole('heading', { level: 1, name: 'This page could not be shown' }).waitFor();
+      assert.match(await page.getByRole('alert').textContent() ?? '', /^The console failed while showing this page: .+/);
+      await signedIn();
+    } finally {
+      await page.unroute(`${server.endpoint}/`);
+    }
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Keys', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor();
+    // React reports the error it caught to the browser's console; nothing else may be there.
+    const unexpected = faults.filter((fault) => !/userIdentity|reading 'arn'/.test(fault));
+    assert.deepEqual(unexpected, []);
+    faults.length = 0;
+  });
+
+  it('answers a key address with a malformed escape as not found, still signed in', async () => {
+    await goInApp('/keys/%E0%A4%A');
+    await page.getByRole('heading', { level: 1, name: 'Not found' }).waitFor();
+    await signedIn();
+    assert.equal(await page.title(), 'Not found · Coffer console');
+    assert.deepEqual(faults, []);
+  });
+});
