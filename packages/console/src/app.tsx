@@ -6,6 +6,7 @@ import { KeyDetailPage } from './pages/key-detail.js';
 import { KeysPage } from './pages/keys.js';
 import { PrincipalsPage } from './pages/principals.js';
 import { SignInPage } from './pages/sign-in.js';
+import { visibleText } from './format.js';
 import { Link, useRoute } from './router.js';
 import { SessionContext, type Session } from './session.js';
 
@@ -57,7 +58,7 @@ export function App() {
             ))}
           </ul>
         </nav>
-        <span className="who" title={session.arn}>{session.arn}</span>
+        <span className="who" title={visibleText(session.arn)}>{visibleText(session.arn)}</span>
         <button type="button" className="secondary" onClick={() => setSession(undefined)}>Sign out</button>
       </header>
       <main id="main" tabIndex={-1}>
@@ -95,7 +96,7 @@ function pageFor(path: string, search: string): { title: string; element: ReactE
   if (parts.length === 0 || parts[0] === 'dashboard') return { title: 'Dashboard', element: <DashboardPage /> };
   if (parts[0] === 'keys' && parts.length === 1) return { title: 'Keys', element: <KeysPage /> };
   const keyId = parts[0] === 'keys' && parts.length === 2 ? decodedSegment(parts[1]!) : undefined;
-  if (keyId !== undefined) return { title: `Key ${keyId}`, element: <KeyDetailPage key={keyId} keyId={keyId} /> };
+  if (keyId !== undefined) return { title: `Key ${visibleText(keyId)}`, element: <KeyDetailPage key={keyId} keyId={keyId} /> };
   if (parts[0] === 'principals') return { title: 'Principals', element: <PrincipalsPage /> };
   if (parts[0] === 'audit') return { title: 'Audit trail', element: <AuditPage key={search} /> };
   return { title: 'Not found', element: <section><h1>Not found</h1><p>There is no console page at this address. <Link to="/">Go to the dashboard</Link>.</p></section> };

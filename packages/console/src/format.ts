@@ -15,9 +15,11 @@ export function shortArn(arn: string | undefined): string {
 }
 
 /**
- * Text a caller chose (descriptions, tags) with its bidirectional controls shown as `<U+202E>`:
- * an override inside a value reorders the value itself, which isolation (`<bdi>`) cannot stop,
- * so `report‮fdp.exe` would read as another name.
+ * Text a caller chose with its bidirectional controls shown as `<U+202E>`: an override inside a
+ * value reorders the value itself, which isolation (`<bdi>`) cannot stop, so `report‮fdp.exe`
+ * would read as another name. Every text the console shows that did not come from the console
+ * itself goes through here: descriptions, tags, names, ARNs, grant constraints, audit records,
+ * the server's error messages (which quote what was asked), and the address bar's key id.
  */
 export function visibleText(text: string): string {
   return text.replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `<U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}>`);

@@ -3,15 +3,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateAliasCommand, CreateKeyCommand, KMSClient, TagResourceCommand, type CreateKeyCommandInput } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient, TagResourceCommand, type CreateKeyCommandInput,
+} from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page } from 'playwright-core';
 import { openConsolePage, PAGE_WIDTH } from './support/browser.js';
 import { readCredentials } from './support/credentials.js';
 
 /**
- * What API callers store (descriptions, aliases, tags, key policies) shown to an operator in the
- * console: inert, inside the page's width, and one unreadable key never hiding the others.
+ * What API callers store (descriptions, aliases, tags, grants, key policies) or ask (what the audit
+ * trail and error messages quote) shown to an operator in the console: inert, inside the page's
+ * width, bidirectional controls shown rather than obeyed, and one unreadable key never hiding the others.
  */
 const MARKUP = '<img src=x onerror=alert(1)><script>alert(2)</script>"\'><svg onload=alert(3)>';
 // A right-to-left override left open: without isolation it would reorder the tags shown after it.
@@ -40,6 +43,11 @@ describe('console with hostile values', () => {
       KeyId: ids.markup,
       Tags: [{ TagKey: 'label', TagValue: OVERRIDE }, { TagKey: 'owner', TagValue: 'alice' }, { TagKey: MARKUP.slice(0, 60), TagValue: MARKUP }],
     }));
+    // Grant constraints are the caller's own text; so is a key named in a refused request.
+    const grant = { KeyId: ids.markup, GranteePrincipal: 'arn:aws:iam::111122223333:root', Operations: ['Decrypt' as const] };
+    await kms.send(new CreateGrantCommand({ ...grant, Constraints: { EncryptionContextEquals: { tenant: OVERRIDE } } }));
+    await kms.send(new CreateGrantCommand({ ...grant, Constraints: { SourceArn: `arn:aws:s3:::bucket${OVERRIDE}` } }));
+    await kms.send(new DescribeKeyCommand({ KeyId: `alias/${OVERRIDE}` })).catch((error: Error) => assert.equal(error.name, 'NotFoundException'));
     // Listed, but DescribeKey is denied to everyone by its key policy.
     ids.undescribable = await create({
       Description: 'not for describing',
@@ -67,6 +75,19 @@ describe('console with hostile values', () => {
     await server?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
+
+  /** Moves within the app as its links do: a reload would drop the session by design. */
+  const goInApp = (route: string) => page.evaluate((to) => {
+    history.pushState(null, '', `/console${to}`);
+    dispatchEvent(new PopStateEvent('popstate'));
+  }, route);
+  /** Every bidirectional control in the page's text, its title, and its elements' titles and labels. */
+  const rawControls = () => page.evaluate(() => {
+    const texts = [document.body.innerText, document.title, ...[...document.querySelectorAll('[title], [aria-label]')]
+      .flatMap((el) => [el.getAttribute('title') ?? '', el.getAttribute('aria-label') ?? ''])];
+    return texts.filter((text) => /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(text)).map((text) => text.slice(0, 120));
+  });
+  const shown = OVERRIDE.replace('\u202e', '<U+202E>');
 
   const pageWidth = () => page.evaluate(() => document.documentElement.scrollWidth);
 
@@ -111,6 +132,33 @@ describe('console with hostile values', () => {
     // The override is shown, not obeyed: it would reverse the value itself, which isolation cannot stop.
     assert.deepEqual((await tags.locator('bdi').allTextContents()).sort(), ['label', OVERRIDE.replace('\u202e', '<U+202E>'), 'owner', 'alice', MARKUP.slice(0, 60), MARKUP].sort());
     assert.equal(await page.locator('main img, main svg, main script').count(), 0);
+    assert.deepEqual(faults, []);
+  });
+
+  it('shows the bidirectional controls of grant constraints as <U+202E>', async () => {
+    const grants = page.locator('section[aria-labelledby=grants-title]');
+    await grants.locator('td.free', { hasText: /^equals / }).waitFor();
+    assert.equal(await grants.locator('td.free', { hasText: /^equals / }).textContent(), `equals {"tenant"=${JSON.stringify(shown)}}`);
+    assert.equal(await grants.locator('td.free', { hasText: /^source / }).textContent(), `source arn:aws:s3:::bucket${shown}`);
+    assert.deepEqual(await rawControls(), []);
+  });
+
+  it('shows the bidirectional controls of audit records as <U+202E>', async () => {
+    await goInApp('/audit?operation=DescribeKey&outcome=NotFoundException');
+    const row = page.locator('tr[data-operation="DescribeKey"]');
+    await row.first().waitFor();
+    assert.equal(await row.count(), 1);
+    assert.equal(await row.locator('.hint').textContent(), ` Alias arn:aws:kms:us-east-1:111122223333:alias/${shown} is not found.`);
+    assert.deepEqual(await rawControls(), []);
+  });
+
+  it('shows the bidirectional controls of a key id in the address, and of the error quoting it, as <U+202E>', async () => {
+    await goInApp(`/keys/${encodeURIComponent(`alias/${OVERRIDE}`)}`);
+    await page.getByRole('heading', { level: 1, name: `Key alias/${shown}` }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'NotFoundException' }).first().waitFor();
+    assert.equal(await page.getByRole('alert').first().textContent(), `NotFoundException: Alias arn:aws:kms:us-east-1:111122223333:alias/${shown} is not found.`);
+    assert.equal(await page.title(), `Key alias/${shown} · Coffer console`);
+    assert.deepEqual(await rawControls(), []);
     assert.deepEqual(faults, []);
   });
 });

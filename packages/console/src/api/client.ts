@@ -1,3 +1,4 @@
+import { visibleText } from '../format.js';
 import { signedHeaders, type Credentials } from './sign.js';
 
 /** An error the server answered, by its AWS name (`__type`) and message. */
@@ -8,8 +9,15 @@ export class ApiError extends Error {
   }
 }
 
-/** `Name: message` for showing an error; unexpected failures (network, bugs) keep their own text. */
+/**
+ * `Name: message` for showing an error; unexpected failures (network, bugs) keep their own text.
+ * Shown with visibleText: a message quotes what the caller asked (`Alias alias/‮... is not found`).
+ */
 export function describeError(error: unknown): string {
+  return visibleText(errorText(error));
+}
+
+function errorText(error: unknown): string {
   // Its first paragraph: a signature mismatch goes on with the canonical request the server
   // expected, which helps the author of a signer, not a user of this one (a wrong secret).
   if (error instanceof ApiError) return error.message ? `${error.code}: ${error.message.split('\n\n')[0]}` : error.code;

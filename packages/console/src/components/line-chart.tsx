@@ -1,4 +1,5 @@
 /** A small SVG line chart: no library, a few lines, a labelled axis; the page adds a table for screen readers. */
+import { visibleText } from '../format.js';
 import type { Series } from '../metrics.js';
 
 const COLOURS = ['#1f5fbf', '#b3261e', '#1b7f3b', '#8a4fbf', '#a15c00', '#4d5b6a'];
@@ -24,7 +25,7 @@ export function LineChart({ title, series, times, format }: {
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${title}: ${series.map((s) => s.name).join(', ') || 'no data'}`}>
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${title}: ${series.map((s) => visibleText(s.name)).join(', ') || 'no data'}`}>
         {[0, 0.5, 1].map((f) => (
           <g key={f}>
             <line x1={left} x2={width - 8} y1={y(scaleMax * f)} y2={y(scaleMax * f)} className="grid-line" />
@@ -42,7 +43,7 @@ export function LineChart({ title, series, times, format }: {
         {series.map((s, n) => (
           <li key={s.name}>
             <svg width="28" height="10" aria-hidden="true"><line x1="0" x2="28" y1="5" y2="5" stroke={COLOURS[n % COLOURS.length]} strokeWidth={2} strokeDasharray={DASHES[n % DASHES.length]} /></svg>
-            {s.name}
+            {visibleText(s.name)}
           </li>
         ))}
       </ul>

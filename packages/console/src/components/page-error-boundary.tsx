@@ -1,4 +1,5 @@
 import { Component, type ReactNode } from 'react';
+import { visibleText } from '../format.js';
 
 /**
  * A page that fails to render (an answer of a shape it did not expect) shows why in its own place.
@@ -14,7 +15,7 @@ export class PageErrorBoundary extends Component<{ children: ReactNode }, { erro
 
   override render(): ReactNode {
     if (this.state.error === undefined) return this.props.children;
-    const reason = this.state.error instanceof Error ? this.state.error.message : String(this.state.error);
+    const reason = visibleText(this.state.error instanceof Error ? this.state.error.message : String(this.state.error));
     return (
       <section aria-labelledby="page-failed-title">
         <h1 id="page-failed-title">This page could not be shown</h1>

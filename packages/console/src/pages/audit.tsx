@@ -3,7 +3,7 @@ import { isUnreadable, type AuditEntry, type AuditEvent } from '../api/types.js'
 import { describeError } from '../api/client.js';
 import { ErrorNotice } from '../components/notice.js';
 import { OutcomeBadge } from '../components/state-badge.js';
-import { formatTime, shortArn } from '../format.js';
+import { formatTime, shortArn, visibleText } from '../format.js';
 import { useSession } from '../session.js';
 import { useAsync } from '../components/async.js';
 import { Link, useRoute } from '../router.js';
@@ -139,15 +139,15 @@ function EventRow({ event: r }: { event: AuditEvent }) {
     <tr data-operation={r.eventName}>
       <td>{r.seq}</td>
       <td>{formatTime(r.eventTime)}</td>
-      <td className="mono" title={r.userIdentity.arn}>{shortArn(r.userIdentity.arn) || 'unauthenticated'}</td>
-      <td>{r.eventName}</td>
+      <td className="mono" title={visibleText(r.userIdentity.arn ?? '')}>{visibleText(shortArn(r.userIdentity.arn)) || 'unauthenticated'}</td>
+      <td>{visibleText(r.eventName)}</td>
       <td className="mono">
         {(r.resources ?? []).map((res, i) => (
-          <span key={res.ARN}>{i > 0 ? ', ' : ''}<Link to={`/keys/${shortArn(res.ARN)}`}>{shortArn(res.ARN)}</Link></span>
+          <span key={res.ARN}>{i > 0 ? ', ' : ''}<Link to={`/keys/${shortArn(res.ARN)}`}>{visibleText(shortArn(res.ARN))}</Link></span>
         ))}
       </td>
-      <td className="free"><OutcomeBadge error={r.errorCode} />{r.errorMessage ? <span className="hint"> {r.errorMessage}</span> : null}</td>
-      <td>{r.sourceIPAddress}</td>
+      <td className="free"><OutcomeBadge error={r.errorCode} />{r.errorMessage ? <span className="hint"> {visibleText(r.errorMessage)}</span> : null}</td>
+      <td>{visibleText(r.sourceIPAddress ?? '')}</td>
     </tr>
   );
 }
@@ -160,7 +160,7 @@ function UnreadableRow({ seq, why }: { seq: number; why: string }) {
   return (
     <tr className="unreadable" data-unreadable={seq}>
       <td>{seq}</td>
-      <td colSpan={6}><span className="notice-inline" role="note">{why}</span></td>
+      <td colSpan={6}><span className="notice-inline" role="note">{visibleText(why)}</span></td>
     </tr>
   );
 }

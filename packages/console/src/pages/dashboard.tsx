@@ -5,6 +5,7 @@ import { MINUTES, timeline } from '../metrics.js';
 import { useAsync } from '../components/async.js';
 import { formatRate, LineChart } from '../components/line-chart.js';
 import { ErrorNotice } from '../components/notice.js';
+import { visibleText } from '../format.js';
 import { useSession } from '../session.js';
 
 const REFRESH_MS = 10_000;
@@ -44,7 +45,7 @@ export function DashboardPage() {
               <thead><tr><th scope="col">Operation</th><th scope="col">Requests</th><th scope="col">Errors</th><th scope="col">Throttled</th></tr></thead>
               <tbody>
                 {operationTotals(metrics.data!).map(([op, c]) => (
-                  <tr key={op}><td>{op}</td><td>{c.Requests}</td><td>{c.Errors}</td><td>{c.Throttled}</td></tr>
+                  <tr key={op}><td>{visibleText(op)}</td><td>{c.Requests}</td><td>{c.Errors}</td><td>{c.Throttled}</td></tr>
                 ))}
               </tbody>
             </table>

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { AliasListEntry } from '../api/types.js';
 import { ErrorNotice } from '../components/notice.js';
+import { visibleText } from '../format.js';
 import { useSession } from '../session.js';
 
 /** A key's aliases: add one (CreateAlias), delete one (DeleteAlias). */
@@ -33,9 +34,9 @@ export function KeyAliases({ keyId, aliases, onChanged }: { keyId: string; alias
       <ul className="plain">
         {aliases?.map((a) => (
           <li key={a.AliasName}>
-            <span className="mono">{a.AliasName}</span>{' '}
-            <button type="button" className="danger small" aria-label={`Delete alias ${a.AliasName}`}
-              onClick={() => { if (window.confirm(`Delete ${a.AliasName}?`)) void act(() => api.kms('DeleteAlias', { AliasName: a.AliasName })); }}>
+            <span className="mono">{visibleText(a.AliasName)}</span>{' '}
+            <button type="button" className="danger small" aria-label={`Delete alias ${visibleText(a.AliasName)}`}
+              onClick={() => { if (window.confirm(`Delete ${visibleText(a.AliasName)}?`)) void act(() => api.kms('DeleteAlias', { AliasName: a.AliasName })); }}>
               Delete
             </button>
           </li>

@@ -26,9 +26,9 @@ export function KeyDetailPage({ keyId }: { keyId: string }) {
   const m = meta.data;
   return (
     <section aria-labelledby="key-title">
-      <p className="crumbs"><Link to="/keys">Keys</Link> / <span className="mono">{keyId}</span></p>
+      <p className="crumbs"><Link to="/keys">Keys</Link> / <span className="mono">{visibleText(keyId)}</span></p>
       <div className="page-head">
-        <h1 id="key-title">Key {aliases.data?.[0]?.AliasName ?? keyId}</h1>
+        <h1 id="key-title">Key {visibleText(aliases.data?.[0]?.AliasName ?? keyId)}</h1>
         {m && <StateBadge state={m.KeyState} />}
       </div>
       <ErrorNotice error={meta.error} />
@@ -37,7 +37,7 @@ export function KeyDetailPage({ keyId }: { keyId: string }) {
         <>
           <dl className="meta">
             <dt>Key ID</dt><dd className="mono">{m.KeyId}</dd>
-            <dt>ARN</dt><dd className="mono">{m.Arn}</dd>
+            <dt>ARN</dt><dd className="mono">{visibleText(m.Arn)}</dd>
             <dt>Description</dt><dd><bdi>{m.Description ? visibleText(m.Description) : '—'}</bdi></dd>
             <dt>State</dt><dd>{m.KeyState}{m.DeletionDate ? ` (deleted on ${formatTime(m.DeletionDate)})` : ''}</dd>
             <dt>Spec / usage</dt><dd>{m.KeySpec} / {m.KeyUsage}</dd>

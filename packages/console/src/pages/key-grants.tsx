@@ -3,7 +3,7 @@ import { listAllGrants } from '../api/keys.js';
 import type { GrantEntry } from '../api/types.js';
 import { useAsync } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
-import { formatTime } from '../format.js';
+import { formatTime, visibleText } from '../format.js';
 import { useSession } from '../session.js';
 
 /** A key's grants (ListGrants, every page), each revocable (RevokeGrant). Grants are made with `coffer grants create` or the API. */
@@ -13,7 +13,7 @@ export function KeyGrants({ keyId }: { keyId: string }) {
   const [error, setError] = useState<unknown>();
 
   const revoke = async (grant: GrantEntry) => {
-    if (!window.confirm(`Revoke grant ${grant.Name || grant.GrantId} for ${grant.GranteePrincipal ?? grant.GranteeServicePrincipal}?`)) return;
+    if (!window.confirm(visibleText(`Revoke grant ${grant.Name || grant.GrantId} for ${grant.GranteePrincipal ?? grant.GranteeServicePrincipal}?`))) return;
     setError(undefined);
     try {
       await api.kms('RevokeGrant', { KeyId: keyId, GrantId: grant.GrantId });
@@ -38,9 +38,9 @@ export function KeyGrants({ keyId }: { keyId: string }) {
           {grants.data?.map((g) => (
             <tr key={g.GrantId}>
               {/* Long names and ARNs wrap (the API allows 256 characters), so the table keeps to the page. */}
-              <td className="mono free" title={g.GrantId}>{g.Name ? <>{g.Name}<br /><small>{`${g.GrantId.slice(0, 16)}…`}</small></> : `${g.GrantId.slice(0, 16)}…`}</td>
-              <td className="mono free">{g.GranteePrincipal ?? g.GranteeServicePrincipal}</td>
-              <td className="mono free">{g.RetiringPrincipal ?? g.RetiringServicePrincipal ?? '—'}</td>
+              <td className="mono free" title={g.GrantId}>{g.Name ? <>{visibleText(g.Name)}<br /><small>{`${g.GrantId.slice(0, 16)}…`}</small></> : `${g.GrantId.slice(0, 16)}…`}</td>
+              <td className="mono free">{visibleText(g.GranteePrincipal ?? g.GranteeServicePrincipal ?? '')}</td>
+              <td className="mono free">{visibleText(g.RetiringPrincipal ?? g.RetiringServicePrincipal ?? '—')}</td>
               <td>{g.Operations.join(', ')}</td>
               <td className="free">{constraintsText(g.Constraints)}</td>
               <td>{formatTime(g.CreationDate)}</td>
@@ -54,9 +54,16 @@ export function KeyGrants({ keyId }: { keyId: string }) {
   );
 }
 
-/** A grant's constraints in one line: `equals {k=v}`, `subset {k=v}`, `source <arn>`; each pair JSON-quoted, so no value can pass for another pair. */
+/**
+ * A grant's constraints in one line: `equals {k=v}`, `subset {k=v}`, `source <arn>`; each pair
+ * JSON-quoted, so no value can pass for another pair. JSON.stringify leaves bidirectional controls
+ * as they are, so the line goes through visibleText too.
+ */
 function constraintsText(constraints: GrantEntry['Constraints']): string {
-  if (!constraints) return '—';
+  return constraints ? visibleText(constraintsLine(constraints)) : '—';
+}
+
+function constraintsLine(constraints: NonNullable<GrantEntry['Constraints']>): string {
   const pairs = (map: Record<string, string>) => Object.entries(map).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(', ');
   return [
     ...(constraints.EncryptionContextEquals ? [`equals {${pairs(constraints.EncryptionContextEquals)}}`] : []),

@@ -92,7 +92,7 @@ export function KeysPage() {
         <tbody>
           {rows.map((row) => (
             <tr key={row.KeyId} data-key-id={row.KeyId}>
-              <td className="free">{row.Aliases.join(', ')}</td>
+              <td className="free">{visibleText(row.Aliases.join(', '))}</td>
               <td className="mono"><Link to={`/keys/${row.KeyId}`}>{row.KeyId}</Link></td>
               <td className="free">
                 {row.Problem !== undefined

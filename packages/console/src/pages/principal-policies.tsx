@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { describeError } from '../api/client.js';
 import { useAsync } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
+import { visibleText } from '../format.js';
 import { checkPolicyText } from '../policy.js';
 import { useSession } from '../session.js';
 
@@ -41,7 +42,7 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
       // PutPrincipalPolicy replaces a policy of the name: a new one must not do so unasked.
       if (editing.isNew) {
         const existing = (await api.admin<{ PolicyNames: string[] }>('ListPrincipalPolicies', owner)).PolicyNames;
-        if (existing.includes(name) && !window.confirm(`A policy named ${name} exists. Replace it with this one?`)) return;
+        if (existing.includes(name) && !window.confirm(visibleText(`A policy named ${name} exists. Replace it with this one?`))) return;
       }
       await api.admin('PutPrincipalPolicy', { ...owner, PolicyName: name, PolicyDocument: editing.text });
       setEditing(undefined);
@@ -52,7 +53,7 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
   };
 
   const remove = async (name: string) => {
-    if (!window.confirm(`Delete the policy ${name}?`)) return;
+    if (!window.confirm(visibleText(`Delete the policy ${name}?`))) return;
     setError(undefined);
     try {
       await api.admin('DeletePrincipalPolicy', { ...owner, PolicyName: name });
@@ -72,9 +73,9 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
       <ul className="plain">
         {names.data?.map((name) => (
           <li key={name}>
-            <span className="mono">{name}</span>{' '}
-            <button type="button" className="secondary small" aria-label={`Edit policy ${name}`} onClick={() => void open(name)}>Edit</button>{' '}
-            <button type="button" className="danger small" aria-label={`Delete policy ${name}`} onClick={() => void remove(name)}>Delete</button>
+            <span className="mono">{visibleText(name)}</span>{' '}
+            <button type="button" className="secondary small" aria-label={`Edit policy ${visibleText(name)}`} onClick={() => void open(name)}>Edit</button>{' '}
+            <button type="button" className="danger small" aria-label={`Delete policy ${visibleText(name)}`} onClick={() => void remove(name)}>Delete</button>
           </li>
         ))}
         {names.data?.length === 0 && <li>None: this principal may do nothing with keys unless a key policy or grant allows it.</li>}

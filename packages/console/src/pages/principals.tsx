@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import type { AccessKeyMetadata } from '../api/types.js';
 import { useAsync } from '../components/async.js';
 import { Done, ErrorNotice } from '../components/notice.js';
-import { formatTime, shortArn } from '../format.js';
+import { formatTime, shortArn, visibleText } from '../format.js';
 import { useSession } from '../session.js';
 import { PrincipalPolicies } from './principal-policies.js';
 
@@ -17,7 +17,7 @@ interface PrincipalRow {
 /** The owner an admin call names: `{UserName}`, `{RoleName}`, or `{}` for the signed-in caller's own keys. */
 type Owner = { kind: 'self' } | { kind: 'user' | 'role'; name: string };
 const ownerInput = (owner: Owner) => (owner.kind === 'user' ? { UserName: owner.name } : owner.kind === 'role' ? { RoleName: owner.name } : {});
-const ownerLabel = (owner: Owner) => (owner.kind === 'self' ? 'your own access keys' : `${owner.kind}/${owner.name}`);
+const ownerLabel = (owner: Owner) => (owner.kind === 'self' ? 'your own access keys' : visibleText(`${owner.kind}/${owner.name}`));
 
 async function listPrincipals(api: ReturnType<typeof useSession>['api']): Promise<PrincipalRow[]> {
   const rows: PrincipalRow[] = [];
@@ -71,7 +71,7 @@ export function PrincipalsPage() {
   return (
     <section aria-labelledby="principals-title">
       <h1 id="principals-title">Principals and access keys</h1>
-      <p>Signed in as <span className="mono">{arn}</span>.</p>
+      <p>Signed in as <span className="mono">{visibleText(arn)}</span>.</p>
       <Done text={note} />
       <ErrorNotice error={error ?? principals.error} />
       <form className="filters" onSubmit={create} aria-label="Create a principal">
@@ -88,18 +88,18 @@ export function PrincipalsPage() {
         <thead><tr><th scope="col">Principal</th><th scope="col">Unique ID</th><th scope="col">Created</th><th scope="col">Actions</th></tr></thead>
         <tbody>
           <tr>
-            <td className="mono" title={arn}>{shortArn(arn)} (you)</td><td></td><td></td>
+            <td className="mono" title={visibleText(arn)}>{visibleText(shortArn(arn))} (you)</td><td></td><td></td>
             <td><button type="button" className="secondary" onClick={() => setOwner({ kind: 'self' })}>Access keys</button></td>
           </tr>
           {principals.data?.map((p) => (
             <tr key={p.arn}>
-              <td className="mono" title={p.arn}>{p.kind}/{p.name}</td>
-              <td className="mono">{p.id}</td>
+              <td className="mono" title={visibleText(p.arn)}>{visibleText(`${p.kind}/${p.name}`)}</td>
+              <td className="mono">{visibleText(p.id)}</td>
               <td>{formatTime(p.created)}</td>
               <td className="actions">
                 <button type="button" className="secondary" onClick={() => setOwner({ kind: p.kind, name: p.name })}>Access keys</button>
                 <button type="button" className="danger"
-                  onClick={() => { if (window.confirm(`Delete ${p.kind}/${p.name} with its access keys and policies?`)) void act(() => api.admin(p.kind === 'user' ? 'DeleteUser' : 'DeleteRole', p.kind === 'user' ? { UserName: p.name } : { RoleName: p.name }), `Deleted ${p.kind}/${p.name}.`).then(() => setOwner({ kind: 'self' })); }}>
+                  onClick={() => { if (window.confirm(visibleText(`Delete ${p.kind}/${p.name} with its access keys and policies?`))) void act(() => api.admin(p.kind === 'user' ? 'DeleteUser' : 'DeleteRole', p.kind === 'user' ? { UserName: p.name } : { RoleName: p.name }), visibleText(`Deleted ${p.kind}/${p.name}.`)).then(() => setOwner({ kind: 'self' })); }}>
                   Delete
                 </button>
               </td>
