@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient, TagResourceCommand, type CreateKeyCommandInput,
+  CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DescribeKeyCommand, GetKeyPolicyCommand, KMSClient, TagResourceCommand, type CreateKeyCommandInput,
 } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page } from 'playwright-core';
@@ -19,6 +19,11 @@ import { readCredentials } from './support/credentials.js';
 const MARKUP = '<img src=x onerror=alert(1)><script>alert(2)</script>"\'><svg onload=alert(3)>';
 // A right-to-left override left open: without isolation it would reorder the tags shown after it.
 const OVERRIDE = '\u202egpj.exe';
+// As a caller stored it: compact, with a number JSON.parse cannot hold (it reads 12345678901234567000).
+const BIG_NUMBER_POLICY = '{"Version":"2012-10-17","Statement":[{"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},'
+  + '{"Sid":"X","Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"NumericLessThan":{"kms:GrantConstraintType":12345678901234567890}}}]}';
+const BIG_NUMBER_IDENTITY_POLICY = '{"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Allow","Action":"kms:Decrypt","Resource":"*",'
+  + '"Condition":{"NumericLessThan":{"kms:GrantConstraintType":12345678901234567890}}}]}';
 
 describe('console with hostile values', () => {
   let dataDir: string;
@@ -26,7 +31,7 @@ describe('console with hostile values', () => {
   let browser: Browser;
   let page: Page;
   let kms: KMSClient;
-  const ids = { long: '', markup: '', undescribable: '' };
+  const ids = { long: '', markup: '', undescribable: '', bigNumber: '' };
   const faults: string[] = [];
 
   before(async () => {
@@ -48,6 +53,7 @@ describe('console with hostile values', () => {
     await kms.send(new CreateGrantCommand({ ...grant, Constraints: { EncryptionContextEquals: { tenant: OVERRIDE } } }));
     await kms.send(new CreateGrantCommand({ ...grant, Constraints: { SourceArn: `arn:aws:s3:::bucket${OVERRIDE}` } }));
     await kms.send(new DescribeKeyCommand({ KeyId: `alias/${OVERRIDE}` })).catch((error: Error) => assert.equal(error.name, 'NotFoundException'));
+    ids.bigNumber = await create({ Description: 'big number', Policy: BIG_NUMBER_POLICY });
     // Listed, but DescribeKey is denied to everyone by its key policy.
     ids.undescribable = await create({
       Description: 'not for describing',
@@ -159,6 +165,37 @@ describe('console with hostile values', () => {
     assert.equal(await page.getByRole('alert').first().textContent(), `NotFoundException: Alias arn:aws:kms:us-east-1:111122223333:alias/${shown} is not found.`);
     assert.equal(await page.title(), `Key alias/${shown} · Coffer console`);
     assert.deepEqual(await rawControls(), []);
+    assert.deepEqual(faults, []);
+  });
+
+  it('shows a key policy exactly as stored and saves exactly what the editor holds', async () => {
+    await goInApp(`/keys/${ids.bigNumber}`);
+    const editor = page.locator('#policy-text:enabled');
+    await editor.waitFor();
+    assert.equal(await editor.inputValue(), BIG_NUMBER_POLICY);
+    const edited = BIG_NUMBER_POLICY.replace('"Sid":"X"', '"Sid":"Y"');
+    await editor.fill(edited);
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByRole('status').filter({ hasText: 'Key policy saved.' }).waitFor();
+    assert.equal((await kms.send(new GetKeyPolicyCommand({ KeyId: ids.bigNumber, PolicyName: 'default' }))).Policy, edited);
+    await editor.fill('{}');
+    await page.getByRole('button', { name: 'Revert' }).click();
+    await page.waitForFunction((text) => (document.getElementById('policy-text') as HTMLTextAreaElement).value === text, edited);
+  });
+
+  it('shows an identity policy exactly as stored', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Principals', exact: true }).click();
+    await page.getByLabel('Name', { exact: true }).fill('numbers');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.locator('tr', { hasText: 'user/numbers' }).getByRole('button', { name: 'Access keys' }).click();
+    await page.getByRole('heading', { name: 'Access keys: user/numbers' }).waitFor();
+    await page.getByRole('button', { name: 'Add policy' }).click();
+    await page.getByLabel('Policy name').fill('big-number');
+    await page.getByLabel('Policy document (JSON)').fill(BIG_NUMBER_IDENTITY_POLICY);
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByRole('button', { name: 'Edit policy big-number' }).click();
+    await page.waitForFunction(() => (document.getElementById('identity-policy-name') as HTMLInputElement | null)?.value === 'big-number');
+    assert.equal(await page.getByLabel('Policy document (JSON)').inputValue(), BIG_NUMBER_IDENTITY_POLICY);
     assert.deepEqual(faults, []);
   });
 });

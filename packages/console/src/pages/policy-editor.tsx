@@ -9,6 +9,10 @@ import { useSession } from '../session.js';
  * The key policy (GetKeyPolicy / PutKeyPolicy, policy name `default`). A syntax error is shown
  * under the editor as you type and blocks saving; what the server refuses
  * (MalformedPolicyDocumentException, ...) is shown in the same place.
+ *
+ * The editor holds the document exactly as stored and saves exactly what is in it: a round trip
+ * through JSON.parse would turn 12345678901234567890 into 12345678901234567000, and re-indenting
+ * would add whitespace that can take a policy near 32768 bytes past the limit.
  */
 export function PolicyEditor({ keyId }: { keyId: string }) {
   const { api } = useSession();
@@ -19,7 +23,7 @@ export function PolicyEditor({ keyId }: { keyId: string }) {
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    if (policy.data && text === undefined) setText(pretty(policy.data.Policy));
+    if (policy.data && text === undefined) setText(policy.data.Policy);
   }, [policy.data, text]);
 
   const current = text ?? '';
@@ -54,16 +58,8 @@ export function PolicyEditor({ keyId }: { keyId: string }) {
       <div className="actions">
         <button type="button" disabled={busy || text === undefined || syntaxError !== undefined} onClick={save}>Save policy</button>
         <button type="button" className="secondary" disabled={!policy.data}
-          onClick={() => { setText(pretty(policy.data!.Policy)); setServerError(undefined); setSaved(undefined); }}>Revert</button>
+          onClick={() => { setText(policy.data!.Policy); setServerError(undefined); setSaved(undefined); }}>Revert</button>
       </div>
     </section>
   );
-}
-
-function pretty(policy: string): string {
-  try {
-    return JSON.stringify(JSON.parse(policy), null, 2);
-  } catch {
-    return policy;
-  }
 }

@@ -15,6 +15,7 @@ const TEMPLATE = JSON.stringify({
  * A user's or role's inline identity policies (List/Get/Put/DeletePrincipalPolicy): pick one to
  * edit, or write a new one. The editor checks JSON as you type, like the key policy editor, and
  * shows what the server refuses (MalformedPolicyDocumentException, LimitExceededException) below it.
+ * Like the key policy editor, it shows a document exactly as stored and saves exactly what it holds.
  */
 export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { RoleName: string } }) {
   const { api } = useSession();
@@ -28,7 +29,7 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
     setServerError(undefined);
     try {
       const policy = await api.admin<{ PolicyDocument: string }>('GetPrincipalPolicy', { ...owner, PolicyName: name });
-      setEditing({ name, text: pretty(policy.PolicyDocument), isNew: false });
+      setEditing({ name, text: policy.PolicyDocument, isNew: false });
     } catch (failure) {
       setError(failure);
     }
@@ -103,12 +104,4 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
       )}
     </section>
   );
-}
-
-function pretty(text: string): string {
-  try {
-    return JSON.stringify(JSON.parse(text), null, 2);
-  } catch {
-    return text;
-  }
 }
