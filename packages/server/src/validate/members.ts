@@ -8,7 +8,8 @@ export const optionalKeyIdMember = () => string({ min: 1, max: 2048 });
 /** Grant tokens are bearer credentials: never shown in a validation message (nor so in the audit trail). */
 export const grantTokensMember = () => stringList({ maxItems: 10, itemMin: 1, itemMax: 8192, sensitive: true });
 /** A key policy: AWS's member limit; over MAX_POLICY_LENGTH it is LimitExceededException (compilePolicy). Never echoed. */
-export const keyPolicyMember = () => string({ min: 1, max: 131072, sensitive: true });
+/** AWS's PolicyType: its pattern allows tab, line feed, carriage return and U+0020..U+00FF only. */
+export const keyPolicyMember = () => string({ min: 1, max: 131072, pattern: '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+', sensitive: true });
 export const encryptionContextMember = () => stringMap();
 export const dryRunMember = () => boolean();
 /**
