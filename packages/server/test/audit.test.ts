@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { ChainVerdict } from '../src/audit/chain.js';
 import {
   CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand,
   GenerateDataKeyCommand, GenerateDataKeyWithoutPlaintextCommand, GenerateRandomCommand, GetKeyLastUsageCommand,
@@ -220,7 +221,9 @@ describe('audit: one record per request', () => {
     assert.equal(listed.find((r) => r.requestID === find('unknown operation').requestId)!.eventName, null);
 
     // And the chain over all of it is intact.
-    assert.deepEqual(await admin(t, 'VerifyAuditChain', {}), { Valid: true, Records: (await headSeq(t.dataDir)) - 1 });
+    const verdict = await admin(t, 'VerifyAuditChain', {});
+    assert.deepEqual({ ...verdict, LastHash: undefined }, { Valid: true, Records: (await headSeq(t.dataDir)) - 1, LastHash: undefined });
+    assert.match(String(verdict.LastHash), /^[0-9a-f]{64}$/);
   });
 });
 
@@ -257,7 +260,7 @@ describe('audit: records are written with their change', () => {
       assert.equal(record.operation, 'CreateAlias');
       assert.equal(record.outcome, 'success');
       assert.equal(record.requestParameters.AliasName, 'alias/survivor');
-      assert.deepEqual(await verifyAuditTrail(dataDir), { ok: true, records: record.seq });
+      assert.deepEqual(await verifyAuditTrail(dataDir), { ok: true, records: record.seq, lastHash: record.hash });
     } finally {
       child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
@@ -275,7 +278,8 @@ describe('audit: records are written with their change', () => {
       assert.deepEqual(after, before);
       assert.equal(after.find((r) => r.requestId === created.$metadata.requestId)?.outcome, 'success');
       await t.kms.send(new DescribeKeyCommand({ KeyId: key }));
-      assert.deepEqual(await admin(t, 'VerifyAuditChain', {}), { Valid: true, Records: before.length + 1 });
+      const verdict = await admin(t, 'VerifyAuditChain', {});
+      assert.deepEqual({ Valid: verdict.Valid, Records: verdict.Records }, { Valid: true, Records: before.length + 1 });
     } finally {
       await t.dispose();
     }
@@ -315,7 +319,7 @@ describe('audit: tampering is found and named', () => {
   }
 
   /** The verdict offline (the data directory alone) and through a server's admin API. */
-  async function verdicts(dir: string): Promise<{ offline: unknown; api: Record<string, unknown> }> {
+  async function verdicts(dir: string): Promise<{ offline: ChainVerdict; api: Record<string, unknown> }> {
     const offline = await verifyAuditTrail(dir);
     const t = await startTestServer({ dataDir: dir });
     try {
@@ -329,8 +333,10 @@ describe('audit: tampering is found and named', () => {
 
   it('finds an untouched chain valid, both ways', async () => {
     const { offline, api } = await verdicts(tampered(() => {}));
-    assert.deepEqual(offline, { ok: true, records });
-    assert.deepEqual(api, { Valid: true, Records: records });
+    assert.ok(offline.ok);
+    assert.deepEqual(offline, { ok: true, records, lastHash: offline.lastHash });
+    assert.match(String(offline.lastHash), /^[0-9a-f]{64}$/);
+    assert.deepEqual(api, { Valid: true, Records: records, LastHash: offline.lastHash });
   });
 
   it('names a record whose JSON was altered', async () => {

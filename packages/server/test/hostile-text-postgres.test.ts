@@ -154,7 +154,7 @@ describe('text PostgreSQL refuses, in every member, over HTTP', () => {
 
   it('no audit record was lost: the chain verifies with one record per request, and the store checks out', async () => {
     const verdict = await pg.send('CofferAdmin.VerifyAuditChain', {});
-    assert.deepEqual(verdict.body, { Valid: true, Records: pg.sent - 1 });
+    assert.deepEqual({ ...verdict.body, LastHash: undefined }, { Valid: true, Records: pg.sent - 1, LastHash: undefined });
     const report = await checkStore({ dataDir: pg.t.dataDir, store: connectionString });
     assert.deepEqual(report.problems, []);
   });

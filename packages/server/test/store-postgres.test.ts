@@ -216,7 +216,7 @@ describe('PostgresStore: two nodes on one database', () => {
       after = page[page.length - 1]!.seq;
     }
     const head = await a.getAuditHead();
-    assert.deepEqual(verifyChain(auditKey, records, head), { ok: true, records: records.length });
+    assert.deepEqual(verifyChain(auditKey, records, head), { ok: true, records: records.length, lastHash: records.at(-1)!.hash });
     assert.equal(records.filter((r) => r.operation === 'Encrypt').length, 150);
     assert.equal(new Set(records.map((r) => r.requestId)).size, records.length, 'no event is written twice');
     assert.equal((await b.lastKeyUse(`arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`, ['Encrypt']))?.operation, 'Encrypt');
@@ -259,6 +259,49 @@ describe('PostgresStore: two nodes on one database', () => {
     await Promise.all([work(a), work(b), work(a), work(b)]);
     assert.equal(runs, 4);
     assert.equal(most, 1);
+  });
+});
+
+describe('PostgresStore whose audit trail is cut or hooked', () => {
+  const auditKey = randomBytes(32);
+  const tamper = async (url: string, sql: string) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+
+  it('a node refuses to append once the head went back (the newest records deleted, the head reset to match); another node moved it on is fine', async () => {
+    const url = await cluster.createDatabase();
+    const [a, b] = await Promise.all([PostgresStore.open({ connectionString: url }), PostgresStore.open({ connectionString: url })]);
+    try {
+      for (const node of [a, b]) node.attachAuditChain((e, seq, prevHash) => chainRecord(auditKey, e, seq, prevHash));
+      await a.appendAudit(event('Encrypt', 1));
+      await b.appendAudit(event('Encrypt', 2));
+      await a.appendAudit(event('Encrypt', 3));
+      await tamper(url, "DELETE FROM audit WHERE seq >= 2; UPDATE audit_head SET seq = 1, hash = (SELECT (record::jsonb)->>'hash' FROM audit WHERE seq = 1)");
+      await assert.rejects(a.appendAudit(event('Encrypt', 4)), /^Error: the audit trail's head went back from record 3 to 1 while the server ran: records were removed from its end/);
+      assert.deepEqual((await a.readAudit({ limit: 10 })).map((r) => r.seq), [1], 'nothing was written over the cut');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('refuses to start on a database whose tables have a trigger or a rule, naming it', async () => {
+    const url = await cluster.createDatabase();
+    await (await PostgresStore.open({ connectionString: url })).close();
+    await tamper(url, `CREATE FUNCTION hide() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM audit WHERE seq = NEW.seq; RETURN NULL; END $$;
+      CREATE TRIGGER hide AFTER INSERT ON audit FOR EACH ROW EXECUTE FUNCTION hide()`);
+    await assert.rejects(PostgresStore.open({ connectionString: url }),
+      (e: unknown) => e instanceof StartupError && /holds the trigger "hide" on audit: Coffer makes none/.test(e.message));
+    await tamper(url, 'DROP TRIGGER hide ON audit; CREATE RULE keep_head AS ON UPDATE TO audit_head DO INSTEAD NOTHING');
+    await assert.rejects(PostgresStore.open({ connectionString: url }), /holds the rule "keep_head" on audit_head/);
+    await tamper(url, 'DROP RULE keep_head ON audit_head');
+    await (await PostgresStore.open({ connectionString: url })).close();
   });
 });
 
@@ -309,7 +352,7 @@ describe('PostgresStore when a node is killed', () => {
     const store = await PostgresStore.open({ connectionString: url });
     try {
       const records = await store.readAudit({ limit: 100_000 });
-      assert.deepEqual(verifyChain(chainKey, records, await store.getAuditHead()), { ok: true, records: records.length });
+      assert.deepEqual(verifyChain(chainKey, records, await store.getAuditHead()), { ok: true, records: records.length, lastHash: records.at(-1)!.hash });
       const recorded = new Set(records.map((r) => r.requestId));
       for (const i of acknowledged) {
         assert.ok(recorded.has(`r${i}`), `acknowledged write ${i} has no audit record`);
@@ -342,7 +385,7 @@ describe('PostgresStore when the database goes away', () => {
       assert.ok(Buffer.from((await store.getKeyVersion(KEY_ID, 1))!.wrappedMaterial).equals(material));
       const records = await store.readAudit({ limit: 100 });
       assert.equal(records.length, 22);
-      assert.deepEqual(verifyChain(chainKey, records, await store.getAuditHead()), { ok: true, records: 22 });
+      assert.deepEqual(verifyChain(chainKey, records, await store.getAuditHead()), { ok: true, records: 22, lastHash: records.at(-1)!.hash });
     } finally {
       await store.close();
     }
@@ -374,7 +417,7 @@ describe('PostgresStore when the database goes away', () => {
       await store.appendAudit(event('Encrypt', 5));
       const records = await store.readAudit({ limit: 100 });
       assert.deepEqual(records.map((r) => r.operation), ['CreateKey', 'UpdateKeyDescription', 'Encrypt']);
-      assert.deepEqual(verifyChain(chainKey, records, await store.getAuditHead()), { ok: true, records: 3 });
+      assert.deepEqual(verifyChain(chainKey, records, await store.getAuditHead()), { ok: true, records: 3, lastHash: records.at(-1)!.hash });
     } finally {
       await store.close();
     }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { AuditEvent } from '../src/audit/record.js';
 import type { KeyRecord, KeyVersionRecord } from '../src/keys/key-record.js';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { StoreFullError, StoreUnusableError } from '../src/store/store.js';
 import { sqliteConnections } from './support/sqlite-connections.js';
@@ -172,5 +173,52 @@ describe('a SQLite store on a full disk', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('a SQLite store whose audit trail is cut or hooked while it is open', () => {
+  /** A second connection to the store's file: what someone who can write the file but not read root.key can do. */
+  const tamper = (path: string, sql: string) => {
+    const db = new Database(path);
+    try {
+      db.exec(sql);
+    } finally {
+      db.close();
+    }
+  };
+
+  it('refuses to append once the head went back (the newest records deleted and the head reset to match), and reuses no seq', async () => {
+    const { path, store } = await openStore();
+    try {
+      await store.appendAudit(event(2));
+      await store.appendAudit(event(3));
+      tamper(path, "DELETE FROM audit WHERE seq >= 2; UPDATE audit_head SET seq = 1, hash = (SELECT json_extract(record, '$.hash') FROM audit WHERE seq = 1)");
+      const refused = await store.appendAudit(event(4)).then(() => undefined, (error: unknown) => error);
+      assert.ok(refused instanceof StoreUnusableError, String(refused));
+      assert.match(refused.message, /^the audit trail's head went back from record 3 to 1 while the server ran: records were removed from its end/);
+      assert.deepEqual((await store.readAudit({ limit: 10 })).map((r) => r.seq), [1], 'nothing was written over the cut');
+      await assert.rejects(store.createKey(key(5), version(5)), StoreUnusableError);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses to append once a trigger was added to the file, and refuses to open a file holding one', async () => {
+    const { path, store } = await openStore();
+    const hide = "CREATE TRIGGER hide AFTER INSERT ON audit WHEN json_extract(NEW.record, '$.requestId') = 'req-2' BEGIN DELETE FROM audit WHERE seq = NEW.seq; END";
+    try {
+      tamper(path, hide);
+      const refused = await store.appendAudit(event(2)).then(() => undefined, (error: unknown) => error);
+      assert.ok(refused instanceof StoreUnusableError, String(refused));
+      assert.equal(refused.message, 'the store holds the trigger "hide", added while the server ran: nothing more is written until it is removed and the server restarts');
+    } finally {
+      await store.close();
+    }
+    assert.throws(() => new SqliteStore(path), /^Error: the store holds the trigger "hide": Coffer makes none/);
+    tamper(path, 'DROP TRIGGER hide');
+    const reopened = new SqliteStore(path);
+    reopened.attachAuditChain(chain);
+    await reopened.appendAudit(event(2));
+    await reopened.close();
   });
 });

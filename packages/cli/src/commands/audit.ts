@@ -195,7 +195,7 @@ const verify = leaf({
     const dataDir = inv.string('data-dir');
     const store = inv.string('store') ?? (dataDir !== undefined ? process.env.COFFER_STORE || undefined : undefined);
     if (store !== undefined && dataDir === undefined) throw new UsageError('--store needs --data-dir', 'for example coffer audit verify --data-dir /var/lib/coffer --store postgres://coffer@db/coffer');
-    let answer: { Valid: boolean; Records: number; BrokenAt?: number; Problem?: string };
+    let answer: { Valid: boolean; Records: number; LastHash?: string; BrokenAt?: number; Problem?: string };
     if (dataDir !== undefined) {
       let verdict;
       try {
@@ -208,7 +208,7 @@ const verify = leaf({
         throw error;
       }
       answer = verdict.ok
-        ? { Valid: true, Records: verdict.records }
+        ? { Valid: true, Records: verdict.records, ...(verdict.lastHash !== undefined ? { LastHash: verdict.lastHash } : {}) }
         : { Valid: false, Records: verdict.seq - 1, BrokenAt: verdict.seq, Problem: verdict.problem };
     } else {
       answer = await callAdmin(inv.connection(), 'VerifyAuditChain', {}) as typeof answer;
@@ -219,7 +219,10 @@ const verify = leaf({
         + 'hint: records before it are intact; compare with an earlier export (coffer audit query --output) to see what changed\n');
       return EXIT_CRYPTO;
     }
-    if (!inv.flag('json')) process.stdout.write(`the audit chain is intact: ${answer.Records} record${answer.Records === 1 ? '' : 's'} checked\n`);
+    if (inv.flag('json')) return;
+    process.stdout.write(`the audit chain is intact: ${answer.Records} record${answer.Records === 1 ? '' : 's'} checked\n`);
+    // What to keep elsewhere: a later check must reach this record with this hash (docs/audit.md).
+    if (answer.LastHash !== undefined) process.stdout.write(`last record: ${answer.Records} ${answer.LastHash}\n`);
   },
 });
 

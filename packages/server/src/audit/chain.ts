@@ -108,7 +108,8 @@ export function canonicalJsonByDefinition(value: unknown): string {
 }
 
 export type ChainVerdict =
-  | { readonly ok: true; readonly records: number }
+  /** `lastHash`: the hash of record `records`, to keep outside the store (docs/audit.md); absent for an empty trail. */
+  | { readonly ok: true; readonly records: number; readonly lastHash?: string }
   | { readonly ok: false; readonly seq: number; readonly problem: string };
 
 /**
@@ -171,7 +172,13 @@ export class ChainVerifier {
       return { ok: false, seq: last + 1, problem: `the chain ends at record ${last} but record ${head?.seq ?? 0} was written` };
     }
     if (head && !sameHex(head.hash, this.#prevHash)) return { ok: false, seq: last, problem: `record ${last} is not the record that was written last` };
-    return { ok: true, records: last };
+    return this.intact;
+  }
+
+  /** The verdict for the records added so far, all of which checked out. */
+  get intact(): ChainVerdict {
+    const last = this.#expectedSeq - 1;
+    return last === 0 ? { ok: true, records: 0 } : { ok: true, records: last, lastHash: this.#prevHash };
   }
 }
 

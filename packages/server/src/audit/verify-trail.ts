@@ -68,7 +68,7 @@ async function check(store: Store, auditKey: Uint8Array): Promise<ChainVerdict> 
   if (checked > finalSeq) {
     return { ok: false, seq: finalSeq + 1, problem: `record ${finalSeq + 1} lies past the head, which names record ${finalSeq} as the last written` };
   }
-  return checked === finalSeq ? verifier.finish(finalHead) : { ok: true, records: checked };
+  return checked === finalSeq ? verifier.finish(finalHead) : verifier.intact;
 }
 
 /**

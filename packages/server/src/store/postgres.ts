@@ -283,6 +283,10 @@ export class PostgresStore implements Store {
   #pendingAudit: { event: AuditEvent; done: () => void; fail: (error: unknown) => void }[] = [];
   #flushing: Promise<void> | undefined;
   #closed = false;
+  /** The newest audit head this node committed: the head only ever moves on from it (#appendInTransaction). */
+  #lastHead: { seq: number; hash: string } | undefined;
+  /** The head each open transaction wrote, made #lastHead when it commits (#transaction). */
+  readonly #pendingHeads = new WeakMap<PoolClient, { seq: number; hash: string }>();
 
   private constructor(pool: pg.Pool) {
     this.#pool = pool;
@@ -318,6 +322,10 @@ export class PostgresStore implements Store {
     }
     try {
       await migrate(client, options.migrations ?? MIGRATIONS);
+      const foreign = await foreignTriggers(client);
+      if (foreign !== undefined) {
+        throw new StartupError(`The PostgreSQL store at ${redactConnectionString(options.connectionString)} ${foreign}: Coffer makes none, and one could change or remove what the store writes (audit records, for one) unseen. Remove it, or restore the store from a backup.`);
+      }
       client.release();
     } catch (error) {
       client.release(true);
@@ -375,6 +383,8 @@ export class PostgresStore implements Store {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
+      const head = this.#pendingHeads.get(client);
+      if (head !== undefined && (this.#lastHead === undefined || head.seq > this.#lastHead.seq)) this.#lastHead = head;
       return result;
     } catch (error) {
       broken = isStoreUnavailable(error);
@@ -383,6 +393,7 @@ export class PostgresStore implements Store {
       if (!broken) await client.query('ROLLBACK').catch(() => {});
       return unavailable(error);
     } finally {
+      this.#pendingHeads.delete(client);
       release(broken);
     }
   }
@@ -404,6 +415,12 @@ export class PostgresStore implements Store {
     const [head] = await this.#query<HeadRow>(Q.lockAuditHead, [], client);
     if (!head) throw new Error('the audit_head row is missing: the schema was not migrated');
     let seq = Number(head.seq);
+    // Every node only moves the head on: behind (or rewritten at) what this node committed, the
+    // newest records were removed, where the chain alone cannot tell. Nothing more is appended.
+    const last = this.#lastHead;
+    if (last !== undefined && (seq < last.seq || (seq === last.seq && head.hash !== last.hash))) {
+      throw new Error(`the audit trail's head went back from record ${last.seq} to ${seq === last.seq ? 'another record ' : ''}${seq} while the server ran: records were removed from its end. Nothing more is written; run \`coffer audit verify\` and look at the store before restarting`);
+    }
     let prevHash = seq === 0 ? GENESIS_HASH : head.hash;
     const records = events.map((event) => {
       const record = chain(event, ++seq, prevHash);
@@ -414,6 +431,7 @@ export class PostgresStore implements Store {
     await this.#exec(Q.appendAuditBatch, [
       ...columns, keyArns, keySeqs, uses.map((u) => u[0]), uses.map((u) => u[1]), uses.map((u) => u[2]), seq, prevHash,
     ], client);
+    this.#pendingHeads.set(client, { seq, hash: prevHash });
   }
 
   async createKey(key: KeyRecord, firstVersion: KeyVersionRecord | undefined, audit?: AuditEvent): Promise<void> {
@@ -925,4 +943,20 @@ function auditArrays(records: readonly AuditRecord[]) {
     }
   }
   return { columns, keyArns, keySeqs, uses: [...lastUse.values()] };
+}
+
+/**
+ * Triggers and rules on the store's tables, described, or undefined. Coffer's schema has none; one
+ * could delete or rewrite audit records (and move the head back) as they are written.
+ */
+async function foreignTriggers(client: PoolClient): Promise<string | undefined> {
+  const { rows } = await client.query<{ kind: string; name: string; relation: string }>(`
+    SELECT 'trigger' AS kind, t.tgname AS name, c.relname AS relation FROM pg_trigger t
+      JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT t.tgisinternal AND n.nspname = current_schema()
+    UNION ALL
+    SELECT 'rule', rulename, tablename FROM pg_rules WHERE schemaname = current_schema()
+    ORDER BY 2`);
+  if (rows.length === 0) return undefined;
+  return `holds ${rows.map((r) => `the ${r.kind} ${JSON.stringify(r.name)} on ${r.relation}`).join(', ')}`;
 }

@@ -216,6 +216,12 @@ export class SqliteStore implements Store {
   /** A sync failed (the store's of the WAL, or SQLite's own): what the disk holds of the WAL is unknown (close). */
   #syncFailed = false;
   #closed = false;
+  /** The audit head this store last committed: the head only ever moves on from it (#appendRecords). */
+  #lastHead: { seq: number; hash: string } | undefined;
+  /** The head the open transaction wrote; #lastHead once it commits (#committing). */
+  #pendingHead: { seq: number; hash: string } | undefined;
+  /** `PRAGMA schema_version` when the schema was last found free of foreign objects (#assertOwnSchema). */
+  #schemaVersion = -1;
   readonly #appendBatch: (events: readonly AuditEvent[]) => void;
   readonly #auditRows: RowInserter;
   readonly #auditKeyRows: RowInserter;
@@ -241,6 +247,11 @@ export class SqliteStore implements Store {
     this.#db.exec(SCHEMA);
     // A store written before key_last_use existed: fill it once from the trail it already has.
     if (!hadLastUse) this.#db.exec(BACKFILL_LAST_USE);
+    const foreign = foreignSchemaObjects(this.#db);
+    if (foreign !== undefined) {
+      this.#db.close();
+      throw new Error(`${foreign}: Coffer makes none, and one could change or remove what the store writes (audit records, for one) unseen. Remove it, or restore the store from a backup.`);
+    }
     // Taken now, while the paths name what SQLite opened (its first statement opened -wal and -shm):
     // every write is checked against them (#confirmFiles).
     let walFd: number | undefined;
@@ -304,6 +315,7 @@ export class SqliteStore implements Store {
       listRetirable: db.prepare<[string, string, number], RecordRow>('SELECT record FROM grants WHERE retiring = ? AND grant_id > ? ORDER BY grant_id LIMIT ?'),
       deleteGrant: db.prepare('DELETE FROM grants WHERE grant_id = ?'),
       getAuditHead: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1'),
+      schemaVersion: db.prepare<[], number>('PRAGMA schema_version').pluck(),
       putAuditHead: db.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash'),
       putLastUse: db.prepare('INSERT INTO key_last_use (key_arn, operation, seq) VALUES (?, ?, ?) ON CONFLICT (key_arn, operation) DO UPDATE SET seq = excluded.seq'),
       lastKeyUse: db.prepare<[string, string], RecordRow>('SELECT record FROM audit WHERE seq = (SELECT max(seq) FROM key_last_use WHERE key_arn = ? AND operation IN (SELECT value FROM json_each(?)))'),
@@ -318,16 +330,26 @@ export class SqliteStore implements Store {
     };
     this.#auditRows = new RowInserter(db, 'INSERT INTO audit (seq, time, principal_arn, operation, outcome, record) VALUES', 6);
     this.#auditKeyRows = new RowInserter(db, 'INSERT OR IGNORE INTO audit_keys (key_arn, seq) VALUES', 2);
-    this.#appendBatch = db.transaction((events: readonly AuditEvent[]) => this.#appendRecords(events));
+    const appendBatch = db.transaction((events: readonly AuditEvent[]) => this.#appendRecords(events));
+    this.#appendBatch = (events) => this.#committing(() => appendBatch(events));
   }
 
   /** Runs `write` and, if it made its change, appends `audit` in the same transaction. */
   #withAudit<T>(audit: AuditEvent | undefined, write: () => T, changed: (result: T) => boolean = () => true): T {
-    return this.#write(() => this.#db.transaction(() => {
+    return this.#write(() => this.#committing(() => this.#db.transaction(() => {
       const result = write();
       if (audit && changed(result)) this.#appendInTransaction(audit);
       return result;
-    })());
+    })()));
+  }
+
+  /** Runs a transaction; the audit head it wrote, if any, counts as this store's once it committed. */
+  #committing<T>(transaction: () => T): T {
+    this.#pendingHead = undefined;
+    const result = transaction();
+    if (this.#pendingHead !== undefined) this.#lastHead = this.#pendingHead;
+    this.#pendingHead = undefined;
+    return result;
   }
 
   /**
@@ -390,7 +412,9 @@ export class SqliteStore implements Store {
   #appendRecords(events: readonly AuditEvent[]): void {
     const chain = this.#chain;
     if (!chain) throw new Error('audit chain not attached to the store');
+    this.#assertOwnSchema();
     const head = this.#stmt.getAuditHead.get();
+    this.#assertHeadMovedOn(head);
     let seq = head?.seq ?? 0;
     let hash = head?.hash ?? GENESIS_HASH;
     const records = events.map((event) => {
@@ -400,6 +424,36 @@ export class SqliteStore implements Store {
     });
     this.#insertRecords(records);
     this.#stmt.putAuditHead.run(seq, hash);
+    // Read back: nothing but this store (a trigger, for one) may have moved it meanwhile.
+    const written = this.#stmt.getAuditHead.get();
+    if (written?.seq !== seq || written.hash !== hash) {
+      throw this.#latch(`the audit trail's head did not keep the record ${seq} this server had just written: something else in the store's file moves it. Nothing more is written; run \`coffer audit verify\` and look at the store before restarting`);
+    }
+    this.#pendingHead = { seq, hash };
+  }
+
+  /**
+   * The audit head is only ever moved on, by this store (or, with another process on the file, by
+   * that one). Found behind what this store last wrote, or rewritten at it, records were removed
+   * from the end of the trail, where the chain alone cannot tell: nothing more is written (the
+   * batch's transaction rolls back, its requests fail) until an operator has looked.
+   */
+  #assertHeadMovedOn(head: { seq: number; hash: string } | undefined): void {
+    const last = this.#lastHead;
+    if (last === undefined) return;
+    const seq = head?.seq ?? 0;
+    if (seq > last.seq) return;
+    if (seq === last.seq && head?.hash === last.hash) return;
+    throw this.#latch(`the audit trail's head went back from record ${last.seq} to ${seq === last.seq ? 'another record ' : ''}${seq} while the server ran: records were removed from its end. Nothing more is written; run \`coffer audit verify\` and look at the store before restarting`);
+  }
+
+  /** Fails a write once the schema changed to hold a trigger or view (foreignSchemaObjects). */
+  #assertOwnSchema(): void {
+    const version = this.#stmt.schemaVersion.get()!;
+    if (version === this.#schemaVersion) return;
+    const foreign = foreignSchemaObjects(this.#db);
+    if (foreign !== undefined) throw this.#latch(`${foreign}, added while the server ran: nothing more is written until it is removed and the server restarts`);
+    this.#schemaVersion = version;
   }
 
   /**
@@ -906,4 +960,14 @@ export class SqliteStore implements Store {
 /** A snapshot row's insert must have stored it: the key it names was not taken. */
 function once(result: { changes: number }, what: string): void {
   if (result.changes !== 1) throw new Error(`the snapshot holds ${what} twice`);
+}
+
+/**
+ * A trigger or view in the store's file, described, or undefined. Coffer's schema has neither; a
+ * trigger could delete or rewrite audit records (and move the head back) as they are written.
+ */
+function foreignSchemaObjects(db: Database.Database): string | undefined {
+  const found = db.prepare<[], { type: string; name: string }>("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view') ORDER BY name").all();
+  if (found.length === 0) return undefined;
+  return `the store holds ${found.map((o) => `the ${o.type} ${JSON.stringify(o.name)}`).join(', ')}`;
 }
