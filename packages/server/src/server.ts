@@ -208,6 +208,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         // audit record: nothing of the request (not even its operation) could be read.
         log('info', 'request', { requestId, status: Number(status.slice(0, 3)), error: name, reason: error.code });
         socket.end(`HTTP/1.1 ${status}\r\nx-amzn-RequestId: ${requestId}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        // end() closes only the server's half: a client that keeps sending (a slow header line
+        // every few seconds) would keep the connection, and its descriptor, for ever. It has had
+        // the answer's time to read it.
+        const closing = setTimeout(() => socket.destroy(), CLOSE_AFTER_ANSWER_MS).unref();
+        socket.once('close', () => clearTimeout(closing));
       };
       // Requests pipelined before the malformed one are answered first, in order (RFC 9112, 9.3.2):
       // answered first, the 400 would be read as the answer to a request that did run. A request
@@ -297,6 +302,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 const netServerClose = NetServer.prototype.close;
 /** How long the server must be quiet before idle keep-alive connections are closed. */
 const QUIET_MS = 250;
+/** How long a connection answered 400/408/431 (and half-closed) may stay before it is closed outright. */
+const CLOSE_AFTER_ANSWER_MS = 2_000;
 
 /**
  * Stops accepting connections and lets the requests in flight finish, each answered with

@@ -27,8 +27,9 @@ describe('connection limits', { timeout: 30_000 }, () => {
   after(() => t.dispose());
 
   const url = () => new URL(t.server.endpoint);
-  async function open(): Promise<Socket> {
-    const socket = connect(Number(url().port), url().hostname);
+  /** `allowHalfOpen`: the client does not close its side when the server closes its own (a hostile one need not). */
+  async function open(allowHalfOpen = false): Promise<Socket> {
+    const socket = connect({ port: Number(url().port), host: url().hostname, allowHalfOpen });
     await once(socket, 'connect');
     return socket;
   }
@@ -42,7 +43,7 @@ describe('connection limits', { timeout: 30_000 }, () => {
   }
 
   it('closes a connection past the most it takes, logs it, and serves again once connections close', async () => {
-    const held = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, open));
+    const held = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, () => open()));
     try {
       const extra = await open();
       assert.equal(await untilClosed(extra), '', 'closed without an answer');
@@ -69,6 +70,25 @@ describe('connection limits', { timeout: 30_000 }, () => {
     assert.match(await untilClosed(socket), /^HTTP\/1\.1 408 /);
     // The headers timeout given (600 ms, checked every 100 ms), not node:http's default minute.
     assert.ok(Date.now() - started < 5_000, `answered after ${Date.now() - started} ms`);
+  });
+
+  it('closes a connection answered 408 even while its client goes on sending a header line now and then', { timeout: 10_000 }, async () => {
+    const socket = await open(true);
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\n');
+    let text = '';
+    socket.setEncoding('utf8').on('data', (s: string) => (text += s));
+    socket.on('error', () => {});
+    // A line every 300 ms: more than enough to keep a half-closed connection open for ever.
+    const trickle = setInterval(() => { if (socket.writable) socket.write('X-A: b\r\n', () => {}); }, 300);
+    try {
+      const started = Date.now();
+      // Not events.once: the trickle's write after the close fails (EPIPE), which would reject it.
+      await new Promise((closed) => socket.once('close', closed));
+      assert.match(text, /^HTTP\/1\.1 408 /);
+      assert.ok(Date.now() - started < 6_000, `closed after ${Date.now() - started} ms`);
+    } finally {
+      clearInterval(trickle);
+    }
   });
 
   it('answers 408 and closes a connection whose body does not arrive in time', async () => {
