@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Logger } from '../src/log.js';
+import { StartupError } from '../src/root/root-key.js';
 import { admin } from './support/principals.js';
 import { errorOf, startTestServer, tempDataDir, type TestServer } from './support/server.js';
 
@@ -99,6 +101,20 @@ describe('a server whose SQLite files are taken away while it serves', () => {
     assert.equal((await t.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.Description, 'before the move');
     assert.equal(Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'kept');
     assert.equal((await admin(t, 'VerifyAuditChain', {})).Valid, true);
+  });
+
+  it('does not start on a data directory that lost coffer.db: no new empty store, the -wal, root.key and credentials left as they were', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const t = await start(dataDir);
+    await t.kms.send(new CreateKeyCommand({ Description: 'in the lost store' }));
+    rmSync(join(dataDir, 'coffer.db'));
+    await t.stop();
+    const before = Object.fromEntries(['coffer.db-wal', 'root.key', 'credentials'].map((f) => [f, readFileSync(join(dataDir, f))]));
+    await assert.rejects(startTestServer({ dataDir, logger }), (e: unknown) => e instanceof StartupError
+      && e.message.startsWith(`${join(dataDir, 'coffer.db')} is missing, but ${dataDir} holds coffer.db-wal, coffer.db-shm, root.key, credentials: a store was made here`));
+    assert.equal(existsSync(join(dataDir, 'coffer.db')), false, 'no new store was made');
+    for (const [file, bytes] of Object.entries(before)) assert.ok(readFileSync(join(dataDir, file)).equals(bytes), `${file} is as it was`);
   });
 
   it('/readyz reports a data directory moved away while no write comes, and the next write is refused as not carried out', async () => {

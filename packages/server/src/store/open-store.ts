@@ -1,4 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { StartupError } from '../root/root-key.js';
 import { join } from 'node:path';
 import type { ServerConfig } from '../config.js';
 import { isPostgresUrl } from './connection-string.js';
@@ -13,7 +14,25 @@ import type { Store } from './store.js';
 export async function openStore(config: Pick<ServerConfig, 'store' | 'dataDir'>): Promise<Store> {
   if (isPostgresUrl(config.store)) return PostgresStore.open({ connectionString: config.store });
   const databaseFile = join(config.dataDir, 'coffer.db');
+  assertNotOrphaned(config.dataDir, databaseFile);
   // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
   closeSync(openSync(databaseFile, 'a', 0o600));
   return new SqliteStore(databaseFile);
+}
+
+/** What a data directory holds once a SQLite store was made in it, besides coffer.db. */
+const STORE_COMPANIONS = ['coffer.db-wal', 'coffer.db-shm', 'root.key', 'credentials'];
+
+/**
+ * A data directory that had a store but has lost coffer.db (removed, or not copied back) is not
+ * made into a new, empty store: that would lose the old -wal (it may hold every change since the
+ * last checkpoint) and write new administrator credentials over the old ones, and under a
+ * supervisor that restarts the server it would happen before anyone could look.
+ */
+function assertNotOrphaned(dataDir: string, databaseFile: string): void {
+  if (existsSync(databaseFile)) return;
+  const left = STORE_COMPANIONS.filter((name) => existsSync(join(dataDir, name)));
+  if (left.length === 0) return;
+  throw new StartupError(`${databaseFile} is missing, but ${dataDir} holds ${left.join(', ')}: a store was made here, and starting would replace it with an empty one. `
+    + 'Put coffer.db back (or restore a backup: coffer restore), or, to start a new store here, move those files away first.');
 }
