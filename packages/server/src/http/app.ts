@@ -15,6 +15,7 @@ import { KMS_OPERATIONS, TARGETS } from '../routes.js';
 import { RootKeyUnavailableError } from '../root/root-key.js';
 import { StoreUnusableError } from '../store/store.js';
 import { createConsoleHandler, isConsoleRequest } from './console.js';
+import { allowCrossOrigin, answerPreflight, isPreflight } from './cors.js';
 import { readBody, RequestAbortedError } from './read-body.js';
 import { storeFault } from './store-faults.js';
 import { joinRequestBatch } from './request-batch.js';
@@ -52,6 +53,9 @@ export function createRequestHandler(deps: AppDependencies) {
     if (deps.probes && isProbeRequest(req)) return deps.probes(req, res);
     // STS GetCallerIdentity, the "who am I" of AWS tooling, speaks its own protocol (sts.ts).
     if (isStsRequest(req)) return sts(req, res);
+    // Browser apps on other origins (cors.ts): their preflight, and the answers they may read.
+    if (isPreflight(req)) return answerPreflight(req, res);
+    allowCrossOrigin(req, res);
     const requestId = randomUUID();
     const started = process.hrtime.bigint();
     const sourceIp = clientAddress(req);
