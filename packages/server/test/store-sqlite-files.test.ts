@@ -7,7 +7,7 @@ import type { AuditEvent } from '../src/audit/record.js';
 import type { KeyRecord, KeyVersionRecord } from '../src/keys/key-record.js';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../src/store/sqlite.js';
-import { StoreFullError, StoreUnusableError } from '../src/store/store.js';
+import { StoreFullError, StoreUnavailableError, StoreUnusableError } from '../src/store/store.js';
 import { sqliteConnections } from './support/sqlite-connections.js';
 
 /**
@@ -171,6 +171,26 @@ describe('a SQLite store on a full disk', () => {
       await store.appendAudit(event(2, { big }));
       assert.equal((await store.getAuditHead())?.seq, 2);
     } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('a SQLite store whose file another process holds locked', () => {
+  it('refuses a change with StoreUnavailableError (retryable: nothing was written) once the busy timeout passes, and takes it once the lock is gone', async () => {
+    const { path, store } = await openStore();
+    const other = new Database(path);
+    try {
+      other.exec('BEGIN EXCLUSIVE');
+      const refused = await store.createKey(key(2), version(2)).then(() => undefined, (error: unknown) => error);
+      assert.ok(refused instanceof StoreUnavailableError, String(refused));
+      assert.match(refused.message, /^another process holds the store's file locked \(SQLITE_BUSY[A-Z_]*\): nothing was written$/);
+      other.exec('ROLLBACK');
+      assert.equal(store.unusableReason, undefined);
+      await store.createKey(key(2), version(2));
+      assert.equal((await store.getKey(keyId(2)))?.description, 'kept');
+    } finally {
+      other.close();
       await store.close();
     }
   });

@@ -6,7 +6,7 @@ import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
 import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, SnapshotRow, Store } from './store.js';
-import { StoreFullError, StoreNotEmptyError, StoreUnusableError } from './store.js';
+import { StoreFullError, StoreNotEmptyError, StoreUnavailableError, StoreUnusableError } from './store.js';
 import { SqliteFiles } from './sqlite-files.js';
 import { RowInserter } from './sqlite-rows.js';
 import { Turns } from './turns.js';
@@ -165,8 +165,14 @@ function keyColumns(key: KeyRecord) {
  * writes again once there is space. Any other error as it is.
  */
 function asStoreError(error: unknown): unknown {
-  if ((error as { code?: unknown } | undefined)?.code !== 'SQLITE_FULL') return error;
-  return new StoreFullError(`the store's disk is full: ${(error as Error).message}`, { cause: error });
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === 'SQLITE_FULL') return new StoreFullError(`the store's disk is full: ${(error as Error).message}`, { cause: error });
+  // Another process holds the file's write lock past busy_timeout: nothing was written, and a
+  // retry may well succeed (a 503, as a PostgreSQL store that does not answer in time).
+  if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))) {
+    return new StoreUnavailableError(`another process holds the store's file locked (${code}): nothing was written`, { cause: error });
+  }
+  return error;
 }
 
 /**
