@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ChainVerdict } from '../src/audit/chain.js';
 import {
-  CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand,
+  CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, PutKeyPolicyCommand,
   GenerateDataKeyCommand, GenerateDataKeyWithoutPlaintextCommand, GenerateRandomCommand, GetKeyLastUsageCommand,
   ListKeysCommand, ReEncryptCommand, type KMSClient,
 } from '@aws-sdk/client-kms';
@@ -200,6 +200,9 @@ describe('audit: one record per request', () => {
       eventID: shown.eventID,
       resources: [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: keyArn }],
       eventType: 'AwsApiCall',
+      readOnly: true,
+      managementEvent: true,
+      eventCategory: 'Management',
       recipientAccountId: '111122223333',
       seq: encrypt.seq,
       prevHash: encrypt.prevHash,
@@ -207,6 +210,10 @@ describe('audit: one record per request', () => {
     });
     assert.match(shown.eventID, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     assert.equal(new Set(listed.map((r) => r.eventID)).size, listed.length, 'event ids are unique');
+    // CloudTrail's readOnly: false for an operation that changes something, KMS or admin.
+    const readOnlyOf = (operation: string) => listed.find((r) => r.eventName === operation)?.readOnly;
+    assert.equal(readOnlyOf('CreateKey'), false);
+    assert.equal(readOnlyOf('ListUsers'), true);
     const shownDenied = listed.find((r) => r.requestID === denied.requestId)!;
     assert.equal(shownDenied.errorCode, 'AccessDeniedException');
     assert.equal(shownDenied.errorMessage, denied.errorMessage);
@@ -224,6 +231,17 @@ describe('audit: one record per request', () => {
     const verdict = await admin(t, 'VerifyAuditChain', {});
     assert.deepEqual({ ...verdict, LastHash: undefined }, { Valid: true, Records: (await headSeq(t.dataDir)) - 1, LastHash: undefined });
     assert.match(String(verdict.LastHash), /^[0-9a-f]{64}$/);
+  });
+
+  it('records a key policy as given, on CreateKey and PutKeyPolicy, as AWS\'s CloudTrail does', async () => {
+    const policy = (sid: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: sid, Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'kms:*', Resource: '*' }] });
+    const keyId = (await t.kms.send(new CreateKeyCommand({ Policy: policy('at-create') }))).KeyMetadata!.KeyId!;
+    await t.kms.send(new PutKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default', Policy: policy('put') }));
+    const [created] = await queryAll(t, { Operation: 'CreateKey' }, 1);
+    assert.equal((created?.requestParameters as Record<string, unknown> | undefined)?.policy, policy('at-create'));
+    const [put] = await queryAll(t, { Operation: 'PutKeyPolicy', KeyId: keyId });
+    assert.deepEqual(put?.requestParameters, { keyId, policyName: 'default', policy: policy('put') });
+    assert.equal(put?.readOnly, false);
   });
 });
 

@@ -3,6 +3,22 @@ import type { AuditRecord } from './record.js';
 
 const ADMIN_PREFIX = 'CofferAdmin.';
 
+/** The KMS operations that change something (CloudTrail's readOnly false); the rest only read or compute. */
+const KMS_CHANGES: ReadonlySet<string> = new Set([
+  'CancelKeyDeletion', 'ConnectCustomKeyStore', 'CreateAlias', 'CreateCustomKeyStore', 'CreateGrant', 'CreateKey',
+  'DeleteAlias', 'DeleteCustomKeyStore', 'DeleteImportedKeyMaterial', 'DisableKey', 'DisableKeyRotation',
+  'DisconnectCustomKeyStore', 'EnableKey', 'EnableKeyRotation', 'ImportKeyMaterial', 'PutKeyPolicy', 'ReplicateKey',
+  'RetireGrant', 'RevokeGrant', 'RotateKeyOnDemand', 'ScheduleKeyDeletion', 'TagResource', 'UntagResource',
+  'UpdateAlias', 'UpdateCustomKeyStore', 'UpdateKeyDescription', 'UpdatePrimaryRegion',
+]);
+
+/** CloudTrail's readOnly: whether the operation only reads (null when the request named none Coffer has). */
+function readOnly(eventName: string | null, admin: boolean): boolean | null {
+  if (eventName === null) return null;
+  if (admin) return /^(?:List|Get|Query|Verify|Describe)/.test(eventName);
+  return !KMS_CHANGES.has(eventName);
+}
+
 /**
  * The CloudTrail event id of a record: a UUID-shaped value taken from the record's hash, so it is
  * unique, stable across reads and exports, and needs no column of its own.
@@ -38,6 +54,7 @@ export function cloudTrailEvent(realm: Realm, record: AuditRecord): Record<strin
   const arnParts = record.principalArn?.split(':');
   const resource = arnParts?.slice(5).join(':');
   const accountId = arnParts?.[4] ?? realm.accountId;
+  const eventName = admin ? record.operation!.slice(ADMIN_PREFIX.length) : (record.operation ?? null);
   return {
     eventVersion: '1.11',
     userIdentity: {
@@ -48,7 +65,7 @@ export function cloudTrailEvent(realm: Realm, record: AuditRecord): Record<strin
     },
     eventTime: new Date(record.time).toISOString(),
     eventSource: admin ? 'coffer' : sts ? 'sts.amazonaws.com' : 'kms.amazonaws.com',
-    eventName: admin ? record.operation!.slice(ADMIN_PREFIX.length) : (record.operation ?? null),
+    eventName,
     awsRegion: realm.region,
     sourceIPAddress: record.sourceIp ?? null,
     userAgent: record.userAgent ?? null,
@@ -59,6 +76,9 @@ export function cloudTrailEvent(realm: Realm, record: AuditRecord): Record<strin
     eventID: eventId(record),
     resources: record.keyArns.map((arn) => ({ accountId: arn.split(':')[4] ?? realm.accountId, type: 'AWS::KMS::Key', ARN: arn })),
     eventType: 'AwsApiCall',
+    readOnly: readOnly(eventName, admin),
+    managementEvent: true,
+    eventCategory: 'Management',
     recipientAccountId: realm.accountId,
     seq: record.seq,
     prevHash: record.prevHash,

@@ -10,6 +10,8 @@ const RECORDED_MEMBERS = new Set([
   'EncryptionContext', 'SourceEncryptionContext', 'DestinationEncryptionContext',
   'Tags', 'TagKeys', 'PendingWindowInDays', 'RotationPeriodInDays', 'IncludeKeyMaterial',
   'Limit', 'Marker', 'MaxItems', 'Minutes', 'DryRun', 'BypassPolicyLockoutSafetyCheck', 'PolicyName',
+  // A key policy (CreateKey, PutKeyPolicy), as AWS's CloudTrail records it: what it allows is what an auditor looks for.
+  'Policy',
   'GranteePrincipal', 'RetiringPrincipal', 'GranteeServicePrincipal', 'RetiringServicePrincipal', 'Operations', 'Constraints', 'Name', 'GrantId',
   'KeyPairSpec', 'SigningAlgorithm', 'MessageType', 'MacAlgorithm', 'KeyAgreementAlgorithm', 'EncapsulationAlgorithm',
   'WrappingAlgorithm', 'WrappingKeySpec', 'ExpirationModel', 'ValidTo',
@@ -25,7 +27,7 @@ const RECORDED_MEMBERS = new Set([
 
 /** Deeper or larger values (only a hostile request sends them) are recorded as omitted. */
 const MAX_DEPTH = 4;
-const MAX_RECORDED_CHARS = 16_384;
+const MAX_RECORDED_CHARS = 65_536;
 const OMITTED = '[omitted: too large or too deeply nested]';
 
 /** The request's recordable members, or {} when the body was not a JSON object. */
