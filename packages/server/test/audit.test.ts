@@ -454,6 +454,25 @@ describe('audit: tampering is found and named', () => {
     });
   });
 
+  it('names a record whose columns queries filter on were changed, though its JSON and hash were not', async () => {
+    for (const [column, value, what] of [['operation', 'GenerateRandom', 'operation'], ['principal_arn', 'arn:aws:iam::111122223333:user/x', 'principal'], ['time', 0, 'time'], ['outcome', 'success', 'outcome']] as const) {
+      // Record 8 is the refused DescribeKey (outcome NotFoundException).
+      const dir = tampered((db) => db.prepare(`UPDATE audit SET ${column} = ? WHERE seq = 8`).run(value));
+      assert.deepEqual(await verifyAuditTrail(dir), { ok: false, seq: 8, problem: `record 8's ${what} in the index that queries read differs from the record` }, column);
+    }
+  });
+
+  it('names a record taken out of the key index, which a query by that key would no longer find', async () => {
+    let keyArn = '';
+    const dir = tampered((db) => {
+      keyArn = recordJson(db, 4).keyArns[0];
+      db.prepare('DELETE FROM audit_keys WHERE seq = 4').run();
+    });
+    const { offline, api } = await verdicts(dir);
+    assert.deepEqual(offline, { ok: false, seq: 4, problem: `record 4 is missing from the key index under ${keyArn}, so a query by that key does not find it` });
+    assert.equal(api.BrokenAt, 4);
+  });
+
   it('says why it cannot check a directory that holds no store', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'coffer-empty-'));
     copies.push(empty);

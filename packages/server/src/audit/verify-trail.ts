@@ -51,8 +51,11 @@ async function check(store: Store, auditKey: Uint8Array): Promise<ChainVerdict> 
         const atHead = verifier.finish(head);
         if (!atHead.ok) return atHead;
       }
-      if (!verifier.add(record)) return verifier.finish(head);
+      if (!verifier.add(record)) return (await indexProblem(store, page.records.slice(0, page.records.indexOf(record)), afterSeq)) ?? verifier.finish(head);
     }
+    // The chain holds these records as written; what queries find them by must say the same.
+    const misindexed = await indexProblem(store, page.records, afterSeq);
+    if (misindexed !== undefined) return misindexed;
     if (page.unreadable !== undefined) {
       const seq = verifier.verified + 1;
       return { ok: false, seq, problem: `record ${seq} cannot be read (${page.unreadable})` };
@@ -105,4 +108,27 @@ async function readPage(store: Store, afterSeq: number): Promise<{ records: Audi
 function isRecord(value: unknown): value is AuditRecord {
   return typeof value === 'object' && value !== null
     && typeof (value as AuditRecord).seq === 'number' && typeof (value as AuditRecord).hash === 'string';
+}
+
+/**
+ * Where the columns and key index that queries filter on (time, principal, operation, outcome,
+ * the keys named) differ from the records the chain vouches for: changed there, a record would
+ * be hidden from a query (or shown by another) though every hash is right.
+ */
+async function indexProblem(store: Store, records: readonly AuditRecord[], afterSeq: number): Promise<ChainVerdict | undefined> {
+  if (records.length === 0) return undefined;
+  const keys = records.flatMap((r) => [...new Set(r.keyArns)].map((arn) => [arn, r.seq] as const));
+  const index = await store.readAuditIndex({ afterSeq, limit: records.length, keys });
+  for (const [i, record] of records.entries()) {
+    const row = index.rows[i];
+    const problem = (what: string): ChainVerdict => ({ ok: false, seq: record.seq, problem: `record ${record.seq}'s ${what} in the index that queries read differs from the record` });
+    if (row === undefined || row.seq !== record.seq) return problem('row');
+    if (row.time !== record.time) return problem('time');
+    if (row.principalArn !== (record.principalArn ?? null)) return problem('principal');
+    if (row.operation !== (record.operation ?? null)) return problem('operation');
+    if (row.outcome !== record.outcome) return problem('outcome');
+    const missing = [...new Set(record.keyArns)].find((arn) => !index.keys.has(`${record.seq} ${arn}`));
+    if (missing !== undefined) return { ok: false, seq: record.seq, problem: `record ${record.seq} is missing from the key index under ${missing}, so a query by that key does not find it` };
+  }
+  return undefined;
 }

@@ -9,7 +9,7 @@ import { StartupError } from '../root/root-key.js';
 import { redactConnectionString } from './connection-string.js';
 import { EXCLUSIVE_LOCK_CLASS, MIGRATIONS, migrate, SERIALIZE_LOCK_CLASS } from './postgres-migrations.js';
 import { Turns } from './turns.js';
-import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, SnapshotRow, Store } from './store.js';
+import type { AccessKeyRecord, AuditChainer, AuditIndex, AuditQuery, Page, SnapshotRow, Store } from './store.js';
 import { StoreFullError, StoreNotEmptyError, StoreUnavailableError } from './store.js';
 
 /** A statement with a name: pg prepares it once per connection and reuses the plan after. */
@@ -100,6 +100,9 @@ const Q = {
   lastKeyUse: named('last_key_use', `SELECT record FROM audit WHERE seq =
     (SELECT max(seq) FROM key_last_use WHERE key_arn = $1 AND operation = ANY($2::text[]))`),
   readAudit: named('read_audit', 'SELECT record FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2'),
+  readAuditIndex: named('read_audit_index', 'SELECT seq, time, principal_arn, operation, outcome FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2'),
+  presentAuditKeys: named('present_audit_keys',
+    'SELECT k.seq, k.key_arn FROM unnest($1::text[], $2::bigint[]) AS p(arn, seq) JOIN audit_keys k ON k.key_arn = p.arn AND k.seq = p.seq'),
   getMeta: named('get_meta', 'SELECT value FROM meta WHERE name = $1'),
   insertMeta: named('insert_meta', 'INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING'),
   replaceMeta: named('replace_meta', 'UPDATE meta SET value = $1 WHERE name = $2 AND value = $3'),
@@ -683,6 +686,14 @@ export class PostgresStore implements Store {
 
   async readAudit(opts: { afterSeq?: number; limit: number }): Promise<AuditRecord[]> {
     return (await this.#query<RecordRow>(Q.readAudit, [opts.afterSeq ?? 0, opts.limit])).map((r) => fromJson<AuditRecord>(r));
+  }
+
+  async readAuditIndex(opts: { afterSeq: number; limit: number; keys: readonly (readonly [string, number])[] }): Promise<AuditIndex> {
+    type IndexRow = { seq: string; time: string; principal_arn: string | null; operation: string | null; outcome: string };
+    const rows = (await this.#query<IndexRow>(Q.readAuditIndex, [opts.afterSeq, opts.limit]))
+      .map((r) => ({ seq: Number(r.seq), time: Number(r.time), principalArn: r.principal_arn, operation: r.operation, outcome: r.outcome }));
+    const present = opts.keys.length === 0 ? [] : await this.#query<{ seq: string; key_arn: string }>(Q.presentAuditKeys, [opts.keys.map((k) => k[0]), opts.keys.map((k) => k[1])]);
+    return { rows, keys: new Set(present.map((k) => `${Number(k.seq)} ${k.key_arn}`)) };
   }
 
   async getAuditHead(): Promise<{ seq: number; hash: string } | undefined> {

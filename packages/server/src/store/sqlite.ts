@@ -5,7 +5,7 @@ import { GENESIS_HASH, parseStoredRecord } from '../audit/record.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
-import type { AccessKeyRecord, AuditChainer, AuditQuery, Page, SnapshotRow, Store } from './store.js';
+import type { AccessKeyRecord, AuditChainer, AuditIndex, AuditQuery, Page, SnapshotRow, Store } from './store.js';
 import { StoreFullError, StoreNotEmptyError, StoreUnavailableError, StoreUnusableError } from './store.js';
 import { SqliteFiles } from './sqlite-files.js';
 import { RowInserter } from './sqlite-rows.js';
@@ -326,6 +326,10 @@ export class SqliteStore implements Store {
       putLastUse: db.prepare('INSERT INTO key_last_use (key_arn, operation, seq) VALUES (?, ?, ?) ON CONFLICT (key_arn, operation) DO UPDATE SET seq = excluded.seq'),
       lastKeyUse: db.prepare<[string, string], RecordRow>('SELECT record FROM audit WHERE seq = (SELECT max(seq) FROM key_last_use WHERE key_arn = ? AND operation IN (SELECT value FROM json_each(?)))'),
       readAudit: db.prepare<[number, number], RecordRow>('SELECT record FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
+      readAuditIndex: db.prepare<[number, number], { seq: number; time: number; principal_arn: string | null; operation: string | null; outcome: string }>(
+        'SELECT seq, time, principal_arn, operation, outcome FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
+      presentAuditKeys: db.prepare<[string], { seq: number; key_arn: string }>(
+        "SELECT k.seq, k.key_arn FROM json_each(?) j JOIN audit_keys k ON k.key_arn = json_extract(j.value, '$[0]') AND k.seq = json_extract(j.value, '$[1]')"),
       getMeta: db.prepare<[string], { value: Buffer }>('SELECT value FROM meta WHERE name = ?'),
       insertMeta: db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)'),
       syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
@@ -792,6 +796,13 @@ export class SqliteStore implements Store {
 
   async getAuditHead(): Promise<{ seq: number; hash: string } | undefined> {
     return this.#stmt.getAuditHead.get();
+  }
+
+  async readAuditIndex(opts: { afterSeq: number; limit: number; keys: readonly (readonly [string, number])[] }): Promise<AuditIndex> {
+    const rows = this.#stmt.readAuditIndex.all(opts.afterSeq, opts.limit)
+      .map((r) => ({ seq: r.seq, time: r.time, principalArn: r.principal_arn, operation: r.operation, outcome: r.outcome }));
+    const keys = new Set(this.#stmt.presentAuditKeys.all(JSON.stringify(opts.keys)).map((k) => `${k.seq} ${k.key_arn}`));
+    return { rows, keys };
   }
 
   async queryAudit(query: AuditQuery): Promise<(AuditRecord | UnreadableAuditRecord)[]> {

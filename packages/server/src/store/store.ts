@@ -162,6 +162,12 @@ export interface Store {
   readAudit(opts: { afterSeq?: number; limit: number }): Promise<AuditRecord[]>;
   /** The last record written: kept apart from the records, so removing the newest is seen. */
   getAuditHead(): Promise<{ seq: number; hash: string } | undefined>;
+  /**
+   * What queries filter on, which the chain does not cover: the columns of the records after
+   * `afterSeq` (seq order, at most `limit`), and which of `keys` ([key ARN, seq] pairs) the key
+   * index holds, as `${seq} ${arn}`. The audit check holds them to the records (audit/verify-trail.ts).
+   */
+  readAuditIndex(opts: { afterSeq: number; limit: number; keys: readonly (readonly [string, number])[] }): Promise<AuditIndex>;
   /** Matching records, newest first; a stored record that does not parse is given in its place as unreadable. */
   queryAudit(query: AuditQuery): Promise<(AuditRecord | UnreadableAuditRecord)[]>;
   /**
@@ -237,6 +243,12 @@ export class StoreNotEmptyError extends Error {
  * out). Nothing is known to have been committed; the request may be retried. The HTTP layer
  * renders it as a 503 DependencyTimeoutException.
  */
+/** A page of the audit trail's index columns (Store.readAuditIndex). */
+export interface AuditIndex {
+  readonly rows: readonly { seq: number; time: number; principalArn: string | null; operation: string | null; outcome: string }[];
+  readonly keys: ReadonlySet<string>;
+}
+
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
 }
