@@ -809,6 +809,24 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         assert.deepEqual(await allRecords(), []);
       });
 
+      it('readAuditIndex gives the columns queries filter on, in seq order, and which [key ARN, seq] pairs the key index holds', async () => {
+        store.attachAuditChain(simpleChainer);
+        const arnA = `arn:aws:kms:us-east-1:111122223333:key/${keyId(1)}`;
+        const arnB = `arn:aws:kms:us-east-1:111122223333:key/${keyId(2)}`;
+        await store.appendAudit(auditEvent(1, { operation: 'Encrypt', principalArn: 'arn:aws:iam::111122223333:root', keyArns: [arnA] }));
+        await store.appendAudit(auditEvent(2, { keyArns: [arnA, arnB], outcome: 'AccessDeniedException' }));
+        await store.appendAudit(auditEvent(3));
+        const index = await store.readAuditIndex({ afterSeq: 1, limit: 2, keys: [[arnA, 2], [arnB, 2], [arnB, 1], [arnA, 3]] });
+        assert.deepEqual(index.rows, [
+          { seq: 2, time: T0 + 2, principalArn: null, operation: null, outcome: 'AccessDeniedException' },
+          { seq: 3, time: T0 + 3, principalArn: null, operation: null, outcome: 'success' },
+        ]);
+        assert.deepEqual([...index.keys].sort(), [`2 ${arnA}`, `2 ${arnB}`]);
+        const first = await store.readAuditIndex({ afterSeq: 0, limit: 1, keys: [] });
+        assert.deepEqual(first.rows, [{ seq: 1, time: T0 + 1, principalArn: 'arn:aws:iam::111122223333:root', operation: 'Encrypt', outcome: 'success' }]);
+        assert.equal(first.keys.size, 0);
+      });
+
       it('appendAudit chains one record per event, whole, with seq 1..n', async () => {
         store.attachAuditChain(simpleChainer);
         const event = auditEvent(1, {
