@@ -377,6 +377,24 @@ describe('key policies over HTTP', () => {
       assertOk(await bob.raw('TagResource', { KeyId: other.id, Tags: [{ TagKey: 'owner', TagValue: 'me' }] }));
     });
 
+    it('a tag whose key differs only in case does not satisfy an Allow either: the Allow must hold for every value', async () => {
+      const allowProd = allowBob('kms:Encrypt', { StringEquals: { 'aws:ResourceTag/env': 'prod' } });
+      const allowDevTags = allowBob('kms:TagResource', { StringEquals: { 'aws:RequestTag/env': 'dev' } });
+      const { id } = await keyWith(allowProd, allowDevTags);
+      assertOk(await raw('TagResource', { KeyId: id, Tags: [{ TagKey: 'env', TagValue: 'dev' }] }));
+      assertError(await encryptAs(bob, id), 'AccessDeniedException');
+      // The request tag rule: env=dev only. A case variant of another value rides along in neither order.
+      for (const tags of [[{ TagKey: 'env', TagValue: 'dev' }, { TagKey: 'ENV', TagValue: 'prod' }], [{ TagKey: 'ENV', TagValue: 'prod' }, { TagKey: 'env', TagValue: 'dev' }]]) {
+        assertError(await bob.raw('TagResource', { KeyId: id, Tags: tags }), 'AccessDeniedException');
+      }
+      // Tagged so by the administrator, the key still does not read as env=prod to the Allow.
+      assertOk(await raw('TagResource', { KeyId: id, Tags: [{ TagKey: 'ENV', TagValue: 'prod' }] }));
+      assertError(await encryptAs(bob, id), 'AccessDeniedException');
+      // Both readings prod: allowed.
+      assertOk(await raw('TagResource', { KeyId: id, Tags: [{ TagKey: 'env', TagValue: 'prod' }] }));
+      assertOk(await encryptAs(bob, id));
+    });
+
     it('a key policy naming a user that does not exist is refused', async () => {
       const policy = JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/nobody` }, Action: 'kms:*', Resource: '*' }));
       assertError(await raw('CreateKey', { Policy: policy }), 'MalformedPolicyDocumentException', /invalid principals/);

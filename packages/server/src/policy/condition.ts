@@ -1,4 +1,5 @@
-import { contextValue, type RequestContext } from './context.js';
+import type { Effect } from './compile.js';
+import { contextValue, isCaseFolded, type RequestContext } from './context.js';
 import {
   compileValue, parseOperator, resolveValue, type CompiledValue, type ParsedOperator, type Scalar, type ValueTest,
 } from './operators.js';
@@ -83,8 +84,9 @@ function asValues(value: ReturnType<typeof contextValue>): readonly Scalar[] {
 }
 
 /** Whether one entry holds for the request. */
-export function entryHolds(entry: ConditionEntry, context: RequestContext): boolean {
-  const actual = asValues(contextValue(context, entry.key));
+export function entryHolds(entry: ConditionEntry, context: RequestContext, effect: Effect = 'Allow'): boolean {
+  const value = contextValue(context, entry.key);
+  const actual = asValues(value);
   const absent = actual.length === 0;
   const { operator } = entry;
   if (operator.name === 'Null') return entry.nullExpectations.some((expectAbsent) => expectAbsent === absent);
@@ -105,12 +107,16 @@ export function entryHolds(entry: ConditionEntry, context: RequestContext): bool
   const matchOne = (a: Scalar): boolean => (tests.some((t) => t(a)) ? !negated : negated);
   if (operator.qualifier === 'ForAllValues') return actual.every(matchOne);
   if (operator.qualifier === 'ForAnyValue') return actual.some(matchOne);
+  // Tag or context keys that differ only in case (isCaseFolded): each value is one reading of a
+  // single-valued key, and the policy is read against the caller: an Allow holds only if it holds
+  // for every reading, a Deny applies if it applies to any.
+  if (isCaseFolded(value)) return effect === 'Deny' ? actual.some(matchOne) : actual.every(matchOne);
   // No qualifier on a multi-valued key: a positive operator needs one matching value, a negated
   // operator needs every value to match none (the negation of the positive operator).
   return negated ? actual.every(matchOne) : actual.some(matchOne);
 }
 
-export function conditionsHold(entries: readonly ConditionEntry[], context: RequestContext): boolean {
-  for (const entry of entries) if (!entryHolds(entry, context)) return false;
+export function conditionsHold(entries: readonly ConditionEntry[], context: RequestContext, effect: Effect = 'Allow'): boolean {
+  for (const entry of entries) if (!entryHolds(entry, context, effect)) return false;
   return true;
 }

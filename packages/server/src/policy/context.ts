@@ -69,7 +69,25 @@ export function contextValue(context: RequestContext, key: string): ContextValue
  */
 export function addCaseFoldedValue(context: Record<string, ContextValue>, name: string, value: string): void {
   const existing = Object.hasOwn(context, name) ? context[name] : undefined;
-  context[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing as string]), value];
+  if (existing === undefined) {
+    context[name] = value;
+    return;
+  }
+  const values = [...(Array.isArray(existing) ? existing : [existing as string]), value];
+  caseFolded.add(values);
+  context[name] = values;
+}
+
+/** The values addCaseFoldedValue gathered under one key: one key's several readings, not a set. */
+const caseFolded = new WeakSet<readonly string[]>();
+
+/**
+ * Whether a condition key holds the values of names that differ only in case. Such a key has one
+ * value per reading, and a policy is read the way least favourable to the caller
+ * (policy/condition.ts): an Allow must hold for every reading, a Deny applies if any does.
+ */
+export function isCaseFolded(value: ContextValue | undefined): boolean {
+  return Array.isArray(value) && caseFolded.has(value);
 }
 
 /** The context entries for an encryption context (see addCaseFoldedValue). */

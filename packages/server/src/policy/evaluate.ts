@@ -41,5 +41,5 @@ export function statementMatches(statement: CompiledStatement, request: Statemen
   const actionMatched = actions.pattern === undefined || actions.pattern.test(request.action);
   if (actionMatched === actions.negated) return false;
   if (!resourcesMatch(statement, request)) return false;
-  return conditionsHold(statement.conditions, request.context);
+  return conditionsHold(statement.conditions, request.context, statement.effect);
 }
