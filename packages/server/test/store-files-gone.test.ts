@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
@@ -114,6 +114,10 @@ describe('a server whose SQLite files are taken away while it serves', () => {
     await assert.rejects(startTestServer({ dataDir, logger }), (e: unknown) => e instanceof StartupError
       && e.message.startsWith(`${join(dataDir, 'coffer.db')} is missing, but ${dataDir} holds coffer.db-wal, coffer.db-shm, root.key, credentials: a store was made here`));
     assert.equal(existsSync(join(dataDir, 'coffer.db')), false, 'no new store was made');
+    for (const [file, bytes] of Object.entries(before)) assert.ok(readFileSync(join(dataDir, file)).equals(bytes), `${file} is as it was`);
+    // An empty coffer.db (a copy back that failed) is no store either.
+    writeFileSync(join(dataDir, 'coffer.db'), '');
+    await assert.rejects(startTestServer({ dataDir, logger }), (e: unknown) => e instanceof StartupError && /coffer\.db is empty, but .* a store was made here/.test(e.message));
     for (const [file, bytes] of Object.entries(before)) assert.ok(readFileSync(join(dataDir, file)).equals(bytes), `${file} is as it was`);
   });
 

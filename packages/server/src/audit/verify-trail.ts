@@ -112,8 +112,10 @@ function isRecord(value: unknown): value is AuditRecord {
 
 /**
  * Where the columns and key index that queries filter on (time, principal, operation, outcome,
- * the keys named) differ from the records the chain vouches for: changed there, a record would
- * be hidden from a query (or shown by another) though every hash is right.
+ * the keys named) differ from the records the chain vouches for: changed there, a record would be
+ * hidden from a query (or, for the columns, shown by another) though every hash is right. A row
+ * added to the key index (a record shown under a key it does not name) is not looked for: the
+ * index has no way in by seq, and such a record still says which keys it names.
  */
 async function indexProblem(store: Store, records: readonly AuditRecord[], afterSeq: number): Promise<ChainVerdict | undefined> {
   if (records.length === 0) return undefined;

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { StartupError } from '../root/root-key.js';
 import { join } from 'node:path';
 import type { ServerConfig } from '../config.js';
@@ -30,9 +30,12 @@ const STORE_COMPANIONS = ['coffer.db-wal', 'coffer.db-shm', 'root.key', 'credent
  * supervisor that restarts the server it would happen before anyone could look.
  */
 function assertNotOrphaned(dataDir: string, databaseFile: string): void {
-  if (existsSync(databaseFile)) return;
+  // Empty counts as missing: SQLite writes the file's first page as soon as it makes a store
+  // (journal_mode = WAL), so an empty coffer.db is a copy or truncation that went wrong.
+  const size = existsSync(databaseFile) ? statSync(databaseFile).size : undefined;
+  if (size !== undefined && size > 0) return;
   const left = STORE_COMPANIONS.filter((name) => existsSync(join(dataDir, name)));
   if (left.length === 0) return;
-  throw new StartupError(`${databaseFile} is missing, but ${dataDir} holds ${left.join(', ')}: a store was made here, and starting would replace it with an empty one. `
-    + 'Put coffer.db back (or restore a backup: coffer restore), or, to start a new store here, move those files away first.');
+  throw new StartupError(`${databaseFile} is ${size === undefined ? 'missing' : 'empty'}, but ${dataDir} holds ${left.join(', ')}: a store was made here, and opening it would replace it with an empty one. `
+    + 'Put coffer.db back; or move those files away first, to start a new store here or to restore a backup into it.');
 }

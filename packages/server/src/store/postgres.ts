@@ -956,18 +956,25 @@ function auditArrays(records: readonly AuditRecord[]) {
   return { columns, keyArns, keySeqs, uses: [...lastUse.values()] };
 }
 
+/** Coffer's tables (postgres-migrations.ts): other tables of the schema are other applications'. */
+const STORE_TABLES = [
+  'keys', 'key_versions', 'aliases', 'principals', 'identity_policies', 'access_keys', 'grants',
+  'audit', 'audit_keys', 'key_last_use', 'audit_head', 'meta', 'schema_migrations',
+];
+
 /**
  * Triggers and rules on the store's tables, described, or undefined. Coffer's schema has none; one
- * could delete or rewrite audit records (and move the head back) as they are written.
+ * could delete or rewrite audit records (and move the head back) as they are written. Tables of
+ * other applications in the same schema are theirs to hook.
  */
 async function foreignTriggers(client: PoolClient): Promise<string | undefined> {
   const { rows } = await client.query<{ kind: string; name: string; relation: string }>(`
     SELECT 'trigger' AS kind, t.tgname AS name, c.relname AS relation FROM pg_trigger t
       JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE NOT t.tgisinternal AND n.nspname = current_schema()
+      WHERE NOT t.tgisinternal AND n.nspname = current_schema() AND c.relname = ANY($1::text[])
     UNION ALL
-    SELECT 'rule', rulename, tablename FROM pg_rules WHERE schemaname = current_schema()
-    ORDER BY 2`);
+    SELECT 'rule', rulename, tablename FROM pg_rules WHERE schemaname = current_schema() AND tablename = ANY($1::text[])
+    ORDER BY 2`, [STORE_TABLES]);
   if (rows.length === 0) return undefined;
   return `holds ${rows.map((r) => `the ${r.kind} ${JSON.stringify(r.name)} on ${r.relation}`).join(', ')}`;
 }
