@@ -457,7 +457,7 @@ export class SqliteStore implements Store {
     throw this.#latch(`the audit trail's head went back from record ${last.seq} to ${seq === last.seq ? 'another record ' : ''}${seq} while the server ran: records were removed from its end. Nothing more is written; run \`coffer audit verify\` and look at the store before restarting`);
   }
 
-  /** Fails a write once the schema changed to hold a trigger or view (foreignSchemaObjects). */
+  /** Fails a write once the schema changed to hold a trigger (foreignSchemaObjects). */
   #assertOwnSchema(): void {
     const version = this.#stmt.schemaVersion.get()!;
     if (version === this.#schemaVersion) return;
@@ -980,11 +980,12 @@ function once(result: { changes: number }, what: string): void {
 }
 
 /**
- * A trigger or view in the store's file, described, or undefined. Coffer's schema has neither; a
+ * A trigger in the store's file, described, or undefined (views, which change nothing, are left be;
+ * one with INSTEAD OF triggers is caught by those). Coffer's schema has none; a
  * trigger could delete or rewrite audit records (and move the head back) as they are written.
  */
 function foreignSchemaObjects(db: Database.Database): string | undefined {
-  const found = db.prepare<[], { type: string; name: string }>("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view') ORDER BY name").all();
+  const found = db.prepare<[], { type: string; name: string }>("SELECT type, name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").all();
   if (found.length === 0) return undefined;
   return `the store holds ${found.map((o) => `the ${o.type} ${JSON.stringify(o.name)}`).join(', ')}`;
 }
