@@ -21,6 +21,8 @@ export function shortArn(arn: string | undefined): string {
  * itself goes through here: descriptions, tags, names, ARNs, grant constraints, audit records,
  * the server's error messages (which quote what was asked), and the address bar's key id.
  */
-export function visibleText(text: string): string {
+export function visibleText(text: string | null | undefined): string {
+  // Absent in an answer of an unexpected shape: nothing to show, rather than a failed page.
+  if (text === null || text === undefined) return '';
   return text.replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `<U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}>`);
 }

@@ -106,4 +106,16 @@ describe('console with damaged answers', () => {
     assert.equal(await page.title(), 'Not found · Coffer console');
     assert.deepEqual(faults, []);
   });
+
+  it('shows the record of a request that named no operation (anyone can send one, unsigned) as such, the page intact', async () => {
+    const sent = await fetch(`${server.endpoint}/`, {
+      method: 'POST', headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'TrentService.NoSuchOperation' }, body: '{}',
+    });
+    assert.equal(sent.status, 400);
+    await goInApp('/audit');
+    await page.getByRole('heading', { level: 1, name: 'Audit trail' }).waitFor();
+    await page.locator('tbody tr', { hasText: '(unknown operation)' }).first().waitFor();
+    await signedIn();
+    assert.deepEqual(faults, []);
+  });
 });

@@ -71,7 +71,8 @@ export interface AccessKeyMetadata {
 
 export interface AuditEvent {
   eventTime: string;
-  eventName: string;
+  /** null: the request named no operation Coffer has (refused before anything else was read). */
+  eventName: string | null;
   eventSource: string;
   eventID: string;
   requestID: string;

@@ -136,11 +136,11 @@ export function AuditPage() {
 
 function EventRow({ event: r }: { event: AuditEvent }) {
   return (
-    <tr data-operation={r.eventName}>
+    <tr data-operation={r.eventName ?? ''}>
       <td>{r.seq}</td>
       <td>{formatTime(r.eventTime)}</td>
       <td className="mono" title={visibleText(r.userIdentity.arn ?? '')}>{visibleText(shortArn(r.userIdentity.arn)) || 'unauthenticated'}</td>
-      <td>{visibleText(r.eventName)}</td>
+      <td>{r.eventName === null ? <em>(unknown operation)</em> : visibleText(r.eventName)}</td>
       <td className="mono">
         {(r.resources ?? []).map((res, i) => (
           <span key={res.ARN}>{i > 0 ? ', ' : ''}<Link to={`/keys/${shortArn(res.ARN)}`}>{visibleText(shortArn(res.ARN))}</Link></span>
