@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { CreateKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, type KeySpec, type KeyUsageType } from '@aws-sdk/client-kms';
 import { rawRequest, startTestServer, type TestServer } from './support/server.js';
 import { assertError, assertOk, b64, bytesOf, digest } from './support/asymmetric.js';
@@ -379,6 +380,29 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
         } finally {
           clock = start;
         }
+      });
+
+      it('an earlier material rotated away from by an earlier release (no record of it) is listed without an expiry, and re-importing it gives it one', async () => {
+        const keyId = await createKey({ Origin: 'EXTERNAL' });
+        const firstMaterial = randomBytes(32);
+        const first = String(assertOk(await importMaterial(keyId, firstMaterial)).KeyMaterialId);
+        assertOk(await importMaterial(keyId, randomBytes(32), { importType: 'NEW_KEY_MATERIAL' }));
+        assertOk(await raw('RotateKeyOnDemand', { KeyId: keyId }));
+        assert.equal((await rotationsOf(keyId))[0]!.ExpirationModel, 'KEY_MATERIAL_DOES_NOT_EXPIRE');
+        // The key record as the release before kept it: nothing of the earlier material.
+        const db = new Database(join(t.dataDir, 'coffer.db'));
+        try {
+          db.prepare("UPDATE keys SET record = json_remove(record, '$.earlierMaterials') WHERE key_id = ?").run(keyId);
+        } finally {
+          db.close();
+        }
+        const [earlier] = await rotationsOf(keyId);
+        assert.deepEqual([earlier!.KeyMaterialId, earlier!.KeyMaterialState, earlier!.ImportState, earlier!.ExpirationModel], [first, 'NON_CURRENT', undefined, undefined]);
+        assert.equal(await stateOf(keyId), 'Enabled');
+        const validTo = clock + 30 * 24 * HOUR;
+        assertOk(await importMaterial(keyId, firstMaterial, { importType: 'EXISTING_KEY_MATERIAL', keyMaterialId: first, model: 'KEY_MATERIAL_EXPIRES', validTo }));
+        const [known] = await rotationsOf(keyId);
+        assert.deepEqual([known!.ImportState, known!.ExpirationModel, known!.ValidTo], ['IMPORTED', 'KEY_MATERIAL_EXPIRES', validTo / 1000]);
       });
 
       it('DeleteImportedKeyMaterial of the pending material drops only it; asymmetric keys take no new material', async () => {

@@ -4,7 +4,7 @@ import type { Service } from '../context.js';
 import { ExpiredImportTokenException, InvalidCiphertextException, InvalidImportTokenException } from '../errors.js';
 import { RootKeyMismatchError } from '../root/root-key.js';
 import { WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS, type WrappingAlgorithm, type WrappingKeySpec } from './enums.js';
-import type { KeyRecord } from './key-record.js';
+import type { EarlierMaterial, KeyRecord } from './key-record.js';
 
 const generate = promisify(generateKeyPair);
 
@@ -26,13 +26,13 @@ export function importExpired(key: KeyRecord, now: number): boolean {
 /** When the first of the key's imported materials (current and earlier) expires; undefined if none does. */
 export function earliestValidTo(key: KeyRecord): number | undefined {
   let earliest = key.importedMaterial?.validTo;
-  for (const { validTo } of key.expiringEarlierMaterials ?? []) if (earliest === undefined || validTo < earliest) earliest = validTo;
+  for (const { validTo } of key.earlierMaterials ?? []) if (validTo !== undefined && (earliest === undefined || validTo < earliest)) earliest = validTo;
   return earliest;
 }
 
-/** The expiry an earlier (NON_CURRENT) material of the key has, if it expires. */
-export function earlierValidTo(key: KeyRecord, version: number): number | undefined {
-  return key.expiringEarlierMaterials?.find((e) => e.version === version)?.validTo;
+/** What is known of an earlier (NON_CURRENT) material of the key: undefined if it became earlier before this was kept. */
+export function earlierMaterial(key: KeyRecord, version: number): EarlierMaterial | undefined {
+  return key.earlierMaterials?.find((e) => e.version === version);
 }
 
 /**

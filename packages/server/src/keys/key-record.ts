@@ -52,13 +52,13 @@ export interface KeyRecord {
    */
   readonly importedMaterial?: { readonly expirationModel: ExpirationModel; readonly validTo?: number };
   /**
-   * Origin EXTERNAL: the expiry of each earlier (NON_CURRENT) imported material that expires. The
-   * key stays bound to every material it rotated through, so, as in AWS, the key is PendingImport
-   * once any of them expires, until that material is imported again (ImportKeyMaterial with its
-   * KeyMaterialId). Materials that do not expire have no entry; so do all in records written
-   * before this was kept.
+   * Origin EXTERNAL: each earlier (NON_CURRENT) imported material, with its expiry if it has one.
+   * The key stays bound to every material it rotated through, so, as in AWS, the key is
+   * PendingImport once any of them expires, until that material is imported again
+   * (ImportKeyMaterial with its KeyMaterialId). A material that stopped being current before this
+   * was kept has no entry: its expiry is not known (docs/key-specs.md, upgrading).
    */
-  readonly expiringEarlierMaterials?: readonly { readonly version: number; readonly validTo: number }[];
+  readonly earlierMaterials?: readonly EarlierMaterial[];
   /**
    * Origin EXTERNAL, symmetric: new material imported with ImportType NEW_KEY_MATERIAL and not yet
    * rotated to (AWS's PENDING_ROTATION). Kept in the key record, not as a version, because it is not
@@ -66,6 +66,12 @@ export interface KeyRecord {
    * already bound to, and DeleteImportedKeyMaterial of its id drops it.
    */
   readonly pendingMaterial?: PendingMaterial;
+}
+
+export interface EarlierMaterial {
+  readonly version: number;
+  /** Absent: the material does not expire (KEY_MATERIAL_DOES_NOT_EXPIRE). */
+  readonly validTo?: number;
 }
 
 export interface PendingMaterial {

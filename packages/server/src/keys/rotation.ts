@@ -34,10 +34,11 @@ export async function rotateKey(
           wrappedMaterial: Buffer.from(pending.wrappedMaterial, 'base64'), createdAt: service.now(), rotationType: type,
         },
         importedMaterial: { expirationModel: pending.expirationModel, ...(pending.validTo !== undefined ? { validTo: pending.validTo } : {}) },
-        // The material that stops being current still binds the key: its expiry is kept.
-        ...(current.importedMaterial?.validTo !== undefined
-          ? { expiringEarlierMaterials: [...(current.expiringEarlierMaterials ?? []), { version: current.currentVersion, validTo: current.importedMaterial.validTo }] }
-          : {}),
+        // The material that stops being current still binds the key: it is kept, with its expiry.
+        earlierMaterials: [...(current.earlierMaterials ?? []), {
+          version: current.currentVersion,
+          ...(current.importedMaterial?.validTo !== undefined ? { validTo: current.importedMaterial.validTo } : {}),
+        }],
         pendingMaterial: undefined,
         ...(type === 'ON_DEMAND' ? { onDemandRotations: current.onDemandRotations + 1 } : {}),
       };

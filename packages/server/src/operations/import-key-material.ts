@@ -161,9 +161,8 @@ async function reimportEarlier(
   }
   await changeKey(service, key, (current) => {
     if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
-    const others = (current.expiringEarlierMaterials ?? []).filter((e) => e.version !== earlier.version);
-    const expiring = options.validTo !== undefined ? [...others, { version: earlier.version, validTo: options.validTo }] : others;
-    return { expiringEarlierMaterials: expiring.length > 0 ? expiring : undefined };
+    const others = (current.earlierMaterials ?? []).filter((e) => e.version !== earlier.version);
+    return { earlierMaterials: [...others, { version: earlier.version, ...(options.validTo !== undefined ? { validTo: options.validTo } : {}) }] };
   }, audit);
   return { KeyId: arn, KeyMaterialId: materialId };
 }

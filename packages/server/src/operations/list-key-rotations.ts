@@ -1,7 +1,7 @@
 import { InvalidMarkerException, UnsupportedOperationException } from '../errors.js';
 import { INCLUDE_KEY_MATERIAL, type ExpirationModel } from '../keys/enums.js';
 import { keyArn } from '../keys/arn.js';
-import { earlierValidTo, pendingExpired } from '../keys/import.js';
+import { earlierMaterial, pendingExpired } from '../keys/import.js';
 import { epochSeconds } from '../keys/key-metadata.js';
 import { resolveKey } from '../keys/resolve.js';
 import { decodeMarker, keyIdMember, limitMember, markerMember, pagingFields } from '../validate/members.js';
@@ -43,9 +43,12 @@ export const listKeyRotations: Operation = async (service, body, request) => {
   const currentImport = key.origin !== 'EXTERNAL' ? {}
     : !current ? { ImportState: 'PENDING_IMPORT' }
     : imported(current.expirationModel, current.validTo, current.validTo !== undefined && current.validTo <= service.now() ? 'PENDING_IMPORT' : 'IMPORTED');
-  // An earlier material is imported unless it expired (it cannot be deleted on its own here).
+  // An earlier material is imported unless it expired (it cannot be deleted on its own here). One
+  // that became earlier before Coffer kept them has no known expiry: nothing is said of it.
   const earlierImport = (version: number) => {
-    const validTo = earlierValidTo(key, version);
+    const earlier = earlierMaterial(key, version);
+    if (earlier === undefined) return {};
+    const { validTo } = earlier;
     return validTo === undefined ? imported('KEY_MATERIAL_DOES_NOT_EXPIRE', undefined)
       : imported('KEY_MATERIAL_EXPIRES', validTo, validTo <= service.now() ? 'PENDING_IMPORT' : 'IMPORTED');
   };

@@ -37,5 +37,6 @@ function assertNotOrphaned(dataDir: string, databaseFile: string): void {
   const left = STORE_COMPANIONS.filter((name) => existsSync(join(dataDir, name)));
   if (left.length === 0) return;
   throw new StartupError(`${databaseFile} is ${size === undefined ? 'missing' : 'empty'}, but ${dataDir} holds ${left.join(', ')}: a store was made here, and opening it would replace it with an empty one. `
-    + 'Put coffer.db back; or move those files away first, to start a new store here or to restore a backup into it.');
+    + 'Put coffer.db back; or move those files away first, to start a new store here or to restore a backup into it. '
+    + '(A data directory of a PostgreSQL store holds root.key and credentials too: give --store.)');
 }
