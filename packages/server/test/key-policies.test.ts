@@ -377,6 +377,23 @@ describe('key policies over HTTP', () => {
       assertOk(await bob.raw('TagResource', { KeyId: other.id, Tags: [{ TagKey: 'owner', TagValue: 'me' }] }));
     });
 
+    it('a policy variable naming a key that differs only in case is read per value too: a Deny applies if any reading does', async () => {
+      const deny = (condition: object) => ({ Effect: 'Deny', Principal: { AWS: bob.arn }, Action: 'kms:Encrypt', Resource: '*', Condition: condition });
+      // The variable from the caller's own encryption context.
+      const byContext = await keyWith(allowBob('kms:Encrypt'), deny({ StringNotEquals: { 'aws:ResourceTag/tenant': '${kms:EncryptionContext:tenant}' } }));
+      assertOk(await raw('TagResource', { KeyId: byContext.id, Tags: [{ TagKey: 'tenant', TagValue: 'acme' }] }));
+      assertOk(await encryptAs(bob, byContext.id, { tenant: 'acme' }));
+      assertError(await encryptAs(bob, byContext.id, { tenant: 'evil' }), 'AccessDeniedException', /explicit deny/);
+      assertError(await encryptAs(bob, byContext.id, { tenant: 'evil', TENANT: 'evil' }), 'AccessDeniedException', /explicit deny/);
+      assertError(await encryptAs(bob, byContext.id, { tenant: 'acme', TENANT: 'evil' }), 'AccessDeniedException', /explicit deny/);
+      // The variable from the key's tags: a case variant of the tag added later.
+      const byTag = await keyWith(allowBob(['kms:Encrypt', 'kms:TagResource']), deny({ StringNotEquals: { 'kms:EncryptionContext:tenant': '${aws:ResourceTag/tenant}' } }));
+      assertOk(await raw('TagResource', { KeyId: byTag.id, Tags: [{ TagKey: 'tenant', TagValue: 'acme' }] }));
+      assertOk(await bob.raw('TagResource', { KeyId: byTag.id, Tags: [{ TagKey: 'TENANT', TagValue: 'evil' }] }));
+      assertError(await encryptAs(bob, byTag.id, { tenant: 'evil' }), 'AccessDeniedException', /explicit deny/);
+      assertError(await encryptAs(bob, byTag.id, { tenant: 'acme' }), 'AccessDeniedException', /explicit deny/);
+    });
+
     it('a tag whose key differs only in case does not satisfy an Allow either: the Allow must hold for every value', async () => {
       const allowProd = allowBob('kms:Encrypt', { StringEquals: { 'aws:ResourceTag/env': 'prod' } });
       const allowDevTags = allowBob('kms:TagResource', { StringEquals: { 'aws:RequestTag/env': 'dev' } });

@@ -83,8 +83,45 @@ function asValues(value: ReturnType<typeof contextValue>): readonly Scalar[] {
   return Array.isArray(value) ? (value as readonly string[]) : [value as Scalar];
 }
 
+/** Readings of a request tried at most for one condition entry; past it, read against the caller outright. */
+const MAX_READINGS = 64;
+
+/**
+ * The policy variables of an entry's values that name a case-folded key (isCaseFolded), each with
+ * its values: a variable of such a key has one value per reading, as the key itself does.
+ */
+function caseFoldedVariables(entry: ConditionEntry, context: RequestContext): [string, readonly string[]][] {
+  const found = new Map<string, readonly string[]>();
+  for (const value of entry.values) {
+    if (!value.template.hasVariables) continue;
+    for (const part of value.template.parts) {
+      if (part.kind !== 'variable' || found.has(part.key)) continue;
+      const named = contextValue(context, part.key);
+      if (isCaseFolded(named)) found.set(part.key, named as readonly string[]);
+    }
+  }
+  return [...found];
+}
+
+/** Every way of taking one value of each key: the request's readings. */
+function readings(keys: readonly [string, readonly string[]][]): Record<string, string>[] {
+  let all: Record<string, string>[] = [{}];
+  for (const [key, values] of keys) all = all.flatMap((reading) => values.map((v) => ({ ...reading, [key]: v })));
+  return all;
+}
+
 /** Whether one entry holds for the request. */
 export function entryHolds(entry: ConditionEntry, context: RequestContext, effect: Effect = 'Allow'): boolean {
+  // A variable naming a key that differs only in case resolves to no one string: the entry is
+  // decided reading by reading, against the caller (an Allow must hold for every reading, a Deny
+  // applies if it does for any), as for such a key itself (below).
+  const folded = caseFoldedVariables(entry, context);
+  if (folded.length > 0) {
+    const size = folded.reduce((n, [, values]) => n * values.length, 1);
+    if (size > MAX_READINGS) return effect === 'Deny';
+    const holds = (reading: Record<string, string>) => entryHolds(entry, { ...context, ...reading }, effect);
+    return effect === 'Deny' ? readings(folded).some(holds) : readings(folded).every(holds);
+  }
   const value = contextValue(context, entry.key);
   const actual = asValues(value);
   const absent = actual.length === 0;
