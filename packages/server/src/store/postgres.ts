@@ -9,6 +9,7 @@ import { StartupError } from '../root/root-key.js';
 import { redactConnectionString } from './connection-string.js';
 import { EXCLUSIVE_LOCK_CLASS, MIGRATIONS, migrate, SERIALIZE_LOCK_CLASS } from './postgres-migrations.js';
 import { Turns } from './turns.js';
+import { headWentBack, type AuditHead } from './audit-head.js';
 import type { AccessKeyRecord, AuditChainer, AuditIndex, AuditQuery, Page, SnapshotRow, Store } from './store.js';
 import { StoreFullError, StoreNotEmptyError, StoreUnavailableError } from './store.js';
 
@@ -287,9 +288,9 @@ export class PostgresStore implements Store {
   #flushing: Promise<void> | undefined;
   #closed = false;
   /** The newest audit head this node committed: the head only ever moves on from it (#appendInTransaction). */
-  #lastHead: { seq: number; hash: string } | undefined;
+  #lastHead: AuditHead | undefined;
   /** The head each open transaction wrote, made #lastHead when it commits (#transaction). */
-  readonly #pendingHeads = new WeakMap<PoolClient, { seq: number; hash: string }>();
+  readonly #pendingHeads = new WeakMap<PoolClient, AuditHead>();
 
   private constructor(pool: pg.Pool) {
     this.#pool = pool;
@@ -418,12 +419,8 @@ export class PostgresStore implements Store {
     const [head] = await this.#query<HeadRow>(Q.lockAuditHead, [], client);
     if (!head) throw new Error('the audit_head row is missing: the schema was not migrated');
     let seq = Number(head.seq);
-    // Every node only moves the head on: behind (or rewritten at) what this node committed, the
-    // newest records were removed, where the chain alone cannot tell. Nothing more is appended.
-    const last = this.#lastHead;
-    if (last !== undefined && (seq < last.seq || (seq === last.seq && head.hash !== last.hash))) {
-      throw new Error(`the audit trail's head went back from record ${last.seq} to ${seq === last.seq ? 'another record ' : ''}${seq} while the server ran: records were removed from its end. Nothing more is written; run \`coffer audit verify\` and look at the store before restarting`);
-    }
+    const wentBack = headWentBack(this.#lastHead, { seq, hash: head.hash });
+    if (wentBack !== undefined) throw new Error(wentBack);
     let prevHash = seq === 0 ? GENESIS_HASH : head.hash;
     const records = events.map((event) => {
       const record = chain(event, ++seq, prevHash);

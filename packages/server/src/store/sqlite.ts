@@ -7,6 +7,7 @@ import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-recor
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
 import type { AccessKeyRecord, AuditChainer, AuditIndex, AuditQuery, Page, SnapshotRow, Store } from './store.js';
 import { StoreFullError, StoreNotEmptyError, StoreUnavailableError, StoreUnusableError } from './store.js';
+import { headWentBack, type AuditHead } from './audit-head.js';
 import { SqliteFiles } from './sqlite-files.js';
 import { RowInserter } from './sqlite-rows.js';
 import { Turns } from './turns.js';
@@ -223,9 +224,9 @@ export class SqliteStore implements Store {
   #syncFailed = false;
   #closed = false;
   /** The audit head this store last committed: the head only ever moves on from it (#appendRecords). */
-  #lastHead: { seq: number; hash: string } | undefined;
+  #lastHead: AuditHead | undefined;
   /** The head the open transaction wrote; #lastHead once it commits (#committing). */
-  #pendingHead: { seq: number; hash: string } | undefined;
+  #pendingHead: AuditHead | undefined;
   /** `PRAGMA schema_version` when the schema was last found free of foreign objects (#assertOwnSchema). */
   #schemaVersion = -1;
   readonly #appendBatch: (events: readonly AuditEvent[]) => void;
@@ -253,7 +254,7 @@ export class SqliteStore implements Store {
     this.#db.exec(SCHEMA);
     // A store written before key_last_use existed: fill it once from the trail it already has.
     if (!hadLastUse) this.#db.exec(BACKFILL_LAST_USE);
-    const foreign = foreignSchemaObjects(this.#db);
+    const foreign = foreignTriggers(this.#db);
     if (foreign !== undefined) {
       this.#db.close();
       throw new Error(`${foreign}: Coffer makes none, and one could change or remove what the store writes (audit records, for one) unseen. Remove it, or restore the store from a backup.`);
@@ -424,7 +425,8 @@ export class SqliteStore implements Store {
     if (!chain) throw new Error('audit chain not attached to the store');
     this.#assertOwnSchema();
     const head = this.#stmt.getAuditHead.get();
-    this.#assertHeadMovedOn(head);
+    const wentBack = headWentBack(this.#lastHead, head);
+    if (wentBack !== undefined) throw this.#latch(wentBack);
     let seq = head?.seq ?? 0;
     let hash = head?.hash ?? GENESIS_HASH;
     const records = events.map((event) => {
@@ -442,26 +444,11 @@ export class SqliteStore implements Store {
     this.#pendingHead = { seq, hash };
   }
 
-  /**
-   * The audit head is only ever moved on, by this store (or, with another process on the file, by
-   * that one). Found behind what this store last wrote, or rewritten at it, records were removed
-   * from the end of the trail, where the chain alone cannot tell: nothing more is written (the
-   * batch's transaction rolls back, its requests fail) until an operator has looked.
-   */
-  #assertHeadMovedOn(head: { seq: number; hash: string } | undefined): void {
-    const last = this.#lastHead;
-    if (last === undefined) return;
-    const seq = head?.seq ?? 0;
-    if (seq > last.seq) return;
-    if (seq === last.seq && head?.hash === last.hash) return;
-    throw this.#latch(`the audit trail's head went back from record ${last.seq} to ${seq === last.seq ? 'another record ' : ''}${seq} while the server ran: records were removed from its end. Nothing more is written; run \`coffer audit verify\` and look at the store before restarting`);
-  }
-
-  /** Fails a write once the schema changed to hold a trigger (foreignSchemaObjects). */
+  /** Fails a write once the schema changed to hold a trigger (foreignTriggers). */
   #assertOwnSchema(): void {
     const version = this.#stmt.schemaVersion.get()!;
     if (version === this.#schemaVersion) return;
-    const foreign = foreignSchemaObjects(this.#db);
+    const foreign = foreignTriggers(this.#db);
     if (foreign !== undefined) throw this.#latch(`${foreign}, added while the server ran: nothing more is written until it is removed and the server restarts`);
     this.#schemaVersion = version;
   }
@@ -980,12 +967,12 @@ function once(result: { changes: number }, what: string): void {
 }
 
 /**
- * A trigger in the store's file, described, or undefined (views, which change nothing, are left be;
- * one with INSTEAD OF triggers is caught by those). Coffer's schema has none; a
- * trigger could delete or rewrite audit records (and move the head back) as they are written.
+ * The triggers in the store's file, described, or undefined (views, which change nothing, are left
+ * be; one with INSTEAD OF triggers is caught by those). Coffer's schema has none; a trigger could
+ * delete or rewrite audit records (and move the head back) as they are written.
  */
-function foreignSchemaObjects(db: Database.Database): string | undefined {
-  const found = db.prepare<[], { type: string; name: string }>("SELECT type, name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").all();
-  if (found.length === 0) return undefined;
-  return `the store holds ${found.map((o) => `the ${o.type} ${JSON.stringify(o.name)}`).join(', ')}`;
+function foreignTriggers(db: Database.Database): string | undefined {
+  const names = db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").pluck().all();
+  if (names.length === 0) return undefined;
+  return `the store holds ${names.map((name) => `the trigger ${JSON.stringify(name)}`).join(', ')}`;
 }
