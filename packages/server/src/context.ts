@@ -4,7 +4,7 @@ import type { RequestAudit } from './audit/request-audit.js';
 import type { BackingKeys } from './keys/backing-keys.js';
 import type { Realm } from './keys/arn.js';
 import type { Principal as PolicyPrincipal } from './policy/principal.js';
-import type { RequestHistory } from './observe/request-history.js';
+import type { HistoryBucket } from './observe/request-history.js';
 import type { RootKeys } from './root/root-keys.js';
 import type { Store } from './store/store.js';
 
@@ -22,8 +22,11 @@ export interface Service {
   now(): number;
   /** The server's root keys, for the admin API's root-key operations (absent outside a running server). */
   readonly rootKeys?: RootKeys;
-  /** This node's recent requests, for the admin API's GetRequestMetrics (absent: none are kept). */
-  readonly requestHistory?: RequestHistory;
+  /**
+   * The recent requests of the last `minutes`, for the admin API's GetRequestMetrics: this node's,
+   * or with `coffer serve --workers` every worker's (absent: none are kept).
+   */
+  readonly requestBuckets?: (minutes: number) => readonly HistoryBucket[] | Promise<readonly HistoryBucket[]>;
 }
 
 /** The authenticated caller of one request. */

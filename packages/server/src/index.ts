@@ -9,6 +9,8 @@ export type { RootKeyProviderName } from './root/keyring.js';
 export { jsonLogger, silentLogger } from './log.js';
 export { aggregateMetrics } from './observe/metrics.js';
 export type { MetricsExposition, MetricsSnapshot } from './observe/metrics.js';
+export { mergeHistoryBuckets } from './observe/request-history.js';
+export type { HistoryBucket } from './observe/request-history.js';
 export type { FlushableLogger, Logger, LogLevel } from './log.js';
 export type { QuotaSettings } from './quotas/request-quotas.js';
 export type { TlsSettings } from './tls/transport.js';

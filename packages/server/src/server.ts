@@ -18,7 +18,7 @@ import { createProbeHandler } from './http/probes.js';
 import { admitRequest, requestClosed } from './http/pipelining.js';
 import { MAX_BODY_BYTES } from './http/read-body.js';
 import { ServerMetrics, type CacheStats, type MetricsExposition, type MetricsSnapshot } from './observe/metrics.js';
-import { RequestHistory } from './observe/request-history.js';
+import { RequestHistory, type HistoryBucket } from './observe/request-history.js';
 import { RequestObserver } from './observe/request-observer.js';
 import { timedStore } from './observe/timed-store.js';
 import { checkQuotaRates } from './quotas/quota-classes.js';
@@ -61,6 +61,11 @@ export interface StartOptions extends Partial<ServerConfig> {
    * gathered by the primary (cli serve-workers.ts) from each one's `metricsSnapshot`.
    */
   readonly metricsExposition?: () => Promise<MetricsExposition>;
+  /**
+   * What the admin API's GetRequestMetrics answers instead of this process's own request history,
+   * for the same reason: `coffer serve --workers` sums every worker's `requestBuckets`.
+   */
+  readonly requestMetrics?: (minutes: number) => Promise<readonly HistoryBucket[]>;
   /** Bounds on connections (http/connection-limits.ts): by default, from the process's descriptor limit. */
   readonly connectionLimits?: Partial<ConnectionLimits>;
 }
@@ -79,6 +84,8 @@ export interface RunningServer {
   readonly seeded?: SeedReport;
   /** This process's metrics as data, for a process that answers a scrape for several. */
   metricsSnapshot(): Promise<MetricsSnapshot>;
+  /** This process's request history of the last `minutes` (1..60), for the same. */
+  requestBuckets(minutes: number): HistoryBucket[];
   /** Runs deletions and rotations due at `now` (default: the server's clock) and waits for them. */
   runScheduledWork(now?: number): Promise<void>;
   /** Stops accepting connections, lets in-flight requests finish, closes the store. */
@@ -143,7 +150,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     store.attachAuditChain((event, seq, prevHash) => chainRecord(auditKey, event, seq, prevHash));
     const accessKeys = new AccessKeys(store, rootKey);
     const requestHistory = new RequestHistory();
-    const service: Service = { realm, store, backingKeys: new BackingKeys(rootKey, store), access: new AccessControl(store, realm), accessKeys, auditKey, now, requestHistory, rootKeys: rootKeyWork.rootKeys };
+    const requestBuckets = options.requestMetrics ?? ((minutes: number) => requestHistory.buckets(minutes));
+    const service: Service = { realm, store, backingKeys: new BackingKeys(rootKey, store), access: new AccessControl(store, realm), accessKeys, auditKey, now, requestBuckets, rootKeys: rootKeyWork.rootKeys };
     caches['backing-keys'] = service.backingKeys.stats;
     caches['access-keys'] = accessKeys.stats;
     metrics.watchRootKey(rootKeyWork.health);
@@ -277,6 +285,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       adminAccessKeyId: admin.accessKeyId,
       ...(seeded !== undefined ? { seeded } : {}),
       metricsSnapshot: () => metrics.snapshot(),
+      requestBuckets: (minutes) => requestHistory.buckets(minutes),
       runScheduledWork: (at) => schedule(at),
       close: () => (closing ??= (async () => {
         clearInterval(timer);

@@ -233,3 +233,27 @@ describe('RequestHistory: the ring of ten-second buckets behind GetRequestMetric
     assert.deepEqual(history.buckets(60).map((b) => b.Start), [start + 3600], 'a bucket older than the hour is never reported');
   });
 });
+
+describe('mergeHistoryBuckets: the request histories of several workers as one', () => {
+  it('sums the counts of buckets with the same start, per operation, oldest first, without changing its parts', async () => {
+    const { mergeHistoryBuckets } = await import('../src/observe/request-history.js');
+    type HistoryBucket = import('../src/observe/request-history.js').HistoryBucket;
+    const counts = (Requests: number, Errors = 0, Throttled = 0) => ({ Requests, Errors, Throttled });
+    const first: HistoryBucket[] = [
+      { Start: 100, Operations: { Encrypt: counts(2, 1) } },
+      { Start: 120, Operations: { Decrypt: counts(1) } },
+    ];
+    const second: HistoryBucket[] = [
+      { Start: 90, Operations: { Sign: counts(4, 2, 2) } },
+      { Start: 100, Operations: { Encrypt: counts(3, 1, 1), Decrypt: counts(5) } },
+    ];
+    const copyOfFirst = structuredClone(first);
+    assert.deepEqual(mergeHistoryBuckets([first, second, []]), [
+      { Start: 90, Operations: { Sign: counts(4, 2, 2) } },
+      { Start: 100, Operations: { Encrypt: counts(5, 2, 1), Decrypt: counts(5) } },
+      { Start: 120, Operations: { Decrypt: counts(1) } },
+    ]);
+    assert.deepEqual(first, copyOfFirst, 'the parts are left as they were');
+    assert.deepEqual(mergeHistoryBuckets([]), []);
+  });
+});

@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
-import { kmsClient, tempDataDir } from './support/server.js';
+import { kmsClient, rawRequest, tempDataDir } from './support/server.js';
 import { runCli, startServerProcess, type ServerProcess } from './support/server-process.js';
 
 /**
@@ -148,6 +148,24 @@ describe('coffer serve --workers', () => {
         assert.equal(seriesValue(text, 'coffer_keys', { state: 'Enabled' }), 1);
       }
       assert.ok(before >= 40, `the earlier test's Encrypts are counted too: ${before}`);
+    });
+
+    it('answers GetRequestMetrics (the console\'s dashboard) for both workers, whichever takes it', async () => {
+      const encrypts = (text: string) => ['success', 'error'].reduce((sum, outcome) =>
+        sum + (seriesValue(text, 'coffer_requests_total', { operation: 'Encrypt', outcome }) ?? 0), 0);
+      const counted = encrypts(await scrape(server.endpoint));
+      assert.ok(counted >= 60, `the earlier tests' Encrypts, on both workers: ${counted}`);
+      // Eight at once, so on several connections: the cluster deals them to both workers.
+      const answers = await Promise.all(Array.from({ length: 8 }, () => rawRequest(server.endpoint, server.credentials,
+        'GetRequestMetrics', {}, { headers: { 'x-amz-target': 'CofferAdmin.GetRequestMetrics' } })));
+      for (const answer of answers) {
+        assert.equal(answer.status, 200, answer.text);
+        const buckets = answer.body.Buckets as { Start: number; Operations: Record<string, { Requests: number }> }[];
+        const starts = buckets.map((bucket) => bucket.Start);
+        assert.deepEqual(starts, [...new Set(starts)].sort((a, b) => a - b), 'one bucket per ten seconds, oldest first');
+        const requests = buckets.reduce((sum, bucket) => sum + (bucket.Operations.Encrypt?.Requests ?? 0), 0);
+        assert.equal(requests, counted, 'an answer did not count every worker\'s Encrypts');
+      }
     });
 
     it('replaces a worker that dies, and the others keep answering meanwhile', async () => {

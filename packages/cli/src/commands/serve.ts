@@ -177,14 +177,14 @@ export async function serveCommand(args: string[]): Promise<number> {
   const selfSigned = tls !== undefined && 'selfSigned' in tls;
   if (!worker) return serveUntilSignalled(options, (server) => process.stdout.write(bannerOf(server, seedPath, selfSigned)), seedPath);
   try {
-    // A scrape reaching this worker is answered for all of them, through the primary.
+    // A scrape (or GetRequestMetrics) reaching this worker is answered for all of them, through the primary.
     const metrics = workerMetrics();
     // A worker tells the primary, which prints one banner for all.
     const announce = (server: RunningServer) => {
       metrics.serving(server);
       process.send!({ type: 'coffer-worker-ready', banner: bannerOf(server, seedPath, selfSigned) } satisfies WorkerReady);
     };
-    return await serveUntilSignalled({ ...options, metricsExposition: metrics.exposition }, announce, seedPath);
+    return await serveUntilSignalled({ ...options, metricsExposition: metrics.exposition, requestMetrics: metrics.requestMetrics }, announce, seedPath);
   } finally {
     // The channel to the primary would keep a worker's process alive once the command is done.
     if (process.connected) worker.disconnect();

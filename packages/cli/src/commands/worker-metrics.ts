@@ -1,32 +1,50 @@
 /**
- * One `/metrics` for `coffer serve --workers N`. The workers share a port, so a scrape reaches
+ * One `/metrics`, and one request history for the admin API's GetRequestMetrics (the console's
+ * dashboard), for `coffer serve --workers N`. The workers share a port, so a scrape reaches
  * whichever worker takes the connection; answering with that worker's own counters would make
- * every counter jump between workers' values (a reset, to Prometheus). So the worker that takes a
- * scrape asks the primary, the primary asks every worker that is serving for its metrics as data,
- * and the sum (server aggregateMetrics) is the answer. All of it crosses the cluster's IPC channel.
+ * every counter jump between workers' values (a reset, to Prometheus), and the dashboard would show
+ * one worker's share of the traffic. So the worker that takes the request asks the primary, the
+ * primary asks every worker that is serving for its part as data, and the sum (server
+ * aggregateMetrics, mergeHistoryBuckets) is the answer. All of it crosses the cluster's IPC channel.
  */
 import type { Worker } from 'node:cluster';
-import { aggregateMetrics, type MetricsExposition, type MetricsSnapshot, type RunningServer } from '@coffer/server';
+import { aggregateMetrics, mergeHistoryBuckets, type HistoryBucket, type MetricsExposition, type MetricsSnapshot, type RunningServer } from '@coffer/server';
 
-/** A worker asks the primary for the scrape of all workers. */
-interface MetricsRequest { readonly type: 'coffer-metrics-request'; readonly id: number }
-/** The primary asks a worker for its own metrics... */
-interface MetricsCollect { readonly type: 'coffer-metrics-collect'; readonly id: number }
-/** ...and the worker answers them. */
-interface MetricsPart { readonly type: 'coffer-metrics-part'; readonly id: number; readonly snapshot: MetricsSnapshot }
-/** The primary's answer to a MetricsRequest: the scrape, or why there is none. */
-interface MetricsAnswer { readonly type: 'coffer-metrics-answer'; readonly id: number; readonly exposition?: MetricsExposition; readonly error?: string }
+/** What is gathered: the metrics for a scrape, or the request history of the last `minutes`. */
+type Gathered = { readonly kind: 'metrics' } | { readonly kind: 'history'; readonly minutes: number };
+
+/** A worker asks the primary for the sum over all workers. */
+type MetricsRequest = { readonly type: 'coffer-metrics-request'; readonly id: number } & Gathered;
+/** The primary asks a worker for its own part... */
+type MetricsCollect = { readonly type: 'coffer-metrics-collect'; readonly id: number } & Gathered;
+/** ...and the worker answers it: its metrics, or its request history. */
+interface MetricsPart { readonly type: 'coffer-metrics-part'; readonly id: number; readonly snapshot?: MetricsSnapshot; readonly buckets?: HistoryBucket[] }
+/** The primary's answer to a MetricsRequest: the sum, or why there is none. */
+interface MetricsAnswer {
+  readonly type: 'coffer-metrics-answer';
+  readonly id: number;
+  readonly exposition?: MetricsExposition;
+  readonly buckets?: HistoryBucket[];
+  readonly error?: string;
+}
 
 /** How long the primary waits for one worker's part: a worker that does not answer is left out of that scrape. */
 const PART_TIMEOUT_MS = 2_000;
 /** How long a worker waits for the primary (a scrape then fails with 503, as a failed collection does). */
 const ANSWER_TIMEOUT_MS = 5_000;
 
-type Message = Partial<MetricsRequest | MetricsCollect | MetricsPart | MetricsAnswer>;
+type Message = Partial<MetricsRequest | MetricsCollect | MetricsPart | MetricsAnswer> & { kind?: string; minutes?: unknown };
 
 /** An IPC message as one of these, whatever else the channel carries. */
 function asMessage(value: unknown): Message {
   return typeof value === 'object' && value !== null ? value as Message : {};
+}
+
+/** What a request or collection asks for; undefined for a message that names nothing known. */
+function gatheredOf(message: Message): Gathered | undefined {
+  if (message.kind === 'metrics') return { kind: 'metrics' };
+  if (message.kind === 'history' && Number.isInteger(message.minutes)) return { kind: 'history', minutes: message.minutes as number };
+  return undefined;
 }
 
 /**
@@ -36,31 +54,36 @@ function asMessage(value: unknown): Message {
 export function primaryMetrics(serving: () => Iterable<Worker>) {
   let nextCollection = 0;
   /** Parts awaited, by collection id and worker id. */
-  const awaited = new Map<string, (snapshot: MetricsSnapshot | undefined) => void>();
+  const awaited = new Map<string, (part: MetricsPart | undefined) => void>();
 
-  const partOf = (worker: Worker, collection: number) => new Promise<MetricsSnapshot | undefined>((done) => {
+  const partOf = (worker: Worker, collection: number, gathered: Gathered) => new Promise<MetricsPart | undefined>((done) => {
     const key = `${collection}:${worker.id}`;
     const timer = setTimeout(() => settle(undefined), PART_TIMEOUT_MS);
-    function settle(snapshot: MetricsSnapshot | undefined) {
+    function settle(part: MetricsPart | undefined) {
       clearTimeout(timer);
       awaited.delete(key);
-      done(snapshot);
+      done(part);
     }
     awaited.set(key, settle);
     try {
-      worker.send({ type: 'coffer-metrics-collect', id: collection } satisfies MetricsCollect);
+      worker.send({ type: 'coffer-metrics-collect', id: collection, ...gathered } satisfies MetricsCollect);
     } catch {
       settle(undefined);
     }
   });
 
-  const answer = async (requester: Worker, id: number) => {
+  const answer = async (requester: Worker, id: number, gathered: Gathered) => {
     const collection = ++nextCollection;
     let reply: MetricsAnswer;
     try {
-      const parts = await Promise.all([...serving()].map((worker) => partOf(worker, collection)));
-      const snapshots = parts.filter((part): part is MetricsSnapshot => Array.isArray(part));
-      reply = { type: 'coffer-metrics-answer', id, exposition: await aggregateMetrics(snapshots) };
+      const parts = await Promise.all([...serving()].map((worker) => partOf(worker, collection, gathered)));
+      if (gathered.kind === 'history') {
+        const histories = parts.map((part) => part?.buckets).filter((buckets): buckets is HistoryBucket[] => Array.isArray(buckets));
+        reply = { type: 'coffer-metrics-answer', id, buckets: mergeHistoryBuckets(histories) };
+      } else {
+        const snapshots = parts.map((part) => part?.snapshot).filter((snapshot): snapshot is MetricsSnapshot => Array.isArray(snapshot));
+        reply = { type: 'coffer-metrics-answer', id, exposition: await aggregateMetrics(snapshots) };
+      }
     } catch (error) {
       reply = { type: 'coffer-metrics-answer', id, error: error instanceof Error ? error.message : String(error) };
     }
@@ -70,17 +93,19 @@ export function primaryMetrics(serving: () => Iterable<Worker>) {
   return {
     onMessage(worker: Worker, value: unknown): void {
       const message = asMessage(value);
-      if (message.type === 'coffer-metrics-request' && typeof message.id === 'number') void answer(worker, message.id);
+      const gathered = gatheredOf(message);
+      if (message.type === 'coffer-metrics-request' && typeof message.id === 'number' && gathered) void answer(worker, message.id, gathered);
       if (message.type === 'coffer-metrics-part' && typeof message.id === 'number') {
-        awaited.get(`${message.id}:${worker.id}`)?.((message as MetricsPart).snapshot);
+        awaited.get(`${message.id}:${worker.id}`)?.(message as MetricsPart);
       }
     },
   };
 }
 
 /**
- * A worker's side: `exposition` (the server's `metricsExposition`) asks the primary, and once
- * `serving` has named the server, collections are answered with its snapshot.
+ * A worker's side: `exposition` (the server's `metricsExposition`) and `requestMetrics` (its
+ * `requestMetrics`) ask the primary, and once `serving` has named the server, collections are
+ * answered with its own snapshot or history.
  */
 export function workerMetrics() {
   let server: RunningServer | undefined;
@@ -89,35 +114,47 @@ export function workerMetrics() {
   process.on('message', (value: unknown) => {
     const message = asMessage(value);
     if (message.type === 'coffer-metrics-answer' && typeof message.id === 'number') waiting.get(message.id)?.(message as MetricsAnswer);
-    if (message.type === 'coffer-metrics-collect' && typeof message.id === 'number') {
+    const gathered = gatheredOf(message);
+    if (message.type === 'coffer-metrics-collect' && typeof message.id === 'number' && gathered) {
       const id = message.id;
-      const send = (snapshot: MetricsSnapshot) => {
-        if (process.connected) process.send!({ type: 'coffer-metrics-part', id, snapshot } satisfies MetricsPart, undefined, {}, () => {});
+      const send = (part: Pick<MetricsPart, 'snapshot' | 'buckets'>) => {
+        if (process.connected) process.send!({ type: 'coffer-metrics-part', id, ...part } satisfies MetricsPart, undefined, {}, () => {});
       };
       // Not serving yet: nothing counted yet either.
-      if (!server) return send([]);
-      server.metricsSnapshot().then(send, () => send([]));
+      if (gathered.kind === 'history') return send({ buckets: server?.requestBuckets(gathered.minutes) ?? [] });
+      if (!server) return send({ snapshot: [] });
+      server.metricsSnapshot().then((snapshot) => send({ snapshot }), () => send({ snapshot: [] }));
     }
   });
 
-  const exposition = () => new Promise<MetricsExposition>((done, fail) => {
+  /** The primary's answer to `gathered`, or undefined when it gave none in time. */
+  const ask = (gathered: Gathered) => new Promise<MetricsAnswer | undefined>((done) => {
     const id = ++nextRequest;
     const timer = setTimeout(() => settle(undefined), ANSWER_TIMEOUT_MS);
     function settle(answer: MetricsAnswer | undefined) {
       clearTimeout(timer);
       waiting.delete(id);
-      if (answer?.exposition) done(answer.exposition);
-      else fail(new Error(answer?.error ?? 'the primary process did not answer'));
+      done(answer);
     }
     waiting.set(id, settle);
     if (!process.connected) return settle(undefined);
-    process.send!({ type: 'coffer-metrics-request', id } satisfies MetricsRequest, undefined, {}, (error: Error | null) => {
+    process.send!({ type: 'coffer-metrics-request', id, ...gathered } satisfies MetricsRequest, undefined, {}, (error: Error | null) => {
       if (error) settle(undefined);
     });
   });
+  const failure = (answer: MetricsAnswer | undefined) => new Error(answer?.error ?? 'the primary process did not answer');
 
   return {
-    exposition,
+    async exposition(): Promise<MetricsExposition> {
+      const answer = await ask({ kind: 'metrics' });
+      if (answer?.exposition) return answer.exposition;
+      throw failure(answer);
+    },
+    async requestMetrics(minutes: number): Promise<readonly HistoryBucket[]> {
+      const answer = await ask({ kind: 'history', minutes });
+      if (answer?.buckets) return answer.buckets;
+      throw failure(answer);
+    },
     serving(running: RunningServer): void {
       server = running;
     },

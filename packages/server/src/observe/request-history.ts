@@ -2,7 +2,8 @@
  * The last hour of requests in memory, for the console's charts (admin API GetRequestMetrics): a
  * ring of 360 ten-second buckets, each with per-operation counts. A slot is reused when its ten
  * seconds come round again an hour later; a slot whose start is older than the hour is stale and
- * never reported. Nothing here survives a restart, and each server node keeps its own.
+ * never reported. Nothing here survives a restart, and each server node keeps its own (the
+ * workers of `coffer serve --workers` each keep one too, summed by mergeHistoryBuckets).
  */
 export const INTERVAL_SECONDS = 10;
 export const BUCKETS = 360;
@@ -56,4 +57,30 @@ export class RequestHistory {
       .sort((a, b) => a.start - b.start)
       .map((b) => ({ Start: b.start, Operations: Object.fromEntries([...b.operations].map(([op, c]) => [op, { ...c }])) }));
   }
+}
+
+/**
+ * The histories of several processes serving one port as one: buckets with the same start are
+ * one bucket, each operation's counts summed. Oldest first, as each part is.
+ */
+export function mergeHistoryBuckets(parts: readonly (readonly HistoryBucket[])[]): HistoryBucket[] {
+  const byStart = new Map<number, Map<string, OperationCounts>>();
+  for (const part of parts) {
+    for (const bucket of part) {
+      let operations = byStart.get(bucket.Start);
+      if (!operations) byStart.set(bucket.Start, (operations = new Map()));
+      for (const [operation, counts] of Object.entries(bucket.Operations)) {
+        const sum = operations.get(operation);
+        if (!sum) operations.set(operation, { ...counts });
+        else {
+          sum.Requests += counts.Requests;
+          sum.Errors += counts.Errors;
+          sum.Throttled += counts.Throttled;
+        }
+      }
+    }
+  }
+  return [...byStart]
+    .sort(([a], [b]) => a - b)
+    .map(([start, operations]) => ({ Start: start, Operations: Object.fromEntries(operations) }));
 }
