@@ -4,7 +4,7 @@ import { statSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -71,15 +71,15 @@ const sha256Hex = (text: string): string => createHash('sha256').update(text, 'u
 /**
  * A ListKeys request signed by hand with a `Date` header and no X-Amz-Date (the SDK signers always
  * add X-Amz-Date): SigV4's four steps, with the instant `signedAt` (by default, the one `date` names).
+ * `unsigned` headers are sent without being signed (an unsigned X-Amz-Target replaces ListKeys).
  */
 async function sendWithDateHeader(
   t: TestServer, date: string, signedAt = new Date(date.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')),
-  unsigned: Record<string, string> = {},
+  unsigned: Record<string, string> = {}, body = '{}',
 ): Promise<RawResponse> {
   const url = new URL(t.server.endpoint);
-  const body = '{}';
   const headers: Record<string, string> = {
-    'content-type': 'application/x-amz-json-1.1', date, host: url.host, 'x-amz-target': 'TrentService.ListKeys',
+    'content-type': 'application/x-amz-json-1.1', date, host: url.host, ...('x-amz-target' in unsigned ? {} : { 'x-amz-target': 'TrentService.ListKeys' }),
   };
   const names = Object.keys(headers).sort();
   const canonicalRequest = ['POST', '/', '', ...names.map((name) => `${name}:${headers[name]}`), '', names.join(';'), sha256Hex(body)].join('\n');
@@ -314,6 +314,21 @@ describe('SigV4 authentication', () => {
       request.end('{}');
     });
     assert.equal(status, 200);
+  });
+
+  it('refuses a request whose X-Amz-Target is not signed: its signature could be replayed as any other operation', async () => {
+    const now = amzDate(new Date());
+    const listKeys = await sendWithDateHeader(t, now, undefined, { 'x-amz-target': 'TrentService.ListKeys' });
+    assertRefused(listKeys, 'InvalidSignatureException', /^'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization\.$/);
+    const kms = kmsClient(t.server.endpoint, t.credentials);
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const replayed = await sendWithDateHeader(t, now, undefined, { 'x-amz-target': 'TrentService.ScheduleKeyDeletion' }, JSON.stringify({ KeyId: keyId }));
+    assertRefused(replayed, 'InvalidSignatureException', /'X-Amz-Target' must be a 'SignedHeader'/);
+    const admin = await sendWithDateHeader(t, now, undefined, { 'x-amz-target': 'CofferAdmin.CreateAccessKey' });
+    assertRefused(admin, 'InvalidSignatureException', /'X-Amz-Target' must be a 'SignedHeader'/);
+    const described = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+    assert.equal(described.KeyMetadata!.KeyState, 'Enabled', 'the key was not scheduled for deletion');
+    kms.destroy();
   });
 
   it('refuses a signed request without X-Amz-Date or Date with IncompleteSignatureException', async () => {

@@ -187,6 +187,12 @@ export async function verifySigV4(
   // The string to sign carries the date in the basic format, whichever header gave it.
   const dateHeader = amzDateHeader ?? amzDate(signingDate.getTime());
   if (!auth.signedHeaders.includes('host')) throw new InvalidSignatureException("'Host' must be a 'SignedHeader' in the AWS Authorization.");
+  // X-Amz-Target names the operation: unsigned, a request signed for DescribeKey could be replayed
+  // as ScheduleKeyDeletion, or as CofferAdmin.CreateAccessKey. SigV4 has every x-amz-* header a
+  // request carries signed; every AWS SDK signs it.
+  if (header(request, 'x-amz-target') !== undefined && !auth.signedHeaders.includes('x-amz-target')) {
+    throw new InvalidSignatureException("'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
+  }
   // RFC 9112 §3.2: a request with more than one Host line is refused; a proxy before the server could route on either.
   const hosts = request.headers.host;
   if (Array.isArray(hosts) && hosts.length > 1) throw new IncompleteSignatureException('The request has more than one Host header.');
