@@ -506,6 +506,21 @@ describe('root-key rotation and migration', () => {
         assert.equal(bad.body.__type, 'ValidationException', bad.text);
         assert.equal(bad.text.includes('pa55word'), false, bad.text);
       }
+      // A token in the endpoint's query string or fragment: the remote's refusal names the endpoint without them.
+      const tokened = await adminRequest(t, 'RotateRootKey', { Provider: 'kms', KmsEndpoint: 'http://127.0.0.1:1/kms?X-Amz-Security-Token=QSECRET#FRAGSECRET', KmsKeyId: 'alias/remote', KmsRegion: 'us-east-1' });
+      assert.equal(tokened.status, 400, tokened.text);
+      assert.match(String(tokened.body.message), /The remote KMS at http:\/\/127\.0\.0\.1:1\/kms (could not be reached|refused) /);
+      const trail = new Database(join(t.dataDir, 'coffer.db'), { readonly: true });
+      try {
+        const records = JSON.stringify(trail.prepare('SELECT * FROM audit').all());
+        for (const secret of ['QSECRET', 'FRAGSECRET']) {
+          assert.equal(tokened.text.includes(secret), false, tokened.text);
+          assert.equal(records.includes(secret), false, `${secret} is in the audit trail`);
+          assert.equal(lines.some((line) => line.includes(secret)), false, `${secret} is in the log`);
+        }
+      } finally {
+        trail.close();
+      }
       // What only the request can supply is asked for in the request's terms, not in coffer serve's flags.
       const noKey = await adminRequest(t, 'RotateRootKey', { Provider: 'kms', KmsEndpoint: 'http://127.0.0.1:1/', KmsRegion: 'us-east-1' });
       assert.equal(noKey.body.__type, 'ValidationException', noKey.text);

@@ -32,9 +32,15 @@ function remoteOf(options: RemoteKmsOptions | undefined, descriptor?: RootKeyDes
   return { region, keyId, ...(endpoint !== undefined ? { endpoint } : {}) };
 }
 
+/**
+ * The endpoint as messages name it: without its query string or fragment, which could carry a
+ * token (the message reaches the caller of RotateRootKey and its audit record).
+ */
+const shownEndpoint = (endpoint: string): string => endpoint.replace(/[?#].*$/s, '');
+
 /** What the remote said, by name: an error name and its message are the remote's, never a secret of ours. */
 function refused(remote: RemoteSettings, action: string, error: unknown): StartupError {
-  const where = remote.endpoint ?? `AWS KMS in ${remote.region}`;
+  const where = remote.endpoint !== undefined ? shownEndpoint(remote.endpoint) : `AWS KMS in ${remote.region}`;
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
   const network = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|socket hang up|TimeoutError/.test(`${name} ${message}`);
