@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -163,9 +163,12 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     const filtered = await coffer(['decrypt', '-', '--discovery', '--discovery-account', '999999999999'], { input: encrypted.bytes });
     assert.equal(filtered.code, 4);
     assert.equal(filtered.stdout, '');
+    assert.match(filtered.stderr, /^hint: none of the keys the message names is in --discovery-account/m);
+    assert.doesNotMatch(filtered.stderr, /or --discovery$/m, 'not told to pass the flag it passed');
     // The wrong key named: no key of the message is tried.
     const wrongKey = await coffer(['decrypt', '-', '--key', keyArn], { input: encrypted.bytes });
     assert.equal(wrongKey.code, 4);
+    assert.match(wrongKey.stderr, /^hint: pass --key with a key the message was encrypted under .*, or --discovery$/m);
   });
 
   it('interoperates with the official AWS Encryption SDK both ways', async () => {
@@ -222,6 +225,35 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(finished.code, 0, finished.stderr);
     assert.ok(finished.stderr.includes(`note: the output directory '${join(dir, 'in', 'sub')}' lies inside '${join(dir, 'in')}' and is not read`), finished.stderr);
     assert.deepEqual(readdirSync(join(dir, 'in', 'sub')).sort(), ['a.txt.encrypted', 'b.txt']);
+  });
+
+  it('in a tree, says what it leaves out that is neither a file nor a directory (a symbolic link, a FIFO)', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'in'));
+    writeFileSync(join(dir, 'in', 'real'), 'kept');
+    writeFileSync(join(dir, 'outside'), 'not in the tree');
+    symlinkSync(join(dir, 'outside'), join(dir, 'in', 'link'));
+    execFileSync('mkfifo', [join(dir, 'in', 'pipe')]);
+    const finished = await coffer(['encrypt', '--recursive', join(dir, 'in'), '-o', join(dir, 'out'), '--key', keyArn]);
+    assert.equal(finished.code, 0, finished.stderr);
+    assert.ok(finished.stderr.includes(`note: 2 entries neither a regular file nor a directory (a symbolic link, FIFO, socket or device) left out (e.g. '${join(dir, 'in', 'link')}')`), finished.stderr);
+    assert.deepEqual(readdirSync(join(dir, 'out')), ['real.encrypted']);
+  });
+
+  it('in a tree, stops before any work at a name that is not UTF-8, and names it', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'in'));
+    writeFileSync(join(dir, 'in', 'a.txt'), 'a');
+    // A name of bytes that are not UTF-8, as another system may have written it.
+    writeFileSync(Buffer.concat([Buffer.from(join(dir, 'in', 'n')), Buffer.from([0xff]), Buffer.from('ame')]), 'b');
+    writeFileSync(join(dir, 'in', 'z\uFFFD.txt'), 'a real U+FFFD in a UTF-8 name is fine');
+    const refused = await coffer(['encrypt', '--recursive', join(dir, 'in'), '-o', join(dir, 'out'), '--key', keyArn]);
+    assert.equal(refused.code, 5, refused.stderr);
+    assert.ok(refused.stderr.includes(`error: cannot read '${join(dir, 'in', 'n\uFFFDame')}': its name is not valid UTF-8`), refused.stderr);
+    assert.equal(existsSync(join(dir, 'out')), false);
+    rmSync(Buffer.concat([Buffer.from(join(dir, 'in', 'n')), Buffer.from([0xff]), Buffer.from('ame')]));
+    ok(await coffer(['encrypt', '--recursive', join(dir, 'in'), '-o', join(dir, 'out'), '--key', keyArn]));
+    assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['a.txt.encrypted', 'z\uFFFD.txt.encrypted']);
   });
 
   it('in a tree, a damaged file is named, with what stays of the files before it', async () => {

@@ -66,6 +66,7 @@ export const decryptCommand = leaf({
         force: inv.flag('force'),
         quiet: inv.flag('quiet'),
         metadataOutput: inv.string('metadata-output'),
+        discovery,
         transform: (job) => decryptStream(materials, {
           ...(commitmentPolicy !== undefined ? { commitmentPolicy } : {}),
           ...(maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys } : {}),

@@ -1,5 +1,6 @@
 import { fstatSync, lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { isUtf8 } from 'node:buffer';
 import type { Invocation } from '../command.js';
 import { IoError, UsageError } from '../usage.js';
 import { refuseExistingOutput } from './partial-file.js';
@@ -48,9 +49,13 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
       jobs = tree.jobs;
       // Said, not silent: a file left out would otherwise just not appear in the output.
       if (!inv.flag('quiet')) {
-        const { skipped, outputInside } = tree;
+        const { skipped, notFiles, outputInside } = tree;
         if (skipped.length > 0) {
           process.stderr.write(`note: ${skipped.length} file${skipped.length === 1 ? '' : 's'} not ending in ${suffix} left as ${skipped.length === 1 ? 'it is' : 'they are'} (e.g. '${skipped[0]}'); --suffix names another ending\n`);
+        }
+        if (notFiles.length > 0) {
+          const one = notFiles.length === 1;
+          process.stderr.write(`note: ${notFiles.length} ${one ? 'entry' : 'entries'} neither a regular file nor a directory (a symbolic link, FIFO, socket or device) left out (e.g. '${notFiles[0]}'); name ${one ? 'it' : 'them'} directly, or copy what ${one ? 'it holds' : 'they hold'} into the tree\n`);
         }
         if (outputInside) process.stderr.write(`note: the output directory '${output}' lies inside '${input}' and is not read: files already in it are left as they are\n`);
       }
@@ -146,9 +151,10 @@ function realPathOf(path: string): string {
   }
 }
 
-function treeJobs(root: string, outRoot: string, suffix: string, direction: Direction): { jobs: Job[]; skipped: string[]; outputInside: boolean } {
+function treeJobs(root: string, outRoot: string, suffix: string, direction: Direction): { jobs: Job[]; skipped: string[]; notFiles: string[]; outputInside: boolean } {
   const jobs: Job[] = [];
   const skipped: string[] = [];
+  const notFiles: string[] = [];
   let outputInside = false;
   // Compared by real paths: an output named through a symbolic link to the input tree is that tree.
   const outAbsolute = realPathOf(outRoot);
@@ -166,6 +172,11 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
       throw ioErrorOf(error, dir);
     }
     for (const entry of entries) {
+      // Node reads a name that is not UTF-8 with U+FFFD in place of its bytes: that name opens no
+      // file, and an output named after it would not name the input. Stopped before any work, by name.
+      if (entry.name.includes('\uFFFD') && !utf8Names(dir).has(entry.name)) {
+        throw new IoError(`cannot read '${join(dir, entry.name)}': its name is not valid UTF-8`, 'rename it, or move it out of the tree');
+      }
       const path = join(dir, entry.name);
       // The output tree may live inside the input tree: never read what this command writes.
       // (Directory entries are not followed through links: the walk sees directories and regular files only.)
@@ -175,7 +186,8 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
         continue;
       }
       if (entry.isDirectory()) walk(path, real);
-      else if (entry.isFile()) {
+      else if (!entry.isFile()) notFiles.push(path);
+      else {
         const rel = relative(root, path);
         if (direction === 'decrypt' && (!rel.endsWith(suffix) || entry.name === suffix)) {
           skipped.push(path);
@@ -186,7 +198,6 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
         try {
           size = lstatSync(path).size;
         } catch (error) {
-          // A name that is not UTF-8 reaches here altered, and so is not found.
           throw ioErrorOf(error, path);
         }
         jobs.push({ input: path, output: out, size });
@@ -194,5 +205,14 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
     }
   };
   walk(root, rootAbsolute);
-  return { jobs, skipped, outputInside };
+  return { jobs, skipped, notFiles, outputInside };
+}
+
+/** The names in `dir` that are valid UTF-8, as read byte for byte. */
+function utf8Names(dir: string): Set<string> {
+  try {
+    return new Set(readdirSync(dir, { encoding: 'buffer' }).filter((name) => isUtf8(name)).map((name) => name.toString('utf8')));
+  } catch (error) {
+    throw ioErrorOf(error, dir);
+  }
 }

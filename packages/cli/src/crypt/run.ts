@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly force: boolean;
   readonly quiet: boolean;
   readonly metadataOutput: string | undefined;
+  /** Decrypting with --discovery (the message names the keys), for the hint when none decrypts. */
+  readonly discovery?: boolean;
 }
 
 /** Runs the jobs one after another; stops at the first failure, leaving no output for it. Returns the exit code. */
@@ -46,7 +48,7 @@ export async function runJobs(jobs: readonly Job[], options: RunOptions): Promis
     if (jobs.length > 1) {
       process.stderr.write(`stopped at '${jobs[done]!.input}': ${done} of ${jobs.length} files were written before it; nothing for it or the files after it\n`);
     }
-    return reportFailure(error, options.direction, jobs[done]?.output !== '-');
+    return reportFailure(error, options, jobs[done]?.output !== '-');
   }
   progress.stop();
   return 0;
@@ -229,7 +231,7 @@ function causesOf(error: unknown, into: unknown[] = []): unknown[] {
 const CRYPTO_KMS_ERRORS = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);
 
 /** Prints a cryptographic failure and returns exit code 4; KMS, I/O and other errors go to main.ts's handler. */
-function reportFailure(error: unknown, direction: Direction, toFile: boolean): number {
+function reportFailure(error: unknown, { direction, discovery = false }: RunOptions, toFile: boolean): number {
   if (error instanceof KeyringError || error instanceof NoDecryptionKeyError) {
     // What KMS answered decides: access refused (3), unreachable or another service error (1).
     const answered = causesOf(error).map((e) => cliErrorOf(e)).filter((e): e is ApiError => e instanceof ApiError);
@@ -244,18 +246,22 @@ function reportFailure(error: unknown, direction: Direction, toFile: boolean): n
     throw cliErrorOf(error);
   }
   process.stderr.write(`error: ${direction === 'decrypt' ? 'cannot decrypt' : 'cannot encrypt'}: ${error.message}\n`);
-  const hint = hintFor(error, toFile);
+  const hint = hintFor(error, toFile, discovery);
   if (hint) process.stderr.write(`hint: ${hint}\n`);
   // A message larger than the plaintext held until it verifies, or with more encrypted data keys than
   // allowed, meets a limit of this run, not damage: not the crypto code.
   return /maxBufferedBytes|more encrypted data keys than allowed/.test(error.message) ? EXIT_FAILURE : EXIT_CRYPTO;
 }
 
-function hintFor(error: EncryptionSdkError, toFile: boolean): string | undefined {
+function hintFor(error: EncryptionSdkError, toFile: boolean, discovery: boolean): string | undefined {
   if (error instanceof ContextMismatchError) return 'the message was encrypted with another encryption context; check --context (no output was written for it)';
   if (error instanceof AuthenticationError) return 'the input was changed or damaged after it was encrypted; no output was written for it';
   if (error instanceof MalformedMessageError) return 'the input is not a complete message from `coffer encrypt` or an AWS Encryption SDK; no output was written for it';
-  if (error instanceof NoDecryptionKeyError) return 'pass --key with a key the message was encrypted under (`--metadata-output -` on encrypt shows them), or --discovery';
+  if (error instanceof NoDecryptionKeyError) {
+    return discovery
+      ? 'none of the keys the message names is in --discovery-account (and --discovery-partition), or none of them would decrypt for you; `--metadata-output -` on encrypt shows them'
+      : 'pass --key with a key the message was encrypted under (`--metadata-output -` on encrypt shows them), or --discovery';
+  }
   if (/more encrypted data keys than allowed/.test(error.message)) {
     return 'the message holds more encrypted data keys than --max-encrypted-data-keys; raise it if you trust where the message comes from';
   }
