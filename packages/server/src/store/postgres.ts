@@ -215,13 +215,16 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 
 /** SQLSTATE 53100 disk_full: a table, index or temporary file could not grow. */
 const DISK_FULL = '53100';
+/** SQLSTATE 25P03: PostgreSQL ended the session of a transaction left idle too long (IDLE_IN_TRANSACTION_MS). */
+const IDLE_IN_TRANSACTION_TIMEOUT = '25P03';
 
 /**
  * Whether an error means the database could not be used right now (so a retry may succeed),
  * rather than that it refused this statement (a duplicate key, say). SQLSTATE classes: 08
  * connection exception, 53 insufficient resources (too many connections, out of memory; but not
  * 53100 disk_full, a StoreFullError as SQLite's full disk is), 57 operator intervention
- * (shutdown, statement timeout), 40001/40P01 serialization failure and deadlock.
+ * (shutdown, statement timeout), 40001/40P01 serialization failure and deadlock, 25P03 a
+ * transaction of this node's that PostgreSQL ended for idling (the node was frozen meanwhile).
  */
 export function isStoreUnavailable(error: unknown): boolean {
   if (error instanceof StoreUnavailableError) return true;
@@ -230,7 +233,7 @@ export function isStoreUnavailable(error: unknown): boolean {
   if (typeof code === 'string') {
     if (NETWORK_CODES.has(code)) return true;
     if (code === DISK_FULL) return false;
-    if (/^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57)/.test(code) || code === '40001' || code === '40P01';
+    if (/^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57)/.test(code) || code === '40001' || code === '40P01' || code === IDLE_IN_TRANSACTION_TIMEOUT;
   }
   // The driver's own messages for a connection that ended, was never made, or is unusable.
   return /Connection terminated|timeout exceeded when trying to connect|not queryable|connect ECONNREFUSED|Client was closed|Query read timeout/i.test(error.message);
@@ -267,6 +270,26 @@ const STATEMENT_TIMEOUT_MS = 15_000;
  * already holds would otherwise wait until TCP gives up, for hours. The connection is then closed.
  */
 const QUERY_TIMEOUT_MS = 20_000;
+/**
+ * PostgreSQL ends a session whose transaction sat idle this long (idle_in_transaction_session_timeout),
+ * which releases its locks. A node frozen (SIGSTOP, a paused VM) or cut off in the middle of a
+ * transaction holds the audit head's row lock, or a serialize() lock, that every other node's
+ * writes wait for: without this they waited until TCP gave up on the dead session, hours. A
+ * healthy node's transactions run statement after statement with no other work between them, and
+ * the two that wait on their caller (the snapshot's export and import) lift it for themselves.
+ * Less than STATEMENT_TIMEOUT_MS, so that the others' waiting writes then go through.
+ */
+const IDLE_IN_TRANSACTION_MS = 10_000;
+/**
+ * TCP keepalive of the database's side of each session (tcp_keepalives_*): a node whose machine or
+ * network is gone is noticed within about a minute (30 s idle, then 3 probes 10 s apart) rather
+ * than the operating system's default of two hours, which ends what its session held (the
+ * scheduler's runExclusive lock among them). Ignored over a Unix socket.
+ */
+const SESSION_SETTINGS = [
+  'synchronous_commit=on', `idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
+  'tcp_keepalives_idle=30', 'tcp_keepalives_interval=10', 'tcp_keepalives_count=3',
+];
 /** close() waits this long at most for connections still in use, then lets them go. */
 const CLOSE_WAIT_MS = 5_000;
 
@@ -311,8 +334,8 @@ export class PostgresStore implements Store {
       // Bounds on both sides, so that a stuck statement fails (retryably) instead of hanging a request.
       statement_timeout: STATEMENT_TIMEOUT_MS,
       query_timeout: options.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
-      // A resolved write must be on disk, whatever the database's default.
-      options: '-c synchronous_commit=on',
+      // A resolved write must be on disk, whatever the database's default; the rest: SESSION_SETTINGS.
+      options: SESSION_SETTINGS.map((setting) => `-c ${setting}`).join(' '),
     });
     // An idle connection that breaks (the server restarted) is dropped by the pool; without a
     // listener its 'error' would end the process.
@@ -756,7 +779,11 @@ export class PostgresStore implements Store {
 
   /**
    * Turns within this node first (so it holds at most one connection per name), then a blocking
-   * session-level advisory lock on a dedicated connection while `fn` runs, for the other nodes.
+   * advisory lock for the other nodes, held by a transaction of its own on a dedicated connection
+   * while `fn` runs (on other connections). A transaction's lock, not the session's: should this
+   * node freeze while holding it, PostgreSQL ends the idle transaction (IDLE_IN_TRANSACTION_MS) and
+   * the other nodes go on. `fn`'s result stands even if the lock's transaction then cannot commit:
+   * what `fn` wrote was committed by its own transactions.
    */
   serialize<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return this.#turns.run(name, async () => {
@@ -764,7 +791,8 @@ export class PostgresStore implements Store {
       let broken = false;
       try {
         try {
-          await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [SERIALIZE_LOCK_CLASS, name]);
+          await client.query('BEGIN');
+          await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SERIALIZE_LOCK_CLASS, name]);
         } catch (error) {
           broken = true;
           return unavailable(error);
@@ -772,8 +800,8 @@ export class PostgresStore implements Store {
         try {
           return await fn();
         } finally {
-          await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [SERIALIZE_LOCK_CLASS, name]).catch(() => {
-            // Closing the session releases the lock.
+          await client.query('COMMIT').catch(() => {
+            // Closing the session ends the transaction, and with it the lock.
             broken = true;
           });
         }
@@ -825,6 +853,8 @@ export class PostgresStore implements Store {
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       open = true;
+      // Between pages the transaction waits on the backup's writer (a slow disk, a pipe): it is idle, not stuck.
+      await client.query('SET LOCAL idle_in_transaction_session_timeout = 0');
       for (const [sql, toRow] of SNAPSHOT_TABLES) {
         await client.query(`DECLARE coffer_snapshot NO SCROLL CURSOR FOR ${sql}`);
         for (;;) {
@@ -850,6 +880,8 @@ export class PostgresStore implements Store {
 
   async importSnapshot(rows: AsyncIterable<SnapshotRow>): Promise<{ rows: number }> {
     return this.#transaction(async (client) => {
+      // Between rows the transaction waits on the backup's reader (decrypting, a slow source).
+      await client.query('SET LOCAL idle_in_transaction_session_timeout = 0');
       const { rows: held } = await client.query<{ what: string }>(`
         SELECT 'keys' AS what WHERE EXISTS (SELECT 1 FROM keys) UNION ALL
         SELECT 'key versions' WHERE EXISTS (SELECT 1 FROM key_versions) UNION ALL

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import pg from 'pg';
+import { PostgresStore } from '../src/store/postgres.js';
+import { admin } from './support/principals.js';
+import { startTestPostgres, type TestPostgres } from './support/postgres.js';
+import { startTestServer, tempDataDir, type TestServer } from './support/server.js';
+import { startServerProcess, type ServerProcess } from './support/server-process.js';
+
+/**
+ * A node that stops in the middle of a transaction (SIGSTOP here; a paused VM or a lost network
+ * in production) holds its locks until PostgreSQL ends its session. Every write on every node
+ * waits for the audit head's row lock, so without a bound one frozen node stopped them all
+ * (docs/store.md, "When another node freezes").
+ */
+describe('PostgreSQL: one frozen node does not stop the others', () => {
+  let cluster: TestPostgres;
+  let url: string;
+
+  before(async () => {
+    cluster = await startTestPostgres();
+    url = await cluster.createDatabase();
+  });
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  it('a node stopped while it holds the audit head: the other node\'s writes go through once PostgreSQL ends its idle transaction', async () => {
+    const healthy: TestServer = await startTestServer({ store: url });
+    const frozenDir = tempDataDir();
+    copyFileSync(join(healthy.dataDir, 'root.key'), join(frozenDir, 'root.key'));
+    const frozen: ServerProcess = await startServerProcess({ dataDir: frozenDir, store: url });
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    try {
+      const keyId = (await healthy.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      // Stop the node under load until it is caught holding the audit head's lock, idle in its transaction.
+      let caught = false;
+      for (let attempt = 0; attempt < 200 && !caught; attempt++) {
+        const burst = Array.from({ length: 32 }, () => frozen.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('load') })).catch(() => {}));
+        await sleep(attempt % 7);
+        frozen.child.kill('SIGSTOP');
+        await sleep(50);
+        const { rows } = await watcher.query<{ holders: number }>(`
+          SELECT count(*)::int AS holders FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+          WHERE a.application_name = 'coffer' AND a.state = 'idle in transaction' AND l.relation = 'audit_head'::regclass AND l.granted`);
+        caught = rows[0]!.holders > 0;
+        if (!caught) {
+          frozen.child.kill('SIGCONT');
+          await Promise.all(burst);
+        }
+      }
+      assert.ok(caught, 'the node was never caught holding the audit head');
+
+      // The healthy node's write waits for the lock, and gets it when PostgreSQL ends the frozen
+      // node's transaction: well within the statement's own timeout, so it is not a 503.
+      const sealed = await healthy.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('while the other is frozen') }));
+      assert.ok(sealed.CiphertextBlob);
+      frozen.child.kill('SIGCONT');
+
+      // The frozen node finds its transaction gone, and serves again.
+      let served = false;
+      for (let attempt = 0; attempt < 20 && !served; attempt++) {
+        served = await frozen.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('after') })).then(() => true, () => false);
+        if (!served) await sleep(100);
+      }
+      assert.ok(served, `the node that was frozen does not serve again:\n${frozen.output().slice(-2000)}`);
+      // And nothing it half wrote broke the chain.
+      const verdict = await admin(healthy, 'VerifyAuditChain', {});
+      assert.equal(verdict.Valid, true, JSON.stringify(verdict));
+    } finally {
+      frozen.child.kill('SIGCONT');
+      await watcher.end();
+      await frozen.stop();
+      await healthy.dispose();
+    }
+  });
+
+  it('serialize: a lock held by a node that does not go on is released, and the holder\'s work still stands', async () => {
+    const first = await PostgresStore.open({ connectionString: url });
+    const second = await PostgresStore.open({ connectionString: url });
+    try {
+      let secondDone!: (value: string) => void;
+      const secondRan = new Promise<string>((done) => { secondDone = done; });
+      // The first holds 'grants' until the second has run: without a bound on the idle lock, the
+      // second waits for the first, which waits for the second, until the statement timeout.
+      const held = first.serialize('grants', async () => `first, after ${await secondRan}`);
+      await sleep(200);
+      const other = second.serialize('grants', async () => {
+        secondDone('second');
+        return 'second ran';
+      });
+      assert.equal(await other, 'second ran');
+      assert.equal(await held, 'first, after second');
+      // Both stores take the lock again as usual.
+      assert.equal(await first.serialize('grants', async () => 'again'), 'again');
+      assert.equal(await second.serialize('grants', async () => 'again'), 'again');
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+});
