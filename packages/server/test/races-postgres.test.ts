@@ -8,6 +8,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkStore } from '../src/index.js';
+import { PostgresStore } from '../src/store/postgres.js';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
 import { rawRequest, startTestServer, tempDataDir, type RawResponse, type TestServer } from './support/server.js';
 
@@ -95,6 +96,50 @@ describe('races between two nodes on one PostgreSQL database', () => {
       const described = await on(0, 'DescribeKey', { KeyId: keyId });
       if (cancels[i]!.status === 200) assert.equal((described.body.KeyMetadata as { KeyState: string }).KeyState, 'Disabled', `${keyId} was cancelled`);
       else assert.equal(described.body.__type, 'NotFoundException', described.text);
+    }
+  });
+
+  it('CreateGrant and CreateAlias that wait their turn check the key as it is when it comes, not as it was when they asked', async () => {
+    // A third party on the same database holds the turns, as a busy node would.
+    const holder = await PostgresStore.open({ connectionString });
+    try {
+      const hold = async (name: string, meanwhile: () => Promise<void>) => {
+        let release!: () => void;
+        const released = new Promise<void>((done) => { release = done; });
+        let taken!: () => void;
+        const holding = new Promise<void>((done) => { taken = done; });
+        const held = holder.serialize(name, async () => { taken(); await released; });
+        await holding;
+        try {
+          await meanwhile();
+        } finally {
+          release();
+          await held;
+        }
+      };
+      const disabled = await createKey();
+      let grant!: Promise<RawResponse>;
+      await hold('grants', async () => {
+        grant = on(1, 'CreateGrant', { KeyId: disabled, GranteePrincipal: ALICE, Operations: ['Encrypt'] });
+        await new Promise((done) => setTimeout(done, 200));
+        assert.equal((await on(0, 'DisableKey', { KeyId: disabled })).status, 200);
+      });
+      const granted = await grant;
+      assert.equal(granted.body.__type, 'DisabledException', granted.text);
+      assert.deepEqual((await on(0, 'ListGrants', { KeyId: disabled })).body.Grants, []);
+
+      const deleting = await createKey();
+      let alias!: Promise<RawResponse>;
+      await hold('aliases', async () => {
+        alias = on(1, 'CreateAlias', { AliasName: 'alias/after-deletion-was-scheduled', TargetKeyId: deleting });
+        await new Promise((done) => setTimeout(done, 200));
+        assert.equal((await on(0, 'ScheduleKeyDeletion', { KeyId: deleting, PendingWindowInDays: 7 })).status, 200);
+      });
+      const aliased = await alias;
+      assert.equal(aliased.body.__type, 'KMSInvalidStateException', aliased.text);
+      assert.deepEqual((await on(0, 'ListAliases', { KeyId: deleting })).body.Aliases, []);
+    } finally {
+      await holder.close();
     }
   });
 

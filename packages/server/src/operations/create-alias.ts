@@ -16,10 +16,12 @@ export const MAX_ALIASES_PER_KEY = 50;
  * Runs `change`, which points an alias at a key, once the key may take one more alias; refused in
  * AWS's words (`Aliases per key quota for this account in this region is 50, current usage is 50.`).
  * Alias changes take turns (Store.serialize, on every node): at once, each would count the key's
- * aliases below the quota and together pass it.
+ * aliases below the quota and together pass it. The key's state is checked again in turn, as the
+ * turn may come after a ScheduleKeyDeletion that committed while the request waited for it.
  */
 export function withAliasQuota<T>(service: Service, keyId: string, change: () => Promise<T>): Promise<T> {
   return service.store.serialize('aliases', async () => {
+    assertNotPendingDeletion(service.realm, await resolveKey(service, keyId, 'key'));
     await assertAliasQuota(service, keyId);
     return change();
   });

@@ -83,9 +83,15 @@ export const createGrant: Operation = async (service, body, request) => {
   // the key's grants below the quota and together pass it, and each find no grant of their Name
   // and make one each. In turns, the later sees the earlier's grant. (AWS's CreateGrant quota is 50
   // requests a second; one at a time is well above it.)
-  return service.store.serialize('grants', () => issueGrant(service, request, key, {
-    Name: input.Name, DryRun: input.DryRun, grantee, granteeCreatedAt, retiring, retiringCreatedAt, operations, constraints,
-  }));
+  // The key's state is checked again in turn: the turn may come after a DisableKey or
+  // ScheduleKeyDeletion that committed while this request waited for it.
+  return service.store.serialize('grants', async () => {
+    const current = await resolveKey(service, key.keyId, 'key');
+    assertEnabled(service.realm, current);
+    return issueGrant(service, request, current, {
+      Name: input.Name, DryRun: input.DryRun, grantee, granteeCreatedAt, retiring, retiringCreatedAt, operations, constraints,
+    });
+  });
 };
 
 /** A grantee or retiring principal: an IAM principal's ARN, or a service principal's name. */
