@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
-import { statSync, readFileSync } from 'node:fs';
+import { rmSync, statSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +10,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { admin } from './support/principals.js';
 import {
-  errorOf, kmsClient, readCredentials, startTestServer, type Credentials, type RawResponse, type TestServer, wrongSecret,
+  errorOf, kmsClient, rawRequest, readCredentials, startTestServer, type Credentials, type RawResponse, type TestServer, wrongSecret,
 } from './support/server.js';
 
 const MINUTE = 60_000;
@@ -400,6 +400,33 @@ describe('SigV4 authentication', () => {
       assert.equal(Buffer.from(opened.Plaintext!).toString(), 'auth');
     } finally {
       client.destroy();
+    }
+  });
+});
+
+describe("the administrator's credentials file after the root's access key is rotated", () => {
+  it('names the root\'s newest active key at the next start, and the file is written again from it', async () => {
+    let t = await startTestServer();
+    try {
+      const old = t.server.adminAccessKeyId;
+      const created = await admin(t, 'CreateAccessKey', {}) as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } };
+      const fresh = { accessKeyId: created.AccessKey.AccessKeyId, secretAccessKey: created.AccessKey.SecretAccessKey };
+      // Rotated as admin-api.md shows: the old key deleted with the new one.
+      const deleted = await rawRequest(t.server.endpoint, fresh, 'DeleteAccessKey', { AccessKeyId: old }, { headers: { 'x-amz-target': 'CofferAdmin.DeleteAccessKey' } });
+      assert.equal(deleted.status, 200, deleted.text);
+      t = await t.restart();
+      assert.equal(t.server.adminAccessKeyId, fresh.accessKeyId);
+      assert.deepEqual(readCredentials(t.server.credentialsFile), fresh);
+      assert.equal(statSync(t.server.credentialsFile).mode & 0o777, 0o600);
+      assert.ok((await t.kms.send(new ListKeysCommand({}))).Keys, 'the client from the file works');
+      // The same at the start after that (nothing more to change), and when the file is lost.
+      t = await t.restart();
+      assert.deepEqual(readCredentials(t.server.credentialsFile), fresh);
+      rmSync(t.server.credentialsFile);
+      t = await t.restart();
+      assert.deepEqual(readCredentials(t.server.credentialsFile), fresh);
+    } finally {
+      await t.dispose();
     }
   });
 });

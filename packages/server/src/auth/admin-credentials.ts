@@ -1,4 +1,4 @@
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AccessKeys } from './access-keys.js';
 import type { Store } from '../store/store.js';
@@ -14,7 +14,10 @@ export interface AdminCredentials {
 /**
  * The administrator's access key: created on first start, and written to `<data-dir>/credentials`
  * in the AWS shared-credentials format under the profile [coffer], mode 0600. If the file is lost
- * it is written again from the wrapped secret in the store.
+ * it is written again from the wrapped secret in the store. If the key was deleted or deactivated
+ * (the account root's key rotated through the admin API), the root's newest active key becomes the
+ * administrator's, and the file is written again from it: the banner names that file, and a file
+ * holding a key that no longer works would send the operator's first command to a refusal.
  */
 export async function ensureAdminCredentials(
   store: Store, accessKeys: AccessKeys, dataDir: string, principalArn: string, now: number,
@@ -32,11 +35,33 @@ export async function ensureAdminCredentials(
     await store.deleteAccessKey(created.accessKeyId);
     accessKeyId = Buffer.from((await store.getMeta(ADMIN_META))!).toString('utf8');
   }
-  if (!existsSync(credentialsFile)) {
-    const key = await accessKeys.findActive(accessKeyId);
-    if (key) writeCredentialsFile(credentialsFile, key.accessKeyId, key.secret.revealSecret());
+  let key = await accessKeys.findActive(accessKeyId);
+  if (!key) {
+    const newest = (await store.listAccessKeys(principalArn))
+      .filter((record) => record.status === 'Active')
+      .sort((a, b) => b.createdAt - a.createdAt)[0];
+    const replacement = newest && await accessKeys.findActive(newest.accessKeyId);
+    if (replacement && storedId) {
+      // Compared and set: of nodes starting at once, one names it, and the others read what it named.
+      const named = await store.replaceMeta(ADMIN_META, storedId, Buffer.from(replacement.accessKeyId, 'utf8'));
+      accessKeyId = named ? replacement.accessKeyId : Buffer.from((await store.getMeta(ADMIN_META))!).toString('utf8');
+      key = named ? replacement : await accessKeys.findActive(accessKeyId);
+    }
+  }
+  if (key && credentialsFileKeyId(credentialsFile) !== key.accessKeyId) {
+    writeCredentialsFile(credentialsFile, key.accessKeyId, key.secret.revealSecret());
   }
   return { accessKeyId, credentialsFile };
+}
+
+/** The access key id the credentials file holds (undefined without a readable file or id). */
+function credentialsFileKeyId(path: string): string | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return /^aws_access_key_id = (\S+)$/m.exec(readFileSync(path, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 /**
