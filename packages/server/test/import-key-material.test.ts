@@ -463,6 +463,33 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       assertOk(await importMaterial(rsaKey, createPrivateKey({ key: rsa, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' }), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
     });
 
+    it('an RSA key whose numbers do not agree (e of 1, a d of no e, primes that do not make n, wrong CRT values) is IncorrectKeyMaterialException', async () => {
+      const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+      const big = (value: string) => BigInt(`0x${Buffer.from(value, 'base64url').toString('hex')}`);
+      const text = (value: bigint) => Buffer.from(value.toString(16).padStart(2, '0').replace(/^(.(..)*)$/, '0$1'), 'hex').toString('base64url');
+      const [d, p, q] = [big(jwk.d!), big(jwk.p!), big(jwk.q!)];
+      const broken = {
+        // Every "signature" its own message: OpenSSL signs with such a key without complaint.
+        'e of 1': { ...jwk, e: 'AQ', d: 'AQ', dp: 'AQ', dq: 'AQ' },
+        'an even e': { ...jwk, e: text(65538n) },
+        'a d that inverts no e': { ...jwk, d: text(d + 2n), dp: text((d + 2n) % (p - 1n)), dq: text((d + 2n) % (q - 1n)) },
+        'a prime that does not divide n': { ...jwk, p: text(p + 2n) },
+        'a wrong CRT exponent': { ...jwk, dp: text(big(jwk.dp!) + 1n) },
+        'a wrong CRT coefficient': { ...jwk, qi: text((big(jwk.qi!) + 1n) % p) },
+      };
+      const keyId = await createKey({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+      for (const [what, numbers] of Object.entries(broken)) {
+        const material = createPrivateKey({ key: numbers, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
+        const answer = await importMaterial(keyId, material, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' });
+        assert.equal(answer.body.__type, 'IncorrectKeyMaterialException', `${what}: ${answer.text}`);
+      }
+      // The whole key imports; so does one with e = 3 (odd, and not 1).
+      assertOk(await importMaterial(keyId, createPrivateKey({ key: jwk, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' }), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+      const three = await createKey({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+      const small = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).privateKey.export({ format: 'der', type: 'pkcs8' });
+      assertOk(await importMaterial(three, small, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+    });
+
     it('an EC scalar outside 1..n-1, a public point off the curve, or explicit curve parameters are IncorrectKeyMaterialException, and the server lives on', async () => {
       // Node 20 aborts the process when asked about an EC key loaded with a scalar past the order: such
       // material must be refused before node:crypto sees it.

@@ -7,6 +7,7 @@ import type { EncryptionAlgorithm, SigningAlgorithm } from '../enums.js';
 import { shaOf, type KeyFamily } from './family.js';
 import { importPkcs8, parsesAs } from './pkcs8.js';
 import { privateKeyObject } from './private-key.js';
+import { rsaNumbersAgree } from './rsa-numbers.js';
 
 const generate = promisify(generateKeyPair);
 
@@ -28,7 +29,7 @@ export function rsaFamily(modulusLength: 2048 | 3072 | 4096): KeyFamily {
       const { privateKey: key } = await generate('rsa', { modulusLength, publicExponent: 65537 });
       return key.export({ format: 'der', type: 'pkcs8' });
     },
-    importable: (material) => importPkcs8(material, isThisKey),
+    importable: (material) => importPkcs8(material, (key) => isThisKey(key) && rsaNumbersAgree(key)),
     holds: (material) => parsesAs(material, isThisKey),
     publicKey: (material) => createPublicKey(privateKey(material)).export({ format: 'der', type: 'spki' }),
     sign: (material, algorithm, message, messageType) => {
