@@ -520,6 +520,8 @@ describe('cryptographic operations', () => {
       ['ReEncrypt', { CiphertextBlob: blob, SourceEncryptionContext: { d: 'r' }, DestinationKeyId: b.id }],
       ['GenerateDataKey', { KeyId: a.id, KeySpec: 'AES_256' }],
       ['GenerateDataKeyWithoutPlaintext', { KeyId: a.id, NumberOfBytes: 64 }],
+      ['GenerateDataKeyPair', { KeyId: a.id, KeyPairSpec: 'RSA_2048' }],
+      ['GenerateDataKeyPairWithoutPlaintext', { KeyId: a.id, KeyPairSpec: 'ECC_NIST_P256', EncryptionContext: { d: 'r' } }],
     ];
 
     it('answers DryRunOperationException, with no result, when the request would succeed', async () => {
@@ -527,7 +529,9 @@ describe('cryptographic operations', () => {
         assertOk(await raw(operation, { ...body, DryRun: false }));
         const res = await raw(operation, { ...body, DryRun: true });
         assertError(res, 'DryRunOperationException', DRY_RUN_MESSAGE);
-        for (const field of ['Plaintext', 'CiphertextBlob', 'KeyId']) assert.equal(field in res.body, false, `${operation} ${field}`);
+        for (const field of ['Plaintext', 'CiphertextBlob', 'KeyId', 'PrivateKeyPlaintext', 'PrivateKeyCiphertextBlob', 'PublicKey']) {
+          assert.equal(field in res.body, false, `${operation} ${field}`);
+        }
       }
     });
 
@@ -546,6 +550,8 @@ describe('cryptographic operations', () => {
         ['GenerateDataKey', { KeyId: a.id, NumberOfBytes: 0 }, 'ValidationException'],
         ['GenerateDataKeyWithoutPlaintext', { KeyId: disabled.id, KeySpec: 'AES_256' }, 'DisabledException'],
         ['GenerateDataKeyWithoutPlaintext', { KeyId: a.id }, 'ValidationException'],
+        ['GenerateDataKeyPair', { KeyId: disabled.id, KeyPairSpec: 'RSA_2048' }, 'DisabledException'],
+        ['GenerateDataKeyPairWithoutPlaintext', { KeyId: a.id, KeyPairSpec: 'RSA_1024' }, 'ValidationException'],
       ];
       for (const [operation, body, type] of failing) {
         const res = await raw(operation, { ...body, DryRun: true });
