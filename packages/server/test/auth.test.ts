@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
-import { rmSync, statSync, readFileSync } from 'node:fs';
+import { rmSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -425,6 +425,18 @@ describe("the administrator's credentials file after the root's access key is ro
       rmSync(t.server.credentialsFile);
       t = await t.restart();
       assert.deepEqual(readCredentials(t.server.credentialsFile), fresh);
+      // A file the operator keeps other profiles in, written in another tool's spacing, holding the
+      // live key, is left as it is; holding a dead key, only its [coffer] profile is replaced.
+      const edited = `[ci]\naws_access_key_id=AKIAOTHEROTHEROTHER1\naws_secret_access_key=other\n\n[coffer]\naws_access_key_id=${fresh.accessKeyId}\naws_secret_access_key=${fresh.secretAccessKey}\n`;
+      writeFileSync(t.server.credentialsFile, edited, { mode: 0o600 });
+      t = await t.restart();
+      assert.equal(readFileSync(t.server.credentialsFile, 'utf8'), edited);
+      writeFileSync(t.server.credentialsFile, edited.replace(`aws_access_key_id=${fresh.accessKeyId}`, 'aws_access_key_id=AKIADEADDEADDEADDEAD'), { mode: 0o600 });
+      t = await t.restart();
+      const rewritten = readFileSync(t.server.credentialsFile, 'utf8');
+      assert.ok(rewritten.startsWith('[ci]\naws_access_key_id=AKIAOTHEROTHEROTHER1\naws_secret_access_key=other\n\n[coffer]\n'), rewritten);
+      assert.deepEqual(readCredentials(t.server.credentialsFile), fresh);
+      assert.equal(statSync(t.server.credentialsFile).mode & 0o777, 0o600);
     } finally {
       await t.dispose();
     }

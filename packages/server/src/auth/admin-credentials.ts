@@ -48,34 +48,73 @@ export async function ensureAdminCredentials(
       key = named ? replacement : await accessKeys.findActive(accessKeyId);
     }
   }
-  if (key && credentialsFileKeyId(credentialsFile) !== key.accessKeyId) {
-    writeCredentialsFile(credentialsFile, key.accessKeyId, key.secret.revealSecret());
+  if (key) {
+    const existing = readIfPresent(credentialsFile);
+    if (existing === undefined) {
+      writeCredentialsFile(credentialsFile, key.accessKeyId, key.secret.revealSecret());
+    } else if (profileKeyId(existing) !== key.accessKeyId) {
+      // Only the [coffer] profile is replaced; other profiles an operator keeps in the file stay.
+      // A file that cannot be written (a read-only data directory) is left as it is: the server serves all the same.
+      try {
+        writeCredentialsFile(credentialsFile, key.accessKeyId, key.secret.revealSecret(), existing);
+      } catch {
+        // left as it was
+      }
+    }
   }
   return { accessKeyId, credentialsFile };
 }
 
-/** The access key id the credentials file holds (undefined without a readable file or id). */
-function credentialsFileKeyId(path: string): string | undefined {
+function readIfPresent(path: string): string | undefined {
   if (!existsSync(path)) return undefined;
   try {
-    return /^aws_access_key_id = (\S+)$/m.exec(readFileSync(path, 'utf8'))?.[1];
+    return readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
 }
 
+/** The lines of the [coffer] profile in a shared-credentials text: [start, end) of `lines`. */
+function profileLines(lines: readonly string[]): [number, number] | undefined {
+  const header = (line: string) => /^\s*\[([^\]]*)\]\s*$/.exec(line)?.[1]?.trim();
+  const start = lines.findIndex((line) => header(line) === CREDENTIALS_PROFILE);
+  if (start < 0) return undefined;
+  const next = lines.findIndex((line, i) => i > start && header(line) !== undefined);
+  return [start, next < 0 ? lines.length : next];
+}
+
+/** The access key id of the [coffer] profile (spaces around `=` as any AWS tool writes them). */
+function profileKeyId(text: string): string | undefined {
+  const lines = text.split('\n');
+  const range = profileLines(lines);
+  if (!range) return undefined;
+  for (const line of lines.slice(range[0] + 1, range[1])) {
+    const match = /^\s*aws_access_key_id\s*=\s*(\S+)\s*$/.exec(line);
+    if (match) return match[1];
+  }
+  return undefined;
+}
+
 /**
- * Written to a temporary file renamed into place. That file is removed if the write fails (a full
- * disk) and before writing, should a crash have left one: in a container the server's pid is the
- * same at every start, and a leftover would refuse ('wx') every later start.
+ * Written to a temporary file renamed into place, the [coffer] profile in place of the one in
+ * `existing` (or added to it). That file is removed if the write fails (a full disk) and before
+ * writing, should a crash have left one: in a container the server's pid is the same at every
+ * start, and a leftover would refuse ('wx') every later start.
  */
-function writeCredentialsFile(path: string, accessKeyId: string, secret: string): void {
+function writeCredentialsFile(path: string, accessKeyId: string, secret: string, existing?: string): void {
+  const profile = [`[${CREDENTIALS_PROFILE}]`, `aws_access_key_id = ${accessKeyId}`, `aws_secret_access_key = ${secret}`];
+  let text = `${profile.join('\n')}\n`;
+  if (existing !== undefined && existing.trim() !== '') {
+    const lines = existing.replace(/\n$/, '').split('\n');
+    const range = profileLines(lines);
+    if (range) lines.splice(range[0], range[1] - range[0], ...profile, ...(range[1] < lines.length ? [''] : []));
+    else lines.push('', ...profile);
+    text = `${lines.join('\n')}\n`;
+  }
   const temporary = `${path}.${process.pid}.tmp`;
   rmSync(temporary, { force: true });
   try {
-    writeFileSync(temporary,
-      `[${CREDENTIALS_PROFILE}]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secret}\n`,
-      { mode: 0o600, flag: 'wx' });
+    writeFileSync(temporary, text, { mode: 0o600, flag: 'wx' });
     renameSync(temporary, path);
   } finally {
     rmSync(temporary, { force: true });

@@ -11,9 +11,10 @@ export interface Credentials {
 
 /** Reads the [coffer] profile from a shared-credentials file the server wrote. */
 export function readCredentials(path: string): Credentials {
-  const text = readFileSync(path, 'utf8');
-  const accessKeyId = /aws_access_key_id = (\S+)/.exec(text)?.[1];
-  const secretAccessKey = /aws_secret_access_key = (\S+)/.exec(text)?.[1];
+  // The [coffer] profile's, as the AWS tools read it (other profiles may come first).
+  const text = readFileSync(path, 'utf8').split(/^\[coffer\]$/m)[1]?.split(/^\[/m)[0] ?? '';
+  const accessKeyId = /aws_access_key_id\s*=\s*(\S+)/.exec(text)?.[1];
+  const secretAccessKey = /aws_secret_access_key\s*=\s*(\S+)/.exec(text)?.[1];
   if (!accessKeyId || !secretAccessKey) throw new Error(`no credentials in ${path}`);
   return { accessKeyId, secretAccessKey };
 }
