@@ -506,14 +506,14 @@ describe('root-key rotation and migration', () => {
         assert.equal(bad.body.__type, 'ValidationException', bad.text);
         assert.equal(bad.text.includes('pa55word'), false, bad.text);
       }
-      // A token in the endpoint's query string or fragment: the remote's refusal names the endpoint without them.
-      const tokened = await adminRequest(t, 'RotateRootKey', { Provider: 'kms', KmsEndpoint: 'http://127.0.0.1:1/kms?X-Amz-Security-Token=QSECRET#FRAGSECRET', KmsKeyId: 'alias/remote', KmsRegion: 'us-east-1' });
+      // A token in the endpoint's path, parameters, query string or fragment: the remote's refusal names its origin only.
+      const tokened = await adminRequest(t, 'RotateRootKey', { Provider: 'kms', KmsEndpoint: 'http://127.0.0.1:1/PATHSECRET;p=PARAMSECRET?X-Amz-Security-Token=QSECRET#FRAGSECRET', KmsKeyId: 'alias/remote', KmsRegion: 'us-east-1' });
       assert.equal(tokened.status, 400, tokened.text);
-      assert.match(String(tokened.body.message), /The remote KMS at http:\/\/127\.0\.0\.1:1\/kms (could not be reached|refused) /);
+      assert.match(String(tokened.body.message), /The remote KMS at http:\/\/127\.0\.0\.1:1 (could not be reached|refused) /);
       const trail = new Database(join(t.dataDir, 'coffer.db'), { readonly: true });
       try {
         const records = JSON.stringify(trail.prepare('SELECT * FROM audit').all());
-        for (const secret of ['QSECRET', 'FRAGSECRET']) {
+        for (const secret of ['PATHSECRET', 'PARAMSECRET', 'QSECRET', 'FRAGSECRET']) {
           assert.equal(tokened.text.includes(secret), false, tokened.text);
           assert.equal(records.includes(secret), false, `${secret} is in the audit trail`);
           assert.equal(lines.some((line) => line.includes(secret)), false, `${secret} is in the log`);

@@ -33,10 +33,17 @@ function remoteOf(options: RemoteKmsOptions | undefined, descriptor?: RootKeyDes
 }
 
 /**
- * The endpoint as messages name it: without its query string or fragment, which could carry a
- * token (the message reaches the caller of RotateRootKey and its audit record).
+ * The endpoint as messages name it: its scheme, host and port only. Its path, parameters, query
+ * and fragment could carry a token, and the message reaches the caller of RotateRootKey and its
+ * audit record.
  */
-const shownEndpoint = (endpoint: string): string => endpoint.replace(/[?#].*$/s, '');
+function shownEndpoint(endpoint: string): string {
+  try {
+    return new URL(endpoint).origin;
+  } catch {
+    return 'the configured endpoint';
+  }
+}
 
 /** What the remote said, by name: an error name and its message are the remote's, never a secret of ours. */
 function refused(remote: RemoteSettings, action: string, error: unknown): StartupError {
