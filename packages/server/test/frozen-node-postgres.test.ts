@@ -80,28 +80,48 @@ describe('PostgreSQL: one frozen node does not stop the others', () => {
     }
   });
 
-  it('serialize: a lock held by a node that does not go on is released, and the holder\'s work still stands', async () => {
-    const first = await PostgresStore.open({ connectionString: url });
-    const second = await PostgresStore.open({ connectionString: url });
+  it('serialize: a turn whose work runs longer than the idle limit keeps its lock, and the next waits for it', async () => {
+    // An idle limit of 1 s, so that the work below outlasts it.
+    const first = await PostgresStore.open({ connectionString: url, idleInTransactionMs: 1_000 });
+    const second = await PostgresStore.open({ connectionString: url, idleInTransactionMs: 1_000 });
     try {
-      let secondDone!: (value: string) => void;
-      const secondRan = new Promise<string>((done) => { secondDone = done; });
-      // The first holds 'grants' until the second has run: without a bound on the idle lock, the
-      // second waits for the first, which waits for the second, until the statement timeout.
-      const held = first.serialize('grants', async () => `first, after ${await secondRan}`);
-      await sleep(200);
-      const other = second.serialize('grants', async () => {
-        secondDone('second');
-        return 'second ran';
+      const order: string[] = [];
+      const held = first.serialize('grants', async () => {
+        await sleep(2_500);
+        order.push('first');
       });
-      assert.equal(await other, 'second ran');
-      assert.equal(await held, 'first, after second');
-      // Both stores take the lock again as usual.
-      assert.equal(await first.serialize('grants', async () => 'again'), 'again');
-      assert.equal(await second.serialize('grants', async () => 'again'), 'again');
+      await sleep(200);
+      await second.serialize('grants', async () => { order.push('second'); });
+      await held;
+      assert.deepEqual(order, ['first', 'second']);
     } finally {
       await first.close();
       await second.close();
+    }
+  });
+
+  it('serialize: a node whose lock was taken from it (its session ended, as for a frozen node) writes nothing more in that turn', async () => {
+    const store = await PostgresStore.open({ connectionString: url });
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    try {
+      const alias = { aliasName: 'alias/written-after-the-turn-was-lost', targetKeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', createdAt: 0, updatedAt: 0 };
+      const refused = store.serialize('aliases', async () => {
+        // What PostgreSQL does to a frozen node's idle lock, done here at once.
+        const { rows } = await watcher.query<{ ended: boolean }>(
+          "SELECT pg_terminate_backend(pid) AS ended FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND pid <> pg_backend_pid()");
+        assert.equal(rows.length, 1, 'one session holds the turn');
+        // Once the session is gone, its lock is too.
+        while ((await watcher.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2")).rows.length > 0) await sleep(20);
+        return store.createAlias(alias);
+      });
+      await assert.rejects(refused, (error: Error) => error.name === 'StoreUnavailableError' && /lost its turn for aliases/.test(error.message));
+      assert.equal(await store.getAlias(alias.aliasName), undefined, 'nothing was written');
+      // The next turn is a turn as usual.
+      assert.equal(await store.serialize('aliases', async () => 'again'), 'again');
+    } finally {
+      await watcher.end();
+      await store.close();
     }
   });
 });

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
 import type { AuditEvent, AuditRecord, UnreadableAuditRecord } from '../audit/record.js';
@@ -17,7 +18,14 @@ import { StoreFullError, StoreNotEmptyError, StoreUnavailableError } from './sto
 interface Named { readonly name: string; readonly text: string }
 const named = (name: string, text: string): Named => ({ name: `coffer_${name}`, text });
 
+/** A serialize() turn: the session holding its advisory lock, and the lock's name. */
+interface Turn { readonly pid: number; readonly name: string }
+
 const Q = {
+  // Whether the session `$1` still holds serialize()'s lock on `$3`: pg_locks shows a two-key
+  // advisory lock as classid = key 1, objid = key 2 (as an unsigned oid), objsubid = 2.
+  turnHeld: named('turn_held', `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 AND granted
+    AND classid = $2::int::oid AND objid = (hashtext($3)::bigint & 4294967295)::oid AND objsubid = 2) AS held`),
   // The hot path of every request: resolve the key, its version, the caller's access key and policies.
   getKey: named('get_key', 'SELECT record FROM keys WHERE key_id = $1'),
   getVersion: named('get_version', 'SELECT * FROM key_versions WHERE key_id = $1 AND version = $2'),
@@ -260,6 +268,8 @@ export interface PostgresStoreOptions {
   readonly migrations?: typeof MIGRATIONS;
   /** How long a statement may go unanswered before it fails (default QUERY_TIMEOUT_MS; tests shorten it). */
   readonly queryTimeoutMs?: number;
+  /** How long a transaction may idle before PostgreSQL ends it (default IDLE_IN_TRANSACTION_MS; tests shorten it). */
+  readonly idleInTransactionMs?: number;
 }
 
 /** PostgreSQL ends a statement itself after this long (statement_timeout). */
@@ -275,8 +285,9 @@ const QUERY_TIMEOUT_MS = 20_000;
  * which releases its locks. A node frozen (SIGSTOP, a paused VM) or cut off in the middle of a
  * transaction holds the audit head's row lock, or a serialize() lock, that every other node's
  * writes wait for: without this they waited until TCP gave up on the dead session, hours. A
- * healthy node's transactions run statement after statement with no other work between them, and
- * the two that wait on their caller (the snapshot's export and import) lift it for themselves.
+ * healthy node's transactions run statement after statement with no other work between them;
+ * serialize()'s lock, held while other work runs, sends a statement every fifth of this; and the
+ * two that wait on their caller (the snapshot's export and import) lift it for themselves.
  * Less than STATEMENT_TIMEOUT_MS, so that the others' waiting writes then go through.
  */
 const IDLE_IN_TRANSACTION_MS = 10_000;
@@ -286,8 +297,8 @@ const IDLE_IN_TRANSACTION_MS = 10_000;
  * than the operating system's default of two hours, which ends what its session held (the
  * scheduler's runExclusive lock among them). Ignored over a Unix socket.
  */
-const SESSION_SETTINGS = [
-  'synchronous_commit=on', `idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
+const sessionSettings = (idleInTransactionMs: number) => [
+  'synchronous_commit=on', `idle_in_transaction_session_timeout=${idleInTransactionMs}`,
   'tcp_keepalives_idle=30', 'tcp_keepalives_interval=10', 'tcp_keepalives_count=3',
 ];
 /** close() waits this long at most for connections still in use, then lets them go. */
@@ -315,8 +326,14 @@ export class PostgresStore implements Store {
   /** The head each open transaction wrote, made #lastHead when it commits (#transaction). */
   readonly #pendingHeads = new WeakMap<PoolClient, AuditHead>();
 
-  private constructor(pool: pg.Pool) {
+  /** IDLE_IN_TRANSACTION_MS as this store's sessions have it. */
+  readonly #idleInTransactionMs: number;
+  /** The serialize() turn the code running now is in, if any: its lock's session, for #transaction's fence. */
+  readonly #turn = new AsyncLocalStorage<Turn>();
+
+  private constructor(pool: pg.Pool, idleInTransactionMs: number) {
     this.#pool = pool;
+    this.#idleInTransactionMs = idleInTransactionMs;
   }
 
   /**
@@ -334,8 +351,8 @@ export class PostgresStore implements Store {
       // Bounds on both sides, so that a stuck statement fails (retryably) instead of hanging a request.
       statement_timeout: STATEMENT_TIMEOUT_MS,
       query_timeout: options.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
-      // A resolved write must be on disk, whatever the database's default; the rest: SESSION_SETTINGS.
-      options: SESSION_SETTINGS.map((setting) => `-c ${setting}`).join(' '),
+      // A resolved write must be on disk, whatever the database's default; the rest: IDLE_IN_TRANSACTION_MS and above.
+      options: sessionSettings(options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS).map((setting) => `-c ${setting}`).join(' '),
     });
     // An idle connection that breaks (the server restarted) is dropped by the pool; without a
     // listener its 'error' would end the process.
@@ -359,7 +376,7 @@ export class PostgresStore implements Store {
       await pool.end().catch(() => {});
       throw error;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS);
   }
 
   async #query<R extends QueryResultRow>(q: Named, values: unknown[], db: Queryable = this.#pool): Promise<R[]> {
@@ -408,6 +425,8 @@ export class PostgresStore implements Store {
     let broken = false;
     try {
       await client.query('BEGIN');
+      const turn = this.#turn.getStore();
+      if (turn) await this.#assertTurnHeld(client, turn);
       const result = await work(client);
       await client.query('COMMIT');
       const head = this.#pendingHeads.get(client);
@@ -685,7 +704,8 @@ export class PostgresStore implements Store {
         return;
       }
       this.#pendingAudit.push({ event, done, fail });
-      this.#flushing ??= new Promise<void>((ready) => setImmediate(ready)).then(() => this.#flushAudit());
+      // Outside any serialize() turn of the caller's: the batch holds other requests' records too.
+      this.#flushing ??= this.#turn.exit(() => new Promise<void>((ready) => setImmediate(ready)).then(() => this.#flushAudit()));
     });
   }
 
@@ -782,24 +802,35 @@ export class PostgresStore implements Store {
    * advisory lock for the other nodes, held by a transaction of its own on a dedicated connection
    * while `fn` runs (on other connections). A transaction's lock, not the session's: should this
    * node freeze while holding it, PostgreSQL ends the idle transaction (IDLE_IN_TRANSACTION_MS) and
-   * the other nodes go on. `fn`'s result stands even if the lock's transaction then cannot commit:
-   * what `fn` wrote was committed by its own transactions.
+   * the other nodes go on. While this node runs, a statement every fifth of that keeps the lock's
+   * transaction from idling, however long `fn` waits (on another node's audit head, say). And
+   * every transaction `fn` runs first checks the lock is still held (#assertTurnHeld): a node that
+   * was frozen past the limit and runs again has lost its turn, and writes nothing more in it.
    */
   serialize<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return this.#turns.run(name, async () => {
       const { client, release } = await this.#checkout();
       let broken = false;
       try {
+        let pid: number;
         try {
           await client.query('BEGIN');
-          await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SERIALIZE_LOCK_CLASS, name]);
+          const { rows } = await client.query<{ pid: number }>(
+            'SELECT pg_advisory_xact_lock($1, hashtext($2)), pg_backend_pid() AS pid', [SERIALIZE_LOCK_CLASS, name]);
+          pid = rows[0]!.pid;
         } catch (error) {
           broken = true;
           return unavailable(error);
         }
+        const heartbeat = setInterval(() => {
+          // A failure here is the session's end, which the fence and the COMMIT below find.
+          client.query('SELECT 1').catch(() => {});
+        }, this.#idleInTransactionMs / 5);
+        heartbeat.unref();
         try {
-          return await fn();
+          return await this.#turn.run({ pid, name }, fn);
         } finally {
+          clearInterval(heartbeat);
           await client.query('COMMIT').catch(() => {
             // Closing the session ends the transaction, and with it the lock.
             broken = true;
@@ -809,6 +840,19 @@ export class PostgresStore implements Store {
         release(broken);
       }
     });
+  }
+
+  /**
+   * Refuses to write in a serialize() turn whose lock is no longer held (its session ended: this
+   * node was frozen past IDLE_IN_TRANSACTION_MS): another node may have taken the turn since, and
+   * this one's checks were made before it. Read in the writing transaction itself, so a lock lost
+   * after this check is lost with that transaction's own session idling too, and it rolls back.
+   */
+  async #assertTurnHeld(client: PoolClient, turn: Turn): Promise<void> {
+    const { rows } = await client.query<{ held: boolean }>({ name: Q.turnHeld.name, text: Q.turnHeld.text, values: [turn.pid, SERIALIZE_LOCK_CLASS, turn.name] });
+    if (!rows[0]?.held) {
+      throw new StoreUnavailableError(`This node lost its turn for ${turn.name} (it did not run for longer than the store allows a transaction to idle): nothing was written.`);
+    }
   }
 
   /**
