@@ -1,7 +1,7 @@
 import type { Effect } from './compile.js';
 import { contextValue, isCaseFolded, type RequestContext } from './context.js';
 import {
-  compileValue, parseOperator, resolveValue, type CompiledValue, type ParsedOperator, type Scalar, type ValueTest,
+  anyValueTest, compileValue, parseOperator, resolveValue, type CompiledValue, type ParsedOperator, type Scalar, type ValueTest,
 } from './operators.js';
 
 /**
@@ -18,6 +18,8 @@ export interface ConditionEntry {
   /** Lowercase: condition-key names are not case-sensitive. */
   readonly key: string;
   readonly values: readonly CompiledValue[];
+  /** Whether a request value matches any of `values`, in one test, where one can be made (operators.ts anyValueTest). */
+  readonly anyValue: ValueTest | undefined;
   /** `Null`: true when the policy requires the key to be absent, per value. */
   readonly nullExpectations: readonly boolean[];
 }
@@ -72,7 +74,7 @@ export function compileCondition(
         values.push(compiled);
       }
       const nullExpectations = operator.name === 'Null' ? list.map((v) => String(v).toLowerCase() === 'true') : [];
-      entries.push({ operator, key, values, nullExpectations });
+      entries.push({ operator, key, values, anyValue: anyValueTest(operator, values), nullExpectations });
     }
   }
   return entries;
@@ -132,8 +134,8 @@ export function entryHolds(entry: ConditionEntry, context: RequestContext, effec
     if (operator.qualifier === 'ForAnyValue') return false;
     return operator.spec.negated;
   }
-  const tests: ValueTest[] = [];
-  for (const value of entry.values) {
+  const tests: ValueTest[] = entry.anyValue ? [entry.anyValue] : [];
+  for (const value of entry.anyValue ? [] : entry.values) {
     const test = resolveValue(operator.spec, value, context);
     // A policy variable with no value makes the statement invalid: it neither allows nor denies.
     if (test === undefined) return false;

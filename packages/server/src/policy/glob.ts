@@ -13,6 +13,8 @@ export interface Glob {
 const LITERAL = 0;
 const ONE = 1;
 const STAR = 2;
+/** The end of one pattern of a union: no character moves a position past it. */
+const END = 3;
 const COLON = 0x3a;
 
 /** Builds a Glob token by token: literal text, `?` (one character) and `*` (any run). */
@@ -21,6 +23,8 @@ export class GlobBuilder {
   readonly #chars: number[] = [];
   /** Whether the wildcard at this position may take a colon (ARN segments keep theirs). */
   readonly #colons: boolean[] = [];
+  /** The END token of each pattern appended (append). */
+  readonly #ends: number[] = [];
 
   literal(text: string): this {
     for (const c of text) this.#push(LITERAL, c.codePointAt(0)!, false);
@@ -33,6 +37,23 @@ export class GlobBuilder {
 
   star(takesColon = true): this {
     return this.#push(STAR, 0, takesColon);
+  }
+
+  /** Appends another builder's tokens and ends the pattern there (for unionGlob). */
+  append(other: GlobBuilder): this {
+    for (let i = 0; i < other.#kinds.length; i++) this.#push(other.#kinds[i]!, other.#chars[i]!, other.#colons[i]!);
+    // The end of one pattern: a token nothing moves past, so its accepting position is its own.
+    this.#kinds.push(END);
+    this.#chars.push(0);
+    this.#colons.push(false);
+    this.#ends.push(this.#kinds.length - 1);
+    return this;
+  }
+
+  /** The union of the patterns appended (append). */
+  buildUnion(ignoreCase = false): Glob {
+    const chars = Uint32Array.from(this.#chars, (c) => (ignoreCase ? lower(c) : c));
+    return new PositionGlob(Uint8Array.from(this.#kinds), chars, Uint8Array.from(this.#colons, (c) => (c ? 1 : 0)), ignoreCase, this.#ends);
   }
 
   /** With `ignoreCase`, letters compare by their lower case (action names). */
@@ -49,6 +70,15 @@ export class GlobBuilder {
   }
 
   #push(kind: number, char: number, takesColon: boolean): this {
+    // A run of stars matches what one star does (taking a colon if any of them may): one token. Left
+    // as a run, each character that a star of the run may not take (a colon) made the position
+    // set re-enter the run from its start, one token per pass: a 32 KB key policy's Resource of
+    // 32,000 stars cost half a second per request.
+    const last = this.#kinds.length - 1;
+    if (kind === STAR && last >= 0 && this.#kinds[last] === STAR) {
+      this.#colons[last] ||= takesColon;
+      return this;
+    }
     this.#kinds.push(kind);
     this.#chars.push(char);
     this.#colons.push(takesColon);
@@ -59,6 +89,18 @@ export class GlobBuilder {
 /** A Glob of any of several. */
 export function anyGlob(globs: readonly Glob[]): Glob {
   return globs.length === 1 ? globs[0]! : { test: (text) => globs.some((glob) => glob.test(text)) };
+}
+
+/**
+ * One Glob for any of several patterns, run as one position set: each character of the text is
+ * read once for all of them, where testing them one by one reads it once per pattern (a condition
+ * of 4,000 StringLike values against an encryption context of 2,000 keys made 8 million tests).
+ */
+export function unionGlob(builders: readonly GlobBuilder[], ignoreCase = false): Glob {
+  if (builders.length === 1) return builders[0]!.build(ignoreCase);
+  const union = new GlobBuilder();
+  for (const builder of builders) union.append(builder);
+  return union.buildUnion(ignoreCase);
 }
 
 function lower(codePoint: number): number {
@@ -73,7 +115,6 @@ function lower(codePoint: number): number {
  * for seconds when every position was a step of its own.
  */
 class PositionGlob implements Glob {
-  readonly #length: number;
   readonly #words: number;
   readonly #ignoreCase: boolean;
   /** Per code point: the literal tokens that take it. */
@@ -85,9 +126,15 @@ class PositionGlob implements Glob {
   readonly #starAny: Int32Array;
   readonly #starNoColon: Int32Array;
   readonly #stars: Int32Array;
+  /** The positions live before the first character (each pattern's first), and the accepting ones. */
+  readonly #starts: Int32Array;
+  readonly #accepts: Int32Array;
+  /** The position sets of a test, kept for the next (a test runs to its end before another starts). */
+  #live: Int32Array;
+  #next: Int32Array;
 
-  constructor(kinds: Uint8Array, chars: Uint32Array, colons: Uint8Array, ignoreCase: boolean) {
-    this.#length = kinds.length;
+  /** `ends`: for a union, each pattern's END token; otherwise the one pattern ends after the last token. */
+  constructor(kinds: Uint8Array, chars: Uint32Array, colons: Uint8Array, ignoreCase: boolean, ends?: readonly number[]) {
     this.#words = (kinds.length >>> 5) + 1;
     this.#ignoreCase = ignoreCase;
     const words = () => new Int32Array(this.#words);
@@ -96,6 +143,20 @@ class PositionGlob implements Glob {
     this.#starAny = words();
     this.#starNoColon = words();
     this.#stars = words();
+    this.#starts = words();
+    this.#accepts = words();
+    this.#live = words();
+    this.#next = words();
+    const set = (mask: Int32Array, i: number) => { mask[i >>> 5]! |= 1 << (i & 31); };
+    set(this.#starts, 0);
+    if (ends) {
+      for (const end of ends) {
+        set(this.#accepts, end);
+        if (end + 1 < kinds.length) set(this.#starts, end + 1);
+      }
+    } else {
+      set(this.#accepts, kinds.length);
+    }
     for (let i = 0; i < kinds.length; i++) {
       const w = i >>> 5;
       const bit = 1 << (i & 31);
@@ -106,7 +167,7 @@ class PositionGlob implements Glob {
         mask[w]! |= bit;
       } else if (kinds[i] === ONE) {
         (colons[i] === 1 ? this.#oneAny : this.#oneNoColon)[w]! |= bit;
-      } else {
+      } else if (kinds[i] === STAR) {
         (colons[i] === 1 ? this.#starAny : this.#starNoColon)[w]! |= bit;
         this.#stars[w]! |= bit;
       }
@@ -119,9 +180,9 @@ class PositionGlob implements Glob {
     const oneNoColon = this.#oneNoColon;
     const starAny = this.#starAny;
     const starNoColon = this.#starNoColon;
-    let live = new Int32Array(words);
-    let next = new Int32Array(words);
-    live[0] = 1;
+    let live = this.#live;
+    let next = this.#next;
+    live.set(this.#starts);
     this.#skipStars(live);
     // By code point, as `for...of` reads a string (a lone surrogate is a code point of its own),
     // without a string for each character.
@@ -155,8 +216,10 @@ class PositionGlob implements Glob {
       live = next;
       next = read;
     }
-    const accept = this.#length;
-    return (live[accept >>> 5]! & (1 << (accept & 31))) !== 0;
+    this.#live = live;
+    this.#next = next;
+    for (let w = 0; w < words; w++) if ((live[w]! & this.#accepts[w]!) !== 0) return true;
+    return false;
   }
 
   /** A star may take nothing: a live position before a star makes the one after it live (again for a run of stars). */

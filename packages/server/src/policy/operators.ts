@@ -1,7 +1,8 @@
 import { BlockList, isIP } from 'node:net';
 import type { RequestContext } from './context.js';
 import { parseTemplate, resolveTemplate, joinParts, type Template } from './variables.js';
-import { arnGlob, partsGlob, type ArnPart } from './wildcard.js';
+import { unionGlob } from './glob.js';
+import { arnBuilder, arnGlob, partsBuilder, partsGlob, type ArnPart } from './wildcard.js';
 import { isBase64 } from '../validate/base64.js';
 
 /**
@@ -220,6 +221,44 @@ export function compileValue(spec: OperatorSpec, raw: string, variablesEnabled: 
   const parts = resolveTemplate(template, {})!;
   const test = spec.compile({ parts, text: joinParts(parts) });
   return typeof test === 'string' ? test : { test, template };
+}
+
+/**
+ * One test for whether a request value matches any of a condition's values, when none of them has
+ * variables, for the operators whose values can be one: a set of strings, or one union of
+ * patterns (glob.ts unionGlob). Testing them one by one costs values × request values: a 32 KB key
+ * policy of 4,000 StringLike values against an encryption context of 2,000 keys took seconds of
+ * the event loop per request. Undefined where the values are tested one by one.
+ */
+export function anyValueTest(operator: ParsedOperator, values: readonly CompiledValue[]): ValueTest | undefined {
+  if (values.length < 2 || values.some((value) => value.test === undefined)) return undefined;
+  const resolved = values.map((value) => resolveTemplate(value.template, {})!);
+  switch (operator.name) {
+    case 'StringEquals':
+    case 'StringNotEquals': {
+      const texts = new Set(resolved.map(joinParts));
+      return (a) => texts.has(asString(a));
+    }
+    case 'StringEqualsIgnoreCase':
+    case 'StringNotEqualsIgnoreCase': {
+      const texts = new Set(resolved.map((parts) => joinParts(parts).toLowerCase()));
+      return (a) => texts.has(asString(a).toLowerCase());
+    }
+    case 'StringLike':
+    case 'StringNotLike': {
+      const glob = unionGlob(resolved.map(partsBuilder));
+      return (a) => glob.test(asString(a));
+    }
+    case 'ArnEquals':
+    case 'ArnLike':
+    case 'ArnNotEquals':
+    case 'ArnNotLike': {
+      const glob = unionGlob(resolved.map((parts) => arnBuilder(parts, 'condition')));
+      return (a) => typeof a === 'string' && glob.test(a);
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** The test for a value with variables in this request; undefined when a variable cannot resolve. */

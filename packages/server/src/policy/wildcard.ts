@@ -19,12 +19,17 @@ export function globOf(pattern: string, ignoreCase = false): Glob {
 
 /** A pattern's parts: literal ones (policy variables' values) as written, the others as globs. */
 export function partsGlob(parts: readonly ArnPart[]): Glob {
+  return partsBuilder(parts).build();
+}
+
+/** partsGlob's pattern, not yet built (for unionGlob). */
+export function partsBuilder(parts: readonly ArnPart[]): GlobBuilder {
   const builder = new GlobBuilder();
   for (const part of parts) {
     if (part.literal) builder.literal(part.text);
     else addGlobText(builder, part.text);
   }
-  return builder.build();
+  return builder;
 }
 
 function addGlobText(builder: GlobBuilder, text: string): GlobBuilder {
@@ -50,8 +55,13 @@ export type ArnMatchMode = 'resource' | 'condition';
  * variable's value is never read as a wildcard.
  */
 export function arnGlob(parts: readonly ArnPart[], mode: ArnMatchMode): Glob {
+  return arnBuilder(parts, mode).build();
+}
+
+/** arnGlob's pattern, not yet built (for unionGlob). */
+export function arnBuilder(parts: readonly ArnPart[], mode: ArnMatchMode): GlobBuilder {
   const flat = parts.map((p) => p.text).join('');
-  if (!flat.startsWith('arn:')) return partsGlob(parts);
+  if (!flat.startsWith('arn:')) return partsBuilder(parts);
   const flatChars = [...flat];
   const builder = new GlobBuilder();
   let colons = 0;
@@ -73,7 +83,7 @@ export function arnGlob(parts: readonly ArnPart[], mode: ArnMatchMode): Glob {
       index++;
     }
   }
-  return builder.build();
+  return builder;
 }
 
 export interface ArnPart {
