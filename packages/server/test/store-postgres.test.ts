@@ -97,6 +97,15 @@ describe('PostgresStore migrations', () => {
     await again.close();
     assert.deepEqual(await schemaVersions(url), MIGRATIONS.map((m) => m.version));
     assert.equal(SCHEMA_VERSION, MIGRATIONS[MIGRATIONS.length - 1]!.version);
+    // Step 2: a caller's grants on a key, and a grant by its Name, by index.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'grants' ORDER BY indexname");
+      assert.deepEqual(rows.map((r) => r.indexname), ['grants_grantee', 'grants_key', 'grants_name', 'grants_pkey', 'grants_retiring']);
+    } finally {
+      await client.end();
+    }
   });
 
   it('applies a later step to a database at an earlier version, keeping its data', async () => {

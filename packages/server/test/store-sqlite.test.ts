@@ -207,6 +207,20 @@ describe('SqliteStore durability', () => {
     }
   });
 
+  it('finds a caller\'s grants on a key, and a grant by its Name, by index, not by reading every grant of the key', async () => {
+    const store = new SqliteStore(join(dir, 'grants.db'));
+    await store.close();
+    const db = new Database(join(dir, 'grants.db'), { readonly: true });
+    try {
+      const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('k', 'x', '', 50) as { detail: string }[]).map((r) => r.detail).join('; ');
+      assert.match(plan('SELECT record FROM grants WHERE key_id = ? AND grantee = ? AND grant_id > ? ORDER BY grant_id LIMIT ?'), /USING INDEX grants_grantee \(key_id=\? AND grantee=\? AND grant_id>\?\)/);
+      const byName = (db.prepare('EXPLAIN QUERY PLAN SELECT record FROM grants WHERE key_id = ? AND name = ? ORDER BY grant_id').all('k', 'n') as { detail: string }[]).map((r) => r.detail).join('; ');
+      assert.match(byName, /USING INDEX grants_name \(key_id=\? AND name=\?\)/);
+    } finally {
+      db.close();
+    }
+  });
+
   it('keeps the file in WAL mode', async () => {
     const store = new SqliteStore(join(dir, 'wal.db'));
     await store.close();

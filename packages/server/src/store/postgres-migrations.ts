@@ -108,6 +108,16 @@ CREATE TABLE meta (
 );
 `,
   },
+  {
+    version: 2,
+    description: 'grants by grantee and by name',
+    // Finding a caller's grants on a key, and a grant by its Name, read every grant of the key
+    // without them: at AWS's 50,000 grants per key, ~70 ms for every request a grant allows.
+    sql: `
+CREATE INDEX grants_grantee ON grants (key_id, grantee, grant_id);
+CREATE INDEX grants_name ON grants (key_id, name, grant_id);
+`,
+  },
 ];
 
 /** The schema version this server writes: the last step it knows. */

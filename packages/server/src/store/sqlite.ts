@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS grants (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS grants_key ON grants(key_id, grant_id);
 CREATE INDEX IF NOT EXISTS grants_retiring ON grants(retiring, grant_id) WHERE retiring IS NOT NULL;
+-- A caller's grants on a key, and a grant by its Name, without reading every grant of the key
+-- (at AWS's 50,000 per key, ~70 ms for every request a grant allows). Made at any start that lacks them.
+CREATE INDEX IF NOT EXISTS grants_grantee ON grants(key_id, grantee, grant_id);
+CREATE INDEX IF NOT EXISTS grants_name ON grants(key_id, name, grant_id);
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY,
   time INTEGER NOT NULL,
