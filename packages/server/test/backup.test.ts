@@ -14,6 +14,11 @@ import {
   BackupContentError, BackupFormatError, BackupIntegrityError, BackupKeyError, checkStore, restoreBackup, RestoreTargetNotEmptyError,
   verifyAuditTrail, writeBackup, type BackupIdentity, type BackupRecipient,
 } from '../src/index.js';
+import { openRootKey, openTarget } from '../src/backup/data-dir.js';
+import { keyringFor } from '../src/backup/protection.js';
+import { openArchive, readArchive } from '../src/backup/read-archive.js';
+import { StartupError } from '../src/root/root-key.js';
+import { RESTORE_UNFINISHED_FILE } from '../src/store/open-store.js';
 import { createUser, policyOf } from './support/principals.js';
 import { wrapForImport } from './support/recorded.js';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
@@ -334,6 +339,49 @@ describe('backup and restore', () => {
       const headless = join(tempDataDir(), 'headless.backup');
       await writeBackup({ dataDir: source.dataDir, out: headless, recipient: { passphrase: PASSPHRASE }, scryptCostForTests: CHEAP_SCRYPT });
       await assertRefused(headless, { passphrase: PASSPHRASE }, BackupContentError, /past the chain's head \(there is none\)/);
+    });
+
+    it('refuses an archive file that is not the one it checked when it reads it again (replaced under the same name)', async () => {
+      const opened = await openArchive(archive);
+      const keyring = await keyringFor(opened.preamble, { passphrase: PASSPHRASE });
+      let digest = '';
+      for await (const row of readArchive(opened, keyring, (summary) => (digest = summary.digest))) void row;
+      assert.match(digest, /^[0-9a-f]{64}$/);
+      // The same bytes read again pass; other bytes (another night's archive) are refused at the end,
+      // before the import's transaction can commit.
+      for await (const row of readArchive(opened, keyring, undefined, digest)) void row;
+      await assert.rejects(async () => {
+        for await (const row of readArchive(opened, keyring, undefined, 'a'.repeat(64))) void row;
+      }, (e: Error) => e instanceof BackupIntegrityError && /the file changed while it was being restored/.test(e.message));
+    });
+
+    it('a restore that did not finish leaves a marker no server starts on, and run again with other root-key options it says so', async () => {
+      // What a restore killed during its import leaves: an empty store with the root key that run
+      // made, and the marker (the import itself rolled back).
+      const dataDir = join(tempDataDir(), 'target');
+      const target = await openTarget({ dataDir });
+      const root = await openRootKey(target.dataDir, target.store, { provider: 'file' });
+      await root.close();
+      await target.store.close();
+      writeFileSync(join(dataDir, RESTORE_UNFINISHED_FILE), 'coffer restore of an archive, killed\n');
+      await assert.rejects(startTestServer({ dataDir }), (e: Error) => e instanceof StartupError && /A restore into .* did not finish/.test(e.message));
+      assert.match((await checkStore({ dataDir })).problems.join('\n'), /a restore into .* did not finish/);
+      const passphrase = { provider: 'passphrase' as const, passphrase: 'asked for this time' };
+      await assert.rejects(restoreBackup({ dataDir, in: archive, identity: { passphrase: PASSPHRASE }, rootKey: passphrase }), (e: Error) => {
+        assert.ok(e instanceof RestoreTargetNotEmptyError, e.message);
+        assert.match(e.message, /already has a file root key, made by an earlier restore into it that did not finish, not the passphrase root key asked for/);
+        return true;
+      });
+      // Run again as the first run was: restored, the marker gone, and a server starts on it.
+      await restoreBackup({ dataDir, in: archive, identity: { passphrase: PASSPHRASE }, rootKey: { provider: 'file' } });
+      assert.equal(existsSync(join(dataDir, RESTORE_UNFINISHED_FILE)), false);
+      assert.deepEqual((await checkStore({ dataDir })).problems, []);
+      const restored = await startTestServer({ dataDir });
+      try {
+        await assertRestored(restored, made);
+      } finally {
+        await restored.stop();
+      }
     });
 
     it('refuses a target store that is not empty, and leaves it as it was', async () => {

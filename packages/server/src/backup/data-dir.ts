@@ -55,11 +55,11 @@ export async function openSource(location: StoreLocation): Promise<OpenedLocatio
 export async function openTarget(location: StoreLocation): Promise<OpenedLocation> {
   const dataDir = resolve(location.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return open(location, dataDir, location.store !== undefined && isPostgresUrl(location.store));
+  return open(location, dataDir, location.store !== undefined && isPostgresUrl(location.store), true);
 }
 
 /** A root key with the resources its provider holds (a token session, a client), freed by `close`. */
-export type OpenedRootKey = RootKey & { close(): Promise<void> };
+export type OpenedRootKey = RootKey & { close(): Promise<void>; readonly currentDescriptor: { readonly provider: string } };
 
 /**
  * The one place backup and restore open a root key: the source's (which must be the one its store
@@ -69,11 +69,11 @@ export function openRootKey(dataDir: string, store: Store, options: RootKeyOptio
   return openStoreRootKey(dataDir, store, options ?? rootKeyOptionsFromEnv());
 }
 
-async function open(location: StoreLocation, dataDir: string, postgres: boolean): Promise<OpenedLocation> {
+async function open(location: StoreLocation, dataDir: string, postgres: boolean, restoring = false): Promise<OpenedLocation> {
   const name = postgres ? redactConnectionString(location.store!) : join(dataDir, 'coffer.db');
   let store: Store;
   try {
-    store = await openStore({ dataDir, store: postgres ? location.store! : 'sqlite' });
+    store = await openStore({ dataDir, store: postgres ? location.store! : 'sqlite' }, { restoring });
   } catch (error) {
     if (error instanceof StartupError) throw error;
     throw new StartupError(`Cannot open the store ${name}: ${(error as Error).message}`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { AuthenticationError, decryptStream, MalformedMessageError, NoDecryptionKeyError, PolicyViolationError, type Keyring } from '@coffer/sdk';
 import type { SnapshotRow } from '../store/store.js';
@@ -26,6 +27,8 @@ export interface ArchiveSummary {
   readonly header: ArchiveHeader;
   readonly rows: number;
   readonly counts: RowCounts;
+  /** SHA-256 of the encrypted message as read, hex: a second read must find the same bytes. */
+  readonly digest: string;
 }
 
 /**
@@ -33,10 +36,16 @@ export interface ArchiveSummary {
  * yielded, the header line first, the end line's counts against the rows read, and nothing after
  * it. A failure anywhere, the last byte included, throws a BackupError: a caller that writes rows
  * as they come must be able to undo them all (importSnapshot's one transaction does).
- * `onEnd` receives the summary once the whole archive has verified.
+ * `onEnd` receives the summary once the whole archive has verified. With `digest` (a first read's),
+ * the bytes read must be those of that read: the file may have been replaced in between (a sync
+ * job writing the next night's copy under the same name), and its rows were checked only once.
  */
-export async function* readArchive(archive: OpenedArchive, keyring: Keyring, onEnd?: (summary: ArchiveSummary) => void): AsyncGenerator<SnapshotRow> {
+export async function* readArchive(
+  archive: OpenedArchive, keyring: Keyring, onEnd?: (summary: ArchiveSummary) => void, digest?: string,
+): AsyncGenerator<SnapshotRow> {
   const input = createReadStream(archive.path, { start: archive.offset, highWaterMark: 256 * 1024 });
+  const hash = createHash('sha256');
+  input.on('data', (chunk) => hash.update(chunk));
   // Unsigned streaming and the default commitment policy admit one suite, the one archives are
   // written with (ARCHIVE_SUITE): each frame is released once its tag verifies.
   const decrypt = decryptStream(keyring, { unsignedStreaming: true, encryptionContext: archiveContext(archive.preambleBytes) });
@@ -95,7 +104,11 @@ export async function* readArchive(archive: OpenedArchive, keyring: Keyring, onE
   if (end.rows !== rows || expected !== found) {
     throw new BackupIntegrityError(`${archive.path}: the archive's end line counts ${end.rows} rows (${expected}), but it holds ${rows} (${found})`);
   }
-  onEnd?.({ header, rows, counts: end.counts });
+  const read = hash.digest('hex');
+  if (digest !== undefined && read !== digest) {
+    throw new BackupIntegrityError(`${archive.path}: the file changed while it was being restored (it is not the archive that was checked); nothing was restored`);
+  }
+  onEnd?.({ header, rows, counts: end.counts, digest: read });
 }
 
 function parseLine(text: string, lineNumber: number): Record<string, unknown> {

@@ -1,17 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Keyring } from '@coffer/sdk';
 import { isRootKeyMeta, replaceWrappedValues } from '../root/wrapped-values.js';
 import { checkStore } from '../store/check.js';
 import { SqliteStore } from '../store/sqlite.js';
-import type { RootKeyOptions } from '../root/options.js';
+import { rootKeyOptionsFromEnv, type RootKeyOptions } from '../root/options.js';
+import { StartupError } from '../root/root-key.js';
+import { RESTORE_UNFINISHED_FILE } from '../store/open-store.js';
 import type { RootKey } from '../root/root-key.js';
 import { StoreFullError, StoreNotEmptyError, type SnapshotRow } from '../store/store.js';
 import type { ArchiveSummary } from './read-archive.js';
 import { openArchive, readArchive, type OpenedArchive } from './read-archive.js';
-import { openRootKey, openTarget, type StoreLocation } from './data-dir.js';
+import { openRootKey, openTarget, type OpenedRootKey, type StoreLocation } from './data-dir.js';
 import { BackupContentError, BackupError, RestoreTargetNotEmptyError } from './errors.js';
 import { keyringFor, type BackupIdentity } from './protection.js';
 
@@ -37,18 +39,25 @@ export interface RestoreReport extends ArchiveSummary {
  * 3. the archive is read again and imported in one transaction, every secret wrapped under the
  *    target's root key. Anything that fails now (the file changed since step 1, the database went
  *    away) rolls the whole import back.
+ *
+ * From step 3 on, the data directory holds RESTORE_UNFINISHED_FILE until the import committed: a
+ * server does not start on the empty store a failed or killed restore leaves (open-store.ts).
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreReport> {
   const archive = await openArchive(options.in);
   const keyring = await keyringFor(archive.preamble, options.identity);
-  await assertSoundContent(archive, keyring);
+  const checked = await assertSoundContent(archive, keyring);
   const target = await openTarget(options);
   try {
     await assertEmpty(target.store.importSnapshot(none()), target.name);
+    const marker = join(target.dataDir, RESTORE_UNFINISHED_FILE);
+    writeFileSync(marker, `coffer restore of ${options.in}, started ${new Date().toISOString()}\n`, { mode: 0o600 });
     const root = await openRootKey(target.dataDir, target.store, options.rootKey);
     try {
+      assertRootKeyAsAsked(root, options.rootKey, target.dataDir);
       let summary: ArchiveSummary | undefined;
-      await assertEmpty(target.store.importSnapshot(wrapUnder(root, readArchive(archive, keyring, (s) => (summary = s)))), target.name);
+      await assertEmpty(target.store.importSnapshot(wrapUnder(root, readArchive(archive, keyring, (s) => (summary = s), checked))), target.name);
+      rmSync(marker, { force: true });
       return { store: target.name, ...summary! };
     } finally {
       await root.close();
@@ -59,14 +68,28 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
 }
 
 /**
+ * A restore run again into the target of one that did not finish finds the root key that run
+ * made (the import rolled back; the root key stays). Asked for a root key of another provider, it
+ * would otherwise restore under the one found, silently.
+ */
+function assertRootKeyAsAsked(root: OpenedRootKey, asked: RootKeyOptions | undefined, dataDir: string): void {
+  const provider = (asked ?? rootKeyOptionsFromEnv()).provider;
+  const found = root.currentDescriptor.provider;
+  if (provider === undefined || provider === found) return;
+  throw new RestoreTargetNotEmptyError(`The restore target ${dataDir} already has a ${found} root key, made by an earlier restore into it that did not finish, `
+    + `not the ${provider} root key asked for: run the restore with that first run's root-key options, or restore into a new --data-dir (and an empty database for --store). Nothing was restored.`);
+}
+
+/**
  * Step 1: the archive is read, every tag and count checked, into a scratch SQLite store (in the system's temporary
  * directory, under a root key of its own, removed at the end) and that store is checked as
  * `coffer store check` checks one, audit chain included. An archive coffer backup wrote always
  * passes; one whose rows do not form a store a server could have had is refused before the target
  * is touched, instead of restored into a server that fails on it.
  */
-async function assertSoundContent(archive: OpenedArchive, keyring: Keyring): Promise<void> {
+async function assertSoundContent(archive: OpenedArchive, keyring: Keyring): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'coffer-restore-check-'));
+  let digest: string | undefined;
   // A passphrase root key whose passphrase lives only in this process: the scratch store's
   // secrets are wrapped under it, and a directory left behind by a killed restore opens for nobody
   // (a file root key would sit beside them).
@@ -76,10 +99,15 @@ async function assertSoundContent(archive: OpenedArchive, keyring: Keyring): Pro
     try {
       const root = await openRootKey(dir, store, rootKey);
       try {
-        await store.importSnapshot(wrapUnder(root, readArchive(archive, keyring)));
+        await store.importSnapshot(wrapUnder(root, readArchive(archive, keyring, (summary) => (digest = summary.digest))));
       } catch (error) {
-        // The archive's own faults (wrong key, altered, truncated) and a full scratch disk are what they are.
-        if (error instanceof BackupError || error instanceof StoreFullError) throw error;
+        // The archive's own faults (wrong key, altered, truncated) are what they are; the scratch
+        // store's disk failing is this machine's, not the archive's.
+        if (error instanceof BackupError) throw error;
+        if (error instanceof StoreFullError || isDiskFault(error)) {
+          throw new StartupError(`The archive could not be checked: the scratch store in ${dir} (the system's temporary directory; TMPDIR moves it) `
+            + `could not be written: ${(error as Error).message}. The archive itself may be intact; nothing was restored.`, { cause: error });
+        }
         throw new BackupContentError(`The archive's rows do not form a store: ${(error as Error).message}. Nothing was restored.`, { cause: error });
       } finally {
         await root.close();
@@ -92,9 +120,16 @@ async function assertSoundContent(archive: OpenedArchive, keyring: Keyring): Pro
       const shown = problems.slice(0, 10).join('; ');
       throw new BackupContentError(`The archive's rows are not a store a server could have had (${problems.length} problem(s): ${shown}${problems.length > 10 ? '; ...' : ''}). Nothing was restored.`);
     }
+    return digest!;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** SQLite's codes for a disk that failed or filled (SQLITE_IOERR and its extended codes, SQLITE_FULL, SQLITE_CANTOPEN). */
+function isDiskFault(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^SQLITE_(IOERR|FULL|CANTOPEN)/.test(code);
 }
 
 /** Importing nothing into an empty store writes nothing; into a store with data it is refused. */
