@@ -384,6 +384,20 @@ describe('backup and restore', () => {
       }
     });
 
+    it('a partial file an earlier backup of the same pid left (a container restarted) neither stops the next backup nor is removed by it', async () => {
+      const source = await startTestServer();
+      try {
+        const out = join(tempDataDir(), 'nightly.backup');
+        const leftover = `${out}.partial-${process.pid}`;
+        writeFileSync(leftover, 'what a killed backup left');
+        await writeBackup({ dataDir: source.dataDir, out, recipient: { passphrase: PASSPHRASE }, scryptCostForTests: CHEAP_SCRYPT });
+        assert.ok(existsSync(out));
+        assert.equal(readFileSync(leftover, 'utf8'), 'what a killed backup left');
+      } finally {
+        await source.dispose();
+      }
+    });
+
     it('refuses a target store that is not empty, and leaves it as it was', async () => {
       const target = await startTestServer();
       await target.stop();

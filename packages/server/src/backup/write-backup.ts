@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -101,7 +101,9 @@ export async function writeBackup(options: BackupOptions): Promise<BackupReport>
     }
     if (pending.length > 0) yield Buffer.from(pending.join(''), 'utf8');
   }
-  const partial = `${options.out}.partial-${process.pid}`;
+  // Random, not only the pid: in a container the pid repeats, and a partial file a killed backup
+  // left would refuse ('wx') every later one, which would then remove a file it did not write.
+  const partial = `${options.out}.partial-${process.pid}-${randomBytes(6).toString('hex')}`;
   try {
     await pipeline(
       Readable.from(content()),
