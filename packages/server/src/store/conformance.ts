@@ -1193,10 +1193,10 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         }
       });
 
-      it('importSnapshot refuses rows that name one alias, principal, access key or meta value twice, and writes nothing', async () => {
+      it('importSnapshot refuses rows that name one alias, principal, identity policy, access key, meta value or the audit head twice, and writes nothing', async () => {
         await populate(store);
         const rows = await collect(store.exportSnapshot());
-        for (const kind of ['alias', 'principal', 'accessKey', 'meta'] as const) {
+        for (const kind of ['alias', 'principal', 'identityPolicy', 'accessKey', 'auditHead', 'meta'] as const) {
           const twice = rows.find((r) => r.kind === kind)!;
           const fresh = await opened.openFresh();
           try {

@@ -944,8 +944,11 @@ export class PostgresStore implements Store {
         if (batch.length > 0) await this.#importBatch(client, batch);
         batch = [];
       };
+      let heads = 0;
       for await (const row of rows) {
         count++;
+        // The head is one row, written as given: a second would silently replace the first.
+        if (row.kind === 'auditHead' && ++heads > 1) throw new Error('the snapshot holds the audit head twice');
         if (batch.length >= SNAPSHOT_PAGE || (batch[0] !== undefined && batch[0].kind !== row.kind)) await flush();
         batch.push(row);
       }

@@ -328,6 +328,9 @@ export class SqliteStore implements Store {
       getAuditHead: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1'),
       schemaVersion: db.prepare<[], number>('PRAGMA schema_version').pluck(),
       putAuditHead: db.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash'),
+      // A snapshot's rows are inserted once: a second of one name is refused (importSnapshot), not made the one kept.
+      importPolicy: db.prepare('INSERT INTO identity_policies (principal_arn, policy_name, document, updated_at) VALUES (@principalArn, @policyName, @document, @updatedAt) ON CONFLICT DO NOTHING'),
+      importAuditHead: db.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT DO NOTHING'),
       putLastUse: db.prepare('INSERT INTO key_last_use (key_arn, operation, seq) VALUES (?, ?, ?) ON CONFLICT (key_arn, operation) DO UPDATE SET seq = excluded.seq'),
       lastKeyUse: db.prepare<[string, string], RecordRow>('SELECT record FROM audit WHERE seq = (SELECT max(seq) FROM key_last_use WHERE key_arn = ? AND operation IN (SELECT value FROM json_each(?)))'),
       readAudit: db.prepare<[number, number], RecordRow>('SELECT record FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
@@ -931,7 +934,7 @@ export class SqliteStore implements Store {
       // holding one twice is refused, as PostgreSQL refuses it, rather than stored a row short.
       case 'alias': once(s.insertAlias.run(row.alias), `alias ${row.alias.aliasName}`); break;
       case 'principal': once(s.insertPrincipal.run(row.principal), `principal ${row.principal.arn}`); break;
-      case 'identityPolicy': s.putPolicy.run(row.policy); break;
+      case 'identityPolicy': once(s.importPolicy.run(row.policy), `identity policy ${row.policy.policyName} of ${row.policy.principalArn}`); break;
       case 'accessKey': once(s.insertAccessKey.run({ ...row.accessKey, wrappedSecret: Buffer.from(row.accessKey.wrappedSecret) }), `access key ${row.accessKey.accessKeyId}`); break;
       case 'grant': {
         const g = row.grant;
@@ -940,7 +943,7 @@ export class SqliteStore implements Store {
       }
       // As appended: records arrive in seq order, so each key's last use is the newest.
       case 'audit': this.#insertRecords([row.record]); break;
-      case 'auditHead': s.putAuditHead.run(row.seq, row.hash); break;
+      case 'auditHead': once(s.importAuditHead.run(row.seq, row.hash), 'the audit head'); break;
       case 'meta': once(s.insertMeta.run(row.name, Buffer.from(row.value)), `meta ${row.name}`); break;
     }
   }
