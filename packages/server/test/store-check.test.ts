@@ -193,6 +193,20 @@ describe('coffer store check', () => {
     assert.ok(problems.some((p) => p.startsWith(`alias ${w.aliasName}:`)), JSON.stringify(problems));
   });
 
+  it('finds a key record no server could have written: a state or key spec that does not exist, a policy that is not JSON (and goes on past them)', async () => {
+    const w = await written();
+    const edit = (change: (record: Record<string, unknown>) => void) => damage(w.dataDir, (db) => {
+      const record = JSON.parse((db.prepare('SELECT record FROM keys WHERE key_id = ?').get(w.keyId) as { record: string }).record) as Record<string, unknown>;
+      change(record);
+      db.prepare('UPDATE keys SET record = ? WHERE key_id = ?').run(JSON.stringify(record), w.keyId);
+    });
+    edit((record) => { record.state = 'Bogus'; record.keySpec = 'NOT_A_SPEC'; record.policy = '{not json'; });
+    await assertFound(w.dataDir, new RegExp(`key ${w.keyId}: its state "Bogus" is not a key state`));
+    const { problems } = await checkStore({ dataDir: w.dataDir });
+    assert.ok(problems.includes(`key ${w.keyId}: its key spec "NOT_A_SPEC" is not one this server has`), JSON.stringify(problems));
+    assert.ok(problems.includes(`key ${w.keyId}: its key policy is not JSON`), JSON.stringify(problems));
+  });
+
   it('finds a grant whose key does not exist', async () => {
     const w = await written();
     damage(w.dataDir, (db) => db.prepare('UPDATE grants SET key_id = ? WHERE grant_id = ?').run('00000000-0000-4000-8000-000000000001', w.grantId));

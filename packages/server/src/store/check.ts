@@ -8,7 +8,8 @@ import { AccessKeys } from '../auth/access-keys.js';
 import { BackingKeys } from '../keys/backing-keys.js';
 import type { KeySpec } from '../keys/enums.js';
 import type { KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
-import { specInfo } from '../keys/specs/index.js';
+import { KEY_SPEC_TABLE, specInfo } from '../keys/specs/index.js';
+import { KEY_STATES } from '../keys/enums.js';
 import type { KeyringRootKey } from '../root/keyring-root-key.js';
 import { readKeyring } from '../root/keyring.js';
 import { openRootKey } from '../root/open-root-key.js';
@@ -149,6 +150,10 @@ async function checkKeys(store: Store, root: RootKey, problems: string[]): Promi
       if (!key) continue;
       problems.push(...found);
       versions += stored.length;
+      const fields = recordProblems(key);
+      problems.push(...fields);
+      // Material cannot be held to a spec no family makes.
+      if (KEY_SPEC_TABLE[key.keySpec] === undefined && key.keySpec !== 'SYMMETRIC_DEFAULT') continue;
       for (const v of stored) {
         try {
           const unwrapped = await backing.version(key.keyId, v.version);
@@ -171,6 +176,31 @@ async function checkKeys(store: Store, root: RootKey, problems: string[]): Promi
  * laxly as an earlier release may have stored it (KeyFamily.holds). Material of another spec would
  * be served under this one: an RSA signature labelled ECDSA.
  */
+/** A key id as a server makes one (a multi-Region key's `mrk-` form included). */
+const KEY_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+/** AWS's limit on a key's Description. */
+const MAX_DESCRIPTION = 8192;
+
+/** A key record's own fields as only a server could have written them (a restored archive's may not be). */
+function recordProblems(key: KeyRecord): string[] {
+  const problems: string[] = [];
+  const where = `key ${key.keyId}`;
+  if (!KEY_ID.test(key.keyId)) problems.push(`${where}: its id is not a key id`);
+  if (!(KEY_STATES as readonly string[]).includes(key.state)) problems.push(`${where}: its state ${JSON.stringify(key.state)} is not a key state`);
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT' && KEY_SPEC_TABLE[key.keySpec] === undefined) problems.push(`${where}: its key spec ${JSON.stringify(key.keySpec)} is not one this server has`);
+  if (key.description !== undefined && (typeof key.description !== 'string' || key.description.length > MAX_DESCRIPTION)) {
+    problems.push(`${where}: its description is not text of at most ${MAX_DESCRIPTION} characters`);
+  }
+  if (key.policy !== undefined) {
+    try {
+      JSON.parse(key.policy);
+    } catch {
+      problems.push(`${where}: its key policy is not JSON`);
+    }
+  }
+  return problems;
+}
+
 function fitsSpec(spec: KeySpec, material: Buffer): boolean {
   if (spec === 'SYMMETRIC_DEFAULT') return material.length === 32;
   const { family } = specInfo(spec);
