@@ -3,8 +3,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { rmSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms';
+import Database from 'better-sqlite3';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -405,6 +407,28 @@ describe('SigV4 authentication', () => {
 });
 
 describe("the administrator's credentials file after the root's access key is rotated", () => {
+  it('never writes another principal\'s key as the administrator\'s, whatever the store names', async () => {
+    let t = await startTestServer();
+    try {
+      const root = t.server.adminAccessKeyId;
+      await admin(t, 'CreateUser', { UserName: 'alice' });
+      const alice = (await admin(t, 'CreateAccessKey', { UserName: 'alice' }) as { AccessKey: { AccessKeyId: string } }).AccessKey.AccessKeyId;
+      await t.stop();
+      const db = new Database(join(t.dataDir, 'coffer.db'));
+      try {
+        db.prepare("UPDATE meta SET value = ? WHERE name = 'admin-access-key-id'").run(Buffer.from(alice));
+      } finally {
+        db.close();
+      }
+      rmSync(join(t.dataDir, 'credentials'));
+      t = await t.restart();
+      assert.equal(t.server.adminAccessKeyId, root);
+      assert.equal(readCredentials(t.server.credentialsFile).accessKeyId, root);
+    } finally {
+      await t.dispose();
+    }
+  });
+
   it('names the root\'s newest active key at the next start, and the file is written again from it', async () => {
     let t = await startTestServer();
     try {

@@ -36,6 +36,9 @@ export async function ensureAdminCredentials(
     accessKeyId = Buffer.from((await store.getMeta(ADMIN_META))!).toString('utf8');
   }
   let key = await accessKeys.findActive(accessKeyId);
+  // The administrator is the account root: a meta value naming another principal's key (a restored
+  // archive's, say) would hand that principal's secret out as the administrator's.
+  if (key && key.principalArn !== principalArn) key = undefined;
   if (!key) {
     const newest = (await store.listAccessKeys(principalArn))
       .filter((record) => record.status === 'Active')
@@ -45,7 +48,8 @@ export async function ensureAdminCredentials(
       // Compared and set: of nodes starting at once, one names it, and the others read what it named.
       const named = await store.replaceMeta(ADMIN_META, storedId, Buffer.from(replacement.accessKeyId, 'utf8'));
       accessKeyId = named ? replacement.accessKeyId : Buffer.from((await store.getMeta(ADMIN_META))!).toString('utf8');
-      key = named ? replacement : await accessKeys.findActive(accessKeyId);
+      const current = named ? replacement : await accessKeys.findActive(accessKeyId);
+      key = current?.principalArn === principalArn ? current : undefined;
     }
   }
   if (key) {
