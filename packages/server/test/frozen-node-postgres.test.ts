@@ -100,6 +100,33 @@ describe('PostgreSQL: one frozen node does not stop the others', () => {
     }
   });
 
+  it('serialize: a write that was waiting on a row lock when its turn\'s lock was lost does not commit', async () => {
+    const store = await PostgresStore.open({ connectionString: url });
+    const holder = new pg.Client({ connectionString: url });
+    const watcher = new pg.Client({ connectionString: url });
+    await holder.connect();
+    await watcher.connect();
+    try {
+      const aliasName = 'alias/waited-on-a-row-lock';
+      // Another session holds the alias's row (uncommitted): the turn's write waits on it.
+      await holder.query('BEGIN');
+      await holder.query('INSERT INTO aliases (alias_name, target_key_id, created_at, updated_at) VALUES ($1, $2, 0, 0)', [aliasName, 'x']);
+      const write = store.serialize('aliases', () => store.createAlias({ aliasName, targetKeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', createdAt: 0, updatedAt: 0 }));
+      const waiting = async () => (await watcher.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO aliases%' AND pid <> $1", [0])).rows.length > 0;
+      while (!(await waiting())) await sleep(20);
+      // Meanwhile the turn's lock goes, as a frozen node's would; then the row is free.
+      await watcher.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND granted");
+      while ((await watcher.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2")).rows.length > 0) await sleep(20);
+      await holder.query('ROLLBACK');
+      await assert.rejects(write, (error: Error) => error.name === 'StoreUnavailableError' && /lost its turn for aliases/.test(error.message));
+      assert.equal(await store.getAlias(aliasName), undefined, 'the write did not commit');
+    } finally {
+      await holder.end();
+      await watcher.end();
+      await store.close();
+    }
+  });
+
   it('serialize: a node whose lock was taken from it (its session ended, as for a frozen node) writes nothing more in that turn', async () => {
     const store = await PostgresStore.open({ connectionString: url });
     const watcher = new pg.Client({ connectionString: url });

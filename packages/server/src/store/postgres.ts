@@ -286,11 +286,19 @@ const QUERY_TIMEOUT_MS = 20_000;
  * transaction holds the audit head's row lock, or a serialize() lock, that every other node's
  * writes wait for: without this they waited until TCP gave up on the dead session, hours. A
  * healthy node's transactions run statement after statement with no other work between them;
- * serialize()'s lock, held while other work runs, sends a statement every fifth of this; and the
- * two that wait on their caller (the snapshot's export and import) lift it for themselves.
- * Less than STATEMENT_TIMEOUT_MS, so that the others' waiting writes then go through.
+ * serialize()'s lock, held while other work runs, sends a statement every fifth of this and has
+ * half as long again (LOCK_IDLE_FACTOR); and the two that wait on their caller (the snapshot's
+ * export and import) lift it for themselves. With that half, less than STATEMENT_TIMEOUT_MS, so
+ * that the others' waiting writes then go through.
  */
-const IDLE_IN_TRANSACTION_MS = 10_000;
+const IDLE_IN_TRANSACTION_MS = 8_000;
+/**
+ * serialize()'s lock transaction idles out after this many times IDLE_IN_TRANSACTION_MS: a frozen
+ * node's write transactions (which idle from the moment it froze) end before its lock does (which
+ * idles from its last heartbeat, up to a fifth earlier), so no other node takes the turn while a
+ * write of the frozen node's, checked under the lock, could still commit.
+ */
+const LOCK_IDLE_FACTOR = 1.5;
 /**
  * TCP keepalive of the database's side of each session (tcp_keepalives_*): a node whose machine or
  * network is gone is noticed within about a minute (30 s idle, then 3 probes 10 s apart) rather
@@ -428,6 +436,7 @@ export class PostgresStore implements Store {
       const turn = this.#turn.getStore();
       if (turn) await this.#assertTurnHeld(client, turn);
       const result = await work(client);
+      if (turn) await this.#assertTurnHeld(client, turn);
       await client.query('COMMIT');
       const head = this.#pendingHeads.get(client);
       if (head !== undefined && (this.#lastHead === undefined || head.seq > this.#lastHead.seq)) this.#lastHead = head;
@@ -804,8 +813,9 @@ export class PostgresStore implements Store {
    * node freeze while holding it, PostgreSQL ends the idle transaction (IDLE_IN_TRANSACTION_MS) and
    * the other nodes go on. While this node runs, a statement every fifth of that keeps the lock's
    * transaction from idling, however long `fn` waits (on another node's audit head, say). And
-   * every transaction `fn` runs first checks the lock is still held (#assertTurnHeld): a node that
-   * was frozen past the limit and runs again has lost its turn, and writes nothing more in it.
+   * every transaction `fn` runs checks the lock is still held (#assertTurnHeld) first and again
+   * just before its COMMIT: a node that was frozen past the limit and runs again has lost its turn,
+   * and writes nothing more in it, even a write that was waiting on a row lock meanwhile.
    */
   serialize<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return this.#turns.run(name, async () => {
@@ -815,6 +825,7 @@ export class PostgresStore implements Store {
         let pid: number;
         try {
           await client.query('BEGIN');
+          await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.round(this.#idleInTransactionMs * LOCK_IDLE_FACTOR)}`);
           const { rows } = await client.query<{ pid: number }>(
             'SELECT pg_advisory_xact_lock($1, hashtext($2)), pg_backend_pid() AS pid', [SERIALIZE_LOCK_CLASS, name]);
           pid = rows[0]!.pid;
@@ -844,9 +855,10 @@ export class PostgresStore implements Store {
 
   /**
    * Refuses to write in a serialize() turn whose lock is no longer held (its session ended: this
-   * node was frozen past IDLE_IN_TRANSACTION_MS): another node may have taken the turn since, and
-   * this one's checks were made before it. Read in the writing transaction itself, so a lock lost
-   * after this check is lost with that transaction's own session idling too, and it rolls back.
+   * node was frozen past its limit): another node may have taken the turn since, and this one's
+   * checks were made before it. Read in the writing transaction itself, at its start and right
+   * before its COMMIT: a node that freezes after the second read leaves that transaction idle,
+   * and it ends (LOCK_IDLE_FACTOR) before the lock does.
    */
   async #assertTurnHeld(client: PoolClient, turn: Turn): Promise<void> {
     const { rows } = await client.query<{ held: boolean }>({ name: Q.turnHeld.name, text: Q.turnHeld.text, values: [turn.pid, SERIALIZE_LOCK_CLASS, turn.name] });
