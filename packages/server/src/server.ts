@@ -33,6 +33,8 @@ import { runScheduledWork } from './scheduler.js';
 import { isPostgresUrl, redactConnectionString } from './store/connection-string.js';
 import { openStore } from './store/open-store.js';
 import { lockDataDirectory } from './store/server-lock.js';
+import { RESTORE_UNFINISHED_META } from './store/store.js';
+import { StartupError } from './root/root-key.js';
 import { applySeed, type SeedReport } from './seed.js';
 
 export interface StartOptions extends Partial<ServerConfig> {
@@ -134,6 +136,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   /** Stops the root-key work and closes the root keys (token sessions): on close, and on a failed start. */
   let closeRootKeys: (() => Promise<void>) | undefined;
   try {
+    const unfinished = await store.getMeta(RESTORE_UNFINISHED_META);
+    if (unfinished !== undefined) {
+      throw new StartupError(`A restore into this store did not finish (${Buffer.from(unfinished).toString('utf8')}): it is empty, not the backup. `
+        + 'Run that coffer restore again (it fills the store and clears this), or restore into a new store.');
+    }
     // Its warnings are log lines, as everything the server writes to stderr is.
     const rootKey = await openRootKey(config.dataDir, store, options.rootKey, now(), (message) => log('warn', message));
     closeRootKeys = () => rootKey.close();

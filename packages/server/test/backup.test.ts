@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -18,7 +18,7 @@ import { openRootKey, openTarget } from '../src/backup/data-dir.js';
 import { keyringFor } from '../src/backup/protection.js';
 import { openArchive, readArchive } from '../src/backup/read-archive.js';
 import { StartupError } from '../src/root/root-key.js';
-import { RESTORE_UNFINISHED_FILE } from '../src/store/open-store.js';
+import { RESTORE_UNFINISHED_META } from '../src/store/store.js';
 import { createUser, policyOf } from './support/principals.js';
 import { wrapForImport } from './support/recorded.js';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
@@ -355,28 +355,32 @@ describe('backup and restore', () => {
       }, (e: Error) => e instanceof BackupIntegrityError && /the file changed while it was being restored/.test(e.message));
     });
 
-    it('a restore that did not finish leaves a marker no server starts on, and run again with other root-key options it says so', async () => {
+    it('a restore that did not finish leaves a mark in the store no server starts on (any node\'s), and run again with other root-key options it says so', async () => {
       // What a restore killed during its import leaves: an empty store with the root key that run
-      // made, and the marker (the import itself rolled back).
+      // made, and the mark (the import itself rolled back). On PostgreSQL, as a second node sees it.
+      const url = await cluster.createDatabase();
       const dataDir = join(tempDataDir(), 'target');
-      const target = await openTarget({ dataDir });
+      const target = await openTarget({ dataDir, store: url });
       const root = await openRootKey(target.dataDir, target.store, { provider: 'file' });
       await root.close();
+      await target.store.putMetaIfAbsent(RESTORE_UNFINISHED_META, Buffer.from('coffer restore of an archive, killed'));
       await target.store.close();
-      writeFileSync(join(dataDir, RESTORE_UNFINISHED_FILE), 'coffer restore of an archive, killed\n');
-      await assert.rejects(startTestServer({ dataDir }), (e: Error) => e instanceof StartupError && /A restore into .* did not finish/.test(e.message));
-      assert.match((await checkStore({ dataDir })).problems.join('\n'), /a restore into .* did not finish/);
+      const otherNode = tempDataDir();
+      copyFileSync(join(dataDir, 'root.key'), join(otherNode, 'root.key'));
+      for (const node of [dataDir, otherNode]) {
+        await assert.rejects(startTestServer({ dataDir: node, store: url }), (e: Error) => e instanceof StartupError && /A restore into this store did not finish \(coffer restore of an archive, killed\)/.test(e.message));
+        assert.match((await checkStore({ dataDir: node, store: url })).problems.join('\n'), /a restore into this store did not finish/);
+      }
       const passphrase = { provider: 'passphrase' as const, passphrase: 'asked for this time' };
-      await assert.rejects(restoreBackup({ dataDir, in: archive, identity: { passphrase: PASSPHRASE }, rootKey: passphrase }), (e: Error) => {
+      await assert.rejects(restoreBackup({ dataDir, store: url, in: archive, identity: { passphrase: PASSPHRASE }, rootKey: passphrase }), (e: Error) => {
         assert.ok(e instanceof RestoreTargetNotEmptyError, e.message);
         assert.match(e.message, /already has a file root key, made by an earlier restore into it that did not finish, not the passphrase root key asked for/);
         return true;
       });
       // Run again as the first run was: restored, the marker gone, and a server starts on it.
-      await restoreBackup({ dataDir, in: archive, identity: { passphrase: PASSPHRASE }, rootKey: { provider: 'file' } });
-      assert.equal(existsSync(join(dataDir, RESTORE_UNFINISHED_FILE)), false);
-      assert.deepEqual((await checkStore({ dataDir })).problems, []);
-      const restored = await startTestServer({ dataDir });
+      await restoreBackup({ dataDir, store: url, in: archive, identity: { passphrase: PASSPHRASE }, rootKey: { provider: 'file' } });
+      assert.deepEqual((await checkStore({ dataDir: otherNode, store: url })).problems, []);
+      const restored = await startTestServer({ dataDir: otherNode, store: url });
       try {
         await assertRestored(restored, made);
       } finally {

@@ -55,7 +55,7 @@ export async function openSource(location: StoreLocation): Promise<OpenedLocatio
 export async function openTarget(location: StoreLocation): Promise<OpenedLocation> {
   const dataDir = resolve(location.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return open(location, dataDir, location.store !== undefined && isPostgresUrl(location.store), true);
+  return open(location, dataDir, location.store !== undefined && isPostgresUrl(location.store));
 }
 
 /** A root key with the resources its provider holds (a token session, a client), freed by `close`. */
@@ -69,11 +69,11 @@ export function openRootKey(dataDir: string, store: Store, options: RootKeyOptio
   return openStoreRootKey(dataDir, store, options ?? rootKeyOptionsFromEnv());
 }
 
-async function open(location: StoreLocation, dataDir: string, postgres: boolean, restoring = false): Promise<OpenedLocation> {
+async function open(location: StoreLocation, dataDir: string, postgres: boolean): Promise<OpenedLocation> {
   const name = postgres ? redactConnectionString(location.store!) : join(dataDir, 'coffer.db');
   let store: Store;
   try {
-    store = await openStore({ dataDir, store: postgres ? location.store! : 'sqlite' }, { restoring });
+    store = await openStore({ dataDir, store: postgres ? location.store! : 'sqlite' });
   } catch (error) {
     if (error instanceof StartupError) throw error;
     throw new StartupError(`Cannot open the store ${name}: ${(error as Error).message}`);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Keyring } from '@coffer/sdk';
@@ -8,9 +8,8 @@ import { checkStore } from '../store/check.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { rootKeyOptionsFromEnv, type RootKeyOptions } from '../root/options.js';
 import { StartupError } from '../root/root-key.js';
-import { RESTORE_UNFINISHED_FILE } from '../store/open-store.js';
 import type { RootKey } from '../root/root-key.js';
-import { StoreFullError, StoreNotEmptyError, type SnapshotRow } from '../store/store.js';
+import { RESTORE_UNFINISHED_META, StoreFullError, StoreNotEmptyError, type SnapshotRow } from '../store/store.js';
 import type { ArchiveSummary } from './read-archive.js';
 import { openArchive, readArchive, type OpenedArchive } from './read-archive.js';
 import { openRootKey, openTarget, type OpenedRootKey, type StoreLocation } from './data-dir.js';
@@ -40,8 +39,8 @@ export interface RestoreReport extends ArchiveSummary {
  *    target's root key. Anything that fails now (the file changed since step 1, the database went
  *    away) rolls the whole import back.
  *
- * From step 3 on, the data directory holds RESTORE_UNFINISHED_FILE until the import committed: a
- * server does not start on the empty store a failed or killed restore leaves (open-store.ts).
+ * From step 3 on, the store holds RESTORE_UNFINISHED_META until the import committed: no server
+ * (on any node) starts on the empty store a failed or killed restore leaves.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreReport> {
   const archive = await openArchive(options.in);
@@ -50,14 +49,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   const target = await openTarget(options);
   try {
     await assertEmpty(target.store.importSnapshot(none()), target.name);
-    const marker = join(target.dataDir, RESTORE_UNFINISHED_FILE);
-    writeFileSync(marker, `coffer restore of ${options.in}, started ${new Date().toISOString()}\n`, { mode: 0o600 });
+    await target.store.putMetaIfAbsent(RESTORE_UNFINISHED_META, Buffer.from(`coffer restore of ${options.in}, started ${new Date().toISOString()}`, 'utf8'));
     const root = await openRootKey(target.dataDir, target.store, options.rootKey);
     try {
       assertRootKeyAsAsked(root, options.rootKey, target.dataDir);
       let summary: ArchiveSummary | undefined;
       await assertEmpty(target.store.importSnapshot(wrapUnder(root, readArchive(archive, keyring, (s) => (summary = s), checked))), target.name);
-      rmSync(marker, { force: true });
+      await target.store.deleteMeta(RESTORE_UNFINISHED_META);
       return { store: target.name, ...summary! };
     } finally {
       await root.close();
@@ -148,7 +146,8 @@ async function assertEmpty<T>(importing: Promise<T>, name: string): Promise<T> {
 async function* wrapUnder(root: RootKey, rows: AsyncIterable<SnapshotRow>): AsyncGenerator<SnapshotRow> {
   for await (const row of rows) {
     // Coffer never writes these into an archive; one that holds them is not the target's to take.
-    if (row.kind === 'meta' && isRootKeyMeta(row.name)) continue;
+    // (Nor the unfinished-restore mark of a store backed up in that state: the restore sets its own.)
+    if (row.kind === 'meta' && (isRootKeyMeta(row.name) || row.name === RESTORE_UNFINISHED_META)) continue;
     yield replaceWrappedValues(row, async (value) => {
       const wrapped = await root.wrap(value.bytes, value.aad);
       // Decoded from the archive for this row alone: wiped once wrapped.

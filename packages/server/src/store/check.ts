@@ -16,10 +16,9 @@ import { openRootKey } from '../root/open-root-key.js';
 import { rootKeyOptionsFromEnv, type RootKeyOptions } from '../root/options.js';
 import { RootKeyMismatchError, StartupError, type RootKey } from '../root/root-key.js';
 import { isPostgresUrl, redactConnectionString } from './connection-string.js';
-import { RESTORE_UNFINISHED_FILE } from './open-store.js';
 import { PostgresStore } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
-import type { Store } from './store.js';
+import { RESTORE_UNFINISHED_META, type Store } from './store.js';
 
 /** What `checkStore` found: `problems` is empty when the store is intact; each names what is wrong. */
 export interface StoreCheckReport {
@@ -95,8 +94,9 @@ export async function checkStore(options: { dataDir: string; store?: string; roo
     // COFFER_ROOT_PASSPHRASE / COFFER_PKCS11_PIN) and proves each is the store's.
     const root = rootToClose = await openRootKey(dataDir, store, options.rootKey ?? rootKeyOptionsFromEnv());
     const problems: string[] = [];
-    if (existsSync(join(dataDir, RESTORE_UNFINISHED_FILE))) {
-      problems.push(`a restore into ${dataDir} did not finish (${RESTORE_UNFINISHED_FILE}): the store is not the backup; run that restore again`);
+    const unfinished = await store.getMeta(RESTORE_UNFINISHED_META);
+    if (unfinished !== undefined) {
+      problems.push(`a restore into this store did not finish (${Buffer.from(unfinished).toString('utf8').trim()}): the store is not the backup; run that restore again`);
     }
     if (!postgres) {
       const rows = await raw('PRAGMA integrity_check');

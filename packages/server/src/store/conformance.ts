@@ -1008,6 +1008,14 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
     });
 
     describe('meta', () => {
+      it('deleteMeta removes a value, and says whether there was one', async () => {
+        assert.equal(await store.putMetaIfAbsent('restore-unfinished', new Uint8Array([1])), true);
+        assert.equal(await store.deleteMeta('restore-unfinished'), true);
+        assert.equal(await store.getMeta('restore-unfinished'), undefined);
+        assert.equal(await store.deleteMeta('restore-unfinished'), false);
+        assert.equal(await store.putMetaIfAbsent('restore-unfinished', new Uint8Array([2])), true);
+      });
+
       it('putMetaIfAbsent sets a value only once', async () => {
         assert.equal(await store.getMeta('root-key-check'), undefined);
         const first = awkwardBytes();

@@ -11,30 +11,13 @@ import type { Store } from './store.js';
  * The store a configuration names: PostgreSQL for a `postgres://` connection string (migrated to
  * this server's schema), otherwise the SQLite file `coffer.db` in the data directory.
  */
-export async function openStore(config: Pick<ServerConfig, 'store' | 'dataDir'>, opts: { restoring?: boolean } = {}): Promise<Store> {
-  if (!opts.restoring) assertNoRestoreUnfinished(config.dataDir);
+export async function openStore(config: Pick<ServerConfig, 'store' | 'dataDir'>): Promise<Store> {
   if (isPostgresUrl(config.store)) return PostgresStore.open({ connectionString: config.store });
   const databaseFile = join(config.dataDir, 'coffer.db');
   assertNotOrphaned(config.dataDir, databaseFile);
   // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
   closeSync(openSync(databaseFile, 'a', 0o600));
   return new SqliteStore(databaseFile);
-}
-
-/**
- * Written into the data directory by `coffer restore` once it starts filling the target, removed
- * when the restore is done. A restore that failed or was killed half-way rolled back, and left an
- * empty store (with a root key): served, it would be an empty KMS with new administrator
- * credentials, and the restore could no longer be run into it.
- */
-export const RESTORE_UNFINISHED_FILE = 'restore-unfinished';
-
-/** Refuses a data directory a restore did not finish filling. */
-export function assertNoRestoreUnfinished(dataDir: string): void {
-  const marker = join(dataDir, RESTORE_UNFINISHED_FILE);
-  if (!existsSync(marker)) return;
-  throw new StartupError(`A restore into ${dataDir} did not finish (${marker}): its store is empty, not the backup. `
-    + 'Run the same coffer restore again (it fills the store and removes that file), or restore into a new --data-dir.');
 }
 
 /** What a data directory holds once a SQLite store was made in it, besides coffer.db. */

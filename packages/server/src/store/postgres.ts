@@ -12,7 +12,7 @@ import { EXCLUSIVE_LOCK_CLASS, MIGRATIONS, migrate, SERIALIZE_LOCK_CLASS } from 
 import { Turns } from './turns.js';
 import { headWentBack, type AuditHead } from './audit-head.js';
 import type { AccessKeyRecord, AuditChainer, AuditIndex, AuditQuery, Page, SnapshotRow, Store } from './store.js';
-import { StoreFullError, StoreNotEmptyError, StoreUnavailableError } from './store.js';
+import { RESTORE_UNFINISHED_META, StoreFullError, StoreNotEmptyError, StoreUnavailableError } from './store.js';
 
 /** A statement with a name: pg prepares it once per connection and reuses the plan after. */
 interface Named { readonly name: string; readonly text: string }
@@ -115,6 +115,7 @@ const Q = {
   getMeta: named('get_meta', 'SELECT value FROM meta WHERE name = $1'),
   insertMeta: named('insert_meta', 'INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING'),
   replaceMeta: named('replace_meta', 'UPDATE meta SET value = $1 WHERE name = $2 AND value = $3'),
+  deleteMeta: named('delete_meta', 'DELETE FROM meta WHERE name = $1'),
   rewrapVersion: named('rewrap_version', 'UPDATE key_versions SET wrapped = $1 WHERE key_id = $2 AND version = $3 AND wrapped = $4'),
   rewrapAccessKey: named('rewrap_access_key', 'UPDATE access_keys SET wrapped_secret = $1 WHERE access_key_id = $2 AND wrapped_secret = $3'),
 } as const;
@@ -798,6 +799,10 @@ export class PostgresStore implements Store {
     return (await this.#exec(Q.replaceMeta, [Buffer.from(next), name, Buffer.from(expected)])).rowCount === 1;
   }
 
+  async deleteMeta(name: string): Promise<boolean> {
+    return (await this.#exec(Q.deleteMeta, [name])).rowCount === 1;
+  }
+
   async rewrapKeyVersion(keyId: string, version: number, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
     return (await this.#exec(Q.rewrapVersion, [Buffer.from(next), keyId, version, Buffer.from(expected)])).rowCount === 1;
   }
@@ -947,7 +952,7 @@ export class PostgresStore implements Store {
         SELECT 'access keys' WHERE EXISTS (SELECT 1 FROM access_keys) UNION ALL
         SELECT 'grants' WHERE EXISTS (SELECT 1 FROM grants) UNION ALL
         SELECT 'audit records' WHERE EXISTS (SELECT 1 FROM audit) OR EXISTS (SELECT 1 FROM audit_head WHERE seq > 0) UNION ALL
-        SELECT 'meta ' || name FROM meta WHERE name NOT LIKE 'root-%'`);
+        SELECT 'meta ' || name FROM meta WHERE name NOT LIKE 'root-%' AND name <> '${RESTORE_UNFINISHED_META}'`);
       if (held.length > 0) throw new StoreNotEmptyError(`the store is not empty: it holds ${held.map((r) => r.what).join(', ')}`);
       let count = 0;
       // Rows arrive grouped by kind: each run of a kind is written SNAPSHOT_PAGE rows a statement.

@@ -6,7 +6,7 @@ import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
 import type { AccessKeyRecord, AuditChainer, AuditIndex, AuditQuery, Page, SnapshotRow, Store } from './store.js';
-import { StoreFullError, StoreNotEmptyError, StoreUnavailableError, StoreUnusableError } from './store.js';
+import { RESTORE_UNFINISHED_META, StoreFullError, StoreNotEmptyError, StoreUnavailableError, StoreUnusableError } from './store.js';
 import { headWentBack, type AuditHead } from './audit-head.js';
 import { SqliteFiles } from './sqlite-files.js';
 import { RowInserter } from './sqlite-rows.js';
@@ -343,6 +343,7 @@ export class SqliteStore implements Store {
       syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
       syncFull: db.prepare('PRAGMA synchronous = FULL'),
       replaceMeta: db.prepare('UPDATE meta SET value = ? WHERE name = ? AND value = ?'),
+      deleteMeta: db.prepare<[string]>('DELETE FROM meta WHERE name = ?'),
       rewrapVersion: db.prepare('UPDATE key_versions SET wrapped = ? WHERE key_id = ? AND version = ? AND wrapped = ?'),
       rewrapAccessKey: db.prepare('UPDATE access_keys SET wrapped_secret = ? WHERE access_key_id = ? AND wrapped_secret = ?'),
     };
@@ -841,6 +842,10 @@ export class SqliteStore implements Store {
     return this.#write(() => this.#stmt.replaceMeta.run(Buffer.from(next), name, Buffer.from(expected)).changes === 1);
   }
 
+  async deleteMeta(name: string): Promise<boolean> {
+    return this.#write(() => this.#stmt.deleteMeta.run(name).changes === 1);
+  }
+
   async rewrapKeyVersion(keyId: string, version: number, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
     return this.#write(() => this.#stmt.rewrapVersion.run(Buffer.from(next), keyId, version, Buffer.from(expected)).changes === 1);
   }
@@ -910,7 +915,7 @@ export class SqliteStore implements Store {
         SELECT 'access keys' WHERE EXISTS (SELECT 1 FROM access_keys) UNION ALL
         SELECT 'grants' WHERE EXISTS (SELECT 1 FROM grants) UNION ALL
         SELECT 'audit records' WHERE EXISTS (SELECT 1 FROM audit) OR EXISTS (SELECT 1 FROM audit_head) UNION ALL
-        SELECT 'meta ' || name FROM meta WHERE name NOT LIKE 'root-%'`).all().map((r) => r.what);
+        SELECT 'meta ' || name FROM meta WHERE name NOT LIKE 'root-%' AND name <> '${RESTORE_UNFINISHED_META}'`).all().map((r) => r.what);
       if (held.length > 0) throw new StoreNotEmptyError(`the store is not empty: it holds ${held.join(', ')}`);
       for await (const row of rows) {
         this.#importRow(row);

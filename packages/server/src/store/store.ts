@@ -185,6 +185,8 @@ export interface Store {
    * returns false otherwise (another writer won, or there is no value). The root keyring uses it.
    */
   replaceMeta(name: string, expected: Uint8Array, next: Uint8Array): Promise<boolean>;
+  /** Removes a value; returns whether there was one. */
+  deleteMeta(name: string): Promise<boolean>;
 
   /**
    * Compare-and-set of a key version's wrapped material alone (a root-key rotation re-wraps it):
@@ -248,6 +250,16 @@ export interface AuditIndex {
   readonly rows: readonly { seq: number; time: number; principalArn: string | null; operation: string | null; outcome: string }[];
   readonly keys: ReadonlySet<string>;
 }
+
+/**
+ * The meta value `coffer restore` sets in its target before it fills it, and removes once the
+ * import committed (docs/backup.md). A restore that failed or was killed half-way rolled back and
+ * left an empty store with a root key: served, it would be an empty KMS with new administrator
+ * credentials (on any node of a PostgreSQL store), and the restore could no longer be run into it.
+ * Servers do not start on a store that holds it, `coffer store check` names it, and an import into
+ * an otherwise empty store is not refused for it.
+ */
+export const RESTORE_UNFINISHED_META = 'restore-unfinished';
 
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
