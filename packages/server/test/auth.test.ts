@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
-import { rmSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, rmSync, statSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { admin } from './support/principals.js';
 import {
-  errorOf, kmsClient, rawRequest, readCredentials, startTestServer, type Credentials, type RawResponse, type TestServer, wrongSecret,
+  errorOf, kmsClient, rawRequest, readCredentials, startTestServer, tempDataDir, type Credentials, type RawResponse, type TestServer, wrongSecret,
 } from './support/server.js';
 
 const MINUTE = 60_000;
@@ -461,6 +461,15 @@ describe("the administrator's credentials file after the root's access key is ro
       assert.ok(rewritten.startsWith('[ci]\naws_access_key_id=AKIAOTHEROTHEROTHER1\naws_secret_access_key=other\n\n[coffer]\n'), rewritten);
       assert.deepEqual(readCredentials(t.server.credentialsFile), fresh);
       assert.equal(statSync(t.server.credentialsFile).mode & 0o777, 0o600);
+      // A link to a file kept elsewhere, in CRLF, with a region in the profile: written where it
+      // points, in its line endings, the region kept, the dead key's session token not.
+      const shared = join(tempDataDir(), 'shared-credentials');
+      writeFileSync(shared, `[ci]\r\naws_access_key_id=AKIAOTHEROTHEROTHER1\r\n\r\n[coffer]\r\nregion = us-east-1\r\naws_access_key_id = AKIADEADDEADDEADDEAD\r\naws_secret_access_key = dead\r\naws_session_token = old\r\n`, { mode: 0o600 });
+      rmSync(t.server.credentialsFile);
+      symlinkSync(shared, t.server.credentialsFile);
+      t = await t.restart();
+      assert.ok(lstatSync(t.server.credentialsFile).isSymbolicLink(), 'the link is kept');
+      assert.equal(readFileSync(shared, 'utf8'), `[ci]\r\naws_access_key_id=AKIAOTHEROTHEROTHER1\r\n\r\n[coffer]\r\naws_access_key_id = ${fresh.accessKeyId}\r\naws_secret_access_key = ${fresh.secretAccessKey}\r\nregion = us-east-1\r\n`);
     } finally {
       await t.dispose();
     }

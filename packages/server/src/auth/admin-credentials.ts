@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AccessKeys } from './access-keys.js';
 import type { Store } from '../store/store.js';
@@ -89,7 +89,7 @@ function profileLines(lines: readonly string[]): [number, number] | undefined {
 
 /** The access key id of the [coffer] profile (spaces around `=` as any AWS tool writes them). */
 function profileKeyId(text: string): string | undefined {
-  const lines = text.split('\n');
+  const lines = text.split(/\r?\n/);
   const range = profileLines(lines);
   if (!range) return undefined;
   for (const line of lines.slice(range[0] + 1, range[1])) {
@@ -106,14 +106,25 @@ function profileKeyId(text: string): string | undefined {
  * start, and a leftover would refuse ('wx') every later start.
  */
 function writeCredentialsFile(path: string, accessKeyId: string, secret: string, existing?: string): void {
-  const profile = [`[${CREDENTIALS_PROFILE}]`, `aws_access_key_id = ${accessKeyId}`, `aws_secret_access_key = ${secret}`];
-  let text = `${profile.join('\n')}\n`;
+  const keyLines = [`aws_access_key_id = ${accessKeyId}`, `aws_secret_access_key = ${secret}`];
+  let text = `${[`[${CREDENTIALS_PROFILE}]`, ...keyLines].join('\n')}\n`;
   if (existing !== undefined && existing.trim() !== '') {
-    const lines = existing.replace(/\n$/, '').split('\n');
+    // In the file's own line endings; the profile's other settings (a region, say) stay, its
+    // session token does not (it belonged to the key replaced).
+    const eol = existing.includes('\r\n') ? '\r\n' : '\n';
+    const lines = existing.replace(/\r?\n$/, '').split(/\r?\n/);
     const range = profileLines(lines);
-    if (range) lines.splice(range[0], range[1] - range[0], ...profile, ...(range[1] < lines.length ? [''] : []));
-    else lines.push('', ...profile);
-    text = `${lines.join('\n')}\n`;
+    if (range) {
+      const kept = lines.slice(range[0] + 1, range[1])
+        .filter((line) => !/^\s*(aws_access_key_id|aws_secret_access_key|aws_session_token|aws_security_token)\s*=/.test(line));
+      while (kept.length > 0 && kept[kept.length - 1]!.trim() === '') kept.pop();
+      lines.splice(range[0], range[1] - range[0], lines[range[0]]!, ...keyLines, ...kept, ...(range[1] < lines.length ? [''] : []));
+    } else {
+      lines.push('', `[${CREDENTIALS_PROFILE}]`, ...keyLines);
+    }
+    text = `${lines.join(eol)}${eol}`;
+    // A file that is a symbolic link (to a file shared with other tools) is written where it points.
+    if (lstatSync(path).isSymbolicLink()) path = realpathSync(path);
   }
   const temporary = `${path}.${process.pid}.tmp`;
   rmSync(temporary, { force: true });
