@@ -261,11 +261,24 @@ export function anyValueTest(operator: ParsedOperator, values: readonly Compiled
   }
 }
 
+/** A value's tests by the text its variables resolved to: callers repeat (one user, one key). */
+const resolvedTests = new WeakMap<CompiledValue, Map<string, ValueTest | undefined>>();
+/** Per value: enough for the callers of a busy key, small enough for thousands of values. */
+const RESOLVED_TESTS_PER_VALUE = 16;
+
 /** The test for a value with variables in this request; undefined when a variable cannot resolve. */
 export function resolveValue(spec: OperatorSpec, value: CompiledValue, context: RequestContext): ValueTest | undefined {
   if (value.test !== undefined) return value.test;
   const parts = resolveTemplate(value.template, context);
   if (parts === undefined) return undefined;
-  const test = spec.compile({ parts, text: joinParts(parts) });
-  return typeof test === 'string' ? undefined : test;
+  // Parts, not only their text: text from a variable is literal where the same text written is a pattern.
+  const cacheKey = JSON.stringify(parts);
+  let tests = resolvedTests.get(value);
+  if (!tests) resolvedTests.set(value, (tests = new Map()));
+  if (tests.has(cacheKey)) return tests.get(cacheKey);
+  const compiled = spec.compile({ parts, text: joinParts(parts) });
+  const test = typeof compiled === 'string' ? undefined : compiled;
+  if (tests.size >= RESOLVED_TESTS_PER_VALUE) tests.clear();
+  tests.set(cacheKey, test);
+  return test;
 }
