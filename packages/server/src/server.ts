@@ -138,7 +138,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   try {
     const unfinished = await store.getMeta(RESTORE_UNFINISHED_META);
     if (unfinished !== undefined) {
-      throw new StartupError(`A restore into this store did not finish (${Buffer.from(unfinished).toString('utf8')}): it is empty, not the backup. `
+      throw new StartupError(`A restore into this store did not finish (${Buffer.from(unfinished).toString('utf8')}): it does not hold the backup. `
         + 'Run that coffer restore again (it fills the store and clears this), or restore into a new store.');
     }
     // Its warnings are log lines, as everything the server writes to stderr is.

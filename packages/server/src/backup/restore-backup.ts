@@ -54,8 +54,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     try {
       assertRootKeyAsAsked(root, options.rootKey, target.dataDir);
       let summary: ArchiveSummary | undefined;
+      // The import clears RESTORE_UNFINISHED_META in its own transaction (Store.importSnapshot).
       await assertEmpty(target.store.importSnapshot(wrapUnder(root, readArchive(archive, keyring, (s) => (summary = s), checked))), target.name);
-      await target.store.deleteMeta(RESTORE_UNFINISHED_META);
       return { store: target.name, ...summary! };
     } finally {
       await root.close();

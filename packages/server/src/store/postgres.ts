@@ -799,10 +799,6 @@ export class PostgresStore implements Store {
     return (await this.#exec(Q.replaceMeta, [Buffer.from(next), name, Buffer.from(expected)])).rowCount === 1;
   }
 
-  async deleteMeta(name: string): Promise<boolean> {
-    return (await this.#exec(Q.deleteMeta, [name])).rowCount === 1;
-  }
-
   async rewrapKeyVersion(keyId: string, version: number, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
     return (await this.#exec(Q.rewrapVersion, [Buffer.from(next), keyId, version, Buffer.from(expected)])).rowCount === 1;
   }
@@ -970,6 +966,8 @@ export class PostgresStore implements Store {
         batch.push(row);
       }
       await flush();
+      // A store filled is no longer one a restore left unfinished: cleared in the same commit.
+      if (count > 0) await this.#exec(Q.deleteMeta, [RESTORE_UNFINISHED_META], client);
       return { rows: count };
     });
   }

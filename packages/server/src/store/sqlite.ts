@@ -842,10 +842,6 @@ export class SqliteStore implements Store {
     return this.#write(() => this.#stmt.replaceMeta.run(Buffer.from(next), name, Buffer.from(expected)).changes === 1);
   }
 
-  async deleteMeta(name: string): Promise<boolean> {
-    return this.#write(() => this.#stmt.deleteMeta.run(name).changes === 1);
-  }
-
   async rewrapKeyVersion(keyId: string, version: number, expected: Uint8Array, next: Uint8Array): Promise<boolean> {
     return this.#write(() => this.#stmt.rewrapVersion.run(Buffer.from(next), keyId, version, Buffer.from(expected)).changes === 1);
   }
@@ -921,6 +917,8 @@ export class SqliteStore implements Store {
         this.#importRow(row);
         count++;
       }
+      // A store filled is no longer one a restore left unfinished: cleared in the same commit.
+      if (count > 0) this.#stmt.deleteMeta.run(RESTORE_UNFINISHED_META);
       db.exec('COMMIT');
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');

@@ -185,8 +185,6 @@ export interface Store {
    * returns false otherwise (another writer won, or there is no value). The root keyring uses it.
    */
   replaceMeta(name: string, expected: Uint8Array, next: Uint8Array): Promise<boolean>;
-  /** Removes a value; returns whether there was one. */
-  deleteMeta(name: string): Promise<boolean>;
 
   /**
    * Compare-and-set of a key version's wrapped material alone (a root-key rotation re-wraps it):
@@ -256,8 +254,9 @@ export interface AuditIndex {
  * import committed (docs/backup.md). A restore that failed or was killed half-way rolled back and
  * left an empty store with a root key: served, it would be an empty KMS with new administrator
  * credentials (on any node of a PostgreSQL store), and the restore could no longer be run into it.
- * Servers do not start on a store that holds it, `coffer store check` names it, and an import into
- * an otherwise empty store is not refused for it.
+ * Servers do not start on a store that holds it, `coffer store check` names it, an import into
+ * an otherwise empty store is not refused for it, and an import of any rows removes it in its own
+ * transaction (so a store filled never keeps it, and one that keeps it was not filled).
  */
 export const RESTORE_UNFINISHED_META = 'restore-unfinished';
 
