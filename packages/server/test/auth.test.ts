@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
-import { lstatSync, rmSync, statSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync, statSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -407,6 +407,40 @@ describe('SigV4 authentication', () => {
 });
 
 describe("the administrator's credentials file after the root's access key is rotated", () => {
+  it('reads a [coffer] header with a comment and key names in capitals as botocore does, leaves one [coffer], follows a dangling link, and refuses a directory', async () => {
+    let t = await startTestServer();
+    try {
+      const live = readCredentials(t.server.credentialsFile);
+      const file = t.server.credentialsFile;
+      // Holding the live key so written: left as it is.
+      const commented = `[coffer] ; the administrator\nAWS_ACCESS_KEY_ID = ${live.accessKeyId}\nAWS_SECRET_ACCESS_KEY = ${live.secretAccessKey}\n`;
+      writeFileSync(file, commented);
+      t = await t.restart();
+      assert.equal(readFileSync(file, 'utf8'), commented);
+      // A dead key in capitals, and a second [coffer] after another profile: one [coffer], the live key.
+      writeFileSync(file, '[coffer]\nAWS_ACCESS_KEY_ID = AKIADEADDEADDEADDEAD\nAWS_SECRET_ACCESS_KEY = dead\n\n[ci]\nregion = eu-west-1\n\n[coffer]\naws_access_key_id = AKIAOLDOLDOLDOLD0000\n');
+      t = await t.restart();
+      assert.equal(readFileSync(file, 'utf8'), `[coffer]\naws_access_key_id = ${live.accessKeyId}\naws_secret_access_key = ${live.secretAccessKey}\n\n[ci]\nregion = eu-west-1\n`);
+      // A link to a file not made yet is written where it points.
+      const elsewhere = join(tempDataDir(), 'made-later');
+      rmSync(file);
+      symlinkSync(elsewhere, file);
+      t = await t.restart();
+      assert.ok(lstatSync(file).isSymbolicLink());
+      assert.deepEqual(readCredentials(elsewhere), live);
+      // A directory where the file goes: the start stops, and says why.
+      await t.stop();
+      rmSync(file);
+      mkdirSync(file);
+      await assert.rejects(startTestServer({ dataDir: t.dataDir }), /Cannot write the administrator's credentials to .*credentials \(EISDIR\)/);
+      rmSync(file, { recursive: true });
+      t = await startTestServer({ dataDir: t.dataDir });
+      assert.deepEqual(readCredentials(file), live);
+    } finally {
+      await t.dispose();
+    }
+  });
+
   it('never writes another principal\'s key as the administrator\'s, whatever the store names', async () => {
     let t = await startTestServer();
     try {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { CREDENTIALS_PROFILE, profileKeyId, readIfPresent, writeCredentialsFile } from './credentials-file.js';
+import { StartupError } from '../root/root-key.js';
+import { profileKeyId, readIfPresent, writeCredentialsFile } from './credentials-file.js';
 import type { AccessKeys } from './access-keys.js';
 import type { Store } from '../store/store.js';
 
@@ -27,7 +28,7 @@ export async function ensureAdminCredentials(
   if (accessKeyId === undefined) {
     const created = await accessKeys.create(principalArn, now);
     if (await store.putMetaIfAbsent(ADMIN_META, Buffer.from(created.accessKeyId, 'utf8'))) {
-      writeCredentialsFile(credentialsFile, created.accessKeyId, created.secret.revealSecret());
+      writeOrRefuse(credentialsFile, created.accessKeyId, created.secret.revealSecret());
       return { accessKeyId: created.accessKeyId, credentialsFile };
     }
     // Another node (or process) made the administrator's key at the same moment: keep its key, not a second one.
@@ -54,7 +55,7 @@ export async function ensureAdminCredentials(
   if (key) {
     const existing = readIfPresent(credentialsFile);
     if (existing === undefined) {
-      writeCredentialsFile(credentialsFile, key.accessKeyId, key.secret.revealSecret());
+      writeOrRefuse(credentialsFile, key.accessKeyId, key.secret.revealSecret());
     } else if (profileKeyId(existing) !== key.accessKeyId) {
       // Only the [coffer] profile is replaced; other profiles an operator keeps in the file stay.
       // A file that cannot be written (a read-only data directory) is left as it is: the server serves all the same.
@@ -66,4 +67,18 @@ export async function ensureAdminCredentials(
     }
   }
   return { accessKeyId, credentialsFile };
+}
+
+/**
+ * A credentials file the server must write (there is none to keep) and cannot (a directory of that
+ * name, a data directory it may not write): the start stops, saying so. The key stays in the store,
+ * and the next start writes the file once it can.
+ */
+function writeOrRefuse(path: string, accessKeyId: string, secret: string): void {
+  try {
+    writeCredentialsFile(path, accessKeyId, secret);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new StartupError(`Cannot write the administrator's credentials to ${path} (${reason}): make it a file the server may write, or remove what is there.`);
+  }
 }

@@ -3,7 +3,8 @@
  * read, and written with that profile in place of the one there (other profiles, the profile's
  * other settings, the file's line endings and a link to it kept).
  */
-import { existsSync, lstatSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 export const CREDENTIALS_PROFILE = 'coffer';
 
@@ -17,14 +18,19 @@ export function readIfPresent(path: string): string | undefined {
   }
 }
 
-/** The lines of the [coffer] profile in a shared-credentials text: [start, end) of `lines`. */
-function profileLines(lines: readonly string[]): [number, number] | undefined {
-  const header = (line: string) => /^\s*\[([^\]]*)\]\s*$/.exec(line)?.[1]?.trim();
-  const start = lines.findIndex((line) => header(line) === CREDENTIALS_PROFILE);
+/** A section header's name, as botocore reads one (a comment may follow it). */
+const sectionName = (line: string): string | undefined => /^\s*\[([^\]]*)\]\s*(?:[;#].*)?$/.exec(line)?.[1]?.trim();
+
+/** The lines of the first [coffer] profile in a shared-credentials text from `from`: [start, end) of `lines`. */
+function profileLines(lines: readonly string[], from = 0): [number, number] | undefined {
+  const start = lines.findIndex((line, i) => i >= from && sectionName(line) === CREDENTIALS_PROFILE);
   if (start < 0) return undefined;
-  const next = lines.findIndex((line, i) => i > start && header(line) !== undefined);
+  const next = lines.findIndex((line, i) => i > start && sectionName(line) !== undefined);
   return [start, next < 0 ? lines.length : next];
 }
+
+/** A profile's line setting one of the key's own values (names are not case-sensitive). */
+const KEY_SETTING = /^\s*(aws_access_key_id|aws_secret_access_key|aws_session_token|aws_security_token)\s*=/i;
 
 /** The access key id of the [coffer] profile (spaces around `=` as any AWS tool writes them). */
 export function profileKeyId(text: string): string | undefined {
@@ -32,7 +38,7 @@ export function profileKeyId(text: string): string | undefined {
   const range = profileLines(lines);
   if (!range) return undefined;
   for (const line of lines.slice(range[0] + 1, range[1])) {
-    const match = /^\s*aws_access_key_id\s*=\s*(\S+)\s*$/.exec(line);
+    const match = /^\s*aws_access_key_id\s*=\s*(\S+)\s*$/i.exec(line);
     if (match) return match[1];
   }
   return undefined;
@@ -44,6 +50,25 @@ export function profileKeyId(text: string): string | undefined {
  * writing, should a crash have left one: in a container the server's pid is the same at every
  * start, and a leftover would refuse ('wx') every later start.
  */
+/**
+ * Where a file that is a symbolic link (to a file shared with other tools) is written: where it
+ * points, even before that file exists.
+ */
+function linkTarget(path: string): string {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch {
+    return path;
+  }
+  if (!stat.isSymbolicLink()) return path;
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(dirname(path), readlinkSync(path));
+  }
+}
+
 export function writeCredentialsFile(path: string, accessKeyId: string, secret: string, existing?: string): void {
   const keyLines = [`aws_access_key_id = ${accessKeyId}`, `aws_secret_access_key = ${secret}`];
   let text = `${[`[${CREDENTIALS_PROFILE}]`, ...keyLines].join('\n')}\n`;
@@ -54,17 +79,21 @@ export function writeCredentialsFile(path: string, accessKeyId: string, secret: 
     const lines = existing.replace(/\r?\n$/, '').split(/\r?\n/);
     const range = profileLines(lines);
     if (range) {
-      const kept = lines.slice(range[0] + 1, range[1])
-        .filter((line) => !/^\s*(aws_access_key_id|aws_secret_access_key|aws_session_token|aws_security_token)\s*=/.test(line));
+      const kept = lines.slice(range[0] + 1, range[1]).filter((line) => !KEY_SETTING.test(line));
       while (kept.length > 0 && kept[kept.length - 1]!.trim() === '') kept.pop();
-      lines.splice(range[0], range[1] - range[0], lines[range[0]]!, ...keyLines, ...kept, ...(range[1] < lines.length ? [''] : []));
+      const profile = [lines[range[0]]!, ...keyLines, ...kept];
+      lines.splice(range[0], range[1] - range[0], ...profile, ...(range[1] < lines.length ? [''] : []));
+      // A second [coffer] (which botocore refuses, and the JavaScript SDK reads last) goes.
+      for (let again = profileLines(lines, range[0] + profile.length); again; again = profileLines(lines, again[0])) {
+        lines.splice(again[0], again[1] - again[0]);
+      }
     } else {
       lines.push('', `[${CREDENTIALS_PROFILE}]`, ...keyLines);
     }
+    while (lines.length > 1 && lines[lines.length - 1]!.trim() === '') lines.pop();
     text = `${lines.join(eol)}${eol}`;
-    // A file that is a symbolic link (to a file shared with other tools) is written where it points.
-    if (lstatSync(path).isSymbolicLink()) path = realpathSync(path);
   }
+  path = linkTarget(path);
   const temporary = `${path}.${process.pid}.tmp`;
   rmSync(temporary, { force: true });
   try {

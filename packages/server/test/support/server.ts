@@ -12,9 +12,9 @@ export interface Credentials {
 /** Reads the [coffer] profile from a shared-credentials file the server wrote. */
 export function readCredentials(path: string): Credentials {
   // The [coffer] profile's, as the AWS tools read it (other profiles may come first).
-  const text = readFileSync(path, 'utf8').split(/^\[coffer\]$/m)[1]?.split(/^\[/m)[0] ?? '';
-  const accessKeyId = /aws_access_key_id\s*=\s*(\S+)/.exec(text)?.[1];
-  const secretAccessKey = /aws_secret_access_key\s*=\s*(\S+)/.exec(text)?.[1];
+  const text = readFileSync(path, 'utf8').split(/^\s*\[\s*coffer\s*\]\s*(?:[;#].*)?$/m)[1]?.split(/^\s*\[/m)[0] ?? '';
+  const accessKeyId = /aws_access_key_id\s*=\s*(\S+)/i.exec(text)?.[1];
+  const secretAccessKey = /aws_secret_access_key\s*=\s*(\S+)/i.exec(text)?.[1];
   if (!accessKeyId || !secretAccessKey) throw new Error(`no credentials in ${path}`);
   return { accessKeyId, secretAccessKey };
 }
