@@ -16,7 +16,7 @@ import { MAX_ACCESS_KEYS } from './admin/create-access-key.js';
 import { MAX_ALIASES_PER_KEY } from './operations/create-alias.js';
 import { MAX_KEYS } from './operations/create-key.js';
 import { keyArn } from './keys/arn.js';
-import type { KeyRecord } from './keys/key-record.js';
+import { KEY_ID, MAX_DESCRIPTION_LENGTH, type KeyRecord } from './keys/key-record.js';
 import { accountRootArn, principalArn } from './principals/principal-id.js';
 import type { PrincipalKind } from './principals/principal-record.js';
 import { checkNewIdentityPolicy, MAX_AGGREGATE_POLICY_SIZE, policySize } from './admin/principal-policy.js';
@@ -60,7 +60,6 @@ export class SeedError extends Error {
   override readonly name = 'SeedError';
 }
 
-const KEY_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 const PRINCIPAL_NAME = /^[\w+=,.@-]{1,64}$/;
 const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
 
@@ -101,7 +100,7 @@ export function checkSeed(seed: unknown): Seed {
     entry = `keys[${i}] (${key.keyId})`;
     if (keyIds.has(key.keyId)) fail(entry, 'the key id appears twice');
     keyIds.add(key.keyId);
-    if (key.description !== undefined && (typeof key.description !== 'string' || key.description.length > 8192)) fail(entry, 'description must be text of at most 8192 characters');
+    if (key.description !== undefined && (typeof key.description !== 'string' || key.description.length > MAX_DESCRIPTION_LENGTH)) fail(entry, `description must be text of at most ${MAX_DESCRIPTION_LENGTH} characters`);
     if (key.keySpec !== undefined && key.keySpec !== 'SYMMETRIC_DEFAULT') fail(entry, `keySpec ${String(key.keySpec)} cannot be seeded; only SYMMETRIC_DEFAULT`);
     if (key.material !== undefined) {
       if (typeof key.material !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(key.material) || Buffer.from(key.material, 'base64').length !== 32) {

@@ -108,3 +108,9 @@ export interface AliasRecord {
   readonly createdAt: number;
   readonly updatedAt: number;
 }
+
+/** A key id as the server makes one: a UUID, or a multi-Region key's `mrk-` and 32 hex digits. */
+export const KEY_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+
+/** AWS's limit on a key's Description, in characters. */
+export const MAX_DESCRIPTION_LENGTH = 8192;

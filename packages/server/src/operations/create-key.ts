@@ -1,7 +1,7 @@
 import { LimitExceededException, UnsupportedOperationException, ValidationException } from '../errors.js';
 import type { Service } from '../context.js';
 import { CUSTOMER_MASTER_KEY_SPECS, KEY_SPECS, KEY_USAGES, ORIGINS } from '../keys/enums.js';
-import type { KeyRecord } from '../keys/key-record.js';
+import { MAX_DESCRIPTION_LENGTH, type KeyRecord } from '../keys/key-record.js';
 import { keyMetadata } from '../keys/key-metadata.js';
 import { checkRequestTags, mergeTags, requestTagContext } from '../keys/tags.js';
 import { checkNewKeyPolicy } from '../access/key-policy-check.js';
@@ -14,7 +14,7 @@ import type { Operation } from './operation.js';
 
 const shape = {
   Policy: keyPolicyMember(),
-  Description: string({ min: 0, max: 8192 }),
+  Description: string({ min: 0, max: MAX_DESCRIPTION_LENGTH }),
   KeyUsage: enumeration(KEY_USAGES),
   CustomerMasterKeySpec: enumeration(CUSTOMER_MASTER_KEY_SPECS),
   KeySpec: enumeration(KEY_SPECS),

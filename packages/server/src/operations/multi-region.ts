@@ -1,3 +1,4 @@
+import { MAX_DESCRIPTION_LENGTH } from '../keys/key-record.js';
 import { keyArn } from '../keys/arn.js';
 import { isMultiRegionKeyId } from '../keys/multi-region.js';
 import { resolveKey } from '../keys/resolve.js';
@@ -18,7 +19,7 @@ const region = () => required(string({ min: 1, max: 32, pattern: '^([a-z]+-){2,3
 /** ReplicateKey's members beyond the key and the Region, checked as CreateKey checks them though no replica is made. */
 const replicaMembers = {
   Policy: keyPolicyMember(),
-  Description: string({ min: 0, max: 8192 }),
+  Description: string({ min: 0, max: MAX_DESCRIPTION_LENGTH }),
   BypassPolicyLockoutSafetyCheck: boolean(),
   Tags: tags(),
 };

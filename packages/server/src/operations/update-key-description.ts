@@ -1,3 +1,4 @@
+import { MAX_DESCRIPTION_LENGTH } from '../keys/key-record.js';
 import { changeKey } from '../keys/change-key.js';
 import { resolveKey } from '../keys/resolve.js';
 import { assertNotPendingDeletion } from '../keys/states.js';
@@ -5,7 +6,7 @@ import { keyIdMember } from '../validate/members.js';
 import { parseShape, required, string } from '../validate/shape.js';
 import type { Operation } from './operation.js';
 
-const shape = { KeyId: keyIdMember(), Description: required(string({ min: 0, max: 8192 })) };
+const shape = { KeyId: keyIdMember(), Description: required(string({ min: 0, max: MAX_DESCRIPTION_LENGTH })) };
 
 export const updateKeyDescription: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);

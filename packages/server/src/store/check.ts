@@ -7,7 +7,7 @@ import { verifyStoredChain } from '../audit/verify-trail.js';
 import { AccessKeys } from '../auth/access-keys.js';
 import { BackingKeys } from '../keys/backing-keys.js';
 import type { KeySpec } from '../keys/enums.js';
-import type { KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
+import { KEY_ID, MAX_DESCRIPTION_LENGTH, type KeyRecord, type KeyVersionRecord } from '../keys/key-record.js';
 import { KEY_SPEC_TABLE, specInfo } from '../keys/specs/index.js';
 import { KEY_STATES } from '../keys/enums.js';
 import type { KeyringRootKey } from '../root/keyring-root-key.js';
@@ -176,11 +176,6 @@ async function checkKeys(store: Store, root: RootKey, problems: string[]): Promi
  * laxly as an earlier release may have stored it (KeyFamily.holds). Material of another spec would
  * be served under this one: an RSA signature labelled ECDSA.
  */
-/** A key id as a server makes one (a multi-Region key's `mrk-` form included). */
-const KEY_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
-/** AWS's limit on a key's Description. */
-const MAX_DESCRIPTION = 8192;
-
 /** A key record's own fields as only a server could have written them (a restored archive's may not be). */
 function recordProblems(key: KeyRecord): string[] {
   const problems: string[] = [];
@@ -188,8 +183,8 @@ function recordProblems(key: KeyRecord): string[] {
   if (!KEY_ID.test(key.keyId)) problems.push(`${where}: its id is not a key id`);
   if (!(KEY_STATES as readonly string[]).includes(key.state)) problems.push(`${where}: its state ${JSON.stringify(key.state)} is not a key state`);
   if (key.keySpec !== 'SYMMETRIC_DEFAULT' && KEY_SPEC_TABLE[key.keySpec] === undefined) problems.push(`${where}: its key spec ${JSON.stringify(key.keySpec)} is not one this server has`);
-  if (key.description !== undefined && (typeof key.description !== 'string' || key.description.length > MAX_DESCRIPTION)) {
-    problems.push(`${where}: its description is not text of at most ${MAX_DESCRIPTION} characters`);
+  if (key.description !== undefined && (typeof key.description !== 'string' || key.description.length > MAX_DESCRIPTION_LENGTH)) {
+    problems.push(`${where}: its description is not text of at most ${MAX_DESCRIPTION_LENGTH} characters`);
   }
   if (key.policy !== undefined) {
     try {
