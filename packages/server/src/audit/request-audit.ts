@@ -38,8 +38,9 @@ export class RequestAudit {
     this.#accessKeyId = accessKeyId;
   }
 
+  /** After setOperation: which members are kept depends on the operation. */
   setParameters(input: unknown): void {
-    this.#parameters = sanitizeParameters(input);
+    this.#parameters = sanitizeParameters(this.#operation, input);
   }
 
   /** A key the request named or used, by ARN. */
