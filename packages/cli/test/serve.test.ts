@@ -169,6 +169,27 @@ describe('coffer serve', () => {
     }
   });
 
+  it('writes the process\'s warnings (a library\'s process.emitWarning) to its log as JSON lines, not as Node\'s plain text', async () => {
+    // Preloaded into the served process: once the banner is out, a warning as the AWS SDK raises one on Node 20.
+    const preload = join(tempDir(), 'warn.cjs');
+    writeFileSync(preload, `
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = (chunk, ...rest) => {
+        if (String(chunk).includes('Coffer is listening')) setImmediate(() => process.emitWarning('support ends soon\\nsecond line', 'NodeVersionSupportWarning'));
+        return write(chunk, ...rest);
+      };
+    `);
+    const served = await serve(['--port', '0', '--data-dir', tempDir()], cleanEnv({ NODE_OPTIONS: `--require ${preload}` }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const finished = await served.stop();
+    assert.equal(finished.code, 0, finished.stderr);
+    const lines = finished.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const warning = lines.find((line) => line.msg === 'process warning');
+    assert.deepEqual({ level: warning?.level, warning: warning?.warning, message: warning?.message }, {
+      level: 'warn', warning: 'NodeVersionSupportWarning', message: 'support ends soon\nsecond line',
+    }, finished.stderr);
+  });
+
   it('serves when its standard output cannot be written (redirected to a full disk), and stops with exit code 0', async () => {
     // /dev/full fails every write with ENOSPC, as a file on a full disk does. Before, the banner's
     // failed write was an unhandled 'error' event: the server died the moment it had started.

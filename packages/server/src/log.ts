@@ -63,3 +63,15 @@ function stderrDestination(): ReturnType<typeof pino.destination> {
   };
   return destination;
 }
+
+/**
+ * Sends the process's warnings to `log` instead of Node's default printer, whose plain-text lines
+ * would break a JSON-lines log: Node's own, and those libraries raise with `process.emitWarning`
+ * (the AWS SDK, loaded for a `kms` root key, warns of the Node versions it will drop). For the
+ * process that owns stderr (`coffer serve`), not for a server embedded in an application, whose
+ * warnings are the application's to handle.
+ */
+export function logProcessWarnings(log: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => log('warn', 'process warning', { warning: warning.name, message: warning.message }));
+}

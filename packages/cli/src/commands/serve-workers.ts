@@ -9,7 +9,7 @@
  * requests finish) before it exits.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { jsonLogger, type Logger } from '@coffer/server';
+import { jsonLogger, logProcessWarnings, type Logger } from '@coffer/server';
 import { EXIT_FAILURE } from '../usage.js';
 import { primaryMetrics } from './worker-metrics.js';
 
@@ -41,6 +41,7 @@ function describeExit(code: number | null, signal: string | null): string {
  * the first one reports, and waits for a signal. Answers the command's exit code.
  */
 export async function servePrimary(count: number): Promise<number> {
+  logProcessWarnings((level, message, fields) => (primaryLog ??= jsonLogger(undefined, { role: 'primary' }))(level, message, fields));
   // Workers never prompt (several would read one terminal): no stdin, see docs/operations.md.
   cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const workers = new Set<Worker>();

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dirname, join, relative, resolve } from 'node:path';
 import {
-  DEFAULT_CONFIG, isPostgresUrl, jsonLogger, SELF_SIGNED_CERT_FILE, SeedError, StartupError, startServer, type RunningServer, type StartOptions,
+  DEFAULT_CONFIG, isPostgresUrl, jsonLogger, logProcessWarnings, SELF_SIGNED_CERT_FILE, SeedError, StartupError, startServer, type RunningServer, type StartOptions,
 } from '@coffer/server';
 import { EXIT_FAILURE, EXIT_USAGE, IoError, refuseRepeatedValues, UsageError, type ArgToken } from '../usage.js';
 import { ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
@@ -159,9 +159,12 @@ export async function serveCommand(args: string[]): Promise<number> {
   // Of several workers, the first applies the seed; the others start once it has.
   const applySeed = seed !== undefined && (worker === undefined || process.env[FIRST_WORKER_ENV] === '1');
 
+  const logger = jsonLogger(undefined, worker ? { worker: worker.id } : undefined);
+  // Every line a serving process writes to stderr is JSON (docs/operations.md, "Logs").
+  logProcessWarnings(logger);
   const options: StartOptions = {
     ...(applySeed ? { seed } : {}),
-    logger: jsonLogger(undefined, worker ? { worker: worker.id } : undefined),
+    logger,
     ...(setting('host') !== undefined ? { host: setting('host')! } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(setting('data-dir') !== undefined ? { dataDir: setting('data-dir')! } : {}),
