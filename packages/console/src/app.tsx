@@ -25,10 +25,14 @@ export function App() {
   const [session, setSession] = useState<Session | undefined>(undefined);
   const [idleNote, setIdleNote] = useState<string>();
   const { path, query } = useRoute();
-  useIdleSignOut(session !== undefined, () => {
+  // The only way out of a session: its client forgets the credentials and the signing keys derived
+  // from them, since React (and anyone with DevTools) may keep a reference to it after this render.
+  const signOut = (note?: string) => {
+    session?.api.dispose();
     setSession(undefined);
-    setIdleNote(`Signed out after ${IDLE_MINUTES} minutes without activity.`);
-  });
+    setIdleNote(note);
+  };
+  useIdleSignOut(session !== undefined, () => signOut(`Signed out after ${IDLE_MINUTES} minutes without activity.`));
 
   const page = pageFor(path, query.toString());
   useEffect(() => {
@@ -59,7 +63,7 @@ export function App() {
           </ul>
         </nav>
         <span className="who" title={visibleText(session.arn)}>{visibleText(session.arn)}</span>
-        <button type="button" className="secondary" onClick={() => setSession(undefined)}>Sign out</button>
+        <button type="button" className="secondary" onClick={() => signOut()}>Sign out</button>
       </header>
       <main id="main" tabIndex={-1}>
         <PageErrorBoundary key={`${path}?${query.toString()}`}>{page.element}</PageErrorBoundary>

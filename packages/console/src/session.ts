@@ -1,7 +1,10 @@
 import { createContext, useContext } from 'react';
 import type { Api } from './api/client.js';
 
-/** The signed-in session: the API client (which holds the credentials) and who they belong to. */
+/**
+ * The signed-in session: the API client (whose signer holds the credentials) and who they belong
+ * to. It ends with `api.dispose()`, which the app calls on sign-out and on the idle sign-out.
+ */
 export interface Session {
   readonly api: Api;
   readonly arn: string;

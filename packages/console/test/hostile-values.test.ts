@@ -32,6 +32,9 @@ describe('console with hostile values', () => {
   let page: Page;
   let kms: KMSClient;
   const ids = { long: '', markup: '', undescribable: '', bigNumber: '' };
+  // Pairs that read the same when tags are joined as `k=v, k=v`: one tag passing for two, and a
+  // `=` moving from the key into the value.
+  const spoofs = { oneTag: '', twoTags: '', keyWithEquals: '', valueWithEquals: '' };
   const faults: string[] = [];
 
   before(async () => {
@@ -54,6 +57,10 @@ describe('console with hostile values', () => {
     await kms.send(new CreateGrantCommand({ ...grant, Constraints: { SourceArn: `arn:aws:s3:::bucket${OVERRIDE}` } }));
     await kms.send(new DescribeKeyCommand({ KeyId: `alias/${OVERRIDE}` })).catch((error: Error) => assert.equal(error.name, 'NotFoundException'));
     ids.bigNumber = await create({ Description: 'big number', Policy: BIG_NUMBER_POLICY });
+    spoofs.oneTag = await create({ Tags: [{ TagKey: 'env', TagValue: 'dev, owner=security' }] });
+    spoofs.twoTags = await create({ Tags: [{ TagKey: 'env', TagValue: 'dev' }, { TagKey: 'owner', TagValue: 'security' }] });
+    spoofs.keyWithEquals = await create({ Tags: [{ TagKey: 'team=ops', TagValue: 'x' }] });
+    spoofs.valueWithEquals = await create({ Tags: [{ TagKey: 'team', TagValue: 'ops=x' }] });
     // Listed, but DescribeKey is denied to everyone by its key policy.
     ids.undescribable = await create({
       Description: 'not for describing',
@@ -136,7 +143,8 @@ describe('console with hostile values', () => {
     const tags = page.locator('dl.meta dt:has-text("Tags") + dd');
     await tags.locator('bdi').first().waitFor();
     // The override is shown, not obeyed: it would reverse the value itself, which isolation cannot stop.
-    assert.deepEqual((await tags.locator('bdi').allTextContents()).sort(), ['label', OVERRIDE.replace('\u202e', '<U+202E>'), 'owner', 'alice', MARKUP.slice(0, 60), MARKUP].sort());
+    assert.deepEqual((await tags.locator('bdi').allTextContents()).sort(),
+      ['label', OVERRIDE.replace('\u202e', '<U+202E>'), 'owner', 'alice', MARKUP.slice(0, 60), MARKUP].map((text) => JSON.stringify(text)).sort());
     assert.equal(await page.locator('main img, main svg, main script').count(), 0);
     assert.deepEqual(faults, []);
   });
@@ -196,6 +204,26 @@ describe('console with hostile values', () => {
     await page.getByRole('button', { name: 'Edit policy big-number' }).click();
     await page.waitForFunction(() => (document.getElementById('identity-policy-name') as HTMLInputElement | null)?.value === 'big-number');
     assert.equal(await page.getByLabel('Policy document (JSON)').inputValue(), BIG_NUMBER_IDENTITY_POLICY);
+    assert.deepEqual(faults, []);
+  });
+
+  it('shows each tag so that no tag passes for two, and no = moves between key and value', async () => {
+    const tagsOf = async (keyId: string) => {
+      await goInApp(`/keys/${keyId}`);
+      await page.getByRole('heading', { level: 1, name: `Key ${keyId}` }).waitFor();
+      const tags = page.locator('dl.meta dt:has-text("Tags") + dd');
+      await tags.locator('bdi').first().waitFor();
+      return { text: await tags.innerText(), count: await tags.locator('li').count() };
+    };
+    const oneTag = await tagsOf(spoofs.oneTag);
+    const twoTags = await tagsOf(spoofs.twoTags);
+    assert.deepEqual([oneTag.count, twoTags.count], [1, 2]);
+    assert.notEqual(oneTag.text, twoTags.text);
+    assert.equal(oneTag.text, '"env" = "dev, owner=security"');
+    const keyWithEquals = await tagsOf(spoofs.keyWithEquals);
+    const valueWithEquals = await tagsOf(spoofs.valueWithEquals);
+    assert.notEqual(keyWithEquals.text, valueWithEquals.text);
+    assert.deepEqual([keyWithEquals.text, valueWithEquals.text], ['"team=ops" = "x"', '"team" = "ops=x"']);
     assert.deepEqual(faults, []);
   });
 });

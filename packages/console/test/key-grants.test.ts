@@ -25,6 +25,7 @@ describe('key page grants', () => {
       },
       admin: () => Promise.reject(new Error('unexpected admin call')),
       whoAmI: () => Promise.reject(new Error('unexpected whoAmI')),
+      dispose: () => {},
     };
     const grants = await listAllGrants(api, 'k');
     assert.deepEqual(grants.map((g) => g.GrantId), grantIds);

@@ -43,6 +43,7 @@ describe('keys page rows', () => {
       },
       admin: () => Promise.reject(new Error('unexpected admin call')),
       whoAmI: () => Promise.reject(new Error('unexpected whoAmI')),
+      dispose: () => {},
     };
     return { api, targetReads: () => reads };
   }

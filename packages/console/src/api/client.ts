@@ -1,5 +1,5 @@
 import { visibleText } from '../format.js';
-import { signedHeaders, type Credentials } from './sign.js';
+import { createSigner, type Credentials, type RequestSigner } from './sign.js';
 
 /** An error the server answered, by its AWS name (`__type`) and message. */
 export class ApiError extends Error {
@@ -24,6 +24,9 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** What a client answers once its session has ended (Api.dispose). */
+const signedOut = () => new ApiError('SignedOut', 'This session has ended: sign in again.', 0);
+
 export type Json = Record<string, unknown>;
 
 export interface Api {
@@ -34,17 +37,26 @@ export interface Api {
   admin<T = Json>(operation: string, input?: Json): Promise<T>;
   /** STS GetCallerIdentity in its JSON form: who the credentials belong to. */
   whoAmI(): Promise<{ Arn: string; Account: string; UserId: string }>;
+  /** Ends the client with its session: it forgets the credentials, and every later call fails with `SignedOut`. */
+  dispose(): void;
 }
 
 /**
  * The console's one way to reach the server: AWS JSON 1.1 POSTs to its own origin, each signed
- * with SigV4 for the service `kms` (`sts` for GetCallerIdentity). The credentials are captured in
- * this closure and nowhere else: no storage, no cookie, no URL.
+ * with SigV4 for the service `kms` (`sts` for GetCallerIdentity). The credentials are held by this
+ * client's signer and nowhere else: no storage, no cookie, no URL. A reference to the client can
+ * outlive the session (React keeps old props, a DevTools user can keep anything), so dispose()
+ * drops the signer rather than trusting that the client becomes unreachable.
  */
 export function createApi(credentials: Credentials, region: string): Api {
+  let signer: RequestSigner | undefined = createSigner(credentials, region, new URL(window.location.origin));
   const call = async <T>(target: string, service: string, contentType: string, input: Json): Promise<T> => {
+    const current = signer;
+    if (!current) throw signedOut();
     const body = JSON.stringify(input);
-    const headers = await signedHeaders(credentials, region, service, { 'content-type': contentType, 'x-amz-target': target }, body);
+    // Ended while this call was being signed: the signer refuses, and says so as the ended session.
+    const headers = await current.sign(service, { 'content-type': contentType, 'x-amz-target': target }, body)
+      .catch((failure: unknown) => { throw signer ? failure : signedOut(); });
     let response: Response;
     try {
       response = await fetch('/', { method: 'POST', headers, body, credentials: 'omit', cache: 'no-store' });
@@ -70,5 +82,9 @@ export function createApi(credentials: Credentials, region: string): Api {
     kms: (operation, input = {}) => call(`TrentService.${operation}`, 'kms', 'application/x-amz-json-1.1', input),
     admin: (operation, input = {}) => call(`CofferAdmin.${operation}`, 'kms', 'application/x-amz-json-1.1', input),
     whoAmI: () => call('AWSSecurityTokenServiceV20110615.GetCallerIdentity', 'sts', 'application/x-amz-json-1.0', {}),
+    dispose: () => {
+      signer?.dispose();
+      signer = undefined;
+    },
   };
 }

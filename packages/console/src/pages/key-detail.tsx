@@ -46,10 +46,7 @@ export function KeyDetailPage({ keyId }: { keyId: string }) {
             <dt>Created</dt><dd>{formatTime(m.CreationDate)}</dd>
             <dt>Tags</dt>
             <dd>
-              {/* Each key and value isolated, so right-to-left or override characters in one cannot reorder another. */}
-              {tags.error ? <ErrorNotice error={tags.error} /> : tags.data?.length
-                ? tags.data.map((t, i) => <span key={t.TagKey} className="tag">{i > 0 ? ', ' : ''}<bdi>{visibleText(t.TagKey)}</bdi>=<bdi>{visibleText(t.TagValue)}</bdi></span>)
-                : '—'}
+              {tags.error ? <ErrorNotice error={tags.error} /> : tags.data?.length ? <TagList tags={tags.data} /> : '—'}
             </dd>
             <dt>Audit</dt><dd><Link to={`/audit?key=${encodeURIComponent(m.KeyId)}`}>Requests that named this key</Link></dd>
           </dl>
@@ -61,5 +58,24 @@ export function KeyDetailPage({ keyId }: { keyId: string }) {
       <PolicyEditor keyId={keyId} />
       <KeyGrants keyId={keyId} />
     </section>
+  );
+}
+
+/**
+ * One tag a line, key and value each JSON-quoted (as grant constraints are), so no value can pass
+ * for another pair: joined as `k=v, k=v`, the one tag env=`dev, owner=security` read as two, and
+ * key `team=ops` with value `x` as key `team` with value `ops=x`. Each quoted part is isolated, so
+ * right-to-left or override characters in one cannot reorder another; JSON.stringify leaves those
+ * as they are, so they go through visibleText too.
+ */
+function TagList({ tags }: { tags: readonly Tag[] }) {
+  return (
+    <ul className="tags">
+      {tags.map((t) => (
+        <li key={t.TagKey} className="mono">
+          <bdi>{visibleText(JSON.stringify(t.TagKey))}</bdi> = <bdi>{visibleText(JSON.stringify(t.TagValue))}</bdi>
+        </li>
+      ))}
+    </ul>
   );
 }

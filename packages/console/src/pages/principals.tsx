@@ -49,23 +49,30 @@ export function PrincipalsPage() {
   const [error, setError] = useState<unknown>();
   const [note, setNote] = useState<string>();
 
-  const act = async (fn: () => Promise<unknown>, done: string) => {
+  /**
+   * Runs one change and shows its outcome; `then` runs only when it succeeded. A refused change
+   * leaves the page as it was beside the error: the name typed into the form, the principal whose
+   * access keys are shown.
+   */
+  const act = async (fn: () => Promise<unknown>, done: string, then?: () => void) => {
     setError(undefined);
     setNote(undefined);
     try {
       await fn();
-      setNote(done);
-      principals.reload();
     } catch (failure) {
       setError(failure);
+      return;
     }
+    setNote(done);
+    then?.();
+    principals.reload();
   };
 
   const create = (event: FormEvent) => {
     event.preventDefault();
     const name = newName.trim();
-    void act(() => api.admin(newKind === 'user' ? 'CreateUser' : 'CreateRole', newKind === 'user' ? { UserName: name } : { RoleName: name }), `Created ${newKind}/${name}.`)
-      .then(() => setNewName(''));
+    void act(() => api.admin(newKind === 'user' ? 'CreateUser' : 'CreateRole', newKind === 'user' ? { UserName: name } : { RoleName: name }), `Created ${newKind}/${name}.`,
+      () => setNewName(''));
   };
 
   return (
@@ -99,7 +106,7 @@ export function PrincipalsPage() {
               <td className="actions">
                 <button type="button" className="secondary" onClick={() => setOwner({ kind: p.kind, name: p.name })}>Access keys</button>
                 <button type="button" className="danger"
-                  onClick={() => { if (window.confirm(visibleText(`Delete ${p.kind}/${p.name} with its access keys and policies?`))) void act(() => api.admin(p.kind === 'user' ? 'DeleteUser' : 'DeleteRole', p.kind === 'user' ? { UserName: p.name } : { RoleName: p.name }), visibleText(`Deleted ${p.kind}/${p.name}.`)).then(() => setOwner({ kind: 'self' })); }}>
+                  onClick={() => { if (window.confirm(visibleText(`Delete ${p.kind}/${p.name} with its access keys and policies?`))) void act(() => api.admin(p.kind === 'user' ? 'DeleteUser' : 'DeleteRole', p.kind === 'user' ? { UserName: p.name } : { RoleName: p.name }), visibleText(`Deleted ${p.kind}/${p.name}.`), () => setOwner({ kind: 'self' })); }}>
                   Delete
                 </button>
               </td>

@@ -24,6 +24,9 @@ export function SignInPage({ onSignIn, note }: { onSignIn: (session: Session) =>
       setSecretAccessKey('');
       onSignIn({ api, arn: identity.Arn, account: identity.Account, accessKeyId: accessKeyId.trim() });
     } catch (failure) {
+      // Not a session: its client goes, with any signing key it derived (a network failure may
+      // follow a correct secret).
+      api.dispose();
       setError(describeError(failure));
       setBusy(false);
     }

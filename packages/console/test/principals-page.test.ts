@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startServer, type RunningServer } from '@coffer/server';
+import type { Browser, Page } from 'playwright-core';
+import { openConsolePage } from './support/browser.js';
+
+/**
+ * The principals page when the server refuses: what the operator typed and what they were looking
+ * at stay as they were, beside the error. An operator who may list and create users but not delete
+ * them makes both refusals real: a name already taken, and a delete their policy does not allow.
+ */
+const OPERATOR = { accessKeyId: 'AKIAOPERATOR000000001', secretAccessKey: 'operator-secret-operator-secret-000000001' };
+const SEED = {
+  principals: [
+    {
+      user: 'operator',
+      accessKeys: [OPERATOR],
+      policies: { operate: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['coffer:List*', 'coffer:CreateUser'], Resource: '*' }] } },
+    },
+    { user: 'taken' },
+  ],
+};
+
+describe('principals page refusals', () => {
+  let dataDir: string;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  const faults: string[] = [];
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'coffer-console-principals-'));
+    server = await startServer({ port: 0, dataDir, logger: () => {}, quotas: false, seed: SEED });
+    ({ browser, page } = await openConsolePage(faults));
+    await page.goto(`${server.endpoint}/console/principals`);
+    await page.getByLabel('Access key ID').fill(OPERATOR.accessKeyId);
+    await page.getByLabel('Secret access key').fill(OPERATOR.secretAccessKey);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Principals and access keys' }).waitFor();
+    await page.locator('tr', { hasText: 'user/taken' }).waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps the typed name when Create is refused, and clears it when a principal is made', async () => {
+    const name = page.getByLabel('Name', { exact: true });
+    await name.fill('taken');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'AlreadyExistsException' }).waitFor();
+    assert.equal(await name.inputValue(), 'taken');
+    await name.fill('fresh');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Created user/fresh.' }).waitFor();
+    assert.equal(await name.inputValue(), '');
+  });
+
+  it('keeps the access-key panel on its principal when Delete is refused', async () => {
+    const row = page.locator('tr', { hasText: 'user/taken' });
+    await row.getByRole('button', { name: 'Access keys' }).click();
+    const panel = page.getByRole('heading', { level: 2, name: /^Access keys: / });
+    await page.getByRole('heading', { level: 2, name: 'Access keys: user/taken' }).waitFor();
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('alert').filter({ hasText: 'coffer:DeleteUser' }).waitFor();
+    assert.equal(await panel.textContent(), 'Access keys: user/taken');
+    assert.equal(await row.count(), 1);
+    assert.deepEqual(faults, []);
+  });
+});
