@@ -376,6 +376,14 @@ describe('grants over HTTP', () => {
     assertError(await raw('CreateGrant', { KeyId: symmetric, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Constraints: { SourceArn: '' } }), 'ValidationException', /sourceArn/);
   });
 
+  it('takes a service principal named in GranteePrincipal or RetiringPrincipal, as AWS lists grants to services, with no partition to check', async () => {
+    const keyId = await newKey();
+    const created = await grant({ KeyId: keyId, GranteePrincipal: 'kms.amazonaws.com', RetiringPrincipal: 's3.amazonaws.com', Operations: ['Decrypt'] });
+    const entry = (assertOk(await raw('ListGrants', { KeyId: keyId })).Grants as Entry[]).find((g) => g.GrantId === created.GrantId)!;
+    assert.equal(entry.GranteePrincipal, 'kms.amazonaws.com');
+    assert.equal(entry.RetiringPrincipal, 's3.amazonaws.com');
+  });
+
   it('grants to service principals: one of each pair of members, kept and listed under their own names, used by no caller', async () => {
     const keyId = await newKey();
     const service = { KeyId: keyId, GranteeServicePrincipal: 's3.amazonaws.com', Operations: ['Decrypt'] };

@@ -106,6 +106,8 @@ export function checkServicePrincipalForm(member: string, value: string): void {
  */
 export async function checkGrantPrincipal(service: Service, value: string): Promise<number | undefined> {
   checkPrincipalForm(value);
+  // A service principal (`kms.amazonaws.com`) has no partition or account to check.
+  if (SERVICE_PRINCIPAL.test(value)) return undefined;
   const [, partition, iam, , account, resource] = value.split(':');
   // As in a key policy: AWS has no permissions across partitions, so such a principal is none this key can serve.
   if (partition !== service.realm.partition) {
