@@ -426,8 +426,38 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
 
         const rsa = await createKey({ Origin: 'EXTERNAL', KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
         const pkcs8 = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'der', type: 'pkcs8' });
-        assertOk(await importMaterial(rsa, pkcs8(), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
+        const rsaMaterial = pkcs8();
+        assertOk(await importMaterial(rsa, rsaMaterial, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' }));
         assertError(await importMaterial(rsa, pkcs8(), { algorithm: 'RSA_AES_KEY_WRAP_SHA_256', importType: 'NEW_KEY_MATERIAL' }), 'UnsupportedOperationException');
+        // Nor any member that tells one material of a key from another: an asymmetric or HMAC key has one.
+        const hmac = await createKey({ Origin: 'EXTERNAL', KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+        const hmacMaterial = randomBytes(32);
+        const hmacId = String(assertOk(await importMaterial(hmac, hmacMaterial)).KeyMaterialId);
+        for (const [keyId, material, algorithm] of [[rsa, rsaMaterial, 'RSA_AES_KEY_WRAP_SHA_256'], [hmac, hmacMaterial, 'RSAES_OAEP_SHA_256']] as const) {
+          for (const extra of [{ importType: 'EXISTING_KEY_MATERIAL' }, { keyMaterialId: hmacId }, { description: 'the only one' }]) {
+            const refused = await importMaterial(keyId, material, { algorithm, ...extra });
+            assertError(refused, 'UnsupportedOperationException', /only symmetric encryption keys have more than one key material/);
+          }
+          assertOk(await importMaterial(keyId, material, { algorithm }));
+        }
+      });
+
+      it('new key material must be new: the current or an earlier material is refused, and a material\'s id comes from the key and the material', async () => {
+        const keyId = await createKey({ Origin: 'EXTERNAL' });
+        const [a, b] = [randomBytes(32), randomBytes(32)];
+        const first = String(assertOk(await importMaterial(keyId, a)).KeyMaterialId);
+        // The same bytes imported again have the same id, whatever the wrapping.
+        assert.equal(assertOk(await importMaterial(keyId, a, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' })).KeyMaterialId, first);
+        const refused = await importMaterial(keyId, a, { importType: 'NEW_KEY_MATERIAL' });
+        assertError(refused, 'IncorrectKeyMaterialException', `The key material is already key material ${first} of ${arnOf(keyId)}; new key material must differ from every key material of the KMS key.`);
+        assert.deepEqual((await rotationsOf(keyId)).map((r) => r.KeyMaterialId), [first], 'nothing pending');
+        const second = String(assertOk(await importMaterial(keyId, b, { importType: 'NEW_KEY_MATERIAL' })).KeyMaterialId);
+        assertOk(await raw('RotateKeyOnDemand', { KeyId: keyId }));
+        assertError(await importMaterial(keyId, a, { importType: 'NEW_KEY_MATERIAL' }), 'IncorrectKeyMaterialException', new RegExp(`already key material ${first}`));
+        assertError(await importMaterial(keyId, b, { importType: 'NEW_KEY_MATERIAL' }), 'IncorrectKeyMaterialException', new RegExp(`already key material ${second}`));
+        // The same bytes in another key are another material, with another id.
+        const other = await createKey({ Origin: 'EXTERNAL' });
+        assert.notEqual(assertOk(await importMaterial(other, a)).KeyMaterialId, first);
       });
     });
 

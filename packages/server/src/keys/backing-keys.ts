@@ -51,7 +51,7 @@ export class BackingKeys {
   async create(keyId: string, version: number, createdAt: number, rotationType?: RotationType, given?: Buffer): Promise<KeyVersionRecord> {
     const material = given ?? randomBytes(MATERIAL_LENGTH);
     const wrappedMaterial = await this.#root.wrap(material, backingKeyAad(keyId, version));
-    const materialId = createHash('sha256').update(wrappedMaterial).digest('hex');
+    const materialId = given ? importedMaterialId(keyId, given) : createHash('sha256').update(wrappedMaterial).digest('hex');
     // Not cached here: the version may lose a race to be stored, and a cached material that the
     // store does not hold would seal ciphertexts nobody could ever open.
     return { keyId, version, materialId, wrappedMaterial, createdAt, ...(rotationType ? { rotationType } : {}) };
@@ -103,4 +103,15 @@ export class BackingKeys {
       this.#cache.delete(this.#cache.keys().next().value as string);
     }
   }
+}
+
+/**
+ * The KeyMaterialId of imported material: as AWS assigns it, from the key and the material, so
+ * the same bytes imported into one key always have the one id (an import names the material it
+ * brings back by it, and the same bytes cannot come back as "new" material under another id).
+ * A SHA-256 over the key id and the material, domain-separated; the material is a key the caller
+ * chose, of at least 128 bits, which its hash does not reveal.
+ */
+export function importedMaterialId(keyId: string, material: Uint8Array): string {
+  return createHash('sha256').update('coffer:imported-key-material-id:v1\0').update(keyId).update('\0').update(material).digest('hex');
 }

@@ -68,6 +68,11 @@ export const importKeyMaterial: Operation = async (service, body, request) => {
   });
   const arn = keyArn(service.realm, key.keyId);
   if (key.origin !== 'EXTERNAL') throw new UnsupportedOperationException(`${arn} origin is ${key.origin} which is not valid for this operation.`);
+  // An asymmetric or HMAC key has one key material for life: nothing to tell new from existing, or to name.
+  const symmetricOnly = (['ImportType', 'KeyMaterialId', 'KeyMaterialDescription'] as const).find((member) => input[member] !== undefined);
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT' && symmetricOnly !== undefined) {
+    throw new UnsupportedOperationException(`${arn} key spec ${key.keySpec} is not valid for ${symmetricOnly}: only symmetric encryption keys have more than one key material.`);
+  }
   const now = service.now();
   if (input.ValidTo !== undefined && (input.ValidTo <= now || input.ValidTo > now + MAX_VALID_TO_DAYS * DAY_MS)) {
     throw new ValidationException(`ValidTo must be in the future and at most ${MAX_VALID_TO_DAYS} days from now.`);
@@ -178,8 +183,10 @@ async function importNewMaterial(
   audit: RequestAudit | undefined,
 ): Promise<Record<string, unknown>> {
   const arn = keyArn(service.realm, key.keyId);
-  if (key.keySpec !== 'SYMMETRIC_DEFAULT') {
-    throw new UnsupportedOperationException(`${arn} key spec ${key.keySpec} is not valid for importing new key material.`);
+  // New material must be new: the same bytes would make a rotation that changes nothing, under a second id.
+  const known = await knownMaterialId(service, key, material);
+  if (known !== undefined) {
+    throw new IncorrectKeyMaterialException(`The key material is already key material ${known} of ${arn}; new key material must differ from every key material of the KMS key.`);
   }
   const version = key.currentVersion + 1;
   const wrapped = await service.backingKeys.create(key.keyId, version, service.now(), 'ON_DEMAND', material);
@@ -209,6 +216,18 @@ const sameBytes = (a: Buffer, b: Buffer): boolean => a.length === b.length && ti
  * stored in one canonical form (keys/specs/pkcs8.ts), so the same key compares equal however it
  * was encoded; material stored before that form was canonical is put in it first.
  */
+/**
+ * The id of the key material of `key` (any version) that `material` is, if any. Compared by bytes:
+ * material imported before ids came from the material (keys/backing-keys.ts) has an id of its own.
+ */
+async function knownMaterialId(service: Service, key: KeyRecord, material: Buffer): Promise<string | undefined> {
+  for (const { version, materialId } of await service.store.listKeyVersions(key.keyId)) {
+    const stored = await service.backingKeys.version(key.keyId, version);
+    if (stored && sameBytes(stored.material, material)) return materialId;
+  }
+  return undefined;
+}
+
 function sameKey(spec: KeySpec, stored: Buffer, material: Buffer): boolean {
   if (sameBytes(stored, material)) return true;
   if (spec === 'SYMMETRIC_DEFAULT') return false;

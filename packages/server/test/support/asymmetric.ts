@@ -13,10 +13,12 @@ export const bytesOf = (value: unknown) => Buffer.from(String(value), 'base64');
 /** The error name without the namespace AWS sometimes puts in `__type` (`ns#Name`). */
 export const errorType = (res: RawResponse): string => String(res.body.__type).split('#').pop()!;
 
-export function assertError(res: RawResponse, type: string, message?: string): void {
+/** `message`: the whole message, or a pattern it must match. */
+export function assertError(res: RawResponse, type: string, message?: string | RegExp): void {
   assert.ok(res.status >= 400 && res.status < 500, `expected a 4xx ${type}, got ${res.status} ${res.text}`);
   assert.equal(errorType(res), type, res.text);
-  if (message !== undefined) assert.equal(res.body.message, message);
+  if (typeof message === 'string') assert.equal(res.body.message, message);
+  else if (message !== undefined) assert.match(String(res.body.message), message);
 }
 
 export function assertOk(res: RawResponse): Record<string, unknown> {
