@@ -242,6 +242,20 @@ describe('key policies over HTTP', () => {
       assertError(await encryptAs(bob, rsa.id), 'AccessDeniedException');
     });
 
+    it('kms:RotationPeriodInDays and kms:ScheduleKeyDeletionPendingWindowInDays have the default when the request leaves the member out, as AWS documents', async () => {
+      const capped = await keyWith(
+        allowBob(['kms:EnableKeyRotation', 'kms:ScheduleKeyDeletion']),
+        { Effect: 'Deny', Principal: { AWS: bob.arn }, Action: 'kms:EnableKeyRotation', Resource: '*', Condition: { NumericGreaterThan: { 'kms:RotationPeriodInDays': '180' } } },
+        { Effect: 'Deny', Principal: { AWS: bob.arn }, Action: 'kms:ScheduleKeyDeletion', Resource: '*', Condition: { NumericGreaterThan: { 'kms:ScheduleKeyDeletionPendingWindowInDays': '14' } } },
+      );
+      // The defaults, 365 and 30 days, are past the caps.
+      assertError(await bob.raw('EnableKeyRotation', { KeyId: capped.id }), 'AccessDeniedException');
+      assertError(await bob.raw('ScheduleKeyDeletion', { KeyId: capped.id }), 'AccessDeniedException');
+      assertOk(await bob.raw('EnableKeyRotation', { KeyId: capped.id, RotationPeriodInDays: 180 }));
+      const floor = await keyWith(allowBob('kms:EnableKeyRotation', { NumericGreaterThanEquals: { 'kms:RotationPeriodInDays': '365' } }));
+      assertOk(await bob.raw('EnableKeyRotation', { KeyId: floor.id }));
+    });
+
     it('kms:KeySpec and kms:KeyUsage', async () => {
       const specOk = await keyWith(allowBob('kms:Encrypt', { StringEquals: { 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyUsage': 'ENCRYPT_DECRYPT' } }));
       const specNo = await keyWith(allowBob('kms:Encrypt', { StringEquals: { 'kms:KeySpec': 'RSA_2048' } }));

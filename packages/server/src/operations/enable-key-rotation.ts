@@ -16,7 +16,8 @@ export const enableKeyRotation: Operation = async (service, body, request) => {
   const key = await resolveKey(service, input.KeyId, 'key');
   await service.access.authorizeKey(request, {
     action: 'kms:EnableKeyRotation', key,
-    ...(input.RotationPeriodInDays !== undefined ? { context: { 'kms:rotationperiodindays': input.RotationPeriodInDays } } : {}),
+    // With the default when the request leaves it out: AWS's condition keys for request parameters work then too.
+    context: { 'kms:rotationperiodindays': periodInDays },
   });
   await changeKey(service, key, (current) => {
     // AWS's key-state table: a key pending import (imported material) is refused for its origin, not its state.
