@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -78,4 +78,27 @@ export function countTokenCalls(): () => Record<string, number> {
     };
   }
   return () => ({ ...counts });
+}
+
+/** The slot SoftHSM2 shows the token in (it derives the number from the token's serial). */
+export function tokenSlot(token: SoftHsmToken): number {
+  const slots = execFileSync('softhsm2-util', ['--show-slots'], { env: { ...process.env, SOFTHSM2_CONF: token.conf }, encoding: 'utf8' });
+  const block = slots.split(/^Slot /m).find((b) => new RegExp(`^\\s*Label:\\s+${token.label}\\s*$`, 'm').test(b));
+  if (!block) throw new Error(`no slot holds the token ${token.label}`);
+  return Number(/^(\d+)/.exec(block)![1]);
+}
+
+/**
+ * The token shows up in another slot, as an HSM's may when its partitions are changed: its
+ * serial, from which SoftHSM2 derives the slot number, is rewritten in its stored object (read at
+ * the next C_Initialize, so with no server holding the module). Returns the new slot.
+ */
+export function moveTokenToAnotherSlot(token: SoftHsmToken): number {
+  const tokens = join(dirname(token.conf), 'tokens');
+  const file = join(tokens, readdirSync(tokens)[0]!, 'token.object');
+  const bytes = readFileSync(file);
+  const serial = /[0-9a-f]{16}/.exec(bytes.toString('latin1'))![0];
+  const moved = `${serial.slice(0, 8)}${((parseInt(serial.slice(8), 16) ^ 0x00abcdef) >>> 0).toString(16).padStart(8, '0')}`;
+  writeFileSync(file, Buffer.from(bytes.toString('latin1').replace(serial, moved), 'latin1'));
+  return parseInt(moved.slice(8), 16) & 0x7fffffff;
 }

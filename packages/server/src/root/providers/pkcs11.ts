@@ -110,13 +110,46 @@ function settingsOf(options: Pkcs11Options | undefined, descriptor?: RootKeyDesc
   return { library, keyLabel, ...(slot !== undefined ? { slot } : {}), ...(tokenLabel !== undefined ? { tokenLabel } : {}) };
 }
 
-/** Opens a logged-in read-write session on the token, or throws a StartupError naming what is wrong. */
-function openSession(module: pkcs11js.PKCS11, settings: TokenSettings, pin: string | undefined): Buffer {
-  const slots = module.C_GetSlotList(true);
-  const slot = slots.find((s) => settings.tokenLabel !== undefined
+/**
+ * Where a stored key's token is looked for when it is not where the store says: the token
+ * (`--pkcs11-token-label` or `--pkcs11-slot`) this server is configured with, if that is another
+ * place. Slot numbers move (an HSM renumbers them when partitions or tokens are added), and a
+ * token label can be changed; the store's record would otherwise hold a server, and its backups,
+ * away from a key that is intact on its token. Opening there is safe: the key found must be the
+ * one the store was written with (couldBeRootKey here, the check value in the keyring).
+ */
+function configuredLocation(options: Pkcs11Options | undefined, stored: TokenSettings): TokenSettings | undefined {
+  if (options?.tokenLabel === undefined && options?.slot === undefined) return undefined;
+  const { slot: _slot, tokenLabel: _label, ...rest } = stored;
+  const moved: TokenSettings = { ...rest, ...(options.tokenLabel !== undefined ? { tokenLabel: options.tokenLabel } : { slot: options.slot! }) };
+  return moved.tokenLabel === stored.tokenLabel && moved.slot === stored.slot ? undefined : moved;
+}
+
+/** The slot holding the token `settings` name, if one is present. */
+function findSlot(module: pkcs11js.PKCS11, settings: TokenSettings): Buffer | undefined {
+  return module.C_GetSlotList(true).find((s) => settings.tokenLabel !== undefined
     ? module.C_GetTokenInfo(s).label.trimEnd() === settings.tokenLabel
     : asNumber(s) === settings.slot);
-  const which = settings.tokenLabel !== undefined ? `labelled '${settings.tokenLabel}'` : `in slot ${settings.slot}`;
+}
+
+/** `stored`, unless its token is absent and `moved` names a token that is present. */
+function presentLocation(stored: TokenSettings, moved: TokenSettings | undefined): TokenSettings {
+  if (moved === undefined) return stored;
+  const { module } = loadModule(stored.library);
+  try {
+    return findSlot(module, stored) === undefined && findSlot(module, moved) !== undefined ? moved : stored;
+  } finally {
+    releaseModule(stored.library);
+  }
+}
+
+/** How a token is named in messages. */
+const tokenName = (settings: TokenSettings): string => (settings.tokenLabel !== undefined ? `labelled '${settings.tokenLabel}'` : `in slot ${settings.slot}`);
+
+/** Opens a logged-in read-write session on the token, or throws a StartupError naming what is wrong. */
+function openSession(module: pkcs11js.PKCS11, settings: TokenSettings, pin: string | undefined): Buffer {
+  const slot = findSlot(module, settings);
+  const which = tokenName(settings);
   if (!slot) throw new StartupError(`No PKCS#11 token ${which} is present (library ${settings.library}): insert or initialise the token, or correct --pkcs11-token-label / --pkcs11-slot.`);
   if (pin === undefined || pin === '') throw new StartupError(`The PKCS#11 token ${which} needs its user PIN: set COFFER_PKCS11_PIN or pass --pkcs11-pin-file.`);
   const refused = `The PKCS#11 PIN is wrong for the token ${which}: give the token's user PIN (COFFER_PKCS11_PIN or --pkcs11-pin-file); nothing was changed.`;
@@ -289,7 +322,11 @@ export const pkcs11Provider: RootKeyProvider = {
   },
 
   async open(descriptor, context) {
-    const settings = settingsOf(context.options.pkcs11, descriptor);
+    const stored = settingsOf(context.options.pkcs11, descriptor);
+    const settings = presentLocation(stored, configuredLocation(context.options.pkcs11, stored));
+    if (settings !== stored) {
+      (context.warn ?? ((message: string) => process.emitWarning(message)))(`The PKCS#11 token of root key ${descriptor.id} is not ${tokenName(stored)}, where the store recorded it; opening it ${tokenName(settings)}, as this server is configured.`);
+    }
     return withSession(settings, context.options.pkcs11?.pin, (loaded, session) => {
       const found = findObjects(loaded.module, session, settings.keyLabel, true);
       if (found.length === 0) {
