@@ -112,10 +112,10 @@ export class KeyringRootKey implements RootKey {
       return root;
     }
     const id = newRootKeyId();
-    const { descriptor, sealer } = await KeyringRootKey.#createKey(provider, id, context, now);
+    const { descriptor, sealer, discard } = await KeyringRootKey.#createKey(provider, id, context, now);
     const record: KeyringRecord = { format: 1, current: id, keys: [descriptor] };
     if (!(await writeKeyring(store, undefined, record))) {
-      await sealer.close();
+      await discarded(sealer, discard);
       return undefined;
     }
     const root = new KeyringRootKey(store, context, (await readKeyring(store))!);
@@ -123,11 +123,13 @@ export class KeyringRootKey implements RootKey {
     return root;
   }
 
-  static async #createKey(provider: RootKeyProviderName, id: string, context: ProviderContext, now: number): Promise<{ descriptor: RootKeyDescriptor; sealer: RootSealer }> {
+  static async #createKey(
+    provider: RootKeyProviderName, id: string, context: ProviderContext, now: number,
+  ): Promise<{ descriptor: RootKeyDescriptor; sealer: RootSealer; discard: (() => Promise<void>) | undefined }> {
     const created = await ROOT_KEY_PROVIDER_TABLE[provider].create(id, context);
     const header = keyringHeader(id);
     const check = Buffer.concat([header, await created.sealer.seal(randomBytes(32), Buffer.concat([header, CHECK_AAD]))]);
-    return { descriptor: { id, provider, settings: created.settings, check: check.toString('base64'), createdAt: now }, sealer: created.sealer };
+    return { descriptor: { id, provider, settings: created.settings, check: check.toString('base64'), createdAt: now }, sealer: created.sealer, discard: created.discard };
   }
 
   async #openKey(descriptor: RootKeyDescriptor): Promise<void> {
@@ -349,13 +351,13 @@ export class KeyringRootKey implements RootKey {
     const previous = this.#keyring;
     if (previous.record.rotation) throw new KeyringConflictError('a root-key rotation is already under way');
     const id = newRootKeyId();
-    const { descriptor, sealer } = await KeyringRootKey.#createKey(provider, id, context, now);
+    const { descriptor, sealer, discard } = await KeyringRootKey.#createKey(provider, id, context, now);
     const next: KeyringRecord = {
       format: 1, current: id, keys: [...previous.record.keys, descriptor],
       rotation: { startedAt: now, phase: 'keys', rewrapped: 0 },
     };
     if (!(await writeKeyring(this.#store, previous, next))) {
-      await sealer.close();
+      await discarded(sealer, discard);
       throw new KeyringConflictError('the root keyring changed while the rotation began');
     }
     this.#opened.set(id, { sealer });
@@ -392,5 +394,20 @@ export class KeyringRootKey implements RootKey {
   async close(): Promise<void> {
     for (const opened of this.#opened.values()) if ('sealer' in opened) await opened.sealer.close();
     this.#opened.clear();
+  }
+}
+
+/**
+ * A key made for a keyring write that was refused (another node's write came first): what its
+ * provider made outside the store goes, so no orphan key file or token object is left, nor a token
+ * label taken by a key nobody names. Only on a refusal: a write that failed may have committed.
+ */
+async function discarded(sealer: RootSealer, discard: (() => Promise<void>) | undefined): Promise<void> {
+  try {
+    await discard?.();
+  } catch {
+    // A token that fails now keeps the object; named by no keyring, it wraps nothing of the store's.
+  } finally {
+    await sealer.close();
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { readRootKeyFile, writeRootKeyFile } from '../file-root-key.js';
 import type { RootKeyDescriptor } from '../keyring.js';
@@ -23,8 +23,10 @@ export const fileProvider: RootKeyProvider = {
   async create(id, context) {
     const name = `root-${id}.key`;
     const key = randomBytes(KEY_LENGTH);
-    writeRootKeyFile(join(context.dataDir, name), key);
-    return { settings: { path: name }, sealer: memorySealer(key) };
+    const path = join(context.dataDir, name);
+    writeRootKeyFile(path, key);
+    // The id is new, so the file is the one just written.
+    return { settings: { path: name }, sealer: memorySealer(key), discard: async () => rmSync(path, { force: true }) };
   },
 
   async open(descriptor, context) {

@@ -317,7 +317,15 @@ export const pkcs11Provider: RootKeyProvider = {
       const stored: Record<string, string | number> = { library: settings.library, keyLabel: settings.keyLabel };
       if (settings.tokenLabel !== undefined) stored.tokenLabel = settings.tokenLabel;
       else stored.slot = settings.slot!;
-      return { settings: stored, sealer: tokenSealer(loaded, settings, session, key) };
+      const generation = loaded.generation;
+      return {
+        settings: stored, sealer: tokenSealer(loaded, settings, session, key),
+        // By the handle it was made with, never by label: another node may have made a key of that
+        // label meanwhile. After a re-initialisation the handle may name another object: left then.
+        discard: async () => {
+          if (loaded.generation === generation) module.C_DestroyObject(session, key);
+        },
+      };
     });
   },
 

@@ -6,6 +6,12 @@ import type { RootSealer } from '../sealer.js';
 export interface CreatedRootKey {
   readonly settings: Record<string, string | number>;
   readonly sealer: RootSealer;
+  /**
+   * Removes what `create` made outside the store (the key file, the token object, by the handle
+   * it was made with), for a key no keyring will name: its keyring write lost a race. Before the
+   * sealer is closed. Absent when create made nothing outside the store.
+   */
+  readonly discard?: () => Promise<void>;
 }
 
 /**
