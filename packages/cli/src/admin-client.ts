@@ -1,7 +1,10 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Connection } from './connection.js';
+import { networkErrorOf } from './kms-client.js';
 
 /** An error the server answered with: its AWS error name, and its message. */
 export class ApiError extends Error {
@@ -41,22 +44,37 @@ async function callJson(
     headers: { host: url.host, 'content-type': protocol.contentType, 'x-amz-target': protocol.target },
     body,
   }));
-  let response: Response;
+  let response: { status: number; text: string };
   try {
-    response = await fetch(new URL('/', url), { method: 'POST', headers: signed.headers, body });
+    response = await post(new URL('/', url), signed.headers, body, connection.ca);
   } catch (error) {
-    throw new ApiError('ConnectionError', `cannot reach ${connection.endpoint}: ${(error as Error).cause ?? (error as Error).message}`, 0);
+    throw networkErrorOf(error as Error, connection.endpoint) ?? new ApiError('ConnectionError', `cannot reach ${connection.endpoint} (${(error as Error).message})`, 0);
   }
-  const text = await response.text();
   let parsed: Record<string, unknown> = {};
   try {
-    parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    parsed = response.text ? (JSON.parse(response.text) as Record<string, unknown>) : {};
   } catch {
     throw new ApiError('MalformedResponse', `the server at ${connection.endpoint} did not answer with JSON`, response.status);
   }
-  if (!response.ok) {
+  if (response.status < 200 || response.status > 299) {
     const code = String(parsed.__type ?? 'UnknownError').split('#').pop()!;
     throw new ApiError(code, String(parsed.message ?? ''), response.status);
   }
   return parsed;
+}
+
+/** One POST and its whole answer; over https with `ca` as the certificates to trust, when given (fetch takes none). */
+function post(url: URL, headers: Record<string, string>, body: string, ca: Buffer | undefined): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const answered = (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    };
+    const options = { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } };
+    const req = url.protocol === 'https:' ? httpsRequest(url, { ...options, ...(ca ? { ca } : {}) }, answered) : httpRequest(url, options, answered);
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -72,6 +72,7 @@ const CONNECTION_OPTION_HELP: Record<keyof typeof CONNECTION_OPTIONS, Option> = 
   'endpoint-url': { type: 'string', value: 'URL', help: 'the server' },
   region: { type: 'string', value: 'REGION', help: 'its region' },
   profile: { type: 'string', value: 'NAME', help: 'credentials profile' },
+  'ca-bundle': { type: 'string', value: 'FILE', help: 'certificates to trust for https (PEM)' },
 };
 
 /** Every flag a leaf accepts, the shared ones included, in help order. */
@@ -160,6 +161,7 @@ async function runLeaf(command: Leaf, args: readonly string[], path: readonly st
       ...(typeof values['endpoint-url'] === 'string' ? { 'endpoint-url': values['endpoint-url'] } : {}),
       ...(typeof values.region === 'string' ? { region: values.region } : {}),
       ...(typeof values.profile === 'string' ? { profile: values.profile } : {}),
+      ...(typeof values['ca-bundle'] === 'string' ? { 'ca-bundle': values['ca-bundle'] } : {}),
     })),
   };
   try {

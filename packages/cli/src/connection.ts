@@ -1,28 +1,33 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { UsageError } from './usage.js';
+import { IoError, UsageError } from './usage.js';
 
 /** The connection flags every client command shares. */
 export const CONNECTION_OPTIONS = {
   'endpoint-url': { type: 'string' },
   region: { type: 'string' },
   profile: { type: 'string' },
+  'ca-bundle': { type: 'string' },
 } as const;
 
 export const CONNECTION_HELP = `Connection:
   --endpoint-url URL     the server     COFFER_ENDPOINT, AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL (default http://127.0.0.1:4600)
   --region REGION        its region     AWS_REGION, AWS_DEFAULT_REGION, the profile's region (default us-east-1)
   --profile NAME         credentials    AWS_PROFILE; the usual AWS variables and files apply. Without
-                         either, a local server's ./.coffer/credentials is used with profile [coffer].`;
+                         either, a local server's ./.coffer/credentials is used with profile [coffer].
+  --ca-bundle FILE       certificates to trust for https, as PEM    AWS_CA_BUNDLE (the certificate
+                         \`coffer serve --tls-self-signed\` prints, or a private CA's)`;
 
 export interface Connection {
   readonly endpoint: string;
   /** A region given, or one read from the profile's configuration when first needed. */
   readonly region: string | (() => Promise<string>);
   readonly credentials: AwsCredentialIdentityProvider;
+  /** Certificates (PEM) to trust for an https endpoint, instead of the system's. */
+  readonly ca?: Buffer;
 }
 
 /**
@@ -30,7 +35,7 @@ export interface Connection {
  * profiles. A local server's credentials file is the last resort, so `coffer` works right after
  * `coffer serve` in the same directory and never overrides credentials the user set up.
  */
-export function resolveConnection(flags: { 'endpoint-url'?: string; region?: string; profile?: string }, env = process.env): Connection {
+export function resolveConnection(flags: { 'endpoint-url'?: string; region?: string; profile?: string; 'ca-bundle'?: string }, env = process.env): Connection {
   const endpoint = flags['endpoint-url'] ?? env.COFFER_ENDPOINT ?? env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4600';
   const given = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   // A region is a DNS label of the endpoint and the scope of every signature: an empty or spaced
@@ -49,7 +54,23 @@ export function resolveConnection(flags: { 'endpoint-url'?: string; region?: str
   let cached: Promise<AwsCredentialIdentity> | undefined;
   let profileRegion: Promise<string> | undefined;
   const region = given ?? (() => (profileRegion ??= regionOfProfile(profile)));
-  return { endpoint, region, credentials: () => (cached ??= provider()) };
+  const ca = caBundle(flags['ca-bundle'] ?? (env.AWS_CA_BUNDLE || undefined));
+  return { endpoint, region, credentials: () => (cached ??= provider()), ...(ca ? { ca } : {}) };
+}
+
+/** The certificates of `--ca-bundle` (or AWS_CA_BUNDLE, the AWS CLI's variable, which the server's banner suggests). */
+function caBundle(path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path);
+  } catch (error) {
+    throw new IoError(`cannot read the CA bundle ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'pass --ca-bundle (or AWS_CA_BUNDLE) the PEM file of the certificates to trust');
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new UsageError(`the CA bundle ${path} holds no PEM certificate`, 'pass the certificate file itself, e.g. the tls-self-signed.crt `coffer serve --tls-self-signed` prints');
+  }
+  return pem;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { Agent } from 'node:https';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ApiError } from './admin-client.js';
 import type { Connection } from './connection.js';
@@ -21,7 +22,10 @@ export function createKmsClient(connection: Connection): KMSClient {
   // The SDK's notice about its own future Node.js support is not about the user's command: it
   // would print on every run and bury the command's output and errors. AWS's variable opts in.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  return new KMSClient({ endpoint: connection.endpoint, region: connection.region, credentials: connection.credentials });
+  return new KMSClient({
+    endpoint: connection.endpoint, region: connection.region, credentials: connection.credentials,
+    ...(connection.ca ? { requestHandler: { httpsAgent: new Agent({ ca: connection.ca }) } } : {}),
+  });
 }
 
 /** Network failures that mean "nobody answered there", not "the server said no". */
@@ -40,12 +44,27 @@ export function cliErrorOf(error: unknown, endpoint?: string): unknown {
     return new ApiError(error.name, message, metadata.httpStatusCode ?? 0);
   }
   if (error.name === 'CredentialsProviderError') return new ApiError('CredentialsProviderError', error.message, 0);
-  const code = (error as NodeJS.ErrnoException).code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code;
-  if (code !== undefined && CONNECTION_FAILURES.has(code)) {
-    const detail = error instanceof AggregateError ? error.errors.map((e: Error) => e.message).join('; ') : error.message;
-    return new ApiError('ConnectionError', `cannot reach ${endpoint ?? 'the server'} (${detail || code})`, 0);
-  }
-  return error;
+  return networkErrorOf(error, endpoint) ?? error;
+}
+
+/**
+ * Node's codes for a server certificate this process does not trust: self-signed, of an unknown
+ * CA, expired, or for another name.
+ */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED',
+]);
+
+/** A failure to reach the endpoint (`ConnectionError`) or to trust it (`UntrustedCertificate`), or undefined for any other error. */
+export function networkErrorOf(error: Error, endpoint: string | undefined): ApiError | undefined {
+  const cause = error.cause as NodeJS.ErrnoException | undefined;
+  const code = (error as NodeJS.ErrnoException).code ?? cause?.code;
+  if (code === undefined) return undefined;
+  const detail = error instanceof AggregateError ? error.errors.map((e: Error) => e.message).join('; ') : (cause?.message ?? error.message);
+  if (UNTRUSTED_CERTIFICATE.has(code)) return new ApiError('UntrustedCertificate', `cannot trust the certificate of ${endpoint ?? 'the server'} (${detail || code})`, 0);
+  if (CONNECTION_FAILURES.has(code)) return new ApiError('ConnectionError', `cannot reach ${endpoint ?? 'the server'} (${detail || code})`, 0);
+  return undefined;
 }
 
 const ALIAS = /^(alias\/|arn:[^:]+:kms:[^:]*:[^:]*:alias\/)/;

@@ -124,7 +124,12 @@ function notFoundHint(message: string): string {
 }
 
 function hintFor(code: string, message: string): string {
-  if (code === 'ConnectionError') return 'hint: is the server running? start one with `coffer serve`, or pass --endpoint-url\n';
+  if (code === 'ConnectionError') {
+    return 'hint: is the server running? start one with `coffer serve`, or pass --endpoint-url (https:// for a server with TLS)\n';
+  }
+  if (code === 'UntrustedCertificate') {
+    return 'hint: pass --ca-bundle FILE (or set AWS_CA_BUNDLE) with the certificate to trust: `coffer serve --tls-self-signed` prints its path\n';
+  }
   if (code === 'CredentialsProviderError') {
     return 'hint: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where `coffer serve` keeps .coffer/credentials\n';
   }

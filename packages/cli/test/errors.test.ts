@@ -163,7 +163,7 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     const finished = await coffer(['keys', 'list', '--endpoint-url', `http://127.0.0.1:${port}`], { env: withKeys('secret') });
     assert.equal(finished.code, 1);
     assert.match(finished.stderr, /^error: ConnectionError: cannot reach http:\/\/127\.0\.0\.1:\d+ \(.*ECONNREFUSED/m);
-    assert.match(finished.stderr, /^hint: is the server running\? start one with `coffer serve`, or pass --endpoint-url$/m);
+    assert.match(finished.stderr, /^hint: is the server running\? start one with `coffer serve`, or pass --endpoint-url \(https:\/\/ for a server with TLS\)$/m);
   });
 
   it('exits 5 with one error line when standard output cannot be written (redirected to a full disk)', async () => {

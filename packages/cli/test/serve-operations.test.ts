@@ -142,6 +142,41 @@ describe('coffer serve: quotas, TLS and the loopback rule', () => {
     assert.match(both.stderr, /--tls-self-signed cannot be combined with --tls-cert or --tls-key \(both set in the flags\)/);
   });
 
+  it('coffer\'s own commands reach a --tls-self-signed server with the certificate the banner names (--ca-bundle or AWS_CA_BUNDLE), and say what to do without it', async () => {
+    const dir = tempDir();
+    const data = join(dir, 'data');
+    const run = await serve(['--data-dir', data, '--tls-self-signed', '--quotas', 'off']);
+    const bundle = join(data, 'tls-self-signed.crt');
+    const coffer = (args: string[], extra: Record<string, string> = {}) => {
+      try {
+        return { code: 0, stdout: execFileSync(process.execPath, [MAIN, ...args, '--endpoint-url', run.endpoint], {
+          cwd: dir, env: cleanEnv({ COFFER_DATA_DIR: data, ...extra }), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+        }), stderr: '' };
+      } catch (error) {
+        const failed = error as { status: number; stdout: string; stderr: string };
+        return { code: failed.status, stdout: failed.stdout, stderr: failed.stderr };
+      }
+    };
+    try {
+      const untrusted = coffer(['keys', 'list']);
+      assert.equal(untrusted.code, 1);
+      assert.match(untrusted.stderr, /^error: UntrustedCertificate: cannot trust the certificate of https:\/\/127\.0\.0\.1:\d+ \(self[- ]signed certificate\)\nhint: pass --ca-bundle FILE \(or set AWS_CA_BUNDLE\)/);
+      // The KMS operations (the AWS SDK's client) and the admin API (Coffer's own) alike.
+      assert.equal(coffer(['keys', 'create', '--ca-bundle', bundle]).code, 0);
+      assert.equal(coffer(['principals', 'list', '--ca-bundle', bundle]).code, 0);
+      assert.equal(coffer(['principals', 'list']).code, 1);
+      const listed = coffer(['keys', 'list', '--json'], { AWS_CA_BUNDLE: bundle });
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.ok((JSON.parse(listed.stdout) as { Keys: unknown[] }).Keys.length >= 1, 'the key made above');
+      assert.equal(coffer(['principals', 'list'], { AWS_CA_BUNDLE: bundle }).code, 0);
+      const missing = coffer(['keys', 'list', '--ca-bundle', join(dir, 'nope.crt')]);
+      assert.equal(missing.code, 5);
+      assert.match(missing.stderr, /cannot read the CA bundle .*nope\.crt: ENOENT/);
+    } finally {
+      assert.equal((await run.stop()).code, 0);
+    }
+  });
+
   it('a config file can turn TLS on and quotas off', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'coffer.json'), JSON.stringify({ 'data-dir': 'data', 'tls-self-signed': true, quotas: 'off' }));
