@@ -170,5 +170,10 @@ describe('coffer backup and coffer restore', () => {
     assert.equal(noPassphrase.code, 2);
     assert.match(noPassphrase.stderr, /no passphrase for the archive\nhint: give --passphrase-file FILE or set COFFER_BACKUP_PASSPHRASE/);
     assert.equal(existsSync(target), false);
+    // The temporary directory the archive is checked in cannot be made: the machine's fault, said as such, exit 1.
+    const noScratch = await coffer(['restore', '--in', archive, '--data-dir', target], { env: { ...env('from the environment'), TMPDIR: join(tempDir(), 'gone') } });
+    assert.equal(noScratch.code, 1, noScratch.stderr);
+    assert.match(noScratch.stderr, /^error: The archive could not be checked: the scratch store in .*gone \(the system's temporary directory; TMPDIR moves it\) could not be written: ENOENT.*The archive itself may be intact; nothing was restored\.$/m);
+    assert.equal(existsSync(target), false, 'nothing was made there');
   });
 });

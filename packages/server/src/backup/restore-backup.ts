@@ -86,48 +86,62 @@ function assertRootKeyAsAsked(root: OpenedRootKey, asked: RootKeyOptions | undef
  * is touched, instead of restored into a server that fails on it.
  */
 async function assertSoundContent(archive: OpenedArchive, keyring: Keyring): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'coffer-restore-check-'));
+  let dir: string | undefined;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'coffer-restore-check-'));
+    return await checkInScratch(dir, archive, keyring);
+  } catch (error) {
+    // The archive's own faults (wrong key, altered, truncated) are what they are; the scratch
+    // store's disk failing or filling, at any step (its directory not made at all, too), is this
+    // machine's, not the archive's.
+    if (dir !== undefined && !(error instanceof StoreFullError) && !isDiskFault(error)) throw error;
+    throw new StartupError(`The archive could not be checked: the scratch store in ${dir ?? tmpdir()} (the system's temporary directory; TMPDIR moves it) `
+      + `could not be written: ${(error as Error).message}. The archive itself may be intact; nothing was restored.`, { cause: error });
+  } finally {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The archive imported into a scratch store in `dir`, then checked as `coffer store check` does; its digest. */
+async function checkInScratch(dir: string, archive: OpenedArchive, keyring: Keyring): Promise<string> {
   let digest: string | undefined;
   // A passphrase root key whose passphrase lives only in this process: the scratch store's
   // secrets are wrapped under it, and a directory left behind by a killed restore opens for nobody
   // (a file root key would sit beside them).
   const rootKey: RootKeyOptions = { provider: 'passphrase', passphrase: randomBytes(32).toString('base64') };
+  const store = new SqliteStore(join(dir, 'coffer.db'));
   try {
-    const store = new SqliteStore(join(dir, 'coffer.db'));
+    const root = await openRootKey(dir, store, rootKey);
     try {
-      const root = await openRootKey(dir, store, rootKey);
-      try {
-        await store.importSnapshot(wrapUnder(root, readArchive(archive, keyring, (summary) => (digest = summary.digest))));
-      } catch (error) {
-        // The archive's own faults (wrong key, altered, truncated) are what they are; the scratch
-        // store's disk failing is this machine's, not the archive's.
-        if (error instanceof BackupError) throw error;
-        if (error instanceof StoreFullError || isDiskFault(error)) {
-          throw new StartupError(`The archive could not be checked: the scratch store in ${dir} (the system's temporary directory; TMPDIR moves it) `
-            + `could not be written: ${(error as Error).message}. The archive itself may be intact; nothing was restored.`, { cause: error });
-        }
-        throw new BackupContentError(`The archive's rows do not form a store: ${(error as Error).message}. Nothing was restored.`, { cause: error });
-      } finally {
-        await root.close();
-      }
+      await store.importSnapshot(wrapUnder(root, readArchive(archive, keyring, (summary) => (digest = summary.digest))));
+    } catch (error) {
+      if (error instanceof BackupError || error instanceof StoreFullError || isDiskFault(error)) throw error;
+      throw new BackupContentError(`The archive's rows do not form a store: ${(error as Error).message}. Nothing was restored.`, { cause: error });
     } finally {
-      await store.close();
+      await root.close();
     }
-    const { problems } = await checkStore({ dataDir: dir, rootKey });
-    if (problems.length > 0) {
-      const shown = problems.slice(0, 10).join('; ');
-      throw new BackupContentError(`The archive's rows are not a store a server could have had (${problems.length} problem(s): ${shown}${problems.length > 10 ? '; ...' : ''}). Nothing was restored.`);
-    }
-    return digest!;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await store.close();
   }
+  const { problems } = await checkStore({ dataDir: dir, rootKey });
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 10).join('; ');
+    throw new BackupContentError(`The archive's rows are not a store a server could have had (${problems.length} problem(s): ${shown}${problems.length > 10 ? '; ...' : ''}). Nothing was restored.`);
+  }
+  return digest!;
 }
 
-/** SQLite's codes for a disk that failed or filled (SQLITE_IOERR and its extended codes, SQLITE_FULL, SQLITE_CANTOPEN). */
+/**
+ * A disk that failed or filled: SQLite's codes (SQLITE_IOERR and its extended codes, SQLITE_FULL,
+ * SQLITE_CANTOPEN), and the system's for a directory or file that cannot be made or written.
+ * Looked for in the error's causes too (the store wraps what SQLite threw).
+ */
 function isDiskFault(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && /^SQLITE_(IOERR|FULL|CANTOPEN)/.test(code);
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (/^SQLITE_(IOERR|FULL|CANTOPEN)/.test(code) || ['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EACCES'].includes(code))) return true;
+  }
+  return false;
 }
 
 /** Importing nothing into an empty store writes nothing; into a store with data it is refused. */
