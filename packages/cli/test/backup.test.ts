@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { cleanEnv, coffer, removeTempDirs, tempDir, type Finished } from './support/cli.js';
+import { cleanEnv, coffer, MAIN, removeTempDirs, tempDir, type Finished } from './support/cli.js';
 
 /**
  * `coffer backup` and `coffer restore` as subprocesses: a backup taken while a server answers a
@@ -145,6 +146,43 @@ describe('coffer backup and coffer restore', () => {
     assert.match(again.stderr, /^error: The restore target .*coffer.db is not empty \(it holds access keys, .*\): a restore only fills an empty store/);
   });
 
+  it('a backup stopped by a signal while it writes leaves no partial file (exit 143)', async () => {
+    const source = await startTestServer({ dataDir: tempDir() });
+    // Some MiB of rows, so that writing the archive takes a while.
+    await Promise.all(Array.from({ length: 8 }, async (_, lane) => {
+      for (let i = 0; i < 50; i++) await source.kms.send(new CreateKeyCommand({ Description: `key ${lane}/${i} ${'x'.repeat(8000)}` }));
+    }));
+    await source.stop();
+    const dir = tempDir();
+    let stopped = 0;
+    // The partial file exists only while the archive is written: the signal is sent the moment it
+    // appears. A backup that finishes first proves nothing, and is tried again.
+    for (let attempt = 0; attempt < 5 && stopped === 0; attempt++) {
+      const out = join(dir, `stopped-${attempt}.backup`);
+      const child = spawn(process.execPath, [MAIN, 'backup', '--data-dir', source.dataDir, '--out', out], {
+        env: cleanEnv({ COFFER_BACKUP_PASSPHRASE: 'a long enough passphrase' }), stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+      // Once: a second signal, once the handler has run, would end the process by default.
+      let signalled = false;
+      const watcher = watch(dir, (_event, name) => {
+        if (signalled || !name?.startsWith(`stopped-${attempt}.backup.partial-`)) return;
+        signalled = true;
+        child.kill('SIGTERM');
+      });
+      const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));
+      watcher.close();
+      // Finished, or the signal came once it had (the default action then ends the process).
+      if (code === 0 || code === null) continue;
+      assert.equal(code, 143, stderr);
+      assert.match(stderr, /SIGTERM: stopped; no archive was written/);
+      stopped++;
+    }
+    assert.equal(stopped, 1, 'a backup was stopped while it wrote');
+    assert.deepEqual(readdirSync(dir).filter((name) => name.includes('.partial')), [], 'no partial file is left');
+  });
+
   it('takes the passphrase from the environment; refuses a short one, a wrong one, none, and an --out that exists', async () => {
     const source = await startTestServer({ dataDir: tempDir() });
     await source.stop();
@@ -156,6 +194,11 @@ describe('coffer backup and coffer restore', () => {
     ok(await coffer(['backup', '--data-dir', source.dataDir, '--out', archive], { env: env('from the environment') }));
     const exists = await coffer(['backup', '--data-dir', source.dataDir, '--out', archive], { env: env('from the environment') });
     assert.equal(exists.code, 5);
+    // An archive that cannot be written (here: no such directory; a full disk alike) is named, exit 5.
+    const nowhere = join(tempDir(), 'no-such-dir', 'x.backup');
+    const unwritable = await coffer(['backup', '--data-dir', source.dataDir, '--out', nowhere], { env: env('from the environment') });
+    assert.equal(unwritable.code, 5, unwritable.stderr);
+    assert.match(unwritable.stderr, /^error: cannot write the archive .*no-such-dir\/x\.backup: ENOENT\nhint: free space on its disk, or choose another --out; nothing was left behind\n/);
     const target = join(tempDir(), 'target');
     const wrong = await coffer(['restore', '--in', archive, '--data-dir', target], { env: env('not the passphrase') });
     assert.equal(wrong.code, 4);

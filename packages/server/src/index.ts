@@ -21,7 +21,7 @@ export { checkStore } from './store/check.js';
 export type { StoreCheckReport } from './store/check.js';
 export { SeedError } from './seed.js';
 export type { Seed, SeedKey, SeedPrincipal, SeedReport } from './seed.js';
-export { writeBackup } from './backup/write-backup.js';
+export { partialPathFor, writeBackup } from './backup/write-backup.js';
 export type { BackupOptions, BackupReport } from './backup/write-backup.js';
 export { restoreBackup } from './backup/restore-backup.js';
 export type { RestoreOptions, RestoreReport } from './backup/restore-backup.js';

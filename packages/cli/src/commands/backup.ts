@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
-import { BackupError, MIN_PASSPHRASE_LENGTH, StartupError, writeBackup, type BackupRecipient, type BackupReport } from '@coffer/server';
+import { BackupError, MIN_PASSPHRASE_LENGTH, partialPathFor, StartupError, writeBackup, type BackupRecipient, type BackupReport } from '@coffer/server';
 import { leaf } from '../command.js';
 import { printJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, EXIT_IO, EXIT_USAGE, IoError, UsageError } from '../usage.js';
@@ -44,7 +44,9 @@ export const backupCommand = leaf({
       : { passphrase: await passphraseOf(inv, true) };
     let report: BackupReport;
     try {
-      report = await withPartialRemovedOnSignals(`${out}.partial-${process.pid}`, () => writeBackup({ ...locationOf(inv), out, recipient }));
+      // The one path both mean: the signal handler removes the file writeBackup writes.
+      const partial = partialPathFor(out);
+      report = await withPartialRemovedOnSignals(partial, () => writeBackup({ ...locationOf(inv), out, recipient, partial }));
     } catch (error) {
       if (error instanceof StartupError) {
         process.stderr.write(`error: ${error.message}\nhint: point --data-dir (and --store, and the root-key options) at what \`coffer serve\` uses\n`);
@@ -54,6 +56,11 @@ export const backupCommand = leaf({
         process.stderr.write(`error: ${error.message}\n`);
         // A passphrase too short or a public key that will not do is the command line's fault.
         return error.code === 'key' ? EXIT_USAGE : EXIT_CRYPTO;
+      }
+      // The archive's own file could not be written (a full disk): said with its name.
+      const failed = error as NodeJS.ErrnoException;
+      if (typeof failed.path === 'string' && failed.path.startsWith(`${out}.partial-`)) {
+        throw new IoError(`cannot write the archive ${out}: ${failed.code ?? failed.message}`, 'free space on its disk, or choose another --out; nothing was left behind');
       }
       throw error;
     }

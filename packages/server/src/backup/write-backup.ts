@@ -31,6 +31,11 @@ export interface BackupOptions extends StoreLocation {
   /** The archive file to write; it appears only once complete (written beside it, then renamed). */
   readonly out: string;
   readonly recipient: BackupRecipient;
+  /**
+   * Where the archive is written until it is complete; `<out>.partial-<pid>-<random>` unless
+   * given. A caller that removes it on a signal (the CLI) names it, so both mean the same file.
+   */
+  readonly partial?: string;
   readonly now?: () => number;
   /** For tests only: a cheaper scrypt than the default. */
   readonly scryptCostForTests?: Omit<ScryptParameters, 'salt'>;
@@ -52,6 +57,15 @@ export interface BackupReport {
  * restores under any root key. A server may go on using the store meanwhile. Memory stays bounded
  * however large the store: rows stream from the snapshot through the encryptor to the file.
  */
+/**
+ * A new partial file's path beside `out`. Random, not only the pid: in a container the pid
+ * repeats, and a partial file a killed backup left would refuse ('wx') every later one, which
+ * would then remove a file it did not write.
+ */
+export function partialPathFor(out: string): string {
+  return `${out}.partial-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
 export async function writeBackup(options: BackupOptions): Promise<BackupReport> {
   const { preamble, keyring } = await protectionFor(options.recipient, options.scryptCostForTests);
   const preambleBytes = encodePreamble(preamble);
@@ -101,9 +115,7 @@ export async function writeBackup(options: BackupOptions): Promise<BackupReport>
     }
     if (pending.length > 0) yield Buffer.from(pending.join(''), 'utf8');
   }
-  // Random, not only the pid: in a container the pid repeats, and a partial file a killed backup
-  // left would refuse ('wx') every later one, which would then remove a file it did not write.
-  const partial = `${options.out}.partial-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const partial = options.partial ?? partialPathFor(options.out);
   try {
     await pipeline(
       Readable.from(content()),
