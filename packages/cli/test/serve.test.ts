@@ -190,6 +190,14 @@ describe('coffer serve', () => {
     }, finished.stderr);
   });
 
+  it('says which store it could not open, and why, when the data directory\'s disk is full (a file-size limit), with exit code 1', async () => {
+    const dataDir = join(tempDir(), 'data');
+    // Node ignores SIGXFSZ: writes past the limit fail (EFBIG) as on a full disk.
+    const finished = await run('bash', ['-c', `ulimit -f 16; exec "${process.execPath}" "${MAIN}" serve --port 0 --data-dir "${dataDir}"`]);
+    assert.equal(finished.code, 1, finished.stderr);
+    assert.match(finished.stderr, new RegExp(`^error: The store ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/coffer\\.db could not be opened \\(disk I/O error\\): is its disk full, failing or read-only\\? Free space or fix the disk, then start again\\.$`, 'm'));
+  });
+
   it('serves when its standard output cannot be written (redirected to a full disk), and stops with exit code 0', async () => {
     // /dev/full fails every write with ENOSPC, as a file on a full disk does. Before, the banner's
     // failed write was an unhandled 'error' event: the server died the moment it had started.

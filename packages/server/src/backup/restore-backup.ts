@@ -6,6 +6,7 @@ import type { Keyring } from '@coffer/sdk';
 import { isRootKeyMeta, replaceWrappedValues } from '../root/wrapped-values.js';
 import { checkStore } from '../store/check.js';
 import { SqliteStore } from '../store/sqlite.js';
+import { isDiskFault } from '../store/disk-fault.js';
 import { rootKeyOptionsFromEnv, type RootKeyOptions } from '../root/options.js';
 import { StartupError } from '../root/root-key.js';
 import type { RootKey } from '../root/root-key.js';
@@ -131,18 +132,6 @@ async function checkInScratch(dir: string, archive: OpenedArchive, keyring: Keyr
   return digest!;
 }
 
-/**
- * A disk that failed or filled: SQLite's codes (SQLITE_IOERR and its extended codes, SQLITE_FULL,
- * SQLITE_CANTOPEN), and the system's for a directory or file that cannot be made or written.
- * Looked for in the error's causes too (the store wraps what SQLite threw).
- */
-function isDiskFault(error: unknown): boolean {
-  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (/^SQLITE_(IOERR|FULL|CANTOPEN)/.test(code) || ['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EACCES'].includes(code))) return true;
-  }
-  return false;
-}
 
 /** Importing nothing into an empty store writes nothing; into a store with data it is refused. */
 async function* none(): AsyncGenerator<SnapshotRow> {}

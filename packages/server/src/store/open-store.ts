@@ -3,6 +3,7 @@ import { StartupError } from '../root/root-key.js';
 import { join } from 'node:path';
 import type { ServerConfig } from '../config.js';
 import { isPostgresUrl } from './connection-string.js';
+import { isDiskFault } from './disk-fault.js';
 import { PostgresStore } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
@@ -15,9 +16,15 @@ export async function openStore(config: Pick<ServerConfig, 'store' | 'dataDir'>)
   if (isPostgresUrl(config.store)) return PostgresStore.open({ connectionString: config.store });
   const databaseFile = join(config.dataDir, 'coffer.db');
   assertNotOrphaned(config.dataDir, databaseFile);
-  // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
-  closeSync(openSync(databaseFile, 'a', 0o600));
-  return new SqliteStore(databaseFile);
+  try {
+    // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+    closeSync(openSync(databaseFile, 'a', 0o600));
+    return new SqliteStore(databaseFile);
+  } catch (error) {
+    if (!isDiskFault(error)) throw error;
+    throw new StartupError(`The store ${databaseFile} could not be opened (${(error as Error).message}): is its disk full, failing or read-only? `
+      + 'Free space or fix the disk, then start again.', { cause: error });
+  }
 }
 
 /** What a data directory holds once a SQLite store was made in it, besides coffer.db. */
