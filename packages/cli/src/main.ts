@@ -136,6 +136,9 @@ function hintFor(code: string, message: string): string {
   if (code === 'NotFoundException') return notFoundHint(message);
   if (code === 'DisabledException') return 'hint: `coffer keys enable KEY` makes the key usable again\n';
   if (code === 'KMSInvalidStateException') return 'hint: `coffer keys describe KEY` shows the key\'s state\n';
+  // Signed for another region than the server's: the region, not the credentials or a policy.
+  const serves = /This server serves '([^']+)'/.exec(message);
+  if (code === 'InvalidSignatureException' && serves) return `hint: pass --region ${serves[1]} (or set AWS_REGION): the request was signed for another region\n`;
   if (ACCESS_ERRORS.has(code)) return 'hint: check --profile and the credentials it names; the caller needs a policy that allows this\n';
   return '';
 }

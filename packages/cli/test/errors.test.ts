@@ -116,6 +116,8 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     const finished = await coffer(['keys', 'list', ...endpoint(), '--region', 'eu-west-3'], { env: withKeys(served.credentials.secretAccessKey) });
     assert.equal(finished.code, 3);
     assert.match(finished.stderr, /^error: InvalidSignatureException: /m);
+    // The region is what to fix, not the credentials or a policy.
+    assert.match(finished.stderr, /^hint: pass --region us-east-1 \(or set AWS_REGION\): the request was signed for another region$/m);
   });
 
   it('signs for the region of the profile in the shared config file, as the AWS CLI does', async () => {
