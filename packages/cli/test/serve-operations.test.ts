@@ -96,12 +96,17 @@ describe('coffer serve: quotas, TLS and the loopback rule', () => {
     }
   });
 
-  it('a quotas file that names an unknown class, or cannot be read, stops the start', async () => {
+  it('a quotas file that names an unknown class, a bad rate, or cannot be read, stops the start', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ CreateKeys: 10 }));
     const unknown = await failure(['--data-dir', join(dir, 'data'), '--quotas', join(dir, 'bad.json')]);
-    assert.equal(unknown.code, 1);
+    // The operator's input, as a file that is not JSON: exit 2 with a hint.
+    assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /^error: Invalid request quotas: 'CreateKeys' is not a quota class/m);
+    assert.match(unknown.stderr, /^hint: fix the quotas file \(--quotas or COFFER_QUOTAS\)/m);
+    writeFileSync(join(dir, 'negative.json'), JSON.stringify({ CreateKey: -1 }));
+    const negative = await failure(['--data-dir', join(dir, 'data'), '--quotas', join(dir, 'negative.json')]);
+    assert.equal(negative.code, 2, negative.stderr);
     const missing = await failure(['--data-dir', join(dir, 'data'), '--quotas', join(dir, 'none.json')]);
     assert.equal(missing.code, 5);
     assert.match(missing.stderr, /cannot read the quotas file/);

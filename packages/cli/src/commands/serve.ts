@@ -214,6 +214,11 @@ async function serveUntilSignalled(options: StartOptions, announce: (server: Run
       process.stderr.write(`error: ${error.message}\nhint: fix the flag, its COFFER_* environment variable or its key in the config file; \`coffer serve --help\` lists them\n`);
       return EXIT_USAGE;
     }
+    // A quotas file of unknown classes or bad rates: as a quotas file that is not JSON, the operator's input.
+    if (error instanceof TypeError && error.message.startsWith('Invalid request quotas:')) {
+      process.stderr.write(`error: ${error.message}\nhint: fix the quotas file (--quotas or COFFER_QUOTAS): each member a class above, each rate 0 (no limit) or more requests per second\n`);
+      return EXIT_USAGE;
+    }
     if (error instanceof StartupError || error instanceof TypeError) {
       process.stderr.write(`error: ${error.message}\n`);
       return EXIT_FAILURE;
