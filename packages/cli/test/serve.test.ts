@@ -348,8 +348,8 @@ describe('coffer serve', () => {
     assert.equal(finished.stdout, '');
   });
 
-  it('refuses a malformed --region, --account-id, --partition or --store with exit code 2, an error and a hint', async () => {
-    for (const [flag, value] of [['--region', 'us east'], ['--account-id', 'abc'], ['--partition', 'AWS'], ['--store', 'mysql://x']]) {
+  it('refuses a malformed --region, --account-id, --partition, --store or an empty --host with exit code 2, an error and a hint', async () => {
+    for (const [flag, value] of [['--region', 'us east'], ['--account-id', 'abc'], ['--partition', 'AWS'], ['--store', 'mysql://x'], ['--host', '']]) {
       const finished = await coffer(['serve', '--port', '0', '--data-dir', tempDir(), flag!, value!]);
       assert.equal(finished.code, 2, `${flag} ${value}: ${finished.stderr}`);
       assert.match(finished.stderr, /^error: Invalid server configuration: /m);

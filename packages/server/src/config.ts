@@ -33,6 +33,8 @@ export function checkConfig(config: ServerConfig): void {
   if (!/^\d{12}$/.test(config.accountId)) problems.push(`account id must be 12 digits, not '${config.accountId}'`);
   if (!/^aws(-[a-z]+)*$/.test(config.partition)) problems.push(`partition must look like aws or aws-cn, not '${config.partition}'`);
   if (!config.dataDir) problems.push('data directory must be set');
+  // An empty host would listen on every address, which no one asking for "" meant.
+  if (typeof config.host !== 'string' || config.host.trim() === '') problems.push(`host must be an address or name, such as 127.0.0.1, not '${config.host}'`);
   if (config.store !== 'sqlite' && !isPostgresUrl(config.store)) {
     problems.push(`store must be 'sqlite' or a postgres:// connection string, not '${redactConnectionString(config.store)}'`);
   }
