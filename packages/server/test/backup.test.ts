@@ -413,5 +413,14 @@ describe('backup and restore', () => {
       });
       assert.deepEqual(await checkStore({ dataDir: target.dataDir }), before);
     });
+
+    it('refuses a PostgreSQL target that is not empty, and leaves no data directory of its own behind', async () => {
+      const url = await cluster.createDatabase();
+      const occupied = await startTestServer({ store: url });
+      await occupied.dispose();
+      const dataDir = join(tempDataDir(), 'new');
+      await assert.rejects(restoreBackup({ dataDir, store: url, in: archive, identity: { passphrase: PASSPHRASE } }), RestoreTargetNotEmptyError);
+      assert.equal(existsSync(dataDir), false, 'the data directory the restore made is gone');
+    });
   });
 });

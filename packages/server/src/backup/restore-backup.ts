@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Keyring } from '@coffer/sdk';
 import { isRootKeyMeta, replaceWrappedValues } from '../root/wrapped-values.js';
 import { checkStore } from '../store/check.js';
@@ -47,9 +47,16 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   const archive = await openArchive(options.in);
   const keyring = await keyringFor(archive.preamble, options.identity);
   const checked = await assertSoundContent(archive, keyring);
+  // A data directory this restore makes, for a PostgreSQL target that then turns out not to be
+  // empty, goes again: "nothing was restored" leaves nothing behind.
+  const madeDataDir = !existsSync(resolve(options.dataDir));
   const target = await openTarget(options);
+  let refused = false;
   try {
-    await assertEmpty(target.store.importSnapshot(none()), target.name);
+    await assertEmpty(target.store.importSnapshot(none()), target.name).catch((error: unknown) => {
+      refused = error instanceof RestoreTargetNotEmptyError;
+      throw error;
+    });
     await target.store.putMetaIfAbsent(RESTORE_UNFINISHED_META, Buffer.from(`coffer restore of ${options.in}, started ${new Date().toISOString()}`, 'utf8'));
     const root = await openRootKey(target.dataDir, target.store, options.rootKey);
     try {
@@ -63,6 +70,15 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     }
   } finally {
     await target.store.close();
+    if (refused && madeDataDir) removeIfEmpty(target.dataDir);
+  }
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Not empty (or already gone): what is there is not this restore's to remove.
   }
 }
 
