@@ -180,16 +180,36 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // While draining, each answer closes its connection: the client's next request opens a new one, which is refused.
     // Requests already in flight when draining starts are told too, if their answer has not started.
     const inFlight = new Set<ServerResponse>();
+    // Each connection's responses in inFlight. node:http never closes a response still queued
+    // behind an unanswered one when its connection goes (a client that pipelined thousands of
+    // requests and left): those are dropped from inFlight with their connection, or they would be
+    // held for ever, and the server would never be quiet enough to finish a shutdown early.
+    const onSocket = new WeakMap<Socket, Set<ServerResponse>>();
     // The last request of each connection: one too malformed to parse is answered after it.
     const lastOnSocket = new WeakMap<Socket, ServerResponse>();
     let lastAnswer = 0;
     function answered(this: ServerResponse) {
       inFlight.delete(this);
+      onSocket.get(this.req.socket)?.delete(this);
       requestClosed(this.req.socket);
       lastAnswer = performance.now();
     }
+    const responsesOf = (socket: Socket): Set<ServerResponse> => {
+      let responses = onSocket.get(socket);
+      if (responses === undefined) {
+        const mine = responses = new Set();
+        onSocket.set(socket, mine);
+        socket.once('close', () => {
+          for (const res of mine) inFlight.delete(res);
+          mine.clear();
+          lastAnswer = performance.now();
+        });
+      }
+      return responses;
+    };
     const handler: typeof pipeline = (req, res) => {
       inFlight.add(res);
+      responsesOf(req.socket).add(res);
       lastOnSocket.set(req.socket, res);
       res.once('close', answered);
       if (draining) res.setHeader('Connection', 'close');

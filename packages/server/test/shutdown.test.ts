@@ -94,3 +94,36 @@ describe('graceful shutdown with a connection that never sends a request', () =>
     assert.equal(socket.destroyed, true);
   });
 });
+
+describe('graceful shutdown after a client pipelined thousands of requests and left without reading', () => {
+  // The timeout stands for "not held for the grace": the grace here is a minute. Before, every
+  // answer queued behind an unanswered one stayed counted in flight (and in memory) for good.
+  it('forgets the answers its connection can no longer take: the server is quiet again, and closes an idle connection at once', { timeout: 30_000 }, async () => {
+    const t = await startTestServer({ shutdownGraceMs: 60_000 });
+    const url = new URL(t.server.endpoint);
+    // A client's connection, answered and kept alive, idle: closed only once the server is quiet.
+    const idle = connect(Number(url.port), url.hostname);
+    idle.on('error', () => {});
+    const idleClosed = new Promise((done) => idle.once('close', done));
+    await new Promise<void>((done) => {
+      idle.once('data', () => done());
+      idle.write(`GET / HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+    });
+    const sockets = Array.from({ length: 10 }, () => {
+      const socket = connect(Number(url.port), url.hostname);
+      socket.on('error', () => {});
+      socket.pause();
+      socket.write(`GET / HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`.repeat(3_000));
+      return socket;
+    });
+    // Long enough for the server to take in what each connection sent, and to answer what it can.
+    await new Promise((done) => setTimeout(done, 3_000));
+    await Promise.all(sockets.map((socket) => {
+      const closed = new Promise((done) => socket.once('close', done));
+      socket.destroy();
+      return closed;
+    }));
+    await t.dispose();
+    await idleClosed;
+  });
+});
