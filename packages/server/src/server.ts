@@ -227,7 +227,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // bare 400. The TLS pair was proven usable by openTransport, before the store was opened.
     const limits: ConnectionLimits = { ...defaultConnectionLimits(), ...options.connectionLimits };
     http = transport.tls
-      ? createHttpsServer({ cert: transport.tls.cert, key: transport.tls.key, requireHostHeader: false, ...creationOptions(limits) }, handler)
+      // The TLS handshake is held to the headers' time too: Node's own 120 s would let a client that
+      // never finishes one keep its connection six times as long as one that sends no request.
+      ? createHttpsServer({
+        cert: transport.tls.cert, key: transport.tls.key, requireHostHeader: false, handshakeTimeout: limits.headersTimeoutMs, ...creationOptions(limits),
+      }, handler)
       : createServer({ requireHostHeader: false, ...creationOptions(limits) }, handler);
     http.keepAliveTimeout = 65_000;
     applyConnectionLimits(http, limits, log);

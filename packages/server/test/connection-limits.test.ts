@@ -101,3 +101,24 @@ describe('connection limits', { timeout: 30_000 }, () => {
     assert.ok(Date.now() - started < 5_000, `answered after ${Date.now() - started} ms, not at node:http's default 5 minutes`);
   });
 });
+
+describe('connection limits over TLS', { timeout: 30_000 }, () => {
+  it('closes a connection that never finishes its TLS handshake within the headers\' time, not Node\'s 120 s', async () => {
+    const t = await startTestServer({
+      tls: { selfSigned: true }, connectionLimits: { maxConnections: MAX_CONNECTIONS, headersTimeoutMs: 600, requestTimeoutMs: 1_200, checkEveryMs: 100 },
+    });
+    try {
+      const url = new URL(t.server.endpoint);
+      for (const start of [Buffer.alloc(0), Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])]) {
+        // Nothing at all, and half a ClientHello.
+        const socket = connect({ port: Number(url.port), host: url.hostname });
+        socket.on('error', () => {});
+        await once(socket, 'connect');
+        socket.write(start);
+        await once(socket, 'close');
+      }
+    } finally {
+      await t.dispose();
+    }
+  });
+});
