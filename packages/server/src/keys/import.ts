@@ -1,12 +1,11 @@
-import { constants, createDecipheriv, createPrivateKey, generateKeyPair, privateDecrypt } from 'node:crypto';
-import { promisify } from 'node:util';
+import { constants, createDecipheriv, createPrivateKey, privateDecrypt } from 'node:crypto';
 import type { Service } from '../context.js';
 import { ExpiredImportTokenException, InvalidCiphertextException, InvalidImportTokenException } from '../errors.js';
 import { RootKeyMismatchError } from '../root/root-key.js';
 import { WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS, type WrappingAlgorithm, type WrappingKeySpec } from './enums.js';
 import type { EarlierMaterial, KeyRecord } from './key-record.js';
+import { generateRsaKeyPair } from './rsa-generation.js';
 
-const generate = promisify(generateKeyPair);
 
 /** An import token and its wrapping key are good for 24 hours, as in AWS. */
 export const IMPORT_TOKEN_TTL_MS = 24 * 3_600_000;
@@ -89,7 +88,7 @@ export async function createImportParameters(
   service: Service, keyId: string, algorithm: WrappingAlgorithm, spec: WrappingKeySpec,
 ): Promise<ImportParameters> {
   const modulusLength = Number(spec.slice('RSA_'.length));
-  const { privateKey, publicKey } = await generate('rsa', { modulusLength, publicExponent: 65537 });
+  const { privateKey, publicKey } = await generateRsaKeyPair(modulusLength);
   const validTo = service.now() + IMPORT_TOKEN_TTL_MS;
   const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
   const wrapped = await service.backingKeys.wrapSecret(pkcs8, purpose(keyId, validTo, algorithm, spec));

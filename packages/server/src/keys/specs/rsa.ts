@@ -1,15 +1,14 @@
 import {
-  constants, createHash, createPublicKey, generateKeyPair, privateDecrypt, privateEncrypt,
+  constants, createHash, createPublicKey, privateDecrypt, privateEncrypt,
   publicDecrypt, publicEncrypt, randomBytes, sign, timingSafeEqual, verify, type KeyObject,
 } from 'node:crypto';
-import { promisify } from 'node:util';
 import type { EncryptionAlgorithm, SigningAlgorithm } from '../enums.js';
 import { shaOf, type KeyFamily } from './family.js';
 import { importPkcs8, parsesAs } from './pkcs8.js';
 import { privateKeyObject } from './private-key.js';
 import { rsaNumbersAgree } from './rsa-numbers.js';
+import { generateRsaKeyPair } from '../rsa-generation.js';
 
-const generate = promisify(generateKeyPair);
 
 /** DigestInfo prefixes of RFC 8017 §9.2, note 1. */
 const DIGEST_INFO: Readonly<Record<string, Buffer>> = {
@@ -26,7 +25,7 @@ export function rsaFamily(modulusLength: 2048 | 3072 | 4096): KeyFamily {
   const isThisKey = (key: KeyObject) => key.asymmetricKeyType === 'rsa' && key.asymmetricKeyDetails?.modulusLength === modulusLength;
   return {
     generate: async () => {
-      const { privateKey: key } = await generate('rsa', { modulusLength, publicExponent: 65537 });
+      const { privateKey: key } = await generateRsaKeyPair(modulusLength);
       return key.export({ format: 'der', type: 'pkcs8' });
     },
     importable: (material) => importPkcs8(material, (key) => isThisKey(key) && rsaNumbersAgree(key)),
