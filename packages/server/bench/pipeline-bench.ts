@@ -51,7 +51,8 @@ const serve = handler;
 function once(request: SignedRequest, headers: Record<string, string>): Promise<void> {
   return new Promise((done, fail) => {
     const req = Object.assign(new Readable({ read() {} }), {
-      headers, method: 'POST', url: '/', socket: { remoteAddress: '127.0.0.1' }, complete: false,
+      // A connection of its own, which never closes (server.ts listens for that once per connection).
+      headers, method: 'POST', url: '/', socket: { remoteAddress: '127.0.0.1', once() {} }, complete: false,
       // node:http builds this on first read, per request: so here too.
       get headersDistinct() { return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])); },
     });
