@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import pkcs11js from 'pkcs11js';
 import { openRootKey } from '../src/root/open-root-key.js';
 import { SqliteStore } from '../src/store/sqlite.js';
-import { initSoftHsmToken, SOFTHSM_LIBRARY, type SoftHsmToken } from './support/softhsm.js';
+import { initSoftHsmToken, SOFTHSM_LIBRARY, withLabelledObjects, type SoftHsmToken } from './support/softhsm.js';
 import { tempDataDir } from './support/server.js';
 
 // A token of this file's own (node --test runs each file in its own process).
@@ -27,22 +26,7 @@ function twoNodes(): { dataDir: string; stores: [SqliteStore, SqliteStore] } {
 const keyFiles = (dataDir: string) => readdirSync(dataDir).filter((name) => /^root(-.*)?\.key$/.test(name)).sort();
 
 /** Objects on this file's token labelled `label`. */
-function objectsLabelled(label: string): number {
-  const module = new pkcs11js.PKCS11();
-  module.load(SOFTHSM_LIBRARY);
-  module.C_Initialize();
-  try {
-    const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === token.label)!;
-    const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
-    module.C_Login(session, pkcs11js.CKU_USER, token.pin);
-    module.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: label }]);
-    const found = module.C_FindObjects(session, 10);
-    module.C_FindObjectsFinal(session);
-    return found.length;
-  } finally {
-    module.C_Finalize();
-  }
-}
+const objectsLabelled = (label: string): number => withLabelledObjects(token, label, (_module, _session, objects) => objects.length);
 
 describe('two nodes making a root key at once', () => {
   it('the first root key of a fresh store, on a token: the loser\'s token object goes', async () => {

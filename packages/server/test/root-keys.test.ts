@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, ListKeysCommand, type KMSClient } from '@aws-sdk/client-kms';
 import Database from 'better-sqlite3';
 import pkcs11js from 'pkcs11js';
 import type { StartOptions } from '../src/index.js';
 import { admin, adminRequest } from './support/principals.js';
-import { initSoftHsmToken, SOFTHSM_LIBRARY, type SoftHsmToken } from './support/softhsm.js';
+import { initSoftHsmToken, SOFTHSM_LIBRARY, tokenSlot, withLabelledObjects, type SoftHsmToken } from './support/softhsm.js';
 import { startTestServer, tempDataDir, type TestServer } from './support/server.js';
 
 // Before any server opens the token: SoftHSM reads SOFTHSM2_CONF at C_Initialize.
@@ -125,26 +125,14 @@ describe('root-key providers', () => {
     });
 
     it('keeps the root key on the token as sensitive and non-extractable: reading its value is refused', () => {
-      const module = new pkcs11js.PKCS11();
-      module.load(SOFTHSM_LIBRARY);
-      module.C_Initialize();
-      try {
-        const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === token.label)!;
-        const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
-        module.C_Login(session, pkcs11js.CKU_USER, token.pin);
-        module.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: 'coffer-root' }]);
-        const [key] = module.C_FindObjects(session, 2);
-        module.C_FindObjectsFinal(session);
+      withLabelledObjects(token, 'coffer-root', (module, session, [key]) => {
         assert.ok(key, 'the root key is on the token');
         assert.throws(() => module.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/);
         const [extractable, sensitive, onToken] = module.C_GetAttributeValue(session, key, [
           { type: pkcs11js.CKA_EXTRACTABLE }, { type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_TOKEN },
         ]);
         assert.deepEqual([extractable?.value, sensitive?.value, onToken?.value], [Buffer.of(0), Buffer.of(1), Buffer.of(1)]);
-        module.C_CloseSession(session);
-      } finally {
-        module.C_Finalize();
-      }
+      });
     });
 
     it('round-trips with the token as the only copy of the root key: no root key file in the data directory', async () => {
@@ -159,16 +147,7 @@ describe('root-key providers', () => {
     });
 
     it('finds the token by slot id as well as by label', async () => {
-      const module = new pkcs11js.PKCS11();
-      module.load(SOFTHSM_LIBRARY);
-      module.C_Initialize();
-      let slot: number;
-      try {
-        const handle = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === token.label)!;
-        slot = Number(handle.readBigUInt64LE(0));
-      } finally {
-        module.C_Finalize();
-      }
+      const slot = tokenSlot(token);
       const bySlot = tempDataDir();
       const t = await startTestServer({ dataDir: bySlot, rootKey: { provider: 'pkcs11', pkcs11: { library: SOFTHSM_LIBRARY, slot, pin: token.pin, keyLabel: 'by-slot' } }, rootKeyWork });
       try {
@@ -266,6 +245,32 @@ describe('root-key providers', () => {
       await t.stop();
     });
     after(() => remote.dispose());
+
+    it('the AWS SDK\'s own warnings (its credential chain\'s) reach the server\'s log, not the console', async () => {
+      // A profile and environment credentials at once: the SDK's credential chain warns of it.
+      const credentialsFile = join(tempDataDir(), 'credentials');
+      mkdirSync(dirname(credentialsFile), { recursive: true });
+      writeFileSync(credentialsFile, `[remote]\naws_access_key_id = ${remote.credentials.accessKeyId}\naws_secret_access_key = ${remote.credentials.secretAccessKey}\n`);
+      const saved = { ...process.env };
+      Object.assign(process.env, {
+        AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_ACCESS_KEY_ID: remote.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: remote.credentials.secretAccessKey,
+      });
+      const printed: unknown[] = [];
+      const consoleWarn = console.warn;
+      console.warn = (...parts: unknown[]) => void printed.push(parts);
+      const logged: string[] = [];
+      try {
+        const t = await startTestServer({
+          dataDir, rootKey: { kms: { profile: 'remote' } }, rootKeyWork, logger: (level, message) => void (level === 'warn' && logged.push(message)),
+        });
+        await t.stop();
+      } finally {
+        console.warn = consoleWarn;
+        process.env = saved;
+      }
+      assert.deepEqual(printed, [], 'nothing on the console');
+      assert.ok(logged.some((m) => /Multiple credential sources detected/.test(m)), logged.join('\n'));
+    });
 
     it('round-trips: the remote decrypts the root key at the next start', async () => {
       const t = await startTestServer({ dataDir, rootKey: { kms: { credentials: remote.credentials } }, rootKeyWork });

@@ -102,3 +102,25 @@ export function moveTokenToAnotherSlot(token: SoftHsmToken): number {
   writeFileSync(file, Buffer.from(bytes.toString('latin1').replace(serial, moved), 'latin1'));
   return parseInt(moved.slice(8), 16) & 0x7fffffff;
 }
+
+/**
+ * A logged-in session of this process's own on the token, and the objects on it labelled `label`,
+ * for a test to look at what a server made there. The module is initialised here: call it while no
+ * server of this process holds the token (one initialisation per process).
+ */
+export function withLabelledObjects<T>(token: SoftHsmToken, label: string, use: (module: pkcs11js.PKCS11, session: Buffer, objects: Buffer[]) => T): T {
+  const module = new pkcs11js.PKCS11();
+  module.load(SOFTHSM_LIBRARY);
+  module.C_Initialize();
+  try {
+    const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === token.label)!;
+    const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+    module.C_Login(session, pkcs11js.CKU_USER, token.pin);
+    module.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: label }]);
+    const objects = module.C_FindObjects(session, 10);
+    module.C_FindObjectsFinal(session);
+    return use(module, session, objects);
+  } finally {
+    module.C_Finalize();
+  }
+}

@@ -11,9 +11,14 @@ interface RemoteSettings { readonly endpoint?: string; readonly region: string; 
 /** The encryption context the remote KMS binds the root key to: it names Coffer's root key and its id. */
 const contextOf = (id: string): Record<string, string> => ({ 'coffer:purpose': 'root-key', 'coffer:root-key-id': id });
 
-function clientOf(remote: RemoteSettings, options: RemoteKmsOptions | undefined): KMSClient {
+function clientOf(remote: RemoteSettings, options: RemoteKmsOptions | undefined, warn: ((message: string) => void) | undefined): KMSClient {
+  // The SDK's own warnings (its credential chain's "Multiple credential sources detected") go where
+  // the server's go: its console.warn default would put plain text among the JSON log lines.
+  const warning = warn ?? ((message: string) => process.emitWarning(message));
   return new KMSClient({
     region: remote.region,
+    // Its errors (a failed call, logged by the SDK with the request) reach us as the call's rejection.
+    logger: { debug: () => {}, info: () => {}, warn: (...parts: unknown[]) => warning(parts.map(String).join(' ')), error: () => {} },
     ...(remote.endpoint !== undefined ? { endpoint: remote.endpoint } : {}),
     ...(options?.credentials ? { credentials: options.credentials } : {}),
     ...(options?.profile !== undefined ? { profile: options.profile } : {}),
@@ -64,7 +69,7 @@ function refused(remote: RemoteSettings, action: string, error: unknown): Startu
 export const kmsProvider: RootKeyProvider = {
   async create(id, context) {
     const remote = remoteOf(context.options.kms);
-    const client = clientOf(remote, context.options.kms);
+    const client = clientOf(remote, context.options.kms, context.warn);
     const key = randomBytes(32);
     let blob: Uint8Array | undefined;
     try {
@@ -84,7 +89,7 @@ export const kmsProvider: RootKeyProvider = {
     const remote = remoteOf(context.options.kms, descriptor);
     const blob = descriptor.settings.blob;
     if (typeof blob !== 'string') throw new StartupError(`The kms root key ${descriptor.id} has no encrypted root key in the keyring: restore the store from backup.`);
-    const client = clientOf(remote, context.options.kms);
+    const client = clientOf(remote, context.options.kms, context.warn);
     try {
       const answer = await client.send(new DecryptCommand({ KeyId: remote.keyId, CiphertextBlob: Buffer.from(blob, 'base64'), EncryptionContext: contextOf(descriptor.id) }));
       if (answer.Plaintext?.length !== 32) throw new StartupError('The remote KMS returned a root key of the wrong length.');
