@@ -225,8 +225,9 @@ export function leafHelp(command: Leaf, name: string): string {
   if (command.arguments?.length) {
     text += '\nArguments:\n' + command.arguments.map(([n, h]) => column(n, h)).join('');
   }
-  const { 'endpoint-url': _e, region: _r, profile: _p, ...own } = optionsOf(command);
-  text += '\nOptions:\n' + Object.entries(own).map(([flag, o]) =>
+  // The connection's flags are listed under Connection (CONNECTION_HELP), once.
+  const own = Object.entries(optionsOf(command)).filter(([flag]) => !Object.hasOwn(CONNECTION_OPTIONS, flag));
+  text += '\nOptions:\n' + own.map(([flag, o]) =>
     column(`${o.short ? `-${o.short}, ` : ''}--${flag}${o.value ? ` ${o.value}` : ''}`, o.help)).join('');
   if (command.remote !== false) text += `\n${CONNECTION_HELP}\n`;
   return `${text}\n${examplesBlock(command.examples)}`;

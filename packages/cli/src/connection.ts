@@ -54,7 +54,9 @@ export function resolveConnection(flags: { 'endpoint-url'?: string; region?: str
   let cached: Promise<AwsCredentialIdentity> | undefined;
   let profileRegion: Promise<string> | undefined;
   const region = given ?? (() => (profileRegion ??= regionOfProfile(profile)));
-  const ca = caBundle(flags['ca-bundle'] ?? (env.AWS_CA_BUNDLE || undefined));
+  // Only for https, as the AWS CLI reads it: an AWS_CA_BUNDLE left set for other tools (even one
+  // that does not exist) does not stop commands to a plain-http server.
+  const ca = /^https:/i.test(endpoint) ? caBundle(flags['ca-bundle'] ?? (env.AWS_CA_BUNDLE || undefined)) : undefined;
   return { endpoint, region, credentials: () => (cached ??= provider()), ...(ca ? { ca } : {}) };
 }
 

@@ -112,6 +112,11 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     assert.match(finished.stderr, /^error: UnrecognizedClientException: /m);
   });
 
+  it('reads AWS_CA_BUNDLE only for https, as the AWS CLI does: one left set (even to a missing file) does not stop a plain-http command', async () => {
+    const finished = await coffer(['keys', 'list', ...endpoint()], { env: { ...withKeys(served.credentials.secretAccessKey), AWS_CA_BUNDLE: '/nonexistent/ca.pem' } });
+    assert.equal(finished.code, 0, finished.stderr);
+  });
+
   it('exits 3 for a --region the server does not sign for', async () => {
     const finished = await coffer(['keys', 'list', ...endpoint(), '--region', 'eu-west-3'], { env: withKeys(served.credentials.secretAccessKey) });
     assert.equal(finished.code, 3);

@@ -177,6 +177,8 @@ describe('coffer serve: quotas, TLS and the loopback rule', () => {
       const missing = coffer(['keys', 'list', '--ca-bundle', join(dir, 'nope.crt')]);
       assert.equal(missing.code, 5);
       assert.match(missing.stderr, /cannot read the CA bundle .*nope\.crt: ENOENT/);
+      // Listed once in a command's help, under Connection.
+      assert.equal(coffer(['keys', 'list', '--help']).stdout.match(/--ca-bundle/g)?.length, 1);
     } finally {
       assert.equal((await run.stop()).code, 0);
     }
