@@ -28,8 +28,8 @@ export function createKmsClient(connection: Connection): KMSClient {
   });
 }
 
-/** Network failures that mean "nobody answered there", not "the server said no". */
-const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE']);
+/** Network failures that mean "nobody answered there" (or not in the protocol the URL says: EPROTO), not "the server said no". */
+const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'EPROTO']);
 
 /**
  * What the CLI shows for an error: the SDK's service errors become an {@link ApiError} of the

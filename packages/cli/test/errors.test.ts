@@ -112,6 +112,14 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     assert.match(finished.stderr, /^error: UnrecognizedClientException: /m);
   });
 
+  it('says ConnectionError with the hint on the scheme when https:// is asked of a plain-http server', async () => {
+    const plainAsTls = endpoint()[1]!.replace(/^http:/, 'https:');
+    const finished = await coffer(['keys', 'list', '--endpoint-url', plainAsTls], { env: withKeys(served.credentials.secretAccessKey) });
+    assert.equal(finished.code, 1);
+    assert.match(finished.stderr, /^error: ConnectionError: cannot reach https:/m);
+    assert.match(finished.stderr, /^hint: .*http:\/\/ for one without\)$/m);
+  });
+
   it('reads AWS_CA_BUNDLE only for https, as the AWS CLI does: one left set (even to a missing file) does not stop a plain-http command', async () => {
     const finished = await coffer(['keys', 'list', ...endpoint()], { env: { ...withKeys(served.credentials.secretAccessKey), AWS_CA_BUNDLE: '/nonexistent/ca.pem' } });
     assert.equal(finished.code, 0, finished.stderr);
@@ -170,7 +178,7 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     const finished = await coffer(['keys', 'list', '--endpoint-url', `http://127.0.0.1:${port}`], { env: withKeys('secret') });
     assert.equal(finished.code, 1);
     assert.match(finished.stderr, /^error: ConnectionError: cannot reach http:\/\/127\.0\.0\.1:\d+ \(.*ECONNREFUSED/m);
-    assert.match(finished.stderr, /^hint: is the server running\? start one with `coffer serve`, or pass --endpoint-url \(https:\/\/ for a server with TLS\)$/m);
+    assert.match(finished.stderr, /^hint: is the server running\? start one with `coffer serve`, or pass --endpoint-url \(https:\/\/ for a server with TLS, http:\/\/ for one without\)$/m);
   });
 
   it('exits 5 with one error line when standard output cannot be written (redirected to a full disk)', async () => {
