@@ -76,6 +76,15 @@ describe('the members an audit record keeps', () => {
     });
     assert.deepEqual(granted.constraints, { EncryptionContextSubset: { a: 'b' } });
 
+    // A context key "__proto__" is a key like any other: recorded, in a context and in a constraint.
+    const proto = JSON.parse('{"__proto__":"tenant-a","purpose":"x"}') as Record<string, string>;
+    const protoEncrypt = await send('Encrypt', { KeyId: keyId, Plaintext: plaintext, EncryptionContext: proto });
+    assert.equal(JSON.stringify(protoEncrypt.encryptionContext), '{"__proto__":"tenant-a","purpose":"x"}');
+    const protoGrant = await send('CreateGrant', {
+      KeyId: keyId, GranteePrincipal: 'arn:aws:iam::111122223333:root', Operations: ['Decrypt'], Constraints: { EncryptionContextEquals: proto },
+    });
+    assert.equal(JSON.stringify(protoGrant.constraints), '{"EncryptionContextEquals":{"__proto__":"tenant-a","purpose":"x"}}');
+
     // A member of another type than its own is named, not kept.
     const wrong = await send('Encrypt', { KeyId: { nested: secret }, Plaintext: plaintext, EncryptionContext: { a: { b: secret } } });
     assert.deepEqual(wrong, { keyId: "[omitted: not of the member's type]", encryptionContext: "[omitted: not of the member's type]" });

@@ -165,7 +165,9 @@ function ofKind(kind: Kind, value: unknown): unknown {
       const map: Record<string, string> = {};
       for (const [k, v] of Object.entries(value)) {
         if (typeof v !== 'string') return undefined;
-        map[k] = v;
+        // Defined, not assigned: a context key "__proto__" (a key like any other to KMS) would
+        // otherwise set the copy's prototype and vanish from the record.
+        Object.defineProperty(map, k, { value: v, enumerable: true, writable: true, configurable: true });
       }
       return map;
     }
