@@ -180,6 +180,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // While draining, each answer closes its connection: the client's next request opens a new one, which is refused.
     // Requests already in flight when draining starts are told too, if their answer has not started.
     const inFlight = new Set<ServerResponse>();
+    // The requests whose operation is still running, answered or not, its client there or gone: the
+    // store stays open until they end (or the grace does), or they would run on against a closed one.
+    const running = new Set<Promise<void>>();
     // Each connection's responses in inFlight. node:http never closes a response still queued
     // behind an unanswered one when its connection goes (a client that pipelined thousands of
     // requests and left): those are dropped from inFlight with their connection, or they would be
@@ -216,7 +219,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       if (!admitRequest(req, res, log)) return Promise.resolve();
       // Console pages too carry a request id, as every other answer does (the pipeline sets its own).
       if (isConsoleRequest(req)) res.setHeader('x-amzn-RequestId', randomUUID());
-      return pipeline(req, res);
+      const work = pipeline(req, res);
+      running.add(work);
+      const forget = () => running.delete(work);
+      work.then(forget, forget);
+      return work;
     };
     const startDraining = () => {
       draining = true;
@@ -321,7 +328,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       close: () => (closing ??= (async () => {
         clearInterval(timer);
         startDraining();
-        await drain(server, options.shutdownGraceMs ?? 10_000, quietFor, fresh);
+        const graceMs = options.shutdownGraceMs ?? 10_000;
+        const deadline = performance.now() + graceMs;
+        await drain(server, graceMs, quietFor, fresh);
+        await settledWithin([...running], deadline - performance.now());
         await scheduled;
         await rootKeyWork.stop();
         await store.close();
@@ -340,6 +350,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 }
 
 const netServerClose = NetServer.prototype.close;
+
+/** Waits for `work` to settle, but no longer than `ms`. */
+async function settledWithin(work: readonly Promise<unknown>[], ms: number): Promise<void> {
+  if (work.length === 0 || ms <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(work), new Promise((done) => (timer = setTimeout(done, ms)))]);
+  clearTimeout(timer);
+}
 /** How long the server must be quiet before idle keep-alive connections are closed. */
 const QUIET_MS = 250;
 /** How long a connection answered 400/408/431 (and half-closed) may stay before it is closed outright. */

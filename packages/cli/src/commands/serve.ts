@@ -247,8 +247,14 @@ async function serveUntilSignalled(options: StartOptions, announce: (server: Run
   });
   announce(server);
   await stopped;
+  // The store is closed and the log written: work the grace abandoned (an RSA key generation still
+  // queued for a client that left) must not hold the process for its own seconds.
+  setTimeout(() => process.exit(process.exitCode ?? 0), ABANDONED_WORK_MS).unref();
   return 0;
 }
+
+/** How long a stopped server's process may linger for work its grace abandoned before it exits. */
+const ABANDONED_WORK_MS = 2_000;
 
 /** What `coffer serve` prints once it listens: where, with which credentials, and how to try it. */
 function bannerOf(server: RunningServer, seedPath: string | undefined, selfSigned: boolean): string {
