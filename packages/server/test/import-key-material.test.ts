@@ -449,9 +449,11 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
         // The same bytes imported again have the same id, whatever the wrapping.
         assert.equal(assertOk(await importMaterial(keyId, a, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' })).KeyMaterialId, first);
         const refused = await importMaterial(keyId, a, { importType: 'NEW_KEY_MATERIAL' });
-        assertError(refused, 'IncorrectKeyMaterialException', `The key material is already key material ${first} of ${arnOf(keyId)}; new key material must differ from every key material of the KMS key.`);
+        assertError(refused, 'IncorrectKeyMaterialException', `The key material is already key material ${first} of ${arnOf(keyId)}; new key material must differ from every key material of the KMS key, the one pending rotation included.`);
         assert.deepEqual((await rotationsOf(keyId)).map((r) => r.KeyMaterialId), [first], 'nothing pending');
         const second = String(assertOk(await importMaterial(keyId, b, { importType: 'NEW_KEY_MATERIAL' })).KeyMaterialId);
+        // The pending material's bytes again: that one, named as such, not "another" pending material of the same id.
+        assertError(await importMaterial(keyId, b, { importType: 'NEW_KEY_MATERIAL' }), 'IncorrectKeyMaterialException', new RegExp(`already key material ${second} .*pending rotation included`));
         assertOk(await raw('RotateKeyOnDemand', { KeyId: keyId }));
         assertError(await importMaterial(keyId, a, { importType: 'NEW_KEY_MATERIAL' }), 'IncorrectKeyMaterialException', new RegExp(`already key material ${first}`));
         assertError(await importMaterial(keyId, b, { importType: 'NEW_KEY_MATERIAL' }), 'IncorrectKeyMaterialException', new RegExp(`already key material ${second}`));

@@ -43,7 +43,7 @@ const PRINCIPAL = ['UserName', 'RoleName'];
 const RECORDED: Readonly<Record<string, readonly string[]>> = {
   CreateKey: [
     'Description', 'KeySpec', 'KeyUsage', 'CustomerMasterKeySpec', 'Origin', 'MultiRegion', 'Tags', 'BypassPolicyLockoutSafetyCheck', 'Policy',
-    'CustomKeyStoreId',
+    'CustomKeyStoreId', 'XksKeyId',
   ],
   DescribeKey: KEY_ID,
   ListKeys: PAGE,
@@ -96,7 +96,7 @@ const RECORDED: Readonly<Record<string, readonly string[]>> = {
   Encapsulate: ['KeyId', 'EncapsulationAlgorithm', 'DryRun'],
   Decapsulate: ['KeyId', 'EncapsulationAlgorithm', 'DryRun'],
   GetParametersForImport: ['KeyId', 'WrappingAlgorithm', 'WrappingKeySpec'],
-  ImportKeyMaterial: ['KeyId', 'ExpirationModel', 'ValidTo', 'ImportType', 'KeyMaterialId'],
+  ImportKeyMaterial: ['KeyId', 'ExpirationModel', 'ValidTo', 'ImportType', 'KeyMaterialId', 'KeyMaterialDescription'],
   DeleteImportedKeyMaterial: ['KeyId', 'KeyMaterialId'],
   ReplicateKey: ['KeyId', 'ReplicaRegion', 'Description', 'Tags', 'Policy', 'BypassPolicyLockoutSafetyCheck'],
   UpdatePrimaryRegion: ['KeyId', 'PrimaryRegion'],

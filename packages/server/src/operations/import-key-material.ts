@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { IncorrectKeyMaterialException, KMSInvalidStateException, SerializationException, UnsupportedOperationException, ValidationException } from '../errors.js';
 import { keyArn } from '../keys/arn.js';
+import { importedMaterialId } from '../keys/backing-keys.js';
 import { changeKey } from '../keys/change-key.js';
 import type { RequestAudit } from '../audit/request-audit.js';
 import type { Service } from '../context.js';
@@ -186,7 +187,7 @@ async function importNewMaterial(
   // New material must be new: the same bytes would make a rotation that changes nothing, under a second id.
   const known = await knownMaterialId(service, key, material);
   if (known !== undefined) {
-    throw new IncorrectKeyMaterialException(`The key material is already key material ${known} of ${arn}; new key material must differ from every key material of the KMS key.`);
+    throw new IncorrectKeyMaterialException(`The key material is already key material ${known} of ${arn}; new key material must differ from every key material of the KMS key, the one pending rotation included.`);
   }
   const version = key.currentVersion + 1;
   const wrapped = await service.backingKeys.create(key.keyId, version, service.now(), 'ON_DEMAND', material);
@@ -225,6 +226,9 @@ async function knownMaterialId(service: Service, key: KeyRecord, material: Buffe
     const stored = await service.backingKeys.version(key.keyId, version);
     if (stored && sameBytes(stored.material, material)) return materialId;
   }
+  // The material pending rotation, while it is (expired, it is gone, and the same bytes may come again).
+  const pending = key.pendingMaterial;
+  if (pending && !pendingExpired(key, service.now()) && pending.materialId === importedMaterialId(key.keyId, material)) return pending.materialId;
   return undefined;
 }
 
