@@ -274,6 +274,19 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       if (!(Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES)) res.writeContinue();
       this.emit('request', req, res);
     });
+    // CONNECT (a request for a tunnel): node:http hands the socket over and, with no listener,
+    // closes it without a word. Answered as any other method Coffer does not serve, with the id
+    // every answer carries; no tunnel is made.
+    http.on('connect', (_req: IncomingMessage, socket: Socket) => {
+      const requestId = randomUUID();
+      const body = JSON.stringify({ __type: 'UnknownOperationException', message: 'Coffer answers the AWS KMS protocol at POST /, not CONNECT.' });
+      log('info', 'request', { requestId, status: 400, error: 'UnknownOperationException' });
+      socket.on('error', () => {});
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: ${requestId}\r\n`
+        + `x-amzn-ErrorType: UnknownOperationException\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const closing = setTimeout(() => socket.destroy(), CLOSE_AFTER_ANSWER_MS).unref();
+      socket.once('close', () => clearTimeout(closing));
+    });
     // An Expect header other than 100-continue: node:http's own 417, with the request id every answer carries.
     http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
       const requestId = randomUUID();

@@ -153,6 +153,15 @@ describe('the wire protocol', () => {
     assert.match(text.slice(text.lastIndexOf('HTTP/1.1 400')), /\r\nx-amzn-RequestId: [0-9a-f-]{36}\r\n/);
   });
 
+  it('answers CONNECT (a tunnel request) as a method it does not serve, with a request id, and makes no tunnel', async () => {
+    const url = new URL(t.server.endpoint);
+    const text = await exchange(t.server.endpoint, `CONNECT example.com:443 HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+    assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/, text);
+    assert.match(text, /\r\nx-amzn-RequestId: [0-9a-f-]{36}\r\n/);
+    assert.match(text, /\r\nx-amzn-ErrorType: UnknownOperationException\r\n/);
+    assert.match(text, /"message":"Coffer answers the AWS KMS protocol at POST \/, not CONNECT\."/);
+  });
+
   it('answers a malformed chunked body at once, not after the request timeout', async () => {
     const request = (await signedBytes(t, 'ListKeys', '{}')).replace(/content-length: 2\r\n/, 'transfer-encoding: chunked\r\n').replace(/\{\}$/, 'zz\r\n{}\r\n0\r\n\r\n');
     const text = await exchange(t.server.endpoint, request);
