@@ -2,13 +2,10 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { Hash } from '@smithy/hash-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { originForm } from '../src/http/app.js';
 import { MAX_BODY_BYTES } from '../src/http/read-body.js';
 import { rawRequest, startTestServer, type RawResponse, type TestServer } from './support/server.js';
-import { exchange } from './support/raw-http.js';
+import { exchange, signedBytes } from './support/raw-http.js';
 
 const JSON_11 = 'application/x-amz-json-1.1';
 
@@ -77,18 +74,6 @@ function postChunked(endpoint: string, headers: Record<string, string>, chunks: 
     };
     write(0);
   });
-}
-
-/** A KMS request signed by the SDK's signer, as the bytes that go on the wire. */
-async function signedBytes(t: TestServer, operation: string, body: string): Promise<string> {
-  const url = new URL(t.server.endpoint);
-  const signer = new SignatureV4({ credentials: t.credentials, region: 'us-east-1', service: 'kms', sha256: Hash.bind(null, 'sha256') });
-  const signed = await signer.sign(new HttpRequest({
-    method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/',
-    headers: { host: url.host, 'content-type': JSON_11, 'x-amz-target': `TrentService.${operation}`, 'content-length': String(Buffer.byteLength(body)) },
-    body,
-  }));
-  return `POST / HTTP/1.1\r\n${Object.entries(signed.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`;
 }
 
 describe('the wire protocol', () => {

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import Database from 'better-sqlite3';
+import { rsaGenerationsRunning } from '../src/keys/rsa-generation.js';
+import { admin } from './support/principals.js';
+import { signedBytes } from './support/raw-http.js';
 import { startServerProcess } from './support/server-process.js';
 import { kmsClient, startTestServer, tempDataDir } from './support/server.js';
 
@@ -133,34 +136,21 @@ describe('graceful shutdown while an operation runs for a client that has left',
     const errors: string[] = [];
     const t = await startTestServer({ logger: (level, message, fields) => void (level === 'error' && errors.push(`${message} ${JSON.stringify(fields)}`)) });
     const keyId = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-    const { rawRequest } = await import('./support/server.js');
-    // Signed by the SDK's signer, then sent by hand so the client can leave at once.
-    const signed = await rawRequest(t.server.endpoint, t.credentials, 'DescribeKey', { KeyId: keyId });
-    assert.equal(signed.status, 200);
-    const { SignatureV4 } = await import('@smithy/signature-v4');
-    const { Hash } = await import('@smithy/hash-node');
     const url = new URL(t.server.endpoint);
-    const body = JSON.stringify({ KeyId: keyId, KeyPairSpec: 'RSA_4096' });
-    const request = await new SignatureV4({ credentials: t.credentials, region: 'us-east-1', service: 'kms', sha256: Hash.bind(null, 'sha256') }).sign({
-      method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/', query: {},
-      headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.GenerateDataKeyPairWithoutPlaintext' }, body,
-    });
     const socket = connect(Number(url.port), url.hostname);
     socket.on('error', () => {});
     await new Promise((done) => socket.once('connect', done));
-    socket.write(`POST / HTTP/1.1\r\n${Object.entries(request.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.write(await signedBytes(t, 'GenerateDataKeyPairWithoutPlaintext', JSON.stringify({ KeyId: keyId, KeyPairSpec: 'RSA_4096' })));
     // The request is in; the client leaves before its (seconds-long) answer.
     await new Promise((done) => setTimeout(done, 200));
     socket.destroy();
     await t.stop();
     // Whatever the close did not wait for ends now.
-    const { rsaGenerationsRunning } = await import('../src/keys/rsa-generation.js');
     while (rsaGenerationsRunning() > 0) await new Promise((done) => setTimeout(done, 50));
     await new Promise((done) => setTimeout(done, 200));
     assert.deepEqual(errors, [], 'nothing ran against a closed store');
     const again = await t.restart();
     try {
-      const { admin } = await import('./support/principals.js');
       const page = await admin(again, 'QueryAuditRecords', { Operation: 'GenerateDataKeyPairWithoutPlaintext' });
       assert.equal((page.Records as unknown[]).length, 1, 'the operation\'s audit record');
     } finally {
