@@ -143,6 +143,27 @@ describe('races between two nodes on one PostgreSQL database', () => {
     }
   });
 
+  it('CreateGrant and CreateAlias at once with ScheduleKeyDeletion: neither is made on a key already pending deletion', async () => {
+    for (let round = 0; round < 10; round++) {
+      const keyId = await createKey();
+      const [scheduled, grant, alias] = await Promise.all([
+        on(0, 'ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 }),
+        on(1, 'CreateGrant', { KeyId: keyId, GranteePrincipal: ALICE, Operations: ['Encrypt'] }),
+        on(1, 'CreateAlias', { AliasName: `alias/raced-deletion-${round}`, TargetKeyId: keyId }),
+      ]);
+      assert.equal(scheduled.status, 200, scheduled.text);
+      for (const refused of [grant, alias].filter((r) => r.status !== 200)) {
+        assert.equal(refused.body.__type, 'KMSInvalidStateException', refused.text);
+      }
+      // The trail is in commit order: a grant or alias that was made committed before the deletion was scheduled.
+      const query = await on(0, 'CofferAdmin.QueryAuditRecords', { KeyId: keyId, Outcome: 'success' });
+      const made = (query.body.Records as { eventName: string }[]).map((r) => r.eventName).reverse();
+      const expected = ['CreateKey', ...(grant.status === 200 ? ['CreateGrant'] : []), ...(alias.status === 200 ? ['CreateAlias'] : [])];
+      assert.deepEqual(made.slice(0, -1).sort(), expected.sort(), `round ${round}: ${made.join(' ')}`);
+      assert.equal(made.at(-1), 'ScheduleKeyDeletion', `round ${round}: ${made.join(' ')}`);
+    }
+  });
+
   it('afterwards the audit chain verifies and the store checks out', async () => {
     const verdict = await on(1, 'CofferAdmin.VerifyAuditChain', {});
     assert.equal(verdict.body.Valid, true, verdict.text);

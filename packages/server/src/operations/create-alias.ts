@@ -3,7 +3,8 @@ import { AlreadyExistsException, LimitExceededException } from '../errors.js';
 import { aliasNameMember, checkAliasName } from '../keys/alias-name.js';
 import { aliasArn } from '../keys/arn.js';
 import { assertNotAlias, resolveKey } from '../keys/resolve.js';
-import { assertNotPendingDeletion } from '../keys/states.js';
+import { assertNotPendingDeletion, retryingWhileKeyChanges, stillNotPendingDeletion } from '../keys/states.js';
+import type { KeyCondition } from '../store/store.js';
 import { keyIdMember } from '../validate/members.js';
 import { parseShape } from '../validate/shape.js';
 import { authorizeAliasChange } from './authorize-alias.js';
@@ -17,14 +18,16 @@ export const MAX_ALIASES_PER_KEY = 50;
  * AWS's words (`Aliases per key quota for this account in this region is 50, current usage is 50.`).
  * Alias changes take turns (Store.serialize, on every node): at once, each would count the key's
  * aliases below the quota and together pass it. The key's state is checked again in turn, as the
- * turn may come after a ScheduleKeyDeletion that committed while the request waited for it.
+ * turn may come after a ScheduleKeyDeletion that committed while the request waited for it, and
+ * once more by the store as `change` commits (the condition it is given): ScheduleKeyDeletion takes
+ * no turn, and may commit between the check and the write.
  */
-export function withAliasQuota<T>(service: Service, keyId: string, change: () => Promise<T>): Promise<T> {
-  return service.store.serialize('aliases', async () => {
+export function withAliasQuota<T>(service: Service, keyId: string, change: (keyCondition: KeyCondition) => Promise<T>): Promise<T> {
+  return service.store.serialize('aliases', () => retryingWhileKeyChanges(async () => {
     assertNotPendingDeletion(service.realm, await resolveKey(service, keyId, 'key'));
     await assertAliasQuota(service, keyId);
-    return change();
-  });
+    return change(stillNotPendingDeletion(keyId));
+  }));
 }
 
 async function assertAliasQuota(service: Service, keyId: string): Promise<void> {
@@ -47,7 +50,8 @@ export const createAlias: Operation = async (service, body, request) => {
   assertNotPendingDeletion(service.realm, key);
   const now = service.now();
   const alias = { aliasName: input.AliasName, targetKeyId: key.keyId, createdAt: now, updatedAt: now };
-  const created = await withAliasQuota(service, key.keyId, () => request.audit.commit((event) => service.store.createAlias(alias, event)));
+  const created = await withAliasQuota(service, key.keyId,
+    (keyCondition) => request.audit.commit((event) => service.store.createAlias(alias, event, keyCondition)));
   if (!created) throw new AlreadyExistsException(`An alias with the name ${aliasArn(service.realm, input.AliasName)} already exists`);
   return {};
 };

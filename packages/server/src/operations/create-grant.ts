@@ -11,7 +11,7 @@ import { checkGrantForKey, checkGrantOperations } from '../grants/key-operations
 import type { KeyRecord } from '../keys/key-record.js';
 import { resolveKey } from '../keys/resolve.js';
 import { encryptionContextEntries } from '../policy/context.js';
-import { assertEnabled } from '../keys/states.js';
+import { assertEnabled, retryingWhileKeyChanges, stillEnabled } from '../keys/states.js';
 import { checkDryRun, dryRunMember, grantTokensMember, keyIdMember } from '../validate/members.js';
 import { parseShape } from '../validate/shape.js';
 import type { Operation } from './operation.js';
@@ -84,14 +84,15 @@ export const createGrant: Operation = async (service, body, request) => {
   // and make one each. In turns, the later sees the earlier's grant. (AWS's CreateGrant quota is 50
   // requests a second; one at a time is well above it.)
   // The key's state is checked again in turn: the turn may come after a DisableKey or
-  // ScheduleKeyDeletion that committed while this request waited for it.
-  return service.store.serialize('grants', async () => {
+  // ScheduleKeyDeletion that committed while this request waited for it. Those take no turn, so
+  // the store checks it once more as the grant commits (issueGrant's KeyCondition).
+  return service.store.serialize('grants', () => retryingWhileKeyChanges(async () => {
     const current = await resolveKey(service, key.keyId, 'key');
     assertEnabled(service.realm, current);
     return issueGrant(service, request, current, {
       Name: input.Name, DryRun: input.DryRun, grantee, granteeCreatedAt, retiring, retiringCreatedAt, operations, constraints,
     });
-  });
+  }));
 };
 
 /** A grantee or retiring principal: an IAM principal's ARN, or a service principal's name. */
@@ -180,7 +181,7 @@ async function issueGrant(service: Service, request: RequestContext, key: KeyRec
     ...(constraints ? { constraints } : {}),
     createdAt: service.now(),
   };
-  await request.audit.commit((event) => service.store.createGrant(grant, event));
+  await request.audit.commit((event) => service.store.createGrant(grant, event, stillEnabled(key.keyId)));
   return { GrantToken: grant.grantToken, GrantId: grant.grantId };
 }
 

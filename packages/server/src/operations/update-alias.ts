@@ -3,7 +3,8 @@ import { aliasNameMember, checkAliasName } from '../keys/alias-name.js';
 import { aliasArn } from '../keys/arn.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import { assertNotAlias, resolveKey } from '../keys/resolve.js';
-import { assertNotPendingDeletion } from '../keys/states.js';
+import { assertNotPendingDeletion, retryingWhileKeyChanges, stillNotPendingDeletion } from '../keys/states.js';
+import type { KeyCondition } from '../store/store.js';
 import { keyIdMember } from '../validate/members.js';
 import { parseShape } from '../validate/shape.js';
 import { authorizeAliasChange } from './authorize-alias.js';
@@ -41,8 +42,15 @@ export const updateAlias: Operation = async (service, body, request) => {
   // Moving an alias associates it with the new key, which AWS counts against its quota of aliases
   // (LimitExceededException is among UpdateAlias's errors); pointing it at the key it names already adds none.
   const next = { ...alias, targetKeyId: key.keyId, updatedAt: service.now() };
-  const update = () => request.audit.commit((event) => service.store.updateAlias(next, event));
-  const updated = alias.targetKeyId === key.keyId ? await update() : await withAliasQuota(service, key.keyId, update);
+  // The store checks the key's state again as the change commits: a ScheduleKeyDeletion may
+  // commit between the check above and the write.
+  const update = (keyCondition: KeyCondition) => request.audit.commit((event) => service.store.updateAlias(next, event, keyCondition));
+  const updated = alias.targetKeyId !== key.keyId
+    ? await withAliasQuota(service, key.keyId, update)
+    : await retryingWhileKeyChanges(async () => {
+      assertNotPendingDeletion(service.realm, await resolveKey(service, key.keyId, 'key'));
+      return update(stillNotPendingDeletion(key.keyId));
+    });
   if (!updated) throw notFound();
   return {};
 };

@@ -7,7 +7,7 @@ import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
 import type { AccessKeyRecord, AuditQuery, SnapshotRow, Store } from './store.js';
-import { StoreNotEmptyError } from './store.js';
+import { KeyConditionFailedError, StoreNotEmptyError, type KeyCondition } from './store.js';
 
 /**
  * The semantics every Store backend must show, written against the Store interface only, so each
@@ -463,6 +463,25 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
         assert.equal(await store.getAlias('alias/missing'), undefined);
       });
 
+      it('createAlias and updateAlias with a KeyCondition write only while the key, as stored then, passes it', async () => {
+        store.attachAuditChain(simpleChainer);
+        const enabled: KeyCondition = { keyId: keyId(1), holds: (key) => key.state === 'Enabled' };
+        await store.createKey(keyRecord(keyId(1)), keyVersion(keyId(1), 1));
+        assert.equal(await store.createAlias(aliasRecord('alias/a', keyId(1)), auditEvent(1), enabled), true);
+        const updated = { ...aliasRecord('alias/a', keyId(1)), updatedAt: T0 + DAY };
+        assert.equal(await store.updateAlias(updated, auditEvent(2), enabled), true);
+        assert.equal((await store.getAuditHead())?.seq, 2);
+        assert.equal(await store.updateKey(keyRecord(keyId(1), { revision: 2, state: 'PendingDeletion' })), true);
+        await assert.rejects(store.createAlias(aliasRecord('alias/b', keyId(1)), auditEvent(3), enabled), KeyConditionFailedError);
+        await assert.rejects(store.updateAlias({ ...updated, updatedAt: T0 + 2 * DAY }, auditEvent(4), enabled), KeyConditionFailedError);
+        // A key that is gone holds no condition.
+        await assert.rejects(store.createAlias(aliasRecord('alias/c', keyId(9)), auditEvent(5), { keyId: keyId(9), holds: () => true }), KeyConditionFailedError);
+        assert.equal(await store.getAlias('alias/b'), undefined);
+        assert.equal(await store.getAlias('alias/c'), undefined);
+        assert.deepEqual(await store.getAlias('alias/a'), updated);
+        assert.equal((await store.getAuditHead())?.seq, 2);
+      });
+
       it('deleteAlias removes an alias once and reports a missing one', async () => {
         await store.createAlias(aliasRecord('alias/a', keyId(1)));
         await store.createAlias(aliasRecord('alias/b', keyId(1)));
@@ -670,6 +689,20 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
     });
 
     describe('grants', () => {
+      it('createGrant with a KeyCondition writes only while the key, as stored then, passes it', async () => {
+        store.attachAuditChain(simpleChainer);
+        const enabled: KeyCondition = { keyId: keyId(1), holds: (key) => key.state === 'Enabled' };
+        await store.createKey(keyRecord(keyId(1)), keyVersion(keyId(1), 1));
+        await store.createGrant(grantRecord(1, keyId(1)), auditEvent(1), enabled);
+        assert.equal(await store.updateKey(keyRecord(keyId(1), { revision: 2, state: 'Disabled' })), true);
+        await assert.rejects(store.createGrant(grantRecord(2, keyId(1)), auditEvent(2), enabled), KeyConditionFailedError);
+        await assert.rejects(store.createGrant(grantRecord(3, keyId(9)), auditEvent(3), { keyId: keyId(9), holds: () => true }), KeyConditionFailedError);
+        assert.deepEqual(await store.getGrant(grantId(1)), grantRecord(1, keyId(1)));
+        assert.equal(await store.getGrant(grantId(2)), undefined);
+        assert.equal(await store.getGrant(grantId(3)), undefined);
+        assert.equal((await store.getAuditHead())?.seq, 1);
+      });
+
       it('createGrant stores a whole grant; getGrant reads it; a duplicate grant id rejects and keeps the original', async () => {
         const grant = grantRecord(1, keyId(1), {
           name: 'nightly-backup', retiringPrincipal: principalArn('role', 'retirer'),

@@ -11,8 +11,8 @@ import { redactConnectionString } from './connection-string.js';
 import { EXCLUSIVE_LOCK_CLASS, MIGRATIONS, migrate, SERIALIZE_LOCK_CLASS } from './postgres-migrations.js';
 import { Turns } from './turns.js';
 import { headWentBack, type AuditHead } from './audit-head.js';
-import type { AccessKeyRecord, AuditChainer, AuditIndex, AuditQuery, Page, SnapshotRow, Store } from './store.js';
-import { RESTORE_UNFINISHED_META, StoreFullError, StoreNotEmptyError, StoreUnavailableError } from './store.js';
+import type { AccessKeyRecord, AuditChainer, AuditIndex, AuditQuery, KeyCondition, Page, SnapshotRow, Store } from './store.js';
+import { KeyConditionFailedError, RESTORE_UNFINISHED_META, StoreFullError, StoreNotEmptyError, StoreUnavailableError } from './store.js';
 
 /** A statement with a name: pg prepares it once per connection and reuses the plan after. */
 interface Named { readonly name: string; readonly text: string }
@@ -28,6 +28,10 @@ const Q = {
     AND classid = $2::int::oid AND objid = (hashtext($3)::bigint & 4294967295)::oid AND objsubid = 2) AS held`),
   // The hot path of every request: resolve the key, its version, the caller's access key and policies.
   getKey: named('get_key', 'SELECT record FROM keys WHERE key_id = $1'),
+  // A KeyCondition's read: the row stays locked against updates and deletion until the change
+  // commits, so the condition still holds when it does. Taken before the audit head's lock, as
+  // updateKey and deleteKey take the key's.
+  getKeyForShare: named('get_key_for_share', 'SELECT record FROM keys WHERE key_id = $1 FOR SHARE'),
   getVersion: named('get_version', 'SELECT * FROM key_versions WHERE key_id = $1 AND version = $2'),
   getAccessKey: named('get_access_key', 'SELECT * FROM access_keys WHERE access_key_id = $1'),
   listPolicies: named('list_policies', 'SELECT * FROM identity_policies WHERE principal_arn = $1 ORDER BY policy_name'),
@@ -553,10 +557,11 @@ export class PostgresStore implements Store {
     return (await this.#query<VersionRow>(Q.listVersions, [keyId])).map(toVersion);
   }
 
-  async createAlias(alias: AliasRecord, audit?: AuditEvent): Promise<boolean> {
-    return this.#withAudit(audit, async (client) =>
-      (await this.#exec(Q.insertAlias, [alias.aliasName, alias.targetKeyId, alias.createdAt, alias.updatedAt], client)).rowCount === 1,
-    (created) => created);
+  async createAlias(alias: AliasRecord, audit?: AuditEvent, keyCondition?: KeyCondition): Promise<boolean> {
+    return this.#withAudit(audit, async (client) => {
+      await this.#assertKeyCondition(client, keyCondition);
+      return (await this.#exec(Q.insertAlias, [alias.aliasName, alias.targetKeyId, alias.createdAt, alias.updatedAt], client)).rowCount === 1;
+    }, (created) => created);
   }
 
   async getAlias(aliasName: string): Promise<AliasRecord | undefined> {
@@ -564,10 +569,20 @@ export class PostgresStore implements Store {
     return row && toAlias(row);
   }
 
-  async updateAlias(alias: AliasRecord, audit?: AuditEvent): Promise<boolean> {
-    return this.#withAudit(audit, async (client) =>
-      (await this.#exec(Q.updateAlias, [alias.aliasName, alias.targetKeyId, alias.updatedAt], client)).rowCount === 1,
-    (updated) => updated);
+  async updateAlias(alias: AliasRecord, audit?: AuditEvent, keyCondition?: KeyCondition): Promise<boolean> {
+    return this.#withAudit(audit, async (client) => {
+      await this.#assertKeyCondition(client, keyCondition);
+      return (await this.#exec(Q.updateAlias, [alias.aliasName, alias.targetKeyId, alias.updatedAt], client)).rowCount === 1;
+    }, (updated) => updated);
+  }
+
+  /** In the change's transaction, first: reads the key with its row locked until the change commits. */
+  async #assertKeyCondition(client: PoolClient, condition: KeyCondition | undefined): Promise<void> {
+    if (condition === undefined) return;
+    const [row] = await this.#query<RecordRow>(Q.getKeyForShare, [condition.keyId], client);
+    if (!row || !condition.holds(fromJson<KeyRecord>(row))) {
+      throw new KeyConditionFailedError(`key ${condition.keyId} changed before the write: nothing was written`);
+    }
   }
 
   async deleteAlias(aliasName: string, audit?: AuditEvent): Promise<boolean> {
@@ -660,8 +675,9 @@ export class PostgresStore implements Store {
     return this.#withAudit(audit, async (client) => (await this.#exec(Q.deleteAccessKey, [accessKeyId], client)).rowCount === 1, (deleted) => deleted);
   }
 
-  async createGrant(grant: GrantRecord, audit?: AuditEvent): Promise<void> {
+  async createGrant(grant: GrantRecord, audit?: AuditEvent, keyCondition?: KeyCondition): Promise<void> {
     await this.#withAudit(audit, async (client) => {
+      await this.#assertKeyCondition(client, keyCondition);
       await this.#exec(Q.insertGrant, [
         grant.grantId, grant.keyId, grant.name ?? null, grant.granteePrincipal, grant.retiringPrincipal ?? null, JSON.stringify(grant),
       ], client);

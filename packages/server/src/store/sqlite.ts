@@ -5,8 +5,8 @@ import { GENESIS_HASH, parseStoredRecord } from '../audit/record.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 import type { AliasRecord, KeyRecord, KeyVersionRecord } from '../keys/key-record.js';
 import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../principals/principal-record.js';
-import type { AccessKeyRecord, AuditChainer, AuditIndex, AuditQuery, Page, SnapshotRow, Store } from './store.js';
-import { RESTORE_UNFINISHED_META, StoreFullError, StoreNotEmptyError, StoreUnavailableError, StoreUnusableError } from './store.js';
+import type { AccessKeyRecord, AuditChainer, AuditIndex, AuditQuery, KeyCondition, Page, SnapshotRow, Store } from './store.js';
+import { KeyConditionFailedError, RESTORE_UNFINISHED_META, StoreFullError, StoreNotEmptyError, StoreUnavailableError, StoreUnusableError } from './store.js';
 import { headWentBack, type AuditHead } from './audit-head.js';
 import { SqliteFiles } from './sqlite-files.js';
 import { RowInserter } from './sqlite-rows.js';
@@ -565,8 +565,11 @@ export class SqliteStore implements Store {
     return this.#stmt.listVersions.all(keyId).map(toVersion);
   }
 
-  async createAlias(alias: AliasRecord, audit?: AuditEvent): Promise<boolean> {
-    return this.#withAudit(audit, () => this.#stmt.insertAlias.run(alias).changes === 1, (created) => created);
+  async createAlias(alias: AliasRecord, audit?: AuditEvent, keyCondition?: KeyCondition): Promise<boolean> {
+    return this.#withAudit(audit, () => {
+      this.#assertKeyCondition(keyCondition);
+      return this.#stmt.insertAlias.run(alias).changes === 1;
+    }, (created) => created);
   }
 
   async getAlias(aliasName: string): Promise<AliasRecord | undefined> {
@@ -574,8 +577,20 @@ export class SqliteStore implements Store {
     return row && toAlias(row);
   }
 
-  async updateAlias(alias: AliasRecord, audit?: AuditEvent): Promise<boolean> {
-    return this.#withAudit(audit, () => this.#stmt.updateAlias.run(alias).changes === 1, (updated) => updated);
+  async updateAlias(alias: AliasRecord, audit?: AuditEvent, keyCondition?: KeyCondition): Promise<boolean> {
+    return this.#withAudit(audit, () => {
+      this.#assertKeyCondition(keyCondition);
+      return this.#stmt.updateAlias.run(alias).changes === 1;
+    }, (updated) => updated);
+  }
+
+  /** In the open transaction: the key as committed now, not as cached (the transaction reads it anew). */
+  #assertKeyCondition(condition: KeyCondition | undefined): void {
+    if (condition === undefined) return;
+    const row = this.#stmt.getKey.get(condition.keyId);
+    if (!row || !condition.holds(fromJson<KeyRecord>(row))) {
+      throw new KeyConditionFailedError(`key ${condition.keyId} changed before the write: nothing was written`);
+    }
   }
 
   async deleteAlias(aliasName: string, audit?: AuditEvent): Promise<boolean> {
@@ -660,11 +675,14 @@ export class SqliteStore implements Store {
     return this.#withAudit(audit, () => this.#stmt.deleteAccessKey.run(accessKeyId).changes === 1, (deleted) => deleted);
   }
 
-  async createGrant(grant: GrantRecord, audit?: AuditEvent): Promise<void> {
-    this.#withAudit(audit, () => this.#stmt.insertGrant.run({
-      grant_id: grant.grantId, key_id: grant.keyId, name: grant.name ?? null, grantee: grant.granteePrincipal,
-      retiring: grant.retiringPrincipal ?? null, record: JSON.stringify(grant),
-    }));
+  async createGrant(grant: GrantRecord, audit?: AuditEvent, keyCondition?: KeyCondition): Promise<void> {
+    this.#withAudit(audit, () => {
+      this.#assertKeyCondition(keyCondition);
+      this.#stmt.insertGrant.run({
+        grant_id: grant.grantId, key_id: grant.keyId, name: grant.name ?? null, grantee: grant.granteePrincipal,
+        retiring: grant.retiringPrincipal ?? null, record: JSON.stringify(grant),
+      });
+    });
   }
 
   async getGrant(grantId: string): Promise<GrantRecord | undefined> {

@@ -32,6 +32,17 @@ export type SnapshotRow =
 
 export type SnapshotRowKind = SnapshotRow['kind'];
 
+/**
+ * What a change of an alias or grant needs of its key, checked in the change's own transaction
+ * (on PostgreSQL with the key's row locked until it commits): a check made before the write could
+ * be overtaken by a ScheduleKeyDeletion or DisableKey committed meanwhile, on any node. When the
+ * key is gone or `holds` is false, the change throws KeyConditionFailedError and writes nothing.
+ */
+export interface KeyCondition {
+  readonly keyId: string;
+  readonly holds: (key: KeyRecord) => boolean;
+}
+
 export interface Page<T> {
   readonly items: T[];
   /** Present when more items follow: pass it as `after` to read the next page. */
@@ -109,10 +120,10 @@ export interface Store {
   listKeyVersions(keyId: string): Promise<KeyVersionRecord[]>;
 
   /** Returns false if an alias of that name exists. */
-  createAlias(alias: AliasRecord, audit?: AuditEvent): Promise<boolean>;
+  createAlias(alias: AliasRecord, audit?: AuditEvent, keyCondition?: KeyCondition): Promise<boolean>;
   getAlias(aliasName: string): Promise<AliasRecord | undefined>;
   /** Returns false if no alias of that name exists. */
-  updateAlias(alias: AliasRecord, audit?: AuditEvent): Promise<boolean>;
+  updateAlias(alias: AliasRecord, audit?: AuditEvent, keyCondition?: KeyCondition): Promise<boolean>;
   /** Returns false if no alias of that name exists. */
   deleteAlias(aliasName: string, audit?: AuditEvent): Promise<boolean>;
   /** Aliases in name order, the first after `after`, optionally only those of one key. */
@@ -142,7 +153,7 @@ export interface Store {
   updateAccessKeyStatus(accessKeyId: string, status: AccessKeyRecord['status'], audit?: AuditEvent): Promise<boolean>;
   deleteAccessKey(accessKeyId: string, audit?: AuditEvent): Promise<boolean>;
 
-  createGrant(grant: GrantRecord, audit?: AuditEvent): Promise<void>;
+  createGrant(grant: GrantRecord, audit?: AuditEvent, keyCondition?: KeyCondition): Promise<void>;
   getGrant(grantId: string): Promise<GrantRecord | undefined>;
   /** The key's grants of that name, for CreateGrant's idempotency. */
   findGrantsByName(keyId: string, name: string): Promise<GrantRecord[]>;
@@ -233,16 +244,16 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** A change's KeyCondition did not hold, or its key is gone: nothing was written. */
+export class KeyConditionFailedError extends Error {
+  override readonly name = 'KeyConditionFailedError';
+}
+
 /** importSnapshot was given a store that already holds data. */
 export class StoreNotEmptyError extends Error {
   override readonly name = 'StoreNotEmptyError';
 }
 
-/**
- * The store cannot be reached or did not answer (a database connection refused, dropped or timed
- * out). Nothing is known to have been committed; the request may be retried. The HTTP layer
- * renders it as a 503 DependencyTimeoutException.
- */
 /** A page of the audit trail's index columns (Store.readAuditIndex). */
 export interface AuditIndex {
   readonly rows: readonly { seq: number; time: number; principalArn: string | null; operation: string | null; outcome: string }[];
@@ -260,6 +271,11 @@ export interface AuditIndex {
  */
 export const RESTORE_UNFINISHED_META = 'restore-unfinished';
 
+/**
+ * The store cannot be reached or did not answer (a database connection refused, dropped or timed
+ * out). Nothing is known to have been committed; the request may be retried. The HTTP layer
+ * renders it as a 503 DependencyTimeoutException.
+ */
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
 }
