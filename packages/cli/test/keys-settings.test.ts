@@ -70,7 +70,11 @@ describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
     it('refuses a tag without = and a tag command without tags, exit code 2', async () => {
       const noEquals = await suite.coffer(['keys', 'tag', 'alias/x', 'team']);
       assert.equal(noEquals.code, 2);
-      assert.match(noEquals.stderr, /^error: --tag 'team' is not KEY=VALUE/m);
+      // Said as this command takes tags: arguments, not the --tag of `keys create`.
+      assert.match(noEquals.stderr, /^error: tag 'team' is not KEY=VALUE\nhint: write it as team=payments$/m);
+      const createFlag = await suite.coffer(['keys', 'create', '--tag', 'team']);
+      assert.equal(createFlag.code, 2);
+      assert.match(createFlag.stderr, /^error: --tag 'team' is not KEY=VALUE\nhint: write it as --tag team=payments$/m);
       const none = await suite.coffer(['keys', 'tag', 'alias/x']);
       assert.equal(none.code, 2);
       assert.match(none.stderr, /^error: coffer keys tag: missing K=V\.\.\.$/m);

@@ -19,8 +19,9 @@ export function show(invocation: Invocation, answer: unknown, human: () => void)
   else human();
 }
 
-const tagsOf = (pairs: readonly string[]) =>
-  Object.entries(keyValues(pairs, '--tag', '--tag team=payments')).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
+/** Tags from K=V pairs; `what` and `example` name them as the command takes them (a flag or arguments). */
+const tagsOf = (pairs: readonly string[], what: string, example: string) =>
+  Object.entries(keyValues(pairs, what, example)).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
 
 const create = leaf({
   name: 'create',
@@ -39,7 +40,7 @@ const create = leaf({
   examples: ['coffer keys create --description "payments data" --alias alias/payments --tag team=payments'],
   run: async (inv) => {
     const alias = inv.string('alias') === undefined ? undefined : aliasName(inv.string('alias')!);
-    const tags = tagsOf(inv.strings('tag'));
+    const tags = tagsOf(inv.strings('tag'), '--tag', '--tag team=payments');
     const policyFile = inv.string('policy');
     const input = {
       Description: inv.string('description'),
@@ -201,7 +202,7 @@ const tag = leaf({
   minArguments: 2,
   examples: ['coffer keys tag alias/payments team=payments env=prod'],
   run: (inv) => withKms(inv.connection(), async (kms) => {
-    const Tags = tagsOf(inv.positionals.slice(1));
+    const Tags = tagsOf(inv.positionals.slice(1), 'tag', 'team=payments');
     await kms.send(new TagResourceCommand({ KeyId: await keyArnOf(kms, inv.positionals[0]!), Tags }));
     process.stdout.write(`tagged ${inv.positionals[0]}: ${Tags.map((t) => t.TagKey).join(', ')}\n`);
   }),
