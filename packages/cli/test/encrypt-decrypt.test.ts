@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as official from '@aws-crypto/client-node';
 import { CreateKeyCommand, DisableKeyCommand, KMS } from '@aws-sdk/client-kms';
+import { encrypt, KmsKeyring, RequiredEncryptionContextCryptographicMaterialsManager } from '@coffer/sdk';
 import { cleanEnv, cofferAgainst, MAIN, removeTempDirs, run, startTestServer, tempDir, type TestServer } from './support/cli.js';
 
 let served: TestServer;
@@ -140,11 +141,15 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     writeFileSync(join(dir, 'a'), 'secret');
     ok(await coffer(['encrypt', join(dir, 'a'), '--key', keyArn, '--context', 'tenant=acme', '--context', 'purpose=backup']));
     const encrypted = join(dir, 'a.encrypted');
-    for (const context of [['tenant=other'], ['tenant=acme', 'region=eu']]) {
+    const refusals: Array<[string[], RegExp]> = [
+      [['tenant=other'], /^error: cannot decrypt: the message's encryption context has tenant=acme, not tenant=other$/m],
+      [['tenant=acme', 'region=eu'], /^error: cannot decrypt: the message does not store region=eu, and no key decrypted it with that pair added/m],
+    ];
+    for (const [context, error] of refusals) {
       const out = join(dir, `out-${context.length}`);
       const refused = await coffer(['decrypt', encrypted, '--key', keyArn, '-o', out, ...context.flatMap((c) => ['--context', c])]);
       assert.equal(refused.code, 4, refused.stderr);
-      assert.match(refused.stderr, /^error: cannot decrypt: the message's encryption context /m);
+      assert.match(refused.stderr, error);
       assert.match(refused.stderr, /^hint: /m);
       assert.equal(existsSync(out), false);
     }
@@ -152,6 +157,28 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     const accepted = await coffer(['decrypt', encrypted, '--key', keyArn, '-o', '-', '--context', 'tenant=acme']);
     ok(accepted);
     assert.equal(accepted.stdout, 'secret');
+  });
+
+  it('decrypts a message whose required encryption context is authenticated but not stored, given it back with --context', async () => {
+    const kms = new KMS({ endpoint: served.server.endpoint, region: 'us-east-1', credentials: served.credentials, maxAttempts: 1 });
+    try {
+      const materials = new RequiredEncryptionContextCryptographicMaterialsManager({
+        underlying: new KmsKeyring({ generatorKeyId: keyArn, client: kms }), requiredEncryptionContextKeys: ['tenant'],
+      });
+      const { ciphertext, messageHeader } = await encrypt(materials, Buffer.from('required'), { encryptionContext: { tenant: 'acme', app: 'cli' } });
+      assert.deepEqual(messageHeader.requiredEncryptionContextKeys, ['tenant'], 'the pair is authenticated, not stored');
+      assert.equal(ciphertext.includes('acme'), false);
+      const back = await coffer(['decrypt', '-', '--key', keyArn, '--context', 'tenant=acme', '--context', 'app=cli'], { input: ciphertext });
+      ok(back);
+      assert.equal(back.stdout, 'required');
+      for (const context of [[], ['tenant=other']]) {
+        const refused = await coffer(['decrypt', '-', '--key', keyArn, ...context.flatMap((c) => ['--context', c])], { input: ciphertext });
+        assert.equal(refused.code, 4, refused.stderr);
+        assert.equal(refused.stdout, '');
+      }
+    } finally {
+      kms.destroy();
+    }
   });
 
   it('with --discovery decrypts whatever key the message names, limited by --discovery-account', async () => {

@@ -25,7 +25,7 @@ export const decryptCommand = leaf({
     'discovery-partition': { type: 'string', value: 'NAME', help: 'with --discovery-account: the partition (default aws)' },
     'max-buffered-bytes': { type: 'string', value: 'N', help: `most plaintext held until a message verifies (default ${DEFAULT_MAX_BUFFERED_BYTES})` },
     ...SHARED_OPTIONS,
-    context: { type: 'string', multiple: true, value: 'K=V', help: 'a pair the message\'s encryption context must hold; repeat for more' },
+    context: { type: 'string', multiple: true, value: 'K=V', help: 'a pair the message\'s encryption context must hold (stored, or required and given back here); repeat for more' },
   },
   examples: [
     'coffer decrypt report.pdf.encrypted --key alias/payments --context tenant=acme',
@@ -71,6 +71,9 @@ export const decryptCommand = leaf({
           ...(commitmentPolicy !== undefined ? { commitmentPolicy } : {}),
           ...(maxEncryptedDataKeys !== undefined ? { maxEncryptedDataKeys } : {}),
           ...(maxBufferedBytes !== undefined ? { maxBufferedBytes } : {}),
+          // The reproduced encryption context: pairs a message authenticates without storing them
+          // (a required-encryption-context manager's) decrypt only when given back.
+          ...(Object.keys(required).length > 0 ? { encryptionContext: required } : {}),
           // Into a file, named only once the stream ends without error and removed otherwise, every
           // message streams frame by frame (a signed one's last frame waits for its signature).
           ...(job.output !== '-' ? { signedStreaming: true } : {}),

@@ -1,7 +1,7 @@
 import { DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import {
   AlgorithmSuiteId, AwsKmsDiscoveryKeyring, CachingCryptographicMaterialsManager, CommitmentPolicy, DefaultCryptographicMaterialsManager,
-  KmsKeyring, LocalMaterialsCache,
+  KmsKeyring, LocalMaterialsCache, NoDecryptionKeyError,
   PolicyViolationError, type CryptographicMaterialsManager, type Keyring,
 } from '@coffer/sdk';
 import type { Invocation, Option } from '../command.js';
@@ -100,12 +100,16 @@ export function decryptKeyring(kms: KMSClient, keyArns: readonly string[], disco
   return new KmsKeyring({ keyIds: keyArns, client: kms });
 }
 
-/** Thrown when a message lacks a --context pair decrypt requires. */
+/** Thrown when a message's encryption context does not hold a --context pair decrypt requires. */
 export class ContextMismatchError extends PolicyViolationError {}
 
 /**
- * A materials manager that refuses, before any key is asked, a message whose stored encryption
- * context lacks one of the required pairs.
+ * A materials manager for decrypt's --context pairs, which decrypt also gives the SDK as the
+ * reproduced encryption context. A pair the message stores must have the same value: a message
+ * that stores another is refused before any key is asked. A pair it does not store is authenticated
+ * with the rest (AWS Encryption SDK, client-apis/decrypt.md): a required-encryption-context
+ * manager's messages store their required pairs nowhere, and decrypt only with them given back.
+ * When no key decrypts with such pairs added, the error says they may be why.
  */
 export function requiringContext(inner: Keyring | CryptographicMaterialsManager, required: Record<string, string>): CryptographicMaterialsManager {
   const manager: CryptographicMaterialsManager = 'decryptMaterials' in inner
@@ -114,12 +118,19 @@ export function requiringContext(inner: Keyring | CryptographicMaterialsManager,
   return {
     getEncryptionMaterials: (request) => manager.getEncryptionMaterials(request),
     decryptMaterials: async (request) => {
+      const stored = request.encryptionContext;
+      const unstored: string[] = [];
       for (const [key, value] of Object.entries(required)) {
-        if (request.encryptionContext[key] !== value) {
-          throw new ContextMismatchError(`the message's encryption context ${key in request.encryptionContext ? `has ${key}=${request.encryptionContext[key]}, not` : 'lacks'} ${key}=${value}`);
-        }
+        if (!Object.hasOwn(stored, key)) unstored.push(`${key}=${value}`);
+        else if (stored[key] !== value) throw new ContextMismatchError(`the message's encryption context has ${key}=${stored[key]}, not ${key}=${value}`);
       }
-      return manager.decryptMaterials(request);
+      try {
+        return await manager.decryptMaterials(request);
+      } catch (error) {
+        if (unstored.length === 0 || !(error instanceof NoDecryptionKeyError)) throw error;
+        throw new ContextMismatchError(`the message does not store ${unstored.join(', ')}, and no key decrypted it with ${unstored.length === 1 ? 'that pair' : 'those pairs'} `
+          + `added to its encryption context (they count only if the message was encrypted with them as required pairs): ${error.message}`);
+      }
     },
   };
 }
