@@ -13,7 +13,7 @@ import type { AuditEvent } from './audit/record.js';
 import type { Service } from './context.js';
 import { checkAliasName, isPossibleAliasName, MAX_ALIAS_NAME_LENGTH } from './keys/alias-name.js';
 import { MAX_ACCESS_KEYS } from './admin/create-access-key.js';
-import { MAX_ALIASES_PER_KEY } from './operations/create-alias.js';
+import { MAX_ALIASES_PER_KEY } from './operations/alias-turn.js';
 import { MAX_KEYS } from './operations/create-key.js';
 import { keyArn } from './keys/arn.js';
 import { KEY_ID, MAX_DESCRIPTION_LENGTH, type KeyRecord } from './keys/key-record.js';

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { checkStore } from '../src/index.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
+import { createUser, policyOf } from './support/principals.js';
 import { rawRequest, startTestServer, tempDataDir, type RawResponse, type TestServer } from './support/server.js';
 
 const ACCOUNT = '111122223333';
@@ -161,6 +162,38 @@ describe('races between two nodes on one PostgreSQL database', () => {
       const expected = ['CreateKey', ...(grant.status === 200 ? ['CreateGrant'] : []), ...(alias.status === 200 ? ['CreateAlias'] : [])];
       assert.deepEqual(made.slice(0, -1).sort(), expected.sort(), `round ${round}: ${made.join(' ')}`);
       assert.equal(made.at(-1), 'ScheduleKeyDeletion', `round ${round}: ${made.join(' ')}`);
+    }
+  });
+
+  it('UpdateAlias and DeleteAlias check the key the alias names as they write, not one another change moved it from', async () => {
+    const bob = await createUser(nodes[0]!, 'alias-bob');
+    const keyArn = (keyId: string) => `arn:aws:kms:us-east-1:${ACCOUNT}:key/${keyId}`;
+    for (let round = 0; round < 8; round++) {
+      // Bob may change aliases of the first two keys only; the administrator moves the alias to the third meanwhile.
+      const [first, second, third] = [await createKey(), await createKey(), await createKey()];
+      await bob.putPolicy('aliases', policyOf({
+        Effect: 'Allow', Action: ['kms:UpdateAlias', 'kms:DeleteAlias'], Resource: [`arn:aws:kms:us-east-1:${ACCOUNT}:alias/*`, keyArn(first), keyArn(second)],
+      }));
+      const moved = `alias/moved-under-update-${round}`;
+      const deleted = `alias/moved-under-delete-${round}`;
+      for (const name of [moved, deleted]) assert.equal((await on(0, 'CreateAlias', { AliasName: name, TargetKeyId: first })).status, 200);
+      const [movedAway, bobsMove, movedAgain, bobsDelete] = await Promise.all([
+        on(1, 'UpdateAlias', { AliasName: moved, TargetKeyId: third }),
+        bob.raw('UpdateAlias', { AliasName: moved, TargetKeyId: second }),
+        on(1, 'UpdateAlias', { AliasName: deleted, TargetKeyId: third }),
+        bob.raw('DeleteAlias', { AliasName: deleted }),
+      ]);
+      // Serial orders: the administrator's move then Bob's refused, or Bob's change then the administrator's.
+      const targetOf = async (name: string) => ((await on(0, 'ListAliases', { KeyId: third })).body.Aliases as { AliasName: string }[]).some((a) => a.AliasName === name);
+      assert.equal(movedAway.status, 200, movedAway.text);
+      assert.ok(bobsMove.status === 200 || bobsMove.body.__type === 'AccessDeniedException', bobsMove.text);
+      assert.equal(await targetOf(moved), true, `round ${round}: Bob moved the alias off the third key (${bobsMove.status})`);
+      if (bobsDelete.status === 200) {
+        assert.equal(movedAgain.body.__type, 'NotFoundException', `round ${round}: Bob deleted the alias after it moved to the third key`);
+      } else {
+        assert.equal(bobsDelete.body.__type, 'AccessDeniedException', bobsDelete.text);
+        assert.equal(await targetOf(deleted), true);
+      }
     }
   });
 
