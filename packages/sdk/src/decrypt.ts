@@ -25,7 +25,8 @@ import { readNonFramedBody } from './serialize/non-framed.js';
 export type { DecryptOptions } from './internal/decryptor.js';
 
 export interface DecryptResult {
-  readonly plaintext: Buffer;
+  /** Over an ArrayBuffer of its own, never shared memory: `new Response()`, `Blob` and `crypto.subtle` take it. */
+  readonly plaintext: Buffer<ArrayBuffer>;
   readonly messageHeader: MessageHeaderInfo;
 }
 
@@ -99,7 +100,7 @@ export async function decrypt(
 }
 
 /** An unsigned message's body, its plaintext assembled by the worker; null when the worker failed. */
-async function decryptThroughWorker(r: ByteReader, header: HeaderBody, opener: FrameOpener, output: OffloadedOutput): Promise<Buffer | null> {
+async function decryptThroughWorker(r: ByteReader, header: HeaderBody, opener: FrameOpener, output: OffloadedOutput): Promise<Buffer<ArrayBuffer> | null> {
   try {
     decryptBody(r, header, opener, output, () => {});
     if (r.remaining !== 0) throw new MalformedMessageError('unexpected bytes after the end of the message');

@@ -20,7 +20,8 @@ export { DEFAULT_FRAME_LENGTH } from './internal/encryptor.js';
 export type { EncryptOptions } from './internal/encryptor.js';
 
 export interface EncryptResult {
-  readonly ciphertext: Buffer;
+  /** Over an ArrayBuffer of its own, never shared memory: `new Response()`, `Blob` and `crypto.subtle` take it. */
+  readonly ciphertext: Buffer<ArrayBuffer>;
   readonly messageHeader: MessageHeaderInfo;
 }
 
@@ -48,7 +49,7 @@ async function signatureOf(signer: MessageSigner | OffloadedSigner, signing: Sig
  * The message: `out` up to `end`, then the footer when the suite signs. The rest of `out` is
  * zeroed: no uninitialised memory is handed out, not even past the end of the returned view.
  */
-function endMessage(out: Buffer, end: number, signature?: Buffer): Buffer {
+function endMessage(out: Buffer<ArrayBuffer>, end: number, signature?: Buffer): Buffer<ArrayBuffer> {
   let o = end;
   if (signature !== undefined) {
     o = out.writeUInt16BE(signature.length, o);
@@ -116,7 +117,7 @@ function workersStarted(frameLength: number, signed: boolean): Promise<unknown> 
  * long for its ring, this thread seals while the other worker writes the result
  * (internal/output-offload.ts). Null when neither is free or the one used failed part-way.
  */
-async function encryptWithWorker(plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number): Promise<Buffer | null> {
+async function encryptWithWorker(plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number): Promise<Buffer<ArrayBuffer> | null> {
   const sealing = encryptThroughWorker(plaintext, frameLength, sealer, header, size);
   if (sealing !== null) {
     const sealed = await sealing;
@@ -142,7 +143,7 @@ async function encryptWithWorker(plaintext: Uint8Array, frameLength: number, sea
  */
 async function encryptSignedWithWorker(
   plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number, signing: Signing,
-): Promise<Buffer | null> {
+): Promise<Buffer<ArrayBuffer> | null> {
   // Checked first: a signer on the worker is not started for nothing.
   if (!sealsInWorker(frameLength)) return null;
   const offloaded = offloadedSigner(signing.hash, signing.key);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +62,52 @@ test("the README's TypeScript examples compile as written, against the package b
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const args = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext',
       '--moduleResolution', 'nodenext', '--types', 'node', '--skipLibCheck', ...names];
+    const run = spawnSync(process.execPath, [tsc, ...args], { cwd: dir, encoding: 'utf8' });
+    assert.equal(run.status, 0, `tsc: ${run.stdout}${run.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a tarball packed from a checkout never built holds the built package (npm pack builds it first)', () => {
+  // The package's sources where a fresh clone has them, beside the repository's base tsconfig and
+  // its installed node_modules, with no dist: what `npm pack -w @coffer/sdk` meets after `npm ci`.
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-pack-'));
+  try {
+    const copy = join(dir, 'packages', 'sdk');
+    mkdirSync(copy, { recursive: true });
+    copyFileSync(join(ROOT, 'tsconfig.base.json'), join(dir, 'tsconfig.base.json'));
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    for (const name of ['package.json', 'tsconfig.json', 'README.md']) copyFileSync(join(PACKAGE, name), join(copy, name));
+    cpSync(join(PACKAGE, 'src'), join(copy, 'src'), { recursive: true });
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const [report] = JSON.parse(out) as { files: { path: string }[] }[];
+    const files = new Set(report!.files.map((f) => f.path));
+    for (const built of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/internal/seal-worker.js']) assert.ok(files.has(built), `${built} packed`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('results type as what they are: Response, Blob and crypto.subtle take them under strict settings with the DOM library', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-types-'));
+  try {
+    mkdirSync(join(dir, 'node_modules', '@coffer'), { recursive: true });
+    symlinkSync(PACKAGE, join(dir, 'node_modules', '@coffer', 'sdk'));
+    for (const scope of ['@aws-sdk', '@smithy', '@types']) symlinkSync(join(ROOT, 'node_modules', scope), join(dir, 'node_modules', scope));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    writeFileSync(join(dir, 'consumer.ts'), [
+      "import { decrypt, encrypt, RawAesKeyring } from '@coffer/sdk';",
+      "const keyring = new RawAesKeyring({ keyNamespace: 'n', keyName: 'k', wrappingKey: new Uint8Array(32) });",
+      "const { ciphertext } = await encrypt(keyring, new TextEncoder().encode('hello'));",
+      'const { plaintext } = await decrypt(keyring, ciphertext);',
+      'export const uses = [new Response(ciphertext), new Blob([plaintext]), await crypto.subtle.digest(\'SHA-256\', plaintext)];',
+      '',
+    ].join('\n'));
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    // No --skipLibCheck: the package's own declarations are checked as a consumer's compiler reads them.
+    const args = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'node16', '--moduleResolution', 'node16',
+      '--lib', 'es2023,dom', '--types', 'node', 'consumer.ts'];
     const run = spawnSync(process.execPath, [tsc, ...args], { cwd: dir, encoding: 'utf8' });
     assert.equal(run.status, 0, `tsc: ${run.stdout}${run.stderr}`);
   } finally {

@@ -18,7 +18,7 @@ import { AlgorithmSuiteId, decrypt, encrypt } from '../src/index.js';
 import { offloadedJobCount, testOnlyFailNextOffloadedJob } from '../src/internal/hash-offload.js';
 import { offloadedOutputJobCount, OUTPUT_OFFLOAD_MIN_BYTES, testOnlyFailNextOutputJob, testOnlyOutputRing } from '../src/internal/output-offload.js';
 import { sealJobCount, testOnlyFailNextSealJob, testOnlySealRings } from '../src/internal/seal-offload.js';
-import { CONSUMED_FAILED, CONTROL_CONSUMED } from '../src/internal/worker-thread.js';
+import { CONSUMED_FAILED, CONTROL_CONSUMED, workerLane } from '../src/internal/worker-thread.js';
 import { AES_KEYS, aesKeyring } from './helpers/fixtures.js';
 
 const plaintext = randomFillSync(Buffer.alloc(OUTPUT_OFFLOAD_MIN_BYTES + 12345));
@@ -77,4 +77,18 @@ test('a worker thread that exits in the middle of a job marks it failed in the r
   const [code] = await once(worker, 'exit');
   assert.equal(code, 3);
   assert.equal(Atomics.load(control, CONTROL_CONSUMED), CONSUMED_FAILED);
+});
+
+test('a worker whose script cannot even be named is one that cannot start: messages work on their own thread', async () => {
+  // As in code bundled to CommonJS, where import.meta.url is empty and a URL made from it throws.
+  // Named when the module loaded, it broke every program that loaded the SDK, small messages too.
+  let named = 0;
+  const lanes = workerLane(() => {
+    named++;
+    return new URL('./hash-worker.js', '');
+  }, () => ({}));
+  assert.equal(named, 0, 'not named before a message needs the worker');
+  await lanes.started();
+  assert.equal(named, 1);
+  assert.equal(lanes.acquire(), null);
 });

@@ -23,7 +23,7 @@ type Lane = WorkerLane<{
   readonly signature: SharedArrayBuffer;
 }>;
 
-const lanes = workerLane(new URL('./hash-worker.js', import.meta.url), () => ({
+const lanes = workerLane(() => new URL('./hash-worker.js', import.meta.url), () => ({
   ring: new SharedArrayBuffer(SLOT_SIZE * SLOTS),
   control: new SharedArrayBuffer(12),
   lengths: new SharedArrayBuffer(4 * SLOTS),

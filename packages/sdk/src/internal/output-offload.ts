@@ -72,7 +72,7 @@ type Lane = WorkerLane<{
   readonly lengths: SharedArrayBuffer;
 }>;
 
-const lanes = workerLane(new URL('./output-worker.js', import.meta.url), () => ({
+const lanes = workerLane(() => new URL('./output-worker.js', import.meta.url), () => ({
   ring: new SharedArrayBuffer(SLOT_SIZE * SLOTS),
   control: new SharedArrayBuffer(4 * CONTROL_LENGTH),
   lengths: new SharedArrayBuffer(4 * SLOTS),
@@ -127,7 +127,7 @@ export class OffloadedOutput implements ByteSink {
   #fill = 0;
   /** Frames too large for a slot are written here, then copied through the ring. */
   #staging: Buffer | undefined;
-  #settled: Promise<Buffer | null> | undefined;
+  #settled: Promise<Buffer<ArrayBuffer> | null> | undefined;
 
   constructor(l: Lane, size: number) {
     this.#lane = l;
@@ -199,7 +199,7 @@ export class OffloadedOutput implements ByteSink {
    * The output: an ordinary Buffer of exactly the bytes written, or null when the worker failed
    * (then nothing was lost but time: the caller writes the message again on its own thread).
    */
-  finish(): Promise<Buffer | null> {
+  finish(): Promise<Buffer<ArrayBuffer> | null> {
     this.#settled ??= this.#settle(STATE_DONE);
     return this.#settled;
   }
@@ -213,7 +213,7 @@ export class OffloadedOutput implements ByteSink {
     await this.#settled.catch(() => null);
   }
 
-  async #settle(state: number): Promise<Buffer | null> {
+  async #settle(state: number): Promise<Buffer<ArrayBuffer> | null> {
     if (state === STATE_DONE && this.#fill > 0) this.#publish();
     this.#staging?.fill(0);
     Atomics.store(this.#control, CONTROL_STATE, state);

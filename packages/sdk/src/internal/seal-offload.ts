@@ -44,7 +44,7 @@ type Lane = WorkerLane<{
   readonly control: SharedArrayBuffer;
 }>;
 
-const lanes = workerLane(new URL('./seal-worker.js', import.meta.url), () => ({
+const lanes = workerLane(() => new URL('./seal-worker.js', import.meta.url), () => ({
   input: new SharedArrayBuffer(SLOT_SIZE * SLOTS),
   output: new SharedArrayBuffer(OUTPUT_SLOT_SIZE * SLOTS),
   lengths: new SharedArrayBuffer(4 * SLOTS),
@@ -85,7 +85,7 @@ export function sealsInWorker(frameLength: number): boolean {
 
 /** A message written up to `end`: header and framed body. `out` past `end` is not initialised. */
 export interface SealedBody {
-  readonly out: Buffer;
+  readonly out: Buffer<ArrayBuffer>;
   readonly end: number;
 }
 

@@ -99,9 +99,11 @@ function workerExecArgv(): string[] | undefined {
  * instead of a job nobody takes, which a calling thread's synchronous loop would wait out for
  * STALL_MS. A worker that errors or exits later (an uncaught error, running out of memory,
  * `process.exit` inside it) is never used again either: the messages after it work on their own
- * thread.
+ * thread. `script` is asked for only then, and a throw counts as a worker that cannot start: in
+ * code bundled to CommonJS `import.meta.url` is empty, and a URL made from it when the module
+ * loads would throw there, for every program that loads the SDK.
  */
-export function workerLane<Buffers extends object>(script: URL, buffers: () => Buffers): Lanes<Buffers> {
+export function workerLane<Buffers extends object>(script: () => URL, buffers: () => Buffers): Lanes<Buffers> {
   let lane: WorkerLane<Buffers> | null | undefined;
   let serving = false;
   let starting: Promise<void> | undefined;
@@ -111,7 +113,7 @@ export function workerLane<Buffers extends object>(script: URL, buffers: () => B
       let worker: Worker;
       try {
         const execArgv = workerExecArgv();
-        worker = new Worker(script, execArgv ? { execArgv } : {});
+        worker = new Worker(script(), execArgv ? { execArgv } : {});
       } catch {
         lane = null;
         resolve();
