@@ -46,7 +46,7 @@ async function callJson(
   }));
   let response: { status: number; text: string };
   try {
-    response = await post(new URL('/', url), signed.headers, body, connection.ca);
+    response = await post(new URL('/', url), signed.headers, body, connection);
   } catch (error) {
     throw networkErrorOf(error as Error, connection.endpoint) ?? new ApiError('ConnectionError', `cannot reach ${connection.endpoint} (${(error as Error).message})`, 0);
   }
@@ -63,8 +63,13 @@ async function callJson(
   return parsed;
 }
 
-/** One POST and its whole answer; over https with `ca` as the certificates to trust, when given (fetch takes none). */
-function post(url: URL, headers: Record<string, string>, body: string, ca: Buffer | undefined): Promise<{ status: number; text: string }> {
+/**
+ * One POST and its whole answer; over https with the connection's certificates to trust, when
+ * given (fetch takes none). Fails with a TimeoutError, as the SDK's handler does, when the
+ * connection takes longer than its connect timeout or the answer stops coming for its read timeout.
+ */
+function post(url: URL, headers: Record<string, string>, body: string, connection: Connection): Promise<{ status: number; text: string }> {
+  const { ca, readTimeoutMs, connectTimeoutMs } = connection;
   return new Promise((resolve, reject) => {
     const answered = (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -75,6 +80,17 @@ function post(url: URL, headers: Record<string, string>, body: string, ca: Buffe
     const options = { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } };
     const req = url.protocol === 'https:' ? httpsRequest(url, { ...options, ...(ca ? { ca } : {}) }, answered) : httpRequest(url, options, answered);
     req.on('error', reject);
+    const timedOut = (what: string, ms: number) => {
+      req.destroy(Object.assign(new Error(`${what} for ${ms / 1000} s`), { name: 'TimeoutError' }));
+    };
+    req.on('socket', (socket) => {
+      if (connectTimeoutMs > 0 && socket.connecting) {
+        const connecting = setTimeout(() => timedOut('no connection', connectTimeoutMs), connectTimeoutMs);
+        socket.once('connect', () => clearTimeout(connecting));
+        socket.once('close', () => clearTimeout(connecting));
+      }
+    });
+    if (readTimeoutMs > 0) req.setTimeout(readTimeoutMs, () => timedOut('nothing came', readTimeoutMs));
     req.end(body);
   });
 }

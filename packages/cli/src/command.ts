@@ -73,6 +73,8 @@ const CONNECTION_OPTION_HELP: Record<keyof typeof CONNECTION_OPTIONS, Option> = 
   region: { type: 'string', value: 'REGION', help: 'its region' },
   profile: { type: 'string', value: 'NAME', help: 'credentials profile' },
   'ca-bundle': { type: 'string', value: 'FILE', help: 'certificates to trust for https (PEM)' },
+  'cli-read-timeout': { type: 'string', value: 'SECONDS', help: 'wait for an answer (default 60; 0: for ever)' },
+  'cli-connect-timeout': { type: 'string', value: 'SECONDS', help: 'wait for a connection (default 60; 0: for ever)' },
 };
 
 /** Every flag a leaf accepts, the shared ones included, in help order. */
@@ -162,6 +164,8 @@ async function runLeaf(command: Leaf, args: readonly string[], path: readonly st
       ...(typeof values.region === 'string' ? { region: values.region } : {}),
       ...(typeof values.profile === 'string' ? { profile: values.profile } : {}),
       ...(typeof values['ca-bundle'] === 'string' ? { 'ca-bundle': values['ca-bundle'] } : {}),
+      ...(typeof values['cli-read-timeout'] === 'string' ? { 'cli-read-timeout': values['cli-read-timeout'] } : {}),
+      ...(typeof values['cli-connect-timeout'] === 'string' ? { 'cli-connect-timeout': values['cli-connect-timeout'] } : {}),
     })),
   };
   try {

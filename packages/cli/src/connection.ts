@@ -11,6 +11,8 @@ export const CONNECTION_OPTIONS = {
   region: { type: 'string' },
   profile: { type: 'string' },
   'ca-bundle': { type: 'string' },
+  'cli-read-timeout': { type: 'string' },
+  'cli-connect-timeout': { type: 'string' },
 } as const;
 
 export const CONNECTION_HELP = `Connection:
@@ -19,7 +21,9 @@ export const CONNECTION_HELP = `Connection:
   --profile NAME         credentials    AWS_PROFILE; the usual AWS variables and files apply. Without
                          either, a local server's ./.coffer/credentials is used with profile [coffer].
   --ca-bundle FILE       certificates to trust for https, as PEM    AWS_CA_BUNDLE (the certificate
-                         \`coffer serve --tls-self-signed\` prints, or a private CA's)`;
+                         \`coffer serve --tls-self-signed\` prints, or a private CA's)
+  --cli-read-timeout S   seconds to wait for an answer that has stopped coming (default 60; 0 waits for ever)
+  --cli-connect-timeout S  seconds to wait for a connection (default 60; 0 waits for ever)`;
 
 export interface Connection {
   readonly endpoint: string;
@@ -28,6 +32,21 @@ export interface Connection {
   readonly credentials: AwsCredentialIdentityProvider;
   /** Certificates (PEM) to trust for an https endpoint, instead of the system's. */
   readonly ca?: Buffer;
+  /** How long an answer may stop coming, and a connection take, before the command fails; 0: no limit. */
+  readonly readTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+/**
+ * The AWS CLI's defaults for its --cli-read-timeout and --cli-connect-timeout: a server that takes
+ * a connection and never answers fails the command, not leaves it (or a CI job) waiting for good.
+ */
+const DEFAULT_TIMEOUT_SECONDS = 60;
+
+function timeoutMs(text: string | undefined, flag: string): number {
+  if (text === undefined) return DEFAULT_TIMEOUT_SECONDS * 1000;
+  if (!/^\d{1,7}$/.test(text)) throw new UsageError(`${flag} must be a whole number of seconds, not '${text}'`, `for example ${flag} 120, or 0 to wait for ever`);
+  return Number(text) * 1000;
 }
 
 /**
@@ -35,7 +54,10 @@ export interface Connection {
  * profiles. A local server's credentials file is the last resort, so `coffer` works right after
  * `coffer serve` in the same directory and never overrides credentials the user set up.
  */
-export function resolveConnection(flags: { 'endpoint-url'?: string; region?: string; profile?: string; 'ca-bundle'?: string }, env = process.env): Connection {
+export function resolveConnection(
+  flags: { 'endpoint-url'?: string; region?: string; profile?: string; 'ca-bundle'?: string; 'cli-read-timeout'?: string; 'cli-connect-timeout'?: string },
+  env = process.env,
+): Connection {
   const endpoint = flags['endpoint-url'] ?? env.COFFER_ENDPOINT ?? env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4600';
   const given = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   // A region is a DNS label of the endpoint and the scope of every signature: an empty or spaced
@@ -57,7 +79,9 @@ export function resolveConnection(flags: { 'endpoint-url'?: string; region?: str
   // Only for https, as the AWS CLI reads it: an AWS_CA_BUNDLE left set for other tools (even one
   // that does not exist) does not stop commands to a plain-http server.
   const ca = /^https:/i.test(endpoint) ? caBundle(flags['ca-bundle'] ?? (env.AWS_CA_BUNDLE || undefined)) : undefined;
-  return { endpoint, region, credentials: () => (cached ??= provider()), ...(ca ? { ca } : {}) };
+  const readTimeoutMs = timeoutMs(flags['cli-read-timeout'], '--cli-read-timeout');
+  const connectTimeoutMs = timeoutMs(flags['cli-connect-timeout'], '--cli-connect-timeout');
+  return { endpoint, region, credentials: () => (cached ??= provider()), ...(ca ? { ca } : {}), readTimeoutMs, connectTimeoutMs };
 }
 
 /** The certificates of `--ca-bundle` (or AWS_CA_BUNDLE, the AWS CLI's variable, which the server's banner suggests). */

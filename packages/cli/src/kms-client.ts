@@ -24,7 +24,12 @@ export function createKmsClient(connection: Connection): KMSClient {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new KMSClient({
     endpoint: connection.endpoint, region: connection.region, credentials: connection.credentials,
-    ...(connection.ca ? { requestHandler: { httpsAgent: new Agent({ ca: connection.ca }) } } : {}),
+    requestHandler: {
+      connectionTimeout: connection.connectTimeoutMs,
+      // Inactivity, as the AWS CLI's read timeout: an answer that stops coming for this long fails.
+      socketTimeout: connection.readTimeoutMs,
+      ...(connection.ca ? { httpsAgent: new Agent({ ca: connection.ca }) } : {}),
+    },
   });
 }
 
@@ -56,8 +61,10 @@ const UNTRUSTED_CERTIFICATE = new Set([
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED',
 ]);
 
-/** A failure to reach the endpoint (`ConnectionError`) or to trust it (`UntrustedCertificate`), or undefined for any other error. */
+/** A failure to reach the endpoint (`ConnectionError`, `Timeout`) or to trust it (`UntrustedCertificate`), or undefined for any other error. */
 export function networkErrorOf(error: Error, endpoint: string | undefined): ApiError | undefined {
+  // The SDK's (and admin-client's) --cli-read-timeout and --cli-connect-timeout.
+  if (error.name === 'TimeoutError') return new ApiError('Timeout', `no answer from ${endpoint ?? 'the server'} in time (${error.message})`, 0);
   const cause = error.cause as NodeJS.ErrnoException | undefined;
   const code = (error as NodeJS.ErrnoException).code ?? cause?.code;
   if (code === undefined) return undefined;

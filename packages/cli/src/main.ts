@@ -127,6 +127,9 @@ function hintFor(code: string, message: string): string {
   if (code === 'ConnectionError') {
     return 'hint: is the server running? start one with `coffer serve`, or pass --endpoint-url (https:// for a server with TLS, http:// for one without)\n';
   }
+  if (code === 'Timeout') {
+    return 'hint: the server took the connection but did not answer; check it, or pass --cli-read-timeout SECONDS (0 waits for ever)\n';
+  }
   if (code === 'UntrustedCertificate') {
     return 'hint: pass --ca-bundle FILE (or set AWS_CA_BUNDLE) with the certificate to trust: `coffer serve --tls-self-signed` prints its path\n';
   }

@@ -181,6 +181,26 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     assert.match(finished.stderr, /^hint: is the server running\? start one with `coffer serve`, or pass --endpoint-url \(https:\/\/ for a server with TLS, http:\/\/ for one without\)$/m);
   });
 
+  it('exits 1 when the server takes the connection and never answers, after --cli-read-timeout, for KMS and admin commands alike', async () => {
+    // Without a timeout the command waited for good: a CI job hung until its own limit.
+    const silent = createTcpServer((socket) => { socket.on('error', () => {}); });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+      for (const args of [['keys', 'list'], ['principals', 'list']]) {
+        const finished = await coffer([...args, '--endpoint-url', url, '--cli-read-timeout', '1'], { env: { ...withKeys('secret'), AWS_MAX_ATTEMPTS: '1' } });
+        assert.equal(finished.code, 1, finished.stderr);
+        assert.match(finished.stderr, /^error: Timeout: no answer from http:\/\/127\.0\.0\.1:\d+ in time /m);
+        assert.match(finished.stderr, /^hint: the server took the connection but did not answer; check it, or pass --cli-read-timeout SECONDS/m);
+      }
+      const bad = await coffer(['keys', 'list', '--endpoint-url', url, '--cli-read-timeout', 'soon'], { env: withKeys('secret') });
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /^error: --cli-read-timeout must be a whole number of seconds, not 'soon'$/m);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('exits 5 with one error line when standard output cannot be written (redirected to a full disk)', async () => {
     // /dev/full fails every write with ENOSPC, as a file on a full disk does. Before, the failed
     // write was an unhandled 'error' event: a stack trace and exit code 1.
