@@ -78,3 +78,17 @@ export function aliasName(text: string): string {
   }
   return text;
 }
+
+/**
+ * The name of an alias to create, held to AWS's rules (CreateAlias: at most 256 characters of
+ * `a-zA-Z0-9/_-` after `alias/`, none under `alias/aws/`) before anything is made: `keys create
+ * --alias` creates the key first, and a name the server refuses would leave a key without it.
+ */
+export function newAliasName(text: string): string {
+  const name = aliasName(text);
+  if (!/^alias\/[a-zA-Z0-9/_-]+$/.test(name) || name.length > 256) {
+    throw new UsageError(`'${text}' is not a valid alias name`, 'after alias/, use up to 250 letters, digits, /, _ and -, e.g. alias/payments-prod');
+  }
+  if (name.startsWith('alias/aws/')) throw new UsageError(`'${text}' is reserved for AWS managed keys`, 'choose a name that does not begin with alias/aws/');
+  return name;
+}

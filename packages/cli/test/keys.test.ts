@@ -68,11 +68,17 @@ describe('coffer keys', { concurrency: 4 }, () => {
       assert.match(finished.stderr, /^hint: use one of: .*\bSYMMETRIC_DEFAULT\b/m);
     });
 
-    it('says the key was created when its alias could not be', async () => {
+    it('refuses an alias that exists or that AWS would refuse before it makes the key: a retry leaves no key behind', async () => {
       ok(await suite.coffer(['keys', 'create', '--alias', 'alias/taken']));
       const finished = await suite.coffer(['keys', 'create', '--alias', 'alias/taken']);
       assert.equal(finished.code, 1);
-      assert.match(finished.stderr, /^error: AlreadyExistsException: created the key arn:aws:kms:\S+, but not the alias alias\/taken: /m);
+      assert.match(finished.stderr, /^error: AlreadyExistsException: the alias alias\/taken exists already \(it names arn:aws:kms:\S+\); no key was created$/m);
+      for (const [name, error] of [['alias/with space', /is not a valid alias name/], ['alias/aws/mine', /is reserved for AWS managed keys/], [`alias/${'x'.repeat(251)}`, /is not a valid alias name/]] as const) {
+        const refused = await suite.coffer(['keys', 'create', '--alias', name]);
+        assert.equal(refused.code, 2, refused.stderr);
+        assert.match(refused.stderr, error);
+      }
+      ok(await suite.coffer(['keys', 'create', '--alias', `alias/${'x'.repeat(250)}`]));
     });
   });
 

@@ -9,7 +9,7 @@ import { group, leaf, type Invocation } from '../command.js';
 import { allPages, cliErrorOf, jsonOf, keyArnOf, withKms } from '../kms-client.js';
 import { printFields, printJson, printTable, terminalJson } from '../output.js';
 import { UsageError } from '../usage.js';
-import { aliasName, integerIn, keyValues, oneOf, readTextInput } from '../values.js';
+import { integerIn, keyValues, newAliasName, oneOf, readTextInput } from '../values.js';
 
 export const KEY_ARGUMENT = ['KEY', 'key id, key ARN, alias name (alias/x) or alias ARN'] as const;
 
@@ -39,7 +39,7 @@ const create = leaf({
   json: true,
   examples: ['coffer keys create --description "payments data" --alias alias/payments --tag team=payments'],
   run: async (inv) => {
-    const alias = inv.string('alias') === undefined ? undefined : aliasName(inv.string('alias')!);
+    const alias = inv.string('alias') === undefined ? undefined : newAliasName(inv.string('alias')!);
     const tags = tagsOf(inv.strings('tag'), '--tag', '--tag team=payments');
     const policyFile = inv.string('policy');
     const input = {
@@ -51,6 +51,9 @@ const create = leaf({
       ...(policyFile !== undefined ? { Policy: readTextInput(policyFile, 'the key policy') } : {}),
     };
     await withKms(inv.connection(), async (kms) => {
+      // An alias that exists already is refused before the key is made: a retry must not leave a
+      // key behind each time (one waits at least 7 days to be deleted, and counts against the quota).
+      if (alias !== undefined) await assertAliasFree(kms, alias);
       const { KeyMetadata } = await kms.send(new CreateKeyCommand(input));
       if (alias !== undefined) {
         try {
@@ -58,13 +61,25 @@ const create = leaf({
         } catch (error) {
           const shown = cliErrorOf(error);
           if (!(shown instanceof ApiError)) throw shown;
-          throw new ApiError(shown.code, `created the key ${KeyMetadata!.Arn}, but not the alias ${alias}: ${shown.message}`, shown.status);
+          throw new ApiError(shown.code, `created the key ${KeyMetadata!.Arn}, but not the alias ${alias} `
+            + `(\`coffer keys schedule-deletion ${KeyMetadata!.KeyId}\` deletes the key if it is not wanted): ${shown.message}`, shown.status);
         }
       }
       show(inv, { KeyMetadata }, () => printFields({ ...(jsonOf(KeyMetadata) as object), ...(alias ? { Alias: alias } : {}) }));
     });
   },
 });
+
+/** Refuses an alias name that names a key already; a caller who may not look (DescribeKey) learns it from CreateAlias. */
+async function assertAliasFree(kms: KMSClient, alias: string): Promise<void> {
+  let arn: string | undefined;
+  try {
+    arn = (await kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata?.Arn;
+  } catch {
+    return;
+  }
+  throw new ApiError('AlreadyExistsException', `the alias ${alias} exists already (it names ${arn ?? 'a key'}); no key was created`, 400);
+}
 
 const list = leaf({
   name: 'list',
