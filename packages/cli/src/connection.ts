@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { ApiError } from './admin-client.js';
 import { IoError, UsageError } from './usage.js';
 
 /** The connection flags every client command shares. */
@@ -81,7 +83,30 @@ export function resolveConnection(
   const ca = /^https:/i.test(endpoint) ? caBundle(flags['ca-bundle'] ?? (env.AWS_CA_BUNDLE || undefined)) : undefined;
   const readTimeoutMs = timeoutMs(flags['cli-read-timeout'], '--cli-read-timeout');
   const connectTimeoutMs = timeoutMs(flags['cli-connect-timeout'], '--cli-connect-timeout');
-  return { endpoint, region, credentials: () => (cached ??= provider()), ...(ca ? { ca } : {}), readTimeoutMs, connectTimeoutMs };
+  const named = profile;
+  const credentials = () => (cached ??= provider().catch((error: unknown) => {
+    // The SDK's "Could not load credentials from any providers" for a profile that is nowhere.
+    throw named !== undefined ? missingProfile(named, env) ?? error : error;
+  }));
+  return { endpoint, region, credentials, ...(ca ? { ca } : {}), readTimeoutMs, connectTimeoutMs };
+}
+
+/** A CredentialsProviderError that names the profile, when neither shared file has a section for it; else undefined. */
+function missingProfile(profile: string, env: NodeJS.ProcessEnv): ApiError | undefined {
+  const credentialsFile = env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), '.aws', 'credentials');
+  const configFile = env.AWS_CONFIG_FILE || join(homedir(), '.aws', 'config');
+  const escaped = profile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const sections = [new RegExp(`^\\s*\\[\\s*${escaped}\\s*\\]`, 'm'), new RegExp(`^\\s*\\[\\s*profile\\s+${escaped}\\s*\\]`, 'm')];
+  const has = (file: string, patterns: RegExp[]) => {
+    try {
+      const text = readFileSync(file, 'utf8');
+      return patterns.some((p) => p.test(text));
+    } catch {
+      return false;
+    }
+  };
+  if (has(credentialsFile, [sections[0]!]) || has(configFile, sections)) return undefined;
+  return new ApiError('CredentialsProviderError', `the profile '${profile}' is in neither ${credentialsFile} nor ${configFile}`, 0);
 }
 
 /** The certificates of `--ca-bundle` (or AWS_CA_BUNDLE, the AWS CLI's variable, which the server's banner suggests). */

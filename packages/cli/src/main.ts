@@ -119,7 +119,7 @@ function notFoundHint(message: string): string {
   if (/^The (user|role) with name /.test(message)) return 'hint: `coffer principals list` shows the users and roles there are\n';
   if (/^The Access Key with id /.test(message)) return 'hint: `coffer access-keys list [user/NAME | role/NAME]` shows the access keys there are\n';
   if (/^The (user|role) policy with name /.test(message)) return 'hint: `coffer principals list-policies user/NAME` (or role/NAME) shows the policies there are\n';
-  if (/^Grant ID /.test(message)) return 'hint: `coffer grants list KEY` shows the grants of a key\n';
+  if (/^Grant ID |^The grant that the grant token names/.test(message)) return 'hint: `coffer grants list KEY` shows the grants of a key\n';
   return 'hint: `coffer keys list` and `coffer aliases list` show the keys and aliases there are\n';
 }
 
@@ -133,11 +133,16 @@ function hintFor(code: string, message: string): string {
   if (code === 'UntrustedCertificate') {
     return 'hint: pass --ca-bundle FILE (or set AWS_CA_BUNDLE) with the certificate to trust: `coffer serve --tls-self-signed` prints its path\n';
   }
+  if (code === 'CredentialsProviderError' && /^the profile '/.test(message)) {
+    return 'hint: check the name in --profile or AWS_PROFILE (`aws configure list-profiles` lists them); a local server\'s key is profile [coffer] in its .coffer/credentials\n';
+  }
   if (code === 'CredentialsProviderError') {
     return 'hint: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where `coffer serve` keeps .coffer/credentials\n';
   }
   if (code === 'NotFoundException') return notFoundHint(message);
   if (code === 'DisabledException') return 'hint: `coffer keys enable KEY` makes the key usable again\n';
+  // A root-key rotation's refusal is about the keyring, not a KMS key.
+  if (code === 'KMSInvalidStateException' && /root-key rotation/.test(message)) return 'hint: `coffer root status` shows the rotation under way\n';
   if (code === 'KMSInvalidStateException') return 'hint: `coffer keys describe KEY` shows the key\'s state\n';
   // Signed for another region than the server's: the region, not the credentials or a policy.
   const serves = /This server serves '([^']+)'/.exec(message);

@@ -108,6 +108,9 @@ describe('coffer aliases and grants', { concurrency: 4 }, () => {
       assert.match(ok(await suite.coffer(['grants', 'list-retirable', OPERATOR])), /^GrantId +Name/m);
 
       ok(await suite.coffer(['grants', 'retire', '--token', byToken.GrantToken!]));
+      const again = await suite.coffer(['grants', 'retire', '--token', byToken.GrantToken!]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /^error: NotFoundException: The grant that the grant token names does not exist\.\nhint: `coffer grants list KEY` shows the grants of a key$/m);
       ok(await suite.coffer(['grants', 'retire', key.KeyId, byId.GrantId!]));
       assert.match(ok(await suite.coffer(['grants', 'revoke', key.Arn, revoked.GrantId!])), new RegExp(`^revoked ${revoked.GrantId}$`, 'm'));
       assert.deepEqual((await suite.served.kms.send(new ListGrantsCommand({ KeyId: key.KeyId }))).Grants, []);

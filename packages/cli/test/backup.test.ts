@@ -198,7 +198,13 @@ describe('coffer backup and coffer restore', () => {
     const nowhere = join(tempDir(), 'no-such-dir', 'x.backup');
     const unwritable = await coffer(['backup', '--data-dir', source.dataDir, '--out', nowhere], { env: env('from the environment') });
     assert.equal(unwritable.code, 5, unwritable.stderr);
-    assert.match(unwritable.stderr, /^error: cannot write the archive .*no-such-dir\/x\.backup: ENOENT\nhint: free space on its disk, or choose another --out; nothing was left behind\n/);
+    assert.match(unwritable.stderr, /^error: cannot write the archive .*no-such-dir\/x\.backup: ENOENT\nhint: the directory --out names does not exist: create it, or choose another --out; nothing was left behind\n/);
+    // `-` is standard output elsewhere; here it would have been a file named `-`.
+    for (const [flag, command] of [['--out', 'backup'], ['--in', 'restore']] as const) {
+      const dash = await coffer([command, '--data-dir', source.dataDir, flag, '-'], { env: env('from the environment') });
+      assert.equal(dash.code, 2, dash.stderr);
+      assert.match(dash.stderr, new RegExp(`^error: ${flag} names a file; an archive does not go through standard (output|input)$`, 'm'));
+    }
     const target = join(tempDir(), 'target');
     const wrong = await coffer(['restore', '--in', archive, '--data-dir', target], { env: env('not the passphrase') });
     assert.equal(wrong.code, 4);

@@ -238,5 +238,11 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     assert.equal((await coffer(['keys', 'describe', keyId, '--profile', 'ops', ...endpoint()], { env, cwd })).code, 0);
     assert.equal((await coffer(['keys', 'describe', keyId, ...endpoint()], { env: { ...env, AWS_PROFILE: 'ops' }, cwd })).code, 0);
     assert.equal((await coffer(['keys', 'describe', keyId, '--profile', 'wrong', ...endpoint()], { env, cwd })).code, 3);
+    // A profile that is nowhere is named, with where it was looked for, for KMS and admin commands alike.
+    for (const command of [['keys', 'describe', keyId, '--profile', 'opz'], ['principals', 'list', '--profile', 'opz']]) {
+      const missing = await coffer([...command, ...endpoint()], { env, cwd });
+      assert.equal(missing.code, 3, missing.stderr);
+      assert.match(missing.stderr, /^error: CredentialsProviderError: the profile 'opz' is in neither .*\.aws\/credentials nor .*no-such-config\nhint: check the name in --profile or AWS_PROFILE/m);
+    }
   });
 });

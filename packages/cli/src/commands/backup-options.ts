@@ -39,6 +39,9 @@ export const PASSPHRASE_FILE_OPTION: Option = {
 export function archivePathOf(inv: Invocation, flag: 'out' | 'in', example: string): string {
   const path = inv.string(flag);
   if (path === undefined) throw new UsageError(`--${flag} FILE is required`, `e.g. ${example}`);
+  // Elsewhere `-` is standard input or output; an archive is a file (written whole, then renamed;
+  // read twice), and `-` would name one of that name in the current directory.
+  if (path === '-') throw new UsageError(`--${flag} names a file; an archive does not go through standard ${flag === 'out' ? 'output' : 'input'}`, `e.g. ${example}`);
   return path;
 }
 

@@ -60,7 +60,7 @@ export const backupCommand = leaf({
       // The archive's own file could not be written (a full disk): said with its name.
       const failed = error as NodeJS.ErrnoException;
       if (typeof failed.path === 'string' && failed.path.startsWith(`${out}.partial-`)) {
-        throw new IoError(`cannot write the archive ${out}: ${failed.code ?? failed.message}`, 'free space on its disk, or choose another --out; nothing was left behind');
+        throw new IoError(`cannot write the archive ${out}: ${failed.code ?? failed.message}`, `${archiveWriteHint(failed.code)}; nothing was left behind`);
       }
       throw error;
     }
@@ -74,6 +74,13 @@ export const backupCommand = leaf({
       + `written to ${report.out} (${report.bytes} bytes, protected by ${report.protection === 'passphrase' ? 'a passphrase' : 'a public key'})\n`);
   },
 });
+
+/** What to do about an archive that could not be written, by why. */
+function archiveWriteHint(code: string | undefined): string {
+  if (code === 'ENOENT' || code === 'ENOTDIR') return 'the directory --out names does not exist: create it, or choose another --out';
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'this user may not write in the directory --out names: choose another --out';
+  return 'free space on its disk, or choose another --out';
+}
 
 /**
  * writeBackup writes `<out>.partial-<pid>` and renames it when complete; SIGINT, SIGTERM or SIGHUP
