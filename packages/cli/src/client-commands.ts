@@ -30,11 +30,14 @@ const LOADERS: readonly (readonly [string, () => Promise<Command>])[] = [
 export function clientCommands(allNames: () => readonly string[]): Record<string, (args: string[]) => Promise<number>> {
   const completion = completionCommand(async () => {
     const commands = [...await Promise.all(LOADERS.map(([, load]) => load())), completion];
-    const { OPTIONS: serveOptions } = await import('./commands/serve.js');
+    const { OPTIONS: serveOptions, OPTION_COMPLETIONS: serveCompletions } = await import('./commands/serve.js');
+    // A value-taking serve option completes a path, one of its words, or nothing (any value).
+    const serveValues = Object.fromEntries(Object.entries(serveOptions).filter(([, o]) => o.type === 'string')
+      .map(([flag]) => [flag, serveCompletions[flag] ?? 'any'] as const));
     return {
       commands,
       plain: allNames().filter((name) => !commands.some((c) => c.name === name))
-        .map((name) => ({ name, flags: name === 'serve' ? Object.keys(serveOptions) : [] })),
+        .map((name) => ({ name, flags: name === 'serve' ? Object.keys(serveOptions) : [], ...(name === 'serve' ? { values: serveValues } : {}) })),
     };
   });
   return Object.fromEntries([

@@ -124,7 +124,8 @@ describe('coffer completion', () => {
 
     const cwd = tempDir();
     writeFileSync(join(cwd, 'policy.json'), '{}');
-    const [top, keys, flags, values, files, serve, shells] = await Promise.all([
+    writeFileSync(join(cwd, 'my policy.json'), '{}');
+    const [top, keys, flags, values, files, serve, shells, spaced, serveFile, serveProvider, serveAny, toolProvider, toolFile] = await Promise.all([
       complete(script, ['coffer', '']),
       complete(script, ['coffer', 'keys', 'ro']),
       complete(script, ['coffer', 'keys', 'schedule-deletion', 'alias/x', '--']),
@@ -132,6 +133,12 @@ describe('coffer completion', () => {
       complete(script, ['coffer', 'keys', 'policy', 'put', 'alias/x', '--policy', 'pol'], cwd),
       complete(script, ['coffer', 'serve', '--p']),
       complete(script, ['coffer', 'completion', '']),
+      complete(script, ['coffer', 'keys', 'policy', 'put', 'alias/x', '--policy', 'my'], cwd),
+      complete(script, ['coffer', 'serve', '--config', 'pol'], cwd),
+      complete(script, ['coffer', 'serve', '--root-key', 'p']),
+      complete(script, ['coffer', 'serve', '--port', '']),
+      complete(script, ['coffer', 'backup', '--root-key', 'k']),
+      complete(script, ['coffer', 'store', 'check', '--root-passphrase-file', 'pol'], cwd),
     ]);
     for (const group of GROUPS) assert.ok(top.includes(group), `${group} in ${top.join(' ')}`);
     assert.ok(top.includes('serve'));
@@ -141,6 +148,12 @@ describe('coffer completion', () => {
     assert.deepEqual(files, ['policy.json']);
     assert.deepEqual(serve.sort(), ['--partition', '--pkcs11-key-label', '--pkcs11-library', '--pkcs11-pin-file', '--pkcs11-slot', '--pkcs11-token-label', '--port']);
     assert.deepEqual(shells, ['bash', 'zsh', '--help']);
+    assert.deepEqual(spaced, ['my policy.json'], 'a file name with a space is one word');
+    assert.deepEqual(serveFile, ['policy.json']);
+    assert.deepEqual(serveProvider, ['passphrase', 'pkcs11']);
+    assert.deepEqual(serveAny, [], 'a port: nothing to offer, not the flags');
+    assert.deepEqual(toolProvider, ['kms']);
+    assert.deepEqual(toolFile, ['policy.json']);
   });
 
   it('prints a zsh script with #compdef that names every command', async () => {

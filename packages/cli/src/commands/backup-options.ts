@@ -4,7 +4,7 @@ import { DEFAULT_CONFIG } from '@coffer/server';
 import type { Invocation, Option } from '../command.js';
 import { promptSecret, readSecretFile } from '../secret-input.js';
 import { IoError, UsageError } from '../usage.js';
-import { ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
+import { ROOT_KEY_COMPLETIONS, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 
 /**
  * What `coffer backup` and `coffer restore` share: the data directory, store and root-key options
@@ -17,6 +17,7 @@ export const ROOT_KEY_TOOL_OPTIONS: Record<string, Option> = Object.fromEntries(
   [name, {
     type: option.type, value: name === 'root-key' ? 'PROVIDER' : name.endsWith('-file') ? 'FILE' : 'VALUE',
     help: `the root key, as coffer serve --help describes it (env ${option.env})`,
+    ...(ROOT_KEY_COMPLETIONS[name as keyof typeof ROOT_KEY_OPTIONS] ? { complete: ROOT_KEY_COMPLETIONS[name as keyof typeof ROOT_KEY_OPTIONS]! } : {}),
   } satisfies Option]));
 
 export const LOCATION_OPTIONS: Record<string, Option> = {

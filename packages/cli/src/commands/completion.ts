@@ -5,6 +5,8 @@ import { UsageError } from '../usage.js';
 export interface PlainCommand {
   readonly name: string;
   readonly flags: readonly string[];
+  /** The value-taking flags: a path, any value, or one of a few words. */
+  readonly values?: Readonly<Record<string, 'file' | 'any' | readonly string[]>>;
 }
 
 export interface CompletionSource {
@@ -42,7 +44,13 @@ function nodesOf(source: CompletionSource): Node[] {
     });
   };
   for (const command of source.commands) visit(command, '');
-  for (const plain of source.plain) nodes.push({ path: plain.name, words: [...new Set([...plain.flags.map((f) => `--${f}`), '--help'])], values: new Map() });
+  for (const plain of source.plain) {
+    nodes.push({
+      path: plain.name,
+      words: [...new Set([...plain.flags.map((f) => `--${f}`), '--help'])],
+      values: new Map(Object.entries(plain.values ?? {}).map(([f, v]) => [`--${f}`, v === 'file' ? '__file__' : v === 'any' ? '__any__' : v.join(' ')])),
+    });
+  }
   return nodes;
 }
 
@@ -89,7 +97,7 @@ _coffer() {
   done
   values="$(_coffer_values "$cmdpath" "$prev")"
   case "$values" in
-    __file__) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
+    __file__) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
     __any__) ;;
     '') COMPREPLY=($(compgen -W "$(_coffer_words "$cmdpath")" -- "$cur")) ;;
     *) COMPREPLY=($(compgen -W "$values" -- "$cur")) ;;

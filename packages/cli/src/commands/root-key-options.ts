@@ -2,7 +2,7 @@ import type { RootKeyOptions, RootKeyProviderName } from '@coffer/server';
 import { promptSecret, readSecretFile } from '../secret-input.js';
 import { UsageError } from '../usage.js';
 
-const PROVIDERS: readonly RootKeyProviderName[] = ['file', 'passphrase', 'pkcs11', 'kms'];
+export const PROVIDERS: readonly RootKeyProviderName[] = ['file', 'passphrase', 'pkcs11', 'kms'];
 
 /** The serve options of the root key (flag, then environment, then config file, as every serve option). */
 export const ROOT_KEY_OPTIONS = {
@@ -18,6 +18,14 @@ export const ROOT_KEY_OPTIONS = {
   'root-kms-key-id': { type: 'string', env: 'COFFER_ROOT_KMS_KEY_ID' },
   'root-kms-profile': { type: 'string', env: 'COFFER_ROOT_KMS_PROFILE' },
 } as const;
+
+/** What a shell completes after each root-key option that takes a path or one of a few words. */
+export const ROOT_KEY_COMPLETIONS: Readonly<Partial<Record<keyof typeof ROOT_KEY_OPTIONS, 'file' | readonly string[]>>> = {
+  'root-key': PROVIDERS,
+  'root-passphrase-file': 'file',
+  'pkcs11-library': 'file',
+  'pkcs11-pin-file': 'file',
+};
 
 export const ROOT_KEY_HELP = `  --root-key PROVIDER    a fresh store's root key  COFFER_ROOT_KEY    (file (default), passphrase, pkcs11, kms)
   --root-passphrase-file FILE  the passphrase       COFFER_ROOT_PASSPHRASE_FILE (or COFFER_ROOT_PASSPHRASE; prompted on a terminal)

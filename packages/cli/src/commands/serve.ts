@@ -6,7 +6,7 @@ import {
   DEFAULT_CONFIG, isPostgresUrl, jsonLogger, logProcessWarnings, SELF_SIGNED_CERT_FILE, SeedError, StartupError, startServer, type RunningServer, type StartOptions,
 } from '@coffer/server';
 import { EXIT_FAILURE, EXIT_USAGE, IoError, refuseRepeatedValues, UsageError, type ArgToken } from '../usage.js';
-import { ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
+import { ROOT_KEY_COMPLETIONS, ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 import { FIRST_WORKER_ENV, servePrimary, type WorkerReady } from './serve-workers.js';
 import { workerMetrics } from './worker-metrics.js';
 
@@ -88,6 +88,12 @@ export const OPTIONS = {
   config: { type: 'string', env: 'COFFER_CONFIG' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** What a shell completes after the options that take a path or one of a few words; others take any value. */
+export const OPTION_COMPLETIONS: Readonly<Record<string, 'file' | readonly string[]>> = {
+  'data-dir': 'file', seed: 'file', 'tls-cert': 'file', 'tls-key': 'file', quotas: 'file', config: 'file',
+  ...ROOT_KEY_COMPLETIONS,
+};
 
 export async function serveCommand(args: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
