@@ -5,6 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
+import { exchange, signedBytes } from './support/raw-http.js';
 import { kmsClient, rawRequest, tempDataDir } from './support/server.js';
 import { runCli, startServerProcess, type ServerProcess } from './support/server-process.js';
 
@@ -188,6 +189,21 @@ describe('coffer serve --workers', () => {
       await roundTrips(server, keyId, 40);
       // The replacement is worker 3 (cluster numbers never repeat), and it serves too.
       assert.ok(servedBy(server.output(), 'Encrypt').has(3), 'the replacement worker served no request');
+    });
+
+    it('a Ctrl-C that reaches every process, as a terminal\'s does, lets in-flight requests finish', async () => {
+      // The primary stops its workers by message: a SIGTERM from it, after the terminal's SIGINT
+      // had reached them too, was a second signal, which ends a process at once.
+      const stopping = await startServerProcess({ dataDir: tempDataDir(), store: await cluster.createDatabase(), args: ['--workers', '2'] });
+      const key = (await stopping.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      // Seconds of work each (an RSA key pair), on connections the cluster deals to both workers.
+      const request = await signedBytes({ server: stopping, credentials: stopping.credentials }, 'GenerateDataKeyPairWithoutPlaintext',
+        JSON.stringify({ KeyId: key, KeyPairSpec: 'RSA_4096' }));
+      const answers = Array.from({ length: 4 }, () => exchange(stopping.endpoint, request));
+      await new Promise((done) => setTimeout(done, 150));
+      for (const pid of [stopping.child.pid!, ...workerPids(stopping.banner)]) process.kill(pid, 'SIGINT');
+      for (const answer of await Promise.all(answers)) assert.match(answer, /^HTTP\/1\.1 200 /, answer || 'the connection closed without an answer');
+      assert.equal(await stopping.exited, '0', stopping.output());
     });
 
     it('stops every worker on SIGTERM, exiting 0, with one audit chain across them in the store', async () => {

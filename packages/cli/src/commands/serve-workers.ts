@@ -19,6 +19,17 @@ export interface WorkerReady {
   readonly banner: string;
 }
 
+/**
+ * What the primary tells a worker to stop it: by message, not by SIGTERM. A Ctrl-C (or systemd's
+ * stop, which signals the whole control group) reaches every worker directly too, and a worker
+ * takes a second signal for "now": a SIGTERM from the primary after it cut in-flight requests off.
+ */
+export interface StopRequest {
+  readonly type: 'coffer-stop';
+}
+
+export const isStopRequest = (message: unknown): boolean => (message as Partial<StopRequest> | null)?.type === 'coffer-stop';
+
 /** Set in the first worker's environment only: it applies the seed, the others do not. */
 export const FIRST_WORKER_ENV = 'COFFER_FIRST_WORKER';
 
@@ -94,7 +105,8 @@ export async function servePrimary(count: number): Promise<number> {
     const exits = [...workers].map((worker) => new Promise<void>((done) => {
       if (worker.isDead()) return done();
       worker.once('exit', () => done());
-      worker.process.kill('SIGTERM');
+      if (worker.isConnected()) worker.send({ type: 'coffer-stop' } satisfies StopRequest);
+      else worker.process.kill('SIGTERM');
       setTimeout(() => {
         if (worker.isDead()) return;
         clean = false;

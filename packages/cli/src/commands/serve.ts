@@ -7,7 +7,7 @@ import {
 } from '@coffer/server';
 import { EXIT_FAILURE, EXIT_USAGE, IoError, refuseRepeatedValues, UsageError, type ArgToken } from '../usage.js';
 import { ROOT_KEY_COMPLETIONS, ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
-import { FIRST_WORKER_ENV, servePrimary, type WorkerReady } from './serve-workers.js';
+import { FIRST_WORKER_ENV, isStopRequest, servePrimary, type WorkerReady } from './serve-workers.js';
 import { workerMetrics } from './worker-metrics.js';
 
 const HELP = `Usage: coffer serve [options]
@@ -193,7 +193,9 @@ export async function serveCommand(args: string[]): Promise<number> {
       metrics.serving(server);
       process.send!({ type: 'coffer-worker-ready', banner: bannerOf(server, seedPath, selfSigned) } satisfies WorkerReady);
     };
-    return await serveUntilSignalled({ ...options, metricsExposition: metrics.exposition, requestMetrics: metrics.requestMetrics }, announce, seedPath);
+    // The primary's stop comes as a message (serve-workers.ts, StopRequest).
+    const stopRequests = (stop: () => void) => process.on('message', (message) => { if (isStopRequest(message)) stop(); });
+    return await serveUntilSignalled({ ...options, metricsExposition: metrics.exposition, requestMetrics: metrics.requestMetrics }, announce, seedPath, stopRequests);
   } finally {
     // The channel to the primary would keep a worker's process alive once the command is done.
     if (process.connected) worker.disconnect();
@@ -205,7 +207,10 @@ export async function serveCommand(args: string[]): Promise<number> {
  * requests finish and closes it. Answers the command's exit code; a start refused for a reason the
  * operator can fix (seed, root key, port) is an error line, not a stack trace.
  */
-async function serveUntilSignalled(options: StartOptions, announce: (server: RunningServer) => void, seedPath: string | undefined): Promise<number> {
+async function serveUntilSignalled(
+  options: StartOptions, announce: (server: RunningServer) => void, seedPath: string | undefined,
+  stopRequests?: (stop: () => void) => void,
+): Promise<number> {
   let server: RunningServer;
   try {
     server = await startServer(options);
@@ -238,18 +243,27 @@ async function serveUntilSignalled(options: StartOptions, announce: (server: Run
 
   // Listen for signals before the banner: whoever waits for the banner may signal at once.
   const stopped = new Promise<void>((done) => {
+    let closing = false;
+    const close = (why: string, fields: Record<string, unknown>) => {
+      if (closing) return;
+      closing = true;
+      // A log line, as every line the running server writes to stderr.
+      options.logger?.('info', `${why}: finishing in-flight requests and closing the store`, fields);
+      server.close().then(done, done);
+    };
     const stop = (signal: string) => {
       // Both handlers go: a second signal of either kind then ends the process at once (the default action).
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
-      // A log line, as every line the running server writes to stderr.
-      options.logger?.('info', `${signal}: finishing in-flight requests and closing the store`, { signal });
-      server.close().then(done, done);
+      close(signal, { signal });
     };
     const onInt = () => stop('SIGINT');
     const onTerm = () => stop('SIGTERM');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
+    // A worker's stop asked by the primary is no signal: the Ctrl-C that made the primary ask may
+    // reach this process too, and must not count as the second signal that ends it at once.
+    stopRequests?.(() => close('stop asked by the primary', { stop: 'primary' }));
   });
   announce(server);
   await stopped;

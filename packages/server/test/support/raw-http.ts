@@ -17,7 +17,7 @@ export function exchange(endpoint: string, bytes: string): Promise<string> {
 }
 
 /** A KMS request signed by the SDK's signer, as the bytes that go on the wire. */
-export async function signedBytes(t: Pick<TestServer, 'server' | 'credentials'>, operation: string, body: string): Promise<string> {
+export async function signedBytes(t: { readonly server: { readonly endpoint: string }; readonly credentials: TestServer['credentials'] }, operation: string, body: string): Promise<string> {
   const url = new URL(t.server.endpoint);
   const signer = new SignatureV4({ credentials: t.credentials, region: 'us-east-1', service: 'kms', sha256: Hash.bind(null, 'sha256') });
   const signed = await signer.sign(new HttpRequest({
