@@ -84,7 +84,7 @@ describe('coffer serve --workers', () => {
     const sqlite = runCli(['serve', '--workers', '2', '--data-dir', tempDataDir()]);
     assert.equal(sqlite.status, 2, sqlite.stderr);
     assert.match(sqlite.stderr, /--workers 2 needs a PostgreSQL store: SQLite is served by one process/);
-    for (const count of ['0', 'many', '2.5', '65']) {
+    for (const count of ['0', 'many', '2.5', '65', '0x2', '1e1', ' 2']) {
       const bad = runCli(['serve', '--workers', count, '--store', 'postgres://coffer@127.0.0.1:1/none', '--data-dir', tempDataDir()]);
       assert.equal(bad.status, 2, bad.stderr);
       assert.match(bad.stderr, new RegExp(`--workers must be a number from 1 to 64, not '${count.replace('.', '\\.')}'`));

@@ -300,7 +300,8 @@ function bannerOf(server: RunningServer, seedPath: string | undefined, selfSigne
 /** --workers: 1 unless set; more than one only with a PostgreSQL store, which several processes can share. */
 function workerCount(text: string | undefined, store: string | undefined): number {
   if (text === undefined) return 1;
-  const count = Number(text);
+  // Digits only: Number() would take '0x2', '1e1' and ' 2' for numbers.
+  const count = /^\d{1,2}$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(count) || count < 1 || count > 64) {
     throw new UsageError(`--workers must be a number from 1 to 64, not '${text}'`, 'e.g. --workers 4: one server process per core to use');
   }
