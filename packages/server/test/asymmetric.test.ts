@@ -393,16 +393,22 @@ describe('asymmetric keys: Sign, Verify, GetPublicKey, RSA Encrypt/Decrypt', () 
       }
     });
 
-    it('a symmetric blob altered to name an RSA key is refused as a client error, not an internal one', async () => {
+    it('a symmetric blob altered to name an RSA or HMAC key is InvalidCiphertextException, as every blob that does not open: nothing of that key is told', async () => {
       const rsa = keys.get('RSA_2048/enc')!;
       const symmetric = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
       const blob = bytesOf(assertOk(await raw('Encrypt', { KeyId: symmetric, Plaintext: b64(message) })).CiphertextBlob);
       // The blob carries its key id as text (docs/ciphertext-blob.md): put the RSA key's in its place.
       const forged = Buffer.from(blob.toString('latin1').replace(symmetric, rsa), 'latin1');
       assert.notDeepEqual(forged, blob);
-      for (const operation of ['Decrypt', 'ReEncrypt'] as const) {
-        const body = operation === 'Decrypt' ? { CiphertextBlob: b64(forged) } : { CiphertextBlob: b64(forged), DestinationKeyId: symmetric };
-        assertError(await raw(operation, body), 'InvalidKeyUsageException', 'Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.');
+      const hmac = (await t.kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!;
+      const toHmac = Buffer.from(blob.toString('latin1').replace(symmetric, hmac), 'latin1');
+      for (const altered of [forged, toHmac]) {
+        for (const operation of ['Decrypt', 'ReEncrypt'] as const) {
+          const body = operation === 'Decrypt' ? { CiphertextBlob: b64(altered) } : { CiphertextBlob: b64(altered), DestinationKeyId: symmetric };
+          const answer = await raw(operation, body);
+          assertError(answer, 'InvalidCiphertextException');
+          assert.equal('message' in answer.body, false, answer.text);
+        }
       }
     });
 

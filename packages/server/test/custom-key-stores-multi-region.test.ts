@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   ConnectCustomKeyStoreCommand, CreateAliasCommand, CreateCustomKeyStoreCommand, CreateKeyCommand, DecryptCommand,
   DeleteCustomKeyStoreCommand, DescribeCustomKeyStoresCommand, DescribeKeyCommand, DisconnectCustomKeyStoreCommand,
-  EnableKeyRotationCommand, EncryptCommand, GetParametersForImportCommand, ListKeysCommand, ReplicateKeyCommand,
+  EnableKeyRotationCommand, EncryptCommand, GenerateRandomCommand, GetParametersForImportCommand, ListKeysCommand, ReplicateKeyCommand,
   ScheduleKeyDeletionCommand, SignCommand, UpdateCustomKeyStoreCommand, UpdatePrimaryRegionCommand, VerifyCommand,
 } from '@aws-sdk/client-kms';
 import { errorOf, startTestServer, type TestServer } from './support/server.js';
@@ -30,6 +30,9 @@ describe('custom key stores: an account that has none', () => {
       const error = await errorOf(() => t.kms.send(new DescribeCustomKeyStoresCommand(input)));
       assert.equal(error.name, 'CustomKeyStoreNotFoundException', error.message);
     }
+    // Other operations that take a store's id answer alike (GenerateRandom generates in a store's HSMs).
+    const random = await errorOf(() => t.kms.send(new GenerateRandomCommand({ NumberOfBytes: 8, CustomKeyStoreId: 'cks-1234567890abcdef0' })));
+    assert.equal(random.name, 'CustomKeyStoreNotFoundException', random.message);
     assert.equal((await errorOf(() => t.kms.send(new DescribeCustomKeyStoresCommand({ Limit: 0 })))).name, 'ValidationException');
     assert.equal((await errorOf(() => t.kms.send(new DescribeCustomKeyStoresCommand({ Marker: 'bm90LWEtbWFya2Vy' })))).name, 'InvalidMarkerException');
   });

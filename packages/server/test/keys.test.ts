@@ -113,10 +113,14 @@ describe('keys', () => {
     it('refuses what the server does not implement rather than pretend', async () => {
       assert.equal((await errorOf(() => createKey({ Origin: 'AWS_CLOUDHSM' }))).name, 'UnsupportedOperationException');
       assert.equal((await errorOf(() => createKey({ Origin: 'EXTERNAL_KEY_STORE' }))).name, 'UnsupportedOperationException');
-      // The message names what was refused, not the default origin the request left alone.
+      // A custom key store named by id: there is none, as in an AWS account without them.
       const store = await errorOf(() => createKey({ CustomKeyStoreId: 'cks-1234567890abcdef0' }));
-      assert.equal(store.name, 'UnsupportedOperationException');
-      assert.equal(store.message, 'Custom key stores are not supported by this server: CreateKey takes no CustomKeyStoreId or XksKeyId.');
+      assert.equal(store.name, 'CustomKeyStoreNotFoundException');
+      assert.equal(store.message, "Custom key store 'cks-1234567890abcdef0' does not exist in this account and Region.");
+      // The message names what was refused, not the default origin the request left alone.
+      const xks = await errorOf(() => createKey({ XksKeyId: 'xks-key-1' }));
+      assert.equal(xks.name, 'UnsupportedOperationException');
+      assert.equal(xks.message, 'Custom key stores are not supported by this server: CreateKey takes no XksKeyId.');
     });
 
     it('validates XksKeyId against its pattern before refusing custom key stores', async () => {

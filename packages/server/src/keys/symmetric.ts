@@ -81,6 +81,13 @@ export async function openWithKey(
   }
   const stored = expected?.key ?? (await service.store.getKey(parsed.keyId));
   if (!stored) throw new InvalidCiphertextException();
+  // A symmetric ciphertext never names a key of another kind: a blob that does is forged, and is
+  // answered as every blob that does not open (docs/ciphertext-blob.md), not with that key's usage
+  // and ARN, which told a caller that a key id exists and what it is. A KeyId the caller named
+  // themselves is theirs to be told about.
+  if (expected === undefined && !(stored.keySpec === 'SYMMETRIC_DEFAULT' && stored.keyUsage === 'ENCRYPT_DECRYPT')) {
+    throw new InvalidCiphertextException();
+  }
   const key = effectiveKey(stored, service.now());
   await opts.authorize(key, expected?.alias);
   assertSymmetricEncryption(service, key, opts.operation, opts.algorithm);

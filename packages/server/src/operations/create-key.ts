@@ -10,6 +10,7 @@ import { newKeyId } from '../keys/multi-region.js';
 import { algorithmsOf, KEY_SPEC_TABLE } from '../keys/specs/index.js';
 import { keyPolicyMember } from '../validate/members.js';
 import { boolean, enumeration, parseShape, string, tags } from '../validate/shape.js';
+import { customKeyStoreNotFound } from './custom-key-stores.js';
 import type { Operation } from './operation.js';
 
 const shape = {
@@ -46,8 +47,10 @@ export const createKey: Operation = async (service, body, request) => {
   if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
     throw new UnsupportedOperationException(`Origin ${origin} is not supported by this server; it supports AWS_KMS and EXTERNAL (custom key stores are not supported).`);
   }
-  if (input.CustomKeyStoreId !== undefined || input.XksKeyId !== undefined) {
-    throw new UnsupportedOperationException('Custom key stores are not supported by this server: CreateKey takes no CustomKeyStoreId or XksKeyId.');
+  // As AWS answers an account without custom key stores (README): every id names none here.
+  if (input.CustomKeyStoreId !== undefined) throw customKeyStoreNotFound(input.CustomKeyStoreId);
+  if (input.XksKeyId !== undefined) {
+    throw new UnsupportedOperationException('Custom key stores are not supported by this server: CreateKey takes no XksKeyId.');
   }
   const multiRegion = input.MultiRegion === true;
   const requestTags = input.Tags ?? [];

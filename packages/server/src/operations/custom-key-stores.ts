@@ -49,7 +49,8 @@ function xksProxyCredentialMember(): Member<unknown> {
   };
 }
 
-const notFound = (id: string) => new CustomKeyStoreNotFoundException(`Custom key store '${excerpt(id, 64)}' does not exist in this account and Region.`);
+/** AWS's answer to a custom key store named by id in an account that has none, as every account here. */
+export const customKeyStoreNotFound = (id: string) => new CustomKeyStoreNotFoundException(`Custom key store '${excerpt(id, 64)}' does not exist in this account and Region.`);
 
 export const describeCustomKeyStores: Operation = async (service, body, request) => {
   const input = parseShape(body, {
@@ -59,7 +60,7 @@ export const describeCustomKeyStores: Operation = async (service, body, request)
   // This listing never has a next page, so no marker is one it issued.
   decodeMarker('DescribeCustomKeyStores', input.Marker);
   const named = input.CustomKeyStoreId ?? input.CustomKeyStoreName;
-  if (named !== undefined) throw notFound(named);
+  if (named !== undefined) throw customKeyStoreNotFound(named);
   return { CustomKeyStores: [], Truncated: false };
 };
 
@@ -81,7 +82,7 @@ function onCustomKeyStore(operation: string, settings: Record<string, Member<unk
   return async (service, body, request) => {
     const input = parseShape(body, shape);
     await service.access.authorizeAccount(request, `kms:${operation}`);
-    throw notFound(input.CustomKeyStoreId);
+    throw customKeyStoreNotFound(input.CustomKeyStoreId);
   };
 }
 
