@@ -207,6 +207,45 @@ describe('SqliteStore durability', () => {
     }
   });
 
+  it('reads a long trail for a filter no index serves a window at a time, letting other work run between windows', async () => {
+    // One synchronous scan of 300,000 records held every other request ~250 ms.
+    const longPath = join(dir, 'long-trail.db');
+    const store = new SqliteStore(longPath);
+    await store.close();
+    const raw = new Database(longPath);
+    const insertRecord = raw.prepare('INSERT INTO audit (seq, time, principal_arn, operation, outcome, record) VALUES (?, ?, ?, ?, ?, ?)');
+    const RECORDS = 45_000;
+    const rare = new Set([3, 9_001, 18_500, 30_000, 44_999]);
+    raw.transaction(() => {
+      for (let seq = 1; seq <= RECORDS; seq++) {
+        const operation = rare.has(seq) ? 'Decrypt' : 'Encrypt';
+        const outcome = seq % 10_000 === 7 ? 'AccessDeniedException' : 'success';
+        insertRecord.run(seq, T0 + seq, 'arn:aws:iam::111122223333:root', operation, outcome, JSON.stringify({ seq, time: T0 + seq, operation, keyArns: [], outcome }));
+      }
+    })();
+    raw.close();
+    const reopened = new SqliteStore(longPath);
+    try {
+      let ticks = 0;
+      let querying = true;
+      const tick = () => {
+        ticks++;
+        if (querying) setImmediate(tick);
+      };
+      setImmediate(tick);
+      const newest = await reopened.queryAudit({ operation: 'Decrypt', limit: 3 });
+      querying = false;
+      assert.deepEqual(newest.map((r) => r.seq), [44_999, 30_000, 18_500]);
+      assert.ok(ticks >= 2, `other work ran ${ticks} times during the scan (three windows)`);
+      assert.deepEqual((await reopened.queryAudit({ operation: 'Decrypt', beforeSeq: 18_500, limit: 3 })).map((r) => r.seq), [9_001, 3]);
+      assert.deepEqual((await reopened.queryAudit({ outcome: 'failure', limit: 10 })).map((r) => r.seq), [40_007, 30_007, 20_007, 10_007, 7]);
+      assert.deepEqual((await reopened.queryAudit({ operation: 'Decrypt', from: T0 + 9_000, to: T0 + 30_000, limit: 10 })).map((r) => r.seq), [18_500, 9_001]);
+      assert.deepEqual(await reopened.queryAudit({ principalArn: 'arn:aws:iam::111122223333:user/nobody', limit: 10 }), []);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('finds a caller\'s grants on a key, and a grant by its Name, by index, not by reading every grant of the key', async () => {
     const store = new SqliteStore(join(dir, 'grants.db'));
     await store.close();
