@@ -45,9 +45,14 @@ export interface Connection {
  */
 const DEFAULT_TIMEOUT_SECONDS = 60;
 
+/** Node's longest timer (2^31 - 1 ms, some 24 days), in whole seconds: a longer one would fire at once. */
+const MOST_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 function timeoutMs(text: string | undefined, flag: string): number {
   if (text === undefined) return DEFAULT_TIMEOUT_SECONDS * 1000;
-  if (!/^\d{1,7}$/.test(text)) throw new UsageError(`${flag} must be a whole number of seconds, not '${text}'`, `for example ${flag} 120, or 0 to wait for ever`);
+  if (!/^\d{1,7}$/.test(text) || Number(text) > MOST_TIMEOUT_SECONDS) {
+    throw new UsageError(`${flag} must be a whole number of seconds from 0 to ${MOST_TIMEOUT_SECONDS}, not '${text}'`, `for example ${flag} 120, or 0 to wait for ever`);
+  }
   return Number(text) * 1000;
 }
 

@@ -64,7 +64,10 @@ const UNTRUSTED_CERTIFICATE = new Set([
 /** A failure to reach the endpoint (`ConnectionError`, `Timeout`) or to trust it (`UntrustedCertificate`), or undefined for any other error. */
 export function networkErrorOf(error: Error, endpoint: string | undefined): ApiError | undefined {
   // The SDK's (and admin-client's) --cli-read-timeout and --cli-connect-timeout.
-  if (error.name === 'TimeoutError') return new ApiError('Timeout', `no answer from ${endpoint ?? 'the server'} in time (${error.message})`, 0);
+  if (error.name === 'TimeoutError') {
+    const connecting = /did not establish a connection|^no connection/.test(error.message);
+    return new ApiError('Timeout', `${connecting ? 'no connection to' : 'no answer from'} ${endpoint ?? 'the server'} in time (${error.message})`, 0);
+  }
   const cause = error.cause as NodeJS.ErrnoException | undefined;
   const code = (error as NodeJS.ErrnoException).code ?? cause?.code;
   if (code === undefined) return undefined;

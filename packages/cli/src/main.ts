@@ -127,6 +127,9 @@ function hintFor(code: string, message: string): string {
   if (code === 'ConnectionError') {
     return 'hint: is the server running? start one with `coffer serve`, or pass --endpoint-url (https:// for a server with TLS, http:// for one without)\n';
   }
+  if (code === 'Timeout' && message.startsWith('no connection')) {
+    return 'hint: nothing took the connection; is the server running and reachable there? or pass --cli-connect-timeout SECONDS (0 waits for ever)\n';
+  }
   if (code === 'Timeout') {
     return 'hint: the server took the connection but did not answer; check it, or pass --cli-read-timeout SECONDS (0 waits for ever)\n';
   }

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, ListKeysCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
 import { cleanEnv, coffer, cofferAgainst, jsonOf, MAIN, removeTempDirs, startTestServer, tempDir, type TestServer } from './support/cli.js';
 
 let served: TestServer;
@@ -106,6 +106,28 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     assert.match(finished.stderr, /^hint: check --profile and the credentials it names; the caller needs a policy that allows this$/m);
   });
 
+  it('keys create --alias refuses an alias that exists to a caller without kms:DescribeKey too, before it makes the key', async () => {
+    // KMS answers DescribeKey of a missing alias NotFoundException whoever asks, and AccessDenied only for one that exists.
+    const admin = cofferAgainst(served);
+    assert.equal((await admin(['aliases', 'create', 'alias/held-elsewhere', keyId])).code, 0);
+    assert.equal((await admin(['principals', 'create-user', 'aliaser'])).code, 0);
+    const policy = join(tempDir(), 'aliaser.json');
+    writeFileSync(policy, JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:CreateKey', 'kms:CreateAlias', 'kms:TagResource'], Resource: '*' }] }));
+    assert.equal((await admin(['principals', 'put-policy', 'user/aliaser', 'create-only', '--document', policy])).code, 0);
+    const key = jsonOf(await admin(['access-keys', 'create', 'user/aliaser', '--json'])).AccessKey as Record<string, string>;
+    const marker = `made-by-aliaser-${Date.now()}`;
+    const finished = await coffer(['keys', 'create', '--alias', 'alias/held-elsewhere', '--tag', `probe=${marker}`, ...endpoint()],
+      { env: withKeys(key.SecretAccessKey!, key.AccessKeyId!) });
+    assert.equal(finished.code, 1, finished.stderr);
+    assert.match(finished.stderr, /^error: AlreadyExistsException: the alias alias\/held-elsewhere exists already \(it names a key you may not describe\); no key was created$/m);
+    // No key carries the tag the refused command would have given it.
+    const listed = await served.kms.send(new ListKeysCommand({ Limit: 1000 }));
+    for (const { KeyId } of listed.Keys ?? []) {
+      const tags = await served.kms.send(new ListResourceTagsCommand({ KeyId }));
+      assert.ok(!(tags.Tags ?? []).some((t) => t.TagValue === marker), `key ${KeyId} was made`);
+    }
+  });
+
   it('exits 3 for an unknown access key (UnrecognizedClientException)', async () => {
     const finished = await coffer(['keys', 'list', ...endpoint()], { env: withKeys('any', 'AKIAUNKNOWNUNKNOWN00') });
     assert.equal(finished.code, 3);
@@ -195,7 +217,11 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
       }
       const bad = await coffer(['keys', 'list', '--endpoint-url', url, '--cli-read-timeout', 'soon'], { env: withKeys('secret') });
       assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /^error: --cli-read-timeout must be a whole number of seconds, not 'soon'$/m);
+      assert.match(bad.stderr, /^error: --cli-read-timeout must be a whole number of seconds from 0 to 2147483, not 'soon'$/m);
+      // Past Node's longest timer a timeout would fire at once: refused, not a command that fails at once.
+      const long = await coffer(['keys', 'list', '--endpoint-url', url, '--cli-connect-timeout', '2147484'], { env: withKeys('secret') });
+      assert.equal(long.code, 2, long.stderr);
+      assert.match(long.stderr, /^error: --cli-connect-timeout must be a whole number of seconds from 0 to 2147483, not '2147484'$/m);
     } finally {
       silent.close();
     }

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
 import { exchange, signedBytes } from './support/raw-http.js';
 import { kmsClient, rawRequest, tempDataDir } from './support/server.js';
-import { runCli, startServerProcess, type ServerProcess } from './support/server-process.js';
+import { CLI_MAIN, runCli, startServerProcess, type ServerProcess } from './support/server-process.js';
 
 /**
  * `coffer serve --workers N` (cli/src/commands/serve-workers.ts): N server processes on one
@@ -189,6 +190,48 @@ describe('coffer serve --workers', () => {
       await roundTrips(server, keyId, 40);
       // The replacement is worker 3 (cluster numbers never repeat), and it serves too.
       assert.ok(servedBy(server.output(), 'Encrypt').has(3), 'the replacement worker served no request');
+    });
+
+    it('a SIGTERM while the workers start stops them all at once, and starts no more', async () => {
+      // A worker still starting takes no stop message: it was sent one, ignored it for the 30 s the
+      // primary waits, and the next worker was started meanwhile and served on, its primary never exiting.
+      const port = await new Promise<number>((done) => {
+        const probe = createServer().listen(0, '127.0.0.1', () => {
+          const { port: free } = probe.address() as AddressInfo;
+          probe.close(() => done(free));
+        });
+      });
+      const child = spawn(process.execPath, [CLI_MAIN, 'serve', '--workers', '2', '--store', await cluster.createDatabase(), '--host', '127.0.0.1',
+        '--port', String(port), '--data-dir', tempDataDir(), '--quotas', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let printed = '';
+      child.stdout.on('data', (chunk: Buffer) => { printed += chunk.toString(); });
+      child.stderr.on('data', (chunk: Buffer) => { printed += chunk.toString(); });
+      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+      // Once the primary has forked its first worker (its signal handlers are on by then), and long
+      // before that worker can have started.
+      const childrenOf = (pid: number) => readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).filter((entry) => {
+        try {
+          return parentOf(Number(entry)) === pid;
+        } catch {
+          return false;
+        }
+      });
+      while (childrenOf(child.pid!).length === 0) {
+        assert.equal(child.exitCode, null, printed);
+        await new Promise((done) => setTimeout(done, 10));
+      }
+      child.kill('SIGTERM');
+      const late = setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL'); }, 10_000);
+      const code = await exited;
+      clearTimeout(late);
+      // Killed after 10 s (a worker left waiting out the 30 s, another serving on): the code is null.
+      assert.equal(code, 0, `the primary did not stop within 10 s:\n${printed}`);
+      assert.match(printed, /SIGTERM while starting: stopping/);
+      // Nothing serves on the port afterwards.
+      await assert.rejects(new Promise((done, fail) => {
+        const socket = connect(port, '127.0.0.1', () => { socket.destroy(); done(undefined); });
+        socket.once('error', fail);
+      }), /ECONNREFUSED/);
     });
 
     it('a Ctrl-C that reaches every process, as a terminal\'s does, lets in-flight requests finish', async () => {

@@ -70,15 +70,20 @@ const create = leaf({
   },
 });
 
-/** Refuses an alias name that names a key already; a caller who may not look (DescribeKey) learns it from CreateAlias. */
+/**
+ * Refuses an alias name that names a key already. KMS answers DescribeKey of an alias that does
+ * not exist NotFoundException whatever the caller may do, and AccessDeniedException only for one
+ * that exists (naming its key), so a caller without kms:DescribeKey is told too.
+ */
 async function assertAliasFree(kms: KMSClient, alias: string): Promise<void> {
   let arn: string | undefined;
   try {
     arn = (await kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata?.Arn;
-  } catch {
-    return;
+  } catch (error) {
+    // Anything else (the server down, say) is for CreateKey to report.
+    if ((error as Error).name !== 'AccessDeniedException') return;
   }
-  throw new ApiError('AlreadyExistsException', `the alias ${alias} exists already (it names ${arn ?? 'a key'}); no key was created`, 400);
+  throw new ApiError('AlreadyExistsException', `the alias ${alias} exists already (it names ${arn ?? 'a key you may not describe'}); no key was created`, 400);
 }
 
 const list = leaf({

@@ -64,8 +64,10 @@ export async function servePrimary(count: number): Promise<number> {
   let failed: (reason: string) => void = () => {};
   const failure = new Promise<string>((done) => { failed = done; });
 
-  /** Forks a worker; resolves with its banner once it listens, rejects if it exits first. */
+  /** Forks a worker; resolves with its banner once it listens, rejects if it exits first (or the primary is stopping). */
   const start = (first: boolean): Promise<string> => new Promise((done, fail) => {
+    // A stop while the workers start: the ones still to come are not started (stopAll would not see them).
+    if (stopping) return fail(new Error('stopping'));
     const worker = cluster.fork(first ? { [FIRST_WORKER_ENV]: '1' } : {});
     workers.add(worker);
     let ready = false;
@@ -105,7 +107,8 @@ export async function servePrimary(count: number): Promise<number> {
     const exits = [...workers].map((worker) => new Promise<void>((done) => {
       if (worker.isDead()) return done();
       worker.once('exit', () => done());
-      if (worker.isConnected()) worker.send({ type: 'coffer-stop' } satisfies StopRequest);
+      // A worker still starting listens for neither: SIGTERM ends it at once, with nothing in flight.
+      if (serving.has(worker) && worker.isConnected()) worker.send({ type: 'coffer-stop' } satisfies StopRequest);
       else worker.process.kill('SIGTERM');
       setTimeout(() => {
         if (worker.isDead()) return;
