@@ -117,6 +117,10 @@ describe('keys', () => {
       const store = await errorOf(() => createKey({ CustomKeyStoreId: 'cks-1234567890abcdef0' }));
       assert.equal(store.name, 'CustomKeyStoreNotFoundException');
       assert.equal(store.message, "Custom key store 'cks-1234567890abcdef0' does not exist in this account and Region.");
+      // Also as a key is asked for in one: with its origin, whose refusal would say less.
+      for (const input of [{ Origin: 'AWS_CLOUDHSM' }, { Origin: 'EXTERNAL_KEY_STORE', XksKeyId: 'ext-key-1' }] as const) {
+        assert.equal((await errorOf(() => createKey({ CustomKeyStoreId: 'cks-1234567890abcdef0', ...input }))).name, 'CustomKeyStoreNotFoundException');
+      }
       // The message names what was refused, not the default origin the request left alone.
       const xks = await errorOf(() => createKey({ XksKeyId: 'xks-key-1' }));
       assert.equal(xks.name, 'UnsupportedOperationException');

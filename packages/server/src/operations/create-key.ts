@@ -43,12 +43,13 @@ export const createKey: Operation = async (service, body, request) => {
   if (algorithmsOf(keySpec, keyUsage).length === 0) {
     throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
   }
+  // As AWS answers an account without custom key stores (README): every id names none here, and a
+  // key asked for in one (Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE with its store's id) meets that first.
+  if (input.CustomKeyStoreId !== undefined) throw customKeyStoreNotFound(input.CustomKeyStoreId);
   const origin = input.Origin ?? 'AWS_KMS';
   if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
     throw new UnsupportedOperationException(`Origin ${origin} is not supported by this server; it supports AWS_KMS and EXTERNAL (custom key stores are not supported).`);
   }
-  // As AWS answers an account without custom key stores (README): every id names none here.
-  if (input.CustomKeyStoreId !== undefined) throw customKeyStoreNotFound(input.CustomKeyStoreId);
   if (input.XksKeyId !== undefined) {
     throw new UnsupportedOperationException('Custom key stores are not supported by this server: CreateKey takes no XksKeyId.');
   }
