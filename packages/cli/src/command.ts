@@ -72,7 +72,7 @@ const CONNECTION_OPTION_HELP: Record<keyof typeof CONNECTION_OPTIONS, Option> = 
   'endpoint-url': { type: 'string', value: 'URL', help: 'the server' },
   region: { type: 'string', value: 'REGION', help: 'its region' },
   profile: { type: 'string', value: 'NAME', help: 'credentials profile' },
-  'ca-bundle': { type: 'string', value: 'FILE', help: 'certificates to trust for https (PEM)' },
+  'ca-bundle': { type: 'string', value: 'FILE', help: 'certificates to trust for https (PEM)', complete: 'file' },
   'cli-read-timeout': { type: 'string', value: 'SECONDS', help: 'wait for an answer (default 60; 0: for ever)' },
   'cli-connect-timeout': { type: 'string', value: 'SECONDS', help: 'wait for a connection (default 60; 0: for ever)' },
 };

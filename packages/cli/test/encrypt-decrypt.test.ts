@@ -175,6 +175,7 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
         const refused = await coffer(['decrypt', '-', '--key', keyArn, ...context.flatMap((c) => ['--context', c])], { input: ciphertext });
         assert.equal(refused.code, 4, refused.stderr);
         assert.equal(refused.stdout, '');
+        if (context.length === 0) assert.match(refused.stderr, /required encryption context also needs its pairs given back with --context$/m);
       }
     } finally {
       kms.destroy();
@@ -191,11 +192,11 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(filtered.code, 4);
     assert.equal(filtered.stdout, '');
     assert.match(filtered.stderr, /^hint: none of the keys the message names is in --discovery-account/m);
-    assert.doesNotMatch(filtered.stderr, /or --discovery$/m, 'not told to pass the flag it passed');
+    assert.doesNotMatch(filtered.stderr, /or --discovery[;$]/m, 'not told to pass the flag it passed');
     // The wrong key named: no key of the message is tried.
     const wrongKey = await coffer(['decrypt', '-', '--key', keyArn], { input: encrypted.bytes });
     assert.equal(wrongKey.code, 4);
-    assert.match(wrongKey.stderr, /^hint: pass --key with a key the message was encrypted under .*, or --discovery$/m);
+    assert.match(wrongKey.stderr, /^hint: pass --key with a key the message was encrypted under .*, or --discovery; a message written under a required encryption context also needs its pairs given back with --context$/m);
   });
 
   it('interoperates with the official AWS Encryption SDK both ways', async () => {

@@ -125,7 +125,7 @@ describe('coffer completion', () => {
     const cwd = tempDir();
     writeFileSync(join(cwd, 'policy.json'), '{}');
     writeFileSync(join(cwd, 'my policy.json'), '{}');
-    const [top, keys, flags, values, files, serve, shells, spaced, serveFile, serveProvider, serveAny, toolProvider, toolFile] = await Promise.all([
+    const [top, keys, flags, values, files, serve, shells, spaced, serveFile, serveProvider, serveAny, toolProvider, toolFile, shortOut, caBundle] = await Promise.all([
       complete(script, ['coffer', '']),
       complete(script, ['coffer', 'keys', 'ro']),
       complete(script, ['coffer', 'keys', 'schedule-deletion', 'alias/x', '--']),
@@ -139,6 +139,8 @@ describe('coffer completion', () => {
       complete(script, ['coffer', 'serve', '--port', '']),
       complete(script, ['coffer', 'backup', '--root-key', 'k']),
       complete(script, ['coffer', 'store', 'check', '--root-passphrase-file', 'pol'], cwd),
+      complete(script, ['coffer', 'encrypt', 'in.txt', '-o', 'pol'], cwd),
+      complete(script, ['coffer', 'keys', 'list', '--ca-bundle', 'pol'], cwd),
     ]);
     for (const group of GROUPS) assert.ok(top.includes(group), `${group} in ${top.join(' ')}`);
     assert.ok(top.includes('serve'));
@@ -154,6 +156,8 @@ describe('coffer completion', () => {
     assert.deepEqual(serveAny, [], 'a port: nothing to offer, not the flags');
     assert.deepEqual(toolProvider, ['kms']);
     assert.deepEqual(toolFile, ['policy.json']);
+    assert.deepEqual(shortOut, ['policy.json'], '-o as --output');
+    assert.deepEqual(caBundle, ['policy.json']);
   });
 
   it('prints a zsh script with #compdef that names every command', async () => {

@@ -39,8 +39,11 @@ function nodesOf(source: CompletionSource): Node[] {
     nodes.push({
       path,
       words: [...(command.completeArguments ?? []), ...Object.keys(options).map((f) => `--${f}`)],
-      values: new Map(Object.entries(options).filter(([, o]) => o.type === 'string').map(([f, o]) =>
-        [`--${f}`, o.complete === 'file' ? '__file__' : o.complete ? o.complete.join(' ') : '__any__'])),
+      // A flag's short form (-o) takes the same values as its long one (--output).
+      values: new Map(Object.entries(options).filter(([, o]) => o.type === 'string').flatMap(([f, o]) => {
+        const value = o.complete === 'file' ? '__file__' : o.complete ? o.complete.join(' ') : '__any__';
+        return [[`--${f}`, value] as const, ...(o.short ? [[`-${o.short}`, value] as const] : [])];
+      })),
     });
   };
   for (const command of source.commands) visit(command, '');

@@ -260,7 +260,8 @@ function hintFor(error: EncryptionSdkError, toFile: boolean, discovery: boolean)
   if (error instanceof NoDecryptionKeyError) {
     return discovery
       ? 'none of the keys the message names is in --discovery-account (and --discovery-partition), or none of them would decrypt for you; `--metadata-output -` on encrypt shows them'
-      : 'pass --key with a key the message was encrypted under (`--metadata-output -` on encrypt shows them), or --discovery';
+      : 'pass --key with a key the message was encrypted under (`--metadata-output -` on encrypt shows them), or --discovery; '
+        + 'a message written under a required encryption context also needs its pairs given back with --context';
   }
   if (/more encrypted data keys than allowed/.test(error.message)) {
     return 'the message holds more encrypted data keys than --max-encrypted-data-keys; raise it if you trust where the message comes from';
