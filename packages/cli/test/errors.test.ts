@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { closeSync, copyFileSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
+import { connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, ListKeysCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
@@ -104,6 +104,36 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     assert.equal(finished.code, 3, finished.stderr);
     assert.match(finished.stderr, /^error: AccessDeniedException: /m);
     assert.match(finished.stderr, /^hint: check --profile and the credentials it names; the caller needs a policy that allows this$/m);
+  });
+
+  it('exits 1 after --cli-connect-timeout when nothing takes the connection, and says which timeout it was', async () => {
+    // A listener whose process is stopped: the kernel queues two connections for it, then drops the
+    // handshakes of the next, which wait as those to an unreachable host do.
+    const stopped = spawn(process.execPath, ['-e', "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port) })"],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    const held: Socket[] = [];
+    try {
+      const port = await new Promise<number>((done) => stopped.stdout.once('data', (d: Buffer) => done(Number(String(d).trim()))));
+      stopped.kill('SIGSTOP');
+      for (let queued = true; queued;) {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => {});
+        held.push(socket);
+        queued = await new Promise<boolean>((done) => {
+          const waiting = setTimeout(() => done(false), 300);
+          socket.once('connect', () => { clearTimeout(waiting); done(true); });
+        });
+      }
+      for (const args of [['keys', 'list'], ['principals', 'list']]) {
+        const finished = await coffer([...args, '--endpoint-url', `http://127.0.0.1:${port}`, '--cli-connect-timeout', '1'], { env: { ...withKeys('secret'), AWS_MAX_ATTEMPTS: '1' } });
+        assert.equal(finished.code, 1, finished.stderr);
+        assert.match(finished.stderr, /^error: Timeout: no connection to http:\/\/127\.0\.0\.1:\d+ in time /m);
+        assert.match(finished.stderr, /^hint: nothing took the connection; .* --cli-connect-timeout SECONDS/m);
+      }
+    } finally {
+      for (const socket of held) socket.destroy();
+      stopped.kill('SIGKILL');
+    }
   });
 
   it('keys create --alias refuses an alias that exists to a caller without kms:DescribeKey too, before it makes the key', async () => {
