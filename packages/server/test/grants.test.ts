@@ -153,6 +153,17 @@ describe('grants over HTTP', () => {
     assertError(await encryptAs(bob, caseKey, { a: '1', z: '9' }), 'AccessDeniedException');
     assertOk(await encryptAs(bob, caseKey, { a: '1', A: '1' }));
     assertError(await encryptAs(bob, equalsKey, { a: '1', A: '2' }), 'AccessDeniedException');
+    // The members' order decides nothing: a value under one spelling cannot hide another under the
+    // next, and a constraint with both spellings admits its own pairs in either order.
+    assertError(await encryptAs(bob, subsetKey, { a: '1', A: '2' }), 'AccessDeniedException');
+    assertError(await encryptAs(bob, subsetKey, { A: '2', a: '1' }), 'AccessDeniedException');
+    assertOk(await encryptAs(bob, subsetKey, { A: '1', a: '1', b: '2' }));
+    const bothKey = await newKey();
+    await grant({ KeyId: bothKey, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextEquals: { a: '1', A: '2' } } });
+    assertOk(await encryptAs(bob, bothKey, { a: '1', A: '2' }));
+    assertOk(await encryptAs(bob, bothKey, { A: '2', a: '1' }));
+    assertError(await encryptAs(bob, bothKey, { a: '1' }), 'AccessDeniedException');
+    assertError(await encryptAs(bob, bothKey, { a: '2', A: '1', b: '3' }), 'AccessDeniedException');
   });
 
   it('refuses constraints with operations that take no encryption context', async () => {

@@ -6,21 +6,40 @@ import type { GrantConstraints, GrantOperation } from './grant-record.js';
  * of the constraint (the request may have more). Keys compare without regard to case and values
  * case-sensitively (API reference, GrantConstraints: "in a grant constraint, the key in each
  * key-value pair is not case sensitive, but the value is case sensitive").
+ *
+ * A context may hold keys that differ only in case ({a: 1, A: 2}); AWS advises against them and
+ * does not say how it reads them. Each key is taken with all the values its spellings carry, and
+ * a constrained key must carry exactly the constraint's values: the answer cannot depend on the
+ * order of the members, and a value under one spelling cannot hide another under the next.
  */
 export function satisfiesConstraints(constraints: GrantConstraints | undefined, context: Readonly<Record<string, string>> | undefined): boolean {
   if (!constraints) return true;
-  const lowered = (pairs: Readonly<Record<string, string>>) => new Map(Object.entries(pairs).map(([k, v]) => [k.toLowerCase(), v]));
-  const given = lowered(context ?? {});
-  const holds = (pairs: Readonly<Record<string, string>>) => Object.entries(pairs).every(([k, v]) => given.get(k.toLowerCase()) === v);
+  const given = valuesByKey(context ?? {});
   const { EncryptionContextEquals: equals, EncryptionContextSubset: subset } = constraints;
   if (equals) {
-    // Both ways: every pair of the constraint is in the request, and every pair of the request is
-    // in the constraint. Counting pairs instead would let {a, A} in a constraint admit {a, z}.
-    const wanted = lowered(equals);
-    if (!holds(equals) || !Object.entries(context ?? {}).every(([k, v]) => wanted.get(k.toLowerCase()) === v)) return false;
+    // Both ways: the same keys, each with the same values. Counting pairs instead would let
+    // {a, A} in a constraint admit {a, z}.
+    const wanted = valuesByKey(equals);
+    if (wanted.size !== given.size || ![...wanted].every(([key, values]) => sameValues(given.get(key), values))) return false;
   }
-  if (subset && !holds(subset)) return false;
+  if (subset && ![...valuesByKey(subset)].every(([key, values]) => sameValues(given.get(key), values))) return false;
   return true;
+}
+
+/** An encryption context (or a constraint's pairs) as each key in lower case with the values its spellings carry. */
+function valuesByKey(pairs: Readonly<Record<string, string>>): Map<string, Set<string>> {
+  const byKey = new Map<string, Set<string>>();
+  for (const [key, value] of Object.entries(pairs)) {
+    const lowered = key.toLowerCase();
+    const values = byKey.get(lowered);
+    if (values) values.add(value);
+    else byKey.set(lowered, new Set([value]));
+  }
+  return byKey;
+}
+
+function sameValues(given: ReadonlySet<string> | undefined, wanted: ReadonlySet<string>): boolean {
+  return given !== undefined && given.size === wanted.size && [...wanted].every((value) => given.has(value));
 }
 
 /**
@@ -57,8 +76,8 @@ export function atLeastAsStrict(child: GrantConstraints | undefined, parent: Gra
     return satisfiesConstraints(parent, child.EncryptionContextEquals);
   }
   if (parent.EncryptionContextEquals || !child.EncryptionContextSubset) return false;
-  // Keys compare without regard to case here too: {Team: x} and {team: x} allow the same contexts.
-  const required = new Map(Object.entries(child.EncryptionContextSubset).map(([k, v]) => [k.toLowerCase(), v]));
-  const parentSubset = parent.EncryptionContextSubset ?? {};
-  return Object.entries(parentSubset).every(([k, v]) => required.get(k.toLowerCase()) === v);
+  // Every key the parent constrains, the child constrains to the same values; keys compare
+  // without regard to case here too: {Team: x} and {team: x} allow the same contexts.
+  const required = valuesByKey(child.EncryptionContextSubset);
+  return [...valuesByKey(parent.EncryptionContextSubset ?? {})].every(([key, values]) => sameValues(required.get(key), values));
 }
