@@ -2,6 +2,7 @@
 import { clientCommands } from './client-commands.js';
 import { EXIT_IO, IoError } from './usage.js';
 import { ApiError } from './admin-client.js';
+import { printable } from './output.js';
 import { EXIT_ACCESS, EXIT_CRYPTO, EXIT_FAILURE, EXIT_USAGE, UsageError } from './usage.js';
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -84,7 +85,9 @@ main(process.argv.slice(2)).then(
       // The first paragraph: a signature mismatch goes on with the canonical request the server
       // expected, which helps the author of a signer, not a user of this one (a wrong secret).
       const message = error.message.split('\n\n')[0]!;
-      process.stderr.write(`error: ${error.code}: ${message}\n${hintFor(error.code, message)}`);
+      // Server messages quote what callers stored (an alias name, a description in a validation
+      // error): control characters are shown escaped, never sent to the terminal.
+      process.stderr.write(`error: ${error.code}: ${printable(message)}\n${hintFor(error.code, message)}`);
       process.exitCode = exitCodeFor(error.code);
     } else if (error instanceof IoError) {
       process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);

@@ -157,6 +157,14 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     const accepted = await coffer(['decrypt', encrypted, '--key', keyArn, '-o', '-', '--context', 'tenant=acme']);
     ok(accepted);
     assert.equal(accepted.stdout, 'secret');
+    // The stored value is the message's own, unauthenticated when quoted: shown escaped, its escape
+    // sequences and line breaks never reaching the terminal (a retitled window, a forged error line).
+    ok(await coffer(['encrypt', join(dir, 'a'), '-o', join(dir, 'hostile'), '--key', keyArn, '--context', 'tenant=\x1b]0;PWNED\x07\x1b[31mred\r\nerror: fake\u202e']));
+    const quoted = await coffer(['decrypt', join(dir, 'hostile'), '--key', keyArn, '-o', '-', '--context', 'tenant=acme']);
+    assert.equal(quoted.code, 4, quoted.stderr);
+    assert.match(quoted.stderr, /^error: cannot decrypt: the message's encryption context has tenant=\\x1b\]0;PWNED\\x07\\x1b\[31mred\\x0d\\x0aerror: fake\\u202e, not tenant=acme$/m);
+    assert.doesNotMatch(quoted.stderr, /[\x00-\x09\x0b-\x1f\u202e]/);
+    assert.equal(quoted.stderr.match(/^error: /gm)?.length, 1, quoted.stderr);
   });
 
   it('decrypts a message whose required encryption context is authenticated but not stored, given it back with --context', async () => {

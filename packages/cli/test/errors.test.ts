@@ -36,11 +36,11 @@ function closedPort(): Promise<number> {
 }
 
 /** An endpoint that answers every request with one AWS error, as the KMS JSON protocol shapes it. */
-async function answeringWith(errorName: string): Promise<{ url: string; server: Server }> {
+async function answeringWith(errorName: string, message?: string): Promise<{ url: string; server: Server }> {
   const server = createServer((request, response) => {
     request.resume().on('end', () => {
       response.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': errorName });
-      response.end(JSON.stringify({ __type: errorName }));
+      response.end(JSON.stringify({ __type: errorName, message }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -212,6 +212,22 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
         const finished = await coffer(['data-key', keyId, '--endpoint-url', fake.url], { env: withKeys('secret') });
         assert.equal(finished.code, 4, `${name}: ${finished.stderr}`);
         assert.match(finished.stderr, new RegExp(`^error: ${name}: the server gave no detail$`, 'm'));
+      } finally {
+        fake.server.close();
+      }
+    }
+  });
+
+  it('shows control characters in a server\'s error message escaped, never sends them to the terminal', async () => {
+    // A message quotes what callers stored (an alias name, a description): another caller's bytes.
+    for (const command of [['data-key', keyId], ['principals', 'list']]) {
+      const fake = await answeringWith('ValidationException', 'bad value \x1b]0;PWNED\x07\x1b[2J\r\nerror: forged\u202e');
+      try {
+        const finished = await coffer([...command, '--endpoint-url', fake.url], { env: withKeys('secret') });
+        assert.equal(finished.code, 1, finished.stderr);
+        assert.match(finished.stderr, /^error: ValidationException: bad value \\x1b\]0;PWNED\\x07\\x1b\[2J\\x0d\\x0aerror: forged\\u202e$/m);
+        assert.equal(finished.stderr.match(/^error: /gm)?.length, 1, finished.stderr);
+        assert.doesNotMatch(finished.stderr, /[\x00-\x09\x0b-\x1f\u202e]/);
       } finally {
         fake.server.close();
       }

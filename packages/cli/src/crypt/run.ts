@@ -8,6 +8,7 @@ import {
 } from '@coffer/sdk';
 import { ApiError } from '../admin-client.js';
 import { cliErrorOf } from '../kms-client.js';
+import { printable } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, IoError } from '../usage.js';
 import type { Direction, Job } from './jobs.js';
 import { ContextMismatchError } from './materials.js';
@@ -245,7 +246,9 @@ function reportFailure(error: unknown, { direction, discovery = false }: RunOpti
     }
     throw cliErrorOf(error);
   }
-  process.stderr.write(`error: ${direction === 'decrypt' ? 'cannot decrypt' : 'cannot encrypt'}: ${error.message}\n`);
+  // The message may quote the message's own unauthenticated bytes (an encryption context value, a
+  // key provider's info): control characters are shown escaped, never sent to the terminal.
+  process.stderr.write(`error: ${direction === 'decrypt' ? 'cannot decrypt' : 'cannot encrypt'}: ${printable(error.message)}\n`);
   const hint = hintFor(error, toFile, discovery);
   if (hint) process.stderr.write(`hint: ${hint}\n`);
   // A message larger than the plaintext held until it verifies, or with more encrypted data keys than
