@@ -188,8 +188,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // requests and left): those are dropped from inFlight with their connection, or they would be
     // held for ever, and the server would never be quiet enough to finish a shutdown early.
     const onSocket = new WeakMap<Socket, Set<ServerResponse>>();
-    // The last request of each connection: one too malformed to parse is answered after it.
-    const lastOnSocket = new WeakMap<Socket, ServerResponse>();
     let lastAnswer = 0;
     function answered(this: ServerResponse) {
       inFlight.delete(this);
@@ -213,7 +211,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const handler: typeof pipeline = (req, res) => {
       inFlight.add(res);
       responsesOf(req.socket).add(res);
-      lastOnSocket.set(req.socket, res);
       res.once('close', answered);
       if (draining) res.setHeader('Connection', 'close');
       if (!admitRequest(req, res, log)) return Promise.resolve();
@@ -261,10 +258,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         socket.once('close', () => clearTimeout(closing));
       };
       // Requests pipelined before the malformed one are answered first, in order (RFC 9112, 9.3.2):
-      // answered first, the 400 would be read as the answer to a request that did run. A request
-      // whose own body is malformed (bad chunking) is answered at once.
-      const previous = lastOnSocket.get(socket);
-      if (!previous || previous.writableFinished || !previous.req.complete) return reply();
+      // answered first, the 400 would be read as the answer to a request that did run. The
+      // malformed request may be the last one read (its headers parsed, its chunked body bad): it
+      // gets the 400, after the answers of those before it.
+      const previous = [...(onSocket.get(socket) ?? [])].filter((response) => response.req.complete && !response.writableFinished).at(-1);
+      if (!previous) return reply();
       previous.once('close', () => (previous.writableFinished && socket.writable ? reply() : socket.destroy()));
     });
     // Expect: 100-continue (curl sends it with a large body): a body declared over the limit is

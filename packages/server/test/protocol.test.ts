@@ -153,6 +153,16 @@ describe('the wire protocol', () => {
     assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
   });
 
+  it('answers pipelined requests in order before the 400 to a malformed chunked body that follows them', async () => {
+    // The malformed request's headers were read, its body not: the 400 was sent at once, and the
+    // answers of the CreateKeys before it, which ran, were lost.
+    const create = await signedBytes(t, 'CreateKey', '{"Description":"before a bad chunk"}');
+    const text = await exchange(t.server.endpoint, `${create}${create}POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`);
+    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+    assert.deepEqual(statuses, ['200', '200', '400'], text);
+    assert.equal(text.match(/"Description":"before a bad chunk"/g)?.length, 2, text);
+  });
+
   it('answers a request whose target is in absolute form, as a client sends it through a forward proxy', async () => {
     const request = (await signedBytes(t, 'ListKeys', '{}'))
       .replace('POST / HTTP/1.1\r\n', `POST ${t.server.endpoint}/ HTTP/1.1\r\nconnection: close\r\n`);
