@@ -63,8 +63,10 @@ const UNTRUSTED_CERTIFICATE = new Set([
 
 /** A failure to reach the endpoint (`ConnectionError`, `Timeout`) or to trust it (`UntrustedCertificate`), or undefined for any other error. */
 export function networkErrorOf(error: Error, endpoint: string | undefined): ApiError | undefined {
-  // The SDK's (and admin-client's) --cli-read-timeout and --cli-connect-timeout.
-  if (error.name === 'TimeoutError') {
+  // The SDK's (and admin-client's) --cli-read-timeout and --cli-connect-timeout. The SDK names
+  // a connection the server closed (ECONNRESET, EPIPE) a TimeoutError too, so that it retries:
+  // those carry their code, and no timeout can help them.
+  if (error.name === 'TimeoutError' && (error as NodeJS.ErrnoException).code === undefined) {
     const connecting = /did not establish a connection|^no connection/.test(error.message);
     return new ApiError('Timeout', `${connecting ? 'no connection to' : 'no answer from'} ${endpoint ?? 'the server'} in time (${error.message})`, 0);
   }
@@ -73,6 +75,10 @@ export function networkErrorOf(error: Error, endpoint: string | undefined): ApiE
   if (code === undefined) return undefined;
   const detail = error instanceof AggregateError ? error.errors.map((e: Error) => e.message).join('; ') : (cause?.message ?? error.message);
   if (UNTRUSTED_CERTIFICATE.has(code)) return new ApiError('UntrustedCertificate', `cannot trust the certificate of ${endpoint ?? 'the server'} (${detail || code})`, 0);
+  if (code === 'ECONNRESET' && detail === 'socket hang up') {
+    // Taken, then closed before any answer: an https:// server asked in plain HTTP does that.
+    return new ApiError('ConnectionError', `${endpoint ?? 'the server'} closed the connection without answering (socket hang up)`, 0);
+  }
   if (CONNECTION_FAILURES.has(code)) return new ApiError('ConnectionError', `cannot reach ${endpoint ?? 'the server'} (${detail || code})`, 0);
   return undefined;
 }

@@ -273,6 +273,23 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     }
   });
 
+  it('says the server closed the connection, not that it timed out, when it hangs up without answering (plain HTTP to a TLS port)', async () => {
+    // The SDK names such a reset a TimeoutError so that it retries; the hint was --cli-read-timeout, which cannot help.
+    const hangingUp = createTcpServer((socket) => { socket.once('data', () => socket.destroy()); });
+    await new Promise<void>((resolve) => hangingUp.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(hangingUp.address() as { port: number }).port}`;
+      for (const args of [['keys', 'list'], ['principals', 'list']]) {
+        const finished = await coffer([...args, '--endpoint-url', url], { env: { ...withKeys('secret'), AWS_MAX_ATTEMPTS: '1' } });
+        assert.equal(finished.code, 1, finished.stderr);
+        assert.match(finished.stderr, /^error: ConnectionError: http:\/\/127\.0\.0\.1:\d+ closed the connection without answering \(socket hang up\)$/m);
+        assert.match(finished.stderr, /^hint: is the server running\? .*https:\/\/ for a server with TLS/m);
+      }
+    } finally {
+      hangingUp.close();
+    }
+  });
+
   it('exits 5 with one error line when standard output cannot be written (redirected to a full disk)', async () => {
     // /dev/full fails every write with ENOSPC, as a file on a full disk does. Before, the failed
     // write was an unhandled 'error' event: a stack trace and exit code 1.
