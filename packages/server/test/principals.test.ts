@@ -391,6 +391,14 @@ describe('STS GetCallerIdentity', () => {
     const answer = await stsRaw('{}', { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AWSSecurityTokenServiceV20110615.GetCallerIdentity' }, user.credentials);
     assert.equal(answer.status, 200, answer.text);
     assert.deepEqual(JSON.parse(answer.text), { Arn: user.arn, UserId: userId, Account: ACCOUNT });
+    // A body that is not a JSON object is a SerializationException there, as for KMS; an empty one is {}.
+    const headers = { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AWSSecurityTokenServiceV20110615.GetCallerIdentity' };
+    for (const body of ['xx', '[]', '{"a":']) {
+      const refused = await stsRaw(body, headers, user.credentials);
+      assert.equal(refused.status, 400, `${body}: ${refused.text}`);
+      assert.equal(JSON.parse(refused.text).__type, 'SerializationException', refused.text);
+    }
+    assert.equal((await stsRaw('', headers, user.credentials)).status, 200);
   });
 
   it('answers even a caller whose policies deny everything, as AWS does', async () => {

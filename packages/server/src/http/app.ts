@@ -202,7 +202,7 @@ function checkContentType(req: IncomingMessage): void {
  * U+FFFD, and two different requests would read alike (encryption contexts among them, as
  * encryption-context.ts refuses lone surrogates for).
  */
-function parseJson(body: Buffer, contentEncoding: string | undefined): unknown {
+export function parseJson(body: Buffer, contentEncoding: string | undefined): unknown {
   if (body.length === 0) return {};
   // AWS KMS takes no compressed bodies: a client that sent one learns why its body did not read.
   const encoded = contentEncoding !== undefined && contentEncoding !== '' && contentEncoding.toLowerCase() !== 'identity'

@@ -4,11 +4,11 @@ import { RequestAudit } from '../audit/request-audit.js';
 import { verifySigV4 } from '../auth/sigv4.js';
 import {
   excerpt, IncompleteSignatureException, InvalidSignatureException, KmsError, MissingAuthenticationTokenException,
-  ThrottlingException, UnrecognizedClientException, ValidationException,
+  SerializationException, ThrottlingException, UnrecognizedClientException, ValidationException,
 } from '../errors.js';
 import { principalId } from '../principals/principal-id.js';
 import { StoreUnusableError } from '../store/store.js';
-import { clientAddress, principalKind, type AppDependencies } from './app.js';
+import { clientAddress, parseJson, principalKind, type AppDependencies } from './app.js';
 import { readBody, RequestAbortedError } from './read-body.js';
 import { storeFault } from './store-faults.js';
 
@@ -53,6 +53,7 @@ function stsFault(error: KmsError): StsFault {
   if (error instanceof UnrecognizedClientException) return fault('InvalidClientTokenId', 403, error.message);
   if (error instanceof ValidationException) return fault('ValidationError', 400, error.message);
   if (error instanceof ThrottlingException) return fault('Throttling', 400, error.message);
+  if (error instanceof SerializationException) return fault('SerializationException', 400, error.message);
   return fault('InternalFailure', 500, error.message);
 }
 
@@ -102,6 +103,8 @@ export function createStsHandler(deps: AppDependencies) {
       if (action !== 'GetCallerIdentity') {
         throw new StsRequestError(fault('InvalidAction', 400, `Could not find operation ${action} for version ${STS_VERSION}`));
       }
+      // GetCallerIdentity takes no members, but the JSON protocol's body is a JSON object all the same, as for KMS.
+      if (json) parseJson(body, req.headers['content-encoding']);
       const identity = await callerIdentity(deps, accessKey.principalArn);
       await service.store.appendAudit(audit.success());
       if (json) send(res, requestId, 200, 'application/x-amz-json-1.0', JSON.stringify(identity));
