@@ -181,6 +181,25 @@ describe('SigV4 authentication', () => {
     assert.match(raw, /"__type":"IncompleteSignatureException","message":"The request has more than one Host header\."/);
   });
 
+  it('names the fault when the Authorization header comes twice, or lists its signed headers in upper case', async () => {
+    const url = new URL(t.server.endpoint);
+    const date = amzDate(new Date());
+    const authorization = (signed: string) => `Authorization: AWS4-HMAC-SHA256 Credential=${t.credentials.accessKeyId}/${date.slice(0, 8)}/us-east-1/kms/aws4_request, SignedHeaders=${signed}, Signature=${'0'.repeat(64)}`;
+    const answer = (lines: string[]) => new Promise<string>((done, fail) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(['POST / HTTP/1.1', `Host: ${url.host}`, 'Content-Type: application/x-amz-json-1.1', 'X-Amz-Target: TrentService.ListKeys',
+          `X-Amz-Date: ${date}`, 'Content-Length: 2', 'Connection: close', ...lines, '', '{}'].join('\r\n'));
+      });
+      let text = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => done(text)).on('error', fail);
+    });
+    const signed = 'content-type;host;x-amz-date;x-amz-target';
+    assert.match(await answer([authorization(signed), authorization(signed)]),
+      /^HTTP\/1\.1 400 [^]*"__type":"IncompleteSignatureException","message":"The request has more than one Authorization header\."/);
+    assert.match(await answer([authorization('Content-Type;Host;x-amz-date;x-amz-target')]),
+      /^HTTP\/1\.1 400 [^]*"__type":"InvalidSignatureException","message":"SignedHeaders must name the signed headers in lower case: 'Content-Type;Host;x-amz-date;x-amz-target'\."/);
+  });
+
   it('refuses a body altered after signing, even with a signed x-amz-content-sha256', async () => {
     const response = await send(t, { applyChecksum: true, sentBody: '{"Limit":1}' });
     assertRefused(response, 'InvalidSignatureException');
@@ -295,7 +314,8 @@ describe('SigV4 authentication', () => {
   for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
     it(`refuses a signed header named ${name} that was not sent, as missing (not a server error)`, async () => {
       const response = await send(t, { tamper: (h) => { h.authorization = h.authorization!.replace('SignedHeaders=', `SignedHeaders=${name};`); } });
-      assertRefused(response, 'InvalidSignatureException', new RegExp(`Signed header '${name}' is missing`));
+      // A name in upper case can name no header of a canonical request: refused as such before any lookup.
+      assertRefused(response, 'InvalidSignatureException', name === name.toLowerCase() ? new RegExp(`Signed header '${name}' is missing`) : /must name the signed headers in lower case/);
     });
   }
 

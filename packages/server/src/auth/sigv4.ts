@@ -168,6 +168,9 @@ export async function verifySigV4(
 ): Promise<AccessKey> {
   const authorization = header(request, 'authorization');
   if (!authorization) throw new MissingAuthenticationTokenException('Request is missing Authentication Token');
+  // Which one was meant is not for the server to pick (joined, they read as one with every parameter twice).
+  const authorizations = request.headers.authorization;
+  if (Array.isArray(authorizations) && authorizations.length > 1) throw new IncompleteSignatureException('The request has more than one Authorization header.');
   const auth = parseAuthorization(authorization);
 
   // X-Amz-Date first, else Date, as AWS reads them (General Reference, "Handling dates in
@@ -186,6 +189,11 @@ export async function verifySigV4(
   }
   // The string to sign carries the date in the basic format, whichever header gave it.
   const dateHeader = amzDateHeader ?? amzDate(signingDate.getTime());
+  // The canonical request names headers in lower case; listed otherwise, no header would be found
+  // by its name, and the message would say Host was not signed.
+  if (auth.signedHeaders.some((name) => name !== name.toLowerCase())) {
+    throw new InvalidSignatureException(`SignedHeaders must name the signed headers in lower case: '${excerpt(auth.signedHeaders.join(';'), 200)}'.`);
+  }
   if (!auth.signedHeaders.includes('host')) throw new InvalidSignatureException("'Host' must be a 'SignedHeader' in the AWS Authorization.");
   // X-Amz-Target names the operation: unsigned, a request signed for DescribeKey could be replayed
   // as ScheduleKeyDeletion, or as CofferAdmin.CreateAccessKey. SigV4 has every x-amz-* header a
