@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Api, Json } from '../src/api/client.js';
+import { ApiError, type Api, type Json } from '../src/api/client.js';
 import { listKeyRows } from '../src/api/keys.js';
 
 /**
@@ -10,7 +10,7 @@ import { listKeyRows } from '../src/api/keys.js';
  */
 describe('keys page rows', () => {
   /** N keys, each with one alias and every third with a second; counts how often an alias's TargetKeyId is read. */
-  function fakeApi(keys: number): { api: Api; targetReads: () => number } {
+  function fakeApi(keys: number, { refuseAliases = false } = {}): { api: Api; targetReads: () => number } {
     const keyIds = Array.from({ length: keys }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
     let reads = 0;
     const alias = (name: string, target: string) => {
@@ -35,6 +35,7 @@ describe('keys page rows', () => {
           return { Keys: items.map((KeyId) => ({ KeyId })), ...rest } as T;
         }
         if (operation === 'ListAliases') {
+          if (refuseAliases) throw new ApiError('AccessDeniedException', 'not authorized to perform: kms:ListAliases', 400);
           const { items, ...rest } = page(aliases, input.Marker, Number(input.Limit));
           return { Aliases: items, ...rest } as T;
         }
@@ -50,7 +51,8 @@ describe('keys page rows', () => {
 
   it('gives each key its aliases, sorted, reading each alias once however many keys there are', async () => {
     const { api, targetReads } = fakeApi(600);
-    const rows = await listKeyRows(api);
+    const { rows, aliasesProblem } = await listKeyRows(api);
+    assert.equal(aliasesProblem, undefined);
     assert.equal(rows.length, 600);
     assert.deepEqual(rows[0]!.Aliases, ['alias/extra0', 'alias/k0']);
     assert.deepEqual(rows[1]!.Aliases, ['alias/k1']);
@@ -58,5 +60,14 @@ describe('keys page rows', () => {
     assert.ok(rows.every((row) => row.Aliases.length === (Number(row.KeyId.slice(-12)) % 3 === 0 ? 2 : 1)));
     // 800 aliases: read once each to group them, not once for every key (480,000 reads).
     assert.ok(targetReads() <= 2 * 800, `${targetReads()} reads of TargetKeyId`);
+  });
+
+  it('shows every key to a caller who may not list aliases, and says why their aliases are missing', async () => {
+    // The refused ListAliases failed the whole listing: an empty page, every DescribeKey answer thrown away.
+    const { api } = fakeApi(30, { refuseAliases: true });
+    const { rows, aliasesProblem } = await listKeyRows(api);
+    assert.equal(rows.length, 30);
+    assert.ok(rows.every((row) => row.Aliases.length === 0 && row.KeyState === 'Enabled'));
+    assert.equal(aliasesProblem, 'AccessDeniedException: not authorized to perform: kms:ListAliases');
   });
 });

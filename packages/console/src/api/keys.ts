@@ -43,7 +43,13 @@ export async function listAllGrants(api: Api, keyId: string): Promise<GrantEntry
   return everyPage(api, 'ListGrants', { KeyId: keyId, Limit: 100 }, (page) => page.Grants as GrantEntry[]);
 }
 
-export async function listKeyRows(api: Api): Promise<KeyRow[]> {
+/** The keys page's table: every key's row, and why aliases are not shown when ListAliases was refused. */
+export interface KeyRows {
+  rows: KeyRow[];
+  aliasesProblem?: string;
+}
+
+export async function listKeyRows(api: Api): Promise<KeyRows> {
   const ids: string[] = [];
   let marker: string | undefined;
   do {
@@ -54,14 +60,16 @@ export async function listKeyRows(api: Api): Promise<KeyRow[]> {
     marker = page.Truncated ? page.NextMarker : undefined;
   } while (marker);
   // One key that cannot be described (a key policy that denies DescribeKey to the caller, a key
-  // deleted since ListKeys) is one row that says why, not an empty page.
-  const [described, aliases] = await Promise.all([
+  // deleted since ListKeys) is one row that says why, not an empty page. Aliases are the rows'
+  // extra: a caller who may not list them (kms:ListAliases) still sees every key.
+  const [described, listed] = await Promise.all([
     mapLimited(ids, 6, (KeyId) => api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId }).then(
       (answer): { meta: KeyMetadata; problem?: string } => ({ meta: answer.KeyMetadata }),
       (failure: unknown) => ({ meta: undescribed(KeyId), problem: describeError(failure) }),
     )),
-    listAllAliases(api),
+    listAllAliases(api).then((aliases) => ({ aliases }), (failure: unknown) => ({ aliases: [], problem: describeError(failure) })),
   ]);
+  const { aliases } = listed;
   // Grouped once: a scan of every alias for every key froze the page for seconds with thousands of each.
   const aliasesOf = new Map<string, string[]>();
   for (const { AliasName, TargetKeyId } of aliases) {
@@ -70,11 +78,12 @@ export async function listKeyRows(api: Api): Promise<KeyRow[]> {
     if (names) names.push(AliasName);
     else aliasesOf.set(TargetKeyId, [AliasName]);
   }
-  return described.map(({ meta, problem }) => ({
+  const rows = described.map(({ meta, problem }) => ({
     ...meta,
     Aliases: [...(aliasesOf.get(meta.KeyId) ?? [])].sort(),
     ...(problem !== undefined ? { Problem: problem } : {}),
   }));
+  return 'problem' in listed ? { rows, aliasesProblem: listed.problem } : { rows };
 }
 
 /** What a row knows of a key that DescribeKey refused: its id alone. */

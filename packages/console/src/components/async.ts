@@ -31,3 +31,33 @@ export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[]): A
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { ...state, reload };
 }
+
+export interface Action {
+  /** True while a change runs: its buttons are disabled. */
+  readonly busy: boolean;
+  /** Runs `change` unless another is running, when it does nothing and gives undefined. */
+  run<T>(change: () => Promise<T>): Promise<T | undefined>;
+}
+
+/**
+ * The changes one panel asks for (create, delete, save), one at a time. A double click sent the
+ * request twice: two access keys made and one secret never shown, a user created and then
+ * "already exists" beside it. Guarded by a ref as well as by the disabled buttons: the second
+ * click of a double click can come before React has rendered the button disabled.
+ */
+export function useAction(): Action {
+  const running = useRef(false);
+  const [busy, setBusy] = useState(false);
+  const run = useCallback(async <T>(change: () => Promise<T>): Promise<T | undefined> => {
+    if (running.current) return undefined;
+    running.current = true;
+    setBusy(true);
+    try {
+      return await change();
+    } finally {
+      running.current = false;
+      setBusy(false);
+    }
+  }, []);
+  return { busy, run };
+}

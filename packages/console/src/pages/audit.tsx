@@ -1,11 +1,11 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { isUnreadable, type AuditEntry, type AuditEvent } from '../api/types.js';
 import { describeError } from '../api/client.js';
 import { ErrorNotice } from '../components/notice.js';
 import { OutcomeBadge } from '../components/state-badge.js';
 import { formatTime, shortArn, visibleText } from '../format.js';
 import { useSession } from '../session.js';
-import { useAsync } from '../components/async.js';
+import { useAction, useAsync } from '../components/async.js';
 import { Link, useRoute } from '../router.js';
 
 interface Filters {
@@ -59,15 +59,22 @@ export function AuditPage() {
   const records = [...(page.data?.Records ?? []), ...more.records];
   const nextToken = more.next ?? (more.records.length ? undefined : page.data?.NextToken);
 
-  const loadMore = async () => {
+  // The filters shown now: a page of older records asked for under others is not theirs.
+  const shown = useRef(applied);
+  shown.current = applied;
+  // One page at a time: a double click loaded the same page twice, every row in it twice.
+  const { busy: loadingMore, run } = useAction();
+  const loadMore = () => run(async () => {
+    const asked = applied;
     setMoreError(undefined);
     try {
-      const answer = await api.admin<{ Records: AuditEntry[]; NextToken?: string }>('QueryAuditRecords', { ...queryOf(applied), Limit: 50, NextToken: nextToken });
+      const answer = await api.admin<{ Records: AuditEntry[]; NextToken?: string }>('QueryAuditRecords', { ...queryOf(asked), Limit: 50, NextToken: nextToken });
+      if (shown.current !== asked) return;
       setMore((m) => ({ records: [...m.records, ...answer.Records], ...(answer.NextToken ? { next: answer.NextToken } : {}) }));
     } catch (failure) {
-      setMoreError(failure);
+      if (shown.current === asked) setMoreError(failure);
     }
-  };
+  });
 
   const verify = async () => {
     setVerifying(true);
@@ -129,7 +136,7 @@ export function AuditPage() {
         </tbody>
       </table>
       <ErrorNotice error={moreError} />
-      {nextToken && <button type="button" className="secondary" onClick={loadMore}>Load older records</button>}
+      {nextToken && <button type="button" className="secondary" disabled={loadingMore} onClick={() => void loadMore()}>Load older records</button>}
     </section>
   );
 }

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import type { AliasListEntry } from '../api/types.js';
+import { useAction } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
 import { visibleText } from '../format.js';
 import { useSession } from '../session.js';
@@ -9,8 +10,9 @@ export function KeyAliases({ keyId, aliases, onChanged }: { keyId: string; alias
   const { api } = useSession();
   const [name, setName] = useState('');
   const [error, setError] = useState<unknown>();
+  const { busy, run } = useAction();
 
-  const act = async (fn: () => Promise<unknown>) => {
+  const act = (fn: () => Promise<unknown>) => run(async () => {
     setError(undefined);
     try {
       await fn();
@@ -20,7 +22,7 @@ export function KeyAliases({ keyId, aliases, onChanged }: { keyId: string; alias
       setError(failure);
       return false;
     }
-  };
+  });
 
   const add = async (event: FormEvent) => {
     event.preventDefault();
@@ -35,7 +37,7 @@ export function KeyAliases({ keyId, aliases, onChanged }: { keyId: string; alias
         {aliases?.map((a) => (
           <li key={a.AliasName}>
             <span className="mono">{visibleText(a.AliasName)}</span>{' '}
-            <button type="button" className="danger small" aria-label={`Delete alias ${visibleText(a.AliasName)}`}
+            <button type="button" className="danger small" disabled={busy} aria-label={`Delete alias ${visibleText(a.AliasName)}`}
               onClick={() => { if (window.confirm(`Delete ${visibleText(a.AliasName)}?`)) void act(() => api.kms('DeleteAlias', { AliasName: a.AliasName })); }}>
               Delete
             </button>
@@ -46,7 +48,7 @@ export function KeyAliases({ keyId, aliases, onChanged }: { keyId: string; alias
       <form className="filters" onSubmit={add} aria-label="Add an alias">
         <label htmlFor="new-alias">New alias</label>
         <input id="new-alias" value={name} onChange={(e) => setName(e.target.value)} placeholder="alias/name" required spellCheck={false} />
-        <button type="submit" className="secondary">Add alias</button>
+        <button type="submit" className="secondary" disabled={busy}>Add alias</button>
       </form>
       <ErrorNotice error={error} />
     </section>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { listAllGrants } from '../api/keys.js';
 import type { GrantEntry } from '../api/types.js';
-import { useAsync } from '../components/async.js';
+import { useAction, useAsync } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
 import { formatTime, visibleText } from '../format.js';
 import { useSession } from '../session.js';
@@ -11,8 +11,9 @@ export function KeyGrants({ keyId }: { keyId: string }) {
   const { api } = useSession();
   const grants = useAsync(() => listAllGrants(api, keyId), [api, keyId]);
   const [error, setError] = useState<unknown>();
+  const { busy, run } = useAction();
 
-  const revoke = async (grant: GrantEntry) => {
+  const revoke = (grant: GrantEntry) => run(async () => {
     if (!window.confirm(visibleText(`Revoke grant ${grant.Name || grant.GrantId} for ${grant.GranteePrincipal ?? grant.GranteeServicePrincipal}?`))) return;
     setError(undefined);
     try {
@@ -21,7 +22,7 @@ export function KeyGrants({ keyId }: { keyId: string }) {
     } catch (failure) {
       setError(failure);
     }
-  };
+  });
 
   return (
     <section className="panel" aria-labelledby="grants-title">
@@ -44,7 +45,7 @@ export function KeyGrants({ keyId }: { keyId: string }) {
               <td>{g.Operations.join(', ')}</td>
               <td className="free">{constraintsText(g.Constraints)}</td>
               <td>{formatTime(g.CreationDate)}</td>
-              <td><button type="button" className="danger small" onClick={() => void revoke(g)}>Revoke</button></td>
+              <td><button type="button" className="danger small" disabled={busy} onClick={() => void revoke(g)}>Revoke</button></td>
             </tr>
           ))}
           {grants.data?.length === 0 && <tr><td colSpan={7}>No grants.</td></tr>}

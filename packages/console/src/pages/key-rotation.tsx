@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { RotationEntry } from '../api/types.js';
-import { useAsync } from '../components/async.js';
+import { useAction, useAsync } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
 import { formatTime } from '../format.js';
 import { wholeDaysIn } from '../input.js';
@@ -16,6 +16,7 @@ export function KeyRotation({ keyId, version }: { keyId: string; version: number
   const [daysText, setDaysText] = useState('365');
   const days = wholeDaysIn(daysText, 90, 2560);
   const [error, setError] = useState<unknown>();
+  const { busy, run } = useAction();
   const rotation = useAsync(async () => {
     const [status, list] = await Promise.all([
       api.kms<{ KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: number }>('GetKeyRotationStatus', { KeyId: keyId }),
@@ -24,7 +25,7 @@ export function KeyRotation({ keyId, version }: { keyId: string; version: number
     return { status, rotations: list.Rotations };
   }, [api, keyId, version]);
 
-  const act = async (operation: string, input: Record<string, unknown>) => {
+  const act = (operation: string, input: Record<string, unknown>) => run(async () => {
     setError(undefined);
     try {
       await api.kms(operation, { KeyId: keyId, ...input });
@@ -32,7 +33,7 @@ export function KeyRotation({ keyId, version }: { keyId: string; version: number
     } catch (failure) {
       setError(failure);
     }
-  };
+  });
 
   const status = rotation.data?.status;
   return (
@@ -47,14 +48,14 @@ export function KeyRotation({ keyId, version }: { keyId: string; version: number
               : 'off'}
           </span>
           {status.KeyRotationEnabled ? (
-            <button type="button" className="secondary" onClick={() => void act('DisableKeyRotation', {})}>Turn off</button>
+            <button type="button" className="secondary" disabled={busy} onClick={() => void act('DisableKeyRotation', {})}>Turn off</button>
           ) : (
             <span className="inline-form">
               <label htmlFor="rotation-days">Every (days)</label>
               <input id="rotation-days" type="number" min={90} max={2560} step={1} value={daysText} onChange={(e) => setDaysText(e.target.value)}
                 aria-invalid={days === undefined ? true : undefined} aria-describedby={days === undefined ? 'rotation-days-hint' : undefined} />
               {days === undefined && <span id="rotation-days-hint" className="field-error">a whole number of days, 90 to 2560</span>}
-              <button type="button" className="secondary" disabled={days === undefined} onClick={() => void act('EnableKeyRotation', { RotationPeriodInDays: days })}>Turn on</button>
+              <button type="button" className="secondary" disabled={busy || days === undefined} onClick={() => void act('EnableKeyRotation', { RotationPeriodInDays: days })}>Turn on</button>
             </span>
           )}
         </div>

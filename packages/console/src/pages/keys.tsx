@@ -36,7 +36,7 @@ export function KeysPage() {
 
   const rows = useMemo(() => {
     const needle = filter.trim().toLowerCase();
-    const shown = (keys.data ?? []).filter((row) =>
+    const shown = (keys.data?.rows ?? []).filter((row) =>
       (!stateFilter || row.KeyState === stateFilter)
       && (!needle || [row.KeyId, row.Description ?? '', row.KeySpec, row.KeyUsage, ...row.Aliases].some((v) => v.toLowerCase().includes(needle))));
     return shown.sort((a, b) => {
@@ -47,7 +47,7 @@ export function KeysPage() {
     });
   }, [keys.data, filter, stateFilter, sort]);
 
-  const states = [...new Set((keys.data ?? []).map((k) => k.KeyState).filter(Boolean))].sort();
+  const states = [...new Set((keys.data?.rows ?? []).map((k) => k.KeyState).filter(Boolean))].sort();
 
   return (
     <section aria-labelledby="keys-title">
@@ -74,6 +74,9 @@ export function KeysPage() {
         <button type="button" className="secondary" onClick={keys.reload}>Refresh</button>
       </div>
       <ErrorNotice error={keys.error} />
+      {keys.data?.aliasesProblem !== undefined && (
+        <p className="notice" role="note">Aliases are not shown: {visibleText(keys.data.aliasesProblem)}</p>
+      )}
       <table className="data" aria-busy={keys.loading}>
         <caption className="visually-hidden">Keys, sorted by {COLUMNS.find((c) => c.id === sort.column)!.label}</caption>
         <thead>
@@ -106,7 +109,7 @@ export function KeysPage() {
             </tr>
           ))}
           {!keys.loading && !keys.error && rows.length === 0 && (
-            <tr><td colSpan={COLUMNS.length}>{keys.data?.length ? 'No key matches the filter.' : 'No keys yet.'}</td></tr>
+            <tr><td colSpan={COLUMNS.length}>{keys.data?.rows.length ? 'No key matches the filter.' : 'No keys yet.'}</td></tr>
           )}
         </tbody>
       </table>

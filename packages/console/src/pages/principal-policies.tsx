@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { describeError } from '../api/client.js';
-import { useAsync } from '../components/async.js';
+import { useAction, useAsync } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
 import { visibleText } from '../format.js';
 import { checkPolicyText } from '../policy.js';
@@ -23,6 +23,7 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
   const [editing, setEditing] = useState<{ name: string; text: string; isNew: boolean }>();
   const [serverError, setServerError] = useState<string>();
   const [error, setError] = useState<unknown>();
+  const { busy, run } = useAction();
 
   const open = async (name: string) => {
     setError(undefined);
@@ -35,7 +36,7 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
     }
   };
 
-  const save = async () => {
+  const save = () => run(async () => {
     if (!editing) return;
     setServerError(undefined);
     const name = editing.name.trim();
@@ -51,9 +52,9 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
     } catch (failure) {
       setServerError(describeError(failure));
     }
-  };
+  });
 
-  const remove = async (name: string) => {
+  const remove = (name: string) => run(async () => {
     if (!window.confirm(visibleText(`Delete the policy ${name}?`))) return;
     setError(undefined);
     try {
@@ -63,7 +64,7 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
     } catch (failure) {
       setError(failure);
     }
-  };
+  });
 
   const syntaxError = editing ? checkPolicyText(editing.text) : undefined;
   const problem = syntaxError ?? serverError;
@@ -76,7 +77,7 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
           <li key={name}>
             <span className="mono">{visibleText(name)}</span>{' '}
             <button type="button" className="secondary small" aria-label={`Edit policy ${visibleText(name)}`} onClick={() => void open(name)}>Edit</button>{' '}
-            <button type="button" className="danger small" aria-label={`Delete policy ${visibleText(name)}`} onClick={() => void remove(name)}>Delete</button>
+            <button type="button" className="danger small" aria-label={`Delete policy ${visibleText(name)}`} disabled={busy} onClick={() => void remove(name)}>Delete</button>
           </li>
         ))}
         {names.data?.length === 0 && <li>None: this principal may do nothing with keys unless a key policy or grant allows it.</li>}
@@ -97,7 +98,7 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
             onChange={(e) => { setEditing({ ...editing, text: e.target.value }); setServerError(undefined); }} />
           {problem && <p id="identity-policy-problem" className="notice error field-error" role="alert">{problem}</p>}
           <div className="actions">
-            <button type="button" disabled={syntaxError !== undefined || editing.name.trim() === ''} onClick={() => void save()}>Save policy</button>
+            <button type="button" disabled={busy || syntaxError !== undefined || editing.name.trim() === ''} onClick={() => void save()}>Save policy</button>
             <button type="button" className="secondary" onClick={() => setEditing(undefined)}>Cancel</button>
           </div>
         </div>

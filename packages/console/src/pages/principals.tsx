@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import type { AccessKeyMetadata } from '../api/types.js';
-import { useAsync } from '../components/async.js';
+import { useAction, useAsync } from '../components/async.js';
 import { Done, ErrorNotice } from '../components/notice.js';
 import { formatTime, shortArn, visibleText } from '../format.js';
 import { useSession } from '../session.js';
@@ -48,13 +48,14 @@ export function PrincipalsPage() {
   const [newName, setNewName] = useState('');
   const [error, setError] = useState<unknown>();
   const [note, setNote] = useState<string>();
+  const { busy, run } = useAction();
 
   /**
    * Runs one change and shows its outcome; `then` runs only when it succeeded. A refused change
    * leaves the page as it was beside the error: the name typed into the form, the principal whose
    * access keys are shown.
    */
-  const act = async (fn: () => Promise<unknown>, done: string, then?: () => void) => {
+  const act = (fn: () => Promise<unknown>, done: string, then?: () => void) => run(async () => {
     setError(undefined);
     setNote(undefined);
     try {
@@ -66,7 +67,7 @@ export function PrincipalsPage() {
     setNote(done);
     then?.();
     principals.reload();
-  };
+  });
 
   const create = (event: FormEvent) => {
     event.preventDefault();
@@ -88,7 +89,7 @@ export function PrincipalsPage() {
         </select>
         <label htmlFor="principal-name">Name</label>
         <input id="principal-name" value={newName} onChange={(e) => setNewName(e.target.value)} required maxLength={64} pattern="[\w+=,.@\-]+" spellCheck={false} />
-        <button type="submit">Create</button>
+        <button type="submit" disabled={busy}>Create</button>
       </form>
       <table className="data" aria-busy={principals.loading}>
         <caption className="visually-hidden">Users and roles</caption>
@@ -105,7 +106,7 @@ export function PrincipalsPage() {
               <td>{formatTime(p.created)}</td>
               <td className="actions">
                 <button type="button" className="secondary" onClick={() => setOwner({ kind: p.kind, name: p.name })}>Access keys</button>
-                <button type="button" className="danger"
+                <button type="button" className="danger" disabled={busy}
                   onClick={() => { if (window.confirm(visibleText(`Delete ${p.kind}/${p.name} with its access keys and policies?`))) void act(() => api.admin(p.kind === 'user' ? 'DeleteUser' : 'DeleteRole', p.kind === 'user' ? { UserName: p.name } : { RoleName: p.name }), visibleText(`Deleted ${p.kind}/${p.name}.`), () => setOwner({ kind: 'self' })); }}>
                   Delete
                 </button>
@@ -125,8 +126,9 @@ function AccessKeys({ owner }: { owner: Owner }) {
   const [error, setError] = useState<unknown>();
   // A new secret is shown once, here, and forgotten when this panel goes away.
   const [created, setCreated] = useState<{ id: string; secret: string }>();
+  const { busy, run } = useAction();
 
-  const act = async (fn: () => Promise<unknown>) => {
+  const act = (fn: () => Promise<unknown>) => run(async () => {
     setError(undefined);
     try {
       await fn();
@@ -134,7 +136,7 @@ function AccessKeys({ owner }: { owner: Owner }) {
     } catch (failure) {
       setError(failure);
     }
-  };
+  });
 
   return (
     <section className="panel" aria-labelledby="access-keys-title">
@@ -156,7 +158,7 @@ function AccessKeys({ owner }: { owner: Owner }) {
               <td><span className={`badge ${k.Status === 'Active' ? 'good' : 'muted'}`}>{k.Status}</span></td>
               <td>{formatTime(k.CreateDate)}</td>
               <td className="actions">
-                <button type="button" className="secondary"
+                <button type="button" className="secondary" disabled={busy}
                   onClick={() => {
                     // Switching off the key this console signs with ends the session's every call.
                     if (k.Status === 'Active' && k.AccessKeyId === accessKeyId
@@ -165,7 +167,7 @@ function AccessKeys({ owner }: { owner: Owner }) {
                   }}>
                   {k.Status === 'Active' ? 'Deactivate' : 'Activate'}
                 </button>
-                <button type="button" className="danger"
+                <button type="button" className="danger" disabled={busy}
                   onClick={() => {
                     const own = k.AccessKeyId === accessKeyId ? ' It is the key you are signed in with: the console stops working until you sign in with another.' : '';
                     if (window.confirm(`Delete access key ${k.AccessKeyId}?${own}`)) void act(() => api.admin('DeleteAccessKey', { ...ownerInput(owner), AccessKeyId: k.AccessKeyId }));
@@ -179,7 +181,7 @@ function AccessKeys({ owner }: { owner: Owner }) {
         </tbody>
       </table>
       <div className="actions">
-        <button type="button" onClick={() => void act(async () => {
+        <button type="button" disabled={busy} onClick={() => void act(async () => {
           const answer = await api.admin<{ AccessKey: { AccessKeyId: string; SecretAccessKey: string } }>('CreateAccessKey', ownerInput(owner));
           setCreated({ id: answer.AccessKey.AccessKeyId, secret: answer.AccessKey.SecretAccessKey });
         })}>Create access key</button>
