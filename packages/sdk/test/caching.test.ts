@@ -117,6 +117,28 @@ describe('caching materials manager with a KMS keyring on Coffer', () => {
     assert.equal(await generateCalls(c, 2, 10) + await generateCalls(d, 2, 10), 1);
   });
 
+  test('a manager holds entries another put in a shared partition to its own maxAge, encrypting and decrypting', async () => {
+    // Checked against the age limit of whichever manager put the entry, a manager with a maxAge of
+    // 1 s used a data key 30 minutes old.
+    let now = 1_000_000;
+    const cache = new LocalMaterialsCache(1000, { testOnlyNow: () => now });
+    const longLived = cmm({ cache, partition: 'ages', maxAge: 3_600_000, testOnlyNow: () => now });
+    const strict = cmm({ cache, partition: 'ages', maxAge: 1000, testOnlyNow: () => now });
+    assert.equal(await generateCalls(longLived, 1, 10), 1);
+    now += 999;
+    assert.equal(await generateCalls(strict, 1, 10), 0, 'within both limits: shared');
+    now += 30 * 60_000;
+    assert.equal(await generateCalls(strict, 1, 10), 1, 'past the strict manager\'s maxAge');
+
+    const { ciphertext } = await encrypt(keyring, Buffer.from('aged'));
+    const decrypting = { long: cmm({ cache, partition: 'ages-d', maxAge: 3_600_000, testOnlyNow: () => now }), strict: cmm({ cache, partition: 'ages-d', maxAge: 1000, testOnlyNow: () => now }) };
+    coffer.resetCounts();
+    await decrypt(decrypting.long, ciphertext);
+    now += 30 * 60_000;
+    await decrypt(decrypting.strict, ciphertext);
+    assert.equal(coffer.count('Decrypt'), 2);
+  });
+
   test('entries are per encryption context and per requested suite', async () => {
     const manager = cmm();
     coffer.resetCounts();

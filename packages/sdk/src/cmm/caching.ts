@@ -116,6 +116,16 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
     ).toString('base64');
   }
 
+  /**
+   * Whether an entry is within this manager's maxAge, and within the one it was put with: managers
+   * with other limits may share a cache and a partition, and each holds an entry to its own limits
+   * (as the message and byte limits below), not to the limits of whichever manager put it there.
+   */
+  #young(entry: { readonly createdAt: number; readonly expiresAt: number }): boolean {
+    const now = this.#now();
+    return entry.expiresAt > now && now - entry.createdAt < this.maxAge;
+  }
+
   async getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials> {
     const length = request.maxPlaintextLength;
     const suite = request.suiteId === undefined ? undefined : getSuite(request.suiteId);
@@ -127,7 +137,7 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
     const id = this.#encryptionId(request);
     const entry = await this.#cache.getEncryptionEntry(id, { messagesEncrypted: 1, bytesEncrypted: length });
     if (entry !== undefined) {
-      const fresh = entry.expiresAt > this.#now() && entry.messagesEncrypted <= this.maxMessagesEncrypted && entry.bytesEncrypted <= this.maxBytesEncrypted;
+      const fresh = this.#young(entry) && entry.messagesEncrypted <= this.maxMessagesEncrypted && entry.bytesEncrypted <= this.maxBytesEncrypted;
       // The identifier does not cover the commitment policy (Appendix A): materials of a suite this
       // request's policy forbids are not an answer for it, though they stay good for others.
       if (fresh && encryptAllowed(request.commitmentPolicy, entry.materials.suite)) return entry.materials;
@@ -151,7 +161,7 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
     const id = this.#decryptionId(request);
     const entry = await this.#cache.getDecryptionEntry(id);
     if (entry !== undefined) {
-      if (entry.expiresAt > this.#now()) return entry.materials;
+      if (this.#young(entry)) return entry.materials;
       await this.#cache.deleteEntry(id);
     }
     const materials = assertMaterials(await this.#underlying.decryptMaterials(request), 'underlying materials manager');
