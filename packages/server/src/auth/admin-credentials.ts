@@ -36,6 +36,15 @@ export async function ensureAdminCredentials(
     accessKeyId = Buffer.from((await store.getMeta(ADMIN_META))!).toString('utf8');
   }
   let key = await accessKeys.findActive(accessKeyId);
+  // The administrator of a store made for another account (a backup restored, then served with a
+  // mistyped --account-id): every ARN the store holds names that account, and no key of this
+  // account's root exists to write out. Served, it would print a credentials file it never wrote.
+  const storeRoot = key && /^arn:([^:]+):iam::(\d{12}):root$/.exec(key.principalArn);
+  if (storeRoot && key!.principalArn !== principalArn) {
+    const [, partition, account] = storeRoot;
+    throw new StartupError(`This store was made for ${key!.principalArn}'s account, not for ${principalArn}'s: `
+      + `start it with --account-id ${account} --partition ${partition}, as it was made. Nothing was changed.`);
+  }
   // The administrator is the account root: a meta value naming another principal's key (a restored
   // archive's, say) would hand that principal's secret out as the administrator's.
   if (key && key.principalArn !== principalArn) key = undefined;
