@@ -414,6 +414,22 @@ describe('backup and restore', () => {
       assert.deepEqual(await checkStore({ dataDir: target.dataDir }), before);
     });
 
+    it('backup, audit verify and store check refuse a PostgreSQL database no Coffer server has used, and make no table in it', async () => {
+      // A mistyped --store (an application's database): audit verify called it intact, and all three made Coffer's tables there.
+      const url = await cluster.createDatabase();
+      const dataDir = join(tempDataDir(), 'never-made');
+      const refusal = (e: Error) => {
+        assert.ok(e instanceof StartupError, `${e.name}: ${e.message}`);
+        assert.match(e.message, /^The PostgreSQL database at postgres:\/\/.* has never been used by a Coffer server \(it has no Coffer tables\): is it the --store the server uses\? Nothing was created in it\.$/);
+        return true;
+      };
+      await assert.rejects(writeBackup({ dataDir, store: url, out: join(tempDataDir(), 'x.backup'), recipient: { passphrase: PASSPHRASE }, scryptCostForTests: CHEAP_SCRYPT }), refusal);
+      await assert.rejects(verifyAuditTrail(dataDir, url), refusal);
+      await assert.rejects(checkStore({ dataDir, store: url }), refusal);
+      assert.equal(await tableCount(url), 0);
+      assert.equal(existsSync(dataDir), false);
+    });
+
     it('refuses a PostgreSQL target that is not empty, and leaves no data directory of its own behind', async () => {
       const url = await cluster.createDatabase();
       const occupied = await startTestServer({ store: url });

@@ -29,8 +29,9 @@ export async function verifyAuditTrail(dataDir: string, storeUrl?: string, rootK
   let store: Store;
   if (postgres) {
     try {
-      store = await PostgresStore.open({ connectionString: storeUrl });
+      store = await PostgresStore.open({ connectionString: storeUrl, existing: true });
     } catch (error) {
+      if (error instanceof StartupError) throw error;
       throw new StartupError(`Cannot open the PostgreSQL store ${redactConnectionString(storeUrl)}: ${(error as Error).message}`);
     }
   } else {

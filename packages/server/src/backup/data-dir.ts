@@ -39,7 +39,7 @@ export async function openSource(location: StoreLocation): Promise<OpenedLocatio
   if (!postgres && !existsSync(join(dataDir, 'coffer.db'))) {
     throw new StartupError(`${dataDir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
   }
-  const opened = await open(location, dataDir, postgres);
+  const opened = await open(location, dataDir, postgres, { existing: true });
   try {
     if ((await opened.store.getMeta(AUDIT_KEY_META)) === undefined) {
       throw new StartupError(`The store ${opened.name} has never been used by a Coffer server: there is nothing to back up.`);
@@ -69,11 +69,11 @@ export function openRootKey(dataDir: string, store: Store, options: RootKeyOptio
   return openStoreRootKey(dataDir, store, options ?? rootKeyOptionsFromEnv());
 }
 
-async function open(location: StoreLocation, dataDir: string, postgres: boolean): Promise<OpenedLocation> {
+async function open(location: StoreLocation, dataDir: string, postgres: boolean, { existing = false } = {}): Promise<OpenedLocation> {
   const name = postgres ? redactConnectionString(location.store!) : join(dataDir, 'coffer.db');
   let store: Store;
   try {
-    store = await openStore({ dataDir, store: postgres ? location.store! : 'sqlite' });
+    store = await openStore({ dataDir, store: postgres ? location.store! : 'sqlite' }, { existing });
   } catch (error) {
     if (error instanceof StartupError) throw error;
     throw new StartupError(`Cannot open the store ${name}: ${(error as Error).message}`);

@@ -50,7 +50,8 @@ const PAGE = 500;
  * and for SQLite, `PRAGMA integrity_check` passes.
  *
  * Reads only (opening a SQLite file sets its pragmas; opening PostgreSQL applies the server's
- * migrations, as a server start does). Throws StartupError when it cannot check at all: no store,
+ * migrations, as a server start does, to a database a server has used: one no server has used is
+ * refused before anything is made in it). Throws StartupError when it cannot check at all: no store,
  * no root key, a root key the store was not written with, a database that cannot be reached.
  */
 export async function checkStore(options: { dataDir: string; store?: string; rootKey?: RootKeyOptions }): Promise<StoreCheckReport> {
@@ -65,8 +66,9 @@ export async function checkStore(options: { dataDir: string; store?: string; roo
   let closeRaw: () => Promise<void>;
   if (postgres) {
     try {
-      store = await PostgresStore.open({ connectionString: options.store! });
+      store = await PostgresStore.open({ connectionString: options.store!, existing: true });
     } catch (error) {
+      if (error instanceof StartupError) throw error;
       throw new StartupError(`Cannot open the PostgreSQL store ${name}: ${(error as Error).message}`);
     }
     const client = new pg.Client({ connectionString: options.store! });

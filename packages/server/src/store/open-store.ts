@@ -10,10 +10,11 @@ import type { Store } from './store.js';
 
 /**
  * The store a configuration names: PostgreSQL for a `postgres://` connection string (migrated to
- * this server's schema), otherwise the SQLite file `coffer.db` in the data directory.
+ * this server's schema; with `existing`, only a database a Coffer server has used), otherwise the
+ * SQLite file `coffer.db` in the data directory.
  */
-export async function openStore(config: Pick<ServerConfig, 'store' | 'dataDir'>): Promise<Store> {
-  if (isPostgresUrl(config.store)) return PostgresStore.open({ connectionString: config.store });
+export async function openStore(config: Pick<ServerConfig, 'store' | 'dataDir'>, { existing = false } = {}): Promise<Store> {
+  if (isPostgresUrl(config.store)) return PostgresStore.open({ connectionString: config.store, existing });
   const databaseFile = join(config.dataDir, 'coffer.db');
   assertNotOrphaned(config.dataDir, databaseFile);
   try {

@@ -271,6 +271,12 @@ export interface PostgresStoreOptions {
   readonly maxConnections?: number;
   /** For tests: migrate with this list instead of the server's own. */
   readonly migrations?: typeof MIGRATIONS;
+  /**
+   * Open only a database a Coffer server has used (it has `schema_migrations`): one without is
+   * refused, nothing created in it. For the tools that read a store (backup, audit verify, store
+   * check): pointed at a mistyped database, they must not make Coffer's tables in it.
+   */
+  readonly existing?: boolean;
   /** How long a statement may go unanswered before it fails (default QUERY_TIMEOUT_MS; tests shorten it). */
   readonly queryTimeoutMs?: number;
   /** How long a transaction may idle before PostgreSQL ends it (default IDLE_IN_TRANSACTION_MS; tests shorten it). */
@@ -378,6 +384,10 @@ export class PostgresStore implements Store {
       throw new StartupError(`Cannot connect to the PostgreSQL store at ${redactConnectionString(options.connectionString)}: ${(error as Error).message}`);
     }
     try {
+      if (options.existing === true && !(await hasCofferSchema(client))) {
+        throw new StartupError(`The PostgreSQL database at ${redactConnectionString(options.connectionString)} has never been used by a Coffer server `
+          + '(it has no Coffer tables): is it the --store the server uses? Nothing was created in it.');
+      }
       await migrate(client, options.migrations ?? MIGRATIONS);
       const foreign = await foreignTriggers(client);
       if (foreign !== undefined) {
@@ -1068,6 +1078,12 @@ const STORE_TABLES = [
   'keys', 'key_versions', 'aliases', 'principals', 'identity_policies', 'access_keys', 'grants',
   'audit', 'audit_keys', 'key_last_use', 'audit_head', 'meta', 'schema_migrations',
 ];
+
+/** Whether the schema PostgreSQL resolves unqualified names in (as the migrations do) has Coffer's migration table. */
+async function hasCofferSchema(client: PoolClient): Promise<boolean> {
+  const { rows } = await client.query<{ present: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present");
+  return rows[0]?.present === true;
+}
 
 /**
  * Triggers and rules on the store's tables, described, or undefined. Coffer's schema has none; one
