@@ -34,6 +34,11 @@ describe('/readyz with PostgreSQL', () => {
     assert.equal(down.text.includes('postgres://'), false, 'the reason never shows the connection string');
     // The process itself is alive: liveness stays green, so an orchestrator does not restart it for its database.
     assert.deepEqual(await probe('/healthz'), { status: 200, text: 'ok\n' });
+    // /metrics still answers, without the keys it cannot count: the request counters are what show the outage.
+    const scraped = await probe('/metrics');
+    assert.equal(scraped.status, 200, scraped.text);
+    assert.match(scraped.text, /^coffer_requests_total\{operation="CreateKey",outcome="success"\} 1$/m);
+    assert.doesNotMatch(scraped.text, /^coffer_keys\{/m);
     // STS GetCallerIdentity answers in STS's terms what a KMS request gets (DependencyTimeoutException):
     // a retryable 503. Before, an opaque 500 InternalFailure.
     const sts = new STSClient({ endpoint: t.server.endpoint, region: 'us-east-1', credentials: t.credentials, maxAttempts: 1 });

@@ -6,6 +6,19 @@ import type { Store } from '../store/store.js';
 /** The key states Coffer's keys take (docs/operations.md, coffer_keys). */
 const KEY_STATES_COUNTED = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'] as const;
 
+/** How long a scrape waits for the store's count of keys: Prometheus's default scrape timeout is 10 s. */
+const KEY_COUNT_TIMEOUT_MS = 2_000;
+
+/** `work`'s result, or a rejection once `ms` have passed without one. */
+function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref();
+  });
+  work.catch(() => {});
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 /** A cache's running totals, read on scrape: the caches count with plain integers on their hot path. */
 export interface CacheStats {
   readonly hits: number;
@@ -82,10 +95,19 @@ export class ServerMetrics {
       labelNames: ['state'], registers, aggregator: 'max',
       async collect() {
         this.reset();
+        // A store that cannot be read (PostgreSQL down, or not answering) leaves these series out
+        // of the scrape, in time for the scraper's timeout, rather than failing it: the request
+        // counters are what show such an outage, and they must still be scraped.
+        let counts: Record<string, number>;
+        try {
+          counts = await withinTime(sources.store.countKeysByState(), KEY_COUNT_TIMEOUT_MS);
+        } catch {
+          return;
+        }
         // The states a Coffer key can be in show as 0 when no key is in them, so a series does not
         // vanish when its last key leaves the state (a graph gap, an alert on 'absent' that fires).
         for (const state of KEY_STATES_COUNTED) this.set({ state }, 0);
-        for (const [state, count] of Object.entries(await sources.store.countKeysByState())) this.set({ state }, count);
+        for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
       },
     });
     // The caches count themselves; each scrape adds what they counted since the last one (0 too, so every series shows).
