@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, EncryptCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
 import Database from 'better-sqlite3';
-import { checkStore, StartupError } from '../src/index.js';
+import { BackupIntegrityError, checkStore, StartupError, writeBackup } from '../src/index.js';
 import { BackingKeys } from '../src/keys/backing-keys.js';
 import { specInfo } from '../src/keys/specs/index.js';
 import { openRootKey } from '../src/root/open-root-key.js';
@@ -205,6 +205,21 @@ describe('coffer store check', () => {
     const { problems } = await checkStore({ dataDir: w.dataDir });
     assert.ok(problems.includes(`key ${w.keyId}: its key spec "NOT_A_SPEC" is not one this server has`), JSON.stringify(problems));
     assert.ok(problems.includes(`key ${w.keyId}: its key policy is not JSON`), JSON.stringify(problems));
+  });
+
+  it('names a key whose record is not JSON and goes on with the other checks; a backup refuses it, pointing here', async () => {
+    // Before, the check stopped at JSON.parse's bare message (exit 1, no key named), and so did a backup.
+    const w = await written();
+    damage(w.dataDir, (db) => {
+      db.prepare('UPDATE keys SET record = ? WHERE key_id = ?').run('{bad', w.keyId);
+      db.prepare('UPDATE aliases SET target_key_id = ? WHERE alias_name = ?').run('00000000-0000-4000-8000-000000000000', w.aliasName);
+    });
+    await assertFound(w.dataDir, new RegExp(`key ${w.keyId}: its record is not JSON: no server can read it, nor a backup copy it$`, 'm'));
+    const { problems } = await checkStore({ dataDir: w.dataDir });
+    assert.ok(problems.some((p) => p.startsWith('alias alias/checked: points at key 00000000-0000-4000-8000-000000000000')), JSON.stringify(problems));
+    assert.ok(!problems.some((p) => p.startsWith(`grant ${w.grantId}`)), 'the grant\'s key exists: its record is only unreadable');
+    await assert.rejects(writeBackup({ dataDir: w.dataDir, out: join(w.dataDir, 'x.backup'), recipient: { passphrase: 'correct horse battery staple' }, scryptCostForTests: { N: 2 ** 14, r: 8, p: 1 } }),
+      (error: Error) => error instanceof BackupIntegrityError && /^the store holds a record that is not JSON \(.*\): run `coffer store check`, which names it; no archive was written$/.test(error.message));
   });
 
   it('finds a grant whose key does not exist', async () => {

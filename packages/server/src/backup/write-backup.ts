@@ -138,6 +138,10 @@ export async function writeBackup(options: BackupOptions): Promise<BackupReport>
     return { store: source.name, out: options.out, createdAt, rows, counts, protection: preamble.protection, bytes };
   } catch (error) {
     await rm(partial, { force: true });
+    // A row whose record is not JSON (a damaged or hand-edited store): JSON.parse's message names no row.
+    if (error instanceof SyntaxError) {
+      throw new BackupIntegrityError(`the store holds a record that is not JSON (${error.message}): run \`coffer store check\`, which names it; no archive was written`);
+    }
     throw error;
   } finally {
     await source.root.close();
