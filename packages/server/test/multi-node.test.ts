@@ -58,7 +58,7 @@ describe('two server nodes on one PostgreSQL database', () => {
       };
       await assert.rejects(startTestServer({ store: url, dataDir }), refused(/root\.key is missing/));
       writeFileSync(join(dataDir, 'root.key'), randomBytes(32), { mode: 0o600 });
-      await assert.rejects(startTestServer({ store: url, dataDir }), refused(/is not the root key the store .* was written with/));
+      await assert.rejects(startTestServer({ store: url, dataDir }), refused(/^The root key file .*root\.key is not the root key the store was written with\. /));
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -196,7 +196,7 @@ describe('the root key file', () => {
 
   it('refuses to start when it was replaced by another key', async () => {
     writeFileSync(rootKeyPath, randomBytes(32), { mode: 0o600 });
-    await assertRefusedStart(/is not the root key the store .* was written with/);
+    await assertRefusedStart(/^The root key file .*root\.key is not the root key the store was written with\. /);
     await restoreAndCheck();
   });
 

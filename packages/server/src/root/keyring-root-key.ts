@@ -147,7 +147,9 @@ export class KeyringRootKey implements RootKey {
         await legacy.unwrap(check, CHECK_AAD);
       } catch (error) {
         if (!(error instanceof RootKeyMismatchError)) throw error;
-        throw new StartupError(`The root key file ${path} is not the root key the store in ${this.#context.dataDir} was written with. Restore the original root key file; nothing was changed.`);
+        // "The store", not "the store in <dir>": a PostgreSQL store is not in the data directory.
+        throw new StartupError(`The root key file ${path} is not the root key the store was written with. Restore the original root key file `
+          + '(or point --data-dir at the directory that holds it); nothing was changed.');
       }
       this.#opened.set(descriptor.id, { legacy });
       return;
