@@ -84,7 +84,9 @@ async function serve(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promi
     });
   });
   const listening = /Coffer is listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(banner);
-  const credentials = /^Credentials: +(\S+) \(profile \[coffer\]\)$/m.exec(banner);
+  // A file, or none for this account (a store made for another: credentialsFile is then '').
+  const credentials = /^Credentials: +(\S+) \(profile \[coffer\]\)$/m.exec(banner) ?? /^Credentials: +none for account \d{12}: ()/m.exec(banner);
+  if (!listening || !credentials) child.kill('SIGKILL');
   assert.ok(listening, `no 'listening on' line: ${banner}`);
   assert.ok(credentials, `no credentials line: ${banner}`);
   return {
@@ -275,11 +277,13 @@ describe('coffer serve', () => {
     } finally {
       assert.equal((await served.stop()).code, 0);
     }
-    // COFFER_CONFIG names the file too.
+    // COFFER_CONFIG names the file too. The store in 'state' was made for the flag's account: the
+    // banner says that no credentials serve the file's, rather than name a file it did not write.
     const fromEnv = await serve([], cleanEnv({ COFFER_CONFIG: config }));
     try {
       assert.equal(fromEnv.port, port);
       assert.match(fromEnv.stdout, /region eu-west-1, account 123456789012/);
+      assert.match(fromEnv.stdout, /^Credentials: +none for account 123456789012: this store was made for arn:aws:iam::210987654321:root's account \(start it with --account-id 210987654321 to use its credentials\)$/m);
     } finally {
       assert.equal((await fromEnv.stop()).code, 0);
     }

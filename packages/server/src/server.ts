@@ -82,6 +82,11 @@ export interface RunningServer {
   readonly credentialsFile: string;
   readonly profile: string;
   readonly adminAccessKeyId: string;
+  /**
+   * Set when the store was made for another account: its administrator, that account's root. The
+   * credentials file then holds no key of this account's root (docs/backup.md).
+   */
+  readonly otherAccountAdministrator?: string;
   /** What the seed created, when one was given. */
   readonly seeded?: SeedReport;
   /** This process's metrics as data, for a process that answers a scrape for several. */
@@ -173,6 +178,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     });
     const admin = await ensureAdminCredentials(
       store, accessKeys, config.dataDir, `arn:${realm.partition}:iam::${realm.accountId}:root`, now());
+    if (admin.otherAccountAdministrator !== undefined) {
+      log('warn', 'the store was made for another account: no credentials of this account\'s root exist; start with that account\'s --account-id to use its credentials',
+        { administrator: admin.otherAccountAdministrator, account: realm.accountId });
+    }
     // Before listening: no request may see a half-applied seed.
     const seeded = options.seed === undefined ? undefined : await applySeed(service, options.seed);
 
@@ -332,6 +341,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       credentialsFile: admin.credentialsFile,
       profile: 'coffer',
       adminAccessKeyId: admin.accessKeyId,
+      ...(admin.otherAccountAdministrator !== undefined ? { otherAccountAdministrator: admin.otherAccountAdministrator } : {}),
       ...(seeded !== undefined ? { seeded } : {}),
       metricsSnapshot: () => metrics.snapshot(),
       requestBuckets: (minutes) => requestHistory.buckets(minutes),

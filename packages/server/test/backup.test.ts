@@ -423,10 +423,24 @@ describe('backup and restore', () => {
         assert.match(e.message, /^The PostgreSQL database at postgres:\/\/.* has never been used by a Coffer server \(it has no Coffer tables\): is it the --store the server uses\? Nothing was created in it\.$/);
         return true;
       };
-      await assert.rejects(writeBackup({ dataDir, store: url, out: join(tempDataDir(), 'x.backup'), recipient: { passphrase: PASSPHRASE }, scryptCostForTests: CHEAP_SCRYPT }), refusal);
-      await assert.rejects(verifyAuditTrail(dataDir, url), refusal);
-      await assert.rejects(checkStore({ dataDir, store: url }), refusal);
+      const refusedEverywhere = async (database: string) => {
+        await assert.rejects(writeBackup({ dataDir, store: database, out: join(tempDataDir(), 'x.backup'), recipient: { passphrase: PASSPHRASE }, scryptCostForTests: CHEAP_SCRYPT }), refusal);
+        await assert.rejects(verifyAuditTrail(dataDir, database), refusal);
+        await assert.rejects(checkStore({ dataDir, store: database }), refusal);
+      };
+      await refusedEverywhere(url);
       assert.equal(await tableCount(url), 0);
+      // Another tool's schema_migrations (Rails, Flyway-likes name theirs so) is no sign of Coffer.
+      const other = await cluster.createDatabase();
+      const client = new pg.Client({ connectionString: other });
+      await client.connect();
+      try {
+        await client.query('CREATE TABLE schema_migrations (version VARCHAR PRIMARY KEY)');
+      } finally {
+        await client.end();
+      }
+      await refusedEverywhere(other);
+      assert.equal(await tableCount(other), 1);
       assert.equal(existsSync(dataDir), false);
     });
 

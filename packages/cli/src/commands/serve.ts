@@ -285,7 +285,11 @@ function bannerOf(server: RunningServer, seedPath: string | undefined, selfSigne
     `Data directory: ${server.config.dataDir}\n` +
     (server.config.store !== 'sqlite' ? `Store:          ${server.config.store}\n` : '') +
     (server.tlsFingerprint ? `TLS:            certificate SHA-256 fingerprint ${server.tlsFingerprint}\n` : '') +
-    `Credentials:    ${server.credentialsFile} (profile [${server.profile}])\n` +
+    (server.otherAccountAdministrator === undefined
+      ? `Credentials:    ${server.credentialsFile} (profile [${server.profile}])\n`
+      // Said, not a file named that holds no key of this account: a restore served with a mistyped --account-id.
+      : `Credentials:    none for account ${server.config.accountId}: this store was made for ${server.otherAccountAdministrator}'s account `
+        + `(start it with --account-id ${server.otherAccountAdministrator.split(':')[4]} to use its credentials)\n`) +
     `Console:        ${server.endpoint}/console\n` +
     (server.seeded ? `Seed:           ${seedPath}: created ${server.seeded.created.length}, unchanged ${server.seeded.unchanged}\n` : '') + '\n' +
     'Try it:\n' +

@@ -9,6 +9,11 @@ const ADMIN_META = 'admin-access-key-id';
 export interface AdminCredentials {
   readonly accessKeyId: string;
   readonly credentialsFile: string;
+  /**
+   * The store's administrator when it is another account's root and this account's root has no
+   * active key: the credentials file was not written for this account (the banner says so).
+   */
+  readonly otherAccountAdministrator?: string;
 }
 
 /**
@@ -36,15 +41,9 @@ export async function ensureAdminCredentials(
     accessKeyId = Buffer.from((await store.getMeta(ADMIN_META))!).toString('utf8');
   }
   let key = await accessKeys.findActive(accessKeyId);
-  // The administrator of a store made for another account (a backup restored, then served with a
-  // mistyped --account-id): every ARN the store holds names that account, and no key of this
-  // account's root exists to write out. Served, it would print a credentials file it never wrote.
-  const storeRoot = key && /^arn:([^:]+):iam::(\d{12}):root$/.exec(key.principalArn);
-  if (storeRoot && key!.principalArn !== principalArn) {
-    const [, partition, account] = storeRoot;
-    throw new StartupError(`This store was made for ${key!.principalArn}'s account, not for ${principalArn}'s: `
-      + `start it with --account-id ${account} --partition ${partition}, as it was made. Nothing was changed.`);
-  }
+  // The administrator of a store made for another account's root (a backup restored, then served
+  // with a mistyped --account-id; or on purpose): said, as no credentials file serves this account.
+  const otherRoot = key && key.principalArn !== principalArn && /^arn:[^:]+:iam::\d{12}:root$/.test(key.principalArn) ? key.principalArn : undefined;
   // The administrator is the account root: a meta value naming another principal's key (a restored
   // archive's, say) would hand that principal's secret out as the administrator's.
   if (key && key.principalArn !== principalArn) key = undefined;
@@ -75,7 +74,7 @@ export async function ensureAdminCredentials(
       }
     }
   }
-  return { accessKeyId, credentialsFile };
+  return { accessKeyId, credentialsFile, ...(key === undefined && otherRoot !== undefined ? { otherAccountAdministrator: otherRoot } : {}) };
 }
 
 /**

@@ -272,7 +272,7 @@ export interface PostgresStoreOptions {
   /** For tests: migrate with this list instead of the server's own. */
   readonly migrations?: typeof MIGRATIONS;
   /**
-   * Open only a database a Coffer server has used (it has `schema_migrations`): one without is
+   * Open only a database a Coffer server has used (it has Coffer's tables): one without is
    * refused, nothing created in it. For the tools that read a store (backup, audit verify, store
    * check): pointed at a mistyped database, they must not make Coffer's tables in it.
    */
@@ -1079,9 +1079,13 @@ const STORE_TABLES = [
   'audit', 'audit_keys', 'key_last_use', 'audit_head', 'meta', 'schema_migrations',
 ];
 
-/** Whether the schema PostgreSQL resolves unqualified names in (as the migrations do) has Coffer's migration table. */
+/**
+ * Whether the schema PostgreSQL resolves unqualified names in (as the migrations do) has tables
+ * only Coffer makes: `schema_migrations` alone is no sign, as other tools name theirs so too.
+ */
 async function hasCofferSchema(client: PoolClient): Promise<boolean> {
-  const { rows } = await client.query<{ present: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present");
+  const { rows } = await client.query<{ present: boolean }>(
+    "SELECT to_regclass('audit_head') IS NOT NULL AND to_regclass('key_versions') IS NOT NULL AS present");
   return rows[0]?.present === true;
 }
 
