@@ -165,6 +165,20 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.match(quoted.stderr, /^error: cannot decrypt: the message's encryption context has tenant=\\x1b\]0;PWNED\\x07\\x1b\[31mred\\x0d\\x0aerror: fake\\u202e, not tenant=acme$/m);
     assert.doesNotMatch(quoted.stderr, /[\x00-\x09\x0b-\x1f\u202e]/);
     assert.equal(quoted.stderr.match(/^error: /gm)?.length, 1, quoted.stderr);
+    // --metadata-output - writes the same context as JSON whose DEL, C1 and bidi characters are escaped (JSON.stringify leaves them raw).
+    ok(await coffer(['encrypt', join(dir, 'a'), '-o', join(dir, 'bidi'), '--key', keyArn, '--context', 'user=\u202egnp.exe\x7f\u009b2J']));
+    const metadata = await coffer(['decrypt', join(dir, 'bidi'), '--key', keyArn, '-o', join(dir, 'bidi-out'), '--metadata-output', '-']);
+    ok(metadata);
+    assert.doesNotMatch(metadata.stdout, /[\x7f-\x9f\u202e]/);
+    assert.match(metadata.stdout, /"user":"\\u202egnp\.exe\\u007f\\u009b2J"/);
+    assert.equal((JSON.parse(metadata.stdout) as { header: { encryptionContext: Record<string, string> } }).header.encryptionContext.user, '\u202egnp.exe\x7f\u009b2J');
+    // A --recursive run's notes name files of the tree, whose names are anyone's: escaped too.
+    const tree = join(tempDir(), 'tree');
+    mkdirSync(tree);
+    writeFileSync(join(tree, 'x\x1b]0;owned\x07\x1b[2J'), 'not a message');
+    const noted = await coffer(['decrypt', '-r', tree, '-o', join(tempDir(), 'tree-out'), '--key', keyArn]);
+    assert.match(noted.stderr, /^note: 1 file not ending in \.encrypted left as it is \(e\.g\. '.*x\\x1b\]0;owned\\x07\\x1b\[2J'\)/m);
+    assert.doesNotMatch(noted.stderr, /[\x00-\x09\x0b-\x1f]/);
   });
 
   it('decrypts a message whose required encryption context is authenticated but not stored, given it back with --context', async () => {

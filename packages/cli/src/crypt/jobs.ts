@@ -2,6 +2,7 @@ import { fstatSync, lstatSync, readdirSync, realpathSync, statSync, type Stats }
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import type { Invocation } from '../command.js';
+import { printable } from '../output.js';
 import { IoError, UsageError } from '../usage.js';
 import { refuseExistingOutput } from './partial-file.js';
 
@@ -51,13 +52,13 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
       if (!inv.flag('quiet')) {
         const { skipped, notFiles, outputInside } = tree;
         if (skipped.length > 0) {
-          process.stderr.write(`note: ${skipped.length} file${skipped.length === 1 ? '' : 's'} not ending in ${suffix} left as ${skipped.length === 1 ? 'it is' : 'they are'} (e.g. '${skipped[0]}'); --suffix names another ending\n`);
+          process.stderr.write(`note: ${skipped.length} file${skipped.length === 1 ? '' : 's'} not ending in ${suffix} left as ${skipped.length === 1 ? 'it is' : 'they are'} (e.g. '${printable(skipped[0]!)}'); --suffix names another ending\n`);
         }
         if (notFiles.length > 0) {
           const one = notFiles.length === 1;
-          process.stderr.write(`note: ${notFiles.length} ${one ? 'entry' : 'entries'} neither a regular file nor a directory (a symbolic link, FIFO, socket or device) left out (e.g. '${notFiles[0]}'); name ${one ? 'it' : 'them'} directly, or copy what ${one ? 'it holds' : 'they hold'} into the tree\n`);
+          process.stderr.write(`note: ${notFiles.length} ${one ? 'entry' : 'entries'} neither a regular file nor a directory (a symbolic link, FIFO, socket or device) left out (e.g. '${printable(notFiles[0]!)}'); name ${one ? 'it' : 'them'} directly, or copy what ${one ? 'it holds' : 'they hold'} into the tree\n`);
         }
-        if (outputInside) process.stderr.write(`note: the output directory '${output}' lies inside '${input}' and is not read: files already in it are left as they are\n`);
+        if (outputInside) process.stderr.write(`note: the output directory '${printable(output)}' lies inside '${printable(input)}' and is not read: files already in it are left as they are\n`);
       }
     } else {
       jobs = [{ input, output: output ?? defaultOutput(input, suffix, direction), ...(stat.isFile() ? { size: stat.size } : {}) }];

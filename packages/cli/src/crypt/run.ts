@@ -8,7 +8,7 @@ import {
 } from '@coffer/sdk';
 import { ApiError } from '../admin-client.js';
 import { cliErrorOf } from '../kms-client.js';
-import { printable } from '../output.js';
+import { printable, terminalJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, IoError } from '../usage.js';
 import type { Direction, Job } from './jobs.js';
 import { ContextMismatchError } from './materials.js';
@@ -47,7 +47,7 @@ export async function runJobs(jobs: readonly Job[], options: RunOptions): Promis
     progress.stop();
     // Of a tree, say which file failed and what stays: the files before it are complete.
     if (jobs.length > 1) {
-      process.stderr.write(`stopped at '${jobs[done]!.input}': ${done} of ${jobs.length} files were written before it; nothing for it or the files after it\n`);
+      process.stderr.write(`stopped at '${printable(jobs[done]!.input)}': ${done} of ${jobs.length} files were written before it; nothing for it or the files after it\n`);
     }
     return reportFailure(error, options, jobs[done]?.output !== '-');
   }
@@ -196,7 +196,9 @@ function openMetadataFile(file: string): void {
 
 function writeMetadata(file: string, facts: Facts): void {
   const h = facts.header;
-  const line = JSON.stringify({
+  // The same JSON as JSON.stringify's, with DEL, C1 controls and bidi overrides escaped: the
+  // encryption context and provider info are the message's, and the file may be a terminal (-).
+  const line = terminalJson({
     mode: facts.direction,
     input: facts.job.input,
     output: facts.job.output,
