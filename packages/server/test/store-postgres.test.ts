@@ -135,6 +135,29 @@ describe('PostgresStore migrations', () => {
     assert.deepEqual(await schemaVersions(url), newer.map((m) => m.version));
   });
 
+  it('refuses a database whose schema_migrations is another tool\'s, changing nothing', async () => {
+    // Read as Coffer's, version 20240101 was "a newer Coffer server", and versions 1 and 2 skipped
+    // Coffer's tables: the start then died on "relation meta does not exist".
+    for (const versions of ['(20240101, false)', '(1, false), (2, false)']) {
+      const url = await cluster.createDatabase();
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, dirty BOOLEAN); INSERT INTO schema_migrations VALUES ${versions}`);
+        await assert.rejects(PostgresStore.open({ connectionString: url }), (error: unknown) => {
+          assert.ok(error instanceof StartupError, String(error));
+          assert.equal(error.message, 'The PostgreSQL database has a table schema_migrations that is not Coffer\'s (another application\'s?): '
+            + 'give Coffer a database of its own in --store. Nothing was changed.');
+          return true;
+        });
+        const tables = await client.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'");
+        assert.deepEqual(tables.rows.map((row) => row.name), ['schema_migrations']);
+      } finally {
+        await client.end();
+      }
+    }
+  });
+
   it('reports an unreachable database at start as a StartupError naming it without its password', async () => {
     await assert.rejects(PostgresStore.open({ connectionString: 'postgres://coffer:s3cret@127.0.0.1:1/nowhere' }), (error: unknown) => {
       assert.ok(error instanceof StartupError, String(error));

@@ -143,6 +143,15 @@ export async function migrate(client: PoolClient, steps = MIGRATIONS): Promise<n
       description TEXT NOT NULL,
       applied_at BIGINT NOT NULL
     )`);
+    // Another tool's table of the same name (many migration tools make one) is not Coffer's
+    // history: read as one, its versions said "a newer Coffer", or skipped Coffer's own tables.
+    const { rows: columns } = await client.query<{ name: string }>(
+      "SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'schema_migrations'");
+    const names = new Set(columns.map((column) => column.name));
+    if (!['version', 'description', 'applied_at'].every((name) => names.has(name))) {
+      throw new StartupError('The PostgreSQL database has a table schema_migrations that is not Coffer\'s (another application\'s?): '
+        + 'give Coffer a database of its own in --store. Nothing was changed.');
+    }
     const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
     const current = rows[0]?.version ?? 0;
     if (current > known) {
