@@ -283,7 +283,8 @@ describe('coffer serve', () => {
     try {
       assert.equal(fromEnv.port, port);
       assert.match(fromEnv.stdout, /region eu-west-1, account 123456789012/);
-      assert.match(fromEnv.stdout, /^Credentials: +none for account 123456789012: this store was made for arn:aws:iam::210987654321:root's account \(start it with --account-id 210987654321 to use its credentials\)$/m);
+      assert.match(fromEnv.stdout, /^Credentials: +none for account 123456789012: this store was made for arn:aws:iam::210987654321:root: start it with --account-id 210987654321 to use its credentials$/m);
+      assert.doesNotMatch(fromEnv.stdout, /AWS_SHARED_CREDENTIALS_FILE/);
     } finally {
       assert.equal((await fromEnv.stop()).code, 0);
     }

@@ -83,10 +83,10 @@ export interface RunningServer {
   readonly profile: string;
   readonly adminAccessKeyId: string;
   /**
-   * Set when the store was made for another account: its administrator, that account's root. The
-   * credentials file then holds no key of this account's root (docs/backup.md).
+   * Why no credentials file serves the account root, when none does: the store was made for
+   * another account (docs/backup.md), or holds no active key of the root.
    */
-  readonly otherAccountAdministrator?: string;
+  readonly noCredentials?: string;
   /** What the seed created, when one was given. */
   readonly seeded?: SeedReport;
   /** This process's metrics as data, for a process that answers a scrape for several. */
@@ -178,10 +178,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     });
     const admin = await ensureAdminCredentials(
       store, accessKeys, config.dataDir, `arn:${realm.partition}:iam::${realm.accountId}:root`, now());
-    if (admin.otherAccountAdministrator !== undefined) {
-      log('warn', 'the store was made for another account: no credentials of this account\'s root exist; start with that account\'s --account-id to use its credentials',
-        { administrator: admin.otherAccountAdministrator, account: realm.accountId });
-    }
+    if (admin.noCredentials !== undefined) log('warn', `no credentials file serves this account's root: ${admin.noCredentials}`);
     // Before listening: no request may see a half-applied seed.
     const seeded = options.seed === undefined ? undefined : await applySeed(service, options.seed);
 
@@ -341,7 +338,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       credentialsFile: admin.credentialsFile,
       profile: 'coffer',
       adminAccessKeyId: admin.accessKeyId,
-      ...(admin.otherAccountAdministrator !== undefined ? { otherAccountAdministrator: admin.otherAccountAdministrator } : {}),
+      ...(admin.noCredentials !== undefined ? { noCredentials: admin.noCredentials } : {}),
       ...(seeded !== undefined ? { seeded } : {}),
       metricsSnapshot: () => metrics.snapshot(),
       requestBuckets: (minutes) => requestHistory.buckets(minutes),

@@ -10,7 +10,9 @@ import {
   GetKeyRotationStatusCommand, ListAliasesCommand, ListKeyRotationsCommand, ListKeysCommand,
   ListResourceTagsCommand, RotateKeyOnDemandCommand, ScheduleKeyDeletionCommand, type KMSClient,
 } from '@aws-sdk/client-kms';
-import { StartupError, startServer } from '../src/index.js';
+import Database from 'better-sqlite3';
+import { StartupError, startServer, type StartOptions } from '../src/index.js';
+import { createUser } from './support/principals.js';
 import { readCredentials, startTestServer, tempDataDir, type TestServer } from './support/server.js';
 
 /** An SDK output without `$metadata`, whose request id differs on every call. */
@@ -246,26 +248,53 @@ describe('the credentials file', () => {
     }
   });
 
-  it('is not claimed when the store was made for another account: the server says whose the store is', async () => {
+  it('is not claimed when no key of the root serves it: the server says why, and what to start with', async () => {
     // Before, the banner named a credentials file it never wrote (no key of the new account's root exists).
     const t = await startTestServer({ dataDir: tempDataDir() });
     await t.stop();
     rmSync(t.server.credentialsFile);
-    const warnings: string[] = [];
-    const other = await startServer({ port: 0, dataDir: t.dataDir, accountId: '999988887777', logger: (level, message) => { if (level === 'warn') warnings.push(message); } });
-    try {
-      assert.equal(other.otherAccountAdministrator, 'arn:aws:iam::111122223333:root');
-      assert.equal(existsSync(t.server.credentialsFile), false);
-      assert.ok(warnings.some((message) => message.startsWith('the store was made for another account')), JSON.stringify(warnings));
-    } finally {
-      await other.close();
+    const cases: Array<[Partial<StartOptions>, string]> = [
+      [{ accountId: '999988887777' }, 'this store was made for arn:aws:iam::111122223333:root: start it with --account-id 111122223333 to use its credentials'],
+      [{ partition: 'aws-cn', region: 'cn-north-1' }, 'this store was made for arn:aws:iam::111122223333:root: start it with --partition aws to use its credentials'],
+    ];
+    for (const [options, reason] of cases) {
+      const warnings: string[] = [];
+      const other = await startServer({ port: 0, dataDir: t.dataDir, ...options, logger: (level, message) => { if (level === 'warn') warnings.push(message); } });
+      try {
+        assert.equal(other.noCredentials, reason);
+        assert.equal(existsSync(t.server.credentialsFile), false);
+        assert.ok(warnings.includes(`no credentials file serves this account's root: ${reason}`), JSON.stringify(warnings));
+      } finally {
+        await other.close();
+      }
     }
     const again = await startTestServer({ dataDir: t.dataDir });
     try {
-      assert.equal(again.server.otherAccountAdministrator, undefined);
+      assert.equal(again.server.noCredentials, undefined);
       assert.equal(again.server.adminAccessKeyId, readCredentials(t.server.credentialsFile).accessKeyId);
     } finally {
       await again.dispose();
+    }
+  });
+
+  it('is not claimed when the administrator named is no root and the root has no key left', async () => {
+    const t = await startTestServer({ dataDir: tempDataDir() });
+    const alice = await createUser(t, 'alice');
+    await t.stop();
+    rmSync(t.server.credentialsFile);
+    const db = new Database(join(t.dataDir, 'coffer.db'));
+    try {
+      db.prepare("UPDATE meta SET value = ? WHERE name = 'admin-access-key-id'").run(Buffer.from(alice.credentials.accessKeyId, 'utf8'));
+      db.prepare("DELETE FROM access_keys WHERE principal_arn LIKE '%:root'").run();
+    } finally {
+      db.close();
+    }
+    const left = await startServer({ port: 0, dataDir: t.dataDir, logger: () => {} });
+    try {
+      assert.equal(left.noCredentials, 'the store holds no active access key of arn:aws:iam::111122223333:root');
+      assert.equal(existsSync(t.server.credentialsFile), false);
+    } finally {
+      await left.close();
     }
   });
 

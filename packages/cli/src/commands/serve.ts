@@ -285,15 +285,15 @@ function bannerOf(server: RunningServer, seedPath: string | undefined, selfSigne
     `Data directory: ${server.config.dataDir}\n` +
     (server.config.store !== 'sqlite' ? `Store:          ${server.config.store}\n` : '') +
     (server.tlsFingerprint ? `TLS:            certificate SHA-256 fingerprint ${server.tlsFingerprint}\n` : '') +
-    (server.otherAccountAdministrator === undefined
+    // Said, not a file named that holds no key of this account's root (a restore served with a
+    // mistyped --account-id), nor a "Try it" that would use it.
+    (server.noCredentials === undefined
       ? `Credentials:    ${server.credentialsFile} (profile [${server.profile}])\n`
-      // Said, not a file named that holds no key of this account: a restore served with a mistyped --account-id.
-      : `Credentials:    none for account ${server.config.accountId}: this store was made for ${server.otherAccountAdministrator}'s account `
-        + `(start it with --account-id ${server.otherAccountAdministrator.split(':')[4]} to use its credentials)\n`) +
+      : `Credentials:    none for account ${server.config.accountId}: ${server.noCredentials}\n`) +
     `Console:        ${server.endpoint}/console\n` +
     (server.seeded ? `Seed:           ${seedPath}: created ${server.seeded.created.length}, unchanged ${server.seeded.unchanged}\n` : '') + '\n' +
     'Try it:\n' +
-    `  export AWS_SHARED_CREDENTIALS_FILE=${shownCredentials}\n` +
+    (server.noCredentials === undefined ? `  export AWS_SHARED_CREDENTIALS_FILE=${shownCredentials}\n` : '') +
     // The AWS CLI trusts the generated certificate through its CA bundle variable.
     (selfSigned ? `  export AWS_CA_BUNDLE=${join(server.config.dataDir, SELF_SIGNED_CERT_FILE)}\n` : '') +
     `  aws kms create-key --endpoint-url ${server.endpoint} --profile ${server.profile} --region ${server.config.region}\n` +

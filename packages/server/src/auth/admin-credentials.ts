@@ -10,10 +10,10 @@ export interface AdminCredentials {
   readonly accessKeyId: string;
   readonly credentialsFile: string;
   /**
-   * The store's administrator when it is another account's root and this account's root has no
-   * active key: the credentials file was not written for this account (the banner says so).
+   * Why no credentials file serves the account root (the banner says it in place of the file):
+   * the store was made for another account, or holds no active key of the root.
    */
-  readonly otherAccountAdministrator?: string;
+  readonly noCredentials?: string;
 }
 
 /**
@@ -74,7 +74,16 @@ export async function ensureAdminCredentials(
       }
     }
   }
-  return { accessKeyId, credentialsFile, ...(key === undefined && otherRoot !== undefined ? { otherAccountAdministrator: otherRoot } : {}) };
+  if (key !== undefined) return { accessKeyId, credentialsFile };
+  return { accessKeyId, credentialsFile, noCredentials: otherRoot !== undefined ? madeForAnother(otherRoot, principalArn) : `the store holds no active access key of ${principalArn}` };
+}
+
+/** What to start a store with whose administrator is another account's (or partition's) root. */
+function madeForAnother(storeRoot: string, principalArn: string): string {
+  const [, storePartition, , , storeAccount] = storeRoot.split(':');
+  const [, partition, , , account] = principalArn.split(':');
+  const flags = [...(storeAccount !== account ? [`--account-id ${storeAccount}`] : []), ...(storePartition !== partition ? [`--partition ${storePartition}`] : [])];
+  return `this store was made for ${storeRoot}: start it with ${flags.join(' ')} to use its credentials`;
 }
 
 /**
