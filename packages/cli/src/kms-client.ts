@@ -75,6 +75,10 @@ export function networkErrorOf(error: Error, endpoint: string | undefined): ApiE
   if (code === undefined) return undefined;
   const detail = error instanceof AggregateError ? error.errors.map((e: Error) => e.message).join('; ') : (cause?.message ?? error.message);
   if (UNTRUSTED_CERTIFICATE.has(code)) return new ApiError('UntrustedCertificate', `cannot trust the certificate of ${endpoint ?? 'the server'} (${detail || code})`, 0);
+  if (code === 'ECONNRESET' && /^aborted\b/.test(detail)) {
+    // An answer begun, then cut off; the SDK adds lines of its own on deserializing it.
+    return new ApiError('ConnectionError', `${endpoint ?? 'the server'} closed the connection before its answer was complete (aborted)`, 0);
+  }
   if (code === 'ECONNRESET' && detail === 'socket hang up') {
     // Taken, then closed before any answer: an https:// server asked in plain HTTP does that.
     return new ApiError('ConnectionError', `${endpoint ?? 'the server'} closed the connection without answering (socket hang up)`, 0);

@@ -127,6 +127,9 @@ function notFoundHint(message: string): string {
 }
 
 function hintFor(code: string, message: string): string {
+  if (code === 'ConnectionError' && message.includes('before its answer was complete')) {
+    return 'hint: the server (or a proxy before it) cut its answer off: check its log; the request may have been carried out\n';
+  }
   if (code === 'ConnectionError') {
     return 'hint: is the server running? start one with `coffer serve`, or pass --endpoint-url (https:// for a server with TLS, http:// for one without)\n';
   }

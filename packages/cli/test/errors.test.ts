@@ -290,6 +290,24 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     }
   });
 
+  it('says the server cut its answer off when the connection closes in the middle of one, not that it cannot be reached', async () => {
+    const cutting = createTcpServer((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: 1000\r\n\r\n{"Keys":['));
+    });
+    await new Promise<void>((resolve) => cutting.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(cutting.address() as { port: number }).port}`;
+      for (const args of [['keys', 'list'], ['principals', 'list']]) {
+        const finished = await coffer([...args, '--endpoint-url', url], { env: { ...withKeys('secret'), AWS_MAX_ATTEMPTS: '1' } });
+        assert.equal(finished.code, 1, finished.stderr);
+        assert.match(finished.stderr, /^error: ConnectionError: http:\/\/127\.0\.0\.1:\d+ closed the connection before its answer was complete \(aborted\)$/m);
+        assert.match(finished.stderr, /^hint: the server \(or a proxy before it\) cut its answer off/m);
+      }
+    } finally {
+      cutting.close();
+    }
+  });
+
   it('exits 5 with one error line when standard output cannot be written (redirected to a full disk)', async () => {
     // /dev/full fails every write with ENOSPC, as a file on a full disk does. Before, the failed
     // write was an unhandled 'error' event: a stack trace and exit code 1.
