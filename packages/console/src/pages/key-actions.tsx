@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { KeyMetadata } from '../api/types.js';
+import { useAction } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
 import { wholeDaysIn } from '../input.js';
 import { useSession } from '../session.js';
@@ -11,20 +12,17 @@ export function KeyActions({ meta, onChanged }: { meta: KeyMetadata; onChanged: 
   const [daysText, setDaysText] = useState('30');
   const days = wholeDaysIn(daysText, 7, 30);
   const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, run: once } = useAction();
 
-  const run = async (operation: string, input: Record<string, unknown>, note: string) => {
-    setBusy(true);
+  const run = (operation: string, input: Record<string, unknown>, note: string) => once(async () => {
     setError(undefined);
     try {
       await api.kms(operation, { KeyId: meta.KeyId, ...input });
       onChanged(note);
     } catch (failure) {
       setError(failure);
-    } finally {
-      setBusy(false);
     }
-  };
+  });
 
   const pending = meta.KeyState === 'PendingDeletion';
   const symmetric = meta.KeySpec === 'SYMMETRIC_DEFAULT';

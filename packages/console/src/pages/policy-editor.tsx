@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { describeError } from '../api/client.js';
-import { useAsync } from '../components/async.js';
+import { useAction, useAsync } from '../components/async.js';
 import { Done, ErrorNotice } from '../components/notice.js';
 import { checkPolicyText } from '../policy.js';
 import { useSession } from '../session.js';
@@ -20,7 +20,7 @@ export function PolicyEditor({ keyId }: { keyId: string }) {
   const [text, setText] = useState<string | undefined>();
   const [serverError, setServerError] = useState<string>();
   const [saved, setSaved] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, run } = useAction();
 
   useEffect(() => {
     if (policy.data && text === undefined) setText(policy.data.Policy);
@@ -30,8 +30,7 @@ export function PolicyEditor({ keyId }: { keyId: string }) {
   const syntaxError = text === undefined ? undefined : checkPolicyText(current);
   const problem = syntaxError ?? serverError;
 
-  const save = async () => {
-    setBusy(true);
+  const save = () => run(async () => {
     setServerError(undefined);
     setSaved(undefined);
     try {
@@ -40,10 +39,8 @@ export function PolicyEditor({ keyId }: { keyId: string }) {
       policy.reload();
     } catch (failure) {
       setServerError(describeError(failure));
-    } finally {
-      setBusy(false);
     }
-  };
+  });
 
   return (
     <section className="panel" aria-labelledby="policy-title">

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MetricsExposition } from '../observe/metrics.js';
+import { withTimeout } from '../observe/with-timeout.js';
 
 /** How long /readyz waits for the store before calling it unreachable. */
 const READY_TIMEOUT_MS = 2_000;
@@ -43,18 +44,6 @@ export function createProbeHandler(deps: ProbeDependencies) {
       return send(res, requestId, 503, 'text/plain; charset=utf-8', path === '/readyz' ? 'not ready: the store is unreachable\n' : 'unavailable\n');
     }
   };
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number, reason: string): Promise<T | string> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<string>((done) => {
-    timer = setTimeout(() => done(reason), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function send(res: ServerResponse, requestId: string, status: number, type: string, body: string): void {

@@ -2,22 +2,13 @@ import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, ty
 import { FastCounter, FastHistogram, type CounterCell, type HistogramCell } from './series.js';
 import type { RootKeyHealth } from '../root/root-key-health.js';
 import type { Store } from '../store/store.js';
+import { withTimeout } from './with-timeout.js';
 
 /** The key states Coffer's keys take (docs/operations.md, coffer_keys). */
 const KEY_STATES_COUNTED = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'] as const;
 
 /** How long a scrape waits for the store's count of keys: Prometheus's default scrape timeout is 10 s. */
 const KEY_COUNT_TIMEOUT_MS = 2_000;
-
-/** `work`'s result, or a rejection once `ms` have passed without one. */
-function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref();
-  });
-  work.catch(() => {});
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
 
 /** A cache's running totals, read on scrape: the caches count with plain integers on their hot path. */
 export interface CacheStats {
@@ -98,12 +89,13 @@ export class ServerMetrics {
         // A store that cannot be read (PostgreSQL down, or not answering) leaves these series out
         // of the scrape, in time for the scraper's timeout, rather than failing it: the request
         // counters are what show such an outage, and they must still be scraped.
-        let counts: Record<string, number>;
+        let counts: Record<string, number> | string;
         try {
-          counts = await withinTime(sources.store.countKeysByState(), KEY_COUNT_TIMEOUT_MS);
+          counts = await withTimeout(sources.store.countKeysByState(), KEY_COUNT_TIMEOUT_MS, 'no answer in time');
         } catch {
           return;
         }
+        if (typeof counts === 'string') return;
         // The states a Coffer key can be in show as 0 when no key is in them, so a series does not
         // vanish when its last key leaves the state (a graph gap, an alert on 'absent' that fires).
         for (const state of KEY_STATES_COUNTED) this.set({ state }, 0);

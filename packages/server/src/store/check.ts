@@ -125,18 +125,19 @@ export async function checkStore(options: { dataDir: string; store?: string; roo
 async function checkKeys(store: Store, root: RootKey, raw: RawQuery, problems: string[]): Promise<{ ids: Set<string>; versions: number }> {
   // A record that is not JSON stops every read of a page that holds it (the listing below, a
   // backup): found with plain SQL first and named, the rest of the check going on without the keys.
-  const unreadable = (await raw('SELECT key_id, record FROM keys ORDER BY key_id')).filter((row) => {
+  const rows = await raw('SELECT key_id, record FROM keys ORDER BY key_id');
+  const unreadable = rows.filter((row) => {
     try {
       JSON.parse(String(row.record));
       return false;
     } catch {
       return true;
     }
-  }).map((row) => String(row.key_id));
+  });
   if (unreadable.length > 0) {
-    for (const keyId of unreadable) problems.push(`key ${keyId}: its record is not JSON: no server can read it, nor a backup copy it`);
+    for (const row of unreadable) problems.push(`key ${String(row.key_id)}: its record is not JSON: no server can read it, nor a backup copy it`);
     problems.push('the keys\' versions and material were not checked: a listing of the keys cannot read past such a record');
-    return { ids: new Set((await raw('SELECT key_id FROM keys')).map((row) => String(row.key_id))), versions: 0 };
+    return { ids: new Set(rows.map((row) => String(row.key_id))), versions: 0 };
   }
   // No cache: every version is unwrapped from what the store holds now.
   const backing = new BackingKeys(root, store, { maxEntries: 0, ttlMs: 0 });
