@@ -35,6 +35,16 @@ function closedPort(): Promise<number> {
   });
 }
 
+/** An endpoint that speaks raw TCP: each connection is `onSocket`'s (one that never answers, hangs up, or cuts an answer off). */
+async function rawEndpoint(onSocket: (socket: Socket) => void): Promise<{ url: string; close(): void }> {
+  const server = createTcpServer((socket) => {
+    socket.on('error', () => {});
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
+}
+
 /** An endpoint that answers every request with one AWS error, as the KMS JSON protocol shapes it. */
 async function answeringWith(errorName: string, message?: string): Promise<{ url: string; server: Server }> {
   const server = createServer((request, response) => {
@@ -251,10 +261,9 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
 
   it('exits 1 when the server takes the connection and never answers, after --cli-read-timeout, for KMS and admin commands alike', async () => {
     // Without a timeout the command waited for good: a CI job hung until its own limit.
-    const silent = createTcpServer((socket) => { socket.on('error', () => {}); });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silent = await rawEndpoint(() => {});
+    const { url } = silent;
     try {
-      const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
       for (const args of [['keys', 'list'], ['principals', 'list']]) {
         const finished = await coffer([...args, '--endpoint-url', url, '--cli-read-timeout', '1'], { env: { ...withKeys('secret'), AWS_MAX_ATTEMPTS: '1' } });
         assert.equal(finished.code, 1, finished.stderr);
@@ -275,12 +284,10 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
 
   it('says the server closed the connection, not that it timed out, when it hangs up without answering (plain HTTP to a TLS port)', async () => {
     // The SDK names such a reset a TimeoutError so that it retries; the hint was --cli-read-timeout, which cannot help.
-    const hangingUp = createTcpServer((socket) => { socket.once('data', () => socket.destroy()); });
-    await new Promise<void>((resolve) => hangingUp.listen(0, '127.0.0.1', resolve));
+    const hangingUp = await rawEndpoint((socket) => socket.once('data', () => socket.destroy()));
     try {
-      const url = `http://127.0.0.1:${(hangingUp.address() as { port: number }).port}`;
       for (const args of [['keys', 'list'], ['principals', 'list']]) {
-        const finished = await coffer([...args, '--endpoint-url', url], { env: { ...withKeys('secret'), AWS_MAX_ATTEMPTS: '1' } });
+        const finished = await coffer([...args, '--endpoint-url', hangingUp.url], { env: { ...withKeys('secret'), AWS_MAX_ATTEMPTS: '1' } });
         assert.equal(finished.code, 1, finished.stderr);
         assert.match(finished.stderr, /^error: ConnectionError: http:\/\/127\.0\.0\.1:\d+ closed the connection without answering \(socket hang up\)$/m);
         assert.match(finished.stderr, /^hint: is the server running\? .*https:\/\/ for a server with TLS/m);
@@ -291,14 +298,12 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
   });
 
   it('says the server cut its answer off when the connection closes in the middle of one, not that it cannot be reached', async () => {
-    const cutting = createTcpServer((socket) => {
-      socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: 1000\r\n\r\n{"Keys":['));
-    });
-    await new Promise<void>((resolve) => cutting.listen(0, '127.0.0.1', resolve));
+    const cutting = await rawEndpoint((socket) => socket.once('data', () => {
+      socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: 1000\r\n\r\n{"Keys":[');
+    }));
     try {
-      const url = `http://127.0.0.1:${(cutting.address() as { port: number }).port}`;
       for (const args of [['keys', 'list'], ['principals', 'list']]) {
-        const finished = await coffer([...args, '--endpoint-url', url], { env: { ...withKeys('secret'), AWS_MAX_ATTEMPTS: '1' } });
+        const finished = await coffer([...args, '--endpoint-url', cutting.url], { env: { ...withKeys('secret'), AWS_MAX_ATTEMPTS: '1' } });
         assert.equal(finished.code, 1, finished.stderr);
         assert.match(finished.stderr, /^error: ConnectionError: http:\/\/127\.0\.0\.1:\d+ closed the connection before its answer was complete \(aborted\)$/m);
         assert.match(finished.stderr, /^hint: the server \(or a proxy before it\) cut its answer off/m);

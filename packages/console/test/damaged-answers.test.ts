@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page } from 'playwright-core';
-import { openConsolePage } from './support/browser.js';
+import { openConsolePage, signIn } from './support/browser.js';
 import { readCredentials } from './support/credentials.js';
 
 /**
@@ -41,11 +41,7 @@ describe('console with damaged answers', () => {
     }
 
     ({ browser, page } = await openConsolePage(faults));
-    await page.goto(`${server.endpoint}/console/`);
-    await page.getByLabel('Access key ID').fill(credentials.accessKeyId);
-    await page.getByLabel('Secret access key').fill(credentials.secretAccessKey);
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await signIn(page, server.endpoint, '/', credentials, 'Dashboard');
   });
 
   after(async () => {

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page } from 'playwright-core';
-import { openConsolePage, PAGE_WIDTH } from './support/browser.js';
+import { openConsolePage, PAGE_WIDTH, signIn } from './support/browser.js';
 import { readCredentials } from './support/credentials.js';
 
 /**
@@ -75,11 +75,7 @@ describe('console with hostile values', () => {
 
     ({ browser, page } = await openConsolePage(faults));
     page.on('dialog', (dialog) => { faults.push(`dialog: ${dialog.message()}`); void dialog.dismiss(); });
-    await page.goto(`${server.endpoint}/console/keys`);
-    await page.getByLabel('Access key ID').fill(credentials.accessKeyId);
-    await page.getByLabel('Secret access key').fill(credentials.secretAccessKey);
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor();
+    await signIn(page, server.endpoint, '/keys', credentials, 'Keys');
   });
 
   after(async () => {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page, Route } from 'playwright-core';
-import { openConsolePage } from './support/browser.js';
+import { openConsolePage, signIn } from './support/browser.js';
 
 /**
  * Changes and pages asked for twice, or under filters changed meanwhile. A double click on Create
@@ -52,11 +52,7 @@ describe('console actions one at a time', () => {
       const target = request.headers()['x-amz-target'];
       if (target) sent.push({ target, body: request.postData() ?? '' });
     });
-    await page.goto(`${server.endpoint}/console/principals`);
-    await page.getByLabel('Access key ID').fill(OPERATOR.accessKeyId);
-    await page.getByLabel('Secret access key').fill(OPERATOR.secretAccessKey);
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Principals and access keys' }).waitFor();
+    await signIn(page, server.endpoint, '/principals', OPERATOR, 'Principals and access keys');
   });
 
   after(async () => {

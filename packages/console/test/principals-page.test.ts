@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page } from 'playwright-core';
-import { openConsolePage } from './support/browser.js';
+import { openConsolePage, signIn } from './support/browser.js';
 
 /**
  * The principals page when the server refuses: what the operator typed and what they were looking
@@ -35,11 +35,7 @@ describe('principals page refusals', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'coffer-console-principals-'));
     server = await startServer({ port: 0, dataDir, logger: () => {}, quotas: false, seed: SEED });
     ({ browser, page } = await openConsolePage(faults));
-    await page.goto(`${server.endpoint}/console/principals`);
-    await page.getByLabel('Access key ID').fill(OPERATOR.accessKeyId);
-    await page.getByLabel('Secret access key').fill(OPERATOR.secretAccessKey);
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Principals and access keys' }).waitFor();
+    await signIn(page, server.endpoint, '/principals', OPERATOR, 'Principals and access keys');
     await page.locator('tr', { hasText: 'user/taken' }).waitFor();
   });
 

@@ -23,3 +23,12 @@ export async function openConsolePage(faults: string[]): Promise<{ browser: Brow
   });
   return { browser, page };
 }
+
+/** Opens the console at `path`, signs in with the access key, and waits for the page's heading. */
+export async function signIn(page: Page, endpoint: string, path: string, credentials: { accessKeyId: string; secretAccessKey: string }, heading: string): Promise<void> {
+  await page.goto(`${endpoint}/console${path}`);
+  await page.getByLabel('Access key ID').fill(credentials.accessKeyId);
+  await page.getByLabel('Secret access key').fill(credentials.secretAccessKey);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+}
