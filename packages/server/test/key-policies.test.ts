@@ -447,7 +447,12 @@ describe('key policies over HTTP', () => {
     it('does not inherit what the key policy or a grant gave the earlier one, which GetKeyPolicy shows by its unique id; a policy written afterwards names it', async () => {
       const first = await createUser(t, 'phoenix');
       const firstId = ((await admin(t, 'ListUsers', {})).Users as Array<{ UserName: string; UserId: string }>).find((u) => u.UserName === 'phoenix')!.UserId;
-      const setText = JSON.stringify(policyOf(ADMIN_STATEMENT, { Effect: 'Allow', Principal: { AWS: [first.arn, bob.arn] }, Action: 'kms:Encrypt', Resource: '*' }), null, 1);
+      // With a number JSON.parse would round and an escape it would decode: only the principal may change.
+      const setText = JSON.stringify(policyOf(
+        ADMIN_STATEMENT,
+        { Effect: 'Allow', Principal: { AWS: [first.arn, bob.arn] }, Action: 'kms:Encrypt', Resource: '*' },
+        { Sid: 'Caf\u00e9', Effect: 'Deny', Principal: '*', Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:n': '@' } } },
+      ), null, 1).replace('"@"', '12345678901234567890').replace('Caf\u00e9', 'Caf\\u00e9');
       const { id } = await keyWith();
       assertOk(await raw('PutKeyPolicy', { KeyId: id, Policy: setText }));
       // Every named principal still the one named: the text as it was set.
@@ -468,7 +473,9 @@ describe('key policies over HTTP', () => {
         // AWS shows the principal the policy named by its unique id, so the policy read and set
         // again as it is cannot pass the earlier phoenix's permissions to this one: the id is
         // refused as an invalid principal.
-        const shown = JSON.parse(String(assertOk(await raw('GetKeyPolicy', { KeyId: id })).Policy)) as { Statement: Array<{ Principal: { AWS: unknown } }> };
+        const shownText = String(assertOk(await raw('GetKeyPolicy', { KeyId: id })).Policy);
+        assert.equal(shownText, setText.replace(JSON.stringify(first.arn), JSON.stringify(firstId)));
+        const shown = JSON.parse(shownText) as { Statement: Array<{ Principal: { AWS: unknown } }> };
         assert.deepEqual(shown.Statement[1]!.Principal.AWS, [firstId, bob.arn]);
         assert.match(firstId, /^AIDA[A-Z2-7]{17}$/);
         assertError(await raw('PutKeyPolicy', { KeyId: id, Policy: JSON.stringify(shown) }), 'MalformedPolicyDocumentException', /invalid principals/);

@@ -6,12 +6,13 @@ import { describe, it } from 'node:test';
 import { LimitExceededException, MalformedPolicyDocumentException } from '../src/errors.js';
 import { DECISION_REASONS } from '../src/policy/authorize.js';
 import { INVALID_PRINCIPALS } from '../src/policy/principal.js';
-import { assertKeyPolicySize, compilePolicy, MAX_IDENTITY_POLICY_LENGTH, MAX_POLICY_LENGTH, namedPrincipals } from '../src/policy/compile.js';
+import { assertKeyPolicySize, compilePolicy, MAX_IDENTITY_POLICY_LENGTH, MAX_POLICY_LENGTH, namedPrincipals, type CompiledPolicy } from '../src/policy/compile.js';
 import { encryptionContextEntries, type RequestContext } from '../src/policy/context.js';
 import { defaultKeyPolicy } from '../src/policy/default-key-policy.js';
 import { statementMatches } from '../src/policy/evaluate.js';
 import { assertNoLockOut, LOCKOUT_MESSAGE, wouldLockOut } from '../src/policy/lockout.js';
 import { assertNoDuplicateKeys } from '../src/policy/duplicate-keys.js';
+import { parseJsonWithSource } from '../src/policy/json-source.js';
 import {
   ACCOUNT, alice, appRole, ask, bob, carol, ENABLE_IAM, holds, identityPolicy, KEY_ARN, keyPolicy, OTHER_ACCOUNT,
   OTHER_KEY_ARN, OTHER_ROOT_ARN, otherRoot, policyText, root, ROOT_ARN, type Statement,
@@ -866,6 +867,101 @@ describe('a member repeated in one object (IAM grammar: "must not contain multip
   }
 });
 
+describe('numbers in condition values: the text written, as the stored policy shows it', () => {
+  // Written into the text by hand: JSON.stringify cannot write 1.50, and a JavaScript number cannot hold the first.
+  const denying = (value: string): CompiledPolicy => compilePolicy(policyText([
+    { Effect: 'Allow', Principal: '*', Action: 'kms:Encrypt', Resource: '*' },
+    { Effect: 'Deny', Principal: '*', Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:tenant': ['@'] } } },
+  ]).replace('"@"', value), 'key');
+  const denied = (policy: CompiledPolicy, tenant: string): boolean =>
+    ask({ key: policy, action: 'kms:Encrypt', principal: root, context: encryptionContextEntries({ tenant }) }).reason === 'explicit-deny';
+  const cases: [string, string, string[], string[]][] = [
+    ['an integer past 2^53', '12345678901234567890', ['12345678901234567890'], ['12345678901234567000', '12345678901234567168']],
+    ['a decimal with a trailing zero', '1.50', ['1.50'], ['1.5']],
+    ['an exponent', '1e2', ['1e2'], ['100']],
+    ['a negative zero', '-0', ['-0'], ['0']],
+  ];
+  for (const [name, literal, matching, other] of cases) {
+    it(`${name} (${literal}) matches itself only`, () => {
+      const policy = denying(literal);
+      for (const tenant of matching) assert.equal(denied(policy, tenant), true, tenant);
+      for (const tenant of other) assert.equal(denied(policy, tenant), false, tenant);
+    });
+  }
+
+  it('a number as the only value (not in a list) and in an identity policy', () => {
+    const text = policyText([{ Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:tenant': '@' } } }])
+      .replace('"@"', '12345678901234567890');
+    const identity = compilePolicy(text, 'identity');
+    const allowed = (tenant: string): boolean =>
+      ask({ key: keyPolicy(ENABLE_IAM), identity: [identity], action: 'kms:Encrypt', context: encryptionContextEntries({ tenant }) }).allowed;
+    assert.equal(allowed('12345678901234567890'), true);
+    assert.equal(allowed('12345678901234567000'), false);
+  });
+
+  it('a numeric operator reads the written number as before', () => {
+    const text = policyText([{ Effect: 'Allow', Principal: '*', Action: 'kms:Decrypt', Resource: '*', Condition: { NumericLessThan: { 'aws:MultiFactorAuthAge': '@' } } }])
+      .replace('"@"', '3.600e3');
+    const policy = compilePolicy(text, 'key');
+    assert.equal(ask({ key: policy, context: { 'aws:multifactorauthage': 3599 } }).allowed, true);
+    assert.equal(ask({ key: policy, context: { 'aws:multifactorauthage': 3600 } }).allowed, false);
+  });
+});
+
+describe('parseJsonWithSource', () => {
+  const texts = [
+    '{"a": 1, "b": [true, false, null, "x\\"y", -1.5e-3], "c": {"d": {}}, "e": []}',
+    '{"__proto__": {"polluted": 1}, "constructor": 2}',
+    '{"a": 1, "b": 2, "a": 3}',
+    '{"2": "two", "b": "b", "1": "one"}',
+    ' [ "\u00e9\u2028", 0, -0, 12345678901234567890, 1E+2 ] ',
+    '"just a string"',
+    '42',
+    '[[[[[]]]]]',
+  ];
+  for (const text of texts) {
+    it(`reads ${text.trim().slice(0, 40)} as JSON.parse does`, () => {
+      const { value } = parseJsonWithSource(text);
+      assert.deepStrictEqual(value, JSON.parse(text));
+      if (typeof value === 'object' && value !== null) assert.deepEqual(Object.keys(value), Object.keys(JSON.parse(text)));
+    });
+  }
+
+  it('random documents: the same values and member order as JSON.parse, and each span is the text of its value', () => {
+    let seed = 7;
+    const next = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const scalar = (): string => ['"s\\u00e9"', '""', '"a\\"b"', String(next(1e6) - 5e5), `${next(100)}.${next(100)}0`, '1e-7', 'true', 'false', 'null'][next(9)]!;
+    const value = (depth: number): string => {
+      const kind = depth > 3 ? 0 : next(3);
+      if (kind === 0) return scalar();
+      const n = next(4);
+      const items = Array.from({ length: n }, () => value(depth + 1));
+      const space = [' ', '', '\n\t'][next(3)]!;
+      return kind === 1
+        ? `[${space}${items.join(`,${space}`)}]`
+        : `{${items.map((v) => `${JSON.stringify(['k', '1', '__proto__', 'K'][next(4)]! + next(3))}:${space}${v}`).join(',')}}`;
+    };
+    for (let round = 0; round < 300; round++) {
+      const text = value(0);
+      const { value: parsed, span } = parseJsonWithSource(text);
+      assert.deepStrictEqual(parsed, JSON.parse(text), text);
+      const check = (holder: unknown): void => {
+        if (typeof holder !== 'object' || holder === null) return;
+        for (const [key, child] of Object.entries(holder)) {
+          const at: readonly [number, number] = span(holder, Array.isArray(holder) ? Number(key) : key)!;
+          assert.deepStrictEqual(JSON.parse(text.slice(at[0], at[1])), child, text);
+          check(child);
+        }
+      };
+      check(parsed);
+    }
+  });
+
+  it('throws JSON.parse\'s SyntaxError for text that is not JSON', () => {
+    for (const text of ['', '{', '{"a" 1}', '[1,]', '01', '"\\x"']) assert.throws(() => parseJsonWithSource(text), SyntaxError, text);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Documents that are valid.
 
@@ -877,6 +973,7 @@ describe('valid policy documents', () => {
     ['exactly 32768 characters', ((): string => { const t = doc(S({})); return t.slice(0, -1) + ' '.repeat(MAX_POLICY_LENGTH - t.length) + '}'; })(), 'key'],
     ['Latin-1 characters, tabs and newlines', `{\n\t"Statement": ${JSON.stringify([S({ Sid: 'Zugriff für Schlüssel' })])}\n}`, 'key'],
     ['an assumed-role session principal', doc(S({ Principal: { AWS: `arn:aws:sts::${ACCOUNT}:assumed-role/Admin/session-1` } })), 'key'],
+    ['a federated user principal (IAM: "AWS STS federated user principals"; grants take it too)', doc(S({ Principal: { AWS: `arn:aws:sts::${ACCOUNT}:federated-user/alice` } })), 'key'],
     ['a user with a path', doc(S({ Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/division/team/alice` } })), 'key'],
     ['a service principal beside an account', doc(S({ Principal: { AWS: ROOT_ARN, Service: 'logs.us-west-2.amazonaws.com' } })), 'key'],
     ['another partition', doc(S({ Principal: { AWS: `arn:aws-cn:iam::${ACCOUNT}:root` } })), 'key'],

@@ -2,6 +2,7 @@ import type { Service } from '../context.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import { resolveKey } from '../keys/resolve.js';
 import { defaultKeyPolicy } from '../policy/default-key-policy.js';
+import { parseJsonWithSource, type Span } from '../policy/json-source.js';
 import { principalId } from '../principals/principal-id.js';
 import { keyIdMember } from '../validate/members.js';
 import { parseShape } from '../validate/shape.js';
@@ -27,8 +28,9 @@ export const getKeyPolicy: Operation = async (service, body, request) => {
  * set (or deleted and created again under the name) appears as the unique id of the one it named,
  * not as the ARN, which now means nobody or somebody else. So reading the policy, changing it and
  * setting it again cannot hand the old principal's permissions to a new one of the same name: the
- * id is refused as an invalid principal, as AWS refuses it, until it is removed. A policy in which
- * every named principal is still the one it named is returned exactly as it was set.
+ * id is refused as an invalid principal, as AWS refuses it, until it is removed. Nothing else of
+ * the text changes (numbers, escapes and layout stay as set); a policy in which every named
+ * principal is still the one it named is returned exactly as it was set.
  */
 async function shownPolicy(service: Service, key: KeyRecord, text: string): Promise<string> {
   const orphaned = new Map<string, string>();
@@ -37,15 +39,28 @@ async function shownPolicy(service: Service, key: KeyRecord, text: string): Prom
     orphaned.set(arn, principalId({ arn, kind: arn.includes(':role/') ? 'role' : 'user', createdAt }));
   }
   if (orphaned.size === 0) return text;
-  const policy = JSON.parse(text) as { Statement: unknown };
+  // Only those strings change; every other byte of the text stays as it was set.
+  const source = parseJsonWithSource(text);
+  const changes: { span: Span; id: string }[] = [];
+  const visit = (holder: object, key: string | number): void => {
+    const value = (holder as Record<string | number, unknown>)[key];
+    const id = typeof value === 'string' ? orphaned.get(value) : undefined;
+    const span = source.span(holder, key);
+    if (id !== undefined && span !== undefined) changes.push({ span, id });
+  };
+  const policy = source.value as { Statement: unknown };
   for (const statement of Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement]) {
     for (const element of ['Principal', 'NotPrincipal']) {
       const principals = (statement as Record<string, unknown>)[element];
       if (typeof principals !== 'object' || principals === null || !Object.hasOwn(principals, 'AWS')) continue;
-      const aws = (principals as { AWS: string | string[] }).AWS;
-      const shown = (value: string) => orphaned.get(value) ?? value;
-      (principals as { AWS: string | string[] }).AWS = typeof aws === 'string' ? shown(aws) : aws.map(shown);
+      const aws = (principals as { AWS: unknown }).AWS;
+      if (Array.isArray(aws)) aws.forEach((_, i) => visit(aws, i));
+      else visit(principals, 'AWS');
     }
   }
-  return JSON.stringify(policy, null, 2);
+  let shown = text;
+  for (const { span: [start, end], id } of changes.sort((a, b) => b.span[0] - a.span[0])) {
+    shown = shown.slice(0, start) + JSON.stringify(id) + shown.slice(end);
+  }
+  return shown;
 }

@@ -1,5 +1,6 @@
 import { LimitExceededException, MalformedPolicyDocumentException } from '../errors.js';
-import { compileCondition, type ConditionEntry } from './condition.js';
+import { compileCondition, type ConditionEntry, type NumberLiteral } from './condition.js';
+import { parseJsonWithSource, type SourcedJson } from './json-source.js';
 import { INVALID_PRINCIPALS, parsePrincipalElement, type PrincipalSet } from './principal.js';
 import { parseTemplate, type Template } from './variables.js';
 import { anyGlob, type Glob } from './glob.js';
@@ -139,7 +140,7 @@ function exactlyOne(statement: Record<string, unknown>, a: string, b: string, fa
   return hasA ? [statement[a], false] : [statement[b], true];
 }
 
-function compileStatement(raw: unknown, index: number, where: string, kind: PolicyKind, variables: boolean): CompiledStatement {
+function compileStatement(raw: unknown, index: number, where: string, kind: PolicyKind, variables: boolean, literal: NumberLiteral): CompiledStatement {
   const sid = typeof raw === 'object' && raw !== null && typeof (raw as Record<string, unknown>).Sid === 'string'
     ? (raw as Record<string, string>).Sid : undefined;
   const label = sid === undefined ? where : `${where} (Sid "${sid}")`;
@@ -170,7 +171,7 @@ function compileStatement(raw: unknown, index: number, where: string, kind: Poli
   const action = exactlyOne(statement, 'Action', 'NotAction', fail);
   const resource = exactlyOne(statement, 'Resource', 'NotResource', fail);
   const conditions = Object.hasOwn(statement, 'Condition')
-    ? compileCondition(statement.Condition, { variables, keyPolicy: kind === 'key' }, fail)
+    ? compileCondition(statement.Condition, { variables, keyPolicy: kind === 'key', literal }, fail)
     : [];
   // IAM refuses such a statement; KMS takes it in a key policy, where it has no effect.
   if (kind === 'identity') {
@@ -197,6 +198,14 @@ export function assertKeyPolicySize(text: string): void {
   if (bytes > MAX_POLICY_LENGTH) throw new LimitExceededException(`The policy document is ${bytes} bytes long; the limit is ${MAX_POLICY_LENGTH} bytes.`);
 }
 
+function parseDocument(text: string): SourcedJson {
+  try {
+    return parseJsonWithSource(text);
+  } catch (e) {
+    return malformed(`The policy document is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
 /** Parses, validates and compiles a policy document. Throws MalformedPolicyDocumentException. */
 export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
   if (typeof text !== 'string') throw new TypeError('compilePolicy: the policy must be a string');
@@ -214,12 +223,8 @@ export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
     const code = bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
     malformed(`The policy document contains the character U+${code}; only tab, line feed, carriage return and U+0020 to U+00FF are allowed.`);
   }
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch (e) {
-    malformed(`The policy document is not valid JSON: ${(e as Error).message}`);
-  }
+  const sourced = parseDocument(text);
+  const document = sourced.value;
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     malformed('The policy document must be a JSON object.');
   }
@@ -238,7 +243,11 @@ export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
   if (list.length === 0) malformed('The policy document has an empty Statement list.');
   // Variables arrived with 2012-10-17; in older documents `${...}` is literal text.
   const variables = version === '2012-10-17';
-  const statements = list.map((s, i) => compileStatement(s, i, Array.isArray(raw) ? `Statement[${i}]` : 'Statement', kind, variables));
+  const literal: NumberLiteral = (holder, key) => {
+    const span = sourced.span(holder, key);
+    return span && text.slice(span[0], span[1]);
+  };
+  const statements = list.map((s, i) => compileStatement(s, i, Array.isArray(raw) ? `Statement[${i}]` : 'Statement', kind, variables, literal));
   return Object.freeze({
     kind,
     version: version as PolicyVersion | undefined,

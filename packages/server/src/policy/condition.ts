@@ -38,10 +38,17 @@ function overlyPermissive(operator: ParsedOperator, key: string): string | undef
   return undefined;
 }
 
-/** Compiles a Condition element; throws the fault through `fail`. */
+/** The text a number of the policy was written as (`holder[key]`), where it is known. */
+export type NumberLiteral = (holder: object, key: string | number) => string | undefined;
+
+/**
+ * Compiles a Condition element; throws the fault through `fail`. A number among the values is
+ * taken as written (`literal`): condition values are compared as text, and 12345678901234567890
+ * read as a double would be 12345678901234567000 (policy/json-source.ts).
+ */
 export function compileCondition(
   element: unknown,
-  opts: { variables: boolean; keyPolicy: boolean },
+  opts: { variables: boolean; keyPolicy: boolean; literal?: NumberLiteral },
   fail: (detail: string) => never,
 ): ConditionEntry[] {
   if (typeof element !== 'object' || element === null || Array.isArray(element)) {
@@ -65,11 +72,12 @@ export function compileCondition(
       const list = Array.isArray(raw) ? raw : [raw];
       if (list.length === 0) fail(`${where}: no values`);
       const values: CompiledValue[] = [];
-      for (const item of list) {
+      for (const [index, item] of list.entries()) {
         if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
           fail(`${where}: values must be strings, numbers or booleans`);
         }
-        const compiled = compileValue(operator.spec, String(item), opts.variables);
+        const written = typeof item !== 'number' ? undefined : Array.isArray(raw) ? opts.literal?.(raw, index) : opts.literal?.(block as object, keyText);
+        const compiled = compileValue(operator.spec, written ?? String(item), opts.variables);
         if (typeof compiled === 'string') fail(`${where}: ${compiled}`);
         values.push(compiled);
       }

@@ -33,7 +33,7 @@ export interface PrincipalSet {
   readonly everyone: boolean;
   /** Account ids named by `<account>` or `arn:<partition>:iam::<account>:root`. */
   readonly accounts: ReadonlySet<string>;
-  /** Exact user, role and assumed-role ARNs. */
+  /** Exact user, role, assumed-role and federated-user ARNs. */
   readonly arns: ReadonlySet<string>;
   /** The partitions of the ARNs named (`aws`, `aws-cn`, ...), for the check that they are the server's. */
   readonly partitions: ReadonlySet<string>;
@@ -41,8 +41,11 @@ export interface PrincipalSet {
 
 const ACCOUNT_ID = /^\d{12}$/;
 const ROOT_ARN = /^arn:[a-z][a-z0-9-]*:iam::(\d{12}):root$/;
-/** IAM user or role names with an optional path (`user/division/alice`), and STS role sessions. */
-const IDENTITY_ARN = /^arn:[a-z][a-z0-9-]*:(?:iam::\d{12}:(?:user|role)\/[\w+=,.@/-]+|sts::\d{12}:assumed-role\/[\w+=,.@-]+\/[\w+=,.@-]+)$/;
+/**
+ * IAM user or role names with an optional path (`user/division/alice`), STS role sessions and STS
+ * federated users (IAM User Guide, "AWS STS federated user principals"; grants take them too).
+ */
+const IDENTITY_ARN = /^arn:[a-z][a-z0-9-]*:(?:iam::\d{12}:(?:user|role)\/[\w+=,.@/-]+|sts::\d{12}:(?:assumed-role\/[\w+=,.@-]+\/[\w+=,.@-]+|federated-user\/[\w+=,.@-]+))$/;
 /** `kms.amazonaws.com`, `logs.us-east-1.amazonaws.com`: accepted, as AWS does, and never a caller here. */
 const SERVICE = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$/;
 
@@ -73,7 +76,7 @@ export function parsePrincipalElement(value: unknown): PrincipalSet | string {
         else if (ACCOUNT_ID.test(item)) accounts.add(item);
         else if (root) accounts.add(root[1]!);
         else if (IDENTITY_ARN.test(item)) arns.add(item);
-        else return `"AWS" value "${item}" is not "*", an account id or the ARN of an account, user or role`;
+        else return `"AWS" value "${item}" is not "*", an account id or the ARN of an account, user, role, role session or federated user`;
         if (item.startsWith('arn:')) partitions.add(item.split(':')[1]!);
       } else if (type === 'Service') {
         if (!SERVICE.test(item)) return `"Service" value "${item}" is not a service principal`;
