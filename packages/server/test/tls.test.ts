@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
@@ -144,6 +144,24 @@ describe('TLS with given files, and plain HTTP off loopback', () => {
       await assert.rejects(
         startServer({ port: 0, dataDir: join(dir, 'data3'), logger: () => {}, tls: { certFile: join(dir, 'missing.crt'), keyFile: join(dir, 'server.key') } }),
         (error: unknown) => error instanceof StartupError && /ENOENT/.test(error.message));
+      // Key files OpenSSL would take, or refuse in words that mislead: each stops the start, naming its fault.
+      const encrypted = createPrivateKey(pair.key).export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'pass phrase' });
+      writeFileSync(join(dir, 'empty.key'), '', { mode: 0o600 });
+      writeFileSync(join(dir, 'encrypted.key'), encrypted, { mode: 0o600 });
+      mkdirSync(join(dir, 'key-dir'));
+      const refusals: [string, RegExp][] = [
+        ['empty.key', /^The TLS key file does not hold a PEM private key\.$/],
+        ['encrypted.key', /^The TLS key file holds an encrypted private key; the server takes an unencrypted one/],
+        ['key-dir', /^Cannot read the TLS key file '.*key-dir': it is a directory\.$/],
+      ];
+      for (const [keyFile, message] of refusals) {
+        const outcome = await startServer({ port: 0, dataDir: join(dir, 'data5'), logger: () => {}, quotas: false, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, keyFile) } })
+          .catch((error: unknown) => error as Error);
+        // Closed if it started after all, so that the failure is reported rather than the run held open.
+        if (!(outcome instanceof Error)) await outcome.close();
+        assert.ok(outcome instanceof StartupError && message.test(outcome.message), `${keyFile}: ${String(outcome)}`);
+        assert.deepEqual(existsSync(join(dir, 'data5')) ? readdirSync(join(dir, 'data5')) : [], [], keyFile);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
       rmSync(other, { recursive: true, force: true });

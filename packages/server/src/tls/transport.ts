@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { StartupError } from '../root/root-key.js';
@@ -25,6 +25,32 @@ export function isLoopbackHost(host: string): boolean {
   return isIP(v4) === 4 && v4.startsWith('127.');
 }
 
+function readPem(file: string, what: 'certificate' | 'key'): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'EISDIR' ? 'it is a directory' : code ?? (error as Error).message;
+    throw new StartupError(`Cannot read the TLS ${what} file '${file}': ${reason}.`);
+  }
+}
+
+/**
+ * The key file's private key. Refused here rather than left to OpenSSL: createSecureContext takes
+ * an empty key file (it skips an empty key) and the server then fails every handshake, and it
+ * reports an encrypted key as a "bad decrypt" that reads like a key of another certificate.
+ */
+function privateKeyOf(pem: string): KeyObject {
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/.test(pem)) {
+    throw new StartupError('The TLS key file holds an encrypted private key; the server takes an unencrypted one (openssl pkey -in KEY -out PLAIN writes one; keep it readable by the server only).');
+  }
+  try {
+    return createPrivateKey(pem);
+  } catch {
+    throw new StartupError('The TLS key file does not hold a PEM private key.');
+  }
+}
+
 /**
  * Decides how the server listens, before anything is opened: TLS with the given or generated pair;
  * plain HTTP on a loopback address; plain HTTP elsewhere only when explicitly allowed, since
@@ -40,15 +66,9 @@ export async function openTransport(host: string, dataDir: string, tls: TlsSetti
     }
     return {};
   }
-  let pair: TlsPair;
-  if ('selfSigned' in tls) pair = await selfSignedPair(dataDir);
-  else {
-    try {
-      pair = { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') };
-    } catch (error) {
-      throw new StartupError(`Cannot read the TLS certificate or key: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (${(error as NodeJS.ErrnoException).path ?? ''}).`);
-    }
-  }
+  const pair: TlsPair = 'selfSigned' in tls
+    ? await selfSignedPair(dataDir)
+    : { cert: readPem(tls.certFile, 'certificate'), key: readPem(tls.keyFile, 'key') };
   let fingerprint: string;
   try {
     fingerprint = certificateFingerprint(pair.cert);
@@ -59,15 +79,9 @@ export async function openTransport(host: string, dataDir: string, tls: TlsSetti
   // OpenSSL compares a key with the certificate only when both are of one type: an RSA key beside
   // an EC certificate (or a chain whose first certificate is not the key's) loads, and then every
   // handshake fails. The server's certificate is the file's first; its public key must be the key's.
-  // (A key node cannot read here, an encrypted one say, is left to createSecureContext's refusal.)
   const certificate = new X509Certificate(pair.cert);
-  let key: ReturnType<typeof createPrivateKey> | undefined;
-  try {
-    key = createPrivateKey(pair.key);
-  } catch {
-    key = undefined;
-  }
-  if (key !== undefined && !certificate.checkPrivateKey(key)) {
+  const key = privateKeyOf(pair.key);
+  if (!certificate.checkPrivateKey(key)) {
     throw new StartupError(
       'The TLS key is not the private key of the certificate (the first certificate in the file, which the server presents; put the chain after it).');
   }
