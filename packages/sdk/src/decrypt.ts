@@ -14,7 +14,7 @@ import { MessageVerifier, prepareDecryption, type DecryptOptions } from './inter
 import { hashWorkerStarted, OFFLOAD_MIN_BYTES, offloadedVerifier } from './internal/hash-offload.js';
 import type { FrameOpener } from './internal/frames.js';
 import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, outputWorkerStarted, type ByteSink, type OffloadedOutput } from './internal/output-offload.js';
-import { assertBytes, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys, unchangedLength } from './internal/options.js';
+import { assertBytes, assertOptions, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys, unchangedLength } from './internal/options.js';
 import type { Keyring } from './keyrings/keyring.js';
 import { readFooter } from './serialize/footer.js';
 import { readFrame } from './serialize/frame.js';
@@ -39,6 +39,7 @@ export async function decrypt(
   options: DecryptOptions = {},
 ): Promise<DecryptResult> {
   assertBytes(input, 'ciphertext');
+  assertOptions(options);
   const length = input.byteLength;
   // Fixed-length from here on, whatever happens to the caller's view during the await below.
   const ciphertext = input.subarray(0, length);

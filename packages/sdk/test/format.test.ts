@@ -123,6 +123,9 @@ describe('read guards', () => {
     await assert.rejects(encrypt(aesKeyring(), Buffer.from('x'), { commitmentPolicy: 'NONE' as never }), TypeError);
     await assert.rejects(encrypt(aesKeyring(), Buffer.from('x'), { encryptionContext: { a: 1 as never } }), TypeError);
     await assert.rejects(encrypt(aesKeyring(), Buffer.from('x'), { encryptionContext: { a: '\ud800' } }), TypeError);
+    await assert.rejects(encrypt(aesKeyring(), Buffer.from('x'), null as never), { name: 'TypeError', message: 'options must be an object' });
+    const { ciphertext } = await encrypt(aesKeyring(), Buffer.from('x'));
+    await assert.rejects(decrypt(aesKeyring(), ciphertext, null as never), { name: 'TypeError', message: 'options must be an object' });
     assert.throws(() => new RawAesKeyring({ keyNamespace: 'n', keyName: 'k', wrappingKey: Buffer.alloc(20) }), TypeError);
     assert.throws(() => new RawAesKeyring({ keyNamespace: 'aws-kms', keyName: 'k', wrappingKey: Buffer.alloc(32) }), TypeError);
   });

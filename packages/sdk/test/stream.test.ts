@@ -349,6 +349,25 @@ describe('decryptStream', () => {
     assert.throws(() => decryptStream(aesKeyring(), { signedStreaming: true, unsignedStreaming: true }), TypeError);
   });
 
+  test('a release mode is switched by true or false only: \'true\' or 1 (from a config file, say) is a TypeError, not buffered mode', () => {
+    for (const name of ['unsignedStreaming', 'signedStreaming'] as const) {
+      for (const value of ['true', 1, 'false', null]) {
+        const options = { [name]: value } as never;
+        assert.throws(() => decryptStream(aesKeyring(), options), { name: 'TypeError', message: `${name} must be true or false` });
+        assert.throws(() => decryptWebStream(aesKeyring(), options), { name: 'TypeError', message: `${name} must be true or false` });
+      }
+      decryptStream(aesKeyring(), { [name]: false }).destroy();
+    }
+    // And the two are still refused together when one is given as a string.
+    assert.throws(() => decryptStream(aesKeyring(), { unsignedStreaming: 'true', signedStreaming: true } as never), TypeError);
+  });
+
+  test('options given as null are a TypeError that says so, in every streaming entry point', () => {
+    for (const start of [encryptStream, decryptStream, encryptWebStream, decryptWebStream]) {
+      assert.throws(() => start(aesKeyring(), null as never), { name: 'TypeError', message: 'options must be an object' }, start.name);
+    }
+  });
+
   test('buffered mode fails (releasing nothing) once the plaintext exceeds maxBufferedBytes', async () => {
     const { ciphertext } = await encrypt(aesKeyring(), randomBytes(5000), { suiteId: SIGNED, frameLength: 1000 });
     const out: Buffer[] = [];

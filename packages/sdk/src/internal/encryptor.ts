@@ -20,7 +20,7 @@ import { UINT32_MAX } from './bytes.js';
 import { FrameSealer } from './frames.js';
 import { deriveKeys } from './kdf.js';
 import { assertMaterials, holdsDataKey, isEncryptedDataKey } from './materials-checks.js';
-import { resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys } from './options.js';
+import { assertOptions, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys } from './options.js';
 
 /**
  * Default plaintext bytes per frame: 1 MiB. The official SDKs use 4096; a larger frame amortises
@@ -87,6 +87,7 @@ export async function prepareEncryption(
   options: EncryptOptions,
   plaintextLength: number | undefined,
 ): Promise<PreparedEncryption> {
+  assertOptions(options);
   const commitmentPolicy = resolveCommitmentPolicy(options.commitmentPolicy);
   const maxEncryptedDataKeys = resolveMaxEncryptedDataKeys(options.maxEncryptedDataKeys);
   const frameLength = resolveFrameLength(options.frameLength);

@@ -10,6 +10,21 @@ export function resolveMaterialsManager(keyringOrCmm: Keyring | CryptographicMat
   return isCryptographicMaterialsManager(keyringOrCmm) ? keyringOrCmm : new DefaultCryptographicMaterialsManager(keyringOrCmm);
 }
 
+/** Options are optional, but when given they must be an object: `null` is a mistake, not "none". */
+export function assertOptions(options: unknown): asserts options is object {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+}
+
+/**
+ * A switch: true, false or absent. Anything else ('true', 1) is refused rather than read as off,
+ * which would quietly choose the other mode.
+ */
+export function resolveSwitch(value: unknown, name: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be true or false`);
+  return value;
+}
+
 export function resolveCommitmentPolicy(policy: unknown): CommitmentPolicy {
   if (policy === undefined) return DEFAULT_COMMITMENT_POLICY;
   assertCommitmentPolicy(policy);

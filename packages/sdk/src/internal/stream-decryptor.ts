@@ -36,7 +36,7 @@ import { ByteReader, bytesNeeded } from './bytes.js';
 import { appendPiece, SmallPieceArena } from './small-pieces.js';
 import { prepareDecryption, type DecryptOptions, type MessageVerifier } from './decryptor.js';
 import type { FrameOpener } from './frames.js';
-import { resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys } from './options.js';
+import { assertOptions, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys, resolveSwitch } from './options.js';
 
 export interface DecryptStreamOptions extends DecryptOptions {
   /**
@@ -105,14 +105,17 @@ export class StreamDecryptor {
   messageHeader: MessageHeaderInfo | undefined;
 
   constructor(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: DecryptStreamOptions) {
+    assertOptions(options);
     this.#cmm = resolveMaterialsManager(keyringOrCmm);
     this.#policy = resolveCommitmentPolicy(options.commitmentPolicy);
     this.#maxEdks = resolveMaxEncryptedDataKeys(options.maxEncryptedDataKeys);
     this.#reproduced = copyEncryptionContext(options.encryptionContext);
-    if (options.unsignedStreaming === true && options.signedStreaming === true) {
+    const unsigned = resolveSwitch(options.unsignedStreaming, 'unsignedStreaming');
+    const signed = resolveSwitch(options.signedStreaming, 'signedStreaming');
+    if (unsigned && signed) {
       throw new TypeError('unsignedStreaming and signedStreaming cannot be combined: the first refuses signed messages, the second streams them');
     }
-    this.#release = options.unsignedStreaming === true ? 'unsigned' : options.signedStreaming === true ? 'streaming' : 'buffered';
+    this.#release = unsigned ? 'unsigned' : signed ? 'streaming' : 'buffered';
     const max = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     if (!Number.isSafeInteger(max) || max < 1) throw new RangeError('maxBufferedBytes must be a positive integer');
     this.#maxBuffered = max;

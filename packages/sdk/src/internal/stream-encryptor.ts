@@ -12,7 +12,7 @@ import { UINT32_MAX } from './bytes.js';
 import { copyEncryptionContext } from '../encryption-context.js';
 import { getSuite } from '../suites.js';
 import { prepareEncryption, resolveFrameLength, type EncryptOptions, type PreparedEncryption } from './encryptor.js';
-import { resolveCommitmentPolicy, resolveMaxEncryptedDataKeys } from './options.js';
+import { assertOptions, resolveCommitmentPolicy, resolveMaxEncryptedDataKeys } from './options.js';
 import { finalFrameSize, regularFrameSize } from './frames.js';
 
 export interface EncryptStreamOptions extends EncryptOptions {
@@ -43,6 +43,7 @@ const INITIAL_PENDING = 1024 * 1024;
 
 /** The synchronous checks, so a stream constructor can throw on misuse before any data flows. */
 export function checkEncryptStreamOptions(options: EncryptStreamOptions): void {
+  assertOptions(options);
   resolveFrameLength(options.frameLength);
   resolveCommitmentPolicy(options.commitmentPolicy);
   resolveMaxEncryptedDataKeys(options.maxEncryptedDataKeys);
