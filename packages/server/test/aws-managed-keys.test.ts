@@ -55,8 +55,13 @@ describe('AWS managed keys', () => {
     assert.ok(keys.includes(meta.KeyId));
     // AWS rotates AWS managed keys every year.
     assert.equal((await t.kms.send(new GetKeyRotationStatusCommand({ KeyId: meta.KeyId }))).KeyRotationEnabled, true);
-    const policy = JSON.parse((await t.kms.send(new GetKeyPolicyCommand({ KeyId: meta.KeyId }))).Policy!) as { Id: string };
+    const text = (await t.kms.send(new GetKeyPolicyCommand({ KeyId: meta.KeyId }))).Policy!;
+    const policy = JSON.parse(text) as { Id: string };
     assert.equal(policy.Id, 'auto-ebs-2');
+    // Printed as KMS prints the policies it writes (the default key policy's layout).
+    assert.ok(text.startsWith('{\n  "Version" : "2012-10-17",\n  "Id" : "auto-ebs-2",\n  "Statement" : [ {\n    "Sid" : '), text);
+    assert.match(text, /\n    "Action" : \[ "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt\*", "kms:GenerateDataKey\*", "kms:CreateGrant", "kms:DescribeKey" \],\n/);
+    assert.ok(text.endsWith('\n  } ]\n}'), text);
   });
 
   it('its policy allows use only through the service, and no change, to every principal of the account', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { systemAudit } from '../audit/system-audit.js';
 import type { Service } from '../context.js';
+import { awsPolicyText } from '../policy/default-key-policy.js';
 import { keyArn, parseArn, type Realm } from './arn.js';
 import type { AliasRecord, KeyRecord } from './key-record.js';
 
@@ -41,7 +42,7 @@ const DAY_MS = 86_400_000;
 
 /** AWS's key policy for an AWS managed key of `service` (Developer Guide, "AWS managed keys"). */
 export function awsManagedKeyPolicy(realm: Realm, service: string): string {
-  return JSON.stringify({
+  return awsPolicyText({
     Version: '2012-10-17',
     Id: `auto-${service}-2`,
     Statement: [
@@ -61,7 +62,7 @@ export function awsManagedKeyPolicy(realm: Realm, service: string): string {
         Resource: '*',
       },
     ],
-  }, null, 2);
+  });
 }
 
 /**
