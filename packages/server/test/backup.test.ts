@@ -86,17 +86,17 @@ async function populate(t: TestServer): Promise<Made> {
   const mac = (await kms.send(new GenerateMacCommand({ KeyId: hmacKey, Message: macMessage, MacAlgorithm: 'HMAC_SHA_256' }))).Mac!;
 
   const importedKey = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
-  const importMaterial = async (importType?: 'NEW_KEY_MATERIAL') => {
+  const importMaterial = async (description: string, importType?: 'NEW_KEY_MATERIAL') => {
     const params = await kms.send(new GetParametersForImportCommand({ KeyId: importedKey, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
     const wrappingKey = createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' });
     return (await kms.send(new ImportKeyMaterialCommand({
       KeyId: importedKey, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapForImport(randomBytes(32), wrappingKey, 'RSAES_OAEP_SHA_256'),
-      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...(importType ? { ImportType: importType } : {}),
+      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', KeyMaterialDescription: description, ...(importType ? { ImportType: importType } : {}),
     }))).KeyMaterialId!;
   };
-  await importMaterial();
+  await importMaterial('original');
   const importedBlob = (await kms.send(new EncryptCommand({ KeyId: importedKey, Plaintext: Buffer.from('under imported material') }))).CiphertextBlob!;
-  const pendingMaterialId = await importMaterial('NEW_KEY_MATERIAL');
+  const pendingMaterialId = await importMaterial('next', 'NEW_KEY_MATERIAL');
 
   const user = await createUser(t, 'restorer', { encrypt: policyOf({ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt'], Resource: '*' }) });
   user.kms.destroy();
@@ -139,9 +139,14 @@ async function assertRestored(t: TestServer, made: Made): Promise<void> {
   assert.deepEqual((await kms.send(new GenerateMacCommand({ KeyId: h.keyId, Message: h.message, MacAlgorithm: 'HMAC_SHA_256' }))).Mac, h.mac, 'the same HMAC key');
 
   // Imported material came along, and so did the material pending rotation: rotating to it works.
+  // Each material keeps its description, also through the rotation.
   const i = made.imported;
+  const described = async () => (await kms.send(new ListKeyRotationsCommand({ KeyId: i.keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }))).Rotations!
+    .map((r) => [r.KeyMaterialState, r.KeyMaterialDescription]);
+  assert.deepEqual(await described(), [['CURRENT', 'original'], ['PENDING_ROTATION', 'next']]);
   assert.equal(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: i.blob }))).Plaintext!).toString(), 'under imported material');
   await kms.send(new RotateKeyOnDemandCommand({ KeyId: i.keyId }));
+  assert.deepEqual(await described(), [['NON_CURRENT', 'original'], ['CURRENT', 'next']]);
   assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: i.keyId }))).KeyMetadata!.CurrentKeyMaterialId, i.pendingMaterialId);
   const underPending = (await kms.send(new EncryptCommand({ KeyId: i.keyId, Plaintext: Buffer.from('under the pending material') }))).CiphertextBlob!;
   const reopened = await kms.send(new DecryptCommand({ CiphertextBlob: underPending }));

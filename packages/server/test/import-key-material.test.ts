@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { CreateKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, type KeySpec, type KeyUsageType } from '@aws-sdk/client-kms';
+import {
+  CreateKeyCommand, DeleteImportedKeyMaterialCommand, DescribeKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, ListKeyRotationsCommand,
+  RotateKeyOnDemandCommand, type ImportKeyMaterialRequest, type KeySpec, type KeyUsageType,
+} from '@aws-sdk/client-kms';
 import { rawRequest, startTestServer, type TestServer } from './support/server.js';
 import { assertError, assertOk, b64, bytesOf, digest } from './support/asymmetric.js';
 import { wrapForImport } from './support/recorded.js';
@@ -460,6 +463,79 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
         // The same bytes in another key are another material, with another id.
         const other = await createKey({ Origin: 'EXTERNAL' });
         assert.notEqual(assertOk(await importMaterial(other, a)).KeyMaterialId, first);
+      });
+
+      /** ImportKeyMaterial through the AWS SDK, with a fresh token; KEY_MATERIAL_DOES_NOT_EXPIRE unless `input` says otherwise. */
+      async function sdkImport(keyId: string, material: Buffer, input: Partial<ImportKeyMaterialRequest> = {}): Promise<string> {
+        const params = await t.kms.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+        const wrappingKey = createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' });
+        const answer = await t.kms.send(new ImportKeyMaterialCommand({
+          KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapForImport(material, wrappingKey, 'RSAES_OAEP_SHA_256'),
+          ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...input,
+        }));
+        return answer.KeyMaterialId!;
+      }
+      const sdkRotations = async (keyId: string) =>
+        (await t.kms.send(new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }))).Rotations!;
+
+      it('the material pending rotation is re-imported by its KeyMaterialId: its expiry and description change and it stays pending; other bytes under its id are refused', async () => {
+        const keyId = await createKey({ Origin: 'EXTERNAL' });
+        const first = await sdkImport(keyId, randomBytes(32));
+        const pendingBytes = randomBytes(32);
+        const pending = await sdkImport(keyId, pendingBytes, { ImportType: 'NEW_KEY_MATERIAL', KeyMaterialDescription: 'next' });
+        const pendingEntry = async () => (await sdkRotations(keyId)).find((r) => r.KeyMaterialId === pending)!;
+        const validTo = new Date(Math.floor((clock + 30 * 24 * HOUR) / 1000) * 1000);
+        // A new expiry; no description given, so the one it had stays.
+        assert.equal(await sdkImport(keyId, pendingBytes, { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: pending, ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: validTo }), pending);
+        let entry = await pendingEntry();
+        assert.deepEqual([entry.KeyMaterialState, entry.ImportState, entry.ExpirationModel, entry.ValidTo, entry.KeyMaterialDescription],
+          ['PENDING_ROTATION', 'IMPORTED', 'KEY_MATERIAL_EXPIRES', validTo, 'next']);
+        // ImportType left out is EXISTING_KEY_MATERIAL too; a description given replaces the one it had.
+        assert.equal(await sdkImport(keyId, pendingBytes, { KeyMaterialId: pending, KeyMaterialDescription: 'next renamed' }), pending);
+        entry = await pendingEntry();
+        assert.deepEqual([entry.KeyMaterialState, entry.ExpirationModel, entry.ValidTo, entry.KeyMaterialDescription],
+          ['PENDING_ROTATION', 'KEY_MATERIAL_DOES_NOT_EXPIRE', undefined, 'next renamed']);
+        await assert.rejects(sdkImport(keyId, randomBytes(32), { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: pending }), (e: Error) =>
+          e.name === 'IncorrectKeyMaterialException' && e.message === 'The key material is not the key material that was previously imported into this KMS key.');
+        assert.equal((await t.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.CurrentKeyMaterialId, first, 'still only pending');
+
+        // Past its ValidTo the pending material is not rotated to; imported again by its id, it is.
+        const start = clock;
+        try {
+          await sdkImport(keyId, pendingBytes, { KeyMaterialId: pending, ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: validTo });
+          clock = validTo.getTime();
+          assert.equal((await pendingEntry()).ImportState, 'PENDING_IMPORT');
+          await assert.rejects(t.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId })), (e: Error) => e.name === 'KMSInvalidStateException');
+          await sdkImport(keyId, pendingBytes, { KeyMaterialId: pending });
+          await t.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+          assert.equal((await t.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.CurrentKeyMaterialId, pending);
+        } finally {
+          clock = start;
+        }
+      });
+
+      it('KeyMaterialDescription is kept for every material: the first import\'s, through RotateKeyOnDemand, and when a re-import gives none; one given replaces it', async () => {
+        const keyId = await createKey({ Origin: 'EXTERNAL' });
+        const [firstBytes, secondBytes] = [randomBytes(32), randomBytes(32)];
+        const described = async () => (await sdkRotations(keyId)).map((r) => [r.KeyMaterialId, r.KeyMaterialState, r.KeyMaterialDescription]);
+        const first = await sdkImport(keyId, firstBytes, { KeyMaterialDescription: 'first' });
+        assert.deepEqual(await described(), [[first, 'CURRENT', 'first']]);
+        const second = await sdkImport(keyId, secondBytes, { ImportType: 'NEW_KEY_MATERIAL', KeyMaterialDescription: 'second' });
+        await t.kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+        assert.deepEqual(await described(), [[first, 'NON_CURRENT', 'first'], [second, 'CURRENT', 'second']]);
+        // Re-imports that give no description keep each material's own.
+        await sdkImport(keyId, secondBytes);
+        await sdkImport(keyId, firstBytes, { KeyMaterialId: first });
+        assert.deepEqual(await described(), [[first, 'NON_CURRENT', 'first'], [second, 'CURRENT', 'second']]);
+        // Deleted and imported again, the material still has it.
+        await t.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
+        assert.deepEqual(await described(), [[first, 'NON_CURRENT', 'first'], [second, 'CURRENT', 'second']]);
+        await sdkImport(keyId, secondBytes);
+        assert.deepEqual(await described(), [[first, 'NON_CURRENT', 'first'], [second, 'CURRENT', 'second']]);
+        // One given replaces the material's own, and only that material's.
+        await sdkImport(keyId, firstBytes, { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: first, KeyMaterialDescription: 'first renamed' });
+        await sdkImport(keyId, secondBytes, { KeyMaterialDescription: 'second renamed' });
+        assert.deepEqual(await described(), [[first, 'NON_CURRENT', 'first renamed'], [second, 'CURRENT', 'second renamed']]);
       });
     });
 

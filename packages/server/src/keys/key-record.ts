@@ -52,6 +52,12 @@ export interface KeyRecord {
    */
   readonly importedMaterial?: { readonly expirationModel: ExpirationModel; readonly validTo?: number };
   /**
+   * Origin EXTERNAL, symmetric: the KeyMaterialDescription of the current material. Beside
+   * `importedMaterial`, not in it, because AWS keeps a material's description while the material is
+   * deleted: a re-import that gives none keeps the one it had. Moves with the material at a rotation.
+   */
+  readonly currentMaterialDescription?: string;
+  /**
    * Origin EXTERNAL: each earlier (NON_CURRENT) imported material, with its expiry if it has one.
    * The key stays bound to every material it rotated through, so, as in AWS, the key is
    * PendingImport once any of them expires, until that material is imported again
@@ -72,6 +78,8 @@ export interface EarlierMaterial {
   readonly version: number;
   /** Absent: the material does not expire (KEY_MATERIAL_DOES_NOT_EXPIRE). */
   readonly validTo?: number;
+  /** Its KeyMaterialDescription, from when it was current or from a re-import. */
+  readonly description?: string;
 }
 
 export interface PendingMaterial {

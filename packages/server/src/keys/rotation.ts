@@ -34,10 +34,12 @@ export async function rotateKey(
           wrappedMaterial: Buffer.from(pending.wrappedMaterial, 'base64'), createdAt: service.now(), rotationType: type,
         },
         importedMaterial: { expirationModel: pending.expirationModel, ...(pending.validTo !== undefined ? { validTo: pending.validTo } : {}) },
-        // The material that stops being current still binds the key: it is kept, with its expiry.
+        currentMaterialDescription: pending.description,
+        // The material that stops being current still binds the key: it is kept, with its expiry and description.
         earlierMaterials: [...(current.earlierMaterials ?? []), {
           version: current.currentVersion,
           ...(current.importedMaterial?.validTo !== undefined ? { validTo: current.importedMaterial.validTo } : {}),
+          ...(current.currentMaterialDescription !== undefined ? { description: current.currentMaterialDescription } : {}),
         }],
         pendingMaterial: undefined,
         ...(type === 'ON_DEMAND' ? { onDemandRotations: current.onDemandRotations + 1 } : {}),

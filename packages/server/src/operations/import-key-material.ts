@@ -7,7 +7,7 @@ import type { RequestAudit } from '../audit/request-audit.js';
 import type { Service } from '../context.js';
 import { EXPIRATION_MODELS, IMPORT_TYPES, type ExpirationModel, type KeySpec } from '../keys/enums.js';
 import type { KeyRecord } from '../keys/key-record.js';
-import { openImportedMaterial, pendingExpired } from '../keys/import.js';
+import { earlierMaterial, openImportedMaterial, pendingExpired } from '../keys/import.js';
 import { resolveKey } from '../keys/resolve.js';
 import { specInfo } from '../keys/specs/index.js';
 import { DAY_MS } from '../keys/rotation.js';
@@ -44,6 +44,8 @@ const MAX_VALID_TO_DAYS = 365;
  * ciphertext made under it. Different material is IncorrectKeyMaterialException, as in AWS.
  * On a symmetric key that has material, ImportType NEW_KEY_MATERIAL imports material to rotate to:
  * it waits, PENDING_ROTATION, until RotateKeyOnDemand makes it current.
+ * Every material keeps its KeyMaterialDescription: AWS "retains the value you specified when you
+ * last imported the same key material" when a re-import gives none.
  */
 export const importKeyMaterial: Operation = async (service, body, request) => {
   const input = parseShape(body, shape);
@@ -85,13 +87,13 @@ export const importKeyMaterial: Operation = async (service, body, request) => {
       ? (opened.length === 32 ? opened : undefined)
       : specInfo(key.keySpec).family.importable(opened);
     if (!material) throw new IncorrectKeyMaterialException(`The key material is not a ${key.keySpec} key.`);
-    const importedMaterial = { expirationModel, ...(input.ValidTo !== undefined ? { validTo: input.ValidTo } : {}) };
+    const options: ImportOptions = { expirationModel, ...(input.ValidTo !== undefined ? { validTo: input.ValidTo } : {}), description: input.KeyMaterialDescription };
     // Imports into one key at once: the one that loses the compare-and-set is judged again against
     // what the winner made (the same material is then a re-import, other material refused), as a
     // client sending it a moment later would be.
     for (let target = key, attempt = 1; ; attempt++) {
       try {
-        return await importInto(service, target, material, { ...importedMaterial, description: input.KeyMaterialDescription }, input, request.audit);
+        return await importInto(service, target, material, options, input, request.audit);
       } catch (error) {
         if (!(error instanceof KeyChanged)) throw error;
         if (attempt === MAX_ATTEMPTS) throw new KMSInvalidStateException(`${arn} kept changing during the import; retry.`);
@@ -103,6 +105,23 @@ export const importKeyMaterial: Operation = async (service, body, request) => {
     material?.fill(0);
   }
 };
+
+/** What an import sets on the material it brings, whichever material that is. */
+interface ImportOptions {
+  readonly expirationModel: ExpirationModel;
+  readonly validTo?: number;
+  /** Absent: the material keeps the description it had. */
+  readonly description?: string | undefined;
+}
+
+/** The expiry fields of a material's entry, as `options` give them. */
+const expiryOf = (options: ImportOptions) => ({ expirationModel: options.expirationModel, ...(options.validTo !== undefined ? { validTo: options.validTo } : {}) });
+
+/** A material's description after a re-import: the one given, else the one it had. */
+function descriptionOf(options: ImportOptions, before: string | undefined): { description?: string } {
+  const description = options.description ?? before;
+  return description !== undefined ? { description } : {};
+}
 
 /** How many times an import is judged again after losing a race with another change to the key. */
 const MAX_ATTEMPTS = 5;
@@ -116,20 +135,20 @@ class KeyChanged extends Error {
 
 /** One attempt at the import into `key` as read; throws KeyChanged if the key's versions moved meanwhile. */
 async function importInto(
-  service: Service, key: KeyRecord, material: Buffer,
-  options: { expirationModel: ExpirationModel; validTo?: number; description?: string | undefined },
+  service: Service, key: KeyRecord, material: Buffer, options: ImportOptions,
   input: { ImportType?: string | undefined; KeyMaterialId?: string | undefined },
   audit: RequestAudit | undefined,
 ): Promise<Record<string, unknown>> {
   const arn = keyArn(service.realm, key.keyId);
   // The first import makes the key's material whatever ImportType says; later, NEW_KEY_MATERIAL adds material to rotate to.
   if (input.ImportType === 'NEW_KEY_MATERIAL' && key.currentVersion > 0) return importNewMaterial(service, key, material, options, audit);
-  const importedMaterial = { expirationModel: options.expirationModel, ...(options.validTo !== undefined ? { validTo: options.validTo } : {}) };
   // Wrapped before the compare-and-set, which must not await the root key on every retry.
   const firstVersion = key.currentVersion === 0 ? await service.backingKeys.create(key.keyId, 1, service.now(), undefined, material) : undefined;
   const previous = key.currentVersion === 0 ? undefined : await service.backingKeys.version(key.keyId, key.currentVersion);
-  // Re-importing names, if anything, the material it brings back: the current one, or an earlier one that expired.
+  // Re-importing names, if anything, the material it brings back: the current one, the one pending
+  // rotation (to change its expiry or description), or an earlier one that expired.
   if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== previous?.materialId) {
+    if (input.KeyMaterialId === key.pendingMaterial?.materialId) return reimportPending(service, key, material, options, audit);
     return reimportEarlier(service, key, material, input.KeyMaterialId, options, audit);
   }
   if (previous && !sameKey(key.keySpec, previous.material, material)) {
@@ -139,7 +158,8 @@ async function importInto(
     if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
     if (current.currentVersion !== key.currentVersion) throw new KeyChanged(current);
     return {
-      importedMaterial,
+      importedMaterial: expiryOf(options),
+      currentMaterialDescription: options.description ?? current.currentMaterialDescription,
       ...(current.state === 'PendingImport' ? { state: 'Enabled' as const } : {}),
       ...(firstVersion ? { currentVersion: 1, newVersion: firstVersion } : {}),
     };
@@ -154,8 +174,7 @@ async function importInto(
  * material's expiry can be used again. The key's state is otherwise left as it is.
  */
 async function reimportEarlier(
-  service: Service, key: KeyRecord, material: Buffer, materialId: string,
-  options: { expirationModel: ExpirationModel; validTo?: number },
+  service: Service, key: KeyRecord, material: Buffer, materialId: string, options: ImportOptions,
   audit: RequestAudit | undefined,
 ): Promise<Record<string, unknown>> {
   const arn = keyArn(service.realm, key.keyId);
@@ -168,7 +187,37 @@ async function reimportEarlier(
   await changeKey(service, key, (current) => {
     if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
     const others = (current.earlierMaterials ?? []).filter((e) => e.version !== earlier.version);
-    return { earlierMaterials: [...others, { version: earlier.version, ...(options.validTo !== undefined ? { validTo: options.validTo } : {}) }] };
+    const before = earlierMaterial(current, earlier.version)?.description;
+    return { earlierMaterials: [...others, { version: earlier.version, ...(options.validTo !== undefined ? { validTo: options.validTo } : {}), ...descriptionOf(options, before) }] };
+  }, audit);
+  return { KeyId: arn, KeyMaterialId: materialId };
+}
+
+/**
+ * Re-imports the material pending rotation, named by its KeyMaterialId: AWS lets material be
+ * "reimported to change the expiration model or expiration date", and the pending material is one
+ * of the key's (ListKeyRotations lists it). It must be that material (its id comes from the key
+ * and the bytes); its expiry and description are replaced and it stays pending, also when it had
+ * expired (which brings it back to be rotated to).
+ */
+async function reimportPending(
+  service: Service, key: KeyRecord, material: Buffer, options: ImportOptions,
+  audit: RequestAudit | undefined,
+): Promise<Record<string, unknown>> {
+  const arn = keyArn(service.realm, key.keyId);
+  const materialId = key.pendingMaterial!.materialId;
+  if (importedMaterialId(key.keyId, material) !== materialId) {
+    throw new IncorrectKeyMaterialException('The key material is not the key material that was previously imported into this KMS key.');
+  }
+  await changeKey(service, key, (current) => {
+    if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
+    // Rotated to meanwhile, it is the current material now: judged again as such.
+    if (current.currentVersion !== key.currentVersion) throw new KeyChanged(current);
+    const pending = current.pendingMaterial;
+    if (pending?.materialId !== materialId) throw new IncorrectKeyMaterialException(`Key material ${materialId} is not a key material of ${arn}.`);
+    // Its old ValidTo goes even when the new expiry has none (KEY_MATERIAL_DOES_NOT_EXPIRE).
+    const { validTo: _replaced, description, ...kept } = pending;
+    return { pendingMaterial: { ...kept, ...expiryOf(options), ...descriptionOf(options, description) } };
   }, audit);
   return { KeyId: arn, KeyMaterialId: materialId };
 }
@@ -179,8 +228,7 @@ async function reimportEarlier(
  * AWS; the refused material's id is the one it would have had.
  */
 async function importNewMaterial(
-  service: Service, key: KeyRecord, material: Buffer,
-  options: { expirationModel: ExpirationModel; validTo?: number; description?: string | undefined },
+  service: Service, key: KeyRecord, material: Buffer, options: ImportOptions,
   audit: RequestAudit | undefined,
 ): Promise<Record<string, unknown>> {
   const arn = keyArn(service.realm, key.keyId);
@@ -198,12 +246,12 @@ async function importNewMaterial(
       throw new KMSInvalidStateException(`New key material (id: ${wrapped.materialId}) cannot be imported into KMS key ${arn}, because another key material (id: ${current.pendingMaterial.materialId}) is pending rotation.`);
     }
     if (current.currentVersion !== key.currentVersion) throw new KeyChanged(current);
+    // The same material again after it expired keeps its description unless given another.
+    const before = current.pendingMaterial?.materialId === wrapped.materialId ? current.pendingMaterial.description : undefined;
     return {
       pendingMaterial: {
         version, materialId: wrapped.materialId, wrappedMaterial: Buffer.from(wrapped.wrappedMaterial).toString('base64'),
-        importedAt: wrapped.createdAt, expirationModel: options.expirationModel,
-        ...(options.validTo !== undefined ? { validTo: options.validTo } : {}),
-        ...(options.description !== undefined ? { description: options.description } : {}),
+        importedAt: wrapped.createdAt, ...expiryOf(options), ...descriptionOf(options, before),
       },
     };
   }, audit);

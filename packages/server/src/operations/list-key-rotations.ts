@@ -37,20 +37,27 @@ export const listKeyRotations: Operation = async (service, body, request) => {
   const imported = (model: ExpirationModel, validTo: number | undefined, state = 'IMPORTED') => ({
     ImportState: state, ExpirationModel: model, ...(validTo !== undefined ? { ValidTo: epochSeconds(validTo) } : {}),
   });
+  // AWS: KeyMaterialDescription "is only present for symmetric encryption KMS keys with EXTERNAL
+  // origin", and only such a key's materials have one; each entry shows the one its material has.
+  const described = (description: string | undefined) => (description !== undefined ? { KeyMaterialDescription: description } : {});
   // AWS: ImportState tells whether the material is imported now. The current material of a key
   // pending import (deleted, or past its ValidTo) is PENDING_IMPORT, also while pending deletion.
   const current = key.importedMaterial;
   const currentImport = key.origin !== 'EXTERNAL' ? {}
     : !current ? { ImportState: 'PENDING_IMPORT' }
     : imported(current.expirationModel, current.validTo, current.validTo !== undefined && current.validTo <= service.now() ? 'PENDING_IMPORT' : 'IMPORTED');
+  const currentDescription = key.origin === 'EXTERNAL' ? described(key.currentMaterialDescription) : {};
   // An earlier material is imported unless it expired (it cannot be deleted on its own here). One
   // that became earlier before Coffer kept them has no known expiry: nothing is said of it.
   const earlierImport = (version: number) => {
     const earlier = earlierMaterial(key, version);
     if (earlier === undefined) return {};
     const { validTo } = earlier;
-    return validTo === undefined ? imported('KEY_MATERIAL_DOES_NOT_EXPIRE', undefined)
-      : imported('KEY_MATERIAL_EXPIRES', validTo, validTo <= service.now() ? 'PENDING_IMPORT' : 'IMPORTED');
+    return {
+      ...described(earlier.description),
+      ...(validTo === undefined ? imported('KEY_MATERIAL_DOES_NOT_EXPIRE', undefined)
+        : imported('KEY_MATERIAL_EXPIRES', validTo, validTo <= service.now() ? 'PENDING_IMPORT' : 'IMPORTED')),
+    };
   };
   const entries: { version: number; entry: Record<string, unknown> }[] = (await service.store.listKeyVersions(key.keyId))
     .filter((v) => all || v.rotationType !== undefined)
@@ -60,7 +67,7 @@ export const listKeyRotations: Operation = async (service, body, request) => {
         KeyId: arn,
         KeyMaterialId: v.materialId,
         KeyMaterialState: v.version === key.currentVersion ? 'CURRENT' : 'NON_CURRENT',
-        ...(v.version === key.currentVersion ? currentImport : key.origin === 'EXTERNAL' ? earlierImport(v.version) : {}),
+        ...(v.version === key.currentVersion ? { ...currentDescription, ...currentImport } : key.origin === 'EXTERNAL' ? earlierImport(v.version) : {}),
         ...(v.rotationType ? { RotationDate: epochSeconds(v.createdAt), RotationType: v.rotationType } : {}),
       },
     }));
@@ -71,7 +78,7 @@ export const listKeyRotations: Operation = async (service, body, request) => {
       version: pending.version,
       entry: {
         KeyId: arn, KeyMaterialId: pending.materialId, KeyMaterialState: 'PENDING_ROTATION',
-        ...(pending.description !== undefined ? { KeyMaterialDescription: pending.description } : {}),
+        ...described(pending.description),
         ...imported(pending.expirationModel, pending.validTo, pendingExpired(key, service.now()) ? 'PENDING_IMPORT' : 'IMPORTED'),
       },
     });

@@ -188,11 +188,13 @@ export function defineStoreConformance(name: string, open: () => Promise<OpenedS
           policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
           rotation: { periodInDays: 90, nextRotationDate: T0 + 90 * DAY },
           onDemandRotations: 3,
-          currentVersion: 1,
+          currentVersion: 2,
           origin: 'EXTERNAL',
           importedMaterial: { expirationModel: 'KEY_MATERIAL_EXPIRES', validTo: T0 + 30 * DAY },
+          currentMaterialDescription: 'now ✓',
+          earlierMaterials: [{ version: 1, validTo: T0 + 20 * DAY, description: 'before ✓' }],
           pendingMaterial: {
-            version: 2, materialId: 'ab'.repeat(32), wrappedMaterial: Buffer.from('wrapped').toString('base64'), importedAt: T0,
+            version: 3, materialId: 'ab'.repeat(32), wrappedMaterial: Buffer.from('wrapped').toString('base64'), importedAt: T0,
             expirationModel: 'KEY_MATERIAL_EXPIRES', validTo: T0 + 60 * DAY, description: 'next ✓',
           },
         });
