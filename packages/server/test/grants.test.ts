@@ -166,12 +166,15 @@ describe('grants over HTTP', () => {
     assertError(await encryptAs(bob, bothKey, { a: '2', A: '1', b: '3' }), 'AccessDeniedException');
   });
 
-  it('refuses constraints with operations that take no encryption context', async () => {
+  it('refuses constraints with operations that take no encryption context, naming an operation the key cannot perform as such', async () => {
     const keyId = await newKey();
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt', 'Sign'], Constraints: { EncryptionContextSubset: { a: '1' } } }),
-      'ValidationException', /Sign/);
+      'ValidationException', /^Grant operations Sign are not supported by a key of KeyUsage ENCRYPT_DECRYPT and KeySpec SYMMETRIC_DEFAULT\.$/);
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['GenerateMac'], Constraints: { EncryptionContextEquals: { a: '1' } } }),
-      'ValidationException', /GenerateMac/);
+      'ValidationException', /^Grant operations GenerateMac are not supported by a key/);
+    const signing = await newKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    assertError(await raw('CreateGrant', { KeyId: signing, GranteePrincipal: bob.arn, Operations: ['Sign'], Constraints: { EncryptionContextEquals: { a: '1' } } }),
+      'ValidationException', /KeySpec ECC_NIST_P256/);
   });
 
   it('allows only operations the key can perform, by its usage and spec, and not CreateGrant alone', async () => {
@@ -215,6 +218,17 @@ describe('grants over HTTP', () => {
     const notAnId = `cfgt1.${Buffer.from('a\u0000b').toString('base64url')}.${created.GrantToken.split('.')[2]}`;
     assertError(await encryptAs(bob, keyId, undefined, [notAnId]), 'InvalidGrantTokenException');
     assertError(await raw('RetireGrant', { GrantToken: notAnId }), 'InvalidGrantTokenException');
+    // A token naming an existing grant, its secret altered: not a token of that grant, and said so,
+    // where the policies alone allow the request too, and not as a grant that does not exist.
+    const [prefix, id, secret] = created.GrantToken.split('.') as [string, string, string];
+    const forged = `${prefix}.${id}.${secret[0] === 'A' ? 'B' : 'A'}${secret.slice(1)}`;
+    assertError(await encryptAs(bob, keyId, undefined, [forged]), 'InvalidGrantTokenException', /^The grant token is not valid\.$/);
+    assertError(await raw('Encrypt', { KeyId: keyId, Plaintext: Buffer.from('x').toString('base64'), GrantTokens: [forged] }), 'InvalidGrantTokenException');
+    assertError(await raw('RetireGrant', { GrantToken: forged }), 'InvalidGrantTokenException', /^The grant token is not valid\.$/);
+    assertOk(await encryptAs(bob, keyId, undefined, [created.GrantToken]));
+    // Once the grant is gone, its tokens name nothing: taken as a retired grant's, as before.
+    assertOk(await raw('RetireGrant', { GrantToken: created.GrantToken }));
+    assertError(await encryptAs(bob, keyId, undefined, [created.GrantToken]), 'AccessDeniedException');
   });
 
   it('grant tokens over 8192 characters are refused on the list as a whole, and never shown', async () => {
@@ -318,9 +332,9 @@ describe('grants over HTTP', () => {
     // A new token each time, and every one of them works.
     assert.notEqual(again.GrantToken, first.GrantToken);
     for (const token of [first.GrantToken, again.GrantToken]) assertOk(await encryptAs(bob, keyId, { a: '1' }, [token]));
-    // A token of the reissued form that this server did not make names no grant.
+    // A token of the reissued form that this server did not make is no token of the grant.
     const forged = `${again.GrantToken.slice(0, again.GrantToken.lastIndexOf('.') + 1)}${Buffer.alloc(48, 7).toString('base64url')}`;
-    assertError(await raw('RetireGrant', { GrantToken: forged }), 'NotFoundException');
+    assertError(await raw('RetireGrant', { GrantToken: forged }), 'InvalidGrantTokenException');
     const changed = await grant({ ...body, Operations: ['Encrypt'] });
     assert.notEqual(changed.GrantId, first.GrantId);
     const list = assertOk(await raw('ListGrants', { KeyId: keyId })).Grants as Entry[];

@@ -495,6 +495,9 @@ describe('key policies over HTTP', () => {
       const { id } = await keyWith();
       const forGrantee = assertOk(await raw('CreateGrant', { KeyId: id, GranteePrincipal: grantee.arn, Operations: ['Encrypt', 'RetireGrant'] }));
       const forRetirer = assertOk(await raw('CreateGrant', { KeyId: id, GranteePrincipal: bob.arn, RetiringPrincipal: retirer.arn, Operations: ['Encrypt'] }));
+      const retirable = async (): Promise<unknown[]> =>
+        (assertOk(await raw('ListRetirableGrants', { RetiringPrincipal: retirer.arn })).Grants as Array<{ GrantId: string }>).map((g) => g.GrantId);
+      assert.deepEqual(await retirable(), [forRetirer.GrantId]);
       for (const user of [grantee, retirer]) user.kms.destroy();
       await admin(t, 'DeleteUser', { UserName: 'ember' });
       await admin(t, 'DeleteUser', { UserName: 'ash' });
@@ -505,6 +508,8 @@ describe('key policies over HTTP', () => {
         assertError(await granteeAgain.raw('RetireGrant', { KeyId: id, GrantId: forGrantee.GrantId }), 'AccessDeniedException');
         assertError(await granteeAgain.raw('RetireGrant', { GrantToken: forGrantee.GrantToken }), 'AccessDeniedException');
         assertError(await retirerAgain.raw('RetireGrant', { KeyId: id, GrantId: forRetirer.GrantId }), 'AccessDeniedException');
+        // Nor is it listed as one the new ash may retire.
+        assert.deepEqual(await retirable(), []);
         // The grants stay, and the principals they were made for are gone: the key's administrator retires them.
         assertOk(await raw('RetireGrant', { KeyId: id, GrantId: forGrantee.GrantId }));
         assertOk(await raw('RetireGrant', { KeyId: id, GrantId: forRetirer.GrantId }));

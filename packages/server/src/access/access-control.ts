@@ -130,11 +130,11 @@ export class AccessControl {
       use.encryptionContext ? encryptionContextEntries(use.encryptionContext) : {},
       use.context,
     );
-    // Tokens are checked for form on every request; grants are looked up only when the policies
-    // alone do not allow the request, which keeps the store out of the common path.
-    for (const token of use.grantTokens ?? []) {
-      if (grantIdOfToken(token) === undefined) throw new InvalidGrantTokenException('The grant token is not valid.');
-    }
+    // Tokens given are checked first: one that is not a grant token, or names a grant it is not a
+    // token of (forged), is InvalidGrantTokenException even where the policies allow the request.
+    // Without tokens, grants are looked up only when the policies alone do not allow the request,
+    // which keeps the store out of the common path.
+    for (const token of use.grantTokens ?? []) await this.grantOfToken(token);
     const decide = (grantAllows: boolean) => authorize({
       keyPolicy: keyPolicy.policy,
       identityPolicies,
@@ -328,10 +328,6 @@ export class AccessControl {
   }
 
   /**
-   * The grant a token stands for, or undefined when it was retired or revoked. A string that is
-   * not a grant token at all is InvalidGrantTokenException, as in AWS.
-   */
-  /**
    * Whether the grant names the caller as one who may retire it (API reference, RetireGrant): its
    * retiring principal, or its grantee when it includes RetireGrant; each the principal the grant
    * was made for, not a user or role created again under the name since.
@@ -342,12 +338,20 @@ export class AccessControl {
     return grant.granteePrincipal === principal.arn && grant.operations.includes('RetireGrant') && grantMeans(grant, grant.granteeCreatedAt, createdAt);
   }
 
+  /**
+   * The grant a token stands for, or undefined when it was retired or revoked. A string that is
+   * not a grant token at all is InvalidGrantTokenException, as in AWS, and so is one that names an
+   * existing grant but is none of its tokens (altered or forged): "the specified grant token is not
+   * valid", not a grant that does not exist. (Once a grant is gone its tokens cannot be told from
+   * forged ones, and are taken as a retired grant's.)
+   */
   async grantOfToken(token: string): Promise<GrantRecord | undefined> {
     const grantId = grantIdOfToken(token);
     if (grantId === undefined) throw new InvalidGrantTokenException('The grant token is not valid.');
     const grant = await this.#store.getGrant(grantId);
     if (!grant) return undefined;
-    return tokenMatches(token, grantId, grant.grantToken) ? grant : undefined;
+    if (!tokenMatches(token, grantId, grant.grantToken)) throw new InvalidGrantTokenException('The grant token is not valid.');
+    return grant;
   }
 }
 

@@ -53,11 +53,6 @@ export const CONTEXT_OPERATIONS: ReadonlySet<GrantOperation> = new Set<GrantOper
   'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext',
 ]);
 
-/** Operations that may be in a grant with constraints: those above, and the three that ignore or pass them on. */
-export const CONSTRAINABLE_OPERATIONS: ReadonlySet<GrantOperation> = new Set<GrantOperation>([
-  ...CONTEXT_OPERATIONS, 'DescribeKey', 'RetireGrant', 'CreateGrant',
-]);
-
 /** Whether a grant's constraints decide this operation (see CONTEXT_OPERATIONS). */
 export function constraintsApply(operation: GrantOperation): boolean {
   return CONTEXT_OPERATIONS.has(operation);

@@ -1,7 +1,7 @@
 import type { RequestContext, Service } from '../context.js';
 import { grantMeans } from '../access/access-control.js';
 import { LimitExceededException, ValidationException } from '../errors.js';
-import { atLeastAsStrict, CONSTRAINABLE_OPERATIONS } from '../grants/constraints.js';
+import { atLeastAsStrict } from '../grants/constraints.js';
 import {
   checkGrantPrincipal, checkServicePrincipalForm, constraintsMember, grantNameMember, newGrantId, operationsMember, principalMember,
 } from '../grants/grant-members.js';
@@ -46,12 +46,6 @@ export const createGrant: Operation = async (service, body, request) => {
   const key = await resolveKey(service, input.KeyId, 'key');
   const operations = [...new Set(input.Operations)];
   const constraints = input.Constraints;
-  if (constraints?.EncryptionContextEquals || constraints?.EncryptionContextSubset) {
-    const unconstrainable = operations.filter((op) => !CONSTRAINABLE_OPERATIONS.has(op));
-    if (unconstrainable.length > 0) {
-      throw new ValidationException(`Grant constraints are not supported with the operations ${unconstrainable.join(', ')}, which do not take an encryption context.`);
-    }
-  }
   checkGrantOperations(operations);
   let granteeCreatedAt: number | undefined;
   if (grantee.service) checkServicePrincipalForm('GranteeServicePrincipal', grantee.name);
@@ -74,7 +68,9 @@ export const createGrant: Operation = async (service, body, request) => {
     },
     grantQualifies: (parent) => operations.every((op) => parent.operations.includes(op)) && atLeastAsStrict(constraints, parent.constraints),
   });
-  // After the permission check: its refusals tell the key's usage and spec.
+  // After the permission check: its refusals tell the key's usage and spec. An operation the key
+  // cannot perform is named as such, also beside a constraint (every operation a symmetric key can
+  // perform may carry one; no other key's grants can: checkGrantForKey).
   checkGrantForKey(key, operations, constraints);
   // AWS's key-state table: a disabled key is DisabledException, one pending import or deletion KMSInvalidStateException.
   assertEnabled(service.realm, key);

@@ -1,3 +1,4 @@
+import { grantMeans } from '../access/access-control.js';
 import { ValidationException } from '../errors.js';
 import { checkPrincipalForm, checkServicePrincipalForm, principalMember } from '../grants/grant-members.js';
 import { grantListEntry } from '../grants/grant-list-entry.js';
@@ -25,7 +26,10 @@ export const listRetirableGrants: Operation = async (service, body, request) => 
   const scope = `ListRetirableGrants/${isService ? 'service/' : ''}${retiring}`;
   const after = decodeMarker(scope, input.Marker);
   const page = await service.store.listRetirableGrants({ retiringPrincipal: retiring, ...(after !== undefined ? { after } : {}), limit: input.Limit ?? 50 });
-  // The store matched the name; the kind is matched here (a page may come out shorter, its marker still right).
-  const grants = page.items.filter((g) => (g.retiringIsService === true) === isService);
+  // The store matched the name; the kind is matched here (a page may come out shorter, its marker
+  // still right), and so is the principal: a grant made for a user or role deleted since, and
+  // created again under the name, names the earlier one, which this one cannot retire it as.
+  const createdAt = isService ? undefined : (await service.store.getPrincipal(retiring))?.createdAt;
+  const grants = page.items.filter((g) => (g.retiringIsService === true) === isService && grantMeans(g, g.retiringCreatedAt, createdAt));
   return { Grants: grants.map((g) => grantListEntry(service.realm, g)), ...pagingFields(scope, page.next) };
 };
