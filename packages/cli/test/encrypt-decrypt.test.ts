@@ -306,6 +306,53 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['a.txt.encrypted', 'z\uFFFD.txt.encrypted']);
   });
 
+  it('in a tree, a file whose name without the suffix is empty, . or .. is left out with a note, never written as the output directory or its parent', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'in'));
+    writeFileSync(join(dir, 'p'), 'secret');
+    for (const name of ['..encrypted', '...encrypted', '.encrypted', 'kept.encrypted']) {
+      ok(await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '-o', join(dir, 'in', name), '-q']));
+    }
+    // Neither the output directory nor its parent exists yet: '...encrypted' would have made the parent a file.
+    const finished = await coffer(['decrypt', '--recursive', join(dir, 'in'), '-o', join(dir, 'parent', 'out'), '--key', keyArn]);
+    assert.ok(statSync(join(dir, 'parent')).isDirectory(), `nothing is written as the output directory's parent: ${finished.stderr}`);
+    ok(finished);
+    assert.ok(finished.stderr.includes(`note: 3 files whose names without .encrypted would be empty, '.' or '..' left as they are (e.g. '${join(dir, 'in', '...encrypted')}'); rename them to decrypt them`), finished.stderr);
+    assert.deepEqual(readdirSync(join(dir, 'parent', 'out')), ['kept']);
+    assert.deepEqual(readdirSync(join(dir, 'parent')), ['out']);
+    // --suffix . too: '...' would be '..'.
+    mkdirSync(join(dir, 'dots'));
+    ok(await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '-o', join(dir, 'dots', '...'), '-q']));
+    const dots = await coffer(['decrypt', '--recursive', join(dir, 'dots'), '-o', join(dir, 'parent', 'out2'), '--key', keyArn, '--suffix', '.']);
+    ok(dots);
+    assert.match(dots.stderr, /^note: 1 file whose name without \. would be empty, '\.' or '\.\.' left as it is/m);
+    assert.deepEqual(readdirSync(join(dir, 'parent')), ['out']);
+  });
+
+  it('in a tree, a file and a directory that map to one output are refused before any work, naming both', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'p'), 'x');
+    mkdirSync(join(dir, 'sealed', 'd'), { recursive: true });
+    for (const name of ['a.encrypted', 'd/inner.encrypted', 'd.encrypted']) {
+      ok(await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '-o', join(dir, 'sealed', name), '-q']));
+    }
+    for (const force of [[], ['--force']]) {
+      const refused = await coffer(['decrypt', '--recursive', join(dir, 'sealed'), '-o', join(dir, 'opened'), '--key', keyArn, ...force]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.ok(refused.stderr.includes(`error: '${join(dir, 'sealed', 'd.encrypted')}' and the directory '${join(dir, 'sealed', 'd')}' both map to '${join(dir, 'opened', 'd')}'`), refused.stderr);
+      assert.match(refused.stderr, /^hint: rename one of them, or choose another --suffix; nothing was written$/m);
+      assert.equal(existsSync(join(dir, 'opened')), false);
+    }
+    // And on encrypt: a file 'q' and a directory 'q.encrypted'.
+    mkdirSync(join(dir, 'plain', 'q.encrypted'), { recursive: true });
+    writeFileSync(join(dir, 'plain', 'q'), 'q');
+    writeFileSync(join(dir, 'plain', 'q.encrypted', 'r'), 'r');
+    const refused = await coffer(['encrypt', '--recursive', join(dir, 'plain'), '-o', join(dir, 'sealed2'), '--key', keyArn]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.ok(refused.stderr.includes(`error: '${join(dir, 'plain', 'q')}' and the directory '${join(dir, 'plain', 'q.encrypted')}' both map to '${join(dir, 'sealed2', 'q.encrypted')}'`), refused.stderr);
+    assert.equal(existsSync(join(dir, 'sealed2')), false);
+  });
+
   it('in a tree, a damaged file is named, with what stays of the files before it', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'plain'));

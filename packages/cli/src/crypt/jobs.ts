@@ -1,5 +1,5 @@
 import { fstatSync, lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import type { Invocation } from '../command.js';
 import { printable } from '../output.js';
@@ -50,9 +50,13 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
       jobs = tree.jobs;
       // Said, not silent: a file left out would otherwise just not appear in the output.
       if (!inv.flag('quiet')) {
-        const { skipped, notFiles, outputInside } = tree;
+        const { skipped, unnamed, notFiles, outputInside } = tree;
         if (skipped.length > 0) {
           process.stderr.write(`note: ${skipped.length} file${skipped.length === 1 ? '' : 's'} not ending in ${suffix} left as ${skipped.length === 1 ? 'it is' : 'they are'} (e.g. '${printable(skipped[0]!)}'); --suffix names another ending\n`);
+        }
+        if (unnamed.length > 0) {
+          const one = unnamed.length === 1;
+          process.stderr.write(`note: ${unnamed.length} file${one ? '' : 's'} whose name${one ? '' : 's'} without ${suffix} would be empty, '.' or '..' left as ${one ? 'it is' : 'they are'} (e.g. '${printable(unnamed[0]!)}'); rename ${one ? 'it' : 'them'} to decrypt ${one ? 'it' : 'them'}\n`);
         }
         if (notFiles.length > 0) {
           const one = notFiles.length === 1;
@@ -152,9 +156,22 @@ function realPathOf(path: string): string {
   }
 }
 
-function treeJobs(root: string, outRoot: string, suffix: string, direction: Direction): { jobs: Job[]; skipped: string[]; notFiles: string[]; outputInside: boolean } {
+/**
+ * What walking a tree found: the jobs, and what it leaves out (each said in a note): files not
+ * ending in the suffix, files whose name without it names no file, entries that are not files.
+ */
+interface Tree {
+  readonly jobs: Job[];
+  readonly skipped: string[];
+  readonly unnamed: string[];
+  readonly notFiles: string[];
+  readonly outputInside: boolean;
+}
+
+function treeJobs(root: string, outRoot: string, suffix: string, direction: Direction): Tree {
   const jobs: Job[] = [];
   const skipped: string[] = [];
+  const unnamed: string[] = [];
   const notFiles: string[] = [];
   let outputInside = false;
   // Compared by real paths: an output named through a symbolic link to the input tree is that tree.
@@ -190,11 +207,18 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
       else if (!entry.isFile()) notFiles.push(path);
       else {
         const rel = relative(root, path);
-        if (direction === 'decrypt' && (!rel.endsWith(suffix) || entry.name === suffix)) {
+        if (direction === 'decrypt' && !entry.name.endsWith(suffix)) {
           skipped.push(path);
           continue;
         }
+        // Left out as files of another ending are: '...encrypted' would be written as the output
+        // directory's parent, '..encrypted' and '.encrypted' as the directory itself.
+        if (direction === 'decrypt' && !namesAFile(entry.name.slice(0, -suffix.length))) {
+          unnamed.push(path);
+          continue;
+        }
         const out = join(outRoot, direction === 'encrypt' ? rel + suffix : rel.slice(0, -suffix.length));
+        refuseOutsideOutput(out, outRoot, path);
         let size: number;
         try {
           size = lstatSync(path).size;
@@ -206,7 +230,50 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
     }
   };
   walk(root, rootAbsolute);
-  return { jobs, skipped, notFiles, outputInside };
+  refuseSharedOutputs(jobs, root, outRoot);
+  return { jobs, skipped, unnamed, notFiles, outputInside };
+}
+
+/** Whether `name` can name a file of its own in a directory: '', '.' and '..' name a directory. */
+function namesAFile(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..';
+}
+
+/**
+ * An output of the tree must lie inside the output directory, below it. The names are checked
+ * above (namesAFile); this holds whatever a name turns out to be, before anything is written.
+ */
+function refuseOutsideOutput(out: string, outRoot: string, input: string): void {
+  const inside = relative(resolve(outRoot), resolve(out));
+  if (inside !== '' && inside !== '..' && !inside.startsWith('..' + sep) && !isAbsolute(inside)) return;
+  throw new IoError(`cannot name the output of '${printable(input)}': '${printable(out)}' would lie outside '${printable(outRoot)}'`, 'rename it, or move it out of the tree');
+}
+
+/**
+ * Two entries of the tree that map to one output (a file 'd.encrypted' and a directory 'd' on
+ * decrypt; a file 'q' and a directory 'q.encrypted' on encrypt) are refused before any work:
+ * found midway, the run would stop with part of the tree written, and --force could not help.
+ */
+function refuseSharedOutputs(jobs: readonly Job[], root: string, outRoot: string): void {
+  const files = new Map<string, string>();
+  for (const job of jobs) {
+    const other = files.get(job.output);
+    if (other !== undefined) throw sharedOutput(`'${printable(other)}' and '${printable(job.input)}'`, job.output);
+    files.set(job.output, job.input);
+  }
+  // Each directory an output lies in below the output directory is made for it: none may be a file's output.
+  for (const job of jobs) {
+    for (let dir = dirname(job.output); relative(outRoot, dir) !== '' && dirname(dir) !== dir; dir = dirname(dir)) {
+      const file = files.get(dir);
+      // Directories are mirrored under their own names: the input directory is the output's path in the input tree.
+      if (file !== undefined) throw sharedOutput(`'${printable(file)}' and the directory '${printable(join(root, relative(outRoot, dir)))}'`, dir);
+    }
+  }
+}
+
+function sharedOutput(inputs: string, output: string): UsageError {
+  return new UsageError(`${inputs} both map to '${printable(output)}'`,
+    'rename one of them, or choose another --suffix; nothing was written');
 }
 
 /** The names in `dir` that are valid UTF-8, as read byte for byte. */
