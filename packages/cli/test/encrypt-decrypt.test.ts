@@ -353,6 +353,19 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(existsSync(join(dir, 'sealed2')), false);
   });
 
+  it('a failed write of an output file names the file, with a hint, and leaves nothing (EFBIG under ulimit -f, as ENOSPC would)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'p'), randomBytes(100_000));
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: served.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: served.credentials.secretAccessKey });
+    // Node ignores SIGXFSZ, so a write past the shell's file-size limit fails with EFBIG instead of ending the process.
+    const failed = await run('sh', ['-c', 'ulimit -f 8 && exec "$@"', 'sh', process.execPath, MAIN, 'encrypt', join(dir, 'p'), '--key', keyArn,
+      '-o', join(dir, 'c'), '-q', '--endpoint-url', served.server.endpoint], { env });
+    assert.equal(failed.code, 5, failed.stderr);
+    assert.match(failed.stderr, new RegExp(`^error: cannot write '${join(dir, 'c')}': EFBIG\n`, 'm'));
+    assert.match(failed.stderr, /^hint: it is larger than this process may write \(ulimit -f\) or than the file system allows; no output was written for it$/m);
+    assert.deepEqual(readdirSync(dir), ['p']);
+  });
+
   it('in a tree, a damaged file is named, with what stays of the files before it', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'plain'));

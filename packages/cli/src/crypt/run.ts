@@ -121,7 +121,7 @@ async function runJob(job: Job, options: RunOptions, advance: (bytes: number) =>
   } catch (error) {
     partial.abort();
     if (made !== undefined) removeEmptyDirectories(dirname(job.output), made);
-    throw error;
+    throw outputWriteError(error, job.output) ?? error;
   } finally {
     untrack();
   }
@@ -152,6 +152,25 @@ function stdoutIoError(error: NodeJS.ErrnoException): IoError {
   return new IoError(`cannot write to standard output: ${error.code ?? error.message}`,
     error.code === 'EPIPE' ? 'the program reading the output closed it before the end; what it read is incomplete' : undefined);
 }
+
+/**
+ * A failed write of the output file (ENOSPC, EFBIG, EIO), named as other output errors are:
+ * Node's own message says only `ENOSPC: no space left on device, write`. Only the output is
+ * written to, so an error of the write syscall is the output's; the input's say read or open.
+ */
+function outputWriteError(error: unknown, output: string): IoError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  if (typeof code !== 'string' || syscall !== 'write') return undefined;
+  return new IoError(`cannot write '${printable(output)}': ${code}`,
+    `${WRITE_HINTS.get(code) ?? 'check the file system that holds it'}; no output was written for it`);
+}
+
+const WRITE_HINTS: ReadonlyMap<string, string> = new Map([
+  ['ENOSPC', 'the file system that holds it is full'],
+  ['EDQUOT', 'your disk quota there is used up'],
+  ['EFBIG', 'it is larger than this process may write (ulimit -f) or than the file system allows'],
+]);
 
 /** Reads the first `n` bytes (fewer if the input is shorter); returns a stream of the whole input. */
 async function peek(input: Readable, n: number, name: string): Promise<Readable> {
