@@ -366,6 +366,29 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.deepEqual(readdirSync(dir), ['p']);
   });
 
+  it('encrypts under a bare key id with only kms:GenerateDataKey allowed (no DescribeKey); decrypt resolves it, so there it takes the key ARN', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'p'), 'x');
+    ok(await coffer(['principals', 'create-user', 'data-only']));
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: '*' }] }));
+    ok(await coffer(['principals', 'put-policy', 'user/data-only', 'data', '--document', join(dir, 'policy.json')]));
+    const created = await coffer(['access-keys', 'create', 'user/data-only', '--json']);
+    ok(created);
+    const key = (JSON.parse(created.stdout) as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }).AccessKey;
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: key.AccessKeyId, AWS_SECRET_ACCESS_KEY: key.SecretAccessKey });
+    const dataOnly = (args: readonly string[]) => run(process.execPath, [MAIN, ...args, '--endpoint-url', served.server.endpoint], { env });
+    const keyId = keyArn.split('/').pop()!;
+    ok(await dataOnly(['encrypt', join(dir, 'p'), '--key', keyId, '-o', join(dir, 'c'), '--metadata-output', join(dir, 'meta.jsonl')]));
+    // The message records the key's ARN, as GenerateDataKey answered it.
+    const meta = JSON.parse(readFileSync(join(dir, 'meta.jsonl'), 'utf8')) as { header: { encryptedDataKeys: { providerInfo: string }[] } };
+    assert.deepEqual(meta.header.encryptedDataKeys.map((k) => k.providerInfo), [keyArn]);
+    ok(await dataOnly(['decrypt', join(dir, 'c'), '--key', keyArn, '-o', join(dir, 'back')]));
+    assert.equal(readFileSync(join(dir, 'back'), 'utf8'), 'x');
+    const byId = await dataOnly(['decrypt', join(dir, 'c'), '--key', keyId, '-o', join(dir, 'back-by-id')]);
+    assert.equal(byId.code, 3, byId.stderr);
+    assert.match(byId.stderr, /^error: AccessDeniedException: .*kms:DescribeKey/m);
+  });
+
   it('in a tree, a damaged file is named, with what stays of the files before it', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'plain'));

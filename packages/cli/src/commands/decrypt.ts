@@ -5,7 +5,7 @@ import { UsageError } from '../usage.js';
 import { integerIn } from '../values.js';
 import { planJobs } from '../crypt/jobs.js';
 import {
-  commitmentPolicyOf, contextOf, decryptKeyring, keyArnsOf, maxEncryptedDataKeysOf, requiringContext, SHARED_OPTIONS, withCaching,
+  commitmentPolicyOf, contextOf, decryptKeyring, decryptKeyArnsOf, maxEncryptedDataKeysOf, requiringContext, SHARED_OPTIONS, withCaching,
 } from '../crypt/materials.js';
 import { runJobs } from '../crypt/run.js';
 
@@ -19,7 +19,7 @@ export const decryptCommand = leaf({
   synopsis: 'INPUT (--key KEY ... | --discovery [--discovery-account ID ...]) [-o OUT] [--recursive] [--context K=V ...]',
   arguments: [['INPUT', 'a file, a directory with --recursive, or - for standard input']],
   options: {
-    key: { type: 'string', multiple: true, value: 'KEY', help: 'a key the message may be encrypted under: key id, ARN or alias; repeat for more' },
+    key: { type: 'string', multiple: true, value: 'KEY', help: 'a key the message may be encrypted under: key id, ARN or alias (all but an ARN are looked up with DescribeKey); repeat for more' },
     discovery: { type: 'boolean', help: 'instead of --key: use whichever key the message names' },
     'discovery-account': { type: 'string', multiple: true, value: 'ID', help: 'with --discovery: only keys of this account; repeat for more' },
     'discovery-partition': { type: 'string', value: 'NAME', help: 'with --discovery-account: the partition (default aws)' },
@@ -58,7 +58,7 @@ export const decryptCommand = leaf({
     const required = contextOf(inv);
     const jobs = planJobs(inv, 'decrypt');
     return withKms(inv.connection(), async (kms) => {
-      const keyring = decryptKeyring(kms, await keyArnsOf(kms, keys),
+      const keyring = decryptKeyring(kms, await decryptKeyArnsOf(kms, keys),
         discovery ? { partition: inv.string('discovery-partition') ?? 'aws', accountIds: [...accounts] } : undefined);
       const materials = requiringContext(withCaching(inv, keyring), required);
       return runJobs(jobs, {

@@ -5,7 +5,7 @@ import { UsageError } from '../usage.js';
 import { integerIn } from '../values.js';
 import { planJobs } from '../crypt/jobs.js';
 import {
-  commitmentPolicyOf, contextOf, encryptKeyring, keyArnsOf, maxEncryptedDataKeysOf, SHARED_OPTIONS, SUITE_NAMES, suiteOf, withCaching,
+  commitmentPolicyOf, contextOf, encryptKeyring, encryptKeyIdsOf, maxEncryptedDataKeysOf, SHARED_OPTIONS, SUITE_NAMES, suiteOf, withCaching,
 } from '../crypt/materials.js';
 import { runJobs } from '../crypt/run.js';
 
@@ -17,7 +17,7 @@ export const encryptCommand = leaf({
   synopsis: 'INPUT --key KEY [--key KEY ...] [-o OUT] [--recursive] [--context K=V ...]',
   arguments: [['INPUT', 'a file, a directory with --recursive, or - for standard input']],
   options: {
-    key: { type: 'string', multiple: true, value: 'KEY', help: 'key id, ARN or alias; repeat for more (the first generates the data key); required' },
+    key: { type: 'string', multiple: true, value: 'KEY', help: 'key id, ARN or alias (an alias is looked up with DescribeKey); repeat for more (the first generates the data key); required' },
     suite: { type: 'string', value: 'SUITE', help: 'algorithm suite name, or hex id as 0x0578 (default AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384)', complete: SUITE_NAMES },
     'frame-length': { type: 'string', value: 'BYTES', help: `plaintext bytes per frame (default 1048576, at most ${DEFAULT_MAX_BUFFERED_BYTES})` },
     ...SHARED_OPTIONS,
@@ -53,7 +53,7 @@ export const encryptCommand = leaf({
     const encryptionContext = contextOf(inv);
     const jobs = planJobs(inv, 'encrypt');
     return withKms(inv.connection(), async (kms) => {
-      const materials = withCaching(inv, encryptKeyring(kms, await keyArnsOf(kms, keys)));
+      const materials = withCaching(inv, encryptKeyring(kms, await encryptKeyIdsOf(kms, keys)));
       return runJobs(jobs, {
         direction: 'encrypt',
         force: inv.flag('force'),

@@ -56,17 +56,31 @@ export function maxEncryptedDataKeysOf(inv: Invocation): number | undefined {
 }
 
 const KEY_ARN = /^arn:[^:]+:kms:[^:]*:[^:]*:key\//;
+/** A key id (a UUID, `mrk-...`): no alias, no ARN. */
+const BARE_KEY_ID = /^[^:/]+$/;
 
 /**
- * Key ARNs for key ids, ARNs and aliases: a message records the ARN of each key, and decrypt
- * matches keys by ARN, so everything else is looked up once with DescribeKey.
+ * The keys for encrypt: key ids and ARNs as given, since GenerateDataKey and Encrypt take either
+ * and answer with the key's ARN, which the keyring records in the message (so a caller allowed
+ * only kms:GenerateDataKey can encrypt). Aliases (and anything else) are looked up once with
+ * DescribeKey, so that every file of a run is under the key the alias named at its start.
  */
-export async function keyArnsOf(kms: KMSClient, keys: readonly string[]): Promise<string[]> {
-  return Promise.all(keys.map(async (key) => {
-    if (KEY_ARN.test(key)) return key;
-    const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: key }));
-    return KeyMetadata!.Arn!;
-  }));
+export async function encryptKeyIdsOf(kms: KMSClient, keys: readonly string[]): Promise<string[]> {
+  return Promise.all(keys.map((key) => (KEY_ARN.test(key) || BARE_KEY_ID.test(key) ? key : describedArnOf(kms, key))));
+}
+
+/**
+ * Key ARNs for decrypt's key ids, ARNs and aliases: the keyring tries only the encrypted data
+ * keys whose recorded ARN is the key it names (AWS Encryption SDK,
+ * framework/aws-kms/aws-kms-keyring.md#ondecrypt), so all but ARNs are looked up once with DescribeKey.
+ */
+export async function decryptKeyArnsOf(kms: KMSClient, keys: readonly string[]): Promise<string[]> {
+  return Promise.all(keys.map((key) => (KEY_ARN.test(key) ? key : describedArnOf(kms, key))));
+}
+
+async function describedArnOf(kms: KMSClient, key: string): Promise<string> {
+  const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: key }));
+  return KeyMetadata!.Arn!;
 }
 
 /** Wraps the keyring in the caching manager when --cache-max-age is given; the other cache flags need it. */
