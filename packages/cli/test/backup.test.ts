@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
@@ -144,6 +144,21 @@ describe('coffer backup and coffer restore', () => {
     const again = await coffer(['restore', '--in', archive, '--data-dir', target, '--identity', right.privateFile]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /^error: The restore target .*coffer.db is not empty \(it holds access keys, .*\): a restore only fills an empty store/);
+  });
+
+  it('restore --in refuses a FIFO, a directory and a pipe as not regular files (exit 5), without opening them', async () => {
+    // A FIFO without a writer hung for ever; a directory was 'EISDIR: illegal operation on a directory, read' (exit 1),
+    // standard input through a pipe 'ESPIPE: invalid seek, read' (Node gives a child's standard input as a socket).
+    const dir = tempDir();
+    const fifo = join(dir, 'archive.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const target = join(dir, 'target');
+    for (const [path, kind] of [[fifo, 'a pipe \\(FIFO\\)'], [dir, 'a directory'], ['/dev/stdin', '(?:a pipe \\(FIFO\\)|a socket)']] as const) {
+      const refused = await coffer(['restore', '--in', path, '--data-dir', target, '--passphrase-file', passphraseFile()], { input: 'not an archive' });
+      assert.equal(refused.code, 5, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`^error: ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is ${kind}, not a regular file: an archive is read twice, so --in must name a file\nhint: `));
+    }
+    assert.equal(existsSync(target), false);
   });
 
   it('a backup stopped by a signal while it writes leaves no partial file (exit 143)', async () => {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import {
   BackupError, describeArchive, restoreBackup, StartupError, type BackupIdentity, type RestoreReport,
 } from '@coffer/server';
@@ -24,7 +24,8 @@ export const restoreCommand = leaf({
     + 'ciphertext made before the backup decrypts, and the administrator\'s credentials file is written again on\n'
     + `the first \`coffer serve\`. The passphrase comes from --passphrase-file, ${PASSPHRASE_ENV} or the terminal.\n`
     + `Exit status: 0 restored; ${EXIT_USAGE} no passphrase, or no --identity for a public-key archive; ${EXIT_CRYPTO} the archive\n`
-    + `does not open or verify, or its rows are not a store a server could have had; ${EXIT_IO} --in does not exist; ${EXIT_FAILURE} any\n`
+    + `does not open or verify, or its rows are not a store a server could have had; ${EXIT_IO} --in does not exist or is not a\n`
+    + `regular file; ${EXIT_FAILURE} any\n`
     + 'other failure (a target that is not empty).',
   options: {
     in: { type: 'string', value: 'FILE', help: 'the archive to restore (a file: it is read twice)', complete: 'file' },
@@ -40,7 +41,7 @@ export const restoreCommand = leaf({
   ],
   run: async (inv) => {
     const path = archivePathOf(inv, 'in', 'coffer restore --in coffer.backup --data-dir ./restored');
-    if (!existsSync(path)) throw new IoError(`${path} does not exist`, 'give the archive coffer backup wrote');
+    assertRegularFile(path);
     let report: RestoreReport;
     try {
       const description = await describeArchive(path);
@@ -74,6 +75,34 @@ export const restoreCommand = leaf({
       + 'next: coffer store check, then coffer serve with the same --data-dir and --store, and the lost server\'s --region and --account-id\n');
   },
 });
+
+/**
+ * --in is read twice (checked, then imported), from an offset: a FIFO, a pipe or a terminal cannot
+ * be, and a directory cannot be read at all. Found with stat, which does not open the file: opening
+ * a FIFO without a writer for reading blocks for ever.
+ */
+function assertRegularFile(path: string): void {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new IoError(`${path} does not exist`, 'give the archive coffer backup wrote');
+    throw new IoError(`${path} cannot be read (${code ?? (error as Error).message})`, 'give the archive coffer backup wrote');
+  }
+  if (stats.isFile()) return;
+  throw new IoError(`${path} is ${kindOf(stats)}, not a regular file: an archive is read twice, so --in must name a file`,
+    'give the archive coffer backup wrote (copy one that arrives through a pipe into a file first)');
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a pipe (FIFO)';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice()) return 'a character device (a terminal or the like)';
+  if (stats.isBlockDevice()) return 'a block device';
+  return 'not a file';
+}
 
 const HINTS: Record<BackupError['code'], string> = {
   format: 'hint: give the file coffer backup wrote; nothing was restored\n',
