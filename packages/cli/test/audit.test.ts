@@ -253,7 +253,10 @@ describe('coffer audit verify', { concurrency: 3 }, () => {
       const [a, b] = [recordJson(db, 2), recordJson(db, 3)];
       db.prepare('UPDATE audit SET record = ? WHERE seq = 2').run(JSON.stringify(b));
       db.prepare('UPDATE audit SET record = ? WHERE seq = 3').run(JSON.stringify(a));
-    }, 2, 'record 2 is missing (record 3 follows record 1)'],
+    }, 2, 'record 2 was altered'],
+    ['a record renumbered as the next', (db) => {
+      db.prepare('UPDATE audit SET record = ? WHERE seq = 3').run(JSON.stringify({ ...recordJson(db, 3), seq: 4 }));
+    }, 3, 'record 3 was altered'],
   ];
   for (const [what, tamper, seq, problem] of cases) {
     it(`fails on ${what} and names the record, offline and through the server`, async () => {

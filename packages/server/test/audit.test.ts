@@ -427,8 +427,17 @@ describe('audit: tampering is found and named', () => {
       db.prepare('UPDATE audit SET record = ? WHERE seq = 6').run(JSON.stringify(a));
     });
     const { offline, api } = await verdicts(dir);
-    assert.deepEqual(offline, { ok: false, seq: 5, problem: 'record 5 is missing (record 6 follows record 4)' });
+    // Row 5 is there, holding record 6: it was altered, not removed.
+    assert.deepEqual(offline, { ok: false, seq: 5, problem: 'record 5 was altered' });
     assert.equal(api.BrokenAt, 5);
+  });
+
+  it('calls a record whose JSON seq was changed to the next one\'s altered, not missing', async () => {
+    // The verifier saw seq 4 after 2 and said 'record 3 is missing (record 4 follows record 2)', though row 3 is there.
+    const dir = tampered((db) => db.prepare('UPDATE audit SET record = ? WHERE seq = 3').run(JSON.stringify({ ...recordJson(db, 3), seq: 4 })));
+    const { offline, api } = await verdicts(dir);
+    assert.deepEqual(offline, { ok: false, seq: 3, problem: 'record 3 was altered' });
+    assert.equal(api.BrokenAt, 3);
   });
 
   it('names a swapped record even when the swapper renumbered both', async () => {

@@ -51,7 +51,10 @@ async function check(store: Store, auditKey: Uint8Array): Promise<ChainVerdict> 
         const atHead = verifier.finish(head);
         if (!atHead.ok) return atHead;
       }
-      if (!verifier.add(record)) return (await indexProblem(store, page.records.slice(0, page.records.indexOf(record)), afterSeq)) ?? verifier.finish(head);
+      if (!verifier.add(record)) {
+        const checked = page.records.slice(0, page.records.indexOf(record));
+        return (await indexProblem(store, checked, afterSeq)) ?? (await renumbered(store, record, afterSeq, checked.length)) ?? verifier.finish(head);
+      }
     }
     // The chain holds these records as written; what queries find them by must say the same.
     const misindexed = await indexProblem(store, page.records, afterSeq);
@@ -108,6 +111,18 @@ async function readPage(store: Store, afterSeq: number): Promise<{ records: Audi
 function isRecord(value: unknown): value is AuditRecord {
   return typeof value === 'object' && value !== null
     && typeof (value as AuditRecord).seq === 'number' && typeof (value as AuditRecord).hash === 'string';
+}
+
+/**
+ * A record whose JSON names another seq than the row it is stored in: the row is there, so the
+ * record was altered, not missing (the verifier, which sees only the JSON, would call the row's
+ * record missing when its seq was changed to the next one's). `position` is its index in the page
+ * read after `afterSeq`.
+ */
+async function renumbered(store: Store, record: AuditRecord, afterSeq: number, position: number): Promise<ChainVerdict | undefined> {
+  const row = (await store.readAuditIndex({ afterSeq, limit: position + 1, keys: [] })).rows[position];
+  if (row === undefined || row.seq === record.seq) return undefined;
+  return { ok: false, seq: row.seq, problem: `record ${row.seq} was altered` };
 }
 
 /**
