@@ -8,6 +8,7 @@ import {
   GenerateMacCommand, GetKeyPolicyCommand, GetParametersForImportCommand, GetPublicKeyCommand, ImportKeyMaterialCommand, ListAliasesCommand, ListGrantsCommand,
   ListKeyRotationsCommand, PutKeyPolicyCommand, RotateKeyOnDemandCommand, SignCommand, VerifyCommand, VerifyMacCommand,
 } from '@aws-sdk/client-kms';
+import { AlgorithmSuiteId, decrypt, encrypt } from '@coffer/sdk';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import {
@@ -15,8 +16,10 @@ import {
   verifyAuditTrail, writeBackup, type BackupIdentity, type BackupRecipient,
 } from '../src/index.js';
 import { openRootKey, openTarget } from '../src/backup/data-dir.js';
-import { keyringFor } from '../src/backup/protection.js';
+import { keyringFor, protectionFor } from '../src/backup/protection.js';
+import { encodePreamble } from '../src/backup/preamble.js';
 import { openArchive, readArchive } from '../src/backup/read-archive.js';
+import { ARCHIVE_SUITE, archiveContext } from '../src/backup/write-backup.js';
 import { StartupError } from '../src/root/root-key.js';
 import { RESTORE_UNFINISHED_META } from '../src/store/store.js';
 import { createUser, policyOf } from './support/principals.js';
@@ -344,6 +347,115 @@ describe('backup and restore', () => {
       const headless = join(tempDataDir(), 'headless.backup');
       await writeBackup({ dataDir: source.dataDir, out: headless, recipient: { passphrase: PASSPHRASE }, scryptCostForTests: CHEAP_SCRYPT });
       await assertRefused(headless, { passphrase: PASSPHRASE }, BackupContentError, /past the chain's head \(there is none\)/);
+    });
+
+    type Line = Record<string, any>;
+
+    /**
+     * The archive's content, changed and encrypted again with the passphrase, as anyone who holds
+     * it can: the archive opens and verifies, and only its rows can tell.
+     */
+    async function reencrypted(change: (lines: Line[]) => void, suiteId: number = ARCHIVE_SUITE, edit: (text: string) => string = (t) => t): Promise<string> {
+      const opened = await openArchive(archive);
+      const { plaintext } = await decrypt(await keyringFor(opened.preamble, { passphrase: PASSPHRASE }), readFileSync(archive).subarray(opened.offset));
+      const lines = plaintext.toString('utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+      change(lines);
+      const { preamble, keyring } = await protectionFor({ passphrase: PASSPHRASE }, CHEAP_SCRYPT);
+      const preambleBytes = encodePreamble(preamble);
+      const content = Buffer.from(edit(lines.map((l) => `${JSON.stringify(l)}\n`).join('')), 'utf8');
+      const { ciphertext } = await encrypt(keyring, content, { suiteId: suiteId as never, encryptionContext: archiveContext(preambleBytes) });
+      const path = join(tempDataDir(), 'forged.backup');
+      writeFileSync(path, Buffer.concat([preambleBytes, ciphertext]));
+      return path;
+    }
+
+    const rowOf = (lines: Line[], kind: string, test: (row: Line) => boolean = () => true): Line => {
+      const line = lines.find((l) => l.kind === kind && test(l));
+      assert.ok(line, `the archive has a ${kind} row`);
+      return line;
+    };
+    const keyRow = (lines: Line[], keyId: string): Line => rowOf(lines, 'key', (l) => l.key.keyId === keyId).key;
+
+    it('refuses rows no server writes, re-encrypted with the passphrase, naming the row, and writes nothing', async () => {
+      // Each was restored, and then called intact by coffer store check: a server served them as they said.
+      const forgeries: Array<[string, (lines: Line[]) => void, RegExp]> = [
+        ['a key PendingDeletion with no deletion date', (lines) => { keyRow(lines, made.hmac.keyId).state = 'PendingDeletion'; },
+          new RegExp(`key ${made.hmac.keyId}: it is PendingDeletion but has no deletion date`)],
+        ['an Enabled key with a deletion date', (lines) => { keyRow(lines, made.symmetric).deletionDate = Date.now(); },
+          new RegExp(`key ${made.symmetric}: it is Enabled but has a deletion date`)],
+        ['an AWS_KMS key PendingImport', (lines) => { keyRow(lines, made.signing.keyId).state = 'PendingImport'; },
+          new RegExp(`key ${made.signing.keyId}: it is PendingImport but its origin is AWS_KMS, not EXTERNAL`)],
+        ['a key created "yesterday"', (lines) => { keyRow(lines, made.signing.keyId).createdAt = 'yesterday'; },
+          new RegExp(`key ${made.signing.keyId}: its createdAt "yesterday" is not a time`)],
+        ['a negative revision', (lines) => { keyRow(lines, made.symmetric).revision = -3; },
+          new RegExp(`key ${made.symmetric}: its revision -3 is not a whole number of at least 1`)],
+        ['a key policy that does not compile', (lines) => { keyRow(lines, made.symmetric).policy = '{"Version":"2012-10-17","Statement":"nope"}'; },
+          new RegExp(`key ${made.symmetric}: its key policy does not compile`)],
+        ['a grant to "garbage" of "Frobnicate"', (lines) => { Object.assign(rowOf(lines, 'grant').grant, { granteePrincipal: 'garbage', operations: ['Frobnicate'] }); },
+          new RegExp(`grant ${made.grantId}: its granteePrincipal "garbage" is not a principal ARN or service principal; grant ${made.grantId}: its operations \\["Frobnicate"\\]`)],
+        ['an identity policy that is not JSON', (lines) => { rowOf(lines, 'identityPolicy').policy.document = '{{{'; },
+          /identity policy encrypt of arn:aws:iam::111122223333:user\/restorer: its document is not JSON/],
+        ['an access key of status "Weird"', (lines) => { rowOf(lines, 'accessKey', (l) => l.accessKey.accessKeyId === made.user.accessKeyId).accessKey.status = 'Weird'; },
+          new RegExp(`access key ${made.user.accessKeyId}: its status "Weird" is not Active or Inactive`)],
+        ['an access key with an empty secret', (lines) => { rowOf(lines, 'accessKey', (l) => l.accessKey.accessKeyId === made.user.accessKeyId).accessKey.secret = ''; },
+          new RegExp(`access key ${made.user.accessKeyId}: it has no secret`)],
+        ['an alias not under alias/', (lines) => { rowOf(lines, 'alias').alias.aliasName = 'notalias'; },
+          /alias notalias: its name is not alias\//],
+        ['an alias/aws/ alias of a customer managed key', (lines) => { rowOf(lines, 'alias').alias.aliasName = 'alias/aws/ebs'; },
+          new RegExp(`alias alias/aws/ebs: it begins with alias/aws/, which names only AWS managed keys, but key ${made.symmetric} is not one`)],
+      ];
+      for (const [what, forge, named] of forgeries) {
+        await test(what, () => assertRefused(forge, BackupContentError, named));
+      }
+      // A secret that is not base64 is refused as it is decoded, the row named.
+      await assertRefused((lines) => { rowOf(lines, 'accessKey', (l) => l.accessKey.accessKeyId === made.user.accessKeyId).accessKey.secret = 'not base64!'; },
+        BackupFormatError, new RegExp(`\\(access key ${made.user.accessKeyId}\\): the secret is not base64`));
+
+      async function test(what: string, run: () => Promise<void>): Promise<void> {
+        try {
+          await run();
+        } catch (error) {
+          throw new Error(`${what}: ${(error as Error).message}`, { cause: error });
+        }
+      }
+      async function assertRefused(forge: (lines: Line[]) => void, error: new (...args: never[]) => Error, named: RegExp): Promise<void> {
+        const path = await reencrypted(forge);
+        const dataDir = join(tempDataDir(), 'target');
+        await assert.rejects(restoreBackup({ dataDir, in: path, identity: { passphrase: PASSPHRASE } }), (e: Error) => {
+          assert.ok(e instanceof error, `${e.name}: ${e.message}`);
+          assert.match(e.message, named);
+          assert.match(e.message, /Nothing was restored|nothing was restored|^line \d+ of the archive/);
+          return true;
+        });
+        assert.equal(existsSync(dataDir), false, 'the target directory was not even made');
+      }
+    });
+
+    it('refuses a row nested 200,000 deep, naming it, where the import overflowed the stack', async () => {
+      // Written as text: JSON.stringify of such a value overflows the stack here too.
+      const path = await reencrypted((lines) => { keyRow(lines, made.symmetric).tags = 'DEEP'; }, ARCHIVE_SUITE,
+        (text) => text.replace('"tags":"DEEP"', `"tags":${'['.repeat(200_000)}${']'.repeat(200_000)}`));
+      const dataDir = join(tempDataDir(), 'target');
+      await assert.rejects(restoreBackup({ dataDir, in: path, identity: { passphrase: PASSPHRASE } }), (e: Error) => {
+        assert.ok(e instanceof BackupContentError, `${e.name}: ${e.message}`);
+        assert.match(e.message, new RegExp(`line \\d+, key ${made.symmetric}: it nests deeper than 32 levels`));
+        assert.doesNotMatch(e.message, /call stack/);
+        return true;
+      });
+      assert.equal(existsSync(dataDir), false);
+    });
+
+    it('refuses an archive encrypted with the SDK\'s default signed suite as not written by coffer backup, not as altered', async () => {
+      const path = await reencrypted(() => {}, AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384);
+      const dataDir = join(tempDataDir(), 'target');
+      await assert.rejects(restoreBackup({ dataDir, in: path, identity: { passphrase: PASSPHRASE } }), (e: Error) => {
+        assert.ok(e instanceof BackupFormatError, `${e.name}: ${e.message}`);
+        assert.match(e.message, /encrypted with algorithm suite 0x0578 \(AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384\), not 0x0478 \(AES_256_GCM_HKDF_SHA512_COMMIT_KEY\)/);
+        assert.doesNotMatch(e.message, /altered/);
+        return true;
+      });
+      // The same content in the archives' own suite restores: only the suite was refused.
+      await restoreBackup({ dataDir, in: await reencrypted(() => {}), identity: { passphrase: PASSPHRASE } });
     });
 
     it('refuses an archive file that is not the one it checked when it reads it again (replaced under the same name)', async () => {

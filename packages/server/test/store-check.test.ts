@@ -207,6 +207,23 @@ describe('coffer store check', () => {
     assert.ok(problems.includes(`key ${w.keyId}: its key policy is not JSON`), JSON.stringify(problems));
   });
 
+  it('reports rows no server writes, put into the store with SQL, instead of calling it intact', async () => {
+    const w = await written();
+    const record = (db: Database.Database, table: string, column: string, id: string) =>
+      JSON.parse((db.prepare(`SELECT record FROM ${table} WHERE ${column} = ?`).get(id) as { record: string }).record) as Record<string, unknown>;
+    damage(w.dataDir, (db) => {
+      db.prepare('UPDATE keys SET record = ? WHERE key_id = ?').run(JSON.stringify({ ...record(db, 'keys', 'key_id', w.keyId), state: 'PendingDeletion' }), w.keyId);
+      db.prepare('UPDATE grants SET record = ? WHERE grant_id = ?')
+        .run(JSON.stringify({ ...record(db, 'grants', 'grant_id', w.grantId), granteePrincipal: 'garbage', operations: ['Frobnicate'] }), w.grantId);
+      db.prepare('UPDATE access_keys SET status = ? WHERE access_key_id = ?').run('Weird', w.accessKeyId);
+    });
+    await assertFound(w.dataDir, new RegExp(`key ${w.keyId}: it is PendingDeletion but has no deletion date`));
+    const { problems } = await checkStore({ dataDir: w.dataDir });
+    assert.ok(problems.includes(`grant ${w.grantId}: its granteePrincipal "garbage" is not a principal ARN or service principal`), JSON.stringify(problems));
+    assert.ok(problems.some((p) => p.startsWith(`grant ${w.grantId}: its operations ["Frobnicate"]`)), JSON.stringify(problems));
+    assert.ok(problems.includes(`access key ${w.accessKeyId}: its status "Weird" is not Active or Inactive`), JSON.stringify(problems));
+  });
+
   it('names a key whose record is not JSON and goes on with the other checks; a backup refuses it, pointing here', async () => {
     // Before, the check stopped at JSON.parse's bare message (exit 1, no key named), and so did a backup.
     const w = await written();

@@ -1,4 +1,5 @@
 import type { SnapshotRow, SnapshotRowKind } from '../store/store.js';
+import { rowName } from '../store/row-invariants.js';
 import { BackupFormatError } from './errors.js';
 
 /**
@@ -60,14 +61,17 @@ export const line = (value: object): string => `${JSON.stringify(value)}\n`;
 
 /** The row a line holds, its plain values in the slots the store keeps wrapped ones in. */
 export function decodeRow(value: Record<string, unknown>, lineNumber: number): SnapshotRow {
-  const bad = (what: string) => new BackupFormatError(`line ${lineNumber} of the archive: ${what}`);
+  const bad = (what: string) => new BackupFormatError(`line ${lineNumber} of the archive (${rowName(value)}): ${what}`);
   const object = (v: unknown, what: string): Record<string, unknown> => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`${what} is missing`);
     return v as Record<string, unknown>;
   };
   const bytes = (v: unknown, what: string): Uint8Array => {
     if (typeof v !== 'string') throw bad(`${what} is missing`);
-    return new Uint8Array(Buffer.from(v, 'base64'));
+    const decoded = Buffer.from(v, 'base64');
+    // Buffer.from skips what is not base64: a value that does not come back as written was not encodeRow's.
+    if (decoded.toString('base64') !== v) throw bad(`${what} is not base64`);
+    return new Uint8Array(decoded);
   };
   const kind = value.kind;
   switch (kind) {

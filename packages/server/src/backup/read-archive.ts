@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { AuthenticationError, decryptStream, MalformedMessageError, NoDecryptionKeyError, PolicyViolationError, type Keyring } from '@coffer/sdk';
+import { open } from 'node:fs/promises';
+import { AlgorithmSuiteId, AuthenticationError, decryptStream, MalformedMessageError, NoDecryptionKeyError, PolicyViolationError, type Keyring } from '@coffer/sdk';
 import type { SnapshotRow } from '../store/store.js';
 import { CONTENT_VERSION, decodeRow, ROW_KINDS, type ArchiveHeader, type RowCounts } from './archive-lines.js';
-import { BackupError, BackupFormatError, BackupIntegrityError, BackupKeyError } from './errors.js';
+import { MAX_ROW_DEPTH, nestsDeeperThan, rowName, RowInvariants } from '../store/row-invariants.js';
+import { BackupContentError, BackupError, BackupFormatError, BackupIntegrityError, BackupKeyError } from './errors.js';
 import { readPreamble, type Preamble } from './preamble.js';
-import { archiveContext } from './write-backup.js';
+import { ARCHIVE_SUITE, archiveContext } from './write-backup.js';
 
 /** The longest line a restore holds in memory: far above any row Coffer writes (a key policy is at most 32 KiB). */
 const MAX_LINE = 16 * 1024 * 1024;
@@ -58,6 +60,7 @@ export async function* readArchive(
   let lineNumber = 0;
   let partial: Buffer[] = [];
   let partialLength = 0;
+  const invariants = new RowInvariants();
   try {
     for await (const chunk of decrypt as AsyncIterable<Buffer>) {
       let start = 0;
@@ -79,7 +82,7 @@ export async function* readArchive(
           continue;
         }
         if (value.type !== 'row') throw new BackupFormatError(`${archive.path}: line ${lineNumber} is neither a row nor the end line`);
-        const row = decodeRow(value, lineNumber);
+        const row = soundRow(value, lineNumber, invariants);
         counts[row.kind] = (counts[row.kind] ?? 0) + 1;
         rows++;
         yield row;
@@ -91,7 +94,7 @@ export async function* readArchive(
       }
     }
   } catch (error) {
-    throw asBackupError(error, archive);
+    throw asBackupError(error, archive, await messageSuite(archive));
   } finally {
     input.destroy();
     decrypt.destroy();
@@ -109,6 +112,20 @@ export async function* readArchive(
     throw new BackupIntegrityError(`${archive.path}: the file changed while it was being restored (it is not the archive that was checked); nothing was restored`);
   }
   onEnd?.({ header, rows, counts: end.counts, digest: read });
+}
+
+/**
+ * The row a line holds, if a server could have written it (store/row-invariants.ts): refused here,
+ * as it streams, so that nothing downstream (the import, its JSON.stringify, a recursive walk)
+ * meets a row nested past any stack or a record no operation writes.
+ */
+function soundRow(value: Record<string, unknown>, lineNumber: number, invariants: RowInvariants): SnapshotRow {
+  const refuse = (problems: string) => new BackupContentError(`The archive's rows are not a store a server could have had: line ${lineNumber}, ${problems}. Nothing was restored.`);
+  if (nestsDeeperThan(value, MAX_ROW_DEPTH)) throw refuse(`${rowName(value)}: it nests deeper than ${MAX_ROW_DEPTH} levels, as no row Coffer writes does`);
+  const row = decodeRow(value, lineNumber);
+  const problems = invariants.problemsOf(row);
+  if (problems.length > 0) throw refuse(problems.join('; '));
+  return row;
 }
 
 function parseLine(text: string, lineNumber: number): Record<string, unknown> {
@@ -129,10 +146,43 @@ function checkHeader(value: Record<string, unknown>, path: string): ArchiveHeade
   return value as unknown as ArchiveHeader;
 }
 
+/**
+ * The algorithm suite the archive's message header names, when it can be read: the first field of
+ * a version 2 header, the third and fourth bytes of a version 1 one (AWS Encryption SDK message
+ * format, "Header").
+ */
+async function messageSuite(archive: OpenedArchive): Promise<number | undefined> {
+  try {
+    const file = await open(archive.path, 'r');
+    try {
+      const head = Buffer.alloc(4);
+      const { bytesRead } = await file.read(head, 0, 4, archive.offset);
+      if (bytesRead === 4 && head[0] === 0x02) return head.readUInt16BE(1);
+      if (bytesRead === 4 && head[0] === 0x01) return head.readUInt16BE(2);
+      return undefined;
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+const suiteName = (id: number): string => {
+  const name = Object.entries(AlgorithmSuiteId).find(([, value]) => value === id)?.[0];
+  return `0x${id.toString(16).padStart(4, '0')}${name ? ` (${name})` : ''}`;
+};
+
 /** What the SDK reported, in the operator's terms. The SDK's messages name checks, never key material. */
-function asBackupError(error: unknown, archive: OpenedArchive): unknown {
+function asBackupError(error: unknown, archive: OpenedArchive, suite: number | undefined): unknown {
   if (error instanceof BackupError) return error;
   const path = archive.path;
+  // Another suite than the archives' (a signed one, the SDK's default, or one without commitment) is
+  // refused by the decryptor's policies before the preamble's binding is ever checked: not an alteration.
+  if (suite !== undefined && suite !== ARCHIVE_SUITE && (error instanceof PolicyViolationError || error instanceof MalformedMessageError)) {
+    return new BackupFormatError(`${path}: the archive's content is encrypted with algorithm suite ${suiteName(suite)}, not ${suiteName(ARCHIVE_SUITE)}, `
+      + 'the unsigned suite Coffer archives are written with: it was not written by coffer backup', { cause: error });
+  }
   if (error instanceof NoDecryptionKeyError) {
     return new BackupKeyError(archive.preamble.protection === 'passphrase'
       ? `${path}: the passphrase does not open this archive (or the archive's key section was altered)`

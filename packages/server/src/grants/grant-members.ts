@@ -83,20 +83,26 @@ export function newGrantId(): string {
 const PRINCIPAL_ARN = /^arn:[a-z][a-z0-9-]*:(?:iam::\d{12}:(?:root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+)|sts::\d{12}:(?:assumed-role\/[\w+=,.@-]+\/[\w+=,.@-]+|federated-user\/[\w+=,.@-]+))$/;
 const SERVICE_PRINCIPAL = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$/;
 
+/** Whether a grant could name `value` as its grantee or retiring principal (checkPrincipalForm). */
+export const isPrincipalForm = (value: string): boolean => PRINCIPAL_ARN.test(value) || SERVICE_PRINCIPAL.test(value);
+
+/** Whether `value` is a service principal's name, as GranteeServicePrincipal and RetiringServicePrincipal take. */
+export const isServicePrincipal = (value: string): boolean => SERVICE_PRINCIPAL.test(value);
+
 /**
  * A principal named to grants must be an IAM ARN or a service principal. API reference, CreateGrant:
  * "Valid principals include Amazon Web Services accounts, IAM users, IAM roles, federated users,
  * and assumed role users" (`arn:<partition>:sts::<account>:federated-user/<name>`).
  */
 export function checkPrincipalForm(value: string): void {
-  if (!PRINCIPAL_ARN.test(value) && !SERVICE_PRINCIPAL.test(value)) {
+  if (!isPrincipalForm(value)) {
     throw new InvalidArnException(`${value} is not a valid principal ARN.`);
   }
 }
 
 /** GranteeServicePrincipal and RetiringServicePrincipal: a service principal's name, `<service>.amazonaws.com`. */
 export function checkServicePrincipalForm(member: string, value: string): void {
-  if (!SERVICE_PRINCIPAL.test(value)) throw new ValidationException(`${member} '${value}' is not an AWS service principal, such as s3.amazonaws.com.`);
+  if (!isServicePrincipal(value)) throw new ValidationException(`${member} '${value}' is not an AWS service principal, such as s3.amazonaws.com.`);
 }
 
 /**
