@@ -899,6 +899,17 @@ describe('numbers in condition values: the text written, as the stored policy sh
     assert.equal(allowed('12345678901234567000'), false);
   });
 
+  it('date operators read a number as the number it is, as before (1.7e9, -0 and 17E8 are epoch seconds, not date text)', () => {
+    for (const [literal, seconds] of [['1.7e9', 1.7e9], ['17E8', 1.7e9], ['-0', 0]] as const) {
+      const text = policyText([{ Effect: 'Allow', Principal: '*', Action: 'kms:Decrypt', Resource: '*', Condition: { DateLessThan: { 'aws:CurrentTime': '@' } } }])
+        .replace('"@"', literal);
+      const policy = compilePolicy(text, 'key');
+      const at = (epochSeconds: number) => ask({ key: policy, context: { 'aws:currenttime': new Date(epochSeconds * 1000).toISOString() } }).allowed;
+      assert.equal(at(seconds - 1), true, literal);
+      assert.equal(at(seconds + 1), false, literal);
+    }
+  });
+
   it('a numeric operator reads the written number as before', () => {
     const text = policyText([{ Effect: 'Allow', Principal: '*', Action: 'kms:Decrypt', Resource: '*', Condition: { NumericLessThan: { 'aws:MultiFactorAuthAge': '@' } } }])
       .replace('"@"', '3.600e3');

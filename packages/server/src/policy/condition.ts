@@ -42,9 +42,9 @@ function overlyPermissive(operator: ParsedOperator, key: string): string | undef
 export type NumberLiteral = (holder: object, key: string | number) => string | undefined;
 
 /**
- * Compiles a Condition element; throws the fault through `fail`. A number among the values is
- * taken as written (`literal`): condition values are compared as text, and 12345678901234567890
- * read as a double would be 12345678901234567000 (policy/json-source.ts).
+ * Compiles a Condition element; throws the fault through `fail`. A number among the values of a
+ * String or ARN operator is taken as written (`literal`): those compare text, and
+ * 12345678901234567890 read as a double would be 12345678901234567000 (policy/json-source.ts).
  */
 export function compileCondition(
   element: unknown,
@@ -72,11 +72,16 @@ export function compileCondition(
       const list = Array.isArray(raw) ? raw : [raw];
       if (list.length === 0) fail(`${where}: no values`);
       const values: CompiledValue[] = [];
+      // String and ARN operators compare text: a number is the text written. Numeric and date
+      // operators read it as the number it is, as they always did (1.7e9 is epoch seconds there,
+      // though no date text), so that no policy stored before this rule stops compiling.
+      const comparesText = operator.name.startsWith('String') || operator.name.startsWith('Arn');
       for (const [index, item] of list.entries()) {
         if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
           fail(`${where}: values must be strings, numbers or booleans`);
         }
-        const written = typeof item !== 'number' ? undefined : Array.isArray(raw) ? opts.literal?.(raw, index) : opts.literal?.(block as object, keyText);
+        const written = typeof item !== 'number' || !comparesText ? undefined
+          : Array.isArray(raw) ? opts.literal?.(raw, index) : opts.literal?.(block as object, keyText);
         const compiled = compileValue(operator.spec, written ?? String(item), opts.variables);
         if (typeof compiled === 'string') fail(`${where}: ${compiled}`);
         values.push(compiled);
