@@ -35,6 +35,9 @@ const shape = {
   KeyMaterialId: keyMaterialIdMember(),
 };
 
+/** AWS's words for a re-import of other bytes than the material it names (or the current one). */
+const NOT_THE_IMPORTED_MATERIAL = 'The key material is not the key material that was previously imported into this KMS key.';
+
 /** The latest ValidTo AWS takes: 365 days from now. */
 const MAX_VALID_TO_DAYS = 365;
 
@@ -152,7 +155,7 @@ async function importInto(
     return reimportEarlier(service, key, material, input.KeyMaterialId, options, audit);
   }
   if (previous && !sameKey(key.keySpec, previous.material, material)) {
-    throw new IncorrectKeyMaterialException('The key material is not the key material that was previously imported into this KMS key.');
+    throw new IncorrectKeyMaterialException(NOT_THE_IMPORTED_MATERIAL);
   }
   await changeKey(service, key, (current) => {
     if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
@@ -182,7 +185,7 @@ async function reimportEarlier(
   if (!earlier) throw new IncorrectKeyMaterialException(`Key material ${materialId} is not a key material of ${arn}.`);
   const stored = await service.backingKeys.version(key.keyId, earlier.version);
   if (!stored || !sameKey(key.keySpec, stored.material, material)) {
-    throw new IncorrectKeyMaterialException('The key material is not the key material that was previously imported into this KMS key.');
+    throw new IncorrectKeyMaterialException(NOT_THE_IMPORTED_MATERIAL);
   }
   await changeKey(service, key, (current) => {
     if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
@@ -207,7 +210,7 @@ async function reimportPending(
   const arn = keyArn(service.realm, key.keyId);
   const materialId = key.pendingMaterial!.materialId;
   if (importedMaterialId(key.keyId, material) !== materialId) {
-    throw new IncorrectKeyMaterialException('The key material is not the key material that was previously imported into this KMS key.');
+    throw new IncorrectKeyMaterialException(NOT_THE_IMPORTED_MATERIAL);
   }
   await changeKey(service, key, (current) => {
     if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
