@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -443,6 +444,23 @@ describe('backup and restore', () => {
         return true;
       });
       assert.equal(existsSync(dataDir), false);
+    });
+
+    it('a library caller given a FIFO or a directory is refused, not left waiting for a writer', async () => {
+      const dir = tempDataDir();
+      const fifo = join(dir, 'archive.fifo');
+      execFileSync('mkfifo', [fifo]);
+      for (const path of [fifo, dir]) {
+        const outcome = await Promise.race([
+          restoreBackup({ dataDir: join(dir, 'target'), in: path, identity: { passphrase: 'x' } }).then(() => 'restored', (error: unknown) => error),
+          new Promise((done) => setTimeout(() => done('waiting'), 5000)),
+        ]);
+        // Without the check the open waits for a writer: give it one, so that the run ends and reports.
+        if (outcome === 'waiting') closeSync(openSync(fifo, 'w'));
+        assert.ok(outcome instanceof BackupFormatError && outcome.message === `${path} is not a regular file: an archive is read twice, so it must be a file (copy one that arrives through a pipe into a file first)`,
+          String(outcome));
+        assert.equal(existsSync(join(dir, 'target')), false);
+      }
     });
 
     it('refuses an archive encrypted with the SDK\'s default signed suite as not written by coffer backup, not as altered', async () => {

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { BackupFormatError } from './errors.js';
 
 /**
@@ -28,6 +28,11 @@ export function encodePreamble(preamble: Preamble): Buffer {
 
 /** Reads and checks the preamble of the archive at `path`; `length` is where the encrypted message starts. */
 export async function readPreamble(path: string): Promise<{ preamble: Preamble; bytes: Buffer; length: number }> {
+  // Asked with stat, which opens nothing: opening a FIFO without a writer blocks for ever, and an
+  // archive is read twice (checked, then restored), which no pipe allows.
+  if (!(await stat(path)).isFile()) {
+    throw new BackupFormatError(`${path} is not a regular file: an archive is read twice, so it must be a file (copy one that arrives through a pipe into a file first)`);
+  }
   const file = await open(path, 'r');
   let head: Buffer;
   try {
