@@ -177,6 +177,18 @@ describe('grants over HTTP', () => {
       'ValidationException', /KeySpec ECC_NIST_P256/);
   });
 
+  it('refuses a constraint holding an unpaired surrogate, as Encrypt refuses such an encryption context', async () => {
+    const keyId = await newKey();
+    for (const pairs of [{ a: '\ud800' }, { ['\udc00b']: 'x' }]) {
+      for (const name of ['EncryptionContextSubset', 'EncryptionContextEquals']) {
+        assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Constraints: { [name]: pairs } }),
+          'ValidationException', /^Encryption context keys and values in a grant constraint must be valid Unicode; one contains an unpaired surrogate\.$/);
+      }
+    }
+    assertError(await raw('Encrypt', { KeyId: keyId, Plaintext: Buffer.from('x').toString('base64'), EncryptionContext: { a: '\ud800' } }), 'ValidationException', /unpaired surrogate/);
+    assertOk(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: { a: '\ud83d\udd11' } } }));
+  });
+
   it('allows only operations the key can perform, by its usage and spec, and not CreateGrant alone', async () => {
     const symmetric = await newKey();
     const rsa = await newKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });

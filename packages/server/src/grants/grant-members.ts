@@ -65,6 +65,11 @@ function constraintMap(value: unknown, path: string, violations: Violations): Re
     if (typeof map[key] !== 'string') throw new SerializationException(`Expected a string for member '${path}.${key}'`);
   }
   const pairs = map as Record<string, string>;
+  // As in an encryption context (keys/encryption-context.ts): a lone surrogate is no Unicode text,
+  // so no request's context can hold it, and a constraint with one would match nothing.
+  if (keys.some((k) => /\p{Cs}/u.test(k) || /\p{Cs}/u.test(pairs[k]!))) {
+    throw new ValidationException('Encryption context keys and values in a grant constraint must be valid Unicode; one contains an unpaired surrogate.');
+  }
   if (keys.length > MAX_CONSTRAINT_PAIRS) {
     violations.add(path, undefined, `Map must have length less than or equal to ${MAX_CONSTRAINT_PAIRS}`);
   }
