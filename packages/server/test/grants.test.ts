@@ -189,19 +189,32 @@ describe('grants over HTTP', () => {
     assertOk(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: { a: '\ud83d\udd11' } } }));
   });
 
+  it('a grant on an ML-KEM key allows its grantee Encapsulate and Decapsulate (AWS\'s GrantOperation lists both), and nothing it does not name', async () => {
+    const keyId = await newKey({ KeySpec: 'ML_KEM_768', KeyUsage: 'ENCAPSULATE_DECAPSULATE' });
+    const encapsulate = () => bob.raw('Encapsulate', { KeyId: keyId, EncapsulationAlgorithm: 'ML_KEM' });
+    assertError(await encapsulate(), 'AccessDeniedException');
+    await grant({ KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encapsulate', 'Decapsulate'] });
+    const made = assertOk(await encapsulate()) as { SharedSecret: string; SharedSecretCiphertextBlob: string };
+    const opened = assertOk(await bob.raw('Decapsulate', { KeyId: keyId, EncapsulationAlgorithm: 'ML_KEM', SharedSecretCiphertextBlob: made.SharedSecretCiphertextBlob }));
+    assert.equal(opened.SharedSecret, made.SharedSecret);
+    assertError(await bob.raw('GetPublicKey', { KeyId: keyId }), 'AccessDeniedException');
+  });
+
   it('allows only operations the key can perform, by its usage and spec, and not CreateGrant alone', async () => {
     const symmetric = await newKey();
     const rsa = await newKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
     const signing = await newKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
     const hmac = await newKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
     const agreement = await newKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT' });
+    const kem = await newKey({ KeySpec: 'ML_KEM_768', KeyUsage: 'ENCAPSULATE_DECAPSULATE' });
     const create = (KeyId: string, Operations: string[], extra: object = {}) => raw('CreateGrant', { KeyId, GranteePrincipal: bob.arn, Operations, ...extra });
     for (const [keyId, allowed, refused] of [
-      [symmetric, ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext'], ['Sign', 'GetPublicKey', 'GenerateMac']],
+      [symmetric, ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext'], ['Sign', 'GetPublicKey', 'GenerateMac', 'Decapsulate']],
       [rsa, ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GetPublicKey'], ['GenerateDataKey', 'GenerateDataKeyPair', 'Sign']],
       [signing, ['Sign', 'Verify', 'GetPublicKey'], ['Encrypt', 'Decrypt', 'DeriveSharedSecret']],
       [hmac, ['GenerateMac', 'VerifyMac'], ['Encrypt', 'GetPublicKey', 'Sign']],
-      [agreement, ['DeriveSharedSecret', 'GetPublicKey'], ['Sign', 'Encrypt']],
+      [agreement, ['DeriveSharedSecret', 'GetPublicKey'], ['Sign', 'Encrypt', 'Encapsulate']],
+      [kem, ['Encapsulate', 'Decapsulate', 'GetPublicKey'], ['Encrypt', 'DeriveSharedSecret', 'Sign']],
     ] as const) {
       assertOk(await create(keyId, [...allowed, 'DescribeKey', 'CreateGrant', 'RetireGrant']));
       for (const operation of refused) {

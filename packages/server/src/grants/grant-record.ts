@@ -3,7 +3,7 @@ export const GRANT_OPERATIONS = Object.freeze([
   'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom',
   'ReEncryptTo', 'Sign', 'Verify', 'GetPublicKey', 'CreateGrant', 'RetireGrant', 'DescribeKey',
   'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'GenerateMac', 'VerifyMac',
-  'DeriveSharedSecret',
+  'DeriveSharedSecret', 'Encapsulate', 'Decapsulate',
 ] as const);
 export type GrantOperation = (typeof GRANT_OPERATIONS)[number];
 

@@ -20,8 +20,7 @@ function ownOperations(key: KeyRecord): readonly GrantOperation[] {
     case 'SIGN_VERIFY': return ['Sign', 'Verify', 'GetPublicKey'];
     case 'GENERATE_VERIFY_MAC': return ['GenerateMac', 'VerifyMac'];
     case 'KEY_AGREEMENT': return ['DeriveSharedSecret', 'GetPublicKey'];
-    // AWS's grant operations have no Encapsulate or Decapsulate: a grant gives only the public key.
-    case 'ENCAPSULATE_DECAPSULATE': return ['GetPublicKey'];
+    case 'ENCAPSULATE_DECAPSULATE': return ['Encapsulate', 'Decapsulate', 'GetPublicKey'];
     default: return [];
   }
 }

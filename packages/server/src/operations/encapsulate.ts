@@ -11,7 +11,7 @@ const algorithmMember = () => required(enumeration(ENCAPSULATION_ALGORITHMS));
 export const encapsulate: Operation = async (service, body, request) => {
   const input = parseShape(body, { KeyId: keyIdMember(), EncapsulationAlgorithm: algorithmMember(), GrantTokens: grantTokensMember(), DryRun: dryRunMember() });
   const usable = await useKey(service, request, {
-    keyId: input.KeyId, operation: 'Encapsulate', action: 'kms:Encapsulate',
+    keyId: input.KeyId, operation: 'Encapsulate', action: 'kms:Encapsulate', grantOperation: 'Encapsulate',
     usage: 'ENCAPSULATE_DECAPSULATE', algorithm: input.EncapsulationAlgorithm, grantTokens: input.GrantTokens,
   });
   checkDryRun(input.DryRun);
@@ -39,7 +39,7 @@ export const decapsulate: Operation = async (service, body, request) => {
     EncapsulationAlgorithm: algorithmMember(), GrantTokens: grantTokensMember(), DryRun: dryRunMember(),
   });
   const usable = await useKey(service, request, {
-    keyId: input.KeyId, operation: 'Decapsulate', action: 'kms:Decapsulate',
+    keyId: input.KeyId, operation: 'Decapsulate', action: 'kms:Decapsulate', grantOperation: 'Decapsulate',
     usage: 'ENCAPSULATE_DECAPSULATE', algorithm: input.EncapsulationAlgorithm, grantTokens: input.GrantTokens,
   });
   const sharedSecret = usable.family.decapsulate!(usable.material, input.SharedSecretCiphertextBlob);
