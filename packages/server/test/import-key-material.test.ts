@@ -465,6 +465,24 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
         assert.notEqual(assertOk(await importMaterial(other, a)).KeyMaterialId, first);
       });
 
+      it('the same new material imported twice at once: the one that loses is answered as it would be a moment later', async () => {
+        for (let round = 0; round < 8; round++) {
+          const keyId = await createKey({ Origin: 'EXTERNAL' });
+          assertOk(await importMaterial(keyId, randomBytes(32)));
+          const material = randomBytes(32);
+          // Wrapped first, so that the two imports themselves arrive together.
+          const wrapped = await Promise.all([0, 1].map(async () => {
+            const params = assertOk(await raw('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+            const wrappingKey = createPublicKey({ key: bytesOf(params.PublicKey), format: 'der', type: 'spki' });
+            return { ImportToken: params.ImportToken, EncryptedKeyMaterial: b64(wrapForImport(material, wrappingKey, 'RSAES_OAEP_SHA_256')) };
+          }));
+          const answers = await Promise.all(wrapped.map((w) => raw('ImportKeyMaterial', { KeyId: keyId, ...w, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ImportType: 'NEW_KEY_MATERIAL' })));
+          const [won, lost] = answers[0]!.status === 200 ? answers : [answers[1]!, answers[0]!];
+          const id = String(assertOk(won!).KeyMaterialId);
+          assertError(lost!, 'IncorrectKeyMaterialException', new RegExp(`^The key material is already key material ${id} of .*pending rotation included\\.$`));
+        }
+      });
+
       /** ImportKeyMaterial through the AWS SDK, with a fresh token; KEY_MATERIAL_DOES_NOT_EXPIRE unless `input` says otherwise. */
       async function sdkImport(keyId: string, material: Buffer, input: Partial<ImportKeyMaterialRequest> = {}): Promise<string> {
         const params = await t.kms.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { IncorrectKeyMaterialException, KMSInvalidStateException, SerializationException, UnsupportedOperationException, ValidationException } from '../errors.js';
+import { IncorrectKeyMaterialException, KMSInvalidStateException, SerializationException, UnsupportedOperationException, ValidationException, type KmsError } from '../errors.js';
 import { keyArn } from '../keys/arn.js';
 import { importedMaterialId } from '../keys/backing-keys.js';
 import { changeKey } from '../keys/change-key.js';
@@ -237,15 +237,15 @@ async function importNewMaterial(
   const arn = keyArn(service.realm, key.keyId);
   // New material must be new: the same bytes would make a rotation that changes nothing, under a second id.
   const known = await knownMaterialId(service, key, material);
-  if (known !== undefined) {
-    throw new IncorrectKeyMaterialException(`The key material is already key material ${known} of ${arn}; new key material must differ from every key material of the KMS key, the one pending rotation included.`);
-  }
+  if (known !== undefined) throw alreadyKeyMaterial(known, arn);
   const version = key.currentVersion + 1;
   const wrapped = await service.backingKeys.create(key.keyId, version, service.now(), 'ON_DEMAND', material);
   await changeKey(service, key, (current) => {
     if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
     // Expired pending material is gone (keys/import.ts, pendingExpired): new material takes its place.
     if (current.pendingMaterial && !pendingExpired(current, service.now())) {
+      // The same bytes imported at once by another request: answered as they are one after the other.
+      if (current.pendingMaterial.materialId === wrapped.materialId) throw alreadyKeyMaterial(wrapped.materialId, arn);
       throw new KMSInvalidStateException(`New key material (id: ${wrapped.materialId}) cannot be imported into KMS key ${arn}, because another key material (id: ${current.pendingMaterial.materialId}) is pending rotation.`);
     }
     if (current.currentVersion !== key.currentVersion) throw new KeyChanged(current);
@@ -259,6 +259,10 @@ async function importNewMaterial(
     };
   }, audit);
   return { KeyId: arn, KeyMaterialId: wrapped.materialId };
+}
+
+function alreadyKeyMaterial(materialId: string, arn: string): KmsError {
+  return new IncorrectKeyMaterialException(`The key material is already key material ${materialId} of ${arn}; new key material must differ from every key material of the KMS key, the one pending rotation included.`);
 }
 
 const sameBytes = (a: Buffer, b: Buffer): boolean => a.length === b.length && timingSafeEqual(a, b);
