@@ -134,7 +134,11 @@ export class AccessControl {
     // token of (forged), is InvalidGrantTokenException even where the policies allow the request.
     // Without tokens, grants are looked up only when the policies alone do not allow the request,
     // which keeps the store out of the common path.
-    for (const token of use.grantTokens ?? []) await this.grantOfToken(token);
+    const tokenGrants: GrantRecord[] = [];
+    for (const token of use.grantTokens ?? []) {
+      const grant = await this.grantOfToken(token);
+      if (grant) tokenGrants.push(grant);
+    }
     const decide = (grantAllows: boolean) => authorize({
       keyPolicy: keyPolicy.policy,
       identityPolicies,
@@ -143,7 +147,7 @@ export class AccessControl {
     });
     let decision = decide(false);
     if (!decision.allowed && decision.reason !== 'explicit-deny' && use.grantOperation !== undefined
-      && (await this.#grantAllows(request.principal, identity.createdAt, use.key, use.grantOperation, use.encryptionContext, use.grantTokens, use.grantQualifies))) {
+      && (await this.#grantAllows(request.principal, identity.createdAt, use.key, use.grantOperation, use.encryptionContext, tokenGrants, use.grantQualifies))) {
       decision = decide(true);
     }
     if (!decision.allowed) {
@@ -296,10 +300,10 @@ export class AccessControl {
 
   async #grantAllows(
     principal: Principal, createdAt: number | undefined, key: KeyRecord, operation: GrantOperation,
-    encryptionContext: Readonly<Record<string, string>> | undefined, tokens: readonly string[] | undefined,
+    encryptionContext: Readonly<Record<string, string>> | undefined, tokenGrants: readonly GrantRecord[],
     qualifies: ((grant: GrantRecord) => boolean) | undefined,
   ): Promise<boolean> {
-    for await (const grant of this.grantsOfCaller(principal, key, tokens)) {
+    for await (const grant of this.#grantsOfCaller(principal, key, tokenGrants)) {
       if (!grant.operations.includes(operation) || (qualifies && !qualifies(grant))) continue;
       if (!grantMeans(grant, grant.granteeCreatedAt, createdAt)) continue;
       // No request here is made on behalf of an AWS resource (aws:SourceArn); AWS exempts RetireGrant.
@@ -310,14 +314,14 @@ export class AccessControl {
   }
 
   /**
-   * The key's grants whose grantee is the caller: those its tokens name, then those in the store, a
-   * page at a time. The caller stops at the first that allows: a grantee may hold thousands of a
-   * key's grants, and reading them all made each of its requests slower with every grant.
+   * The key's grants whose grantee is the caller: those its tokens name (looked up once, as the
+   * request's tokens were checked), then those in the store, a page at a time. The caller stops at
+   * the first that allows: a grantee may hold thousands of a key's grants, and reading them all made
+   * each of its requests slower with every grant.
    */
-  async *grantsOfCaller(principal: { arn: string }, key: KeyRecord, tokens: readonly string[] | undefined): AsyncGenerator<GrantRecord> {
-    for (const token of tokens ?? []) {
-      const grant = await this.grantOfToken(token);
-      if (grant && grant.keyId === key.keyId && grant.granteePrincipal === principal.arn) yield grant;
+  async *#grantsOfCaller(principal: { arn: string }, key: KeyRecord, tokenGrants: readonly GrantRecord[]): AsyncGenerator<GrantRecord> {
+    for (const grant of tokenGrants) {
+      if (grant.keyId === key.keyId && grant.granteePrincipal === principal.arn) yield grant;
     }
     let after: string | undefined;
     do {

@@ -158,7 +158,7 @@ async function importInto(
     throw new IncorrectKeyMaterialException(NOT_THE_IMPORTED_MATERIAL);
   }
   await changeKey(service, key, (current) => {
-    if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
+    refusePendingDeletion(current, arn);
     if (current.currentVersion !== key.currentVersion) throw new KeyChanged(current);
     return {
       importedMaterial: expiryOf(options),
@@ -188,7 +188,7 @@ async function reimportEarlier(
     throw new IncorrectKeyMaterialException(NOT_THE_IMPORTED_MATERIAL);
   }
   await changeKey(service, key, (current) => {
-    if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
+    refusePendingDeletion(current, arn);
     const others = (current.earlierMaterials ?? []).filter((e) => e.version !== earlier.version);
     const before = earlierMaterial(current, earlier.version)?.description;
     return { earlierMaterials: [...others, { version: earlier.version, ...(options.validTo !== undefined ? { validTo: options.validTo } : {}), ...descriptionOf(options, before) }] };
@@ -213,7 +213,7 @@ async function reimportPending(
     throw new IncorrectKeyMaterialException(NOT_THE_IMPORTED_MATERIAL);
   }
   await changeKey(service, key, (current) => {
-    if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
+    refusePendingDeletion(current, arn);
     // Rotated to meanwhile, it is the current material now: judged again as such.
     if (current.currentVersion !== key.currentVersion) throw new KeyChanged(current);
     const pending = current.pendingMaterial;
@@ -241,7 +241,7 @@ async function importNewMaterial(
   const version = key.currentVersion + 1;
   const wrapped = await service.backingKeys.create(key.keyId, version, service.now(), 'ON_DEMAND', material);
   await changeKey(service, key, (current) => {
-    if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
+    refusePendingDeletion(current, arn);
     // Expired pending material is gone (keys/import.ts, pendingExpired): new material takes its place.
     if (current.pendingMaterial && !pendingExpired(current, service.now())) {
       // The same bytes imported at once by another request: answered as they are one after the other.
@@ -259,6 +259,11 @@ async function importNewMaterial(
     };
   }, audit);
   return { KeyId: arn, KeyMaterialId: wrapped.materialId };
+}
+
+/** Every import's write refuses a key scheduled for deletion meanwhile (checked again inside the compare-and-set). */
+function refusePendingDeletion(current: KeyRecord, arn: string): void {
+  if (current.state === 'PendingDeletion') throw new KMSInvalidStateException(`${arn} is pending deletion.`);
 }
 
 function alreadyKeyMaterial(materialId: string, arn: string): KmsError {
