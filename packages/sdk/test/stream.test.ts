@@ -713,3 +713,47 @@ test('a keyring that rejects with no error (undefined, null, 0, \'\') fails the 
     await assert.rejects(web.pipeTo(new WritableStream()), (e: unknown) => e === reason);
   }
 });
+
+test('a decrypt stream keeps nothing of a written chunk once the write is acknowledged: a producer may refill or transfer its buffer (node and web)', async () => {
+  // A long encryption context makes the header straddle chunks; frames of 4 KiB make frame heads
+  // and tags straddle them. Chunks of 4 KiB and more used to be queued by reference, so the
+  // bytes of a straddling field were read after the producer had already refilled them.
+  const context = { big: 'x'.repeat(6000), small: 'y' };
+  const plaintext = randomBytes(100_000);
+  for (const suiteId of [UNSIGNED, SIGNED]) {
+    const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId, frameLength: 4096, encryptionContext: context });
+    for (const size of [4096, 4100, 5000, 70_000]) {
+      const label = `suite ${hex(suiteId)}, chunks of ${size}`;
+      // Node: one Buffer, refilled with the next chunk when write's callback fires.
+      const node = decryptStream(aesKeyring());
+      const nodeOut: Buffer[] = [];
+      node.on('data', (c: Buffer) => nodeOut.push(c));
+      const reused = Buffer.alloc(size);
+      for (let o = 0; o < ciphertext.length; o += size) {
+        const n = ciphertext.copy(reused, 0, o, o + size);
+        await new Promise<void>((resolve, reject) => node.write(reused.subarray(0, n), (e) => (e ? reject(e) : resolve())));
+        reused.fill(0xa5);
+      }
+      node.end();
+      await new Promise((resolve, reject) => node.on('end', resolve).on('error', reject));
+      assert.ok(Buffer.concat(nodeOut).equals(plaintext), `node, ${label}`);
+
+      // Web: each chunk's ArrayBuffer transferred away (detached) once its write resolves.
+      const web = decryptWebStream(aesKeyring());
+      const webOut: Uint8Array[] = [];
+      const reading = (async () => {
+        for await (const c of web.readable as unknown as AsyncIterable<Uint8Array>) webOut.push(c);
+      })();
+      const writer = web.writable.getWriter();
+      for (let o = 0; o < ciphertext.length; o += size) {
+        const chunk = new Uint8Array(ciphertext.subarray(o, o + size));
+        await writer.write(chunk);
+        structuredClone(chunk.buffer, { transfer: [chunk.buffer] });
+        assert.equal(chunk.byteLength, 0);
+      }
+      await writer.close();
+      await reading;
+      assert.ok(Buffer.concat(webOut).equals(plaintext), `web, ${label}`);
+    }
+  }
+});

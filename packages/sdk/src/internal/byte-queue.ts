@@ -14,6 +14,8 @@ export class ByteQueue {
   #head = 0;
   #length = 0;
   readonly #arena = new SmallPieceArena();
+  /** Chunks that are copies this queue made (see ownRemaining); any other large chunk is the caller's memory. */
+  readonly #copies = new WeakSet<Buffer>();
 
   get length(): number {
     return this.#length;
@@ -69,6 +71,28 @@ export class ByteQueue {
     if (this.#head + k === first.length) this.#dropFirst();
     else this.#head += k;
     return out;
+  }
+
+  /**
+   * Copies the unconsumed bytes that are still the caller's memory (large chunks are queued by
+   * reference, not copied), so the caller may reuse or transfer its buffers once a write is
+   * acknowledged, as Node's and the web's stream contracts allow. Each byte is copied at most
+   * once; between writes a decrypting stream holds little (a frame header or tag that straddles
+   * two chunks), except while it waits for the rest of a header or of a non-framed body.
+   */
+  ownRemaining(): void {
+    for (let i = this.#first; i < this.#chunks.length; i++) {
+      const chunk = this.#chunks[i]!;
+      if (this.#copies.has(chunk) || this.#arena.holds(chunk)) continue;
+      const start = i === this.#first ? this.#head : 0;
+      // Outside Node's shared pool: a pooled copy could lie right before the caller's next
+      // chunk, and appendPiece would merge the two into one chunk this set does not know.
+      const copy = Buffer.allocUnsafeSlow(chunk.length - start);
+      chunk.copy(copy, 0, start);
+      this.#copies.add(copy);
+      this.#chunks[i] = copy;
+      if (i === this.#first) this.#head = 0;
+    }
   }
 
   /** Everything buffered, as one buffer, without consuming it. */

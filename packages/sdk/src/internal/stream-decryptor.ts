@@ -121,12 +121,19 @@ export class StreamDecryptor {
     this.#maxBuffered = max;
   }
 
-  /** Feeds ciphertext; `emit` receives verified plaintext (in the streaming modes only). */
+  /**
+   * Feeds ciphertext; `emit` receives verified plaintext (in the streaming modes only). Once the
+   * returned promise settles, nothing refers to `chunk` any more: the caller may reuse it.
+   */
   async push(chunk: Uint8Array, emit: Emit): Promise<void> {
     if (this.#aborted) return;
     this.#queue.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    if (this.#state === 'header') await this.#readHeader(false);
-    this.#readRest(emit);
+    try {
+      if (this.#state === 'header') await this.#readHeader(false);
+      this.#readRest(emit);
+    } finally {
+      this.#queue.ownRemaining();
+    }
     if (this.#state === 'done' && this.#queue.length > 0) throw new MalformedMessageError('unexpected bytes after the end of the message');
   }
 
