@@ -15,6 +15,7 @@ import { KeyringError } from './errors.js';
 import type { MessageHeaderInfo } from './header-info.js';
 import { StreamDecryptor, type DecryptStreamOptions } from './internal/stream-decryptor.js';
 import { checkEncryptStreamOptions, StreamEncryptor, type EncryptStreamOptions } from './internal/stream-encryptor.js';
+import { assertAttached } from './internal/options.js';
 
 export type { DecryptStreamOptions } from './internal/stream-decryptor.js';
 export type { EncryptStreamOptions } from './internal/stream-encryptor.js';
@@ -22,6 +23,7 @@ export { DEFAULT_MAX_BUFFERED_BYTES } from './internal/stream-decryptor.js';
 
 function asBytes(chunk: unknown): Uint8Array {
   if (!(chunk instanceof Uint8Array)) throw new TypeError('stream chunks must be Buffers or Uint8Arrays');
+  assertAttached(chunk, 'a stream chunk');
   return chunk;
 }
 
@@ -55,9 +57,16 @@ export function encryptStream(keyringOrCmm: Keyring | CryptographicMaterialsMana
   };
   return new Transform({
     transform(chunk: unknown, _encoding, cb) {
+      // Checked before the first chunk starts the keyring: a chunk that cannot be read costs no KMS call.
+      let bytes: Uint8Array;
+      try {
+        bytes = asBytes(chunk);
+      } catch (e) {
+        return fail(e, cb);
+      }
       start(this).then((c) => {
         // Nor does it seal (or keep a copy of) plaintext written before it was destroyed.
-        if (!this.destroyed) c.push(asBytes(chunk), (b) => this.push(b));
+        if (!this.destroyed) c.push(bytes, (b) => this.push(b));
         cb();
       }).catch((e: unknown) => fail(e, cb));
     },
@@ -182,9 +191,16 @@ export function encryptWebStream(
   };
   return new HeaderReportingStream({
     async transform(chunk, controller) {
+      let bytes: Uint8Array;
+      try {
+        bytes = asBytes(chunk);
+      } catch (e) {
+        stop(e);
+        throw e;
+      }
       const c = await start();
       try {
-        c.push(asBytes(chunk), (b) => controller.enqueue(b));
+        c.push(bytes, (b) => controller.enqueue(b));
       } catch (e) {
         c.abort();
         throw e;

@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import * as official from '@aws-crypto/client-node';
 import {
-  AlgorithmSuiteId, AuthenticationError, CachingCryptographicMaterialsManager, decrypt, encrypt, LocalMaterialsCache,
+  AlgorithmSuiteId, AuthenticationError, CachingCryptographicMaterialsManager, decrypt, decryptWebStream, encrypt, encryptWebStream,
+  LocalMaterialsCache,
   type DecryptionMaterials, type EncryptedDataKey, type EncryptionMaterials, type Keyring,
 } from '../src/index.js';
 import { OUTPUT_OFFLOAD_MIN_BYTES } from '../src/internal/output-offload.js';
@@ -98,6 +99,36 @@ test('a plaintext resized or transferred while encrypt awaits its materials is r
       assert.equal(keyring.calls, 1);
     }
   }
+});
+
+test('a view of an ArrayBuffer already transferred away is refused in words, before any keyring is called (buffer API and web streams)', async () => {
+  const detached = () => {
+    const view = new Uint8Array(64);
+    structuredClone(view.buffer, { transfer: [view.buffer] });
+    return view;
+  };
+  const says = (what: string) => (e: Error) => e instanceof TypeError && e.message.startsWith(`${what} is a view of a detached ArrayBuffer`);
+  const keyring = gatedKeyring();
+  keyring.open();
+  // Before: the keyring (with a KMS keyring, a GenerateDataKey call) ran first, then V8's
+  // "Cannot perform Construct on a detached ArrayBuffer".
+  await assert.rejects(encrypt(keyring, detached(), unsigned), says('plaintext'));
+  await assert.rejects(decrypt(keyring, detached()), says('ciphertext'));
+  assert.equal(keyring.calls, 0);
+  for (const stream of [encryptWebStream(keyring), decryptWebStream(keyring)]) {
+    const source = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(detached());
+        controller.close();
+      },
+    });
+    await assert.rejects(source.pipeThrough(stream).pipeTo(new WritableStream()), says('a stream chunk'));
+    await assert.rejects(stream.messageHeader, says('a stream chunk'));
+  }
+  // (A Node stream's write() throws at once, in Node's own code, before the chunk reaches the SDK.)
+  assert.equal(keyring.calls, 0);
+  // An empty view of a live (zero-length) buffer is an empty message, as before.
+  assert.equal((await decrypt(aesKeyring(), (await encrypt(aesKeyring(), new Uint8Array(0), unsigned)).ciphertext)).plaintext.length, 0);
 });
 
 test('a caching manager\'s byte limit holds when the plaintext grows while encrypt awaits the cache', async () => {

@@ -42,6 +42,21 @@ export function resolveMaxEncryptedDataKeys(max: unknown): number {
 
 export function assertBytes(x: unknown, what: string): asserts x is Uint8Array {
   if (!(x instanceof Uint8Array)) throw new TypeError(`${what} must be a Buffer or Uint8Array`);
+  assertAttached(x, what);
+}
+
+/**
+ * A view whose ArrayBuffer was transferred away reads as empty, and the first use of it throws
+ * V8's "Cannot perform Construct on a detached ArrayBuffer": refused before any keyring (or
+ * KMS) is called, in words that say what happened.
+ */
+export function assertAttached(view: Uint8Array, what: string): void {
+  if (view.byteLength !== 0 || view.buffer.byteLength !== 0) return;
+  try {
+    view.subarray(0, 0);
+  } catch {
+    throw new TypeError(`${what} is a view of a detached ArrayBuffer (it was transferred): it has no bytes to read`);
+  }
 }
 
 /**
