@@ -25,7 +25,11 @@ import { readNonFramedBody } from './serialize/non-framed.js';
 export type { DecryptOptions } from './internal/decryptor.js';
 
 export interface DecryptResult {
-  /** Over an ArrayBuffer of its own, never shared memory: `new Response()`, `Blob` and `crypto.subtle` take it. */
+  /**
+   * Over an ArrayBuffer, never shared memory: `new Response()`, `Blob` and `crypto.subtle` take it.
+   * Like any small Buffer, a small one may be a view of Node's shared pool: read `.buffer` with
+   * `byteOffset` and `byteLength`, or copy it, rather than transfer it.
+   */
   readonly plaintext: Buffer<ArrayBuffer>;
   readonly messageHeader: MessageHeaderInfo;
 }

@@ -20,7 +20,11 @@ export { DEFAULT_FRAME_LENGTH } from './internal/encryptor.js';
 export type { EncryptOptions } from './internal/encryptor.js';
 
 export interface EncryptResult {
-  /** Over an ArrayBuffer of its own, never shared memory: `new Response()`, `Blob` and `crypto.subtle` take it. */
+  /**
+   * Over an ArrayBuffer, never shared memory: `new Response()`, `Blob` and `crypto.subtle` take it.
+   * Like any small Buffer, a small one may be a view of Node's shared pool: read `.buffer` with
+   * `byteOffset` and `byteLength`, or copy it, rather than transfer it.
+   */
   readonly ciphertext: Buffer<ArrayBuffer>;
   readonly messageHeader: MessageHeaderInfo;
 }

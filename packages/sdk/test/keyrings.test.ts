@@ -1,7 +1,7 @@
 /** The keyring contract (framework/keyring-interface.md) checked on every keyring we ship. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
   AlgorithmSuiteId,
   CachingCryptographicMaterialsManager,
@@ -109,6 +109,37 @@ test('raw RSA: a PEM that is not the named kind of key is a TypeError; a key too
   const tooSmall = new RawRsaKeyring({ keyNamespace: 'n', keyName: 'k', padding: RsaPadding.OAEP_SHA512, publicKey: small.publicKey });
   await assert.rejects(tooSmall.onEncrypt(empty), KeyringError);
 });
+
+test('raw keyrings take their keys in the forms the official SDK does: RSA PEM as text or bytes, AES as bytes or a secret KeyObject; other forms are TypeErrors that name the form', async () => {
+  const pair = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const forms = (pem: string) => [pem, Buffer.from(pem), new Uint8Array(Buffer.from(pem)), createPublicOrPrivate(pem)];
+  const plaintext = randomBytes(100);
+  for (const publicKey of forms(pair.publicKey)) {
+    for (const privateKey of forms(pair.privateKey)) {
+      const keyring = new RawRsaKeyring({ keyNamespace: 'n', keyName: 'k', padding: RsaPadding.OAEP_SHA256, publicKey, privateKey });
+      const { ciphertext } = await encrypt(keyring, plaintext);
+      assert.ok((await decrypt(keyring, ciphertext)).plaintext.equals(plaintext));
+    }
+  }
+  // Before: a PEM in a Buffer was 'expected an RSA public key', which it was.
+  assert.throws(() => new RawRsaKeyring({ keyNamespace: 'n', keyName: 'k', padding: RsaPadding.OAEP_SHA256, publicKey: 42 as never }), /publicKey must be PEM text \(a string or its bytes\) or a KeyObject/);
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  assert.throws(() => new RawRsaKeyring({ keyNamespace: 'n', keyName: 'k', padding: RsaPadding.OAEP_SHA256, privateKey: ec.privateKey }), /privateKey must be an RSA private key; it is an ec private key/);
+
+  const bytes = randomBytes(32);
+  const { ciphertext } = await encrypt(new RawAesKeyring({ keyNamespace: 'n', keyName: 'k', wrappingKey: bytes }), plaintext);
+  const fromKeyObject = new RawAesKeyring({ keyNamespace: 'n', keyName: 'k', wrappingKey: createSecretKey(bytes) });
+  assert.ok((await decrypt(fromKeyObject, ciphertext)).plaintext.equals(plaintext));
+  // Before: each of these was 'wrappingKey must be 16, 24 or 32 bytes', whatever its length.
+  for (const wrong of [new Int8Array(32), bytes.buffer, 'x'.repeat(32), ec.privateKey]) {
+    assert.throws(() => new RawAesKeyring({ keyNamespace: 'n', keyName: 'k', wrappingKey: wrong as never }), /wrappingKey must be a Buffer, a Uint8Array or a secret KeyObject/);
+  }
+  assert.throws(() => new RawAesKeyring({ keyNamespace: 'n', keyName: 'k', wrappingKey: randomBytes(20) }), /wrappingKey must be 16, 24 or 32 bytes; it is 20/);
+});
+
+function createPublicOrPrivate(pem: string) {
+  return pem.includes('PRIVATE') ? createPrivateKey(pem) : createPublicKey(pem);
+}
 
 test('raw keyrings refuse an empty key namespace or key name, which the official SDKs cannot read back', () => {
   const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });

@@ -6,7 +6,7 @@
  * EDK: provider ID = key namespace; provider info = key name ‖ u32 tag length in bits (128)
  * ‖ u32 IV length (12) ‖ IV; ciphertext = encrypted data key ‖ tag.
  */
-import { randomBytes } from 'node:crypto';
+import { KeyObject, randomBytes } from 'node:crypto';
 import { NoDecryptionKeyError } from '../errors.js';
 import { gcmDecrypt, gcmEncrypt } from '../internal/aes-gcm.js';
 import { u32 } from '../internal/bytes.js';
@@ -21,8 +21,8 @@ const PROVIDER_INFO_SUFFIX = 4 + 4 + IV_LENGTH;
 export interface RawAesKeyringOptions {
   readonly keyNamespace: string;
   readonly keyName: string;
-  /** 16, 24 or 32 bytes. The keyring keeps its own copy. */
-  readonly wrappingKey: Uint8Array;
+  /** 16, 24 or 32 bytes, or a secret KeyObject of that size. The keyring keeps its own copy. */
+  readonly wrappingKey: Uint8Array | KeyObject;
 }
 
 export class RawAesKeyring implements Keyring {
@@ -34,13 +34,10 @@ export class RawAesKeyring implements Keyring {
   constructor(options: RawAesKeyringOptions) {
     assertOptions(options, 'RawAesKeyring');
     assertRawKeyNamespace(options.keyNamespace, options.keyName);
-    if (!(options.wrappingKey instanceof Uint8Array) || ![16, 24, 32].includes(options.wrappingKey.byteLength)) {
-      throw new TypeError('wrappingKey must be 16, 24 or 32 bytes');
-    }
+    this.#wrappingKey = wrappingKeyBytes(options.wrappingKey);
     this.keyNamespace = options.keyNamespace;
     this.keyName = options.keyName;
     this.#keyNameBytes = Buffer.from(options.keyName, 'utf8');
-    this.#wrappingKey = Buffer.from(options.wrappingKey);
   }
 
   async onEncrypt(materials: EncryptionMaterials): Promise<EncryptionMaterials> {
@@ -89,4 +86,18 @@ export class RawAesKeyring implements Keyring {
     if (edk.ciphertext.byteLength !== dataKeyLength + TAG_LENGTH) return null;
     return rest.subarray(8);
   }
+}
+
+/** A copy of the key's bytes; the type is checked before the length, so each message names the real mistake. */
+function wrappingKeyBytes(key: unknown): Buffer {
+  let bytes: Buffer;
+  if (key instanceof KeyObject && key.type === 'secret') bytes = key.export();
+  else if (key instanceof Uint8Array) bytes = Buffer.from(key);
+  else throw new TypeError('wrappingKey must be a Buffer, a Uint8Array or a secret KeyObject');
+  if (![16, 24, 32].includes(bytes.length)) {
+    const length = bytes.length;
+    bytes.fill(0);
+    throw new TypeError(`wrappingKey must be 16, 24 or 32 bytes; it is ${length}`);
+  }
+  return bytes;
 }

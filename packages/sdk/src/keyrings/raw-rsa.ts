@@ -4,7 +4,7 @@
  * RSA ciphertext (modulus length). Encrypting needs the public key (never derived from the
  * private key); decrypting needs the private key.
  */
-import { constants, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, KeyObject, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
 import { KeyringError, NoDecryptionKeyError } from '../errors.js';
 import { pkcs1v15DecryptImplicit } from '../internal/rsa-pkcs1v15.js';
 import { withDataKey, withEncryptedDataKey, type DecryptionMaterials, type EncryptedDataKey, type EncryptionMaterials } from '../materials.js';
@@ -32,10 +32,10 @@ export interface RawRsaKeyringOptions {
   readonly keyNamespace: string;
   readonly keyName: string;
   readonly padding: RsaPadding;
-  /** PEM SPKI (or a KeyObject); required to encrypt. */
-  readonly publicKey?: string | KeyObject;
-  /** PEM PKCS#8 (or a KeyObject); required to decrypt. */
-  readonly privateKey?: string | KeyObject;
+  /** PEM SPKI, as text or bytes, or a KeyObject; required to encrypt. */
+  readonly publicKey?: string | Uint8Array | KeyObject;
+  /** PEM PKCS#8, as text or bytes, or a KeyObject; required to decrypt. */
+  readonly privateKey?: string | Uint8Array | KeyObject;
 }
 
 export class RawRsaKeyring implements Keyring {
@@ -114,13 +114,23 @@ export class RawRsaKeyring implements Keyring {
   }
 }
 
-function asKey(key: string | KeyObject, type: 'public' | 'private'): KeyObject {
+function asKey(key: unknown, type: 'public' | 'private'): KeyObject {
   let k: KeyObject;
-  try {
-    k = typeof key === 'string' ? (type === 'public' ? createPublicKey(key) : createPrivateKey(key)) : key;
-  } catch (cause) {
-    throw new TypeError(`${type}Key is not a PEM RSA ${type} key`, { cause });
+  if (key instanceof KeyObject) {
+    k = key;
+  } else if (typeof key === 'string' || key instanceof Uint8Array) {
+    // Bytes as read from a file are PEM text too (node:crypto reads a Buffer key as PEM).
+    const pem = typeof key === 'string' ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+    try {
+      k = type === 'public' ? createPublicKey(pem) : createPrivateKey(pem);
+    } catch (cause) {
+      throw new TypeError(`${type}Key is not a PEM RSA ${type} key`, { cause });
+    }
+  } else {
+    throw new TypeError(`${type}Key must be PEM text (a string or its bytes) or a KeyObject`);
   }
-  if (k.type !== type || k.asymmetricKeyType !== 'rsa') throw new TypeError(`expected an RSA ${type} key`);
+  if (k.type !== type || k.asymmetricKeyType !== 'rsa') {
+    throw new TypeError(`${type}Key must be an RSA ${type} key; it is ${k.asymmetricKeyType === undefined ? 'a secret' : `an ${k.asymmetricKeyType} ${k.type}`} key`);
+  }
   return k;
 }
