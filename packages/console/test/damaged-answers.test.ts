@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page } from 'playwright-core';
 import { openConsolePage, signIn } from './support/browser.js';
@@ -92,6 +92,27 @@ describe('console with damaged answers', () => {
     // React reports the error it caught to the browser's console; nothing else may be there.
     const unexpected = faults.filter((fault) => !/userIdentity|reading 'arn'/.test(fault));
     assert.deepEqual(unexpected, []);
+    faults.length = 0;
+  });
+
+  it('says on a key\'s page why its aliases could not be listed, rather than showing none', async () => {
+    const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Description: 'aliases refused' }));
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/refused-listing', TargetKeyId: KeyMetadata!.KeyId! }));
+    const refusal = 'User: arn:aws:iam::111122223333:user/narrow is not authorized to perform: kms:ListAliases';
+    await page.route(`${server.endpoint}/`, (route) => (route.request().headers()['x-amz-target'] === 'TrentService.ListAliases'
+      ? route.fulfill({ status: 400, contentType: 'application/x-amz-json-1.1', body: JSON.stringify({ __type: 'AccessDeniedException', message: refusal }) })
+      : route.continue()));
+    try {
+      await goInApp(`/keys/${KeyMetadata!.KeyId!}`);
+      const panel = page.locator('section[aria-labelledby="aliases-title"]');
+      // Before: the panel showed its heading and the form only, as if the key had no aliases.
+      await panel.getByRole('alert').waitFor();
+      assert.equal(await panel.getByRole('alert').textContent(), `AccessDeniedException: ${refusal}`);
+      await signedIn();
+    } finally {
+      await page.unroute(`${server.endpoint}/`);
+    }
+    assert.deepEqual(faults.filter((fault) => !/status of 400/.test(fault)), []);
     faults.length = 0;
   });
 

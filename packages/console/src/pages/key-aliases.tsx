@@ -6,7 +6,13 @@ import { visibleText } from '../format.js';
 import { useSession } from '../session.js';
 
 /** A key's aliases: add one (CreateAlias), delete one (DeleteAlias). */
-export function KeyAliases({ keyId, aliases, onChanged }: { keyId: string; aliases: AliasListEntry[] | undefined; onChanged: () => void }) {
+export function KeyAliases({ keyId, aliases, listError, onChanged }: {
+  keyId: string;
+  aliases: AliasListEntry[] | undefined;
+  /** Why ListAliases failed: shown, so that a refusal does not look like a key without aliases. */
+  listError: unknown;
+  onChanged: () => void;
+}) {
   const { api } = useSession();
   const [name, setName] = useState('');
   const [error, setError] = useState<unknown>();
@@ -33,6 +39,7 @@ export function KeyAliases({ keyId, aliases, onChanged }: { keyId: string; alias
   return (
     <section className="panel" aria-labelledby="aliases-title">
       <h2 id="aliases-title">Aliases</h2>
+      <ErrorNotice error={listError} />
       <ul className="plain">
         {aliases?.map((a) => (
           <li key={a.AliasName}>

@@ -51,7 +51,7 @@ export function KeyDetailPage({ keyId }: { keyId: string }) {
             <dt>Audit</dt><dd><Link to={`/audit?key=${encodeURIComponent(m.KeyId)}`}>Requests that named this key</Link></dd>
           </dl>
           <KeyActions meta={m} onChanged={(text) => { setNote(text); setVersion((v) => v + 1); }} />
-          <KeyAliases keyId={keyId} aliases={aliases.data} onChanged={() => setVersion((v) => v + 1)} />
+          <KeyAliases keyId={keyId} aliases={aliases.data} listError={aliases.error} onChanged={() => setVersion((v) => v + 1)} />
           {m.KeySpec === 'SYMMETRIC_DEFAULT' && <KeyRotation keyId={keyId} version={version} />}
         </>
       )}
