@@ -7,7 +7,7 @@ export { StartupError } from './root/root-key.js';
 export type { RootKeyOptions, Pkcs11Options, RemoteKmsOptions } from './root/options.js';
 export type { RootKeyProviderName } from './root/keyring.js';
 export { jsonLogger, logProcessWarnings, silentLogger } from './log.js';
-export { aggregateMetrics } from './observe/metrics.js';
+export { aggregateMetrics, cumulativeSeries, sumSnapshots } from './observe/metrics.js';
 export type { MetricsExposition, MetricsSnapshot } from './observe/metrics.js';
 export { mergeHistoryBuckets } from './observe/request-history.js';
 export type { HistoryBucket } from './observe/request-history.js';

@@ -85,6 +85,11 @@ describe('coffer serve --workers', () => {
     const sqlite = runCli(['serve', '--workers', '2', '--data-dir', tempDataDir()]);
     assert.equal(sqlite.status, 2, sqlite.stderr);
     assert.match(sqlite.stderr, /--workers 2 needs a PostgreSQL store: SQLite is served by one process/);
+    // A store that is neither is named as such, not as SQLite, and its text (a password, maybe) is not repeated.
+    const other = runCli(['serve', '--workers', '2', '--store', 'mysql://app:hunter2@db/keys', '--data-dir', tempDataDir()]);
+    assert.equal(other.status, 2, other.stderr);
+    assert.match(other.stderr, /--store must be 'sqlite' or a postgres:\/\/ connection string/);
+    assert.doesNotMatch(other.stderr, /SQLite is served|hunter2/);
     for (const count of ['0', 'many', '2.5', '65', '0x2', '1e1', ' 2']) {
       const bad = runCli(['serve', '--workers', count, '--store', 'postgres://coffer@127.0.0.1:1/none', '--data-dir', tempDataDir()]);
       assert.equal(bad.status, 2, bad.stderr);
@@ -170,8 +175,11 @@ describe('coffer serve --workers', () => {
       }
     });
 
-    it('replaces a worker that dies, and the others keep answering meanwhile', async () => {
+    it('replaces a worker that dies, and the others keep answering meanwhile; /metrics still counts what it answered', async () => {
       const [victim, survivor] = workerPids(server.banner) as [number, number];
+      const encrypts = (text: string) => seriesValue(text, 'coffer_requests_total', { operation: 'Encrypt', outcome: 'success' }) ?? 0;
+      const before = encrypts(await scrape(server.endpoint));
+      assert.ok(servedBy(server.output(), 'Encrypt').has(1), 'the victim answered Encrypts');
       process.kill(victim, 'SIGKILL');
       const deadline = Date.now() + 30_000;
       const stopped = new RegExp(`worker 1 \\(pid ${victim}\\) stopped \\(signal SIGKILL\\); starting another`);
@@ -190,6 +198,9 @@ describe('coffer serve --workers', () => {
       await roundTrips(server, keyId, 40);
       // The replacement is worker 3 (cluster numbers never repeat), and it serves too.
       assert.ok(servedBy(server.output(), 'Encrypt').has(3), 'the replacement worker served no request');
+      // Before: the sum fell by the victim's share, which Prometheus reads as a counter reset.
+      const scrapes = await Promise.all(Array.from({ length: 4 }, () => scrape(server.endpoint)));
+      for (const text of scrapes) assert.equal(encrypts(text), before + 50, 'a scrape lost the stopped worker\'s Encrypts');
     });
 
     it('a SIGTERM while the workers start stops them all at once, and starts no more', async () => {

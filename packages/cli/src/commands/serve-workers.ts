@@ -81,6 +81,7 @@ export async function servePrimary(count: number): Promise<number> {
     worker.once('exit', (code, signal) => {
       workers.delete(worker);
       serving.delete(worker);
+      metrics.stopped(worker);
       if (!ready) return fail(new Error(`worker ${worker.id} stopped before it listened (${describeExit(code, signal)})`));
       if (!stopping) replace(worker, describeExit(code, signal));
     });

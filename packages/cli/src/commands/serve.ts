@@ -309,9 +309,14 @@ function workerCount(text: string | undefined, store: string | undefined): numbe
   if (!Number.isInteger(count) || count < 1 || count > 64) {
     throw new UsageError(`--workers must be a number from 1 to 64, not '${text}'`, 'e.g. --workers 4: one server process per core to use');
   }
-  if (count > 1 && (store === undefined || !isPostgresUrl(store))) {
+  if (count > 1 && (store === undefined || store === 'sqlite')) {
     throw new UsageError(`--workers ${count} needs a PostgreSQL store: SQLite is served by one process`,
       'add --store postgres://user:password@host/database, or leave --workers out');
+  }
+  // Any other store is not one at all: say so, as serve does without --workers (not that it is SQLite).
+  // The value is not repeated: it may hold a password.
+  if (count > 1 && store !== undefined && !isPostgresUrl(store)) {
+    throw new UsageError("--store must be 'sqlite' or a postgres:// connection string", 'e.g. --store postgres://user:password@host/database');
   }
   return count;
 }

@@ -8,7 +8,9 @@
  * aggregateMetrics, mergeHistoryBuckets) is the answer. All of it crosses the cluster's IPC channel.
  */
 import type { Worker } from 'node:cluster';
-import { aggregateMetrics, mergeHistoryBuckets, type HistoryBucket, type MetricsExposition, type MetricsSnapshot, type RunningServer } from '@coffer/server';
+import {
+  aggregateMetrics, cumulativeSeries, mergeHistoryBuckets, sumSnapshots, type HistoryBucket, type MetricsExposition, type MetricsSnapshot, type RunningServer,
+} from '@coffer/server';
 
 /** What is gathered: the metrics for a scrape, or the request history of the last `minutes`. */
 type Gathered = { readonly kind: 'metrics' } | { readonly kind: 'history'; readonly minutes: number };
@@ -49,12 +51,22 @@ function gatheredOf(message: Message): Gathered | undefined {
 
 /**
  * The primary's side: answers a worker's MetricsRequest with the aggregate of the parts of
- * `serving()` (the workers that listen). Call `onMessage` with every message from every worker.
+ * `serving()` (the workers that listen). Call `onMessage` with every message from every worker,
+ * and `stopped` with every worker that exits.
+ *
+ * Counters never fall between scrapes: a worker that does not answer in time is counted as it
+ * last answered, and one that has stopped as it last answered for good (cumulativeSeries).
+ * What a worker counted after the last scrape before it stopped is lost, as in one process that
+ * stops; what it counted before stays.
  */
 export function primaryMetrics(serving: () => Iterable<Worker>) {
   let nextCollection = 0;
   /** Parts awaited, by collection id and worker id. */
   const awaited = new Map<string, (part: MetricsPart | undefined) => void>();
+  /** Each serving worker's counters as it last reported them, by worker id. */
+  const lastCounts = new Map<number, MetricsSnapshot>();
+  /** The counters of the workers that have stopped, summed into one snapshot (a chain: one update at a time). */
+  let stoppedCounts: Promise<MetricsSnapshot> = Promise.resolve([]);
 
   const partOf = (worker: Worker, collection: number, gathered: Gathered) => new Promise<MetricsPart | undefined>((done) => {
     const key = `${collection}:${worker.id}`;
@@ -76,13 +88,20 @@ export function primaryMetrics(serving: () => Iterable<Worker>) {
     const collection = ++nextCollection;
     let reply: MetricsAnswer;
     try {
-      const parts = await Promise.all([...serving()].map((worker) => partOf(worker, collection, gathered)));
+      const workers = [...serving()];
+      const parts = await Promise.all(workers.map((worker) => partOf(worker, collection, gathered)));
       if (gathered.kind === 'history') {
         const histories = parts.map((part) => part?.buckets).filter((buckets): buckets is HistoryBucket[] => Array.isArray(buckets));
         reply = { type: 'coffer-metrics-answer', id, buckets: mergeHistoryBuckets(histories) };
       } else {
-        const snapshots = parts.map((part) => part?.snapshot).filter((snapshot): snapshot is MetricsSnapshot => Array.isArray(snapshot));
-        reply = { type: 'coffer-metrics-answer', id, exposition: await aggregateMetrics(snapshots) };
+        const snapshots = workers.map((worker, i) => {
+          const snapshot = parts[i]?.snapshot;
+          if (!Array.isArray(snapshot)) return lastCounts.get(worker.id);
+          lastCounts.set(worker.id, cumulativeSeries(snapshot));
+          return snapshot;
+        }).filter((snapshot): snapshot is MetricsSnapshot => snapshot !== undefined);
+        const stopped = await stoppedCounts;
+        reply = { type: 'coffer-metrics-answer', id, exposition: await aggregateMetrics(stopped.length > 0 ? [...snapshots, stopped] : snapshots) };
       }
     } catch (error) {
       reply = { type: 'coffer-metrics-answer', id, error: error instanceof Error ? error.message : String(error) };
@@ -91,6 +110,14 @@ export function primaryMetrics(serving: () => Iterable<Worker>) {
   };
 
   return {
+    /** A worker has exited: what it counted stays in every later scrape. */
+    stopped(worker: Worker): void {
+      const last = lastCounts.get(worker.id);
+      lastCounts.delete(worker.id);
+      if (last === undefined) return;
+      // On failure the stopped workers' counts stay as they were: a scrape still answers.
+      stoppedCounts = stoppedCounts.then((sum) => sumSnapshots(sum.length > 0 ? [sum, last] : [last]).catch(() => sum));
+    },
     onMessage(worker: Worker, value: unknown): void {
       const message = asMessage(value);
       const gathered = gatheredOf(message);

@@ -40,6 +40,26 @@ export async function aggregateMetrics(snapshots: readonly MetricsSnapshot[]): P
   return { contentType: aggregated.contentType, text: await aggregated.metrics() };
 }
 
+/**
+ * The series of `snapshot` that only ever grow, counters and histograms summed across processes:
+ * what a stopped worker of `coffer serve --workers` leaves behind, so that the requests it
+ * answered stay counted. Without them a sum would fall when a worker stops, and Prometheus
+ * takes any fall of a counter for a reset: `rate()` would count every other worker's whole
+ * total again. Gauges (in flight, memory, the key counts) describe the present, and go.
+ */
+export function cumulativeSeries(snapshot: MetricsSnapshot): MetricsSnapshot {
+  return snapshot.filter((metric) => {
+    // prom-client's types declare a numeric enum; its JSON holds the names.
+    const type = metric.type as unknown as string;
+    return (type === 'counter' || type === 'histogram') && (metric.aggregator ?? 'sum') === 'sum';
+  });
+}
+
+/** Several snapshots as one, summed as aggregateMetrics sums them. */
+export async function sumSnapshots(snapshots: readonly MetricsSnapshot[]): Promise<MetricsSnapshot> {
+  return await AggregatorRegistry.aggregate(snapshots as MetricsSnapshot[]).getMetricsAsJSON() as MetricsSnapshot;
+}
+
 /** Request latencies: 0.5 ms to 5 s, where a KMS request falls (most are a few ms). */
 const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 /** Store calls: SQLite answers in microseconds, PostgreSQL in a round trip or more. */
