@@ -534,6 +534,20 @@ describe('root-key rotation and migration', () => {
       const slot = await adminRequest(t, 'RotateRootKey', { Provider: 'pkcs11', Pkcs11Slot: 2 ** 32 });
       assert.equal(slot.body.__type, 'ValidationException', slot.text);
       assert.match(String(slot.body.message), /pkcs11Slot/i);
+      // A setting for another provider is refused, not ignored: a passphrase given with Provider
+      // file rotated to a file key and answered 200.
+      const before = (await adminRequest(t, 'GetRootKeyStatus', {})).body.CurrentRootKeyId;
+      for (const [input, named] of [
+        [{ Provider: 'file', Passphrase: 'a long enough passphrase' }, /^Passphrase is not used by a file root key/],
+        [{ Provider: 'kms', KmsKeyId: 'alias/remote', Pkcs11Slot: 1, Pkcs11KeyLabel: 'x' }, /^Pkcs11Slot, Pkcs11KeyLabel are not used by a kms root key/],
+        [{ KmsRegion: 'us-east-1' }, /^KmsRegion is not used by a (file|passphrase) root key/],
+      ] as const) {
+        const stray = await adminRequest(t, 'RotateRootKey', input);
+        assert.equal(stray.body.__type, 'ValidationException', stray.text);
+        assert.match(String(stray.body.message), named);
+        assert.equal(stray.text.includes('a long enough passphrase'), false, stray.text);
+      }
+      assert.equal((await adminRequest(t, 'GetRootKeyStatus', {})).body.CurrentRootKeyId, before, 'no rotation began');
     } finally {
       await t.dispose();
     }

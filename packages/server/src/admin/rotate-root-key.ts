@@ -22,6 +22,25 @@ const shape = {
   KmsKeyId: string({ min: 1, max: 2048 }),
 };
 
+/** Which provider each request setting is for. */
+const SETTING_PROVIDER: Readonly<Record<string, string>> = {
+  Passphrase: 'passphrase',
+  Pkcs11Library: 'pkcs11', Pkcs11Slot: 'pkcs11', Pkcs11TokenLabel: 'pkcs11', Pkcs11KeyLabel: 'pkcs11',
+  KmsEndpoint: 'kms', KmsRegion: 'kms', KmsKeyId: 'kms',
+};
+
+/**
+ * A setting for another kind of root key than the one being made is refused, not ignored: it was
+ * meant for something (a passphrase given with Provider file would otherwise rotate to a file key
+ * and answer 200, the passphrase quietly unused).
+ */
+function refuseSettingsOfOtherProviders(input: Readonly<Record<string, unknown>>, provider: string): void {
+  const stray = Object.keys(SETTING_PROVIDER).filter((name) => input[name] !== undefined && SETTING_PROVIDER[name] !== provider);
+  if (stray.length > 0) {
+    throw new ValidationException(`${stray.join(', ')} ${stray.length === 1 ? 'is' : 'are'} not used by a ${provider} root key; leave ${stray.length === 1 ? 'it' : 'them'} out, or give the Provider ${stray.length === 1 ? 'it is' : 'they are'} for.`);
+  }
+}
+
 /**
  * RotateRootKey (Coffer admin API): makes a new root key current at once, of the same provider
  * as the current one or of `Provider` (a migration), and re-wraps every root-wrapped value under
@@ -37,6 +56,7 @@ export const rotateRootKey: Operation = async (service, body, request) => {
   if (!root) throw new KMSInternalException('This server has no root keyring.');
   const current = root.key.currentDescriptor;
   const provider = input.Provider ?? current.provider;
+  refuseSettingsOfOtherProviders(input, provider);
   // A new key of the current provider lives where the current one does, unless told otherwise.
   const inherited = provider === current.provider ? current.settings : {};
   const text = (name: string): string | undefined => (typeof inherited[name] === 'string' ? inherited[name] as string : undefined);
