@@ -188,7 +188,8 @@ describe('audit: one record per request', () => {
     assert.deepEqual(shown, {
       eventVersion: '1.11',
       userIdentity: { type: 'Root', arn: encrypt.principalArn, accountId: '111122223333', accessKeyId: t.credentials.accessKeyId },
-      eventTime: new Date(encrypt.time).toISOString(),
+      // In whole seconds, as CloudTrail writes it; the record keeps the milliseconds.
+      eventTime: `${new Date(encrypt.time).toISOString().slice(0, 19)}Z`,
       eventSource: 'kms.amazonaws.com',
       eventName: 'Encrypt',
       awsRegion: 'us-east-1',
@@ -670,7 +671,8 @@ describe('GetKeyLastUsage', () => {
       assert.equal(use.KmsRequestId, requestId);
       const record = (await queryAll(t, { KeyId: keyId ?? key.KeyId })).find((r) => r.requestID === requestId)!;
       assert.equal(use.CloudTrailEventId, record.eventID);
-      assert.equal(use.Timestamp?.toISOString(), record.eventTime);
+      // The same time, which the event shows in whole seconds.
+      assert.equal(`${use.Timestamp?.toISOString().slice(0, 19)}Z`, record.eventTime);
     };
 
     const encrypted = await t.kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('hello') }));
@@ -768,12 +770,15 @@ describe('QueryAuditRecords and VerifyAuditChain', () => {
     assert.equal((await query({ Outcome: 'NotFoundException' })).length, 6);
     assert.deepEqual(await query({ Outcome: 'AccessDeniedException', KeyId: keys[0]!.KeyId, Operation: 'Encrypt', PrincipalArn: user.arn }),
       expected((r) => r.errorCode === 'AccessDeniedException' && names(r, keys[0]!.Arn) && r.eventName === 'Encrypt' && principal(r) === user.arn));
-    const times = all.map((r) => Date.parse(r.eventTime as string));
-    const middle = times[Math.floor(times.length / 2)]!;
-    assert.deepEqual(await query({ StartTime: middle / 1000 }), expected((r) => Date.parse(r.eventTime as string) >= middle), 'StartTime is inclusive');
-    assert.deepEqual(await query({ EndTime: middle / 1000 }), expected((r) => Date.parse(r.eventTime as string) < middle), 'EndTime is exclusive');
+    // The filters cut at milliseconds, which the records keep and eventTime (whole seconds) does not show.
+    const timeOf = new Map((await storedRecords(t.dataDir)).map((r) => [r.seq, r.time]));
+    const time = (r: CloudTrailEvent) => timeOf.get(r.seq)!;
+    const middle = time(all[Math.floor(all.length / 2)]!);
+    assert.deepEqual(await query({ StartTime: middle / 1000 }), expected((r) => time(r) >= middle), 'StartTime is inclusive');
+    assert.deepEqual(await query({ EndTime: middle / 1000 }), expected((r) => time(r) < middle), 'EndTime is exclusive');
     assert.deepEqual(await query({ StartTime: (middle - 20) / 1000, EndTime: (middle + 20) / 1000, Outcome: 'failure' }),
-      expected((r) => Date.parse(r.eventTime as string) >= middle - 20 && Date.parse(r.eventTime as string) < middle + 20 && r.errorCode !== undefined));
+      expected((r) => time(r) >= middle - 20 && time(r) < middle + 20 && r.errorCode !== undefined));
+    assert.ok(all.every((r) => r.eventTime === `${new Date(time(r)).toISOString().slice(0, 19)}Z`), 'eventTime is in whole seconds');
     assert.deepEqual(await query({ KeyId: '00000000-0000-4000-8000-000000000000' }), []);
   });
 

@@ -28,6 +28,14 @@ export function eventId(record: Pick<AuditRecord, 'hash'>): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
+/**
+ * CloudTrail's eventTime: ISO 8601 in whole seconds (`2025-05-20T20:46:16Z`), as every KMS log
+ * entry shows it. The record keeps milliseconds, and the time filters read those.
+ */
+function eventTime(time: number): string {
+  return new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 /** `IAMUser`, `AssumedRole` or `Root` as CloudTrail names them; `Unknown` for an unauthenticated request. */
 function identityType(resource: string | undefined): string {
   if (resource === undefined) return 'Unknown';
@@ -63,7 +71,7 @@ export function cloudTrailEvent(realm: Realm, record: AuditRecord): Record<strin
       ...(record.accessKeyId !== undefined ? { accessKeyId: record.accessKeyId } : {}),
       ...(resource?.startsWith('user/') ? { userName: resource.split('/').pop() } : {}),
     },
-    eventTime: new Date(record.time).toISOString(),
+    eventTime: eventTime(record.time),
     eventSource: admin ? 'coffer' : sts ? 'sts.amazonaws.com' : 'kms.amazonaws.com',
     eventName,
     awsRegion: realm.region,
