@@ -3,6 +3,7 @@ import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import Database from 'better-sqlite3';
 import { bounded, cleanEnv, coffer, MAIN, removeTempDirs, run as runProgram, tempDir, type Finished } from './support/cli.js';
 
@@ -176,6 +177,22 @@ describe('coffer audit query', () => {
     const stranger = strangerRun!;
     assert.equal(stranger.code, 3, stranger.stderr);
     assert.match(stranger.stderr, /^error: UnrecognizedClientException: /);
+  });
+
+  // Last: it adds records the cases above do not expect.
+  it('shows an STS request as recorded, sts:GetCallerIdentity, found by that name and the bare one', async () => {
+    const sts = new STSClient({ endpoint: t.server.endpoint, region: 'us-east-1', credentials: t.credentials, maxAttempts: 1 });
+    await sts.send(new GetCallerIdentityCommand({}));
+    sts.destroy();
+    for (const name of ['sts:GetCallerIdentity', 'GetCallerIdentity']) {
+      const { stdout } = ok(await run(['audit', 'query', '--operation', name]));
+      const rows = stdout.trimEnd().split('\n').slice(1);
+      assert.equal(rows.length, 1, stdout);
+      assert.match(rows[0]!, /^\S+ +root +sts:GetCallerIdentity +success$/);
+    }
+    const [event] = JSON.parse(ok(await run(['audit', 'query', '--operation', 'GetCallerIdentity', '--json'])).stdout) as Event[];
+    assert.equal(event?.eventName, 'GetCallerIdentity');
+    assert.equal(event?.eventSource, 'sts.amazonaws.com');
   });
 });
 

@@ -757,10 +757,14 @@ describe('QueryAuditRecords and VerifyAuditChain', () => {
     assert.deepEqual(await query({ Operation: 'Encrypt' }), expected((r) => r.eventName === 'Encrypt'));
     assert.deepEqual(await query({ Operation: 'CreateUser' }), expected((r) => r.eventName === 'CreateUser'), 'an admin operation by its bare name');
     assert.deepEqual(await query({ Operation: 'CofferAdmin.CreateUser' }), expected((r) => r.eventName === 'CreateUser'));
-    // STS requests by the name the listing shows, from STS's event source.
+    // STS requests: shown as CloudTrail shows them, eventName GetCallerIdentity from STS's event
+    // source; found by that name and by the recorded `sts:GetCallerIdentity`.
     const sts = await query({ Operation: 'sts:GetCallerIdentity' });
     assert.equal(sts.length, 1);
-    assert.equal(all.find((r) => r.seq === sts[0])!.eventSource, 'sts.amazonaws.com');
+    const stsEvent = all.find((r) => r.seq === sts[0])!;
+    assert.equal(stsEvent.eventSource, 'sts.amazonaws.com');
+    assert.equal(stsEvent.eventName, 'GetCallerIdentity');
+    assert.deepEqual(await query({ Operation: 'GetCallerIdentity' }), sts);
     // Limits are kept in the record, as markers are.
     assert.deepEqual(all.find((r) => r.eventName === 'ListUsers')!.requestParameters, { maxItems: 7 });
     assert.equal((await query({ Operation: 'CreateUser' })).length, 1);

@@ -83,7 +83,9 @@ function rowOf(event: Event): Record<string, unknown> {
   return {
     time: String(event.eventTime).replace(/\.\d{3}Z$/, 'Z'),
     principal: arn === undefined ? '(unauthenticated)' : arn.split(':').slice(5).join(':'),
-    operation: event.eventSource === 'coffer' ? `CofferAdmin.${String(event.eventName)}` : (event.eventName ?? '(unknown)'),
+    // As recorded (and as --operation takes it): the event shows admin and STS operations by their bare names.
+    operation: event.eventSource === 'coffer' ? `CofferAdmin.${String(event.eventName)}`
+      : event.eventSource === 'sts.amazonaws.com' ? `sts:${String(event.eventName)}` : (event.eventName ?? '(unknown)'),
     key: keys.length === 0 ? '' : keys.length === 1 ? keys[0] : `${keys[0]} +${keys.length - 1}`,
     outcome: event.errorCode ?? 'success',
   };

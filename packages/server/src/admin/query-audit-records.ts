@@ -10,6 +10,12 @@ import { decodeMarker, encodeMarker, limitMember, markerMember } from '../valida
 import { parseShape, string, type Member } from '../validate/shape.js';
 
 const ADMIN_PREFIX = 'CofferAdmin.';
+/**
+ * The STS actions Coffer answers (http/sts.ts). Recorded as `sts:GetCallerIdentity`, shown as
+ * CloudTrail does, eventName `GetCallerIdentity` from sts.amazonaws.com: either name finds them.
+ * No KMS or admin operation has the name, so the bare one needs no other query.
+ */
+const STS_ACTIONS: ReadonlySet<string> = new Set(['GetCallerIdentity']);
 
 /** The last second of the year 9999: later times are not times a store keeps (PostgreSQL's bigint milliseconds included). */
 const LAST_SECOND = 253_402_300_799;
@@ -36,7 +42,7 @@ const shape = {
   EndTime: epochSecondsMember(),
   PrincipalArn: string({ min: 1, max: 2048, pattern: FILTER_TEXT }),
   KeyId: string({ min: 1, max: 2048, pattern: FILTER_TEXT }),
-  // `Encrypt`, `CreateUser` (or `CofferAdmin.CreateUser`), `sts:GetCallerIdentity`.
+  // `Encrypt`, `CreateUser` (or `CofferAdmin.CreateUser`), `GetCallerIdentity` (or `sts:GetCallerIdentity`).
   Operation: string({ min: 1, max: 128, pattern: '^[A-Za-z][A-Za-z0-9]*[.:]?[A-Za-z0-9]*$' }),
   Outcome: string({ min: 1, max: 128, pattern: '^[A-Za-z][A-Za-z0-9]*$' }),
   Limit: limitMember(1000),
@@ -103,13 +109,15 @@ function unreadableEvent(seq: number, why: string): Record<string, unknown> {
 
 /**
  * Admin operations are recorded as `CofferAdmin.<Op>` and shown with eventName `<Op>`: a bare name
- * matches either form, so `--operation CreateUser` finds what the listing shows as CreateUser.
+ * matches either form, so `--operation CreateUser` finds what the listing shows as CreateUser;
+ * `GetCallerIdentity` finds the STS records the same way.
  */
 async function queryOperation(
   store: Store, query: Omit<AuditQuery, 'operation'>, operation: string | undefined,
 ): Promise<(AuditRecord | UnreadableAuditRecord)[]> {
   if (operation === undefined) return store.queryAudit(query);
   if (operation.includes('.') || operation.includes(':')) return store.queryAudit({ ...query, operation });
+  if (STS_ACTIONS.has(operation)) return store.queryAudit({ ...query, operation: `sts:${operation}` });
   const [kms, admin] = await Promise.all([
     store.queryAudit({ ...query, operation }),
     store.queryAudit({ ...query, operation: `${ADMIN_PREFIX}${operation}` }),

@@ -2,6 +2,7 @@ import type { Realm } from '../keys/arn.js';
 import type { AuditRecord } from './record.js';
 
 const ADMIN_PREFIX = 'CofferAdmin.';
+const STS_PREFIX = 'sts:';
 
 /** The KMS operations that change something (CloudTrail's readOnly false); the rest only read or compute. */
 const KMS_CHANGES: ReadonlySet<string> = new Set([
@@ -57,12 +58,12 @@ function requestParameters(parameters: Readonly<Record<string, unknown>>): Recor
  */
 export function cloudTrailEvent(realm: Realm, record: AuditRecord): Record<string, unknown> {
   const admin = record.operation?.startsWith(ADMIN_PREFIX) ?? false;
-  // STS requests are recorded (and named, so that a query finds them by it) as `sts:GetCallerIdentity`.
-  const sts = record.operation?.startsWith('sts:') ?? false;
+  // STS requests are recorded as `sts:<Action>`; CloudTrail names the action alone, from STS's event source.
+  const sts = record.operation?.startsWith(STS_PREFIX) ?? false;
   const arnParts = record.principalArn?.split(':');
   const resource = arnParts?.slice(5).join(':');
   const accountId = arnParts?.[4] ?? realm.accountId;
-  const eventName = admin ? record.operation!.slice(ADMIN_PREFIX.length) : (record.operation ?? null);
+  const eventName = admin ? record.operation!.slice(ADMIN_PREFIX.length) : sts ? record.operation!.slice(STS_PREFIX.length) : (record.operation ?? null);
   return {
     eventVersion: '1.11',
     userIdentity: {
