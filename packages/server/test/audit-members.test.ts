@@ -68,13 +68,13 @@ describe('the members an audit record keeps', () => {
     assert.deepEqual(encrypt, { keyId });
 
     const tagged = await send('CreateKey', { Tags: [{ TagKey: 'k', TagValue: 'v', Extra: secret }] });
-    assert.deepEqual(tagged, { tags: [{ TagKey: 'k', TagValue: 'v' }] });
+    assert.deepEqual(tagged, { tags: [{ tagKey: 'k', tagValue: 'v' }] });
 
     const granted = await send('CreateGrant', {
       KeyId: keyId, GranteePrincipal: 'arn:aws:iam::111122223333:root', Operations: ['Decrypt'],
       Constraints: { EncryptionContextSubset: { a: 'b' }, Hidden: secret },
     });
-    assert.deepEqual(granted.constraints, { EncryptionContextSubset: { a: 'b' } });
+    assert.deepEqual(granted.constraints, { encryptionContextSubset: { a: 'b' } });
 
     // A context key "__proto__" is a key like any other: recorded, in a context and in a constraint.
     const proto = JSON.parse('{"__proto__":"tenant-a","purpose":"x"}') as Record<string, string>;
@@ -83,7 +83,7 @@ describe('the members an audit record keeps', () => {
     const protoGrant = await send('CreateGrant', {
       KeyId: keyId, GranteePrincipal: 'arn:aws:iam::111122223333:root', Operations: ['Decrypt'], Constraints: { EncryptionContextEquals: proto },
     });
-    assert.equal(JSON.stringify(protoGrant.constraints), '{"EncryptionContextEquals":{"__proto__":"tenant-a","purpose":"x"}}');
+    assert.equal(JSON.stringify(protoGrant.constraints), '{"encryptionContextEquals":{"__proto__":"tenant-a","purpose":"x"}}');
 
     // A member of another type than its own is named, not kept.
     const wrong = await send('Encrypt', { KeyId: { nested: secret }, Plaintext: plaintext, EncryptionContext: { a: { b: secret } } });

@@ -10,7 +10,7 @@ import type { ChainVerdict } from '../src/audit/chain.js';
 import {
   CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, PutKeyPolicyCommand,
   GenerateDataKeyCommand, GenerateDataKeyWithoutPlaintextCommand, GenerateRandomCommand, GetKeyLastUsageCommand,
-  ListKeysCommand, ReEncryptCommand, type KMSClient,
+  ListKeysCommand, ReEncryptCommand, TagResourceCommand, type KMSClient,
 } from '@aws-sdk/client-kms';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import Database from 'better-sqlite3';
@@ -243,6 +243,26 @@ describe('audit: one record per request', () => {
     const [put] = await queryAll(t, { Operation: 'PutKeyPolicy', KeyId: keyId });
     assert.deepEqual(put?.requestParameters, { keyId, policyName: 'default', policy: policy('put') });
     assert.equal(put?.readOnly, false);
+  });
+
+  it('names the members of tags and grant constraints as CloudTrail does, and keeps encryption context keys as sent', async () => {
+    const keyId = (await t.kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'Department', TagValue: 'IT' }] }))).KeyMetadata!.KeyId!;
+    await t.kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: 'Project', TagValue: 'Alpha' }] }));
+    // Context keys that look like member names are the caller's data all the same.
+    const subset = { ContextKey1: 'Value1', TagKey: 'UPPER', EncryptionContextEquals: 'x' };
+    await t.kms.send(new CreateGrantCommand({
+      KeyId: keyId, GranteePrincipal: user.arn, Operations: ['Encrypt', 'RetireGrant'], Constraints: { EncryptionContextSubset: subset },
+    }));
+    await t.kms.send(new CreateGrantCommand({
+      KeyId: keyId, GranteePrincipal: user.arn, Operations: ['Decrypt'], Constraints: { EncryptionContextEquals: { Dept: 'IT' } },
+    }));
+    const shown = async (operation: string) => (await queryAll(t, { Operation: operation, KeyId: keyId })).map((r) => r.requestParameters);
+    assert.deepEqual((await shown('CreateKey'))[0], { tags: [{ tagKey: 'Department', tagValue: 'IT' }] });
+    assert.deepEqual(await shown('TagResource'), [{ keyId, tags: [{ tagKey: 'Project', tagValue: 'Alpha' }] }]);
+    assert.deepEqual(await shown('CreateGrant'), [
+      { keyId, granteePrincipal: user.arn, operations: ['Decrypt'], constraints: { encryptionContextEquals: { Dept: 'IT' } } },
+      { keyId, granteePrincipal: user.arn, operations: ['Encrypt', 'RetireGrant'], constraints: { encryptionContextSubset: subset } },
+    ]);
   });
 });
 

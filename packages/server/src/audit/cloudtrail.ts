@@ -1,4 +1,5 @@
 import type { Realm } from '../keys/arn.js';
+import { requestParameters } from './cloudtrail-parameters.js';
 import type { AuditRecord } from './record.js';
 
 const ADMIN_PREFIX = 'CofferAdmin.';
@@ -42,13 +43,6 @@ function identityType(resource: string | undefined): string {
   if (resource === undefined) return 'Unknown';
   if (resource === 'root') return 'Root';
   return resource.startsWith('role/') ? 'AssumedRole' : 'IAMUser';
-}
-
-/** CloudTrail writes request members in lower camel case; the values (contexts, tags) are kept as sent. */
-function requestParameters(parameters: Readonly<Record<string, unknown>>): Record<string, unknown> | null {
-  const entries = Object.entries(parameters);
-  if (entries.length === 0) return null;
-  return Object.fromEntries(entries.map(([name, value]) => [name.charAt(0).toLowerCase() + name.slice(1), value]));
 }
 
 /**
