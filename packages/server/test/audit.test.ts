@@ -195,7 +195,8 @@ describe('audit: one record per request', () => {
       awsRegion: 'us-east-1',
       sourceIPAddress: '127.0.0.1',
       userAgent: encrypt.userAgent,
-      requestParameters: { keyId: keyArn, encryptionContext: { n: '3' } },
+      // The algorithm the caller left out, as CloudTrail writes it.
+      requestParameters: { keyId: keyArn, encryptionContext: { n: '3' }, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
       responseElements: null,
       requestID: encrypt.requestId,
       eventID: shown.eventID,
@@ -243,6 +244,35 @@ describe('audit: one record per request', () => {
     const [put] = await queryAll(t, { Operation: 'PutKeyPolicy', KeyId: keyId });
     assert.deepEqual(put?.requestParameters, { keyId, policyName: 'default', policy: policy('put') });
     assert.equal(put?.readOnly, false);
+  });
+
+  it('shows the encryption algorithm of Decrypt, Encrypt and ReEncrypt even when the caller left it out, as CloudTrail does', async () => {
+    const keyId = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const otherId = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const rsaId = (await t.kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' }))).KeyMetadata!.KeyId!;
+    const blob = (await t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('p'), EncryptionContext: { Dept: 'IT' } }))).CiphertextBlob!;
+    await t.kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { Dept: 'IT' } }));
+    await t.kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { Dept: 'IT' }, KeyId: keyId, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }));
+    await t.kms.send(new ReEncryptCommand({ CiphertextBlob: blob, SourceEncryptionContext: { Dept: 'IT' }, DestinationKeyId: otherId }));
+    await t.kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' }));
+    const rsaBlob = (await t.kms.send(new EncryptCommand({ KeyId: rsaId, Plaintext: Buffer.from('p'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }))).CiphertextBlob!;
+    await t.kms.send(new DecryptCommand({ CiphertextBlob: rsaBlob, KeyId: rsaId, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
+    const shown = async (operation: string, key: string) => (await queryAll(t, { Operation: operation, KeyId: key })).map((r) => r.requestParameters);
+    assert.deepEqual(await shown('Encrypt', keyId), [{ keyId, encryptionContext: { Dept: 'IT' }, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' }]);
+    assert.deepEqual(await shown('Decrypt', keyId), [
+      { keyId, encryptionContext: { Dept: 'IT' }, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
+      // Without a KeyId: the algorithm is all that is shown besides the context.
+      { encryptionContext: { Dept: 'IT' }, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
+    ]);
+    assert.deepEqual(await shown('ReEncrypt', otherId), [{
+      sourceEncryptionContext: { Dept: 'IT' }, destinationKeyId: otherId,
+      sourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT', destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    }]);
+    // GenerateDataKey takes no algorithm, and CloudTrail shows none.
+    assert.deepEqual(await shown('GenerateDataKey', keyId), [{ keyId, keySpec: 'AES_256' }]);
+    // An algorithm the caller named is shown as named.
+    assert.deepEqual(await shown('Encrypt', rsaId), [{ keyId: rsaId, encryptionAlgorithm: 'RSAES_OAEP_SHA_256' }]);
+    assert.deepEqual(await shown('Decrypt', rsaId), [{ keyId: rsaId, encryptionAlgorithm: 'RSAES_OAEP_SHA_256' }]);
   });
 
   it('names the members of tags and grant constraints as CloudTrail does, and keeps encryption context keys as sent', async () => {

@@ -25,8 +25,23 @@ const STRUCTURES: Readonly<Record<string, (value: unknown) => unknown>> = {
 
 const lowerCamel = (name: string): string => name.charAt(0).toLowerCase() + name.slice(1);
 
+/**
+ * Members CloudTrail writes even when the caller left them out, with the value KMS took: Decrypt's
+ * algorithm (ct-decrypt: it "always includes the encryptionAlgorithm in the requestParameters even
+ * if the encryption algorithm wasn't specified in the request"), and Encrypt's and ReEncrypt's,
+ * which their examples (ct-encrypt, ct-reencrypt) show the same way. Only a symmetric key may go
+ * without one, so an absent algorithm was SYMMETRIC_DEFAULT. GenerateDataKey* take none.
+ */
+const DEFAULTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  Decrypt: { EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
+  Encrypt: { EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
+  ReEncrypt: { SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT', DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
+};
+
 /** The record's request members in CloudTrail's names; null when it kept none. */
-export function requestParameters(parameters: Readonly<Record<string, unknown>>): Record<string, unknown> | null {
+export function requestParameters(operation: string | undefined, kept: Readonly<Record<string, unknown>>): Record<string, unknown> | null {
+  const defaults = operation !== undefined && Object.hasOwn(DEFAULTS, operation) ? DEFAULTS[operation] : undefined;
+  const parameters = defaults ? { ...defaults, ...kept } : kept;
   const entries = Object.entries(parameters);
   if (entries.length === 0) return null;
   return Object.fromEntries(entries.map(([name, value]) => [

@@ -72,7 +72,7 @@ export function cloudTrailEvent(realm: Realm, record: AuditRecord): Record<strin
     awsRegion: realm.region,
     sourceIPAddress: record.sourceIp ?? null,
     userAgent: record.userAgent ?? null,
-    requestParameters: requestParameters(record.requestParameters),
+    requestParameters: requestParameters(record.operation, record.requestParameters),
     responseElements: null,
     ...(record.outcome !== 'success' ? { errorCode: record.outcome, errorMessage: record.errorMessage ?? null } : {}),
     requestID: record.requestId,
