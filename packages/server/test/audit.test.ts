@@ -187,7 +187,7 @@ describe('audit: one record per request', () => {
     const shown = listed.find((r) => r.requestID === encrypt.requestId)!;
     assert.deepEqual(shown, {
       eventVersion: '1.11',
-      userIdentity: { type: 'Root', arn: encrypt.principalArn, accountId: '111122223333', accessKeyId: t.credentials.accessKeyId },
+      userIdentity: { type: 'Root', principalId: '111122223333', arn: encrypt.principalArn, accountId: '111122223333', accessKeyId: t.credentials.accessKeyId },
       // In whole seconds, as CloudTrail writes it; the record keeps the milliseconds.
       eventTime: `${new Date(encrypt.time).toISOString().slice(0, 19)}Z`,
       eventSource: 'kms.amazonaws.com',
@@ -219,8 +219,9 @@ describe('audit: one record per request', () => {
     const shownDenied = listed.find((r) => r.requestID === denied.requestId)!;
     assert.equal(shownDenied.errorCode, 'AccessDeniedException');
     assert.equal(shownDenied.errorMessage, denied.errorMessage);
+    const auditeeId = ((await admin(t, 'ListUsers', {})).Users as { UserName: string; UserId: string }[]).find((u) => u.UserName === 'auditee')!.UserId;
     assert.deepEqual(shownDenied.userIdentity, {
-      type: 'IAMUser', arn: user.arn, accountId: '111122223333', accessKeyId: user.credentials.accessKeyId, userName: 'auditee',
+      type: 'IAMUser', principalId: auditeeId, arn: user.arn, accountId: '111122223333', accessKeyId: user.credentials.accessKeyId, userName: 'auditee',
     });
     const shownAdmin = listed.find((r) => r.requestID === find('admin call').requestId)!;
     assert.equal(shownAdmin.eventSource, 'coffer');
@@ -906,5 +907,58 @@ describe('QueryAuditRecords and VerifyAuditChain', () => {
     assert.equal(allowed.status, 200, allowed.text);
     assert.ok((allowed.body.Records as CloudTrailEvent[]).every((r) => (r.userIdentity as { arn: string }).arn === user.arn));
     assert.equal((await adminRequest(t, 'VerifyAuditChain', {}, user.credentials)).body.__type, 'AccessDeniedException');
+  });
+
+  it('shows the caller\'s principalId: the account for the root, a user\'s or role\'s unique id while it exists', async () => {
+    const identityOf = async (credentials: Credentials) => {
+      const sts = new STSClient({ endpoint: t.server.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+      try {
+        return await sts.send(new GetCallerIdentityCommand({}));
+      } finally {
+        sts.destroy();
+      }
+    };
+    const shownIdentity = async (principalArn: string) =>
+      (await queryAll(t, { PrincipalArn: principalArn })).map((r) => r.userIdentity as Record<string, unknown>);
+
+    // The root: its principalId is the account id, as GetCallerIdentity's UserId.
+    const root = await shownIdentity('arn:aws:iam::111122223333:root');
+    assert.ok(root.length > 0 && root.every((u) => u.principalId === '111122223333'));
+    assert.equal((await identityOf(t.credentials)).UserId, '111122223333');
+
+    // A user: AIDA..., as ListUsers and GetCallerIdentity give it.
+    const userId = ((await admin(t, 'ListUsers', {})).Users as { UserName: string; UserId: string }[]).find((u) => u.UserName === 'querier')!.UserId;
+    assert.match(userId, /^AIDA[A-Z2-7]{17}$/);
+    assert.equal((await identityOf(user.credentials)).UserId, userId);
+    const users = await shownIdentity(user.arn);
+    assert.ok(users.length >= 6);
+    for (const shown of users) {
+      assert.deepEqual(shown, { type: 'IAMUser', principalId: userId, arn: user.arn, accountId: '111122223333', accessKeyId: shown.accessKeyId, userName: 'querier' });
+    }
+
+    // A role: AROA..., without a session (Coffer's roles have none), as GetCallerIdentity gives it.
+    const role = (await admin(t, 'CreateRole', { RoleName: 'audited-role' })).Role as { Arn: string; RoleId: string };
+    const roleKey = (await admin(t, 'CreateAccessKey', { RoleName: 'audited-role' })).AccessKey as { AccessKeyId: string; SecretAccessKey: string };
+    const roleCredentials = { accessKeyId: roleKey.AccessKeyId, secretAccessKey: roleKey.SecretAccessKey };
+    assert.equal((await identityOf(roleCredentials)).UserId, role.RoleId);
+    await rawRequest(t.server.endpoint, roleCredentials, 'ListKeys', {});
+    const roles = await shownIdentity(role.Arn);
+    assert.equal(roles.length, 2);
+    assert.ok(roles.every((u) => u.type === 'AssumedRole' && u.principalId === role.RoleId && /^AROA[A-Z2-7]{17}$/.test(role.RoleId)));
+
+    // Deleted: no principalId (never another's). Made again under the same name: the new one's id,
+    // on its own records only.
+    const gone = await createUser(t, 'transient');
+    // Refused (no policy), and recorded with its caller all the same.
+    await errorOf(() => gone.kms.send(new ListKeysCommand({})));
+    await admin(t, 'DeleteUser', { UserName: 'transient' });
+    const deleted = await shownIdentity(gone.arn);
+    assert.equal(deleted.length, 1);
+    assert.equal(deleted[0]!.principalId, undefined);
+    assert.equal(deleted[0]!.arn, gone.arn);
+    const again = await createUser(t, 'transient');
+    await errorOf(() => again.kms.send(new ListKeysCommand({})));
+    const newId = ((await admin(t, 'ListUsers', {})).Users as { UserName: string; UserId: string }[]).find((u) => u.UserName === 'transient')!.UserId;
+    assert.deepEqual((await shownIdentity(gone.arn)).map((u) => u.principalId), [newId, undefined]);
   });
 });

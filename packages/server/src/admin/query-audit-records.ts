@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { cloudTrailEvent } from '../audit/cloudtrail.js';
+import { knownPrincipals, type KnownPrincipals } from '../audit/principal-ids.js';
 import { isUnreadable, type AuditRecord, type UnreadableAuditRecord } from '../audit/record.js';
 import { InvalidMarkerException, SerializationException, ValidationException } from '../errors.js';
 import { keyArn, parseArn, type Realm } from '../keys/arn.js';
@@ -83,8 +84,9 @@ export const queryAuditRecords: Operation = async (service, body, request) => {
   };
   const found = await queryOperation(service.store, query, input.Operation);
   const records = found.slice(0, limit);
+  const principals = await knownPrincipals(service.store, records.filter((r): r is AuditRecord => !isUnreadable(r)));
   return {
-    Records: records.map((r) => eventOf(service.realm, r)),
+    Records: records.map((r) => eventOf(service.realm, r, principals)),
     ...(found.length > limit ? { NextToken: encodeMarker(scope, String(records[records.length - 1]!.seq)) } : {}),
   };
 };
@@ -93,10 +95,10 @@ export const queryAuditRecords: Operation = async (service, body, request) => {
  * A record as its CloudTrail-like event; a record that does not read as one (changed behind the
  * server's back) as `{ seq, unreadable }` in its place, so the rest of the page still shows.
  */
-function eventOf(realm: Realm, record: AuditRecord | UnreadableAuditRecord): Record<string, unknown> {
+function eventOf(realm: Realm, record: AuditRecord | UnreadableAuditRecord, principals: KnownPrincipals): Record<string, unknown> {
   if (isUnreadable(record)) return unreadableEvent(record.seq, record.unreadable);
   try {
-    return cloudTrailEvent(realm, record);
+    return cloudTrailEvent(realm, record, principals);
   } catch {
     // JSON, but members of the wrong types: what a server never wrote.
     return unreadableEvent(record.seq, 'it is not an audit record');

@@ -1,9 +1,12 @@
 import type { Realm } from '../keys/arn.js';
+import { userIdentity } from './cloudtrail-identity.js';
 import { requestParameters } from './cloudtrail-parameters.js';
+import type { KnownPrincipals } from './principal-ids.js';
 import type { AuditRecord } from './record.js';
 
 const ADMIN_PREFIX = 'CofferAdmin.';
 const STS_PREFIX = 'sts:';
+const NO_PRINCIPALS: KnownPrincipals = new Map();
 
 /** The KMS operations that change something (CloudTrail's readOnly false); the rest only read or compute. */
 const KMS_CHANGES: ReadonlySet<string> = new Set([
@@ -38,34 +41,19 @@ function eventTime(time: number): string {
   return new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** `IAMUser`, `AssumedRole` or `Root` as CloudTrail names them; `Unknown` for an unauthenticated request. */
-function identityType(resource: string | undefined): string {
-  if (resource === undefined) return 'Unknown';
-  if (resource === 'root') return 'Root';
-  return resource.startsWith('role/') ? 'AssumedRole' : 'IAMUser';
-}
-
 /**
  * One audit record in the shape of a CloudTrail event (AWS KMS's log entries, as in the KMS
  * developer guide's "Logging with CloudTrail" examples), plus Coffer's chain fields seq, prevHash
  * and hash so that an export can be verified record by record.
  */
-export function cloudTrailEvent(realm: Realm, record: AuditRecord): Record<string, unknown> {
+export function cloudTrailEvent(realm: Realm, record: AuditRecord, principals: KnownPrincipals = NO_PRINCIPALS): Record<string, unknown> {
   const admin = record.operation?.startsWith(ADMIN_PREFIX) ?? false;
   // STS requests are recorded as `sts:<Action>`; CloudTrail names the action alone, from STS's event source.
   const sts = record.operation?.startsWith(STS_PREFIX) ?? false;
-  const arnParts = record.principalArn?.split(':');
-  const resource = arnParts?.slice(5).join(':');
-  const accountId = arnParts?.[4] ?? realm.accountId;
   const eventName = admin ? record.operation!.slice(ADMIN_PREFIX.length) : sts ? record.operation!.slice(STS_PREFIX.length) : (record.operation ?? null);
   return {
     eventVersion: '1.11',
-    userIdentity: {
-      type: identityType(resource),
-      ...(record.principalArn !== undefined ? { arn: record.principalArn, accountId } : {}),
-      ...(record.accessKeyId !== undefined ? { accessKeyId: record.accessKeyId } : {}),
-      ...(resource?.startsWith('user/') ? { userName: resource.split('/').pop() } : {}),
-    },
+    userIdentity: userIdentity(realm, record, principals),
     eventTime: eventTime(record.time),
     eventSource: admin ? 'coffer' : sts ? 'sts.amazonaws.com' : 'kms.amazonaws.com',
     eventName,
