@@ -1,6 +1,6 @@
 import type { Service } from './context.js';
 import type { Logger } from './log.js';
-import { systemAudit } from './audit/system-audit.js';
+import { SYSTEM_AGENTS, systemAudit } from './audit/system-audit.js';
 import { keyArn } from './keys/arn.js';
 import { rotateKey } from './keys/rotation.js';
 
@@ -37,7 +37,7 @@ export async function runScheduledWork(service: Service, log: Logger, now = serv
 
 /** The audit of a scheduled action on a key. */
 const scheduledAudit = (service: Service, operation: string, keyId: string) =>
-  systemAudit('coffer-scheduler', operation, { KeyId: keyId }, keyArn(service.realm, keyId));
+  systemAudit(SYSTEM_AGENTS.scheduler, operation, { KeyId: keyId }, keyArn(service.realm, keyId));
 
 /** Another writer changed the key since it was found due: nothing to do. */
 class SkipRotation extends Error {}

@@ -10,7 +10,7 @@ import type { ChainVerdict } from '../src/audit/chain.js';
 import {
   CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, PutKeyPolicyCommand,
   GenerateDataKeyCommand, GenerateDataKeyWithoutPlaintextCommand, GenerateRandomCommand, GetKeyLastUsageCommand,
-  ListKeysCommand, ReEncryptCommand, TagResourceCommand, type KMSClient,
+  EnableKeyRotationCommand, ListKeysCommand, ReEncryptCommand, ScheduleKeyDeletionCommand, TagResourceCommand, type KMSClient,
 } from '@aws-sdk/client-kms';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import Database from 'better-sqlite3';
@@ -763,6 +763,70 @@ describe('GetKeyLastUsage', () => {
     const allowed = await user.raw('GetKeyLastUsage', { KeyId: key.Arn });
     assert.equal(allowed.status, 200, allowed.text);
     user.kms.destroy();
+  });
+});
+
+describe('audit: the server\'s own actions, as CloudTrail shows KMS\'s', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(() => t.dispose());
+
+  it('shows a scheduled deletion and an automatic rotation as AWS service events, as ct-delete-key and ct-rotatekey do', async () => {
+    const rotated = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    await t.kms.send(new EnableKeyRotationCommand({ KeyId: rotated.KeyId, RotationPeriodInDays: 90 }));
+    const deleted = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    await t.kms.send(new ScheduleKeyDeletionCommand({ KeyId: deleted.KeyId, PendingWindowInDays: 7 }));
+    await t.server.runScheduledWork(Date.now() + 91 * 86_400_000);
+    const [rotation] = await queryAll(t, { Operation: 'RotateKey' });
+    const [deletion] = await queryAll(t, { Operation: 'DeleteKey' });
+    const expected = (event: CloudTrailEvent, eventName: string, arn: string, details?: object) => ({
+      eventVersion: '1.11',
+      userIdentity: { accountId: '111122223333', invokedBy: 'AWS Internal' },
+      eventTime: event.eventTime,
+      eventSource: 'kms.amazonaws.com',
+      eventName,
+      awsRegion: 'us-east-1',
+      sourceIPAddress: 'AWS Internal',
+      userAgent: 'AWS Internal',
+      requestParameters: null,
+      responseElements: null,
+      eventID: event.eventID,
+      readOnly: false,
+      resources: [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: arn }],
+      eventType: 'AwsServiceEvent',
+      managementEvent: true,
+      eventCategory: 'Management',
+      recipientAccountId: '111122223333',
+      ...(details ? { serviceEventDetails: details } : {}),
+      seq: event.seq,
+      prevHash: event.prevHash,
+      hash: event.hash,
+    });
+    assert.deepEqual(rotation, expected(rotation!, 'RotateKey', rotated.Arn!, { rotationType: 'AUTOMATIC', keyId: rotated.KeyId }));
+    // ct-delete-key's entry has no serviceEventDetails.
+    assert.deepEqual(deletion, expected(deletion!, 'DeleteKey', deleted.Arn!));
+
+    // An AWS managed key made on first use: the server's own action too, with what it made.
+    await t.kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/ebs' }));
+    const made = (await queryAll(t, { StartTime: Math.floor(Date.now() / 1000) - 60 })).filter((r) => r.eventType === 'AwsServiceEvent')
+      .sort((a, b) => a.eventName!.localeCompare(b.eventName!));
+    assert.deepEqual(made.map((r) => [r.eventName, r.userIdentity, r.sourceIPAddress, r.requestParameters, r.readOnly, r.requestID]), [
+      ['CreateAlias', { accountId: '111122223333', invokedBy: 'AWS Internal' }, 'AWS Internal', null, false, undefined],
+      ['CreateKey', { accountId: '111122223333', invokedBy: 'AWS Internal' }, 'AWS Internal', null, false, undefined],
+      ['DeleteKey', { accountId: '111122223333', invokedBy: 'AWS Internal' }, 'AWS Internal', null, false, undefined],
+      ['RotateKey', { accountId: '111122223333', invokedBy: 'AWS Internal' }, 'AWS Internal', null, false, undefined],
+    ]);
+    assert.equal((made[0]!.serviceEventDetails as { aliasName?: string }).aliasName, 'alias/aws/ebs');
+
+    // A request that names itself as the scheduler is still a request, from its address.
+    const posing = await rawRequest(t.server.endpoint, t.credentials, 'ListKeys', {}, { headers: { 'user-agent': 'coffer-scheduler' } });
+    const [listed] = await queryAll(t, { Operation: 'ListKeys' });
+    assert.equal(listed!.requestID, headerId(posing));
+    assert.equal(listed!.eventType, 'AwsApiCall');
+    assert.equal(listed!.userAgent, 'coffer-scheduler');
+    assert.equal(listed!.sourceIPAddress, '127.0.0.1');
   });
 });
 

@@ -75,7 +75,8 @@ export interface AuditEvent {
   eventName: string | null;
   eventSource: string;
   eventID: string;
-  requestID: string;
+  /** Absent for the server's own actions (eventType AwsServiceEvent): there was no request. */
+  requestID?: string;
   sourceIPAddress?: string;
   userIdentity: { type: string; arn?: string; accessKeyId?: string };
   errorCode?: string;

@@ -1,8 +1,10 @@
 import type { Realm } from '../keys/arn.js';
 import { userIdentity } from './cloudtrail-identity.js';
 import { requestParameters } from './cloudtrail-parameters.js';
+import { serviceEventFields } from './cloudtrail-service-event.js';
 import type { KnownPrincipals } from './principal-ids.js';
 import type { AuditRecord } from './record.js';
+import { isSystemEvent } from './system-audit.js';
 
 const ADMIN_PREFIX = 'CofferAdmin.';
 const STS_PREFIX = 'sts:';
@@ -41,6 +43,19 @@ function eventTime(time: number): string {
   return new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** The fields that tell an API call (a request's caller) from the server's own action (a service event). */
+export interface CallerFields {
+  readonly userIdentity: Record<string, unknown>;
+  readonly sourceIPAddress: string | null;
+  readonly userAgent: string | null;
+  readonly requestParameters: Record<string, unknown> | null;
+  /** Absent for a service event: there was no request. */
+  readonly requestID?: string;
+  readonly readOnly: boolean | null;
+  readonly eventType: 'AwsApiCall' | 'AwsServiceEvent';
+  readonly serviceEventDetails?: Record<string, unknown>;
+}
+
 /**
  * One audit record in the shape of a CloudTrail event (AWS KMS's log entries, as in the KMS
  * developer guide's "Logging with CloudTrail" examples), plus Coffer's chain fields seq, prevHash
@@ -51,26 +66,36 @@ export function cloudTrailEvent(realm: Realm, record: AuditRecord, principals: K
   // STS requests are recorded as `sts:<Action>`; CloudTrail names the action alone, from STS's event source.
   const sts = record.operation?.startsWith(STS_PREFIX) ?? false;
   const eventName = admin ? record.operation!.slice(ADMIN_PREFIX.length) : sts ? record.operation!.slice(STS_PREFIX.length) : (record.operation ?? null);
+  const caller: CallerFields = isSystemEvent(record) ? serviceEventFields(realm, record) : {
+    userIdentity: userIdentity(realm, record, principals),
+    sourceIPAddress: record.sourceIp ?? null,
+    userAgent: record.userAgent ?? null,
+    requestParameters: requestParameters(record.operation, record.requestParameters),
+    requestID: record.requestId,
+    readOnly: readOnly(eventName, admin),
+    eventType: 'AwsApiCall',
+  };
   return {
     eventVersion: '1.11',
-    userIdentity: userIdentity(realm, record, principals),
+    userIdentity: caller.userIdentity,
     eventTime: eventTime(record.time),
     eventSource: admin ? 'coffer' : sts ? 'sts.amazonaws.com' : 'kms.amazonaws.com',
     eventName,
     awsRegion: realm.region,
-    sourceIPAddress: record.sourceIp ?? null,
-    userAgent: record.userAgent ?? null,
-    requestParameters: requestParameters(record.operation, record.requestParameters),
+    sourceIPAddress: caller.sourceIPAddress,
+    userAgent: caller.userAgent,
+    requestParameters: caller.requestParameters,
     responseElements: null,
     ...(record.outcome !== 'success' ? { errorCode: record.outcome, errorMessage: record.errorMessage ?? null } : {}),
-    requestID: record.requestId,
+    ...(caller.requestID !== undefined ? { requestID: caller.requestID } : {}),
     eventID: eventId(record),
+    readOnly: caller.readOnly,
     resources: record.keyArns.map((arn) => ({ accountId: arn.split(':')[4] ?? realm.accountId, type: 'AWS::KMS::Key', ARN: arn })),
-    eventType: 'AwsApiCall',
-    readOnly: readOnly(eventName, admin),
+    eventType: caller.eventType,
     managementEvent: true,
     eventCategory: 'Management',
     recipientAccountId: realm.accountId,
+    ...(caller.serviceEventDetails !== undefined ? { serviceEventDetails: caller.serviceEventDetails } : {}),
     seq: record.seq,
     prevHash: record.prevHash,
     hash: record.hash,

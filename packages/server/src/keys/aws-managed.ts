@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { systemAudit } from '../audit/system-audit.js';
+import { SYSTEM_AGENTS, systemAudit } from '../audit/system-audit.js';
 import type { Service } from '../context.js';
 import { awsPolicyText } from '../policy/default-key-policy.js';
 import { keyArn, parseArn, type Realm } from './arn.js';
@@ -34,7 +34,7 @@ export function predefinedAliasOf(realm: Realm, identifier: string): string | un
 }
 
 /** The user agent of the audit records of the keys and aliases made here. */
-const USER_AGENT = 'coffer-aws-managed-keys';
+const USER_AGENT = SYSTEM_AGENTS.awsManagedKeys;
 
 /** AWS automatically rotates AWS managed keys every year. */
 const ROTATION_DAYS = 365;
