@@ -19,6 +19,8 @@ export { verifyAuditTrail } from './audit/verify-data-dir.js';
 export type { ChainVerdict } from './audit/chain.js';
 export { checkStore } from './store/check.js';
 export type { StoreCheckReport } from './store/check.js';
+export { KeyPolicyResetError, RESET_KEY_POLICY_USER_AGENT, resetKeyPolicy } from './store/reset-key-policy.js';
+export type { KeyPolicyResetOptions, KeyPolicyResetReport } from './store/reset-key-policy.js';
 export { SeedError } from './seed.js';
 export type { Seed, SeedKey, SeedPrincipal, SeedReport } from './seed.js';
 export { partialPathFor, writeBackup } from './backup/write-backup.js';

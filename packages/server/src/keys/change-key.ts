@@ -34,6 +34,12 @@ function keyTurns(store: Store): Turns {
   return turns;
 }
 
+/**
+ * What a change of a key needs of the service: a running server's, or a tool's that opened the
+ * store itself (`coffer store reset-key-policy`, store/reset-key-policy.ts).
+ */
+export type KeyChanger = Pick<Service, 'store' | 'realm' | 'now'>;
+
 export interface KeyChange {
   readonly next: KeyRecord;
   readonly newVersion?: KeyVersionRecord;
@@ -46,7 +52,7 @@ export interface KeyChange {
  * request's audit, the change and the request's success record are written in one transaction.
  */
 export function changeKey(
-  service: Service,
+  service: KeyChanger,
   key: KeyRecord,
   change: (current: KeyRecord) => Promise<Partial<KeyRecord> & { newVersion?: KeyVersionRecord }> | (Partial<KeyRecord> & { newVersion?: KeyVersionRecord }),
   audit?: RequestAudit,
@@ -55,7 +61,7 @@ export function changeKey(
 }
 
 async function applyChange(
-  service: Service,
+  service: KeyChanger,
   key: KeyRecord,
   change: Parameters<typeof changeKey>[2],
   audit: RequestAudit | undefined,
