@@ -229,8 +229,9 @@ export function leafHelp(command: Leaf, name: string): string {
   if (command.arguments?.length) {
     text += '\nArguments:\n' + command.arguments.map(([n, h]) => column(n, h)).join('');
   }
-  // The connection's flags are listed under Connection (CONNECTION_HELP), once.
-  const own = Object.entries(optionsOf(command)).filter(([flag]) => !Object.hasOwn(CONNECTION_OPTIONS, flag));
+  // The connection's flags are listed under Connection (CONNECTION_HELP), once. A local command's
+  // flag of the same name (store reset-key-policy's --region: the server's) is its own.
+  const own = Object.entries(optionsOf(command)).filter(([flag]) => command.remote === false || !Object.hasOwn(CONNECTION_OPTIONS, flag));
   text += '\nOptions:\n' + own.map(([flag, o]) =>
     column(`${o.short ? `-${o.short}, ` : ''}--${flag}${o.value ? ` ${o.value}` : ''}`, o.help)).join('');
   if (command.remote !== false) text += `\n${CONNECTION_HELP}\n`;
