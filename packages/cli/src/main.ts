@@ -27,7 +27,7 @@ Commands:
   principals  users, roles and their identity policies (admin API)
   access-keys create, switch off and on, and delete access keys (admin API)
   audit       query, export and verify the audit trail (admin API, or a data directory)
-  store       check a store's integrity with its root key (coffer store check)
+  store       check a store's integrity with its root key; reset a key nobody can manage
   backup      write an encrypted archive of the whole store (keys, aliases, principals, audit chain)
   restore     restore such an archive into an empty store, on SQLite or PostgreSQL
   root        the root keys: status, rotation, migration to a passphrase, an HSM or another KMS

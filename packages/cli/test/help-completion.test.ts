@@ -17,7 +17,7 @@ const EXPECTED = [
   'keys tag', 'keys untag', 'keys tags', 'keys policy get', 'keys policy put',
   'aliases create', 'aliases update', 'aliases delete', 'aliases list',
   'grants create', 'grants list', 'grants list-retirable', 'grants retire', 'grants revoke',
-  'data-key', 'random', 'store check', 'completion',
+  'data-key', 'random', 'store check', 'store reset-key-policy', 'completion',
 ];
 
 /** The `Commands:` section of a group's help: the names in its first column. */

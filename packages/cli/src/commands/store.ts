@@ -3,10 +3,12 @@ import { group, leaf } from '../command.js';
 import { printJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE } from '../usage.js';
 import { ROOT_KEY_TOOL_OPTIONS, rootKeyOf } from './backup-options.js';
+import { resetKeyPolicyCommand } from './store-reset-key-policy.js';
 
 /**
  * The store itself, without a server: `coffer store check` proves its integrity with the root key
- * (docs/store.md, "Checking a store").
+ * (docs/store.md, "Checking a store"); `coffer store reset-key-policy` is the operator's way back
+ * to a key nobody can manage (store-reset-key-policy.ts).
  */
 const check = leaf({
   name: 'check',
@@ -59,7 +61,7 @@ const check = leaf({
 
 export const storeCommand = group({
   name: 'store',
-  summary: 'Check the store without a server.',
-  children: [check],
-  examples: ['coffer store check --data-dir /var/lib/coffer'],
+  summary: 'Check the store, or reset a key nobody can manage, without a server.',
+  children: [check, resetKeyPolicyCommand],
+  examples: ['coffer store check --data-dir /var/lib/coffer', 'coffer store reset-key-policy 1234abcd-12ab-34cd-56ef-1234567890ab --data-dir /var/lib/coffer'],
 });
