@@ -566,6 +566,29 @@ test('the input queue gathers tiny chunks: one-byte chunks come back as a few bu
   assert.equal(q.takeUpTo(big.length).length, big.length);
 });
 
+test('the input queue owns what it holds once ownRemaining returns: chunks the caller then overwrites read back as pushed, each copied once', () => {
+  const q = new ByteQueue();
+  const bytes = randomBytes(12 * 1024 * 1024 + 77);
+  const reused = Buffer.alloc(5000);
+  let taken = 0;
+  const out: Buffer[] = [];
+  // Mixed sizes (small pieces go to the arena, large ones are queued by reference), some consumed
+  // between pushes, thousands queued at once (as a non-framed body waits whole), past compaction.
+  for (let o = 0, i = 0; o < bytes.length; i++) {
+    const size = [5000, 4096, 100, 4999][i % 4]!;
+    const n = bytes.copy(reused, 0, o, o + size);
+    q.push(reused.subarray(0, n));
+    q.ownRemaining();
+    reused.fill(0xee);
+    o += n;
+    // Most of it, not all: the queue drops consumed chunks by compacting, not by starting afresh.
+    if (i % 1500 === 1499) while (q.length > 20_000) taken += out[out.push(q.takeUpTo(q.length - 20_000)) - 1]!.length;
+  }
+  while (q.length > 0) taken += out[out.push(q.takeUpTo(q.length)) - 1]!.length;
+  assert.equal(taken, bytes.length);
+  assert.ok(Buffer.concat(out).equals(bytes));
+});
+
 test('plaintext of tiny frames or tiny input chunks is held and released as a few buffers, not one object per piece (node and web)', async () => {
   // One-byte frames, all in one input chunk: buffered mode holds one piece per frame until the end.
   const plaintext = randomBytes(20_000);

@@ -14,8 +14,12 @@ export class ByteQueue {
   #head = 0;
   #length = 0;
   readonly #arena = new SmallPieceArena();
-  /** Chunks that are copies this queue made (see ownRemaining); any other large chunk is the caller's memory. */
-  readonly #copies = new WeakSet<Buffer>();
+  /**
+   * Chunks before this index are this queue's own memory (copies, or the arena's blocks): after
+   * ownRemaining every chunk is, and a push only appends (a merge joins pieces of one buffer,
+   * never the caller's memory to a copy), so each call looks at the chunks pushed since the last.
+   */
+  #owned = 0;
 
   get length(): number {
     return this.#length;
@@ -81,18 +85,18 @@ export class ByteQueue {
    * two chunks), except while it waits for the rest of a header or of a non-framed body.
    */
   ownRemaining(): void {
-    for (let i = this.#first; i < this.#chunks.length; i++) {
+    for (let i = Math.max(this.#first, this.#owned); i < this.#chunks.length; i++) {
       const chunk = this.#chunks[i]!;
-      if (this.#copies.has(chunk) || this.#arena.holds(chunk)) continue;
+      if (this.#arena.holds(chunk)) continue;
       const start = i === this.#first ? this.#head : 0;
       // Outside Node's shared pool: a pooled copy could lie right before the caller's next
-      // chunk, and appendPiece would merge the two into one chunk this set does not know.
+      // chunk, and appendPiece would merge the caller's memory into it.
       const copy = Buffer.allocUnsafeSlow(chunk.length - start);
       chunk.copy(copy, 0, start);
-      this.#copies.add(copy);
       this.#chunks[i] = copy;
       if (i === this.#first) this.#head = 0;
     }
+    this.#owned = this.#chunks.length;
   }
 
   /** Everything buffered, as one buffer, without consuming it. */
@@ -107,6 +111,7 @@ export class ByteQueue {
     if (this.#first === this.#chunks.length) this.#reset();
     else if (this.#first >= 1024 && this.#first * 2 >= this.#chunks.length) {
       this.#chunks = this.#chunks.slice(this.#first);
+      this.#owned = Math.max(0, this.#owned - this.#first);
       this.#first = 0;
     }
   }
@@ -115,5 +120,6 @@ export class ByteQueue {
     this.#chunks.length = 0;
     this.#first = 0;
     this.#head = 0;
+    this.#owned = 0;
   }
 }
