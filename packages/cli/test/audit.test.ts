@@ -194,6 +194,16 @@ describe('coffer audit query', () => {
     assert.equal(event?.eventName, 'GetCallerIdentity');
     assert.equal(event?.eventSource, 'sts.amazonaws.com');
   });
+
+  it('shows the server\'s own actions (an AWS managed key made on first use) as the server\'s, not as unauthenticated requests', async () => {
+    await t.kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/ebs' }));
+    const { stdout } = ok(await run(['audit', 'query', '--limit', '3']));
+    const rows = stdout.trimEnd().split('\n').slice(1);
+    // Newest first: the caller's DescribeKey, then the alias and the key it made.
+    assert.match(rows[0]!, /^\S+ +root +DescribeKey +\S+ +success$/);
+    assert.match(rows[1]!, /^\S+ +\(the server\) +CreateAlias +\S+ +success$/);
+    assert.match(rows[2]!, /^\S+ +\(the server\) +CreateKey +\S+ +success$/);
+  });
 });
 
 // Each case works on its own copy of the files and its own server: they can run side by side.

@@ -74,6 +74,19 @@ async function* records(inv: Invocation, filters: Record<string, unknown>, limit
   } while (token !== undefined);
 }
 
+/**
+ * Who acted, for the table: the principal's name; the server itself for its own actions (a
+ * scheduled deletion or rotation, an AWS managed key made), shown as AWS service events; the
+ * operator's tool that changed the store (its user agent); else a request that never authenticated.
+ */
+function principalOf(event: Event, arn: string | undefined): string {
+  if (arn !== undefined) return arn.split(':').slice(5).join(':');
+  if (event.eventType === 'AwsServiceEvent') return '(the server)';
+  // No address: a request always has one, so a client's User-Agent cannot pass for the tool.
+  if (event.sourceIPAddress === null && typeof event.userAgent === 'string' && event.userAgent.startsWith('coffer-store-')) return `(operator: ${event.userAgent})`;
+  return '(unauthenticated)';
+}
+
 /** A record as a table row: who, what, on which key, how it ended. */
 function rowOf(event: Event): Record<string, unknown> {
   // A stored record the server could not read: shown in its place, never skipped.
@@ -82,7 +95,7 @@ function rowOf(event: Event): Record<string, unknown> {
   const keys = (event.resources ?? []).map((r) => r.ARN.split('/').pop());
   return {
     time: String(event.eventTime).replace(/\.\d{3}Z$/, 'Z'),
-    principal: arn === undefined ? '(unauthenticated)' : arn.split(':').slice(5).join(':'),
+    principal: principalOf(event, arn),
     // As recorded (and as --operation takes it): the event shows admin and STS operations by their bare names.
     operation: event.eventSource === 'coffer' ? `CofferAdmin.${String(event.eventName)}`
       : event.eventSource === 'sts.amazonaws.com' ? `sts:${String(event.eventName)}` : (event.eventName ?? '(unknown)'),
