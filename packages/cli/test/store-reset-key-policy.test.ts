@@ -5,7 +5,7 @@ import {
   CancelKeyDeletionCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GetKeyPolicyCommand,
   KMSClient, PutKeyPolicyCommand, ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
-import { coffer, jsonOf, removeTempDirs, tempDir, type Credentials, type Finished } from './support/cli.js';
+import { coffer, cofferAgainst, jsonOf, removeTempDirs, startTestServer, tempDir, type Finished, type TestServer } from './support/cli.js';
 
 /**
  * `coffer store reset-key-policy`, the operator's way back to a key nobody can manage
@@ -17,15 +17,7 @@ import { coffer, jsonOf, removeTempDirs, tempDir, type Credentials, type Finishe
 // The server's own test helpers, compiled: packages/cli/dist/test/ -> packages/server/dist/test/support/.
 const support = (name: string) => import(new URL(`../../../server/dist/test/support/${name}.js`, import.meta.url).href);
 
-interface Served {
-  readonly server: { readonly endpoint: string };
-  readonly dataDir: string;
-  readonly credentials: Credentials;
-  readonly kms: KMSClient;
-  stop(): Promise<void>;
-  restart(): Promise<Served>;
-  dispose(): Promise<void>;
-}
+type Served = TestServer;
 interface User { readonly arn: string; readonly kms: KMSClient }
 interface Helpers {
   startTestServer(options: object): Promise<Served>;
@@ -35,8 +27,8 @@ interface Helpers {
 
 let helpers: Helpers;
 before(async () => {
-  const [server, principals] = await Promise.all([support('server'), support('principals')]);
-  helpers = { startTestServer: server.startTestServer, createUser: principals.createUser, admin: principals.admin };
+  const principals = await support('principals');
+  helpers = { startTestServer, createUser: principals.createUser, admin: principals.admin };
 });
 after(removeTempDirs);
 
@@ -145,6 +137,10 @@ describe('coffer store reset-key-policy (SQLite)', () => {
       assert.equal((record.userIdentity as { arn?: string }).arn, undefined);
       assert.deepEqual(record.requestParameters, { keyId, policyName: 'default', policy: DEFAULT_POLICY });
       assert.equal((await helpers.admin(t, 'VerifyAuditChain', {})).Valid, true);
+      // The table names the tool, not an unauthenticated request.
+      const table = await cofferAgainst(t)(['audit', 'query', '--key', keyId, '--operation', 'PutKeyPolicy', '--limit', '1']);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout.trimEnd().split('\n')[1]!, /^\S+ +\(operator: coffer-store-reset-key-policy\) +PutKeyPolicy /);
     } finally {
       await t.dispose();
     }

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
-import { StartupError, verifyAuditTrail } from '@coffer/server';
+import { RESET_KEY_POLICY_USER_AGENT, StartupError, verifyAuditTrail } from '@coffer/server';
 import { callAdmin } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
 import { PartialFile, refuseExistingOutput, removePartialFilesOnSignals } from '../crypt/partial-file.js';
@@ -83,7 +83,7 @@ function principalOf(event: Event, arn: string | undefined): string {
   if (arn !== undefined) return arn.split(':').slice(5).join(':');
   if (event.eventType === 'AwsServiceEvent') return '(the server)';
   // No address: a request always has one, so a client's User-Agent cannot pass for the tool.
-  if (event.sourceIPAddress === null && typeof event.userAgent === 'string' && event.userAgent.startsWith('coffer-store-')) return `(operator: ${event.userAgent})`;
+  if (event.sourceIPAddress === null && event.userAgent === RESET_KEY_POLICY_USER_AGENT) return `(operator: ${RESET_KEY_POLICY_USER_AGENT})`;
   return '(unauthenticated)';
 }
 

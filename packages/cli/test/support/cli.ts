@@ -21,10 +21,16 @@ export interface Credentials {
   readonly secretAccessKey: string;
 }
 
+/** The server package's TestServer (server/test/support/server.ts), as far as CLI tests use it. */
 export interface TestServer {
   readonly server: { readonly endpoint: string; readonly credentialsFile: string; readonly config: { readonly region: string; readonly accountId: string } };
+  readonly dataDir: string;
   readonly credentials: Credentials;
   readonly kms: KMSClient;
+  /** Stops the server; the data directory stays for a restart. */
+  stop(): Promise<void>;
+  /** A new server on the same data directory. */
+  restart(): Promise<TestServer>;
   dispose(): Promise<void>;
 }
 
