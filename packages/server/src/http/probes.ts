@@ -27,12 +27,13 @@ export function isProbeRequest(req: IncomingMessage): boolean {
 }
 
 export function createProbeHandler(deps: ProbeDependencies) {
+  const exposition = sharedWhileRunning(() => deps.metrics.exposition());
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
     const path = (req.url ?? '/').split('?')[0];
     try {
       if (path === '/metrics') {
-        const { contentType, text } = await deps.metrics.exposition();
+        const { contentType, text } = await exposition();
         return send(res, requestId, 200, contentType, text);
       }
       if (path === '/healthz') return send(res, requestId, 200, 'text/plain; charset=utf-8', 'ok\n');
@@ -43,6 +44,25 @@ export function createProbeHandler(deps: ProbeDependencies) {
       // A failed scrape or readiness check says only that it failed: details could name the store's address.
       return send(res, requestId, 503, 'text/plain; charset=utf-8', path === '/readyz' ? 'not ready: the store is unreachable\n' : 'unavailable\n');
     }
+  };
+}
+
+/**
+ * `make`, with the calls that arrive while one runs given that one's result. A scrape renders
+ * every series (~1,100, and counts the store's keys) in milliseconds of the event loop's time, and
+ * /metrics needs no credentials: a client pipelining hundreds of scrapes made one rendering each,
+ * back to back, and held every other client's request for tens of seconds. Sharing keeps what a
+ * scrape shows current (nothing is reused once it is answered) while a flood of them costs about
+ * one rendering per turn of the event loop.
+ */
+function sharedWhileRunning<T>(make: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () => {
+    if (running) return running;
+    const made = running = make();
+    const forget = () => { if (running === made) running = undefined; };
+    made.then(forget, forget);
+    return made;
   };
 }
 

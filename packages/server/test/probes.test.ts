@@ -1,0 +1,79 @@
+/**
+ * GET /metrics needs no credentials and renders every series: a client that pipelines hundreds of
+ * scrapes must not make a rendering each (one rendering is milliseconds of the event loop; a
+ * flood of them held every other client's request for tens of seconds). Scrapes that arrive while
+ * one renders share it; a scrape after that one is answered gets a new rendering.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import { createProbeHandler } from '../src/http/probes.js';
+
+describe('probes: /metrics scrapes', () => {
+  it('renders once for the scrapes that arrive while one renders, and anew for a scrape after they are answered', async () => {
+    const SCRAPES = 40;
+    let renderings = 0;
+    let received = 0;
+    // The first rendering ends only once every scrape has reached the handler: no race with the clock.
+    let allArrived!: () => void;
+    const arrived = new Promise<void>((done) => (allArrived = done));
+    const probes = createProbeHandler({
+      metrics: {
+        async exposition() {
+          renderings++;
+          if (renderings === 1) await arrived;
+          return { contentType: 'text/plain; version=0.0.4', text: `rendering ${renderings}\n` };
+        },
+      },
+      readiness: async () => undefined,
+    });
+    const server = createServer((req, res) => {
+      void probes(req, res);
+      if (++received === SCRAPES) allArrived();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+    try {
+      const scrape = async () => (await fetch(url)).text();
+      const texts = await Promise.all(Array.from({ length: SCRAPES }, scrape));
+      assert.deepEqual(new Set(texts), new Set(['rendering 1\n']), 'every scrape got the one rendering');
+      assert.equal(renderings, 1);
+      // Nothing is kept once answered: what a later scrape shows is current.
+      assert.equal(await scrape(), 'rendering 2\n');
+      assert.equal(renderings, 2);
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+  });
+
+  it('a failed rendering fails only the scrapes that shared it', async () => {
+    let renderings = 0;
+    const probes = createProbeHandler({
+      metrics: {
+        async exposition() {
+          renderings++;
+          if (renderings === 1) throw new Error('the store did not answer');
+          return { contentType: 'text/plain; version=0.0.4', text: 'ok\n' };
+        },
+      },
+      readiness: async () => undefined,
+    });
+    const server = createServer((req, res) => void probes(req, res));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+    try {
+      assert.equal((await fetch(url)).status, 503);
+      const again = await fetch(url);
+      assert.equal(again.status, 200);
+      assert.equal(await again.text(), 'ok\n');
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+  });
+});
