@@ -27,14 +27,18 @@ export function isProbeRequest(req: IncomingMessage): boolean {
 }
 
 export function createProbeHandler(deps: ProbeDependencies) {
-  const exposition = sharedWhileRunning(() => deps.metrics.exposition());
+  // Encoded once per rendering: the scrapes sharing one send the same bytes.
+  const exposition = sharedWhileRunning(async () => {
+    const { contentType, text } = await deps.metrics.exposition();
+    return { contentType, body: Buffer.from(text) };
+  });
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
     const path = (req.url ?? '/').split('?')[0];
     try {
       if (path === '/metrics') {
-        const { contentType, text } = await exposition();
-        return send(res, requestId, 200, contentType, text);
+        const { contentType, body } = await exposition();
+        return send(res, requestId, 200, contentType, body);
       }
       if (path === '/healthz') return send(res, requestId, 200, 'text/plain; charset=utf-8', 'ok\n');
       const reason = await withTimeout(deps.readiness(), READY_TIMEOUT_MS, 'the store did not answer in time');
@@ -66,7 +70,7 @@ function sharedWhileRunning<T>(make: () => Promise<T>): () => Promise<T> {
   };
 }
 
-function send(res: ServerResponse, requestId: string, status: number, type: string, body: string): void {
+function send(res: ServerResponse, requestId: string, status: number, type: string, body: string | Buffer): void {
   res.writeHead(status, {
     'Content-Type': type,
     'Content-Length': Buffer.byteLength(body),
