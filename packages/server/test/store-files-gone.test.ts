@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
@@ -119,6 +119,24 @@ describe('a server whose SQLite files are taken away while it serves', () => {
     writeFileSync(join(dataDir, 'coffer.db'), '');
     await assert.rejects(startTestServer({ dataDir, logger }), (e: unknown) => e instanceof StartupError && /coffer\.db is empty, but .* a store was made here/.test(e.message));
     for (const [file, bytes] of Object.entries(before)) assert.ok(readFileSync(join(dataDir, file)).equals(bytes), `${file} is as it was`);
+  });
+
+  it('does not start on a coffer.db that holds no table beside root.key and credentials: a young store\'s -wal lost, or only coffer.db copied', async () => {
+    const dataDir = tempDataDir();
+    const copy = tempDataDir();
+    dirs.push(dataDir, copy);
+    const t = await start(dataDir);
+    await t.kms.send(new CreateKeyCommand({ Description: 'in the -wal only' }));
+    // A young store keeps everything in its -wal until SQLite's first checkpoint: coffer.db is its first page.
+    assert.ok(statSync(join(dataDir, 'coffer.db')).size <= 4096, 'coffer.db is still only the header');
+    for (const file of ['coffer.db', 'root.key', 'credentials']) copyFileSync(join(dataDir, file), join(copy, file));
+    const credentials = readFileSync(join(copy, 'credentials'));
+    // A start that wrongly succeeds is stopped in `after`, not left to hold the test process open.
+    await assert.rejects(start(copy), (e: unknown) => e instanceof StartupError
+      && e.message.startsWith(`${join(copy, 'coffer.db')} holds no Coffer store (no table: its -wal`)
+      && e.message.includes(`but ${copy} holds root.key, credentials: a store was made here`));
+    assert.ok(readFileSync(join(copy, 'credentials')).equals(credentials), 'no new credentials over the old ones');
+    await t.stop();
   });
 
   it('/readyz reports a data directory moved away while no write comes, and the next write is refused as not carried out', async () => {

@@ -20,12 +20,28 @@ export async function openStore(config: Pick<ServerConfig, 'store' | 'dataDir'>,
   try {
     // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
     closeSync(openSync(databaseFile, 'a', 0o600));
-    return new SqliteStore(databaseFile);
+    return new SqliteStore(databaseFile, { beforeCreate: () => assertNoStoreWasMade(config.dataDir, databaseFile) });
   } catch (error) {
-    if (!isDiskFault(error)) throw error;
+    if (error instanceof StartupError || !isDiskFault(error)) throw error;
     throw new StartupError(`The store ${databaseFile} could not be opened (${(error as Error).message}): is its disk full, failing or read-only? `
       + 'Free space or fix the disk, then start again.', { cause: error });
   }
+}
+
+/**
+ * A coffer.db with no table, beside a root.key or credentials file: the store's tables were lost.
+ * A young store keeps everything in its -wal until the first checkpoint (some 4 MB of writes), so
+ * coffer.db is only SQLite's first page, and a -wal removed or not copied back leaves exactly this.
+ * A start makes root.key and credentials only after the store's tables are committed, so they
+ * are never left by a start that stopped half-way.
+ */
+function assertNoStoreWasMade(dataDir: string, databaseFile: string): void {
+  const left = ['root.key', 'credentials'].filter((name) => existsSync(join(dataDir, name)));
+  if (left.length === 0) return;
+  throw new StartupError(`${databaseFile} holds no Coffer store (no table: its -wal, where a young store keeps everything until SQLite's first checkpoint, may be missing), `
+    + `but ${dataDir} holds ${left.join(', ')}: a store was made here, and opening it would replace it with an empty one. `
+    + 'Put coffer.db and coffer.db-wal back together; or move those files away first, to start a new store here or to restore a backup into it. '
+    + '(A data directory of a PostgreSQL store holds root.key and credentials too: give --store.)');
 }
 
 /** What a data directory holds once a SQLite store was made in it, besides coffer.db. */

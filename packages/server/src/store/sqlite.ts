@@ -252,11 +252,23 @@ export class SqliteStore implements Store {
   readonly #keyRecords = new Map<string, KeyRecord>();
   #keyRecordsVersion = -1;
 
-  constructor(path: string) {
+  /**
+   * `beforeCreate` runs when the file holds no table yet, before the schema is made in it; what it
+   * throws is thrown here, with nothing written.
+   */
+  constructor(path: string, { beforeCreate }: { beforeCreate?: () => void } = {}) {
     this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('busy_timeout = 5000');
+    if (beforeCreate && this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table'").get() === undefined) {
+      try {
+        beforeCreate();
+      } catch (error) {
+        this.#db.close();
+        throw error;
+      }
+    }
     const hadLastUse = this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'key_last_use'").get() !== undefined;
     this.#db.exec(SCHEMA);
     // A store written before key_last_use existed: fill it once from the trail it already has.
