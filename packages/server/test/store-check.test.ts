@@ -286,6 +286,27 @@ describe('coffer store check', () => {
     await assertFound(w.dataDir, /SQLite integrity_check: .*sqlite_autoindex_aliases_1/);
   });
 
+  it('finds a damaged page SQLite cannot read (the check cannot go past it), and a start on such a file says it is damaged', async () => {
+    const w = await written();
+    let pageSize = 0;
+    let rootPage = 0;
+    damage(w.dataDir, (db) => {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      pageSize = db.pragma('page_size', { simple: true }) as number;
+      rootPage = (db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'key_versions'").get() as { rootpage: number }).rootpage;
+    });
+    // The page's type byte, made one no b-tree page has: SQLite calls the file malformed wherever it reads the page.
+    const file = join(w.dataDir, 'coffer.db');
+    const bytes = readFileSync(file);
+    bytes[(rootPage - 1) * pageSize] = bytes[(rootPage - 1) * pageSize]! ^ 0xff;
+    writeFileSync(file, bytes);
+    await assertFound(w.dataDir, /SQLite finds .*coffer\.db damaged \(database disk image is malformed\), so nothing past it could be checked: .*restore the store from a backup/);
+    // Cut in half (a copy that stopped part-way): the start itself reads a page that is gone.
+    writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length / pageSize / 2) * pageSize));
+    await assert.rejects(startTestServer({ dataDir: w.dataDir }), (error) => error instanceof StartupError
+      && error.message === `The store ${file} is damaged (SQLite: database disk image is malformed): \`coffer store check\` names what it can; restore the store from a backup (docs/backup.md).`);
+  });
+
   it('could not check: no root.key, or another root key, exits 1 and changes nothing', async () => {
     const w = await written();
     const before = readFileSync(join(w.dataDir, 'root.key'));

@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Logger } from '../src/log.js';
+import { checkStore, verifyAuditTrail } from '../src/index.js';
 import { StartupError } from '../src/root/root-key.js';
 import { admin } from './support/principals.js';
 import { errorOf, startTestServer, tempDataDir, type TestServer } from './support/server.js';
@@ -136,6 +137,11 @@ describe('a server whose SQLite files are taken away while it serves', () => {
       && e.message.startsWith(`${join(copy, 'coffer.db')} holds no Coffer store (no table: its -wal`)
       && e.message.includes(`but ${copy} holds root.key, credentials: a store was made here`));
     assert.ok(readFileSync(join(copy, 'credentials')).equals(credentials), 'no new credentials over the old ones');
+    // The tools that read a store say so too, and make no tables there (a start after them would take those for the store).
+    const noStore = (e: unknown) => e instanceof StartupError && e.message.startsWith(`${copy} holds no Coffer store (${join(copy, 'coffer.db')} has no table`);
+    await assert.rejects(checkStore({ dataDir: copy }), noStore);
+    await assert.rejects(verifyAuditTrail(copy), noStore);
+    await assert.rejects(start(copy), (e: unknown) => e instanceof StartupError && e.message.includes('holds no Coffer store (no table'));
     await t.stop();
   });
 

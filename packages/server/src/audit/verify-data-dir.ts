@@ -7,7 +7,7 @@ import { rootKeyOptionsFromEnv, type RootKeyOptions } from '../root/options.js';
 import { StartupError } from '../root/root-key.js';
 import { isPostgresUrl, redactConnectionString } from '../store/connection-string.js';
 import { PostgresStore } from '../store/postgres.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { openExistingSqliteStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { readAuditKey } from './audit-key.js';
 import type { ChainVerdict } from './chain.js';
@@ -23,9 +23,8 @@ import { verifyStoredChain } from './verify-trail.js';
 export async function verifyAuditTrail(dataDir: string, storeUrl?: string, rootKey: RootKeyOptions = rootKeyOptionsFromEnv()): Promise<ChainVerdict> {
   const dir = resolve(dataDir);
   const postgres = storeUrl !== undefined && isPostgresUrl(storeUrl);
-  const databaseFile = join(dir, 'coffer.db');
   // Checked first: opening a store or a root key that does not exist would create one.
-  if (!postgres && !existsSync(databaseFile)) throw new StartupError(`${dir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
+  if (!postgres && !existsSync(join(dir, 'coffer.db'))) throw new StartupError(`${dir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
   let store: Store;
   if (postgres) {
     try {
@@ -35,7 +34,7 @@ export async function verifyAuditTrail(dataDir: string, storeUrl?: string, rootK
       throw new StartupError(`Cannot open the PostgreSQL store ${redactConnectionString(storeUrl)}: ${(error as Error).message}`);
     }
   } else {
-    store = new SqliteStore(databaseFile);
+    store = openExistingSqliteStore(dir);
   }
   let root: KeyringRootKey | undefined;
   try {

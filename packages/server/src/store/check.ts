@@ -15,8 +15,9 @@ import { openRootKey } from '../root/open-root-key.js';
 import { rootKeyOptionsFromEnv, type RootKeyOptions } from '../root/options.js';
 import { RootKeyMismatchError, StartupError, type RootKey } from '../root/root-key.js';
 import { isPostgresUrl, redactConnectionString } from './connection-string.js';
+import { sqliteDamageOf } from './disk-fault.js';
 import { PostgresStore } from './postgres.js';
-import { SqliteStore } from './sqlite.js';
+import { openExistingSqliteStore } from './open-store.js';
 import { RowInvariants } from './row-invariants.js';
 import { RESTORE_UNFINISHED_META, type Store } from './store.js';
 
@@ -56,6 +57,24 @@ const PAGE = 500;
  * no root key, a root key the store was not written with, a database that cannot be reached.
  */
 export async function checkStore(options: { dataDir: string; store?: string; rootKey?: RootKeyOptions }): Promise<StoreCheckReport> {
+  try {
+    return await checkStoreFully(options);
+  } catch (error) {
+    const damage = sqliteDamageOf(error);
+    if (!damage) throw error;
+    // SQLite stops at the first damaged page it meets, wherever that is (opening the file, a
+    // listing, integrity_check itself): the damage is the finding, not a failure to check.
+    const file = join(resolve(options.dataDir), 'coffer.db');
+    return {
+      store: file,
+      problems: [`SQLite finds ${file} damaged (${damage.message}), so nothing past it could be checked: `
+        + 'no server can rely on this file; restore the store from a backup (docs/backup.md)'],
+      checked: { keys: 0, keyVersions: 0, aliases: 0, grants: 0, principals: 0, accessKeys: 0, auditRecords: 0 },
+    };
+  }
+}
+
+async function checkStoreFully(options: { dataDir: string; store?: string; rootKey?: RootKeyOptions }): Promise<StoreCheckReport> {
   const dataDir = resolve(options.dataDir);
   const postgres = options.store !== undefined && isPostgresUrl(options.store);
   const name = postgres ? redactConnectionString(options.store!) : join(dataDir, 'coffer.db');
@@ -82,7 +101,7 @@ export async function checkStore(options: { dataDir: string; store?: string; roo
     raw = async (sql) => (await client.query(sql)).rows as Record<string, unknown>[];
     closeRaw = () => client.end();
   } else {
-    store = new SqliteStore(join(dataDir, 'coffer.db'));
+    store = openExistingSqliteStore(dataDir);
     const db = new Database(join(dataDir, 'coffer.db'), { readonly: true, fileMustExist: true });
     raw = async (sql) => db.prepare(sql).all() as Record<string, unknown>[];
     closeRaw = async () => void db.close();

@@ -13,3 +13,16 @@ export function isDiskFault(error: unknown): boolean {
 }
 
 const SYSTEM_DISK_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EACCES', 'EFBIG']);
+
+/**
+ * SQLite's own error when `error` (or one of its causes) is SQLite finding the file's pages not as
+ * it wrote them (SQLITE_CORRUPT and its extended codes, SQLITE_NOTADB): damage to restore from a
+ * backup, said so instead of as SQLite's bare "database disk image is malformed".
+ */
+export function sqliteDamageOf(error: unknown): Error | undefined {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')) return e as Error;
+  }
+  return undefined;
+}

@@ -3,7 +3,7 @@ import { StartupError } from '../root/root-key.js';
 import { join } from 'node:path';
 import type { ServerConfig } from '../config.js';
 import { isPostgresUrl } from './connection-string.js';
-import { isDiskFault } from './disk-fault.js';
+import { isDiskFault, sqliteDamageOf } from './disk-fault.js';
 import { PostgresStore } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
@@ -15,6 +15,7 @@ import type { Store } from './store.js';
  */
 export async function openStore(config: Pick<ServerConfig, 'store' | 'dataDir'>, { existing = false } = {}): Promise<Store> {
   if (isPostgresUrl(config.store)) return PostgresStore.open({ connectionString: config.store, existing });
+  if (existing) return openExistingSqliteStore(config.dataDir);
   const databaseFile = join(config.dataDir, 'coffer.db');
   assertNotOrphaned(config.dataDir, databaseFile);
   try {
@@ -22,11 +23,37 @@ export async function openStore(config: Pick<ServerConfig, 'store' | 'dataDir'>,
     closeSync(openSync(databaseFile, 'a', 0o600));
     return new SqliteStore(databaseFile, { beforeCreate: () => assertNoStoreWasMade(config.dataDir, databaseFile) });
   } catch (error) {
+    const damage = sqliteDamageOf(error);
+    if (damage) throw damaged(databaseFile, damage);
     if (error instanceof StartupError || !isDiskFault(error)) throw error;
     throw new StartupError(`The store ${databaseFile} could not be opened (${(error as Error).message}): is its disk full, failing or read-only? `
       + 'Free space or fix the disk, then start again.', { cause: error });
   }
 }
+
+/**
+ * The SQLite store of a data directory, for the tools that read one (store check, audit verify,
+ * backup): a directory without coffer.db, or whose coffer.db holds no table, is not made a store.
+ */
+export function openExistingSqliteStore(dataDir: string): SqliteStore {
+  const databaseFile = join(dataDir, 'coffer.db');
+  if (!existsSync(databaseFile)) throw new StartupError(`${dataDir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
+  try {
+    return new SqliteStore(databaseFile, {
+      beforeCreate: () => {
+        throw new StartupError(`${dataDir} holds no Coffer store (${databaseFile} has no table: a young store keeps everything in coffer.db-wal `
+          + 'until SQLite\'s first checkpoint, so is that file missing?). Is it the server\'s --data-dir?');
+      },
+    });
+  } catch (error) {
+    const damage = sqliteDamageOf(error);
+    throw damage ? damaged(databaseFile, damage) : error;
+  }
+}
+
+const damaged = (databaseFile: string, damage: Error): StartupError => new StartupError(
+  `The store ${databaseFile} is damaged (SQLite: ${damage.message}): \`coffer store check\` names what it can; `
+  + 'restore the store from a backup (docs/backup.md).', { cause: damage });
 
 /**
  * A coffer.db with no table, beside a root.key or credentials file: the store's tables were lost.
