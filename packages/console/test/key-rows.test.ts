@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError, type Api, type Json } from '../src/api/client.js';
-import { listKeyRows } from '../src/api/keys.js';
+import { listKeyRows, type KeyRows } from '../src/api/keys.js';
 
 /**
  * The keys page's rows, without a browser: a fake API answers ListKeys, DescribeKey and ListAliases.
@@ -60,6 +60,48 @@ describe('keys page rows', () => {
     assert.ok(rows.every((row) => row.Aliases.length === (Number(row.KeyId.slice(-12)) % 3 === 0 ? 2 : 1)));
     // 800 aliases: read once each to group them, not once for every key (480,000 reads).
     assert.ok(targetReads() <= 2 * 800, `${targetReads()} reads of TargetKeyId`);
+  });
+
+  it('shows the rows as they fill in: every key\'s id at once, then descriptions and aliases, and the whole listing at the end', { timeout: 20_000 }, async () => {
+    const { api } = fakeApi(40);
+    // DescribeKey answers one at a time, when the test says: nothing is described until then.
+    const waiting: (() => void)[] = [];
+    const slow: Api = {
+      ...api,
+      async kms<T = Json>(operation: string, input: Json = {}): Promise<T> {
+        if (operation === 'DescribeKey') await new Promise<void>((done) => waiting.push(done));
+        return api.kms<T>(operation, input);
+      },
+    };
+    const shown: KeyRows[] = [];
+    const whole = listKeyRows(slow, (partial) => shown.push(partial));
+    while (waiting.length < 6) await new Promise((done) => setTimeout(done, 1));
+    // Before any key is described: every id, none described, so said.
+    assert.equal(shown[0]!.rows.length, 40);
+    assert.equal(shown[0]!.pending, 40);
+    assert.ok(shown[0]!.rows.every((row) => row.KeyState === '' && row.Problem === undefined));
+    // The aliases' listing does not wait for the descriptions.
+    while (!shown.some((partial) => partial.rows[1]!.Aliases.length > 0)) await new Promise((done) => setTimeout(done, 1));
+    assert.deepEqual(shown.at(-1)!.rows[1]!.Aliases, ['alias/k1']);
+    assert.equal(shown.at(-1)!.pending, 40);
+    const release = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        while (waiting.length === 0) await new Promise((done) => setTimeout(done, 1));
+        waiting.shift()!();
+      }
+    };
+    await release(10);
+    // A quarter of a second on, the next description shows the rows so far (11 described).
+    await new Promise((done) => setTimeout(done, 300));
+    await release(1);
+    // (A slow machine may have shown some of the first ten already: the eleventh is shown all the same.)
+    while (shown.at(-1)!.pending !== 29) await new Promise((done) => setTimeout(done, 1));
+    assert.equal(shown.at(-1)!.rows.filter((row) => row.KeyState === 'Enabled').length, 11);
+    await release(29);
+    const { rows, pending } = await whole;
+    assert.equal(pending, undefined);
+    assert.equal(rows.length, 40);
+    assert.ok(rows.every((row) => row.KeyState === 'Enabled'));
   });
 
   it('shows every key to a caller who may not list aliases, and says why their aliases are missing', async () => {

@@ -9,13 +9,13 @@ export interface KeyRow extends KeyMetadata {
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time, keeping the order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const index = next++;
-      results[index] = await fn(items[index]!);
+      results[index] = await fn(items[index]!, index);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
@@ -47,9 +47,21 @@ export async function listAllGrants(api: Api, keyId: string): Promise<GrantEntry
 export interface KeyRows {
   rows: KeyRow[];
   aliasesProblem?: string;
+  /** While the listing is shown part-way: how many rows are not described yet (they hold their id alone). */
+  pending?: number;
 }
 
-export async function listKeyRows(api: Api): Promise<KeyRows> {
+/**
+ * How often the rows so far are shown while the rest are described: each showing sorts and renders
+ * the whole table, and a DescribeKey is a signed request each (thousands of keys take seconds).
+ */
+const SHOW_EVERY_MS = 250;
+
+/**
+ * Every key's row. `show` is given the rows so far as they fill in: first every key's id (from
+ * ListKeys), then the descriptions and aliases as they arrive, at most every SHOW_EVERY_MS.
+ */
+export async function listKeyRows(api: Api, show?: (partial: KeyRows) => void): Promise<KeyRows> {
   const ids: string[] = [];
   let marker: string | undefined;
   do {
@@ -59,18 +71,53 @@ export async function listKeyRows(api: Api): Promise<KeyRows> {
     ids.push(...page.Keys.map((k) => k.KeyId));
     marker = page.Truncated ? page.NextMarker : undefined;
   } while (marker);
+  const described: ({ meta: KeyMetadata; problem?: string } | undefined)[] = new Array(ids.length);
+  let listed: { aliasesOf: Map<string, string[]>; problem?: string } | undefined;
+  const rowsSoFar = (): KeyRows => {
+    const aliasesOf = listed?.aliasesOf;
+    let pending = 0;
+    const rows = ids.map((KeyId, i): KeyRow => {
+      const { meta, problem } = described[i] ?? (pending++, { meta: undescribed(KeyId) });
+      return {
+        ...meta,
+        Aliases: [...(aliasesOf?.get(meta.KeyId) ?? [])].sort(),
+        ...(problem !== undefined ? { Problem: problem } : {}),
+      };
+    });
+    return {
+      rows,
+      ...(listed?.problem !== undefined ? { aliasesProblem: listed.problem } : {}),
+      ...(pending > 0 ? { pending } : {}),
+    };
+  };
+  let shownAt = 0;
+  const showSoFar = (force = false) => {
+    if (!show || (!force && performance.now() - shownAt < SHOW_EVERY_MS)) return;
+    shownAt = performance.now();
+    show(rowsSoFar());
+  };
+  showSoFar(true);
   // One key that cannot be described (a key policy that denies DescribeKey to the caller, a key
   // deleted since ListKeys) is one row that says why, not an empty page. Aliases are the rows'
   // extra: a caller who may not list them (kms:ListAliases) still sees every key.
-  const [described, listed] = await Promise.all([
-    mapLimited(ids, 6, (KeyId) => api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId }).then(
-      (answer): { meta: KeyMetadata; problem?: string } => ({ meta: answer.KeyMetadata }),
-      (failure: unknown) => ({ meta: undescribed(KeyId), problem: describeError(failure) }),
-    )),
-    listAllAliases(api).then((aliases) => ({ aliases }), (failure: unknown) => ({ aliases: [], problem: describeError(failure) })),
+  await Promise.all([
+    mapLimited(ids, 6, async (KeyId, index) => {
+      described[index] = await api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId }).then(
+        (answer): { meta: KeyMetadata; problem?: string } => ({ meta: answer.KeyMetadata }),
+        (failure: unknown) => ({ meta: undescribed(KeyId), problem: describeError(failure) }),
+      );
+      showSoFar();
+    }),
+    listAllAliases(api).then(
+      (aliases) => { listed = { aliasesOf: groupByKey(aliases) }; },
+      (failure: unknown) => { listed = { aliasesOf: new Map(), problem: describeError(failure) }; },
+    ).then(() => showSoFar(true)),
   ]);
-  const { aliases } = listed;
-  // Grouped once: a scan of every alias for every key froze the page for seconds with thousands of each.
+  return rowsSoFar();
+}
+
+/** Each key's alias names. Grouped once: a scan of every alias for every key froze the page for seconds with thousands of each. */
+function groupByKey(aliases: readonly AliasListEntry[]): Map<string, string[]> {
   const aliasesOf = new Map<string, string[]>();
   for (const { AliasName, TargetKeyId } of aliases) {
     if (TargetKeyId === undefined) continue;
@@ -78,12 +125,7 @@ export async function listKeyRows(api: Api): Promise<KeyRows> {
     if (names) names.push(AliasName);
     else aliasesOf.set(TargetKeyId, [AliasName]);
   }
-  const rows = described.map(({ meta, problem }) => ({
-    ...meta,
-    Aliases: [...(aliasesOf.get(meta.KeyId) ?? [])].sort(),
-    ...(problem !== undefined ? { Problem: problem } : {}),
-  }));
-  return 'problem' in listed ? { rows, aliasesProblem: listed.problem } : { rows };
+  return aliasesOf;
 }
 
 /** What a row knows of a key that DescribeKey refused: its id alone. */

@@ -11,19 +11,31 @@ export interface AsyncState<T> {
  * Runs `load` when `deps` change and on `reload()`; a stale answer never overwrites a newer one.
  * New deps ask a new question, so the old answer is dropped at once (a filtered table never shows
  * the unfiltered rows while it loads); a reload asks the same one again and keeps the answer shown.
+ * `load` may show part of its answer while it works (`show`, with `loading` still true), so a long
+ * listing fills in rather than staying blank; only while no whole answer is shown: a reload keeps
+ * the last whole answer until the new one is whole.
  */
-export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[]): AsyncState<T> {
+export function useAsync<T>(load: (show: (partial: T) => void) => Promise<T>, deps: readonly unknown[]): AsyncState<T> {
   const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: undefined, loading: true });
   const generation = useRef(0);
   const [tick, setTick] = useState(0);
   const lastTick = useRef(tick);
+  const wholeAnswerShown = useRef(false);
   useEffect(() => {
     const mine = ++generation.current;
     const sameQuestion = lastTick.current !== tick;
     lastTick.current = tick;
+    if (!sameQuestion) wholeAnswerShown.current = false;
     setState((s) => (sameQuestion ? { ...s, loading: true } : { data: undefined, error: undefined, loading: true }));
-    load().then(
-      (data) => { if (mine === generation.current) setState({ data, error: undefined, loading: false }); },
+    const show = (partial: T) => {
+      if (mine === generation.current && !wholeAnswerShown.current) setState({ data: partial, error: undefined, loading: true });
+    };
+    load(show).then(
+      (data) => {
+        if (mine !== generation.current) return;
+        wholeAnswerShown.current = true;
+        setState({ data, error: undefined, loading: false });
+      },
       (error: unknown) => { if (mine === generation.current) setState((s) => ({ data: s.data, error, loading: false })); },
     );
     // `load` is a fresh closure each render; `deps` says when it means something new.

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { listKeyRows, type KeyRow } from '../api/keys.js';
+import { listKeyRows, type KeyRow, type KeyRows } from '../api/keys.js';
 import { useAsync } from '../components/async.js';
 import { Done, ErrorNotice } from '../components/notice.js';
 import { StateBadge } from '../components/state-badge.js';
@@ -26,7 +26,7 @@ const sortValue = (row: KeyRow, column: SortColumn): string | number =>
 /** Keys: a filterable, sortable table of every key, and the create-key form. */
 export function KeysPage() {
   const { api } = useSession();
-  const keys = useAsync(() => listKeyRows(api), [api]);
+  const keys = useAsync<KeyRows>((show) => listKeyRows(api, show), [api]);
   const [filter, setFilter] = useState('');
   const [stateFilter, setStateFilter] = useState('');
   const [sort, setSort] = useState<{ column: SortColumn; ascending: boolean }>({ column: 'CreationDate', ascending: false });
@@ -74,6 +74,9 @@ export function KeysPage() {
         <button type="button" className="secondary" onClick={keys.reload}>Refresh</button>
       </div>
       <ErrorNotice error={keys.error} />
+      {keys.loading && keys.data?.pending !== undefined && (
+        <p className="notice" role="status">Describing keys: {keys.data.rows.length - keys.data.pending} of {keys.data.rows.length} so far.</p>
+      )}
       {keys.data?.aliasesProblem !== undefined && (
         <p className="notice" role="note">Aliases are not shown: {visibleText(keys.data.aliasesProblem)}</p>
       )}
@@ -100,6 +103,7 @@ export function KeysPage() {
               <td className="free">
                 {row.Problem !== undefined
                   ? <span className="notice-inline" role="note">Not described: {row.Problem}</span>
+                  : !row.KeyState ? <span className="hint">Loading…</span>
                   : <bdi className="clamp" title={visibleText(row.Description ?? '')}>{visibleText(row.Description ?? '')}</bdi>}
               </td>
               <td>{row.KeySpec}</td>
