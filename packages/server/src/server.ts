@@ -14,6 +14,7 @@ import type { Service } from './context.js';
 import { createRequestHandler } from './http/app.js';
 import { isConsoleRequest } from './http/console.js';
 import { applyConnectionLimits, creationOptions, defaultConnectionLimits, type ConnectionLimits } from './http/connection-limits.js';
+import type { IdleConnections } from './http/idle-connections.js';
 import { createProbeHandler } from './http/probes.js';
 import { admitRequest, requestClosed } from './http/pipelining.js';
 import { MAX_BODY_BYTES } from './http/read-body.js';
@@ -195,10 +196,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // held for ever, and the server would never be quiet enough to finish a shutdown early.
     const onSocket = new WeakMap<Socket, Set<ServerResponse>>();
     let lastAnswer = 0;
+    // Set with the limits below, before any connection: the connection idle the longest makes room at the limit.
+    let connections: IdleConnections;
     function answered(this: ServerResponse) {
       inFlight.delete(this);
       onSocket.get(this.req.socket)?.delete(this);
-      requestClosed(this.req.socket);
+      const socket = this.req.socket;
+      if (requestClosed(socket) === 0 && socket) connections.idle(socket);
       lastAnswer = performance.now();
     }
     const responsesOf = (socket: Socket): Set<ServerResponse> => {
@@ -215,6 +219,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       return responses;
     };
     const handler: typeof pipeline = (req, res) => {
+      connections.busy(req.socket);
       inFlight.add(res);
       responsesOf(req.socket).add(res);
       res.once('close', answered);
@@ -244,7 +249,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }, handler)
       : createServer({ requireHostHeader: false, ...creationOptions(limits) }, handler);
     http.keepAliveTimeout = 65_000;
-    applyConnectionLimits(http, limits, log);
+    connections = applyConnectionLimits(http, limits, log);
     // A request too malformed to parse still gets an id to report.
     http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
       if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
@@ -306,6 +311,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     server.on(transport.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       fresh.add(socket);
       socket.once('close', () => fresh.delete(socket));
+      connections.opened(socket);
     });
     server.on('request', (req: IncomingMessage) => fresh.delete(req.socket));
     await new Promise<void>((done, fail) => {

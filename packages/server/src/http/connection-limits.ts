@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
+import { IdleConnections } from './idle-connections.js';
 
 /**
  * Bounds on connections, so that clients holding connections open (idle, or sending a request a
@@ -9,7 +11,11 @@ import type { Logger } from '../log.js';
  * client that needs longer than these is not one the server should wait for.
  */
 export interface ConnectionLimits {
-  /** Open connections at most; one more is closed as it arrives (and counted in the log). */
+  /**
+   * Open connections at most. One more closes the connection idle the longest to make room
+   * (idle-connections.ts), or, when every connection is busy with a request, is closed itself as it
+   * arrives; either is counted in the log.
+   */
   readonly maxConnections: number;
   /** From a connection's start (or its last answer) to its request's last header line. */
   readonly headersTimeoutMs: number;
@@ -50,28 +56,43 @@ function openFileLimit(): number {
 export const creationOptions = (limits: ConnectionLimits) => ({ connectionsCheckingInterval: limits.checkEveryMs });
 
 /**
- * Sets the limits on a server. A connection refused for the limit is logged at once; more within
- * the next 10 s are counted in one line at its end, so a flood of them is a line every 10 s.
+ * Sets the limits on a server, and returns what makes room for a new connection at the limit: the
+ * server tells it of each connection's requests (idle-connections.ts). A connection closed or
+ * refused for the limit is logged at once; more within the next 10 s are counted in one line at its
+ * end, so a flood of them is a line every 10 s.
  */
-export function applyConnectionLimits(server: Server, limits: ConnectionLimits, log: Logger): void {
-  server.maxConnections = limits.maxConnections;
+export function applyConnectionLimits(server: Server, limits: ConnectionLimits, log: Logger): IdleConnections {
+  // One above: the limit is kept by IdleConnections, which must see the connection past it to close
+  // an idle one for it; node's own drops it unseen, and stays only as a bound should that fail.
+  server.maxConnections = limits.maxConnections + 1;
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
-  const refused = (count: number) => log('warn', 'connections refused', {
-    count, maxConnections: limits.maxConnections, reason: 'the server holds as many open connections as it takes',
-  });
+  const refused = countedInBursts((count) => log('warn', 'connections refused', {
+    count, maxConnections: limits.maxConnections, reason: 'the server holds as many open connections as it takes, none of them idle',
+  }));
+  const closedIdle = countedInBursts((count) => log('warn', 'idle connections closed', {
+    count, maxConnections: limits.maxConnections, reason: 'the server held as many open connections as it takes: the one idle the longest made room for a new one',
+  }));
+  const connections = new IdleConnections(limits.maxConnections, { closedIdle, refused });
+  server.on('connection', (raw: Socket) => connections.arrived(raw));
+  server.on('drop', refused);
+  return connections;
+}
+
+/** `report(1)` at the first event, then `report(count)` at the end of 10 s for the events in them. */
+function countedInBursts(report: (count: number) => void): () => void {
   let since = 0;
   let window: NodeJS.Timeout | undefined;
-  server.on('drop', () => {
+  return () => {
     if (window !== undefined) {
       since++;
       return;
     }
-    refused(1);
+    report(1);
     window = setTimeout(() => {
-      if (since > 0) refused(since);
+      if (since > 0) report(since);
       since = 0;
       window = undefined;
     }, 10_000).unref();
-  });
+  };
 }

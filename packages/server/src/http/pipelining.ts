@@ -39,10 +39,13 @@ export function admitRequest(req: IncomingMessage, res: ServerResponse, log: Log
 /**
  * A request counted by admitRequest is answered (its response closed). Called from the 'close'
  * listener the server puts on every response already, rather than from one more of our own.
+ * Returns the requests still in flight on the connection: at 0 it is idle (idle-connections.ts).
  */
-export function requestClosed(socket: Socket | null | undefined): void {
+export function requestClosed(socket: Socket | null | undefined): number {
   const count = socket ? inFlight.get(socket) : undefined;
-  if (count !== undefined) inFlight.set(socket!, count - 1);
+  if (count === undefined) return 0;
+  inFlight.set(socket!, count - 1);
+  return count - 1;
 }
 
 function refuse(res: ServerResponse, log: Logger): void {
