@@ -1,10 +1,10 @@
 /**
  * Clients that hold connections (idle, or sending a request slowly) against the server's bounds.
  * At the most connections it takes, a new one closes the connection idle the longest (nothing in
- * flight on it: nothing sent yet, or its answers all given) and is served; only when every
- * connection is busy with a request is the new one closed, and either is logged. A request whose
- * headers or body take too long is answered 408 and its connection closed. The limits are shortened
- * here; the defaults are in http/connection-limits.ts.
+ * flight on it: nothing sent yet, with TLS its handshake not done yet, or its answers all given)
+ * and is served; only when every connection is busy with a request is the new one closed, and
+ * either is logged. A request whose headers or body take too long is answered 408 and its
+ * connection closed. The limits are shortened here; the defaults are in http/connection-limits.ts.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -266,8 +266,12 @@ describe('connection limits', { timeout: 30_000 }, () => {
   });
 });
 
+// A connection awaited closed and not closed fails its own test at its time limit, not the others.
 describe('connection limits over TLS', { timeout: 30_000 }, () => {
-  it('closes the TLS connection idle the longest to make room, not one still in its handshake', async () => {
+  /** A TLS server of its own, a way to open connections to it, and an SDK client that keeps its connection alive. */
+  async function serveTls(test: (t: TestServer, tls: {
+    openTls(over?: Socket): Promise<Held>; client: KMSClient; lines: Line[];
+  }) => Promise<void>): Promise<void> {
     const lines: Line[] = [];
     const t = await startTestServer({
       tls: { selfSigned: true }, connectionLimits: LONG,
@@ -275,8 +279,11 @@ describe('connection limits over TLS', { timeout: 30_000 }, () => {
     });
     const url = new URL(t.server.endpoint);
     const ca = t.server.tlsCertificate!;
-    const openTls = async (): Promise<Held> => {
-      const socket: TLSSocket = connectTls({ port: Number(url.port), host: url.hostname, ca, servername: 'localhost' });
+    /** `over`: a connection already open, its handshake only now started. */
+    const openTls = async (over?: Socket): Promise<Held> => {
+      const socket: TLSSocket = connectTls({
+        ...(over ? { socket: over } : { port: Number(url.port), host: url.hostname }), ca, servername: 'localhost',
+      });
       const held = hold(socket);
       await once(socket, 'secureConnect');
       return held;
@@ -286,30 +293,70 @@ describe('connection limits over TLS', { timeout: 30_000 }, () => {
       // Kept alive, as the SDK's own agent keeps its connections: the next newcomer must find it idle, not gone.
       requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca, keepAlive: true }) }),
     });
-    const all: Held[] = [];
     try {
-      // The oldest two never start their handshake: they hold connections, but are not idle keep-alive ones.
-      const handshaking = [hold(await open(t.server.endpoint)), hold(await open(t.server.endpoint))];
+      await test(t, { openTls, client, lines });
+    } finally {
+      client.destroy();
+      await t.dispose();
+    }
+  }
+  const logged = (lines: Line[], message: string) => lines.some((l) => l.message === message && l.fields?.maxConnections === MAX_CONNECTIONS);
+
+  it('closes the connection idle the longest to make room: one in its handshake is idle from its arrival, its TLS socket from its handshake\'s end', { timeout: 10_000 }, () => serveTls(async (t, { openTls, client, lines }) => {
+    const all: Held[] = [];
+    let lateRaw: Socket | undefined;
+    try {
+      // Idle in this order: a TLS connection answered, one that never starts its handshake, the raw
+      // connection of one that starts it last, then TLS connections answered.
       const oldest = await answered(await openTls());
+      const handshaking = hold(await open(t.server.endpoint));
+      lateRaw = await open(t.server.endpoint);
       const rest: Held[] = [];
       for (let i = 0; i < MAX_CONNECTIONS - 3; i++) rest.push(await answered(await openTls()));
-      all.push(...handshaking, oldest, ...rest);
+      // Its handshake done, it is the one idle the shortest: its raw connection's place is gone.
+      const late = await openTls(lateRaw);
+      all.push(oldest, handshaking, late, ...rest);
       assert.equal(all.length, MAX_CONNECTIONS);
       assert.ok(Array.isArray((await client.send(new ListKeysCommand({}))).Keys));
       await oldest.closed;
-      const next = await openTls();
-      all.push(next);
+      const newcomers = [await openTls()];
+      await handshaking.closed;
+      newcomers.push(await openTls());
       await rest[0]!.closed;
       await settle();
-      assert.deepEqual(all.map((h) => h.isClosed()), [false, false, true, true, ...rest.slice(1).map(() => false), false]);
-      assert.ok(lines.some((l) => l.message === 'idle connections closed' && l.fields?.maxConnections === MAX_CONNECTIONS), JSON.stringify(lines));
+      assert.deepEqual(all.map((h) => h.isClosed()), [true, true, false, true, ...rest.slice(1).map(() => false)]);
+      assert.deepEqual(newcomers.map((h) => h.isClosed()), [false, false]);
+      assert.ok(logged(lines, 'idle connections closed'), JSON.stringify(lines));
+      assert.ok(!logged(lines, 'connections refused'), 'no newcomer was refused');
+      await answered(late);
       await answered(rest[1]!);
+      all.push(...newcomers);
     } finally {
-      client.destroy();
+      lateRaw?.destroy();
       for (const h of all) h.socket.destroy();
-      await t.dispose();
     }
-  });
+  }));
+
+  it('closes the connection longest in its handshake to make room when every connection never starts one, and serves a TLS client', { timeout: 10_000 }, () => serveTls(async (t, { client, lines }) => {
+    // A client that opens every connection and never sends a byte: without its handshake, no TLS
+    // connection, no request, and no keep-alive to close; only the handshake timeout would end them.
+    const handshaking: Held[] = [];
+    try {
+      for (let i = 0; i < MAX_CONNECTIONS; i++) handshaking.push(hold(await open(t.server.endpoint)));
+      assert.ok(Array.isArray((await client.send(new ListKeysCommand({}))).Keys));
+      await handshaking[0]!.closed;
+      await settle();
+      assert.deepEqual(handshaking.map((h) => h.isClosed()), [true, ...handshaking.slice(1).map(() => false)]);
+      assert.ok(logged(lines, 'idle connections closed'), JSON.stringify(lines));
+      assert.ok(!logged(lines, 'connections refused'), 'the TLS client was not refused');
+      // Opened again as it is closed, it takes the place of the next one in its handshake; the client is still served.
+      handshaking.push(hold(await open(t.server.endpoint)));
+      await handshaking[1]!.closed;
+      assert.ok(Array.isArray((await client.send(new ListKeysCommand({}))).Keys));
+    } finally {
+      for (const h of handshaking) h.socket.destroy();
+    }
+  }));
 
   it('closes a connection that never finishes its TLS handshake within the headers\' time, not Node\'s 120 s', async () => {
     const t = await startTestServer({

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { Logger } from '../log.js';
 import { IdleConnections } from './idle-connections.js';
 
@@ -73,7 +74,8 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits, 
   const closedIdle = countedInBursts((count) => log('warn', 'idle connections closed', {
     count, maxConnections: limits.maxConnections, reason: 'the server held as many open connections as it takes: the one idle the longest made room for a new one',
   }));
-  const connections = new IdleConnections(limits.maxConnections, { closedIdle, refused });
+  // An https server's connections arrive raw, and are opened when their handshake is done.
+  const connections = new IdleConnections(limits.maxConnections, { closedIdle, refused }, server instanceof TlsServer);
   server.on('connection', (raw: Socket) => connections.arrived(raw));
   server.on('drop', refused);
   return connections;

@@ -27,13 +27,21 @@ export interface ConnectionsShed {
  * connection is busy, which the request timeout bounds.
  *
  * With TLS two sockets are tracked: the raw one, which is what node counts (and a connection still
- * in its handshake holds a descriptor too), and the TLS one requests arrive on, which alone can be
- * idle. A connection in its handshake is not an idle keep-alive connection: it is left to the
- * handshake timeout (20 s, server.ts). Closing a TLS socket closes its raw one at once.
+ * in its handshake holds a descriptor too), and the TLS one requests arrive on. A connection in its
+ * handshake has no request in flight: it is idle from its arrival, as a plain connection that has
+ * sent nothing yet is, and the raw socket stands for it in the idle set. Left to the handshake
+ * timeout (20 s, server.ts) instead, connections that never start or never finish a handshake,
+ * opened again as each is closed, would hold every place and lock every other client out. When its
+ * handshake is done the TLS socket takes the raw one's place, at the end of the set (it has just
+ * been active). Node gives no public link from a raw socket to its TLS socket, so the raw ones in
+ * their handshake are found again by their connection's addresses and ports (unique among live
+ * connections to one listening socket); each leaves that map at its handshake's end or its close,
+ * whichever is first. Closing a TLS socket closes its raw one at once.
  *
- * O(1) per request: a connection leaves the idle set when a request arrives and goes back in at its
- * end when its last one is answered, so the set's order (a Set keeps insertion order) is the order
- * in which they became idle. Only a newcomer past the limit looks at its first entry.
+ * O(1) per connection and per request: a connection leaves the idle set when a request arrives and
+ * goes back in at its end when its last one is answered, so the set's order (a Set keeps insertion
+ * order) is the order in which they became idle. Only a newcomer past the limit looks at its first
+ * entry.
  */
 export class IdleConnections {
   readonly #max: number;
@@ -47,33 +55,52 @@ export class IdleConnections {
   #held = 0;
   /** Connections with no request in flight, the one idle the longest first. */
   readonly #idle = new Set<Socket>();
+  /** With TLS, the raw sockets still in their handshake, by `connectionKey`; undefined without TLS. */
+  readonly #handshaking: Map<string, Socket> | undefined;
 
-  constructor(maxConnections: number, shed: ConnectionsShed) {
+  /** `tls`: connections arrive raw and are opened as TLS sockets when their handshake is done. */
+  constructor(maxConnections: number, shed: ConnectionsShed, tls: boolean) {
     this.#max = maxConnections;
     this.#shed = shed;
+    this.#handshaking = tls ? new Map() : undefined;
   }
 
   /**
    * A connection accepted (node:http's 'connection': with TLS, the raw socket, before its
    * handshake). Past the limit, the connection idle the longest is closed to make room, or, when
-   * every other connection is busy, this one. The newcomer is not idle yet here: `opened` comes after.
+   * every other connection is busy, this one. Without TLS the newcomer is made idle by `opened`,
+   * which comes next; with TLS it is idle here, until its handshake is done.
    */
   arrived(raw: Socket): void {
     this.#held++;
     raw.once('close', () => this.#held--);
-    if (this.#held <= this.#max) return;
-    const oldest = this.#oldestIdle();
-    if (oldest !== undefined) {
+    if (this.#held > this.#max) {
+      const oldest = this.#oldestIdle();
+      if (oldest === undefined) {
+        raw.destroy();
+        this.#shed.refused();
+        return;
+      }
       oldest.destroy();
       this.#shed.closedIdle();
-    } else {
-      raw.destroy();
-      this.#shed.refused();
     }
+    if (this.#handshaking !== undefined) this.#handshakeStarted(raw, this.#handshaking);
   }
 
-  /** The socket requests arrive on is ready for them (with TLS, its handshake done): idle until one does. */
+  /**
+   * The socket requests arrive on is ready for them (with TLS, its handshake done): idle until one
+   * does. With TLS it takes its raw socket's place; a raw one not found (never put in the map) is
+   * left as it is, counted until its close.
+   */
   opened(socket: Socket): void {
+    if (this.#handshaking !== undefined) {
+      const key = connectionKey(socket);
+      const raw = key === undefined ? undefined : this.#handshaking.get(key);
+      if (raw !== undefined) {
+        this.#handshaking.delete(key!);
+        this.#idle.delete(raw);
+      }
+    }
     socket.once('close', () => this.#idle.delete(socket));
     this.idle(socket);
   }
@@ -91,6 +118,28 @@ export class IdleConnections {
     this.#idle.add(socket);
   }
 
+  /** Raw connections in their handshake held in the map, for tests: none may outlive its connection. */
+  get handshakesForTests(): number {
+    return this.#handshaking?.size ?? 0;
+  }
+
+  /**
+   * A raw TLS connection in its handshake is idle from its arrival, until `opened` or its close. One
+   * whose addresses cannot be read (its peer already gone) is not: it could not be found again, and
+   * is left to the handshake timeout, as it closes anyway.
+   */
+  #handshakeStarted(raw: Socket, handshaking: Map<string, Socket>): void {
+    const key = connectionKey(raw);
+    if (key === undefined) return;
+    handshaking.set(key, raw);
+    this.#idle.add(raw);
+    raw.once('close', () => {
+      this.#idle.delete(raw);
+      // Only its own entry: a later connection with the same addresses may have taken the key.
+      if (handshaking.get(key) === raw) handshaking.delete(key);
+    });
+  }
+
   /** Takes the connection idle the longest out of the set; ones already closing are passed over. */
   #oldestIdle(): Socket | undefined {
     for (const socket of this.#idle) {
@@ -99,4 +148,15 @@ export class IdleConnections {
     }
     return undefined;
   }
+}
+
+/**
+ * What the raw socket and its TLS socket both report of their connection: its addresses and the
+ * peer's port (the local port is the listening one). With the local address too, one client
+ * reaching a server listening on every address through two of them, from one port, is two keys.
+ */
+function connectionKey(socket: Socket): string | undefined {
+  const { localAddress, remoteAddress, remotePort } = socket;
+  if (localAddress === undefined || remoteAddress === undefined || remotePort === undefined) return undefined;
+  return `${localAddress}|${remoteAddress}|${remotePort}`;
 }
