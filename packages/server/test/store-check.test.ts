@@ -58,6 +58,19 @@ function damage(dataDir: string, fn: (db: Database.Database) => void): void {
   }
 }
 
+/** Where a table's or index's root page is in coffer.db, once the WAL is checkpointed into it (so the file holds every page). */
+function rootPageOf(dataDir: string, name: string): { pageSize: number; rootPage: number } {
+  let found = { pageSize: 0, rootPage: 0 };
+  damage(dataDir, (db) => {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    found = {
+      pageSize: db.pragma('page_size', { simple: true }) as number,
+      rootPage: (db.prepare('SELECT rootpage FROM sqlite_master WHERE name = ?').get(name) as { rootpage: number }).rootpage,
+    };
+  });
+  return found;
+}
+
 const flipped = (bytes: Uint8Array): Buffer => {
   const copy = Buffer.from(bytes);
   copy[copy.length - 1]! ^= 0x01;
@@ -268,13 +281,7 @@ describe('coffer store check', () => {
 
   it('finds a corrupt SQLite index with PRAGMA integrity_check', async () => {
     const w = await written();
-    let pageSize = 0;
-    let rootPage = 0;
-    damage(w.dataDir, (db) => {
-      db.pragma('wal_checkpoint(TRUNCATE)');
-      pageSize = db.pragma('page_size', { simple: true }) as number;
-      rootPage = (db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_aliases_1'").get() as { rootpage: number }).rootpage;
-    });
+    const { pageSize, rootPage } = rootPageOf(w.dataDir, 'sqlite_autoindex_aliases_1');
     // The index entry's copy of the alias name, changed on disk: the table and its index disagree.
     const file = join(w.dataDir, 'coffer.db');
     const bytes = readFileSync(file);
@@ -288,13 +295,7 @@ describe('coffer store check', () => {
 
   it('finds a damaged page SQLite cannot read (the check cannot go past it), and a start on such a file says it is damaged', async () => {
     const w = await written();
-    let pageSize = 0;
-    let rootPage = 0;
-    damage(w.dataDir, (db) => {
-      db.pragma('wal_checkpoint(TRUNCATE)');
-      pageSize = db.pragma('page_size', { simple: true }) as number;
-      rootPage = (db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'key_versions'").get() as { rootpage: number }).rootpage;
-    });
+    const { pageSize, rootPage } = rootPageOf(w.dataDir, 'key_versions');
     // The page's type byte, made one no b-tree page has: SQLite calls the file malformed wherever it reads the page.
     const file = join(w.dataDir, 'coffer.db');
     const bytes = readFileSync(file);
