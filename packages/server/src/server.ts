@@ -13,7 +13,7 @@ import { checkConfig, DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import type { Service } from './context.js';
 import { createRequestHandler } from './http/app.js';
 import { isConsoleRequest } from './http/console.js';
-import { applyConnectionLimits, creationOptions, defaultConnectionLimits, type ConnectionLimits } from './http/connection-limits.js';
+import { applyConnectionLimits, creationOptions, defaultConnectionLimits, watchStalledAnswers, type ConnectionLimits } from './http/connection-limits.js';
 import type { IdleConnections } from './http/idle-connections.js';
 import { createProbeHandler } from './http/probes.js';
 import { admitRequest, requestClosed } from './http/pipelining.js';
@@ -139,6 +139,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const store = timedStore(untimedStore, (method) => metrics.storeTimer(method));
   let draining = false;
   let http: Server | undefined;
+  /** Stops closing the connections of answers their clients stopped taking (http/stalled-answers.ts). */
+  let stopWatchingAnswers: (() => void) | undefined;
   /** Stops the root-key work and closes the root keys (token sessions): on close, and on a failed start. */
   let closeRootKeys: (() => Promise<void>) | undefined;
   try {
@@ -250,6 +252,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       : createServer({ requireHostHeader: false, ...creationOptions(limits) }, handler);
     http.keepAliveTimeout = 65_000;
     connections = applyConnectionLimits(http, limits, log);
+    stopWatchingAnswers = watchStalledAnswers(inFlight, limits, log);
     // A request too malformed to parse still gets an id to report.
     http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
       if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
@@ -351,6 +354,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       runScheduledWork: (at) => schedule(at),
       close: () => (closing ??= (async () => {
         clearInterval(timer);
+        stopWatchingAnswers?.();
         startDraining();
         const graceMs = options.shutdownGraceMs ?? 10_000;
         const deadline = performance.now() + graceMs;
@@ -366,6 +370,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     };
   } catch (error) {
     await closeRootKeys?.();
+    stopWatchingAnswers?.();
     http?.close();
     await store.close();
     lock?.release();

@@ -105,7 +105,7 @@ async function busy(endpoint: string): Promise<Held> {
 const settle = () => new Promise((done) => setTimeout(done, 200));
 
 /** Long enough that no connection the test holds is closed for its time while the test runs. */
-const LONG: ConnectionLimits = { maxConnections: MAX_CONNECTIONS, headersTimeoutMs: 30_000, requestTimeoutMs: 30_000, checkEveryMs: 1_000 };
+const LONG: ConnectionLimits = { maxConnections: MAX_CONNECTIONS, headersTimeoutMs: 30_000, requestTimeoutMs: 30_000, answerTimeoutMs: 30_000, checkEveryMs: 1_000 };
 
 // Without the limits a held connection stays open for node:http's minutes: a time limit makes that a failure, not a hang.
 describe('a new connection when the server holds as many as it takes', { timeout: 30_000 }, () => {
@@ -263,6 +263,38 @@ describe('connection limits', { timeout: 30_000 }, () => {
     assert.match(answer, /^HTTP\/1\.1 408 /);
     assert.ok(Date.now() - started >= 1_000, 'not before the request timeout');
     assert.ok(Date.now() - started < 5_000, `answered after ${Date.now() - started} ms, not at node:http's default 5 minutes`);
+  });
+});
+
+describe('answers a client stops taking', { timeout: 30_000 }, () => {
+  it('closes the connection of answers its client took none of for the answer timeout, and logs it', async () => {
+    const lines: Line[] = [];
+    const t = await startTestServer({
+      logger: (_level, message, fields) => lines.push({ message, ...(fields ? { fields } : {}) }),
+      connectionLimits: { maxConnections: MAX_CONNECTIONS, headersTimeoutMs: 30_000, requestTimeoutMs: 30_000, answerTimeoutMs: 1_000, checkEveryMs: 100 },
+    });
+    try {
+      // The console's script, some 300 KB: 31 of them, pipelined, are more than the kernel's buffers hold.
+      const page = await (await fetch(`${t.server.endpoint}/console/`)).text();
+      const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(page)?.[1];
+      assert.ok(script, 'the console page names its script');
+      const socket = await open(t.server.endpoint);
+      socket.on('error', () => {});
+      // A client that never reads: its receive window fills and the server's writes wait on it.
+      socket.pause();
+      socket.write(`GET ${script} HTTP/1.1\r\nHost: x\r\n\r\n`.repeat(31));
+      const closedLine = () => lines.find((l) => l.message === 'stalled answers closed');
+      for (let waited = 0; closedLine() === undefined && waited < 15_000; waited += 100) await new Promise((done) => setTimeout(done, 100));
+      assert.deepEqual(closedLine()?.fields, { count: 1, answerTimeoutMs: 1_000, reason: 'the client took none of its answer for that long' });
+      // Read now, the connection ends short of the 31 answers.
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => (received += chunk.length));
+      socket.resume();
+      await new Promise((done) => socket.once('close', done));
+      assert.ok(received < 31 * 250_000, `${received} bytes`);
+    } finally {
+      await t.dispose();
+    }
   });
 });
 

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { Logger } from '../log.js';
 import { IdleConnections } from './idle-connections.js';
+import { closeStalledAnswers } from './stalled-answers.js';
 
 /**
  * Bounds on connections, so that clients holding connections open (idle, or sending a request a
@@ -22,6 +23,8 @@ export interface ConnectionLimits {
   readonly headersTimeoutMs: number;
   /** From a request's start to its body's end. */
   readonly requestTimeoutMs: number;
+  /** How long an ended answer may wait on a client that takes none of it before its connection is closed (stalled-answers.ts). */
+  readonly answerTimeoutMs: number;
   /** How often node:http looks for connections past those times: each waits up to this longer. */
   readonly checkEveryMs: number;
 }
@@ -35,6 +38,7 @@ export function defaultConnectionLimits(): ConnectionLimits {
     maxConnections: Math.max(64, Math.min(MAX_CONNECTIONS, openFileLimit() - RESERVED_DESCRIPTORS)),
     headersTimeoutMs: 20_000,
     requestTimeoutMs: 60_000,
+    answerTimeoutMs: 60_000,
     checkEveryMs: 5_000,
   };
 }
@@ -79,6 +83,17 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits, 
   server.on('connection', (raw: Socket) => connections.arrived(raw));
   server.on('drop', refused);
   return connections;
+}
+
+/**
+ * Closes the connections of answers in `inFlight` that their clients stopped taking
+ * (stalled-answers.ts), logged as the limits' other closings are. Returns what stops it.
+ */
+export function watchStalledAnswers(inFlight: ReadonlySet<ServerResponse>, limits: ConnectionLimits, log: Logger): () => void {
+  const closed = countedInBursts((count) => log('warn', 'stalled answers closed', {
+    count, answerTimeoutMs: limits.answerTimeoutMs, reason: 'the client took none of its answer for that long',
+  }));
+  return closeStalledAnswers(inFlight, limits.answerTimeoutMs, limits.checkEveryMs, closed);
 }
 
 /** `report(1)` at the first event, then `report(count)` at the end of 10 s for the events in them. */

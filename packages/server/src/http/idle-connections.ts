@@ -24,7 +24,7 @@ export interface ConnectionsShed {
  * count ever be wrong: a connection past this limit is gone (an idle one, or itself) before
  * `arrived` returns, so node does not reach its own. A newcomer refused here has cost a socket and
  * a parser (with TLS, a TLS socket) where node's drop costs nothing; it is refused only when every
- * connection is busy, which the request timeout bounds.
+ * connection is busy, which the request and answer timeouts bound (stalled-answers.ts).
  *
  * With TLS two sockets are tracked: the raw one, which is what node counts (and a connection still
  * in its handshake holds a descriptor too), and the TLS one requests arrive on. A connection in its
