@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { KeyringRootKey } from '../root/keyring-root-key.js';
 import { readKeyring } from '../root/keyring.js';
 import { openRootKey } from '../root/open-root-key.js';
@@ -23,8 +22,6 @@ import { verifyStoredChain } from './verify-trail.js';
 export async function verifyAuditTrail(dataDir: string, storeUrl?: string, rootKey: RootKeyOptions = rootKeyOptionsFromEnv()): Promise<ChainVerdict> {
   const dir = resolve(dataDir);
   const postgres = storeUrl !== undefined && isPostgresUrl(storeUrl);
-  // Checked first: opening a store or a root key that does not exist would create one.
-  if (!postgres && !existsSync(join(dir, 'coffer.db'))) throw new StartupError(`${dir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
   let store: Store;
   if (postgres) {
     try {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AUDIT_KEY_META } from '../audit/audit-key.js';
 import { openRootKey as openStoreRootKey } from '../root/open-root-key.js';
@@ -36,9 +36,6 @@ export interface OpenedLocation {
 export async function openSource(location: StoreLocation): Promise<OpenedLocation & { root: OpenedRootKey }> {
   const dataDir = resolve(location.dataDir);
   const postgres = location.store !== undefined && isPostgresUrl(location.store);
-  if (!postgres && !existsSync(join(dataDir, 'coffer.db'))) {
-    throw new StartupError(`${dataDir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
-  }
   const opened = await open(location, dataDir, postgres, { existing: true });
   try {
     if ((await opened.store.getMeta(AUDIT_KEY_META)) === undefined) {

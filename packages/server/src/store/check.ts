@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -78,9 +77,6 @@ async function checkStoreFully(options: { dataDir: string; store?: string; rootK
   const dataDir = resolve(options.dataDir);
   const postgres = options.store !== undefined && isPostgresUrl(options.store);
   const name = postgres ? redactConnectionString(options.store!) : join(dataDir, 'coffer.db');
-  if (!postgres && !existsSync(join(dataDir, 'coffer.db'))) {
-    throw new StartupError(`${dataDir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
-  }
   let store: Store;
   let raw: RawQuery;
   let closeRaw: () => Promise<void>;

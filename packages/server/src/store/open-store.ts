@@ -63,12 +63,9 @@ const damaged = (databaseFile: string, damage: Error): StartupError => new Start
  * are never left by a start that stopped half-way.
  */
 function assertNoStoreWasMade(dataDir: string, databaseFile: string): void {
-  const left = ['root.key', 'credentials'].filter((name) => existsSync(join(dataDir, name)));
-  if (left.length === 0) return;
-  throw new StartupError(`${databaseFile} holds no Coffer store (no table: its -wal, where a young store keeps everything until SQLite's first checkpoint, may be missing), `
-    + `but ${dataDir} holds ${left.join(', ')}: a store was made here, and opening it would replace it with an empty one. `
-    + 'Put coffer.db and coffer.db-wal back together; or move those files away first, to start a new store here or to restore a backup into it. '
-    + '(A data directory of a PostgreSQL store holds root.key and credentials too: give --store.)');
+  assertNothingLeft(dataDir, ['root.key', 'credentials'],
+    `${databaseFile} holds no Coffer store (no table: its -wal, where a young store keeps everything until SQLite's first checkpoint, may be missing)`,
+    'Put coffer.db and coffer.db-wal back together');
 }
 
 /** What a data directory holds once a SQLite store was made in it, besides coffer.db. */
@@ -85,9 +82,14 @@ function assertNotOrphaned(dataDir: string, databaseFile: string): void {
   // (journal_mode = WAL), so an empty coffer.db is a copy or truncation that went wrong.
   const size = existsSync(databaseFile) ? statSync(databaseFile).size : undefined;
   if (size !== undefined && size > 0) return;
-  const left = STORE_COMPANIONS.filter((name) => existsSync(join(dataDir, name)));
+  assertNothingLeft(dataDir, STORE_COMPANIONS, `${databaseFile} is ${size === undefined ? 'missing' : 'empty'}`, 'Put coffer.db back');
+}
+
+/** Refuses, saying `what` is wrong with coffer.db and how to `putBack`, when any of `companions` says a store was made in `dataDir`. */
+function assertNothingLeft(dataDir: string, companions: readonly string[], what: string, putBack: string): void {
+  const left = companions.filter((name) => existsSync(join(dataDir, name)));
   if (left.length === 0) return;
-  throw new StartupError(`${databaseFile} is ${size === undefined ? 'missing' : 'empty'}, but ${dataDir} holds ${left.join(', ')}: a store was made here, and opening it would replace it with an empty one. `
-    + 'Put coffer.db back; or move those files away first, to start a new store here or to restore a backup into it. '
+  throw new StartupError(`${what}, but ${dataDir} holds ${left.join(', ')}: a store was made here, and opening it would replace it with an empty one. `
+    + `${putBack}; or move those files away first, to start a new store here or to restore a backup into it. `
     + '(A data directory of a PostgreSQL store holds root.key and credentials too: give --store.)');
 }
