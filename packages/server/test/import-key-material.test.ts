@@ -111,6 +111,19 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
       assertOk(await raw('ImportKeyMaterial', { ...base, KeyId: other, ImportToken: params.ImportToken }));
     });
 
+    it('RSA_AES_KEY_WRAP material whose AES key wrap part is missing or cut is InvalidCiphertextException, not wrong material', async () => {
+      const keyId = await createKey({ Origin: 'EXTERNAL' });
+      const params = assertOk(await raw('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+      const key = createPublicKey({ key: bytesOf(params.PublicKey), format: 'der', type: 'spki' });
+      const whole = wrapForImport(randomBytes(32), key, 'RSA_AES_KEY_WRAP_SHA_256');
+      const base = { KeyId: keyId, ImportToken: params.ImportToken, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' };
+      for (const cut of [256, 256 + 8, whole.length - 1]) {
+        assertError(await raw('ImportKeyMaterial', { ...base, EncryptedKeyMaterial: b64(whole.subarray(0, cut)) }), 'InvalidCiphertextException');
+      }
+      assert.equal(await stateOf(keyId), 'PendingImport');
+      assertOk(await raw('ImportKeyMaterial', { ...base, EncryptedKeyMaterial: b64(whole) }));
+    });
+
     it('ExpirationModel: KEY_MATERIAL_EXPIRES needs ValidTo; DOES_NOT_EXPIRE takes none; ValidTo in the past or past 365 days is refused', async () => {
       const keyId = await createKey({ Origin: 'EXTERNAL' });
       const material = randomBytes(32);

@@ -142,9 +142,12 @@ function unwrapMaterial(key: ReturnType<typeof createPrivateKey>, algorithm: Wra
     if (algorithm === 'RSAES_OAEP_SHA_1' || algorithm === 'RSAES_OAEP_SHA_256') return oaep(encrypted);
     if (algorithm === 'RSA_AES_KEY_WRAP_SHA_1' || algorithm === 'RSA_AES_KEY_WRAP_SHA_256') {
       const aesKey = oaep(encrypted.subarray(0, modulusBytes));
-      if (![16, 24, 32].includes(aesKey.length)) return undefined;
+      const wrapped = encrypted.subarray(modulusBytes);
+      // RFC 5649 output is at least two 8-byte blocks. OpenSSL's unwrap turns an empty input into
+      // an empty result without an error, which would read as material that opened but is wrong.
+      if (![16, 24, 32].includes(aesKey.length) || wrapped.length < 16 || wrapped.length % 8 !== 0) return undefined;
       const decipher = createDecipheriv(`id-aes${aesKey.length * 8}-wrap-pad`, aesKey, KWP_IV);
-      return Buffer.concat([decipher.update(encrypted.subarray(modulusBytes)), decipher.final()]);
+      return Buffer.concat([decipher.update(wrapped), decipher.final()]);
     }
     return undefined;
   } catch {
