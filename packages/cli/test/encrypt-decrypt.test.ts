@@ -406,6 +406,20 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.deepEqual(readdirSync(join(dir, 'opened')), ['a']);
   });
 
+  it('a metadata line that cannot be written (a full disk) says that its file\'s output was written in full', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'plain'));
+    for (const name of ['a', 'b']) writeFileSync(join(dir, 'plain', name), randomBytes(1_000));
+    // /dev/full opens, as a metadata file on a full disk does, and fails every write with ENOSPC.
+    const tree = await coffer(['encrypt', '--recursive', join(dir, 'plain'), '--key', keyArn, '-o', join(dir, 'sealed'), '--metadata-output', '/dev/full']);
+    assert.equal(tree.code, 5, tree.stderr);
+    assert.ok(tree.stderr.includes(`stopped at '${join(dir, 'plain', 'a')}': 0 of 2 files were written before it; its output was written but not its metadata line; nothing for the files after it`), tree.stderr);
+    assert.match(tree.stderr, /^error: cannot write the metadata to '\/dev\/full': ENOSPC \(the output to '.*a\.encrypted' was written in full\)$/m);
+    assert.deepEqual(readdirSync(join(dir, 'sealed')), ['a.encrypted']);
+    ok(await coffer(['decrypt', join(dir, 'sealed', 'a.encrypted'), '--key', keyArn, '-o', join(dir, 'a')]));
+    assert.deepEqual(readFileSync(join(dir, 'a')), readFileSync(join(dir, 'plain', 'a')));
+  });
+
   it('--frame-length is at most what coffer decrypt holds by default; a file of larger frames is refused with a hint that fits a file', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'p'), randomBytes(20_000));

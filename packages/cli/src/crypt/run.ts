@@ -35,11 +35,16 @@ export async function runJobs(jobs: readonly Job[], options: RunOptions): Promis
   const total = jobs.every((j) => j.size !== undefined) ? jobs.reduce((sum, j) => sum + j.size!, 0) : undefined;
   const progress = startProgress(total, options.quiet);
   let done = 0;
+  // The metadata line is written once the output is in place, so a metadata file that fails then
+  // (a full disk) leaves that file's output complete, and the messages say so.
+  let outputWritten = false;
   try {
     for (const job of jobs) {
+      outputWritten = false;
       const facts = await runJob(job, options, progress.add).catch((error: unknown) => {
         throw changedWhileRead(error, job) ?? error;
       });
+      outputWritten = true;
       if (options.metadataOutput !== undefined) writeMetadata(options.metadataOutput, facts);
       done += 1;
     }
@@ -47,7 +52,8 @@ export async function runJobs(jobs: readonly Job[], options: RunOptions): Promis
     progress.stop();
     // Of a tree, say which file failed and what stays: the files before it are complete.
     if (jobs.length > 1) {
-      process.stderr.write(`stopped at '${printable(jobs[done]!.input)}': ${done} of ${jobs.length} files were written before it; nothing for it or the files after it\n`);
+      const after = outputWritten ? 'its output was written but not its metadata line; nothing for the files after it' : 'nothing for it or the files after it';
+      process.stderr.write(`stopped at '${printable(jobs[done]!.input)}': ${done} of ${jobs.length} files were written before it; ${after}\n`);
     }
     return reportFailure(error, options, jobs[done]?.output !== '-');
   }
@@ -238,7 +244,8 @@ function writeMetadata(file: string, facts: Facts): void {
     if (file === '-') process.stdout.write(line);
     else appendFileSync(file, line, { mode: 0o600 });
   } catch (error) {
-    throw new IoError(`cannot write the metadata to '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const output = facts.job.output === '-' ? 'standard output' : `'${printable(facts.job.output)}'`;
+    throw new IoError(`cannot write the metadata to '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (the output to ${output} was written in full)`);
   }
 }
 
