@@ -328,7 +328,8 @@ describe('key rotation', () => {
       assert.deepEqual(await rotations({ KeyId: key.KeyId }), [], 'not rotated before its date');
       assert.equal(await materialOf(key.KeyId!), key.CurrentKeyMaterialId);
 
-      clock = due + DAY_MS;
+      // A pass a minute after the date, as the scheduler's passes come: the schedule stays.
+      clock = due + 60_000;
       await t.server.runScheduledWork();
       const listed = await rotations({ KeyId: key.KeyId });
       const material = await materialOf(key.KeyId!);
@@ -369,12 +370,23 @@ describe('key rotation', () => {
       }
       assert.deepEqual((await status(disabled.KeyId!)).NextRotationDate, new Date(due), 'the overdue date stays');
 
+      // Enabled 80 days after its date, it rotates at once and then a whole period later, as AWS
+      // does ("rotates it immediately, and every year thereafter"), not at the old date + 90 days.
+      clock = due + 80 * DAY_MS;
       await t.kms.send(new EnableKeyCommand({ KeyId: disabled.KeyId }));
       await t.server.runScheduledWork();
       const listed = await rotations({ KeyId: disabled.KeyId });
       assert.equal(listed.length, 1);
       assert.equal(listed[0]!.RotationType, 'AUTOMATIC');
-      assert.deepEqual((await status(disabled.KeyId!)).NextRotationDate, new Date(due + 90 * DAY_MS));
+      const rotatedAt = clock;
+      assert.deepEqual((await status(disabled.KeyId!)).NextRotationDate, new Date(rotatedAt + 90 * DAY_MS));
+      clock = due + 91 * DAY_MS;
+      await t.server.runScheduledWork();
+      assert.equal((await rotations({ KeyId: disabled.KeyId })).length, 1, 'no second rotation at the old schedule\'s next date');
+      clock = rotatedAt + 90 * DAY_MS + 60_000;
+      await t.server.runScheduledWork();
+      assert.equal((await rotations({ KeyId: disabled.KeyId })).length, 2);
+      assert.deepEqual((await status(disabled.KeyId!)).NextRotationDate, new Date(rotatedAt + 180 * DAY_MS));
       assert.deepEqual(await rotations({ KeyId: turnedOff.KeyId }), []);
     });
 

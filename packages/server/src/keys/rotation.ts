@@ -57,10 +57,15 @@ export async function rotateKey(
   }, audit);
 }
 
-/** The first scheduled date after `now`, stepping by the period from the date that was due. */
+/**
+ * The date after an automatic rotation made `now`. One made on time (the scheduler passes every
+ * minute) keeps the schedule: its date plus the period. One made a day or more after its date (the
+ * key was disabled or pending deletion then, or the server was down) starts the schedule again
+ * from now, as AWS does for a key enabled after its date: "KMS rotates it immediately, and every
+ * year thereafter" (GetKeyRotationStatus). Stepping from the missed date instead made a second
+ * rotation follow the first within days.
+ */
 function nextRotationAfter(rotation: NonNullable<KeyRecord['rotation']>, now: number): number {
   const step = rotation.periodInDays * DAY_MS;
-  let next = rotation.nextRotationDate + step;
-  if (next <= now) next = now + step;
-  return next;
+  return now - rotation.nextRotationDate < DAY_MS ? rotation.nextRotationDate + step : now + step;
 }
