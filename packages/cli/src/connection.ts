@@ -102,15 +102,23 @@ function missingProfile(profile: string, env: NodeJS.ProcessEnv): ApiError | und
   const configFile = env.AWS_CONFIG_FILE || join(homedir(), '.aws', 'config');
   const escaped = profile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const sections = [new RegExp(`^\\s*\\[\\s*${escaped}\\s*\\]`, 'm'), new RegExp(`^\\s*\\[\\s*profile\\s+${escaped}\\s*\\]`, 'm')];
+  // A file that exists but cannot be read (another user's, mode 0600) is the cause to name: the
+  // profile may well be in it.
+  const unreadable: string[] = [];
   const has = (file: string, patterns: RegExp[]) => {
     try {
       const text = readFileSync(file, 'utf8');
       return patterns.some((p) => p.test(text));
-    } catch {
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') unreadable.push(`${file} (${code ?? (error as Error).message})`);
       return false;
     }
   };
   if (has(credentialsFile, [sections[0]!]) || has(configFile, sections)) return undefined;
+  if (unreadable.length > 0) {
+    return new ApiError('CredentialsProviderError', `cannot read ${unreadable.join(' nor ')}, so the profile '${profile}' could not be looked up`, 0);
+  }
   return new ApiError('CredentialsProviderError', `the profile '${profile}' is in neither ${credentialsFile} nor ${configFile}`, 0);
 }
 

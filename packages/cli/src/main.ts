@@ -145,6 +145,9 @@ function hintFor(code: string, message: string): string {
   if (code === 'CredentialsProviderError' && /^the profile '/.test(message)) {
     return 'hint: check the name in --profile or AWS_PROFILE (`aws configure list-profiles` lists them); a local server\'s key is profile [coffer] in its .coffer/credentials\n';
   }
+  if (code === 'CredentialsProviderError' && /^cannot read .*so the profile '/.test(message)) {
+    return 'hint: the credentials and config files must be readable by the user running coffer; check their owner and mode\n';
+  }
   if (code === 'CredentialsProviderError') {
     return 'hint: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where `coffer serve` keeps .coffer/credentials\n';
   }

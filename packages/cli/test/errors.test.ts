@@ -356,5 +356,12 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
       assert.equal(missing.code, 3, missing.stderr);
       assert.match(missing.stderr, /^error: CredentialsProviderError: the profile 'opz' is in neither .*\.aws\/credentials nor .*no-such-config\nhint: check the name in --profile or AWS_PROFILE/m);
     }
+    // A credentials file that cannot be read is named as the cause, not the profile's name. (A
+    // directory in its place: tests run as root, for whom a mode 0600 file of another is readable.)
+    const unreadable = join(tempDir(), 'credentials');
+    mkdirSync(unreadable);
+    const refused = await coffer(['keys', 'describe', keyId, '--profile', 'ops', ...endpoint()], { env: { ...env, AWS_SHARED_CREDENTIALS_FILE: unreadable }, cwd });
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.ok(refused.stderr.includes(`error: CredentialsProviderError: cannot read ${unreadable} (EISDIR), so the profile 'ops' could not be looked up\nhint: the credentials and config files must be readable`), refused.stderr);
   });
 });
