@@ -117,7 +117,7 @@ function missingProfile(profile: string, env: NodeJS.ProcessEnv): ApiError | und
   };
   if (has(credentialsFile, [sections[0]!]) || has(configFile, sections)) return undefined;
   if (unreadable.length > 0) {
-    return new ApiError('CredentialsProviderError', `cannot read ${unreadable.join(' nor ')}, so the profile '${profile}' could not be looked up`, 0);
+    return new ApiError('CredentialsProviderError', `cannot read ${unreadable.join(' or ')}, so the profile '${profile}' could not be looked up`, 0);
   }
   return new ApiError('CredentialsProviderError', `the profile '${profile}' is in neither ${credentialsFile} nor ${configFile}`, 0);
 }
