@@ -32,6 +32,8 @@ export interface Service {
 /** The authenticated caller of one request. */
 export interface Principal extends PolicyPrincipal {
   readonly accessKeyId: string;
+  /** When the access key was made: what was read of its principal before then may be of an earlier one of the name. */
+  readonly accessKeyCreatedAt: number;
 }
 
 /** One request as an operation sees it. */

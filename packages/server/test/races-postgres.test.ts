@@ -197,6 +197,41 @@ describe('races between two nodes on one PostgreSQL database', () => {
     }
   });
 
+  it('a user deleted and created again on one node gets nothing of the earlier one on the other, however soon', async () => {
+    const CAROL = `arn:aws:iam::${ACCOUNT}:user/carol`;
+    const rootAdmin = { Sid: 'root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' };
+    const newCarol = async () => {
+      assert.equal((await on(0, 'CofferAdmin.CreateUser', { UserName: 'carol' })).status, 200);
+      const created = await on(0, 'CofferAdmin.CreateAccessKey', { UserName: 'carol' });
+      const key = created.body.AccessKey as { AccessKeyId: string; SecretAccessKey: string };
+      return { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+    };
+    let carol = await newCarol();
+    const encryptOn1 = (keyId: string) => rawRequest(nodes[1]!.server.endpoint, carol, 'Encrypt', { KeyId: keyId, Plaintext: 'eA==' });
+    let trials = 0;
+    let soonEnough = 0;
+    // Node 1 keeps what it read of carol for 250 ms, and only node 0 hears of her deletion: each
+    // trial asks node 1 as the new carol within that time (if the machine is quick enough).
+    while (soonEnough < 3 && trials < 10) {
+      trials += 1;
+      const named = String(((await on(0, 'CreateKey', { Policy: JSON.stringify(policyOf(rootAdmin, { Sid: 'carol', Effect: 'Allow', Principal: { AWS: CAROL }, Action: 'kms:Encrypt', Resource: '*' })) })).body.KeyMetadata as { KeyId: string }).KeyId);
+      const byIdentity = await createKey();
+      const granted = await createKey();
+      assert.equal((await on(0, 'CofferAdmin.PutPrincipalPolicy', { UserName: 'carol', PolicyName: 'encrypt', PolicyDocument: JSON.stringify(policyOf({ Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' })) })).status, 200);
+      assert.equal((await on(0, 'CreateGrant', { KeyId: granted, GranteePrincipal: CAROL, Operations: ['Encrypt'] })).status, 200);
+      for (const keyId of [named, byIdentity, granted]) assert.equal((await encryptOn1(keyId)).status, 200);
+
+      const cached = Date.now();
+      assert.equal((await encryptOn1(named)).status, 200);
+      assert.equal((await on(0, 'CofferAdmin.DeleteUser', { UserName: 'carol' })).status, 200);
+      carol = await newCarol();
+      const answers = await Promise.all([named, byIdentity, granted].map(encryptOn1));
+      if (Date.now() - cached < 200) soonEnough += 1;
+      assert.deepEqual(answers.map((a) => a.body.__type ?? a.status), ['AccessDeniedException', 'AccessDeniedException', 'AccessDeniedException'], `trial ${trials}`);
+    }
+    assert.equal(soonEnough, 3, `only ${soonEnough} of ${trials} trials asked within 200 ms`);
+  });
+
   it('afterwards the audit chain verifies and the store checks out', async () => {
     const verdict = await on(1, 'CofferAdmin.VerifyAuditChain', {});
     assert.equal(verdict.body.Valid, true, verdict.text);

@@ -27,7 +27,7 @@ async function signed(secretAccessKey: string, body: string): Promise<SignedRequ
 
 const keysFor = (key: AccessKey) => ({ findActive: async () => key }) as unknown as AccessKeys;
 const expected = () => ({ region: 'us-east-1', service: 'kms', now: Date.now() });
-const keyWith = (secret: string): AccessKey => ({ accessKeyId: ACCESS_KEY_ID, principalArn: 'arn:aws:iam::111122223333:user/alice', secret: new SigningSecret(secret) });
+const keyWith = (secret: string): AccessKey => ({ accessKeyId: ACCESS_KEY_ID, principalArn: 'arn:aws:iam::111122223333:user/alice', secret: new SigningSecret(secret), createdAt: 0 });
 
 describe('SigV4 signing keys kept between requests', () => {
   it('accepts many requests signed with the secret, derived once', async () => {

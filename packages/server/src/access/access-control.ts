@@ -47,10 +47,19 @@ interface CachedIdentity extends Omit<CachedPolicy, 'policy'> {
   readonly policies: CompiledPolicy[];
   /** The user's or role's creation time: its incarnation, for policies and grants older than it. */
   readonly createdAt?: number;
+  /** When the store was asked (this node's clock). */
+  readonly readAt: number;
   readonly expires: number;
 }
 
-const NO_IDENTITY_POLICIES: CachedIdentity = { policies: [], mentionsResourceAliases: false, expires: Infinity };
+/** A caller as the identity cache knows it: the access key's age tells an entry it may be too old for. */
+interface IdentityCaller {
+  readonly arn: string;
+  readonly kind: string;
+  readonly accessKeyCreatedAt?: number;
+}
+
+const NO_IDENTITY_POLICIES: CachedIdentity = { policies: [], mentionsResourceAliases: false, readAt: Infinity, expires: Infinity };
 /** Well under the one-second bound in which a change on another node is enforced (docs/store.md). */
 const IDENTITY_CACHE_MS = 250;
 /**
@@ -206,19 +215,29 @@ export class AccessControl {
   }
 
   /** The caller's identity policies, compiled; none for the account root. */
-  async identityPolicies(principal: { arn: string; kind: string }): Promise<CompiledPolicy[]> {
+  async identityPolicies(principal: IdentityCaller): Promise<CompiledPolicy[]> {
     return (await this.#identity(principal)).policies;
   }
 
-  async #identity(principal: { arn: string; kind: string }): Promise<CachedIdentity> {
+  /**
+   * The caller's user or role as the store has it, cached for a moment. An entry read before the
+   * caller's access key was made (past the clock tolerance between nodes) is not used: the user may
+   * have been deleted and created again since, with that key, on another node, which does not
+   * empty this node's cache; the entry would lend the earlier user's policies and incarnation to
+   * the new one.
+   */
+  async #identity(principal: IdentityCaller): Promise<CachedIdentity> {
     if (principal.kind === 'root') return NO_IDENTITY_POLICIES;
     const cached = this.#identityPolicies.get(principal.arn);
-    if (cached && cached.expires > Date.now()) return cached;
+    const readAt = Date.now();
+    if (cached && cached.expires > readAt
+      && (principal.accessKeyCreatedAt === undefined || cached.readAt >= principal.accessKeyCreatedAt + CLOCK_TOLERANCE_MS)) return cached;
     const [records, record] = await Promise.all([this.#store.listIdentityPolicies(principal.arn), this.#store.getPrincipal(principal.arn)]);
     const entry: CachedIdentity = {
       policies: records.map((r) => compilePolicy(r.document, 'identity')),
       mentionsResourceAliases: records.some((r) => RESOURCE_ALIASES.test(r.document)),
       ...(record ? { createdAt: record.createdAt } : {}),
+      readAt,
       expires: Date.now() + IDENTITY_CACHE_MS,
     };
     if (this.#identityPolicies.size >= MAX_CACHED) this.#identityPolicies.clear();
@@ -336,7 +355,7 @@ export class AccessControl {
    * retiring principal, or its grantee when it includes RetireGrant; each the principal the grant
    * was made for, not a user or role created again under the name since.
    */
-  async grantNamesRetirer(principal: { arn: string; kind: string }, grant: GrantRecord): Promise<boolean> {
+  async grantNamesRetirer(principal: IdentityCaller, grant: GrantRecord): Promise<boolean> {
     const { createdAt } = await this.#identity(principal);
     if (grant.retiringPrincipal === principal.arn && grantMeans(grant, grant.retiringCreatedAt, createdAt)) return true;
     return grant.granteePrincipal === principal.arn && grant.operations.includes('RetireGrant') && grantMeans(grant, grant.granteeCreatedAt, createdAt);

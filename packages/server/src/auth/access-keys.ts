@@ -26,6 +26,8 @@ export interface AccessKey {
   readonly accessKeyId: string;
   readonly principalArn: string;
   readonly secret: SigningSecret;
+  /** When the key was made (epoch ms, by the clock of the node that made it). */
+  readonly createdAt: number;
 }
 
 /** The AAD that binds a wrapped access-key secret to its access key id. */
@@ -80,7 +82,7 @@ export class AccessKeys {
   async createGiven(principalArn: string, accessKeyId: string, secret: string, now: number, audit?: AuditEvent): Promise<AccessKey | undefined> {
     const wrappedSecret = await this.#root.wrap(Buffer.from(secret, 'utf8'), accessKeySecretAad(accessKeyId));
     if (!(await this.#store.createAccessKey({ accessKeyId, principalArn, wrappedSecret, status: 'Active', createdAt: now }, audit))) return undefined;
-    return { accessKeyId, principalArn, secret: new SigningSecret(secret) };
+    return { accessKeyId, principalArn, secret: new SigningSecret(secret), createdAt: now };
   }
 
   /** The active access key with this id, or undefined (unknown or inactive). */
@@ -98,7 +100,7 @@ export class AccessKeys {
     const generation = this.#forgotten;
     const record = await this.#store.getAccessKey(accessKeyId);
     const key = record && record.status === 'Active'
-      ? { accessKeyId, principalArn: record.principalArn, secret: await this.#secretOf(record, cached) }
+      ? { accessKeyId, principalArn: record.principalArn, secret: await this.#secretOf(record, cached), createdAt: record.createdAt }
       : undefined;
     if (this.#cache.size > 10_000) this.#cache.clear();
     // A lookup that raced a `forget` may have read the old record: it answers, but is not cached.

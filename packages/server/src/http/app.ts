@@ -88,6 +88,7 @@ export function createRequestHandler(deps: AppDependencies) {
         accountId: service.realm.accountId,
         kind: principalKind(accessKey.principalArn),
         accessKeyId: accessKey.accessKeyId,
+        accessKeyCreatedAt: accessKey.createdAt,
       };
       const input = parseJson(body, req.headers['content-encoding']);
       audit.setParameters(input);
