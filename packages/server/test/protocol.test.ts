@@ -314,6 +314,22 @@ describe('the wire protocol', () => {
     assert.equal(next.status, 200, next.text);
   });
 
+  it('runs nothing a client pipelined behind a body refused part-way: the connection closes after the refusal', async () => {
+    const victim = await signed('CreateKey', {});
+    const keyId = String((victim.body.KeyMetadata as { KeyId: string }).KeyId);
+    const url = new URL(t.server.endpoint);
+    const data = 'x'.repeat(MAX_BODY_BYTES + 1);
+    const tooLarge = `POST / HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: ${JSON_11}\r\nX-Amz-Target: TrentService.CreateKey\r\n`
+      + `Transfer-Encoding: chunked\r\n\r\n${data.length.toString(16)}\r\n${data}\r\n0\r\n\r\n`;
+    const schedule = await signedBytes(t, 'ScheduleKeyDeletion', JSON.stringify({ KeyId: keyId, PendingWindowInDays: 7 }));
+    const text = await exchange(t.server.endpoint, `${tooLarge}${schedule}`);
+    assert.deepEqual([...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]), ['400'], text);
+    assert.match(text, /"__type":"ValidationException"/);
+    // The client had no answer for it, so it must not have been done (RFC 9112, 9.6).
+    const described = await signed('DescribeKey', { KeyId: keyId });
+    assert.equal((described.body.KeyMetadata as { KeyState: string }).KeyState, 'Enabled');
+  });
+
   it('accepts a body just under the limit up to validation', async () => {
     // Past the size check the request is judged on its content: here an over-long Description.
     const body = JSON.stringify({ Description: 'x'.repeat(MAX_BODY_BYTES - 100) });

@@ -16,7 +16,7 @@ import { RootKeyUnavailableError } from '../root/root-key.js';
 import { StoreUnusableError } from '../store/store.js';
 import { createConsoleHandler, isConsoleRequest } from './console.js';
 import { allowCrossOrigin, answerPreflight, isPreflight } from './cors.js';
-import { readBody, RequestAbortedError } from './read-body.js';
+import { behindRefusedBody, readBody, RequestAbortedError } from './read-body.js';
 import { storeFault } from './store-faults.js';
 import { joinRequestBatch } from './request-batch.js';
 import { isProbeRequest } from './probes.js';
@@ -44,6 +44,9 @@ export function createRequestHandler(deps: AppDependencies) {
   const sts = createStsHandler(deps);
   const consoleFiles = createConsoleHandler();
   const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Pipelined behind a body refused part-way: the connection closes once that is answered, and
+    // this is neither run nor answered (read-body.ts).
+    if (behindRefusedBody(req)) return;
     // A client talking through a forward proxy may send the absolute form (`POST http://host/`),
     // which a server must accept (RFC 9112, 3.2.2); everything below reads the origin form.
     if (req.url !== undefined && !req.url.startsWith('/')) req.url = originForm(req.url);

@@ -23,6 +23,20 @@ export const MAX_BODY_BYTES = 256 * 1024;
  */
 export const MAX_RECEIVING_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The connections of bodies refused before they ended. Each is closed once the refusal is answered
+ * (app.ts, sts.ts), and what its client pipelined behind the refused body is not run: node:http
+ * parses the requests that follow the dropped rest of the body and hands them on, but a server
+ * that answers 'close' "MUST NOT process any further requests received on that connection" (RFC
+ * 9112, 9.6). Their clients never get an answer, so must not find them done.
+ */
+const closing = new WeakSet<object>();
+
+/** Whether the request came on a connection that closes after a refused body: it is not to be run. */
+export const behindRefusedBody = (req: IncomingMessage): boolean => closing.has(req.socket);
+// A request of node:http always has its socket; one made up in a test may not.
+const closeAfterRefusal = (req: IncomingMessage) => req.socket && closing.add(req.socket);
+
 /** The bodies being received, in the order they started; each can be refused to make room. */
 const receiving = new Set<{ size: number; refuse: () => void }>();
 let receivingBytes = 0;
@@ -40,7 +54,10 @@ let receivingBytes = 0;
 export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES, budget = MAX_RECEIVING_BYTES): Promise<Buffer> {
   const tooLarge = () => new ValidationException(`The request body is larger than the limit of ${limit} bytes.`);
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw tooLarge();
+  if (declared > limit) {
+    closeAfterRefusal(req);
+    throw tooLarge();
+  }
   // Stream events rather than `for await`: the async iterator costs a promise and a microtask
   // turn per chunk, on every request.
   return new Promise((done, fail) => {
@@ -52,6 +69,7 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES, bud
     // Refused: the rest is read and dropped (a `data` listener stays) until the pipeline has
     // answered and drops the connection, so the client can read the answer.
     const refuse = (error: Error) => {
+      closeAfterRefusal(req);
       cleanup();
       req.on('data', () => {});
       fail(error);
