@@ -82,7 +82,12 @@ describe('KMS keyrings against a Coffer server', () => {
     });
     const good = await keyring.onDecrypt(materials(CONTEXT), edks);
     assert.equal(good.plaintextDataKey?.byteLength, 32);
-    await assert.rejects(keyring.onDecrypt(materials({ ...CONTEXT, tenant: 'other' }), edks), NoDecryptionKeyError);
+    await assert.rejects(keyring.onDecrypt(materials({ ...CONTEXT, tenant: 'other' }), edks), (error: Error) => {
+      assert.ok(error instanceof NoDecryptionKeyError);
+      // The message says which key failed and what KMS said, without walking the causes.
+      assert.ok(error.message.startsWith(`AWS KMS keyring could not decrypt any encrypted data key: KMS Decrypt with ${keyA} failed: InvalidCiphertextException`), error.message);
+      return true;
+    });
   });
 
   test('discovery keyring decrypts any key it can use; a discovery filter limits partition and account before any call', async () => {

@@ -14,6 +14,22 @@ export interface Keyring {
   onDecrypt(materials: DecryptionMaterials, encryptedDataKeys: readonly EncryptedDataKey[]): Promise<DecryptionMaterials>;
 }
 
+/** What an error says, for another error's message: its name and message, bounded. */
+export function describeError(error: unknown): string {
+  const text = error instanceof Error ? (error.message === '' ? error.name : `${error.name}: ${error.message}`) : String(error);
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
+
+/**
+ * The message of a keyring that tried and failed: `what`, then what the first attempts said, so
+ * that a caller sees which keys failed and why without walking the causes (which are kept).
+ */
+export function triedAndFailed(what: string, errors: readonly unknown[]): string {
+  if (errors.length === 0) return what;
+  const shown = errors.slice(0, 5).map((e) => (e instanceof Error ? e.message : String(e)).slice(0, 1000));
+  return `${what}: ${shown.join('; ')}${errors.length > shown.length ? `; and ${errors.length - shown.length} more` : ''}`;
+}
+
 /** Provider IDs beginning with this are reserved for AWS KMS keyrings (framework/keyring-interface.md). */
 export const KMS_PROVIDER_PREFIX = 'aws-kms';
 

@@ -5,7 +5,7 @@
  */
 import { KeyringError, NoDecryptionKeyError } from '../errors.js';
 import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../materials.js';
-import { assertOptions, type Keyring } from './keyring.js';
+import { assertOptions, triedAndFailed, type Keyring } from './keyring.js';
 import { assertMaterials } from '../internal/materials-checks.js';
 
 export interface MultiKeyringOptions {
@@ -57,7 +57,7 @@ export class MultiKeyring implements Keyring {
         errors.push(e);
       }
     }
-    throw new NoDecryptionKeyError('no keyring of the multi-keyring could decrypt any encrypted data key', {
+    throw new NoDecryptionKeyError(triedAndFailed('no keyring of the multi-keyring could decrypt any encrypted data key', errors), {
       cause: new AggregateError(errors, 'keyring failures'),
     });
   }

@@ -4,6 +4,7 @@
  * errors that keep the KMS error as `cause` (KMS errors carry no key material).
  */
 import { KeyringError } from '../../errors.js';
+import { describeError } from '../keyring.js';
 import { withDataKey, withEncryptedDataKey, type DecryptionMaterials, type EncryptedDataKey, type EncryptionMaterials } from '../../materials.js';
 import { parseKmsArn } from './arn.js';
 import { grantTokensField, loadKms, type KmsClientLike } from './client.js';
@@ -27,6 +28,11 @@ function takePlaintext(x: unknown): Buffer | null {
   return copy;
 }
 
+/** A KMS call that failed, naming the key it was for; the KMS error stays as the cause. */
+function callFailed(call: string, keyId: string, cause: unknown): KeyringError {
+  return new KeyringError(`KMS ${call} with ${keyId} failed: ${describeError(cause)}`, { cause });
+}
+
 function keyArnOf(response: { KeyId?: unknown }, what: string): string {
   const arn = parseKmsArn(response.KeyId);
   // The response KeyId MUST be a valid AWS KMS key ARN: it becomes the EDK's provider info.
@@ -48,7 +54,7 @@ export async function generateDataKey(
       ...grantTokensField(grantTokens),
     }));
   } catch (cause) {
-    throw new KeyringError('KMS GenerateDataKey failed', { cause });
+    throw callFailed('GenerateDataKey', keyId, cause);
   }
   const plaintext = takePlaintext(response.Plaintext);
   const ciphertext = bytes(response.CiphertextBlob);
@@ -78,7 +84,7 @@ export async function encryptDataKey(
       ...grantTokensField(grantTokens),
     }));
   } catch (cause) {
-    throw new KeyringError('KMS Encrypt failed', { cause });
+    throw callFailed('Encrypt', keyId, cause);
   }
   const ciphertext = bytes(response.CiphertextBlob);
   if (ciphertext === null) throw new KeyringError('KMS Encrypt returned no ciphertext');
@@ -103,16 +109,16 @@ export async function decryptDataKey(
       ...grantTokensField(grantTokens),
     }));
   } catch (cause) {
-    throw new KeyringError('KMS Decrypt failed', { cause });
+    throw callFailed('Decrypt', keyId, cause);
   }
   const plaintext = takePlaintext(response.Plaintext);
   if (response.KeyId !== keyId) {
     plaintext?.fill(0);
-    throw new KeyringError('KMS Decrypt answered for a different key than requested');
+    throw new KeyringError(`KMS Decrypt with ${keyId} answered for a different key`);
   }
   if (plaintext === null || plaintext.length !== m.suite.dataKeyLength) {
     plaintext?.fill(0);
-    throw new KeyringError('KMS Decrypt returned a data key of the wrong length');
+    throw new KeyringError(`KMS Decrypt with ${keyId} returned a data key of the wrong length`);
   }
   return withDataKey(m, plaintext);
 }

@@ -11,7 +11,7 @@
  */
 import { KeyringError, NoDecryptionKeyError } from '../../errors.js';
 import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../../materials.js';
-import { assertOptions, type Keyring } from '../keyring.js';
+import { assertOptions, triedAndFailed, type Keyring } from '../keyring.js';
 import { formatKmsArn, isMultiRegionArn, parseKmsArn, type KmsArn } from './arn.js';
 import { decryptDataKey, kmsKeyArnOfEdk } from './calls.js';
 import { resolveClientSupplier, resolveGrantTokens, type KmsClientLike, type KmsClientSupplier } from './client.js';
@@ -89,7 +89,7 @@ abstract class DiscoveryBase implements Keyring {
         errors.push(e);
       }
     }
-    throw new NoDecryptionKeyError('AWS KMS discovery keyring could not decrypt any encrypted data key', {
+    throw new NoDecryptionKeyError(triedAndFailed('AWS KMS discovery keyring could not decrypt any encrypted data key', errors), {
       cause: new AggregateError(errors, 'KMS decrypt failures'),
     });
   }

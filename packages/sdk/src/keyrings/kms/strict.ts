@@ -5,7 +5,7 @@
  */
 import { NoDecryptionKeyError } from '../../errors.js';
 import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../../materials.js';
-import { assertOptions, type Keyring } from '../keyring.js';
+import { assertOptions, triedAndFailed, type Keyring } from '../keyring.js';
 import { isValidKmsIdentifier, mrkMatchForDecrypt, regionOf } from './arn.js';
 import { decryptDataKey, encryptDataKey, generateDataKey, kmsKeyArnOfEdk } from './calls.js';
 import { resolveClientSupplier, resolveGrantTokens, type KmsClientLike, type KmsClientSupplier } from './client.js';
@@ -71,7 +71,7 @@ export class AwsKmsKeyring implements Keyring {
         errors.push(e);
       }
     }
-    throw new NoDecryptionKeyError('AWS KMS keyring could not decrypt any encrypted data key', {
+    throw new NoDecryptionKeyError(triedAndFailed('AWS KMS keyring could not decrypt any encrypted data key', errors), {
       cause: new AggregateError(errors, 'KMS decrypt failures'),
     });
   }
