@@ -172,6 +172,12 @@ const OTHER_CASES: ConditionCase[] = [
   c('IpAddress: outside an IPv6 block', { IpAddress: { 'aws:SourceIp': '2001:DB8:1234:5678::/64' } }, { 'aws:sourceip': '2001:db8:1234:5679::9' }, false),
   c('IpAddress: an IPv4 address is not in an IPv6 block', { IpAddress: { 'aws:SourceIp': '2001:DB8::/32' } }, { 'aws:sourceip': '203.0.113.7' }, false),
   c('IpAddress ORs IPv4 and IPv6 blocks', { IpAddress: { 'aws:SourceIp': ['203.0.113.0/24', '2001:DB8:1234:5678::/64'] } }, { 'aws:sourceip': '2001:db8:1234:5678::1' }, true),
+  // Node's BlockList reads an IPv4 address as its IPv4-mapped IPv6 form, inside ::/0 and
+  // ::ffff:0:0/96; AWS keeps the families apart: an IPv6 block holds no IPv4 caller.
+  c('IpAddress: ::/0 does not cover an IPv4 address', { IpAddress: { 'aws:SourceIp': '::/0' } }, { 'aws:sourceip': '127.0.0.1' }, false),
+  c('IpAddress: the IPv4-mapped block does not cover an IPv4 address', { IpAddress: { 'aws:SourceIp': '::ffff:0:0/96' } }, { 'aws:sourceip': '10.1.1.1' }, false),
+  c('NotIpAddress: an IPv4 address is outside ::/0', { NotIpAddress: { 'aws:SourceIp': '::/0' } }, { 'aws:sourceip': '127.0.0.1' }, true),
+  c('IpAddress: 0.0.0.0/0 does not cover an IPv6 address', { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } }, { 'aws:sourceip': '::1' }, false),
   c('IpAddress: /0 covers every IPv4 address', { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } }, { 'aws:sourceip': '198.51.100.1' }, true),
   c('IpAddress is false when absent', { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } }, {}, false),
   c('IpAddress is false for a context value that is no address', { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } }, { 'aws:sourceip': 'localhost' }, false),

@@ -127,8 +127,10 @@ function ipAddress(v: ResolvedValue): ValueTest | string {
   list.addSubnet(address, prefix, type);
   return (a) => {
     if (typeof a !== 'string') return false;
-    const actualFamily = isIP(a);
-    return actualFamily !== 0 && list.check(a, actualFamily === 4 ? 'ipv4' : 'ipv6');
+    // One family against the same family only: BlockList takes an IPv4 address as its IPv4-mapped
+    // IPv6 form, which ::/0 and ::ffff:0:0/96 hold, and AWS keeps the two apart (an IPv4 caller is
+    // outside every IPv6 block). Callers' IPv4-mapped addresses arrive as IPv4 (http/app.ts).
+    return isIP(a) === family && list.check(a, type);
   };
 }
 
