@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import fs, { closeSync, copyFileSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import {
   CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand,
   GenerateMacCommand, GetKeyPolicyCommand, GetParametersForImportCommand, GetPublicKeyCommand, ImportKeyMaterialCommand, ListAliasesCommand, ListGrantsCommand,
@@ -323,6 +323,43 @@ describe('backup and restore', () => {
       } finally {
         await restored.stop();
       }
+    });
+
+    it('a write of the archive that fails (a full disk) names the archive\'s partial file and leaves nothing', async () => {
+      const source = await startTestServer();
+      await source.stop();
+      const dir = tempDataDir();
+      const out = join(dir, 'full.backup');
+      // fs.write's errors carry no path, as on a real full disk: the command could not say which file.
+      const partialFds = new Set<number>();
+      const open = fs.open;
+      mock.method(fs, 'open', (path: fs.PathLike, ...rest: unknown[]) => {
+        const done = rest.pop() as (error: Error | null, fd: number) => void;
+        (open as (...args: unknown[]) => void)(path, ...rest, (error: Error | null, fd: number) => {
+          if (!error && String(path).includes('.partial-')) partialFds.add(fd);
+          done(error, fd);
+        });
+      });
+      const full = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+      for (const name of ['write', 'writev'] as const) {
+        const original = fs[name] as (...args: unknown[]) => void;
+        mock.method(fs, name, (fd: number, ...rest: unknown[]) => {
+          if (!partialFds.has(fd)) return original(fd, ...rest);
+          const done = rest.pop() as (error: Error) => void;
+          process.nextTick(done, full());
+        });
+      }
+      try {
+        await assert.rejects(writeBackup({ dataDir: source.dataDir, out, recipient: { passphrase: PASSPHRASE }, scryptCostForTests: CHEAP_SCRYPT }), (error: NodeJS.ErrnoException) => {
+          assert.equal(error.code, 'ENOSPC');
+          assert.ok(error.path?.startsWith(`${out}.partial-`), String(error.path));
+          return true;
+        });
+      } finally {
+        mock.restoreAll();
+      }
+      assert.ok(partialFds.size > 0, 'the archive was opened');
+      assert.deepEqual(readdirSync(dir), []);
     });
 
     it('refuses an archive that opens and verifies but whose rows are no store a server could have had', async () => {

@@ -19,7 +19,7 @@ export const backupCommand = leaf({
     + `of --recipient (RSA, 2048 bits or more). The passphrase comes from --passphrase-file, ${PASSPHRASE_ENV},\n`
     + `or the terminal; at least ${MIN_PASSPHRASE_LENGTH} characters. Keep the archive and its passphrase or private key apart.\n`
     + `Exit status: 0 written; ${EXIT_USAGE} a passphrase too short, a public key that will not do; ${EXIT_CRYPTO} a stored secret\n`
-    + `does not unwrap under the root key; ${EXIT_IO} --out exists; ${EXIT_FAILURE} any other failure (the store cannot be opened).`,
+    + `does not unwrap under the root key; ${EXIT_IO} --out exists or cannot be written (a full disk); ${EXIT_FAILURE} any other failure (the store cannot be opened).`,
   options: {
     out: { type: 'string', value: 'FILE', help: 'the archive to write (it must not exist; it appears only once complete)', complete: 'file' },
     'passphrase-file': PASSPHRASE_FILE_OPTION,

@@ -62,6 +62,9 @@ export interface BackupReport {
  * repeats, and a partial file a killed backup left would refuse ('wx') every later one, which
  * would then remove a file it did not write.
  */
+/** The system calls on the archive's file whose failures say nothing of which file it was. */
+const ARCHIVE_FILE_CALLS: ReadonlySet<string> = new Set(['write', 'fsync', 'fstat', 'close']);
+
 export function partialPathFor(out: string): string {
   return `${out}.partial-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
@@ -138,6 +141,10 @@ export async function writeBackup(options: BackupOptions): Promise<BackupReport>
     return { store: source.name, out: options.out, createdAt, rows, counts, protection: preamble.protection, bytes };
   } catch (error) {
     await rm(partial, { force: true });
+    // A failed write (a full disk) names no file, as fs.write's errors carry no path: it was the
+    // archive's, and the command says so with its name.
+    const failed = error as NodeJS.ErrnoException;
+    if (typeof failed.syscall === 'string' && failed.path === undefined && ARCHIVE_FILE_CALLS.has(failed.syscall)) failed.path = partial;
     // A row whose record is not JSON (a damaged or hand-edited store): JSON.parse's message names no row.
     if (error instanceof SyntaxError) {
       throw new BackupIntegrityError(`the store holds a record that is not JSON (${error.message}): run \`coffer store check\`, which names it; no archive was written`);
