@@ -22,7 +22,8 @@ import { encodePreamble } from '../src/backup/preamble.js';
 import { openArchive, readArchive } from '../src/backup/read-archive.js';
 import { ARCHIVE_SUITE, archiveContext } from '../src/backup/write-backup.js';
 import { StartupError } from '../src/root/root-key.js';
-import { RESTORE_UNFINISHED_META } from '../src/store/store.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { RESTORE_UNFINISHED_META, StoreFullError } from '../src/store/store.js';
 import { createUser, policyOf } from './support/principals.js';
 import { wrapForImport } from './support/recorded.js';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
@@ -360,6 +361,31 @@ describe('backup and restore', () => {
       }
       assert.ok(partialFds.size > 0, 'the archive was opened');
       assert.deepEqual(readdirSync(dir), []);
+    });
+
+    it('a restore whose target disk fills says so with the store, leaves it marked unfinished, and goes through when run again', async () => {
+      const dataDir = tempDataDir();
+      // The third import is the target's real one (after the scratch check and the empty check).
+      let imports = 0;
+      const importSnapshot = SqliteStore.prototype.importSnapshot;
+      mock.method(SqliteStore.prototype, 'importSnapshot', function (this: SqliteStore, ...args: Parameters<SqliteStore['importSnapshot']>) {
+        imports += 1;
+        if (imports === 3) return Promise.reject(new StoreFullError('the store\'s disk is full: database or disk is full'));
+        return importSnapshot.apply(this, args);
+      });
+      try {
+        await assert.rejects(restoreBackup({ dataDir, in: archive, identity: { passphrase: PASSPHRASE } }), (error: Error) => {
+          assert.ok(error instanceof StartupError, String(error));
+          assert.match(error.message, /^The restore into .*coffer\.db stopped: the store's disk is full: database or disk is full\. Nothing was restored; the store stays marked as a restore that did not finish, so no server starts on it\. Free space on its disk .*run this coffer restore again\.$/);
+          return true;
+        });
+      } finally {
+        mock.restoreAll();
+      }
+      assert.equal(imports, 3);
+      await assert.rejects(startTestServer({ dataDir }), /A restore into this store did not finish/);
+      await restoreBackup({ dataDir, in: archive, identity: { passphrase: PASSPHRASE } });
+      assert.deepEqual((await checkStore({ dataDir })).problems, []);
     });
 
     it('refuses an archive that opens and verifies but whose rows are no store a server could have had', async () => {

@@ -63,7 +63,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
       assertRootKeyAsAsked(root, options.rootKey, target.dataDir);
       let summary: ArchiveSummary | undefined;
       // The import clears RESTORE_UNFINISHED_META in its own transaction (Store.importSnapshot).
-      await assertEmpty(target.store.importSnapshot(wrapUnder(root, readArchive(archive, keyring, (s) => (summary = s), checked))), target.name);
+      await assertEmpty(target.store.importSnapshot(wrapUnder(root, readArchive(archive, keyring, (s) => (summary = s), checked))), target.name)
+        .catch((error: unknown) => {
+          throw importStopped(error, target.name);
+        });
       return { store: target.name, ...summary! };
     } finally {
       await root.close();
@@ -72,6 +75,16 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     await target.store.close();
     if (refused && madeDataDir) removeIfEmpty(target.dataDir);
   }
+}
+
+/**
+ * A full disk (or a failing one) under the import: said with the store, what it left (the marker,
+ * so no server starts on it) and what to do, where the store's own words named none of them.
+ */
+function importStopped(error: unknown, store: string): unknown {
+  if (!(error instanceof StoreFullError) && !isDiskFault(error)) return error;
+  return new StartupError(`The restore into ${store} stopped: ${(error as Error).message}. Nothing was restored; the store stays marked as a restore `
+    + 'that did not finish, so no server starts on it. Free space on its disk (or choose a target with room), then run this coffer restore again.');
 }
 
 function removeIfEmpty(dir: string): void {
