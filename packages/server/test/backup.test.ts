@@ -298,6 +298,12 @@ describe('backup and restore', () => {
       for (const cut of [size - 1, size - 40, Math.floor(size / 2)]) {
         await assertRefused(copyWith(archive, (b) => b.subarray(0, cut)), { passphrase: PASSPHRASE }, BackupIntegrityError, /truncated|incomplete/);
       }
+      // Cut inside the preamble (its first line, or before its second ends): truncated, not a
+      // format of another version, nor a preamble with no line end in 4096 bytes.
+      const preambleEnd = readFileSync(archive).indexOf(0x0a, 16);
+      for (const cut of [5, 15, 16, preambleEnd]) {
+        await assertRefused(copyWith(archive, (b) => b.subarray(0, cut)), { passphrase: PASSPHRASE }, BackupIntegrityError, new RegExp(`ends inside the archive's preamble \\(after ${cut} bytes\\): the archive is truncated`));
+      }
     });
 
     it('refuses a wrong passphrase', async () => {

@@ -1,5 +1,5 @@
 import { open, stat } from 'node:fs/promises';
-import { BackupFormatError } from './errors.js';
+import { BackupFormatError, BackupIntegrityError } from './errors.js';
 
 /**
  * The archive's first two lines, in the clear: what it is, and how its key is found (docs/backup.md,
@@ -42,7 +42,12 @@ export async function readPreamble(path: string): Promise<{ preamble: Preamble; 
   } finally {
     await file.close();
   }
+  // A file that ends before its preamble does is a truncated archive (a copy cut short), not one of
+  // another format or a damaged one: said as such.
+  const truncated = () => new BackupIntegrityError(`${path} ends inside the archive's preamble (after ${head.length} bytes): the archive is truncated`);
   const first = head.indexOf(0x0a);
+  const ended = head.length < MAX_PREAMBLE;
+  if (first < 0 && ended && head.length > 0 && MAGIC.startsWith(head.toString('latin1'))) throw truncated();
   if (first < 0 || head.subarray(0, first).toString('latin1') !== MAGIC) {
     const looksLikeOurs = head.subarray(0, 14).toString('latin1') === 'coffer-backup/';
     throw new BackupFormatError(looksLikeOurs
@@ -50,6 +55,7 @@ export async function readPreamble(path: string): Promise<{ preamble: Preamble; 
       : `${path} is not a Coffer backup archive (it does not begin with "${MAGIC}")`);
   }
   const second = head.indexOf(0x0a, first + 1);
+  if (second < 0 && ended) throw truncated();
   if (second < 0) throw new BackupFormatError(`${path}: the archive's preamble is damaged (no end of line within ${MAX_PREAMBLE} bytes)`);
   const preamble = parsePreamble(head.subarray(first + 1, second).toString('utf8'));
   if (!preamble) throw new BackupFormatError(`${path}: the archive's preamble is damaged or names a protection this version does not know`);
