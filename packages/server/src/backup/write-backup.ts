@@ -57,14 +57,14 @@ export interface BackupReport {
  * restores under any root key. A server may go on using the store meanwhile. Memory stays bounded
  * however large the store: rows stream from the snapshot through the encryptor to the file.
  */
+/** The system calls on the archive's file whose failures say nothing of which file it was. */
+const ARCHIVE_FILE_CALLS: ReadonlySet<string> = new Set(['write', 'fsync', 'fstat', 'close']);
+
 /**
  * A new partial file's path beside `out`. Random, not only the pid: in a container the pid
  * repeats, and a partial file a killed backup left would refuse ('wx') every later one, which
  * would then remove a file it did not write.
  */
-/** The system calls on the archive's file whose failures say nothing of which file it was. */
-const ARCHIVE_FILE_CALLS: ReadonlySet<string> = new Set(['write', 'fsync', 'fstat', 'close']);
-
 export function partialPathFor(out: string): string {
   return `${out}.partial-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
