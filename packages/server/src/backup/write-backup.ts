@@ -51,12 +51,6 @@ export interface BackupReport {
   readonly bytes: number;
 }
 
-/**
- * Writes an encrypted archive of one consistent snapshot of the store (docs/backup.md): every
- * row, with the values the store keeps wrapped by its root key unwrapped, so that the archive
- * restores under any root key. A server may go on using the store meanwhile. Memory stays bounded
- * however large the store: rows stream from the snapshot through the encryptor to the file.
- */
 /** The system calls on the archive's file whose failures say nothing of which file it was. */
 const ARCHIVE_FILE_CALLS: ReadonlySet<string> = new Set(['write', 'fsync', 'fstat', 'close']);
 
@@ -69,6 +63,12 @@ export function partialPathFor(out: string): string {
   return `${out}.partial-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
+/**
+ * Writes an encrypted archive of one consistent snapshot of the store (docs/backup.md): every
+ * row, with the values the store keeps wrapped by its root key unwrapped, so that the archive
+ * restores under any root key. A server may go on using the store meanwhile. Memory stays bounded
+ * however large the store: rows stream from the snapshot through the encryptor to the file.
+ */
 export async function writeBackup(options: BackupOptions): Promise<BackupReport> {
   const { preamble, keyring } = await protectionFor(options.recipient, options.scryptCostForTests);
   const preambleBytes = encodePreamble(preamble);
