@@ -330,6 +330,23 @@ describe('the wire protocol', () => {
     assert.equal((described.body.KeyMetadata as { KeyState: string }).KeyState, 'Enabled');
   });
 
+  it('closes the connection after refusing an STS body part-way, and runs nothing pipelined behind it', { timeout: 20_000 }, async () => {
+    const victim = await signed('CreateKey', {});
+    const keyId = String((victim.body.KeyMetadata as { KeyId: string }).KeyId);
+    const url = new URL(t.server.endpoint);
+    const data = `Action=GetCallerIdentity&Version=2011-06-15&x=${'x'.repeat(MAX_BODY_BYTES)}`;
+    const tooLarge = `POST / HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/x-www-form-urlencoded\r\n`
+      + `Transfer-Encoding: chunked\r\n\r\n${data.length.toString(16)}\r\n${data}\r\n0\r\n\r\n`;
+    const schedule = await signedBytes(t, 'ScheduleKeyDeletion', JSON.stringify({ KeyId: keyId, PendingWindowInDays: 7 }));
+    // The STS path audited the refusal before it looked at the body: by then the rest had been read
+    // and dropped, so it kept the connection, and the request behind it was never answered.
+    const text = await exchange(t.server.endpoint, `${tooLarge}${schedule}`);
+    assert.deepEqual([...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]), ['400'], text);
+    assert.match(text, /\r\nConnection: close\r\n/i);
+    const described = await signed('DescribeKey', { KeyId: keyId });
+    assert.equal((described.body.KeyMetadata as { KeyState: string }).KeyState, 'Enabled');
+  });
+
   it('accepts a body just under the limit up to validation', async () => {
     // Past the size check the request is judged on its content: here an over-long Description.
     const body = JSON.stringify({ Description: 'x'.repeat(MAX_BODY_BYTES - 100) });

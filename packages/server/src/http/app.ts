@@ -16,7 +16,7 @@ import { RootKeyUnavailableError } from '../root/root-key.js';
 import { StoreUnusableError } from '../store/store.js';
 import { createConsoleHandler, isConsoleRequest } from './console.js';
 import { allowCrossOrigin, answerPreflight, isPreflight } from './cors.js';
-import { behindRefusedBody, readBody, RequestAbortedError } from './read-body.js';
+import { behindRefusedBody, closeIfBodyUnread, readBody, RequestAbortedError } from './read-body.js';
 import { storeFault } from './store-faults.js';
 import { joinRequestBatch } from './request-batch.js';
 import { isProbeRequest } from './probes.js';
@@ -108,11 +108,7 @@ export function createRequestHandler(deps: AppDependencies) {
         res.destroy();
         return;
       }
-      if (!req.complete) {
-        // The body was refused part-way: answer, then drop the connection rather than read the rest.
-        res.setHeader('Connection', 'close');
-        res.on('finish', () => req.destroy());
-      }
+      closeIfBodyUnread(req, res);
       const kmsError = asKmsError(error, requestId, log, operation);
       // An unusable store refuses the failure's record too, and asKmsError logged why.
       if (!audit.recorded && !(error instanceof StoreUnusableError)) {

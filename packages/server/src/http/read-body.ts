@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ThrottlingException, ValidationException } from '../errors.js';
 
 /**
@@ -34,6 +34,18 @@ const closing = new WeakSet<object>();
 
 /** Whether the request came on a connection that closes after a refused body: it is not to be run. */
 export const behindRefusedBody = (req: IncomingMessage): boolean => closing.has(req.socket);
+
+/**
+ * For a failure answered before the request's body was read to its end (refused part-way, or
+ * refused by its length): the answer says `Connection: close`, and the connection is dropped once it
+ * is sent, rather than the rest read. Called before anything is awaited: meanwhile the rest of a
+ * refused body may arrive and be dropped, and the request then looks complete.
+ */
+export function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete && !behindRefusedBody(req)) return;
+  res.setHeader('Connection', 'close');
+  res.on('finish', () => req.destroy());
+}
 // A request of node:http always has its socket; one made up in a test may not.
 const closeAfterRefusal = (req: IncomingMessage) => req.socket && closing.add(req.socket);
 

@@ -9,7 +9,7 @@ import {
 import { principalId } from '../principals/principal-id.js';
 import { StoreUnusableError } from '../store/store.js';
 import { clientAddress, parseJson, principalKind, type AppDependencies } from './app.js';
-import { readBody, RequestAbortedError } from './read-body.js';
+import { closeIfBodyUnread, readBody, RequestAbortedError } from './read-body.js';
 import { storeFault } from './store-faults.js';
 
 /**
@@ -116,6 +116,7 @@ export function createStsHandler(deps: AppDependencies) {
         res.destroy();
         return;
       }
+      closeIfBodyUnread(req, res);
       const failure = error instanceof StsRequestError ? error.fault
         : error instanceof KmsError ? stsFault(error)
           : internalFault(error, requestId, deps, operation);
@@ -126,10 +127,6 @@ export function createStsHandler(deps: AppDependencies) {
         await service.store.appendAudit(audit.failure(failure.code, failure.message)).catch((auditError: unknown) => {
           log('error', 'audit append failed', { requestId, error: auditError instanceof Error ? auditError.message : String(auditError) });
         });
-      }
-      if (!req.complete) {
-        res.setHeader('Connection', 'close');
-        res.on('finish', () => req.destroy());
       }
       if (json) {
         send(res, requestId, failure.status, 'application/x-amz-json-1.0', JSON.stringify({ __type: failure.code, message: failure.message }),
