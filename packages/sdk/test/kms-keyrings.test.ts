@@ -114,6 +114,24 @@ describe('KMS keyrings against a Coffer server', () => {
     assert.equal(coffer.count('GenerateDataKey'), 0);
     assert.equal((await decrypt(new AwsKmsKeyring({ keyId: keyC, client: coffer.kms }), ciphertext)).plaintext.toString(), 'both');
   });
+
+  test('a failed Encrypt is named with its key, but what its client said is not quoted: the request held the data key', async () => {
+    // A client (a wrapper that logs, a proxy) whose errors quote the request they failed.
+    let dataKey = '';
+    const quoting = {
+      send: async (command: { input: { Plaintext?: Uint8Array } }) => {
+        dataKey = Buffer.from(command.input.Plaintext!).toString('base64');
+        throw Object.assign(new Error(`could not send ${JSON.stringify({ Plaintext: dataKey })}`), { name: 'ServiceError' });
+      },
+    };
+    const keyring = new MultiKeyring({ generator: aesKeyring(), children: [new AwsKmsKeyring({ keyId: keyC, client: quoting })] });
+    await assert.rejects(encrypt(keyring, Buffer.from('x')), (error: Error) => {
+      assert.ok(error instanceof KeyringError);
+      assert.equal(error.message, `KMS Encrypt with ${keyC} failed: ServiceError`);
+      assert.ok(dataKey.length > 0 && !error.message.includes(dataKey));
+      return true;
+    });
+  });
 });
 
 /** The ciphertext of EDK `i` in a v2 message (test-only header walk). */

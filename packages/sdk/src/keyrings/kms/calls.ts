@@ -1,7 +1,8 @@
 /**
  * The three KMS calls the keyrings make, with the response checks of
  * framework/aws-kms/aws-kms-keyring.md#onencrypt and #ondecrypt. Failures become named SDK
- * errors that keep the KMS error as `cause` (KMS errors carry no key material).
+ * errors that keep the KMS error as `cause`, naming the key; what the client said is quoted only
+ * where its request held no secret.
  */
 import { KeyringError } from '../../errors.js';
 import { describeError } from '../keyring.js';
@@ -28,9 +29,14 @@ function takePlaintext(x: unknown): Buffer | null {
   return copy;
 }
 
-/** A KMS call that failed, naming the key it was for; the KMS error stays as the cause. */
-function callFailed(call: string, keyId: string, cause: unknown): KeyringError {
-  return new KeyringError(`KMS ${call} with ${keyId} failed: ${describeError(cause)}`, { cause });
+/**
+ * A KMS call that failed, naming the key it was for; the KMS error stays as the cause. Its message
+ * is quoted only for calls whose request holds no secret: an Encrypt request holds the data key,
+ * and a client (a wrapper that logs, a proxy) may quote its request in its errors.
+ */
+function callFailed(call: 'GenerateDataKey' | 'Encrypt' | 'Decrypt', keyId: string, cause: unknown): KeyringError {
+  const said = call === 'Encrypt' ? (cause instanceof Error ? cause.name : typeof cause) : describeError(cause);
+  return new KeyringError(`KMS ${call} with ${keyId} failed: ${said}`, { cause });
 }
 
 function keyArnOf(response: { KeyId?: unknown }, what: string): string {
