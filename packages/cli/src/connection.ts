@@ -90,14 +90,19 @@ export function resolveConnection(
   const connectTimeoutMs = timeoutMs(flags['cli-connect-timeout'], '--cli-connect-timeout');
   const named = profile;
   const credentials = () => (cached ??= provider().catch((error: unknown) => {
-    // The SDK's "Could not load credentials from any providers" for a profile that is nowhere.
-    throw named !== undefined ? missingProfile(named, env) ?? error : error;
+    // The SDK's "Could not load credentials from any providers": a shared file that cannot be
+    // read, or a profile that is nowhere, said as such.
+    throw credentialsProblem(named, env) ?? error;
   }));
   return { endpoint, region, credentials, ...(ca ? { ca } : {}), readTimeoutMs, connectTimeoutMs };
 }
 
-/** A CredentialsProviderError that names the profile, when neither shared file has a section for it; else undefined. */
-function missingProfile(profile: string, env: NodeJS.ProcessEnv): ApiError | undefined {
+/**
+ * Why no credentials were found, when the shared files tell: one of them cannot be read (another
+ * user's, mode 0600), or neither has a section for the profile named. Else undefined.
+ */
+function credentialsProblem(named: string | undefined, env: NodeJS.ProcessEnv): ApiError | undefined {
+  const profile = named ?? 'default';
   const credentialsFile = env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), '.aws', 'credentials');
   const configFile = env.AWS_CONFIG_FILE || join(homedir(), '.aws', 'config');
   const escaped = profile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -115,10 +120,13 @@ function missingProfile(profile: string, env: NodeJS.ProcessEnv): ApiError | und
       return false;
     }
   };
-  if (has(credentialsFile, [sections[0]!]) || has(configFile, sections)) return undefined;
+  // Both files are read, not the second only when the first lacks the section: `aws configure`
+  // puts a profile's region in the config file and its keys in the credentials file.
+  const found = [has(credentialsFile, [sections[0]!]), has(configFile, sections)];
   if (unreadable.length > 0) {
     return new ApiError('CredentialsProviderError', `cannot read ${unreadable.join(' or ')}, so the profile '${profile}' could not be looked up`, 0);
   }
+  if (named === undefined || found.includes(true)) return undefined;
   return new ApiError('CredentialsProviderError', `the profile '${profile}' is in neither ${credentialsFile} nor ${configFile}`, 0);
 }
 

@@ -363,5 +363,14 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     const refused = await coffer(['keys', 'describe', keyId, '--profile', 'ops', ...endpoint()], { env: { ...env, AWS_SHARED_CREDENTIALS_FILE: unreadable }, cwd });
     assert.equal(refused.code, 3, refused.stderr);
     assert.ok(refused.stderr.includes(`error: CredentialsProviderError: cannot read ${unreadable} (EISDIR), so the profile 'ops' could not be looked up\nhint: the credentials and config files must be readable`), refused.stderr);
+    // So too when the config file has the profile (its region, as `aws configure` writes it) and
+    // only the credentials file, which holds its keys, cannot be read; and for no profile named.
+    const config = join(tempDir(), 'config');
+    writeFileSync(config, '[profile ops]\nregion = us-east-1\n[default]\nregion = us-east-1\n');
+    for (const args of [['--profile', 'ops'], []]) {
+      const withConfig = await coffer(['keys', 'describe', keyId, ...args, ...endpoint()], { env: { ...env, AWS_SHARED_CREDENTIALS_FILE: unreadable, AWS_CONFIG_FILE: config }, cwd });
+      assert.equal(withConfig.code, 3, withConfig.stderr);
+      assert.ok(withConfig.stderr.includes(`error: CredentialsProviderError: cannot read ${unreadable} (EISDIR), so the profile '${args.length ? 'ops' : 'default'}' could not be looked up`), withConfig.stderr);
+    }
   });
 });
