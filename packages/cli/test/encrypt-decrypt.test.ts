@@ -418,6 +418,15 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.deepEqual(readdirSync(join(dir, 'sealed')), ['a.encrypted']);
     ok(await coffer(['decrypt', join(dir, 'sealed', 'a.encrypted'), '--key', keyArn, '-o', join(dir, 'a')]));
     assert.deepEqual(readFileSync(join(dir, 'a')), readFileSync(join(dir, 'plain', 'a')));
+
+    // The same with the metadata going to a standard output that cannot be written.
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: served.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: served.credentials.secretAccessKey });
+    const toStdout = await run('sh', ['-c', 'exec "$@" > /dev/full', 'sh', process.execPath, MAIN, 'encrypt', '--recursive', join(dir, 'plain'), '--key', keyArn,
+      '-o', join(dir, 'sealed-too'), '--metadata-output', '-', '-q', '--endpoint-url', served.server.endpoint], { env });
+    assert.equal(toStdout.code, 5, toStdout.stderr);
+    assert.ok(toStdout.stderr.includes(`stopped at '${join(dir, 'plain', 'a')}': 0 of 2 files were written before it; its output was written but not its metadata line`), toStdout.stderr);
+    assert.match(toStdout.stderr, /^error: cannot write the metadata to standard output: ENOSPC \(the output to '.*a\.encrypted' was written in full\)$/m);
+    assert.deepEqual(readdirSync(join(dir, 'sealed-too')), ['a.encrypted']);
   });
 
   it('--frame-length is at most what coffer decrypt holds by default; a file of larger frames is refused with a hint that fits a file', async () => {

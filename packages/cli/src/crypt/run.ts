@@ -45,7 +45,7 @@ export async function runJobs(jobs: readonly Job[], options: RunOptions): Promis
         throw changedWhileRead(error, job) ?? error;
       });
       outputWritten = true;
-      if (options.metadataOutput !== undefined) writeMetadata(options.metadataOutput, facts);
+      if (options.metadataOutput !== undefined) await writeMetadata(options.metadataOutput, facts);
       done += 1;
     }
   } catch (error) {
@@ -219,7 +219,7 @@ function openMetadataFile(file: string): void {
   }
 }
 
-function writeMetadata(file: string, facts: Facts): void {
+async function writeMetadata(file: string, facts: Facts): Promise<void> {
   const h = facts.header;
   // The same JSON as JSON.stringify's, with DEL, C1 controls and bidi overrides escaped: the
   // encryption context and provider info are the message's, and the file may be a terminal (-).
@@ -241,11 +241,17 @@ function writeMetadata(file: string, facts: Facts): void {
     } : {}),
   }) + '\n';
   try {
-    if (file === '-') process.stdout.write(line);
-    else appendFileSync(file, line, { mode: 0o600 });
+    if (file === '-') {
+      // Its failure (a full disk, a reader gone) is this line's, said as such, not main.ts's.
+      watchStdout();
+      await new Promise<void>((done, fail) => process.stdout.write(line, (error) => (error ? fail(error) : done())));
+    } else {
+      appendFileSync(file, line, { mode: 0o600 });
+    }
   } catch (error) {
     const output = facts.job.output === '-' ? 'standard output' : `'${printable(facts.job.output)}'`;
-    throw new IoError(`cannot write the metadata to '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (the output to ${output} was written in full)`);
+    const metadata = file === '-' ? 'standard output' : `'${file}'`;
+    throw new IoError(`cannot write the metadata to ${metadata}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (the output to ${output} was written in full)`);
   }
 }
 
