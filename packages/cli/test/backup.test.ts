@@ -214,6 +214,13 @@ describe('coffer backup and coffer restore', () => {
     const unwritable = await coffer(['backup', '--data-dir', source.dataDir, '--out', nowhere], { env: env('from the environment') });
     assert.equal(unwritable.code, 5, unwritable.stderr);
     assert.match(unwritable.stderr, /^error: cannot write the archive .*no-such-dir\/x\.backup: ENOENT\nhint: the directory --out names does not exist: create it, or choose another --out; nothing was left behind\n/);
+    // A mistyped PostgreSQL URL is refused, as serve refuses it; the tools checked (or backed up)
+    // the SQLite store beside it and said it was the one named.
+    for (const command of [['store', 'check'], ['audit', 'verify'], ['backup', '--out', join(tempDir(), 'typo.backup')], ['restore', '--in', archive]]) {
+      const typo = await coffer([...command, '--data-dir', source.dataDir, '--store', 'postgress://coffer@db/coffer'], { env: env('from the environment') });
+      assert.equal(typo.code, 2, `${command.join(' ')}: ${typo.stderr}`);
+      assert.match(typo.stderr, /^error: --store must be 'sqlite' or a postgres:\/\/ connection string$/m, command.join(' '));
+    }
     // `-` is standard output elsewhere; here it would have been a file named `-`.
     for (const [flag, command] of [['--out', 'backup'], ['--in', 'restore']] as const) {
       const dash = await coffer([command, '--data-dir', source.dataDir, flag, '-'], { env: env('from the environment') });

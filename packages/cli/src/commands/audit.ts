@@ -7,7 +7,7 @@ import { group, leaf, type Invocation } from '../command.js';
 import { PartialFile, refuseExistingOutput, removePartialFilesOnSignals } from '../crypt/partial-file.js';
 import { printJson, printTable, terminalJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, IoError, UsageError } from '../usage.js';
-import { ROOT_KEY_TOOL_OPTIONS, rootKeyOf } from './backup-options.js';
+import { ROOT_KEY_TOOL_OPTIONS, rootKeyOf, storeOf } from './backup-options.js';
 
 /**
  * The audit trail through the admin API (QueryAuditRecords, VerifyAuditChain), and its
@@ -208,7 +208,7 @@ const verify = leaf({
   examples: ['coffer audit verify', 'coffer audit verify --data-dir /var/lib/coffer', 'coffer audit verify --data-dir /var/lib/coffer --store postgres://coffer@db:5432/coffer'],
   run: async (inv) => {
     const dataDir = inv.string('data-dir');
-    const store = inv.string('store') ?? (dataDir !== undefined ? process.env.COFFER_STORE || undefined : undefined);
+    const store = storeOf(inv, dataDir !== undefined);
     if (store !== undefined && dataDir === undefined) throw new UsageError('--store needs --data-dir', 'for example coffer audit verify --data-dir /var/lib/coffer --store postgres://coffer@db/coffer');
     let answer: { Valid: boolean; Records: number; LastHash?: string; BrokenAt?: number; Problem?: string };
     if (dataDir !== undefined) {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { RootKeyOptions } from '@coffer/server';
-import { DEFAULT_CONFIG } from '@coffer/server';
+import { DEFAULT_CONFIG, isPostgresUrl } from '@coffer/server';
 import type { Invocation, Option } from '../command.js';
 import { promptSecret, readSecretFile } from '../secret-input.js';
 import { IoError, UsageError } from '../usage.js';
@@ -48,8 +48,24 @@ export function archivePathOf(inv: Invocation, flag: 'out' | 'in', example: stri
 
 export function locationOf(inv: Invocation): { dataDir: string; store?: string; rootKey: RootKeyOptions } {
   const dataDir = inv.string('data-dir') ?? (process.env.COFFER_DATA_DIR || DEFAULT_CONFIG.dataDir);
-  const store = inv.string('store') ?? (process.env.COFFER_STORE || undefined);
-  return { dataDir, ...(store !== undefined && store !== 'sqlite' ? { store } : {}), rootKey: rootKeyOf(inv) };
+  const store = storeOf(inv);
+  return { dataDir, ...(store !== undefined ? { store } : {}), rootKey: rootKeyOf(inv) };
+}
+
+/**
+ * --store (or COFFER_STORE unless `fromEnv` is false): a PostgreSQL connection string, or undefined
+ * for SQLite in the data directory. Anything else is refused, as `coffer serve` refuses it: a
+ * mistyped `postgress://` would otherwise have a tool check, back up or change the SQLite store
+ * beside it and say it was the one named.
+ */
+export function storeOf(inv: Invocation, fromEnv = true): string | undefined {
+  const given = inv.string('store');
+  const store = given ?? (fromEnv ? process.env.COFFER_STORE || undefined : undefined);
+  if (store === undefined || store === 'sqlite') return undefined;
+  if (!isPostgresUrl(store)) {
+    throw new UsageError(`${given !== undefined ? '--store' : 'COFFER_STORE'} must be 'sqlite' or a postgres:// connection string`, 'e.g. --store postgres://user:password@host/database');
+  }
+  return store;
 }
 
 /**

@@ -2,7 +2,7 @@ import { checkStore, DEFAULT_CONFIG, StartupError, type StoreCheckReport } from 
 import { group, leaf } from '../command.js';
 import { printJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE } from '../usage.js';
-import { ROOT_KEY_TOOL_OPTIONS, rootKeyOf } from './backup-options.js';
+import { ROOT_KEY_TOOL_OPTIONS, rootKeyOf, storeOf } from './backup-options.js';
 import { resetKeyPolicyCommand } from './store-reset-key-policy.js';
 
 /**
@@ -32,7 +32,7 @@ const check = leaf({
   examples: ['coffer store check --data-dir /var/lib/coffer', 'coffer store check --data-dir /var/lib/coffer --store postgres://coffer@db:5432/coffer'],
   run: async (inv) => {
     const dataDir = inv.string('data-dir') ?? (process.env.COFFER_DATA_DIR || DEFAULT_CONFIG.dataDir);
-    const store = inv.string('store') ?? (process.env.COFFER_STORE || undefined);
+    const store = storeOf(inv);
     let report: StoreCheckReport;
     try {
       report = await checkStore({ dataDir, ...(store !== undefined ? { store } : {}), rootKey: rootKeyOf(inv) });
