@@ -24,12 +24,28 @@ const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86
 function timeOf(text: string, flag: string, now = Date.now()): number {
   const relative = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(text.trim());
   if (relative) return (now - Number(relative[1]) * UNITS[relative[2]!]!) / 1000;
-  const parsed = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  const parsed = isoTime(text);
   if (Number.isNaN(parsed)) {
     throw new UsageError(`--${flag} '${text}' is neither an ISO 8601 time nor a relative one`,
       `write e.g. --${flag} 2026-01-31T12:00:00Z, --${flag} 2026-01-31, or --${flag} 1h (an hour ago); units s, m, h, d, w`);
   }
   return parsed / 1000;
+}
+
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * An ISO 8601 date or time as epoch ms, or NaN. Checked field by field first: Date.parse moves a
+ * 30 February to 2 March and reads past trailing text, and a filter would silently take in days
+ * that were not asked for.
+ */
+function isoTime(text: string): number {
+  const fields = ISO_TIME.exec(text);
+  if (!fields) return Number.NaN;
+  const [year, month, day, hour = 0, minute = 0, second = 0] = fields.slice(1).map((f) => (f === undefined ? undefined : Number(f))) as number[];
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth || hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  return Date.parse(text);
 }
 
 function filtersOf(inv: Invocation): Record<string, unknown> {
