@@ -95,6 +95,16 @@ describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
       const text = ok(await suite.coffer(['keys', 'policy', 'get', key.KeyId]));
       assert.equal((JSON.parse(text) as { Statement: { Sid: string }[] }).Statement[0]!.Sid, 'StdinStatement');
       assert.match(text, /^ {2}"Statement": \[$/m, 'indented for people');
+
+      // A policy that indenting would take past the 32768-byte limit is printed compact, so that
+      // what `get` printed can be put back.
+      const statements = Array.from({ length: 60 }, (_, i) => ({ Sid: `S${i}`, Effect: 'Allow', Principal: { AWS: `arn:aws:iam::111122223333:root` }, Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey'], Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:tenant': Array.from({ length: 8 }, (_, j) => `tenant-${i}-${j}-${'x'.repeat(20)}`) } } }));
+      const large = JSON.stringify({ Version: '2012-10-17', Statement: [...statements, JSON.parse(policyFor('Admin')).Statement[0]] });
+      assert.ok(large.length < 32_768 && JSON.stringify(JSON.parse(large), null, 2).length > 32_768, String(large.length));
+      ok(await suite.coffer(['keys', 'policy', 'put', key.KeyId, '--policy', '-'], { input: large }));
+      const printed = ok(await suite.coffer(['keys', 'policy', 'get', key.KeyId]));
+      writeFileSync(file, printed);
+      ok(await suite.coffer(['keys', 'policy', 'put', key.KeyId, '--policy', file]));
     });
 
     it('passes the server a malformed policy and shows its error, exit code 1', async () => {

@@ -303,13 +303,23 @@ const policy = group({
   ],
 });
 
-/** A policy indented for reading, or as it came when it is not JSON. */
+/** A key policy's size limit, 32768 bytes of UTF-8 (PutKeyPolicy). */
+const KEY_POLICY_BYTES = 32_768;
+
+/**
+ * A policy indented for reading, or as it came when it is not JSON. One that indenting would take
+ * past the size limit is printed compact: `policy get > file` then `policy put --policy file`
+ * must put back what it got.
+ */
 function prettyPolicy(text: string): string {
+  let policy: unknown;
   try {
-    return terminalJson(JSON.parse(text), 2);
+    policy = JSON.parse(text);
   } catch {
     return text;
   }
+  const indented = terminalJson(policy, 2);
+  return Buffer.byteLength(indented, 'utf8') <= KEY_POLICY_BYTES ? indented : terminalJson(policy);
 }
 
 export const keysCommand = group({
