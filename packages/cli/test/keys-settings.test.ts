@@ -65,6 +65,11 @@ describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
       const tags = jsonOf(await suite.coffer(['keys', 'tags', key.KeyId, '--json']));
       assert.deepEqual(tags.Tags, [{ TagKey: 'env', TagValue: 'prod' }, { TagKey: 'url', TagValue: 'https://x?y=z' }]);
       assert.match(ok(await suite.coffer(['keys', 'tags', key.KeyId])), /^TagKey +TagValue\nenv +prod\nurl +https:\/\/x\?y=z\n$/);
+      // The confirmations echo the tag keys given with control characters escaped, as every other
+      // output is: a terminal is not sent an escape sequence.
+      const tagged = ok(await suite.coffer(['keys', 'tag', key.KeyId, 'x\x1b]0;title\x07=1']));
+      const untagged = ok(await suite.coffer(['keys', 'untag', key.KeyId, 'x\x1b]0;title\x07']));
+      for (const out of [tagged, untagged]) assert.doesNotMatch(out, /[\x1b\x07]/, JSON.stringify(out));
     });
 
     it('refuses a tag without = and a tag command without tags, exit code 2', async () => {

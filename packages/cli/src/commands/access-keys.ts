@@ -1,6 +1,6 @@
 import { callAdmin } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
-import { printJson, printTable } from '../output.js';
+import { printable, printJson, printTable } from '../output.js';
 import { dateOf, PRINCIPAL_ARGUMENT, principalOf, withIsoDates } from '../principal-names.js';
 
 /** Access keys of users, roles and the account root, through the Coffer admin API (docs/admin-api.md). */
@@ -71,7 +71,7 @@ const remove = leaf({
   examples: ['coffer access-keys delete AKIAIOSFODNN7EXAMPLE'],
   run: async (inv) => {
     await callAdmin(inv.connection(), 'DeleteAccessKey', { AccessKeyId: inv.positionals[0]! });
-    process.stdout.write(`deleted ${inv.positionals[0]!}\n`);
+    process.stdout.write(`deleted ${printable(inv.positionals[0]!)}\n`);
   },
 });
 

@@ -7,7 +7,7 @@ import {
 import { ApiError } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
 import { allPages, cliErrorOf, jsonOf, keyArnOf, withKms } from '../kms-client.js';
-import { printFields, printJson, printTable, terminalJson } from '../output.js';
+import { printable, printFields, printJson, printTable, terminalJson } from '../output.js';
 import { UsageError } from '../usage.js';
 import { integerIn, keyValues, newAliasName, oneOf, readTextInput } from '../values.js';
 
@@ -154,7 +154,7 @@ const rotation = group({
       run: (inv) => withKms(inv.connection(), async (kms) => {
         const RotationPeriodInDays = integerIn(inv.string('period-days'), '--period-days', 90, 2560);
         await kms.send(new EnableKeyRotationCommand({ KeyId: await keyArnOf(kms, inv.positionals[0]!), RotationPeriodInDays }));
-        process.stdout.write(`automatic rotation of ${inv.positionals[0]} is on${RotationPeriodInDays ? `, every ${RotationPeriodInDays} days` : ''}\n`);
+        process.stdout.write(`automatic rotation of ${printable(inv.positionals[0]!)} is on${RotationPeriodInDays ? `, every ${RotationPeriodInDays} days` : ''}\n`);
       }),
     }),
     keyAction('disable', 'Stop rotating the key automatically (DisableKeyRotation).',
@@ -224,7 +224,7 @@ const tag = leaf({
   run: (inv) => withKms(inv.connection(), async (kms) => {
     const Tags = tagsOf(inv.positionals.slice(1), 'tag', 'team=payments');
     await kms.send(new TagResourceCommand({ KeyId: await keyArnOf(kms, inv.positionals[0]!), Tags }));
-    process.stdout.write(`tagged ${inv.positionals[0]}: ${Tags.map((t) => t.TagKey).join(', ')}\n`);
+    process.stdout.write(`tagged ${printable(inv.positionals[0]!)}: ${Tags.map((t) => printable(t.TagKey!)).join(', ')}\n`);
   }),
 });
 
@@ -237,7 +237,7 @@ const untag = leaf({
   run: (inv) => withKms(inv.connection(), async (kms) => {
     const TagKeys = inv.positionals.slice(1);
     await kms.send(new UntagResourceCommand({ KeyId: await keyArnOf(kms, inv.positionals[0]!), TagKeys }));
-    process.stdout.write(`removed from ${inv.positionals[0]}: ${TagKeys.join(', ')}\n`);
+    process.stdout.write(`removed from ${printable(inv.positionals[0]!)}: ${TagKeys.map((k) => printable(k)).join(', ')}\n`);
   }),
 });
 
@@ -296,7 +296,7 @@ const policy = group({
             KeyId: await keyArnOf(kms, inv.positionals[0]!), Policy, PolicyName: inv.string('name') ?? 'default',
             ...(inv.flag('bypass-lockout-check') ? { BypassPolicyLockoutSafetyCheck: true } : {}),
           }));
-          process.stdout.write(`replaced the policy of ${inv.positionals[0]}\n`);
+          process.stdout.write(`replaced the policy of ${printable(inv.positionals[0]!)}\n`);
         });
       },
     }),

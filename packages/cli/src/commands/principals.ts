@@ -1,6 +1,6 @@
 import { callAdmin } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
-import { printJson, printTable, terminalJson } from '../output.js';
+import { printable, printJson, printTable, terminalJson } from '../output.js';
 import { dateOf, PRINCIPAL_ARGUMENT, principalOf, withIsoDates } from '../principal-names.js';
 import { UsageError } from '../usage.js';
 import { readTextInput } from '../values.js';
@@ -67,7 +67,7 @@ const remove = leaf({
   run: async (inv) => {
     const principal = await principalOf(inv.positionals[0]!, () => inv.connection());
     await callAdmin(inv.connection(), 'UserName' in principal ? 'DeleteUser' : 'DeleteRole', principal);
-    process.stdout.write(`deleted ${inv.positionals[0]!} with its access keys and policies\n`);
+    process.stdout.write(`deleted ${printable(inv.positionals[0]!)} with its access keys and policies\n`);
   },
 });
 
@@ -87,7 +87,7 @@ const putPolicy = leaf({
     if (path === undefined) throw new UsageError(`${inv.path}: missing --document FILE`, `for example \`${putPolicy.examples[0]}\``);
     const PolicyDocument = readTextInput(path, 'the policy document');
     await callAdmin(inv.connection(), 'PutPrincipalPolicy', { ...(await principalOf(inv.positionals[0]!, () => inv.connection())), PolicyName: inv.positionals[1]!, PolicyDocument });
-    process.stdout.write(`put policy ${inv.positionals[1]!} on ${inv.positionals[0]!}\n`);
+    process.stdout.write(`put policy ${printable(inv.positionals[1]!)} on ${printable(inv.positionals[0]!)}\n`);
   },
 });
 
@@ -131,7 +131,7 @@ const deletePolicy = leaf({
   examples: ['coffer principals delete-policy user/alice encrypt-only'],
   run: async (inv) => {
     await callAdmin(inv.connection(), 'DeletePrincipalPolicy', { ...(await principalOf(inv.positionals[0]!, () => inv.connection())), PolicyName: inv.positionals[1]! });
-    process.stdout.write(`deleted policy ${inv.positionals[1]!} from ${inv.positionals[0]!}\n`);
+    process.stdout.write(`deleted policy ${printable(inv.positionals[1]!)} from ${printable(inv.positionals[0]!)}\n`);
   },
 });
 
