@@ -94,3 +94,25 @@ function post(url: URL, headers: Record<string, string>, body: string, connectio
     req.end(body);
   });
 }
+
+/**
+ * The markers of one paged listing: each new one is passed on; one the server gives a second time
+ * would loop for ever, and stops the listing as a malformed answer (the AWS CLI refuses "the same
+ * next token ... twice" too).
+ */
+export function pageMarkers(operation: string): (marker: string | undefined) => string | undefined {
+  const seen = new Set<string>();
+  return (marker) => {
+    if (marker === undefined) return undefined;
+    if (seen.has(marker)) throw new ApiError('MalformedResponse', `the server gave the same ${operation} page marker twice; stopped rather than ask for it again`, 0);
+    seen.add(marker);
+    return marker;
+  };
+}
+
+/** A member of an answer that must be a list; a server that is not Coffer's may answer without it. */
+export function listMember(answer: Record<string, unknown>, member: string, operation: string): Record<string, unknown>[] {
+  const value = answer[member];
+  if (!Array.isArray(value)) throw new ApiError('MalformedResponse', `the server's ${operation} answer has no ${member} list: is the endpoint a Coffer server?`, 0);
+  return value as Record<string, unknown>[];
+}

@@ -1,6 +1,6 @@
 import { Agent } from 'node:https';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { ApiError } from './admin-client.js';
+import { ApiError, pageMarkers } from './admin-client.js';
 import type { Connection } from './connection.js';
 import { IoError, UsageError } from './usage.js';
 
@@ -107,11 +107,12 @@ interface Page {
 /** Every page of a `Marker`-paginated list operation. */
 export async function allPages<P extends Page>(fetchPage: (marker: string | undefined) => Promise<P>): Promise<P[]> {
   const pages: P[] = [];
+  const next = pageMarkers('list');
   let marker: string | undefined;
   do {
     const page = await fetchPage(marker);
     pages.push(page);
-    marker = page.Truncated ? page.NextMarker : undefined;
+    marker = next(page.Truncated ? page.NextMarker : undefined);
   } while (marker !== undefined);
   return pages;
 }

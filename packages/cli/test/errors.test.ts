@@ -251,6 +251,41 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     assert.match(finished.stderr, /^hint: `coffer keys list` and `coffer aliases list`/m);
   });
 
+  it('exits 1 for an endpoint that answers in the shape of no Coffer server: a page marker given twice, a list or verdict missing', { timeout: 60_000 }, async () => {
+    const answers: Record<string, object> = {
+      'TrentService.ListKeys': { Keys: [], Truncated: true, NextMarker: 'm' },
+      'CofferAdmin.ListUsers': { Users: [], IsTruncated: true, Marker: 'm' },
+      'CofferAdmin.QueryAuditRecords': {},
+      'CofferAdmin.VerifyAuditChain': {},
+    };
+    const server = createServer((request, response) => {
+      request.resume().on('end', () => {
+        response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        response.end(JSON.stringify(answers[String(request.headers['x-amz-target'])] ?? {}));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const env = cleanEnv({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE12', AWS_SECRET_ACCESS_KEY: 'x'.repeat(40) });
+      const expected: [string[], RegExp][] = [
+        // Asked again and again for ever before: the AWS CLI refuses a token given twice too.
+        [['keys', 'list'], /^error: MalformedResponse: the server gave the same list page marker twice/m],
+        [['principals', 'list', '--users'], /^error: MalformedResponse: the server gave the same ListUsers page marker twice/m],
+        [['audit', 'query'], /^error: MalformedResponse: the server's QueryAuditRecords answer has no Records list/m],
+        // Said to be a broken chain (exit 4) before, of a server that gave no verdict at all.
+        [['audit', 'verify'], /^error: MalformedResponse: the server's VerifyAuditChain answer has no verdict/m],
+      ];
+      for (const [args, message] of expected) {
+        const finished = await coffer([...args, '--endpoint-url', url], { env });
+        assert.equal(finished.code, 1, `${args.join(' ')}: ${finished.stderr}`);
+        assert.match(finished.stderr, message, args.join(' '));
+      }
+    } finally {
+      server.close();
+    }
+  });
+
   it('exits 1 when nothing listens at the endpoint, with a hint to start coffer serve', async () => {
     const port = await closedPort();
     const finished = await coffer(['keys', 'list', '--endpoint-url', `http://127.0.0.1:${port}`], { env: withKeys('secret') });

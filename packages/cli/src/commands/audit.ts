@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { RESET_KEY_POLICY_USER_AGENT, StartupError, verifyAuditTrail } from '@coffer/server';
-import { callAdmin } from '../admin-client.js';
+import { ApiError, callAdmin, listMember, pageMarkers } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
 import { PartialFile, refuseExistingOutput, removePartialFilesOnSignals } from '../crypt/partial-file.js';
 import { printJson, printTable, terminalJson } from '../output.js';
@@ -79,14 +79,15 @@ type Event = Record<string, unknown> & { userIdentity?: { arn?: string }; resour
 async function* records(inv: Invocation, filters: Record<string, unknown>, limit: number | undefined): AsyncGenerator<Event> {
   const connection = inv.connection();
   let left = limit ?? Infinity;
+  const next = pageMarkers('QueryAuditRecords');
   let token: string | undefined;
   do {
     const page = await callAdmin(connection, 'QueryAuditRecords', { ...filters, Limit: Math.min(PAGE, left), ...(token ? { NextToken: token } : {}) });
-    for (const record of page.Records as Event[]) {
+    for (const record of listMember(page, 'Records', 'QueryAuditRecords') as unknown as Event[]) {
       yield record;
       left--;
     }
-    token = typeof page.NextToken === 'string' && left > 0 ? page.NextToken : undefined;
+    token = next(typeof page.NextToken === 'string' && left > 0 ? page.NextToken : undefined);
   } while (token !== undefined);
 }
 
@@ -243,6 +244,10 @@ const verify = leaf({
         : { Valid: false, Records: verdict.seq - 1, BrokenAt: verdict.seq, Problem: verdict.problem };
     } else {
       answer = await callAdmin(inv.connection(), 'VerifyAuditChain', {}) as typeof answer;
+      // An answer without a verdict is not a broken chain (exit 4): the endpoint is not Coffer's.
+      if (typeof answer.Valid !== 'boolean' || typeof answer.Records !== 'number') {
+        throw new ApiError('MalformedResponse', 'the server\'s VerifyAuditChain answer has no verdict (Valid, Records): is the endpoint a Coffer server?', 0);
+      }
     }
     if (inv.flag('json')) printJson(answer);
     if (!answer.Valid) {

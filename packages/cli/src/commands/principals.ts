@@ -1,4 +1,4 @@
-import { callAdmin } from '../admin-client.js';
+import { callAdmin, listMember, pageMarkers } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
 import { printable, printJson, printTable, terminalJson } from '../output.js';
 import { dateOf, PRINCIPAL_ARGUMENT, principalOf, withIsoDates } from '../principal-names.js';
@@ -42,11 +42,12 @@ const list = leaf({
     const connection = inv.connection();
     const all = async (operation: string, member: string) => {
       const items: Record<string, unknown>[] = [];
+      const next = pageMarkers(operation);
       let marker: string | undefined;
       do {
         const page = await callAdmin(connection, operation, marker ? { Marker: marker } : {});
-        items.push(...(page[member] as Record<string, unknown>[]));
-        marker = page.IsTruncated ? String(page.Marker) : undefined;
+        items.push(...listMember(page, member, operation));
+        marker = next(page.IsTruncated ? String(page.Marker) : undefined);
       } while (marker !== undefined);
       return items;
     };
