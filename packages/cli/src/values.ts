@@ -53,8 +53,12 @@ export function listOf<T extends string>(text: string, what: string, allowed: re
  */
 export const MAX_TEXT_INPUT_BYTES = 256 * 1024;
 
-/** The text of a file, or of standard input for `-`; an unreadable file is an I/O error (exit 5). */
-export function readTextInput(path: string, what: string): string {
+/**
+ * The text of a file, or of standard input for `-`; an unreadable file is an I/O error (exit 5).
+ * `file://PATH` (and `fileb://PATH`) is PATH, as the AWS CLI reads it and its users type it by habit.
+ */
+export function readTextInput(given: string, what: string): string {
+  const path = /^fileb?:\/\//.test(given) ? given.replace(/^fileb?:\/\//, '') : given;
   const source = path === '-' ? 'standard input' : `'${path}'`;
   let bytes: Buffer;
   try {

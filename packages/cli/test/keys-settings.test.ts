@@ -92,6 +92,8 @@ describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
       const file = join(tempDir(), 'policy.json');
       writeFileSync(file, policyFor('FileStatement'));
       ok(await suite.coffer(['keys', 'policy', 'put', key.KeyId, '--policy', file]));
+      // The AWS CLI's way of naming the same file.
+      ok(await suite.coffer(['keys', 'policy', 'put', key.KeyId, '--policy', `file://${file}`]));
       const got = jsonOf(await suite.coffer(['keys', 'policy', 'get', key.KeyId, '--json']));
       assert.equal(got.PolicyName, 'default');
       assert.match(String(got.Policy), /FileStatement/);
