@@ -66,6 +66,7 @@ export function resolveConnection(
   env = process.env,
 ): Connection {
   const endpoint = flags['endpoint-url'] ?? env.COFFER_ENDPOINT ?? env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4600';
+  assertEndpoint(endpoint);
   const given = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   // A region is a DNS label of the endpoint and the scope of every signature: an empty or spaced
   // one is a bad command line (exit 2), not a failure the SDK reports after the fact (exit 1).
@@ -95,6 +96,19 @@ export function resolveConnection(
     throw credentialsProblem(named, env) ?? error;
   }));
   return { endpoint, region, credentials, ...(ca ? { ca } : {}), readTimeoutMs, connectTimeoutMs };
+}
+
+/** A malformed endpoint is a bad command line (exit 2), for KMS and admin commands alike. */
+function assertEndpoint(endpoint: string): void {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new UsageError(`the endpoint '${endpoint}' is not a URL`, 'pass a URL such as --endpoint-url http://127.0.0.1:4600');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`the endpoint '${endpoint}' is not an http or https URL`, 'pass a URL such as --endpoint-url http://127.0.0.1:4600');
+  }
 }
 
 /**

@@ -10,15 +10,6 @@ import { IoError, UsageError } from './usage.js';
  * profile's max_attempts says otherwise).
  */
 export function createKmsClient(connection: Connection): KMSClient {
-  let url: URL;
-  try {
-    url = new URL(connection.endpoint);
-  } catch {
-    throw new UsageError(`the endpoint '${connection.endpoint}' is not a URL`, 'pass a URL such as --endpoint-url http://127.0.0.1:4600');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`the endpoint '${connection.endpoint}' is not an http or https URL`, 'pass a URL such as --endpoint-url http://127.0.0.1:4600');
-  }
   // The SDK's notice about its own future Node.js support is not about the user's command: it
   // would print on every run and bury the command's output and errors. AWS's variable opts in.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

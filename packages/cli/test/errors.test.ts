@@ -75,6 +75,9 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
       [['keys', 'list', '--json=yes'], /^error: option '--json' takes no value$/m, /^hint: /m],
       [['keys', 'create', '--description', '-legacy key-'], /^error: the value after '--description' begins with a dash$/m, /^hint: to give it as the value, write --description=-legacy key-$/m],
       [['keys', 'list', '--endpoint-url', 'not a url'], /^error: the endpoint 'not a url' is not a URL$/m, /^hint: pass a URL such as --endpoint-url /m],
+      // The admin API's commands alike (they said ConnectionError, exit 1).
+      [['principals', 'list', '--endpoint-url', 'localhost:7720'], /^error: the endpoint 'localhost:7720' is not an http or https URL$/m, /^hint: pass a URL such as --endpoint-url /m],
+      [['audit', 'query', '--endpoint-url', 'http://127.0.0.1:99999'], /^error: the endpoint 'http:\/\/127\.0\.0\.1:99999' is not a URL$/m, /^hint: pass a URL such as --endpoint-url /m],
       [['completion', 'fish'], /^error: no completion for the shell 'fish'$/m, /^hint: use `coffer completion bash`/m],
       [['keys', 'list', '--region', ''], /^error: the region '' is not a region name$/m, /^hint: pass one such as --region us-east-1/m],
       [['keys', 'list', '--region', 'us east 1'], /^error: the region 'us east 1' is not a region name$/m, /^hint: pass one such as --region us-east-1/m],
