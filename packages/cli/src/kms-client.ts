@@ -40,7 +40,16 @@ export function cliErrorOf(error: unknown, endpoint?: string): unknown {
     return new ApiError(error.name, message, metadata.httpStatusCode ?? 0);
   }
   if (error.name === 'CredentialsProviderError') return new ApiError('CredentialsProviderError', error.message, 0);
-  return networkErrorOf(error, endpoint) ?? error;
+  const network = networkErrorOf(error, endpoint);
+  if (network) return network;
+  // An answer the SDK could not read (an HTML page: another server, a proxy's error page): said as
+  // the admin commands say it, with its status, rather than as the JSON parser's words. After the
+  // network's errors: an answer cut off midway is one the SDK could not read either.
+  const response = (error as { $response?: { statusCode?: number } }).$response;
+  if (response !== undefined && /Deserialization error/.test(error.message)) {
+    return new ApiError('MalformedResponse', `the server at ${endpoint ?? 'the endpoint'} did not answer with JSON (HTTP ${response.statusCode ?? 'status unknown'}): is it a Coffer server?`, response.statusCode ?? 0);
+  }
+  return error;
 }
 
 /**

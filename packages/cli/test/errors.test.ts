@@ -263,8 +263,13 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     };
     const server = createServer((request, response) => {
       request.resume().on('end', () => {
+        const target = String(request.headers['x-amz-target']);
+        if (target === 'TrentService.DescribeKey') {
+          response.writeHead(404, { 'content-type': 'text/html' });
+          return response.end('<html><body>not here</body></html>');
+        }
         response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-        response.end(JSON.stringify(answers[String(request.headers['x-amz-target'])] ?? {}));
+        response.end(JSON.stringify(answers[target] ?? {}));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -278,6 +283,8 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
         [['audit', 'query'], /^error: MalformedResponse: the server's QueryAuditRecords answer has no Records list/m],
         // Said to be a broken chain (exit 4) before, of a server that gave no verdict at all.
         [['audit', 'verify'], /^error: MalformedResponse: the server's VerifyAuditChain answer has no verdict/m],
+        // An HTML page: the JSON parser's "Unexpected token '<'" before.
+        [['keys', 'describe', 'alias/x'], /^error: MalformedResponse: the server at http:\/\/127\.0\.0\.1:\d+ did not answer with JSON \(HTTP 404\): is it a Coffer server\?$/m],
       ];
       for (const [args, message] of expected) {
         const finished = await coffer([...args, '--endpoint-url', url], { env });
