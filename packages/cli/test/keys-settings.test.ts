@@ -110,6 +110,7 @@ describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
       assert.ok(large.length < 32_768 && JSON.stringify(JSON.parse(large), null, 2).length > 32_768, String(large.length));
       ok(await suite.coffer(['keys', 'policy', 'put', key.KeyId, '--policy', '-'], { input: large }));
       const printed = ok(await suite.coffer(['keys', 'policy', 'get', key.KeyId]));
+      assert.ok(Buffer.byteLength(printed) <= 32_768, 'what get printed, line end included, fits the limit');
       writeFileSync(file, printed);
       ok(await suite.coffer(['keys', 'policy', 'put', key.KeyId, '--policy', file]));
     });

@@ -307,9 +307,10 @@ const policy = group({
 const KEY_POLICY_BYTES = 32_768;
 
 /**
- * A policy indented for reading, or as it came when it is not JSON. One that indenting would take
- * past the size limit is printed compact: `policy get > file` then `policy put --policy file`
- * must put back what it got.
+ * A policy indented for reading, or as it came when it is not JSON. One that indenting (or
+ * escaping its control characters) would take past the size limit is printed compact, or else as
+ * stored: `policy get > file` then `policy put --policy file` must put back what it got, line end
+ * included.
  */
 function prettyPolicy(text: string): string {
   let policy: unknown;
@@ -318,8 +319,11 @@ function prettyPolicy(text: string): string {
   } catch {
     return text;
   }
+  const fits = (printed: string) => Buffer.byteLength(printed, 'utf8') + 1 <= KEY_POLICY_BYTES;
   const indented = terminalJson(policy, 2);
-  return Buffer.byteLength(indented, 'utf8') <= KEY_POLICY_BYTES ? indented : terminalJson(policy);
+  if (fits(indented)) return indented;
+  const compact = terminalJson(policy);
+  return fits(compact) ? compact : text;
 }
 
 export const keysCommand = group({
