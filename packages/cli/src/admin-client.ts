@@ -111,8 +111,8 @@ export function pageMarkers(operation: string): (marker: string | undefined) => 
 }
 
 /** A member of an answer that must be a list; a server that is not Coffer's may answer without it. */
-export function listMember(answer: Record<string, unknown>, member: string, operation: string): Record<string, unknown>[] {
-  const value = answer[member];
+export function listMember(answer: unknown, member: string, operation: string): Record<string, unknown>[] {
+  const value = typeof answer === 'object' && answer !== null ? (answer as Record<string, unknown>)[member] : undefined;
   if (!Array.isArray(value)) throw new ApiError('MalformedResponse', `the server's ${operation} answer has no ${member} list: is the endpoint a Coffer server?`, 0);
   return value as Record<string, unknown>[];
 }

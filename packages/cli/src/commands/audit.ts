@@ -44,7 +44,9 @@ function isoTime(text: string): number {
   if (!fields) return Number.NaN;
   const [year, month, day, hour = 0, minute = 0, second = 0] = fields.slice(1).map((f) => (f === undefined ? undefined : Number(f))) as number[];
   const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
-  if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth || hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  // 24:00:00 is ISO 8601's end of a day (the next one's start), as Date.parse reads it.
+  const endOfDay = hour === 24 && minute === 0 && second === 0;
+  if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth || (hour > 23 && !endOfDay) || minute > 59 || second > 59) return Number.NaN;
   return Date.parse(text);
 }
 
@@ -245,7 +247,7 @@ const verify = leaf({
     } else {
       answer = await callAdmin(inv.connection(), 'VerifyAuditChain', {}) as typeof answer;
       // An answer without a verdict is not a broken chain (exit 4): the endpoint is not Coffer's.
-      if (typeof answer.Valid !== 'boolean' || typeof answer.Records !== 'number') {
+      if (typeof answer !== 'object' || answer === null || typeof answer.Valid !== 'boolean' || typeof answer.Records !== 'number') {
         throw new ApiError('MalformedResponse', 'the server\'s VerifyAuditChain answer has no verdict (Valid, Records): is the endpoint a Coffer server?', 0);
       }
     }

@@ -1,4 +1,4 @@
-import { callAdmin, listMember, pageMarkers } from '../admin-client.js';
+import { ApiError, callAdmin, listMember, pageMarkers } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
 import { printable, printJson, printTable, terminalJson } from '../output.js';
 import { dateOf, PRINCIPAL_ARGUMENT, principalOf, withIsoDates } from '../principal-names.js';
@@ -47,7 +47,8 @@ const list = leaf({
       do {
         const page = await callAdmin(connection, operation, marker ? { Marker: marker } : {});
         items.push(...listMember(page, member, operation));
-        marker = next(page.IsTruncated ? String(page.Marker) : undefined);
+        if (page.IsTruncated && typeof page.Marker !== 'string') throw new ApiError('MalformedResponse', `the server's ${operation} answer is truncated but gives no Marker`, 0);
+        marker = next(page.IsTruncated ? (page.Marker as string) : undefined);
       } while (marker !== undefined);
       return items;
     };
