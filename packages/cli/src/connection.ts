@@ -65,7 +65,8 @@ export function resolveConnection(
   flags: { 'endpoint-url'?: string; region?: string; profile?: string; 'ca-bundle'?: string; 'cli-read-timeout'?: string; 'cli-connect-timeout'?: string },
   env = process.env,
 ): Connection {
-  const endpoint = flags['endpoint-url'] ?? env.COFFER_ENDPOINT ?? env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4600';
+  // An empty variable is unset, as the AWS CLI takes an empty AWS_ENDPOINT_URL.
+  const endpoint = flags['endpoint-url'] ?? (env.COFFER_ENDPOINT || env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL || 'http://127.0.0.1:4600');
   assertEndpoint(endpoint);
   const given = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   // A region is a DNS label of the endpoint and the scope of every signature: an empty or spaced
@@ -137,6 +138,9 @@ function credentialsProblem(named: string | undefined, env: NodeJS.ProcessEnv): 
   // Both files are read, not the second only when the first lacks the section: `aws configure`
   // puts a profile's region in the config file and its keys in the credentials file.
   const found = [has(credentialsFile, [sections[0]!]), has(configFile, sections)];
+  // The profile's keys are in a file that was read, or in the environment: what is wrong there
+  // (a secret missing) is the SDK's to say, not an unreadable file's.
+  if (found[0] || (named === undefined && (env.AWS_ACCESS_KEY_ID || env.AWS_SECRET_ACCESS_KEY))) return undefined;
   if (unreadable.length > 0) {
     return new ApiError('CredentialsProviderError', `cannot read ${unreadable.join(' or ')}, so the profile '${profile}' could not be looked up`, 0);
   }

@@ -412,6 +412,13 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     // only the credentials file, which holds its keys, cannot be read; and for no profile named.
     const config = join(tempDir(), 'config');
     writeFileSync(config, '[profile ops]\nregion = us-east-1\n[default]\nregion = us-east-1\n');
+    // A profile whose keys are in a credentials file that was read (a secret missing) is the SDK's
+    // to explain, however unreadable the config file is.
+    const partial = join(tempDir(), 'credentials');
+    writeFileSync(partial, `[p2]\naws_access_key_id = ${served.credentials.accessKeyId}\n`);
+    const partialKeys = await coffer(['keys', 'describe', keyId, '--profile', 'p2', ...endpoint()], { env: { ...env, AWS_SHARED_CREDENTIALS_FILE: partial, AWS_CONFIG_FILE: unreadable }, cwd });
+    assert.equal(partialKeys.code, 3, partialKeys.stderr);
+    assert.doesNotMatch(partialKeys.stderr, /cannot read/);
     for (const args of [['--profile', 'ops'], []]) {
       const withConfig = await coffer(['keys', 'describe', keyId, ...args, ...endpoint()], { env: { ...env, AWS_SHARED_CREDENTIALS_FILE: unreadable, AWS_CONFIG_FILE: config }, cwd });
       assert.equal(withConfig.code, 3, withConfig.stderr);
