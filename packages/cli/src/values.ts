@@ -1,3 +1,4 @@
+import { homedir } from 'node:os';
 import { readBounded } from './read-bounded.js';
 import { IoError, UsageError } from './usage.js';
 
@@ -58,7 +59,7 @@ export const MAX_TEXT_INPUT_BYTES = 256 * 1024;
  * `file://PATH` (and `fileb://PATH`) is PATH, as the AWS CLI reads it and its users type it by habit.
  */
 export function readTextInput(given: string, what: string): string {
-  const path = /^fileb?:\/\//.test(given) ? given.replace(/^fileb?:\/\//, '') : given;
+  const path = /^fileb?:\/\//.test(given) ? awsCliFilePath(given.replace(/^fileb?:\/\//, '')) : given;
   const source = path === '-' ? 'standard input' : `'${path}'`;
   let bytes: Buffer;
   try {
@@ -73,6 +74,15 @@ export function readTextInput(given: string, what: string): string {
       'give the policy document itself: identity policies are at most 131072 characters, key policies 32768');
   }
   return bytes.toString('utf8');
+}
+
+/**
+ * The path of a `file://` parameter as the AWS CLI reads it (awscli/paramfile.py): `~` and
+ * `$VAR`/`${VAR}` expanded, and `-` a file of that name, not standard input.
+ */
+function awsCliFilePath(path: string): string {
+  const expanded = path.replace(/^~(?=\/|$)/, homedir()).replace(/\$(?:(\w+)|\{(\w+)\})/g, (text, name?: string, braced?: string) => process.env[name ?? braced!] ?? text);
+  return expanded === '-' ? './-' : expanded;
 }
 
 /** An alias name as AWS spells it: the `alias/` prefix is required, not assumed. */
