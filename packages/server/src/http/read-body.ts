@@ -35,6 +35,9 @@ const closing = new WeakSet<object>();
 /** Whether the request came on a connection that closes after a refused body: it is not to be run. */
 export const behindRefusedBody = (req: IncomingMessage): boolean => closing.has(req.socket);
 
+/** Marks the request's connection as closing after its refused body. (A request of node:http always has its socket; one made up in a test may not.) */
+const closeAfterRefusal = (req: IncomingMessage) => req.socket && closing.add(req.socket);
+
 /**
  * For a failure answered before the request's body was read to its end (refused part-way, or
  * refused by its length): the answer says `Connection: close`, and the connection is dropped once it
@@ -46,8 +49,6 @@ export function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): vo
   res.setHeader('Connection', 'close');
   res.on('finish', () => req.destroy());
 }
-// A request of node:http always has its socket; one made up in a test may not.
-const closeAfterRefusal = (req: IncomingMessage) => req.socket && closing.add(req.socket);
 
 /** The bodies being received, in the order they started; each can be refused to make room. */
 const receiving = new Set<{ size: number; refuse: () => void }>();
