@@ -166,6 +166,18 @@ describe('grants over HTTP', () => {
     assertError(await encryptAs(bob, bothKey, { a: '2', A: '1', b: '3' }), 'AccessDeniedException');
   });
 
+  it('refuses a constraint with both EncryptionContextEquals and EncryptionContextSubset (AWS: "either ... but not both"); an empty map counts as absent', async () => {
+    const keyId = await newKey();
+    assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: { a: '1' }, EncryptionContextEquals: { b: '2' } } }),
+      'ValidationException', /^A grant constraint may have EncryptionContextEquals or EncryptionContextSubset, not both\.$/);
+    const listed = assertOk(await raw('ListGrants', { KeyId: keyId })) as { Grants: unknown[] };
+    assert.equal(listed.Grants.length, 0);
+    const made = assertOk(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: { a: '1' }, EncryptionContextEquals: {} } })) as { GrantId: string };
+    const grants = (assertOk(await raw('ListGrants', { KeyId: keyId, GrantId: made.GrantId })) as { Grants: { Constraints?: unknown }[] }).Grants;
+    assert.deepEqual(grants[0]?.Constraints, { EncryptionContextSubset: { a: '1' } });
+    assertOk(await encryptAs(bob, keyId, { a: '1', b: '2' }));
+  });
+
   it('refuses constraints with operations that take no encryption context, naming an operation the key cannot perform as such', async () => {
     const keyId = await newKey();
     assertError(await raw('CreateGrant', { KeyId: keyId, GranteePrincipal: bob.arn, Operations: ['Encrypt', 'Sign'], Constraints: { EncryptionContextSubset: { a: '1' } } }),

@@ -37,7 +37,11 @@ const MAX_CONSTRAINT_CHARS = 384;
 /** `Constraints.SourceArn`: a resource's ARN, up to 2048 characters as AWS's ARNs. */
 const sourceArnMember = () => string({ min: 1, max: 2048 });
 
-/** `Constraints`: EncryptionContextSubset and/or EncryptionContextEquals (an empty map counts as absent), SourceArn. */
+/**
+ * `Constraints`: EncryptionContextSubset or EncryptionContextEquals (CreateGrant refuses both), and
+ * SourceArn. An empty map counts as absent, as IAM Access Analyzer's model of KMS grant constraints
+ * says ("An empty map is treated as not specified"): an empty Equals does not mean "no context".
+ */
 export function constraintsMember(): Member<GrantConstraints | undefined> {
   return {
     parse(value, path, violations) {

@@ -46,6 +46,12 @@ export const createGrant: Operation = async (service, body, request) => {
   const key = await resolveKey(service, input.KeyId, 'key');
   const operations = [...new Set(input.Operations)];
   const constraints = input.Constraints;
+  // AWS KMS Developer Guide, "Using grant constraints": "you can specify either
+  // EncryptionContextEquals or EncryptionContextSubset, but not both". Both, each required, would
+  // make a grant that no context satisfies unless the two agree.
+  if (constraints?.EncryptionContextEquals && constraints.EncryptionContextSubset) {
+    throw new ValidationException('A grant constraint may have EncryptionContextEquals or EncryptionContextSubset, not both.');
+  }
   checkGrantOperations(operations);
   let granteeCreatedAt: number | undefined;
   if (grantee.service) checkServicePrincipalForm('GranteeServicePrincipal', grantee.name);
