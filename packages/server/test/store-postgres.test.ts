@@ -460,3 +460,38 @@ describe('PostgresStore when the database goes away', () => {
     }
   });
 });
+
+describe('PostgresStore behind a lock held outside Coffer', () => {
+  // Another session's LOCK TABLE on the audit head makes every audited write wait out its
+  // statement timeout. Writes taking turns (serialize: key, alias, grant creation) each waited for
+  // all those ahead of them as well, so the tenth in line failed after ten timeouts.
+  it('fails each waiting serialize() call within its statement timeout of waiting, not after every call ahead of it', { timeout: 60_000 }, async () => {
+    const url = await cluster.createDatabase();
+    const store = await PostgresStore.open({ connectionString: url, statementTimeoutMs: 1_000 });
+    const chainKey = randomBytes(32);
+    store.attachAuditChain((e, seq, prevHash) => chainRecord(chainKey, e, seq, prevHash));
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE audit_head IN ACCESS EXCLUSIVE MODE');
+      const started = Date.now();
+      const ids = Array.from({ length: 5 }, (_, i) => `00000000-0000-4000-8000-00000000010${i}`);
+      const settled = await Promise.all(ids.map((keyId, i) => store.serialize('keys', () =>
+        store.createKey({ ...key, keyId }, { ...version(1, `lock${i}`), keyId }, event('CreateKey', 100 + i))).then(
+        () => ({ error: undefined, ms: Date.now() - started }),
+        (error: unknown) => ({ error, ms: Date.now() - started }))));
+      for (const { error } of settled) assert.ok(error instanceof StoreUnavailableError, String(error));
+      // One timeout for the call that waited on the lock, one of waiting for the calls behind it; before, 1, 2, 3, 4 and 5 s.
+      const slowest = Math.max(...settled.map((s) => s.ms));
+      assert.ok(slowest < 4_000, `the last call failed after ${slowest} ms`);
+      await locker.query('ROLLBACK');
+      for (const keyId of ids) assert.equal(await store.getKey(keyId), undefined, 'a failed call wrote nothing');
+      await store.serialize('keys', () => store.createKey(key, version(1, 'after'), event('CreateKey', 200)));
+      assert.equal((await store.getKey(KEY_ID))?.keyId, KEY_ID);
+    } finally {
+      await locker.end().catch(() => {});
+      await store.close();
+    }
+  });
+});

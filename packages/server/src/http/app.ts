@@ -13,11 +13,10 @@ import { RequestAudit } from '../audit/request-audit.js';
 import type { Operation } from '../operations/operation.js';
 import { KMS_OPERATIONS, TARGETS } from '../routes.js';
 import { RootKeyUnavailableError } from '../root/root-key.js';
-import { StoreUnusableError } from '../store/store.js';
 import { createConsoleHandler, isConsoleRequest } from './console.js';
 import { allowCrossOrigin, answerPreflight, isPreflight } from './cors.js';
 import { behindRefusedBody, closeIfBodyUnread, readBody, RequestAbortedError } from './read-body.js';
-import { storeFault } from './store-faults.js';
+import { appendFailureRecord, storeFault } from './store-faults.js';
 import { joinRequestBatch } from './request-batch.js';
 import { isProbeRequest } from './probes.js';
 import { createStsHandler, isStsRequest } from './sts.js';
@@ -110,9 +109,8 @@ export function createRequestHandler(deps: AppDependencies) {
       }
       closeIfBodyUnread(req, res);
       const kmsError = asKmsError(error, requestId, log, operation);
-      // An unusable store refuses the failure's record too, and asKmsError logged why.
-      if (!audit.recorded && !(error instanceof StoreUnusableError)) {
-        await service.store.appendAudit(audit.failure(kmsError.code, kmsError.message)).catch((auditError: unknown) => {
+      if (!audit.recorded) {
+        await appendFailureRecord(service.store, audit.failure(kmsError.code, kmsError.message), error, (auditError) => {
           log('error', 'audit append failed', { requestId, error: auditError instanceof Error ? auditError.message : String(auditError) });
         });
       }

@@ -1,5 +1,6 @@
+import type { AuditEvent } from '../audit/record.js';
 import { RootKeyBehindError } from '../root/keyring-root-key.js';
-import { StoreFullError, StoreUnavailableError, StoreUnusableError } from '../store/store.js';
+import { StoreFullError, StoreUnavailableError, StoreUnusableError, type Store } from '../store/store.js';
 
 /** How the HTTP layer answers a store's own error: the log line's name, the status, the message. */
 export interface StoreFault {
@@ -51,4 +52,18 @@ export function storeFault(error: unknown, requestId: string): StoreFault | unde
     };
   }
   return undefined;
+}
+
+/**
+ * Appends a refused request's failure record, and returns what its answer waits for. An unusable
+ * store is not asked (it refuses every write, and storeFault's line said why). After a store that
+ * did not answer in time (StoreUnavailableError: PostgreSQL down, or a lock held outside Coffer)
+ * the answer does not wait for the record: the store may not answer for it either, and waiting
+ * held a 503 for another statement timeout or two. The record is still written if the store takes
+ * it; `failed` hears of it if not.
+ */
+export function appendFailureRecord(store: Store, event: AuditEvent, cause: unknown, failed: (error: unknown) => void): Promise<void> {
+  if (cause instanceof StoreUnusableError) return Promise.resolve();
+  const appended = store.appendAudit(event).catch(failed);
+  return cause instanceof StoreUnavailableError ? Promise.resolve() : appended;
 }

@@ -7,10 +7,9 @@ import {
   SerializationException, ThrottlingException, UnrecognizedClientException, ValidationException,
 } from '../errors.js';
 import { principalId } from '../principals/principal-id.js';
-import { StoreUnusableError } from '../store/store.js';
 import { clientAddress, parseJson, principalKind, type AppDependencies } from './app.js';
 import { closeIfBodyUnread, readBody, RequestAbortedError } from './read-body.js';
-import { storeFault } from './store-faults.js';
+import { appendFailureRecord, storeFault } from './store-faults.js';
 
 /**
  * STS GetCallerIdentity on the KMS endpoint, so the "who am I" check of AWS tooling
@@ -122,12 +121,9 @@ export function createStsHandler(deps: AppDependencies) {
           : internalFault(error, requestId, deps, operation);
       status = failure.status;
       errorCode = failure.code;
-      // An unusable store refuses the failure's record too, and internalFault logged why.
-      if (!(error instanceof StoreUnusableError)) {
-        await service.store.appendAudit(audit.failure(failure.code, failure.message)).catch((auditError: unknown) => {
-          log('error', 'audit append failed', { requestId, error: auditError instanceof Error ? auditError.message : String(auditError) });
-        });
-      }
+      await appendFailureRecord(service.store, audit.failure(failure.code, failure.message), error, (auditError) => {
+        log('error', 'audit append failed', { requestId, error: auditError instanceof Error ? auditError.message : String(auditError) });
+      });
       if (json) {
         send(res, requestId, failure.status, 'application/x-amz-json-1.0', JSON.stringify({ __type: failure.code, message: failure.message }),
           { 'x-amzn-query-error': `${failure.code};${failure.type}` });

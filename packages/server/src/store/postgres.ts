@@ -9,7 +9,7 @@ import type { IdentityPolicyRecord, PrincipalKind, PrincipalRecord } from '../pr
 import { StartupError } from '../root/root-key.js';
 import { redactConnectionString } from './connection-string.js';
 import { EXCLUSIVE_LOCK_CLASS, MIGRATIONS, migrate, SERIALIZE_LOCK_CLASS } from './postgres-migrations.js';
-import { Turns } from './turns.js';
+import { MAX_TURN_WAIT_MS, Turns } from './turns.js';
 import { headWentBack, type AuditHead } from './audit-head.js';
 import type { AccessKeyRecord, AuditChainer, AuditIndex, AuditQuery, KeyCondition, Page, SnapshotRow, Store } from './store.js';
 import { KeyConditionFailedError, RESTORE_UNFINISHED_META, StoreFullError, StoreNotEmptyError, StoreUnavailableError } from './store.js';
@@ -281,10 +281,18 @@ export interface PostgresStoreOptions {
   readonly queryTimeoutMs?: number;
   /** How long a transaction may idle before PostgreSQL ends it (default IDLE_IN_TRANSACTION_MS; tests shorten it). */
   readonly idleInTransactionMs?: number;
+  /**
+   * How long PostgreSQL lets a statement run, and a serialize() call wait for the calls ahead of
+   * it in this process (default STATEMENT_TIMEOUT_MS; tests shorten it).
+   */
+  readonly statementTimeoutMs?: number;
 }
 
-/** PostgreSQL ends a statement itself after this long (statement_timeout). */
-const STATEMENT_TIMEOUT_MS = 15_000;
+/**
+ * PostgreSQL ends a statement itself after this long (statement_timeout), and a serialize() call
+ * waits no longer than this for the calls ahead of it on this node (Turns, MAX_TURN_WAIT_MS).
+ */
+const STATEMENT_TIMEOUT_MS = MAX_TURN_WAIT_MS;
 /**
  * And the driver gives up on one after this long: a database that does not answer at all (frozen,
  * or cut off by the network) cannot enforce its own timeout, and a query on a connection the pool
@@ -335,7 +343,7 @@ const CLOSE_WAIT_MS = 5_000;
  */
 export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
-  readonly #turns = new Turns();
+  readonly #turns: Turns;
   #chain: AuditChainer | undefined;
   #pendingAudit: { event: AuditEvent; done: () => void; fail: (error: unknown) => void }[] = [];
   #flushing: Promise<void> | undefined;
@@ -350,9 +358,10 @@ export class PostgresStore implements Store {
   /** The serialize() turn the code running now is in, if any: its lock's session, for #transaction's fence. */
   readonly #turn = new AsyncLocalStorage<Turn>();
 
-  private constructor(pool: pg.Pool, idleInTransactionMs: number) {
+  private constructor(pool: pg.Pool, idleInTransactionMs: number, statementTimeoutMs: number) {
     this.#pool = pool;
     this.#idleInTransactionMs = idleInTransactionMs;
+    this.#turns = new Turns(statementTimeoutMs);
   }
 
   /**
@@ -368,7 +377,7 @@ export class PostgresStore implements Store {
       keepAlive: true,
       application_name: 'coffer',
       // Bounds on both sides, so that a stuck statement fails (retryably) instead of hanging a request.
-      statement_timeout: STATEMENT_TIMEOUT_MS,
+      statement_timeout: options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS,
       query_timeout: options.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
       // A resolved write must be on disk, whatever the database's default; the rest: IDLE_IN_TRANSACTION_MS and above.
       options: sessionSettings(options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS).map((setting) => `-c ${setting}`).join(' '),
@@ -399,7 +408,7 @@ export class PostgresStore implements Store {
       await pool.end().catch(() => {});
       throw error;
     }
-    return new PostgresStore(pool, options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS);
+    return new PostgresStore(pool, options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS, options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS);
   }
 
   async #query<R extends QueryResultRow>(q: Named, values: unknown[], db: Queryable = this.#pool): Promise<R[]> {
