@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, ListKeysCommand, type KMSClient } from '@aws-sdk/client-kms';
 import Database from 'better-sqlite3';
 import pkcs11js from 'pkcs11js';
+import { rootKeyView } from '../src/admin/root-key-view.js';
 import type { StartOptions } from '../src/index.js';
 import { admin, adminRequest } from './support/principals.js';
 import { initSoftHsmToken, SOFTHSM_LIBRARY, tokenSlot, withLabelledObjects, type SoftHsmToken } from './support/softhsm.js';
@@ -289,6 +290,23 @@ describe('root-key providers', () => {
     it('refuses to start when the remote refuses (bad credentials), writing nothing', async () => {
       await refusedStart({ dataDir, rootKey: { kms: { credentials: { accessKeyId: remote.credentials.accessKeyId, secretAccessKey: 'not-the-secret-0000000000000000000000000' } } }, rootKeyWork },
         /remote KMS at .* refused to decrypt the root key.*InvalidSignatureException/);
+    });
+
+    it('refuses a --root-kms-endpoint with credentials in it, as RotateRootKey does, without echoing them', async () => {
+      // The endpoint is kept in the keyring and shown by GetRootKeyStatus: a password in it was stored in the clear.
+      const endpoint = remote.server.endpoint.replace('http://', 'http://operator:pa55word@');
+      await refusedStart({ dataDir, rootKey: { kms: { credentials: remote.credentials, endpoint } }, rootKeyWork },
+        /^--root-kms-endpoint must not carry credentials \(user:password@\)/);
+      await assert.rejects(startTestServer({ dataDir, rootKey: { kms: { credentials: remote.credentials, endpoint } }, rootKeyWork }),
+        (error: Error) => !error.message.includes('pa55word'));
+    });
+
+    it('GetRootKeyStatus shows a remote endpoint by its scheme, host and port only, whatever the keyring holds', () => {
+      const view = rootKeyView({
+        id: 'r1', provider: 'kms', createdAt: 1, check: '',
+        settings: { endpoint: 'https://user:pa55word@kms.example:8443/PATHSECRET?token=QSECRET#F', region: 'us-east-1', keyId: 'alias/x', blob: 'AAAA' },
+      }, 'r1');
+      assert.deepEqual(view.Settings, { endpoint: 'https://kms.example:8443', region: 'us-east-1', keyId: 'alias/x' });
     });
 
     it('refuses to start when the remote cannot be reached, writing nothing', async () => {

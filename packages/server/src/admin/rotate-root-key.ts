@@ -4,6 +4,7 @@ import type { Operation } from '../operations/operation.js';
 import { KeyringConflictError } from '../root/keyring-root-key.js';
 import { ROOT_KEY_PROVIDERS } from '../root/keyring.js';
 import type { RootKeyOptions } from '../root/options.js';
+import { kmsEndpointProblem } from '../root/providers/kms.js';
 import { StartupError } from '../root/root-key.js';
 import { enumeration, integer, parseShape, string } from '../validate/shape.js';
 import { keyringView } from './root-key-view.js';
@@ -109,20 +110,8 @@ export const rotateRootKey: Operation = async (service, body, request) => {
   }
 };
 
-/**
- * A remote KMS's endpoint: an http(s) URL without credentials in it. The server signs its calls
- * with its own AWS credentials; a `user:password@` in the URL would be echoed in error messages,
- * and so reach the caller and the audit trail.
- */
+/** A remote KMS's endpoint: an http(s) URL without credentials in it (kmsEndpointProblem). */
 function checkKmsEndpoint(value: string): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ValidationException('KmsEndpoint must be an http or https URL, such as https://kms.us-east-1.amazonaws.com.');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ValidationException('KmsEndpoint must be an http or https URL, such as https://kms.us-east-1.amazonaws.com.');
-  if (url.username !== '' || url.password !== '') {
-    throw new ValidationException('KmsEndpoint must not carry credentials (user:password@): calls to the remote KMS are signed with the server\'s own AWS credentials.');
-  }
+  const problem = kmsEndpointProblem('KmsEndpoint', value);
+  if (problem !== undefined) throw new ValidationException(problem);
 }

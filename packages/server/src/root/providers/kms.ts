@@ -28,6 +28,10 @@ function clientOf(remote: RemoteSettings, options: RemoteKmsOptions | undefined,
 }
 
 function remoteOf(options: RemoteKmsOptions | undefined, descriptor?: RootKeyDescriptor): RemoteSettings {
+  if (options?.endpoint !== undefined) {
+    const problem = kmsEndpointProblem('--root-kms-endpoint', options.endpoint);
+    if (problem !== undefined) throw new StartupError(problem);
+  }
   const stored = descriptor?.settings ?? {};
   const endpoint = options?.endpoint ?? (typeof stored.endpoint === 'string' ? stored.endpoint : undefined);
   const region = options?.region ?? (typeof stored.region === 'string' ? stored.region : undefined) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
@@ -38,11 +42,31 @@ function remoteOf(options: RemoteKmsOptions | undefined, descriptor?: RootKeyDes
 }
 
 /**
- * The endpoint as messages name it: its scheme, host and port only. Its path, parameters, query
- * and fragment could carry a token, and the message reaches the caller of RotateRootKey and its
- * audit record.
+ * What is wrong with a remote KMS's endpoint, named as `name` (the flag or the admin API's member),
+ * or undefined: it must be an http(s) URL without credentials in it. The server signs its calls
+ * with its own AWS credentials, and the endpoint is kept in the keyring: a `user:password@` there
+ * would be stored in the clear.
  */
-function shownEndpoint(endpoint: string): string {
+export function kmsEndpointProblem(name: string, value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${name} must be an http or https URL, such as https://kms.us-east-1.amazonaws.com.`;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `${name} must be an http or https URL, such as https://kms.us-east-1.amazonaws.com.`;
+  if (url.username !== '' || url.password !== '') {
+    return `${name} must not carry credentials (user:password@): calls to the remote KMS are signed with the server's own AWS credentials.`;
+  }
+  return undefined;
+}
+
+/**
+ * The endpoint as messages and GetRootKeyStatus name it: its scheme, host and port only. Its path,
+ * parameters, query and fragment could carry a token, and the message reaches the caller of
+ * RotateRootKey and its audit record.
+ */
+export function shownEndpoint(endpoint: string): string {
   try {
     return new URL(endpoint).origin;
   } catch {
