@@ -349,14 +349,33 @@ function readConfigFile(path: string): Partial<Record<keyof typeof OPTIONS, stri
 /** A seed file: JSON when it ends in .json, YAML otherwise (YAML also reads JSON). */
 async function readSeedFile(path: string): Promise<unknown> {
   const text = readSettingFile(path, 'seed', 'check the path given to --seed or COFFER_SEED');
+  if (path.endsWith('.json')) {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(`the seed file '${path}' is not valid JSON${jsonErrorPlace(text, error)}`, '`coffer serve --help` shows a seed file; YAML or JSON');
+    }
+  }
+  const { parse } = await import('yaml');
   try {
-    if (path.endsWith('.json')) return JSON.parse(text);
-    const { parse } = await import('yaml');
     return parse(text);
   } catch (error) {
+    // The yaml library's first line says what and where (line and column); the lines after it quote the file.
     throw new UsageError(`the seed file '${path}' does not parse: ${(error as Error).message.split('\n')[0]}`,
       '`coffer serve --help` shows a seed file; YAML or JSON');
   }
+}
+
+/**
+ * Where JSON.parse stopped, as " at line L, column C", when its message gives the position; else
+ * nothing. Never its message: V8's quotes the text around the fault, and a seed file's secrets
+ * (access keys' secrets, key material) sit right there.
+ */
+function jsonErrorPlace(text: string, error: unknown): string {
+  const position = /at position (\d+)/.exec(error instanceof Error ? error.message : '');
+  if (!position) return '';
+  const before = text.slice(0, Number(position[1])).split('\n');
+  return ` at line ${before.length}, column ${before.at(-1)!.length + 1}`;
 }
 
 /** Where a setting came from, by its level of precedence. */
