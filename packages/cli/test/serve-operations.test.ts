@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,10 @@ const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
 interface Run {
   readonly banner: string;
   readonly endpoint: string;
+  /** Sends the server a signal. */
+  signal(name: NodeJS.Signals): void;
+  /** Its stderr (the log) so far. */
+  log(): string;
   /** SIGTERM, then the exit code and all output. */
   stop(): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
@@ -49,6 +54,8 @@ function serve(args: string[], env = cleanEnv()): Promise<Run> {
       clearTimeout(timer);
       done({
         banner: stdout, endpoint: match[1]!,
+        signal: (name) => child.kill(name),
+        log: () => stderr,
         stop: async () => {
           child.kill('SIGTERM');
           return { code: await exited, stdout, stderr };
@@ -145,6 +152,68 @@ describe('coffer serve: quotas, TLS and the loopback rule', () => {
     const both = await failure(['--data-dir', tempDir(), '--tls-self-signed', '--tls-cert', join(dir, 'server.crt'), '--tls-key', join(dir, 'server.key')]);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /--tls-self-signed cannot be combined with --tls-cert or --tls-key \(both set in the flags\)/);
+  });
+
+  it('SIGHUP reloads the TLS certificate and key for new connections, keeps the old pair when the new one is refused, and stops nothing', async () => {
+    const dir = tempDir();
+    const certFile = join(dir, 'server.crt');
+    const keyFile = join(dir, 'server.key');
+    const makePair = (name: string) => {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`,
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`)], { stdio: 'ignore' });
+      return { cert: readFileSync(join(dir, `${name}.crt`), 'utf8'), key: readFileSync(join(dir, `${name}.key`), 'utf8') };
+    };
+    const first = makePair('first');
+    const second = makePair('second');
+    writeFileSync(certFile, first.cert);
+    writeFileSync(keyFile, first.key);
+    // A refused pair stops the start before the data directory is made.
+    const fresh = join(dir, 'fresh');
+    const mismatched = await failure(['--data-dir', fresh, '--tls-cert', certFile, '--tls-key', join(dir, 'second.key')]);
+    assert.equal(mismatched.code, 1);
+    assert.equal(existsSync(fresh), false, 'no data directory left behind');
+
+    const run = await serve(['--data-dir', join(dir, 'data'), '--tls-cert', certFile, '--tls-key', keyFile]);
+    const port = Number(new URL(run.endpoint).port);
+    /** The certificate a new connection is served, or the handshake's error. */
+    const served = (options: ConnectionOptions = {}) => new Promise<string>((done) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options }, () => {
+        done(socket.getPeerX509Certificate()!.fingerprint256);
+        socket.end();
+      });
+      socket.on('error', (error) => done(`error: ${error.message}`));
+    });
+    const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
+    const logged = async (pattern: RegExp) => {
+      for (let i = 0; i < 100 && !pattern.test(run.log()); i++) await new Promise((done) => setTimeout(done, 50));
+      assert.match(run.log(), pattern);
+    };
+    try {
+      assert.equal(await served(), fingerprint(first.cert));
+      // TLS 1.2 only with forward secrecy: a client offering static RSA key exchange alone is refused.
+      assert.match(await served({ maxVersion: 'TLSv1.2', ciphers: 'AES128-GCM-SHA256:AES256-SHA' }), /^error: /);
+      assert.equal(await served({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }), fingerprint(first.cert));
+
+      writeFileSync(certFile, second.cert);
+      writeFileSync(keyFile, second.key);
+      run.signal('SIGHUP');
+      await logged(/"SIGHUP: serving the TLS certificate /);
+      assert.equal(await served(), fingerprint(second.cert));
+      const kms = client(run.endpoint, join(dir, 'data'), second.cert);
+      try {
+        await kms.send(new CreateKeyCommand({}));
+      } finally {
+        kms.destroy();
+      }
+
+      writeFileSync(keyFile, first.key);
+      run.signal('SIGHUP');
+      await logged(/"SIGHUP: the TLS certificate was not reloaded, the one before is still served: The TLS key is not the private key of the certificate/);
+      assert.equal(await served(), fingerprint(second.cert));
+      assert.equal(run.log().includes('PRIVATE KEY'), false);
+    } finally {
+      assert.equal((await run.stop()).code, 0);
+    }
   });
 
   it('coffer\'s own commands reach a --tls-self-signed server with the certificate the banner names (--ca-bundle or AWS_CA_BUNDLE), and say what to do without it', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { AccessControl } from './access/access-control.js';
@@ -24,7 +24,7 @@ import { RequestObserver } from './observe/request-observer.js';
 import { timedStore } from './observe/timed-store.js';
 import { checkQuotaRates } from './quotas/quota-classes.js';
 import { RequestQuotas, type QuotaSettings } from './quotas/request-quotas.js';
-import { openTransport, type TlsSettings } from './tls/transport.js';
+import { openTransport, secureContextOptions, type TlsSettings } from './tls/transport.js';
 import { BackingKeys } from './keys/backing-keys.js';
 import { jsonLogger, type FlushableLogger, type Logger } from './log.js';
 import { openRootKey } from './root/open-root-key.js';
@@ -96,6 +96,13 @@ export interface RunningServer {
   requestBuckets(minutes: number): HistoryBucket[];
   /** Runs deletions and rotations due at `now` (default: the server's clock) and waits for them. */
   runScheduledWork(now?: number): Promise<void>;
+  /**
+   * Reads the TLS certificate and key again (the files given, or the generated pair, renewed when
+   * due) and serves new connections with them; connections already open keep theirs. Answers
+   * what it did; a pair that would be refused at start is refused (StartupError) and the one
+   * before stays. Without TLS there is nothing to reload.
+   */
+  reloadTls(): Promise<string>;
   /** Stops accepting connections, lets in-flight requests finish, closes the store. */
   close(): Promise<void>;
 }
@@ -119,9 +126,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const log = options.logger ?? jsonLogger();
   const now = options.now ?? Date.now;
 
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  // Before the store: a refused transport must not leave anything half-opened.
+  // Before the data directory and the store: a refused transport must not leave anything behind.
   const transport = await openTransport(config.host, config.dataDir, options.tls, options.allowInsecureHttp ?? false);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Served all the same (an operator may be replacing it), but said: clients that check certificates refuse it.
   const validity = transport.tls?.validity;
   if (validity !== undefined && (validity.to < now() || validity.from > now())) {
@@ -247,7 +254,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       // The TLS handshake is held to the headers' time too: Node's own 120 s would let a client that
       // never finishes one keep its connection six times as long as one that sends no request.
       ? createHttpsServer({
-        cert: transport.tls.cert, key: transport.tls.key, requireHostHeader: false, handshakeTimeout: limits.headersTimeoutMs, ...creationOptions(limits),
+        ...secureContextOptions(transport.tls), requireHostHeader: false, handshakeTimeout: limits.headersTimeoutMs, ...creationOptions(limits),
       }, handler)
       : createServer({ requireHostHeader: false, ...creationOptions(limits) }, handler);
     http.keepAliveTimeout = 65_000;
@@ -352,6 +359,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       metricsSnapshot: () => metrics.snapshot(),
       requestBuckets: (minutes) => requestHistory.buckets(minutes),
       runScheduledWork: (at) => schedule(at),
+      reloadTls: async () => {
+        if (!transport.tls || !(http instanceof HttpsServer)) return 'not serving TLS: nothing to reload';
+        const next = await openTransport(config.host, config.dataDir, options.tls, options.allowInsecureHttp ?? false);
+        http.setSecureContext(secureContextOptions(next.tls!));
+        const { fingerprint, validity } = next.tls!;
+        return `serving the TLS certificate ${fingerprint} (valid ${new Date(validity.from).toISOString()} to ${new Date(validity.to).toISOString()}) to new connections`;
+      },
       close: () => (closing ??= (async () => {
         clearInterval(timer);
         stopWatchingAnswers?.();

@@ -30,6 +30,13 @@ export interface StopRequest {
 
 export const isStopRequest = (message: unknown): boolean => (message as Partial<StopRequest> | null)?.type === 'coffer-stop';
 
+/** What the primary tells each worker on SIGHUP: read the TLS certificate and key again. */
+export interface ReloadRequest {
+  readonly type: 'coffer-reload-tls';
+}
+
+export const isReloadRequest = (message: unknown): boolean => (message as Partial<ReloadRequest> | null)?.type === 'coffer-reload-tls';
+
 /** Set in the first worker's environment only: it applies the seed, the others do not. */
 export const FIRST_WORKER_ENV = 'COFFER_FIRST_WORKER';
 
@@ -122,12 +129,20 @@ export async function servePrimary(count: number): Promise<number> {
     return clean;
   };
 
+  // SIGHUP reloads every serving worker's TLS certificate (each logs what it did); by default it
+  // would end the primary at once, and its workers with it.
+  const onHup = () => {
+    say(`SIGHUP: asking ${serving.size} serving worker(s) to reload the TLS certificate`);
+    for (const worker of serving) if (worker.isConnected()) worker.send({ type: 'coffer-reload-tls' } satisfies ReloadRequest);
+  };
+  process.on('SIGHUP', onHup);
   // Listen for signals before the banner: whoever waits for the banner may signal at once.
   const signalled = new Promise<string>((done) => {
     // Both handlers go at the first: a second signal of either kind then ends the primary at once.
     const onSignal = (signal: string) => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
+      process.off('SIGHUP', onHup);
       done(signal);
     };
     const onInt = () => onSignal('SIGINT');

@@ -7,7 +7,7 @@ import {
 } from '@coffer/server';
 import { EXIT_FAILURE, EXIT_USAGE, IoError, refuseRepeatedValues, UsageError, type ArgToken } from '../usage.js';
 import { ROOT_KEY_COMPLETIONS, ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
-import { FIRST_WORKER_ENV, isStopRequest, servePrimary, type WorkerReady } from './serve-workers.js';
+import { FIRST_WORKER_ENV, isReloadRequest, isStopRequest, servePrimary, type WorkerReady } from './serve-workers.js';
 import { workerMetrics } from './worker-metrics.js';
 
 const HELP = `Usage: coffer serve [options]
@@ -41,7 +41,8 @@ Examples:
   coffer serve --tls-self-signed --quotas off
 
 GET /metrics (Prometheus), /healthz and /readyz answer without a signature; SIGTERM or SIGINT
-lets in-flight requests finish, then closes the store. See docs/operations.md.
+lets in-flight requests finish, then closes the store; SIGHUP reloads the TLS certificate and key.
+See docs/operations.md.
 
 A config file is one JSON object keyed by the option names above, for example
   {"port": 4600, "data-dir": "./data", "region": "eu-west-1"}
@@ -195,7 +196,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     };
     // The primary's stop comes as a message (serve-workers.ts, StopRequest).
     const stopRequests = (stop: () => void) => process.on('message', (message) => { if (isStopRequest(message)) stop(); });
-    return await serveUntilSignalled({ ...options, metricsExposition: metrics.exposition, requestMetrics: metrics.requestMetrics }, announce, seedPath, stopRequests);
+    const reloadRequests = (reload: () => void) => process.on('message', (message) => { if (isReloadRequest(message)) reload(); });
+    return await serveUntilSignalled({ ...options, metricsExposition: metrics.exposition, requestMetrics: metrics.requestMetrics }, announce, seedPath, stopRequests, reloadRequests);
   } finally {
     // The channel to the primary would keep a worker's process alive once the command is done.
     if (process.connected) worker.disconnect();
@@ -210,11 +212,26 @@ export async function serveCommand(args: string[]): Promise<number> {
 async function serveUntilSignalled(
   options: StartOptions, announce: (server: RunningServer) => void, seedPath: string | undefined,
   stopRequests?: (stop: () => void) => void,
+  reloadRequests?: (reload: () => void) => void,
 ): Promise<number> {
-  let server: RunningServer;
+  let server: RunningServer | undefined;
+  // SIGHUP, which operators send to reload a daemon's certificate (and which a closed terminal
+  // sends), ended the process at once by default, cutting off requests in flight. It reloads the
+  // TLS certificate and key instead; during the start it is only logged.
+  const reload = (why: string) => {
+    if (!server) return options.logger?.('warn', `${why} during the start: ignored; send it again once the server is serving`, {});
+    server.reloadTls().then(
+      (done) => options.logger?.('info', `${why}: ${done}`, {}),
+      (error: unknown) => options.logger?.('warn', `${why}: the TLS certificate was not reloaded, the one before is still served: ${error instanceof Error ? error.message : String(error)}`, {}),
+    );
+  };
+  const onHup = () => reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+  reloadRequests?.(() => reload('reload asked by the primary'));
   try {
     server = await startServer(options);
   } catch (error) {
+    process.off('SIGHUP', onHup);
     if (error instanceof SeedError) {
       process.stderr.write(`error: ${error.message}\nhint: fix ${seedPath}, or start with another --data-dir; the store was not changed\n`);
       return EXIT_FAILURE;
@@ -241,6 +258,7 @@ async function serveUntilSignalled(
     throw error;
   }
 
+  const running = server;
   // Listen for signals before the banner: whoever waits for the banner may signal at once.
   const stopped = new Promise<void>((done) => {
     let closing = false;
@@ -249,7 +267,8 @@ async function serveUntilSignalled(
       closing = true;
       // A log line, as every line the running server writes to stderr.
       options.logger?.('info', `${why}: finishing in-flight requests and closing the store`, fields);
-      server.close().then(done, done);
+      process.off('SIGHUP', onHup);
+      running.close().then(done, done);
     };
     const stop = (signal: string) => {
       // Both handlers go: a second signal of either kind then ends the process at once (the default action).
@@ -265,7 +284,7 @@ async function serveUntilSignalled(
     // reach this process too, and must not count as the second signal that ends it at once.
     stopRequests?.(() => close('stop asked by the primary', { stop: 'primary' }));
   });
-  announce(server);
+  announce(running);
   await stopped;
   // The store is closed and the log written: work the grace abandoned (an RSA key generation still
   // queued for a client that left) must not hold the process for its own seconds.

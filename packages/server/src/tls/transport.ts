@@ -1,9 +1,26 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { StartupError } from '../root/root-key.js';
 import { certificateFingerprint, selfSignedPair, type TlsPair } from './self-signed.js';
 import { createSecureContext } from 'node:tls';
+
+/**
+ * The cipher suites offered: TLS 1.3's, and TLS 1.2's with ECDHE key exchange and an AEAD cipher.
+ * Node's default list also takes TLS 1.2 suites with static RSA key exchange (AES*-GCM-SHA*,
+ * AES*-SHA), which have no forward secrecy: a client offering only those got one. AWS KMS asks
+ * its clients for suites with perfect forward secrecy, so every AWS SDK offers these.
+ */
+const CIPHERS = [
+  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** The TLS options of a pair, for the server and for a reload (setSecureContext) alike. */
+export function secureContextOptions(pair: TlsPair) {
+  return { cert: pair.cert, key: pair.key, ciphers: CIPHERS, honorCipherOrder: true, minVersion: 'TLSv1.2' } as const;
+}
 
 /** `--tls-cert`/`--tls-key` files, or `--tls-self-signed`. */
 export type TlsSettings =
@@ -66,6 +83,8 @@ export async function openTransport(host: string, dataDir: string, tls: TlsSetti
     }
     return {};
   }
+  // The generated pair lives in the data directory; given files need none, so a refused pair leaves nothing behind.
+  if ('selfSigned' in tls) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const pair: TlsPair = 'selfSigned' in tls
     ? await selfSignedPair(dataDir)
     : { cert: readPem(tls.certFile, 'certificate'), key: readPem(tls.keyFile, 'key') };
@@ -86,7 +105,7 @@ export async function openTransport(host: string, dataDir: string, tls: TlsSetti
       'The TLS key is not the private key of the certificate (the first certificate in the file, which the server presents; put the chain after it).');
   }
   try {
-    createSecureContext({ cert: pair.cert, key: pair.key });
+    createSecureContext(secureContextOptions(pair));
   } catch (error) {
     throw new StartupError(`The TLS certificate and key cannot be used together: ${(error as Error).message}.`);
   }
