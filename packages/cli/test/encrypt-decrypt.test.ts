@@ -288,6 +288,10 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(finished.code, 0, finished.stderr);
     assert.ok(finished.stderr.includes(`note: 2 entries neither a regular file nor a directory (a symbolic link, FIFO, socket or device) left out (e.g. '${join(dir, 'in', 'link')}')`), finished.stderr);
     assert.deepEqual(readdirSync(join(dir, 'out')), ['real.encrypted']);
+    // --quiet silences the progress bar, not what was left out.
+    const quiet = await coffer(['encrypt', '--recursive', join(dir, 'in'), '-o', join(dir, 'out-quiet'), '--key', keyArn, '-q']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.match(quiet.stderr, /^note: 2 entries neither a regular file nor a directory/m);
   });
 
   it('in a tree, stops before any work at a name that is not UTF-8, and names it', async () => {
@@ -327,6 +331,12 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     ok(dots);
     assert.match(dots.stderr, /^note: 1 file whose name without \. would be empty, '\.' or '\.\.' left as it is/m);
     assert.deepEqual(readdirSync(join(dir, 'parent')), ['out']);
+    // One such file named alone: said so, not that it "does not end in" the suffix.
+    for (const name of ['.encrypted', '..encrypted']) {
+      const alone = await coffer(['decrypt', join(dir, 'in', name), '--key', keyArn]);
+      assert.equal(alone.code, 2, alone.stderr);
+      assert.ok(alone.stderr.includes(`error: cannot name the output: '${join(dir, 'in', name)}' without .encrypted leaves no file name`), alone.stderr);
+    }
   });
 
   it('in a tree, a file and a directory that map to one output are refused before any work, naming both', async () => {

@@ -48,22 +48,9 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
       if (output === undefined || output === '-') throw new UsageError('--recursive needs --output DIR', `for example \`coffer ${direction} --recursive ${input} -o ${input}-out ...\``);
       const tree = treeJobs(input, output, suffix, direction);
       jobs = tree.jobs;
-      // Said, not silent: a file left out would otherwise just not appear in the output.
-      if (!inv.flag('quiet')) {
-        const { skipped, unnamed, notFiles, outputInside } = tree;
-        if (skipped.length > 0) {
-          process.stderr.write(`note: ${skipped.length} file${skipped.length === 1 ? '' : 's'} not ending in ${suffix} left as ${skipped.length === 1 ? 'it is' : 'they are'} (e.g. '${printable(skipped[0]!)}'); --suffix names another ending\n`);
-        }
-        if (unnamed.length > 0) {
-          const one = unnamed.length === 1;
-          process.stderr.write(`note: ${unnamed.length} file${one ? '' : 's'} whose name${one ? '' : 's'} without ${suffix} would be empty, '.' or '..' left as ${one ? 'it is' : 'they are'} (e.g. '${printable(unnamed[0]!)}'); rename ${one ? 'it' : 'them'} to decrypt ${one ? 'it' : 'them'}\n`);
-        }
-        if (notFiles.length > 0) {
-          const one = notFiles.length === 1;
-          process.stderr.write(`note: ${notFiles.length} ${one ? 'entry' : 'entries'} neither a regular file nor a directory (a symbolic link, FIFO, socket or device) left out (e.g. '${printable(notFiles[0]!)}'); name ${one ? 'it' : 'them'} directly, or copy what ${one ? 'it holds' : 'they hold'} into the tree\n`);
-        }
-        if (outputInside) process.stderr.write(`note: the output directory '${printable(output)}' lies inside '${printable(input)}' and is not read: files already in it are left as they are\n`);
-      }
+      // Said, not silent: a file left out would otherwise just not appear in the output. Also with
+      // --quiet, which silences the progress bar only.
+      sayWhatWasLeft(tree, input, output, suffix);
     } else {
       jobs = [{ input, output: output ?? defaultOutput(input, suffix, direction), ...(stat.isFile() ? { size: stat.size } : {}) }];
     }
@@ -135,10 +122,32 @@ function fstatOrUndefined(fd: number): Stats | undefined {
   }
 }
 
+/** The notes on what a --recursive run leaves out of its output, so that nothing is left out silently. */
+function sayWhatWasLeft(tree: ReturnType<typeof treeJobs>, input: string, output: string, suffix: string): void {
+  const { skipped, unnamed, notFiles, outputInside } = tree;
+  if (skipped.length > 0) {
+    process.stderr.write(`note: ${skipped.length} file${skipped.length === 1 ? '' : 's'} not ending in ${suffix} left as ${skipped.length === 1 ? 'it is' : 'they are'} (e.g. '${printable(skipped[0]!)}'); --suffix names another ending\n`);
+  }
+  if (unnamed.length > 0) {
+    const one = unnamed.length === 1;
+    process.stderr.write(`note: ${unnamed.length} file${one ? '' : 's'} whose name${one ? '' : 's'} without ${suffix} would be empty, '.' or '..' left as ${one ? 'it is' : 'they are'} (e.g. '${printable(unnamed[0]!)}'); rename ${one ? 'it' : 'them'} to decrypt ${one ? 'it' : 'them'}\n`);
+  }
+  if (notFiles.length > 0) {
+    const one = notFiles.length === 1;
+    process.stderr.write(`note: ${notFiles.length} ${one ? 'entry' : 'entries'} neither a regular file nor a directory (a symbolic link, FIFO, socket or device) left out (e.g. '${printable(notFiles[0]!)}'); name ${one ? 'it' : 'them'} directly, or copy what ${one ? 'it holds' : 'they hold'} into the tree\n`);
+  }
+  if (outputInside) process.stderr.write(`note: the output directory '${printable(output)}' lies inside '${printable(input)}' and is not read: files already in it are left as they are\n`);
+}
+
 function defaultOutput(input: string, suffix: string, direction: Direction): string {
   if (direction === 'encrypt') return input + suffix;
-  if (input.endsWith(suffix) && input.length > suffix.length) return input.slice(0, -suffix.length);
-  throw new UsageError(`cannot name the output: '${input}' does not end in ${suffix}`, 'pass --output FILE (- for standard output)');
+  if (!input.endsWith(suffix)) throw new UsageError(`cannot name the output: '${input}' does not end in ${suffix}`, 'pass --output FILE (- for standard output)');
+  const output = input.slice(0, -suffix.length);
+  // '.encrypted' or 'dir/.encrypted': without its suffix the name is nothing (or '.', '..'), not a file's.
+  if (['', '.', '..'].includes(basename(output)) || output.endsWith('/')) {
+    throw new UsageError(`cannot name the output: '${input}' without ${suffix} leaves no file name`, 'pass --output FILE (- for standard output), or rename the file');
+  }
+  return output;
 }
 
 /**
