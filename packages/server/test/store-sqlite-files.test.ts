@@ -194,6 +194,36 @@ describe('a SQLite store whose file another process holds locked', () => {
       await store.close();
     }
   });
+
+  // better-sqlite3 waits for the lock on the event loop's thread: each queued write waited its own
+  // 5 s in turn, so a lock held for a minute held every request (and /healthz) as long.
+  it('waits for the lock once, then refuses the writes after it at once, audit batches included, for a while', async () => {
+    const { path, store } = await openStore();
+    const other = new Database(path);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const started = Date.now();
+      const first = await store.createKey(key(3), version(3)).then(() => undefined, (error: unknown) => error);
+      assert.ok(first instanceof StoreUnavailableError, String(first));
+      const waited = Date.now() - started;
+      assert.ok(waited >= 900 && waited < 3_000, `the first write waited ${waited} ms for the lock`);
+      const next = Date.now();
+      for (let i = 4; i < 8; i++) {
+        await assert.rejects(store.createKey(key(i), version(i)), StoreUnavailableError);
+      }
+      await assert.rejects(store.appendAudit(event(9)), StoreUnavailableError);
+      assert.ok(Date.now() - next < 500, `the writes after it took ${Date.now() - next} ms`);
+      other.exec('ROLLBACK');
+      // The lock gone, a write goes through at once, in the window too.
+      await store.createKey(key(3), version(3));
+      await store.appendAudit(event(10));
+      assert.equal((await store.getKey(keyId(3)))?.keyId, keyId(3));
+      assert.equal(await store.getKey(keyId(4)), undefined);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
 });
 
 describe('a SQLite store whose audit trail is cut or hooked while it is open', () => {

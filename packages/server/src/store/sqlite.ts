@@ -184,6 +184,18 @@ function asStoreError(error: unknown): unknown {
 }
 
 /**
+ * How long a write waits for another process's write lock on the file (SQLite's busy timeout).
+ * better-sqlite3 waits on the event loop's thread, so nothing else is served meanwhile.
+ */
+const BUSY_TIMEOUT_MS = 1_000;
+/**
+ * After a write found the file locked by another process, writes in the next this many
+ * milliseconds do not wait for it: they fail at once (a 503). Each queued write used to wait its
+ * own 5 s in turn, so a lock held for a minute held every request, /healthz included, for as long.
+ */
+const LOCKED_FAIL_FAST_MS = 2_000;
+
+/**
  * SQLite's own sync of a file failed inside a statement: a change's commit (synchronous = FULL), or
  * a checkpoint that a commit ran. As after a failed sync of the WAL by the store (#syncBatch), what
  * the disk holds of the writes since the last good sync is unknown.
@@ -236,6 +248,9 @@ export class SqliteStore implements Store {
   #pendingHead: AuditHead | undefined;
   /** `PRAGMA schema_version` when the schema was last found free of foreign objects (#assertOwnSchema). */
   #schemaVersion = -1;
+  /** The busy timeout the connection has now (#beforeWrite), and until when writes fail at once. */
+  #busyTimeoutMs = BUSY_TIMEOUT_MS;
+  #lockedUntil = 0;
   readonly #appendBatch: (events: readonly AuditEvent[]) => void;
   readonly #auditRows: RowInserter;
   readonly #auditKeyRows: RowInserter;
@@ -260,7 +275,7 @@ export class SqliteStore implements Store {
     this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
-    this.#db.pragma('busy_timeout = 5000');
+    this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (beforeCreate && this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table'").get() === undefined) {
       try {
         beforeCreate();
@@ -399,6 +414,7 @@ export class SqliteStore implements Store {
     if (this.#unusable) throw this.#unusable;
     let result: T;
     try {
+      this.#beforeWrite();
       result = write();
     } catch (error) {
       throw this.#refusal(error);
@@ -414,9 +430,22 @@ export class SqliteStore implements Store {
    */
   #refusal(error: unknown): unknown {
     const code = (error as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) this.#lockedUntil = Date.now() + LOCKED_FAIL_FAST_MS;
     if (!SQLITE_SYNC_FAILURES.has(code)) return asStoreError(error);
     this.#syncFailed = true;
     return this.#latch(`SQLite's sync of the store's files failed (${String(code)}): nothing more is written until the server restarts on a sound disk`, error);
+  }
+
+  /**
+   * Before a write: wait for another process's write lock only when no write found the file
+   * locked within LOCKED_FAIL_FAST_MS; then the write fails at once instead (SQLITE_BUSY, a 503).
+   * One write a while waits the full timeout, and finds when the lock is gone.
+   */
+  #beforeWrite(): void {
+    const wait = Date.now() < this.#lockedUntil ? 0 : BUSY_TIMEOUT_MS;
+    if (wait === this.#busyTimeoutMs) return;
+    this.#db.pragma(`busy_timeout = ${wait}`);
+    this.#busyTimeoutMs = wait;
   }
 
   /** After a commit (or a batch's sync): throws, making the store unusable, unless its files are still at their paths. */
@@ -760,6 +789,7 @@ export class SqliteStore implements Store {
       return;
     }
     try {
+      this.#beforeWrite();
       // For this one transaction only: the WAL sync follows, off the event loop.
       this.#stmt.syncNormal.run();
       try {
