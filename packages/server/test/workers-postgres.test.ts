@@ -5,6 +5,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import pg from 'pg';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
 import { exchange, signedBytes } from './support/raw-http.js';
 import { kmsClient, rawRequest, tempDataDir } from './support/server.js';
@@ -155,6 +156,27 @@ describe('coffer serve --workers', () => {
         assert.equal(seriesValue(text, 'coffer_keys', { state: 'Enabled' }), 1);
       }
       assert.ok(before >= 40, `the earlier test's Encrypts are counted too: ${before}`);
+    });
+
+    it('a scrape while the store cannot count the keys in time still has every worker\'s series, only coffer_keys left out', async () => {
+      // Each worker waits 2 s for its count of keys; the primary waited as long for each worker, so
+      // every worker missed the cut and the scrape had only their last counters: no gauge at all.
+      const encrypts = (text: string) => seriesValue(text, 'coffer_requests_total', { operation: 'Encrypt', outcome: 'success' }) ?? 0;
+      const before = encrypts(await scrape(server.endpoint));
+      await roundTrips(server, keyId, 10);
+      const locker = new pg.Client({ connectionString: url });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE keys IN ACCESS EXCLUSIVE MODE');
+        const text = await scrape(server.endpoint);
+        assert.equal(encrypts(text), before + 10, 'the workers\' counts of now, not of their last scrape');
+        assert.match(text, /^coffer_root_key_usable(\{[^}]*\})? 1$/m, 'the gauges are there');
+        assert.doesNotMatch(text, /^coffer_keys\{/m);
+      } finally {
+        await locker.query('ROLLBACK').catch(() => {});
+        await locker.end();
+      }
     });
 
     it('answers GetRequestMetrics (the console\'s dashboard) for both workers, whichever takes it', async () => {

@@ -30,8 +30,13 @@ interface MetricsAnswer {
   readonly error?: string;
 }
 
-/** How long the primary waits for one worker's part: a worker that does not answer is left out of that scrape. */
-const PART_TIMEOUT_MS = 2_000;
+/**
+ * How long the primary waits for one worker's part: a worker that does not answer is left out of
+ * that scrape. Longer than a worker waits for its count of keys (2 s, server metrics.ts), so that
+ * a store that does not answer costs the scrape coffer_keys only: at 2 s every worker missed the
+ * cut, and the scrape had their counters of the scrape before and no gauge at all.
+ */
+const PART_TIMEOUT_MS = 3_000;
 /** How long a worker waits for the primary (a scrape then fails with 503, as a failed collection does). */
 const ANSWER_TIMEOUT_MS = 5_000;
 
