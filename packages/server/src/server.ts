@@ -16,7 +16,7 @@ import { isConsoleRequest } from './http/console.js';
 import { applyConnectionLimits, creationOptions, defaultConnectionLimits, watchStalledAnswers, type ConnectionLimits } from './http/connection-limits.js';
 import type { IdleConnections } from './http/idle-connections.js';
 import { createProbeHandler } from './http/probes.js';
-import { admitRequest, requestClosed } from './http/pipelining.js';
+import { admitRequest, requestClosed, type AnsweredAside } from './http/pipelining.js';
 import { MAX_BODY_BYTES } from './http/read-body.js';
 import { ServerMetrics, type CacheStats, type MetricsExposition, type MetricsSnapshot } from './observe/metrics.js';
 import { RequestHistory, type HistoryBucket } from './observe/request-history.js';
@@ -193,6 +193,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const seeded = options.seed === undefined ? undefined : await applySeed(service, options.seed);
 
     const pipeline = createRequestHandler({ service, accessKeys, log, observer, probes });
+    // Answers given before the pipeline (node:http's refusals, CONNECT, an Expect, a connection's
+    // request over its limit in flight): a log line each, and counted as every answer is.
+    const answeredAside: AnsweredAside = (fields) => {
+      log('info', 'request', { ...fields });
+      observer.answered('unknown', fields.error, 0);
+    };
     // While draining, each answer closes its connection: the client's next request opens a new one, which is refused.
     // Requests already in flight when draining starts are told too, if their answer has not started.
     const inFlight = new Set<ServerResponse>();
@@ -233,7 +239,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       responsesOf(req.socket).add(res);
       res.once('close', answered);
       if (draining) res.setHeader('Connection', 'close');
-      if (!admitRequest(req, res, log)) return Promise.resolve();
+      if (!admitRequest(req, res, answeredAside)) return Promise.resolve();
       // Console pages too carry a request id, as every other answer does (the pipeline sets its own).
       if (isConsoleRequest(req)) res.setHeader('x-amzn-RequestId', randomUUID());
       const work = pipeline(req, res);
@@ -270,7 +276,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         const requestId = randomUUID();
         // The id the client is given leads to a line of the log, as every other answer's does. No
         // audit record: nothing of the request (not even its operation) could be read.
-        log('info', 'request', { requestId, status: Number(status.slice(0, 3)), error: name, reason: error.code });
+        answeredAside({ requestId, status: Number(status.slice(0, 3)), error: name, ...(error.code !== undefined ? { reason: error.code } : {}) });
         socket.end(`HTTP/1.1 ${status}\r\nx-amzn-RequestId: ${requestId}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
         // end() closes only the server's half: a client that keeps sending (a slow header line
         // every few seconds) would keep the connection, and its descriptor, for ever. It has had
@@ -299,7 +305,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     http.on('connect', (_req: IncomingMessage, socket: Socket) => {
       const requestId = randomUUID();
       const body = JSON.stringify({ __type: 'UnknownOperationException', message: 'Coffer answers the AWS KMS protocol at POST /, not CONNECT.' });
-      log('info', 'request', { requestId, status: 400, error: 'UnknownOperationException' });
+      answeredAside({ requestId, status: 400, error: 'UnknownOperationException' });
       socket.on('error', () => {});
       socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: ${requestId}\r\n`
         + `x-amzn-ErrorType: UnknownOperationException\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
@@ -309,7 +315,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // An Expect header other than 100-continue: node:http's own 417, with the request id every answer carries.
     http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
       const requestId = randomUUID();
-      log('info', 'request', { requestId, status: 417, error: 'ExpectationFailed' });
+      answeredAside({ requestId, status: 417, error: 'ExpectationFailed' });
       res.writeHead(417, { 'x-amzn-RequestId': requestId, Connection: 'close', 'Content-Length': 0 });
       res.end();
     });

@@ -383,13 +383,20 @@ describe('answers to requests too malformed to read', () => {
     ['headers over 16 KiB', `POST / HTTP/1.1\r\nhost: x\r\nx-long: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'RequestHeaderFieldsTooLarge'],
     ['an Expect header other than 100-continue', 'POST / HTTP/1.1\r\nhost: x\r\nexpect: 200-ok\r\ncontent-length: 0\r\n\r\n', 417, 'ExpectationFailed'],
   ] as const) {
-    it(`logs the request id it answers ${what} with`, async () => {
+    it(`logs the request id it answers ${what} with, and counts the answer`, async () => {
+      const counted = async () => {
+        const metrics = await (await fetch(`${t.server.endpoint}/metrics`)).text();
+        const line = metrics.split('\n').find((l) => l.startsWith(`coffer_requests_total{operation="unknown",outcome="${name}"} `));
+        return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+      };
+      const before = await counted();
       const text = await exchange(t.server.endpoint, bytes);
       assert.match(text, new RegExp(`^HTTP/1\\.1 ${status} `), text);
       const requestId = idOf(text);
       assert.ok(requestId, text);
       assert.deepEqual(lines.filter((line) => line.requestId === requestId).map(({ level, msg, status: s, error }) => ({ level, msg, status: s, error })),
         [{ level: 'info', msg: 'request', status, error: name }]);
+      assert.equal(await counted(), before + 1, 'coffer_requests_total counts it');
     });
   }
 });

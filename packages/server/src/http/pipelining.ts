@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '../log.js';
 
 /**
  * The requests one connection may have in flight at once. No AWS client pipelines (each sends its
@@ -11,6 +10,12 @@ import type { Logger } from '../log.js';
 export const MAX_IN_FLIGHT_PER_CONNECTION = 32;
 
 const inFlight = new WeakMap<Socket, number>();
+
+/**
+ * An answer given before the pipeline, which reads no operation: its log line, and its count among
+ * the answers (coffer_requests_total, GetRequestMetrics) under the operation "unknown".
+ */
+export type AnsweredAside = (fields: { readonly requestId: string; readonly status: number; readonly error: string; readonly reason?: string }) => void;
 
 /**
  * Counts the request against its connection, or refuses it at once when the connection already has
@@ -26,13 +31,13 @@ const inFlight = new WeakMap<Socket, number>();
  * Not audited, as node:http's own refusals are not (docs/audit.md): nothing of the request was
  * read. Its log line carries the request id it is answered with.
  */
-export function admitRequest(req: IncomingMessage, res: ServerResponse, log: Logger): boolean {
+export function admitRequest(req: IncomingMessage, res: ServerResponse, answered: AnsweredAside): boolean {
   const socket = req.socket;
   const count = inFlight.get(socket) ?? 0;
   // Counted admitted or not, until its answer closes (requestClosed): a refusal is in flight too.
   inFlight.set(socket, count + 1);
   if (count < MAX_IN_FLIGHT_PER_CONNECTION) return true;
-  refuse(res, log);
+  refuse(res, answered);
   return false;
 }
 
@@ -48,14 +53,14 @@ export function requestClosed(socket: Socket | null | undefined): number {
   return count - 1;
 }
 
-function refuse(res: ServerResponse, log: Logger): void {
+function refuse(res: ServerResponse, answered: AnsweredAside): void {
   const requestId = randomUUID();
   const code = 'ThrottlingException';
   const body = JSON.stringify({
     __type: code,
     message: `This connection has ${MAX_IN_FLIGHT_PER_CONNECTION} requests in flight; send the next when an answer has come.`,
   });
-  log('info', 'request', { requestId, status: 400, error: code });
+  answered({ requestId, status: 400, error: code });
   res.writeHead(400, {
     'Content-Type': 'application/x-amz-json-1.1',
     'Content-Length': Buffer.byteLength(body),
