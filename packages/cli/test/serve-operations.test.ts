@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -213,6 +213,45 @@ describe('coffer serve: quotas, TLS and the loopback rule', () => {
       assert.equal(run.log().includes('PRIVATE KEY'), false);
     } finally {
       assert.equal((await run.stop()).code, 0);
+    }
+  });
+
+  it('SIGHUP leaves a --tls-self-signed pair as it is (renewed at a start only), and one during the stop is ignored: the request in flight is answered', { timeout: 60_000 }, async () => {
+    const dir = tempDir();
+    const run = await serve(['--data-dir', dir, '--tls-self-signed']);
+    const port = Number(new URL(run.endpoint).port);
+    const logged = async (pattern: RegExp) => {
+      for (let i = 0; i < 100 && !pattern.test(run.log()); i++) await new Promise((done) => setTimeout(done, 50));
+      assert.match(run.log(), pattern);
+    };
+    let socket: TLSSocket | undefined;
+    try {
+      run.signal('SIGHUP');
+      await logged(/"SIGHUP: serving the generated \(--tls-self-signed\) pair, which is renewed at a start, not on reload/);
+      // A request whose body is still arriving when the stop begins, and a SIGHUP during the stop.
+      socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+      let answer = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+      socket.on('error', () => {});
+      await new Promise((done, fail) => {
+        socket!.once('secureConnect', done);
+        socket!.once('close', () => fail(new Error('the connection closed before its handshake')));
+      });
+      socket.write('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: TrentService.ListKeys\r\nContent-Length: 4\r\n\r\n{}');
+      await new Promise((done) => setTimeout(done, 200));
+      const stopped = run.stop();
+      await logged(/SIGTERM: finishing in-flight requests/);
+      run.signal('SIGHUP');
+      await logged(/"SIGHUP while stopping: ignored"/);
+      socket.write('  ');
+      const { code } = await stopped;
+      assert.equal(code, 0);
+      socket.destroy();
+      assert.match(answer, /^HTTP\/1\.1 4\d\d /, `the request in flight was answered: ${answer}`);
+    } finally {
+      // Whatever failed, nothing is left to hold the test run.
+      socket?.destroy();
+      run.signal('SIGKILL');
     }
   });
 

@@ -163,10 +163,13 @@ describe('coffer serve --seed', () => {
     assert.match(unparsable.stderr, /^error: the seed file .* does not parse/m);
     // A JSON syntax error next to a secret: its place, never V8's quote of the text around it.
     const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
-    for (const json of [`{"principals": [{"accessKeyId": "AKIAIOSFODNN7EXAMPLE",\n "secretAccessKey":${secret}}]}`, `{"principals": [{"secretAccessKey": "${secret}" "x": 1}]}`]) {
-      const badJson = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed', seedFile(json, 'bad.json')]);
+    for (const [json, place] of [
+      [`{"principals": [{"accessKeyId": "AKIAIOSFODNN7EXAMPLE",\n "secretAccessKey":${secret}}]}`, 'line 2, column 20'],
+      [`{"principals": [{"secretAccessKey": "${secret}" "x": 1}]}`, 'line 1, column 80'],
+    ]) {
+      const badJson = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed', seedFile(json!, 'bad.json')]);
       assert.equal(badJson.code, 2);
-      assert.match(badJson.stderr, /^error: the seed file .*bad\.json' is not valid JSON( at line \d+, column \d+)?$/m);
+      assert.ok(badJson.stderr.includes(`bad.json' is not valid JSON at ${place}\n`), badJson.stderr);
       assert.equal(badJson.stderr.includes(secret.slice(0, 6)), false, badJson.stderr);
     }
     const missing = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed', join(dataDir, 'none.yaml')]);

@@ -130,10 +130,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const transport = await openTransport(config.host, config.dataDir, options.tls, options.allowInsecureHttp ?? false);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Served all the same (an operator may be replacing it), but said: clients that check certificates refuse it.
-  const validity = transport.tls?.validity;
-  if (validity !== undefined && (validity.to < now() || validity.from > now())) {
-    log('warn', `the TLS certificate is ${validity.to < now() ? 'expired' : 'not yet valid'} (valid ${new Date(validity.from).toISOString()} to ${new Date(validity.to).toISOString()}): clients that check certificates will refuse it`);
-  }
+  const warnIfNotValid = (validity: { from: number; to: number } | undefined) => {
+    if (validity !== undefined && (validity.to < now() || validity.from > now())) {
+      log('warn', `the TLS certificate is ${validity.to < now() ? 'expired' : 'not yet valid'} (valid ${new Date(validity.from).toISOString()} to ${new Date(validity.to).toISOString()}): clients that check certificates will refuse it`);
+    }
+  };
+  warnIfNotValid(transport.tls?.validity);
   // One server per SQLite data directory (server-lock.ts); PostgreSQL nodes share their store.
   const lock = isPostgresUrl(config.store) ? undefined : lockDataDirectory(config.dataDir);
   // With PostgreSQL the data directory still holds root.key and the credentials file.
@@ -367,9 +369,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       runScheduledWork: (at) => schedule(at),
       reloadTls: async () => {
         if (!transport.tls || !(http instanceof HttpsServer)) return 'not serving TLS: nothing to reload';
+        // The generated pair is made (or renewed) at a start only: with --workers each worker
+        // reloads on its own, and each renewing it made each serve a pair of its own.
+        if (options.tls && 'selfSigned' in options.tls) return 'serving the generated (--tls-self-signed) pair, which is renewed at a start, not on reload: nothing to reload';
         const next = await openTransport(config.host, config.dataDir, options.tls, options.allowInsecureHttp ?? false);
         http.setSecureContext(secureContextOptions(next.tls!));
         const { fingerprint, validity } = next.tls!;
+        warnIfNotValid(validity);
         return `serving the TLS certificate ${fingerprint} (valid ${new Date(validity.from).toISOString()} to ${new Date(validity.to).toISOString()}) to new connections`;
       },
       close: () => (closing ??= (async () => {

@@ -130,8 +130,9 @@ export async function servePrimary(count: number): Promise<number> {
   };
 
   // SIGHUP reloads every serving worker's TLS certificate (each logs what it did); by default it
-  // would end the primary at once, and its workers with it.
+  // would end the primary at once, and its workers with it. Kept while stopping, and ignored then.
   const onHup = () => {
+    if (stopping) return say('SIGHUP while stopping: ignored');
     say(`SIGHUP: asking ${serving.size} serving worker(s) to reload the TLS certificate`);
     for (const worker of serving) if (worker.isConnected()) worker.send({ type: 'coffer-reload-tls' } satisfies ReloadRequest);
   };
@@ -142,7 +143,6 @@ export async function servePrimary(count: number): Promise<number> {
     const onSignal = (signal: string) => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
-      process.off('SIGHUP', onHup);
       done(signal);
     };
     const onInt = () => onSignal('SIGINT');

@@ -215,11 +215,14 @@ async function serveUntilSignalled(
   reloadRequests?: (reload: () => void) => void,
 ): Promise<number> {
   let server: RunningServer | undefined;
+  let stopping = false;
   // SIGHUP, which operators send to reload a daemon's certificate (and which a closed terminal
   // sends), ended the process at once by default, cutting off requests in flight. It reloads the
   // TLS certificate and key instead; during the start it is only logged.
   const reload = (why: string) => {
     if (!server) return options.logger?.('warn', `${why} during the start: ignored; send it again once the server is serving`, {});
+    // Kept while stopping too: without a listener a SIGHUP then ended the process mid-request.
+    if (stopping) return options.logger?.('info', `${why} while stopping: ignored`, {});
     server.reloadTls().then(
       (done) => options.logger?.('info', `${why}: ${done}`, {}),
       (error: unknown) => options.logger?.('warn', `${why}: the TLS certificate was not reloaded, the one before is still served: ${error instanceof Error ? error.message : String(error)}`, {}),
@@ -267,7 +270,7 @@ async function serveUntilSignalled(
       closing = true;
       // A log line, as every line the running server writes to stderr.
       options.logger?.('info', `${why}: finishing in-flight requests and closing the store`, fields);
-      process.off('SIGHUP', onHup);
+      stopping = true;
       running.close().then(done, done);
     };
     const stop = (signal: string) => {
@@ -371,8 +374,8 @@ async function readSeedFile(path: string): Promise<unknown> {
   if (path.endsWith('.json')) {
     try {
       return JSON.parse(text);
-    } catch (error) {
-      throw new UsageError(`the seed file '${path}' is not valid JSON${jsonErrorPlace(text, error)}`, '`coffer serve --help` shows a seed file; YAML or JSON');
+    } catch {
+      throw new UsageError(`the seed file '${path}' is not valid JSON${jsonErrorPlace(text)}`, '`coffer serve --help` shows a seed file; YAML or JSON');
     }
   }
   const { parse } = await import('yaml');
@@ -386,14 +389,32 @@ async function readSeedFile(path: string): Promise<unknown> {
 }
 
 /**
- * Where JSON.parse stopped, as " at line L, column C", when its message gives the position; else
- * nothing. Never its message: V8's quotes the text around the fault, and a seed file's secrets
- * (access keys' secrets, key material) sit right there.
+ * Where JSON.parse stopped, as " at line L, column C". Never its message: V8's quotes the text
+ * around the fault, and a seed file's secrets (access keys' secrets, key material) sit right there.
+ * Only some of V8's messages give a position ("Unexpected token" ones do not), so the place is
+ * found by parsing prefixes: one that stops short of the fault fails only for ending early (or
+ * parses), one that holds it fails there; the shortest that fails there ends just past the fault.
  */
-function jsonErrorPlace(text: string, error: unknown): string {
-  const position = /at position (\d+)/.exec(error instanceof Error ? error.message : '');
-  if (!position) return '';
-  const before = text.slice(0, Number(position[1])).split('\n');
+function jsonErrorPlace(text: string): string {
+  const failsInside = (prefix: string): boolean => {
+    try {
+      JSON.parse(prefix);
+      return false;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : '';
+      const position = /at position (\d+)/.exec(message);
+      return !/end of JSON input|Unterminated string/.test(message) && (position === null || Number(position[1]) < prefix.length);
+    }
+  };
+  if (!failsInside(text)) return '';
+  let fine = 0;
+  let failing = text.length;
+  while (failing - fine > 1) {
+    const middle = Math.floor((fine + failing) / 2);
+    if (failsInside(text.slice(0, middle))) failing = middle;
+    else fine = middle;
+  }
+  const before = text.slice(0, failing - 1).split('\n');
   return ` at line ${before.length}, column ${before.at(-1)!.length + 1}`;
 }
 
