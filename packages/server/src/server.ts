@@ -97,10 +97,10 @@ export interface RunningServer {
   /** Runs deletions and rotations due at `now` (default: the server's clock) and waits for them. */
   runScheduledWork(now?: number): Promise<void>;
   /**
-   * Reads the TLS certificate and key again (the files given, or the generated pair, renewed when
-   * due) and serves new connections with them; connections already open keep theirs. Answers
-   * what it did; a pair that would be refused at start is refused (StartupError) and the one
-   * before stays. Without TLS there is nothing to reload.
+   * Reads the TLS certificate and key files again and serves new connections with them;
+   * connections already open keep theirs. Answers what it did; a pair that would be refused at
+   * start is refused (StartupError) and the one before stays. Without TLS, or with the generated
+   * (--tls-self-signed) pair, which is renewed at a start only, there is nothing to reload.
    */
   reloadTls(): Promise<string>;
   /** Stops accepting connections, lets in-flight requests finish, closes the store. */
