@@ -102,6 +102,9 @@ describe('console with hostile values', () => {
 
   it('lists every key, a key it may not describe as a row saying why, within the page width', async () => {
     for (const id of Object.values(ids)) await page.locator(`tr[data-key-id="${id}"]`).waitFor();
+    // A row shows "Loading…" until its DescribeKey answers: wait for the answers, not just the rows.
+    await page.locator(`tr[data-key-id="${ids.undescribable}"]`, { hasText: /Not described: AccessDeniedException/ }).waitFor();
+    await page.locator(`tr[data-key-id="${ids.markup}"]`, { hasText: '<img src=x onerror=alert(1)>' }).waitFor();
     assert.match(await page.locator(`tr[data-key-id="${ids.undescribable}"]`).innerText(), /Not described: AccessDeniedException/);
     assert.ok(await pageWidth() <= PAGE_WIDTH, `the keys page is ${await pageWidth()} px wide`);
     // The key id links of every row are on screen, not pushed off by a long description.
