@@ -1,21 +1,56 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { cleanEnv, MAIN, removeTempDirs, tempDir } from './support/cli.js';
 
 after(removeTempDirs);
 
+interface TerminalRun {
+  readonly code: number | null;
+  readonly screen: string;
+  /** The command's process (it replaced the shell `script` started): gone once the run resolves. */
+  readonly pid: number;
+  /** Whether that process still ran 15 s after `script` ended; it is killed then. */
+  readonly outlived: boolean;
+}
+
+/** Whether a process is gone (or a zombie its new parent has yet to reap). */
+function isGone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
 /**
- * Runs a command on a pseudo-terminal (util-linux `script`), so standard input is a TTY, typing
- * `typed` into it. Resolves with everything the terminal showed and the exit code.
+ * Runs `coffer` on a pseudo-terminal (util-linux `script`), so standard input and output are a
+ * TTY, typing `typed` into it. Once the screen matches `stopWhen`, `script` gets `signal` once:
+ * SIGTERM makes it pass a SIGTERM on (and SIGKILL the command 2 s later); SIGKILL closes the
+ * terminal, a hangup. Resolves once the command's process is gone too (a server that outlives its
+ * terminal would hold the data directory from the next start), with what the terminal showed.
  */
-function onTerminal(args: readonly string[], typed: string, env: NodeJS.ProcessEnv, stopWhen?: RegExp): Promise<{ code: number | null; screen: string }> {
-  const command = [process.execPath, MAIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+async function onTerminal(
+  args: readonly string[], typed: string, env: NodeJS.ProcessEnv,
+  stopWhen?: RegExp, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', stderrFile?: string,
+): Promise<TerminalRun> {
+  const pidFile = join(tempDir(), 'pid');
+  const quoted = [process.execPath, MAIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  // The shell writes its pid, then becomes the command: the session's leader, which a hangup signals.
+  const command = `echo $$ > '${pidFile}'; exec ${quoted}${stderrFile ? ` 2>'${stderrFile}'` : ''}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let screen = '';
+  let signalled = false;
   child.stdout.setEncoding('utf8').on('data', (s: string) => {
     screen += s;
-    if (stopWhen?.test(screen)) child.kill('SIGTERM');
+    // Once: a second SIGTERM would end `script` at once, before the command it signalled has ended.
+    if (!signalled && stopWhen?.test(screen)) {
+      signalled = true;
+      child.kill(signal);
+    }
   });
   child.stderr.resume();
   // Each entry once its prompt shows, as a person types.
@@ -29,11 +64,20 @@ function onTerminal(args: readonly string[], typed: string, env: NodeJS.ProcessE
     }
   }, 50);
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) => child.on('close', (code) => {
-    clearInterval(typeIt);
-    clearTimeout(timer);
-    resolve({ code, screen });
-  }));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearInterval(typeIt);
+  clearTimeout(timer);
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  let outlived = true;
+  for (let waited = 0; waited < 15_000; waited += 100) {
+    if (isGone(pid)) {
+      outlived = false;
+      break;
+    }
+    await sleep(100);
+  }
+  if (outlived) process.kill(pid, 'SIGKILL');
+  return { code, screen, pid, outlived };
 }
 
 describe('the root-key passphrase on a terminal', () => {
@@ -48,6 +92,23 @@ describe('the root-key passphrase on a terminal', () => {
     assert.equal(wrong.code, 1, wrong.screen);
     assert.match(wrong.screen, /error: The root-key passphrase is wrong/);
     const again = await onTerminal(['serve', '--port', '0', '--data-dir', dataDir], 'typed at the prompt\r', cleanEnv(), /Coffer is listening/);
+    assert.match(again.screen, /Coffer is listening/);
+  });
+});
+
+describe('a server whose terminal closes', () => {
+  it('stops as on SIGTERM, closing its store, and ends by SIGHUP rather than serving on as an orphan', async () => {
+    const dataDir = tempDir();
+    const log = join(tempDir(), 'stderr');
+    const env = cleanEnv({ COFFER_ROOT_PASSPHRASE: 'a passphrase for the hangup test' });
+    const served = await onTerminal(['serve', '--port', '0', '--data-dir', dataDir], '', env, /Coffer is listening/, 'SIGKILL', log);
+    assert.equal(served.outlived, false, `the server still ran 15 s after its terminal closed: ${readFileSync(log, 'utf8')}`);
+    const lines = readFileSync(log, 'utf8');
+    assert.match(lines, /"msg":"SIGHUP \(the terminal closed\): finishing in-flight requests and closing the store"/);
+    // Node's exit would have aborted, failing to restore the closed terminal's modes.
+    assert.doesNotMatch(lines, /Assertion failed|Native stack trace/);
+    // The data directory is free and its store whole: a start on it serves.
+    const again = await onTerminal(['serve', '--port', '0', '--data-dir', dataDir], '', env, /Coffer is listening/);
     assert.match(again.screen, /Coffer is listening/);
   });
 });

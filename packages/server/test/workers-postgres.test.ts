@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { join } from 'node:path';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
@@ -22,6 +23,14 @@ const isAlive = (pid: number) => {
     return true;
   } catch {
     return false;
+  }
+};
+/** Gone, or a zombie its parent has yet to reap (an orphan's new parent may be slow to). */
+const isGone = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+  } catch {
+    return true;
   }
 };
 const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
@@ -280,6 +289,38 @@ describe('coffer serve --workers', () => {
       for (const pid of [stopping.child.pid!, ...workerPids(stopping.banner)]) process.kill(pid, 'SIGINT');
       for (const answer of await Promise.all(answers)) assert.match(answer, /^HTTP\/1\.1 200 /, answer || 'the connection closed without an answer');
       assert.equal(await stopping.exited, '0', stopping.output());
+    });
+
+    it('a closed terminal (a hangup) stops every worker as SIGTERM does, and the primary then ends by SIGHUP', async () => {
+      // SIGHUP reloads the TLS certificate; a hangup used to leave the primary and workers serving
+      // as orphans, holding the port, their log lines going nowhere.
+      const dataDir = tempDataDir();
+      const files = tempDataDir();
+      const pidFile = join(files, 'pid');
+      const log = join(files, 'stderr');
+      const args = [process.execPath, CLI_MAIN, 'serve', '--workers', '2', '--store', await cluster.createDatabase(), '--port', '0', '--data-dir', dataDir, '--quotas', 'off'];
+      const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+      // On a pseudo-terminal (util-linux `script`); the shell writes its pid, then becomes the primary.
+      const terminal = spawn('script', ['-qfec', `echo $$ > '${pidFile}'; exec ${quoted} 2>'${log}'`, '/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      let screen = '';
+      await new Promise<void>((done, fail) => {
+        // The terminal ends lines with \r\n, and `.` takes no \r.
+        terminal.stdout.setEncoding('utf8').on('data', (text: string) => { screen += text; if (/Workers: [^\n]*\n/.test(screen)) done(); });
+        terminal.on('close', () => fail(new Error(`the terminal closed before the banner: ${screen}${readFileSync(log, 'utf8')}`)));
+        setTimeout(() => { terminal.kill('SIGTERM'); fail(new Error(`no banner within 30 s: ${screen}`)); }, 30_000).unref();
+      });
+      const pids = [Number(readFileSync(pidFile, 'utf8')), ...workerPids(screen)];
+      terminal.kill('SIGKILL');
+      const waitedUntil = Date.now() + 20_000;
+      while (pids.some((pid) => !isGone(pid)) && Date.now() < waitedUntil) await new Promise((done) => setTimeout(done, 100));
+      const outliving = pids.filter((pid) => !isGone(pid));
+      for (const pid of outliving) process.kill(pid, 'SIGKILL');
+      const lines = readFileSync(log, 'utf8');
+      assert.deepEqual(outliving, [], `processes outlived their terminal by 20 s:\n${lines}`);
+      assert.match(lines, /"msg":"SIGHUP \(the terminal closed\): stopping 2 workers/);
+      assert.equal(lines.match(/"msg":"stop asked by the primary: finishing in-flight requests/g)?.length, 2, lines);
+      // Node's normal exit would have aborted, failing to restore the closed terminal's modes.
+      assert.doesNotMatch(lines, /Assertion failed|Native stack trace/);
     });
 
     it('stops every worker on SIGTERM, exiting 0, with one audit chain across them in the store', async () => {

@@ -11,6 +11,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { jsonLogger, logProcessWarnings, type Logger } from '@coffer/server';
 import { EXIT_FAILURE } from '../usage.js';
+import { endAsHangup, terminalHangupCheck } from './terminal-hangup.js';
 import { primaryMetrics } from './worker-metrics.js';
 
 /** What a worker tells the primary once it listens: the facts of the banner. */
@@ -131,8 +132,13 @@ export async function servePrimary(count: number): Promise<number> {
 
   // SIGHUP reloads every serving worker's TLS certificate (each logs what it did); by default it
   // would end the primary at once, and its workers with it. Kept while stopping, and ignored then.
+  // A hangup of the terminal the primary was started on stops them all, as SIGTERM does
+  // (terminal-hangup.ts; the workers leave it to the primary).
+  const terminalClosed = terminalHangupCheck();
+  let hangup: () => void = () => {};
   const onHup = () => {
     if (stopping) return say('SIGHUP while stopping: ignored');
+    if (terminalClosed()) return hangup();
     say(`SIGHUP: asking ${serving.size} serving worker(s) to reload the TLS certificate`);
     for (const worker of serving) if (worker.isConnected()) worker.send({ type: 'coffer-reload-tls' } satisfies ReloadRequest);
   };
@@ -149,6 +155,8 @@ export async function servePrimary(count: number): Promise<number> {
     const onTerm = () => onSignal('SIGTERM');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
+    // Not a first signal: a SIGTERM after the hangup does not end the primary at once.
+    hangup = () => done('SIGHUP (the terminal closed)');
   });
 
   const starting = (async () => {
@@ -165,6 +173,7 @@ export async function servePrimary(count: number): Promise<number> {
     if ('error' in started) say(`${started.error.message}; stopping`, 'error');
     else say(`${started.signal} while starting: stopping`);
     await stopAll();
+    if (terminalClosed()) endAsHangup();
     return 'signal' in started ? 0 : EXIT_FAILURE;
   }
   const { banner } = started;
@@ -175,5 +184,6 @@ export async function servePrimary(count: number): Promise<number> {
   if ('signal' in outcome) say(`${outcome.signal}: stopping ${workers.size} workers (each finishes its in-flight requests)`);
   else say(`${outcome.reason}; stopping`, 'error');
   const clean = await stopAll();
+  if (terminalClosed()) endAsHangup();
   return 'signal' in outcome && clean ? 0 : EXIT_FAILURE;
 }

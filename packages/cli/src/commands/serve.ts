@@ -9,6 +9,7 @@ import { EXIT_FAILURE, EXIT_USAGE, IoError, refuseRepeatedValues, UsageError, ty
 import { ROOT_KEY_COMPLETIONS, ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 import { FIRST_WORKER_ENV, isReloadRequest, isStopRequest, servePrimary, type WorkerReady } from './serve-workers.js';
 import { workerMetrics } from './worker-metrics.js';
+import { endAsHangup, terminalHangupCheck } from './terminal-hangup.js';
 
 const HELP = `Usage: coffer serve [options]
 
@@ -41,7 +42,8 @@ Examples:
   coffer serve --tls-self-signed --quotas off
 
 GET /metrics (Prometheus), /healthz and /readyz answer without a signature; SIGTERM or SIGINT
-lets in-flight requests finish, then closes the store; SIGHUP reloads the TLS certificate and key.
+lets in-flight requests finish, then closes the store; SIGHUP reloads the TLS certificate and key
+(or, when the terminal the server was started on closed, stops it as SIGTERM does).
 See docs/operations.md.
 
 A config file is one JSON object keyed by the option names above, for example
@@ -216,9 +218,13 @@ async function serveUntilSignalled(
 ): Promise<number> {
   let server: RunningServer | undefined;
   let stopping = false;
-  // SIGHUP, which operators send to reload a daemon's certificate (and which a closed terminal
-  // sends), ended the process at once by default, cutting off requests in flight. It reloads the
-  // TLS certificate and key instead; during the start it is only logged.
+  // SIGHUP ended the process at once by default, cutting off requests in flight. Sent by an
+  // operator, it reloads the TLS certificate and key (during the start it is only logged); sent
+  // because the terminal closed, it stops the server as SIGTERM does (terminal-hangup.ts). A
+  // worker leaves that stop to its primary, which the hangup reaches too and which stops them all.
+  const terminalClosed = terminalHangupCheck();
+  let hungUp = false;
+  let stopForHangup: (() => void) | undefined;
   const reload = (why: string) => {
     if (!server) return options.logger?.('warn', `${why} during the start: ignored; send it again once the server is serving`, {});
     // Kept while stopping too: without a listener a SIGHUP then ended the process mid-request.
@@ -228,7 +234,13 @@ async function serveUntilSignalled(
       (error: unknown) => options.logger?.('warn', `${why}: the TLS certificate was not reloaded, the one before is still served: ${error instanceof Error ? error.message : String(error)}`, {}),
     );
   };
-  const onHup = () => reload('SIGHUP');
+  const onHup = () => {
+    if (!terminalClosed()) return reload('SIGHUP');
+    if (stopRequests || hungUp) return;
+    hungUp = true;
+    if (stopForHangup) stopForHangup();
+    else options.logger?.('info', 'SIGHUP: the terminal closed during the start; the server stops once started', {});
+  };
   process.on('SIGHUP', onHup);
   reloadRequests?.(() => reload('reload asked by the primary'));
   try {
@@ -286,9 +298,15 @@ async function serveUntilSignalled(
     // A worker's stop asked by the primary is no signal: the Ctrl-C that made the primary ask may
     // reach this process too, and must not count as the second signal that ends it at once.
     stopRequests?.(() => close('stop asked by the primary', { stop: 'primary' }));
+    // Not counted as a first signal: a SIGTERM after the hangup (a terminal's own, or util-linux
+    // `script`'s) still lets requests finish.
+    stopForHangup = () => close('SIGHUP (the terminal closed)', { signal: 'SIGHUP' });
+    if (hungUp) stopForHangup();
   });
   announce(running);
   await stopped;
+  // A worker too: its stdout and stderr are the primary's, and so the same closed terminal.
+  if (terminalClosed()) endAsHangup();
   // The store is closed and the log written: work the grace abandoned (an RSA key generation still
   // queued for a client that left) must not hold the process for its own seconds.
   setTimeout(() => process.exit(process.exitCode ?? 0), ABANDONED_WORK_MS).unref();

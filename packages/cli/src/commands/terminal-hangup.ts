@@ -1,0 +1,28 @@
+import { isatty } from 'node:tty';
+
+/**
+ * Tells a SIGHUP sent because the process's terminal closed (its window shut, its SSH session
+ * dropped) from one an operator sends to reload the TLS certificate. The first should stop a
+ * server started on that terminal, as it stops every other program there; had `coffer serve`
+ * reloaded instead, it would keep serving (and holding its port and data directory) as an orphan
+ * whose log lines go nowhere.
+ *
+ * Once a terminal hangs up, the kernel fails every operation on its descriptors, so `isatty` says
+ * no for a standard descriptor that said yes at the start. A server started with none (systemd, a
+ * container, output redirected) never takes a SIGHUP for a hangup.
+ */
+export function terminalHangupCheck(): () => boolean {
+  const terminals = [0, 1, 2].filter((fd) => isatty(fd));
+  return () => terminals.some((fd) => !isatty(fd));
+}
+
+/**
+ * Ends the process by SIGHUP's default action, as a hangup ends a program that does not handle it
+ * (exit status 129 to a shell). Called once a server stopped for a hangup has closed its store: a
+ * normal exit would abort instead, Node asserting when it cannot restore the terminal's modes
+ * (`ResetStdio`: tcsetattr on a hung-up terminal fails with EIO), which dumps core.
+ */
+export function endAsHangup(): void {
+  process.removeAllListeners('SIGHUP');
+  process.kill(process.pid, 'SIGHUP');
+}
