@@ -1,3 +1,7 @@
+// Kept in the declarations (`preserve`): they name Node's types (`Buffer`, `node:stream`), and
+// TypeScript 6 and later load no `@types` package unasked, so a consumer whose tsconfig lists no
+// `types` would otherwise find no `Buffer` there.
+/// <reference types="node" preserve="true" />
 /**
  * @coffer/sdk public surface. Everything a caller may rely on is named here; anything else
  * (serializers, KDF, signature helpers) is internal and may change.

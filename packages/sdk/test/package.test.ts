@@ -69,6 +69,36 @@ test("the README's TypeScript examples compile as written, against the package b
   }
 });
 
+test("the declarations bring Node's types themselves: a consumer that lists no `types` (TypeScript 6's default) compiles", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-types-'));
+  try {
+    mkdirSync(join(dir, 'node_modules', '@coffer'), { recursive: true });
+    symlinkSync(PACKAGE, join(dir, 'node_modules', '@coffer', 'sdk'));
+    for (const scope of ['@aws-sdk', '@smithy', '@aws-crypto', '@types']) {
+      symlinkSync(join(ROOT, 'node_modules', scope), join(dir, 'node_modules', scope));
+    }
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    // No Buffer in the consumer's own code: only the declarations name it.
+    writeFileSync(join(dir, 'consumer.ts'), [
+      "import { decrypt, encrypt, RawAesKeyring } from '@coffer/sdk';",
+      "const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'name', wrappingKey: new Uint8Array(32) });",
+      "const { ciphertext } = await encrypt(keyring, new Uint8Array([1, 2, 3]));",
+      "const opened: Uint8Array = (await decrypt(keyring, ciphertext)).plaintext;",
+      'export { opened };',
+      '',
+    ].join('\n'));
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { strict: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', types: [], noEmit: true, skipLibCheck: false },
+      files: ['consumer.ts'],
+    }));
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const run = spawnSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
+    assert.equal(run.status, 0, `tsc: ${run.stdout}${run.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a tarball packed from a checkout never built holds the built package (npm pack builds it first)', () => {
   // The package's sources where a fresh clone has them, beside the repository's base tsconfig and
   // its installed node_modules, with no dist: what `npm pack -w @coffer/sdk` meets after `npm ci`.
