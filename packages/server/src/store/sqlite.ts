@@ -120,8 +120,15 @@ interface PolicyRow { principal_arn: string; policy_name: string; document: stri
 
 const fromJson = <T>(row: RecordRow): T => JSON.parse(row.record) as T;
 
-/** Seqs an audit query with an unindexed filter reads between yields: ~10 ms of the event loop. */
-const AUDIT_SCAN_WINDOW = 10_000;
+/**
+ * How long an audit query with an unindexed filter reads before it lets other requests run, and
+ * the bounds of the window of seqs it reads at a time, sized from the last window's pace. A request
+ * served meanwhile waits out one window at each of its steps (reading its body, the store, its
+ * audit record's commit): fixed windows of 10,000 seqs (~10 ms) made a DescribeKey take 37 ms.
+ */
+const AUDIT_SCAN_SLICE_MS = 1;
+const AUDIT_SCAN_FIRST_WINDOW = 2_000;
+const AUDIT_SCAN_WINDOW_BOUNDS = [200, 50_000] as const;
 
 /** Enough for every key a busy server uses at once; past it the cache starts over. */
 const MAX_CACHED_KEY_RECORDS = 4096;
@@ -891,20 +898,28 @@ export class SqliteStore implements Store {
     }
     // A filter no index serves reads the records one by one, and this connection's reads hold the
     // event loop: on a long trail (300,000 records: ~250 ms) every other request waited for the
-    // whole scan. It reads AUDIT_SCAN_WINDOW seqs at a time, newest first, and lets other work run
-    // between windows, until the page is full or the trail's start is reached.
+    // whole scan. It reads a window of seqs at a time, newest first, each about AUDIT_SCAN_SLICE_MS
+    // long, and lets other work run between windows, until the page is full or the trail's start
+    // is reached.
     const bounds = this.#stmt.auditSeqBounds.get()!;
     if (bounds.lo === null || bounds.hi === null) return [];
     const sql = `SELECT audit.seq AS seq, record FROM ${from} WHERE ${[...where, `${seq} >= ?`, `${seq} < ?`].join(' AND ')} ORDER BY ${seq} DESC LIMIT ?`;
     const window = this.#db.prepare<(string | number)[], AuditRow>(sql);
     const found: (AuditRecord | UnreadableAuditRecord)[] = [];
     const start = Math.min(query.beforeSeq ?? Infinity, bounds.hi + 1);
-    for (let end = start; end > bounds.lo; end -= AUDIT_SCAN_WINDOW) {
+    const [least, most] = AUDIT_SCAN_WINDOW_BOUNDS;
+    let size = AUDIT_SCAN_FIRST_WINDOW;
+    for (let end = start; end > bounds.lo;) {
       if (end !== start) await new Promise((done) => setImmediate(done));
-      for (const row of window.all(...params, Math.max(end - AUDIT_SCAN_WINDOW, bounds.lo), end, query.limit - found.length)) {
+      const began = performance.now();
+      const windowStart = Math.max(end - size, bounds.lo);
+      for (const row of window.all(...params, windowStart, end, query.limit - found.length)) {
         found.push(parseStoredRecord(row.seq, row.record));
       }
       if (found.length >= query.limit) break;
+      end = windowStart;
+      const took = Math.max(performance.now() - began, 0.05);
+      size = Math.round(Math.min(Math.max(size * AUDIT_SCAN_SLICE_MS / took, least), most));
     }
     return found;
   }
