@@ -4,6 +4,7 @@ import { EXIT_IO, IoError } from './usage.js';
 import { ApiError } from './admin-client.js';
 import { printable } from './output.js';
 import { EXIT_ACCESS, EXIT_CRYPTO, EXIT_FAILURE, EXIT_USAGE, UsageError } from './usage.js';
+import { endByHangupOnceTerminalClosed } from './commands/terminal-hangup.js';
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   // Loaded on use: the server's modules (SQLite, PostgreSQL) would slow every other command's start.
@@ -56,6 +57,9 @@ async function main(argv: string[]): Promise<number> {
   if (!run) throw new UsageError(`unknown command '${command}'`, 'run `coffer --help` for the list of commands');
   return run(rest);
 }
+
+// A command whose terminal hung up ends by SIGHUP once done, rather than abort at exit.
+endByHangupOnceTerminalClosed();
 
 // stderr redirected to a file on a full disk cannot take coffer's error lines or serve's notices.
 // They are lost then, but their failed write must not end the process as an unhandled 'error'

@@ -30,6 +30,11 @@ export function readSecretFile(path: string, what: string): string {
 /**
  * Asks for a secret on the terminal without echoing it. Only when standard input is a TTY:
  * otherwise undefined, and the caller says how to give it instead.
+ *
+ * The terminal is in raw mode meanwhile (no echo, no line editing by the terminal), so the keys a
+ * terminal's line editing gives are handled here, as getpass(3) and ssh have them: Backspace, Ctrl-U
+ * (erase the line), Ctrl-W (erase the last word), Ctrl-C (interrupt) and Ctrl-D on an empty line
+ * (end of input). The end of input itself, a closed terminal included, fails the prompt.
  */
 export function promptSecret(question: string): Promise<string> | undefined {
   const input = process.stdin;
@@ -41,9 +46,16 @@ export function promptSecret(question: string): Promise<string> | undefined {
     input.resume();
     process.stderr.write(question);
     const finish = (error?: Error) => {
-      input.setRawMode(false);
+      process.off('SIGHUP', onHup);
+      try {
+        input.setRawMode(false);
+      } catch {
+        // a terminal that hung up takes no mode
+      }
       input.pause();
       input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onError);
       process.stderr.write('\n');
       if (error) fail(error);
       else done(typed);
@@ -59,10 +71,29 @@ export function promptSecret(question: string): Promise<string> | undefined {
           return;
         }
         if (char === '\u0003') return finish(new UsageError('interrupted at the passphrase prompt'));
-        if (char === '\u007f' || char === '\b') typed = typed.slice(0, -1);
+        if (char === '\u0004') {
+          if (typed === '') return finish(new UsageError('no passphrase: end of input (Ctrl-D) at the prompt'));
+          continue; // as a terminal's line editing: Ctrl-D ends input on an empty line only
+        }
+        if (char === '\u0015') typed = '';
+        else if (char === '\u0017') typed = typed.replace(/\S*\s*$/u, ''); // the last word and the blanks after it
+        else if (char === '\u007f' || char === '\b') typed = [...typed].slice(0, -1).join('');
         else typed += char;
       }
     };
+    const onEnd = () => finish(new UsageError('no passphrase: standard input ended at the prompt'));
+    // A terminal that hung up fails its reads (EIO), where a pipe would end.
+    const onError = (error: NodeJS.ErrnoException) => finish(new UsageError(`no passphrase: the terminal could not be read (${error.code ?? error.message})`));
+    // A SIGHUP with no other listener would end the process by its default action, leaving the
+    // terminal without echo: the mode is restored first, and the signal then takes its course.
+    const onHup = () => {
+      if (process.listenerCount('SIGHUP') > 1) return;
+      finish(new UsageError('SIGHUP at the passphrase prompt'));
+      process.kill(process.pid, 'SIGHUP');
+    };
     input.on('data', onData);
+    input.on('end', onEnd);
+    input.on('error', onError);
+    process.on('SIGHUP', onHup);
   });
 }

@@ -737,6 +737,34 @@ describe('an interrupted coffer decrypt', () => {
     message = encrypted.bytes;
   });
 
+  it('on a terminal that closes midway, removes the .partial file and ends by SIGHUP, without Node aborting at exit', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'plain');
+    const half = join(tempDir(), 'half');
+    writeFileSync(half, message.subarray(0, message.length >> 1));
+    const log = join(tempDir(), 'stderr');
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: served.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: served.credentials.secretAccessKey });
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const decrypt = [process.execPath, MAIN, 'decrypt', '-', '--key', keyArn, '-o', out, '--endpoint-url', served.server.endpoint].map(quote).join(' ');
+    // On a pseudo-terminal (util-linux `script`): its standard output is the terminal, its input
+    // half a message that stalls. Closing the terminal (SIGKILL to `script`) hangs the shell up,
+    // which passes the SIGHUP on to the pipeline as it ends.
+    const terminal = spawn('script', ['-qfec', `(cat ${quote(half)}; sleep 60) | ${decrypt} 2>${quote(log)}`, '/dev/null'], { env, stdio: ['pipe', 'ignore', 'ignore'] });
+    const partial = () => (existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.partial')) : []);
+    for (let i = 0; i < 400 && partial().length === 0; i++) await sleep(25);
+    assert.equal(partial().length, 1, `no .partial file appeared: ${existsSync(log) ? readFileSync(log, 'utf8') : ''}`);
+    await sleep(300);
+    terminal.kill('SIGKILL');
+    const stopped = () => /^SIGHUP: stopped; the output file being written was removed/m.test(readFileSync(log, 'utf8'));
+    for (let i = 0; i < 150 && !stopped(); i++) await sleep(100);
+    // Node's abort, had it come, follows that line at once.
+    await sleep(1000);
+    const lines = readFileSync(log, 'utf8');
+    assert.ok(stopped(), lines);
+    assert.doesNotMatch(lines, /Assertion failed|Native stack trace/);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
   it('SIGKILLed midway never leaves a file under the output name (a .partial file may stay)', async () => {
     const dir = tempDir();
     const out = join(dir, 'plain');
@@ -749,7 +777,8 @@ describe('an interrupted coffer decrypt', () => {
   });
 
   // SIGHUP too: a closed terminal or dropped ssh session must not leave verified-so-far plaintext behind.
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
+  // And SIGQUIT (Ctrl-\), whose default action is a core dump.
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129], ['SIGQUIT', 131]] as const) {
     it(`${signal} midway removes the .partial file, and the directories made for it, and exits ${code}`, async () => {
       const dir = tempDir();
       const out = join(dir, 'made', 'for', 'it', 'plain');

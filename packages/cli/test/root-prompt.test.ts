@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
@@ -63,9 +63,17 @@ async function onTerminal(
       child.stdin.write(entries.shift()!);
     }
   }, 50);
+  // A prompt written to a standard error sent to a file shows there, not on the screen.
+  const watchLog = stderrFile && stopWhen ? setInterval(() => {
+    if (!signalled && existsSync(stderrFile) && stopWhen.test(readFileSync(stderrFile, 'utf8'))) {
+      signalled = true;
+      child.kill(signal);
+    }
+  }, 50) : undefined;
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearInterval(typeIt);
+  clearInterval(watchLog);
   clearTimeout(timer);
   const pid = Number(readFileSync(pidFile, 'utf8'));
   let outlived = true;
@@ -93,6 +101,32 @@ describe('the root-key passphrase on a terminal', () => {
     assert.match(wrong.screen, /error: The root-key passphrase is wrong/);
     const again = await onTerminal(['serve', '--port', '0', '--data-dir', dataDir], 'typed at the prompt\r', cleanEnv(), /Coffer is listening/);
     assert.match(again.screen, /Coffer is listening/);
+  });
+});
+
+describe('the passphrase prompt', () => {
+  it('takes a terminal\'s line editing: Ctrl-U erases the line, Ctrl-W the last word', async () => {
+    const dataDir = tempDir();
+    const started = await onTerminal(['serve', '--port', '0', '--data-dir', dataDir, '--root-key', 'passphrase'],
+      'mistyped\u0015typed at the prompt\rtyped at the wrong\u0017prompt\r', cleanEnv(), /Coffer is listening/);
+    assert.match(started.screen, /Coffer is listening/, 'the two entries are one passphrase');
+    const again = await onTerminal(['serve', '--port', '0', '--data-dir', dataDir], '', cleanEnv({ COFFER_ROOT_PASSPHRASE: 'typed at the prompt' }), /Coffer is listening/);
+    assert.match(again.screen, /Coffer is listening/, 'the passphrase is what the line showed, without the erased keys');
+  });
+
+  it('ends at Ctrl-D on an empty line, exiting 2', async () => {
+    const ended = await onTerminal(['serve', '--port', '0', '--data-dir', tempDir(), '--root-key', 'passphrase'], '\u0004', cleanEnv());
+    assert.equal(ended.code, 2, ended.screen);
+    assert.match(ended.screen, /error: no passphrase: end of input \(Ctrl-D\) at the prompt/);
+  });
+
+  it('fails cleanly when its terminal closes: the process ends, Node does not abort at exit', async () => {
+    const log = join(tempDir(), 'stderr');
+    // Standard error to a file (the prompt with it); input and output stay the terminal.
+    const closed = await onTerminal(['serve', '--port', '0', '--data-dir', tempDir(), '--root-key', 'passphrase'], '', cleanEnv(), /New root-key passphrase: /, 'SIGKILL', log);
+    assert.equal(closed.outlived, false);
+    await sleep(500);
+    assert.doesNotMatch(readFileSync(log, 'utf8'), /Assertion failed|Native stack trace/);
   });
 });
 

@@ -83,8 +83,9 @@ function archiveWriteHint(code: string | undefined): string {
 }
 
 /**
- * writeBackup writes `<out>.partial-<pid>` and renames it when complete; SIGINT, SIGTERM or SIGHUP
- * while it runs removes that file before exiting (130, 143, 129), so an interrupted backup leaves nothing.
+ * writeBackup writes `<out>.partial-<pid>` and renames it when complete; SIGINT, SIGTERM, SIGHUP or
+ * SIGQUIT while it runs removes that file before exiting (130, 143, 129, 131), so an interrupted
+ * backup leaves nothing.
  */
 async function withPartialRemovedOnSignals<T>(partial: string, work: () => Promise<T>): Promise<T> {
   const onSignal = (signal: NodeJS.Signals, code: number) => {
@@ -95,15 +96,18 @@ async function withPartialRemovedOnSignals<T>(partial: string, work: () => Promi
   const onInt = () => onSignal('SIGINT', 130);
   const onTerm = () => onSignal('SIGTERM', 143);
   const onHup = () => onSignal('SIGHUP', 129);
+  const onQuit = () => onSignal('SIGQUIT', 131);
   process.once('SIGINT', onInt);
   process.once('SIGTERM', onTerm);
   process.once('SIGHUP', onHup);
+  process.once('SIGQUIT', onQuit);
   try {
     return await work();
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     process.off('SIGHUP', onHup);
+    process.off('SIGQUIT', onQuit);
   }
 }
 

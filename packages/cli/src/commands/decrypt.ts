@@ -13,7 +13,7 @@ export const decryptCommand = leaf({
   name: 'decrypt',
   summary: 'Decrypt AWS Encryption SDK messages: a file, standard input or a directory tree.',
   description: 'Plaintext appears only once the whole message has verified: a file is written to OUT.<random>.partial\n' +
-    'and renamed at the end, and removed on any failure, SIGINT, SIGTERM or SIGHUP (a SIGKILL may leave the .partial file,\n' +
+    'and renamed at the end, and removed on any failure, SIGINT, SIGTERM, SIGHUP or SIGQUIT (a SIGKILL may leave the .partial file,\n' +
     'never a file under the final name). Messages stream into files in bounded memory, signed or not; what goes to\n' +
     'standard output is held until verified, up to --max-buffered-bytes.',
   synopsis: 'INPUT (--key KEY ... | --discovery [--discovery-account ID ...]) [-o OUT] [--recursive] [--context K=V ...]',

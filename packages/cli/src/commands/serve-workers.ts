@@ -11,7 +11,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { jsonLogger, logProcessWarnings, type Logger } from '@coffer/server';
 import { EXIT_FAILURE } from '../usage.js';
-import { endAsHangup, terminalHangupCheck } from './terminal-hangup.js';
+import { terminalHangupCheck } from './terminal-hangup.js';
 import { primaryMetrics } from './worker-metrics.js';
 
 /** What a worker tells the primary once it listens: the facts of the banner. */
@@ -64,6 +64,7 @@ export async function servePrimary(count: number): Promise<number> {
   // Workers never prompt (several would read one terminal): no stdin, see docs/operations.md.
   cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const workers = new Set<Worker>();
+  const terminalClosed = terminalHangupCheck();
   /** The workers that listen: a scrape is the sum of theirs (worker-metrics.ts). */
   const serving = new Set<Worker>();
   const metrics = primaryMetrics(() => serving);
@@ -117,8 +118,10 @@ export async function servePrimary(count: number): Promise<number> {
       if (worker.isDead()) return done();
       worker.once('exit', () => done());
       // A worker still starting listens for neither: SIGTERM ends it at once, with nothing in flight.
+      // Once the terminal closed, SIGKILL: Node's own SIGTERM handler restores the terminal's modes
+      // first, and aborts on a hung-up one (terminal-hangup.ts), with a native stack trace.
       if (serving.has(worker) && worker.isConnected()) worker.send({ type: 'coffer-stop' } satisfies StopRequest);
-      else worker.process.kill('SIGTERM');
+      else worker.process.kill(terminalClosed() ? 'SIGKILL' : 'SIGTERM');
       setTimeout(() => {
         if (worker.isDead()) return;
         clean = false;
@@ -134,7 +137,6 @@ export async function servePrimary(count: number): Promise<number> {
   // would end the primary at once, and its workers with it. Kept while stopping, and ignored then.
   // A hangup of the terminal the primary was started on stops them all, as SIGTERM does
   // (terminal-hangup.ts; the workers leave it to the primary).
-  const terminalClosed = terminalHangupCheck();
   let hangup: () => void = () => {};
   const onHup = () => {
     if (stopping) return say('SIGHUP while stopping: ignored');
@@ -173,7 +175,6 @@ export async function servePrimary(count: number): Promise<number> {
     if ('error' in started) say(`${started.error.message}; stopping`, 'error');
     else say(`${started.signal} while starting: stopping`);
     await stopAll();
-    if (terminalClosed()) endAsHangup();
     return 'signal' in started ? 0 : EXIT_FAILURE;
   }
   const { banner } = started;
@@ -184,6 +185,5 @@ export async function servePrimary(count: number): Promise<number> {
   if ('signal' in outcome) say(`${outcome.signal}: stopping ${workers.size} workers (each finishes its in-flight requests)`);
   else say(`${outcome.reason}; stopping`, 'error');
   const clean = await stopAll();
-  if (terminalClosed()) endAsHangup();
   return 'signal' in outcome && clean ? 0 : EXIT_FAILURE;
 }

@@ -9,7 +9,7 @@ import { EXIT_FAILURE, EXIT_USAGE, IoError, refuseRepeatedValues, UsageError, ty
 import { ROOT_KEY_COMPLETIONS, ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 import { FIRST_WORKER_ENV, isReloadRequest, isStopRequest, servePrimary, type WorkerReady } from './serve-workers.js';
 import { workerMetrics } from './worker-metrics.js';
-import { endAsHangup, terminalHangupCheck } from './terminal-hangup.js';
+import { terminalHangupCheck } from './terminal-hangup.js';
 
 const HELP = `Usage: coffer serve [options]
 
@@ -305,8 +305,6 @@ async function serveUntilSignalled(
   });
   announce(running);
   await stopped;
-  // A worker too: its stdout and stderr are the primary's, and so the same closed terminal.
-  if (terminalClosed()) endAsHangup();
   // The store is closed and the log written: work the grace abandoned (an RSA key generation still
   // queued for a client that left) must not hold the process for its own seconds.
   setTimeout(() => process.exit(process.exitCode ?? 0), ABANDONED_WORK_MS).unref();

@@ -17,12 +17,18 @@ export function terminalHangupCheck(): () => boolean {
 }
 
 /**
- * Ends the process by SIGHUP's default action, as a hangup ends a program that does not handle it
- * (exit status 129 to a shell). Called once a server stopped for a hangup has closed its store: a
+ * Makes every command whose terminal hung up end by SIGHUP's default action (status 129 to a
+ * shell), as a hangup ends a program that does not handle it, once it is done: a server stopped
+ * for the hangup, a decryption that removed its partial file, a prompt that lost its terminal. A
  * normal exit would abort instead, Node asserting when it cannot restore the terminal's modes
- * (`ResetStdio`: tcsetattr on a hung-up terminal fails with EIO), which dumps core.
+ * (`ResetStdio`: tcsetattr on a hung-up terminal fails with EIO), with a native stack trace and a
+ * core dump. Installed once, first thing in main.ts.
  */
-export function endAsHangup(): void {
-  process.removeAllListeners('SIGHUP');
-  process.kill(process.pid, 'SIGHUP');
+export function endByHangupOnceTerminalClosed(): void {
+  const terminalClosed = terminalHangupCheck();
+  process.on('exit', () => {
+    if (!terminalClosed()) return;
+    process.removeAllListeners('SIGHUP');
+    process.kill(process.pid, 'SIGHUP');
+  });
 }

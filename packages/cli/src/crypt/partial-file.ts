@@ -6,7 +6,7 @@ import { IoError } from '../usage.js';
 /**
  * An output file that appears under its final name only once it is complete: the bytes go to
  * `<out>.<random>.partial` (mode 0600, same directory), which is flushed to disk and then given
- * the final name. A failure or SIGINT/SIGTERM/SIGHUP removes it; a SIGKILL may leave the `.partial` file
+ * the final name. A failure or SIGINT/SIGTERM/SIGHUP/SIGQUIT removes it; a SIGKILL may leave the `.partial` file
  * behind, but never a file under the final name.
  */
 const live = new Set<string>();
@@ -37,7 +37,7 @@ export function trackMadeDirectories(dir: string, top: string): () => void {
 }
 
 /**
- * Removes every partial file of this process on SIGINT, SIGTERM or SIGHUP (a closed terminal, a
+ * Removes every partial file of this process on SIGINT, SIGTERM, SIGHUP or SIGQUIT (a closed terminal, a
  * dropped ssh session: the partial file of a decryption holds plaintext), then exits 128 + the
  * signal's number, as the shell reports a process the signal ended.
  */
@@ -60,6 +60,8 @@ export function removePartialFilesOnSignals(): void {
   process.once('SIGINT', () => onSignal('SIGINT', 130));
   process.once('SIGTERM', () => onSignal('SIGTERM', 143));
   process.once('SIGHUP', () => onSignal('SIGHUP', 129));
+  // Ctrl-\: its default action (a core dump) would leave the partial file, plaintext included.
+  process.once('SIGQUIT', () => onSignal('SIGQUIT', 131));
 }
 
 /**

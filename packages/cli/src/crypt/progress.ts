@@ -35,12 +35,19 @@ export function startProgress(totalBytes: number | undefined, quiet: boolean): P
     const seconds = Math.max((Date.now() - started) / 1000, 0.001);
     return { done: `${humanBytes(done)}/${humanBytes(totalBytes)}`, rate: humanBytes(Math.round(done / seconds)) };
   };
+  // The bar hides the cursor and turns line wrapping off until it stops: a command ended by a
+  // signal (Ctrl-C) or an error exits without stopping it, and would leave the terminal so.
+  const restoreTerminal = () => bar.stop();
+  process.once('exit', restoreTerminal);
   bar.start(Math.max(totalBytes, 1), 0, payload());
   return {
     add: (bytes) => {
       done += bytes;
       bar.update(Math.min(done, Math.max(totalBytes, 1)), payload());
     },
-    stop: () => bar.stop(),
+    stop: () => {
+      process.off('exit', restoreTerminal);
+      bar.stop();
+    },
   };
 }
