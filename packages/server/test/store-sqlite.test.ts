@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import * as packageIndex from '../src/index.js';
 import { defineStoreConformance, type OpenedStore } from '../src/store/conformance.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { AUDIT_SEQ_BOUNDS_SQL, SqliteStore } from '../src/store/sqlite.js';
 import type { AuditEvent } from '../src/audit/record.js';
 import type { KeyRecord, KeyVersionRecord } from '../src/keys/key-record.js';
 
@@ -243,6 +243,19 @@ describe('SqliteStore durability', () => {
       assert.deepEqual(await reopened.queryAudit({ principalArn: 'arn:aws:iam::111122223333:user/nobody', limit: 10 }), []);
     } finally {
       await reopened.close();
+    }
+  });
+
+  it('finds the audit trail\'s first and last seq from the ends of an index, not by reading every record', async () => {
+    const store = new SqliteStore(join(dir, 'bounds.db'));
+    await store.close();
+    const db = new Database(join(dir, 'bounds.db'), { readonly: true });
+    try {
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${AUDIT_SEQ_BOUNDS_SQL}`).all() as { detail: string }[]).map((r) => r.detail);
+      assert.ok(plan.every((step) => !/^SCAN audit/.test(step)), plan.join('; '));
+      assert.deepEqual(db.prepare(AUDIT_SEQ_BOUNDS_SQL).get(), { lo: null, hi: null });
+    } finally {
+      db.close();
     }
   });
 
