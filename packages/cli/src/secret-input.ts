@@ -41,6 +41,8 @@ export function promptSecret(question: string): Promise<string> | undefined {
   if (!input.isTTY) return undefined;
   return new Promise((done, fail) => {
     let typed = '';
+    // A character's bytes may come in two reads (a long paste): its first bytes wait for the rest.
+    let pending = Buffer.alloc(0);
     // No echo before the question shows: what is typed after it is never displayed.
     input.setRawMode(true);
     input.resume();
@@ -61,13 +63,16 @@ export function promptSecret(question: string): Promise<string> | undefined {
       else done(typed);
     };
     const onData = (chunk: Buffer) => {
-      const chars = [...chunk.toString('utf8')];
+      const bytes = Buffer.concat([pending, chunk]);
+      const complete = completeUtf8Length(bytes);
+      pending = bytes.subarray(complete);
+      const chars = [...bytes.subarray(0, complete).toString('utf8')];
       for (const [i, char] of chars.entries()) {
         if (char === '\r' || char === '\n') {
           // What was typed ahead (the second entry of a confirmation) stays for the next prompt.
-          const rest = chars.slice(i + 1).join('').replace(/^\n/, '');
+          const rest = Buffer.concat([Buffer.from(chars.slice(i + 1).join('').replace(/^\n/, ''), 'utf8'), pending]);
           finish();
-          if (rest) input.unshift(Buffer.from(rest, 'utf8'));
+          if (rest.length > 0) input.unshift(rest);
           return;
         }
         if (char === '\u0003') return finish(new UsageError('interrupted at the passphrase prompt'));
@@ -76,7 +81,9 @@ export function promptSecret(question: string): Promise<string> | undefined {
           continue; // as a terminal's line editing: Ctrl-D ends input on an empty line only
         }
         if (char === '\u0015') typed = '';
-        else if (char === '\u0017') typed = typed.replace(/\S*\s*$/u, ''); // the last word and the blanks after it
+        // The last word and what follows it, a word being letters, digits and _ as the terminal's
+        // own word erase has it: Ctrl-W after `pass-junk` leaves `pass-`.
+        else if (char === '\u0017') typed = typed.replace(/[\p{L}\p{N}\p{M}_]*[^\p{L}\p{N}\p{M}_]*$/u, '');
         else if (char === '\u007f' || char === '\b') typed = [...typed].slice(0, -1).join('');
         else typed += char;
       }
@@ -96,4 +103,16 @@ export function promptSecret(question: string): Promise<string> | undefined {
     input.on('error', onError);
     process.on('SIGHUP', onHup);
   });
+}
+
+/** How many of `bytes` end on a whole UTF-8 character: the rest is the start of one still coming. */
+function completeUtf8Length(bytes: Buffer): number {
+  // A lead byte within the last three, whose sequence the buffer's end cuts short.
+  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
+    const byte = bytes[bytes.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const needs = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return needs > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
 }

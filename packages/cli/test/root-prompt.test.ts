@@ -105,12 +105,12 @@ describe('the root-key passphrase on a terminal', () => {
 });
 
 describe('the passphrase prompt', () => {
-  it('takes a terminal\'s line editing: Ctrl-U erases the line, Ctrl-W the last word', async () => {
+  it('takes a terminal\'s line editing: Ctrl-U erases the line, Ctrl-W the last word (up to a hyphen, as a terminal\'s own)', async () => {
     const dataDir = tempDir();
     const started = await onTerminal(['serve', '--port', '0', '--data-dir', dataDir, '--root-key', 'passphrase'],
-      'mistyped\u0015typed at the prompt\rtyped at the wrong\u0017prompt\r', cleanEnv(), /Coffer is listening/);
+      'mistyped\u0015typed at-the-prompt\rtyped at-the-junk\u0017prompt\r', cleanEnv(), /Coffer is listening/);
     assert.match(started.screen, /Coffer is listening/, 'the two entries are one passphrase');
-    const again = await onTerminal(['serve', '--port', '0', '--data-dir', dataDir], '', cleanEnv({ COFFER_ROOT_PASSPHRASE: 'typed at the prompt' }), /Coffer is listening/);
+    const again = await onTerminal(['serve', '--port', '0', '--data-dir', dataDir], '', cleanEnv({ COFFER_ROOT_PASSPHRASE: 'typed at-the-prompt' }), /Coffer is listening/);
     assert.match(again.screen, /Coffer is listening/, 'the passphrase is what the line showed, without the erased keys');
   });
 
@@ -131,6 +131,38 @@ describe('the passphrase prompt', () => {
 });
 
 describe('a server whose terminal closes', () => {
+  it('started apart from it (setsid), outlives it, and takes a later SIGHUP for an operator\'s: a reload, not a stop', async () => {
+    const dataDir = tempDir();
+    const files = tempDir();
+    const pidFile = join(files, 'pid');
+    const log = join(files, 'log');
+    const serve = [process.execPath, MAIN, 'serve', '--port', '0', '--data-dir', dataDir].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    // Its standard input stays the terminal; the hangup sends it no signal (another session).
+    const command = `setsid -f sh -c 'echo $$ > ${pidFile}; exec ${serve.replace(/'/g, `'\\''`)}' > '${log}' 2>&1; sleep 60`;
+    const terminal = spawn('script', ['-qfec', command, '/dev/null'], { env: cleanEnv({ COFFER_ROOT_PASSPHRASE: 'a passphrase for the setsid test' }), stdio: ['pipe', 'ignore', 'ignore'] });
+    const logged = () => (existsSync(log) ? readFileSync(log, 'utf8') : '');
+    let pid = 0;
+    try {
+      for (let i = 0; i < 300 && !/Coffer is listening/.test(logged()); i++) await sleep(100);
+      assert.match(logged(), /Coffer is listening/);
+      pid = Number(readFileSync(pidFile, 'utf8'));
+      terminal.kill('SIGKILL');
+      // Past the moments after the hangup in which a SIGHUP is taken for it.
+      await sleep(3_000);
+      assert.equal(isGone(pid), false, `the server ended with its terminal: ${logged()}`);
+      process.kill(pid, 'SIGHUP');
+      for (let i = 0; i < 50 && !/SIGHUP: not serving TLS/.test(logged()); i++) await sleep(100);
+      assert.match(logged(), /"msg":"SIGHUP: not serving TLS: nothing to reload"/);
+      await sleep(500);
+      assert.equal(isGone(pid), false, `an operator's SIGHUP stopped it: ${logged()}`);
+      assert.doesNotMatch(logged(), /the terminal closed/);
+    } finally {
+      terminal.kill('SIGKILL');
+      if (pid && !isGone(pid)) process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 100 && pid && !isGone(pid); i++) await sleep(100);
+    }
+  });
+
   it('stops as on SIGTERM, closing its store, and ends by SIGHUP rather than serving on as an orphan', async () => {
     const dataDir = tempDir();
     const log = join(tempDir(), 'stderr');

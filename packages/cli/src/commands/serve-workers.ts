@@ -11,7 +11,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { jsonLogger, logProcessWarnings, type Logger } from '@coffer/server';
 import { EXIT_FAILURE } from '../usage.js';
-import { terminalHangupCheck } from './terminal-hangup.js';
+import { hangupSignalCheck, terminalHangupCheck } from './terminal-hangup.js';
 import { primaryMetrics } from './worker-metrics.js';
 
 /** What a worker tells the primary once it listens: the facts of the banner. */
@@ -65,6 +65,7 @@ export async function servePrimary(count: number): Promise<number> {
   cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const workers = new Set<Worker>();
   const terminalClosed = terminalHangupCheck();
+  const isHangup = hangupSignalCheck();
   /** The workers that listen: a scrape is the sum of theirs (worker-metrics.ts). */
   const serving = new Set<Worker>();
   const metrics = primaryMetrics(() => serving);
@@ -140,7 +141,7 @@ export async function servePrimary(count: number): Promise<number> {
   let hangup: () => void = () => {};
   const onHup = () => {
     if (stopping) return say('SIGHUP while stopping: ignored');
-    if (terminalClosed()) return hangup();
+    if (isHangup()) return hangup();
     say(`SIGHUP: asking ${serving.size} serving worker(s) to reload the TLS certificate`);
     for (const worker of serving) if (worker.isConnected()) worker.send({ type: 'coffer-reload-tls' } satisfies ReloadRequest);
   };

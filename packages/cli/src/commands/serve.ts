@@ -9,7 +9,7 @@ import { EXIT_FAILURE, EXIT_USAGE, IoError, refuseRepeatedValues, UsageError, ty
 import { ROOT_KEY_COMPLETIONS, ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 import { FIRST_WORKER_ENV, isReloadRequest, isStopRequest, servePrimary, type WorkerReady } from './serve-workers.js';
 import { workerMetrics } from './worker-metrics.js';
-import { terminalHangupCheck } from './terminal-hangup.js';
+import { hangupSignalCheck } from './terminal-hangup.js';
 
 const HELP = `Usage: coffer serve [options]
 
@@ -222,7 +222,7 @@ async function serveUntilSignalled(
   // operator, it reloads the TLS certificate and key (during the start it is only logged); sent
   // because the terminal closed, it stops the server as SIGTERM does (terminal-hangup.ts). A
   // worker leaves that stop to its primary, which the hangup reaches too and which stops them all.
-  const terminalClosed = terminalHangupCheck();
+  const isHangup = hangupSignalCheck();
   let hungUp = false;
   let stopForHangup: (() => void) | undefined;
   const reload = (why: string) => {
@@ -235,7 +235,7 @@ async function serveUntilSignalled(
     );
   };
   const onHup = () => {
-    if (!terminalClosed()) return reload('SIGHUP');
+    if (!isHangup()) return reload('SIGHUP');
     if (stopRequests || hungUp) return;
     hungUp = true;
     if (stopForHangup) stopForHangup();

@@ -16,6 +16,32 @@ export function terminalHangupCheck(): () => boolean {
   return () => terminals.some((fd) => !isatty(fd));
 }
 
+/** How long after its terminal is first seen closed a SIGHUP is still taken for the hangup's. */
+const HANGUP_SIGNAL_WINDOW_MS = 2_000;
+
+/**
+ * Whether a SIGHUP arriving now is the hangup's: the terminal is closed, and was seen open until
+ * moments ago (checked twice a second). A process that outlived its terminal (started with
+ * `setsid`, or a background job `disown`ed: the hangup sent it no signal) takes every later SIGHUP
+ * for an operator's.
+ */
+export function hangupSignalCheck(): () => boolean {
+  const terminalClosed = terminalHangupCheck();
+  let closedSince: number | undefined;
+  if (!terminalClosed()) {
+    const watch = setInterval(() => {
+      if (!terminalClosed()) return;
+      closedSince ??= Date.now();
+      clearInterval(watch);
+    }, 500).unref();
+  }
+  return () => {
+    if (!terminalClosed()) return false;
+    closedSince ??= Date.now();
+    return Date.now() - closedSince <= HANGUP_SIGNAL_WINDOW_MS;
+  };
+}
+
 /**
  * Makes every command whose terminal hung up end by SIGHUP's default action (status 129 to a
  * shell), as a hangup ends a program that does not handle it, once it is done: a server stopped

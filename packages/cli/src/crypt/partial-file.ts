@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, createWriteStream, fsyncSync, linkSync, lstatSync, openSync, renameSync, rmdirSync, unlinkSync, type Stats, type WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { IoError } from '../usage.js';
+import { abandonProgress } from './progress.js';
 
 /**
  * An output file that appears under its final name only once it is complete: the bytes go to
@@ -54,6 +55,7 @@ export function removePartialFilesOnSignals(): void {
     }
     live.clear();
     for (const [dir, top] of madeDirectories) removeEmptyDirectories(dir, top);
+    abandonProgress();
     process.stderr.write(`${signal}: stopped; the output file being written was removed (files already complete stay)\n`);
     process.exit(code);
   };

@@ -19,6 +19,21 @@ function humanBytes(n: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
+const CLEAR_LINE = '\r\x1b[2K';
+const LINE_WRAP_ON = '\x1b[?7h';
+const SHOW_CURSOR = '\x1b[?25h';
+
+/** The bar showing, if one is: erasing it and giving the terminal back its modes. */
+let abandoned: (() => void) | undefined;
+
+/**
+ * Erases the bar showing, if any, and gives the terminal back its cursor and line wrapping, without
+ * drawing it again (as its stop would): for a command about to exit on a signal, before it says why.
+ */
+export function abandonProgress(): void {
+  abandoned?.();
+}
+
 export function startProgress(totalBytes: number | undefined, quiet: boolean): Progress {
   if (quiet || !process.stderr.isTTY || totalBytes === undefined) return SILENT;
   const started = Date.now();
@@ -36,8 +51,13 @@ export function startProgress(totalBytes: number | undefined, quiet: boolean): P
     return { done: `${humanBytes(done)}/${humanBytes(totalBytes)}`, rate: humanBytes(Math.round(done / seconds)) };
   };
   // The bar hides the cursor and turns line wrapping off until it stops: a command ended by a
-  // signal (Ctrl-C) or an error exits without stopping it, and would leave the terminal so.
-  const restoreTerminal = () => bar.stop();
+  // signal (Ctrl-C) exits without stopping it, and would leave the terminal so (abandonProgress).
+  const restoreTerminal = () => {
+    abandoned = undefined;
+    process.off('exit', restoreTerminal);
+    process.stderr.write(`${CLEAR_LINE}${LINE_WRAP_ON}${SHOW_CURSOR}`);
+  };
+  abandoned = restoreTerminal;
   process.once('exit', restoreTerminal);
   bar.start(Math.max(totalBytes, 1), 0, payload());
   return {
@@ -46,6 +66,7 @@ export function startProgress(totalBytes: number | undefined, quiet: boolean): P
       bar.update(Math.min(done, Math.max(totalBytes, 1)), payload());
     },
     stop: () => {
+      abandoned = undefined;
       process.off('exit', restoreTerminal);
       bar.stop();
     },
