@@ -3,15 +3,16 @@
  * (commitment, header tag, every frame tag, signature, no trailing bytes) passes before any
  * plaintext is returned; on failure the partial plaintext is zeroed and a named error thrown.
  * Frames are decrypted straight into one output buffer sized from the ciphertext, or, for large
- * unsigned messages, into a ring a worker copies into it (internal/output-offload.ts).
+ * messages, into a ring a worker copies into it (internal/output-offload.ts), the signature of a
+ * signed one checked on another worker (internal/hash-offload.ts) before the result is released.
  */
 import type { CryptographicMaterialsManager } from './cmm/cmm.js';
 import { copyEncryptionContext } from './encryption-context.js';
 import { AuthenticationError, MalformedMessageError } from './errors.js';
 import type { MessageHeaderInfo } from './header-info.js';
 import { ByteReader } from './internal/bytes.js';
-import { MessageVerifier, prepareDecryption, type DecryptOptions } from './internal/decryptor.js';
-import { hashWorkerStarted, OFFLOAD_MIN_BYTES, offloadedVerifier } from './internal/hash-offload.js';
+import { MessageVerifier, prepareDecryption, type DecryptOptions, type PreparedDecryption } from './internal/decryptor.js';
+import { hashWorkerStarted, offloadedVerifier, type OffloadedVerifier } from './internal/hash-offload.js';
 import type { FrameOpener } from './internal/frames.js';
 import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, outputWorkerStarted, type ByteSink, type OffloadedOutput } from './internal/output-offload.js';
 import { assertBytes, assertOptions, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys, unchangedLength } from './internal/options.js';
@@ -33,6 +34,8 @@ export interface DecryptResult {
   readonly plaintext: Buffer<ArrayBuffer>;
   readonly messageHeader: MessageHeaderInfo;
 }
+
+type Verification = NonNullable<PreparedDecryption['verification']>;
 
 /** Signed bytes are fed to the verifier in slices of this size, while they are still in cache. */
 const VERIFY_CHUNK = 1 << 20;
@@ -57,59 +60,106 @@ export async function decrypt(
   const authStart = r.offset;
   const auth = readHeaderAuth(r, header.version, header.suite);
   const headerAuth = r.slice(authStart, r.offset);
-  // A large message's worker has started (or cannot) before it is used: awaited, not waited for in a loop.
-  const signed = header.suite.signature !== null;
-  if (r.remaining >= (signed ? OFFLOAD_MIN_BYTES : OUTPUT_OFFLOAD_MIN_BYTES)) await (signed ? hashWorkerStarted() : outputWorkerStarted());
-  const { opener, verifier: localVerifier, verification, messageHeader } = await prepareDecryption(
+  // A large message's workers have started (or cannot) before they are used: awaited, not waited for in a loop.
+  const large = r.remaining >= OUTPUT_OFFLOAD_MIN_BYTES;
+  if (large) await (header.suite.signature !== null ? Promise.all([outputWorkerStarted(), hashWorkerStarted()]) : outputWorkerStarted());
+  const { opener, verifier, verification, messageHeader } = await prepareDecryption(
     cmm, commitmentPolicy, reproduced, header, headerBody, auth, headerAuth, () => unchangedLength(input, length, 'ciphertext'),
   );
-  // Large unsigned messages: the second core takes the page faults of the result (internal/output-offload.ts).
+  const body = r.offset;
+  // A signed message's check for one pass over the body; a second pass (after a worker failed) starts afresh.
+  let passes = 0;
+  const signatureCheck = (): SignatureCheck | undefined => {
+    if (verification === undefined) return undefined;
+    const offloaded = large ? offloadedVerifier(verification.hash, verification.key) : null;
+    return new SignatureCheck(verification, offloaded, passes++ === 0 ? verifier : undefined, [headerBody, headerAuth]);
+  };
+  // Large messages: a worker takes the page faults of the result (internal/output-offload.ts).
   // Plaintext is never longer than the rest of the message.
-  const output = verification === undefined && r.remaining >= OUTPUT_OFFLOAD_MIN_BYTES ? offloadedOutput(r.remaining) : null;
+  const output = large ? offloadedOutput(r.remaining) : null;
   if (output !== null) {
-    const plaintext = await decryptThroughWorker(new ByteReader(ciphertext, r.offset), header, opener, output);
+    const plaintext = await decryptThroughWorker(new ByteReader(ciphertext, body), header, opener, output, signatureCheck());
     // null: the worker failed part-way. Decrypt again below, on this thread.
     if (plaintext !== null) return { plaintext, messageHeader };
   }
   const out = Buffer.allocUnsafe(r.remaining);
   const direct = new DirectOutput(out);
-  // Large signed messages: the second core hashes while this thread opens frames.
-  const offloaded = verification !== undefined && r.remaining >= OFFLOAD_MIN_BYTES ? offloadedVerifier(verification.hash, verification.key) : null;
-  offloaded?.update(headerBody);
-  offloaded?.update(headerAuth);
-  const verifier = offloaded ?? localVerifier;
-  let written = 0;
+  const check = signatureCheck();
   try {
-    decryptBody(r, header, opener, direct, (from, to) => verifier?.update(r.slice(from, to)));
-    written = direct.offset;
-    if (verifier !== undefined) {
-      const signedEnd = r.offset;
-      const signature = readFooter(r);
-      let valid = offloaded === null ? localVerifier!.verify(signature) : await offloaded.verify(signature);
-      if (valid === null) {
-        // The worker failed: verify here, over the same bytes.
-        const again = new MessageVerifier(verification!.hash, verification!.key);
-        again.update(r.slice(0, signedEnd));
-        valid = again.verify(signature);
-      }
-      if (!valid) throw new AuthenticationError('message signature does not verify');
-    }
-    if (r.remaining !== 0) throw new MalformedMessageError('unexpected bytes after the end of the message');
+    decryptBody(r, header, opener, direct, check);
+    await checkEnd(r, check);
   } catch (e) {
     out.fill(0);
-    offloaded?.abandon();
+    check?.abandon();
     throw e;
   }
+  const written = direct.offset;
   out.fill(0, written);
   return { plaintext: out.subarray(0, written), messageHeader };
 }
 
-/** An unsigned message's body, its plaintext assembled by the worker; null when the worker failed. */
-async function decryptThroughWorker(r: ByteReader, header: HeaderBody, opener: FrameOpener, output: OffloadedOutput): Promise<Buffer<ArrayBuffer> | null> {
+/**
+ * A signed message's signature check over one pass of its bytes: on the hashing worker when it
+ * took the job, else on this thread; when the worker fails, again on this thread over the same
+ * bytes (`verify` is given them).
+ */
+class SignatureCheck {
+  readonly #verification: Verification;
+  readonly #offloaded: OffloadedVerifier | null;
+  readonly #local: MessageVerifier | undefined;
+
+  /** `prepared`: prepareDecryption's verifier, already fed the header; used when no worker took the job. */
+  constructor(verification: Verification, offloaded: OffloadedVerifier | null, prepared: MessageVerifier | undefined, header: readonly Uint8Array[]) {
+    this.#verification = verification;
+    this.#offloaded = offloaded;
+    if (offloaded !== null || prepared === undefined) {
+      this.#local = offloaded !== null ? undefined : new MessageVerifier(verification.hash, verification.key);
+      for (const bytes of header) this.update(bytes);
+    } else {
+      this.#local = prepared;
+    }
+  }
+
+  update(bytes: Uint8Array): void {
+    (this.#offloaded ?? this.#local!).update(bytes);
+  }
+
+  async verify(signature: Uint8Array, signedBytes: () => Uint8Array): Promise<boolean> {
+    if (this.#offloaded === null) return this.#local!.verify(signature);
+    const valid = await this.#offloaded.verify(signature);
+    if (valid !== null) return valid;
+    // The worker failed: verify here, over the same bytes.
+    const again = new MessageVerifier(this.#verification.hash, this.#verification.key);
+    again.update(signedBytes());
+    return again.verify(signature);
+  }
+
+  /** Ends a worker's job whose answer is no longer wanted (the message failed part-way). */
+  abandon(): void {
+    this.#offloaded?.abandon();
+  }
+}
+
+/**
+ * After the body: the footer's signature verifies over everything before it (when the suite
+ * signs), and nothing follows the message.
+ */
+async function checkEnd(r: ByteReader, check: SignatureCheck | undefined): Promise<void> {
+  if (check !== undefined) {
+    const signedEnd = r.offset;
+    const footer = readFooter(r);
+    if (!(await check.verify(footer, () => r.slice(0, signedEnd)))) throw new AuthenticationError('message signature does not verify');
+  }
+  if (r.remaining !== 0) throw new MalformedMessageError('unexpected bytes after the end of the message');
+}
+
+/** A message's body, its plaintext assembled by the worker; null when the worker failed. */
+async function decryptThroughWorker(r: ByteReader, header: HeaderBody, opener: FrameOpener, output: OffloadedOutput, check: SignatureCheck | undefined): Promise<Buffer<ArrayBuffer> | null> {
   try {
-    decryptBody(r, header, opener, output, () => {});
-    if (r.remaining !== 0) throw new MalformedMessageError('unexpected bytes after the end of the message');
+    decryptBody(r, header, opener, output, check);
+    await checkEnd(r, check);
   } catch (e) {
+    check?.abandon();
     // The worker zeroes what it holds before the error reaches the caller.
     await output.abandon();
     throw e;
@@ -119,10 +169,10 @@ async function decryptThroughWorker(r: ByteReader, header: HeaderBody, opener: F
 
 /**
  * Decrypts and authenticates the body into `sink`, frame by frame
- * (client-apis/decrypt.md#decrypt-the-message-body). `signed` receives the consumed body bytes
+ * (client-apis/decrypt.md#decrypt-the-message-body). `check` receives the consumed body bytes
  * in slices for the signature.
  */
-function decryptBody(r: ByteReader, header: HeaderBody, opener: FrameOpener, sink: ByteSink, signed: (from: number, to: number) => void): void {
+function decryptBody(r: ByteReader, header: HeaderBody, opener: FrameOpener, sink: ByteSink, check: SignatureCheck | undefined): void {
   const { suite } = header;
   const start = r.offset;
   if (header.contentType === ContentType.NonFramed) {
@@ -131,7 +181,7 @@ function decryptBody(r: ByteReader, header: HeaderBody, opener: FrameOpener, sin
     const n = opener.openSingleBlockInto(body.iv, body.ciphertext, body.tag, sink.target, at);
     if (n < 0) throw new AuthenticationError('body authentication tag does not verify');
     sink.commit(at + n);
-    signed(start, r.offset);
+    check?.update(r.slice(start, r.offset));
     return;
   }
   let fed = start;
@@ -143,7 +193,7 @@ function decryptBody(r: ByteReader, header: HeaderBody, opener: FrameOpener, sin
     if (n < 0) throw new AuthenticationError('body authentication tag does not verify');
     sink.commit(at + n);
     if (r.offset - fed >= VERIFY_CHUNK || frame.final) {
-      signed(fed, r.offset);
+      check?.update(r.slice(fed, r.offset));
       fed = r.offset;
     }
     // A final frame always ends the body; sequence numbers cannot wrap because 0xFFFFFFFF marks it.

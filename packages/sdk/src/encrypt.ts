@@ -2,9 +2,9 @@
  * One-shot encryption of a buffer into an ESDK message (client-apis/encrypt.md#behavior).
  * Writes message format v2 for committing suites and v1 otherwise, always framed. The whole
  * message is written into one buffer sized up front; frames are sealed straight into it, or,
- * for large messages, by a worker (internal/seal-offload.ts; unsigned frames longer than its
- * ring: into a ring a worker copies into the result, internal/output-offload.ts), with the
- * signature of a signed one hashed on another worker (internal/hash-offload.ts).
+ * for large messages, by a worker (internal/seal-offload.ts; frames longer than its ring: into a
+ * ring a worker copies into the result, internal/output-offload.ts), with the signature of a
+ * signed one hashed on another worker (internal/hash-offload.ts).
  */
 import type { CryptographicMaterialsManager } from './cmm/cmm.js';
 import type { MessageHeaderInfo } from './header-info.js';
@@ -112,7 +112,7 @@ export async function encrypt(
 function workersStarted(frameLength: number, signed: boolean): Promise<unknown> {
   const sealing = sealsInWorker(frameLength);
   if (!signed) return sealing ? sealWorkerStarted() : outputWorkerStarted();
-  return sealing ? Promise.all([sealWorkerStarted(), hashWorkerStarted()]) : hashWorkerStarted();
+  return Promise.all([sealing ? sealWorkerStarted() : outputWorkerStarted(), hashWorkerStarted()]);
 }
 
 /**
@@ -140,38 +140,93 @@ async function encryptWithWorker(plaintext: Uint8Array, frameLength: number, sea
 }
 
 /**
- * Large signed messages use both workers: one seals the frames, this thread writes the result and
- * feeds each slot of it to the signer, which hashes on the other worker when that one is free
- * (this thread hashes otherwise). Null when the sealing worker is busy, the frames do not fit its
- * ring, or it failed part-way.
+ * Large signed messages use both workers. When the frames fit the sealing worker's ring, it seals
+ * them while this thread writes the result and feeds it to the signer; otherwise (the default
+ * 1 MiB frames), or when that worker is busy, this thread seals into the output worker's ring,
+ * which writes the result, and feeds each slot to the signer. The signer hashes on the hashing
+ * worker when that one is free (on this thread otherwise). Null when no worker took the message
+ * or one failed part-way: the caller then writes it on its own thread.
  */
 async function encryptSignedWithWorker(
   plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number, signing: Signing,
 ): Promise<Buffer<ArrayBuffer> | null> {
-  // Checked first: a signer on the worker is not started for nothing.
-  if (!sealsInWorker(frameLength)) return null;
-  const offloaded = offloadedSigner(signing.hash, signing.key);
-  // Not the signer prepareEncryption made: should this path give up part-way, the one below uses that.
-  const signer = offloaded ?? new MessageSigner(signing.hash, signing.key);
+  const sealed = await encryptSignedThroughSealer(plaintext, frameLength, sealer, header, size, signing);
+  return sealed !== undefined ? sealed : encryptSignedThroughOutput(plaintext, frameLength, sealer, header, size, signing);
+}
+
+/**
+ * A signer fed `header` first: on the hashing worker when it is free, else on this thread. Made
+ * once a worker has taken the message, so that a hashing job is not started for nothing.
+ */
+function startSigner(signing: Signing, header: Uint8Array): MessageSigner | OffloadedSigner {
+  const signer = offloadedSigner(signing.hash, signing.key) ?? new MessageSigner(signing.hash, signing.key);
   signer.update(header);
+  return signer;
+}
+
+function abandonSigner(signer: MessageSigner | OffloadedSigner | undefined): void {
+  if (signer !== undefined && !(signer instanceof MessageSigner)) signer.abandon();
+}
+
+/** Through the sealing worker; undefined when it did not take the message, null when it failed part-way. */
+async function encryptSignedThroughSealer(
+  plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number, signing: Signing,
+): Promise<Buffer<ArrayBuffer> | null | undefined> {
+  let signer: MessageSigner | OffloadedSigner | undefined;
   let signed = header.length;
   let sealed;
   try {
     const sealing = encryptThroughWorker(plaintext, frameLength, sealer, header, size, (out, end) => {
+      signer ??= startSigner(signing, header);
       signer.update(out.subarray(signed, end));
       signed = end;
     });
-    sealed = sealing === null ? null : await sealing;
+    if (sealing === null) return undefined;
+    sealed = await sealing;
   } catch (e) {
-    offloaded?.abandon();
+    abandonSigner(signer);
     throw e;
   }
   if (sealed === null) {
-    offloaded?.abandon();
+    abandonSigner(signer);
     return null;
   }
   const { out, end } = sealed;
+  signer ??= startSigner(signing, header);
   return endMessage(out, end, await signatureOf(signer, signing, out.subarray(0, end)));
+}
+
+/**
+ * This thread seals into the output worker's ring; the signer follows each slot as it is handed
+ * over. Null when the output worker did not take the message or failed part-way.
+ */
+async function encryptSignedThroughOutput(
+  plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number, signing: Signing,
+): Promise<Buffer<ArrayBuffer> | null> {
+  let signer: MessageSigner | OffloadedSigner | undefined;
+  const output = offloadedOutput(size, (bytes) => {
+    if (signer === undefined) signer = startSigner(signing, bytes);
+    else signer.update(bytes);
+  });
+  if (output === null) return null;
+  let body;
+  try {
+    output.write(header);
+    sealBody(plaintext, frameLength, sealer, output);
+    // Hands over the last slot (the signer sees it), then waits for the whole result.
+    body = await output.finish();
+  } catch (e) {
+    abandonSigner(signer);
+    await output.abandon();
+    throw e;
+  }
+  if (body === null) {
+    abandonSigner(signer);
+    return null;
+  }
+  // The worker's buffer is `size` bytes: room for the footer after the body.
+  const out = Buffer.from(body.buffer, 0, size);
+  return endMessage(out, body.length, await signatureOf(signer!, signing, out.subarray(0, body.length)));
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
- * Large unsigned messages in the buffer API use a worker thread: encryption has the frames
- * sealed by one (internal/seal-offload.ts), decryption (and encryption with frames too long
- * for that worker's ring, or while it is busy) has the result written by another
- * (internal/output-offload.ts). What callers get must be what the single-thread path gives:
+ * Large messages in the buffer API use worker threads: encryption has the frames sealed by one
+ * (internal/seal-offload.ts), decryption (and encryption with frames too long for that worker's
+ * ring, or while it is busy) has the result written by another (internal/output-offload.ts),
+ * and a signed message's signature is made or checked by a third (internal/hash-offload.ts). What callers get must be what the single-thread path gives:
  * a valid message the official SDK reads, an ordinary Buffer of their own, and the same named
  * errors with nothing released.
  */
@@ -12,7 +12,7 @@ import { randomFillSync } from 'node:crypto';
 import * as official from '@aws-crypto/client-node';
 import { AlgorithmSuiteId, AuthenticationError, decrypt, encrypt, MalformedMessageError } from '../src/index.js';
 import { regularFrameSize } from '../src/internal/frames.js';
-import { offloadedOutputJobCount, OUTPUT_OFFLOAD_MIN_BYTES, testOnlyFailNextOutputJob } from '../src/internal/output-offload.js';
+import { offloadedOutputJobCount, OUTPUT_OFFLOAD_MIN_BYTES, testOnlyFailNextOutputJob, testOnlyOutputRing } from '../src/internal/output-offload.js';
 import { sealJobCount, testOnlyFailNextSealJob } from '../src/internal/seal-offload.js';
 import { offloadedJobCount, testOnlyFailNextOffloadedJob } from '../src/internal/hash-offload.js';
 import { AES_KEYS, aesKeyring } from './helpers/fixtures.js';
@@ -120,14 +120,20 @@ test('when a worker fails mid-job, encrypt and decrypt redo the message on the c
   await assert.rejects(decrypt(aesKeyring(), flipped), AuthenticationError);
 });
 
-test('signed suites: frames that fit the ring are sealed by the sealing worker while the hashing worker signs; never the output worker', async () => {
+test('signed suites: frames that fit the sealing ring are sealed there, longer ones written by the output worker; the hashing worker signs and verifies; decryption writes through the output worker', async () => {
   const before = offloadedOutputJobCount();
   const sealed = sealJobCount();
   const hashed = offloadedJobCount();
-  // The default 1 MiB frames do not fit the sealing worker's slots: this thread seals them.
+  // The default 1 MiB frames do not fit the sealing worker's slots: this thread seals them into the output worker's ring.
   const { ciphertext: defaultFrames } = await encrypt(aesKeyring(), plaintext);
-  assert.ok((await decrypt(aesKeyring(), defaultFrames)).plaintext.equals(plaintext));
+  assert.equal(offloadedOutputJobCount(), before + 1, 'encrypt wrote through the output worker');
+  assert.ok((await client.decrypt(theirs, defaultFrames)).plaintext.equals(plaintext), 'the official SDK verifies it');
+  const { plaintext: decrypted } = await decrypt(aesKeyring(), defaultFrames);
+  assert.ok(decrypted.equals(plaintext));
+  assertOrdinary(defaultFrames);
+  assertOrdinary(decrypted);
   assert.equal(sealJobCount(), sealed);
+  assert.equal(offloadedOutputJobCount(), before + 2, 'decrypt wrote through the output worker');
   assert.equal(offloadedJobCount(), hashed + 2, 'signed on encrypt and verified on decrypt by the hashing worker');
   for (const frameLength of [4096, 64 * 1024]) {
     const { ciphertext } = await encrypt(aesKeyring(), plaintext, { frameLength });
@@ -137,7 +143,42 @@ test('signed suites: frames that fit the ring are sealed by the sealing worker w
   }
   assert.equal(sealJobCount(), sealed + 2);
   assert.equal(offloadedJobCount(), hashed + 6);
-  assert.equal(offloadedOutputJobCount(), before);
+  assert.equal(offloadedOutputJobCount(), before + 4, 'only the decryptions of the sealed ones');
+});
+
+test('a large signed message written through the output worker: a bad signature, a flipped tag or a worker failing at any point gives what the single thread gives', async () => {
+  const { ciphertext } = await encrypt(aesKeyring(), plaintext);
+  // The signature's last byte, then a tag of the last frame: every frame before them was already handed to the worker.
+  for (const at of [ciphertext.length - 1, ciphertext.length - 120]) {
+    const flipped = Buffer.from(ciphertext);
+    flipped[at]! ^= 1;
+    await assert.rejects(decrypt(aesKeyring(), flipped), AuthenticationError, `flip at ${ciphertext.length - at} from the end`);
+    assert.ok(new Uint8Array(testOnlyOutputRing()!).every((b) => b === 0), 'no plaintext left in the ring');
+  }
+  await assert.rejects(decrypt(aesKeyring(), Buffer.concat([ciphertext, Buffer.from([0])])), MalformedMessageError);
+  const before = offloadedOutputJobCount();
+  for (const slots of [0, 1, 3]) {
+    testOnlyFailNextOutputJob(slots);
+    const { ciphertext: c } = await encrypt(aesKeyring(), plaintext);
+    assert.ok((await client.decrypt(theirs, c)).plaintext.equals(plaintext), `encrypt: output worker failed at slot ${slots}`);
+    testOnlyFailNextOutputJob(slots);
+    assert.ok((await decrypt(aesKeyring(), c)).plaintext.equals(plaintext), `decrypt: output worker failed at slot ${slots}`);
+  }
+  testOnlyFailNextOutputJob(1, 'exit');
+  assert.ok((await decrypt(aesKeyring(), ciphertext)).plaintext.equals(plaintext), 'decrypt: output worker exited');
+  // A failing worker never hides a bad signature.
+  const badSignature = Buffer.from(ciphertext);
+  badSignature[badSignature.length - 1]! ^= 1;
+  testOnlyFailNextOutputJob(2);
+  await assert.rejects(decrypt(aesKeyring(), badSignature), AuthenticationError);
+  testOnlyFailNextOffloadedJob();
+  await assert.rejects(decrypt(aesKeyring(), badSignature), AuthenticationError);
+  testOnlyFailNextOffloadedJob();
+  assert.ok((await decrypt(aesKeyring(), ciphertext)).plaintext.equals(plaintext), 'decrypt: hashing worker failed');
+  testOnlyFailNextOffloadedJob();
+  const { ciphertext: resigned } = await encrypt(aesKeyring(), plaintext);
+  assert.ok((await client.decrypt(theirs, resigned)).plaintext.equals(plaintext), 'encrypt: hashing worker failed, signed on this thread');
+  assert.ok(offloadedOutputJobCount() > before + 6);
 });
 
 test('a signed message whose sealing or hashing worker fails mid-job is still whole and verifies', async () => {

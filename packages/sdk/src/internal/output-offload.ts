@@ -1,8 +1,8 @@
 /**
  * Where the buffer API writes a message (or a plaintext): straight into one buffer sized up
- * front (`DirectOutput`), or, for large unsigned messages, through a worker thread
- * (`OffloadedOutput`): decryption, and encryption when its frames are too long for the sealing
- * worker's ring or that worker is busy (internal/seal-offload.ts).
+ * front (`DirectOutput`), or, for large messages, through a worker thread (`OffloadedOutput`):
+ * decryption, and encryption when its frames are too long for the sealing worker's ring or that
+ * worker is busy (internal/seal-offload.ts).
  *
  * Why a worker helps at all: writing a freshly allocated 256 MiB buffer takes one page fault per
  * 4 KiB page, and on the reference machine those faults cost as much as AES-GCM over the same
@@ -107,11 +107,12 @@ export function offloadedOutputJobCount(): number {
 
 /**
  * An output of at most `size` bytes assembled by the worker, or null when the worker is busy or
- * unavailable (then write into a DirectOutput).
+ * unavailable (then write into a DirectOutput). `published` sees the output's bytes in order, a
+ * slot at a time, as each is handed to the worker (a signer follows them while they are in cache).
  */
-export function offloadedOutput(size: number): OffloadedOutput | null {
+export function offloadedOutput(size: number, published?: (bytes: Uint8Array) => void): OffloadedOutput | null {
   const l = lanes.acquire();
-  return l === null ? null : new OffloadedOutput(l, size);
+  return l === null ? null : new OffloadedOutput(l, size, published);
 }
 
 export class OffloadedOutput implements ByteSink {
@@ -120,6 +121,7 @@ export class OffloadedOutput implements ByteSink {
   readonly #lengths: Int32Array;
   readonly #ring: Buffer;
   readonly #result: Promise<OutputJobResult>;
+  readonly #published: ((bytes: Uint8Array) => void) | undefined;
   #target: Buffer;
   /** Slots published; the current slot is `#produced % SLOTS`. */
   #produced = 0;
@@ -129,8 +131,9 @@ export class OffloadedOutput implements ByteSink {
   #staging: Buffer | undefined;
   #settled: Promise<Buffer<ArrayBuffer> | null> | undefined;
 
-  constructor(l: Lane, size: number) {
+  constructor(l: Lane, size: number, published?: (bytes: Uint8Array) => void) {
     this.#lane = l;
+    this.#published = published;
     this.#control = new Int32Array(l.control);
     this.#control.fill(0);
     this.#lengths = new Int32Array(l.lengths);
@@ -138,6 +141,8 @@ export class OffloadedOutput implements ByteSink {
     this.#target = this.#ring;
     const job: OutputJob = { size, ring: l.ring, control: l.control, lengths: l.lengths, slotSize: SLOT_SIZE, slots: SLOTS, failAfter, failBy };
     this.#result = postJob<OutputJobResult>(l, job);
+    // Read in #settle; a worker that dies before then (while a signature is checked) is no unhandled rejection.
+    this.#result.catch(() => {});
     failAfter = -1;
     failBy = 'throw';
     jobs++;
@@ -181,7 +186,9 @@ export class OffloadedOutput implements ByteSink {
 
   /** Hands the current slot to the worker and waits until the next one is free. */
   #publish(): void {
-    this.#lengths[this.#produced % SLOTS] = this.#fill;
+    const slot = this.#produced % SLOTS;
+    if (this.#published !== undefined) this.#published(this.#ring.subarray(slot * SLOT_SIZE, slot * SLOT_SIZE + this.#fill));
+    this.#lengths[slot] = this.#fill;
     this.#produced++;
     this.#fill = 0;
     Atomics.store(this.#control, CONTROL_PRODUCED, this.#produced);
