@@ -14,7 +14,7 @@ import { ByteReader } from './internal/bytes.js';
 import { MessageVerifier, prepareDecryption, type DecryptOptions, type PreparedDecryption } from './internal/decryptor.js';
 import { hashWorkerStarted, offloadedVerifier, type OffloadedVerifier } from './internal/hash-offload.js';
 import type { FrameOpener } from './internal/frames.js';
-import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, outputWorkerStarted, type ByteSink, type OffloadedOutput } from './internal/output-offload.js';
+import { DirectOutput, OUTPUT_OFFLOAD_MAX_FRAME, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, outputWorkerStarted, type ByteSink, type OffloadedOutput } from './internal/output-offload.js';
 import { assertBytes, assertOptions, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys, unchangedLength } from './internal/options.js';
 import type { Keyring } from './keyrings/keyring.js';
 import { readFooter } from './serialize/footer.js';
@@ -66,6 +66,8 @@ export async function decrypt(
   const { opener, verifier, verification, messageHeader } = await prepareDecryption(
     cmm, commitmentPolicy, reproduced, header, headerBody, auth, headerAuth, () => unchangedLength(input, length, 'ciphertext'),
   );
+  // After an await: the caller's buffer may have been transferred or resized meanwhile.
+  const unchanged = (): void => void unchangedLength(input, length, 'ciphertext', 'it was decrypted');
   const body = r.offset;
   // A signed message's check for one pass over the body; a second pass (after a worker failed) starts afresh.
   let passes = 0;
@@ -76,18 +78,20 @@ export async function decrypt(
   };
   // Large messages: a worker takes the page faults of the result (internal/output-offload.ts).
   // Plaintext is never longer than the rest of the message.
-  const output = large ? offloadedOutput(r.remaining) : null;
+  const longestFrame = header.contentType === ContentType.NonFramed ? r.remaining : header.frameLength;
+  const output = large && longestFrame <= OUTPUT_OFFLOAD_MAX_FRAME ? offloadedOutput(r.remaining) : null;
   if (output !== null) {
-    const plaintext = await decryptThroughWorker(new ByteReader(ciphertext, body), header, opener, output, signatureCheck());
+    const plaintext = await decryptThroughWorker(new ByteReader(ciphertext, body), header, opener, output, signatureCheck(), unchanged);
     // null: the worker failed part-way. Decrypt again below, on this thread.
     if (plaintext !== null) return { plaintext, messageHeader };
+    unchanged();
   }
   const out = Buffer.allocUnsafe(r.remaining);
   const direct = new DirectOutput(out);
   const check = signatureCheck();
   try {
     decryptBody(r, header, opener, direct, check);
-    await checkEnd(r, check);
+    await checkEnd(r, check, unchanged);
   } catch (e) {
     out.fill(0);
     check?.abandon();
@@ -141,23 +145,30 @@ class SignatureCheck {
 }
 
 /**
- * After the body: the footer's signature verifies over everything before it (when the suite
- * signs), and nothing follows the message.
+ * After the body: nothing follows the message, and the footer's signature verifies over
+ * everything before it (when the suite signs). The caller's buffer is read before the signature
+ * is awaited, since it may be transferred or resized meanwhile; only a failed worker's fallback
+ * reads it again, once `unchanged` has said it is still whole.
  */
-async function checkEnd(r: ByteReader, check: SignatureCheck | undefined): Promise<void> {
-  if (check !== undefined) {
-    const signedEnd = r.offset;
-    const footer = readFooter(r);
-    if (!(await check.verify(footer, () => r.slice(0, signedEnd)))) throw new AuthenticationError('message signature does not verify');
-  }
+async function checkEnd(r: ByteReader, check: SignatureCheck | undefined, unchanged: () => void): Promise<void> {
+  const signedEnd = r.offset;
+  const footer = check === undefined ? undefined : readFooter(r);
   if (r.remaining !== 0) throw new MalformedMessageError('unexpected bytes after the end of the message');
+  if (check === undefined) return;
+  const valid = await check.verify(footer!, () => {
+    unchanged();
+    return r.slice(0, signedEnd);
+  });
+  if (!valid) throw new AuthenticationError('message signature does not verify');
 }
 
 /** A message's body, its plaintext assembled by the worker; null when the worker failed. */
-async function decryptThroughWorker(r: ByteReader, header: HeaderBody, opener: FrameOpener, output: OffloadedOutput, check: SignatureCheck | undefined): Promise<Buffer<ArrayBuffer> | null> {
+async function decryptThroughWorker(
+  r: ByteReader, header: HeaderBody, opener: FrameOpener, output: OffloadedOutput, check: SignatureCheck | undefined, unchanged: () => void,
+): Promise<Buffer<ArrayBuffer> | null> {
   try {
     decryptBody(r, header, opener, output, check);
-    await checkEnd(r, check);
+    await checkEnd(r, check, unchanged);
   } catch (e) {
     check?.abandon();
     // The worker zeroes what it holds before the error reaches the caller.

@@ -11,7 +11,7 @@ import type { MessageHeaderInfo } from './header-info.js';
 import { finalFrameSize, framedBodySize, regularFrameSize, type FrameSealer } from './internal/frames.js';
 import { assertBytes, unchangedLength } from './internal/options.js';
 import { hashWorkerStarted, OFFLOAD_MIN_BYTES, offloadedSigner, type OffloadedSigner } from './internal/hash-offload.js';
-import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, outputWorkerStarted, type ByteSink } from './internal/output-offload.js';
+import { DirectOutput, OUTPUT_OFFLOAD_MAX_FRAME, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, outputWorkerStarted, type ByteSink } from './internal/output-offload.js';
 import { encryptThroughWorker, sealsInWorker, sealWorkerStarted } from './internal/seal-offload.js';
 import { MessageSigner, prepareEncryption, type EncryptOptions, type PreparedEncryption } from './internal/encryptor.js';
 import type { Keyring } from './keyrings/keyring.js';
@@ -119,7 +119,8 @@ function workersStarted(frameLength: number, signed: boolean): Promise<unknown> 
  * Large unsigned messages use the second core: a worker seals the frames while this thread
  * writes the result (internal/seal-offload.ts). When that worker is busy, or the frames are too
  * long for its ring, this thread seals while the other worker writes the result
- * (internal/output-offload.ts). Null when neither is free or the one used failed part-way.
+ * (internal/output-offload.ts; not for frames over OUTPUT_OFFLOAD_MAX_FRAME). Null when neither
+ * is free or the one used failed part-way.
  */
 async function encryptWithWorker(plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number): Promise<Buffer<ArrayBuffer> | null> {
   const sealing = encryptThroughWorker(plaintext, frameLength, sealer, header, size);
@@ -127,7 +128,7 @@ async function encryptWithWorker(plaintext: Uint8Array, frameLength: number, sea
     const sealed = await sealing;
     return sealed === null ? null : endMessage(sealed.out, sealed.end);
   }
-  const output = offloadedOutput(size);
+  const output = frameLength <= OUTPUT_OFFLOAD_MAX_FRAME ? offloadedOutput(size) : null;
   if (output === null) return null;
   try {
     output.write(header);
@@ -198,12 +199,14 @@ async function encryptSignedThroughSealer(
 
 /**
  * This thread seals into the output worker's ring; the signer follows each slot as it is handed
- * over. Null when the output worker did not take the message or failed part-way.
+ * over. Null when the output worker did not take the message (frames over
+ * OUTPUT_OFFLOAD_MAX_FRAME it does not) or failed part-way.
  */
 async function encryptSignedThroughOutput(
   plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number, signing: Signing,
 ): Promise<Buffer<ArrayBuffer> | null> {
   let signer: MessageSigner | OffloadedSigner | undefined;
+  if (frameLength > OUTPUT_OFFLOAD_MAX_FRAME) return null;
   const output = offloadedOutput(size, (bytes) => {
     if (signer === undefined) signer = startSigner(signing, bytes);
     else signer.update(bytes);

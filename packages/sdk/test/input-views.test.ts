@@ -174,3 +174,22 @@ test('a ciphertext resized or transferred while decrypt awaits its materials is 
     await assert.rejects(pending, AuthenticationError);
   }
 });
+
+test('a large signed ciphertext resized or transferred while its signature is checked: its bytes were all read before, so it decrypts', async () => {
+  const plaintext = randomFillSync(Buffer.alloc(OUTPUT_OFFLOAD_MIN_BYTES + 1));
+  const { ciphertext } = await encrypt(aesKeyring(), plaintext);
+  const inner = aesKeyring();
+  for (const change of ['shrink', 'transfer'] as const) {
+    const { buffer, view } = resizable(ciphertext);
+    // The change lands on the turn after the materials: while the hashing worker checks the signature.
+    const keyring: Keyring = {
+      onEncrypt: (m) => inner.onEncrypt(m),
+      onDecrypt: async (m, edks) => {
+        const materials = await inner.onDecrypt(m, edks);
+        setImmediate(() => (change === 'shrink' ? buffer.resize(10) : structuredClone(buffer, { transfer: [buffer] })));
+        return materials;
+      },
+    };
+    assert.ok((await decrypt(keyring, view)).plaintext.equals(plaintext), change);
+  }
+});

@@ -12,7 +12,7 @@ import { randomFillSync } from 'node:crypto';
 import * as official from '@aws-crypto/client-node';
 import { AlgorithmSuiteId, AuthenticationError, decrypt, encrypt, MalformedMessageError } from '../src/index.js';
 import { regularFrameSize } from '../src/internal/frames.js';
-import { offloadedOutputJobCount, OUTPUT_OFFLOAD_MIN_BYTES, testOnlyFailNextOutputJob, testOnlyOutputRing } from '../src/internal/output-offload.js';
+import { offloadedOutputJobCount, OUTPUT_OFFLOAD_MAX_FRAME, OUTPUT_OFFLOAD_MIN_BYTES, testOnlyFailNextOutputJob, testOnlyOutputRing } from '../src/internal/output-offload.js';
 import { sealJobCount, testOnlyFailNextSealJob } from '../src/internal/seal-offload.js';
 import { offloadedJobCount, testOnlyFailNextOffloadedJob } from '../src/internal/hash-offload.js';
 import { AES_KEYS, aesKeyring } from './helpers/fixtures.js';
@@ -71,6 +71,23 @@ test('frame layouts at the rings\' edges: frames that fill a slot exactly, frame
     assert.equal(sealJobCount(), sealed + (sealedInWorker ? 1 : 0), `sealing worker at frameLength ${frameLength}`);
     assert.equal(offloadedOutputJobCount(), before + (sealedInWorker ? 1 : 2), `output worker at frameLength ${frameLength}`);
   }
+});
+
+test('frames longer than OUTPUT_OFFLOAD_MAX_FRAME are written on the calling thread (a staged frame would double them in memory), through the cipher in pieces', async () => {
+  const frameLength = OUTPUT_OFFLOAD_MAX_FRAME + 4 * 1024 * 1024;
+  for (const suite of [suiteId, AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384]) {
+    const before = offloadedOutputJobCount();
+    const { ciphertext } = await encrypt(aesKeyring(), plaintext, { suiteId: suite, frameLength });
+    assert.ok((await client.decrypt(theirs, ciphertext)).plaintext.equals(plaintext), `official reads suite ${suite}`);
+    assert.ok((await decrypt(aesKeyring(), ciphertext)).plaintext.equals(plaintext));
+    assert.equal(offloadedOutputJobCount(), before, `suite ${suite}: neither encrypt nor decrypt used the output worker`);
+    // The one frame's tag fails after every piece of it was deciphered: nothing is handed out.
+    const flipped = Buffer.from(ciphertext);
+    flipped[flipped.length - (suite === suiteId ? 1 : 120)]! ^= 1;
+    await assert.rejects(decrypt(aesKeyring(), flipped), AuthenticationError);
+  }
+  const { result } = await client.encrypt(theirs, plaintext, { suiteId, frameLength });
+  assert.ok((await decrypt(aesKeyring(), result)).plaintext.equals(plaintext), 'the official SDK\'s long frame');
 });
 
 test('a tampered, truncated or extended message fails through the worker with the named error, and the worker is free again', async () => {

@@ -12,6 +12,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import { once } from 'node:events';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import * as official from '@aws-crypto/client-node';
 import { AlgorithmSuiteId, decrypt, encrypt } from '../src/index.js';
@@ -66,6 +68,25 @@ test('the hashing worker exits while hashing a signed message: encrypt signs on 
   assert.ok((await client.decrypt(theirs, ciphertext)).plaintext.equals(plaintext));
   assert.ok((await decrypt(aesKeyring(), ciphertext)).plaintext.equals(plaintext));
   assert.equal(offloadedJobCount(), before + 1, 'verification did not go to the dead worker');
+});
+
+test('the hashing worker exits while every other worker is alive (a fresh process): encrypt signs on its own thread, sealing worker or not, and the process lives on', async () => {
+  const modules = (name: string) => JSON.stringify(new URL(`../src/${name}`, import.meta.url).href);
+  // In this file the output worker is dead by now; a child process has all three alive.
+  const script = `
+    import { randomFillSync } from 'node:crypto';
+    const { decrypt, encrypt, RawAesKeyring } = await import(${modules('index.js')});
+    const { testOnlyFailNextOffloadedJob } = await import(${modules('internal/hash-offload.js')});
+    const keyring = new RawAesKeyring({ keyNamespace: 'n', keyName: 'k', wrappingKey: Buffer.alloc(32, 7) });
+    const plaintext = randomFillSync(Buffer.alloc(${OUTPUT_OFFLOAD_MIN_BYTES} + 12345));
+    for (const frameLength of [4096, 1024 * 1024, 4096]) {
+      testOnlyFailNextOffloadedJob('exit');
+      const { ciphertext } = await encrypt(keyring, plaintext, { frameLength });
+      if (!(await decrypt(keyring, ciphertext)).plaintext.equals(plaintext)) throw new Error('frameLength ' + frameLength);
+    }
+    console.log('whole');`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+  assert.equal(stdout.trim(), 'whole');
 });
 
 test('a worker thread that exits in the middle of a job marks it failed in the ring first, so the calling thread stops waiting for it', async () => {

@@ -14,6 +14,8 @@ import { SEQUENCE_NUMBER_END } from '../serialize/frame.js';
 
 const IV_LENGTH = 12;
 const TAG_LENGTH = 16;
+/** Frames longer than this go through the cipher in pieces of this size (see sealInto, openInto). */
+const PIECE = 1024 * 1024;
 /** u32 sequence number ‖ IV. */
 const REGULAR_HEAD_LENGTH = 4 + IV_LENGTH;
 /** u32 0xFFFFFFFF ‖ u32 sequence number ‖ IV ‖ u32 content length. */
@@ -101,7 +103,8 @@ export class FrameSealer {
   sealInto(content: Uint8Array, final: boolean, sequenceNumber: number, out: Buffer, offset: number): number {
     let o = this.#head(content, final, sequenceNumber, out, offset);
     const cipher = this.#cipher(content, final, sequenceNumber);
-    o += cipher.update(content).copy(out, o);
+    // In pieces: each update returns a new buffer, and one the size of a large frame would double it in memory.
+    for (let i = 0; i < content.byteLength; i += PIECE) o += cipher.update(content.subarray(i, i + PIECE)).copy(out, o);
     cipher.final();
     o += cipher.getAuthTag().copy(out, o);
     return o;
@@ -157,8 +160,27 @@ export class FrameOpener {
    * does not verify (the bytes written are then zeroed). The IV is used as serialized.
    */
   openInto(final: boolean | 'single', sequenceNumber: number, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, out: Buffer, offset: number): number {
-    const plain = this.open(final, sequenceNumber, iv, ciphertext, tag);
-    return plain === null ? -1 : plain.copy(out, offset);
+    if (ciphertext.byteLength <= PIECE) {
+      const plain = this.open(final, sequenceNumber, iv, ciphertext, tag);
+      return plain === null ? -1 : plain.copy(out, offset);
+    }
+    // A large frame (or a non-framed body) in pieces: a whole one from a single update would
+    // double it in memory. Each piece is unverified plaintext until `final`: zeroed once copied.
+    const decipher = this.begin(final, sequenceNumber, iv, ciphertext.byteLength);
+    decipher.setAuthTag(tag);
+    let o = offset;
+    for (let i = 0; i < ciphertext.byteLength; i += PIECE) {
+      const piece = decipher.update(ciphertext.subarray(i, i + PIECE));
+      o += piece.copy(out, o);
+      piece.fill(0);
+    }
+    try {
+      decipher.final();
+    } catch {
+      out.fill(0, offset, o);
+      return -1;
+    }
+    return o - offset;
   }
 
   /** A non-framed body (data-format/message-body.md#un-framed-data): sequence number 1, "Single Block" AAD. */

@@ -70,6 +70,9 @@ class OffloadedHash {
       kind, hash: failNext === 'throw' ? 'no-such-hash' : hash, testOnlyExit: failNext === 'exit', key, ring: l.ring, control: l.control, lengths: l.lengths, signature: l.signature, slotSize: SLOT_SIZE, slots: SLOTS,
     };
     this.#result = postJob<HashJobResult>(l, job);
+    // Read in finish; a worker that dies before then (while frames are still being sealed or the
+    // result written) is no unhandled rejection, which would end the process.
+    this.#result.catch(() => {});
     failNext = undefined;
     jobs++;
   }

@@ -67,9 +67,9 @@ export function assertAttached(view: Uint8Array, what: string): void {
  * passed is never what they meant. The view returned has a fixed length, so a buffer that grows
  * later does not change what is read either.
  */
-export function unchangedLength(bytes: Uint8Array, length: number, what: string): Uint8Array {
+export function unchangedLength(bytes: Uint8Array, length: number, what: string, during = 'the materials were fetched'): Uint8Array {
   if (bytes.byteLength !== length) {
-    throw new TypeError(`${what} changed length from ${length} to ${bytes.byteLength} bytes while the materials were fetched (its ArrayBuffer was resized or transferred)`);
+    throw new TypeError(`${what} changed length from ${length} to ${bytes.byteLength} bytes while ${during} (its ArrayBuffer was resized or transferred)`);
   }
   return bytes.subarray(0, length);
 }

@@ -22,6 +22,12 @@ import { postJob, release, StallWatch, workerLane, type TestOnlyFailure, type Wo
 
 /** Outputs at least this large go through the worker; below it the thread hop costs more than it saves. */
 export const OUTPUT_OFFLOAD_MIN_BYTES = 8 * 1024 * 1024;
+/**
+ * A frame longer than a slot is staged whole on the calling thread before it goes through the
+ * ring. Messages whose frames (or non-framed body) are longer than this are written on the
+ * calling thread instead: the staging buffer would cost more memory than the worker saves.
+ */
+export const OUTPUT_OFFLOAD_MAX_FRAME = 8 * 1024 * 1024;
 /** Holds one default (1 MiB) frame with room to spare; larger frames are staged and split. */
 const SLOT_SIZE = 2 * 1024 * 1024;
 const SLOTS = 4;
