@@ -103,8 +103,12 @@ export class FrameSealer {
   sealInto(content: Uint8Array, final: boolean, sequenceNumber: number, out: Buffer, offset: number): number {
     let o = this.#head(content, final, sequenceNumber, out, offset);
     const cipher = this.#cipher(content, final, sequenceNumber);
-    // In pieces: each update returns a new buffer, and one the size of a large frame would double it in memory.
-    for (let i = 0; i < content.byteLength; i += PIECE) o += cipher.update(content.subarray(i, i + PIECE)).copy(out, o);
+    if (content.byteLength <= PIECE) {
+      o += cipher.update(content).copy(out, o);
+    } else {
+      // In pieces: each update returns a new buffer, and one the size of a large frame would double it in memory.
+      for (let i = 0; i < content.byteLength; i += PIECE) o += cipher.update(content.subarray(i, i + PIECE)).copy(out, o);
+    }
     cipher.final();
     o += cipher.getAuthTag().copy(out, o);
     return o;
