@@ -94,7 +94,7 @@ export async function decrypt(
     await checkEnd(r, check, unchanged);
   } catch (e) {
     out.fill(0);
-    check?.abandon();
+    await check?.abandon();
     throw e;
   }
   const written = direct.offset;
@@ -138,9 +138,9 @@ class SignatureCheck {
     return again.verify(signature);
   }
 
-  /** Ends a worker's job whose answer is no longer wanted (the message failed part-way). */
-  abandon(): void {
-    this.#offloaded?.abandon();
+  /** Ends a worker's job whose answer is no longer wanted (the message failed part-way); resolves once the worker is free. */
+  async abandon(): Promise<void> {
+    await this.#offloaded?.abandon();
   }
 }
 
@@ -170,9 +170,8 @@ async function decryptThroughWorker(
     decryptBody(r, header, opener, output, check);
     await checkEnd(r, check, unchanged);
   } catch (e) {
-    check?.abandon();
-    // The worker zeroes what it holds before the error reaches the caller.
-    await output.abandon();
+    // The output worker zeroes what it holds before the error reaches the caller.
+    await Promise.all([check?.abandon(), output.abandon()]);
     throw e;
   }
   return output.finish();

@@ -96,7 +96,7 @@ export async function encrypt(
       }
     });
   } catch (e) {
-    offloaded?.abandon();
+    await offloaded?.abandon();
     throw e;
   }
   const end = direct.offset;
@@ -165,8 +165,9 @@ function startSigner(signing: Signing, header: Uint8Array): MessageSigner | Offl
   return signer;
 }
 
-function abandonSigner(signer: MessageSigner | OffloadedSigner | undefined): void {
-  if (signer !== undefined && !(signer instanceof MessageSigner)) signer.abandon();
+/** Resolves once the hashing worker (if it had the job) is free for the next message. */
+async function abandonSigner(signer: MessageSigner | OffloadedSigner | undefined): Promise<void> {
+  if (signer !== undefined && !(signer instanceof MessageSigner)) await signer.abandon();
 }
 
 /** Through the sealing worker; undefined when it did not take the message, null when it failed part-way. */
@@ -185,11 +186,11 @@ async function encryptSignedThroughSealer(
     if (sealing === null) return undefined;
     sealed = await sealing;
   } catch (e) {
-    abandonSigner(signer);
+    await abandonSigner(signer);
     throw e;
   }
   if (sealed === null) {
-    abandonSigner(signer);
+    await abandonSigner(signer);
     return null;
   }
   const { out, end } = sealed;
@@ -219,12 +220,11 @@ async function encryptSignedThroughOutput(
     // Hands over the last slot (the signer sees it), then waits for the whole result.
     body = await output.finish();
   } catch (e) {
-    abandonSigner(signer);
-    await output.abandon();
+    await Promise.all([abandonSigner(signer), output.abandon()]);
     throw e;
   }
   if (body === null) {
-    abandonSigner(signer);
+    await abandonSigner(signer);
     return null;
   }
   // The worker's buffer is `size` bytes: room for the footer after the body.

@@ -96,9 +96,12 @@ class OffloadedHash {
     }
   }
 
-  /** Ends the job without using its answer (the caller failed part-way); frees the worker. */
-  abandon(): void {
-    this.finish().catch(() => {});
+  /**
+   * Ends the job without using its answer (the caller failed part-way); resolves once the worker
+   * has let go of the lane, so the caller's next message finds it free.
+   */
+  async abandon(): Promise<void> {
+    await this.finish().catch(() => {});
   }
 
   /** Idempotent: a second call (abandon after a failed check) returns the first answer. */
@@ -136,14 +139,14 @@ export interface OffloadedSigner {
   update(bytes: Uint8Array): void;
   /** null when the worker failed: the caller then signs on its own thread. */
   sign(): Promise<Buffer | null>;
-  abandon(): void;
+  abandon(): Promise<void>;
 }
 
 export interface OffloadedVerifier {
   update(bytes: Uint8Array): void;
   /** null when the worker failed: the caller then verifies on its own thread. */
   verify(signature: Uint8Array): Promise<boolean | null>;
-  abandon(): void;
+  abandon(): Promise<void>;
 }
 
 export function offloadedSigner(hash: string, key: KeyObject): OffloadedSigner | null {
