@@ -156,12 +156,13 @@ async function encryptSignedWithWorker(
 }
 
 /**
- * A signer fed `header` first: on the hashing worker when it is free, else on this thread. Made
- * once a worker has taken the message, so that a hashing job is not started for nothing.
+ * A signer fed the message's first bytes (`first`: its header, or the output's first slot, which
+ * starts with it): on the hashing worker when it is free, else on this thread. Made once a worker
+ * has taken the message, so that a hashing job is not started for nothing.
  */
-function startSigner(signing: Signing, header: Uint8Array): MessageSigner | OffloadedSigner {
+function startSigner(signing: Signing, first: Uint8Array): MessageSigner | OffloadedSigner {
   const signer = offloadedSigner(signing.hash, signing.key) ?? new MessageSigner(signing.hash, signing.key);
-  signer.update(header);
+  signer.update(first);
   return signer;
 }
 
@@ -206,8 +207,8 @@ async function encryptSignedThroughSealer(
 async function encryptSignedThroughOutput(
   plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number, signing: Signing,
 ): Promise<Buffer<ArrayBuffer> | null> {
-  let signer: MessageSigner | OffloadedSigner | undefined;
   if (frameLength > OUTPUT_OFFLOAD_MAX_FRAME) return null;
+  let signer: MessageSigner | OffloadedSigner | undefined;
   const output = offloadedOutput(size, (bytes) => {
     if (signer === undefined) signer = startSigner(signing, bytes);
     else signer.update(bytes);
