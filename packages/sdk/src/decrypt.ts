@@ -14,7 +14,7 @@ import { ByteReader } from './internal/bytes.js';
 import { MessageVerifier, prepareDecryption, type DecryptOptions, type PreparedDecryption } from './internal/decryptor.js';
 import { hashWorkerStarted, offloadedVerifier, type OffloadedVerifier } from './internal/hash-offload.js';
 import type { FrameOpener } from './internal/frames.js';
-import { DirectOutput, OUTPUT_OFFLOAD_MAX_FRAME, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, outputWorkerStarted, type ByteSink, type OffloadedOutput } from './internal/output-offload.js';
+import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, outputWorkerStarted, type ByteSink, type OffloadedOutput } from './internal/output-offload.js';
 import { assertBytes, assertOptions, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys, unchangedLength } from './internal/options.js';
 import type { Keyring } from './keyrings/keyring.js';
 import { readFooter } from './serialize/footer.js';
@@ -79,7 +79,7 @@ export async function decrypt(
   // Large messages: a worker takes the page faults of the result (internal/output-offload.ts).
   // Plaintext is never longer than the rest of the message.
   const longestFrame = header.contentType === ContentType.NonFramed ? r.remaining : header.frameLength;
-  const output = large && longestFrame <= OUTPUT_OFFLOAD_MAX_FRAME ? offloadedOutput(r.remaining) : null;
+  const output = large ? offloadedOutput(r.remaining, longestFrame) : null;
   if (output !== null) {
     const plaintext = await decryptThroughWorker(new ByteReader(ciphertext, body), header, opener, output, signatureCheck(), unchanged);
     // null: the worker failed part-way. Decrypt again below, on this thread.

@@ -11,7 +11,7 @@ import type { MessageHeaderInfo } from './header-info.js';
 import { finalFrameSize, framedBodySize, regularFrameSize, type FrameSealer } from './internal/frames.js';
 import { assertBytes, unchangedLength } from './internal/options.js';
 import { hashWorkerStarted, OFFLOAD_MIN_BYTES, offloadedSigner, type OffloadedSigner } from './internal/hash-offload.js';
-import { DirectOutput, OUTPUT_OFFLOAD_MAX_FRAME, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, outputWorkerStarted, type ByteSink } from './internal/output-offload.js';
+import { DirectOutput, OUTPUT_OFFLOAD_MIN_BYTES, offloadedOutput, outputWorkerStarted, type ByteSink } from './internal/output-offload.js';
 import { encryptThroughWorker, sealsInWorker, sealWorkerStarted } from './internal/seal-offload.js';
 import { MessageSigner, prepareEncryption, type EncryptOptions, type PreparedEncryption } from './internal/encryptor.js';
 import type { Keyring } from './keyrings/keyring.js';
@@ -128,7 +128,7 @@ async function encryptWithWorker(plaintext: Uint8Array, frameLength: number, sea
     const sealed = await sealing;
     return sealed === null ? null : endMessage(sealed.out, sealed.end);
   }
-  const output = frameLength <= OUTPUT_OFFLOAD_MAX_FRAME ? offloadedOutput(size) : null;
+  const output = offloadedOutput(size, frameLength);
   if (output === null) return null;
   try {
     output.write(header);
@@ -207,9 +207,8 @@ async function encryptSignedThroughSealer(
 async function encryptSignedThroughOutput(
   plaintext: Uint8Array, frameLength: number, sealer: FrameSealer, header: Buffer, size: number, signing: Signing,
 ): Promise<Buffer<ArrayBuffer> | null> {
-  if (frameLength > OUTPUT_OFFLOAD_MAX_FRAME) return null;
   let signer: MessageSigner | OffloadedSigner | undefined;
-  const output = offloadedOutput(size, (bytes) => {
+  const output = offloadedOutput(size, frameLength, (bytes) => {
     if (signer === undefined) signer = startSigner(signing, bytes);
     else signer.update(bytes);
   });

@@ -112,11 +112,14 @@ export function offloadedOutputJobCount(): number {
 }
 
 /**
- * An output of at most `size` bytes assembled by the worker, or null when the worker is busy or
- * unavailable (then write into a DirectOutput). `published` sees the output's bytes in order, a
- * slot at a time, as each is handed to the worker (a signer follows them while they are in cache).
+ * An output of at most `size` bytes, written `longestFrame` bytes at most at a time, assembled by
+ * the worker; or null when the worker is busy or unavailable, or the frames are longer than
+ * OUTPUT_OFFLOAD_MAX_FRAME (then write into a DirectOutput). `published` sees the output's bytes
+ * in order, a slot at a time, as each is handed to the worker (a signer follows them while they
+ * are in cache).
  */
-export function offloadedOutput(size: number, published?: (bytes: Uint8Array) => void): OffloadedOutput | null {
+export function offloadedOutput(size: number, longestFrame: number, published?: (bytes: Uint8Array) => void): OffloadedOutput | null {
+  if (longestFrame > OUTPUT_OFFLOAD_MAX_FRAME) return null;
   const l = lanes.acquire();
   return l === null ? null : new OffloadedOutput(l, size, published);
 }
