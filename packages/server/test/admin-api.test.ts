@@ -203,6 +203,28 @@ describe('admin API: access keys', () => {
     assert.equal(answers[0]!.body.message, answers[1]!.body.message);
   });
 
+  it('keeps the account root\'s keys out of reach of a user allowed every access key action on every resource', async () => {
+    const keeper = await createUser(t, 'keeper', {
+      'all-keys': { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['coffer:UpdateAccessKey', 'coffer:DeleteAccessKey'], Resource: '*' }] },
+    });
+    // A second root key, so that the last-active-key rule is not what stops the user.
+    const second = ((await admin(t, 'CreateAccessKey', {})).AccessKey as { AccessKeyId: string }).AccessKeyId;
+    try {
+      for (const AccessKeyId of [t.credentials.accessKeyId, second]) {
+        for (const [op, extra] of [['UpdateAccessKey', { Status: 'Inactive' }], ['DeleteAccessKey', {}]] as const) {
+          assertError(await adminRequest(t, op, { AccessKeyId, ...extra }, keeper.credentials), 'NotFoundException', `The Access Key with id ${AccessKeyId} cannot be found.`);
+        }
+      }
+      const listed = (await admin(t, 'ListAccessKeys', {})).AccessKeyMetadata as { AccessKeyId: string; Status: string }[];
+      assert.deepEqual(listed.map((k) => k.Status), ['Active', 'Active']);
+      // The same policy still reaches the keys of users, named by id alone.
+      const other = await createUser(t, 'kept');
+      assert.equal((await adminRequest(t, 'UpdateAccessKey', { AccessKeyId: other.credentials.accessKeyId, Status: 'Inactive' }, keeper.credentials)).status, 200);
+    } finally {
+      await admin(t, 'DeleteAccessKey', { AccessKeyId: second });
+    }
+  });
+
   it('keeps one root key active when both are switched off at once: the changes take turns, and the second is refused', async () => {
     const created = (await adminRequest(t, 'CreateAccessKey', {})).body.AccessKey as { AccessKeyId: string; SecretAccessKey: string };
     const second = { accessKeyId: created.AccessKeyId, secretAccessKey: created.SecretAccessKey };

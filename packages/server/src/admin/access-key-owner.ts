@@ -23,13 +23,19 @@ export async function keyOwnerArn(service: Service, request: RequestContext, inp
  * The access key UpdateAccessKey and DeleteAccessKey name, authorized as `coffer:<action>` on its
  * owner's ARN. The key may be named by id alone, whoever owns it; a UserName or RoleName given
  * must be its owner's. A key that is not there (or not that owner's) is IAM's NoSuchEntity message.
+ *
+ * The account root's keys are the root's alone, whatever policies say: in IAM no user's policy
+ * reaches the root's access keys, and here a user allowed `coffer:DeleteAccessKey` on `*` could
+ * otherwise lock the administrator out. To anyone else they are keys that do not exist.
  */
 export async function ownedAccessKey(
   service: Service, request: RequestContext, input: Names & { AccessKeyId: string }, action: string,
 ): Promise<AccessKeyRecord> {
   const named = namedPrincipal(service, input);
   const record = await service.store.getAccessKey(input.AccessKeyId);
-  const found = record !== undefined && (named === undefined || record.principalArn === named.arn);
+  const root = accountRootArn(service.realm);
+  const reachable = record !== undefined && (record.principalArn !== root || request.principal.arn === root);
+  const found = reachable && (named === undefined || record.principalArn === named.arn);
   try {
     await service.access.authorizeAccount(request, action, found ? record.principalArn : named?.arn ?? '*');
   } catch (error) {
