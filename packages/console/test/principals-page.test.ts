@@ -69,4 +69,16 @@ describe('principals page refusals', () => {
     assert.equal(await row.count(), 1);
     assert.deepEqual(faults, []);
   });
+
+  it('drops a refusal shown above once the operator moves on to a principal\'s access keys', async () => {
+    await page.getByLabel('Name', { exact: true }).fill('taken');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'AlreadyExistsException' });
+    await refusal.waitFor();
+    await page.locator('tr', { hasText: '(you)' }).getByRole('button', { name: 'Access keys' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Access keys: your own access keys' }).waitFor();
+    await refusal.waitFor({ state: 'detached' });
+    assert.equal(await page.getByRole('alert').count(), 0);
+    assert.deepEqual(faults, []);
+  });
 });

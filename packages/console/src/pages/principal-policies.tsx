@@ -16,8 +16,9 @@ const TEMPLATE = JSON.stringify({
  * edit, or write a new one. The editor checks JSON as you type, like the key policy editor, and
  * shows what the server refuses (MalformedPolicyDocumentException, LimitExceededException) below it.
  * Like the key policy editor, it shows a document exactly as stored and saves exactly what it holds.
+ * `onAction` is told when the operator starts an action here, as AccessKeys tells the page.
  */
-export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { RoleName: string } }) {
+export function PrincipalPolicies({ owner, onAction }: { owner: { UserName: string } | { RoleName: string }; onAction: () => void }) {
   const { api } = useSession();
   const names = useAsync(() => api.admin<{ PolicyNames: string[] }>('ListPrincipalPolicies', owner).then((r) => r.PolicyNames), [api]);
   const [editing, setEditing] = useState<{ name: string; text: string; isNew: boolean }>();
@@ -26,6 +27,7 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
   const { busy, run } = useAction();
 
   const open = async (name: string) => {
+    onAction();
     setError(undefined);
     setServerError(undefined);
     try {
@@ -38,6 +40,7 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
 
   const save = () => run(async () => {
     if (!editing) return;
+    onAction();
     setServerError(undefined);
     const name = editing.name.trim();
     try {
@@ -56,6 +59,7 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
 
   const remove = (name: string) => run(async () => {
     if (!window.confirm(visibleText(`Delete the policy ${name}?`))) return;
+    onAction();
     setError(undefined);
     try {
       await api.admin('DeletePrincipalPolicy', { ...owner, PolicyName: name });
@@ -83,7 +87,7 @@ export function PrincipalPolicies({ owner }: { owner: { UserName: string } | { R
         {names.data?.length === 0 && <li>None: this principal may do nothing with keys unless a key policy or grant allows it.</li>}
       </ul>
       {!editing && (
-        <button type="button" className="secondary" onClick={() => { setServerError(undefined); setEditing({ name: '', text: TEMPLATE, isNew: true }); }}>Add policy</button>
+        <button type="button" className="secondary" onClick={() => { onAction(); setServerError(undefined); setEditing({ name: '', text: TEMPLATE, isNew: true }); }}>Add policy</button>
       )}
       {editing && (
         <div className="panel">

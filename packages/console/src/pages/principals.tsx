@@ -69,6 +69,16 @@ export function PrincipalsPage() {
     principals.reload();
   });
 
+  /** The operator moved on (to another principal's keys, or an action in the panel below): the last outcome shown up here is no longer current. */
+  const moveOn = () => {
+    setError(undefined);
+    setNote(undefined);
+  };
+  const showKeysOf = (next: Owner) => {
+    moveOn();
+    setOwner(next);
+  };
+
   const create = (event: FormEvent) => {
     event.preventDefault();
     const name = newName.trim();
@@ -97,7 +107,7 @@ export function PrincipalsPage() {
         <tbody>
           <tr>
             <td className="mono" title={visibleText(arn)}>{visibleText(shortArn(arn))} (you)</td><td></td><td></td>
-            <td><button type="button" className="secondary" onClick={() => setOwner({ kind: 'self' })}>Access keys</button></td>
+            <td><button type="button" className="secondary" onClick={() => showKeysOf({ kind: 'self' })}>Access keys</button></td>
           </tr>
           {principals.data?.map((p) => (
             <tr key={p.arn}>
@@ -105,7 +115,7 @@ export function PrincipalsPage() {
               <td className="mono">{visibleText(p.id)}</td>
               <td>{formatTime(p.created)}</td>
               <td className="actions">
-                <button type="button" className="secondary" onClick={() => setOwner({ kind: p.kind, name: p.name })}>Access keys</button>
+                <button type="button" className="secondary" onClick={() => showKeysOf({ kind: p.kind, name: p.name })}>Access keys</button>
                 <button type="button" className="danger" disabled={busy}
                   onClick={() => { if (window.confirm(visibleText(`Delete ${p.kind}/${p.name} with its access keys and policies?`))) void act(() => api.admin(p.kind === 'user' ? 'DeleteUser' : 'DeleteRole', p.kind === 'user' ? { UserName: p.name } : { RoleName: p.name }), visibleText(`Deleted ${p.kind}/${p.name}.`), () => setOwner({ kind: 'self' })); }}>
                   Delete
@@ -115,12 +125,13 @@ export function PrincipalsPage() {
           ))}
         </tbody>
       </table>
-      <AccessKeys key={owner.kind === 'self' ? 'self' : `${owner.kind}/${owner.name}`} owner={owner} />
+      <AccessKeys key={owner.kind === 'self' ? 'self' : `${owner.kind}/${owner.name}`} owner={owner} onAction={moveOn} />
     </section>
   );
 }
 
-function AccessKeys({ owner }: { owner: Owner }) {
+/** `onAction` is told when the operator starts an action here (so the page above can drop an outcome that is no longer current). */
+function AccessKeys({ owner, onAction }: { owner: Owner; onAction: () => void }) {
   const { api, accessKeyId } = useSession();
   const keys = useAsync(() => api.admin<{ AccessKeyMetadata: AccessKeyMetadata[] }>('ListAccessKeys', ownerInput(owner)).then((r) => r.AccessKeyMetadata), [api]);
   const [error, setError] = useState<unknown>();
@@ -128,8 +139,12 @@ function AccessKeys({ owner }: { owner: Owner }) {
   const [created, setCreated] = useState<{ id: string; secret: string }>();
   const { busy, run } = useAction();
 
-  const act = (fn: () => Promise<unknown>) => run(async () => {
+  const moveOn = () => {
     setError(undefined);
+    onAction();
+  };
+  const act = (fn: () => Promise<unknown>) => run(async () => {
+    moveOn();
     try {
       await fn();
       keys.reload();
@@ -186,7 +201,7 @@ function AccessKeys({ owner }: { owner: Owner }) {
           setCreated({ id: answer.AccessKey.AccessKeyId, secret: answer.AccessKey.SecretAccessKey });
         })}>Create access key</button>
       </div>
-      {owner.kind !== 'self' && <PrincipalPolicies owner={owner.kind === 'user' ? { UserName: owner.name } : { RoleName: owner.name }} />}
+      {owner.kind !== 'self' && <PrincipalPolicies owner={owner.kind === 'user' ? { UserName: owner.name } : { RoleName: owner.name }} onAction={moveOn} />}
     </section>
   );
 }
