@@ -1,5 +1,23 @@
+import { readFileSync } from 'node:fs';
 import { readBounded } from './read-bounded.js';
 import { IoError, UsageError } from './usage.js';
+
+/**
+ * Secrets are text, and a key is derived from their UTF-8 (docs/root-keys.md). Bytes that are not
+ * UTF-8 are refused rather than decoded: decoding replaces each bad sequence with U+FFFD, so many
+ * different byte strings (a file of random bytes, a Latin-1 terminal) would become the same
+ * passphrase, and one would open what another made.
+ */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * How much of a secret file is read looking for the end of its first line. A passphrase or PIN is
@@ -15,9 +33,11 @@ export function readSecretFile(path: string, what: string): string {
     const bytes = readBounded(path, MAX_SECRET_LINE_BYTES + 1, 0x0a);
     // A full read that did not stop at a line feed: the first line goes on past the bound.
     if (bytes.length > MAX_SECRET_LINE_BYTES && bytes.at(-1) !== 0x0a) throw new UsageError('first line too long');
+    if (!isUtf8(bytes)) throw new TypeError('not UTF-8');
     text = bytes.toString('utf8');
   } catch (error) {
     if (error instanceof UsageError) throw new UsageError(`the first line of the ${what} file '${path}' is longer than ${MAX_SECRET_LINE_BYTES / 1024} KiB`, `write the ${what} on its first line`);
+    if (error instanceof TypeError) throw new UsageError(`the first line of the ${what} file '${path}' is not UTF-8 text`, NOT_TEXT_HINT);
     // A file that cannot be read is exit code 5, as --config, --quotas and --policy files are.
     throw new IoError(`cannot read the ${what} file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, `give a readable file holding the ${what} on its first line`);
   }
@@ -25,6 +45,43 @@ export function readSecretFile(path: string, what: string): string {
   // Only the first line is read: a file whose first line is empty may hold the secret further down.
   if (secret === '') throw new UsageError(`the first line of the ${what} file '${path}' is empty`, `write the ${what} on its first line (only that line is read)`);
   return secret;
+}
+
+const NOT_TEXT_HINT = 'a secret is text: write it in UTF-8 (random bytes as text, e.g. `head -c 32 /dev/urandom | base64`)';
+
+/**
+ * A secret from the environment variable `name`, or undefined when it is unset or empty. Node
+ * decodes the environment as UTF-8 with U+FFFD for what is not, so the variable's bytes are read
+ * from /proc/self/environ (Linux) to refuse a value that is not UTF-8 text; where that file is
+ * missing, or the variable was set after the process started, the value is taken as it is.
+ */
+export function secretFromEnv(name: string, what: string): string | undefined {
+  const value = process.env[name];
+  if (!value) return undefined;
+  const raw = startingEnvironmentValue(name);
+  if (raw !== undefined && raw.toString('utf8') === value && !isUtf8(raw)) {
+    throw new UsageError(`the ${what} in ${name} is not UTF-8 text`, NOT_TEXT_HINT);
+  }
+  return value;
+}
+
+/** The bytes of `name`'s value in the environment the process started with, where the system shows it. */
+function startingEnvironmentValue(name: string): Buffer | undefined {
+  let environ: Buffer;
+  try {
+    environ = readFileSync('/proc/self/environ');
+  } catch {
+    return undefined;
+  }
+  const prefix = Buffer.from(`${name}=`);
+  for (let start = 0; start < environ.length;) {
+    const nul = environ.indexOf(0, start);
+    const end = nul === -1 ? environ.length : nul;
+    const entry = environ.subarray(start, end);
+    if (entry.subarray(0, prefix.length).equals(prefix)) return entry.subarray(prefix.length);
+    start = end + 1;
+  }
+  return undefined;
 }
 
 /**
@@ -66,6 +123,8 @@ export function promptSecret(question: string): Promise<string> | undefined {
       const bytes = Buffer.concat([pending, chunk]);
       const complete = completeUtf8Length(bytes);
       pending = bytes.subarray(complete);
+      // A terminal in another encoding (Latin-1) sends bytes that are not UTF-8.
+      if (!isUtf8(bytes.subarray(0, complete))) return finish(new UsageError('what was typed is not UTF-8 text', 'set the terminal to UTF-8'));
       const chars = [...bytes.subarray(0, complete).toString('utf8')];
       for (const [i, char] of chars.entries()) {
         if (char === '\r' || char === '\n') {

@@ -237,6 +237,12 @@ describe('coffer backup and coffer restore', () => {
     const tooLong = await coffer(['restore', '--in', archive, '--data-dir', target, '--passphrase-file', endless]);
     assert.equal(tooLong.code, 2, tooLong.stderr);
     assert.match(tooLong.stderr, /^error: the first line of the backup passphrase file '.+endless' is longer than 64 KiB\nhint: /);
+    // Bytes that are not UTF-8 would decode to U+FFFD, every such file to the same passphrase: refused.
+    const binary = join(tempDir(), 'binary');
+    writeFileSync(binary, Buffer.from([0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff, 0x0a]));
+    const notText = await coffer(['restore', '--in', archive, '--data-dir', target, '--passphrase-file', binary]);
+    assert.equal(notText.code, 2, notText.stderr);
+    assert.match(notText.stderr, /^error: the first line of the backup passphrase file '.+binary' is not UTF-8 text\nhint: /);
     const noPassphrase = await coffer(['restore', '--in', archive, '--data-dir', target]);
     assert.equal(noPassphrase.code, 2);
     assert.match(noPassphrase.stderr, /no passphrase for the archive\nhint: give --passphrase-file FILE or set COFFER_BACKUP_PASSPHRASE/);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { RootKeyOptions } from '@coffer/server';
 import { DEFAULT_CONFIG, isPostgresUrl } from '@coffer/server';
 import type { Invocation, Option } from '../command.js';
-import { promptSecret, readSecretFile } from '../secret-input.js';
+import { promptSecret, readSecretFile, secretFromEnv } from '../secret-input.js';
 import { IoError, UsageError } from '../usage.js';
 import { ROOT_KEY_COMPLETIONS, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 
@@ -75,7 +75,7 @@ export function storeOf(inv: Invocation, fromEnv = true): string | undefined {
 export async function passphraseOf(inv: Invocation, confirm: boolean): Promise<string> {
   const file = inv.string('passphrase-file');
   if (file !== undefined) return readSecretFile(file, 'backup passphrase');
-  const fromEnv = process.env[PASSPHRASE_ENV];
+  const fromEnv = secretFromEnv(PASSPHRASE_ENV, 'backup passphrase');
   if (fromEnv) return fromEnv;
   const first = await promptSecret('Backup passphrase: ');
   if (first === undefined) {

@@ -1,5 +1,5 @@
 import type { RootKeyOptions, RootKeyProviderName } from '@coffer/server';
-import { promptSecret, readSecretFile } from '../secret-input.js';
+import { promptSecret, readSecretFile, secretFromEnv } from '../secret-input.js';
 import { UsageError } from '../usage.js';
 
 export const PROVIDERS: readonly RootKeyProviderName[] = ['file', 'passphrase', 'pkcs11', 'kms'];
@@ -70,9 +70,10 @@ export function rootKeyOptionsOf(setting: (name: keyof typeof ROOT_KEY_OPTIONS) 
   const passphraseFile = setting('root-passphrase-file');
   const passphrase: RootKeyOptions['passphrase'] = passphraseFile !== undefined
     ? readSecretFile(passphraseFile, 'root-key passphrase')
-    : process.env.COFFER_ROOT_PASSPHRASE || (process.stdin.isTTY ? promptPassphrase : undefined);
+    : secretFromEnv('COFFER_ROOT_PASSPHRASE', 'root-key passphrase') ?? (process.stdin.isTTY ? promptPassphrase : undefined);
+  const previousPassphrase = secretFromEnv('COFFER_ROOT_PREVIOUS_PASSPHRASE', 'previous root-key passphrase');
   const pinFile = setting('pkcs11-pin-file');
-  const pin = pinFile !== undefined ? readSecretFile(pinFile, 'PKCS#11 PIN') : process.env.COFFER_PKCS11_PIN || undefined;
+  const pin = pinFile !== undefined ? readSecretFile(pinFile, 'PKCS#11 PIN') : secretFromEnv('COFFER_PKCS11_PIN', 'PKCS#11 PIN');
   const slotText = setting('pkcs11-slot');
   const slot = slotText === undefined ? undefined : Number(slotText);
   if (slot !== undefined && !Number.isInteger(slot)) throw new UsageError(`--pkcs11-slot must be a slot number, not '${slotText}'`, 'or name the token with --pkcs11-token-label');
@@ -88,7 +89,7 @@ export function rootKeyOptionsOf(setting: (name: keyof typeof ROOT_KEY_OPTIONS) 
     ...(provider !== undefined ? { provider: provider as RootKeyProviderName } : {}),
     ...(passphrase !== undefined ? { passphrase } : {}),
     // Only while a rotation from one passphrase to another is under way (docs/root-keys.md).
-    ...(process.env.COFFER_ROOT_PREVIOUS_PASSPHRASE ? { previousPassphrase: process.env.COFFER_ROOT_PREVIOUS_PASSPHRASE } : {}),
+    ...(previousPassphrase !== undefined ? { previousPassphrase } : {}),
     ...(pkcs11 ? { pkcs11 } : {}),
     ...(kms ? { kms } : {}),
   };
