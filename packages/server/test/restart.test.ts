@@ -13,7 +13,7 @@ import {
 import Database from 'better-sqlite3';
 import { StartupError, startServer, type StartOptions } from '../src/index.js';
 import { createUser } from './support/principals.js';
-import { readCredentials, startTestServer, tempDataDir, type TestServer } from './support/server.js';
+import { kmsClient, readCredentials, startTestServer, tempDataDir, type TestServer } from './support/server.js';
 
 /** An SDK output without `$metadata`, whose request id differs on every call. */
 function plain<T extends { $metadata?: unknown }>(output: T): Omit<T, '$metadata'> {
@@ -296,6 +296,52 @@ describe('the credentials file', () => {
     } finally {
       await left.close();
     }
+  });
+
+  it('is not claimed when the administrator\'s stored secret is damaged: the server starts, says which, and serves the rest; a damaged audit key stops the start, named', async () => {
+    const t = await startTestServer({ dataDir: tempDataDir() });
+    const alice = await createUser(t, 'alice', { all: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] } });
+    const adminKeyId = t.server.adminAccessKeyId;
+    await t.stop();
+    const flipOne = (bytes: Buffer) => Buffer.concat([bytes.subarray(0, -1), Buffer.from([bytes.at(-1)! ^ 0x01])]);
+    const damage = (statement: string, select: string, ...args: string[]) => {
+      const db = new Database(join(t.dataDir, 'coffer.db'));
+      try {
+        const value = (db.prepare(select).get(...args) as { value: Buffer }).value;
+        db.prepare(statement).run(flipOne(value), ...args);
+        return value;
+      } finally {
+        db.close();
+      }
+    };
+    const secret = damage('UPDATE access_keys SET wrapped_secret = ? WHERE access_key_id = ?', 'SELECT wrapped_secret AS value FROM access_keys WHERE access_key_id = ?', adminKeyId);
+    const warnings: string[] = [];
+    const damaged = await startServer({ port: 0, dataDir: t.dataDir, quotas: false, logger: (level, message) => { if (level === 'warn') warnings.push(message); } });
+    try {
+      assert.match(String(damaged.noCredentials), new RegExp(`^the stored secret of the administrator's access key ${adminKeyId} does not open under the root key \\(.+\\): the store is damaged there; \`coffer store check\``));
+      assert.ok(warnings.some((w) => w.includes(`administrator's access key ${adminKeyId}`)), JSON.stringify(warnings));
+      const kms = kmsClient(damaged.endpoint, alice.credentials);
+      try {
+        assert.deepEqual((await kms.send(new ListKeysCommand({}))).Keys, []);
+      } finally {
+        kms.destroy();
+      }
+    } finally {
+      await damaged.close();
+    }
+    // Put the secret back; the audit key now.
+    const db = new Database(join(t.dataDir, 'coffer.db'));
+    try {
+      db.prepare('UPDATE access_keys SET wrapped_secret = ? WHERE access_key_id = ?').run(secret, adminKeyId);
+    } finally {
+      db.close();
+    }
+    damage("UPDATE meta SET value = ? WHERE name = 'audit-key'", "SELECT value FROM meta WHERE name = 'audit-key'");
+    await assert.rejects(startServer({ port: 0, dataDir: t.dataDir, quotas: false, logger: quiet }), (error: unknown) => {
+      assert.ok(error instanceof StartupError, `not a StartupError: ${String(error)}`);
+      assert.match(error.message, /^The store's audit key does not open under the root key \(.+\): the store is damaged there\. `coffer store check` lists what else is/);
+      return true;
+    });
   });
 
   it('is written at the next start when a full disk stopped the first: nothing left behind refuses it', async () => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { StartupError } from '../root/root-key.js';
+import { RootKeyMismatchError, StartupError } from '../root/root-key.js';
 import { profileKeyId, readIfPresent, writeCredentialsFile } from './credentials-file.js';
 import type { AccessKeys } from './access-keys.js';
 import type { Store } from '../store/store.js';
@@ -40,14 +40,22 @@ export async function ensureAdminCredentials(
     await store.deleteAccessKey(created.accessKeyId);
     accessKeyId = Buffer.from((await store.getMeta(ADMIN_META))!).toString('utf8');
   }
-  let key = await accessKeys.findActive(accessKeyId);
+  // A stored secret that does not unwrap (a damaged row) costs the credentials file, not the start:
+  // every other principal's key and every key of the store still serve.
+  let damaged: string | undefined;
+  let key = await accessKeys.findActive(accessKeyId).catch((error: unknown) => {
+    if (!(error instanceof RootKeyMismatchError)) throw error;
+    damaged = `the stored secret of the administrator's access key ${accessKeyId} does not open under the root key (${error.message}): `
+      + 'the store is damaged there; `coffer store check` lists what else is, and a backup restores it';
+    return undefined;
+  });
   // The administrator of a store made for another account's root (a backup restored, then served
   // with a mistyped --account-id; or on purpose): said, as no credentials file serves this account.
   const otherRoot = key && key.principalArn !== principalArn && /^arn:[^:]+:iam::\d{12}:root$/.test(key.principalArn) ? key.principalArn : undefined;
   // The administrator is the account root: a meta value naming another principal's key (a restored
   // archive's, say) would hand that principal's secret out as the administrator's.
   if (key && key.principalArn !== principalArn) key = undefined;
-  if (!key) {
+  if (!key && damaged === undefined) {
     const newest = (await store.listAccessKeys(principalArn))
       .filter((record) => record.status === 'Active')
       .sort((a, b) => b.createdAt - a.createdAt)[0];
@@ -75,7 +83,10 @@ export async function ensureAdminCredentials(
     }
   }
   if (key !== undefined) return { accessKeyId, credentialsFile };
-  return { accessKeyId, credentialsFile, noCredentials: otherRoot !== undefined ? madeForAnother(otherRoot, principalArn) : `the store holds no active access key of ${principalArn}` };
+  return {
+    accessKeyId, credentialsFile,
+    noCredentials: damaged ?? (otherRoot !== undefined ? madeForAnother(otherRoot, principalArn) : `the store holds no active access key of ${principalArn}`),
+  };
 }
 
 /** What to start a store with whose administrator is another account's (or partition's) root. */
