@@ -61,7 +61,7 @@ const rotate = leaf({
     'pkcs11-library': { type: 'string', value: 'PATH', help: 'PKCS#11 module on the server', complete: 'file' },
     'pkcs11-token-label': { type: 'string', value: 'LABEL', help: 'the token, by label' },
     'pkcs11-slot': { type: 'string', value: 'N', help: 'the token, by slot' },
-    'pkcs11-key-label': { type: 'string', value: 'LABEL', help: 'label of the new key on the token (default: coffer-root-<random>)' },
+    'pkcs11-key-label': { type: 'string', value: 'LABEL', help: "label of the new key on the token (default: the server's --pkcs11-key-label if no key of its keyring has it, else coffer-root-<random>)" },
     'kms-endpoint': { type: 'string', value: 'URL', help: 'remote KMS endpoint' },
     'kms-region': { type: 'string', value: 'REGION', help: 'remote KMS region' },
     'kms-key-id': { type: 'string', value: 'KEY', help: 'the remote key that wraps the new root key' },
