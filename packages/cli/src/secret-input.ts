@@ -10,6 +10,8 @@ import { IoError, UsageError } from './usage.js';
  */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+const NOT_TEXT_HINT = 'a secret is text: write it in UTF-8 (random bytes as text, e.g. `head -c 32 /dev/urandom | base64`)';
+
 function isUtf8(bytes: Uint8Array): boolean {
   try {
     strictUtf8.decode(bytes);
@@ -28,26 +30,22 @@ export const MAX_SECRET_LINE_BYTES = 64 * 1024;
 
 /** A secret from a file (its first line, without the newline), for --root-passphrase-file and --pkcs11-pin-file. */
 export function readSecretFile(path: string, what: string): string {
-  let text: string;
+  let bytes: Buffer;
   try {
-    const bytes = readBounded(path, MAX_SECRET_LINE_BYTES + 1, 0x0a);
+    bytes = readBounded(path, MAX_SECRET_LINE_BYTES + 1, 0x0a);
     // A full read that did not stop at a line feed: the first line goes on past the bound.
     if (bytes.length > MAX_SECRET_LINE_BYTES && bytes.at(-1) !== 0x0a) throw new UsageError('first line too long');
-    if (!isUtf8(bytes)) throw new TypeError('not UTF-8');
-    text = bytes.toString('utf8');
   } catch (error) {
     if (error instanceof UsageError) throw new UsageError(`the first line of the ${what} file '${path}' is longer than ${MAX_SECRET_LINE_BYTES / 1024} KiB`, `write the ${what} on its first line`);
-    if (error instanceof TypeError) throw new UsageError(`the first line of the ${what} file '${path}' is not UTF-8 text`, NOT_TEXT_HINT);
     // A file that cannot be read is exit code 5, as --config, --quotas and --policy files are.
     throw new IoError(`cannot read the ${what} file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, `give a readable file holding the ${what} on its first line`);
   }
-  const secret = text.split(/\r?\n/)[0] ?? '';
+  if (!isUtf8(bytes)) throw new UsageError(`the first line of the ${what} file '${path}' is not UTF-8 text`, NOT_TEXT_HINT);
+  const secret = bytes.toString('utf8').split(/\r?\n/)[0] ?? '';
   // Only the first line is read: a file whose first line is empty may hold the secret further down.
   if (secret === '') throw new UsageError(`the first line of the ${what} file '${path}' is empty`, `write the ${what} on its first line (only that line is read)`);
   return secret;
 }
-
-const NOT_TEXT_HINT = 'a secret is text: write it in UTF-8 (random bytes as text, e.g. `head -c 32 /dev/urandom | base64`)';
 
 /**
  * A secret from the environment variable `name`, or undefined when it is unset or empty. Node
