@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { after, describe, it } from 'node:test';
 import { DecryptCommand, EncryptCommand, ListAliasesCommand, ListKeysCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { SeedError } from '../src/index.js';
+import { admin } from './support/principals.js';
 import { kmsClient, startTestServer, tempDataDir, type TestServer } from './support/server.js';
 
 const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -39,6 +40,20 @@ describe('startServer({ seed })', () => {
     const opened = await again.kms.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob }));
     assert.equal(Buffer.from(opened.Plaintext!).toString(), 'x');
     assert.deepEqual((await again.kms.send(new ListKeysCommand({}))).Keys!.map((k) => k.KeyId), [KEY_ID]);
+  });
+
+  it('records its changes as changes (readOnly false), its principals and access keys as the admin API\'s, its keys and aliases as KMS\'s', async () => {
+    const t = await startTestServer({ seed: SEED });
+    servers.push(t);
+    const records = (await admin(t, 'QueryAuditRecords', { Limit: 100 })).Records as { eventName: string; eventSource: string; readOnly: boolean }[];
+    const seeded = records.filter((r) => r.eventName.startsWith('CofferSeed.')).map((r) => [r.eventName, r.eventSource, r.readOnly]);
+    assert.deepEqual(seeded.sort(), [
+      ['CofferSeed.CreateAccessKey', 'coffer', false],
+      ['CofferSeed.CreateAlias', 'kms.amazonaws.com', false],
+      ['CofferSeed.CreateKey', 'kms.amazonaws.com', false],
+      ['CofferSeed.CreateRole', 'coffer', false],
+      ['CofferSeed.PutPrincipalPolicy', 'coffer', false],
+    ]);
   });
 
   it('refuses a conflicting entry with a SeedError naming it', async () => {

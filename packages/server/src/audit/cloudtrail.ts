@@ -8,6 +8,8 @@ import { isSystemEvent } from './system-audit.js';
 
 const ADMIN_PREFIX = 'CofferAdmin.';
 const STS_PREFIX = 'sts:';
+/** A seed's changes (seed.ts), each one of KMS's operations or of the admin API's. */
+const SEED_PREFIX = 'CofferSeed.';
 const NO_PRINCIPALS: KnownPrincipals = new Map();
 
 /** The KMS operations that change something (CloudTrail's readOnly false); the rest only read or compute. */
@@ -66,20 +68,24 @@ export function cloudTrailEvent(realm: Realm, record: AuditRecord, principals: K
   // STS requests are recorded as `sts:<Action>`; CloudTrail names the action alone, from STS's event source.
   const sts = record.operation?.startsWith(STS_PREFIX) ?? false;
   const eventName = admin ? record.operation!.slice(ADMIN_PREFIX.length) : sts ? record.operation!.slice(STS_PREFIX.length) : (record.operation ?? null);
+  // The name stays `CofferSeed.<Operation>` (no request made it), but a seed only ever changes
+  // things, and its users, policies and access keys are the admin API's, not KMS's.
+  const seeded = record.operation?.startsWith(SEED_PREFIX) ? record.operation.slice(SEED_PREFIX.length) : undefined;
+  const eventSource = admin || (seeded !== undefined && !KMS_CHANGES.has(seeded)) ? 'coffer' : sts ? 'sts.amazonaws.com' : 'kms.amazonaws.com';
   const caller: CallerFields = isSystemEvent(record) ? serviceEventFields(realm, record) : {
     userIdentity: userIdentity(realm, record, principals),
     sourceIPAddress: record.sourceIp ?? null,
     userAgent: record.userAgent ?? null,
     requestParameters: requestParameters(record.operation, record.requestParameters),
     requestID: record.requestId,
-    readOnly: readOnly(eventName, admin),
+    readOnly: seeded !== undefined ? false : readOnly(eventName, admin),
     eventType: 'AwsApiCall',
   };
   return {
     eventVersion: '1.11',
     userIdentity: caller.userIdentity,
     eventTime: eventTime(record.time),
-    eventSource: admin ? 'coffer' : sts ? 'sts.amazonaws.com' : 'kms.amazonaws.com',
+    eventSource,
     eventName,
     awsRegion: realm.region,
     sourceIPAddress: caller.sourceIPAddress,
