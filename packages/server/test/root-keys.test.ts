@@ -322,6 +322,9 @@ describe('a fresh store whose first root key cannot be made', () => {
       [{ provider: 'pkcs11', pkcs11: pkcs11Options('never-made', '000000') }, /PKCS#11 PIN is wrong/],
       [{ provider: 'kms', kms: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', keyId: 'alias/none', credentials: { accessKeyId: 'AKIAEXAMPLE000000000', secretAccessKey: 'x'.repeat(40) } } }, /could not be reached/],
       [{ provider: 'passphrase', passphrase: 'short' }, /shorter than 8 characters/],
+      // A NUL could never be set in the environment again, a Ctrl-U never typed at the prompt.
+      [{ provider: 'passphrase', passphrase: 'long enough\u0000' }, /holds a control character/],
+      [{ provider: 'passphrase', passphrase: 'long\u0015enough' }, /holds a control character/],
     ];
     for (const [rootKey, message] of cases) {
       const dataDir = tempDataDir();
@@ -511,6 +514,10 @@ describe('root-key rotation and migration', () => {
       const refused = await adminRequest(t, 'RotateRootKey', { Provider: 'passphrase', Passphrase: 'short' });
       assert.equal(refused.status, 400);
       assert.equal(refused.text.includes('short'), false, refused.text);
+      const controlled = await adminRequest(t, 'RotateRootKey', { Provider: 'passphrase', Passphrase: 'with a NUL\u0000 in it' });
+      assert.equal(controlled.status, 400);
+      assert.match(String(controlled.body.message), /holds a control character/);
+      assert.equal(controlled.text.includes('with a NUL'), false, controlled.text);
       const db = new Database(join(t.dataDir, 'coffer.db'), { readonly: true });
       try {
         const everything = JSON.stringify([db.prepare('SELECT * FROM audit').all(), db.prepare('SELECT name, hex(value) FROM meta').all(), db.prepare("SELECT value FROM meta WHERE name = 'root-keyring'").get()]);

@@ -31,6 +31,11 @@ export const passphraseProvider: RootKeyProvider = {
   async create(_id, context) {
     const passphrase = await passphraseOf(context.options, 'create');
     if (passphrase.length < 8) throw new StartupError('The root-key passphrase is shorter than 8 characters: choose a longer one.');
+    // Each start must give it again: a control character could not be typed at the prompt (they
+    // edit the line there) or, NUL, set in the environment, and would lock the store to one way in.
+    if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(passphrase)) {
+      throw new StartupError('The root-key passphrase holds a control character (only tab is taken): choose one of printable characters.');
+    }
     const salt = randomBytes(SALT_BYTES);
     const key = await derive(passphrase, salt, DEFAULTS.N, DEFAULTS.r, DEFAULTS.p);
     return { settings: { kdf: 'scrypt', N: DEFAULTS.N, r: DEFAULTS.r, p: DEFAULTS.p, salt: salt.toString('base64') }, sealer: memorySealer(key) };
