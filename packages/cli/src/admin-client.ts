@@ -22,8 +22,30 @@ export class ApiError extends Error {
  * Calls Coffer's administration API (`X-Amz-Target: CofferAdmin.<Operation>`), signed with SigV4
  * for the `kms` service like every other request to the server.
  */
-export function callAdmin(connection: Connection, operation: string, input: object): Promise<Record<string, unknown>> {
-  return callJson(connection, { service: 'kms', target: `CofferAdmin.${operation}`, contentType: 'application/x-amz-json-1.1' }, input);
+export async function callAdmin(connection: Connection, operation: string, input: object): Promise<Record<string, unknown>> {
+  const answer = await callJson(connection, { service: 'kms', target: `CofferAdmin.${operation}`, contentType: 'application/x-amz-json-1.1' }, input);
+  requireMembers(answer, ADMIN_ANSWERS[operation] ?? [], operation);
+  return answer;
+}
+
+/**
+ * What each admin answer the CLI reads always holds (docs/admin-api.md). An endpoint that is not
+ * Coffer (another service, a proxy) may answer 200 with `{}`: that is a malformed answer, never a
+ * success printed as `undefined` or a crash in the command that reads it.
+ */
+const ADMIN_ANSWERS: Readonly<Record<string, readonly string[]>> = {
+  CreateUser: ['User'], CreateRole: ['Role'], CreateAccessKey: ['AccessKey'], ListAccessKeys: ['AccessKeyMetadata'],
+  GetPrincipalPolicy: ['PolicyDocument'], ListPrincipalPolicies: ['PolicyNames'],
+  GetRootKeyStatus: ['CurrentRootKeyId', 'RootKeys'], RotateRootKey: ['RootKeyId', 'Provider', 'RootKeys'],
+};
+
+/** Throws MalformedResponse unless `answer` holds each of `members` (any value but undefined and null). */
+export function requireMembers(answer: unknown, members: readonly string[], operation: string): void {
+  const record = typeof answer === 'object' && answer !== null ? (answer as Record<string, unknown>) : {};
+  const missing = members.filter((member) => record[member] === undefined || record[member] === null);
+  if (missing.length > 0) {
+    throw new ApiError('MalformedResponse', `the server's ${operation} answer has no ${missing.join(', ')}: is the endpoint a Coffer server?`, 0);
+  }
 }
 
 /** STS GetCallerIdentity on the same endpoint: who the connection's credentials are (`Account`, `Arn`). */

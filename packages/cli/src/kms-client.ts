@@ -1,6 +1,6 @@
 import { Agent } from 'node:https';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { ApiError, pageMarkers } from './admin-client.js';
+import { ApiError, pageMarkers, requireMembers } from './admin-client.js';
 import type { Connection } from './connection.js';
 import { IoError, UsageError } from './usage.js';
 
@@ -13,7 +13,7 @@ export function createKmsClient(connection: Connection): KMSClient {
   // The SDK's notice about its own future Node.js support is not about the user's command: it
   // would print on every run and bury the command's output and errors. AWS's variable opts in.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  return new KMSClient({
+  const client = new KMSClient({
     endpoint: connection.endpoint, region: connection.region, credentials: connection.credentials,
     requestHandler: {
       connectionTimeout: connection.connectTimeoutMs,
@@ -22,7 +22,31 @@ export function createKmsClient(connection: Connection): KMSClient {
       ...(connection.ca ? { httpsAgent: new Agent({ ca: connection.ca }) } : {}),
     },
   });
+  client.middlewareStack.add((next, context) => async (args) => {
+    const result = await next(args);
+    const operation = String(context.commandName ?? '').replace(/Command$/, '');
+    // With a Recipient (Nitro enclaves), KMS answers CiphertextForRecipient in place of Plaintext.
+    const forRecipient = (args.input as { Recipient?: unknown }).Recipient !== undefined;
+    requireMembers(result.output, (KMS_ANSWERS[operation] ?? []).filter((member) => !(forRecipient && member === 'Plaintext')), operation);
+    return result;
+  }, { step: 'initialize', name: 'cofferAnswerMembers' });
+  return client;
 }
+
+/**
+ * What each KMS answer the CLI reads always holds (AWS KMS's API reference). The SDK reads `{}`
+ * as an answer with every member absent: from an endpoint that is not KMS (another service, a
+ * proxy) that would print `undefined`, crash the command reading it, or write an empty file for
+ * `coffer random`, each with a success; it is a MalformedResponse instead.
+ */
+const KMS_ANSWERS: Readonly<Record<string, readonly string[]>> = {
+  CancelKeyDeletion: ['KeyId'], CreateGrant: ['GrantId', 'GrantToken'], CreateKey: ['KeyMetadata'], DescribeKey: ['KeyMetadata'],
+  Decrypt: ['KeyId', 'Plaintext'], Encrypt: ['CiphertextBlob', 'KeyId'],
+  GenerateDataKey: ['CiphertextBlob', 'KeyId', 'Plaintext'], GenerateDataKeyWithoutPlaintext: ['CiphertextBlob', 'KeyId'],
+  GenerateRandom: ['Plaintext'], GetKeyPolicy: ['Policy'], GetKeyRotationStatus: ['KeyRotationEnabled'],
+  ListAliases: ['Aliases'], ListGrants: ['Grants'], ListKeyRotations: ['Rotations'], ListKeys: ['Keys'],
+  ListResourceTags: ['Tags'], ListRetirableGrants: ['Grants'], RotateKeyOnDemand: ['KeyId'], ScheduleKeyDeletion: ['KeyId'],
+};
 
 /** Network failures that mean "nobody answered there" (or not in the protocol the URL says: EPROTO), not "the server said no". */
 const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'EPROTO']);

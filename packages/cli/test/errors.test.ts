@@ -285,11 +285,19 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
         [['audit', 'verify'], /^error: MalformedResponse: the server's VerifyAuditChain answer has no verdict/m],
         // An HTML page: the JSON parser's "Unexpected token '<'" before.
         [['keys', 'describe', 'alias/x'], /^error: MalformedResponse: the server at http:\/\/127\.0\.0\.1:\d+ did not answer with JSON \(HTTP 404\): is it a Coffer server\?$/m],
+        // `{}` with a 200: an empty file and exit 0 for `random` before, `undefined` printed or a TypeError for the others.
+        [['random', '32'], /^error: MalformedResponse: the server's GenerateRandom answer has no Plaintext: is the endpoint a Coffer server\?$/m],
+        [['keys', 'create'], /^error: MalformedResponse: the server's CreateKey answer has no KeyMetadata/m],
+        [['principals', 'create-user', 'bob'], /^error: MalformedResponse: the server's CreateUser answer has no User/m],
+        [['principals', 'get-policy', 'user/bob', 'p'], /^error: MalformedResponse: the server's GetPrincipalPolicy answer has no PolicyDocument/m],
+        [['access-keys', 'create'], /^error: MalformedResponse: the server's CreateAccessKey answer has no AccessKey/m],
+        [['root', 'status'], /^error: MalformedResponse: the server's GetRootKeyStatus answer has no CurrentRootKeyId, RootKeys/m],
       ];
       for (const [args, message] of expected) {
         const finished = await coffer([...args, '--endpoint-url', url], { env });
         assert.equal(finished.code, 1, `${args.join(' ')}: ${finished.stderr}`);
         assert.match(finished.stderr, message, args.join(' '));
+        assert.equal(finished.stdout, '', args.join(' '));
       }
     } finally {
       server.close();
