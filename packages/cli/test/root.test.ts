@@ -54,6 +54,8 @@ describe('coffer root', () => {
       }
       assert.equal(status.RotationState, 'NONE');
       assert.deepEqual((status.RootKeys as { Provider: string }[]).map((k) => k.Provider), ['passphrase']);
+      // --json gives dates in ISO 8601, as every other command's (epoch seconds before).
+      assert.match(String((status.RootKeys as { CreationDate: unknown }[])[0]!.CreationDate), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       const table = await run(['root', 'status']);
       assert.match(table.stdout, /passphrase +yes +kdf=scrypt N=32768 r=8 p=1/);
       assert.match(table.stdout, /no rotation in progress/);

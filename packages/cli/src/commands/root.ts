@@ -1,6 +1,7 @@
 import { callAdmin } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
 import { printJson, printTable } from '../output.js';
+import { withIsoDates } from '../principal-names.js';
 import { promptSecret, readSecretFile } from '../secret-input.js';
 import { UsageError } from '../usage.js';
 
@@ -28,7 +29,7 @@ const status = leaf({
   examples: ['coffer root status', 'coffer root status --json'],
   run: async (inv) => {
     const answer = await callAdmin(inv.connection(), 'GetRootKeyStatus', {});
-    if (inv.flag('json')) printJson(answer);
+    if (inv.flag('json')) printJson(withIsoDates(answer));
     else printStatus(answer);
   },
 });
@@ -95,7 +96,7 @@ const rotate = leaf({
       if (value !== undefined) input[member] = value;
     }
     const answer = await callAdmin(inv.connection(), 'RotateRootKey', input);
-    if (inv.flag('json')) return printJson(answer);
+    if (inv.flag('json')) return printJson(withIsoDates(answer));
     process.stdout.write(`root key ${String(answer.RootKeyId)} (${String(answer.Provider)}) is now current; new values are wrapped by it\n`);
     printStatus(answer);
   },
