@@ -5,6 +5,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { ApiError } from './admin-client.js';
+import { endpointOfProfile } from './profile-endpoint.js';
 import { IoError, UsageError } from './usage.js';
 
 /** The connection flags every client command shares. */
@@ -18,7 +19,8 @@ export const CONNECTION_OPTIONS = {
 } as const;
 
 export const CONNECTION_HELP = `Connection:
-  --endpoint-url URL     the server     COFFER_ENDPOINT, AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL (default http://127.0.0.1:4600)
+  --endpoint-url URL     the server     COFFER_ENDPOINT, AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, the profile's
+                         endpoint_url in the shared config file (default http://127.0.0.1:4600)
   --region REGION        its region     AWS_REGION, AWS_DEFAULT_REGION, the profile's region (default us-east-1)
   --profile NAME         credentials    AWS_PROFILE; the usual AWS variables and files apply. Without
                          either, a local server's ./.coffer/credentials is used with profile [coffer].
@@ -66,7 +68,8 @@ export function resolveConnection(
   env = process.env,
 ): Connection {
   // An empty variable is unset, as the AWS CLI takes an empty AWS_ENDPOINT_URL.
-  const endpoint = flags['endpoint-url'] ?? (env.COFFER_ENDPOINT || env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL || 'http://127.0.0.1:4600');
+  const endpoint = flags['endpoint-url'] ?? (env.COFFER_ENDPOINT || env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL
+    || endpointOfProfile(flags.profile ?? env.AWS_PROFILE, env) || 'http://127.0.0.1:4600');
   assertEndpoint(endpoint);
   const given = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   // A region is a DNS label of the endpoint and the scope of every signature: an empty or spaced

@@ -211,6 +211,27 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     assert.equal((await coffer(['keys', 'list', ...endpoint(), '--profile', 'far', '--region', 'us-east-1'], { env })).code, 0);
   });
 
+  it('connects to the endpoint_url the shared config file gives the profile (its own, or its services section\'s kms), as the AWS CLI does', async () => {
+    const dir = tempDir();
+    const closed = `http://127.0.0.1:${await closedPort()}`;
+    writeFileSync(join(dir, 'credentials'), `[near]\naws_access_key_id = ${served.credentials.accessKeyId}\naws_secret_access_key = ${served.credentials.secretAccessKey}\n`);
+    const run = (config: string, extra: Record<string, string> = {}) => {
+      writeFileSync(join(dir, 'config'), config);
+      return coffer(['keys', 'list', '--profile', 'near'], { env: cleanEnv({ AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'), ...extra }) });
+    };
+    const own = await run(`[profile near]\nregion = us-east-1\nendpoint_url = ${served.server.endpoint}\n`);
+    assert.equal(own.code, 0, own.stderr);
+    // The services section's kms endpoint wins over the profile's own; the environment's over both.
+    const services = await run(`[profile near]\nendpoint_url = ${closed}\nservices = local\n\n[services local]\nkms =\n  endpoint_url = ${served.server.endpoint}\n`);
+    assert.equal(services.code, 0, services.stderr);
+    const env = await run(`[profile near]\nendpoint_url = ${closed}\n`, { AWS_ENDPOINT_URL_KMS: served.server.endpoint });
+    assert.equal(env.code, 0, env.stderr);
+    const ignored = await run(`[profile near]\nendpoint_url = ${served.server.endpoint}\n`, { AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' });
+    // Gone to the default endpoint instead (nothing there, or another server that knows no such key).
+    assert.notEqual(ignored.code, 0, ignored.stderr);
+    assert.match(ignored.stderr, /127\.0\.0\.1:4600|UnrecognizedClientException/);
+  });
+
   it('exits 3 with a hint when no credentials can be found at all', async () => {
     const finished = await coffer(['keys', 'list', ...endpoint()], { env: cleanEnv(), cwd: tempDir() });
     assert.equal(finished.code, 3);
