@@ -82,8 +82,11 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (error: unknown) => {
+    // Messages quote the command line and file names, which may hold control characters (an
+    // argument with an escape sequence): shown escaped, as server messages are, never sent to the terminal.
+    const said = (message: string, hint?: string) => `error: ${printable(message)}\n${hint ? `hint: ${hint.split('\n').map(printable).join('\n')}\n` : ''}`;
     if (error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+      process.stderr.write(said(error.message, error.hint));
       process.exitCode = EXIT_USAGE;
     } else if (error instanceof ApiError) {
       // The first paragraph: a signature mismatch goes on with the canonical request the server
@@ -94,10 +97,10 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`error: ${error.code}: ${printable(message)}\n${hintFor(error.code, message)}`);
       process.exitCode = exitCodeFor(error.code);
     } else if (error instanceof IoError) {
-      process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+      process.stderr.write(said(error.message, error.hint));
       process.exitCode = EXIT_IO;
     } else {
-      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(said(error instanceof Error ? error.message : String(error)));
       process.exitCode = EXIT_FAILURE;
     }
   },

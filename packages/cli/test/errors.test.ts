@@ -84,6 +84,8 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
       // A value given twice is refused rather than the last one kept: which was meant is a guess.
       [['keys', 'schedule-deletion', keyId, '--days', '30', '--days', '7'], /^error: option '--days' is given more than once$/m, /^hint: give it once; run `coffer keys schedule-deletion --help`/m],
       [['keys', 'list', '--endpoint-url', 'http://127.0.0.1:1', '--endpoint-url', 'http://127.0.0.1:2'], /^error: option '--endpoint-url' is given more than once$/m, /^hint: give it once/m],
+      // An argument's control characters are shown escaped, as a server message's are (sent raw before: this one clears the screen).
+      [['keys', 'list', '--x\u001b[2J'], /^error: unknown option '--x\\x1b\[2J'$/m, /^hint: run `coffer keys list --help`/m],
     ];
     for (const [args, error, hint] of cases) {
       const finished = await coffer(args, { env: withKeys(served.credentials.secretAccessKey) });
@@ -91,6 +93,7 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
       assert.match(finished.stderr, error, args.join(' '));
       assert.match(finished.stderr, hint, args.join(' '));
       assert.equal(finished.stdout, '');
+      assert.doesNotMatch(finished.stderr, /\u001b/, args.join(' '));
     }
   });
 
