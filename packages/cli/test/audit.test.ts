@@ -25,7 +25,7 @@ interface TestServer {
   stop(): Promise<void>;
   dispose(): Promise<void>;
 }
-type Start = (options?: { dataDir?: string }) => Promise<TestServer>;
+type Start = (options?: { dataDir?: string; seed?: object }) => Promise<TestServer>;
 const startTestServer: Start = async (options = {}) =>
   ((await import(SERVER_SUPPORT.href)) as { startTestServer: Start }).startTestServer(options);
 
@@ -212,6 +212,23 @@ describe('coffer audit query', () => {
 });
 
 // Each case works on its own copy of the files and its own server: they can run side by side.
+describe('coffer audit query of a seeded server', () => {
+  it('shows a seed\'s records by their recorded names, KMS and admin alike, as --operation takes them', async () => {
+    const t = await startTestServer({ seed: { principals: [{ user: 'seeded' }], keys: [{ keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', material: Buffer.alloc(32, 7).toString('base64'), aliases: ['alias/seeded'] }] } });
+    try {
+      const run = against(t);
+      const operations = ok(await run(['audit', 'query'])).stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/ +/)[2]);
+      assert.ok(operations.includes('CofferSeed.CreateUser'), operations.join(' '));
+      assert.ok(operations.includes('CofferSeed.CreateKey'), operations.join(' '));
+      assert.equal(operations.some((o) => o?.startsWith('CofferAdmin.CofferSeed')), false, operations.join(' '));
+      const filtered = ok(await run(['audit', 'query', '--operation', 'CofferSeed.CreateUser'])).stdout.trimEnd().split('\n');
+      assert.equal(filtered.length, 2, filtered.join('\n'));
+    } finally {
+      await t.dispose();
+    }
+  });
+});
+
 describe('coffer audit verify', { concurrency: 3 }, () => {
   let source: string;
   let records: number;

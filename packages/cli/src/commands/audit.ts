@@ -115,8 +115,9 @@ function rowOf(event: Event): Record<string, unknown> {
   return {
     time: String(event.eventTime).replace(/\.\d{3}Z$/, 'Z'),
     principal: principalOf(event, arn),
-    // As recorded (and as --operation takes it): the event shows admin and STS operations by their bare names.
-    operation: event.eventSource === 'coffer' ? `CofferAdmin.${String(event.eventName)}`
+    // As recorded (and as --operation takes it): the event shows admin and STS operations by their
+    // bare names; a seed's keep their `CofferSeed.` name, from whichever source.
+    operation: event.eventSource === 'coffer' && !String(event.eventName).startsWith('CofferSeed.') ? `CofferAdmin.${String(event.eventName)}`
       : event.eventSource === 'sts.amazonaws.com' ? `sts:${String(event.eventName)}` : (event.eventName ?? '(unknown)'),
     key: keys.length === 0 ? '' : keys.length === 1 ? keys[0] : `${keys[0]} +${keys.length - 1}`,
     outcome: event.errorCode ?? 'success',
