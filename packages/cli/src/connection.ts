@@ -67,9 +67,15 @@ export function resolveConnection(
   flags: { 'endpoint-url'?: string; region?: string; profile?: string; 'ca-bundle'?: string; 'cli-read-timeout'?: string; 'cli-connect-timeout'?: string },
   env = process.env,
 ): Connection {
-  // An empty variable is unset, as the AWS CLI takes an empty AWS_ENDPOINT_URL.
+  let profile = flags.profile ?? env.AWS_PROFILE;
+  const localCredentials = join(resolve(env.COFFER_DATA_DIR ?? '.coffer'), 'credentials');
+  const credentialsChosen = profile !== undefined || env.AWS_ACCESS_KEY_ID !== undefined || env.AWS_SHARED_CREDENTIALS_FILE !== undefined;
+  const local = !credentialsChosen && existsSync(localCredentials);
+  // The local server's administrator key goes to the local server: a [default] profile's
+  // endpoint_url (another emulator's, say) is not where its requests are sent. An empty variable
+  // is unset, as the AWS CLI takes an empty AWS_ENDPOINT_URL.
   const endpoint = flags['endpoint-url'] ?? (env.COFFER_ENDPOINT || env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL
-    || endpointOfProfile(flags.profile ?? env.AWS_PROFILE, env) || 'http://127.0.0.1:4600');
+    || (local ? undefined : endpointOfProfile(profile, env)) || 'http://127.0.0.1:4600');
   assertEndpoint(endpoint);
   const given = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   // A region is a DNS label of the endpoint and the scope of every signature: an empty or spaced
@@ -77,10 +83,7 @@ export function resolveConnection(
   if (given !== undefined && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(given)) {
     throw new UsageError(`the region '${given}' is not a region name`, 'pass one such as --region us-east-1, or set AWS_REGION');
   }
-  let profile = flags.profile ?? env.AWS_PROFILE;
-  const localCredentials = join(resolve(env.COFFER_DATA_DIR ?? '.coffer'), 'credentials');
-  const credentialsChosen = profile !== undefined || env.AWS_ACCESS_KEY_ID !== undefined || env.AWS_SHARED_CREDENTIALS_FILE !== undefined;
-  if (!credentialsChosen && existsSync(localCredentials)) {
+  if (local) {
     env.AWS_SHARED_CREDENTIALS_FILE = localCredentials;
     profile = 'coffer';
   }

@@ -10,16 +10,17 @@ interface Section {
 
 /**
  * The endpoint the shared config file (AWS_CONFIG_FILE, else ~/.aws/config) gives a profile, as
- * the AWS CLI and SDKs read it ("service-specific endpoints"): the `endpoint_url` nested under
+ * the AWS CLI (botocore) reads it ("service-specific endpoints"): the `endpoint_url` nested under
  * `kms` in the `[services NAME]` section the profile's `services = NAME` names, else the profile's
- * own `endpoint_url`. Undefined when there is none, the file cannot be read, or
- * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true (as the AWS tools have it).
+ * own `endpoint_url`. Undefined when there is none, the file cannot be read, or configured
+ * endpoints are turned off (AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, or the profile's
+ * `ignore_configured_endpoint_urls`, true).
  */
 export function endpointOfProfile(profile: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.trim().toLowerCase() === 'true') return undefined;
+  if (isTrue(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)) return undefined;
   let text: string;
   try {
-    text = readFileSync(env.AWS_CONFIG_FILE || join(homedir(), '.aws', 'config'), 'utf8');
+    text = readFileSync(expandPath(env.AWS_CONFIG_FILE || join(homedir(), '.aws', 'config'), env), 'utf8');
   } catch {
     return undefined;
   }
@@ -27,13 +28,26 @@ export function endpointOfProfile(profile: string | undefined, env: NodeJS.Proce
   const name = profile ?? 'default';
   // The default profile is `[default]` (or `[profile default]`); every other is `[profile NAME]`.
   const section = name === 'default' ? sections.get('default') ?? sections.get('profile default') : sections.get(`profile ${name}`);
-  if (section === undefined) return undefined;
+  if (section === undefined || isTrue(section.settings.get('ignore_configured_endpoint_urls'))) return undefined;
   const services = section.settings.get('services');
   const fromServices = services === undefined ? undefined : sections.get(`services ${services}`)?.nested.get('kms')?.get('endpoint_url');
   return fromServices || section.settings.get('endpoint_url') || undefined;
 }
 
-/** The sections of an AWS config file: `[name]` headers (inner blanks collapsed), `key = value`, and indented lines nested under a `key =` with no value. */
+const isTrue = (value: string | undefined) => value?.trim().toLowerCase() === 'true';
+
+/** `~` and `$VAR`/`${VAR}` in a configured path, expanded as botocore (and the AWS SDK for the region) does. */
+function expandPath(path: string, env: NodeJS.ProcessEnv): string {
+  const withVariables = path.replace(/\$(?:\{(\w+)\}|(\w+))/g, (whole, braced?: string, bare?: string) => env[braced ?? bare!] ?? whole);
+  return withVariables === '~' || withVariables.startsWith('~/') ? homedir() + withVariables.slice(1) : withVariables;
+}
+
+/**
+ * The sections of an AWS config file as botocore reads them: `[name]` headers (inner blanks
+ * collapsed, a profile name's quotes dropped), `key = value` or `key: value` (keys in lower case),
+ * and the indented lines under a `key =` with no value nested under it (their keys as written). An
+ * indented line under a setting with a value continues that value and is no setting of its own.
+ */
 function parseConfig(text: string): Map<string, Section> {
   const sections = new Map<string, Section>();
   let current: Section | undefined;
@@ -42,17 +56,17 @@ function parseConfig(text: string): Map<string, Section> {
     if (/^\s*(?:[#;]|$)/.test(line)) continue;
     const header = /^\s*\[\s*([^\]]*?)\s*\]/.exec(line);
     if (header) {
-      const name = header[1]!.replace(/\s+/g, ' ');
+      const name = header[1]!.replace(/\s+/g, ' ').replace(/^profile "(.*)"$/, 'profile $1');
       current = sections.get(name) ?? { settings: new Map(), nested: new Map() };
       sections.set(name, current);
       nestedUnder = undefined;
       continue;
     }
-    const setting = /^(\s*)([^=\s]+)\s*=\s*(.*?)\s*$/.exec(line);
+    const setting = /^(\s*)([^=:\s]+)\s*[=:]\s*(.*?)\s*$/.exec(line);
     if (!setting || current === undefined) continue;
     const [, indent, key, value] = setting as unknown as [string, string, string, string];
-    if (indent !== '' && nestedUnder !== undefined) {
-      nestedUnder.set(key.toLowerCase(), value);
+    if (indent !== '') {
+      nestedUnder?.set(key, value);
     } else if (value === '') {
       nestedUnder = new Map();
       current.nested.set(key.toLowerCase(), nestedUnder);

@@ -414,6 +414,21 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     // The endpoint from the environment works the same as the flag.
     const fromEnv = await coffer(['keys', 'describe', keyId], { env: cleanEnv({ COFFER_ENDPOINT: served.server.endpoint }), cwd });
     assert.equal(fromEnv.code, 0, fromEnv.stderr);
+    // A [default] profile's endpoint_url (another emulator's) never gets the local administrator's signed requests.
+    let reached = 0;
+    const other = await rawEndpoint((socket) => {
+      reached += 1;
+      socket.destroy();
+    });
+    try {
+      const env = cleanEnv();
+      writeFileSync(env.AWS_CONFIG_FILE!, `[default]\nendpoint_url = ${other.url}\n`);
+      const local = await coffer(['keys', 'list'], { env, cwd });
+      assert.notEqual(local.code, 0, local.stderr); // nothing of this test's at 127.0.0.1:4600
+      assert.equal(reached, 0, local.stderr);
+    } finally {
+      other.close();
+    }
   });
 
   it('uses a named profile from --profile or AWS_PROFILE in the shared credentials file', async () => {
