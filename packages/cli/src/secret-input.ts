@@ -10,7 +10,8 @@ import { IoError, UsageError } from './usage.js';
  */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-const NOT_TEXT_HINT = 'a secret is text: write it in UTF-8 (random bytes as text, e.g. `head -c 32 /dev/urandom | base64`)';
+const NOT_TEXT_HINT = 'a secret is text: write it in UTF-8 (random bytes as text, e.g. `head -c 32 /dev/urandom | base64`); '
+  + 'a store or archive made from such a secret before it was refused: docs/root-keys.md says how to open it';
 
 function isUtf8(bytes: Uint8Array): boolean {
   try {
