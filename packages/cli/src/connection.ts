@@ -5,7 +5,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { ApiError } from './admin-client.js';
-import { endpointOfProfile } from './profile-endpoint.js';
+import { endpointOfProfile, sharedConfigFile } from './profile-endpoint.js';
 import { IoError, UsageError } from './usage.js';
 
 /** The connection flags every client command shares. */
@@ -125,7 +125,7 @@ function assertEndpoint(endpoint: string): void {
 function credentialsProblem(named: string | undefined, env: NodeJS.ProcessEnv): ApiError | undefined {
   const profile = named ?? 'default';
   const credentialsFile = env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), '.aws', 'credentials');
-  const configFile = env.AWS_CONFIG_FILE || join(homedir(), '.aws', 'config');
+  const configFile = sharedConfigFile(env);
   const escaped = profile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const sections = [new RegExp(`^\\s*\\[\\s*${escaped}\\s*\\]`, 'm'), new RegExp(`^\\s*\\[\\s*profile\\s+${escaped}\\s*\\]`, 'm')];
   // A file that exists but cannot be read (another user's, mode 0600) is the cause to name: the

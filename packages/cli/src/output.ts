@@ -47,3 +47,17 @@ export function printFields(record: Record<string, unknown>): void {
   const cell = (v: unknown) => printable(Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v));
   for (const [key, value] of entries) process.stdout.write(`${key.padEnd(width)}  ${cell(value)}\n`);
 }
+
+/**
+ * An admin API answer for --json, its `...Date` members (epoch seconds on the wire) as ISO 8601,
+ * as the KMS commands print theirs.
+ */
+export function withIsoDates(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withIsoDates);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k.endsWith('Date') && typeof v === 'number' ? new Date(v * 1000).toISOString() : withIsoDates(v)]));
+}
+
+/** The admin API's epoch seconds, for a table. */
+export const dateOf = (seconds: unknown): string =>
+  typeof seconds === 'number' ? new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : '';

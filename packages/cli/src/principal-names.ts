@@ -29,16 +29,3 @@ export async function principalOf(text: string, connection: () => Connection): P
   return match[1] === 'user' ? { UserName: match[2]! } : { RoleName: match[2]! };
 }
 
-/**
- * An admin API answer for --json, its `...Date` members (epoch seconds on the wire) as ISO 8601,
- * as the KMS commands print theirs.
- */
-export function withIsoDates(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withIsoDates);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k.endsWith('Date') && typeof v === 'number' ? new Date(v * 1000).toISOString() : withIsoDates(v)]));
-}
-
-/** The admin API's epoch seconds, for a table. */
-export const dateOf = (seconds: unknown): string =>
-  typeof seconds === 'number' ? new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : '';

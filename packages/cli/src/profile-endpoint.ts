@@ -20,7 +20,7 @@ export function endpointOfProfile(profile: string | undefined, env: NodeJS.Proce
   if (isTrue(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)) return undefined;
   let text: string;
   try {
-    text = readFileSync(expandPath(env.AWS_CONFIG_FILE || join(homedir(), '.aws', 'config'), env), 'utf8');
+    text = readFileSync(sharedConfigFile(env), 'utf8');
   } catch {
     return undefined;
   }
@@ -32,6 +32,11 @@ export function endpointOfProfile(profile: string | undefined, env: NodeJS.Proce
   const services = section.settings.get('services');
   const fromServices = services === undefined ? undefined : sections.get(`services ${services}`)?.nested.get('kms')?.get('endpoint_url');
   return fromServices || section.settings.get('endpoint_url') || undefined;
+}
+
+/** The shared config file's path: AWS_CONFIG_FILE (`~` and `$VAR` expanded), else ~/.aws/config. */
+export function sharedConfigFile(env: NodeJS.ProcessEnv): string {
+  return expandPath(env.AWS_CONFIG_FILE || join(homedir(), '.aws', 'config'), env);
 }
 
 const isTrue = (value: string | undefined) => value?.trim().toLowerCase() === 'true';

@@ -1,7 +1,7 @@
 import { callAdmin } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
-import { printable, printJson, printTable } from '../output.js';
-import { dateOf, PRINCIPAL_ARGUMENT, principalOf, withIsoDates } from '../principal-names.js';
+import { dateOf, printable, printJson, printTable, withIsoDates } from '../output.js';
+import { PRINCIPAL_ARGUMENT, principalOf } from '../principal-names.js';
 
 /** Access keys of users, roles and the account root, through the Coffer admin API (docs/admin-api.md). */
 

@@ -1,7 +1,7 @@
 import { ApiError, callAdmin, listMember, pageMarkers } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
-import { printable, printJson, printTable, terminalJson } from '../output.js';
-import { dateOf, PRINCIPAL_ARGUMENT, principalOf, withIsoDates } from '../principal-names.js';
+import { dateOf, printable, printJson, printTable, terminalJson, withIsoDates } from '../output.js';
+import { PRINCIPAL_ARGUMENT, principalOf } from '../principal-names.js';
 import { UsageError } from '../usage.js';
 import { readTextInput } from '../values.js';
 

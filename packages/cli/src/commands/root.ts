@@ -1,7 +1,6 @@
 import { callAdmin } from '../admin-client.js';
 import { group, leaf, type Invocation } from '../command.js';
-import { printJson, printTable } from '../output.js';
-import { withIsoDates } from '../principal-names.js';
+import { printJson, printTable, withIsoDates } from '../output.js';
 import { promptSecret, readSecretFile } from '../secret-input.js';
 import { UsageError } from '../usage.js';
 
