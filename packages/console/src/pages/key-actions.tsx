@@ -5,8 +5,11 @@ import { ErrorNotice } from '../components/notice.js';
 import { wholeDaysIn } from '../input.js';
 import { useSession } from '../session.js';
 
-/** Enable/disable, schedule or cancel deletion, rotate now: each one KMS call, then `onChanged`. */
-export function KeyActions({ meta, onChanged }: { meta: KeyMetadata; onChanged: (note: string) => void }) {
+/**
+ * Enable/disable, schedule or cancel deletion, rotate now: each one KMS call, then `onChanged`.
+ * `onAction` is told when one starts (so the page can drop an outcome that is no longer current).
+ */
+export function KeyActions({ meta, onAction, onChanged }: { meta: KeyMetadata; onAction: () => void; onChanged: (note: string) => void }) {
   const { api } = useSession();
   // As typed: a blank or a fraction is not sent (it would reach the server as 0, or fail to parse).
   const [daysText, setDaysText] = useState('30');
@@ -16,6 +19,7 @@ export function KeyActions({ meta, onChanged }: { meta: KeyMetadata; onChanged: 
 
   const run = (operation: string, input: Record<string, unknown>, note: string) => once(async () => {
     setError(undefined);
+    onAction();
     try {
       await api.kms(operation, { KeyId: meta.KeyId, ...input });
       onChanged(note);

@@ -6,11 +6,13 @@ import { visibleText } from '../format.js';
 import { useSession } from '../session.js';
 
 /** A key's aliases: add one (CreateAlias), delete one (DeleteAlias). */
-export function KeyAliases({ keyId, aliases, listError, onChanged }: {
+export function KeyAliases({ keyId, aliases, listError, onAction, onChanged }: {
   keyId: string;
   aliases: AliasListEntry[] | undefined;
   /** Why ListAliases failed: shown, so that a refusal does not look like a key without aliases. */
   listError: unknown;
+  /** Told when the operator starts an action here. */
+  onAction: () => void;
   onChanged: () => void;
 }) {
   const { api } = useSession();
@@ -20,6 +22,7 @@ export function KeyAliases({ keyId, aliases, listError, onChanged }: {
 
   const act = (fn: () => Promise<unknown>) => run(async () => {
     setError(undefined);
+    onAction();
     try {
       await fn();
       onChanged();

@@ -19,6 +19,9 @@ export function KeyDetailPage({ keyId }: { keyId: string }) {
   const [note, setNote] = useState<string>();
   // Bumped by each action, so that the parts an action may change read again.
   const [version, setVersion] = useState(0);
+  // An action started in any panel makes the last outcome shown here no longer current: a
+  // "Key disabled." left beside a later refusal in another panel reads as that action's outcome.
+  const moveOn = () => setNote(undefined);
   const meta = useAsync(() => api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId: keyId }).then((r) => r.KeyMetadata), [api, keyId, version]);
   const aliases = useAsync(() => listAllAliases(api, keyId), [api, keyId, version]);
   const tags = useAsync(() => api.kms<{ Tags: Tag[] }>('ListResourceTags', { KeyId: keyId }).then((r) => r.Tags), [api, keyId]);
@@ -50,13 +53,13 @@ export function KeyDetailPage({ keyId }: { keyId: string }) {
             </dd>
             <dt>Audit</dt><dd><Link to={`/audit?key=${encodeURIComponent(m.KeyId)}`}>Requests that named this key</Link></dd>
           </dl>
-          <KeyActions meta={m} onChanged={(text) => { setNote(text); setVersion((v) => v + 1); }} />
-          <KeyAliases keyId={keyId} aliases={aliases.data} listError={aliases.error} onChanged={() => setVersion((v) => v + 1)} />
-          {m.KeySpec === 'SYMMETRIC_DEFAULT' && <KeyRotation keyId={keyId} version={version} />}
+          <KeyActions meta={m} onAction={moveOn} onChanged={(text) => { setNote(text); setVersion((v) => v + 1); }} />
+          <KeyAliases keyId={keyId} aliases={aliases.data} listError={aliases.error} onAction={moveOn} onChanged={() => setVersion((v) => v + 1)} />
+          {m.KeySpec === 'SYMMETRIC_DEFAULT' && <KeyRotation keyId={keyId} version={version} onAction={moveOn} />}
         </>
       )}
-      <PolicyEditor keyId={keyId} />
-      <KeyGrants keyId={keyId} />
+      <PolicyEditor keyId={keyId} onAction={moveOn} />
+      <KeyGrants keyId={keyId} onAction={moveOn} />
     </section>
   );
 }

@@ -6,8 +6,11 @@ import { ErrorNotice } from '../components/notice.js';
 import { formatTime, visibleText } from '../format.js';
 import { useSession } from '../session.js';
 
-/** A key's grants (ListGrants, every page), each revocable (RevokeGrant). Grants are made with `coffer grants create` or the API. */
-export function KeyGrants({ keyId }: { keyId: string }) {
+/**
+ * A key's grants (ListGrants, every page), each revocable (RevokeGrant). Grants are made with
+ * `coffer grants create` or the API. `onAction` is told when a revocation starts.
+ */
+export function KeyGrants({ keyId, onAction }: { keyId: string; onAction: () => void }) {
   const { api } = useSession();
   const grants = useAsync(() => listAllGrants(api, keyId), [api, keyId]);
   const [error, setError] = useState<unknown>();
@@ -16,6 +19,7 @@ export function KeyGrants({ keyId }: { keyId: string }) {
   const revoke = (grant: GrantEntry) => run(async () => {
     if (!window.confirm(visibleText(`Revoke grant ${grant.Name || grant.GrantId} for ${grant.GranteePrincipal ?? grant.GranteeServicePrincipal}?`))) return;
     setError(undefined);
+    onAction();
     try {
       await api.kms('RevokeGrant', { KeyId: keyId, GrantId: grant.GrantId });
       grants.reload();

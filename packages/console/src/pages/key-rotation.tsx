@@ -9,9 +9,10 @@ import { useSession } from '../session.js';
 /**
  * A symmetric key's rotation: automatic rotation on or off with its period (EnableKeyRotation,
  * DisableKeyRotation, GetKeyRotationStatus) and every rotation so far (ListKeyRotations).
- * `version` changes when the page's actions (Rotate now) may have added one.
+ * `version` changes when the page's actions (Rotate now) may have added one; `onAction` is told
+ * when the operator starts a change here.
  */
-export function KeyRotation({ keyId, version }: { keyId: string; version: number }) {
+export function KeyRotation({ keyId, version, onAction }: { keyId: string; version: number; onAction: () => void }) {
   const { api } = useSession();
   const [daysText, setDaysText] = useState('365');
   const days = wholeDaysIn(daysText, 90, 2560);
@@ -27,6 +28,7 @@ export function KeyRotation({ keyId, version }: { keyId: string; version: number
 
   const act = (operation: string, input: Record<string, unknown>) => run(async () => {
     setError(undefined);
+    onAction();
     try {
       await api.kms(operation, { KeyId: keyId, ...input });
       rotation.reload();

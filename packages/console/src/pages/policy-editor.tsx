@@ -13,8 +13,10 @@ import { useSession } from '../session.js';
  * The editor holds the document exactly as stored and saves exactly what is in it: a round trip
  * through JSON.parse would turn 12345678901234567890 into 12345678901234567000, and re-indenting
  * would add whitespace that can take a policy near 32768 bytes past the limit.
+ *
+ * `onAction` is told when a save starts.
  */
-export function PolicyEditor({ keyId }: { keyId: string }) {
+export function PolicyEditor({ keyId, onAction }: { keyId: string; onAction: () => void }) {
   const { api } = useSession();
   const policy = useAsync(() => api.kms<{ Policy: string }>('GetKeyPolicy', { KeyId: keyId, PolicyName: 'default' }), [api, keyId]);
   const [text, setText] = useState<string | undefined>();
@@ -33,6 +35,7 @@ export function PolicyEditor({ keyId }: { keyId: string }) {
   const save = () => run(async () => {
     setServerError(undefined);
     setSaved(undefined);
+    onAction();
     try {
       await api.kms('PutKeyPolicy', { KeyId: keyId, PolicyName: 'default', Policy: current });
       setSaved('Key policy saved.');
