@@ -432,8 +432,10 @@ describe('keys', () => {
       assert.ok(names.includes('alias/survivor'), 'other aliases stay');
       const keys = (await t.kms.send(new ListKeysCommand({ Limit: 1000 }))).Keys!.map((k) => k.KeyId);
       assert.ok(!keys.includes(doomed.KeyId), 'ListKeys no longer lists it');
+      // As AWS answers a ciphertext whose key does not exist (any more).
       const decryptErr = await errorOf(() => t.kms.send(new DecryptCommand({ CiphertextBlob: blob })));
-      assert.equal(decryptErr.name, 'InvalidCiphertextException');
+      assert.equal(decryptErr.name, 'AccessDeniedException');
+      assert.equal(decryptErr.message, 'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.');
 
       assert.equal((await describe_(survivor.KeyId!)).KeyState, 'Enabled');
       assert.equal((await describe_(later.KeyId!)).KeyState, 'PendingDeletion', 'a key whose window is still open stays');

@@ -6,8 +6,10 @@ import { rawRequest, startTestServer, type RawResponse, type TestServer } from '
 
 /**
  * A ciphertext changed in any way must fail as AWS fails: InvalidCiphertextException, with no
- * message, never a success, another error or a 5xx. Every single-bit flip, every truncation,
- * appended bytes and blobs from another server are tried against the real HTTP server.
+ * message, never a success, another error or a 5xx; except that one whose header now names a key
+ * id this server does not have fails as AWS fails a ciphertext of a key that does not exist,
+ * AccessDeniedException. Every single-bit flip, every truncation, appended bytes and blobs from
+ * another server are tried against the real HTTP server.
  */
 
 const CONCURRENCY = 16;
@@ -18,6 +20,16 @@ async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<void>)
     await Promise.all(items.slice(i, i + CONCURRENCY).map(fn));
   }
 }
+
+const NO_SUCH_KEY = 'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.';
+
+function assertUnknownKey(res: RawResponse, label: string): void {
+  assert.equal(res.status, 400, `${label}: ${res.status} ${res.text}`);
+  assert.deepEqual(res.body, { __type: 'AccessDeniedException', message: NO_SUCH_KEY }, label);
+}
+
+/** A key id as the server makes one: a change that leaves one in the header names another key. */
+const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function assertInvalidCiphertext(res: RawResponse, label: string): void {
   assert.equal(res.status, 400, `${label}: ${res.status} ${res.text}`);
@@ -56,15 +68,29 @@ describe('tampered ciphertexts', () => {
     assert.equal(Buffer.from(String(res.body.Plaintext), 'base64').toString(), 'the untampered plaintext, 32 B!!');
   });
 
-  it('every single-bit flip is InvalidCiphertextException with no message', async () => {
+  /** Whether `tampered`'s header still names a key id, another one (its id is 36 bytes after two). */
+  const namesAnotherKeyId = (tampered: Buffer) => tampered[0] === blob[0] && tampered[1] === blob[1]
+    && KEY_ID.test(tampered.toString('latin1', 2, 38)) && tampered.toString('latin1', 2, 38) !== keyId;
+
+  it('every single-bit flip fails: InvalidCiphertextException with no message, or AccessDeniedException where the key id turns into another', async () => {
+    assert.equal(blob[1], 36);
     const flips: Array<[number, number]> = [];
     for (let byte = 0; byte < blob.length; byte++) for (let bit = 0; bit < 8; bit++) flips.push([byte, bit]);
     assert.equal(flips.length, blob.length * 8);
+    let unknownKeys = 0;
     await inBatches(flips, async ([byte, bit]) => {
       const tampered = Buffer.from(blob);
       tampered[byte]! ^= 1 << bit;
-      assertInvalidCiphertext(await decrypt(tampered), `byte ${byte} bit ${bit}`);
+      const label = `byte ${byte} bit ${bit}`;
+      if (namesAnotherKeyId(tampered)) {
+        unknownKeys++;
+        assertUnknownKey(await decrypt(tampered), label);
+      } else {
+        assertInvalidCiphertext(await decrypt(tampered), label);
+      }
     });
+    // Hex digits turned into other hex digits: some of the id's 32 digits' flips, none of its dashes'.
+    assert.ok(unknownKeys >= 32 && unknownKeys < 32 * 8, `${unknownKeys}`);
   });
 
   it('every byte XOR 0x01 fails ReEncrypt the same way', async () => {
@@ -75,7 +101,8 @@ describe('tampered ciphertexts', () => {
       const res = await raw('ReEncrypt', {
         CiphertextBlob: tampered.toString('base64'), SourceEncryptionContext: context, DestinationKeyId: keyId,
       });
-      assertInvalidCiphertext(res, `ReEncrypt byte ${byte}`);
+      if (namesAnotherKeyId(tampered)) assertUnknownKey(res, `ReEncrypt byte ${byte}`);
+      else assertInvalidCiphertext(res, `ReEncrypt byte ${byte}`);
     });
   });
 
@@ -108,7 +135,7 @@ describe('tampered ciphertexts', () => {
     await inBatches(variants, async (variant) => assertInvalidCiphertext(await decrypt(variant), 'rearranged'));
   });
 
-  it('a ciphertext made by another server is InvalidCiphertextException', async () => {
+  it('a ciphertext made by another server names a key that does not exist here: AccessDeniedException, as AWS answers', async () => {
     const otherKey = (await other.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     const sealed = await rawRequest(other.server.endpoint, other.credentials, 'Encrypt', {
       KeyId: otherKey, Plaintext: Buffer.from('from elsewhere').toString('base64'), EncryptionContext: context,
@@ -120,7 +147,13 @@ describe('tampered ciphertexts', () => {
       CiphertextBlob: foreign.toString('base64'), EncryptionContext: context,
     });
     assert.equal(home.status, 200, home.text);
-    assertInvalidCiphertext(await decrypt(foreign), 'foreign blob');
+    assertUnknownKey(await decrypt(foreign), 'foreign blob');
+    assertUnknownKey(await raw('ReEncrypt', {
+      CiphertextBlob: foreign.toString('base64'), SourceEncryptionContext: context, DestinationKeyId: keyId,
+    }), 'foreign blob, ReEncrypt');
+    assertUnknownKey(await raw('Decrypt', {
+      CiphertextBlob: foreign.toString('base64'), DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT'],
+    }), 'foreign blob, DryRun ignoring the ciphertext');
     // This server's header (its key id and version) over the other server's IV, body and tag.
     const headerLength = 2 + blob[1]! + 4 + 12;
     const spliced = Buffer.concat([blob.subarray(0, headerLength), foreign.subarray(headerLength)]);
@@ -129,6 +162,6 @@ describe('tampered ciphertexts', () => {
     const back = await rawRequest(other.server.endpoint, other.credentials, 'Decrypt', {
       CiphertextBlob: blob.toString('base64'), EncryptionContext: context,
     });
-    assertInvalidCiphertext(back, 'blob taken to the other server');
+    assertUnknownKey(back, 'blob taken to the other server');
   });
 });

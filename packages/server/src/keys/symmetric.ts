@@ -1,11 +1,11 @@
-import { IncorrectKeyException, InvalidCiphertextException, InvalidKeyUsageException } from '../errors.js';
+import { AccessDeniedException, IncorrectKeyException, InvalidCiphertextException, InvalidKeyUsageException } from '../errors.js';
 import type { Service } from '../context.js';
 import { keyArn } from './arn.js';
 import { openBlob, parseBlob, sealBlob } from './ciphertext-blob.js';
 import { canonicalEncryptionContext, type EncryptionContext } from './encryption-context.js';
 import type { EncryptionAlgorithm } from './enums.js';
 import { effectiveKey } from './import.js';
-import type { KeyRecord } from './key-record.js';
+import { KEY_ID, type KeyRecord } from './key-record.js';
 import { resolveKeyReference } from './resolve.js';
 import { assertEnabled } from './states.js';
 
@@ -55,10 +55,25 @@ export interface Opened {
 }
 
 /**
- * Opens a ciphertext blob. A blob that is malformed, names a key this server does not have, names
- * a version the key does not have, or fails its tag (tampering, wrong context) is always the same
- * InvalidCiphertextException with no message: the caller learns nothing about which check failed.
- * A KeyId given by the caller that is not the blob's key is IncorrectKeyException, as in AWS.
+ * The stored key a blob's header names. A name that is a key id as this server makes them, of a
+ * key it does not have (never made here, made by another server, or deleted), is answered as AWS
+ * KMS answers a ciphertext of a key that does not exist: AccessDeniedException in these words, the
+ * same as for a key the caller may not use, so a ciphertext never tells whether its key exists.
+ * Any other name is a damaged blob: InvalidCiphertextException, as every blob that does not open.
+ */
+export async function storedKeyOfBlob(service: Service, blob: { readonly keyId: string }): Promise<KeyRecord> {
+  const stored = await service.store.getKey(blob.keyId);
+  if (stored) return stored;
+  if (!KEY_ID.test(blob.keyId)) throw new InvalidCiphertextException();
+  throw new AccessDeniedException('The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.');
+}
+
+/**
+ * Opens a ciphertext blob. A blob that is malformed, names a version its key does not have, or
+ * fails its tag (tampering, wrong context) is always the same InvalidCiphertextException with no
+ * message: the caller learns nothing about which check failed. One that names a key this server
+ * does not have is `storedKeyOfBlob`'s AccessDeniedException, as in AWS. A KeyId given by the
+ * caller that is not the blob's key is IncorrectKeyException, as in AWS.
  */
 export async function openWithKey(
   service: Service,
@@ -79,8 +94,7 @@ export async function openWithKey(
   if (expected && expected.key.keyId !== parsed.keyId) {
     throw new IncorrectKeyException('The key ID in the request does not identify a CMK that can perform this operation.');
   }
-  const stored = expected?.key ?? (await service.store.getKey(parsed.keyId));
-  if (!stored) throw new InvalidCiphertextException();
+  const stored = expected?.key ?? (await storedKeyOfBlob(service, parsed));
   // A symmetric ciphertext never names a key of another kind: a blob that does is forged, and is
   // answered as every blob that does not open (docs/ciphertext-blob.md), not with that key's usage
   // and ARN, which told a caller that a key id exists and what it is. A KeyId the caller named

@@ -4,7 +4,7 @@ import { parseBlob } from '../keys/ciphertext-blob.js';
 import { ENCRYPTION_ALGORITHMS } from '../keys/enums.js';
 import { resolveKeyReference, type KeyReference } from '../keys/resolve.js';
 import { keyArn } from '../keys/arn.js';
-import { openWithKey } from '../keys/symmetric.js';
+import { openWithKey, storedKeyOfBlob } from '../keys/symmetric.js';
 import {
   checkDryRun, ciphertextMember, dryRunMember, dryRunModifiersMember, encryptionContextMember, grantTokensMember, ignoresCiphertext, optionalKeyIdMember,
   requireCiphertext,
@@ -65,13 +65,12 @@ export const decrypt: Operation = async (service, body, request) => {
 /**
  * The key a Decrypt (or ReEncrypt's source) is about when its ciphertext is not to be checked
  * (DryRun with IGNORE_CIPHERTEXT): the KeyId given, or else the key the blob's header names. A
- * blob that names no key of this server is InvalidCiphertextException, as it always is; with
- * neither a KeyId nor a blob, the blob is missing.
+ * blob that names no key, or a key this server does not have, is answered as it always is
+ * (`storedKeyOfBlob`); with neither a KeyId nor a blob, the blob is missing.
  */
 export async function keyOfCiphertext(service: Service, keyId: string | undefined, blob: Buffer | undefined): Promise<KeyReference> {
   if (keyId !== undefined) return resolveKeyReference(service, keyId, 'key-or-alias');
   const parsed = parseBlob(requireCiphertext(blob));
-  const key = parsed && (await service.store.getKey(parsed.keyId));
-  if (!key) throw new InvalidCiphertextException();
-  return { key, alias: undefined };
+  if (!parsed) throw new InvalidCiphertextException();
+  return { key: await storedKeyOfBlob(service, parsed), alias: undefined };
 }
