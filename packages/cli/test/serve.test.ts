@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,6 +190,52 @@ describe('coffer serve', () => {
     assert.deepEqual({ level: warning?.level, warning: warning?.warning, message: warning?.message }, {
       level: 'warn', warning: 'NodeVersionSupportWarning', message: 'support ends soon\nsecond line',
     }, finished.stderr);
+  });
+
+  it('says which data directory or file is not this user\'s, for serve and the tools alike, with exit code 1', async () => {
+    // Another user's directory and lock file: made by this user and used by nobody when the tests
+    // run as root (root passes every permission check), made unreadable when they do not.
+    const asRoot = process.getuid?.() === 0;
+    const other = asRoot ? { uid: 65534, gid: 65534 } : {};
+    const asOther = (args: string[]) => collect(spawn(process.execPath, [MAIN, ...args], { env: cleanEnv({ COFFER_BACKUP_PASSPHRASE: 'correct horse battery staple, twice over' }), cwd: '/', stdio: ['ignore', 'pipe', 'pipe'], ...other })).exited;
+    const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+    const closed = join(tempDir(), 'data');
+    mkdirSync(closed, { mode: 0o700 });
+    writeFileSync(join(closed, 'coffer.db'), '');
+    if (!asRoot) chmodSync(closed, 0);
+    try {
+      const served = await asOther(['serve', '--port', '0', '--data-dir', closed]);
+      assert.equal(served.code, 1, served.stderr);
+      assert.match(served.stderr, new RegExp(`^error: The data directory ${escaped(closed)} cannot be served from \\(EACCES: permission denied, access '${escaped(closed)}'\\): it is not this user's to use\\. Run Coffer as the user that owns it, or fix its permissions\\.$`, 'm'));
+      // Before, the tools said the directory held no coffer.db.
+      for (const tool of [['store', 'check'], ['audit', 'verify'], ['backup', '--out', join(tempDir(), 'b.tar')]]) {
+        const finished = await asOther([...tool, '--data-dir', closed]);
+        assert.equal(finished.code, 1, `${tool.join(' ')}: ${finished.stderr}`);
+        assert.match(finished.stderr, new RegExp(`^error: The data directory ${escaped(closed)} cannot be read \\(EACCES: `, 'm'), tool.join(' '));
+      }
+    } finally {
+      chmodSync(closed, 0o700);
+    }
+
+    // A directory open to all, holding a lock file that is not: SQLite's "unable to open database file" named nothing.
+    const parent = tempDir();
+    chmodSync(parent, 0o755);
+    const open = join(parent, 'data');
+    mkdirSync(open, { mode: 0o777 });
+    chmodSync(open, 0o777);
+    writeFileSync(join(open, 'server.lock'), '', { mode: 0o600 });
+    if (!asRoot) chmodSync(join(open, 'server.lock'), 0);
+    const locked = await asOther(['serve', '--port', '0', '--data-dir', open]);
+    assert.equal(locked.code, 1, locked.stderr);
+    assert.match(locked.stderr, new RegExp(`^error: The data directory's lock file ${escaped(join(open, 'server.lock'))} could not be opened \\(EACCES: .*\\): it is not this user's to use\\.`, 'm'));
+
+    // One that cannot be made at all.
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, '');
+    const unmade = await coffer(['serve', '--port', '0', '--data-dir', join(file, 'data')]);
+    assert.equal(unmade.code, 1, unmade.stderr);
+    assert.match(unmade.stderr, new RegExp(`^error: The data directory ${escaped(join(file, 'data'))} could not be made \\(ENOTDIR: not a directory, mkdir `, 'm'));
   });
 
   it('says which store it could not open, and why, when the data directory\'s disk is full (a file-size limit), with exit code 1', async () => {

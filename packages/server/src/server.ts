@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
@@ -33,6 +32,7 @@ import { startRootKeyWork, type RootKeyWorkSettings } from './root/root-keys.js'
 import { runScheduledWork } from './scheduler.js';
 import { isPostgresUrl, redactConnectionString } from './store/connection-string.js';
 import { openStore } from './store/open-store.js';
+import { prepareDataDirectory } from './store/data-dir-access.js';
 import { lockDataDirectory } from './store/server-lock.js';
 import { RESTORE_UNFINISHED_META } from './store/store.js';
 import { StartupError } from './root/root-key.js';
@@ -128,7 +128,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   // Before the data directory and the store: a refused transport must not leave anything behind.
   const transport = await openTransport(config.host, config.dataDir, options.tls, options.allowInsecureHttp ?? false);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  prepareDataDirectory(config.dataDir);
   // Served all the same (an operator may be replacing it), but said: clients that check certificates refuse it.
   const warnIfNotValid = (validity: { from: number; to: number } | undefined) => {
     if (validity !== undefined && (validity.to < now() || validity.from > now())) {

@@ -1,8 +1,9 @@
-import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
 import { StartupError } from '../root/root-key.js';
 import { join } from 'node:path';
 import type { ServerConfig } from '../config.js';
 import { isPostgresUrl } from './connection-string.js';
+import { assertDirectoryUsable } from './data-dir-access.js';
 import { isDiskFault, sqliteDamageOf } from './disk-fault.js';
 import { PostgresStore } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
@@ -25,11 +26,22 @@ export async function openStore(config: Pick<ServerConfig, 'store' | 'dataDir'>,
   } catch (error) {
     const damage = sqliteDamageOf(error);
     if (damage) throw damaged(databaseFile, damage);
-    if (error instanceof StartupError || !isDiskFault(error)) throw error;
-    throw new StartupError(`The store ${databaseFile} could not be opened (${(error as Error).message}): is its disk full, failing or read-only? `
-      + 'Free space or fix the disk, then start again.', { cause: error });
+    if (error instanceof StartupError) throw error;
+    if (isRefusedAccess(error)) throw notThisUsers(databaseFile, error);
+    throw isDiskFault(error) ? diskFault(databaseFile, error) : error;
   }
 }
+
+const diskFault = (databaseFile: string, error: unknown): StartupError => new StartupError(
+  `The store ${databaseFile} could not be opened (${(error as Error).message}): is its disk full, failing or read-only? `
+  + 'Free space or fix the disk, then start again.', { cause: error });
+
+/** The system's refusal of a file to this user: another owner's mode (EACCES), an immutable file (EPERM). */
+const isRefusedAccess = (error: unknown): boolean => ['EACCES', 'EPERM'].includes(String((error as { code?: unknown }).code));
+
+const notThisUsers = (databaseFile: string, error: unknown): StartupError => new StartupError(
+  `The store ${databaseFile} could not be opened (${(error as Error).message}): it is not this user's to use. `
+  + 'Run Coffer as the user that owns it, or fix its permissions.', { cause: error });
 
 /**
  * The SQLite store of a data directory, for the tools that read one (store check, audit verify,
@@ -37,7 +49,15 @@ export async function openStore(config: Pick<ServerConfig, 'store' | 'dataDir'>,
  */
 export function openExistingSqliteStore(dataDir: string): SqliteStore {
   const databaseFile = join(dataDir, 'coffer.db');
+  // Before existsSync, which says false for a file in a directory this user may not enter.
+  assertDirectoryUsable(dataDir, 'read');
   if (!existsSync(databaseFile)) throw new StartupError(`${dataDir} holds no Coffer store (no coffer.db): is it the server's --data-dir?`);
+  try {
+    // SQLite says only "unable to open database file" for a file this user may not read.
+    accessSync(databaseFile, constants.R_OK);
+  } catch (error) {
+    throw notThisUsers(databaseFile, error);
+  }
   try {
     return new SqliteStore(databaseFile, {
       beforeCreate: () => {
@@ -47,7 +67,9 @@ export function openExistingSqliteStore(dataDir: string): SqliteStore {
     });
   } catch (error) {
     const damage = sqliteDamageOf(error);
-    throw damage ? damaged(databaseFile, damage) : error;
+    if (damage) throw damaged(databaseFile, damage);
+    // SQLite opens a store for reading by writing beside it too (its -shm): a read-only disk refuses that.
+    throw !(error instanceof StartupError) && isDiskFault(error) ? diskFault(databaseFile, error) : error;
   }
 }
 

@@ -1,7 +1,8 @@
-import { chmodSync } from 'node:fs';
+import { accessSync, chmodSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StartupError } from '../root/root-key.js';
+import { isDiskFault } from './disk-fault.js';
 
 /** The file a serving process holds locked, beside `coffer.db`. */
 export const SERVER_LOCK_FILE = 'server.lock';
@@ -28,7 +29,12 @@ export function lockDataDirectory(dataDir: string): ServerLock {
   // Not opened with node:fs, not even to set its mode: closing any descriptor of a file drops every
   // POSIX lock the process holds on it, so a refused second start in this process would free the
   // first server's lock. The file holds nothing; its mode is set by path once it exists.
-  const db = new Database(path, { timeout: 0 });
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: 0 });
+  } catch (error) {
+    throw unopenable(path, error);
+  }
   try {
     chmodSync(path, 0o600);
     db.pragma('locking_mode = EXCLUSIVE');
@@ -41,7 +47,27 @@ export function lockDataDirectory(dataDir: string): ServerLock {
         'One server process serves a SQLite store; stop the other one, or give this one another --data-dir. ' +
         '(Several nodes share one store with PostgreSQL: docs/operations.md.)');
     }
-    throw error;
+    throw unopenable(path, error);
   }
   return { release: () => { if (db.open) db.close(); } };
+}
+
+/**
+ * The lock file could not be opened or locked. SQLite says only "unable to open database file"
+ * for a file this user may not write, so the system is asked why; a disk that refuses or fails is
+ * said as the store's own file is (open-store.ts).
+ */
+function unopenable(path: string, error: unknown): Error {
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+  } catch (refusal) {
+    const code = (refusal as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      return new StartupError(`The data directory's lock file ${path} could not be opened (${(refusal as Error).message}): it is not this user's to use. `
+        + 'Run Coffer as the user that owns it, or fix its permissions.', { cause: error });
+    }
+  }
+  if (!isDiskFault(error)) return error as Error;
+  return new StartupError(`The data directory's lock file ${path} could not be opened (${(error as Error).message}): is its disk full, failing or read-only? `
+    + 'Free space or fix the disk, then start again.', { cause: error });
 }
