@@ -185,6 +185,7 @@ describe('audit: one record per request', () => {
     assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => seqs[0]! - i), 'every record, newest first, once');
     assert.equal(seqs.at(-1), 1);
     const shown = listed.find((r) => r.requestID === encrypt.requestId)!;
+    const materialId = (await t.kms.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata!.CurrentKeyMaterialId!;
     assert.deepEqual(shown, {
       eventVersion: '1.11',
       userIdentity: { type: 'Root', principalId: '111122223333', arn: encrypt.principalArn, accountId: '111122223333', accessKeyId: t.credentials.accessKeyId },
@@ -198,6 +199,8 @@ describe('audit: one record per request', () => {
       // The algorithm the caller left out, as CloudTrail writes it.
       requestParameters: { keyId: keyArn, encryptionContext: { n: '3' }, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
       responseElements: null,
+      // The key material the ciphertext was made under, as CloudTrail adds it.
+      additionalEventData: { keyMaterialId: materialId },
       requestID: encrypt.requestId,
       eventID: shown.eventID,
       resources: [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: keyArn }],
@@ -274,6 +277,50 @@ describe('audit: one record per request', () => {
     // An algorithm the caller named is shown as named.
     assert.deepEqual(await shown('Encrypt', rsaId), [{ keyId: rsaId, encryptionAlgorithm: 'RSAES_OAEP_SHA_256' }]);
     assert.deepEqual(await shown('Decrypt', rsaId), [{ keyId: rsaId, encryptionAlgorithm: 'RSAES_OAEP_SHA_256' }]);
+  });
+
+  it('adds what CloudTrail adds: the key material used, the grant a token named, the alias changed, the key a refused Decrypt named', async () => {
+    const created = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const other = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const keyId = created.KeyId!;
+    const blob = (await t.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('p') }))).CiphertextBlob!;
+    await t.kms.send(new DecryptCommand({ CiphertextBlob: blob }));
+    await t.kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' }));
+    await t.kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId, KeySpec: 'AES_256' }));
+    await t.kms.send(new ReEncryptCommand({ CiphertextBlob: blob, DestinationKeyId: other.KeyId! }));
+    const recorded = async (operation: string, key = keyId) => (await queryAll(t, { Operation: operation, KeyId: key }))[0]!;
+    const material = { keyMaterialId: created.CurrentKeyMaterialId };
+    for (const operation of ['Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext']) {
+      assert.deepEqual((await recorded(operation)).additionalEventData, material, operation);
+    }
+    assert.deepEqual((await recorded('ReEncrypt')).additionalEventData, {
+      destinationKeyMaterialId: other.CurrentKeyMaterialId, sourceKeyMaterialId: created.CurrentKeyMaterialId,
+    });
+    // Nothing to add where nothing was used.
+    assert.equal('additionalEventData' in (await recorded('CreateKey')), false);
+
+    // A Decrypt refused because its KeyId is not the ciphertext's key names the key it named.
+    const refused = await rawRequest(t.server.endpoint, t.credentials, 'Decrypt', { CiphertextBlob: b64(blob), KeyId: other.KeyId });
+    assert.equal(refused.body.__type, 'IncorrectKeyException', refused.text);
+    const incorrect = (await queryAll(t, { Operation: 'Decrypt', KeyId: other.KeyId! }))[0]!;
+    assert.equal(incorrect.requestID, headerId(refused));
+    assert.deepEqual(incorrect.resources, [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: other.Arn }]);
+
+    // An alias operation names the alias beside its key.
+    await t.kms.send(new CreateAliasCommand({ AliasName: 'alias/audited-beside-its-key', TargetKeyId: keyId }));
+    assert.deepEqual(new Set((await recorded('CreateAlias')).resources as unknown[]), new Set([
+      { accountId: '111122223333', type: 'AWS::KMS::Key', ARN: created.Arn },
+      { accountId: '111122223333', type: 'AWS::KMS::Key', ARN: 'arn:aws:kms:us-east-1:111122223333:alias/audited-beside-its-key' },
+    ]));
+
+    // RetireGrant by its token alone: the record says which grant it was.
+    const grant = await t.kms.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: user.arn, Operations: ['Encrypt'] }));
+    const retired = await rawRequest(t.server.endpoint, t.credentials, 'RetireGrant', { GrantToken: grant.GrantToken });
+    assert.equal(retired.status, 200, retired.text);
+    const retire = await recorded('RetireGrant');
+    assert.equal(retire.requestID, headerId(retired));
+    assert.deepEqual(retire.additionalEventData, { grantId: grant.GrantId });
+    assert.equal(JSON.stringify(retire).includes(grant.GrantToken!), false, 'the token is not recorded');
   });
 
   it('names the members of tags and grant constraints as CloudTrail does, and keeps encryption context keys as sent', async () => {

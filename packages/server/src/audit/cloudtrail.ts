@@ -92,6 +92,7 @@ export function cloudTrailEvent(realm: Realm, record: AuditRecord, principals: K
     userAgent: caller.userAgent,
     requestParameters: caller.requestParameters,
     responseElements: null,
+    ...(record.additionalEventData !== undefined ? { additionalEventData: record.additionalEventData } : {}),
     ...(record.outcome !== 'success' ? { errorCode: record.outcome, errorMessage: record.errorMessage ?? null } : {}),
     ...(caller.requestID !== undefined ? { requestID: caller.requestID } : {}),
     eventID: eventId(record),

@@ -13,12 +13,20 @@ export interface AuditEvent {
   readonly userAgent?: string;
   /** The operation, e.g. `Encrypt`, or `CofferAdmin.CreateUser`. */
   readonly operation?: string;
-  /** Every key the request named or used, as key ARNs. */
+  /**
+   * Every key the request named or used, as key ARNs, and the alias an alias operation changed, as
+   * its alias ARN (CloudTrail's `resources`).
+   */
   readonly keyArns: readonly string[];
   readonly requestParameters: Readonly<Record<string, unknown>>;
   /** `success`, or the AWS error name. */
   readonly outcome: string;
   readonly errorMessage?: string;
+  /**
+   * CloudTrail's `additionalEventData`: what the request did that its parameters do not say (the
+   * key material a cryptographic operation used, the grant a grant token named). Never a secret.
+   */
+  readonly additionalEventData?: Readonly<Record<string, string>>;
 }
 
 /** An event as stored: numbered and chained to its predecessor. */

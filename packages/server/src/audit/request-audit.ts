@@ -20,6 +20,7 @@ export class RequestAudit {
   #operation: string | undefined;
   #parameters: Record<string, unknown> = {};
   readonly #keyArns = new Set<string>();
+  #eventData: Record<string, string> | undefined;
   #recorded = false;
 
   constructor(base: { time: number; requestId: string; sourceIp?: string; userAgent?: string }) {
@@ -43,9 +44,14 @@ export class RequestAudit {
     this.#parameters = sanitizeParameters(this.#operation, input);
   }
 
-  /** A key the request named or used, by ARN. */
+  /** A key the request named or used, by ARN (or the alias an alias operation changed, by alias ARN). */
   touchKey(keyArn: string): void {
     this.#keyArns.add(keyArn);
+  }
+
+  /** One member of CloudTrail's `additionalEventData` (record.ts): never a secret. */
+  addEventData(name: string, value: string): void {
+    (this.#eventData ??= {})[name] = value;
   }
 
   /** Whether the success event was already written with the request's change. */
@@ -90,6 +96,7 @@ export class RequestAudit {
       requestParameters: this.#parameters,
       outcome,
       ...(errorMessage !== undefined ? { errorMessage } : {}),
+      ...(this.#eventData !== undefined ? { additionalEventData: { ...this.#eventData } } : {}),
     };
   }
 }

@@ -85,11 +85,14 @@ export async function openWithKey(
     algorithm?: EncryptionAlgorithm;
     /** Refuses the caller the key, once it is known and before its state is looked at. */
     authorize: (key: KeyRecord, requestAlias: string | undefined) => Promise<void>;
+    /** Told the key the caller's KeyId names, before it is compared with the blob's (the audit record names it either way). */
+    named?: (key: KeyRecord) => void;
   },
 ): Promise<Opened> {
   const aad = canonicalEncryptionContext(context);
   const parsed = parseBlob(blob);
   const expected = opts.keyId === undefined ? undefined : await resolveKeyReference(service, opts.keyId, 'key-or-alias');
+  if (expected) opts.named?.(expected.key);
   if (!parsed) throw new InvalidCiphertextException();
   if (expected && expected.key.keyId !== parsed.keyId) {
     throw new IncorrectKeyException('The key ID in the request does not identify a CMK that can perform this operation.');

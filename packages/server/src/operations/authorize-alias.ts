@@ -9,6 +9,8 @@ import type { KeyRecord } from '../keys/key-record.js';
 export async function authorizeAliasChange(
   service: Service, request: RequestContext, action: string, aliasName: string, keys: readonly KeyRecord[],
 ): Promise<void> {
+  // CloudTrail's resources name the alias beside its keys.
+  request.audit.touchKey(aliasArn(service.realm, aliasName));
   await service.access.authorizeAccount(request, action, aliasArn(service.realm, aliasName));
   for (const key of keys) await service.access.authorizeKey(request, { action, key });
 }

@@ -47,6 +47,7 @@ export const decrypt: Operation = async (service, body, request) => {
     ...(input.KeyId !== undefined ? { keyId: input.KeyId } : {}),
     operation: 'Decrypt',
     ...(input.EncryptionAlgorithm !== undefined ? { algorithm: input.EncryptionAlgorithm } : {}),
+    named: (key) => request.audit.touchKey(keyArn(service.realm, key.keyId)),
     authorize: (key, requestAlias) => service.access.authorizeKey(request, {
       action: 'kms:Decrypt', key, grantOperation: 'Decrypt', requestAlias, keyFromCiphertext: input.KeyId === undefined,
       encryptionContext: input.EncryptionContext, grantTokens: input.GrantTokens,
@@ -54,6 +55,7 @@ export const decrypt: Operation = async (service, body, request) => {
     }),
   });
   checkDryRun(input.DryRun);
+  request.audit.addEventData('keyMaterialId', opened.materialId);
   return {
     KeyId: keyArn(service.realm, opened.key.keyId),
     Plaintext: opened.plaintext.toString('base64'),

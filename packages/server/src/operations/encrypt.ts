@@ -35,6 +35,7 @@ export const encrypt: Operation = async (service, body, request) => {
   assertEnabled(service.realm, key);
   const sealed = await sealWithKey(service, key, input.Plaintext, input.EncryptionContext);
   checkDryRun(input.DryRun);
+  request.audit.addEventData('keyMaterialId', sealed.materialId);
   return {
     CiphertextBlob: sealed.ciphertext.toString('base64'),
     KeyId: keyArn(service.realm, key.keyId),

@@ -45,6 +45,7 @@ function generateDataKey(operation: 'GenerateDataKey' | 'GenerateDataKeyWithoutP
     try {
       const sealed = await sealWithKey(service, key, dataKey, input.EncryptionContext);
       checkDryRun(input.DryRun);
+      request.audit.addEventData('keyMaterialId', sealed.materialId);
       return {
         CiphertextBlob: sealed.ciphertext.toString('base64'),
         ...(withPlaintext ? { Plaintext: dataKey.toString('base64') } : {}),

@@ -57,6 +57,8 @@ export const reEncrypt: Operation = async (service, body, request) => {
     const destination = await authorizeDestination(service, request, input, destinationRef, source.key);
     const sealed = await sealForDestination(service, destination, source.plaintext, input);
     checkDryRun(input.DryRun);
+    if (sealed.materialId !== undefined) request.audit.addEventData('destinationKeyMaterialId', sealed.materialId);
+    if (source.materialId !== undefined) request.audit.addEventData('sourceKeyMaterialId', source.materialId);
     return {
       CiphertextBlob: sealed.ciphertext.toString('base64'),
       SourceKeyId: keyArn(service.realm, source.key.keyId),
@@ -137,6 +139,7 @@ async function openSource(service: Service, request: RequestContext, input: Inpu
     ...(input.SourceKeyId !== undefined ? { keyId: input.SourceKeyId } : {}),
     operation: 'ReEncrypt',
     ...(input.SourceEncryptionAlgorithm !== undefined ? { algorithm: input.SourceEncryptionAlgorithm } : {}),
+    named: (key) => request.audit.touchKey(keyArn(service.realm, key.keyId)),
     authorize: async (key, requestAlias) => service.access.authorizeKey(request, {
       ...from, key, requestAlias, keyFromCiphertext: input.SourceKeyId === undefined,
       encryptionContext: input.SourceEncryptionContext, grantTokens: input.GrantTokens,

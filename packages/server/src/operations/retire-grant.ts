@@ -25,6 +25,8 @@ export const retireGrant: Operation = async (service, body, request) => {
     throw new ValidationException('Either GrantToken, or both KeyId and GrantId, must be specified.');
   }
   request.audit.touchKey(keyArn(service.realm, grant.keyId));
+  // A token says nothing readable: the record names the grant it named, as CloudTrail's does.
+  if (input.GrantToken !== undefined) request.audit.addEventData('grantId', grant.grantId);
   await authorizeRetire(service, request, grant);
   checkDryRun(input.DryRun);
   const deleted = await request.audit.commit((event) => service.store.deleteGrant(grant.grantId, event));
