@@ -155,6 +155,31 @@ test('raw AES OnDecrypt: the encryption context is the AAD', async () => {
   await assert.rejects(aesKeyring(32).onDecrypt({ ...decryptionMaterials, encryptionContext: { a: 'c' } }, m.encryptedDataKeys), NoDecryptionKeyError);
 });
 
+test('a multi-keyring child that changes the data key, the suite, the context or the encrypted data keys before it fails the encrypt, as the official SDK does', async () => {
+  const inner = aesKeyring(32);
+  const wrapOnTop = (change: (m: EncryptionMaterials) => EncryptionMaterials): Keyring => ({
+    onEncrypt: async (m: EncryptionMaterials) => change(await aesKeyring(16).onEncrypt(m)),
+    onDecrypt: async (m: DecryptionMaterials) => m,
+  });
+  const changes: Record<string, (m: EncryptionMaterials) => EncryptionMaterials> = {
+    // Before: encrypt succeeded with a message sealed under this key, which the generator's
+    // wrapped copy does not hold, so that not even the generator could decrypt it.
+    'another data key': (m) => ({ ...m, plaintextDataKey: randomBytes(32) }),
+    'a shorter data key': (m) => ({ ...m, plaintextDataKey: m.plaintextDataKey!.subarray(0, 16) }),
+    'no data key': (m) => ({ ...m, plaintextDataKey: undefined }) as EncryptionMaterials,
+    'another encryption context': (m) => ({ ...m, encryptionContext: { ...m.encryptionContext } }),
+    'the generator\'s encrypted data key dropped': (m) => ({ ...m, encryptedDataKeys: m.encryptedDataKeys.slice(1) }),
+  };
+  for (const [what, change] of Object.entries(changes)) {
+    await assert.rejects(encrypt(new MultiKeyring({ generator: inner, children: [wrapOnTop(change)] }), Buffer.from('hi')), KeyringError, what);
+  }
+  // A child that only adds its own wrapped key is fine, and either keyring decrypts the message.
+  const child = aesKeyring(16);
+  const { ciphertext } = await encrypt(new MultiKeyring({ generator: inner, children: [child] }), Buffer.from('hi'));
+  assert.equal((await decrypt(inner, ciphertext)).plaintext.toString(), 'hi');
+  assert.equal((await decrypt(child, ciphertext)).plaintext.toString(), 'hi');
+});
+
 test('a keyring or materials manager of the caller\'s that returns no materials, a data key that is not bytes, an unknown suite or malformed encrypted data keys fails with a KeyringError', async () => {
   const inner = aesKeyring(32);
   const { ciphertext } = await encrypt(inner, Buffer.from('hello'));

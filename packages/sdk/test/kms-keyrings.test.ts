@@ -115,6 +115,18 @@ describe('KMS keyrings against a Coffer server', () => {
     assert.equal((await decrypt(new AwsKmsKeyring({ keyId: keyC, client: coffer.kms }), ciphertext)).plaintext.toString(), 'both');
   });
 
+  test('a KmsKeyring with a generator, as a multi-keyring child, wraps the existing data key with every key, as KmsKeyringNode does', async () => {
+    const kmsChild = new KmsKeyring({ generatorKeyId: keyA, keyIds: [keyB], client: coffer.kms });
+    coffer.resetCounts();
+    const { ciphertext, messageHeader } = await encrypt(new MultiKeyring({ generator: aesKeyring(), children: [kmsChild] }), Buffer.from('all three'));
+    assert.equal(coffer.count('GenerateDataKey'), 0);
+    assert.equal(coffer.count('Encrypt'), 2);
+    assert.equal(messageHeader.encryptedDataKeys.length, 3);
+    for (const keyId of [keyA, keyB]) {
+      assert.equal((await decrypt(new AwsKmsKeyring({ keyId, client: coffer.kms }), ciphertext)).plaintext.toString(), 'all three', keyId);
+    }
+  });
+
   test('a failed Encrypt is named with its key, but what its client said is not quoted: the request held the data key', async () => {
     // A client (a wrapper that logs, a proxy) whose errors quote the request they failed.
     let dataKey = '';

@@ -3,6 +3,7 @@
  * data key, then every child wraps it too; any failure fails the whole operation. Decrypt: the
  * generator, then each child, is tried on the untouched materials; the first success wins.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { KeyringError, NoDecryptionKeyError } from '../errors.js';
 import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../materials.js';
 import { assertOptions, triedAndFailed, type Keyring } from './keyring.js';
@@ -41,7 +42,7 @@ export class MultiKeyring implements Keyring {
       throw new KeyringError('multi-keyring without a generator cannot create a data key');
     }
     if (m.plaintextDataKey === undefined) throw new KeyringError('generator keyring did not produce a data key');
-    for (const child of this.children) m = assertMaterials(await child.onEncrypt(m), 'child keyring');
+    for (const child of this.children) m = keptBy(m, assertMaterials(await child.onEncrypt(m), 'child keyring'));
     return m;
   }
 
@@ -61,6 +62,26 @@ export class MultiKeyring implements Keyring {
       cause: new AggregateError(errors, 'keyring failures'),
     });
   }
+}
+
+/**
+ * A child's materials, refused unless they keep what it was given: it may only append encrypted
+ * data keys (framework/keyring-interface.md#onencrypt). A child that put in another data key made
+ * a message sealed under a key the keys before it do not wrap: one nobody could ever decrypt.
+ */
+function keptBy(given: EncryptionMaterials, returned: EncryptionMaterials): EncryptionMaterials {
+  const before = given.plaintextDataKey!;
+  const after = returned.plaintextDataKey;
+  const sameKey = after instanceof Uint8Array && after.byteLength === before.byteLength && timingSafeEqual(after, before);
+  if (!sameKey) throw new KeyringError('child keyring changed the data key');
+  if (returned.suite !== given.suite || returned.encryptionContext !== given.encryptionContext) {
+    throw new KeyringError('child keyring changed the suite or encryption context');
+  }
+  const edks = returned.encryptedDataKeys;
+  if (!Array.isArray(edks) || edks.length < given.encryptedDataKeys.length || given.encryptedDataKeys.some((edk, i) => edks[i] !== edk)) {
+    throw new KeyringError('child keyring removed or replaced an encrypted data key');
+  }
+  return returned;
 }
 
 function isKeyring(x: unknown): x is Keyring {

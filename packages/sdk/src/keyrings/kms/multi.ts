@@ -2,7 +2,9 @@
  * The everyday KMS keyring, the shape of the official SDK's `KmsKeyringNode` and of
  * framework/aws-kms/aws-kms-multi-keyrings.md (and aws-kms-mrk-multi-keyrings.md): a generator
  * key that calls GenerateDataKey, then one Encrypt per additional key; on decrypt each named key
- * tries only the EDKs it wrote.
+ * tries only the EDKs it wrote. Given materials that already hold a data key (as a child of
+ * another multi-keyring), every key, the generator too, wraps that key with Encrypt, as the
+ * official `KmsKeyringNode` does; a multi-keyring with a generator would refuse them.
  */
 import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../../materials.js';
 import { assertOptions, type Keyring } from '../keyring.js';
@@ -27,6 +29,8 @@ export class KmsKeyring implements Keyring {
   readonly generatorKeyId: string | undefined;
   readonly keyIds: readonly string[];
   readonly #inner: MultiKeyring;
+  /** Every key as a child: for materials that already hold a data key. */
+  readonly #wrapOnly: MultiKeyring;
 
   constructor(options: KmsKeyringOptions) {
     assertOptions(options, 'KmsKeyring');
@@ -41,14 +45,14 @@ export class KmsKeyring implements Keyring {
     }
     this.generatorKeyId = generatorKeyId;
     this.keyIds = Object.freeze([...keyIds]);
-    this.#inner = new MultiKeyring({
-      ...(generatorKeyId === undefined ? {} : { generator: new Strict({ keyId: generatorKeyId, ...common }) }),
-      children: keyIds.map((keyId) => new Strict({ keyId, ...common })),
-    });
+    const generator = generatorKeyId === undefined ? undefined : new Strict({ keyId: generatorKeyId, ...common });
+    const children = keyIds.map((keyId) => new Strict({ keyId, ...common }));
+    this.#inner = new MultiKeyring({ ...(generator === undefined ? {} : { generator }), children });
+    this.#wrapOnly = generator === undefined ? this.#inner : new MultiKeyring({ children: [generator, ...children] });
   }
 
   onEncrypt(materials: EncryptionMaterials): Promise<EncryptionMaterials> {
-    return this.#inner.onEncrypt(materials);
+    return (materials?.plaintextDataKey === undefined ? this.#inner : this.#wrapOnly).onEncrypt(materials);
   }
 
   onDecrypt(materials: DecryptionMaterials, encryptedDataKeys: readonly EncryptedDataKey[]): Promise<DecryptionMaterials> {
