@@ -452,6 +452,26 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(existsSync(join(dir, 'out')), false);
   });
 
+  it('refuses an --output ending in / for one input before any work (exit 2), naming a file to write instead', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'p'), 'x');
+    // Before: the input was encrypted in full, and then the write failed with a bare ENOENT (ENOTDIR with --force).
+    for (const extra of [[], ['--force']]) {
+      const refused = await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '-o', `${join(dir, 'new')}/`, ...extra]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /^error: --output '.*\/new\/' names a directory, and the output of one input is a file$/m);
+      assert.match(refused.stderr, /^hint: name the file, e\.g\. -o .*\/new\/p\.encrypted; a directory's tree takes --recursive$/m);
+    }
+    assert.equal(existsSync(join(dir, 'new')), false);
+    ok(await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '-o', join(dir, 'p.encrypted')]));
+    const decrypt = await coffer(['decrypt', join(dir, 'p.encrypted'), '--key', keyArn, '-o', `${dir}/`]);
+    assert.equal(decrypt.code, 2, decrypt.stderr);
+    assert.match(decrypt.stderr, /^hint: name the file, e\.g\. -o .*\/p; /m);
+    const fromStdin = await coffer(['encrypt', '-', '--key', keyArn, '-o', `${dir}/`]);
+    assert.equal(fromStdin.code, 2, fromStdin.stderr);
+    assert.match(fromStdin.stderr, /^hint: name the file, e\.g\. -o .*\/out; /m);
+  });
+
   it('documents its exit codes: 2 usage, 3 access, 5 files, 1 other failures', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'p'), 'x');

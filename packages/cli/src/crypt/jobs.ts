@@ -55,6 +55,7 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
       jobs = [{ input, output: output ?? defaultOutput(input, suffix, direction), ...(stat.isFile() ? { size: stat.size } : {}) }];
     }
   }
+  refuseDirectoryName(jobs, suggestedName(input, suffix, direction));
   if (inv.string('metadata-output') === '-' && jobs.some((j) => j.output === '-')) {
     throw new UsageError('--metadata-output - and the output both go to standard output', 'write the metadata to a file, e.g. --metadata-output meta.jsonl');
   }
@@ -64,6 +65,26 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
     if (job.output !== '-') refuseExistingOutput(job.output, job.output, inv.flag('force'), 'choose another --output; - writes to standard output');
   }
   return jobs;
+}
+
+/**
+ * `-o out/` for one file or standard input names a directory, which a single output never is (an
+ * existing directory is never replaced either). Refused before any work: otherwise the whole input
+ * was read, sent through KMS and encrypted, only for the write to fail at the end.
+ */
+function refuseDirectoryName(jobs: readonly Job[], example: string): void {
+  const job = jobs.length === 1 ? jobs[0]! : undefined;
+  if (job === undefined || !job.output.endsWith('/')) return;
+  throw new UsageError(`--output '${job.output}' names a directory, and the output of one input is a file`,
+    `name the file, e.g. -o ${join(job.output, example)}; a directory's tree takes --recursive`);
+}
+
+/** A file name to suggest inside the directory an output named. */
+function suggestedName(input: string, suffix: string, direction: Direction): string {
+  if (input === '-') return 'out';
+  const name = basename(input);
+  if (direction === 'encrypt') return name + suffix;
+  return name.endsWith(suffix) && name.length > suffix.length ? name.slice(0, -suffix.length) : 'out';
 }
 
 /**
