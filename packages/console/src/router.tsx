@@ -8,8 +8,10 @@ const routeOf = (pathname: string): string => {
   return rest === '' ? '/' : rest;
 };
 
-export function navigate(route: string): void {
-  window.history.pushState(null, '', BASE + route);
+/** Goes to `route`; with `replace`, in place of the current entry (the back button skips it). */
+export function navigate(route: string, { replace = false } = {}): void {
+  if (replace) window.history.replaceState(null, '', BASE + route);
+  else window.history.pushState(null, '', BASE + route);
   window.dispatchEvent(new PopStateEvent('popstate'));
 }
 

@@ -28,6 +28,7 @@ describe('key page outcomes', () => {
   let browser: Browser;
   let page: Page;
   let keyId: string;
+  let other: string;
   const faults: string[] = [];
 
   before(async () => {
@@ -36,7 +37,7 @@ describe('key page outcomes', () => {
     const kms = new KMSClient({ endpoint: server.endpoint, region: server.config.region, credentials: OPERATOR, maxAttempts: 1 });
     try {
       keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-      const other = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      other = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
       await kms.send(new CreateAliasCommand({ AliasName: 'alias/taken', TargetKeyId: other }));
     } finally {
       kms.destroy();
@@ -70,6 +71,33 @@ describe('key page outcomes', () => {
     await page.getByRole('button', { name: 'Save policy' }).click();
     await page.getByRole('status').filter({ hasText: 'Key policy saved.' }).waitFor();
     assert.equal(await done.count(), 0);
+  });
+
+  it('drops a refusal shown in one panel once an action starts in another', async () => {
+    await page.getByLabel('New alias').fill('taken');
+    await page.getByRole('button', { name: 'Add alias' }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'AlreadyExistsException' });
+    await refusal.waitFor();
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByRole('status').filter({ hasText: 'Key policy saved.' }).waitFor();
+    assert.equal(await refusal.count(), 0, 'the aliases panel still shows its refusal beside the saved policy');
+    // And the other way: the policy's "saved" goes when the aliases panel acts again.
+    await page.getByLabel('New alias').fill('taken');
+    await page.getByRole('button', { name: 'Add alias' }).click();
+    await refusal.waitFor();
+    assert.equal(await page.getByRole('status').filter({ hasText: 'Key policy saved.' }).count(), 0);
+  });
+
+  it('opens the key\'s own page from an alias in the address, where every panel works', async () => {
+    await page.evaluate((to) => {
+      history.pushState(null, '', `/console${to}`);
+      dispatchEvent(new PopStateEvent('popstate'));
+    }, `/keys/${encodeURIComponent('alias/taken')}`);
+    await page.waitForURL(new RegExp(`/console/keys/${other}$`));
+    await page.getByRole('heading', { level: 1, name: 'Key alias/taken' }).waitFor();
+    // Before, the panels that take a key id only (policy, grants, aliases, tags) each showed NotFoundException.
+    await page.locator('#policy-text:not([disabled])').waitFor();
+    assert.equal(await page.getByRole('alert').count(), 0);
   });
 
   it('raised no script or console errors', () => {

@@ -81,4 +81,18 @@ describe('principals page refusals', () => {
     assert.equal(await page.getByRole('alert').count(), 0);
     assert.deepEqual(faults, []);
   });
+
+  it('drops a refusal in the access-key panel once the operator acts above it', async () => {
+    await page.locator('tr', { hasText: 'user/taken' }).getByRole('button', { name: 'Access keys' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Access keys: user/taken' }).waitFor();
+    await page.getByRole('button', { name: 'Create access key' }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'coffer:CreateAccessKey' });
+    await refusal.waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('later');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Created user/later.' }).waitFor();
+    // Before, the panel's refusal stayed beside the later success.
+    assert.equal(await refusal.count(), 0);
+    assert.deepEqual(faults, []);
+  });
 });

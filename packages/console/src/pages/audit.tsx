@@ -103,7 +103,9 @@ export function AuditPage() {
         <button type="button" onClick={verify} disabled={verifying}>{verifying ? 'Verifying…' : 'Verify chain'}</button>
       </div>
       {verdict && <p className={`notice ${verdict.ok ? 'ok' : 'error'}`} role="status" id="chain-verdict">{verdict.text}</p>}
-      <form className="filters wrap" role="search" onSubmit={(e: FormEvent) => { e.preventDefault(); setApplied(draft); }}>
+      {/* A new object each time: Apply with the same filters reads again (records made since), and
+          either button drops an older page's failure, which is no longer about what is shown. */}
+      <form className="filters wrap" role="search" onSubmit={(e: FormEvent) => { e.preventDefault(); setMoreError(undefined); setApplied({ ...draft }); }}>
         <span><label htmlFor="audit-start">From</label><input type="datetime-local" step={1} {...field('start')} /></span>
         <span><label htmlFor="audit-end">Until</label><input type="datetime-local" step={1} {...field('end')} /></span>
         <span><label htmlFor="audit-principal">Principal ARN</label><input {...field('principal')} spellCheck={false} /></span>
@@ -116,7 +118,7 @@ export function AuditPage() {
         </span>
         <span className="actions">
           <button type="submit">Apply</button>
-          <button type="button" className="secondary" onClick={() => { setDraft(EMPTY); setApplied({ ...EMPTY }); }}>Clear</button>
+          <button type="button" className="secondary" onClick={() => { setMoreError(undefined); setDraft(EMPTY); setApplied({ ...EMPTY }); }}>Clear</button>
         </span>
       </form>
       <ErrorNotice error={page.error} />
@@ -150,7 +152,8 @@ function EventRow({ event: r }: { event: AuditEvent }) {
       <td>{r.eventName === null ? <em>(unknown operation)</em> : visibleText(r.eventName)}</td>
       <td className="mono">
         {(r.resources ?? []).map((res, i) => (
-          <span key={res.ARN}>{i > 0 ? ', ' : ''}<Link to={`/keys/${shortArn(res.ARN)}`}>{visibleText(shortArn(res.ARN))}</Link></span>
+          // An alias (of an alias operation) links by its name, which the key page resolves.
+          <span key={res.ARN}>{i > 0 ? ', ' : ''}<Link to={`/keys/${encodeURIComponent(shortArn(res.ARN))}`}>{visibleText(shortArn(res.ARN))}</Link></span>
         ))}
       </td>
       <td className="free"><OutcomeBadge error={r.errorCode} />{r.errorMessage ? <span className="hint"> {visibleText(r.errorMessage)}</span> : null}</td>

@@ -2,24 +2,26 @@ import { useState } from 'react';
 import type { KeyMetadata } from '../api/types.js';
 import { useAction } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
+import { useLastAction, type LastAction } from '../components/last-action.js';
 import { wholeDaysIn } from '../input.js';
 import { useSession } from '../session.js';
 
 /**
  * Enable/disable, schedule or cancel deletion, rotate now: each one KMS call, then `onChanged`.
- * `onAction` is told when one starts (so the page can drop an outcome that is no longer current).
+ * Only the page's last action's outcome is shown (`lastAction`).
  */
-export function KeyActions({ meta, onAction, onChanged }: { meta: KeyMetadata; onAction: () => void; onChanged: (note: string) => void }) {
+export function KeyActions({ meta, lastAction, onChanged }: { meta: KeyMetadata; lastAction: LastAction; onChanged: (note: string) => void }) {
   const { api } = useSession();
   // As typed: a blank or a fraction is not sent (it would reach the server as 0, or fail to parse).
   const [daysText, setDaysText] = useState('30');
   const days = wholeDaysIn(daysText, 7, 30);
   const [error, setError] = useState<unknown>();
   const { busy, run: once } = useAction();
+  const started = useLastAction(lastAction, () => setError(undefined));
 
   const run = (operation: string, input: Record<string, unknown>, note: string) => once(async () => {
     setError(undefined);
-    onAction();
+    started();
     try {
       await api.kms(operation, { KeyId: meta.KeyId, ...input });
       onChanged(note);

@@ -2,27 +2,29 @@ import { useState, type FormEvent } from 'react';
 import type { AliasListEntry } from '../api/types.js';
 import { useAction } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
+import { useLastAction, type LastAction } from '../components/last-action.js';
 import { visibleText } from '../format.js';
 import { useSession } from '../session.js';
 
 /** A key's aliases: add one (CreateAlias), delete one (DeleteAlias). */
-export function KeyAliases({ keyId, aliases, listError, onAction, onChanged }: {
+export function KeyAliases({ keyId, aliases, listError, lastAction, onChanged }: {
   keyId: string;
   aliases: AliasListEntry[] | undefined;
   /** Why ListAliases failed: shown, so that a refusal does not look like a key without aliases. */
   listError: unknown;
-  /** Told when the operator starts an action here. */
-  onAction: () => void;
+  /** Only the page's last action's outcome is shown. */
+  lastAction: LastAction;
   onChanged: () => void;
 }) {
   const { api } = useSession();
   const [name, setName] = useState('');
   const [error, setError] = useState<unknown>();
   const { busy, run } = useAction();
+  const started = useLastAction(lastAction, () => setError(undefined));
 
   const act = (fn: () => Promise<unknown>) => run(async () => {
     setError(undefined);
-    onAction();
+    started();
     try {
       await fn();
       onChanged();

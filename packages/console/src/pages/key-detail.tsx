@@ -1,11 +1,12 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { listAllAliases } from '../api/keys.js';
 import type { KeyMetadata, Tag } from '../api/types.js';
 import { useAsync } from '../components/async.js';
+import { useLastActionPage } from '../components/last-action.js';
 import { Done, ErrorNotice } from '../components/notice.js';
 import { StateBadge } from '../components/state-badge.js';
 import { formatTime, visibleText } from '../format.js';
-import { Link } from '../router.js';
+import { Link, navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { KeyActions } from './key-actions.js';
 import { KeyAliases } from './key-aliases.js';
@@ -13,15 +14,42 @@ import { KeyGrants } from './key-grants.js';
 import { KeyRotation } from './key-rotation.js';
 import { PolicyEditor } from './policy-editor.js';
 
-/** One key: metadata and tags, actions, aliases, rotations, key policy and grants. */
+/** A key id as KMS makes them: the only form every call of the key page takes. */
+const KEY_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+
+/**
+ * One key, by its id; by an alias or an ARN (a link someone wrote), the key's own page once
+ * DescribeKey has named its id: GetKeyPolicy, ListGrants, CreateAlias and the rest take no alias.
+ */
 export function KeyDetailPage({ keyId }: { keyId: string }) {
+  return KEY_ID.test(keyId) ? <KeyDetail keyId={keyId} /> : <KeyByOtherName name={keyId} />;
+}
+
+function KeyByOtherName({ name }: { name: string }) {
+  const { api } = useSession();
+  const meta = useAsync(() => api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId: name }).then((r) => r.KeyMetadata), [api, name]);
+  const resolved = meta.data?.KeyId;
+  useEffect(() => {
+    if (resolved !== undefined && KEY_ID.test(resolved)) navigate(`/keys/${resolved}`, { replace: true });
+  }, [resolved]);
+  return (
+    <section aria-labelledby="key-title">
+      <p className="crumbs"><Link to="/keys">Keys</Link> / <span className="mono">{visibleText(name)}</span></p>
+      <div className="page-head"><h1 id="key-title">Key {visibleText(name)}</h1></div>
+      <ErrorNotice error={meta.error} />
+    </section>
+  );
+}
+
+/** One key: metadata and tags, actions, aliases, rotations, key policy and grants. */
+function KeyDetail({ keyId }: { keyId: string }) {
   const { api } = useSession();
   const [note, setNote] = useState<string>();
   // Bumped by each action, so that the parts an action may change read again.
   const [version, setVersion] = useState(0);
-  // An action started in any panel makes the last outcome shown here no longer current: a
-  // "Key disabled." left beside a later refusal in another panel reads as that action's outcome.
-  const moveOn = () => setNote(undefined);
+  // An action started in any panel makes every other outcome shown no longer current: a "Key
+  // disabled." left beside a later refusal in another panel reads as that action's outcome.
+  const lastAction = useLastActionPage(() => setNote(undefined));
   const meta = useAsync(() => api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId: keyId }).then((r) => r.KeyMetadata), [api, keyId, version]);
   const aliases = useAsync(() => listAllAliases(api, keyId), [api, keyId, version]);
   const tags = useAsync(() => api.kms<{ Tags: Tag[] }>('ListResourceTags', { KeyId: keyId }).then((r) => r.Tags), [api, keyId]);
@@ -53,13 +81,13 @@ export function KeyDetailPage({ keyId }: { keyId: string }) {
             </dd>
             <dt>Audit</dt><dd><Link to={`/audit?key=${encodeURIComponent(m.KeyId)}`}>Requests that named this key</Link></dd>
           </dl>
-          <KeyActions meta={m} onAction={moveOn} onChanged={(text) => { setNote(text); setVersion((v) => v + 1); }} />
-          <KeyAliases keyId={keyId} aliases={aliases.data} listError={aliases.error} onAction={moveOn} onChanged={() => setVersion((v) => v + 1)} />
-          {m.KeySpec === 'SYMMETRIC_DEFAULT' && <KeyRotation keyId={keyId} version={version} onAction={moveOn} />}
+          <KeyActions meta={m} lastAction={lastAction} onChanged={(text) => { setNote(text); setVersion((v) => v + 1); }} />
+          <KeyAliases keyId={keyId} aliases={aliases.data} listError={aliases.error} lastAction={lastAction} onChanged={() => setVersion((v) => v + 1)} />
+          {m.KeySpec === 'SYMMETRIC_DEFAULT' && <KeyRotation keyId={keyId} version={version} lastAction={lastAction} />}
         </>
       )}
-      <PolicyEditor keyId={keyId} onAction={moveOn} />
-      <KeyGrants keyId={keyId} onAction={moveOn} />
+      <PolicyEditor keyId={keyId} lastAction={lastAction} />
+      <KeyGrants keyId={keyId} lastAction={lastAction} />
     </section>
   );
 }

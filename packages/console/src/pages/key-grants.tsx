@@ -3,23 +3,25 @@ import { listAllGrants } from '../api/keys.js';
 import type { GrantEntry } from '../api/types.js';
 import { useAction, useAsync } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
+import { useLastAction, type LastAction } from '../components/last-action.js';
 import { formatTime, visibleText } from '../format.js';
 import { useSession } from '../session.js';
 
 /**
  * A key's grants (ListGrants, every page), each revocable (RevokeGrant). Grants are made with
- * `coffer grants create` or the API. `onAction` is told when a revocation starts.
+ * `coffer grants create` or the API. Only the page's last action's outcome is shown (`lastAction`).
  */
-export function KeyGrants({ keyId, onAction }: { keyId: string; onAction: () => void }) {
+export function KeyGrants({ keyId, lastAction }: { keyId: string; lastAction: LastAction }) {
   const { api } = useSession();
   const grants = useAsync(() => listAllGrants(api, keyId), [api, keyId]);
   const [error, setError] = useState<unknown>();
   const { busy, run } = useAction();
+  const started = useLastAction(lastAction, () => setError(undefined));
 
   const revoke = (grant: GrantEntry) => run(async () => {
     if (!window.confirm(visibleText(`Revoke grant ${grant.Name || grant.GrantId} for ${grant.GranteePrincipal ?? grant.GranteeServicePrincipal}?`))) return;
     setError(undefined);
-    onAction();
+    started();
     try {
       await api.kms('RevokeGrant', { KeyId: keyId, GrantId: grant.GrantId });
       grants.reload();

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { RotationEntry } from '../api/types.js';
 import { useAction, useAsync } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
+import { useLastAction, type LastAction } from '../components/last-action.js';
 import { formatTime } from '../format.js';
 import { wholeDaysIn } from '../input.js';
 import { useSession } from '../session.js';
@@ -9,15 +10,16 @@ import { useSession } from '../session.js';
 /**
  * A symmetric key's rotation: automatic rotation on or off with its period (EnableKeyRotation,
  * DisableKeyRotation, GetKeyRotationStatus) and every rotation so far (ListKeyRotations).
- * `version` changes when the page's actions (Rotate now) may have added one; `onAction` is told
- * when the operator starts a change here.
+ * `version` changes when the page's actions (Rotate now) may have added one; only the page's last
+ * action's outcome is shown (`lastAction`).
  */
-export function KeyRotation({ keyId, version, onAction }: { keyId: string; version: number; onAction: () => void }) {
+export function KeyRotation({ keyId, version, lastAction }: { keyId: string; version: number; lastAction: LastAction }) {
   const { api } = useSession();
   const [daysText, setDaysText] = useState('365');
   const days = wholeDaysIn(daysText, 90, 2560);
   const [error, setError] = useState<unknown>();
   const { busy, run } = useAction();
+  const started = useLastAction(lastAction, () => setError(undefined));
   const rotation = useAsync(async () => {
     const [status, list] = await Promise.all([
       api.kms<{ KeyRotationEnabled: boolean; RotationPeriodInDays?: number; NextRotationDate?: number }>('GetKeyRotationStatus', { KeyId: keyId }),
@@ -28,7 +30,7 @@ export function KeyRotation({ keyId, version, onAction }: { keyId: string; versi
 
   const act = (operation: string, input: Record<string, unknown>) => run(async () => {
     setError(undefined);
-    onAction();
+    started();
     try {
       await api.kms(operation, { KeyId: keyId, ...input });
       rotation.reload();

@@ -47,7 +47,9 @@ export function KeysPage() {
     });
   }, [keys.data, filter, stateFilter, sort]);
 
-  const states = [...new Set((keys.data?.rows ?? []).map((k) => k.KeyState).filter(Boolean))].sort();
+  // The state filtered by stays a choice even when no key is in it any more (a key enabled
+  // meanwhile): otherwise the list would show "Any" while the table still filters by it.
+  const states = [...new Set([...(keys.data?.rows ?? []).map((k) => k.KeyState), stateFilter].filter(Boolean))].sort();
 
   return (
     <section aria-labelledby="keys-title">

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { describeError } from '../api/client.js';
 import { useAction, useAsync } from '../components/async.js';
 import { Done, ErrorNotice } from '../components/notice.js';
+import { useLastAction, type LastAction } from '../components/last-action.js';
 import { checkPolicyText } from '../policy.js';
 import { useSession } from '../session.js';
 
@@ -14,15 +15,16 @@ import { useSession } from '../session.js';
  * through JSON.parse would turn 12345678901234567890 into 12345678901234567000, and re-indenting
  * would add whitespace that can take a policy near 32768 bytes past the limit.
  *
- * `onAction` is told when a save starts.
+ * Only the page's last action's outcome is shown (`lastAction`): a save's, or another panel's.
  */
-export function PolicyEditor({ keyId, onAction }: { keyId: string; onAction: () => void }) {
+export function PolicyEditor({ keyId, lastAction }: { keyId: string; lastAction: LastAction }) {
   const { api } = useSession();
   const policy = useAsync(() => api.kms<{ Policy: string }>('GetKeyPolicy', { KeyId: keyId, PolicyName: 'default' }), [api, keyId]);
   const [text, setText] = useState<string | undefined>();
   const [serverError, setServerError] = useState<string>();
   const [saved, setSaved] = useState<string>();
   const { busy, run } = useAction();
+  const started = useLastAction(lastAction, () => { setServerError(undefined); setSaved(undefined); });
 
   useEffect(() => {
     if (policy.data && text === undefined) setText(policy.data.Policy);
@@ -35,7 +37,7 @@ export function PolicyEditor({ keyId, onAction }: { keyId: string; onAction: () 
   const save = () => run(async () => {
     setServerError(undefined);
     setSaved(undefined);
-    onAction();
+    started();
     try {
       await api.kms('PutKeyPolicy', { KeyId: keyId, PolicyName: 'default', Policy: current });
       setSaved('Key policy saved.');

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { describeError } from '../api/client.js';
 import { useAction, useAsync } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
+import { useLastAction, type LastAction } from '../components/last-action.js';
 import { visibleText } from '../format.js';
 import { checkPolicyText } from '../policy.js';
 import { useSession } from '../session.js';
@@ -16,18 +17,19 @@ const TEMPLATE = JSON.stringify({
  * edit, or write a new one. The editor checks JSON as you type, like the key policy editor, and
  * shows what the server refuses (MalformedPolicyDocumentException, LimitExceededException) below it.
  * Like the key policy editor, it shows a document exactly as stored and saves exactly what it holds.
- * `onAction` is told when the operator starts an action here, as AccessKeys tells the page.
+ * Only the page's last action's outcome is shown (`lastAction`), here as in the panels beside it.
  */
-export function PrincipalPolicies({ owner, onAction }: { owner: { UserName: string } | { RoleName: string }; onAction: () => void }) {
+export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: string } | { RoleName: string }; lastAction: LastAction }) {
   const { api } = useSession();
   const names = useAsync(() => api.admin<{ PolicyNames: string[] }>('ListPrincipalPolicies', owner).then((r) => r.PolicyNames), [api]);
   const [editing, setEditing] = useState<{ name: string; text: string; isNew: boolean }>();
   const [serverError, setServerError] = useState<string>();
   const [error, setError] = useState<unknown>();
   const { busy, run } = useAction();
+  const started = useLastAction(lastAction, () => { setError(undefined); setServerError(undefined); });
 
   const open = async (name: string) => {
-    onAction();
+    started();
     setError(undefined);
     setServerError(undefined);
     try {
@@ -40,7 +42,7 @@ export function PrincipalPolicies({ owner, onAction }: { owner: { UserName: stri
 
   const save = () => run(async () => {
     if (!editing) return;
-    onAction();
+    started();
     setServerError(undefined);
     const name = editing.name.trim();
     try {
@@ -59,7 +61,7 @@ export function PrincipalPolicies({ owner, onAction }: { owner: { UserName: stri
 
   const remove = (name: string) => run(async () => {
     if (!window.confirm(visibleText(`Delete the policy ${name}?`))) return;
-    onAction();
+    started();
     setError(undefined);
     try {
       await api.admin('DeletePrincipalPolicy', { ...owner, PolicyName: name });
@@ -87,7 +89,7 @@ export function PrincipalPolicies({ owner, onAction }: { owner: { UserName: stri
         {names.data?.length === 0 && <li>None: this principal may do nothing with keys unless a key policy or grant allows it.</li>}
       </ul>
       {!editing && (
-        <button type="button" className="secondary" onClick={() => { onAction(); setServerError(undefined); setEditing({ name: '', text: TEMPLATE, isNew: true }); }}>Add policy</button>
+        <button type="button" className="secondary" onClick={() => { started(); setServerError(undefined); setEditing({ name: '', text: TEMPLATE, isNew: true }); }}>Add policy</button>
       )}
       {editing && (
         <div className="panel">

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import type { AccessKeyMetadata } from '../api/types.js';
 import { useAction, useAsync } from '../components/async.js';
 import { Done, ErrorNotice } from '../components/notice.js';
+import { useLastAction, useLastActionPage, type LastAction } from '../components/last-action.js';
 import { formatTime, shortArn, visibleText } from '../format.js';
 import { useSession } from '../session.js';
 import { PrincipalPolicies } from './principal-policies.js';
@@ -49,6 +50,12 @@ export function PrincipalsPage() {
   const [error, setError] = useState<unknown>();
   const [note, setNote] = useState<string>();
   const { busy, run } = useAction();
+  // The operator moved on (an action here or in a panel below, another principal's keys): every
+  // outcome shown before, up here or in a panel, is no longer current.
+  const lastAction = useLastActionPage(() => {
+    setError(undefined);
+    setNote(undefined);
+  });
 
   /**
    * Runs one change and shows its outcome; `then` runs only when it succeeded. A refused change
@@ -56,8 +63,7 @@ export function PrincipalsPage() {
    * access keys are shown.
    */
   const act = (fn: () => Promise<unknown>, done: string, then?: () => void) => run(async () => {
-    setError(undefined);
-    setNote(undefined);
+    lastAction.onAction();
     try {
       await fn();
     } catch (failure) {
@@ -69,13 +75,8 @@ export function PrincipalsPage() {
     principals.reload();
   });
 
-  /** The operator moved on (to another principal's keys, or an action in the panel below): the last outcome shown up here is no longer current. */
-  const moveOn = () => {
-    setError(undefined);
-    setNote(undefined);
-  };
   const showKeysOf = (next: Owner) => {
-    moveOn();
+    lastAction.onAction();
     setOwner(next);
   };
 
@@ -125,23 +126,24 @@ export function PrincipalsPage() {
           ))}
         </tbody>
       </table>
-      <AccessKeys key={owner.kind === 'self' ? 'self' : `${owner.kind}/${owner.name}`} owner={owner} onAction={moveOn} />
+      <AccessKeys key={owner.kind === 'self' ? 'self' : `${owner.kind}/${owner.name}`} owner={owner} lastAction={lastAction} />
     </section>
   );
 }
 
-/** `onAction` is told when the operator starts an action here (so the page above can drop an outcome that is no longer current). */
-function AccessKeys({ owner, onAction }: { owner: Owner; onAction: () => void }) {
+/** Only the page's last action's outcome is shown (`lastAction`), here as in the rest of the page. */
+function AccessKeys({ owner, lastAction }: { owner: Owner; lastAction: LastAction }) {
   const { api, accessKeyId } = useSession();
   const keys = useAsync(() => api.admin<{ AccessKeyMetadata: AccessKeyMetadata[] }>('ListAccessKeys', ownerInput(owner)).then((r) => r.AccessKeyMetadata), [api]);
   const [error, setError] = useState<unknown>();
   // A new secret is shown once, here, and forgotten when this panel goes away.
   const [created, setCreated] = useState<{ id: string; secret: string }>();
   const { busy, run } = useAction();
+  const started = useLastAction(lastAction, () => setError(undefined));
 
   const moveOn = () => {
     setError(undefined);
-    onAction();
+    started();
   };
   const act = (fn: () => Promise<unknown>) => run(async () => {
     moveOn();
@@ -201,7 +203,7 @@ function AccessKeys({ owner, onAction }: { owner: Owner; onAction: () => void })
           setCreated({ id: answer.AccessKey.AccessKeyId, secret: answer.AccessKey.SecretAccessKey });
         })}>Create access key</button>
       </div>
-      {owner.kind !== 'self' && <PrincipalPolicies owner={owner.kind === 'user' ? { UserName: owner.name } : { RoleName: owner.name }} onAction={moveOn} />}
+      {owner.kind !== 'self' && <PrincipalPolicies owner={owner.kind === 'user' ? { UserName: owner.name } : { RoleName: owner.name }} lastAction={lastAction} />}
     </section>
   );
 }
