@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import Database from 'better-sqlite3';
 import { bounded, cleanEnv, coffer, MAIN, removeTempDirs, run as runProgram, tempDir, type Finished } from './support/cli.js';
@@ -79,6 +79,16 @@ describe('coffer audit query', () => {
     const failures = ok(await run(['audit', 'query', '--outcome', 'failure']));
     assert.deepEqual(failures.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/ +/)[2]), ['DescribeKey']);
     assert.equal(failures.stderr, '');
+  });
+
+  it('shows an alias operation\'s key by its id, and its alias by name', async () => {
+    const key = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await t.kms.send(new CreateAliasCommand({ AliasName: 'alias/app/prod', TargetKeyId: key }));
+    const { stdout } = ok(await run(['audit', 'query', '--operation', 'CreateAlias', '--limit', '1']));
+    // Before, the last part of each ARN: `prod +1`.
+    assert.match(stdout.trimEnd().split('\n')[1]!, new RegExp(`^\\S+ +root +CreateAlias +${key} \\+1 +success$`));
+    const [event] = JSON.parse(ok(await run(['audit', 'query', '--operation', 'CreateAlias', '--limit', '1', '--json'])).stdout) as Event[];
+    assert.deepEqual(event!.resources.map((r) => r.ARN.split(':').slice(5).join(':')), [`key/${key}`, 'alias/app/prod']);
   });
 
   it('exports every matching record with --json, newest first, filters combined', async () => {

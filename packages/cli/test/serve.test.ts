@@ -207,7 +207,7 @@ describe('coffer serve', () => {
     try {
       const served = await asOther(['serve', '--port', '0', '--data-dir', closed]);
       assert.equal(served.code, 1, served.stderr);
-      assert.match(served.stderr, new RegExp(`^error: The data directory ${escaped(closed)} cannot be served from \\(EACCES: permission denied, access '${escaped(closed)}'\\): it is not this user's to use\\. Run Coffer as the user that owns it, or fix its permissions\\.$`, 'm'));
+      assert.match(served.stderr, new RegExp(`^error: The data directory ${escaped(closed)} cannot be served from \\(EACCES: permission denied, (?:stat|access) '${escaped(closed)}'\\): it is not this user's to use\\. Run Coffer as the user that owns it, or fix its permissions\\.$`, 'm'));
       // Before, the tools said the directory held no coffer.db.
       for (const tool of [['store', 'check'], ['audit', 'verify'], ['backup', '--out', join(tempDir(), 'b.tar')]]) {
         const finished = await asOther([...tool, '--data-dir', closed]);
@@ -236,6 +236,17 @@ describe('coffer serve', () => {
     const unmade = await coffer(['serve', '--port', '0', '--data-dir', join(file, 'data')]);
     assert.equal(unmade.code, 1, unmade.stderr);
     assert.match(unmade.stderr, new RegExp(`^error: The data directory ${escaped(join(file, 'data'))} could not be made \\(ENOTDIR: not a directory, mkdir `, 'm'));
+    // The same where the TLS key pair is made first.
+    const selfSigned = await coffer(['serve', '--port', '0', '--tls-self-signed', '--data-dir', join(file, 'data')]);
+    assert.equal(selfSigned.code, 1, selfSigned.stderr);
+    assert.match(selfSigned.stderr, new RegExp(`^error: The data directory ${escaped(join(file, 'data'))} could not be made \\(ENOTDIR: `, 'm'));
+    // A file given as the directory is not one, whoever owns it: not "not this user's".
+    const asFile = await coffer(['serve', '--port', '0', '--data-dir', file]);
+    assert.equal(asFile.code, 1, asFile.stderr);
+    assert.match(asFile.stderr, new RegExp(`^error: The data directory ${escaped(file)} could not be made \\(EEXIST: `, 'm'));
+    const checked = await coffer(['store', 'check', '--data-dir', file]);
+    assert.equal(checked.code, 1, checked.stderr);
+    assert.match(checked.stderr, /holds no Coffer store \(no coffer\.db\)/);
   });
 
   it('says which store it could not open, and why, when the data directory\'s disk is full (a file-size limit), with exit code 1', async () => {

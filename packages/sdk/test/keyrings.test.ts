@@ -167,12 +167,19 @@ test('a multi-keyring child that changes the data key, the suite, the context or
     'another data key': (m) => ({ ...m, plaintextDataKey: randomBytes(32) }),
     'a shorter data key': (m) => ({ ...m, plaintextDataKey: m.plaintextDataKey!.subarray(0, 16) }),
     'no data key': (m) => ({ ...m, plaintextDataKey: undefined }) as EncryptionMaterials,
-    'another encryption context': (m) => ({ ...m, encryptionContext: { ...m.encryptionContext } }),
+    'another encryption context': (m) => ({ ...m, encryptionContext: { ...m.encryptionContext, a: 'c' } }),
+    'a pair added to the encryption context': (m) => ({ ...m, encryptionContext: { ...m.encryptionContext, extra: 'x' } }),
+    'another signing key': (m) => ({ ...m, signingKey: generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey }),
+    'an encrypted data key changed': (m) => ({ ...m, encryptedDataKeys: [{ ...m.encryptedDataKeys[0]!, ciphertext: randomBytes(40) }, ...m.encryptedDataKeys.slice(1)] }),
     'the generator\'s encrypted data key dropped': (m) => ({ ...m, encryptedDataKeys: m.encryptedDataKeys.slice(1) }),
   };
   for (const [what, change] of Object.entries(changes)) {
-    await assert.rejects(encrypt(new MultiKeyring({ generator: inner, children: [wrapOnTop(change)] }), Buffer.from('hi')), KeyringError, what);
+    await assert.rejects(encrypt(new MultiKeyring({ generator: inner, children: [wrapOnTop(change)] }), Buffer.from('hi'), { encryptionContext: { a: 'b' } }), KeyringError, what);
   }
+  // Copies of the encrypted data keys it kept are the same keys: a child may return them.
+  const copying = wrapOnTop((m) => ({ ...m, encryptedDataKeys: m.encryptedDataKeys.map((edk) => ({ ...edk, ciphertext: Buffer.from(edk.ciphertext) })) }));
+  const copied = await encrypt(new MultiKeyring({ generator: inner, children: [copying] }), Buffer.from('copied'), { encryptionContext: { a: 'b' } });
+  assert.equal((await decrypt(inner, copied.ciphertext)).plaintext.toString(), 'copied');
   // A child that only adds its own wrapped key is fine, and either keyring decrypts the message.
   const child = aesKeyring(16);
   const { ciphertext } = await encrypt(new MultiKeyring({ generator: inner, children: [child] }), Buffer.from('hi'));

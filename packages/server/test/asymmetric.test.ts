@@ -393,7 +393,7 @@ describe('asymmetric keys: Sign, Verify, GetPublicKey, RSA Encrypt/Decrypt', () 
       }
     });
 
-    it('a symmetric blob altered to name an RSA or HMAC key is InvalidCiphertextException, as every blob that does not open: nothing of that key is told', async () => {
+    it('a symmetric blob altered to name an RSA or HMAC key is answered as one naming a key that does not exist: nothing of that key is told', async () => {
       const rsa = keys.get('RSA_2048/enc')!;
       const symmetric = (await t.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
       const blob = bytesOf(assertOk(await raw('Encrypt', { KeyId: symmetric, Plaintext: b64(message) })).CiphertextBlob);
@@ -402,13 +402,13 @@ describe('asymmetric keys: Sign, Verify, GetPublicKey, RSA Encrypt/Decrypt', () 
       assert.notDeepEqual(forged, blob);
       const hmac = (await t.kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!;
       const toHmac = Buffer.from(blob.toString('latin1').replace(symmetric, hmac), 'latin1');
-      for (const altered of [forged, toHmac]) {
-        for (const operation of ['Decrypt', 'ReEncrypt'] as const) {
-          const body = operation === 'Decrypt' ? { CiphertextBlob: b64(altered) } : { CiphertextBlob: b64(altered), DestinationKeyId: symmetric };
-          const answer = await raw(operation, body);
-          assertError(answer, 'InvalidCiphertextException');
-          assert.equal('message' in answer.body, false, answer.text);
-        }
+      const nowhere = Buffer.from(blob.toString('latin1').replace(symmetric, '00000000-0000-4000-8000-000000000000'), 'latin1');
+      for (const operation of ['Decrypt', 'ReEncrypt'] as const) {
+        const answerTo = (altered: Buffer) => raw(operation, operation === 'Decrypt'
+          ? { CiphertextBlob: b64(altered) } : { CiphertextBlob: b64(altered), DestinationKeyId: symmetric });
+        const missing = await answerTo(nowhere);
+        assertError(missing, 'AccessDeniedException', 'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.');
+        for (const altered of [forged, toHmac]) assert.deepEqual((await answerTo(altered)).body, missing.body, operation);
       }
     });
 

@@ -111,7 +111,8 @@ function rowOf(event: Event): Record<string, unknown> {
   // A stored record the server could not read: shown in its place, never skipped.
   if (typeof event.unreadable === 'string') return { time: '', principal: '', operation: `(record ${String(event.seq)} unreadable)`, key: '', outcome: '' };
   const arn = event.userIdentity?.arn;
-  const keys = (event.resources ?? []).map((r) => r.ARN.split('/').pop());
+  // A key by its id; the alias an alias operation changed by its name (`alias/app/prod`).
+  const keys = (event.resources ?? []).map((r) => r.ARN.split(':').slice(5).join(':').replace(/^key\//, ''));
   return {
     time: String(event.eventTime).replace(/\.\d{3}Z$/, 'Z'),
     principal: principalOf(event, arn),

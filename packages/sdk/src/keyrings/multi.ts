@@ -5,6 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { KeyringError, NoDecryptionKeyError } from '../errors.js';
+import type { EncryptionContext } from '../encryption-context.js';
 import type { DecryptionMaterials, EncryptedDataKey, EncryptionMaterials } from '../materials.js';
 import { assertOptions, triedAndFailed, type Keyring } from './keyring.js';
 import { assertMaterials } from '../internal/materials-checks.js';
@@ -66,22 +67,44 @@ export class MultiKeyring implements Keyring {
 
 /**
  * A child's materials, refused unless they keep what it was given: it may only append encrypted
- * data keys (framework/keyring-interface.md#onencrypt). A child that put in another data key made
- * a message sealed under a key the keys before it do not wrap: one nobody could ever decrypt.
+ * data keys (framework/keyring-interface.md#onencrypt). A child that put in another data key or
+ * signing key made a message nobody could ever decrypt or verify. Compared by value: a child may
+ * return copies of what it kept.
  */
 function keptBy(given: EncryptionMaterials, returned: EncryptionMaterials): EncryptionMaterials {
   const before = given.plaintextDataKey!;
   const after = returned.plaintextDataKey;
   const sameKey = after instanceof Uint8Array && after.byteLength === before.byteLength && timingSafeEqual(after, before);
   if (!sameKey) throw new KeyringError('child keyring changed the data key');
-  if (returned.suite !== given.suite || returned.encryptionContext !== given.encryptionContext) {
+  const signing = given.signingKey;
+  if (signing === undefined ? returned.signingKey !== undefined : !(returned.signingKey === signing || returned.signingKey?.equals(signing))) {
+    throw new KeyringError('child keyring changed the signing key');
+  }
+  if (returned.suite !== given.suite || !sameContext(returned.encryptionContext, given.encryptionContext)
+    || !sameList(returned.requiredEncryptionContextKeys, given.requiredEncryptionContextKeys)) {
     throw new KeyringError('child keyring changed the suite or encryption context');
   }
   const edks = returned.encryptedDataKeys;
-  if (!Array.isArray(edks) || edks.length < given.encryptedDataKeys.length || given.encryptedDataKeys.some((edk, i) => edks[i] !== edk)) {
+  if (!Array.isArray(edks) || edks.length < given.encryptedDataKeys.length || given.encryptedDataKeys.some((edk, i) => !sameEdk(edks[i], edk))) {
     throw new KeyringError('child keyring removed or replaced an encrypted data key');
   }
   return returned;
+}
+
+function sameContext(a: EncryptionContext, b: EncryptionContext): boolean {
+  if (typeof a !== 'object' || a === null) return false;
+  const keys = Object.keys(b);
+  return Object.keys(a).length === keys.length && keys.every((k) => Object.hasOwn(a, k) && a[k] === b[k]);
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return (a ?? []).length === (b ?? []).length && (b ?? []).every((v, i) => a?.[i] === v);
+}
+
+function sameEdk(a: EncryptedDataKey | undefined, b: EncryptedDataKey): boolean {
+  return a === b || (a !== undefined && a !== null && a.providerId === b.providerId
+    && a.providerInfo instanceof Uint8Array && Buffer.from(a.providerInfo).equals(b.providerInfo)
+    && a.ciphertext instanceof Uint8Array && Buffer.from(a.ciphertext).equals(b.ciphertext));
 }
 
 function isKeyring(x: unknown): x is Keyring {

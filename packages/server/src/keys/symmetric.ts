@@ -65,8 +65,11 @@ export async function storedKeyOfBlob(service: Service, blob: { readonly keyId: 
   const stored = await service.store.getKey(blob.keyId);
   if (stored) return stored;
   if (!KEY_ID.test(blob.keyId)) throw new InvalidCiphertextException();
-  throw new AccessDeniedException('The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.');
+  throw noSuchCiphertextKey();
 }
+
+const noSuchCiphertextKey = () => new AccessDeniedException(
+  'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.');
 
 /**
  * Opens a ciphertext blob. A blob that is malformed, names a version its key does not have, or
@@ -99,11 +102,11 @@ export async function openWithKey(
   }
   const stored = expected?.key ?? (await storedKeyOfBlob(service, parsed));
   // A symmetric ciphertext never names a key of another kind: a blob that does is forged, and is
-  // answered as every blob that does not open (docs/ciphertext-blob.md), not with that key's usage
-  // and ARN, which told a caller that a key id exists and what it is. A KeyId the caller named
-  // themselves is theirs to be told about.
+  // answered as a blob naming a key that does not exist (docs/ciphertext-blob.md), not with that
+  // key's usage and ARN, nor otherwise than a missing key, either of which told a caller that a key
+  // id exists and what it is. A KeyId the caller named themselves is theirs to be told about.
   if (expected === undefined && !(stored.keySpec === 'SYMMETRIC_DEFAULT' && stored.keyUsage === 'ENCRYPT_DECRYPT')) {
-    throw new InvalidCiphertextException();
+    throw noSuchCiphertextKey();
   }
   const key = effectiveKey(stored, service.now());
   await opts.authorize(key, expected?.alias);

@@ -49,6 +49,7 @@ function generateDataKeyPair(operation: 'GenerateDataKeyPair' | 'GenerateDataKey
       const publicKey = family.publicKey(privateKey);
       const sealed = await sealWithKey(service, key, privateKey, input.EncryptionContext);
       checkDryRun(input.DryRun);
+      request.audit.addEventData('keyMaterialId', sealed.materialId);
       return {
         PrivateKeyCiphertextBlob: sealed.ciphertext.toString('base64'),
         ...(withPlaintext ? { PrivateKeyPlaintext: privateKey.toString('base64') } : {}),

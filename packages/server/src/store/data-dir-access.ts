@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { StartupError } from '../root/root-key.js';
 
 /**
@@ -22,11 +22,13 @@ export function prepareDataDirectory(dataDir: string): void {
 /**
  * Refuses a data directory this process may not use: for `write` (a server) read, write and enter
  * it; for `read` (the tools that read a store: store check, audit verify, backup) read and enter
- * it. Only the system's refusals (EACCES, EPERM, EROFS) are said here: a directory that does not
- * exist, or is not one, passes, and the caller says what is wrong with it.
+ * it. Only the system's refusals (EACCES, EPERM, EROFS) are said here: a path that does not exist,
+ * or is not a directory, passes, and the caller says what is wrong with it.
  */
 export function assertDirectoryUsable(dataDir: string, use: 'read' | 'write'): void {
   try {
+    // A file has no search permission to ask about: access() would call it another user's.
+    if (!statSync(dataDir).isDirectory()) return;
     accessSync(dataDir, constants.R_OK | constants.X_OK | (use === 'write' ? constants.W_OK : 0));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -56,7 +56,7 @@ export function openExistingSqliteStore(dataDir: string): SqliteStore {
     // SQLite says only "unable to open database file" for a file this user may not read.
     accessSync(databaseFile, constants.R_OK);
   } catch (error) {
-    throw notThisUsers(databaseFile, error);
+    if (isRefusedAccess(error)) throw notThisUsers(databaseFile, error);
   }
   try {
     return new SqliteStore(databaseFile, {

@@ -1,7 +1,8 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { StartupError } from '../root/root-key.js';
+import { prepareDataDirectory } from '../store/data-dir-access.js';
 import { certificateFingerprint, selfSignedPair, type TlsPair } from './self-signed.js';
 import { createSecureContext } from 'node:tls';
 
@@ -84,7 +85,7 @@ export async function openTransport(host: string, dataDir: string, tls: TlsSetti
     return {};
   }
   // The generated pair lives in the data directory; given files need none, so a refused pair leaves nothing behind.
-  if ('selfSigned' in tls) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if ('selfSigned' in tls) prepareDataDirectory(dataDir);
   const pair: TlsPair = 'selfSigned' in tls
     ? await selfSignedPair(dataDir)
     : { cert: readPem(tls.certFile, 'certificate'), key: readPem(tls.keyFile, 'key') };
