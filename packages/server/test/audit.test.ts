@@ -868,6 +868,9 @@ describe('audit: the server\'s own actions, as CloudTrail shows KMS\'s', () => {
       ['RotateKey', { accountId: '111122223333', invokedBy: 'AWS Internal' }, 'AWS Internal', null, false, undefined],
     ]);
     assert.equal((made[0]!.serviceEventDetails as { aliasName?: string }).aliasName, 'alias/aws/ebs');
+    // Its resources as a request's CreateAlias lists them: the key, then the alias.
+    assert.deepEqual((made[0]!.resources as { ARN: string }[]).map((r) => r.ARN.split(':').slice(5).join(':')),
+      [`key/${(made[0]!.serviceEventDetails as { targetKeyId: string }).targetKeyId}`, 'alias/aws/ebs']);
 
     // A request that names itself as the scheduler is still a request, from its address.
     const posing = await rawRequest(t.server.endpoint, t.credentials, 'ListKeys', {}, { headers: { 'user-agent': 'coffer-scheduler' } });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SYSTEM_AGENTS, systemAudit } from '../audit/system-audit.js';
 import type { Service } from '../context.js';
 import { awsPolicyText } from '../policy/default-key-policy.js';
-import { keyArn, parseArn, type Realm } from './arn.js';
+import { aliasArn, keyArn, parseArn, type Realm } from './arn.js';
 import type { AliasRecord, KeyRecord } from './key-record.js';
 
 /**
@@ -100,6 +100,8 @@ export async function ensureAwsManagedKey(service: Service, aliasName: string): 
     await created.commit((event) => service.store.createKey(key, version, event));
     const alias: AliasRecord = { aliasName, targetKeyId: keyId, createdAt: now, updatedAt: now };
     const named = systemAudit(USER_AGENT, 'CreateAlias', { AliasName: aliasName, TargetKeyId: keyId }, arn);
+    // As a request's CreateAlias: the key, then the alias.
+    named.touchKey(aliasArn(service.realm, aliasName));
     await named.commit((event) => service.store.createAlias(alias, event));
   });
 }
