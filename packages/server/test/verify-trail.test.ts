@@ -13,7 +13,7 @@ import { chainRecord } from '../src/audit/chain.js';
 import type { AuditEvent } from '../src/audit/record.js';
 import { verifyStoredChain } from '../src/audit/verify-trail.js';
 import { SqliteStore } from '../src/store/sqlite.js';
-import type { Store } from '../src/store/store.js';
+import { StoreUnavailableError, type Store } from '../src/store/store.js';
 
 const RECORDS = 600;
 
@@ -66,5 +66,22 @@ describe('verifyStoredChain', () => {
     // Once it ended, the next request makes a check of its own.
     await verifyStoredChain(several.store, auditKey);
     assert.equal(several.reads(), 2 * one.reads());
+  });
+
+  it('fails, with no verdict, when the store goes away during the check: a database restarting is no broken chain', async () => {
+    let reads = 0;
+    const going = new Proxy(store, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target) as unknown;
+        if (name === 'readAudit') {
+          return (...args: Parameters<Store['readAudit']>) => (++reads >= 2
+            ? Promise.reject(new StoreUnavailableError('The PostgreSQL store is unavailable: the database system is shutting down'))
+            : target.readAudit(...args));
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    // Before: { ok: false, seq: 251, problem: 'record 251 cannot be read (...)' }, a tamper alarm.
+    await assert.rejects(verifyStoredChain(going, auditKey), StoreUnavailableError);
   });
 });

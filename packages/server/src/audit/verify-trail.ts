@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Store } from '../store/store.js';
+import { StoreUnavailableError, type Store } from '../store/store.js';
 import { ChainVerifier, type ChainVerdict } from './chain.js';
 import type { AuditRecord } from './record.js';
 
@@ -85,7 +85,9 @@ async function readPage(store: Store, afterSeq: number): Promise<{ records: Audi
   let records: AuditRecord[];
   try {
     records = await store.readAudit({ afterSeq, limit: PAGE });
-  } catch {
+  } catch (error) {
+    // A store that went away (a database restarted) could not be checked: that is no broken chain.
+    if (error instanceof StoreUnavailableError) throw error;
     // Some record of the page does not parse: read the page one record at a time up to it.
     records = [];
     for (let position = afterSeq; records.length < PAGE;) {
@@ -93,6 +95,7 @@ async function readPage(store: Store, afterSeq: number): Promise<{ records: Audi
       try {
         next = await store.readAudit({ afterSeq: position, limit: 1 });
       } catch (error) {
+        if (error instanceof StoreUnavailableError) throw error;
         // Not the parser's message: it quotes the stored text, which the verdict never repeats (as QueryAuditRecords).
         return { records, unreadable: error instanceof SyntaxError ? 'it is not JSON' : error instanceof Error ? error.message : String(error) };
       }
