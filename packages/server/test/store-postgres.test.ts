@@ -158,6 +158,25 @@ describe('PostgresStore migrations', () => {
     }
   });
 
+  it('says which store could not take Coffer\'s tables, and why, for another application\'s table of the same name', async () => {
+    const url = await cluster.createDatabase();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query('CREATE TABLE keys (sku TEXT PRIMARY KEY, shelf INTEGER)');
+      // Before: a bare `relation "keys" already exists`, naming neither the store nor what to do.
+      await assert.rejects(PostgresStore.open({ connectionString: url }), (error: unknown) => {
+        assert.ok(error instanceof StartupError, String(error));
+        assert.match(error.message, /^Cannot make Coffer's tables in the PostgreSQL store at postgres:\/\/.*: relation "keys" already exists\. Give Coffer a database of its own, whose user may create tables in it\.$/);
+        return true;
+      });
+      const columns = await client.query<{ name: string }>("SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'keys' ORDER BY column_name");
+      assert.deepEqual(columns.rows.map((row) => row.name), ['shelf', 'sku'], 'the other table is as it was');
+    } finally {
+      await client.end();
+    }
+  });
+
   it('reports an unreachable database at start as a StartupError naming it without its password', async () => {
     await assert.rejects(PostgresStore.open({ connectionString: 'postgres://coffer:s3cret@127.0.0.1:1/nowhere' }), (error: unknown) => {
       assert.ok(error instanceof StartupError, String(error));

@@ -406,7 +406,11 @@ export class PostgresStore implements Store {
     } catch (error) {
       client.release(true);
       await pool.end().catch(() => {});
-      throw error;
+      if (error instanceof StartupError) throw error;
+      // What the database refused while the schema was made (another application's table of the
+      // same name, a user who may not create tables) is said as the store's, with what to check.
+      throw new StartupError(`Cannot make Coffer's tables in the PostgreSQL store at ${redactConnectionString(options.connectionString)}: `
+        + `${(error as Error).message}. Give Coffer a database of its own, whose user may create tables in it.`, { cause: error });
     }
     return new PostgresStore(pool, options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS, options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS);
   }
