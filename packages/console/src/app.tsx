@@ -99,7 +99,9 @@ function pageFor(path: string, search: string): { title: string; element: ReactE
   const parts = path.split('/').filter(Boolean);
   if (parts.length === 0 || parts[0] === 'dashboard') return { title: 'Dashboard', element: <DashboardPage /> };
   if (parts[0] === 'keys' && parts.length === 1) return { title: 'Keys', element: <KeysPage /> };
-  const keyId = parts[0] === 'keys' && parts.length === 2 ? decodedSegment(parts[1]!) : undefined;
+  // A key by its id, or (a link someone wrote) by an alias or ARN, whose slashes may be left as they are.
+  const named = parts[0] === 'keys' ? parts.slice(1).map(decodedSegment) : [];
+  const keyId = named.length > 0 && named.every((segment) => segment !== undefined) ? named.join('/') : undefined;
   if (keyId !== undefined) return { title: `Key ${visibleText(keyId)}`, element: <KeyDetailPage key={keyId} keyId={keyId} /> };
   if (parts[0] === 'principals') return { title: 'Principals', element: <PrincipalsPage /> };
   if (parts[0] === 'audit') return { title: 'Audit trail', element: <AuditPage key={search} /> };

@@ -168,8 +168,7 @@ describe('console with hostile values', () => {
   it('shows the bidirectional controls of a key id in the address, and of the error quoting it, as <U+202E>', async () => {
     await goInApp(`/keys/${encodeURIComponent(`alias/${OVERRIDE}`)}`);
     await page.getByRole('heading', { level: 1, name: `Key alias/${shown}` }).waitFor();
-    // The page's requests fail each in its own words (DescribeKey takes an alias, GetKeyPolicy and
-    // the others only a key: `Invalid keyId`), and their alerts come in the order the answers do.
+    // A key page by alias asks DescribeKey alone (which takes an alias), and shows its refusal.
     const notFound = page.getByRole('alert').filter({ hasText: 'is not found' });
     await notFound.first().waitFor();
     assert.equal(await notFound.first().textContent(), `NotFoundException: Alias arn:aws:kms:us-east-1:111122223333:alias/${shown} is not found.`);

@@ -88,6 +88,30 @@ describe('key page outcomes', () => {
     assert.equal(await page.getByRole('status').filter({ hasText: 'Key policy saved.' }).count(), 0);
   });
 
+  it('shows no outcome of an action answered after a later one started in another panel', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(`${server.endpoint}/`, async (route) => {
+      if (route.request().headers()['x-amz-target'] === 'TrentService.DisableKey') await held;
+      await route.continue();
+    });
+    try {
+      page.once('dialog', (dialog) => void dialog.accept());
+      await page.getByRole('button', { name: 'Disable key' }).click();
+      await page.getByRole('button', { name: 'Save policy' }).click();
+      const saved = page.getByRole('status').filter({ hasText: 'Key policy saved.' });
+      await saved.waitFor();
+      release();
+      // The key changed (the page reads it again), but its "Key disabled." came after the save began.
+      await page.getByRole('button', { name: 'Enable key' }).waitFor();
+      assert.equal(await page.getByRole('status').filter({ hasText: 'Key disabled.' }).count(), 0);
+      assert.equal(await saved.count(), 1);
+    } finally {
+      release();
+      await page.unroute(`${server.endpoint}/`);
+    }
+  });
+
   it('opens the key\'s own page from an alias in the address, where every panel works', async () => {
     await page.evaluate((to) => {
       history.pushState(null, '', `/console${to}`);
@@ -98,6 +122,13 @@ describe('key page outcomes', () => {
     // Before, the panels that take a key id only (policy, grants, aliases, tags) each showed NotFoundException.
     await page.locator('#policy-text:not([disabled])').waitFor();
     assert.equal(await page.getByRole('alert').count(), 0);
+    // The same with the alias's slash left as it is.
+    await page.evaluate(() => {
+      history.pushState(null, '', '/console/keys/alias/taken');
+      dispatchEvent(new PopStateEvent('popstate'));
+    });
+    await page.waitForURL(new RegExp(`/console/keys/${other}$`));
+    await page.locator('#policy-text:not([disabled])').waitFor();
   });
 
   it('raised no script or console errors', () => {

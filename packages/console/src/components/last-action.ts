@@ -3,26 +3,41 @@ import { useEffect, useRef, useState } from 'react';
 /**
  * A page whose panels each show the outcome of their last action (a refusal, "Key policy saved."),
  * where only the page's last action is current: once an action starts anywhere, every other
- * panel's outcome goes, so none stands beside a later one as if it were that action's.
+ * panel's outcome goes, so none stands beside a later one as if it were that action's; and an
+ * answer that comes after a later action started is not shown (panels act independently, so one
+ * may answer while another's action runs).
  */
 export interface LastAction {
   /** Changes each time an action starts on the page. */
   readonly epoch: number;
-  /** Told when an action starts (`started` of a panel calls it). */
-  readonly onAction: () => void;
+  /** Told when an action starts; gives that action's number. */
+  readonly onAction: () => number;
+  /** Whether action `n` is still the page's last. */
+  readonly isLast: (n: number) => boolean;
 }
 
 /** The page's side: `onStart` drops the page's own outcome. */
 export function useLastActionPage(onStart: () => void): LastAction {
   const [epoch, setEpoch] = useState(0);
-  return { epoch, onAction: () => { onStart(); setEpoch((e) => e + 1); } };
+  const last = useRef(0);
+  return {
+    epoch,
+    onAction: () => {
+      onStart();
+      const n = ++last.current;
+      setEpoch(n);
+      return n;
+    },
+    isLast: (n) => n === last.current,
+  };
 }
 
 /**
- * A panel's side: `clearOwn` drops its outcome when an action starts elsewhere on the page; the
- * panel calls the function returned when an action starts in it.
+ * A panel's side: `clearOwn` drops its outcome when an action starts elsewhere on the page. The
+ * panel calls the function returned when an action starts in it, and shows that action's outcome
+ * only while the function that call gives says it is still the page's last.
  */
-export function useLastAction(page: LastAction, clearOwn: () => void): () => void {
+export function useLastAction(page: LastAction, clearOwn: () => void): () => () => boolean {
   const startedHere = useRef(false);
   useEffect(() => {
     if (startedHere.current) startedHere.current = false;
@@ -31,6 +46,7 @@ export function useLastAction(page: LastAction, clearOwn: () => void): () => voi
   }, [page.epoch]);
   return () => {
     startedHere.current = true;
-    page.onAction();
+    const n = page.onAction();
+    return () => page.isLast(n);
   };
 }

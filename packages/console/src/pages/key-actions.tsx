@@ -10,7 +10,7 @@ import { useSession } from '../session.js';
  * Enable/disable, schedule or cancel deletion, rotate now: each one KMS call, then `onChanged`.
  * Only the page's last action's outcome is shown (`lastAction`).
  */
-export function KeyActions({ meta, lastAction, onChanged }: { meta: KeyMetadata; lastAction: LastAction; onChanged: (note: string) => void }) {
+export function KeyActions({ meta, lastAction, onChanged }: { meta: KeyMetadata; lastAction: LastAction; onChanged: (note: string | undefined) => void }) {
   const { api } = useSession();
   // As typed: a blank or a fraction is not sent (it would reach the server as 0, or fail to parse).
   const [daysText, setDaysText] = useState('30');
@@ -21,12 +21,13 @@ export function KeyActions({ meta, lastAction, onChanged }: { meta: KeyMetadata;
 
   const run = (operation: string, input: Record<string, unknown>, note: string) => once(async () => {
     setError(undefined);
-    started();
+    const current = started();
     try {
       await api.kms(operation, { KeyId: meta.KeyId, ...input });
-      onChanged(note);
+      // The key changed either way; its note only while no later action has started.
+      onChanged(current() ? note : undefined);
     } catch (failure) {
-      setError(failure);
+      if (current()) setError(failure);
     }
   });
 

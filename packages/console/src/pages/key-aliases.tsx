@@ -24,13 +24,13 @@ export function KeyAliases({ keyId, aliases, listError, lastAction, onChanged }:
 
   const act = (fn: () => Promise<unknown>) => run(async () => {
     setError(undefined);
-    started();
+    const current = started();
     try {
       await fn();
       onChanged();
       return true;
     } catch (failure) {
-      setError(failure);
+      if (current()) setError(failure);
       return false;
     }
   });

@@ -21,12 +21,12 @@ export function KeyGrants({ keyId, lastAction }: { keyId: string; lastAction: La
   const revoke = (grant: GrantEntry) => run(async () => {
     if (!window.confirm(visibleText(`Revoke grant ${grant.Name || grant.GrantId} for ${grant.GranteePrincipal ?? grant.GranteeServicePrincipal}?`))) return;
     setError(undefined);
-    started();
+    const current = started();
     try {
       await api.kms('RevokeGrant', { KeyId: keyId, GrantId: grant.GrantId });
       grants.reload();
     } catch (failure) {
-      setError(failure);
+      if (current()) setError(failure);
     }
   });
 

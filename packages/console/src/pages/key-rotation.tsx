@@ -30,12 +30,12 @@ export function KeyRotation({ keyId, version, lastAction }: { keyId: string; ver
 
   const act = (operation: string, input: Record<string, unknown>) => run(async () => {
     setError(undefined);
-    started();
+    const current = started();
     try {
       await api.kms(operation, { KeyId: keyId, ...input });
       rotation.reload();
     } catch (failure) {
-      setError(failure);
+      if (current()) setError(failure);
     }
   });
 

@@ -37,13 +37,13 @@ export function PolicyEditor({ keyId, lastAction }: { keyId: string; lastAction:
   const save = () => run(async () => {
     setServerError(undefined);
     setSaved(undefined);
-    started();
+    const stillLast = started();
     try {
       await api.kms('PutKeyPolicy', { KeyId: keyId, PolicyName: 'default', Policy: current });
-      setSaved('Key policy saved.');
+      if (stillLast()) setSaved('Key policy saved.');
       policy.reload();
     } catch (failure) {
-      setServerError(describeError(failure));
+      if (stillLast()) setServerError(describeError(failure));
     }
   });
 

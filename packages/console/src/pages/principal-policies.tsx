@@ -29,20 +29,20 @@ export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: st
   const started = useLastAction(lastAction, () => { setError(undefined); setServerError(undefined); });
 
   const open = async (name: string) => {
-    started();
+    const current = started();
     setError(undefined);
     setServerError(undefined);
     try {
       const policy = await api.admin<{ PolicyDocument: string }>('GetPrincipalPolicy', { ...owner, PolicyName: name });
       setEditing({ name, text: policy.PolicyDocument, isNew: false });
     } catch (failure) {
-      setError(failure);
+      if (current()) setError(failure);
     }
   };
 
   const save = () => run(async () => {
     if (!editing) return;
-    started();
+    const current = started();
     setServerError(undefined);
     const name = editing.name.trim();
     try {
@@ -55,20 +55,20 @@ export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: st
       setEditing(undefined);
       names.reload();
     } catch (failure) {
-      setServerError(describeError(failure));
+      if (current()) setServerError(describeError(failure));
     }
   });
 
   const remove = (name: string) => run(async () => {
     if (!window.confirm(visibleText(`Delete the policy ${name}?`))) return;
-    started();
+    const current = started();
     setError(undefined);
     try {
       await api.admin('DeletePrincipalPolicy', { ...owner, PolicyName: name });
       if (editing?.name === name) setEditing(undefined);
       names.reload();
     } catch (failure) {
-      setError(failure);
+      if (current()) setError(failure);
     }
   });
 

@@ -63,14 +63,14 @@ export function PrincipalsPage() {
    * access keys are shown.
    */
   const act = (fn: () => Promise<unknown>, done: string, then?: () => void) => run(async () => {
-    lastAction.onAction();
+    const mine = lastAction.onAction();
     try {
       await fn();
     } catch (failure) {
-      setError(failure);
+      if (lastAction.isLast(mine)) setError(failure);
       return;
     }
-    setNote(done);
+    if (lastAction.isLast(mine)) setNote(done);
     then?.();
     principals.reload();
   });
@@ -143,15 +143,15 @@ function AccessKeys({ owner, lastAction }: { owner: Owner; lastAction: LastActio
 
   const moveOn = () => {
     setError(undefined);
-    started();
+    return started();
   };
   const act = (fn: () => Promise<unknown>) => run(async () => {
-    moveOn();
+    const current = moveOn();
     try {
       await fn();
       keys.reload();
     } catch (failure) {
-      setError(failure);
+      if (current()) setError(failure);
     }
   });
 

@@ -406,9 +406,13 @@ export class PostgresStore implements Store {
     } catch (error) {
       client.release(true);
       await pool.end().catch(() => {});
-      if (error instanceof StartupError) throw error;
       // What the database refused while the schema was made (another application's table of the
-      // same name, a user who may not create tables) is said as the store's, with what to check.
+      // same name, a user who may not create tables) is said as the store's, with what to check;
+      // not a database that went away or timed out (SQLSTATE classes 08, 53, 57; no SQLSTATE at
+      // all), nor anything met by a tool that makes no tables (`existing`).
+      const sqlState = (error as { code?: unknown }).code;
+      if (error instanceof StartupError || options.existing === true || typeof sqlState !== 'string'
+        || !/^[0-9A-Z]{5}$/.test(sqlState) || /^(?:08|53|57)/.test(sqlState)) throw error;
       throw new StartupError(`Cannot make Coffer's tables in the PostgreSQL store at ${redactConnectionString(options.connectionString)}: `
         + `${(error as Error).message}. Give Coffer a database of its own, whose user may create tables in it.`, { cause: error });
     }
