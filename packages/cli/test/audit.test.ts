@@ -216,7 +216,8 @@ describe('coffer audit query', () => {
     const rows = stdout.trimEnd().split('\n').slice(1);
     // Newest first: the caller's DescribeKey, then the alias and the key it made.
     assert.match(rows[0]!, /^\S+ +root +DescribeKey +\S+ +success$/);
-    assert.match(rows[1]!, /^\S+ +\(the server\) +CreateAlias +\S+ +success$/);
+    // The alias record names its key, then its alias (as a request's CreateAlias does).
+    assert.match(rows[1]!, /^\S+ +\(the server\) +CreateAlias +\S+ \+1 +success$/);
     assert.match(rows[2]!, /^\S+ +\(the server\) +CreateKey +\S+ +success$/);
   });
 });
