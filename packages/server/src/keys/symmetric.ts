@@ -57,9 +57,9 @@ export interface Opened {
 /**
  * The stored key a blob's header names. A name that is a key id as this server makes them, of a
  * key it does not have (never made here, made by another server, or deleted), is answered as AWS
- * KMS answers a ciphertext of a key that does not exist: AccessDeniedException in these words, the
- * same as for a key the caller may not use, so a ciphertext never tells whether its key exists.
- * Any other name is a damaged blob: InvalidCiphertextException, as every blob that does not open.
+ * KMS answers a ciphertext of a key that does not exist: AccessDeniedException in AWS's words
+ * (which leave open whether the key is missing or refused). Any other name is a damaged blob:
+ * InvalidCiphertextException, as every blob that does not open.
  */
 export async function storedKeyOfBlob(service: Service, blob: { readonly keyId: string }): Promise<KeyRecord> {
   const stored = await service.store.getKey(blob.keyId);
