@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page } from 'playwright-core';
-import { openConsolePage, signIn } from './support/browser.js';
+import { openConsolePage, signIn, goInApp as goToRoute } from './support/browser.js';
 import { readCredentials } from './support/credentials.js';
 
 /**
@@ -53,10 +53,7 @@ describe('console with damaged answers', () => {
 
   const signedIn = async () => assert.equal(await page.locator('header .who').textContent(), 'arn:aws:iam::111122223333:root');
   /** Moves within the app as its links do: a reload would drop the session by design. */
-  const goInApp = (route: string) => page.evaluate((to) => {
-    history.pushState(null, '', `/console${to}`);
-    dispatchEvent(new PopStateEvent('popstate'));
-  }, route);
+  const goInApp = (route: string) => goToRoute(page, route);
 
   it('shows an unreadable audit record as its number and the server\'s reason, the trail around it intact', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit trail', exact: true }).click();

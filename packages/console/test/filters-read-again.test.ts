@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand, DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page } from 'playwright-core';
-import { openConsolePage, signIn } from './support/browser.js';
+import { openConsolePage, signIn, goInApp as goToRoute } from './support/browser.js';
 
 /**
  * Filters that outlive what they matched: a state no key is in any more stays the filter shown,
@@ -28,10 +28,7 @@ describe('console filters read again', () => {
   let browser: Browser;
   let page: Page;
   const faults: string[] = [];
-  const goInApp = (route: string) => page.evaluate((to) => {
-    history.pushState(null, '', `/console${to}`);
-    dispatchEvent(new PopStateEvent('popstate'));
-  }, route);
+  const goInApp = (route: string) => goToRoute(page, route);
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'coffer-console-filters-'));

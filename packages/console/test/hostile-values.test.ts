@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page } from 'playwright-core';
-import { openConsolePage, PAGE_WIDTH, signIn } from './support/browser.js';
+import { openConsolePage, PAGE_WIDTH, signIn, goInApp as goToRoute } from './support/browser.js';
 import { readCredentials } from './support/credentials.js';
 
 /**
@@ -86,10 +86,7 @@ describe('console with hostile values', () => {
   });
 
   /** Moves within the app as its links do: a reload would drop the session by design. */
-  const goInApp = (route: string) => page.evaluate((to) => {
-    history.pushState(null, '', `/console${to}`);
-    dispatchEvent(new PopStateEvent('popstate'));
-  }, route);
+  const goInApp = (route: string) => goToRoute(page, route);
   /** Every bidirectional control in the page's text, its title, and its elements' titles and labels. */
   const rawControls = () => page.evaluate(() => {
     const texts = [document.body.innerText, document.title, ...[...document.querySelectorAll('[title], [aria-label]')]

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page } from 'playwright-core';
-import { openConsolePage, signIn } from './support/browser.js';
+import { goInApp, openConsolePage, signIn } from './support/browser.js';
 
 /**
  * The key page's outcome line ("Key disabled.") is about the last action only: once the operator
@@ -113,20 +113,14 @@ describe('key page outcomes', () => {
   });
 
   it('opens the key\'s own page from an alias in the address, where every panel works', async () => {
-    await page.evaluate((to) => {
-      history.pushState(null, '', `/console${to}`);
-      dispatchEvent(new PopStateEvent('popstate'));
-    }, `/keys/${encodeURIComponent('alias/taken')}`);
+    await goInApp(page, `/keys/${encodeURIComponent('alias/taken')}`);
     await page.waitForURL(new RegExp(`/console/keys/${other}$`));
     await page.getByRole('heading', { level: 1, name: 'Key alias/taken' }).waitFor();
     // Before, the panels that take a key id only (policy, grants, aliases, tags) each showed NotFoundException.
     await page.locator('#policy-text:not([disabled])').waitFor();
     assert.equal(await page.getByRole('alert').count(), 0);
     // The same with the alias's slash left as it is.
-    await page.evaluate(() => {
-      history.pushState(null, '', '/console/keys/alias/taken');
-      dispatchEvent(new PopStateEvent('popstate'));
-    });
+    await goInApp(page, '/keys/alias/taken');
     await page.waitForURL(new RegExp(`/console/keys/${other}$`));
     await page.locator('#policy-text:not([disabled])').waitFor();
   });

@@ -32,3 +32,11 @@ export async function signIn(page: Page, endpoint: string, path: string, credent
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
 }
+
+/** Goes to a console route in the page, as its own links do (no reload: the session stays signed in). */
+export function goInApp(page: Page, route: string): Promise<void> {
+  return page.evaluate((to) => {
+    history.pushState(null, '', `/console${to}`);
+    dispatchEvent(new PopStateEvent('popstate'));
+  }, route);
+}
