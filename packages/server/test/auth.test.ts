@@ -125,6 +125,23 @@ describe('SigV4 authentication', () => {
     assertRefused(response, 'MissingAuthenticationTokenException', /^Request is missing Authentication Token$/);
   });
 
+  it('says that a presigned request (its signature in the query string) is not read, rather than that it has none', async () => {
+    const url = new URL(t.server.endpoint);
+    const signer = new SignatureV4({ credentials: t.credentials, region: 'us-east-1', service: 'kms', sha256: Hash.bind(null, 'sha256') });
+    const presigned = await signer.presign(new HttpRequest({
+      method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/',
+      headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.ListKeys' }, body: '{}',
+    }));
+    const query = new URLSearchParams(presigned.query as Record<string, string>).toString();
+    assert.match(query, /X-Amz-Signature=/);
+    const response = await fetch(`${t.server.endpoint}/?${query}`, {
+      method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.ListKeys' }, body: '{}',
+    });
+    const text = await response.text();
+    assertRefused({ status: response.status, headers: response.headers, body: JSON.parse(text) as Record<string, unknown>, text },
+      'MissingAuthenticationTokenException', /^Request is missing Authentication Token: .*Authorization header only; query-string \(presigned\) signing is not supported\.$/);
+  });
+
   it('refuses an unknown access key with UnrecognizedClientException', async () => {
     const response = await send(t, { credentials: { accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', secretAccessKey: t.credentials.secretAccessKey } });
     assertRefused(response, 'UnrecognizedClientException', /security token included in the request is invalid/);
@@ -309,6 +326,15 @@ describe('SigV4 authentication', () => {
     const bare = await send(t, { tamper: (h) => { h.authorization = token; } });
     assertRefused(bare, 'IncompleteSignatureException', /^Authorization header must use the AWS4-HMAC-SHA256 algorithm\.$/);
     assert.ok(!bare.text.includes(token.slice(0, 8)), bare.text);
+  });
+
+  it('reads the AWS4-HMAC-SHA256 scheme alone, or followed by a tab, as that scheme with its parameters missing', async () => {
+    const alone = await send(t, { tamper: (h) => { h.authorization = 'AWS4-HMAC-SHA256'; } });
+    assertRefused(alone, 'IncompleteSignatureException', /^Authorization header requires 'Credential' parameter\.$/);
+    const tab = await send(t, { tamper: (h) => { h.authorization = h.authorization!.replace('AWS4-HMAC-SHA256 ', 'AWS4-HMAC-SHA256\t'); } });
+    assert.equal(tab.status, 200, tab.text);
+    const glued = await send(t, { tamper: (h) => { h.authorization = h.authorization!.replace('AWS4-HMAC-SHA256 ', 'AWS4-HMAC-SHA256X '); } });
+    assertRefused(glued, 'IncompleteSignatureException', /^Authorization header must use the AWS4-HMAC-SHA256 algorithm: AWS4-HMAC-SHA256X$/);
   });
 
   for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {

@@ -42,15 +42,17 @@ const header = (request: SignedRequest, name: string): string | undefined => {
 };
 
 function parseAuthorization(value: string): AuthorizationHeader {
-  const prefix = 'AWS4-HMAC-SHA256 ';
-  if (!value.startsWith(prefix)) {
+  const prefix = 'AWS4-HMAC-SHA256';
+  // The scheme then its parameters after whitespace (a tab too), or the scheme alone: what is
+  // missing then is the parameters, which the checks below name.
+  if (!value.startsWith(prefix) || (value.length > prefix.length && !/^[ \t]/.test(value.slice(prefix.length)))) {
     // The scheme the client used, when there is one: a value without one may be a bare token, and
     // the message goes into the audit record.
     const scheme = /^([A-Za-z][\w.-]{0,31}) /.exec(value)?.[1];
     throw new IncompleteSignatureException(`Authorization header must use the AWS4-HMAC-SHA256 algorithm${scheme ? `: ${scheme}` : '.'}`);
   }
   const fields = new Map<string, string>();
-  for (const part of value.slice(prefix.length).split(',')) {
+  for (const part of value.slice(prefix.length).trimStart().split(',')) {
     const eq = part.indexOf('=');
     if (eq <= 0) continue;
     const name = part.slice(0, eq).trim();
@@ -167,7 +169,14 @@ export async function verifySigV4(
   accessKeys: AccessKeys,
 ): Promise<AccessKey> {
   const authorization = header(request, 'authorization');
-  if (!authorization) throw new MissingAuthenticationTokenException('Request is missing Authentication Token');
+  if (!authorization) {
+    // A presigned request (its signature in the query string) is not read: say so, where the bare
+    // "missing" would leave its sender looking for the signature they did send.
+    if (/[?&]X-Amz-(?:Signature|Credential|Algorithm)=/i.test(request.url)) {
+      throw new MissingAuthenticationTokenException('Request is missing Authentication Token: Coffer reads the signature from the Authorization header only; query-string (presigned) signing is not supported.');
+    }
+    throw new MissingAuthenticationTokenException('Request is missing Authentication Token');
+  }
   // Which one was meant is not for the server to pick (joined, they read as one with every parameter twice).
   const authorizations = request.headers.authorization;
   if (Array.isArray(authorizations) && authorizations.length > 1) throw new IncompleteSignatureException('The request has more than one Authorization header.');
