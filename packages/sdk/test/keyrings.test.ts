@@ -22,6 +22,7 @@ import {
   type EncryptedDataKey,
   type EncryptionMaterials,
   type Keyring,
+  withEncryptedDataKey,
 } from '../src/index.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -202,6 +203,14 @@ test('a keyring or materials manager of the caller\'s that returns no materials,
     'an encrypted data key of the wrong shape': {
       onEncrypt: async (m) => ({ ...(await inner.onEncrypt(m)), encryptedDataKeys: [{ providerId: 5, providerInfo: 'x', ciphertext: null }] }),
     },
+    // Each would be written, and then refused by the official SDKs' decrypt ("Malformed encrypted data key").
+    ...Object.fromEntries((['providerId', 'providerInfo', 'ciphertext'] as const).map((field) => [`an added encrypted data key with an empty ${field}`, {
+      onEncrypt: async (m: EncryptionMaterials) => {
+        const done = await inner.onEncrypt(m);
+        const extra = { providerId: 'custom', providerInfo: Buffer.from('info'), ciphertext: Buffer.from('wrapped'), [field]: field === 'providerId' ? '' : new Uint8Array(0) };
+        return withEncryptedDataKey(done, extra);
+      },
+    }])),
   };
   for (const [what, answers] of Object.entries(broken)) {
     const keyring = {

@@ -120,7 +120,7 @@ export async function prepareEncryption(
     throw new KeyringError('materials lack a valid data key or encrypted data key');
   }
   if (!materials.encryptedDataKeys.every(isEncryptedDataKey)) {
-    throw new KeyringError('an encrypted data key is not { providerId: string, providerInfo: bytes, ciphertext: bytes }');
+    throw new KeyringError('an encrypted data key is not { providerId: string, providerInfo: bytes, ciphertext: bytes }, each non-empty');
   }
   if (materials.encryptedDataKeys.length > maxEncryptedDataKeys) {
     throw new PolicyViolationError('encryption produced more encrypted data keys than allowed');

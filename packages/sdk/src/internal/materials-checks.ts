@@ -18,8 +18,13 @@ export function holdsDataKey<M extends EncryptionMaterials | DecryptionMaterials
   return m.plaintextDataKey instanceof Uint8Array && m.plaintextDataKey.byteLength === suite.dataKeyLength;
 }
 
-/** Whether `edk` has the shape the header serializer writes (data-format/message-header.md#encrypted-data-key-entries). */
+/**
+ * Whether `edk` has the shape the header serializer writes (data-format/message-header.md#encrypted-data-key-entries),
+ * with no field empty: the format could carry an empty one, but the official SDKs refuse to read
+ * such an entry ("Malformed encrypted data key"), so every recipient using them would fail on it.
+ */
 export function isEncryptedDataKey(edk: EncryptedDataKey): boolean {
-  return typeof edk === 'object' && edk !== null && typeof edk.providerId === 'string' &&
-    edk.providerInfo instanceof Uint8Array && edk.ciphertext instanceof Uint8Array;
+  return typeof edk === 'object' && edk !== null && typeof edk.providerId === 'string' && edk.providerId !== '' &&
+    edk.providerInfo instanceof Uint8Array && edk.providerInfo.byteLength > 0 &&
+    edk.ciphertext instanceof Uint8Array && edk.ciphertext.byteLength > 0;
 }
