@@ -14,7 +14,7 @@ import type { Keyring } from './keyrings/keyring.js';
 import { KeyringError } from './errors.js';
 import type { MessageHeaderInfo } from './header-info.js';
 import { StreamDecryptor, type DecryptStreamOptions } from './internal/stream-decryptor.js';
-import { checkEncryptStreamOptions, StreamEncryptor, type EncryptStreamOptions } from './internal/stream-encryptor.js';
+import { checkEncryptStream, StreamEncryptor, type EncryptStreamOptions } from './internal/stream-encryptor.js';
 import { assertAttached } from './internal/options.js';
 
 export type { DecryptStreamOptions } from './internal/stream-decryptor.js';
@@ -41,7 +41,7 @@ function streamError(e: unknown): Error {
 
 /** A Transform: plaintext in, ESDK message out. Materials are fetched on the first write (or at end for empty input). */
 export function encryptStream(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: EncryptStreamOptions = {}): Transform {
-  checkEncryptStreamOptions(options);
+  checkEncryptStream(keyringOrCmm, options);
   let core: Promise<StreamEncryptor> | undefined;
   const start = (t: Transform) => {
     core ??= StreamEncryptor.create(keyringOrCmm, options).then((c) => {
@@ -175,7 +175,7 @@ export function encryptWebStream(
   keyringOrCmm: Keyring | CryptographicMaterialsManager,
   options: EncryptStreamOptions = {},
 ): MessageTransformStream {
-  checkEncryptStreamOptions(options);
+  checkEncryptStream(keyringOrCmm, options);
   const header = headerReport();
   let core: Promise<StreamEncryptor> | undefined;
   const start = () => (core ??= StreamEncryptor.create(keyringOrCmm, options).then((c) => {

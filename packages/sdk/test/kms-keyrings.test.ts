@@ -262,6 +262,9 @@ describe('multi-Region keys and request shape (in-memory KMS)', () => {
 
   test('constructors reject invalid key identifiers and options', () => {
     assert.throws(() => new AwsKmsKeyring({ keyId: '' }), TypeError);
+    // In the KmsKeyring's own terms, not the multi-keyring's it is built from.
+    assert.throws(() => new KmsKeyring({}), { name: 'TypeError', message: /^a KmsKeyring needs a generatorKeyId or at least one of keyIds/ });
+    assert.throws(() => new KmsKeyring({ keyIds: [] }), { name: 'TypeError', message: /^a KmsKeyring needs/ });
     assert.throws(() => new AwsKmsKeyring({ keyId: 'arn:aws:kms:us-east-1:111122223333:thing/x' }), TypeError);
     assert.throws(() => new AwsKmsKeyring({ keyId: EAST_SRK, grantTokens: [''] }), TypeError);
     assert.throws(() => new AwsKmsDiscoveryKeyring({ discoveryFilter: { partition: 'aws', accountIds: [] } }), TypeError);

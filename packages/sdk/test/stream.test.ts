@@ -121,6 +121,15 @@ describe('encryptStream', () => {
     assert.throws(() => encryptStream(aesKeyring(), { frameLength: 0 }), RangeError);
     assert.throws(() => encryptWebStream(aesKeyring(), { plaintextLength: -1 }), RangeError);
     assert.throws(() => decryptStream(aesKeyring(), { maxBufferedBytes: 0 }), RangeError);
+    // The encrypt streams as the decrypt streams: no keyring, a reserved context key or a suite the
+    // commitment policy forbids is refused by the constructor, not by the first write.
+    for (const make of [encryptStream, encryptWebStream] as const) {
+      for (const keyring of [undefined, null, {}]) {
+        assert.throws(() => make(keyring as unknown as Keyring), { name: 'TypeError', message: 'expected a keyring' }, `${make.name}(${JSON.stringify(keyring)})`);
+      }
+      assert.throws(() => make(aesKeyring(), { suiteId: AlgorithmSuiteId.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384 }), PolicyViolationError);
+      assert.throws(() => make(aesKeyring(), { encryptionContext: { 'aws-crypto-public-key': 'x' } }), PolicyViolationError);
+    }
   });
 
   test('a declared plaintextLength is enforced and lets the caching manager cache', async () => {
@@ -213,7 +222,8 @@ describe('web streams report the message header', () => {
     await assert.rejects(through(truncated, [ciphertext.subarray(0, 20)]), MalformedMessageError);
     await assert.rejects(truncated.messageHeader, MalformedMessageError);
 
-    const refused = encryptWebStream(aesKeyring(), { suiteId: UNSIGNED, encryptionContext: { 'aws-crypto-reserved': 'x' } });
+    const failing: Keyring = { onEncrypt: async () => { throw new KeyringError('no data key today'); }, onDecrypt: async (m) => m };
+    const refused = encryptWebStream(failing, { suiteId: UNSIGNED });
     const refusal = await through(refused, [Buffer.from('x')]).then(() => undefined, (e: unknown) => e);
     assert.ok(refusal instanceof Error);
     await assert.rejects(refused.messageHeader, (e: unknown) => e === refusal);

@@ -9,10 +9,11 @@ import { PolicyViolationError } from '../errors.js';
 import type { MessageHeaderInfo } from '../header-info.js';
 import type { Keyring } from '../keyrings/keyring.js';
 import { UINT32_MAX } from './bytes.js';
-import { copyEncryptionContext } from '../encryption-context.js';
+import { assertEncryptAllowed } from '../commitment-policy.js';
+import { copyEncryptionContext, reservedKeys } from '../encryption-context.js';
 import { getSuite } from '../suites.js';
 import { prepareEncryption, resolveFrameLength, type EncryptOptions, type PreparedEncryption } from './encryptor.js';
-import { assertOptions, resolveCommitmentPolicy, resolveMaxEncryptedDataKeys } from './options.js';
+import { assertOptions, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys } from './options.js';
 import { finalFrameSize, regularFrameSize } from './frames.js';
 
 export interface EncryptStreamOptions extends EncryptOptions {
@@ -41,14 +42,20 @@ const PIECES_MIN_FRAME_LENGTH = 64 * 1024;
  */
 const INITIAL_PENDING = 1024 * 1024;
 
-/** The synchronous checks, so a stream constructor can throw on misuse before any data flows. */
-export function checkEncryptStreamOptions(options: EncryptStreamOptions): void {
+/**
+ * The synchronous checks, so a stream constructor throws on misuse before any data flows, as the
+ * decrypt streams do: everything prepareEncryption would refuse before it asks for materials.
+ */
+export function checkEncryptStream(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: EncryptStreamOptions): void {
+  resolveMaterialsManager(keyringOrCmm);
   assertOptions(options);
   resolveFrameLength(options.frameLength);
-  resolveCommitmentPolicy(options.commitmentPolicy);
+  const commitmentPolicy = resolveCommitmentPolicy(options.commitmentPolicy);
   resolveMaxEncryptedDataKeys(options.maxEncryptedDataKeys);
-  copyEncryptionContext(options.encryptionContext);
-  if (options.suiteId !== undefined) getSuite(options.suiteId);
+  if (reservedKeys(copyEncryptionContext(options.encryptionContext)).length > 0) {
+    throw new PolicyViolationError('encryption context keys beginning with "aws-crypto-" are reserved');
+  }
+  if (options.suiteId !== undefined) assertEncryptAllowed(commitmentPolicy, getSuite(options.suiteId));
   const length = options.plaintextLength;
   if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError('plaintextLength must be a non-negative integer');
 }
@@ -71,7 +78,7 @@ export class StreamEncryptor {
   }
 
   static async create(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: EncryptStreamOptions): Promise<StreamEncryptor> {
-    checkEncryptStreamOptions(options);
+    checkEncryptStream(keyringOrCmm, options);
     const length = options.plaintextLength;
     return new StreamEncryptor(await prepareEncryption(keyringOrCmm, options, length), length);
   }

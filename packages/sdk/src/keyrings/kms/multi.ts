@@ -36,6 +36,10 @@ export class KmsKeyring implements Keyring {
     assertOptions(options, 'KmsKeyring');
     const { generatorKeyId, keyIds = [], multiRegionAware = false, grantTokens } = options;
     if (!Array.isArray(keyIds)) throw new TypeError('keyIds must be an array');
+    // Said here, in this keyring's terms, before the multi-keyring inside would say it in its own.
+    if (generatorKeyId === undefined && keyIds.length === 0) {
+      throw new TypeError('a KmsKeyring needs a generatorKeyId or at least one of keyIds (to decrypt with any key, use AwsKmsDiscoveryKeyring)');
+    }
     // One supplier (and so one client per region) shared by every key.
     const common = { clientSupplier: resolveClientSupplier(options), ...(grantTokens === undefined ? {} : { grantTokens }) };
     const Strict = multiRegionAware ? AwsKmsMrkKeyring : AwsKmsKeyring;
