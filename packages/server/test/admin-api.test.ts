@@ -201,6 +201,22 @@ describe('admin API: access keys', () => {
       assert.match(String(answer.body.message), /on resource: \*/);
     }
     assert.equal(answers[0]!.body.message, answers[1]!.body.message);
+    // Nor one allowed on every resource but denied on the owner's: its key is one that does not exist.
+    const fenced = await createUser(t, 'fenced', {
+      'all-but-admins': { Version: '2012-10-17', Statement: [
+        { Effect: 'Allow', Action: ['coffer:UpdateAccessKey', 'coffer:DeleteAccessKey'], Resource: '*' },
+        { Effect: 'Deny', Action: 'coffer:*', Resource: 'arn:aws:iam::111122223333:user/nosy' },
+      ] },
+    });
+    for (const [op, extra] of [['UpdateAccessKey', { Status: 'Inactive' }], ['DeleteAccessKey', {}]] as const) {
+      for (const AccessKeyId of [nosy.credentials.accessKeyId, 'AKIANOSUCHKEY0000000']) {
+        assertError(await adminRequest(t, op, { AccessKeyId, ...extra }, fenced.credentials), 'NotFoundException', `The Access Key with id ${AccessKeyId} cannot be found.`);
+      }
+    }
+    // Named with its owner, the refusal may name the owner: the caller named it.
+    assertError(await adminRequest(t, 'DeleteAccessKey', { UserName: 'nosy', AccessKeyId: nosy.credentials.accessKeyId }, fenced.credentials), 'AccessDeniedException', /user\/nosy with an explicit deny/);
+    const still = await adminRequest(t, 'ListAccessKeys', { UserName: 'nosy' });
+    assert.deepEqual((still.body.AccessKeyMetadata as { Status: string }[]).map((k) => k.Status), ['Active']);
   });
 
   it('keeps the account root\'s keys out of reach of a user allowed every access key action on every resource', async () => {

@@ -40,9 +40,11 @@ export async function ownedAccessKey(
     await service.access.authorizeAccount(request, action, found ? record.principalArn : named?.arn ?? '*');
   } catch (error) {
     // Named by id alone, a key's owner is not the caller's to learn from a refusal: the same
-    // answer as for an id that does not exist.
+    // answer as for an id that does not exist. That is the refusal on `*` for a caller not
+    // allowed there, and NoSuchEntity for one allowed on `*` but denied on this owner.
     if (named === undefined && found && record.principalArn !== request.principal.arn && error instanceof AccessDeniedException) {
       await service.access.authorizeAccount(request, action, '*');
+      throw new NotFoundException(`The Access Key with id ${input.AccessKeyId} cannot be found.`);
     }
     throw error;
   }
