@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, resolveConnection, type Connection } from './connection.js';
 import { cliErrorOf } from './kms-client.js';
-import { EXIT_USAGE, refuseRepeatedValues, UsageError, type ArgToken } from './usage.js';
+import { EXIT_USAGE, parseErrorMessage, refuseRepeatedValues, UsageError, type ArgToken } from './usage.js';
 
 /**
  * The shape of the client commands: a tree of groups (`coffer keys`, `coffer keys rotation`) whose
@@ -173,23 +173,6 @@ async function runLeaf(command: Leaf, args: readonly string[], path: readonly st
   } catch (error) {
     throw cliErrorOf(error);
   }
-}
-
-/** parseArgs' messages, shortened to the fact (its advice about `--` does not help here). */
-function parseErrorMessage(error: Error, args: readonly string[]): { message: string; hint?: string } {
-  const code = (error as NodeJS.ErrnoException).code;
-  const option = /'(-[^' ]+)/.exec(error.message)?.[1];
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return { message: `unknown option '${option}'` };
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
-    if (/argument missing/.test(error.message)) return { message: `option '${option}' needs a value` };
-    // `--description -legacy`: parseArgs will not take a value that looks like an option.
-    if (/ambiguous/.test(error.message)) {
-      const value = args[args.indexOf(option) + 1] ?? 'VALUE';
-      return { message: `the value after '${option}' begins with a dash`, hint: `to give it as the value, write ${option}=${value}` };
-    }
-    return { message: `option '${option}' takes no value` };
-  }
-  return { message: error.message };
 }
 
 function closeEnough(a: string, b: string): boolean {

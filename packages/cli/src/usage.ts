@@ -49,3 +49,20 @@ export function refuseRepeatedValues(tokens: readonly ArgToken[], options: Reado
     seen.add(token.name);
   }
 }
+
+/** parseArgs' messages, shortened to the fact (its advice about `--` does not help here). */
+export function parseErrorMessage(error: Error, args: readonly string[]): { message: string; hint?: string } {
+  const code = (error as NodeJS.ErrnoException).code;
+  const option = /'(-[^' ]+)/.exec(error.message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return { message: `unknown option '${option}'` };
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    if (/argument missing/.test(error.message)) return { message: `option '${option}' needs a value` };
+    // `--description -legacy`: parseArgs will not take a value that looks like an option.
+    if (/ambiguous/.test(error.message)) {
+      const value = args[args.indexOf(option) + 1] ?? 'VALUE';
+      return { message: `the value after '${option}' begins with a dash`, hint: `to give it as the value, write ${option}=${value}` };
+    }
+    return { message: `option '${option}' takes no value` };
+  }
+  return { message: error.message };
+}

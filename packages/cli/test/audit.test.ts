@@ -336,6 +336,6 @@ describe('coffer audit verify', { concurrency: 3 }, () => {
     const empty = tempDir();
     const finished = await coffer(['audit', 'verify', '--data-dir', empty], { env: cleanEnv() });
     assert.equal(finished.code, 1, finished.stderr);
-    assert.match(finished.stderr, /^error: .* holds no Coffer store \(no coffer\.db\).*\nhint: point --data-dir at/);
+    assert.match(finished.stderr, /^error: .* holds no Coffer store \(no coffer\.db\).*\nhint: point --data-dir \(and --store, and the root-key options\) at what `coffer serve` uses$/m);
   });
 });

@@ -238,7 +238,7 @@ const verify = leaf({
         verdict = await verifyAuditTrail(dataDir, store, rootKeyOf(inv));
       } catch (error) {
         if (error instanceof StartupError) {
-          process.stderr.write(`error: ${error.message}\nhint: point --data-dir at the directory \`coffer serve --data-dir\` uses\n`);
+          process.stderr.write(`error: ${error.message}\nhint: point --data-dir (and --store, and the root-key options) at what \`coffer serve\` uses\n`);
           return EXIT_FAILURE;
         }
         throw error;

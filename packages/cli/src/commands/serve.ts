@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import {
   DEFAULT_CONFIG, isPostgresUrl, jsonLogger, logProcessWarnings, SELF_SIGNED_CERT_FILE, SeedError, StartupError, startServer, type RunningServer, type StartOptions,
 } from '@coffer/server';
-import { EXIT_FAILURE, EXIT_USAGE, IoError, refuseRepeatedValues, UsageError, type ArgToken } from '../usage.js';
+import { EXIT_FAILURE, EXIT_USAGE, IoError, parseErrorMessage, refuseRepeatedValues, UsageError, type ArgToken } from '../usage.js';
 import { ROOT_KEY_COMPLETIONS, ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 import { FIRST_WORKER_ENV, isReloadRequest, isStopRequest, servePrimary, type WorkerReady } from './serve-workers.js';
 import { workerMetrics } from './worker-metrics.js';
@@ -110,7 +110,8 @@ export async function serveCommand(args: string[]): Promise<number> {
       tokens: true,
     }));
   } catch (error) {
-    throw new UsageError((error as Error).message, 'run `coffer serve --help` for the options');
+    const { message, hint } = parseErrorMessage(error as Error, args);
+    throw new UsageError(message, hint ?? 'run `coffer serve --help` for the options');
   }
   refuseRepeatedValues(tokens, OPTIONS, 'coffer serve');
   if (values.help) {
