@@ -217,6 +217,19 @@ describe('SigV4 authentication', () => {
       /^HTTP\/1\.1 400 [^]*"__type":"InvalidSignatureException","message":"SignedHeaders must name the signed headers in lower case: 'Content-Type;Host;x-amz-date;x-amz-target'\."/);
   });
 
+  it('names the fault when X-Amz-Target comes twice (it read as the operation "CreateKey, TrentService.ListKeys")', async () => {
+    const url = new URL(t.server.endpoint);
+    const raw = await new Promise<string>((done, fail) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(['POST / HTTP/1.1', `Host: ${url.host}`, 'Content-Type: application/x-amz-json-1.1', 'X-Amz-Target: TrentService.CreateKey',
+          'X-Amz-Target: TrentService.ListKeys', 'Content-Length: 2', 'Connection: close', '', '{}'].join('\r\n'));
+      });
+      let text = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => done(text)).on('error', fail);
+    });
+    assert.match(raw, /^HTTP\/1\.1 400 [^]*"__type":"UnknownOperationException","message":"The request has more than one X-Amz-Target header: send one, naming one operation\."/);
+  });
+
   it('refuses a body altered after signing, even with a signed x-amz-content-sha256', async () => {
     const response = await send(t, { applyChecksum: true, sentBody: '{"Limit":1}' });
     assertRefused(response, 'InvalidSignatureException');

@@ -175,6 +175,10 @@ function findOperation(req: IncomingMessage): { name: string; handler: Operation
     // The path only: a query string may carry a token, and the message goes into the audit record.
     throw new UnknownOperationException(`Coffer answers the AWS KMS protocol at POST /, not ${excerpt(`${req.method} ${path}`)}.`);
   }
+  // node:http joins a header sent twice with ", ": which operation was meant is not the server's to pick.
+  if ((req.headersDistinct['x-amz-target']?.length ?? 0) > 1) {
+    throw new UnknownOperationException('The request has more than one X-Amz-Target header: send one, naming one operation.');
+  }
   const target = req.headers['x-amz-target'];
   const dot = typeof target === 'string' ? target.indexOf('.') : -1;
   const operations = dot > 0 ? TARGETS.get((target as string).slice(0, dot)) : undefined;
