@@ -18,9 +18,9 @@ const SEED = {
     {
       user: 'operator',
       accessKeys: [OPERATOR],
-      policies: { operate: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['coffer:List*', 'coffer:CreateUser'], Resource: '*' }] } },
+      policies: { operate: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['coffer:List*', 'coffer:CreateUser', 'coffer:PutPrincipalPolicy'], Resource: '*' }] } },
     },
-    { user: 'taken' },
+    { user: 'taken', policies: { old: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*' }] } } },
   ],
 };
 
@@ -93,6 +93,23 @@ describe('principals page refusals', () => {
     await page.getByRole('status').filter({ hasText: 'Created user/later.' }).waitFor();
     // Before, the panel's refusal stayed beside the later success.
     assert.equal(await refusal.count(), 0);
+    assert.deepEqual(faults, []);
+  });
+
+  it('drops the identity-policy panel\'s own refusal when a later action of that panel starts', async () => {
+    await page.locator('tr', { hasText: 'user/taken' }).getByRole('button', { name: 'Access keys' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Access keys: user/taken' }).waitFor();
+    // Edit reads the policy, which this operator may not (no coffer:GetPrincipalPolicy).
+    await page.getByRole('button', { name: 'Edit policy old' }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'coffer:GetPrincipalPolicy' });
+    await refusal.waitFor();
+    await page.getByRole('button', { name: 'Add policy' }).click();
+    // Before, the refusal of Edit stayed through Add and a successful Save, the only message shown.
+    assert.equal(await refusal.count(), 0);
+    await page.getByLabel('Policy name').fill('new');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByRole('button', { name: 'Edit policy new' }).waitFor();
+    assert.equal(await page.getByRole('alert').count(), 0);
     assert.deepEqual(faults, []);
   });
 });

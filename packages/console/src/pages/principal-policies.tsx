@@ -26,12 +26,16 @@ export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: st
   const [serverError, setServerError] = useState<string>();
   const [error, setError] = useState<unknown>();
   const { busy, run } = useAction();
-  const started = useLastAction(lastAction, () => { setError(undefined); setServerError(undefined); });
+  const clearOutcome = () => { setError(undefined); setServerError(undefined); };
+  const started = useLastAction(lastAction, clearOutcome);
+  /** An action of this panel starts: what its earlier actions said goes, as it goes from the others. */
+  const begin = () => {
+    clearOutcome();
+    return started();
+  };
 
   const open = async (name: string) => {
-    const current = started();
-    setError(undefined);
-    setServerError(undefined);
+    const current = begin();
     try {
       const policy = await api.admin<{ PolicyDocument: string }>('GetPrincipalPolicy', { ...owner, PolicyName: name });
       setEditing({ name, text: policy.PolicyDocument, isNew: false });
@@ -42,8 +46,7 @@ export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: st
 
   const save = () => run(async () => {
     if (!editing) return;
-    const current = started();
-    setServerError(undefined);
+    const current = begin();
     const name = editing.name.trim();
     try {
       // PutPrincipalPolicy replaces a policy of the name: a new one must not do so unasked.
@@ -61,8 +64,7 @@ export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: st
 
   const remove = (name: string) => run(async () => {
     if (!window.confirm(visibleText(`Delete the policy ${name}?`))) return;
-    const current = started();
-    setError(undefined);
+    const current = begin();
     try {
       await api.admin('DeletePrincipalPolicy', { ...owner, PolicyName: name });
       if (editing?.name === name) setEditing(undefined);
@@ -89,7 +91,7 @@ export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: st
         {names.data?.length === 0 && <li>None: this principal may do nothing with keys unless a key policy or grant allows it.</li>}
       </ul>
       {!editing && (
-        <button type="button" className="secondary" onClick={() => { started(); setServerError(undefined); setEditing({ name: '', text: TEMPLATE, isNew: true }); }}>Add policy</button>
+        <button type="button" className="secondary" onClick={() => { begin(); setEditing({ name: '', text: TEMPLATE, isNew: true }); }}>Add policy</button>
       )}
       {editing && (
         <div className="panel">
