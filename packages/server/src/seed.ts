@@ -212,6 +212,9 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
         },
       });
     } else {
+      // An AWS managed key is AWS's (here, the server's): a seed would give it aliases nobody could
+      // delete or move, as the API's alias operations refuse them on such a key.
+      if (existing.keyManager === 'AWS') fail(entry, 'the store\'s key of that id is an AWS managed key, which a seed may not name');
       if (existing.keySpec !== 'SYMMETRIC_DEFAULT' || existing.keyUsage !== 'ENCRYPT_DECRYPT') fail(entry, `the store holds a ${existing.keySpec} key of that id`);
       if ((key.description ?? '') !== existing.description) fail(entry, `the store's key has the description '${existing.description}'`);
       if (material !== undefined) {
@@ -301,9 +304,9 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
       const stored = await store.getAccessKey(key.accessKeyId);
       if (stored !== undefined) {
         if (stored.principalArn !== arn) fail(keyEntry, `the access key belongs to ${stored.principalArn}`);
-        const active = await service.accessKeys.findActive(key.accessKeyId);
-        if (active === undefined) fail(keyEntry, 'the access key is inactive in the store');
-        if (!equalBytes(Buffer.from(active.secret.revealSecret(), 'utf8'), Buffer.from(key.secretAccessKey, 'utf8'))) {
+        // Active or not: one an operator deactivated is found made, and left as it is.
+        const secret = await service.accessKeys.storedSecret(stored);
+        if (!equalBytes(Buffer.from(secret.revealSecret(), 'utf8'), Buffer.from(key.secretAccessKey, 'utf8'))) {
           fail(keyEntry, 'the store holds another secret for that access key id');
         }
         unchanged += 1;

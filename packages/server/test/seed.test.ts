@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { after, describe, it } from 'node:test';
-import { DecryptCommand, EncryptCommand, ListAliasesCommand, ListKeysCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, DescribeKeyCommand, EncryptCommand, ListAliasesCommand, ListKeysCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { SeedError } from '../src/index.js';
 import { admin } from './support/principals.js';
 import { kmsClient, startTestServer, tempDataDir, type TestServer } from './support/server.js';
@@ -129,6 +129,33 @@ describe('startServer({ seed })', () => {
     ] as const) {
       await assert.rejects(startTestServer({ seed, dataDir: t.dataDir }), (error: unknown) => error instanceof SeedError && problem.test(error.message), String(problem));
     }
+  });
+
+  it('finds a seeded access key an operator deactivated made, and leaves it inactive; another secret is still a conflict', async () => {
+    const t = await startTestServer({ seed: SEED });
+    servers.push(t);
+    await admin(t, 'UpdateAccessKey', { AccessKeyId: CI.accessKeyId, Status: 'Inactive' });
+    await t.stop();
+    // Before, the start stopped: "the access key is inactive in the store".
+    const again = await startTestServer({ seed: SEED, dataDir: t.dataDir });
+    servers.push(again);
+    assert.deepEqual(again.server.seeded, { created: [], unchanged: 5 });
+    const listed = (await admin(again, 'ListAccessKeys', { RoleName: 'app' })).AccessKeyMetadata as { Status: string }[];
+    assert.deepEqual(listed.map((k) => k.Status), ['Inactive']);
+    await again.stop();
+    const otherSecret = { ...SEED, principals: [{ ...SEED.principals[0]!, accessKeys: [{ ...CI, secretAccessKey: 'another-secret-0123456789' }] }] };
+    await assert.rejects(startTestServer({ seed: otherSecret, dataDir: t.dataDir }),
+      (error: unknown) => error instanceof SeedError && /accessKeys\[0\] \(AKIASEEDTEST000001\): the store holds another secret/.test(error.message));
+  });
+
+  it('refuses to name an AWS managed key, which would take aliases nobody could delete or move', async () => {
+    const t = await startTestServer();
+    servers.push(t);
+    const managed = (await t.kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/s3' }))).KeyMetadata!;
+    await t.stop();
+    const seed = { keys: [{ keyId: managed.KeyId!, description: managed.Description!, aliases: ['alias/mine'] }] };
+    await assert.rejects(startTestServer({ seed, dataDir: t.dataDir }),
+      (error: unknown) => error instanceof SeedError && /keys\[0\] \([0-9a-f-]+\): the store's key of that id is an AWS managed key, which a seed may not name/.test(error.message));
   });
 
   it('keeps applying a seed whose aliases an earlier release made though they break today\'s rules (they exist: nothing is made)', async () => {

@@ -126,6 +126,11 @@ export class AccessKeys {
     }
   }
 
+  /** A stored key's secret, active or not: for a seed, which checks the secret it names of a key it finds. */
+  storedSecret(record: AccessKeyRecord): Promise<SigningSecret> {
+    return this.#secretOf(record, undefined);
+  }
+
   /** Unwraps a stored key's secret (active or not), throwing RootKeyMismatchError if it does not unwrap: for `coffer store check`. */
   async checkSecret(record: AccessKeyRecord): Promise<void> {
     await this.#root.unwrap(record.wrappedSecret, accessKeySecretAad(record.accessKeyId));
