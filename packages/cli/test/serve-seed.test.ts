@@ -172,6 +172,20 @@ describe('coffer serve --seed', () => {
       assert.ok(badJson.stderr.includes(`bad.json' is not valid JSON at ${place}\n`), badJson.stderr);
       assert.equal(badJson.stderr.includes(secret.slice(0, 6)), false, badJson.stderr);
     }
+    // An unknown tag: refused with its place. It was a process warning, logged with the line it
+    // quoted, secret and all, and the seed was applied with the tag ignored.
+    const tagged = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed',
+      seedFile(`principals:\n  - user: ci\n    accessKeys: [{accessKeyId: AKIACITESTS0000001, secretAccessKey: !secret ${secret}}]\n`, 'tagged.yaml')]);
+    assert.equal(tagged.code, 2, tagged.stderr);
+    assert.match(tagged.stderr, /^error: the seed file .*tagged\.yaml' does not parse: Unresolved tag: !secret at line 3, column \d+$/m);
+    assert.equal(tagged.stderr.includes(secret.slice(0, 6)), false, tagged.stderr);
+    // JSON.parse would keep the last of two members of one name: the first list was dropped unseen.
+    const twice = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed', seedFile(`{"keys": [{"keyId": "${KEY_ID}"}], "keys": []}`, 'twice.json')]);
+    assert.equal(twice.code, 2, twice.stderr);
+    assert.match(twice.stderr, /^error: the seed file .*twice\.json' has a member twice in one object: Map keys must be unique at line 1, column \d+$/m);
+    const two = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed', seedFile('keys: []\n---\nkeys: []\n', 'two.yaml')]);
+    assert.equal(two.code, 2, two.stderr);
+    assert.match(two.stderr, /holds more than one YAML document/);
     const missing = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed', join(dataDir, 'none.yaml')]);
     assert.equal(missing.code, 5);
     assert.match(missing.stderr, /^error: cannot read the seed file .*ENOENT/m);

@@ -357,7 +357,13 @@ describe('coffer serve', () => {
     assert.match(unknown.stderr, /^hint: the settings are: host, port, /m);
     const bad = await coffer(['serve', '--config', join(dir, 'bad.json')]);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /^error: .*is not JSON/m);
+    assert.match(bad.stderr, /^error: .*bad\.json' is not valid JSON$/m);
+    // Its place, never V8's quote of the text around the fault (here a password in the store URL).
+    writeFileSync(join(dir, 'password.json'), '{"store": postgres://coffer:s3cret-pw@db/coffer}');
+    const password = await coffer(['serve', '--config', join(dir, 'password.json')]);
+    assert.equal(password.code, 2);
+    assert.match(password.stderr, /^error: .*password\.json' is not valid JSON at line 1, column \d+$/m);
+    assert.equal(password.stderr.includes('s3cret'), false, password.stderr);
     writeFileSync(join(dir, 'number-path.json'), JSON.stringify({ 'data-dir': 5 }));
     const numberPath = await coffer(['serve', '--config', join(dir, 'number-path.json')]);
     assert.equal(numberPath.code, 2);

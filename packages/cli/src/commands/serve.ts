@@ -388,20 +388,36 @@ function readConfigFile(path: string): Partial<Record<keyof typeof OPTIONS, stri
 /** A seed file: JSON when it ends in .json, YAML otherwise (YAML also reads JSON). */
 async function readSeedFile(path: string): Promise<unknown> {
   const text = readSettingFile(path, 'seed', 'check the path given to --seed or COFFER_SEED');
+  const hint = '`coffer serve --help` shows a seed file; YAML or JSON';
+  const { parseDocument } = await import('yaml');
+  // Only the first line of the yaml library's messages: it says what and where (line and column);
+  // the lines after it quote the file, where the seed's secrets and key material are.
+  const said = (problem: { message: string }) => problem.message.split('\n')[0]!.replace(/:$/, '');
   if (path.endsWith('.json')) {
+    let parsed: unknown;
     try {
-      return JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch {
-      throw new UsageError(`the seed file '${path}' is not valid JSON${jsonErrorPlace(text)}`, '`coffer serve --help` shows a seed file; YAML or JSON');
+      throw new UsageError(`the seed file '${path}' is not valid JSON${jsonErrorPlace(text)}`, hint);
     }
+    // JSON.parse keeps the last of two members of one name, so one of them would be dropped
+    // unseen (two "keys" lists, an Effect given twice): refused, as a YAML seed's are.
+    const twice = parseDocument(text).errors.find((e) => e.code === 'DUPLICATE_KEY');
+    if (twice) throw new UsageError(`the seed file '${path}' has a member twice in one object: ${said(twice)}`, hint);
+    return parsed;
   }
-  const { parse } = await import('yaml');
+  const document = parseDocument(text);
+  if (document.errors[0]?.code === 'MULTIPLE_DOCS') {
+    throw new UsageError(`the seed file '${path}' holds more than one YAML document (a '---' line starts a second): a seed is one`, hint);
+  }
+  // A warning too (an unknown tag such as !secret): what the file meant is not what would be read.
+  // parse() would log it through process warnings, quoting the line, secrets and all.
+  const problem = document.errors[0] ?? document.warnings[0];
+  if (problem) throw new UsageError(`the seed file '${path}' does not parse: ${said(problem)}`, hint);
   try {
-    return parse(text);
+    return document.toJS();
   } catch (error) {
-    // The yaml library's first line says what and where (line and column); the lines after it quote the file.
-    throw new UsageError(`the seed file '${path}' does not parse: ${(error as Error).message.split('\n')[0]}`,
-      '`coffer serve --help` shows a seed file; YAML or JSON');
+    throw new UsageError(`the seed file '${path}' does not parse: ${said(error as Error)}`, hint);
   }
 }
 
@@ -483,8 +499,9 @@ function readJsonObjectFile(path: string, kind: string, readHint: string, exampl
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`the ${kind} file '${path}' is not JSON: ${(error as Error).message}`, `write one object, e.g. ${example}`);
+  } catch {
+    // Its place, not V8's message, which quotes the text around the fault: a config's `store` URL may hold a password.
+    throw new UsageError(`the ${kind} file '${path}' is not valid JSON${jsonErrorPlace(text)}`, `write one object, e.g. ${example}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new UsageError(`the ${kind} file '${path}' is not a JSON object`, `write one object, e.g. ${example}`);
