@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  CancelKeyDeletionCommand, CreateAliasCommand, CreateKeyCommand, DeleteAliasCommand, DisableKeyCommand, KMSClient, ScheduleKeyDeletionCommand,
+} from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page } from 'playwright-core';
 import { goInApp, openConsolePage, signIn } from './support/browser.js';
@@ -123,6 +125,38 @@ describe('key page outcomes', () => {
     await goInApp(page, '/keys/alias/taken');
     await page.waitForURL(new RegExp(`/console/keys/${other}$`));
     await page.locator('#policy-text:not([disabled])').waitFor();
+  });
+
+  it('reads again what a refusal says changed elsewhere: an alias deleted, a key scheduled for deletion', async () => {
+    const kms = new KMSClient({ endpoint: server.endpoint, region: server.config.region, credentials: OPERATOR, maxAttempts: 1 });
+    try {
+      await kms.send(new DisableKeyCommand({ KeyId: keyId }));
+      await kms.send(new CreateAliasCommand({ AliasName: 'alias/gone', TargetKeyId: keyId }));
+      await goInApp(page, `/keys/${keyId}`);
+      const deleteGone = page.getByRole('button', { name: 'Delete alias alias/gone' });
+      await deleteGone.waitFor();
+      await page.getByRole('button', { name: 'Enable key' }).waitFor();
+      // Behind the page's back, as from another tab or the CLI.
+      await kms.send(new DeleteAliasCommand({ AliasName: 'alias/gone' }));
+
+      page.once('dialog', (dialog) => void dialog.accept());
+      await deleteGone.click();
+      await page.getByRole('alert').filter({ hasText: 'NotFoundException' }).waitFor();
+      // Before, the alias stayed listed with its Delete button, refused the same way at each click.
+      await deleteGone.waitFor({ state: 'detached' });
+
+      await page.getByRole('button', { name: 'Enable key' }).waitFor();
+      await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+      await page.getByRole('button', { name: 'Enable key' }).click();
+      await page.getByRole('alert').filter({ hasText: 'KMSInvalidStateException' }).waitFor();
+      // Before, the page went on showing Disabled, and Enable; Cancel deletion came only with a reload.
+      await page.getByRole('button', { name: 'Cancel deletion' }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Enable key' }).count(), 0);
+      assert.equal(await page.getByRole('alert').filter({ hasText: 'KMSInvalidStateException' }).count(), 1, 'the refusal stays as the outcome');
+    } finally {
+      await kms.send(new CancelKeyDeletionCommand({ KeyId: keyId })).catch(() => {});
+      kms.destroy();
+    }
   });
 
   it('raised no script or console errors', () => {

@@ -24,6 +24,15 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Whether a refusal says the page is out of date: what it showed was deleted, or its state
+ * changed, by someone else (another tab, the CLI). The panel then reads again what it shows, so
+ * the button that failed is not offered on a thing that is gone, or in a state it has left.
+ */
+export function isChangedElsewhere(error: unknown): boolean {
+  return error instanceof ApiError && (error.code === 'NotFoundException' || error.code === 'KMSInvalidStateException');
+}
+
 /** What a client answers once its session has ended (Api.dispose). */
 const signedOut = () => new ApiError('SignedOut', 'This session has ended: sign in again.', 0);
 

@@ -1,3 +1,4 @@
+import { isChangedElsewhere } from '../api/client.js';
 import { useState } from 'react';
 import type { KeyMetadata } from '../api/types.js';
 import { useAction } from '../components/async.js';
@@ -10,7 +11,13 @@ import { useSession } from '../session.js';
  * Enable/disable, schedule or cancel deletion, rotate now: each one KMS call, then `onChanged`.
  * Only the page's last action's outcome is shown (`lastAction`).
  */
-export function KeyActions({ meta, lastAction, onChanged }: { meta: KeyMetadata; lastAction: LastAction; onChanged: (note: string | undefined) => void }) {
+export function KeyActions({ meta, lastAction, onChanged, onStale }: {
+  meta: KeyMetadata;
+  lastAction: LastAction;
+  onChanged: (note: string | undefined) => void;
+  /** A refusal said the key changed elsewhere: the page reads it again. */
+  onStale: () => void;
+}) {
   const { api } = useSession();
   // As typed: a blank or a fraction is not sent (it would reach the server as 0, or fail to parse).
   const [daysText, setDaysText] = useState('30');
@@ -28,6 +35,7 @@ export function KeyActions({ meta, lastAction, onChanged }: { meta: KeyMetadata;
       onChanged(current() ? note : undefined);
     } catch (failure) {
       if (current()) setError(failure);
+      if (isChangedElsewhere(failure)) onStale();
     }
   });
 

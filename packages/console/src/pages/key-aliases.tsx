@@ -1,3 +1,4 @@
+import { isChangedElsewhere } from '../api/client.js';
 import { useState, type FormEvent } from 'react';
 import type { AliasListEntry } from '../api/types.js';
 import { useAction } from '../components/async.js';
@@ -7,7 +8,7 @@ import { visibleText } from '../format.js';
 import { useSession } from '../session.js';
 
 /** A key's aliases: add one (CreateAlias), delete one (DeleteAlias). */
-export function KeyAliases({ keyId, aliases, listError, lastAction, onChanged }: {
+export function KeyAliases({ keyId, aliases, listError, lastAction, onChanged, onStale }: {
   keyId: string;
   aliases: AliasListEntry[] | undefined;
   /** Why ListAliases failed: shown, so that a refusal does not look like a key without aliases. */
@@ -15,6 +16,8 @@ export function KeyAliases({ keyId, aliases, listError, lastAction, onChanged }:
   /** Only the page's last action's outcome is shown. */
   lastAction: LastAction;
   onChanged: () => void;
+  /** A refusal said the key or an alias changed elsewhere: the page reads them again. */
+  onStale: () => void;
 }) {
   const { api } = useSession();
   const [name, setName] = useState('');
@@ -31,6 +34,7 @@ export function KeyAliases({ keyId, aliases, listError, lastAction, onChanged }:
       return true;
     } catch (failure) {
       if (current()) setError(failure);
+      if (isChangedElsewhere(failure)) onStale();
       return false;
     }
   });

@@ -54,6 +54,12 @@ function KeyDetail({ keyId }: { keyId: string }) {
   const aliases = useAsync(() => listAllAliases(api, keyId), [api, keyId, version]);
   const tags = useAsync(() => api.kms<{ Tags: Tag[] }>('ListResourceTags', { KeyId: keyId }).then((r) => r.Tags), [api, keyId]);
 
+  // After a refusal that says the page is out of date: read again, keeping what is shown (and
+  // so the panels, with the refusal) until the answer comes, where a new version starts afresh.
+  const readAgain = () => {
+    meta.reload();
+    aliases.reload();
+  };
   const m = meta.data;
   return (
     <section aria-labelledby="key-title">
@@ -81,8 +87,8 @@ function KeyDetail({ keyId }: { keyId: string }) {
             </dd>
             <dt>Audit</dt><dd><Link to={`/audit?key=${encodeURIComponent(m.KeyId)}`}>Requests that named this key</Link></dd>
           </dl>
-          <KeyActions meta={m} lastAction={lastAction} onChanged={(text) => { setNote(text); setVersion((v) => v + 1); }} />
-          <KeyAliases keyId={keyId} aliases={aliases.data} listError={aliases.error} lastAction={lastAction} onChanged={() => setVersion((v) => v + 1)} />
+          <KeyActions meta={m} lastAction={lastAction} onChanged={(text) => { setNote(text); setVersion((v) => v + 1); }} onStale={readAgain} />
+          <KeyAliases keyId={keyId} aliases={aliases.data} listError={aliases.error} lastAction={lastAction} onChanged={() => setVersion((v) => v + 1)} onStale={readAgain} />
           {m.KeySpec === 'SYMMETRIC_DEFAULT' && <KeyRotation keyId={keyId} version={version} lastAction={lastAction} />}
         </>
       )}

@@ -1,3 +1,4 @@
+import { isChangedElsewhere } from '../api/client.js';
 import { useState } from 'react';
 import { listAllGrants } from '../api/keys.js';
 import type { GrantEntry } from '../api/types.js';
@@ -27,6 +28,7 @@ export function KeyGrants({ keyId, lastAction }: { keyId: string; lastAction: La
       grants.reload();
     } catch (failure) {
       if (current()) setError(failure);
+      if (isChangedElsewhere(failure)) grants.reload();
     }
   });
 

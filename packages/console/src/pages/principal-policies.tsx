@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { describeError } from '../api/client.js';
+import { describeError, isChangedElsewhere } from '../api/client.js';
 import { useAction, useAsync } from '../components/async.js';
 import { ErrorNotice } from '../components/notice.js';
 import { useLastAction, type LastAction } from '../components/last-action.js';
@@ -41,6 +41,7 @@ export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: st
       setEditing({ name, text: policy.PolicyDocument, isNew: false });
     } catch (failure) {
       if (current()) setError(failure);
+      if (isChangedElsewhere(failure)) names.reload();
     }
   };
 
@@ -71,6 +72,7 @@ export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: st
       names.reload();
     } catch (failure) {
       if (current()) setError(failure);
+      if (isChangedElsewhere(failure)) names.reload();
     }
   });
 

@@ -1,3 +1,4 @@
+import { isChangedElsewhere } from '../api/client.js';
 import { useState, type FormEvent } from 'react';
 import type { AccessKeyMetadata } from '../api/types.js';
 import { useAction, useAsync } from '../components/async.js';
@@ -68,6 +69,7 @@ export function PrincipalsPage() {
       await fn();
     } catch (failure) {
       if (lastAction.isLast(mine)) setError(failure);
+      if (isChangedElsewhere(failure)) principals.reload();
       return;
     }
     if (lastAction.isLast(mine)) setNote(done);
@@ -152,6 +154,7 @@ function AccessKeys({ owner, lastAction }: { owner: Owner; lastAction: LastActio
       keys.reload();
     } catch (failure) {
       if (current()) setError(failure);
+      if (isChangedElsewhere(failure)) keys.reload();
     }
   });
 
