@@ -98,10 +98,13 @@ export function findSuite(id: number): AlgorithmSuite | undefined {
 export function getSuite(id: number): AlgorithmSuite {
   const found = SUITES.get(id);
   if (found === undefined) {
-    // A caller from JavaScript may pass the id as a string ('0x0578') or a suite's name: quoted as given.
-    throw new TypeError(typeof id === 'number' && Number.isInteger(id) && id >= 0
-      ? `unknown algorithm suite id 0x${id.toString(16).padStart(4, '0')}`
-      : `unknown algorithm suite id ${typeof id === 'string' ? JSON.stringify(id) : String(id)}: suiteId is a number such as AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY (0x0578)`);
+    // A caller from JavaScript may pass the id as a string ('0x0578') or a suite's name: quoted as
+    // given, and told the id is a number.
+    if (typeof id !== 'number') {
+      throw new TypeError(`unknown algorithm suite id ${typeof id === 'string' ? JSON.stringify(id) : String(id)}: `
+        + 'suiteId is a number, such as AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 (0x0578)');
+    }
+    throw new TypeError(`unknown algorithm suite id ${Number.isInteger(id) && id >= 0 ? `0x${id.toString(16).padStart(4, '0')}` : String(id)}`);
   }
   return found;
 }

@@ -118,7 +118,11 @@ describe('read guards', () => {
   test('misuse is a TypeError or RangeError, not a named SDK error', async () => {
     await assert.rejects(encrypt(aesKeyring(), Buffer.from('x'), { suiteId: 0x0070 as never }), { name: 'TypeError', message: 'unknown algorithm suite id 0x0070' });
     // An id given as a string is quoted as given (it was "0x0x0578").
-    await assert.rejects(encrypt(aesKeyring(), Buffer.from('x'), { suiteId: '0x0578' as never }), { name: 'TypeError', message: /^unknown algorithm suite id "0x0578": suiteId is a number/ });
+    await assert.rejects(encrypt(aesKeyring(), Buffer.from('x'), { suiteId: '0x0578' as never }), {
+      name: 'TypeError', message: 'unknown algorithm suite id "0x0578": suiteId is a number, such as AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 (0x0578)',
+    });
+    assert.equal(AlgorithmSuiteId.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384, 0x0578);
+    await assert.rejects(encrypt(aesKeyring(), Buffer.from('x'), { suiteId: -1 as never }), { name: 'TypeError', message: 'unknown algorithm suite id -1' });
     await assert.rejects(encrypt(aesKeyring(), Buffer.from('x'), { frameLength: 0 }), RangeError);
     await assert.rejects(encrypt(aesKeyring(), Buffer.from('x'), { frameLength: 2 ** 32 }), RangeError);
     await assert.rejects(encrypt(aesKeyring(), 'text' as never), TypeError);

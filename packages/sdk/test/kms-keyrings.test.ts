@@ -298,9 +298,14 @@ describe('multi-Region keys and request shape (in-memory KMS)', () => {
     for (const plaintext of responses) assert.ok(plaintext.every((b) => b === 0), 'zeroed');
   });
 
-  test('GenerateDataKey without a CiphertextBlob is named as such', async () => {
-    const keyring = new AwsKmsKeyring({ keyId: EAST_SRK, client: { send: async () => ({ KeyId: EAST_SRK, Plaintext: randomBytes(32) }) } });
-    await assert.rejects(encrypt(keyring, Buffer.from('x')), (e: unknown) => e instanceof KeyringError && /returned no ciphertext/.test(e.message));
+  test('GenerateDataKey or Encrypt without a CiphertextBlob, or with an empty one, is named as such', async () => {
+    for (const blob of [{}, { CiphertextBlob: new Uint8Array(0) }]) {
+      const keyring = new AwsKmsKeyring({ keyId: EAST_SRK, client: { send: async () => ({ KeyId: EAST_SRK, Plaintext: randomBytes(32), ...blob }) } });
+      await assert.rejects(encrypt(keyring, Buffer.from('x')), (e: unknown) => e instanceof KeyringError && /GenerateDataKey returned no ciphertext/.test(e.message));
+      // As a child, the key wraps the existing data key with Encrypt.
+      const child = new MultiKeyring({ generator: aesKeyring(), children: [keyring] });
+      await assert.rejects(encrypt(child, Buffer.from('x')), (e: unknown) => e instanceof KeyringError && /KMS Encrypt returned no ciphertext/.test(e.message));
+    }
   });
 
   test('OnDecrypt with a data key already there: the MRK keyring returns the materials unchanged; the others fail', async () => {

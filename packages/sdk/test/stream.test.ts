@@ -129,6 +129,7 @@ describe('encryptStream', () => {
       }
       assert.throws(() => make(aesKeyring(), { suiteId: AlgorithmSuiteId.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384 }), PolicyViolationError);
       assert.throws(() => make(aesKeyring(), { encryptionContext: { 'aws-crypto-public-key': 'x' } }), PolicyViolationError);
+      assert.throws(() => make(aesKeyring(), { frameLength: 1, plaintextLength: 2 ** 40 }), { name: 'RangeError', message: /more than 2\^32 - 1 frames/ });
     }
   });
 

@@ -81,12 +81,16 @@ export function resolveFrameLength(frameLength: unknown): number {
   return n;
 }
 
-/** `plaintextLength` is known for the one-shot API and for streams that declare it. */
-export async function prepareEncryption(
+/**
+ * An encryption request's options and keyring, checked: everything refused before materials are
+ * asked for. Synchronous, so that the stream constructors refuse misuse before any data flows.
+ * `plaintextLength` is known for the one-shot API and for streams that declare it.
+ */
+export function checkEncryptRequest(
   keyringOrCmm: Keyring | CryptographicMaterialsManager,
   options: EncryptOptions,
   plaintextLength: number | undefined,
-): Promise<PreparedEncryption> {
+) {
   assertOptions(options);
   const commitmentPolicy = resolveCommitmentPolicy(options.commitmentPolicy);
   const maxEncryptedDataKeys = resolveMaxEncryptedDataKeys(options.maxEncryptedDataKeys);
@@ -101,8 +105,16 @@ export async function prepareEncryption(
   }
   const requested = options.suiteId === undefined ? undefined : getSuite(options.suiteId);
   if (requested !== undefined) assertEncryptAllowed(commitmentPolicy, requested);
-
   const cmm = resolveMaterialsManager(keyringOrCmm);
+  return { cmm, commitmentPolicy, maxEncryptedDataKeys, frameLength, encryptionContext, requested };
+}
+
+export async function prepareEncryption(
+  keyringOrCmm: Keyring | CryptographicMaterialsManager,
+  options: EncryptOptions,
+  plaintextLength: number | undefined,
+): Promise<PreparedEncryption> {
+  const { cmm, commitmentPolicy, maxEncryptedDataKeys, frameLength, encryptionContext, requested } = checkEncryptRequest(keyringOrCmm, options, plaintextLength);
   const materials = assertMaterials(await cmm.getEncryptionMaterials({
     encryptionContext,
     commitmentPolicy,

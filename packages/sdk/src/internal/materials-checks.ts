@@ -20,8 +20,8 @@ export function holdsDataKey<M extends EncryptionMaterials | DecryptionMaterials
 
 /**
  * Whether `edk` has the shape the header serializer writes (data-format/message-header.md#encrypted-data-key-entries),
- * with no field empty: the format could carry an empty one, but the official SDKs refuse to read
- * such an entry ("Malformed encrypted data key"), so every recipient using them would fail on it.
+ * with no field empty: the format could carry an empty one, but the official JavaScript SDK refuses
+ * to read such an entry ("Malformed encrypted data key"), so every recipient using it would fail on it.
  */
 export function isEncryptedDataKey(edk: EncryptedDataKey): boolean {
   return typeof edk === 'object' && edk !== null && typeof edk.providerId === 'string' && edk.providerId !== '' &&

@@ -9,11 +9,8 @@ import { PolicyViolationError } from '../errors.js';
 import type { MessageHeaderInfo } from '../header-info.js';
 import type { Keyring } from '../keyrings/keyring.js';
 import { UINT32_MAX } from './bytes.js';
-import { assertEncryptAllowed } from '../commitment-policy.js';
-import { copyEncryptionContext, reservedKeys } from '../encryption-context.js';
-import { getSuite } from '../suites.js';
-import { prepareEncryption, resolveFrameLength, type EncryptOptions, type PreparedEncryption } from './encryptor.js';
-import { assertOptions, resolveCommitmentPolicy, resolveMaterialsManager, resolveMaxEncryptedDataKeys } from './options.js';
+import { checkEncryptRequest, prepareEncryption, type EncryptOptions, type PreparedEncryption } from './encryptor.js';
+import { assertOptions } from './options.js';
 import { finalFrameSize, regularFrameSize } from './frames.js';
 
 export interface EncryptStreamOptions extends EncryptOptions {
@@ -43,21 +40,15 @@ const PIECES_MIN_FRAME_LENGTH = 64 * 1024;
 const INITIAL_PENDING = 1024 * 1024;
 
 /**
- * The synchronous checks, so a stream constructor throws on misuse before any data flows, as the
- * decrypt streams do: everything prepareEncryption would refuse before it asks for materials.
+ * What a stream constructor checks, so that it throws on misuse before any data flows, as the
+ * decrypt streams do: the declared length, then what prepareEncryption refuses before it asks for
+ * materials (checkEncryptRequest).
  */
 export function checkEncryptStream(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: EncryptStreamOptions): void {
-  resolveMaterialsManager(keyringOrCmm);
   assertOptions(options);
-  resolveFrameLength(options.frameLength);
-  const commitmentPolicy = resolveCommitmentPolicy(options.commitmentPolicy);
-  resolveMaxEncryptedDataKeys(options.maxEncryptedDataKeys);
-  if (reservedKeys(copyEncryptionContext(options.encryptionContext)).length > 0) {
-    throw new PolicyViolationError('encryption context keys beginning with "aws-crypto-" are reserved');
-  }
-  if (options.suiteId !== undefined) assertEncryptAllowed(commitmentPolicy, getSuite(options.suiteId));
   const length = options.plaintextLength;
   if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError('plaintextLength must be a non-negative integer');
+  checkEncryptRequest(keyringOrCmm, options, length);
 }
 
 export class StreamEncryptor {
@@ -78,7 +69,7 @@ export class StreamEncryptor {
   }
 
   static async create(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: EncryptStreamOptions): Promise<StreamEncryptor> {
-    checkEncryptStream(keyringOrCmm, options);
+    // The stream's constructor has checked the request (checkEncryptStream).
     const length = options.plaintextLength;
     return new StreamEncryptor(await prepareEncryption(keyringOrCmm, options, length), length);
   }

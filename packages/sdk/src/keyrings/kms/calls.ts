@@ -67,7 +67,7 @@ export async function generateDataKey(
   let providerInfo: string;
   try {
     if (plaintext === null || plaintext.length !== m.suite.dataKeyLength) throw new KeyringError('KMS GenerateDataKey returned a data key of the wrong length');
-    if (ciphertext === null) throw new KeyringError('KMS GenerateDataKey returned no ciphertext');
+    if (ciphertext === null || ciphertext.length === 0) throw new KeyringError('KMS GenerateDataKey returned no ciphertext');
     providerInfo = keyArnOf(response, 'GenerateDataKey');
   } catch (error) {
     plaintext?.fill(0);
@@ -93,7 +93,7 @@ export async function encryptDataKey(
     throw callFailed('Encrypt', keyId, cause);
   }
   const ciphertext = bytes(response.CiphertextBlob);
-  if (ciphertext === null) throw new KeyringError('KMS Encrypt returned no ciphertext');
+  if (ciphertext === null || ciphertext.length === 0) throw new KeyringError('KMS Encrypt returned no ciphertext');
   const providerInfo = keyArnOf(response, 'Encrypt');
   return withEncryptedDataKey(m, { providerId: KMS_PROVIDER_ID, providerInfo: Buffer.from(providerInfo, 'utf8'), ciphertext });
 }
