@@ -53,16 +53,22 @@ export function refuseRepeatedValues(tokens: readonly ArgToken[], options: Reado
 /** parseArgs' messages, shortened to the fact (its advice about `--` does not help here). */
 export function parseErrorMessage(error: Error, args: readonly string[]): { message: string; hint?: string } {
   const code = (error as NodeJS.ErrnoException).code;
-  const option = /'(-[^' ]+)/.exec(error.message)?.[1];
+  // The option as parseArgs names it: '--days', '-o', or '-o, --output <value>' (then the long name).
+  const option = /'(?:-\w, )?(--?[^' ,<]+)/.exec(error.message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return { message: `unknown option '${option}'` };
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
     if (/argument missing/.test(error.message)) return { message: `option '${option}' needs a value` };
     // `--description -legacy`: parseArgs will not take a value that looks like an option.
     if (/ambiguous/.test(error.message)) {
       const value = args[args.indexOf(option) + 1] ?? 'VALUE';
-      return { message: `the value after '${option}' begins with a dash`, hint: `to give it as the value, write ${option}=${value}` };
+      // `-o=-x` would be read as the value '=-x': the long name takes `=`.
+      const long = /use '(--[^=']+)=/.exec(error.message)?.[1] ?? option;
+      return { message: `the value after '${option}' begins with a dash`, hint: `to give it as the value, write ${long}=${value}` };
     }
     return { message: `option '${option}' takes no value` };
+  }
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    return { message: `unexpected argument '${/'([^']*)'/.exec(error.message)?.[1] ?? ''}'` };
   }
   return { message: error.message };
 }

@@ -74,8 +74,13 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
       [['keys', 'schedule-deletion', keyId, '--days'], /^error: option '--days' needs a value$/m, /^hint: run `coffer keys schedule-deletion --help`/m],
       [['keys', 'list', '--json=yes'], /^error: option '--json' takes no value$/m, /^hint: /m],
       // serve parses its own options, in the same words (it printed parseArgs' three lines as one, with \x0a between).
-      [['serve', '--workers', '-1'], /^error: the value after '--workers' begins with a dash$/m, /^hint: to give it as the value, write --workers=-1$/m],
+      [['serve', '--data-dir', '-x'], /^error: the value after '--data-dir' begins with a dash$/m, /^hint: to give it as the value, write --data-dir=-x$/m],
       [['serve', '--port'], /^error: option '--port' needs a value$/m, /^hint: run `coffer serve --help` for the options$/m],
+      [['serve', 'now'], /^error: unexpected argument 'now'$/m, /^hint: run `coffer serve --help` for the options$/m],
+      // An option with a short form is named by its long name (it was '-h,', '-o,').
+      [['serve', '--help=x'], /^error: option '--help' takes no value$/m, /^hint: /m],
+      [['encrypt', '-o'], /^error: option '--output' needs a value$/m, /^hint: /m],
+      [['encrypt', 'in.txt', '-o', '-x'], /^error: the value after '-o' begins with a dash$/m, /^hint: to give it as the value, write --output=-x$/m],
       [['keys', 'create', '--description', '-legacy key-'], /^error: the value after '--description' begins with a dash$/m, /^hint: to give it as the value, write --description=-legacy key-$/m],
       [['keys', 'list', '--endpoint-url', 'not a url'], /^error: the endpoint 'not a url' is not a URL$/m, /^hint: pass a URL such as --endpoint-url /m],
       // The admin API's commands alike (they said ConnectionError, exit 1).
