@@ -335,6 +335,8 @@ describe('SigV4 authentication', () => {
   it('names the scheme of a foreign Authorization header, and never repeats a bare token (the message is audited)', async () => {
     const bearer = await send(t, { tamper: (h) => { h.authorization = 'Bearer eyJhbGciOiJIUzI1NiJ9.secret'; } });
     assertRefused(bearer, 'IncompleteSignatureException', /^Authorization header must use the AWS4-HMAC-SHA256 algorithm: Bearer$/);
+    const tabbed = await send(t, { tamper: (h) => { h.authorization = 'Bearer\teyJhbGciOiJIUzI1NiJ9.secret'; } });
+    assertRefused(tabbed, 'IncompleteSignatureException', /^Authorization header must use the AWS4-HMAC-SHA256 algorithm: Bearer$/);
     const token = 'ghp_0123456789abcdefSECRETSECRETSECRET0123';
     const bare = await send(t, { tamper: (h) => { h.authorization = token; } });
     assertRefused(bare, 'IncompleteSignatureException', /^Authorization header must use the AWS4-HMAC-SHA256 algorithm\.$/);

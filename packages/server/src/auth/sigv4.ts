@@ -41,18 +41,19 @@ const header = (request: SignedRequest, name: string): string | undefined => {
   return Array.isArray(value) ? value.join(',') : value;
 };
 
+/** The scheme, then its parameters after spaces or tabs; or the scheme alone, whose missing parameters the checks name. */
+const SCHEME = /^AWS4-HMAC-SHA256(?:[ \t]+|$)/;
+
 function parseAuthorization(value: string): AuthorizationHeader {
-  const prefix = 'AWS4-HMAC-SHA256';
-  // The scheme then its parameters after whitespace (a tab too), or the scheme alone: what is
-  // missing then is the parameters, which the checks below name.
-  if (!value.startsWith(prefix) || (value.length > prefix.length && !/^[ \t]/.test(value.slice(prefix.length)))) {
+  const scheme = SCHEME.exec(value);
+  if (!scheme) {
     // The scheme the client used, when there is one: a value without one may be a bare token, and
     // the message goes into the audit record.
-    const scheme = /^([A-Za-z][\w.-]{0,31}) /.exec(value)?.[1];
-    throw new IncompleteSignatureException(`Authorization header must use the AWS4-HMAC-SHA256 algorithm${scheme ? `: ${scheme}` : '.'}`);
+    const used = /^([A-Za-z][\w.-]{0,31})[ \t]/.exec(value)?.[1];
+    throw new IncompleteSignatureException(`Authorization header must use the ${ALGORITHM} algorithm${used ? `: ${used}` : '.'}`);
   }
   const fields = new Map<string, string>();
-  for (const part of value.slice(prefix.length).trimStart().split(',')) {
+  for (const part of value.slice(scheme[0].length).split(',')) {
     const eq = part.indexOf('=');
     if (eq <= 0) continue;
     const name = part.slice(0, eq).trim();
