@@ -162,6 +162,10 @@ function hintFor(code: string, message: string): string {
   if (code === 'DisabledException') return 'hint: `coffer keys enable KEY` makes the key usable again\n';
   // A root-key rotation's refusal is about the keyring, not a KMS key.
   if (code === 'KMSInvalidStateException' && /root-key rotation/.test(message)) return 'hint: `coffer root status` shows the rotation under way\n';
+  // An imported key rotates to material imported for it first; this CLI imports none.
+  if (code === 'KMSInvalidStateException' && /No available key material pending rotation/.test(message)) {
+    return 'hint: import the new material first: ImportKeyMaterial with ImportType NEW_KEY_MATERIAL (e.g. `aws kms import-key-material --import-type NEW_KEY_MATERIAL ...`)\n';
+  }
   if (code === 'KMSInvalidStateException') return 'hint: `coffer keys describe KEY` shows the key\'s state\n';
   // Signed for another region than the server's: the region, not the credentials or a policy.
   const serves = /This server serves '([^']+)'/.exec(message);

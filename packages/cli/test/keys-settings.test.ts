@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CreateKeyCommand, GetKeyRotationStatusCommand } from '@aws-sdk/client-kms';
+import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import { CreateKeyCommand, GetKeyRotationStatusCommand, GetParametersForImportCommand, ImportKeyMaterialCommand } from '@aws-sdk/client-kms';
 import { jsonOf, serverForTests, tempDir, type Finished } from './support/cli.js';
 
 const suite = serverForTests();
@@ -35,6 +36,21 @@ describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
       assert.equal(list.length, 1);
       assert.equal(list[0]!.RotationType, 'ON_DEMAND');
       assert.match(ok(await suite.coffer(['keys', 'rotations', key.KeyId])), /^RotationDate +RotationType\n\S+ +ON_DEMAND$/m);
+    });
+
+    it('says how an imported key gets new material to rotate to, where it pointed at the key\'s state', async () => {
+      const { KeyMetadata } = await suite.served.kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }));
+      const keyId = KeyMetadata!.KeyId!;
+      const parameters = await suite.served.kms.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+      const wrappingKey = createPublicKey({ key: Buffer.from(parameters.PublicKey!), format: 'der', type: 'spki' });
+      const material = publicEncrypt({ key: wrappingKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, randomBytes(32));
+      await suite.served.kms.send(new ImportKeyMaterialCommand({
+        KeyId: keyId, ImportToken: parameters.ImportToken, EncryptedKeyMaterial: material, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+      }));
+      const finished = await suite.coffer(['keys', 'rotate', keyId]);
+      assert.notEqual(finished.code, 0);
+      assert.match(finished.stderr, /^error: KMSInvalidStateException: No available key material pending rotation/m);
+      assert.match(finished.stderr, /^hint: import the new material first: ImportKeyMaterial with ImportType NEW_KEY_MATERIAL/m);
     });
 
     it('turns automatic rotation on with a period, shows the status, and turns it off', async () => {
