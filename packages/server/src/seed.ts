@@ -147,7 +147,11 @@ export function checkSeed(seed: unknown): Seed {
     if (policiesSize > quota) fail(entry, `its policies hold ${policiesSize} characters (white space not counted); the quota is ${quota}`);
     for (const [j, key] of listOf(p.accessKeys, `${entry} accessKeys`).entries()) {
       if (!isObject(key) || typeof key.accessKeyId !== 'string' || typeof key.secretAccessKey !== 'string') {
-        fail(`${entry} accessKeys[${j}]`, 'an access key has an accessKeyId and a secretAccessKey');
+        const given = isObject(key) && key.accessKeyId !== undefined && key.secretAccessKey !== undefined;
+        // YAML reads an unquoted 1234... as a number: the fix is quotes, which the message says.
+        fail(`${entry} accessKeys[${j}]`, given
+          ? 'accessKeyId and secretAccessKey must be strings (in YAML, quote one that reads as a number)'
+          : 'an access key has an accessKeyId and a secretAccessKey');
       }
       onlyKeys(`${entry} accessKeys[${j}]`, key, ['accessKeyId', 'secretAccessKey']);
       if (!ACCESS_KEY_ID.test(key.accessKeyId)) fail(`${entry} accessKeys[${j}]`, 'accessKeyId must be 16 to 128 capital letters and digits, e.g. AKIA...');

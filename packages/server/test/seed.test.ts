@@ -81,6 +81,9 @@ describe('startServer({ seed })', () => {
       // CreateAlias's rules: names the API could not name (so never delete), and 50 aliases a key.
       ...['alias/my key', 'alias/été', `alias/${'a'.repeat(251)}`].map((alias) => [{ keys: [{ keyId: KEY_ID, aliases: [alias] }] }, /an alias name is alias\/ and then letters/] as const),
       [{ keys: [{ keyId: KEY_ID, aliases: Array.from({ length: 51 }, (_, i) => `alias/a${i}`) }] }, /alias alias\/a50: a key has at most 50 aliases/],
+      // A secret YAML read as a number (unquoted digits) is said as such, not as missing.
+      [{ principals: [{ user: 'a', accessKeys: [{ accessKeyId: CI.accessKeyId, secretAccessKey: 12345678901234567890 }] }] },
+        /accessKeys\[0\]: accessKeyId and secretAccessKey must be strings \(in YAML, quote one that reads as a number\)/],
       // One access key id for two principals.
       [{ principals: [{ user: 'a', accessKeys: [CI] }, { user: 'b', accessKeys: [CI] }] }, /principals\[1\] \(user b\) accessKeys\[0\] \(AKIASEEDTEST000001\): the access key id appears twice/],
     ] as const) {
