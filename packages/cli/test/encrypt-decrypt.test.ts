@@ -562,6 +562,23 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.equal(reserved.code, 2, reserved.stderr);
   });
 
+  it('says a file named with bytes that are not UTF-8 cannot be named to it, where it said the file was not there', () => {
+    const dir = tempDir();
+    const env = cleanEnv({ AWS_ACCESS_KEY_ID: served.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: served.credentials.secretAccessKey });
+    // Through a shell: Node's own spawn takes its arguments as strings, so could not pass the byte 0xff.
+    let status = 0;
+    let stderr = '';
+    try {
+      execFileSync('bash', ['-c', `printf x > $'n\\xff' && exec "$0" "$1" encrypt $'n\\xff' --key "$2" --endpoint-url "$3"`,
+        process.execPath, MAIN, keyArn, served.server.endpoint], { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      ({ status, stderr } = error as { status: number; stderr: string });
+    }
+    assert.equal(status, 5, stderr);
+    assert.match(stderr, /^error: cannot read 'n\uFFFD': no such file; if its name holds bytes that are not valid UTF-8, that name cannot be given to coffer$/m);
+    assert.match(stderr, /^hint: rename it, or give it on standard input/m);
+  });
+
   it('encrypts a /proc file, whose size says 0 while it has content', async () => {
     const dir = tempDir();
     const out = join(dir, 'version.encrypted');
@@ -642,6 +659,19 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     const toStdout = await coffer(['decrypt', out, '--key', keyArn, '-o', '-', '--metadata-output', '/dev/stdout']);
     assert.equal(toStdout.code, 2, toStdout.stderr);
     assert.equal(toStdout.stdout, '');
+    // A link to an output not written yet, in a tree: it has no identity to compare, and the
+    // lines appended through it ended the finished f2.encrypted (exit 0).
+    const tree = join(tempDir(), 'tree');
+    mkdirSync(tree);
+    for (const name of ['f1', 'f2']) writeFileSync(join(tree, name), name);
+    const outDir = join(tempDir(), 'out');
+    mkdirSync(outDir);
+    const dangling = join(tempDir(), 'meta-link');
+    symlinkSync(join(outDir, 'f2.encrypted'), dangling);
+    const linked = await coffer(['encrypt', '-r', tree, '-o', outDir, '--key', keyArn, '--force', '--metadata-output', dangling]);
+    assert.equal(linked.code, 2, linked.stderr);
+    assert.match(linked.stderr, /^error: --metadata-output '.*meta-link' is also the output '.*f2\.encrypted'/m);
+    assert.deepEqual(readdirSync(outDir), []);
   });
 
   it('refuses standard output appended to its own input file, which would grow without end (as `cat f >> f` refuses)', async () => {
@@ -664,8 +694,17 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     ok(encrypted);
     const refused = await coffer(['decrypt', '-', '--key', keyArn, '--max-buffered-bytes', '1000'], { input: encrypted.bytes });
     assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /^error: cannot decrypt: final frame is larger than --max-buffered-bytes$/m);
     assert.match(refused.stderr, /^hint: raise --max-buffered-bytes, or decrypt into a file with -o/m);
     assert.equal(refused.stdout, '');
+    // Frames each within the bound, more than it in all: said in the command's terms, where it
+    // named the SDK's maxBufferedBytes, unsignedStreaming and signedStreaming.
+    const framed = await coffer(['encrypt', '-', '--key', keyArn, '--frame-length', '512'], { input: 'x'.repeat(4096) });
+    ok(framed);
+    const held = await coffer(['decrypt', '-', '--key', keyArn, '--max-buffered-bytes', '1000'], { input: framed.bytes });
+    assert.equal(held.code, 1, held.stderr);
+    assert.match(held.stderr, /^error: cannot decrypt: plaintext exceeds --max-buffered-bytes before the message could be verified$/m);
+    assert.match(held.stderr, /^hint: raise --max-buffered-bytes, or decrypt into a file with -o/m);
   });
 
   it('a signed message (the default suite) streams into a file: larger than --max-buffered-bytes, and nothing left when its signature fails', async () => {
@@ -742,7 +781,10 @@ describe('an interrupted coffer decrypt', () => {
     child.stdin.write(message.subarray(0, message.length >> 1));
     const dir = join(out, '..');
     const partial = () => (existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.partial')) : []);
-    for (let i = 0; i < 200 && partial().length === 0; i++) await sleep(25);
+    // Up to 15 s: a loaded machine (two test files at once) has taken more than 5 for the CLI to start and reach KMS.
+    for (let i = 0; i < 600 && partial().length === 0; i++) await sleep(25);
+    // Killed before the assertion fails: a child left reading its stdin held the test file open for ever.
+    if (partial().length !== 1) child.kill('SIGKILL');
     assert.equal(partial().length, 1, `no .partial file appeared: ${stderr}`);
     // Give it time to take in the half it has: the final name must still not be there.
     await sleep(300);

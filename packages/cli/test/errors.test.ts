@@ -286,7 +286,7 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     assert.match(finished.stderr, /^hint: `coffer keys list` and `coffer aliases list`/m);
   });
 
-  it('exits 1 for an endpoint that answers in the shape of no Coffer server: a page marker given twice, a list or verdict missing', { timeout: 60_000 }, async () => {
+  it('exits 1 for an endpoint that answers in the shape of no Coffer server: a page marker given twice, a list or verdict missing', { timeout: 180_000 }, async () => {
     const answers: Record<string, object> = {
       'TrentService.ListKeys': { Keys: [], Truncated: true, NextMarker: 'm' },
       'CofferAdmin.ListUsers': { Users: [], IsTruncated: true, Marker: 'm' },

@@ -1,4 +1,4 @@
-import { fstatSync, lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { fstatSync, lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import type { Invocation } from '../command.js';
@@ -18,6 +18,12 @@ export type Direction = 'encrypt' | 'decrypt';
 
 function ioErrorOf(error: unknown, path: string): IoError {
   const code = (error as NodeJS.ErrnoException).code;
+  // A name with bytes that are not UTF-8 reaches Node's argv with U+FFFD in their place: the file
+  // it names is not the one on disk, whose name Node cannot pass on.
+  if (code === 'ENOENT' && path.includes('\ufffd')) {
+    return new IoError(`cannot read '${path}': no such file; if its name holds bytes that are not valid UTF-8, that name cannot be given to coffer`,
+      'rename it, or give it on standard input: coffer ... - < FILE');
+  }
   return new IoError(`cannot read '${path}': ${code ?? (error as Error).message}`,
     code === 'ENOENT' ? 'check the path; - reads standard input' : undefined);
 }
@@ -94,10 +100,10 @@ function suggestedName(input: string, suffix: string, direction: Direction): str
  */
 function refuseMetadataOnJobFiles(metadata: string | undefined, jobs: readonly Job[]): void {
   if (metadata === undefined || metadata === '-') return;
-  const target = resolve(metadata);
+  const target = whereItLeads(metadata);
   const identity = statOrUndefined(metadata);
   const same = (path: string, fd: number) => {
-    if (path !== '-' && resolve(path) === target) return true;
+    if (path !== '-' && whereItLeads(path) === target) return true;
     if (identity === undefined) return false;
     // Standard input or output may be the file itself (`--metadata-output /dev/stdout`, `< meta.jsonl`).
     const other = path === '-' ? fstatOrUndefined(fd) : statOrUndefined(path);
@@ -125,6 +131,30 @@ function refuseStdoutOnInput(jobs: readonly Job[]): void {
   if (input === undefined || input.dev !== out.dev || input.ino !== out.ino) return;
   throw new UsageError(`standard output is the input file${job.input === '-' ? '' : ` '${job.input}'`}`,
     'write the output to another file (-o FILE, or a redirection to another name)');
+}
+
+/**
+ * The file a path names once its directories' and its own symbolic links are followed, even where
+ * that file does not exist yet: a metadata path that is a link to an output still to be written
+ * (`ml -> out/f2.encrypted`) has no identity to compare, and its appends would land in that output.
+ */
+function whereItLeads(path: string): string {
+  let at = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    try {
+      at = join(realpathSync(dirname(at)), basename(at));
+    } catch {
+      return at;
+    }
+    let link: string;
+    try {
+      link = readlinkSync(at);
+    } catch {
+      return at;
+    }
+    at = resolve(dirname(at), link);
+  }
+  return at;
 }
 
 function statOrUndefined(path: string): Stats | undefined {

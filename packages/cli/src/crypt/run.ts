@@ -282,12 +282,20 @@ function reportFailure(error: unknown, { direction, discovery = false }: RunOpti
   }
   // The message may quote the message's own unauthenticated bytes (an encryption context value, a
   // key provider's info): control characters are shown escaped, never sent to the terminal.
-  process.stderr.write(`error: ${direction === 'decrypt' ? 'cannot decrypt' : 'cannot encrypt'}: ${printable(error.message)}\n`);
+  process.stderr.write(`error: ${direction === 'decrypt' ? 'cannot decrypt' : 'cannot encrypt'}: ${printable(inCliTerms(error.message))}\n`);
   const hint = hintFor(error, toFile, discovery);
   if (hint) process.stderr.write(`hint: ${hint}\n`);
   // A message larger than the plaintext held until it verifies, or with more encrypted data keys than
   // allowed, meets a limit of this run, not damage: not the crypto code.
   return /maxBufferedBytes|more encrypted data keys than allowed/.test(error.message) ? EXIT_FAILURE : EXIT_CRYPTO;
+}
+
+/**
+ * The SDK's message in this command's terms: its options by the flags that set them. The SDK's
+ * advice on its streaming modes, which the command chooses itself, gives way to the hint.
+ */
+function inCliTerms(message: string): string {
+  return message.replace(/; for large messages use unsignedStreaming .*$/, '').replace(/\bmaxBufferedBytes\b/g, '--max-buffered-bytes');
 }
 
 function hintFor(error: EncryptionSdkError, toFile: boolean, discovery: boolean): string | undefined {
