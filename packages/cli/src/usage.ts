@@ -55,12 +55,18 @@ export function parseErrorMessage(error: Error, args: readonly string[]): { mess
   const code = (error as NodeJS.ErrnoException).code;
   // The option as parseArgs names it: '--days', '-o', or '-o, --output <value>' (then the long name).
   const option = /'(?:-\w, )?(--?[^' ,<]+)/.exec(error.message)?.[1];
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return { message: `unknown option '${option}'` };
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    // As given, up to the quote parseArgs closes it with (an option may hold a quote itself).
+    const given = /^Unknown option '(.+?)'(?:\. |$)/s.exec(error.message)?.[1] ?? option;
+    if (given) return { message: `unknown option '${given}'` };
+  }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
     if (/argument missing/.test(error.message)) return { message: `option '${option}' needs a value` };
     // `--description -legacy`: parseArgs will not take a value that looks like an option.
     if (/ambiguous/.test(error.message)) {
-      const value = args[args.indexOf(option) + 1] ?? 'VALUE';
+      // The argument that ends with the option: `-o`, or a group of short ones (`-ro`).
+      const at = args.findIndex((a) => a === option || (!option.startsWith('--') && /^-[^-]/.test(a) && a.endsWith(option.slice(1))));
+      const value = (at >= 0 ? args[at + 1] : undefined) ?? 'VALUE';
       // `-o=-x` would be read as the value '=-x': the long name takes `=`.
       const long = /use '(--[^=']+)=/.exec(error.message)?.[1] ?? option;
       return { message: `the value after '${option}' begins with a dash`, hint: `to give it as the value, write ${long}=${value}` };
@@ -68,7 +74,7 @@ export function parseErrorMessage(error: Error, args: readonly string[]): { mess
     return { message: `option '${option}' takes no value` };
   }
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-    return { message: `unexpected argument '${/'([^']*)'/.exec(error.message)?.[1] ?? ''}'` };
+    return { message: `unexpected argument '${/^Unexpected argument '(.*)'\. This command/s.exec(error.message)?.[1] ?? ''}'` };
   }
   return { message: error.message };
 }

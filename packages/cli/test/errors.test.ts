@@ -81,6 +81,10 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
       [['serve', '--help=x'], /^error: option '--help' takes no value$/m, /^hint: /m],
       [['encrypt', '-o'], /^error: option '--output' needs a value$/m, /^hint: /m],
       [['encrypt', 'in.txt', '-o', '-x'], /^error: the value after '-o' begins with a dash$/m, /^hint: to give it as the value, write --output=-x$/m],
+      [['encrypt', 'in.txt', '-ro', '-x'], /^error: the value after '-o' begins with a dash$/m, /^hint: to give it as the value, write --output=-x$/m],
+      // An argument with a quote in it is named whole.
+      [['serve', "it's"], /^error: unexpected argument 'it's'$/m, /^hint: /m],
+      [['keys', 'list', "--it's"], /^error: unknown option '--it's'$/m, /^hint: /m],
       [['keys', 'create', '--description', '-legacy key-'], /^error: the value after '--description' begins with a dash$/m, /^hint: to give it as the value, write --description=-legacy key-$/m],
       [['keys', 'list', '--endpoint-url', 'not a url'], /^error: the endpoint 'not a url' is not a URL$/m, /^hint: pass a URL such as --endpoint-url /m],
       // The admin API's commands alike (they said ConnectionError, exit 1).

@@ -48,7 +48,7 @@ describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
         KeyId: keyId, ImportToken: parameters.ImportToken, EncryptedKeyMaterial: material, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
       }));
       const finished = await suite.coffer(['keys', 'rotate', keyId]);
-      assert.notEqual(finished.code, 0);
+      assert.equal(finished.code, 1, finished.stderr);
       assert.match(finished.stderr, /^error: KMSInvalidStateException: No available key material pending rotation/m);
       assert.match(finished.stderr, /^hint: import the new material first: ImportKeyMaterial with ImportType NEW_KEY_MATERIAL/m);
     });

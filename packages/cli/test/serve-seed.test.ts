@@ -183,6 +183,15 @@ describe('coffer serve --seed', () => {
     const twice = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed', seedFile(`{"keys": [{"keyId": "${KEY_ID}"}], "keys": []}`, 'twice.json')]);
     assert.equal(twice.code, 2, twice.stderr);
     assert.match(twice.stderr, /^error: the seed file .*twice\.json' has a member twice in one object: Map keys must be unique at line 1, column \d+$/m);
+    // A mapping used as a key (a stray colon after an entry): the yaml library warned, quoting it, as it made the key a string.
+    const strayColon = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed',
+      seedFile(`principals:\n  - user: ci\n    accessKeys:\n      - {secretAccessKey: ${secret}, accessKeyId: AKIACITESTS0000001}:\n`, 'colon.yaml')]);
+    assert.notEqual(strayColon.code, 0, strayColon.stderr);
+    assert.equal(strayColon.stderr.includes(secret.slice(0, 6)), false, strayColon.stderr);
+    // Nested past any seed: the yaml library's check of it ran out of heap and ended the process.
+    const deep = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed', seedFile(`{"keys": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, 'deep.json')]);
+    assert.equal(deep.code, 2, deep.stderr);
+    assert.match(deep.stderr, /^error: the seed file .*deep\.json' nests deeper than 64 levels$/m);
     const two = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed', seedFile('keys: []\n---\nkeys: []\n', 'two.yaml')]);
     assert.equal(two.code, 2, two.stderr);
     assert.match(two.stderr, /holds more than one YAML document/);

@@ -147,7 +147,7 @@ export function checkSeed(seed: unknown): Seed {
     if (policiesSize > quota) fail(entry, `its policies hold ${policiesSize} characters (white space not counted); the quota is ${quota}`);
     for (const [j, key] of listOf(p.accessKeys, `${entry} accessKeys`).entries()) {
       if (!isObject(key) || typeof key.accessKeyId !== 'string' || typeof key.secretAccessKey !== 'string') {
-        const given = isObject(key) && key.accessKeyId !== undefined && key.secretAccessKey !== undefined;
+        const given = isObject(key) && key.accessKeyId != null && key.secretAccessKey != null;
         // YAML reads an unquoted 1234... as a number: the fix is quotes, which the message says.
         fail(`${entry} accessKeys[${j}]`, given
           ? 'accessKeyId and secretAccessKey must be strings (in YAML, quote one that reads as a number)'

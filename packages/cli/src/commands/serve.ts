@@ -385,6 +385,32 @@ function readConfigFile(path: string): Partial<Record<keyof typeof OPTIONS, stri
   return settings;
 }
 
+/** The yaml library's warnings stay in the document, never logged: they quote the file. */
+const QUIET = { logLevel: 'error' } as const;
+/** A seed nests a few levels (a policy's conditions are the deepest); far more is no seed. */
+const MAX_SEED_NESTING = 64;
+
+/** How deep JSON text nests: its open brackets outside strings, at most. */
+function nestingOf(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+    } else if (c === '{' || c === '[') {
+      deepest = Math.max(deepest, ++depth);
+    } else if (c === '}' || c === ']') {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
 /** A seed file: JSON when it ends in .json, YAML otherwise (YAML also reads JSON). */
 async function readSeedFile(path: string): Promise<unknown> {
   const text = readSettingFile(path, 'seed', 'check the path given to --seed or COFFER_SEED');
@@ -400,18 +426,23 @@ async function readSeedFile(path: string): Promise<unknown> {
     } catch {
       throw new UsageError(`the seed file '${path}' is not valid JSON${jsonErrorPlace(text)}`, hint);
     }
+    // Deeper than any seed nests, the yaml library's own reading would exhaust the heap.
+    if (nestingOf(text) > MAX_SEED_NESTING) {
+      throw new UsageError(`the seed file '${path}' nests deeper than ${MAX_SEED_NESTING} levels`, hint);
+    }
     // JSON.parse keeps the last of two members of one name, so one of them would be dropped
     // unseen (two "keys" lists, an Effect given twice): refused, as a YAML seed's are.
-    const twice = parseDocument(text).errors.find((e) => e.code === 'DUPLICATE_KEY');
+    const twice = parseDocument(text, QUIET).errors.find((e) => e.code === 'DUPLICATE_KEY');
     if (twice) throw new UsageError(`the seed file '${path}' has a member twice in one object: ${said(twice)}`, hint);
     return parsed;
   }
-  const document = parseDocument(text);
+  const document = parseDocument(text, QUIET);
   if (document.errors[0]?.code === 'MULTIPLE_DOCS') {
     throw new UsageError(`the seed file '${path}' holds more than one YAML document (a '---' line starts a second): a seed is one`, hint);
   }
-  // A warning too (an unknown tag such as !secret): what the file meant is not what would be read.
-  // parse() would log it through process warnings, quoting the line, secrets and all.
+  // A warning too (an unknown tag such as !secret, an unknown directive): what the file meant is
+  // not what would be read. The library would log it through process warnings, quoting the line,
+  // secrets and all (QUIET: it leaves them in the document).
   const problem = document.errors[0] ?? document.warnings[0];
   if (problem) throw new UsageError(`the seed file '${path}' does not parse: ${said(problem)}`, hint);
   try {

@@ -45,20 +45,25 @@ function KeyByOtherName({ name }: { name: string }) {
 function KeyDetail({ keyId }: { keyId: string }) {
   const { api } = useSession();
   const [note, setNote] = useState<string>();
-  // Bumped by each action, so that the parts an action may change read again.
+  // Bumped by each action, so that the rotations it may have added are read again.
   const [version, setVersion] = useState(0);
   // An action started in any panel makes every other outcome shown no longer current: a "Key
   // disabled." left beside a later refusal in another panel reads as that action's outcome.
   const lastAction = useLastActionPage(() => setNote(undefined));
-  const meta = useAsync(() => api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId: keyId }).then((r) => r.KeyMetadata), [api, keyId, version]);
-  const aliases = useAsync(() => listAllAliases(api, keyId), [api, keyId, version]);
+  const meta = useAsync(() => api.kms<{ KeyMetadata: KeyMetadata }>('DescribeKey', { KeyId: keyId }).then((r) => r.KeyMetadata), [api, keyId]);
+  const aliases = useAsync(() => listAllAliases(api, keyId), [api, keyId]);
   const tags = useAsync(() => api.kms<{ Tags: Tag[] }>('ListResourceTags', { KeyId: keyId }).then((r) => r.Tags), [api, keyId]);
 
-  // After a refusal that says the page is out of date: read again, keeping what is shown (and
-  // so the panels, with the refusal) until the answer comes, where a new version starts afresh.
+  // After an action, or a refusal that says the page is out of date: read the key and its aliases
+  // again, keeping what is shown until the answer comes. Starting afresh would unmount the panels
+  // while it loads, and with them the outcome another panel shows (a refusal, when two actions overlap).
   const readAgain = () => {
     meta.reload();
     aliases.reload();
+  };
+  const changed = () => {
+    readAgain();
+    setVersion((v) => v + 1);
   };
   const m = meta.data;
   return (
@@ -87,9 +92,9 @@ function KeyDetail({ keyId }: { keyId: string }) {
             </dd>
             <dt>Audit</dt><dd><Link to={`/audit?key=${encodeURIComponent(m.KeyId)}`}>Requests that named this key</Link></dd>
           </dl>
-          <KeyActions meta={m} lastAction={lastAction} onChanged={(text) => { setNote(text); setVersion((v) => v + 1); }} onStale={readAgain} />
-          <KeyAliases keyId={keyId} aliases={aliases.data} listError={aliases.error} lastAction={lastAction} onChanged={() => setVersion((v) => v + 1)} onStale={readAgain} />
-          {m.KeySpec === 'SYMMETRIC_DEFAULT' && <KeyRotation keyId={keyId} version={version} lastAction={lastAction} />}
+          <KeyActions meta={m} lastAction={lastAction} onChanged={(text) => { setNote(text); changed(); }} onStale={readAgain} />
+          <KeyAliases keyId={keyId} aliases={aliases.data} listError={aliases.error} lastAction={lastAction} onChanged={changed} onStale={readAgain} />
+          {m.KeySpec === 'SYMMETRIC_DEFAULT' && <KeyRotation keyId={keyId} version={version} lastAction={lastAction} onStale={readAgain} />}
         </>
       )}
       <PolicyEditor keyId={keyId} lastAction={lastAction} />

@@ -1,3 +1,4 @@
+import { isChangedElsewhere } from '../api/client.js';
 import { useState } from 'react';
 import type { RotationEntry } from '../api/types.js';
 import { useAction, useAsync } from '../components/async.js';
@@ -13,7 +14,13 @@ import { useSession } from '../session.js';
  * `version` changes when the page's actions (Rotate now) may have added one; only the page's last
  * action's outcome is shown (`lastAction`).
  */
-export function KeyRotation({ keyId, version, lastAction }: { keyId: string; version: number; lastAction: LastAction }) {
+export function KeyRotation({ keyId, version, lastAction, onStale }: {
+  keyId: string;
+  version: number;
+  lastAction: LastAction;
+  /** A refusal said the key changed elsewhere (its state): the page reads it again. */
+  onStale: () => void;
+}) {
   const { api } = useSession();
   const [daysText, setDaysText] = useState('365');
   const days = wholeDaysIn(daysText, 90, 2560);
@@ -36,6 +43,10 @@ export function KeyRotation({ keyId, version, lastAction }: { keyId: string; ver
       rotation.reload();
     } catch (failure) {
       if (current()) setError(failure);
+      if (isChangedElsewhere(failure)) {
+        rotation.reload();
+        onStale();
+      }
     }
   });
 

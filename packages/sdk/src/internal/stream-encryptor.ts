@@ -69,7 +69,8 @@ export class StreamEncryptor {
   }
 
   static async create(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: EncryptStreamOptions): Promise<StreamEncryptor> {
-    // The stream's constructor has checked the request (checkEncryptStream).
+    // Checked again (the constructor did): the options are read again now, at the first write.
+    checkEncryptStream(keyringOrCmm, options);
     const length = options.plaintextLength;
     return new StreamEncryptor(await prepareEncryption(keyringOrCmm, options, length), length);
   }
