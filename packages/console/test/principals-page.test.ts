@@ -39,6 +39,12 @@ describe('principals page refusals', () => {
     await page.locator('tr', { hasText: 'user/taken' }).waitFor();
   });
 
+  /** Opens the access-key panel (and the identity policies) of user `name`. */
+  async function showAccessKeysOf(name: string): Promise<void> {
+    await page.locator('tr', { hasText: `user/${name}` }).getByRole('button', { name: 'Access keys' }).click();
+    await page.getByRole('heading', { level: 2, name: `Access keys: user/${name}` }).waitFor();
+  }
+
   after(async () => {
     await browser?.close();
     await server?.close();
@@ -83,8 +89,7 @@ describe('principals page refusals', () => {
   });
 
   it('drops a refusal in the access-key panel once the operator acts above it', async () => {
-    await page.locator('tr', { hasText: 'user/taken' }).getByRole('button', { name: 'Access keys' }).click();
-    await page.getByRole('heading', { level: 2, name: 'Access keys: user/taken' }).waitFor();
+    await showAccessKeysOf('taken');
     await page.getByRole('button', { name: 'Create access key' }).click();
     const refusal = page.getByRole('alert').filter({ hasText: 'coffer:CreateAccessKey' });
     await refusal.waitFor();
@@ -97,8 +102,7 @@ describe('principals page refusals', () => {
   });
 
   it('drops the identity-policy panel\'s own refusal when a later action of that panel starts', async () => {
-    await page.locator('tr', { hasText: 'user/taken' }).getByRole('button', { name: 'Access keys' }).click();
-    await page.getByRole('heading', { level: 2, name: 'Access keys: user/taken' }).waitFor();
+    await showAccessKeysOf('taken');
     // Edit reads the policy, which this operator may not (no coffer:GetPrincipalPolicy).
     await page.getByRole('button', { name: 'Edit policy old' }).click();
     const refusal = page.getByRole('alert').filter({ hasText: 'coffer:GetPrincipalPolicy' });

@@ -45,10 +45,15 @@ const INITIAL_PENDING = 1024 * 1024;
  * materials (checkEncryptRequest).
  */
 export function checkEncryptStream(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: EncryptStreamOptions): void {
+  checkEncryptRequest(keyringOrCmm, options, declaredLength(options));
+}
+
+/** The stream's declared plaintext length, checked, or undefined when none is declared. */
+function declaredLength(options: EncryptStreamOptions): number | undefined {
   assertOptions(options);
   const length = options.plaintextLength;
   if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError('plaintextLength must be a non-negative integer');
-  checkEncryptRequest(keyringOrCmm, options, length);
+  return length;
 }
 
 export class StreamEncryptor {
@@ -69,9 +74,8 @@ export class StreamEncryptor {
   }
 
   static async create(keyringOrCmm: Keyring | CryptographicMaterialsManager, options: EncryptStreamOptions): Promise<StreamEncryptor> {
-    // Checked again (the constructor did): the options are read again now, at the first write.
-    checkEncryptStream(keyringOrCmm, options);
-    const length = options.plaintextLength;
+    // The options are read again now, at the first write: the length checked again, the rest by prepareEncryption.
+    const length = declaredLength(options);
     return new StreamEncryptor(await prepareEncryption(keyringOrCmm, options, length), length);
   }
 
