@@ -3,9 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Sha256 } from '@aws-crypto/sha256-js';
 import { startServer, type RunningServer } from '@coffer/server';
+import { SignatureV4 } from '@smithy/signature-v4';
 import type { Browser, Page } from 'playwright-core';
 import { openConsolePage, signIn } from './support/browser.js';
+import { readCredentials } from './support/credentials.js';
 
 /**
  * The principals page when the server refuses: what the operator typed and what they were looking
@@ -45,10 +48,47 @@ describe('principals page refusals', () => {
     await page.getByRole('heading', { level: 2, name: `Access keys: user/${name}` }).waitFor();
   }
 
+  /** An admin call made behind the page's back (as from another tab or the CLI), as the account's root. */
+  async function adminElsewhere(operation: string, body: object): Promise<void> {
+    const url = new URL(server.endpoint);
+    const signer = new SignatureV4({ credentials: readCredentials(server.credentialsFile), region: server.config.region, service: 'kms', sha256: Sha256 });
+    const signed = await signer.sign({
+      method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/', query: {},
+      headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `CofferAdmin.${operation}` },
+      body: JSON.stringify(body),
+    });
+    const answer = await fetch(server.endpoint, { method: 'POST', headers: signed.headers, body: signed.body as string });
+    assert.equal(answer.status, 200, await answer.text());
+  }
+
   after(async () => {
     await browser?.close();
     await server?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('lists the signed-in user once, marked as the caller', async () => {
+    const rows = page.locator('tbody tr', { hasText: '(you)' });
+    assert.equal(await rows.count(), 1);
+    assert.match(String(await rows.locator('td').first().textContent()), /^user\/operator \(you\)$/);
+    // Before, a row of its own ("user/operator (you)", with no id) came above the listed one.
+    assert.equal(await page.locator('tbody tr', { hasText: 'user/operator' }).count(), 1);
+  });
+
+  it('moves the access-key panel off a user deleted elsewhere once the list is read again', async () => {
+    await adminElsewhere('CreateUser', { UserName: 'doomed' });
+    await page.getByLabel('Name', { exact: true }).fill('witness');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await showAccessKeysOf('doomed');
+    await adminElsewhere('DeleteUser', { UserName: 'doomed' });
+    // The next read of the list (here, after another Create) finds the user gone.
+    await page.getByLabel('Name', { exact: true }).fill('witness-2');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Created user/witness-2.' }).waitFor();
+    await page.locator('tr', { hasText: 'user/doomed' }).waitFor({ state: 'detached' });
+    // Before, the panel stayed on user/doomed, each of its actions refused as NotFoundException.
+    await page.getByRole('heading', { level: 2, name: 'Access keys: your own access keys' }).waitFor();
+    assert.deepEqual(faults, []);
   });
 
   it('keeps the typed name when Create is refused, and clears it when a principal is made', async () => {
@@ -81,8 +121,7 @@ describe('principals page refusals', () => {
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     const refusal = page.getByRole('alert').filter({ hasText: 'AlreadyExistsException' });
     await refusal.waitFor();
-    await page.locator('tr', { hasText: '(you)' }).getByRole('button', { name: 'Access keys' }).click();
-    await page.getByRole('heading', { level: 2, name: 'Access keys: your own access keys' }).waitFor();
+    await showAccessKeysOf('operator');
     await refusal.waitFor({ state: 'detached' });
     assert.equal(await page.getByRole('alert').count(), 0);
     assert.deepEqual(faults, []);

@@ -1,5 +1,5 @@
 import { isChangedElsewhere } from '../api/client.js';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import type { AccessKeyMetadata } from '../api/types.js';
 import { useAction, useAsync } from '../components/async.js';
 import { Done, ErrorNotice } from '../components/notice.js';
@@ -82,6 +82,19 @@ export function PrincipalsPage() {
     setOwner(next);
   };
 
+  // A principal deleted elsewhere (another tab, another operator) leaves the list on its next read;
+  // its access-key panel would only show NoSuchEntity from then on, so the panel goes back to the
+  // caller's own keys. An error already shown stays.
+  const ownerGone = !principals.loading && principals.data !== undefined && owner.kind !== 'self'
+    && !principals.data.some((p) => p.kind === owner.kind && p.name === owner.name);
+  useEffect(() => {
+    if (ownerGone) setOwner({ kind: 'self' });
+  }, [ownerGone]);
+
+  // A signed-in user is one of the users listed: that row is marked, rather than shown twice. A
+  // role session or the account's root is not listed, so it gets a row of its own.
+  const selfListed = principals.data?.some((p) => p.arn === arn) ?? false;
+
   const create = (event: FormEvent) => {
     event.preventDefault();
     const name = newName.trim();
@@ -108,19 +121,21 @@ export function PrincipalsPage() {
         <caption className="visually-hidden">Users and roles</caption>
         <thead><tr><th scope="col">Principal</th><th scope="col">Unique ID</th><th scope="col">Created</th><th scope="col">Actions</th></tr></thead>
         <tbody>
-          <tr>
-            <td className="mono" title={visibleText(arn)}>{visibleText(shortArn(arn))} (you)</td><td></td><td></td>
-            <td><button type="button" className="secondary" onClick={() => showKeysOf({ kind: 'self' })}>Access keys</button></td>
-          </tr>
+          {!selfListed && (
+            <tr>
+              <td className="mono" title={visibleText(arn)}>{visibleText(shortArn(arn))} (you)</td><td></td><td></td>
+              <td><button type="button" className="secondary" onClick={() => showKeysOf({ kind: 'self' })}>Access keys</button></td>
+            </tr>
+          )}
           {principals.data?.map((p) => (
             <tr key={p.arn}>
-              <td className="mono" title={visibleText(p.arn)}>{visibleText(`${p.kind}/${p.name}`)}</td>
+              <td className="mono" title={visibleText(p.arn)}>{visibleText(`${p.kind}/${p.name}`)}{p.arn === arn ? ' (you)' : ''}</td>
               <td className="mono">{visibleText(p.id)}</td>
               <td>{formatTime(p.created)}</td>
               <td className="actions">
                 <button type="button" className="secondary" onClick={() => showKeysOf({ kind: p.kind, name: p.name })}>Access keys</button>
                 <button type="button" className="danger" disabled={busy}
-                  onClick={() => { if (window.confirm(visibleText(`Delete ${p.kind}/${p.name} with its access keys and policies?`))) void act(() => api.admin(p.kind === 'user' ? 'DeleteUser' : 'DeleteRole', p.kind === 'user' ? { UserName: p.name } : { RoleName: p.name }), visibleText(`Deleted ${p.kind}/${p.name}.`), () => setOwner({ kind: 'self' })); }}>
+                  onClick={() => { if (window.confirm(visibleText(`Delete ${p.kind}/${p.name} with its access keys and policies?${p.arn === arn ? ' It is you: the console stops working until you sign in as someone else.' : ''}`))) void act(() => api.admin(p.kind === 'user' ? 'DeleteUser' : 'DeleteRole', p.kind === 'user' ? { UserName: p.name } : { RoleName: p.name }), visibleText(`Deleted ${p.kind}/${p.name}.`), () => setOwner({ kind: 'self' })); }}>
                   Delete
                 </button>
               </td>
