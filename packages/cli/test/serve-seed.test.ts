@@ -54,7 +54,7 @@ function serve(dataDir: string, seedFile: string): Promise<Served> {
 // A copy: the SDK marks the credentials object it is given.
 const ciClient = (endpoint: string) => new KMSClient({ endpoint, region: 'us-east-1', credentials: { ...CI }, maxAttempts: 1 });
 
-function seedFile(text: string, name = 'seed.yaml'): string {
+function seedFile(text: string | Buffer, name = 'seed.yaml'): string {
   const path = join(tempDir(), name);
   writeFileSync(path, text);
   return path;
@@ -195,6 +195,15 @@ describe('coffer serve --seed', () => {
     const two = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed', seedFile('keys: []\n---\nkeys: []\n', 'two.yaml')]);
     assert.equal(two.code, 2, two.stderr);
     assert.match(two.stderr, /holds more than one YAML document/);
+    // Not UTF-8: before, read with U+FFFD in place of the byte and applied so.
+    const latin1 = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed',
+      seedFile(Buffer.from(`keys:\n  - keyId: ${GENERATED_KEY_ID}\n    description: caf\xe9\n`, 'latin1'), 'latin1.yaml')]);
+    assert.equal(latin1.code, 2, latin1.stderr);
+    assert.match(latin1.stderr, /^error: the seed file .*latin1\.yaml' is not UTF-8 text$/m);
+    // A byte-order mark, as some editors write, is read past: JSON.parse refused it before.
+    const bom = await serve(tempDir(), seedFile(`\ufeff{"keys": [{"keyId": "${GENERATED_KEY_ID}"}]}`, 'bom.json'));
+    assert.match(bom.banner, /created 1, unchanged 0/);
+    assert.equal(await bom.stop(), 0);
     const missing = await coffer(['serve', '--port', '0', '--data-dir', dataDir, '--seed', join(dataDir, 'none.yaml')]);
     assert.equal(missing.code, 5);
     assert.match(missing.stderr, /^error: cannot read the seed file .*ENOENT/m);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
@@ -49,8 +49,8 @@ function collect(child: ChildProcess): { output: () => { stdout: string; stderr:
 }
 
 /** Runs a command to its end. */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv(), cwd?: string): Promise<Finished> {
-  const child = spawn(command, args, { env, ...(cwd ? { cwd } : {}), stdio: ['ignore', 'pipe', 'pipe'] });
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv(), cwd?: string, timeout?: number): Promise<Finished> {
+  const child = spawn(command, args, { env, ...(cwd ? { cwd } : {}), ...(timeout ? { timeout } : {}), stdio: ['ignore', 'pipe', 'pipe'] });
   return collect(child).exited;
 }
 
@@ -424,6 +424,22 @@ describe('coffer serve', () => {
       assert.match(finished.stderr, /^hint: \S/m);
       assert.equal(finished.stdout, '');
     }
+  });
+
+  it('refuses an empty data directory, given as a flag or in a config file, rather than serve from the working directory', async () => {
+    const cwd = tempDir();
+    // A server that starts after all is stopped (SIGTERM) rather than left serving: the test fails, not hangs.
+    const flag = await run(process.execPath, [MAIN, 'serve', '--port', '0', '--data-dir', ''], cleanEnv(), cwd, 20_000);
+    assert.equal(flag.code, 2, flag.stderr);
+    assert.match(flag.stderr, /^error: Invalid server configuration: data directory must be a path, not empty\.$/m);
+    const config = join(tempDir(), 'coffer.json');
+    writeFileSync(config, '{"port": 0, "data-dir": " "}');
+    const fromFile = await run(process.execPath, [MAIN, 'serve', '--config', config], cleanEnv(), cwd, 20_000);
+    assert.equal(fromFile.code, 2, fromFile.stderr);
+    assert.match(fromFile.stderr, /^error: the config file .* sets 'data-dir' to " "$/m);
+    // Before, each made its store in the working directory (or the config file's).
+    assert.deepEqual(readdirSync(cwd), []);
+    assert.deepEqual(readdirSync(dirname(config)), ['coffer.json']);
   });
 
   it('exits 5 when the root-key passphrase file cannot be read, as for any other file it reads', async () => {

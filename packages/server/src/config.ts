@@ -32,7 +32,7 @@ export function checkConfig(config: ServerConfig): void {
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(config.region)) problems.push(`region must look like us-east-1, not '${config.region}'`);
   if (!/^\d{12}$/.test(config.accountId)) problems.push(`account id must be 12 digits, not '${config.accountId}'`);
   if (!/^aws(-[a-z]+)*$/.test(config.partition)) problems.push(`partition must look like aws or aws-cn, not '${config.partition}'`);
-  if (!config.dataDir) problems.push('data directory must be set');
+  if (typeof config.dataDir !== 'string' || config.dataDir.trim() === '') problems.push('data directory must be a path, not empty');
   // An empty host would listen on every address, which no one asking for "" meant.
   if (typeof config.host !== 'string' || config.host.trim() === '') problems.push(`host must be an address or name, such as 127.0.0.1, not '${config.host}'`);
   if (config.store !== 'sqlite' && !isPostgresUrl(config.store)) {

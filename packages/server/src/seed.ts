@@ -156,6 +156,9 @@ export function checkSeed(seed: unknown): Seed {
       onlyKeys(`${entry} accessKeys[${j}]`, key, ['accessKeyId', 'secretAccessKey']);
       if (!ACCESS_KEY_ID.test(key.accessKeyId)) fail(`${entry} accessKeys[${j}]`, 'accessKeyId must be 16 to 128 capital letters and digits, e.g. AKIA...');
       if (key.secretAccessKey.length < 16 || key.secretAccessKey.length > 128) fail(`${entry} accessKeys[${j}]`, 'secretAccessKey must be 16 to 128 characters');
+      // Credentials files and environment variables carry no white space or control characters
+      // (a trailing newline from `$(cat file)` or a YAML block scalar): no client could sign with it.
+      if (!/^[\x21-\x7e]+$/.test(key.secretAccessKey)) fail(`${entry} accessKeys[${j}]`, 'secretAccessKey must be printable ASCII with no spaces, tabs or line breaks');
       if (accessKeyIds.has(key.accessKeyId)) fail(`${entry} accessKeys[${j}] (${key.accessKeyId})`, 'the access key id appears twice in the seed');
       accessKeyIds.add(key.accessKeyId);
     }

@@ -115,7 +115,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const config: ServerConfig = {
     host: options.host ?? DEFAULT_CONFIG.host,
     port: options.port ?? DEFAULT_CONFIG.port,
-    dataDir: resolve(options.dataDir ?? DEFAULT_CONFIG.dataDir),
+    // resolve('') is the working directory, which no one asking for "" meant: left empty, refused below.
+    dataDir: (options.dataDir ?? DEFAULT_CONFIG.dataDir).trim() === '' ? '' : resolve(options.dataDir ?? DEFAULT_CONFIG.dataDir),
     region: options.region ?? DEFAULT_CONFIG.region,
     accountId: options.accountId ?? DEFAULT_CONFIG.accountId,
     partition: options.partition ?? DEFAULT_CONFIG.partition,

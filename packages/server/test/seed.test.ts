@@ -84,11 +84,16 @@ describe('startServer({ seed })', () => {
       // A secret YAML read as a number (unquoted digits) is said as such, not as missing.
       [{ principals: [{ user: 'a', accessKeys: [{ accessKeyId: CI.accessKeyId, secretAccessKey: 12345678901234567890 }] }] },
         /accessKeys\[0\]: accessKeyId and secretAccessKey must be strings \(in YAML, quote one that reads as a number\)/],
+      // A secret no credentials file or environment variable could carry (before, accepted as given).
+      ...['a-secret-for-tests-only\n', 'a secret for tests only', 'a-secret-for-tésts-only'].map((secret) =>
+        [{ principals: [{ user: 'a', accessKeys: [{ accessKeyId: CI.accessKeyId, secretAccessKey: secret }] }] },
+          /accessKeys\[0\]: secretAccessKey must be printable ASCII with no spaces, tabs or line breaks$/] as const),
       // One access key id for two principals.
       [{ principals: [{ user: 'a', accessKeys: [CI] }, { user: 'b', accessKeys: [CI] }] }, /principals\[1\] \(user b\) accessKeys\[0\] \(AKIASEEDTEST000001\): the access key id appears twice/],
     ] as const) {
       const dataDir = tempDataDir();
-      await assert.rejects(startTestServer({ seed, dataDir }), (error: unknown) => error instanceof SeedError && problem.test(error.message), String(problem));
+      // A seed accepted after all is a failure, not a server left running.
+      await assert.rejects(startTestServer({ seed, dataDir }).then((t) => t.stop()), (error: unknown) => error instanceof SeedError && problem.test(error.message), String(problem));
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

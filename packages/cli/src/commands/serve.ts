@@ -376,8 +376,8 @@ function readConfigFile(path: string): Partial<Record<keyof typeof OPTIONS, stri
     const text = key === 'quotas' && value === false ? 'off' : String(value);
     if (key === 'quotas' && value === true) throw new UsageError(`the config file '${path}' sets 'quotas' to true`, 'give "quotas" a file path, or "off" (false)');
     const isPath = ['data-dir', 'seed', 'tls-cert', 'tls-key', 'root-passphrase-file', 'pkcs11-pin-file'].includes(key) || (key === 'quotas' && text !== 'off');
-    // A path is text: 5 or true is a mistake, not the file named "5".
-    if (isPath && typeof value !== 'string') {
+    // A path is text: 5 or true is a mistake, not the file named "5"; "" is no path, not the file's own directory.
+    if (isPath && (typeof value !== 'string' || text.trim() === '')) {
       throw new UsageError(`the config file '${path}' sets '${key}' to ${JSON.stringify(value)}`, `give '${key}' a path, as a string`);
     }
     settings[key as keyof typeof OPTIONS] = isPath ? resolve(dirname(path), text) : text;
@@ -515,14 +515,25 @@ function readQuotasFile(path: string): Record<string, number> {
   return readJsonObjectFile(path, 'quotas', 'check the path given to --quotas or COFFER_QUOTAS, or give --quotas off', '{"symmetric": 10000, "CreateKey": 20}') as Record<string, number>;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** The text of the `kind` file (config, seed, quotas); `hint` names where its path came from. */
 function readSettingFile(path: string, kind: string, hint: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (error) {
     throw new IoError(`cannot read the ${kind} file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, hint);
   }
+  // Read as UTF-8 or not at all: a name or secret in another encoding would be read as U+FFFD and
+  // applied that way. A byte-order mark, as some Windows editors write, is dropped.
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new UsageError(`the ${kind} file '${path}' is not UTF-8 text`, `save it as UTF-8; ${hint}`);
+  }
 }
+
 
 /** A file that must hold one JSON object, such as `example`. */
 function readJsonObjectFile(path: string, kind: string, readHint: string, example: string): object {
