@@ -270,9 +270,16 @@ const VARIABLE_CASES: ConditionCase[] = [
     { 'kms:encryptioncontext:path': 'home/bob/notes', 'aws:username': 'bob' }, true),
   c('a substituted value is literal, never a wildcard', { StringLike: { 'kms:EncryptionContext:path': 'home/${aws:username}' } },
     { 'kms:encryptioncontext:path': 'home/bob', 'aws:username': '*' }, false),
-  c('a variable with no value makes the condition fail', { StringEquals: { 'kms:EncryptionContext:user': '${aws:username}' } },
+  // IAM User Guide, "Policy variables with no value": the value is null, equal to and like nothing.
+  c('a variable with no value is matched by no value', { StringEquals: { 'kms:EncryptionContext:user': '${aws:username}' } },
     { 'kms:encryptioncontext:user': 'bob' }, false),
-  c('a variable with no value does not make a negated operator hold', { StringNotEquals: { 'kms:EncryptionContext:user': '${aws:username}' } },
+  c('a variable with no value leaves the other values of the list', { StringEquals: { 'kms:EncryptionContext:user': ['${aws:username}', 'bob'] } },
+    { 'kms:encryptioncontext:user': 'bob' }, true),
+  c('a variable with no value makes a negated operator hold', { StringNotEquals: { 'kms:EncryptionContext:user': '${aws:username}' } },
+    { 'kms:encryptioncontext:user': 'bob' }, true),
+  c('a variable with no value in a StringNotLike pattern: it holds', { StringNotLike: { 'kms:EncryptionContext:path': 'home/${aws:username}/*' } },
+    { 'kms:encryptioncontext:path': 'home/bob/x' }, true),
+  c('a negated operator still needs every other value unmatched', { StringNotEquals: { 'kms:EncryptionContext:user': ['${aws:username}', 'bob'] } },
     { 'kms:encryptioncontext:user': 'bob' }, false),
   c('a default value stands in for an absent variable', { StringEquals: { 'kms:EncryptionContext:user': "${aws:username, 'anonymous'}" } },
     { 'kms:encryptioncontext:user': 'anonymous' }, true),
@@ -316,10 +323,12 @@ describe('policy conditions', () => {
     assert.ok(all.includes('Null'));
   });
 
-  it('a variable with no value keeps a Deny from applying: the statement is invalid', () => {
+  it('a Deny of a negated operator against a variable with no value applies (IAM: the variable is null)', () => {
     const key = keyPolicy(ENABLE_IAM, { Effect: 'Allow', Principal: { AWS: appRole.arn }, Action: 'kms:*', Resource: '*' },
       { Effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*', Condition: { StringNotEquals: { 'kms:EncryptionContext:user': '${aws:username}' } } });
-    assert.deepEqual(ask({ key, principal: appRole, context: { 'kms:encryptioncontext:user': 'x' } }), { allowed: true, reason: 'key-policy' });
+    // Before, the statement was taken as invalid and a role (no aws:username) was let through.
+    assert.deepEqual(ask({ key, principal: appRole, context: { 'kms:encryptioncontext:user': 'x' } }), { allowed: false, reason: 'explicit-deny' });
+    assert.deepEqual(ask({ key, principal: appRole, context: { 'kms:encryptioncontext:user': 'y', 'aws:username': 'y' } }), { allowed: true, reason: 'key-policy' });
     assert.deepEqual(ask({ key, principal: appRole, context: { 'kms:encryptioncontext:user': 'x', 'aws:username': 'y' } }),
       { allowed: false, reason: 'explicit-deny' });
   });

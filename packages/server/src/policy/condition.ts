@@ -125,6 +125,8 @@ function readings(keys: readonly [string, readonly string[]][]): Record<string, 
   return all;
 }
 
+const NO_MATCH: ValueTest = () => false;
+
 /** Whether one entry holds for the request. */
 export function entryHolds(entry: ConditionEntry, context: RequestContext, effect: Effect = 'Allow'): boolean {
   // A variable naming a key that differs only in case resolves to no one string: the entry is
@@ -149,10 +151,11 @@ export function entryHolds(entry: ConditionEntry, context: RequestContext, effec
   }
   const tests: ValueTest[] = entry.anyValue ? [entry.anyValue] : [];
   for (const value of entry.anyValue ? [] : entry.values) {
-    const test = resolveValue(operator.spec, value, context);
-    // A policy variable with no value makes the statement invalid: it neither allows nor denies.
-    if (test === undefined) return false;
-    tests.push(test);
+    // A policy variable with no value is null (IAM User Guide, "Policy variables with no value"):
+    // no request value is equal to or like it, so a positive operator finds no match there and a
+    // negated one holds (a Deny of StringNotEquals against ${aws:PrincipalTag/team} applies to
+    // a caller without the tag).
+    tests.push(resolveValue(operator.spec, value, context) ?? NO_MATCH);
   }
   const negated = operator.spec.negated;
   // One request value against the policy values: any of them, or for negated operators none.
