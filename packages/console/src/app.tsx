@@ -81,16 +81,24 @@ function useIdleSignOut(active: boolean, onIdle: () => void): void {
   callback.current = onIdle;
   useEffect(() => {
     if (!active) return;
-    let timer = window.setTimeout(() => callback.current(), IDLE_MINUTES * 60_000);
-    const reset = () => {
-      window.clearTimeout(timer);
-      timer = window.setTimeout(() => callback.current(), IDLE_MINUTES * 60_000);
+    // Measured on the wall clock, not by one long timer: timers do not run while the machine
+    // sleeps, and a laptop woken after a night would keep the secret for what the timer had left.
+    let last = Date.now();
+    const idleTooLong = () => Date.now() - last >= IDLE_MINUTES * 60_000;
+    const check = () => { if (idleTooLong()) callback.current(); };
+    // The first key press after the wait signs out rather than start a new 30 minutes.
+    const activity = () => {
+      if (idleTooLong()) callback.current();
+      else last = Date.now();
     };
+    const timer = window.setInterval(check, 10_000);
     const events = ['keydown', 'pointerdown', 'wheel'] as const;
-    for (const name of events) window.addEventListener(name, reset, { passive: true });
+    for (const name of events) window.addEventListener(name, activity, { passive: true });
+    document.addEventListener('visibilitychange', check);
     return () => {
-      window.clearTimeout(timer);
-      for (const name of events) window.removeEventListener(name, reset);
+      window.clearInterval(timer);
+      for (const name of events) window.removeEventListener(name, activity);
+      document.removeEventListener('visibilitychange', check);
     };
   }, [active]);
 }

@@ -499,6 +499,31 @@ describe('console in Chromium', () => {
     }
   });
 
+  it('counts time the machine slept toward the 30 minutes: the wall clock decides, not a timer', async () => {
+    for (const wake of ['a key press', 'the next tick'] as const) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
+      try {
+        const idle = await context.newPage();
+        await idle.clock.install();
+        await idle.goto(`${url}/keys`);
+        await idle.getByLabel('Access key ID').fill(credentials.accessKeyId);
+        await idle.getByLabel('Secret access key').fill(credentials.secretAccessKey);
+        await idle.getByRole('button', { name: 'Sign in' }).click();
+        await idle.getByRole('heading', { level: 1, name: 'Keys' }).waitFor();
+        // A sleep: the wall clock moves an hour on, and no timer runs meanwhile.
+        const now = await idle.evaluate(() => Date.now());
+        await idle.clock.setSystemTime(now + 60 * 60_000);
+        if (wake === 'a key press') await idle.keyboard.press('Shift');
+        else await idle.clock.runFor(10_000);
+        // Before, the one 30-minute timer had not run, and the console stayed signed in.
+        await idle.getByText('Signed out after 30 minutes without activity.').waitFor();
+        assert.equal(await idle.getByLabel('Secret access key').inputValue(), '', wake);
+      } finally {
+        await context.close();
+      }
+    }
+  });
+
   it('logged no script error and no Content-Security-Policy refusal', () => {
     assert.deepEqual(pageErrors, []);
   });
