@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -247,6 +247,39 @@ describe('coffer serve', () => {
     const checked = await coffer(['store', 'check', '--data-dir', file]);
     assert.equal(checked.code, 1, checked.stderr);
     assert.match(checked.stderr, /holds no Coffer store \(no coffer\.db\)/);
+  });
+
+  it('says when a data directory\'s own user may not write in it: serve names its mode, the tools that read say SQLite writes beside the store', async () => {
+    // Its owner is the user running the commands: nobody (65534) when the tests run as root.
+    const asRoot = process.getuid?.() === 0;
+    const owner = asRoot ? { uid: 65534, gid: 65534 } : {};
+    const asOwner = (args: string[]) => collect(spawn(process.execPath, [MAIN, ...args], { env: cleanEnv({ COFFER_BACKUP_PASSPHRASE: 'correct horse battery staple, twice over' }), cwd: '/', stdio: ['ignore', 'pipe', 'pipe'], ...owner })).exited;
+    const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const parent = tempDir();
+    chmodSync(parent, 0o755);
+    const dataDir = join(parent, 'data');
+    const made = await serve(['--port', '0', '--data-dir', dataDir]);
+    assert.equal((await made.stop()).code, 0);
+    const out = join(parent, 'out');
+    mkdirSync(out);
+    chmodSync(out, 0o777);
+    if (asRoot) for (const name of ['', ...readdirSync(dataDir)]) chownSync(join(dataDir, name), 65534, 65534);
+    // Read and enter, not write: a copy on a snapshot, or a mode set too tight.
+    chmodSync(dataDir, 0o500);
+    try {
+      const served = await asOwner(['serve', '--port', '0', '--data-dir', dataDir]);
+      assert.equal(served.code, 1, served.stderr);
+      // Before: "it is not this user's to use. Run Coffer as the user that owns it", to its owner.
+      assert.match(served.stderr, new RegExp(`^error: The data directory ${escaped(dataDir)} cannot be served from \\(EACCES: .*\\): its mode does not let its owner, this user, read, write and enter it\\. Fix it \\(chmod u\\+rwx ${escaped(dataDir)}\\), or give another --data-dir\\.$`, 'm'));
+      for (const tool of [['store', 'check'], ['backup', '--out', join(out, 'b.tar')]]) {
+        const finished = await asOwner([...tool, '--data-dir', dataDir]);
+        assert.equal(finished.code, 1, `${tool.join(' ')}: ${finished.stderr}`);
+        // Before: "is its disk full, failing or read-only?", of a disk that was none of these.
+        assert.match(finished.stderr, new RegExp(`^error: The store ${escaped(dataDir)}/coffer\\.db could not be opened \\(attempt to write a readonly database\\): SQLite writes beside a store even to read it \\(its -wal and -shm files\\), and this user may not write in ${escaped(dataDir)}\\. `, 'm'), tool.join(' '));
+      }
+    } finally {
+      chmodSync(dataDir, 0o700);
+    }
   });
 
   it('says which store it could not open, and why, when the data directory\'s disk is full (a file-size limit), with exit code 1', async () => {

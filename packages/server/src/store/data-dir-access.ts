@@ -36,7 +36,19 @@ export function assertDirectoryUsable(dataDir: string, use: 'read' | 'write'): v
     throw new StartupError(`The data directory ${dataDir} cannot be ${use === 'write' ? 'served from' : 'read'} (${messageOf(error)}): `
       + (code === 'EROFS'
         ? 'its file system is read-only. Mount it read-write, or give another --data-dir.'
-        : 'it is not this user\'s to use. Run Coffer as the user that owns it, or fix its permissions.'), { cause: error });
+        : isOwnedByThisUser(dataDir)
+          ? `its mode does not let its owner, this user, ${use === 'write' ? 'read, write and enter' : 'read and enter'} it. `
+            + `Fix it (chmod u+${use === 'write' ? 'rwx' : 'rx'} ${dataDir}), or give another --data-dir.`
+          : 'it is not this user\'s to use. Run Coffer as the user that owns it, or fix its permissions.'), { cause: error });
+  }
+}
+
+/** Whether this process's user owns `path` (false when that cannot be told). */
+export function isOwnedByThisUser(path: string): boolean {
+  try {
+    return process.getuid !== undefined && statSync(path).uid === process.getuid();
+  } catch {
+    return false;
   }
 }
 

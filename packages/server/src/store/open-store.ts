@@ -36,6 +36,16 @@ const diskFault = (databaseFile: string, error: unknown): StartupError => new St
   `The store ${databaseFile} could not be opened (${(error as Error).message}): is its disk full, failing or read-only? `
   + 'Free space or fix the disk, then start again.', { cause: error });
 
+/** Whether the system lets this user make files in `dir` (a read-only mount is a disk's fault, said as such). */
+function mayWriteIn(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch (error) {
+    return !isRefusedAccess(error);
+  }
+}
+
 /** The system's refusal of a file to this user: another owner's mode (EACCES), an immutable file (EPERM). */
 const isRefusedAccess = (error: unknown): boolean => ['EACCES', 'EPERM'].includes(String((error as { code?: unknown }).code));
 
@@ -68,8 +78,15 @@ export function openExistingSqliteStore(dataDir: string): SqliteStore {
   } catch (error) {
     const damage = sqliteDamageOf(error);
     if (damage) throw damaged(databaseFile, damage);
-    // SQLite opens a store for reading by writing beside it too (its -shm): a read-only disk refuses that.
-    throw !(error instanceof StartupError) && isDiskFault(error) ? diskFault(databaseFile, error) : error;
+    if (error instanceof StartupError) throw error;
+    // SQLite opens a store for reading by writing beside it too (its -wal and -shm): a directory
+    // this user may not write in refuses that, as a read-only disk does.
+    if (/readonly/i.test((error as Error).message) && !mayWriteIn(dataDir)) {
+      throw new StartupError(`The store ${databaseFile} could not be opened (${(error as Error).message}): SQLite writes beside a store `
+        + `even to read it (its -wal and -shm files), and this user may not write in ${dataDir}. `
+        + 'Run this as the user the server runs as, or on a writable copy of the directory.', { cause: error });
+    }
+    throw isDiskFault(error) ? diskFault(databaseFile, error) : error;
   }
 }
 
