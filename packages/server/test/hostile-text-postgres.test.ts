@@ -143,7 +143,8 @@ describe('text PostgreSQL refuses, in every member, over HTTP', () => {
   });
 
   it('/metrics counts keys whose description, tags and policy hold such text', async () => {
-    const text = Object.values(HOSTILE).join(' ');
+    // A lone surrogate is refused in every text member (validate/shape.ts), so only the NUL gets this far.
+    const text = HOSTILE['a NUL'];
     const created = await pg.send('CreateKey', { Description: text, Tags: [{ TagKey: text, TagValue: text }], Policy: policy(text) });
     assert.equal(created.status, 200, created.text);
     const scrape = await fetch(`${pg.t.server.endpoint}/metrics`);

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
-  CreateKeyCommand, DisableKeyCommand, ListResourceTagsCommand, ScheduleKeyDeletionCommand, TagResourceCommand,
+  CreateKeyCommand, DescribeKeyCommand, DisableKeyCommand, ListResourceTagsCommand, ScheduleKeyDeletionCommand, TagResourceCommand,
   UntagResourceCommand, type KeyMetadata, type Tag,
 } from '@aws-sdk/client-kms';
-import { errorOf, startTestServer, type TestServer } from './support/server.js';
+import { errorOf, rawRequest, startTestServer, type TestServer } from './support/server.js';
 
 const arnOf = (keyId: string) => `arn:aws:kms:us-east-1:111122223333:key/${keyId}`;
 const tagsNamed = (count: number, prefix = 'key'): Tag[] =>
@@ -251,12 +251,13 @@ describe('tags', () => {
       assert.equal(out.Truncated, false);
     });
 
-    it('pages past tag keys that hold a NUL or a lone surrogate, every tag once', async () => {
-      // A tag key may be any text. A marker that carried such a key as UTF-8 came back with the lone
-      // surrogate as U+FFFD, a position past 'a\ue000', and a NUL made the server refuse its own marker.
+    it('pages past tag keys that hold a NUL or a character past U+FFFF, every tag once', async () => {
+      // A tag key may be any Unicode text. A NUL made the server refuse its own marker; keys that
+      // order differently by UTF-16 unit and by code point ('a\uffff' before or after 'a\u{10000}')
+      // must page all the same.
       const odd = [
-        { TagKey: 'a\ud800', TagValue: '1' }, { TagKey: 'a\ue000', TagValue: '2' }, { TagKey: 'b\u0000', TagValue: '3' },
-        { TagKey: 'c\udc00x', TagValue: '4' }, { TagKey: 'c\ud83d\ude00', TagValue: '5' }, { TagKey: 'd', TagValue: '6' },
+        { TagKey: 'a\uffff', TagValue: '1' }, { TagKey: 'a\ue000', TagValue: '2' }, { TagKey: 'b\u0000', TagValue: '3' },
+        { TagKey: 'a\u{10000}', TagValue: '4' }, { TagKey: 'c\ud83d\ude00', TagValue: '5' }, { TagKey: 'd', TagValue: '6' },
       ];
       const { KeyId } = await createKey(odd);
       const seen: Tag[] = [];
@@ -267,6 +268,26 @@ describe('tags', () => {
         marker = out.NextMarker;
       } while (marker);
       assert.deepEqual(seen, byKey(odd));
+    });
+
+    it('refuses tag keys, tag values and descriptions holding an unpaired surrogate, which no UTF-8 client could read back', async () => {
+      // Before, they were kept, and the AWS CLI failed on the key's DescribeKey and ListResourceTags
+      // ("surrogates not allowed") for every user.
+      const { KeyId } = await createKey([]);
+      for (const [operation, body, member] of [
+        ['TagResource', { KeyId, Tags: [{ TagKey: 'k\ud800', TagValue: 'v' }] }, 'tags.1.member.tagKey'],
+        ['TagResource', { KeyId, Tags: [{ TagKey: 'k', TagValue: 'x\udc00y' }] }, 'tags.1.member.tagValue'],
+        ['UpdateKeyDescription', { KeyId, Description: 'x\ud800y' }, 'description'],
+        ['CreateKey', { Description: '\udfff' }, 'description'],
+      ] as const) {
+        const answer = await rawRequest(t.server.endpoint, t.credentials, operation, body);
+        assert.equal(answer.status, 400, `${operation}: ${answer.text}`);
+        assert.equal(answer.body.__type, 'ValidationException');
+        assert.equal(answer.body.message, `1 validation error detected: Value at '${member}' failed to satisfy constraint: Member must be valid Unicode: it holds an unpaired surrogate`);
+      }
+      const described = await t.kms.send(new DescribeKeyCommand({ KeyId }));
+      assert.equal(described.KeyMetadata!.Description, '');
+      assert.deepEqual((await t.kms.send(new ListResourceTagsCommand({ KeyId }))).Tags, []);
     });
 
     it('rejects a marker it did not issue', async () => {
