@@ -251,6 +251,15 @@ describe('caching materials manager with a required-encryption-context manager',
     assert.equal((await decrypt(keyring, plain)).plaintext.toString(), 'plain');
   });
 
+  test('malformed materials from the underlying manager are a KeyringError naming it, encrypting and decrypting', async () => {
+    const garbage = { getEncryptionMaterials: async () => ({ foo: 1 }), decryptMaterials: async () => ({ foo: 1 }) } as never;
+    const cmm = new CachingCryptographicMaterialsManager({ underlying: garbage, cache: new LocalMaterialsCache(), maxAge: 1000 });
+    // Before, encrypting failed with "TypeError: Cannot read properties of undefined (reading 'kdfHash')".
+    await assert.rejects(encrypt(cmm, Buffer.from('x')), { name: 'KeyringError', message: 'the underlying materials manager returned materials of no known algorithm suite' });
+    const message = (await encrypt(aesKeyring(), Buffer.from('x'))).ciphertext;
+    await assert.rejects(decrypt(cmm, message), { name: 'KeyringError', message: 'the underlying materials manager returned materials of no known algorithm suite' });
+  });
+
   test('a partition must be well-formed Unicode: two with lone surrogates would be one', () => {
     for (const partition of ['\uD800', 'a\uDFFFb']) {
       assert.throws(() => new CachingCryptographicMaterialsManager({ underlying: aesKeyring(), cache: new LocalMaterialsCache(), maxAge: 1, partition }), TypeError);

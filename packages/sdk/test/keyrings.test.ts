@@ -151,6 +151,17 @@ test('raw keyrings refuse an empty key namespace or key name, which the official
   assert.throws(() => new RawAesKeyring(null as never), /RawAesKeyring takes an options object/);
 });
 
+test('raw keyrings refuse a key namespace or name with a lone surrogate: written as UTF-8 it names another keyring', () => {
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  // Before, 'a\ud800' encrypted as provider 'a\ufffd', which the same keyring could not decrypt.
+  for (const [keyNamespace, keyName] of [['a\ud800', 'k'], ['n', '\udc00'], ['\ud83d', 'k']]) {
+    const refused = { name: 'TypeError', message: 'keyNamespace and keyName must be well-formed Unicode (no lone surrogates)' };
+    assert.throws(() => new RawAesKeyring({ keyNamespace: keyNamespace!, keyName: keyName!, wrappingKey: randomBytes(32) }), refused);
+    assert.throws(() => new RawRsaKeyring({ keyNamespace: keyNamespace!, keyName: keyName!, padding: RsaPadding.OAEP_SHA256, publicKey }), refused);
+  }
+  assert.doesNotThrow(() => new RawAesKeyring({ keyNamespace: 'n\ud83d\udd11', keyName: 'k', wrappingKey: randomBytes(32) }));
+});
+
 test('raw AES OnDecrypt: the encryption context is the AAD', async () => {
   const m = await aesKeyring(32).onEncrypt(empty);
   await assert.rejects(aesKeyring(32).onDecrypt({ ...decryptionMaterials, encryptionContext: { a: 'c' } }, m.encryptedDataKeys), NoDecryptionKeyError);

@@ -45,7 +45,14 @@ export function assertRawKeyNamespace(keyNamespace: unknown, keyName: unknown): 
   // The format would carry empty ones, but the official SDKs refuse to read an EDK with an empty
   // provider ID or info: every recipient's decryption of such a message would fail there.
   if (keyNamespace === '' || keyName === '') throw new TypeError('keyNamespace and keyName must not be empty');
+  // Both are written as UTF-8, which has no form for a lone surrogate (it becomes U+FFFD): the
+  // message would name another keyring than the one that wrote it, and this one could not read it.
+  if (!isWellFormed(keyNamespace) || !isWellFormed(keyName)) {
+    throw new TypeError('keyNamespace and keyName must be well-formed Unicode (no lone surrogates)');
+  }
   if (keyNamespace.startsWith(KMS_PROVIDER_PREFIX)) {
     throw new TypeError(`key namespace must not begin with "${KMS_PROVIDER_PREFIX}"`);
   }
 }
+
+const isWellFormed = (text: string): boolean => !/\p{Cs}/u.test(text);
