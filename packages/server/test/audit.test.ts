@@ -564,6 +564,35 @@ describe('audit: tampering is found and named', () => {
     });
   });
 
+  it('names a record put before record 1, and leaves it out of queries', async () => {
+    for (const forged of [0, -1]) {
+      // A copy of record 4 (a key's CreateKey) as someone else's ScheduleKeyDeletion, hash and all.
+      const mallory = 'arn:aws:iam::111122223333:user/mallory';
+      let keyArn = '';
+      const dir = tampered((db) => {
+        const copy = { ...recordJson(db, 4), seq: forged, principalArn: mallory, operation: 'ScheduleKeyDeletion' };
+        keyArn = copy.keyArns[0];
+        db.prepare('INSERT INTO audit (seq, time, principal_arn, operation, outcome, record) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(forged, copy.time, mallory, 'ScheduleKeyDeletion', 'success', JSON.stringify(copy));
+        db.prepare('INSERT INTO audit_keys (key_arn, seq) VALUES (?, ?)').run(keyArn, forged);
+      });
+      // Before, verification began after 0 and found the chain intact, and queries listed the row as the server's.
+      const problem = `record ${forged} lies before record 1, the first the server writes: it was not written by the server`;
+      assert.deepEqual(await verifyAuditTrail(dir), { ok: false, seq: forged, problem });
+      const t = await startTestServer({ dataDir: dir });
+      try {
+        const verdict = await admin(t, 'VerifyAuditChain', {});
+        assert.deepEqual([verdict.Valid, verdict.BrokenAt, verdict.Problem], [false, forged, problem]);
+        for (const filters of [{}, { KeyId: keyArn }, { PrincipalArn: mallory }]) {
+          const listed = await queryAll(t, filters, 3);
+          assert.equal(listed.some((r) => r.seq < 1), false, JSON.stringify(filters));
+        }
+      } finally {
+        await t.stop();
+      }
+    }
+  });
+
   it('names a record whose columns queries filter on were changed, though its JSON and hash were not', async () => {
     for (const [column, value, what] of [['operation', 'GenerateRandom', 'operation'], ['principal_arn', 'arn:aws:iam::111122223333:user/x', 'principal'], ['time', 0, 'time'], ['outcome', 'success', 'outcome']] as const) {
       // Record 8 is the refused DescribeKey (outcome NotFoundException).

@@ -36,6 +36,12 @@ export function verifyStoredChain(store: Store, auditKey: Uint8Array): Promise<C
 const checks = new WeakMap<Store, Promise<ChainVerdict>>();
 
 async function check(store: Store, auditKey: Uint8Array): Promise<ChainVerdict> {
+  // The server numbers records from 1. A row numbered 0 or less would be read by no page below,
+  // yet a query would list it: it is named, as a record past the head is.
+  const [first] = (await store.readAuditIndex({ afterSeq: -Number.MAX_SAFE_INTEGER, limit: 1, keys: [] })).rows;
+  if (first !== undefined && first.seq < 1) {
+    return { ok: false, seq: first.seq, problem: `record ${first.seq} lies before record 1, the first the server writes: it was not written by the server` };
+  }
   const head = await store.getAuditHead();
   const verifier = new ChainVerifier(auditKey);
   const last = head?.seq ?? 0;

@@ -813,6 +813,9 @@ export class PostgresStore implements Store {
     if (query.outcome === 'failure') add(() => "outcome <> 'success'");
     else if (query.outcome !== undefined) add((p) => `outcome = ${p}`, query.outcome);
     if (query.beforeSeq !== undefined) add((p) => `seq < ${p}`, query.beforeSeq);
+    // The server numbers records from 1: a row before that was put there by someone else
+    // (verification names it), and is no answer to a query.
+    add(() => 'seq > 0');
     if (query.keyArn !== undefined) add((p) => `seq IN (SELECT seq FROM audit_keys WHERE key_arn = ${p})`, query.keyArn);
     params.push(query.limit);
     const text = `SELECT seq, record FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`;

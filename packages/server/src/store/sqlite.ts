@@ -895,6 +895,9 @@ export class SqliteStore implements Store {
     // of the key for each page, and a busy key has millions.
     const byKey = query.keyArn !== undefined;
     const seq = byKey ? 'audit_keys.seq' : 'seq';
+    // The server numbers records from 1: a row before that was put there by someone else
+    // (verification names it), and is no answer to a query.
+    add(`${seq} > 0`);
     if (query.keyArn !== undefined) add('audit_keys.key_arn = ?', query.keyArn);
     const from = byKey ? 'audit_keys JOIN audit ON audit.seq = audit_keys.seq' : 'audit';
     const unindexed = query.principalArn !== undefined || query.operation !== undefined || query.outcome !== undefined;
