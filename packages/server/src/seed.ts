@@ -15,7 +15,7 @@ import { checkAliasName, isPossibleAliasName, MAX_ALIAS_NAME_LENGTH } from './ke
 import { MAX_ACCESS_KEYS } from './admin/create-access-key.js';
 import { MAX_ALIASES_PER_KEY } from './operations/alias-turn.js';
 import { MAX_KEYS } from './operations/create-key.js';
-import { keyArn } from './keys/arn.js';
+import { aliasArn, keyArn } from './keys/arn.js';
 import { KEY_ID, MAX_DESCRIPTION_LENGTH, type KeyRecord } from './keys/key-record.js';
 import { accountRootArn, principalArn } from './principals/principal-id.js';
 import type { PrincipalKind } from './principals/principal-record.js';
@@ -251,7 +251,8 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
         write: async () => {
           const now = service.now();
           const ok = await store.createAlias({ aliasName, targetKeyId: key.keyId, createdAt: now, updatedAt: now },
-            event('CreateAlias', { AliasName: aliasName, TargetKeyId: key.keyId }, [arn]));
+            // As CreateAlias records it (CloudTrail's resources): the alias too, by its ARN.
+            event('CreateAlias', { AliasName: aliasName, TargetKeyId: key.keyId }, [aliasArn(realm, aliasName), arn]));
           if (!ok) fail(`${entry} alias ${aliasName}`, 'the alias was created meanwhile');
         },
       });

@@ -54,6 +54,12 @@ describe('startServer({ seed })', () => {
       ['CofferSeed.CreateRole', 'coffer', false],
       ['CofferSeed.PutPrincipalPolicy', 'coffer', false],
     ]);
+    // The alias is among CreateAlias's resources, as the API's CreateAlias records it (before, only the key).
+    const alias = records.find((r) => r.eventName === 'CofferSeed.CreateAlias') as unknown as { resources: { ARN: string }[] };
+    assert.deepEqual(alias.resources.map((r) => r.ARN).sort(), [
+      `arn:aws:kms:${t.server.config.region}:${t.server.config.accountId}:alias/seeded`,
+      `arn:aws:kms:${t.server.config.region}:${t.server.config.accountId}:key/${KEY_ID}`,
+    ]);
   });
 
   it('refuses a conflicting entry with a SeedError naming it', async () => {
