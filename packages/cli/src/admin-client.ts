@@ -53,6 +53,12 @@ export function callerIdentity(connection: Connection): Promise<Record<string, u
   return callJson(connection, { service: 'sts', target: 'AWSSecurityTokenServiceV20110615.GetCallerIdentity', contentType: 'application/x-amz-json-1.0' }, {});
 }
 
+/**
+ * Who is calling, in the audit record's `userAgent`, as the AWS SDK names itself on the CLI's KMS
+ * calls: without it an operator's admin calls were recorded with none, like an unknown client's.
+ */
+const USER_AGENT = `coffer-cli node/${process.versions.node} os/${process.platform}`;
+
 async function callJson(
   connection: Connection, protocol: { service: string; target: string; contentType: string }, input: object,
 ): Promise<Record<string, unknown>> {
@@ -63,7 +69,7 @@ async function callJson(
   });
   const signed = await signer.sign(new HttpRequest({
     method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: '/',
-    headers: { host: url.host, 'content-type': protocol.contentType, 'x-amz-target': protocol.target },
+    headers: { host: url.host, 'content-type': protocol.contentType, 'x-amz-target': protocol.target, 'user-agent': USER_AGENT },
     body,
   }));
   let response: { status: number; text: string };

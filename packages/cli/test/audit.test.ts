@@ -195,6 +195,13 @@ describe('coffer audit query', () => {
   });
 
   // Last: it adds records the cases above do not expect.
+  it('records the CLI\'s own admin and STS calls with its user agent, as its KMS calls carry the SDK\'s', async () => {
+    ok(await run(['audit', 'query', '--limit', '1']));
+    const [event] = JSON.parse(ok(await run(['audit', 'query', '--operation', 'QueryAuditRecords', '--limit', '1', '--json'])).stdout) as Event[];
+    // Before, null: the operator's CLI could not be told from an unknown client.
+    assert.equal(event!.userAgent, `coffer-cli node/${process.versions.node} os/${process.platform}`);
+  });
+
   it('shows an STS request as recorded, sts:GetCallerIdentity, found by that name and the bare one', async () => {
     const sts = new STSClient({ endpoint: t.server.endpoint, region: 'us-east-1', credentials: t.credentials, maxAttempts: 1 });
     await sts.send(new GetCallerIdentityCommand({}));
