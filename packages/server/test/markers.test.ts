@@ -66,6 +66,8 @@ describe('list markers', () => {
         const res = await raw(operation, { ...body, Marker: marker });
         assert.equal(res.status, 400, `${from}'s marker in ${operation}: ${res.text}`);
         assert.equal(res.body.__type, 'InvalidMarkerException', `${from}'s marker in ${operation}`);
+        // Before, "not one this server issued", though it was.
+        assert.match(String(res.body.message), /^The marker belongs to another listing \(other filters or another operation\)/, `${from}'s marker in ${operation}`);
       }
     }
   });
@@ -104,6 +106,7 @@ describe('list markers', () => {
       for (const altered of [marker.slice(0, -1), marker.slice(0, -4), `${marker}A`, `${marker}AAAA`, changed(marker.length - 1), changed(marker.length - 12)]) {
         const res = await raw(operation, { ...body, Marker: altered });
         assert.equal(res.body.__type, 'InvalidMarkerException', `${operation}, ${altered} for ${marker}: ${res.text}`);
+        assert.equal(res.body.message, 'The marker is not one this server issued.');
       }
     }
   });

@@ -80,7 +80,14 @@ export function decodeMarker(scope: string, marker: string | undefined): string 
   const decoded = intact ? text.toString('utf8') : '';
   const prefix = `coffer:${scope}\n`;
   // A NUL never appears in a position this server encodes (and PostgreSQL's text cannot hold one).
-  if (!decoded.startsWith(prefix) || decoded.includes('\u0000')) throw new InvalidMarkerException('The marker is not one this server issued.');
+  if (!decoded.startsWith(prefix) || decoded.includes('\u0000')) {
+    // Intact, but issued for another listing: the same operation with other filters (another key,
+    // another principal), or another operation's. Said as such, not as a marker never issued.
+    if (decoded.startsWith('coffer:') && !decoded.includes('\u0000')) {
+      throw new InvalidMarkerException('The marker belongs to another listing (other filters or another operation): give it with the request it came from, or leave it out to start again.');
+    }
+    throw new InvalidMarkerException('The marker is not one this server issued.');
+  }
   return decoded.slice(prefix.length);
 }
 
