@@ -303,7 +303,7 @@ export async function applySeed(service: Service, seedInput: unknown): Promise<S
         what: `policy ${policyName} of ${kind} ${name}`,
         write: async () => {
           await store.putIdentityPolicy({ principalArn: arn, policyName, document: text, updatedAt: service.now() },
-            event('PutPrincipalPolicy', { [nameField]: name, PolicyName: policyName }));
+            event('PutPrincipalPolicy', { [nameField]: name, PolicyName: policyName, PolicyDocument: text }));
         },
       });
     }

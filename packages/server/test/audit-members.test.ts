@@ -57,6 +57,16 @@ describe('the members an audit record keeps', () => {
     return recorded(String(res.headers.get('x-amzn-requestid')));
   }
 
+  it('keeps an identity policy\'s document, as IAM\'s CloudTrail records PutUserPolicy\'s', async () => {
+    await admin(t, 'CreateUser', { UserName: 'audited' });
+    const document = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' }] });
+    const res = await rawRequest(t.server.endpoint, t.credentials, 'PutPrincipalPolicy', { UserName: 'audited', PolicyName: 'p', PolicyDocument: document },
+      { headers: { 'x-amz-target': 'CofferAdmin.PutPrincipalPolicy' } });
+    assert.equal(res.status, 200, res.text);
+    // Before, the name only: what the user was allowed could not be read from the trail.
+    assert.deepEqual(await recorded(String(res.headers.get('x-amzn-requestid'))), { userName: 'audited', policyName: 'p', policyDocument: document });
+  });
+
   it('keeps no member the operation does not take, whatever its name, and nothing nested in a kept member that its type has not', async () => {
     const secret = 'S3CRET-in-an-unknown-member';
     const { KeyMetadata } = await t.kms.send(new (await import('@aws-sdk/client-kms')).CreateKeyCommand({}));

@@ -35,7 +35,8 @@ const PRINCIPAL = ['UserName', 'RoleName'];
  * Per operation, as `X-Amz-Target` names it after the service (`CofferAdmin.` kept for Coffer's
  * own), and for the server's own actions (DeleteKey, RotateKey: audit/system-audit.ts). A key
  * policy (`Policy` of CreateKey, PutKeyPolicy, ReplicateKey) is kept as AWS's CloudTrail records
- * it: what it allows is what an auditor looks for. RotateRootKey's target is kept, never its
+ * it: what it allows is what an auditor looks for. So is an identity policy's document
+ * (`PolicyDocument` of PutPrincipalPolicy, as IAM's CloudTrail records PutUserPolicy's). RotateRootKey's target is kept, never its
  * Passphrase nor a KmsEndpoint, whose URL may carry a password; the library path too, since the
  * server loads the native module a caller names there. Custom key store and multi-Region requests
  * are answered, never carried out, and never keep their passwords or credentials.
@@ -118,7 +119,7 @@ const RECORDED: Readonly<Record<string, readonly string[]>> = {
   'CofferAdmin.ListAccessKeys': PRINCIPAL,
   'CofferAdmin.UpdateAccessKey': [...PRINCIPAL, 'AccessKeyId', 'Status'],
   'CofferAdmin.DeleteAccessKey': [...PRINCIPAL, 'AccessKeyId'],
-  'CofferAdmin.PutPrincipalPolicy': [...PRINCIPAL, 'PolicyName'],
+  'CofferAdmin.PutPrincipalPolicy': [...PRINCIPAL, 'PolicyName', 'PolicyDocument'],
   'CofferAdmin.GetPrincipalPolicy': [...PRINCIPAL, 'PolicyName'],
   'CofferAdmin.ListPrincipalPolicies': PRINCIPAL,
   'CofferAdmin.DeletePrincipalPolicy': [...PRINCIPAL, 'PolicyName'],
