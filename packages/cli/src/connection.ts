@@ -5,7 +5,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { ApiError } from './admin-client.js';
-import { endpointOfProfile, sharedConfigFile } from './profile-endpoint.js';
+import { configuredEndpointsIgnored, endpointOfProfile, sharedConfigFile } from './profile-endpoint.js';
 import { IoError, UsageError } from './usage.js';
 
 /** The connection flags every client command shares. */
@@ -69,13 +69,17 @@ export function resolveConnection(
 ): Connection {
   let profile = flags.profile ?? env.AWS_PROFILE;
   const localCredentials = join(resolve(env.COFFER_DATA_DIR ?? '.coffer'), 'credentials');
-  const credentialsChosen = profile !== undefined || env.AWS_ACCESS_KEY_ID !== undefined || env.AWS_SHARED_CREDENTIALS_FILE !== undefined;
+  const credentialsChosen = profile !== undefined || env.AWS_ACCESS_KEY_ID !== undefined || env.AWS_SECRET_ACCESS_KEY !== undefined
+    || env.AWS_SHARED_CREDENTIALS_FILE !== undefined;
   const local = !credentialsChosen && existsSync(localCredentials);
   // The local server's administrator key goes to the local server: a [default] profile's
   // endpoint_url (another emulator's, say) is not where its requests are sent. An empty variable
-  // is unset, as the AWS CLI takes an empty AWS_ENDPOINT_URL.
-  const endpoint = flags['endpoint-url'] ?? (env.COFFER_ENDPOINT || env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL
-    || (local ? undefined : endpointOfProfile(profile, env)) || 'http://127.0.0.1:4600');
+  // is unset, as the AWS CLI takes an empty AWS_ENDPOINT_URL; configured endpoints turned off
+  // leave the AWS variables unread too (COFFER_ENDPOINT is this tool's own, as a flag).
+  const configured = local || configuredEndpointsIgnored(profile, env)
+    ? undefined
+    : env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL || endpointOfProfile(profile, env);
+  const endpoint = flags['endpoint-url'] ?? (env.COFFER_ENDPOINT || configured || 'http://127.0.0.1:4600');
   assertEndpoint(endpoint);
   const given = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   // A region is a DNS label of the endpoint and the scope of every signature: an empty or spaced
@@ -87,7 +91,7 @@ export function resolveConnection(
     env.AWS_SHARED_CREDENTIALS_FILE = localCredentials;
     profile = 'coffer';
   }
-  const provider = defaultProvider(profile !== undefined ? { profile } : {});
+  const provider = credentialsProvider(flags.profile, profile, env);
   let cached: Promise<AwsCredentialIdentity> | undefined;
   let profileRegion: Promise<string> | undefined;
   const region = given ?? (() => (profileRegion ??= regionOfProfile(profile)));
@@ -98,11 +102,38 @@ export function resolveConnection(
   const connectTimeoutMs = timeoutMs(flags['cli-connect-timeout'], '--cli-connect-timeout');
   const named = profile;
   const credentials = () => (cached ??= provider().catch((error: unknown) => {
+    // Coffer's own refusal (partial keys in the environment) is said as it is.
+    if (error instanceof ApiError) throw error;
     // The SDK's "Could not load credentials from any providers": a shared file that cannot be
     // read, or a profile that is nowhere, said as such.
     throw credentialsProblem(named, env) ?? error;
   }));
   return { endpoint, region, credentials, ...(ca ? { ca } : {}), readTimeoutMs, connectTimeoutMs };
+}
+
+/**
+ * The credentials, in the AWS CLI's order: a --profile given on the command line; else keys in
+ * the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, with AWS_SESSION_TOKEN), which win
+ * over AWS_PROFILE; else the profile (AWS_PROFILE, [default]) and the SDK's other sources. One key
+ * of the pair without the other is refused, as the AWS CLI refuses it: the [default] profile (an
+ * administrator's, perhaps) would have signed in its place.
+ */
+function credentialsProvider(flagProfile: string | undefined, profile: string | undefined, env: NodeJS.ProcessEnv): AwsCredentialIdentityProvider {
+  const accessKeyId = env.AWS_ACCESS_KEY_ID || undefined;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY || undefined;
+  if (flagProfile === undefined && (accessKeyId !== undefined || secretAccessKey !== undefined)) {
+    if (accessKeyId === undefined || secretAccessKey === undefined) {
+      const missing = accessKeyId === undefined ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY';
+      const partial = new ApiError('CredentialsProviderError', `partial credentials in the environment: ${missing} is not set, its pair is`, 0);
+      return () => Promise.reject(partial);
+    }
+    const sessionToken = env.AWS_SESSION_TOKEN || undefined;
+    return async () => ({ accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) });
+  }
+  // A --profile given wins over keys in the environment, as the AWS CLI's does: the SDK's warning
+  // that both are set (and that it takes the profile) says nothing the user did not ask for.
+  const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+  return defaultProvider(profile !== undefined ? { profile, ...(flagProfile !== undefined ? { logger: quiet } : {}) } : {});
 }
 
 /** A malformed endpoint is a bad command line (exit 2), for KMS and admin commands alike. */

@@ -155,6 +155,9 @@ function hintFor(code: string, message: string): string {
   if (code === 'CredentialsProviderError' && /^cannot read .*so the profile '/.test(message)) {
     return 'hint: the credentials and config files must be readable by the user running coffer; check their owner and mode\n';
   }
+  if (code === 'CredentialsProviderError' && /^partial credentials in the environment/.test(message)) {
+    return 'hint: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or unset both to use a profile\n';
+  }
   if (code === 'CredentialsProviderError') {
     return 'hint: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where `coffer serve` keeps .coffer/credentials\n';
   }

@@ -17,7 +17,27 @@ interface Section {
  * `ignore_configured_endpoint_urls`, true).
  */
 export function endpointOfProfile(profile: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  if (isTrue(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)) return undefined;
+  if (configuredEndpointsIgnored(profile, env)) return undefined;
+  const read = profileSection(profile, env);
+  if (read === undefined) return undefined;
+  const services = read.section.settings.get('services');
+  const fromServices = services === undefined ? undefined : read.sections.get(`services ${services}`)?.nested.get('kms')?.get('endpoint_url');
+  return fromServices || read.section.settings.get('endpoint_url') || undefined;
+}
+
+/**
+ * Whether configured endpoints are turned off, by AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or the
+ * profile's `ignore_configured_endpoint_urls`: then, as for the AWS CLI, neither the shared config
+ * file's endpoints nor the AWS_ENDPOINT_URL variables are read; an explicit --endpoint-url is.
+ */
+export function configuredEndpointsIgnored(profile: string | undefined, env: NodeJS.ProcessEnv): boolean {
+  // The variable, when set, wins over the file, as every AWS setting's does.
+  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS) return isTrue(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS);
+  return isTrue(profileSection(profile, env)?.section.settings.get('ignore_configured_endpoint_urls'));
+}
+
+/** The profile's section of the shared config file, with all of them; undefined when the file cannot be read or has none. */
+function profileSection(profile: string | undefined, env: NodeJS.ProcessEnv): { section: Section; sections: Map<string, Section> } | undefined {
   let text: string;
   try {
     text = readFileSync(sharedConfigFile(env), 'utf8');
@@ -28,10 +48,7 @@ export function endpointOfProfile(profile: string | undefined, env: NodeJS.Proce
   const name = profile ?? 'default';
   // The default profile is `[default]` (or `[profile default]`); every other is `[profile NAME]`.
   const section = name === 'default' ? sections.get('default') ?? sections.get('profile default') : sections.get(`profile ${name}`);
-  if (section === undefined || isTrue(section.settings.get('ignore_configured_endpoint_urls'))) return undefined;
-  const services = section.settings.get('services');
-  const fromServices = services === undefined ? undefined : sections.get(`services ${services}`)?.nested.get('kms')?.get('endpoint_url');
-  return fromServices || section.settings.get('endpoint_url') || undefined;
+  return section === undefined ? undefined : { section, sections };
 }
 
 /** The shared config file's path: AWS_CONFIG_FILE (`~` and `$VAR` expanded), else ~/.aws/config. */
