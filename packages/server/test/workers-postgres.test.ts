@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { connect, createServer, type AddressInfo } from 'node:net';
@@ -232,6 +232,35 @@ describe('coffer serve --workers', () => {
       // Before: the sum fell by the victim's share, which Prometheus reads as a counter reset.
       const scrapes = await Promise.all(Array.from({ length: 4 }, () => scrape(server.endpoint)));
       for (const text of scrapes) assert.equal(encrypts(text), before + 50, 'a scrape lost the stopped worker\'s Encrypts');
+    });
+
+    it('keeps serving when a replacement cannot start, and tries it again until it does', async () => {
+      // root.key moved away: a worker starting now cannot open the store, as one cannot while the
+      // database is down; the workers already serving hold the key and go on.
+      const dataDir = tempDataDir();
+      const other = await startServerProcess({ dataDir, store: await cluster.createDatabase(), args: ['--workers', '2'] });
+      try {
+        const otherKey = (await other.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+        const [victim] = workerPids(other.banner) as [number, number];
+        renameSync(join(dataDir, 'root.key'), join(dataDir, 'root.key.away'));
+        process.kill(victim, 'SIGKILL');
+        const deadline = Date.now() + 30_000;
+        while (!/worker 3 stopped before it listened \(exit code 1\); trying again in 1 s/.test(other.output())) {
+          assert.ok(Date.now() < deadline, `no failed replacement within 30 s:\n${other.output()}`);
+          await new Promise((done) => setTimeout(done, 50));
+        }
+        // Before, the primary stopped the surviving worker too and exited 1, for good.
+        await roundTrips(other, otherKey, 10);
+        assert.equal(other.child.exitCode, null, other.output());
+        renameSync(join(dataDir, 'root.key.away'), join(dataDir, 'root.key'));
+        while (!/a new worker is serving \(\d+, \d+\)/.test(other.output())) {
+          assert.ok(Date.now() < deadline, `no replacement once root.key was back:\n${other.output()}`);
+          await new Promise((done) => setTimeout(done, 100));
+        }
+        await roundTrips(other, otherKey, 20);
+      } finally {
+        await other.stop();
+      }
     });
 
     it('a SIGTERM while the workers start stops them all at once, and starts no more', async () => {

@@ -44,6 +44,9 @@ export const FIRST_WORKER_ENV = 'COFFER_FIRST_WORKER';
 /** A worker that dies this many times within RESTART_WINDOW_MS is not started again. */
 const MOST_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
+/** The waits before a replacement that could not start is tried again: doubling from the first to the longest. */
+const FIRST_RETRY_MS = 1_000;
+const LONGEST_RETRY_MS = 30_000;
 /** How long a stopping worker may take (its own grace for in-flight requests is 10 s). */
 const STOP_TIMEOUT_MS = 30_000;
 
@@ -105,15 +108,31 @@ export async function servePrimary(count: number): Promise<number> {
       return failed(`workers stopped ${restarts.length} times within ${RESTART_WINDOW_MS / 1000} s (the last: worker ${dead.id}, ${how})`);
     }
     say(`worker ${dead.id} (pid ${dead.process.pid}) stopped (${how}); starting another`);
+    startReplacement(FIRST_RETRY_MS);
+  };
+
+  /**
+   * Starts a worker in a dead one's place. One that cannot start (the database down, a certificate
+   * file being rewritten, root.key moved) is tried again, each wait twice the last, up to
+   * LONGEST_RETRY_MS, while the other workers serve (answering 503 while the store is unreachable,
+   * as a single process does): failing to start is not a crash loop, and it once stopped them all.
+   */
+  let retry: NodeJS.Timeout | undefined;
+  const startReplacement = (nextWaitMs: number) => {
     start(false).then(
       () => say(`a new worker is serving (${[...workers].map((w) => w.process.pid).join(', ')})`),
-      (error: Error) => failed(error.message),
+      (error: Error) => {
+        if (stopping) return;
+        say(`${error.message}; trying again in ${nextWaitMs / 1000} s`, 'error');
+        retry = setTimeout(() => startReplacement(Math.min(nextWaitMs * 2, LONGEST_RETRY_MS)), nextWaitMs);
+      },
     );
   };
 
   /** Stops every worker; false when one had to be killed because it did not stop in time. */
   const stopAll = async (): Promise<boolean> => {
     stopping = true;
+    clearTimeout(retry);
     let clean = true;
     const exits = [...workers].map((worker) => new Promise<void>((done) => {
       if (worker.isDead()) return done();
