@@ -8,20 +8,27 @@ const SECRET_PARAMETERS = ['password', 'sslpassword'];
 
 /**
  * A connection string with its passwords replaced, for messages and logs: the one in the user
- * part (`user:password@`) and those given as query parameters (`?password=`), which the driver
- * takes too.
+ * part (`user:password@`), those given as query parameters (`?password=`), which the driver takes
+ * too, and a `password=` of the keyword form (`host=db password=...`), which is refused but named.
+ *
+ * Read as text, not as a URL: a password with `/`, `?`, `#` or `@` left unencoded makes a string
+ * node's URL parser refuses, or reads otherwise (`user:123?x@db` as a host and port), and a
+ * parser's idea of the user part would let the rest of the password show. The user part is all up
+ * to the last `@`, so more is hidden rather than less.
  */
 export function redactConnectionString(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    if (url.password) url.password = '***';
-    for (const name of [...url.searchParams.keys()]) {
-      if (SECRET_PARAMETERS.includes(name.toLowerCase())) url.searchParams.set(name, '***');
-    }
-    return url.toString();
-  } catch {
-    return connectionString
-      .replace(/\/\/[^@/]*@/, '//***@')
-      .replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(connectionString)?.[0];
+  if (scheme === undefined) return connectionString.replace(/\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)/gi, '$1***');
+  const at = connectionString.lastIndexOf('@');
+  let shown = connectionString;
+  if (at > scheme.length) {
+    const userPart = connectionString.slice(scheme.length, at);
+    const colon = userPart.indexOf(':');
+    // A user alone is shown; anything past its first colon is the password, and a user part that
+    // holds what no user name does is hidden whole.
+    const user = colon < 0 ? userPart : userPart.slice(0, colon);
+    const hidden = /[/?#]/.test(user) ? '***' : colon < 0 ? user : `${user}:***`;
+    shown = `${scheme}${hidden}${connectionString.slice(at)}`;
   }
+  return shown.replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
 }
