@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import pg from 'pg';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { startTestPostgres, type TestPostgres } from './support/postgres.js';
 import { errorOf, startTestServer, type TestServer } from './support/server.js';
@@ -10,9 +11,12 @@ describe('/readyz with PostgreSQL', () => {
   let cluster: TestPostgres;
   let t: TestServer;
 
+  let url: string;
+
   before(async () => {
     cluster = await startTestPostgres();
-    t = await startTestServer({ store: await cluster.createDatabase() });
+    url = await cluster.createDatabase();
+    t = await startTestServer({ store: url });
   });
   after(async () => {
     await t.dispose();
@@ -59,5 +63,36 @@ describe('/readyz with PostgreSQL', () => {
     assert.deepEqual(ready, { status: 200, text: 'ready\n' });
     const metrics = await (await fetch(`${t.server.endpoint}/metrics`)).text();
     assert.match(metrics, /^coffer_keys\{state="Enabled"\} 1$/m);
+  });
+
+  it('answers a write to a database that only reads now (a standby after a failover) 503 DependencyTimeoutException, and writes again after', async () => {
+    const database = new URL(url).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    // The node's sessions end, so the new ones it opens take the setting.
+    const restartSessions = () => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+    try {
+      await admin.query(`ALTER DATABASE "${database}" SET default_transaction_read_only = on`);
+      await restartSessions();
+      for (let i = 0; i < 3; i++) {
+        const error = await errorOf(() => t.kms.send(new CreateKeyCommand({})));
+        // Before, once connected again: 500 KMSInternalException, as if the server had failed.
+        assert.equal(error.name, 'DependencyTimeoutException', `${error.name}: ${error.message}`);
+        assert.equal(error.$metadata?.httpStatusCode, 503);
+      }
+      await admin.query(`ALTER DATABASE "${database}" RESET default_transaction_read_only`);
+      await restartSessions();
+      // The refusal, or undefined once CreateKey succeeds (errorOf throws on a success).
+      const refusal = () => errorOf(() => t.kms.send(new CreateKeyCommand({}))).catch(() => undefined);
+      let refused = await refusal();
+      for (let i = 0; i < 20 && refused !== undefined; i++) {
+        await new Promise((done) => setTimeout(done, 100));
+        refused = await refusal();
+      }
+      assert.equal(refused, undefined, 'CreateKey succeeds once the database takes writes again');
+    } finally {
+      await admin.query(`ALTER DATABASE "${database}" RESET default_transaction_read_only`).catch(() => {});
+      await admin.end();
+    }
   });
 });

@@ -231,10 +231,14 @@ const DISK_FULL = '53100';
 /** SQLSTATE 25P03: PostgreSQL ended the session of a transaction left idle too long (IDLE_IN_TRANSACTION_MS). */
 const IDLE_IN_TRANSACTION_TIMEOUT = '25P03';
 
+/** SQLSTATE 25006: a write in a read-only transaction (a standby after a failover, or default_transaction_read_only set). */
+const READ_ONLY_TRANSACTION = '25006';
+
 /**
  * Whether an error means the database could not be used right now (so a retry may succeed),
  * rather than that it refused this statement (a duplicate key, say). SQLSTATE classes: 08
- * connection exception, 53 insufficient resources (too many connections, out of memory; but not
+ * connection exception, 28 invalid authorization (the role's password changed, or its login
+ * taken away, under a running node), 25006 a write to a database that only reads now, 53 insufficient resources (too many connections, out of memory; but not
  * 53100 disk_full, a StoreFullError as SQLite's full disk is), 57 operator intervention
  * (shutdown, statement timeout), 40001/40P01 serialization failure and deadlock, 25P03 a
  * transaction of this node's that PostgreSQL ended for idling (the node was frozen meanwhile).
@@ -246,7 +250,9 @@ export function isStoreUnavailable(error: unknown): boolean {
   if (typeof code === 'string') {
     if (NETWORK_CODES.has(code)) return true;
     if (code === DISK_FULL) return false;
-    if (/^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57)/.test(code) || code === '40001' || code === '40P01' || code === IDLE_IN_TRANSACTION_TIMEOUT;
+    if (/^[0-9A-Z]{5}$/.test(code)) {
+      return /^(08|28|53|57)/.test(code) || code === '40001' || code === '40P01' || code === IDLE_IN_TRANSACTION_TIMEOUT || code === READ_ONLY_TRANSACTION;
+    }
   }
   // The driver's own messages for a connection that ended, was never made, or is unusable.
   return /Connection terminated|timeout exceeded when trying to connect|not queryable|connect ECONNREFUSED|Client was closed|Query read timeout/i.test(error.message);
