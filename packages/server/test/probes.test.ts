@@ -76,4 +76,38 @@ describe('probes: /metrics scrapes', () => {
       server.closeAllConnections();
     }
   });
+
+  it('/readyz: calls that arrive while a readiness check runs share it, even past their 2 s answer, so a slow store is asked once', async () => {
+    let checks = 0;
+    let finish!: () => void;
+    const slow = new Promise<void>((done) => (finish = done));
+    const probes = createProbeHandler({
+      metrics: { async exposition() { return { contentType: 'text/plain', text: '' }; } },
+      readiness: async () => {
+        checks++;
+        // The first check outlives every answer below (each gives up after 2 s), as a locked table would.
+        if (checks === 1) await slow;
+        return undefined;
+      },
+    });
+    const server = createServer((req, res) => void probes(req, res));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;
+    try {
+      const answers = await Promise.all(Array.from({ length: 12 }, async () => (await fetch(url)).text()));
+      assert.deepEqual(new Set(answers), new Set(['not ready: the store did not answer in time\n']));
+      // A call after those answers, while the first check still runs: it waits on that one too.
+      assert.equal(await (await fetch(url)).text(), 'not ready: the store did not answer in time\n');
+      // Before, one check (one pooled connection) per call: 13.
+      assert.equal(checks, 1);
+      finish();
+      await new Promise((done) => setImmediate(done));
+      assert.equal(await (await fetch(url)).text(), 'ready\n');
+      assert.equal(checks, 2);
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+  });
 });

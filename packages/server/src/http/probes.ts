@@ -32,6 +32,10 @@ export function createProbeHandler(deps: ProbeDependencies) {
     const { contentType, text } = await deps.metrics.exposition();
     return { contentType, body: Buffer.from(text) };
   });
+  // Shared too: a readiness check reads the store, and one that outlives its 2 s answer (a slow or
+  // locked database) holds a pooled connection until the statement timeout. Unshared, a dozen
+  // unauthenticated /readyz calls held every connection the node's requests needed.
+  const readiness = sharedWhileRunning(deps.readiness);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
     const path = (req.url ?? '/').split('?')[0];
@@ -41,7 +45,7 @@ export function createProbeHandler(deps: ProbeDependencies) {
         return send(res, requestId, 200, contentType, body);
       }
       if (path === '/healthz') return send(res, requestId, 200, 'text/plain; charset=utf-8', 'ok\n');
-      const reason = await withTimeout(deps.readiness(), READY_TIMEOUT_MS, 'the store did not answer in time');
+      const reason = await withTimeout(readiness(), READY_TIMEOUT_MS, 'the store did not answer in time');
       if (reason === undefined) return send(res, requestId, 200, 'text/plain; charset=utf-8', 'ready\n');
       return send(res, requestId, 503, 'text/plain; charset=utf-8', `not ready: ${reason}\n`);
     } catch {
