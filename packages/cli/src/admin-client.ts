@@ -39,6 +39,14 @@ const ADMIN_ANSWERS: Readonly<Record<string, readonly string[]>> = {
   GetRootKeyStatus: ['CurrentRootKeyId', 'RootKeys'], RotateRootKey: ['RootKeyId', 'Provider', 'RootKeys'],
 };
 
+/**
+ * An error answer that names no error (an empty 404 or 503: a proxy, a load balancer, another
+ * service on that port), for KMS and admin commands alike: its status, and where it came from.
+ */
+export function noErrorNamed(endpoint: string | undefined, status: number): ApiError {
+  return new ApiError('MalformedResponse', `the server at ${endpoint ?? 'the endpoint'} answered HTTP ${status || '(status unknown)'} naming no error: is it a Coffer server?`, status);
+}
+
 /** Throws MalformedResponse unless `answer` holds each of `members` (any value but undefined and null). */
 export function requireMembers(answer: unknown, members: readonly string[], operation: string): void {
   const record = typeof answer === 'object' && answer !== null ? (answer as Record<string, unknown>) : {};
@@ -85,7 +93,8 @@ async function callJson(
     throw new ApiError('MalformedResponse', `the server at ${connection.endpoint} did not answer with JSON`, response.status);
   }
   if (response.status < 200 || response.status > 299) {
-    const code = String(parsed.__type ?? 'UnknownError').split('#').pop()!;
+    if (parsed.__type === undefined) throw noErrorNamed(connection.endpoint, response.status);
+    const code = String(parsed.__type).split('#').pop()!;
     throw new ApiError(code, String(parsed.message ?? ''), response.status);
   }
   return parsed;

@@ -1,6 +1,6 @@
 import { Agent } from 'node:https';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { ApiError, pageMarkers, requireMembers } from './admin-client.js';
+import { ApiError, noErrorNamed, pageMarkers, requireMembers } from './admin-client.js';
 import type { Connection } from './connection.js';
 import { IoError, UsageError } from './usage.js';
 
@@ -61,6 +61,11 @@ export function cliErrorOf(error: unknown, endpoint?: string): unknown {
   const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
   if (metadata !== undefined && (error as { $fault?: string }).$fault !== undefined) {
     const message = error.message && error.message !== error.name && error.message !== 'UnknownError' ? error.message : 'the server gave no detail';
+    // No error named at all (an empty 404 or 503: a proxy, a load balancer, another service on
+    // that port): its status says more than "Unknown", and so does the question where it came from.
+    if ((error.name === 'Unknown' || error.name === 'UnknownError') && message === 'the server gave no detail') {
+      return noErrorNamed(endpoint, metadata.httpStatusCode ?? 0);
+    }
     return new ApiError(error.name, message, metadata.httpStatusCode ?? 0);
   }
   if (error.name === 'CredentialsProviderError') return new ApiError('CredentialsProviderError', error.message, 0);

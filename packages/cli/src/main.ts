@@ -146,6 +146,13 @@ function hintFor(code: string, message: string): string {
   if (code === 'Timeout') {
     return 'hint: the server took the connection but did not answer; check it, or pass --cli-read-timeout SECONDS (0 waits for ever)\n';
   }
+  // A certificate out of its dates, or for another name, is not fixed by trusting it.
+  if (code === 'UntrustedCertificate' && /\((?:certificate has expired|certificate is not yet valid)\)$/.test(message)) {
+    return 'hint: the server\'s certificate is out of its validity dates: renew it on the server (`coffer serve --tls-self-signed` makes its own anew at its next start), or check this machine\'s clock\n';
+  }
+  if (code === 'UntrustedCertificate' && /\(Hostname\/IP does not match/.test(message)) {
+    return 'hint: the certificate is for another name: use an --endpoint-url with a name or address it was issued for\n';
+  }
   if (code === 'UntrustedCertificate') {
     return 'hint: pass --ca-bundle FILE (or set AWS_CA_BUNDLE) with the certificate to trust: `coffer serve --tls-self-signed` prints its path\n';
   }

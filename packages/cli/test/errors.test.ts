@@ -304,6 +304,11 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
           response.writeHead(404, { 'content-type': 'text/html' });
           return response.end('<html><body>not here</body></html>');
         }
+        // An error with an empty body, as a proxy or load balancer answers.
+        if (target === 'TrentService.ListAliases' || target === 'CofferAdmin.ListRoles') {
+          response.writeHead(503);
+          return response.end();
+        }
         response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
         response.end(JSON.stringify(answers[target] ?? {}));
       });
@@ -321,6 +326,9 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
         [['audit', 'verify'], /^error: MalformedResponse: the server's VerifyAuditChain answer has no verdict/m],
         // An HTML page: the JSON parser's "Unexpected token '<'" before.
         [['keys', 'describe', 'alias/x'], /^error: MalformedResponse: the server at http:\/\/127\.0\.0\.1:\d+ did not answer with JSON \(HTTP 404\): is it a Coffer server\?$/m],
+        // "Unknown: the server gave no detail" and "UnknownError: UnknownError" before.
+        [['aliases', 'list'], /^error: MalformedResponse: the server at http:\/\/127\.0\.0\.1:\d+ answered HTTP 503 naming no error: is it a Coffer server\?$/m],
+        [['principals', 'list', '--roles'], /^error: MalformedResponse: the server at http:\/\/127\.0\.0\.1:\d+ answered HTTP 503 naming no error: is it a Coffer server\?$/m],
         // `{}` with a 200: an empty file and exit 0 for `random` before, `undefined` printed or a TypeError for the others.
         [['random', '32'], /^error: MalformedResponse: the server's GenerateRandom answer has no Plaintext: is the endpoint a Coffer server\?$/m],
         [['keys', 'create'], /^error: MalformedResponse: the server's CreateKey answer has no KeyMetadata/m],

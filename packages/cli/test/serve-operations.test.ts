@@ -292,6 +292,36 @@ describe('coffer serve: quotas, TLS and the loopback rule', () => {
     }
   });
 
+  it('says a server certificate out of its dates is that, not a certificate that wants a --ca-bundle', async () => {
+    const dir = tempDir();
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    // A CA of today, and a certificate it signed that ran out in 2020 (`openssl ca` takes explicit dates).
+    ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2',
+      '-subj', '/CN=test-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
+    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=127.0.0.1');
+    writeFileSync(join(dir, 'index.txt'), '');
+    writeFileSync(join(dir, 'serial'), '1000\n');
+    writeFileSync(join(dir, 'ca.cnf'), `[ca]\ndefault_ca = d\n[d]\ndir = ${dir}\ndatabase = $dir/index.txt\nserial = $dir/serial\nnew_certs_dir = $dir\n`
+      + 'default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n[ext]\nsubjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n');
+    ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.crt', '-keyfile', 'ca.key', '-startdate', '20200101000000Z', '-enddate', '20200201000000Z',
+      '-extensions', 'ext', '-notext', '-in', 'leaf.csr', '-out', 'leaf.crt');
+    const run = await serve(['--data-dir', join(dir, 'data'), '--tls-cert', join(dir, 'leaf.crt'), '--tls-key', join(dir, 'leaf.key'), '--quotas', 'off']);
+    try {
+      let stderr = '';
+      try {
+        execFileSync(process.execPath, [MAIN, 'keys', 'list', '--endpoint-url', run.endpoint, '--ca-bundle', join(dir, 'ca.crt')],
+          { cwd: dir, env: cleanEnv({ COFFER_DATA_DIR: join(dir, 'data') }), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (error) {
+        stderr = (error as { stderr: string }).stderr;
+      }
+      assert.match(stderr, /^error: UntrustedCertificate: cannot trust the certificate of https:\/\/127\.0\.0\.1:\d+ \(certificate has expired\)$/m);
+      // Before: "pass --ca-bundle FILE (or set AWS_CA_BUNDLE)", to a command that had.
+      assert.match(stderr, /^hint: the server's certificate is out of its validity dates: renew it on the server/m);
+    } finally {
+      assert.equal((await run.stop()).code, 0);
+    }
+  });
+
   it('a config file can turn TLS on and quotas off', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'coffer.json'), JSON.stringify({ 'data-dir': 'data', 'tls-self-signed': true, quotas: 'off' }));
