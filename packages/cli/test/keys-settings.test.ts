@@ -88,6 +88,16 @@ describe('coffer keys: rotation, tags, policy', { concurrency: 4 }, () => {
       for (const out of [tagged, untagged]) assert.doesNotMatch(out, /[\x1b\x07]/, JSON.stringify(out));
     });
 
+    it('notes that untag K=V names a tag key K=V, not the tag K that `keys tag K=V` set', async () => {
+      const key = await newKey();
+      ok(await suite.coffer(['keys', 'tag', key.KeyId, 'env=prod']));
+      const untagged = await suite.coffer(['keys', 'untag', key.KeyId, 'env=prod']);
+      assert.equal(untagged.code, 0, untagged.stderr);
+      // Before, only "removed from KEY: env=prod", and the tag env stayed unseen.
+      assert.match(untagged.stderr, new RegExp(`^note: 'env=prod' was taken as a tag key of that name; a tag is removed by its key alone: coffer keys untag ${key.KeyId} env$`, 'm'));
+      assert.deepEqual(jsonOf(await suite.coffer(['keys', 'tags', key.KeyId, '--json'])).Tags, [{ TagKey: 'env', TagValue: 'prod' }]);
+    });
+
     it('refuses a tag without = and a tag command without tags, exit code 2', async () => {
       const noEquals = await suite.coffer(['keys', 'tag', 'alias/x', 'team']);
       assert.equal(noEquals.code, 2);

@@ -238,6 +238,12 @@ const untag = leaf({
     const TagKeys = inv.positionals.slice(1);
     await kms.send(new UntagResourceCommand({ KeyId: await keyArnOf(kms, inv.positionals[0]!), TagKeys }));
     process.stdout.write(`removed from ${printable(inv.positionals[0]!)}: ${TagKeys.map((k) => printable(k)).join(', ')}\n`);
+    // `keys tag` takes K=V, so K=V here is likely meant as tag K: UntagResource takes it as a key
+    // of that name, and answers success whether or not the key has one (as AWS does).
+    for (const key of TagKeys.filter((k) => k.includes('='))) {
+      const name = key.slice(0, key.indexOf('='));
+      process.stderr.write(`note: '${printable(key)}' was taken as a tag key of that name; a tag is removed by its key alone: coffer keys untag ${printable(inv.positionals[0]!)} ${printable(name)}\n`);
+    }
   }),
 });
 
