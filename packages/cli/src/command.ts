@@ -175,7 +175,8 @@ async function runLeaf(command: Leaf, args: readonly string[], path: readonly st
   }
 }
 
-function closeEnough(a: string, b: string): boolean {
+/** Whether `b` is a typo of `a` (or a start of it): what an unknown command's hint offers. */
+export function closeEnough(a: string, b: string): boolean {
   if (a.startsWith(b) || b.startsWith(a)) return true;
   // Levenshtein distance of at most 2: a typo, not another word.
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { clientCommands } from './client-commands.js';
+import { closeEnough } from './command.js';
 import { EXIT_IO, IoError } from './usage.js';
 import { ApiError } from './admin-client.js';
 import { printable } from './output.js';
@@ -49,13 +50,23 @@ authorization), 4 a cryptographic failure, 5 a file that cannot be read or writt
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `coffer help keys list` is `coffer keys list --help`, as git and the AWS CLI read it.
+  if (command === 'help' && rest[0] !== undefined) return runCommand(rest[0], [...rest.slice(1), '--help']);
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(HELP);
     return command === undefined ? EXIT_USAGE : 0;
   }
-  const run = COMMANDS[command];
-  if (!run) throw new UsageError(`unknown command '${command}'`, 'run `coffer --help` for the list of commands');
-  return run(rest);
+  return runCommand(command, rest);
+}
+
+function runCommand(command: string, args: string[]): Promise<number> {
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!run) {
+    const near = Object.keys(COMMANDS).find((name) => closeEnough(name, command));
+    throw new UsageError(`unknown command '${command}'`,
+      near ? `did you mean \`coffer ${near}\`? \`coffer --help\` lists the commands` : 'run `coffer --help` for the list of commands');
+  }
+  return run(args);
 }
 
 // A command whose terminal hung up ends by SIGHUP once done, rather than abort at exit.

@@ -68,6 +68,10 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
     const cases: [string[], RegExp, RegExp][] = [
       [['keys', 'list', '--bogus'], /^error: unknown option '--bogus'$/m, /^hint: run `coffer keys list --help` for its options and an example$/m],
       [['keys', 'lst'], /^error: unknown command 'coffer keys lst'$/m, /^hint: did you mean `coffer keys list`\?/m],
+      // A typo of a top-level command gets the same offer (it got none).
+      [['kys', 'list'], /^error: unknown command 'kys'$/m, /^hint: did you mean `coffer keys`\? `coffer --help` lists the commands$/m],
+      // A name every object has is no command (`constructor` ran Object's).
+      [['constructor'], /^error: unknown command 'constructor'$/m, /^hint: run `coffer --help` for the list of commands$/m],
       [['aliases', 'remove', 'alias/x'], /^error: unknown command 'coffer aliases remove'$/m, /^hint: run `coffer aliases --help`/m],
       [['keys', 'describe'], /^error: coffer keys describe: missing KEY$/m, /^hint: usage: coffer keys describe KEY; for example `coffer keys describe /m],
       [['keys', 'describe', 'a', 'b'], /^error: coffer keys describe: unexpected argument 'b'$/m, /^hint: usage: /m],

@@ -97,6 +97,12 @@ describe('coffer --help', () => {
     assert.match(short.stdout, /^Usage: coffer keys describe KEY/);
     assert.equal(word.code, 0);
     assert.match(word.stdout, /^Usage: coffer keys <command>/);
+    // `coffer help COMMAND...`, as git and the AWS CLI take it (it printed the top-level help).
+    const [group, leaf] = await Promise.all([coffer(['help', 'keys']), coffer(['help', 'keys', 'describe'])]);
+    assert.equal(group.code, 0);
+    assert.match(group.stdout, /^Usage: coffer keys <command>/);
+    assert.equal(leaf.code, 0);
+    assert.match(leaf.stdout, /^Usage: coffer keys describe KEY/);
   });
 });
 
