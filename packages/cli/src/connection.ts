@@ -69,16 +69,15 @@ export function resolveConnection(
 ): Connection {
   let profile = flags.profile ?? env.AWS_PROFILE;
   const localCredentials = join(resolve(env.COFFER_DATA_DIR ?? '.coffer'), 'credentials');
-  const credentialsChosen = profile !== undefined || env.AWS_ACCESS_KEY_ID !== undefined || env.AWS_SECRET_ACCESS_KEY !== undefined
-    || env.AWS_SHARED_CREDENTIALS_FILE !== undefined;
+  const credentialsChosen = profile !== undefined || env.AWS_ACCESS_KEY_ID !== undefined || env.AWS_SHARED_CREDENTIALS_FILE !== undefined;
   const local = !credentialsChosen && existsSync(localCredentials);
   // The local server's administrator key goes to the local server: a [default] profile's
   // endpoint_url (another emulator's, say) is not where its requests are sent. An empty variable
   // is unset, as the AWS CLI takes an empty AWS_ENDPOINT_URL; configured endpoints turned off
   // leave the AWS variables unread too (COFFER_ENDPOINT is this tool's own, as a flag).
-  const configured = local || configuredEndpointsIgnored(profile, env)
+  const configured = configuredEndpointsIgnored(profile, env)
     ? undefined
-    : env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL || endpointOfProfile(profile, env);
+    : env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL || (local ? undefined : endpointOfProfile(profile, env));
   const endpoint = flags['endpoint-url'] ?? (env.COFFER_ENDPOINT || configured || 'http://127.0.0.1:4600');
   assertEndpoint(endpoint);
   const given = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
@@ -112,19 +111,19 @@ export function resolveConnection(
 }
 
 /**
- * The credentials, in the AWS CLI's order: a --profile given on the command line; else keys in
- * the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, with AWS_SESSION_TOKEN), which win
- * over AWS_PROFILE; else the profile (AWS_PROFILE, [default]) and the SDK's other sources. One key
- * of the pair without the other is refused, as the AWS CLI refuses it: the [default] profile (an
- * administrator's, perhaps) would have signed in its place.
+ * The credentials, in the AWS CLI's (botocore's) order: a --profile given on the command line;
+ * else keys in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, with
+ * AWS_SESSION_TOKEN), which win over AWS_PROFILE; else the profile (AWS_PROFILE, [default]) and
+ * the SDK's other sources. AWS_ACCESS_KEY_ID without its secret is refused, as the AWS CLI refuses
+ * it: the [default] profile (an administrator's, perhaps) would have signed in its place. A secret
+ * alone names no one, and is passed over, as botocore passes it over.
  */
 function credentialsProvider(flagProfile: string | undefined, profile: string | undefined, env: NodeJS.ProcessEnv): AwsCredentialIdentityProvider {
   const accessKeyId = env.AWS_ACCESS_KEY_ID || undefined;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY || undefined;
-  if (flagProfile === undefined && (accessKeyId !== undefined || secretAccessKey !== undefined)) {
-    if (accessKeyId === undefined || secretAccessKey === undefined) {
-      const missing = accessKeyId === undefined ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY';
-      const partial = new ApiError('CredentialsProviderError', `partial credentials in the environment: ${missing} is not set, its pair is`, 0);
+  if (flagProfile === undefined && accessKeyId !== undefined) {
+    if (secretAccessKey === undefined) {
+      const partial = new ApiError('CredentialsProviderError', 'partial credentials in the environment: AWS_ACCESS_KEY_ID is set, AWS_SECRET_ACCESS_KEY is not', 0);
       return () => Promise.reject(partial);
     }
     const sessionToken = env.AWS_SESSION_TOKEN || undefined;

@@ -174,7 +174,7 @@ function hintFor(code: string, message: string): string {
     return 'hint: the credentials and config files must be readable by the user running coffer; check their owner and mode\n';
   }
   if (code === 'CredentialsProviderError' && /^partial credentials in the environment/.test(message)) {
-    return 'hint: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or unset both to use a profile\n';
+    return 'hint: set AWS_SECRET_ACCESS_KEY too, or unset AWS_ACCESS_KEY_ID to use a profile\n';
   }
   if (code === 'CredentialsProviderError') {
     return 'hint: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where `coffer serve` keeps .coffer/credentials\n';

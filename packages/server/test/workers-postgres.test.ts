@@ -54,6 +54,14 @@ function servedBy(output: string, operation: string): Set<number> {
 }
 
 /** `count` Encrypts, each from a client of its own (so a connection of its own), and their Decrypts. */
+/** Waits until the server's output matches `pattern`, failing at `deadline`. */
+async function waitFor(server: ServerProcess, pattern: RegExp, deadline: number): Promise<void> {
+  while (!pattern.test(server.output())) {
+    assert.ok(Date.now() < deadline, `no ${pattern} in time:\n${server.output()}`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
 async function roundTrips(server: ServerProcess, keyId: string, count: number): Promise<void> {
   await Promise.all(Array.from({ length: count }, async (_, i) => {
     const kms = kmsClient(server.endpoint, server.credentials);
@@ -252,6 +260,8 @@ describe('coffer serve --workers', () => {
         // Before, the primary stopped the surviving worker too and exited 1, for good.
         await roundTrips(other, otherKey, 10);
         assert.equal(other.child.exitCode, null, other.output());
+        // Each wait is twice the last.
+        await waitFor(other, /stopped before it listened \(exit code 1\); trying again in 2 s/, deadline);
         renameSync(join(dataDir, 'root.key.away'), join(dataDir, 'root.key'));
         while (!/a new worker is serving \(\d+, \d+\)/.test(other.output())) {
           assert.ok(Date.now() < deadline, `no replacement once root.key was back:\n${other.output()}`);
@@ -260,6 +270,42 @@ describe('coffer serve --workers', () => {
         await roundTrips(other, otherKey, 20);
       } finally {
         await other.stop();
+      }
+    });
+
+    it('stops at once on SIGTERM while replacements wait to be tried again, however many wait', async () => {
+      const dataDir = tempDataDir();
+      const other = await startServerProcess({ dataDir, store: await cluster.createDatabase(), args: ['--workers', '3'] });
+      try {
+        const [first, second] = workerPids(other.banner) as [number, number, number];
+        renameSync(join(dataDir, 'root.key'), join(dataDir, 'root.key.away'));
+        const deadline = Date.now() + 30_000;
+        process.kill(first, 'SIGKILL');
+        await waitFor(other, /trying again in 8 s/, deadline);
+        // A second replacement, waiting its own first second: its wait took the first one's place,
+        // and the 8 s wait, no longer cleared by the stop, held the primary to its end.
+        process.kill(second, 'SIGKILL');
+        await waitFor(other, /trying again in 1 s[^]*trying again in 8 s[^]*trying again in 1 s/, deadline);
+        const began = Date.now();
+        await other.stop();
+        assert.ok(Date.now() - began < 4_000, `the stop took ${Date.now() - began} ms:\n${other.output()}`);
+        assert.equal(await other.exited, '0', other.output());
+      } finally {
+        await other.kill();
+      }
+    });
+
+    it('ends, exiting 1, once no worker serves and none can start, rather than live on listening nowhere', async () => {
+      const dataDir = tempDataDir();
+      const other = await startServerProcess({ dataDir, store: await cluster.createDatabase(), args: ['--workers', '2'] });
+      try {
+        renameSync(join(dataDir, 'root.key'), join(dataDir, 'root.key.away'));
+        for (const pid of workerPids(other.banner)) process.kill(pid, 'SIGKILL');
+        const ended = await Promise.race([other.exited, new Promise((done) => setTimeout(() => done('running'), 30_000))]);
+        assert.equal(ended, '1', other.output());
+        assert.match(other.output(), /no worker is serving, and workers failed to start 5 times within 60 s \(the last: worker \d+ stopped before it listened \(exit code 1\)\); stopping/);
+      } finally {
+        await other.kill();
       }
     });
 

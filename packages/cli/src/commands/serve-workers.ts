@@ -100,11 +100,16 @@ export async function servePrimary(count: number): Promise<number> {
     });
   });
 
-  const replace = (dead: Worker, how: string) => {
+  /** Counts a death; true once there were MOST_RESTARTS within RESTART_WINDOW_MS. */
+  const countDeath = (): boolean => {
     const now = Date.now();
     restarts.push(now);
     while (restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
-    if (restarts.length >= MOST_RESTARTS) {
+    return restarts.length >= MOST_RESTARTS;
+  };
+
+  const replace = (dead: Worker, how: string) => {
+    if (countDeath()) {
       return failed(`workers stopped ${restarts.length} times within ${RESTART_WINDOW_MS / 1000} s (the last: worker ${dead.id}, ${how})`);
     }
     say(`worker ${dead.id} (pid ${dead.process.pid}) stopped (${how}); starting another`);
@@ -116,15 +121,24 @@ export async function servePrimary(count: number): Promise<number> {
    * file being rewritten, root.key moved) is tried again, each wait twice the last, up to
    * LONGEST_RETRY_MS, while the other workers serve (answering 503 while the store is unreachable,
    * as a single process does): failing to start is not a crash loop, and it once stopped them all.
+   * With no worker serving, though, the command serves nothing: then failed starts count as deaths,
+   * so the primary ends (exit 1) for its supervisor to see, rather than live on listening nowhere.
    */
-  let retry: NodeJS.Timeout | undefined;
+  const retries = new Set<NodeJS.Timeout>();
   const startReplacement = (nextWaitMs: number) => {
     start(false).then(
       () => say(`a new worker is serving (${[...workers].map((w) => w.process.pid).join(', ')})`),
       (error: Error) => {
         if (stopping) return;
+        if (serving.size === 0 && countDeath()) {
+          return failed(`no worker is serving, and workers failed to start ${MOST_RESTARTS} times within ${RESTART_WINDOW_MS / 1000} s (the last: ${error.message})`);
+        }
         say(`${error.message}; trying again in ${nextWaitMs / 1000} s`, 'error');
-        retry = setTimeout(() => startReplacement(Math.min(nextWaitMs * 2, LONGEST_RETRY_MS)), nextWaitMs);
+        const retry = setTimeout(() => {
+          retries.delete(retry);
+          startReplacement(Math.min(nextWaitMs * 2, LONGEST_RETRY_MS));
+        }, nextWaitMs);
+        retries.add(retry);
       },
     );
   };
@@ -132,7 +146,8 @@ export async function servePrimary(count: number): Promise<number> {
   /** Stops every worker; false when one had to be killed because it did not stop in time. */
   const stopAll = async (): Promise<boolean> => {
     stopping = true;
-    clearTimeout(retry);
+    for (const retry of retries) clearTimeout(retry);
+    retries.clear();
     let clean = true;
     const exits = [...workers].map((worker) => new Promise<void>((done) => {
       if (worker.isDead()) return done();
