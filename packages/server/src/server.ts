@@ -186,8 +186,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       // The root key is loaded by now (the start stops otherwise); it must still be usable here (another
       // node may have made current a root key this one cannot open, a token may have failed: a probe
       // shared by every caller, run at most once per interval); the store must answer a read.
-      readiness: async () => (draining ? 'shutting down'
-        : (await rootKeyWork.health.check()) ?? untimedStore.unusableReason ?? (await store.getMeta('root-key-check'), undefined)),
+      readiness: async () => (await rootKeyWork.health.check()) ?? untimedStore.unusableReason ?? (await store.getMeta('root-key-check'), undefined),
+      // Read on every call: a probe after the stop began is told so, not given a check that began before it.
+      unready: () => (draining ? 'shutting down' : undefined),
     });
     const admin = await ensureAdminCredentials(
       store, accessKeys, config.dataDir, `arn:${realm.partition}:iam::${realm.accountId}:root`, now());

@@ -67,6 +67,16 @@ describe('the members an audit record keeps', () => {
     assert.deepEqual(await recorded(String(res.headers.get('x-amzn-requestid'))), { userName: 'audited', policyName: 'p', policyDocument: document });
   });
 
+  it('keeps an identity policy document up to its own limit, 131,072 characters, not JSON\'s 64 KiB', async () => {
+    await admin(t, 'CreateUser', { UserName: 'padded' });
+    // White space does not count toward the policy quota; quotes count once, as written.
+    const document = `{"Version": "2012-10-17",${' '.repeat(70_000)}"Statement": [{"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"}]}`;
+    const res = await rawRequest(t.server.endpoint, t.credentials, 'PutPrincipalPolicy', { UserName: 'padded', PolicyName: 'p', PolicyDocument: document },
+      { headers: { 'x-amz-target': 'CofferAdmin.PutPrincipalPolicy' } });
+    // Before, '[omitted: too large]', as only a hostile request's value is.
+    assert.equal((await recorded(String(res.headers.get('x-amzn-requestid')))).policyDocument, document);
+  });
+
   it('keeps no member the operation does not take, whatever its name, and nothing nested in a kept member that its type has not', async () => {
     const secret = 'S3CRET-in-an-unknown-member';
     const { KeyMetadata } = await t.kms.send(new (await import('@aws-sdk/client-kms')).CreateKeyCommand({}));

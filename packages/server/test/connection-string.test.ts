@@ -19,9 +19,15 @@ test('the password in the user part, and password or sslpassword query parameter
     ['postgres://we:ird:S3cretPW@ss:w/rd%?#x@db:5432/coffer', 'postgres://we:***@db:5432/coffer'],
     ['postgres://coffer:123?S3cretPW@db/coffer', 'postgres://coffer:***@db/coffer'],
     ['postgres://coffer:S3cretPW#@db/coffer', 'postgres://coffer:***@db/coffer'],
+    // Typos of the scheme, named in the refusal: before, shown whole.
+    ['postgres//coffer:S3cretPW@db/x', 'postgres//coffer:***@db/x'],
+    ['postgres:/coffer:S3cretPW@db/x', 'postgres:/coffer:***@db/x'],
+    ['postgres:coffer:S3cretPW@db/x', 'postgres:coffer:***@db/x'],
     // The keyword form, refused (only URLs are taken) but named in the refusal.
     ["host=db user=coffer password=S3cretPW dbname=coffer", 'host=db user=coffer password=*** dbname=coffer'],
     ["host=db password = 'S3cret PW' dbname=coffer", 'host=db password = *** dbname=coffer'],
+    ['host=db password=S3cret\\ PW dbname=coffer', 'host=db password=*** dbname=coffer'],
+    ['host=db password=S3cret@PW dbname=coffer', 'host=db password=*** dbname=coffer'],
   ];
   for (const [given, shown] of cases) {
     assert.equal(redactConnectionString(given), shown);

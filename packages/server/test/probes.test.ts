@@ -110,4 +110,33 @@ describe('probes: /metrics scrapes', () => {
       server.closeAllConnections();
     }
   });
+
+  it('/readyz: a call after the stop began says so at once, though a check that began before it still runs', async () => {
+    let stopping = false;
+    let finish!: () => void;
+    const slow = new Promise<void>((done) => (finish = done));
+    const probes = createProbeHandler({
+      metrics: { async exposition() { return { contentType: 'text/plain', text: '' }; } },
+      readiness: async () => { await slow; return undefined; },
+      unready: () => (stopping ? 'shutting down' : undefined),
+    });
+    const server = createServer((req, res) => void probes(req, res));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;
+    try {
+      const before = fetch(url).then((res) => res.text());
+      await new Promise((done) => setTimeout(done, 50));
+      stopping = true;
+      const after = fetch(url).then((res) => res.text());
+      await new Promise((done) => setTimeout(done, 50));
+      finish();
+      // Before, the second call joined the check that began before the stop, and said ready.
+      assert.equal(await after, 'not ready: shutting down\n');
+      assert.equal(await before, 'ready\n');
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+  });
 });

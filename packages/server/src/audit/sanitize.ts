@@ -137,6 +137,10 @@ export function recordedMembers(operation: string): readonly string[] | undefine
 
 /** Larger values (only a hostile request sends them) are recorded as omitted. */
 const MAX_RECORDED_CHARS = 65_536;
+/** Members whose own limit is larger: an identity policy document may hold 131,072 characters (IAM's). */
+const MAX_RECORDED_CHARS_OF: Readonly<Record<string, number>> = { PolicyDocument: 131_072 };
+/** A text's own length (a policy's quotes counted once, not as JSON escapes them), else its JSON's. */
+const recordedLength = (value: unknown): number => (typeof value === 'string' ? value.length : JSON.stringify(value).length);
 const OMITTED = '[omitted: too large]';
 /** A value of another type than the member's (the operation refuses it, but the record keeps what was asked). */
 const WRONG_TYPE = '[omitted: not of the member\'s type]';
@@ -151,7 +155,7 @@ export function sanitizeParameters(operation: string | undefined, input: unknown
     // Null is absent, as the operations read it.
     if (!Object.hasOwn(body, name) || body[name] === undefined || body[name] === null) continue;
     const value = ofKind(KINDS[name] ?? 'scalar', body[name]);
-    kept[name] = value === undefined ? WRONG_TYPE : JSON.stringify(value).length <= MAX_RECORDED_CHARS ? value : OMITTED;
+    kept[name] = value === undefined ? WRONG_TYPE : recordedLength(value) <= (MAX_RECORDED_CHARS_OF[name] ?? MAX_RECORDED_CHARS) ? value : OMITTED;
   }
   return kept;
 }

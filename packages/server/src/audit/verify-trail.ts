@@ -36,8 +36,9 @@ export function verifyStoredChain(store: Store, auditKey: Uint8Array): Promise<C
 const checks = new WeakMap<Store, Promise<ChainVerdict>>();
 
 async function check(store: Store, auditKey: Uint8Array): Promise<ChainVerdict> {
-  // The server numbers records from 1. A row numbered 0 or less would be read by no page below,
-  // yet a query would list it: it is named, as a record past the head is.
+  // The server numbers records from 1. A row numbered 0 or less (down to -(2^53 - 1), the least
+  // seq a JavaScript number holds exactly; queries leave out every such row) is read by no page
+  // below: it is named, as a record past the head is.
   const [first] = (await store.readAuditIndex({ afterSeq: -Number.MAX_SAFE_INTEGER, limit: 1, keys: [] })).rows;
   if (first !== undefined && first.seq < 1) {
     return { ok: false, seq: first.seq, problem: `record ${first.seq} lies before record 1, the first the server writes: it was not written by the server` };

@@ -11,6 +11,8 @@ export interface ProbeDependencies {
   readonly metrics: { exposition(): Promise<MetricsExposition> };
   /** Resolves to undefined when ready to serve, or to the reason it is not (never to a secret). */
   readonly readiness: () => Promise<string | undefined>;
+  /** A reason not to be ready that is known at once (shutting down), read on every call, never shared. */
+  readonly unready?: () => string | undefined;
 }
 
 const PATHS = new Set(['/metrics', '/healthz', '/readyz']);
@@ -45,7 +47,7 @@ export function createProbeHandler(deps: ProbeDependencies) {
         return send(res, requestId, 200, contentType, body);
       }
       if (path === '/healthz') return send(res, requestId, 200, 'text/plain; charset=utf-8', 'ok\n');
-      const reason = await withTimeout(readiness(), READY_TIMEOUT_MS, 'the store did not answer in time');
+      const reason = deps.unready?.() ?? await withTimeout(readiness(), READY_TIMEOUT_MS, 'the store did not answer in time');
       if (reason === undefined) return send(res, requestId, 200, 'text/plain; charset=utf-8', 'ready\n');
       return send(res, requestId, 503, 'text/plain; charset=utf-8', `not ready: ${reason}\n`);
     } catch {

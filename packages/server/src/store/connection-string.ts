@@ -17,18 +17,19 @@ const SECRET_PARAMETERS = ['password', 'sslpassword'];
  * to the last `@`, so more is hidden rather than less.
  */
 export function redactConnectionString(connectionString: string): string {
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(connectionString)?.[0];
-  if (scheme === undefined) return connectionString.replace(/\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)/gi, '$1***');
-  const at = connectionString.lastIndexOf('@');
-  let shown = connectionString;
-  if (at > scheme.length) {
-    const userPart = connectionString.slice(scheme.length, at);
-    const colon = userPart.indexOf(':');
-    // A user alone is shown; anything past its first colon is the password, and a user part that
-    // holds what no user name does is hidden whole.
-    const user = colon < 0 ? userPart : userPart.slice(0, colon);
-    const hidden = /[/?#]/.test(user) ? '***' : colon < 0 ? user : `${user}:***`;
-    shown = `${scheme}${hidden}${connectionString.slice(at)}`;
-  }
-  return shown.replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
+  // What comes before the user part: a scheme, typed right (`postgres://`) or not (`postgres//`,
+  // `postgres:`). Without one, the keyword form: its passwords quoted, or up to white space that
+  // no backslash escapes.
+  const prefix = /^[a-z][a-z0-9+.-]*(?::\/{0,2}|\/\/)/i.exec(connectionString)?.[0];
+  if (prefix === undefined) return connectionString.replace(/\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|(?:\\.|\S)*)/gi, '$1***');
+  const shown = connectionString;
+  const at = shown.lastIndexOf('@');
+  if (at < prefix.length) return shown.replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
+  const userPart = shown.slice(prefix.length, at);
+  const colon = userPart.indexOf(':');
+  // A user alone is shown; anything past its first colon is the password, and a user part that
+  // holds what no user name does is hidden whole.
+  const user = colon < 0 ? userPart : userPart.slice(0, colon);
+  const hidden = /[/?#\s=]/.test(user) ? '***' : colon < 0 ? user : `${user}:***`;
+  return `${prefix}${hidden}${shown.slice(at)}`.replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
 }

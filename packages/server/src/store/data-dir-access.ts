@@ -36,12 +36,15 @@ export function assertDirectoryUsable(dataDir: string, use: 'read' | 'write'): v
     throw new StartupError(`The data directory ${dataDir} cannot be ${use === 'write' ? 'served from' : 'read'} (${messageOf(error)}): `
       + (code === 'EROFS'
         ? 'its file system is read-only. Mount it read-write, or give another --data-dir.'
-        : isOwnedByThisUser(dataDir)
+        : code === 'EACCES' && isOwnedByThisUser(dataDir)
           ? `its mode does not let its owner, this user, ${use === 'write' ? 'read, write and enter' : 'read and enter'} it. `
-            + `Fix it (chmod u+${use === 'write' ? 'rwx' : 'rx'} ${dataDir}), or give another --data-dir.`
+            + `Fix it (chmod u+${use === 'write' ? 'rwx' : 'rx'} ${shellQuoted(dataDir)}), or give another --data-dir.`
           : 'it is not this user\'s to use. Run Coffer as the user that owns it, or fix its permissions.'), { cause: error });
   }
 }
+
+/** `text` as one word for a POSIX shell: as is when it holds nothing the shell reads, else in single quotes. */
+const shellQuoted = (text: string): string => (/^[\w./:@%+=,-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`);
 
 /** Whether this process's user owns `path` (false when that cannot be told). */
 export function isOwnedByThisUser(path: string): boolean {

@@ -899,7 +899,9 @@ export class SqliteStore implements Store {
     // (verification names it), and is no answer to a query.
     add(`${seq} > 0`);
     if (query.keyArn !== undefined) add('audit_keys.key_arn = ?', query.keyArn);
-    const from = byKey ? 'audit_keys JOIN audit ON audit.seq = audit_keys.seq' : 'audit';
+    // CROSS JOIN keeps the key's index rows as the outer loop: with planner statistics, the
+    // bound on seq above led SQLite to scan `audit` by seq instead (79 ms a page on 300,000 rows).
+    const from = byKey ? 'audit_keys CROSS JOIN audit ON audit.seq = audit_keys.seq' : 'audit';
     const unindexed = query.principalArn !== undefined || query.operation !== undefined || query.outcome !== undefined;
     if (!unindexed) {
       if (query.beforeSeq !== undefined) add(`${seq} < ?`, query.beforeSeq);

@@ -68,26 +68,31 @@ function checkLength(length: number, shown: string | undefined, path: string, vi
   if (max !== undefined && length > max) violations.add(path, shown, `Member must have length less than or equal to ${max}`);
 }
 
+/** A lone surrogate: half of a UTF-16 pair, which has no UTF-8 form. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /**
  * `pattern` is written as AWS's model writes it, because AWS's message quotes it as written
  * (`[\w]+`, `[\u0020-\u00FF]*`); AWS matches it against the whole value whether or not it is anchored.
  */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 export function string(opts: { min?: number; max?: number; pattern?: string; sensitive?: boolean } = {}): Member<string | undefined> {
   const whole = opts.pattern === undefined ? undefined : new RegExp(`^(?:${opts.pattern})$`);
   return {
     parse(value, path, violations) {
       if (value === undefined) return undefined;
       if (typeof value !== 'string') typeError(path, 'a string');
+      // Text with no UTF-8 form: kept, it would come back in answers that clients reading UTF-8
+      // (the AWS CLI among them) cannot print or store. Said alone and never quoted, so that the
+      // error itself holds no such text either.
+      if (LONE_SURROGATE.test(value)) {
+        violations.add(path, undefined, 'Member must be valid Unicode: it holds an unpaired surrogate');
+        return value;
+      }
       const shown = opts.sensitive ? undefined : value;
       checkLength(value.length, shown, path, violations, opts.min, opts.max);
       if (whole && !whole.test(value)) {
         violations.add(path, shown, `Member must satisfy regular expression pattern: ${opts.pattern}`);
       }
-      // Text with no UTF-8 form: kept, it would come back in answers that clients reading UTF-8
-      // (the AWS CLI among them) cannot print or store. Not quoted, for the same reason.
-      if (LONE_SURROGATE.test(value)) violations.add(path, undefined, 'Member must be valid Unicode: it holds an unpaired surrogate');
       return value;
     },
   };
