@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Hash } from '@smithy/hash-node';
@@ -65,7 +66,17 @@ export function callerIdentity(connection: Connection): Promise<Record<string, u
  * Who is calling, in the audit record's `userAgent`, as the AWS SDK names itself on the CLI's KMS
  * calls: without it an operator's admin calls were recorded with none, like an unknown client's.
  */
-const USER_AGENT = `coffer-cli node/${process.versions.node} os/${process.platform}`;
+const USER_AGENT = `coffer-cli/${cliVersion()} node/${process.versions.node} os/${process.platform}`;
+
+/** This package's version, from its package.json (beside dist/, which this module is in); `unknown` where there is none (a bundle). */
+function cliVersion(): string {
+  try {
+    const { version } = createRequire(import.meta.url)('../../package.json') as { version?: unknown };
+    return typeof version === 'string' ? version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 async function callJson(
   connection: Connection, protocol: { service: string; target: string; contentType: string }, input: object,
@@ -93,7 +104,12 @@ async function callJson(
     throw new ApiError('MalformedResponse', `the server at ${connection.endpoint} did not answer with JSON`, response.status);
   }
   if (response.status < 200 || response.status > 299) {
-    if (parsed.__type === undefined) throw noErrorNamed(connection.endpoint, response.status);
+    // No error named: its message if it has one (a proxy's {"message": "Forbidden"}), as the KMS
+    // commands say it, else its status.
+    if (parsed.__type === undefined) {
+      const message = typeof parsed.message === 'string' && parsed.message !== '' ? parsed.message : typeof parsed.Message === 'string' && parsed.Message !== '' ? parsed.Message : undefined;
+      throw message === undefined ? noErrorNamed(connection.endpoint, response.status) : new ApiError('Unknown', message, response.status);
+    }
     const code = String(parsed.__type).split('#').pop()!;
     throw new ApiError(code, String(parsed.message ?? ''), response.status);
   }

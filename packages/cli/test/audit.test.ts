@@ -199,7 +199,8 @@ describe('coffer audit query', () => {
     ok(await run(['audit', 'query', '--limit', '1']));
     const [event] = JSON.parse(ok(await run(['audit', 'query', '--operation', 'QueryAuditRecords', '--limit', '1', '--json'])).stdout) as Event[];
     // Before, null: the operator's CLI could not be told from an unknown client.
-    assert.equal(event!.userAgent, `coffer-cli node/${process.versions.node} os/${process.platform}`);
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(event!.userAgent, `coffer-cli/${version} node/${process.versions.node} os/${process.platform}`);
   });
 
   it('shows an STS request as recorded, sts:GetCallerIdentity, found by that name and the bare one', async () => {

@@ -313,6 +313,11 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
           response.writeHead(503);
           return response.end();
         }
+        // A proxy's refusal: a message, no error named.
+        if (target === 'CofferAdmin.ListAccessKeys') {
+          response.writeHead(403, { 'content-type': 'application/json' });
+          return response.end('{"message":"Forbidden"}');
+        }
         response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
         response.end(JSON.stringify(answers[target] ?? {}));
       });
@@ -333,6 +338,7 @@ describe('coffer exit codes and connections', { concurrency: 4 }, () => {
         // "Unknown: the server gave no detail" and "UnknownError: UnknownError" before.
         [['aliases', 'list'], /^error: MalformedResponse: the server at http:\/\/127\.0\.0\.1:\d+ answered HTTP 503 naming no error: is it a Coffer server\?$/m],
         [['principals', 'list', '--roles'], /^error: MalformedResponse: the server at http:\/\/127\.0\.0\.1:\d+ answered HTTP 503 naming no error: is it a Coffer server\?$/m],
+        [['access-keys', 'list'], /^error: Unknown: Forbidden$/m],
         // `{}` with a 200: an empty file and exit 0 for `random` before, `undefined` printed or a TypeError for the others.
         [['random', '32'], /^error: MalformedResponse: the server's GenerateRandom answer has no Plaintext: is the endpoint a Coffer server\?$/m],
         [['keys', 'create'], /^error: MalformedResponse: the server's CreateKey answer has no KeyMetadata/m],

@@ -292,7 +292,7 @@ describe('coffer serve: quotas, TLS and the loopback rule', () => {
     }
   });
 
-  it('says a server certificate out of its dates is that, not a certificate that wants a --ca-bundle', async () => {
+  it('says a server certificate out of its dates, or for another name, is that, not a certificate that wants a --ca-bundle', async () => {
     const dir = tempDir();
     const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
     // A CA of today, and a certificate it signed that ran out in 2020 (`openssl ca` takes explicit dates).
@@ -319,6 +319,25 @@ describe('coffer serve: quotas, TLS and the loopback rule', () => {
       assert.match(stderr, /^hint: the server's certificate is out of its validity dates: renew it on the server/m);
     } finally {
       assert.equal((await run.stop()).code, 0);
+    }
+    // In its dates, but for another address than the one asked.
+    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'other.key', '-out', 'other.csr', '-subj', '/CN=127.0.0.2');
+    writeFileSync(join(dir, 'ca.cnf'), readFileSync(join(dir, 'ca.cnf'), 'utf8').replace('IP:127.0.0.1', 'IP:127.0.0.2'));
+    ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.crt', '-keyfile', 'ca.key', '-days', '2', '-extensions', 'ext', '-notext', '-in', 'other.csr', '-out', 'other.crt');
+    const other = await serve(['--data-dir', join(dir, 'data'), '--tls-cert', join(dir, 'other.crt'), '--tls-key', join(dir, 'other.key'), '--quotas', 'off']);
+    try {
+      let stderr = '';
+      try {
+        execFileSync(process.execPath, [MAIN, 'keys', 'list', '--endpoint-url', other.endpoint, '--ca-bundle', join(dir, 'ca.crt')],
+          { cwd: dir, env: cleanEnv({ COFFER_DATA_DIR: join(dir, 'data') }), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (error) {
+        stderr = (error as { stderr: string }).stderr;
+      }
+      assert.match(stderr, /^error: UntrustedCertificate: cannot trust the certificate of https:\/\/127\.0\.0\.1:\d+ \(Hostname\/IP does not match/m);
+      // Before: the --ca-bundle hint, to a command that had given the right one.
+      assert.match(stderr, /^hint: the certificate is for another name: use an --endpoint-url with a name or address it was issued for$/m);
+    } finally {
+      assert.equal((await other.stop()).code, 0);
     }
   });
 

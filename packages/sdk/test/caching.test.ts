@@ -10,6 +10,7 @@ import {
   CachingCryptographicMaterialsManager,
   CommitmentPolicy,
   decrypt,
+  DefaultCryptographicMaterialsManager,
   encrypt,
   KmsKeyring,
   LocalMaterialsCache,
@@ -258,6 +259,13 @@ describe('caching materials manager with a required-encryption-context manager',
     await assert.rejects(encrypt(cmm, Buffer.from('x')), { name: 'KeyringError', message: 'the underlying materials manager returned materials of no known algorithm suite' });
     const message = (await encrypt(aesKeyring(), Buffer.from('x'))).ciphertext;
     await assert.rejects(decrypt(cmm, message), { name: 'KeyringError', message: 'the underlying materials manager returned materials of no known algorithm suite' });
+    // A suite of the table, but a data key of one byte: cached, it would be handed out again and again.
+    const short = async () => {
+      const real = await new DefaultCryptographicMaterialsManager(aesKeyring()).getEncryptionMaterials({ encryptionContext: {}, commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT });
+      return { ...real, plaintextDataKey: new Uint8Array(1) };
+    };
+    const shortKeys = new CachingCryptographicMaterialsManager({ underlying: { getEncryptionMaterials: short, decryptMaterials: short } as never, cache: new LocalMaterialsCache(), maxAge: 1000 });
+    await assert.rejects(encrypt(shortKeys, Buffer.from('x')), { name: 'KeyringError', message: 'the underlying materials manager returned materials without a data key of the suite\'s length' });
   });
 
   test('a partition must be well-formed Unicode: two with lone surrogates would be one', () => {

@@ -530,10 +530,9 @@ function readSettingFile(path: string, kind: string, hint: string): string {
   try {
     return UTF8.decode(bytes);
   } catch {
-    throw new UsageError(`the ${kind} file '${path}' is not UTF-8 text`, `save it as UTF-8; ${hint}`);
+    throw new UsageError(`the ${kind} file '${path}' is not UTF-8 text`, 'save it as UTF-8');
   }
 }
-
 
 /** A file that must hold one JSON object, such as `example`. */
 function readJsonObjectFile(path: string, kind: string, readHint: string, example: string): object {

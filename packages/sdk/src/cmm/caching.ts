@@ -12,7 +12,7 @@ import { u16 } from '../internal/bytes.js';
 import { serializeEncryptedDataKeys } from '../serialize/encrypted-data-keys.js';
 import { serializeEncryptionContext } from '../serialize/encryption-context.js';
 import { encryptAllowed } from '../commitment-policy.js';
-import { findSuite, getSuite } from '../suites.js';
+import { findSuite, getSuite, type AlgorithmSuite } from '../suites.js';
 import { isCryptographicMaterialsManager, type CryptographicMaterialsManager, type DecryptMaterialsRequest, type EncryptionMaterialsRequest } from './cmm.js';
 import { DefaultCryptographicMaterialsManager } from './default.js';
 import { withOwnDataKey, type CryptographicMaterialsCache } from './materials-cache.js';
@@ -145,8 +145,9 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
       if (!fresh) await this.#cache.deleteEntry(id);
     }
     // On a miss the underlying request carries Max Plaintext Length = Limit Bytes.
-    const materials = cacheable(await this.#underlying.getEncryptionMaterials({ ...request, maxPlaintextLength: this.maxBytesEncrypted }));
-    if (getSuite(materials.suite.id).kdfHash !== null) {
+    const made = cacheable(await this.#underlying.getEncryptionMaterials({ ...request, maxPlaintextLength: this.maxBytesEncrypted }));
+    const materials = made.materials;
+    if (made.suite.kdfHash !== null) {
       const now = this.#now();
       // The cache owns what it is given (it zeroes the key on eviction): it gets a copy, the caller the original.
       await this.#cache.putEncryptionEntry(id, { materials: withOwnDataKey(materials), createdAt: now, expiresAt: now + this.maxAge, messagesEncrypted: 1, bytesEncrypted: length });
@@ -165,7 +166,7 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
       if (this.#young(entry)) return entry.materials;
       await this.#cache.deleteEntry(id);
     }
-    const materials = cacheable(await this.#underlying.decryptMaterials(request));
+    const { materials } = cacheable(await this.#underlying.decryptMaterials(request));
     const now = this.#now();
     await this.#cache.putDecryptionEntry(id, { materials: withOwnDataKey(materials), createdAt: now, expiresAt: now + this.maxAge });
     return materials;
@@ -177,10 +178,10 @@ export class CachingCryptographicMaterialsManager implements CryptographicMateri
  * table's and its data key is bytes of that suite's length. The underlying manager may be the
  * caller's own code; the encrypt and decrypt paths check the rest, as they do without a cache.
  */
-function cacheable<M extends EncryptionMaterials | DecryptionMaterials>(returned: M): M {
+function cacheable<M extends EncryptionMaterials | DecryptionMaterials>(returned: M): { materials: M; suite: AlgorithmSuite } {
   const materials = assertMaterials(returned, 'underlying materials manager');
   const suite = findSuite(materials.suite?.id);
   if (suite === undefined) throw new KeyringError('the underlying materials manager returned materials of no known algorithm suite');
   if (!holdsDataKey(materials, suite)) throw new KeyringError('the underlying materials manager returned materials without a data key of the suite\'s length');
-  return materials;
+  return { materials, suite };
 }
