@@ -305,15 +305,19 @@ describe('coffer serve: quotas, TLS and the loopback rule', () => {
       + 'default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n[ext]\nsubjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n');
     ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.crt', '-keyfile', 'ca.key', '-startdate', '20200101000000Z', '-enddate', '20200201000000Z',
       '-extensions', 'ext', '-notext', '-in', 'leaf.csr', '-out', 'leaf.crt');
+    /** What `coffer keys list` said on stderr, trusting the test's CA. */
+    const listKeysStderr = (endpoint: string): string => {
+      try {
+        execFileSync(process.execPath, [MAIN, 'keys', 'list', '--endpoint-url', endpoint, '--ca-bundle', join(dir, 'ca.crt')],
+          { cwd: dir, env: cleanEnv({ COFFER_DATA_DIR: join(dir, 'data') }), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        return '';
+      } catch (error) {
+        return (error as { stderr: string }).stderr;
+      }
+    };
     const run = await serve(['--data-dir', join(dir, 'data'), '--tls-cert', join(dir, 'leaf.crt'), '--tls-key', join(dir, 'leaf.key'), '--quotas', 'off']);
     try {
-      let stderr = '';
-      try {
-        execFileSync(process.execPath, [MAIN, 'keys', 'list', '--endpoint-url', run.endpoint, '--ca-bundle', join(dir, 'ca.crt')],
-          { cwd: dir, env: cleanEnv({ COFFER_DATA_DIR: join(dir, 'data') }), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      } catch (error) {
-        stderr = (error as { stderr: string }).stderr;
-      }
+      const stderr = listKeysStderr(run.endpoint);
       assert.match(stderr, /^error: UntrustedCertificate: cannot trust the certificate of https:\/\/127\.0\.0\.1:\d+ \(certificate has expired\)$/m);
       // Before: "pass --ca-bundle FILE (or set AWS_CA_BUNDLE)", to a command that had.
       assert.match(stderr, /^hint: the server's certificate is out of its validity dates: renew it on the server/m);
@@ -326,13 +330,7 @@ describe('coffer serve: quotas, TLS and the loopback rule', () => {
     ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.crt', '-keyfile', 'ca.key', '-days', '2', '-extensions', 'ext', '-notext', '-in', 'other.csr', '-out', 'other.crt');
     const other = await serve(['--data-dir', join(dir, 'data'), '--tls-cert', join(dir, 'other.crt'), '--tls-key', join(dir, 'other.key'), '--quotas', 'off']);
     try {
-      let stderr = '';
-      try {
-        execFileSync(process.execPath, [MAIN, 'keys', 'list', '--endpoint-url', other.endpoint, '--ca-bundle', join(dir, 'ca.crt')],
-          { cwd: dir, env: cleanEnv({ COFFER_DATA_DIR: join(dir, 'data') }), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      } catch (error) {
-        stderr = (error as { stderr: string }).stderr;
-      }
+      const stderr = listKeysStderr(other.endpoint);
       assert.match(stderr, /^error: UntrustedCertificate: cannot trust the certificate of https:\/\/127\.0\.0\.1:\d+ \(Hostname\/IP does not match/m);
       // Before: the --ca-bundle hint, to a command that had given the right one.
       assert.match(stderr, /^hint: the certificate is for another name: use an --endpoint-url with a name or address it was issued for$/m);

@@ -477,7 +477,8 @@ describe('console in Chromium', () => {
     assert.match(await page.getByRole('alert').textContent() ?? '', /^SignatureDoesNotMatch: /);
   });
 
-  it('signs out by itself after 30 minutes without a key press or click', async () => {
+  /** A page of its own, its clock under the test's hand, signed in on the keys page; closed by `body`'s end. */
+  async function withClockedPage(body: (idle: Page) => Promise<void>): Promise<void> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
     try {
       const idle = await context.newPage();
@@ -487,6 +488,14 @@ describe('console in Chromium', () => {
       await idle.getByLabel('Secret access key').fill(credentials.secretAccessKey);
       await idle.getByRole('button', { name: 'Sign in' }).click();
       await idle.getByRole('heading', { level: 1, name: 'Keys' }).waitFor();
+      await body(idle);
+    } finally {
+      await context.close();
+    }
+  }
+
+  it('signs out by itself after 30 minutes without a key press or click', async () => {
+    await withClockedPage(async (idle) => {
       await idle.clock.fastForward('29:00');
       await idle.keyboard.press('Shift');
       await idle.clock.fastForward('29:00');
@@ -494,22 +503,12 @@ describe('console in Chromium', () => {
       await idle.clock.fastForward('02:00');
       await idle.getByText('Signed out after 30 minutes without activity.').waitFor();
       assert.equal(await idle.getByLabel('Secret access key').inputValue(), '');
-    } finally {
-      await context.close();
-    }
+    });
   });
 
   it('counts time the machine slept toward the 30 minutes: the wall clock decides, not a timer', async () => {
     for (const wake of ['a key press', 'the next tick'] as const) {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
-      try {
-        const idle = await context.newPage();
-        await idle.clock.install();
-        await idle.goto(`${url}/keys`);
-        await idle.getByLabel('Access key ID').fill(credentials.accessKeyId);
-        await idle.getByLabel('Secret access key').fill(credentials.secretAccessKey);
-        await idle.getByRole('button', { name: 'Sign in' }).click();
-        await idle.getByRole('heading', { level: 1, name: 'Keys' }).waitFor();
+      await withClockedPage(async (idle) => {
         // A sleep: the wall clock moves an hour on, and no timer runs meanwhile.
         const now = await idle.evaluate(() => Date.now());
         await idle.clock.setSystemTime(now + 60 * 60_000);
@@ -518,9 +517,7 @@ describe('console in Chromium', () => {
         // Before, the one 30-minute timer had not run, and the console stayed signed in.
         await idle.getByText('Signed out after 30 minutes without activity.').waitFor();
         assert.equal(await idle.getByLabel('Secret access key').inputValue(), '', wake);
-      } finally {
-        await context.close();
-      }
+      });
     }
   });
 

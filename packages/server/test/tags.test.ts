@@ -23,6 +23,17 @@ describe('tags', () => {
 
   const createKey = async (Tags?: Tag[]): Promise<KeyMetadata> =>
     (await t.kms.send(new CreateKeyCommand(Tags ? { Tags } : {}))).KeyMetadata!;
+  /** Every tag of a key, read a page of one at a time. */
+  const pagedOneByOne = async (KeyId: string): Promise<Tag[]> => {
+    const seen: Tag[] = [];
+    let marker: string | undefined;
+    do {
+      const out = await t.kms.send(new ListResourceTagsCommand({ KeyId, Limit: 1, ...(marker ? { Marker: marker } : {}) }));
+      seen.push(...out.Tags!);
+      marker = out.NextMarker;
+    } while (marker);
+    return seen;
+  };
   const tagsOf = async (KeyId: string): Promise<Tag[]> => {
     const out = await t.kms.send(new ListResourceTagsCommand({ KeyId }));
     assert.equal(out.Truncated, false);
@@ -262,14 +273,7 @@ describe('tags', () => {
         { TagKey: 'a\u{10000}', TagValue: '4' }, { TagKey: 'c\ud83d\ude00', TagValue: '5' }, { TagKey: 'd', TagValue: '6' },
       ];
       const { KeyId } = await createKey(odd);
-      const seen: Tag[] = [];
-      let marker: string | undefined;
-      do {
-        const out = await t.kms.send(new ListResourceTagsCommand({ KeyId, Limit: 1, ...(marker ? { Marker: marker } : {}) }));
-        seen.push(...out.Tags!);
-        marker = out.NextMarker;
-      } while (marker);
-      assert.deepEqual(seen, byKey(odd));
+      assert.deepEqual(await pagedOneByOne(KeyId!), byKey(odd));
     });
 
     it('refuses tag keys, tag values and descriptions holding an unpaired surrogate, which no UTF-8 client could read back', async () => {
@@ -309,14 +313,7 @@ describe('tags', () => {
       } finally {
         db.close();
       }
-      const seen: Tag[] = [];
-      let marker: string | undefined;
-      do {
-        const out = await t.kms.send(new ListResourceTagsCommand({ KeyId, Limit: 1, ...(marker ? { Marker: marker } : {}) }));
-        seen.push(...out.Tags!);
-        marker = out.NextMarker;
-      } while (marker);
-      assert.deepEqual(seen, byKey(odd));
+      assert.deepEqual(await pagedOneByOne(KeyId), byKey(odd));
       // UntagResource's TagKeys are not held to the rule, so that such a tag can be removed.
       await t.kms.send(new UntagResourceCommand({ KeyId, TagKeys: ['a\ud800', 'c\udc00x'] }));
       assert.deepEqual(await tagsOf(KeyId), [{ TagKey: 'd', TagValue: '6' }]);
