@@ -3,9 +3,6 @@ export function isPostgresUrl(store: string): boolean {
   return /^postgres(ql)?:\/\/./.test(store);
 }
 
-/** Query parameters the PostgreSQL driver (pg-connection-string) reads as secrets. */
-const SECRET_PARAMETERS = ['password', 'sslpassword'];
-
 /**
  * A connection string with its passwords replaced, for messages and logs: the one in the user
  * part (`user:password@`), those given as query parameters (`?password=`), which the driver takes
@@ -22,14 +19,15 @@ export function redactConnectionString(connectionString: string): string {
   // no backslash escapes.
   const prefix = /^[a-z][a-z0-9+.-]*(?::\/{0,2}|\/\/)/i.exec(connectionString)?.[0];
   if (prefix === undefined) return connectionString.replace(/\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|(?:\\.|\S)*)/gi, '$1***');
-  const shown = connectionString;
-  const at = shown.lastIndexOf('@');
-  if (at < prefix.length) return shown.replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
-  const userPart = shown.slice(prefix.length, at);
+  // Query parameters the driver (pg-connection-string) reads as passwords.
+  const withoutParameters = (text: string) => text.replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
+  const at = connectionString.lastIndexOf('@');
+  if (at < prefix.length) return withoutParameters(connectionString);
+  const userPart = connectionString.slice(prefix.length, at);
   const colon = userPart.indexOf(':');
   // A user alone is shown; anything past its first colon is the password, and a user part that
   // holds what no user name does is hidden whole.
   const user = colon < 0 ? userPart : userPart.slice(0, colon);
   const hidden = /[/?#\s=]/.test(user) ? '***' : colon < 0 ? user : `${user}:***`;
-  return `${prefix}${hidden}${shown.slice(at)}`.replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
+  return withoutParameters(`${prefix}${hidden}${connectionString.slice(at)}`);
 }
