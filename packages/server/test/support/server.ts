@@ -28,8 +28,27 @@ export function wrongSecret(credentials: Credentials): Credentials {
   return { ...credentials, secretAccessKey: `${secret.slice(0, -1)}${secret.endsWith('X') ? 'Y' : 'X'}` };
 }
 
+/** Every directory tempDataDir made in this process, removed when the process (the test file) ends. */
+const madeDirs: string[] = [];
+export function removeAtExit(dir: string): string {
+  if (madeDirs.length === 0) {
+    process.once('exit', () => {
+      // Child servers were SIGKILLed by their own exit handlers; a file one was still writing is no reason to fail.
+      for (const made of madeDirs) {
+        try {
+          rmSync(made, { recursive: true, force: true, maxRetries: 2 });
+        } catch {
+          // Left in the temporary directory.
+        }
+      }
+    });
+  }
+  madeDirs.push(dir);
+  return dir;
+}
+
 export function tempDataDir(): string {
-  return mkdtempSync(join(tmpdir(), 'coffer-test-'));
+  return removeAtExit(mkdtempSync(join(tmpdir(), 'coffer-test-')));
 }
 
 export interface TestServer {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pkcs11js from 'pkcs11js';
+import { removeAtExit } from './server.js';
 
 export const SOFTHSM_LIBRARY = '/usr/lib/softhsm/libsofthsm2.so';
 
@@ -20,7 +21,7 @@ export interface SoftHsmToken {
  * any server opens the token.
  */
 export function initSoftHsmToken(label = 'coffer-test'): SoftHsmToken {
-  const dir = mkdtempSync(join(tmpdir(), 'coffer-softhsm-'));
+  const dir = removeAtExit(mkdtempSync(join(tmpdir(), 'coffer-softhsm-')));
   mkdirSync(join(dir, 'tokens'));
   const conf = join(dir, 'softhsm2.conf');
   writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
