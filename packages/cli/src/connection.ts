@@ -5,7 +5,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { ApiError } from './admin-client.js';
-import { configuredEndpointsIgnored, endpointOfProfile, sharedConfigFile } from './profile-endpoint.js';
+import { configuredEndpoint, sharedConfigFile } from './profile-endpoint.js';
 import { IoError, UsageError } from './usage.js';
 
 /** The connection flags every client command shares. */
@@ -75,10 +75,7 @@ export function resolveConnection(
   // endpoint_url (another emulator's, say) is not where its requests are sent. An empty variable
   // is unset, as the AWS CLI takes an empty AWS_ENDPOINT_URL; configured endpoints turned off
   // leave the AWS variables unread too (COFFER_ENDPOINT is this tool's own, as a flag).
-  const configured = configuredEndpointsIgnored(profile, env)
-    ? undefined
-    : env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL || (local ? undefined : endpointOfProfile(profile, env));
-  const endpoint = flags['endpoint-url'] ?? (env.COFFER_ENDPOINT || configured || 'http://127.0.0.1:4600');
+  const endpoint = flags['endpoint-url'] ?? (env.COFFER_ENDPOINT || configuredEndpoint(profile, env, !local) || 'http://127.0.0.1:4600');
   assertEndpoint(endpoint);
   const given = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   // A region is a DNS label of the endpoint and the scope of every signature: an empty or spaced

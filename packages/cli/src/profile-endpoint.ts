@@ -9,31 +9,26 @@ interface Section {
 }
 
 /**
- * The endpoint the shared config file (AWS_CONFIG_FILE, else ~/.aws/config) gives a profile, as
- * the AWS CLI (botocore) reads it ("service-specific endpoints"): the `endpoint_url` nested under
+ * The endpoint configured for KMS, as the AWS CLI (botocore) reads it: AWS_ENDPOINT_URL_KMS, else
+ * AWS_ENDPOINT_URL, else (with `fromFile`) the shared config file's (AWS_CONFIG_FILE, else
+ * ~/.aws/config) for the profile ("service-specific endpoints": the `endpoint_url` nested under
  * `kms` in the `[services NAME]` section the profile's `services = NAME` names, else the profile's
- * own `endpoint_url`. Undefined when there is none, the file cannot be read, or configured
- * endpoints are turned off (AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, or the profile's
- * `ignore_configured_endpoint_urls`, true).
+ * own `endpoint_url`). Undefined when there is none, or when configured endpoints are turned off
+ * (AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, or else the profile's `ignore_configured_endpoint_urls`,
+ * true): then neither the variables nor the file are read; an explicit --endpoint-url still is.
+ * The file is read once.
  */
-export function endpointOfProfile(profile: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  if (configuredEndpointsIgnored(profile, env)) return undefined;
+export function configuredEndpoint(profile: string | undefined, env: NodeJS.ProcessEnv, fromFile = true): string | undefined {
+  const ignoreVariable = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS || undefined;
+  if (ignoreVariable !== undefined && isTrue(ignoreVariable)) return undefined;
   const read = profileSection(profile, env);
-  if (read === undefined) return undefined;
+  // The variable, when set, wins over the file's setting, as every AWS setting's does.
+  if (ignoreVariable === undefined && isTrue(read?.section.settings.get('ignore_configured_endpoint_urls'))) return undefined;
+  if (env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL) return env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL;
+  if (!fromFile || read === undefined) return undefined;
   const services = read.section.settings.get('services');
   const fromServices = services === undefined ? undefined : read.sections.get(`services ${services}`)?.nested.get('kms')?.get('endpoint_url');
   return fromServices || read.section.settings.get('endpoint_url') || undefined;
-}
-
-/**
- * Whether configured endpoints are turned off, by AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or the
- * profile's `ignore_configured_endpoint_urls`: then, as for the AWS CLI, neither the shared config
- * file's endpoints nor the AWS_ENDPOINT_URL variables are read; an explicit --endpoint-url is.
- */
-export function configuredEndpointsIgnored(profile: string | undefined, env: NodeJS.ProcessEnv): boolean {
-  // The variable, when set, wins over the file, as every AWS setting's does.
-  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS) return isTrue(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS);
-  return isTrue(profileSection(profile, env)?.section.settings.get('ignore_configured_endpoint_urls'));
 }
 
 /** The profile's section of the shared config file, with all of them; undefined when the file cannot be read or has none. */

@@ -3,16 +3,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
-import { endpointOfProfile } from '../src/profile-endpoint.js';
+import { configuredEndpoint } from '../src/profile-endpoint.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'coffer-profile-endpoint-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** endpointOfProfile over a config file holding `text`; each case's answer is what botocore 1.43 gives for the same file. */
+/** configuredEndpoint over a config file holding `text`; each case's answer is what botocore 1.43 gives for the same file. */
 function endpointIn(text: string, profile?: string, env: NodeJS.ProcessEnv = {}): string | undefined {
   const file = join(dir, 'config');
   writeFileSync(file, text);
-  return endpointOfProfile(profile, { AWS_CONFIG_FILE: file, ...env });
+  return configuredEndpoint(profile, { AWS_CONFIG_FILE: file, ...env });
 }
 
 it('reads a profile\'s endpoint_url as botocore does: separators, case, comments, quoted and spaced names', () => {
@@ -42,6 +42,6 @@ it('reads nothing when configured endpoints are turned off, by the variable or b
 
 it('expands $VAR and ${VAR} in AWS_CONFIG_FILE', () => {
   writeFileSync(join(dir, 'config'), '[default]\nendpoint_url = http://a:1\n');
-  assert.equal(endpointOfProfile(undefined, { AWS_CONFIG_FILE: '$WHERE/config', WHERE: dir }), 'http://a:1');
-  assert.equal(endpointOfProfile(undefined, { AWS_CONFIG_FILE: '${WHERE}/config', WHERE: dir }), 'http://a:1');
+  assert.equal(configuredEndpoint(undefined, { AWS_CONFIG_FILE: '$WHERE/config', WHERE: dir }), 'http://a:1');
+  assert.equal(configuredEndpoint(undefined, { AWS_CONFIG_FILE: '${WHERE}/config', WHERE: dir }), 'http://a:1');
 });

@@ -242,43 +242,45 @@ describe('coffer serve --workers', () => {
       for (const text of scrapes) assert.equal(encrypts(text), before + 50, 'a scrape lost the stopped worker\'s Encrypts');
     });
 
-    it('keeps serving when a replacement cannot start, and tries it again until it does', async () => {
-      // root.key moved away: a worker starting now cannot open the store, as one cannot while the
-      // database is down; the workers already serving hold the key and go on.
+    /**
+     * `coffer serve --workers count` on a database of its own, stopped at the end. Moving its root.key
+     * away makes a worker that starts then fail, as one does while the database is down; the workers
+     * already serving hold the key and go on.
+     */
+    async function withWorkers(count: number, body: (server: ServerProcess, rootKey: { away(): void; back(): void }) => Promise<void>): Promise<void> {
       const dataDir = tempDataDir();
-      const other = await startServerProcess({ dataDir, store: await cluster.createDatabase(), args: ['--workers', '2'] });
+      const server = await startServerProcess({ dataDir, store: await cluster.createDatabase(), args: ['--workers', String(count)] });
+      const [file, aside] = [join(dataDir, 'root.key'), join(dataDir, 'root.key.away')];
       try {
+        await body(server, { away: () => renameSync(file, aside), back: () => renameSync(aside, file) });
+      } finally {
+        await server.stop();
+      }
+    }
+
+    it('keeps serving when a replacement cannot start, and tries it again until it does', async () => {
+      await withWorkers(2, async (other, rootKey) => {
         const otherKey = (await other.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
         const [victim] = workerPids(other.banner) as [number, number];
-        renameSync(join(dataDir, 'root.key'), join(dataDir, 'root.key.away'));
+        rootKey.away();
         process.kill(victim, 'SIGKILL');
         const deadline = Date.now() + 30_000;
-        while (!/worker 3 stopped before it listened \(exit code 1\); trying again in 1 s/.test(other.output())) {
-          assert.ok(Date.now() < deadline, `no failed replacement within 30 s:\n${other.output()}`);
-          await new Promise((done) => setTimeout(done, 50));
-        }
+        await waitFor(other, /worker 3 stopped before it listened \(exit code 1\); trying again in 1 s/, deadline);
         // Before, the primary stopped the surviving worker too and exited 1, for good.
         await roundTrips(other, otherKey, 10);
         assert.equal(other.child.exitCode, null, other.output());
         // Each wait is twice the last.
         await waitFor(other, /stopped before it listened \(exit code 1\); trying again in 2 s/, deadline);
-        renameSync(join(dataDir, 'root.key.away'), join(dataDir, 'root.key'));
-        while (!/a new worker is serving \(\d+, \d+\)/.test(other.output())) {
-          assert.ok(Date.now() < deadline, `no replacement once root.key was back:\n${other.output()}`);
-          await new Promise((done) => setTimeout(done, 100));
-        }
+        rootKey.back();
+        await waitFor(other, /a new worker is serving \(\d+, \d+\)/, deadline);
         await roundTrips(other, otherKey, 20);
-      } finally {
-        await other.stop();
-      }
+      });
     });
 
     it('stops at once on SIGTERM while replacements wait to be tried again, however many wait', async () => {
-      const dataDir = tempDataDir();
-      const other = await startServerProcess({ dataDir, store: await cluster.createDatabase(), args: ['--workers', '3'] });
-      try {
+      await withWorkers(3, async (other, rootKey) => {
         const [first, second] = workerPids(other.banner) as [number, number, number];
-        renameSync(join(dataDir, 'root.key'), join(dataDir, 'root.key.away'));
+        rootKey.away();
         const deadline = Date.now() + 30_000;
         process.kill(first, 'SIGKILL');
         await waitFor(other, /trying again in 8 s/, deadline);
@@ -290,23 +292,17 @@ describe('coffer serve --workers', () => {
         await other.stop();
         assert.ok(Date.now() - began < 4_000, `the stop took ${Date.now() - began} ms:\n${other.output()}`);
         assert.equal(await other.exited, '0', other.output());
-      } finally {
-        await other.kill();
-      }
+      });
     });
 
     it('ends, exiting 1, once no worker serves and none can start, rather than live on listening nowhere', async () => {
-      const dataDir = tempDataDir();
-      const other = await startServerProcess({ dataDir, store: await cluster.createDatabase(), args: ['--workers', '2'] });
-      try {
-        renameSync(join(dataDir, 'root.key'), join(dataDir, 'root.key.away'));
+      await withWorkers(2, async (other, rootKey) => {
+        rootKey.away();
         for (const pid of workerPids(other.banner)) process.kill(pid, 'SIGKILL');
         const ended = await Promise.race([other.exited, new Promise((done) => setTimeout(() => done('running'), 30_000))]);
         assert.equal(ended, '1', other.output());
         assert.match(other.output(), /no worker is serving, and workers failed to start 5 times within 60 s \(the last: worker \d+ stopped before it listened \(exit code 1\)\); stopping/);
-      } finally {
-        await other.kill();
-      }
+      });
     });
 
     it('a SIGTERM while the workers start stops them all at once, and starts no more', async () => {
