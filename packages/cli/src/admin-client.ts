@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Hash } from '@smithy/hash-node';
@@ -6,6 +5,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Connection } from './connection.js';
 import { networkErrorOf } from './kms-client.js';
+import { cliVersion } from './version.js';
 
 /** An error the server answered with: its AWS error name, and its message. */
 export class ApiError extends Error {
@@ -67,16 +67,6 @@ export function callerIdentity(connection: Connection): Promise<Record<string, u
  * calls: without it an operator's admin calls were recorded with none, like an unknown client's.
  */
 const USER_AGENT = `coffer-cli/${cliVersion()} node/${process.versions.node} os/${process.platform}`;
-
-/** This package's version, from its package.json (beside dist/, which this module is in); `unknown` where there is none (a bundle). */
-function cliVersion(): string {
-  try {
-    const { version } = createRequire(import.meta.url)('../../package.json') as { version?: unknown };
-    return typeof version === 'string' ? version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function callJson(
   connection: Connection, protocol: { service: string; target: string; contentType: string }, input: object,

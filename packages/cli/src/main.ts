@@ -6,6 +6,7 @@ import { ApiError } from './admin-client.js';
 import { printable } from './output.js';
 import { EXIT_ACCESS, EXIT_CRYPTO, EXIT_FAILURE, EXIT_USAGE, UsageError } from './usage.js';
 import { endByHangupOnceTerminalClosed } from './commands/terminal-hangup.js';
+import { cliVersion } from './version.js';
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   // Loaded on use: the server's modules (SQLite, PostgreSQL) would slow every other command's start.
@@ -44,6 +45,8 @@ Run \`coffer <command> --help\` for a command's options and an example. Client c
 connect with --endpoint-url, --region and --profile, the usual AWS variables and profiles, or
 ./.coffer/credentials (profile [coffer]) when nothing else is set.
 
+\`coffer --version\` prints the version.
+
 Exit codes: 0 ok, 1 any other failure, 2 bad usage, 3 access refused (authentication or
 authorization), 4 a cryptographic failure, 5 a file that cannot be read or written.
 `;
@@ -55,6 +58,11 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(HELP);
     return command === undefined ? EXIT_USAGE : 0;
+  }
+  // The AWS CLI's form, `aws --version`: the line a bug report starts with.
+  if (command === '--version') {
+    process.stdout.write(`coffer ${cliVersion()} node/${process.versions.node} ${process.platform}/${process.arch}\n`);
+    return 0;
   }
   return runCommand(command, rest);
 }

@@ -63,6 +63,14 @@ describe('coffer --help', () => {
     assert.match(finished.stdout, /^Exit codes: 0 ok, 1 any other failure, 2 bad usage, 3 access refused/m);
   });
 
+  it('prints the version with --version, as `aws --version` does', async () => {
+    const { version } = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+    const finished = await coffer(['--version']);
+    assert.equal(finished.code, 0);
+    assert.equal(finished.stderr, '');
+    assert.equal(finished.stdout, `coffer ${version} node/${process.versions.node} ${process.platform}/${process.arch}\n`);
+  });
+
   it('exits 0 for --help of every command and shows its usage and an example', async () => {
     const helps = new Map((await bounded(3, GROUPS.map((g) => () => walk(g)))).flatMap((m) => [...m]));
     for (const expected of EXPECTED) assert.ok(helps.has(expected), `no help found for coffer ${expected}`);

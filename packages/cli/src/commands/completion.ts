@@ -25,7 +25,7 @@ interface Node {
 function nodesOf(source: CompletionSource): Node[] {
   const nodes: Node[] = [{
     path: '',
-    words: [...source.commands.map((c) => c.name), ...source.plain.map((p) => p.name), '--help'],
+    words: [...source.commands.map((c) => c.name), ...source.plain.map((p) => p.name), '--help', '--version'],
     values: new Map(),
   }];
   const visit = (command: Command, prefix: string) => {
