@@ -170,6 +170,14 @@ describe('keys', () => {
       assert.equal(err.message, 'Invalid arn us-west-2');
     });
 
+    it('names the whole ARN when it has no Region, which no KMS key ARN lacks', async () => {
+      for (const arn of [`arn:aws:kms::${ACCOUNT}:key/${meta.KeyId}`, `arn:aws:kms::${ACCOUNT}:alias/described`]) {
+        const err = await errorOf(() => describe_(arn));
+        assert.equal(err.name, 'NotFoundException');
+        assert.equal(err.message, `Invalid arn ${arn}`);
+      }
+    });
+
     it('names the full ARN of an unknown key, given by id or ARN', async () => {
       const keyId = randomUUID();
       for (const id of [keyId, arnOf(keyId)]) {

@@ -38,7 +38,8 @@ async function resolveKeyId(service: Service, identifier: string, forms: Identif
   let resource = identifier;
   if (identifier.startsWith('arn:')) {
     const arn = parseArn(identifier);
-    if (!arn || arn.service !== 'kms' || !/^(key|alias)\//.test(arn.resource)) {
+    // An empty Region is malformed, not another Region's: the message names the whole ARN.
+    if (!arn || arn.service !== 'kms' || arn.region === '' || !/^(key|alias)\//.test(arn.resource)) {
       throw new NotFoundException(`Invalid arn ${identifier}`);
     }
     if (arn.region !== realm.region) throw new NotFoundException(`Invalid arn ${arn.region}`);
