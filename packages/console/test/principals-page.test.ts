@@ -91,6 +91,23 @@ describe('principals page refusals', () => {
     assert.deepEqual(faults, []);
   });
 
+  it('reads the list again when an action of the panel is refused because its user was deleted elsewhere, and says why the panel moved', async () => {
+    await adminElsewhere('CreateUser', { UserName: 'vanished' });
+    await page.getByLabel('Name', { exact: true }).fill('witness-3');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await showAccessKeysOf('vanished');
+    await adminElsewhere('DeleteUser', { UserName: 'vanished' });
+    // Saving a policy for the user now is refused (NotFoundException); nothing else reads the list.
+    await page.getByRole('button', { name: 'Add policy' }).click();
+    await page.getByLabel('Policy name').fill('late');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    // Before, the panel stayed on user/vanished and the user stayed listed until another change.
+    await page.locator('tr', { hasText: 'user/vanished' }).waitFor({ state: 'detached' });
+    await page.getByRole('heading', { level: 2, name: 'Access keys: your own access keys' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'user/vanished no longer exists: it was deleted elsewhere.' }).waitFor();
+    assert.deepEqual(faults, []);
+  });
+
   it('keeps the typed name when Create is refused, and clears it when a principal is made', async () => {
     const name = page.getByLabel('Name', { exact: true });
     await name.fill('taken');

@@ -19,7 +19,12 @@ const TEMPLATE = JSON.stringify({
  * Like the key policy editor, it shows a document exactly as stored and saves exactly what it holds.
  * Only the page's last action's outcome is shown (`lastAction`), here as in the panels beside it.
  */
-export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: string } | { RoleName: string }; lastAction: LastAction }) {
+export function PrincipalPolicies({ owner, lastAction, onChangedElsewhere }: {
+  owner: { UserName: string } | { RoleName: string };
+  lastAction: LastAction;
+  /** A refusal that says something changed elsewhere: the principal itself may be gone. */
+  onChangedElsewhere: () => void;
+}) {
   const { api } = useSession();
   const names = useAsync(() => api.admin<{ PolicyNames: string[] }>('ListPrincipalPolicies', owner).then((r) => r.PolicyNames), [api]);
   const [editing, setEditing] = useState<{ name: string; text: string; isNew: boolean }>();
@@ -34,6 +39,11 @@ export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: st
     return started();
   };
 
+  const changedElsewhere = () => {
+    names.reload();
+    onChangedElsewhere();
+  };
+
   const open = async (name: string) => {
     const current = begin();
     try {
@@ -41,7 +51,7 @@ export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: st
       setEditing({ name, text: policy.PolicyDocument, isNew: false });
     } catch (failure) {
       if (current()) setError(failure);
-      if (isChangedElsewhere(failure)) names.reload();
+      if (isChangedElsewhere(failure)) changedElsewhere();
     }
   };
 
@@ -60,6 +70,7 @@ export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: st
       names.reload();
     } catch (failure) {
       if (current()) setServerError(describeError(failure));
+      if (isChangedElsewhere(failure)) changedElsewhere();
     }
   });
 
@@ -72,7 +83,7 @@ export function PrincipalPolicies({ owner, lastAction }: { owner: { UserName: st
       names.reload();
     } catch (failure) {
       if (current()) setError(failure);
-      if (isChangedElsewhere(failure)) names.reload();
+      if (isChangedElsewhere(failure)) changedElsewhere();
     }
   });
 

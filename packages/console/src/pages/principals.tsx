@@ -50,12 +50,15 @@ export function PrincipalsPage() {
   const [newName, setNewName] = useState('');
   const [error, setError] = useState<unknown>();
   const [note, setNote] = useState<string>();
+  // Why the access-key panel went back to the caller's own keys, when it did so by itself.
+  const [goneNote, setGoneNote] = useState<string>();
   const { busy, run } = useAction();
   // The operator moved on (an action here or in a panel below, another principal's keys): every
   // outcome shown before, up here or in a panel, is no longer current.
   const lastAction = useLastActionPage(() => {
     setError(undefined);
     setNote(undefined);
+    setGoneNote(undefined);
   });
 
   /**
@@ -83,12 +86,16 @@ export function PrincipalsPage() {
   };
 
   // A principal deleted elsewhere (another tab, another operator) leaves the list on its next read;
-  // its access-key panel would only show NoSuchEntity from then on, so the panel goes back to the
-  // caller's own keys. An error already shown stays.
+  // its access-key panel would only show NotFoundException from then on, so the panel goes back to
+  // the caller's own keys and says why. An error already shown up here stays. A panel's action
+  // refused as changed elsewhere reads the list again (`onChangedElsewhere`): its principal may be
+  // what is gone, and the panel alone cannot tell.
   const ownerGone = !principals.loading && principals.data !== undefined && owner.kind !== 'self'
     && !principals.data.some((p) => p.kind === owner.kind && p.name === owner.name);
   useEffect(() => {
-    if (ownerGone) setOwner({ kind: 'self' });
+    if (!ownerGone) return;
+    setGoneNote(visibleText(`${owner.kind}/${owner.name} no longer exists: it was deleted elsewhere. Showing your own access keys.`));
+    setOwner({ kind: 'self' });
   }, [ownerGone]);
 
   // A signed-in user is one of the users listed: that row is marked, rather than shown twice. A
@@ -107,6 +114,7 @@ export function PrincipalsPage() {
       <h1 id="principals-title">Principals and access keys</h1>
       <p>Signed in as <span className="mono">{visibleText(arn)}</span>.</p>
       <Done text={note} />
+      <Done text={goneNote} />
       <ErrorNotice error={error ?? principals.error} />
       <form className="filters" onSubmit={create} aria-label="Create a principal">
         <label htmlFor="principal-kind">Kind</label>
@@ -143,13 +151,14 @@ export function PrincipalsPage() {
           ))}
         </tbody>
       </table>
-      <AccessKeys key={owner.kind === 'self' ? 'self' : `${owner.kind}/${owner.name}`} owner={owner} lastAction={lastAction} />
+      <AccessKeys key={owner.kind === 'self' ? 'self' : `${owner.kind}/${owner.name}`} owner={owner} lastAction={lastAction}
+        onChangedElsewhere={principals.reload} />
     </section>
   );
 }
 
 /** Only the page's last action's outcome is shown (`lastAction`), here as in the rest of the page. */
-function AccessKeys({ owner, lastAction }: { owner: Owner; lastAction: LastAction }) {
+function AccessKeys({ owner, lastAction, onChangedElsewhere }: { owner: Owner; lastAction: LastAction; onChangedElsewhere: () => void }) {
   const { api, accessKeyId } = useSession();
   const keys = useAsync(() => api.admin<{ AccessKeyMetadata: AccessKeyMetadata[] }>('ListAccessKeys', ownerInput(owner)).then((r) => r.AccessKeyMetadata), [api]);
   const [error, setError] = useState<unknown>();
@@ -169,7 +178,10 @@ function AccessKeys({ owner, lastAction }: { owner: Owner; lastAction: LastActio
       keys.reload();
     } catch (failure) {
       if (current()) setError(failure);
-      if (isChangedElsewhere(failure)) keys.reload();
+      if (isChangedElsewhere(failure)) {
+        keys.reload();
+        onChangedElsewhere();
+      }
     }
   });
 
@@ -221,7 +233,8 @@ function AccessKeys({ owner, lastAction }: { owner: Owner; lastAction: LastActio
           setCreated({ id: answer.AccessKey.AccessKeyId, secret: answer.AccessKey.SecretAccessKey });
         })}>Create access key</button>
       </div>
-      {owner.kind !== 'self' && <PrincipalPolicies owner={owner.kind === 'user' ? { UserName: owner.name } : { RoleName: owner.name }} lastAction={lastAction} />}
+      {owner.kind !== 'self' && <PrincipalPolicies owner={owner.kind === 'user' ? { UserName: owner.name } : { RoleName: owner.name }} lastAction={lastAction}
+        onChangedElsewhere={onChangedElsewhere} />}
     </section>
   );
 }
