@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  CancelKeyDeletionCommand, CreateAliasCommand, CreateKeyCommand, DeleteAliasCommand, DisableKeyCommand, KMSClient, ScheduleKeyDeletionCommand,
+  CancelKeyDeletionCommand, CreateAliasCommand, CreateKeyCommand, DeleteAliasCommand, DisableKeyCommand, GetKeyPolicyCommand, KMSClient,
+  PutKeyPolicyCommand, ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { startServer, type RunningServer } from '@coffer/server';
 import type { Browser, Page } from 'playwright-core';
@@ -157,6 +158,25 @@ describe('key page outcomes', () => {
       await kms.send(new CancelKeyDeletionCommand({ KeyId: keyId })).catch(() => {});
       kms.destroy();
     }
+  });
+
+  it('reverts the policy editor to the policy stored now, not the copy read when the page opened', async () => {
+    const editor = page.locator('#policy-text:not([disabled])');
+    await editor.waitFor();
+    const kms = new KMSClient({ endpoint: server.endpoint, region: server.config.region, credentials: OPERATOR, maxAttempts: 1 });
+    try {
+      const stored = (await kms.send(new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default' }))).Policy!;
+      const elsewhere = JSON.stringify({ ...JSON.parse(stored) as object, Id: 'changed-elsewhere' });
+      assert.notEqual(elsewhere, stored);
+      await kms.send(new PutKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default', Policy: elsewhere }));
+      await editor.fill(`${stored}\n// an edit to drop`);
+      await page.getByRole('button', { name: 'Revert' }).click();
+      // Before, Revert brought back the copy read with the page, and a save then undid the change.
+      await page.waitForFunction((text) => (document.querySelector('#policy-text') as HTMLTextAreaElement).value === text, elsewhere);
+    } finally {
+      kms.destroy();
+    }
+    assert.deepEqual(faults, []);
   });
 
   it('raised no script or console errors', () => {

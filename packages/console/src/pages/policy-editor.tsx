@@ -47,6 +47,21 @@ export function PolicyEditor({ keyId, lastAction }: { keyId: string; lastAction:
     }
   });
 
+  // Revert shows the policy stored now, read again: the copy read when the page opened may have
+  // been replaced elsewhere since, and saving it back would undo that change unseen.
+  const revert = () => run(async () => {
+    setServerError(undefined);
+    setSaved(undefined);
+    const stillLast = started();
+    try {
+      const stored = await api.kms<{ Policy: string }>('GetKeyPolicy', { KeyId: keyId, PolicyName: 'default' });
+      if (stillLast()) setText(stored.Policy);
+      policy.reload();
+    } catch (failure) {
+      if (stillLast()) setServerError(describeError(failure));
+    }
+  });
+
   return (
     <section className="panel" aria-labelledby="policy-title">
       <h2 id="policy-title">Key policy</h2>
@@ -59,8 +74,7 @@ export function PolicyEditor({ keyId, lastAction }: { keyId: string; lastAction:
       <Done text={saved} />
       <div className="actions">
         <button type="button" disabled={busy || text === undefined || syntaxError !== undefined} onClick={save}>Save policy</button>
-        <button type="button" className="secondary" disabled={!policy.data}
-          onClick={() => { setText(policy.data!.Policy); setServerError(undefined); setSaved(undefined); }}>Revert</button>
+        <button type="button" className="secondary" disabled={busy || !policy.data} onClick={revert}>Revert</button>
       </div>
     </section>
   );
