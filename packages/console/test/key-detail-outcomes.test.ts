@@ -179,6 +179,23 @@ describe('key page outcomes', () => {
     assert.deepEqual(faults, []);
   });
 
+  it('offers no automatic rotation for a key with imported key material, which could only be refused', async () => {
+    const kms = new KMSClient({ endpoint: server.endpoint, region: server.config.region, credentials: OPERATOR, maxAttempts: 1 });
+    let external: string;
+    try {
+      external = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+    } finally {
+      kms.destroy();
+    }
+    await goInApp(page, `/keys/${external}`);
+    await page.getByText('Automatic rotation: off').waitFor();
+    await page.getByText('(not available for imported key material: Origin EXTERNAL)').waitFor();
+    // Before, Turn on was offered and answered UnsupportedOperationException.
+    assert.equal(await page.getByRole('button', { name: 'Turn on' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Rotate now' }).count(), 0);
+    assert.deepEqual(faults, []);
+  });
+
   it('raised no script or console errors', () => {
     assert.deepEqual(faults, []);
   });

@@ -94,7 +94,7 @@ function KeyDetail({ keyId }: { keyId: string }) {
           </dl>
           <KeyActions meta={m} lastAction={lastAction} onChanged={(text) => { setNote(text); changed(); }} onStale={readAgain} />
           <KeyAliases keyId={keyId} aliases={aliases.data} listError={aliases.error} lastAction={lastAction} onChanged={changed} onStale={readAgain} />
-          {m.KeySpec === 'SYMMETRIC_DEFAULT' && <KeyRotation keyId={keyId} version={version} lastAction={lastAction} onStale={readAgain} />}
+          {m.KeySpec === 'SYMMETRIC_DEFAULT' && <KeyRotation keyId={keyId} origin={m.Origin} version={version} lastAction={lastAction} onStale={readAgain} />}
         </>
       )}
       <PolicyEditor keyId={keyId} lastAction={lastAction} />

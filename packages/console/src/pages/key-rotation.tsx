@@ -14,8 +14,10 @@ import { useSession } from '../session.js';
  * `version` changes when the page's actions (Rotate now) may have added one; only the page's last
  * action's outcome is shown (`lastAction`).
  */
-export function KeyRotation({ keyId, version, lastAction, onStale }: {
+export function KeyRotation({ keyId, origin, version, lastAction, onStale }: {
   keyId: string;
+  /** The key's Origin: automatic rotation is for key material Coffer made (AWS_KMS) only, as in AWS. */
+  origin: string;
   version: number;
   lastAction: LastAction;
   /** A refusal said the key changed elsewhere (its state): the page reads it again. */
@@ -64,6 +66,9 @@ export function KeyRotation({ keyId, version, lastAction, onStale }: {
           </span>
           {status.KeyRotationEnabled ? (
             <button type="button" className="secondary" disabled={busy} onClick={() => void act('DisableKeyRotation', {})}>Turn off</button>
+          ) : origin !== 'AWS_KMS' ? (
+            // EnableKeyRotation could only be refused (UnsupportedOperationException): nothing to offer.
+            <span>(not available for imported key material: Origin {origin})</span>
           ) : (
             <span className="inline-form">
               <label htmlFor="rotation-days">Every (days)</label>
