@@ -188,6 +188,10 @@ describe('multi-Region keys: primaries in the server\'s one Region', () => {
     const update = await errorOf(() => t.kms.send(new UpdatePrimaryRegionCommand({ KeyId: arn, PrimaryRegion: 'us-west-2' })));
     assert.equal(update.name, 'UnsupportedOperationException');
     assert.equal(update.message, `${arn} has no replica in us-west-2 to become its primary key: this server serves the one Region ${region} and holds no replica keys.`);
+    // Before, a replica asked for in the key's own Region was refused as if another server could make it.
+    const here = await errorOf(() => t.kms.send(new ReplicateKeyCommand({ KeyId: arn, ReplicaRegion: region })));
+    assert.equal(here.name, 'UnsupportedOperationException');
+    assert.equal(here.message, `${arn} cannot be replicated to ${region}: a replica must be in a Region other than its primary key's, and this key is in ${region}.`);
     const unknown = await errorOf(() => t.kms.send(new ReplicateKeyCommand({ KeyId: `mrk-${'0'.repeat(32)}`, ReplicaRegion: 'us-west-2' })));
     assert.equal(unknown.name, 'NotFoundException');
   });

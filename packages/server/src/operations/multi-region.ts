@@ -33,6 +33,10 @@ function multiRegionOnly(operation: 'ReplicateKey' | 'UpdatePrimaryRegion', regi
     const arn = keyArn(service.realm, key.keyId);
     if (!isMultiRegionKeyId(key.keyId)) throw new UnsupportedOperationException(`${arn} is not a multi-region primary key.`);
     const asked = (input as Record<string, unknown>)[regionMember] as string;
+    // A replica in the primary's own Region is no replica anywhere: say so, not that this server lacks others.
+    if (operation === 'ReplicateKey' && asked === service.realm.region) {
+      throw new UnsupportedOperationException(`${arn} cannot be replicated to ${asked}: a replica must be in a Region other than its primary key's, and this key is in ${asked}.`);
+    }
     throw new UnsupportedOperationException(operation === 'ReplicateKey'
       ? `${arn} cannot be replicated to ${asked}: this server serves the one Region ${service.realm.region} and holds no replica keys.`
       : `${arn} has no replica in ${asked} to become its primary key: this server serves the one Region ${service.realm.region} and holds no replica keys.`);
