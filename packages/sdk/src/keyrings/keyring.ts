@@ -16,7 +16,10 @@ export interface Keyring {
 
 /** What an error says, for another error's message: its name and message, bounded. */
 export function describeError(error: unknown): string {
-  const text = error instanceof Error ? (error.message === '' ? error.name : `${error.name}: ${error.message}`) : String(error);
+  // The AWS SDK for JavaScript fills a message the service did not send with "UnknownError" (AWS
+  // KMS sends none with InvalidCiphertextException): that is no message, not an error's name.
+  const said = error instanceof Error && error.message !== 'UnknownError' ? error.message : '';
+  const text = error instanceof Error ? (said === '' ? error.name : `${error.name}: ${said}`) : String(error);
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
