@@ -143,6 +143,10 @@ describe('observability: /metrics, probes, request ids, GetRequestMetrics', () =
     const consolePage = await fetch(`${t.server.endpoint}/console`);
     await consolePage.arrayBuffer();
     assert.match(consolePage.headers.get('x-amzn-requestid') ?? '', id);
+    // A browser's CORS preflight: before, the one answer without an id.
+    const preflight = await fetch(t.server.endpoint, { method: 'OPTIONS', headers: { origin: 'http://app.example', 'access-control-request-method': 'POST' } });
+    assert.equal(preflight.status, 204);
+    assert.match(preflight.headers.get('x-amzn-requestid') ?? '', id);
     const url = new URL(t.server.endpoint);
     const raw = await new Promise<string>((done, fail) => {
       const socket = connect(Number(url.port), url.hostname, () => socket.write('NOT HTTP AT ALL\r\n\r\n'));

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
@@ -27,6 +28,8 @@ export function isPreflight(req: IncomingMessage): boolean {
 export function answerPreflight(req: IncomingMessage, res: ServerResponse): void {
   const asked = req.headers['access-control-request-headers'];
   res.writeHead(204, {
+    // Every answer has an id (operations.md, Logs), this one too, though it is logged nowhere.
+    'x-amzn-RequestId': randomUUID(),
     'Access-Control-Allow-Origin': '*',
     'Access-Control-Allow-Methods': 'POST',
     ...(typeof asked === 'string' && HEADER_LIST.test(asked.trim()) ? { 'Access-Control-Allow-Headers': asked.trim() } : {}),
