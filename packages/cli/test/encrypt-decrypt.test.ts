@@ -306,8 +306,50 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.ok(refused.stderr.includes(`error: cannot read '${join(dir, 'in', 'n\uFFFDame')}': its name is not valid UTF-8`), refused.stderr);
     assert.equal(existsSync(join(dir, 'out')), false);
     rmSync(Buffer.concat([Buffer.from(join(dir, 'in', 'n')), Buffer.from([0xff]), Buffer.from('ame')]));
+    // Beside a name that is a real U+FFFD, read the same way: before, the two were said to map to one output.
+    const twin = Buffer.concat([Buffer.from(join(dir, 'in', 't')), Buffer.from([0xff])]);
+    writeFileSync(twin, 'c');
+    writeFileSync(join(dir, 'in', 't\uFFFD'), 'd');
+    const twins = await coffer(['encrypt', '--recursive', join(dir, 'in'), '-o', join(dir, 'out'), '--key', keyArn]);
+    assert.equal(twins.code, 5, twins.stderr);
+    assert.ok(twins.stderr.includes(`error: cannot read '${join(dir, 'in', 't\uFFFD')}': its name is not valid UTF-8`), twins.stderr);
+    rmSync(twin);
+    rmSync(join(dir, 'in', 't\uFFFD'));
     ok(await coffer(['encrypt', '--recursive', join(dir, 'in'), '-o', join(dir, 'out'), '--key', keyArn]));
     assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['a.txt.encrypted', 'z\uFFFD.txt.encrypted']);
+  });
+
+  it('in a tree, refuses before any work to write through a symbolic link in the output directory, which would put plaintext outside it', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'in', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'in', 'a'), 'a');
+    writeFileSync(join(dir, 'in', 'sub', 's'), 'secret');
+    ok(await coffer(['encrypt', '--recursive', join(dir, 'in'), '-o', join(dir, 'enc'), '--key', keyArn, '-q']));
+    mkdirSync(join(dir, 'out'));
+    mkdirSync(join(dir, 'elsewhere'));
+    symlinkSync(join(dir, 'elsewhere'), join(dir, 'out', 'sub'));
+    const refused = await coffer(['decrypt', '--recursive', join(dir, 'enc'), '-o', join(dir, 'out'), '--key', keyArn]);
+    assert.equal(refused.code, 5, refused.stderr);
+    assert.ok(refused.stderr.includes(`error: cannot write '${join(dir, 'out', 'sub', 's')}': a symbolic link in '${join(dir, 'out', 'sub')}' leads outside '${join(dir, 'out')}'`), refused.stderr);
+    // Before, exit 0 with the plaintext written as elsewhere/s.
+    assert.deepEqual(readdirSync(join(dir, 'elsewhere')), []);
+    assert.deepEqual(readdirSync(join(dir, 'out')), ['sub']);
+    // The output directory itself may be a link: the operator named it.
+    symlinkSync(join(dir, 'elsewhere'), join(dir, 'named'));
+    ok(await coffer(['decrypt', '--recursive', join(dir, 'enc'), '-o', join(dir, 'named'), '--key', keyArn, '-q']));
+    assert.equal(readFileSync(join(dir, 'elsewhere', 'sub', 's'), 'utf8'), 'secret');
+  });
+
+  it('refuses before any work an output name over 255 bytes, also in an output directory not made yet', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'in'));
+    writeFileSync(join(dir, 'in', 'a'), 'a');
+    writeFileSync(join(dir, 'in', 'n'.repeat(250)), 'long');
+    const refused = await coffer(['encrypt', '--recursive', join(dir, 'in'), '-o', join(dir, 'new-out'), '--key', keyArn]);
+    assert.equal(refused.code, 5, refused.stderr);
+    assert.match(refused.stderr, /ENAMETOOLONG \(its name is 260 bytes, over 255\)/);
+    // Before, a.encrypted was written, and the long file read and encrypted, before the write failed.
+    assert.equal(existsSync(join(dir, 'new-out')), false);
   });
 
   it('in a tree, a file whose name without the suffix is empty, . or .. is left out with a note, never written as the output directory or its parent', async () => {
@@ -722,6 +764,19 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     assert.match(failed.stderr, /signature/);
     assert.equal(existsSync(join(dir, 'damaged.out')), false);
     assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.partial')), []);
+  });
+
+  it('decrypts a file named -.encrypted to a file named -, not to standard output', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'p'), 'dash');
+    ok(await coffer(['encrypt', join(dir, 'p'), '--key', keyArn, '-o', join(dir, '-.encrypted'), '-q']));
+    const finished = await run(process.execPath, [MAIN, 'decrypt', '--key', keyArn, '--endpoint-url', served.server.endpoint, '-q', '--', '-.encrypted'], {
+      cwd: dir, env: cleanEnv({ AWS_ACCESS_KEY_ID: served.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: served.credentials.secretAccessKey }),
+    });
+    assert.equal(finished.code, 0, finished.stderr);
+    // Before, the plaintext went to standard output and no file was made.
+    assert.equal(finished.stdout, '');
+    assert.equal(readFileSync(join(dir, '-'), 'utf8'), 'dash');
   });
 
   it('writes an output whose name is as long as a file name may be (255 bytes)', async () => {

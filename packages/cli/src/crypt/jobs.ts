@@ -12,6 +12,8 @@ export interface Job {
   readonly output: string;
   /** The input's size, when it is a regular file (a FIFO's says nothing; a /proc file's says 0, whatever it holds). */
   readonly size?: number;
+  /** For a tree's file, the --output DIR its output must stay in (refuseLeavingOutputRoot). */
+  readonly outputRoot?: string;
 }
 
 export type Direction = 'encrypt' | 'decrypt';
@@ -198,7 +200,8 @@ function defaultOutput(input: string, suffix: string, direction: Direction): str
   if (['', '.', '..'].includes(basename(output)) || output.endsWith('/')) {
     throw new UsageError(`cannot name the output: '${input}' without ${suffix} leaves no file name`, 'pass --output FILE (- for standard output), or rename the file');
   }
-  return output;
+  // '-.encrypted' decrypts to a file named '-': only an --output of '-' means standard output.
+  return output === '-' ? `.${sep}-` : output;
 }
 
 /**
@@ -249,12 +252,14 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
     } catch (error) {
       throw ioErrorOf(error, dir);
     }
+    // Node reads a name that is not UTF-8 with U+FFFD in place of its bytes: that name opens no
+    // file, and an output named after it would not name the input. Stopped before any work, by
+    // name, read byte for byte (a name holding a real U+FFFD may stand beside it).
+    if (entries.some((entry) => entry.name.includes('\uFFFD'))) {
+      const lossy = notUtf8Name(dir);
+      if (lossy !== undefined) throw new IoError(`cannot read '${join(dir, lossy)}': its name is not valid UTF-8`, 'rename it, or move it out of the tree');
+    }
     for (const entry of entries) {
-      // Node reads a name that is not UTF-8 with U+FFFD in place of its bytes: that name opens no
-      // file, and an output named after it would not name the input. Stopped before any work, by name.
-      if (entry.name.includes('\uFFFD') && !utf8Names(dir).has(entry.name)) {
-        throw new IoError(`cannot read '${join(dir, entry.name)}': its name is not valid UTF-8`, 'rename it, or move it out of the tree');
-      }
       const path = join(dir, entry.name);
       // The output tree may live inside the input tree: never read what this command writes.
       // (Directory entries are not followed through links: the walk sees directories and regular files only.)
@@ -285,13 +290,35 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
         } catch (error) {
           throw ioErrorOf(error, path);
         }
-        jobs.push({ input: path, output: out, size });
+        jobs.push({ input: path, output: out, size, outputRoot: outRoot });
       }
     }
   };
   walk(root, rootAbsolute);
   refuseSharedOutputs(jobs, root, outRoot);
+  const checked = new Set<string>();
+  for (const job of jobs) {
+    if (checked.has(dirname(job.output))) continue;
+    refuseLeavingOutputRoot(job);
+    checked.add(dirname(job.output));
+  }
   return { jobs, skipped, unnamed, notFiles, outputInside };
+}
+
+/**
+ * A tree's output is written only inside --output DIR: a symbolic link to a directory already in
+ * the output tree (`out/sub -> /elsewhere`) would take the files below it out of it, where
+ * creating directories and writing follow it. Checked for every directory before any work, and
+ * again once the run has made a file's directories (a link planted meanwhile). The output
+ * directory itself may be a link: the operator named it.
+ */
+export function refuseLeavingOutputRoot(job: Job): void {
+  if (job.outputRoot === undefined) return;
+  const dir = dirname(job.output);
+  const expected = join(realPathOf(job.outputRoot), relative(job.outputRoot, dir));
+  if (realPathOf(dir) === expected) return;
+  throw new IoError(`cannot write '${printable(job.output)}': a symbolic link in '${printable(dir)}' leads outside '${printable(job.outputRoot)}'`,
+    'remove the link from the output directory, or choose another --output');
 }
 
 /** Whether `name` can name a file of its own in a directory: '', '.' and '..' name a directory. */
@@ -336,10 +363,10 @@ function sharedOutput(inputs: string, output: string): UsageError {
     'rename one of them, or choose another --suffix; nothing was written');
 }
 
-/** The names in `dir` that are valid UTF-8, as read byte for byte. */
-function utf8Names(dir: string): Set<string> {
+/** The first name in `dir` that is not valid UTF-8, as read byte for byte (shown with U+FFFD); undefined when all are. */
+function notUtf8Name(dir: string): string | undefined {
   try {
-    return new Set(readdirSync(dir, { encoding: 'buffer' }).filter((name) => isUtf8(name)).map((name) => name.toString('utf8')));
+    return readdirSync(dir, { encoding: 'buffer' }).find((name) => !isUtf8(name))?.toString('utf8');
   } catch (error) {
     throw ioErrorOf(error, dir);
   }

@@ -66,6 +66,9 @@ export function removePartialFilesOnSignals(): void {
   process.once('SIGQUIT', () => onSignal('SIGQUIT', 131));
 }
 
+/** The longest file name, in bytes, of Linux's common file systems (NAME_MAX). */
+const MAX_NAME_BYTES = 255;
+
 /**
  * Refuses an output that exists, before any work: a regular file is replaced only with `--force`;
  * a device, FIFO, symbolic link or directory never is. `shownAs` names it as the user gave it;
@@ -76,8 +79,15 @@ export function refuseExistingOutput(path: string, shownAs: string, force: boole
   try {
     existing = lstatSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new IoError(`cannot write '${shownAs}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    // A directory not made yet hides a name too long for any common file system (ext4, XFS,
+    // Btrfs, tmpfs: 255 bytes): it would fail only once the input had been read and sent through KMS.
+    if (code === 'ENOENT' && Buffer.byteLength(basename(path)) > MAX_NAME_BYTES) {
+      throw new IoError(`cannot write '${shownAs}': ENAMETOOLONG (its name is ${Buffer.byteLength(basename(path))} bytes, over ${MAX_NAME_BYTES})`,
+        'rename the input, or choose a shorter --suffix');
+    }
+    if (code === 'ENOENT') return;
+    throw new IoError(`cannot write '${shownAs}': ${code ?? (error as Error).message}`);
   }
   if (!existing.isFile()) throw new IoError(`'${shownAs}' exists and is not a regular file`, elsewhere);
   if (!force) throw new IoError(`'${shownAs}' exists`, 'pass --force to replace it, or choose another --output');

@@ -10,7 +10,7 @@ import { ApiError } from '../admin-client.js';
 import { cliErrorOf } from '../kms-client.js';
 import { printable, terminalJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, IoError } from '../usage.js';
-import type { Direction, Job } from './jobs.js';
+import { refuseLeavingOutputRoot, type Direction, type Job } from './jobs.js';
 import { ContextMismatchError } from './materials.js';
 import { PartialFile, removeEmptyDirectories, removePartialFilesOnSignals, trackMadeDirectories } from './partial-file.js';
 import { startProgress } from './progress.js';
@@ -114,6 +114,13 @@ async function runJob(job: Job, options: RunOptions, advance: (bytes: number) =>
     throw new IoError(`cannot create the directory of '${job.output}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const untrack = made === undefined ? () => {} : trackMadeDirectories(dirname(job.output), made);
+  try {
+    refuseLeavingOutputRoot(job);
+  } catch (error) {
+    untrack();
+    if (made !== undefined) removeEmptyDirectories(dirname(job.output), made);
+    throw error;
+  }
   const partial = new PartialFile(job.output);
   try {
     const sizer = new Transform({
