@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, ListKeysCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { Service } from '../src/context.js';
 import { checkStore } from '../src/index.js';
 import { createImportParameters, openImportedMaterial } from '../src/keys/import.js';
@@ -95,6 +95,25 @@ describe('a PKCS#11 root key whose token fails while serving (SoftHSM2)', () => 
     assert.equal(refused.name, 'InvalidCiphertextException');
     assert.equal(Buffer.from((await t.kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext!).toString(), 'sound data');
     await t.stop();
+  });
+
+  it('while the token is away, still authenticates callers it has seen: calls that need no key material work, and GetRootKeyStatus says what is wrong', async () => {
+    t = await startTestServer({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork });
+    await t.kms.send(new ListKeysCommand({}));
+    const putBack = takeTokenAway();
+    try {
+      // Past the 250 ms an unwrapped secret is cached for: the secret must be unwrapped again, and cannot be.
+      await new Promise((done) => setTimeout(done, 400));
+      // Before, each of these failed as the root key could not unwrap the caller's secret.
+      const listed = await t.kms.send(new ListKeysCommand({}));
+      assert.ok(listed.Keys!.some((k) => k.KeyId === keyId));
+      const status = await admin(t, 'GetRootKeyStatus', {});
+      assert.match(String(status.NodeProblem), /^This node cannot use its root key now, so it refuses requests that need the root key: .*CKR_/);
+      assert.equal((await errorOf(() => t.kms.send(new DecryptCommand({ CiphertextBlob: blob })))).name, 'KeyUnavailableException');
+    } finally {
+      putBack();
+      await t.stop();
+    }
   });
 
   it('recovers by itself when the token comes back: a new session, the key proven by its check value; nothing is lost', async () => {

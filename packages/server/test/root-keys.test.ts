@@ -9,7 +9,7 @@ import pkcs11js from 'pkcs11js';
 import { rootKeyView } from '../src/admin/root-key-view.js';
 import type { StartOptions } from '../src/index.js';
 import { admin, adminRequest } from './support/principals.js';
-import { initSoftHsmToken, SOFTHSM_LIBRARY, tokenSlot, withLabelledObjects, type SoftHsmToken } from './support/softhsm.js';
+import { initSoftHsmToken, SOFTHSM_LIBRARY, tokenSlot, uninitialisedSlot, withLabelledObjects, type SoftHsmToken } from './support/softhsm.js';
 import { startTestServer, tempDataDir, type TestServer } from './support/server.js';
 
 // Before any server opens the token: SoftHSM reads SOFTHSM2_CONF at C_Initialize.
@@ -180,6 +180,23 @@ describe('root-key providers', () => {
         await refusedStart({ dataDir, rootKey: { pkcs11: { pin: token.pin } }, rootKeyWork }, /No PKCS#11 token labelled 'coffer-test' is present/);
       } finally {
         process.env.SOFTHSM2_CONF = saved;
+      }
+    });
+
+    it('names a slot whose token is not initialised, for a fresh store as for a rotation to it', async () => {
+      const fresh = tempDataDir();
+      const free = uninitialisedSlot(token);
+      // Before, the bare CKR_TOKEN_NOT_RECOGNIZED, and a rotation's KMSInternalException.
+      await assert.rejects(startTestServer({ dataDir: fresh, rootKey: { provider: 'pkcs11', pkcs11: { library: SOFTHSM_LIBRARY, slot: free, pin: token.pin, keyLabel: 'never' } }, rootKeyWork }),
+        new RegExp(`The PKCS#11 token in slot ${free} is not initialised \\(library ${SOFTHSM_LIBRARY}\\): initialise it`));
+      const t = await startTestServer({ dataDir: tempDataDir(), rootKeyWork });
+      try {
+        const refused = await adminRequest(t, 'RotateRootKey', { Provider: 'pkcs11', Pkcs11Library: SOFTHSM_LIBRARY, Pkcs11Slot: free, Pkcs11KeyLabel: 'never' });
+        assert.equal(refused.status, 400, refused.text);
+        assert.equal(refused.body.__type, 'ValidationException');
+        assert.match(String(refused.body.message), new RegExp(`token in slot ${free} is not initialised`));
+      } finally {
+        await t.dispose();
       }
     });
 

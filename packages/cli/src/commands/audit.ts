@@ -7,7 +7,7 @@ import { group, leaf, type Invocation } from '../command.js';
 import { PartialFile, refuseExistingOutput, removePartialFilesOnSignals } from '../crypt/partial-file.js';
 import { printJson, printTable, terminalJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, IoError, UsageError } from '../usage.js';
-import { ROOT_KEY_TOOL_OPTIONS, rootKeyOf, storeOf } from './backup-options.js';
+import { LOCATION_HINT, ROOT_KEY_TOOL_OPTIONS, rootKeyOf, storeOf } from './backup-options.js';
 
 /**
  * The audit trail through the admin API (QueryAuditRecords, VerifyAuditChain), and its
@@ -238,7 +238,7 @@ const verify = leaf({
         verdict = await verifyAuditTrail(dataDir, store, rootKeyOf(inv));
       } catch (error) {
         if (error instanceof StartupError) {
-          process.stderr.write(`error: ${error.message}\nhint: point --data-dir (and --store, and the root-key options) at what \`coffer serve\` uses\n`);
+          process.stderr.write(`error: ${error.message}\nhint: ${LOCATION_HINT}\n`);
           return EXIT_FAILURE;
         }
         throw error;

@@ -20,6 +20,9 @@ export const ROOT_KEY_TOOL_OPTIONS: Record<string, Option> = Object.fromEntries(
     ...(ROOT_KEY_COMPLETIONS[name as keyof typeof ROOT_KEY_OPTIONS] ? { complete: ROOT_KEY_COMPLETIONS[name as keyof typeof ROOT_KEY_OPTIONS]! } : {}),
   } satisfies Option]));
 
+/** The hint after a store a tool could not open (a StartupError: its message says what is wrong). */
+export const LOCATION_HINT = 'point --data-dir (and --store, and the root-key options) at what `coffer serve` uses';
+
 export const LOCATION_OPTIONS: Record<string, Option> = {
   'data-dir': { type: 'string', value: 'DIR', help: `the data directory, as coffer serve's (default ${DEFAULT_CONFIG.dataDir}; env COFFER_DATA_DIR)`, complete: 'file' },
   store: { type: 'string', value: 'URL', help: 'a PostgreSQL store, postgres://... (default: SQLite in the data directory; env COFFER_STORE)' },

@@ -4,7 +4,7 @@ import { leaf } from '../command.js';
 import { printJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE, EXIT_IO, EXIT_USAGE, IoError, UsageError } from '../usage.js';
 import {
-  LOCATION_OPTIONS, PASSPHRASE_ENV, PASSPHRASE_FILE_OPTION, archivePathOf, locationOf, passphraseOf, readPem,
+  LOCATION_HINT, LOCATION_OPTIONS, PASSPHRASE_ENV, PASSPHRASE_FILE_OPTION, archivePathOf, locationOf, passphraseOf, readPem,
 } from './backup-options.js';
 
 /** `coffer backup`: one consistent, encrypted archive of the whole store (docs/backup.md). */
@@ -49,7 +49,7 @@ export const backupCommand = leaf({
       report = await withPartialRemovedOnSignals(partial, () => writeBackup({ ...locationOf(inv), out, recipient, partial }));
     } catch (error) {
       if (error instanceof StartupError) {
-        process.stderr.write(`error: ${error.message}\nhint: point --data-dir (and --store, and the root-key options) at what \`coffer serve\` uses\n`);
+        process.stderr.write(`error: ${error.message}\nhint: ${LOCATION_HINT}\n`);
         return EXIT_FAILURE;
       }
       if (error instanceof BackupError) {

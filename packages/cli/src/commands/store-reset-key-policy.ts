@@ -4,7 +4,7 @@ import {
 import { leaf } from '../command.js';
 import { printJson } from '../output.js';
 import { EXIT_ACCESS, EXIT_FAILURE, EXIT_USAGE, UsageError } from '../usage.js';
-import { LOCATION_OPTIONS, locationOf } from './backup-options.js';
+import { LOCATION_HINT, LOCATION_OPTIONS, locationOf } from './backup-options.js';
 
 /** coffer serve's realm options, same names and environment variables: the default policy names this account's root. */
 const REALM_OPTIONS = {
@@ -71,7 +71,7 @@ export const resetKeyPolicyCommand = leaf({
         throw new UsageError(error.message, 'fix --region, --account-id or --partition (or its COFFER_* variable): they are coffer serve\'s');
       }
       if (error instanceof StartupError) {
-        process.stderr.write(`error: ${error.message}\nhint: point --data-dir (and --store) at what \`coffer serve\` uses; nothing was changed\n`);
+        process.stderr.write(`error: ${error.message}\nhint: ${LOCATION_HINT}; nothing was changed\n`);
         return EXIT_FAILURE;
       }
       throw error;

@@ -2,7 +2,7 @@ import { checkStore, DEFAULT_CONFIG, StartupError, type StoreCheckReport } from 
 import { group, leaf } from '../command.js';
 import { printJson } from '../output.js';
 import { EXIT_CRYPTO, EXIT_FAILURE } from '../usage.js';
-import { ROOT_KEY_TOOL_OPTIONS, rootKeyOf, storeOf } from './backup-options.js';
+import { LOCATION_HINT, ROOT_KEY_TOOL_OPTIONS, rootKeyOf, storeOf } from './backup-options.js';
 import { resetKeyPolicyCommand } from './store-reset-key-policy.js';
 
 /**
@@ -38,7 +38,7 @@ const check = leaf({
       report = await checkStore({ dataDir, ...(store !== undefined ? { store } : {}), rootKey: rootKeyOf(inv) });
     } catch (error) {
       if (error instanceof StartupError) {
-        process.stderr.write(`error: ${error.message}\nhint: point --data-dir (and --store) at what \`coffer serve\` uses\n`);
+        process.stderr.write(`error: ${error.message}\nhint: ${LOCATION_HINT}\n`);
         return EXIT_FAILURE;
       }
       throw error;

@@ -9,7 +9,8 @@ import { keyringView } from './root-key-view.js';
  * root key, every root key still needed, and a rotation's progress. Never a secret. On a node that
  * cannot open a root key of the keyring (another node rotated to a key file not yet copied here),
  * the keyring as stored still, with `NodeProblem` saying what this node lacks: the very moment an
- * operator asks for the status.
+ * operator asks for the status. A root key this node has but cannot use now (its token is away)
+ * is a `NodeProblem` too, as /readyz tells it.
  */
 export const getRootKeyStatus: Operation = async (service, body, request) => {
   parseShape(body, {});
@@ -22,6 +23,13 @@ export const getRootKeyStatus: Operation = async (service, body, request) => {
     return {
       ...keyringView(stored?.record ?? service.rootKeys.key.keyring),
       NodeProblem: `This node cannot open a root key of the keyring, so it refuses requests that need the root key: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
+  const unusable = await service.rootKeys.health.check();
+  if (unusable !== undefined) {
+    return {
+      ...keyringView(service.rootKeys.key.keyring),
+      NodeProblem: `This node cannot use its root key now, so it refuses requests that need the root key: ${unusable}`,
     };
   }
   return keyringView(service.rootKeys.key.keyring);

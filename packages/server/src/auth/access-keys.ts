@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent } from '../audit/record.js';
 import { RootKeyBehindError } from '../root/keyring-root-key.js';
-import type { RootKey } from '../root/root-key.js';
+import { RootKeyUnavailableError, type RootKey } from '../root/root-key.js';
 import type { AccessKeyRecord, Store } from '../store/store.js';
 
 /** A caller's signing secret, unwrapped. Never logged: its `toJSON` and inspect print [redacted]. */
@@ -110,18 +110,20 @@ export class AccessKeys {
 
   /**
    * The record's secret, unwrapped. An access key's secret never changes, only its wrapping: when
-   * another node has re-wrapped it under a root key this node cannot open (a rotation this node
-   * was not given the secret for), the secret this node unwrapped before, for the same key (same
-   * id, creation time and principal), still authenticates its caller. So the operator can still
-   * ask this node what it lacks (GetRootKeyStatus), while requests that need the root key are
-   * refused as before.
+   * this node cannot unwrap it now (another node re-wrapped it under a root key this node was not
+   * given, or the root key's token is away), the secret this node unwrapped before, for the same
+   * key (same id, creation time and principal, and still active: the record is read afresh),
+   * still authenticates its caller. So the operator can still ask this node what is wrong
+   * (GetRootKeyStatus), and calls that need no key material (ListKeys, DescribeKey, the admin API)
+   * still work, while requests that need the root key are refused as before.
    */
   async #secretOf(record: AccessKeyRecord, cached: { key: AccessKey | undefined; createdAt?: number } | undefined): Promise<SigningSecret> {
     try {
       return new SigningSecret(Buffer.from(await this.#root.unwrap(record.wrappedSecret, accessKeySecretAad(record.accessKeyId))).toString('utf8'));
     } catch (error) {
       const known = cached?.key;
-      if (error instanceof RootKeyBehindError && known && cached.createdAt === record.createdAt && known.principalArn === record.principalArn) return known.secret;
+      const cannotUnwrapNow = error instanceof RootKeyBehindError || error instanceof RootKeyUnavailableError;
+      if (cannotUnwrapNow && known && cached.createdAt === record.createdAt && known.principalArn === record.principalArn) return known.secret;
       throw error;
     }
   }

@@ -12,6 +12,8 @@ export interface RootKeys {
   readonly dataDir: string;
   /** The server's root-key configuration: the secrets a rotation target may use. */
   readonly options: RootKeyOptions;
+  /** Whether this node can use its root keys now (a token may be away), as /readyz says. */
+  readonly health: Pick<RootKeyHealth, 'check'>;
 }
 
 export interface RootKeyWorkSettings extends Partial<RotationSettings>, RootKeyHealthSettings {
@@ -42,9 +44,10 @@ export function startRootKeyWork(
   }, refreshMs);
   timer.unref();
   rotation.resume();
+  const health = new RootKeyHealth(key, log, settings);
   return {
-    rootKeys: { key, rotation, dataDir, options },
-    health: new RootKeyHealth(key, log, settings),
+    rootKeys: { key, rotation, dataDir, options, health },
+    health,
     async stop() {
       clearInterval(timer);
       await rotation.stop();

@@ -89,6 +89,14 @@ export function tokenSlot(token: SoftHsmToken): number {
   return Number(/^(\d+)/.exec(block)![1]);
 }
 
+/** The slot SoftHSM2 keeps free beside its tokens: a token is present there, not initialised. */
+export function uninitialisedSlot(token: SoftHsmToken): number {
+  const slots = execFileSync('softhsm2-util', ['--show-slots'], { env: { ...process.env, SOFTHSM2_CONF: token.conf }, encoding: 'utf8' });
+  const block = slots.split(/^Slot /m).find((b) => /^\s*Initialized:\s+no\s*$/m.test(b));
+  if (!block) throw new Error('SoftHSM2 shows no uninitialised slot');
+  return Number(/^(\d+)/.exec(block)![1]);
+}
+
 /**
  * The token shows up in another slot, as an HSM's may when its partitions are changed: its
  * serial, from which SoftHSM2 derives the slot number, is rewritten in its stored object (read at

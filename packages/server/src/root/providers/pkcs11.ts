@@ -128,8 +128,26 @@ function configuredLocation(options: Pkcs11Options | undefined, stored: TokenSet
 /** The slot holding the token `settings` name, if one is present. */
 function findSlot(module: pkcs11js.PKCS11, settings: TokenSettings): Buffer | undefined {
   return module.C_GetSlotList(true).find((s) => settings.tokenLabel !== undefined
-    ? module.C_GetTokenInfo(s).label.trimEnd() === settings.tokenLabel
+    ? labelOf(module, s) === settings.tokenLabel
     : asNumber(s) === settings.slot);
+}
+
+/** A slot's token label; undefined where the token cannot tell it (one not initialised may answer CKR_TOKEN_NOT_RECOGNIZED). */
+function labelOf(module: pkcs11js.PKCS11, slot: Buffer): string | undefined {
+  try {
+    return module.C_GetTokenInfo(slot).label.trimEnd();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the slot's token has been initialised (CKF_TOKEN_INITIALIZED): a free slot's has not, and opens no session. */
+function isInitialised(module: pkcs11js.PKCS11, slot: Buffer): boolean {
+  try {
+    return (module.C_GetTokenInfo(slot).flags & pkcs11js.CKF_TOKEN_INITIALIZED) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 /** `stored`, unless its token is absent and `moved` names a token that is present. */
@@ -151,6 +169,9 @@ function openSession(module: pkcs11js.PKCS11, settings: TokenSettings, pin: stri
   const slot = findSlot(module, settings);
   const which = tokenName(settings);
   if (!slot) throw new StartupError(`No PKCS#11 token ${which} is present (library ${settings.library}): insert or initialise the token, or correct --pkcs11-token-label / --pkcs11-slot.`);
+  if (!isInitialised(module, slot)) {
+    throw new StartupError(`The PKCS#11 token ${which} is not initialised (library ${settings.library}): initialise it (for SoftHSM2, softhsm2-util --init-token), or correct --pkcs11-token-label / --pkcs11-slot.`);
+  }
   if (pin === undefined || pin === '') throw new StartupError(`The PKCS#11 token ${which} needs its user PIN: set COFFER_PKCS11_PIN or pass --pkcs11-pin-file.`);
   const refused = `The PKCS#11 PIN is wrong for the token ${which}: give the token's user PIN (COFFER_PKCS11_PIN or --pkcs11-pin-file); nothing was changed.`;
   if (pinRefused(settings, pin)) throw new StartupError(`${refused} (The token refused this PIN before; it is not tried again until a restart.)`);
