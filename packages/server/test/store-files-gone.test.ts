@@ -120,6 +120,10 @@ describe('a server whose SQLite files are taken away while it serves', () => {
     writeFileSync(join(dataDir, 'coffer.db'), '');
     await assert.rejects(startTestServer({ dataDir, logger }), (e: unknown) => e instanceof StartupError && /coffer\.db is empty, but .* a store was made here/.test(e.message));
     for (const [file, bytes] of Object.entries(before)) assert.ok(readFileSync(join(dataDir, file)).equals(bytes), `${file} is as it was`);
+    // The tools that only read refuse it too: before, SQLite opening the empty file deleted the -wal (the whole store).
+    await assert.rejects(checkStore({ dataDir }), (e: unknown) => e instanceof StartupError && /coffer\.db is empty, but .* a store was made here/.test(e.message));
+    await assert.rejects(verifyAuditTrail(dataDir), (e: unknown) => e instanceof StartupError && /coffer\.db is empty, but .* a store was made here/.test(e.message));
+    for (const [file, bytes] of Object.entries(before)) assert.ok(readFileSync(join(dataDir, file)).equals(bytes), `${file} is as it was after the tools`);
   });
 
   it('does not start on a coffer.db that holds no table beside root.key and credentials: a young store\'s -wal lost, or only coffer.db copied', async () => {

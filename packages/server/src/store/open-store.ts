@@ -68,6 +68,12 @@ export function openExistingSqliteStore(dataDir: string): SqliteStore {
   } catch (error) {
     if (isRefusedAccess(error)) throw notThisUsers(databaseFile, error);
   }
+  // An empty coffer.db is a copy back that failed, as serve says: SQLite, opening it, would delete
+  // the -wal beside it, which may hold the whole store. Refused, for tools that only read too.
+  if (statSync(databaseFile).size === 0) {
+    assertNothingLeft(dataDir, STORE_COMPANIONS, `${databaseFile} is empty`, 'Put coffer.db back');
+    throw new StartupError(`${dataDir} holds no Coffer store (${databaseFile} is empty): is it the server's --data-dir?`);
+  }
   try {
     return new SqliteStore(databaseFile, {
       beforeCreate: () => {
