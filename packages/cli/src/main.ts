@@ -118,12 +118,23 @@ main(process.argv.slice(2)).then(
     } else if (error instanceof IoError) {
       process.stderr.write(said(error.message, error.hint));
       process.exitCode = EXIT_IO;
+    } else if (isSqliteDamage(error)) {
+      // Met after the store opened (a page of a truncated coffer.db read later): SQLite's words alone.
+      process.stderr.write(said(`the store is damaged (SQLite: ${(error as Error).message})`,
+        '`coffer store check --data-dir DIR` names what it can; restore the store from a backup (docs/backup.md)'));
+      process.exitCode = EXIT_FAILURE;
     } else {
       process.stderr.write(said(error instanceof Error ? error.message : String(error)));
       process.exitCode = EXIT_FAILURE;
     }
   },
 );
+
+/** SQLite's own word for a damaged database file (better-sqlite3's SqliteError codes). */
+function isSqliteDamage(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
 
 const ACCESS_ERRORS = new Set([
   'AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException',

@@ -198,6 +198,25 @@ describe('coffer backup and coffer restore', () => {
     assert.deepEqual(readdirSync(dir).filter((name) => name.includes('.partial')), [], 'no partial file is left');
   });
 
+  it('says a store whose pages are damaged is damaged, where SQLite finds it only after the store opened', async () => {
+    const source = await startTestServer({ dataDir: tempDir() });
+    await source.kms.send(new CreateKeyCommand({ Description: 'on a page soon overwritten' }));
+    await source.stop();
+    // Every page but SQLite's first (the schema's root): the open succeeds, the first read of a table fails.
+    const file = join(source.dataDir, 'coffer.db');
+    const bytes = readFileSync(file);
+    bytes.fill(0xa5, 4096);
+    writeFileSync(file, bytes);
+    const env = cleanEnv({ COFFER_BACKUP_PASSPHRASE: 'a long enough passphrase' });
+    for (const command of [['backup', '--out', join(tempDir(), 'damaged.backup')], ['audit', 'verify'], ['serve', '--port', '0']]) {
+      const refused = await coffer([...command, '--data-dir', source.dataDir], { env });
+      assert.equal(refused.code, 1, `${command.join(' ')}: ${refused.stderr}`);
+      // Before, SQLite's words alone: "error: database disk image is malformed".
+      assert.match(refused.stderr, /^error: the store is damaged \(SQLite: database disk image is malformed\)\nhint: `coffer store check --data-dir DIR` names what it can; restore the store from a backup \(docs\/backup\.md\)\n$/m,
+        command.join(' '));
+    }
+  });
+
   it('takes the passphrase from the environment; refuses a short one, a wrong one, none, and an --out that exists', async () => {
     const source = await startTestServer({ dataDir: tempDir() });
     await source.stop();
