@@ -397,6 +397,14 @@ describe('coffer serve', () => {
     assert.equal(password.code, 2);
     assert.match(password.stderr, /^error: .*password\.json' is not valid JSON at line 1, column \d+$/m);
     assert.equal(password.stderr.includes('s3cret'), false, password.stderr);
+    // A setting that is neither text, a number nor true/false: the hint says what it takes.
+    for (const [key, takes] of [['workers', 'a number (or a string)'], ['port', 'a number (or a string)'], ['tls-self-signed', 'true or false'], ['region', 'a string']] as const) {
+      writeFileSync(join(dir, 'null.json'), JSON.stringify({ [key]: null }));
+      const nulled = await coffer(['serve', '--config', join(dir, 'null.json')]);
+      assert.equal(nulled.code, 2, nulled.stderr);
+      // Before, workers too was to be given "a string".
+      assert.match(nulled.stderr, new RegExp(`^hint: give '${key}' ${takes.replace(/[()]/g, '\\$&')}$`, 'm'));
+    }
     writeFileSync(join(dir, 'number-path.json'), JSON.stringify({ 'data-dir': 5 }));
     const numberPath = await coffer(['serve', '--config', join(dir, 'number-path.json')]);
     assert.equal(numberPath.code, 2);

@@ -360,6 +360,12 @@ function workerCount(text: string | undefined, store: string | undefined): numbe
   return count;
 }
 
+/** What a config file's setting takes, for the hint when it holds something else (null, a list, an object). */
+function settingKind(key: string): string {
+  if (OPTIONS[key as keyof typeof OPTIONS]?.type === 'boolean') return 'true or false';
+  return ['port', 'workers', 'pkcs11-slot'].includes(key) ? 'a number (or a string)' : 'a string';
+}
+
 /** The settings of a --config file, keyed by option name; anything else in it is refused. */
 function readConfigFile(path: string): Partial<Record<keyof typeof OPTIONS, string>> {
   const parsed = readJsonObjectFile(path, 'config', 'check the path given to --config or COFFER_CONFIG', '{"port": 4600, "data-dir": "./data"}');
@@ -370,7 +376,7 @@ function readConfigFile(path: string): Partial<Record<keyof typeof OPTIONS, stri
       throw new UsageError(`the config file '${path}' has an unknown setting '${key}'`, `the settings are: ${allowed.join(', ')}`);
     }
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      throw new UsageError(`the config file '${path}' sets '${key}' to ${JSON.stringify(value)}`, `give '${key}' a string${key === 'port' ? ' or a number' : ''}`);
+      throw new UsageError(`the config file '${path}' sets '${key}' to ${JSON.stringify(value)}`, `give '${key}' ${settingKind(key)}`);
     }
     // "quotas": false reads as off, as the flag's value does; true names no file.
     const text = key === 'quotas' && value === false ? 'off' : String(value);
