@@ -41,6 +41,19 @@ export const isReloadRequest = (message: unknown): boolean => (message as Partia
 /** Set in the first worker's environment only: it applies the seed, the others do not. */
 export const FIRST_WORKER_ENV = 'COFFER_FIRST_WORKER';
 
+/** Set in a replacement's environment: its refused start is told to the primary, not printed. */
+export const REPLACEMENT_WORKER_ENV = 'COFFER_REPLACEMENT_WORKER';
+
+/**
+ * What a replacement worker whose start was refused tells the primary: why, in the words the
+ * command prints (error and hint). The server is running by then, and every line it writes is
+ * JSON (docs/operations.md, "Logs"): the primary's line says it, where plain `error:` lines were.
+ */
+export interface WorkerRefused {
+  readonly type: 'coffer-worker-refused';
+  readonly reason: string;
+}
+
 /** A worker that dies this many times within RESTART_WINDOW_MS is not started again. */
 const MOST_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
@@ -78,14 +91,16 @@ export async function servePrimary(count: number): Promise<number> {
   const failure = new Promise<string>((done) => { failed = done; });
 
   /** Forks a worker; resolves with its banner once it listens, rejects if it exits first (or the primary is stopping). */
-  const start = (first: boolean): Promise<string> => new Promise((done, fail) => {
+  const start = (role: 'first' | 'other' | 'replacement'): Promise<string> => new Promise((done, fail) => {
     // A stop while the workers start: the ones still to come are not started (stopAll would not see them).
     if (stopping) return fail(new Error('stopping'));
-    const worker = cluster.fork(first ? { [FIRST_WORKER_ENV]: '1' } : {});
+    const worker = cluster.fork(role === 'first' ? { [FIRST_WORKER_ENV]: '1' } : role === 'replacement' ? { [REPLACEMENT_WORKER_ENV]: '1' } : {});
     workers.add(worker);
     let ready = false;
-    worker.on('message', (message: Partial<WorkerReady>) => {
+    let refusal: string | undefined;
+    worker.on('message', (message: Partial<WorkerReady> | Partial<WorkerRefused>) => {
       metrics.onMessage(worker, message);
+      if (message.type === 'coffer-worker-refused' && typeof message.reason === 'string') refusal = message.reason;
       if (message.type !== 'coffer-worker-ready' || typeof message.banner !== 'string') return;
       ready = true;
       serving.add(worker);
@@ -95,7 +110,7 @@ export async function servePrimary(count: number): Promise<number> {
       workers.delete(worker);
       serving.delete(worker);
       metrics.stopped(worker);
-      if (!ready) return fail(new Error(`worker ${worker.id} stopped before it listened (${describeExit(code, signal)})`));
+      if (!ready) return fail(new Error(`worker ${worker.id} stopped before it listened (${describeExit(code, signal)}${refusal ? `: ${refusal}` : ''})`));
       if (!stopping) replace(worker, describeExit(code, signal));
     });
   });
@@ -126,7 +141,7 @@ export async function servePrimary(count: number): Promise<number> {
    */
   const retries = new Set<NodeJS.Timeout>();
   const startReplacement = (nextWaitMs: number) => {
-    start(false).then(
+    start('replacement').then(
       () => say(`a new worker is serving (${[...workers].map((w) => w.process.pid).join(', ')})`),
       (error: Error) => {
         if (stopping) return;
@@ -197,8 +212,8 @@ export async function servePrimary(count: number): Promise<number> {
   });
 
   const starting = (async () => {
-    const banner = await start(true);
-    await Promise.all(Array.from({ length: count - 1 }, () => start(false)));
+    const banner = await start('first');
+    await Promise.all(Array.from({ length: count - 1 }, () => start('other')));
     return banner;
   })();
   // A signal during the start (a database that does not answer, say) stops it too.

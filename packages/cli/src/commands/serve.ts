@@ -7,7 +7,7 @@ import {
 } from '@coffer/server';
 import { EXIT_FAILURE, EXIT_USAGE, IoError, parseErrorMessage, refuseRepeatedValues, UsageError, type ArgToken } from '../usage.js';
 import { ROOT_KEY_COMPLETIONS, ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
-import { FIRST_WORKER_ENV, isReloadRequest, isStopRequest, servePrimary, type WorkerReady } from './serve-workers.js';
+import { FIRST_WORKER_ENV, isReloadRequest, isStopRequest, REPLACEMENT_WORKER_ENV, servePrimary, type WorkerReady, type WorkerRefused } from './serve-workers.js';
 import { workerMetrics } from './worker-metrics.js';
 import { hangupSignalCheck } from './terminal-hangup.js';
 
@@ -188,7 +188,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     rootKey: rootKeyOptionsOf(setting),
   };
   const selfSigned = tls !== undefined && 'selfSigned' in tls;
-  if (!worker) return serveUntilSignalled(options, (server) => process.stdout.write(bannerOf(server, seedPath, selfSigned)), seedPath);
+  if (!worker) return serveUntilSignalled(options, (server) => process.stdout.write(bannerOf(server, seedPath, selfSigned)), seedPath, {});
   try {
     // A scrape (or GetRequestMetrics) reaching this worker is answered for all of them, through the primary.
     const metrics = workerMetrics();
@@ -200,11 +200,30 @@ export async function serveCommand(args: string[]): Promise<number> {
     // The primary's stop comes as a message (serve-workers.ts, StopRequest).
     const stopRequests = (stop: () => void) => process.on('message', (message) => { if (isStopRequest(message)) stop(); });
     const reloadRequests = (reload: () => void) => process.on('message', (message) => { if (isReloadRequest(message)) reload(); });
-    return await serveUntilSignalled({ ...options, metricsExposition: metrics.exposition, requestMetrics: metrics.requestMetrics }, announce, seedPath, stopRequests, reloadRequests);
+    // A replacement's refusal goes to the primary, which logs it (serve-workers.ts, WorkerRefused).
+    let told: Promise<void> = Promise.resolve();
+    const refuse = process.env[REPLACEMENT_WORKER_ENV] === '1'
+      ? (text: string) => {
+        const reason = text.trimEnd().split('\n').map((line) => line.replace(/^(error|hint): /, '')).join('; ');
+        told = new Promise((sent) => process.send!({ type: 'coffer-worker-refused', reason } satisfies WorkerRefused, () => sent()));
+      }
+      : undefined;
+    const exitCode = await serveUntilSignalled({ ...options, metricsExposition: metrics.exposition, requestMetrics: metrics.requestMetrics }, announce, seedPath,
+      { stopRequests, reloadRequests, ...(refuse ? { refuse } : {}) });
+    await told;
+    return exitCode;
   } finally {
     // The channel to the primary would keep a worker's process alive once the command is done.
     if (process.connected) worker.disconnect();
   }
+}
+
+/** How a worker hears from its primary, and tells it of a refused start; none for a single process. */
+interface WorkerChannel {
+  readonly stopRequests?: (stop: () => void) => void;
+  readonly reloadRequests?: (reload: () => void) => void;
+  /** Where a refused start's `error:` (and `hint:`) lines go; standard error by default. */
+  readonly refuse?: (text: string) => void;
 }
 
 /**
@@ -214,8 +233,7 @@ export async function serveCommand(args: string[]): Promise<number> {
  */
 async function serveUntilSignalled(
   options: StartOptions, announce: (server: RunningServer) => void, seedPath: string | undefined,
-  stopRequests?: (stop: () => void) => void,
-  reloadRequests?: (reload: () => void) => void,
+  { stopRequests, reloadRequests, refuse = (text) => void process.stderr.write(text) }: WorkerChannel,
 ): Promise<number> {
   let server: RunningServer | undefined;
   let stopping = false;
@@ -249,26 +267,26 @@ async function serveUntilSignalled(
   } catch (error) {
     process.off('SIGHUP', onHup);
     if (error instanceof SeedError) {
-      process.stderr.write(`error: ${error.message}\nhint: fix ${seedPath}, or start with another --data-dir; the store was not changed\n`);
+      refuse(`error: ${error.message}\nhint: fix ${seedPath}, or start with another --data-dir; the store was not changed\n`);
       return EXIT_FAILURE;
     }
     // checkConfig's refusal of a malformed --region, --account-id, --partition or --store: bad usage,
     // as a malformed --port is, not a failure of the server.
     if (error instanceof TypeError && error.message.startsWith('Invalid server configuration:')) {
-      process.stderr.write(`error: ${error.message}\nhint: fix the flag, its COFFER_* environment variable or its key in the config file; \`coffer serve --help\` lists them\n`);
+      refuse(`error: ${error.message}\nhint: fix the flag, its COFFER_* environment variable or its key in the config file; \`coffer serve --help\` lists them\n`);
       return EXIT_USAGE;
     }
     // A quotas file of unknown classes or bad rates: as a quotas file that is not JSON, the operator's input.
     if (error instanceof TypeError && error.message.startsWith('Invalid request quotas:')) {
-      process.stderr.write(`error: ${error.message}\nhint: fix the quotas file (--quotas or COFFER_QUOTAS): each member a class above, each rate 0 (no limit) or more requests per second\n`);
+      refuse(`error: ${error.message}\nhint: fix the quotas file (--quotas or COFFER_QUOTAS): each member a class above, each rate 0 (no limit) or more requests per second\n`);
       return EXIT_USAGE;
     }
     if (error instanceof StartupError || error instanceof TypeError) {
-      process.stderr.write(`error: ${error.message}\n`);
+      refuse(`error: ${error.message}\n`);
       return EXIT_FAILURE;
     }
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      process.stderr.write(`error: ${(error as Error).message}\nhint: another process is listening there; pick another --port\n`);
+      refuse(`error: ${(error as Error).message}\nhint: another process is listening there; pick another --port\n`);
       return EXIT_FAILURE;
     }
     throw error;
