@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs, { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import {
@@ -12,6 +14,7 @@ import {
 } from '@aws-sdk/client-kms';
 import Database from 'better-sqlite3';
 import { StartupError, startServer, type StartOptions } from '../src/index.js';
+import { lockDataDirectory } from '../src/store/server-lock.js';
 import { createUser } from './support/principals.js';
 import { kmsClient, readCredentials, startTestServer, tempDataDir, type TestServer } from './support/server.js';
 
@@ -405,6 +408,23 @@ describe('one server per SQLite data directory', () => {
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(child.status, 3, child.stderr);
     assert.match(child.stderr, /^StartupError: Another Coffer server is serving the data directory/);
+  });
+
+  it('takes a directory whose lock another process holds only for a moment, as two starts at once do', async () => {
+    // A process on its way to the lock holds SQLite's shared lock on server.lock for a moment: two
+    // starts at one moment each met the other's and were both refused, neither serving.
+    const dataDir = tempDataDir();
+    mkdirSync(dataDir, { recursive: true });
+    const holder = `const Database = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
+      const db = new Database(${JSON.stringify(join(dataDir, 'server.lock'))});
+      db.exec('BEGIN'); db.prepare('SELECT count(*) FROM sqlite_master').get();
+      process.stdout.write('held\\n');
+      setTimeout(() => { db.exec('COMMIT'); db.close(); }, 50);`;
+    const child = spawn(process.execPath, ['-e', holder], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((held) => child.stdout.once('data', held));
+    const lock = lockDataDirectory(dataDir);
+    lock.release();
+    await once(child, 'exit');
   });
 
   it('is free again once the server has stopped', async () => {

@@ -25,6 +25,32 @@ export interface ServerLock {
  * process and in this one alike.
  */
 export function lockDataDirectory(dataDir: string): ServerLock {
+  // Two starts at one moment can each take SQLite's shared lock on the way to the exclusive one,
+  // and each be refused for the other's: neither would serve. A refusal is tried again for a
+  // moment, by which time the other has either let go (refused) or holds the lock (serving).
+  const giveUpAt = performance.now() + LOCK_RETRY_MS;
+  for (;;) {
+    try {
+      return lockOnce(dataDir);
+    } catch (error) {
+      if (!(error instanceof HeldElsewhere) || performance.now() >= giveUpAt) throw error instanceof HeldElsewhere ? error.refusal : error;
+      Atomics.wait(SLEEPER, 0, 0, 10 + Math.random() * 30);
+    }
+  }
+}
+
+/** How long a start tries again to lock a data directory another process has locked. */
+const LOCK_RETRY_MS = 1_000;
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+/** The lock was refused: another process (or connection) holds it, for now or for good. */
+class HeldElsewhere extends Error {
+  constructor(readonly refusal: StartupError) {
+    super(refusal.message);
+  }
+}
+
+function lockOnce(dataDir: string): ServerLock {
   const path = join(dataDir, SERVER_LOCK_FILE);
   // Not opened with node:fs, not even to set its mode: closing any descriptor of a file drops every
   // POSIX lock the process holds on it, so a refused second start in this process would free the
@@ -42,10 +68,10 @@ export function lockDataDirectory(dataDir: string): ServerLock {
   } catch (error) {
     db.close();
     if ((error as { code?: unknown }).code === 'SQLITE_BUSY') {
-      throw new StartupError(
+      throw new HeldElsewhere(new StartupError(
         `Another Coffer server is serving the data directory ${dataDir} (it holds ${SERVER_LOCK_FILE}). ` +
         'One server process serves a SQLite store; stop the other one, or give this one another --data-dir. ' +
-        '(Several nodes share one store with PostgreSQL: docs/operations.md.)');
+        '(Several nodes share one store with PostgreSQL: docs/operations.md.)'));
     }
     throw unopenable(path, error);
   }
