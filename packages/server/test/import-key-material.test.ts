@@ -388,6 +388,11 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
           // Other material under its id is refused; the material itself brings the key back.
           const reimport = (material: Buffer) => importMaterial(keyId, material, { importType: 'EXISTING_KEY_MATERIAL', keyMaterialId: first });
           assertError(await reimport(randomBytes(32)), 'IncorrectKeyMaterialException');
+          // Without its id, the bytes name it, as AWS derives a material's id from the key and the
+          // material. Before, IncorrectKeyMaterialException said it was never imported into the key.
+          assert.equal(assertOk(await importMaterial(keyId, firstMaterial, { importType: 'EXISTING_KEY_MATERIAL' })).KeyMaterialId, first);
+          assert.equal(await stateOf(keyId), 'Enabled');
+          assertError(await importMaterial(keyId, randomBytes(32), { importType: 'EXISTING_KEY_MATERIAL' }), 'IncorrectKeyMaterialException');
           assert.equal(assertOk(await reimport(firstMaterial)).KeyMaterialId, first);
           assert.equal(await stateOf(keyId), 'Enabled');
           assert.equal(bytesOf(assertOk(await raw('Decrypt', { CiphertextBlob: old.CiphertextBlob })).Plaintext).toString(), 'under the first');
@@ -526,6 +531,9 @@ describe('imported key material, MACs, key agreement and data key pairs', () => 
         entry = await pendingEntry();
         assert.deepEqual([entry.KeyMaterialState, entry.ExpirationModel, entry.ValidTo, entry.KeyMaterialDescription],
           ['PENDING_ROTATION', 'KEY_MATERIAL_DOES_NOT_EXPIRE', undefined, 'next renamed']);
+        // Its bytes without its id name it too.
+        assert.equal(await sdkImport(keyId, pendingBytes, { KeyMaterialDescription: 'by its bytes' }), pending);
+        assert.deepEqual([(await pendingEntry()).KeyMaterialState, (await pendingEntry()).KeyMaterialDescription], ['PENDING_ROTATION', 'by its bytes']);
         await assert.rejects(sdkImport(keyId, randomBytes(32), { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: pending }), (e: Error) =>
           e.name === 'IncorrectKeyMaterialException' && e.message === 'The key material is not the key material that was previously imported into this KMS key.');
         assert.equal((await t.kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.CurrentKeyMaterialId, first, 'still only pending');

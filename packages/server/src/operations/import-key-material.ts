@@ -155,6 +155,14 @@ async function importInto(
     return reimportEarlier(service, key, material, input.KeyMaterialId, options, audit);
   }
   if (previous && !sameKey(key.keySpec, previous.material, material)) {
+    // No id named, other bytes than the current material's: AWS derives the id from the bytes
+    // (ImportKeyMaterial, KeyMaterialId), so bytes of the key's pending or an earlier material
+    // bring that one back, as naming its id does. Only symmetric material has such an id.
+    const derived = key.keySpec === 'SYMMETRIC_DEFAULT' && input.KeyMaterialId === undefined ? importedMaterialId(key.keyId, material) : undefined;
+    if (derived !== undefined && derived === key.pendingMaterial?.materialId) return reimportPending(service, key, material, options, audit);
+    if (derived !== undefined && (await service.store.listKeyVersions(key.keyId)).some((v) => v.materialId === derived && v.version < key.currentVersion)) {
+      return reimportEarlier(service, key, material, derived, options, audit);
+    }
     throw new IncorrectKeyMaterialException(NOT_THE_IMPORTED_MATERIAL);
   }
   await changeKey(service, key, (current) => {
