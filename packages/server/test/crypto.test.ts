@@ -262,6 +262,22 @@ describe('cryptographic operations', () => {
       assertError(await openWith(blob, { a: '\ud800' }), 'ValidationException');
     });
 
+    it('takes 8192 bytes of keys and values, and refuses more before it looks at the key (whose policies read every value)', async () => {
+      const message = 'The encryption context is larger than 8192 bytes of keys and values.';
+      // 2 + 8190 bytes; then one more, as a three-byte character in place of a one-byte one.
+      const most = { ab: 'x'.repeat(8188) + 'é' };
+      const blob = await sealUnder(most);
+      assertOk(await openWith(blob, most));
+      for (const operation of ['Encrypt', 'GenerateDataKey'] as const) {
+        const over = { ab: 'x'.repeat(8188) + '鍵' };
+        const input = operation === 'Encrypt' ? { Plaintext: plaintext } : { NumberOfBytes: 32 };
+        assertError(await raw(operation, { KeyId: a.id, ...input, EncryptionContext: over }), 'ValidationException', message);
+        // Before, the key was looked up and its policies evaluated with the whole context first.
+        assertError(await raw(operation, { KeyId: 'alias/no-such-alias', ...input, EncryptionContext: over }), 'ValidationException', message);
+      }
+      assertError(await openWith(blob, { ...most, c: 'd' }), 'ValidationException', message);
+    });
+
     it('still binds pairs made of multi-byte characters', async () => {
       const context = { 'clé': 'valeur 🔑', '鍵': '値' };
       const blob = await sealUnder(context);

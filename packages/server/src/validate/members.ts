@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DryRunOperationException, InvalidMarkerException, ValidationException } from '../errors.js';
+import { MAX_ENCRYPTION_CONTEXT_BYTES } from '../keys/encryption-context.js';
 import { blob, boolean, integer, required, string, stringList, stringMap, type Member } from './shape.js';
 
 /** Members that many operations share, with AWS's limits. */
@@ -10,7 +11,26 @@ export const grantTokensMember = () => stringList({ maxItems: 10, itemMin: 1, it
 /** A key policy: AWS's member limit; over MAX_POLICY_LENGTH it is LimitExceededException (compilePolicy). Never echoed. */
 /** AWS's PolicyType: its pattern allows tab, line feed, carriage return and U+0020..U+00FF only. */
 export const keyPolicyMember = () => string({ min: 1, max: 131072, pattern: '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+', sensitive: true });
-export const encryptionContextMember = () => stringMap();
+/**
+ * An encryption context, its size limit checked as it is read: before the key's policies are, whose
+ * conditions read every value (a StringLike test costs time by the value's length), not only when
+ * the context is bound into a ciphertext (canonicalEncryptionContext says the same thing then).
+ */
+export function encryptionContextMember(): Member<Record<string, string> | undefined> {
+  const map = stringMap();
+  return {
+    parse(value, path, violations) {
+      const context = map.parse(value, path, violations);
+      if (context === undefined) return undefined;
+      let bytes = 0;
+      for (const [key, text] of Object.entries(context)) bytes += Buffer.byteLength(key) + Buffer.byteLength(text);
+      if (bytes > MAX_ENCRYPTION_CONTEXT_BYTES) {
+        throw new ValidationException(`The encryption context is larger than ${MAX_ENCRYPTION_CONTEXT_BYTES} bytes of keys and values.`);
+      }
+      return context;
+    },
+  };
+}
 export const dryRunMember = () => boolean();
 /**
  * Decrypt's and ReEncrypt's CiphertextBlob. AWS's model leaves it optional: a DryRun with
