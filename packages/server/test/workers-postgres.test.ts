@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, renameSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { connect, createServer, type AddressInfo } from 'node:net';
@@ -277,6 +277,30 @@ describe('coffer serve --workers', () => {
         await waitFor(other, /a new worker is serving \(\d+, \d+\)/, deadline);
         await roundTrips(other, otherKey, 20);
       });
+    });
+
+    it('a replacement refused as it reads its settings (its config file gone) is tried again, the primary saying why', async () => {
+      const dataDir = tempDataDir();
+      const config = join(dataDir, '..', `config-${process.pid}-${Date.now()}.json`);
+      writeFileSync(config, JSON.stringify({ region: 'us-east-1' }));
+      const server = await startServerProcess({ dataDir, store: await cluster.createDatabase(), args: ['--workers', '2', '--config', config] });
+      try {
+        const keyId = (await server.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+        const [victim] = workerPids(server.banner) as [number, number];
+        renameSync(config, `${config}.away`);
+        process.kill(victim, 'SIGKILL');
+        const deadline = Date.now() + 30_000;
+        // Before, the replacement printed a plain error line and then hung, its channel to the
+        // primary open: the primary said nothing more and never tried again.
+        await waitFor(server, /"msg":"worker 3 stopped before it listened \(exit code 5: cannot read the config file [^"]*ENOENT; [^"]*\); trying again in 1 s"/, deadline);
+        assert.doesNotMatch(server.output(), /^error: /m);
+        renameSync(`${config}.away`, config);
+        await waitFor(server, /a new worker is serving \(\d+, \d+\)/, deadline);
+        await roundTrips(server, keyId, 10);
+      } finally {
+        await server.stop();
+        rmSync(config, { force: true });
+      }
     });
 
     it('stops at once on SIGTERM while replacements wait to be tried again, however many wait', async () => {

@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import {
   DEFAULT_CONFIG, isPostgresUrl, jsonLogger, logProcessWarnings, SELF_SIGNED_CERT_FILE, SeedError, StartupError, startServer, type RunningServer, type StartOptions,
 } from '@coffer/server';
-import { EXIT_FAILURE, EXIT_USAGE, IoError, parseErrorMessage, refuseRepeatedValues, UsageError, type ArgToken } from '../usage.js';
+import { EXIT_FAILURE, EXIT_IO, EXIT_USAGE, IoError, parseErrorMessage, refuseRepeatedValues, UsageError, type ArgToken } from '../usage.js';
 import { ROOT_KEY_COMPLETIONS, ROOT_KEY_HELP, ROOT_KEY_OPTIONS, rootKeyOptionsOf } from './root-key-options.js';
 import { FIRST_WORKER_ENV, isReloadRequest, isStopRequest, REPLACEMENT_WORKER_ENV, servePrimary, type WorkerReady, type WorkerRefused } from './serve-workers.js';
 import { workerMetrics } from './worker-metrics.js';
@@ -99,6 +99,31 @@ export const OPTION_COMPLETIONS: Readonly<Record<string, 'file' | readonly strin
 };
 
 export async function serveCommand(args: string[]): Promise<number> {
+  return cluster.isWorker ? asWorker(() => serve(args)) : serve(args);
+}
+
+/**
+ * A --workers worker runs this whole command again, its settings read anew: a file gone since the
+ * primary read it (a quotas file, a config file) refuses it before it could serve. A replacement
+ * tells the primary why (WorkerRefused) rather than print a plain line amid the JSON log; any
+ * worker lets go of its channel to the primary, which would otherwise keep it alive, unseen.
+ */
+async function asWorker(command: () => Promise<number>): Promise<number> {
+  try {
+    return await command();
+  } catch (error) {
+    if (!isReplacement()) throw error;
+    const hint = error instanceof UsageError || error instanceof IoError ? error.hint : undefined;
+    await tellPrimaryRefused(`${error instanceof Error ? error.message : String(error)}${hint ? `; ${hint}` : ''}`);
+    return error instanceof UsageError ? EXIT_USAGE : error instanceof IoError ? EXIT_IO : EXIT_FAILURE;
+  } finally {
+    // The channel to the primary would keep the process alive once the command is done. (The
+    // worker's own disconnect: a bare process.disconnect() makes node:cluster end it with exit 0.)
+    if (process.connected) cluster.worker?.disconnect();
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   let tokens: ArgToken[];
   try {
@@ -189,33 +214,33 @@ export async function serveCommand(args: string[]): Promise<number> {
   };
   const selfSigned = tls !== undefined && 'selfSigned' in tls;
   if (!worker) return serveUntilSignalled(options, (server) => process.stdout.write(bannerOf(server, seedPath, selfSigned)), seedPath, {});
-  try {
-    // A scrape (or GetRequestMetrics) reaching this worker is answered for all of them, through the primary.
-    const metrics = workerMetrics();
-    // A worker tells the primary, which prints one banner for all.
-    const announce = (server: RunningServer) => {
-      metrics.serving(server);
-      process.send!({ type: 'coffer-worker-ready', banner: bannerOf(server, seedPath, selfSigned) } satisfies WorkerReady);
-    };
-    // The primary's stop comes as a message (serve-workers.ts, StopRequest).
-    const stopRequests = (stop: () => void) => process.on('message', (message) => { if (isStopRequest(message)) stop(); });
-    const reloadRequests = (reload: () => void) => process.on('message', (message) => { if (isReloadRequest(message)) reload(); });
-    // A replacement's refusal goes to the primary, which logs it (serve-workers.ts, WorkerRefused).
-    let told: Promise<void> = Promise.resolve();
-    const refuse = process.env[REPLACEMENT_WORKER_ENV] === '1'
-      ? (text: string) => {
-        const reason = text.trimEnd().split('\n').map((line) => line.replace(/^(error|hint): /, '')).join('; ');
-        told = new Promise((sent) => process.send!({ type: 'coffer-worker-refused', reason } satisfies WorkerRefused, () => sent()));
-      }
-      : undefined;
-    const exitCode = await serveUntilSignalled({ ...options, metricsExposition: metrics.exposition, requestMetrics: metrics.requestMetrics }, announce, seedPath,
-      { stopRequests, reloadRequests, ...(refuse ? { refuse } : {}) });
-    await told;
-    return exitCode;
-  } finally {
-    // The channel to the primary would keep a worker's process alive once the command is done.
-    if (process.connected) worker.disconnect();
-  }
+  // A scrape (or GetRequestMetrics) reaching this worker is answered for all of them, through the primary.
+  const metrics = workerMetrics();
+  // A worker tells the primary, which prints one banner for all.
+  const announce = (server: RunningServer) => {
+    metrics.serving(server);
+    process.send!({ type: 'coffer-worker-ready', banner: bannerOf(server, seedPath, selfSigned) } satisfies WorkerReady);
+  };
+  // The primary's stop comes as a message (serve-workers.ts, StopRequest).
+  const stopRequests = (stop: () => void) => process.on('message', (message) => { if (isStopRequest(message)) stop(); });
+  const reloadRequests = (reload: () => void) => process.on('message', (message) => { if (isReloadRequest(message)) reload(); });
+  // A replacement's refusal goes to the primary, which logs it.
+  let told: Promise<void> = Promise.resolve();
+  const refuse = isReplacement()
+    ? (text: string) => { told = tellPrimaryRefused(text.trimEnd().split('\n').map((line) => line.replace(/^(error|hint): /, '')).join('; ')); }
+    : undefined;
+  const exitCode = await serveUntilSignalled({ ...options, metricsExposition: metrics.exposition, requestMetrics: metrics.requestMetrics }, announce, seedPath,
+    { stopRequests, reloadRequests, ...(refuse ? { refuse } : {}) });
+  await told;
+  return exitCode;
+}
+
+/** Whether this process is a worker started in a dead one's place (serve-workers.ts). */
+const isReplacement = (): boolean => process.env[REPLACEMENT_WORKER_ENV] === '1' && process.send !== undefined;
+
+/** Tells the primary why this replacement's start was refused (serve-workers.ts, WorkerRefused); resolves once it is sent. */
+function tellPrimaryRefused(reason: string): Promise<void> {
+  return new Promise((sent) => process.send!({ type: 'coffer-worker-refused', reason } satisfies WorkerRefused, () => sent()));
 }
 
 /** How a worker hears from its primary, and tells it of a refused start; none for a single process. */
