@@ -334,6 +334,11 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     // Before, exit 0 with the plaintext written as elsewhere/s.
     assert.deepEqual(readdirSync(join(dir, 'elsewhere')), []);
     assert.deepEqual(readdirSync(join(dir, 'out')), ['sub']);
+    // A link to a directory inside the output directory keeps the output inside it.
+    mkdirSync(join(dir, 'within', 'b'), { recursive: true });
+    symlinkSync(join(dir, 'within', 'b'), join(dir, 'within', 'sub'));
+    ok(await coffer(['decrypt', '--recursive', join(dir, 'enc'), '-o', join(dir, 'within'), '--key', keyArn, '-q']));
+    assert.equal(readFileSync(join(dir, 'within', 'b', 's'), 'utf8'), 'secret');
     // The output directory itself may be a link: the operator named it.
     symlinkSync(join(dir, 'elsewhere'), join(dir, 'named'));
     ok(await coffer(['decrypt', '--recursive', join(dir, 'enc'), '-o', join(dir, 'named'), '--key', keyArn, '-q']));
@@ -347,9 +352,17 @@ describe('coffer encrypt and coffer decrypt', { concurrency: 3 }, () => {
     writeFileSync(join(dir, 'in', 'n'.repeat(250)), 'long');
     const refused = await coffer(['encrypt', '--recursive', join(dir, 'in'), '-o', join(dir, 'new-out'), '--key', keyArn]);
     assert.equal(refused.code, 5, refused.stderr);
-    assert.match(refused.stderr, /ENAMETOOLONG \(its name is 260 bytes, over 255\)/);
+    assert.match(refused.stderr, /ENAMETOOLONG \(its name is 260 bytes, over 255\)\nhint: rename the input file, or choose a shorter --suffix\n/);
     // Before, a.encrypted was written, and the long file read and encrypted, before the write failed.
     assert.equal(existsSync(join(dir, 'new-out')), false);
+    // Into a directory that exists, the same words; for a single file, its own hint.
+    mkdirSync(join(dir, 'old-out'));
+    const existing = await coffer(['encrypt', '--recursive', join(dir, 'in'), '-o', join(dir, 'old-out'), '--key', keyArn]);
+    assert.equal(existing.code, 5, existing.stderr);
+    assert.match(existing.stderr, /ENAMETOOLONG \(its name is 260 bytes, over 255\)\nhint: rename the input file, or choose a shorter --suffix\n/);
+    const named = await coffer(['encrypt', join(dir, 'in', 'a'), '-o', join(dir, 'new-dir', 'o'.repeat(300)), '--key', keyArn]);
+    assert.equal(named.code, 5, named.stderr);
+    assert.match(named.stderr, /ENAMETOOLONG \(its name is 300 bytes, over 255\)\nhint: choose a shorter --output\n/);
   });
 
   it('in a tree, a file whose name without the suffix is empty, . or .. is left out with a note, never written as the output directory or its parent', async () => {

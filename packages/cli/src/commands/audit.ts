@@ -166,7 +166,7 @@ const query = leaf({
       // and only by a complete export (a failure part way leaves it, and no partial file, behind).
       const path = resolve(output);
       const force = inv.flag('force');
-      refuseExistingOutput(path, output, force);
+      refuseExistingOutput(path, output, force, undefined, 'choose a shorter --output');
       removePartialFilesOnSignals();
       const file = new PartialFile(path);
       // Kept, not left unhandled: a write fails in the background (ENOSPC), maybe while a page is fetched.

@@ -70,7 +70,11 @@ export function planJobs(inv: Invocation, direction: Direction): Job[] {
   refuseMetadataOnJobFiles(inv.string('metadata-output'), jobs);
   refuseStdoutOnInput(jobs);
   for (const job of jobs) {
-    if (job.output !== '-') refuseExistingOutput(job.output, job.output, inv.flag('force'), 'choose another --output; - writes to standard output');
+    if (job.output === '-') continue;
+    // A tree's output names come from its files' names; a single output's from --output or its input.
+    const tooLong = job.outputRoot !== undefined ? 'rename the input file, or choose a shorter --suffix'
+      : output !== undefined ? 'choose a shorter --output' : 'rename the input file, choose a shorter --suffix, or give --output';
+    refuseExistingOutput(job.output, job.output, inv.flag('force'), 'choose another --output; - writes to standard output', tooLong);
   }
   return jobs;
 }
@@ -212,10 +216,11 @@ function realPathOf(path: string): string {
   const absolute = resolve(path);
   try {
     return realpathSync(absolute);
-  } catch (error) {
+  } catch {
+    // Missing (ENOENT), or not to be resolved (a file where a directory would be: ENOTDIR; a loop):
+    // its parent's real path, and its own name. What cannot be made there is said when it is made.
     const parent = dirname(absolute);
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === absolute) return absolute;
-    return join(realPathOf(parent), basename(absolute));
+    return parent === absolute ? absolute : join(realPathOf(parent), basename(absolute));
   }
 }
 
@@ -309,14 +314,16 @@ function treeJobs(root: string, outRoot: string, suffix: string, direction: Dire
  * A tree's output is written only inside --output DIR: a symbolic link to a directory already in
  * the output tree (`out/sub -> /elsewhere`) would take the files below it out of it, where
  * creating directories and writing follow it. Checked for every directory before any work, and
- * again once the run has made a file's directories (a link planted meanwhile). The output
- * directory itself may be a link: the operator named it.
+ * again once the run has made a file's directories (a link planted meanwhile narrows to the moment
+ * between that check and the write). The output directory itself may be a link: the operator named it.
  */
 export function refuseLeavingOutputRoot(job: Job): void {
   if (job.outputRoot === undefined) return;
   const dir = dirname(job.output);
-  const expected = join(realPathOf(job.outputRoot), relative(job.outputRoot, dir));
-  if (realPathOf(dir) === expected) return;
+  const root = realPathOf(job.outputRoot);
+  const real = realPathOf(dir);
+  // A link to elsewhere inside the output directory keeps the output in it.
+  if (real === root || real.startsWith(root + sep)) return;
   throw new IoError(`cannot write '${printable(job.output)}': a symbolic link in '${printable(dir)}' leads outside '${printable(job.outputRoot)}'`,
     'remove the link from the output directory, or choose another --output');
 }

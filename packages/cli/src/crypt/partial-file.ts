@@ -72,9 +72,11 @@ const MAX_NAME_BYTES = 255;
 /**
  * Refuses an output that exists, before any work: a regular file is replaced only with `--force`;
  * a device, FIFO, symbolic link or directory never is. `shownAs` names it as the user gave it;
- * `elsewhere` is the hint for choosing another output.
+ * `elsewhere` is the hint for choosing another output, `tooLong` the one for a name over 255 bytes.
  */
-export function refuseExistingOutput(path: string, shownAs: string, force: boolean, elsewhere = 'choose another --output'): void {
+export function refuseExistingOutput(
+  path: string, shownAs: string, force: boolean, elsewhere = 'choose another --output', tooLong = 'choose a shorter name',
+): void {
   let existing: Stats;
   try {
     existing = lstatSync(path);
@@ -82,9 +84,9 @@ export function refuseExistingOutput(path: string, shownAs: string, force: boole
     const code = (error as NodeJS.ErrnoException).code;
     // A directory not made yet hides a name too long for any common file system (ext4, XFS,
     // Btrfs, tmpfs: 255 bytes): it would fail only once the input had been read and sent through KMS.
-    if (code === 'ENOENT' && Buffer.byteLength(basename(path)) > MAX_NAME_BYTES) {
-      throw new IoError(`cannot write '${shownAs}': ENAMETOOLONG (its name is ${Buffer.byteLength(basename(path))} bytes, over ${MAX_NAME_BYTES})`,
-        'rename the input, or choose a shorter --suffix');
+    const bytes = Buffer.byteLength(basename(path));
+    if ((code === 'ENOENT' && bytes > MAX_NAME_BYTES) || code === 'ENAMETOOLONG') {
+      throw new IoError(`cannot write '${shownAs}': ENAMETOOLONG (its name is ${bytes} bytes${bytes > MAX_NAME_BYTES ? `, over ${MAX_NAME_BYTES}` : ''})`, tooLong);
     }
     if (code === 'ENOENT') return;
     throw new IoError(`cannot write '${shownAs}': ${code ?? (error as Error).message}`);
@@ -174,7 +176,7 @@ function linkInPlace(from: string, to: string): void {
 
 /** A name part short enough that `<part>.<12 hex>.partial` fits where the final name fits (255 bytes). */
 function shortened(name: string): string {
-  const MAX_BYTES = 255 - '.000000000000.partial'.length;
+  const MAX_BYTES = MAX_NAME_BYTES - '.000000000000.partial'.length;
   let part = name;
   while (Buffer.byteLength(part) > MAX_BYTES) part = [...part].slice(0, -1).join('');
   return part;
