@@ -54,9 +54,9 @@ export function PolicyEditor({ keyId, lastAction }: { keyId: string; lastAction:
     setSaved(undefined);
     const stillLast = started();
     try {
-      const stored = await api.kms<{ Policy: string }>('GetKeyPolicy', { KeyId: keyId, PolicyName: 'default' });
-      if (stillLast()) setText(stored.Policy);
-      policy.reload();
+      // The editor's text is what Revert was asked for, whatever another panel did meanwhile;
+      // only the outcome lines are the last action's.
+      setText((await api.kms<{ Policy: string }>('GetKeyPolicy', { KeyId: keyId, PolicyName: 'default' })).Policy);
     } catch (failure) {
       if (stillLast()) setServerError(describeError(failure));
     }

@@ -132,21 +132,24 @@ function findSlot(module: pkcs11js.PKCS11, settings: TokenSettings): Buffer | un
     : asNumber(s) === settings.slot);
 }
 
-/** A slot's token label; undefined where the token cannot tell it (one not initialised may answer CKR_TOKEN_NOT_RECOGNIZED). */
+/** A slot's token label; undefined for a token not initialised, which may answer CKR_TOKEN_NOT_RECOGNIZED. Other failures are thrown. */
 function labelOf(module: pkcs11js.PKCS11, slot: Buffer): string | undefined {
-  try {
-    return module.C_GetTokenInfo(slot).label.trimEnd();
-  } catch {
-    return undefined;
-  }
+  return tokenInfoOf(module, slot)?.label.trimEnd();
 }
 
 /** Whether the slot's token has been initialised (CKF_TOKEN_INITIALIZED): a free slot's has not, and opens no session. */
 function isInitialised(module: pkcs11js.PKCS11, slot: Buffer): boolean {
+  const info = tokenInfoOf(module, slot);
+  return info !== undefined && (info.flags & pkcs11js.CKF_TOKEN_INITIALIZED) !== 0;
+}
+
+/** The token's information, or undefined where the token is not one the module recognises (not initialised). */
+function tokenInfoOf(module: pkcs11js.PKCS11, slot: Buffer): pkcs11js.TokenInfo | undefined {
   try {
-    return (module.C_GetTokenInfo(slot).flags & pkcs11js.CKF_TOKEN_INITIALIZED) !== 0;
-  } catch {
-    return false;
+    return module.C_GetTokenInfo(slot);
+  } catch (error) {
+    if (codeOf(error) === 'CKR_TOKEN_NOT_RECOGNIZED') return undefined;
+    throw error;
   }
 }
 
