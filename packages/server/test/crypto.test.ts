@@ -260,6 +260,9 @@ describe('cryptographic operations', () => {
       const blob = await sealUnder({ a: '\ufffd' });
       assertOk(await openWith(blob, { a: '\ufffd' }));
       assertError(await openWith(blob, { a: '\ud800' }), 'ValidationException');
+      // Said before the key is looked up (and its policies read the values).
+      assertError(await raw('Encrypt', { KeyId: 'alias/no-such-alias', Plaintext: plaintext, EncryptionContext: { a: '\ud800' } }), 'ValidationException',
+        'Encryption context keys and values must be valid Unicode; one contains an unpaired surrogate.');
     });
 
     it('takes 8192 bytes of keys and values, and refuses more before it looks at the key (whose policies read every value)', async () => {

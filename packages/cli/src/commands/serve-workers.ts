@@ -79,6 +79,9 @@ export async function servePrimary(count: number): Promise<number> {
   logProcessWarnings((level, message, fields) => (primaryLog ??= jsonLogger(undefined, { role: 'primary' }))(level, message, fields));
   // Workers never prompt (several would read one terminal): no stdin, see docs/operations.md.
   cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // Workers inherit this environment: only the primary says which worker is the first or a replacement.
+  delete process.env[FIRST_WORKER_ENV];
+  delete process.env[REPLACEMENT_WORKER_ENV];
   const workers = new Set<Worker>();
   const terminalClosed = terminalHangupCheck();
   const isHangup = hangupSignalCheck();

@@ -323,7 +323,8 @@ export function refuseLeavingOutputRoot(job: Job): void {
   const root = realPathOf(job.outputRoot);
   const real = realPathOf(dir);
   // A link to elsewhere inside the output directory keeps the output in it.
-  if (real === root || real.startsWith(root + sep)) return;
+  const inside = relative(root, real);
+  if (inside === '' || (inside !== '..' && !inside.startsWith('..' + sep) && !isAbsolute(inside))) return;
   throw new IoError(`cannot write '${printable(job.output)}': a symbolic link in '${printable(dir)}' leads outside '${printable(job.outputRoot)}'`,
     'remove the link from the output directory, or choose another --output');
 }

@@ -85,9 +85,11 @@ export function refuseExistingOutput(
     // A directory not made yet hides a name too long for any common file system (ext4, XFS,
     // Btrfs, tmpfs: 255 bytes): it would fail only once the input had been read and sent through KMS.
     const bytes = Buffer.byteLength(basename(path));
-    if ((code === 'ENOENT' && bytes > MAX_NAME_BYTES) || code === 'ENAMETOOLONG') {
-      throw new IoError(`cannot write '${shownAs}': ENAMETOOLONG (its name is ${bytes} bytes${bytes > MAX_NAME_BYTES ? `, over ${MAX_NAME_BYTES}` : ''})`, tooLong);
+    if ((code === 'ENOENT' || code === 'ENAMETOOLONG') && bytes > MAX_NAME_BYTES) {
+      throw new IoError(`cannot write '${shownAs}': ENAMETOOLONG (its name is ${bytes} bytes, over ${MAX_NAME_BYTES})`, tooLong);
     }
+    // A short name in a path over the system's limit (PATH_MAX): the path is what is too long.
+    if (code === 'ENAMETOOLONG') throw new IoError(`cannot write '${shownAs}': ENAMETOOLONG (its path is ${Buffer.byteLength(path)} bytes)`, elsewhere);
     if (code === 'ENOENT') return;
     throw new IoError(`cannot write '${shownAs}': ${code ?? (error as Error).message}`);
   }

@@ -94,19 +94,36 @@ export class GlobBuilder {
  * positions cost the text's length times the pattern's: a value with a policy variable is as long
  * as the request makes it (`*${kms:EncryptionContext:b}*`), and 900 such values against an 8 KiB
  * context held the event loop for seconds. Undefined for other patterns (`?`, a star that takes no
- * colon) and for literal text holding a surrogate (search by UTF-16 unit could match half a pair).
+ * colon) and for literal text holding a surrogate code unit (search by UTF-16 unit could match half
+ * of a pair; astral text is matched by the positions, as before).
  */
 function starGlob(kinds: Uint8Array, chars: Uint32Array, colons: Uint8Array, ignoreCase: boolean): Glob | undefined {
-  const runs: string[] = [''];
+  const runs: number[][] = [[]];
   for (let i = 0; i < kinds.length; i++) {
     if (kinds[i] === ONE || (kinds[i] === STAR && colons[i] !== 1)) return undefined;
-    if (kinds[i] === STAR) runs.push('');
-    else if (chars[i]! >= 0xd800 && chars[i]! <= 0xdfff) return undefined;
-    else runs[runs.length - 1] += String.fromCodePoint(chars[i]!);
+    if (kinds[i] === STAR) runs.push([]);
+    else runs[runs.length - 1]!.push(chars[i]!);
   }
+  return starRunsGlob(runs.map(textOf), ignoreCase);
+}
+
+/** Code points as one flat string (a string grown a character at a time is a rope V8 keeps as such). */
+function textOf(codes: readonly number[]): string {
+  let text = '';
+  for (let i = 0; i < codes.length; i += 8192) text += String.fromCodePoint(...codes.slice(i, i + 8192));
+  return text;
+}
+
+/**
+ * The Glob of `runs`, the literal texts between the stars of a pattern that has at least one (see
+ * starGlob); undefined when a run holds a surrogate code unit. With `ignoreCase`, runs are lower
+ * case already, as GlobBuilder lowers them.
+ */
+export function starRunsGlob(runs: readonly string[], ignoreCase = false): Glob | undefined {
+  if (runs.length < 2 || runs.some((run) => /[\ud800-\udfff]/.test(run))) return undefined;
   const first = runs[0]!;
   const last = runs[runs.length - 1]!;
-  const middle = runs.slice(1, -1);
+  const middle = runs.slice(1, -1).filter((run) => run !== '');
   return {
     test(value: string): boolean {
       const text = ignoreCase ? lowerByCodePoint(value) : value;
@@ -125,9 +142,9 @@ function starGlob(kinds: Uint8Array, chars: Uint32Array, colons: Uint8Array, ign
 
 /** `text` with each code point lowered as a PositionGlob lowers it (`lower`), so both read a pattern alike. */
 function lowerByCodePoint(text: string): string {
-  let lowered = '';
-  for (const c of text) lowered += String.fromCodePoint(lower(c.codePointAt(0)!));
-  return lowered;
+  const codes: number[] = [];
+  for (const c of text) codes.push(lower(c.codePointAt(0)!));
+  return textOf(codes);
 }
 
 /** A Glob of any of several. */

@@ -10,16 +10,37 @@
  *   wildcard stays inside its segment, so `arn:aws:kms:*:111122223333:key/*` cannot match an ARN of
  *   another account by letting `*` run across colons.
  */
-import { GlobBuilder, type Glob } from './glob.js';
+import { GlobBuilder, starRunsGlob, type Glob } from './glob.js';
 
 /** `*` any run of characters, `?` one character, the rest literal. */
 export function globOf(pattern: string, ignoreCase = false): Glob {
   return addGlobText(new GlobBuilder(), pattern).build(ignoreCase);
 }
 
-/** A pattern's parts: literal ones (policy variables' values) as written, the others as globs. */
+/**
+ * A pattern's parts: literal ones (policy variables' values) as written, the others as globs. A
+ * pattern of stars and text is split into its runs as strings, without a step per character: a
+ * variable's value is as long as the request makes it, and is compiled on each request.
+ */
 export function partsGlob(parts: readonly ArnPart[]): Glob {
-  return partsBuilder(parts).build();
+  return starRunsOf(parts) ?? partsBuilder(parts).build();
+}
+
+/** The runs between the stars of a pattern with no `?`, as starRunsGlob takes them; undefined otherwise. */
+function starRunsOf(parts: readonly ArnPart[]): Glob | undefined {
+  const runs = [''];
+  for (const part of parts) {
+    if (part.literal) {
+      runs[runs.length - 1] += part.text;
+      continue;
+    }
+    if (part.text.includes('?')) return undefined;
+    const [head, ...rest] = part.text.split('*');
+    runs[runs.length - 1] += head!;
+    runs.push(...rest);
+  }
+  // Only literal text: the positions' build() compares it whole.
+  return runs.length < 2 ? undefined : starRunsGlob(runs);
 }
 
 /** partsGlob's pattern, not yet built (for unionGlob). */

@@ -1,5 +1,5 @@
 import { accessSync, chmodSync, constants } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StartupError } from '../root/root-key.js';
 import { isDiskFault } from './disk-fault.js';
@@ -28,16 +28,22 @@ export function lockDataDirectory(dataDir: string): ServerLock {
   // Two starts at one moment can each take SQLite's shared lock on the way to the exclusive one,
   // and each be refused for the other's: neither would serve. A refusal is tried again for a
   // moment, by which time the other has either let go (refused) or holds the lock (serving).
-  const giveUpAt = performance.now() + LOCK_RETRY_MS;
+  // A lock this process holds is held for good: refused at once, the process not held up.
+  const giveUpAt = performance.now() + (heldHere.has(resolve(dataDir)) ? 0 : LOCK_RETRY_MS);
   for (;;) {
     try {
-      return lockOnce(dataDir);
+      const lock = lockOnce(dataDir);
+      heldHere.add(resolve(dataDir));
+      return { release: () => { heldHere.delete(resolve(dataDir)); lock.release(); } };
     } catch (error) {
       if (!(error instanceof HeldElsewhere) || performance.now() >= giveUpAt) throw error instanceof HeldElsewhere ? error.refusal : error;
       Atomics.wait(SLEEPER, 0, 0, 10 + Math.random() * 30);
     }
   }
 }
+
+/** The data directories this process holds (by path as given, resolved). */
+const heldHere = new Set<string>();
 
 /** How long a start tries again to lock a data directory another process has locked. */
 const LOCK_RETRY_MS = 1_000;
