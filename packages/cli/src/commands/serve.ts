@@ -113,8 +113,7 @@ async function asWorker(command: () => Promise<number>): Promise<number> {
     return await command();
   } catch (error) {
     if (!isReplacement()) throw error;
-    const hint = error instanceof UsageError || error instanceof IoError ? error.hint : undefined;
-    await tellPrimaryRefused(`${error instanceof Error ? error.message : String(error)}${hint ? `; ${hint}` : ''}`);
+    await tellPrimaryRefused(error instanceof Error ? error.message : String(error), error instanceof UsageError || error instanceof IoError ? error.hint : undefined);
     return error instanceof UsageError ? EXIT_USAGE : error instanceof IoError ? EXIT_IO : EXIT_FAILURE;
   } finally {
     // The channel to the primary would keep the process alive once the command is done. (The
@@ -226,9 +225,7 @@ async function serve(args: string[]): Promise<number> {
   const reloadRequests = (reload: () => void) => process.on('message', (message) => { if (isReloadRequest(message)) reload(); });
   // A replacement's refusal goes to the primary, which logs it.
   let told: Promise<void> = Promise.resolve();
-  const refuse = isReplacement()
-    ? (text: string) => { told = tellPrimaryRefused(text.trimEnd().split('\n').map((line) => line.replace(/^(error|hint): /, '')).join('; ')); }
-    : undefined;
+  const refuse = isReplacement() ? (message: string, hint?: string) => { told = tellPrimaryRefused(message, hint); } : undefined;
   const exitCode = await serveUntilSignalled({ ...options, metricsExposition: metrics.exposition, requestMetrics: metrics.requestMetrics }, announce, seedPath,
     { stopRequests, reloadRequests, ...(refuse ? { refuse } : {}) });
   await told;
@@ -239,7 +236,8 @@ async function serve(args: string[]): Promise<number> {
 const isReplacement = (): boolean => process.env[REPLACEMENT_WORKER_ENV] === '1' && process.send !== undefined;
 
 /** Tells the primary why this replacement's start was refused (serve-workers.ts, WorkerRefused); resolves once it is sent. */
-function tellPrimaryRefused(reason: string): Promise<void> {
+function tellPrimaryRefused(message: string, hint: string | undefined): Promise<void> {
+  const reason = hint === undefined ? message : `${message}; ${hint}`;
   return new Promise((sent) => process.send!({ type: 'coffer-worker-refused', reason } satisfies WorkerRefused, () => sent()));
 }
 
@@ -247,8 +245,8 @@ function tellPrimaryRefused(reason: string): Promise<void> {
 interface WorkerChannel {
   readonly stopRequests?: (stop: () => void) => void;
   readonly reloadRequests?: (reload: () => void) => void;
-  /** Where a refused start's `error:` (and `hint:`) lines go; standard error by default. */
-  readonly refuse?: (text: string) => void;
+  /** Where a refused start's error (and hint) goes; standard error, as `error:` and `hint:` lines, by default. */
+  readonly refuse?: (message: string, hint?: string) => void;
 }
 
 /**
@@ -258,7 +256,7 @@ interface WorkerChannel {
  */
 async function serveUntilSignalled(
   options: StartOptions, announce: (server: RunningServer) => void, seedPath: string | undefined,
-  { stopRequests, reloadRequests, refuse = (text) => void process.stderr.write(text) }: WorkerChannel,
+  { stopRequests, reloadRequests, refuse = (message, hint) => void process.stderr.write(`error: ${message}\n${hint ? `hint: ${hint}\n` : ''}`) }: WorkerChannel,
 ): Promise<number> {
   let server: RunningServer | undefined;
   let stopping = false;
@@ -292,26 +290,26 @@ async function serveUntilSignalled(
   } catch (error) {
     process.off('SIGHUP', onHup);
     if (error instanceof SeedError) {
-      refuse(`error: ${error.message}\nhint: fix ${seedPath}, or start with another --data-dir; the store was not changed\n`);
+      refuse(error.message, `fix ${seedPath}, or start with another --data-dir; the store was not changed`);
       return EXIT_FAILURE;
     }
     // checkConfig's refusal of a malformed --region, --account-id, --partition or --store: bad usage,
     // as a malformed --port is, not a failure of the server.
     if (error instanceof TypeError && error.message.startsWith('Invalid server configuration:')) {
-      refuse(`error: ${error.message}\nhint: fix the flag, its COFFER_* environment variable or its key in the config file; \`coffer serve --help\` lists them\n`);
+      refuse(error.message, 'fix the flag, its COFFER_* environment variable or its key in the config file; `coffer serve --help` lists them');
       return EXIT_USAGE;
     }
     // A quotas file of unknown classes or bad rates: as a quotas file that is not JSON, the operator's input.
     if (error instanceof TypeError && error.message.startsWith('Invalid request quotas:')) {
-      refuse(`error: ${error.message}\nhint: fix the quotas file (--quotas or COFFER_QUOTAS): each member a class above, each rate 0 (no limit) or more requests per second\n`);
+      refuse(error.message, 'fix the quotas file (--quotas or COFFER_QUOTAS): each member a class above, each rate 0 (no limit) or more requests per second');
       return EXIT_USAGE;
     }
     if (error instanceof StartupError || error instanceof TypeError) {
-      refuse(`error: ${error.message}\n`);
+      refuse(error.message);
       return EXIT_FAILURE;
     }
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      refuse(`error: ${(error as Error).message}\nhint: another process is listening there; pick another --port\n`);
+      refuse((error as Error).message, 'another process is listening there; pick another --port');
       return EXIT_FAILURE;
     }
     throw error;

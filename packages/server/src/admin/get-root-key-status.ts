@@ -26,11 +26,8 @@ export const getRootKeyStatus: Operation = async (service, body, request) => {
     };
   }
   const unusable = await service.rootKeys.health.check();
-  if (unusable !== undefined) {
-    return {
-      ...keyringView(service.rootKeys.key.keyring),
-      NodeProblem: `This node cannot use its root key now, so it refuses requests that need the root key: ${unusable}`,
-    };
-  }
-  return keyringView(service.rootKeys.key.keyring);
+  return {
+    ...keyringView(service.rootKeys.key.keyring),
+    ...(unusable !== undefined ? { NodeProblem: `This node cannot use its root key now, so it refuses requests that need the root key: ${unusable}` } : {}),
+  };
 };

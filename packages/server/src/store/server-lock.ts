@@ -29,12 +29,13 @@ export function lockDataDirectory(dataDir: string): ServerLock {
   // and each be refused for the other's: neither would serve. A refusal is tried again for a
   // moment, by which time the other has either let go (refused) or holds the lock (serving).
   // A lock this process holds is held for good: refused at once, the process not held up.
-  const giveUpAt = performance.now() + (heldHere.has(resolve(dataDir)) ? 0 : LOCK_RETRY_MS);
+  const held = resolve(dataDir);
+  const giveUpAt = performance.now() + (heldHere.has(held) ? 0 : LOCK_RETRY_MS);
   for (;;) {
     try {
       const lock = lockOnce(dataDir);
-      heldHere.add(resolve(dataDir));
-      return { release: () => { heldHere.delete(resolve(dataDir)); lock.release(); } };
+      heldHere.add(held);
+      return { release: () => { heldHere.delete(held); lock.release(); } };
     } catch (error) {
       if (!(error instanceof HeldElsewhere) || performance.now() >= giveUpAt) throw error instanceof HeldElsewhere ? error.refusal : error;
       Atomics.wait(SLEEPER, 0, 0, 10 + Math.random() * 30);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DryRunOperationException, InvalidMarkerException, ValidationException } from '../errors.js';
-import { MAX_ENCRYPTION_CONTEXT_BYTES } from '../keys/encryption-context.js';
+import { checkEncryptionContext } from '../keys/encryption-context.js';
 import { blob, boolean, integer, required, string, stringList, stringMap, type Member } from './shape.js';
 
 /** Members that many operations share, with AWS's limits. */
@@ -12,30 +12,15 @@ export const grantTokensMember = () => stringList({ maxItems: 10, itemMin: 1, it
 /** AWS's PolicyType: its pattern allows tab, line feed, carriage return and U+0020..U+00FF only. */
 export const keyPolicyMember = () => string({ min: 1, max: 131072, pattern: '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+', sensitive: true });
 /**
- * An encryption context, its size limit and its text checked as it is read: before the key's
- * policies are, whose conditions read every value (a StringLike test costs time by the value's
- * length, more for text the fast search declines), not only when the context is bound into a
- * ciphertext (canonicalEncryptionContext says the same things then).
+ * An encryption context, checked as it is read (checkEncryptionContext): before the key's policies
+ * are, whose conditions read every value, not only when the context is bound into a ciphertext.
  */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 export function encryptionContextMember(): Member<Record<string, string> | undefined> {
   const map = stringMap();
   return {
     parse(value, path, violations) {
       const context = map.parse(value, path, violations);
-      if (context === undefined) return undefined;
-      let bytes = 0;
-      for (const [key, text] of Object.entries(context)) {
-        // Said here too, not only when the context is bound: a policy's matching would read it first.
-        if (LONE_SURROGATE.test(key) || LONE_SURROGATE.test(text)) {
-          throw new ValidationException('Encryption context keys and values must be valid Unicode; one contains an unpaired surrogate.');
-        }
-        bytes += Buffer.byteLength(key) + Buffer.byteLength(text);
-      }
-      if (bytes > MAX_ENCRYPTION_CONTEXT_BYTES) {
-        throw new ValidationException(`The encryption context is larger than ${MAX_ENCRYPTION_CONTEXT_BYTES} bytes of keys and values.`);
-      }
+      if (context !== undefined) checkEncryptionContext(context);
       return context;
     },
   };
